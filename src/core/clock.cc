@@ -1,0 +1,10 @@
+#include "core/clock.h"
+
+namespace bulwark {
+
+SystemClock& SystemClock::Default() {
+  static SystemClock clock;
+  return clock;
+}
+
+}  // namespace bulwark

@@ -1,0 +1,171 @@
+#include "core/log.h"
+
+#include <fmt/chrono.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+namespace bulwark::log {
+namespace {
+
+std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
+
+std::string_view LevelName(Level level) {
+  switch (level) {
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+  }
+  return "info";
+}
+
+spdlog::logger& Logger() {
+  static std::shared_ptr<spdlog::logger> logger = [] {
+    auto l = std::make_shared<spdlog::logger>("bulwark",
+                                              std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    l->set_pattern("%v");
+    l->set_level(spdlog::level::trace);
+    l->flush_on(spdlog::level::trace);
+    return l;
+  }();
+  return *logger;
+}
+
+// Length of the valid UTF-8 sequence at s[i], or 0 if it is not valid.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xc0) != 0x80) return 0;
+  }
+  if (n == 2 && c < 0xc2) return 0;                                       // overlong
+  if (n == 3 && c == 0xe0 && b(i + 1) < 0xa0) return 0;                   // overlong
+  if (n == 3 && c == 0xed && b(i + 1) >= 0xa0) return 0;                  // surrogate
+  if (n == 4 && c == 0xf0 && b(i + 1) < 0x90) return 0;                   // overlong
+  if (n == 4 && (c > 0xf4 || (c == 0xf4 && b(i + 1) >= 0x90))) return 0;  // > U+10FFFF
+  return n;
+}
+
+void AppendLine(std::string& out, Level level, std::string_view event,
+                std::initializer_list<Field> fields) {
+  out += "\"level\":\"";
+  out += LevelName(level);
+  out += "\",\"msg\":";
+  AppendJsonString(out, event);
+  for (const Field& f : fields) {
+    out += ',';
+    AppendJsonString(out, f.key());
+    out += ':';
+    std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::string_view>) {
+            AppendJsonString(out, v);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            out += v ? "true" : "false";
+          } else if constexpr (std::is_same_v<T, double>) {
+            if (std::isfinite(v)) {
+              out += fmt::format("{}", v);
+            } else {
+              out += "null";
+            }
+          } else {
+            out += fmt::format("{}", v);
+          }
+        },
+        f.value());
+  }
+  out += '}';
+}
+
+}  // namespace
+
+void SetLevel(Level level) { g_level.store(static_cast<int>(level), std::memory_order_relaxed); }
+
+bool ParseLevel(std::string_view name, Level* out) {
+  for (Level l : {Level::kDebug, Level::kInfo, Level::kWarn, Level::kError}) {
+    if (name == LevelName(l)) {
+      *out = l;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Enabled(Level level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      size_t n = Utf8SequenceLength(s, i);
+      if (n == 0) {
+        out += "\\ufffd";
+        ++i;
+      } else {
+        out.append(s.substr(i, n));
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xf];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+std::string FormatForTest(Level level, std::string_view event,
+                          std::initializer_list<Field> fields) {
+  std::string out = "{";
+  AppendLine(out, level, event, fields);
+  return out;
+}
+
+void Write(Level level, std::string_view event, std::initializer_list<Field> fields) {
+  auto now = std::chrono::system_clock::now();
+  std::string out = fmt::format("{{\"ts\":\"{:%Y-%m-%dT%H:%M:%S}Z\",",
+                                std::chrono::floor<std::chrono::milliseconds>(now));
+  AppendLine(out, level, event, fields);
+  Logger().log(spdlog::level::info, out);
+}
+
+}  // namespace bulwark::log

@@ -1,0 +1,165 @@
+#include "crypto/signature.h"
+
+#include <openssl/ecdsa.h>
+#include <openssl/rsa.h>
+
+#include "crypto/internal.h"
+#include "crypto/openssl_ptr.h"
+
+namespace bulwark::crypto {
+namespace {
+
+using internal::Bytes;
+
+struct AlgorithmInfo {
+  KeyType key_type;
+  bool has_hash;
+  HashAlgorithm hash;
+  bool pss;
+};
+
+AlgorithmInfo Info(SignatureAlgorithm alg) {
+  using H = HashAlgorithm;
+  switch (alg) {
+    case SignatureAlgorithm::kEd25519:
+      return {KeyType::kEd25519, false, H::kSha256, false};
+    case SignatureAlgorithm::kEcdsaP256Sha256:
+      return {KeyType::kEcP256, true, H::kSha256, false};
+    case SignatureAlgorithm::kEcdsaP384Sha384:
+      return {KeyType::kEcP384, true, H::kSha384, false};
+    case SignatureAlgorithm::kEcdsaP521Sha512:
+      return {KeyType::kEcP521, true, H::kSha512, false};
+    case SignatureAlgorithm::kRsaPkcs1Sha256:
+      return {KeyType::kRsa, true, H::kSha256, false};
+    case SignatureAlgorithm::kRsaPkcs1Sha384:
+      return {KeyType::kRsa, true, H::kSha384, false};
+    case SignatureAlgorithm::kRsaPkcs1Sha512:
+      return {KeyType::kRsa, true, H::kSha512, false};
+    case SignatureAlgorithm::kRsaPssSha256:
+      return {KeyType::kRsa, true, H::kSha256, true};
+    case SignatureAlgorithm::kRsaPssSha384:
+      return {KeyType::kRsa, true, H::kSha384, true};
+    case SignatureAlgorithm::kRsaPssSha512:
+      return {KeyType::kRsa, true, H::kSha512, true};
+  }
+  return {KeyType::kEd25519, false, H::kSha256, false};
+}
+
+Status InvalidSignature() {
+  internal::ClearErrors();
+  return UnauthenticatedError("invalid signature");
+}
+
+// Prepares `ctx` for signing or verifying with the algorithm's parameters.
+bool InitDigestCtx(EVP_MD_CTX* ctx, EVP_PKEY* pkey, const AlgorithmInfo& info, bool sign) {
+  EVP_PKEY_CTX* pctx = nullptr;
+  const EVP_MD* md = info.has_hash ? internal::FetchedMd(info.hash) : nullptr;
+  int rc = sign ? EVP_DigestSignInit(ctx, &pctx, md, nullptr, pkey)
+                : EVP_DigestVerifyInit(ctx, &pctx, md, nullptr, pkey);
+  if (rc != 1) return false;
+  if (info.pss) {
+    if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
+        EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Converts fixed-size r||s to DER. Empty result if the halves are malformed.
+std::string P1363ToDer(std::string_view sig) {
+  size_t half = sig.size() / 2;
+  UniquePtr<ECDSA_SIG> s(ECDSA_SIG_new());
+  BIGNUM* r = BN_bin2bn(Bytes(sig), static_cast<int>(half), nullptr);
+  BIGNUM* ss = BN_bin2bn(Bytes(sig) + half, static_cast<int>(half), nullptr);
+  if (!s || r == nullptr || ss == nullptr || ECDSA_SIG_set0(s.get(), r, ss) != 1) {
+    BN_free(r);
+    BN_free(ss);
+    return {};
+  }
+  int len = i2d_ECDSA_SIG(s.get(), nullptr);
+  if (len <= 0) return {};
+  std::string der(static_cast<size_t>(len), '\0');
+  unsigned char* p = internal::MutableBytes(der);
+  i2d_ECDSA_SIG(s.get(), &p);
+  return der;
+}
+
+Result<std::string> DerToP1363(std::string_view der, size_t coord) {
+  const unsigned char* p = Bytes(der);
+  UniquePtr<ECDSA_SIG> s(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
+  if (!s) return Err(InternalError("ecdsa signature decode failed"));
+  std::string out(2 * coord, '\0');
+  if (BN_bn2binpad(ECDSA_SIG_get0_r(s.get()), internal::MutableBytes(out),
+                   static_cast<int>(coord)) < 0 ||
+      BN_bn2binpad(ECDSA_SIG_get0_s(s.get()), internal::MutableBytes(out) + coord,
+                   static_cast<int>(coord)) < 0) {
+    return Err(InternalError("ecdsa signature encode failed"));
+  }
+  return out;
+}
+
+}  // namespace
+
+KeyType RequiredKeyType(SignatureAlgorithm alg) { return Info(alg).key_type; }
+
+size_t SignatureSize(SignatureAlgorithm alg, const PublicKey& key, EcdsaEncoding enc) {
+  AlgorithmInfo info = Info(alg);
+  if (info.key_type == KeyType::kEd25519) return 64;
+  if (info.key_type == KeyType::kRsa) return static_cast<size_t>((key.bits() + 7) / 8);
+  return enc == EcdsaEncoding::kP1363 ? 2 * EcCoordinateSize(info.key_type) : 0;
+}
+
+Result<std::string> Sign(const PrivateKey& key, SignatureAlgorithm alg, std::string_view message,
+                         EcdsaEncoding enc) {
+  AlgorithmInfo info = Info(alg);
+  if (key.type() != info.key_type) {
+    return Err(InvalidArgumentError("key type does not match the signature algorithm"));
+  }
+  UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
+  size_t len = 0;
+  if (!ctx || !InitDigestCtx(ctx.get(), key.raw(), info, /*sign=*/true) ||
+      EVP_DigestSign(ctx.get(), nullptr, &len, Bytes(message), message.size()) != 1) {
+    internal::ClearErrors();
+    return Err(InternalError("signing failed"));
+  }
+  std::string sig(len, '\0');
+  if (EVP_DigestSign(ctx.get(), internal::MutableBytes(sig), &len, Bytes(message),
+                     message.size()) != 1) {
+    internal::ClearErrors();
+    return Err(InternalError("signing failed"));
+  }
+  sig.resize(len);
+  size_t coord = EcCoordinateSize(info.key_type);
+  if (coord != 0 && enc == EcdsaEncoding::kP1363) return DerToP1363(sig, coord);
+  return sig;
+}
+
+Status Verify(const PublicKey& key, SignatureAlgorithm alg, std::string_view message,
+              std::string_view signature, EcdsaEncoding enc) {
+  AlgorithmInfo info = Info(alg);
+  if (key.type() != info.key_type) {
+    return InvalidArgumentError("key type does not match the signature algorithm");
+  }
+  size_t expected = SignatureSize(alg, key, enc);
+  if (expected != 0 && signature.size() != expected) return InvalidSignature();
+  std::string der;
+  if (EcCoordinateSize(info.key_type) != 0 && enc == EcdsaEncoding::kP1363) {
+    der = P1363ToDer(signature);
+    if (der.empty()) return InvalidSignature();
+    signature = der;
+  }
+  UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
+  if (!ctx || !InitDigestCtx(ctx.get(), key.raw(), info, /*sign=*/false)) {
+    internal::ClearErrors();
+    return InternalError("verification setup failed");
+  }
+  if (EVP_DigestVerify(ctx.get(), Bytes(signature), signature.size(), Bytes(message),
+                       message.size()) != 1) {
+    return InvalidSignature();
+  }
+  return OkStatus();
+}
+
+}  // namespace bulwark::crypto
