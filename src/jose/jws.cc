@@ -1,0 +1,172 @@
+#include "jose/jws.h"
+
+#include <boost/json/serialize.hpp>
+
+#include "crypto/digest.h"
+#include "crypto/signature.h"
+#include "jose/base64url.h"
+#include "jose/json.h"
+
+namespace bulwark::jose {
+namespace {
+
+namespace json = boost::json;
+
+struct AlgorithmBinding {
+  bool hmac;
+  crypto::HashAlgorithm hash;
+  crypto::SignatureAlgorithm sig;
+};
+
+AlgorithmBinding Bind(JwsAlgorithm alg) {
+  using crypto::HashAlgorithm;
+  using crypto::SignatureAlgorithm;
+  switch (alg) {
+    case JwsAlgorithm::kHS256:
+      return {true, HashAlgorithm::kSha256, SignatureAlgorithm::kEd25519};
+    case JwsAlgorithm::kHS384:
+      return {true, HashAlgorithm::kSha384, SignatureAlgorithm::kEd25519};
+    case JwsAlgorithm::kHS512:
+      return {true, HashAlgorithm::kSha512, SignatureAlgorithm::kEd25519};
+    case JwsAlgorithm::kRS256:
+      return {false, {}, SignatureAlgorithm::kRsaPkcs1Sha256};
+    case JwsAlgorithm::kRS384:
+      return {false, {}, SignatureAlgorithm::kRsaPkcs1Sha384};
+    case JwsAlgorithm::kRS512:
+      return {false, {}, SignatureAlgorithm::kRsaPkcs1Sha512};
+    case JwsAlgorithm::kPS256:
+      return {false, {}, SignatureAlgorithm::kRsaPssSha256};
+    case JwsAlgorithm::kPS384:
+      return {false, {}, SignatureAlgorithm::kRsaPssSha384};
+    case JwsAlgorithm::kPS512:
+      return {false, {}, SignatureAlgorithm::kRsaPssSha512};
+    case JwsAlgorithm::kES256:
+      return {false, {}, SignatureAlgorithm::kEcdsaP256Sha256};
+    case JwsAlgorithm::kES384:
+      return {false, {}, SignatureAlgorithm::kEcdsaP384Sha384};
+    case JwsAlgorithm::kES512:
+      return {false, {}, SignatureAlgorithm::kEcdsaP521Sha512};
+    case JwsAlgorithm::kEdDSA:
+      return {false, {}, SignatureAlgorithm::kEd25519};
+  }
+  return {false, {}, SignatureAlgorithm::kEd25519};
+}
+
+Status Malformed() { return InvalidArgumentError("malformed token"); }
+
+// Header members that would let a token name, embed or fetch its own key.
+constexpr std::string_view kForbiddenHeaderMembers[] = {"jwk", "jku", "x5u", "x5c"};
+
+Result<JwsHeader> ParseHeader(std::string_view b64) {
+  std::string text;
+  if (!Base64UrlDecodeInto(b64, text)) return Err(Malformed());
+  JsonLimits limits;
+  limits.max_bytes = 4096;
+  limits.max_depth = 4;
+  limits.max_members = 64;
+  auto obj = ParseJsonObject(text, limits);
+  if (!obj) return Err(InvalidArgumentError("malformed token header: " + obj.error().message()));
+  JwsHeader h;
+  auto alg = obj->find("alg");
+  if (alg == obj->end() || !alg->value().is_string()) {
+    return Err(InvalidArgumentError("token header has no alg"));
+  }
+  auto parsed = ParseJwsAlgorithm(alg->value().get_string());
+  if (!parsed) return Err(InvalidArgumentError("algorithm not allowed"));
+  h.alg = *parsed;
+  for (std::string_view m : kForbiddenHeaderMembers) {
+    if (obj->contains(m)) {
+      return Err(InvalidArgumentError("unsupported header parameter " + std::string(m)));
+    }
+  }
+  if (obj->contains("crit")) return Err(InvalidArgumentError("unknown crit header parameter"));
+  if (auto kid = obj->find("kid"); kid != obj->end()) {
+    if (!kid->value().is_string()) return Err(InvalidArgumentError("token kid is not a string"));
+    h.kid = kid->value().get_string();
+  }
+  if (auto typ = obj->find("typ"); typ != obj->end()) {
+    if (!typ->value().is_string()) return Err(InvalidArgumentError("token typ is not a string"));
+    h.typ = typ->value().get_string();
+  }
+  h.members = std::move(*obj);
+  return h;
+}
+
+}  // namespace
+
+Result<ParsedJws> ParseCompactJws(std::string_view token, size_t max_bytes) {
+  if (token.size() > max_bytes) return Err(InvalidArgumentError("token too large"));
+  size_t dot1 = token.find('.');
+  if (dot1 == std::string_view::npos) return Err(Malformed());
+  size_t dot2 = token.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
+    return Err(Malformed());
+  }
+  ParsedJws jws;
+  BULWARK_ASSIGN_OR_RETURN(jws.header, ParseHeader(token.substr(0, dot1)));
+  jws.signing_input = token.substr(0, dot2);
+  jws.payload_b64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
+  if (!Base64UrlDecodeInto(token.substr(dot2 + 1), jws.signature) || jws.signature.empty()) {
+    return Err(Malformed());
+  }
+  return jws;
+}
+
+Status VerifyParsedJws(const ParsedJws& jws, const Jwk& key) {
+  BULWARK_RETURN_IF_ERROR(key.CheckCanVerify(jws.header.alg));
+  AlgorithmBinding b = Bind(jws.header.alg);
+  if (b.hmac) {
+    if (key.secret() == nullptr) return PermissionDeniedError("algorithm not allowed for key");
+    if (!crypto::HmacVerify(b.hash, *key.secret(), jws.signing_input, jws.signature)) {
+      return UnauthenticatedError("invalid signature");
+    }
+    return OkStatus();
+  }
+  const crypto::PublicKey* pub =
+      key.public_key() != nullptr
+          ? key.public_key()
+          : (key.private_key() ? &key.private_key()->public_key() : nullptr);
+  if (pub == nullptr) return PermissionDeniedError("algorithm not allowed for key");
+  Status s = crypto::Verify(*pub, b.sig, jws.signing_input, jws.signature);
+  if (s.code() == StatusCode::kInvalidArgument) {
+    return PermissionDeniedError("algorithm not allowed for key");
+  }
+  return s;
+}
+
+Result<VerifiedJws> VerifyCompactJws(std::string_view token, const Jwk& key, size_t max_bytes) {
+  BULWARK_ASSIGN_OR_RETURN(ParsedJws jws, ParseCompactJws(token, max_bytes));
+  BULWARK_RETURN_IF_ERROR(VerifyParsedJws(jws, key));
+  std::string payload;
+  if (!Base64UrlDecodeInto(jws.payload_b64, payload)) return Err(Malformed());
+  return VerifiedJws(std::move(jws.header), std::move(payload));
+}
+
+Result<std::string> SignCompactJws(const Jwk& key, std::string_view payload,
+                                   const json::object& extra_header) {
+  BULWARK_RETURN_IF_ERROR(key.CheckCanSign());
+  json::object header;
+  header["alg"] = JwsAlgorithmName(key.algorithm());
+  if (!key.kid().empty()) header["kid"] = key.kid();
+  for (const auto& m : extra_header) {
+    if (m.key() == "alg" || m.key() == "kid") {
+      return Err(InvalidArgumentError("extra header may not set alg or kid"));
+    }
+    header[m.key()] = m.value();
+  }
+  std::string out = Base64UrlEncode(json::serialize(header));
+  out += '.';
+  out += Base64UrlEncode(payload);
+  AlgorithmBinding b = Bind(key.algorithm());
+  std::string sig;
+  if (b.hmac) {
+    BULWARK_ASSIGN_OR_RETURN(sig, crypto::Hmac(b.hash, *key.secret(), out));
+  } else {
+    BULWARK_ASSIGN_OR_RETURN(sig, crypto::Sign(*key.private_key(), b.sig, out));
+  }
+  out += '.';
+  out += Base64UrlEncode(sig);
+  return out;
+}
+
+}  // namespace bulwark::jose

@@ -1,0 +1,70 @@
+#include "jose/verification_cache.h"
+
+#include <functional>
+
+namespace bulwark::jose {
+namespace {
+
+uint64_t HashToken(std::string_view token) { return std::hash<std::string_view>{}(token); }
+
+}  // namespace
+
+VerificationCache::VerificationCache(size_t capacity, size_t shards)
+    : per_shard_(std::max<size_t>(1, capacity / std::max<size_t>(1, shards))),
+      shards_(std::max<size_t>(1, shards)) {}
+
+std::shared_ptr<const VerifiedJwt> VerificationCache::Lookup(std::string_view token,
+                                                             int64_t now) const {
+  uint64_t h = HashToken(token);
+  Shard& shard = ShardFor(h);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.entries.find(h);
+  if (it == shard.entries.end() || it->second.token != token) return nullptr;
+  if (it->second.expires_at != 0 && now >= it->second.expires_at) {
+    shard.entries.erase(it);  // its slot in `order` is skipped at eviction
+    return nullptr;
+  }
+  return it->second.jwt;
+}
+
+void VerificationCache::Insert(std::string_view token, std::shared_ptr<const VerifiedJwt> jwt,
+                               int64_t expires_at) {
+  uint64_t h = HashToken(token);
+  Shard& shard = ShardFor(h);
+  std::lock_guard lock(shard.mu);
+  auto [it, inserted] = shard.entries.try_emplace(h);
+  it->second = Entry{std::string(token), std::move(jwt), expires_at};
+  if (!inserted) return;
+  shard.order.push_back(h);
+  while (shard.entries.size() > per_shard_ && !shard.order.empty()) {
+    shard.entries.erase(shard.order.front());
+    shard.order.pop_front();
+  }
+  // Keep `order` from growing without bound when entries expire early.
+  if (shard.order.size() > 2 * per_shard_ + 16) {
+    std::deque<uint64_t> live;
+    for (uint64_t k : shard.order) {
+      if (shard.entries.contains(k)) live.push_back(k);
+    }
+    shard.order.swap(live);
+  }
+}
+
+void VerificationCache::Clear() {
+  for (Shard& s : shards_) {
+    std::lock_guard lock(s.mu);
+    s.entries.clear();
+    s.order.clear();
+  }
+}
+
+size_t VerificationCache::size() const {
+  size_t n = 0;
+  for (Shard& s : shards_) {
+    std::lock_guard lock(s.mu);
+    n += s.entries.size();
+  }
+  return n;
+}
+
+}  // namespace bulwark::jose

@@ -1,0 +1,58 @@
+// VerificationCache: remembers tokens that verified, so a token seen again
+// costs a hash lookup instead of a signature check.
+//
+// Entries are keyed by a hash of the token and hold the whole token, so a hit
+// requires byte equality (a hash collision is a miss, never a false hit).
+// Each entry keeps the token's exp; an expired entry is never returned.
+// Bounded: each of the shards holds capacity/shards entries and evicts the
+// oldest insertion when full. Thread-safe; shards keep threads apart.
+#ifndef BULWARK_JOSE_VERIFICATION_CACHE_H_
+#define BULWARK_JOSE_VERIFICATION_CACHE_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace bulwark::jose {
+
+class VerifiedJwt;
+
+class VerificationCache {
+ public:
+  explicit VerificationCache(size_t capacity, size_t shards = 16);
+
+  // The cached result for `token`, or null. `now` is Unix seconds; entries
+  // past their exp are dropped.
+  std::shared_ptr<const VerifiedJwt> Lookup(std::string_view token, int64_t now) const;
+
+  // Remembers `jwt` for `token` until `expires_at` (Unix seconds; 0 = no exp).
+  void Insert(std::string_view token, std::shared_ptr<const VerifiedJwt> jwt, int64_t expires_at);
+
+  void Clear();
+  size_t size() const;
+
+ private:
+  struct Entry {
+    std::string token;
+    std::shared_ptr<const VerifiedJwt> jwt;
+    int64_t expires_at;
+  };
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<uint64_t, Entry> entries;  // guarded by mu
+    std::deque<uint64_t> order;                   // insertion order; guarded by mu
+  };
+  Shard& ShardFor(uint64_t hash) const { return shards_[hash % shards_.size()]; }
+
+  size_t per_shard_;
+  mutable std::vector<Shard> shards_;
+};
+
+}  // namespace bulwark::jose
+
+#endif  // BULWARK_JOSE_VERIFICATION_CACHE_H_

@@ -1,0 +1,64 @@
+#include "jose/verification_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "jose/jwt.h"
+
+namespace bulwark::jose {
+namespace {
+
+// VerifiedJwt can only come from a verifier; make a real one.
+std::shared_ptr<const VerifiedJwt> MakeJwt() {
+  static FakeClock clock(1000);
+  auto key = *Jwk::Generate(JwsAlgorithm::kHS256, "k");
+  std::vector<Jwk> keys;
+  keys.push_back(key);
+  auto v = *JwtVerifier::Create(Jwks(std::move(keys)), {.require_exp = false}, clock);
+  return *v->VerifyUncached(*SignJwt(key, {{"sub", "x"}}));
+}
+
+TEST(VerificationCacheTest, HitsOnlyOnIdenticalToken) {
+  VerificationCache cache(100);
+  auto jwt = MakeJwt();
+  cache.Insert("token-a", jwt, 0);
+  EXPECT_EQ(cache.Lookup("token-a", 0), jwt);
+  EXPECT_EQ(cache.Lookup("token-b", 0), nullptr);
+  EXPECT_EQ(cache.Lookup("token-", 0), nullptr);
+}
+
+TEST(VerificationCacheTest, ExpiredEntriesAreNotReturned) {
+  VerificationCache cache(100);
+  cache.Insert("t", MakeJwt(), 2000);
+  EXPECT_NE(cache.Lookup("t", 1999), nullptr);
+  EXPECT_EQ(cache.Lookup("t", 2000), nullptr);
+  EXPECT_EQ(cache.size(), 0u);
+}
+
+TEST(VerificationCacheTest, StaysWithinCapacity) {
+  VerificationCache cache(64, 4);
+  auto jwt = MakeJwt();
+  for (int i = 0; i < 10000; ++i) cache.Insert("token-" + std::to_string(i), jwt, 0);
+  EXPECT_LE(cache.size(), 64u);
+  EXPECT_NE(cache.Lookup("token-9999", 0), nullptr);
+}
+
+TEST(VerificationCacheTest, ConcurrentUseIsSafe) {
+  VerificationCache cache(1024);
+  auto jwt = MakeJwt();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5000; ++i) {
+        std::string k = "t" + std::to_string((i * 7 + t) % 2000);
+        if (cache.Lookup(k, 0) == nullptr) cache.Insert(k, jwt, 0);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_LE(cache.size(), 1024u);
+}
+
+}  // namespace
+}  // namespace bulwark::jose
