@@ -142,6 +142,33 @@ Result<VerifiedJws> VerifyCompactJws(std::string_view token, const Jwk& key, siz
   return VerifiedJws(std::move(jws.header), std::move(payload));
 }
 
+Status VerifyParsedJwsWithKeySet(const ParsedJws& jws, const Jwks& keys) {
+  std::vector<const Jwk*> candidates;
+  if (!jws.header.kid.empty()) {
+    candidates = keys.FindByKid(jws.header.kid);
+    if (candidates.empty()) return UnauthenticatedError("unknown key");
+  } else {
+    for (const Jwk& k : keys.keys()) {
+      if (k.algorithm() == jws.header.alg) candidates.push_back(&k);
+    }
+  }
+  Status result = UnauthenticatedError("algorithm not allowed for key");
+  for (const Jwk* key : candidates) {
+    Status s = VerifyParsedJws(jws, *key);
+    if (s.ok()) return s;
+    if (s.code() == StatusCode::kUnauthenticated) result = s;
+  }
+  return UnauthenticatedError(result.message());
+}
+
+Result<VerifiedJws> VerifyCompactJws(std::string_view token, const Jwks& keys, size_t max_bytes) {
+  BULWARK_ASSIGN_OR_RETURN(ParsedJws jws, ParseCompactJws(token, max_bytes));
+  BULWARK_RETURN_IF_ERROR(VerifyParsedJwsWithKeySet(jws, keys));
+  std::string payload;
+  if (!Base64UrlDecodeInto(jws.payload_b64, payload)) return Err(Malformed());
+  return VerifiedJws(std::move(jws.header), std::move(payload));
+}
+
 Result<std::string> SignCompactJws(const Jwk& key, std::string_view payload,
                                    const json::object& extra_header) {
   BULWARK_RETURN_IF_ERROR(key.CheckCanSign());

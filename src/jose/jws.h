@@ -54,6 +54,7 @@ class VerifiedJws {
 
  private:
   friend Result<VerifiedJws> VerifyCompactJws(std::string_view, const Jwk&, size_t);
+  friend Result<VerifiedJws> VerifyCompactJws(std::string_view, const Jwks&, size_t);
   VerifiedJws(JwsHeader h, std::string p) : header_(std::move(h)), payload_(std::move(p)) {}
   JwsHeader header_;
   std::string payload_;
@@ -61,6 +62,16 @@ class VerifiedJws {
 
 // Parses and verifies; the payload may be anything.
 Result<VerifiedJws> VerifyCompactJws(std::string_view token, const Jwk& key,
+                                     size_t max_bytes = kDefaultMaxTokenBytes);
+
+// Verifies a parsed JWS against a key set: the keys with the header's kid
+// ("unknown key" if there is none), or, when the header has no kid, every key
+// of the header's algorithm. All failures are kUnauthenticated with the
+// reason ("unknown key", "algorithm not allowed for key", "invalid signature").
+Status VerifyParsedJwsWithKeySet(const ParsedJws& jws, const Jwks& keys);
+
+// Parses and verifies against a key set, as above.
+Result<VerifiedJws> VerifyCompactJws(std::string_view token, const Jwks& keys,
                                      size_t max_bytes = kDefaultMaxTokenBytes);
 
 // Signs `payload` with `key` (which must be private and for signatures).

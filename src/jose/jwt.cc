@@ -102,26 +102,7 @@ Result<std::shared_ptr<const VerifiedJwt>> JwtVerifier::VerifyUncached(
     return Err(Unauth("algorithm not allowed"));
   }
   std::shared_ptr<const Jwks> keys = std::atomic_load(&keys_);
-  std::vector<const Jwk*> candidates;
-  if (!header.kid.empty()) {
-    candidates = keys->FindByKid(header.kid);
-    if (candidates.empty()) return Err(Unauth("unknown key"));
-  } else {
-    for (const Jwk& k : keys->keys()) {
-      if (k.algorithm() == header.alg) candidates.push_back(&k);
-    }
-    if (candidates.empty()) return Err(Unauth("algorithm not allowed for key"));
-  }
-  Status result = Unauth("algorithm not allowed for key");
-  for (const Jwk* key : candidates) {
-    Status s = VerifyParsedJws(*parsed, *key);
-    if (s.ok()) {
-      result = OkStatus();
-      break;
-    }
-    if (s.code() == StatusCode::kUnauthenticated) result = s;
-  }
-  if (!result.ok()) return Err(Unauth(result.message()));
+  BULWARK_RETURN_IF_ERROR(VerifyParsedJwsWithKeySet(*parsed, *keys));
   return ValidateClaims(std::move(*parsed));
 }
 
