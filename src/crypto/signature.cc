@@ -67,22 +67,31 @@ bool InitDigestCtx(EVP_MD_CTX* ctx, EVP_PKEY* pkey, const AlgorithmInfo& info, b
   return true;
 }
 
-// Converts fixed-size r||s to DER. Empty result if the halves are malformed.
+// Appends one half of r||s as a DER INTEGER (minimal, non-negative).
+void AppendDerInteger(std::string& out, std::string_view be) {
+  size_t i = 0;
+  while (i + 1 < be.size() && be[i] == 0) ++i;
+  be.remove_prefix(i);
+  bool pad = (static_cast<unsigned char>(be[0]) & 0x80) != 0;
+  out.push_back(0x02);
+  out.push_back(static_cast<char>(be.size() + (pad ? 1 : 0)));
+  if (pad) out.push_back(0);
+  out.append(be);
+}
+
+// Converts fixed-size r||s (each half at most 66 bytes) to a DER ECDSA-Sig-Value.
 std::string P1363ToDer(std::string_view sig) {
   size_t half = sig.size() / 2;
-  UniquePtr<ECDSA_SIG> s(ECDSA_SIG_new());
-  BIGNUM* r = BN_bin2bn(Bytes(sig), static_cast<int>(half), nullptr);
-  BIGNUM* ss = BN_bin2bn(Bytes(sig) + half, static_cast<int>(half), nullptr);
-  if (!s || r == nullptr || ss == nullptr || ECDSA_SIG_set0(s.get(), r, ss) != 1) {
-    BN_free(r);
-    BN_free(ss);
-    return {};
-  }
-  int len = i2d_ECDSA_SIG(s.get(), nullptr);
-  if (len <= 0) return {};
-  std::string der(static_cast<size_t>(len), '\0');
-  unsigned char* p = internal::MutableBytes(der);
-  i2d_ECDSA_SIG(s.get(), &p);
+  std::string body;
+  body.reserve(sig.size() + 6);
+  AppendDerInteger(body, sig.substr(0, half));
+  AppendDerInteger(body, sig.substr(half));
+  std::string der;
+  der.reserve(body.size() + 3);
+  der.push_back(0x30);
+  if (body.size() >= 0x80) der.push_back(static_cast<char>(0x81));
+  der.push_back(static_cast<char>(body.size()));
+  der += body;
   return der;
 }
 
@@ -147,13 +156,53 @@ Status Verify(const PublicKey& key, SignatureAlgorithm alg, std::string_view mes
   std::string der;
   if (EcCoordinateSize(info.key_type) != 0 && enc == EcdsaEncoding::kP1363) {
     der = P1363ToDer(signature);
-    if (der.empty()) return InvalidSignature();
     signature = der;
   }
   UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   if (!ctx || !InitDigestCtx(ctx.get(), key.raw(), info, /*sign=*/false)) {
     internal::ClearErrors();
     return InternalError("verification setup failed");
+  }
+  if (EVP_DigestVerify(ctx.get(), Bytes(signature), signature.size(), Bytes(message),
+                       message.size()) != 1) {
+    return InvalidSignature();
+  }
+  return OkStatus();
+}
+
+Result<PreparedVerifier> PreparedVerifier::Create(const PublicKey& key, SignatureAlgorithm alg,
+                                                  EcdsaEncoding enc) {
+  AlgorithmInfo info = Info(alg);
+  if (key.type() != info.key_type) {
+    return Err(InvalidArgumentError("key type does not match the signature algorithm"));
+  }
+  std::shared_ptr<EVP_MD_CTX> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || !InitDigestCtx(ctx.get(), key.raw(), info, /*sign=*/false)) {
+    internal::ClearErrors();
+    return Err(InternalError("verification setup failed"));
+  }
+  return PreparedVerifier(key, alg, enc, std::shared_ptr<void>(ctx, ctx.get()));
+}
+
+Status PreparedVerifier::Verify(std::string_view message, std::string_view signature) const {
+  AlgorithmInfo info = Info(alg_);
+  size_t expected = SignatureSize(alg_, key_, enc_);
+  if (expected != 0 && signature.size() != expected) return InvalidSignature();
+  std::string der;
+  if (EcCoordinateSize(info.key_type) != 0 && enc_ == EcdsaEncoding::kP1363) {
+    der = P1363ToDer(signature);
+    signature = der;
+  }
+  UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
+  if (!ctx) return InternalError("verification setup failed");
+  // Copying the prepared context reads it only; a copy that fails falls back to a fresh setup.
+  if (EVP_MD_CTX_copy_ex(ctx.get(), static_cast<const EVP_MD_CTX*>(prepared_.get())) != 1) {
+    internal::ClearErrors();
+    EVP_MD_CTX_reset(ctx.get());
+    if (!InitDigestCtx(ctx.get(), key_.raw(), info, /*sign=*/false)) {
+      internal::ClearErrors();
+      return InternalError("verification setup failed");
+    }
   }
   if (EVP_DigestVerify(ctx.get(), Bytes(signature), signature.size(), Bytes(message),
                        message.size()) != 1) {

@@ -6,6 +6,9 @@
 #include <optional>
 #include <string_view>
 
+#include "crypto/digest.h"
+#include "crypto/signature.h"
+
 namespace bulwark::jose {
 
 enum class JwsAlgorithm {
@@ -40,6 +43,13 @@ std::optional<JwsAlgorithm> ParseJwsAlgorithm(std::string_view name);
 inline bool IsHmac(JwsAlgorithm a) {
   return a == JwsAlgorithm::kHS256 || a == JwsAlgorithm::kHS384 || a == JwsAlgorithm::kHS512;
 }
+
+// The crypto/ algorithm behind a non-HMAC JWS algorithm (PS*: MGF1 with the
+// same hash and salt length = hash length, as RFC 7518 section 3.5 says).
+crypto::SignatureAlgorithm SignatureAlgorithmFor(JwsAlgorithm alg);
+
+// The hash of an HS* algorithm (SHA-256 for anything else).
+crypto::HashAlgorithm HmacHashFor(JwsAlgorithm alg);
 
 }  // namespace bulwark::jose
 

@@ -142,6 +142,12 @@ Status Jwk::Finish(std::optional<JwsAlgorithm> declared) {
     if ((use_ == "sig") != sig_ops) return Invalid("jwk 'use' and 'key_ops' disagree");
   }
   if (public_key_ && private_key_) public_key_.reset();
+  if (!secret_) {
+    const crypto::PublicKey& pub = public_key_ ? *public_key_ : private_key_->public_key();
+    BULWARK_ASSIGN_OR_RETURN(crypto::PreparedVerifier v,
+                             crypto::PreparedVerifier::Create(pub, SignatureAlgorithmFor(alg_)));
+    verifier_ = std::make_shared<const crypto::PreparedVerifier>(std::move(v));
+  }
   return OkStatus();
 }
 
@@ -311,6 +317,7 @@ Result<Jwk> Jwk::PublicJwk() const {
     pub.key_ops_ = std::move(ops);
   }
   pub.public_key_ = private_key_ ? private_key_->public_key() : *public_key_;
+  pub.verifier_ = verifier_;
   return pub;
 }
 

@@ -23,6 +23,7 @@
 #include "core/status.h"
 #include "crypto/keys.h"
 #include "crypto/secret_bytes.h"
+#include "crypto/signature.h"
 #include "jose/algorithm.h"
 
 namespace bulwark::jose {
@@ -73,6 +74,8 @@ class Jwk {
   const crypto::PublicKey* public_key() const { return public_key_ ? &*public_key_ : nullptr; }
   const crypto::PrivateKey* private_key() const { return private_key_ ? &*private_key_ : nullptr; }
   const crypto::SecretBytes* secret() const { return secret_.get(); }
+  // For asymmetric keys: a verifier prepared for this key's algorithm.
+  const crypto::PreparedVerifier* verifier() const { return verifier_.get(); }
 
  private:
   Jwk() = default;
@@ -86,6 +89,7 @@ class Jwk {
   std::optional<crypto::PublicKey> public_key_;
   std::optional<crypto::PrivateKey> private_key_;
   std::shared_ptr<const crypto::SecretBytes> secret_;
+  std::shared_ptr<const crypto::PreparedVerifier> verifier_;
 };
 
 // A JWK Set (RFC 7517 section 5). Keys that are malformed or of unsupported

@@ -12,46 +12,6 @@ namespace {
 
 namespace json = boost::json;
 
-struct AlgorithmBinding {
-  bool hmac;
-  crypto::HashAlgorithm hash;
-  crypto::SignatureAlgorithm sig;
-};
-
-AlgorithmBinding Bind(JwsAlgorithm alg) {
-  using crypto::HashAlgorithm;
-  using crypto::SignatureAlgorithm;
-  switch (alg) {
-    case JwsAlgorithm::kHS256:
-      return {true, HashAlgorithm::kSha256, SignatureAlgorithm::kEd25519};
-    case JwsAlgorithm::kHS384:
-      return {true, HashAlgorithm::kSha384, SignatureAlgorithm::kEd25519};
-    case JwsAlgorithm::kHS512:
-      return {true, HashAlgorithm::kSha512, SignatureAlgorithm::kEd25519};
-    case JwsAlgorithm::kRS256:
-      return {false, {}, SignatureAlgorithm::kRsaPkcs1Sha256};
-    case JwsAlgorithm::kRS384:
-      return {false, {}, SignatureAlgorithm::kRsaPkcs1Sha384};
-    case JwsAlgorithm::kRS512:
-      return {false, {}, SignatureAlgorithm::kRsaPkcs1Sha512};
-    case JwsAlgorithm::kPS256:
-      return {false, {}, SignatureAlgorithm::kRsaPssSha256};
-    case JwsAlgorithm::kPS384:
-      return {false, {}, SignatureAlgorithm::kRsaPssSha384};
-    case JwsAlgorithm::kPS512:
-      return {false, {}, SignatureAlgorithm::kRsaPssSha512};
-    case JwsAlgorithm::kES256:
-      return {false, {}, SignatureAlgorithm::kEcdsaP256Sha256};
-    case JwsAlgorithm::kES384:
-      return {false, {}, SignatureAlgorithm::kEcdsaP384Sha384};
-    case JwsAlgorithm::kES512:
-      return {false, {}, SignatureAlgorithm::kEcdsaP521Sha512};
-    case JwsAlgorithm::kEdDSA:
-      return {false, {}, SignatureAlgorithm::kEd25519};
-  }
-  return {false, {}, SignatureAlgorithm::kEd25519};
-}
-
 Status Malformed() { return InvalidArgumentError("malformed token"); }
 
 // Header members that would let a token name, embed or fetch its own key.
@@ -114,24 +74,18 @@ Result<ParsedJws> ParseCompactJws(std::string_view token, size_t max_bytes) {
 
 Status VerifyParsedJws(const ParsedJws& jws, const Jwk& key) {
   BULWARK_RETURN_IF_ERROR(key.CheckCanVerify(jws.header.alg));
-  AlgorithmBinding b = Bind(jws.header.alg);
-  if (b.hmac) {
+  if (IsHmac(jws.header.alg)) {
     if (key.secret() == nullptr) return PermissionDeniedError("algorithm not allowed for key");
-    if (!crypto::HmacVerify(b.hash, *key.secret(), jws.signing_input, jws.signature)) {
+    if (!crypto::HmacVerify(HmacHashFor(jws.header.alg), *key.secret(), jws.signing_input,
+                            jws.signature)) {
       return UnauthenticatedError("invalid signature");
     }
     return OkStatus();
   }
-  const crypto::PublicKey* pub =
-      key.public_key() != nullptr
-          ? key.public_key()
-          : (key.private_key() ? &key.private_key()->public_key() : nullptr);
-  if (pub == nullptr) return PermissionDeniedError("algorithm not allowed for key");
-  Status s = crypto::Verify(*pub, b.sig, jws.signing_input, jws.signature);
-  if (s.code() == StatusCode::kInvalidArgument) {
-    return PermissionDeniedError("algorithm not allowed for key");
-  }
-  return s;
+  // CheckCanVerify above made sure the header's alg is the key's, for which
+  // the verifier was prepared.
+  if (key.verifier() == nullptr) return PermissionDeniedError("algorithm not allowed for key");
+  return key.verifier()->Verify(jws.signing_input, jws.signature);
 }
 
 Result<VerifiedJws> VerifyCompactJws(std::string_view token, const Jwk& key, size_t max_bytes) {
@@ -184,12 +138,12 @@ Result<std::string> SignCompactJws(const Jwk& key, std::string_view payload,
   std::string out = Base64UrlEncode(json::serialize(header));
   out += '.';
   out += Base64UrlEncode(payload);
-  AlgorithmBinding b = Bind(key.algorithm());
   std::string sig;
-  if (b.hmac) {
-    BULWARK_ASSIGN_OR_RETURN(sig, crypto::Hmac(b.hash, *key.secret(), out));
+  if (IsHmac(key.algorithm())) {
+    BULWARK_ASSIGN_OR_RETURN(sig, crypto::Hmac(HmacHashFor(key.algorithm()), *key.secret(), out));
   } else {
-    BULWARK_ASSIGN_OR_RETURN(sig, crypto::Sign(*key.private_key(), b.sig, out));
+    BULWARK_ASSIGN_OR_RETURN(
+        sig, crypto::Sign(*key.private_key(), SignatureAlgorithmFor(key.algorithm()), out));
   }
   out += '.';
   out += Base64UrlEncode(sig);

@@ -55,6 +55,13 @@ Tally RunSignatureFile(const std::string& file, SignatureAlgorithm alg, EcdsaEnc
         continue;
       }
       Status s = Verify(*key, alg, Hex(t, "msg"), Hex(t, "sig"), enc);
+      // The prepared verifier must decide every case exactly as the plain one.
+      auto prepared = PreparedVerifier::Create(*key, alg, enc);
+      EXPECT_TRUE(prepared.has_value());
+      if (prepared) {
+        EXPECT_EQ(prepared->Verify(Hex(t, "msg"), Hex(t, "sig")).ok(), s.ok())
+            << file << " tcId " << id;
+      }
       if (result == "valid") {
         ++tally.valid;
         EXPECT_TRUE(s.ok()) << file << " tcId " << id << " " << Str(t, "comment") << ": "
