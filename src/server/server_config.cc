@@ -1,0 +1,69 @@
+#include "server/server_config.h"
+
+#include <charconv>
+
+namespace bulwark::server {
+
+Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return InvalidArgumentError("expected host:port");
+  }
+  std::string_view h = text.substr(0, colon);
+  std::string_view p = text.substr(colon + 1);
+  if (h.front() == '[') {
+    if (h.back() != ']' || h.size() < 3) return InvalidArgumentError("expected [ipv6]:port");
+    h = h.substr(1, h.size() - 2);
+  } else if (h.find(':') != std::string_view::npos) {
+    return InvalidArgumentError("write IPv6 addresses as [addr]:port");
+  }
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || value > 65535) {
+    return InvalidArgumentError("port must be a number from 0 to 65535");
+  }
+  *host = std::string(h);
+  *port = static_cast<uint16_t>(value);
+  return OkStatus();
+}
+
+Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root) {
+  ServerConfig cfg;
+  BULWARK_RETURN_IF_ERROR(root.CheckKeys({"server", "store", "log"}));
+
+  ConfigNode server = root["server"];
+  BULWARK_RETURN_IF_ERROR(server.CheckKeys({"listen", "threads", "drain_timeout_ms"}));
+  BULWARK_ASSIGN_OR_RETURN(std::string listen, server["listen"].StringOr("127.0.0.1:8080"));
+  Status s = ParseListenAddress(listen, &cfg.listener.host, &cfg.listener.port);
+  if (!s.ok()) return Err(server["listen"].Error(s.message()));
+  BULWARK_ASSIGN_OR_RETURN(int64_t threads, server["threads"].IntOr(0, 0, 256));
+  cfg.listener.threads = static_cast<int>(threads);
+  BULWARK_ASSIGN_OR_RETURN(int64_t drain, server["drain_timeout_ms"].IntOr(5000, 0, 600'000));
+  cfg.listener.drain_timeout = std::chrono::milliseconds(drain);
+
+  ConfigNode store = root["store"];
+  BULWARK_RETURN_IF_ERROR(store.CheckKeys({"backend", "path"}));
+  if (!store["backend"].IsMissing()) {
+    BULWARK_ASSIGN_OR_RETURN(cfg.store.backend, store["backend"].Enum({"sqlite", "memory"}));
+  }
+  BULWARK_ASSIGN_OR_RETURN(cfg.store.path, store["path"].StringOr("bulwark.db"));
+  if (cfg.store.backend == "sqlite" && cfg.store.path.empty()) {
+    return Err(store["path"].Error("must not be empty for the sqlite backend"));
+  }
+
+  ConfigNode logcfg = root["log"];
+  BULWARK_RETURN_IF_ERROR(logcfg.CheckKeys({"level"}));
+  if (!logcfg["level"].IsMissing()) {
+    BULWARK_ASSIGN_OR_RETURN(std::string level,
+                             logcfg["level"].Enum({"debug", "info", "warn", "error"}));
+    log::ParseLevel(level, &cfg.log_level);
+  }
+  return cfg;
+}
+
+Result<ServerConfig> LoadServerConfig(const std::string& file) {
+  BULWARK_ASSIGN_OR_RETURN(ConfigNode root, LoadConfigFile(file));
+  return ServerConfigFromNode(root);
+}
+
+}  // namespace bulwark::server

@@ -1,0 +1,44 @@
+// The configuration of a Bulwark process (bulwark.yaml), validated at load.
+// Every error names the file, line and field; unknown fields are refused.
+#ifndef BULWARK_SERVER_SERVER_CONFIG_H_
+#define BULWARK_SERVER_SERVER_CONFIG_H_
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/status.h"
+
+namespace bulwark::server {
+
+struct ListenerConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  int threads = 0;  // 0 = hardware concurrency
+  std::chrono::milliseconds drain_timeout{5000};
+};
+
+struct StoreConfig {
+  std::string backend = "sqlite";  // "sqlite" or "memory"
+  std::string path = "bulwark.db";
+};
+
+struct ServerConfig {
+  ListenerConfig listener;
+  StoreConfig store;
+  log::Level log_level = log::Level::kInfo;
+};
+
+// Reads and validates a config file.
+Result<ServerConfig> LoadServerConfig(const std::string& file);
+// Validates an already parsed document.
+Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root);
+
+// Splits "host:port" or "[v6]:port". kInvalidArgument if malformed.
+Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* port);
+
+}  // namespace bulwark::server
+
+#endif  // BULWARK_SERVER_SERVER_CONFIG_H_
