@@ -72,7 +72,8 @@ class PreparedVerifier {
   PublicKey key_;
   SignatureAlgorithm alg_;
   EcdsaEncoding enc_;
-  std::shared_ptr<void> prepared_;  // an initialized EVP_MD_CTX, never modified
+  // Never modified: an initialized EVP_MD_CTX, or the raw Ed25519 public key.
+  std::shared_ptr<void> prepared_;
 };
 
 }  // namespace bulwark::crypto
