@@ -1,0 +1,311 @@
+#include "net/http_connection.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "core/log.h"
+#include "net/request_head.h"
+
+namespace bulwark::net::internal {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+// I/O outcomes (EOF, timeout, reset, cancel) come back as values, not throws.
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kMinBufferBytes = 64 * 1024;
+// Wire bytes a chunked body may spend on framing (sizes, extensions, trailers)
+// beyond its data, on top of as many bytes as the data itself.
+constexpr size_t kChunkOverheadAllowance = 64 * 1024;
+// After a response that closes the connection, how long and how much of what
+// the client still sends is read and dropped, so that unread data does not
+// turn the close into a reset that destroys the response in flight.
+constexpr std::chrono::seconds kLingerTimeout(1);
+constexpr size_t kLingerMaxBytes = 1 << 20;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+using RequestParser = http::request_parser<http::string_body>;
+
+enum class ReadOutcome { kRequest, kRefused, kClosed };
+
+Refusal RefusalFor(const beast::error_code& ec) {
+  if (ec == http::error::body_limit) return Refusal::kContentTooLarge;
+  if (ec == http::error::header_limit) return Refusal::kHeaderFieldsTooLarge;
+  return Refusal::kBadRequest;
+}
+
+std::string ToString(beast::string_view s) { return std::string(s.data(), s.size()); }
+
+class HttpConnection {
+ public:
+  HttpConnection(tcp::socket socket, Worker& worker)
+      : worker_(worker),
+        options_(worker.shared.options),
+        limits_{options_.max_request_line, options_.max_header_bytes, options_.max_header_count},
+        stream_(std::move(socket)),
+        buffer_(std::max(kMinBufferBytes, MaxRequestHeadBytes(limits_) + 1)),
+        slot_{&stream_, ConnectionPhase::kIdle},
+        registration_(worker, slot_) {
+    beast::error_code ec;
+    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_address_ = peer.address().to_string();
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+  }
+
+  asio::awaitable<void> Run();
+
+ private:
+  bool Stopping() const { return worker_.shared.stopping.load(std::memory_order_acquire); }
+  bool NothingToRead() {
+    beast::error_code ec;
+    return stream_.socket().available(ec) == 0;
+  }
+  std::string_view Buffered() const {
+    return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
+  }
+
+  asio::awaitable<bool> ReadSome();
+  asio::awaitable<ReadOutcome> ReadRequest(HttpRequest& request, ResponseContext& ctx,
+                                           Refusal& refusal);
+  asio::awaitable<ReadOutcome> ReadBody(RequestParser& parser, Refusal& refusal);
+  asio::awaitable<bool> Write(WireResponse& response, bool head_only);
+  asio::awaitable<void> LingeringClose();
+  HttpResponse CallHandler(const HttpRequest& request);
+
+  Worker& worker_;
+  const HttpServerOptions& options_;
+  const RequestHeadLimits limits_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  ConnectionSlot slot_;
+  ConnectionRegistration registration_;
+  std::string remote_address_;
+};
+
+asio::awaitable<void> HttpConnection::Run() {
+  // A new connection owes its first request head within header_read_timeout.
+  stream_.expires_after(options_.header_read_timeout);
+  for (bool first = true;; first = false) {
+    if (!first) {
+      if (buffer_.size() == 0) {
+        if (Stopping() && NothingToRead()) break;
+        slot_.phase = ConnectionPhase::kIdle;
+        stream_.expires_after(options_.idle_timeout);
+        const bool got = co_await ReadSome();
+        if (!got) co_return;
+      }
+      stream_.expires_after(options_.header_read_timeout);
+    }
+    HttpRequest request;
+    ResponseContext ctx;
+    Refusal refusal = Refusal::kBadRequest;
+    const ReadOutcome outcome = co_await ReadRequest(request, ctx, refusal);
+    if (outcome == ReadOutcome::kClosed) co_return;
+    HttpResponse response;
+    if (outcome == ReadOutcome::kRefused) {
+      log::Debug("net.http.refused",
+                 {{"status", static_cast<int>(refusal)}, {"remote", remote_address_}});
+      response = GenericResponse(static_cast<int>(refusal));
+      ctx.keep_alive = false;
+    } else {
+      response = CallHandler(request);
+    }
+    if (Stopping()) ctx.keep_alive = false;
+    ctx.date = worker_.date.Now();
+    WireResponse wire = PrepareResponse(std::move(response), ctx);
+    const bool written = co_await Write(wire, ctx.head);
+    if (!written) co_return;
+    if (!ctx.keep_alive) break;
+  }
+  co_await LingeringClose();
+}
+
+asio::awaitable<bool> HttpConnection::ReadSome() {
+  const size_t room = std::min(buffer_.max_size() - buffer_.size(), kReadChunk);
+  if (room == 0) co_return false;
+  auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(room), kAwait);
+  if (ec) {
+    if (log::Enabled(log::Level::kDebug)) {
+      log::Debug("net.http.read_ended", {{"error", ec.message()}, {"remote", remote_address_}});
+    }
+    co_return false;
+  }
+  buffer_.commit(n);
+  slot_.phase = ConnectionPhase::kActive;
+  co_return true;
+}
+
+asio::awaitable<ReadOutcome> HttpConnection::ReadRequest(HttpRequest& request, ResponseContext& ctx,
+                                                         Refusal& refusal) {
+  RequestHeadScanner scanner(limits_);
+  for (;;) {
+    const RequestHeadScanner::State state = scanner.Scan(Buffered());
+    if (state == RequestHeadScanner::State::kComplete) break;
+    if (state == RequestHeadScanner::State::kRefused) {
+      refusal = scanner.refusal();
+      co_return ReadOutcome::kRefused;
+    }
+    if (buffer_.size() == 0) {
+      if (Stopping() && NothingToRead()) co_return ReadOutcome::kClosed;
+      slot_.phase = ConnectionPhase::kIdle;
+    }
+    const bool got = co_await ReadSome();
+    if (!got) co_return ReadOutcome::kClosed;
+  }
+
+  // The scanner vouches for the line framing and sizes; Beast parses the head.
+  const size_t head_size = scanner.head_size();
+  RequestParser parser;
+  parser.header_limit(
+      static_cast<uint32_t>(std::min<size_t>(head_size + 1, std::numeric_limits<uint32_t>::max())));
+  parser.body_limit(options_.max_body_bytes);
+  parser.eager(false);
+  beast::error_code ec;
+  const size_t used = parser.put(asio::const_buffer(buffer_.data().data(), head_size), ec);
+  if (ec || used != head_size || !parser.is_header_done()) {
+    refusal = RefusalFor(ec);
+    co_return ReadOutcome::kRefused;
+  }
+  buffer_.consume(head_size);
+
+  const auto& message = parser.get();
+  request.method = ToString(message.method_string());
+  request.target = ToString(message.target());
+  request.version_minor = static_cast<int>(message.version() % 10);
+  for (const auto& field : message) {
+    request.headers.emplace_back(ToString(field.name_string()), ToString(field.value()));
+  }
+  request.remote_address = remote_address_;
+  ctx.head = message.method() == http::verb::head;  // a refusal to HEAD has no body either
+  const auto framing = CheckRequestFields(static_cast<int>(message.version()), request.headers,
+                                          options_.max_body_bytes);
+  if (!framing) {
+    refusal = framing.error();
+    co_return ReadOutcome::kRefused;
+  }
+  ctx.request_version = static_cast<int>(message.version());
+  ctx.keep_alive = message.keep_alive();
+
+  if (!parser.is_done()) {
+    if (framing->expect_continue && buffer_.size() == 0) {  // the client waits for it
+      stream_.expires_after(options_.write_timeout);
+      auto [write_ec, n] = co_await asio::async_write(stream_, asio::buffer(kContinue), kAwait);
+      if (write_ec) co_return ReadOutcome::kClosed;
+    }
+    const ReadOutcome body = co_await ReadBody(parser, refusal);
+    if (body != ReadOutcome::kRequest) co_return body;
+  }
+  // Trailer fields, which Beast appends to the message, are not copied.
+  request.body = std::move(parser.get().body());
+  co_return ReadOutcome::kRequest;
+}
+
+asio::awaitable<ReadOutcome> HttpConnection::ReadBody(RequestParser& parser, Refusal& refusal) {
+  stream_.expires_after(options_.body_read_timeout);
+  parser.eager(true);
+  const size_t max_wire_bytes = 2 * options_.max_body_bytes + kChunkOverheadAllowance;
+  size_t wire_bytes = 0;
+  for (;;) {
+    if (buffer_.size() != 0) {
+      beast::error_code ec;
+      const size_t used = parser.put(buffer_.data(), ec);
+      buffer_.consume(used);
+      wire_bytes += used;
+      if (ec && ec != http::error::need_more) {
+        refusal = RefusalFor(ec);
+        co_return ReadOutcome::kRefused;
+      }
+      if (wire_bytes > max_wire_bytes) {
+        refusal = Refusal::kContentTooLarge;
+        co_return ReadOutcome::kRefused;
+      }
+      if (parser.is_done()) co_return ReadOutcome::kRequest;
+      if (used != 0 && buffer_.size() != 0) continue;
+      if (buffer_.size() == buffer_.max_size()) {  // a chunk header or trailer that never ends
+        refusal = Refusal::kBadRequest;
+        co_return ReadOutcome::kRefused;
+      }
+    }
+    const bool got = co_await ReadSome();
+    if (!got) co_return ReadOutcome::kClosed;
+  }
+}
+
+HttpResponse HttpConnection::CallHandler(const HttpRequest& request) {
+  try {
+    return worker_.shared.handler(request);
+  } catch (const std::exception& e) {
+    log::Error("net.http.handler_threw",
+               {{"what", e.what()}, {"method", request.method}, {"remote", remote_address_}});
+  } catch (...) {
+    log::Error("net.http.handler_threw",
+               {{"what", "non-standard exception"}, {"method", request.method}});
+  }
+  return GenericResponse(500);
+}
+
+asio::awaitable<bool> HttpConnection::Write(WireResponse& response, bool head_only) {
+  stream_.expires_after(options_.write_timeout);
+  beast::error_code ec;
+  if (head_only) {
+    http::response_serializer<http::string_body> serializer(response);
+    auto [write_ec, n] = co_await http::async_write_header(stream_, serializer, kAwait);
+    ec = write_ec;
+  } else {
+    auto [write_ec, n] = co_await http::async_write(stream_, response, kAwait);
+    ec = write_ec;
+  }
+  if (ec && log::Enabled(log::Level::kDebug)) {
+    log::Debug("net.http.write_failed", {{"error", ec.message()}, {"remote", remote_address_}});
+  }
+  co_return !ec;
+}
+
+asio::awaitable<void> HttpConnection::LingeringClose() {
+  slot_.phase = ConnectionPhase::kLingering;
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (!ec) {
+    stream_.expires_after(kLingerTimeout);
+    size_t discarded = 0;
+    while (discarded < kLingerMaxBytes) {
+      buffer_.clear();
+      auto [read_ec, n] = co_await stream_.async_read_some(buffer_.prepare(kReadChunk), kAwait);
+      if (read_ec) break;
+      discarded += n;
+    }
+  }
+  stream_.close();
+}
+
+}  // namespace
+
+asio::awaitable<void> ServeConnection(tcp::socket socket, Worker& worker,
+                                      [[maybe_unused]] ConnectionTicket ticket) {
+  HttpConnection connection(std::move(socket), worker);
+  co_await connection.Run();
+}
+
+}  // namespace bulwark::net::internal

@@ -1,0 +1,23 @@
+// Serving one accepted HTTP/1.1 connection. Internal to net/ (includes Asio);
+// not part of the public API.
+#ifndef BULWARK_NET_HTTP_CONNECTION_H_
+#define BULWARK_NET_HTTP_CONNECTION_H_
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "net/server_worker.h"
+
+namespace bulwark::net::internal {
+
+// Reads requests from `socket`, answers each with worker.shared.handler, and
+// closes the connection when the client does, a limit or timeout is hit, a
+// request is refused, or the server stops. Runs on worker's io thread, which
+// must outlive it; `ticket` is given back when it ends. Does not throw for
+// anything a client sends.
+boost::asio::awaitable<void> ServeConnection(boost::asio::ip::tcp::socket socket, Worker& worker,
+                                             ConnectionTicket ticket);
+
+}  // namespace bulwark::net::internal
+
+#endif  // BULWARK_NET_HTTP_CONNECTION_H_

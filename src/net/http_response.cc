@@ -1,0 +1,144 @@
+#include "net/http_response.h"
+
+#include <ctime>
+#include <string_view>
+#include <utility>
+
+#include <boost/beast/http/status.hpp>
+
+#include "core/log.h"
+#include "net/request_head.h"
+
+namespace bulwark::net::internal {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+bool IsTokenChar(unsigned char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+bool IsValidFieldName(std::string_view name) {
+  if (name.empty()) return false;
+  for (unsigned char c : name) {
+    if (!IsTokenChar(c)) return false;
+  }
+  return true;
+}
+
+// field-value = *field-content: visible ASCII, SP, HTAB, obs-text; no CR, LF, NUL.
+bool IsValidFieldValue(std::string_view value) {
+  for (unsigned char c : value) {
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
+bool HasCloseToken(std::string_view value) {
+  while (!value.empty()) {
+    const size_t comma = value.find(',');
+    std::string_view token = value.substr(0, comma);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+      token.remove_prefix(1);
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+    if (EqualsIgnoreCase(token, "close")) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// Fields whose meaning is the framing of this connection, which the server owns.
+bool IsServerOwnedField(std::string_view name) {
+  return EqualsIgnoreCase(name, "content-length") || EqualsIgnoreCase(name, "transfer-encoding") ||
+         EqualsIgnoreCase(name, "connection") || EqualsIgnoreCase(name, "keep-alive") ||
+         EqualsIgnoreCase(name, "date");
+}
+
+// Why `response` cannot be sent as it is, or an empty view.
+std::string_view HandlerMistake(const HttpResponse& response) {
+  if (response.status < 200 || response.status > 599) return "status out of range";
+  for (const auto& [name, value] : response.headers) {
+    if (!IsValidFieldName(name)) return "invalid header name";
+    if (!IsValidFieldValue(value)) return "invalid header value";
+  }
+  return {};
+}
+
+void AppendTwoDigits(std::string& out, int v) {
+  out.push_back(static_cast<char>('0' + v / 10));
+  out.push_back(static_cast<char>('0' + v % 10));
+}
+
+}  // namespace
+
+std::string_view HttpDateCache::Now() {
+  const std::time_t now = std::time(nullptr);
+  if (now == second_) return text_;
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  // Formatted by hand: strftime's %a and %b follow the locale.
+  static constexpr std::string_view kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  text_.clear();
+  text_.append(kDays[tm.tm_wday]).append(", ");
+  AppendTwoDigits(text_, tm.tm_mday);
+  text_.append(" ")
+      .append(kMonths[tm.tm_mon])
+      .append(" ")
+      .append(std::to_string(tm.tm_year + 1900));
+  text_.push_back(' ');
+  AppendTwoDigits(text_, tm.tm_hour);
+  text_.push_back(':');
+  AppendTwoDigits(text_, tm.tm_min);
+  text_.push_back(':');
+  AppendTwoDigits(text_, tm.tm_sec);
+  text_.append(" GMT");
+  second_ = now;
+  return text_;
+}
+
+HttpResponse GenericResponse(int status) {
+  const auto reason = http::obsolete_reason(static_cast<http::status>(status));
+  HttpResponse response;
+  response.status = status;
+  response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+  response.body.assign(reason.data(), reason.size());
+  response.body.push_back('\n');
+  return response;
+}
+
+WireResponse PrepareResponse(HttpResponse response, ResponseContext& ctx) {
+  if (std::string_view mistake = HandlerMistake(response); !mistake.empty()) {
+    log::Error("net.http.bad_handler_response", {{"reason", mistake}, {"status", response.status}});
+    response = GenericResponse(500);
+  }
+  WireResponse wire;
+  wire.version(11);
+  wire.result(static_cast<unsigned>(response.status));
+  for (const auto& [name, value] : response.headers) {
+    if (IsServerOwnedField(name)) {
+      if (EqualsIgnoreCase(name, "connection") && HasCloseToken(value)) ctx.keep_alive = false;
+      continue;
+    }
+    wire.insert(name, value);
+  }
+  wire.set(http::field::date, ctx.date);
+  if (!ctx.keep_alive) {
+    wire.set(http::field::connection, "close");
+  } else if (ctx.request_version == 10) {
+    wire.set(http::field::connection, "keep-alive");
+  }
+  if (response.status == 204 || response.status == 304) {
+    response.body.clear();
+  } else {
+    wire.content_length(response.body.size());
+  }
+  wire.body() = std::move(response.body);
+  return wire;
+}
+
+}  // namespace bulwark::net::internal

@@ -1,0 +1,262 @@
+#include "net/http_server.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/log.h"
+#include "net/http_connection.h"
+#include "net/listener.h"
+#include "net/request_head.h"
+#include "net/server_worker.h"
+
+namespace bulwark::net {
+
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using internal::ConnectionPhase;
+using internal::Worker;
+
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+// Pause before accepting again after running out of descriptors or memory.
+constexpr std::chrono::milliseconds kAcceptBackoff(50);
+constexpr int kMaxThreads = 1024;
+constexpr size_t kMaxHeadLimit = 1 << 20;
+constexpr size_t kMaxBodyLimit = size_t{1} << 30;
+
+Status ValidateOptions(const HttpServerOptions& o, const HttpHandler& handler) {
+  if (!handler) return InvalidArgumentError("HTTP server needs a handler");
+  if (o.threads < 0 || o.threads > kMaxThreads) {
+    return InvalidArgumentError("threads must be within 0.." + std::to_string(kMaxThreads));
+  }
+  if (o.listen_backlog <= 0) return InvalidArgumentError("listen_backlog must be positive");
+  if (o.max_request_line == 0 || o.max_request_line > kMaxHeadLimit || o.max_header_bytes == 0 ||
+      o.max_header_bytes > kMaxHeadLimit || o.max_header_count == 0) {
+    return InvalidArgumentError("request line and header limits must be within 1..1 MiB");
+  }
+  if (o.max_body_bytes > kMaxBodyLimit) {
+    return InvalidArgumentError("max_body_bytes must be at most 1 GiB");
+  }
+  if (o.max_connections == 0) return InvalidArgumentError("max_connections must be positive");
+  for (auto timeout :
+       {o.header_read_timeout, o.idle_timeout, o.body_read_timeout, o.write_timeout}) {
+    if (timeout.count() <= 0) return InvalidArgumentError("timeouts must be positive");
+  }
+  return OkStatus();
+}
+
+bool IsTransientAcceptError(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+         ec == asio::error::no_memory || ec == boost::system::errc::too_many_files_open_in_system;
+}
+
+// co_spawn completion: a coroutine that ended by an exception is logged.
+struct LogIfThrew {
+  std::string_view event;
+  void operator()(std::exception_ptr e) const {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::Error(event, {{"what", ex.what()}});
+    } catch (...) {
+      log::Error(event, {{"what", "non-standard exception"}});
+    }
+  }
+};
+
+asio::awaitable<void> AcceptLoop(Worker& worker) {
+  internal::ServerShared& shared = worker.shared;
+  asio::steady_timer backoff(worker.ioc);
+  for (;;) {
+    auto [ec, socket] = co_await worker.acceptor.async_accept(kAwait);
+    if (shared.stopping.load(std::memory_order_acquire)) co_return;
+    if (ec == asio::error::connection_aborted) continue;
+    if (ec && IsTransientAcceptError(ec)) {
+      log::Warn("net.http.accept_backoff", {{"error", ec.message()}});
+      backoff.expires_after(kAcceptBackoff);
+      co_await backoff.async_wait(kAwait);
+      continue;
+    }
+    if (ec) {
+      // The acceptor stays open: only Stop closes it, after shutting down listen_fd.
+      log::Error("net.http.accept_failed", {{"error", ec.message()}});
+      co_return;
+    }
+    const bool over_limit = shared.connections.fetch_add(1) >= shared.options.max_connections;
+    internal::ConnectionTicket ticket(shared);
+    if (over_limit) {
+      log::Debug("net.http.connection_limit", {{"limit", shared.options.max_connections}});
+      continue;  // the ticket gives the unit back; the socket closes
+    }
+    asio::co_spawn(worker.ioc,
+                   internal::ServeConnection(std::move(socket), worker, std::move(ticket)),
+                   LogIfThrew{"net.http.connection_threw"});
+  }
+}
+
+// Runs on the worker's thread once Stop has begun.
+void BeginDrain(Worker& worker) {
+  boost::system::error_code ec;
+  worker.acceptor.close(ec);
+  for (internal::ConnectionSlot* slot : worker.connections) {
+    if (slot->phase == ConnectionPhase::kActive) continue;
+    // Bytes already waiting are a request in flight, not idleness.
+    if (slot->phase == ConnectionPhase::kIdle && slot->stream->socket().available(ec) > 0) continue;
+    slot->stream->cancel();
+  }
+}
+
+void RunWorker(Worker& worker) {
+  for (;;) {
+    try {
+      worker.ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      log::Error("net.http.io_thread_caught", {{"what", e.what()}});
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<std::string_view> HttpRequest::Header(std::string_view name) const {
+  for (const auto& [field, value] : headers) {
+    if (EqualsIgnoreCase(field, name)) return std::string_view(value);
+  }
+  return std::nullopt;
+}
+
+class HttpServer::Impl {
+ public:
+  Impl(HttpServerOptions options, HttpHandler handler)
+      : shared_(std::move(options), std::move(handler)) {}
+  ~Impl() { Stop(std::chrono::milliseconds(0)); }
+
+  Status Listen();
+  Status StartThreads();
+  void Stop(std::chrono::milliseconds drain_timeout);
+
+  uint16_t port() const { return port_; }
+  size_t threads() const { return workers_.size(); }
+
+ private:
+  internal::ServerShared shared_;
+  std::vector<std::unique_ptr<Worker>> workers_;  // guarded by stop_mu_ once started
+  std::vector<std::thread::id> io_thread_ids_;    // fixed once started
+  uint16_t port_ = 0;
+  std::mutex stop_mu_;
+  bool started_ = false;  // guarded by stop_mu_
+  bool stopped_ = false;  // guarded by stop_mu_
+};
+
+Status HttpServer::Impl::Listen() {
+  const HttpServerOptions& options = shared_.options;
+  BULWARK_ASSIGN_OR_RETURN(tcp::endpoint endpoint,
+                           internal::ResolveListenEndpoint(options.host, options.port));
+  if (endpoint.port() != 0) BULWARK_RETURN_IF_ERROR(internal::CheckPortFree(endpoint));
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  for (int i = 0; i < threads; ++i) {
+    auto worker = std::make_unique<Worker>(shared_);
+    BULWARK_RETURN_IF_ERROR(
+        internal::ListenReusePort(worker->acceptor, endpoint, options.listen_backlog));
+    if (endpoint.port() == 0) {  // the rest join the port the kernel picked for the first
+      boost::system::error_code ec;
+      endpoint.port(worker->acceptor.local_endpoint(ec).port());
+      if (ec) return UnavailableError("cannot read the bound port: " + ec.message());
+    }
+    worker->listen_fd = worker->acceptor.native_handle();
+    workers_.push_back(std::move(worker));
+  }
+  port_ = endpoint.port();
+  return OkStatus();
+}
+
+Status HttpServer::Impl::StartThreads() {
+  std::lock_guard<std::mutex> lock(stop_mu_);
+  started_ = true;
+  for (auto& worker : workers_) {
+    asio::co_spawn(worker->ioc, AcceptLoop(*worker), LogIfThrew{"net.http.accept_loop_threw"});
+  }
+  for (auto& worker : workers_) {
+    try {
+      worker->thread = std::thread([w = worker.get()] { RunWorker(*w); });
+    } catch (const std::system_error& e) {
+      return UnavailableError(std::string("cannot start io thread: ") + e.what());
+    }
+    io_thread_ids_.push_back(worker->thread.get_id());
+  }
+  return OkStatus();
+}
+
+void HttpServer::Impl::Stop(std::chrono::milliseconds drain_timeout) {
+  if (std::find(io_thread_ids_.begin(), io_thread_ids_.end(), std::this_thread::get_id()) !=
+      io_thread_ids_.end()) {
+    log::Error("net.http.stop_on_io_thread");  // it would wait for itself forever
+    std::abort();
+  }
+  std::lock_guard<std::mutex> lock(stop_mu_);
+  if (stopped_) return;
+  stopped_ = true;
+  shared_.stopping.store(true, std::memory_order_release);
+  for (auto& worker : workers_) {
+    // Stops accepting now, even while a handler holds the worker's thread.
+    if (worker->listen_fd >= 0) ::shutdown(worker->listen_fd, SHUT_RDWR);
+    asio::post(worker->ioc, [w = worker.get()] { BeginDrain(*w); });
+  }
+  {
+    std::unique_lock<std::mutex> drained(shared_.drained_mu);
+    shared_.drained_cv.wait_for(drained, drain_timeout,
+                                [this] { return shared_.connections.load() == 0; });
+  }
+  const size_t abandoned = shared_.connections.load();
+  for (auto& worker : workers_) worker->ioc.stop();
+  for (auto& worker : workers_) {
+    if (worker->thread.joinable()) worker->thread.join();
+  }
+  // Destroying the io_contexts destroys what still runs there, closing its sockets.
+  workers_.clear();
+  if (started_) log::Info("net.http.stopped", {{"port", port_}, {"abandoned", abandoned}});
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() { impl_->Stop(std::chrono::milliseconds(0)); }
+
+uint16_t HttpServer::port() const { return impl_->port(); }
+
+void HttpServer::Stop(std::chrono::milliseconds drain_timeout) { impl_->Stop(drain_timeout); }
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
+                                                      HttpHandler handler) {
+  try {
+    BULWARK_RETURN_IF_ERROR(ValidateOptions(options, handler));
+    auto impl = std::make_unique<Impl>(std::move(options), std::move(handler));
+    BULWARK_RETURN_IF_ERROR(impl->Listen());
+    BULWARK_RETURN_IF_ERROR(impl->StartThreads());
+    log::Info("net.http.started", {{"port", impl->port()}, {"threads", impl->threads()}});
+    return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+  } catch (const std::exception& e) {
+    return Err(InternalError(std::string("cannot start HTTP server: ") + e.what()));
+  }
+}
+
+}  // namespace bulwark::net

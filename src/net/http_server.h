@@ -1,0 +1,159 @@
+// HttpServer: a hardened HTTP/1.1 server (Boost.Beast and Asio on C++20
+// coroutines, kept out of this header).
+//
+//   HttpServerOptions options;  // 127.0.0.1, ephemeral port
+//   auto server = HttpServer::Start(options, [](const HttpRequest& req) {
+//     return HttpResponse{.status = 200, .body = "hello"};
+//   });
+//   if (!server) return server.error();
+//   uint16_t port = (*server)->port();
+//   ...
+//   (*server)->Stop(std::chrono::seconds(5));
+//
+// Threads: one io_context per thread, each with its own listening socket on
+// the same address (SO_REUSEPORT), so the kernel spreads connections and no
+// lock sits on the request path. A connection lives on one thread.
+//
+// What the server refuses before the handler sees anything, always with a
+// short generic body and `Connection: close`:
+//   400  malformed request line or header; bare LF or CR; obsolete line
+//        folding; an empty line before the request line; Content-Length and
+//        Transfer-Encoding together; more than one Content-Length (even if
+//        equal) or one that is not plain digits; Transfer-Encoding other than
+//        exactly `chunked`, or in an HTTP/1.0 request; bad chunk framing;
+//        HTTP/1.1 without exactly one Host; two Host fields
+//   413  body over max_body_bytes, by Content-Length or while de-chunking; a
+//        chunked body whose framing (sizes, extensions, trailers) takes more
+//        wire bytes than max_body_bytes + 64 KiB
+//   414  request line over max_request_line
+//   417  Expect other than 100-continue
+//   431  header section over max_header_bytes or max_header_count fields
+//   505  HTTP version other than 1.0 and 1.1
+// A request head that does not arrive whole within header_read_timeout, or a
+// body within body_read_timeout, is cut without a response (Slowloris).
+#ifndef BULWARK_NET_HTTP_SERVER_H_
+#define BULWARK_NET_HTTP_SERVER_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+
+namespace bulwark::net {
+
+// One request as the handler sees it: framing already checked and removed.
+struct HttpRequest {
+  std::string method;     // as sent, e.g. "GET" (methods are case-sensitive)
+  std::string target;     // request-target exactly as sent; not decoded or normalized
+  int version_minor = 1;  // HTTP/1.<version_minor>: 0 or 1
+  // Header fields in arrival order; names as sent, values without surrounding
+  // whitespace. Trailer fields of a chunked body are dropped.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;            // the decoded body (chunked framing removed)
+  std::string remote_address;  // the peer's IP address, e.g. "127.0.0.1" or "::1"
+
+  // The value of the first field named `name` (ASCII case-insensitive), or
+  // nullopt. The view points into `headers`.
+  std::optional<std::string_view> Header(std::string_view name) const;
+};
+
+// What the handler answers. The server owns the framing: it sets
+// Content-Length (none for 204 and 304, whose body is dropped), Date and
+// Connection, and ignores those fields and Transfer-Encoding and Keep-Alive if
+// the handler sets them, except that `Connection: close` from the handler
+// closes the connection after this response. A HEAD response carries the
+// Content-Length of its body but not the body. A status outside 200..599 or a
+// header with a bad name or a CR, LF or other control character in its value
+// is a handler bug: the client gets a generic 500 and the detail is logged.
+struct HttpResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+// Answers one request. Runs on the io thread that owns the connection, so it
+// must not block (no disk or network waits, no long computation): every other
+// connection of that thread waits while it runs. Called concurrently from all
+// io threads, so it must be thread-safe. An exception it throws becomes a
+// generic 500 (detail logged) and the server keeps serving.
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct HttpServerOptions {
+  // Address to listen on: an IP literal or a name resolved at Start (first
+  // address wins). Port 0 picks a free ephemeral port; see HttpServer::port().
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  // io threads, each with its own io_context and listening socket;
+  // 0 = std::thread::hardware_concurrency().
+  int threads = 0;
+  int listen_backlog = 1024;
+
+  // Limits on a request (see the table at the top of this file).
+  size_t max_request_line = 8192;   // bytes, excluding CRLF -> 414
+  size_t max_header_bytes = 16384;  // header field lines with their CRLFs -> 431
+  size_t max_header_count = 100;    // -> 431
+  size_t max_body_bytes = 1 << 20;  // decoded body -> 413
+  size_t max_connections = 10000;   // over this, new connections are closed at once
+
+  // Total time for a request head to arrive, from accept (first request) or
+  // from its first byte (later requests); not reset per byte.
+  std::chrono::milliseconds header_read_timeout{std::chrono::seconds(10)};
+  // Time a keep-alive connection may sit between requests.
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
+  // Total time for a request body to arrive once its head has.
+  std::chrono::milliseconds body_read_timeout{std::chrono::seconds(30)};
+  // Total time to write one response.
+  std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
+};
+
+// A running server. Start it with Start; it serves until Stop or destruction.
+// port() is thread-safe; Stop is thread-safe, see there.
+class HttpServer {
+ public:
+  // Validates `options`, binds every listening socket and starts the io
+  // threads; when it returns the server accepts connections. Never throws.
+  // Errors: kInvalidArgument for bad options, a null handler, a host that
+  // does not resolve or is not a local address; kUnavailable when the port is
+  // in use (also by another process's SO_REUSEPORT group) or binding fails
+  // otherwise, or threads cannot be started; kInternal if anything else fails.
+  static Result<std::unique_ptr<HttpServer>> Start(HttpServerOptions options, HttpHandler handler);
+
+  // Stop(0) if Stop has not run.
+  ~HttpServer();
+
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // The bound port (the ephemeral one when options.port was 0). Stays valid
+  // after Stop.
+  uint16_t port() const;
+
+  // Stops gracefully and returns when every io thread has ended:
+  //  - stops accepting at once (new connections are refused);
+  //  - closes idle keep-alive connections at once;
+  //  - lets requests in flight (their bytes have arrived) finish, answered
+  //    with `Connection: close`;
+  //  - after `drain_timeout`, closes whatever remains.
+  // A handler that is running is never interrupted; Stop waits for it.
+  // Idempotent; safe to call from any thread except the io threads (that is,
+  // never from a handler: that aborts, since it would wait for itself).
+  void Stop(std::chrono::milliseconds drain_timeout);
+
+ private:
+  class Impl;
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bulwark::net
+
+#endif  // BULWARK_NET_HTTP_SERVER_H_

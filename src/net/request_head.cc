@@ -1,0 +1,133 @@
+#include "net/request_head.h"
+
+#include <algorithm>
+
+namespace bulwark::net {
+
+namespace {
+
+constexpr size_t kMaxContentLengthDigits = 18;  // stays below 2^63 without overflow checks
+
+char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// A well-formed HTTP-version other than 1.0 and 1.1 at the end of `line`,
+// which Beast would refuse as malformed (400) rather than unsupported (505).
+bool HasUnsupportedVersion(std::string_view line) {
+  if (line.size() < 9) return false;
+  const std::string_view v = line.substr(line.size() - 9);
+  if (!v.starts_with(" HTTP/") || !IsDigit(v[6]) || v[7] != '.' || !IsDigit(v[8])) return false;
+  return !(v[6] == '1' && (v[8] == '0' || v[8] == '1'));
+}
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), IsDigit);
+}
+
+}  // namespace
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return AsciiLower(x) == AsciiLower(y);
+         });
+}
+
+size_t MaxRequestHeadBytes(const RequestHeadLimits& limits) {
+  return limits.max_request_line + 2 + limits.max_header_bytes + 2;
+}
+
+RequestHeadScanner::State RequestHeadScanner::Refuse(Refusal r) {
+  refusal_ = r;
+  state_ = State::kRefused;
+  return state_;
+}
+
+RequestHeadScanner::State RequestHeadScanner::Scan(std::string_view data) {
+  if (state_ != State::kNeedMore) return state_;
+  for (;;) {
+    const size_t lf = data.find('\n', line_start_ + searched_);
+    if (lf == std::string_view::npos) {
+      searched_ = data.size() - line_start_;
+      // An unfinished line may end in the CR of its CRLF, hence the + 1.
+      if (!in_fields_ && searched_ > limits_.max_request_line + 1) {
+        return Refuse(Refusal::kUriTooLong);
+      }
+      if (in_fields_ && data.size() - fields_start_ > limits_.max_header_bytes + 1) {
+        return Refuse(Refusal::kHeaderFieldsTooLarge);
+      }
+      return state_;
+    }
+    std::string_view line = data.substr(line_start_, lf - line_start_);
+    if (line.empty() || line.back() != '\r') return Refuse(Refusal::kBadRequest);  // bare LF
+    line.remove_suffix(1);
+    if (line.find_first_of(std::string_view("\r\0", 2)) != std::string_view::npos) {
+      return Refuse(Refusal::kBadRequest);  // bare CR or NUL
+    }
+    const size_t next = lf + 1;
+    if (!in_fields_) {
+      if (line.size() > limits_.max_request_line) return Refuse(Refusal::kUriTooLong);
+      if (line.empty()) return Refuse(Refusal::kBadRequest);  // empty line before the request line
+      if (HasUnsupportedVersion(line)) return Refuse(Refusal::kVersionNotSupported);
+      in_fields_ = true;
+      fields_start_ = next;
+    } else if (line.empty()) {
+      head_size_ = next;
+      state_ = State::kComplete;
+      return state_;
+    } else {
+      if (next - fields_start_ > limits_.max_header_bytes) {
+        return Refuse(Refusal::kHeaderFieldsTooLarge);
+      }
+      // obs-fold (RFC 9112 section 5.2), or whitespace before the first field.
+      if (line.front() == ' ' || line.front() == '\t') return Refuse(Refusal::kBadRequest);
+      if (++field_count_ > limits_.max_header_count) {
+        return Refuse(Refusal::kHeaderFieldsTooLarge);
+      }
+    }
+    line_start_ = next;
+    searched_ = 0;
+  }
+}
+
+std::expected<BodyFraming, Refusal> CheckRequestFields(
+    int version, const std::vector<std::pair<std::string, std::string>>& fields,
+    uint64_t max_body_bytes) {
+  if (version != 10 && version != 11) return std::unexpected(Refusal::kVersionNotSupported);
+  BodyFraming framing;
+  int content_lengths = 0;
+  int transfer_encodings = 0;
+  int hosts = 0;
+  for (const auto& [name, value] : fields) {
+    if (EqualsIgnoreCase(name, "content-length")) {
+      ++content_lengths;
+      if (!AllDigits(value) || value.size() > kMaxContentLengthDigits) {
+        return std::unexpected(Refusal::kBadRequest);
+      }
+      framing.content_length = std::stoull(value);
+    } else if (EqualsIgnoreCase(name, "transfer-encoding")) {
+      ++transfer_encodings;
+      if (!EqualsIgnoreCase(value, "chunked")) return std::unexpected(Refusal::kBadRequest);
+      framing.chunked = true;
+    } else if (EqualsIgnoreCase(name, "host")) {
+      ++hosts;
+    } else if (EqualsIgnoreCase(name, "expect")) {
+      if (!EqualsIgnoreCase(value, "100-continue")) {
+        return std::unexpected(Refusal::kExpectationFailed);
+      }
+      framing.expect_continue = version == 11;  // HTTP/1.0 clients get no 100 (RFC 9110 10.1.1)
+    }
+  }
+  if (content_lengths > 1 || transfer_encodings > 1 ||
+      (content_lengths > 0 && transfer_encodings > 0) ||
+      (transfer_encodings > 0 && version == 10)) {
+    return std::unexpected(Refusal::kBadRequest);
+  }
+  if (hosts > 1 || (version == 11 && hosts == 0)) return std::unexpected(Refusal::kBadRequest);
+  if (!framing.chunked && framing.content_length > max_body_bytes) {
+    return std::unexpected(Refusal::kContentTooLarge);
+  }
+  return framing;
+}
+
+}  // namespace bulwark::net

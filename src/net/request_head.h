@@ -1,0 +1,100 @@
+// The checks on a request head that Beast's parser does not make, or makes
+// differently from what a zero-trust front door needs. Internal to net/, free
+// of Boost so that a fuzz target and unit tests can drive it directly.
+//
+// RequestHeadScanner looks at the raw bytes before any parser: it tells an
+// over-long request line (414) from an over-large header section (431), which
+// Beast lumps into one header_limit, and refuses line framing that parsers
+// disagree on (bare LF, bare CR, obs-fold, NUL); it also answers a well-formed
+// version other than HTTP/1.0 and 1.1 with 505, where Beast's parser only
+// reports a malformed request line. CheckRequestFields then looks
+// at the parsed fields for what request smuggling rides on.
+#ifndef BULWARK_NET_REQUEST_HEAD_H_
+#define BULWARK_NET_REQUEST_HEAD_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace bulwark::net {
+
+// Why a request is refused before the handler; the value is the HTTP status.
+enum class Refusal : int {
+  kBadRequest = 400,
+  kContentTooLarge = 413,
+  kUriTooLong = 414,
+  kExpectationFailed = 417,
+  kHeaderFieldsTooLarge = 431,
+  kVersionNotSupported = 505,
+};
+
+struct RequestHeadLimits {
+  size_t max_request_line;  // bytes, excluding CRLF
+  size_t max_header_bytes;  // field lines with their CRLFs, excluding the final empty line
+  size_t max_header_count;
+};
+
+// The most bytes a head within `limits` can occupy.
+size_t MaxRequestHeadBytes(const RequestHeadLimits& limits);
+
+// Scans one request head incrementally as its bytes arrive. Not thread-safe;
+// one scanner per message.
+class RequestHeadScanner {
+ public:
+  enum class State { kNeedMore, kComplete, kRefused };
+
+  explicit RequestHeadScanner(RequestHeadLimits limits) : limits_(limits) {}
+
+  // `data` holds every byte received for this message so far, starting with
+  // its first; each call passes the same bytes plus whatever arrived since.
+  // Work is linear in the total size: lines already scanned are not rescanned.
+  // kComplete: head_size() bytes of `data` are the head (through the empty
+  // line). kRefused: refusal() says why; the scanner is done.
+  State Scan(std::string_view data);
+
+  size_t head_size() const { return head_size_; }
+  Refusal refusal() const { return refusal_; }
+
+ private:
+  State Refuse(Refusal r);
+
+  RequestHeadLimits limits_;
+  State state_ = State::kNeedMore;
+  size_t line_start_ = 0;  // first byte of the line being scanned
+  size_t searched_ = 0;    // bytes of that line already searched for LF
+  size_t fields_start_ = 0;
+  size_t field_count_ = 0;
+  bool in_fields_ = false;
+  size_t head_size_ = 0;
+  Refusal refusal_ = Refusal::kBadRequest;
+};
+
+// How a request's body is framed, as its fields say.
+struct BodyFraming {
+  bool chunked = false;
+  uint64_t content_length = 0;  // meaningful when !chunked
+  bool expect_continue = false;
+};
+
+// Checks the parsed header fields of a request: `version` is 10 * major +
+// minor, `fields` are (name, value) with values trimmed. Refuses (see the
+// table in http_server.h): 505 for versions other than 1.0 and 1.1; 400 for
+// Transfer-Encoding other than exactly one `chunked` (or any in HTTP/1.0),
+// for Content-Length with Transfer-Encoding, more than one Content-Length or
+// one that is not 1*DIGIT, HTTP/1.1 without exactly one Host, two Hosts in
+// HTTP/1.0; 413 for Content-Length over `max_body_bytes`; 417 for an Expect
+// other than 100-continue.
+std::expected<BodyFraming, Refusal> CheckRequestFields(
+    int version, const std::vector<std::pair<std::string, std::string>>& fields,
+    uint64_t max_body_bytes);
+
+// ASCII case-insensitive equality, as field names and tokens compare.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+}  // namespace bulwark::net
+
+#endif  // BULWARK_NET_REQUEST_HEAD_H_

@@ -1,0 +1,108 @@
+// The pieces of a running HttpServer that its io threads share. Internal to
+// net/ (includes Asio and Beast); not part of the public API.
+#ifndef BULWARK_NET_SERVER_WORKER_H_
+#define BULWARK_NET_SERVER_WORKER_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+#include <utility>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include "net/http_response.h"
+#include "net/http_server.h"
+
+namespace bulwark::net::internal {
+
+// State of one server that every io thread reads. Thread-safe.
+struct ServerShared {
+  ServerShared(HttpServerOptions o, HttpHandler h) : options(std::move(o)), handler(std::move(h)) {}
+
+  const HttpServerOptions options;
+  const HttpHandler handler;
+  // Set once by Stop: stop accepting, answer in-flight requests with
+  // `Connection: close`, serve nothing new.
+  std::atomic<bool> stopping{false};
+  // Accepted connections not yet closed, on all threads.
+  std::atomic<size_t> connections{0};
+  std::mutex drained_mu;               // pairs with drained_cv; guards no data
+  std::condition_variable drained_cv;  // notified when connections drops to 0
+};
+
+// Holds one unit of ServerShared::connections and gives it back when
+// destroyed, also when a connection's coroutine frame is destroyed unrun.
+class ConnectionTicket {
+ public:
+  // Adopts a unit already added to shared.connections.
+  explicit ConnectionTicket(ServerShared& shared) : shared_(&shared) {}
+  ConnectionTicket(ConnectionTicket&& other) noexcept
+      : shared_(std::exchange(other.shared_, nullptr)) {}
+  ConnectionTicket& operator=(ConnectionTicket&&) = delete;
+  ~ConnectionTicket() {
+    if (shared_ != nullptr && shared_->connections.fetch_sub(1) == 1) {
+      std::lock_guard<std::mutex> lock(shared_->drained_mu);
+      shared_->drained_cv.notify_all();
+    }
+  }
+
+ private:
+  ServerShared* shared_;
+};
+
+// Where a connection is in its life, as Stop needs to know.
+enum class ConnectionPhase {
+  kIdle,       // waiting for the first byte of a request: closed at once by Stop
+  kActive,     // a request has begun arriving, is being handled or answered
+  kLingering,  // answered and closing, draining what the client still sends
+};
+
+// A live connection as its io thread lists it.
+struct ConnectionSlot {
+  boost::beast::tcp_stream* stream = nullptr;
+  ConnectionPhase phase = ConnectionPhase::kIdle;
+};
+
+// One io thread with its io_context, listening socket and connections.
+// Except for `shared` and `listen_fd`, members are touched only on `thread`
+// while it runs, and by Stop after it has been joined.
+struct Worker {
+  explicit Worker(ServerShared& s) : shared(s) {}
+
+  ServerShared& shared;
+  std::unordered_set<ConnectionSlot*> connections;
+  HttpDateCache date;
+  // Declared after the members above so it is destroyed before them: its
+  // destruction destroys unfinished connection frames, which unregister.
+  boost::asio::io_context ioc{1};
+  boost::asio::ip::tcp::acceptor acceptor{ioc};
+  // The listening descriptor, fixed once bound. Stop shuts it down from its
+  // own thread so accepting ends at once even while a handler holds this
+  // thread; only the io thread (after that) or the destructor closes it.
+  int listen_fd = -1;
+  std::thread thread;
+};
+
+// Registers a connection with its worker for as long as it lives.
+class ConnectionRegistration {
+ public:
+  ConnectionRegistration(Worker& worker, ConnectionSlot& slot) : worker_(worker), slot_(slot) {
+    worker_.connections.insert(&slot_);
+  }
+  ~ConnectionRegistration() { worker_.connections.erase(&slot_); }
+  ConnectionRegistration(const ConnectionRegistration&) = delete;
+  ConnectionRegistration& operator=(const ConnectionRegistration&) = delete;
+
+ private:
+  Worker& worker_;
+  ConnectionSlot& slot_;
+};
+
+}  // namespace bulwark::net::internal
+
+#endif  // BULWARK_NET_SERVER_WORKER_H_

@@ -1,0 +1,74 @@
+#include "server/server.h"
+
+#include "core/log.h"
+#include "store/open_store.h"
+
+namespace bulwark::server {
+
+namespace {
+
+net::HttpResponse Text(int status, std::string body) {
+  return {.status = status,
+          .headers = {{"Content-Type", "text/plain; charset=utf-8"}, {"Cache-Control", "no-store"}},
+          .body = std::move(body)};
+}
+
+}  // namespace
+
+Server::Server(const ServerConfig& config, std::unique_ptr<store::Store> store)
+    : config_(config), store_(std::move(store)) {}
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
+  store::StoreOptions store_options;
+  store_options.backend = config.store.backend == "memory" ? store::StoreOptions::Backend::kMemory
+                                                           : store::StoreOptions::Backend::kSqlite;
+  store_options.path = config.store.path;
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, store::OpenStore(store_options));
+  log::Info("store.opened", {{"backend", config.store.backend}, {"revision", store->Revision()}});
+
+  std::unique_ptr<Server> server(new Server(config, std::move(store)));
+  net::HttpServerOptions http_options;
+  http_options.host = config.listener.host;
+  http_options.port = config.listener.port;
+  http_options.threads = config.listener.threads;
+  const Server* self = server.get();
+  BULWARK_ASSIGN_OR_RETURN(
+      server->http_, net::HttpServer::Start(http_options, [self](const net::HttpRequest& request) {
+        return self->Handle(request);
+      }));
+  server->ready_ = true;
+  log::Info("server.listening",
+            {{"host", config.listener.host}, {"port", static_cast<int64_t>(server->port())}});
+  return server;
+}
+
+Server::~Server() { Stop(); }
+
+uint16_t Server::port() const { return http_->port(); }
+
+void Server::Stop() {
+  if (!http_) return;
+  ready_ = false;
+  log::Info("server.draining",
+            {{"drain_timeout_ms", static_cast<int64_t>(config_.listener.drain_timeout.count())}});
+  http_->Stop(config_.listener.drain_timeout);
+  http_.reset();
+  store_.reset();
+  log::Info("server.stopped");
+}
+
+net::HttpResponse Server::Handle(const net::HttpRequest& request) const {
+  std::string_view path = request.target;
+  path = path.substr(0, path.find('?'));
+  const bool known = path == "/healthz" || path == "/readyz";
+  if (!known) return Text(404, "not found\n");
+  if (request.method != "GET" && request.method != "HEAD") {
+    net::HttpResponse r = Text(405, "method not allowed\n");
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    return r;
+  }
+  if (path == "/healthz") return Text(200, "ok\n");
+  return ready_ ? Text(200, "ready\n") : Text(503, "not ready\n");
+}
+
+}  // namespace bulwark::server

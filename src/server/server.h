@@ -1,0 +1,51 @@
+// Server: builds the components a config names, in order, and runs them.
+// This is the one place that wires Bulwark together; later capabilities
+// (gateway, tokens, policy) join the pipeline here.
+#ifndef BULWARK_SERVER_SERVER_H_
+#define BULWARK_SERVER_SERVER_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "core/status.h"
+#include "net/http_server.h"
+#include "server/server_config.h"
+#include "store/store.h"
+
+namespace bulwark::server {
+
+// A running Bulwark process: the store and the HTTP listener with the
+// operational endpoints:
+//   GET /healthz  200 "ok" while the process serves (liveness)
+//   GET /readyz   200 "ready" once the store is open and until shutdown
+//                 begins, 503 "not ready" during the drain (readiness)
+// Anything else is 404. Thread-safe.
+class Server {
+ public:
+  // Opens the store and starts listening. kUnavailable if the store file is
+  // held by another process or the address is in use; kDataLoss for a
+  // corrupt store; kInvalidArgument for an unusable listen address.
+  static Result<std::unique_ptr<Server>> Start(const ServerConfig& config);
+  ~Server();
+
+  uint16_t port() const;
+  // Turns readiness off, drains in-flight requests for up to the configured
+  // drain timeout, then closes the listener and the store. Idempotent; never
+  // call it from a request handler.
+  void Stop();
+
+ private:
+  Server(const ServerConfig& config, std::unique_ptr<store::Store> store);
+  net::HttpResponse Handle(const net::HttpRequest& request) const;
+
+  const ServerConfig config_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<net::HttpServer> http_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace bulwark::server
+
+#endif  // BULWARK_SERVER_SERVER_H_

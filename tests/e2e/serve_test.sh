@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# End-to-end test of `bulwark serve`: the quickstart config starts, health
+# and readiness answer over real HTTP (curl), bad configs are refused with the
+# file, line and field, a second process cannot open the same store, and
+# SIGTERM drains and exits cleanly.
+# Usage: serve_test.sh BULWARK_BINARY
+set -uo pipefail
+
+bulwark=$(realpath "$1")
+here=$(cd "$(dirname "$0")" && pwd)
+quickstart="$here/../../examples/quickstart.yaml"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+expect_eq() {  # expect_eq NAME GOT WANT
+  if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi
+}
+
+# start_server CONFIG LOG: starts serve in the background; sets $pid and $port.
+start_server() {
+  "$bulwark" serve --config "$1" >"$2" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+  port=""
+  for _ in $(seq 1 200); do
+    port=$(sed -n 's/.*"msg":"server.listening".*"port":\([0-9]*\).*/\1/p' "$2" | head -1)
+    [ -n "$port" ] && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+# The quickstart file, on a free port and in the work directory.
+sed -e 's/listen: 127.0.0.1:8080/listen: 127.0.0.1:0/' "$quickstart" >"$work/quickstart.yaml"
+if grep -q '127.0.0.1:0' "$work/quickstart.yaml"; then ok; else bad "quickstart listen line changed"; fi
+
+cd "$work" || exit 1
+if start_server quickstart.yaml server.log; then ok; else bad "quickstart did not start"; cat server.log; exit 1; fi
+base="http://127.0.0.1:$port"
+
+expect_eq "healthz" "$(curl -s -o body -w '%{http_code}' "$base/healthz"):$(cat body)" "200:ok"
+expect_eq "readyz" "$(curl -s -o body -w '%{http_code}' "$base/readyz"):$(cat body)" "200:ready"
+expect_eq "HEAD readyz" "$(curl -s -I -o /dev/null -w '%{http_code}' "$base/readyz")" "200"
+expect_eq "unknown path" "$(curl -s -o /dev/null -w '%{http_code}' "$base/admin")" "404"
+expect_eq "POST healthz" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/healthz")" "405"
+expect_eq "keep-alive reuses one connection" \
+  "$(curl -s -o /dev/null -o /dev/null -w '%{num_connects}' "$base/healthz" "$base/readyz" | tr -d '\n')" "10"
+expect_eq "oversized header" \
+  "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)" "$base/healthz")" "431"
+expect_eq "store file exists, owner-only" "$(stat -c '%a' bulwark-quickstart.db)" "600"
+
+# A second process may not open the same store.
+"$bulwark" serve --config quickstart.yaml >second.log 2>&1
+expect_eq "second process on the same store exits 1" "$?" "1"
+if grep -q "another process" second.log; then ok; else bad "second process message"; cat second.log; fi
+
+# The same port twice is refused.
+sed -e "s/listen: 127.0.0.1:0/listen: 127.0.0.1:$port/" -e 's/backend: sqlite /backend: memory /' \
+  quickstart.yaml >sameport.yaml
+"$bulwark" serve --config sameport.yaml >sameport.log 2>&1
+expect_eq "port in use exits 1" "$?" "1"
+
+# Bad configs: exit 2, message names file, line and field.
+printf 'server:\n  listen: 127.0.0.1:99999\n' >badport.yaml
+"$bulwark" serve --config badport.yaml >/dev/null 2>badport.err
+expect_eq "bad port exits 2" "$?" "2"
+if grep -q "badport.yaml:2:.*listen" badport.err; then ok; else bad "bad port message"; cat badport.err; fi
+printf 'server:\n  listen: 127.0.0.1:0\nstore:\n  backend: etcd3\n' >badbackend.yaml
+"$bulwark" serve --config badbackend.yaml >/dev/null 2>badbackend.err
+expect_eq "bad backend exits 2" "$?" "2"
+if grep -q "badbackend.yaml:4:.*backend" badbackend.err; then ok; else bad "bad backend message"; cat badbackend.err; fi
+printf 'server:\n  listne: 127.0.0.1:0\n' >typo.yaml
+"$bulwark" serve --config typo.yaml >/dev/null 2>typo.err
+expect_eq "unknown field exits 2" "$?" "2"
+"$bulwark" serve >/dev/null 2>&1
+expect_eq "missing --config exits 2" "$?" "2"
+
+# SIGTERM: readiness drops, the process drains and exits 0.
+kill -TERM "$pid"
+wait "$pid"
+expect_eq "SIGTERM exits 0" "$?" "0"
+if grep -q '"msg":"server.stopped"' server.log; then ok; else bad "no server.stopped log"; cat server.log; fi
+
+# The store reopens cleanly after the drain released it.
+if start_server quickstart.yaml server2.log; then ok; else bad "restart failed"; cat server2.log; fi
+expect_eq "readyz after restart" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" "200"
+kill -INT "$pid"
+wait "$pid"
+expect_eq "SIGINT exits 0" "$?" "0"
+
+echo "serve e2e: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

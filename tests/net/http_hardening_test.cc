@@ -1,0 +1,199 @@
+// What the server refuses before any handler runs: limits, smuggling vectors,
+// malformed framing. Every refusal is generic and closes the connection.
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "http_test_client.h"
+#include "net/http_server.h"
+
+namespace bulwark::net {
+namespace {
+
+using testing::RawResponse;
+using testing::TestClient;
+
+class HttpHardeningTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HttpServerOptions options;
+    options.threads = 2;
+    options.max_request_line = 1024;
+    options.max_header_bytes = 2048;
+    options.max_header_count = 20;
+    options.max_body_bytes = 1000;
+    auto server = HttpServer::Start(options, [this](const HttpRequest& request) {
+      ++handled_;
+      return HttpResponse{.body = "body=" + request.body};
+    });
+    ASSERT_TRUE(server.has_value()) << server.error().ToString();
+    server_ = std::move(*server);
+  }
+
+  // Sends `request` and expects the refusal `status`: generic body, closed.
+  void ExpectRefused(const std::string& request, int status) {
+    TestClient client(server_->port());
+    ASSERT_TRUE(client.connected());
+    client.Send(request);  // may fail once the server has answered
+    auto response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value()) << request.substr(0, 200);
+    EXPECT_EQ(response->status, status) << request.substr(0, 200);
+    EXPECT_EQ(response->Header("Connection"), "close");
+    EXPECT_EQ(response->Header("Content-Type"), "text/plain; charset=utf-8");
+    EXPECT_LT(response->body.size(), 40u);
+    EXPECT_TRUE(client.WaitForClose());
+    EXPECT_EQ(handled_.load(), 0);
+  }
+
+  std::optional<RawResponse> Send(const std::string& request) {
+    return testing::RoundTrip(server_->port(), request);
+  }
+
+  std::atomic<int> handled_{0};
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpHardeningTest, LongRequestTargetGets414) {
+  ExpectRefused("GET /" + std::string(2000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414);
+}
+
+TEST_F(HttpHardeningTest, LongTargetArrivingWithoutLineEndGets414) {
+  ExpectRefused("GET /" + std::string(5000, 'a'), 414);
+}
+
+TEST_F(HttpHardeningTest, RequestLineAtLimitIsServed) {
+  const std::string prefix = "GET /";
+  const std::string suffix = " HTTP/1.1";
+  const std::string line = prefix + std::string(1024 - prefix.size() - suffix.size(), 'a') + suffix;
+  ASSERT_EQ(line.size(), 1024u);
+  auto response = Send(line + "\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
+}
+
+TEST_F(HttpHardeningTest, HugeHeaderGets431) {
+  ExpectRefused("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(3000, 'b') + "\r\n\r\n", 431);
+}
+
+TEST_F(HttpHardeningTest, TooManyHeadersGets431) {
+  std::string request = "GET / HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 25; ++i) request += "X-" + std::to_string(i) + ": v\r\n";
+  ExpectRefused(request + "\r\n", 431);
+}
+
+TEST_F(HttpHardeningTest, BigContentLengthGets413) {
+  ExpectRefused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", 413);
+}
+
+TEST_F(HttpHardeningTest, OverlongChunkedBodyGets413) {
+  std::string request = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 5; ++i) request += "12c\r\n" + std::string(300, 'c') + "\r\n";  // 1500 bytes
+  ExpectRefused(request + "0\r\n\r\n", 413);
+}
+
+TEST_F(HttpHardeningTest, BodyAtLimitIsServed) {
+  auto response =
+      Send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'z'));
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body.size(), 1005u);
+}
+
+TEST_F(HttpHardeningTest, ContentLengthWithTransferEncodingGets400) {
+  ExpectRefused(
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "0\r\n\r\n",
+      400);
+  ExpectRefused(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"
+      "0\r\n\r\n",
+      400);
+}
+
+TEST_F(HttpHardeningTest, DuplicateContentLengthGets400) {
+  ExpectRefused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+                400);
+  ExpectRefused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+                400);
+  ExpectRefused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\n\r\nabc", 400);
+}
+
+TEST_F(HttpHardeningTest, MalformedContentLengthGets400) {
+  ExpectRefused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\nabc", 400);
+  ExpectRefused("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0x3\r\n\r\nabc", 400);
+}
+
+TEST_F(HttpHardeningTest, TransferEncodingOtherThanChunkedGets400) {
+  for (const char* te :
+       {"gzip, chunked", "chunked, gzip", "gzip", "chunked, chunked", "identity"}) {
+    ExpectRefused(
+        std::string("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ") + te + "\r\n\r\n0\r\n\r\n",
+        400);
+  }
+  ExpectRefused(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      400);
+}
+
+TEST_F(HttpHardeningTest, TransferEncodingInHttp10Gets400) {
+  ExpectRefused("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400);
+}
+
+TEST_F(HttpHardeningTest, ObsoleteLineFoldingGets400) {
+  ExpectRefused("GET / HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n", 400);
+  ExpectRefused("GET / HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n\tb\r\n\r\n", 400);
+}
+
+TEST_F(HttpHardeningTest, BadChunkSizeGets400) {
+  for (const char* chunk :
+       {"zz\r\nab\r\n0\r\n\r\n", "-2\r\nab\r\n0\r\n\r\n", "fffffffffffffffffff\r\nab\r\n0\r\n\r\n",
+        "2\r\nabc\r\n0\r\n\r\n", "\r\nab\r\n0\r\n\r\n"}) {
+    ExpectRefused(
+        std::string("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n") + chunk,
+        400);
+  }
+}
+
+TEST_F(HttpHardeningTest, BareLineFeedsAndCarriageReturnsGet400) {
+  ExpectRefused("GET / HTTP/1.1\nHost: x\n\n", 400);
+  ExpectRefused("GET / HTTP/1.1\r\nHost: x\nX: y\r\n\r\n", 400);
+  ExpectRefused("GET / HTTP/1.1\r\nHost: x\rX: y\r\n\r\n", 400);
+}
+
+TEST_F(HttpHardeningTest, MalformedRequestLinesGet400) {
+  ExpectRefused("\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+  ExpectRefused("GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+  ExpectRefused("GET / HTTQ/1.1\r\nHost: x\r\n\r\n", 400);
+  ExpectRefused("G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+  ExpectRefused("GET / HTTP/1.1\r\nBad Name: x\r\nHost: x\r\n\r\n", 400);
+  ExpectRefused("GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400);
+}
+
+TEST_F(HttpHardeningTest, HostMustAppearExactlyOnceInHttp11) {
+  ExpectRefused("GET / HTTP/1.1\r\n\r\n", 400);
+  ExpectRefused("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);
+}
+
+TEST_F(HttpHardeningTest, UnsupportedVersionGets505) {
+  ExpectRefused("GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505);
+}
+
+TEST_F(HttpHardeningTest, UnknownExpectationGets417) {
+  ExpectRefused("POST / HTTP/1.1\r\nHost: x\r\nExpect: magic\r\nContent-Length: 1\r\n\r\na", 417);
+}
+
+TEST_F(HttpHardeningTest, RefusalAfterGoodRequestClosesKeepAliveConnection) {
+  TestClient client(server_->port());
+  ASSERT_TRUE(client.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n\r\n"));
+  auto good = client.ReadResponse();
+  ASSERT_TRUE(good.has_value());
+  EXPECT_EQ(good->status, 200);
+  auto refused = client.ReadResponse();
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+}  // namespace
+}  // namespace bulwark::net

@@ -1,0 +1,326 @@
+#include "net/http_server.h"
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <latch>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "http_test_client.h"
+
+namespace bulwark::net {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::RawResponse;
+using testing::RoundTrip;
+using testing::TestClient;
+
+constexpr std::string_view kGet = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+
+HttpServerOptions TestOptions() {
+  HttpServerOptions options;
+  options.threads = 2;
+  return options;
+}
+
+// "<method> <target> <body>", so tests see what the handler saw.
+HttpResponse Echo(const HttpRequest& request) {
+  HttpResponse response;
+  response.headers.emplace_back("Content-Type", "text/plain");
+  response.body = request.method + " " + request.target + " " + request.body;
+  return response;
+}
+
+std::unique_ptr<HttpServer> StartServer(HttpServerOptions options = TestOptions(),
+                                        HttpHandler handler = Echo) {
+  auto server = HttpServer::Start(std::move(options), std::move(handler));
+  EXPECT_TRUE(server.has_value()) << server.error().ToString();
+  return server ? std::move(*server) : nullptr;
+}
+
+TEST(HttpServerTest, GetReturnsHandlerResponse) {
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  ASSERT_NE(server->port(), 0);
+  auto response = RoundTrip(server->port(), kGet);
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "GET /hello ");
+  EXPECT_EQ(response->Header("Content-Type"), "text/plain");
+  EXPECT_EQ(response->Header("Content-Length"), "11");
+  EXPECT_TRUE(response->Header("Date").has_value());
+}
+
+TEST(HttpServerTest, HandlerSeesHeadersVersionAndRemoteAddress) {
+  HttpRequest seen;
+  std::mutex mu;
+  auto server = StartServer(TestOptions(), [&](const HttpRequest& request) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen = request;
+    return HttpResponse{};
+  });
+  ASSERT_NE(server, nullptr);
+  auto response = RoundTrip(server->port(),
+                            "POST /p?q=1 HTTP/1.1\r\nHost: x\r\nX-Token:  a b \r\n"
+                            "Content-Length: 3\r\n\r\nabc");
+  ASSERT_TRUE(response.has_value());
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(seen.method, "POST");
+  EXPECT_EQ(seen.target, "/p?q=1");
+  EXPECT_EQ(seen.version_minor, 1);
+  EXPECT_EQ(seen.body, "abc");
+  EXPECT_EQ(seen.remote_address, "127.0.0.1");
+  EXPECT_EQ(seen.Header("x-token"), "a b");
+  EXPECT_EQ(seen.Header("HOST"), "x");
+  EXPECT_FALSE(seen.Header("missing").has_value());
+}
+
+TEST(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send("GET /one HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto first = client.ReadResponse();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->body, "GET /one ");
+  EXPECT_FALSE(first->Header("Connection").has_value());
+  ASSERT_TRUE(client.Send("GET /two HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto second = client.ReadResponse();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->body, "GET /two ");
+}
+
+TEST(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(
+      "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody"
+      "POST /3 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+      "GET /4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  for (std::string expected : {"GET /1 ", "POST /2 body", "POST /3 ok", "GET /4 "}) {
+    auto response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value()) << expected;
+    EXPECT_EQ(response->body, expected);
+  }
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+TEST(HttpServerTest, ConnectionCloseIsHonoured) {
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->Header("Connection"), "close");
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+TEST(HttpServerTest, Http10KeepsAliveOnlyWhenAsked) {
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  {
+    TestClient client(server->port());
+    ASSERT_TRUE(client.Send("GET /a HTTP/1.0\r\n\r\n"));
+    auto response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->Header("Connection"), "close");
+    EXPECT_TRUE(client.WaitForClose());
+  }
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  auto first = client.ReadResponse();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->Header("Connection"), "keep-alive");
+  ASSERT_TRUE(client.Send("GET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  auto second = client.ReadResponse();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->body, "GET /b ");
+}
+
+TEST(HttpServerTest, HeadGetsContentLengthButNoBody) {
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send("HEAD /x HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto response = client.ReadResponse(/*head_request=*/true);
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->Header("Content-Length"), "8");  // "HEAD /x "
+  // Nothing but the next response follows: no body bytes were written.
+  ASSERT_TRUE(client.Send(kGet));
+  auto next = client.ReadResponse();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->body, "GET /hello ");
+}
+
+TEST(HttpServerTest, ChunkedBodyReachesHandlerDecoded) {
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  auto response = RoundTrip(server->port(),
+                            "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            "5;ext=1\r\nhello\r\n1\r\n \r\nA\r\n0123456789\r\n0\r\n"
+                            "X-Trailer: t\r\n\r\n");
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "POST /c hello 0123456789");
+}
+
+TEST(HttpServerTest, ExpectContinueGetsInterimResponseBeforeBody) {
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(
+      "PUT /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"));
+  auto interim = client.ReadResponse();
+  ASSERT_TRUE(interim.has_value());
+  EXPECT_EQ(interim->status, 100);
+  ASSERT_TRUE(client.Send("hi"));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->body, "PUT /e hi");
+}
+
+TEST(HttpServerTest, HandlerExceptionGives500WithoutDetailAndServingGoesOn) {
+  auto server = StartServer(TestOptions(), [](const HttpRequest& request) -> HttpResponse {
+    if (request.target == "/boom") throw std::runtime_error("secret internal detail");
+    return HttpResponse{.body = "fine"};
+  });
+  ASSERT_NE(server, nullptr);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send("GET /boom HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto failed = client.ReadResponse();
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->status, 500);
+  EXPECT_EQ(failed->body, "Internal Server Error\n");
+  ASSERT_TRUE(client.Send("GET /ok HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto next = client.ReadResponse();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->body, "fine");
+  EXPECT_EQ(RoundTrip(server->port(), kGet)->body, "fine");
+}
+
+TEST(HttpServerTest, HandlerHeaderWithNewlineGives500InsteadOfInjection) {
+  auto server = StartServer(TestOptions(), [](const HttpRequest&) {
+    return HttpResponse{.headers = {{"Location", "/x\r\nSet-Cookie: evil=1"}}};
+  });
+  ASSERT_NE(server, nullptr);
+  auto response = RoundTrip(server->port(), kGet);
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 500);
+  EXPECT_FALSE(response->Header("Set-Cookie").has_value());
+}
+
+TEST(HttpServerTest, ServerOwnsFramingHeaders) {
+  auto server = StartServer(TestOptions(), [](const HttpRequest&) {
+    return HttpResponse{.status = 201,
+                        .headers = {{"Content-Length", "999"},
+                                    {"Transfer-Encoding", "chunked"},
+                                    {"Set-Cookie", "a=1"},
+                                    {"Set-Cookie", "b=2"}},
+                        .body = "made"};
+  });
+  ASSERT_NE(server, nullptr);
+  auto response = RoundTrip(server->port(), kGet);
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 201);
+  EXPECT_EQ(response->Header("Content-Length"), "4");
+  EXPECT_FALSE(response->Header("Transfer-Encoding").has_value());
+  EXPECT_EQ(response->body, "made");
+  int cookies = 0;
+  for (const auto& [name, value] : response->headers) cookies += name == "Set-Cookie";
+  EXPECT_EQ(cookies, 2);
+}
+
+TEST(HttpServerTest, NoContentResponseCarriesNeitherBodyNorLength) {
+  auto server = StartServer(TestOptions(), [](const HttpRequest&) {
+    return HttpResponse{.status = 204, .body = "dropped"};
+  });
+  ASSERT_NE(server, nullptr);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(kGet));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 204);
+  EXPECT_FALSE(response->Header("Content-Length").has_value());
+  ASSERT_TRUE(client.Send(kGet));  // the next response starts right after the head
+  auto next = client.ReadResponse();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->status, 204);
+}
+
+TEST(HttpServerTest, ConnectionsOverTheLimitAreClosedAtOnce) {
+  HttpServerOptions options = TestOptions();
+  options.threads = 1;
+  options.max_connections = 1;
+  auto server = StartServer(options);
+  ASSERT_NE(server, nullptr);
+  TestClient first(server->port());
+  ASSERT_TRUE(first.Send(kGet));
+  ASSERT_TRUE(first.ReadResponse().has_value());
+  TestClient second(server->port());
+  EXPECT_TRUE(second.WaitForClose(2s));
+  ASSERT_TRUE(first.Send(kGet));
+  EXPECT_TRUE(first.ReadResponse().has_value());
+}
+
+TEST(HttpServerTest, HeaderReadTimeoutCutsSlowlorisTricklingBytes) {
+  HttpServerOptions options = TestOptions();
+  options.header_read_timeout = 200ms;
+  auto server = StartServer(options);
+  ASSERT_NE(server, nullptr);
+  TestClient client(server->port());
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(client.Send("GET / HTTP/1.1\r\n"));
+  // A byte every 50 ms would never trip a per-read timeout of 200 ms.
+  bool closed = false;
+  for (int i = 0; i < 60 && !closed; ++i) {
+    if (!client.Send("X")) break;
+    closed = client.WaitForClose(50ms);
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(closed || !client.Send("X"));
+  EXPECT_GE(elapsed, 150ms);
+  EXPECT_LT(elapsed, 2s);
+}
+
+TEST(HttpServerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
+  HttpServerOptions options = TestOptions();
+  options.idle_timeout = 100ms;
+  auto server = StartServer(options);
+  ASSERT_NE(server, nullptr);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(kGet));
+  ASSERT_TRUE(client.ReadResponse().has_value());
+  EXPECT_TRUE(client.WaitForClose(3s));
+}
+
+TEST(HttpServerTest, ServesManyConcurrentClients) {
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&, t] {
+      TestClient client(server->port());
+      for (int i = 0; i < 20; ++i) {
+        const std::string target = "/" + std::to_string(t) + "/" + std::to_string(i);
+        if (!client.Send("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n")) return;
+        auto response = client.ReadResponse();
+        if (response && response->body == "GET " + target + " ") ++ok;
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(ok.load(), 8 * 20);
+}
+
+}  // namespace
+}  // namespace bulwark::net

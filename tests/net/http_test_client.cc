@@ -1,0 +1,145 @@
+#include "http_test_client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "net/request_head.h"
+
+namespace bulwark::net::testing {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return std::string(s);
+}
+
+}  // namespace
+
+std::optional<std::string> RawResponse::Header(std::string_view name) const {
+  for (const auto& [field, value] : headers) {
+    if (EqualsIgnoreCase(field, name)) return value;
+  }
+  return std::nullopt;
+}
+
+TestClient::TestClient(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) {
+    connect_errno_ = errno;
+    return;
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    connect_errno_ = errno;
+    ::close(fd);
+    return;
+  }
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  fd_ = fd;
+}
+
+TestClient::~TestClient() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool TestClient::Send(std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+void TestClient::ShutdownWrite() { ::shutdown(fd_, SHUT_WR); }
+
+ssize_t TestClient::RecvBefore(Clock::time_point deadline, char* buf, size_t size) {
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  if (left <= 0) return -1;
+  pollfd pfd{fd_, POLLIN, 0};
+  if (::poll(&pfd, 1, static_cast<int>(left)) <= 0) return -1;
+  const ssize_t n = ::recv(fd_, buf, size, 0);
+  return n < 0 ? 0 : n;
+}
+
+bool TestClient::Fill(Clock::time_point deadline) {
+  char chunk[16384];
+  const ssize_t n = RecvBefore(deadline, chunk, sizeof(chunk));
+  if (n <= 0) return false;
+  buffer_.append(chunk, static_cast<size_t>(n));
+  return true;
+}
+
+std::optional<RawResponse> TestClient::ReadResponse(bool head_request,
+                                                    std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  size_t end;
+  while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+    if (!Fill(deadline)) return std::nullopt;
+  }
+  std::string_view head(buffer_.data(), end + 2);
+  RawResponse response;
+  const size_t status_end = head.find("\r\n");
+  std::string_view status_line = head.substr(0, status_end);
+  if (!status_line.starts_with("HTTP/1.1 ") || status_line.size() < 12) return std::nullopt;
+  response.status = std::stoi(std::string(status_line.substr(9, 3)));
+  for (size_t pos = status_end + 2; pos < head.size();) {
+    const size_t eol = head.find("\r\n", pos);
+    std::string_view line = head.substr(pos, eol - pos);
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    response.headers.emplace_back(std::string(line.substr(0, colon)), Trim(line.substr(colon + 1)));
+    pos = eol + 2;
+  }
+  buffer_.erase(0, end + 4);
+  const bool bodyless =
+      head_request || response.status < 200 || response.status == 204 || response.status == 304;
+  if (!bodyless) {
+    const auto length = response.Header("Content-Length");
+    if (!length) return std::nullopt;  // the server always frames by Content-Length
+    const size_t n = std::stoul(*length);
+    while (buffer_.size() < n) {
+      if (!Fill(deadline)) return std::nullopt;
+    }
+    response.body = buffer_.substr(0, n);
+    buffer_.erase(0, n);
+  }
+  return response;
+}
+
+bool TestClient::WaitForClose(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  char chunk[16384];
+  for (;;) {
+    const ssize_t n = RecvBefore(deadline, chunk, sizeof(chunk));
+    if (n < 0) return false;
+    if (n == 0) return true;
+  }
+}
+
+std::optional<RawResponse> RoundTrip(uint16_t port, std::string_view request) {
+  TestClient client(port);
+  if (!client.connected()) return std::nullopt;
+  // A refusal may come while the request is still being sent; read it anyway.
+  client.Send(request);
+  return client.ReadResponse();
+}
+
+}  // namespace bulwark::net::testing

@@ -1,0 +1,68 @@
+// A blocking HTTP/1.1 client over a plain POSIX socket, for driving
+// HttpServer byte by byte in tests (including with requests no real client
+// would send). Every wait has a deadline so a broken server fails a test
+// instead of hanging it.
+#ifndef BULWARK_TESTS_NET_HTTP_TEST_CLIENT_H_
+#define BULWARK_TESTS_NET_HTTP_TEST_CLIENT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace bulwark::net::testing {
+
+struct RawResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  // The first header named `name` (case-insensitive), or nullopt.
+  std::optional<std::string> Header(std::string_view name) const;
+};
+
+class TestClient {
+ public:
+  // Connects to 127.0.0.1:`port`; see connected().
+  explicit TestClient(uint16_t port);
+  ~TestClient();
+  TestClient(const TestClient&) = delete;
+  TestClient& operator=(const TestClient&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  int connect_errno() const { return connect_errno_; }
+
+  // Sends all of `data`; false if the connection is gone.
+  bool Send(std::string_view data);
+  void ShutdownWrite();
+
+  // Reads one response: the body by Content-Length, none for HEAD, 1xx, 204
+  // and 304. nullopt on EOF, reset, garbage or timeout.
+  std::optional<RawResponse> ReadResponse(
+      bool head_request = false, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  // True if the server ends the connection (EOF or reset) within `timeout`;
+  // whatever arrives meanwhile is dropped.
+  bool WaitForClose(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+ private:
+  // Appends what arrives before `deadline` to buffer_; false on EOF or error.
+  bool Fill(std::chrono::steady_clock::time_point deadline);
+  // Waits for the socket until `deadline` and reads: bytes read, 0 when the
+  // peer closed or failed, -1 on timeout.
+  ssize_t RecvBefore(std::chrono::steady_clock::time_point deadline, char* buf, size_t size);
+
+  int fd_ = -1;
+  int connect_errno_ = 0;
+  std::string buffer_;
+};
+
+// Sends `request` on a new connection and reads one response.
+std::optional<RawResponse> RoundTrip(uint16_t port, std::string_view request);
+
+}  // namespace bulwark::net::testing
+
+#endif  // BULWARK_TESTS_NET_HTTP_TEST_CLIENT_H_

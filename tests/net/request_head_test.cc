@@ -1,0 +1,131 @@
+#include "net/request_head.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace bulwark::net {
+namespace {
+
+using State = RequestHeadScanner::State;
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+constexpr RequestHeadLimits kLimits{
+    .max_request_line = 32, .max_header_bytes = 64, .max_header_count = 3};
+
+constexpr char kWithNul[] = "GET / HTTP/1.1\r\nX: a\0b\r\n\r\n";
+
+// Feeds `data` one byte more per call, as a trickling client would.
+State ScanByteByByte(RequestHeadScanner& scanner, std::string_view data) {
+  State state = State::kNeedMore;
+  for (size_t n = 1; n <= data.size() && state == State::kNeedMore; ++n) {
+    state = scanner.Scan(data.substr(0, n));
+  }
+  return state;
+}
+
+TEST(RequestHeadScannerTest, FindsEndOfHeadWhetherWholeOrTrickled) {
+  const std::string head = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string data = head + "BODY";
+  RequestHeadScanner whole(kLimits);
+  ASSERT_EQ(whole.Scan(data), State::kComplete);
+  EXPECT_EQ(whole.head_size(), head.size());
+  RequestHeadScanner trickled(kLimits);
+  ASSERT_EQ(ScanByteByByte(trickled, data), State::kComplete);
+  EXPECT_EQ(trickled.head_size(), head.size());
+}
+
+TEST(RequestHeadScannerTest, TellsLongRequestLineFromLargeHeaders) {
+  RequestHeadScanner long_line(kLimits);
+  EXPECT_EQ(ScanByteByByte(long_line, "GET /" + std::string(40, 'a')), State::kRefused);
+  EXPECT_EQ(long_line.refusal(), Refusal::kUriTooLong);
+
+  RequestHeadScanner big_field(kLimits);
+  EXPECT_EQ(big_field.Scan("GET / HTTP/1.1\r\nX: " + std::string(80, 'b')), State::kRefused);
+  EXPECT_EQ(big_field.refusal(), Refusal::kHeaderFieldsTooLarge);
+
+  RequestHeadScanner many(kLimits);
+  EXPECT_EQ(many.Scan("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n"), State::kRefused);
+  EXPECT_EQ(many.refusal(), Refusal::kHeaderFieldsTooLarge);
+}
+
+TEST(RequestHeadScannerTest, RefusesOtherHttpVersionsAsUnsupported) {
+  for (std::string_view line : {"GET / HTTP/2.0\r\n", "GET / HTTP/1.2\r\n", "GET / HTTP/0.9\r\n"}) {
+    RequestHeadScanner scanner(kLimits);
+    EXPECT_EQ(scanner.Scan(line), State::kRefused) << line;
+    EXPECT_EQ(scanner.refusal(), Refusal::kVersionNotSupported) << line;
+  }
+  RequestHeadScanner http10(kLimits);
+  EXPECT_EQ(http10.Scan("GET / HTTP/1.0\r\n\r\n"), State::kComplete);
+}
+
+TEST(RequestHeadScannerTest, AcceptsExactlyTheLimits) {
+  const std::string line = "GET /" + std::string(32 - 14, 'a') + " HTTP/1.1";
+  ASSERT_EQ(line.size(), 32u);
+  RequestHeadScanner scanner(kLimits);
+  EXPECT_EQ(ScanByteByByte(scanner, line + "\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"), State::kComplete);
+}
+
+TEST(RequestHeadScannerTest, RefusesFramingParsersDisagreeOn) {
+  for (std::string_view bad : {
+           std::string_view("GET / HTTP/1.1\nHost: x\r\n\r\n"),          // bare LF
+           std::string_view("GET / HTTP/1.1\r\nHost: x\rY: z\r\n\r\n"),  // bare CR
+           std::string_view("GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n"),     // obs-fold
+           std::string_view("GET / HTTP/1.1\r\n X: a\r\n\r\n"),          // leading whitespace
+           std::string_view("\r\nGET / HTTP/1.1\r\n\r\n"),               // empty first line
+           std::string_view(kWithNul, sizeof(kWithNul) - 1),
+       }) {
+    RequestHeadScanner scanner(kLimits);
+    EXPECT_EQ(scanner.Scan(bad), State::kRefused) << bad;
+    EXPECT_EQ(scanner.refusal(), Refusal::kBadRequest) << bad;
+  }
+}
+
+TEST(CheckRequestFieldsTest, AcceptsPlainFraming) {
+  auto length = CheckRequestFields(11, {{"Host", "x"}, {"Content-Length", "12"}}, 100);
+  ASSERT_TRUE(length.has_value());
+  EXPECT_FALSE(length->chunked);
+  EXPECT_EQ(length->content_length, 12u);
+  auto chunked = CheckRequestFields(11, {{"host", "x"}, {"transfer-encoding", "Chunked"}}, 100);
+  ASSERT_TRUE(chunked.has_value());
+  EXPECT_TRUE(chunked->chunked);
+  EXPECT_TRUE(CheckRequestFields(10, {}, 100).has_value());
+}
+
+TEST(CheckRequestFieldsTest, RefusesSmugglingShapes) {
+  const std::vector<Fields> bad = {
+      {{"Host", "x"}, {"Content-Length", "1"}, {"Transfer-Encoding", "chunked"}},
+      {{"Host", "x"}, {"Content-Length", "1"}, {"Content-Length", "1"}},
+      {{"Host", "x"}, {"Content-Length", "1,1"}},
+      {{"Host", "x"}, {"Content-Length", "-1"}},
+      {{"Host", "x"}, {"Content-Length", "1234567890123456789"}},
+      {{"Host", "x"}, {"Transfer-Encoding", "gzip, chunked"}},
+      {{"Host", "x"}, {"Transfer-Encoding", "chunked"}, {"Transfer-Encoding", "chunked"}},
+      {{"Content-Length", "1"}},
+      {{"Host", "a"}, {"Host", "b"}},
+  };
+  for (const Fields& fields : bad) {
+    auto result = CheckRequestFields(11, fields, 100);
+    ASSERT_FALSE(result.has_value()) << fields.back().first << ": " << fields.back().second;
+    EXPECT_EQ(result.error(), Refusal::kBadRequest);
+  }
+  EXPECT_EQ(CheckRequestFields(10, {{"Transfer-Encoding", "chunked"}}, 100).error(),
+            Refusal::kBadRequest);
+}
+
+TEST(CheckRequestFieldsTest, RefusesVersionsSizesAndExpectations) {
+  EXPECT_EQ(CheckRequestFields(20, {{"Host", "x"}}, 100).error(), Refusal::kVersionNotSupported);
+  EXPECT_EQ(CheckRequestFields(9, {}, 100).error(), Refusal::kVersionNotSupported);
+  EXPECT_EQ(CheckRequestFields(11, {{"Host", "x"}, {"Content-Length", "101"}}, 100).error(),
+            Refusal::kContentTooLarge);
+  EXPECT_EQ(CheckRequestFields(11, {{"Host", "x"}, {"Expect", "x"}}, 100).error(),
+            Refusal::kExpectationFailed);
+  auto expect = CheckRequestFields(11, {{"Host", "x"}, {"Expect", "100-Continue"}}, 100);
+  ASSERT_TRUE(expect.has_value());
+  EXPECT_TRUE(expect->expect_continue);
+}
+
+}  // namespace
+}  // namespace bulwark::net
