@@ -58,6 +58,14 @@ RequestHeadScanner::State RequestHeadScanner::Scan(std::string_view data) {
       }
       return state_;
     }
+    // Lengths first, as for an unfinished line above, so that the verdict
+    // never depends on how the client split its writes.
+    if (!in_fields_ && lf - line_start_ > limits_.max_request_line + 1) {
+      return Refuse(Refusal::kUriTooLong);
+    }
+    if (in_fields_ && lf - fields_start_ > limits_.max_header_bytes + 1) {
+      return Refuse(Refusal::kHeaderFieldsTooLarge);
+    }
     std::string_view line = data.substr(line_start_, lf - line_start_);
     if (line.empty() || line.back() != '\r') return Refuse(Refusal::kBadRequest);  // bare LF
     line.remove_suffix(1);

@@ -37,6 +37,21 @@ TEST(RequestHeadScannerTest, FindsEndOfHeadWhetherWholeOrTrickled) {
   EXPECT_EQ(trickled.head_size(), head.size());
 }
 
+// Found by fuzz/http_head_fuzzer: a bad byte inside an over-long line must
+// get the same refusal whether the line arrives whole or trickled.
+TEST(RequestHeadScannerTest, RefusalDoesNotDependOnHowBytesAreSplit) {
+  const std::string long_line = "GET /" + std::string(40, 'a') + '\0' + " HTTP/1.1\r\n\r\n";
+  const std::string long_field = "GET / HTTP/1.1\r\nX: " + std::string(80, 'b') + "\rc\r\n\r\n";
+  for (const std::string& data : {long_line, long_field}) {
+    RequestHeadScanner whole(kLimits);
+    RequestHeadScanner trickled(kLimits);
+    ASSERT_EQ(whole.Scan(data), State::kRefused);
+    ASSERT_EQ(ScanByteByByte(trickled, data), State::kRefused);
+    EXPECT_EQ(whole.refusal(), trickled.refusal());
+    EXPECT_NE(whole.refusal(), Refusal::kBadRequest);
+  }
+}
+
 TEST(RequestHeadScannerTest, TellsLongRequestLineFromLargeHeaders) {
   RequestHeadScanner long_line(kLimits);
   EXPECT_EQ(ScanByteByByte(long_line, "GET /" + std::string(40, 'a')), State::kRefused);
