@@ -131,10 +131,10 @@ TEST(JwsTest, RefusesEcdsaScalarsOutOfRange) {
   auto key = Jwk::Generate(JwsAlgorithm::kES256);
   std::string input = Base64UrlEncode(R"({"alg":"ES256"})") + "." + Base64UrlEncode("{}");
   // r = s = 0, and r = s = n (the P-256 group order).
-  std::string n =
+  const std::string n(
       "\xff\xff\xff\xff\x00\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff"
-      "\xbc\xe6\xfa\xad\xa7\x17\x9e\x84\xf3\xb9\xca\xc2\xfc\x63\x25\x51";
-  n = std::string(n.data(), 32);
+      "\xbc\xe6\xfa\xad\xa7\x17\x9e\x84\xf3\xb9\xca\xc2\xfc\x63\x25\x51",
+      32);
   for (const std::string& s : {std::string(64, '\0'), n + n}) {
     auto r = VerifyCompactJws(input + "." + Base64UrlEncode(s), *key);
     ASSERT_FALSE(r.has_value());
