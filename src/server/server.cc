@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include "core/log.h"
+#include "gateway/forward_auth.h"
 #include "store/open_store.h"
 
 namespace bulwark::server {
@@ -27,6 +28,12 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   log::Info("store.opened", {{"backend", config.store.backend}, {"revision", store->Revision()}});
 
   std::unique_ptr<Server> server(new Server(config, std::move(store)));
+  if (config.gateway) {
+    BULWARK_ASSIGN_OR_RETURN(server->gateway_, gateway::Gateway::Create(config.gateway->options,
+                                                                        SystemClock::Default()));
+    log::Info("gateway.loaded",
+              {{"routes", static_cast<int64_t>(server->gateway_->routes().routes().size())}});
+  }
   net::HttpServerOptions http_options;
   http_options.host = config.listener.host;
   http_options.port = config.listener.port;
@@ -58,6 +65,12 @@ void Server::Stop() {
 }
 
 net::HttpResponse Server::Handle(const net::HttpRequest& request) const {
+  if (gateway_) {
+    if (auto response =
+            gateway::HandleForwardAuth(*gateway_, config_.gateway->forward_auth, request)) {
+      return std::move(*response);
+    }
+  }
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
   const bool known = path == "/healthz" || path == "/readyz";

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "core/status.h"
+#include "gateway/gateway.h"
 #include "net/http_server.h"
 #include "server/server_config.h"
 #include "store/store.h"
@@ -21,6 +22,8 @@ namespace bulwark::server {
 //   GET /healthz  200 "ok" while the process serves (liveness)
 //   GET /readyz   200 "ready" once the store is open and until shutdown
 //                 begins, 503 "not ready" during the drain (readiness)
+//   /auth/nginx, /auth/envoy/..., /auth/traefik   forward-auth decisions
+//                 (when the config has a `gateway:` section)
 // Anything else is 404. Thread-safe.
 class Server {
  public:
@@ -42,6 +45,7 @@ class Server {
 
   const ServerConfig config_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<gateway::Gateway> gateway_;  // null without a gateway section
   std::unique_ptr<net::HttpServer> http_;
   std::atomic<bool> ready_{false};
 };

@@ -1,6 +1,7 @@
 #include "server/server_config.h"
 
 #include <charconv>
+#include <filesystem>
 
 namespace bulwark::server {
 
@@ -27,9 +28,9 @@ Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* po
   return OkStatus();
 }
 
-Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root) {
+Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::string& base_dir) {
   ServerConfig cfg;
-  BULWARK_RETURN_IF_ERROR(root.CheckKeys({"server", "store", "log"}));
+  BULWARK_RETURN_IF_ERROR(root.CheckKeys({"server", "store", "log", "gateway"}));
 
   ConfigNode server = root["server"];
   BULWARK_RETURN_IF_ERROR(server.CheckKeys({"listen", "threads", "drain_timeout_ms"}));
@@ -58,12 +59,17 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root) {
                              logcfg["level"].Enum({"debug", "info", "warn", "error"}));
     log::ParseLevel(level, &cfg.log_level);
   }
+  if (!root["gateway"].IsMissing()) {
+    BULWARK_ASSIGN_OR_RETURN(cfg.gateway,
+                             gateway::GatewayConfigFromNode(root["gateway"], base_dir));
+  }
   return cfg;
 }
 
 Result<ServerConfig> LoadServerConfig(const std::string& file) {
   BULWARK_ASSIGN_OR_RETURN(ConfigNode root, LoadConfigFile(file));
-  return ServerConfigFromNode(root);
+  std::string base_dir = std::filesystem::path(file).parent_path().string();
+  return ServerConfigFromNode(root, base_dir.empty() ? "." : base_dir);
 }
 
 }  // namespace bulwark::server

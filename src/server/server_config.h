@@ -5,11 +5,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/config.h"
 #include "core/log.h"
 #include "core/status.h"
+#include "gateway/gateway_config.h"
 
 namespace bulwark::server {
 
@@ -29,12 +31,15 @@ struct ServerConfig {
   ListenerConfig listener;
   StoreConfig store;
   log::Level log_level = log::Level::kInfo;
+  // The `gateway:` section, if present.
+  std::optional<gateway::GatewayConfig> gateway;
 };
 
 // Reads and validates a config file.
 Result<ServerConfig> LoadServerConfig(const std::string& file);
-// Validates an already parsed document.
-Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root);
+// Validates an already parsed document; `base_dir` resolves relative files.
+Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root,
+                                          const std::string& base_dir = ".");
 
 // Splits "host:port" or "[v6]:port". kInvalidArgument if malformed.
 Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* port);

@@ -1,0 +1,46 @@
+// Forward-auth: the gateway's decision offered to proxies that already sit
+// in front of a service, so they can delegate authentication and
+// authorization to Bulwark:
+//
+//   /auth/nginx    nginx `auth_request`. The original request comes as
+//                  X-Original-Method and X-Original-URI (set by the nginx
+//                  config), Host as sent. nginx accepts only 2xx, 401 and 403
+//                  from an auth subrequest, so any other denial (400, 404,
+//                  429) is answered 403 with the real status in
+//                  X-Bulwark-Status; identity headers come back on 200 for
+//                  `auth_request_set`.
+//   /auth/envoy/…  Envoy `ext_authz` HTTP service (path_prefix "/auth/envoy"):
+//                  the original path follows the prefix, the method is the
+//                  original one. 200 allows and carries the identity headers;
+//                  any other status is passed through to the client.
+//   /auth/traefik  Traefik ForwardAuth: X-Forwarded-Method, -Uri, -Host and
+//                  -For. 2xx allows; anything else is returned to the client.
+//
+// These headers are trusted, so the endpoints answer only peers in
+// `trusted_proxies` (loopback by default); anyone else gets 403.
+#ifndef BULWARK_GATEWAY_FORWARD_AUTH_H_
+#define BULWARK_GATEWAY_FORWARD_AUTH_H_
+
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "gateway/gateway.h"
+#include "gateway/ip_address.h"
+#include "net/http_server.h"
+
+namespace bulwark::gateway {
+
+struct ForwardAuthOptions {
+  std::vector<CidrRange> trusted_proxies;  // empty = loopback only
+};
+
+// The response for a forward-auth request, or nullopt if `request` is not for
+// a forward-auth path. Thread-safe.
+std::optional<net::HttpResponse> HandleForwardAuth(const Gateway& gateway,
+                                                   const ForwardAuthOptions& options,
+                                                   const net::HttpRequest& request);
+
+}  // namespace bulwark::gateway
+
+#endif  // BULWARK_GATEWAY_FORWARD_AUTH_H_

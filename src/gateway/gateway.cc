@@ -1,0 +1,141 @@
+#include "gateway/gateway.h"
+
+#include <fmt/format.h>
+
+#include "net/request_path.h"
+
+namespace bulwark::gateway {
+
+namespace {
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ' ';
+    out += item;
+  }
+  return out;
+}
+
+}  // namespace
+
+Gateway::Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::string realm)
+    : routes_(std::move(routes)), jwt_(std::move(jwt)), realm_(std::move(realm)) {}
+
+Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const Clock& clock) {
+  BULWARK_ASSIGN_OR_RETURN(auto jwt, JwtAuthenticator::Create(std::move(options.issuers), clock));
+  for (const Route& route : options.routes) {
+    for (CredentialKind kind : route.authn.credentials) {
+      if (kind != CredentialKind::kJwt) {
+        return Err(InvalidArgumentError(
+            fmt::format("route '{}': credential kind '{}' is not available yet", route.name,
+                        CredentialKindName(kind))));
+      }
+    }
+    for (const std::string& issuer : route.authn.jwt_issuers) {
+      if (!jwt->HasIssuer(issuer)) {
+        return Err(InvalidArgumentError(
+            fmt::format("route '{}': unknown jwt issuer '{}'", route.name, issuer)));
+      }
+    }
+  }
+  return std::unique_ptr<Gateway>(
+      new Gateway(RouteTable(std::move(options.routes)), std::move(jwt), std::move(options.realm)));
+}
+
+void Gateway::Challenge(Decision& decision, int status, std::string_view error,
+                        std::string reason) const {
+  decision.status = status;
+  decision.reason = std::move(reason);
+  std::string challenge = fmt::format("Bearer realm=\"{}\"", realm_);
+  if (!error.empty()) challenge += fmt::format(", error=\"{}\"", error);
+  decision.response_headers.emplace_back("WWW-Authenticate", std::move(challenge));
+}
+
+bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
+                           Decision& decision) const {
+  if (route.authn.mode == AuthnMode::kNone) return true;
+  if (request.authorization_count > 1) {
+    decision.status = 400;
+    decision.reason = "more than one Authorization header";
+    return false;
+  }
+  if (request.authorization_count == 0 || request.authorization.empty()) {
+    if (route.authn.mode == AuthnMode::kOptional) return true;
+    Challenge(decision, 401, "", "credentials required");
+    return false;
+  }
+  std::optional<std::string_view> token = BearerToken(request.authorization);
+  if (!token) {
+    Challenge(decision, 401, "invalid_request", "Authorization is not a bearer token");
+    return false;
+  }
+  Result<Principal> principal = jwt_->Authenticate(*token, route.authn.jwt_issuers);
+  if (!principal) {
+    Challenge(decision, 401, "invalid_token", principal.error().message());
+    return false;
+  }
+  decision.principal = std::move(*principal);
+  return true;
+}
+
+Decision Gateway::Decide(const RequestFacts& request) const {
+  Decision decision;
+  Result<net::NormalizedTarget> target = net::NormalizeRequestTarget(request.target);
+  if (!target) {
+    decision.status = 400;
+    decision.reason = "bad request target: " + target.error().message();
+    return decision;
+  }
+  decision.path = std::move(target->path);
+  decision.query = std::move(target->query);
+
+  // An absolute-form target names its own host, which wins over Host
+  // (RFC 9112 section 3.2.2).
+  const std::string_view host = target->authority.empty() ? request.host : target->authority;
+  const Route* route = routes_.Match(request.method, host, decision.path);
+  if (route == nullptr) {
+    decision.status = 404;
+    decision.reason = "no route";
+    return decision;
+  }
+  decision.route = route->name;
+  if (!Authenticate(*route, request, decision)) return decision;
+
+  AuthzRequest authz{.route = route,
+                     .principal = decision.principal ? &*decision.principal : nullptr,
+                     .action = request.method,
+                     .resource = decision.path,
+                     .host = host,
+                     .client_ip = IpAddress::Parse(request.client_ip),
+                     .tls = request.tls};
+  AuthzDecision verdict = authorizer_.Authorize(authz);
+  if (!verdict.allowed) {
+    decision.status = 403;
+    decision.reason = verdict.reason;
+    if (!verdict.missing_scopes.empty()) {
+      decision.response_headers.emplace_back(
+          "WWW-Authenticate",
+          fmt::format("Bearer realm=\"{}\", error=\"insufficient_scope\", scope=\"{}\"", realm_,
+                      Join(route->authz.scopes)));
+    }
+    return decision;
+  }
+
+  decision.status = 200;
+  decision.reason = "allowed";
+  if (const Principal* p = authz.principal) {
+    decision.identity_headers = {
+        {"X-Bulwark-Subject", p->subject()},
+        {"X-Bulwark-Issuer", p->issuer()},
+        {"X-Bulwark-Scopes", Join(p->scopes())},
+        {"X-Bulwark-Roles", Join(p->roles())},
+        {"X-Bulwark-Credential", std::string(CredentialKindName(p->credential()))},
+    };
+    if (!p->spiffe_id().empty())
+      decision.identity_headers.emplace_back("X-Bulwark-Spiffe-Id", p->spiffe_id());
+  }
+  return decision;
+}
+
+}  // namespace bulwark::gateway

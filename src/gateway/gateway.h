@@ -1,0 +1,90 @@
+// Gateway: the policy enforcement point's decision for one request, in the
+// order of ARCHITECTURE.md: normalize the path once, route, authenticate,
+// authorize, rate-limit. The same decision serves the reverse proxy and the
+// forward-auth endpoints (nginx auth_request, Envoy ext_authz, Traefik
+// ForwardAuth), so every front end enforces the same rules on the same path.
+//
+// A Gateway is an immutable snapshot built from config: thread-safe, shared
+// by every io thread; a config change builds a new one and swaps it in.
+#ifndef BULWARK_GATEWAY_GATEWAY_H_
+#define BULWARK_GATEWAY_GATEWAY_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "gateway/authorizer.h"
+#include "gateway/jwt_authenticator.h"
+#include "gateway/principal.h"
+#include "gateway/route.h"
+
+namespace bulwark::gateway {
+
+// What the gateway knows of a request. Views must outlive Decide().
+struct RequestFacts {
+  std::string_view method;
+  std::string_view host;
+  std::string_view target;         // the raw request-target; normalized by Decide
+  std::string_view authorization;  // the Authorization header, "" if absent
+  int authorization_count = 0;     // how many Authorization headers came
+  std::string_view client_ip;      // "" if unknown
+  bool tls = false;
+};
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct Decision {
+  int status = 403;    // 200 = allow; else the HTTP status to answer
+  std::string reason;  // detail for audit and logs, never for the client
+  std::string route;   // the matched route's name, "" if none
+  std::string path;    // the normalized path (empty if it did not normalize)
+  std::string query;   // the raw query, without '?'
+  std::optional<Principal> principal;
+  HeaderList response_headers;  // for the client: WWW-Authenticate, Retry-After, RateLimit
+  HeaderList identity_headers;  // for the upstream: X-Bulwark-Subject, ...
+
+  bool allowed() const { return status >= 200 && status < 300; }
+};
+
+struct GatewayOptions {
+  std::vector<JwtIssuerConfig> issuers;
+  std::vector<Route> routes;
+  std::string realm = "bulwark";  // the realm of WWW-Authenticate challenges
+};
+
+// The identity headers Bulwark sets; a client-sent copy is always stripped.
+inline constexpr std::string_view kIdentityHeaders[] = {
+    "X-Bulwark-Subject", "X-Bulwark-Issuer",    "X-Bulwark-Scopes",
+    "X-Bulwark-Roles",   "X-Bulwark-Spiffe-Id", "X-Bulwark-Credential",
+};
+
+class Gateway {
+ public:
+  // kInvalidArgument for inconsistent options (a route naming an unknown
+  // issuer, a credential kind not available), errors of JwtAuthenticator.
+  static Result<std::unique_ptr<Gateway>> Create(GatewayOptions options, const Clock& clock);
+
+  Decision Decide(const RequestFacts& request) const;
+
+  const RouteTable& routes() const { return routes_; }
+
+ private:
+  Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::string realm);
+  // Fills decision.principal or returns the failing status in decision.
+  bool Authenticate(const Route& route, const RequestFacts& request, Decision& decision) const;
+  void Challenge(Decision& decision, int status, std::string_view error, std::string reason) const;
+
+  RouteTable routes_;
+  std::unique_ptr<JwtAuthenticator> jwt_;
+  RouteRuleAuthorizer authorizer_;
+  std::string realm_;
+};
+
+}  // namespace bulwark::gateway
+
+#endif  // BULWARK_GATEWAY_GATEWAY_H_

@@ -1,0 +1,124 @@
+#include "gateway/gateway_config.h"
+
+#include <filesystem>
+
+namespace bulwark::gateway {
+
+namespace {
+
+Result<std::vector<std::string>> ListOr(const ConfigNode& node) {
+  if (node.IsMissing()) return std::vector<std::string>();
+  return node.StringList();
+}
+
+Result<std::vector<CidrRange>> CidrList(const ConfigNode& node) {
+  std::vector<CidrRange> out;
+  for (const ConfigNode& item : node.Elements()) {
+    BULWARK_ASSIGN_OR_RETURN(std::string text, item.String());
+    auto range = CidrRange::Parse(text);
+    if (!range) return Err(item.Error(range.error().message()));
+    out.push_back(*range);
+  }
+  if (!node.IsMissing() && !node.IsSequence()) return Err(node.Error("expected a list"));
+  return out;
+}
+
+Result<JwtIssuerConfig> IssuerFromNode(const ConfigNode& node, const std::string& base_dir) {
+  BULWARK_RETURN_IF_ERROR(
+      node.CheckKeys({"name", "issuer", "audiences", "jwks_file", "typ", "leeway_seconds",
+                      "max_lifetime_seconds", "roles_claim"}));
+  JwtIssuerConfig issuer;
+  BULWARK_ASSIGN_OR_RETURN(issuer.name, node["name"].String());
+  BULWARK_ASSIGN_OR_RETURN(issuer.issuer, node["issuer"].String());
+  BULWARK_ASSIGN_OR_RETURN(issuer.audiences, node["audiences"].StringList());
+  if (issuer.audiences.empty()) return Err(node["audiences"].Error("must name an audience"));
+  BULWARK_ASSIGN_OR_RETURN(std::string jwks, node["jwks_file"].String());
+  std::filesystem::path path(jwks);
+  issuer.jwks_file = path.is_absolute() ? jwks : (std::filesystem::path(base_dir) / path).string();
+  BULWARK_ASSIGN_OR_RETURN(issuer.required_typ, node["typ"].StringOr(""));
+  BULWARK_ASSIGN_OR_RETURN(int64_t leeway, node["leeway_seconds"].IntOr(60, 0, 600));
+  issuer.leeway = std::chrono::seconds(leeway);
+  if (!node["max_lifetime_seconds"].IsMissing()) {
+    BULWARK_ASSIGN_OR_RETURN(int64_t life, node["max_lifetime_seconds"].Int(1, 366 * 86400));
+    issuer.max_lifetime = std::chrono::seconds(life);
+  }
+  BULWARK_ASSIGN_OR_RETURN(issuer.roles_claim, node["roles_claim"].StringOr("roles"));
+  return issuer;
+}
+
+Result<Route> RouteFromNode(const ConfigNode& node) {
+  BULWARK_RETURN_IF_ERROR(
+      node.CheckKeys({"name", "host", "path_prefix", "methods", "authn", "authz"}));
+  Route route;
+  BULWARK_ASSIGN_OR_RETURN(route.name, node["name"].String());
+  BULWARK_ASSIGN_OR_RETURN(route.host, node["host"].StringOr(""));
+  BULWARK_ASSIGN_OR_RETURN(route.path_prefix, node["path_prefix"].StringOr("/"));
+  if (route.path_prefix.empty() || route.path_prefix.front() != '/') {
+    return Err(node["path_prefix"].Error("must start with '/'"));
+  }
+  BULWARK_ASSIGN_OR_RETURN(route.methods, ListOr(node["methods"]));
+
+  ConfigNode authn = node["authn"];
+  BULWARK_RETURN_IF_ERROR(authn.CheckKeys({"mode", "credentials", "issuers"}));
+  if (!authn["mode"].IsMissing()) {
+    BULWARK_ASSIGN_OR_RETURN(std::string mode,
+                             authn["mode"].Enum({"none", "optional", "any_of", "all_of"}));
+    route.authn.mode = mode == "none"       ? AuthnMode::kNone
+                       : mode == "optional" ? AuthnMode::kOptional
+                       : mode == "all_of"   ? AuthnMode::kAllOf
+                                            : AuthnMode::kAnyOf;
+  }
+  if (!authn["credentials"].IsMissing()) {
+    route.authn.credentials.clear();
+    for (const ConfigNode& item : authn["credentials"].Elements()) {
+      BULWARK_ASSIGN_OR_RETURN(std::string kind, item.Enum({"jwt", "api_key", "mtls"}));
+      route.authn.credentials.push_back(kind == "jwt"       ? CredentialKind::kJwt
+                                        : kind == "api_key" ? CredentialKind::kApiKey
+                                                            : CredentialKind::kMtls);
+    }
+  }
+  BULWARK_ASSIGN_OR_RETURN(route.authn.jwt_issuers, ListOr(authn["issuers"]));
+
+  ConfigNode authz = node["authz"];
+  BULWARK_RETURN_IF_ERROR(authz.CheckKeys(
+      {"scopes", "roles", "principals", "spiffe_trust_domains", "allow_cidrs", "deny_cidrs"}));
+  BULWARK_ASSIGN_OR_RETURN(route.authz.scopes, ListOr(authz["scopes"]));
+  BULWARK_ASSIGN_OR_RETURN(route.authz.roles, ListOr(authz["roles"]));
+  BULWARK_ASSIGN_OR_RETURN(route.authz.principals, ListOr(authz["principals"]));
+  BULWARK_ASSIGN_OR_RETURN(route.authz.spiffe_trust_domains, ListOr(authz["spiffe_trust_domains"]));
+  BULWARK_ASSIGN_OR_RETURN(route.authz.allow_cidrs, CidrList(authz["allow_cidrs"]));
+  BULWARK_ASSIGN_OR_RETURN(route.authz.deny_cidrs, CidrList(authz["deny_cidrs"]));
+  if (route.authn.mode == AuthnMode::kNone &&
+      (!route.authz.scopes.empty() || !route.authz.roles.empty() ||
+       !route.authz.principals.empty() || !route.authz.spiffe_trust_domains.empty())) {
+    return Err(node["authz"].Error("identity rules need authn other than 'none'"));
+  }
+  return route;
+}
+
+}  // namespace
+
+Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::string& base_dir) {
+  GatewayConfig config;
+  BULWARK_RETURN_IF_ERROR(node.CheckKeys({"realm", "forward_auth", "issuers", "routes"}));
+  BULWARK_ASSIGN_OR_RETURN(config.options.realm, node["realm"].StringOr("bulwark"));
+  for (char c : config.options.realm) {
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+      return Err(node["realm"].Error("must not contain quotes, backslashes or control characters"));
+    }
+  }
+  BULWARK_RETURN_IF_ERROR(node["forward_auth"].CheckKeys({"trusted_proxies"}));
+  BULWARK_ASSIGN_OR_RETURN(config.forward_auth.trusted_proxies,
+                           CidrList(node["forward_auth"]["trusted_proxies"]));
+  for (const ConfigNode& item : node["issuers"].Elements()) {
+    BULWARK_ASSIGN_OR_RETURN(JwtIssuerConfig issuer, IssuerFromNode(item, base_dir));
+    config.options.issuers.push_back(std::move(issuer));
+  }
+  for (const ConfigNode& item : node["routes"].Elements()) {
+    BULWARK_ASSIGN_OR_RETURN(Route route, RouteFromNode(item));
+    config.options.routes.push_back(std::move(route));
+  }
+  return config;
+}
+
+}  // namespace bulwark::gateway

@@ -1,0 +1,45 @@
+// The `gateway:` section of bulwark.yaml, validated into GatewayOptions.
+//
+//   gateway:
+//     realm: bulwark
+//     forward_auth:
+//       trusted_proxies: [127.0.0.1/32]      # default: loopback only
+//     issuers:
+//       - name: idp
+//         issuer: https://idp.example
+//         audiences: [api]
+//         jwks_file: idp.jwks.json          # relative to the config file
+//         typ: at+jwt                       # optional
+//         leeway_seconds: 60
+//         max_lifetime_seconds: 3600        # optional
+//         roles_claim: realm_access.roles   # default: roles
+//     routes:
+//       - name: orders-read
+//         host: api.example                 # optional
+//         path_prefix: /orders
+//         methods: [GET, HEAD]              # optional
+//         authn: {mode: any_of, credentials: [jwt], issuers: [idp]}
+//         authz: {scopes: [orders:read], roles: [], principals: [],
+//                 spiffe_trust_domains: [], allow_cidrs: [], deny_cidrs: []}
+#ifndef BULWARK_GATEWAY_GATEWAY_CONFIG_H_
+#define BULWARK_GATEWAY_GATEWAY_CONFIG_H_
+
+#include <string>
+
+#include "core/config.h"
+#include "gateway/forward_auth.h"
+#include "gateway/gateway.h"
+
+namespace bulwark::gateway {
+
+struct GatewayConfig {
+  GatewayOptions options;
+  ForwardAuthOptions forward_auth;
+};
+
+// Errors name file, line and field. `base_dir` resolves relative key files.
+Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::string& base_dir);
+
+}  // namespace bulwark::gateway
+
+#endif  // BULWARK_GATEWAY_GATEWAY_CONFIG_H_

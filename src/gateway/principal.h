@@ -1,0 +1,47 @@
+// Principal: who a request comes from, as authentication established it.
+//
+// Trust is a type: only the authenticators can make a Principal, and the
+// authorizers accept nothing else, so unverified input cannot reach a
+// decision by accident.
+#ifndef BULWARK_GATEWAY_PRINCIPAL_H_
+#define BULWARK_GATEWAY_PRINCIPAL_H_
+
+#include <string>
+#include <vector>
+
+namespace bulwark::gateway {
+
+enum class CredentialKind { kJwt, kApiKey, kMtls };
+
+class Principal {
+ public:
+  CredentialKind credential() const { return credential_; }
+  // `sub` of a JWT, the key id of an API key, the SPIFFE ID of an mTLS peer.
+  const std::string& subject() const { return subject_; }
+  // The configured issuer name that vouched for it ("" for mTLS).
+  const std::string& issuer() const { return issuer_; }
+  const std::vector<std::string>& scopes() const { return scopes_; }
+  const std::vector<std::string>& roles() const { return roles_; }
+  // The SPIFFE ID (URI SAN of the client certificate), if any.
+  const std::string& spiffe_id() const { return spiffe_id_; }
+
+  bool HasScope(std::string_view scope) const;
+  bool HasRole(std::string_view role) const;
+
+ private:
+  friend class JwtAuthenticator;
+  Principal() = default;
+
+  CredentialKind credential_ = CredentialKind::kJwt;
+  std::string subject_;
+  std::string issuer_;
+  std::vector<std::string> scopes_;
+  std::vector<std::string> roles_;
+  std::string spiffe_id_;
+};
+
+std::string_view CredentialKindName(CredentialKind kind);
+
+}  // namespace bulwark::gateway
+
+#endif  // BULWARK_GATEWAY_PRINCIPAL_H_

@@ -1,0 +1,48 @@
+#include "gateway/route.h"
+
+#include <algorithm>
+
+#include "net/request_path.h"
+
+namespace bulwark::gateway {
+
+namespace {
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? char(c + 32) : c; };
+           return lower(x) == lower(y);
+         });
+}
+
+std::string_view HostWithoutPort(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    return close == std::string_view::npos ? host : host.substr(0, close + 1);
+  }
+  size_t colon = host.rfind(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+}  // namespace
+
+bool PathUnderPrefix(std::string_view path, std::string_view prefix) {
+  return net::PathHasPrefixSegment(path, prefix);
+}
+
+const Route* RouteTable::Match(std::string_view method, std::string_view host,
+                               std::string_view path) const {
+  const std::string_view bare_host = HostWithoutPort(host);
+  for (const Route& route : routes_) {
+    if (!route.host.empty() && !EqualsIgnoreCase(route.host, bare_host)) continue;
+    if (!PathUnderPrefix(path, route.path_prefix)) continue;
+    if (!route.methods.empty() &&
+        std::find(route.methods.begin(), route.methods.end(), method) == route.methods.end()) {
+      continue;
+    }
+    return &route;
+  }
+  return nullptr;
+}
+
+}  // namespace bulwark::gateway

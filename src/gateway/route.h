@@ -1,0 +1,73 @@
+// Routes: which requests a rule set applies to, and what it demands.
+//
+// A route matches on host (exact, case-insensitive; empty = any), a path
+// prefix on segment boundaries ("/orders" matches "/orders" and "/orders/7",
+// not "/orders-admin"), and methods (empty = any). The first matching route,
+// in config order, decides; a request no route matches is denied (default
+// deny). Matching always sees the normalized path.
+#ifndef BULWARK_GATEWAY_ROUTE_H_
+#define BULWARK_GATEWAY_ROUTE_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/ip_address.h"
+#include "gateway/principal.h"
+
+namespace bulwark::gateway {
+
+// How a route combines credential kinds.
+enum class AuthnMode {
+  kNone,      // public: credentials are ignored
+  kOptional,  // a credential, if sent, must be valid; none is fine
+  kAnyOf,     // at least one of the listed kinds, valid
+  kAllOf,     // every listed kind, valid (e.g. mTLS and a JWT)
+};
+
+struct RouteAuthn {
+  AuthnMode mode = AuthnMode::kAnyOf;
+  std::vector<CredentialKind> credentials = {CredentialKind::kJwt};
+  std::vector<std::string> jwt_issuers;  // issuer names; empty = any configured
+};
+
+// Rules of the route-rule authorizer. Deny overrides allow; every list that
+// is not empty must be satisfied.
+struct RouteAuthz {
+  std::vector<std::string> scopes;                // all required
+  std::vector<std::string> roles;                 // any one suffices
+  std::vector<std::string> principals;            // subject or SPIFFE ID: exact, or "prefix*"
+  std::vector<std::string> spiffe_trust_domains;  // "prod.example"
+  std::vector<CidrRange> allow_cidrs;             // the client address must be in one
+  std::vector<CidrRange> deny_cidrs;              // a client address in one is refused
+};
+
+struct Route {
+  std::string name;
+  std::string host;
+  std::string path_prefix = "/";
+  std::vector<std::string> methods;
+  RouteAuthn authn;
+  RouteAuthz authz;
+};
+
+// True if `path` is `prefix` or continues it after a '/' (path parameters such
+// as "/admin;x" count as the segment they decorate).
+bool PathUnderPrefix(std::string_view path, std::string_view prefix);
+
+class RouteTable {
+ public:
+  explicit RouteTable(std::vector<Route> routes) : routes_(std::move(routes)) {}
+  // The first route matching, or nullptr. `host` may carry a port, which is
+  // ignored. Thread-safe (immutable).
+  const Route* Match(std::string_view method, std::string_view host, std::string_view path) const;
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+}  // namespace bulwark::gateway
+
+#endif  // BULWARK_GATEWAY_ROUTE_H_

@@ -1,0 +1,279 @@
+#include "net/request_path.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bulwark::net {
+
+namespace {
+
+constexpr char kUpperHex[] = "0123456789ABCDEF";
+
+bool IsAlpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+bool IsDigit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+bool IsUnreserved(unsigned char c) {
+  return IsAlpha(c) || IsDigit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+// RFC 3986 pchar without pct-encoded, plus '/'.
+bool IsPathChar(unsigned char c) {
+  return IsUnreserved(c) ||
+         std::string_view("!$&'()*+,;=:@/").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7F; }
+
+int HexValue(unsigned char c) {
+  if (IsDigit(c)) return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+std::unexpected<Status> Invalid(const char* message) { return Err(InvalidArgumentError(message)); }
+
+// The bytes a target may never hold, wherever they are: a fragment, NUL,
+// controls, non-ASCII.
+Status CheckTargetByte(unsigned char c) {
+  if (c == '#') return InvalidArgumentError("fragment in request-target");
+  if (c == 0) return InvalidArgumentError("nul byte");
+  if (IsControl(c)) return InvalidArgumentError("control character");
+  if (c >= 0x80) return InvalidArgumentError("non-ascii byte");
+  if (c == ' ') return InvalidArgumentError("invalid character");
+  return OkStatus();
+}
+
+// RFC 3629: well-formed UTF-8, without overlong forms, surrogates, or code
+// points above U+10FFFF.
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t extra = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      return false;  // continuation byte, C0, C1 or F5..FF
+    }
+    if (s.size() - i <= extra) return false;
+    const auto second = static_cast<unsigned char>(s[i + 1]);
+    if (second < lo || second > hi) return false;
+    for (size_t k = 2; k <= extra; ++k) {
+      const auto next = static_cast<unsigned char>(s[i + k]);
+      if (next < 0x80 || next > 0xBF) return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+// Checks the bytes and escapes of `path`, decodes escaped unreserved
+// characters and upper-cases the hex of the other escapes.
+Result<std::string> CanonicalizeEscapes(std::string_view path,
+                                        const PathNormalizationOptions& options) {
+  std::string out;
+  out.reserve(path.size());
+  std::string decoded;  // every escape decoded, for the UTF-8 check only
+  bool has_non_ascii_escape = false;
+  for (size_t i = 0; i < path.size(); ++i) {
+    const auto c = static_cast<unsigned char>(path[i]);
+    if (c != '%') {
+      BULWARK_RETURN_IF_ERROR(CheckTargetByte(c));
+      if (c == '\\') return Invalid("backslash");
+      if (!IsPathChar(c)) return Invalid("invalid character");
+      out.push_back(static_cast<char>(c));
+      decoded.push_back(static_cast<char>(c));
+      continue;
+    }
+    if (path.size() - i < 3) return Invalid("malformed percent-encoding");
+    const int high = HexValue(static_cast<unsigned char>(path[i + 1]));
+    const int low = HexValue(static_cast<unsigned char>(path[i + 2]));
+    if (high < 0 || low < 0) return Invalid("malformed percent-encoding");
+    i += 2;
+    const auto value = static_cast<unsigned char>(high * 16 + low);
+    decoded.push_back(static_cast<char>(value));
+    if (value == 0) return Invalid("encoded nul byte");
+    if (IsControl(value)) return Invalid("encoded control character");
+    if (value == '/' && !options.allow_encoded_slash) return Invalid("encoded slash");
+    if (value == '\\' && !options.allow_encoded_backslash) return Invalid("encoded backslash");
+    if (value >= 0x80) has_non_ascii_escape = true;
+    if (IsUnreserved(value)) {
+      out.push_back(static_cast<char>(value));
+    } else {
+      out += {'%', kUpperHex[value >> 4], kUpperHex[value & 0xF]};
+    }
+  }
+  if (has_non_ascii_escape && !IsValidUtf8(decoded)) return Invalid("invalid utf-8");
+  return out;
+}
+
+bool IsDotSegment(std::string_view segment) { return segment == "." || segment == ".."; }
+
+// RFC 3986 5.2.4 on an absolute path whose escapes are canonical, so that
+// every `.` is literal and every `/` a separator; plus merging of slashes.
+Result<std::string> RemoveDotSegments(std::string_view path,
+                                      const PathNormalizationOptions& options) {
+  const size_t size = path.size();
+  std::vector<std::string_view> kept;
+  bool trailing_slash = false;
+  path.remove_prefix(1);  // the leading '/'
+  while (true) {
+    const size_t slash = path.find('/');
+    const std::string_view segment = path.substr(0, slash);
+    const bool last = slash == std::string_view::npos;
+    if (!options.allow_dot_segment_parameters && segment.find(';') != std::string_view::npos &&
+        IsDotSegment(segment.substr(0, segment.find(';')))) {
+      return Invalid("parameters on dot segment");
+    }
+    if (segment == "..") {
+      if (!kept.empty()) kept.pop_back();
+      trailing_slash = last;
+    } else if (segment == ".") {
+      trailing_slash = last;
+    } else if (segment.empty() && last) {
+      trailing_slash = true;
+    } else if (!segment.empty() || !options.merge_slashes) {
+      kept.push_back(segment);
+    }
+    if (last) break;
+    path.remove_prefix(slash + 1);
+  }
+  std::string out;
+  out.reserve(size);
+  for (std::string_view segment : kept) {
+    out.push_back('/');
+    out.append(segment);
+  }
+  if (out.empty() || trailing_slash) out.push_back('/');
+  return out;
+}
+
+Result<std::string> NormalizePath(std::string_view path, const PathNormalizationOptions& options) {
+  if (path.empty()) return std::string("/");
+  BULWARK_ASSIGN_OR_RETURN(std::string canonical, CanonicalizeEscapes(path, options));
+  return RemoveDotSegments(canonical, options);
+}
+
+// host [ ":" port ], with host a reg-name of unreserved characters or an IPv6
+// literal. Stricter than RFC 3986 (no escapes, sub-delims or IPvFuture), as
+// no real host needs them and each is a chance for two parsers to disagree.
+Status CheckAuthority(std::string_view authority) {
+  if (authority.find('@') != std::string_view::npos) {
+    return InvalidArgumentError("userinfo in authority");
+  }
+  const Status invalid = InvalidArgumentError("invalid authority");
+  const bool ip_literal = authority.starts_with('[');
+  const size_t host_end = ip_literal ? authority.find(']') : authority.find(':');
+  if (ip_literal && host_end == std::string_view::npos) return invalid;
+  const std::string_view host =
+      ip_literal ? authority.substr(1, host_end - 1) : authority.substr(0, host_end);
+  const std::string_view rest = host_end == std::string_view::npos
+                                    ? std::string_view()
+                                    : authority.substr(host_end + (ip_literal ? 1 : 0));
+  if (host.empty()) return invalid;
+  for (char c : host) {
+    const auto u = static_cast<unsigned char>(c);
+    if (ip_literal ? !(HexValue(u) >= 0 || c == ':' || c == '.') : !IsUnreserved(u)) return invalid;
+  }
+  if (rest.empty()) return OkStatus();
+  if (rest[0] != ':' || rest.size() < 2 || rest.size() > 6) return invalid;
+  int port = 0;
+  for (char c : rest.substr(1)) {
+    if (!IsDigit(static_cast<unsigned char>(c))) return invalid;
+    port = port * 10 + (c - '0');
+  }
+  return port <= 65535 ? OkStatus() : invalid;
+}
+
+// The length of `scheme "://"` at the start of `target`, or 0.
+size_t SchemePrefixLength(std::string_view target) {
+  if (target.empty() || !IsAlpha(static_cast<unsigned char>(target[0]))) return 0;
+  size_t i = 1;
+  while (i < target.size()) {
+    const auto c = static_cast<unsigned char>(target[i]);
+    if (!IsAlpha(c) && !IsDigit(c) && c != '+' && c != '-' && c != '.') break;
+    ++i;
+  }
+  return target.substr(i).starts_with("://") ? i + 3 : 0;
+}
+
+}  // namespace
+
+std::string NormalizedTarget::OriginForm() const {
+  return query.empty() ? path : path + '?' + query;
+}
+
+Result<NormalizedTarget> NormalizeRequestTarget(std::string_view target,
+                                                const PathNormalizationOptions& options) {
+  if (target.empty()) return Invalid("empty request-target");
+  if (target == "*") {
+    if (!options.allow_asterisk_form) return Invalid("asterisk-form request-target");
+    NormalizedTarget asterisk;
+    asterisk.path = "*";
+    return asterisk;
+  }
+  NormalizedTarget result;
+  if (target[0] != '/') {
+    const size_t prefix = SchemePrefixLength(target);
+    if (prefix == 0) return Invalid("unsupported request-target form");
+    if (!options.allow_absolute_form) return Invalid("absolute-form request-target");
+    for (char c : target.substr(0, prefix - 3)) result.scheme.push_back(AsciiLower(c));
+    if (result.scheme != "http" && result.scheme != "https") return Invalid("unsupported scheme");
+    target.remove_prefix(prefix);
+    const size_t end = target.find_first_of("/?");
+    const std::string_view authority = target.substr(0, end);
+    for (char c : authority) {
+      BULWARK_RETURN_IF_ERROR(CheckTargetByte(static_cast<unsigned char>(c)));
+    }
+    BULWARK_RETURN_IF_ERROR(CheckAuthority(authority));
+    for (char c : authority) result.authority.push_back(AsciiLower(c));
+    target.remove_prefix(authority.size());
+  }
+  const size_t question = target.find('?');
+  if (question != std::string_view::npos) {
+    const std::string_view query = target.substr(question + 1);
+    for (char c : query) BULWARK_RETURN_IF_ERROR(CheckTargetByte(static_cast<unsigned char>(c)));
+    result.query = std::string(query);
+    target = target.substr(0, question);
+  }
+  BULWARK_ASSIGN_OR_RETURN(result.path, NormalizePath(target, options));
+  return result;
+}
+
+bool PathHasPrefixSegment(std::string_view path, std::string_view prefix) {
+  if (!path.starts_with('/')) return false;
+  if (prefix.empty() || prefix == "/") return true;
+  if (!prefix.starts_with('/')) return false;
+  if (prefix.ends_with('/')) prefix.remove_suffix(1);
+  // Both views now start at a '/' that precedes a segment.
+  while (!prefix.empty()) {
+    if (path.empty()) return false;
+    prefix.remove_prefix(1);
+    path.remove_prefix(1);
+    const std::string_view want = prefix.substr(0, prefix.find('/'));
+    const std::string_view have = path.substr(0, path.find('/'));
+    if (have != want && !(have.starts_with(want) && have[want.size()] == ';')) return false;
+    prefix.remove_prefix(want.size());
+    path.remove_prefix(have.size());
+  }
+  return true;
+}
+
+}  // namespace bulwark::net

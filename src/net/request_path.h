@@ -1,0 +1,133 @@
+// Normalization of an HTTP request-target, so that the gateway routes,
+// authorizes and forwards one and the same path. Boost-free and pure, so that
+// a fuzz target and unit tests can drive it directly.
+//
+// A path rule is only as good as the agreement between the path the rule was
+// checked against and the path the service finally serves. Every difference
+// between two parsers (`/%2e%2e/admin`, `//admin`, `/admin%2f..`, `\..\`,
+// overlong UTF-8, `/public/..;/admin`) is a way around the rule. So the
+// gateway normalizes once, refuses what it cannot normalize without guessing,
+// and forwards exactly what it checked.
+//
+// What NormalizeRequestTarget does, in order (RFC 9112 3.2; RFC 3986 2.3,
+// 2.4, 5.2.4 and 6.2.2):
+//   1. Form. Origin-form (`/path?query`) is the normal case. Absolute-form
+//      (`http://host/path?query`) is accepted, as RFC 9112 3.2.2 requires of
+//      servers, and reduced to its path and query; its scheme and authority
+//      are returned, and the caller must use that authority in place of the
+//      Host field (RFC 9112 3.2.2), or route on one host and forward to
+//      another. Asterisk-form (`*`) is accepted only when the caller, having
+//      seen an OPTIONS request, allows it. Authority-form (`host:443`, for
+//      CONNECT) and anything else are refused.
+//   2. Bytes. A request-target is printable ASCII: refused anywhere are `#`
+//      (a fragment is never sent), NUL, control characters (< 0x20, 0x7F),
+//      space and bytes >= 0x80. In the path, also a raw backslash and any
+//      other character outside RFC 3986 `pchar` and `/` (`"`, `<`, `>`, `[`,
+//      `]`, `^`, `` ` ``, `{`, `|`, `}`). The query is not otherwise checked.
+//   3. Percent-encoding. A `%` must start `%XX` with two hex digits. Escapes
+//      of unreserved characters (ALPHA DIGIT - . _ ~) are decoded; the others
+//      are kept, with upper-case hex (`%3b` -> `%3B`). Refused: `%00` and
+//      other encoded control characters, `%2F` (encoded slash) and `%5C`
+//      (encoded backslash) unless the options allow them, in which case they
+//      stay encoded and are never segment separators; and escapes that do
+//      not decode to valid UTF-8 (overlong forms such as `%C0%AF`,
+//      surrogates such as `%ED%A0%80`, truncated or stray bytes, code points
+//      above U+10FFFF).
+//   4. Segments. Dot-segments (`.` and `..`, also when spelled `%2e`, `.%2E`,
+//      ...) are removed as in RFC 3986 5.2.4; `..` never climbs above the
+//      root (`/../x` -> `/x`). A `.` or `..` carrying path parameters
+//      (`..;`, `.;x`) is refused: Tomcat, Jetty and Spring strip the
+//      parameters and then climb, which is the `/public/..;/admin` bypass.
+//      Runs of `/` become one `/` unless merge_slashes is off. A trailing
+//      slash is kept, and a path ending in a dot-segment keeps the slash
+//      before it (`/a/b/..` -> `/a/`). An empty path becomes `/`.
+//
+// Case is kept: `/ADMIN` and `/admin` are different paths, as RFC 3986 says.
+// A service that folds case needs rules written for that.
+//
+// Normalization is idempotent: normalizing the OriginForm() of a result with
+// the same options gives that result again (fuzz/request_path_fuzzer.cc
+// checks this and the output properties above).
+//
+// Every function here is pure and thread-safe.
+#ifndef BULWARK_NET_REQUEST_PATH_H_
+#define BULWARK_NET_REQUEST_PATH_H_
+
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace bulwark::net {
+
+struct PathNormalizationOptions {
+  // Accept `%2F` in the path and keep it encoded. Off by default: a service
+  // that decodes it before routing sees segments the gateway did not
+  // (`/admin%2F..`), and PathHasPrefixSegment does not treat it as `/`.
+  bool allow_encoded_slash = false;
+
+  // Accept `%5C` in the path and keep it encoded. Off by default: Windows
+  // servers and some frameworks treat `\` as `/`.
+  bool allow_encoded_backslash = false;
+
+  // Merge runs of `/` into one. Turn off only for a service that gives
+  // empty segments a meaning; most servers merge, so a route rule would not
+  // see `//admin` as `/admin` while the service does.
+  bool merge_slashes = true;
+
+  // Accept absolute-form (`http://host/path`) with scheme http or https.
+  bool allow_absolute_form = true;
+
+  // Accept the target `*`. Set it only for an OPTIONS request.
+  bool allow_asterisk_form = false;
+
+  // Keep `.` and `..` segments that carry parameters (`..;x`) as ordinary
+  // segments instead of refusing the target. For services known not to
+  // strip path parameters.
+  bool allow_dot_segment_parameters = false;
+};
+
+// A normalized request-target.
+struct NormalizedTarget {
+  // Starts with `/` (or is `*` for asterisk-form). Percent-encoded where it
+  // must be: only escapes of characters other than unreserved ones remain,
+  // in upper-case hex. Route, authorize and forward this.
+  std::string path;
+
+  // The query as received, without the `?`, unchanged: interpreting it is
+  // the service's business. No query and an empty one (`/a?`) are the same.
+  std::string query;
+
+  // Set only for absolute-form: the scheme (`http` or `https`) and the
+  // authority (`host` or `host:port`, lower case), which the caller must
+  // use instead of the Host field. Empty for origin-form.
+  std::string scheme;
+  std::string authority;
+
+  // The origin-form to forward upstream: path, then `?query` if the query is
+  // not empty.
+  std::string OriginForm() const;
+
+  bool operator==(const NormalizedTarget&) const = default;
+};
+
+// Normalizes `target`, the request-target of a request line, as described at
+// the top of this file. On failure returns kInvalidArgument with a short
+// message naming the rule ("malformed percent-encoding", "encoded slash",
+// "invalid utf-8", ...), for logs and audit records, not for clients.
+Result<NormalizedTarget> NormalizeRequestTarget(std::string_view target,
+                                                const PathNormalizationOptions& options = {});
+
+// True if `path` lies under `prefix` segment by segment: `/admin` is under
+// `/admin`, and `/admin/` and `/admin/x` are too, but `/administrator` is
+// not. Both must be normalized paths. A trailing slash on the prefix is
+// ignored, and an empty prefix or `/` holds every path (but not `*`). A path segment
+// followed by parameters still matches (`/admin;x=1/y` is under `/admin`,
+// and `/api;v=2/admin` under `/api/admin`) because many servers strip them
+// before routing, so appending `;x` cannot step out of a rule. Comparison is
+// byte-wise and case-sensitive; `%2F` is not a separator.
+bool PathHasPrefixSegment(std::string_view path, std::string_view prefix);
+
+}  // namespace bulwark::net
+
+#endif  // BULWARK_NET_REQUEST_PATH_H_

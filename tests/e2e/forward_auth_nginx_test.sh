@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# End-to-end: real nginx (Debian package) in front of a service, with
+# `auth_request` delegating every request to `bulwark serve`'s forward-auth
+# endpoint. Checks the good path, each refusal (401 with its challenge, 403,
+# the real 404/400 status carried through X-Bulwark-Status), path tricks, and
+# that a client cannot forge the identity header the service trusts.
+# Usage: forward_auth_nginx_test.sh BULWARK_BINARY
+set -uo pipefail
+
+bulwark=$(realpath "$1")
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+if [ ! -x "$nginx_bin" ]; then
+  if [ "${CI:-}" = true ]; then echo "FAIL: nginx is not installed"; exit 1; fi
+  echo "note: nginx not installed; skipped (scripts/install-deps.sh --test)"; exit 0
+fi
+work=$(mktemp -d)
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect_eq() { if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi; }
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+cd "$work" || exit 1
+
+# The identity provider's key, and Bulwark's config.
+"$bulwark" keys generate --alg ES256 --kid idp-1 >idp.jwk
+"$bulwark" keys public --key idp.jwk >idp.pub.jwk
+cat >bulwark.yaml <<YAML
+server: {listen: 127.0.0.1:0, threads: 1}
+store: {backend: memory}
+gateway:
+  issuers:
+    - {name: idp, issuer: "https://idp.example", audiences: [orders-api], jwks_file: idp.pub.jwk}
+  routes:
+    - name: public
+      path_prefix: /public
+      authn: {mode: none}
+    - name: orders
+      path_prefix: /orders
+      authz: {scopes: [orders:read]}
+YAML
+"$bulwark" serve --config bulwark.yaml >bulwark.log 2>&1 &
+pids+=($!)
+bport=""
+for _ in $(seq 1 200); do
+  bport=$(sed -n 's/.*"msg":"server.listening".*"port":\([0-9]*\).*/\1/p' bulwark.log | head -1)
+  [ -n "$bport" ] && break
+  sleep 0.05
+done
+if [ -n "$bport" ]; then ok; else bad "bulwark did not start"; cat bulwark.log; exit 1; fi
+
+front=$(free_port)
+back=$(free_port)
+mkdir -p tmp
+user_line=""
+[ "$(id -u)" -eq 0 ] && user_line="user root;"
+cat >nginx.conf <<NGINX
+$user_line
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path $work/tmp/body;
+  proxy_temp_path $work/tmp/proxy;
+  fastcgi_temp_path $work/tmp/fastcgi;
+  uwsgi_temp_path $work/tmp/uwsgi;
+  scgi_temp_path $work/tmp/scgi;
+
+  # The protected service: it trusts X-Bulwark-Subject because only the
+  # gateway can set it.
+  server {
+    listen 127.0.0.1:$back;
+    location / { return 200 "service: subject=\$http_x_bulwark_subject uri=\$request_uri\n"; }
+  }
+
+  server {
+    listen 127.0.0.1:$front;
+    location / {
+      auth_request /_bulwark;
+      auth_request_set \$bulwark_subject \$upstream_http_x_bulwark_subject;
+      auth_request_set \$bulwark_status \$upstream_http_x_bulwark_status;
+      proxy_set_header X-Bulwark-Subject \$bulwark_subject;
+      proxy_pass http://127.0.0.1:$back;
+      error_page 403 = @denied;
+    }
+    location = /_bulwark {
+      internal;
+      proxy_pass http://127.0.0.1:$bport/auth/nginx;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URI \$request_uri;
+      proxy_set_header X-Original-Method \$request_method;
+      proxy_set_header X-Real-IP \$remote_addr;
+    }
+    # nginx turns any auth status but 401/403 into 500; Bulwark answers 403
+    # and names the real one in X-Bulwark-Status.
+    location @denied {
+      if (\$bulwark_status = 400) { return 400 "bad request\n"; }
+      if (\$bulwark_status = 404) { return 404 "not found\n"; }
+      if (\$bulwark_status = 429) { return 429 "too many requests\n"; }
+      return 403 "forbidden\n";
+    }
+  }
+}
+NGINX
+if "$nginx_bin" -p "$work" -c "$work/nginx.conf" 2>nginx-start.err; then ok; else bad "nginx did not start"; cat nginx-start.err; exit 1; fi
+for _ in $(seq 1 100); do
+  curl -s -o /dev/null "http://127.0.0.1:$front/public" && break
+  sleep 0.05
+done
+base="http://127.0.0.1:$front"
+
+now=$(date +%s)
+token() {  # token SCOPE [EXP_OFFSET] [AUD]
+  "$bulwark" jwt sign --key idp.jwk --claims \
+    "{\"iss\":\"https://idp.example\",\"sub\":\"alice\",\"aud\":\"${3:-orders-api}\",\"scope\":\"$1\",\"iat\":$now,\"exp\":$((now + ${2:-600}))}"
+}
+good=$(token "orders:read")
+
+code() { curl -s -o body -D headers -w '%{http_code}' "$@"; }
+
+expect_eq "public route, no token" "$(code "$base/public/x")" "200"
+expect_eq "no token -> 401" "$(code "$base/orders/1")" "401"
+if grep -qi '^WWW-Authenticate: Bearer realm="bulwark"' headers; then ok; else bad "401 challenge"; cat headers; fi
+expect_eq "valid token -> 200" "$(code -H "Authorization: Bearer $good" "$base/orders/1")" "200"
+expect_eq "service sees the verified subject" "$(cat body)" "service: subject=alice uri=/orders/1"
+expect_eq "forged identity header is replaced" \
+  "$(code -H "Authorization: Bearer $good" -H "X-Bulwark-Subject: admin" "$base/orders/1"):$(cat body)" \
+  "200:service: subject=alice uri=/orders/1"
+expect_eq "missing scope -> 403" "$(code -H "Authorization: Bearer $(token orders:write)" "$base/orders/1")" "403"
+expect_eq "expired -> 401" "$(code -H "Authorization: Bearer $(token orders:read -3600)" "$base/orders/1")" "401"
+expect_eq "wrong audience -> 401" \
+  "$(code -H "Authorization: Bearer $(token orders:read 600 billing)" "$base/orders/1")" "401"
+tampered="${good%?????}AAAAA"
+expect_eq "bad signature -> 401" "$(code -H "Authorization: Bearer $tampered" "$base/orders/1")" "401"
+header=$(printf '{"alg":"none","kid":"idp-1"}' | base64 -w0 | tr '+/' '-_' | tr -d '=')
+payload=$(echo "$good" | cut -d. -f2)
+expect_eq "alg none -> 401" "$(code -H "Authorization: Bearer $header.$payload." "$base/orders/1")" "401"
+expect_eq "unknown path -> 404 carried through" "$(code -H "Authorization: Bearer $good" "$base/admin")" "404"
+expect_eq "dot-dot from public into orders is judged as orders" \
+  "$(code --path-as-is "$base/public/../orders/1")" "401"
+expect_eq "encoded dot-dot is judged as orders too" \
+  "$(code --path-as-is "$base/public/%2e%2e/orders/1")" "401"
+expect_eq "encoded slash -> 400 carried through" "$(code "$base/public%2F..%2Forders")" "400"
+
+kill -TERM "${pids[0]}"
+wait "${pids[0]}" 2>/dev/null
+expect_eq "bulwark down -> nginx fails closed" "$(code "$base/public/x")" "500"
+
+echo "forward-auth nginx e2e: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,176 @@
+// Forward-auth as nginx, Envoy and Traefik call it, and the gateway config.
+#include "gateway/forward_auth.h"
+
+#include <gtest/gtest.h>
+
+#include "gateway/gateway_config.h"
+#include "gateway_fixture.h"
+
+namespace bulwark::gateway::testing {
+namespace {
+
+class ForwardAuthTest : public GatewayTest {
+ protected:
+  void SetUp() override {
+    GatewayTest::SetUp();
+    gw_ =
+        Make({{.name = "orders", .path_prefix = "/orders", .authz = {.scopes = {"orders:read"}}}});
+  }
+
+  net::HttpResponse Call(net::HttpRequest request) {
+    if (request.remote_address.empty()) request.remote_address = "127.0.0.1";
+    auto response = HandleForwardAuth(*gw_, options_, request);
+    EXPECT_TRUE(response.has_value());
+    return response ? *response : net::HttpResponse{};
+  }
+
+  static std::string Get(const net::HttpResponse& r, std::string_view name) {
+    return HeaderOf(r.headers, name);
+  }
+
+  std::unique_ptr<Gateway> gw_;
+  ForwardAuthOptions options_;
+};
+
+TEST_F(ForwardAuthTest, NginxAllowReturnsIdentityHeaders) {
+  auto r = Call({.method = "GET",
+                 .target = "/auth/nginx",
+                 .headers = {{"Host", "api.example"},
+                             {"X-Original-URI", "/orders/1"},
+                             {"X-Original-Method", "GET"},
+                             {"Authorization", Bearer(Claims())}}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(Get(r, "X-Bulwark-Subject"), "alice");
+  EXPECT_EQ(Get(r, "X-Bulwark-Status"), "200");
+}
+
+TEST_F(ForwardAuthTest, NginxGetsOnly401Or403WithTheRealStatusInAHeader) {
+  auto unauth =
+      Call({.method = "GET", .target = "/auth/nginx", .headers = {{"X-Original-URI", "/orders"}}});
+  EXPECT_EQ(unauth.status, 401);
+  EXPECT_EQ(Get(unauth, "WWW-Authenticate"), "Bearer realm=\"bulwark\"");
+  auto no_route =
+      Call({.method = "GET", .target = "/auth/nginx", .headers = {{"X-Original-URI", "/nowhere"}}});
+  EXPECT_EQ(no_route.status, 403);
+  EXPECT_EQ(Get(no_route, "X-Bulwark-Status"), "404");
+  auto bad_path = Call({.method = "GET",
+                        .target = "/auth/nginx",
+                        .headers = {{"X-Original-URI", "/orders%2f..%2fadmin"}}});
+  EXPECT_EQ(bad_path.status, 403);
+  EXPECT_EQ(Get(bad_path, "X-Bulwark-Status"), "400");
+}
+
+TEST_F(ForwardAuthTest, NginxUsesTheOriginalMethod) {
+  gw_ = Make({{.name = "ro",
+               .path_prefix = "/orders",
+               .methods = {"GET"},
+               .authn = {.mode = AuthnMode::kNone}}});
+  auto get = Call({.method = "GET",
+                   .target = "/auth/nginx",
+                   .headers = {{"X-Original-URI", "/orders"}, {"X-Original-Method", "GET"}}});
+  auto del = Call({.method = "GET",
+                   .target = "/auth/nginx",
+                   .headers = {{"X-Original-URI", "/orders"}, {"X-Original-Method", "DELETE"}}});
+  EXPECT_EQ(get.status, 200);
+  EXPECT_EQ(del.status, 403);
+}
+
+TEST_F(ForwardAuthTest, EnvoyTakesThePathAfterThePrefixAndPassesStatusThrough) {
+  auto ok = Call({.method = "GET",
+                  .target = "/auth/envoy/orders/9?x=1",
+                  .headers = {{"Authorization", Bearer(Claims())}}});
+  EXPECT_EQ(ok.status, 200);
+  auto denied = Call({.method = "GET", .target = "/auth/envoy/other"});
+  EXPECT_EQ(denied.status, 404);
+  EXPECT_FALSE(HandleForwardAuth(*gw_, options_, {.target = "/auth/envoyx"}).has_value());
+}
+
+TEST_F(ForwardAuthTest, TraefikReadsForwardedHeaders) {
+  auto claims = Claims();
+  claims["scope"] = "none";
+  auto r = Call({.method = "GET",
+                 .target = "/auth/traefik",
+                 .headers = {{"X-Forwarded-Method", "GET"},
+                             {"X-Forwarded-Uri", "/orders"},
+                             {"X-Forwarded-Host", "api.example"},
+                             {"X-Forwarded-For", "203.0.113.9"},
+                             {"Authorization", Bearer(claims)}}});
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(Get(r, "WWW-Authenticate").find("insufficient_scope"), std::string::npos);
+  auto missing = Call({.method = "GET", .target = "/auth/traefik"});
+  EXPECT_EQ(missing.status, 400);
+}
+
+TEST_F(ForwardAuthTest, ClientAddressComesFromTheProxysHeaders) {
+  gw_ = Make({{.name = "internal",
+               .path_prefix = "/",
+               .authn = {.mode = AuthnMode::kNone},
+               .authz = {.deny_cidrs = {*CidrRange::Parse("203.0.113.0/24")}}}});
+  auto spoofed_first = Call({.method = "GET",
+                             .target = "/auth/traefik",
+                             .headers = {{"X-Forwarded-Method", "GET"},
+                                         {"X-Forwarded-Uri", "/"},
+                                         {"X-Forwarded-For", "10.0.0.1, 203.0.113.9"}}});
+  EXPECT_EQ(spoofed_first.status, 403) << "the last hop, added by the proxy, counts";
+  auto real_ip = Call({.method = "GET",
+                       .target = "/auth/nginx",
+                       .headers = {{"X-Original-URI", "/"}, {"X-Real-IP", "198.51.100.2"}}});
+  EXPECT_EQ(real_ip.status, 200);
+}
+
+TEST_F(ForwardAuthTest, UntrustedPeersAreRefused) {
+  auto r = Call({.method = "GET",
+                 .target = "/auth/nginx",
+                 .headers = {{"X-Original-URI", "/orders"}, {"Authorization", Bearer(Claims())}},
+                 .remote_address = "198.51.100.7"});
+  EXPECT_EQ(r.status, 403);
+  options_.trusted_proxies = {*CidrRange::Parse("198.51.100.0/24")};
+  auto trusted =
+      Call({.method = "GET",
+            .target = "/auth/nginx",
+            .headers = {{"X-Original-URI", "/orders"}, {"Authorization", Bearer(Claims())}},
+            .remote_address = "198.51.100.7"});
+  EXPECT_EQ(trusted.status, 200);
+}
+
+TEST_F(ForwardAuthTest, ConfigSectionParsesAndErrorsNameTheField) {
+  const std::string yaml = R"(
+realm: shop
+forward_auth: {trusted_proxies: [10.0.0.0/8]}
+issuers:
+  - {name: idp, issuer: "https://idp.example", audiences: [api], jwks_file: idp.jwks}
+routes:
+  - name: orders
+    path_prefix: /orders
+    methods: [GET]
+    authn: {mode: any_of, credentials: [jwt], issuers: [idp]}
+    authz: {scopes: [orders:read], deny_cidrs: [192.0.2.0/24]}
+)";
+  auto node = ParseConfig(yaml, "gw.yaml", dir_.string());
+  ASSERT_TRUE(node.has_value());
+  auto config = GatewayConfigFromNode(*node, dir_.string());
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_EQ(config->options.realm, "shop");
+  ASSERT_EQ(config->options.routes.size(), 1u);
+  EXPECT_EQ(config->options.issuers[0].jwks_file, (dir_ / "idp.jwks").string());
+  EXPECT_TRUE(Gateway::Create(config->options, clock_).has_value());
+
+  for (auto [bad, field] : std::vector<std::pair<std::string, std::string>>{
+           {"routes: [{name: r, path_prefix: orders}]", "routes[0].path_prefix"},
+           {"routes: [{name: r, authz: {deny_cidrs: [10.0.0.1/8]}}]", "deny_cidrs"},
+           {"routes: [{name: r, authn: {mode: sometimes}}]", "routes[0].authn.mode"},
+           {"routes: [{name: r, authn: {mode: none}, authz: {scopes: [a]}}]", "routes[0].authz"},
+           {"issuers: [{name: i, issuer: x, audiences: [], jwks_file: f}]", "audiences"},
+           {"realm: 'a\"b'", "realm"},
+           {"rotues: []", "rotues"}}) {
+    auto n = ParseConfig(bad, "gw.yaml", dir_.string());
+    ASSERT_TRUE(n.has_value()) << bad;
+    auto c = GatewayConfigFromNode(*n, dir_.string());
+    ASSERT_FALSE(c.has_value()) << bad;
+    EXPECT_NE(c.error().message().find(field), std::string::npos) << c.error().message();
+    EXPECT_NE(c.error().message().find("gw.yaml:"), std::string::npos) << c.error().message();
+  }
+}
+
+}  // namespace
+}  // namespace bulwark::gateway::testing

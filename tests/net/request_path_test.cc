@@ -1,0 +1,316 @@
+#include "net/request_path.h"
+
+#include <string>
+#include <string_view>
+
+#include <gtest/gtest.h>
+
+namespace bulwark::net {
+namespace {
+
+using namespace std::string_view_literals;
+
+// The normalized path of `target`, or "error: <message>".
+std::string PathOf(std::string_view target, const PathNormalizationOptions& options = {}) {
+  Result<NormalizedTarget> result = NormalizeRequestTarget(target, options);
+  if (!result.has_value()) return "error: " + result.error().message();
+  return result->path;
+}
+
+void ExpectRejected(std::string_view target, std::string_view message,
+                    const PathNormalizationOptions& options = {}) {
+  Result<NormalizedTarget> result = NormalizeRequestTarget(target, options);
+  ASSERT_FALSE(result.has_value()) << target << " -> " << result->path;
+  EXPECT_EQ(result.error().code(), StatusCode::kInvalidArgument) << target;
+  EXPECT_EQ(result.error().message(), message) << target;
+}
+
+TEST(RequestPathTest, KeepsAPlainPath) {
+  Result<NormalizedTarget> result = NormalizeRequestTarget("/api/v1/users");
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->path, "/api/v1/users");
+  EXPECT_EQ(result->query, "");
+  EXPECT_EQ(result->scheme, "");
+  EXPECT_EQ(result->authority, "");
+}
+
+TEST(RequestPathTest, SplitsOffTheQueryAndLeavesItUnchanged) {
+  Result<NormalizedTarget> result = NormalizeRequestTarget("/a/./b?x=%2f/../%zz&y=?a%41");
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->path, "/a/b");
+  EXPECT_EQ(result->query, "x=%2f/../%zz&y=?a%41");
+}
+
+TEST(RequestPathTest, OriginFormJoinsPathAndNonEmptyQuery) {
+  EXPECT_EQ(NormalizeRequestTarget("/a/../b?q=1")->OriginForm(), "/b?q=1");
+  EXPECT_EQ(NormalizeRequestTarget("/a?")->OriginForm(), "/a");
+}
+
+TEST(RequestPathTest, RemovesDotSegments) {
+  EXPECT_EQ(PathOf("/a/b/../c"), "/a/c");
+  EXPECT_EQ(PathOf("/a/./b"), "/a/b");
+  EXPECT_EQ(PathOf("/a/b/c/./../../g"), "/a/g");
+  EXPECT_EQ(PathOf("/a/b/.."), "/a/");
+  EXPECT_EQ(PathOf("/a/."), "/a/");
+  EXPECT_EQ(PathOf("/a/..b/c.."), "/a/..b/c..");  // not dot-segments
+}
+
+TEST(RequestPathTest, NeverClimbsAboveTheRoot) {
+  EXPECT_EQ(PathOf("/../x"), "/x");
+  EXPECT_EQ(PathOf("/../../.."), "/");
+  EXPECT_EQ(PathOf("/a/../../b"), "/b");
+}
+
+TEST(RequestPathTest, RemovesPercentEncodedDotSegments) {
+  EXPECT_EQ(PathOf("/%2e%2e/admin"), "/admin");
+  EXPECT_EQ(PathOf("/a/%2E%2E/admin"), "/admin");
+  EXPECT_EQ(PathOf("/a/.%2e/admin"), "/admin");
+  EXPECT_EQ(PathOf("/a/%2e./admin"), "/admin");
+  EXPECT_EQ(PathOf("/%2e/admin"), "/admin");
+}
+
+TEST(RequestPathTest, ClassicBypassShapesReachTheirRealTarget) {
+  for (std::string_view target : {"/./admin", "//admin", "/public/../admin", "/%2e%2e/admin",
+                                  "/public/%2E%2E/admin", "/.//./admin", "/x/.%2E/./admin"}) {
+    EXPECT_EQ(PathOf(target), "/admin") << target;
+  }
+}
+
+TEST(RequestPathTest, MergesDuplicateSlashes) {
+  EXPECT_EQ(PathOf("//admin"), "/admin");
+  EXPECT_EQ(PathOf("/a//b///c"), "/a/b/c");
+  EXPECT_EQ(PathOf("//"), "/");
+}
+
+TEST(RequestPathTest, KeepsDuplicateSlashesWhenMergingIsOff) {
+  const PathNormalizationOptions keep{.merge_slashes = false};
+  EXPECT_EQ(PathOf("//admin", keep), "//admin");
+  EXPECT_EQ(PathOf("/a//b/", keep), "/a//b/");
+  EXPECT_EQ(PathOf("/a//../b", keep), "/a/b");  // RFC 3986 5.2.4: `..` removes the empty segment
+}
+
+TEST(RequestPathTest, KeepsTheTrailingSlash) {
+  EXPECT_EQ(PathOf("/a/"), "/a/");
+  EXPECT_EQ(PathOf("/a//"), "/a/");
+  EXPECT_EQ(PathOf("/"), "/");
+}
+
+TEST(RequestPathTest, DecodesOnlyUnreservedCharacters) {
+  EXPECT_EQ(PathOf("/%41%7a%30%2D%2E%5F%7E"), "/Az0-._~");
+  EXPECT_EQ(PathOf("/%3B%3F%23%25%20%3A"), "/%3B%3F%23%25%20%3A");
+}
+
+TEST(RequestPathTest, UppercasesTheHexOfKeptEscapes) {
+  EXPECT_EQ(PathOf("/a%3b%c3%a9%7c"), "/a%3B%C3%A9%7C");
+}
+
+TEST(RequestPathTest, DoesNotDecodeTwice) {
+  EXPECT_EQ(PathOf("/%252e%252e/admin"), "/%252e%252e/admin");
+  EXPECT_EQ(PathOf("/a%252fb"), "/a%252fb");
+}
+
+TEST(RequestPathTest, RejectsMalformedPercentEncoding) {
+  for (std::string_view target : {"/%", "/%2", "/%zz", "/a%g1", "/%%41", "/a%2"}) {
+    ExpectRejected(target, "malformed percent-encoding");
+  }
+}
+
+TEST(RequestPathTest, RejectsAnEncodedSlashByDefault) {
+  ExpectRejected("/admin%2f..", "encoded slash");
+  ExpectRejected("/a%2Fb", "encoded slash");
+}
+
+TEST(RequestPathTest, KeepsAnEncodedSlashEncodedWhenAllowed) {
+  const PathNormalizationOptions allow{.allow_encoded_slash = true};
+  EXPECT_EQ(PathOf("/admin%2f..", allow), "/admin%2F..");
+  EXPECT_EQ(PathOf("/a%2fb/../c", allow), "/c");
+}
+
+TEST(RequestPathTest, RejectsAnEncodedBackslashByDefault) {
+  ExpectRejected("/a%5cb", "encoded backslash");
+  ExpectRejected("/%5C..%5Cadmin", "encoded backslash");
+}
+
+TEST(RequestPathTest, KeepsAnEncodedBackslashEncodedWhenAllowed) {
+  EXPECT_EQ(PathOf("/a%5cb", {.allow_encoded_backslash = true}), "/a%5Cb");
+}
+
+TEST(RequestPathTest, RejectsARawBackslash) {
+  ExpectRejected("/\\..\\admin", "backslash");
+  ExpectRejected("/a\\b", "backslash");
+}
+
+TEST(RequestPathTest, RejectsNulRawOrEncoded) {
+  ExpectRejected("/a\0b"sv, "nul byte");
+  ExpectRejected("/a?b\0"sv, "nul byte");
+  ExpectRejected("/a%00", "encoded nul byte");
+}
+
+TEST(RequestPathTest, RejectsControlCharactersRawOrEncoded) {
+  for (std::string_view target : {"/a\tb", "/a\x7f", "/a\r\nX: y", "/a?\x01"}) {
+    ExpectRejected(target, "control character");
+  }
+  ExpectRejected("/a%0d%0aX:%20y", "encoded control character");
+  ExpectRejected("/a%7F", "encoded control character");
+}
+
+TEST(RequestPathTest, RejectsRawNonAsciiBytes) {
+  ExpectRejected("/caf\xc3\xa9", "non-ascii byte");
+  ExpectRejected("/a?caf\xc3\xa9", "non-ascii byte");
+}
+
+TEST(RequestPathTest, AcceptsPercentEncodedValidUtf8) {
+  EXPECT_EQ(PathOf("/caf%c3%a9"), "/caf%C3%A9");
+  EXPECT_EQ(PathOf("/%E2%82%AC/%F0%9F%94%92/%F4%8F%BF%BF"), "/%E2%82%AC/%F0%9F%94%92/%F4%8F%BF%BF");
+}
+
+TEST(RequestPathTest, RejectsEscapesThatAreNotValidUtf8) {
+  for (std::string_view target : {
+           "/%C0%AF",              // overlong '/'
+           "/%C0%AE%C0%AE/admin",  // overlong '.'
+           "/%E0%80%AF",           // overlong, three bytes
+           "/%F0%80%80%AF",        // overlong, four bytes
+           "/%ED%A0%80",           // surrogate
+           "/%80",                 // stray continuation byte
+           "/%C3",                 // truncated
+           "/%C3a",                // lead byte followed by ASCII
+           "/%E2%82",              // truncated three-byte sequence
+           "/%F4%90%80%80",        // above U+10FFFF
+           "/%FF",                 // never valid
+       }) {
+    ExpectRejected(target, "invalid utf-8");
+  }
+}
+
+TEST(RequestPathTest, RejectsCharactersOutsideThePathGrammar) {
+  for (std::string_view target :
+       {"/a\"b", "/a<b", "/a>b", "/a^b", "/a`b", "/a{b", "/a|b", "/a}b", "/a[b", "/a]b"}) {
+    ExpectRejected(target, "invalid character");
+  }
+  ExpectRejected("/a b", "invalid character");
+  ExpectRejected("/a?b c", "invalid character");
+}
+
+TEST(RequestPathTest, KeepsSubDelimitersColonAndAt) {
+  EXPECT_EQ(PathOf("/a;b=c,d/!$&'()*+:@"), "/a;b=c,d/!$&'()*+:@");
+  EXPECT_EQ(PathOf("/a;v=1/b;/;"), "/a;v=1/b;/;");
+}
+
+TEST(RequestPathTest, RejectsParametersOnDotSegments) {
+  for (std::string_view target :
+       {"/admin/..;/", "/public/..;/admin", "/.;x/admin", "/%2e%2e;/admin", "/a/..;"}) {
+    ExpectRejected(target, "parameters on dot segment");
+  }
+}
+
+TEST(RequestPathTest, KeepsParametersOnDotSegmentsWhenAllowed) {
+  EXPECT_EQ(PathOf("/public/..;/admin", {.allow_dot_segment_parameters = true}),
+            "/public/..;/admin");
+}
+
+TEST(RequestPathTest, StaysCaseSensitive) {
+  EXPECT_EQ(PathOf("/ADMIN/Users"), "/ADMIN/Users");
+  EXPECT_FALSE(PathHasPrefixSegment(PathOf("/ADMIN"), "/admin"));
+}
+
+TEST(RequestPathTest, RejectsAFragment) {
+  ExpectRejected("/a#b", "fragment in request-target");
+  ExpectRejected("/a?x#y", "fragment in request-target");
+  ExpectRejected("http://h#x/", "fragment in request-target");
+}
+
+TEST(RequestPathTest, RejectsAnEmptyTarget) { ExpectRejected("", "empty request-target"); }
+
+TEST(RequestPathTest, RejectsAuthorityFormAndOtherShapes) {
+  for (std::string_view target : {"example.com:443", "a/b", "?x", "http:/a", "mailto:x", "**"}) {
+    ExpectRejected(target, "unsupported request-target form");
+  }
+}
+
+TEST(RequestPathTest, AcceptsAsteriskFormOnlyWhenAllowed) {
+  ExpectRejected("*", "asterisk-form request-target");
+  EXPECT_EQ(PathOf("*", {.allow_asterisk_form = true}), "*");
+  ExpectRejected("*?x", "unsupported request-target form", {.allow_asterisk_form = true});
+}
+
+TEST(RequestPathTest, ReducesAbsoluteFormToItsPath) {
+  Result<NormalizedTarget> result = NormalizeRequestTarget("HTTP://Example.COM:8080/a/../b?q=A");
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->path, "/b");
+  EXPECT_EQ(result->query, "q=A");
+  EXPECT_EQ(result->scheme, "http");
+  EXPECT_EQ(result->authority, "example.com:8080");
+  EXPECT_EQ(PathOf("https://h"), "/");
+  EXPECT_EQ(NormalizeRequestTarget("https://[::1]?x")->OriginForm(), "/?x");
+}
+
+TEST(RequestPathTest, RejectsAbsoluteFormWhenDisallowed) {
+  ExpectRejected("http://h/a", "absolute-form request-target", {.allow_absolute_form = false});
+}
+
+TEST(RequestPathTest, RejectsAbsoluteFormWithOtherSchemesOrBadAuthority) {
+  ExpectRejected("ftp://h/", "unsupported scheme");
+  ExpectRejected("http://user:pw@h/", "userinfo in authority");
+  for (std::string_view target :
+       {"http:///a", "http://h:/", "http://h:x/", "http://h:65536/", "http://h%41/",
+        "http://h:1:2/", "http://[::1/", "http://[]/", "http://[::1]x/", "http://h!/"}) {
+    ExpectRejected(target, "invalid authority");
+  }
+}
+
+TEST(RequestPathTest, IsIdempotent) {
+  const PathNormalizationOptions keep{.merge_slashes = false, .allow_dot_segment_parameters = true};
+  for (std::string_view target : {"/a/b/../c", "/%2e%2e/%2E/x/", "//a//b//", "/a%3b%41?q=%zz",
+                                  "/./.././", "/caf%c3%a9", "http://H/x/..", "/a;b/..", "/..a/"}) {
+    for (const PathNormalizationOptions& options : {PathNormalizationOptions{}, keep}) {
+      Result<NormalizedTarget> once = NormalizeRequestTarget(target, options);
+      ASSERT_TRUE(once.has_value()) << target;
+      Result<NormalizedTarget> twice = NormalizeRequestTarget(once->OriginForm(), options);
+      ASSERT_TRUE(twice.has_value()) << target;
+      EXPECT_EQ(twice->path, once->path) << target;
+      EXPECT_EQ(twice->query, once->query) << target;
+    }
+  }
+}
+
+TEST(PathHasPrefixSegmentTest, MatchesWholeSegmentsOnly) {
+  EXPECT_TRUE(PathHasPrefixSegment("/admin", "/admin"));
+  EXPECT_TRUE(PathHasPrefixSegment("/admin/", "/admin"));
+  EXPECT_TRUE(PathHasPrefixSegment("/admin/x", "/admin"));
+  EXPECT_TRUE(PathHasPrefixSegment("/api/admin/x", "/api/admin"));
+  EXPECT_FALSE(PathHasPrefixSegment("/administrator", "/admin"));
+  EXPECT_FALSE(PathHasPrefixSegment("/adm", "/admin"));
+  EXPECT_FALSE(PathHasPrefixSegment("/api", "/api/admin"));
+  EXPECT_FALSE(PathHasPrefixSegment("/x/admin", "/admin"));
+}
+
+TEST(PathHasPrefixSegmentTest, IgnoresATrailingSlashOnThePrefix) {
+  EXPECT_TRUE(PathHasPrefixSegment("/admin", "/admin/"));
+  EXPECT_TRUE(PathHasPrefixSegment("/admin/x", "/admin/"));
+  EXPECT_FALSE(PathHasPrefixSegment("/administrator", "/admin/"));
+}
+
+TEST(PathHasPrefixSegmentTest, RootOrEmptyPrefixHoldsEveryPath) {
+  EXPECT_TRUE(PathHasPrefixSegment("/", "/"));
+  EXPECT_TRUE(PathHasPrefixSegment("/anything/at/all", "/"));
+  EXPECT_TRUE(PathHasPrefixSegment("/x", ""));
+  EXPECT_FALSE(PathHasPrefixSegment("*", "/"));
+}
+
+TEST(PathHasPrefixSegmentTest, PathParametersDoNotStepOutOfAPrefix) {
+  EXPECT_TRUE(PathHasPrefixSegment("/admin;jsessionid=1", "/admin"));
+  EXPECT_TRUE(PathHasPrefixSegment("/admin;x/users", "/admin"));
+  EXPECT_TRUE(PathHasPrefixSegment("/api;v=2/admin/x", "/api/admin"));
+  EXPECT_FALSE(PathHasPrefixSegment("/admin2;x", "/admin"));
+}
+
+TEST(PathHasPrefixSegmentTest, EncodedSlashIsNotASeparator) {
+  EXPECT_FALSE(PathHasPrefixSegment("/admin%2Fx", "/admin"));
+}
+
+TEST(PathHasPrefixSegmentTest, RelativePrefixMatchesNothing) {
+  EXPECT_FALSE(PathHasPrefixSegment("/admin", "admin"));
+}
+
+}  // namespace
+}  // namespace bulwark::net
