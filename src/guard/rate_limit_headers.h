@@ -1,0 +1,44 @@
+// RateLimitHeaders: the response header fields that tell a client its quota.
+//
+// Follows draft-ietf-httpapi-ratelimit-headers-11 (23 May 2026), which
+// replaced the RateLimit-Limit / -Remaining / -Reset trio of drafts up to -06
+// with two Structured Field lists:
+//
+//   RateLimit-Policy: "per-ip";q=100;w=60   (section 3) quota q per window
+//                                           of w whole seconds
+//   RateLimit: "per-ip";r=42;t=30           (section 4) r units available;
+//                                           within the next t seconds no
+//                                           more than r are usable
+//
+// plus Retry-After (RFC 9110 section 10.2.3, delay-seconds) on a denial that
+// waiting can cure.
+#ifndef BULWARK_GUARD_RATE_LIMIT_HEADERS_H_
+#define BULWARK_GUARD_RATE_LIMIT_HEADERS_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "guard/rate_limit_policy.h"
+
+namespace bulwark::guard {
+
+// A header field: name, value.
+using HeaderField = std::pair<std::string, std::string>;
+
+// Returns, in this order:
+//   RateLimit-Policy: "<name>";q=<limit>;w=<window in s, rounded up>
+//   RateLimit: "<name>";r=<remaining>;t=<reset in s, rounded up>
+//   Retry-After: <retry_after in s, rounded up, at least 1>
+// Retry-After only when denied for kQuotaExhausted or kKeyLimitReached;
+// kCostExceedsCapacity omits it since no wait helps. A sub-second or
+// fractional window is advertised rounded up (w must be whole seconds), which
+// understates the rate and so never invites throttling. When denied, t is at
+// most the Retry-After value, as section 6 of the draft asks. `policy` is
+// assumed valid (its name is printable ASCII; '"' and '\' are escaped).
+std::vector<HeaderField> RateLimitHeaders(const RateLimitPolicy& policy,
+                                          const RateLimitDecision& decision);
+
+}  // namespace bulwark::guard
+
+#endif  // BULWARK_GUARD_RATE_LIMIT_HEADERS_H_

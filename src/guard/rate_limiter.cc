@@ -1,0 +1,205 @@
+#include "guard/rate_limiter.h"
+
+#include <algorithm>
+#include <array>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "guard/key_hash.h"
+#include "guard/sliding_window.h"
+#include "guard/token_bucket.h"
+
+namespace bulwark::guard {
+
+class RateLimiter::Impl {
+ public:
+  explicit Impl(RateLimitPolicy policy) : policy_(std::move(policy)) {}
+  virtual ~Impl() = default;
+
+  virtual RateLimitDecision Check(std::string_view key, uint64_t cost) = 0;
+  virtual RateLimiterStats Stats() const = 0;
+  virtual size_t SweepIdle() = 0;
+
+  const RateLimitPolicy& policy() const { return policy_; }
+
+ private:
+  const RateLimitPolicy policy_;
+};
+
+namespace {
+
+constexpr int kShardBits = 6;
+constexpr size_t kShards = size_t{1} << kShardBits;
+// A shard sweeps when it reaches twice its size after the last sweep, and
+// never below this many keys.
+constexpr size_t kMinSweepSize = 64;
+// How often a shard at max_keys may rescan for idle keys: bounds the work a
+// flood of new keys can cause once the limiter is full.
+constexpr int64_t kFullShardSweepIntervalNs = 1'000'000'000;
+
+// The hash is computed once per Check, picks the shard, and is stored with
+// the key, so the table neither rehashes keys nor compares most mismatches.
+struct LookupKey {
+  std::string_view bytes;
+  uint64_t hash;
+};
+struct StoredKey {
+  std::string bytes;
+  uint64_t hash;
+};
+struct StoredHash {
+  using is_transparent = void;
+  size_t operator()(const LookupKey& k) const { return k.hash; }
+  size_t operator()(const StoredKey& k) const { return k.hash; }
+};
+struct SameKey {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return a.hash == b.hash && std::string_view(a.bytes) == std::string_view(b.bytes);
+  }
+};
+
+template <typename Algorithm>
+class ShardedRateLimiter final : public RateLimiter::Impl {
+ public:
+  ShardedRateLimiter(RateLimitPolicy policy, Algorithm algorithm, const Clock& clock,
+                     size_t max_keys_per_shard)
+      : Impl(std::move(policy)),
+        algorithm_(algorithm),
+        clock_(clock),
+        origin_(clock.Monotonic()),
+        max_keys_per_shard_(max_keys_per_shard) {}
+
+  RateLimitDecision Check(std::string_view key, uint64_t cost) override {
+    const int64_t now = NowNanos();
+    const uint64_t hash = hash_(key);
+    Shard& shard = shards_[hash >> (64 - kShardBits)];
+    std::lock_guard lock(shard.mu);
+    if (auto it = shard.states.find(LookupKey{key, hash}); it != shard.states.end()) {
+      return algorithm_.Take(it->second, now, cost);
+    }
+    typename Algorithm::State state{};
+    RateLimitDecision decision = algorithm_.Take(state, now, cost);
+    if (algorithm_.IsIdle(state, now)) return decision;  // nothing worth remembering
+    if (!MakeRoom(shard, now)) {
+      ++shard.key_limit_denials;
+      return KeyLimitDecision();
+    }
+    shard.states.emplace(StoredKey{std::string(key), hash}, state);
+    return decision;
+  }
+
+  RateLimiterStats Stats() const override {
+    RateLimiterStats stats;
+    for (const Shard& shard : shards_) {
+      std::lock_guard lock(shard.mu);
+      stats.keys += shard.states.size();
+      stats.swept += shard.swept;
+      stats.key_limit_denials += shard.key_limit_denials;
+    }
+    return stats;
+  }
+
+  size_t SweepIdle() override {
+    const int64_t now = NowNanos();
+    size_t dropped = 0;
+    for (Shard& shard : shards_) {
+      std::lock_guard lock(shard.mu);
+      dropped += Sweep(shard, now);
+    }
+    return dropped;
+  }
+
+ private:
+  struct alignas(64) Shard {
+    mutable std::mutex mu;
+    // Everything below is guarded by mu.
+    std::unordered_map<StoredKey, typename Algorithm::State, StoredHash, SameKey> states;
+    size_t sweep_at = kMinSweepSize;
+    int64_t next_full_sweep_ns = 0;
+    uint64_t swept = 0;
+    uint64_t key_limit_denials = 0;
+  };
+
+  int64_t NowNanos() const {
+    const auto since = std::chrono::nanoseconds(clock_.Monotonic() - origin_).count();
+    return std::max<int64_t>(since, 0);
+  }
+
+  // Drops the shard's idle keys; shard.mu is held.
+  size_t Sweep(Shard& shard, int64_t now) {
+    const size_t dropped = std::erase_if(
+        shard.states, [&](const auto& entry) { return algorithm_.IsIdle(entry.second, now); });
+    shard.swept += dropped;
+    shard.sweep_at = std::max(kMinSweepSize, 2 * shard.states.size());
+    return dropped;
+  }
+
+  // True if the shard may take one more key, sweeping first when it has
+  // doubled or is full; shard.mu is held.
+  bool MakeRoom(Shard& shard, int64_t now) {
+    const bool full = shard.states.size() >= max_keys_per_shard_;
+    if (shard.states.size() >= shard.sweep_at || (full && now >= shard.next_full_sweep_ns)) {
+      Sweep(shard, now);
+      if (full) shard.next_full_sweep_ns = now + kFullShardSweepIntervalNs;
+    }
+    return shard.states.size() < max_keys_per_shard_;
+  }
+
+  RateLimitDecision KeyLimitDecision() const {
+    const auto window = policy().window;
+    return {.allowed = false,
+            .limit = policy().limit,
+            .remaining = 0,
+            .reset = window,
+            .retry_after = window,
+            .deny_reason = RateLimitDecision::DenyReason::kKeyLimitReached};
+  }
+
+  const Algorithm algorithm_;
+  const Clock& clock_;
+  const std::chrono::steady_clock::time_point origin_;
+  const size_t max_keys_per_shard_;
+  const KeyHash hash_;
+  std::array<Shard, kShards> shards_;
+};
+
+template <typename Algorithm>
+std::unique_ptr<RateLimiter::Impl> MakeImpl(Algorithm algorithm, RateLimitPolicy policy,
+                                            const Clock& clock, size_t max_keys) {
+  const size_t per_shard = max_keys / kShards + (max_keys % kShards != 0 ? 1 : 0);
+  return std::make_unique<ShardedRateLimiter<Algorithm>>(std::move(policy), algorithm, clock,
+                                                         per_shard);
+}
+
+}  // namespace
+
+Result<RateLimiter> RateLimiter::Create(RateLimitPolicy policy, const Clock& clock,
+                                        RateLimiterOptions options) {
+  if (options.max_keys == 0) return Err(InvalidArgumentError("rate limiter: max_keys must be > 0"));
+  BULWARK_RETURN_IF_ERROR(ValidateRateLimitPolicy(policy));
+  if (policy.algorithm == RateLimitPolicy::Algorithm::kTokenBucket) {
+    BULWARK_ASSIGN_OR_RETURN(TokenBucket bucket, TokenBucket::Create(policy));
+    return RateLimiter(MakeImpl(bucket, std::move(policy), clock, options.max_keys));
+  }
+  BULWARK_ASSIGN_OR_RETURN(SlidingWindow window, SlidingWindow::Create(policy));
+  return RateLimiter(MakeImpl(window, std::move(policy), clock, options.max_keys));
+}
+
+RateLimiter::RateLimiter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RateLimiter::RateLimiter(RateLimiter&&) noexcept = default;
+RateLimiter& RateLimiter::operator=(RateLimiter&&) noexcept = default;
+RateLimiter::~RateLimiter() = default;
+
+RateLimitDecision RateLimiter::Check(std::string_view key, uint64_t cost) {
+  return impl_->Check(key, cost);
+}
+const RateLimitPolicy& RateLimiter::policy() const { return impl_->policy(); }
+size_t RateLimiter::size() const { return impl_->Stats().keys; }
+RateLimiterStats RateLimiter::stats() const { return impl_->Stats(); }
+size_t RateLimiter::SweepIdle() { return impl_->SweepIdle(); }
+
+}  // namespace bulwark::guard

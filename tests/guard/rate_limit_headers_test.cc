@@ -1,0 +1,114 @@
+#include "guard/rate_limit_headers.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/clock.h"
+#include "guard/rate_limiter.h"
+
+namespace bulwark::guard {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ElementsAre;
+using testing::Pair;
+using DenyReason = RateLimitDecision::DenyReason;
+
+RateLimitPolicy Policy(std::chrono::milliseconds window = 60s) {
+  return {.algorithm = RateLimitPolicy::Algorithm::kTokenBucket,
+          .limit = 100,
+          .window = window,
+          .name = "api"};
+}
+
+TEST(RateLimitHeadersTest, AllowedResponseCarriesPolicyAndServiceLimit) {
+  RateLimitDecision d{.allowed = true, .limit = 100, .remaining = 42, .reset = 30s};
+  EXPECT_THAT(RateLimitHeaders(Policy(), d),
+              ElementsAre(Pair("RateLimit-Policy", "\"api\";q=100;w=60"),
+                          Pair("RateLimit", "\"api\";r=42;t=30")));
+}
+
+TEST(RateLimitHeadersTest, SecondsAreRoundedUp) {
+  RateLimitDecision d{.allowed = true, .limit = 100, .remaining = 0, .reset = 29001ms};
+  EXPECT_THAT(RateLimitHeaders(Policy(1500ms), d),
+              ElementsAre(Pair("RateLimit-Policy", "\"api\";q=100;w=2"),
+                          Pair("RateLimit", "\"api\";r=0;t=30")));
+  d.reset = 0ms;
+  EXPECT_THAT(RateLimitHeaders(Policy(1ms), d),
+              ElementsAre(Pair("RateLimit-Policy", "\"api\";q=100;w=1"),
+                          Pair("RateLimit", "\"api\";r=0;t=0")));
+}
+
+TEST(RateLimitHeadersTest, DenialAddsRetryAfterInWholeSecondsAtLeastOne) {
+  RateLimitDecision d{.allowed = false,
+                      .limit = 100,
+                      .remaining = 0,
+                      .reset = 4500ms,
+                      .retry_after = 4500ms,
+                      .deny_reason = DenyReason::kQuotaExhausted};
+  EXPECT_THAT(RateLimitHeaders(Policy(), d),
+              ElementsAre(Pair("RateLimit-Policy", "\"api\";q=100;w=60"),
+                          Pair("RateLimit", "\"api\";r=0;t=5"), Pair("Retry-After", "5")));
+  d.reset = 1ms;
+  d.retry_after = 1ms;
+  EXPECT_THAT(RateLimitHeaders(Policy(), d),
+              ElementsAre(Pair("RateLimit-Policy", "\"api\";q=100;w=60"),
+                          Pair("RateLimit", "\"api\";r=0;t=1"), Pair("Retry-After", "1")));
+}
+
+TEST(RateLimitHeadersTest, EffectiveWindowNeverEndsAfterRetryAfter) {
+  // Sliding window: the window ends in 57 s but the previous window's weight
+  // decays enough in 3 s.
+  RateLimitDecision d{.allowed = false,
+                      .limit = 100,
+                      .remaining = 0,
+                      .reset = 57s,
+                      .retry_after = 3s,
+                      .deny_reason = DenyReason::kQuotaExhausted};
+  EXPECT_THAT(RateLimitHeaders(Policy(), d),
+              ElementsAre(Pair("RateLimit-Policy", "\"api\";q=100;w=60"),
+                          Pair("RateLimit", "\"api\";r=0;t=3"), Pair("Retry-After", "3")));
+}
+
+TEST(RateLimitHeadersTest, CostBeyondCapacityHasNoRetryAfter) {
+  RateLimitDecision d{.allowed = false,
+                      .limit = 100,
+                      .remaining = 100,
+                      .deny_reason = DenyReason::kCostExceedsCapacity};
+  EXPECT_THAT(RateLimitHeaders(Policy(), d),
+              ElementsAre(Pair("RateLimit-Policy", "\"api\";q=100;w=60"),
+                          Pair("RateLimit", "\"api\";r=100;t=0")));
+}
+
+TEST(RateLimitHeadersTest, NameIsAnEscapedStructuredFieldString) {
+  RateLimitPolicy policy = Policy();
+  policy.name = R"(a"b\c)";
+  ASSERT_TRUE(ValidateRateLimitPolicy(policy).ok());
+  RateLimitDecision d{.allowed = true, .limit = 100, .remaining = 1, .reset = 1s};
+  EXPECT_THAT(RateLimitHeaders(policy, d),
+              ElementsAre(Pair("RateLimit-Policy", R"("a\"b\\c";q=100;w=60)"),
+                          Pair("RateLimit", R"("a\"b\\c";r=1;t=1)")));
+}
+
+TEST(RateLimitHeadersTest, FromALimiterDecision) {
+  FakeClock clock;
+  auto limiter = RateLimiter::Create({.algorithm = RateLimitPolicy::Algorithm::kTokenBucket,
+                                      .limit = 2,
+                                      .window = 10s,
+                                      .name = "per-ip"},
+                                     clock);
+  ASSERT_TRUE(limiter.has_value());
+  (void)limiter->Check("203.0.113.7");
+  RateLimitDecision last = limiter->Check("203.0.113.7");
+  EXPECT_THAT(RateLimitHeaders(limiter->policy(), last),
+              ElementsAre(Pair("RateLimit-Policy", "\"per-ip\";q=2;w=10"),
+                          Pair("RateLimit", "\"per-ip\";r=0;t=5")));
+  clock.Advance(1200ms);
+  RateLimitDecision denied = limiter->Check("203.0.113.7");
+  EXPECT_THAT(RateLimitHeaders(limiter->policy(), denied),
+              ElementsAre(Pair("RateLimit-Policy", "\"per-ip\";q=2;w=10"),
+                          Pair("RateLimit", "\"per-ip\";r=0;t=4"), Pair("Retry-After", "4")));
+}
+
+}  // namespace
+}  // namespace bulwark::guard
