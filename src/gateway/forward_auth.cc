@@ -97,7 +97,7 @@ std::optional<net::HttpResponse> HandleForwardAuth(const Gateway& gateway,
   if (!flavor) return std::nullopt;
   if (!Trusted(options, request.remote_address)) return Plain(403, "forbidden\n");
 
-  RequestFacts facts{.client_ip = ClientIp(request)};
+  RequestFacts facts{.client_ip = ClientIp(request), .headers = &request.headers};
   facts.authorization = request.Header("Authorization").value_or("");
   facts.authorization_count = CountHeaders(request, "Authorization");
   switch (*flavor) {

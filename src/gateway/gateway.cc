@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "guard/rate_limit_headers.h"
 #include "net/request_path.h"
 
 namespace bulwark::gateway {
@@ -39,8 +40,34 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const C
       }
     }
   }
-  return std::unique_ptr<Gateway>(
+  std::vector<std::unique_ptr<guard::RateLimiter>> limiters;
+  for (Route& route : options.routes) {
+    std::unique_ptr<guard::RateLimiter> limiter;
+    if (route.rate_limit) {
+      route.rate_limit->policy.name = route.name;
+      auto created = guard::RateLimiter::Create(route.rate_limit->policy, clock);
+      if (!created) {
+        return Err(InvalidArgumentError(
+            fmt::format("route '{}': rate limit: {}", route.name, created.error().message())));
+      }
+      limiter = std::make_unique<guard::RateLimiter>(std::move(*created));
+    }
+    limiters.push_back(std::move(limiter));
+  }
+  std::unique_ptr<guard::RateLimiter> pre_auth;
+  if (options.pre_auth_limit) {
+    if (options.pre_auth_limit->name.empty()) options.pre_auth_limit->name = "pre-auth";
+    auto created = guard::RateLimiter::Create(*options.pre_auth_limit, clock);
+    if (!created) {
+      return Err(InvalidArgumentError("pre-auth rate limit: " + created.error().message()));
+    }
+    pre_auth = std::make_unique<guard::RateLimiter>(std::move(*created));
+  }
+  std::unique_ptr<Gateway> gateway(
       new Gateway(RouteTable(std::move(options.routes)), std::move(jwt), std::move(options.realm)));
+  gateway->route_limiters_ = std::move(limiters);
+  gateway->pre_auth_limiter_ = std::move(pre_auth);
+  return gateway;
 }
 
 void Gateway::Challenge(Decision& decision, int status, std::string_view error,
@@ -50,6 +77,45 @@ void Gateway::Challenge(Decision& decision, int status, std::string_view error,
   std::string challenge = fmt::format("Bearer realm=\"{}\"", realm_);
   if (!error.empty()) challenge += fmt::format(", error=\"{}\"", error);
   decision.response_headers.emplace_back("WWW-Authenticate", std::move(challenge));
+}
+
+bool Gateway::WithinLimit(guard::RateLimiter& limiter, std::string_view key,
+                          Decision& decision) const {
+  guard::RateLimitDecision verdict = limiter.Check(key);
+  for (auto& h : guard::RateLimitHeaders(limiter.policy(), verdict)) {
+    decision.response_headers.push_back(std::move(h));
+  }
+  if (verdict.allowed) return true;
+  decision.status = 429;
+  decision.reason = "rate limited: " + limiter.policy().name;
+  return false;
+}
+
+std::string Gateway::RateLimitKey(const Route& route, const RequestFacts& request,
+                                  const Decision& decision) const {
+  std::string by_ip = "ip:" + std::string(request.client_ip);
+  switch (route.rate_limit->key) {
+    case RouteRateLimit::Key::kClientIp:
+      return by_ip;
+    case RouteRateLimit::Key::kPrincipal:
+      return decision.principal
+                 ? "sub:" + decision.principal->issuer() + "/" + decision.principal->subject()
+                 : by_ip;
+    case RouteRateLimit::Key::kRoute:
+      return "route";
+    case RouteRateLimit::Key::kHeader:
+      if (request.headers) {
+        for (const auto& [name, value] : *request.headers) {
+          if (name.size() == route.rate_limit->header.size() &&
+              std::equal(name.begin(), name.end(), route.rate_limit->header.begin(),
+                         [](char a, char b) { return (a | 0x20) == (b | 0x20); })) {
+            return "hdr:" + value;
+          }
+        }
+      }
+      return by_ip;
+  }
+  return by_ip;
 }
 
 bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
@@ -100,6 +166,10 @@ Decision Gateway::Decide(const RequestFacts& request) const {
     return decision;
   }
   decision.route = route->name;
+  if (pre_auth_limiter_ && route->authn.mode != AuthnMode::kNone &&
+      !WithinLimit(*pre_auth_limiter_, request.client_ip, decision)) {
+    return decision;
+  }
   if (!Authenticate(*route, request, decision)) return decision;
 
   AuthzRequest authz{.route = route,
@@ -120,6 +190,11 @@ Decision Gateway::Decide(const RequestFacts& request) const {
                       Join(route->authz.scopes)));
     }
     return decision;
+  }
+
+  const size_t index = static_cast<size_t>(route - routes_.routes().data());
+  if (guard::RateLimiter* limiter = route_limiters_[index].get()) {
+    if (!WithinLimit(*limiter, RateLimitKey(*route, request, decision), decision)) return decision;
   }
 
   decision.status = 200;

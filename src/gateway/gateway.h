@@ -22,6 +22,7 @@
 #include "gateway/jwt_authenticator.h"
 #include "gateway/principal.h"
 #include "gateway/route.h"
+#include "guard/rate_limiter.h"
 
 namespace bulwark::gateway {
 
@@ -34,6 +35,8 @@ struct RequestFacts {
   int authorization_count = 0;     // how many Authorization headers came
   std::string_view client_ip;      // "" if unknown
   bool tls = false;
+  // All request headers, for header-keyed rate limits; may be null.
+  const std::vector<std::pair<std::string, std::string>>* headers = nullptr;
 };
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
@@ -55,6 +58,9 @@ struct GatewayOptions {
   std::vector<JwtIssuerConfig> issuers;
   std::vector<Route> routes;
   std::string realm = "bulwark";  // the realm of WWW-Authenticate challenges
+  // Per client address, before any credential is checked, on routes that
+  // authenticate: keeps floods of bad tokens from buying signature checks.
+  std::optional<guard::RateLimitPolicy> pre_auth_limit;
 };
 
 // The identity headers Bulwark sets; a client-sent copy is always stripped.
@@ -75,6 +81,10 @@ class Gateway {
 
  private:
   Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::string realm);
+  // True if the request is within the route's limit; else fills a 429.
+  bool WithinLimit(guard::RateLimiter& limiter, std::string_view key, Decision& decision) const;
+  std::string RateLimitKey(const Route& route, const RequestFacts& request,
+                           const Decision& decision) const;
   // Fills decision.principal or returns the failing status in decision.
   bool Authenticate(const Route& route, const RequestFacts& request, Decision& decision) const;
   void Challenge(Decision& decision, int status, std::string_view error, std::string reason) const;
@@ -83,6 +93,10 @@ class Gateway {
   std::unique_ptr<JwtAuthenticator> jwt_;
   RouteRuleAuthorizer authorizer_;
   std::string realm_;
+  // One limiter per route with a rate limit, by route index; mutable state
+  // inside an otherwise immutable snapshot (the limiters are thread-safe).
+  std::vector<std::unique_ptr<guard::RateLimiter>> route_limiters_;
+  std::unique_ptr<guard::RateLimiter> pre_auth_limiter_;
 };
 
 }  // namespace bulwark::gateway

@@ -23,6 +23,28 @@ Result<std::vector<CidrRange>> CidrList(const ConfigNode& node) {
   return out;
 }
 
+// {algorithm, limit, window_ms, burst}: the quota fields of a rate limit.
+Result<guard::RateLimitPolicy> PolicyFromNode(const ConfigNode& node) {
+  guard::RateLimitPolicy policy;
+  if (!node["algorithm"].IsMissing()) {
+    BULWARK_ASSIGN_OR_RETURN(std::string algorithm,
+                             node["algorithm"].Enum({"token_bucket", "sliding_window"}));
+    policy.algorithm = algorithm == "sliding_window"
+                           ? guard::RateLimitPolicy::Algorithm::kSlidingWindow
+                           : guard::RateLimitPolicy::Algorithm::kTokenBucket;
+  }
+  BULWARK_ASSIGN_OR_RETURN(int64_t limit, node["limit"].Int(1, int64_t{1} << 40));
+  policy.limit = static_cast<uint64_t>(limit);
+  BULWARK_ASSIGN_OR_RETURN(int64_t window, node["window_ms"].Int(1, 86'400'000));
+  policy.window = std::chrono::milliseconds(window);
+  BULWARK_ASSIGN_OR_RETURN(int64_t burst, node["burst"].IntOr(0, 0, int64_t{1} << 40));
+  policy.burst = static_cast<uint64_t>(burst);
+  if (policy.burst > 0 && policy.algorithm != guard::RateLimitPolicy::Algorithm::kTokenBucket) {
+    return Err(node["burst"].Error("only the token bucket has a burst"));
+  }
+  return policy;
+}
+
 Result<JwtIssuerConfig> IssuerFromNode(const ConfigNode& node, const std::string& base_dir) {
   BULWARK_RETURN_IF_ERROR(
       node.CheckKeys({"name", "issuer", "audiences", "jwks_file", "typ", "leeway_seconds",
@@ -48,7 +70,7 @@ Result<JwtIssuerConfig> IssuerFromNode(const ConfigNode& node, const std::string
 
 Result<Route> RouteFromNode(const ConfigNode& node) {
   BULWARK_RETURN_IF_ERROR(
-      node.CheckKeys({"name", "host", "path_prefix", "methods", "authn", "authz"}));
+      node.CheckKeys({"name", "host", "path_prefix", "methods", "authn", "authz", "rate_limit"}));
   Route route;
   BULWARK_ASSIGN_OR_RETURN(route.name, node["name"].String());
   BULWARK_ASSIGN_OR_RETURN(route.host, node["host"].StringOr(""));
@@ -88,6 +110,23 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
   BULWARK_ASSIGN_OR_RETURN(route.authz.spiffe_trust_domains, ListOr(authz["spiffe_trust_domains"]));
   BULWARK_ASSIGN_OR_RETURN(route.authz.allow_cidrs, CidrList(authz["allow_cidrs"]));
   BULWARK_ASSIGN_OR_RETURN(route.authz.deny_cidrs, CidrList(authz["deny_cidrs"]));
+  if (ConfigNode limit = node["rate_limit"]; !limit.IsMissing()) {
+    BULWARK_RETURN_IF_ERROR(
+        limit.CheckKeys({"key", "header", "algorithm", "limit", "window_ms", "burst"}));
+    RouteRateLimit rate_limit;
+    BULWARK_ASSIGN_OR_RETURN(std::string key,
+                             limit["key"].Enum({"client_ip", "principal", "route", "header"}));
+    rate_limit.key = key == "principal" ? RouteRateLimit::Key::kPrincipal
+                     : key == "route"   ? RouteRateLimit::Key::kRoute
+                     : key == "header"  ? RouteRateLimit::Key::kHeader
+                                        : RouteRateLimit::Key::kClientIp;
+    BULWARK_ASSIGN_OR_RETURN(rate_limit.header, limit["header"].StringOr(""));
+    if ((rate_limit.key == RouteRateLimit::Key::kHeader) == rate_limit.header.empty()) {
+      return Err(limit["header"].Error("is required exactly when key is 'header'"));
+    }
+    BULWARK_ASSIGN_OR_RETURN(rate_limit.policy, PolicyFromNode(limit));
+    route.rate_limit = std::move(rate_limit);
+  }
   if (route.authn.mode == AuthnMode::kNone &&
       (!route.authz.scopes.empty() || !route.authz.roles.empty() ||
        !route.authz.principals.empty() || !route.authz.spiffe_trust_domains.empty())) {
@@ -100,7 +139,12 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
 
 Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::string& base_dir) {
   GatewayConfig config;
-  BULWARK_RETURN_IF_ERROR(node.CheckKeys({"realm", "forward_auth", "issuers", "routes"}));
+  BULWARK_RETURN_IF_ERROR(
+      node.CheckKeys({"realm", "forward_auth", "pre_auth_rate_limit", "issuers", "routes"}));
+  if (ConfigNode limit = node["pre_auth_rate_limit"]; !limit.IsMissing()) {
+    BULWARK_RETURN_IF_ERROR(limit.CheckKeys({"algorithm", "limit", "window_ms", "burst"}));
+    BULWARK_ASSIGN_OR_RETURN(config.options.pre_auth_limit, PolicyFromNode(limit));
+  }
   BULWARK_ASSIGN_OR_RETURN(config.options.realm, node["realm"].StringOr("bulwark"));
   for (char c : config.options.realm) {
     if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {

@@ -2,6 +2,7 @@
 //
 //   gateway:
 //     realm: bulwark
+//     pre_auth_rate_limit: {limit: 50, window_ms: 1000}   # per client address
 //     forward_auth:
 //       trusted_proxies: [127.0.0.1/32]      # default: loopback only
 //     issuers:
@@ -21,6 +22,9 @@
 //         authn: {mode: any_of, credentials: [jwt], issuers: [idp]}
 //         authz: {scopes: [orders:read], roles: [], principals: [],
 //                 spiffe_trust_domains: [], allow_cidrs: [], deny_cidrs: []}
+//         rate_limit: {key: principal, algorithm: token_bucket, limit: 100,
+//                      window_ms: 60000, burst: 20}    # key: client_ip, principal,
+//                                                      # route, or header (+ header:)
 #ifndef BULWARK_GATEWAY_GATEWAY_CONFIG_H_
 #define BULWARK_GATEWAY_GATEWAY_CONFIG_H_
 

@@ -15,6 +15,7 @@
 
 #include "gateway/ip_address.h"
 #include "gateway/principal.h"
+#include "guard/rate_limit_policy.h"
 
 namespace bulwark::gateway {
 
@@ -43,6 +44,19 @@ struct RouteAuthz {
   std::vector<CidrRange> deny_cidrs;              // a client address in one is refused
 };
 
+// A route's rate limit: one quota per key.
+struct RouteRateLimit {
+  enum class Key {
+    kClientIp,   // the client address
+    kPrincipal,  // the authenticated subject (anonymous requests: their address)
+    kRoute,      // one quota shared by every caller of the route
+    kHeader,     // the value of `header` (absent: the client address)
+  };
+  Key key = Key::kClientIp;
+  std::string header;
+  guard::RateLimitPolicy policy;  // its name is the route's name
+};
+
 struct Route {
   std::string name;
   std::string host;
@@ -50,6 +64,7 @@ struct Route {
   std::vector<std::string> methods;
   RouteAuthn authn;
   RouteAuthz authz;
+  std::optional<RouteRateLimit> rate_limit;
 };
 
 // True if `path` is `prefix` or continues it after a '/' (path parameters such

@@ -48,6 +48,10 @@ gateway:
     - name: orders
       path_prefix: /orders
       authz: {scopes: [orders:read]}
+    - name: limited
+      path_prefix: /limited
+      authn: {mode: none}
+      rate_limit: {key: client_ip, limit: 2, window_ms: 60000}
 YAML
 "$bulwark" serve --config bulwark.yaml >bulwark.log 2>&1 &
 pids+=($!)
@@ -154,6 +158,9 @@ expect_eq "dot-dot from public into orders is judged as orders" \
 expect_eq "encoded dot-dot is judged as orders too" \
   "$(code --path-as-is "$base/public/%2e%2e/orders/1")" "401"
 expect_eq "encoded slash -> 400 carried through" "$(code "$base/public%2F..%2Forders")" "400"
+
+expect_eq "within the limit" "$(code "$base/limited"):$(code "$base/limited")" "200:200"
+expect_eq "over the limit -> 429 carried through" "$(code "$base/limited")" "429"
 
 kill -TERM "${pids[0]}"
 wait "${pids[0]}" 2>/dev/null

@@ -1,0 +1,101 @@
+// Rate limits in the gateway decision: per route and key, and before
+// authentication per client address.
+#include <gtest/gtest.h>
+
+#include "gateway/gateway.h"
+#include "gateway_fixture.h"
+
+namespace bulwark::gateway::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+Route Limited(RouteRateLimit::Key key, uint64_t limit, std::string header = "") {
+  return {.name = "orders",
+          .path_prefix = "/orders",
+          .rate_limit = RouteRateLimit{.key = key,
+                                       .header = std::move(header),
+                                       .policy = {.limit = limit, .window = seconds(60)}}};
+}
+
+TEST_F(GatewayTest, PrincipalOverItsLimitGets429WithRetryAfterAndOthersDoNot) {
+  auto gw = Make({Limited(RouteRateLimit::Key::kPrincipal, 2)});
+  const std::string alice = Bearer(Claims());
+  EXPECT_EQ(Decide(*gw, "GET", "/orders", alice).status, 200);
+  Decision second = Decide(*gw, "GET", "/orders", alice);
+  EXPECT_EQ(second.status, 200);
+  EXPECT_EQ(HeaderOf(second.response_headers, "RateLimit-Policy"), "\"orders\";q=2;w=60");
+  Decision third = Decide(*gw, "GET", "/orders", alice);
+  EXPECT_EQ(third.status, 429);
+  EXPECT_EQ(HeaderOf(third.response_headers, "Retry-After"), "30");
+  EXPECT_FALSE(HeaderOf(third.response_headers, "RateLimit").empty());
+
+  auto bob = Claims();
+  bob["sub"] = "bob";
+  EXPECT_EQ(Decide(*gw, "GET", "/orders", Bearer(bob)).status, 200);
+  clock_.Advance(seconds(30));
+  EXPECT_EQ(Decide(*gw, "GET", "/orders", alice).status, 200);
+}
+
+TEST_F(GatewayTest, RefusedRequestsDoNotSpendTheRouteQuota) {
+  auto gw = Make({Limited(RouteRateLimit::Key::kClientIp, 1)});
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Decide(*gw, "GET", "/orders").status, 401);
+  EXPECT_EQ(Decide(*gw, "GET", "/orders", Bearer(Claims())).status, 200);
+  EXPECT_EQ(Decide(*gw, "GET", "/orders", Bearer(Claims())).status, 429);
+  EXPECT_EQ(Decide(*gw, "GET", "/orders", Bearer(Claims()), "198.51.100.9").status, 200);
+}
+
+TEST_F(GatewayTest, RouteKeyIsOneQuotaForEveryone) {
+  auto gw = Make({Limited(RouteRateLimit::Key::kRoute, 1)});
+  EXPECT_EQ(Decide(*gw, "GET", "/orders", Bearer(Claims()), "192.0.2.1").status, 200);
+  EXPECT_EQ(Decide(*gw, "GET", "/orders", Bearer(Claims()), "192.0.2.2").status, 429);
+}
+
+TEST_F(GatewayTest, HeaderKeyCountsPerHeaderValue) {
+  auto gw = Make({Limited(RouteRateLimit::Key::kHeader, 1, "X-Tenant")});
+  const std::string auth = Bearer(Claims());
+  auto decide = [&](std::string tenant) {
+    std::vector<std::pair<std::string, std::string>> headers = {{"x-tenant", tenant}};
+    return gw
+        ->Decide({.method = "GET",
+                  .host = "h",
+                  .target = "/orders",
+                  .authorization = auth,
+                  .authorization_count = 1,
+                  .client_ip = "192.0.2.1",
+                  .headers = &headers})
+        .status;
+  };
+  EXPECT_EQ(decide("acme"), 200);
+  EXPECT_EQ(decide("acme"), 429);
+  EXPECT_EQ(decide("globex"), 200);
+}
+
+TEST_F(GatewayTest, PreAuthLimitStopsATokenFloodFromOneAddress) {
+  auto options =
+      Options({{.name = "orders", .path_prefix = "/orders"},
+               {.name = "public", .path_prefix = "/public", .authn = {.mode = AuthnMode::kNone}}});
+  options.pre_auth_limit = guard::RateLimitPolicy{.limit = 3, .window = seconds(1)};
+  auto gw = Gateway::Create(std::move(options), clock_).value();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Decide(*gw, "GET", "/orders", "Bearer forged.token.x").status, 401);
+  }
+  Decision limited = Decide(*gw, "GET", "/orders", Bearer(Claims()));
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(HeaderOf(limited.response_headers, "Retry-After"), "1");
+  EXPECT_EQ(Decide(*gw, "GET", "/orders", Bearer(Claims()), "198.51.100.1").status, 200);
+  EXPECT_EQ(Decide(*gw, "GET", "/public").status, 200) << "public routes do no auth work";
+  clock_.Advance(milliseconds(400));
+  EXPECT_EQ(Decide(*gw, "GET", "/orders", Bearer(Claims())).status, 200);
+}
+
+TEST_F(GatewayTest, InvalidRateLimitIsRefusedAtCreation) {
+  auto route = Limited(RouteRateLimit::Key::kClientIp, 0);
+  auto gw = Gateway::Create(Options({route}), clock_);
+  ASSERT_FALSE(gw.has_value());
+  EXPECT_EQ(gw.error().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace bulwark::gateway::testing
