@@ -166,6 +166,7 @@ Decision Gateway::Decide(const RequestFacts& request) const {
     return decision;
   }
   decision.route = route->name;
+  decision.matched = route;
   if (pre_auth_limiter_ && route->authn.mode != AuthnMode::kNone &&
       !WithinLimit(*pre_auth_limiter_, request.client_ip, decision)) {
     return decision;

@@ -1,5 +1,6 @@
 #include "gateway/gateway_config.h"
 
+#include <charconv>
 #include <filesystem>
 
 namespace bulwark::gateway {
@@ -69,10 +70,11 @@ Result<JwtIssuerConfig> IssuerFromNode(const ConfigNode& node, const std::string
 }
 
 Result<Route> RouteFromNode(const ConfigNode& node) {
-  BULWARK_RETURN_IF_ERROR(
-      node.CheckKeys({"name", "host", "path_prefix", "methods", "authn", "authz", "rate_limit"}));
+  BULWARK_RETURN_IF_ERROR(node.CheckKeys(
+      {"name", "host", "path_prefix", "methods", "authn", "authz", "rate_limit", "upstream"}));
   Route route;
   BULWARK_ASSIGN_OR_RETURN(route.name, node["name"].String());
+  BULWARK_ASSIGN_OR_RETURN(route.upstream, node["upstream"].StringOr(""));
   BULWARK_ASSIGN_OR_RETURN(route.host, node["host"].StringOr(""));
   BULWARK_ASSIGN_OR_RETURN(route.path_prefix, node["path_prefix"].StringOr("/"));
   if (route.path_prefix.empty() || route.path_prefix.front() != '/') {
@@ -139,8 +141,36 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
 
 Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::string& base_dir) {
   GatewayConfig config;
-  BULWARK_RETURN_IF_ERROR(
-      node.CheckKeys({"realm", "forward_auth", "pre_auth_rate_limit", "issuers", "routes"}));
+  BULWARK_RETURN_IF_ERROR(node.CheckKeys(
+      {"realm", "forward_auth", "pre_auth_rate_limit", "upstreams", "issuers", "routes"}));
+  for (const ConfigNode& item : node["upstreams"].Elements()) {
+    BULWARK_RETURN_IF_ERROR(
+        item.CheckKeys({"name", "address", "connect_timeout_ms", "response_timeout_ms"}));
+    UpstreamConfig upstream;
+    BULWARK_ASSIGN_OR_RETURN(upstream.name, item["name"].String());
+    BULWARK_ASSIGN_OR_RETURN(std::string address, item["address"].String());
+    size_t colon = address.rfind(':');
+    int port = 0;
+    if (colon != std::string::npos) {
+      auto digits = std::string_view(address).substr(colon + 1);
+      auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+      if (ec != std::errc() || ptr != digits.data() + digits.size()) port = 0;
+    }
+    if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535) {
+      return Err(item["address"].Error("expected host:port"));
+    }
+    upstream.options.host = address.substr(0, colon);
+    if (upstream.options.host.size() > 2 && upstream.options.host.front() == '[') {
+      upstream.options.host = upstream.options.host.substr(1, upstream.options.host.size() - 2);
+    }
+    upstream.options.port = static_cast<uint16_t>(port);
+    BULWARK_ASSIGN_OR_RETURN(int64_t connect, item["connect_timeout_ms"].IntOr(2000, 1, 600'000));
+    upstream.options.connect_timeout = std::chrono::milliseconds(connect);
+    BULWARK_ASSIGN_OR_RETURN(int64_t response,
+                             item["response_timeout_ms"].IntOr(30'000, 1, 3'600'000));
+    upstream.options.response_timeout = std::chrono::milliseconds(response);
+    config.upstreams.push_back(std::move(upstream));
+  }
   if (ConfigNode limit = node["pre_auth_rate_limit"]; !limit.IsMissing()) {
     BULWARK_RETURN_IF_ERROR(limit.CheckKeys({"algorithm", "limit", "window_ms", "burst"}));
     BULWARK_ASSIGN_OR_RETURN(config.options.pre_auth_limit, PolicyFromNode(limit));

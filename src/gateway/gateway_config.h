@@ -5,6 +5,9 @@
 //     pre_auth_rate_limit: {limit: 50, window_ms: 1000}   # per client address
 //     forward_auth:
 //       trusted_proxies: [127.0.0.1/32]      # default: loopback only
+//     upstreams:
+//       - {name: orders, address: 127.0.0.1:9000, connect_timeout_ms: 2000,
+//          response_timeout_ms: 30000}
 //     issuers:
 //       - name: idp
 //         issuer: https://idp.example
@@ -22,6 +25,7 @@
 //         authn: {mode: any_of, credentials: [jwt], issuers: [idp]}
 //         authz: {scopes: [orders:read], roles: [], principals: [],
 //                 spiffe_trust_domains: [], allow_cidrs: [], deny_cidrs: []}
+//         upstream: orders                  # reverse proxy target (optional)
 //         rate_limit: {key: principal, algorithm: token_bucket, limit: 100,
 //                      window_ms: 60000, burst: 20}    # key: client_ip, principal,
 //                                                      # route, or header (+ header:)
@@ -33,12 +37,14 @@
 #include "core/config.h"
 #include "gateway/forward_auth.h"
 #include "gateway/gateway.h"
+#include "gateway/reverse_proxy.h"
 
 namespace bulwark::gateway {
 
 struct GatewayConfig {
   GatewayOptions options;
   ForwardAuthOptions forward_auth;
+  std::vector<UpstreamConfig> upstreams;
 };
 
 // Errors name file, line and field. `base_dir` resolves relative key files.

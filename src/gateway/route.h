@@ -65,6 +65,7 @@ struct Route {
   RouteAuthn authn;
   RouteAuthz authz;
   std::optional<RouteRateLimit> rate_limit;
+  std::string upstream;  // for the reverse proxy: the upstream's name
 };
 
 // True if `path` is `prefix` or continues it after a '/' (path parameters such

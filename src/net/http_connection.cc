@@ -92,7 +92,7 @@ class HttpConnection {
   asio::awaitable<ReadOutcome> ReadBody(RequestParser& parser, Refusal& refusal);
   asio::awaitable<bool> Write(WireResponse& response, bool head_only);
   asio::awaitable<void> LingeringClose();
-  HttpResponse CallHandler(const HttpRequest& request);
+  asio::awaitable<HttpResponse> CallHandler(HttpRequest& request);
 
   Worker& worker_;
   const HttpServerOptions& options_;
@@ -130,7 +130,7 @@ asio::awaitable<void> HttpConnection::Run() {
       response = GenericResponse(static_cast<int>(refusal));
       ctx.keep_alive = false;
     } else {
-      response = CallHandler(request);
+      response = co_await CallHandler(request);
     }
     if (Stopping()) ctx.keep_alive = false;
     ctx.date = worker_.date.Now();
@@ -253,17 +253,17 @@ asio::awaitable<ReadOutcome> HttpConnection::ReadBody(RequestParser& parser, Ref
   }
 }
 
-HttpResponse HttpConnection::CallHandler(const HttpRequest& request) {
+asio::awaitable<HttpResponse> HttpConnection::CallHandler(HttpRequest& request) {
+  const std::string method = request.method;
   try {
-    return worker_.shared.handler(request);
+    co_return co_await worker_.shared.handler(request);
   } catch (const std::exception& e) {
     log::Error("net.http.handler_threw",
-               {{"what", e.what()}, {"method", request.method}, {"remote", remote_address_}});
+               {{"what", e.what()}, {"method", method}, {"remote", remote_address_}});
   } catch (...) {
-    log::Error("net.http.handler_threw",
-               {{"what", "non-standard exception"}, {"method", request.method}});
+    log::Error("net.http.handler_threw", {{"what", "non-standard exception"}, {"method", method}});
   }
-  return GenericResponse(500);
+  co_return GenericResponse(500);
 }
 
 asio::awaitable<bool> HttpConnection::Write(WireResponse& response, bool head_only) {

@@ -40,7 +40,7 @@ constexpr int kMaxThreads = 1024;
 constexpr size_t kMaxHeadLimit = 1 << 20;
 constexpr size_t kMaxBodyLimit = size_t{1} << 30;
 
-Status ValidateOptions(const HttpServerOptions& o, const HttpHandler& handler) {
+Status ValidateOptions(const HttpServerOptions& o, const AsyncHttpHandler& handler) {
   if (!handler) return InvalidArgumentError("HTTP server needs a handler");
   if (o.threads < 0 || o.threads > kMaxThreads) {
     return InvalidArgumentError("threads must be within 0.." + std::to_string(kMaxThreads));
@@ -145,7 +145,7 @@ std::optional<std::string_view> HttpRequest::Header(std::string_view name) const
 
 class HttpServer::Impl {
  public:
-  Impl(HttpServerOptions options, HttpHandler handler)
+  Impl(HttpServerOptions options, AsyncHttpHandler handler)
       : shared_(std::move(options), std::move(handler)) {}
   ~Impl() { Stop(std::chrono::milliseconds(0)); }
 
@@ -247,6 +247,29 @@ void HttpServer::Stop(std::chrono::milliseconds drain_timeout) { impl_->Stop(dra
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
                                                       HttpHandler handler) {
+  if (!handler) return Err(InvalidArgumentError("HTTP server needs a handler"));
+  return StartAsyncHttpServer(
+      std::move(options),
+      [handler = std::move(handler)](HttpRequest& request) -> asio::awaitable<HttpResponse> {
+        co_return handler(request);
+      });
+}
+
+namespace internal {
+struct ServerFactory {
+  using Impl = HttpServer::Impl;
+  static Result<std::unique_ptr<HttpServer>> Start(HttpServerOptions options,
+                                                   AsyncHttpHandler handler);
+};
+}  // namespace internal
+
+Result<std::unique_ptr<HttpServer>> StartAsyncHttpServer(HttpServerOptions options,
+                                                         AsyncHttpHandler handler) {
+  return internal::ServerFactory::Start(std::move(options), std::move(handler));
+}
+
+Result<std::unique_ptr<HttpServer>> internal::ServerFactory::Start(HttpServerOptions options,
+                                                                   AsyncHttpHandler handler) {
   try {
     BULWARK_RETURN_IF_ERROR(ValidateOptions(options, handler));
     auto impl = std::make_unique<Impl>(std::move(options), std::move(handler));

@@ -49,6 +49,10 @@
 
 namespace bulwark::net {
 
+namespace internal {
+struct ServerFactory;
+}
+
 // One request as the handler sees it: framing already checked and removed.
 struct HttpRequest {
   std::string method;     // as sent, e.g. "GET" (methods are case-sensitive)
@@ -85,6 +89,8 @@ struct HttpResponse {
 // io threads, so it must be thread-safe. An exception it throws becomes a
 // generic 500 (detail logged) and the server keeps serving.
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+// (A coroutine handler, AsyncHttpHandler, is in net/async_http_server.h,
+// which includes Asio.)
 
 struct HttpServerOptions {
   // Address to listen on: an IP literal or a name resolved at Start (first
@@ -149,6 +155,7 @@ class HttpServer {
 
  private:
   class Impl;
+  friend struct internal::ServerFactory;
   explicit HttpServer(std::unique_ptr<Impl> impl);
 
   std::unique_ptr<Impl> impl_;

@@ -16,16 +16,18 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "net/http_response.h"
+#include "net/async_http_server.h"
 #include "net/http_server.h"
 
 namespace bulwark::net::internal {
 
 // State of one server that every io thread reads. Thread-safe.
 struct ServerShared {
-  ServerShared(HttpServerOptions o, HttpHandler h) : options(std::move(o)), handler(std::move(h)) {}
+  ServerShared(HttpServerOptions o, AsyncHttpHandler h)
+      : options(std::move(o)), handler(std::move(h)) {}
 
   const HttpServerOptions options;
-  const HttpHandler handler;
+  const AsyncHttpHandler handler;
   // Set once by Stop: stop accepting, answer in-flight requests with
   // `Connection: close`, serve nothing new.
   std::atomic<bool> stopping{false};

@@ -1,7 +1,11 @@
 #include "server/server.h"
 
+#include <algorithm>
+#include <boost/asio/awaitable.hpp>
+
 #include "core/log.h"
 #include "gateway/forward_auth.h"
+#include "net/async_http_server.h"
 #include "store/open_store.h"
 
 namespace bulwark::server {
@@ -33,6 +37,12 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
                                                                         SystemClock::Default()));
     log::Info("gateway.loaded",
               {{"routes", static_cast<int64_t>(server->gateway_->routes().routes().size())}});
+    const auto& routes = server->gateway_->routes().routes();
+    if (std::any_of(routes.begin(), routes.end(),
+                    [](const auto& r) { return !r.upstream.empty(); })) {
+      BULWARK_ASSIGN_OR_RETURN(server->proxy_, gateway::ReverseProxy::Create(
+                                                   *server->gateway_, config.gateway->upstreams));
+    }
   }
   net::HttpServerOptions http_options;
   http_options.host = config.listener.host;
@@ -40,9 +50,14 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   http_options.threads = config.listener.threads;
   const Server* self = server.get();
   BULWARK_ASSIGN_OR_RETURN(
-      server->http_, net::HttpServer::Start(http_options, [self](const net::HttpRequest& request) {
-        return self->Handle(request);
-      }));
+      server->http_,
+      net::StartAsyncHttpServer(
+          http_options,
+          [self](net::HttpRequest& request) -> boost::asio::awaitable<net::HttpResponse> {
+            if (auto local = self->HandleLocal(request)) co_return std::move(*local);
+            if (self->proxy_) co_return co_await self->proxy_->Handle(request, /*tls=*/false);
+            co_return Text(404, "not found\n");
+          }));
   server->ready_ = true;
   log::Info("server.listening",
             {{"host", config.listener.host}, {"port", static_cast<int64_t>(server->port())}});
@@ -64,7 +79,7 @@ void Server::Stop() {
   log::Info("server.stopped");
 }
 
-net::HttpResponse Server::Handle(const net::HttpRequest& request) const {
+std::optional<net::HttpResponse> Server::HandleLocal(const net::HttpRequest& request) const {
   if (gateway_) {
     if (auto response =
             gateway::HandleForwardAuth(*gateway_, config_.gateway->forward_auth, request)) {
@@ -74,7 +89,7 @@ net::HttpResponse Server::Handle(const net::HttpRequest& request) const {
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
   const bool known = path == "/healthz" || path == "/readyz";
-  if (!known) return Text(404, "not found\n");
+  if (!known) return std::nullopt;
   if (request.method != "GET" && request.method != "HEAD") {
     net::HttpResponse r = Text(405, "method not allowed\n");
     r.headers.emplace_back("Allow", "GET, HEAD");

@@ -8,9 +8,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "core/status.h"
 #include "gateway/gateway.h"
+#include "gateway/reverse_proxy.h"
 #include "net/http_server.h"
 #include "server/server_config.h"
 #include "store/store.h"
@@ -24,7 +26,8 @@ namespace bulwark::server {
 //                 begins, 503 "not ready" during the drain (readiness)
 //   /auth/nginx, /auth/envoy/..., /auth/traefik   forward-auth decisions
 //                 (when the config has a `gateway:` section)
-// Anything else is 404. Thread-safe.
+// Anything else goes through the reverse proxy when a route has an upstream,
+// else is 404. Thread-safe.
 class Server {
  public:
   // Opens the store and starts listening. kUnavailable if the store file is
@@ -41,11 +44,13 @@ class Server {
 
  private:
   Server(const ServerConfig& config, std::unique_ptr<store::Store> store);
-  net::HttpResponse Handle(const net::HttpRequest& request) const;
+  // The operational and forward-auth endpoints; nullopt for other paths.
+  std::optional<net::HttpResponse> HandleLocal(const net::HttpRequest& request) const;
 
   const ServerConfig config_;
   std::unique_ptr<store::Store> store_;
-  std::unique_ptr<gateway::Gateway> gateway_;  // null without a gateway section
+  std::unique_ptr<gateway::Gateway> gateway_;     // null without a gateway section
+  std::unique_ptr<gateway::ReverseProxy> proxy_;  // null unless a route has an upstream
   std::unique_ptr<net::HttpServer> http_;
   std::atomic<bool> ready_{false};
 };

@@ -1,0 +1,191 @@
+#include "gateway/reverse_proxy.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <unordered_map>
+
+namespace bulwark::gateway {
+
+namespace {
+
+namespace asio = boost::asio;
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return (x | 0x20) == (y | 0x20);
+         });
+}
+
+bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && IEquals(s.substr(0, prefix.size()), prefix);
+}
+
+bool Idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
+         method == "DELETE" || method == "TRACE";
+}
+
+net::HttpResponse Plain(int status, std::string_view body) {
+  return {.status = status,
+          .headers = {{"Content-Type", "text/plain; charset=utf-8"}, {"Cache-Control", "no-store"}},
+          .body = std::string(body)};
+}
+
+std::string_view DenialBody(int status) {
+  switch (status) {
+    case 400:
+      return "bad request\n";
+    case 401:
+      return "unauthorized\n";
+    case 403:
+      return "forbidden\n";
+    case 404:
+      return "not found\n";
+    case 429:
+      return "too many requests\n";
+    default:
+      return "denied\n";
+  }
+}
+
+std::atomic<uint64_t> next_proxy_id{1};
+
+// This thread's pools, by proxy id and upstream index.
+thread_local std::unordered_map<uint64_t, std::vector<std::unique_ptr<net::UpstreamPool>>> pools;
+
+}  // namespace
+
+void StripHopByHop(std::vector<std::pair<std::string, std::string>>& headers, bool strip_identity) {
+  std::vector<std::string> named;
+  for (const auto& [name, value] : headers) {
+    if (!IEquals(name, "Connection")) continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      size_t comma = rest.find(',');
+      std::string_view token = rest.substr(0, comma);
+      while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+      while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+      if (!token.empty()) named.emplace_back(token);
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  static constexpr std::string_view kHopByHop[] = {
+      "Connection", "Keep-Alive",        "Proxy-Connection", "TE",
+      "Trailer",    "Transfer-Encoding", "Upgrade",          "Content-Length"};
+  std::erase_if(headers, [&](const auto& field) {
+    const std::string& name = field.first;
+    if (strip_identity && StartsWithIgnoreCase(name, "X-Bulwark-")) return true;
+    for (std::string_view h : kHopByHop) {
+      if (IEquals(name, h)) return true;
+    }
+    return std::any_of(named.begin(), named.end(),
+                       [&](const std::string& n) { return IEquals(name, n); });
+  });
+}
+
+struct ReverseProxy::Upstream {
+  std::string name;
+  net::UpstreamOptions options;
+  std::vector<boost::asio::ip::tcp::endpoint> endpoints;
+};
+
+ReverseProxy::ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams)
+    : gateway_(gateway), upstreams_(std::move(upstreams)), id_(next_proxy_id++) {}
+
+ReverseProxy::~ReverseProxy() = default;
+
+Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gateway,
+                                                           std::vector<UpstreamConfig> configs) {
+  std::vector<Upstream> upstreams;
+  for (UpstreamConfig& config : configs) {
+    auto endpoints = net::ResolveUpstream(config.options);
+    if (!endpoints) {
+      return Err(InvalidArgumentError(
+          fmt::format("upstream '{}': {}", config.name, endpoints.error().message())));
+    }
+    upstreams.push_back({std::move(config.name), std::move(config.options), std::move(*endpoints)});
+  }
+  for (const Route& route : gateway.routes().routes()) {
+    if (route.upstream.empty()) continue;
+    if (std::none_of(upstreams.begin(), upstreams.end(),
+                     [&](const Upstream& u) { return u.name == route.upstream; })) {
+      return Err(InvalidArgumentError(
+          fmt::format("route '{}': unknown upstream '{}'", route.name, route.upstream)));
+    }
+  }
+  return std::unique_ptr<ReverseProxy>(new ReverseProxy(gateway, std::move(upstreams)));
+}
+
+net::UpstreamPool& ReverseProxy::PoolFor(size_t upstream,
+                                         const asio::any_io_executor& executor) const {
+  auto& mine = pools[id_];
+  if (mine.empty()) mine.resize(upstreams_.size());
+  if (!mine[upstream]) {
+    const Upstream& u = upstreams_[upstream];
+    mine[upstream] = std::make_unique<net::UpstreamPool>(executor, u.options, u.endpoints);
+  }
+  return *mine[upstream];
+}
+
+asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& request, bool tls) const {
+  int authorization_count = 0;
+  for (const auto& [name, value] : request.headers) {
+    if (IEquals(name, "Authorization")) ++authorization_count;
+  }
+  const std::string_view host = request.Header("Host").value_or("");
+  Decision decision =
+      gateway_.Decide({.method = request.method,
+                       .host = host,
+                       .target = request.target,
+                       .authorization = request.Header("Authorization").value_or(""),
+                       .authorization_count = authorization_count,
+                       .client_ip = request.remote_address,
+                       .tls = tls,
+                       .headers = &request.headers});
+  if (!decision.allowed()) {
+    net::HttpResponse denied = Plain(decision.status, DenialBody(decision.status));
+    for (auto& h : decision.response_headers) denied.headers.push_back(std::move(h));
+    co_return denied;
+  }
+  const Route* route = decision.matched;
+  size_t index = upstreams_.size();
+  for (size_t i = 0; route && i < upstreams_.size(); ++i) {
+    if (upstreams_[i].name == route->upstream) index = i;
+  }
+  if (index == upstreams_.size()) co_return Plain(404, "not found\n");
+
+  net::HttpRequest upstream_request;
+  upstream_request.method = request.method;
+  upstream_request.target =
+      decision.query.empty() ? decision.path : decision.path + "?" + decision.query;
+  upstream_request.headers = std::move(request.headers);
+  StripHopByHop(upstream_request.headers, /*strip_identity=*/true);
+  std::erase_if(upstream_request.headers, [](const auto& f) {
+    return IEquals(f.first, "X-Forwarded-For") || IEquals(f.first, "X-Forwarded-Proto") ||
+           IEquals(f.first, "X-Forwarded-Host") || IEquals(f.first, "Forwarded");
+  });
+  upstream_request.headers.emplace_back("X-Forwarded-For", request.remote_address);
+  upstream_request.headers.emplace_back("X-Forwarded-Proto", tls ? "https" : "http");
+  if (!host.empty()) upstream_request.headers.emplace_back("X-Forwarded-Host", std::string(host));
+  for (auto& h : decision.identity_headers) upstream_request.headers.push_back(std::move(h));
+  upstream_request.body = std::move(request.body);
+
+  auto executor = co_await asio::this_coro::executor;
+  net::UpstreamPool& pool = PoolFor(index, executor);
+  Result<net::HttpResponse> response =
+      co_await pool.Send(upstream_request, Idempotent(upstream_request.method));
+  if (!response) {
+    const bool timeout = response.error().code() == StatusCode::kDeadlineExceeded;
+    co_return Plain(timeout ? 504 : 502, timeout ? "upstream timeout\n" : "bad gateway\n");
+  }
+  StripHopByHop(response->headers, /*strip_identity=*/false);
+  for (auto& h : decision.response_headers) response->headers.push_back(std::move(h));
+  co_return std::move(*response);
+}
+
+}  // namespace bulwark::gateway

@@ -1,0 +1,55 @@
+// ReverseProxy: the gateway in the data path. Each request gets the
+// Gateway's decision; a denial is answered at once, an allowed request is
+// forwarded to its route's upstream over pooled keep-alive connections with
+// the normalized path, the verified identity headers, and without hop-by-hop
+// headers or client-sent identity headers. Includes Asio (HTTP-facing).
+#ifndef BULWARK_GATEWAY_REVERSE_PROXY_H_
+#define BULWARK_GATEWAY_REVERSE_PROXY_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "gateway/gateway.h"
+#include "net/http_server.h"
+#include "net/upstream_pool.h"
+
+namespace bulwark::gateway {
+
+struct UpstreamConfig {
+  std::string name;
+  net::UpstreamOptions options;
+};
+
+class ReverseProxy {
+ public:
+  // `gateway` must outlive the proxy. kInvalidArgument if an upstream does not
+  // resolve or a route names an unknown upstream.
+  static Result<std::unique_ptr<ReverseProxy>> Create(const Gateway& gateway,
+                                                      std::vector<UpstreamConfig> upstreams);
+  ~ReverseProxy();
+
+  // Answers one request; run on an io thread (pools are per thread).
+  boost::asio::awaitable<net::HttpResponse> Handle(net::HttpRequest& request, bool tls) const;
+
+ private:
+  struct Upstream;
+  ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams);
+  net::UpstreamPool& PoolFor(size_t upstream, const boost::asio::any_io_executor& ex) const;
+
+  const Gateway& gateway_;
+  std::vector<Upstream> upstreams_;
+  const uint64_t id_;  // keys this proxy's per-thread pools
+};
+
+// Removes hop-by-hop fields (RFC 9110 section 7.6.1: Connection and the
+// fields it names, Keep-Alive, Proxy-Connection, TE, Trailer,
+// Transfer-Encoding, Upgrade) and, when `strip_identity`, every X-Bulwark-*
+// field, from `headers`.
+void StripHopByHop(std::vector<std::pair<std::string, std::string>>& headers, bool strip_identity);
+
+}  // namespace bulwark::gateway
+
+#endif  // BULWARK_GATEWAY_REVERSE_PROXY_H_

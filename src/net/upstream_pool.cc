@@ -1,0 +1,157 @@
+#include "net/upstream_pool.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace bulwark::net {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+
+Status IoError(const beast::error_code& ec, std::string_view what) {
+  if (ec == beast::error::timeout) {
+    return Status(StatusCode::kDeadlineExceeded,
+                  std::string("upstream timed out: ") + std::string(what));
+  }
+  if (ec == http::error::body_limit || ec == http::error::header_limit) {
+    return ResourceExhaustedError("upstream response too large");
+  }
+  if (ec.category() == beast::http::make_error_code(http::error::bad_version).category()) {
+    return DataLossError("malformed upstream response: " + ec.message());
+  }
+  return UnavailableError(std::string("upstream ") + std::string(what) + ": " + ec.message());
+}
+
+}  // namespace
+
+struct UpstreamPool::Connection {
+  explicit Connection(asio::any_io_executor ex) : stream(std::move(ex)) {}
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  std::chrono::steady_clock::time_point idle_since;
+};
+
+Result<std::vector<tcp::endpoint>> ResolveUpstream(const UpstreamOptions& options) {
+  asio::io_context ioc;
+  tcp::resolver resolver(ioc);
+  beast::error_code ec;
+  auto results = resolver.resolve(options.host, std::to_string(options.port), ec);
+  if (ec || results.empty()) {
+    return Err(InvalidArgumentError("upstream '" + options.host + "' does not resolve"));
+  }
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  return endpoints;
+}
+
+UpstreamPool::UpstreamPool(asio::any_io_executor executor, UpstreamOptions options,
+                           std::vector<tcp::endpoint> endpoints)
+    : executor_(std::move(executor)),
+      options_(std::move(options)),
+      endpoints_(std::move(endpoints)) {}
+
+UpstreamPool::~UpstreamPool() = default;
+
+size_t UpstreamPool::idle_connections() const { return idle_.size(); }
+
+asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool::Connect() {
+  auto connection = std::make_unique<Connection>(executor_);
+  connection->stream.expires_after(options_.connect_timeout);
+  auto [ec, endpoint] = co_await connection->stream.async_connect(endpoints_, kAwait);
+  if (ec) co_return Err(IoError(ec, "connect"));
+  connection->stream.socket().set_option(tcp::no_delay(true), ec);
+  co_return connection;
+}
+
+asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Connection& c,
+                                                             const HttpRequest& request,
+                                                             bool& response_started,
+                                                             bool& keep_alive) {
+  http::request<http::string_body> out;
+  out.method_string(request.method);
+  out.target(request.target);
+  out.version(11);
+  for (const auto& [name, value] : request.headers) out.insert(name, value);
+  out.body() = request.body;
+  out.keep_alive(true);
+  out.prepare_payload();
+
+  c.stream.expires_after(options_.response_timeout);
+  auto [write_ec, written] = co_await http::async_write(c.stream, out, kAwait);
+  if (write_ec) co_return Err(IoError(write_ec, "write"));
+
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(options_.max_response_bytes);
+  parser.header_limit(64 * 1024);
+  if (request.method == "HEAD") parser.skip(true);
+  auto [head_ec, head_n] = co_await http::async_read_header(c.stream, c.buffer, parser, kAwait);
+  if (head_ec) {
+    response_started = c.buffer.size() > 0 || head_n > 0;
+    co_return Err(IoError(head_ec, "read"));
+  }
+  response_started = true;
+  if (!parser.is_done()) {
+    auto [body_ec, body_n] = co_await http::async_read(c.stream, c.buffer, parser, kAwait);
+    if (body_ec) co_return Err(IoError(body_ec, "read"));
+  }
+  auto message = parser.release();
+  HttpResponse response{.status = static_cast<int>(message.result_int())};
+  for (const auto& field : message) {
+    response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  response.body = std::move(message.body());
+  keep_alive = message.keep_alive();
+  co_return response;
+}
+
+asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& request,
+                                                         bool idempotent) {
+  const auto now = std::chrono::steady_clock::now();
+  while (!idle_.empty() && now - idle_.front()->idle_since > options_.idle_timeout) {
+    idle_.erase(idle_.begin());
+  }
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::unique_ptr<Connection> connection;
+    const bool reused = attempt == 0 && !idle_.empty();
+    if (reused) {
+      connection = std::move(idle_.back());
+      idle_.pop_back();
+    } else {
+      auto fresh = co_await Connect();
+      if (!fresh) co_return Err(fresh.error());
+      connection = std::move(*fresh);
+    }
+    bool response_started = false;
+    bool keep_alive = false;
+    Result<HttpResponse> response =
+        co_await Exchange(*connection, request, response_started, keep_alive);
+    if (!response) {
+      // A reused connection the upstream had already closed: safe to try once
+      // more when nothing came back and the request may be repeated.
+      if (reused && !response_started && idempotent) continue;
+      co_return response;
+    }
+    if (keep_alive && idle_.size() < options_.max_idle_connections) {
+      connection->idle_since = std::chrono::steady_clock::now();
+      connection->stream.expires_never();
+      idle_.push_back(std::move(connection));
+    }
+    co_return response;
+  }
+  co_return Err(UnavailableError("upstream connection lost"));
+}
+
+}  // namespace bulwark::net

@@ -1,0 +1,72 @@
+// UpstreamPool: keep-alive HTTP/1.1 connections from one io thread to one
+// upstream service. Each io thread owns its own pools (no lock on the request
+// path); a pool is not thread-safe and must only be used on its executor.
+// Includes Asio; for net/ and the HTTP-facing modules.
+#ifndef BULWARK_NET_UPSTREAM_POOL_H_
+#define BULWARK_NET_UPSTREAM_POOL_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "core/status.h"
+#include "net/http_server.h"
+
+namespace bulwark::net {
+
+struct UpstreamOptions {
+  std::string host = "127.0.0.1";  // an IP literal or a name resolved once at creation
+  uint16_t port = 80;
+  std::chrono::milliseconds connect_timeout{2000};
+  // From sending the request to the end of the response.
+  std::chrono::milliseconds response_timeout{30000};
+  // Idle keep-alive connections older than this are not reused.
+  std::chrono::milliseconds idle_timeout{30000};
+  size_t max_idle_connections = 64;     // per io thread
+  size_t max_response_bytes = 8 << 20;  // larger responses fail with kResourceExhausted
+};
+
+// Resolves the upstream's address once. kInvalidArgument if it does not resolve.
+Result<std::vector<boost::asio::ip::tcp::endpoint>> ResolveUpstream(const UpstreamOptions& options);
+
+class UpstreamPool {
+ public:
+  UpstreamPool(boost::asio::any_io_executor executor, UpstreamOptions options,
+               std::vector<boost::asio::ip::tcp::endpoint> endpoints);
+  ~UpstreamPool();
+  UpstreamPool(const UpstreamPool&) = delete;
+  UpstreamPool& operator=(const UpstreamPool&) = delete;
+
+  // Sends `request` (method, target, headers and body as given; the pool sets
+  // Content-Length and keep-alive framing) and returns the upstream's answer.
+  // A request that fails on a reused connection before any byte of a
+  // response arrived is retried once on a fresh connection when `idempotent`.
+  // Errors: kUnavailable (cannot connect, connection lost), kDeadlineExceeded
+  // (timeout), kResourceExhausted (response too large), kDataLoss (malformed
+  // response). Never throws for I/O outcomes.
+  boost::asio::awaitable<Result<HttpResponse>> Send(const HttpRequest& request, bool idempotent);
+
+  size_t idle_connections() const;
+
+ private:
+  struct Connection;
+  boost::asio::awaitable<Result<std::unique_ptr<Connection>>> Connect();
+  boost::asio::awaitable<Result<HttpResponse>> Exchange(Connection& connection,
+                                                        const HttpRequest& request,
+                                                        bool& response_started, bool& keep_alive);
+
+  boost::asio::any_io_executor executor_;
+  UpstreamOptions options_;
+  std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // most recently used last
+};
+
+}  // namespace bulwark::net
+
+#endif  // BULWARK_NET_UPSTREAM_POOL_H_
