@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Gateway benchmark: on loopback, the proxy under test pinned to one core and
+# wrk plus the backend on the other, same backend and connections for all:
+#   direct       wrk -> backend (nginx returning a small body)
+#   nginx        nginx as a plain reverse proxy, one worker
+#   haproxy_jwt  HAProxy verifying an ES256 JWT with jwt_verify, one thread
+#   bulwark      Bulwark's full chain: JWT ES256 verify, route authorization
+#                (scope), rate limit, reverse proxy, one io thread
+# with the token reused as real clients reuse it. Prints requests/s, p50/p99
+# and the proxy's CPU time per request (from /proc/<pid>/stat), then
+# `name: value unit` lines.
+# Usage: bench/gateway.sh [BUILD_DIR]   (BULWARK_BENCH_QUICK=1 for a smoke run)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(realpath "${1:-$root/build}")
+bulwark="$build/src/cli/bulwark"
+for tool in wrk nginx haproxy node; do
+  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
+    echo "missing $tool (scripts/install-deps.sh --test)"; exit 1; }
+done
+if [ "${BULWARK_BENCH_QUICK:-0}" = 1 ]; then duration=1; conns=8; else duration=10; conns=32; fi
+proxy_cpu=0
+load_cpu=1
+[ "$(nproc)" -gt 1 ] || load_cpu=0
+
+work=$(mktemp -d)
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for f in "$work"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+user_line=""
+[ "$(id -u)" -eq 0 ] && user_line="user root;"
+mkdir -p "$work/tmp"
+nginx_common="pid PIDFILE; error_log $work/nginx-ERR.log warn; events { worker_connections 4096; }"
+temp_paths="client_body_temp_path $work/tmp/b; proxy_temp_path $work/tmp/p; fastcgi_temp_path $work/tmp/f; uwsgi_temp_path $work/tmp/u; scgi_temp_path $work/tmp/s;"
+
+back=$(free_port)
+cat >"$work/backend.conf" <<NGINX
+$user_line
+worker_processes 1;
+${nginx_common//PIDFILE/$work/backend.pid}
+http { access_log off; $temp_paths
+  server { listen 127.0.0.1:$back; location / { return 200 "ok\n"; } } }
+NGINX
+taskset -c "$load_cpu" nginx -p "$work" -c "$work/backend.conf"
+
+nginx_port=$(free_port)
+cat >"$work/proxy.conf" <<NGINX
+$user_line
+worker_processes 1;
+${nginx_common//PIDFILE/$work/proxy.pid}
+http { access_log off; $temp_paths
+  upstream backend { server 127.0.0.1:$back; keepalive 64; }
+  server { listen 127.0.0.1:$nginx_port;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+NGINX
+taskset -c "$proxy_cpu" nginx -p "$work" -c "$work/proxy.conf"
+
+"$bulwark" keys generate --alg ES256 --kid bench >"$work/idp.jwk"
+"$bulwark" keys public --key "$work/idp.jwk" >"$work/idp.pub.jwk"
+node "$root/bench/node/jwk_to_pem.mjs" "$work/idp.pub.jwk" >"$work/idp.pub.pem"
+now=$(date +%s)
+token=$("$bulwark" jwt sign --key "$work/idp.jwk" --claims \
+  "{\"iss\":\"https://idp.example\",\"sub\":\"bench\",\"aud\":\"api\",\"scope\":\"read\",\"iat\":$now,\"exp\":$((now + 3600))}")
+
+haproxy_port=$(free_port)
+cat >"$work/haproxy.cfg" <<CFG
+global
+  nbthread 1
+  pidfile $work/haproxy.pid
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+frontend fe
+  bind 127.0.0.1:$haproxy_port
+  http-request set-var(txn.bearer) http_auth_bearer
+  http-request deny deny_status 401 unless { var(txn.bearer) -m found }
+  http-request deny deny_status 401 unless { var(txn.bearer),jwt_verify("ES256","$work/idp.pub.pem") -m int 1 }
+  default_backend be
+backend be
+  http-reuse always
+  server s1 127.0.0.1:$back
+CFG
+taskset -c "$proxy_cpu" haproxy -D -f "$work/haproxy.cfg"
+
+cat >"$work/bulwark.yaml" <<YAML
+server: {listen: 127.0.0.1:0, threads: 1}
+store: {backend: memory}
+gateway:
+  upstreams: [{name: backend, address: 127.0.0.1:$back}]
+  issuers: [{name: idp, issuer: "https://idp.example", audiences: [api], jwks_file: idp.pub.jwk}]
+  routes:
+    - name: api
+      path_prefix: /
+      upstream: backend
+      authz: {scopes: [read]}
+      rate_limit: {key: principal, limit: 1000000000, window_ms: 1000}
+YAML
+(cd "$work" && exec taskset -c "$proxy_cpu" "$bulwark" serve --config bulwark.yaml >"$work/bulwark.log" 2>&1) &
+pids+=($!)
+bulwark_port=""
+for _ in $(seq 1 200); do
+  bulwark_port=$(sed -n 's/.*"msg":"server.listening".*"port":\([0-9]*\).*/\1/p' "$work/bulwark.log" | head -1)
+  [ -n "$bulwark_port" ] && break
+  sleep 0.05
+done
+[ -n "$bulwark_port" ] || { cat "$work/bulwark.log"; exit 1; }
+[ -n "${BULWARK_BENCH_HOLD:-}" ] && { echo "bulwark on $bulwark_port, token $token"; sleep "$BULWARK_BENCH_HOLD"; }
+bulwark_pid=${pids[-1]}
+
+check() {  # the proxy must really pass the request through
+  local got
+  got=$(curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$1/x")
+  [ "$got" = "ok" ] || { echo "$2 did not proxy: '$got'"; exit 1; }
+}
+check "$back" direct
+check "$nginx_port" nginx
+check "$haproxy_port" haproxy
+check "$bulwark_port" bulwark
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$haproxy_port/x")" = 401 ]
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$bulwark_port/x")" = 401 ]
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+declare -A rps p50 p99 cpu_us
+run() {  # run NAME PORT PID
+  local name=$1 port=$2 pid=${3:-} before=0 after out
+  [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+  out=$(taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"${duration}s" --latency \
+    -H "Authorization: Bearer $token" "http://127.0.0.1:$port/x")
+  [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+  rps[$name]=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50[$name]=$(echo "$out" | awk '$1 == "50%" {print $2}')
+  p99[$name]=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  local requests
+  requests=$(echo "$out" | awk '/requests in/ {print $1}')
+  if [ -n "$pid" ]; then
+    cpu_us[$name]=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+      'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+  else
+    cpu_us[$name]="-"
+  fi
+  printf '%-12s %10s req/s  p50 %8s  p99 %8s  proxy cpu %6s us/req\n' \
+    "$name" "${rps[$name]}" "${p50[$name]}" "${p99[$name]}" "${cpu_us[$name]}"
+}
+run direct "$back"
+# nginx and HAProxy work in a child of the process their pid file names.
+run nginx "$nginx_port" "$(pgrep -P "$(cat "$work/proxy.pid")" | head -1)"
+run haproxy_jwt "$haproxy_port" "$(pgrep -P "$(cat "$work/haproxy.pid")" | head -1 || cat "$work/haproxy.pid")"
+run bulwark "$bulwark_port" "$bulwark_pid"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo
+echo "gateway_rps: ${rps[bulwark]} req/s"
+echo "nginx_rps: ${rps[nginx]} req/s"
+echo "haproxy_jwt_rps: ${rps[haproxy_jwt]} req/s"
+echo "gateway_rps_ratio_vs_nginx: $(ratio "${rps[bulwark]}" "${rps[nginx]}") ratio"
+echo "gateway_rps_ratio_vs_haproxy_jwt: $(ratio "${rps[bulwark]}" "${rps[haproxy_jwt]}") ratio"
+echo "gateway_cpu_us_per_req: ${cpu_us[bulwark]} us"
+echo "nginx_cpu_us_per_req: ${cpu_us[nginx]} us"
+echo "haproxy_jwt_cpu_us_per_req: ${cpu_us[haproxy_jwt]} us"
+echo "gateway_p99: ${p99[bulwark]}"
+echo "nginx_p99: ${p99[nginx]}"

@@ -1,0 +1,153 @@
+#include "audit/audit_queue.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <bit>
+#include <system_error>
+#include <utility>
+
+#include "core/log.h"
+
+namespace bulwark::audit {
+
+// A slot is free for the producer claiming position p when seq == p, and
+// holds that producer's event for the writer when seq == p + 1; the writer
+// frees it for position p + capacity. A cache line of its own keeps
+// neighbouring producers from bouncing each other's slot.
+struct alignas(64) AuditQueue::Slot {
+  std::atomic<uint64_t> seq{0};
+  AuditEvent event;
+};
+
+Result<std::unique_ptr<AuditQueue>> AuditQueue::Create(AuditSink& sink, AuditQueueOptions options) {
+  if (options.capacity > (size_t{1} << 30)) {
+    return Err(InvalidArgumentError("audit queue capacity exceeds 2^30"));
+  }
+  if (options.max_batch == 0) return Err(InvalidArgumentError("audit queue max_batch is 0"));
+  size_t capacity = std::bit_ceil(std::max<size_t>(options.capacity, 2));
+  std::unique_ptr<AuditQueue> queue(new AuditQueue(sink, capacity, options.max_batch));
+  try {
+    queue->thread_ = std::thread([q = queue.get()] { q->Run(); });
+  } catch (const std::system_error& e) {
+    return Err(ResourceExhaustedError(std::string("audit writer thread: ") + e.what()));
+  }
+  return queue;
+}
+
+AuditQueue::AuditQueue(AuditSink& sink, size_t capacity, size_t max_batch)
+    : sink_(sink), max_batch_(max_batch), mask_(capacity - 1), slots_(new Slot[capacity]) {
+  for (size_t i = 0; i < capacity; ++i) slots_[i].seq.store(i, std::memory_order_relaxed);
+}
+
+AuditQueue::~AuditQueue() { Stop(); }
+
+bool AuditQueue::TryEnqueue(AuditEvent&& event) {
+  uint64_t pos = enqueue_pos_.load(std::memory_order_relaxed);
+  Slot* slot;
+  for (;;) {
+    if (pos & kClosed) break;
+    slot = &slots_[pos & mask_];
+    uint64_t seq = slot->seq.load(std::memory_order_acquire);
+    auto lag = static_cast<int64_t>(seq - pos);
+    if (lag == 0) {
+      if (enqueue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+        slot->event = std::move(event);
+        // Sequentially consistent with the writer's going to sleep in Run:
+        // either the writer sees this slot before it sleeps, or this thread
+        // sees it sleeping and wakes it (on x86 the store is one xchg).
+        slot->seq.store(pos + 1, std::memory_order_seq_cst);
+        if (writer_sleeping_.load(std::memory_order_seq_cst)) WakeWriter();
+        return true;
+      }
+    } else if (lag < 0) {
+      break;  // the slot still holds an event `capacity` positions back: full
+    } else {
+      pos = enqueue_pos_.load(std::memory_order_relaxed);  // another producer took it
+    }
+  }
+  dropped_.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
+void AuditQueue::Stop() {
+  std::lock_guard lock(stop_mu_);
+  if (!thread_.joinable()) return;
+  enqueue_pos_.fetch_or(kClosed, std::memory_order_seq_cst);
+  WakeWriter();
+  thread_.join();
+}
+
+void AuditQueue::WakeWriter() {
+  wake_epoch_.fetch_add(1, std::memory_order_seq_cst);
+  wake_epoch_.notify_one();
+}
+
+bool AuditQueue::HeadReady(std::memory_order order) const {
+  return slots_[dequeue_pos_ & mask_].seq.load(order) == dequeue_pos_ + 1;
+}
+
+void AuditQueue::Drain(std::vector<AuditEvent>& batch) {
+  while (batch.size() < max_batch_ && HeadReady()) {
+    Slot& slot = slots_[dequeue_pos_ & mask_];
+    batch.push_back(std::move(slot.event));
+    slot.seq.store(dequeue_pos_ + mask_ + 1, std::memory_order_release);
+    ++dequeue_pos_;
+  }
+}
+
+void AuditQueue::Run() {
+  pthread_setname_np(pthread_self(), "bulwark-audit");
+  std::vector<AuditEvent> batch;
+  batch.reserve(max_batch_);
+  for (;;) {
+    Drain(batch);
+    if (!batch.empty()) {
+      WriteBatch(batch);
+      batch.clear();  // frees the events' strings here, off the request path
+      continue;
+    }
+    uint64_t tail = enqueue_pos_.load(std::memory_order_acquire);
+    if (tail & kClosed) {
+      if ((tail & ~kClosed) == dequeue_pos_) break;
+      // A producer claimed the head slot before Stop and is still moving its
+      // event in; it finishes in a few instructions unless preempted.
+      std::this_thread::yield();
+      continue;
+    }
+    uint32_t epoch = wake_epoch_.load(std::memory_order_seq_cst);
+    writer_sleeping_.store(true, std::memory_order_seq_cst);
+    if (!HeadReady(std::memory_order_seq_cst) &&
+        !(enqueue_pos_.load(std::memory_order_seq_cst) & kClosed)) {
+      wake_epoch_.wait(epoch, std::memory_order_seq_cst);
+    }
+    writer_sleeping_.store(false, std::memory_order_relaxed);
+  }
+  Status flushed = sink_.Flush();
+  if (!flushed.ok()) {
+    write_errors_.fetch_add(1, std::memory_order_relaxed);
+    log::Error("audit.sink_flush_failed", {{"error", flushed.ToString()}});
+  }
+}
+
+void AuditQueue::WriteBatch(std::vector<AuditEvent>& batch) {
+  Status status = sink_.Write(batch);
+  if (status.ok()) {
+    written_.fetch_add(batch.size(), std::memory_order_relaxed);
+    if (failing_) {
+      log::Info("audit.sink_recovered", {{"failed_batches", failed_batches_}});
+      failing_ = false;
+      failed_batches_ = 0;
+    }
+    return;
+  }
+  write_errors_.fetch_add(1, std::memory_order_relaxed);
+  lost_.fetch_add(batch.size(), std::memory_order_relaxed);
+  ++failed_batches_;
+  if (!failing_) {
+    failing_ = true;
+    log::Error("audit.sink_write_failed", {{"error", status.ToString()}, {"events", batch.size()}});
+  }
+}
+
+}  // namespace bulwark::audit

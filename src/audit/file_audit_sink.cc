@@ -1,0 +1,121 @@
+#include "audit/file_audit_sink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <system_error>
+#include <utility>
+
+#include "core/log.h"
+
+namespace bulwark::audit {
+namespace {
+
+constexpr size_t kMaxRetainedBuffer = size_t{4} << 20;
+
+Status ErrnoStatus(int err, const std::string& path, std::string_view op) {
+  std::string message = "audit file " + path + ": " + std::string(op) + ": " +
+                        std::error_code(err, std::generic_category()).message();
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+      return NotFoundError(std::move(message));
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return PermissionDeniedError(std::move(message));
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+      return ResourceExhaustedError(std::move(message));
+    case EISDIR:
+      return FailedPreconditionError(std::move(message));
+    default:
+      return InternalError(std::move(message));
+  }
+}
+
+Result<int> OpenForAppend(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Err(ErrnoStatus(errno, path, "open"));
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+    log::Warn("audit.file_mode_too_open",
+              {{"path", path}, {"mode", static_cast<uint32_t>(st.st_mode & 0777)}});
+  }
+  return fd;
+}
+
+// fdatasync; a pipe or terminal (say /dev/stdout in a container) has nothing
+// to sync and reports EINVAL, which is not a failure here.
+Status Sync(int fd, const std::string& path) {
+  while (::fdatasync(fd) != 0) {
+    if (errno == EINTR) continue;
+    if (errno == EINVAL) return OkStatus();
+    return ErrnoStatus(errno, path, "fdatasync");
+  }
+  return OkStatus();
+}
+
+bool SameFile(int a, int b) {
+  struct stat sa, sb;
+  return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FileAuditSink>> FileAuditSink::Open(FileAuditSinkOptions options) {
+  if (options.path.empty()) return Err(InvalidArgumentError("audit file path is empty"));
+  BULWARK_ASSIGN_OR_RETURN(int fd, OpenForAppend(options.path));
+  return std::unique_ptr<FileAuditSink>(new FileAuditSink(std::move(options), fd));
+}
+
+FileAuditSink::~FileAuditSink() { ::close(fd_); }
+
+Status FileAuditSink::Write(std::span<const AuditEvent> events) {
+  std::lock_guard lock(mu_);
+  buffer_.clear();
+  if (events.empty()) return OkStatus();
+  if (torn_) buffer_ += '\n';
+  for (const AuditEvent& event : events) AppendJsonLine(event, buffer_);
+
+  size_t done = 0;
+  Status status;
+  while (done < buffer_.size()) {
+    ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      status = ErrnoStatus(errno, options_.path, "write");
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (done > 0) torn_ = buffer_[done - 1] != '\n';
+  if (buffer_.capacity() > kMaxRetainedBuffer) std::string().swap(buffer_);
+  if (!status.ok()) return status;
+  if (options_.fsync == FsyncPolicy::kEveryBatch) return Sync(fd_, options_.path);
+  return OkStatus();
+}
+
+Status FileAuditSink::Flush() {
+  std::lock_guard lock(mu_);
+  return Sync(fd_, options_.path);
+}
+
+Status FileAuditSink::Reopen() {
+  BULWARK_ASSIGN_OR_RETURN(int fd, OpenForAppend(options_.path));
+  int old;
+  {
+    std::lock_guard lock(mu_);
+    old = std::exchange(fd_, fd);
+    // A torn line stays in the old file; only reopening the same file keeps it.
+    if (!SameFile(old, fd)) torn_ = false;
+  }
+  ::close(old);
+  return OkStatus();
+}
+
+}  // namespace bulwark::audit

@@ -1,0 +1,246 @@
+#include "audit/audit_queue.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <latch>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "audit/file_audit_sink.h"
+#include "audit_test_util.h"
+
+namespace bulwark::audit {
+namespace {
+
+using testing::PollUntil;
+using testing::SampleEvent;
+
+// Keeps what it is given; optionally fails or blocks.
+class RecordingSink : public AuditSink {
+ public:
+  Status Write(std::span<const AuditEvent> events) override {
+    if (block_) {
+      if (!entered_flag_.exchange(true)) entered_.count_down();
+      release_.wait();
+    }
+    std::lock_guard lock(mu_);
+    ++writes_;
+    if (fail_.load()) return UnavailableError("collector unreachable");
+    for (const AuditEvent& e : events) ids_.push_back(e.request_id);
+    return OkStatus();
+  }
+  Status Flush() override {
+    std::lock_guard lock(mu_);
+    ++flushes_;
+    return OkStatus();
+  }
+
+  std::vector<std::string> ids() {
+    std::lock_guard lock(mu_);
+    return ids_;
+  }
+  int flushes() {
+    std::lock_guard lock(mu_);
+    return flushes_;
+  }
+
+  // Blocking: the first Write counts down entered() and every Write waits for Release().
+  void BlockWrites() { block_ = true; }
+  void WaitUntilWriteEntered() { entered_.wait(); }
+  void Release() { release_.count_down(); }
+  void SetFailing(bool fail) { fail_.store(fail); }
+
+ private:
+  bool block_ = false;
+  std::atomic<bool> entered_flag_{false};
+  std::latch entered_{1};
+  std::latch release_{1};
+  std::atomic<bool> fail_{false};
+  std::mutex mu_;
+  std::vector<std::string> ids_;  // guarded by mu_
+  int writes_ = 0;                // guarded by mu_
+  int flushes_ = 0;               // guarded by mu_
+};
+
+std::unique_ptr<AuditQueue> MakeQueue(AuditSink& sink, AuditQueueOptions options = {}) {
+  auto queue = AuditQueue::Create(sink, options);
+  EXPECT_TRUE(queue.has_value()) << queue.error().ToString();
+  return queue ? std::move(*queue) : nullptr;
+}
+
+TEST(AuditQueueTest, WritesEventsOfOneProducerInEnqueueOrder) {
+  RecordingSink sink;
+  auto queue = MakeQueue(sink, {.capacity = 4096, .max_batch = 7});
+  std::vector<std::string> expected;
+  for (int i = 0; i < 1000; ++i) {
+    expected.push_back(std::to_string(i));
+    ASSERT_TRUE(queue->TryEnqueue(SampleEvent(expected.back())));
+  }
+  queue->Stop();
+  EXPECT_EQ(sink.ids(), expected);
+  EXPECT_EQ(queue->written(), 1000u);
+}
+
+TEST(AuditQueueTest, FourProducersHaveEveryEventWrittenExactlyOnceInTheirOrder) {
+  constexpr int kProducers = 4;
+  constexpr int kPerProducer = 10'000;
+  RecordingSink sink;
+  auto queue = MakeQueue(sink, {.capacity = 1 << 16});  // room for all: no drop possible
+  {
+    std::vector<std::jthread> producers;
+    for (int p = 0; p < kProducers; ++p) {
+      producers.emplace_back([&, p] {
+        for (int i = 0; i < kPerProducer; ++i) {
+          EXPECT_TRUE(queue->TryEnqueue(SampleEvent(std::to_string(p) + ":" + std::to_string(i))));
+        }
+      });
+    }
+  }
+  queue->Stop();
+  EXPECT_EQ(queue->enqueued(), uint64_t{kProducers * kPerProducer});
+  EXPECT_EQ(queue->written(), uint64_t{kProducers * kPerProducer});
+  EXPECT_EQ(queue->dropped(), 0u);
+  std::vector<int> next(kProducers, 0);
+  for (const std::string& id : sink.ids()) {
+    int p = std::stoi(id.substr(0, id.find(':')));
+    int i = std::stoi(id.substr(id.find(':') + 1));
+    ASSERT_EQ(i, next[p]) << "producer " << p << " out of order or duplicated";
+    ++next[p];
+  }
+  EXPECT_EQ(next, std::vector<int>(kProducers, kPerProducer));
+}
+
+TEST(AuditQueueTest, FullQueueDropsAndCountsWithoutBlocking) {
+  RecordingSink sink;
+  sink.BlockWrites();
+  auto queue = MakeQueue(sink, {.capacity = 8});
+  ASSERT_TRUE(queue->TryEnqueue(SampleEvent("taken")));
+  sink.WaitUntilWriteEntered();  // the writer holds "taken" and is stuck in Write
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(queue->TryEnqueue(SampleEvent(std::to_string(i))));
+  // Were TryEnqueue to wait for room, these would hang: the sink is blocked until Release.
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 100; ++i) {
+    AuditEvent refused = SampleEvent("refused");
+    EXPECT_FALSE(queue->TryEnqueue(std::move(refused)));
+    EXPECT_EQ(refused.request_id, "refused");  // left untouched
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(queue->dropped(), 100u);
+  EXPECT_EQ(queue->enqueued(), 9u);
+  sink.Release();
+  queue->Stop();
+  EXPECT_EQ(queue->written(), 9u);
+  EXPECT_EQ(sink.ids(),
+            (std::vector<std::string>{"taken", "0", "1", "2", "3", "4", "5", "6", "7"}));
+}
+
+TEST(AuditQueueTest, StopDrainsAcceptedEventsAndFlushesOnce) {
+  RecordingSink sink;
+  auto queue = MakeQueue(sink);
+  for (int i = 0; i < 5000; ++i) ASSERT_TRUE(queue->TryEnqueue(SampleEvent()));
+  queue->Stop();
+  EXPECT_EQ(queue->written(), 5000u);
+  EXPECT_EQ(sink.flushes(), 1);
+  queue->Stop();  // idempotent
+  EXPECT_EQ(sink.flushes(), 1);
+}
+
+TEST(AuditQueueTest, RefusesAndCountsEventsAfterStop) {
+  RecordingSink sink;
+  auto queue = MakeQueue(sink);
+  queue->Stop();
+  AuditEvent late = SampleEvent("late");
+  EXPECT_FALSE(queue->TryEnqueue(std::move(late)));
+  EXPECT_EQ(late.request_id, "late");
+  EXPECT_EQ(queue->dropped(), 1u);
+  EXPECT_EQ(queue->enqueued(), 0u);
+}
+
+TEST(AuditQueueTest, DestructorDrainsAndStops) {
+  RecordingSink sink;
+  {
+    auto queue = MakeQueue(sink);
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE(queue->TryEnqueue(SampleEvent()));
+  }
+  EXPECT_EQ(sink.ids().size(), 100u);
+  EXPECT_EQ(sink.flushes(), 1);
+}
+
+// Each event finds the writer asleep: a lost wake-up would hang the poll.
+TEST(AuditQueueTest, WakesIdleWriterForEveryEvent) {
+  RecordingSink sink;
+  auto queue = MakeQueue(sink);
+  for (uint64_t i = 1; i <= 2000; ++i) {
+    ASSERT_TRUE(queue->TryEnqueue(SampleEvent()));
+    ASSERT_TRUE(PollUntil([&] { return queue->written() == i; })) << "event " << i;
+  }
+}
+
+TEST(AuditQueueTest, EveryAcceptedEventIsWrittenWhenStopRacesProducers) {
+  RecordingSink sink;
+  auto queue = MakeQueue(sink, {.capacity = 256});
+  std::atomic<int> running{0};
+  std::vector<std::jthread> producers;
+  for (int p = 0; p < 3; ++p) {
+    producers.emplace_back([&](std::stop_token stop) {
+      running.fetch_add(1);
+      while (!stop.stop_requested()) (void)queue->TryEnqueue(SampleEvent());
+    });
+  }
+  ASSERT_TRUE(PollUntil([&] { return running.load() == 3 && queue->written() > 1000; }));
+  queue->Stop();
+  for (auto& t : producers) t.request_stop();
+  producers.clear();
+  EXPECT_EQ(queue->written(), queue->enqueued());
+  EXPECT_EQ(sink.ids().size(), queue->enqueued());
+}
+
+TEST(AuditQueueTest, SinkFailureIsCountedAndQueueKeepsGoing) {
+  RecordingSink sink;
+  sink.SetFailing(true);
+  auto queue = MakeQueue(sink);
+  ASSERT_TRUE(queue->TryEnqueue(SampleEvent("lost-1")));
+  ASSERT_TRUE(PollUntil([&] { return queue->write_errors() == 1; }));
+  ASSERT_TRUE(queue->TryEnqueue(SampleEvent("lost-2")));
+  ASSERT_TRUE(PollUntil([&] { return queue->write_errors() == 2; }));
+  sink.SetFailing(false);
+  ASSERT_TRUE(queue->TryEnqueue(SampleEvent("kept")));
+  queue->Stop();
+  EXPECT_EQ(queue->write_errors(), 2u);
+  EXPECT_EQ(queue->lost(), 2u);
+  EXPECT_EQ(queue->written(), 1u);
+  EXPECT_EQ(queue->enqueued(), queue->written() + queue->lost());
+  EXPECT_EQ(sink.ids(), std::vector<std::string>{"kept"});
+}
+
+TEST(AuditQueueTest, WritesThroughFileSinkAsParseableJsonLines) {
+  testing::TempDir dir;
+  auto sink = FileAuditSink::Open({.path = dir.File("audit.log")});
+  ASSERT_TRUE(sink.has_value());
+  auto queue = MakeQueue(**sink, {.max_batch = 16});
+  for (int i = 0; i < 500; ++i) ASSERT_TRUE(queue->TryEnqueue(SampleEvent(std::to_string(i))));
+  queue->Stop();
+  std::vector<std::string> lines = testing::SplitLines(testing::ReadFile(dir.File("audit.log")));
+  ASSERT_EQ(lines.size(), 500u);
+  for (int i = 0; i < 500; ++i) {
+    EXPECT_EQ(testing::Str(testing::ParseObject(lines[i]), "request_id"), std::to_string(i));
+  }
+}
+
+TEST(AuditQueueTest, CreateValidatesOptionsAndRoundsCapacityUp) {
+  RecordingSink sink;
+  auto bad_batch = AuditQueue::Create(sink, {.max_batch = 0});
+  ASSERT_FALSE(bad_batch.has_value());
+  EXPECT_EQ(bad_batch.error().code(), StatusCode::kInvalidArgument);
+  auto too_big = AuditQueue::Create(sink, {.capacity = (size_t{1} << 30) + 1});
+  ASSERT_FALSE(too_big.has_value());
+  EXPECT_EQ(too_big.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(MakeQueue(sink, {.capacity = 3})->capacity(), 4u);
+  EXPECT_EQ(MakeQueue(sink, {.capacity = 0})->capacity(), 2u);
+}
+
+}  // namespace
+}  // namespace bulwark::audit

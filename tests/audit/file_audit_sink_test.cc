@@ -1,0 +1,168 @@
+#include "audit/file_audit_sink.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
+#include "audit_test_util.h"
+
+namespace bulwark::audit {
+namespace {
+
+using testing::ParseObject;
+using testing::ReadFile;
+using testing::SampleEvent;
+using testing::SplitLines;
+using testing::Str;
+using testing::TempDir;
+
+std::unique_ptr<FileAuditSink> OpenSink(const std::string& path,
+                                        FsyncPolicy fsync = FsyncPolicy::kNone) {
+  auto sink = FileAuditSink::Open({.path = path, .fsync = fsync});
+  EXPECT_TRUE(sink.has_value()) << sink.error().ToString();
+  return sink ? std::move(*sink) : nullptr;
+}
+
+std::vector<std::string> RequestIds(const std::string& path) {
+  std::vector<std::string> ids;
+  for (const std::string& line : SplitLines(ReadFile(path))) {
+    ids.push_back(Str(ParseObject(line), "request_id"));
+  }
+  return ids;
+}
+
+using Ids = std::vector<std::string>;
+
+unsigned ModeOf(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return st.st_mode & 07777;
+}
+
+TEST(FileAuditSinkTest, CreatesFileReadableByOwnerOnlyEvenUnderPermissiveUmask) {
+  TempDir dir;
+  mode_t old_umask = ::umask(0);
+  auto sink = OpenSink(dir.File("audit.log"));
+  ::umask(old_umask);
+  ASSERT_NE(sink, nullptr);
+  EXPECT_EQ(ModeOf(dir.File("audit.log")), 0600u);
+}
+
+TEST(FileAuditSinkTest, WritesBatchAsJsonLinesInOrder) {
+  TempDir dir;
+  auto sink = OpenSink(dir.File("audit.log"));
+  ASSERT_NE(sink, nullptr);
+  std::vector<AuditEvent> batch = {SampleEvent("a"), SampleEvent("b"), SampleEvent("c")};
+  ASSERT_TRUE(sink->Write(batch).ok());
+  ASSERT_TRUE(sink->Write({}).ok());
+  ASSERT_TRUE(sink->Write(std::vector{SampleEvent("d")}).ok());
+  EXPECT_EQ(RequestIds(dir.File("audit.log")), (Ids{"a", "b", "c", "d"}));
+  std::string expected;
+  for (const AuditEvent& e : batch) AppendJsonLine(e, expected);
+  AppendJsonLine(SampleEvent("d"), expected);
+  EXPECT_EQ(ReadFile(dir.File("audit.log")), expected);
+}
+
+TEST(FileAuditSinkTest, AppendsToExistingFileAndAcrossReopen) {
+  TempDir dir;
+  const std::string path = dir.File("audit.log");
+  ASSERT_TRUE(OpenSink(path)->Write(std::vector{SampleEvent("first")}).ok());
+  auto sink = OpenSink(path);
+  ASSERT_NE(sink, nullptr);
+  ASSERT_TRUE(sink->Write(std::vector{SampleEvent("second")}).ok());
+  ASSERT_TRUE(sink->Reopen().ok());
+  ASSERT_TRUE(sink->Write(std::vector{SampleEvent("third")}).ok());
+  EXPECT_EQ(RequestIds(path), (Ids{"first", "second", "third"}));
+  EXPECT_EQ(ModeOf(path), 0600u);
+}
+
+TEST(FileAuditSinkTest, ReopenAfterRenameWritesToNewFile) {
+  TempDir dir;
+  const std::string path = dir.File("audit.log");
+  const std::string rotated = dir.File("audit.log.1");
+  auto sink = OpenSink(path);
+  ASSERT_NE(sink, nullptr);
+  ASSERT_TRUE(sink->Write(std::vector{SampleEvent("before")}).ok());
+  std::filesystem::rename(path, rotated);
+  // Until Reopen, events follow the open file to its new name.
+  ASSERT_TRUE(sink->Write(std::vector{SampleEvent("renamed")}).ok());
+  ASSERT_TRUE(sink->Reopen().ok());
+  ASSERT_TRUE(sink->Write(std::vector{SampleEvent("after")}).ok());
+  EXPECT_EQ(RequestIds(rotated), (Ids{"before", "renamed"}));
+  EXPECT_EQ(RequestIds(path), (Ids{"after"}));
+  EXPECT_EQ(ModeOf(path), 0600u);
+}
+
+TEST(FileAuditSinkTest, FailedReopenKeepsWritingToCurrentFile) {
+  TempDir dir;
+  const std::string path = dir.File("audit.log");
+  auto sink = OpenSink(path);
+  ASSERT_NE(sink, nullptr);
+  std::filesystem::rename(path, dir.File("audit.log.1"));
+  std::filesystem::create_directory(path);  // open(O_WRONLY) now fails with EISDIR
+  Status reopened = sink->Reopen();
+  EXPECT_EQ(reopened.code(), StatusCode::kFailedPrecondition) << reopened.ToString();
+  ASSERT_TRUE(sink->Write(std::vector{SampleEvent("kept")}).ok());
+  EXPECT_EQ(RequestIds(dir.File("audit.log.1")), (Ids{"kept"}));
+}
+
+TEST(FileAuditSinkTest, OpenInMissingDirectoryFailsWithNotFound) {
+  TempDir dir;
+  auto sink = FileAuditSink::Open({.path = dir.File("missing/audit.log")});
+  ASSERT_FALSE(sink.has_value());
+  EXPECT_EQ(sink.error().code(), StatusCode::kNotFound);
+}
+
+TEST(FileAuditSinkTest, OpenRejectsEmptyPath) {
+  auto sink = FileAuditSink::Open({});
+  ASSERT_FALSE(sink.has_value());
+  EXPECT_EQ(sink.error().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(FileAuditSinkTest, FsyncEveryBatchWritesAndFlushes) {
+  TempDir dir;
+  auto sink = OpenSink(dir.File("audit.log"), FsyncPolicy::kEveryBatch);
+  ASSERT_NE(sink, nullptr);
+  ASSERT_TRUE(sink->Write(std::vector{SampleEvent("a"), SampleEvent("b")}).ok());
+  EXPECT_TRUE(sink->Flush().ok());
+  EXPECT_EQ(RequestIds(dir.File("audit.log")), (Ids{"a", "b"}));
+}
+
+// A file size limit makes write(2) stop inside a line (a short write, then
+// EFBIG), the way a full disk would.
+TEST(FileAuditSinkTest, TornLineAfterFailedWriteDoesNotSwallowNextEvent) {
+  TempDir dir;
+  const std::string path = dir.File("audit.log");
+  auto sink = OpenSink(path);
+  ASSERT_NE(sink, nullptr);
+  ASSERT_TRUE(sink->Write(std::vector{SampleEvent("whole")}).ok());
+  const auto size = static_cast<rlim_t>(std::filesystem::file_size(path));
+
+  struct rlimit old_limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct sigaction ignore = {}, old_action = {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
+  struct rlimit limit = {size + 40, old_limit.rlim_max};
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  Status failed = sink->Write(std::vector{SampleEvent("torn")});
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  ASSERT_EQ(::sigaction(SIGXFSZ, &old_action, nullptr), 0);
+  EXPECT_EQ(failed.code(), StatusCode::kResourceExhausted) << failed.ToString();
+
+  ASSERT_TRUE(sink->Write(std::vector{SampleEvent("next")}).ok());
+  std::vector<std::string> lines = SplitLines(ReadFile(path));
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(Str(ParseObject(lines[0]), "request_id"), "whole");
+  EXPECT_EQ(lines[1].size(), 40u);
+  EXPECT_TRUE(ParseObject(lines[1]).empty());
+  EXPECT_EQ(Str(ParseObject(lines[2]), "request_id"), "next");
+}
+
+}  // namespace
+}  // namespace bulwark::audit
