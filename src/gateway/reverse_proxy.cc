@@ -171,7 +171,13 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
   });
   upstream_request.headers.emplace_back("X-Forwarded-For", request.remote_address);
   upstream_request.headers.emplace_back("X-Forwarded-Proto", tls ? "https" : "http");
-  if (!host.empty()) upstream_request.headers.emplace_back("X-Forwarded-Host", std::string(host));
+  if (!host.empty()) {
+    upstream_request.headers.emplace_back("X-Forwarded-Host", std::string(host));
+  } else {  // an HTTP/1.0 client sent none; HTTP/1.1 to the upstream needs one
+    const Upstream& u = upstreams_[index];
+    upstream_request.headers.emplace_back("Host",
+                                          u.options.host + ":" + std::to_string(u.options.port));
+  }
   for (auto& h : decision.identity_headers) upstream_request.headers.push_back(std::move(h));
   upstream_request.body = std::move(request.body);
 

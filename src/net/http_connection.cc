@@ -35,6 +35,7 @@ using tcp = asio::ip::tcp;
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
 constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kMaxRetainedWriteBuffer = 64 * 1024;
 constexpr size_t kMinBufferBytes = 64 * 1024;
 // Wire bytes a chunked body may spend on framing (sizes, extensions, trailers)
 // beyond its data, on top of as many bytes as the data itself.
@@ -102,6 +103,7 @@ class HttpConnection {
   ConnectionSlot slot_;
   ConnectionRegistration registration_;
   std::string remote_address_;
+  std::string write_buffer_;  // reused across responses
 };
 
 asio::awaitable<void> HttpConnection::Run() {
@@ -268,15 +270,25 @@ asio::awaitable<HttpResponse> HttpConnection::CallHandler(HttpRequest& request) 
 
 asio::awaitable<bool> HttpConnection::Write(WireResponse& response, bool head_only) {
   stream_.expires_after(options_.write_timeout);
-  beast::error_code ec;
-  if (head_only) {
-    http::response_serializer<http::string_body> serializer(response);
-    auto [write_ec, n] = co_await http::async_write_header(stream_, serializer, kAwait);
-    ec = write_ec;
-  } else {
-    auto [write_ec, n] = co_await http::async_write(stream_, response, kAwait);
-    ec = write_ec;
+  // One flat buffer and one write: Beast's serializer walks many small
+  // buffers per response, which costs more than the copy.
+  std::string& out = write_buffer_;
+  out.clear();
+  out.append("HTTP/1.1 ");
+  out.append(std::to_string(response.result_int()));
+  out.push_back(' ');
+  out.append(response.reason());
+  out.append("\r\n");
+  for (const auto& field : response) {
+    out.append(field.name_string());
+    out.append(": ");
+    out.append(field.value());
+    out.append("\r\n");
   }
+  out.append("\r\n");
+  if (!head_only) out.append(response.body());
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), kAwait);
+  if (out.capacity() > kMaxRetainedWriteBuffer) std::string().swap(out);
   if (ec && log::Enabled(log::Level::kDebug)) {
     log::Debug("net.http.write_failed", {{"error", ec.message()}, {"remote", remote_address_}});
   }

@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
@@ -41,6 +42,7 @@ struct UpstreamPool::Connection {
   explicit Connection(asio::any_io_executor ex) : stream(std::move(ex)) {}
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
+  std::string write_buffer;
   std::chrono::steady_clock::time_point idle_since;
 };
 
@@ -80,17 +82,20 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Connection& c,
                                                              const HttpRequest& request,
                                                              bool& response_started,
                                                              bool& keep_alive) {
-  http::request<http::string_body> out;
-  out.method_string(request.method);
-  out.target(request.target);
-  out.version(11);
-  for (const auto& [name, value] : request.headers) out.insert(name, value);
-  out.body() = request.body;
-  out.keep_alive(true);
-  out.prepare_payload();
+  // One flat buffer and one write (see HttpConnection::Write).
+  std::string& out = c.write_buffer;
+  out.clear();
+  out.append(request.method).append(" ").append(request.target).append(" HTTP/1.1\r\n");
+  for (const auto& [name, value] : request.headers) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  }
+  if (!request.body.empty() || (request.method != "GET" && request.method != "HEAD")) {
+    out.append("Content-Length: ").append(std::to_string(request.body.size())).append("\r\n");
+  }
+  out.append("\r\n").append(request.body);
 
   c.stream.expires_after(options_.response_timeout);
-  auto [write_ec, written] = co_await http::async_write(c.stream, out, kAwait);
+  auto [write_ec, written] = co_await asio::async_write(c.stream, asio::buffer(out), kAwait);
   if (write_ec) co_return Err(IoError(write_ec, "write"));
 
   http::response_parser<http::string_body> parser;
