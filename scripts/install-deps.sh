@@ -41,3 +41,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -q
   "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# Tests and benchmarks start their own nginx, HAProxy and promtool runs; the
+# packages' system services are not wanted (and would hold ports).
+if [ "$want_test" -eq 1 ] && command -v systemctl >/dev/null 2>&1; then
+  for service in nginx haproxy prometheus; do
+    "${sudo_cmd[@]}" systemctl disable --now "$service" >/dev/null 2>&1 || true
+  done
+fi
