@@ -1,5 +1,6 @@
 #include "gateway/forward_auth.h"
 
+#include <chrono>
 #include <string>
 
 namespace bulwark::gateway {
@@ -92,7 +93,9 @@ std::string_view ReasonBody(int status) {
 
 std::optional<net::HttpResponse> HandleForwardAuth(const Gateway& gateway,
                                                    const ForwardAuthOptions& options,
-                                                   const net::HttpRequest& request) {
+                                                   const net::HttpRequest& request,
+                                                   DecisionRecorder* recorder) {
+  const auto start = std::chrono::steady_clock::now();
   std::optional<Flavor> flavor = FlavorOf(request.target);
   if (!flavor) return std::nullopt;
   if (!Trusted(options, request.remote_address)) return Plain(403, "forbidden\n");
@@ -124,6 +127,7 @@ std::optional<net::HttpResponse> HandleForwardAuth(const Gateway& gateway,
   }
 
   Decision decision = gateway.Decide(facts);
+  static constexpr std::string_view kFrontend[] = {"nginx", "envoy", "traefik"};
   const bool nginx_cannot_pass = *flavor == Flavor::kNginx && decision.status != 200 &&
                                  decision.status != 401 && decision.status != 403;
   net::HttpResponse response =
@@ -132,6 +136,10 @@ std::optional<net::HttpResponse> HandleForwardAuth(const Gateway& gateway,
   for (auto& h : decision.response_headers) response.headers.push_back(std::move(h));
   if (decision.allowed()) {
     for (auto& h : decision.identity_headers) response.headers.push_back(std::move(h));
+  }
+  if (recorder) {
+    recorder->Record(kFrontend[static_cast<int>(*flavor)], facts, decision, decision.status,
+                     std::chrono::steady_clock::now() - start);
   }
   return response;
 }

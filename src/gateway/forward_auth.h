@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/decision_recorder.h"
 #include "gateway/gateway.h"
 #include "gateway/ip_address.h"
 #include "net/http_server.h"
@@ -37,9 +38,11 @@ struct ForwardAuthOptions {
 
 // The response for a forward-auth request, or nullopt if `request` is not for
 // a forward-auth path. Thread-safe.
+// `recorder` (may be null) gets every decision made.
 std::optional<net::HttpResponse> HandleForwardAuth(const Gateway& gateway,
                                                    const ForwardAuthOptions& options,
-                                                   const net::HttpRequest& request);
+                                                   const net::HttpRequest& request,
+                                                   DecisionRecorder* recorder = nullptr);
 
 }  // namespace bulwark::gateway
 

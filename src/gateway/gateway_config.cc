@@ -142,7 +142,20 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
 Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::string& base_dir) {
   GatewayConfig config;
   BULWARK_RETURN_IF_ERROR(node.CheckKeys(
-      {"realm", "forward_auth", "pre_auth_rate_limit", "upstreams", "issuers", "routes"}));
+      {"realm", "forward_auth", "pre_auth_rate_limit", "upstreams", "issuers", "routes", "audit"}));
+  if (ConfigNode audit = node["audit"]; !audit.IsMissing()) {
+    BULWARK_RETURN_IF_ERROR(audit.CheckKeys({"file", "fsync"}));
+    audit::FileAuditSinkOptions sink;
+    BULWARK_ASSIGN_OR_RETURN(std::string file, audit["file"].String());
+    std::filesystem::path path(file);
+    sink.path = path.is_absolute() ? file : (std::filesystem::path(base_dir) / path).string();
+    if (!audit["fsync"].IsMissing()) {
+      BULWARK_ASSIGN_OR_RETURN(std::string fsync, audit["fsync"].Enum({"none", "every_batch"}));
+      sink.fsync =
+          fsync == "every_batch" ? audit::FsyncPolicy::kEveryBatch : audit::FsyncPolicy::kNone;
+    }
+    config.audit = std::move(sink);
+  }
   for (const ConfigNode& item : node["upstreams"].Elements()) {
     BULWARK_RETURN_IF_ERROR(
         item.CheckKeys({"name", "address", "connect_timeout_ms", "response_timeout_ms"}));

@@ -5,6 +5,7 @@
 //     pre_auth_rate_limit: {limit: 50, window_ms: 1000}   # per client address
 //     forward_auth:
 //       trusted_proxies: [127.0.0.1/32]      # default: loopback only
+//     audit: {file: audit.jsonl, fsync: none}  # or every_batch; relative to this file
 //     upstreams:
 //       - {name: orders, address: 127.0.0.1:9000, connect_timeout_ms: 2000,
 //          response_timeout_ms: 30000}
@@ -34,6 +35,7 @@
 
 #include <string>
 
+#include "audit/file_audit_sink.h"
 #include "core/config.h"
 #include "gateway/forward_auth.h"
 #include "gateway/gateway.h"
@@ -45,6 +47,7 @@ struct GatewayConfig {
   GatewayOptions options;
   ForwardAuthOptions forward_auth;
   std::vector<UpstreamConfig> upstreams;
+  std::optional<audit::FileAuditSinkOptions> audit;  // the decision audit file
 };
 
 // Errors name file, line and field. `base_dir` resolves relative key files.

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <chrono>
 #include <unordered_map>
 
 namespace bulwark::gateway {
@@ -94,13 +95,18 @@ struct ReverseProxy::Upstream {
   std::vector<boost::asio::ip::tcp::endpoint> endpoints;
 };
 
-ReverseProxy::ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams)
-    : gateway_(gateway), upstreams_(std::move(upstreams)), id_(next_proxy_id++) {}
+ReverseProxy::ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams,
+                           DecisionRecorder* recorder)
+    : gateway_(gateway),
+      upstreams_(std::move(upstreams)),
+      recorder_(recorder),
+      id_(next_proxy_id++) {}
 
 ReverseProxy::~ReverseProxy() = default;
 
 Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gateway,
-                                                           std::vector<UpstreamConfig> configs) {
+                                                           std::vector<UpstreamConfig> configs,
+                                                           DecisionRecorder* recorder) {
   std::vector<Upstream> upstreams;
   for (UpstreamConfig& config : configs) {
     auto endpoints = net::ResolveUpstream(config.options);
@@ -118,7 +124,7 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
           fmt::format("route '{}': unknown upstream '{}'", route.name, route.upstream)));
     }
   }
-  return std::unique_ptr<ReverseProxy>(new ReverseProxy(gateway, std::move(upstreams)));
+  return std::unique_ptr<ReverseProxy>(new ReverseProxy(gateway, std::move(upstreams), recorder));
 }
 
 net::UpstreamPool& ReverseProxy::PoolFor(size_t upstream,
@@ -133,11 +139,15 @@ net::UpstreamPool& ReverseProxy::PoolFor(size_t upstream,
 }
 
 asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& request, bool tls) const {
+  const auto start = std::chrono::steady_clock::now();
   int authorization_count = 0;
   for (const auto& [name, value] : request.headers) {
     if (IEquals(name, "Authorization")) ++authorization_count;
   }
-  const std::string_view host = request.Header("Host").value_or("");
+  // Forward moves the headers and body out; keep what the audit record needs.
+  const std::string method = request.method;
+  const std::string target = request.target;
+  const std::string host(request.Header("Host").value_or(""));
   Decision decision =
       gateway_.Decide({.method = request.method,
                        .host = host,
@@ -147,11 +157,28 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
                        .client_ip = request.remote_address,
                        .tls = tls,
                        .headers = &request.headers});
+  net::HttpResponse response;
   if (!decision.allowed()) {
-    net::HttpResponse denied = Plain(decision.status, DenialBody(decision.status));
-    for (auto& h : decision.response_headers) denied.headers.push_back(std::move(h));
-    co_return denied;
+    response = Plain(decision.status, DenialBody(decision.status));
+    for (auto& h : decision.response_headers) response.headers.push_back(std::move(h));
+  } else {
+    response = co_await Forward(request, tls, host, decision);
   }
+  if (recorder_) {
+    recorder_->Record("proxy",
+                      {.method = method,
+                       .host = host,
+                       .target = target,
+                       .client_ip = request.remote_address,
+                       .tls = tls},
+                      decision, response.status, std::chrono::steady_clock::now() - start);
+  }
+  co_return response;
+}
+
+asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& request, bool tls,
+                                                         const std::string& host,
+                                                         Decision& decision) const {
   const Route* route = decision.matched;
   size_t index = upstreams_.size();
   for (size_t i = 0; route && i < upstreams_.size(); ++i) {
@@ -186,6 +213,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
   Result<net::HttpResponse> response =
       co_await pool.Send(upstream_request, Idempotent(upstream_request.method));
   if (!response) {
+    if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
     const bool timeout = response.error().code() == StatusCode::kDeadlineExceeded;
     co_return Plain(timeout ? 504 : 502, timeout ? "upstream timeout\n" : "bad gateway\n");
   }

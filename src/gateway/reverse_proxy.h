@@ -12,6 +12,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "gateway/decision_recorder.h"
 #include "gateway/gateway.h"
 #include "net/http_server.h"
 #include "net/upstream_pool.h"
@@ -27,8 +28,10 @@ class ReverseProxy {
  public:
   // `gateway` must outlive the proxy. kInvalidArgument if an upstream does not
   // resolve or a route names an unknown upstream.
+  // `recorder` (may be null) must outlive the proxy too.
   static Result<std::unique_ptr<ReverseProxy>> Create(const Gateway& gateway,
-                                                      std::vector<UpstreamConfig> upstreams);
+                                                      std::vector<UpstreamConfig> upstreams,
+                                                      DecisionRecorder* recorder = nullptr);
   ~ReverseProxy();
 
   // Answers one request; run on an io thread (pools are per thread).
@@ -36,11 +39,15 @@ class ReverseProxy {
 
  private:
   struct Upstream;
-  ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams);
+  ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams, DecisionRecorder* recorder);
+  boost::asio::awaitable<net::HttpResponse> Forward(net::HttpRequest& request, bool tls,
+                                                    const std::string& host,
+                                                    Decision& decision) const;
   net::UpstreamPool& PoolFor(size_t upstream, const boost::asio::any_io_executor& ex) const;
 
   const Gateway& gateway_;
   std::vector<Upstream> upstreams_;
+  DecisionRecorder* recorder_;
   const uint64_t id_;  // keys this proxy's per-thread pools
 };
 

@@ -32,6 +32,13 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   log::Info("store.opened", {{"backend", config.store.backend}, {"revision", store->Revision()}});
 
   std::unique_ptr<Server> server(new Server(config, std::move(store)));
+  if (config.gateway && config.gateway->audit) {
+    BULWARK_ASSIGN_OR_RETURN(server->audit_sink_,
+                             audit::FileAuditSink::Open(*config.gateway->audit));
+    BULWARK_ASSIGN_OR_RETURN(server->audit_queue_, audit::AuditQueue::Create(*server->audit_sink_));
+  }
+  server->recorder_ =
+      std::make_unique<gateway::DecisionRecorder>(server->metrics_, server->audit_queue_.get());
   if (config.gateway) {
     BULWARK_ASSIGN_OR_RETURN(server->gateway_, gateway::Gateway::Create(config.gateway->options,
                                                                         SystemClock::Default()));
@@ -41,7 +48,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
     if (std::any_of(routes.begin(), routes.end(),
                     [](const auto& r) { return !r.upstream.empty(); })) {
       BULWARK_ASSIGN_OR_RETURN(server->proxy_, gateway::ReverseProxy::Create(
-                                                   *server->gateway_, config.gateway->upstreams));
+                                                   *server->gateway_, config.gateway->upstreams,
+                                                   server->recorder_.get()));
     }
   }
   net::HttpServerOptions http_options;
@@ -75,19 +83,29 @@ void Server::Stop() {
             {{"drain_timeout_ms", static_cast<int64_t>(config_.listener.drain_timeout.count())}});
   http_->Stop(config_.listener.drain_timeout);
   http_.reset();
+  proxy_.reset();
+  if (audit_queue_) audit_queue_->Stop();  // writes every queued event
   store_.reset();
   log::Info("server.stopped");
 }
 
 std::optional<net::HttpResponse> Server::HandleLocal(const net::HttpRequest& request) const {
   if (gateway_) {
-    if (auto response =
-            gateway::HandleForwardAuth(*gateway_, config_.gateway->forward_auth, request)) {
+    if (auto response = gateway::HandleForwardAuth(*gateway_, config_.gateway->forward_auth,
+                                                   request, recorder_.get())) {
       return std::move(*response);
     }
   }
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
+  if (path == "/metrics" && (request.method == "GET" || request.method == "HEAD")) {
+    recorder_->RefreshAuditGauges();
+    return net::HttpResponse{
+        .status = 200,
+        .headers = {{"Content-Type", std::string(metrics::kPrometheusTextContentType)},
+                    {"Cache-Control", "no-store"}},
+        .body = metrics_.RenderPrometheusText()};
+  }
   const bool known = path == "/healthz" || path == "/readyz";
   if (!known) return std::nullopt;
   if (request.method != "GET" && request.method != "HEAD") {

@@ -10,7 +10,11 @@
 #include <memory>
 #include <optional>
 
+#include "audit/audit_queue.h"
+#include "audit/file_audit_sink.h"
+#include "core/metrics.h"
 #include "core/status.h"
+#include "gateway/decision_recorder.h"
 #include "gateway/gateway.h"
 #include "gateway/reverse_proxy.h"
 #include "net/http_server.h"
@@ -24,6 +28,8 @@ namespace bulwark::server {
 //   GET /healthz  200 "ok" while the process serves (liveness)
 //   GET /readyz   200 "ready" once the store is open and until shutdown
 //                 begins, 503 "not ready" during the drain (readiness)
+//   GET /metrics  Prometheus text: requests, decisions, rate limits,
+//                 upstream errors, latency, audit queue
 //   /auth/nginx, /auth/envoy/..., /auth/traefik   forward-auth decisions
 //                 (when the config has a `gateway:` section)
 // Anything else goes through the reverse proxy when a route has an upstream,
@@ -49,6 +55,10 @@ class Server {
 
   const ServerConfig config_;
   std::unique_ptr<store::Store> store_;
+  metrics::MetricsRegistry metrics_;
+  std::unique_ptr<audit::FileAuditSink> audit_sink_;
+  std::unique_ptr<audit::AuditQueue> audit_queue_;  // drains into audit_sink_
+  std::unique_ptr<gateway::DecisionRecorder> recorder_;
   std::unique_ptr<gateway::Gateway> gateway_;     // null without a gateway section
   std::unique_ptr<gateway::ReverseProxy> proxy_;  // null unless a route has an upstream
   std::unique_ptr<net::HttpServer> http_;

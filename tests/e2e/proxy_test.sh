@@ -63,6 +63,7 @@ cat >bulwark.yaml <<YAML
 server: {listen: 127.0.0.1:0, threads: 2}
 store: {backend: memory}
 gateway:
+  audit: {file: audit.jsonl}
   upstreams:
     - {name: service, address: 127.0.0.1:$back}
     - {name: down, address: 127.0.0.1:1, connect_timeout_ms: 500}
@@ -145,6 +146,37 @@ for i in $(seq 1 20); do args+=(-o /dev/null "$base/public/$i"); done
 expect_eq "20 requests over one client connection" \
   "$(curl -s -w '%{http_code} %{num_connects}\n' "${args[@]}" | sort | uniq -c | tr -s ' ')" \
   "$(printf ' 19 200 0\n 1 200 1')"
+
+# Metrics: valid Prometheus text that counts what happened.
+curl -s "$base/metrics" >metrics.txt
+if command -v promtool >/dev/null; then
+  if promtool check metrics <metrics.txt >promtool.out 2>&1; then ok; else bad "promtool"; cat promtool.out; fi
+elif [ "${CI:-}" = true ]; then
+  bad "promtool is not installed"
+fi
+if grep -q 'bulwark_gateway_requests_total{frontend="proxy",route="orders",code="200"} [1-9]' metrics.txt; then ok; else bad "requests metric"; grep requests_total metrics.txt; fi
+if grep -q 'bulwark_gateway_rate_limited_total{route="limited"} 1' metrics.txt; then ok; else bad "rate-limited metric"; fi
+if grep -q 'bulwark_gateway_upstream_errors_total{upstream="down"} 1' metrics.txt; then ok; else bad "upstream error metric"; fi
+
+# Audit: SIGTERM drains the queue; every decision is a JSON line, and no
+# credential ever reaches the file.
+kill -TERM "${pids[0]}"
+wait "${pids[0]}"
+expect_eq "clean exit" "$?" "0"
+expect_eq "audit file is owner-only" "$(stat -c '%a' audit.jsonl)" "600"
+if python3 - "$good" <<'PY'; then ok; else bad "audit records"; head -5 audit.jsonl; fi
+import json, sys
+token = sys.argv[1]
+text = open("audit.jsonl").read()
+assert token not in text and token.split(".")[2] not in text, "token in audit log"
+events = [json.loads(line) for line in text.splitlines()]
+allow = [e for e in events if e["subject"] == "alice" and e["decision"] == "allow"]
+assert allow and allow[0]["resource"] == "/orders/1" and allow[0]["status"] == 200, allow[:1]
+deny = [e for e in events if e["status"] == 401]
+assert deny and deny[0]["decision"] == "deny" and deny[0]["route"] == "orders"
+assert any(e["status"] == 429 and e["route"] == "limited" for e in events)
+assert any(e["status"] == 502 and e["route"] == "gone" for e in events)
+PY
 
 echo "proxy e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,90 @@
+#include "gateway/decision_recorder.h"
+
+#include <string>
+
+namespace bulwark::gateway {
+
+namespace {
+
+// A bounded label for why a request was refused (the reason itself is free
+// text and goes to the audit record only).
+std::string_view Outcome(int status) {
+  switch (status) {
+    case 400:
+      return "bad_request";
+    case 401:
+      return "unauthenticated";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "no_route";
+    case 429:
+      return "rate_limited";
+    default:
+      return status < 300 ? "allowed" : "other";
+  }
+}
+
+}  // namespace
+
+DecisionRecorder::DecisionRecorder(metrics::MetricsRegistry& registry, audit::AuditQueue* audit)
+    : registry_(registry),
+      audit_(audit),
+      requests_(registry.AddCounterFamily("bulwark_gateway_requests_total",
+                                          "Requests the gateway answered, by front end, route "
+                                          "and HTTP status",
+                                          {"frontend", "route", "code"})),
+      decisions_(registry.AddCounterFamily("bulwark_gateway_decisions_total",
+                                           "Gateway decisions by outcome", {"outcome"})),
+      rate_limited_(registry.AddCounterFamily("bulwark_gateway_rate_limited_total",
+                                              "Requests refused by a rate limit", {"route"})),
+      upstream_errors_(registry.AddCounterFamily("bulwark_gateway_upstream_errors_total",
+                                                 "Upstream requests that failed", {"upstream"})),
+      latency_(registry.AddHistogramFamily("bulwark_gateway_request_duration_seconds",
+                                           "Time from request to answer in the gateway",
+                                           {"frontend"})),
+      audit_written_(
+          registry.AddGauge("bulwark_audit_events_written", "Audit events written to the sink")),
+      audit_dropped_(registry.AddGauge("bulwark_audit_events_dropped",
+                                       "Audit events dropped because the queue was full")) {}
+
+void DecisionRecorder::Record(std::string_view frontend, const RequestFacts& request,
+                              const Decision& decision, int status,
+                              std::chrono::nanoseconds latency) {
+  const std::string code = std::to_string(status);
+  requests_.WithLabels({frontend, decision.route, code}).Increment();
+  decisions_.WithLabels({Outcome(decision.status)}).Increment();
+  if (decision.status == 429) rate_limited_.WithLabels({decision.route}).Increment();
+  latency_.WithLabels({frontend}).ObserveDuration(latency);
+  if (audit_ == nullptr) return;
+
+  audit::AuditEvent event;
+  event.time = std::chrono::system_clock::now();
+  if (decision.principal) {
+    event.subject = decision.principal->subject();
+    event.issuer = decision.principal->issuer();
+    event.credential_kind = std::string(CredentialKindName(decision.principal->credential()));
+  }
+  event.action = std::string(request.method);
+  event.resource = decision.path.empty() ? std::string(request.target) : decision.path;
+  event.route = decision.route;
+  event.host = std::string(request.host);
+  event.client_ip = std::string(request.client_ip);
+  event.decision = decision.allowed() ? audit::AuditDecision::kAllow : audit::AuditDecision::kDeny;
+  event.status = status;
+  event.reason = decision.reason;
+  event.latency = std::chrono::duration_cast<std::chrono::microseconds>(latency);
+  (void)audit_->TryEnqueue(std::move(event));  // a full queue drops and counts
+}
+
+void DecisionRecorder::UpstreamError(std::string_view upstream) {
+  upstream_errors_.WithLabels({upstream}).Increment();
+}
+
+void DecisionRecorder::RefreshAuditGauges() {
+  if (audit_ == nullptr) return;
+  audit_written_.Set(static_cast<double>(audit_->written()));
+  audit_dropped_.Set(static_cast<double>(audit_->dropped()));
+}
+
+}  // namespace bulwark::gateway

@@ -1,0 +1,43 @@
+// DecisionRecorder: every gateway decision leaves an audit event (queued,
+// never blocking the request path) and updates the Prometheus metrics.
+// Thread-safe.
+#ifndef BULWARK_GATEWAY_DECISION_RECORDER_H_
+#define BULWARK_GATEWAY_DECISION_RECORDER_H_
+
+#include <chrono>
+#include <string_view>
+
+#include "audit/audit_queue.h"
+#include "core/metrics.h"
+#include "gateway/gateway.h"
+
+namespace bulwark::gateway {
+
+class DecisionRecorder {
+ public:
+  // `audit` may be null (no audit file configured). Both must outlive this.
+  DecisionRecorder(metrics::MetricsRegistry& registry, audit::AuditQueue* audit);
+
+  // `frontend` says who asked: "proxy", "nginx", "envoy" or "traefik".
+  // `status` is what the client finally got (e.g. 502 from the upstream).
+  void Record(std::string_view frontend, const RequestFacts& request, const Decision& decision,
+              int status, std::chrono::nanoseconds latency);
+  void UpstreamError(std::string_view upstream);
+  // Copies the audit queue's counters into their gauges (call before a scrape).
+  void RefreshAuditGauges();
+
+ private:
+  metrics::MetricsRegistry& registry_;
+  audit::AuditQueue* audit_;
+  metrics::CounterFamily& requests_;
+  metrics::CounterFamily& decisions_;
+  metrics::CounterFamily& rate_limited_;
+  metrics::CounterFamily& upstream_errors_;
+  metrics::HistogramFamily& latency_;
+  metrics::Gauge& audit_written_;
+  metrics::Gauge& audit_dropped_;
+};
+
+}  // namespace bulwark::gateway
+
+#endif  // BULWARK_GATEWAY_DECISION_RECORDER_H_
