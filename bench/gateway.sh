@@ -5,7 +5,7 @@
 #   nginx        nginx as a plain reverse proxy, one worker
 #   haproxy_jwt  HAProxy verifying an ES256 JWT with jwt_verify, one thread
 #   bulwark      Bulwark's full chain: JWT ES256 verify, route authorization
-#                (scope), rate limit, reverse proxy, one io thread
+#                (scope), rate limit, audit to a file, reverse proxy, one io thread
 # with the token reused as real clients reuse it. Prints requests/s, p50/p99
 # and the proxy's CPU time per request (from /proc/<pid>/stat), then
 # `name: value unit` lines.
@@ -98,6 +98,7 @@ cat >"$work/bulwark.yaml" <<YAML
 server: {listen: 127.0.0.1:0, threads: 1}
 store: {backend: memory}
 gateway:
+  audit: {file: audit.jsonl}
   upstreams: [{name: backend, address: 127.0.0.1:$back}]
   issuers: [{name: idp, issuer: "https://idp.example", audiences: [api], jwks_file: idp.pub.jwk}]
   routes:
