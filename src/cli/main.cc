@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   RegisterKeysCommands(app, exit_code);
   RegisterJwtCommands(app, exit_code);
   RegisterServeCommand(app, exit_code);
+  RegisterDemoUpstreamCommand(app, exit_code);
 
   try {
     app.parse(argc, argv);
