@@ -13,23 +13,7 @@ if [ ! -x "$nginx_bin" ]; then
   if [ "${CI:-}" = true ]; then echo "FAIL: nginx is not installed"; exit 1; fi
   echo "note: nginx not installed; skipped (scripts/install-deps.sh --test)"; exit 0
 fi
-work=$(mktemp -d)
-chmod 755 "$work"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect_eq() { if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi; }
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+source "$(dirname "$0")/lib.sh"
 cd "$work" || exit 1
 
 # The identity provider's key, and Bulwark's config.
@@ -166,5 +150,4 @@ kill -TERM "${pids[0]}"
 wait "${pids[0]}" 2>/dev/null
 expect_eq "bulwark down -> nginx fails closed" "$(code "$base/public/x")" "500"
 
-echo "forward-auth nginx e2e: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "forward-auth nginx e2e"

@@ -8,18 +8,7 @@ set -uo pipefail
 
 bulwark=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$work"; }
-trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect_eq() { if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi; }
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+source "$(dirname "$0")/lib.sh"
 cd "$work" || exit 1
 port=$(free_port)
 demo_port=$(free_port)
@@ -65,5 +54,4 @@ wait "$server"
 expect_eq "clean stop" "$?" "0"
 expect_eq "one audit line per orders decision" "$(grep -c '"route":"orders"' quickstart-audit.jsonl)" "8"
 
-echo "quickstart e2e: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "quickstart e2e"
