@@ -157,8 +157,8 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
     config.audit = std::move(sink);
   }
   for (const ConfigNode& item : node["upstreams"].Elements()) {
-    BULWARK_RETURN_IF_ERROR(
-        item.CheckKeys({"name", "address", "connect_timeout_ms", "response_timeout_ms"}));
+    BULWARK_RETURN_IF_ERROR(item.CheckKeys(
+        {"name", "address", "connect_timeout_ms", "response_timeout_ms", "circuit_breaker"}));
     UpstreamConfig upstream;
     BULWARK_ASSIGN_OR_RETURN(upstream.name, item["name"].String());
     BULWARK_ASSIGN_OR_RETURN(std::string address, item["address"].String());
@@ -182,6 +182,15 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
     BULWARK_ASSIGN_OR_RETURN(int64_t response,
                              item["response_timeout_ms"].IntOr(30'000, 1, 3'600'000));
     upstream.options.response_timeout = std::chrono::milliseconds(response);
+    if (ConfigNode breaker = item["circuit_breaker"]; !breaker.IsMissing()) {
+      BULWARK_RETURN_IF_ERROR(breaker.CheckKeys({"failures", "open_ms", "probes"}));
+      BULWARK_ASSIGN_OR_RETURN(int64_t failures, breaker["failures"].IntOr(5, 1, 1000));
+      BULWARK_ASSIGN_OR_RETURN(int64_t open_ms, breaker["open_ms"].IntOr(5000, 1, 3'600'000));
+      BULWARK_ASSIGN_OR_RETURN(int64_t probes, breaker["probes"].IntOr(1, 1, 100));
+      upstream.breaker = {.failure_threshold = static_cast<int>(failures),
+                          .open_duration = std::chrono::milliseconds(open_ms),
+                          .half_open_probes = static_cast<int>(probes)};
+    }
     config.upstreams.push_back(std::move(upstream));
   }
   if (ConfigNode limit = node["pre_auth_rate_limit"]; !limit.IsMissing()) {

@@ -8,7 +8,8 @@
 //     audit: {file: audit.jsonl, fsync: none}  # or every_batch; relative to this file
 //     upstreams:
 //       - {name: orders, address: 127.0.0.1:9000, connect_timeout_ms: 2000,
-//          response_timeout_ms: 30000}
+//          response_timeout_ms: 30000,
+//          circuit_breaker: {failures: 5, open_ms: 5000, probes: 1}}
 //     issuers:
 //       - name: idp
 //         issuer: https://idp.example

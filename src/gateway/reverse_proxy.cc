@@ -93,6 +93,7 @@ struct ReverseProxy::Upstream {
   std::string name;
   net::UpstreamOptions options;
   std::vector<boost::asio::ip::tcp::endpoint> endpoints;
+  std::unique_ptr<guard::CircuitBreaker> breaker;  // shared by every io thread
 };
 
 ReverseProxy::ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams,
@@ -106,7 +107,8 @@ ReverseProxy::~ReverseProxy() = default;
 
 Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gateway,
                                                            std::vector<UpstreamConfig> configs,
-                                                           DecisionRecorder* recorder) {
+                                                           DecisionRecorder* recorder,
+                                                           const Clock& clock) {
   std::vector<Upstream> upstreams;
   for (UpstreamConfig& config : configs) {
     auto endpoints = net::ResolveUpstream(config.options);
@@ -114,7 +116,8 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
       return Err(InvalidArgumentError(
           fmt::format("upstream '{}': {}", config.name, endpoints.error().message())));
     }
-    upstreams.push_back({std::move(config.name), std::move(config.options), std::move(*endpoints)});
+    upstreams.push_back({std::move(config.name), std::move(config.options), std::move(*endpoints),
+                         std::make_unique<guard::CircuitBreaker>(config.breaker, clock)});
   }
   for (const Route& route : gateway.routes().routes()) {
     if (route.upstream.empty()) continue;
@@ -208,10 +211,22 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& reque
   for (auto& h : decision.identity_headers) upstream_request.headers.push_back(std::move(h));
   upstream_request.body = std::move(request.body);
 
+  guard::CircuitBreaker& breaker = *upstreams_[index].breaker;
+  if (!breaker.Allow()) {
+    if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
+    co_return Plain(503, "upstream unavailable\n");
+  }
   auto executor = co_await asio::this_coro::executor;
   net::UpstreamPool& pool = PoolFor(index, executor);
   Result<net::HttpResponse> response =
       co_await pool.Send(upstream_request, Idempotent(upstream_request.method));
+  const bool failed =
+      !response || response->status == 502 || response->status == 503 || response->status == 504;
+  if (failed) {
+    breaker.RecordFailure();
+  } else {
+    breaker.RecordSuccess();
+  }
   if (!response) {
     if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
     const bool timeout = response.error().code() == StatusCode::kDeadlineExceeded;

@@ -14,6 +14,7 @@
 
 #include "gateway/decision_recorder.h"
 #include "gateway/gateway.h"
+#include "guard/circuit_breaker.h"
 #include "net/http_server.h"
 #include "net/upstream_pool.h"
 
@@ -22,6 +23,9 @@ namespace bulwark::gateway {
 struct UpstreamConfig {
   std::string name;
   net::UpstreamOptions options;
+  // Consecutive failures (no connection, timeout, 502/503/504) that stop
+  // traffic to the upstream (503 at once) for open_duration, then probe.
+  guard::CircuitBreakerOptions breaker;
 };
 
 class ReverseProxy {
@@ -31,7 +35,8 @@ class ReverseProxy {
   // `recorder` (may be null) must outlive the proxy too.
   static Result<std::unique_ptr<ReverseProxy>> Create(const Gateway& gateway,
                                                       std::vector<UpstreamConfig> upstreams,
-                                                      DecisionRecorder* recorder = nullptr);
+                                                      DecisionRecorder* recorder = nullptr,
+                                                      const Clock& clock = SystemClock::Default());
   ~ReverseProxy();
 
   // Answers one request; run on an io thread (pools are per thread).

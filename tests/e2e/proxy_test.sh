@@ -15,6 +15,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$work" || exit 1
 
 back=$(free_port)
+flaky=$(free_port)
 mkdir -p tmp
 user_line=""
 [ "$(id -u)" -eq 0 ] && user_line="user root;"
@@ -51,12 +52,14 @@ gateway:
   upstreams:
     - {name: service, address: 127.0.0.1:$back}
     - {name: down, address: 127.0.0.1:1, connect_timeout_ms: 500}
+    - {name: flaky, address: 127.0.0.1:$flaky, circuit_breaker: {failures: 2, open_ms: 1000}}
   issuers:
     - {name: idp, issuer: "https://idp.example", audiences: [orders-api], jwks_file: idp.pub.jwk}
   routes:
     - {name: public, path_prefix: /public, authn: {mode: none}, upstream: service}
     - {name: orders, path_prefix: /orders, authz: {scopes: [orders:read]}, upstream: service}
     - {name: gone, path_prefix: /gone, authn: {mode: none}, upstream: down}
+    - {name: flaky, path_prefix: /flaky, authn: {mode: none}, upstream: flaky}
     - name: limited
       path_prefix: /limited
       authn: {mode: none}
@@ -104,6 +107,21 @@ expect_eq "body forwarded" "$(code -X POST --data 'hello' "$base/public/p"):$(ca
   "200:uri=/public/p sub= scopes= xff=127.0.0.1 secret= len=5"
 expect_eq "no route -> 404" "$(code "$base/nowhere")" "404"
 expect_eq "upstream down -> 502" "$(code "$base/gone")" "502"
+# Circuit breaker: two failures open it (503 without trying), and once the
+# service is back a probe after the pause closes it again.
+expect_eq "breaker opens after consecutive failures" \
+  "$(code "$base/flaky"):$(code "$base/flaky"):$(code "$base/flaky")" "502:502:503"
+"$bulwark" demo-upstream --listen "127.0.0.1:$flaky" >demo.log 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$flaky/" && break; sleep 0.05; done
+expect_eq "still open right after the service returns" "$(code "$base/flaky")" "503"
+recovered=""
+for _ in $(seq 1 60); do
+  recovered=$(code "$base/flaky")
+  [ "$recovered" = 200 ] && break
+  sleep 0.1
+done
+expect_eq "a probe after the pause closes the breaker" "$recovered:$(code "$base/flaky")" "200:200"
 expect_eq "rate limit" "$(code "$base/limited"):$(code "$base/limited"):$(code "$base/limited")" "200:200:429"
 if grep -qi '^Retry-After: ' headers; then ok; else bad "429 without Retry-After"; cat headers; fi
 # Request smuggling shape: both Content-Length and Transfer-Encoding.
@@ -141,6 +159,7 @@ fi
 if grep -q 'bulwark_gateway_requests_total{frontend="proxy",route="orders",code="200"} [1-9]' metrics.txt; then ok; else bad "requests metric"; grep requests_total metrics.txt; fi
 if grep -q 'bulwark_gateway_rate_limited_total{route="limited"} 1' metrics.txt; then ok; else bad "rate-limited metric"; fi
 if grep -q 'bulwark_gateway_upstream_errors_total{upstream="down"} 1' metrics.txt; then ok; else bad "upstream error metric"; fi
+if grep -q 'bulwark_gateway_requests_total{frontend="proxy",route="flaky",code="503"} [1-9]' metrics.txt; then ok; else bad "breaker metric"; fi
 
 # Audit: SIGTERM drains the queue; every decision is a JSON line, and no
 # credential ever reaches the file.

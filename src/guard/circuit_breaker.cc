@@ -1,0 +1,78 @@
+#include "guard/circuit_breaker.h"
+
+#include <algorithm>
+
+namespace bulwark::guard {
+
+namespace {
+constexpr int kClosed = static_cast<int>(CircuitBreaker::State::kClosed);
+constexpr int kOpen = static_cast<int>(CircuitBreaker::State::kOpen);
+constexpr int kHalfOpen = static_cast<int>(CircuitBreaker::State::kHalfOpen);
+}  // namespace
+
+CircuitBreaker::CircuitBreaker(CircuitBreakerOptions options, const Clock& clock)
+    : options_{.failure_threshold = std::max(options.failure_threshold, 1),
+               .open_duration = std::max(options.open_duration, std::chrono::milliseconds(1)),
+               .half_open_probes = std::max(options.half_open_probes, 1)},
+      clock_(clock) {}
+
+int64_t CircuitBreaker::NowNanos() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.Monotonic().time_since_epoch())
+      .count();
+}
+
+bool CircuitBreaker::Allow() {
+  int state = state_.load(std::memory_order_acquire);
+  if (state == kClosed) return true;
+  if (state == kOpen) {
+    const int64_t open_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.open_duration).count();
+    if (NowNanos() - opened_at_ns_.load(std::memory_order_acquire) < open_ns) return false;
+    // The pause is over: one thread moves to half-open; everyone then
+    // competes for the probe slots below.
+    if (state_.compare_exchange_strong(state, kHalfOpen, std::memory_order_acq_rel)) {
+      probes_in_flight_.store(0, std::memory_order_release);
+    } else if (state == kClosed) {
+      return true;
+    } else if (state == kOpen) {
+      return false;
+    }
+  }
+  if (probes_in_flight_.fetch_add(1, std::memory_order_acq_rel) < options_.half_open_probes) {
+    return true;
+  }
+  probes_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+  return false;
+}
+
+void CircuitBreaker::RecordSuccess() {
+  consecutive_failures_.store(0, std::memory_order_release);
+  int expected = kHalfOpen;
+  if (state_.compare_exchange_strong(expected, kClosed, std::memory_order_acq_rel)) {
+    probes_in_flight_.store(0, std::memory_order_release);
+  }
+}
+
+void CircuitBreaker::RecordFailure() {
+  // opened_at is written before the state turns open, so no thread can see
+  // the open state with an old opening time.
+  if (state_.load(std::memory_order_acquire) == kHalfOpen) {
+    opened_at_ns_.store(NowNanos(), std::memory_order_release);
+    int expected = kHalfOpen;
+    if (state_.compare_exchange_strong(expected, kOpen, std::memory_order_acq_rel)) {
+      probes_in_flight_.store(0, std::memory_order_release);
+      return;
+    }
+  }
+  const int failures = consecutive_failures_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  if (failures < options_.failure_threshold || state_.load(std::memory_order_acquire) != kClosed) {
+    return;
+  }
+  opened_at_ns_.store(NowNanos(), std::memory_order_release);
+  int expected = kClosed;
+  if (state_.compare_exchange_strong(expected, kOpen, std::memory_order_acq_rel)) {
+    consecutive_failures_.store(0, std::memory_order_release);
+  }
+}
+
+}  // namespace bulwark::guard

@@ -1,0 +1,57 @@
+// CircuitBreaker: stops sending requests to an upstream that keeps failing,
+// and lets a few probes through after a pause to find out when it is back.
+//
+//   closed     requests flow; `failure_threshold` consecutive failures open it
+//   open       requests are refused at once (the gateway answers 503) until
+//              `open_duration` has passed
+//   half-open  up to `half_open_probes` requests at a time go through; one
+//              success closes the breaker, one failure opens it again
+//
+// Lock-free (atomics only), so every io thread can consult one breaker per
+// upstream on the request path. Time comes from the injected clock.
+#ifndef BULWARK_GUARD_CIRCUIT_BREAKER_H_
+#define BULWARK_GUARD_CIRCUIT_BREAKER_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+#include "core/clock.h"
+
+namespace bulwark::guard {
+
+struct CircuitBreakerOptions {
+  int failure_threshold = 5;
+  std::chrono::milliseconds open_duration{5000};
+  int half_open_probes = 1;
+};
+
+class CircuitBreaker {
+ public:
+  enum class State { kClosed = 0, kOpen = 1, kHalfOpen = 2 };
+
+  // `clock` must outlive the breaker. Options below 1 are raised to 1.
+  CircuitBreaker(CircuitBreakerOptions options, const Clock& clock);
+
+  // True if a request may be sent now. Every true must be followed by exactly
+  // one RecordSuccess or RecordFailure for that request.
+  bool Allow();
+  void RecordSuccess();
+  void RecordFailure();
+
+  State state() const { return static_cast<State>(state_.load(std::memory_order_acquire)); }
+
+ private:
+  int64_t NowNanos() const;
+
+  const CircuitBreakerOptions options_;
+  const Clock& clock_;
+  std::atomic<int> state_{static_cast<int>(State::kClosed)};
+  std::atomic<int> consecutive_failures_{0};
+  std::atomic<int64_t> opened_at_ns_{0};
+  std::atomic<int> probes_in_flight_{0};
+};
+
+}  // namespace bulwark::guard
+
+#endif  // BULWARK_GUARD_CIRCUIT_BREAKER_H_

@@ -1,0 +1,93 @@
+#include "guard/circuit_breaker.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+namespace bulwark::guard {
+namespace {
+
+using State = CircuitBreaker::State;
+using std::chrono::milliseconds;
+
+class CircuitBreakerTest : public ::testing::Test {
+ protected:
+  FakeClock clock_;
+  CircuitBreaker breaker_{{.failure_threshold = 3, .open_duration = milliseconds(1000)}, clock_};
+
+  void Fail(int n) {
+    for (int i = 0; i < n; ++i) {
+      ASSERT_TRUE(breaker_.Allow());
+      breaker_.RecordFailure();
+    }
+  }
+};
+
+TEST_F(CircuitBreakerTest, OpensAfterConsecutiveFailuresOnly) {
+  Fail(2);
+  ASSERT_TRUE(breaker_.Allow());
+  breaker_.RecordSuccess();  // resets the run
+  Fail(2);
+  EXPECT_EQ(breaker_.state(), State::kClosed);
+  Fail(1);
+  EXPECT_EQ(breaker_.state(), State::kOpen);
+  EXPECT_FALSE(breaker_.Allow());
+}
+
+TEST_F(CircuitBreakerTest, RefusesWhileOpenThenLetsOneProbeThrough) {
+  Fail(3);
+  clock_.Advance(milliseconds(999));
+  EXPECT_FALSE(breaker_.Allow());
+  clock_.Advance(milliseconds(1));
+  EXPECT_TRUE(breaker_.Allow());
+  EXPECT_EQ(breaker_.state(), State::kHalfOpen);
+  EXPECT_FALSE(breaker_.Allow()) << "one probe at a time";
+}
+
+TEST_F(CircuitBreakerTest, SuccessfulProbeCloses) {
+  Fail(3);
+  clock_.Advance(milliseconds(1000));
+  ASSERT_TRUE(breaker_.Allow());
+  breaker_.RecordSuccess();
+  EXPECT_EQ(breaker_.state(), State::kClosed);
+  EXPECT_TRUE(breaker_.Allow());
+  EXPECT_TRUE(breaker_.Allow());
+}
+
+TEST_F(CircuitBreakerTest, FailedProbeReopensForAnotherFullPause) {
+  Fail(3);
+  clock_.Advance(milliseconds(1000));
+  ASSERT_TRUE(breaker_.Allow());
+  clock_.Advance(milliseconds(300));
+  breaker_.RecordFailure();
+  EXPECT_EQ(breaker_.state(), State::kOpen);
+  clock_.Advance(milliseconds(999));
+  EXPECT_FALSE(breaker_.Allow());
+  clock_.Advance(milliseconds(1));
+  EXPECT_TRUE(breaker_.Allow());
+}
+
+TEST_F(CircuitBreakerTest, ConcurrentCallersGetExactlyTheProbeSlots) {
+  CircuitBreaker breaker(
+      {.failure_threshold = 1, .open_duration = milliseconds(10), .half_open_probes = 2}, clock_);
+  ASSERT_TRUE(breaker.Allow());
+  breaker.RecordFailure();
+  clock_.Advance(milliseconds(10));
+  std::atomic<int> admitted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) {
+        if (breaker.Allow()) admitted++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(admitted.load(), 2);
+  EXPECT_EQ(breaker.state(), State::kHalfOpen);
+}
+
+}  // namespace
+}  // namespace bulwark::guard
