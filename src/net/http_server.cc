@@ -105,11 +105,53 @@ asio::awaitable<void> AcceptLoop(Worker& worker) {
       log::Debug("net.http.connection_limit", {{"limit", shared.options.max_connections}});
       continue;  // the ticket gives the unit back; the socket closes
     }
+    if (shared.options.max_connections_per_client > 0) {
+      boost::system::error_code peer_ec;
+      const auto peer = socket.remote_endpoint(peer_ec);
+      if (peer_ec) continue;
+      std::string client = peer.address().to_string();
+      if (!shared.per_client.TryAcquire(client, shared.options.max_connections_per_client)) {
+        log::Debug("net.http.client_connection_limit", {{"client", client}});
+        continue;  // the socket closes
+      }
+      ticket.AdoptClient(std::move(client));
+    }
     asio::co_spawn(worker.ioc,
                    internal::ServeConnection(std::move(socket), worker, std::move(ticket)),
                    LogIfThrew{"net.http.connection_threw"});
   }
 }
+
+}  // namespace
+
+namespace internal {
+
+ClientConnectionCounts::Shard& ClientConnectionCounts::ShardFor(const std::string& client) {
+  return shards_[std::hash<std::string>{}(client) % shards_.size()];
+}
+
+bool ClientConnectionCounts::TryAcquire(const std::string& client, size_t limit) {
+  Shard& shard = ShardFor(client);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  size_t& count = shard.counts[client];
+  if (limit > 0 && count >= limit) {
+    if (count == 0) shard.counts.erase(client);
+    return false;
+  }
+  ++count;
+  return true;
+}
+
+void ClientConnectionCounts::Release(const std::string& client) {
+  Shard& shard = ShardFor(client);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.counts.find(client);
+  if (it != shard.counts.end() && --it->second == 0) shard.counts.erase(it);
+}
+
+}  // namespace internal
+
+namespace {
 
 // Runs on the worker's thread once Stop has begun.
 void BeginDrain(Worker& worker) {

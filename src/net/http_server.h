@@ -108,6 +108,9 @@ struct HttpServerOptions {
   size_t max_header_count = 100;    // -> 431
   size_t max_body_bytes = 1 << 20;  // decoded body -> 413
   size_t max_connections = 10000;   // over this, new connections are closed at once
+  // Connections one client address may hold open at once; beyond it new ones
+  // are closed at once, so one slow client cannot take every slot. 0 = no cap.
+  size_t max_connections_per_client = 256;
 
   // Total time for a request head to arrive, from accept (first request) or
   // from its first byte (later requests); not reset per byte.

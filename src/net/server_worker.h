@@ -11,15 +11,38 @@
 #include <unordered_set>
 #include <utility>
 
+#include <array>
 #include <boost/asio/io_context.hpp>
+#include <string>
+#include <unordered_map>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
-#include "net/http_response.h"
 #include "net/async_http_server.h"
+#include "net/http_response.h"
 #include "net/http_server.h"
 
 namespace bulwark::net::internal {
+
+// Open connections per client address, shared by every io thread. Touched
+// once when a connection is accepted and once when it closes, never per
+// request; sharded so accepting threads rarely meet on one lock.
+class ClientConnectionCounts {
+ public:
+  // Counts one more connection from `client` unless it already has `limit`
+  // (0 = no limit); false (and nothing counted) if it has.
+  bool TryAcquire(const std::string& client, size_t limit);
+  void Release(const std::string& client);
+
+ private:
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, size_t> counts;  // guarded by mu
+  };
+  Shard& ShardFor(const std::string& client);
+  std::array<Shard, 16> shards_;
+};
 
 // State of one server that every io thread reads. Thread-safe.
 struct ServerShared {
@@ -28,6 +51,7 @@ struct ServerShared {
 
   const HttpServerOptions options;
   const AsyncHttpHandler handler;
+  ClientConnectionCounts per_client;
   // Set once by Stop: stop accepting, answer in-flight requests with
   // `Connection: close`, serve nothing new.
   std::atomic<bool> stopping{false};
@@ -44,17 +68,22 @@ class ConnectionTicket {
   // Adopts a unit already added to shared.connections.
   explicit ConnectionTicket(ServerShared& shared) : shared_(&shared) {}
   ConnectionTicket(ConnectionTicket&& other) noexcept
-      : shared_(std::exchange(other.shared_, nullptr)) {}
+      : shared_(std::exchange(other.shared_, nullptr)), client_(std::move(other.client_)) {}
   ConnectionTicket& operator=(ConnectionTicket&&) = delete;
   ~ConnectionTicket() {
-    if (shared_ != nullptr && shared_->connections.fetch_sub(1) == 1) {
+    if (shared_ == nullptr) return;
+    if (!client_.empty()) shared_->per_client.Release(client_);
+    if (shared_->connections.fetch_sub(1) == 1) {
       std::lock_guard<std::mutex> lock(shared_->drained_mu);
       shared_->drained_cv.notify_all();
     }
   }
+  // Also holds one unit of per_client for `client`, already acquired.
+  void AdoptClient(std::string client) { client_ = std::move(client); }
 
  private:
   ServerShared* shared_;
+  std::string client_;
 };
 
 // Where a connection is in its life, as Stop needs to know.

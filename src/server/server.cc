@@ -56,6 +56,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   http_options.host = config.listener.host;
   http_options.port = config.listener.port;
   http_options.threads = config.listener.threads;
+  http_options.max_connections_per_client = config.listener.max_connections_per_client;
   const Server* self = server.get();
   BULWARK_ASSIGN_OR_RETURN(
       server->http_,

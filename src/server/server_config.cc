@@ -33,7 +33,11 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
   BULWARK_RETURN_IF_ERROR(root.CheckKeys({"server", "store", "log", "gateway"}));
 
   ConfigNode server = root["server"];
-  BULWARK_RETURN_IF_ERROR(server.CheckKeys({"listen", "threads", "drain_timeout_ms"}));
+  BULWARK_RETURN_IF_ERROR(
+      server.CheckKeys({"listen", "threads", "drain_timeout_ms", "max_connections_per_client"}));
+  BULWARK_ASSIGN_OR_RETURN(int64_t per_client,
+                           server["max_connections_per_client"].IntOr(256, 0, 1'000'000));
+  cfg.listener.max_connections_per_client = static_cast<size_t>(per_client);
   BULWARK_ASSIGN_OR_RETURN(std::string listen, server["listen"].StringOr("127.0.0.1:8080"));
   Status s = ParseListenAddress(listen, &cfg.listener.host, &cfg.listener.port);
   if (!s.ok()) return Err(server["listen"].Error(s.message()));

@@ -20,6 +20,9 @@ struct ListenerConfig {
   uint16_t port = 8080;
   int threads = 0;  // 0 = hardware concurrency
   std::chrono::milliseconds drain_timeout{5000};
+  // Open connections one client address may hold; 0 = no cap. Raise it when
+  // a proxy in front of Bulwark (nginx auth_request) funnels many clients.
+  size_t max_connections_per_client = 256;
 };
 
 struct StoreConfig {

@@ -271,6 +271,30 @@ TEST(HttpServerTest, ConnectionsOverTheLimitAreClosedAtOnce) {
   EXPECT_TRUE(first.ReadResponse().has_value());
 }
 
+TEST(HttpServerTest, OneClientCannotHoldMoreThanItsShareOfConnections) {
+  HttpServerOptions options = TestOptions();
+  options.max_connections_per_client = 2;
+  auto server = StartServer(options);
+  ASSERT_NE(server, nullptr);
+  auto first = std::make_unique<TestClient>(server->port());
+  TestClient second(server->port());
+  for (TestClient* c : {first.get(), &second}) {
+    ASSERT_TRUE(c->Send(kGet));
+    ASSERT_TRUE(c->ReadResponse().has_value());
+  }
+  TestClient third(server->port());
+  EXPECT_TRUE(third.WaitForClose(2s)) << "a third idle connection from the same address";
+  ASSERT_TRUE(second.Send(kGet));
+  EXPECT_TRUE(second.ReadResponse().has_value()) << "the first two keep being served";
+  first.reset();  // gives its slot back
+  bool served = false;
+  for (int attempt = 0; attempt < 50 && !served; ++attempt) {
+    TestClient next(server->port());
+    served = next.Send(kGet) && next.ReadResponse(false, 200ms).has_value();
+  }
+  EXPECT_TRUE(served);
+}
+
 TEST(HttpServerTest, HeaderReadTimeoutCutsSlowlorisTricklingBytes) {
   HttpServerOptions options = TestOptions();
   options.header_read_timeout = 200ms;
