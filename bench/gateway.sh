@@ -6,7 +6,9 @@
 #   haproxy_jwt  HAProxy verifying an ES256 JWT with jwt_verify, one thread
 #   bulwark      Bulwark's full chain: JWT ES256 verify, route authorization
 #                (scope), rate limit, audit to a file, reverse proxy, one io thread
-# with the token reused as real clients reuse it. Prints requests/s, p50/p99
+# with the token reused as real clients reuse it, and again (HAProxy and
+# Bulwark) with a fresh token on every request, more tokens than the
+# verification cache holds, so every signature is checked. Prints requests/s, p50/p99
 # and the proxy's CPU time per request (from /proc/<pid>/stat), then
 # `name: value unit` lines.
 # Usage: bench/gateway.sh [BUILD_DIR]   (BULWARK_BENCH_QUICK=1 for a smoke run)
@@ -19,7 +21,11 @@ for tool in wrk nginx haproxy node; do
   command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
     echo "missing $tool (scripts/install-deps.sh --test)"; exit 1; }
 done
-if [ "${BULWARK_BENCH_QUICK:-0}" = 1 ]; then duration=1; conns=8; else duration=10; conns=32; fi
+if [ "${BULWARK_BENCH_QUICK:-0}" = 1 ]; then
+  duration=1; conns=8; fresh_tokens=2000
+else
+  duration=10; conns=32; fresh_tokens=200000  # > the 65,536-entry verification cache
+fi
 proxy_cpu=0
 load_cpu=1
 [ "$(nproc)" -gt 1 ] || load_cpu=0
@@ -68,8 +74,18 @@ taskset -c "$proxy_cpu" nginx -p "$work" -c "$work/proxy.conf"
 "$bulwark" keys public --key "$work/idp.jwk" >"$work/idp.pub.jwk"
 node "$root/bench/node/jwk_to_pem.mjs" "$work/idp.pub.jwk" >"$work/idp.pub.pem"
 now=$(date +%s)
-token=$("$bulwark" jwt sign --key "$work/idp.jwk" --claims \
-  "{\"iss\":\"https://idp.example\",\"sub\":\"bench\",\"aud\":\"api\",\"scope\":\"read\",\"iat\":$now,\"exp\":$((now + 3600))}")
+claims="{\"iss\":\"https://idp.example\",\"sub\":\"bench\",\"aud\":\"api\",\"scope\":\"read\",\"iat\":$now,\"exp\":$((now + 3600))}"
+token=$("$bulwark" jwt sign --key "$work/idp.jwk" --claims "$claims")
+"$bulwark" jwt sign --key "$work/idp.jwk" --claims "$claims" --count "$fresh_tokens" >"$work/tokens.txt"
+cat >"$work/fresh.lua" <<LUA
+local tokens = {}
+for line in io.lines("$work/tokens.txt") do tokens[#tokens + 1] = line end
+local i = 0
+request = function()
+  i = i % #tokens + 1
+  return wrk.format("GET", "/x", { ["Authorization"] = "Bearer " .. tokens[i] })
+end
+LUA
 
 haproxy_port=$(free_port)
 cat >"$work/haproxy.cfg" <<CFG
@@ -134,11 +150,13 @@ check "$bulwark_port" bulwark
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 declare -A rps p50 p99 cpu_us
-run() {  # run NAME PORT PID
+run() {  # run NAME PORT PID [fresh]
   local name=$1 port=$2 pid=${3:-} before=0 after out
+  local how=(-H "Authorization: Bearer $token")
+  [ "${4:-}" = fresh ] && how=(-s "$work/fresh.lua")
   [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   out=$(taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"${duration}s" --latency \
-    -H "Authorization: Bearer $token" "http://127.0.0.1:$port/x")
+    "${how[@]}" "http://127.0.0.1:$port/x")
   [ -n "$pid" ] && after=$(cpu_ticks "$pid")
   rps[$name]=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50[$name]=$(echo "$out" | awk '$1 == "50%" {print $2}')
@@ -159,6 +177,8 @@ run direct "$back"
 run nginx "$nginx_port" "$(pgrep -P "$(cat "$work/proxy.pid")" | head -1)"
 run haproxy_jwt "$haproxy_port" "$(pgrep -P "$(cat "$work/haproxy.pid")" | head -1 || cat "$work/haproxy.pid")"
 run bulwark "$bulwark_port" "$bulwark_pid"
+run haproxy_jwt_fresh "$haproxy_port" "$(pgrep -P "$(cat "$work/haproxy.pid")" | head -1 || cat "$work/haproxy.pid")" fresh
+run bulwark_fresh "$bulwark_port" "$bulwark_pid" fresh
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo
@@ -167,7 +187,9 @@ echo "nginx_rps: ${rps[nginx]} req/s"
 echo "haproxy_jwt_rps: ${rps[haproxy_jwt]} req/s"
 echo "gateway_rps_ratio_vs_nginx: $(ratio "${rps[bulwark]}" "${rps[nginx]}") ratio"
 echo "gateway_rps_ratio_vs_haproxy_jwt: $(ratio "${rps[bulwark]}" "${rps[haproxy_jwt]}") ratio"
+echo "gateway_uncached_rps_ratio_vs_haproxy_jwt: $(ratio "${rps[bulwark_fresh]}" "${rps[haproxy_jwt_fresh]}") ratio"
 echo "gateway_cpu_us_per_req: ${cpu_us[bulwark]} us"
+echo "gateway_uncached_cpu_us_per_req: ${cpu_us[bulwark_fresh]} us"
 echo "nginx_cpu_us_per_req: ${cpu_us[nginx]} us"
 echo "haproxy_jwt_cpu_us_per_req: ${cpu_us[haproxy_jwt]} us"
 echo "gateway_p99: ${p99[bulwark]}"

@@ -39,6 +39,7 @@ bool ResolveToken(std::string& token) {
 void RegisterSign(CLI::App& jwt, int& exit_code) {
   struct Options {
     std::string key, claims, typ = "JWT";
+    int64_t count = 1;
   };
   auto o = std::make_shared<Options>();
   auto* sign = jwt.add_subcommand("sign", "Sign claims as a JWT with a private JWK");
@@ -46,6 +47,10 @@ void RegisterSign(CLI::App& jwt, int& exit_code) {
       ->required();
   sign->add_option("--claims", o->claims, "Claims as a JSON object, or @FILE")->required();
   sign->add_option("--typ", o->typ, "Header typ (JWT; at+jwt for access tokens)");
+  sign->add_option("--count", o->count,
+                   "Print this many tokens, one per line, each with its own \"jti\" "
+                   "(for load tests)")
+      ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}));
   sign->callback([o, &exit_code] {
     auto keys = LoadKeys(o->key);
     if (!keys) {
@@ -79,13 +84,22 @@ void RegisterSign(CLI::App& jwt, int& exit_code) {
       exit_code = kExitUsage;
       return;
     }
-    auto token = jose::SignJwt(*signer, *claims, o->typ);
-    if (!token) {
-      std::cerr << "error: " << token.error().message() << "\n";
-      exit_code = kExitInvalid;
-      return;
+    std::string out;
+    for (int64_t i = 0; i < o->count; ++i) {
+      if (o->count > 1) (*claims)["jti"] = std::to_string(i);
+      auto token = jose::SignJwt(*signer, *claims, o->typ);
+      if (!token) {
+        std::cerr << "error: " << token.error().message() << "\n";
+        exit_code = kExitInvalid;
+        return;
+      }
+      out.append(*token).push_back('\n');
+      if (out.size() > (1 << 20)) {
+        std::cout << out;
+        out.clear();
+      }
     }
-    std::cout << *token << "\n";
+    std::cout << out;
   });
 }
 
