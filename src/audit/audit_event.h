@@ -57,10 +57,6 @@ struct AuditEvent {
 // field. Thread-safe (pure function).
 void AppendJsonLine(const AuditEvent& event, std::string& out);
 
-// Appends `s` to `out` as a JSON string literal (quotes included) with the
-// escaping described above.
-void AppendAuditJsonString(std::string_view s, std::string& out);
-
 }  // namespace bulwark::audit
 
 #endif  // BULWARK_AUDIT_AUDIT_EVENT_H_

@@ -68,8 +68,12 @@ inline void Error(std::string_view e, std::initializer_list<Field> f = {}) {
   Write(Level::kError, e, f);
 }
 
-// Appends `s` to `out` as a JSON string literal (quotes included), escaping
-// control characters and replacing invalid UTF-8 with U+FFFD.
+// Appends `s` to `out` as a JSON string literal (quotes included): quote,
+// backslash and every C0/C1 control escaped, as are LINE and PARAGRAPH
+// SEPARATOR and the bidi marks, embeddings, overrides and isolates (valid
+// JSON, but a line break or a reordering to some readers); each byte that is
+// not part of valid UTF-8 becomes U+FFFD. So a hostile value can neither
+// split a log or audit line nor add a field.
 void AppendJsonString(std::string& out, std::string_view s);
 
 }  // namespace bulwark::log

@@ -1,5 +1,7 @@
 #include "audit/audit_event.h"
 
+#include "core/log.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -151,11 +153,10 @@ TEST(AuditEventTest, KeepsValidMultibyteUtf8Unescaped) {
 
 TEST(AuditEventTest, EscapesLineSeparatorsAsUnicodeEscapes) {
   std::string out;
-  AppendAuditJsonString(
-      "a\xe2\x80\xa8"
-      "b\xc2\x85"
-      "c\x01",
-      out);
+  log::AppendJsonString(out,
+                        "a\xe2\x80\xa8"
+                        "b\xc2\x85"
+                        "c\x01");
   EXPECT_EQ(out, R"("a\u2028b\u0085c\u0001")");
 }
 
