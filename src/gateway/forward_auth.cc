@@ -1,5 +1,7 @@
 #include "gateway/forward_auth.h"
 
+#include "gateway/status_response.h"
+
 #include <chrono>
 #include <string>
 
@@ -52,43 +54,6 @@ std::string_view ClientIp(const net::HttpRequest& request) {
   return request.remote_address;
 }
 
-int CountHeaders(const net::HttpRequest& request, std::string_view name) {
-  int n = 0;
-  for (const auto& [k, v] : request.headers) {
-    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-          return (a | 0x20) == (b | 0x20);
-        })) {
-      ++n;
-    }
-  }
-  return n;
-}
-
-net::HttpResponse Plain(int status, std::string_view body) {
-  return {.status = status,
-          .headers = {{"Content-Type", "text/plain; charset=utf-8"}, {"Cache-Control", "no-store"}},
-          .body = std::string(body)};
-}
-
-std::string_view ReasonBody(int status) {
-  switch (status) {
-    case 200:
-      return "allowed\n";
-    case 400:
-      return "bad request\n";
-    case 401:
-      return "unauthorized\n";
-    case 403:
-      return "forbidden\n";
-    case 404:
-      return "no route\n";
-    case 429:
-      return "too many requests\n";
-    default:
-      return "denied\n";
-  }
-}
-
 }  // namespace
 
 std::optional<net::HttpResponse> HandleForwardAuth(const Gateway& gateway,
@@ -98,11 +63,11 @@ std::optional<net::HttpResponse> HandleForwardAuth(const Gateway& gateway,
   const auto start = std::chrono::steady_clock::now();
   std::optional<Flavor> flavor = FlavorOf(request.target);
   if (!flavor) return std::nullopt;
-  if (!Trusted(options, request.remote_address)) return Plain(403, "forbidden\n");
+  if (!Trusted(options, request.remote_address)) return StatusResponse(403);
 
   RequestFacts facts{.client_ip = ClientIp(request), .headers = &request.headers};
   facts.authorization = request.Header("Authorization").value_or("");
-  facts.authorization_count = CountHeaders(request, "Authorization");
+  facts.authorization_count = static_cast<int>(request.HeaderCount("Authorization"));
   switch (*flavor) {
     case Flavor::kNginx:
       facts.method = request.Header("X-Original-Method").value_or(request.method);
@@ -123,15 +88,14 @@ std::optional<net::HttpResponse> HandleForwardAuth(const Gateway& gateway,
       break;
   }
   if (facts.method.empty() || facts.target.empty()) {
-    return Plain(400, "missing original request\n");
+    return StatusResponse(400);
   }
 
   Decision decision = gateway.Decide(facts);
   static constexpr std::string_view kFrontend[] = {"nginx", "envoy", "traefik"};
   const bool nginx_cannot_pass = *flavor == Flavor::kNginx && decision.status != 200 &&
                                  decision.status != 401 && decision.status != 403;
-  net::HttpResponse response =
-      Plain(nginx_cannot_pass ? 403 : decision.status, ReasonBody(decision.status));
+  net::HttpResponse response = StatusResponse(nginx_cannot_pass ? 403 : decision.status);
   response.headers.emplace_back("X-Bulwark-Status", std::to_string(decision.status));
   for (auto& h : decision.response_headers) response.headers.push_back(std::move(h));
   if (decision.allowed()) {

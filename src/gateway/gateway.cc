@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "guard/rate_limit_headers.h"
+#include "net/request_head.h"
 #include "net/request_path.h"
 
 namespace bulwark::gateway {
@@ -106,9 +107,7 @@ std::string Gateway::RateLimitKey(const Route& route, const RequestFacts& reques
     case RouteRateLimit::Key::kHeader:
       if (request.headers) {
         for (const auto& [name, value] : *request.headers) {
-          if (name.size() == route.rate_limit->header.size() &&
-              std::equal(name.begin(), name.end(), route.rate_limit->header.begin(),
-                         [](char a, char b) { return (a | 0x20) == (b | 0x20); })) {
+          if (net::EqualsIgnoreCase(name, route.rate_limit->header)) {
             return "hdr:" + value;
           }
         }

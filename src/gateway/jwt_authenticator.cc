@@ -10,6 +10,7 @@
 #include "jose/json.h"
 #include "jose/jws.h"
 #include "jose/jwt.h"
+#include "net/request_head.h"
 
 namespace bulwark::gateway {
 
@@ -57,8 +58,6 @@ Result<std::string> ReadFile(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
-
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
 }  // namespace
 
@@ -157,8 +156,8 @@ Result<Principal> JwtAuthenticator::Authenticate(std::string_view token,
 std::optional<std::string_view> BearerToken(std::string_view authorization) {
   constexpr std::string_view kScheme = "bearer";
   if (authorization.size() <= kScheme.size() + 1) return std::nullopt;
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    if (Lower(authorization[i]) != kScheme[i]) return std::nullopt;
+  if (!net::EqualsIgnoreCase(authorization.substr(0, kScheme.size()), kScheme)) {
+    return std::nullopt;
   }
   std::string_view rest = authorization.substr(kScheme.size());
   if (rest.front() != ' ') return std::nullopt;

@@ -1,5 +1,8 @@
 #include "gateway/reverse_proxy.h"
 
+#include "gateway/status_response.h"
+#include "net/request_head.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -15,42 +18,13 @@ namespace {
 
 namespace asio = boost::asio;
 
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x | 0x20) == (y | 0x20);
-         });
-}
-
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && IEquals(s.substr(0, prefix.size()), prefix);
+  return s.size() >= prefix.size() && net::EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
 }
 
 bool Idempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
          method == "DELETE" || method == "TRACE";
-}
-
-net::HttpResponse Plain(int status, std::string_view body) {
-  return {.status = status,
-          .headers = {{"Content-Type", "text/plain; charset=utf-8"}, {"Cache-Control", "no-store"}},
-          .body = std::string(body)};
-}
-
-std::string_view DenialBody(int status) {
-  switch (status) {
-    case 400:
-      return "bad request\n";
-    case 401:
-      return "unauthorized\n";
-    case 403:
-      return "forbidden\n";
-    case 404:
-      return "not found\n";
-    case 429:
-      return "too many requests\n";
-    default:
-      return "denied\n";
-  }
 }
 
 std::atomic<uint64_t> next_proxy_id{1};
@@ -63,7 +37,7 @@ thread_local std::unordered_map<uint64_t, std::vector<std::unique_ptr<net::Upstr
 void StripHopByHop(std::vector<std::pair<std::string, std::string>>& headers, bool strip_identity) {
   std::vector<std::string> named;
   for (const auto& [name, value] : headers) {
-    if (!IEquals(name, "Connection")) continue;
+    if (!net::EqualsIgnoreCase(name, "Connection")) continue;
     std::string_view rest = value;
     while (!rest.empty()) {
       size_t comma = rest.find(',');
@@ -82,10 +56,10 @@ void StripHopByHop(std::vector<std::pair<std::string, std::string>>& headers, bo
     const std::string& name = field.first;
     if (strip_identity && StartsWithIgnoreCase(name, "X-Bulwark-")) return true;
     for (std::string_view h : kHopByHop) {
-      if (IEquals(name, h)) return true;
+      if (net::EqualsIgnoreCase(name, h)) return true;
     }
     return std::any_of(named.begin(), named.end(),
-                       [&](const std::string& n) { return IEquals(name, n); });
+                       [&](const std::string& n) { return net::EqualsIgnoreCase(name, n); });
   });
 }
 
@@ -143,26 +117,22 @@ net::UpstreamPool& ReverseProxy::PoolFor(size_t upstream,
 
 asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& request, bool tls) const {
   const auto start = std::chrono::steady_clock::now();
-  int authorization_count = 0;
-  for (const auto& [name, value] : request.headers) {
-    if (IEquals(name, "Authorization")) ++authorization_count;
-  }
   // Forward moves the headers and body out; keep what the audit record needs.
   const std::string method = request.method;
   const std::string target = request.target;
   const std::string host(request.Header("Host").value_or(""));
-  Decision decision =
-      gateway_.Decide({.method = request.method,
-                       .host = host,
-                       .target = request.target,
-                       .authorization = request.Header("Authorization").value_or(""),
-                       .authorization_count = authorization_count,
-                       .client_ip = request.remote_address,
-                       .tls = tls,
-                       .headers = &request.headers});
+  Decision decision = gateway_.Decide(
+      {.method = request.method,
+       .host = host,
+       .target = request.target,
+       .authorization = request.Header("Authorization").value_or(""),
+       .authorization_count = static_cast<int>(request.HeaderCount("Authorization")),
+       .client_ip = request.remote_address,
+       .tls = tls,
+       .headers = &request.headers});
   net::HttpResponse response;
   if (!decision.allowed()) {
-    response = Plain(decision.status, DenialBody(decision.status));
+    response = StatusResponse(decision.status);
     for (auto& h : decision.response_headers) response.headers.push_back(std::move(h));
   } else {
     response = co_await Forward(request, tls, host, decision);
@@ -187,7 +157,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& reque
   for (size_t i = 0; route && i < upstreams_.size(); ++i) {
     if (upstreams_[i].name == route->upstream) index = i;
   }
-  if (index == upstreams_.size()) co_return Plain(404, "not found\n");
+  if (index == upstreams_.size()) co_return StatusResponse(404);
 
   net::HttpRequest upstream_request;
   upstream_request.method = request.method;
@@ -196,8 +166,10 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& reque
   upstream_request.headers = std::move(request.headers);
   StripHopByHop(upstream_request.headers, /*strip_identity=*/true);
   std::erase_if(upstream_request.headers, [](const auto& f) {
-    return IEquals(f.first, "X-Forwarded-For") || IEquals(f.first, "X-Forwarded-Proto") ||
-           IEquals(f.first, "X-Forwarded-Host") || IEquals(f.first, "Forwarded");
+    return net::EqualsIgnoreCase(f.first, "X-Forwarded-For") ||
+           net::EqualsIgnoreCase(f.first, "X-Forwarded-Proto") ||
+           net::EqualsIgnoreCase(f.first, "X-Forwarded-Host") ||
+           net::EqualsIgnoreCase(f.first, "Forwarded");
   });
   upstream_request.headers.emplace_back("X-Forwarded-For", request.remote_address);
   upstream_request.headers.emplace_back("X-Forwarded-Proto", tls ? "https" : "http");
@@ -214,7 +186,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& reque
   guard::CircuitBreaker& breaker = *upstreams_[index].breaker;
   if (!breaker.Allow()) {
     if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
-    co_return Plain(503, "upstream unavailable\n");
+    co_return StatusResponse(503);
   }
   auto executor = co_await asio::this_coro::executor;
   net::UpstreamPool& pool = PoolFor(index, executor);
@@ -230,7 +202,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& reque
   if (!response) {
     if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
     const bool timeout = response.error().code() == StatusCode::kDeadlineExceeded;
-    co_return Plain(timeout ? 504 : 502, timeout ? "upstream timeout\n" : "bad gateway\n");
+    co_return StatusResponse(timeout ? 504 : 502);
   }
   StripHopByHop(response->headers, /*strip_identity=*/false);
   for (auto& h : decision.response_headers) response->headers.push_back(std::move(h));

@@ -2,18 +2,12 @@
 
 #include <algorithm>
 
+#include "net/request_head.h"
 #include "net/request_path.h"
 
 namespace bulwark::gateway {
 
 namespace {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? char(c + 32) : c; };
-           return lower(x) == lower(y);
-         });
-}
 
 std::string_view HostWithoutPort(std::string_view host) {
   if (!host.empty() && host.front() == '[') {
@@ -34,7 +28,7 @@ const Route* RouteTable::Match(std::string_view method, std::string_view host,
                                std::string_view path) const {
   const std::string_view bare_host = HostWithoutPort(host);
   for (const Route& route : routes_) {
-    if (!route.host.empty() && !EqualsIgnoreCase(route.host, bare_host)) continue;
+    if (!route.host.empty() && !net::EqualsIgnoreCase(route.host, bare_host)) continue;
     if (!PathUnderPrefix(path, route.path_prefix)) continue;
     if (!route.methods.empty() &&
         std::find(route.methods.begin(), route.methods.end(), method) == route.methods.end()) {

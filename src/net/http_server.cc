@@ -185,6 +185,12 @@ std::optional<std::string_view> HttpRequest::Header(std::string_view name) const
   return std::nullopt;
 }
 
+size_t HttpRequest::HeaderCount(std::string_view name) const {
+  return static_cast<size_t>(std::count_if(headers.begin(), headers.end(), [&](const auto& f) {
+    return EqualsIgnoreCase(f.first, name);
+  }));
+}
+
 class HttpServer::Impl {
  public:
   Impl(HttpServerOptions options, AsyncHttpHandler handler)

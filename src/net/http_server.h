@@ -67,6 +67,8 @@ struct HttpRequest {
   // The value of the first field named `name` (ASCII case-insensitive), or
   // nullopt. The view points into `headers`.
   std::optional<std::string_view> Header(std::string_view name) const;
+  // How many fields are named `name` (ASCII case-insensitive).
+  size_t HeaderCount(std::string_view name) const;
 };
 
 // What the handler answers. The server owns the framing: it sets
