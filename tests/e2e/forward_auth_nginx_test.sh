@@ -8,12 +8,8 @@
 set -uo pipefail
 
 bulwark=$(realpath "$1")
-nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
-if [ ! -x "$nginx_bin" ]; then
-  if [ "${CI:-}" = true ]; then echo "FAIL: nginx is not installed"; exit 1; fi
-  echo "note: nginx not installed; skipped (scripts/install-deps.sh --test)"; exit 0
-fi
 source "$(dirname "$0")/lib.sh"
+require_nginx
 cd "$work" || exit 1
 
 # The identity provider's key, and Bulwark's config.
@@ -37,34 +33,12 @@ gateway:
       authn: {mode: none}
       rate_limit: {key: client_ip, limit: 2, window_ms: 60000}
 YAML
-"$bulwark" serve --config bulwark.yaml >bulwark.log 2>&1 &
-pids+=($!)
-bport=""
-for _ in $(seq 1 200); do
-  bport=$(sed -n 's/.*"msg":"server.listening".*"port":\([0-9]*\).*/\1/p' bulwark.log | head -1)
-  [ -n "$bport" ] && break
-  sleep 0.05
-done
-if [ -n "$bport" ]; then ok; else bad "bulwark did not start"; cat bulwark.log; exit 1; fi
+if start_bulwark bulwark.yaml bulwark.log; then ok; else bad "bulwark did not start"; exit 1; fi
+bport=$bulwark_port
 
 front=$(free_port)
 back=$(free_port)
-mkdir -p tmp
-user_line=""
-[ "$(id -u)" -eq 0 ] && user_line="user root;"
-cat >nginx.conf <<NGINX
-$user_line
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path $work/tmp/body;
-  proxy_temp_path $work/tmp/proxy;
-  fastcgi_temp_path $work/tmp/fastcgi;
-  uwsgi_temp_path $work/tmp/uwsgi;
-  scgi_temp_path $work/tmp/scgi;
+start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
 
   # The protected service: it trusts X-Bulwark-Subject because only the
   # gateway can set it.
@@ -101,9 +75,8 @@ http {
       return 403 "forbidden\n";
     }
   }
-}
 NGINX
-if "$nginx_bin" -p "$work" -c "$work/nginx.conf" 2>nginx-start.err; then ok; else bad "nginx did not start"; cat nginx-start.err; exit 1; fi
+ok
 for _ in $(seq 1 100); do
   curl -s -o /dev/null "http://127.0.0.1:$front/public" && break
   sleep 0.05
@@ -146,8 +119,8 @@ expect_eq "encoded slash -> 400 carried through" "$(code "$base/public%2F..%2For
 expect_eq "within the limit" "$(code "$base/limited"):$(code "$base/limited")" "200:200"
 expect_eq "over the limit -> 429 carried through" "$(code "$base/limited")" "429"
 
-kill -TERM "${pids[0]}"
-wait "${pids[0]}" 2>/dev/null
+kill -TERM "$bulwark_pid"
+wait "$bulwark_pid" 2>/dev/null
 expect_eq "bulwark down -> nginx fails closed" "$(code "$base/public/x")" "500"
 
 finish "forward-auth nginx e2e"

@@ -6,41 +6,21 @@
 set -uo pipefail
 
 bulwark=$(realpath "$1")
-nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
-if [ ! -x "$nginx_bin" ]; then
-  if [ "${CI:-}" = true ]; then echo "FAIL: nginx is not installed"; exit 1; fi
-  echo "note: nginx not installed; skipped (scripts/install-deps.sh --test)"; exit 0
-fi
 source "$(dirname "$0")/lib.sh"
+require_nginx
 cd "$work" || exit 1
 
 back=$(free_port)
 flaky=$(free_port)
-mkdir -p tmp
-user_line=""
-[ "$(id -u)" -eq 0 ] && user_line="user root;"
-cat >nginx.conf <<NGINX
-$user_line
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path $work/tmp/body;
-  proxy_temp_path $work/tmp/proxy;
-  fastcgi_temp_path $work/tmp/fastcgi;
-  uwsgi_temp_path $work/tmp/uwsgi;
-  scgi_temp_path $work/tmp/scgi;
+start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
   server {
     listen 127.0.0.1:$back;
     location / {
       return 200 "uri=\$request_uri sub=\$http_x_bulwark_subject scopes=\$http_x_bulwark_scopes xff=\$http_x_forwarded_for secret=\$http_x_secret len=\$content_length\n";
     }
   }
-}
 NGINX
-if "$nginx_bin" -p "$work" -c "$work/nginx.conf" 2>nginx-start.err; then ok; else bad "nginx did not start"; cat nginx-start.err; exit 1; fi
+ok
 
 "$bulwark" keys generate --alg ES256 --kid idp-1 >idp.jwk
 "$bulwark" keys public --key idp.jwk >idp.pub.jwk
@@ -66,15 +46,8 @@ gateway:
       upstream: service
       rate_limit: {key: client_ip, limit: 2, window_ms: 60000}
 YAML
-"$bulwark" serve --config bulwark.yaml >bulwark.log 2>&1 &
-pids+=($!)
-port=""
-for _ in $(seq 1 200); do
-  port=$(sed -n 's/.*"msg":"server.listening".*"port":\([0-9]*\).*/\1/p' bulwark.log | head -1)
-  [ -n "$port" ] && break
-  sleep 0.05
-done
-if [ -n "$port" ]; then ok; else bad "bulwark did not start"; cat bulwark.log; exit 1; fi
+if start_bulwark bulwark.yaml bulwark.log; then ok; else bad "bulwark did not start"; exit 1; fi
+port=$bulwark_port
 base="http://127.0.0.1:$port"
 
 now=$(date +%s)
@@ -163,8 +136,8 @@ if grep -q 'bulwark_gateway_requests_total{frontend="proxy",route="flaky",code="
 
 # Audit: SIGTERM drains the queue; every decision is a JSON line, and no
 # credential ever reaches the file.
-kill -TERM "${pids[0]}"
-wait "${pids[0]}"
+kill -TERM "$bulwark_pid"
+wait "$bulwark_pid"
 expect_eq "clean exit" "$?" "0"
 expect_eq "audit file is owner-only" "$(stat -c '%a' audit.jsonl)" "600"
 if python3 - "$good" <<'PY'; then ok; else bad "audit records"; head -5 audit.jsonl; fi
