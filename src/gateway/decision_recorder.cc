@@ -52,9 +52,9 @@ void DecisionRecorder::Record(std::string_view frontend, const RequestFacts& req
                               const Decision& decision, int status,
                               std::chrono::nanoseconds latency) {
   const std::string code = std::to_string(status);
-  requests_.WithLabels({frontend, decision.route, code}).Increment();
+  requests_.WithLabels({frontend, decision.route_name(), code}).Increment();
   decisions_.WithLabels({Outcome(decision.status)}).Increment();
-  if (decision.status == 429) rate_limited_.WithLabels({decision.route}).Increment();
+  if (decision.status == 429) rate_limited_.WithLabels({decision.route_name()}).Increment();
   latency_.WithLabels({frontend}).ObserveDuration(latency);
   if (audit_ == nullptr) return;
 
@@ -67,7 +67,7 @@ void DecisionRecorder::Record(std::string_view frontend, const RequestFacts& req
   }
   event.action = std::string(request.method);
   event.resource = decision.path.empty() ? std::string(request.target) : decision.path;
-  event.route = decision.route;
+  event.route = std::string(decision.route_name());
   event.host = std::string(request.host);
   event.client_ip = std::string(request.client_ip);
   event.decision = decision.allowed() ? audit::AuditDecision::kAllow : audit::AuditDecision::kDeny;

@@ -164,8 +164,7 @@ Decision Gateway::Decide(const RequestFacts& request) const {
     decision.reason = "no route";
     return decision;
   }
-  decision.route = route->name;
-  decision.matched = route;
+  decision.route = route;
   if (pre_auth_limiter_ && route->authn.mode != AuthnMode::kNone &&
       !WithinLimit(*pre_auth_limiter_, request.client_ip, decision)) {
     return decision;

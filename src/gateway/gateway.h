@@ -42,17 +42,18 @@ struct RequestFacts {
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct Decision {
-  int status = 403;                // 200 = allow; else the HTTP status to answer
-  std::string reason;              // detail for audit and logs, never for the client
-  std::string route;               // the matched route's name, "" if none
-  const Route* matched = nullptr;  // the matched route (owned by the Gateway)
-  std::string path;                // the normalized path (empty if it did not normalize)
-  std::string query;               // the raw query, without '?'
+  int status = 403;              // 200 = allow; else the HTTP status to answer
+  std::string reason;            // detail for audit and logs, never for the client
+  const Route* route = nullptr;  // the matched route (owned by the Gateway), or null
+  std::string path;              // the normalized path (empty if it did not normalize)
+  std::string query;             // the raw query, without '?'
   std::optional<Principal> principal;
   HeaderList response_headers;  // for the client: WWW-Authenticate, Retry-After, RateLimit
   HeaderList identity_headers;  // for the upstream: X-Bulwark-Subject, ...
 
   bool allowed() const { return status >= 200 && status < 300; }
+  // The matched route's name, "" if none.
+  std::string_view route_name() const { return route ? std::string_view(route->name) : ""; }
 };
 
 struct GatewayOptions {

@@ -152,7 +152,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
 asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& request, bool tls,
                                                          const std::string& host,
                                                          Decision& decision) const {
-  const Route* route = decision.matched;
+  const Route* route = decision.route;
   size_t index = upstreams_.size();
   for (size_t i = 0; route && i < upstreams_.size(); ++i) {
     if (upstreams_[i].name == route->upstream) index = i;
