@@ -29,7 +29,7 @@ net::HttpResponse Echo(const net::HttpRequest& request) {
   AppendJsonField(body, "method", request.method);
   AppendJsonField(body, "path", request.target);
   for (std::string_view name : {"X-Bulwark-Subject", "X-Bulwark-Issuer", "X-Bulwark-Scopes",
-                                "X-Bulwark-Roles", "X-Bulwark-Credential"}) {
+                                "X-Bulwark-Roles", "X-Bulwark-Credential", "X-Bulwark-Spiffe-Id"}) {
     AppendJsonField(body, name, request.Header(name).value_or(""));
   }
   body += "}\n";

@@ -1,7 +1,10 @@
 #include "gateway/gateway.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
+#include "gateway/mtls_authenticator.h"
 #include "guard/rate_limit_headers.h"
 #include "net/request_head.h"
 #include "net/request_path.h"
@@ -28,7 +31,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const C
   BULWARK_ASSIGN_OR_RETURN(auto jwt, JwtAuthenticator::Create(std::move(options.issuers), clock));
   for (const Route& route : options.routes) {
     for (CredentialKind kind : route.authn.credentials) {
-      if (kind != CredentialKind::kJwt) {
+      if (kind == CredentialKind::kApiKey) {
         return Err(InvalidArgumentError(
             fmt::format("route '{}': credential kind '{}' is not available yet", route.name,
                         CredentialKindName(kind))));
@@ -119,28 +122,57 @@ std::string Gateway::RateLimitKey(const Route& route, const RequestFacts& reques
 
 bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
                            Decision& decision) const {
-  if (route.authn.mode == AuthnMode::kNone) return true;
+  const RouteAuthn& authn = route.authn;
+  if (authn.mode == AuthnMode::kNone) return true;
   if (request.authorization_count > 1) {
     decision.status = 400;
     decision.reason = "more than one Authorization header";
     return false;
   }
-  if (request.authorization_count == 0 || request.authorization.empty()) {
-    if (route.authn.mode == AuthnMode::kOptional) return true;
-    Challenge(decision, 401, "", "credentials required");
+  const auto wants = [&](CredentialKind kind) {
+    return std::find(authn.credentials.begin(), authn.credentials.end(), kind) !=
+           authn.credentials.end();
+  };
+  // A credential that is sent must be valid, whatever the mode: an invalid
+  // one is refused, never treated as absent.
+  std::optional<Principal> from_jwt;
+  const bool authorization_sent =
+      request.authorization_count == 1 && !request.authorization.empty();
+  if (wants(CredentialKind::kJwt) && authorization_sent) {
+    std::optional<std::string_view> token = BearerToken(request.authorization);
+    if (!token) {
+      Challenge(decision, 401, "invalid_request", "Authorization is not a bearer token");
+      return false;
+    }
+    Result<Principal> principal = jwt_->Authenticate(*token, authn.jwt_issuers);
+    if (!principal) {
+      Challenge(decision, 401, "invalid_token", principal.error().message());
+      return false;
+    }
+    from_jwt = std::move(*principal);
+  }
+  std::optional<Principal> from_mtls;
+  if (wants(CredentialKind::kMtls)) from_mtls = MtlsAuthenticator::Authenticate(request.tls_info);
+
+  const size_t present = (from_jwt ? 1 : 0) + (from_mtls ? 1 : 0);
+  const bool satisfied =
+      authn.mode == AuthnMode::kOptional ||
+      (authn.mode == AuthnMode::kAnyOf ? present > 0 : present == authn.credentials.size());
+  if (!satisfied) {
+    if (wants(CredentialKind::kJwt) && !from_jwt) {
+      Challenge(decision, 401, "", "credentials required");
+    } else {  // only the client certificate is missing: no HTTP challenge can ask for it
+      decision.status = 403;
+      decision.reason = "client certificate required";
+    }
     return false;
   }
-  std::optional<std::string_view> token = BearerToken(request.authorization);
-  if (!token) {
-    Challenge(decision, 401, "invalid_request", "Authorization is not a bearer token");
-    return false;
+  if (from_jwt) {
+    if (from_mtls) MtlsAuthenticator::Bind(*from_jwt, request.tls_info);
+    decision.principal = std::move(from_jwt);
+  } else if (from_mtls) {
+    decision.principal = std::move(from_mtls);
   }
-  Result<Principal> principal = jwt_->Authenticate(*token, route.authn.jwt_issuers);
-  if (!principal) {
-    Challenge(decision, 401, "invalid_token", principal.error().message());
-    return false;
-  }
-  decision.principal = std::move(*principal);
   return true;
 }
 

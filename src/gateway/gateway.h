@@ -23,6 +23,7 @@
 #include "gateway/principal.h"
 #include "gateway/route.h"
 #include "guard/rate_limiter.h"
+#include "net/tls.h"
 
 namespace bulwark::gateway {
 
@@ -35,6 +36,9 @@ struct RequestFacts {
   int authorization_count = 0;     // how many Authorization headers came
   std::string_view client_ip;      // "" if unknown
   bool tls = false;
+  // The TLS facts of the client's own connection to Bulwark (its verified
+  // certificate), null over plaintext or behind a forwarding proxy.
+  const net::TlsConnectionInfo* tls_info = nullptr;
   // All request headers, for header-keyed rate limits; may be null.
   const std::vector<std::pair<std::string, std::string>>* headers = nullptr;
 };

@@ -24,12 +24,16 @@ class Principal {
   const std::vector<std::string>& roles() const { return roles_; }
   // The SPIFFE ID (URI SAN of the client certificate), if any.
   const std::string& spiffe_id() const { return spiffe_id_; }
+  // SHA-256 of the verified client certificate's DER (raw bytes), "" if the
+  // connection presented none.
+  const std::string& cert_sha256() const { return cert_sha256_; }
 
   bool HasScope(std::string_view scope) const;
   bool HasRole(std::string_view role) const;
 
  private:
   friend class JwtAuthenticator;
+  friend class MtlsAuthenticator;
   Principal() = default;
 
   CredentialKind credential_ = CredentialKind::kJwt;
@@ -38,6 +42,7 @@ class Principal {
   std::vector<std::string> scopes_;
   std::vector<std::string> roles_;
   std::string spiffe_id_;
+  std::string cert_sha256_;
 };
 
 std::string_view CredentialKindName(CredentialKind kind);

@@ -115,8 +115,9 @@ net::UpstreamPool& ReverseProxy::PoolFor(size_t upstream,
   return *mine[upstream];
 }
 
-asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& request, bool tls) const {
+asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& request) const {
   const auto start = std::chrono::steady_clock::now();
+  const bool tls = request.tls != nullptr;
   // Forward moves the headers and body out; keep what the audit record needs.
   const std::string method = request.method;
   const std::string target = request.target;
@@ -129,6 +130,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
        .authorization_count = static_cast<int>(request.HeaderCount("Authorization")),
        .client_ip = request.remote_address,
        .tls = tls,
+       .tls_info = request.tls.get(),
        .headers = &request.headers});
   net::HttpResponse response;
   if (!decision.allowed()) {

@@ -40,7 +40,9 @@ class ReverseProxy {
   ~ReverseProxy();
 
   // Answers one request; run on an io thread (pools are per thread).
-  boost::asio::awaitable<net::HttpResponse> Handle(net::HttpRequest& request, bool tls) const;
+  // A request that came over TLS is forwarded with X-Forwarded-Proto: https,
+  // and its verified client certificate counts as the mTLS credential.
+  boost::asio::awaitable<net::HttpResponse> Handle(net::HttpRequest& request) const;
 
  private:
   struct Upstream;

@@ -18,9 +18,11 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "core/log.h"
 #include "net/request_head.h"
+#include "net/tls_context.h"
 
 namespace bulwark::net::internal {
 
@@ -48,6 +50,8 @@ constexpr size_t kLingerMaxBytes = 1 << 20;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 using RequestParser = http::request_parser<http::string_body>;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 enum class ReadOutcome { kRequest, kRefused, kClosed };
 
@@ -59,34 +63,46 @@ Refusal RefusalFor(const beast::error_code& ec) {
 
 std::string ToString(beast::string_view s) { return std::string(s.data(), s.size()); }
 
+// One connection, plaintext (PlainStream) or TLS (TlsStream).
+template <class Stream>
 class HttpConnection {
  public:
-  HttpConnection(tcp::socket socket, Worker& worker)
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  // `stream_args` follow the socket into Stream's constructor (the SSL
+  // context, for TLS).
+  template <class... StreamArgs>
+  HttpConnection(Worker& worker, tcp::socket socket, StreamArgs&... stream_args)
       : worker_(worker),
         options_(worker.shared.options),
         limits_{options_.max_request_line, options_.max_header_bytes, options_.max_header_count},
-        stream_(std::move(socket)),
+        stream_(std::move(socket), stream_args...),
         buffer_(std::max(kMinBufferBytes, MaxRequestHeadBytes(limits_) + 1)),
-        slot_{&stream_, ConnectionPhase::kIdle},
+        slot_{&Lowest(), ConnectionPhase::kIdle},
         registration_(worker, slot_) {
     beast::error_code ec;
-    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    const tcp::endpoint peer = Lowest().socket().remote_endpoint(ec);
     if (!ec) remote_address_ = peer.address().to_string();
-    stream_.socket().set_option(tcp::no_delay(true), ec);
+    Lowest().socket().set_option(tcp::no_delay(true), ec);
   }
 
   asio::awaitable<void> Run();
 
  private:
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
   bool Stopping() const { return worker_.shared.stopping.load(std::memory_order_acquire); }
   bool NothingToRead() {
+    if constexpr (kTls) {
+      if (SSL_pending(stream_.native_handle()) > 0) return false;
+    }
     beast::error_code ec;
-    return stream_.socket().available(ec) == 0;
+    return Lowest().socket().available(ec) == 0;
   }
   std::string_view Buffered() const {
     return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
   }
 
+  asio::awaitable<bool> Handshake();
   asio::awaitable<bool> ReadSome();
   asio::awaitable<ReadOutcome> ReadRequest(HttpRequest& request, ResponseContext& ctx,
                                            Refusal& refusal);
@@ -98,27 +114,33 @@ class HttpConnection {
   Worker& worker_;
   const HttpServerOptions& options_;
   const RequestHeadLimits limits_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   ConnectionSlot slot_;
   ConnectionRegistration registration_;
   std::string remote_address_;
-  std::string write_buffer_;  // reused across responses
+  std::string write_buffer_;                           // reused across responses
+  std::shared_ptr<const TlsConnectionInfo> tls_info_;  // TLS only, set by Handshake
 };
 
-asio::awaitable<void> HttpConnection::Run() {
-  // A new connection owes its first request head within header_read_timeout.
-  stream_.expires_after(options_.header_read_timeout);
+template <class Stream>
+asio::awaitable<void> HttpConnection<Stream>::Run() {
+  // A new connection owes its first request head within header_read_timeout,
+  // the TLS handshake included.
+  Lowest().expires_after(options_.header_read_timeout);
+  if constexpr (kTls) {
+    if (!co_await Handshake()) co_return;
+  }
   for (bool first = true;; first = false) {
     if (!first) {
       if (buffer_.size() == 0) {
         if (Stopping() && NothingToRead()) break;
         slot_.phase = ConnectionPhase::kIdle;
-        stream_.expires_after(options_.idle_timeout);
+        Lowest().expires_after(options_.idle_timeout);
         const bool got = co_await ReadSome();
         if (!got) co_return;
       }
-      stream_.expires_after(options_.header_read_timeout);
+      Lowest().expires_after(options_.header_read_timeout);
     }
     HttpRequest request;
     ResponseContext ctx;
@@ -144,7 +166,27 @@ asio::awaitable<void> HttpConnection::Run() {
   co_await LingeringClose();
 }
 
-asio::awaitable<bool> HttpConnection::ReadSome() {
+template <class Stream>
+asio::awaitable<bool> HttpConnection<Stream>::Handshake() {
+  auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, kAwait);
+  if (ec) {
+    // Scanners and clients that do not trust the certificate end here; not
+    // worth more than a debug line each.
+    if (log::Enabled(log::Level::kDebug)) {
+      log::Debug("net.tls.handshake_failed",
+                 {{"error", ec.message()}, {"remote", remote_address_}});
+    }
+    Lowest().close();
+    co_return false;
+  }
+  auto info = std::make_shared<TlsConnectionInfo>();
+  DescribeTlsConnection(stream_.native_handle(), *info);
+  tls_info_ = std::move(info);
+  co_return true;
+}
+
+template <class Stream>
+asio::awaitable<bool> HttpConnection<Stream>::ReadSome() {
   const size_t room = std::min(buffer_.max_size() - buffer_.size(), kReadChunk);
   if (room == 0) co_return false;
   auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(room), kAwait);
@@ -159,8 +201,10 @@ asio::awaitable<bool> HttpConnection::ReadSome() {
   co_return true;
 }
 
-asio::awaitable<ReadOutcome> HttpConnection::ReadRequest(HttpRequest& request, ResponseContext& ctx,
-                                                         Refusal& refusal) {
+template <class Stream>
+asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadRequest(HttpRequest& request,
+                                                                 ResponseContext& ctx,
+                                                                 Refusal& refusal) {
   RequestHeadScanner scanner(limits_);
   for (;;) {
     const RequestHeadScanner::State state = scanner.Scan(Buffered());
@@ -200,6 +244,7 @@ asio::awaitable<ReadOutcome> HttpConnection::ReadRequest(HttpRequest& request, R
     request.headers.emplace_back(ToString(field.name_string()), ToString(field.value()));
   }
   request.remote_address = remote_address_;
+  request.tls = tls_info_;
   ctx.head = message.method() == http::verb::head;  // a refusal to HEAD has no body either
   const auto framing = CheckRequestFields(static_cast<int>(message.version()), request.headers,
                                           options_.max_body_bytes);
@@ -212,7 +257,7 @@ asio::awaitable<ReadOutcome> HttpConnection::ReadRequest(HttpRequest& request, R
 
   if (!parser.is_done()) {
     if (framing->expect_continue && buffer_.size() == 0) {  // the client waits for it
-      stream_.expires_after(options_.write_timeout);
+      Lowest().expires_after(options_.write_timeout);
       auto [write_ec, n] = co_await asio::async_write(stream_, asio::buffer(kContinue), kAwait);
       if (write_ec) co_return ReadOutcome::kClosed;
     }
@@ -224,8 +269,10 @@ asio::awaitable<ReadOutcome> HttpConnection::ReadRequest(HttpRequest& request, R
   co_return ReadOutcome::kRequest;
 }
 
-asio::awaitable<ReadOutcome> HttpConnection::ReadBody(RequestParser& parser, Refusal& refusal) {
-  stream_.expires_after(options_.body_read_timeout);
+template <class Stream>
+asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadBody(RequestParser& parser,
+                                                              Refusal& refusal) {
+  Lowest().expires_after(options_.body_read_timeout);
   parser.eager(true);
   const size_t max_wire_bytes = 2 * options_.max_body_bytes + kChunkOverheadAllowance;
   size_t wire_bytes = 0;
@@ -255,7 +302,8 @@ asio::awaitable<ReadOutcome> HttpConnection::ReadBody(RequestParser& parser, Ref
   }
 }
 
-asio::awaitable<HttpResponse> HttpConnection::CallHandler(HttpRequest& request) {
+template <class Stream>
+asio::awaitable<HttpResponse> HttpConnection<Stream>::CallHandler(HttpRequest& request) {
   const std::string method = request.method;
   try {
     co_return co_await worker_.shared.handler(request);
@@ -268,8 +316,9 @@ asio::awaitable<HttpResponse> HttpConnection::CallHandler(HttpRequest& request) 
   co_return GenericResponse(500);
 }
 
-asio::awaitable<bool> HttpConnection::Write(WireResponse& response, bool head_only) {
-  stream_.expires_after(options_.write_timeout);
+template <class Stream>
+asio::awaitable<bool> HttpConnection<Stream>::Write(WireResponse& response, bool head_only) {
+  Lowest().expires_after(options_.write_timeout);
   // One flat buffer and one write: Beast's serializer walks many small
   // buffers per response, which costs more than the copy.
   std::string& out = write_buffer_;
@@ -295,12 +344,20 @@ asio::awaitable<bool> HttpConnection::Write(WireResponse& response, bool head_on
   co_return !ec;
 }
 
-asio::awaitable<void> HttpConnection::LingeringClose() {
+template <class Stream>
+asio::awaitable<void> HttpConnection<Stream>::LingeringClose() {
   slot_.phase = ConnectionPhase::kLingering;
+  if constexpr (kTls) {
+    // close_notify, then the peer's (which also drains what it still sends).
+    Lowest().expires_after(kLingerTimeout);
+    co_await stream_.async_shutdown(kAwait);
+    Lowest().close();
+    co_return;
+  }
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
   if (!ec) {
-    stream_.expires_after(kLingerTimeout);
+    Lowest().expires_after(kLingerTimeout);
     size_t discarded = 0;
     while (discarded < kLingerMaxBytes) {
       buffer_.clear();
@@ -309,14 +366,21 @@ asio::awaitable<void> HttpConnection::LingeringClose() {
       discarded += n;
     }
   }
-  stream_.close();
+  Lowest().close();
 }
 
 }  // namespace
 
 asio::awaitable<void> ServeConnection(tcp::socket socket, Worker& worker,
                                       [[maybe_unused]] ConnectionTicket ticket) {
-  HttpConnection connection(std::move(socket), worker);
+  HttpConnection<PlainStream> connection(worker, std::move(socket));
+  co_await connection.Run();
+}
+
+asio::awaitable<void> ServeTlsConnection(tcp::socket socket, Worker& worker,
+                                         [[maybe_unused]] ConnectionTicket ticket,
+                                         std::shared_ptr<asio::ssl::context> context) {
+  HttpConnection<TlsStream> connection(worker, std::move(socket), *context);
   co_await connection.Run();
 }
 

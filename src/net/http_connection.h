@@ -5,6 +5,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <memory>
 
 #include "net/server_worker.h"
 
@@ -17,6 +19,12 @@ namespace bulwark::net::internal {
 // anything a client sends.
 boost::asio::awaitable<void> ServeConnection(boost::asio::ip::tcp::socket socket, Worker& worker,
                                              ConnectionTicket ticket);
+
+// As ServeConnection, over TLS with `context` (held for the connection's
+// life): the handshake must complete within header_read_timeout.
+boost::asio::awaitable<void> ServeTlsConnection(boost::asio::ip::tcp::socket socket, Worker& worker,
+                                                ConnectionTicket ticket,
+                                                std::shared_ptr<boost::asio::ssl::context> context);
 
 }  // namespace bulwark::net::internal
 

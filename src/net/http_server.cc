@@ -116,9 +116,16 @@ asio::awaitable<void> AcceptLoop(Worker& worker) {
       }
       ticket.AdoptClient(std::move(client));
     }
-    asio::co_spawn(worker.ioc,
-                   internal::ServeConnection(std::move(socket), worker, std::move(ticket)),
-                   LogIfThrew{"net.http.connection_threw"});
+    if (shared.tls) {
+      asio::co_spawn(worker.ioc,
+                     internal::ServeTlsConnection(std::move(socket), worker, std::move(ticket),
+                                                  shared.tls->Current()),
+                     LogIfThrew{"net.http.connection_threw"});
+    } else {
+      asio::co_spawn(worker.ioc,
+                     internal::ServeConnection(std::move(socket), worker, std::move(ticket)),
+                     LogIfThrew{"net.http.connection_threw"});
+    }
   }
 }
 
@@ -197,6 +204,7 @@ class HttpServer::Impl {
       : shared_(std::move(options), std::move(handler)) {}
   ~Impl() { Stop(std::chrono::milliseconds(0)); }
 
+  void SetTls(std::unique_ptr<internal::TlsContextSource> tls) { shared_.tls = std::move(tls); }
   Status Listen();
   Status StartThreads();
   void Stop(std::chrono::milliseconds drain_timeout);
@@ -320,7 +328,12 @@ Result<std::unique_ptr<HttpServer>> internal::ServerFactory::Start(HttpServerOpt
                                                                    AsyncHttpHandler handler) {
   try {
     BULWARK_RETURN_IF_ERROR(ValidateOptions(options, handler));
+    std::unique_ptr<internal::TlsContextSource> tls;
+    if (options.tls) {
+      BULWARK_ASSIGN_OR_RETURN(tls, internal::TlsContextSource::Create(*options.tls));
+    }
     auto impl = std::make_unique<Impl>(std::move(options), std::move(handler));
+    impl->SetTls(std::move(tls));
     BULWARK_RETURN_IF_ERROR(impl->Listen());
     BULWARK_RETURN_IF_ERROR(impl->StartThreads());
     log::Info("net.http.started", {{"port", impl->port()}, {"threads", impl->threads()}});

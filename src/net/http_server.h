@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "net/tls.h"
 
 namespace bulwark::net {
 
@@ -63,6 +64,9 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;            // the decoded body (chunked framing removed)
   std::string remote_address;  // the peer's IP address, e.g. "127.0.0.1" or "::1"
+  // The connection's TLS facts (client certificate, SPIFFE ID); null over
+  // plaintext.
+  std::shared_ptr<const TlsConnectionInfo> tls;
 
   // The value of the first field named `name` (ASCII case-insensitive), or
   // nullopt. The view points into `headers`.
@@ -103,6 +107,8 @@ struct HttpServerOptions {
   // 0 = std::thread::hardware_concurrency().
   int threads = 0;
   int listen_backlog = 1024;
+  // TLS on every connection when set (see net/tls.h); plaintext otherwise.
+  std::optional<TlsServerOptions> tls;
 
   // Limits on a request (see the table at the top of this file).
   size_t max_request_line = 8192;   // bytes, excluding CRLF -> 414
@@ -132,7 +138,8 @@ class HttpServer {
   // Validates `options`, binds every listening socket and starts the io
   // threads; when it returns the server accepts connections. Never throws.
   // Errors: kInvalidArgument for bad options, a null handler, a host that
-  // does not resolve or is not a local address; kUnavailable when the port is
+  // does not resolve or is not a local address, TLS files that do not load
+  // (kNotFound if one is missing); kUnavailable when the port is
   // in use (also by another process's SO_REUSEPORT group) or binding fails
   // otherwise, or threads cannot be started; kInternal if anything else fails.
   static Result<std::unique_ptr<HttpServer>> Start(HttpServerOptions options, HttpHandler handler);

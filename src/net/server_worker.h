@@ -22,6 +22,7 @@
 #include "net/async_http_server.h"
 #include "net/http_response.h"
 #include "net/http_server.h"
+#include "net/tls_context.h"
 
 namespace bulwark::net::internal {
 
@@ -51,6 +52,7 @@ struct ServerShared {
 
   const HttpServerOptions options;
   const AsyncHttpHandler handler;
+  std::unique_ptr<TlsContextSource> tls;  // set before the io threads start, if TLS
   ClientConnectionCounts per_client;
   // Set once by Stop: stop accepting, answer in-flight requests with
   // `Connection: close`, serve nothing new.

@@ -57,6 +57,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   http_options.port = config.listener.port;
   http_options.threads = config.listener.threads;
   http_options.max_connections_per_client = config.listener.max_connections_per_client;
+  http_options.tls = config.listener.tls;
   const Server* self = server.get();
   BULWARK_ASSIGN_OR_RETURN(
       server->http_,
@@ -64,12 +65,13 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
           http_options,
           [self](net::HttpRequest& request) -> boost::asio::awaitable<net::HttpResponse> {
             if (auto local = self->HandleLocal(request)) co_return std::move(*local);
-            if (self->proxy_) co_return co_await self->proxy_->Handle(request, /*tls=*/false);
+            if (self->proxy_) co_return co_await self->proxy_->Handle(request);
             co_return Text(404, "not found\n");
           }));
   server->ready_ = true;
-  log::Info("server.listening",
-            {{"host", config.listener.host}, {"port", static_cast<int64_t>(server->port())}});
+  log::Info("server.listening", {{"host", config.listener.host},
+                                 {"port", static_cast<int64_t>(server->port())},
+                                 {"tls", config.listener.tls.has_value()}});
   return server;
 }
 

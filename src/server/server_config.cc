@@ -5,6 +5,55 @@
 
 namespace bulwark::server {
 
+namespace {
+
+std::string FromBase(const std::string& base_dir, const std::string& file) {
+  if (file.empty()) return file;
+  const std::filesystem::path path(file);
+  return path.is_absolute() ? file : (std::filesystem::path(base_dir) / path).string();
+}
+
+// server.tls: cert_file, key_file, client_ca_file, crl_file, client_auth,
+// min_version, reload_interval_ms.
+Result<net::TlsServerOptions> TlsFromNode(const ConfigNode& node, const std::string& base_dir) {
+  BULWARK_RETURN_IF_ERROR(node.CheckKeys({"cert_file", "key_file", "client_ca_file", "crl_file",
+                                          "client_auth", "min_version", "reload_interval_ms"}));
+  net::TlsServerOptions tls;
+  BULWARK_ASSIGN_OR_RETURN(std::string cert, node["cert_file"].String());
+  BULWARK_ASSIGN_OR_RETURN(std::string key, node["key_file"].String());
+  BULWARK_ASSIGN_OR_RETURN(std::string ca, node["client_ca_file"].StringOr(""));
+  BULWARK_ASSIGN_OR_RETURN(std::string crl, node["crl_file"].StringOr(""));
+  tls.cert_file = FromBase(base_dir, cert);
+  tls.key_file = FromBase(base_dir, key);
+  tls.client_ca_file = FromBase(base_dir, ca);
+  tls.crl_file = FromBase(base_dir, crl);
+  std::string auth = "none";
+  if (!node["client_auth"].IsMissing()) {
+    BULWARK_ASSIGN_OR_RETURN(auth, node["client_auth"].Enum({"none", "optional", "required"}));
+  }
+  tls.client_auth = auth == "required"   ? net::ClientAuth::kRequired
+                    : auth == "optional" ? net::ClientAuth::kOptional
+                                         : net::ClientAuth::kNone;
+  if (tls.client_auth != net::ClientAuth::kNone && tls.client_ca_file.empty()) {
+    return Err(node["client_ca_file"].Error("is required when client_auth is " + auth));
+  }
+  if (tls.client_auth == net::ClientAuth::kNone && !tls.client_ca_file.empty()) {
+    return Err(node["client_auth"].Error("set optional or required to use client_ca_file"));
+  }
+  if (!tls.crl_file.empty() && tls.client_ca_file.empty()) {
+    return Err(node["crl_file"].Error("needs client_ca_file"));
+  }
+  if (!node["min_version"].IsMissing()) {
+    BULWARK_ASSIGN_OR_RETURN(std::string version, node["min_version"].Enum({"1.3", "1.2"}));
+    tls.allow_tls12 = version == "1.2";
+  }
+  BULWARK_ASSIGN_OR_RETURN(int64_t reload, node["reload_interval_ms"].IntOr(1000, 10, 3'600'000));
+  tls.reload_interval = std::chrono::milliseconds(reload);
+  return tls;
+}
+
+}  // namespace
+
 Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* port) {
   size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) {
@@ -33,8 +82,11 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
   BULWARK_RETURN_IF_ERROR(root.CheckKeys({"server", "store", "log", "gateway"}));
 
   ConfigNode server = root["server"];
-  BULWARK_RETURN_IF_ERROR(
-      server.CheckKeys({"listen", "threads", "drain_timeout_ms", "max_connections_per_client"}));
+  BULWARK_RETURN_IF_ERROR(server.CheckKeys(
+      {"listen", "threads", "drain_timeout_ms", "max_connections_per_client", "tls"}));
+  if (!server["tls"].IsMissing()) {
+    BULWARK_ASSIGN_OR_RETURN(cfg.listener.tls, TlsFromNode(server["tls"], base_dir));
+  }
   BULWARK_ASSIGN_OR_RETURN(int64_t per_client,
                            server["max_connections_per_client"].IntOr(256, 0, 1'000'000));
   cfg.listener.max_connections_per_client = static_cast<size_t>(per_client);

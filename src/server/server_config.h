@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/status.h"
 #include "gateway/gateway_config.h"
+#include "net/tls.h"
 
 namespace bulwark::server {
 
@@ -23,6 +24,8 @@ struct ListenerConfig {
   // Open connections one client address may hold; 0 = no cap. Raise it when
   // a proxy in front of Bulwark (nginx auth_request) funnels many clients.
   size_t max_connections_per_client = 256;
+  // `server.tls`: TLS (and mTLS) on the listener; plaintext if absent.
+  std::optional<net::TlsServerOptions> tls;
 };
 
 struct StoreConfig {

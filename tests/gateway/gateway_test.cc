@@ -238,9 +238,9 @@ TEST_F(GatewayTest, RefusesRoutesThatNameUnknownIssuersOrUnavailableCredentials)
   auto a = Gateway::Create(Options({unknown}), clock_);
   ASSERT_FALSE(a.has_value());
   EXPECT_EQ(a.error().code(), StatusCode::kInvalidArgument);
-  Route mtls = Orders();
-  mtls.authn.credentials = {CredentialKind::kMtls};
-  EXPECT_FALSE(Gateway::Create(Options({mtls}), clock_).has_value());
+  Route api_key = Orders();
+  api_key.authn.credentials = {CredentialKind::kApiKey};
+  EXPECT_FALSE(Gateway::Create(Options({api_key}), clock_).has_value());
 }
 
 TEST_F(GatewayTest, BearerTokenParsing) {

@@ -57,5 +57,35 @@ TEST(ServerConfigTest, RefusesUnknownFields) {
   EXPECT_FALSE(Parse("stores: {}\n").has_value());
 }
 
+TEST(ServerConfigTest, TlsDefaultsToTls13WithoutClientCertificates) {
+  auto cfg = Parse("server:\n  tls: {cert_file: /c.pem, key_file: k.pem}\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
+  ASSERT_TRUE(cfg->listener.tls.has_value());
+  EXPECT_EQ(cfg->listener.tls->cert_file, "/c.pem");
+  EXPECT_EQ(cfg->listener.tls->key_file, "./k.pem");  // relative to the config file
+  EXPECT_FALSE(cfg->listener.tls->allow_tls12);
+  EXPECT_EQ(cfg->listener.tls->client_auth, net::ClientAuth::kNone);
+  EXPECT_FALSE(Parse("{}")->listener.tls.has_value());
+}
+
+TEST(ServerConfigTest, TlsClientAuthNeedsACaBundle) {
+  auto cfg = Parse(
+      "server:\n  tls: {cert_file: c, key_file: k, client_auth: required, "
+      "client_ca_file: ca.pem, crl_file: crl.pem, min_version: \"1.2\"}\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
+  EXPECT_EQ(cfg->listener.tls->client_auth, net::ClientAuth::kRequired);
+  EXPECT_TRUE(cfg->listener.tls->allow_tls12);
+  for (std::string_view bad : {
+           "server:\n  tls: {cert_file: c, key_file: k, client_auth: required}\n",
+           "server:\n  tls: {cert_file: c, key_file: k, client_ca_file: ca.pem}\n",
+           "server:\n  tls: {cert_file: c, key_file: k, crl_file: crl.pem}\n",
+           "server:\n  tls: {cert_file: c, key_file: k, min_version: \"1.1\"}\n",
+           "server:\n  tls: {cert_file: c}\n",
+           "server:\n  tls: {cert_file: c, key_file: k, client_auth: maybe}\n",
+       }) {
+    EXPECT_FALSE(Parse(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace bulwark::server

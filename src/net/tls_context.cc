@@ -1,0 +1,308 @@
+#include "net/tls_context.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+
+#include <memory>
+#include <utility>
+
+#include "core/log.h"
+
+namespace bulwark::net {
+
+namespace {
+
+bool IsTrustDomainChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+}
+bool IsPathChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-' || c == '_';
+}
+constexpr std::string_view kSpiffeScheme = "spiffe://";
+constexpr size_t kMaxSpiffeIdBytes = 2048;
+
+}  // namespace
+
+bool IsSpiffeId(std::string_view id) {
+  if (id.size() > kMaxSpiffeIdBytes || !id.starts_with(kSpiffeScheme)) return false;
+  std::string_view rest = id.substr(kSpiffeScheme.size());
+  const size_t slash = rest.find('/');
+  const std::string_view domain = rest.substr(0, slash);
+  if (domain.empty()) return false;
+  for (char c : domain) {
+    if (!IsTrustDomainChar(c)) return false;
+  }
+  if (slash == std::string_view::npos) return true;
+  std::string_view path = rest.substr(slash);  // "/a/b"
+  while (!path.empty()) {
+    path.remove_prefix(1);  // the '/'
+    const size_t end = path.find('/');
+    const std::string_view segment = path.substr(0, end);
+    if (segment.empty() || segment == "." || segment == "..") return false;
+    for (char c : segment) {
+      if (!IsPathChar(c)) return false;
+    }
+    path = end == std::string_view::npos ? std::string_view() : path.substr(end);
+  }
+  return true;
+}
+
+std::string_view SpiffeTrustDomain(std::string_view id) {
+  if (!IsSpiffeId(id)) return {};
+  std::string_view rest = id.substr(kSpiffeScheme.size());
+  return rest.substr(0, rest.find('/'));
+}
+
+namespace internal {
+
+namespace {
+
+namespace ssl = boost::asio::ssl;
+
+// ECDHE with AEAD only, for TLS 1.2 when it is allowed; TLS 1.3 suites are
+// OpenSSL's defaults, all AEAD.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+constexpr unsigned char kAlpnHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+constexpr unsigned char kSessionIdContext[] = {'b', 'u', 'l', 'w', 'a', 'r', 'k'};
+
+// The reason of OpenSSL's last error, and the queue cleared.
+std::string LastSslError() {
+  const unsigned long code = ERR_peek_last_error();
+  const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
+  ERR_clear_error();
+  return reason != nullptr ? reason : "unknown error";
+}
+
+Status FileError(std::string_view what, const std::string& file) {
+  std::string reason = LastSslError();
+  return InvalidArgumentError(std::string(what) + " " + file + ": " + reason);
+}
+
+Status RequireFile(std::string_view what, const std::string& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) {
+    return NotFoundError(std::string(what) + " " + file + " does not exist or cannot be read");
+  }
+  return OkStatus();
+}
+
+// Never prompt for a pass phrase on a terminal: an encrypted key fails to load.
+int NoPassphrase(char*, int, int, void*) { return 0; }
+
+int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+               unsigned int inlen, void*) {
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, outlen, kAlpnHttp11, sizeof(kAlpnHttp11), in, inlen) !=
+      OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_NOACK;  // no http/1.1 offered: go on without ALPN
+  }
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+Status LoadCrls(SSL_CTX* ctx, const std::string& file) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(file.c_str(), "r"), BIO_free);
+  if (!bio) return FileError("cannot read CRL file", file);
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  int loaded = 0;
+  while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio.get(), nullptr, NoPassphrase, nullptr)) {
+    const int added = X509_STORE_add_crl(store, crl);
+    X509_CRL_free(crl);
+    if (added != 1) return FileError("cannot use CRL from", file);
+    ++loaded;
+  }
+  ERR_clear_error();  // the end of the PEM stream reads as an error
+  if (loaded == 0) return InvalidArgumentError("no CRL in " + file);
+  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<std::shared_ptr<ssl::context>> BuildServerContext(const TlsServerOptions& options) {
+  BULWARK_RETURN_IF_ERROR(RequireFile("certificate file", options.cert_file));
+  BULWARK_RETURN_IF_ERROR(RequireFile("key file", options.key_file));
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* ctx = context->native_handle();
+  SSL_CTX_set_min_proto_version(ctx, options.allow_tls12 ? TLS1_2_VERSION : TLS1_3_VERSION);
+  SSL_CTX_set_options(
+      ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) {
+    return Err(InternalError("cannot set TLS 1.2 cipher list: " + LastSslError()));
+  }
+  SSL_CTX_set_default_passwd_cb(ctx, NoPassphrase);
+  SSL_CTX_set_alpn_select_cb(ctx, SelectAlpn, nullptr);
+  SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof(kSessionIdContext));
+
+  if (SSL_CTX_use_certificate_chain_file(ctx, options.cert_file.c_str()) != 1) {
+    return Err(FileError("cannot load certificate chain from", options.cert_file));
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return Err(FileError("cannot load private key from", options.key_file));
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    return Err(FileError("private key does not match the certificate in", options.cert_file));
+  }
+
+  if (options.client_auth != ClientAuth::kNone) {
+    if (options.client_ca_file.empty()) {
+      return Err(InvalidArgumentError("client certificates need a client CA file"));
+    }
+    BULWARK_RETURN_IF_ERROR(RequireFile("client CA file", options.client_ca_file));
+    if (SSL_CTX_load_verify_locations(ctx, options.client_ca_file.c_str(), nullptr) != 1) {
+      return Err(FileError("cannot load client CA bundle", options.client_ca_file));
+    }
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.client_ca_file.c_str());
+    if (names == nullptr) return Err(FileError("no CA certificate in", options.client_ca_file));
+    SSL_CTX_set_client_CA_list(ctx, names);
+    if (!options.crl_file.empty()) {
+      BULWARK_RETURN_IF_ERROR(RequireFile("CRL file", options.crl_file));
+      BULWARK_RETURN_IF_ERROR(LoadCrls(ctx, options.crl_file));
+    }
+    int mode = SSL_VERIFY_PEER;
+    if (options.client_auth == ClientAuth::kRequired) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    SSL_CTX_set_verify(ctx, mode, nullptr);
+  }
+  ERR_clear_error();
+  return context;
+}
+
+TlsContextSource::TlsContextSource(TlsServerOptions options) : options_(std::move(options)) {}
+
+Result<std::unique_ptr<TlsContextSource>> TlsContextSource::Create(TlsServerOptions options) {
+  if (options.reload_interval.count() <= 0) {
+    return Err(InvalidArgumentError("TLS reload interval must be positive"));
+  }
+  std::unique_ptr<TlsContextSource> source(new TlsContextSource(std::move(options)));
+  source->loaded_signature_ = source->FilesSignature();
+  BULWARK_ASSIGN_OR_RETURN(source->current_, BuildServerContext(source->options_));
+  source->watcher_ = std::thread([s = source.get()] { s->Watch(); });
+  return source;
+}
+
+TlsContextSource::~TlsContextSource() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+std::shared_ptr<ssl::context> TlsContextSource::Current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_;
+}
+
+std::vector<std::string> TlsContextSource::WatchedFiles() const {
+  std::vector<std::string> files = {options_.cert_file, options_.key_file};
+  if (options_.client_auth != ClientAuth::kNone) {
+    files.push_back(options_.client_ca_file);
+    if (!options_.crl_file.empty()) files.push_back(options_.crl_file);
+  }
+  return files;
+}
+
+std::string TlsContextSource::FilesSignature() const {
+  std::string signature;
+  for (const std::string& file : WatchedFiles()) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {  // follows symlinks: a swapped target differs
+      signature += "missing;";
+      continue;
+    }
+    signature += std::to_string(st.st_dev) + ':' + std::to_string(st.st_ino) + ':' +
+                 std::to_string(st.st_size) + ':' + std::to_string(st.st_mtim.tv_sec) + '.' +
+                 std::to_string(st.st_mtim.tv_nsec) + ':' + std::to_string(st.st_ctim.tv_sec) +
+                 '.' + std::to_string(st.st_ctim.tv_nsec) + ';';
+  }
+  return signature;
+}
+
+bool TlsContextSource::ReloadIfChanged() {
+  const std::string signature = FilesSignature();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (signature == loaded_signature_) return false;
+    loaded_signature_ = signature;  // a load that fails is not retried until the files change again
+  }
+  auto context = BuildServerContext(options_);
+  if (!context) {
+    log::Warn("net.tls.reload_failed",
+              {{"error", context.error().message()}, {"kept", "previous certificate"}});
+    return false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    current_ = std::move(*context);
+  }
+  log::Info("net.tls.reloaded", {{"cert_file", options_.cert_file}});
+  return true;
+}
+
+void TlsContextSource::Watch() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    stop_cv_.wait_for(lock, options_.reload_interval, [this] { return stop_; });
+    if (stop_) break;
+    lock.unlock();
+    ReloadIfChanged();
+    lock.lock();
+  }
+}
+
+void DescribeTlsConnection(SSL* ssl, TlsConnectionInfo& info) {
+  info.version = SSL_get_version(ssl);
+  if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl)) {
+    info.cipher = SSL_CIPHER_get_name(cipher);
+  }
+  if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) info.sni = sni;
+  X509* peer = SSL_get0_peer_certificate(ssl);
+  if (peer == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return;
+  info.client_verified = true;
+
+  if (BIO* bio = BIO_new(BIO_s_mem())) {
+    if (X509_NAME_print_ex(bio, X509_get_subject_name(peer), 0, XN_FLAG_RFC2253) >= 0) {
+      char* data = nullptr;
+      const long size = BIO_get_mem_data(bio, &data);
+      if (size > 0) info.client_subject.assign(data, static_cast<size_t>(size));
+    }
+    BIO_free(bio);
+  }
+
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(peer, NID_subject_alt_name, nullptr, nullptr));
+  if (names != nullptr) {
+    std::string uri;
+    int uris = 0;
+    for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+      const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+      if (name->type != GEN_URI) continue;
+      ++uris;
+      const ASN1_IA5STRING* value = name->d.uniformResourceIdentifier;
+      uri.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                 static_cast<size_t>(ASN1_STRING_length(value)));
+    }
+    GENERAL_NAMES_free(names);
+    // An X509-SVID carries exactly one URI SAN; anything else is no SPIFFE identity.
+    if (uris == 1 && IsSpiffeId(uri)) info.spiffe_id = std::move(uri);
+  }
+
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_size = 0;
+  if (X509_digest(peer, EVP_sha256(), digest, &digest_size) == 1) {
+    info.client_cert_sha256.assign(reinterpret_cast<const char*>(digest), digest_size);
+  }
+  ERR_clear_error();
+}
+
+}  // namespace internal
+
+}  // namespace bulwark::net

@@ -1,0 +1,61 @@
+// Server TLS contexts with hot reload. Internal to net/ (includes Asio's SSL
+// and so OpenSSL); see net/tls.h for the behaviour.
+#ifndef BULWARK_NET_TLS_CONTEXT_H_
+#define BULWARK_NET_TLS_CONTEXT_H_
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/ssl/context.hpp>
+
+#include "core/status.h"
+#include "net/tls.h"
+
+namespace bulwark::net::internal {
+
+// Builds a server context from `options`' files as they are now.
+// kInvalidArgument (naming the file) if one does not load or the key does not
+// match the certificate; kNotFound if a file is missing.
+Result<std::shared_ptr<boost::asio::ssl::context>> BuildServerContext(
+    const TlsServerOptions& options);
+
+// The current server context, replaced when its files change. Thread-safe.
+class TlsContextSource {
+ public:
+  // Loads the files once (errors as BuildServerContext) and starts watching.
+  static Result<std::unique_ptr<TlsContextSource>> Create(TlsServerOptions options);
+  ~TlsContextSource();  // stops watching
+
+  // The context for a new connection; keep it for the connection's life.
+  std::shared_ptr<boost::asio::ssl::context> Current() const;
+
+  // Checks the files now and reloads if they changed; true if a new context
+  // was installed. The watcher calls it every reload_interval.
+  bool ReloadIfChanged();
+
+ private:
+  explicit TlsContextSource(TlsServerOptions options);
+  std::vector<std::string> WatchedFiles() const;
+  // A fingerprint of the watched files: device, inode, size and times.
+  std::string FilesSignature() const;
+  void Watch();
+
+  const TlsServerOptions options_;
+  mutable std::mutex mu_;
+  std::shared_ptr<boost::asio::ssl::context> current_;  // guarded by mu_
+  std::string loaded_signature_;                        // guarded by mu_; last attempted load
+  std::condition_variable stop_cv_;
+  bool stop_ = false;  // guarded by mu_
+  std::thread watcher_;
+};
+
+// Fills `info` from an established connection.
+void DescribeTlsConnection(SSL* ssl, TlsConnectionInfo& info);
+
+}  // namespace bulwark::net::internal
+
+#endif  // BULWARK_NET_TLS_CONTEXT_H_

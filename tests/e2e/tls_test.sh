@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# End-to-end: `bulwark serve` with a TLS 1.3 listener and client certificates,
+# driven by curl, openssl s_client and node. Certificates come from the
+# openssl command line: a CA, a server certificate, SPIFFE client
+# certificates (one revoked through a CRL) and one from a rogue CA. The
+# server's certificate is mounted as Kubernetes mounts a secret and rotated
+# by a symlink swap while a keep-alive connection stays open.
+# Usage: tls_test.sh BULWARK_BINARY
+set -uo pipefail
+
+bulwark=$(realpath "$1")
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+require_nginx
+cd "$work" || exit 1
+
+newkey=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+make_ca() { # NAME
+  openssl req -x509 "${newkey[@]}" -keyout "$1.key" -out "$1.pem" -days 2 -subj "/CN=$1" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+    2>/dev/null
+}
+issue() { # NAME CA EXTENSIONS
+  openssl req "${newkey[@]}" -keyout "$1.key" -out "$1.csr" -subj "/CN=$1" 2>/dev/null
+  printf '%b\n' "$3" >"$1.ext"
+  openssl x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -CAcreateserial -days 1 \
+    -out "$1.pem" -extfile "$1.ext" 2>/dev/null
+}
+serial_of() { openssl x509 -noout -serial -in "$1" | cut -d= -f2; }
+make_ca ca
+make_ca rogue
+issue server ca "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth"
+issue server2 ca "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth"
+issue web ca "subjectAltName=URI:spiffe://prod.example/ns/shop/sa/web\nextendedKeyUsage=clientAuth"
+issue staging ca "subjectAltName=URI:spiffe://staging.example/ns/shop/sa/web\nextendedKeyUsage=clientAuth"
+issue revoked ca "subjectAltName=URI:spiffe://prod.example/ns/shop/sa/old\nextendedKeyUsage=clientAuth"
+issue intruder rogue "subjectAltName=URI:spiffe://prod.example/ns/shop/sa/web\nextendedKeyUsage=clientAuth"
+mkdir -p ca-db && : >ca-db/index.txt && echo 1000 >ca-db/crlnumber
+cat >ca.cnf <<CNF
+[ca]
+default_ca = e2e
+[e2e]
+database = ca-db/index.txt
+crlnumber = ca-db/crlnumber
+default_md = sha256
+default_crl_days = 1
+CNF
+openssl ca -config ca.cnf -keyfile ca.key -cert ca.pem -revoke revoked.pem 2>/dev/null &&
+  openssl ca -config ca.cnf -keyfile ca.key -cert ca.pem -gencrl -out crl.pem 2>/dev/null
+if [ -s crl.pem ] && [ -s web.pem ] && [ -s intruder.pem ]; then ok; else bad "test PKI"; exit 1; fi
+
+# The server certificate as a Kubernetes secret volume: files are symlinks
+# through ..data, which is swapped atomically on rotation.
+mkdir -p mount/..v1 mount/..v2
+cp server.pem mount/..v1/tls.crt && cp server.key mount/..v1/tls.key
+cp server2.pem mount/..v2/tls.crt && cp server2.key mount/..v2/tls.key
+ln -s ..v1 mount/..data && ln -s ..data/tls.crt mount/tls.crt && ln -s ..data/tls.key mount/tls.key
+
+back=$(free_port)
+start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
+  server {
+    listen 127.0.0.1:$back;
+    location / {
+      return 200 "uri=\$request_uri spiffe=\$http_x_bulwark_spiffe_id sub=\$http_x_bulwark_subject cred=\$http_x_bulwark_credential proto=\$http_x_forwarded_proto\n";
+    }
+  }
+NGINX
+
+cat >bulwark.yaml <<YAML
+server:
+  listen: 127.0.0.1:0
+  threads: 2
+  tls:
+    cert_file: mount/tls.crt
+    key_file: mount/tls.key
+    client_auth: optional
+    client_ca_file: ca.pem
+    crl_file: crl.pem
+    reload_interval_ms: 100
+store: {backend: memory}
+gateway:
+  upstreams:
+    - {name: service, address: 127.0.0.1:$back}
+  routes:
+    - {name: public, path_prefix: /public, authn: {mode: none}, upstream: service}
+    - name: internal
+      path_prefix: /internal
+      authn: {credentials: [mtls]}
+      authz: {spiffe_trust_domains: [prod.example]}
+      upstream: service
+YAML
+if start_bulwark bulwark.yaml bulwark.log; then ok; else bad "bulwark did not start"; exit 1; fi
+base="https://localhost:$bulwark_port"
+tls=(--cacert ca.pem --resolve "localhost:$bulwark_port:127.0.0.1")
+code() { curl -s -o body -w '%{http_code}' "${tls[@]}" "$@"; }
+
+expect_eq "public over TLS" "$(code "$base/public/a"):$(cat body)" \
+  "200:uri=/public/a spiffe= sub= cred= proto=https"
+expect_eq "SPIFFE client certificate reaches the service as its identity" \
+  "$(code --cert web.pem --key web.key "$base/internal/jobs"):$(cat body)" \
+  "200:uri=/internal/jobs spiffe=spiffe://prod.example/ns/shop/sa/web sub=spiffe://prod.example/ns/shop/sa/web cred=mtls proto=https"
+expect_eq "no client certificate -> 403" "$(code "$base/internal/jobs")" "403"
+expect_eq "other trust domain -> 403" "$(code --cert staging.pem --key staging.key "$base/internal/jobs")" "403"
+expect_eq "forged identity header is replaced" \
+  "$(code --cert web.pem --key web.key -H 'X-Bulwark-Spiffe-Id: spiffe://prod.example/admin' "$base/internal/x"):$(cat body)" \
+  "200:uri=/internal/x spiffe=spiffe://prod.example/ns/shop/sa/web sub=spiffe://prod.example/ns/shop/sa/web cred=mtls proto=https"
+curl -s -o /dev/null "${tls[@]}" --cert intruder.pem --key intruder.key "$base/internal/jobs"
+rc=$?
+if [ "$rc" -ne 0 ]; then ok; else bad "a certificate of another CA was accepted"; fi
+curl -s -o /dev/null "${tls[@]}" --cert revoked.pem --key revoked.key "$base/internal/jobs"
+rc=$?
+if [ "$rc" -ne 0 ]; then ok; else bad "a revoked certificate was accepted"; fi
+curl -s -o /dev/null "${tls[@]}" --tls-max 1.2 "$base/public/a"
+rc=$?
+if [ "$rc" -ne 0 ]; then ok; else bad "TLS 1.2 was accepted without min_version 1.2"; fi
+expect_eq "plaintext HTTP on the TLS port gets no answer" \
+  "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$bulwark_port/public/a")" "000"
+proto=$(openssl s_client -connect "127.0.0.1:$bulwark_port" -servername localhost -CAfile ca.pem \
+  -verify_return_error -alpn http/1.1 </dev/null 2>/dev/null)
+if grep -q 'New, TLSv1.3' <<<"$proto"; then ok; else bad "openssl s_client: not TLS 1.3"; fi
+if grep -q 'ALPN protocol: http/1.1' <<<"$proto"; then ok; else bad "openssl s_client: no ALPN"; fi
+if grep -q 'Verify return code: 0 (ok)' <<<"$proto" &&
+  ! grep 'Verify return code' <<<"$proto" | grep -vq '0 (ok)'; then
+  ok
+else
+  bad "openssl s_client: chain does not verify"
+fi
+
+# Rotation: a keep-alive connection opened before the swap keeps working;
+# new connections get the new certificate.
+node "$here/tls_keepalive.mjs" "$base/public/keep" ca.pem "$work/go" >keepalive.out 2>&1 &
+node_pid=$!
+pids+=("$node_pid")
+for _ in $(seq 1 100); do grep -q '^first' keepalive.out && break; sleep 0.05; done
+old_serial=$(serial_of server.pem)
+new_serial=$(serial_of server2.pem)
+expect_eq "first request on the old certificate" "$(cut -d' ' -f2,3 <keepalive.out)" "200 $old_serial"
+ln -s ..v2 mount/..data_tmp && mv -T mount/..data_tmp mount/..data
+served=""
+for _ in $(seq 1 100); do
+  served=$(openssl s_client -connect "127.0.0.1:$bulwark_port" -servername localhost </dev/null 2>/dev/null |
+    openssl x509 -noout -serial 2>/dev/null | cut -d= -f2)
+  [ "$served" = "$new_serial" ] && break
+  sleep 0.05
+done
+expect_eq "new connections get the rotated certificate" "$served" "$new_serial"
+touch "$work/go"
+wait "$node_pid"
+expect_eq "the open connection survived the rotation" "$(sed -n 2p keepalive.out)" \
+  "second 200 reused=true $old_serial"
+if grep -q '"msg":"net.tls.reloaded"' bulwark.log; then ok; else bad "no reload logged"; fi
+if grep -q 'BEGIN' bulwark.log; then bad "key material in the log"; else ok; fi
+
+finish tls_test

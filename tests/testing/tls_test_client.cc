@@ -1,0 +1,101 @@
+#include "testing/tls_test_client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace bulwark::testing {
+
+TlsTestClient::TlsTestClient(uint16_t port, const TlsClientOptions& options) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd_ < 0) return;
+  timeval timeout{.tv_sec = 5, .tv_usec = 0};
+  ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return;
+
+  ctx_ = SSL_CTX_new(TLS_client_method());
+  if (options.tls12_only) SSL_CTX_set_max_proto_version(ctx_, TLS1_2_VERSION);
+  SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+  if (SSL_CTX_load_verify_locations(ctx_, options.ca_file.c_str(), nullptr) != 1) return;
+  if (!options.cert_file.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ctx_, options.cert_file.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx_, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      return;
+    }
+  }
+  ssl_ = SSL_new(ctx_);
+  SSL_set_fd(ssl_, fd_);
+  SSL_set_tlsext_host_name(ssl_, options.server_name.c_str());
+  SSL_set1_host(ssl_, options.server_name.c_str());
+  handshake_ok_ = SSL_connect(ssl_) == 1;
+  ERR_clear_error();
+}
+
+TlsTestClient::~TlsTestClient() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
+  if (ctx_ != nullptr) SSL_CTX_free(ctx_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string TlsTestClient::server_cert_serial() const {
+  if (ssl_ == nullptr) return "";
+  X509* cert = SSL_get0_peer_certificate(ssl_);
+  if (cert == nullptr) return "";
+  int64_t serial = 0;
+  ASN1_INTEGER_get_int64(&serial, X509_get0_serialNumber(cert));
+  return std::to_string(serial);
+}
+
+std::string TlsTestClient::version() const { return ssl_ ? SSL_get_version(ssl_) : ""; }
+
+bool TlsTestClient::ReadMore(std::string& buffer) {
+  char chunk[16384];
+  const int n = SSL_read(ssl_, chunk, sizeof(chunk));
+  ERR_clear_error();
+  if (n <= 0) return false;
+  buffer.append(chunk, static_cast<size_t>(n));
+  return true;
+}
+
+std::optional<TlsResponse> TlsTestClient::Get(std::string_view path) {
+  if (!handshake_ok_) return std::nullopt;
+  const std::string request = "GET " + std::string(path) + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  if (SSL_write(ssl_, request.data(), static_cast<int>(request.size())) <= 0) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  std::string buffer;
+  size_t head_end;
+  while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
+    if (!ReadMore(buffer)) return std::nullopt;
+  }
+  TlsResponse response;
+  response.head = buffer.substr(0, head_end);
+  if (response.head.size() < 12) return std::nullopt;
+  response.status = std::atoi(response.head.substr(9, 3).c_str());
+  size_t length = 0;
+  std::string lower = response.head;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const size_t at = lower.find("\r\ncontent-length:");
+  if (at != std::string::npos) length = std::strtoul(lower.c_str() + at + 17, nullptr, 10);
+  std::string body = buffer.substr(head_end + 4);
+  while (body.size() < length) {
+    if (!ReadMore(body)) return std::nullopt;
+  }
+  response.body = body.substr(0, length);
+  return response;
+}
+
+}  // namespace bulwark::testing

@@ -1,0 +1,62 @@
+// A blocking TLS client on OpenSSL for tests: connects to 127.0.0.1, verifies
+// the server against a CA file, optionally presents a client certificate, and
+// sends HTTP/1.1 requests on one keep-alive connection. Every read has a
+// deadline (SO_RCVTIMEO), so a broken server fails a test instead of hanging.
+#ifndef BULWARK_TESTS_TESTING_TLS_TEST_CLIENT_H_
+#define BULWARK_TESTS_TESTING_TLS_TEST_CLIENT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+struct ssl_st;
+struct ssl_ctx_st;
+
+namespace bulwark::testing {
+
+struct TlsClientOptions {
+  std::string ca_file;    // PEM; the server must chain to it
+  std::string cert_file;  // client certificate (PEM), optional
+  std::string key_file;
+  std::string server_name = "localhost";  // SNI and the name checked
+  bool tls12_only = false;                // offer TLS 1.2 and nothing newer
+};
+
+struct TlsResponse {
+  int status = 0;
+  std::string head;  // status line and header fields
+  std::string body;
+};
+
+class TlsTestClient {
+ public:
+  TlsTestClient(uint16_t port, const TlsClientOptions& options);
+  ~TlsTestClient();
+  TlsTestClient(const TlsTestClient&) = delete;
+  TlsTestClient& operator=(const TlsTestClient&) = delete;
+
+  // True if the TCP connection and the handshake (client side) completed.
+  // Under TLS 1.3 a server that refuses the client's certificate says so only
+  // after this, on the first read.
+  bool handshake_ok() const { return handshake_ok_; }
+  // The serial number of the certificate the server presented (decimal).
+  std::string server_cert_serial() const;
+  std::string version() const;
+
+  // Sends "GET <path>" with keep-alive and reads one response (Content-Length
+  // framing). nullopt if the connection fails or closes first.
+  std::optional<TlsResponse> Get(std::string_view path);
+
+ private:
+  bool ReadMore(std::string& buffer);
+
+  int fd_ = -1;
+  ssl_ctx_st* ctx_ = nullptr;
+  ssl_st* ssl_ = nullptr;
+  bool handshake_ok_ = false;
+};
+
+}  // namespace bulwark::testing
+
+#endif  // BULWARK_TESTS_TESTING_TLS_TEST_CLIENT_H_
