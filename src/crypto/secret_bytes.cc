@@ -31,4 +31,9 @@ bool operator==(const SecretBytes& a, const SecretBytes& b) {
          CRYPTO_memcmp(a.bytes_.data(), b.bytes_.data(), a.bytes_.size()) == 0;
 }
 
+void WipeString(std::string& s) {
+  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
+  s.clear();
+}
+
 }  // namespace bulwark::crypto

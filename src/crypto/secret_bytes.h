@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -51,6 +52,11 @@ class SecretBytes {
   void Wipe();
   std::vector<uint8_t> bytes_;
 };
+
+// Overwrites a string's bytes with zeros (in a way the compiler cannot drop)
+// and empties it: for the short-lived copies a secret passes through on its
+// way into or out of SecretBytes.
+void WipeString(std::string& s);
 
 }  // namespace bulwark::crypto
 

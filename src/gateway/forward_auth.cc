@@ -1,5 +1,6 @@
 #include "gateway/forward_auth.h"
 
+#include "gateway/api_key_authenticator.h"
 #include "gateway/status_response.h"
 
 #include <chrono>
@@ -68,6 +69,8 @@ std::optional<net::HttpResponse> HandleForwardAuth(const Gateway& gateway,
   RequestFacts facts{.client_ip = ClientIp(request), .headers = &request.headers};
   facts.authorization = request.Header("Authorization").value_or("");
   facts.authorization_count = static_cast<int>(request.HeaderCount("Authorization"));
+  facts.api_key = request.Header(kApiKeyHeader).value_or("");
+  facts.api_key_count = static_cast<int>(request.HeaderCount(kApiKeyHeader));
   switch (*flavor) {
     case Flavor::kNginx:
       facts.method = request.Header("X-Original-Method").value_or(request.method);

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "gateway/api_key_authenticator.h"
 #include "gateway/mtls_authenticator.h"
 #include "guard/rate_limit_headers.h"
 #include "net/request_head.h"
@@ -24,17 +25,20 @@ std::string Join(const std::vector<std::string>& items) {
 
 }  // namespace
 
-Gateway::Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::string realm)
-    : routes_(std::move(routes)), jwt_(std::move(jwt)), realm_(std::move(realm)) {}
+Gateway::Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::string realm,
+                 const identity::ApiKeyIndex* api_keys)
+    : routes_(std::move(routes)),
+      jwt_(std::move(jwt)),
+      api_keys_(api_keys),
+      realm_(std::move(realm)) {}
 
 Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const Clock& clock) {
   BULWARK_ASSIGN_OR_RETURN(auto jwt, JwtAuthenticator::Create(std::move(options.issuers), clock));
   for (const Route& route : options.routes) {
     for (CredentialKind kind : route.authn.credentials) {
-      if (kind == CredentialKind::kApiKey) {
+      if (kind == CredentialKind::kApiKey && options.api_keys == nullptr) {
         return Err(InvalidArgumentError(
-            fmt::format("route '{}': credential kind '{}' is not available yet", route.name,
-                        CredentialKindName(kind))));
+            fmt::format("route '{}': api_key credentials need the API key store", route.name)));
       }
     }
     for (const std::string& issuer : route.authn.jwt_issuers) {
@@ -67,8 +71,9 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const C
     }
     pre_auth = std::make_unique<guard::RateLimiter>(std::move(*created));
   }
-  std::unique_ptr<Gateway> gateway(
-      new Gateway(RouteTable(std::move(options.routes)), std::move(jwt), std::move(options.realm)));
+  std::unique_ptr<Gateway> gateway(new Gateway(RouteTable(std::move(options.routes)),
+                                               std::move(jwt), std::move(options.realm),
+                                               options.api_keys));
   gateway->route_limiters_ = std::move(limiters);
   gateway->pre_auth_limiter_ = std::move(pre_auth);
   return gateway;
@@ -107,6 +112,10 @@ std::string Gateway::RateLimitKey(const Route& route, const RequestFacts& reques
                  : by_ip;
     case RouteRateLimit::Key::kRoute:
       return "route";
+    case RouteRateLimit::Key::kApiKey:
+      return decision.principal && !decision.principal->api_key_id().empty()
+                 ? "key:" + decision.principal->api_key_id()
+                 : by_ip;
     case RouteRateLimit::Key::kHeader:
       if (request.headers) {
         for (const auto& [name, value] : *request.headers) {
@@ -124,42 +133,80 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
                            Decision& decision) const {
   const RouteAuthn& authn = route.authn;
   if (authn.mode == AuthnMode::kNone) return true;
-  if (request.authorization_count > 1) {
+  if (request.authorization_count > 1 || request.api_key_count > 1) {
     decision.status = 400;
-    decision.reason = "more than one Authorization header";
+    decision.reason = request.api_key_count > 1 ? "more than one X-Api-Key header"
+                                                : "more than one Authorization header";
     return false;
   }
   const auto wants = [&](CredentialKind kind) {
     return std::find(authn.credentials.begin(), authn.credentials.end(), kind) !=
            authn.credentials.end();
   };
+
+  // Which credentials came: Authorization carries a JWT, or an API key of
+  // the bwk_ shape on a route that takes API keys; X-Api-Key an API key.
+  std::string_view jwt_token;
+  std::string_view api_key;
+  bool malformed_authorization = false;
+  if (request.authorization_count == 1 && !request.authorization.empty()) {
+    std::optional<std::string_view> bearer = BearerToken(request.authorization);
+    if (!bearer) {
+      malformed_authorization = true;
+    } else if (wants(CredentialKind::kApiKey) && identity::LooksLikeApiKey(*bearer)) {
+      api_key = *bearer;
+    } else {
+      jwt_token = *bearer;
+    }
+  }
+  if (request.api_key_count == 1 && !request.api_key.empty()) {
+    if (!api_key.empty()) {
+      decision.status = 400;
+      decision.reason = "API key sent in both Authorization and X-Api-Key";
+      return false;
+    }
+    api_key = request.api_key;
+  }
+  if (malformed_authorization && (wants(CredentialKind::kJwt) || wants(CredentialKind::kApiKey))) {
+    Challenge(decision, 401, "invalid_request", "Authorization is not a bearer token");
+    return false;
+  }
+
   // A credential that is sent must be valid, whatever the mode: an invalid
   // one is refused, never treated as absent.
   std::optional<Principal> from_jwt;
-  const bool authorization_sent =
-      request.authorization_count == 1 && !request.authorization.empty();
-  if (wants(CredentialKind::kJwt) && authorization_sent) {
-    std::optional<std::string_view> token = BearerToken(request.authorization);
-    if (!token) {
-      Challenge(decision, 401, "invalid_request", "Authorization is not a bearer token");
-      return false;
-    }
-    Result<Principal> principal = jwt_->Authenticate(*token, authn.jwt_issuers);
+  if (wants(CredentialKind::kJwt) && !jwt_token.empty()) {
+    Result<Principal> principal = jwt_->Authenticate(jwt_token, authn.jwt_issuers);
     if (!principal) {
       Challenge(decision, 401, "invalid_token", principal.error().message());
       return false;
     }
     from_jwt = std::move(*principal);
   }
+  std::optional<Principal> from_api_key;
+  if (wants(CredentialKind::kApiKey) && !api_key.empty()) {
+    Result<Principal> principal = ApiKeyAuthenticator::Authenticate(*api_keys_, api_key);
+    if (!principal && principal.error().code() == StatusCode::kUnavailable) {
+      decision.status = 503;  // fail closed while the key index cannot be trusted
+      decision.reason = principal.error().message();
+      return false;
+    }
+    if (!principal) {
+      Challenge(decision, 401, "invalid_token", principal.error().message());
+      return false;
+    }
+    from_api_key = std::move(*principal);
+  }
   std::optional<Principal> from_mtls;
   if (wants(CredentialKind::kMtls)) from_mtls = MtlsAuthenticator::Authenticate(request.tls_info);
 
-  const size_t present = (from_jwt ? 1 : 0) + (from_mtls ? 1 : 0);
+  const size_t present = (from_jwt ? 1 : 0) + (from_api_key ? 1 : 0) + (from_mtls ? 1 : 0);
   const bool satisfied =
       authn.mode == AuthnMode::kOptional ||
       (authn.mode == AuthnMode::kAnyOf ? present > 0 : present == authn.credentials.size());
   if (!satisfied) {
-    if (wants(CredentialKind::kJwt) && !from_jwt) {
+    if ((wants(CredentialKind::kJwt) && !from_jwt) ||
+        (wants(CredentialKind::kApiKey) && !from_api_key)) {
       Challenge(decision, 401, "", "credentials required");
     } else {  // only the client certificate is missing: no HTTP challenge can ask for it
       decision.status = 403;
@@ -167,12 +214,13 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
     }
     return false;
   }
-  if (from_jwt) {
-    if (from_mtls) MtlsAuthenticator::Bind(*from_jwt, request.tls_info);
-    decision.principal = std::move(from_jwt);
-  } else if (from_mtls) {
-    decision.principal = std::move(from_mtls);
+  // The principal is the token's or the key's subject; a client certificate
+  // that came too rides along as the workload's SPIFFE ID.
+  std::optional<Principal>& primary = from_jwt ? from_jwt : from_api_key ? from_api_key : from_mtls;
+  if (primary && from_mtls && &primary != &from_mtls) {
+    MtlsAuthenticator::Bind(*primary, request.tls_info);
   }
+  decision.principal = std::move(primary);
   return true;
 }
 
@@ -240,6 +288,8 @@ Decision Gateway::Decide(const RequestFacts& request) const {
     };
     if (!p->spiffe_id().empty())
       decision.identity_headers.emplace_back("X-Bulwark-Spiffe-Id", p->spiffe_id());
+    if (!p->api_key_id().empty())
+      decision.identity_headers.emplace_back("X-Bulwark-Key-Id", p->api_key_id());
   }
   return decision;
 }

@@ -23,6 +23,7 @@
 #include "gateway/principal.h"
 #include "gateway/route.h"
 #include "guard/rate_limiter.h"
+#include "identity/api_keys.h"
 #include "net/tls.h"
 
 namespace bulwark::gateway {
@@ -34,6 +35,8 @@ struct RequestFacts {
   std::string_view target;         // the raw request-target; normalized by Decide
   std::string_view authorization;  // the Authorization header, "" if absent
   int authorization_count = 0;     // how many Authorization headers came
+  std::string_view api_key;        // the X-Api-Key header, "" if absent
+  int api_key_count = 0;           // how many X-Api-Key headers came
   std::string_view client_ip;      // "" if unknown
   bool tls = false;
   // The TLS facts of the client's own connection to Bulwark (its verified
@@ -67,12 +70,15 @@ struct GatewayOptions {
   // Per client address, before any credential is checked, on routes that
   // authenticate: keeps floods of bad tokens from buying signature checks.
   std::optional<guard::RateLimitPolicy> pre_auth_limit;
+  // The API keys routes with the api_key credential check against; must
+  // outlive the gateway. Null: no route may ask for API keys.
+  const identity::ApiKeyIndex* api_keys = nullptr;
 };
 
 // The identity headers Bulwark sets; a client-sent copy is always stripped.
 inline constexpr std::string_view kIdentityHeaders[] = {
-    "X-Bulwark-Subject", "X-Bulwark-Issuer",    "X-Bulwark-Scopes",
-    "X-Bulwark-Roles",   "X-Bulwark-Spiffe-Id", "X-Bulwark-Credential",
+    "X-Bulwark-Subject",   "X-Bulwark-Issuer",     "X-Bulwark-Scopes", "X-Bulwark-Roles",
+    "X-Bulwark-Spiffe-Id", "X-Bulwark-Credential", "X-Bulwark-Key-Id",
 };
 
 class Gateway {
@@ -86,7 +92,8 @@ class Gateway {
   const RouteTable& routes() const { return routes_; }
 
  private:
-  Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::string realm);
+  Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::string realm,
+          const identity::ApiKeyIndex* api_keys);
   // True if the request is within the route's limit; else fills a 429.
   bool WithinLimit(guard::RateLimiter& limiter, std::string_view key, Decision& decision) const;
   std::string RateLimitKey(const Route& route, const RequestFacts& request,
@@ -97,6 +104,7 @@ class Gateway {
 
   RouteTable routes_;
   std::unique_ptr<JwtAuthenticator> jwt_;
+  const identity::ApiKeyIndex* api_keys_;
   RouteRuleAuthorizer authorizer_;
   std::string realm_;
   // One limiter per route with a rate limit, by route index; mutable state

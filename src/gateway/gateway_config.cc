@@ -116,11 +116,12 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
     BULWARK_RETURN_IF_ERROR(
         limit.CheckKeys({"key", "header", "algorithm", "limit", "window_ms", "burst"}));
     RouteRateLimit rate_limit;
-    BULWARK_ASSIGN_OR_RETURN(std::string key,
-                             limit["key"].Enum({"client_ip", "principal", "route", "header"}));
+    BULWARK_ASSIGN_OR_RETURN(std::string key, limit["key"].Enum({"client_ip", "principal", "route",
+                                                                 "header", "api_key"}));
     rate_limit.key = key == "principal" ? RouteRateLimit::Key::kPrincipal
                      : key == "route"   ? RouteRateLimit::Key::kRoute
                      : key == "header"  ? RouteRateLimit::Key::kHeader
+                     : key == "api_key" ? RouteRateLimit::Key::kApiKey
                                         : RouteRateLimit::Key::kClientIp;
     BULWARK_ASSIGN_OR_RETURN(rate_limit.header, limit["header"].StringOr(""));
     if ((rate_limit.key == RouteRateLimit::Key::kHeader) == rate_limit.header.empty()) {

@@ -18,7 +18,8 @@ class Principal {
   CredentialKind credential() const { return credential_; }
   // `sub` of a JWT, the key id of an API key, the SPIFFE ID of an mTLS peer.
   const std::string& subject() const { return subject_; }
-  // The configured issuer name that vouched for it ("" for mTLS).
+  // The configured issuer name that vouched for it ("api-key" for API keys,
+  // "" for mTLS).
   const std::string& issuer() const { return issuer_; }
   const std::vector<std::string>& scopes() const { return scopes_; }
   const std::vector<std::string>& roles() const { return roles_; }
@@ -27,6 +28,8 @@ class Principal {
   // SHA-256 of the verified client certificate's DER (raw bytes), "" if the
   // connection presented none.
   const std::string& cert_sha256() const { return cert_sha256_; }
+  // The id of the API key that authenticated the request, "" otherwise.
+  const std::string& api_key_id() const { return api_key_id_; }
 
   bool HasScope(std::string_view scope) const;
   bool HasRole(std::string_view role) const;
@@ -34,6 +37,7 @@ class Principal {
  private:
   friend class JwtAuthenticator;
   friend class MtlsAuthenticator;
+  friend class ApiKeyAuthenticator;
   Principal() = default;
 
   CredentialKind credential_ = CredentialKind::kJwt;
@@ -43,6 +47,7 @@ class Principal {
   std::vector<std::string> roles_;
   std::string spiffe_id_;
   std::string cert_sha256_;
+  std::string api_key_id_;
 };
 
 std::string_view CredentialKindName(CredentialKind kind);

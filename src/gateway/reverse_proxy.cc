@@ -1,5 +1,6 @@
 #include "gateway/reverse_proxy.h"
 
+#include "gateway/api_key_authenticator.h"
 #include "gateway/status_response.h"
 #include "net/request_head.h"
 
@@ -128,6 +129,8 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
        .target = request.target,
        .authorization = request.Header("Authorization").value_or(""),
        .authorization_count = static_cast<int>(request.HeaderCount("Authorization")),
+       .api_key = request.Header(kApiKeyHeader).value_or(""),
+       .api_key_count = static_cast<int>(request.HeaderCount(kApiKeyHeader)),
        .client_ip = request.remote_address,
        .tls = tls,
        .tls_info = request.tls.get(),

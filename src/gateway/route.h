@@ -51,6 +51,7 @@ struct RouteRateLimit {
     kPrincipal,  // the authenticated subject (anonymous requests: their address)
     kRoute,      // one quota shared by every caller of the route
     kHeader,     // the value of `header` (absent: the client address)
+    kApiKey,     // the API key's id (other requests: their address)
   };
   Key key = Key::kClientIp;
   std::string header;

@@ -39,9 +39,18 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   }
   server->recorder_ =
       std::make_unique<gateway::DecisionRecorder>(server->metrics_, server->audit_queue_.get());
+  const Clock& clock = SystemClock::Default();
+  server->api_key_service_ = std::make_unique<identity::ApiKeyService>(*server->store_, clock);
+  BULWARK_ASSIGN_OR_RETURN(server->api_key_index_,
+                           identity::ApiKeyIndex::Create(*server->store_, clock));
+  if (config.admin) {
+    server->admin_ = std::make_unique<admin::AdminApi>(*config.admin, *server->api_key_service_,
+                                                       server->audit_queue_.get(), clock);
+  }
   if (config.gateway) {
-    BULWARK_ASSIGN_OR_RETURN(server->gateway_, gateway::Gateway::Create(config.gateway->options,
-                                                                        SystemClock::Default()));
+    gateway::GatewayOptions options = config.gateway->options;
+    options.api_keys = server->api_key_index_.get();
+    BULWARK_ASSIGN_OR_RETURN(server->gateway_, gateway::Gateway::Create(std::move(options), clock));
     log::Info("gateway.loaded",
               {{"routes", static_cast<int64_t>(server->gateway_->routes().routes().size())}});
     const auto& routes = server->gateway_->routes().routes();
@@ -88,11 +97,18 @@ void Server::Stop() {
   http_.reset();
   proxy_.reset();
   if (audit_queue_) audit_queue_->Stop();  // writes every queued event
+  gateway_.reset();
+  admin_.reset();
+  api_key_index_.reset();  // ends its store watch
+  api_key_service_.reset();
   store_.reset();
   log::Info("server.stopped");
 }
 
 std::optional<net::HttpResponse> Server::HandleLocal(const net::HttpRequest& request) const {
+  if (admin_) {
+    if (auto response = admin_->Handle(request)) return std::move(*response);
+  }
   if (gateway_) {
     if (auto response = gateway::HandleForwardAuth(*gateway_, config_.gateway->forward_auth,
                                                    request, recorder_.get())) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 
+#include "admin/admin_api.h"
 #include "audit/audit_queue.h"
 #include "audit/file_audit_sink.h"
 #include "core/metrics.h"
@@ -17,6 +18,7 @@
 #include "gateway/decision_recorder.h"
 #include "gateway/gateway.h"
 #include "gateway/reverse_proxy.h"
+#include "identity/api_keys.h"
 #include "net/http_server.h"
 #include "server/server_config.h"
 #include "store/store.h"
@@ -32,6 +34,7 @@ namespace bulwark::server {
 //                 upstream errors, latency, audit queue
 //   /auth/nginx, /auth/envoy/..., /auth/traefik   forward-auth decisions
 //                 (when the config has a `gateway:` section)
+//   /_bulwark/admin/v1/...  the admin API (when the config has an `admin:` section)
 // Anything else goes through the reverse proxy when a route has an upstream,
 // else is 404. Thread-safe.
 class Server {
@@ -59,8 +62,11 @@ class Server {
   std::unique_ptr<audit::FileAuditSink> audit_sink_;
   std::unique_ptr<audit::AuditQueue> audit_queue_;  // drains into audit_sink_
   std::unique_ptr<gateway::DecisionRecorder> recorder_;
-  std::unique_ptr<gateway::Gateway> gateway_;     // null without a gateway section
-  std::unique_ptr<gateway::ReverseProxy> proxy_;  // null unless a route has an upstream
+  std::unique_ptr<identity::ApiKeyService> api_key_service_;
+  std::unique_ptr<identity::ApiKeyIndex> api_key_index_;  // feeds the gateway's api_key routes
+  std::unique_ptr<admin::AdminApi> admin_;                // null without an admin section
+  std::unique_ptr<gateway::Gateway> gateway_;             // null without a gateway section
+  std::unique_ptr<gateway::ReverseProxy> proxy_;          // null unless a route has an upstream
   std::unique_ptr<net::HttpServer> http_;
   std::atomic<bool> ready_{false};
 };

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <filesystem>
 
+#include "crypto/secret_bytes.h"
+
 namespace bulwark::server {
 
 namespace {
@@ -79,7 +81,7 @@ Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* po
 
 Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::string& base_dir) {
   ServerConfig cfg;
-  BULWARK_RETURN_IF_ERROR(root.CheckKeys({"server", "store", "log", "gateway"}));
+  BULWARK_RETURN_IF_ERROR(root.CheckKeys({"server", "store", "log", "gateway", "admin"}));
 
   ConfigNode server = root["server"];
   BULWARK_RETURN_IF_ERROR(server.CheckKeys(
@@ -114,6 +116,14 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
     BULWARK_ASSIGN_OR_RETURN(std::string level,
                              logcfg["level"].Enum({"debug", "info", "warn", "error"}));
     log::ParseLevel(level, &cfg.log_level);
+  }
+  if (ConfigNode admin = root["admin"]; !admin.IsMissing()) {
+    BULWARK_RETURN_IF_ERROR(admin.CheckKeys({"token"}));
+    BULWARK_ASSIGN_OR_RETURN(std::string token, admin["token"].String());
+    Result<std::string> hash = admin::HashAdminToken(token);
+    crypto::WipeString(token);
+    if (!hash) return Err(admin["token"].Error(hash.error().message()));
+    cfg.admin = admin::AdminOptions{.token_sha256 = std::move(*hash)};
   }
   if (!root["gateway"].IsMissing()) {
     BULWARK_ASSIGN_OR_RETURN(cfg.gateway,

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "admin/admin_api.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/status.h"
@@ -39,6 +40,8 @@ struct ServerConfig {
   log::Level log_level = log::Level::kInfo;
   // The `gateway:` section, if present.
   std::optional<gateway::GatewayConfig> gateway;
+  // The `admin:` section (the admin API), if present.
+  std::optional<admin::AdminOptions> admin;
 };
 
 // Reads and validates a config file.

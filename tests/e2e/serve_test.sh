@@ -46,6 +46,8 @@ sed -e 's/listen: 127.0.0.1:8080/listen: 127.0.0.1:0/' "$quickstart" >"$work/qui
 if grep -q '127.0.0.1:0' "$work/quickstart.yaml"; then ok; else bad "quickstart listen line changed"; fi
 
 cd "$work" || exit 1
+BULWARK_ADMIN_TOKEN=$(openssl rand -hex 32)  # the quickstart reads its admin token from here
+export BULWARK_ADMIN_TOKEN
 "$bulwark" keys generate --alg ES256 --kid demo-idp >quickstart-idp.jwk
 "$bulwark" keys public --key quickstart-idp.jwk >quickstart-idp.pub.jwk
 if start_server quickstart.yaml server.log; then ok; else bad "quickstart did not start"; cat server.log; exit 1; fi

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 namespace bulwark::server {
 namespace {
 
@@ -12,10 +14,23 @@ Result<ServerConfig> Parse(std::string_view yaml) {
 }
 
 TEST(ServerConfigTest, QuickstartExampleLoads) {
+  // The example takes its admin token from the environment, as it should.
+  ::setenv("BULWARK_ADMIN_TOKEN", "quickstart-test-admin-token-0123456789abcdef", 1);
   auto cfg = LoadServerConfig(std::string(BULWARK_SOURCE_DIR) + "/examples/quickstart.yaml");
   ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
   EXPECT_EQ(cfg->store.backend, "sqlite");
   EXPECT_EQ(cfg->listener.port, 8080);
+  EXPECT_TRUE(cfg->admin.has_value());
+}
+
+TEST(ServerConfigTest, AdminTokenMustBeStrongAndIsNotKept) {
+  auto cfg = Parse("admin: {token: short}\n");
+  ASSERT_FALSE(cfg.has_value());
+  EXPECT_NE(cfg.error().message().find("field 'admin.token'"), std::string::npos);
+  cfg = Parse("admin: {token: an-admin-token-of-at-least-32-characters}\n");
+  ASSERT_TRUE(cfg.has_value());
+  EXPECT_EQ(cfg->admin->token_sha256.size(), 32u);  // a hash, not the token
+  EXPECT_EQ(cfg->admin->token_sha256.find("an-admin"), std::string::npos);
 }
 
 TEST(ServerConfigTest, DefaultsAreSafe) {

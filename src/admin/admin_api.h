@@ -1,0 +1,63 @@
+// The admin API: managing what the running server enforces, over HTTP, for
+// operators and their automation. The store's file is held by the running
+// server, so changes go through it; a store watch carries them to the
+// gateway's snapshots at once.
+//
+//   POST   /_bulwark/admin/v1/api-keys        create; the key is in this answer only
+//   GET    /_bulwark/admin/v1/api-keys        list (never a secret or hash)
+//   GET    /_bulwark/admin/v1/api-keys/{id}   one key
+//   DELETE /_bulwark/admin/v1/api-keys/{id}   revoke (the record stays, for audit)
+//
+// Every call needs `Authorization: Bearer <admin token>` (compared in
+// constant time); a POST needs `Content-Type: application/json`, which a
+// browser cannot send cross-site without a preflight. Answers are JSON with
+// `Cache-Control: no-store`; errors are {"error": "..."} without internals.
+// Each change is audited. Calls write to the store, so they wait for its
+// fsync on the io thread: fine for administration, not a data path.
+#ifndef BULWARK_ADMIN_ADMIN_API_H_
+#define BULWARK_ADMIN_ADMIN_API_H_
+
+#include <optional>
+#include <string>
+
+#include "audit/audit_queue.h"
+#include "core/clock.h"
+#include "identity/api_keys.h"
+#include "net/http_server.h"
+
+namespace bulwark::admin {
+
+struct AdminOptions {
+  // SHA-256 of the admin token (the token itself is not kept).
+  std::string token_sha256;
+};
+
+// The SHA-256 AdminOptions keeps of a token; kInvalidArgument if the token
+// is shorter than 32 characters or has whitespace or control characters.
+Result<std::string> HashAdminToken(std::string_view token);
+
+class AdminApi {
+ public:
+  // Everything must outlive the API; `audit` may be null.
+  AdminApi(AdminOptions options, identity::ApiKeyService& api_keys, audit::AuditQueue* audit,
+           const Clock& clock)
+      : options_(std::move(options)), api_keys_(api_keys), audit_(audit), clock_(clock) {}
+
+  // The answer for a request whose normalized path is under
+  // /_bulwark/admin/, nullopt for any other request.
+  std::optional<net::HttpResponse> Handle(const net::HttpRequest& request) const;
+
+ private:
+  net::HttpResponse Dispatch(const net::HttpRequest& request, std::string_view path,
+                             std::string& audit_reason) const;
+  net::HttpResponse CreateApiKey(const net::HttpRequest& request, std::string& audit_reason) const;
+
+  const AdminOptions options_;
+  identity::ApiKeyService& api_keys_;
+  audit::AuditQueue* audit_;
+  const Clock& clock_;
+};
+
+}  // namespace bulwark::admin
+
+#endif  // BULWARK_ADMIN_ADMIN_API_H_

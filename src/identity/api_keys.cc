@@ -1,0 +1,322 @@
+#include "identity/api_keys.h"
+
+#include <algorithm>
+#include <array>
+
+#include <boost/json.hpp>
+
+#include "core/log.h"
+#include "crypto/constant_time.h"
+#include "crypto/digest.h"
+#include "crypto/random.h"
+#include "jose/base64url.h"
+
+namespace bulwark::identity {
+
+namespace {
+
+namespace json = boost::json;
+
+constexpr size_t kIdHexDigits = 16;
+constexpr size_t kSecretBytes = 32;
+constexpr size_t kSecretChars = 43;  // base64url of 32 bytes, unpadded
+constexpr size_t kKeyLength = kApiKeyPrefix.size() + kIdHexDigits + 1 + kSecretChars;
+constexpr size_t kMaxListEntries = 64;
+constexpr int64_t kMinTtlSeconds = 60;
+constexpr int64_t kMaxTtlSeconds = int64_t{10} * 366 * 86400;
+
+bool IsHexLower(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+bool IsBase64Url(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
+}
+bool HasControl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+bool IsVisibleAscii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+Status ValidateList(const std::vector<std::string>& items, std::string_view field) {
+  if (items.size() > kMaxListEntries) {
+    return InvalidArgumentError(std::string(field) + ": at most 64 entries");
+  }
+  for (const std::string& item : items) {
+    if (item.empty() || item.size() > 128 || !IsVisibleAscii(item)) {
+      return InvalidArgumentError(std::string(field) +
+                                  ": entries must be 1..128 visible ASCII characters");
+    }
+  }
+  return OkStatus();
+}
+
+// SHA-256 over the id and the secret, so a hash cannot be moved to another id.
+std::string HashSecret(std::string_view id, std::string_view secret) {
+  std::string input;
+  input.reserve(32 + id.size() + secret.size());
+  input.append("bulwark-api-key-v1");
+  input.push_back('\0');
+  input.append(id);
+  input.push_back('\0');
+  input.append(secret);
+  std::string digest = crypto::Digest(crypto::HashAlgorithm::kSha256, input);
+  crypto::WipeString(input);
+  return digest;
+}
+
+json::array ToArray(const std::vector<std::string>& items) {
+  json::array out;
+  for (const auto& item : items) out.emplace_back(item);
+  return out;
+}
+
+std::string Serialize(const ApiKey& key, std::string_view hash) {
+  json::object o;
+  o["id"] = key.id;
+  o["name"] = key.name;
+  o["subject"] = key.subject;
+  o["scopes"] = ToArray(key.scopes);
+  o["roles"] = ToArray(key.roles);
+  o["created_at"] = key.created_at;
+  if (key.expires_at) o["expires_at"] = *key.expires_at;
+  if (key.revoked_at) o["revoked_at"] = *key.revoked_at;
+  o["hash"] = "sha256:" + jose::Base64UrlEncode(hash);
+  return json::serialize(o);
+}
+
+Result<std::vector<std::string>> StringList(const json::object& o, std::string_view field) {
+  std::vector<std::string> out;
+  const json::value* v = o.if_contains(field);
+  if (v == nullptr) return out;
+  if (!v->is_array()) return Err(DataLossError("api key record: bad " + std::string(field)));
+  for (const json::value& item : v->as_array()) {
+    if (!item.is_string()) return Err(DataLossError("api key record: bad " + std::string(field)));
+    out.emplace_back(item.as_string());
+  }
+  return out;
+}
+
+// Parses a stored record; kDataLoss if it is not one.
+Result<std::pair<ApiKey, std::string>> Parse(std::string_view text) {
+  boost::system::error_code ec;
+  json::value value = json::parse(text, ec);
+  if (ec || !value.is_object()) return Err(DataLossError("api key record is not a JSON object"));
+  const json::object& o = value.as_object();
+  auto str = [&o](std::string_view field) -> const json::string* {
+    const json::value* v = o.if_contains(field);
+    return v != nullptr && v->is_string() ? &v->as_string() : nullptr;
+  };
+  auto num = [&o](std::string_view field) -> std::optional<int64_t> {
+    const json::value* v = o.if_contains(field);
+    if (v == nullptr || !v->is_int64()) return std::nullopt;
+    return v->as_int64();
+  };
+  const json::string* id = str("id");
+  const json::string* hash = str("hash");
+  const std::optional<int64_t> created = num("created_at");
+  if (id == nullptr || hash == nullptr || !created || !hash->starts_with("sha256:")) {
+    return Err(DataLossError("api key record lacks id, hash or created_at"));
+  }
+  ApiKey key;
+  key.id = std::string(*id);
+  if (const json::string* s = str("name")) key.name = std::string(*s);
+  if (const json::string* s = str("subject")) key.subject = std::string(*s);
+  BULWARK_ASSIGN_OR_RETURN(key.scopes, StringList(o, "scopes"));
+  BULWARK_ASSIGN_OR_RETURN(key.roles, StringList(o, "roles"));
+  key.created_at = *created;
+  key.expires_at = num("expires_at");
+  key.revoked_at = num("revoked_at");
+  Result<std::string> raw = jose::Base64UrlDecode(std::string_view(*hash).substr(7));
+  if (!raw || raw->size() != 32) return Err(DataLossError("api key record: bad hash"));
+  return std::pair{std::move(key), std::move(*raw)};
+}
+
+bool IsKeyId(std::string_view id) {
+  return id.size() == kIdHexDigits && std::all_of(id.begin(), id.end(), IsHexLower);
+}
+
+std::string StoreKey(std::string_view id) {
+  return std::string(kApiKeyStorePrefix) + std::string(id);
+}
+
+}  // namespace
+
+bool LooksLikeApiKey(std::string_view text) {
+  if (text.size() != kKeyLength || !text.starts_with(kApiKeyPrefix)) return false;
+  const std::string_view id = text.substr(kApiKeyPrefix.size(), kIdHexDigits);
+  const std::string_view secret = text.substr(kApiKeyPrefix.size() + kIdHexDigits + 1);
+  return IsKeyId(id) && text[kApiKeyPrefix.size() + kIdHexDigits] == '_' &&
+         std::all_of(secret.begin(), secret.end(), IsBase64Url);
+}
+
+Status ValidateApiKeySpec(const ApiKeySpec& spec) {
+  if (spec.name.empty() || spec.name.size() > 128 || HasControl(spec.name)) {
+    return InvalidArgumentError("name: 1..128 characters without control characters");
+  }
+  if (spec.subject.empty() || spec.subject.size() > 256 || HasControl(spec.subject)) {
+    return InvalidArgumentError("subject: 1..256 characters without control characters");
+  }
+  BULWARK_RETURN_IF_ERROR(ValidateList(spec.scopes, "scopes"));
+  BULWARK_RETURN_IF_ERROR(ValidateList(spec.roles, "roles"));
+  if (spec.ttl && (spec.ttl->count() < kMinTtlSeconds || spec.ttl->count() > kMaxTtlSeconds)) {
+    return InvalidArgumentError("ttl: from 60 seconds to 10 years");
+  }
+  return OkStatus();
+}
+
+Result<std::pair<ApiKey, crypto::SecretBytes>> ApiKeyService::Create(const ApiKeySpec& spec) {
+  BULWARK_RETURN_IF_ERROR(ValidateApiKeySpec(spec));
+  ApiKey key{.name = spec.name,
+             .subject = spec.subject,
+             .scopes = spec.scopes,
+             .roles = spec.roles,
+             .created_at = clock_.NowUnixSeconds()};
+  if (spec.ttl) key.expires_at = key.created_at + spec.ttl->count();
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::array<uint8_t, kIdHexDigits / 2> id_bytes{};
+    BULWARK_RETURN_IF_ERROR(crypto::RandomBytes(id_bytes));
+    static constexpr char kHex[] = "0123456789abcdef";
+    key.id.clear();
+    for (uint8_t b : id_bytes) {
+      key.id.push_back(kHex[b >> 4]);
+      key.id.push_back(kHex[b & 0xf]);
+    }
+    BULWARK_ASSIGN_OR_RETURN(crypto::SecretBytes raw, crypto::RandomSecret(kSecretBytes));
+    std::string secret = jose::Base64UrlEncode(raw.ExposeSecretAsString());
+    const std::string hash = HashSecret(key.id, secret);
+    std::string full = std::string(kApiKeyPrefix) + key.id + "_" + secret;
+    crypto::WipeString(secret);
+    crypto::SecretBytes presented = crypto::SecretBytes::FromString(full);
+    crypto::WipeString(full);
+
+    store::TxnRequest txn;
+    txn.compares.push_back(store::Compare::Missing(StoreKey(key.id)));
+    txn.success.push_back(store::TxnPut{StoreKey(key.id), Serialize(key, hash)});
+    BULWARK_ASSIGN_OR_RETURN(store::TxnResult result, store_.Txn(txn));
+    if (result.succeeded) return std::pair{std::move(key), std::move(presented)};
+    // 64 random bits met an existing id: draw again.
+  }
+  return Err(InternalError("could not allocate an API key id"));
+}
+
+Result<std::vector<ApiKey>> ApiKeyService::List() {
+  BULWARK_ASSIGN_OR_RETURN(store::RangeResult range,
+                           store_.Range(store::KeyRange::Prefix(kApiKeyStorePrefix)));
+  std::vector<ApiKey> keys;
+  for (const store::KeyValue& kv : range.kvs) {
+    BULWARK_ASSIGN_OR_RETURN(auto parsed, Parse(kv.value));
+    keys.push_back(std::move(parsed.first));
+  }
+  return keys;
+}
+
+Result<ApiKey> ApiKeyService::Get(std::string_view id) {
+  if (!IsKeyId(id)) return Err(NotFoundError("no such api key"));
+  BULWARK_ASSIGN_OR_RETURN(std::optional<store::KeyValue> kv, store_.Get(StoreKey(id)));
+  if (!kv) return Err(NotFoundError("no such api key"));
+  BULWARK_ASSIGN_OR_RETURN(auto parsed, Parse(kv->value));
+  return std::move(parsed.first);
+}
+
+Result<ApiKey> ApiKeyService::Revoke(std::string_view id) {
+  if (!IsKeyId(id)) return Err(NotFoundError("no such api key"));
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    BULWARK_ASSIGN_OR_RETURN(std::optional<store::KeyValue> kv, store_.Get(StoreKey(id)));
+    if (!kv) return Err(NotFoundError("no such api key"));
+    BULWARK_ASSIGN_OR_RETURN(auto parsed, Parse(kv->value));
+    auto& [key, hash] = parsed;
+    if (key.revoked_at) return std::move(key);
+    key.revoked_at = clock_.NowUnixSeconds();
+    store::TxnRequest txn;
+    txn.compares.push_back(
+        store::Compare::ModRevision(kv->key, store::Compare::Op::kEqual, kv->mod_revision));
+    txn.success.push_back(store::TxnPut{kv->key, Serialize(key, hash)});
+    BULWARK_ASSIGN_OR_RETURN(store::TxnResult result, store_.Txn(txn));
+    if (result.succeeded) return std::move(key);
+    // Changed under us: read it again.
+  }
+  return Err(AbortedError("api key kept changing; try again"));
+}
+
+Result<std::unique_ptr<ApiKeyIndex>> ApiKeyIndex::Create(store::Store& store, const Clock& clock) {
+  std::unique_ptr<ApiKeyIndex> index(new ApiKeyIndex(clock));
+  BULWARK_ASSIGN_OR_RETURN(store::RangeResult range,
+                           store.Range(store::KeyRange::Prefix(kApiKeyStorePrefix)));
+  auto snapshot = std::make_shared<Snapshot>();
+  for (const store::KeyValue& kv : range.kvs) {
+    auto parsed = Parse(kv.value);
+    if (!parsed) {  // one bad record must not disable every other key
+      log::Error("identity.api_key_unreadable", {{"key", kv.key}});
+      continue;
+    }
+    std::string id = parsed->first.id;  // (the right side of = runs first and moves it)
+    (*snapshot)[std::move(id)] = {std::move(parsed->first), std::move(parsed->second)};
+  }
+  index->snapshot_.store(std::move(snapshot));
+  ApiKeyIndex* self = index.get();
+  BULWARK_ASSIGN_OR_RETURN(
+      index->watch_,
+      store.StartWatch(
+          {.range = store::KeyRange::Prefix(kApiKeyStorePrefix),
+           .start_revision = range.revision + 1},
+          {.on_events = [self](std::span<const store::Event> events) { self->Apply(events); },
+           .on_error =
+               [self](const Status& status) {
+                 if (status.code() == StatusCode::kCancelled) return;
+                 // Without the watch a revocation could be missed: fail closed.
+                 self->broken_.store(true);
+                 log::Error("identity.api_key_watch_failed", {{"error", status.message()}});
+               }}));
+  return index;
+}
+
+ApiKeyIndex::~ApiKeyIndex() { watch_.reset(); }
+
+void ApiKeyIndex::Apply(std::span<const store::Event> events) {
+  auto next = std::make_shared<Snapshot>(*snapshot_.load());
+  for (const store::Event& event : events) {
+    const std::string id = event.kv.key.substr(kApiKeyStorePrefix.size());
+    if (event.type == store::EventType::kDelete) {
+      next->erase(id);
+      continue;
+    }
+    auto parsed = Parse(event.kv.value);
+    if (!parsed) {
+      next->erase(id);  // unreadable: the key no longer opens anything
+      log::Error("identity.api_key_unreadable", {{"key", event.kv.key}});
+      continue;
+    }
+    (*next)[id] = {std::move(parsed->first), std::move(parsed->second)};
+  }
+  snapshot_.store(std::move(next));
+}
+
+size_t ApiKeyIndex::size() const { return snapshot_.load()->size(); }
+
+Result<ApiKey> ApiKeyIndex::Verify(std::string_view presented) const {
+  if (broken_.load(std::memory_order_relaxed)) {
+    return Err(UnavailableError("api key index unavailable"));
+  }
+  if (!LooksLikeApiKey(presented)) return Err(UnauthenticatedError("malformed api key"));
+  const std::string_view id = presented.substr(kApiKeyPrefix.size(), kIdHexDigits);
+  const std::string_view secret = presented.substr(kApiKeyPrefix.size() + kIdHexDigits + 1);
+  const std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
+  auto it = snapshot->find(std::string(id));
+  // An unknown id still costs a hash, so timing does not tell ids apart.
+  const std::string hash = HashSecret(id, secret);
+  if (it == snapshot->end()) return Err(UnauthenticatedError("unknown api key"));
+  if (!crypto::ConstantTimeEquals(hash, it->second.hash)) {
+    return Err(UnauthenticatedError("unknown api key"));
+  }
+  const ApiKey& key = it->second.key;
+  if (key.revoked_at) return Err(UnauthenticatedError("api key revoked"));
+  if (key.expires_at && clock_.NowUnixSeconds() >= *key.expires_at) {
+    return Err(UnauthenticatedError("api key expired"));
+  }
+  return key;
+}
+
+}  // namespace bulwark::identity

@@ -1,0 +1,124 @@
+// API keys: long random secrets that callers send instead of a token, each
+// acting as a subject with scopes and roles, optionally expiring, revocable.
+//
+// A key reads `bwk_<id>_<secret>`: `id` is 16 hex digits, public, the handle
+// used to list and revoke it; `secret` is 32 random bytes in base64url. The
+// store keeps only a SHA-256 of the secret (bound to the id) under
+// identity/api_keys/<id>, never the key; the key is shown once, at creation.
+// A 256-bit random secret needs no slow hash: nobody can guess it, and a
+// fast hash lets every request check it.
+//
+// ApiKeyService writes (the admin API); ApiKeyIndex answers "which key is
+// this" on the request path from an immutable snapshot that a store watch
+// keeps current, so a revocation on any node reaches every node's gateway
+// without a store read per request.
+#ifndef BULWARK_IDENTITY_API_KEYS_H_
+#define BULWARK_IDENTITY_API_KEYS_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "crypto/secret_bytes.h"
+#include "store/store.h"
+
+namespace bulwark::identity {
+
+inline constexpr std::string_view kApiKeyPrefix = "bwk_";
+inline constexpr std::string_view kApiKeyStorePrefix = "identity/api_keys/";
+
+// What is known of a key; never its secret.
+struct ApiKey {
+  std::string id;       // 16 lowercase hex digits
+  std::string name;     // a label for people
+  std::string subject;  // the principal the key acts as
+  std::vector<std::string> scopes;
+  std::vector<std::string> roles;
+  int64_t created_at = 0;             // Unix seconds
+  std::optional<int64_t> expires_at;  // Unix seconds; none = no expiry
+  std::optional<int64_t> revoked_at;  // Unix seconds, once revoked
+};
+
+struct ApiKeySpec {
+  std::string name;
+  std::string subject;
+  std::vector<std::string> scopes;
+  std::vector<std::string> roles;
+  std::optional<std::chrono::seconds> ttl;  // none = no expiry
+};
+
+// Checks a spec: name 1..128 and subject 1..256 bytes without control
+// characters; scopes and roles up to 64 each, 1..128 bytes of visible ASCII;
+// ttl 60 s .. 10 years. kInvalidArgument naming the field.
+Status ValidateApiKeySpec(const ApiKeySpec& spec);
+
+class ApiKeyService {
+ public:
+  // `store` and `clock` must outlive the service.
+  ApiKeyService(store::Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+
+  // Creates a key; returns its record and the key itself, which exists
+  // nowhere else afterwards. Errors of ValidateApiKeySpec and the store.
+  Result<std::pair<ApiKey, crypto::SecretBytes>> Create(const ApiKeySpec& spec);
+  // Every key, revoked and expired ones included, by id.
+  Result<std::vector<ApiKey>> List();
+  // kNotFound for an unknown id.
+  Result<ApiKey> Get(std::string_view id);
+  // Marks the key revoked (kept, for audit); revoking twice keeps the first
+  // time. kNotFound for an unknown id.
+  Result<ApiKey> Revoke(std::string_view id);
+
+ private:
+  store::Store& store_;
+  const Clock& clock_;
+};
+
+class ApiKeyIndex {
+ public:
+  // Loads every key and watches for changes. `store` and `clock` must
+  // outlive the index.
+  static Result<std::unique_ptr<ApiKeyIndex>> Create(store::Store& store, const Clock& clock);
+  ~ApiKeyIndex();
+
+  // The key `presented` is, if it is valid now. kUnauthenticated with a
+  // reason safe to log ("malformed api key", "unknown api key", "api key
+  // revoked", "api key expired"); kUnavailable if the index lost its watch
+  // (fail closed). The secret is compared in constant time. Thread-safe,
+  // lock-free on the snapshot.
+  Result<ApiKey> Verify(std::string_view presented) const;
+
+  // How many keys the current snapshot holds.
+  size_t size() const;
+
+ private:
+  struct Entry {
+    ApiKey key;
+    std::string hash;  // raw SHA-256
+  };
+  using Snapshot = std::unordered_map<std::string, Entry>;
+
+  ApiKeyIndex(const Clock& clock) : clock_(clock) {}
+  void Apply(std::span<const store::Event> events);
+
+  const Clock& clock_;
+  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  std::atomic<bool> broken_{false};
+  std::unique_ptr<store::Watch> watch_;
+};
+
+// True if `text` has the shape of an API key (prefix, id, secret lengths);
+// says nothing of its validity. Lets a bearer credential be told from a JWT.
+bool LooksLikeApiKey(std::string_view text);
+
+}  // namespace bulwark::identity
+
+#endif  // BULWARK_IDENTITY_API_KEYS_H_
