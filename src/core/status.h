@@ -97,6 +97,9 @@ inline Status OutOfRangeError(std::string m) {
 }
 inline Status DataLossError(std::string m) { return Status(StatusCode::kDataLoss, std::move(m)); }
 inline Status AbortedError(std::string m) { return Status(StatusCode::kAborted, std::move(m)); }
+inline Status DeadlineExceededError(std::string m) {
+  return Status(StatusCode::kDeadlineExceeded, std::move(m));
+}
 
 template <typename T>
 using Result = std::expected<T, Status>;

@@ -48,16 +48,36 @@ Result<guard::RateLimitPolicy> PolicyFromNode(const ConfigNode& node) {
 
 Result<JwtIssuerConfig> IssuerFromNode(const ConfigNode& node, const std::string& base_dir) {
   BULWARK_RETURN_IF_ERROR(
-      node.CheckKeys({"name", "issuer", "audiences", "jwks_file", "typ", "leeway_seconds",
+      node.CheckKeys({"name", "issuer", "audiences", "jwks_file", "jwks_uri", "jwks_ca_file",
+                      "jwks_refresh_seconds", "jwks_min_refetch_seconds", "typ", "leeway_seconds",
                       "max_lifetime_seconds", "roles_claim"}));
   JwtIssuerConfig issuer;
   BULWARK_ASSIGN_OR_RETURN(issuer.name, node["name"].String());
   BULWARK_ASSIGN_OR_RETURN(issuer.issuer, node["issuer"].String());
   BULWARK_ASSIGN_OR_RETURN(issuer.audiences, node["audiences"].StringList());
   if (issuer.audiences.empty()) return Err(node["audiences"].Error("must name an audience"));
-  BULWARK_ASSIGN_OR_RETURN(std::string jwks, node["jwks_file"].String());
-  std::filesystem::path path(jwks);
-  issuer.jwks_file = path.is_absolute() ? jwks : (std::filesystem::path(base_dir) / path).string();
+  auto from_base = [&base_dir](const std::string& file) {
+    const std::filesystem::path path(file);
+    return path.is_absolute() ? file : (std::filesystem::path(base_dir) / path).string();
+  };
+  if (node["jwks_file"].IsMissing() == node["jwks_uri"].IsMissing()) {
+    return Err(node.Error("exactly one of jwks_file and jwks_uri is required"));
+  }
+  if (!node["jwks_file"].IsMissing()) {
+    BULWARK_ASSIGN_OR_RETURN(std::string jwks, node["jwks_file"].String());
+    issuer.jwks_file = from_base(jwks);
+  } else {
+    BULWARK_ASSIGN_OR_RETURN(issuer.jwks_uri, node["jwks_uri"].String());
+    if (!issuer.jwks_uri.starts_with("https://") && !issuer.jwks_uri.starts_with("http://")) {
+      return Err(node["jwks_uri"].Error("must be an https URL (http only to loopback)"));
+    }
+    BULWARK_ASSIGN_OR_RETURN(std::string ca, node["jwks_ca_file"].StringOr(""));
+    if (!ca.empty()) issuer.jwks_ca_file = from_base(ca);
+    BULWARK_ASSIGN_OR_RETURN(int64_t refresh, node["jwks_refresh_seconds"].IntOr(300, 10, 86400));
+    BULWARK_ASSIGN_OR_RETURN(int64_t refetch, node["jwks_min_refetch_seconds"].IntOr(30, 1, 3600));
+    issuer.jwks_refresh_interval = std::chrono::seconds(refresh);
+    issuer.jwks_min_refetch_interval = std::chrono::seconds(refetch);
+  }
   BULWARK_ASSIGN_OR_RETURN(issuer.required_typ, node["typ"].StringOr(""));
   BULWARK_ASSIGN_OR_RETURN(int64_t leeway, node["leeway_seconds"].IntOr(60, 0, 600));
   issuer.leeway = std::chrono::seconds(leeway);

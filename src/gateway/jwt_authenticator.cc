@@ -3,13 +3,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
+#include "core/log.h"
 #include "jose/base64url.h"
 #include "jose/json.h"
 #include "jose/jws.h"
 #include "jose/jwt.h"
+#include "net/http_fetch.h"
 #include "net/request_head.h"
 
 namespace bulwark::gateway {
@@ -64,14 +68,119 @@ Result<std::string> ReadFile(const std::string& path) {
 struct JwtAuthenticator::Issuer {
   JwtIssuerConfig config;
   std::unique_ptr<jose::JwtVerifier> verifier;
+  bool remote = false;
+  // Set by a request that met an unknown kid; cleared by the refresher.
+  mutable std::atomic<bool> refetch_requested{false};
+  // The refresher's bookkeeping (guarded by JwtAuthenticator::mu_).
+  std::chrono::steady_clock::time_point next_refresh;
+  std::chrono::steady_clock::time_point last_attempt;
+  // Serializes fetches of this issuer; guards last_body.
+  std::mutex fetch_mu;
+  std::string last_body;
 };
 
-JwtAuthenticator::JwtAuthenticator(std::vector<Issuer> issuers) : issuers_(std::move(issuers)) {}
-JwtAuthenticator::~JwtAuthenticator() = default;
+JwtAuthenticator::JwtAuthenticator(std::vector<std::unique_ptr<Issuer>> issuers)
+    : issuers_(std::move(issuers)) {}
+
+JwtAuthenticator::~JwtAuthenticator() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+}
+
+bool JwtAuthenticator::FetchKeys(Issuer& issuer) {
+  std::lock_guard<std::mutex> fetch_lock(issuer.fetch_mu);
+  const JwtIssuerConfig& config = issuer.config;
+  Result<net::FetchedResponse> fetched =
+      net::FetchUrl(config.jwks_uri, {.timeout = config.jwks_fetch_timeout,
+                                      .ca_file = config.jwks_ca_file,
+                                      .max_body_bytes = 1 << 20});
+  std::string error;
+  if (!fetched) {
+    error = fetched.error().message();
+  } else if (fetched->status != 200) {
+    error = "HTTP status " + std::to_string(fetched->status);
+  } else if (fetched->body != issuer.last_body) {
+    auto keys = jose::Jwks::ParseKeyOrSet(fetched->body);
+    if (!keys) {
+      error = "not a JWKS: " + keys.error().message();
+    } else if (keys->empty()) {
+      error = "the JWKS has no usable key";  // keep the last good ones
+    } else {
+      const size_t count = keys->keys().size();
+      issuer.verifier->ReplaceKeys(std::move(*keys));
+      issuer.last_body = std::move(fetched->body);
+      log::Info("gateway.jwks_updated",
+                {{"issuer", config.name}, {"keys", static_cast<int64_t>(count)}});
+    }
+  }
+  if (!error.empty()) {
+    log::Warn("gateway.jwks_fetch_failed",
+              {{"issuer", config.name}, {"uri", config.jwks_uri}, {"error", error}});
+    return false;
+  }
+  return true;
+}
+
+int JwtAuthenticator::RefreshRemoteKeysNow() {
+  int fetched = 0;
+  for (auto& issuer : issuers_) {
+    if (issuer->remote && FetchKeys(*issuer)) ++fetched;
+  }
+  return fetched;
+}
+
+void JwtAuthenticator::RequestRefetch(const Issuer& issuer) const {
+  if (issuer.refetch_requested.exchange(true)) return;  // already pending
+  {
+    std::lock_guard<std::mutex> lock(mu_);  // so the refresher cannot miss the wake-up
+    refetch_requests_.fetch_add(1);
+  }
+  wake_.notify_all();
+}
+
+void JwtAuthenticator::RefreshLoop() {
+  using steady = std::chrono::steady_clock;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    steady::time_point wake_at = steady::now() + std::chrono::hours(1);
+    for (auto& holder : issuers_) {
+      Issuer& issuer = *holder;
+      if (!issuer.remote) continue;
+      const auto now = steady::now();
+      const bool due = now >= issuer.next_refresh;
+      const bool asked = issuer.refetch_requested.load() &&
+                         now - issuer.last_attempt >= issuer.config.jwks_min_refetch_interval;
+      if (due || asked) {
+        issuer.refetch_requested.store(false);
+        issuer.last_attempt = now;
+        lock.unlock();
+        const bool ok = FetchKeys(issuer);
+        lock.lock();
+        if (stop_) return;
+        // After a failure, retry sooner than the refresh interval.
+        issuer.next_refresh =
+            steady::now() + (ok ? issuer.config.jwks_refresh_interval
+                                : std::min(issuer.config.jwks_refresh_interval,
+                                           issuer.config.jwks_min_refetch_interval));
+      }
+      wake_at = std::min(wake_at, issuer.next_refresh);
+      if (issuer.refetch_requested.load()) {
+        wake_at = std::min(wake_at, issuer.last_attempt + issuer.config.jwks_min_refetch_interval);
+      }
+    }
+    // A new refetch request ends the wait, so the loop can schedule it.
+    const uint64_t seen = refetch_requests_.load();
+    wake_.wait_until(lock, wake_at, [&] { return stop_ || refetch_requests_.load() != seen; });
+  }
+}
 
 Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
     std::vector<JwtIssuerConfig> configs, const Clock& clock) {
-  std::vector<Issuer> issuers;
+  std::vector<std::unique_ptr<Issuer>> issuers;
   for (JwtIssuerConfig& config : configs) {
     if (config.name.empty() || config.issuer.empty()) {
       return Err(InvalidArgumentError("jwt issuer: name and issuer are required"));
@@ -80,11 +189,32 @@ Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
       return Err(InvalidArgumentError(
           fmt::format("jwt issuer '{}': at least one audience is required", config.name)));
     }
-    BULWARK_ASSIGN_OR_RETURN(std::string text, ReadFile(config.jwks_file));
-    auto keys = jose::Jwks::ParseKeyOrSet(text);
-    if (!keys) {
-      return Err(InvalidArgumentError(fmt::format("jwt issuer '{}': keys in '{}': {}", config.name,
-                                                  config.jwks_file, keys.error().message())));
+    const bool remote = !config.jwks_uri.empty();
+    if (remote == !config.jwks_file.empty()) {
+      return Err(InvalidArgumentError(fmt::format(
+          "jwt issuer '{}': exactly one of jwks_file and jwks_uri is required", config.name)));
+    }
+    std::optional<jose::Jwks> keys;
+    if (remote) {
+      if (config.jwks_refresh_interval.count() <= 0 ||
+          config.jwks_min_refetch_interval.count() <= 0 || config.jwks_fetch_timeout.count() <= 0) {
+        return Err(InvalidArgumentError(
+            fmt::format("jwt issuer '{}': JWKS intervals must be positive", config.name)));
+      }
+      if (Status url = net::CheckFetchUrl(config.jwks_uri); !url.ok()) {
+        return Err(InvalidArgumentError(
+            fmt::format("jwt issuer '{}': jwks_uri: {}", config.name, url.message())));
+      }
+      keys.emplace();  // fetched below
+    } else {
+      BULWARK_ASSIGN_OR_RETURN(std::string text, ReadFile(config.jwks_file));
+      auto parsed = jose::Jwks::ParseKeyOrSet(text);
+      if (!parsed) {
+        return Err(
+            InvalidArgumentError(fmt::format("jwt issuer '{}': keys in '{}': {}", config.name,
+                                             config.jwks_file, parsed.error().message())));
+      }
+      keys = std::move(*parsed);
     }
     jose::JwtValidationOptions options{.issuers = {config.issuer},
                                        .audiences = config.audiences,
@@ -93,21 +223,45 @@ Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
                                        .required_typ = config.required_typ};
     BULWARK_ASSIGN_OR_RETURN(auto verifier,
                              jose::JwtVerifier::Create(std::move(*keys), options, clock));
-    issuers.push_back({std::move(config), std::move(verifier)});
+    auto issuer = std::make_unique<Issuer>();
+    issuer->config = std::move(config);
+    issuer->verifier = std::move(verifier);
+    issuer->remote = remote;
+    issuers.push_back(std::move(issuer));
   }
-  return std::unique_ptr<JwtAuthenticator>(new JwtAuthenticator(std::move(issuers)));
+  std::unique_ptr<JwtAuthenticator> authenticator(new JwtAuthenticator(std::move(issuers)));
+  bool any_remote = false;
+  for (auto& issuer : authenticator->issuers_) {
+    if (!issuer->remote) continue;
+    any_remote = true;
+    issuer->last_attempt = std::chrono::steady_clock::now();
+    const bool ok = authenticator->FetchKeys(*issuer);
+    issuer->next_refresh = std::chrono::steady_clock::now() +
+                           (ok ? issuer->config.jwks_refresh_interval
+                               : std::min(issuer->config.jwks_refresh_interval,
+                                          issuer->config.jwks_min_refetch_interval));
+    if (!ok) {
+      log::Error("gateway.jwks_unavailable",
+                 {{"issuer", issuer->config.name},
+                  {"detail", "its tokens are refused until its keys can be fetched"}});
+    }
+  }
+  if (any_remote) {
+    authenticator->refresher_ = std::thread([a = authenticator.get()] { a->RefreshLoop(); });
+  }
+  return authenticator;
 }
 
 bool JwtAuthenticator::HasIssuer(std::string_view name) const {
   return std::any_of(issuers_.begin(), issuers_.end(),
-                     [&](const Issuer& i) { return i.config.name == name; });
+                     [&](const auto& i) { return i->config.name == name; });
 }
 
 Result<Principal> JwtAuthenticator::Authenticate(std::string_view token,
                                                  std::span<const std::string> allowed) const {
   const Issuer* issuer = nullptr;
   if (issuers_.size() == 1) {
-    issuer = &issuers_[0];
+    issuer = issuers_[0].get();
   } else {
     // Several issuers: the unverified `iss` only picks whose keys to try; the
     // chosen verifier then checks `iss` again under the signature.
@@ -118,9 +272,9 @@ Result<Principal> JwtAuthenticator::Authenticate(std::string_view token,
     auto claims = jose::ParseJsonObject(*payload);
     if (!claims) return Err(UnauthenticatedError("malformed claims"));
     const auto* iss = Lookup(*claims, "iss");
-    for (const Issuer& candidate : issuers_) {
-      if (iss && iss->is_string() && iss->get_string() == candidate.config.issuer) {
-        issuer = &candidate;
+    for (const auto& candidate : issuers_) {
+      if (iss && iss->is_string() && iss->get_string() == candidate->config.issuer) {
+        issuer = candidate.get();
       }
     }
   }
@@ -130,7 +284,15 @@ Result<Principal> JwtAuthenticator::Authenticate(std::string_view token,
     return Err(UnauthenticatedError("issuer not allowed"));
   }
   auto jwt = issuer->verifier->Verify(token);
-  if (!jwt) return Err(UnauthenticatedError(jwt.error().message()));
+  if (!jwt) {
+    if (issuer->remote) {
+      // The issuer may have rotated to a key this set lacks: ask for a refetch
+      // (rate-limited by the refresher); this request stays refused.
+      auto jws = jose::ParseCompactJws(token);
+      if (jws && !issuer->verifier->HasKid(jws->header.kid)) RequestRefetch(*issuer);
+    }
+    return Err(UnauthenticatedError(jwt.error().message()));
+  }
 
   Principal p;
   p.credential_ = CredentialKind::kJwt;

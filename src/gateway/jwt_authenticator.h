@@ -1,16 +1,30 @@
 // JwtAuthenticator: turns a bearer JWT into a Principal, against the issuers
-// the config names. Each issuer has its own key set (a local JWKS file for
-// now), audiences, token type and lifetime rules; the token's `iss` picks the
-// issuer, and the issuer's own keys and algorithms decide. Thread-safe.
+// the config names. Each issuer has its own key set, audiences, token type
+// and lifetime rules; the token's `iss` picks the issuer, and the issuer's
+// own keys and algorithms decide. Thread-safe.
+//
+// Keys come from a local JWKS file or from the issuer's `jwks_uri`. A remote
+// set is fetched at start and refreshed by a background thread every
+// refresh interval; a token with a `kid` the set lacks (the issuer rotated)
+// asks for an early refetch, at most once per min_refetch_interval, so a
+// flood of made-up kids cannot turn Bulwark into a load generator against
+// the issuer. The request that saw the unknown kid is refused (the io
+// thread never waits on the network); later ones verify with the new keys.
+// A failed fetch keeps the last good keys; an issuer that never answered has
+// no keys, and its tokens are refused (fail closed).
 #ifndef BULWARK_GATEWAY_JWT_AUTHENTICATOR_H_
 #define BULWARK_GATEWAY_JWT_AUTHENTICATOR_H_
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "core/clock.h"
@@ -27,8 +41,13 @@ struct JwtIssuerConfig {
   std::string name;                    // how routes refer to it
   std::string issuer;                  // the exact `iss` value
   std::vector<std::string> audiences;  // the token's `aud` must hold one; required
-  std::string jwks_file;               // a JWKS (or single JWK) file
-  std::string required_typ;            // e.g. "at+jwt"; empty accepts any typ
+  std::string jwks_file;               // a JWKS (or single JWK) file, or
+  std::string jwks_uri;                // an https URL serving the JWKS
+  std::string jwks_ca_file;            // CA bundle for jwks_uri; "" = system trust
+  std::chrono::milliseconds jwks_refresh_interval{std::chrono::minutes(5)};
+  std::chrono::milliseconds jwks_min_refetch_interval{std::chrono::seconds(30)};
+  std::chrono::milliseconds jwks_fetch_timeout{std::chrono::seconds(5)};
+  std::string required_typ;  // e.g. "at+jwt"; empty accepts any typ
   std::chrono::seconds leeway{60};
   std::optional<std::chrono::seconds> max_lifetime;
   // Where the roles are: a dotted path into the claims ("roles",
@@ -38,8 +57,11 @@ struct JwtIssuerConfig {
 
 class JwtAuthenticator {
  public:
-  // Loads every issuer's keys. kInvalidArgument for a bad config or key file
-  // (the message names the issuer), kNotFound for a missing file.
+  // Loads every issuer's keys (fetching remote sets once, waiting at most
+  // their fetch timeout) and starts refreshing remote ones. kInvalidArgument
+  // for a bad config or key file (the message names the issuer), kNotFound
+  // for a missing file. A remote set that cannot be fetched is no error: it
+  // is logged and retried in the background.
   static Result<std::unique_ptr<JwtAuthenticator>> Create(std::vector<JwtIssuerConfig> issuers,
                                                           const Clock& clock);
   ~JwtAuthenticator();
@@ -53,10 +75,25 @@ class JwtAuthenticator {
 
   bool HasIssuer(std::string_view name) const;
 
+  // Fetches every remote set now (tests and operators); returns how many
+  // fetches succeeded.
+  int RefreshRemoteKeysNow();
+
  private:
   struct Issuer;
-  explicit JwtAuthenticator(std::vector<Issuer> issuers);
-  std::vector<Issuer> issuers_;
+  explicit JwtAuthenticator(std::vector<std::unique_ptr<Issuer>> issuers);
+  // Fetches `issuer`'s set and installs it if it parses; false on failure.
+  bool FetchKeys(Issuer& issuer);
+  void RequestRefetch(const Issuer& issuer) const;
+  void RefreshLoop();
+
+  std::vector<std::unique_ptr<Issuer>> issuers_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable wake_;
+  bool stop_ = false;  // guarded by mu_
+  // Counts refetch requests, so the refresher wakes for a new one.
+  mutable std::atomic<uint64_t> refetch_requests_{0};
+  std::thread refresher_;
 };
 
 // The token of an `Authorization: Bearer <token>` value (RFC 6750 section

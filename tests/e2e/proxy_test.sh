@@ -15,6 +15,7 @@ flaky=$(free_port)
 start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
   server {
     listen 127.0.0.1:$back;
+    location = /jwks.json { alias $work/remote.jwks; default_type application/json; }
     location / {
       return 200 "uri=\$request_uri sub=\$http_x_bulwark_subject scopes=\$http_x_bulwark_scopes xff=\$http_x_forwarded_for secret=\$http_x_secret len=\$content_length\n";
     }
@@ -24,6 +25,11 @@ ok
 
 "$bulwark" keys generate --alg ES256 --kid idp-1 >idp.jwk
 "$bulwark" keys public --key idp.jwk >idp.pub.jwk
+# A second identity provider publishes its keys at a URL (nginx serves the file).
+"$bulwark" keys generate --alg EdDSA --kid r1 >r1.jwk
+"$bulwark" keys generate --alg ES256 --kid r2 >r2.jwk
+jwks_of() { printf '{"keys":['; local sep=""; for k in "$@"; do printf '%s' "$sep"; "$bulwark" keys public --key "$k" | tr -d '\n'; sep=","; done; printf ']}'; }
+jwks_of r1.jwk >remote.jwks
 cat >bulwark.yaml <<YAML
 server: {listen: 127.0.0.1:0, threads: 2}
 store: {backend: memory}
@@ -35,9 +41,15 @@ gateway:
     - {name: flaky, address: 127.0.0.1:$flaky, circuit_breaker: {failures: 2, open_ms: 1000}}
   issuers:
     - {name: idp, issuer: "https://idp.example", audiences: [orders-api], jwks_file: idp.pub.jwk}
+    - name: remote
+      issuer: "https://remote.example"
+      audiences: [orders-api]
+      jwks_uri: "http://127.0.0.1:$back/jwks.json"
+      jwks_min_refetch_seconds: 1
   routes:
     - {name: public, path_prefix: /public, authn: {mode: none}, upstream: service}
     - {name: orders, path_prefix: /orders, authz: {scopes: [orders:read]}, upstream: service}
+    - {name: remote, path_prefix: /remote, authn: {issuers: [remote]}, upstream: service}
     - {name: gone, path_prefix: /gone, authn: {mode: none}, upstream: down}
     - {name: flaky, path_prefix: /flaky, authn: {mode: none}, upstream: flaky}
     - name: limited
@@ -78,6 +90,22 @@ expect_eq "dot-dot from public is judged as orders" "$(code --path-as-is "$base/
 expect_eq "encoded slash -> 400" "$(code "$base/public/..%2Forders")" "400"
 expect_eq "body forwarded" "$(code -X POST --data 'hello' "$base/public/p"):$(cat body)" \
   "200:uri=/public/p sub= scopes= xff=127.0.0.1 secret= len=5"
+# Keys from a jwks_uri: fetched at start; a rotation is picked up on the
+# first token with the new kid (refused), then honoured.
+remote_token() {
+  "$bulwark" jwt sign --key "$1" --claims "{\"iss\":\"https://remote.example\",\"sub\":\"bob\",\"aud\":\"orders-api\",\"iat\":$now,\"exp\":$((now + 600))}"
+}
+expect_eq "token of a remote-JWKS issuer" "$(code -H "Authorization: Bearer $(remote_token r1.jwk)" "$base/remote/x")" "200"
+jwks_of r1.jwk r2.jwk >remote.jwks
+rotated=$(remote_token r2.jwk)
+expect_eq "first token with the rotated kid" "$(code -H "Authorization: Bearer $rotated" "$base/remote/x")" "401"
+status=""
+for _ in $(seq 1 60); do
+  status=$(code -H "Authorization: Bearer $rotated" "$base/remote/x")
+  [ "$status" = 200 ] && break
+  sleep 0.1
+done
+expect_eq "rotated key honoured after the refetch" "$status" "200"
 expect_eq "no route -> 404" "$(code "$base/nowhere")" "404"
 expect_eq "upstream down -> 502" "$(code "$base/gone")" "502"
 # Circuit breaker: two failures open it (503 without trying), and once the

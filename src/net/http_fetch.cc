@@ -1,0 +1,165 @@
+#include "net/http_fetch.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <optional>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/url/parse.hpp>
+
+namespace bulwark::net {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+
+struct Target {
+  bool tls = true;
+  std::string host;  // without brackets
+  std::string port;
+  std::string path_and_query;
+  bool host_is_ip = false;
+};
+
+Result<Target> ParseTarget(std::string_view url) {
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed) return Err(InvalidArgumentError("not an absolute URL"));
+  Target t;
+  const std::string scheme = std::string(parsed->scheme());
+  if (scheme != "https" && scheme != "http") {
+    return Err(InvalidArgumentError("URL scheme must be https (or http to loopback)"));
+  }
+  t.tls = scheme == "https";
+  if (parsed->has_userinfo() || parsed->has_fragment() || !parsed->has_authority()) {
+    return Err(InvalidArgumentError("URL must name a host, without user info or fragment"));
+  }
+  t.host = std::string(parsed->host_address());
+  if (t.host.empty()) return Err(InvalidArgumentError("URL has no host"));
+  t.host_is_ip = parsed->host_type() == boost::urls::host_type::ipv4 ||
+                 parsed->host_type() == boost::urls::host_type::ipv6;
+  t.port = parsed->has_port() ? std::string(parsed->port()) : (t.tls ? "443" : "80");
+  t.path_and_query = std::string(parsed->encoded_path());
+  if (t.path_and_query.empty()) t.path_and_query = "/";
+  if (parsed->has_query()) t.path_and_query += "?" + std::string(parsed->encoded_query());
+  if (!t.tls) {
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(t.host, ec);
+    const bool loopback = t.host == "localhost" || (!ec && address.is_loopback());
+    if (!loopback) return Err(InvalidArgumentError("plain http is allowed only to loopback"));
+  }
+  return t;
+}
+
+template <class Stream>
+asio::awaitable<Result<FetchedResponse>> Exchange(Stream& stream, const Target& target,
+                                                  const FetchOptions& options) {
+  http::request<http::empty_body> request(http::verb::get, target.path_and_query, 11);
+  const bool default_port = target.port == (target.tls ? "443" : "80");
+  std::string host =
+      target.host.find(':') != std::string::npos ? "[" + target.host + "]" : target.host;
+  request.set(http::field::host, default_port ? host : host + ":" + target.port);
+  request.set(http::field::user_agent, "bulwark");
+  request.set(http::field::accept, "application/json");
+  request.set(http::field::connection, "close");
+  auto [write_ec, written] = co_await http::async_write(stream, request, kAwait);
+  if (write_ec)
+    co_return Err(UnavailableError("sending the request failed: " + write_ec.message()));
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(options.max_body_bytes);
+  auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kAwait);
+  if (read_ec == http::error::body_limit) {
+    co_return Err(ResourceExhaustedError("response body over the limit"));
+  }
+  if (read_ec == asio::error::operation_aborted || read_ec == beast::error::timeout) {
+    co_return Err(DeadlineExceededError("timed out"));
+  }
+  if (read_ec) co_return Err(UnavailableError("reading the response failed: " + read_ec.message()));
+  auto& response = parser.get();
+  FetchedResponse out;
+  out.status = static_cast<int>(response.result_int());
+  out.content_type = std::string(response[http::field::content_type]);
+  out.body = std::move(response.body());
+  co_return out;
+}
+
+asio::awaitable<Result<FetchedResponse>> Fetch(Target target, FetchOptions options) {
+  auto executor = co_await asio::this_coro::executor;
+  tcp::resolver resolver(executor);
+  beast::tcp_stream tcp_stream(executor);
+  tcp_stream.expires_after(options.timeout);
+  auto [resolve_ec, endpoints] = co_await resolver.async_resolve(target.host, target.port, kAwait);
+  if (resolve_ec) co_return Err(UnavailableError("cannot resolve " + target.host));
+  auto [connect_ec, endpoint] = co_await tcp_stream.async_connect(endpoints, kAwait);
+  if (connect_ec == beast::error::timeout)
+    co_return Err(DeadlineExceededError("connect timed out"));
+  if (connect_ec) co_return Err(UnavailableError("cannot connect: " + connect_ec.message()));
+  if (!target.tls) co_return co_await Exchange(tcp_stream, target, options);
+
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
+  boost::system::error_code ec;
+  if (options.ca_file.empty()) {
+    context.set_default_verify_paths(ec);
+  } else {
+    context.load_verify_file(options.ca_file, ec);
+  }
+  if (ec) co_return Err(InvalidArgumentError("cannot load the CA bundle: " + ec.message()));
+  context.set_verify_mode(asio::ssl::verify_peer);
+  beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), context);
+  SSL* ssl = stream.native_handle();
+  if (target.host_is_ip) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), target.host.c_str());
+  } else {
+    SSL_set_tlsext_host_name(ssl, target.host.c_str());
+    SSL_set1_host(ssl, target.host.c_str());
+  }
+  auto [handshake_ec] = co_await stream.async_handshake(asio::ssl::stream_base::client, kAwait);
+  if (handshake_ec == beast::error::timeout) co_return Err(DeadlineExceededError("TLS timed out"));
+  if (handshake_ec) {
+    co_return Err(UnavailableError("TLS handshake with " + target.host +
+                                   " failed: " + handshake_ec.message()));
+  }
+  co_return co_await Exchange(stream, target, options);
+}
+
+}  // namespace
+
+Status CheckFetchUrl(std::string_view url) {
+  Result<Target> target = ParseTarget(url);
+  return target ? OkStatus() : target.error();
+}
+
+Result<FetchedResponse> FetchUrl(std::string_view url, const FetchOptions& options) {
+  BULWARK_ASSIGN_OR_RETURN(Target target, ParseTarget(url));
+  asio::io_context ioc(1);
+  std::optional<Result<FetchedResponse>> result;
+  asio::co_spawn(ioc, Fetch(std::move(target), options),
+                 [&result](std::exception_ptr e, Result<FetchedResponse> r) {
+                   if (e) {
+                     result = Err(InternalError("fetch failed unexpectedly"));
+                   } else {
+                     result = std::move(r);
+                   }
+                 });
+  ioc.run();
+  if (!result) return Err(InternalError("fetch did not complete"));
+  return std::move(*result);
+}
+
+}  // namespace bulwark::net

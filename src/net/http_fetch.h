@@ -1,0 +1,47 @@
+// FetchUrl: a small blocking HTTP(S) GET for configuration a component pulls
+// from elsewhere (an identity provider's JWKS). It runs on the caller's
+// thread with its own event loop and a deadline, so call it from a
+// background thread, never from an io thread.
+//
+// Safe by default: https with the peer's certificate verified against the
+// system trust store (or `ca_file`) and its name checked; TLS 1.2 or newer;
+// plain http only to a loopback address (a development identity provider on
+// localhost); no redirects followed; the body capped.
+#ifndef BULWARK_NET_HTTP_FETCH_H_
+#define BULWARK_NET_HTTP_FETCH_H_
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace bulwark::net {
+
+struct FetchOptions {
+  std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // the whole exchange
+  std::string ca_file;                                         // PEM bundle; "" = system trust
+  size_t max_body_bytes = 1 << 20;
+};
+
+struct FetchedResponse {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+// OK if FetchUrl would accept `url` (its errors of kInvalidArgument), so a
+// misconfigured URL is refused at start rather than at the first fetch.
+Status CheckFetchUrl(std::string_view url);
+
+// GETs `url`. Errors: kInvalidArgument for a URL that is not http(s), has
+// user info or a fragment, or is plain http to a non-loopback host;
+// kDeadlineExceeded on timeout; kUnavailable when the host does not resolve,
+// refuses, fails TLS verification or answers garbage; kResourceExhausted for
+// a body over the cap. Any HTTP status is returned as a response.
+Result<FetchedResponse> FetchUrl(std::string_view url, const FetchOptions& options = {});
+
+}  // namespace bulwark::net
+
+#endif  // BULWARK_NET_HTTP_FETCH_H_

@@ -1,0 +1,197 @@
+// Issuers whose keys come from a jwks_uri: a real HTTPS server (Bulwark's own
+// listener with a test CA) plays the identity provider. Fetched at start,
+// refetched when a token names an unknown kid (at most once per interval,
+// however many such tokens come), last good keys kept when the provider
+// fails, nothing trusted over a connection that does not verify.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "gateway/jwt_authenticator.h"
+#include "jose/jwk.h"
+#include "jose/jwt.h"
+#include "net/http_server.h"
+#include "testing/test_pki.h"
+
+namespace bulwark::gateway {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr int64_t kNow = 1'800'000'000;
+
+class RemoteJwksTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("bulwark-jwks-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    bulwark::testing::TestCa ca("IdP CA");
+    auto cert = ca.Issue({.common_name = "localhost", .dns = {"localhost"}, .server = true});
+    bulwark::testing::WriteFile((dir_ / "ca.pem").string(), ca.cert_pem());
+    bulwark::testing::WriteFile((dir_ / "idp.pem").string(), cert.cert_pem);
+    bulwark::testing::WriteFile((dir_ / "idp.key").string(), cert.key_pem);
+    key1_ = jose::Jwk::Generate(jose::JwsAlgorithm::kES256, "k1").value();
+    key2_ = jose::Jwk::Generate(jose::JwsAlgorithm::kES256, "k2").value();
+    Serve(200, Jwks({&*key1_}));
+
+    net::HttpServerOptions options;
+    options.threads = 1;
+    options.tls = net::TlsServerOptions{.cert_file = (dir_ / "idp.pem").string(),
+                                        .key_file = (dir_ / "idp.key").string()};
+    auto server = net::HttpServer::Start(options, [this](const net::HttpRequest& request) {
+      fetches_.fetch_add(1);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (request.target != "/jwks") return net::HttpResponse{.status = 404};
+      return net::HttpResponse{
+          .status = status_, .headers = {{"Content-Type", "application/json"}}, .body = body_};
+    });
+    ASSERT_TRUE(server.has_value());
+    idp_ = std::move(*server);
+  }
+  void TearDown() override {
+    idp_.reset();
+    fs::remove_all(dir_);
+  }
+
+  static std::string Jwks(std::vector<const jose::Jwk*> keys) {
+    std::string out = "{\"keys\":[";
+    for (size_t i = 0; i < keys.size(); ++i) {
+      out += (i ? "," : "") + keys[i]->PublicJwk()->ToJson();
+    }
+    return out + "]}";
+  }
+  void Serve(int status, std::string body) {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_ = status;
+    body_ = std::move(body);
+  }
+
+  JwtIssuerConfig Issuer(std::chrono::milliseconds min_refetch = std::chrono::milliseconds(50)) {
+    return {.name = "idp",
+            .issuer = "https://idp.example",
+            .audiences = {"api"},
+            .jwks_uri = "https://localhost:" + std::to_string(idp_->port()) + "/jwks",
+            .jwks_ca_file = (dir_ / "ca.pem").string(),
+            .jwks_refresh_interval = std::chrono::hours(1),
+            .jwks_min_refetch_interval = min_refetch};
+  }
+
+  std::string Token(const jose::Jwk& key) {
+    return *jose::SignJwt(
+        key,
+        {{"iss", "https://idp.example"}, {"sub", "alice"}, {"aud", "api"}, {"exp", kNow + 600}});
+  }
+
+  // Retries for up to two seconds: a refetch happens in the background.
+  bool EventuallyVerifies(const JwtAuthenticator& auth, const std::string& token) {
+    for (int i = 0; i < 200; ++i) {
+      if (auth.Authenticate(token).has_value()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+
+  fs::path dir_;
+  FakeClock clock_{kNow};
+  std::optional<jose::Jwk> key1_, key2_;
+  std::mutex mu_;
+  int status_ = 200;
+  std::string body_;
+  std::atomic<int> fetches_{0};
+  std::unique_ptr<net::HttpServer> idp_;
+};
+
+TEST_F(RemoteJwksTest, FetchesKeysAtStart) {
+  auto auth = JwtAuthenticator::Create({Issuer()}, clock_);
+  ASSERT_TRUE(auth.has_value()) << auth.error().ToString();
+  EXPECT_EQ(fetches_.load(), 1);
+  Result<Principal> p = (*auth)->Authenticate(Token(*key1_));
+  ASSERT_TRUE(p.has_value()) << p.error().ToString();
+  EXPECT_EQ(p->subject(), "alice");
+  EXPECT_FALSE((*auth)->Authenticate(Token(*key2_)).has_value());
+}
+
+TEST_F(RemoteJwksTest, UnknownKidTriggersARefetchAfterRotation) {
+  auto auth = *JwtAuthenticator::Create({Issuer()}, clock_);
+  Serve(200, Jwks({&*key1_, &*key2_}));  // the provider rotates in k2
+  const std::string token = Token(*key2_);
+  EXPECT_FALSE(auth->Authenticate(token).has_value());  // this one is refused...
+  EXPECT_TRUE(EventuallyVerifies(*auth, token));        // ...the next ones pass
+  EXPECT_TRUE(auth->Authenticate(Token(*key1_)).has_value());
+}
+
+TEST_F(RemoteJwksTest, AFloodOfUnknownKidsCostsOneFetchPerInterval) {
+  auto auth = *JwtAuthenticator::Create({Issuer(std::chrono::seconds(30))}, clock_);
+  ASSERT_EQ(fetches_.load(), 1);
+  // The refetch interval counts from the fetch at start, so none is due yet.
+  for (int i = 0; i < 200; ++i) {
+    auto forged = *jose::Jwk::Generate(jose::JwsAlgorithm::kES256, "made-up-" + std::to_string(i));
+    EXPECT_FALSE(auth->Authenticate(Token(forged)).has_value());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(fetches_.load(), 1);
+}
+
+TEST_F(RemoteJwksTest, KeepsLastGoodKeysWhenTheProviderFails) {
+  auto auth = *JwtAuthenticator::Create({Issuer()}, clock_);
+  const std::string token = Token(*key1_);
+  for (auto [status, body] : std::vector<std::pair<int, std::string>>{
+           {500, "oops"}, {200, "not json"}, {200, "{\"keys\":[]}"}, {404, ""}}) {
+    Serve(status, body);
+    EXPECT_EQ(auth->RefreshRemoteKeysNow(), 0) << status << " " << body;
+    EXPECT_TRUE(auth->Authenticate(token).has_value()) << status << " " << body;
+  }
+  idp_.reset();  // down altogether
+  EXPECT_EQ(auth->RefreshRemoteKeysNow(), 0);
+  EXPECT_TRUE(auth->Authenticate(token).has_value());
+}
+
+TEST_F(RemoteJwksTest, StartsWithoutKeysWhenTheProviderIsDownAndRecovers) {
+  Serve(503, "");
+  auto auth = JwtAuthenticator::Create({Issuer()}, clock_);
+  ASSERT_TRUE(auth.has_value());  // not fatal: retried in the background
+  const std::string token = Token(*key1_);
+  EXPECT_FALSE((*auth)->Authenticate(token).has_value());  // fail closed meanwhile
+  Serve(200, Jwks({&*key1_}));
+  EXPECT_TRUE(EventuallyVerifies(**auth, token));
+}
+
+TEST_F(RemoteJwksTest, TrustsNothingOverAConnectionThatDoesNotVerify) {
+  JwtIssuerConfig untrusted = Issuer();
+  bulwark::testing::TestCa other("Other CA");
+  bulwark::testing::WriteFile((dir_ / "other.pem").string(), other.cert_pem());
+  untrusted.jwks_ca_file = (dir_ / "other.pem").string();
+  auto auth = *JwtAuthenticator::Create({untrusted}, clock_);
+  EXPECT_FALSE(auth->Authenticate(Token(*key1_)).has_value());
+
+  JwtIssuerConfig wrong_name = Issuer();
+  wrong_name.jwks_uri = "https://127.0.0.1:" + std::to_string(idp_->port()) + "/jwks";
+  auto auth2 = *JwtAuthenticator::Create({wrong_name}, clock_);  // cert names localhost only
+  EXPECT_FALSE(auth2->Authenticate(Token(*key1_)).has_value());
+}
+
+TEST_F(RemoteJwksTest, RefusesBadIssuerConfigs) {
+  JwtIssuerConfig both = Issuer();
+  both.jwks_file = "keys.json";
+  EXPECT_EQ(JwtAuthenticator::Create({both}, clock_).error().code(), StatusCode::kInvalidArgument);
+  JwtIssuerConfig neither = Issuer();
+  neither.jwks_uri.clear();
+  EXPECT_EQ(JwtAuthenticator::Create({neither}, clock_).error().code(),
+            StatusCode::kInvalidArgument);
+  // Plain http to anything but loopback, user info, other schemes.
+  for (const char* uri : {"http://idp.example/jwks", "https://user:pw@idp.example/jwks",
+                          "ftp://idp.example/jwks", "https://idp.example/jwks#x", "jwks.json"}) {
+    JwtIssuerConfig bad = Issuer();
+    bad.jwks_uri = uri;
+    EXPECT_EQ(JwtAuthenticator::Create({bad}, clock_).error().code(), StatusCode::kInvalidArgument)
+        << uri;
+  }
+}
+
+}  // namespace
+}  // namespace bulwark::gateway

@@ -1,0 +1,110 @@
+// FetchUrl against real servers: Bulwark's own listener (plaintext and TLS
+// with a test CA) and a socket that accepts but never answers.
+#include "net/http_fetch.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "net/http_server.h"
+#include "testing/test_pki.h"
+
+namespace bulwark::net {
+namespace {
+
+namespace fs = std::filesystem;
+
+HttpResponse Answer(const HttpRequest& request) {
+  if (request.target == "/big") return {.status = 200, .body = std::string(4096, 'x')};
+  return {.status = 200,
+          .headers = {{"Content-Type", "application/json"}},
+          .body = "{\"path\":\"" + request.target + "\",\"host\":\"" +
+                  std::string(request.Header("Host").value_or("")) + "\"}"};
+}
+
+TEST(HttpFetchTest, ChecksUrls) {
+  for (const char* good :
+       {"https://idp.example/jwks", "https://idp.example:8443/a?b=c", "http://127.0.0.1:9000/jwks",
+        "http://localhost/x", "http://[::1]:80/"}) {
+    EXPECT_TRUE(CheckFetchUrl(good).ok()) << good;
+  }
+  for (const char* bad :
+       {"", "jwks.json", "ftp://idp.example/x", "http://idp.example/jwks", "http://10.0.0.1/jwks",
+        "https://user@idp.example/", "https://idp.example/#f", "file:///etc/passwd"}) {
+    EXPECT_EQ(CheckFetchUrl(bad).code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(HttpFetchTest, FetchesOverPlainHttpFromLoopback) {
+  auto server = HttpServer::Start({.threads = 1}, Answer);
+  ASSERT_TRUE(server.has_value());
+  const std::string port = std::to_string((*server)->port());
+  auto response = FetchUrl("http://127.0.0.1:" + port + "/jwks?x=1");
+  ASSERT_TRUE(response.has_value()) << response.error().ToString();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->content_type, "application/json");
+  EXPECT_EQ(response->body, "{\"path\":\"/jwks?x=1\",\"host\":\"127.0.0.1:" + port + "\"}");
+  auto big = FetchUrl("http://127.0.0.1:" + port + "/big", {.max_body_bytes = 1024});
+  EXPECT_EQ(big.error().code(), StatusCode::kResourceExhausted);
+}
+
+TEST(HttpFetchTest, TimesOutOnAServerThatNeverAnswers) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);  // connections complete in the backlog; nothing is read
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const auto start = std::chrono::steady_clock::now();
+  auto response = FetchUrl("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/",
+                           {.timeout = std::chrono::milliseconds(200)});
+  EXPECT_EQ(response.error().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  ::close(fd);
+}
+
+TEST(HttpFetchTest, VerifiesTheServerOverTls) {
+  const fs::path dir = fs::temp_directory_path() / ("bulwark-fetch-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  bulwark::testing::TestCa ca("Fetch CA");
+  bulwark::testing::TestCa other("Other CA");
+  auto cert = ca.Issue({.common_name = "localhost", .dns = {"localhost"}, .server = true});
+  bulwark::testing::WriteFile((dir / "ca.pem").string(), ca.cert_pem());
+  bulwark::testing::WriteFile((dir / "other.pem").string(), other.cert_pem());
+  bulwark::testing::WriteFile((dir / "cert.pem").string(), cert.cert_pem);
+  bulwark::testing::WriteFile((dir / "key.pem").string(), cert.key_pem);
+  HttpServerOptions options;
+  options.threads = 1;
+  options.tls = TlsServerOptions{.cert_file = (dir / "cert.pem").string(),
+                                 .key_file = (dir / "key.pem").string()};
+  auto server = HttpServer::Start(options, Answer);
+  ASSERT_TRUE(server.has_value());
+  const std::string port = std::to_string((*server)->port());
+
+  auto good =
+      FetchUrl("https://localhost:" + port + "/jwks", {.ca_file = (dir / "ca.pem").string()});
+  ASSERT_TRUE(good.has_value()) << good.error().ToString();
+  EXPECT_EQ(good->status, 200);
+  // An untrusted CA, the system trust store (which knows nothing of this CA),
+  // and a name the certificate does not hold all fail.
+  EXPECT_EQ(FetchUrl("https://localhost:" + port + "/", {.ca_file = (dir / "other.pem").string()})
+                .error()
+                .code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(FetchUrl("https://localhost:" + port + "/").error().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(FetchUrl("https://127.0.0.1:" + port + "/", {.ca_file = (dir / "ca.pem").string()})
+                .error()
+                .code(),
+            StatusCode::kUnavailable);
+  server->reset();
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace bulwark::net
