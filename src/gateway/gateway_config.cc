@@ -162,8 +162,21 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
 
 Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::string& base_dir) {
   GatewayConfig config;
-  BULWARK_RETURN_IF_ERROR(node.CheckKeys(
-      {"realm", "forward_auth", "pre_auth_rate_limit", "upstreams", "issuers", "routes", "audit"}));
+  BULWARK_RETURN_IF_ERROR(
+      node.CheckKeys({"realm", "forward_auth", "pre_auth_rate_limit", "upstreams", "issuers",
+                      "routes", "audit", "identity_token"}));
+  if (ConfigNode identity = node["identity_token"]; !identity.IsMissing()) {
+    BULWARK_RETURN_IF_ERROR(identity.CheckKeys({"key_file", "issuer", "ttl_seconds"}));
+    IdentityTokenOptions options;
+    BULWARK_ASSIGN_OR_RETURN(std::string key_file, identity["key_file"].String());
+    const std::filesystem::path path(key_file);
+    options.key_file =
+        path.is_absolute() ? key_file : (std::filesystem::path(base_dir) / path).string();
+    BULWARK_ASSIGN_OR_RETURN(options.issuer, identity["issuer"].String());
+    BULWARK_ASSIGN_OR_RETURN(int64_t ttl, identity["ttl_seconds"].IntOr(60, 10, 3600));
+    options.ttl = std::chrono::seconds(ttl);
+    config.identity_token = std::move(options);
+  }
   if (ConfigNode audit = node["audit"]; !audit.IsMissing()) {
     BULWARK_RETURN_IF_ERROR(audit.CheckKeys({"file", "fsync"}));
     audit::FileAuditSinkOptions sink;

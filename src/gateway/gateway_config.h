@@ -40,6 +40,7 @@
 #include "core/config.h"
 #include "gateway/forward_auth.h"
 #include "gateway/gateway.h"
+#include "gateway/identity_token.h"
 #include "gateway/reverse_proxy.h"
 
 namespace bulwark::gateway {
@@ -48,7 +49,8 @@ struct GatewayConfig {
   GatewayOptions options;
   ForwardAuthOptions forward_auth;
   std::vector<UpstreamConfig> upstreams;
-  std::optional<audit::FileAuditSinkOptions> audit;  // the decision audit file
+  std::optional<audit::FileAuditSinkOptions> audit;    // the decision audit file
+  std::optional<IdentityTokenOptions> identity_token;  // signed identity to upstreams
 };
 
 // Errors name file, line and field. `base_dir` resolves relative key files.

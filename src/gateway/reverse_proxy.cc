@@ -1,5 +1,6 @@
 #include "gateway/reverse_proxy.h"
 
+#include "core/log.h"
 #include "gateway/api_key_authenticator.h"
 #include "gateway/status_response.h"
 #include "net/request_head.h"
@@ -186,6 +187,14 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& reque
                                           u.options.host + ":" + std::to_string(u.options.port));
   }
   for (auto& h : decision.identity_headers) upstream_request.headers.push_back(std::move(h));
+  if (identity_ != nullptr && decision.principal) {
+    Result<std::string> token = identity_->TokenFor(*decision.principal, upstreams_[index].name);
+    if (!token) {  // never forward without the proof the service may insist on
+      log::Error("gateway.identity_token_failed", {{"error", token.error().message()}});
+      co_return StatusResponse(503);
+    }
+    upstream_request.headers.emplace_back(std::string(kIdentityTokenHeader), std::move(*token));
+  }
   upstream_request.body = std::move(request.body);
 
   guard::CircuitBreaker& breaker = *upstreams_[index].breaker;

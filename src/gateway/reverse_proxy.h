@@ -14,6 +14,7 @@
 
 #include "gateway/decision_recorder.h"
 #include "gateway/gateway.h"
+#include "gateway/identity_token.h"
 #include "guard/circuit_breaker.h"
 #include "net/http_server.h"
 #include "net/upstream_pool.h"
@@ -44,6 +45,11 @@ class ReverseProxy {
   // and its verified client certificate counts as the mTLS credential.
   boost::asio::awaitable<net::HttpResponse> Handle(net::HttpRequest& request) const;
 
+  // Sends each authenticated request's principal to its upstream as a signed
+  // X-Bulwark-Identity token too (see identity_token.h). Call before serving;
+  // `signer` must outlive the proxy.
+  void SetIdentitySigner(const IdentityTokenSigner* signer) { identity_ = signer; }
+
  private:
   struct Upstream;
   ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams, DecisionRecorder* recorder);
@@ -55,6 +61,7 @@ class ReverseProxy {
   const Gateway& gateway_;
   std::vector<Upstream> upstreams_;
   DecisionRecorder* recorder_;
+  const IdentityTokenSigner* identity_ = nullptr;
   const uint64_t id_;  // keys this proxy's per-thread pools
 };
 

@@ -59,6 +59,12 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
       BULWARK_ASSIGN_OR_RETURN(server->proxy_, gateway::ReverseProxy::Create(
                                                    *server->gateway_, config.gateway->upstreams,
                                                    server->recorder_.get()));
+      if (config.gateway->identity_token) {
+        BULWARK_ASSIGN_OR_RETURN(
+            server->identity_signer_,
+            gateway::IdentityTokenSigner::Create(*config.gateway->identity_token, clock));
+        server->proxy_->SetIdentitySigner(server->identity_signer_.get());
+      }
     }
   }
   net::HttpServerOptions http_options;
@@ -124,6 +130,13 @@ std::optional<net::HttpResponse> Server::HandleLocal(const net::HttpRequest& req
         .headers = {{"Content-Type", std::string(metrics::kPrometheusTextContentType)},
                     {"Cache-Control", "no-store"}},
         .body = metrics_.RenderPrometheusText()};
+  }
+  if (identity_signer_ && path == gateway::kIdentityJwksPath &&
+      (request.method == "GET" || request.method == "HEAD")) {
+    return net::HttpResponse{
+        .status = 200,
+        .headers = {{"Content-Type", "application/jwk-set+json"}, {"Cache-Control", "max-age=300"}},
+        .body = identity_signer_->public_jwks()};
   }
   const bool known = path == "/healthz" || path == "/readyz";
   if (!known) return std::nullopt;

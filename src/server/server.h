@@ -35,6 +35,8 @@ namespace bulwark::server {
 //   /auth/nginx, /auth/envoy/..., /auth/traefik   forward-auth decisions
 //                 (when the config has a `gateway:` section)
 //   /_bulwark/admin/v1/...  the admin API (when the config has an `admin:` section)
+//   GET /_bulwark/identity/jwks.json  the public key of the identity tokens
+//                 sent to upstreams (when gateway.identity_token is set)
 // Anything else goes through the reverse proxy when a route has an upstream,
 // else is 404. Thread-safe.
 class Server {
@@ -66,7 +68,8 @@ class Server {
   std::unique_ptr<identity::ApiKeyIndex> api_key_index_;  // feeds the gateway's api_key routes
   std::unique_ptr<admin::AdminApi> admin_;                // null without an admin section
   std::unique_ptr<gateway::Gateway> gateway_;             // null without a gateway section
-  std::unique_ptr<gateway::ReverseProxy> proxy_;          // null unless a route has an upstream
+  std::unique_ptr<gateway::IdentityTokenSigner> identity_signer_;  // null unless configured
+  std::unique_ptr<gateway::ReverseProxy> proxy_;  // null unless a route has an upstream
   std::unique_ptr<net::HttpServer> http_;
   std::atomic<bool> ready_{false};
 };

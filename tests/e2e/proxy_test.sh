@@ -6,13 +6,19 @@
 set -uo pipefail
 
 bulwark=$(realpath "$1")
-source "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 require_nginx
 cd "$work" || exit 1
 
 back=$(free_port)
 flaky=$(free_port)
+ident=$(free_port)
 start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
+  server {
+    listen 127.0.0.1:$ident;
+    location / { return 200 "\$http_x_bulwark_identity"; }
+  }
   server {
     listen 127.0.0.1:$back;
     location = /jwks.json { alias $work/remote.jwks; default_type application/json; }
@@ -25,6 +31,7 @@ ok
 
 "$bulwark" keys generate --alg ES256 --kid idp-1 >idp.jwk
 "$bulwark" keys public --key idp.jwk >idp.pub.jwk
+"$bulwark" keys generate --alg EdDSA --kid bulwark-id-1 >identity.jwk
 # A second identity provider publishes its keys at a URL (nginx serves the file).
 "$bulwark" keys generate --alg EdDSA --kid r1 >r1.jwk
 "$bulwark" keys generate --alg ES256 --kid r2 >r2.jwk
@@ -35,7 +42,9 @@ server: {listen: 127.0.0.1:0, threads: 2}
 store: {backend: memory}
 gateway:
   audit: {file: audit.jsonl}
+  identity_token: {key_file: identity.jwk, issuer: "https://bulwark.test", ttl_seconds: 60}
   upstreams:
+    - {name: ident, address: 127.0.0.1:$ident}
     - {name: service, address: 127.0.0.1:$back}
     - {name: down, address: 127.0.0.1:1, connect_timeout_ms: 500}
     - {name: flaky, address: 127.0.0.1:$flaky, circuit_breaker: {failures: 2, open_ms: 1000}}
@@ -48,6 +57,8 @@ gateway:
       jwks_min_refetch_seconds: 1
   routes:
     - {name: public, path_prefix: /public, authn: {mode: none}, upstream: service}
+    - {name: whoami, path_prefix: /whoami, upstream: ident}
+    - {name: anonymous-ident, path_prefix: /anon, authn: {mode: none}, upstream: ident}
     - {name: orders, path_prefix: /orders, authz: {scopes: [orders:read]}, upstream: service}
     - {name: remote, path_prefix: /remote, authn: {issuers: [remote]}, upstream: service}
     - {name: gone, path_prefix: /gone, authn: {mode: none}, upstream: down}
@@ -106,6 +117,20 @@ for _ in $(seq 1 60); do
   sleep 0.1
 done
 expect_eq "rotated key honoured after the refetch" "$status" "200"
+# The signed identity token: a service verifies it with node jose against the
+# JWKS Bulwark publishes, for its own audience only.
+expect_eq "identity token forwarded" "$(code -H "Authorization: Bearer $good" "$base/whoami")" "200"
+identity=$(cat body)
+verified=$(node "$here/identity_verify.mjs" "$base/_bulwark/identity/jwks.json" https://bulwark.test ident "$identity" 2>&1)
+if grep -q '"sub":"alice"' <<<"$verified" && grep -q '"cred":"jwt"' <<<"$verified" &&
+  grep -q '"scope":"orders:read"' <<<"$verified"; then ok; else bad "identity token: $verified"; fi
+if node "$here/identity_verify.mjs" "$base/_bulwark/identity/jwks.json" https://bulwark.test service "$identity" >/dev/null 2>&1; then
+  bad "identity token accepted for another audience"
+else
+  ok
+fi
+expect_eq "a client-sent identity token never reaches the service" \
+  "$(code -H "X-Bulwark-Identity: $identity" "$base/anon"):$(cat body)" "200:"
 expect_eq "no route -> 404" "$(code "$base/nowhere")" "404"
 expect_eq "upstream down -> 502" "$(code "$base/gone")" "502"
 # Circuit breaker: two failures open it (503 without trying), and once the
