@@ -12,19 +12,6 @@
 
 namespace bulwark::gateway {
 
-namespace {
-
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += ' ';
-    out += item;
-  }
-  return out;
-}
-
-}  // namespace
-
 Gateway::Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::string realm,
                  const identity::ApiKeyIndex* api_keys)
     : routes_(std::move(routes)),
@@ -266,7 +253,7 @@ Decision Gateway::Decide(const RequestFacts& request) const {
       decision.response_headers.emplace_back(
           "WWW-Authenticate",
           fmt::format("Bearer realm=\"{}\", error=\"insufficient_scope\", scope=\"{}\"", realm_,
-                      Join(route->authz.scopes)));
+                      JoinWithSpaces(route->authz.scopes)));
     }
     return decision;
   }
@@ -282,8 +269,8 @@ Decision Gateway::Decide(const RequestFacts& request) const {
     decision.identity_headers = {
         {"X-Bulwark-Subject", p->subject()},
         {"X-Bulwark-Issuer", p->issuer()},
-        {"X-Bulwark-Scopes", Join(p->scopes())},
-        {"X-Bulwark-Roles", Join(p->roles())},
+        {"X-Bulwark-Scopes", JoinWithSpaces(p->scopes())},
+        {"X-Bulwark-Roles", JoinWithSpaces(p->roles())},
         {"X-Bulwark-Credential", std::string(CredentialKindName(p->credential()))},
     };
     if (!p->spiffe_id().empty())

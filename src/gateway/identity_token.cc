@@ -16,15 +16,6 @@ namespace {
 std::atomic<uint64_t> next_signer_id{1};
 constexpr size_t kMaxCachedTokens = 4096;
 
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += ' ';
-    out += item;
-  }
-  return out;
-}
-
 // One io thread's reusable tokens, for one signer at a time.
 struct TokenCache {
   uint64_t signer_id = 0;
@@ -104,7 +95,7 @@ Result<std::string> IdentityTokenSigner::Sign(const Principal& p, std::string_vi
   claims["aud"] = audience;
   claims["iat"] = now;
   claims["exp"] = now + options_.ttl.count();
-  claims["scope"] = Join(p.scopes());
+  claims["scope"] = JoinWithSpaces(p.scopes());
   boost::json::array roles;
   for (const auto& r : p.roles()) roles.emplace_back(r);
   claims["roles"] = std::move(roles);

@@ -12,6 +12,15 @@ bool Principal::HasRole(std::string_view role) const {
   return std::find(roles_.begin(), roles_.end(), role) != roles_.end();
 }
 
+std::string JoinWithSpaces(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ' ';
+    out += item;
+  }
+  return out;
+}
+
 std::string_view CredentialKindName(CredentialKind kind) {
   switch (kind) {
     case CredentialKind::kJwt:

@@ -52,6 +52,9 @@ class Principal {
 
 std::string_view CredentialKindName(CredentialKind kind);
 
+// "a b c": how scopes and roles travel in headers and token claims.
+std::string JoinWithSpaces(const std::vector<std::string>& items);
+
 }  // namespace bulwark::gateway
 
 #endif  // BULWARK_GATEWAY_PRINCIPAL_H_
