@@ -25,6 +25,8 @@ class DecisionRecorder {
   void UpstreamError(std::string_view upstream);
   // Copies the audit queue's counters into their gauges (call before a scrape).
   void RefreshAuditGauges();
+  // Where other gateway parts (health checks) register their metrics.
+  metrics::MetricsRegistry& registry() { return registry_; }
 
  private:
   metrics::MetricsRegistry& registry_;

@@ -191,8 +191,9 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
     config.audit = std::move(sink);
   }
   for (const ConfigNode& item : node["upstreams"].Elements()) {
-    BULWARK_RETURN_IF_ERROR(item.CheckKeys(
-        {"name", "address", "connect_timeout_ms", "response_timeout_ms", "circuit_breaker"}));
+    BULWARK_RETURN_IF_ERROR(
+        item.CheckKeys({"name", "address", "connect_timeout_ms", "response_timeout_ms",
+                        "circuit_breaker", "tls", "health_check"}));
     UpstreamConfig upstream;
     BULWARK_ASSIGN_OR_RETURN(upstream.name, item["name"].String());
     BULWARK_ASSIGN_OR_RETURN(std::string address, item["address"].String());
@@ -224,6 +225,44 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
       upstream.breaker = {.failure_threshold = static_cast<int>(failures),
                           .open_duration = std::chrono::milliseconds(open_ms),
                           .half_open_probes = static_cast<int>(probes)};
+    }
+    auto from_base = [&base_dir](const std::string& file) {
+      if (file.empty()) return file;
+      const std::filesystem::path path(file);
+      return path.is_absolute() ? file : (std::filesystem::path(base_dir) / path).string();
+    };
+    if (ConfigNode tls = item["tls"]; !tls.IsMissing()) {
+      BULWARK_RETURN_IF_ERROR(tls.CheckKeys({"ca_file", "cert_file", "key_file", "server_name"}));
+      net::UpstreamTls upstream_tls;
+      BULWARK_ASSIGN_OR_RETURN(std::string ca, tls["ca_file"].StringOr(""));
+      BULWARK_ASSIGN_OR_RETURN(std::string cert, tls["cert_file"].StringOr(""));
+      BULWARK_ASSIGN_OR_RETURN(std::string key, tls["key_file"].StringOr(""));
+      if (cert.empty() != key.empty()) {
+        return Err(tls.Error("cert_file and key_file go together"));
+      }
+      upstream_tls.ca_file = from_base(ca);
+      upstream_tls.cert_file = from_base(cert);
+      upstream_tls.key_file = from_base(key);
+      BULWARK_ASSIGN_OR_RETURN(upstream_tls.server_name, tls["server_name"].StringOr(""));
+      upstream.options.tls = std::move(upstream_tls);
+    }
+    if (ConfigNode check = item["health_check"]; !check.IsMissing()) {
+      BULWARK_RETURN_IF_ERROR(check.CheckKeys(
+          {"path", "interval_ms", "timeout_ms", "unhealthy_threshold", "healthy_threshold"}));
+      HealthCheckOptions health;
+      BULWARK_ASSIGN_OR_RETURN(health.path, check["path"].StringOr("/healthz"));
+      if (health.path.empty() || health.path.front() != '/') {
+        return Err(check["path"].Error("must start with /"));
+      }
+      BULWARK_ASSIGN_OR_RETURN(int64_t interval, check["interval_ms"].IntOr(5000, 100, 3'600'000));
+      BULWARK_ASSIGN_OR_RETURN(int64_t timeout, check["timeout_ms"].IntOr(1000, 10, 60'000));
+      BULWARK_ASSIGN_OR_RETURN(int64_t unhealthy, check["unhealthy_threshold"].IntOr(2, 1, 100));
+      BULWARK_ASSIGN_OR_RETURN(int64_t healthy, check["healthy_threshold"].IntOr(1, 1, 100));
+      health.interval = std::chrono::milliseconds(interval);
+      health.timeout = std::chrono::milliseconds(timeout);
+      health.unhealthy_threshold = static_cast<int>(unhealthy);
+      health.healthy_threshold = static_cast<int>(healthy);
+      upstream.health_check = std::move(health);
     }
     config.upstreams.push_back(std::move(upstream));
   }

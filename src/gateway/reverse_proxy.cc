@@ -69,7 +69,9 @@ struct ReverseProxy::Upstream {
   std::string name;
   net::UpstreamOptions options;
   std::vector<boost::asio::ip::tcp::endpoint> endpoints;
-  std::unique_ptr<guard::CircuitBreaker> breaker;  // shared by every io thread
+  std::unique_ptr<guard::CircuitBreaker> breaker;          // shared by every io thread
+  std::shared_ptr<boost::asio::ssl::context> tls_context;  // TLS upstreams only
+  std::optional<size_t> health_index;                      // into health_, if checked
 };
 
 ReverseProxy::ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams,
@@ -86,14 +88,46 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
                                                            DecisionRecorder* recorder,
                                                            const Clock& clock) {
   std::vector<Upstream> upstreams;
+  std::vector<HealthChecker::Target> health_targets;
   for (UpstreamConfig& config : configs) {
     auto endpoints = net::ResolveUpstream(config.options);
     if (!endpoints) {
       return Err(InvalidArgumentError(
           fmt::format("upstream '{}': {}", config.name, endpoints.error().message())));
     }
+    std::shared_ptr<boost::asio::ssl::context> tls_context;
+    if (config.options.tls) {
+      auto created = net::CreateUpstreamTlsContext(*config.options.tls);
+      if (!created) {
+        return Err(InvalidArgumentError(
+            fmt::format("upstream '{}': {}", config.name, created.error().message())));
+      }
+      tls_context = std::move(*created);
+    }
+    std::optional<size_t> health_index;
+    if (config.health_check) {
+      const net::UpstreamOptions& o = config.options;
+      const bool v6 = o.host.find(':') != std::string::npos;
+      HealthChecker::Target target{
+          .name = config.name,
+          .url = fmt::format("{}://{}{}{}:{}{}", o.tls ? "https" : "http", v6 ? "[" : "", o.host,
+                             v6 ? "]" : "", o.port, config.health_check->path),
+          .fetch = {.timeout = config.health_check->timeout,
+                    .max_body_bytes = 64 * 1024,
+                    .allow_plain_http = true},
+          .options = *config.health_check};
+      if (o.tls) {
+        target.fetch.ca_file = o.tls->ca_file;
+        target.fetch.cert_file = o.tls->cert_file;
+        target.fetch.key_file = o.tls->key_file;
+        target.fetch.server_name = o.tls->server_name;
+      }
+      health_index = health_targets.size();
+      health_targets.push_back(std::move(target));
+    }
     upstreams.push_back({std::move(config.name), std::move(config.options), std::move(*endpoints),
-                         std::make_unique<guard::CircuitBreaker>(config.breaker, clock)});
+                         std::make_unique<guard::CircuitBreaker>(config.breaker, clock),
+                         std::move(tls_context), health_index});
   }
   for (const Route& route : gateway.routes().routes()) {
     if (route.upstream.empty()) continue;
@@ -103,7 +137,12 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
           fmt::format("route '{}': unknown upstream '{}'", route.name, route.upstream)));
     }
   }
-  return std::unique_ptr<ReverseProxy>(new ReverseProxy(gateway, std::move(upstreams), recorder));
+  std::unique_ptr<ReverseProxy> proxy(new ReverseProxy(gateway, std::move(upstreams), recorder));
+  if (!health_targets.empty()) {
+    proxy->health_ = std::make_unique<HealthChecker>(
+        std::move(health_targets), recorder != nullptr ? &recorder->registry() : nullptr);
+  }
+  return proxy;
 }
 
 net::UpstreamPool& ReverseProxy::PoolFor(size_t upstream,
@@ -112,7 +151,8 @@ net::UpstreamPool& ReverseProxy::PoolFor(size_t upstream,
   if (mine.empty()) mine.resize(upstreams_.size());
   if (!mine[upstream]) {
     const Upstream& u = upstreams_[upstream];
-    mine[upstream] = std::make_unique<net::UpstreamPool>(executor, u.options, u.endpoints);
+    mine[upstream] =
+        std::make_unique<net::UpstreamPool>(executor, u.options, u.endpoints, u.tls_context);
   }
   return *mine[upstream];
 }
@@ -197,6 +237,10 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& reque
   }
   upstream_request.body = std::move(request.body);
 
+  if (const auto& h = upstreams_[index].health_index; h && !health_->Healthy(*h)) {
+    if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
+    co_return StatusResponse(503);  // failing its health checks: not even tried
+  }
   guard::CircuitBreaker& breaker = *upstreams_[index].breaker;
   if (!breaker.Allow()) {
     if (recorder_) recorder_->UpstreamError(upstreams_[index].name);

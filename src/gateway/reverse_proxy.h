@@ -14,6 +14,7 @@
 
 #include "gateway/decision_recorder.h"
 #include "gateway/gateway.h"
+#include "gateway/health_checker.h"
 #include "gateway/identity_token.h"
 #include "guard/circuit_breaker.h"
 #include "net/http_server.h"
@@ -27,12 +28,14 @@ struct UpstreamConfig {
   // Consecutive failures (no connection, timeout, 502/503/504) that stop
   // traffic to the upstream (503 at once) for open_duration, then probe.
   guard::CircuitBreakerOptions breaker;
+  // Active health checks; none = the breaker alone judges the upstream.
+  std::optional<HealthCheckOptions> health_check;
 };
 
 class ReverseProxy {
  public:
   // `gateway` must outlive the proxy. kInvalidArgument if an upstream does not
-  // resolve or a route names an unknown upstream.
+  // resolve, its TLS files do not load, or a route names an unknown upstream.
   // `recorder` (may be null) must outlive the proxy too.
   static Result<std::unique_ptr<ReverseProxy>> Create(const Gateway& gateway,
                                                       std::vector<UpstreamConfig> upstreams,
@@ -62,7 +65,8 @@ class ReverseProxy {
   std::vector<Upstream> upstreams_;
   DecisionRecorder* recorder_;
   const IdentityTokenSigner* identity_ = nullptr;
-  const uint64_t id_;  // keys this proxy's per-thread pools
+  std::unique_ptr<HealthChecker> health_;  // null without health checks
+  const uint64_t id_;                      // keys this proxy's per-thread pools
 };
 
 // Removes hop-by-hop fields (RFC 9110 section 7.6.1: Connection and the

@@ -1,5 +1,7 @@
 #include "net/http_fetch.h"
 
+#include "net/tls_context.h"
+
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -33,10 +35,9 @@ struct Target {
   std::string host;  // without brackets
   std::string port;
   std::string path_and_query;
-  bool host_is_ip = false;
 };
 
-Result<Target> ParseTarget(std::string_view url) {
+Result<Target> ParseTarget(std::string_view url, bool allow_plain_http = false) {
   auto parsed = boost::urls::parse_absolute_uri(url);
   if (!parsed) return Err(InvalidArgumentError("not an absolute URL"));
   Target t;
@@ -50,13 +51,11 @@ Result<Target> ParseTarget(std::string_view url) {
   }
   t.host = std::string(parsed->host_address());
   if (t.host.empty()) return Err(InvalidArgumentError("URL has no host"));
-  t.host_is_ip = parsed->host_type() == boost::urls::host_type::ipv4 ||
-                 parsed->host_type() == boost::urls::host_type::ipv6;
   t.port = parsed->has_port() ? std::string(parsed->port()) : (t.tls ? "443" : "80");
   t.path_and_query = std::string(parsed->encoded_path());
   if (t.path_and_query.empty()) t.path_and_query = "/";
   if (parsed->has_query()) t.path_and_query += "?" + std::string(parsed->encoded_query());
-  if (!t.tls) {
+  if (!t.tls && !allow_plain_http) {
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(t.host, ec);
     const bool loopback = t.host == "localhost" || (!ec && address.is_loopback());
@@ -120,15 +119,15 @@ asio::awaitable<Result<FetchedResponse>> Fetch(Target target, FetchOptions optio
     context.load_verify_file(options.ca_file, ec);
   }
   if (ec) co_return Err(InvalidArgumentError("cannot load the CA bundle: " + ec.message()));
+  if (!options.cert_file.empty()) {
+    context.use_certificate_chain_file(options.cert_file, ec);
+    if (!ec) context.use_private_key_file(options.key_file, asio::ssl::context::pem, ec);
+    if (ec) co_return Err(InvalidArgumentError("cannot load the client certificate or key"));
+  }
   context.set_verify_mode(asio::ssl::verify_peer);
   beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), context);
-  SSL* ssl = stream.native_handle();
-  if (target.host_is_ip) {
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), target.host.c_str());
-  } else {
-    SSL_set_tlsext_host_name(ssl, target.host.c_str());
-    SSL_set1_host(ssl, target.host.c_str());
-  }
+  internal::ExpectPeerName(stream.native_handle(),
+                           options.server_name.empty() ? target.host : options.server_name);
   auto [handshake_ec] = co_await stream.async_handshake(asio::ssl::stream_base::client, kAwait);
   if (handshake_ec == beast::error::timeout) co_return Err(DeadlineExceededError("TLS timed out"));
   if (handshake_ec) {
@@ -146,7 +145,7 @@ Status CheckFetchUrl(std::string_view url) {
 }
 
 Result<FetchedResponse> FetchUrl(std::string_view url, const FetchOptions& options) {
-  BULWARK_ASSIGN_OR_RETURN(Target target, ParseTarget(url));
+  BULWARK_ASSIGN_OR_RETURN(Target target, ParseTarget(url, options.allow_plain_http));
   asio::io_context ioc(1);
   std::optional<Result<FetchedResponse>> result;
   asio::co_spawn(ioc, Fetch(std::move(target), options),

@@ -23,6 +23,14 @@ struct FetchOptions {
   std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // the whole exchange
   std::string ca_file;                                         // PEM bundle; "" = system trust
   size_t max_body_bytes = 1 << 20;
+  // A client certificate to present (mTLS), PEM.
+  std::string cert_file;
+  std::string key_file;
+  // The name the server's certificate must hold, when not the URL's host.
+  std::string server_name;
+  // Plain http to any host (health checks of an upstream already configured
+  // as plaintext); otherwise only to loopback.
+  bool allow_plain_http = false;
 };
 
 struct FetchedResponse {
@@ -36,7 +44,8 @@ struct FetchedResponse {
 Status CheckFetchUrl(std::string_view url);
 
 // GETs `url`. Errors: kInvalidArgument for a URL that is not http(s), has
-// user info or a fragment, or is plain http to a non-loopback host;
+// user info or a fragment, or is plain http to a non-loopback host (unless
+// allow_plain_http), or for certificate files that do not load;
 // kDeadlineExceeded on timeout; kUnavailable when the host does not resolve,
 // refuses, fails TLS verification or answers garbage; kResourceExhausted for
 // a body over the cap. Any HTTP status is returned as a response.

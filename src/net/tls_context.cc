@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 
 #include <memory>
+
+#include <boost/asio/ip/address.hpp>
 #include <utility>
 
 #include "core/log.h"
@@ -255,6 +257,17 @@ void TlsContextSource::Watch() {
     lock.unlock();
     ReloadIfChanged();
     lock.lock();
+  }
+}
+
+void ExpectPeerName(SSL* ssl, const std::string& name) {
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(name, ec);
+  if (!ec) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
+  } else {
+    SSL_set_tlsext_host_name(ssl, name.c_str());
+    SSL_set1_host(ssl, name.c_str());
   }
 }
 

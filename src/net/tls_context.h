@@ -53,6 +53,10 @@ class TlsContextSource {
   std::thread watcher_;
 };
 
+// Client side: sends `name` as SNI (unless it is an IP address) and makes the
+// handshake fail unless the server's certificate holds it (DNS name or IP).
+void ExpectPeerName(SSL* ssl, const std::string& name);
+
 // Fills `info` from an established connection.
 void DescribeTlsConnection(SSL* ssl, TlsConnectionInfo& info);
 

@@ -1,5 +1,9 @@
 #include "net/upstream_pool.h"
 
+#include "net/tls_context.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -10,6 +14,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 namespace bulwark::net {
 
@@ -40,7 +45,9 @@ Status IoError(const beast::error_code& ec, std::string_view what) {
 
 struct UpstreamPool::Connection {
   explicit Connection(asio::any_io_executor ex) : stream(std::move(ex)) {}
-  beast::tcp_stream stream;
+  beast::tcp_stream stream;  // moved into `tls` once TLS is up
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::tcp_stream& Lowest() { return tls ? beast::get_lowest_layer(*tls) : stream; }
   beast::flat_buffer buffer;
   std::string write_buffer;
   std::chrono::steady_clock::time_point idle_since;
@@ -59,11 +66,39 @@ Result<std::vector<tcp::endpoint>> ResolveUpstream(const UpstreamOptions& option
   return endpoints;
 }
 
+Result<std::shared_ptr<asio::ssl::context>> CreateUpstreamTlsContext(const UpstreamTls& tls) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  beast::error_code ec;
+  if (tls.ca_file.empty()) {
+    context->set_default_verify_paths(ec);
+  } else {
+    context->load_verify_file(tls.ca_file, ec);
+  }
+  if (ec) return Err(InvalidArgumentError("cannot load CA bundle '" + tls.ca_file + "'"));
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return Err(InvalidArgumentError("a client certificate needs both cert_file and key_file"));
+  }
+  if (!tls.cert_file.empty()) {
+    context->use_certificate_chain_file(tls.cert_file, ec);
+    if (ec) return Err(InvalidArgumentError("cannot load certificate '" + tls.cert_file + "'"));
+    context->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
+    if (ec || SSL_CTX_check_private_key(context->native_handle()) != 1) {
+      return Err(
+          InvalidArgumentError("cannot use key '" + tls.key_file + "' with its certificate"));
+    }
+  }
+  context->set_verify_mode(asio::ssl::verify_peer);
+  return context;
+}
+
 UpstreamPool::UpstreamPool(asio::any_io_executor executor, UpstreamOptions options,
-                           std::vector<tcp::endpoint> endpoints)
+                           std::vector<tcp::endpoint> endpoints,
+                           std::shared_ptr<asio::ssl::context> tls_context)
     : executor_(std::move(executor)),
       options_(std::move(options)),
-      endpoints_(std::move(endpoints)) {}
+      endpoints_(std::move(endpoints)),
+      tls_context_(std::move(tls_context)) {}
 
 UpstreamPool::~UpstreamPool() = default;
 
@@ -75,6 +110,15 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
   auto [ec, endpoint] = co_await connection->stream.async_connect(endpoints_, kAwait);
   if (ec) co_return Err(IoError(ec, "connect"));
   connection->stream.socket().set_option(tcp::no_delay(true), ec);
+  if (options_.tls && tls_context_) {
+    connection->tls.emplace(std::move(connection->stream), *tls_context_);
+    internal::ExpectPeerName(connection->tls->native_handle(), options_.tls->server_name.empty()
+                                                                   ? options_.host
+                                                                   : options_.tls->server_name);
+    auto [hs_ec] =
+        co_await connection->tls->async_handshake(asio::ssl::stream_base::client, kAwait);
+    if (hs_ec) co_return Err(IoError(hs_ec, "TLS handshake"));
+  }
   co_return connection;
 }
 
@@ -82,6 +126,15 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Connection& c,
                                                              const HttpRequest& request,
                                                              bool& response_started,
                                                              bool& keep_alive) {
+  if (c.tls) co_return co_await ExchangeOn(*c.tls, c, request, response_started, keep_alive);
+  co_return co_await ExchangeOn(c.stream, c, request, response_started, keep_alive);
+}
+
+template <class Stream>
+asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, Connection& c,
+                                                               const HttpRequest& request,
+                                                               bool& response_started,
+                                                               bool& keep_alive) {
   // One flat buffer and one write (see HttpConnection::Write).
   std::string& out = c.write_buffer;
   out.clear();
@@ -94,22 +147,22 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Connection& c,
   }
   out.append("\r\n").append(request.body);
 
-  c.stream.expires_after(options_.response_timeout);
-  auto [write_ec, written] = co_await asio::async_write(c.stream, asio::buffer(out), kAwait);
+  c.Lowest().expires_after(options_.response_timeout);
+  auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(out), kAwait);
   if (write_ec) co_return Err(IoError(write_ec, "write"));
 
   http::response_parser<http::string_body> parser;
   parser.body_limit(options_.max_response_bytes);
   parser.header_limit(64 * 1024);
   if (request.method == "HEAD") parser.skip(true);
-  auto [head_ec, head_n] = co_await http::async_read_header(c.stream, c.buffer, parser, kAwait);
+  auto [head_ec, head_n] = co_await http::async_read_header(stream, c.buffer, parser, kAwait);
   if (head_ec) {
     response_started = c.buffer.size() > 0 || head_n > 0;
     co_return Err(IoError(head_ec, "read"));
   }
   response_started = true;
   if (!parser.is_done()) {
-    auto [body_ec, body_n] = co_await http::async_read(c.stream, c.buffer, parser, kAwait);
+    auto [body_ec, body_n] = co_await http::async_read(stream, c.buffer, parser, kAwait);
     if (body_ec) co_return Err(IoError(body_ec, "read"));
   }
   auto message = parser.release();
@@ -151,7 +204,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& requ
     }
     if (keep_alive && idle_.size() < options_.max_idle_connections) {
       connection->idle_since = std::chrono::steady_clock::now();
-      connection->stream.expires_never();
+      connection->Lowest().expires_never();
       idle_.push_back(std::move(connection));
     }
     co_return response;

@@ -14,11 +14,24 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <optional>
 
 #include "core/status.h"
 #include "net/http_server.h"
 
 namespace bulwark::net {
+
+// TLS to an upstream: its certificate is verified against `ca_file` (or the
+// system trust store) for `server_name` (default: the upstream's host), TLS
+// 1.2 or newer; `cert_file` and `key_file` present a client certificate
+// (mTLS, e.g. Bulwark's own SPIFFE SVID).
+struct UpstreamTls {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string server_name;
+};
 
 struct UpstreamOptions {
   std::string host = "127.0.0.1";  // an IP literal or a name resolved once at creation
@@ -30,15 +43,22 @@ struct UpstreamOptions {
   std::chrono::milliseconds idle_timeout{30000};
   size_t max_idle_connections = 64;     // per io thread
   size_t max_response_bytes = 8 << 20;  // larger responses fail with kResourceExhausted
+  std::optional<UpstreamTls> tls;       // TLS origination when set
 };
+
+// The client context for `tls` (shared by every pool of the upstream).
+// kInvalidArgument (naming the file) if a file does not load.
+Result<std::shared_ptr<boost::asio::ssl::context>> CreateUpstreamTlsContext(const UpstreamTls& tls);
 
 // Resolves the upstream's address once. kInvalidArgument if it does not resolve.
 Result<std::vector<boost::asio::ip::tcp::endpoint>> ResolveUpstream(const UpstreamOptions& options);
 
 class UpstreamPool {
  public:
+  // `tls_context` is required exactly when options.tls is set.
   UpstreamPool(boost::asio::any_io_executor executor, UpstreamOptions options,
-               std::vector<boost::asio::ip::tcp::endpoint> endpoints);
+               std::vector<boost::asio::ip::tcp::endpoint> endpoints,
+               std::shared_ptr<boost::asio::ssl::context> tls_context = nullptr);
   ~UpstreamPool();
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
@@ -60,10 +80,15 @@ class UpstreamPool {
   boost::asio::awaitable<Result<HttpResponse>> Exchange(Connection& connection,
                                                         const HttpRequest& request,
                                                         bool& response_started, bool& keep_alive);
+  template <class Stream>
+  boost::asio::awaitable<Result<HttpResponse>> ExchangeOn(Stream& stream, Connection& connection,
+                                                          const HttpRequest& request,
+                                                          bool& response_started, bool& keep_alive);
 
   boost::asio::any_io_executor executor_;
   UpstreamOptions options_;
   std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
   std::vector<std::unique_ptr<Connection>> idle_;  // most recently used last
 };
 

@@ -14,6 +14,7 @@ cd "$work" || exit 1
 back=$(free_port)
 flaky=$(free_port)
 ident=$(free_port)
+checked=$(free_port)
 start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
   server {
     listen 127.0.0.1:$ident;
@@ -45,6 +46,10 @@ gateway:
   identity_token: {key_file: identity.jwk, issuer: "https://bulwark.test", ttl_seconds: 60}
   upstreams:
     - {name: ident, address: 127.0.0.1:$ident}
+    - name: checked
+      address: 127.0.0.1:$checked
+      circuit_breaker: {failures: 1000}   # so only the health checks can take it out
+      health_check: {path: /healthz, interval_ms: 100, timeout_ms: 200, unhealthy_threshold: 2, healthy_threshold: 2}
     - {name: service, address: 127.0.0.1:$back}
     - {name: down, address: 127.0.0.1:1, connect_timeout_ms: 500}
     - {name: flaky, address: 127.0.0.1:$flaky, circuit_breaker: {failures: 2, open_ms: 1000}}
@@ -58,6 +63,7 @@ gateway:
   routes:
     - {name: public, path_prefix: /public, authn: {mode: none}, upstream: service}
     - {name: whoami, path_prefix: /whoami, upstream: ident}
+    - {name: checked, path_prefix: /checked, authn: {mode: none}, upstream: checked}
     - {name: anonymous-ident, path_prefix: /anon, authn: {mode: none}, upstream: ident}
     - {name: orders, path_prefix: /orders, authz: {scopes: [orders:read]}, upstream: service}
     - {name: remote, path_prefix: /remote, authn: {issuers: [remote]}, upstream: service}
@@ -131,6 +137,29 @@ else
 fi
 expect_eq "a client-sent identity token never reaches the service" \
   "$(code -H "X-Bulwark-Identity: $identity" "$base/anon"):$(cat body)" "200:"
+# Active health checks: a service that stops answering its checks is taken
+# out (503 without a try), and put back once it passes them again.
+"$bulwark" demo-upstream --listen "127.0.0.1:$checked" >checked.log 2>&1 &
+checked_pid=$!
+pids+=("$checked_pid")
+wait_status() { # URL WANT: polls for up to 5 s
+  local got=""
+  for _ in $(seq 1 100); do
+    got=$(code "$1")
+    [ "$got" = "$2" ] && break
+    sleep 0.05
+  done
+  echo "$got"
+}
+expect_eq "checked service serves" "$(wait_status "$base/checked/a" 200)" "200"
+kill "$checked_pid"
+wait "$checked_pid" 2>/dev/null
+expect_eq "failing its health checks -> 503" "$(wait_status "$base/checked/a" 503)" "503"
+"$bulwark" demo-upstream --listen "127.0.0.1:$checked" >checked2.log 2>&1 &
+pids+=($!)
+expect_eq "healthy again -> 200" "$(wait_status "$base/checked/a" 200)" "200"
+if grep -q '"msg":"gateway.upstream_unhealthy","upstream":"checked"' bulwark.log &&
+  grep -q '"msg":"gateway.upstream_healthy","upstream":"checked"' bulwark.log; then ok; else bad "health transitions not logged"; fi
 expect_eq "no route -> 404" "$(code "$base/nowhere")" "404"
 expect_eq "upstream down -> 502" "$(code "$base/gone")" "502"
 # Circuit breaker: two failures open it (503 without trying), and once the
@@ -186,6 +215,7 @@ if grep -q 'bulwark_gateway_requests_total{frontend="proxy",route="orders",code=
 if grep -q 'bulwark_gateway_rate_limited_total{route="limited"} 1' metrics.txt; then ok; else bad "rate-limited metric"; fi
 if grep -q 'bulwark_gateway_upstream_errors_total{upstream="down"} 1' metrics.txt; then ok; else bad "upstream error metric"; fi
 if grep -q 'bulwark_gateway_requests_total{frontend="proxy",route="flaky",code="503"} [1-9]' metrics.txt; then ok; else bad "breaker metric"; fi
+if grep -q 'bulwark_gateway_upstream_healthy{upstream="checked"} 1' metrics.txt; then ok; else bad "health metric"; grep upstream_healthy metrics.txt; fi
 
 # Audit: SIGTERM drains the queue; every decision is a JSON line, and no
 # credential ever reaches the file.

@@ -4,7 +4,9 @@
 # openssl command line: a CA, a server certificate, SPIFFE client
 # certificates (one revoked through a CRL) and one from a rogue CA. The
 # server's certificate is mounted as Kubernetes mounts a secret and rotated
-# by a symlink swap while a keep-alive connection stays open.
+# by a symlink swap while a keep-alive connection stays open. Bulwark also
+# originates TLS with its own client certificate to an nginx upstream that
+# requires one.
 # Usage: tls_test.sh BULWARK_BINARY
 set -uo pipefail
 
@@ -35,6 +37,8 @@ issue web ca "subjectAltName=URI:spiffe://prod.example/ns/shop/sa/web\nextendedK
 issue staging ca "subjectAltName=URI:spiffe://staging.example/ns/shop/sa/web\nextendedKeyUsage=clientAuth"
 issue revoked ca "subjectAltName=URI:spiffe://prod.example/ns/shop/sa/old\nextendedKeyUsage=clientAuth"
 issue intruder rogue "subjectAltName=URI:spiffe://prod.example/ns/shop/sa/web\nextendedKeyUsage=clientAuth"
+issue upstream ca "subjectAltName=DNS:orders.internal\nextendedKeyUsage=serverAuth"
+issue gateway ca "subjectAltName=URI:spiffe://prod.example/ns/edge/sa/bulwark\nextendedKeyUsage=clientAuth"
 mkdir -p ca-db && : >ca-db/index.txt && echo 1000 >ca-db/crlnumber
 cat >ca.cnf <<CNF
 [ca]
@@ -57,7 +61,19 @@ cp server2.pem mount/..v2/tls.crt && cp server2.key mount/..v2/tls.key
 ln -s ..v1 mount/..data && ln -s ..data/tls.crt mount/tls.crt && ln -s ..data/tls.key mount/tls.key
 
 back=$(free_port)
+secure_back=$(free_port)
 start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
+  server {
+    listen 127.0.0.1:$secure_back ssl;
+    ssl_certificate $work/upstream.pem;
+    ssl_certificate_key $work/upstream.key;
+    ssl_client_certificate $work/ca.pem;
+    ssl_verify_client on;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / {
+      return 200 "uri=\$request_uri peer=\$ssl_client_verify proto=\$ssl_protocol\n";
+    }
+  }
   server {
     listen 127.0.0.1:$back;
     location / {
@@ -81,6 +97,15 @@ store: {backend: memory}
 gateway:
   upstreams:
     - {name: service, address: 127.0.0.1:$back}
+    - name: secure
+      address: 127.0.0.1:$secure_back
+      tls: {ca_file: ca.pem, cert_file: gateway.pem, key_file: gateway.key, server_name: orders.internal}
+    - name: untrusted
+      address: 127.0.0.1:$secure_back
+      tls: {ca_file: rogue.pem, cert_file: gateway.pem, key_file: gateway.key, server_name: orders.internal}
+    - name: anonymous
+      address: 127.0.0.1:$secure_back
+      tls: {ca_file: ca.pem, server_name: orders.internal}
   routes:
     - {name: public, path_prefix: /public, authn: {mode: none}, upstream: service}
     - name: internal
@@ -88,6 +113,9 @@ gateway:
       authn: {credentials: [mtls]}
       authz: {spiffe_trust_domains: [prod.example]}
       upstream: service
+    - {name: secure, path_prefix: /secure, authn: {mode: none}, upstream: secure}
+    - {name: untrusted, path_prefix: /untrusted, authn: {mode: none}, upstream: untrusted}
+    - {name: anonymous, path_prefix: /anonymous, authn: {mode: none}, upstream: anonymous}
 YAML
 if start_bulwark bulwark.yaml bulwark.log; then ok; else bad "bulwark did not start"; exit 1; fi
 base="https://localhost:$bulwark_port"
@@ -125,6 +153,12 @@ if grep -q 'Verify return code: 0 (ok)' <<<"$proto" &&
 else
   bad "openssl s_client: chain does not verify"
 fi
+
+# TLS origination: Bulwark verifies the upstream and presents its own
+# certificate; an upstream it cannot verify gets no request.
+expect_eq "mTLS to the upstream" "$(code "$base/secure/a"):$(cat body)" "200:uri=/secure/a peer=SUCCESS proto=TLSv1.3"
+expect_eq "untrusted upstream certificate -> 502" "$(code "$base/untrusted/a")" "502"
+expect_eq "upstream that requires a client certificate refuses one without" "$(code "$base/anonymous/a")" "400"
 
 # Rotation: a keep-alive connection opened before the swap keeps working;
 # new connections get the new certificate.

@@ -1,0 +1,74 @@
+// HealthChecker: active health checks of upstreams. A background thread
+// GETs each upstream's health path every interval (over TLS with the
+// upstream's own trust and client certificate when it is a TLS upstream);
+// after `unhealthy_threshold` consecutive failures (no answer, timeout, a
+// status outside 200..399) the upstream is unhealthy and the proxy answers
+// 503 at once without trying it; after `healthy_threshold` consecutive
+// successes it is healthy again. Upstreams start healthy, and the first
+// check runs at once. Transitions are logged and exported as the gauge
+// bulwark_gateway_upstream_healthy{upstream}.
+#ifndef BULWARK_GATEWAY_HEALTH_CHECKER_H_
+#define BULWARK_GATEWAY_HEALTH_CHECKER_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/metrics.h"
+#include "net/http_fetch.h"
+
+namespace bulwark::gateway {
+
+struct HealthCheckOptions {
+  std::string path = "/healthz";
+  std::chrono::milliseconds interval{std::chrono::seconds(5)};
+  std::chrono::milliseconds timeout{std::chrono::seconds(1)};
+  int unhealthy_threshold = 2;
+  int healthy_threshold = 1;
+};
+
+class HealthChecker {
+ public:
+  struct Target {
+    std::string name;         // the upstream's name
+    std::string url;          // what to GET
+    net::FetchOptions fetch;  // trust, client certificate, timeout
+    HealthCheckOptions options;
+  };
+
+  // Starts checking. `registry` (may be null) gets the health gauge.
+  HealthChecker(std::vector<Target> targets, metrics::MetricsRegistry* registry);
+  ~HealthChecker();  // stops the thread (waits for a check in flight)
+
+  // Whether target `index` (in the order given) is healthy. Lock-free.
+  bool Healthy(size_t index) const {
+    return states_[index]->healthy.load(std::memory_order_relaxed);
+  }
+
+ private:
+  struct State {
+    std::atomic<bool> healthy{true};
+    int successes = 0;  // consecutive; checker thread only
+    int failures = 0;
+    std::chrono::steady_clock::time_point next_check;
+    metrics::Gauge* gauge = nullptr;
+  };
+  void Run();
+  void Check(size_t index);
+
+  std::vector<Target> targets_;
+  std::vector<std::unique_ptr<State>> states_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace bulwark::gateway
+
+#endif  // BULWARK_GATEWAY_HEALTH_CHECKER_H_
