@@ -8,9 +8,11 @@
 #                (scope), rate limit, audit to a file, reverse proxy, one io thread
 # with the token reused as real clients reuse it, and again (HAProxy and
 # Bulwark) with a fresh token on every request, more tokens than the
-# verification cache holds, so every signature is checked. Prints requests/s, p50/p99
-# and the proxy's CPU time per request (from /proc/<pid>/stat), then
-# `name: value unit` lines.
+# verification cache holds, so every signature is checked. Then the same
+# proxies again with TLS 1.3 on the client side (wrk over https, keep-alive
+# connections; each proxy terminates TLS with the same P-256 certificate).
+# Prints requests/s, p50/p99 and the proxy's CPU time per request (from
+# /proc/<pid>/stat), then `name: value unit` lines (`..._tls` for TLS).
 # Usage: bench/gateway.sh [BUILD_DIR]   (BULWARK_BENCH_QUICK=1 for a smoke run)
 set -euo pipefail
 
@@ -58,7 +60,14 @@ http { access_log off; $temp_paths
 NGINX
 taskset -c "$load_cpu" nginx -p "$work" -c "$work/backend.conf"
 
+# One certificate for every TLS listener.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+  -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
+cat "$work/tls.crt" "$work/tls.key" >"$work/tls.pem"
+
 nginx_port=$(free_port)
+nginx_tls_port=$(free_port)
 cat >"$work/proxy.conf" <<NGINX
 $user_line
 worker_processes 1;
@@ -66,6 +75,9 @@ ${nginx_common//PIDFILE/$work/proxy.pid}
 http { access_log off; $temp_paths
   upstream backend { server 127.0.0.1:$back; keepalive 64; }
   server { listen 127.0.0.1:$nginx_port;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+  server { listen 127.0.0.1:$nginx_tls_port ssl;
+    ssl_certificate $work/tls.crt; ssl_certificate_key $work/tls.key; ssl_protocols TLSv1.3;
     location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
 NGINX
 taskset -c "$proxy_cpu" nginx -p "$work" -c "$work/proxy.conf"
@@ -88,6 +100,7 @@ end
 LUA
 
 haproxy_port=$(free_port)
+haproxy_tls_port=$(free_port)
 cat >"$work/haproxy.cfg" <<CFG
 global
   nbthread 1
@@ -100,6 +113,7 @@ defaults
   option http-keep-alive
 frontend fe
   bind 127.0.0.1:$haproxy_port
+  bind 127.0.0.1:$haproxy_tls_port ssl crt $work/tls.pem ssl-min-ver TLSv1.3
   http-request set-var(txn.bearer) http_auth_bearer
   http-request deny deny_status 401 unless { var(txn.bearer) -m found }
   http-request deny deny_status 401 unless { var(txn.bearer),jwt_verify("ES256","$work/idp.pub.pem") -m int 1 }
@@ -124,39 +138,54 @@ gateway:
       authz: {scopes: [read]}
       rate_limit: {key: principal, limit: 1000000000, window_ms: 1000}
 YAML
-(cd "$work" && exec taskset -c "$proxy_cpu" "$bulwark" serve --config bulwark.yaml >"$work/bulwark.log" 2>&1) &
-pids+=($!)
-bulwark_port=""
-for _ in $(seq 1 200); do
-  bulwark_port=$(sed -n 's/.*"msg":"server.listening".*"port":\([0-9]*\).*/\1/p' "$work/bulwark.log" | head -1)
-  [ -n "$bulwark_port" ] && break
-  sleep 0.05
-done
-[ -n "$bulwark_port" ] || { cat "$work/bulwark.log"; exit 1; }
-[ -n "${BULWARK_BENCH_HOLD:-}" ] && { echo "bulwark on $bulwark_port, token $token"; sleep "$BULWARK_BENCH_HOLD"; }
-bulwark_pid=${pids[-1]}
+# The same gateway with a TLS listener, as a second process on the same core.
+sed -e 's|server: {listen: 127.0.0.1:0, threads: 1}|server: {listen: 127.0.0.1:0, threads: 1, tls: {cert_file: tls.crt, key_file: tls.key}}|' \
+  -e 's|audit.jsonl|audit-tls.jsonl|' "$work/bulwark.yaml" >"$work/bulwark-tls.yaml"
+start_gateway() {  # start_gateway CONFIG LOG: sets started_port and started_pid
+  (cd "$work" && exec taskset -c "$proxy_cpu" "$bulwark" serve --config "$1" >"$work/$2" 2>&1) &
+  started_pid=$!
+  pids+=("$started_pid")
+  started_port=""
+  for _ in $(seq 1 200); do
+    started_port=$(sed -n 's/.*"msg":"server.listening".*"port":\([0-9]*\).*/\1/p' "$work/$2" | head -1)
+    [ -n "$started_port" ] && return 0
+    sleep 0.05
+  done
+  cat "$work/$2"
+  exit 1
+}
+start_gateway bulwark.yaml bulwark.log
+bulwark_port=$started_port
+bulwark_pid=$started_pid
+start_gateway bulwark-tls.yaml bulwark-tls.log
+bulwark_tls_port=$started_port
+bulwark_tls_pid=$started_pid
+[ -n "${BULWARK_BENCH_HOLD:-}" ] && { echo "bulwark on $bulwark_port (tls $bulwark_tls_port), token $token"; sleep "$BULWARK_BENCH_HOLD"; }
 
-check() {  # the proxy must really pass the request through
+check() {  # the proxy must really pass the request through: check URL NAME
   local got
-  got=$(curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$1/x")
+  got=$(curl -s --cacert "$work/tls.crt" -H "Authorization: Bearer $token" "$1/x")
   [ "$got" = "ok" ] || { echo "$2 did not proxy: '$got'"; exit 1; }
 }
-check "$back" direct
-check "$nginx_port" nginx
-check "$haproxy_port" haproxy
-check "$bulwark_port" bulwark
+check "http://127.0.0.1:$back" direct
+check "http://127.0.0.1:$nginx_port" nginx
+check "http://127.0.0.1:$haproxy_port" haproxy
+check "http://127.0.0.1:$bulwark_port" bulwark
+check "https://127.0.0.1:$nginx_tls_port" nginx_tls
+check "https://127.0.0.1:$haproxy_tls_port" haproxy_tls
+check "https://127.0.0.1:$bulwark_tls_port" bulwark_tls
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$haproxy_port/x")" = 401 ]
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$bulwark_port/x")" = 401 ]
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 declare -A rps p50 p99 cpu_us
-run() {  # run NAME PORT PID [fresh]
-  local name=$1 port=$2 pid=${3:-} before=0 after out
+run() {  # run NAME URL PID [fresh]
+  local name=$1 url=$2 pid=${3:-} before=0 after out
   local how=(-H "Authorization: Bearer $token")
   [ "${4:-}" = fresh ] && how=(-s "$work/fresh.lua")
   [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   out=$(taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"${duration}s" --latency \
-    "${how[@]}" "http://127.0.0.1:$port/x")
+    "${how[@]}" "$url/x")
   [ -n "$pid" ] && after=$(cpu_ticks "$pid")
   rps[$name]=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50[$name]=$(echo "$out" | awk '$1 == "50%" {print $2}')
@@ -172,13 +201,20 @@ run() {  # run NAME PORT PID [fresh]
   printf '%-12s %10s req/s  p50 %8s  p99 %8s  proxy cpu %6s us/req\n' \
     "$name" "${rps[$name]}" "${p50[$name]}" "${p99[$name]}" "${cpu_us[$name]}"
 }
-run direct "$back"
 # nginx and HAProxy work in a child of the process their pid file names.
-run nginx "$nginx_port" "$(pgrep -P "$(cat "$work/proxy.pid")" | head -1)"
-run haproxy_jwt "$haproxy_port" "$(pgrep -P "$(cat "$work/haproxy.pid")" | head -1 || cat "$work/haproxy.pid")"
-run bulwark "$bulwark_port" "$bulwark_pid"
-run haproxy_jwt_fresh "$haproxy_port" "$(pgrep -P "$(cat "$work/haproxy.pid")" | head -1 || cat "$work/haproxy.pid")" fresh
-run bulwark_fresh "$bulwark_port" "$bulwark_pid" fresh
+nginx_pid=$(pgrep -P "$(cat "$work/proxy.pid")" | head -1)
+haproxy_pid=$(pgrep -P "$(cat "$work/haproxy.pid")" | head -1 || cat "$work/haproxy.pid")
+run direct "http://127.0.0.1:$back"
+run nginx "http://127.0.0.1:$nginx_port" "$nginx_pid"
+run haproxy_jwt "http://127.0.0.1:$haproxy_port" "$haproxy_pid"
+run bulwark "http://127.0.0.1:$bulwark_port" "$bulwark_pid"
+run haproxy_jwt_fresh "http://127.0.0.1:$haproxy_port" "$haproxy_pid" fresh
+run bulwark_fresh "http://127.0.0.1:$bulwark_port" "$bulwark_pid" fresh
+run nginx_tls "https://127.0.0.1:$nginx_tls_port" "$nginx_pid"
+run haproxy_jwt_tls "https://127.0.0.1:$haproxy_tls_port" "$haproxy_pid"
+run bulwark_tls "https://127.0.0.1:$bulwark_tls_port" "$bulwark_tls_pid"
+run haproxy_jwt_fresh_tls "https://127.0.0.1:$haproxy_tls_port" "$haproxy_pid" fresh
+run bulwark_fresh_tls "https://127.0.0.1:$bulwark_tls_port" "$bulwark_tls_pid" fresh
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo
@@ -194,3 +230,14 @@ echo "nginx_cpu_us_per_req: ${cpu_us[nginx]} us"
 echo "haproxy_jwt_cpu_us_per_req: ${cpu_us[haproxy_jwt]} us"
 echo "gateway_p99: ${p99[bulwark]}"
 echo "nginx_p99: ${p99[nginx]}"
+echo "gateway_rps_tls: ${rps[bulwark_tls]} req/s"
+echo "nginx_rps_tls: ${rps[nginx_tls]} req/s"
+echo "haproxy_jwt_rps_tls: ${rps[haproxy_jwt_tls]} req/s"
+echo "gateway_rps_ratio_vs_nginx_tls: $(ratio "${rps[bulwark_tls]}" "${rps[nginx_tls]}") ratio"
+echo "gateway_rps_ratio_vs_haproxy_jwt_tls: $(ratio "${rps[bulwark_tls]}" "${rps[haproxy_jwt_tls]}") ratio"
+echo "gateway_uncached_rps_ratio_vs_haproxy_jwt_tls: $(ratio "${rps[bulwark_fresh_tls]}" "${rps[haproxy_jwt_fresh_tls]}") ratio"
+echo "gateway_cpu_us_per_req_tls: ${cpu_us[bulwark_tls]} us"
+echo "nginx_cpu_us_per_req_tls: ${cpu_us[nginx_tls]} us"
+echo "haproxy_jwt_cpu_us_per_req_tls: ${cpu_us[haproxy_jwt_tls]} us"
+echo "gateway_p99_tls: ${p99[bulwark_tls]}"
+echo "nginx_p99_tls: ${p99[nginx_tls]}"
