@@ -13,6 +13,7 @@
 #include "gateway/ip_address.h"
 #include "gateway/principal.h"
 #include "gateway/route.h"
+#include "net/tls.h"
 
 namespace bulwark::gateway {
 
@@ -24,6 +25,10 @@ struct AuthzRequest {
   std::string_view host;
   std::optional<IpAddress> client_ip;
   bool tls = false;
+  // The client's own TLS connection (version, verified certificate, SPIFFE
+  // ID), null over plaintext or behind a forwarding proxy.
+  const net::TlsConnectionInfo* tls_info = nullptr;
+  int64_t now = 0;  // Unix seconds, by the gateway's clock
 };
 
 struct AuthzDecision {

@@ -13,10 +13,11 @@
 namespace bulwark::gateway {
 
 Gateway::Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::string realm,
-                 const identity::ApiKeyIndex* api_keys)
+                 const identity::ApiKeyIndex* api_keys, const Clock& clock)
     : routes_(std::move(routes)),
       jwt_(std::move(jwt)),
       api_keys_(api_keys),
+      clock_(clock),
       realm_(std::move(realm)) {}
 
 Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const Clock& clock) {
@@ -60,7 +61,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const C
   }
   std::unique_ptr<Gateway> gateway(new Gateway(RouteTable(std::move(options.routes)),
                                                std::move(jwt), std::move(options.realm),
-                                               options.api_keys));
+                                               options.api_keys, clock));
   gateway->route_limiters_ = std::move(limiters);
   gateway->pre_auth_limiter_ = std::move(pre_auth);
   return gateway;
@@ -244,7 +245,9 @@ Decision Gateway::Decide(const RequestFacts& request) const {
                      .resource = decision.path,
                      .host = host,
                      .client_ip = IpAddress::Parse(request.client_ip),
-                     .tls = request.tls};
+                     .tls = request.tls,
+                     .tls_info = request.tls_info,
+                     .now = clock_.NowUnixSeconds()};
   AuthzDecision verdict = authorizer_.Authorize(authz);
   if (!verdict.allowed) {
     decision.status = 403;

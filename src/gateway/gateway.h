@@ -93,7 +93,7 @@ class Gateway {
 
  private:
   Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::string realm,
-          const identity::ApiKeyIndex* api_keys);
+          const identity::ApiKeyIndex* api_keys, const Clock& clock);
   // True if the request is within the route's limit; else fills a 429.
   bool WithinLimit(guard::RateLimiter& limiter, std::string_view key, Decision& decision) const;
   std::string RateLimitKey(const Route& route, const RequestFacts& request,
@@ -105,6 +105,7 @@ class Gateway {
   RouteTable routes_;
   std::unique_ptr<JwtAuthenticator> jwt_;
   const identity::ApiKeyIndex* api_keys_;
+  const Clock& clock_;
   RouteRuleAuthorizer authorizer_;
   std::string realm_;
   // One limiter per route with a rate limit, by route index; mutable state
