@@ -102,5 +102,54 @@ TEST(ServerConfigTest, TlsClientAuthNeedsACaBundle) {
   }
 }
 
+TEST(ServerConfigTest, GatewayUpstreamTlsHealthChecksAndIdentityToken) {
+  auto cfg = Parse(R"(gateway:
+  identity_token: {key_file: id.jwk, issuer: "https://bulwark.internal", ttl_seconds: 30}
+  upstreams:
+    - name: orders
+      address: 10.0.0.5:8443
+      tls: {ca_file: ca.pem, server_name: orders.internal, cert_file: c.pem, key_file: k.pem}
+      health_check: {path: /ready, interval_ms: 2000, unhealthy_threshold: 3}
+  issuers:
+    - {name: idp, issuer: "https://idp.example", audiences: [api], jwks_uri: "https://idp.example/jwks", jwks_min_refetch_seconds: 5}
+  routes: [{name: r, path_prefix: /, upstream: orders}]
+)");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
+  const auto& gw = *cfg->gateway;
+  ASSERT_TRUE(gw.identity_token.has_value());
+  EXPECT_EQ(gw.identity_token->key_file, "./id.jwk");
+  EXPECT_EQ(gw.identity_token->ttl, std::chrono::seconds(30));
+  const auto& up = gw.upstreams.at(0);
+  ASSERT_TRUE(up.options.tls.has_value());
+  EXPECT_EQ(up.options.tls->server_name, "orders.internal");
+  EXPECT_EQ(up.options.tls->ca_file, "./ca.pem");
+  ASSERT_TRUE(up.health_check.has_value());
+  EXPECT_EQ(up.health_check->path, "/ready");
+  EXPECT_EQ(up.health_check->unhealthy_threshold, 3);
+  EXPECT_EQ(up.health_check->healthy_threshold, 1);
+  const auto& issuer = gw.options.issuers.at(0);
+  EXPECT_EQ(issuer.jwks_uri, "https://idp.example/jwks");
+  EXPECT_EQ(issuer.jwks_min_refetch_interval, std::chrono::seconds(5));
+  EXPECT_EQ(issuer.jwks_refresh_interval, std::chrono::seconds(300));
+}
+
+TEST(ServerConfigTest, RefusesBadGatewayFields) {
+  for (std::string_view bad : {
+           // both or neither key source
+           "gateway:\n  issuers: [{name: i, issuer: x, audiences: [a], jwks_file: f, jwks_uri: "
+           "\"https://x/j\"}]\n",
+           "gateway:\n  issuers: [{name: i, issuer: x, audiences: [a]}]\n",
+           "gateway:\n  issuers: [{name: i, issuer: x, audiences: [a], jwks_uri: \"ftp://x/j\"}]\n",
+           // half a client certificate, a health path that is not a path
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", tls: {cert_file: c}}]\n",
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", health_check: {path: x}}]\n",
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", health_check: {interval_ms: 1}}]\n",
+           "gateway:\n  identity_token: {key_file: k, issuer: i, ttl_seconds: 7200}\n",
+           "gateway:\n  identity_token: {issuer: i}\n",
+       }) {
+    EXPECT_FALSE(Parse(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace bulwark::server
