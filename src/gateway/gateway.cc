@@ -23,6 +23,18 @@ Gateway::Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::
 Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const Clock& clock) {
   BULWARK_ASSIGN_OR_RETURN(auto jwt, JwtAuthenticator::Create(std::move(options.issuers), clock));
   for (const Route& route : options.routes) {
+    const auto& kinds = route.authn.credentials;
+    if (route.authn.mode != AuthnMode::kNone && kinds.empty()) {
+      return Err(InvalidArgumentError(
+          fmt::format("route '{}': authn needs at least one credential kind", route.name)));
+    }
+    for (size_t i = 0; i < kinds.size(); ++i) {
+      if (std::find(kinds.begin() + static_cast<std::ptrdiff_t>(i) + 1, kinds.end(), kinds[i]) !=
+          kinds.end()) {
+        return Err(InvalidArgumentError(fmt::format("route '{}': credential kind '{}' listed twice",
+                                                    route.name, CredentialKindName(kinds[i]))));
+      }
+    }
     for (CredentialKind kind : route.authn.credentials) {
       if (kind == CredentialKind::kApiKey && options.api_keys == nullptr) {
         return Err(InvalidArgumentError(
@@ -191,7 +203,7 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
   const size_t present = (from_jwt ? 1 : 0) + (from_api_key ? 1 : 0) + (from_mtls ? 1 : 0);
   const bool satisfied =
       authn.mode == AuthnMode::kOptional ||
-      (authn.mode == AuthnMode::kAnyOf ? present > 0 : present == authn.credentials.size());
+      (present > 0 && (authn.mode == AuthnMode::kAnyOf || present == authn.credentials.size()));
   if (!satisfied) {
     if ((wants(CredentialKind::kJwt) && !from_jwt) ||
         (wants(CredentialKind::kApiKey) && !from_api_key)) {

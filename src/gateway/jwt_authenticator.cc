@@ -146,6 +146,9 @@ void JwtAuthenticator::RefreshLoop() {
   using steady = std::chrono::steady_clock;
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
+    // Requests counted from here on (they count under mu_) end the wait below,
+    // including those made while a fetch below runs with the lock released.
+    const uint64_t seen = refetch_requests_.load();
     steady::time_point wake_at = steady::now() + std::chrono::hours(1);
     for (auto& holder : issuers_) {
       Issuer& issuer = *holder;
@@ -173,7 +176,6 @@ void JwtAuthenticator::RefreshLoop() {
       }
     }
     // A new refetch request ends the wait, so the loop can schedule it.
-    const uint64_t seen = refetch_requests_.load();
     wake_.wait_until(lock, wake_at, [&] { return stop_ || refetch_requests_.load() != seen; });
   }
 }

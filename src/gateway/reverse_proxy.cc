@@ -217,6 +217,18 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& reque
            net::EqualsIgnoreCase(f.first, "X-Forwarded-Host") ||
            net::EqualsIgnoreCase(f.first, "Forwarded");
   });
+  // An API key the gateway consumed stays here: the service gets the key's id
+  // and the signed identity, never a long-lived secret it could replay.
+  if (route != nullptr &&
+      std::find(route->authn.credentials.begin(), route->authn.credentials.end(),
+                CredentialKind::kApiKey) != route->authn.credentials.end()) {
+    std::erase_if(upstream_request.headers, [](const auto& f) {
+      if (net::EqualsIgnoreCase(f.first, kApiKeyHeader)) return true;
+      if (!net::EqualsIgnoreCase(f.first, "Authorization")) return false;
+      std::optional<std::string_view> bearer = BearerToken(f.second);
+      return bearer && identity::LooksLikeApiKey(*bearer);
+    });
+  }
   upstream_request.headers.emplace_back("X-Forwarded-For", request.remote_address);
   upstream_request.headers.emplace_back("X-Forwarded-Proto", tls ? "https" : "http");
   if (!host.empty()) {

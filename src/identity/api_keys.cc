@@ -242,9 +242,25 @@ Result<ApiKey> ApiKeyService::Revoke(std::string_view id) {
 }
 
 Result<std::unique_ptr<ApiKeyIndex>> ApiKeyIndex::Create(store::Store& store, const Clock& clock) {
-  std::unique_ptr<ApiKeyIndex> index(new ApiKeyIndex(clock));
+  std::unique_ptr<ApiKeyIndex> index(new ApiKeyIndex(store, clock));
+  BULWARK_RETURN_IF_ERROR(index->Load());
+  index->repairer_ = std::thread([self = index.get()] { self->RepairLoop(); });
+  return index;
+}
+
+ApiKeyIndex::~ApiKeyIndex() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (repairer_.joinable()) repairer_.join();
+  watch_.reset();
+}
+
+Status ApiKeyIndex::Load() {
   BULWARK_ASSIGN_OR_RETURN(store::RangeResult range,
-                           store.Range(store::KeyRange::Prefix(kApiKeyStorePrefix)));
+                           store_.Range(store::KeyRange::Prefix(kApiKeyStorePrefix)));
   auto snapshot = std::make_shared<Snapshot>();
   for (const store::KeyValue& kv : range.kvs) {
     auto parsed = Parse(kv.value);
@@ -255,25 +271,61 @@ Result<std::unique_ptr<ApiKeyIndex>> ApiKeyIndex::Create(store::Store& store, co
     std::string id = parsed->first.id;  // (the right side of = runs first and moves it)
     (*snapshot)[std::move(id)] = {std::move(parsed->first), std::move(parsed->second)};
   }
-  index->snapshot_.store(std::move(snapshot));
-  ApiKeyIndex* self = index.get();
+  snapshot_.store(std::move(snapshot));
+  // From the revision read on, so no change between the read and the watch
+  // is missed.
   BULWARK_ASSIGN_OR_RETURN(
-      index->watch_,
-      store.StartWatch(
-          {.range = store::KeyRange::Prefix(kApiKeyStorePrefix),
-           .start_revision = range.revision + 1},
-          {.on_events = [self](std::span<const store::Event> events) { self->Apply(events); },
-           .on_error =
-               [self](const Status& status) {
-                 if (status.code() == StatusCode::kCancelled) return;
-                 // Without the watch a revocation could be missed: fail closed.
-                 self->broken_.store(true);
-                 log::Error("identity.api_key_watch_failed", {{"error", status.message()}});
-               }}));
-  return index;
+      watch_, store_.StartWatch(
+                  {.range = store::KeyRange::Prefix(kApiKeyStorePrefix),
+                   .start_revision = range.revision + 1},
+                  {.on_events = [this](std::span<const store::Event> events) { Apply(events); },
+                   .on_error = [this](const Status& status) { OnWatchError(status); }}));
+  return OkStatus();
 }
 
-ApiKeyIndex::~ApiKeyIndex() { watch_.reset(); }
+void ApiKeyIndex::OnWatchError(const Status& status) {
+  if (status.code() == StatusCode::kCancelled) return;  // the store is closing
+  // Without the watch a revocation could be missed: fail closed until the
+  // repair thread has reloaded every key.
+  broken_.store(true);
+  log::Error("identity.api_key_watch_failed", {{"error", status.message()}});
+  {
+    std::lock_guard lock(mu_);
+    ++watch_failures_;
+  }
+  wake_.notify_all();
+}
+
+void ApiKeyIndex::RepairLoop() {
+  constexpr std::chrono::milliseconds kFirstBackoff{100};
+  constexpr std::chrono::milliseconds kMaxBackoff{5000};
+  std::chrono::milliseconds backoff = kFirstBackoff;
+  uint64_t repaired = 0;  // watch failures dealt with
+  std::unique_lock lock(mu_);
+  while (true) {
+    wake_.wait(lock, [&] { return stop_ || watch_failures_ != repaired; });
+    if (stop_) return;
+    const uint64_t failures = watch_failures_;
+    lock.unlock();
+    watch_.reset();  // the ended watch; returns once its callback is done
+    const Status loaded = Load();
+    lock.lock();
+    if (!loaded.ok()) {
+      log::Error("identity.api_key_reload_failed", {{"error", loaded.message()}});
+      wake_.wait_for(lock, backoff, [&] { return stop_; });
+      backoff = std::min(backoff * 2, kMaxBackoff);
+      continue;  // watch_failures_ is still ahead of `repaired`: try again
+    }
+    repaired = failures;
+    backoff = kFirstBackoff;
+    // A failure of the new watch counted meanwhile keeps the index closed
+    // and goes round again.
+    if (watch_failures_ == repaired) {
+      broken_.store(false);
+      log::Info("identity.api_key_index_reloaded", {{"keys", std::to_string(size())}});
+    }
+  }
+}
 
 void ApiKeyIndex::Apply(std::span<const store::Event> events) {
   auto next = std::make_shared<Snapshot>(*snapshot_.load());

@@ -17,11 +17,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -85,15 +88,17 @@ class ApiKeyService {
 class ApiKeyIndex {
  public:
   // Loads every key and watches for changes. `store` and `clock` must
-  // outlive the index.
+  // outlive the index. If the watch ends (it fell behind compaction, or the
+  // store's connection dropped), the index refuses every key until it has
+  // reloaded them all and watches again; it retries with backoff.
   static Result<std::unique_ptr<ApiKeyIndex>> Create(store::Store& store, const Clock& clock);
   ~ApiKeyIndex();
 
   // The key `presented` is, if it is valid now. kUnauthenticated with a
   // reason safe to log ("malformed api key", "unknown api key", "api key
-  // revoked", "api key expired"); kUnavailable if the index lost its watch
-  // (fail closed). The secret is compared in constant time. Thread-safe,
-  // lock-free on the snapshot.
+  // revoked", "api key expired"); kUnavailable while the index has lost its
+  // watch (fail closed). The secret is compared in constant time.
+  // Thread-safe, lock-free on the snapshot.
   Result<ApiKey> Verify(std::string_view presented) const;
 
   // How many keys the current snapshot holds.
@@ -106,13 +111,24 @@ class ApiKeyIndex {
   };
   using Snapshot = std::unordered_map<std::string, Entry>;
 
-  ApiKeyIndex(const Clock& clock) : clock_(clock) {}
+  ApiKeyIndex(store::Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+  // Reads every key into a new snapshot and watches from the revision read.
+  Status Load();
   void Apply(std::span<const store::Event> events);
+  void OnWatchError(const Status& status);
+  void RepairLoop();
 
+  store::Store& store_;
   const Clock& clock_;
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
   std::atomic<bool> broken_{false};
-  std::unique_ptr<store::Watch> watch_;
+  std::unique_ptr<store::Watch> watch_;  // replaced only by the repair thread
+
+  std::mutex mu_;  // guards the fields below
+  std::condition_variable wake_;
+  uint64_t watch_failures_ = 0;
+  bool stop_ = false;
+  std::thread repairer_;
 };
 
 // True if `text` has the shape of an API key (prefix, id, secret lengths);

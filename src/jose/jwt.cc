@@ -71,6 +71,9 @@ Result<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(Jwks keys, JwtValidatio
 
 void JwtVerifier::ReplaceKeys(Jwks keys) {
   std::atomic_store(&keys_, std::make_shared<const Jwks>(std::move(keys)));
+  // After the swap: a Verify that read the old generation may have used the
+  // old keys; its cache entry carries that generation and is never served.
+  key_generation_.fetch_add(1, std::memory_order_acq_rel);
   if (cache_) cache_->Clear();
 }
 
@@ -80,13 +83,16 @@ bool JwtVerifier::HasKid(std::string_view kid) const {
 
 Result<std::shared_ptr<const VerifiedJwt>> JwtVerifier::Verify(std::string_view token) const {
   if (token.size() > options_.max_token_bytes) return Err(Unauth("token too large"));
+  // Read before the keys are: a result is cached under the generation whose
+  // keys (or older ones) checked it, and served only while it is current.
+  const uint64_t generation = key_generation_.load(std::memory_order_acquire);
   if (cache_) {
-    if (auto hit = cache_->Lookup(token, clock_.NowUnixSeconds())) return hit;
+    if (auto hit = cache_->Lookup(token, clock_.NowUnixSeconds(), generation)) return hit;
   }
   BULWARK_ASSIGN_OR_RETURN(auto jwt, VerifyUncached(token));
   if (cache_) {
     int64_t until = jwt->expires_at() == 0 ? 0 : jwt->expires_at() + options_.leeway.count();
-    cache_->Insert(token, jwt, until);
+    cache_->Insert(token, jwt, until, generation);
   }
   return jwt;
 }

@@ -100,7 +100,8 @@ class JwtVerifier {
 
   JwtValidationOptions options_;
   const Clock& clock_;
-  std::shared_ptr<const Jwks> keys_;  // accessed with std::atomic_load/store
+  std::shared_ptr<const Jwks> keys_;         // accessed with std::atomic_load/store
+  std::atomic<uint64_t> key_generation_{0};  // bumped by ReplaceKeys after the swap
   std::unique_ptr<VerificationCache> cache_;
 };
 

@@ -13,13 +13,16 @@ VerificationCache::VerificationCache(size_t capacity, size_t shards)
     : per_shard_(std::max<size_t>(1, capacity / std::max<size_t>(1, shards))),
       shards_(std::max<size_t>(1, shards)) {}
 
-std::shared_ptr<const VerifiedJwt> VerificationCache::Lookup(std::string_view token,
-                                                             int64_t now) const {
+std::shared_ptr<const VerifiedJwt> VerificationCache::Lookup(std::string_view token, int64_t now,
+                                                             uint64_t generation) const {
   uint64_t h = HashToken(token);
   Shard& shard = ShardFor(h);
   std::lock_guard lock(shard.mu);
   auto it = shard.entries.find(h);
-  if (it == shard.entries.end() || it->second.token != token) return nullptr;
+  if (it == shard.entries.end() || it->second.token != token ||
+      it->second.generation != generation) {
+    return nullptr;
+  }
   if (it->second.expires_at != 0 && now >= it->second.expires_at) {
     shard.entries.erase(it);  // its slot in `order` is skipped at eviction
     return nullptr;
@@ -28,12 +31,12 @@ std::shared_ptr<const VerifiedJwt> VerificationCache::Lookup(std::string_view to
 }
 
 void VerificationCache::Insert(std::string_view token, std::shared_ptr<const VerifiedJwt> jwt,
-                               int64_t expires_at) {
+                               int64_t expires_at, uint64_t generation) {
   uint64_t h = HashToken(token);
   Shard& shard = ShardFor(h);
   std::lock_guard lock(shard.mu);
   auto [it, inserted] = shard.entries.try_emplace(h);
-  it->second = Entry{std::string(token), std::move(jwt), expires_at};
+  it->second = Entry{std::string(token), std::move(jwt), expires_at, generation};
   if (!inserted) return;
   shard.order.push_back(h);
   while (shard.entries.size() > per_shard_ && !shard.order.empty()) {

@@ -27,11 +27,16 @@ class VerificationCache {
   explicit VerificationCache(size_t capacity, size_t shards = 16);
 
   // The cached result for `token`, or null. `now` is Unix seconds; entries
-  // past their exp are dropped.
-  std::shared_ptr<const VerifiedJwt> Lookup(std::string_view token, int64_t now) const;
+  // past their exp are dropped. Only an entry inserted with the same
+  // `generation` (the verifier's key-set generation) is returned, so a
+  // result verified with keys since replaced is never served, even if it was
+  // inserted after the replacement cleared the cache.
+  std::shared_ptr<const VerifiedJwt> Lookup(std::string_view token, int64_t now,
+                                            uint64_t generation = 0) const;
 
   // Remembers `jwt` for `token` until `expires_at` (Unix seconds; 0 = no exp).
-  void Insert(std::string_view token, std::shared_ptr<const VerifiedJwt> jwt, int64_t expires_at);
+  void Insert(std::string_view token, std::shared_ptr<const VerifiedJwt> jwt, int64_t expires_at,
+              uint64_t generation = 0);
 
   void Clear();
   size_t size() const;
@@ -41,6 +46,7 @@ class VerificationCache {
     std::string token;
     std::shared_ptr<const VerifiedJwt> jwt;
     int64_t expires_at;
+    uint64_t generation;
   };
   struct Shard {
     mutable std::mutex mu;

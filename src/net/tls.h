@@ -33,7 +33,7 @@ struct TlsServerOptions {
   std::string cert_file;       // PEM: the leaf first, then its intermediates
   std::string key_file;        // PEM private key matching the leaf
   std::string client_ca_file;  // PEM CA bundle for client certificates
-  std::string crl_file;        // optional PEM CRLs for client certificates
+  std::string crl_file;        // optional PEM CRLs: one from every CA of the chain
   ClientAuth client_auth = ClientAuth::kNone;
   bool allow_tls12 = false;  // else TLS 1.3 only
   std::chrono::milliseconds reload_interval{std::chrono::seconds(1)};

@@ -122,7 +122,10 @@ Status LoadCrls(SSL_CTX* ctx, const std::string& file) {
   }
   ERR_clear_error();  // the end of the PEM stream reads as an error
   if (loaded == 0) return InvalidArgumentError("no CRL in " + file);
-  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  // Every certificate of the chain, intermediates included: a revoked
+  // intermediate must not keep issuing usable client certificates. So the
+  // file needs a current CRL from every CA in the chain (fail closed).
+  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
   return OkStatus();
 }
 

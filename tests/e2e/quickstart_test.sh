@@ -60,7 +60,9 @@ api_key=$(sed -n 's/.*"key":"\([^"]*\)".*/\1/p' body)
 key_id=${api_key:4:16}
 expect_eq "API key reaches the service" "$(code -H "X-Api-Key: $api_key" "$base/reports/q3")" "200"
 if grep -q '"X-Bulwark-Subject":"report-bot"' body && grep -q '"X-Bulwark-Credential":"api_key"' body; then ok; else bad "api key identity"; cat body; fi
+if grep -q "$api_key" body; then bad "the API key was forwarded to the service"; else ok; fi
 expect_eq "API key as a bearer credential" "$(code -H "Authorization: Bearer $api_key" "$base/reports/q3")" "200"
+if grep -q "$api_key" body; then bad "the bearer API key was forwarded to the service"; else ok; fi
 expect_eq "wrong API key" "$(code -H "X-Api-Key: bwk_${key_id}_$(printf 'A%.0s' $(seq 43))" "$base/reports/q3")" "401"
 expect_eq "listed without its secret" "$(code "${admin[@]}" "$base/_bulwark/admin/v1/api-keys"):$(grep -c "$api_key" body)" "200:0"
 expect_eq "revoked" "$(code -X DELETE "${admin[@]}" "$base/_bulwark/admin/v1/api-keys/$key_id")" "200"

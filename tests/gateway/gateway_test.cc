@@ -243,6 +243,22 @@ TEST_F(GatewayTest, RefusesRoutesThatNameUnknownIssuersOrUnavailableCredentials)
   EXPECT_FALSE(Gateway::Create(Options({api_key}), clock_).has_value());
 }
 
+TEST_F(GatewayTest, RefusesAuthnWithNoOrRepeatedCredentialKinds) {
+  // all_of over no kinds would be satisfied by nothing at all: fail closed.
+  for (AuthnMode mode : {AuthnMode::kAnyOf, AuthnMode::kAllOf, AuthnMode::kOptional}) {
+    Route empty = Orders();
+    empty.authn.mode = mode;
+    empty.authn.credentials.clear();
+    auto created = Gateway::Create(Options({empty}), clock_);
+    ASSERT_FALSE(created.has_value());
+    EXPECT_EQ(created.error().code(), StatusCode::kInvalidArgument);
+  }
+  Route twice = Orders();
+  twice.authn.mode = AuthnMode::kAllOf;
+  twice.authn.credentials = {CredentialKind::kJwt, CredentialKind::kJwt};
+  EXPECT_FALSE(Gateway::Create(Options({twice}), clock_).has_value());
+}
+
 TEST_F(GatewayTest, BearerTokenParsing) {
   EXPECT_EQ(BearerToken("Bearer abc"), "abc");
   EXPECT_EQ(BearerToken("bearer   abc  "), "abc");

@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "store/open_store.h"
@@ -141,6 +143,53 @@ TEST_P(ApiKeysTest, RevocationReachesTheIndex) {
   EXPECT_EQ(service_->List()->size(), 1u);
   EXPECT_EQ(service_->Revoke("0123456789abcdef").error().code(), StatusCode::kNotFound);
   EXPECT_EQ(service_->Revoke("../../x").error().code(), StatusCode::kNotFound);
+}
+
+TEST_P(ApiKeysTest, IndexThatFellBehindCompactionRefusesThenReloads) {
+  const std::string kept = Create(Spec());
+  const std::string doomed = Create(Spec());
+  ASSERT_TRUE(Eventually([&] { return index_->Verify(doomed).has_value(); }));
+  // A second watcher that stalls the store's notifier on its first event, so
+  // the index's watch falls behind while the history it needs is compacted.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stalled = false;
+  bool release = false;
+  auto staller = store_->StartWatch({.range = store::KeyRange::Prefix("stall/")},
+                                    {.on_events =
+                                         [&](std::span<const store::Event>) {
+                                           std::unique_lock lock(mu);
+                                           stalled = true;
+                                           cv.notify_all();
+                                           cv.wait(lock, [&] { return release; });
+                                         },
+                                     .on_error = nullptr});
+  ASSERT_TRUE(staller.has_value());
+  ASSERT_TRUE(store_->Put("stall/x", "1").has_value());
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return stalled; }));
+  }
+  // Meanwhile: one key revoked, one created, and their history compacted.
+  ASSERT_TRUE(service_->Revoke(doomed.substr(4, 16)).has_value());
+  const std::string fresh = Create(Spec());
+  ASSERT_TRUE(store_->Compact(store_->Revision()).has_value());
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  // The watch fails; the index closes, reloads and serves the truth.
+  ASSERT_TRUE(Eventually([&] {
+    auto v = index_->Verify(fresh);
+    return v.has_value();
+  })) << "the index did not reload after its watch failed";
+  EXPECT_TRUE(index_->Verify(kept).has_value());
+  EXPECT_EQ(index_->Verify(doomed).error().message(), "api key revoked");
+  // And it watches again.
+  ASSERT_TRUE(service_->Revoke(kept.substr(4, 16)).has_value());
+  EXPECT_TRUE(Eventually([&] { return !index_->Verify(kept).has_value(); }));
+  staller->reset();
 }
 
 TEST_P(ApiKeysTest, ExpiresAtItsTtl) {

@@ -36,6 +36,15 @@ TEST(VerificationCacheTest, ExpiredEntriesAreNotReturned) {
   EXPECT_EQ(cache.size(), 0u);
 }
 
+TEST(VerificationCacheTest, EntryOfAnOlderKeyGenerationIsNotServed) {
+  // A verification that raced a key replacement inserts under the generation
+  // it read; once the keys moved on, that entry must not be served.
+  VerificationCache cache(100);
+  cache.Insert("t", MakeJwt(), 0, /*generation=*/3);
+  EXPECT_NE(cache.Lookup("t", 0, 3), nullptr);
+  EXPECT_EQ(cache.Lookup("t", 0, 4), nullptr);
+}
+
 TEST(VerificationCacheTest, StaysWithinCapacity) {
   VerificationCache cache(64, 4);
   auto jwt = MakeJwt();
