@@ -5,6 +5,7 @@
 #ifndef BULWARK_POLICY_CEDAR_AST_H_
 #define BULWARK_POLICY_CEDAR_AST_H_
 
+#include <compare>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,7 +26,7 @@ struct SourceLocation {
 struct EntityUid {
   std::string type;
   std::string id;
-  bool operator==(const EntityUid&) const = default;
+  auto operator<=>(const EntityUid&) const = default;
 };
 
 // One element of a `like` pattern: literal text or the `*` wildcard.

@@ -1,0 +1,55 @@
+// Cedar entities: the data policies read (attributes, tags) and the
+// hierarchy `in` walks, loaded from Cedar's JSON entity format.
+#ifndef BULWARK_POLICY_CEDAR_ENTITIES_H_
+#define BULWARK_POLICY_CEDAR_ENTITIES_H_
+
+#include <map>
+#include <set>
+#include <string_view>
+
+#include "core/status.h"
+#include "policy/cedar_value.h"
+
+namespace bulwark::policy::cedar {
+
+struct Entity {
+  EntityUid uid;
+  ValueRecord attrs;
+  ValueRecord tags;
+  std::set<EntityUid> ancestors;  // parents, their parents, ... (transitively)
+};
+
+// An immutable set of entities. Thread-safe to read.
+class Entities {
+ public:
+  Entities() = default;
+
+  // Parses a JSON array of entities: {"uid": {"type", "id"}, "attrs": {...},
+  // "parents": [{"type", "id"}, ...], "tags": {...}} (attrs, parents and tags
+  // optional). Attribute values follow ValueFromJson. Ancestors are computed
+  // transitively. kInvalidArgument naming the entity for malformed input or a
+  // uid listed twice.
+  static Result<Entities> FromJson(std::string_view json);
+
+  // The entity, or null if there is none with that uid.
+  const Entity* Find(const EntityUid& uid) const;
+
+  // True if `ancestor` is a strict ancestor of `uid`.
+  bool IsAncestor(const EntityUid& uid, const EntityUid& ancestor) const;
+
+  size_t size() const { return entities_.size(); }
+
+ private:
+  std::map<EntityUid, Entity> entities_;
+};
+
+// A Cedar value from its JSON form: true/false, integers (longs), strings,
+// arrays (sets), objects (records); {"__entity": {"type", "id"}} (or an
+// object with exactly "type" and "id") for an entity; {"__extn": {"fn":
+// "decimal" or "ip", "arg": "..."}} for an extension value.
+// kInvalidArgument for other numbers, nulls, bad escapes or bad arguments.
+Result<Value> ValueFromJson(std::string_view json);
+
+}  // namespace bulwark::policy::cedar
+
+#endif  // BULWARK_POLICY_CEDAR_ENTITIES_H_

@@ -1,0 +1,420 @@
+#include "policy/cedar_evaluator.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace bulwark::policy::cedar {
+
+namespace {
+
+Status Fail(std::string message) { return InvalidArgumentError(std::move(message)); }
+
+Status TypeError(std::string_view expected, const Value& got) {
+  return Fail(fmt::format("type error: expected {}, got {}", expected, TypeName(got.type())));
+}
+
+std::string Describe(const EntityUid& uid) { return fmt::format("{}::\"{}\"", uid.type, uid.id); }
+
+class Evaluator {
+ public:
+  Evaluator(const Request& request, const Entities& entities)
+      : request_(request), entities_(entities) {}
+
+  Result<Value> Eval(const Expr& x) {
+    switch (x.kind) {
+      case ExprKind::kBool:
+        return Value::Bool(x.boolean);
+      case ExprKind::kLong:
+        return Value::Long(x.integer);
+      case ExprKind::kString:
+        return Value::String(x.text);
+      case ExprKind::kEntity:
+        return Value::Entity(x.uid);
+      case ExprKind::kVariable:
+        switch (x.variable) {
+          case Variable::kPrincipal:
+            return Value::Entity(request_.principal);
+          case Variable::kAction:
+            return Value::Entity(request_.action);
+          case Variable::kResource:
+            return Value::Entity(request_.resource);
+          case Variable::kContext:
+            return request_.context;
+        }
+        break;
+      case ExprKind::kSlot:
+        return Err(Fail(fmt::format("unlinked slot {}", x.text)));
+      case ExprKind::kNot: {
+        BULWARK_ASSIGN_OR_RETURN(bool b, Bool(*x.args[0]));
+        return Value::Bool(!b);
+      }
+      case ExprKind::kNegate: {
+        BULWARK_ASSIGN_OR_RETURN(int64_t i, Long(*x.args[0]));
+        if (i == INT64_MIN) return Err(Fail("integer overflow"));
+        return Value::Long(-i);
+      }
+      case ExprKind::kAnd:
+      case ExprKind::kOr: {
+        BULWARK_ASSIGN_OR_RETURN(bool left, Bool(*x.args[0]));
+        if (left == (x.kind == ExprKind::kOr)) return Value::Bool(left);
+        BULWARK_ASSIGN_OR_RETURN(bool right, Bool(*x.args[1]));
+        return Value::Bool(right);
+      }
+      case ExprKind::kIfThenElse: {
+        BULWARK_ASSIGN_OR_RETURN(bool c, Bool(*x.args[0]));
+        return Eval(*x.args[c ? 1 : 2]);
+      }
+      case ExprKind::kBinary:
+        return EvalBinary(x);
+      case ExprKind::kHas:
+        return EvalHas(x);
+      case ExprKind::kLike: {
+        BULWARK_ASSIGN_OR_RETURN(Value v, Eval(*x.args[0]));
+        if (!v.is(ValueType::kString)) return Err(TypeError("string", v));
+        return Value::Bool(MatchesPattern(v.as_string(), x.pattern));
+      }
+      case ExprKind::kIs: {
+        BULWARK_ASSIGN_OR_RETURN(Value v, Eval(*x.args[0]));
+        if (!v.is(ValueType::kEntity)) return Err(TypeError("entity", v));
+        if (v.as_entity().type != x.text) return Value::Bool(false);
+        if (x.args.size() == 1) return Value::Bool(true);
+        BULWARK_ASSIGN_OR_RETURN(Value in, Eval(*x.args[1]));
+        return In(v, in);
+      }
+      case ExprKind::kGetAttribute: {
+        BULWARK_ASSIGN_OR_RETURN(Value v, Eval(*x.args[0]));
+        return GetAttribute(v, x.text);
+      }
+      case ExprKind::kMethodCall:
+        return EvalMethod(x);
+      case ExprKind::kFunctionCall:
+        return EvalFunction(x);
+      case ExprKind::kSet: {
+        ValueSet elements;
+        elements.reserve(x.args.size());
+        for (const ExprPtr& arg : x.args) {
+          BULWARK_ASSIGN_OR_RETURN(Value v, Eval(*arg));
+          elements.push_back(std::move(v));
+        }
+        return Value::Set(std::move(elements));
+      }
+      case ExprKind::kRecord: {
+        ValueRecord fields;
+        for (const auto& [key, arg] : x.record) {
+          BULWARK_ASSIGN_OR_RETURN(Value v, Eval(*arg));
+          fields.emplace(key, std::move(v));
+        }
+        return Value::Record(std::move(fields));
+      }
+    }
+    return Err(Fail("unknown expression"));
+  }
+
+ private:
+  Result<bool> Bool(const Expr& x) {
+    BULWARK_ASSIGN_OR_RETURN(Value v, Eval(x));
+    if (!v.is(ValueType::kBool)) return Err(TypeError("bool", v));
+    return v.as_bool();
+  }
+  Result<int64_t> Long(const Expr& x) {
+    BULWARK_ASSIGN_OR_RETURN(Value v, Eval(x));
+    if (!v.is(ValueType::kLong)) return Err(TypeError("long", v));
+    return v.as_long();
+  }
+
+  Result<Value> EvalBinary(const Expr& x) {
+    BULWARK_ASSIGN_OR_RETURN(Value a, Eval(*x.args[0]));
+    BULWARK_ASSIGN_OR_RETURN(Value b, Eval(*x.args[1]));
+    switch (x.op) {
+      case BinaryOp::kEq:
+        return Value::Bool(a == b);
+      case BinaryOp::kNotEq:
+        return Value::Bool(a != b);
+      case BinaryOp::kIn:
+        return In(a, b);
+      default:
+        break;
+    }
+    if (!a.is(ValueType::kLong)) return Err(TypeError("long", a));
+    if (!b.is(ValueType::kLong)) return Err(TypeError("long", b));
+    const int64_t l = a.as_long(), r = b.as_long();
+    int64_t out = 0;
+    switch (x.op) {
+      case BinaryOp::kLess:
+        return Value::Bool(l < r);
+      case BinaryOp::kLessEq:
+        return Value::Bool(l <= r);
+      case BinaryOp::kGreater:
+        return Value::Bool(l > r);
+      case BinaryOp::kGreaterEq:
+        return Value::Bool(l >= r);
+      case BinaryOp::kAdd:
+        if (__builtin_add_overflow(l, r, &out)) return Err(Fail("integer overflow"));
+        return Value::Long(out);
+      case BinaryOp::kSub:
+        if (__builtin_sub_overflow(l, r, &out)) return Err(Fail("integer overflow"));
+        return Value::Long(out);
+      case BinaryOp::kMul:
+        if (__builtin_mul_overflow(l, r, &out)) return Err(Fail("integer overflow"));
+        return Value::Long(out);
+      default:
+        break;
+    }
+    return Err(Fail("unknown operator"));
+  }
+
+  // `a in b`: b an entity or a set of entities; true for a itself or an ancestor.
+  Result<Value> In(const Value& a, const Value& b) {
+    if (!a.is(ValueType::kEntity)) return Err(TypeError("entity", a));
+    const EntityUid& uid = a.as_entity();
+    auto in_one = [&](const EntityUid& target) {
+      return uid == target || entities_.IsAncestor(uid, target);
+    };
+    if (b.is(ValueType::kEntity)) return Value::Bool(in_one(b.as_entity()));
+    if (!b.is(ValueType::kSet)) return Err(TypeError("entity or set of entities", b));
+    bool found = false;
+    for (const Value& element : b.as_set()) {
+      if (!element.is(ValueType::kEntity)) return Err(TypeError("entity", element));
+      found = found || in_one(element.as_entity());
+    }
+    return Value::Bool(found);
+  }
+
+  Result<Value> EvalHas(const Expr& x) {
+    BULWARK_ASSIGN_OR_RETURN(Value v, Eval(*x.args[0]));
+    for (const std::string& name : x.path) {
+      const ValueRecord* fields = nullptr;
+      if (v.is(ValueType::kEntity)) {
+        const Entity* entity = entities_.Find(v.as_entity());
+        if (entity == nullptr) return Value::Bool(false);
+        fields = &entity->attrs;
+      } else if (v.is(ValueType::kRecord)) {
+        fields = &v.as_record();
+      } else {
+        return Err(TypeError("entity or record", v));
+      }
+      auto it = fields->find(name);
+      if (it == fields->end()) return Value::Bool(false);
+      Value next = it->second;
+      v = std::move(next);
+    }
+    return Value::Bool(true);
+  }
+
+  Result<Value> GetAttribute(const Value& v, const std::string& name) {
+    if (v.is(ValueType::kEntity)) {
+      const Entity* entity = entities_.Find(v.as_entity());
+      if (entity == nullptr) {
+        return Err(Fail(fmt::format("entity {} does not exist", Describe(v.as_entity()))));
+      }
+      auto it = entity->attrs.find(name);
+      if (it == entity->attrs.end()) {
+        return Err(Fail(
+            fmt::format("{} does not have the attribute \"{}\"", Describe(v.as_entity()), name)));
+      }
+      return it->second;
+    }
+    if (!v.is(ValueType::kRecord)) return Err(TypeError("entity or record", v));
+    auto it = v.as_record().find(name);
+    if (it == v.as_record().end()) {
+      return Err(Fail(fmt::format("record does not have the attribute \"{}\"", name)));
+    }
+    return it->second;
+  }
+
+  Result<Value> EvalMethod(const Expr& x) {
+    std::vector<Value> args;
+    for (const ExprPtr& arg : x.args) {
+      BULWARK_ASSIGN_OR_RETURN(Value v, Eval(*arg));
+      args.push_back(std::move(v));
+    }
+    const Value& self = args[0];
+    const std::string& name = x.text;
+    auto arity = [&](size_t n) -> Status {
+      if (args.size() != n + 1) {
+        return Fail(fmt::format("{} takes {} argument(s), got {}", name, n, args.size() - 1));
+      }
+      return OkStatus();
+    };
+    if (name == "contains" || name == "containsAll" || name == "containsAny" || name == "isEmpty") {
+      if (!self.is(ValueType::kSet)) return Err(TypeError("set", self));
+      const ValueSet& set = self.as_set();
+      if (name == "isEmpty") {
+        BULWARK_RETURN_IF_ERROR(arity(0));
+        return Value::Bool(set.empty());
+      }
+      BULWARK_RETURN_IF_ERROR(arity(1));
+      if (name == "contains") {
+        return Value::Bool(std::binary_search(set.begin(), set.end(), args[1]));
+      }
+      if (!args[1].is(ValueType::kSet)) return Err(TypeError("set", args[1]));
+      const ValueSet& other = args[1].as_set();
+      auto in_self = [&](const Value& v) { return std::binary_search(set.begin(), set.end(), v); };
+      if (name == "containsAll")
+        return Value::Bool(std::all_of(other.begin(), other.end(), in_self));
+      return Value::Bool(std::any_of(other.begin(), other.end(), in_self));
+    }
+    if (name == "lessThan" || name == "lessThanOrEqual" || name == "greaterThan" ||
+        name == "greaterThanOrEqual") {
+      BULWARK_RETURN_IF_ERROR(arity(1));
+      if (!self.is(ValueType::kDecimal)) return Err(TypeError("decimal", self));
+      if (!args[1].is(ValueType::kDecimal)) return Err(TypeError("decimal", args[1]));
+      const auto l = self.as_decimal().scaled, r = args[1].as_decimal().scaled;
+      if (name == "lessThan") return Value::Bool(l < r);
+      if (name == "lessThanOrEqual") return Value::Bool(l <= r);
+      if (name == "greaterThan") return Value::Bool(l > r);
+      return Value::Bool(l >= r);
+    }
+    if (name == "isIpv4" || name == "isIpv6" || name == "isLoopback" || name == "isMulticast" ||
+        name == "isInRange") {
+      if (!self.is(ValueType::kIpAddr)) return Err(TypeError("ipaddr", self));
+      const IpAddr& ip = self.as_ip();
+      if (name == "isInRange") {
+        BULWARK_RETURN_IF_ERROR(arity(1));
+        if (!args[1].is(ValueType::kIpAddr)) return Err(TypeError("ipaddr", args[1]));
+        return Value::Bool(IpInRange(ip, args[1].as_ip()));
+      }
+      BULWARK_RETURN_IF_ERROR(arity(0));
+      if (name == "isIpv4") return Value::Bool(ip.v4);
+      if (name == "isIpv6") return Value::Bool(!ip.v4);
+      if (name == "isLoopback") return Value::Bool(IpIsLoopback(ip));
+      return Value::Bool(IpIsMulticast(ip));
+    }
+    if (name == "getTag" || name == "hasTag") {
+      BULWARK_RETURN_IF_ERROR(arity(1));
+      if (!self.is(ValueType::kEntity)) return Err(TypeError("entity", self));
+      if (!args[1].is(ValueType::kString)) return Err(TypeError("string", args[1]));
+      const Entity* entity = entities_.Find(self.as_entity());
+      const ValueRecord* tags = entity == nullptr ? nullptr : &entity->tags;
+      auto it = tags == nullptr ? ValueRecord::const_iterator{} : tags->find(args[1].as_string());
+      const bool found = tags != nullptr && it != tags->end();
+      if (name == "hasTag") return Value::Bool(found);
+      if (entity == nullptr) {
+        return Err(Fail(fmt::format("entity {} does not exist", Describe(self.as_entity()))));
+      }
+      if (!found) {
+        return Err(Fail(fmt::format("{} does not have the tag \"{}\"", Describe(self.as_entity()),
+                                    args[1].as_string())));
+      }
+      return it->second;
+    }
+    return Err(Fail(fmt::format("unknown method {}", name)));
+  }
+
+  Result<Value> EvalFunction(const Expr& x) {
+    if (x.args.size() != 1) {
+      return Err(Fail(fmt::format("{} takes 1 argument, got {}", x.text, x.args.size())));
+    }
+    BULWARK_ASSIGN_OR_RETURN(Value arg, Eval(*x.args[0]));
+    if (x.text != "ip" && x.text != "decimal") {
+      return Err(Fail(fmt::format("unknown extension function {}", x.text)));
+    }
+    if (!arg.is(ValueType::kString)) return Err(TypeError("string", arg));
+    if (x.text == "ip") {
+      BULWARK_ASSIGN_OR_RETURN(IpAddr ip, ParseIpAddr(arg.as_string()));
+      return Value::OfIp(ip);
+    }
+    BULWARK_ASSIGN_OR_RETURN(Decimal d, ParseDecimal(arg.as_string()));
+    return Value::OfDecimal(d);
+  }
+
+  const Request& request_;
+  const Entities& entities_;
+};
+
+bool InScope(const ScopeConstraint& scope, const EntityUid& uid, const Entities& entities) {
+  auto in = [&](const EntityUid& target) {
+    return uid == target || entities.IsAncestor(uid, target);
+  };
+  switch (scope.op) {
+    case ScopeConstraint::Op::kAll:
+      return true;
+    case ScopeConstraint::Op::kEq:
+      return !scope.entities.empty() && uid == scope.entities[0];
+    case ScopeConstraint::Op::kIn:
+      return std::any_of(scope.entities.begin(), scope.entities.end(), in);
+    case ScopeConstraint::Op::kIs:
+      return uid.type == scope.entity_type;
+    case ScopeConstraint::Op::kIsIn:
+      return uid.type == scope.entity_type && !scope.entities.empty() && in(scope.entities[0]);
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<Value> Evaluate(const Expr& expr, const Request& request, const Entities& entities) {
+  return Evaluator(request, entities).Eval(expr);
+}
+
+bool MatchesPattern(std::string_view text, const std::vector<PatternElement>& pattern) {
+  // Greedy with backtracking to the last wildcard: O(text * pattern).
+  size_t t = 0, p = 0;
+  size_t star_p = std::string_view::npos, star_t = 0;
+  // Work on a flattened form: literal characters, and '*' marks.
+  std::vector<int> flat;
+  for (const PatternElement& e : pattern) {
+    if (e.wildcard) {
+      flat.push_back(-1);
+    } else {
+      for (unsigned char c : e.text) flat.push_back(c);
+    }
+  }
+  while (t < text.size()) {
+    if (p < flat.size() && flat[p] == -1) {
+      star_p = p++;
+      star_t = t;
+    } else if (p < flat.size() && flat[p] == static_cast<unsigned char>(text[t])) {
+      ++p;
+      ++t;
+    } else if (star_p != std::string_view::npos) {
+      p = star_p + 1;
+      t = ++star_t;
+    } else {
+      return false;
+    }
+  }
+  while (p < flat.size() && flat[p] == -1) ++p;
+  return p == flat.size();
+}
+
+Decision Authorize(const std::vector<Policy>& policies, const Request& request,
+                   const Entities& entities) {
+  Decision decision;
+  std::vector<std::string> permits, forbids;
+  Evaluator evaluator(request, entities);
+  for (const Policy& policy : policies) {
+    if (policy.is_template()) continue;
+    if (!InScope(policy.principal, request.principal, entities) ||
+        !InScope(policy.action, request.action, entities) ||
+        !InScope(policy.resource, request.resource, entities)) {
+      continue;
+    }
+    bool satisfied = true;
+    for (const Condition& condition : policy.conditions) {
+      Result<Value> v = evaluator.Eval(*condition.expr);
+      if (v && !v->is(ValueType::kBool)) v = Err(TypeError("bool", *v));
+      if (!v) {
+        decision.errors.push_back({policy.id, v.error().message()});
+        satisfied = false;
+        break;
+      }
+      if (v->as_bool() != condition.when) {
+        satisfied = false;
+        break;
+      }
+    }
+    if (!satisfied) continue;
+    (policy.effect == Effect::kPermit ? permits : forbids).push_back(policy.id);
+  }
+  if (!forbids.empty()) {
+    decision.reasons = std::move(forbids);
+  } else if (!permits.empty()) {
+    decision.allow = true;
+    decision.reasons = std::move(permits);
+  }
+  return decision;
+}
+
+}  // namespace bulwark::policy::cedar

@@ -1,0 +1,54 @@
+// Cedar evaluation and authorization over parsed policies.
+//
+// Evaluation follows Cedar's semantics: && and || short-circuit, == never
+// errors (values of different types are unequal), arithmetic on longs fails
+// on overflow, reading a missing attribute or an entity that does not exist
+// fails, `has` and `in` on an unknown entity are false. Authorization: a
+// satisfied forbid denies; otherwise a satisfied permit allows; otherwise
+// deny. A policy whose condition fails to evaluate is skipped and reported.
+#ifndef BULWARK_POLICY_CEDAR_EVALUATOR_H_
+#define BULWARK_POLICY_CEDAR_EVALUATOR_H_
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "policy/cedar_ast.h"
+#include "policy/cedar_entities.h"
+#include "policy/cedar_value.h"
+
+namespace bulwark::policy::cedar {
+
+struct Request {
+  EntityUid principal;
+  EntityUid action;
+  EntityUid resource;
+  Value context = Value::Record({});  // must be a record
+};
+
+// The value of `expr` for `request`. kInvalidArgument with the reason for an
+// evaluation error (type mismatch, missing attribute or entity, overflow,
+// bad extension argument, a template slot).
+Result<Value> Evaluate(const Expr& expr, const Request& request, const Entities& entities);
+
+// True if `text` matches a `like` pattern.
+bool MatchesPattern(std::string_view text, const std::vector<PatternElement>& pattern);
+
+struct PolicyError {
+  std::string policy_id;
+  std::string message;
+};
+
+struct Decision {
+  bool allow = false;
+  std::vector<std::string> reasons;  // ids of the determining policies, in policy order
+  std::vector<PolicyError> errors;   // policies skipped because they failed to evaluate
+};
+
+// The decision of `policies` (templates, which need linking, are skipped).
+Decision Authorize(const std::vector<Policy>& policies, const Request& request,
+                   const Entities& entities);
+
+}  // namespace bulwark::policy::cedar
+
+#endif  // BULWARK_POLICY_CEDAR_EVALUATOR_H_
