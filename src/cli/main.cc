@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   RegisterJwtCommands(app, exit_code);
   RegisterServeCommand(app, exit_code);
   RegisterDemoUpstreamCommand(app, exit_code);
+  RegisterPolicyCommands(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,116 @@
+// bulwark policy test [--root DIR] FILE...
+// bulwark authorize --policies FILE --entities FILE --principal UID --action UID
+//                   --resource UID [--context JSON]
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "policy/cedar_entities.h"
+#include "policy/cedar_evaluator.h"
+#include "policy/cedar_parser.h"
+#include "policy/cedar_test_file.h"
+
+namespace bulwark::cli {
+
+namespace {
+
+namespace cedar = policy::cedar;
+
+// An entity literal such as User::"alice".
+Result<cedar::EntityUid> ParseUid(const std::string& text) {
+  auto expr = cedar::ParseExpression(text);
+  if (!expr || (*expr)->kind != cedar::ExprKind::kEntity) {
+    return Err(InvalidArgumentError("'" + text + "' is not an entity such as User::\"alice\""));
+  }
+  return (*expr)->uid;
+}
+
+}  // namespace
+
+void RegisterPolicyCommands(CLI::App& app, int& exit_code) {
+  auto* policy = app.add_subcommand("policy", "Work with Cedar policies");
+  policy->require_subcommand(1);
+
+  auto* test = policy->add_subcommand(
+      "test", "Run Cedar integration-test files; ends with 'N passed, M failed'");
+  struct TestOptions {
+    std::string root = ".";
+    std::vector<std::string> files;
+  };
+  auto topts = std::make_shared<TestOptions>();
+  test->add_option("--root", topts->root, "Folder the paths inside the test files are relative to");
+  test->add_option("files", topts->files, "Test files")->required();
+  test->callback([topts, &exit_code] {
+    int passed = 0, failed = 0;
+    for (const std::string& file : topts->files) {
+      auto report = cedar::RunCedarTestFile(file, topts->root);
+      if (!report) {
+        std::cout << "error: " << report.error().message() << "\n";
+        ++failed;
+        continue;
+      }
+      for (const std::string& failure : report->failures) std::cout << failure << "\n";
+      passed += report->passed;
+      failed += report->failed;
+    }
+    std::cout << passed << " passed, " << failed << " failed\n";
+    exit_code = failed == 0 ? kExitOk : kExitInvalid;
+  });
+
+  auto* authorize = app.add_subcommand(
+      "authorize", "Decide one request against Cedar policies and entities; exit 0 allow, 1 deny");
+  struct AuthorizeOptions {
+    std::string policies, entities, principal, action, resource, context = "{}";
+  };
+  auto aopts = std::make_shared<AuthorizeOptions>();
+  authorize->add_option("--policies", aopts->policies, "Cedar policy file")->required();
+  authorize->add_option("--entities", aopts->entities, "Entities JSON file");
+  authorize->add_option("--principal", aopts->principal, "Principal, e.g. User::\"alice\"")
+      ->required();
+  authorize->add_option("--action", aopts->action, "Action, e.g. Action::\"view\"")->required();
+  authorize->add_option("--resource", aopts->resource, "Resource, e.g. Photo::\"a.jpg\"")
+      ->required();
+  authorize->add_option("--context", aopts->context, "Context as a JSON object");
+  authorize->callback([aopts, &exit_code] {
+    exit_code = kExitUsage;
+    std::string policy_text, entity_text = "[]";
+    if (!ReadFileOrComplain(aopts->policies, policy_text)) return;
+    if (!aopts->entities.empty() && !ReadFileOrComplain(aopts->entities, entity_text)) return;
+    auto policies = cedar::ParsePolicies(policy_text);
+    if (!policies) {
+      std::cerr << "error: " << aopts->policies << ":" << policies.error().message() << "\n";
+      return;
+    }
+    auto entities = cedar::Entities::FromJson(entity_text);
+    if (!entities) {
+      std::cerr << "error: " << aopts->entities << ": " << entities.error().message() << "\n";
+      return;
+    }
+    cedar::Request request;
+    for (auto [text, uid] : {std::pair{&aopts->principal, &request.principal},
+                             std::pair{&aopts->action, &request.action},
+                             std::pair{&aopts->resource, &request.resource}}) {
+      auto parsed = ParseUid(*text);
+      if (!parsed) {
+        std::cerr << "error: " << parsed.error().message() << "\n";
+        return;
+      }
+      *uid = std::move(*parsed);
+    }
+    auto context = cedar::ValueFromJson(aopts->context);
+    if (!context || !context->is(cedar::ValueType::kRecord)) {
+      std::cerr << "error: --context must be a JSON object of Cedar values\n";
+      return;
+    }
+    request.context = std::move(*context);
+    const cedar::Decision decision = cedar::Authorize(*policies, request, *entities);
+    std::cout << (decision.allow ? "allow" : "deny") << "\n";
+    for (const std::string& id : decision.reasons) std::cout << "reason: " << id << "\n";
+    for (const auto& e : decision.errors) {
+      std::cout << "error: " << e.policy_id << ": " << e.message << "\n";
+    }
+    exit_code = decision.allow ? kExitOk : kExitInvalid;
+  });
+}
+
+}  // namespace bulwark::cli

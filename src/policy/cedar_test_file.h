@@ -1,0 +1,31 @@
+// Runs test files in the format of the Cedar integration tests: a JSON
+// object naming a policy file, an entities file and a schema file (paths
+// relative to a root folder), and `requests`, each with principal, action,
+// resource, context and the expected decision, determining policies
+// (`reason`) and erroring policies (`errors`).
+#ifndef BULWARK_POLICY_CEDAR_TEST_FILE_H_
+#define BULWARK_POLICY_CEDAR_TEST_FILE_H_
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace bulwark::policy::cedar {
+
+struct TestFileReport {
+  int passed = 0;
+  int failed = 0;
+  // One line per failing request: description, expected and actual
+  // decision, reasons and errors.
+  std::vector<std::string> failures;
+};
+
+// Loads `file` and decides each of its requests. kInvalidArgument (naming
+// the file) if it, or a policy or entities file it names, cannot be read or
+// parsed; no request counts then.
+Result<TestFileReport> RunCedarTestFile(const std::string& file, const std::string& root);
+
+}  // namespace bulwark::policy::cedar
+
+#endif  // BULWARK_POLICY_CEDAR_TEST_FILE_H_
