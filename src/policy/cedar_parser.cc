@@ -20,6 +20,34 @@ bool IsReserved(std::string_view name) {
          name.starts_with("__cedar");
 }
 
+// The methods and extension functions Cedar defines, with their argument
+// counts (a method's receiver not counted). Anything else is a syntax error.
+constexpr std::pair<std::string_view, size_t> kMethods[] = {
+    {"contains", 1},      {"containsAll", 1},
+    {"containsAny", 1},   {"isEmpty", 0},
+    {"getTag", 1},        {"hasTag", 1},
+    {"lessThan", 1},      {"lessThanOrEqual", 1},
+    {"greaterThan", 1},   {"greaterThanOrEqual", 1},
+    {"isIpv4", 0},        {"isIpv6", 0},
+    {"isLoopback", 0},    {"isMulticast", 0},
+    {"isInRange", 1},     {"offset", 1},
+    {"durationSince", 1}, {"toDate", 0},
+    {"toTime", 0},        {"toMilliseconds", 0},
+    {"toSeconds", 0},     {"toMinutes", 0},
+    {"toHours", 0},       {"toDays", 0},
+};
+constexpr std::pair<std::string_view, size_t> kFunctions[] = {
+    {"ip", 1}, {"decimal", 1}, {"datetime", 1}, {"duration", 1}};
+
+template <size_t N>
+std::optional<size_t> ArityOf(const std::pair<std::string_view, size_t> (&table)[N],
+                              std::string_view name) {
+  for (const auto& [n, arity] : table) {
+    if (n == name) return arity;
+  }
+  return std::nullopt;
+}
+
 std::optional<Variable> VariableNamed(std::string_view name) {
   if (name == "principal") return Variable::kPrincipal;
   if (name == "action") return Variable::kAction;
@@ -400,8 +428,15 @@ class Parser {
   }
 
   Result<ExprPtr> ParseUnary() {
+    // One kind of unary operator, at most four times: `!!x` and `--x`, but
+    // not `!-x`.
     std::vector<const Token*> ops;
-    while (IsPunct("!") || IsPunct("-")) ops.push_back(&Next());
+    while (IsPunct("!") || IsPunct("-")) {
+      if (!ops.empty() && Peek().text != ops[0]->text) {
+        return Err(ErrorAt(Peek().location, "'!' and '-' cannot be mixed"));
+      }
+      ops.push_back(&Next());
+    }
     if (ops.size() > 4) return Err(ErrorAt(ops[4]->location, "more than four unary operators"));
     ExprPtr e;
     // A '-' right before an integer literal is part of it, so that
@@ -446,10 +481,16 @@ class Parser {
         const SourceLocation at = Peek().location;
         BULWARK_ASSIGN_OR_RETURN(std::string name, Identifier("an attribute or method name"));
         if (TakePunct("(")) {
+          const std::optional<size_t> arity = ArityOf(kMethods, name);
+          if (!arity) return Err(ErrorAt(at, fmt::format("unknown method '{}'", name)));
           ExprPtr call = Node(ExprKind::kMethodCall, at);
           call->text = std::move(name);
           call->args.push_back(std::move(e));
           BULWARK_RETURN_IF_ERROR(ParseList(")", call->args));
+          if (call->args.size() != *arity + 1) {
+            return Err(ErrorAt(at, fmt::format("{} takes {} argument(s), not {}", call->text,
+                                               *arity, call->args.size() - 1)));
+          }
           BULWARK_ASSIGN_OR_RETURN(e, Seal(std::move(call)));
         } else {
           ExprPtr get = Node(ExprKind::kGetAttribute, at);
@@ -525,9 +566,15 @@ class Parser {
           return Seal(std::move(e));
         }
         if (TakePunct("(")) {
+          const std::optional<size_t> arity = ArityOf(kFunctions, path);
+          if (!arity) return Err(ErrorAt(at, fmt::format("unknown function '{}'", path)));
           ExprPtr e = Node(ExprKind::kFunctionCall, at);
           e->text = std::move(path);
           BULWARK_RETURN_IF_ERROR(ParseList(")", e->args));
+          if (e->args.size() != *arity) {
+            return Err(ErrorAt(at, fmt::format("{} takes {} argument(s), not {}", e->text, *arity,
+                                               e->args.size())));
+          }
           return Seal(std::move(e));
         }
         return Err(ErrorAt(at, fmt::format("unknown identifier '{}'", path)));
