@@ -72,6 +72,14 @@ Result<Value> FromJson(const json::value& v, int depth) {
       BULWARK_ASSIGN_OR_RETURN(IpAddr ip, ParseIpAddr(arg));
       return Value::OfIp(ip);
     }
+    if (fn == "datetime") {
+      BULWARK_ASSIGN_OR_RETURN(Datetime d, ParseDatetime(arg));
+      return Value::OfDatetime(d);
+    }
+    if (fn == "duration") {
+      BULWARK_ASSIGN_OR_RETURN(Duration d, ParseDuration(arg));
+      return Value::OfDuration(d);
+    }
     return Err(Invalid(fmt::format("unknown extension function \"{}\"", fn)));
   }
   if (o.size() == 2 && o.contains("type") && o.contains("id") && o.at("type").is_string() &&

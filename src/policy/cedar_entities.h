@@ -46,7 +46,8 @@ class Entities {
 // A Cedar value from its JSON form: true/false, integers (longs), strings,
 // arrays (sets), objects (records); {"__entity": {"type", "id"}} (or an
 // object with exactly "type" and "id") for an entity; {"__extn": {"fn":
-// "decimal" or "ip", "arg": "..."}} for an extension value.
+// "decimal", "ip", "datetime" or "duration", "arg": "..."}} for an extension
+// value.
 // kInvalidArgument for other numbers, nulls, bad escapes or bad arguments.
 Result<Value> ValueFromJson(std::string_view json);
 

@@ -136,19 +136,19 @@ class Evaluator {
       default:
         break;
     }
+    const bool ordering = x.op == BinaryOp::kLess || x.op == BinaryOp::kLessEq ||
+                          x.op == BinaryOp::kGreater || x.op == BinaryOp::kGreaterEq;
+    if (ordering && (a.is(ValueType::kDatetime) || a.is(ValueType::kDuration))) {
+      // datetime and duration order like longs, each against its own type.
+      if (!b.is(a.type())) return Err(TypeError(TypeName(a.type()), b));
+      return Compare(x.op, a <=> b);
+    }
     if (!a.is(ValueType::kLong)) return Err(TypeError("long", a));
     if (!b.is(ValueType::kLong)) return Err(TypeError("long", b));
     const int64_t l = a.as_long(), r = b.as_long();
+    if (ordering) return Compare(x.op, l <=> r);
     int64_t out = 0;
     switch (x.op) {
-      case BinaryOp::kLess:
-        return Value::Bool(l < r);
-      case BinaryOp::kLessEq:
-        return Value::Bool(l <= r);
-      case BinaryOp::kGreater:
-        return Value::Bool(l > r);
-      case BinaryOp::kGreaterEq:
-        return Value::Bool(l >= r);
       case BinaryOp::kAdd:
         if (__builtin_add_overflow(l, r, &out)) return Err(Fail("integer overflow"));
         return Value::Long(out);
@@ -162,6 +162,19 @@ class Evaluator {
         break;
     }
     return Err(Fail("unknown operator"));
+  }
+
+  static Value Compare(BinaryOp op, std::strong_ordering order) {
+    switch (op) {
+      case BinaryOp::kLess:
+        return Value::Bool(order < 0);
+      case BinaryOp::kLessEq:
+        return Value::Bool(order <= 0);
+      case BinaryOp::kGreater:
+        return Value::Bool(order > 0);
+      default:
+        return Value::Bool(order >= 0);
+    }
   }
 
   // `a in b`: b an entity or a set of entities; true for a itself or an ancestor.
@@ -281,6 +294,42 @@ class Evaluator {
       if (name == "isLoopback") return Value::Bool(IpIsLoopback(ip));
       return Value::Bool(IpIsMulticast(ip));
     }
+    if (name == "offset" || name == "durationSince" || name == "toDate" || name == "toTime") {
+      if (!self.is(ValueType::kDatetime)) return Err(TypeError("datetime", self));
+      const int64_t ms = self.as_datetime().ms;
+      constexpr int64_t kDay = 86'400'000;
+      if (name == "toDate" || name == "toTime") {
+        BULWARK_RETURN_IF_ERROR(arity(0));
+        const int64_t into_day = ((ms % kDay) + kDay) % kDay;  // floor, also before 1970
+        if (name == "toTime") return Value::OfDuration({into_day});
+        return Value::OfDatetime({ms - into_day});
+      }
+      BULWARK_RETURN_IF_ERROR(arity(1));
+      int64_t out = 0;
+      if (name == "offset") {
+        if (!args[1].is(ValueType::kDuration)) return Err(TypeError("duration", args[1]));
+        if (__builtin_add_overflow(ms, args[1].as_duration().ms, &out)) {
+          return Err(Fail("datetime overflow"));
+        }
+        return Value::OfDatetime({out});
+      }
+      if (!args[1].is(ValueType::kDatetime)) return Err(TypeError("datetime", args[1]));
+      if (__builtin_sub_overflow(ms, args[1].as_datetime().ms, &out)) {
+        return Err(Fail("duration overflow"));
+      }
+      return Value::OfDuration({out});
+    }
+    if (name == "toMilliseconds" || name == "toSeconds" || name == "toMinutes" ||
+        name == "toHours" || name == "toDays") {
+      BULWARK_RETURN_IF_ERROR(arity(0));
+      if (!self.is(ValueType::kDuration)) return Err(TypeError("duration", self));
+      const int64_t unit = name == "toMilliseconds" ? 1
+                           : name == "toSeconds"    ? 1'000
+                           : name == "toMinutes"    ? 60'000
+                           : name == "toHours"      ? 3'600'000
+                                                    : 86'400'000;
+      return Value::Long(self.as_duration().ms / unit);  // truncates toward zero
+    }
     if (name == "getTag" || name == "hasTag") {
       BULWARK_RETURN_IF_ERROR(arity(1));
       if (!self.is(ValueType::kEntity)) return Err(TypeError("entity", self));
@@ -307,13 +356,21 @@ class Evaluator {
       return Err(Fail(fmt::format("{} takes 1 argument, got {}", x.text, x.args.size())));
     }
     BULWARK_ASSIGN_OR_RETURN(Value arg, Eval(*x.args[0]));
-    if (x.text != "ip" && x.text != "decimal") {
-      return Err(Fail(fmt::format("unknown extension function {}", x.text)));
-    }
     if (!arg.is(ValueType::kString)) return Err(TypeError("string", arg));
     if (x.text == "ip") {
       BULWARK_ASSIGN_OR_RETURN(IpAddr ip, ParseIpAddr(arg.as_string()));
       return Value::OfIp(ip);
+    }
+    if (x.text == "datetime") {
+      BULWARK_ASSIGN_OR_RETURN(Datetime d, ParseDatetime(arg.as_string()));
+      return Value::OfDatetime(d);
+    }
+    if (x.text == "duration") {
+      BULWARK_ASSIGN_OR_RETURN(Duration d, ParseDuration(arg.as_string()));
+      return Value::OfDuration(d);
+    }
+    if (x.text != "decimal") {
+      return Err(Fail(fmt::format("unknown extension function {}", x.text)));
     }
     BULWARK_ASSIGN_OR_RETURN(Decimal d, ParseDecimal(arg.as_string()));
     return Value::OfDecimal(d);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace bulwark::policy::cedar {
 
@@ -25,6 +26,10 @@ std::string_view TypeName(ValueType type) {
       return "decimal";
     case ValueType::kIpAddr:
       return "ipaddr";
+    case ValueType::kDatetime:
+      return "datetime";
+    case ValueType::kDuration:
+      return "duration";
   }
   return "unknown";
 }
@@ -54,6 +59,10 @@ std::strong_ordering Value::operator<=>(const Value& other) const {
       return as_decimal() <=> other.as_decimal();
     case ValueType::kIpAddr:
       return as_ip() <=> other.as_ip();
+    case ValueType::kDatetime:
+      return as_datetime() <=> other.as_datetime();
+    case ValueType::kDuration:
+      return as_duration() <=> other.as_duration();
     case ValueType::kSet: {
       const auto& a = std::get<SetPtr>(v_);
       const auto& b = std::get<SetPtr>(other.v_);
@@ -102,6 +111,10 @@ std::string Value::ToString() const {
       return "decimal(\"" + DecimalToString(as_decimal()) + "\")";
     case ValueType::kIpAddr:
       return "ip(\"" + IpAddrToString(as_ip()) + "\")";
+    case ValueType::kDatetime:
+      return fmt::format("datetime({}ms)", as_datetime().ms);
+    case ValueType::kDuration:
+      return fmt::format("duration(\"{}ms\")", as_duration().ms);
     case ValueType::kSet: {
       std::string out = "[";
       for (const Value& v : as_set()) out += (out.size() > 1 ? ", " : "") + v.ToString();
@@ -186,6 +199,108 @@ Result<IpAddr> ParseIpAddr(std::string_view text) {
     ip.prefix = static_cast<uint8_t>(p);
   }
   return ip;
+}
+
+namespace {
+
+// The value of the `count` decimal digits at text[at], or -1.
+int Digits(std::string_view text, size_t at, size_t count) {
+  if (at + count > text.size()) return -1;
+  int value = 0;
+  for (size_t i = at; i < at + count; ++i) {
+    if (text[i] < '0' || text[i] > '9') return -1;
+    value = value * 10 + (text[i] - '0');
+  }
+  return value;
+}
+
+}  // namespace
+
+Result<Datetime> ParseDatetime(std::string_view text) {
+  auto bad = [&] {
+    return Err(InvalidArgumentError(fmt::format("invalid datetime \"{}\"", text)));
+  };
+  const int year = Digits(text, 0, 4), month = Digits(text, 5, 2), day = Digits(text, 8, 2);
+  if (year < 0 || month < 0 || day < 0 || text[4] != '-' || text[7] != '-') return bad();
+  const std::chrono::year_month_day date{std::chrono::year{year},
+                                         std::chrono::month{static_cast<unsigned>(month)},
+                                         std::chrono::day{static_cast<unsigned>(day)}};
+  if (!date.ok()) return bad();
+  int64_t ms = int64_t{std::chrono::sys_days(date).time_since_epoch().count()} * 86'400'000;
+  if (text.size() == 10) return Datetime{ms};
+  const int hour = Digits(text, 11, 2), minute = Digits(text, 14, 2), second = Digits(text, 17, 2);
+  if (text[10] != 'T' || hour < 0 || minute < 0 || second < 0 || text.size() < 20 ||
+      text[13] != ':' || text[16] != ':' || hour > 23 || minute > 59 || second > 59) {
+    return bad();
+  }
+  ms += ((hour * 60 + minute) * 60 + second) * int64_t{1000};
+  size_t at = 19;
+  if (text[at] == '.') {
+    const int millis = Digits(text, at + 1, 3);
+    if (millis < 0) return bad();
+    ms += millis;
+    at += 4;
+  }
+  const std::string_view zone = text.substr(at);
+  if (zone == "Z") return Datetime{ms};
+  const int offset_hours = Digits(zone, 1, 2), offset_minutes = Digits(zone, 3, 2);
+  if (zone.size() != 5 || (zone[0] != '+' && zone[0] != '-') || offset_hours < 0 ||
+      offset_minutes < 0 || offset_hours > 23 || offset_minutes > 59) {
+    return bad();
+  }
+  const int64_t offset = (offset_hours * 60 + offset_minutes) * int64_t{60'000};
+  return Datetime{zone[0] == '+' ? ms - offset : ms + offset};
+}
+
+Result<Duration> ParseDuration(std::string_view text) {
+  auto bad = [&] {
+    return Err(InvalidArgumentError(fmt::format("invalid duration \"{}\"", text)));
+  };
+  constexpr std::pair<std::string_view, int64_t> kUnits[] = {
+      {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}};
+  size_t i = 0;
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) ++i;
+  // Accumulated negatively, so that the most negative duration fits.
+  int64_t total = 0;
+  size_t next_unit = 0;
+  bool any = false;
+  while (i < text.size()) {
+    int64_t quantity = 0;
+    const size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (__builtin_mul_overflow(quantity, int64_t{10}, &quantity) ||
+          __builtin_sub_overflow(quantity, int64_t{text[i] - '0'}, &quantity)) {
+        return bad();
+      }
+      ++i;
+    }
+    if (i == start) return bad();
+    size_t unit = next_unit;
+    while (unit < std::size(kUnits)) {
+      const std::string_view name = kUnits[unit].first;
+      // "m" must not take the "m" of "ms".
+      if (text.substr(i, name.size()) == name && !(name == "m" && text.substr(i, 2) == "ms")) {
+        break;
+      }
+      ++unit;
+    }
+    if (unit == std::size(kUnits)) return bad();
+    int64_t part = 0;
+    if (__builtin_mul_overflow(quantity, kUnits[unit].second, &part) ||
+        __builtin_add_overflow(total, part, &total)) {
+      return bad();
+    }
+    i += kUnits[unit].first.size();
+    next_unit = unit + 1;
+    any = true;
+  }
+  if (!any) return bad();
+  if (!negative) {
+    if (total == INT64_MIN) return bad();
+    total = -total;
+  }
+  return Duration{total};
 }
 
 std::string IpAddrToString(const IpAddr& ip) {

@@ -37,11 +37,34 @@ struct IpAddr {
   auto operator<=>(const IpAddr&) const = default;
 };
 
+// datetime: milliseconds since the Unix epoch (UTC).
+struct Datetime {
+  int64_t ms = 0;
+  auto operator<=>(const Datetime&) const = default;
+};
+
+// duration: a signed number of milliseconds.
+struct Duration {
+  int64_t ms = 0;
+  auto operator<=>(const Duration&) const = default;
+};
+
 class Value;
 using ValueSet = std::vector<Value>;  // sorted, unique
 using ValueRecord = std::map<std::string, Value, std::less<>>;
 
-enum class ValueType { kBool, kLong, kString, kEntity, kSet, kRecord, kDecimal, kIpAddr };
+enum class ValueType {
+  kBool,
+  kLong,
+  kString,
+  kEntity,
+  kSet,
+  kRecord,
+  kDecimal,
+  kIpAddr,
+  kDatetime,
+  kDuration
+};
 
 // The name Cedar uses for `type` in messages ("bool", "long", "set", ...).
 std::string_view TypeName(ValueType type);
@@ -57,6 +80,8 @@ class Value {
   static Value Record(ValueRecord fields);
   static Value OfDecimal(Decimal d) { return Value(d); }
   static Value OfIp(IpAddr ip) { return Value(ip); }
+  static Value OfDatetime(Datetime d) { return Value(d); }
+  static Value OfDuration(Duration d) { return Value(d); }
 
   ValueType type() const { return static_cast<ValueType>(v_.index()); }
   bool is(ValueType t) const { return type() == t; }
@@ -68,6 +93,8 @@ class Value {
   const ValueRecord& as_record() const { return *std::get<RecordPtr>(v_); }
   const Decimal& as_decimal() const { return std::get<Decimal>(v_); }
   const IpAddr& as_ip() const { return std::get<IpAddr>(v_); }
+  Datetime as_datetime() const { return std::get<Datetime>(v_); }
+  Duration as_duration() const { return std::get<Duration>(v_); }
 
   // A total order (by type, then value) that sets sort by; == is Cedar's
   // equality.
@@ -83,7 +110,9 @@ class Value {
   using RecordPtr = std::shared_ptr<const ValueRecord>;
   template <typename T>
   explicit Value(T v) : v_(std::move(v)) {}
-  std::variant<bool, int64_t, std::string, EntityUid, SetPtr, RecordPtr, Decimal, IpAddr> v_;
+  std::variant<bool, int64_t, std::string, EntityUid, SetPtr, RecordPtr, Decimal, IpAddr, Datetime,
+               Duration>
+      v_;
 };
 
 // Parses decimal("..."): an optional '-', 1+ digits, '.', 1 to 4 digits,
@@ -95,6 +124,15 @@ std::string DecimalToString(Decimal d);
 // an optional "/prefix". kInvalidArgument otherwise.
 Result<IpAddr> ParseIpAddr(std::string_view text);
 std::string IpAddrToString(const IpAddr& ip);
+// Parses datetime("..."): "YYYY-MM-DD", optionally followed by
+// "Thh:mm:ss", optional ".SSS", then "Z" or an offset "+hhmm"/"-hhmm"; a
+// real calendar date and time of day. kInvalidArgument otherwise.
+Result<Datetime> ParseDatetime(std::string_view text);
+
+// Parses duration("..."): an optional '-', then one or more of <n>d <n>h
+// <n>m <n>s <n>ms in that order, within 64-bit milliseconds.
+Result<Duration> ParseDuration(std::string_view text);
+
 // True if every address of `inner` lies in `outer` (same family).
 bool IpInRange(const IpAddr& inner, const IpAddr& outer);
 bool IpIsLoopback(const IpAddr& ip);

@@ -41,6 +41,12 @@ const LONGS = [0, 1, -1, 2, 7, 42, 1000, 9223372036854775807n, -9223372036854775
 const DECIMALS = ['0.0', '1.5', '-1.5', '0.7500', '2.25', '922337203685477.5807', '-0.0001'];
 const IPS = ['10.0.0.1', '10.0.0.0/8', '10.1.2.3', '192.168.1.0/24', '127.0.0.1', '::1',
   '2001:db8::1', '2001:db8::/32', '224.0.0.1', '0.0.0.0/0', 'ff02::1'];
+const DATETIMES = ['2024-01-01', '2024-01-01T00:00:00Z', '2024-01-01T01:00:00+0100',
+  '1969-12-31T23:00:00Z', '2024-02-29', '2023-02-29', '2024-01-01T00:00:00.001Z',
+  '2024-06-15T12:30:45-0530', '0000-01-01', '9999-12-31T23:59:59.999Z', '2024-01-01T24:00:00Z',
+  '2024-01-01T00:00:00.1Z', '1970-01-01'];
+const DURATIONS = ['1d', '2h', '-90m', '1d2h3m4s5ms', '1000ms', '1s', '0ms', '-1d',
+  '106751991167d', '1h1d', '', '9223372036854775807ms', '-9223372036854775808ms', '1m1ms'];
 const ATTRS = ['age', 'name', 'flag', 'tags', 'manager', 'profile', 'owner', 'level'];
 
 const longText = (v) => (typeof v === 'bigint' ? v.toString() : String(v));
@@ -143,10 +149,32 @@ function genBool(world, depth) {
     () => `(if ${g('bool')} then ${g('bool')} else ${g('bool')})`,
     () => `decimal(${quote(pick(DECIMALS))}).${pick(['lessThan', 'lessThanOrEqual', 'greaterThan', 'greaterThanOrEqual'])}(${pick(['context.dec', `decimal(${quote(pick(DECIMALS))})`])})`,
     () => `${pick(['context.addr', `ip(${quote(pick(IPS))})`])}.${pick(['isIpv4()', 'isIpv6()', 'isLoopback()', 'isMulticast()', `isInRange(ip(${quote(pick(IPS))}))`])}`,
+    () => `(${dt()} ${pick(['<', '<=', '>', '>=', '==', '!='])} ${dt()})`,
+    () => `(${dur()} ${pick(['<', '<=', '>', '>=', '==', '!='])} ${dur()})`,
+    () => `(${dt()}.toDate() == ${dt()})`,
+    () => `(${dur()}.${pick(['toMilliseconds', 'toSeconds', 'toMinutes', 'toHours', 'toDays'])}() ${pick(['<', '==', '>='])} ${g('long')})`,
+    () => `(${dt()} < ${dur()})`,
     () => `${pick(['principal', 'resource'])}.hasTag(${quote(pick(['color', 'size']))})`,
     () => `(${pick(['principal', 'resource'])}.getTag(${quote(pick(['color', 'size']))}) == ${quote(pick(STRINGS))})`,
     () => `(context.rec.a ${pick(['<', '=='])} ${g('long')})`,
     () => leaf(world, 'bool'),
+  ])();
+}
+
+function dt() {
+  return pick([
+    () => `datetime(${quote(pick(DATETIMES))})`,
+    () => 'context.when',
+    () => `${dt()}.offset(${dur()})`,
+  ])();
+}
+
+function dur() {
+  return pick([
+    () => `duration(${quote(pick(DURATIONS))})`,
+    () => 'context.wait',
+    () => `${dt()}.durationSince(${dt()})`,
+    () => `${dt()}.toTime()`,
   ])();
 }
 
@@ -185,6 +213,8 @@ function makeContext() {
     dec: { __extn: { fn: 'decimal', arg: pick(DECIMALS) } },
     addr: { __extn: { fn: 'ip', arg: pick(IPS) } },
     rec: { a: int(3) },
+    when: { __extn: { fn: 'datetime', arg: pick(DATETIMES.filter((d) => !['2023-02-29', '2024-01-01T24:00:00Z', '2024-01-01T00:00:00.1Z'].includes(d))) } },
+    wait: { __extn: { fn: 'duration', arg: pick(DURATIONS.filter((d) => !['1h1d', ''].includes(d))) } },
   };
   return Object.fromEntries(Object.entries(fields).filter(() => chance(0.8)));
 }

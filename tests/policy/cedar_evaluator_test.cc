@@ -127,6 +127,47 @@ TEST_F(CedarEvaluatorTest, Extensions) {
   EXPECT_NE(Error("ip(\"10.0.0.1/08\")").find("invalid ip"), std::string::npos);
 }
 
+TEST_F(CedarEvaluatorTest, DatetimeAndDuration) {
+  // Each case was checked against the official engine (cedar-wasm 4.13.0).
+  EXPECT_TRUE(True(R"(datetime("2024-01-01") < datetime("2024-01-02"))"));
+  EXPECT_TRUE(True(R"(duration("1h") < duration("2h"))"));
+  EXPECT_TRUE(True(R"(datetime("2024-01-01T00:00:00Z") == datetime("2024-01-01"))"));
+  EXPECT_TRUE(True(R"(datetime("2024-01-01T01:00:00+0100") == datetime("2024-01-01"))"));
+  EXPECT_TRUE(True(R"(datetime("2024-01-01T00:00:00-0000") == datetime("2024-01-01"))"));
+  EXPECT_TRUE(True(
+      R"(datetime("2024-01-01T00:00:00.001Z").offset(duration("-1ms")) == datetime("2024-01-01"))"));
+  EXPECT_TRUE(True(R"(datetime("1969-12-31T23:00:00Z").toDate() == datetime("1969-12-31"))"));
+  EXPECT_TRUE(True(R"(datetime("1969-12-31T23:00:00Z").toTime() == duration("23h"))"));
+  EXPECT_TRUE(True(R"(duration("-90m").toHours() == -1)"));
+  EXPECT_TRUE(True(R"(duration("1d2h3m4s5ms").toMilliseconds() == 93784005)"));
+  EXPECT_TRUE(True(R"(duration("01h") == duration("1h") && duration("1s") == duration("1000ms"))"));
+  EXPECT_TRUE(True(R"(datetime("0000-01-01") < datetime("2024-01-01"))"));
+  EXPECT_TRUE(
+      True(R"(datetime("2024-01-01").durationSince(datetime("2024-01-02")) == duration("-1d"))"));
+  EXPECT_TRUE(True(R"(duration("9223372036854775807ms").toDays() > 0)"));
+  EXPECT_TRUE(True(R"(duration("106751991167d") > duration("0ms"))"));
+  for (const char* bad :
+       {"2024-02-30", "2024-1-01", "2024-01-01T24:00:00Z", "2024-01-01T23:59:60Z",
+        "2024-01-01T00:00:00.1Z", "2024-01-01T00:00:00+2400", "2024-01-01T00:00:00+1260",
+        "2024-01-01T00:00:00z", "+2024-01-01", "2024-01-01T00:00Z", "2024-01-01 00:00:00Z"}) {
+    EXPECT_NE(Error(std::string("datetime(\"") + bad + "\")").find("invalid datetime"),
+              std::string::npos)
+        << bad;
+  }
+  for (const char* bad : {"1h1d", "", "-", "106751991168d", "1x", "d"}) {
+    EXPECT_NE(Error(std::string("duration(\"") + bad + "\")").find("invalid duration"),
+              std::string::npos)
+        << bad;
+  }
+  EXPECT_NE(Error(R"(datetime("2024-01-01") < duration("2h"))").find("type error"),
+            std::string::npos);
+  EXPECT_NE(Error(R"(decimal("1.0") < decimal("2.0"))").find("type error"), std::string::npos);
+  EXPECT_NE(Error(R"(1 < datetime("2024-01-01"))").find("type error"), std::string::npos);
+  EXPECT_NE(
+      Error(R"(datetime("9999-12-31").offset(duration("9223372036854775807ms")))").find("overflow"),
+      std::string::npos);
+}
+
 TEST_F(CedarEvaluatorTest, Errors) {
   EXPECT_NE(Error("1 + \"a\"").find("type error"), std::string::npos);
   EXPECT_NE(Error("9223372036854775807 + 1").find("overflow"), std::string::npos);
