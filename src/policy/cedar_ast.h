@@ -97,7 +97,9 @@ struct ScopeConstraint {
 
 struct Condition {
   bool when = true;  // false: unless
-  ExprPtr expr;
+  // Shared (and immutable) so that policies linked from one template share
+  // their conditions.
+  std::shared_ptr<const Expr> expr;
 };
 
 enum class Effect { kPermit, kForbid };

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 namespace bulwark::policy::cedar {
 
@@ -434,6 +435,65 @@ bool MatchesPattern(std::string_view text, const std::vector<PatternElement>& pa
   }
   while (p < flat.size() && flat[p] == -1) ++p;
   return p == flat.size();
+}
+
+namespace {
+
+Status FillSlot(ScopeConstraint& scope, const std::optional<EntityUid>& value,
+                std::string_view slot, const std::string& link) {
+  if (scope.slot != value.has_value()) {
+    return InvalidArgumentError(fmt::format("link {}: the template {} {}", link,
+                                            scope.slot ? "needs a value for" : "has no slot",
+                                            slot));
+  }
+  if (scope.slot) {
+    scope.slot = false;
+    scope.entities = {*value};
+  }
+  return OkStatus();
+}
+
+Policy CopyPolicy(const Policy& p) {
+  Policy copy;
+  copy.id = p.id;
+  copy.location = p.location;
+  copy.annotations = p.annotations;
+  copy.effect = p.effect;
+  copy.principal = p.principal;
+  copy.action = p.action;
+  copy.resource = p.resource;
+  for (const Condition& c : p.conditions) copy.conditions.push_back({c.when, c.expr});
+  return copy;
+}
+
+}  // namespace
+
+Result<std::vector<Policy>> LinkTemplates(const std::vector<Policy>& parsed,
+                                          const std::vector<TemplateLink>& links) {
+  std::vector<Policy> out;
+  std::set<std::string, std::less<>> ids;
+  for (const Policy& p : parsed) {
+    ids.insert(p.id);
+    if (!p.is_template()) out.push_back(CopyPolicy(p));
+  }
+  for (const TemplateLink& link : links) {
+    auto it = std::find_if(parsed.begin(), parsed.end(),
+                           [&](const Policy& p) { return p.id == link.template_id; });
+    if (it == parsed.end() || !it->is_template()) {
+      return Err(InvalidArgumentError(
+          fmt::format("link {}: no template \"{}\"", link.new_id, link.template_id)));
+    }
+    if (!ids.insert(link.new_id).second) {
+      return Err(InvalidArgumentError(
+          fmt::format("link {}: the policy id is already taken", link.new_id)));
+    }
+    Policy linked = CopyPolicy(*it);
+    linked.id = link.new_id;
+    BULWARK_RETURN_IF_ERROR(FillSlot(linked.principal, link.principal, "?principal", link.new_id));
+    BULWARK_RETURN_IF_ERROR(FillSlot(linked.resource, link.resource, "?resource", link.new_id));
+    out.push_back(std::move(linked));
+  }
+  return out;
 }
 
 Decision Authorize(const std::vector<Policy>& policies, const Request& request,

@@ -9,6 +9,7 @@
 #ifndef BULWARK_POLICY_CEDAR_EVALUATOR_H_
 #define BULWARK_POLICY_CEDAR_EVALUATOR_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,22 @@ Result<Value> Evaluate(const Expr& expr, const Request& request, const Entities&
 
 // True if `text` matches a `like` pattern.
 bool MatchesPattern(std::string_view text, const std::vector<PatternElement>& pattern);
+
+// A link of a template: the policy `new_id` is the template `template_id`
+// with its ?principal and ?resource slots filled.
+struct TemplateLink {
+  std::string template_id;
+  std::string new_id;
+  std::optional<EntityUid> principal;
+  std::optional<EntityUid> resource;
+};
+
+// The policies to authorize with: the static policies of `parsed` and one
+// policy per link (templates themselves apply only through links).
+// kInvalidArgument for a link to an unknown or non-template policy, a new id
+// already taken, or slot values that do not match the template's slots.
+Result<std::vector<Policy>> LinkTemplates(const std::vector<Policy>& parsed,
+                                          const std::vector<TemplateLink>& links);
 
 struct PolicyError {
   std::string policy_id;

@@ -177,7 +177,8 @@ class Parser {
       Condition condition;
       condition.when = Next().text == "when";
       BULWARK_RETURN_IF_ERROR(ExpectPunct("{"));
-      BULWARK_ASSIGN_OR_RETURN(condition.expr, ParseExpr());
+      BULWARK_ASSIGN_OR_RETURN(ExprPtr expr, ParseExpr());
+      condition.expr = std::move(expr);
       BULWARK_RETURN_IF_ERROR(ExpectPunct("}"));
       policy.conditions.push_back(std::move(condition));
     }

@@ -72,8 +72,38 @@ Result<TestFileReport> RunCedarTestFile(const std::string& file, const std::stri
 
   auto policy_text = ReadFile(Path(root, test, "policies"));
   if (!policy_text) return fail(policy_text.error().message());
-  auto policies = ParsePolicies(*policy_text);
-  if (!policies) return fail("policies: " + policies.error().message());
+  auto parsed_policies = ParsePolicies(*policy_text);
+  if (!parsed_policies) return fail("policies: " + parsed_policies.error().message());
+  std::vector<TemplateLink> links;
+  if (const json::value* list = test.if_contains("templateLinks")) {
+    if (!list->is_array()) return fail("\"templateLinks\" must be an array");
+    for (const json::value& item : list->get_array()) {
+      const json::object* l = item.if_object();
+      if (l == nullptr || !l->contains("templateId") || !l->contains("newId") ||
+          !l->at("templateId").is_string() || !l->at("newId").is_string()) {
+        return fail("a template link needs a templateId and a newId");
+      }
+      TemplateLink link{std::string(l->at("templateId").get_string()),
+                        std::string(l->at("newId").get_string()), std::nullopt, std::nullopt};
+      if (const json::value* values = l->if_contains("values"); values && values->is_object()) {
+        for (const auto& [slot, uid] : values->get_object()) {
+          json::object holder{{"uid", uid}};
+          auto parsed_uid = Uid(holder, "uid");
+          if (!parsed_uid) return fail("template link values: " + parsed_uid.error().message());
+          if (slot == "?principal") {
+            link.principal = std::move(*parsed_uid);
+          } else if (slot == "?resource") {
+            link.resource = std::move(*parsed_uid);
+          } else {
+            return fail("unknown template slot " + std::string(slot));
+          }
+        }
+      }
+      links.push_back(std::move(link));
+    }
+  }
+  auto policies = LinkTemplates(*parsed_policies, links);
+  if (!policies) return fail(policies.error().message());
   auto entity_text = ReadFile(Path(root, test, "entities"));
   if (!entity_text) return fail(entity_text.error().message());
   auto entities = Entities::FromJson(*entity_text);

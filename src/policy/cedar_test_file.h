@@ -2,7 +2,9 @@
 // object naming a policy file, an entities file and a schema file (paths
 // relative to a root folder), and `requests`, each with principal, action,
 // resource, context and the expected decision, determining policies
-// (`reason`) and erroring policies (`errors`).
+// (`reason`) and erroring policies (`errors`). An optional `templateLinks`
+// array ({templateId, newId, values: {"?principal": uid, "?resource": uid}},
+// as the Cedar SDKs take them) links templates of the policy file.
 #ifndef BULWARK_POLICY_CEDAR_TEST_FILE_H_
 #define BULWARK_POLICY_CEDAR_TEST_FILE_H_
 

@@ -204,6 +204,32 @@ function makePolicies(world) {
   return out.join('\n');
 }
 
+// Templates (slots in the scope) and their links, as the SDKs take them.
+function makeTemplates(world) {
+  const templates = {};
+  const links = [];
+  for (let t = int(3); t > 0; t--) {
+    const id = `T${t}`;
+    const usesPrincipal = chance(0.7);
+    const usesResource = !usesPrincipal || chance(0.5);
+    const principal = usesPrincipal ? `principal ${pick(['==', 'in'])} ?principal`
+      : scope(world, 'principal', world.users, ['User', 'Group']);
+    const resource = usesResource
+      ? pick([`resource == ?resource`, `resource in ?resource`, `resource is Doc in ?resource`])
+      : scope(world, 'resource', world.docs, ['Doc', 'Folder']);
+    let text = `${chance(0.7) ? 'permit' : 'forbid'} (${principal}, action, ${resource})`;
+    if (chance(0.5)) text += ` when { ${gen(world, 'bool', 0)} }`;
+    templates[id] = text + ';';
+    for (let l = 1 + int(2); l > 0; l--) {
+      const values = {};
+      if (usesPrincipal) values['?principal'] = pick([...world.users, ...world.groups]);
+      if (usesResource) values['?resource'] = pick([...world.docs, ...world.folders]);
+      links.push({ templateId: id, newId: `L${t}_${l}`, values });
+    }
+  }
+  return { templates, links };
+}
+
 function makeContext() {
   const fields = {
     n: Number(pick(LONGS.filter((v) => typeof v === 'number'))),
@@ -224,11 +250,16 @@ const files = [];
 let requests = 0;
 let skipped = 0;
 let refusedTexts = 0;
-const tally = { allow: 0, deny: 0, withErrors: 0, withReasons: 0 };
+const tally = { allow: 0, deny: 0, withErrors: 0, withReasons: 0, byLinks: 0 };
 try {
   for (let f = 0; f < FILES; f++) {
     const world = makeWorld();
     const policies = makePolicies(world);
+    const { templates, links } = chance(0.5) ? makeTemplates(world) : { templates: {}, links: [] };
+    const policySet = { staticPolicies: policies, templates, templateLinks: links };
+    // In the policy file, the templates follow the static policies with
+    // their ids as annotations, so the static policies keep their numbers.
+    const policyFile = [policies, ...Object.entries(templates).map(([id, text]) => `@id(${quote(id)})\n${text}`)].join('\n');
     if (cedar.checkParsePolicySet({ staticPolicies: policies }).type !== 'success') {
       // Bulwark must refuse the same text.
       const file = join(work, `refused_${f}.cedar`);
@@ -254,7 +285,7 @@ try {
       const resource = pick([...world.docs, ...world.folders, { type: 'Doc', id: 'ghost' }]);
       const context = makeContext();
       const answer = cedar.isAuthorized({
-        principal, action, resource, context, policies: { staticPolicies: policies },
+        principal, action, resource, context, policies: policySet,
         entities: world.entities,
       });
       if (answer.type !== 'success') {
@@ -265,6 +296,7 @@ try {
       tally[answer.response.decision]++;
       if (answer.response.diagnostics.errors.length) tally.withErrors++;
       if (answer.response.diagnostics.reason.length) tally.withReasons++;
+      if (answer.response.diagnostics.reason.some((id) => id.startsWith('L'))) tally.byLinks++;
       cases.push({
         description: `file ${f} request ${r}`, principal, action, resource, context,
         decision: answer.response.decision,
@@ -272,11 +304,11 @@ try {
         errors: answer.response.diagnostics.errors.map((e) => e.policyId),
       });
     }
-    writeFileSync(join(work, `policies_${f}.cedar`), policies);
+    writeFileSync(join(work, `policies_${f}.cedar`), policyFile);
     writeFileSync(join(work, `entities_${f}.json`), JSON.stringify(world.entities));
     writeFileSync(join(work, `test_${f}.json`), JSON.stringify({
       policies: `policies_${f}.cedar`, entities: `entities_${f}.json`, schema: '',
-      shouldValidate: false, requests: cases,
+      shouldValidate: false, templateLinks: links, requests: cases,
     }));
     files.push(join(work, `test_${f}.json`));
     requests += cases.length;

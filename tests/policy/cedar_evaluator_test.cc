@@ -257,3 +257,44 @@ TEST(CedarEntitiesTest, RefusesMalformedEntities) {
 
 }  // namespace
 }  // namespace bulwark::policy::cedar
+
+namespace bulwark::policy::cedar {
+namespace {
+
+TEST(CedarTemplatesTest, LinksFillSlotsAndRefuseMismatches) {
+  auto parsed = ParsePolicies(R"(
+    permit (principal, action == Action::"list", resource);
+    @id("share")
+    permit (principal == ?principal, action, resource in ?resource);
+  )");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message();
+  auto linked = LinkTemplates(
+      *parsed, {{"share", "alice-f", EntityUid{"User", "alice"}, EntityUid{"Folder", "f"}}});
+  ASSERT_TRUE(linked.has_value()) << linked.error().message();
+  ASSERT_EQ(linked->size(), 2u);  // the static policy and the link; not the template
+  auto entities = Entities::FromJson(
+      R"([{"uid": {"type": "Doc", "id": "d"}, "parents": [{"type": "Folder", "id": "f"}]}])");
+  ASSERT_TRUE(entities.has_value());
+  Request request{{"User", "alice"}, {"Action", "read"}, {"Doc", "d"}};
+  Decision d = Authorize(*linked, request, *entities);
+  EXPECT_TRUE(d.allow);
+  EXPECT_EQ(d.reasons, (std::vector<std::string>{"alice-f"}));
+  request.principal = {"User", "bob"};
+  EXPECT_FALSE(Authorize(*linked, request, *entities).allow);
+  // An unlinked template decides nothing.
+  request.principal = {"User", "alice"};
+  EXPECT_FALSE(Authorize(*parsed, request, *entities).allow);
+
+  EXPECT_FALSE(LinkTemplates(*parsed, {{"nope", "x", EntityUid{"User", "a"}, EntityUid{"F", "f"}}})
+                   .has_value());
+  EXPECT_FALSE(  // a static policy is not a template
+      LinkTemplates(*parsed, {{"policy0", "x", EntityUid{"User", "a"}, std::nullopt}}).has_value());
+  EXPECT_FALSE(  // the template needs ?resource
+      LinkTemplates(*parsed, {{"share", "x", EntityUid{"User", "a"}, std::nullopt}}).has_value());
+  EXPECT_FALSE(  // the id is taken
+      LinkTemplates(*parsed, {{"share", "policy0", EntityUid{"User", "a"}, EntityUid{"F", "f"}}})
+          .has_value());
+}
+
+}  // namespace
+}  // namespace bulwark::policy::cedar
