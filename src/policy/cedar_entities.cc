@@ -129,18 +129,21 @@ Result<Entities> Entities::FromJson(std::string_view text) {
     auto uid = UidFromJson(o->at("uid"));
     if (!uid) return fail(uid.error());
     entity.uid = std::move(*uid);
-    if (const json::value* attrs = o->if_contains("attrs")) {
-      auto record = RecordFromJson(*attrs);
-      if (!record) return fail(record.error());
-      entity.attrs = std::move(*record);
-    }
+    // As in Cedar, "attrs" and "parents" are required (possibly empty).
+    const json::value* attrs = o->if_contains("attrs");
+    if (attrs == nullptr) return fail(Invalid("needs \"attrs\""));
+    auto record = RecordFromJson(*attrs);
+    if (!record) return fail(record.error());
+    entity.attrs = std::move(*record);
     if (const json::value* tags = o->if_contains("tags")) {
       auto record = RecordFromJson(*tags);
       if (!record) return fail(record.error());
       entity.tags = std::move(*record);
     }
     std::vector<EntityUid>& own_parents = parents[entity.uid];
-    if (const json::value* ps = o->if_contains("parents")) {
+    const json::value* ps = o->if_contains("parents");
+    if (ps == nullptr) return fail(Invalid("needs \"parents\""));
+    {
       if (!ps->is_array()) return fail(Invalid("\"parents\" must be an array"));
       for (const json::value& p : ps->get_array()) {
         auto parent = UidFromJson(p);

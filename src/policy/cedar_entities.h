@@ -25,10 +25,10 @@ class Entities {
   Entities() = default;
 
   // Parses a JSON array of entities: {"uid": {"type", "id"}, "attrs": {...},
-  // "parents": [{"type", "id"}, ...], "tags": {...}} (attrs, parents and tags
-  // optional). Attribute values follow ValueFromJson. Ancestors are computed
-  // transitively. kInvalidArgument naming the entity for malformed input or a
-  // uid listed twice.
+  // "parents": [{"type", "id"}, ...], "tags": {...}}; attrs and parents are
+  // required, as Cedar requires them, tags optional. Attribute values follow
+  // ValueFromJson. Ancestors are computed transitively. kInvalidArgument
+  // naming the entity for malformed input or a uid listed twice.
   static Result<Entities> FromJson(std::string_view json);
 
   // The entity, or null if there is none with that uid.

@@ -232,21 +232,31 @@ TEST_F(CedarEvaluatorTest, ForbidOverridesPermitAndErrorsAreSkippedAndReported) 
 TEST(CedarEntitiesTest, RefusesMalformedEntities) {
   EXPECT_FALSE(Entities::FromJson("{}").has_value());
   EXPECT_FALSE(Entities::FromJson("[{\"attrs\": {}}]").has_value());
-  EXPECT_FALSE(Entities::FromJson(R"([{"uid": {"type": "A", "id": "a"}},
-                                      {"uid": {"type": "A", "id": "a"}}])")
+  // As in Cedar, attrs and parents are required.
+  EXPECT_FALSE(
+      Entities::FromJson(R"([{"uid": {"type": "A", "id": "a"}, "parents": []}])").has_value());
+  EXPECT_FALSE(
+      Entities::FromJson(R"([{"uid": {"type": "A", "id": "a"}, "attrs": {}}])").has_value());
+  EXPECT_TRUE(
+      Entities::FromJson(R"([{"uid": {"type": "A", "id": "a"}, "attrs": {}, "parents": []}])")
+          .has_value());
+  EXPECT_FALSE(Entities::FromJson(R"([{"uid": {"type": "A", "id": "a"}, "attrs": {}, "parents": []},
+                                      {"uid": {"type": "A", "id": "a"}, "attrs": {}, "parents": []}])")
                    .has_value());
-  EXPECT_FALSE(Entities::FromJson(R"([{"uid": {"type": "A", "id": "a"}, "attrs": {"x": 1.5}}])")
+  EXPECT_FALSE(Entities::FromJson(
+                   R"([{"uid": {"type": "A", "id": "a"}, "attrs": {"x": 1.5}, "parents": []}])")
                    .has_value());
-  EXPECT_FALSE(Entities::FromJson(R"([{"uid": {"type": "A", "id": "a"}, "attrs": {"x": null}}])")
+  EXPECT_FALSE(Entities::FromJson(
+                   R"([{"uid": {"type": "A", "id": "a"}, "attrs": {"x": null}, "parents": []}])")
                    .has_value());
   EXPECT_FALSE(
       Entities::FromJson(
-          R"([{"uid": {"type": "A", "id": "a"}, "attrs": {"x": {"__extn": {"fn": "decimal", "arg": "x"}}}}])")
+          R"([{"uid": {"type": "A", "id": "a"}, "attrs": {"x": {"__extn": {"fn": "decimal", "arg": "x"}}}, "parents": []}])")
           .has_value());
   // A cycle in the parents ends, and each is the other's ancestor.
   auto cycle = Entities::FromJson(R"([
-    {"uid": {"type": "G", "id": "a"}, "parents": [{"type": "G", "id": "b"}]},
-    {"uid": {"type": "G", "id": "b"}, "parents": [{"type": "G", "id": "a"}]}])");
+    {"uid": {"type": "G", "id": "a"}, "attrs": {}, "parents": [{"type": "G", "id": "b"}]},
+    {"uid": {"type": "G", "id": "b"}, "attrs": {}, "parents": [{"type": "G", "id": "a"}]}])");
   ASSERT_TRUE(cycle.has_value());
   EXPECT_TRUE(cycle->IsAncestor({"G", "a"}, {"G", "b"}));
   EXPECT_TRUE(cycle->IsAncestor({"G", "b"}, {"G", "a"}));
@@ -273,7 +283,7 @@ TEST(CedarTemplatesTest, LinksFillSlotsAndRefuseMismatches) {
   ASSERT_TRUE(linked.has_value()) << linked.error().message();
   ASSERT_EQ(linked->size(), 2u);  // the static policy and the link; not the template
   auto entities = Entities::FromJson(
-      R"([{"uid": {"type": "Doc", "id": "d"}, "parents": [{"type": "Folder", "id": "f"}]}])");
+      R"([{"uid": {"type": "Doc", "id": "d"}, "attrs": {}, "parents": [{"type": "Folder", "id": "f"}]}])");
   ASSERT_TRUE(entities.has_value());
   Request request{{"User", "alice"}, {"Action", "read"}, {"Doc", "d"}};
   Decision d = Authorize(*linked, request, *entities);
