@@ -496,24 +496,23 @@ Result<std::vector<Policy>> LinkTemplates(const std::vector<Policy>& parsed,
   return out;
 }
 
-Decision Authorize(const std::vector<Policy>& policies, const Request& request,
-                   const Entities& entities) {
-  Decision decision;
+void AuthorizeInto(const std::vector<const Policy*>& candidates, const Request& request,
+                   const Entities& entities, Decision& decision) {
   std::vector<std::string> permits, forbids;
   Evaluator evaluator(request, entities);
-  for (const Policy& policy : policies) {
-    if (policy.is_template()) continue;
-    if (!InScope(policy.principal, request.principal, entities) ||
-        !InScope(policy.action, request.action, entities) ||
-        !InScope(policy.resource, request.resource, entities)) {
+  for (const Policy* policy : candidates) {
+    if (policy->is_template()) continue;
+    if (!InScope(policy->principal, request.principal, entities) ||
+        !InScope(policy->action, request.action, entities) ||
+        !InScope(policy->resource, request.resource, entities)) {
       continue;
     }
     bool satisfied = true;
-    for (const Condition& condition : policy.conditions) {
+    for (const Condition& condition : policy->conditions) {
       Result<Value> v = evaluator.Eval(*condition.expr);
       if (v && !v->is(ValueType::kBool)) v = Err(TypeError("bool", *v));
       if (!v) {
-        decision.errors.push_back({policy.id, v.error().message()});
+        decision.errors.push_back({policy->id, v.error().message()});
         satisfied = false;
         break;
       }
@@ -523,7 +522,7 @@ Decision Authorize(const std::vector<Policy>& policies, const Request& request,
       }
     }
     if (!satisfied) continue;
-    (policy.effect == Effect::kPermit ? permits : forbids).push_back(policy.id);
+    (policy->effect == Effect::kPermit ? permits : forbids).push_back(policy->id);
   }
   if (!forbids.empty()) {
     decision.reasons = std::move(forbids);
@@ -531,6 +530,15 @@ Decision Authorize(const std::vector<Policy>& policies, const Request& request,
     decision.allow = true;
     decision.reasons = std::move(permits);
   }
+}
+
+Decision Authorize(const std::vector<Policy>& policies, const Request& request,
+                   const Entities& entities) {
+  std::vector<const Policy*> all;
+  all.reserve(policies.size());
+  for (const Policy& p : policies) all.push_back(&p);
+  Decision decision;
+  AuthorizeInto(all, request, entities, decision);
   return decision;
 }
 

@@ -66,6 +66,11 @@ struct Decision {
 Decision Authorize(const std::vector<Policy>& policies, const Request& request,
                    const Entities& entities);
 
+// The same over `candidates`, which must be in policy order; the decision is
+// written into `decision` (empty before). For PolicySet's index.
+void AuthorizeInto(const std::vector<const Policy*>& candidates, const Request& request,
+                   const Entities& entities, Decision& decision);
+
 }  // namespace bulwark::policy::cedar
 
 #endif  // BULWARK_POLICY_CEDAR_EVALUATOR_H_

@@ -12,6 +12,7 @@
 #include "policy/cedar_entities.h"
 #include "policy/cedar_evaluator.h"
 #include "policy/cedar_parser.h"
+#include "policy/cedar_policy_set.h"
 
 namespace bulwark::policy::cedar {
 
@@ -102,7 +103,7 @@ Result<TestFileReport> RunCedarTestFile(const std::string& file, const std::stri
       links.push_back(std::move(link));
     }
   }
-  auto policies = LinkTemplates(*parsed_policies, links);
+  auto policies = PolicySet::Create(*parsed_policies, links);
   if (!policies) return fail(policies.error().message());
   auto entity_text = ReadFile(Path(root, test, "entities"));
   if (!entity_text) return fail(entity_text.error().message());
@@ -143,7 +144,7 @@ Result<TestFileReport> RunCedarTestFile(const std::string& file, const std::stri
     if (!reasons) return bad_request(reasons.error());
     if (!errors) return bad_request(errors.error());
 
-    const Decision got = Authorize(*policies, request, *entities);
+    const Decision got = (*policies)->Authorize(request, *entities);
     const std::set<std::string> got_reasons(got.reasons.begin(), got.reasons.end());
     std::set<std::string> got_errors;
     for (const PolicyError& e : got.errors) got_errors.insert(e.policy_id);

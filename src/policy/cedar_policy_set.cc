@@ -1,0 +1,74 @@
+#include "policy/cedar_policy_set.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "policy/cedar_parser.h"
+
+namespace bulwark::policy::cedar {
+
+size_t EntityUidHash::operator()(const EntityUid& uid) const {
+  const size_t h = std::hash<std::string>{}(uid.type);
+  return h ^ (std::hash<std::string>{}(uid.id) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+}
+
+Result<std::shared_ptr<const PolicySet>> PolicySet::Create(const std::vector<Policy>& parsed,
+                                                           const std::vector<TemplateLink>& links) {
+  BULWARK_ASSIGN_OR_RETURN(std::vector<Policy> linked, LinkTemplates(parsed, links));
+  auto set = std::shared_ptr<PolicySet>(new PolicySet());
+  set->policies_ = std::move(linked);
+  for (uint32_t i = 0; i < set->policies_.size(); ++i) {
+    const Policy& p = set->policies_[i];
+    // Scopes that name an entity (==, in, is ... in) can only match that
+    // entity or its descendants.
+    if (p.principal.op != ScopeConstraint::Op::kAll && p.principal.op != ScopeConstraint::Op::kIs) {
+      set->by_principal_[p.principal.entities[0]].push_back(i);
+    } else if (p.resource.op != ScopeConstraint::Op::kAll &&
+               p.resource.op != ScopeConstraint::Op::kIs) {
+      set->by_resource_[p.resource.entities[0]].push_back(i);
+    } else if (p.action.op != ScopeConstraint::Op::kAll) {
+      for (const EntityUid& action : p.action.entities) set->by_action_[action].push_back(i);
+    } else {
+      set->unindexed_.push_back(i);
+    }
+  }
+  return std::shared_ptr<const PolicySet>(std::move(set));
+}
+
+Result<std::shared_ptr<const PolicySet>> PolicySet::Parse(std::string_view text) {
+  BULWARK_ASSIGN_OR_RETURN(std::vector<Policy> parsed, ParsePolicies(text));
+  return Create(parsed);
+}
+
+void PolicySet::Collect(const Index& index, const EntityUid& uid, const Entities& entities,
+                        std::vector<uint32_t>& out) const {
+  if (index.empty()) return;
+  if (auto it = index.find(uid); it != index.end()) {
+    out.insert(out.end(), it->second.begin(), it->second.end());
+  }
+  if (const Entity* entity = entities.Find(uid)) {
+    for (const EntityUid& ancestor : entity->ancestors) {
+      if (auto it = index.find(ancestor); it != index.end()) {
+        out.insert(out.end(), it->second.begin(), it->second.end());
+      }
+    }
+  }
+}
+
+Decision PolicySet::Authorize(const Request& request, const Entities& entities) const {
+  std::vector<uint32_t> ids(unindexed_);
+  Collect(by_principal_, request.principal, entities, ids);
+  Collect(by_resource_, request.resource, entities, ids);
+  Collect(by_action_, request.action, entities, ids);
+  // Policy order, and once each (an action list may file a policy twice).
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::vector<const Policy*> candidates;
+  candidates.reserve(ids.size());
+  for (uint32_t id : ids) candidates.push_back(&policies_[id]);
+  Decision decision;
+  AuthorizeInto(candidates, request, entities, decision);
+  return decision;
+}
+
+}  // namespace bulwark::policy::cedar
