@@ -8,12 +8,8 @@
 #   BULWARK_BENCH_CPU=N    the core to pin to (default 1)
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$root/build}
-cpu=${BULWARK_BENCH_CPU:-1}
-[ "$(nproc)" -gt "$cpu" ] || cpu=0
-pin=(taskset -c "$cpu")
-command -v taskset >/dev/null || pin=()
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh" "$@"
 
 if [ "${BULWARK_BENCH_QUICK:-0}" = 1 ]; then
   min_time=0.01; reps=1; node_seconds=0.2
