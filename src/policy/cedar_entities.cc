@@ -174,6 +174,11 @@ Result<Entities> Entities::FromJson(std::string_view text) {
   return out;
 }
 
+size_t EntityUidHash::operator()(const EntityUid& uid) const {
+  const size_t h = std::hash<std::string>{}(uid.type);
+  return h ^ (std::hash<std::string>{}(uid.id) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+}
+
 const Entity* Entities::Find(const EntityUid& uid) const {
   auto it = entities_.find(uid);
   return it == entities_.end() ? nullptr : &it->second;

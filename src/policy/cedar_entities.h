@@ -6,11 +6,16 @@
 #include <map>
 #include <set>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/status.h"
 #include "policy/cedar_value.h"
 
 namespace bulwark::policy::cedar {
+
+struct EntityUidHash {
+  size_t operator()(const EntityUid& uid) const;
+};
 
 struct Entity {
   EntityUid uid;
@@ -40,7 +45,7 @@ class Entities {
   size_t size() const { return entities_.size(); }
 
  private:
-  std::map<EntityUid, Entity> entities_;
+  std::unordered_map<EntityUid, Entity, EntityUidHash> entities_;
 };
 
 // A Cedar value from its JSON form: true/false, integers (longs), strings,

@@ -7,11 +7,6 @@
 
 namespace bulwark::policy::cedar {
 
-size_t EntityUidHash::operator()(const EntityUid& uid) const {
-  const size_t h = std::hash<std::string>{}(uid.type);
-  return h ^ (std::hash<std::string>{}(uid.id) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
-}
-
 Result<std::shared_ptr<const PolicySet>> PolicySet::Create(const std::vector<Policy>& parsed,
                                                            const std::vector<TemplateLink>& links) {
   BULWARK_ASSIGN_OR_RETURN(std::vector<Policy> linked, LinkTemplates(parsed, links));
@@ -56,15 +51,17 @@ void PolicySet::Collect(const Index& index, const EntityUid& uid, const Entities
 }
 
 Decision PolicySet::Authorize(const Request& request, const Entities& entities) const {
-  std::vector<uint32_t> ids(unindexed_);
+  // Per-thread scratch space: a decision allocates nothing here.
+  thread_local std::vector<uint32_t> ids;
+  thread_local std::vector<const Policy*> candidates;
+  ids.assign(unindexed_.begin(), unindexed_.end());
   Collect(by_principal_, request.principal, entities, ids);
   Collect(by_resource_, request.resource, entities, ids);
   Collect(by_action_, request.action, entities, ids);
   // Policy order, and once each (an action list may file a policy twice).
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  std::vector<const Policy*> candidates;
-  candidates.reserve(ids.size());
+  candidates.clear();
   for (uint32_t id : ids) candidates.push_back(&policies_[id]);
   Decision decision;
   AuthorizeInto(candidates, request, entities, decision);

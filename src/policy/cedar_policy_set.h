@@ -12,13 +12,10 @@
 
 #include "core/status.h"
 #include "policy/cedar_ast.h"
+#include "policy/cedar_entities.h"
 #include "policy/cedar_evaluator.h"
 
 namespace bulwark::policy::cedar {
-
-struct EntityUidHash {
-  size_t operator()(const EntityUid& uid) const;
-};
 
 class PolicySet {
  public:
