@@ -6,8 +6,7 @@
 #include <boost/json.hpp>
 
 #include "core/log.h"
-#include "crypto/constant_time.h"
-#include "crypto/digest.h"
+#include "identity/static_token.h"
 #include "net/request_head.h"
 #include "net/request_path.h"
 
@@ -19,16 +18,9 @@ namespace json = boost::json;
 
 constexpr std::string_view kAdminPrefix = "/_bulwark/admin/";
 constexpr std::string_view kApiKeysPath = "/_bulwark/admin/v1/api-keys";
-constexpr size_t kMinTokenLength = 32;
 
 net::HttpResponse Json(int status, const json::value& body) {
-  return {.status = status,
-          .headers = {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}},
-          .body = json::serialize(body) + "\n"};
-}
-
-net::HttpResponse Error(int status, std::string_view message) {
-  return Json(status, json::object{{"error", message}});
+  return net::JsonResponse(status, json::serialize(body));
 }
 
 json::object ToJson(const identity::ApiKey& key) {
@@ -52,14 +44,14 @@ json::object ToJson(const identity::ApiKey& key) {
 net::HttpResponse FromStatus(const Status& status) {
   switch (status.code()) {
     case StatusCode::kNotFound:
-      return Error(404, "no such api key");
+      return net::JsonError(404, "no such api key");
     case StatusCode::kInvalidArgument:
-      return Error(400, status.message());  // names the bad field; holds no secret
+      return net::JsonError(400, status.message());  // names the bad field; holds no secret
     case StatusCode::kAborted:
-      return Error(409, "conflicting change; try again");
+      return net::JsonError(409, "conflicting change; try again");
     default:
       log::Error("admin.store_failed", {{"error", status.message()}});
-      return Error(503, "store unavailable");
+      return net::JsonError(503, "store unavailable");
   }
 }
 
@@ -101,24 +93,10 @@ Result<identity::ApiKeySpec> SpecFromJson(std::string_view body) {
   return spec;
 }
 
-bool IsJson(std::string_view content_type) {
-  const std::string_view media = content_type.substr(0, content_type.find(';'));
-  std::string_view trimmed = media;
-  while (!trimmed.empty() && trimmed.back() == ' ') trimmed.remove_suffix(1);
-  return net::EqualsIgnoreCase(trimmed, "application/json");
-}
-
 }  // namespace
 
 Result<std::string> HashAdminToken(std::string_view token) {
-  if (token.size() < kMinTokenLength) {
-    return Err(InvalidArgumentError("the admin token must be at least 32 characters"));
-  }
-  if (std::any_of(token.begin(), token.end(), [](char c) { return c <= 0x20 || c == 0x7f; })) {
-    return Err(
-        InvalidArgumentError("the admin token must not hold whitespace or control characters"));
-  }
-  return crypto::Digest(crypto::HashAlgorithm::kSha256, token);
+  return identity::HashStaticToken(token, "the admin token");
 }
 
 std::optional<net::HttpResponse> AdminApi::Handle(const net::HttpRequest& request) const {
@@ -130,20 +108,11 @@ std::optional<net::HttpResponse> AdminApi::Handle(const net::HttpRequest& reques
   net::HttpResponse response;
   bool authenticated = false;
 
-  const std::optional<std::string_view> authorization = request.Header("Authorization");
-  std::string_view token;
-  if (authorization && request.HeaderCount("Authorization") == 1 && authorization->size() > 7 &&
-      net::EqualsIgnoreCase(authorization->substr(0, 7), "Bearer ")) {
-    token = authorization->substr(7);
-  }
-  // Hashing both sides gives equal lengths, so the comparison leaks nothing.
-  if (!token.empty() &&
-      crypto::ConstantTimeEquals(crypto::Digest(crypto::HashAlgorithm::kSha256, token),
-                                 options_.token_sha256)) {
-    authenticated = true;
-  }
+  const std::string_view token = identity::BearerFromHeader(request.Header("Authorization"),
+                                                            request.HeaderCount("Authorization"));
+  authenticated = identity::StaticTokenMatches(token, options_.token_sha256);
   if (!authenticated) {
-    response = Error(401, "admin token required");
+    response = net::JsonError(401, "admin token required");
     response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"bulwark-admin\"");
     audit_reason = token.empty() ? "admin token missing" : "admin token invalid";
   } else {
@@ -185,7 +154,7 @@ net::HttpResponse AdminApi::Dispatch(const net::HttpRequest& request, std::strin
       for (const auto& key : *keys) items.emplace_back(ToJson(key));
       return Json(200, json::object{{"api_keys", std::move(items)}});
     }
-    net::HttpResponse r = Error(405, "method not allowed");
+    net::HttpResponse r = net::JsonError(405, "method not allowed");
     r.headers.emplace_back("Allow", "GET, POST");
     return r;
   }
@@ -202,20 +171,20 @@ net::HttpResponse AdminApi::Dispatch(const net::HttpRequest& request, std::strin
       audit_reason = "api key revoked: " + key->id;
       return Json(200, ToJson(*key));
     }
-    net::HttpResponse r = Error(405, "method not allowed");
+    net::HttpResponse r = net::JsonError(405, "method not allowed");
     r.headers.emplace_back("Allow", "GET, DELETE");
     return r;
   }
-  return Error(404, "not found");
+  return net::JsonError(404, "not found");
 }
 
 net::HttpResponse AdminApi::CreateApiKey(const net::HttpRequest& request,
                                          std::string& audit_reason) const {
-  if (!IsJson(request.Header("Content-Type").value_or(""))) {
-    return Error(415, "Content-Type must be application/json");
+  if (!net::IsJsonContentType(request.Header("Content-Type").value_or(""))) {
+    return net::JsonError(415, "Content-Type must be application/json");
   }
   Result<identity::ApiKeySpec> spec = SpecFromJson(request.body);
-  if (!spec) return Error(400, spec.error().message());
+  if (!spec) return net::JsonError(400, spec.error().message());
   auto created = api_keys_.Create(*spec);
   if (!created) return FromStatus(created.error());
   auto& [key, secret] = *created;

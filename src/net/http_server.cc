@@ -1,5 +1,7 @@
 #include "net/http_server.h"
 
+#include <cstdio>
+
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -341,6 +343,29 @@ Result<std::unique_ptr<HttpServer>> internal::ServerFactory::Start(HttpServerOpt
   } catch (const std::exception& e) {
     return Err(InternalError(std::string("cannot start HTTP server: ") + e.what()));
   }
+}
+
+HttpResponse JsonResponse(int status, std::string json) {
+  return {.status = status,
+          .headers = {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}},
+          .body = std::move(json) + "\n"};
+}
+
+HttpResponse JsonError(int status, std::string_view message) {
+  std::string body = "{\"error\":\"";
+  for (const char c : message) {
+    if (c == '"' || c == '\\') {
+      body += '\\';
+      body += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+      body += escaped;
+    } else {
+      body += c;
+    }
+  }
+  return JsonResponse(status, body + "\"}");
 }
 
 }  // namespace bulwark::net

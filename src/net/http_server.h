@@ -89,6 +89,12 @@ struct HttpResponse {
   std::string body;
 };
 
+// A JSON answer of an API: `json` (already serialized) with
+// `Content-Type: application/json` and `Cache-Control: no-store`.
+HttpResponse JsonResponse(int status, std::string json);
+// {"error": message} the same way; the message is escaped.
+HttpResponse JsonError(int status, std::string_view message);
+
 // Answers one request. Runs on the io thread that owns the connection, so it
 // must not block (no disk or network waits, no long computation): every other
 // connection of that thread waits while it runs. Called concurrently from all

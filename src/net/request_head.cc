@@ -33,6 +33,12 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
+bool IsJsonContentType(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  return EqualsIgnoreCase(media, "application/json");
+}
+
 size_t MaxRequestHeadBytes(const RequestHeadLimits& limits) {
   return limits.max_request_line + 2 + limits.max_header_bytes + 2;
 }

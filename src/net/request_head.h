@@ -95,6 +95,10 @@ std::expected<BodyFraming, Refusal> CheckRequestFields(
 // ASCII case-insensitive equality, as field names and tokens compare.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
+// True if a Content-Type value names application/json (parameters such as
+// charset ignored).
+bool IsJsonContentType(std::string_view content_type);
+
 }  // namespace bulwark::net
 
 #endif  // BULWARK_NET_REQUEST_HEAD_H_

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <boost/asio/awaitable.hpp>
+#include <fstream>
+#include <sstream>
 
 #include "core/log.h"
 #include "gateway/forward_auth.h"
@@ -16,6 +18,37 @@ net::HttpResponse Text(int status, std::string body) {
   return {.status = status,
           .headers = {{"Content-Type", "text/plain; charset=utf-8"}, {"Cache-Control", "no-store"}},
           .body = std::move(body)};
+}
+
+// The policies and entities files, parsed and indexed; errors name the file.
+Result<std::unique_ptr<pdp::DecisionApi>> LoadDecisionApi(const PolicyConfig& config,
+                                                          audit::AuditQueue* audit,
+                                                          const Clock& clock) {
+  auto read = [](const std::string& path) -> Result<std::string> {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Err(InvalidArgumentError("cannot read " + path));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  BULWARK_ASSIGN_OR_RETURN(std::string text, read(config.policies_file));
+  auto policies = policy::cedar::PolicySet::Parse(text);
+  if (!policies) {
+    return Err(InvalidArgumentError(config.policies_file + ":" + policies.error().message()));
+  }
+  std::string entity_text = "[]";
+  if (!config.entities_file.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(entity_text, read(config.entities_file));
+  }
+  auto entities = policy::cedar::Entities::FromJson(entity_text);
+  if (!entities) {
+    return Err(InvalidArgumentError(config.entities_file + ": " + entities.error().message()));
+  }
+  log::Info("policy.loaded", {{"policies", static_cast<int64_t>((*policies)->size())},
+                              {"entities", static_cast<int64_t>(entities->size())}});
+  return std::make_unique<pdp::DecisionApi>(
+      pdp::DecisionApiOptions{.token_sha256 = config.api_token_sha256}, std::move(*policies),
+      std::make_shared<const policy::cedar::Entities>(std::move(*entities)), audit, clock);
 }
 
 }  // namespace
@@ -46,6 +79,10 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   if (config.admin) {
     server->admin_ = std::make_unique<admin::AdminApi>(*config.admin, *server->api_key_service_,
                                                        server->audit_queue_.get(), clock);
+  }
+  if (config.policy) {
+    BULWARK_ASSIGN_OR_RETURN(server->decision_api_,
+                             LoadDecisionApi(*config.policy, server->audit_queue_.get(), clock));
   }
   if (config.gateway) {
     gateway::GatewayOptions options = config.gateway->options;
@@ -105,6 +142,7 @@ void Server::Stop() {
   if (audit_queue_) audit_queue_->Stop();  // writes every queued event
   gateway_.reset();
   admin_.reset();
+  decision_api_.reset();
   api_key_index_.reset();  // ends its store watch
   api_key_service_.reset();
   store_.reset();
@@ -114,6 +152,9 @@ void Server::Stop() {
 std::optional<net::HttpResponse> Server::HandleLocal(const net::HttpRequest& request) const {
   if (admin_) {
     if (auto response = admin_->Handle(request)) return std::move(*response);
+  }
+  if (decision_api_) {
+    if (auto response = decision_api_->Handle(request)) return std::move(*response);
   }
   if (gateway_) {
     if (auto response = gateway::HandleForwardAuth(*gateway_, config_.gateway->forward_auth,

@@ -20,6 +20,7 @@
 #include "gateway/reverse_proxy.h"
 #include "identity/api_keys.h"
 #include "net/http_server.h"
+#include "pdp/decision_api.h"
 #include "server/server_config.h"
 #include "store/store.h"
 
@@ -67,6 +68,7 @@ class Server {
   std::unique_ptr<identity::ApiKeyService> api_key_service_;
   std::unique_ptr<identity::ApiKeyIndex> api_key_index_;  // feeds the gateway's api_key routes
   std::unique_ptr<admin::AdminApi> admin_;                // null without an admin section
+  std::unique_ptr<pdp::DecisionApi> decision_api_;        // null without a policy section
   std::unique_ptr<gateway::Gateway> gateway_;             // null without a gateway section
   std::unique_ptr<gateway::IdentityTokenSigner> identity_signer_;  // null unless configured
   std::unique_ptr<gateway::ReverseProxy> proxy_;  // null unless a route has an upstream

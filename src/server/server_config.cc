@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "crypto/secret_bytes.h"
+#include "identity/static_token.h"
 
 namespace bulwark::server {
 
@@ -81,7 +82,7 @@ Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* po
 
 Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::string& base_dir) {
   ServerConfig cfg;
-  BULWARK_RETURN_IF_ERROR(root.CheckKeys({"server", "store", "log", "gateway", "admin"}));
+  BULWARK_RETURN_IF_ERROR(root.CheckKeys({"server", "store", "log", "gateway", "admin", "policy"}));
 
   ConfigNode server = root["server"];
   BULWARK_RETURN_IF_ERROR(server.CheckKeys(
@@ -124,6 +125,20 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
     crypto::WipeString(token);
     if (!hash) return Err(admin["token"].Error(hash.error().message()));
     cfg.admin = admin::AdminOptions{.token_sha256 = std::move(*hash)};
+  }
+  if (ConfigNode policy = root["policy"]; !policy.IsMissing()) {
+    BULWARK_RETURN_IF_ERROR(policy.CheckKeys({"policies_file", "entities_file", "api_token"}));
+    PolicyConfig pc;
+    BULWARK_ASSIGN_OR_RETURN(std::string policies, policy["policies_file"].String());
+    BULWARK_ASSIGN_OR_RETURN(std::string entities, policy["entities_file"].StringOr(""));
+    pc.policies_file = FromBase(base_dir, policies);
+    pc.entities_file = FromBase(base_dir, entities);
+    BULWARK_ASSIGN_OR_RETURN(std::string token, policy["api_token"].String());
+    Result<std::string> hash = identity::HashStaticToken(token, "the decision API token");
+    crypto::WipeString(token);
+    if (!hash) return Err(policy["api_token"].Error(hash.error().message()));
+    pc.api_token_sha256 = std::move(*hash);
+    cfg.policy = std::move(pc);
   }
   if (!root["gateway"].IsMissing()) {
     BULWARK_ASSIGN_OR_RETURN(cfg.gateway,

@@ -34,6 +34,14 @@ struct StoreConfig {
   std::string path = "bulwark.db";
 };
 
+// The `policy:` section: the Cedar policies and entities, and the token of
+// the decision API (POST /v1/authorize).
+struct PolicyConfig {
+  std::string policies_file;
+  std::string entities_file;  // empty: no entities
+  std::string api_token_sha256;
+};
+
 struct ServerConfig {
   ListenerConfig listener;
   StoreConfig store;
@@ -42,6 +50,8 @@ struct ServerConfig {
   std::optional<gateway::GatewayConfig> gateway;
   // The `admin:` section (the admin API), if present.
   std::optional<admin::AdminOptions> admin;
+  // The `policy:` section (the Cedar decision point), if present.
+  std::optional<PolicyConfig> policy;
 };
 
 // Reads and validates a config file.

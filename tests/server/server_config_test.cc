@@ -33,6 +33,23 @@ TEST(ServerConfigTest, AdminTokenMustBeStrongAndIsNotKept) {
   EXPECT_EQ(cfg->admin->token_sha256.find("an-admin"), std::string::npos);
 }
 
+TEST(ServerConfigTest, PolicySectionNamesFilesAndKeepsOnlyTheTokenHash) {
+  auto cfg = Parse(
+      "policy: {policies_file: p.cedar, entities_file: /abs/e.json,"
+      " api_token: a-decision-api-token-of-32-chars-or-more}\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
+  ASSERT_TRUE(cfg->policy.has_value());
+  EXPECT_EQ(cfg->policy->policies_file, "./p.cedar");  // relative to the config's folder
+  EXPECT_EQ(cfg->policy->entities_file, "/abs/e.json");
+  EXPECT_EQ(cfg->policy->api_token_sha256.size(), 32u);
+  cfg = Parse("policy: {policies_file: p.cedar, api_token: short}\n");
+  ASSERT_FALSE(cfg.has_value());
+  EXPECT_NE(cfg.error().message().find("field 'policy.api_token'"), std::string::npos);
+  EXPECT_FALSE(Parse("policy: {api_token: a-decision-api-token-of-32-chars-or-more}\n")
+                   .has_value());  // no policies file
+  EXPECT_FALSE(Parse("policy: {policies_file: p.cedar, token: x}\n").has_value());
+}
+
 TEST(ServerConfigTest, DefaultsAreSafe) {
   auto cfg = Parse("{}");
   ASSERT_TRUE(cfg.has_value());

@@ -1,0 +1,45 @@
+#include "identity/static_token.h"
+
+#include <algorithm>
+
+#include "crypto/constant_time.h"
+#include "crypto/digest.h"
+
+namespace bulwark::identity {
+
+namespace {
+
+constexpr size_t kMinTokenLength = 32;
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](char x, char y) { return (x | 0x20) == (y | 0x20); });
+}
+
+}  // namespace
+
+Result<std::string> HashStaticToken(std::string_view token, std::string_view what) {
+  if (token.size() < kMinTokenLength) {
+    return Err(InvalidArgumentError(std::string(what) + " must be at least 32 characters"));
+  }
+  if (std::any_of(token.begin(), token.end(), [](char c) { return c <= 0x20 || c == 0x7f; })) {
+    return Err(InvalidArgumentError(std::string(what) +
+                                    " must not hold whitespace or control characters"));
+  }
+  return crypto::Digest(crypto::HashAlgorithm::kSha256, token);
+}
+
+std::string_view BearerFromHeader(std::optional<std::string_view> authorization, size_t count) {
+  if (!authorization || count != 1 || authorization->size() <= 7 ||
+      !EqualsIgnoreCase(authorization->substr(0, 7), "Bearer ")) {
+    return {};
+  }
+  return authorization->substr(7);
+}
+
+bool StaticTokenMatches(std::string_view token, std::string_view token_sha256) {
+  return !token.empty() && crypto::ConstantTimeEquals(
+                               crypto::Digest(crypto::HashAlgorithm::kSha256, token), token_sha256);
+}
+
+}  // namespace bulwark::identity

@@ -1,0 +1,31 @@
+// Static bearer tokens from the config (the admin token, the decision API's
+// token): kept only as a SHA-256, checked in constant time.
+#ifndef BULWARK_IDENTITY_STATIC_TOKEN_H_
+#define BULWARK_IDENTITY_STATIC_TOKEN_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace bulwark::identity {
+
+// The SHA-256 to keep of `token`; kInvalidArgument (naming `what`, e.g.
+// "the admin token") if it is shorter than 32 characters or holds
+// whitespace or control characters.
+Result<std::string> HashStaticToken(std::string_view token, std::string_view what);
+
+// The token of an `Authorization: Bearer <token>` header value, or empty if
+// `authorization` is absent, not a bearer credential, or was sent more than
+// once (`count` > 1).
+std::string_view BearerFromHeader(std::optional<std::string_view> authorization, size_t count);
+
+// True if `token` is non-empty and its SHA-256 equals `token_sha256`.
+// Hashing both sides makes the lengths equal, so the comparison (constant
+// time) leaks nothing of the stored token.
+bool StaticTokenMatches(std::string_view token, std::string_view token_sha256);
+
+}  // namespace bulwark::identity
+
+#endif  // BULWARK_IDENTITY_STATIC_TOKEN_H_

@@ -1,0 +1,176 @@
+#include "pdp/decision_api.h"
+
+#include <chrono>
+
+#include <boost/json.hpp>
+
+#include "identity/static_token.h"
+#include "net/request_head.h"
+#include "net/request_path.h"
+#include "policy/cedar_parser.h"
+
+namespace bulwark::pdp {
+
+namespace {
+
+namespace json = boost::json;
+namespace cedar = policy::cedar;
+
+constexpr std::string_view kAuthorizePath = "/v1/authorize";
+constexpr std::string_view kBatchPath = "/v1/authorize/batch";
+
+net::HttpResponse Json(int status, const json::value& body) {
+  return net::JsonResponse(status, json::serialize(body));
+}
+
+Result<cedar::EntityUid> UidFromJson(const json::value* v, std::string_view field) {
+  auto bad = [&] {
+    return Err(
+        InvalidArgumentError(std::string(field) + ": expected {\"type\", \"id\"} or Type::\"id\""));
+  };
+  if (v == nullptr) return Err(InvalidArgumentError(std::string(field) + ": missing"));
+  if (v->is_string()) {
+    auto expr = cedar::ParseExpression(v->get_string());
+    if (!expr || (*expr)->kind != cedar::ExprKind::kEntity) return bad();
+    return (*expr)->uid;
+  }
+  const json::object* o = v->if_object();
+  if (o == nullptr || o->size() != 2 || !o->contains("type") || !o->contains("id") ||
+      !o->at("type").is_string() || !o->at("id").is_string()) {
+    return bad();
+  }
+  return cedar::EntityUid{std::string(o->at("type").get_string()),
+                          std::string(o->at("id").get_string())};
+}
+
+Result<cedar::Request> RequestFromJson(const json::value& v) {
+  const json::object* o = v.if_object();
+  if (o == nullptr) return Err(InvalidArgumentError("a request must be a JSON object"));
+  for (const auto& [key, value] : *o) {
+    if (key != "principal" && key != "action" && key != "resource" && key != "context") {
+      return Err(InvalidArgumentError("unknown field \"" + std::string(key) + "\""));
+    }
+  }
+  cedar::Request request;
+  BULWARK_ASSIGN_OR_RETURN(request.principal,
+                           UidFromJson(o->if_contains("principal"), "principal"));
+  BULWARK_ASSIGN_OR_RETURN(request.action, UidFromJson(o->if_contains("action"), "action"));
+  BULWARK_ASSIGN_OR_RETURN(request.resource, UidFromJson(o->if_contains("resource"), "resource"));
+  if (const json::value* context = o->if_contains("context")) {
+    if (!context->is_object()) return Err(InvalidArgumentError("context: expected an object"));
+    auto value = cedar::ValueFromJson(json::serialize(*context));
+    if (!value) return Err(InvalidArgumentError("context: " + value.error().message()));
+    request.context = std::move(*value);
+  }
+  return request;
+}
+
+json::object DecisionToJson(const cedar::Decision& d) {
+  json::array reasons;
+  for (const std::string& id : d.reasons) reasons.emplace_back(id);
+  json::array errors;
+  for (const cedar::PolicyError& e : d.errors) {
+    errors.emplace_back(json::object{{"policy", e.policy_id}, {"message", e.message}});
+  }
+  return json::object{{"decision", d.allow ? "allow" : "deny"},
+                      {"reasons", std::move(reasons)},
+                      {"errors", std::move(errors)}};
+}
+
+std::string Describe(const cedar::EntityUid& uid) { return uid.type + "::\"" + uid.id + "\""; }
+
+}  // namespace
+
+DecisionApi::DecisionApi(DecisionApiOptions options,
+                         std::shared_ptr<const cedar::PolicySet> policies,
+                         std::shared_ptr<const cedar::Entities> entities, audit::AuditQueue* audit,
+                         const Clock& clock)
+    : options_(std::move(options)),
+      policies_(std::move(policies)),
+      entities_(std::move(entities)),
+      audit_(audit),
+      clock_(clock) {}
+
+std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& request) const {
+  Result<net::NormalizedTarget> target = net::NormalizeRequestTarget(request.target);
+  if (!target || (target->path != kAuthorizePath && target->path != kBatchPath)) {
+    return std::nullopt;
+  }
+  const std::string_view token = identity::BearerFromHeader(request.Header("Authorization"),
+                                                            request.HeaderCount("Authorization"));
+  if (!identity::StaticTokenMatches(token, options_.token_sha256)) {
+    net::HttpResponse response = net::JsonError(401, "decision API token required");
+    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"bulwark-pdp\"");
+    return response;
+  }
+  if (request.method != "POST") {
+    net::HttpResponse response = net::JsonError(405, "use POST");
+    response.headers.emplace_back("Allow", "POST");
+    return response;
+  }
+  if (!net::IsJsonContentType(request.Header("Content-Type").value_or(""))) {
+    return net::JsonError(415, "Content-Type must be application/json");
+  }
+  boost::system::error_code ec;
+  json::value body = json::parse(request.body, ec);
+  if (ec) return net::JsonError(400, "malformed JSON");
+
+  std::vector<cedar::Request> requests;
+  const bool batch = target->path == kBatchPath;
+  if (batch) {
+    const json::object* o = body.if_object();
+    const json::value* list = o == nullptr ? nullptr : o->if_contains("requests");
+    if (list == nullptr || !list->is_array() || o->size() != 1) {
+      return net::JsonError(400, "expected {\"requests\": [...]}");
+    }
+    if (list->get_array().size() > kMaxBatch) {
+      return net::JsonError(400, "at most " + std::to_string(kMaxBatch) + " requests per batch");
+    }
+    size_t index = 0;
+    for (const json::value& item : list->get_array()) {
+      auto parsed = RequestFromJson(item);
+      if (!parsed) {
+        return net::JsonError(
+            400, "requests[" + std::to_string(index) + "]: " + parsed.error().message());
+      }
+      requests.push_back(std::move(*parsed));
+      ++index;
+    }
+  } else {
+    auto parsed = RequestFromJson(body);
+    if (!parsed) return net::JsonError(400, parsed.error().message());
+    requests.push_back(std::move(*parsed));
+  }
+
+  json::array results;
+  for (const cedar::Request& r : requests) {
+    const auto start = std::chrono::steady_clock::now();
+    const cedar::Decision decision = policies_->Authorize(r, *entities_);
+    const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - start);
+    results.emplace_back(DecisionToJson(decision));
+    if (audit_ != nullptr) {
+      audit::AuditEvent event;
+      event.time = clock_.Now();
+      event.subject = Describe(r.principal);
+      event.credential_kind = "pdp_token";
+      event.action = Describe(r.action);
+      event.resource = Describe(r.resource);
+      event.route = "pdp";
+      event.client_ip = request.remote_address;
+      event.decision = decision.allow ? audit::AuditDecision::kAllow : audit::AuditDecision::kDeny;
+      event.status = 200;
+      std::string reason = decision.allow ? "permitted by" : "denied";
+      if (!decision.reasons.empty()) reason += decision.allow ? "" : " by";
+      for (const std::string& id : decision.reasons) reason += " " + id;
+      for (const cedar::PolicyError& e : decision.errors) reason += "; error in " + e.policy_id;
+      event.reason = std::move(reason);
+      event.latency = latency;
+      (void)audit_->TryEnqueue(std::move(event));
+    }
+  }
+  if (batch) return Json(200, json::object{{"results", std::move(results)}});
+  return Json(200, results[0]);
+}
+
+}  // namespace bulwark::pdp

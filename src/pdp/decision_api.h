@@ -1,0 +1,58 @@
+// The policy decision point over HTTP: services and proxies that enforce
+// Bulwark's Cedar policies ask it for decisions.
+//
+//   POST /v1/authorize        {"principal", "action", "resource", "context"}
+//                             -> {"decision": "allow"|"deny", "reasons": [...],
+//                                 "errors": [{"policy": "...", "message": "..."}]}
+//   POST /v1/authorize/batch  {"requests": [...]} (at most 100)
+//                             -> {"results": [...]} in the same order
+//
+// Entities are written {"type": "User", "id": "alice"} or as the Cedar
+// literal "User::\"alice\""; the context is a JSON object of Cedar values
+// (with the __entity and __extn escapes), absent meaning {}. Every call
+// needs `Authorization: Bearer <token>` (the config's policy.api_token,
+// compared in constant time) and `Content-Type: application/json`. Errors are
+// {"error": "..."} naming the bad field. Each decision is audited.
+#ifndef BULWARK_PDP_DECISION_API_H_
+#define BULWARK_PDP_DECISION_API_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "audit/audit_queue.h"
+#include "core/clock.h"
+#include "net/http_server.h"
+#include "policy/cedar_entities.h"
+#include "policy/cedar_policy_set.h"
+
+namespace bulwark::pdp {
+
+inline constexpr size_t kMaxBatch = 100;
+
+struct DecisionApiOptions {
+  std::string token_sha256;  // SHA-256 of the API token (the token is not kept)
+};
+
+class DecisionApi {
+ public:
+  // `audit` may be null; it and `clock` must outlive the API.
+  DecisionApi(DecisionApiOptions options, std::shared_ptr<const policy::cedar::PolicySet> policies,
+              std::shared_ptr<const policy::cedar::Entities> entities, audit::AuditQueue* audit,
+              const Clock& clock);
+
+  // The answer for a request whose normalized path is /v1/authorize or
+  // /v1/authorize/batch; nullopt for any other. Thread-safe.
+  std::optional<net::HttpResponse> Handle(const net::HttpRequest& request) const;
+
+ private:
+  const DecisionApiOptions options_;
+  const std::shared_ptr<const policy::cedar::PolicySet> policies_;
+  const std::shared_ptr<const policy::cedar::Entities> entities_;
+  audit::AuditQueue* audit_;
+  const Clock& clock_;
+};
+
+}  // namespace bulwark::pdp
+
+#endif  // BULWARK_PDP_DECISION_API_H_

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# End-to-end test of the decision API: `bulwark serve` with the ABAC example
+# of docs/policy.md, asked by curl for single and batch decisions; the token
+# is required, bad requests get 400, and a broken policy file stops the
+# server from starting with the file, line and column.
+# Usage: policy_api_test.sh BULWARK_BINARY
+set -uo pipefail
+bulwark=$1
+root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+export BULWARK_PDP_TOKEN="e2e-decision-api-token-0123456789abcdef"
+cat >"$work/bulwark.yaml" <<YAML
+server: {listen: 127.0.0.1:0}
+store: {backend: memory}
+policy:
+  policies_file: $root/examples/policy/abac/policies.cedar
+  entities_file: $root/examples/policy/abac/entities.json
+  api_token: \${env:BULWARK_PDP_TOKEN}
+YAML
+start_bulwark "$work/bulwark.yaml" "$work/server.log" || { echo "FAIL: server did not start"; exit 1; }
+base="http://127.0.0.1:$bulwark_port"
+auth=(-H "Authorization: Bearer $BULWARK_PDP_TOKEN" -H "Content-Type: application/json")
+
+ask() {  # ask BODY [PATH] -> status; the body in $work/body
+  curl -s -o "$work/body" -w '%{http_code}' "${auth[@]}" -d "$1" "$base${2:-/v1/authorize}"
+}
+office='{"source_ip": {"__extn": {"fn": "ip", "arg": "10.20.3.4"}}}'
+approve='"principal": "Employee::\"mia\"", "action": "Action::\"approve\"", "resource": "Expense::\"taxi\""'
+
+expect_eq "manager approves from the office" "$(ask "{$approve, \"context\": $office}")" "200"
+if grep -q '"decision":"allow","reasons":\["manager-approves"\]' "$work/body"; then ok; else bad "allow body: $(cat "$work/body")"; fi
+expect_eq "from outside" "$(ask "{$approve, \"context\": {\"source_ip\": {\"__extn\": {\"fn\": \"ip\", \"arg\": \"203.0.113.9\"}}}}")" "200"
+if grep -q '"decision":"deny"' "$work/body"; then ok; else bad "deny body: $(cat "$work/body")"; fi
+expect_eq "no context: the policy errors, deny" "$(ask "{$approve}")" "200"
+if grep -q '"policy":"manager-approves"' "$work/body"; then ok; else bad "error body: $(cat "$work/body")"; fi
+expect_eq "batch" "$(ask "{\"requests\": [{$approve, \"context\": $office}, {$approve}]}" /v1/authorize/batch)" "200"
+if grep -q '"results":\[{"decision":"allow".*{"decision":"deny"' "$work/body"; then ok; else bad "batch body: $(cat "$work/body")"; fi
+expect_eq "no token" "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "{$approve}" "$base/v1/authorize")" "401"
+expect_eq "wrong token" "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer nope' -H 'Content-Type: application/json' -d "{$approve}" "$base/v1/authorize")" "401"
+expect_eq "a form post" "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $BULWARK_PDP_TOKEN" -d "{$approve}" "$base/v1/authorize")" "415"
+expect_eq "malformed" "$(ask '{"principal": 1}')" "400"
+if grep -q 'principal' "$work/body"; then ok; else bad "400 body: $(cat "$work/body")"; fi
+if grep -q "$BULWARK_PDP_TOKEN" "$work/server.log"; then bad "the token leaked into the log"; else ok; fi
+
+# A policy file with a syntax error: the server refuses to start and says where.
+printf 'permit (principal, action, resource)\nwhen { principal.x == };\n' >"$work/broken.cedar"
+sed "s|policies_file: .*|policies_file: $work/broken.cedar|" "$work/bulwark.yaml" >"$work/broken.yaml"
+"$bulwark" serve --config "$work/broken.yaml" >"$work/broken.log" 2>&1
+status=$?
+if [ "$status" -ne 0 ] && grep -q 'broken.cedar:2:23: expected an expression' "$work/broken.log"; then ok; else
+  bad "broken policy file: exit $status, log: $(cat "$work/broken.log")"
+fi
+
+finish policy_api_test
