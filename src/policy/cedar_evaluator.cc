@@ -84,8 +84,9 @@ class Evaluator {
         return In(v, in);
       }
       case ExprKind::kGetAttribute: {
-        BULWARK_ASSIGN_OR_RETURN(Value v, Eval(*x.args[0]));
-        return GetAttribute(v, x.text);
+        Value scratch;
+        BULWARK_ASSIGN_OR_RETURN(const Value* v, EvalRef(x, scratch));
+        return *v;
       }
       case ExprKind::kMethodCall:
         return EvalMethod(x);
@@ -125,8 +126,11 @@ class Evaluator {
   }
 
   Result<Value> EvalBinary(const Expr& x) {
-    BULWARK_ASSIGN_OR_RETURN(Value a, Eval(*x.args[0]));
-    BULWARK_ASSIGN_OR_RETURN(Value b, Eval(*x.args[1]));
+    Value scratch_a, scratch_b;
+    BULWARK_ASSIGN_OR_RETURN(const Value* pa, EvalRef(*x.args[0], scratch_a));
+    BULWARK_ASSIGN_OR_RETURN(const Value* pb, EvalRef(*x.args[1], scratch_b));
+    const Value& a = *pa;
+    const Value& b = *pb;
     switch (x.op) {
       case BinaryOp::kEq:
         return Value::Bool(a == b);
@@ -196,27 +200,28 @@ class Evaluator {
   }
 
   Result<Value> EvalHas(const Expr& x) {
-    BULWARK_ASSIGN_OR_RETURN(Value v, Eval(*x.args[0]));
+    Value scratch;
+    BULWARK_ASSIGN_OR_RETURN(const Value* v, EvalRef(*x.args[0], scratch));
     for (const std::string& name : x.path) {
       const ValueRecord* fields = nullptr;
-      if (v.is(ValueType::kEntity)) {
-        const Entity* entity = entities_.Find(v.as_entity());
+      if (v->is(ValueType::kEntity)) {
+        const Entity* entity = entities_.Find(v->as_entity());
         if (entity == nullptr) return Value::Bool(false);
         fields = &entity->attrs;
-      } else if (v.is(ValueType::kRecord)) {
-        fields = &v.as_record();
+      } else if (v->is(ValueType::kRecord)) {
+        fields = &v->as_record();
       } else {
-        return Err(TypeError("entity or record", v));
+        return Err(TypeError("entity or record", *v));
       }
       auto it = fields->find(name);
       if (it == fields->end()) return Value::Bool(false);
-      Value next = it->second;
-      v = std::move(next);
+      v = &it->second;  // lives in the entity store or in *scratch's record
     }
     return Value::Bool(true);
   }
 
-  Result<Value> GetAttribute(const Value& v, const std::string& name) {
+  // The attribute `name` of an entity or record, where it is stored.
+  Result<const Value*> AttributeRef(const Value& v, const std::string& name) {
     if (v.is(ValueType::kEntity)) {
       const Entity* entity = entities_.Find(v.as_entity());
       if (entity == nullptr) {
@@ -227,22 +232,54 @@ class Evaluator {
         return Err(Fail(
             fmt::format("{} does not have the attribute \"{}\"", Describe(v.as_entity()), name)));
       }
-      return it->second;
+      return &it->second;
     }
     if (!v.is(ValueType::kRecord)) return Err(TypeError("entity or record", v));
     auto it = v.as_record().find(name);
     if (it == v.as_record().end()) {
       return Err(Fail(fmt::format("record does not have the attribute \"{}\"", name)));
     }
-    return it->second;
+    return &it->second;
+  }
+
+  // The value of `x`, without a copy when it already lives somewhere that
+  // outlasts this evaluation (the context, an entity's attribute, or an
+  // attribute of either); else evaluated into `scratch`.
+  Result<const Value*> EvalRef(const Expr& x, Value& scratch) {
+    if (x.kind == ExprKind::kVariable && x.variable == Variable::kContext) {
+      return &request_.context;
+    }
+    if (x.kind == ExprKind::kGetAttribute) {
+      Value base_scratch;
+      BULWARK_ASSIGN_OR_RETURN(const Value* base, EvalRef(*x.args[0], base_scratch));
+      BULWARK_ASSIGN_OR_RETURN(const Value* attribute, AttributeRef(*base, x.text));
+      // An entity's attributes live in the entity store; a record's live in
+      // the record, which must not be a temporary of this frame.
+      if (base == &base_scratch && base->is(ValueType::kRecord)) {
+        scratch = *attribute;
+        return &scratch;
+      }
+      return attribute;
+    }
+    BULWARK_ASSIGN_OR_RETURN(scratch, Eval(x));
+    return &scratch;
   }
 
   Result<Value> EvalMethod(const Expr& x) {
-    std::vector<Value> args;
-    for (const ExprPtr& arg : x.args) {
-      BULWARK_ASSIGN_OR_RETURN(Value v, Eval(*arg));
-      args.push_back(std::move(v));
+    // The receiver and at most one argument (the parser checks each
+    // method's arity), evaluated without copies where possible.
+    if (x.args.empty() || x.args.size() > 2) return Err(Fail("bad method call"));
+    Value scratch[2];
+    struct {
+      const Value* p[2] = {nullptr, nullptr};
+      size_t n = 0;
+      const Value& operator[](size_t i) const { return *p[i]; }
+      size_t size() const { return n; }
+    } args;
+    for (size_t i = 0; i < x.args.size(); ++i) {
+      BULWARK_ASSIGN_OR_RETURN(args.p[i], EvalRef(*x.args[i], scratch[i]));
     }
+    args.n = x.args.size();
     const Value& self = args[0];
     const std::string& name = x.text;
     auto arity = [&](size_t n) -> Status {
