@@ -8,7 +8,6 @@
 #include "core/log.h"
 #include "identity/static_token.h"
 #include "net/request_head.h"
-#include "net/request_path.h"
 
 namespace bulwark::admin {
 
@@ -99,10 +98,10 @@ Result<std::string> HashAdminToken(std::string_view token) {
   return identity::HashStaticToken(token, "the admin token");
 }
 
-std::optional<net::HttpResponse> AdminApi::Handle(const net::HttpRequest& request) const {
+std::optional<net::HttpResponse> AdminApi::Handle(const net::HttpRequest& request,
+                                                  std::string_view path) const {
   // Judged on the normalized path, as the gateway judges its routes.
-  Result<net::NormalizedTarget> target = net::NormalizeRequestTarget(request.target);
-  if (!target || !target->path.starts_with(kAdminPrefix)) return std::nullopt;
+  if (!path.starts_with(kAdminPrefix)) return std::nullopt;
   const auto start = std::chrono::steady_clock::now();
   std::string audit_reason;
   net::HttpResponse response;
@@ -116,7 +115,7 @@ std::optional<net::HttpResponse> AdminApi::Handle(const net::HttpRequest& reques
     response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"bulwark-admin\"");
     audit_reason = token.empty() ? "admin token missing" : "admin token invalid";
   } else {
-    response = Dispatch(request, target->path, audit_reason);
+    response = Dispatch(request, path, audit_reason);
   }
 
   if (audit_ != nullptr && !audit_reason.empty()) {
@@ -127,7 +126,7 @@ std::optional<net::HttpResponse> AdminApi::Handle(const net::HttpRequest& reques
       event.credential_kind = "admin_token";
     }
     event.action = request.method;
-    event.resource = target->path;
+    event.resource = std::string(path);
     event.route = "admin";
     event.host = std::string(request.Header("Host").value_or(""));
     event.client_ip = request.remote_address;

@@ -43,9 +43,11 @@ class AdminApi {
            const Clock& clock)
       : options_(std::move(options)), api_keys_(api_keys), audit_(audit), clock_(clock) {}
 
-  // The answer for a request whose normalized path is under
-  // /_bulwark/admin/, nullopt for any other request.
-  std::optional<net::HttpResponse> Handle(const net::HttpRequest& request) const;
+  // The answer for a request whose normalized path (`path`, from
+  // net::NormalizeRequestTarget, which the caller runs once for all its
+  // handlers) is under /_bulwark/admin/; nullopt for any other request.
+  std::optional<net::HttpResponse> Handle(const net::HttpRequest& request,
+                                          std::string_view path) const;
 
  private:
   net::HttpResponse Dispatch(const net::HttpRequest& request, std::string_view path,

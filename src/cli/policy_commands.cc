@@ -16,15 +16,6 @@ namespace {
 
 namespace cedar = policy::cedar;
 
-// An entity literal such as User::"alice".
-Result<cedar::EntityUid> ParseUid(const std::string& text) {
-  auto expr = cedar::ParseExpression(text);
-  if (!expr || (*expr)->kind != cedar::ExprKind::kEntity) {
-    return Err(InvalidArgumentError("'" + text + "' is not an entity such as User::\"alice\""));
-  }
-  return (*expr)->uid;
-}
-
 }  // namespace
 
 void RegisterPolicyCommands(CLI::App& app, int& exit_code) {
@@ -90,9 +81,9 @@ void RegisterPolicyCommands(CLI::App& app, int& exit_code) {
     for (auto [text, uid] : {std::pair{&aopts->principal, &request.principal},
                              std::pair{&aopts->action, &request.action},
                              std::pair{&aopts->resource, &request.resource}}) {
-      auto parsed = ParseUid(*text);
+      auto parsed = cedar::ParseEntityUid(*text);
       if (!parsed) {
-        std::cerr << "error: " << parsed.error().message() << "\n";
+        std::cerr << "error: '" << *text << "': " << parsed.error().message() << "\n";
         return;
       }
       *uid = std::move(*parsed);

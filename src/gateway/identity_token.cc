@@ -1,12 +1,11 @@
 #include "gateway/identity_token.h"
 
 #include <atomic>
-#include <fstream>
-#include <sstream>
 #include <unordered_map>
 
 #include <boost/json.hpp>
 
+#include "core/file.h"
 #include "jose/jwt.h"
 
 namespace bulwark::gateway {
@@ -68,11 +67,9 @@ Result<std::unique_ptr<IdentityTokenSigner>> IdentityTokenSigner::Create(
   if (options.ttl < std::chrono::seconds(10) || options.ttl > std::chrono::hours(1)) {
     return Err(InvalidArgumentError("identity token: ttl must be between 10 s and 1 h"));
   }
-  std::ifstream in(options.key_file, std::ios::binary);
-  if (!in) return Err(NotFoundError("identity token: cannot read key file " + options.key_file));
-  std::stringstream text;
-  text << in.rdbuf();
-  auto key = jose::Jwk::Parse(text.str());
+  Result<std::string> text = ReadFileToString(options.key_file);
+  if (!text) return Err(NotFoundError("identity token: " + text.error().message()));
+  auto key = jose::Jwk::Parse(*text);
   if (!key) {
     return Err(InvalidArgumentError("identity token: key file " + options.key_file + ": " +
                                     key.error().message()));

@@ -4,10 +4,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
+#include "core/file.h"
 #include "core/log.h"
 #include "jose/base64url.h"
 #include "jose/json.h"
@@ -53,14 +52,6 @@ const boost::json::value* Lookup(const boost::json::object& claims, std::string_
     if (obj == nullptr) return nullptr;
     dotted.remove_prefix(dot + 1);
   }
-}
-
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Err(NotFoundError(fmt::format("cannot read '{}'", path)));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
@@ -209,7 +200,7 @@ Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
       }
       keys.emplace();  // fetched below
     } else {
-      BULWARK_ASSIGN_OR_RETURN(std::string text, ReadFile(config.jwks_file));
+      BULWARK_ASSIGN_OR_RETURN(std::string text, ReadFileToString(config.jwks_file));
       auto parsed = jose::Jwks::ParseKeyOrSet(text);
       if (!parsed) {
         return Err(

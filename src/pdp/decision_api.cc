@@ -6,7 +6,6 @@
 
 #include "identity/static_token.h"
 #include "net/request_head.h"
-#include "net/request_path.h"
 #include "policy/cedar_parser.h"
 
 namespace bulwark::pdp {
@@ -30,9 +29,9 @@ Result<cedar::EntityUid> UidFromJson(const json::value* v, std::string_view fiel
   };
   if (v == nullptr) return Err(InvalidArgumentError(std::string(field) + ": missing"));
   if (v->is_string()) {
-    auto expr = cedar::ParseExpression(v->get_string());
-    if (!expr || (*expr)->kind != cedar::ExprKind::kEntity) return bad();
-    return (*expr)->uid;
+    auto uid = cedar::ParseEntityUid(v->get_string());
+    if (!uid) return bad();
+    return std::move(*uid);
   }
   const json::object* o = v->if_object();
   if (o == nullptr || o->size() != 2 || !o->contains("type") || !o->contains("id") ||
@@ -91,11 +90,9 @@ DecisionApi::DecisionApi(DecisionApiOptions options,
       audit_(audit),
       clock_(clock) {}
 
-std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& request) const {
-  Result<net::NormalizedTarget> target = net::NormalizeRequestTarget(request.target);
-  if (!target || (target->path != kAuthorizePath && target->path != kBatchPath)) {
-    return std::nullopt;
-  }
+std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& request,
+                                                     std::string_view path) const {
+  if (path != kAuthorizePath && path != kBatchPath) return std::nullopt;
   const std::string_view token = identity::BearerFromHeader(request.Header("Authorization"),
                                                             request.HeaderCount("Authorization"));
   if (!identity::StaticTokenMatches(token, options_.token_sha256)) {
@@ -116,7 +113,7 @@ std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& req
   if (ec) return net::JsonError(400, "malformed JSON");
 
   std::vector<cedar::Request> requests;
-  const bool batch = target->path == kBatchPath;
+  const bool batch = path == kBatchPath;
   if (batch) {
     const json::object* o = body.if_object();
     const json::value* list = o == nullptr ? nullptr : o->if_contains("requests");

@@ -41,9 +41,11 @@ class DecisionApi {
               std::shared_ptr<const policy::cedar::Entities> entities, audit::AuditQueue* audit,
               const Clock& clock);
 
-  // The answer for a request whose normalized path is /v1/authorize or
+  // The answer for a request whose normalized path (`path`, from
+  // net::NormalizeRequestTarget, run once by the caller) is /v1/authorize or
   // /v1/authorize/batch; nullopt for any other. Thread-safe.
-  std::optional<net::HttpResponse> Handle(const net::HttpRequest& request) const;
+  std::optional<net::HttpResponse> Handle(const net::HttpRequest& request,
+                                          std::string_view path) const;
 
  private:
   const DecisionApiOptions options_;

@@ -632,4 +632,12 @@ Result<ExprPtr> ParseExpression(std::string_view text) {
   return Parser(std::move(tokens)).StandaloneExpression();
 }
 
+Result<EntityUid> ParseEntityUid(std::string_view text) {
+  auto expr = ParseExpression(text);
+  if (!expr || (*expr)->kind != ExprKind::kEntity) {
+    return Err(InvalidArgumentError("expected an entity such as User::\"alice\""));
+  }
+  return std::move((*expr)->uid);
+}
+
 }  // namespace bulwark::policy::cedar

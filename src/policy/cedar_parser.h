@@ -36,6 +36,11 @@ Result<std::vector<Policy>> ParsePolicies(std::string_view text);
 // One expression on its own (the part inside `when { ... }`).
 Result<ExprPtr> ParseExpression(std::string_view text);
 
+// An entity literal on its own, such as User::"alice" (a request's
+// principal, action or resource given as text). kInvalidArgument if `text`
+// is anything else.
+Result<EntityUid> ParseEntityUid(std::string_view text);
+
 }  // namespace bulwark::policy::cedar
 
 #endif  // BULWARK_POLICY_CEDAR_PARSER_H_

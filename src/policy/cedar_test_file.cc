@@ -5,10 +5,9 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
+#include "core/file.h"
 #include "policy/cedar_entities.h"
 #include "policy/cedar_evaluator.h"
 #include "policy/cedar_parser.h"
@@ -19,14 +18,6 @@ namespace bulwark::policy::cedar {
 namespace {
 
 namespace json = boost::json;
-
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Err(InvalidArgumentError("cannot read " + path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 Result<EntityUid> Uid(const json::object& request, std::string_view field) {
   const json::value* v = request.if_contains(field);
@@ -63,7 +54,7 @@ Result<TestFileReport> RunCedarTestFile(const std::string& file, const std::stri
   auto fail = [&](std::string_view what) {
     return Err(InvalidArgumentError(fmt::format("{}: {}", file, what)));
   };
-  BULWARK_ASSIGN_OR_RETURN(std::string text, ReadFile(file));
+  BULWARK_ASSIGN_OR_RETURN(std::string text, ReadFileToString(file));
   json::error_code ec;
   json::value parsed = json::parse(text, ec);
   if (ec || !parsed.is_object()) return fail("not a JSON test object");
@@ -71,7 +62,7 @@ Result<TestFileReport> RunCedarTestFile(const std::string& file, const std::stri
   const json::value* requests = test.if_contains("requests");
   if (requests == nullptr || !requests->is_array()) return fail("no \"requests\" array");
 
-  auto policy_text = ReadFile(Path(root, test, "policies"));
+  auto policy_text = ReadFileToString(Path(root, test, "policies"));
   if (!policy_text) return fail(policy_text.error().message());
   auto parsed_policies = ParsePolicies(*policy_text);
   if (!parsed_policies) return fail("policies: " + parsed_policies.error().message());
@@ -105,7 +96,7 @@ Result<TestFileReport> RunCedarTestFile(const std::string& file, const std::stri
   }
   auto policies = PolicySet::Create(*parsed_policies, links);
   if (!policies) return fail(policies.error().message());
-  auto entity_text = ReadFile(Path(root, test, "entities"));
+  auto entity_text = ReadFileToString(Path(root, test, "entities"));
   if (!entity_text) return fail(entity_text.error().message());
   auto entities = Entities::FromJson(*entity_text);
   if (!entities) return fail("entities: " + entities.error().message());

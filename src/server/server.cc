@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <boost/asio/awaitable.hpp>
-#include <fstream>
-#include <sstream>
 
+#include "core/file.h"
 #include "core/log.h"
 #include "gateway/forward_auth.h"
 #include "net/async_http_server.h"
+#include "net/request_path.h"
 #include "store/open_store.h"
 
 namespace bulwark::server {
@@ -24,21 +24,14 @@ net::HttpResponse Text(int status, std::string body) {
 Result<std::unique_ptr<pdp::DecisionApi>> LoadDecisionApi(const PolicyConfig& config,
                                                           audit::AuditQueue* audit,
                                                           const Clock& clock) {
-  auto read = [](const std::string& path) -> Result<std::string> {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Err(InvalidArgumentError("cannot read " + path));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  };
-  BULWARK_ASSIGN_OR_RETURN(std::string text, read(config.policies_file));
+  BULWARK_ASSIGN_OR_RETURN(std::string text, ReadFileToString(config.policies_file));
   auto policies = policy::cedar::PolicySet::Parse(text);
   if (!policies) {
     return Err(InvalidArgumentError(config.policies_file + ":" + policies.error().message()));
   }
   std::string entity_text = "[]";
   if (!config.entities_file.empty()) {
-    BULWARK_ASSIGN_OR_RETURN(entity_text, read(config.entities_file));
+    BULWARK_ASSIGN_OR_RETURN(entity_text, ReadFileToString(config.entities_file));
   }
   auto entities = policy::cedar::Entities::FromJson(entity_text);
   if (!entities) {
@@ -150,11 +143,18 @@ void Server::Stop() {
 }
 
 std::optional<net::HttpResponse> Server::HandleLocal(const net::HttpRequest& request) const {
-  if (admin_) {
-    if (auto response = admin_->Handle(request)) return std::move(*response);
-  }
-  if (decision_api_) {
-    if (auto response = decision_api_->Handle(request)) return std::move(*response);
+  // The APIs judge the normalized path, computed once here for both.
+  if (admin_ || decision_api_) {
+    if (Result<net::NormalizedTarget> target = net::NormalizeRequestTarget(request.target)) {
+      if (admin_) {
+        if (auto response = admin_->Handle(request, target->path)) return std::move(*response);
+      }
+      if (decision_api_) {
+        if (auto response = decision_api_->Handle(request, target->path)) {
+          return std::move(*response);
+        }
+      }
+    }
   }
   if (gateway_) {
     if (auto response = gateway::HandleForwardAuth(*gateway_, config_.gateway->forward_auth,

@@ -35,6 +35,7 @@ expect_eq "from outside" "$(ask "{$approve, \"context\": {\"source_ip\": {\"__ex
 if grep -q '"decision":"deny"' "$work/body"; then ok; else bad "deny body: $(cat "$work/body")"; fi
 expect_eq "no context: the policy errors, deny" "$(ask "{$approve}")" "200"
 if grep -q '"policy":"manager-approves"' "$work/body"; then ok; else bad "error body: $(cat "$work/body")"; fi
+expect_eq "the normalized path is what counts" "$(ask "{$approve, \"context\": $office}" //v1/./authorize)" "200"
 expect_eq "batch" "$(ask "{\"requests\": [{$approve, \"context\": $office}, {$approve}]}" /v1/authorize/batch)" "200"
 if grep -q '"results":\[{"decision":"allow".*{"decision":"deny"' "$work/body"; then ok; else bad "batch body: $(cat "$work/body")"; fi
 expect_eq "no token" "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "{$approve}" "$base/v1/authorize")" "401"

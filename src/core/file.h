@@ -1,0 +1,17 @@
+// Reading a whole file, for the files a config names (keys, JWKS, policies).
+#ifndef BULWARK_CORE_FILE_H_
+#define BULWARK_CORE_FILE_H_
+
+#include <string>
+
+#include "core/status.h"
+
+namespace bulwark {
+
+// The bytes of `path`; kNotFound "cannot read '<path>'" if it cannot be
+// opened.
+Result<std::string> ReadFileToString(const std::string& path);
+
+}  // namespace bulwark
+
+#endif  // BULWARK_CORE_FILE_H_
