@@ -444,34 +444,32 @@ Result<Value> Evaluate(const Expr& expr, const Request& request, const Entities&
 }
 
 bool MatchesPattern(std::string_view text, const std::vector<PatternElement>& pattern) {
-  // Greedy with backtracking to the last wildcard: O(text * pattern).
-  size_t t = 0, p = 0;
-  size_t star_p = std::string_view::npos, star_t = 0;
-  // Work on a flattened form: literal characters, and '*' marks.
-  std::vector<int> flat;
-  for (const PatternElement& e : pattern) {
+  // Literals between wildcards, left to right: a literal right after a
+  // wildcard may start anywhere (the leftmost match leaves the most room for
+  // the rest), except the last one of a pattern that does not end in a
+  // wildcard, which must end the text. No allocation.
+  size_t pos = 0;
+  bool after_wildcard = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const PatternElement& e = pattern[i];
     if (e.wildcard) {
-      flat.push_back(-1);
-    } else {
-      for (unsigned char c : e.text) flat.push_back(c);
+      after_wildcard = true;
+      continue;
     }
-  }
-  while (t < text.size()) {
-    if (p < flat.size() && flat[p] == -1) {
-      star_p = p++;
-      star_t = t;
-    } else if (p < flat.size() && flat[p] == static_cast<unsigned char>(text[t])) {
-      ++p;
-      ++t;
-    } else if (star_p != std::string_view::npos) {
-      p = star_p + 1;
-      t = ++star_t;
+    const std::string_view literal = e.text;
+    if (!after_wildcard) {
+      if (text.substr(pos, literal.size()) != literal) return false;
+      pos += literal.size();
+    } else if (i + 1 == pattern.size()) {
+      return text.size() - pos >= literal.size() && text.ends_with(literal);
     } else {
-      return false;
+      const size_t found = text.find(literal, pos);
+      if (found == std::string_view::npos) return false;
+      pos = found + literal.size();
     }
+    after_wildcard = false;
   }
-  while (p < flat.size() && flat[p] == -1) ++p;
-  return p == flat.size();
+  return after_wildcard || pos == text.size();
 }
 
 namespace {

@@ -97,6 +97,12 @@ TEST_F(CedarEvaluatorTest, HasLikeAndSets) {
   EXPECT_FALSE(True("\"axb\" like \"a\\*b\""));
   EXPECT_TRUE(True("\"\" like \"*\""));
   EXPECT_FALSE(True("\"abc\" like \"*d*\""));
+  EXPECT_TRUE(True("\"aXbXb\" like \"a*b\""));  // the last literal ends the text
+  EXPECT_TRUE(True("\"aab\" like \"a*ab\""));
+  EXPECT_FALSE(True("\"ab\" like \"a*ab\""));  // the wildcard cannot reuse the prefix
+  EXPECT_TRUE(True("\"xabyab\" like \"*ab*ab\""));
+  EXPECT_FALSE(True("\"abx\" like \"ab\""));
+  EXPECT_TRUE(True("\"ab\" like \"a**b\""));
   EXPECT_TRUE(True("principal.tags.contains(\"a\")"));
   EXPECT_TRUE(True("principal.tags.containsAll([\"a\", \"b\"])"));
   EXPECT_FALSE(True("principal.tags.containsAll([\"a\", \"c\"])"));
