@@ -218,26 +218,21 @@ run bulwark_fresh_tls "https://127.0.0.1:$bulwark_tls_port" "$bulwark_tls_pid" f
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo
-echo "gateway_rps: ${rps[bulwark]} req/s"
-echo "nginx_rps: ${rps[nginx]} req/s"
-echo "haproxy_jwt_rps: ${rps[haproxy_jwt]} req/s"
-echo "gateway_rps_ratio_vs_nginx: $(ratio "${rps[bulwark]}" "${rps[nginx]}") ratio"
-echo "gateway_rps_ratio_vs_haproxy_jwt: $(ratio "${rps[bulwark]}" "${rps[haproxy_jwt]}") ratio"
-echo "gateway_uncached_rps_ratio_vs_haproxy_jwt: $(ratio "${rps[bulwark_fresh]}" "${rps[haproxy_jwt_fresh]}") ratio"
-echo "gateway_cpu_us_per_req: ${cpu_us[bulwark]} us"
-echo "gateway_uncached_cpu_us_per_req: ${cpu_us[bulwark_fresh]} us"
-echo "nginx_cpu_us_per_req: ${cpu_us[nginx]} us"
-echo "haproxy_jwt_cpu_us_per_req: ${cpu_us[haproxy_jwt]} us"
-echo "gateway_p99: ${p99[bulwark]}"
-echo "nginx_p99: ${p99[nginx]}"
-echo "gateway_rps_tls: ${rps[bulwark_tls]} req/s"
-echo "nginx_rps_tls: ${rps[nginx_tls]} req/s"
-echo "haproxy_jwt_rps_tls: ${rps[haproxy_jwt_tls]} req/s"
-echo "gateway_rps_ratio_vs_nginx_tls: $(ratio "${rps[bulwark_tls]}" "${rps[nginx_tls]}") ratio"
-echo "gateway_rps_ratio_vs_haproxy_jwt_tls: $(ratio "${rps[bulwark_tls]}" "${rps[haproxy_jwt_tls]}") ratio"
-echo "gateway_uncached_rps_ratio_vs_haproxy_jwt_tls: $(ratio "${rps[bulwark_fresh_tls]}" "${rps[haproxy_jwt_fresh_tls]}") ratio"
-echo "gateway_cpu_us_per_req_tls: ${cpu_us[bulwark_tls]} us"
-echo "nginx_cpu_us_per_req_tls: ${cpu_us[nginx_tls]} us"
-echo "haproxy_jwt_cpu_us_per_req_tls: ${cpu_us[haproxy_jwt_tls]} us"
-echo "gateway_p99_tls: ${p99[bulwark_tls]}"
-echo "nginx_p99_tls: ${p99[nginx_tls]}"
+# The summary lines, plain (suffix "") and over TLS (suffix _tls).
+summary() {
+  local t=$1
+  echo "gateway_rps$t: ${rps[bulwark$t]} req/s"
+  echo "nginx_rps$t: ${rps[nginx$t]} req/s"
+  echo "haproxy_jwt_rps$t: ${rps[haproxy_jwt$t]} req/s"
+  echo "gateway_rps_ratio_vs_nginx$t: $(ratio "${rps[bulwark$t]}" "${rps[nginx$t]}") ratio"
+  echo "gateway_rps_ratio_vs_haproxy_jwt$t: $(ratio "${rps[bulwark$t]}" "${rps[haproxy_jwt$t]}") ratio"
+  echo "gateway_uncached_rps_ratio_vs_haproxy_jwt$t: $(ratio "${rps[bulwark_fresh$t]}" "${rps[haproxy_jwt_fresh$t]}") ratio"
+  echo "gateway_cpu_us_per_req$t: ${cpu_us[bulwark$t]} us"
+  echo "gateway_uncached_cpu_us_per_req$t: ${cpu_us[bulwark_fresh$t]} us"
+  echo "nginx_cpu_us_per_req$t: ${cpu_us[nginx$t]} us"
+  echo "haproxy_jwt_cpu_us_per_req$t: ${cpu_us[haproxy_jwt$t]} us"
+  echo "gateway_p99$t: ${p99[bulwark$t]}"
+  echo "nginx_p99$t: ${p99[nginx$t]}"
+}
+summary ""
+summary _tls
