@@ -107,8 +107,7 @@ std::optional<net::HttpResponse> AdminApi::Handle(const net::HttpRequest& reques
   net::HttpResponse response;
   bool authenticated = false;
 
-  const std::string_view token = identity::BearerFromHeader(request.Header("Authorization"),
-                                                            request.HeaderCount("Authorization"));
+  const std::string_view token = net::BearerTokenOf(request);
   authenticated = identity::StaticTokenMatches(token, options_.token_sha256);
   if (!authenticated) {
     response = net::JsonError(401, "admin token required");

@@ -308,18 +308,4 @@ Result<Principal> JwtAuthenticator::Authenticate(std::string_view token,
   return p;
 }
 
-std::optional<std::string_view> BearerToken(std::string_view authorization) {
-  constexpr std::string_view kScheme = "bearer";
-  if (authorization.size() <= kScheme.size() + 1) return std::nullopt;
-  if (!net::EqualsIgnoreCase(authorization.substr(0, kScheme.size()), kScheme)) {
-    return std::nullopt;
-  }
-  std::string_view rest = authorization.substr(kScheme.size());
-  if (rest.front() != ' ') return std::nullopt;
-  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-  while (!rest.empty() && rest.back() == ' ') rest.remove_suffix(1);
-  if (rest.empty() || rest.find(' ') != std::string_view::npos) return std::nullopt;
-  return rest;
-}
-
 }  // namespace bulwark::gateway

@@ -30,6 +30,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "gateway/principal.h"
+#include "net/request_head.h"
 
 namespace bulwark::jose {
 class JwtVerifier;
@@ -96,10 +97,8 @@ class JwtAuthenticator {
   std::thread refresher_;
 };
 
-// The token of an `Authorization: Bearer <token>` value (RFC 6750 section
-// 2.1; scheme case-insensitive). nullopt if the value is another scheme or
-// malformed.
-std::optional<std::string_view> BearerToken(std::string_view authorization);
+// Parsed in net/ (see net::BearerToken); named here for the gateway's code.
+using net::BearerToken;
 
 }  // namespace bulwark::gateway
 

@@ -7,16 +7,7 @@
 
 namespace bulwark::identity {
 
-namespace {
-
 constexpr size_t kMinTokenLength = 32;
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](char x, char y) { return (x | 0x20) == (y | 0x20); });
-}
-
-}  // namespace
 
 Result<std::string> HashStaticToken(std::string_view token, std::string_view what) {
   if (token.size() < kMinTokenLength) {
@@ -27,14 +18,6 @@ Result<std::string> HashStaticToken(std::string_view token, std::string_view wha
                                     " must not hold whitespace or control characters"));
   }
   return crypto::Digest(crypto::HashAlgorithm::kSha256, token);
-}
-
-std::string_view BearerFromHeader(std::optional<std::string_view> authorization, size_t count) {
-  if (!authorization || count != 1 || authorization->size() <= 7 ||
-      !EqualsIgnoreCase(authorization->substr(0, 7), "Bearer ")) {
-    return {};
-  }
-  return authorization->substr(7);
 }
 
 bool StaticTokenMatches(std::string_view token, std::string_view token_sha256) {

@@ -3,7 +3,6 @@
 #ifndef BULWARK_IDENTITY_STATIC_TOKEN_H_
 #define BULWARK_IDENTITY_STATIC_TOKEN_H_
 
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,11 +14,6 @@ namespace bulwark::identity {
 // "the admin token") if it is shorter than 32 characters or holds
 // whitespace or control characters.
 Result<std::string> HashStaticToken(std::string_view token, std::string_view what);
-
-// The token of an `Authorization: Bearer <token>` header value, or empty if
-// `authorization` is absent, not a bearer credential, or was sent more than
-// once (`count` > 1).
-std::string_view BearerFromHeader(std::optional<std::string_view> authorization, size_t count);
 
 // True if `token` is non-empty and its SHA-256 equals `token_sha256`.
 // Hashing both sides makes the lengths equal, so the comparison (constant

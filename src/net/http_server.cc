@@ -345,6 +345,11 @@ Result<std::unique_ptr<HttpServer>> internal::ServerFactory::Start(HttpServerOpt
   }
 }
 
+std::string_view BearerTokenOf(const HttpRequest& request) {
+  if (request.HeaderCount("Authorization") != 1) return {};
+  return BearerToken(*request.Header("Authorization")).value_or(std::string_view());
+}
+
 HttpResponse JsonResponse(int status, std::string json) {
   return {.status = status,
           .headers = {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}},

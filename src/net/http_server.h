@@ -89,6 +89,10 @@ struct HttpResponse {
   std::string body;
 };
 
+// The token of the request's Authorization header if it is a bearer
+// credential and the only Authorization header; empty otherwise.
+std::string_view BearerTokenOf(const HttpRequest& request);
+
 // A JSON answer of an API: `json` (already serialized) with
 // `Content-Type: application/json` and `Cache-Control: no-store`.
 HttpResponse JsonResponse(int status, std::string json);

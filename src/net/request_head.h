@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -94,6 +95,11 @@ std::expected<BodyFraming, Refusal> CheckRequestFields(
 
 // ASCII case-insensitive equality, as field names and tokens compare.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+// The token of an `Authorization: Bearer <token>` value (RFC 6750 section
+// 2.1; scheme case-insensitive). nullopt if the value is another scheme or
+// malformed.
+std::optional<std::string_view> BearerToken(std::string_view authorization);
 
 // True if a Content-Type value names application/json (parameters such as
 // charset ignored).

@@ -93,8 +93,7 @@ DecisionApi::DecisionApi(DecisionApiOptions options,
 std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& request,
                                                      std::string_view path) const {
   if (path != kAuthorizePath && path != kBatchPath) return std::nullopt;
-  const std::string_view token = identity::BearerFromHeader(request.Header("Authorization"),
-                                                            request.HeaderCount("Authorization"));
+  const std::string_view token = net::BearerTokenOf(request);
   if (!identity::StaticTokenMatches(token, options_.token_sha256)) {
     net::HttpResponse response = net::JsonError(401, "decision API token required");
     response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"bulwark-pdp\"");
