@@ -1,3 +1,4 @@
+// bulwark policy validate --schema FILE POLICIES...
 // bulwark policy test [--root DIR] FILE...
 // bulwark authorize --policies FILE --entities FILE --principal UID --action UID
 //                   --resource UID [--context JSON]
@@ -8,7 +9,9 @@
 #include "policy/cedar_entities.h"
 #include "policy/cedar_evaluator.h"
 #include "policy/cedar_parser.h"
+#include "policy/cedar_schema.h"
 #include "policy/cedar_test_file.h"
+#include "policy/cedar_validator.h"
 
 namespace bulwark::cli {
 
@@ -21,6 +24,48 @@ namespace cedar = policy::cedar;
 void RegisterPolicyCommands(CLI::App& app, int& exit_code) {
   auto* policy = app.add_subcommand("policy", "Work with Cedar policies");
   policy->require_subcommand(1);
+
+  auto* validate = policy->add_subcommand(
+      "validate", "Type-check Cedar policies against a schema (strict mode); exit 0 if valid");
+  struct ValidateOptions {
+    std::string schema;
+    std::vector<std::string> files;
+  };
+  auto vopts = std::make_shared<ValidateOptions>();
+  validate->add_option("--schema", vopts->schema, "Cedar schema (text or JSON format)")->required();
+  validate->add_option("policies", vopts->files, "Cedar policy files")->required();
+  validate->callback([vopts, &exit_code] {
+    exit_code = kExitUsage;
+    std::string schema_text;
+    if (!ReadFileOrComplain(vopts->schema, schema_text)) return;
+    auto schema = cedar::Schema::Parse(schema_text);
+    if (!schema) {
+      std::cerr << "error: " << vopts->schema << ":" << schema.error().message() << "\n";
+      return;
+    }
+    size_t policies = 0, errors = 0;
+    for (const std::string& file : vopts->files) {
+      std::string text;
+      if (!ReadFileOrComplain(file, text)) return;
+      auto parsed = cedar::ParsePolicies(text);
+      if (!parsed) {
+        std::cerr << "error: " << file << ":" << parsed.error().message() << "\n";
+        return;
+      }
+      const cedar::ValidationResult result = cedar::ValidatePolicies(*schema, *parsed);
+      for (const auto& [issues, kind] :
+           {std::pair{&result.errors, "error"}, std::pair{&result.warnings, "warning"}}) {
+        for (const cedar::ValidationIssue& issue : *issues) {
+          std::cout << file << ":" << issue.location.line << ":" << issue.location.column << ": "
+                    << kind << ": policy " << issue.policy_id << ": " << issue.message << "\n";
+        }
+      }
+      policies += parsed->size();
+      errors += result.errors.size();
+    }
+    std::cout << policies << " policies, " << errors << " errors\n";
+    exit_code = errors == 0 ? kExitOk : kExitInvalid;
+  });
 
   auto* test = policy->add_subcommand(
       "test", "Run Cedar integration-test files; ends with 'N passed, M failed'");

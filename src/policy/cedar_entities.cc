@@ -161,7 +161,8 @@ Result<Entities> Entities::FromJson(std::string_view text) {
   // Transitive ancestors: a walk from each entity over parent edges (a cycle
   // in the data ends the walk, it does not loop).
   for (auto& [uid, entity] : out.entities_) {
-    std::vector<EntityUid> stack = parents[uid];
+    entity.parents = parents[uid];
+    std::vector<EntityUid> stack = entity.parents;
     while (!stack.empty()) {
       EntityUid next = std::move(stack.back());
       stack.pop_back();

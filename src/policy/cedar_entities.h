@@ -7,6 +7,7 @@
 #include <set>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/status.h"
 #include "policy/cedar_value.h"
@@ -21,10 +22,13 @@ struct Entity {
   EntityUid uid;
   ValueRecord attrs;
   ValueRecord tags;
-  std::set<EntityUid> ancestors;  // parents, their parents, ... (transitively)
+  std::vector<EntityUid> parents;  // as listed
+  std::set<EntityUid> ancestors;   // parents, their parents, ... (transitively)
 };
 
 // An immutable set of entities. Thread-safe to read.
+class Schema;
+
 class Entities {
  public:
   Entities() = default;
@@ -43,8 +47,11 @@ class Entities {
   bool IsAncestor(const EntityUid& uid, const EntityUid& ancestor) const;
 
   size_t size() const { return entities_.size(); }
+  auto begin() const { return entities_.begin(); }
+  auto end() const { return entities_.end(); }
 
  private:
+  friend Status ConformEntities(const Schema& schema, Entities& entities);
   std::unordered_map<EntityUid, Entity, EntityUidHash> entities_;
 };
 

@@ -175,7 +175,7 @@ Result<std::vector<Token>> Tokenize(std::string_view source) {
         if (source.substr(i, 2) == two) length = 2;
       }
       if (length == 0) {
-        if (std::string_view("()[]{},;.:<>!-+*@").find(c) == std::string_view::npos) {
+        if (std::string_view("()[]{},;.:<>!-+*@=").find(c) == std::string_view::npos) {
           return error(fmt::format("unexpected character '{}'",
                                    static_cast<unsigned char>(c) < 0x80 && c >= 0x20
                                        ? std::string(1, c)

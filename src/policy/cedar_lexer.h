@@ -16,7 +16,7 @@ enum class TokenKind {
   kString,      // text: the raw characters between the quotes, escapes kept
   kInteger,     // text: the digits
   kSlot,        // text: "?principal" or "?resource" (or any ?name, refused later)
-  kPunct,       // text: one of ( ) [ ] { } , ; . : :: == != < <= > >= && || ! - + * @
+  kPunct,       // text: one of ( ) [ ] { } , ; . : :: == != < <= > >= && || ! - + * @ =
   kEnd,
 };
 

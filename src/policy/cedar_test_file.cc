@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "core/file.h"
@@ -12,6 +13,8 @@
 #include "policy/cedar_evaluator.h"
 #include "policy/cedar_parser.h"
 #include "policy/cedar_policy_set.h"
+#include "policy/cedar_schema.h"
+#include "policy/cedar_validator.h"
 
 namespace bulwark::policy::cedar {
 
@@ -102,6 +105,36 @@ Result<TestFileReport> RunCedarTestFile(const std::string& file, const std::stri
   if (!entities) return fail("entities: " + entities.error().message());
 
   TestFileReport report;
+  // With a schema, the validator must agree with `shouldValidate`; a test
+  // meant to validate also has entities and requests that fit the schema.
+  std::optional<Schema> schema;
+  bool should_validate = false;
+  if (const std::string schema_path = Path(root, test, "schema"); !schema_path.empty()) {
+    auto schema_text = ReadFileToString(schema_path);
+    if (!schema_text) return fail(schema_text.error().message());
+    auto parsed_schema = Schema::Parse(*schema_text);
+    if (!parsed_schema) return fail("schema: " + parsed_schema.error().message());
+    schema = std::move(*parsed_schema);
+    const json::value* expected = test.if_contains("shouldValidate");
+    should_validate = expected != nullptr && expected->is_bool() && expected->get_bool();
+    const ValidationResult validation = ValidatePolicies(*schema, *parsed_policies);
+    if (validation.ok() != should_validate) {
+      std::string line =
+          fmt::format("{}: validation: expected {}, got {}", file,
+                      should_validate ? "valid" : "invalid", validation.ok() ? "valid" : "invalid");
+      for (const ValidationIssue& e : validation.errors) {
+        line += fmt::format("\n  {}:{}: policy {}: {}", e.location.line, e.location.column,
+                            e.policy_id, e.message);
+      }
+      report.failures.push_back(std::move(line));
+      ++report.failed;
+    }
+    if (should_validate) {
+      if (Status s = ConformEntities(*schema, *entities); !s.ok()) {
+        return fail("entities do not fit the schema: " + s.message());
+      }
+    }
+  }
   for (const json::value& item : requests->get_array()) {
     const json::object* r = item.if_object();
     if (r == nullptr) return fail("a request is not an object");
@@ -130,6 +163,15 @@ Result<TestFileReport> RunCedarTestFile(const std::string& file, const std::stri
     const json::value* decision = r->if_contains("decision");
     if (decision == nullptr || !decision->is_string())
       return bad_request(InvalidArgumentError("no decision"));
+    if (schema && should_validate) {
+      auto context = ConformRequest(*schema, request.principal, request.action, request.resource,
+                                    request.context);
+      if (!context) {
+        return bad_request(
+            InvalidArgumentError("request does not fit the schema: " + context.error().message()));
+      }
+      request.context = std::move(*context);
+    }
     auto reasons = StringSet(*r, "reason");
     auto errors = StringSet(*r, "errors");
     if (!reasons) return bad_request(reasons.error());

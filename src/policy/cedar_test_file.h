@@ -4,7 +4,10 @@
 // resource, context and the expected decision, determining policies
 // (`reason`) and erroring policies (`errors`). An optional `templateLinks`
 // array ({templateId, newId, values: {"?principal": uid, "?resource": uid}},
-// as the Cedar SDKs take them) links templates of the policy file.
+// as the Cedar SDKs take them) links templates of the policy file. With a
+// `schema`, the validator must agree with `shouldValidate` (a disagreement
+// counts as one failure), and when it is true the entities and every request
+// must fit the schema.
 #ifndef BULWARK_POLICY_CEDAR_TEST_FILE_H_
 #define BULWARK_POLICY_CEDAR_TEST_FILE_H_
 
