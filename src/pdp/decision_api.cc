@@ -42,7 +42,7 @@ Result<cedar::EntityUid> UidFromJson(const json::value* v, std::string_view fiel
                           std::string(o->at("id").get_string())};
 }
 
-Result<cedar::Request> RequestFromJson(const json::value& v) {
+Result<cedar::Request> RequestFromJson(const json::value& v, const cedar::Schema* schema) {
   const json::object* o = v.if_object();
   if (o == nullptr) return Err(InvalidArgumentError("a request must be a JSON object"));
   for (const auto& [key, value] : *o) {
@@ -60,6 +60,11 @@ Result<cedar::Request> RequestFromJson(const json::value& v) {
     auto value = cedar::ValueFromJson(json::serialize(*context));
     if (!value) return Err(InvalidArgumentError("context: " + value.error().message()));
     request.context = std::move(*value);
+  }
+  if (schema != nullptr) {
+    BULWARK_ASSIGN_OR_RETURN(request.context,
+                             cedar::ConformRequest(*schema, request.principal, request.action,
+                                                   request.resource, request.context));
   }
   return request;
 }
@@ -82,11 +87,13 @@ std::string Describe(const cedar::EntityUid& uid) { return uid.type + "::\"" + u
 
 DecisionApi::DecisionApi(DecisionApiOptions options,
                          std::shared_ptr<const cedar::PolicySet> policies,
-                         std::shared_ptr<const cedar::Entities> entities, audit::AuditQueue* audit,
+                         std::shared_ptr<const cedar::Entities> entities,
+                         std::shared_ptr<const cedar::Schema> schema, audit::AuditQueue* audit,
                          const Clock& clock)
     : options_(std::move(options)),
       policies_(std::move(policies)),
       entities_(std::move(entities)),
+      schema_(std::move(schema)),
       audit_(audit),
       clock_(clock) {}
 
@@ -124,7 +131,7 @@ std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& req
     }
     size_t index = 0;
     for (const json::value& item : list->get_array()) {
-      auto parsed = RequestFromJson(item);
+      auto parsed = RequestFromJson(item, schema_.get());
       if (!parsed) {
         return net::JsonError(
             400, "requests[" + std::to_string(index) + "]: " + parsed.error().message());
@@ -133,7 +140,7 @@ std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& req
       ++index;
     }
   } else {
-    auto parsed = RequestFromJson(body);
+    auto parsed = RequestFromJson(body, schema_.get());
     if (!parsed) return net::JsonError(400, parsed.error().message());
     requests.push_back(std::move(*parsed));
   }

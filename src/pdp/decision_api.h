@@ -12,7 +12,10 @@
 // (with the __entity and __extn escapes), absent meaning {}. Every call
 // needs `Authorization: Bearer <token>` (the config's policy.api_token,
 // compared in constant time) and `Content-Type: application/json`. Errors are
-// {"error": "..."} naming the bad field. Each decision is audited.
+// {"error": "..."} naming the bad field. With a schema, a request must fit
+// it (a declared action applying to the principal's and resource's types, a
+// context of the action's context type, read as the schema says: "10.0.0.1"
+// is an ipaddr where one is expected), else 400. Each decision is audited.
 #ifndef BULWARK_PDP_DECISION_API_H_
 #define BULWARK_PDP_DECISION_API_H_
 
@@ -25,6 +28,7 @@
 #include "net/http_server.h"
 #include "policy/cedar_entities.h"
 #include "policy/cedar_policy_set.h"
+#include "policy/cedar_schema.h"
 
 namespace bulwark::pdp {
 
@@ -36,9 +40,12 @@ struct DecisionApiOptions {
 
 class DecisionApi {
  public:
-  // `audit` may be null; it and `clock` must outlive the API.
+  // `schema` and `audit` may be null; `audit` and `clock` must outlive the
+  // API. With a schema, `policies` must have been validated and `entities`
+  // conformed against it.
   DecisionApi(DecisionApiOptions options, std::shared_ptr<const policy::cedar::PolicySet> policies,
-              std::shared_ptr<const policy::cedar::Entities> entities, audit::AuditQueue* audit,
+              std::shared_ptr<const policy::cedar::Entities> entities,
+              std::shared_ptr<const policy::cedar::Schema> schema, audit::AuditQueue* audit,
               const Clock& clock);
 
   // The answer for a request whose normalized path (`path`, from
@@ -51,6 +58,7 @@ class DecisionApi {
   const DecisionApiOptions options_;
   const std::shared_ptr<const policy::cedar::PolicySet> policies_;
   const std::shared_ptr<const policy::cedar::Entities> entities_;
+  const std::shared_ptr<const policy::cedar::Schema> schema_;
   audit::AuditQueue* audit_;
   const Clock& clock_;
 };

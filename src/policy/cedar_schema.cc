@@ -704,6 +704,11 @@ class TextParser {
         Next();
       }
       BULWARK_RETURN_IF_ERROR(Expect("}"));
+      if (!seen_principal || !seen_resource || action.principal_types.empty() ||
+          action.resource_types.empty()) {
+        return InvalidArgumentError(fmt::format(
+            "{}: appliesTo must name at least one principal type and one resource type", where));
+      }
     }
     BULWARK_RETURN_IF_ERROR(Expect(";"));
     for (std::string& name : names) {

@@ -47,7 +47,7 @@ Result<std::set<std::string>> StringSet(const json::object& request, std::string
 
 std::string Path(const std::string& root, const json::object& test, std::string_view field) {
   const json::value* v = test.if_contains(field);
-  if (v == nullptr || !v->is_string()) return {};
+  if (v == nullptr || !v->is_string() || v->get_string().empty()) return {};
   return (std::filesystem::path(root) / std::string(v->get_string())).string();
 }
 

@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <boost/asio/awaitable.hpp>
 
@@ -8,6 +10,8 @@
 #include "gateway/forward_auth.h"
 #include "net/async_http_server.h"
 #include "net/request_path.h"
+#include "policy/cedar_schema.h"
+#include "policy/cedar_validator.h"
 #include "store/open_store.h"
 
 namespace bulwark::server {
@@ -20,7 +24,9 @@ net::HttpResponse Text(int status, std::string body) {
           .body = std::move(body)};
 }
 
-// The policies and entities files, parsed and indexed; errors name the file.
+// The policies, entities and schema files, parsed, validated and indexed;
+// errors name the file (and, for policies that fail validation, the first
+// few errors).
 Result<std::unique_ptr<pdp::DecisionApi>> LoadDecisionApi(const PolicyConfig& config,
                                                           audit::AuditQueue* audit,
                                                           const Clock& clock) {
@@ -37,11 +43,36 @@ Result<std::unique_ptr<pdp::DecisionApi>> LoadDecisionApi(const PolicyConfig& co
   if (!entities) {
     return Err(InvalidArgumentError(config.entities_file + ": " + entities.error().message()));
   }
+  std::shared_ptr<const policy::cedar::Schema> schema;
+  if (!config.schema_file.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(std::string schema_text, ReadFileToString(config.schema_file));
+    auto parsed = policy::cedar::Schema::Parse(schema_text);
+    if (!parsed)
+      return Err(InvalidArgumentError(config.schema_file + ":" + parsed.error().message()));
+    const policy::cedar::ValidationResult validation =
+        policy::cedar::ValidatePolicies(*parsed, (*policies)->policies());
+    if (!validation.ok()) {
+      std::string message =
+          config.policies_file + ": policies do not validate against " + config.schema_file;
+      for (size_t i = 0; i < validation.errors.size() && i < 5; ++i) {
+        const policy::cedar::ValidationIssue& e = validation.errors[i];
+        message += fmt::format("; {}:{}: policy {}: {}", e.location.line, e.location.column,
+                               e.policy_id, e.message);
+      }
+      return Err(InvalidArgumentError(std::move(message)));
+    }
+    if (Status s = policy::cedar::ConformEntities(*parsed, *entities); !s.ok()) {
+      return Err(InvalidArgumentError(config.entities_file + ": " + s.message()));
+    }
+    schema = std::make_shared<const policy::cedar::Schema>(std::move(*parsed));
+  }
   log::Info("policy.loaded", {{"policies", static_cast<int64_t>((*policies)->size())},
-                              {"entities", static_cast<int64_t>(entities->size())}});
+                              {"entities", static_cast<int64_t>(entities->size())},
+                              {"schema", config.schema_file.empty() ? "none" : "validated"}});
   return std::make_unique<pdp::DecisionApi>(
       pdp::DecisionApiOptions{.token_sha256 = config.api_token_sha256}, std::move(*policies),
-      std::make_shared<const policy::cedar::Entities>(std::move(*entities)), audit, clock);
+      std::make_shared<const policy::cedar::Entities>(std::move(*entities)), std::move(schema),
+      audit, clock);
 }
 
 }  // namespace

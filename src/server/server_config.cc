@@ -127,12 +127,15 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
     cfg.admin = admin::AdminOptions{.token_sha256 = std::move(*hash)};
   }
   if (ConfigNode policy = root["policy"]; !policy.IsMissing()) {
-    BULWARK_RETURN_IF_ERROR(policy.CheckKeys({"policies_file", "entities_file", "api_token"}));
+    BULWARK_RETURN_IF_ERROR(
+        policy.CheckKeys({"policies_file", "entities_file", "schema_file", "api_token"}));
     PolicyConfig pc;
     BULWARK_ASSIGN_OR_RETURN(std::string policies, policy["policies_file"].String());
     BULWARK_ASSIGN_OR_RETURN(std::string entities, policy["entities_file"].StringOr(""));
     pc.policies_file = FromBase(base_dir, policies);
     pc.entities_file = FromBase(base_dir, entities);
+    BULWARK_ASSIGN_OR_RETURN(std::string schema, policy["schema_file"].StringOr(""));
+    pc.schema_file = FromBase(base_dir, schema);
     BULWARK_ASSIGN_OR_RETURN(std::string token, policy["api_token"].String());
     Result<std::string> hash = identity::HashStaticToken(token, "the decision API token");
     crypto::WipeString(token);

@@ -39,6 +39,9 @@ struct StoreConfig {
 struct PolicyConfig {
   std::string policies_file;
   std::string entities_file;  // empty: no entities
+  // Empty: no schema. Else policies must validate against it, and entities
+  // and each request's context are read through it.
+  std::string schema_file;
   std::string api_token_sha256;
 };
 

@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seededRandom } from './seeded_random.mjs';
 
 const [bulwark, filesArg = '100', seedArg = process.env.BULWARK_CEDAR_SEED ?? '20261125'] =
   process.argv.slice(2);
@@ -18,18 +19,7 @@ const FILES = Number(filesArg);
 const POLICIES_PER_FILE = 6;
 const REQUESTS_PER_FILE = 50;
 
-// mulberry32: a small seeded PRNG, so a failure can be replayed by its seed.
-let state = Number(seedArg) >>> 0;
-function random() {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const int = (n) => Math.floor(random() * n);
-const pick = (xs) => xs[int(xs.length)];
-const chance = (p) => random() < p;
+const { random, int, pick, chance } = seededRandom(seedArg);
 
 const quote = (s) => JSON.stringify(s);
 const ref = (e) => `${e.type}::${quote(e.id)}`;

@@ -2,7 +2,9 @@
 # End-to-end test of the decision API: `bulwark serve` with the ABAC example
 # of docs/policy.md, asked by curl for single and batch decisions; the token
 # is required, bad requests get 400, and a broken policy file stops the
-# server from starting with the file, line and column.
+# server from starting with the file, line and column. With a schema, policies
+# that do not validate stop the server too, and requests are read through the
+# schema.
 # Usage: policy_api_test.sh BULWARK_BINARY
 set -uo pipefail
 bulwark=$1
@@ -53,5 +55,31 @@ status=$?
 if [ "$status" -ne 0 ] && grep -q 'broken.cedar:2:23: expected an expression' "$work/broken.log"; then ok; else
   bad "broken policy file: exit $status, log: $(cat "$work/broken.log")"
 fi
+
+# With a schema: the example's policy reads the optional `manager` without
+# `has`, so it does not validate and the server refuses to start.
+cat >"$work/schema.cedarschema" <<'SCHEMA'
+entity Employee = { department: String, clearance: Long, manager?: Employee };
+entity Expense = { submitter: Employee, department: String, level: Long };
+action approve appliesTo { principal: Employee, resource: Expense, context: { source_ip: ipaddr } };
+SCHEMA
+cp "$root/examples/policy/abac/policies.cedar" "$work/abac.cedar"
+sed -e "s|policies_file: .*|policies_file: $work/abac.cedar|" \
+    -e "s|^policy:|policy:\n  schema_file: $work/schema.cedarschema|" "$work/bulwark.yaml" >"$work/schema.yaml"
+"$bulwark" serve --config "$work/schema.yaml" >"$work/invalid.log" 2>&1
+status=$?
+if [ "$status" -ne 0 ] && grep -q "policy manager-approves: unable to guarantee safety of access to optional attribute .manager." "$work/invalid.log"; then ok; else
+  bad "unvalidated policy: exit $status, log: $(cat "$work/invalid.log")"
+fi
+# Guarded with `has`, it validates; the server starts, reads "10.20.3.4" as
+# the ipaddr the schema declares, and refuses requests that do not fit.
+sed -i 's|resource.submitter.manager == principal|resource.submitter has manager \&\& resource.submitter.manager == principal|' "$work/abac.cedar"
+start_bulwark "$work/schema.yaml" "$work/schema.log" || { echo "FAIL: server with a schema did not start: $(cat "$work/schema.log")"; exit 1; }
+base="http://127.0.0.1:$bulwark_port"
+expect_eq "schema: plain string read as ipaddr" "$(ask "{$approve, \"context\": {\"source_ip\": \"10.20.3.4\"}}")" "200"
+if grep -q '"decision":"allow"' "$work/body"; then ok; else bad "schema allow: $(cat "$work/body")"; fi
+expect_eq "schema: missing context attribute" "$(ask "{$approve}")" "400"
+if grep -q 'source_ip' "$work/body"; then ok; else bad "schema 400 body: $(cat "$work/body")"; fi
+expect_eq "schema: undeclared action" "$(ask '{"principal": "Employee::\"mia\"", "action": "Action::\"pay\"", "resource": "Expense::\"taxi\""}')" "400"
 
 finish policy_api_test

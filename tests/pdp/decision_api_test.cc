@@ -49,7 +49,7 @@ class DecisionApiTest : public ::testing::Test {
     api_ = std::make_unique<DecisionApi>(
         DecisionApiOptions{.token_sha256 = *identity::HashStaticToken(kToken, "token")},
         std::move(*policies), std::make_shared<const cedar::Entities>(std::move(*entities)),
-        queue_.get(), clock_);
+        schema_, queue_.get(), clock_);
   }
   void TearDown() override {
     api_.reset();
@@ -82,6 +82,7 @@ class DecisionApiTest : public ::testing::Test {
   std::unique_ptr<audit::FileAuditSink> sink_;
   std::unique_ptr<audit::AuditQueue> queue_;
   std::unique_ptr<DecisionApi> api_;
+  std::shared_ptr<const cedar::Schema> schema_;  // set by a test before SetUp's API is rebuilt
 };
 
 TEST_F(DecisionApiTest, DecidesAndExplains) {
@@ -174,6 +175,34 @@ TEST_F(DecisionApiTest, BadRequestsGetClearErrors) {
   // Other paths are not the decision API's.
   net::HttpRequest other{.method = "POST", .target = "/v1/other"};
   EXPECT_FALSE(api_->Handle(other, "/v1/other").has_value());
+}
+
+TEST_F(DecisionApiTest, WithASchemaRequestsAreReadThroughItAndMustFit) {
+  auto schema = cedar::Schema::Parse(R"(
+    entity Role; entity User in [Role]; entity Doc;
+    action edit appliesTo { principal: User, resource: Doc, context: { ip?: ipaddr } };)");
+  ASSERT_TRUE(schema.has_value()) << schema.error().message();
+  schema_ = std::make_shared<const cedar::Schema>(std::move(*schema));
+  TearDown();
+  SetUp();
+  // The schema says ip is an ipaddr: a plain string is read as one.
+  net::HttpResponse r = Call(R"({"principal": "User::\"eve\"", "action": "Action::\"edit\"",
+                                 "resource": "Doc::\"d\"", "context": {"ip": "10.9.8.7"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r)["decision"], "allow");
+  // Requests that do not fit the schema are refused, not decided.
+  r = Call(
+      R"({"principal": "Doc::\"x\"", "action": "Action::\"edit\"", "resource": "Doc::\"d\""})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("principal type Doc"), std::string::npos) << r.body;
+  r = Call(R"({"principal": "User::\"eve\"", "action": "Action::\"edit\"",
+               "resource": "Doc::\"d\"", "context": {"ip": "not-an-ip"}})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("context.ip"), std::string::npos) << r.body;
+  r = Call(
+      R"({"principal": "User::\"eve\"", "action": "Action::\"delete\"", "resource": "Doc::\"d\""})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("not declared"), std::string::npos) << r.body;
 }
 
 TEST_F(DecisionApiTest, EveryDecisionIsAudited) {
