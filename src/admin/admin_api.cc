@@ -1,5 +1,7 @@
 #include "admin/admin_api.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -17,6 +19,9 @@ namespace json = boost::json;
 
 constexpr std::string_view kAdminPrefix = "/_bulwark/admin/";
 constexpr std::string_view kApiKeysPath = "/_bulwark/admin/v1/api-keys";
+constexpr std::string_view kPoliciesPath = "/_bulwark/admin/v1/policies";
+constexpr std::string_view kEntitiesPath = "/_bulwark/admin/v1/entities";
+constexpr std::string_view kSchemaPath = "/_bulwark/admin/v1/schema";
 
 net::HttpResponse Json(int status, const json::value& body) {
   return net::JsonResponse(status, json::serialize(body));
@@ -52,6 +57,37 @@ net::HttpResponse FromStatus(const Status& status) {
       log::Error("admin.store_failed", {{"error", status.message()}});
       return net::JsonError(503, "store unavailable");
   }
+}
+
+// The HTTP status for a policy change that failed.
+net::HttpResponse FromPolicyStatus(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kNotFound:
+    case StatusCode::kInvalidArgument:  // where the policy text is wrong; holds no secret
+      return net::JsonError(status.code() == StatusCode::kNotFound ? 404 : 400, status.message());
+    case StatusCode::kAborted:
+      return net::JsonError(409, "conflicting change; try again");
+    default:
+      log::Error("admin.store_failed", {{"error", status.message()}});
+      return net::JsonError(503, "store unavailable");
+  }
+}
+
+net::HttpResponse MethodNotAllowed(std::string_view allow) {
+  net::HttpResponse r = net::JsonError(405, "method not allowed");
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
+}
+
+// {"text": "..."} from a JSON body.
+Result<std::string> TextFromJson(std::string_view body) {
+  boost::system::error_code ec;
+  json::value value = json::parse(body, ec);
+  const json::object* o = ec ? nullptr : value.if_object();
+  if (o == nullptr || o->size() != 1 || !o->contains("text") || !o->at("text").is_string()) {
+    return Err(InvalidArgumentError("body: expected {\"text\": \"...\"}"));
+  }
+  return std::string(o->at("text").get_string());
 }
 
 Result<std::vector<std::string>> Strings(const json::value& value, std::string_view field) {
@@ -173,7 +209,81 @@ net::HttpResponse AdminApi::Dispatch(const net::HttpRequest& request, std::strin
     r.headers.emplace_back("Allow", "GET, DELETE");
     return r;
   }
+  if (path == kPoliciesPath || path.starts_with(std::string(kPoliciesPath) + "/") ||
+      path == kEntitiesPath || path == kSchemaPath) {
+    if (policies_ == nullptr) {
+      return net::JsonError(404, "policies are not managed through the store (policy.store)");
+    }
+    return DispatchPolicy(request, path, audit_reason);
+  }
   return net::JsonError(404, "not found");
+}
+
+net::HttpResponse AdminApi::DispatchPolicy(const net::HttpRequest& request, std::string_view path,
+                                           std::string& audit_reason) const {
+  const std::string& method = request.method;
+  const bool writes = method == "PUT";
+  if (writes && !net::IsJsonContentType(request.Header("Content-Type").value_or(""))) {
+    return net::JsonError(415, "Content-Type must be application/json");
+  }
+  auto answer = [&](Result<int64_t> revision, std::string what) {
+    if (!revision) return FromPolicyStatus(revision.error());
+    audit_reason = std::move(what);
+    return Json(200, json::object{{"revision", *revision}});
+  };
+  if (path == kPoliciesPath) {
+    if (method != "GET") return MethodNotAllowed("GET");
+    Result<policy::PolicyDocuments> documents = policies_->Read();
+    if (!documents) return FromPolicyStatus(documents.error());
+    json::array items;
+    for (const auto& [name, text] : documents->policies) {
+      items.emplace_back(json::object{{"name", name}, {"text", text}});
+    }
+    return Json(200,
+                json::object{{"revision", policies_->revision()}, {"documents", std::move(items)}});
+  }
+  if (path == kEntitiesPath) {
+    if (method == "GET") {
+      Result<policy::PolicyDocuments> documents = policies_->Read();
+      if (!documents) return FromPolicyStatus(documents.error());
+      net::HttpResponse r = net::JsonResponse(200, documents->entities);
+      return r;
+    }
+    if (method == "PUT") return answer(policies_->PutEntities(request.body), "entities replaced");
+    return MethodNotAllowed("GET, PUT");
+  }
+  if (path == kSchemaPath) {
+    if (method == "GET") {
+      Result<policy::PolicyDocuments> documents = policies_->Read();
+      if (!documents) return FromPolicyStatus(documents.error());
+      if (!documents->schema) return net::JsonError(404, "no schema");
+      return Json(200, json::object{{"text", *documents->schema}});
+    }
+    if (method == "PUT") {
+      Result<std::string> text = TextFromJson(request.body);
+      if (!text) return net::JsonError(400, text.error().message());
+      return answer(policies_->PutSchema(*text), "schema replaced");
+    }
+    if (method == "DELETE") return answer(policies_->DeleteSchema(), "schema deleted");
+    return MethodNotAllowed("GET, PUT, DELETE");
+  }
+  const std::string_view name = path.substr(kPoliciesPath.size() + 1);
+  if (method == "GET") {
+    Result<policy::PolicyDocuments> documents = policies_->Read();
+    if (!documents) return FromPolicyStatus(documents.error());
+    auto it = documents->policies.find(name);
+    if (it == documents->policies.end()) return net::JsonError(404, "no such policy document");
+    return Json(200, json::object{{"name", name}, {"text", it->second}});
+  }
+  if (method == "PUT") {
+    Result<std::string> text = TextFromJson(request.body);
+    if (!text) return net::JsonError(400, text.error().message());
+    return answer(policies_->PutPolicies(name, *text), fmt::format("policies/{} written", name));
+  }
+  if (method == "DELETE") {
+    return answer(policies_->DeletePolicies(name), fmt::format("policies/{} deleted", name));
+  }
+  return MethodNotAllowed("GET, PUT, DELETE");
 }
 
 net::HttpResponse AdminApi::CreateApiKey(const net::HttpRequest& request,

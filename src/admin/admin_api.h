@@ -8,6 +8,20 @@
 //   GET    /_bulwark/admin/v1/api-keys/{id}   one key
 //   DELETE /_bulwark/admin/v1/api-keys/{id}   revoke (the record stays, for audit)
 //
+// With policies managed through the store (policy.store: true):
+//   GET    /_bulwark/admin/v1/policies          every policy document and the revision
+//   GET    /_bulwark/admin/v1/policies/{name}   one document
+//   PUT    /_bulwark/admin/v1/policies/{name}   {"text": "<Cedar>"}: create or replace
+//   DELETE /_bulwark/admin/v1/policies/{name}
+//   GET    /_bulwark/admin/v1/entities          the entities (Cedar JSON)
+//   PUT    /_bulwark/admin/v1/entities          body: the entities array
+//   GET    /_bulwark/admin/v1/schema            {"text": ...}
+//   PUT    /_bulwark/admin/v1/schema            {"text": "<schema, text or JSON format>"}
+//   DELETE /_bulwark/admin/v1/schema
+// A change that would not load (a syntax error, a policy the schema rejects,
+// entities that do not fit) is 400 naming the document and place, and
+// changes nothing; a good one is a new snapshot before the answer returns.
+//
 // Every call needs `Authorization: Bearer <admin token>` (compared in
 // constant time); a POST needs `Content-Type: application/json`, which a
 // browser cannot send cross-site without a preflight. Answers are JSON with
@@ -24,6 +38,7 @@
 #include "core/clock.h"
 #include "identity/api_keys.h"
 #include "net/http_server.h"
+#include "policy/policy_store.h"
 
 namespace bulwark::admin {
 
@@ -38,10 +53,14 @@ Result<std::string> HashAdminToken(std::string_view token);
 
 class AdminApi {
  public:
-  // Everything must outlive the API; `audit` may be null.
+  // Everything must outlive the API; `audit` and `policies` may be null.
   AdminApi(AdminOptions options, identity::ApiKeyService& api_keys, audit::AuditQueue* audit,
-           const Clock& clock)
-      : options_(std::move(options)), api_keys_(api_keys), audit_(audit), clock_(clock) {}
+           const Clock& clock, policy::PolicyStore* policies = nullptr)
+      : options_(std::move(options)),
+        api_keys_(api_keys),
+        audit_(audit),
+        clock_(clock),
+        policies_(policies) {}
 
   // The answer for a request whose normalized path (`path`, from
   // net::NormalizeRequestTarget, which the caller runs once for all its
@@ -53,11 +72,14 @@ class AdminApi {
   net::HttpResponse Dispatch(const net::HttpRequest& request, std::string_view path,
                              std::string& audit_reason) const;
   net::HttpResponse CreateApiKey(const net::HttpRequest& request, std::string& audit_reason) const;
+  net::HttpResponse DispatchPolicy(const net::HttpRequest& request, std::string_view path,
+                                   std::string& audit_reason) const;
 
   const AdminOptions options_;
   identity::ApiKeyService& api_keys_;
   audit::AuditQueue* audit_;
   const Clock& clock_;
+  policy::PolicyStore* policies_;
 };
 
 }  // namespace bulwark::admin

@@ -13,11 +13,13 @@
 namespace bulwark::gateway {
 
 Gateway::Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::string realm,
-                 const identity::ApiKeyIndex* api_keys, const Clock& clock)
+                 const identity::ApiKeyIndex* api_keys, std::unique_ptr<CedarAuthorizer> cedar,
+                 const Clock& clock)
     : routes_(std::move(routes)),
       jwt_(std::move(jwt)),
       api_keys_(api_keys),
       clock_(clock),
+      cedar_(std::move(cedar)),
       realm_(std::move(realm)) {}
 
 Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const Clock& clock) {
@@ -47,6 +49,21 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const C
             fmt::format("route '{}': unknown jwt issuer '{}'", route.name, issuer)));
       }
     }
+    if (route.authz.cedar) {
+      if (!options.cedar) {
+        return Err(InvalidArgumentError(fmt::format(
+            "route '{}': cedar authorization needs policies (the policy section)", route.name)));
+      }
+      if (Status s = CheckRouteCedar(*route.authz.cedar); !s.ok()) {
+        return Err(
+            InvalidArgumentError(fmt::format("route '{}': cedar: {}", route.name, s.message())));
+      }
+    }
+  }
+  std::unique_ptr<CedarAuthorizer> cedar;
+  if (options.cedar) {
+    cedar = std::make_unique<CedarAuthorizer>(std::move(options.cedar),
+                                              std::move(options.cedar_principal_types));
   }
   std::vector<std::unique_ptr<guard::RateLimiter>> limiters;
   for (Route& route : options.routes) {
@@ -73,7 +90,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const C
   }
   std::unique_ptr<Gateway> gateway(new Gateway(RouteTable(std::move(options.routes)),
                                                std::move(jwt), std::move(options.realm),
-                                               options.api_keys, clock));
+                                               options.api_keys, std::move(cedar), clock));
   gateway->route_limiters_ = std::move(limiters);
   gateway->pre_auth_limiter_ = std::move(pre_auth);
   return gateway;
@@ -261,6 +278,7 @@ Decision Gateway::Decide(const RequestFacts& request) const {
                      .tls_info = request.tls_info,
                      .now = clock_.NowUnixSeconds()};
   AuthzDecision verdict = authorizer_.Authorize(authz);
+  if (verdict.allowed && route->authz.cedar) verdict = cedar_->Authorize(authz);
   if (!verdict.allowed) {
     decision.status = 403;
     decision.reason = verdict.reason;
@@ -279,7 +297,7 @@ Decision Gateway::Decide(const RequestFacts& request) const {
   }
 
   decision.status = 200;
-  decision.reason = "allowed";
+  decision.reason = std::move(verdict.reason);  // "allowed", or the policies that permitted
   if (const Principal* p = authz.principal) {
     decision.identity_headers = {
         {"X-Bulwark-Subject", p->subject()},

@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "gateway/authorizer.h"
+#include "gateway/cedar_authorizer.h"
 #include "gateway/jwt_authenticator.h"
 #include "gateway/principal.h"
 #include "gateway/route.h"
@@ -73,6 +74,10 @@ struct GatewayOptions {
   // The API keys routes with the api_key credential check against; must
   // outlive the gateway. Null: no route may ask for API keys.
   const identity::ApiKeyIndex* api_keys = nullptr;
+  // The policies routes with a `cedar` authz section are decided by; such a
+  // route without them is a configuration error.
+  std::shared_ptr<const policy::cedar::SnapshotSource> cedar;
+  CedarPrincipalTypes cedar_principal_types;
 };
 
 // The identity headers Bulwark sets; a client-sent copy is always stripped.
@@ -93,7 +98,8 @@ class Gateway {
 
  private:
   Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::string realm,
-          const identity::ApiKeyIndex* api_keys, const Clock& clock);
+          const identity::ApiKeyIndex* api_keys, std::unique_ptr<CedarAuthorizer> cedar,
+          const Clock& clock);
   // True if the request is within the route's limit; else fills a 429.
   bool WithinLimit(guard::RateLimiter& limiter, std::string_view key, Decision& decision) const;
   std::string RateLimitKey(const Route& route, const RequestFacts& request,
@@ -107,6 +113,7 @@ class Gateway {
   const identity::ApiKeyIndex* api_keys_;
   const Clock& clock_;
   RouteRuleAuthorizer authorizer_;
+  std::unique_ptr<CedarAuthorizer> cedar_;  // null without policies
   std::string realm_;
   // One limiter per route with a rate limit, by route index; mutable state
   // inside an otherwise immutable snapshot (the limiters are thread-safe).

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <filesystem>
 
+#include "policy/cedar_parser.h"
+
 namespace bulwark::gateway {
 
 namespace {
@@ -124,14 +126,31 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
   BULWARK_ASSIGN_OR_RETURN(route.authn.jwt_issuers, ListOr(authn["issuers"]));
 
   ConfigNode authz = node["authz"];
-  BULWARK_RETURN_IF_ERROR(authz.CheckKeys(
-      {"scopes", "roles", "principals", "spiffe_trust_domains", "allow_cidrs", "deny_cidrs"}));
+  BULWARK_RETURN_IF_ERROR(authz.CheckKeys({"scopes", "roles", "principals", "spiffe_trust_domains",
+                                           "allow_cidrs", "deny_cidrs", "cedar"}));
   BULWARK_ASSIGN_OR_RETURN(route.authz.scopes, ListOr(authz["scopes"]));
   BULWARK_ASSIGN_OR_RETURN(route.authz.roles, ListOr(authz["roles"]));
   BULWARK_ASSIGN_OR_RETURN(route.authz.principals, ListOr(authz["principals"]));
   BULWARK_ASSIGN_OR_RETURN(route.authz.spiffe_trust_domains, ListOr(authz["spiffe_trust_domains"]));
   BULWARK_ASSIGN_OR_RETURN(route.authz.allow_cidrs, CidrList(authz["allow_cidrs"]));
   BULWARK_ASSIGN_OR_RETURN(route.authz.deny_cidrs, CidrList(authz["deny_cidrs"]));
+  if (ConfigNode cedar = authz["cedar"]; !cedar.IsMissing()) {
+    BULWARK_RETURN_IF_ERROR(cedar.CheckKeys({"action", "actions", "path", "resource"}));
+    RouteCedar rc;
+    BULWARK_ASSIGN_OR_RETURN(rc.action, cedar["action"].StringOr(""));
+    if (ConfigNode actions = cedar["actions"]; !actions.IsMissing()) {
+      if (!actions.IsMap()) return Err(actions.Error("must map methods to actions"));
+      if (!rc.action.empty()) return Err(actions.Error("give either action or actions"));
+      for (const std::string& method : actions.Keys()) {
+        BULWARK_ASSIGN_OR_RETURN(std::string action, actions[method].String());
+        rc.actions_by_method.emplace_back(method, std::move(action));
+      }
+    }
+    BULWARK_ASSIGN_OR_RETURN(rc.path, cedar["path"].StringOr(""));
+    BULWARK_ASSIGN_OR_RETURN(rc.resource, cedar["resource"].StringOr(""));
+    if (Status s = CheckRouteCedar(rc); !s.ok()) return Err(cedar.Error(s.message()));
+    route.authz.cedar = std::move(rc);
+  }
   if (ConfigNode limit = node["rate_limit"]; !limit.IsMissing()) {
     BULWARK_RETURN_IF_ERROR(
         limit.CheckKeys({"key", "header", "algorithm", "limit", "window_ms", "burst"}));
@@ -164,7 +183,18 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
   GatewayConfig config;
   BULWARK_RETURN_IF_ERROR(
       node.CheckKeys({"realm", "forward_auth", "pre_auth_rate_limit", "upstreams", "issuers",
-                      "routes", "audit", "identity_token"}));
+                      "routes", "audit", "identity_token", "cedar_principal_types"}));
+  if (ConfigNode types = node["cedar_principal_types"]; !types.IsMissing()) {
+    BULWARK_RETURN_IF_ERROR(types.CheckKeys({"jwt", "api_key", "mtls", "anonymous"}));
+    CedarPrincipalTypes& t = config.options.cedar_principal_types;
+    for (auto [key, field] : {std::pair{"jwt", &t.jwt}, std::pair{"api_key", &t.api_key},
+                              std::pair{"mtls", &t.mtls}, std::pair{"anonymous", &t.anonymous}}) {
+      BULWARK_ASSIGN_OR_RETURN(*field, types[key].StringOr(*field));
+      if (!policy::cedar::ParseEntityUid(*field + "::\"x\"")) {
+        return Err(types[key].Error("must be a Cedar entity type"));
+      }
+    }
+  }
   if (ConfigNode identity = node["identity_token"]; !identity.IsMissing()) {
     BULWARK_RETURN_IF_ERROR(identity.CheckKeys({"key_file", "issuer", "ttl_seconds"}));
     IdentityTokenOptions options;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "gateway/ip_address.h"
@@ -33,6 +34,22 @@ struct RouteAuthn {
   std::vector<std::string> jwt_issuers;  // issuer names; empty = any configured
 };
 
+// How the Cedar authorizer sees a route's requests (see cedar_authorizer.h):
+// the action, and the resource built from path parameters.
+struct RouteCedar {
+  // The action id for every method, or "" to use `actions_by_method`, else
+  // the HTTP method itself. An id is of type Action; a Cedar literal
+  // (NS::Action::"read") names another action type.
+  std::string action;
+  std::vector<std::pair<std::string, std::string>> actions_by_method;  // {"GET", "read"}
+  // Names path segments: "/docs/{id}" or "/files/{path*}" (the rest of the
+  // path). Empty: no parameters.
+  std::string path;
+  // The resource as a Cedar literal with parameters: Document::"{id}".
+  // Empty: Route::"<route name>".
+  std::string resource;
+};
+
 // Rules of the route-rule authorizer. Deny overrides allow; every list that
 // is not empty must be satisfied.
 struct RouteAuthz {
@@ -42,6 +59,8 @@ struct RouteAuthz {
   std::vector<std::string> spiffe_trust_domains;  // "prod.example"
   std::vector<CidrRange> allow_cidrs;             // the client address must be in one
   std::vector<CidrRange> deny_cidrs;              // a client address in one is refused
+  // Present: after the rules above hold, the Cedar policies decide too.
+  std::optional<RouteCedar> cedar;
 };
 
 // A route's rate limit: one quota per key.

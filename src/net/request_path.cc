@@ -4,6 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/utf8.h"
+
 namespace bulwark::net {
 
 namespace {
@@ -46,42 +48,6 @@ Status CheckTargetByte(unsigned char c) {
   if (c >= 0x80) return InvalidArgumentError("non-ascii byte");
   if (c == ' ') return InvalidArgumentError("invalid character");
   return OkStatus();
-}
-
-// RFC 3629: well-formed UTF-8, without overlong forms, surrogates, or code
-// points above U+10FFFF.
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t extra = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      extra = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      extra = 2;
-      if (c == 0xE0) lo = 0xA0;  // overlong
-      if (c == 0xED) hi = 0x9F;  // surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      extra = 3;
-      if (c == 0xF0) lo = 0x90;  // overlong
-      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
-    } else {
-      return false;  // continuation byte, C0, C1 or F5..FF
-    }
-    if (s.size() - i <= extra) return false;
-    const auto second = static_cast<unsigned char>(s[i + 1]);
-    if (second < lo || second > hi) return false;
-    for (size_t k = 2; k <= extra; ++k) {
-      const auto next = static_cast<unsigned char>(s[i + k]);
-      if (next < 0x80 || next > 0xBF) return false;
-    }
-    i += extra + 1;
-  }
-  return true;
 }
 
 // Checks the bytes and escapes of `path`, decodes escaped unreserved

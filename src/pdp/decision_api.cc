@@ -86,16 +86,9 @@ std::string Describe(const cedar::EntityUid& uid) { return uid.type + "::\"" + u
 }  // namespace
 
 DecisionApi::DecisionApi(DecisionApiOptions options,
-                         std::shared_ptr<const cedar::PolicySet> policies,
-                         std::shared_ptr<const cedar::Entities> entities,
-                         std::shared_ptr<const cedar::Schema> schema, audit::AuditQueue* audit,
-                         const Clock& clock)
-    : options_(std::move(options)),
-      policies_(std::move(policies)),
-      entities_(std::move(entities)),
-      schema_(std::move(schema)),
-      audit_(audit),
-      clock_(clock) {}
+                         std::shared_ptr<const cedar::SnapshotSource> policies,
+                         audit::AuditQueue* audit, const Clock& clock)
+    : options_(std::move(options)), policies_(std::move(policies)), audit_(audit), clock_(clock) {}
 
 std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& request,
                                                      std::string_view path) const {
@@ -118,6 +111,8 @@ std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& req
   json::value body = json::parse(request.body, ec);
   if (ec) return net::JsonError(400, "malformed JSON");
 
+  // One snapshot for the whole call, even if the policies change meanwhile.
+  const std::shared_ptr<const cedar::CedarSnapshot> snapshot = policies_->Current();
   std::vector<cedar::Request> requests;
   const bool batch = path == kBatchPath;
   if (batch) {
@@ -131,7 +126,7 @@ std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& req
     }
     size_t index = 0;
     for (const json::value& item : list->get_array()) {
-      auto parsed = RequestFromJson(item, schema_.get());
+      auto parsed = RequestFromJson(item, snapshot->schema.get());
       if (!parsed) {
         return net::JsonError(
             400, "requests[" + std::to_string(index) + "]: " + parsed.error().message());
@@ -140,7 +135,7 @@ std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& req
       ++index;
     }
   } else {
-    auto parsed = RequestFromJson(body, schema_.get());
+    auto parsed = RequestFromJson(body, snapshot->schema.get());
     if (!parsed) return net::JsonError(400, parsed.error().message());
     requests.push_back(std::move(*parsed));
   }
@@ -148,7 +143,7 @@ std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& req
   json::array results;
   for (const cedar::Request& r : requests) {
     const auto start = std::chrono::steady_clock::now();
-    const cedar::Decision decision = policies_->Authorize(r, *entities_);
+    const cedar::Decision decision = snapshot->policies->Authorize(r, *snapshot->entities);
     const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - start);
     results.emplace_back(DecisionToJson(decision));

@@ -26,9 +26,7 @@
 #include "audit/audit_queue.h"
 #include "core/clock.h"
 #include "net/http_server.h"
-#include "policy/cedar_entities.h"
-#include "policy/cedar_policy_set.h"
-#include "policy/cedar_schema.h"
+#include "policy/cedar_snapshot.h"
 
 namespace bulwark::pdp {
 
@@ -40,13 +38,11 @@ struct DecisionApiOptions {
 
 class DecisionApi {
  public:
-  // `schema` and `audit` may be null; `audit` and `clock` must outlive the
-  // API. With a schema, `policies` must have been validated and `entities`
-  // conformed against it.
-  DecisionApi(DecisionApiOptions options, std::shared_ptr<const policy::cedar::PolicySet> policies,
-              std::shared_ptr<const policy::cedar::Entities> entities,
-              std::shared_ptr<const policy::cedar::Schema> schema, audit::AuditQueue* audit,
-              const Clock& clock);
+  // `audit` may be null; it and `clock` must outlive the API.
+  // `policies` gives the snapshot each request is decided on.
+  DecisionApi(DecisionApiOptions options,
+              std::shared_ptr<const policy::cedar::SnapshotSource> policies,
+              audit::AuditQueue* audit, const Clock& clock);
 
   // The answer for a request whose normalized path (`path`, from
   // net::NormalizeRequestTarget, run once by the caller) is /v1/authorize or
@@ -56,9 +52,7 @@ class DecisionApi {
 
  private:
   const DecisionApiOptions options_;
-  const std::shared_ptr<const policy::cedar::PolicySet> policies_;
-  const std::shared_ptr<const policy::cedar::Entities> entities_;
-  const std::shared_ptr<const policy::cedar::Schema> schema_;
+  const std::shared_ptr<const policy::cedar::SnapshotSource> policies_;
   audit::AuditQueue* audit_;
   const Clock& clock_;
 };

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "core/utf8.h"
+
 namespace bulwark::policy::cedar {
 
 namespace {
@@ -116,6 +120,19 @@ Status UnescapeInto(std::string_view raw, bool pattern, std::string& out,
 }  // namespace
 
 Result<std::vector<Token>> Tokenize(std::string_view source) {
+  // Cedar text is UTF-8; anything else is refused where it goes wrong.
+  if (const size_t bad = FirstInvalidUtf8(source); bad != source.size()) {
+    const std::string_view before = source.substr(0, bad);
+    const size_t line_start = before.rfind('\n');
+    const size_t line = static_cast<size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
+    const std::string_view in_line =
+        before.substr(line_start == std::string_view::npos ? 0 : line_start + 1);
+    const size_t column =
+        1 + static_cast<size_t>(std::count_if(in_line.begin(), in_line.end(), [](char c) {
+          return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+        }));
+    return Err(InvalidArgumentError(fmt::format("{}:{}: invalid UTF-8", line, column)));
+  }
   std::vector<Token> tokens;
   SourceLocation at;
   size_t i = 0;

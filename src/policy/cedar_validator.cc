@@ -33,6 +33,12 @@ struct Typed {
   Capabilities caps;
 };
 
+// Text as `<length>:<bytes>`: unambiguous whatever the bytes are.
+void AppendText(std::string_view text, std::string& out) {
+  out += fmt::format(" {}:", text.size());
+  out += text;
+}
+
 // A canonical text of an expression, equal for structurally equal
 // expressions: the key capabilities are recorded under.
 void AppendKey(const Expr& e, std::string& out) {
@@ -45,7 +51,8 @@ void AppendKey(const Expr& e, std::string& out) {
       out += fmt::format(" {}", e.integer);
       break;
     case ExprKind::kEntity:
-      out += fmt::format(" {} {:?}", e.uid.type, e.uid.id);
+      AppendText(e.uid.type, out);
+      AppendText(e.uid.id, out);
       break;
     case ExprKind::kVariable:
       out += fmt::format(" {}", static_cast<int>(e.variable));
@@ -54,22 +61,27 @@ void AppendKey(const Expr& e, std::string& out) {
       out += fmt::format(" {}", static_cast<int>(e.op));
       break;
     case ExprKind::kHas:
-      for (const std::string& p : e.path) out += fmt::format(" {:?}", p);
+      for (const std::string& p : e.path) AppendText(p, out);
       break;
     case ExprKind::kLike:
       for (const PatternElement& p : e.pattern)
-        out += p.wildcard ? " *" : fmt::format(" {:?}", p.text);
+        if (p.wildcard) {
+          out += " *";
+        } else {
+          AppendText(p.text, out);
+        }
       break;
     default:
       break;
   }
-  if (!e.text.empty()) out += fmt::format(" {:?}", e.text);
+  if (!e.text.empty()) AppendText(e.text, out);
   for (const ExprPtr& arg : e.args) {
     out += ' ';
     AppendKey(*arg, out);
   }
   for (const auto& [name, value] : e.record) {
-    out += fmt::format(" {:?}=", name);
+    AppendText(name, out);
+    out += '=';
     AppendKey(*value, out);
   }
   out += ')';
@@ -82,7 +94,10 @@ std::string Key(const Expr& e) {
 }
 
 std::string AttributeCap(std::string_view key, std::string_view attribute) {
-  return fmt::format("{}.{:?}", key, attribute);
+  std::string out(key);
+  out += '.';
+  AppendText(attribute, out);
+  return out;
 }
 
 std::string Uid(const EntityUid& uid) { return fmt::format("{}::\"{}\"", uid.type, uid.id); }
@@ -504,7 +519,7 @@ class Checker {
       if (function == "datetime") valid = ParseDatetime(arg.text).has_value();
       if (function == "duration") valid = ParseDuration(arg.text).has_value();
       if (!valid) {
-        return Fail(e, fmt::format("error during extension function argument validation: `{:?}` "
+        return Fail(e, fmt::format("error during extension function argument validation: \"{}\" "
                                    "is not a valid {} literal",
                                    arg.text, type));
       }

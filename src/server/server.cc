@@ -1,7 +1,5 @@
 #include "server/server.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <boost/asio/awaitable.hpp>
 
@@ -10,8 +8,8 @@
 #include "gateway/forward_auth.h"
 #include "net/async_http_server.h"
 #include "net/request_path.h"
-#include "policy/cedar_schema.h"
-#include "policy/cedar_validator.h"
+#include "policy/cedar_snapshot.h"
+#include "policy/policy_store.h"
 #include "store/open_store.h"
 
 namespace bulwark::server {
@@ -24,55 +22,48 @@ net::HttpResponse Text(int status, std::string body) {
           .body = std::move(body)};
 }
 
-// The policies, entities and schema files, parsed, validated and indexed;
-// errors name the file (and, for policies that fail validation, the first
-// few errors).
-Result<std::unique_ptr<pdp::DecisionApi>> LoadDecisionApi(const PolicyConfig& config,
-                                                          audit::AuditQueue* audit,
-                                                          const Clock& clock) {
-  BULWARK_ASSIGN_OR_RETURN(std::string text, ReadFileToString(config.policies_file));
-  auto policies = policy::cedar::PolicySet::Parse(text);
-  if (!policies) {
-    return Err(InvalidArgumentError(config.policies_file + ":" + policies.error().message()));
-  }
-  std::string entity_text = "[]";
+// The policy files as documents for the store: the policies file is the
+// document "main".
+Result<policy::PolicyDocuments> ReadPolicyFiles(const PolicyConfig& config) {
+  policy::PolicyDocuments documents;
+  BULWARK_ASSIGN_OR_RETURN(documents.policies["main"], ReadFileToString(config.policies_file));
   if (!config.entities_file.empty()) {
-    BULWARK_ASSIGN_OR_RETURN(entity_text, ReadFileToString(config.entities_file));
+    BULWARK_ASSIGN_OR_RETURN(documents.entities, ReadFileToString(config.entities_file));
   }
-  auto entities = policy::cedar::Entities::FromJson(entity_text);
-  if (!entities) {
-    return Err(InvalidArgumentError(config.entities_file + ": " + entities.error().message()));
-  }
-  std::shared_ptr<const policy::cedar::Schema> schema;
   if (!config.schema_file.empty()) {
-    BULWARK_ASSIGN_OR_RETURN(std::string schema_text, ReadFileToString(config.schema_file));
-    auto parsed = policy::cedar::Schema::Parse(schema_text);
-    if (!parsed)
-      return Err(InvalidArgumentError(config.schema_file + ":" + parsed.error().message()));
-    const policy::cedar::ValidationResult validation =
-        policy::cedar::ValidatePolicies(*parsed, (*policies)->policies());
-    if (!validation.ok()) {
-      std::string message =
-          config.policies_file + ": policies do not validate against " + config.schema_file;
-      for (size_t i = 0; i < validation.errors.size() && i < 5; ++i) {
-        const policy::cedar::ValidationIssue& e = validation.errors[i];
-        message += fmt::format("; {}:{}: policy {}: {}", e.location.line, e.location.column,
-                               e.policy_id, e.message);
-      }
-      return Err(InvalidArgumentError(std::move(message)));
-    }
-    if (Status s = policy::cedar::ConformEntities(*parsed, *entities); !s.ok()) {
-      return Err(InvalidArgumentError(config.entities_file + ": " + s.message()));
-    }
-    schema = std::make_shared<const policy::cedar::Schema>(std::move(*parsed));
+    BULWARK_ASSIGN_OR_RETURN(documents.schema, ReadFileToString(config.schema_file));
   }
-  log::Info("policy.loaded", {{"policies", static_cast<int64_t>((*policies)->size())},
-                              {"entities", static_cast<int64_t>(entities->size())},
-                              {"schema", config.schema_file.empty() ? "none" : "validated"}});
-  return std::make_unique<pdp::DecisionApi>(
-      pdp::DecisionApiOptions{.token_sha256 = config.api_token_sha256}, std::move(*policies),
-      std::make_shared<const policy::cedar::Entities>(std::move(*entities)), std::move(schema),
-      audit, clock);
+  return documents;
+}
+
+// The policies, entities and schema files as one checked snapshot; errors
+// name the file (and, for policies that fail validation, the first errors).
+Result<policy::cedar::CedarSnapshot> LoadPolicy(const PolicyConfig& config) {
+  BULWARK_ASSIGN_OR_RETURN(std::string policies, ReadFileToString(config.policies_file));
+  std::string entities = "[]";
+  if (!config.entities_file.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(entities, ReadFileToString(config.entities_file));
+  }
+  std::optional<std::string> schema;
+  if (!config.schema_file.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(schema, ReadFileToString(config.schema_file));
+  }
+  auto snapshot = policy::cedar::LoadCedarSnapshot(policies, entities, schema);
+  if (!snapshot) {
+    using Part = policy::cedar::SnapshotPart;
+    const Part part = snapshot.error().part;
+    const std::string& file = part == Part::kPolicies   ? config.policies_file
+                              : part == Part::kEntities ? config.entities_file
+                                                        : config.schema_file;
+    const std::string& message = snapshot.error().status.message();
+    // Parse errors start with line:column, which follows the file name.
+    const bool located = !message.empty() && message[0] >= '0' && message[0] <= '9';
+    return Err(InvalidArgumentError(file + (located ? ":" : ": ") + message));
+  }
+  log::Info("policy.loaded", {{"policies", static_cast<int64_t>(snapshot->policies->size())},
+                              {"entities", static_cast<int64_t>(snapshot->entities->size())},
+                              {"schema", snapshot->schema ? "validated" : "none"}});
+  return std::move(*snapshot);
 }
 
 }  // namespace
@@ -100,17 +91,38 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   server->api_key_service_ = std::make_unique<identity::ApiKeyService>(*server->store_, clock);
   BULWARK_ASSIGN_OR_RETURN(server->api_key_index_,
                            identity::ApiKeyIndex::Create(*server->store_, clock));
-  if (config.admin) {
-    server->admin_ = std::make_unique<admin::AdminApi>(*config.admin, *server->api_key_service_,
-                                                       server->audit_queue_.get(), clock);
+  std::shared_ptr<const policy::cedar::SnapshotSource> cedar;
+  if (config.policy && config.policy->store) {
+    std::optional<policy::PolicyDocuments> seed;
+    if (!config.policy->policies_file.empty()) {
+      BULWARK_ASSIGN_OR_RETURN(seed, ReadPolicyFiles(*config.policy));
+    }
+    BULWARK_ASSIGN_OR_RETURN(server->policy_store_,
+                             policy::PolicyStore::Open(*server->store_, std::move(seed)));
+    log::Info(
+        "policy.loaded",
+        {{"source", "store"},
+         {"revision", server->policy_store_->revision()},
+         {"policies", static_cast<int64_t>(server->policy_store_->Current()->policies->size())}});
+    cedar = server->policy_store_;
+  } else if (config.policy) {
+    BULWARK_ASSIGN_OR_RETURN(policy::cedar::CedarSnapshot snapshot, LoadPolicy(*config.policy));
+    cedar = std::make_shared<policy::cedar::FixedSnapshot>(std::move(snapshot));
   }
   if (config.policy) {
-    BULWARK_ASSIGN_OR_RETURN(server->decision_api_,
-                             LoadDecisionApi(*config.policy, server->audit_queue_.get(), clock));
+    server->decision_api_ = std::make_unique<pdp::DecisionApi>(
+        pdp::DecisionApiOptions{.token_sha256 = config.policy->api_token_sha256}, cedar,
+        server->audit_queue_.get(), clock);
+  }
+  if (config.admin) {
+    server->admin_ = std::make_unique<admin::AdminApi>(*config.admin, *server->api_key_service_,
+                                                       server->audit_queue_.get(), clock,
+                                                       server->policy_store_.get());
   }
   if (config.gateway) {
     gateway::GatewayOptions options = config.gateway->options;
     options.api_keys = server->api_key_index_.get();
+    options.cedar = cedar;
     BULWARK_ASSIGN_OR_RETURN(server->gateway_, gateway::Gateway::Create(std::move(options), clock));
     log::Info("gateway.loaded",
               {{"routes", static_cast<int64_t>(server->gateway_->routes().routes().size())}});

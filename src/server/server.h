@@ -21,6 +21,7 @@
 #include "identity/api_keys.h"
 #include "net/http_server.h"
 #include "pdp/decision_api.h"
+#include "policy/policy_store.h"
 #include "server/server_config.h"
 #include "store/store.h"
 
@@ -67,6 +68,7 @@ class Server {
   std::unique_ptr<gateway::DecisionRecorder> recorder_;
   std::unique_ptr<identity::ApiKeyService> api_key_service_;
   std::unique_ptr<identity::ApiKeyIndex> api_key_index_;  // feeds the gateway's api_key routes
+  std::shared_ptr<policy::PolicyStore> policy_store_;     // null unless policy.store
   std::unique_ptr<admin::AdminApi> admin_;                // null without an admin section
   std::unique_ptr<pdp::DecisionApi> decision_api_;        // null without a policy section
   std::unique_ptr<gateway::Gateway> gateway_;             // null without a gateway section

@@ -128,11 +128,13 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
   }
   if (ConfigNode policy = root["policy"]; !policy.IsMissing()) {
     BULWARK_RETURN_IF_ERROR(
-        policy.CheckKeys({"policies_file", "entities_file", "schema_file", "api_token"}));
+        policy.CheckKeys({"store", "policies_file", "entities_file", "schema_file", "api_token"}));
     PolicyConfig pc;
-    BULWARK_ASSIGN_OR_RETURN(std::string policies, policy["policies_file"].String());
+    BULWARK_ASSIGN_OR_RETURN(pc.store, policy["store"].BoolOr(false));
+    BULWARK_ASSIGN_OR_RETURN(std::string policies, pc.store ? policy["policies_file"].StringOr("")
+                                                            : policy["policies_file"].String());
     BULWARK_ASSIGN_OR_RETURN(std::string entities, policy["entities_file"].StringOr(""));
-    pc.policies_file = FromBase(base_dir, policies);
+    pc.policies_file = policies.empty() ? "" : FromBase(base_dir, policies);
     pc.entities_file = FromBase(base_dir, entities);
     BULWARK_ASSIGN_OR_RETURN(std::string schema, policy["schema_file"].StringOr(""));
     pc.schema_file = FromBase(base_dir, schema);

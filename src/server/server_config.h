@@ -37,7 +37,10 @@ struct StoreConfig {
 // The `policy:` section: the Cedar policies and entities, and the token of
 // the decision API (POST /v1/authorize).
 struct PolicyConfig {
-  std::string policies_file;
+  // True: policies, entities and schema live in the store and change through
+  // the admin API; the files (if any) seed an empty store.
+  bool store = false;
+  std::string policies_file;  // required unless `store`
   std::string entities_file;  // empty: no entities
   // Empty: no schema. Else policies must validate against it, and entities
   // and each request's context are read through it.

@@ -4,7 +4,9 @@
 # is required, bad requests get 400, and a broken policy file stops the
 # server from starting with the file, line and column. With a schema, policies
 # that do not validate stop the server too, and requests are read through the
-# schema.
+# schema. With policy.store, the admin API changes the policies while the
+# server decides, a bad change is refused and changes nothing, and the store
+# (a SQLite file) keeps them across a restart.
 # Usage: policy_api_test.sh BULWARK_BINARY
 set -uo pipefail
 bulwark=$1
@@ -81,5 +83,48 @@ if grep -q '"decision":"allow"' "$work/body"; then ok; else bad "schema allow: $
 expect_eq "schema: missing context attribute" "$(ask "{$approve}")" "400"
 if grep -q 'source_ip' "$work/body"; then ok; else bad "schema 400 body: $(cat "$work/body")"; fi
 expect_eq "schema: undeclared action" "$(ask '{"principal": "Employee::\"mia\"", "action": "Action::\"pay\"", "resource": "Expense::\"taxi\""}')" "400"
+
+# Policies managed through the store: seeded from the files, then changed
+# through the admin API.
+export BULWARK_ADMIN_TOKEN="e2e-admin-token-0123456789abcdefghijkl"
+cat >"$work/managed.yaml" <<YAML
+server: {listen: 127.0.0.1:0}
+store: {backend: sqlite, path: $work/bulwark.db}
+admin:
+  token: \${env:BULWARK_ADMIN_TOKEN}
+policy:
+  store: true
+  policies_file: $root/examples/policy/abac/policies.cedar
+  entities_file: $root/examples/policy/abac/entities.json
+  api_token: \${env:BULWARK_PDP_TOKEN}
+YAML
+start_bulwark "$work/managed.yaml" "$work/managed.log" || { echo "FAIL: managed server did not start"; exit 1; }
+base="http://127.0.0.1:$bulwark_port"
+admin=(-H "Authorization: Bearer $BULWARK_ADMIN_TOKEN" -H "Content-Type: application/json")
+put() {  # put PATH BODY -> status; the body in $work/body
+  curl -s -o "$work/body" -w '%{http_code}' -X PUT "${admin[@]}" --data-binary "$2" "$base/_bulwark/admin/v1/$1"
+}
+decision() { ask "{$approve, \"context\": $office}" >/dev/null; python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["decision"])' "$work/body"; }
+expect_eq "store: seeded from the files" "$(decision)" "allow"
+expect_eq "store: the seed is document main" \
+  "$(curl -s "${admin[@]}" "$base/_bulwark/admin/v1/policies" | python3 -c 'import json,sys; print([d["name"] for d in json.load(sys.stdin)["documents"]])')" "['main']"
+expect_eq "store: a forbid is added" \
+  "$(put policies/freeze '{"text": "@id(\"freeze\")\nforbid (principal, action, resource);"}')" "200"
+expect_eq "store: it applies at once" "$(decision)" "deny"
+expect_eq "store: a broken document is refused" \
+  "$(put policies/broken '{"text": "permit (principal, action, resource) when { 1 + };"}')" "400"
+if grep -q 'policies/broken:1:' "$work/body"; then ok; else bad "broken document body: $(cat "$work/body")"; fi
+expect_eq "store: a duplicate id is refused" \
+  "$(put policies/again '{"text": "@id(\"freeze\")\npermit (principal, action, resource);"}')" "400"
+expect_eq "store: no token, no change" \
+  "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$base/_bulwark/admin/v1/policies/freeze")" "401"
+expect_eq "store: decisions unchanged by refused changes" "$(decision)" "deny"
+kill "$bulwark_pid"; wait "$bulwark_pid" 2>/dev/null
+start_bulwark "$work/managed.yaml" "$work/managed2.log" || { echo "FAIL: managed server did not restart"; exit 1; }
+base="http://127.0.0.1:$bulwark_port"
+expect_eq "store: the change survives a restart (the seed does not return)" "$(decision)" "deny"
+expect_eq "store: delete" \
+  "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "${admin[@]}" "$base/_bulwark/admin/v1/policies/freeze")" "200"
+expect_eq "store: allowed again" "$(decision)" "allow"
 
 finish policy_api_test

@@ -38,9 +38,26 @@ ok
 "$bulwark" keys generate --alg ES256 --kid r2 >r2.jwk
 jwks_of() { printf '{"keys":['; local sep=""; for k in "$@"; do printf '%s' "$sep"; "$bulwark" keys public --key "$k" | tr -d '\n'; sep=","; done; printf ']}'; }
 jwks_of r1.jwk >remote.jwks
+cat >docs.cedar <<'CEDAR'
+@id("owners-read")
+permit (principal, action == Action::"read", resource is Document)
+when { resource.owner == principal };
+
+@id("loopback-only")
+forbid (principal, action, resource)
+unless { context.client_ip.isLoopback() };
+CEDAR
+cat >docs.json <<'JSON'
+[{"uid": {"type": "Document", "id": "d1"}, "attrs": {"owner": {"type": "User", "id": "alice"}}, "parents": []},
+ {"uid": {"type": "Document", "id": "d2"}, "attrs": {"owner": {"type": "User", "id": "bob"}}, "parents": []}]
+JSON
 cat >bulwark.yaml <<YAML
 server: {listen: 127.0.0.1:0, threads: 2}
 store: {backend: memory}
+policy:
+  policies_file: docs.cedar
+  entities_file: docs.json
+  api_token: e2e-proxy-decision-api-token-0123456789
 gateway:
   audit: {file: audit.jsonl}
   identity_token: {key_file: identity.jwk, issuer: "https://bulwark.test", ttl_seconds: 60}
@@ -66,6 +83,10 @@ gateway:
     - {name: checked, path_prefix: /checked, authn: {mode: none}, upstream: checked}
     - {name: anonymous-ident, path_prefix: /anon, authn: {mode: none}, upstream: ident}
     - {name: orders, path_prefix: /orders, authz: {scopes: [orders:read]}, upstream: service}
+    - name: docs
+      path_prefix: /docs
+      upstream: service
+      authz: {cedar: {actions: {GET: read}, path: "/docs/{id}", resource: 'Document::"{id}"'}}
     - {name: remote, path_prefix: /remote, authn: {issuers: [remote]}, upstream: service}
     - {name: gone, path_prefix: /gone, authn: {mode: none}, upstream: down}
     - {name: flaky, path_prefix: /flaky, authn: {mode: none}, upstream: flaky}
@@ -91,6 +112,18 @@ if grep -qi '^WWW-Authenticate: Bearer realm="bulwark"' headers; then ok; else b
 expect_eq "valid token reaches the service with its identity" \
   "$(code -H "Authorization: Bearer $good" "$base/orders/1"):$(cat body)" \
   "200:uri=/orders/1 sub=alice scopes=orders:read xff=127.0.0.1 secret= len="
+# A route decided by Cedar policies: the owner reads her document, not bob's,
+# and the path the policies see is the normalized one the service receives.
+expect_eq "cedar: owner reads" "$(code -H "Authorization: Bearer $good" "$base/docs/d1"):$(cat body)" \
+  "200:uri=/docs/d1 sub=alice scopes=orders:read xff=127.0.0.1 secret= len="
+expect_eq "cedar: not the owner" "$(code -H "Authorization: Bearer $good" "$base/docs/d2")" "403"
+expect_eq "cedar: dot segments cannot reach another document" \
+  "$(code -H "Authorization: Bearer $good" "$base/docs/d1/../d2")" "403"
+expect_eq "cedar: dot segments resolve before the policies" \
+  "$(code -H "Authorization: Bearer $good" "$base/docs/d2/%2e%2e/d1"):$(cat body)" \
+  "200:uri=/docs/d1 sub=alice scopes=orders:read xff=127.0.0.1 secret= len="
+expect_eq "cedar: PUT maps to no permitted action" \
+  "$(code -X PUT -H "Authorization: Bearer $good" "$base/docs/d1")" "403"
 expect_eq "client-sent identity and X-Forwarded-For are replaced" \
   "$(code -H "Authorization: Bearer $good" -H "X-Bulwark-Subject: admin" -H "X-Forwarded-For: 10.9.9.9" "$base/orders/1"):$(cat body)" \
   "200:uri=/orders/1 sub=alice scopes=orders:read xff=127.0.0.1 secret= len="
@@ -235,6 +268,9 @@ deny = [e for e in events if e["status"] == 401]
 assert deny and deny[0]["decision"] == "deny" and deny[0]["route"] == "orders"
 assert any(e["status"] == 429 and e["route"] == "limited" for e in events)
 assert any(e["status"] == 502 and e["route"] == "gone" for e in events)
+cedar = [e for e in events if e["route"] == "docs"]
+assert any(e["decision"] == "allow" and e["reason"] == "permitted by owners-read" for e in cedar), cedar
+assert any(e["status"] == 403 and e["reason"] == "denied (no policy permits)" for e in cedar), cedar
 PY
 
 finish "proxy e2e"

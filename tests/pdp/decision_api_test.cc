@@ -48,8 +48,10 @@ class DecisionApiTest : public ::testing::Test {
     queue_ = std::move(*audit::AuditQueue::Create(*sink_));
     api_ = std::make_unique<DecisionApi>(
         DecisionApiOptions{.token_sha256 = *identity::HashStaticToken(kToken, "token")},
-        std::move(*policies), std::make_shared<const cedar::Entities>(std::move(*entities)),
-        schema_, queue_.get(), clock_);
+        std::make_shared<cedar::FixedSnapshot>(cedar::CedarSnapshot{
+            std::move(*policies), std::make_shared<const cedar::Entities>(std::move(*entities)),
+            schema_}),
+        queue_.get(), clock_);
   }
   void TearDown() override {
     api_.reset();

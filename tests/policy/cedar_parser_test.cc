@@ -190,6 +190,17 @@ TEST(CedarParserTest, ErrorsPointAtLineAndColumn) {
   }
 }
 
+TEST(CedarParserTest, TextThatIsNotUtf8IsRefusedWhereItBreaks) {
+  auto policies =
+      ParsePolicies("permit (principal, action, resource)\nwhen { \"\xc3\xa9\xedx\" };");
+  ASSERT_FALSE(policies.has_value());
+  EXPECT_EQ(policies.error().message(), "2:10: invalid UTF-8");
+  EXPECT_FALSE(ParsePolicies("permit (principal, action, resource); // \xff").has_value());
+  EXPECT_TRUE(
+      ParsePolicies("permit (principal, action, resource) when { \"caf\xc3\xa9\" == \"x\" };")
+          .has_value());
+}
+
 TEST(CedarParserTest, HostileNestingIsRefusedNotACrash) {
   const std::string parens = std::string(100000, '(') + "1" + std::string(100000, ')');
   auto deep = ParseExpression(parens);

@@ -1,0 +1,214 @@
+// Routes decided by Cedar policies: the principal from the verified token,
+// the action from the method, the resource from path parameters, the
+// context from what the gateway knows; forbid wins, default deny, and the
+// normalized path is what the policies see.
+#include "gateway/cedar_authorizer.h"
+
+#include <gtest/gtest.h>
+
+#include "gateway_fixture.h"
+
+namespace bulwark::gateway::testing {
+namespace {
+
+namespace cedar = policy::cedar;
+
+constexpr std::string_view kPolicies = R"(
+@id("owners-read")
+permit (principal, action == Action::"read", resource is Document)
+when { resource.owner == principal };
+
+@id("writers-write")
+permit (principal, action == Action::"write", resource is Document)
+when { context.scopes.contains("docs:write") };
+
+@id("office-only")
+forbid (principal, action, resource)
+unless { context.client_ip.isInRange(ip("192.0.2.0/24")) };
+
+@id("status-after-launch")
+permit (principal, action == Action::"GET", resource == Route::"status")
+when { context.time >= datetime("2027-01-01") && !context.authenticated };
+)";
+
+constexpr std::string_view kEntities = R"([
+  {"uid": {"type": "Document", "id": "d1"}, "attrs": {"owner": {"type": "User", "id": "alice"}}, "parents": []},
+  {"uid": {"type": "Document", "id": "d2"}, "attrs": {"owner": {"type": "User", "id": "bob"}}, "parents": []}
+])";
+
+Route Docs() {
+  return {.name = "docs",
+          .path_prefix = "/docs",
+          .authz = {.cedar = RouteCedar{.actions_by_method = {{"GET", "read"}, {"PUT", "write"}},
+                                        .path = "/docs/{id}",
+                                        .resource = "Document::\"{id}\""}}};
+}
+
+Route Status() {
+  return {.name = "status",
+          .path_prefix = "/status",
+          .authn = {.mode = AuthnMode::kOptional},
+          .authz = {.cedar = RouteCedar{}}};
+}
+
+class CedarRouteTest : public GatewayTest {
+ protected:
+  std::unique_ptr<Gateway> MakeWithPolicies(std::vector<Route> routes,
+                                            std::optional<std::string_view> schema = {}) {
+    auto snapshot = cedar::LoadCedarSnapshot(kPolicies, kEntities, schema);
+    EXPECT_TRUE(snapshot.has_value()) << snapshot.error().status.message();
+    GatewayOptions options = Options(std::move(routes));
+    options.cedar = std::make_shared<cedar::FixedSnapshot>(std::move(*snapshot));
+    auto gw = Gateway::Create(std::move(options), clock_);
+    EXPECT_TRUE(gw.has_value()) << gw.error().ToString();
+    return gw ? std::move(*gw) : nullptr;
+  }
+  boost::json::object WithScope(std::string scope) {
+    auto claims = Claims();
+    claims["scope"] = std::move(scope);
+    return claims;
+  }
+};
+
+TEST_F(CedarRouteTest, PoliciesDecideWithPrincipalActionAndResourceFromTheRequest) {
+  auto gw = MakeWithPolicies({Docs()});
+  Decision d = Decide(*gw, "GET", "/docs/d1", Bearer(Claims()));
+  EXPECT_EQ(d.status, 200) << d.reason;
+
+  d = Decide(*gw, "GET", "/docs/d2", Bearer(Claims()));  // bob's document
+  EXPECT_EQ(d.status, 403);
+  EXPECT_EQ(d.reason, "denied (no policy permits)");
+
+  d = Decide(*gw, "PUT", "/docs/d2", Bearer(WithScope("docs:write")));
+  EXPECT_EQ(d.status, 200) << d.reason;
+  d = Decide(*gw, "PUT", "/docs/d2", Bearer(WithScope("docs:read")));
+  EXPECT_EQ(d.status, 403);
+
+  // A method the route maps to no action is its own action: nothing permits DELETE.
+  d = Decide(*gw, "DELETE", "/docs/d1", Bearer(Claims()));
+  EXPECT_EQ(d.status, 403);
+}
+
+TEST_F(CedarRouteTest, ForbidOverridesPermit) {
+  auto gw = MakeWithPolicies({Docs()});
+  Decision d = Decide(*gw, "GET", "/docs/d1", Bearer(Claims()), "203.0.113.9");
+  EXPECT_EQ(d.status, 403);
+  EXPECT_EQ(d.reason, "denied by office-only");
+}
+
+TEST_F(CedarRouteTest, PoliciesSeeTheNormalizedPath) {
+  auto gw = MakeWithPolicies({Docs()});
+  // Dot segments and encoded unreserved characters cannot name another document.
+  EXPECT_EQ(Decide(*gw, "GET", "/docs/d2/../d1", Bearer(Claims())).status, 200);
+  EXPECT_EQ(Decide(*gw, "GET", "/docs/d1/../d2", Bearer(Claims())).status, 403);
+  EXPECT_EQ(Decide(*gw, "GET", "/docs/%64%32", Bearer(Claims())).status, 403);  // d2
+  // Paths the template does not describe are denied, not guessed at.
+  Decision d = Decide(*gw, "GET", "/docs", Bearer(Claims()));
+  EXPECT_EQ(d.status, 403);
+  EXPECT_EQ(d.reason, "policy: path does not match /docs/{id}");
+  EXPECT_EQ(Decide(*gw, "GET", "/docs/d1/extra", Bearer(Claims())).status, 403);
+}
+
+TEST_F(CedarRouteTest, AnonymousRequestsAndTheTimeReachThePolicies) {
+  auto gw = MakeWithPolicies({Status()});
+  EXPECT_EQ(Decide(*gw, "GET", "/status").status, 200);  // kNow is after 2027-01-01
+  // Authenticated callers are not anonymous: the policy does not permit them.
+  EXPECT_EQ(Decide(*gw, "GET", "/status", Bearer(Claims())).status, 403);
+}
+
+TEST_F(CedarRouteTest, RouteRulesStillApplyFirst) {
+  Route docs = Docs();
+  docs.authz.roles = {"admin"};
+  auto gw = MakeWithPolicies({docs});
+  Decision d = Decide(*gw, "GET", "/docs/d1", Bearer(Claims()));
+  EXPECT_EQ(d.status, 403);
+  EXPECT_EQ(d.reason, "missing role");
+}
+
+TEST_F(CedarRouteTest, WithASchemaTheRequestMustFitIt) {
+  constexpr std::string_view kSchema = R"(
+    entity User; entity Document = { owner: User };
+    action read, write appliesTo { principal: User, resource: Document,
+                                   context: { client_ip: ipaddr, scopes: Set<String> } };
+    action GET appliesTo { principal: Anonymous, resource: Route,
+                           context: { client_ip: ipaddr, time: datetime, authenticated: Bool } };
+    entity Anonymous; entity Route;)";
+  auto gw = MakeWithPolicies({Docs(), Status()}, kSchema);
+  // Only the declared context attributes are passed, so the closed records fit.
+  EXPECT_EQ(Decide(*gw, "GET", "/docs/d1", Bearer(Claims())).status, 200);
+  EXPECT_EQ(Decide(*gw, "GET", "/status").status, 200);
+  // An action the schema does not declare is refused before any policy runs.
+  Decision d = Decide(*gw, "DELETE", "/docs/d1", Bearer(Claims()));
+  EXPECT_EQ(d.status, 403);
+  EXPECT_NE(d.reason.find("not declared in the schema"), std::string::npos) << d.reason;
+}
+
+TEST_F(CedarRouteTest, TheCedarRequestCarriesTheGatewaysFacts) {
+  auto snapshot = cedar::LoadCedarSnapshot(kPolicies, kEntities, std::nullopt);
+  ASSERT_TRUE(snapshot.has_value());
+  CedarAuthorizer authorizer(std::make_shared<cedar::FixedSnapshot>(*snapshot), {});
+  auto gw = MakeWithPolicies({Docs()});
+  Decision d = Decide(*gw, "GET", "/docs/d1", Bearer(Claims()));
+  ASSERT_TRUE(d.principal.has_value());
+  const Route route = Docs();
+  const IpAddress ip = *IpAddress::Parse("192.0.2.7");
+  auto request = authorizer.ToCedar({.route = &route,
+                                     .principal = &*d.principal,
+                                     .action = "GET",
+                                     .resource = "/docs/d1",
+                                     .host = "api.example",
+                                     .client_ip = ip,
+                                     .now = kNow},
+                                    *snapshot);
+  ASSERT_TRUE(request.has_value()) << request.error().message();
+  EXPECT_EQ(request->principal, (cedar::EntityUid{"User", "alice"}));
+  EXPECT_EQ(request->action, (cedar::EntityUid{"Action", "read"}));
+  EXPECT_EQ(request->resource, (cedar::EntityUid{"Document", "d1"}));
+  const cedar::ValueRecord& context = request->context.as_record();
+  EXPECT_EQ(context.at("client_ip").ToString(), "ip(\"192.0.2.7/32\")");
+  EXPECT_EQ(context.at("time").as_datetime().ms, kNow * 1000);
+  EXPECT_EQ(context.at("scopes").ToString(), "[\"orders:read\", \"orders:write\"]");
+  EXPECT_EQ(context.at("roles").ToString(), "[\"clerk\"]");
+  EXPECT_EQ(context.at("issuer").as_string(), "idp");
+  EXPECT_EQ(context.at("credential").as_string(), "jwt");
+  EXPECT_TRUE(context.at("authenticated").as_bool());
+  EXPECT_FALSE(context.at("tls").as_bool());
+  EXPECT_EQ(context.at("params").as_record().at("id").as_string(), "d1");
+}
+
+TEST(CedarPathTemplateTest, MatchesSegmentsAndTheRest) {
+  auto p = MatchPathTemplate("/docs/{id}", "/docs/a");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->at("id"), "a");
+  EXPECT_FALSE(MatchPathTemplate("/docs/{id}", "/docs").has_value());
+  EXPECT_FALSE(MatchPathTemplate("/docs/{id}", "/docs/").has_value());
+  EXPECT_FALSE(MatchPathTemplate("/docs/{id}", "/docs/a/b").has_value());
+  EXPECT_FALSE(MatchPathTemplate("/docs/{id}", "/files/a").has_value());
+  p = MatchPathTemplate("/t/{tenant}/files/{path*}", "/t/acme/files/a/b.txt");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->at("tenant"), "acme");
+  EXPECT_EQ(p->at("path"), "a/b.txt");
+  EXPECT_FALSE(MatchPathTemplate("/t/{tenant}/files/{path*}", "/t/acme/files").has_value());
+  EXPECT_TRUE(MatchPathTemplate("", "/anything")->empty());
+}
+
+TEST(CedarPathTemplateTest, BadRouteSectionsAreRefused) {
+  EXPECT_TRUE(CheckRouteCedar({.path = "/docs/{id}", .resource = "Document::\"{id}\""}).ok());
+  EXPECT_TRUE(CheckRouteCedar({.action = "NS::Action::\"read\""}).ok());
+  EXPECT_FALSE(CheckRouteCedar({.path = "/docs/{id}", .resource = "Document::\"{nope}\""}).ok());
+  EXPECT_FALSE(CheckRouteCedar({.path = "/docs/{rest*}/x"}).ok());
+  EXPECT_FALSE(CheckRouteCedar({.path = "/docs/{id}/{id}"}).ok());
+  EXPECT_FALSE(CheckRouteCedar({.path = "docs"}).ok());
+  EXPECT_FALSE(CheckRouteCedar({.resource = "Document"}).ok());
+  EXPECT_FALSE(CheckRouteCedar({.resource = "1bad::\"x\""}).ok());
+  EXPECT_FALSE(CheckRouteCedar({.action = "Action::\"unterminated"}).ok());
+}
+
+TEST_F(CedarRouteTest, ACedarRouteWithoutPoliciesIsAConfigurationError) {
+  auto gw = Gateway::Create(Options({Docs()}), clock_);
+  ASSERT_FALSE(gw.has_value());
+  EXPECT_NE(gw.error().message().find("needs policies"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bulwark::gateway::testing
