@@ -83,6 +83,11 @@ struct Expr {
 
 using ExprPtr = std::unique_ptr<Expr>;
 
+// A canonical text of an expression's structure (not its source location):
+// equal exactly for structurally equal expressions. The validator keys the
+// attributes `has` proved by it; the policy set shares equal conditions by it.
+std::string ExprKey(const Expr& e);
+
 // A scope constraint on principal or resource (`principal`, `principal ==
 // E`, `principal in E`, `principal is T`, `principal is T in E`), or on the
 // action (`action`, `action == E`, `action in E`, `action in [E, ...]`).

@@ -19,8 +19,7 @@ std::string Describe(const EntityUid& uid) { return fmt::format("{}::\"{}\"", ui
 
 class Evaluator {
  public:
-  Evaluator(const Request& request, const Entities& entities)
-      : request_(request), entities_(entities) {}
+  explicit Evaluator(EntityLookup& lookup) : request_(lookup.request()), entities_(lookup) {}
 
   Result<Value> Eval(const Expr& x) {
     switch (x.kind) {
@@ -415,10 +414,10 @@ class Evaluator {
   }
 
   const Request& request_;
-  const Entities& entities_;
+  EntityLookup& entities_;
 };
 
-bool InScope(const ScopeConstraint& scope, const EntityUid& uid, const Entities& entities) {
+bool InScope(const ScopeConstraint& scope, const EntityUid& uid, EntityLookup& entities) {
   auto in = [&](const EntityUid& target) {
     return uid == target || entities.IsAncestor(uid, target);
   };
@@ -440,7 +439,19 @@ bool InScope(const ScopeConstraint& scope, const EntityUid& uid, const Entities&
 }  // namespace
 
 Result<Value> Evaluate(const Expr& expr, const Request& request, const Entities& entities) {
-  return Evaluator(request, entities).Eval(expr);
+  EntityLookup lookup(request, entities);
+  return Evaluator(lookup).Eval(expr);
+}
+
+const Entity* EntityLookup::Find(const EntityUid& uid) {
+  // Compare ids first: they differ sooner than types.
+  auto same = [](const EntityUid& a, const EntityUid& b) {
+    return &a == &b || (a.id == b.id && a.type == b.type);
+  };
+  if (same(uid, request_.principal)) return Cached(0, request_.principal);
+  if (same(uid, request_.resource)) return Cached(1, request_.resource);
+  if (same(uid, request_.action)) return Cached(2, request_.action);
+  return entities_.Find(uid);
 }
 
 bool MatchesPattern(std::string_view text, const std::vector<PatternElement>& pattern) {
@@ -531,10 +542,11 @@ Result<std::vector<Policy>> LinkTemplates(const std::vector<Policy>& parsed,
   return out;
 }
 
-void AuthorizeInto(const std::vector<const Policy*>& candidates, const Request& request,
-                   const Entities& entities, Decision& decision) {
+void AuthorizeInto(const std::vector<const Policy*>& candidates, EntityLookup& entities,
+                   Decision& decision) {
+  const Request& request = entities.request();
   std::vector<std::string> permits, forbids;
-  Evaluator evaluator(request, entities);
+  Evaluator evaluator(entities);
   for (const Policy* policy : candidates) {
     if (policy->is_template()) continue;
     if (!InScope(policy->principal, request.principal, entities) ||
@@ -573,7 +585,8 @@ Decision Authorize(const std::vector<Policy>& policies, const Request& request,
   all.reserve(policies.size());
   for (const Policy& p : policies) all.push_back(&p);
   Decision decision;
-  AuthorizeInto(all, request, entities, decision);
+  EntityLookup lookup(request, entities);
+  AuthorizeInto(all, lookup, decision);
   return decision;
 }
 

@@ -27,6 +27,35 @@ struct Request {
   Value context = Value::Record({});  // must be a record
 };
 
+// The entities one decision reads: the request's principal, action and
+// resource (most lookups are of them) are looked up once, others in the
+// entity map. Lives for one decision, on one thread.
+class EntityLookup {
+ public:
+  EntityLookup(const Request& request, const Entities& entities)
+      : request_(request), entities_(entities) {}
+  const Entity* Find(const EntityUid& uid);
+  // True if `ancestor` is a strict ancestor of `uid`.
+  bool IsAncestor(const EntityUid& uid, const EntityUid& ancestor) {
+    const Entity* entity = Find(uid);
+    return entity != nullptr && entity->ancestors.contains(ancestor);
+  }
+  const Request& request() const { return request_; }
+
+ private:
+  const Entity* Cached(int slot, const EntityUid& uid) {
+    if (!looked_up_[slot]) {
+      cache_[slot] = entities_.Find(uid);
+      looked_up_[slot] = true;
+    }
+    return cache_[slot];
+  }
+  const Request& request_;
+  const Entities& entities_;
+  const Entity* cache_[3] = {nullptr, nullptr, nullptr};
+  bool looked_up_[3] = {false, false, false};
+};
+
 // The value of `expr` for `request`. kInvalidArgument with the reason for an
 // evaluation error (type mismatch, missing attribute or entity, overflow,
 // bad extension argument, a template slot).
@@ -68,8 +97,8 @@ Decision Authorize(const std::vector<Policy>& policies, const Request& request,
 
 // The same over `candidates`, which must be in policy order; the decision is
 // written into `decision` (empty before). For PolicySet's index.
-void AuthorizeInto(const std::vector<const Policy*>& candidates, const Request& request,
-                   const Entities& entities, Decision& decision);
+void AuthorizeInto(const std::vector<const Policy*>& candidates, EntityLookup& lookup,
+                   Decision& decision);
 
 }  // namespace bulwark::policy::cedar
 

@@ -12,6 +12,16 @@ Result<std::shared_ptr<const PolicySet>> PolicySet::Create(const std::vector<Pol
   BULWARK_ASSIGN_OR_RETURN(std::vector<Policy> linked, LinkTemplates(parsed, links));
   auto set = std::shared_ptr<PolicySet>(new PolicySet());
   set->policies_ = std::move(linked);
+  // Equal conditions share one tree: a large set generated from a few shapes
+  // (per-user grants, linked templates) keeps a few trees hot in cache
+  // instead of one per policy.
+  std::unordered_map<std::string, std::shared_ptr<const Expr>> shared;
+  for (Policy& p : set->policies_) {
+    for (Condition& c : p.conditions) {
+      auto [it, fresh] = shared.try_emplace(ExprKey(*c.expr), c.expr);
+      if (!fresh) c.expr = it->second;
+    }
+  }
   for (uint32_t i = 0; i < set->policies_.size(); ++i) {
     const Policy& p = set->policies_[i];
     // Scopes that name an entity (==, in, is ... in) can only match that
@@ -35,7 +45,7 @@ Result<std::shared_ptr<const PolicySet>> PolicySet::Parse(std::string_view text)
   return Create(parsed);
 }
 
-void PolicySet::Collect(const Index& index, const EntityUid& uid, const Entities& entities,
+void PolicySet::Collect(const Index& index, const EntityUid& uid, EntityLookup& entities,
                         std::vector<uint32_t>& out) const {
   if (index.empty()) return;
   if (auto it = index.find(uid); it != index.end()) {
@@ -54,17 +64,18 @@ Decision PolicySet::Authorize(const Request& request, const Entities& entities) 
   // Per-thread scratch space: a decision allocates nothing here.
   thread_local std::vector<uint32_t> ids;
   thread_local std::vector<const Policy*> candidates;
+  EntityLookup lookup(request, entities);
   ids.assign(unindexed_.begin(), unindexed_.end());
-  Collect(by_principal_, request.principal, entities, ids);
-  Collect(by_resource_, request.resource, entities, ids);
-  Collect(by_action_, request.action, entities, ids);
+  Collect(by_principal_, request.principal, lookup, ids);
+  Collect(by_resource_, request.resource, lookup, ids);
+  Collect(by_action_, request.action, lookup, ids);
   // Policy order, and once each (an action list may file a policy twice).
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   candidates.clear();
   for (uint32_t id : ids) candidates.push_back(&policies_[id]);
   Decision decision;
-  AuthorizeInto(candidates, request, entities, decision);
+  AuthorizeInto(candidates, lookup, decision);
   return decision;
 }
 

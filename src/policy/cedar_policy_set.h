@@ -37,7 +37,7 @@ class PolicySet {
  private:
   using Index = std::unordered_map<EntityUid, std::vector<uint32_t>, EntityUidHash>;
   // Adds the policies indexed under `uid` and under each of its ancestors.
-  void Collect(const Index& index, const EntityUid& uid, const Entities& entities,
+  void Collect(const Index& index, const EntityUid& uid, EntityLookup& entities,
                std::vector<uint32_t>& out) const;
 
   std::vector<Policy> policies_;

@@ -33,71 +33,10 @@ struct Typed {
   Capabilities caps;
 };
 
-// Text as `<length>:<bytes>`: unambiguous whatever the bytes are.
-void AppendText(std::string_view text, std::string& out) {
-  out += fmt::format(" {}:", text.size());
-  out += text;
-}
-
-// A canonical text of an expression, equal for structurally equal
-// expressions: the key capabilities are recorded under.
-void AppendKey(const Expr& e, std::string& out) {
-  out += fmt::format("({}", static_cast<int>(e.kind));
-  switch (e.kind) {
-    case ExprKind::kBool:
-      out += e.boolean ? " t" : " f";
-      break;
-    case ExprKind::kLong:
-      out += fmt::format(" {}", e.integer);
-      break;
-    case ExprKind::kEntity:
-      AppendText(e.uid.type, out);
-      AppendText(e.uid.id, out);
-      break;
-    case ExprKind::kVariable:
-      out += fmt::format(" {}", static_cast<int>(e.variable));
-      break;
-    case ExprKind::kBinary:
-      out += fmt::format(" {}", static_cast<int>(e.op));
-      break;
-    case ExprKind::kHas:
-      for (const std::string& p : e.path) AppendText(p, out);
-      break;
-    case ExprKind::kLike:
-      for (const PatternElement& p : e.pattern)
-        if (p.wildcard) {
-          out += " *";
-        } else {
-          AppendText(p.text, out);
-        }
-      break;
-    default:
-      break;
-  }
-  if (!e.text.empty()) AppendText(e.text, out);
-  for (const ExprPtr& arg : e.args) {
-    out += ' ';
-    AppendKey(*arg, out);
-  }
-  for (const auto& [name, value] : e.record) {
-    AppendText(name, out);
-    out += '=';
-    AppendKey(*value, out);
-  }
-  out += ')';
-}
-
-std::string Key(const Expr& e) {
-  std::string out;
-  AppendKey(e, out);
-  return out;
-}
+std::string Key(const Expr& e) { return ExprKey(e); }
 
 std::string AttributeCap(std::string_view key, std::string_view attribute) {
-  std::string out(key);
-  out += '.';
-  AppendText(attribute, out);
-  return out;
+  return fmt::format("{}.{}:{}", key, attribute.size(), attribute);
 }
 
 std::string Uid(const EntityUid& uid) { return fmt::format("{}::\"{}\"", uid.type, uid.id); }
