@@ -179,6 +179,21 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
 
 }  // namespace
 
+Result<audit::FileAuditSinkOptions> AuditFromNode(const ConfigNode& audit,
+                                                  const std::string& base_dir) {
+  BULWARK_RETURN_IF_ERROR(audit.CheckKeys({"file", "fsync"}));
+  audit::FileAuditSinkOptions sink;
+  BULWARK_ASSIGN_OR_RETURN(std::string file, audit["file"].String());
+  std::filesystem::path path(file);
+  sink.path = path.is_absolute() ? file : (std::filesystem::path(base_dir) / path).string();
+  if (!audit["fsync"].IsMissing()) {
+    BULWARK_ASSIGN_OR_RETURN(std::string fsync, audit["fsync"].Enum({"none", "every_batch"}));
+    sink.fsync =
+        fsync == "every_batch" ? audit::FsyncPolicy::kEveryBatch : audit::FsyncPolicy::kNone;
+  }
+  return sink;
+}
+
 Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::string& base_dir) {
   GatewayConfig config;
   BULWARK_RETURN_IF_ERROR(
@@ -208,17 +223,7 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
     config.identity_token = std::move(options);
   }
   if (ConfigNode audit = node["audit"]; !audit.IsMissing()) {
-    BULWARK_RETURN_IF_ERROR(audit.CheckKeys({"file", "fsync"}));
-    audit::FileAuditSinkOptions sink;
-    BULWARK_ASSIGN_OR_RETURN(std::string file, audit["file"].String());
-    std::filesystem::path path(file);
-    sink.path = path.is_absolute() ? file : (std::filesystem::path(base_dir) / path).string();
-    if (!audit["fsync"].IsMissing()) {
-      BULWARK_ASSIGN_OR_RETURN(std::string fsync, audit["fsync"].Enum({"none", "every_batch"}));
-      sink.fsync =
-          fsync == "every_batch" ? audit::FsyncPolicy::kEveryBatch : audit::FsyncPolicy::kNone;
-    }
-    config.audit = std::move(sink);
+    BULWARK_ASSIGN_OR_RETURN(config.audit, AuditFromNode(audit, base_dir));
   }
   for (const ConfigNode& item : node["upstreams"].Elements()) {
     BULWARK_RETURN_IF_ERROR(

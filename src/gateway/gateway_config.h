@@ -53,6 +53,11 @@ struct GatewayConfig {
   std::optional<IdentityTokenOptions> identity_token;  // signed identity to upstreams
 };
 
+// An audit section: {file, fsync: none | every_batch}; a relative file is
+// under `base_dir`.
+Result<audit::FileAuditSinkOptions> AuditFromNode(const ConfigNode& audit,
+                                                  const std::string& base_dir);
+
 // Errors name file, line and field. `base_dir` resolves relative key files.
 Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::string& base_dir);
 

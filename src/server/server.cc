@@ -80,9 +80,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   log::Info("store.opened", {{"backend", config.store.backend}, {"revision", store->Revision()}});
 
   std::unique_ptr<Server> server(new Server(config, std::move(store)));
-  if (config.gateway && config.gateway->audit) {
-    BULWARK_ASSIGN_OR_RETURN(server->audit_sink_,
-                             audit::FileAuditSink::Open(*config.gateway->audit));
+  if (config.audit) {
+    BULWARK_ASSIGN_OR_RETURN(server->audit_sink_, audit::FileAuditSink::Open(*config.audit));
     BULWARK_ASSIGN_OR_RETURN(server->audit_queue_, audit::AuditQueue::Create(*server->audit_sink_));
   }
   server->recorder_ =

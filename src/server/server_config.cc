@@ -82,7 +82,8 @@ Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* po
 
 Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::string& base_dir) {
   ServerConfig cfg;
-  BULWARK_RETURN_IF_ERROR(root.CheckKeys({"server", "store", "log", "gateway", "admin", "policy"}));
+  BULWARK_RETURN_IF_ERROR(
+      root.CheckKeys({"server", "store", "log", "audit", "gateway", "admin", "policy"}));
 
   ConfigNode server = root["server"];
   BULWARK_RETURN_IF_ERROR(server.CheckKeys(
@@ -148,6 +149,14 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
   if (!root["gateway"].IsMissing()) {
     BULWARK_ASSIGN_OR_RETURN(cfg.gateway,
                              gateway::GatewayConfigFromNode(root["gateway"], base_dir));
+  }
+  if (ConfigNode audit = root["audit"]; !audit.IsMissing()) {
+    if (cfg.gateway && cfg.gateway->audit) {
+      return Err(audit.Error("give the audit file once: here or in gateway.audit"));
+    }
+    BULWARK_ASSIGN_OR_RETURN(cfg.audit, gateway::AuditFromNode(audit, base_dir));
+  } else if (cfg.gateway && cfg.gateway->audit) {
+    cfg.audit = cfg.gateway->audit;
   }
   return cfg;
 }

@@ -52,6 +52,9 @@ struct ServerConfig {
   ListenerConfig listener;
   StoreConfig store;
   log::Level log_level = log::Level::kInfo;
+  // Where every decision is audited (gateway, decision API, admin API): the
+  // top-level `audit:` section, or the older `gateway.audit`.
+  std::optional<audit::FileAuditSinkOptions> audit;
   // The `gateway:` section, if present.
   std::optional<gateway::GatewayConfig> gateway;
   // The `admin:` section (the admin API), if present.

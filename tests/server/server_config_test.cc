@@ -50,6 +50,29 @@ TEST(ServerConfigTest, PolicySectionNamesFilesAndKeepsOnlyTheTokenHash) {
   EXPECT_FALSE(Parse("policy: {policies_file: p.cedar, token: x}\n").has_value());
 }
 
+TEST(ServerConfigTest, PolicyInTheStoreNeedsNoFiles) {
+  auto cfg = Parse(
+      "policy: {store: true, schema_file: s.cedarschema,"
+      " api_token: a-decision-api-token-of-32-chars-or-more}\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
+  EXPECT_TRUE(cfg->policy->store);
+  EXPECT_TRUE(cfg->policy->policies_file.empty());
+  EXPECT_EQ(cfg->policy->schema_file, "./s.cedarschema");
+}
+
+TEST(ServerConfigTest, OneAuditFileForEveryDecision) {
+  auto cfg = Parse("audit: {file: audit.jsonl, fsync: every_batch}\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
+  ASSERT_TRUE(cfg->audit.has_value());
+  EXPECT_EQ(cfg->audit->path, "./audit.jsonl");
+  // The older place still works, and the two together are refused.
+  cfg = Parse("gateway: {audit: {file: g.jsonl}}\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
+  EXPECT_EQ(cfg->audit->path, "./g.jsonl");
+  EXPECT_FALSE(Parse("audit: {file: a.jsonl}\ngateway: {audit: {file: g.jsonl}}\n").has_value());
+  EXPECT_FALSE(Parse("audit: {path: a.jsonl}\n").has_value());
+}
+
 TEST(ServerConfigTest, DefaultsAreSafe) {
   auto cfg = Parse("{}");
   ASSERT_TRUE(cfg.has_value());
