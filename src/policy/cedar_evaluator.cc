@@ -32,17 +32,7 @@ class Evaluator {
       case ExprKind::kEntity:
         return Value::Entity(x.uid);
       case ExprKind::kVariable:
-        switch (x.variable) {
-          case Variable::kPrincipal:
-            return Value::Entity(request_.principal);
-          case Variable::kAction:
-            return Value::Entity(request_.action);
-          case Variable::kResource:
-            return Value::Entity(request_.resource);
-          case Variable::kContext:
-            return request_.context;
-        }
-        break;
+        return VariableValue(x.variable);
       case ExprKind::kSlot:
         return Err(Fail(fmt::format("unlinked slot {}", x.text)));
       case ExprKind::kNot: {
@@ -244,10 +234,19 @@ class Evaluator {
   // The value of `x`, without a copy when it already lives somewhere that
   // outlasts this evaluation (the context, an entity's attribute, or an
   // attribute of either); else evaluated into `scratch`.
-  Result<const Value*> EvalRef(const Expr& x, Value& scratch) {
-    if (x.kind == ExprKind::kVariable && x.variable == Variable::kContext) {
-      return &request_.context;
+  const Value& VariableValue(Variable v) {
+    if (v == Variable::kContext) return request_.context;
+    const int i = v == Variable::kPrincipal ? 0 : v == Variable::kAction ? 1 : 2;
+    if (!variables_[i]) {
+      variables_[i] = Value::Entity(i == 0   ? request_.principal
+                                    : i == 1 ? request_.action
+                                             : request_.resource);
     }
+    return *variables_[i];
+  }
+
+  Result<const Value*> EvalRef(const Expr& x, Value& scratch) {
+    if (x.kind == ExprKind::kVariable) return &VariableValue(x.variable);
     if (x.kind == ExprKind::kGetAttribute) {
       Value base_scratch;
       BULWARK_ASSIGN_OR_RETURN(const Value* base, EvalRef(*x.args[0], base_scratch));
@@ -415,6 +414,9 @@ class Evaluator {
 
   const Request& request_;
   EntityLookup& entities_;
+  // principal, action and resource as values, made on first use: most
+  // expressions read them, and a decision evaluates many expressions.
+  std::optional<Value> variables_[3];
 };
 
 bool InScope(const ScopeConstraint& scope, const EntityUid& uid, EntityLookup& entities) {
