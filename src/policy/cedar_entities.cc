@@ -172,6 +172,7 @@ Result<Entities> Entities::FromJson(std::string_view text) {
       }
     }
   }
+  out.BuildTable();
   return out;
 }
 
@@ -180,9 +181,28 @@ size_t EntityUidHash::operator()(const EntityUid& uid) const {
   return h ^ (std::hash<std::string>{}(uid.id) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
 }
 
+void Entities::BuildTable() {
+  size_t size = 16;
+  while (size < 2 * entities_.size()) size *= 2;
+  table_.assign(size, Slot{});
+  const size_t mask = size - 1;
+  for (const auto& [uid, entity] : entities_) {
+    const size_t hash = EntityUidHash{}(uid);
+    size_t i = hash & mask;
+    while (table_[i].entity != nullptr) i = (i + 1) & mask;
+    table_[i] = {hash, &entity};
+  }
+}
+
 const Entity* Entities::Find(const EntityUid& uid) const {
-  auto it = entities_.find(uid);
-  return it == entities_.end() ? nullptr : &it->second;
+  if (table_.empty()) return nullptr;
+  const size_t hash = EntityUidHash{}(uid);
+  const size_t mask = table_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Slot& slot = table_[i];
+    if (slot.entity == nullptr) return nullptr;
+    if (slot.hash == hash && slot.entity->uid == uid) return slot.entity;
+  }
 }
 
 bool Entities::IsAncestor(const EntityUid& uid, const EntityUid& ancestor) const {

@@ -32,6 +32,11 @@ class Schema;
 class Entities {
  public:
   Entities() = default;
+  // Move-only: the lookup table points into the entity map.
+  Entities(Entities&&) = default;
+  Entities& operator=(Entities&&) = default;
+  Entities(const Entities&) = delete;
+  Entities& operator=(const Entities&) = delete;
 
   // Parses a JSON array of entities: {"uid": {"type", "id"}, "attrs": {...},
   // "parents": [{"type", "id"}, ...], "tags": {...}}; attrs and parents are
@@ -52,7 +57,16 @@ class Entities {
 
  private:
   friend Status ConformEntities(const Schema& schema, Entities& entities);
+  // An open-addressing index over entities_ (whose nodes do not move): one
+  // probe of a contiguous array, not a walk along a bucket's chain.
+  struct Slot {
+    size_t hash = 0;
+    const Entity* entity = nullptr;  // null: empty
+  };
+  void BuildTable();
+
   std::unordered_map<EntityUid, Entity, EntityUidHash> entities_;
+  std::vector<Slot> table_;  // a power of two, at most half full
 };
 
 // A Cedar value from its JSON form: true/false, integers (longs), strings,

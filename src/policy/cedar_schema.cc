@@ -1129,6 +1129,7 @@ Status ConformEntities(const Schema& schema, Entities& entities) {
     entity.ancestors.insert(ancestors.begin(), ancestors.end());
     entities.entities_.emplace(uid, std::move(entity));
   }
+  entities.BuildTable();
   return OkStatus();
 }
 
