@@ -1,9 +1,10 @@
 // bulwark policy validate --schema FILE POLICIES...
 // bulwark policy test [--root DIR] FILE...
 // bulwark authorize --policies FILE --entities FILE --principal UID --action UID
-//                   --resource UID [--context JSON]
+//                   --resource UID [--context JSON] [--schema FILE]
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <optional>
 
 #include "cli/commands.h"
 #include "policy/cedar_entities.h"
@@ -96,7 +97,7 @@ void RegisterPolicyCommands(CLI::App& app, int& exit_code) {
   auto* authorize = app.add_subcommand(
       "authorize", "Decide one request against Cedar policies and entities; exit 0 allow, 1 deny");
   struct AuthorizeOptions {
-    std::string policies, entities, principal, action, resource, context = "{}";
+    std::string policies, entities, principal, action, resource, context = "{}", schema;
   };
   auto aopts = std::make_shared<AuthorizeOptions>();
   authorize->add_option("--policies", aopts->policies, "Cedar policy file")->required();
@@ -107,6 +108,9 @@ void RegisterPolicyCommands(CLI::App& app, int& exit_code) {
   authorize->add_option("--resource", aopts->resource, "Resource, e.g. Photo::\"a.jpg\"")
       ->required();
   authorize->add_option("--context", aopts->context, "Context as a JSON object");
+  authorize->add_option("--schema", aopts->schema,
+                        "Cedar schema: policies must validate, and entities, the request and "
+                        "its context are read through it");
   authorize->callback([aopts, &exit_code] {
     exit_code = kExitUsage;
     std::string policy_text, entity_text = "[]";
@@ -121,6 +125,27 @@ void RegisterPolicyCommands(CLI::App& app, int& exit_code) {
     if (!entities) {
       std::cerr << "error: " << aopts->entities << ": " << entities.error().message() << "\n";
       return;
+    }
+    std::optional<cedar::Schema> schema;
+    if (!aopts->schema.empty()) {
+      std::string schema_text;
+      if (!ReadFileOrComplain(aopts->schema, schema_text)) return;
+      auto parsed = cedar::Schema::Parse(schema_text);
+      if (!parsed) {
+        std::cerr << "error: " << aopts->schema << ":" << parsed.error().message() << "\n";
+        return;
+      }
+      const cedar::ValidationResult validation = cedar::ValidatePolicies(*parsed, *policies);
+      for (const cedar::ValidationIssue& e : validation.errors) {
+        std::cerr << "error: " << aopts->policies << ":" << e.location.line << ":"
+                  << e.location.column << ": policy " << e.policy_id << ": " << e.message << "\n";
+      }
+      if (!validation.ok()) return;
+      if (Status s = cedar::ConformEntities(*parsed, *entities); !s.ok()) {
+        std::cerr << "error: " << aopts->entities << ": " << s.message() << "\n";
+        return;
+      }
+      schema = std::move(*parsed);
     }
     cedar::Request request;
     for (auto [text, uid] : {std::pair{&aopts->principal, &request.principal},
@@ -139,6 +164,16 @@ void RegisterPolicyCommands(CLI::App& app, int& exit_code) {
       return;
     }
     request.context = std::move(*context);
+    if (schema) {
+      auto conformed = cedar::ConformRequest(*schema, request.principal, request.action,
+                                             request.resource, request.context);
+      if (!conformed) {
+        std::cerr << "error: the request does not fit the schema: " << conformed.error().message()
+                  << "\n";
+        return;
+      }
+      request.context = std::move(*conformed);
+    }
     const cedar::Decision decision = cedar::Authorize(*policies, request, *entities);
     std::cout << (decision.allow ? "allow" : "deny") << "\n";
     for (const std::string& id : decision.reasons) std::cout << "reason: " << id << "\n";

@@ -108,5 +108,27 @@ check "missing token" 2 "$bulwark" jwt verify --jwks "$work/ES256.pub"
 check "bad claims json" 2 "$bulwark" jwt sign --key "$work/ES256.jwk" --claims '{"a":1,"a":2}'
 check "sign with public key" 2 "$bulwark" jwt sign --key "$work/ES256.pub" --claims "$claims"
 
+# bulwark authorize, with and without a schema (the RBAC example of docs/policy.md).
+rbac="$here/../../examples/policy/rbac"
+check "authorize: allow" 0 "$bulwark" authorize --policies "$rbac/policies.cedar" \
+  --entities "$rbac/entities.json" --principal 'User::"eve"' --action 'Action::"edit"' \
+  --resource 'Document::"plan"'
+check "authorize: deny" 1 "$bulwark" authorize --policies "$rbac/policies.cedar" \
+  --entities "$rbac/entities.json" --principal 'User::"val"' --action 'Action::"edit"' \
+  --resource 'Document::"plan"'
+check "authorize with schema: allow" 0 "$bulwark" authorize --policies "$rbac/policies.cedar" \
+  --entities "$rbac/entities.json" --schema "$rbac/schema.cedarschema" \
+  --principal 'User::"eve"' --action 'Action::"edit"' --resource 'Document::"plan"'
+check "authorize with schema: a request that does not fit" 2 "$bulwark" authorize \
+  --policies "$rbac/policies.cedar" --entities "$rbac/entities.json" \
+  --schema "$rbac/schema.cedarschema" --principal 'Role::"admin"' --action 'Action::"edit"' \
+  --resource 'Document::"plan"'
+if grep -q "principal type Role is not valid" "$work/err"; then pass=$((pass + 1)); else
+  fail=$((fail + 1)); echo "FAIL: schema refusal message: $(cat "$work/err")"; fi
+printf 'permit (principal, action, resource) when { principal.level > 1 };\n' >"$work/unvalidated.cedar"
+check "authorize with schema: policies that do not validate" 2 "$bulwark" authorize \
+  --policies "$work/unvalidated.cedar" --schema "$rbac/schema.cedarschema" \
+  --principal 'User::"eve"' --action 'Action::"edit"' --resource 'Document::"plan"'
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
