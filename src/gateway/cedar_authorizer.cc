@@ -91,14 +91,6 @@ Result<cedar::EntityUid> ActionUid(std::string_view action) {
   return cedar::EntityUid{"Action", std::string(action)};
 }
 
-std::string_view ActionName(const RouteCedar& route, std::string_view method) {
-  if (!route.action.empty()) return route.action;
-  for (const auto& [m, action] : route.actions_by_method) {
-    if (m == method) return action;
-  }
-  return method;
-}
-
 cedar::Value StringSet(const std::vector<std::string>& items) {
   cedar::ValueSet set;
   set.reserve(items.size());
@@ -140,7 +132,7 @@ std::optional<std::map<std::string, std::string, std::less<>>> MatchPathTemplate
   return params;
 }
 
-Status CheckRouteCedar(const RouteCedar& route) {
+Status CompileRouteCedar(RouteCedar& route) {
   std::map<std::string, std::string, std::less<>> names;
   if (!route.path.empty()) {
     if (route.path.front() != '/') return InvalidArgumentError("path must start with '/'");
@@ -160,16 +152,21 @@ Status CheckRouteCedar(const RouteCedar& route) {
       }
     }
   }
+  route.resource_type.clear();
+  route.resource_id.clear();
   if (!route.resource.empty()) {
     BULWARK_ASSIGN_OR_RETURN(ResourceTemplate resource, ParseResourceTemplate(route.resource));
     if (auto expanded = Expand(resource.id, names); !expanded) return expanded.error();
+    route.resource_type = std::move(resource.type);
+    route.resource_id = std::move(resource.id);
   }
-  std::vector<std::string_view> actions;
-  if (!route.action.empty()) actions.push_back(route.action);
-  for (const auto& [method, action] : route.actions_by_method) actions.push_back(action);
-  for (std::string_view action : actions) {
-    if (!ActionUid(action))
-      return InvalidArgumentError(fmt::format("action `{}` is not a Cedar action", action));
+  std::vector<std::pair<std::string, std::string>> actions = route.actions_by_method;
+  if (!route.action.empty()) actions = {{"", route.action}};
+  route.action_uids.clear();
+  for (const auto& [method, action] : actions) {
+    auto uid = ActionUid(action);
+    if (!uid) return InvalidArgumentError(fmt::format("action `{}` is not a Cedar action", action));
+    route.action_uids.emplace_back(method, std::move(*uid));
   }
   return OkStatus();
 }
@@ -190,13 +187,18 @@ Result<cedar::Request> CedarAuthorizer::ToCedar(const AuthzRequest& request,
   } else {
     out.principal = {types_.anonymous, "anonymous"};
   }
-  BULWARK_ASSIGN_OR_RETURN(out.action, ActionUid(ActionName(route, request.action)));
-  if (route.resource.empty()) {
+  out.action = {"Action", std::string(request.action)};  // the method, unless mapped
+  for (const auto& [method, uid] : route.action_uids) {
+    if (method.empty() || method == request.action) {
+      out.action = uid;
+      break;
+    }
+  }
+  if (route.resource_type.empty()) {
     out.resource = {"Route", request.route->name};
   } else {
-    BULWARK_ASSIGN_OR_RETURN(ResourceTemplate resource, ParseResourceTemplate(route.resource));
-    BULWARK_ASSIGN_OR_RETURN(std::string id, Expand(resource.id, *params));
-    out.resource = {std::move(resource.type), std::move(id)};
+    BULWARK_ASSIGN_OR_RETURN(std::string id, Expand(route.resource_id, *params));
+    out.resource = {route.resource_type, std::move(id)};
   }
 
   cedar::ValueRecord context;

@@ -40,11 +40,11 @@ struct CedarPrincipalTypes {
   std::string anonymous = "Anonymous";
 };
 
-// OK if a route's Cedar section is well formed: a path template of literal
-// segments and {name} parameters (a last {name*} takes the rest), a resource
-// that is a Cedar entity literal whose {name}s the path defines, and action
-// names or literals that parse.
-Status CheckRouteCedar(const RouteCedar& cedar);
+// Checks a route's Cedar section and fills its parsed fields: a path
+// template of literal segments and {name} parameters (a last {name*} takes
+// the rest), a resource that is a Cedar entity literal whose {name}s the
+// path defines, and action names or literals that parse.
+Status CompileRouteCedar(RouteCedar& cedar);
 
 class CedarAuthorizer final : public Authorizer {
  public:

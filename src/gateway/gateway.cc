@@ -24,7 +24,7 @@ Gateway::Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::
 
 Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const Clock& clock) {
   BULWARK_ASSIGN_OR_RETURN(auto jwt, JwtAuthenticator::Create(std::move(options.issuers), clock));
-  for (const Route& route : options.routes) {
+  for (Route& route : options.routes) {
     const auto& kinds = route.authn.credentials;
     if (route.authn.mode != AuthnMode::kNone && kinds.empty()) {
       return Err(InvalidArgumentError(
@@ -54,7 +54,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const C
         return Err(InvalidArgumentError(fmt::format(
             "route '{}': cedar authorization needs policies (the policy section)", route.name)));
       }
-      if (Status s = CheckRouteCedar(*route.authz.cedar); !s.ok()) {
+      if (Status s = CompileRouteCedar(*route.authz.cedar); !s.ok()) {
         return Err(
             InvalidArgumentError(fmt::format("route '{}': cedar: {}", route.name, s.message())));
       }

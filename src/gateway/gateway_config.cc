@@ -148,7 +148,7 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
     }
     BULWARK_ASSIGN_OR_RETURN(rc.path, cedar["path"].StringOr(""));
     BULWARK_ASSIGN_OR_RETURN(rc.resource, cedar["resource"].StringOr(""));
-    if (Status s = CheckRouteCedar(rc); !s.ok()) return Err(cedar.Error(s.message()));
+    if (Status s = CompileRouteCedar(rc); !s.ok()) return Err(cedar.Error(s.message()));
     route.authz.cedar = std::move(rc);
   }
   if (ConfigNode limit = node["rate_limit"]; !limit.IsMissing()) {

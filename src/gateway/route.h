@@ -17,6 +17,7 @@
 #include "gateway/ip_address.h"
 #include "gateway/principal.h"
 #include "guard/rate_limit_policy.h"
+#include "policy/cedar_ast.h"
 
 namespace bulwark::gateway {
 
@@ -48,6 +49,13 @@ struct RouteCedar {
   // The resource as a Cedar literal with parameters: Document::"{id}".
   // Empty: Route::"<route name>".
   std::string resource;
+
+  // The fields above parsed once, by CompileRouteCedar (Gateway::Create
+  // runs it), so a request parses nothing: the action by method ("" for
+  // every method), the resource's type and its id with {name}s.
+  std::vector<std::pair<std::string, policy::cedar::EntityUid>> action_uids;
+  std::string resource_type;
+  std::string resource_id;
 };
 
 // Rules of the route-rule authorizer. Deny overrides allow; every list that
