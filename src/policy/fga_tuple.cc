@@ -1,0 +1,108 @@
+#include "policy/fga_tuple.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace bulwark::policy::fga {
+
+namespace {
+
+constexpr size_t kMaxIdLength = 256;
+
+bool IsTypeName(std::string_view s) {
+  return !s.empty() && s.size() <= 50 && std::none_of(s.begin(), s.end(), [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ':' || c == '#' || c == '@';
+  });
+}
+
+bool IsId(std::string_view s) {
+  return !s.empty() && s.size() <= kMaxIdLength && std::none_of(s.begin(), s.end(), [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '#';
+  });
+}
+
+}  // namespace
+
+Result<ObjectRef> ParseObject(std::string_view text) {
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos) {
+    return Err(InvalidArgumentError(fmt::format("object `{}`: expected type:id", text)));
+  }
+  ObjectRef out{std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
+  if (!IsTypeName(out.type) || !IsId(out.id) || out.id == "*") {
+    return Err(InvalidArgumentError(fmt::format("object `{}`: expected type:id", text)));
+  }
+  return out;
+}
+
+Result<UserRef> ParseUser(std::string_view text) {
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos) {
+    return Err(InvalidArgumentError(
+        fmt::format("user `{}`: expected type:id, type:* or type:id#relation", text)));
+  }
+  UserRef out;
+  out.type = text.substr(0, colon);
+  std::string_view rest = text.substr(colon + 1);
+  if (const size_t hash = rest.find('#'); hash != std::string_view::npos) {
+    out.relation = rest.substr(hash + 1);
+    rest = rest.substr(0, hash);
+    if (!IsTypeName(out.relation)) {
+      return Err(InvalidArgumentError(fmt::format("user `{}`: bad userset relation", text)));
+    }
+  }
+  out.id = rest;
+  if (!IsTypeName(out.type) || !IsId(out.id) || (out.wildcard() && !out.relation.empty())) {
+    return Err(InvalidArgumentError(
+        fmt::format("user `{}`: expected type:id, type:* or type:id#relation", text)));
+  }
+  return out;
+}
+
+std::string ToString(const ObjectRef& object) { return object.type + ":" + object.id; }
+
+std::string ToString(const UserRef& user) {
+  std::string out = user.type + ":" + user.id;
+  if (!user.relation.empty()) out += "#" + user.relation;
+  return out;
+}
+
+Status ValidateTuple(const Model& model, const TupleKey& tuple) {
+  const std::string what = fmt::format("tuple ({}, {}, {})", ToString(tuple.user), tuple.relation,
+                                       ToString(tuple.object));
+  if (model.FindType(tuple.object.type) == nullptr) {
+    return InvalidArgumentError(
+        fmt::format("{}: type `{}` is not in the model", what, tuple.object.type));
+  }
+  const RelationDef* relation = model.FindRelation(tuple.object.type, tuple.relation);
+  if (relation == nullptr) {
+    return InvalidArgumentError(
+        fmt::format("{}: `{}` has no relation `{}`", what, tuple.object.type, tuple.relation));
+  }
+  if (model.FindType(tuple.user.type) == nullptr) {
+    return InvalidArgumentError(
+        fmt::format("{}: type `{}` is not in the model", what, tuple.user.type));
+  }
+  if (!tuple.condition.empty() && model.FindCondition(tuple.condition) == nullptr) {
+    return InvalidArgumentError(
+        fmt::format("{}: condition `{}` is not in the model", what, tuple.condition));
+  }
+  const bool allowed =
+      std::any_of(relation->directly_related.begin(), relation->directly_related.end(),
+                  [&](const TypeRestriction& r) {
+                    return r.type == tuple.user.type && r.wildcard == tuple.user.wildcard() &&
+                           r.relation == tuple.user.relation && r.condition == tuple.condition;
+                  });
+  if (!allowed) {
+    return InvalidArgumentError(
+        fmt::format("{}: `{}#{}` does not allow {}{}{}", what, tuple.object.type, tuple.relation,
+                    tuple.user.wildcard()         ? tuple.user.type + ":*"
+                    : tuple.user.relation.empty() ? tuple.user.type
+                                                  : tuple.user.type + "#" + tuple.user.relation,
+                    tuple.condition.empty() ? "" : " with ", tuple.condition));
+  }
+  return OkStatus();
+}
+
+}  // namespace bulwark::policy::fga
