@@ -146,7 +146,14 @@ class Resolver {
 void TupleIndex::Add(const TupleKey& tuple) {
   by_object_relation_[IndexKey(tuple.object, tuple.relation)].push_back(
       {tuple.user, tuple.condition});
+  ids_by_type_[tuple.object.type].insert(tuple.object.id);
   ++size_;
+}
+
+std::vector<std::string> TupleIndex::ObjectIds(std::string_view type) const {
+  auto it = ids_by_type_.find(std::string(type));
+  if (it == ids_by_type_.end()) return {};
+  return {it->second.begin(), it->second.end()};
 }
 
 const std::vector<TupleIndex::Entry>* TupleIndex::Find(const ObjectRef& object,
@@ -155,32 +162,61 @@ const std::vector<TupleIndex::Entry>* TupleIndex::Find(const ObjectRef& object,
   return it == by_object_relation_.end() ? nullptr : &it->second;
 }
 
-Result<bool> Check(const Model& model, const TupleIndex& tuples, const CheckRequest& request) {
-  if (model.FindType(request.object.type) == nullptr) {
+namespace {
+
+// A query's type, relation, user and contextual tuples must make sense in
+// the model; the contextual tuples come back indexed.
+Result<TupleIndex> CheckQuery(const Model& model, std::string_view type, std::string_view relation,
+                              const UserRef& user, const std::vector<TupleKey>& contextual_tuples) {
+  if (model.FindType(type) == nullptr) {
+    return Err(InvalidArgumentError(fmt::format("type `{}` is not in the model", type)));
+  }
+  if (model.FindRelation(type, relation) == nullptr) {
+    return Err(InvalidArgumentError(fmt::format("`{}` has no relation `{}`", type, relation)));
+  }
+  if (model.FindType(user.type) == nullptr) {
+    return Err(InvalidArgumentError(fmt::format("type `{}` is not in the model", user.type)));
+  }
+  if (!user.relation.empty() && model.FindRelation(user.type, user.relation) == nullptr) {
     return Err(
-        InvalidArgumentError(fmt::format("type `{}` is not in the model", request.object.type)));
-  }
-  if (model.FindRelation(request.object.type, request.relation) == nullptr) {
-    return Err(InvalidArgumentError(
-        fmt::format("`{}` has no relation `{}`", request.object.type, request.relation)));
-  }
-  if (model.FindType(request.user.type) == nullptr) {
-    return Err(
-        InvalidArgumentError(fmt::format("type `{}` is not in the model", request.user.type)));
-  }
-  if (!request.user.relation.empty() &&
-      model.FindRelation(request.user.type, request.user.relation) == nullptr) {
-    return Err(InvalidArgumentError(
-        fmt::format("`{}` has no relation `{}`", request.user.type, request.user.relation)));
+        InvalidArgumentError(fmt::format("`{}` has no relation `{}`", user.type, user.relation)));
   }
   TupleIndex contextual;
-  for (const TupleKey& t : request.contextual_tuples) {
+  for (const TupleKey& t : contextual_tuples) {
     BULWARK_RETURN_IF_ERROR(ValidateTuple(model, t));
     contextual.Add(t);
   }
+  return contextual;
+}
+
+}  // namespace
+
+Result<bool> Check(const Model& model, const TupleIndex& tuples, const CheckRequest& request) {
+  BULWARK_ASSIGN_OR_RETURN(TupleIndex contextual,
+                           CheckQuery(model, request.object.type, request.relation, request.user,
+                                      request.contextual_tuples));
   Resolver resolver(model, tuples, contextual, request.user);
   BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check(request.object, request.relation, 0));
   return answer == Answer::kTrue;
+}
+
+Result<std::vector<std::string>> ListObjects(const Model& model, const TupleIndex& tuples,
+                                             const ListObjectsRequest& request) {
+  BULWARK_ASSIGN_OR_RETURN(
+      TupleIndex contextual,
+      CheckQuery(model, request.type, request.relation, request.user, request.contextual_tuples));
+  std::set<std::string> ids;
+  for (const TupleIndex* index : {&tuples, static_cast<const TupleIndex*>(&contextual)}) {
+    for (std::string& id : index->ObjectIds(request.type)) ids.insert(std::move(id));
+  }
+  std::vector<std::string> out;
+  for (const std::string& id : ids) {
+    Resolver resolver(model, tuples, contextual, request.user);
+    BULWARK_ASSIGN_OR_RETURN(Answer answer,
+                             resolver.Check(ObjectRef{request.type, id}, request.relation, 0));
+    if (answer == Answer::kTrue) out.push_back(request.type + ":" + id);
+  }
+  return out;
 }
 
 }  // namespace bulwark::policy::fga

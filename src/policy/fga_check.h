@@ -8,6 +8,7 @@
 #ifndef BULWARK_POLICY_FGA_CHECK_H_
 #define BULWARK_POLICY_FGA_CHECK_H_
 
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -31,10 +32,14 @@ class TupleIndex {
   };
   // The tuples (object, relation, *), or null.
   const std::vector<Entry>* Find(const ObjectRef& object, std::string_view relation) const;
+  // The ids of the objects of `type` that some tuple names as its object,
+  // sorted.
+  std::vector<std::string> ObjectIds(std::string_view type) const;
   size_t size() const { return size_; }
 
  private:
   std::unordered_map<std::string, std::vector<Entry>> by_object_relation_;
+  std::unordered_map<std::string, std::set<std::string>> ids_by_type_;
   size_t size_ = 0;
 };
 
@@ -51,6 +56,19 @@ struct CheckRequest {
 // kResourceExhausted past kMaxResolutionDepth, kUnimplemented for a tuple
 // that carries a condition (conditions are not evaluated yet).
 Result<bool> Check(const Model& model, const TupleIndex& tuples, const CheckRequest& request);
+
+struct ListObjectsRequest {
+  std::string type;
+  std::string relation;
+  UserRef user;
+  std::vector<TupleKey> contextual_tuples;
+};
+
+// The objects of `type` the user has `relation` to, sorted (`type:id`).
+// Errors as Check. Only objects some tuple names can have a relation, so
+// those are the candidates, each checked.
+Result<std::vector<std::string>> ListObjects(const Model& model, const TupleIndex& tuples,
+                                             const ListObjectsRequest& request);
 
 }  // namespace bulwark::policy::fga
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace bulwark::policy::fga {
@@ -68,6 +69,43 @@ void RunFile(const char* file, bool tuples_as_contextual, int& passed, int& skip
           ADD_FAILURE() << what << ": " << got.error().message();
         } else {
           EXPECT_EQ(*got, a["expectation"].as<bool>()) << what;
+        }
+        ++passed;
+      }
+      for (const YAML::Node& a : stage["listObjectsAssertions"]) {
+        if (conditions || a["context"]) {
+          ++skipped;
+          continue;
+        }
+        ListObjectsRequest request;
+        request.type = a["request"]["type"].as<std::string>();
+        request.relation = a["request"]["relation"].as<std::string>();
+        auto user = ParseUser(a["request"]["user"].as<std::string>());
+        if (tuples_as_contextual) {
+          for (const TupleKey& t : written) {
+            if (ValidateTuple(*model, t).ok()) request.contextual_tuples.push_back(t);
+          }
+        }
+        for (const YAML::Node& t : a["contextualTuples"]) {
+          request.contextual_tuples.push_back(TupleOf(t));
+        }
+        Result<std::vector<std::string>> got =
+            user ? (request.user = *user, ListObjects(*model, index, request))
+                 : Result<std::vector<std::string>>(Err(InvalidArgumentError("bad user")));
+        const std::string what =
+            fmt::format("{} {} list-objects ({}, {}, {})", file, name,
+                        a["request"]["user"].as<std::string>(), request.relation, request.type);
+        if (a["errorCode"]) {
+          EXPECT_FALSE(got.has_value()) << what << ": expected error " << a["errorCode"];
+        } else if (!got.has_value()) {
+          ADD_FAILURE() << what << ": " << got.error().message();
+        } else {
+          std::vector<std::string> want;
+          if (a["expectation"] && a["expectation"].IsSequence()) {
+            for (const YAML::Node& o : a["expectation"]) want.push_back(o.as<std::string>());
+          }
+          std::sort(want.begin(), want.end());
+          EXPECT_EQ(*got, want) << what;
         }
         ++passed;
       }
