@@ -81,8 +81,6 @@ json::object DecisionToJson(const cedar::Decision& d) {
                       {"errors", std::move(errors)}};
 }
 
-std::string Describe(const cedar::EntityUid& uid) { return uid.type + "::\"" + uid.id + "\""; }
-
 }  // namespace
 
 DecisionApi::DecisionApi(DecisionApiOptions options,
@@ -150,10 +148,10 @@ std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& req
     if (audit_ != nullptr) {
       audit::AuditEvent event;
       event.time = clock_.Now();
-      event.subject = Describe(r.principal);
+      event.subject = cedar::ToString(r.principal);
       event.credential_kind = "pdp_token";
-      event.action = Describe(r.action);
-      event.resource = Describe(r.resource);
+      event.action = cedar::ToString(r.action);
+      event.resource = cedar::ToString(r.resource);
       event.route = "pdp";
       event.client_ip = request.remote_address;
       event.decision = decision.allow ? audit::AuditDecision::kAllow : audit::AuditDecision::kDeny;

@@ -60,6 +60,8 @@ void AppendKey(const Expr& e, std::string& out) {
 
 }  // namespace
 
+std::string ToString(const EntityUid& uid) { return fmt::format("{}::\"{}\"", uid.type, uid.id); }
+
 std::string ExprKey(const Expr& e) {
   std::string out;
   AppendKey(e, out);

@@ -29,6 +29,10 @@ struct EntityUid {
   auto operator<=>(const EntityUid&) const = default;
 };
 
+// Cedar's text of an entity reference: Type::"id" (the id as stored, not
+// escaped), for messages and audit records.
+std::string ToString(const EntityUid& uid);
+
 // One element of a `like` pattern: literal text or the `*` wildcard.
 struct PatternElement {
   bool wildcard = false;

@@ -153,8 +153,7 @@ Result<Entities> Entities::FromJson(std::string_view text) {
     }
     const EntityUid key = entity.uid;
     if (!out.entities_.emplace(key, std::move(entity)).second) {
-      return Err(
-          InvalidArgumentError(fmt::format("entity {}::\"{}\" is listed twice", key.type, key.id)));
+      return Err(InvalidArgumentError(fmt::format("entity {} is listed twice", ToString(key))));
     }
     ++index;
   }

@@ -15,8 +15,6 @@ Status TypeError(std::string_view expected, const Value& got) {
   return Fail(fmt::format("type error: expected {}, got {}", expected, TypeName(got.type())));
 }
 
-std::string Describe(const EntityUid& uid) { return fmt::format("{}::\"{}\"", uid.type, uid.id); }
-
 class Evaluator {
  public:
   explicit Evaluator(EntityLookup& lookup) : request_(lookup.request()), entities_(lookup) {}
@@ -214,12 +212,12 @@ class Evaluator {
     if (v.is(ValueType::kEntity)) {
       const Entity* entity = entities_.Find(v.as_entity());
       if (entity == nullptr) {
-        return Err(Fail(fmt::format("entity {} does not exist", Describe(v.as_entity()))));
+        return Err(Fail(fmt::format("entity {} does not exist", ToString(v.as_entity()))));
       }
       auto it = entity->attrs.find(name);
       if (it == entity->attrs.end()) {
         return Err(Fail(
-            fmt::format("{} does not have the attribute \"{}\"", Describe(v.as_entity()), name)));
+            fmt::format("{} does not have the attribute \"{}\"", ToString(v.as_entity()), name)));
       }
       return &it->second;
     }
@@ -376,10 +374,10 @@ class Evaluator {
       const bool found = tags != nullptr && it != tags->end();
       if (name == "hasTag") return Value::Bool(found);
       if (entity == nullptr) {
-        return Err(Fail(fmt::format("entity {} does not exist", Describe(self.as_entity()))));
+        return Err(Fail(fmt::format("entity {} does not exist", ToString(self.as_entity()))));
       }
       if (!found) {
-        return Err(Fail(fmt::format("{} does not have the tag \"{}\"", Describe(self.as_entity()),
+        return Err(Fail(fmt::format("{} does not have the tag \"{}\"", ToString(self.as_entity()),
                                     args[1].as_string())));
       }
       return it->second;

@@ -236,8 +236,7 @@ class SchemaBuilder {
         return Err(Fail(a.where, fmt::format("`{}` names actions, not an entity type", uid.type)));
       }
       if (schema_.actions_.contains(uid)) {
-        return Err(
-            Fail(a.where, fmt::format("action `{}::\"{}\"` is declared twice", uid.type, uid.id)));
+        return Err(Fail(a.where, fmt::format("action `{}` is declared twice", ToString(uid))));
       }
       schema_.action_types_.insert(uid.type);
       schema_.actions_.emplace(uid, ActionSchema{});
@@ -247,8 +246,8 @@ class SchemaBuilder {
       for (const RawActionRef& ref : a.member_of) {
         EntityUid group{ref.type ? QualifyActionType(*ref.type, a.ns) : ActionType(a.ns), ref.id};
         if (!schema_.actions_.contains(group)) {
-          return Err(Fail(a.where, fmt::format("action `{}` is in undeclared action `{}::\"{}\"`",
-                                               a.id, group.type, group.id)));
+          return Err(Fail(a.where, fmt::format("action `{}` is in undeclared action `{}`", a.id,
+                                               ToString(group))));
         }
         out.member_of.push_back(std::move(group));
       }
@@ -375,8 +374,8 @@ Status Schema::Close() {
       EntityUid next = std::move(stack.back());
       stack.pop_back();
       if (next == uid) {
-        return InvalidArgumentError(fmt::format(
-            "action `{}::\"{}\"` is in itself through its action groups", uid.type, uid.id));
+        return InvalidArgumentError(
+            fmt::format("action `{}` is in itself through its action groups", ToString(uid)));
       }
       if (!ancestors.insert(next).second) continue;
       const ActionSchema& parent = actions_.at(next);
@@ -964,8 +963,6 @@ Status CheckEnumId(const Schema& schema, const EntityUid& uid, std::string_view 
   return OkStatus();
 }
 
-std::string Uid(const EntityUid& uid) { return fmt::format("{}::\"{}\"", uid.type, uid.id); }
-
 }  // namespace
 
 Result<Value> ConformValue(const Schema& schema, const Value& value, const Type& type,
@@ -1069,18 +1066,18 @@ Result<Value> ConformRequest(const Schema& schema, const EntityUid& principal,
   const ActionSchema* applies = schema.FindAction(action);
   if (applies == nullptr) {
     return Err(InvalidArgumentError(
-        fmt::format("request's action {} is not declared in the schema", Uid(action))));
+        fmt::format("request's action {} is not declared in the schema", ToString(action))));
   }
   auto allowed = [](const std::vector<std::string>& types, const std::string& type) {
     return std::find(types.begin(), types.end(), type) != types.end();
   };
   if (!allowed(applies->principal_types, principal.type)) {
-    return Err(InvalidArgumentError(
-        fmt::format("principal type {} is not valid for action {}", principal.type, Uid(action))));
+    return Err(InvalidArgumentError(fmt::format("principal type {} is not valid for action {}",
+                                                principal.type, ToString(action))));
   }
   if (!allowed(applies->resource_types, resource.type)) {
-    return Err(InvalidArgumentError(
-        fmt::format("resource type {} is not valid for action {}", resource.type, Uid(action))));
+    return Err(InvalidArgumentError(fmt::format("resource type {} is not valid for action {}",
+                                                resource.type, ToString(action))));
   }
   BULWARK_RETURN_IF_ERROR(CheckEnumId(schema, principal, "principal"));
   BULWARK_RETURN_IF_ERROR(CheckEnumId(schema, resource, "resource"));
@@ -1089,7 +1086,7 @@ Result<Value> ConformRequest(const Schema& schema, const EntityUid& principal,
 
 Status ConformEntities(const Schema& schema, Entities& entities) {
   for (auto& [uid, entity] : entities.entities_) {
-    const std::string where = Uid(uid);
+    const std::string where = ToString(uid);
     if (schema.IsActionType(uid.type)) {
       if (schema.FindAction(uid) == nullptr) {
         return InvalidArgumentError(fmt::format("{}: action is not declared in the schema", where));
@@ -1109,7 +1106,7 @@ Status ConformEntities(const Schema& schema, Entities& entities) {
       if (std::find(type->member_of.begin(), type->member_of.end(), parent.type) ==
           type->member_of.end()) {
         return InvalidArgumentError(fmt::format("{}: may not have a parent of type {} ({})", where,
-                                                parent.type, Uid(parent)));
+                                                parent.type, ToString(parent)));
       }
     }
     if (!entity.tags.empty() && !type->tags) {

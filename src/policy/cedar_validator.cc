@@ -39,8 +39,6 @@ std::string AttributeCap(std::string_view key, std::string_view attribute) {
   return fmt::format("{}.{}:{}", key, attribute.size(), attribute);
 }
 
-std::string Uid(const EntityUid& uid) { return fmt::format("{}::\"{}\"", uid.type, uid.id); }
-
 Type Bool() { return Type::Of(TypeKind::kBool); }
 Type True() { return Type::Of(TypeKind::kTrue); }
 Type False() { return Type::Of(TypeKind::kFalse); }
@@ -399,7 +397,7 @@ class Checker {
     if (type.kind == TypeKind::kEntity) return fmt::format("on entity type `{}`", type.name);
     if (&type == env_.context ||
         (env_.context->attributes && type.attributes == env_.context->attributes)) {
-      return fmt::format("in context for {}", Uid(*env_.action));
+      return fmt::format("in context for {}", ToString(*env_.action));
     }
     return fmt::format("on record type {}", TypeToString(type));
   }
@@ -561,7 +559,7 @@ void CheckUid(const Schema& schema, const EntityUid& uid, SourceLocation at,
               std::vector<Issue>& errors) {
   if (schema.IsActionType(uid.type)) {
     if (schema.FindAction(uid) == nullptr) {
-      errors.push_back({at, fmt::format("unrecognized action `{}`", Uid(uid))});
+      errors.push_back({at, fmt::format("unrecognized action `{}`", ToString(uid))});
     }
     return;
   }
@@ -570,7 +568,7 @@ void CheckUid(const Schema& schema, const EntityUid& uid, SourceLocation at,
     errors.push_back({at, fmt::format("unrecognized entity type `{}`", uid.type)});
   } else if (type->enum_ids && !type->enum_ids->contains(uid.id)) {
     errors.push_back({at, fmt::format("entity `{}` is not one of the ids of enumerated type `{}`",
-                                      Uid(uid), uid.type)});
+                                      ToString(uid), uid.type)});
   }
 }
 
