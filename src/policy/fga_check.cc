@@ -13,14 +13,6 @@ std::string IndexKey(const ObjectRef& object, std::string_view relation) {
   return fmt::format("{}:{}#{}", object.type, object.id, relation);
 }
 
-bool Allows(const std::vector<TypeRestriction>& restrictions, const UserRef& user,
-            std::string_view condition) {
-  return std::any_of(restrictions.begin(), restrictions.end(), [&](const TypeRestriction& r) {
-    return r.type == user.type && r.wildcard == user.wildcard() && r.relation == user.relation &&
-           r.condition == condition;
-  });
-}
-
 // A branch's answer: granted, not granted, or undecided because it runs
 // into a cycle. A cycle grants nothing, and a `but not` whose subtracted
 // part runs into one does not grant either (undecided is not "not
@@ -51,14 +43,21 @@ class Resolver {
 
  private:
   // The union of `f(entry)` over the stored and contextual tuples of
-  // (object, relation).
+  // (object, relation) that `restrictions` admit (tuples the model no
+  // longer allows, written before it changed, are ignored).
   template <typename F>
-  Result<Answer> AnyTuple(const ObjectRef& object, std::string_view relation, F f) {
+  Result<Answer> AnyTuple(const ObjectRef& object, std::string_view relation,
+                          const std::vector<TypeRestriction>& restrictions, F f) {
     Answer out = Answer::kFalse;
     for (const TupleIndex* index : {&stored_, &contextual_}) {
       const auto* entries = index->Find(object, relation);
       if (entries == nullptr) continue;
       for (const TupleIndex::Entry& e : *entries) {
+        if (!AllowedBy(restrictions, e.user, e.condition)) continue;
+        if (!e.condition.empty()) {
+          return Err(Status(StatusCode::kUnimplemented,
+                            fmt::format("tuple condition `{}` is not evaluated yet", e.condition)));
+        }
         BULWARK_ASSIGN_OR_RETURN(Answer a, f(e));
         if (a == Answer::kTrue) return a;
         if (a == Answer::kCycle) out = a;
@@ -71,39 +70,28 @@ class Resolver {
                       int depth) {
     switch (w.kind) {
       case Rewrite::Kind::kDirect:
-        return AnyTuple(object, relation, [&](const TupleIndex::Entry& e) -> Result<Answer> {
-          if (!Allows(w.direct, e.user, e.condition)) return Answer::kFalse;  // the model moved on
-          if (!e.condition.empty()) {
-            return Err(
-                Status(StatusCode::kUnimplemented,
-                       fmt::format("tuple condition `{}` is not evaluated yet", e.condition)));
-          }
-          if (e.user == user_) return Answer::kTrue;
-          if (e.user.wildcard()) {
-            return user_.relation.empty() && user_.type == e.user.type ? Answer::kTrue
-                                                                       : Answer::kFalse;
-          }
-          if (!e.user.relation.empty()) {
-            return Check(ObjectRef{e.user.type, e.user.id}, e.user.relation, depth + 1);
-          }
-          return Answer::kFalse;
-        });
+        return AnyTuple(
+            object, relation, w.direct, [&](const TupleIndex::Entry& e) -> Result<Answer> {
+              if (e.user == user_) return Answer::kTrue;
+              if (e.user.wildcard()) {
+                return user_.relation.empty() && user_.type == e.user.type ? Answer::kTrue
+                                                                           : Answer::kFalse;
+              }
+              if (!e.user.relation.empty()) {
+                return Check(ObjectRef{e.user.type, e.user.id}, e.user.relation, depth + 1);
+              }
+              return Answer::kFalse;
+            });
       case Rewrite::Kind::kComputed:
         return Check(object, w.relation, depth + 1);
       case Rewrite::Kind::kTupleToUserset: {
+        // The model's validation makes the tupleset a relation of this type.
         const RelationDef* tupleset = model_.FindRelation(object.type, w.tupleset);
-        return AnyTuple(object, w.tupleset, [&](const TupleIndex::Entry& e) -> Result<Answer> {
-          if (tupleset == nullptr || !Allows(tupleset->directly_related, e.user, e.condition)) {
-            return Answer::kFalse;
-          }
-          if (!e.condition.empty()) {
-            return Err(
-                Status(StatusCode::kUnimplemented,
-                       fmt::format("tuple condition `{}` is not evaluated yet", e.condition)));
-          }
-          if (e.user.wildcard() || !e.user.relation.empty()) return Answer::kFalse;
-          return Check(ObjectRef{e.user.type, e.user.id}, w.relation, depth + 1);
-        });
+        return AnyTuple(object, w.tupleset, tupleset->directly_related,
+                        [&](const TupleIndex::Entry& e) -> Result<Answer> {
+                          if (e.user.wildcard() || !e.user.relation.empty()) return Answer::kFalse;
+                          return Check(ObjectRef{e.user.type, e.user.id}, w.relation, depth + 1);
+                        });
       }
       case Rewrite::Kind::kUnion: {
         Answer out = Answer::kFalse;

@@ -31,16 +31,6 @@ std::string_view StripComment(std::string_view line) {
   return line;
 }
 
-// Type, relation and condition names: 1 to 50 characters, none of them
-// whitespace, ':', '#', '@', brackets, parentheses or ','.
-bool IsName(std::string_view s) {
-  if (s.empty() || s.size() > kMaxNameLength) return false;
-  return std::none_of(s.begin(), s.end(), [](char c) {
-    return IsSpace(c) || c == ':' || c == '#' || c == '@' || c == '[' || c == ']' || c == '(' ||
-           c == ')' || c == ',' || c == '{' || c == '}' || c == '\n';
-  });
-}
-
 Status LineError(size_t line, std::string_view what) {
   return InvalidArgumentError(fmt::format("line {}: {}", line, what));
 }
@@ -195,6 +185,22 @@ void CollectDirect(const Rewrite& r, std::vector<TypeRestriction>& out) {
 }
 
 }  // namespace
+
+bool IsName(std::string_view s) {
+  if (s.empty() || s.size() > kMaxNameLength) return false;
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    return IsSpace(c) || c == ':' || c == '#' || c == '@' || c == '[' || c == ']' || c == '(' ||
+           c == ')' || c == ',' || c == '{' || c == '}' || c == '\n';
+  });
+}
+
+bool AllowedBy(const std::vector<TypeRestriction>& restrictions, std::string_view type,
+               bool wildcard, std::string_view relation, std::string_view condition) {
+  return std::any_of(restrictions.begin(), restrictions.end(), [&](const TypeRestriction& r) {
+    return r.type == type && r.wildcard == wildcard && r.relation == relation &&
+           r.condition == condition;
+  });
+}
 
 const RelationDef* TypeDef::Find(std::string_view relation) const {
   for (const RelationDef& r : relations) {

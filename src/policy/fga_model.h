@@ -78,6 +78,15 @@ struct ConditionDef {
   std::string expression;  // the CEL text between the braces
 };
 
+// Type, relation and condition names: 1 to 50 characters, none of them
+// whitespace, ':', '#', '@', brackets, parentheses, braces or ','.
+bool IsName(std::string_view s);
+
+// True if one of `restrictions` admits a tuple user of `type` (a wildcard,
+// or a userset's `relation`, or a plain object) carrying `condition`.
+bool AllowedBy(const std::vector<TypeRestriction>& restrictions, std::string_view type,
+               bool wildcard, std::string_view relation, std::string_view condition);
+
 class Model {
  public:
   // Parses and validates. kInvalidArgument "line N: reason" on the first

@@ -10,12 +10,6 @@ namespace {
 
 constexpr size_t kMaxIdLength = 256;
 
-bool IsTypeName(std::string_view s) {
-  return !s.empty() && s.size() <= 50 && std::none_of(s.begin(), s.end(), [](char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ':' || c == '#' || c == '@';
-  });
-}
-
 bool IsId(std::string_view s) {
   return !s.empty() && s.size() <= kMaxIdLength && std::none_of(s.begin(), s.end(), [](char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '#';
@@ -30,7 +24,7 @@ Result<ObjectRef> ParseObject(std::string_view text) {
     return Err(InvalidArgumentError(fmt::format("object `{}`: expected type:id", text)));
   }
   ObjectRef out{std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
-  if (!IsTypeName(out.type) || !IsId(out.id) || out.id == "*") {
+  if (!IsName(out.type) || !IsId(out.id) || out.id == "*") {
     return Err(InvalidArgumentError(fmt::format("object `{}`: expected type:id", text)));
   }
   return out;
@@ -48,12 +42,12 @@ Result<UserRef> ParseUser(std::string_view text) {
   if (const size_t hash = rest.find('#'); hash != std::string_view::npos) {
     out.relation = rest.substr(hash + 1);
     rest = rest.substr(0, hash);
-    if (!IsTypeName(out.relation)) {
+    if (!IsName(out.relation)) {
       return Err(InvalidArgumentError(fmt::format("user `{}`: bad userset relation", text)));
     }
   }
   out.id = rest;
-  if (!IsTypeName(out.type) || !IsId(out.id) || (out.wildcard() && !out.relation.empty())) {
+  if (!IsName(out.type) || !IsId(out.id) || (out.wildcard() && !out.relation.empty())) {
     return Err(InvalidArgumentError(
         fmt::format("user `{}`: expected type:id, type:* or type:id#relation", text)));
   }
@@ -88,13 +82,7 @@ Status ValidateTuple(const Model& model, const TupleKey& tuple) {
     return InvalidArgumentError(
         fmt::format("{}: condition `{}` is not in the model", what, tuple.condition));
   }
-  const bool allowed =
-      std::any_of(relation->directly_related.begin(), relation->directly_related.end(),
-                  [&](const TypeRestriction& r) {
-                    return r.type == tuple.user.type && r.wildcard == tuple.user.wildcard() &&
-                           r.relation == tuple.user.relation && r.condition == tuple.condition;
-                  });
-  if (!allowed) {
+  if (!AllowedBy(relation->directly_related, tuple.user, tuple.condition)) {
     return InvalidArgumentError(
         fmt::format("{}: `{}#{}` does not allow {}{}{}", what, tuple.object.type, tuple.relation,
                     tuple.user.wildcard()         ? tuple.user.type + ":*"

@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 #include "policy/fga_model.h"
@@ -27,6 +28,12 @@ struct UserRef {
   bool wildcard() const { return id == "*"; }
   bool operator==(const UserRef&) const = default;
 };
+
+// True if one of `restrictions` admits `user` carrying `condition`.
+inline bool AllowedBy(const std::vector<TypeRestriction>& restrictions, const UserRef& user,
+                      std::string_view condition) {
+  return AllowedBy(restrictions, user.type, user.wildcard(), user.relation, condition);
+}
 
 struct TupleKey {
   ObjectRef object;
