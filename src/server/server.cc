@@ -39,16 +39,10 @@ Result<policy::PolicyDocuments> ReadPolicyFiles(const PolicyConfig& config) {
 // The policies, entities and schema files as one checked snapshot; errors
 // name the file (and, for policies that fail validation, the first errors).
 Result<policy::cedar::CedarSnapshot> LoadPolicy(const PolicyConfig& config) {
-  BULWARK_ASSIGN_OR_RETURN(std::string policies, ReadFileToString(config.policies_file));
-  std::string entities = "[]";
-  if (!config.entities_file.empty()) {
-    BULWARK_ASSIGN_OR_RETURN(entities, ReadFileToString(config.entities_file));
-  }
-  std::optional<std::string> schema;
-  if (!config.schema_file.empty()) {
-    BULWARK_ASSIGN_OR_RETURN(schema, ReadFileToString(config.schema_file));
-  }
-  auto snapshot = policy::cedar::LoadCedarSnapshot(policies, entities, schema);
+  BULWARK_ASSIGN_OR_RETURN(policy::PolicyDocuments files, ReadPolicyFiles(config));
+  auto snapshot = policy::cedar::LoadCedarSnapshot(
+      files.policies["main"], files.entities,
+      files.schema ? std::optional<std::string_view>(*files.schema) : std::nullopt);
   if (!snapshot) {
     using Part = policy::cedar::SnapshotPart;
     const Part part = snapshot.error().part;
