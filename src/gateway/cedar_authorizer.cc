@@ -103,28 +103,26 @@ AuthzDecision Deny(std::string reason) { return {.allowed = false, .reason = std
 }  // namespace
 
 std::optional<std::map<std::string, std::string, std::less<>>> MatchPathTemplate(
-    std::string_view pattern, std::string_view path) {
+    const std::vector<RouteCedar::PathSegment>& segments, std::string_view path) {
   std::map<std::string, std::string, std::less<>> params;
-  if (pattern.empty()) return params;
-  const std::vector<std::string_view> want = Segments(pattern);
+  if (segments.empty()) return params;
   std::string_view rest = path;
   if (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
-  for (size_t i = 0; i < want.size(); ++i) {
-    bool star = false;
-    const auto name = Parameter(want[i], &star);
-    if (star) {
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const RouteCedar::PathSegment& want = segments[i];
+    if (want.rest) {
       if (rest.empty()) return std::nullopt;
-      params.emplace(std::string(*name), std::string(rest));
+      params.emplace(want.text, std::string(rest));
       return params;
     }
     const size_t slash = rest.find('/');
     const std::string_view segment = rest.substr(0, slash);
-    const bool last = i + 1 == want.size();
+    const bool last = i + 1 == segments.size();
     if (last != (slash == std::string_view::npos)) return std::nullopt;
-    if (name) {
+    if (want.parameter) {
       if (segment.empty()) return std::nullopt;
-      params.emplace(std::string(*name), std::string(segment));
-    } else if (segment != want[i]) {
+      params.emplace(want.text, std::string(segment));
+    } else if (segment != want.text) {
       return std::nullopt;
     }
     rest = last ? std::string_view() : rest.substr(slash + 1);
@@ -134,6 +132,7 @@ std::optional<std::map<std::string, std::string, std::less<>>> MatchPathTemplate
 
 Status CompileRouteCedar(RouteCedar& route) {
   std::map<std::string, std::string, std::less<>> names;
+  route.path_segments.clear();
   if (!route.path.empty()) {
     if (route.path.front() != '/') return InvalidArgumentError("path must start with '/'");
     const std::vector<std::string_view> segments = Segments(route.path);
@@ -147,8 +146,11 @@ Status CompileRouteCedar(RouteCedar& route) {
         if (!names.emplace(std::string(*name), "x").second) {
           return InvalidArgumentError(fmt::format("path: parameter `{}` appears twice", *name));
         }
+        route.path_segments.push_back({std::string(*name), true, star});
       } else if (s.find_first_of("{}") != std::string_view::npos) {
         return InvalidArgumentError(fmt::format("path: bad segment `{}`", s));
+      } else {
+        route.path_segments.push_back({std::string(s), false, false});
       }
     }
   }
@@ -174,7 +176,7 @@ Status CompileRouteCedar(RouteCedar& route) {
 Result<cedar::Request> CedarAuthorizer::ToCedar(const AuthzRequest& request,
                                                 const cedar::CedarSnapshot& snapshot) const {
   const RouteCedar& route = *request.route->authz.cedar;
-  auto params = MatchPathTemplate(route.path, request.resource);
+  auto params = MatchPathTemplate(route.path_segments, request.resource);
   if (!params) {
     return Err(InvalidArgumentError(fmt::format("path does not match {}", route.path)));
   }

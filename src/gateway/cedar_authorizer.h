@@ -66,10 +66,11 @@ class CedarAuthorizer final : public Authorizer {
   const CedarPrincipalTypes types_;
 };
 
-// The path parameters of `path` under `pattern` ("/docs/{id}"), or nullopt
-// if it does not match.
+// The path parameters of `path` under a compiled path template
+// (RouteCedar::path_segments; none matches every path), or nullopt if it
+// does not match.
 std::optional<std::map<std::string, std::string, std::less<>>> MatchPathTemplate(
-    std::string_view pattern, std::string_view path);
+    const std::vector<RouteCedar::PathSegment>& segments, std::string_view path);
 
 }  // namespace bulwark::gateway
 

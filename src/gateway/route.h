@@ -56,6 +56,13 @@ struct RouteCedar {
   std::vector<std::pair<std::string, policy::cedar::EntityUid>> action_uids;
   std::string resource_type;
   std::string resource_id;
+  // `path` split: a literal segment, a {name} parameter, or a last {name*}.
+  struct PathSegment {
+    std::string text;  // the literal, or the parameter's name
+    bool parameter = false;
+    bool rest = false;
+  };
+  std::vector<PathSegment> path_segments;
 };
 
 // Rules of the route-rule authorizer. Deny overrides allow; every list that

@@ -177,6 +177,13 @@ TEST_F(CedarRouteTest, TheCedarRequestCarriesTheGatewaysFacts) {
   EXPECT_EQ(context.at("params").as_record().at("id").as_string(), "d1");
 }
 
+std::optional<std::map<std::string, std::string, std::less<>>> MatchPathTemplate(
+    std::string pattern, std::string_view path) {
+  RouteCedar cedar{.path = std::move(pattern)};
+  EXPECT_TRUE(CompileRouteCedar(cedar).ok());
+  return MatchPathTemplate(cedar.path_segments, path);
+}
+
 TEST(CedarPathTemplateTest, MatchesSegmentsAndTheRest) {
   auto p = MatchPathTemplate("/docs/{id}", "/docs/a");
   ASSERT_TRUE(p.has_value());
