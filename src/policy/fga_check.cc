@@ -3,120 +3,258 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 namespace bulwark::policy::fga {
 
 namespace {
 
-std::string IndexKey(const ObjectRef& object, std::string_view relation) {
-  return fmt::format("{}:{}#{}", object.type, object.id, relation);
+std::string_view TypeOf(std::string_view object) { return object.substr(0, object.find(':')); }
+bool IsWildcard(std::string_view user) { return user.ends_with(":*"); }
+
+std::string TupleStep(const TupleIndex::Tuple& t) {
+  std::string out = fmt::format("{}#{}@{}", t.object, t.relation, t.user);
+  if (!t.user_relation.empty()) fmt::format_to(std::back_inserter(out), "#{}", t.user_relation);
+  if (!t.condition.empty()) fmt::format_to(std::back_inserter(out), " [if {}]", t.condition);
+  return out;
 }
 
 // A branch's answer: granted, not granted, or undecided because it runs
-// into a cycle. A cycle grants nothing, and a `but not` whose subtracted
-// part runs into one does not grant either (undecided is not "not
-// excluded"): the check fails closed.
+// into a cycle (which grants nothing).
 enum class Answer { kFalse, kTrue, kCycle };
+
+// Combines the answers of alternatives: any grant wins; then an error; then
+// a cycle.
+class AnyOf {
+ public:
+  // True once an alternative granted.
+  bool Add(Result<Answer> a) {
+    if (!a) {
+      if (!error_) error_ = std::move(a.error());
+    } else if (*a == Answer::kTrue) {
+      granted_ = true;
+    } else if (*a == Answer::kCycle) {
+      cycle_ = true;
+    }
+    return granted_;
+  }
+  void AddError(Status s) {
+    if (!error_) error_ = std::move(s);
+  }
+  Result<Answer> Get() const {
+    if (granted_) return Answer::kTrue;
+    if (error_) return Err(*error_);
+    return cycle_ ? Answer::kCycle : Answer::kFalse;
+  }
+
+ private:
+  bool granted_ = false, cycle_ = false;
+  std::optional<Status> error_;
+};
 
 class Resolver {
  public:
   Resolver(const Model& model, const TupleIndex& stored, const TupleIndex& contextual,
-           const UserRef& user)
-      : model_(model), stored_(stored), contextual_(contextual), user_(user) {}
+           std::string_view user, std::string_view user_relation, const cel::Activation& context)
+      : model_(model),
+        stored_(stored),
+        contextual_(contextual),
+        user_(user),
+        user_relation_(user_relation),
+        context_(context) {}
 
-  Result<Answer> Check(const ObjectRef& object, std::string_view relation, int depth) {
+  Result<Answer> Check(std::string_view object, std::string_view relation, int depth) {
     if (depth > kMaxResolutionDepth) {
       return Err(Status(StatusCode::kResourceExhausted,
                         fmt::format("resolution deeper than {}", kMaxResolutionDepth)));
     }
-    const RelationDef* def = model_.FindRelation(object.type, relation);
+    const RelationDef* def = model_.FindRelation(TypeOf(object), relation);
     if (def == nullptr) return Answer::kFalse;
-    // A cycle (this relation of this object already being resolved below us)
-    // grants nothing along that path.
-    std::string key = IndexKey(object, relation);
-    if (!visiting_.insert(key).second) return Answer::kCycle;
+    if (relation == user_relation_ && object == user_) {
+      path_.push_back(fmt::format("{}#{} is the user", object, relation));
+      return Answer::kTrue;
+    }
+    for (const auto& [o, r] : visiting_) {
+      if (o == object && r == relation) return Answer::kCycle;
+    }
+    visiting_.emplace_back(object, relation);
     Result<Answer> out = Eval(object, def->rewrite, def->name, depth);
-    visiting_.erase(key);
+    visiting_.pop_back();
     return out;
   }
+
+  // Innermost step first.
+  std::vector<std::string>& path() { return path_; }
 
  private:
-  // The union of `f(entry)` over the stored and contextual tuples of
-  // (object, relation) that `restrictions` admit (tuples the model no
-  // longer allows, written before it changed, are ignored).
-  template <typename F>
-  Result<Answer> AnyTuple(const ObjectRef& object, std::string_view relation,
-                          const std::vector<TypeRestriction>& restrictions, F f) {
-    Answer out = Answer::kFalse;
-    for (const TupleIndex* index : {&stored_, &contextual_}) {
-      const auto* entries = index->Find(object, relation);
-      if (entries == nullptr) continue;
-      for (const TupleIndex::Entry& e : *entries) {
-        if (!AllowedBy(restrictions, e.user, e.condition)) continue;
-        if (!e.condition.empty()) {
-          return Err(Status(StatusCode::kUnimplemented,
-                            fmt::format("tuple condition `{}` is not evaluated yet", e.condition)));
-        }
-        BULWARK_ASSIGN_OR_RETURN(Answer a, f(e));
-        if (a == Answer::kTrue) return a;
-        if (a == Answer::kCycle) out = a;
+  Result<bool> Condition(const TupleIndex::Tuple& t) {
+    if (t.condition.empty()) return true;
+    const ConditionDef* def = model_.FindCondition(t.condition);
+    if (def == nullptr) return false;  // the model no longer has it
+    cel::Activation vars;
+    for (const ConditionParam& p : def->params) {
+      if (!def->program->identifiers().contains(p.name)) continue;
+      const cel::Value* v = nullptr;
+      if (t.context != nullptr) {
+        if (auto it = t.context->find(p.name); it != t.context->end()) v = &it->second;
       }
+      if (v == nullptr) {
+        if (auto it = context_.find(p.name); it != context_.end()) v = &it->second;
+      }
+      if (v == nullptr) {
+        return Err(InvalidArgumentError(
+            fmt::format("condition `{}` of tuple {}: missing context parameter `{}`", t.condition,
+                        TupleStep(t), p.name)));
+      }
+      auto typed = cel::Coerce(*v, p.type);
+      if (!typed) {
+        return Err(InvalidArgumentError(fmt::format("condition `{}`: parameter `{}`: {}",
+                                                    t.condition, p.name, typed.error().message())));
+      }
+      vars.emplace(p.name, std::move(*typed));
     }
-    return out;
+    auto result = def->program->Evaluate(vars);
+    if (!result) {
+      return Err(InvalidArgumentError(
+          fmt::format("condition `{}`: {}", t.condition, result.error().message())));
+    }
+    if (!result->is(cel::Value::Kind::kBool)) {
+      return Err(InvalidArgumentError(fmt::format("condition `{}` is not a bool", t.condition)));
+    }
+    return result->bool_value();
   }
 
-  Result<Answer> Eval(const ObjectRef& object, const Rewrite& w, std::string_view relation,
+  // Whether tuple `t` grants: allowed by `restrictions`, its condition holds,
+  // and `then` (what the tuple leads to) grants.
+  template <typename Then>
+  Result<Answer> Through(const TupleIndex::Tuple& t,
+                         const std::vector<TypeRestriction>& restrictions, Then then) {
+    if (!AllowedBy(restrictions, TypeOf(t.user), IsWildcard(t.user), t.user_relation,
+                   t.condition)) {
+      return Answer::kFalse;
+    }
+    BULWARK_ASSIGN_OR_RETURN(bool holds, Condition(t));
+    if (!holds) return Answer::kFalse;
+    const size_t mark = path_.size();
+    Result<Answer> a = then();
+    if (a && *a == Answer::kTrue) {
+      path_.push_back(TupleStep(t));
+    } else {
+      path_.resize(mark);
+    }
+    return a;
+  }
+
+  Result<Answer> Direct(std::string_view object, std::string_view relation,
+                        const std::vector<TypeRestriction>& restrictions, int depth) {
+    AnyOf any;
+    auto granted = [] { return Result<Answer>(Answer::kTrue); };
+    for (const TupleIndex* index : {&stored_, &contextual_}) {
+      if (auto t = index->Find(object, relation, user_, user_relation_)) {
+        if (any.Add(Through(*t, restrictions, granted))) return Answer::kTrue;
+      }
+      if (user_relation_.empty() && !IsWildcard(user_)) {
+        const std::string wildcard = fmt::format("{}:*", TypeOf(user_));
+        if (auto t = index->Find(object, relation, wildcard, "")) {
+          if (any.Add(Through(*t, restrictions, granted))) return Answer::kTrue;
+        }
+      }
+    }
+    for (const TupleIndex* index : {&stored_, &contextual_}) {
+      index->ForEachIndirect(object, relation, [&](const TupleIndex::Tuple& t) {
+        if (t.user_relation.empty()) return true;  // a wildcard, matched above
+        return !any.Add(
+            Through(t, restrictions, [&] { return Check(t.user, t.user_relation, depth + 1); }));
+      });
+      if (any.Get() && *any.Get() == Answer::kTrue) return Answer::kTrue;
+    }
+    return any.Get();
+  }
+
+  Result<Answer> TupleToUserset(std::string_view object, std::string_view relation,
+                                const Rewrite& w, int depth) {
+    // The model's validation makes the tupleset a relation of this type.
+    const RelationDef* tupleset = model_.FindRelation(TypeOf(object), w.tupleset);
+    AnyOf any;
+    for (const TupleIndex* index : {&stored_, &contextual_}) {
+      index->ForEach(object, w.tupleset, [&](const TupleIndex::Tuple& t) {
+        if (!t.user_relation.empty() || IsWildcard(t.user)) return true;
+        if (model_.FindRelation(TypeOf(t.user), w.relation) == nullptr) return true;
+        Result<Answer> a = Through(t, tupleset->directly_related,
+                                   [&] { return Check(t.user, w.relation, depth + 1); });
+        if (a && *a == Answer::kTrue) {
+          path_.push_back(fmt::format("{}#{} <- {}#{} ({} from {})", object, relation, t.user,
+                                      w.relation, w.relation, w.tupleset));
+        }
+        return !any.Add(std::move(a));
+      });
+      if (any.Get() && *any.Get() == Answer::kTrue) return Answer::kTrue;
+    }
+    return any.Get();
+  }
+
+  Result<Answer> Eval(std::string_view object, const Rewrite& w, std::string_view relation,
                       int depth) {
+    const size_t mark = path_.size();
+    auto keep_if_granted = [&](Result<Answer> a) {
+      if (!a || *a != Answer::kTrue) path_.resize(mark);
+      return a;
+    };
     switch (w.kind) {
       case Rewrite::Kind::kDirect:
-        return AnyTuple(
-            object, relation, w.direct, [&](const TupleIndex::Entry& e) -> Result<Answer> {
-              if (e.user == user_) return Answer::kTrue;
-              if (e.user.wildcard()) {
-                return user_.relation.empty() && user_.type == e.user.type ? Answer::kTrue
-                                                                           : Answer::kFalse;
-              }
-              if (!e.user.relation.empty()) {
-                return Check(ObjectRef{e.user.type, e.user.id}, e.user.relation, depth + 1);
-              }
-              return Answer::kFalse;
-            });
-      case Rewrite::Kind::kComputed:
-        return Check(object, w.relation, depth + 1);
-      case Rewrite::Kind::kTupleToUserset: {
-        // The model's validation makes the tupleset a relation of this type.
-        const RelationDef* tupleset = model_.FindRelation(object.type, w.tupleset);
-        return AnyTuple(object, w.tupleset, tupleset->directly_related,
-                        [&](const TupleIndex::Entry& e) -> Result<Answer> {
-                          if (e.user.wildcard() || !e.user.relation.empty()) return Answer::kFalse;
-                          return Check(ObjectRef{e.user.type, e.user.id}, w.relation, depth + 1);
-                        });
-      }
-      case Rewrite::Kind::kUnion: {
-        Answer out = Answer::kFalse;
-        for (const Rewrite& c : w.children) {
-          BULWARK_ASSIGN_OR_RETURN(Answer a, Eval(object, c, relation, depth));
-          if (a == Answer::kTrue) return a;
-          if (a == Answer::kCycle) out = a;
+        return keep_if_granted(Direct(object, relation, w.direct, depth));
+      case Rewrite::Kind::kComputed: {
+        Result<Answer> a = Check(object, w.relation, depth + 1);
+        if (a && *a == Answer::kTrue) {
+          path_.push_back(fmt::format("{}#{} <- {}#{}", object, relation, object, w.relation));
         }
-        return out;
+        return keep_if_granted(std::move(a));
+      }
+      case Rewrite::Kind::kTupleToUserset:
+        return keep_if_granted(TupleToUserset(object, relation, w, depth));
+      case Rewrite::Kind::kUnion: {
+        AnyOf any;
+        for (const Rewrite& c : w.children) {
+          const size_t before = path_.size();
+          Result<Answer> a = Eval(object, c, relation, depth);
+          if (!a || *a != Answer::kTrue) path_.resize(before);
+          if (any.Add(std::move(a))) return Answer::kTrue;
+        }
+        return keep_if_granted(any.Get());
       }
       case Rewrite::Kind::kIntersection: {
-        Answer out = Answer::kTrue;
+        // Any false decides, even over an error elsewhere.
+        std::optional<Status> error;
+        bool cycle = false;
         for (const Rewrite& c : w.children) {
-          BULWARK_ASSIGN_OR_RETURN(Answer a, Eval(object, c, relation, depth));
-          if (a == Answer::kFalse) return a;
-          if (a == Answer::kCycle) out = a;
+          Result<Answer> a = Eval(object, c, relation, depth);
+          if (!a) {
+            if (!error) error = a.error();
+          } else if (*a == Answer::kFalse) {
+            path_.resize(mark);
+            return Answer::kFalse;
+          } else if (*a == Answer::kCycle) {
+            cycle = true;
+          }
         }
-        return out;
+        if (error) return keep_if_granted(Err(*error));
+        return keep_if_granted(cycle ? Answer::kCycle : Answer::kTrue);
       }
       case Rewrite::Kind::kExclusion: {
-        BULWARK_ASSIGN_OR_RETURN(Answer base, Eval(object, w.children[0], relation, depth));
-        if (base != Answer::kTrue) return base;
-        BULWARK_ASSIGN_OR_RETURN(Answer subtract, Eval(object, w.children[1], relation, depth));
-        if (subtract == Answer::kFalse) return Answer::kTrue;
-        return subtract == Answer::kTrue ? Answer::kFalse : Answer::kCycle;
+        Result<Answer> base = Eval(object, w.children[0], relation, depth);
+        if (base && *base == Answer::kFalse) return keep_if_granted(base);
+        const size_t before = path_.size();
+        Result<Answer> subtract = Eval(object, w.children[1], relation, depth);
+        path_.resize(before);
+        if (subtract && *subtract == Answer::kTrue) return keep_if_granted(Answer::kFalse);
+        if (!base) return keep_if_granted(base);
+        if (!subtract) return keep_if_granted(Err(subtract.error()));
+        if (*subtract == Answer::kCycle) return keep_if_granted(Answer::kCycle);
+        if (*base == Answer::kTrue) {
+          path_.push_back(fmt::format("{}#{}: not excluded by its `but not`", object, relation));
+        }
+        return keep_if_granted(base);
       }
     }
     return Answer::kFalse;
@@ -125,86 +263,242 @@ class Resolver {
   const Model& model_;
   const TupleIndex& stored_;
   const TupleIndex& contextual_;
-  const UserRef& user_;
-  std::set<std::string, std::less<>> visiting_;
+  std::string_view user_;
+  std::string_view user_relation_;
+  const cel::Activation& context_;
+  std::vector<std::pair<std::string_view, std::string_view>> visiting_;
+  std::vector<std::string> path_;
 };
 
-}  // namespace
-
-void TupleIndex::Add(const TupleKey& tuple) {
-  by_object_relation_[IndexKey(tuple.object, tuple.relation)].push_back(
-      {tuple.user, tuple.condition});
-  ids_by_type_[tuple.object.type].insert(tuple.object.id);
-  ++size_;
-}
-
-std::vector<std::string> TupleIndex::ObjectIds(std::string_view type) const {
-  auto it = ids_by_type_.find(std::string(type));
-  if (it == ids_by_type_.end()) return {};
-  return {it->second.begin(), it->second.end()};
-}
-
-const std::vector<TupleIndex::Entry>* TupleIndex::Find(const ObjectRef& object,
-                                                       std::string_view relation) const {
-  auto it = by_object_relation_.find(IndexKey(object, relation));
-  return it == by_object_relation_.end() ? nullptr : &it->second;
-}
-
-namespace {
-
-// A query's type, relation, user and contextual tuples must make sense in
-// the model; the contextual tuples come back indexed.
-Result<TupleIndex> CheckQuery(const Model& model, std::string_view type, std::string_view relation,
-                              const UserRef& user, const std::vector<TupleKey>& contextual_tuples) {
+Status CheckType(const Model& model, std::string_view type) {
   if (model.FindType(type) == nullptr) {
-    return Err(InvalidArgumentError(fmt::format("type `{}` is not in the model", type)));
+    return InvalidArgumentError(fmt::format("type `{}` is not in the model", type));
   }
+  return OkStatus();
+}
+
+Status CheckRelation(const Model& model, std::string_view type, std::string_view relation) {
+  BULWARK_RETURN_IF_ERROR(CheckType(model, type));
   if (model.FindRelation(type, relation) == nullptr) {
-    return Err(InvalidArgumentError(fmt::format("`{}` has no relation `{}`", type, relation)));
+    return InvalidArgumentError(fmt::format("`{}` has no relation `{}`", type, relation));
   }
-  if (model.FindType(user.type) == nullptr) {
-    return Err(InvalidArgumentError(fmt::format("type `{}` is not in the model", user.type)));
-  }
-  if (!user.relation.empty() && model.FindRelation(user.type, user.relation) == nullptr) {
-    return Err(
-        InvalidArgumentError(fmt::format("`{}` has no relation `{}`", user.type, user.relation)));
+  return OkStatus();
+}
+
+// The contextual tuples, validated and indexed.
+Result<TupleIndex> IndexContextual(const Model& model, const std::vector<TupleKey>& tuples) {
+  if (tuples.size() > kMaxContextualTuples) {
+    return Err(InvalidArgumentError(
+        fmt::format("{} contextual tuples; at most {}", tuples.size(), kMaxContextualTuples)));
   }
   TupleIndex contextual;
-  for (const TupleKey& t : contextual_tuples) {
+  for (const TupleKey& t : tuples) {
     BULWARK_RETURN_IF_ERROR(ValidateTuple(model, t));
     contextual.Add(t);
   }
   return contextual;
 }
 
+Status CheckUser(const Model& model, const UserRef& user) {
+  BULWARK_RETURN_IF_ERROR(CheckType(model, user.type));
+  if (!user.relation.empty())
+    BULWARK_RETURN_IF_ERROR(CheckRelation(model, user.type, user.relation));
+  return OkStatus();
+}
+
+std::vector<std::string_view> RelationsOf(const Model& model, std::string_view type) {
+  std::vector<std::string_view> out;
+  if (const TypeDef* t = model.FindType(type)) {
+    for (const RelationDef& r : t->relations) out.push_back(r.name);
+  }
+  return out;
+}
+
 }  // namespace
 
-Result<bool> Check(const Model& model, const TupleIndex& tuples, const CheckRequest& request) {
+Result<CheckResult> Check(const Model& model, const TupleIndex& tuples,
+                          const CheckRequest& request) {
+  BULWARK_RETURN_IF_ERROR(CheckRelation(model, request.object.type, request.relation));
+  BULWARK_RETURN_IF_ERROR(CheckUser(model, request.user));
   BULWARK_ASSIGN_OR_RETURN(TupleIndex contextual,
-                           CheckQuery(model, request.object.type, request.relation, request.user,
-                                      request.contextual_tuples));
-  Resolver resolver(model, tuples, contextual, request.user);
-  BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check(request.object, request.relation, 0));
-  return answer == Answer::kTrue;
+                           IndexContextual(model, request.contextual_tuples));
+  const std::string object = ToString(request.object);
+  const std::string user = request.user.type + ":" + request.user.id;
+  Resolver resolver(model, tuples, contextual, user, request.user.relation, request.context);
+  BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check(object, request.relation, 0));
+  CheckResult out;
+  out.allowed = answer == Answer::kTrue;
+  if (out.allowed) {
+    out.path = std::move(resolver.path());
+    std::reverse(out.path.begin(), out.path.end());
+  }
+  return out;
 }
 
 Result<std::vector<std::string>> ListObjects(const Model& model, const TupleIndex& tuples,
                                              const ListObjectsRequest& request) {
-  BULWARK_ASSIGN_OR_RETURN(
-      TupleIndex contextual,
-      CheckQuery(model, request.type, request.relation, request.user, request.contextual_tuples));
-  std::set<std::string> ids;
-  for (const TupleIndex* index : {&tuples, static_cast<const TupleIndex*>(&contextual)}) {
-    for (std::string& id : index->ObjectIds(request.type)) ids.insert(std::move(id));
+  BULWARK_RETURN_IF_ERROR(CheckRelation(model, request.type, request.relation));
+  BULWARK_RETURN_IF_ERROR(CheckUser(model, request.user));
+  BULWARK_ASSIGN_OR_RETURN(TupleIndex contextual,
+                           IndexContextual(model, request.contextual_tuples));
+  const std::string user = request.user.type + ":" + request.user.id;
+  // Objects reachable backwards from the user, through the tuples that
+  // name it (or its type's wildcard) and then those that name what they
+  // reach, as an object or as any of its usersets.
+  std::set<std::string, std::less<>> candidates, seen;
+  std::vector<std::string> frontier{user};
+  seen.insert(user);
+  if (!request.user.wildcard()) frontier.push_back(request.user.type + ":*");
+  if (TypeOf(user) == request.type && !request.user.wildcard()) candidates.insert(user);
+  while (!frontier.empty()) {
+    const std::string node = std::move(frontier.back());
+    frontier.pop_back();
+    std::vector<std::string_view> relations = RelationsOf(model, TypeOf(node));
+    relations.push_back("");
+    for (const TupleIndex* index : {&tuples, static_cast<const TupleIndex*>(&contextual)}) {
+      for (std::string_view r : relations) {
+        index->ForEachByUser(node, r, [&](const TupleIndex::Tuple& t) {
+          if (TypeOf(t.object) == request.type) candidates.emplace(t.object);
+          if (seen.emplace(t.object).second) frontier.emplace_back(t.object);
+          return true;
+        });
+      }
+    }
   }
   std::vector<std::string> out;
-  for (const std::string& id : ids) {
-    Resolver resolver(model, tuples, contextual, request.user);
-    BULWARK_ASSIGN_OR_RETURN(Answer answer,
-                             resolver.Check(ObjectRef{request.type, id}, request.relation, 0));
-    if (answer == Answer::kTrue) out.push_back(request.type + ":" + id);
+  for (const std::string& object : candidates) {
+    Resolver resolver(model, tuples, contextual, user, request.user.relation, request.context);
+    BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check(object, request.relation, 0));
+    if (answer == Answer::kTrue) {
+      out.push_back(object);
+      if (out.size() >= request.limit) break;
+    }
   }
   return out;
+}
+
+Result<std::vector<std::string>> ListUsers(const Model& model, const TupleIndex& tuples,
+                                           const ListUsersRequest& request) {
+  BULWARK_RETURN_IF_ERROR(CheckRelation(model, request.object.type, request.relation));
+  if (request.filters.empty()) return Err(InvalidArgumentError("at least one user filter"));
+  std::vector<UserRef> filters;
+  for (const std::string& f : request.filters) {
+    UserRef filter;
+    const size_t hash = f.find('#');
+    filter.type = f.substr(0, hash);
+    if (hash != std::string::npos) filter.relation = f.substr(hash + 1);
+    BULWARK_RETURN_IF_ERROR(CheckUser(model, filter));
+    filters.push_back(std::move(filter));
+  }
+  BULWARK_ASSIGN_OR_RETURN(TupleIndex contextual,
+                           IndexContextual(model, request.contextual_tuples));
+  auto matches_plain = [&](std::string_view type) {
+    return std::any_of(filters.begin(), filters.end(),
+                       [&](const UserRef& f) { return f.relation.empty() && f.type == type; });
+  };
+  // Users reachable forwards from the object: those its tuples name, and
+  // those of the objects and usersets they name in turn.
+  std::set<std::string, std::less<>> candidates, seen;
+  const std::string start = ToString(request.object);
+  std::vector<std::string> frontier{start};
+  seen.insert(start);
+  while (!frontier.empty()) {
+    const std::string node = std::move(frontier.back());
+    frontier.pop_back();
+    for (const UserRef& f : filters) {
+      if (!f.relation.empty() && f.type == TypeOf(node)) candidates.insert(node + "#" + f.relation);
+    }
+    for (const TupleIndex* index : {&tuples, static_cast<const TupleIndex*>(&contextual)}) {
+      for (std::string_view r : RelationsOf(model, TypeOf(node))) {
+        index->ForEach(node, r, [&](const TupleIndex::Tuple& t) {
+          if (t.user_relation.empty() && matches_plain(TypeOf(t.user))) candidates.emplace(t.user);
+          if (!IsWildcard(t.user) && seen.emplace(t.user).second) frontier.emplace_back(t.user);
+          return true;
+        });
+      }
+    }
+  }
+  const std::string object = start;
+  std::vector<std::string> out;
+  for (const std::string& candidate : candidates) {
+    const size_t hash = candidate.find('#');
+    const std::string_view user = std::string_view(candidate).substr(0, hash);
+    const std::string_view user_relation = hash == std::string::npos
+                                               ? std::string_view()
+                                               : std::string_view(candidate).substr(hash + 1);
+    Resolver resolver(model, tuples, contextual, user, user_relation, request.context);
+    BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check(object, request.relation, 0));
+    if (answer == Answer::kTrue) {
+      out.push_back(candidate);
+      if (out.size() >= request.limit) break;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+ExpandNode ExpandRewrite(const Model& model, const TupleIndex& stored, const TupleIndex& contextual,
+                         const std::string& object, std::string_view relation, const Rewrite& w) {
+  ExpandNode node;
+  node.name = fmt::format("{}#{}", object, relation);
+  switch (w.kind) {
+    case Rewrite::Kind::kDirect:
+      node.kind = ExpandNode::Kind::kUsers;
+      for (const TupleIndex* index : {&stored, &contextual}) {
+        index->ForEach(object, relation, [&](const TupleIndex::Tuple& t) {
+          if (AllowedBy(w.direct, TypeOf(t.user), IsWildcard(t.user), t.user_relation,
+                        t.condition)) {
+            node.users.push_back(t.user_relation.empty()
+                                     ? std::string(t.user)
+                                     : fmt::format("{}#{}", t.user, t.user_relation));
+          }
+          return true;
+        });
+      }
+      std::sort(node.users.begin(), node.users.end());
+      break;
+    case Rewrite::Kind::kComputed:
+      node.kind = ExpandNode::Kind::kComputed;
+      node.computed = fmt::format("{}#{}", object, w.relation);
+      break;
+    case Rewrite::Kind::kTupleToUserset:
+      node.kind = ExpandNode::Kind::kTupleToUserset;
+      node.tupleset = fmt::format("{}#{}", object, w.tupleset);
+      for (const TupleIndex* index : {&stored, &contextual}) {
+        index->ForEach(object, w.tupleset, [&](const TupleIndex::Tuple& t) {
+          if (t.user_relation.empty() && !IsWildcard(t.user) &&
+              model.FindRelation(TypeOf(t.user), w.relation) != nullptr) {
+            node.computed_usersets.push_back(fmt::format("{}#{}", t.user, w.relation));
+          }
+          return true;
+        });
+      }
+      std::sort(node.computed_usersets.begin(), node.computed_usersets.end());
+      break;
+    case Rewrite::Kind::kUnion:
+    case Rewrite::Kind::kIntersection:
+    case Rewrite::Kind::kExclusion:
+      node.kind = w.kind == Rewrite::Kind::kUnion          ? ExpandNode::Kind::kUnion
+                  : w.kind == Rewrite::Kind::kIntersection ? ExpandNode::Kind::kIntersection
+                                                           : ExpandNode::Kind::kDifference;
+      for (const Rewrite& c : w.children) {
+        node.children.push_back(ExpandRewrite(model, stored, contextual, object, relation, c));
+      }
+      break;
+  }
+  return node;
+}
+
+}  // namespace
+
+Result<ExpandNode> Expand(const Model& model, const TupleIndex& tuples, const ObjectRef& object,
+                          std::string_view relation,
+                          const std::vector<TupleKey>& contextual_tuples) {
+  BULWARK_RETURN_IF_ERROR(CheckRelation(model, object.type, relation));
+  BULWARK_ASSIGN_OR_RETURN(TupleIndex contextual, IndexContextual(model, contextual_tuples));
+  const RelationDef* def = model.FindRelation(object.type, relation);
+  return ExpandRewrite(model, tuples, contextual, ToString(object), relation, def->rewrite);
 }
 
 }  // namespace bulwark::policy::fga

@@ -307,11 +307,7 @@ Result<Model> Model::Parse(std::string_view dsl) {
         }
         ConditionParam p{std::string(Trim(param.substr(0, pc))),
                          std::string(Trim(param.substr(pc + 1)))};
-        static const std::set<std::string_view> kTypes = {
-            "int", "uint", "double", "bool", "string", "duration", "timestamp", "ipaddress", "any"};
-        const std::string_view t = p.type;
-        const bool generic = (t.starts_with("list<") || t.starts_with("map<")) && t.ends_with(">");
-        if (!IsName(p.name) || (!kTypes.contains(t) && !generic)) {
+        if (!IsName(p.name) || !cel::IsParamType(p.type)) {
           return Err(LineError(line, fmt::format("bad parameter `{}`", param)));
         }
         if (!seen.insert(p.name).second) {
@@ -360,6 +356,20 @@ Result<Model> Model::Parse(std::string_view dsl) {
         return Err(
             LineError(line, fmt::format("condition `{}` has no expression", condition.name)));
       }
+      auto program = cel::Program::Compile(condition.expression);
+      if (!program) {
+        return Err(LineError(
+            line, fmt::format("condition `{}`: {}", condition.name, program.error().message())));
+      }
+      for (const std::string& id : program->identifiers()) {
+        if (std::none_of(condition.params.begin(), condition.params.end(),
+                         [&](const ConditionParam& p) { return p.name == id; })) {
+          return Err(
+              LineError(line, fmt::format("condition `{}` reads `{}`, which is not a parameter",
+                                          condition.name, id)));
+        }
+      }
+      condition.program = std::make_shared<const cel::Program>(std::move(*program));
       model.condition_index_.emplace(condition.name, model.conditions_.size());
       model.conditions_.push_back(std::move(condition));
     } else {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "policy/cel.h"
 
 namespace bulwark::policy::fga {
 
@@ -75,7 +76,8 @@ struct ConditionParam {
 struct ConditionDef {
   std::string name;
   std::vector<ConditionParam> params;
-  std::string expression;  // the CEL text between the braces
+  std::string expression;                       // the CEL text between the braces
+  std::shared_ptr<const cel::Program> program;  // compiled; reads only params
 };
 
 // Type, relation and condition names: 1 to 50 characters, none of them

@@ -90,6 +90,24 @@ Status ValidateTuple(const Model& model, const TupleKey& tuple) {
                                                   : tuple.user.type + "#" + tuple.user.relation,
                     tuple.condition.empty() ? "" : " with ", tuple.condition));
   }
+  if (tuple.context != nullptr && !tuple.context->empty()) {
+    const ConditionDef* condition = model.FindCondition(tuple.condition);
+    if (condition == nullptr) {
+      return InvalidArgumentError(fmt::format("{}: a context needs a condition", what));
+    }
+    for (const auto& [name, value] : *tuple.context) {
+      auto param = std::find_if(condition->params.begin(), condition->params.end(),
+                                [&](const ConditionParam& p) { return p.name == name; });
+      if (param == condition->params.end()) {
+        return InvalidArgumentError(
+            fmt::format("{}: condition `{}` has no parameter `{}`", what, tuple.condition, name));
+      }
+      if (auto typed = cel::Coerce(value, param->type); !typed) {
+        return InvalidArgumentError(
+            fmt::format("{}: parameter `{}`: {}", what, name, typed.error().message()));
+      }
+    }
+  }
   return OkStatus();
 }
 

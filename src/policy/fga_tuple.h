@@ -6,11 +6,13 @@
 #ifndef BULWARK_POLICY_FGA_TUPLE_H_
 #define BULWARK_POLICY_FGA_TUPLE_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/status.h"
+#include "policy/cel.h"
 #include "policy/fga_model.h"
 
 namespace bulwark::policy::fga {
@@ -40,6 +42,9 @@ struct TupleKey {
   std::string relation;
   UserRef user;
   std::string condition;  // "" if none
+  // Values for the condition's parameters that the tuple fixes (they take
+  // precedence over a request's context), or null.
+  std::shared_ptr<const cel::Activation> context;
 };
 
 // `type:id`: a type name, a non-empty id of at most 256 characters without

@@ -1,129 +1,258 @@
-// Check against the OpenFGA test data: every check assertion of the
-// consolidated tests, with the tuples written and with them given as
-// contextual tuples instead, must answer as expected (errors included).
-// Assertions that involve conditions wait for the CEL evaluator.
+// Queries against the OpenFGA test data: every check, list-objects and
+// list-users assertion of the consolidated and ABAC (condition) suites, with
+// the tuples written and with them given as contextual tuples instead, must
+// answer as expected (errors included). Then what the suites do not show:
+// resolution paths, cycles, depth and size bounds, Expand.
 #include "policy/fga_check.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
 
-#include <algorithm>
 #include <filesystem>
+
+#include "core/file.h"
+#include "policy/fga_test_file.h"
 
 namespace bulwark::policy::fga {
 namespace {
 
-TupleKey TupleOf(const YAML::Node& t) {
-  TupleKey key{*ParseObject(t["object"].as<std::string>()), t["relation"].as<std::string>(),
-               *ParseUser(t["user"].as<std::string>()), ""};
-  if (t["condition"]) key.condition = t["condition"]["name"].as<std::string>();
-  return key;
+RelationTestReport RunFile(const char* file, TupleMode mode) {
+  const auto path = std::filesystem::path(BULWARK_TESTDATA_DIR) / "openfga" / file;
+  auto text = ReadFileToString(path.string());
+  EXPECT_TRUE(text.has_value()) << path;
+  auto report = RunRelationTests(text.value_or(""), file, mode);
+  EXPECT_TRUE(report.has_value()) << report.error().message();
+  if (!report) return {};
+  for (const std::string& f : report->failures) ADD_FAILURE() << f;
+  return *report;
 }
 
-void RunFile(const char* file, bool tuples_as_contextual, int& passed, int& skipped) {
-  const auto path = std::filesystem::path(BULWARK_TESTDATA_DIR) / "openfga" / file;
-  for (const YAML::Node& test : YAML::LoadFile(path.string())["tests"]) {
-    const std::string name = test["name"].as<std::string>();
-    std::optional<Model> model;
-    std::vector<TupleKey> written;
-    for (const YAML::Node& stage : test["stages"]) {
-      if (stage["model"]) model = *Model::Parse(stage["model"].as<std::string>());
-      for (const YAML::Node& t : stage["tuples"]) written.push_back(TupleOf(t));
-      TupleIndex index;
-      bool conditions = false;
-      for (const TupleKey& t : written) {
-        conditions = conditions || !t.condition.empty();
-        if (!tuples_as_contextual) index.Add(t);
-      }
-      for (const YAML::Node& a : stage["checkAssertions"]) {
-        if (conditions || a["context"]) {
-          ++skipped;
-          continue;
-        }
-        auto object = ParseObject(a["tuple"]["object"].as<std::string>());
-        auto user = ParseUser(a["tuple"]["user"].as<std::string>());
-        CheckRequest request;
-        if (object) request.object = *object;
-        if (user) request.user = *user;
-        request.relation = a["tuple"]["relation"].as<std::string>();
-        if (tuples_as_contextual) {
-          // Written tuples the model allows, as contextual tuples (the
-          // model refuses the others as contextual tuples, as a write would).
-          for (const TupleKey& t : written) {
-            if (ValidateTuple(*model, t).ok()) request.contextual_tuples.push_back(t);
-          }
-        }
-        for (const YAML::Node& t : a["contextualTuples"]) {
-          request.contextual_tuples.push_back(TupleOf(t));
-        }
-        Result<bool> got = object && user
-                               ? Check(*model, index, request)
-                               : Result<bool>(Err(InvalidArgumentError("bad reference")));
-        const std::string what =
-            fmt::format("{} {} ({}, {}, {})", file, name, a["tuple"]["user"].as<std::string>(),
-                        request.relation, a["tuple"]["object"].as<std::string>());
-        if (a["errorCode"]) {
-          EXPECT_FALSE(got.has_value()) << what << ": expected error " << a["errorCode"];
-        } else if (!got.has_value()) {
-          ADD_FAILURE() << what << ": " << got.error().message();
-        } else {
-          EXPECT_EQ(*got, a["expectation"].as<bool>()) << what;
-        }
-        ++passed;
-      }
-      for (const YAML::Node& a : stage["listObjectsAssertions"]) {
-        if (conditions || a["context"]) {
-          ++skipped;
-          continue;
-        }
-        ListObjectsRequest request;
-        request.type = a["request"]["type"].as<std::string>();
-        request.relation = a["request"]["relation"].as<std::string>();
-        auto user = ParseUser(a["request"]["user"].as<std::string>());
-        if (tuples_as_contextual) {
-          for (const TupleKey& t : written) {
-            if (ValidateTuple(*model, t).ok()) request.contextual_tuples.push_back(t);
-          }
-        }
-        for (const YAML::Node& t : a["contextualTuples"]) {
-          request.contextual_tuples.push_back(TupleOf(t));
-        }
-        Result<std::vector<std::string>> got =
-            user ? (request.user = *user, ListObjects(*model, index, request))
-                 : Result<std::vector<std::string>>(Err(InvalidArgumentError("bad user")));
-        const std::string what =
-            fmt::format("{} {} list-objects ({}, {}, {})", file, name,
-                        a["request"]["user"].as<std::string>(), request.relation, request.type);
-        if (a["errorCode"]) {
-          EXPECT_FALSE(got.has_value()) << what << ": expected error " << a["errorCode"];
-        } else if (!got.has_value()) {
-          ADD_FAILURE() << what << ": " << got.error().message();
-        } else {
-          std::vector<std::string> want;
-          if (a["expectation"] && a["expectation"].IsSequence()) {
-            for (const YAML::Node& o : a["expectation"]) want.push_back(o.as<std::string>());
-          }
-          std::sort(want.begin(), want.end());
-          EXPECT_EQ(*got, want) << what;
-        }
-        ++passed;
-      }
+TEST(FgaCheckTest, ConsolidatedSuiteWithTuplesWritten) {
+  auto r = RunFile("consolidated_1_1_tests.yaml", TupleMode::kWritten);
+  EXPECT_EQ(r.failed, 0);
+  EXPECT_GT(r.passed, 400);  // 169 check, 135 list-objects, 143 list-users
+}
+
+TEST(FgaCheckTest, ConsolidatedSuiteWithContextualTuples) {
+  auto r = RunFile("consolidated_1_1_tests.yaml", TupleMode::kContextual);
+  EXPECT_EQ(r.failed, 0);
+  EXPECT_GT(r.passed, 400);
+}
+
+TEST(FgaCheckTest, ConditionSuiteWithTuplesWritten) {
+  auto r = RunFile("abac_tests.yaml", TupleMode::kWritten);
+  EXPECT_EQ(r.failed, 0);
+  EXPECT_GT(r.passed, 50);
+}
+
+TEST(FgaCheckTest, ConditionSuiteWithContextualTuples) {
+  auto r = RunFile("abac_tests.yaml", TupleMode::kContextual);
+  EXPECT_EQ(r.failed, 0);
+  EXPECT_GT(r.passed, 50);
+}
+
+// The runner is what `bulwark relations test` prints from: a wrong
+// expectation must count as a failure, not pass.
+TEST(FgaCheckTest, RunnerCountsAWrongExpectationAsFailed) {
+  auto r = RunRelationTests(R"(tests:
+- name: t
+  stages:
+  - model: |
+      model
+        schema 1.1
+      type user
+      type doc
+        relations
+          define viewer: [user]
+    tuples:
+    - {user: "user:anne", relation: viewer, object: "doc:1"}
+    checkAssertions:
+    - tuple: {user: "user:anne", relation: viewer, object: "doc:1"}
+      expectation: false
+    - tuple: {user: "user:bob", relation: viewer, object: "doc:1"}
+      expectation: false
+    - tuple: {user: "user:bob", relation: owner, object: "doc:1"}
+      errorCode: 2000
+)",
+                            "inline.yaml", TupleMode::kWritten);
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->passed, 2);
+  EXPECT_EQ(r->failed, 1);
+  ASSERT_EQ(r->failures.size(), 1u);
+  EXPECT_NE(r->failures[0].find("check user:anne viewer doc:1"), std::string::npos)
+      << r->failures[0];
+}
+
+constexpr std::string_view kDrive = R"(model
+  schema 1.1
+type user
+type group
+  relations
+    define member: [user, group#member]
+type folder
+  relations
+    define parent: [folder]
+    define owner: [user]
+    define editor: [user, group#member] or owner or editor from parent
+    define viewer: [user, user:*, group#member] or editor or viewer from parent
+type document
+  relations
+    define parent: [folder]
+    define owner: [user]
+    define editor: [user, group#member] or owner or editor from parent
+    define blocked: [user]
+    define viewer: ([user, user:* with before, group#member] or editor or viewer from parent) but not blocked
+
+condition before(now: timestamp, until: timestamp) {
+  now < until
+}
+)";
+
+TupleKey T(std::string_view object, std::string_view relation, std::string_view user) {
+  return {*ParseObject(object), std::string(relation), *ParseUser(user), "", nullptr};
+}
+
+class DriveTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto m = Model::Parse(kDrive);
+    ASSERT_TRUE(m.has_value()) << m.error().message();
+    model_ = std::move(*m);
+    for (const TupleKey& t :
+         {T("group:eng", "member", "user:bob"), T("group:all", "member", "group:eng#member"),
+          T("folder:root", "owner", "user:alice"), T("folder:plans", "parent", "folder:root"),
+          T("folder:plans", "editor", "group:all#member"),
+          T("document:roadmap", "parent", "folder:plans"),
+          T("document:roadmap", "blocked", "user:mallory"),
+          T("group:eng", "member", "user:mallory")}) {
+      ASSERT_TRUE(ValidateTuple(*model_, t).ok()) << ValidateTuple(*model_, t).message();
+      index_.Add(t);
     }
   }
+  Result<CheckResult> Check(std::string_view user, std::string_view relation,
+                            std::string_view object) {
+    return fga::Check(*model_, index_,
+                      {*ParseObject(object), std::string(relation), *ParseUser(user), {}, {}});
+  }
+  std::optional<Model> model_;
+  TupleIndex index_;
+};
+
+TEST_F(DriveTest, ThePathSaysWhy) {
+  auto r = Check("user:bob", "viewer", "document:roadmap");
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_TRUE(r->allowed);
+  const std::vector<std::string> want = {
+      "document:roadmap#viewer: not excluded by its `but not`",
+      "document:roadmap#viewer <- document:roadmap#editor",
+      "document:roadmap#editor <- folder:plans#editor (editor from parent)",
+      "document:roadmap#parent@folder:plans",
+      "folder:plans#editor@group:all#member",
+      "group:all#member@group:eng#member",
+      "group:eng#member@user:bob",
+  };
+  EXPECT_EQ(r->path, want);
 }
 
-TEST(FgaCheckTest, ConsolidatedCheckAssertions) {
-  int passed = 0, skipped = 0;
-  RunFile("consolidated_1_1_tests.yaml", false, passed, skipped);
-  EXPECT_GT(passed, 150);
-  EXPECT_EQ(skipped, 0);
+TEST_F(DriveTest, OwnerOfAnAncestorFolderEdits) {
+  auto r = Check("user:alice", "editor", "document:roadmap");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->allowed);
+  EXPECT_EQ(r->path.back(), "folder:root#owner@user:alice");
 }
 
-TEST(FgaCheckTest, ConsolidatedCheckAssertionsWithContextualTuples) {
-  int passed = 0, skipped = 0;
-  RunFile("consolidated_1_1_tests.yaml", true, passed, skipped);
-  EXPECT_GT(passed, 150);
+TEST_F(DriveTest, ButNotRefusesABlockedMemberAndDeniesCarryNoPath) {
+  auto r = Check("user:mallory", "viewer", "document:roadmap");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->allowed);
+  EXPECT_TRUE(r->path.empty());
+  r = Check("user:mallory", "editor", "document:roadmap");  // not excluded there
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->allowed);
+  r = Check("user:eve", "viewer", "document:roadmap");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->allowed);
+}
+
+TEST_F(DriveTest, ConditionedWildcardNeedsItsContext) {
+  TupleKey pub = T("document:roadmap", "viewer", "user:*");
+  pub.condition = "before";
+  pub.context = std::make_shared<const cel::Activation>(
+      cel::Activation{{"until", cel::Value::String("2030-01-01T00:00:00Z")}});
+  ASSERT_TRUE(ValidateTuple(*model_, pub).ok()) << ValidateTuple(*model_, pub).message();
+  index_.Add(pub);
+  CheckRequest request{*ParseObject("document:roadmap"), "viewer", *ParseUser("user:eve"), {}, {}};
+  // Without `now` the condition cannot be decided: an error, not a grant.
+  auto r = fga::Check(*model_, index_, request);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.error().message().find("missing context parameter `now`"), std::string::npos);
+  request.context["now"] = cel::Value::String("2029-12-31T23:59:59Z");
+  r = fga::Check(*model_, index_, request);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->allowed);
+  EXPECT_EQ(r->path.back(), "document:roadmap#viewer@user:* [if before]");
+  request.context["now"] = cel::Value::String("2030-01-01T00:00:00Z");
+  r = fga::Check(*model_, index_, request);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->allowed);
+  // The tuple's own value wins over the request's.
+  request.context["until"] = cel::Value::String("2099-01-01T00:00:00Z");
+  r = fga::Check(*model_, index_, request);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->allowed);
+  // A value of the wrong type is an error.
+  request.context["now"] = cel::Value::Int(5);
+  EXPECT_FALSE(fga::Check(*model_, index_, request).has_value());
+  // A grant through another branch does not need the context.
+  request.user = *ParseUser("user:bob");
+  request.context.clear();
+  r = fga::Check(*model_, index_, request);
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_TRUE(r->allowed);
+}
+
+TEST_F(DriveTest, ListObjectsUsersAndExpand) {
+  auto objects =
+      ListObjects(*model_, index_, {"document", "viewer", *ParseUser("user:bob"), {}, {}});
+  ASSERT_TRUE(objects.has_value());
+  EXPECT_EQ(*objects, std::vector<std::string>{"document:roadmap"});
+  objects = ListObjects(*model_, index_, {"folder", "editor", *ParseUser("user:bob"), {}, {}});
+  ASSERT_TRUE(objects.has_value());
+  EXPECT_EQ(*objects, std::vector<std::string>{"folder:plans"});
+  auto users =
+      ListUsers(*model_, index_,
+                {*ParseObject("document:roadmap"), "viewer", {"user", "group#member"}, {}, {}});
+  ASSERT_TRUE(users.has_value()) << users.error().message();
+  EXPECT_EQ(*users, (std::vector<std::string>{"group:all#member", "group:eng#member", "user:alice",
+                                              "user:bob"}));
+  auto tree = Expand(*model_, index_, *ParseObject("folder:plans"), "editor");
+  ASSERT_TRUE(tree.has_value());
+  EXPECT_EQ(tree->kind, ExpandNode::Kind::kUnion);
+  ASSERT_EQ(tree->children.size(), 3u);
+  EXPECT_EQ(tree->children[0].users, std::vector<std::string>{"group:all#member"});
+  EXPECT_EQ(tree->children[1].computed, "folder:plans#owner");
+  EXPECT_EQ(tree->children[2].tupleset, "folder:plans#parent");
+  EXPECT_EQ(tree->children[2].computed_usersets, std::vector<std::string>{"folder:root#editor"});
+}
+
+TEST_F(DriveTest, RequestsAreBounded) {
+  CheckRequest request{*ParseObject("document:roadmap"), "viewer", *ParseUser("user:eve"), {}, {}};
+  for (size_t i = 0; i <= kMaxContextualTuples; ++i) {
+    request.contextual_tuples.push_back(T("group:eng", "member", fmt::format("user:u{}", i)));
+  }
+  auto r = fga::Check(*model_, index_, request);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
+  // A contextual tuple the model does not allow is refused, not ignored.
+  request.contextual_tuples = {T("document:roadmap", "owner", "group:eng#member")};
+  EXPECT_FALSE(fga::Check(*model_, index_, request).has_value());
+  // Unknown relations and types are refused with the reason.
+  request.contextual_tuples.clear();
+  request.relation = "admin";
+  r = fga::Check(*model_, index_, request);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().message(), "`document` has no relation `admin`");
 }
 
 TEST(FgaCheckTest, CyclesTerminateAndDepthIsBounded) {
@@ -137,25 +266,55 @@ type group
   ASSERT_TRUE(model.has_value());
   TupleIndex index;
   // a <- b <- a: a cycle of group memberships.
-  index.Add({{"group", "a"}, "member", {"group", "b", "member"}, ""});
-  index.Add({{"group", "b"}, "member", {"group", "a", "member"}, ""});
-  auto got = Check(*model, index, {{"group", "a"}, "member", {"user", "anne", ""}, {}});
+  index.Add(T("group:a", "member", "group:b#member"));
+  index.Add(T("group:b", "member", "group:a#member"));
+  auto got = Check(*model, index, {{"group", "a"}, "member", {"user", "anne", ""}, {}, {}});
   ASSERT_TRUE(got.has_value());
-  EXPECT_FALSE(*got);
+  EXPECT_FALSE(got->allowed);
   // A chain deeper than the bound is an error, not an answer.
   for (int i = 0; i < 40; ++i) {
-    index.Add({{"group", "g" + std::to_string(i)},
-               "member",
-               {"group", "g" + std::to_string(i + 1), "member"},
-               ""});
+    index.Add(T(fmt::format("group:g{}", i), "member", fmt::format("group:g{}#member", i + 1)));
   }
-  index.Add({{"group", "g40"}, "member", {"user", "anne", ""}, ""});
-  got = Check(*model, index, {{"group", "g0"}, "member", {"user", "anne", ""}, {}});
+  index.Add(T("group:g40", "member", "user:anne"));
+  got = Check(*model, index, {{"group", "g0"}, "member", {"user", "anne", ""}, {}, {}});
   ASSERT_FALSE(got.has_value());
   EXPECT_EQ(got.error().code(), StatusCode::kResourceExhausted);
-  got = Check(*model, index, {{"group", "g30"}, "member", {"user", "anne", ""}, {}});
+  got = Check(*model, index, {{"group", "g30"}, "member", {"user", "anne", ""}, {}, {}});
   ASSERT_TRUE(got.has_value());
-  EXPECT_TRUE(*got);
+  EXPECT_TRUE(got->allowed);
+}
+
+TEST(FgaIndexTest, AddRemoveAndReadBack) {
+  TupleIndex index;
+  EXPECT_TRUE(index.Add(T("doc:1", "viewer", "user:anne")));
+  EXPECT_FALSE(index.Add(T("doc:1", "viewer", "user:anne")));
+  EXPECT_TRUE(index.Add(T("doc:1", "viewer", "group:eng#member")));
+  EXPECT_TRUE(index.Add(T("doc:1", "viewer", "user:*")));
+  EXPECT_EQ(index.size(), 3u);
+  int indirect = 0, all = 0, by_user = 0;
+  index.ForEachIndirect("doc:1", "viewer",
+                        [&](const TupleIndex::Tuple&) { return ++indirect, true; });
+  index.ForEach("doc:1", "viewer", [&](const TupleIndex::Tuple&) { return ++all, true; });
+  index.ForEachByUser("group:eng", "member", [&](const TupleIndex::Tuple& t) {
+    EXPECT_EQ(t.object, "doc:1");
+    return ++by_user, true;
+  });
+  EXPECT_EQ(indirect, 2);
+  EXPECT_EQ(all, 3);
+  EXPECT_EQ(by_user, 1);
+  EXPECT_TRUE(index.Remove(T("doc:1", "viewer", "group:eng#member")));
+  EXPECT_FALSE(index.Remove(T("doc:1", "viewer", "group:eng#member")));
+  EXPECT_FALSE(index.Find("doc:1", "viewer", "group:eng", "member").has_value());
+  EXPECT_TRUE(index.Find("doc:1", "viewer", "user:anne", "").has_value());
+  // Many tuples: the tables grow and removed records are reused.
+  for (int i = 0; i < 20000; ++i) index.Add(T(fmt::format("doc:{}", i), "viewer", "user:bob"));
+  for (int i = 0; i < 20000; i += 2)
+    index.Remove(T(fmt::format("doc:{}", i), "viewer", "user:bob"));
+  EXPECT_EQ(index.size(), 2u + 10000u);
+  EXPECT_FALSE(index.Find("doc:10", "viewer", "user:bob", "").has_value());
+  EXPECT_TRUE(index.Find("doc:11", "viewer", "user:bob", "").has_value());
+  EXPECT_TRUE(index.Add(T("doc:10", "viewer", "user:bob")));
+  EXPECT_TRUE(index.Find("doc:10", "viewer", "user:bob", "").has_value());
 }
 
 }  // namespace

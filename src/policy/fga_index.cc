@@ -1,0 +1,285 @@
+#include "policy/fga_index.h"
+
+#include <functional>
+
+namespace bulwark::policy::fga {
+
+namespace {
+
+constexpr uint32_t kEmptySlot = 0;
+constexpr uint32_t kTombstone = 0xFFFFFFFFu;
+
+uint64_t Mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+uint64_t Hash2(uint32_t a, uint32_t b) { return Mix((uint64_t{a} << 32) | b); }
+uint64_t Hash4(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+  return Mix(Hash2(a, b) ^ ((uint64_t{c} << 32) | d) * 0x9e3779b97f4a7c15ULL);
+}
+
+}  // namespace
+
+// Open addressing over ids (slot = id + 1), linear probing, tombstones on
+// removal, at most half full.
+struct TupleIndex::Table {
+  std::vector<uint32_t> slots = std::vector<uint32_t>(16, kEmptySlot);
+  size_t live = 0, dead = 0;
+
+  template <typename Eq>
+  uint32_t Find(uint64_t hash, Eq eq) const {
+    const size_t mask = slots.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      const uint32_t s = slots[i];
+      if (s == kEmptySlot) return kEnd;
+      if (s != kTombstone && eq(s - 1)) return s - 1;
+    }
+  }
+  template <typename HashOf>
+  void Insert(uint64_t hash, uint32_t id, HashOf hash_of) {
+    if ((live + dead + 1) * 2 > slots.size()) Rehash(hash_of);
+    const size_t mask = slots.size() - 1;
+    size_t i = hash & mask;
+    while (slots[i] != kEmptySlot && slots[i] != kTombstone) i = (i + 1) & mask;
+    if (slots[i] == kTombstone) --dead;
+    slots[i] = id + 1;
+    ++live;
+  }
+  void Erase(uint64_t hash, uint32_t id) {
+    const size_t mask = slots.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      if (slots[i] == kEmptySlot) return;
+      if (slots[i] == id + 1) {
+        slots[i] = kTombstone;
+        --live;
+        ++dead;
+        return;
+      }
+    }
+  }
+  template <typename HashOf>
+  void Rehash(HashOf hash_of) {
+    size_t size = slots.size();
+    while ((live + 1) * 4 > size) size *= 2;  // a quarter full after growing
+    std::vector<uint32_t> old = std::exchange(slots, std::vector<uint32_t>(size, kEmptySlot));
+    dead = 0;
+    const size_t mask = size - 1;
+    for (uint32_t s : old) {
+      if (s == kEmptySlot || s == kTombstone) continue;
+      size_t i = hash_of(s - 1) & mask;
+      while (slots[i] != kEmptySlot) i = (i + 1) & mask;
+      slots[i] = s;
+    }
+  }
+};
+
+StringPool::StringPool() : offsets_{0}, slots_(16, 0) { Intern(""); }
+
+uint32_t StringPool::Find(std::string_view s) const {
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = std::hash<std::string_view>{}(s)&mask;; i = (i + 1) & mask) {
+    if (slots_[i] == 0) return kNone;
+    if (Get(slots_[i] - 1) == s) return slots_[i] - 1;
+  }
+}
+
+uint32_t StringPool::Intern(std::string_view s) {
+  if (uint32_t id = Find(s); id != kNone) return id;
+  if ((size() + 1) * 2 > slots_.size()) Grow();
+  const auto id = static_cast<uint32_t>(size());
+  chars_.insert(chars_.end(), s.begin(), s.end());
+  offsets_.push_back(static_cast<uint32_t>(chars_.size()));
+  const size_t mask = slots_.size() - 1;
+  size_t i = std::hash<std::string_view>{}(s)&mask;
+  while (slots_[i] != 0) i = (i + 1) & mask;
+  slots_[i] = id + 1;
+  return id;
+}
+
+void StringPool::Grow() {
+  std::vector<uint32_t> slots(slots_.size() * 2, 0);
+  const size_t mask = slots.size() - 1;
+  for (uint32_t s : slots_) {
+    if (s == 0) continue;
+    size_t i = std::hash<std::string_view>{}(Get(s - 1)) & mask;
+    while (slots[i] != 0) i = (i + 1) & mask;
+    slots[i] = s;
+  }
+  slots_ = std::move(slots);
+}
+
+size_t StringPool::MemoryBytes() const {
+  return chars_.capacity() + offsets_.capacity() * 4 + slots_.capacity() * 4;
+}
+
+TupleIndex::TupleIndex()
+    : contexts_(1),
+      exact_(std::make_unique<Table>()),
+      object_table_(std::make_unique<Table>()),
+      user_table_(std::make_unique<Table>()) {}
+TupleIndex::TupleIndex(TupleIndex&&) noexcept = default;
+TupleIndex& TupleIndex::operator=(TupleIndex&&) noexcept = default;
+TupleIndex::~TupleIndex() = default;
+
+uint32_t TupleIndex::FindRecord(uint32_t object, uint32_t relation, uint32_t user,
+                                uint32_t user_rel) const {
+  return exact_->Find(Hash4(object, relation, user, user_rel), [&](uint32_t e) {
+    const Record& r = records_[e];
+    return r.object == object && r.relation == relation && r.user == user &&
+           r.user_relation == user_rel;
+  });
+}
+
+bool TupleIndex::Add(const TupleKey& t) {
+  const uint32_t object = strings_.Intern(ToString(t.object));
+  const uint32_t relation = strings_.Intern(t.relation);
+  const uint32_t user = strings_.Intern(t.user.type + ":" + t.user.id);
+  const uint32_t user_rel = strings_.Intern(t.user.relation);
+  if (FindRecord(object, relation, user, user_rel) != kEnd) return false;
+  uint32_t context = 0;
+  if (t.context != nullptr) {
+    context = static_cast<uint32_t>(contexts_.size());
+    contexts_.push_back(t.context);
+  }
+  Record r{object,  relation, user, user_rel, strings_.Intern(t.condition),
+           context, kEnd,     kEnd, kEnd};
+  uint32_t e;
+  if (!free_records_.empty()) {
+    e = free_records_.back();
+    free_records_.pop_back();
+    records_[e] = r;
+  } else {
+    e = static_cast<uint32_t>(records_.size());
+    records_.push_back(r);
+  }
+  exact_->Insert(Hash4(object, relation, user, user_rel), e, [&](uint32_t id) {
+    const Record& x = records_[id];
+    return Hash4(x.object, x.relation, x.user, x.user_relation);
+  });
+
+  auto head_of = [&](std::unique_ptr<Table>& table, std::vector<ListHead>& heads, uint32_t a,
+                     uint32_t b) -> ListHead& {
+    uint32_t h =
+        table->Find(Hash2(a, b), [&](uint32_t id) { return heads[id].a == a && heads[id].b == b; });
+    if (h == kEnd) {
+      h = static_cast<uint32_t>(heads.size());
+      heads.push_back({a, b, kEnd, kEnd});
+      table->Insert(Hash2(a, b), h, [&](uint32_t id) { return Hash2(heads[id].a, heads[id].b); });
+    }
+    return heads[h];
+  };
+  ListHead& by_object = head_of(object_table_, object_heads_, object, relation);
+  records_[e].next = by_object.head;
+  by_object.head = e;
+  const bool indirect = user_rel != 0 || strings_.Get(user).ends_with(":*");
+  if (indirect) {
+    records_[e].next_indirect = by_object.indirect;
+    by_object.indirect = e;
+  }
+  ListHead& by_user = head_of(user_table_, user_heads_, user, user_rel);
+  records_[e].next_by_user = by_user.head;
+  by_user.head = e;
+  ++size_;
+  return true;
+}
+
+bool TupleIndex::Remove(const TupleKey& t) {
+  const uint32_t object = strings_.Find(ToString(t.object));
+  const uint32_t relation = strings_.Find(t.relation);
+  const uint32_t user = strings_.Find(t.user.type + ":" + t.user.id);
+  const uint32_t user_rel = strings_.Find(t.user.relation);
+  if (object == StringPool::kNone || relation == StringPool::kNone || user == StringPool::kNone ||
+      user_rel == StringPool::kNone) {
+    return false;
+  }
+  const uint32_t e = FindRecord(object, relation, user, user_rel);
+  if (e == kEnd) return false;
+  exact_->Erase(Hash4(object, relation, user, user_rel), e);
+  // Unlink from the three lists.
+  auto unlink = [&](uint32_t& head, uint32_t Record::*next) {
+    for (uint32_t* p = &head; *p != kEnd; p = &(records_[*p].*next)) {
+      if (*p == e) {
+        *p = records_[e].*next;
+        return;
+      }
+    }
+  };
+  const uint32_t oh = object_table_->Find(Hash2(object, relation), [&](uint32_t id) {
+    return object_heads_[id].a == object && object_heads_[id].b == relation;
+  });
+  unlink(object_heads_[oh].head, &Record::next);
+  unlink(object_heads_[oh].indirect, &Record::next_indirect);
+  const uint32_t uh = user_table_->Find(Hash2(user, user_rel), [&](uint32_t id) {
+    return user_heads_[id].a == user && user_heads_[id].b == user_rel;
+  });
+  unlink(user_heads_[uh].head, &Record::next_by_user);
+  if (records_[e].context != 0) contexts_[records_[e].context].reset();
+  records_[e].relation = StringPool::kNone;  // marks the record free
+  free_records_.push_back(e);
+  --size_;
+  return true;
+}
+
+std::optional<TupleIndex::Tuple> TupleIndex::Find(std::string_view object,
+                                                  std::string_view relation, std::string_view user,
+                                                  std::string_view user_relation) const {
+  const uint32_t o = strings_.Find(object), r = strings_.Find(relation);
+  const uint32_t u = strings_.Find(user), ur = strings_.Find(user_relation);
+  if (o == StringPool::kNone || r == StringPool::kNone || u == StringPool::kNone ||
+      ur == StringPool::kNone) {
+    return std::nullopt;
+  }
+  const uint32_t e = FindRecord(o, r, u, ur);
+  if (e == kEnd) return std::nullopt;
+  return View(e);
+}
+
+TupleIndex::Tuple TupleIndex::View(uint32_t e) const {
+  const Record& r = records_[e];
+  return {strings_.Get(r.object),    strings_.Get(r.relation),
+          strings_.Get(r.user),      strings_.Get(r.user_relation),
+          strings_.Get(r.condition), r.context == 0 ? nullptr : contexts_[r.context].get()};
+}
+
+uint32_t TupleIndex::Head(std::string_view object, std::string_view relation) const {
+  const uint32_t o = strings_.Find(object), r = strings_.Find(relation);
+  if (o == StringPool::kNone || r == StringPool::kNone) return kEnd;
+  const uint32_t h = object_table_->Find(Hash2(o, r), [&](uint32_t id) {
+    return object_heads_[id].a == o && object_heads_[id].b == r;
+  });
+  return h == kEnd ? kEnd : object_heads_[h].head;
+}
+
+uint32_t TupleIndex::IndirectHead(std::string_view object, std::string_view relation) const {
+  const uint32_t o = strings_.Find(object), r = strings_.Find(relation);
+  if (o == StringPool::kNone || r == StringPool::kNone) return kEnd;
+  const uint32_t h = object_table_->Find(Hash2(o, r), [&](uint32_t id) {
+    return object_heads_[id].a == o && object_heads_[id].b == r;
+  });
+  return h == kEnd ? kEnd : object_heads_[h].indirect;
+}
+
+uint32_t TupleIndex::UserHead(std::string_view user, std::string_view user_relation) const {
+  const uint32_t u = strings_.Find(user), ur = strings_.Find(user_relation);
+  if (u == StringPool::kNone || ur == StringPool::kNone) return kEnd;
+  const uint32_t h = user_table_->Find(
+      Hash2(u, ur), [&](uint32_t id) { return user_heads_[id].a == u && user_heads_[id].b == ur; });
+  return h == kEnd ? kEnd : user_heads_[h].head;
+}
+
+size_t TupleIndex::MemoryBytes() const {
+  size_t contexts = contexts_.capacity() * sizeof(contexts_[0]);
+  return strings_.MemoryBytes() + records_.capacity() * sizeof(Record) +
+         free_records_.capacity() * 4 +
+         (object_heads_.capacity() + user_heads_.capacity()) * sizeof(ListHead) +
+         (exact_->slots.capacity() + object_table_->slots.capacity() +
+          user_table_->slots.capacity()) *
+             4 +
+         contexts;
+}
+
+}  // namespace bulwark::policy::fga

@@ -1,0 +1,143 @@
+// The in-memory index of relationship tuples that Check, ListObjects,
+// ListUsers and Expand read. Strings are interned once ("document:1",
+// "viewer"); tuples are fixed-size records threaded on three lists so that
+// every question Check asks is one hash probe:
+//   - is this exact tuple stored (object, relation, user)?  Find
+//   - which usersets and wildcards does (object, relation) hold?  ForEachIndirect
+//   - which users does (object, relation) hold?  ForEach
+//   - which (object, relation) pairs name this user?  ForEachByUser
+// Not thread-safe for writes; readers of an index nobody writes may share it
+// (the relation store swaps in new indexes, never mutates a published one
+// that a reader holds).
+#ifndef BULWARK_POLICY_FGA_INDEX_H_
+#define BULWARK_POLICY_FGA_INDEX_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/cel.h"
+#include "policy/fga_tuple.h"
+
+namespace bulwark::policy::fga {
+
+// Interned strings: each distinct string once, named by a dense id.
+class StringPool {
+ public:
+  static constexpr uint32_t kNone = 0xFFFFFFFFu;
+  StringPool();
+  // The id of `s`, adding it if new. Id 0 is the empty string.
+  uint32_t Intern(std::string_view s);
+  // The id of `s`, or kNone.
+  uint32_t Find(std::string_view s) const;
+  std::string_view Get(uint32_t id) const {
+    return {chars_.data() + offsets_[id], offsets_[id + 1] - offsets_[id]};
+  }
+  size_t size() const { return offsets_.size() - 1; }
+  size_t MemoryBytes() const;
+
+ private:
+  void Grow();
+  std::vector<char> chars_;
+  std::vector<uint32_t> offsets_;  // size() + 1 entries
+  std::vector<uint32_t> slots_;    // id + 1, 0 = empty
+};
+
+class TupleIndex {
+ public:
+  // A stored tuple, as views into the index (valid while it is unchanged).
+  struct Tuple {
+    std::string_view object;  // "type:id"
+    std::string_view relation;
+    std::string_view user;           // "type:id" or "type:*"
+    std::string_view user_relation;  // a userset's relation, "" otherwise
+    std::string_view condition;      // "" if none
+    const cel::Activation* context;  // the tuple's condition context, or null
+  };
+
+  TupleIndex();
+  TupleIndex(TupleIndex&&) noexcept;
+  TupleIndex& operator=(TupleIndex&&) noexcept;
+  ~TupleIndex();
+
+  // Adds `tuple`; false if an equal tuple (same object, relation and user)
+  // is already stored, which is left unchanged.
+  bool Add(const TupleKey& tuple);
+  // Removes the tuple with `tuple`'s object, relation and user; false if
+  // there is none.
+  bool Remove(const TupleKey& tuple);
+
+  // The stored tuple (object, relation, user[#user_relation]), if any.
+  std::optional<Tuple> Find(std::string_view object, std::string_view relation,
+                            std::string_view user, std::string_view user_relation) const;
+
+  // Calls f(Tuple) for each stored tuple of (object, relation) whose user is a
+  // userset or wildcard; f returns false to stop.
+  template <typename F>
+  void ForEachIndirect(std::string_view object, std::string_view relation, F&& f) const {
+    for (uint32_t e = IndirectHead(object, relation); e != kEnd; e = records_[e].next_indirect) {
+      if (!f(View(e))) return;
+    }
+  }
+  // Calls f(Tuple) for each stored tuple of (object, relation).
+  template <typename F>
+  void ForEach(std::string_view object, std::string_view relation, F&& f) const {
+    for (uint32_t e = Head(object, relation); e != kEnd; e = records_[e].next) {
+      if (!f(View(e))) return;
+    }
+  }
+  // Calls f(Tuple) for each stored tuple whose user is user[#user_relation].
+  template <typename F>
+  void ForEachByUser(std::string_view user, std::string_view user_relation, F&& f) const {
+    for (uint32_t e = UserHead(user, user_relation); e != kEnd; e = records_[e].next_by_user) {
+      if (!f(View(e))) return;
+    }
+  }
+  // Calls f(Tuple) for every stored tuple.
+  template <typename F>
+  void ForEachTuple(F&& f) const {
+    for (uint32_t e = 0; e < records_.size(); ++e) {
+      if (records_[e].relation != StringPool::kNone && !f(View(e))) return;
+    }
+  }
+
+  size_t size() const { return size_; }
+  // Bytes held by the index's own structures (strings, records, tables).
+  size_t MemoryBytes() const;
+
+ private:
+  static constexpr uint32_t kEnd = 0xFFFFFFFFu;
+  struct Record {
+    uint32_t object, relation, user, user_relation, condition, context;
+    uint32_t next, next_indirect, next_by_user;
+  };
+  struct ListHead {
+    uint32_t a, b;  // (object, relation) or (user, user_relation)
+    uint32_t head, indirect;
+  };
+  struct Table;  // open-addressing slots over ids
+
+  Tuple View(uint32_t e) const;
+  uint32_t Head(std::string_view object, std::string_view relation) const;
+  uint32_t IndirectHead(std::string_view object, std::string_view relation) const;
+  uint32_t UserHead(std::string_view user, std::string_view user_relation) const;
+  uint32_t FindRecord(uint32_t object, uint32_t relation, uint32_t user, uint32_t user_rel) const;
+
+  StringPool strings_;
+  std::vector<Record> records_;
+  std::vector<uint32_t> free_records_;
+  std::vector<ListHead> object_heads_;
+  std::vector<ListHead> user_heads_;
+  std::vector<std::shared_ptr<const cel::Activation>> contexts_;  // 0 is "none"
+  std::unique_ptr<Table> exact_;         // record ids by (object, relation, user, user_relation)
+  std::unique_ptr<Table> object_table_;  // object_heads_ ids by (object, relation)
+  std::unique_ptr<Table> user_table_;    // user_heads_ ids by (user, user_relation)
+  size_t size_ = 0;
+};
+
+}  // namespace bulwark::policy::fga
+
+#endif  // BULWARK_POLICY_FGA_INDEX_H_

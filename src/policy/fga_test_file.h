@@ -1,0 +1,39 @@
+// Runs relationship test files in the format of OpenFGA's test suites: a
+// YAML document with `tests`, each a name and `stages`; a stage may set the
+// `model` (DSL), add `tuples` (they accumulate across stages, each with an
+// optional condition {name, context}), and make `checkAssertions`,
+// `listObjectsAssertions` and `listUsersAssertions`, each with an
+// `expectation` or an `errorCode`, optional `contextualTuples` and
+// `context`. An assertion that expects an error passes when the query is
+// refused.
+#ifndef BULWARK_POLICY_FGA_TEST_FILE_H_
+#define BULWARK_POLICY_FGA_TEST_FILE_H_
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace bulwark::policy::fga {
+
+struct RelationTestReport {
+  int passed = 0;
+  int failed = 0;
+  // One line per failing assertion: test, query, expected, got.
+  std::vector<std::string> failures;
+};
+
+enum class TupleMode {
+  kWritten,     // stage tuples go in the index
+  kContextual,  // stage tuples are given as contextual tuples of each query
+};
+
+// Runs every assertion of the file's text. kInvalidArgument naming `name`
+// if it is not such a file (bad YAML, a model that does not parse, a
+// malformed tuple); no assertion counts then.
+Result<RelationTestReport> RunRelationTests(const std::string& text, const std::string& name,
+                                            TupleMode mode);
+
+}  // namespace bulwark::policy::fga
+
+#endif  // BULWARK_POLICY_FGA_TEST_FILE_H_
