@@ -23,6 +23,7 @@ void RegisterJwtCommands(CLI::App& app, int& exit_code);
 void RegisterServeCommand(CLI::App& app, int& exit_code);
 void RegisterDemoUpstreamCommand(CLI::App& app, int& exit_code);
 void RegisterPolicyCommands(CLI::App& app, int& exit_code);
+void RegisterRelationsCommands(CLI::App& app, int& exit_code);
 
 // Reads a whole file; false (and a message on stderr) if it cannot.
 bool ReadFileOrComplain(const std::string& path, std::string& out);

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   RegisterServeCommand(app, exit_code);
   RegisterDemoUpstreamCommand(app, exit_code);
   RegisterPolicyCommands(app, exit_code);
+  RegisterRelationsCommands(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -67,7 +67,11 @@ Result<Target> ParseTarget(std::string_view url, bool allow_plain_http = false) 
 template <class Stream>
 asio::awaitable<Result<FetchedResponse>> Exchange(Stream& stream, const Target& target,
                                                   const FetchOptions& options) {
-  http::request<http::empty_body> request(http::verb::get, target.path_and_query, 11);
+  http::request<http::string_body> request(http::string_to_verb(options.method),
+                                           target.path_and_query, 11);
+  if (request.method() == http::verb::unknown) {
+    co_return Err(InvalidArgumentError("unknown method " + options.method));
+  }
   const bool default_port = target.port == (target.tls ? "443" : "80");
   std::string host =
       target.host.find(':') != std::string::npos ? "[" + target.host + "]" : target.host;
@@ -75,6 +79,14 @@ asio::awaitable<Result<FetchedResponse>> Exchange(Stream& stream, const Target& 
   request.set(http::field::user_agent, "bulwark");
   request.set(http::field::accept, "application/json");
   request.set(http::field::connection, "close");
+  if (!options.bearer_token.empty()) {
+    request.set(http::field::authorization, "Bearer " + options.bearer_token);
+  }
+  if (!options.body.empty() || options.method != "GET") {
+    if (!options.content_type.empty()) request.set(http::field::content_type, options.content_type);
+    request.body() = options.body;
+    request.prepare_payload();
+  }
   auto [write_ec, written] = co_await http::async_write(stream, request, kAwait);
   if (write_ec)
     co_return Err(UnavailableError("sending the request failed: " + write_ec.message()));

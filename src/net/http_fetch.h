@@ -31,6 +31,12 @@ struct FetchOptions {
   // Plain http to any host (health checks of an upstream already configured
   // as plaintext); otherwise only to loopback.
   bool allow_plain_http = false;
+  // Another method than GET (the CLI's calls to Bulwark's own APIs), with
+  // this body and content type, and an `Authorization: Bearer` token.
+  std::string method = "GET";
+  std::string body;
+  std::string content_type;
+  std::string bearer_token;
 };
 
 struct FetchedResponse {
@@ -43,7 +49,7 @@ struct FetchedResponse {
 // misconfigured URL is refused at start rather than at the first fetch.
 Status CheckFetchUrl(std::string_view url);
 
-// GETs `url`. Errors: kInvalidArgument for a URL that is not http(s), has
+// GETs `url` (or sends options.method). Errors: kInvalidArgument for a URL that is not http(s), has
 // user info or a fragment, or is plain http to a non-loopback host (unless
 // allow_plain_http), or for certificate files that do not load;
 // kDeadlineExceeded on timeout; kUnavailable when the host does not resolve,

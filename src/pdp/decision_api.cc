@@ -4,8 +4,8 @@
 
 #include <boost/json.hpp>
 
-#include "identity/static_token.h"
 #include "net/request_head.h"
+#include "pdp/api_guard.h"
 #include "policy/cedar_parser.h"
 
 namespace bulwark::pdp {
@@ -91,19 +91,9 @@ DecisionApi::DecisionApi(DecisionApiOptions options,
 std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& request,
                                                      std::string_view path) const {
   if (path != kAuthorizePath && path != kBatchPath) return std::nullopt;
-  const std::string_view token = net::BearerTokenOf(request);
-  if (!identity::StaticTokenMatches(token, options_.token_sha256)) {
-    net::HttpResponse response = net::JsonError(401, "decision API token required");
-    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"bulwark-pdp\"");
-    return response;
-  }
-  if (request.method != "POST") {
-    net::HttpResponse response = net::JsonError(405, "use POST");
-    response.headers.emplace_back("Allow", "POST");
-    return response;
-  }
-  if (!net::IsJsonContentType(request.Header("Content-Type").value_or(""))) {
-    return net::JsonError(415, "Content-Type must be application/json");
+  if (auto refused =
+          RefuseUnlessAuthorizedJsonPost(request, options_.token_sha256, "bulwark-pdp")) {
+    return refused;
   }
   boost::system::error_code ec;
   json::value body = json::parse(request.body, ec);

@@ -138,6 +138,17 @@ Result<Value> Coerce(const Value& value, std::string_view type);
 // True if `type` is a parameter type Coerce understands.
 bool IsParamType(std::string_view type);
 
+// JSON text as an untyped Value: integral numbers int (uint beyond int64),
+// others double, objects maps with string keys. kInvalidArgument if it is
+// not JSON or nests deeper than 64.
+Result<Value> ValueFromJson(std::string_view json);
+// A Value as JSON: timestamps and durations as their strings, ipaddresses
+// as text, bytes as base64. Maps with non-string keys use the keys' text.
+std::string ValueToJson(const Value& value);
+// A context (parameter name -> value) from a JSON object, and back.
+Result<std::map<std::string, Value, std::less<>>> ContextFromJson(std::string_view json);
+std::string ContextToJson(const std::map<std::string, Value, std::less<>>& context);
+
 // A readable rendering, for messages and tests.
 std::string DebugString(const Value& value);
 

@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <boost/asio/awaitable.hpp>
 
@@ -107,6 +109,33 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
         pdp::DecisionApiOptions{.token_sha256 = config.policy->api_token_sha256}, cedar,
         server->audit_queue_.get(), clock);
   }
+  if (config.relations) {
+    std::optional<std::string> seed;
+    if (!config.relations->model_file.empty()) {
+      auto text = ReadFileToString(config.relations->model_file);
+      if (!text) return Err(text.error());
+      seed = std::move(*text);
+    }
+    auto relations = policy::RelationStore::Open(
+        *server->store_, std::move(seed), {.consistency_wait = config.relations->consistency_wait});
+    if (!relations) {
+      return Err(InvalidArgumentError(fmt::format("relations: {}: {}", config.relations->model_file,
+                                                  relations.error().message())));
+    }
+    server->relation_store_ = std::move(*relations);
+    server->relations_api_ = std::make_unique<pdp::RelationsApi>(
+        pdp::RelationsApiOptions{.token_sha256 = config.relations->api_token_sha256},
+        *server->relation_store_, server->audit_queue_.get(), clock);
+  }
+  if (config.authzen) {
+    server->authzen_api_ = std::make_unique<pdp::AuthzenApi>(
+        pdp::AuthzenApiOptions{.token_sha256 = config.authzen->api_token_sha256,
+                               .policy_decision_point = config.authzen->policy_decision_point,
+                               .cedar_action_type = config.authzen->cedar_action_type},
+        config.authzen->engine == "cedar" ? cedar : nullptr,
+        config.authzen->engine == "relations" ? server->relation_store_.get() : nullptr,
+        server->audit_queue_.get(), clock);
+  }
   if (config.admin) {
     server->admin_ = std::make_unique<admin::AdminApi>(*config.admin, *server->api_key_service_,
                                                        server->audit_queue_.get(), clock,
@@ -172,7 +201,10 @@ void Server::Stop() {
   gateway_.reset();
   admin_.reset();
   decision_api_.reset();
-  api_key_index_.reset();  // ends its store watch
+  authzen_api_.reset();
+  relations_api_.reset();
+  relation_store_.reset();  // ends its store watch
+  api_key_index_.reset();   // ends its store watch
   api_key_service_.reset();
   store_.reset();
   log::Info("server.stopped");
@@ -180,13 +212,23 @@ void Server::Stop() {
 
 std::optional<net::HttpResponse> Server::HandleLocal(const net::HttpRequest& request) const {
   // The APIs judge the normalized path, computed once here for both.
-  if (admin_ || decision_api_) {
+  if (admin_ || decision_api_ || relations_api_ || authzen_api_) {
     if (Result<net::NormalizedTarget> target = net::NormalizeRequestTarget(request.target)) {
       if (admin_) {
         if (auto response = admin_->Handle(request, target->path)) return std::move(*response);
       }
       if (decision_api_) {
         if (auto response = decision_api_->Handle(request, target->path)) {
+          return std::move(*response);
+        }
+      }
+      if (relations_api_) {
+        if (auto response = relations_api_->Handle(request, target->path)) {
+          return std::move(*response);
+        }
+      }
+      if (authzen_api_) {
+        if (auto response = authzen_api_->Handle(request, target->path)) {
           return std::move(*response);
         }
       }

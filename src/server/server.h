@@ -20,8 +20,11 @@
 #include "gateway/reverse_proxy.h"
 #include "identity/api_keys.h"
 #include "net/http_server.h"
+#include "pdp/authzen_api.h"
 #include "pdp/decision_api.h"
+#include "pdp/relations_api.h"
 #include "policy/policy_store.h"
+#include "policy/relation_store.h"
 #include "server/server_config.h"
 #include "store/store.h"
 
@@ -37,6 +40,10 @@ namespace bulwark::server {
 //   /auth/nginx, /auth/envoy/..., /auth/traefik   forward-auth decisions
 //                 (when the config has a `gateway:` section)
 //   /_bulwark/admin/v1/...  the admin API (when the config has an `admin:` section)
+//   /v1/authorize[/batch]  Cedar decisions (with a `policy:` section)
+//   /v1/relations/...  the relationship API (with a `relations:` section)
+//   /access/v1/evaluation[s], /.well-known/authzen-configuration  AuthZEN
+//                 (with an `authzen:` section)
 //   GET /_bulwark/identity/jwks.json  the public key of the identity tokens
 //                 sent to upstreams (when gateway.identity_token is set)
 // Anything else goes through the reverse proxy when a route has an upstream,
@@ -67,11 +74,14 @@ class Server {
   std::unique_ptr<audit::AuditQueue> audit_queue_;  // drains into audit_sink_
   std::unique_ptr<gateway::DecisionRecorder> recorder_;
   std::unique_ptr<identity::ApiKeyService> api_key_service_;
-  std::unique_ptr<identity::ApiKeyIndex> api_key_index_;  // feeds the gateway's api_key routes
-  std::shared_ptr<policy::PolicyStore> policy_store_;     // null unless policy.store
-  std::unique_ptr<admin::AdminApi> admin_;                // null without an admin section
-  std::unique_ptr<pdp::DecisionApi> decision_api_;        // null without a policy section
-  std::unique_ptr<gateway::Gateway> gateway_;             // null without a gateway section
+  std::unique_ptr<identity::ApiKeyIndex> api_key_index_;   // feeds the gateway's api_key routes
+  std::shared_ptr<policy::PolicyStore> policy_store_;      // null unless policy.store
+  std::unique_ptr<admin::AdminApi> admin_;                 // null without an admin section
+  std::unique_ptr<pdp::DecisionApi> decision_api_;         // null without a policy section
+  std::unique_ptr<policy::RelationStore> relation_store_;  // null without a relations section
+  std::unique_ptr<pdp::RelationsApi> relations_api_;       // null without a relations section
+  std::unique_ptr<pdp::AuthzenApi> authzen_api_;           // null without an authzen section
+  std::unique_ptr<gateway::Gateway> gateway_;              // null without a gateway section
   std::unique_ptr<gateway::IdentityTokenSigner> identity_signer_;  // null unless configured
   std::unique_ptr<gateway::ReverseProxy> proxy_;  // null unless a route has an upstream
   std::unique_ptr<net::HttpServer> http_;

@@ -82,8 +82,8 @@ Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* po
 
 Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::string& base_dir) {
   ServerConfig cfg;
-  BULWARK_RETURN_IF_ERROR(
-      root.CheckKeys({"server", "store", "log", "audit", "gateway", "admin", "policy"}));
+  BULWARK_RETURN_IF_ERROR(root.CheckKeys(
+      {"server", "store", "log", "audit", "gateway", "admin", "policy", "relations", "authzen"}));
 
   ConfigNode server = root["server"];
   BULWARK_RETURN_IF_ERROR(server.CheckKeys(
@@ -145,6 +145,49 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
     if (!hash) return Err(policy["api_token"].Error(hash.error().message()));
     pc.api_token_sha256 = std::move(*hash);
     cfg.policy = std::move(pc);
+  }
+  if (ConfigNode relations = root["relations"]; !relations.IsMissing()) {
+    BULWARK_RETURN_IF_ERROR(
+        relations.CheckKeys({"model_file", "api_token", "consistency_wait_ms"}));
+    RelationsConfig rc;
+    BULWARK_ASSIGN_OR_RETURN(std::string model, relations["model_file"].StringOr(""));
+    rc.model_file = model.empty() ? "" : FromBase(base_dir, model);
+    BULWARK_ASSIGN_OR_RETURN(int64_t wait, relations["consistency_wait_ms"].IntOr(2000, 0, 60'000));
+    rc.consistency_wait = std::chrono::milliseconds(wait);
+    BULWARK_ASSIGN_OR_RETURN(std::string token, relations["api_token"].String());
+    Result<std::string> hash = identity::HashStaticToken(token, "the relations API token");
+    crypto::WipeString(token);
+    if (!hash) return Err(relations["api_token"].Error(hash.error().message()));
+    rc.api_token_sha256 = std::move(*hash);
+    cfg.relations = std::move(rc);
+  }
+  if (ConfigNode authzen = root["authzen"]; !authzen.IsMissing()) {
+    BULWARK_RETURN_IF_ERROR(
+        authzen.CheckKeys({"engine", "api_token", "policy_decision_point", "cedar_action_type"}));
+    AuthzenConfig ac;
+    BULWARK_ASSIGN_OR_RETURN(ac.engine, authzen["engine"].Enum({"cedar", "relations"}));
+    if (ac.engine == "cedar" && !cfg.policy) {
+      return Err(authzen["engine"].Error("the cedar engine needs a `policy:` section"));
+    }
+    if (ac.engine == "relations" && !cfg.relations) {
+      return Err(authzen["engine"].Error("the relations engine needs a `relations:` section"));
+    }
+    BULWARK_ASSIGN_OR_RETURN(ac.policy_decision_point,
+                             authzen["policy_decision_point"].StringOr(""));
+    if (!ac.policy_decision_point.empty() &&
+        (!ac.policy_decision_point.starts_with("https://") ||
+         ac.policy_decision_point.find_first_of("?#") != std::string::npos)) {
+      return Err(
+          authzen["policy_decision_point"].Error("must be an https URL without query or fragment"));
+    }
+    while (ac.policy_decision_point.ends_with('/')) ac.policy_decision_point.pop_back();
+    BULWARK_ASSIGN_OR_RETURN(ac.cedar_action_type, authzen["cedar_action_type"].StringOr("Action"));
+    BULWARK_ASSIGN_OR_RETURN(std::string token, authzen["api_token"].String());
+    Result<std::string> hash = identity::HashStaticToken(token, "the AuthZEN API token");
+    crypto::WipeString(token);
+    if (!hash) return Err(authzen["api_token"].Error(hash.error().message()));
+    ac.api_token_sha256 = std::move(*hash);
+    cfg.authzen = std::move(ac);
   }
   if (!root["gateway"].IsMissing()) {
     BULWARK_ASSIGN_OR_RETURN(cfg.gateway,

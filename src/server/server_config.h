@@ -48,6 +48,23 @@ struct PolicyConfig {
   std::string api_token_sha256;
 };
 
+// The `relations:` section: relationship tuples and their model, in the
+// store, served by the relations API (POST /v1/relations/...).
+struct RelationsConfig {
+  std::string model_file;  // OpenFGA DSL; seeds a store that holds no model
+  std::string api_token_sha256;
+  std::chrono::milliseconds consistency_wait{2000};
+};
+
+// The `authzen:` section: the AuthZEN Authorization API (/access/v1/...),
+// answered by the Cedar policies (`policy:`) or the relations (`relations:`).
+struct AuthzenConfig {
+  std::string engine;  // "cedar" or "relations"
+  std::string api_token_sha256;
+  std::string policy_decision_point;  // metadata document's base URL; "" = none
+  std::string cedar_action_type = "Action";
+};
+
 struct ServerConfig {
   ListenerConfig listener;
   StoreConfig store;
@@ -61,6 +78,8 @@ struct ServerConfig {
   std::optional<admin::AdminOptions> admin;
   // The `policy:` section (the Cedar decision point), if present.
   std::optional<PolicyConfig> policy;
+  std::optional<RelationsConfig> relations;
+  std::optional<AuthzenConfig> authzen;
 };
 
 // Reads and validates a config file.

@@ -1,0 +1,219 @@
+// `bulwark relations`: run OpenFGA-format test files in-process, and check,
+// write and list against a running server's relations API.
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "net/http_fetch.h"
+#include "policy/fga_test_file.h"
+
+namespace bulwark::cli {
+
+namespace {
+
+namespace json = boost::json;
+namespace fga = policy::fga;
+
+struct ServerOptions {
+  std::string server = "http://127.0.0.1:8080";
+  std::string token_env = "BULWARK_RELATIONS_TOKEN";
+  std::string ca_file;
+};
+
+void AddServerOptions(CLI::App* cmd, ServerOptions& o) {
+  cmd->add_option("--server", o.server, "Bulwark's base URL")->capture_default_str();
+  cmd->add_option("--token-env", o.token_env,
+                  "Environment variable holding the relations API token")
+      ->capture_default_str();
+  cmd->add_option("--ca-file", o.ca_file, "CA bundle for an https server");
+}
+
+// POSTs `body` to /v1/relations/<op>; the parsed JSON answer, or nullopt
+// after printing why (exit code set to usage).
+std::optional<json::value> Call(const ServerOptions& o, std::string_view op,
+                                const json::object& body, int& exit_code) {
+  const char* token = std::getenv(o.token_env.c_str());
+  if (token == nullptr || *token == '\0') {
+    std::cerr << "error: set " << o.token_env << " to the relations API token\n";
+    exit_code = kExitUsage;
+    return std::nullopt;
+  }
+  net::FetchOptions fetch;
+  fetch.method = "POST";
+  fetch.body = json::serialize(body);
+  fetch.content_type = "application/json";
+  fetch.bearer_token = token;
+  fetch.ca_file = o.ca_file;
+  std::string base = o.server;
+  while (base.ends_with('/')) base.pop_back();
+  auto response = net::FetchUrl(base + "/v1/relations/" + std::string(op), fetch);
+  if (!response) {
+    std::cerr << "error: " << response.error().message() << "\n";
+    exit_code = kExitUsage;
+    return std::nullopt;
+  }
+  boost::system::error_code ec;
+  json::value answer = json::parse(response->body, ec);
+  if (response->status != 200 || ec) {
+    const json::value* message =
+        !ec && answer.is_object() ? answer.get_object().if_contains("error") : nullptr;
+    std::cerr << "error: HTTP " << response->status << ": "
+              << (message != nullptr && message->is_string() ? std::string(message->get_string())
+                                                             : response->body)
+              << "\n";
+    exit_code = kExitUsage;
+    return std::nullopt;
+  }
+  return answer;
+}
+
+bool ParseJsonObject(const std::string& text, std::string_view what, json::object& out) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) {
+    std::cerr << "error: " << what << ": expected a JSON object\n";
+    return false;
+  }
+  out = std::move(v.get_object());
+  return true;
+}
+
+}  // namespace
+
+void RegisterRelationsCommands(CLI::App& app, int& exit_code) {
+  auto* relations = app.add_subcommand("relations", "Relationship-based access (OpenFGA models)");
+  relations->require_subcommand(1);
+
+  auto* test = relations->add_subcommand(
+      "test", "Run OpenFGA-format test files in-process; ends with 'N passed, M failed'");
+  struct TestOptions {
+    std::vector<std::string> files;
+    bool contextual = false;
+  };
+  auto topts = std::make_shared<TestOptions>();
+  test->add_option("files", topts->files, "Test files (YAML)")->required();
+  test->add_flag("--tuples-as-contextual", topts->contextual,
+                 "Give each stage's tuples as contextual tuples instead of writing them");
+  test->callback([topts, &exit_code] {
+    int passed = 0, failed = 0;
+    for (const std::string& file : topts->files) {
+      std::string text;
+      if (!ReadFileOrComplain(file, text)) {
+        ++failed;
+        continue;
+      }
+      auto report = fga::RunRelationTests(
+          text, file, topts->contextual ? fga::TupleMode::kContextual : fga::TupleMode::kWritten);
+      if (!report) {
+        std::cout << "error: " << report.error().message() << "\n";
+        ++failed;
+        continue;
+      }
+      for (const std::string& failure : report->failures) std::cout << failure << "\n";
+      passed += report->passed;
+      failed += report->failed;
+    }
+    std::cout << passed << " passed, " << failed << " failed\n";
+    exit_code = failed == 0 ? kExitOk : kExitInvalid;
+  });
+
+  struct QueryOptions {
+    ServerOptions server;
+    std::string user, relation, target, context = "{}", token, condition, condition_context;
+    bool remove = false;
+  };
+  auto qopts = std::make_shared<QueryOptions>();
+
+  auto* check = relations->add_subcommand(
+      "check", "Ask a server whether USER has RELATION to OBJECT; exit 0 yes, 1 no, 2 error");
+  AddServerOptions(check, qopts->server);
+  check->add_option("user", qopts->user, "user:anne, group:eng#member, user:*")->required();
+  check->add_option("relation", qopts->relation, "viewer")->required();
+  check->add_option("object", qopts->target, "document:roadmap")->required();
+  check->add_option("--context", qopts->context, "Condition parameters, a JSON object");
+  check->add_option("--consistency-token", qopts->token, "A token from a write: see it");
+  check->callback([qopts, &exit_code] {
+    json::object body{{"tuple_key", json::object{{"user", qopts->user},
+                                                 {"relation", qopts->relation},
+                                                 {"object", qopts->target}}}};
+    json::object context;
+    if (!ParseJsonObject(qopts->context, "--context", context)) {
+      exit_code = kExitUsage;
+      return;
+    }
+    body["context"] = std::move(context);
+    if (!qopts->token.empty()) body["consistency_token"] = qopts->token;
+    auto answer = Call(qopts->server, "check", body, exit_code);
+    if (!answer) return;
+    const bool allowed = answer->at("allowed").as_bool();
+    std::cout << (allowed ? "allowed" : "denied") << "\n";
+    for (const json::value& step : answer->at("path").as_array()) {
+      std::cout << "  " << step.as_string().c_str() << "\n";
+    }
+    exit_code = allowed ? kExitOk : kExitInvalid;
+  });
+
+  auto* write = relations->add_subcommand(
+      "write", "Write (or --delete) the tuple USER RELATION OBJECT; prints the consistency token");
+  AddServerOptions(write, qopts->server);
+  write->add_option("user", qopts->user, "user:anne, group:eng#member, user:*")->required();
+  write->add_option("relation", qopts->relation, "viewer")->required();
+  write->add_option("object", qopts->target, "document:roadmap")->required();
+  write->add_flag("--delete", qopts->remove, "Delete the tuple instead");
+  write->add_option("--condition", qopts->condition, "A condition of the model the tuple carries");
+  write->add_option("--condition-context", qopts->condition_context,
+                    "The condition's fixed parameters, a JSON object");
+  write->callback([qopts, &exit_code] {
+    json::object tuple{
+        {"user", qopts->user}, {"relation", qopts->relation}, {"object", qopts->target}};
+    if (!qopts->condition.empty()) {
+      json::object condition{{"name", qopts->condition}};
+      if (!qopts->condition_context.empty()) {
+        json::object context;
+        if (!ParseJsonObject(qopts->condition_context, "--condition-context", context)) {
+          exit_code = kExitUsage;
+          return;
+        }
+        condition["context"] = std::move(context);
+      }
+      tuple["condition"] = std::move(condition);
+    }
+    json::object body{{qopts->remove ? "deletes" : "writes", json::array{std::move(tuple)}}};
+    auto answer = Call(qopts->server, "write", body, exit_code);
+    if (!answer) return;
+    std::cout << answer->at("consistency_token").as_string().c_str() << "\n";
+    exit_code = kExitOk;
+  });
+
+  auto* list = relations->add_subcommand(
+      "list-objects", "List the objects of TYPE that USER has RELATION to, one per line");
+  AddServerOptions(list, qopts->server);
+  list->add_option("user", qopts->user, "user:anne")->required();
+  list->add_option("relation", qopts->relation, "viewer")->required();
+  list->add_option("type", qopts->target, "document")->required();
+  list->add_option("--context", qopts->context, "Condition parameters, a JSON object");
+  list->add_option("--consistency-token", qopts->token, "A token from a write: see it");
+  list->callback([qopts, &exit_code] {
+    json::object context;
+    if (!ParseJsonObject(qopts->context, "--context", context)) {
+      exit_code = kExitUsage;
+      return;
+    }
+    json::object body{{"user", qopts->user},
+                      {"relation", qopts->relation},
+                      {"type", qopts->target},
+                      {"context", std::move(context)}};
+    if (!qopts->token.empty()) body["consistency_token"] = qopts->token;
+    auto answer = Call(qopts->server, "list-objects", body, exit_code);
+    if (!answer) return;
+    for (const json::value& o : answer->at("objects").as_array()) {
+      std::cout << o.as_string().c_str() << "\n";
+    }
+    exit_code = kExitOk;
+  });
+}
+
+}  // namespace bulwark::cli

@@ -1,0 +1,26 @@
+// The checks every decision-point call passes first. Internal to pdp/.
+#ifndef BULWARK_PDP_API_GUARD_H_
+#define BULWARK_PDP_API_GUARD_H_
+
+#include <optional>
+#include <string_view>
+
+#include "net/http_server.h"
+
+namespace bulwark::pdp {
+
+// The refusal for a call without the bearer token whose SHA-256 is
+// `token_sha256` (401 with a WWW-Authenticate naming `realm`), that is not
+// a POST (405) or has no JSON body (415); nullopt for a call that may go on.
+std::optional<net::HttpResponse> RefuseUnlessAuthorizedJsonPost(const net::HttpRequest& request,
+                                                                std::string_view token_sha256,
+                                                                std::string_view realm);
+
+// The 401 alone, for APIs that also accept other methods.
+std::optional<net::HttpResponse> RefuseUnlessAuthorized(const net::HttpRequest& request,
+                                                        std::string_view token_sha256,
+                                                        std::string_view realm);
+
+}  // namespace bulwark::pdp
+
+#endif  // BULWARK_PDP_API_GUARD_H_

@@ -1,0 +1,68 @@
+// The relationship API over HTTP, in the shapes OpenFGA users know:
+//
+//   POST /v1/relations/write         {"writes": [tuple...], "deletes": [tuple...]}
+//                                    -> {"consistency_token": "42"}
+//   POST /v1/relations/read          {"tuple_key": {"object"?, "relation"?, "user"?},
+//                                     "page_size"?, "continuation_token"?}
+//                                    -> {"tuples": [...], "continuation_token": ""}
+//   POST /v1/relations/check         {"tuple_key": {"user", "relation", "object"},
+//                                     "contextual_tuples"?, "context"?, "consistency_token"?}
+//                                    -> {"allowed": bool, "path": ["why", ...]}
+//   POST /v1/relations/list-objects  {"user", "relation", "type", ...}  -> {"objects": [...]}
+//   POST /v1/relations/list-users    {"object", "relation", "user_filters": [{"type",
+//                                     "relation"?}], ...}               -> {"users": [...]}
+//   POST /v1/relations/expand        {"tuple_key": {"object", "relation"}} -> {"tree": {...}}
+//   GET  /v1/relations/model         -> {"model": "<DSL>", "revision": "7"}
+//   PUT  /v1/relations/model         the DSL as text/plain (or {"model": "..."})
+//                                    -> {"consistency_token": "8"}
+//
+// A tuple is {"user": "user:anne", "relation": "viewer", "object": "doc:1",
+// "condition"?: {"name": "...", "context"?: {...}}}; "tuple" is accepted for
+// "tuple_key", and contextual tuples as a list or as {"tuple_keys": [...]}.
+// A consistency token from a write makes a later query wait until this node's
+// index holds that write (503 if it cannot within the configured wait).
+// Every call needs `Authorization: Bearer <token>` (relations.api_token,
+// compared in constant time). Errors are {"error": "..."} with 400 (bad
+// input, naming it), 404 (deleting a missing tuple), 409 (writing an
+// existing one), 412 (no model yet), 503. Checks are audited with their
+// resolution path.
+#ifndef BULWARK_PDP_RELATIONS_API_H_
+#define BULWARK_PDP_RELATIONS_API_H_
+
+#include <optional>
+#include <string>
+
+#include "audit/audit_queue.h"
+#include "core/clock.h"
+#include "net/http_server.h"
+#include "policy/relation_store.h"
+
+namespace bulwark::pdp {
+
+struct RelationsApiOptions {
+  std::string token_sha256;  // SHA-256 of the API token (the token is not kept)
+};
+
+class RelationsApi {
+ public:
+  // `relations` must outlive the API; `audit` may be null.
+  RelationsApi(RelationsApiOptions options, policy::RelationStore& relations,
+               audit::AuditQueue* audit, const Clock& clock);
+
+  // The answer for a request whose normalized path is under /v1/relations/;
+  // nullopt for any other. Thread-safe.
+  std::optional<net::HttpResponse> Handle(const net::HttpRequest& request,
+                                          std::string_view path) const;
+
+ private:
+  net::HttpResponse Route(const net::HttpRequest& request, std::string_view op) const;
+
+  const RelationsApiOptions options_;
+  policy::RelationStore& relations_;
+  audit::AuditQueue* audit_;
+  const Clock& clock_;
+};
+
+}  // namespace bulwark::pdp
+
+#endif  // BULWARK_PDP_RELATIONS_API_H_
