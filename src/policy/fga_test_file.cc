@@ -4,8 +4,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <optional>
 
+#include "core/file.h"
 #include "policy/fga_check.h"
 
 namespace bulwark::policy::fga {
@@ -94,8 +96,18 @@ class Runner {
 
  private:
   Status Stage(const YAML::Node& stage) {
-    if (stage["model"]) {
-      auto model = Model::Parse(stage["model"].as<std::string>());
+    if (stage["model"] || stage["model_file"]) {
+      std::string text;
+      if (stage["model_file"]) {
+        const auto path =
+            std::filesystem::path(name_).parent_path() / stage["model_file"].as<std::string>();
+        auto read = ReadFileToString(path.string());
+        if (!read) return Bad(read.error());
+        text = std::move(*read);
+      } else {
+        text = stage["model"].as<std::string>();
+      }
+      auto model = Model::Parse(text);
       if (!model) {
         return InvalidArgumentError(
             fmt::format("{}: test {}: model: {}", name_, test_, model.error().message()));

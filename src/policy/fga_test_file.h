@@ -1,6 +1,6 @@
 // Runs relationship test files in the format of OpenFGA's test suites: a
 // YAML document with `tests`, each a name and `stages`; a stage may set the
-// `model` (DSL), add `tuples` (they accumulate across stages, each with an
+// `model` (DSL, or `model_file`: a path relative to the test file), add `tuples` (they accumulate across stages, each with an
 // optional condition {name, context}), and make `checkAssertions`,
 // `listObjectsAssertions` and `listUsersAssertions`, each with an
 // `expectation` or an `errorCode`, optional `contextualTuples` and
@@ -28,9 +28,10 @@ enum class TupleMode {
   kContextual,  // stage tuples are given as contextual tuples of each query
 };
 
-// Runs every assertion of the file's text. kInvalidArgument naming `name`
-// if it is not such a file (bad YAML, a model that does not parse, a
-// malformed tuple); no assertion counts then.
+// Runs every assertion of the file's text; `name` is the file's path (for
+// messages and to find model files). kInvalidArgument naming it if it is not
+// such a file (bad YAML, a model that does not parse, a malformed tuple); no
+// assertion counts then.
 Result<RelationTestReport> RunRelationTests(const std::string& text, const std::string& name,
                                             TupleMode mode);
 
