@@ -53,34 +53,80 @@ class AnyOf {
   std::optional<Status> error_;
 };
 
+// An object being resolved: its "type:id" and its id in the stored index
+// (TupleIndex::kNoId if the index does not hold it; kUnknown until looked up).
+constexpr uint32_t kUnknown = 0xFFFFFFFEu;
+struct Node {
+  std::string_view object;
+  uint32_t id = kUnknown;
+};
+
 class Resolver {
  public:
-  Resolver(const Model& model, const TupleIndex& stored, const TupleIndex& contextual,
+  // `contextual` may be null (no contextual tuples).
+  Resolver(const Model& model, const TupleIndex& stored, const TupleIndex* contextual,
            std::string_view user, std::string_view user_relation, const cel::Activation& context)
       : model_(model),
         stored_(stored),
         contextual_(contextual),
         user_(user),
         user_relation_(user_relation),
-        context_(context) {}
+        wildcard_(fmt::format("{}:*", TypeOf(user))),
+        context_(context),
+        user_id_(stored.Id(user)),
+        user_relation_id_(stored.Id(user_relation)),
+        wildcard_id_(stored.Id(wildcard_)) {}
 
-  Result<Answer> Check(std::string_view object, std::string_view relation, int depth) {
+  Result<Answer> Check(Node node, std::string_view relation, int depth) {
     if (depth > kMaxResolutionDepth) {
       return Err(Status(StatusCode::kResourceExhausted,
                         fmt::format("resolution deeper than {}", kMaxResolutionDepth)));
     }
-    const RelationDef* def = model_.FindRelation(TypeOf(object), relation);
+    const RelationDef* def = model_.FindRelation(TypeOf(node.object), relation);
     if (def == nullptr) return Answer::kFalse;
-    if (relation == user_relation_ && object == user_) {
-      path_.push_back(fmt::format("{}#{} is the user", object, relation));
+    if (relation == user_relation_ && node.object == user_) {
+      path_.push_back(fmt::format("{}#{} is the user", node.object, relation));
       return Answer::kTrue;
     }
-    for (const auto& [o, r] : visiting_) {
-      if (o == object && r == relation) return Answer::kCycle;
+    if (node.id == kUnknown) node.id = stored_.Id(node.object);
+    // Visited and known-false (object, relation) pairs, by ids when the
+    // index holds both (the usual case), else by name.
+    const uint32_t rid = RelationId(relation).id;
+    const bool by_id = node.id != TupleIndex::kNoId && rid != TupleIndex::kNoId;
+    const uint64_t key = (uint64_t{node.id} << 32) | rid;
+    if (by_id) {
+      if (std::find(visiting_ids_.begin(), visiting_ids_.end(), key) != visiting_ids_.end()) {
+        ++cycles_;
+        return Answer::kCycle;
+      }
+      if (std::find(false_ids_.begin(), false_ids_.end(), key) != false_ids_.end()) {
+        return Answer::kFalse;
+      }
+      visiting_ids_.push_back(key);
+    } else {
+      for (const auto& [o, r] : visiting_) {
+        if (o == node.object && r == relation) {
+          ++cycles_;
+          return Answer::kCycle;
+        }
+      }
+      for (const auto& [o, r] : known_false_) {
+        if (o == node.object && r == relation) return Answer::kFalse;
+      }
+      visiting_.emplace_back(node.object, relation);
     }
-    visiting_.emplace_back(object, relation);
-    Result<Answer> out = Eval(object, def->rewrite, def->name, depth);
-    visiting_.pop_back();
+    const int cycles_before = cycles_;
+    Result<Answer> out = Eval(node, def->rewrite, def->name, depth);
+    // A denial reached without meeting a cycle holds wherever it is asked
+    // again in this check (diamonds and repeated `X from parent` walks).
+    const bool settled = out && *out == Answer::kFalse && cycles_ == cycles_before;
+    if (by_id) {
+      visiting_ids_.pop_back();
+      if (settled) false_ids_.push_back(key);
+    } else {
+      visiting_.pop_back();
+      if (settled) known_false_.emplace_back(node.object, relation);
+    }
     return out;
   }
 
@@ -88,6 +134,15 @@ class Resolver {
   std::vector<std::string>& path() { return path_; }
 
  private:
+  TupleIndex::RelationKey RelationId(std::string_view relation) {
+    for (const auto& [r, key] : relation_ids_) {
+      if (r.data() == relation.data() || r == relation) return key;
+    }
+    const TupleIndex::RelationKey key = stored_.Relation(relation);
+    relation_ids_.emplace_back(relation, key);
+    return key;
+  }
+
   Result<bool> Condition(const TupleIndex::Tuple& t) {
     if (t.condition.empty()) return true;
     const ConditionDef* def = model_.FindCondition(t.condition);
@@ -146,56 +201,72 @@ class Resolver {
     return a;
   }
 
-  Result<Answer> Direct(std::string_view object, std::string_view relation,
+  Result<Answer> Direct(Node node, std::string_view relation,
                         const std::vector<TypeRestriction>& restrictions, int depth) {
     AnyOf any;
     auto granted = [] { return Result<Answer>(Answer::kTrue); };
-    for (const TupleIndex* index : {&stored_, &contextual_}) {
-      if (auto t = index->Find(object, relation, user_, user_relation_)) {
+    const bool plain_user = user_relation_.empty() && !IsWildcard(user_);
+    const TupleIndex::RelationKey rid = RelationId(relation);
+    if (auto t = stored_.Find(node.id, rid, user_id_, user_relation_id_)) {
+      if (any.Add(Through(*t, restrictions, granted))) return Answer::kTrue;
+    }
+    if (plain_user) {
+      if (auto t = stored_.Find(node.id, rid, wildcard_id_, 0)) {
         if (any.Add(Through(*t, restrictions, granted))) return Answer::kTrue;
       }
-      if (user_relation_.empty() && !IsWildcard(user_)) {
-        const std::string wildcard = fmt::format("{}:*", TypeOf(user_));
-        if (auto t = index->Find(object, relation, wildcard, "")) {
+    }
+    if (contextual_ != nullptr) {
+      if (auto t = contextual_->Find(node.object, relation, user_, user_relation_)) {
+        if (any.Add(Through(*t, restrictions, granted))) return Answer::kTrue;
+      }
+      if (plain_user) {
+        if (auto t = contextual_->Find(node.object, relation, wildcard_, "")) {
           if (any.Add(Through(*t, restrictions, granted))) return Answer::kTrue;
         }
       }
     }
-    for (const TupleIndex* index : {&stored_, &contextual_}) {
-      index->ForEachIndirect(object, relation, [&](const TupleIndex::Tuple& t) {
-        if (t.user_relation.empty()) return true;  // a wildcard, matched above
-        return !any.Add(
-            Through(t, restrictions, [&] { return Check(t.user, t.user_relation, depth + 1); }));
-      });
-      if (any.Get() && *any.Get() == Answer::kTrue) return Answer::kTrue;
+    // Usersets: resolve each. Tuples of the stored index carry their ids.
+    auto userset = [&](const TupleIndex::Tuple& t, bool stored) {
+      if (t.user_relation.empty()) return true;  // a wildcard, matched above
+      return !any.Add(Through(t, restrictions, [&] {
+        return Check({t.user, stored ? t.user_id : kUnknown}, t.user_relation, depth + 1);
+      }));
+    };
+    stored_.ForEachIndirect(node.id, rid,
+                            [&](const TupleIndex::Tuple& t) { return userset(t, true); });
+    if (contextual_ != nullptr && !(any.Get() && *any.Get() == Answer::kTrue)) {
+      contextual_->ForEachIndirect(node.object, relation,
+                                   [&](const TupleIndex::Tuple& t) { return userset(t, false); });
     }
     return any.Get();
   }
 
-  Result<Answer> TupleToUserset(std::string_view object, std::string_view relation,
-                                const Rewrite& w, int depth) {
+  Result<Answer> TupleToUserset(Node node, std::string_view relation, const Rewrite& w, int depth) {
     // The model's validation makes the tupleset a relation of this type.
-    const RelationDef* tupleset = model_.FindRelation(TypeOf(object), w.tupleset);
+    const RelationDef* tupleset = model_.FindRelation(TypeOf(node.object), w.tupleset);
     AnyOf any;
-    for (const TupleIndex* index : {&stored_, &contextual_}) {
-      index->ForEach(object, w.tupleset, [&](const TupleIndex::Tuple& t) {
-        if (!t.user_relation.empty() || IsWildcard(t.user)) return true;
-        if (model_.FindRelation(TypeOf(t.user), w.relation) == nullptr) return true;
-        Result<Answer> a = Through(t, tupleset->directly_related,
-                                   [&] { return Check(t.user, w.relation, depth + 1); });
-        if (a && *a == Answer::kTrue) {
-          path_.push_back(fmt::format("{}#{} <- {}#{} ({} from {})", object, relation, t.user,
-                                      w.relation, w.relation, w.tupleset));
-        }
-        return !any.Add(std::move(a));
+    auto through = [&](const TupleIndex::Tuple& t, bool stored) {
+      if (!t.user_relation.empty() || IsWildcard(t.user)) return true;
+      if (model_.FindRelation(TypeOf(t.user), w.relation) == nullptr) return true;
+      Result<Answer> a = Through(t, tupleset->directly_related, [&] {
+        return Check({t.user, stored ? t.user_id : kUnknown}, w.relation, depth + 1);
       });
-      if (any.Get() && *any.Get() == Answer::kTrue) return Answer::kTrue;
+      if (a && *a == Answer::kTrue) {
+        path_.push_back(fmt::format("{}#{} <- {}#{} ({} from {})", node.object, relation, t.user,
+                                    w.relation, w.relation, w.tupleset));
+      }
+      return !any.Add(std::move(a));
+    };
+    stored_.ForEach(node.id, RelationId(w.tupleset),
+                    [&](const TupleIndex::Tuple& t) { return through(t, true); });
+    if (contextual_ != nullptr && !(any.Get() && *any.Get() == Answer::kTrue)) {
+      contextual_->ForEach(node.object, w.tupleset,
+                           [&](const TupleIndex::Tuple& t) { return through(t, false); });
     }
     return any.Get();
   }
 
-  Result<Answer> Eval(std::string_view object, const Rewrite& w, std::string_view relation,
-                      int depth) {
+  Result<Answer> Eval(Node node, const Rewrite& w, std::string_view relation, int depth) {
     const size_t mark = path_.size();
     auto keep_if_granted = [&](Result<Answer> a) {
       if (!a || *a != Answer::kTrue) path_.resize(mark);
@@ -203,21 +274,22 @@ class Resolver {
     };
     switch (w.kind) {
       case Rewrite::Kind::kDirect:
-        return keep_if_granted(Direct(object, relation, w.direct, depth));
+        return keep_if_granted(Direct(node, relation, w.direct, depth));
       case Rewrite::Kind::kComputed: {
-        Result<Answer> a = Check(object, w.relation, depth + 1);
+        Result<Answer> a = Check(node, w.relation, depth + 1);
         if (a && *a == Answer::kTrue) {
-          path_.push_back(fmt::format("{}#{} <- {}#{}", object, relation, object, w.relation));
+          path_.push_back(
+              fmt::format("{}#{} <- {}#{}", node.object, relation, node.object, w.relation));
         }
         return keep_if_granted(std::move(a));
       }
       case Rewrite::Kind::kTupleToUserset:
-        return keep_if_granted(TupleToUserset(object, relation, w, depth));
+        return keep_if_granted(TupleToUserset(node, relation, w, depth));
       case Rewrite::Kind::kUnion: {
         AnyOf any;
         for (const Rewrite& c : w.children) {
           const size_t before = path_.size();
-          Result<Answer> a = Eval(object, c, relation, depth);
+          Result<Answer> a = Eval(node, c, relation, depth);
           if (!a || *a != Answer::kTrue) path_.resize(before);
           if (any.Add(std::move(a))) return Answer::kTrue;
         }
@@ -228,7 +300,7 @@ class Resolver {
         std::optional<Status> error;
         bool cycle = false;
         for (const Rewrite& c : w.children) {
-          Result<Answer> a = Eval(object, c, relation, depth);
+          Result<Answer> a = Eval(node, c, relation, depth);
           if (!a) {
             if (!error) error = a.error();
           } else if (*a == Answer::kFalse) {
@@ -242,17 +314,18 @@ class Resolver {
         return keep_if_granted(cycle ? Answer::kCycle : Answer::kTrue);
       }
       case Rewrite::Kind::kExclusion: {
-        Result<Answer> base = Eval(object, w.children[0], relation, depth);
+        Result<Answer> base = Eval(node, w.children[0], relation, depth);
         if (base && *base == Answer::kFalse) return keep_if_granted(base);
         const size_t before = path_.size();
-        Result<Answer> subtract = Eval(object, w.children[1], relation, depth);
+        Result<Answer> subtract = Eval(node, w.children[1], relation, depth);
         path_.resize(before);
         if (subtract && *subtract == Answer::kTrue) return keep_if_granted(Answer::kFalse);
         if (!base) return keep_if_granted(base);
         if (!subtract) return keep_if_granted(Err(subtract.error()));
         if (*subtract == Answer::kCycle) return keep_if_granted(Answer::kCycle);
         if (*base == Answer::kTrue) {
-          path_.push_back(fmt::format("{}#{}: not excluded by its `but not`", object, relation));
+          path_.push_back(
+              fmt::format("{}#{}: not excluded by its `but not`", node.object, relation));
         }
         return keep_if_granted(base);
       }
@@ -262,11 +335,18 @@ class Resolver {
 
   const Model& model_;
   const TupleIndex& stored_;
-  const TupleIndex& contextual_;
+  const TupleIndex* contextual_;
   std::string_view user_;
   std::string_view user_relation_;
+  const std::string wildcard_;
   const cel::Activation& context_;
+  const uint32_t user_id_, user_relation_id_, wildcard_id_;
   std::vector<std::pair<std::string_view, std::string_view>> visiting_;
+  std::vector<std::pair<std::string_view, std::string_view>> known_false_;
+  std::vector<uint64_t> visiting_ids_;
+  std::vector<uint64_t> false_ids_;
+  std::vector<std::pair<std::string_view, TupleIndex::RelationKey>> relation_ids_;
+  int cycles_ = 0;
   std::vector<std::string> path_;
 };
 
@@ -285,18 +365,26 @@ Status CheckRelation(const Model& model, std::string_view type, std::string_view
   return OkStatus();
 }
 
-// The contextual tuples, validated and indexed.
-Result<TupleIndex> IndexContextual(const Model& model, const std::vector<TupleKey>& tuples) {
+// The contextual tuples, validated and indexed; null if there are none.
+Result<std::unique_ptr<TupleIndex>> IndexContextual(const Model& model,
+                                                    const std::vector<TupleKey>& tuples) {
   if (tuples.size() > kMaxContextualTuples) {
     return Err(InvalidArgumentError(
         fmt::format("{} contextual tuples; at most {}", tuples.size(), kMaxContextualTuples)));
   }
-  TupleIndex contextual;
+  if (tuples.empty()) return nullptr;
+  auto contextual = std::make_unique<TupleIndex>();
   for (const TupleKey& t : tuples) {
     BULWARK_RETURN_IF_ERROR(ValidateTuple(model, t));
-    contextual.Add(t);
+    contextual->Add(t);
   }
   return contextual;
+}
+
+// The stored index and, if any, the contextual one.
+std::vector<const TupleIndex*> Indexes(const TupleIndex& stored, const TupleIndex* contextual) {
+  if (contextual == nullptr) return {&stored};
+  return {&stored, contextual};
 }
 
 Status CheckUser(const Model& model, const UserRef& user) {
@@ -320,12 +408,12 @@ Result<CheckResult> Check(const Model& model, const TupleIndex& tuples,
                           const CheckRequest& request) {
   BULWARK_RETURN_IF_ERROR(CheckRelation(model, request.object.type, request.relation));
   BULWARK_RETURN_IF_ERROR(CheckUser(model, request.user));
-  BULWARK_ASSIGN_OR_RETURN(TupleIndex contextual,
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<TupleIndex> contextual,
                            IndexContextual(model, request.contextual_tuples));
   const std::string object = ToString(request.object);
   const std::string user = request.user.type + ":" + request.user.id;
-  Resolver resolver(model, tuples, contextual, user, request.user.relation, request.context);
-  BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check(object, request.relation, 0));
+  Resolver resolver(model, tuples, contextual.get(), user, request.user.relation, request.context);
+  BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check({object}, request.relation, 0));
   CheckResult out;
   out.allowed = answer == Answer::kTrue;
   if (out.allowed) {
@@ -339,7 +427,7 @@ Result<std::vector<std::string>> ListObjects(const Model& model, const TupleInde
                                              const ListObjectsRequest& request) {
   BULWARK_RETURN_IF_ERROR(CheckRelation(model, request.type, request.relation));
   BULWARK_RETURN_IF_ERROR(CheckUser(model, request.user));
-  BULWARK_ASSIGN_OR_RETURN(TupleIndex contextual,
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<TupleIndex> contextual,
                            IndexContextual(model, request.contextual_tuples));
   const std::string user = request.user.type + ":" + request.user.id;
   // Objects reachable backwards from the user, through the tuples that
@@ -355,7 +443,7 @@ Result<std::vector<std::string>> ListObjects(const Model& model, const TupleInde
     frontier.pop_back();
     std::vector<std::string_view> relations = RelationsOf(model, TypeOf(node));
     relations.push_back("");
-    for (const TupleIndex* index : {&tuples, static_cast<const TupleIndex*>(&contextual)}) {
+    for (const TupleIndex* index : Indexes(tuples, contextual.get())) {
       for (std::string_view r : relations) {
         index->ForEachByUser(node, r, [&](const TupleIndex::Tuple& t) {
           if (TypeOf(t.object) == request.type) candidates.emplace(t.object);
@@ -367,8 +455,9 @@ Result<std::vector<std::string>> ListObjects(const Model& model, const TupleInde
   }
   std::vector<std::string> out;
   for (const std::string& object : candidates) {
-    Resolver resolver(model, tuples, contextual, user, request.user.relation, request.context);
-    BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check(object, request.relation, 0));
+    Resolver resolver(model, tuples, contextual.get(), user, request.user.relation,
+                      request.context);
+    BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check({object}, request.relation, 0));
     if (answer == Answer::kTrue) {
       out.push_back(object);
       if (out.size() >= request.limit) break;
@@ -390,7 +479,7 @@ Result<std::vector<std::string>> ListUsers(const Model& model, const TupleIndex&
     BULWARK_RETURN_IF_ERROR(CheckUser(model, filter));
     filters.push_back(std::move(filter));
   }
-  BULWARK_ASSIGN_OR_RETURN(TupleIndex contextual,
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<TupleIndex> contextual,
                            IndexContextual(model, request.contextual_tuples));
   auto matches_plain = [&](std::string_view type) {
     return std::any_of(filters.begin(), filters.end(),
@@ -408,7 +497,7 @@ Result<std::vector<std::string>> ListUsers(const Model& model, const TupleIndex&
     for (const UserRef& f : filters) {
       if (!f.relation.empty() && f.type == TypeOf(node)) candidates.insert(node + "#" + f.relation);
     }
-    for (const TupleIndex* index : {&tuples, static_cast<const TupleIndex*>(&contextual)}) {
+    for (const TupleIndex* index : Indexes(tuples, contextual.get())) {
       for (std::string_view r : RelationsOf(model, TypeOf(node))) {
         index->ForEach(node, r, [&](const TupleIndex::Tuple& t) {
           if (t.user_relation.empty() && matches_plain(TypeOf(t.user))) candidates.emplace(t.user);
@@ -426,8 +515,8 @@ Result<std::vector<std::string>> ListUsers(const Model& model, const TupleIndex&
     const std::string_view user_relation = hash == std::string::npos
                                                ? std::string_view()
                                                : std::string_view(candidate).substr(hash + 1);
-    Resolver resolver(model, tuples, contextual, user, user_relation, request.context);
-    BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check(object, request.relation, 0));
+    Resolver resolver(model, tuples, contextual.get(), user, user_relation, request.context);
+    BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check({object}, request.relation, 0));
     if (answer == Answer::kTrue) {
       out.push_back(candidate);
       if (out.size() >= request.limit) break;
@@ -438,14 +527,14 @@ Result<std::vector<std::string>> ListUsers(const Model& model, const TupleIndex&
 
 namespace {
 
-ExpandNode ExpandRewrite(const Model& model, const TupleIndex& stored, const TupleIndex& contextual,
+ExpandNode ExpandRewrite(const Model& model, const TupleIndex& stored, const TupleIndex* contextual,
                          const std::string& object, std::string_view relation, const Rewrite& w) {
   ExpandNode node;
   node.name = fmt::format("{}#{}", object, relation);
   switch (w.kind) {
     case Rewrite::Kind::kDirect:
       node.kind = ExpandNode::Kind::kUsers;
-      for (const TupleIndex* index : {&stored, &contextual}) {
+      for (const TupleIndex* index : Indexes(stored, contextual)) {
         index->ForEach(object, relation, [&](const TupleIndex::Tuple& t) {
           if (AllowedBy(w.direct, TypeOf(t.user), IsWildcard(t.user), t.user_relation,
                         t.condition)) {
@@ -465,7 +554,7 @@ ExpandNode ExpandRewrite(const Model& model, const TupleIndex& stored, const Tup
     case Rewrite::Kind::kTupleToUserset:
       node.kind = ExpandNode::Kind::kTupleToUserset;
       node.tupleset = fmt::format("{}#{}", object, w.tupleset);
-      for (const TupleIndex* index : {&stored, &contextual}) {
+      for (const TupleIndex* index : Indexes(stored, contextual)) {
         index->ForEach(object, w.tupleset, [&](const TupleIndex::Tuple& t) {
           if (t.user_relation.empty() && !IsWildcard(t.user) &&
               model.FindRelation(TypeOf(t.user), w.relation) != nullptr) {
@@ -496,9 +585,10 @@ Result<ExpandNode> Expand(const Model& model, const TupleIndex& tuples, const Ob
                           std::string_view relation,
                           const std::vector<TupleKey>& contextual_tuples) {
   BULWARK_RETURN_IF_ERROR(CheckRelation(model, object.type, relation));
-  BULWARK_ASSIGN_OR_RETURN(TupleIndex contextual, IndexContextual(model, contextual_tuples));
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<TupleIndex> contextual,
+                           IndexContextual(model, contextual_tuples));
   const RelationDef* def = model.FindRelation(object.type, relation);
-  return ExpandRewrite(model, tuples, contextual, ToString(object), relation, def->rewrite);
+  return ExpandRewrite(model, tuples, contextual.get(), ToString(object), relation, def->rewrite);
 }
 
 }  // namespace bulwark::policy::fga

@@ -127,6 +127,7 @@ TupleIndex::~TupleIndex() = default;
 
 uint32_t TupleIndex::FindRecord(uint32_t object, uint32_t relation, uint32_t user,
                                 uint32_t user_rel) const {
+  if (object == kNoId || relation == kNoId || user == kNoId || user_rel == kNoId) return kEnd;
   return exact_->Find(Hash4(object, relation, user, user_rel), [&](uint32_t e) {
     const Record& r = records_[e];
     return r.object == object && r.relation == relation && r.user == user &&
@@ -172,11 +173,23 @@ bool TupleIndex::Add(const TupleKey& t) {
     }
     return heads[h];
   };
+  if (summaries_.size() <= object) summaries_.resize(strings_.size());
+  uint64_t bit = BitOf(relation);
+  if (bit == 0) {
+    if (relation_bits_.size() < 64) {
+      relation_bits_.push_back(relation);
+      bit = uint64_t{1} << (relation_bits_.size() - 1);
+    } else {
+      bit = kAllBits;  // past 64 relation names: summaries cannot tell
+    }
+  }
+  summaries_[object].any |= bit;
   ListHead& by_object = head_of(object_table_, object_heads_, object, relation);
   records_[e].next = by_object.head;
   by_object.head = e;
   const bool indirect = user_rel != 0 || strings_.Get(user).ends_with(":*");
   if (indirect) {
+    summaries_[object].indirect |= bit;
     records_[e].next_indirect = by_object.indirect;
     by_object.indirect = e;
   }
@@ -240,9 +253,34 @@ std::optional<TupleIndex::Tuple> TupleIndex::Find(std::string_view object,
 
 TupleIndex::Tuple TupleIndex::View(uint32_t e) const {
   const Record& r = records_[e];
-  return {strings_.Get(r.object),    strings_.Get(r.relation),
-          strings_.Get(r.user),      strings_.Get(r.user_relation),
-          strings_.Get(r.condition), r.context == 0 ? nullptr : contexts_[r.context].get()};
+  return {strings_.Get(r.object),
+          strings_.Get(r.relation),
+          strings_.Get(r.user),
+          strings_.Get(r.user_relation),
+          strings_.Get(r.condition),
+          r.context == 0 ? nullptr : contexts_[r.context].get(),
+          r.user};
+}
+
+uint64_t TupleIndex::BitOf(uint32_t relation) const {
+  for (size_t i = 0; i < relation_bits_.size(); ++i) {
+    if (relation_bits_[i] == relation) return uint64_t{1} << i;
+  }
+  return relation_bits_.size() < 64 ? 0 : kAllBits;
+}
+
+TupleIndex::RelationKey TupleIndex::Relation(std::string_view name) const {
+  const uint32_t id = strings_.Find(name);
+  if (id == kNoId) return {kNoId, 0};
+  return {id, BitOf(id)};
+}
+
+TupleIndex::ListHead TupleIndex::Heads(uint32_t o, uint32_t r) const {
+  if (o == kNoId || r == kNoId) return {o, r, kEnd, kEnd};
+  const uint32_t h = object_table_->Find(Hash2(o, r), [&](uint32_t id) {
+    return object_heads_[id].a == o && object_heads_[id].b == r;
+  });
+  return h == kEnd ? ListHead{o, r, kEnd, kEnd} : object_heads_[h];
 }
 
 uint32_t TupleIndex::Head(std::string_view object, std::string_view relation) const {
@@ -274,7 +312,7 @@ uint32_t TupleIndex::UserHead(std::string_view user, std::string_view user_relat
 size_t TupleIndex::MemoryBytes() const {
   size_t contexts = contexts_.capacity() * sizeof(contexts_[0]);
   return strings_.MemoryBytes() + records_.capacity() * sizeof(Record) +
-         free_records_.capacity() * 4 +
+         summaries_.capacity() * sizeof(Summary) + free_records_.capacity() * 4 +
          (object_heads_.capacity() + user_heads_.capacity()) * sizeof(ListHead) +
          (exact_->slots.capacity() + object_table_->slots.capacity() +
           user_table_->slots.capacity()) *

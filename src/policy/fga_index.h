@@ -56,7 +56,14 @@ class TupleIndex {
     std::string_view user_relation;  // a userset's relation, "" otherwise
     std::string_view condition;      // "" if none
     const cel::Activation* context;  // the tuple's condition context, or null
+    uint32_t user_id;                // `user`'s id in this index
   };
+
+  // Ids: every string the index holds has one (see Id); the overloads that
+  // take ids skip hashing strings again on hot paths. kNoId for a string the
+  // index does not hold (so no tuple can match it).
+  static constexpr uint32_t kNoId = StringPool::kNone;
+  uint32_t Id(std::string_view s) const { return strings_.Find(s); }
 
   TupleIndex();
   TupleIndex(TupleIndex&&) noexcept;
@@ -73,6 +80,38 @@ class TupleIndex {
   // The stored tuple (object, relation, user[#user_relation]), if any.
   std::optional<Tuple> Find(std::string_view object, std::string_view relation,
                             std::string_view user, std::string_view user_relation) const;
+
+  // A relation name as the id-based lookups take it: its id and its bit in
+  // the per-object summaries that let most lookups answer "none" from one
+  // cache line without probing the tables.
+  struct RelationKey {
+    uint32_t id = kNoId;
+    uint64_t bit = 0;
+  };
+  RelationKey Relation(std::string_view name) const;
+
+  std::optional<Tuple> Find(uint32_t object, RelationKey relation, uint32_t user,
+                            uint32_t user_relation) const {
+    if (!MayHold(object, relation.bit, false)) return std::nullopt;
+    const uint32_t e = FindRecord(object, relation.id, user, user_relation);
+    if (e == kEnd) return std::nullopt;
+    return View(e);
+  }
+  template <typename F>
+  void ForEachIndirect(uint32_t object, RelationKey relation, F&& f) const {
+    if (!MayHold(object, relation.bit, true)) return;
+    for (uint32_t e = Heads(object, relation.id).indirect; e != kEnd;
+         e = records_[e].next_indirect) {
+      if (!f(View(e))) return;
+    }
+  }
+  template <typename F>
+  void ForEach(uint32_t object, RelationKey relation, F&& f) const {
+    if (!MayHold(object, relation.bit, false)) return;
+    for (uint32_t e = Heads(object, relation.id).head; e != kEnd; e = records_[e].next) {
+      if (!f(View(e))) return;
+    }
+  }
 
   // Calls f(Tuple) for each stored tuple of (object, relation) whose user is a
   // userset or wildcard; f returns false to stop.
@@ -119,8 +158,23 @@ class TupleIndex {
     uint32_t head, indirect;
   };
   struct Table;  // open-addressing slots over ids
+  // Per string id (as an object): the bits of the relations it may hold
+  // tuples of, and of those it may hold usersets or wildcards of. Bits are
+  // set on Add and never cleared (a stale bit costs one probe).
+  struct Summary {
+    uint64_t any = 0;
+    uint64_t indirect = 0;
+  };
+  static constexpr uint64_t kAllBits = ~uint64_t{0};
+  bool MayHold(uint32_t object, uint64_t bit, bool indirect) const {
+    if (object >= summaries_.size()) return false;
+    return ((indirect ? summaries_[object].indirect : summaries_[object].any) & bit) != 0;
+  }
+  uint64_t BitOf(uint32_t relation) const;
 
   Tuple View(uint32_t e) const;
+  // The list heads of (object, relation) by id; {kEnd, kEnd} if none.
+  ListHead Heads(uint32_t object, uint32_t relation) const;
   uint32_t Head(std::string_view object, std::string_view relation) const;
   uint32_t IndirectHead(std::string_view object, std::string_view relation) const;
   uint32_t UserHead(std::string_view user, std::string_view user_relation) const;
@@ -132,6 +186,8 @@ class TupleIndex {
   std::vector<ListHead> object_heads_;
   std::vector<ListHead> user_heads_;
   std::vector<std::shared_ptr<const cel::Activation>> contexts_;  // 0 is "none"
+  std::vector<Summary> summaries_;                                // by object string id
+  std::vector<uint32_t> relation_bits_;  // relation string ids; position = bit
   std::unique_ptr<Table> exact_;         // record ids by (object, relation, user, user_relation)
   std::unique_ptr<Table> object_table_;  // object_heads_ ids by (object, relation)
   std::unique_ptr<Table> user_table_;    // user_heads_ ids by (user, user_relation)
