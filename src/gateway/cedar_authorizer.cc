@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "gateway/path_template.h"
 #include "policy/cedar_parser.h"
 
 namespace bulwark::gateway {
@@ -11,34 +12,6 @@ namespace bulwark::gateway {
 namespace {
 
 namespace cedar = policy::cedar;
-
-// Splits "/a/b/c" into {"a", "b", "c"}.
-std::vector<std::string_view> Segments(std::string_view path) {
-  std::vector<std::string_view> out;
-  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
-  while (true) {
-    const size_t slash = path.find('/');
-    out.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return out;
-}
-
-// "{name}" -> "name", "{name*}" -> "name" with rest = true; else nullopt.
-std::optional<std::string_view> Parameter(std::string_view segment, bool* rest = nullptr) {
-  if (segment.size() < 3 || segment.front() != '{' || segment.back() != '}') return std::nullopt;
-  std::string_view name = segment.substr(1, segment.size() - 2);
-  const bool star = name.back() == '*';
-  if (star) name.remove_suffix(1);
-  if (rest != nullptr) *rest = star;
-  if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-      })) {
-    return std::nullopt;
-  }
-  return name;
-}
 
 // The resource literal's type and id template: Document::"{id}".
 struct ResourceTemplate {
@@ -65,27 +38,6 @@ Result<ResourceTemplate> ParseResourceTemplate(std::string_view text) {
   return ResourceTemplate{type, std::move(id)};
 }
 
-// Replaces each {name} of `id` by its parameter; fails for an unknown name.
-Result<std::string> Expand(std::string_view id,
-                           const std::map<std::string, std::string, std::less<>>& params) {
-  std::string out;
-  while (!id.empty()) {
-    const size_t open = id.find('{');
-    out += id.substr(0, open);
-    if (open == std::string_view::npos) break;
-    const size_t close = id.find('}', open);
-    if (close == std::string_view::npos) return Err(InvalidArgumentError("unclosed { in resource"));
-    auto it = params.find(id.substr(open + 1, close - open - 1));
-    if (it == params.end()) {
-      return Err(InvalidArgumentError(fmt::format("resource parameter `{}` is not in the path",
-                                                  id.substr(open + 1, close - open - 1))));
-    }
-    out += it->second;
-    id.remove_prefix(close + 1);
-  }
-  return out;
-}
-
 Result<cedar::EntityUid> ActionUid(std::string_view action) {
   if (action.find("::\"") != std::string_view::npos) return cedar::ParseEntityUid(action);
   return cedar::EntityUid{"Action", std::string(action)};
@@ -102,63 +54,14 @@ AuthzDecision Deny(std::string reason) { return {.allowed = false, .reason = std
 
 }  // namespace
 
-std::optional<std::map<std::string, std::string, std::less<>>> MatchPathTemplate(
-    const std::vector<RouteCedar::PathSegment>& segments, std::string_view path) {
-  std::map<std::string, std::string, std::less<>> params;
-  if (segments.empty()) return params;
-  std::string_view rest = path;
-  if (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
-  for (size_t i = 0; i < segments.size(); ++i) {
-    const RouteCedar::PathSegment& want = segments[i];
-    if (want.rest) {
-      if (rest.empty()) return std::nullopt;
-      params.emplace(want.text, std::string(rest));
-      return params;
-    }
-    const size_t slash = rest.find('/');
-    const std::string_view segment = rest.substr(0, slash);
-    const bool last = i + 1 == segments.size();
-    if (last != (slash == std::string_view::npos)) return std::nullopt;
-    if (want.parameter) {
-      if (segment.empty()) return std::nullopt;
-      params.emplace(want.text, std::string(segment));
-    } else if (segment != want.text) {
-      return std::nullopt;
-    }
-    rest = last ? std::string_view() : rest.substr(slash + 1);
-  }
-  return params;
-}
-
 Status CompileRouteCedar(RouteCedar& route) {
-  std::map<std::string, std::string, std::less<>> names;
-  route.path_segments.clear();
-  if (!route.path.empty()) {
-    if (route.path.front() != '/') return InvalidArgumentError("path must start with '/'");
-    const std::vector<std::string_view> segments = Segments(route.path);
-    for (size_t i = 0; i < segments.size(); ++i) {
-      const std::string_view s = segments[i];
-      bool star = false;
-      if (auto name = Parameter(s, &star)) {
-        if (star && i + 1 != segments.size()) {
-          return InvalidArgumentError(fmt::format("path: {{{}*}} must be the last segment", *name));
-        }
-        if (!names.emplace(std::string(*name), "x").second) {
-          return InvalidArgumentError(fmt::format("path: parameter `{}` appears twice", *name));
-        }
-        route.path_segments.push_back({std::string(*name), true, star});
-      } else if (s.find_first_of("{}") != std::string_view::npos) {
-        return InvalidArgumentError(fmt::format("path: bad segment `{}`", s));
-      } else {
-        route.path_segments.push_back({std::string(s), false, false});
-      }
-    }
-  }
+  BULWARK_ASSIGN_OR_RETURN(route.path_segments, CompilePathTemplate(route.path));
+  const PathParams names = SampleParams(route.path_segments);
   route.resource_type.clear();
   route.resource_id.clear();
   if (!route.resource.empty()) {
     BULWARK_ASSIGN_OR_RETURN(ResourceTemplate resource, ParseResourceTemplate(route.resource));
-    if (auto expanded = Expand(resource.id, names); !expanded) return expanded.error();
+    if (auto expanded = ExpandTemplate(resource.id, names); !expanded) return expanded.error();
     route.resource_type = std::move(resource.type);
     route.resource_id = std::move(resource.id);
   }
@@ -199,7 +102,7 @@ Result<cedar::Request> CedarAuthorizer::ToCedar(const AuthzRequest& request,
   if (route.resource_type.empty()) {
     out.resource = {"Route", request.route->name};
   } else {
-    BULWARK_ASSIGN_OR_RETURN(std::string id, Expand(route.resource_id, *params));
+    BULWARK_ASSIGN_OR_RETURN(std::string id, ExpandTemplate(route.resource_id, *params));
     out.resource = {route.resource_type, std::move(id)};
   }
 

@@ -66,12 +66,6 @@ class CedarAuthorizer final : public Authorizer {
   const CedarPrincipalTypes types_;
 };
 
-// The path parameters of `path` under a compiled path template
-// (RouteCedar::path_segments; none matches every path), or nullopt if it
-// does not match.
-std::optional<std::map<std::string, std::string, std::less<>>> MatchPathTemplate(
-    const std::vector<RouteCedar::PathSegment>& segments, std::string_view path);
-
 }  // namespace bulwark::gateway
 
 #endif  // BULWARK_GATEWAY_CEDAR_AUTHORIZER_H_

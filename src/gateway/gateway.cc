@@ -59,6 +59,16 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const C
             InvalidArgumentError(fmt::format("route '{}': cedar: {}", route.name, s.message())));
       }
     }
+    if (route.authz.relation) {
+      if (options.relations == nullptr) {
+        return Err(InvalidArgumentError(fmt::format(
+            "route '{}': relation authorization needs the relations section", route.name)));
+      }
+      if (Status s = CompileRouteRelation(*route.authz.relation); !s.ok()) {
+        return Err(
+            InvalidArgumentError(fmt::format("route '{}': relation: {}", route.name, s.message())));
+      }
+    }
   }
   std::unique_ptr<CedarAuthorizer> cedar;
   if (options.cedar) {
@@ -91,6 +101,10 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const C
   std::unique_ptr<Gateway> gateway(new Gateway(RouteTable(std::move(options.routes)),
                                                std::move(jwt), std::move(options.realm),
                                                options.api_keys, std::move(cedar), clock));
+  if (options.relations != nullptr) {
+    gateway->relations_ = std::make_unique<RelationAuthorizer>(
+        *options.relations, std::move(options.relation_user_types));
+  }
   gateway->route_limiters_ = std::move(limiters);
   gateway->pre_auth_limiter_ = std::move(pre_auth);
   return gateway;
@@ -279,6 +293,13 @@ Decision Gateway::Decide(const RequestFacts& request) const {
                      .now = clock_.NowUnixSeconds()};
   AuthzDecision verdict = authorizer_.Authorize(authz);
   if (verdict.allowed && route->authz.cedar) verdict = cedar_->Authorize(authz);
+  if (verdict.allowed && route->authz.relation) {
+    AuthzDecision related = relations_->Authorize(authz);
+    // Both decided: the audit record names both reasons.
+    if (related.allowed && route->authz.cedar)
+      related.reason = verdict.reason + "; " + related.reason;
+    verdict = std::move(related);
+  }
   if (!verdict.allowed) {
     decision.status = 403;
     decision.reason = verdict.reason;

@@ -22,6 +22,7 @@
 #include "gateway/cedar_authorizer.h"
 #include "gateway/jwt_authenticator.h"
 #include "gateway/principal.h"
+#include "gateway/relation_authorizer.h"
 #include "gateway/route.h"
 #include "guard/rate_limiter.h"
 #include "identity/api_keys.h"
@@ -78,6 +79,10 @@ struct GatewayOptions {
   // route without them is a configuration error.
   std::shared_ptr<const policy::cedar::SnapshotSource> cedar;
   CedarPrincipalTypes cedar_principal_types;
+  // The relations routes with a `relation` authz section are decided by;
+  // such a route is refused at Create without them. Must outlive the gateway.
+  const policy::RelationStore* relations = nullptr;
+  RelationUserTypes relation_user_types;
 };
 
 // The identity headers Bulwark sets; a client-sent copy is always stripped.
@@ -113,7 +118,8 @@ class Gateway {
   const identity::ApiKeyIndex* api_keys_;
   const Clock& clock_;
   RouteRuleAuthorizer authorizer_;
-  std::unique_ptr<CedarAuthorizer> cedar_;  // null without policies
+  std::unique_ptr<CedarAuthorizer> cedar_;         // null without policies
+  std::unique_ptr<RelationAuthorizer> relations_;  // null without relations
   std::string realm_;
   // One limiter per route with a rate limit, by route index; mutable state
   // inside an otherwise immutable snapshot (the limiters are thread-safe).

@@ -127,7 +127,7 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
 
   ConfigNode authz = node["authz"];
   BULWARK_RETURN_IF_ERROR(authz.CheckKeys({"scopes", "roles", "principals", "spiffe_trust_domains",
-                                           "allow_cidrs", "deny_cidrs", "cedar"}));
+                                           "allow_cidrs", "deny_cidrs", "cedar", "relation"}));
   BULWARK_ASSIGN_OR_RETURN(route.authz.scopes, ListOr(authz["scopes"]));
   BULWARK_ASSIGN_OR_RETURN(route.authz.roles, ListOr(authz["roles"]));
   BULWARK_ASSIGN_OR_RETURN(route.authz.principals, ListOr(authz["principals"]));
@@ -150,6 +150,23 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
     BULWARK_ASSIGN_OR_RETURN(rc.resource, cedar["resource"].StringOr(""));
     if (Status s = CompileRouteCedar(rc); !s.ok()) return Err(cedar.Error(s.message()));
     route.authz.cedar = std::move(rc);
+  }
+  if (ConfigNode relation = authz["relation"]; !relation.IsMissing()) {
+    BULWARK_RETURN_IF_ERROR(relation.CheckKeys({"relation", "relations", "path", "object"}));
+    RouteRelation rr;
+    BULWARK_ASSIGN_OR_RETURN(rr.relation, relation["relation"].StringOr(""));
+    if (ConfigNode relations = relation["relations"]; !relations.IsMissing()) {
+      if (!relations.IsMap()) return Err(relations.Error("must map methods to relations"));
+      if (!rr.relation.empty()) return Err(relations.Error("give either relation or relations"));
+      for (const std::string& method : relations.Keys()) {
+        BULWARK_ASSIGN_OR_RETURN(std::string r, relations[method].String());
+        rr.relations_by_method.emplace_back(method, std::move(r));
+      }
+    }
+    BULWARK_ASSIGN_OR_RETURN(rr.path, relation["path"].StringOr(""));
+    BULWARK_ASSIGN_OR_RETURN(rr.object, relation["object"].String());
+    if (Status s = CompileRouteRelation(rr); !s.ok()) return Err(relation.Error(s.message()));
+    route.authz.relation = std::move(rr);
   }
   if (ConfigNode limit = node["rate_limit"]; !limit.IsMissing()) {
     BULWARK_RETURN_IF_ERROR(
@@ -196,9 +213,18 @@ Result<audit::FileAuditSinkOptions> AuditFromNode(const ConfigNode& audit,
 
 Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::string& base_dir) {
   GatewayConfig config;
-  BULWARK_RETURN_IF_ERROR(
-      node.CheckKeys({"realm", "forward_auth", "pre_auth_rate_limit", "upstreams", "issuers",
-                      "routes", "audit", "identity_token", "cedar_principal_types"}));
+  BULWARK_RETURN_IF_ERROR(node.CheckKeys(
+      {"realm", "forward_auth", "pre_auth_rate_limit", "upstreams", "issuers", "routes", "audit",
+       "identity_token", "cedar_principal_types", "relation_user_types"}));
+  if (ConfigNode types = node["relation_user_types"]; !types.IsMissing()) {
+    BULWARK_RETURN_IF_ERROR(types.CheckKeys({"jwt", "api_key", "mtls"}));
+    RelationUserTypes& t = config.options.relation_user_types;
+    for (auto [key, field] :
+         {std::pair{"jwt", &t.jwt}, std::pair{"api_key", &t.api_key}, std::pair{"mtls", &t.mtls}}) {
+      BULWARK_ASSIGN_OR_RETURN(*field, types[key].StringOr(*field));
+      if (!policy::fga::IsName(*field)) return Err(types[key].Error("must be a type name"));
+    }
+  }
   if (ConfigNode types = node["cedar_principal_types"]; !types.IsMissing()) {
     BULWARK_RETURN_IF_ERROR(types.CheckKeys({"jwt", "api_key", "mtls", "anonymous"}));
     CedarPrincipalTypes& t = config.options.cedar_principal_types;

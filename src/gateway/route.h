@@ -35,6 +35,14 @@ struct RouteAuthn {
   std::vector<std::string> jwt_issuers;  // issuer names; empty = any configured
 };
 
+// One segment of a path template ("/docs/{id}", "/files/{path*}"): a
+// literal, a {name} parameter, or a last {name*} that takes the rest.
+struct PathSegment {
+  std::string text;  // the literal, or the parameter's name
+  bool parameter = false;
+  bool rest = false;
+};
+
 // How the Cedar authorizer sees a route's requests (see cedar_authorizer.h):
 // the action, and the resource built from path parameters.
 struct RouteCedar {
@@ -56,13 +64,23 @@ struct RouteCedar {
   std::vector<std::pair<std::string, policy::cedar::EntityUid>> action_uids;
   std::string resource_type;
   std::string resource_id;
-  // `path` split: a literal segment, a {name} parameter, or a last {name*}.
-  struct PathSegment {
-    std::string text;  // the literal, or the parameter's name
-    bool parameter = false;
-    bool rest = false;
-  };
+  // `path` split (see path_template.h).
   std::vector<PathSegment> path_segments;
+};
+
+// How the relation authorizer sees a route's requests (see
+// relation_authorizer.h): the object built from path parameters and the
+// relation the caller must have to it.
+struct RouteRelation {
+  // The relation for every method, or "" to use `relations_by_method`.
+  std::string relation;
+  std::vector<std::pair<std::string, std::string>> relations_by_method;  // {"GET", "viewer"}
+  std::string path;    // "/docs/{id}"; empty: no parameters
+  std::string object;  // "document:{id}"
+  // Parsed once by CompileRouteRelation.
+  std::vector<PathSegment> path_segments;
+  std::string object_type;
+  std::string object_id;  // with {name}s
 };
 
 // Rules of the route-rule authorizer. Deny overrides allow; every list that
@@ -76,6 +94,8 @@ struct RouteAuthz {
   std::vector<CidrRange> deny_cidrs;              // a client address in one is refused
   // Present: after the rules above hold, the Cedar policies decide too.
   std::optional<RouteCedar> cedar;
+  // Present: the caller must also have a relation to the path's object.
+  std::optional<RouteRelation> relation;
 };
 
 // A route's rate limit: one quota per key.

@@ -13,11 +13,21 @@ namespace {
 std::string_view TypeOf(std::string_view object) { return object.substr(0, object.find(':')); }
 bool IsWildcard(std::string_view user) { return user.ends_with(":*"); }
 
-std::string TupleStep(const TupleIndex::Tuple& t) {
-  std::string out = fmt::format("{}#{}@{}", t.object, t.relation, t.user);
-  if (!t.user_relation.empty()) fmt::format_to(std::back_inserter(out), "#{}", t.user_relation);
-  if (!t.condition.empty()) fmt::format_to(std::back_inserter(out), " [if {}]", t.condition);
+// The pieces joined, in one allocation (resolution paths are built on every
+// granted check, so this stays off fmt's general machinery).
+std::string Concat(std::initializer_list<std::string_view> parts) {
+  size_t size = 0;
+  for (std::string_view p : parts) size += p.size();
+  std::string out;
+  out.reserve(size);
+  for (std::string_view p : parts) out.append(p);
   return out;
+}
+
+std::string TupleStep(const TupleIndex::Tuple& t) {
+  return Concat({t.object, "#", t.relation, "@", t.user, t.user_relation.empty() ? "" : "#",
+                 t.user_relation, t.condition.empty() ? "" : " [if ", t.condition,
+                 t.condition.empty() ? "" : "]"});
 }
 
 // A branch's answer: granted, not granted, or undecided because it runs
@@ -61,6 +71,25 @@ struct Node {
   uint32_t id = kUnknown;
 };
 
+// The bookkeeping vectors of one resolution. Each thread keeps one set and
+// reuses its capacity, so a check allocates nothing for them once warm.
+struct Scratch {
+  std::vector<std::pair<std::string_view, std::string_view>> visiting;
+  std::vector<std::pair<std::string_view, std::string_view>> known_false;
+  std::vector<uint64_t> visiting_ids;
+  std::vector<uint64_t> false_ids;
+  std::vector<std::pair<std::string_view, TupleIndex::RelationKey>> relation_ids;
+  bool in_use = false;
+  void Clear() {
+    visiting.clear();
+    known_false.clear();
+    visiting_ids.clear();
+    false_ids.clear();
+    relation_ids.clear();
+  }
+};
+thread_local Scratch thread_scratch;
+
 class Resolver {
  public:
   // `contextual` may be null (no contextual tuples).
@@ -71,11 +100,24 @@ class Resolver {
         contextual_(contextual),
         user_(user),
         user_relation_(user_relation),
-        wildcard_(fmt::format("{}:*", TypeOf(user))),
+        wildcard_(Concat({TypeOf(user), ":*"})),
         context_(context),
         user_id_(stored.Id(user)),
         user_relation_id_(stored.Id(user_relation)),
-        wildcard_id_(stored.Id(wildcard_)) {}
+        wildcard_id_(stored.Id(wildcard_)),
+        owned_(thread_scratch.in_use ? std::make_unique<Scratch>() : nullptr),
+        scratch_(owned_ ? *owned_ : thread_scratch),
+        visiting_(scratch_.visiting),
+        known_false_(scratch_.known_false),
+        visiting_ids_(scratch_.visiting_ids),
+        false_ids_(scratch_.false_ids),
+        relation_ids_(scratch_.relation_ids) {
+    scratch_.Clear();
+    scratch_.in_use = true;
+  }
+  ~Resolver() { scratch_.in_use = false; }
+  Resolver(const Resolver&) = delete;
+  Resolver& operator=(const Resolver&) = delete;
 
   Result<Answer> Check(Node node, std::string_view relation, int depth) {
     if (depth > kMaxResolutionDepth) {
@@ -85,7 +127,7 @@ class Resolver {
     const RelationDef* def = model_.FindRelation(TypeOf(node.object), relation);
     if (def == nullptr) return Answer::kFalse;
     if (relation == user_relation_ && node.object == user_) {
-      path_.push_back(fmt::format("{}#{} is the user", node.object, relation));
+      path_.push_back(Concat({node.object, "#", relation, " is the user"}));
       return Answer::kTrue;
     }
     if (node.id == kUnknown) node.id = stored_.Id(node.object);
@@ -135,8 +177,10 @@ class Resolver {
 
  private:
   TupleIndex::RelationKey RelationId(std::string_view relation) {
+    // Keyed by where the name lives (the model's and the index's strings
+    // are stable): no string compares on this hot path.
     for (const auto& [r, key] : relation_ids_) {
-      if (r.data() == relation.data() || r == relation) return key;
+      if (r.data() == relation.data() && r.size() == relation.size()) return key;
     }
     const TupleIndex::RelationKey key = stored_.Relation(relation);
     relation_ids_.emplace_back(relation, key);
@@ -252,8 +296,8 @@ class Resolver {
         return Check({t.user, stored ? t.user_id : kUnknown}, w.relation, depth + 1);
       });
       if (a && *a == Answer::kTrue) {
-        path_.push_back(fmt::format("{}#{} <- {}#{} ({} from {})", node.object, relation, t.user,
-                                    w.relation, w.relation, w.tupleset));
+        path_.push_back(Concat({node.object, "#", relation, " <- ", t.user, "#", w.relation, " (",
+                                w.relation, " from ", w.tupleset, ")"}));
       }
       return !any.Add(std::move(a));
     };
@@ -279,7 +323,7 @@ class Resolver {
         Result<Answer> a = Check(node, w.relation, depth + 1);
         if (a && *a == Answer::kTrue) {
           path_.push_back(
-              fmt::format("{}#{} <- {}#{}", node.object, relation, node.object, w.relation));
+              Concat({node.object, "#", relation, " <- ", node.object, "#", w.relation}));
         }
         return keep_if_granted(std::move(a));
       }
@@ -324,8 +368,7 @@ class Resolver {
         if (!subtract) return keep_if_granted(Err(subtract.error()));
         if (*subtract == Answer::kCycle) return keep_if_granted(Answer::kCycle);
         if (*base == Answer::kTrue) {
-          path_.push_back(
-              fmt::format("{}#{}: not excluded by its `but not`", node.object, relation));
+          path_.push_back(Concat({node.object, "#", relation, ": not excluded by its `but not`"}));
         }
         return keep_if_granted(base);
       }
@@ -341,11 +384,13 @@ class Resolver {
   const std::string wildcard_;
   const cel::Activation& context_;
   const uint32_t user_id_, user_relation_id_, wildcard_id_;
-  std::vector<std::pair<std::string_view, std::string_view>> visiting_;
-  std::vector<std::pair<std::string_view, std::string_view>> known_false_;
-  std::vector<uint64_t> visiting_ids_;
-  std::vector<uint64_t> false_ids_;
-  std::vector<std::pair<std::string_view, TupleIndex::RelationKey>> relation_ids_;
+  std::unique_ptr<Scratch> owned_;  // only if this thread's scratch is taken
+  Scratch& scratch_;
+  std::vector<std::pair<std::string_view, std::string_view>>& visiting_;
+  std::vector<std::pair<std::string_view, std::string_view>>& known_false_;
+  std::vector<uint64_t>& visiting_ids_;
+  std::vector<uint64_t>& false_ids_;
+  std::vector<std::pair<std::string_view, TupleIndex::RelationKey>>& relation_ids_;
   int cycles_ = 0;
   std::vector<std::string> path_;
 };

@@ -27,7 +27,8 @@ uint64_t Hash4(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
 // Open addressing over ids (slot = id + 1), linear probing, tombstones on
 // removal, at most half full.
 struct TupleIndex::Table {
-  std::vector<uint32_t> slots = std::vector<uint32_t>(16, kEmptySlot);
+  std::vector<uint32_t, HugePageAllocator<uint32_t>> slots =
+      std::vector<uint32_t, HugePageAllocator<uint32_t>>(16, kEmptySlot);
   size_t live = 0, dead = 0;
 
   template <typename Eq>
@@ -65,7 +66,8 @@ struct TupleIndex::Table {
   void Rehash(HashOf hash_of) {
     size_t size = slots.size();
     while ((live + 1) * 4 > size) size *= 2;  // a quarter full after growing
-    std::vector<uint32_t> old = std::exchange(slots, std::vector<uint32_t>(size, kEmptySlot));
+    auto old =
+        std::exchange(slots, std::vector<uint32_t, HugePageAllocator<uint32_t>>(size, kEmptySlot));
     dead = 0;
     const size_t mask = size - 1;
     for (uint32_t s : old) {
@@ -101,7 +103,7 @@ uint32_t StringPool::Intern(std::string_view s) {
 }
 
 void StringPool::Grow() {
-  std::vector<uint32_t> slots(slots_.size() * 2, 0);
+  Array<uint32_t> slots(slots_.size() * 2, 0);
   const size_t mask = slots.size() - 1;
   for (uint32_t s : slots_) {
     if (s == 0) continue;
@@ -162,7 +164,7 @@ bool TupleIndex::Add(const TupleKey& t) {
     return Hash4(x.object, x.relation, x.user, x.user_relation);
   });
 
-  auto head_of = [&](std::unique_ptr<Table>& table, std::vector<ListHead>& heads, uint32_t a,
+  auto head_of = [&](std::unique_ptr<Table>& table, Array<ListHead>& heads, uint32_t a,
                      uint32_t b) -> ListHead& {
     uint32_t h =
         table->Find(Hash2(a, b), [&](uint32_t id) { return heads[id].a == a && heads[id].b == b; });

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/huge_pages.h"
 #include "policy/cel.h"
 #include "policy/fga_tuple.h"
 
@@ -41,9 +42,11 @@ class StringPool {
 
  private:
   void Grow();
-  std::vector<char> chars_;
-  std::vector<uint32_t> offsets_;  // size() + 1 entries
-  std::vector<uint32_t> slots_;    // id + 1, 0 = empty
+  template <typename T>
+  using Array = std::vector<T, HugePageAllocator<T>>;
+  Array<char> chars_;
+  Array<uint32_t> offsets_;  // size() + 1 entries
+  Array<uint32_t> slots_;    // id + 1, 0 = empty
 };
 
 class TupleIndex {
@@ -180,11 +183,13 @@ class TupleIndex {
   uint32_t UserHead(std::string_view user, std::string_view user_relation) const;
   uint32_t FindRecord(uint32_t object, uint32_t relation, uint32_t user, uint32_t user_rel) const;
 
+  template <typename T>
+  using Array = std::vector<T, HugePageAllocator<T>>;
   StringPool strings_;
-  std::vector<Record> records_;
+  Array<Record> records_;
   std::vector<uint32_t> free_records_;
-  std::vector<ListHead> object_heads_;
-  std::vector<ListHead> user_heads_;
+  Array<ListHead> object_heads_;
+  Array<ListHead> user_heads_;
   std::vector<std::shared_ptr<const cel::Activation>> contexts_;  // 0 is "none"
   std::vector<Summary> summaries_;                                // by object string id
   std::vector<uint32_t> relation_bits_;  // relation string ids; position = bit

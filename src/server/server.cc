@@ -145,6 +145,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
     gateway::GatewayOptions options = config.gateway->options;
     options.api_keys = server->api_key_index_.get();
     options.cedar = cedar;
+    options.relations = server->relation_store_.get();
     BULWARK_ASSIGN_OR_RETURN(server->gateway_, gateway::Gateway::Create(std::move(options), clock));
     log::Info("gateway.loaded",
               {{"routes", static_cast<int64_t>(server->gateway_->routes().routes().size())}});

@@ -3,6 +3,7 @@
 // context from what the gateway knows; forbid wins, default deny, and the
 // normalized path is what the policies see.
 #include "gateway/cedar_authorizer.h"
+#include "gateway/path_template.h"
 
 #include <gtest/gtest.h>
 
