@@ -69,6 +69,7 @@ constexpr uint32_t kUnknown = 0xFFFFFFFEu;
 struct Node {
   std::string_view object;
   uint32_t id = kUnknown;
+  std::string_view type = {};  // TypeOf(object), when known without reading it
 };
 
 // The bookkeeping vectors of one resolution. Each thread keeps one set and
@@ -124,7 +125,8 @@ class Resolver {
       return Err(Status(StatusCode::kResourceExhausted,
                         fmt::format("resolution deeper than {}", kMaxResolutionDepth)));
     }
-    const RelationDef* def = model_.FindRelation(TypeOf(node.object), relation);
+    if (node.type.empty()) node.type = TypeOf(node.object);
+    const RelationDef* def = model_.FindRelation(node.type, relation);
     if (def == nullptr) return Answer::kFalse;
     if (relation == user_relation_ && node.object == user_) {
       path_.push_back(Concat({node.object, "#", relation, " is the user"}));
@@ -229,8 +231,7 @@ class Resolver {
   template <typename Then>
   Result<Answer> Through(const TupleIndex::Tuple& t,
                          const std::vector<TypeRestriction>& restrictions, Then then) {
-    if (!AllowedBy(restrictions, TypeOf(t.user), IsWildcard(t.user), t.user_relation,
-                   t.condition)) {
+    if (!AllowedBy(restrictions, t.user_type, t.user_wildcard, t.user_relation, t.condition)) {
       return Answer::kFalse;
     }
     BULWARK_ASSIGN_OR_RETURN(bool holds, Condition(t));
@@ -273,7 +274,8 @@ class Resolver {
     auto userset = [&](const TupleIndex::Tuple& t, bool stored) {
       if (t.user_relation.empty()) return true;  // a wildcard, matched above
       return !any.Add(Through(t, restrictions, [&] {
-        return Check({t.user, stored ? t.user_id : kUnknown}, t.user_relation, depth + 1);
+        return Check({t.user, stored ? t.user_id : kUnknown, t.user_type}, t.user_relation,
+                     depth + 1);
       }));
     };
     stored_.ForEachIndirect(node.id, rid,
@@ -287,13 +289,13 @@ class Resolver {
 
   Result<Answer> TupleToUserset(Node node, std::string_view relation, const Rewrite& w, int depth) {
     // The model's validation makes the tupleset a relation of this type.
-    const RelationDef* tupleset = model_.FindRelation(TypeOf(node.object), w.tupleset);
+    const RelationDef* tupleset = model_.FindRelation(node.type, w.tupleset);
     AnyOf any;
     auto through = [&](const TupleIndex::Tuple& t, bool stored) {
-      if (!t.user_relation.empty() || IsWildcard(t.user)) return true;
-      if (model_.FindRelation(TypeOf(t.user), w.relation) == nullptr) return true;
+      if (!t.user_relation.empty() || t.user_wildcard) return true;
+      if (model_.FindRelation(t.user_type, w.relation) == nullptr) return true;
       Result<Answer> a = Through(t, tupleset->directly_related, [&] {
-        return Check({t.user, stored ? t.user_id : kUnknown}, w.relation, depth + 1);
+        return Check({t.user, stored ? t.user_id : kUnknown, t.user_type}, w.relation, depth + 1);
       });
       if (a && *a == Answer::kTrue) {
         path_.push_back(Concat({node.object, "#", relation, " <- ", t.user, "#", w.relation, " (",

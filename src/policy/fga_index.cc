@@ -79,7 +79,45 @@ struct TupleIndex::Table {
   }
 };
 
-StringPool::StringPool() : offsets_{0}, slots_(16, 0) { Intern(""); }
+// List heads keyed by an id pair, held in the slots (one cache line answers
+// a lookup), linear probing, at most half full; heads are never removed.
+struct TupleIndex::HeadTable {
+  std::vector<ListHead, HugePageAllocator<ListHead>> slots =
+      std::vector<ListHead, HugePageAllocator<ListHead>>(16, ListHead{kEnd, kEnd, kEnd, kEnd});
+  size_t live = 0;
+
+  const ListHead* Find(uint32_t a, uint32_t b) const {
+    const size_t mask = slots.size() - 1;
+    for (size_t i = Hash2(a, b) & mask;; i = (i + 1) & mask) {
+      const ListHead& h = slots[i];
+      if (h.a == kEnd) return nullptr;
+      if (h.a == a && h.b == b) return &h;
+    }
+  }
+  ListHead* FindMutable(uint32_t a, uint32_t b) { return const_cast<ListHead*>(Find(a, b)); }
+  ListHead& FindOrAdd(uint32_t a, uint32_t b) {
+    if (ListHead* h = FindMutable(a, b)) return *h;
+    if ((live + 1) * 2 > slots.size()) {
+      auto old = std::exchange(slots, std::vector<ListHead, HugePageAllocator<ListHead>>(
+                                          slots.size() * 2, ListHead{kEnd, kEnd, kEnd, kEnd}));
+      const size_t mask = slots.size() - 1;
+      for (const ListHead& h : old) {
+        if (h.a == kEnd) continue;
+        size_t i = Hash2(h.a, h.b) & mask;
+        while (slots[i].a != kEnd) i = (i + 1) & mask;
+        slots[i] = h;
+      }
+    }
+    const size_t mask = slots.size() - 1;
+    size_t i = Hash2(a, b) & mask;
+    while (slots[i].a != kEnd) i = (i + 1) & mask;
+    slots[i] = {a, b, kEnd, kEnd};
+    ++live;
+    return slots[i];
+  }
+};
+
+StringPool::StringPool() : entries_(1), slots_(16, 0) { Intern(""); }
 
 uint32_t StringPool::Find(std::string_view s) const {
   const size_t mask = slots_.size() - 1;
@@ -94,7 +132,15 @@ uint32_t StringPool::Intern(std::string_view s) {
   if ((size() + 1) * 2 > slots_.size()) Grow();
   const auto id = static_cast<uint32_t>(size());
   chars_.insert(chars_.end(), s.begin(), s.end());
-  offsets_.push_back(static_cast<uint32_t>(chars_.size()));
+  // The new string's entry is the old sentinel; a new sentinel ends it.
+  if (const size_t colon = s.find(':'); colon != std::string_view::npos && colon > 0) {
+    const std::string_view type = s.substr(0, colon);
+    auto it = std::find(types_.begin(), types_.end(), type);
+    entries_.back().type = static_cast<uint32_t>(it - types_.begin());
+    if (it == types_.end()) types_.emplace_back(type);
+    if (s.substr(colon) == ":*") entries_.back().type |= kWildcard;
+  }
+  entries_.push_back({static_cast<uint32_t>(chars_.size()), 0, 0, 0});
   const size_t mask = slots_.size() - 1;
   size_t i = std::hash<std::string_view>{}(s)&mask;
   while (slots_[i] != 0) i = (i + 1) & mask;
@@ -115,14 +161,14 @@ void StringPool::Grow() {
 }
 
 size_t StringPool::MemoryBytes() const {
-  return chars_.capacity() + offsets_.capacity() * 4 + slots_.capacity() * 4;
+  return chars_.capacity() + entries_.capacity() * sizeof(Entry) + slots_.capacity() * 4;
 }
 
 TupleIndex::TupleIndex()
     : contexts_(1),
       exact_(std::make_unique<Table>()),
-      object_table_(std::make_unique<Table>()),
-      user_table_(std::make_unique<Table>()) {}
+      object_heads_(std::make_unique<HeadTable>()),
+      user_heads_(std::make_unique<HeadTable>()) {}
 TupleIndex::TupleIndex(TupleIndex&&) noexcept = default;
 TupleIndex& TupleIndex::operator=(TupleIndex&&) noexcept = default;
 TupleIndex::~TupleIndex() = default;
@@ -164,38 +210,26 @@ bool TupleIndex::Add(const TupleKey& t) {
     return Hash4(x.object, x.relation, x.user, x.user_relation);
   });
 
-  auto head_of = [&](std::unique_ptr<Table>& table, Array<ListHead>& heads, uint32_t a,
-                     uint32_t b) -> ListHead& {
-    uint32_t h =
-        table->Find(Hash2(a, b), [&](uint32_t id) { return heads[id].a == a && heads[id].b == b; });
-    if (h == kEnd) {
-      h = static_cast<uint32_t>(heads.size());
-      heads.push_back({a, b, kEnd, kEnd});
-      table->Insert(Hash2(a, b), h, [&](uint32_t id) { return Hash2(heads[id].a, heads[id].b); });
-    }
-    return heads[h];
-  };
-  if (summaries_.size() <= object) summaries_.resize(strings_.size());
   uint64_t bit = BitOf(relation);
   if (bit == 0) {
-    if (relation_bits_.size() < 64) {
+    if (relation_bits_.size() < 32) {
       relation_bits_.push_back(relation);
       bit = uint64_t{1} << (relation_bits_.size() - 1);
     } else {
-      bit = kAllBits;  // past 64 relation names: summaries cannot tell
+      bit = kAllBits;  // past 32 relation names: summaries cannot tell
     }
   }
-  summaries_[object].any |= bit;
-  ListHead& by_object = head_of(object_table_, object_heads_, object, relation);
+  strings_.entry(object).any |= static_cast<uint32_t>(bit);
+  ListHead& by_object = object_heads_->FindOrAdd(object, relation);
   records_[e].next = by_object.head;
   by_object.head = e;
-  const bool indirect = user_rel != 0 || strings_.Get(user).ends_with(":*");
+  const bool indirect = user_rel != 0 || strings_.IsWildcard(user);
   if (indirect) {
-    summaries_[object].indirect |= bit;
+    strings_.entry(object).indirect |= static_cast<uint32_t>(bit);
     records_[e].next_indirect = by_object.indirect;
     by_object.indirect = e;
   }
-  ListHead& by_user = head_of(user_table_, user_heads_, user, user_rel);
+  ListHead& by_user = user_heads_->FindOrAdd(user, user_rel);
   records_[e].next_by_user = by_user.head;
   by_user.head = e;
   ++size_;
@@ -223,15 +257,10 @@ bool TupleIndex::Remove(const TupleKey& t) {
       }
     }
   };
-  const uint32_t oh = object_table_->Find(Hash2(object, relation), [&](uint32_t id) {
-    return object_heads_[id].a == object && object_heads_[id].b == relation;
-  });
-  unlink(object_heads_[oh].head, &Record::next);
-  unlink(object_heads_[oh].indirect, &Record::next_indirect);
-  const uint32_t uh = user_table_->Find(Hash2(user, user_rel), [&](uint32_t id) {
-    return user_heads_[id].a == user && user_heads_[id].b == user_rel;
-  });
-  unlink(user_heads_[uh].head, &Record::next_by_user);
+  ListHead* oh = object_heads_->FindMutable(object, relation);
+  unlink(oh->head, &Record::next);
+  unlink(oh->indirect, &Record::next_indirect);
+  unlink(user_heads_->FindMutable(user, user_rel)->head, &Record::next_by_user);
   if (records_[e].context != 0) contexts_[records_[e].context].reset();
   records_[e].relation = StringPool::kNone;  // marks the record free
   free_records_.push_back(e);
@@ -261,14 +290,16 @@ TupleIndex::Tuple TupleIndex::View(uint32_t e) const {
           strings_.Get(r.user_relation),
           strings_.Get(r.condition),
           r.context == 0 ? nullptr : contexts_[r.context].get(),
-          r.user};
+          r.user,
+          strings_.TypeOf(r.user),
+          strings_.IsWildcard(r.user)};
 }
 
 uint64_t TupleIndex::BitOf(uint32_t relation) const {
   for (size_t i = 0; i < relation_bits_.size(); ++i) {
     if (relation_bits_[i] == relation) return uint64_t{1} << i;
   }
-  return relation_bits_.size() < 64 ? 0 : kAllBits;
+  return relation_bits_.size() < 32 ? 0 : kAllBits;
 }
 
 TupleIndex::RelationKey TupleIndex::Relation(std::string_view name) const {
@@ -279,47 +310,31 @@ TupleIndex::RelationKey TupleIndex::Relation(std::string_view name) const {
 
 TupleIndex::ListHead TupleIndex::Heads(uint32_t o, uint32_t r) const {
   if (o == kNoId || r == kNoId) return {o, r, kEnd, kEnd};
-  const uint32_t h = object_table_->Find(Hash2(o, r), [&](uint32_t id) {
-    return object_heads_[id].a == o && object_heads_[id].b == r;
-  });
-  return h == kEnd ? ListHead{o, r, kEnd, kEnd} : object_heads_[h];
+  const ListHead* h = object_heads_->Find(o, r);
+  return h == nullptr ? ListHead{o, r, kEnd, kEnd} : *h;
 }
 
 uint32_t TupleIndex::Head(std::string_view object, std::string_view relation) const {
-  const uint32_t o = strings_.Find(object), r = strings_.Find(relation);
-  if (o == StringPool::kNone || r == StringPool::kNone) return kEnd;
-  const uint32_t h = object_table_->Find(Hash2(o, r), [&](uint32_t id) {
-    return object_heads_[id].a == o && object_heads_[id].b == r;
-  });
-  return h == kEnd ? kEnd : object_heads_[h].head;
+  return Heads(strings_.Find(object), strings_.Find(relation)).head;
 }
 
 uint32_t TupleIndex::IndirectHead(std::string_view object, std::string_view relation) const {
-  const uint32_t o = strings_.Find(object), r = strings_.Find(relation);
-  if (o == StringPool::kNone || r == StringPool::kNone) return kEnd;
-  const uint32_t h = object_table_->Find(Hash2(o, r), [&](uint32_t id) {
-    return object_heads_[id].a == o && object_heads_[id].b == r;
-  });
-  return h == kEnd ? kEnd : object_heads_[h].indirect;
+  return Heads(strings_.Find(object), strings_.Find(relation)).indirect;
 }
 
 uint32_t TupleIndex::UserHead(std::string_view user, std::string_view user_relation) const {
   const uint32_t u = strings_.Find(user), ur = strings_.Find(user_relation);
   if (u == StringPool::kNone || ur == StringPool::kNone) return kEnd;
-  const uint32_t h = user_table_->Find(
-      Hash2(u, ur), [&](uint32_t id) { return user_heads_[id].a == u && user_heads_[id].b == ur; });
-  return h == kEnd ? kEnd : user_heads_[h].head;
+  const ListHead* h = user_heads_->Find(u, ur);
+  return h == nullptr ? kEnd : h->head;
 }
 
 size_t TupleIndex::MemoryBytes() const {
   size_t contexts = contexts_.capacity() * sizeof(contexts_[0]);
   return strings_.MemoryBytes() + records_.capacity() * sizeof(Record) +
-         summaries_.capacity() * sizeof(Summary) + free_records_.capacity() * 4 +
-         (object_heads_.capacity() + user_heads_.capacity()) * sizeof(ListHead) +
-         (exact_->slots.capacity() + object_table_->slots.capacity() +
-          user_table_->slots.capacity()) *
-             4 +
-         contexts;
+         free_records_.capacity() * 4 +
+         (object_heads_->slots.capacity() + user_heads_->slots.capacity()) * sizeof(ListHead) +
+         exact_->slots.capacity() * 4 + contexts;
 }
 
 }  // namespace bulwark::policy::fga

@@ -25,7 +25,10 @@
 
 namespace bulwark::policy::fga {
 
-// Interned strings: each distinct string once, named by a dense id.
+// Interned strings: each distinct string once, named by a dense id. Each
+// entry also keeps the string's type (the part before ':', from a small
+// table, so reading it touches no characters) and two 32-bit masks its user
+// (TupleIndex) sets, kept beside the offset so one cache line serves both.
 class StringPool {
  public:
   static constexpr uint32_t kNone = 0xFFFFFFFFu;
@@ -35,18 +38,33 @@ class StringPool {
   // The id of `s`, or kNone.
   uint32_t Find(std::string_view s) const;
   std::string_view Get(uint32_t id) const {
-    return {chars_.data() + offsets_[id], offsets_[id + 1] - offsets_[id]};
+    return {chars_.data() + entries_[id].offset, entries_[id + 1].offset - entries_[id].offset};
   }
-  size_t size() const { return offsets_.size() - 1; }
+  // "document" for "document:1"; "" for a string without ':'.
+  std::string_view TypeOf(uint32_t id) const { return types_[entries_[id].type & ~kWildcard]; }
+  // True for "type:*".
+  bool IsWildcard(uint32_t id) const { return (entries_[id].type & kWildcard) != 0; }
+  size_t size() const { return entries_.size() - 1; }
   size_t MemoryBytes() const;
+
+  struct Entry {
+    uint32_t offset = 0;
+    uint32_t type = 0;  // into types_ (0 is ""), | kWildcard for "type:*"
+    uint32_t any = 0;   // masks kept for TupleIndex
+    uint32_t indirect = 0;
+  };
+  static constexpr uint32_t kWildcard = 0x80000000u;
+  Entry& entry(uint32_t id) { return entries_[id]; }
+  const Entry& entry(uint32_t id) const { return entries_[id]; }
 
  private:
   void Grow();
   template <typename T>
   using Array = std::vector<T, HugePageAllocator<T>>;
   Array<char> chars_;
-  Array<uint32_t> offsets_;  // size() + 1 entries
-  Array<uint32_t> slots_;    // id + 1, 0 = empty
+  Array<Entry> entries_;   // size() + 1 entries; the last holds the end offset
+  Array<uint32_t> slots_;  // id + 1, 0 = empty
+  std::vector<std::string> types_{""};
 };
 
 class TupleIndex {
@@ -60,6 +78,8 @@ class TupleIndex {
     std::string_view condition;      // "" if none
     const cel::Activation* context;  // the tuple's condition context, or null
     uint32_t user_id;                // `user`'s id in this index
+    std::string_view user_type;      // "user" of user:anne (no characters read)
+    bool user_wildcard;              // `user` is "type:*"
   };
 
   // Ids: every string the index holds has one (see Id); the overloads that
@@ -162,16 +182,14 @@ class TupleIndex {
   };
   struct Table;  // open-addressing slots over ids
   // Per string id (as an object): the bits of the relations it may hold
-  // tuples of, and of those it may hold usersets or wildcards of. Bits are
-  // set on Add and never cleared (a stale bit costs one probe).
-  struct Summary {
-    uint64_t any = 0;
-    uint64_t indirect = 0;
-  };
-  static constexpr uint64_t kAllBits = ~uint64_t{0};
+  // tuples of, and of those it may hold usersets or wildcards of (in its
+  // StringPool entry). Bits are set on Add and never cleared (a stale bit
+  // costs one probe).
+  static constexpr uint64_t kAllBits = 0xFFFFFFFFu;
   bool MayHold(uint32_t object, uint64_t bit, bool indirect) const {
-    if (object >= summaries_.size()) return false;
-    return ((indirect ? summaries_[object].indirect : summaries_[object].any) & bit) != 0;
+    if (object >= strings_.size()) return false;
+    const StringPool::Entry& e = strings_.entry(object);
+    return ((indirect ? e.indirect : e.any) & bit) != 0;
   }
   uint64_t BitOf(uint32_t relation) const;
 
@@ -188,14 +206,13 @@ class TupleIndex {
   StringPool strings_;
   Array<Record> records_;
   std::vector<uint32_t> free_records_;
-  Array<ListHead> object_heads_;
-  Array<ListHead> user_heads_;
+
   std::vector<std::shared_ptr<const cel::Activation>> contexts_;  // 0 is "none"
-  std::vector<Summary> summaries_;                                // by object string id
-  std::vector<uint32_t> relation_bits_;  // relation string ids; position = bit
+  std::vector<uint32_t> relation_bits_;  // relation string ids; position = bit (32 at most)
   std::unique_ptr<Table> exact_;         // record ids by (object, relation, user, user_relation)
-  std::unique_ptr<Table> object_table_;  // object_heads_ ids by (object, relation)
-  std::unique_ptr<Table> user_table_;    // user_heads_ ids by (user, user_relation)
+  struct HeadTable;  // list heads stored in the open-addressing slots themselves
+  std::unique_ptr<HeadTable> object_heads_;  // by (object, relation)
+  std::unique_ptr<HeadTable> user_heads_;    // by (user, user_relation)
   size_t size_ = 0;
 };
 
