@@ -74,12 +74,18 @@ struct Node {
 
 // The bookkeeping vectors of one resolution. Each thread keeps one set and
 // reuses its capacity, so a check allocates nothing for them once warm.
+struct DefEntry {
+  std::string_view type, relation;
+  const RelationDef* def;
+};
+
 struct Scratch {
   std::vector<std::pair<std::string_view, std::string_view>> visiting;
   std::vector<std::pair<std::string_view, std::string_view>> known_false;
   std::vector<uint64_t> visiting_ids;
   std::vector<uint64_t> false_ids;
   std::vector<std::pair<std::string_view, TupleIndex::RelationKey>> relation_ids;
+  std::vector<DefEntry> defs;
   bool in_use = false;
   void Clear() {
     visiting.clear();
@@ -87,6 +93,7 @@ struct Scratch {
     visiting_ids.clear();
     false_ids.clear();
     relation_ids.clear();
+    defs.clear();
   }
 };
 thread_local Scratch thread_scratch;
@@ -112,7 +119,8 @@ class Resolver {
         known_false_(scratch_.known_false),
         visiting_ids_(scratch_.visiting_ids),
         false_ids_(scratch_.false_ids),
-        relation_ids_(scratch_.relation_ids) {
+        relation_ids_(scratch_.relation_ids),
+        defs_(scratch_.defs) {
     scratch_.Clear();
     scratch_.in_use = true;
   }
@@ -126,7 +134,7 @@ class Resolver {
                         fmt::format("resolution deeper than {}", kMaxResolutionDepth)));
     }
     if (node.type.empty()) node.type = TypeOf(node.object);
-    const RelationDef* def = model_.FindRelation(node.type, relation);
+    const RelationDef* def = Def(node.type, relation);
     if (def == nullptr) return Answer::kFalse;
     if (relation == user_relation_ && node.object == user_) {
       path_.push_back(Concat({node.object, "#", relation, " is the user"}));
@@ -178,6 +186,21 @@ class Resolver {
   std::vector<std::string>& path() { return path_; }
 
  private:
+  // The model's definition of `relation` on `type`, remembered by where the
+  // names live (the model's, the index's and the request's strings are
+  // stable for the check): no string compares on this hot path.
+  const RelationDef* Def(std::string_view type, std::string_view relation) {
+    for (const DefEntry& d : defs_) {
+      if (d.type.data() == type.data() && d.type.size() == type.size() &&
+          d.relation.data() == relation.data() && d.relation.size() == relation.size()) {
+        return d.def;
+      }
+    }
+    const RelationDef* def = model_.FindRelation(type, relation);
+    defs_.push_back({type, relation, def});
+    return def;
+  }
+
   TupleIndex::RelationKey RelationId(std::string_view relation) {
     // Keyed by where the name lives (the model's and the index's strings
     // are stable): no string compares on this hot path.
@@ -289,11 +312,11 @@ class Resolver {
 
   Result<Answer> TupleToUserset(Node node, std::string_view relation, const Rewrite& w, int depth) {
     // The model's validation makes the tupleset a relation of this type.
-    const RelationDef* tupleset = model_.FindRelation(node.type, w.tupleset);
+    const RelationDef* tupleset = Def(node.type, w.tupleset);
     AnyOf any;
     auto through = [&](const TupleIndex::Tuple& t, bool stored) {
       if (!t.user_relation.empty() || t.user_wildcard) return true;
-      if (model_.FindRelation(t.user_type, w.relation) == nullptr) return true;
+      if (Def(t.user_type, w.relation) == nullptr) return true;
       Result<Answer> a = Through(t, tupleset->directly_related, [&] {
         return Check({t.user, stored ? t.user_id : kUnknown, t.user_type}, w.relation, depth + 1);
       });
@@ -393,6 +416,7 @@ class Resolver {
   std::vector<uint64_t>& visiting_ids_;
   std::vector<uint64_t>& false_ids_;
   std::vector<std::pair<std::string_view, TupleIndex::RelationKey>>& relation_ids_;
+  std::vector<DefEntry>& defs_;
   int cycles_ = 0;
   std::vector<std::string> path_;
 };
