@@ -117,7 +117,7 @@ struct TupleIndex::HeadTable {
   }
 };
 
-StringPool::StringPool() : entries_(1), slots_(16, 0) { Intern(""); }
+StringPool::StringPool() : slots_(16, 0) { Intern(""); }
 
 uint32_t StringPool::Find(std::string_view s) const {
   const size_t mask = slots_.size() - 1;
@@ -131,16 +131,23 @@ uint32_t StringPool::Intern(std::string_view s) {
   if (uint32_t id = Find(s); id != kNone) return id;
   if ((size() + 1) * 2 > slots_.size()) Grow();
   const auto id = static_cast<uint32_t>(size());
-  chars_.insert(chars_.end(), s.begin(), s.end());
-  // The new string's entry is the old sentinel; a new sentinel ends it.
+  Entry e;
+  e.size = static_cast<uint32_t>(s.size());
+  if (s.size() <= Entry::kInline) {
+    std::memcpy(e.text, s.data(), s.size());
+  } else {
+    const uint64_t offset = chars_.size();
+    chars_.insert(chars_.end(), s.begin(), s.end());
+    std::memcpy(e.text, &offset, sizeof offset);
+  }
   if (const size_t colon = s.find(':'); colon != std::string_view::npos && colon > 0) {
     const std::string_view type = s.substr(0, colon);
     auto it = std::find(types_.begin(), types_.end(), type);
-    entries_.back().type = static_cast<uint32_t>(it - types_.begin());
+    e.type = static_cast<uint32_t>(it - types_.begin());
     if (it == types_.end()) types_.emplace_back(type);
-    if (s.substr(colon) == ":*") entries_.back().type |= kWildcard;
+    if (s.substr(colon) == ":*") e.type |= kWildcard;
   }
-  entries_.push_back({static_cast<uint32_t>(chars_.size()), 0, 0, 0});
+  entries_.push_back(e);
   const size_t mask = slots_.size() - 1;
   size_t i = std::hash<std::string_view>{}(s)&mask;
   while (slots_[i] != 0) i = (i + 1) & mask;

@@ -13,6 +13,7 @@
 #define BULWARK_POLICY_FGA_INDEX_H_
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,20 +39,28 @@ class StringPool {
   // The id of `s`, or kNone.
   uint32_t Find(std::string_view s) const;
   std::string_view Get(uint32_t id) const {
-    return {chars_.data() + entries_[id].offset, entries_[id + 1].offset - entries_[id].offset};
+    const Entry& e = entries_[id];
+    if (e.size <= Entry::kInline) return {e.text, e.size};
+    uint64_t offset;
+    std::memcpy(&offset, e.text, sizeof offset);
+    return {chars_.data() + offset, e.size};
   }
   // "document" for "document:1"; "" for a string without ':'.
   std::string_view TypeOf(uint32_t id) const { return types_[entries_[id].type & ~kWildcard]; }
   // True for "type:*".
   bool IsWildcard(uint32_t id) const { return (entries_[id].type & kWildcard) != 0; }
-  size_t size() const { return entries_.size() - 1; }
+  size_t size() const { return entries_.size(); }
   size_t MemoryBytes() const;
 
-  struct Entry {
-    uint32_t offset = 0;
+  // 32 bytes, two to a cache line: a string of up to 16 bytes ("document:123456")
+  // sits in its entry, so the line that says where a string is also holds it.
+  struct alignas(32) Entry {
+    static constexpr uint32_t kInline = 16;
+    uint32_t size = 0;
     uint32_t type = 0;  // into types_ (0 is ""), | kWildcard for "type:*"
     uint32_t any = 0;   // masks kept for TupleIndex
     uint32_t indirect = 0;
+    char text[kInline] = {};  // the string, or the offset of a longer one in chars_
   };
   static constexpr uint32_t kWildcard = 0x80000000u;
   Entry& entry(uint32_t id) { return entries_[id]; }
@@ -61,8 +70,8 @@ class StringPool {
   void Grow();
   template <typename T>
   using Array = std::vector<T, HugePageAllocator<T>>;
-  Array<char> chars_;
-  Array<Entry> entries_;   // size() + 1 entries; the last holds the end offset
+  Array<char> chars_;  // strings longer than Entry::kInline
+  Array<Entry> entries_;
   Array<uint32_t> slots_;  // id + 1, 0 = empty
   std::vector<std::string> types_{""};
 };
