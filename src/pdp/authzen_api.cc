@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
+#include <charconv>
 #include <chrono>
 
 #include "net/request_head.h"
@@ -20,6 +21,7 @@ namespace {
 constexpr std::string_view kEvaluationPath = "/access/v1/evaluation";
 constexpr std::string_view kEvaluationsPath = "/access/v1/evaluations";
 constexpr std::string_view kMetadataPath = "/.well-known/authzen-configuration";
+constexpr std::string_view kSearchPrefix = "/access/v1/search/";
 
 // subject and resource: {"type", "id"}; action: {"name"}.
 Result<std::pair<std::string, std::string>> Entity(const json::value* v, std::string_view field,
@@ -64,6 +66,22 @@ Result<Evaluation> EvaluationOf(const json::object& item, const json::object& de
     return Err(InvalidArgumentError(at("context") + ": expected an object"));
   }
   return e;
+}
+
+// A search's entity whose id the search leaves open: {"type"} (an id is ignored).
+Result<std::string> TypeOnly(const json::value* v, std::string_view field) {
+  if (v == nullptr || !v->is_object()) {
+    return Err(InvalidArgumentError(fmt::format("{}: expected {{\"type\"}}", field)));
+  }
+  auto type = StringField(v->get_object(), "type");
+  if (!type) return Err(InvalidArgumentError(fmt::format("{}.{}", field, type.error().message())));
+  return std::move(*type);
+}
+
+// {"type", "id"} of "type:id" ("user:*" gives id "*"; a userset keeps its #relation).
+json::object EntityJson(std::string_view ref) {
+  const size_t colon = ref.find(':');
+  return json::object{{"type", ref.substr(0, colon)}, {"id", ref.substr(colon + 1)}};
 }
 
 json::object Denied(const Status& s) {
@@ -194,24 +212,119 @@ std::optional<net::HttpResponse> AuthzenApi::Handle(const net::HttpRequest& requ
       return response;
     }
     const std::string& base = options_.policy_decision_point;
-    return net::JsonResponse(
-        200, json::serialize(json::object{
-                 {"policy_decision_point", base},
-                 {"access_evaluation_endpoint", base + std::string(kEvaluationPath)},
-                 {"access_evaluations_endpoint", base + std::string(kEvaluationsPath)}}));
+    json::object metadata{{"policy_decision_point", base},
+                          {"access_evaluation_endpoint", base + std::string(kEvaluationPath)},
+                          {"access_evaluations_endpoint", base + std::string(kEvaluationsPath)}};
+    if (relations_ != nullptr) {  // the searches need the relations engine
+      for (std::string_view kind : {"subject", "resource", "action"}) {
+        metadata[fmt::format("search_{}_endpoint", kind)] =
+            fmt::format("{}{}{}", base, kSearchPrefix, kind);
+      }
+    }
+    return net::JsonResponse(200, json::serialize(metadata));
   }
-  if (path != kEvaluationPath && path != kEvaluationsPath) return std::nullopt;
+  const bool search = path.starts_with(kSearchPrefix) && relations_ != nullptr;
+  if (path != kEvaluationPath && path != kEvaluationsPath && !search) return std::nullopt;
   net::HttpResponse response = [&] {
     if (auto refused =
             RefuseUnlessAuthorizedJsonPost(request, options_.token_sha256, "bulwark-authzen")) {
       return std::move(*refused);
     }
+    if (search) return Search(request, path.substr(kSearchPrefix.size()));
     return Evaluate(request, path == kEvaluationsPath);
   }();
   if (auto id = request.Header("X-Request-ID"); id && !id->empty() && id->size() <= 256) {
     response.headers.emplace_back("X-Request-ID", std::string(*id));
   }
   return response;
+}
+
+net::HttpResponse AuthzenApi::Search(const net::HttpRequest& request, std::string_view kind) const {
+  if (kind != "subject" && kind != "resource" && kind != "action") {
+    return net::JsonError(404, "no such search");
+  }
+  boost::system::error_code ec;
+  json::value body = json::parse(request.body, ec);
+  if (ec || !body.is_object()) return net::JsonError(400, "expected a JSON object");
+  const json::object& o = body.get_object();
+  auto context = ContextFromJson(o.if_contains("context"));
+  if (!context) return net::JsonError(400, context.error().message());
+  // The page: an offset into the (sorted) results as the opaque token.
+  size_t offset = 0, limit = fga::kMaxListResults;
+  if (const json::value* page = o.if_contains("page")) {
+    if (!page->is_object()) return net::JsonError(400, "page: expected an object");
+    if (const json::value* t = page->get_object().if_contains("token")) {
+      if (!t->is_string() ||
+          (!t->get_string().empty() &&
+           std::from_chars(t->get_string().data(), t->get_string().data() + t->get_string().size(),
+                           offset)
+                   .ec != std::errc())) {
+        return net::JsonError(400, "page.token: not a token this PDP returned");
+      }
+    }
+    if (const json::value* l = page->get_object().if_contains("limit")) {
+      if (!l->is_int64() || l->get_int64() < 0)
+        return net::JsonError(400, "page.limit: expected a non-negative integer");
+      limit = std::min<size_t>(static_cast<size_t>(l->get_int64()), fga::kMaxListResults);
+    }
+  }
+  Result<std::vector<std::string>> found = Err(InvalidArgumentError("unreachable"));
+  if (kind == "resource") {
+    auto subject = Entity(o.if_contains("subject"), "subject", false);
+    auto action = Entity(o.if_contains("action"), "action", true);
+    auto type = TypeOnly(o.if_contains("resource"), "resource");
+    if (!subject) return net::JsonError(400, subject.error().message());
+    if (!action) return net::JsonError(400, action.error().message());
+    if (!type) return net::JsonError(400, type.error().message());
+    auto user = fga::ParseUser(subject->first + ":" + subject->second);
+    if (!user) return net::JsonError(400, "subject: " + user.error().message());
+    fga::ListObjectsRequest list;
+    list.type = std::move(*type);
+    list.relation = std::move(action->second);
+    list.user = std::move(*user);
+    list.context = std::move(*context);
+    found = relations_->ListObjects(list);
+  } else if (kind == "subject") {
+    auto type = TypeOnly(o.if_contains("subject"), "subject");
+    auto action = Entity(o.if_contains("action"), "action", true);
+    auto resource = Entity(o.if_contains("resource"), "resource", false);
+    if (!type) return net::JsonError(400, type.error().message());
+    if (!action) return net::JsonError(400, action.error().message());
+    if (!resource) return net::JsonError(400, resource.error().message());
+    auto object = fga::ParseObject(resource->first + ":" + resource->second);
+    if (!object) return net::JsonError(400, "resource: " + object.error().message());
+    fga::ListUsersRequest list;
+    list.object = std::move(*object);
+    list.relation = std::move(action->second);
+    list.filters = {std::move(*type)};
+    list.context = std::move(*context);
+    found = relations_->ListUsers(list);
+  } else {
+    auto subject = Entity(o.if_contains("subject"), "subject", false);
+    auto resource = Entity(o.if_contains("resource"), "resource", false);
+    if (!subject) return net::JsonError(400, subject.error().message());
+    if (!resource) return net::JsonError(400, resource.error().message());
+    auto user = fga::ParseUser(subject->first + ":" + subject->second);
+    auto object = fga::ParseObject(resource->first + ":" + resource->second);
+    if (!user) return net::JsonError(400, "subject: " + user.error().message());
+    if (!object) return net::JsonError(400, "resource: " + object.error().message());
+    found = relations_->ListRelations(*object, *user, *context);
+  }
+  if (!found) return net::JsonError(HttpStatusFor(found.error().code()), found.error().message());
+  const size_t total = found->size();
+  const size_t begin = std::min(offset, total);
+  const size_t end = std::min(total, begin + limit);
+  json::array results;
+  for (size_t i = begin; i < end; ++i) {
+    const std::string& item = (*found)[i];
+    results.push_back(kind == "action" ? json::object{{"name", item}} : EntityJson(item));
+  }
+  json::object out;
+  out["page"] = json::object{{"next_token", end < total ? std::to_string(end) : ""},
+                             {"count", end - begin},
+                             {"total", total}};
+  out["results"] = std::move(results);
+  return net::JsonResponse(200, json::serialize(out));
 }
 
 net::HttpResponse AuthzenApi::Evaluate(const net::HttpRequest& request, bool batch) const {

@@ -14,6 +14,14 @@
 //                                (the short-circuit semantics stop after the
 //                                deciding evaluation); without evaluations, one
 //                                evaluation's answer
+//   POST /access/v1/search/resource  {subject, action, resource: {type}}
+//                                -> {"page": {...}, "results": [{"type", "id"}]}
+//                                (ListObjects); /search/subject {subject: {type},
+//                                action, resource} (ListUsers; "id": "*" is
+//                                everyone); /search/action {subject, resource}
+//                                -> [{"name"}] (the relations held). Relations
+//                                engine only; "page": {"limit", "token"} pages
+//                                through up to 1,000 sorted results.
 //   GET /.well-known/authzen-configuration   the PDP's metadata (when
 //                                authzen.policy_decision_point is configured)
 //
@@ -68,6 +76,8 @@ class AuthzenApi {
 
  private:
   net::HttpResponse Evaluate(const net::HttpRequest& request, bool batch) const;
+  // /access/v1/search/{subject,resource,action} (relations engine only).
+  net::HttpResponse Search(const net::HttpRequest& request, std::string_view kind) const;
   friend class AuthzenDecider;
 
   const AuthzenApiOptions options_;

@@ -596,6 +596,22 @@ Result<std::vector<std::string>> ListUsers(const Model& model, const TupleIndex&
   return out;
 }
 
+Result<std::vector<std::string>> ListRelations(const Model& model, const TupleIndex& tuples,
+                                               const ObjectRef& object, const UserRef& user,
+                                               const cel::Activation& context) {
+  BULWARK_RETURN_IF_ERROR(CheckType(model, object.type));
+  BULWARK_RETURN_IF_ERROR(CheckUser(model, user));
+  const std::string target = ToString(object);
+  const std::string user_object = user.type + ":" + user.id;
+  std::vector<std::string> out;
+  for (std::string_view relation : RelationsOf(model, object.type)) {
+    Resolver resolver(model, tuples, nullptr, user_object, user.relation, context);
+    BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check({target}, relation, 0));
+    if (answer == Answer::kTrue) out.emplace_back(relation);
+  }
+  return out;
+}
+
 namespace {
 
 ExpandNode ExpandRewrite(const Model& model, const TupleIndex& stored, const TupleIndex* contextual,

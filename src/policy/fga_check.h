@@ -99,6 +99,12 @@ struct ListUsersRequest {
 Result<std::vector<std::string>> ListUsers(const Model& model, const TupleIndex& tuples,
                                            const ListUsersRequest& request);
 
+// The relations of the object's type that `user` has to `object`, in model
+// order (what AuthZEN's action search asks). Errors as Check.
+Result<std::vector<std::string>> ListRelations(const Model& model, const TupleIndex& tuples,
+                                               const ObjectRef& object, const UserRef& user,
+                                               const cel::Activation& context);
+
 // One level of the userset tree of (object, relation), as Zanzibar's
 // Expand: the rewrite with its direct users listed and its computed and
 // tuple-to-userset leaves named for the caller to expand further.

@@ -282,6 +282,15 @@ Result<fga::ExpandNode> RelationStore::Expand(const fga::ObjectRef& object,
   });
 }
 
+Result<std::vector<std::string>> RelationStore::ListRelations(const fga::ObjectRef& object,
+                                                              const fga::UserRef& user,
+                                                              const cel::Activation& context,
+                                                              int64_t at_least) const {
+  return Query(at_least, [&](const fga::Model& model) {
+    return fga::ListRelations(model, index_, object, user, context);
+  });
+}
+
 Result<int64_t> RelationStore::PutModel(std::string_view dsl) {
   auto model = fga::Model::Parse(dsl);
   if (!model) return Err(model.error());

@@ -100,6 +100,10 @@ class RelationStore {
                                              int64_t at_least = 0) const;
   Result<fga::ExpandNode> Expand(const fga::ObjectRef& object, std::string_view relation,
                                  int64_t at_least = 0) const;
+  Result<std::vector<std::string>> ListRelations(const fga::ObjectRef& object,
+                                                 const fga::UserRef& user,
+                                                 const cel::Activation& context,
+                                                 int64_t at_least = 0) const;
 
   // The store revision the index reflects.
   int64_t revision() const;

@@ -115,6 +115,20 @@ if [ "$(grep -o '"decision"' "$work/body" | wc -l)" -eq 2 ]; then ok; else bad "
 expect_eq "authzen without its token" "$(curl -s -o /dev/null -w '%{http_code}' "${auth[@]}" -d "{$bob}" "$base/access/v1/evaluation")" "401"
 expect_eq "authzen metadata" "$(curl -s -o "$work/body" -w '%{http_code}' "$base/.well-known/authzen-configuration")" "200"
 body_has '"access_evaluations_endpoint":"https://pdp.example.com/access/v1/evaluations"' "metadata"
+body_has '"search_resource_endpoint":"https://pdp.example.com/access/v1/search/resource"' "metadata lists the searches"
+
+# AuthZEN searches over the relations.
+expect_eq "resource search" "$(azcall search/resource "{$bob, \"action\": {\"name\": \"editor\"}, \"resource\": {\"type\": \"document\"}}")" "200"
+body_has '"results":\[{"type":"document","id":"roadmap"}\]' "bob edits the roadmap"
+expect_eq "subject search" "$(azcall search/subject '{"subject": {"type": "user"}, "action": {"name": "viewer"}, "resource": {"type": "document", "id": "roadmap"}}')" "200"
+body_has '"results":\[{"type":"user","id":"bob"}\]' "the roadmap's viewers"
+expect_eq "action search" "$(azcall search/action "{$bob, \"resource\": {\"type\": \"document\", \"id\": \"roadmap\"}}")" "200"
+body_has '"results":\[{"name":"editor"},{"name":"viewer"},{"name":"can_share"}\]' "what bob may do"
+expect_eq "paged search" "$(azcall search/action "{$bob, \"resource\": {\"type\": \"document\", \"id\": \"roadmap\"}, \"page\": {\"limit\": 2}}")" "200"
+body_has '"page":{"next_token":"2","count":2,"total":3},"results":\[{"name":"editor"},{"name":"viewer"}\]' "first page"
+azcall search/action "{$bob, \"resource\": {\"type\": \"document\", \"id\": \"roadmap\"}, \"page\": {\"limit\": 2, \"token\": \"2\"}}" >/dev/null
+body_has '"page":{"next_token":"","count":1,"total":3},"results":\[{"name":"can_share"}\]' "last page"
+expect_eq "search for an unknown type" "$(azcall search/resource "{$bob, \"action\": {\"name\": \"viewer\"}, \"resource\": {\"type\": \"spaceship\"}}")" "400"
 
 # Revoke: Bob leaves eng; a check with the new token sees it at once.
 expect_eq "revoke" "$(call write '{"deletes": [{"user": "user:bob", "relation": "member", "object": "group:eng"}]}')" "200"
@@ -159,5 +173,6 @@ body_has '"decision":true,"context":{"reason":\["manager-approves"\]}' "cedar al
 expect_eq "authzen over cedar, outside" "$(azcall evaluation "{$mia, \"context\": {\"source_ip\": {\"__extn\": {\"fn\": \"ip\", \"arg\": \"203.0.113.9\"}}}}")" "200"
 body_has '"decision":false' "cedar denies"
 expect_eq "no metadata without a configured PDP URL" "$(curl -s -o /dev/null -w '%{http_code}' "$base/.well-known/authzen-configuration")" "404"
+expect_eq "no searches over cedar" "$(azcall search/resource "{$mia}")" "404"
 
 finish relations_api_test

@@ -226,6 +226,11 @@ TEST_F(DriveTest, ListObjectsUsersAndExpand) {
   ASSERT_TRUE(users.has_value()) << users.error().message();
   EXPECT_EQ(*users, (std::vector<std::string>{"group:all#member", "group:eng#member", "user:alice",
                                               "user:bob"}));
+  auto relations = ListRelations(*model_, index_, *ParseObject("document:roadmap"),
+                                 *ParseUser("user:mallory"), {});
+  ASSERT_TRUE(relations.has_value());
+  // Through the group she edits; she is blocked, so not a viewer.
+  EXPECT_EQ(*relations, (std::vector<std::string>{"editor", "blocked"}));
   auto tree = Expand(*model_, index_, *ParseObject("folder:plans"), "editor");
   ASSERT_TRUE(tree.has_value());
   EXPECT_EQ(tree->kind, ExpandNode::Kind::kUnion);
