@@ -1,5 +1,7 @@
 #include "pdp/relations_api.h"
 
+#include <fmt/format.h>
+
 #include <boost/json.hpp>
 
 #include <charconv>
@@ -84,6 +86,24 @@ json::array Strings(const std::vector<std::string>& v) {
 
 }  // namespace
 
+void RelationsApi::AuditChange(const net::HttpRequest& request, std::string action,
+                               std::string resource, const Status& status,
+                               std::string reason) const {
+  if (audit_ == nullptr) return;
+  audit::AuditEvent event;
+  event.time = clock_.Now();
+  event.subject = "relations_token";
+  event.credential_kind = "relations_token";
+  event.action = std::move(action);
+  event.resource = std::move(resource);
+  event.route = "relations";
+  event.client_ip = request.remote_address;
+  event.decision = status.ok() ? audit::AuditDecision::kAllow : audit::AuditDecision::kDeny;
+  event.status = status.ok() ? 200 : HttpStatusFor(status.code());
+  event.reason = status.ok() ? std::move(reason) : "refused: " + status.message() + "; " + reason;
+  (void)audit_->TryEnqueue(std::move(event));
+}
+
 RelationsApi::RelationsApi(RelationsApiOptions options, policy::RelationStore& relations,
                            audit::AuditQueue* audit, const Clock& clock)
     : options_(std::move(options)), relations_(relations), audit_(audit), clock_(clock) {}
@@ -117,12 +137,14 @@ net::HttpResponse RelationsApi::Route(const net::HttpRequest& request, std::stri
     return response;
   }
   const std::string content_type = std::string(request.Header("Content-Type").value_or(""));
-  if (put_model && !net::IsJsonContentType(content_type)) {
-    // The DSL as the body.
-    auto token = relations_.PutModel(request.body);
+  auto put = [&](std::string_view dsl) {
+    auto token = relations_.PutModel(dsl);
+    AuditChange(request, "model.put", "relations/model", token ? OkStatus() : token.error(),
+                token ? "model replaced at revision " + Token(*token) : "");
     if (!token) return Error(token.error());
     return Json(200, json::object{{"consistency_token", Token(*token)}});
-  }
+  };
+  if (put_model && !net::IsJsonContentType(content_type)) return put(request.body);  // the DSL
   if (!net::IsJsonContentType(content_type)) {
     return net::JsonError(415, "Content-Type must be application/json");
   }
@@ -135,9 +157,7 @@ net::HttpResponse RelationsApi::Route(const net::HttpRequest& request, std::stri
     const json::value* model = o.if_contains("model");
     if (model == nullptr || !model->is_string())
       return net::JsonError(400, "model: expected the DSL text");
-    auto token = relations_.PutModel(model->get_string());
-    if (!token) return Error(token.error());
-    return Json(200, json::object{{"consistency_token", Token(*token)}});
+    return put(model->get_string());
   }
   if (op == "write") {
     auto writes = TuplesFromJson(o.if_contains("writes"), "writes");
@@ -145,6 +165,15 @@ net::HttpResponse RelationsApi::Route(const net::HttpRequest& request, std::stri
     auto deletes = TuplesFromJson(o.if_contains("deletes"), "deletes");
     if (!deletes) return Error(deletes.error());
     auto token = relations_.Write(*writes, *deletes);
+    std::string what = fmt::format("{} written, {} deleted", writes->size(), deletes->size());
+    for (const auto& [list, sign] : {std::pair{&*writes, "+"}, std::pair{&*deletes, "-"}}) {
+      for (const fga::TupleKey& t : *list) {
+        what += fmt::format("; {}{}#{}@{}", sign, fga::ToString(t.object), t.relation,
+                            fga::ToString(t.user));
+      }
+    }
+    AuditChange(request, "tuples.write", "relations/tuples", token ? OkStatus() : token.error(),
+                token ? what + " at revision " + Token(*token) : what);
     if (!token) return Error(token.error());
     return Json(200, json::object{{"consistency_token", Token(*token)}});
   }

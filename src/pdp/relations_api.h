@@ -25,7 +25,7 @@
 // compared in constant time). Errors are {"error": "..."} with 400 (bad
 // input, naming it), 404 (deleting a missing tuple), 409 (writing an
 // existing one), 412 (no model yet), 503. Checks are audited with their
-// resolution path.
+// resolution path, writes with their tuples and model puts, made or refused.
 #ifndef BULWARK_PDP_RELATIONS_API_H_
 #define BULWARK_PDP_RELATIONS_API_H_
 
@@ -56,6 +56,9 @@ class RelationsApi {
 
  private:
   net::HttpResponse Route(const net::HttpRequest& request, std::string_view op) const;
+  // Audits a change (a write or a model put), made or refused.
+  void AuditChange(const net::HttpRequest& request, std::string action, std::string resource,
+                   const Status& status, std::string reason) const;
 
   const RelationsApiOptions options_;
   policy::RelationStore& relations_;
