@@ -6,9 +6,11 @@
 //   - which usersets and wildcards does (object, relation) hold?  ForEachIndirect
 //   - which users does (object, relation) hold?  ForEach
 //   - which (object, relation) pairs name this user?  ForEachByUser
-// Not thread-safe for writes; readers of an index nobody writes may share it
-// (the relation store swaps in new indexes, never mutates a published one
-// that a reader holds).
+// Most "does this object hold any tuple of that relation?" questions are
+// answered from the object's string entry alone (per-object relation bits).
+// Not thread-safe for writes: concurrent readers may share an index nobody
+// writes (RelationStore holds a shared lock for queries and an exclusive one
+// to apply changes).
 #ifndef BULWARK_POLICY_FGA_INDEX_H_
 #define BULWARK_POLICY_FGA_INDEX_H_
 
