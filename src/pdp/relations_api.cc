@@ -19,6 +19,7 @@ namespace json = boost::json;
 namespace fga = policy::fga;
 
 constexpr std::string_view kPrefix = "/v1/relations/";
+constexpr std::string_view kOpenFgaPrefix = "/stores/";
 constexpr size_t kDefaultPageSize = 50;
 constexpr size_t kMaxPageSize = 1000;
 
@@ -110,15 +111,32 @@ RelationsApi::RelationsApi(RelationsApiOptions options, policy::RelationStore& r
 
 std::optional<net::HttpResponse> RelationsApi::Handle(const net::HttpRequest& request,
                                                       std::string_view path) const {
-  if (!path.starts_with(kPrefix)) return std::nullopt;
-  const std::string_view op = path.substr(kPrefix.size());
+  std::string_view op;
+  bool openfga = false;
+  if (path.starts_with(kPrefix)) {
+    op = path.substr(kPrefix.size());
+  } else if (path.starts_with(kOpenFgaPrefix)) {
+    // /stores/{store_id}/{op}: one store, whatever its id.
+    const std::string_view rest = path.substr(kOpenFgaPrefix.size());
+    const size_t slash = rest.find('/');
+    if (slash == std::string_view::npos || slash == 0 || slash > 64) return std::nullopt;
+    op = rest.substr(slash + 1);
+    if (op != "check" && op != "write" && op != "read" && op != "list-objects" &&
+        op != "list-users") {
+      return std::nullopt;
+    }
+    openfga = true;
+  } else {
+    return std::nullopt;
+  }
   if (auto refused = RefuseUnlessAuthorized(request, options_.token_sha256, "bulwark-relations")) {
     return refused;
   }
-  return Route(request, op);
+  return Route(request, op, openfga);
 }
 
-net::HttpResponse RelationsApi::Route(const net::HttpRequest& request, std::string_view op) const {
+net::HttpResponse RelationsApi::Route(const net::HttpRequest& request, std::string_view op,
+                                      bool openfga) const {
   static constexpr std::string_view kPostOps[] = {"write",        "read",       "check",
                                                   "list-objects", "list-users", "expand"};
   const bool post_op =
@@ -211,7 +229,13 @@ net::HttpResponse RelationsApi::Route(const net::HttpRequest& request, std::stri
     auto tuples = relations_.Read(filter, after, page_size, &next);
     if (!tuples) return Error(tuples.error());
     json::array out;
-    for (const fga::TupleKey& t : *tuples) out.push_back(TupleToJson(t));
+    for (const fga::TupleKey& t : *tuples) {
+      if (openfga) {
+        out.push_back(json::object{{"key", TupleToJson(t)}});
+      } else {
+        out.push_back(TupleToJson(t));
+      }
+    }
     return Json(200, json::object{{"tuples", std::move(out)}, {"continuation_token", next}});
   }
 
@@ -252,7 +276,9 @@ net::HttpResponse RelationsApi::Route(const net::HttpRequest& request, std::stri
       (void)audit_->TryEnqueue(std::move(event));
     }
     if (!result) return Error(result.error());
-    return Json(200, json::object{{"allowed", result->allowed}, {"path", Strings(result->path)}});
+    return Json(200, json::object{{"allowed", result->allowed},
+                                  {"path", Strings(result->path)},
+                                  {"resolution", JoinPath(result->path)}});
   }
   if (op == "list-objects") {
     fga::ListObjectsRequest list;
@@ -288,7 +314,25 @@ net::HttpResponse RelationsApi::Route(const net::HttpRequest& request, std::stri
     list.context = std::move(*context);
     auto users = relations_.ListUsers(list, *token);
     if (!users) return Error(users.error());
-    return Json(200, json::object{{"users", Strings(*users)}});
+    if (!openfga) return Json(200, json::object{{"users", Strings(*users)}});
+    json::array out;  // OpenFGA's shapes: an object, a userset or a wildcard
+    for (const std::string& u : *users) {
+      const size_t colon = u.find(':');
+      const size_t hash = u.find('#');
+      const std::string type = u.substr(0, colon);
+      const std::string id =
+          u.substr(colon + 1, hash == std::string::npos ? std::string::npos : hash - colon - 1);
+      if (id == "*") {
+        out.push_back(json::object{{"wildcard", json::object{{"type", type}}}});
+      } else if (hash != std::string::npos) {
+        out.push_back(json::object{
+            {"userset",
+             json::object{{"type", type}, {"id", id}, {"relation", u.substr(hash + 1)}}}});
+      } else {
+        out.push_back(json::object{{"object", json::object{{"type", type}, {"id", id}}}});
+      }
+    }
+    return Json(200, json::object{{"users", std::move(out)}});
   }
   // expand
   const json::value* k =

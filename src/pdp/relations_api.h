@@ -16,6 +16,12 @@
 //   PUT  /v1/relations/model         the DSL as text/plain (or {"model": "..."})
 //                                    -> {"consistency_token": "8"}
 //
+// OpenFGA's own paths answer too, so its SDKs and CLI work unchanged against
+// Bulwark's one store (any store id; the authorization model id is ignored,
+// the current model answers): POST /stores/{id}/check, write, read,
+// list-objects and list-users, with OpenFGA's answer shapes (read's
+// {"key": tuple}, list-users' {"object"}/{"userset"}/{"wildcard"}).
+//
 // A tuple is {"user": "user:anne", "relation": "viewer", "object": "doc:1",
 // "condition"?: {"name": "...", "context"?: {...}}}; "tuple" is accepted for
 // "tuple_key", and contextual tuples as a list or as {"tuple_keys": [...]}.
@@ -55,7 +61,8 @@ class RelationsApi {
                                           std::string_view path) const;
 
  private:
-  net::HttpResponse Route(const net::HttpRequest& request, std::string_view op) const;
+  // `openfga`: the request came by OpenFGA's path, so answers take its shapes.
+  net::HttpResponse Route(const net::HttpRequest& request, std::string_view op, bool openfga) const;
   // Audits a change (a write or a model put), made or refused.
   void AuditChange(const net::HttpRequest& request, std::string action, std::string resource,
                    const Status& status, std::string reason) const;

@@ -80,6 +80,10 @@ json::object TupleToJson(const fga::TupleKey& t) {
 Result<std::vector<fga::TupleKey>> TuplesFromJson(const json::value* v, std::string_view field) {
   std::vector<fga::TupleKey> out;
   if (v == nullptr || v->is_null()) return out;
+  if (v->is_object()) {  // OpenFGA's {"tuple_keys": [...]}
+    return TuplesFromJson(v->get_object().if_contains("tuple_keys"),
+                          fmt::format("{}.tuple_keys", field));
+  }
   if (!v->is_array()) return Err(InvalidArgumentError(fmt::format("{}: expected a list", field)));
   size_t i = 0;
   for (const json::value& item : v->get_array()) {
@@ -92,10 +96,6 @@ Result<std::vector<fga::TupleKey>> TuplesFromJson(const json::value* v, std::str
 }
 
 Result<std::vector<fga::TupleKey>> ContextualTuplesFromJson(const json::value* v) {
-  if (v != nullptr && v->is_object()) {
-    return TuplesFromJson(v->get_object().if_contains("tuple_keys"),
-                          "contextual_tuples.tuple_keys");
-  }
   return TuplesFromJson(v, "contextual_tuples");
 }
 

@@ -19,7 +19,7 @@ namespace bulwark::pdp {
 // {"user", "relation", "object", "condition"?: {"name", "context"?}}.
 Result<policy::fga::TupleKey> TupleFromJson(const boost::json::value* v, std::string_view field);
 boost::json::object TupleToJson(const policy::fga::TupleKey& tuple);
-// A list of tuples (absent: none).
+// A list of tuples, or OpenFGA's {"tuple_keys": [...]} (absent: none).
 Result<std::vector<policy::fga::TupleKey>> TuplesFromJson(const boost::json::value* v,
                                                           std::string_view field);
 // A list of tuples or {"tuple_keys": [...]} (absent: none).

@@ -130,6 +130,14 @@ azcall search/action "{$bob, \"resource\": {\"type\": \"document\", \"id\": \"ro
 body_has '"page":{"next_token":"","count":1,"total":3},"results":\[{"name":"can_share"}\]' "last page"
 expect_eq "search for an unknown type" "$(azcall search/resource "{$bob, \"action\": {\"name\": \"viewer\"}, \"resource\": {\"type\": \"spaceship\"}}")" "400"
 
+# The official OpenFGA SDK, unchanged, against the OpenFGA-compatible paths.
+if [ -d "$root/tests/e2e/node_modules/@openfga/sdk" ]; then
+  node "$root/tests/e2e/openfga_sdk_client.mjs" "$base" >"$work/sdk.out" 2>&1
+  if grep -q "^openfga sdk: ok" "$work/sdk.out"; then ok; else bad "openfga sdk: $(cat "$work/sdk.out")"; fi
+elif [ "${CI:-}" = true ]; then
+  bad "tests/e2e/node_modules lacks @openfga/sdk (npm ci --prefix tests/e2e)"
+fi
+
 # Revoke: Bob leaves eng; a check with the new token sees it at once.
 expect_eq "revoke" "$(call write '{"deletes": [{"user": "user:bob", "relation": "member", "object": "group:eng"}]}')" "200"
 token=$(token_of)
