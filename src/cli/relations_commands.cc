@@ -34,7 +34,8 @@ void AddServerOptions(CLI::App* cmd, ServerOptions& o) {
 // POSTs `body` to /v1/relations/<op>; the parsed JSON answer, or nullopt
 // after printing why (exit code set to usage).
 std::optional<json::value> Call(const ServerOptions& o, std::string_view op,
-                                const json::object& body, int& exit_code) {
+                                const json::object& body, int& exit_code,
+                                std::string method = "POST") {
   const char* token = std::getenv(o.token_env.c_str());
   if (token == nullptr || *token == '\0') {
     std::cerr << "error: set " << o.token_env << " to the relations API token\n";
@@ -42,9 +43,11 @@ std::optional<json::value> Call(const ServerOptions& o, std::string_view op,
     return std::nullopt;
   }
   net::FetchOptions fetch;
-  fetch.method = "POST";
-  fetch.body = json::serialize(body);
-  fetch.content_type = "application/json";
+  fetch.method = method;
+  if (method != "GET") {
+    fetch.body = json::serialize(body);
+    fetch.content_type = "application/json";
+  }
   fetch.bearer_token = token;
   fetch.ca_file = o.ca_file;
   std::string base = o.server;
@@ -183,6 +186,58 @@ void RegisterRelationsCommands(CLI::App& app, int& exit_code) {
     }
     json::object body{{qopts->remove ? "deletes" : "writes", json::array{std::move(tuple)}}};
     auto answer = Call(qopts->server, "write", body, exit_code);
+    if (!answer) return;
+    std::cout << answer->at("consistency_token").as_string().c_str() << "\n";
+    exit_code = kExitOk;
+  });
+
+  auto* users = relations->add_subcommand(
+      "list-users", "List the users matching FILTER (user, group#member) with RELATION to OBJECT");
+  AddServerOptions(users, qopts->server);
+  users->add_option("filter", qopts->user, "user, or group#member")->required();
+  users->add_option("relation", qopts->relation, "viewer")->required();
+  users->add_option("object", qopts->target, "document:roadmap")->required();
+  users->add_option("--context", qopts->context, "Condition parameters, a JSON object");
+  users->add_option("--consistency-token", qopts->token, "A token from a write: see it");
+  users->callback([qopts, &exit_code] {
+    json::object context;
+    if (!ParseJsonObject(qopts->context, "--context", context)) {
+      exit_code = kExitUsage;
+      return;
+    }
+    json::object body{{"object", qopts->target},
+                      {"relation", qopts->relation},
+                      {"user_filters", json::array{json::value(qopts->user)}},
+                      {"context", std::move(context)}};
+    if (!qopts->token.empty()) body["consistency_token"] = qopts->token;
+    auto answer = Call(qopts->server, "list-users", body, exit_code);
+    if (!answer) return;
+    for (const json::value& u : answer->at("users").as_array()) {
+      std::cout << u.as_string().c_str() << "\n";
+    }
+    exit_code = kExitOk;
+  });
+
+  auto* model = relations->add_subcommand("model", "Read or replace the server's model");
+  model->require_subcommand(1);
+  auto* get = model->add_subcommand("get", "Print the model (OpenFGA DSL)");
+  AddServerOptions(get, qopts->server);
+  get->callback([qopts, &exit_code] {
+    auto answer = Call(qopts->server, "model", {}, exit_code, "GET");
+    if (!answer) return;
+    std::cout << answer->at("model").as_string().c_str();
+    exit_code = kExitOk;
+  });
+  auto* put = model->add_subcommand("put", "Replace the model with FILE; prints the token");
+  AddServerOptions(put, qopts->server);
+  put->add_option("file", qopts->target, "The model, OpenFGA DSL")->required();
+  put->callback([qopts, &exit_code] {
+    std::string text;
+    if (!ReadFileOrComplain(qopts->target, text)) {
+      exit_code = kExitUsage;
+      return;
+    }
+    auto answer = Call(qopts->server, "model", json::object{{"model", text}}, exit_code, "PUT");
     if (!answer) return;
     std::cout << answer->at("consistency_token").as_string().c_str() << "\n";
     exit_code = kExitOk;

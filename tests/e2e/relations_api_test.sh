@@ -93,6 +93,13 @@ expect_eq "cli check after expiry" "$?" "1"
 expect_eq "cli check without the time: an error, not a grant" "$?" "2"
 if grep -q 'missing context parameter `current_time`' "$work/cli.err"; then ok; else bad "cli error: $(cat "$work/cli.err")"; fi
 expect_eq "cli list-objects" "$("${cli[@]}" list-objects "${srv[@]}" user:bob viewer document)" "document:roadmap"
+expect_eq "cli list-users (nested groups too)" "$("${cli[@]}" list-users "${srv[@]}" group#member editor folder:plans | tr '\n' ' ')" "group:all#member group:eng#member "
+"${cli[@]}" model get "${srv[@]}" >"$work/model.out"
+if cmp -s "$work/model.out" "$root/examples/relations/drive/model.fga"; then ok; else bad "cli model get: $(head -3 "$work/model.out")"; fi
+printf 'model\n  schema 1.1\ntype user\ntype document\n  relations\n    define viewer: [nobody]\n' >"$work/bad.fga"
+"${cli[@]}" model put "${srv[@]}" "$work/bad.fga" >/dev/null 2>"$work/cli.err"
+expect_eq "cli model put refuses a bad model" "$?" "2"
+if grep -q 'type `nobody` is not defined' "$work/cli.err"; then ok; else bad "cli model error: $(cat "$work/cli.err")"; fi
 BULWARK_RELATIONS_TOKEN=wrong "${cli[@]}" check "${srv[@]}" user:bob viewer document:roadmap >/dev/null 2>&1
 expect_eq "cli with a wrong token" "$?" "2"
 
