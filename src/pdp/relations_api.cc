@@ -9,6 +9,7 @@
 
 #include "net/request_head.h"
 #include "pdp/api_guard.h"
+#include "pdp/openfga_model_json.h"
 #include "pdp/relations_json.h"
 
 namespace bulwark::pdp {
@@ -87,6 +88,45 @@ json::array Strings(const std::vector<std::string>& v) {
 
 }  // namespace
 
+net::HttpResponse RelationsApi::AuthorizationModels(const net::HttpRequest& request,
+                                                    std::string_view rest) const {
+  // The current model is the only one; its id is the revision that wrote it.
+  if (request.method == "GET" && (rest.empty() || rest == "/" || rest.starts_with("/"))) {
+    auto model = relations_.ReadModel();
+    auto parsed = model ? fga::Model::Parse(model->first) : Result<fga::Model>(Err(model.error()));
+    if (!parsed) {
+      if (rest.size() > 1) return Error(parsed.error());
+      // No model yet: an empty list.
+      return Json(
+          200, json::object{{"authorization_models", json::array{}}, {"continuation_token", ""}});
+    }
+    json::object m = ModelToJson(*parsed, Token(model->second));
+    if (rest.size() > 1) {  // /{id}: any id reads the current model
+      return Json(200, json::object{{"authorization_model", std::move(m)}});
+    }
+    return Json(200, json::object{{"authorization_models", json::array{std::move(m)}},
+                                  {"continuation_token", ""}});
+  }
+  if (request.method != "POST" || !rest.empty()) {
+    net::HttpResponse response = net::JsonError(405, "use GET, or POST to write a model");
+    response.headers.emplace_back("Allow", rest.empty() ? "GET, POST" : "GET");
+    return response;
+  }
+  if (!net::IsJsonContentType(request.Header("Content-Type").value_or(""))) {
+    return net::JsonError(415, "Content-Type must be application/json");
+  }
+  boost::system::error_code ec;
+  json::value body = json::parse(request.body, ec);
+  if (ec) return net::JsonError(400, "malformed JSON");
+  auto dsl = DslFromModelJson(body);
+  if (!dsl) return Error(dsl.error());
+  auto token = relations_.PutModel(*dsl);
+  AuditChange(request, "model.put", "relations/model", token ? OkStatus() : token.error(),
+              token ? "model replaced at revision " + Token(*token) : "");
+  if (!token) return Error(token.error());
+  return Json(201, json::object{{"authorization_model_id", Token(*token)}});
+}
+
 void RelationsApi::AuditChange(const net::HttpRequest& request, std::string action,
                                std::string resource, const Status& status,
                                std::string reason) const {
@@ -121,6 +161,14 @@ std::optional<net::HttpResponse> RelationsApi::Handle(const net::HttpRequest& re
     const size_t slash = rest.find('/');
     if (slash == std::string_view::npos || slash == 0 || slash > 64) return std::nullopt;
     op = rest.substr(slash + 1);
+    if (op.starts_with("authorization-models")) {
+      if (auto refused =
+              RefuseUnlessAuthorized(request, options_.token_sha256, "bulwark-relations")) {
+        return refused;
+      }
+      return AuthorizationModels(request,
+                                 op.substr(std::string_view("authorization-models").size()));
+    }
     if (op != "check" && op != "write" && op != "read" && op != "list-objects" &&
         op != "list-users") {
       return std::nullopt;

@@ -20,7 +20,9 @@
 // Bulwark's one store (any store id; the authorization model id is ignored,
 // the current model answers): POST /stores/{id}/check, write, read,
 // list-objects and list-users, with OpenFGA's answer shapes (read's
-// {"key": tuple}, list-users' {"object"}/{"userset"}/{"wildcard"}).
+// {"key": tuple}, list-users' {"object"}/{"userset"}/{"wildcard"}); and
+// POST/GET /stores/{id}/authorization-models[/{model_id}] with models in
+// OpenFGA's JSON form (written as the DSL; the id is the revision).
 //
 // A tuple is {"user": "user:anne", "relation": "viewer", "object": "doc:1",
 // "condition"?: {"name": "...", "context"?: {...}}}; "tuple" is accepted for
@@ -63,6 +65,10 @@ class RelationsApi {
  private:
   // `openfga`: the request came by OpenFGA's path, so answers take its shapes.
   net::HttpResponse Route(const net::HttpRequest& request, std::string_view op, bool openfga) const;
+  // GET/POST /stores/{id}/authorization-models[/{model_id}] in OpenFGA's
+  // JSON model form (`rest` is what follows "authorization-models").
+  net::HttpResponse AuthorizationModels(const net::HttpRequest& request,
+                                        std::string_view rest) const;
   // Audits a change (a write or a model put), made or refused.
   void AuditChange(const net::HttpRequest& request, std::string action, std::string resource,
                    const Status& status, std::string reason) const;
