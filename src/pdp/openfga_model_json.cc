@@ -224,7 +224,14 @@ Result<std::string> DslFromModelJson(const json::value& model) {
         }
       }
       const std::string expression = Str(*cd, "expression");
-      if (expression.empty()) {
+      // The expression goes between the condition's braces: its own braces
+      // must balance, so it cannot close the condition and add to the model.
+      int depth = 0;
+      for (char ch : expression) {
+        depth += ch == '{' ? 1 : ch == '}' ? -1 : 0;
+        if (depth < 0) break;
+      }
+      if (expression.empty() || depth != 0) {
         return Err(InvalidArgumentError(fmt::format("condition {}: bad expression", cname)));
       }
       dsl += fmt::format("\ncondition {}({}) {{\n  {}\n}}\n", cname, params, expression);

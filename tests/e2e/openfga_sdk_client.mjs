@@ -92,4 +92,16 @@ try {
   bad = true;
 }
 expect("a bad JSON model is refused", bad, true);
+// A condition expression cannot close its braces and smuggle in more model.
+let smuggled = false;
+try {
+  await client.writeAuthorizationModel({
+    ...body,
+    conditions: { sneaky: { name: "sneaky", expression: "true\n}\ntype injected\ncondition x(a: int) {\n  a == 1",
+                            parameters: {} } },
+  });
+} catch (e) {
+  smuggled = true;
+}
+expect("an expression that closes its braces is refused", smuggled, true);
 console.log("openfga sdk: ok");
