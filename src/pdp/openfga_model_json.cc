@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "policy/cel_value.h"
+
 namespace bulwark::pdp {
 
 namespace {
@@ -42,6 +44,8 @@ Result<std::string> ParamType(const json::object& p, std::string_view where) {
     BULWARK_ASSIGN_OR_RETURN(std::string inner, ParamType(g->get_array()[0].get_object(), where));
     return fmt::format("{}<{}>", t, inner);
   }
+  // Only the names CEL parameters take (nothing else reaches the DSL).
+  if (!policy::cel::IsParamType(t)) return Err(Bad(where, "unknown parameter type " + name));
   return t;
 }
 

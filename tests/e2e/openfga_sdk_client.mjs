@@ -104,4 +104,15 @@ try {
   smuggled = true;
 }
 expect("an expression that closes its braces is refused", smuggled, true);
+smuggled = false;
+try {
+  await client.writeAuthorizationModel({
+    ...body,
+    conditions: { sneaky: { name: "sneaky", expression: "p == 1",
+                            parameters: { p: { type_name: "TYPE_NAME_INT) {\n  true\n}\ntype injected\ncondition y(q: INT" } } } },
+  });
+} catch (e) {
+  smuggled = true;
+}
+expect("a parameter type that is not one is refused", smuggled, true);
 console.log("openfga sdk: ok");
