@@ -6,7 +6,12 @@
 #ifndef BULWARK_CLI_COMMANDS_H_
 #define BULWARK_CLI_COMMANDS_H_
 
+#include <functional>
 #include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "policy/test_report.h"
 
 namespace CLI {
 class App;
@@ -24,6 +29,12 @@ void RegisterServeCommand(CLI::App& app, int& exit_code);
 void RegisterDemoUpstreamCommand(CLI::App& app, int& exit_code);
 void RegisterPolicyCommands(CLI::App& app, int& exit_code);
 void RegisterRelationsCommands(CLI::App& app, int& exit_code);
+
+// Runs `run` on each file, prints each failure and then "N passed, M failed"
+// (a file that cannot be run counts as one failure, printed as "error: ...").
+// Returns the exit code: kExitOk if none failed, else kExitInvalid.
+int RunTestFiles(const std::vector<std::string>& files,
+                 const std::function<Result<policy::TestReport>(const std::string&)>& run);
 
 // Reads a whole file; false (and a message on stderr) if it cannot.
 bool ReadFileOrComplain(const std::string& path, std::string& out);

@@ -16,6 +16,24 @@
 
 namespace bulwark::cli {
 
+int RunTestFiles(const std::vector<std::string>& files,
+                 const std::function<Result<policy::TestReport>(const std::string&)>& run) {
+  int passed = 0, failed = 0;
+  for (const std::string& file : files) {
+    auto report = run(file);
+    if (!report) {
+      std::cout << "error: " << report.error().message() << "\n";
+      ++failed;
+      continue;
+    }
+    for (const std::string& failure : report->failures) std::cout << failure << "\n";
+    passed += report->passed;
+    failed += report->failed;
+  }
+  std::cout << passed << " passed, " << failed << " failed\n";
+  return failed == 0 ? kExitOk : kExitInvalid;
+}
+
 namespace {
 
 namespace cedar = policy::cedar;
@@ -78,20 +96,9 @@ void RegisterPolicyCommands(CLI::App& app, int& exit_code) {
   test->add_option("--root", topts->root, "Folder the paths inside the test files are relative to");
   test->add_option("files", topts->files, "Test files")->required();
   test->callback([topts, &exit_code] {
-    int passed = 0, failed = 0;
-    for (const std::string& file : topts->files) {
-      auto report = cedar::RunCedarTestFile(file, topts->root);
-      if (!report) {
-        std::cout << "error: " << report.error().message() << "\n";
-        ++failed;
-        continue;
-      }
-      for (const std::string& failure : report->failures) std::cout << failure << "\n";
-      passed += report->passed;
-      failed += report->failed;
-    }
-    std::cout << passed << " passed, " << failed << " failed\n";
-    exit_code = failed == 0 ? kExitOk : kExitInvalid;
+    exit_code = RunTestFiles(topts->files, [&](const std::string& file) {
+      return cedar::RunCedarTestFile(file, topts->root);
+    });
   });
 
   auto* authorize = app.add_subcommand(

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "core/file.h"
 #include "net/http_fetch.h"
 #include "policy/fga_test_file.h"
 
@@ -84,6 +85,35 @@ bool ParseJsonObject(const std::string& text, std::string_view what, json::objec
   return true;
 }
 
+struct QueryOptions {
+  ServerOptions server;
+  std::string user, relation, target, context = "{}", token, condition, condition_context;
+  bool remove = false;
+};
+
+void AddQueryOptions(CLI::App* cmd, QueryOptions& o) {
+  cmd->add_option("--context", o.context, "Condition parameters, a JSON object");
+  cmd->add_option("--consistency-token", o.token, "A token from a write: see it");
+}
+
+// Calls `op` with `body` plus the query's context and consistency token.
+std::optional<json::value> Query(const QueryOptions& o, std::string_view op, json::object body,
+                                 int& exit_code) {
+  json::object context;
+  if (!ParseJsonObject(o.context, "--context", context)) {
+    exit_code = kExitUsage;
+    return std::nullopt;
+  }
+  body["context"] = std::move(context);
+  if (!o.token.empty()) body["consistency_token"] = o.token;
+  return Call(o.server, op, body, exit_code);
+}
+
+// Prints the strings of answer[key], one per line.
+void PrintLines(const json::value& answer, std::string_view key) {
+  for (const json::value& v : answer.at(key).as_array()) std::cout << v.as_string().c_str() << "\n";
+}
+
 }  // namespace
 
 void RegisterRelationsCommands(CLI::App& app, int& exit_code) {
@@ -101,33 +131,15 @@ void RegisterRelationsCommands(CLI::App& app, int& exit_code) {
   test->add_flag("--tuples-as-contextual", topts->contextual,
                  "Give each stage's tuples as contextual tuples instead of writing them");
   test->callback([topts, &exit_code] {
-    int passed = 0, failed = 0;
-    for (const std::string& file : topts->files) {
-      std::string text;
-      if (!ReadFileOrComplain(file, text)) {
-        ++failed;
-        continue;
-      }
-      auto report = fga::RunRelationTests(
-          text, file, topts->contextual ? fga::TupleMode::kContextual : fga::TupleMode::kWritten);
-      if (!report) {
-        std::cout << "error: " << report.error().message() << "\n";
-        ++failed;
-        continue;
-      }
-      for (const std::string& failure : report->failures) std::cout << failure << "\n";
-      passed += report->passed;
-      failed += report->failed;
-    }
-    std::cout << passed << " passed, " << failed << " failed\n";
-    exit_code = failed == 0 ? kExitOk : kExitInvalid;
+    exit_code =
+        RunTestFiles(topts->files, [&](const std::string& file) -> Result<policy::TestReport> {
+          BULWARK_ASSIGN_OR_RETURN(std::string text, ReadFileToString(file));
+          return fga::RunRelationTests(
+              text, file,
+              topts->contextual ? fga::TupleMode::kContextual : fga::TupleMode::kWritten);
+        });
   });
 
-  struct QueryOptions {
-    ServerOptions server;
-    std::string user, relation, target, context = "{}", token, condition, condition_context;
-    bool remove = false;
-  };
   auto qopts = std::make_shared<QueryOptions>();
 
   auto* check = relations->add_subcommand(
@@ -136,20 +148,13 @@ void RegisterRelationsCommands(CLI::App& app, int& exit_code) {
   check->add_option("user", qopts->user, "user:anne, group:eng#member, user:*")->required();
   check->add_option("relation", qopts->relation, "viewer")->required();
   check->add_option("object", qopts->target, "document:roadmap")->required();
-  check->add_option("--context", qopts->context, "Condition parameters, a JSON object");
-  check->add_option("--consistency-token", qopts->token, "A token from a write: see it");
+  AddQueryOptions(check, *qopts);
   check->callback([qopts, &exit_code] {
-    json::object body{{"tuple_key", json::object{{"user", qopts->user},
-                                                 {"relation", qopts->relation},
-                                                 {"object", qopts->target}}}};
-    json::object context;
-    if (!ParseJsonObject(qopts->context, "--context", context)) {
-      exit_code = kExitUsage;
-      return;
-    }
-    body["context"] = std::move(context);
-    if (!qopts->token.empty()) body["consistency_token"] = qopts->token;
-    auto answer = Call(qopts->server, "check", body, exit_code);
+    auto answer = Query(*qopts, "check",
+                        {{"tuple_key", json::object{{"user", qopts->user},
+                                                    {"relation", qopts->relation},
+                                                    {"object", qopts->target}}}},
+                        exit_code);
     if (!answer) return;
     const bool allowed = answer->at("allowed").as_bool();
     std::cout << (allowed ? "allowed" : "denied") << "\n";
@@ -197,24 +202,15 @@ void RegisterRelationsCommands(CLI::App& app, int& exit_code) {
   users->add_option("filter", qopts->user, "user, or group#member")->required();
   users->add_option("relation", qopts->relation, "viewer")->required();
   users->add_option("object", qopts->target, "document:roadmap")->required();
-  users->add_option("--context", qopts->context, "Condition parameters, a JSON object");
-  users->add_option("--consistency-token", qopts->token, "A token from a write: see it");
+  AddQueryOptions(users, *qopts);
   users->callback([qopts, &exit_code] {
-    json::object context;
-    if (!ParseJsonObject(qopts->context, "--context", context)) {
-      exit_code = kExitUsage;
-      return;
-    }
-    json::object body{{"object", qopts->target},
-                      {"relation", qopts->relation},
-                      {"user_filters", json::array{json::value(qopts->user)}},
-                      {"context", std::move(context)}};
-    if (!qopts->token.empty()) body["consistency_token"] = qopts->token;
-    auto answer = Call(qopts->server, "list-users", body, exit_code);
+    auto answer = Query(*qopts, "list-users",
+                        {{"object", qopts->target},
+                         {"relation", qopts->relation},
+                         {"user_filters", json::array{json::value(qopts->user)}}},
+                        exit_code);
     if (!answer) return;
-    for (const json::value& u : answer->at("users").as_array()) {
-      std::cout << u.as_string().c_str() << "\n";
-    }
+    PrintLines(*answer, "users");
     exit_code = kExitOk;
   });
 
@@ -249,24 +245,13 @@ void RegisterRelationsCommands(CLI::App& app, int& exit_code) {
   list->add_option("user", qopts->user, "user:anne")->required();
   list->add_option("relation", qopts->relation, "viewer")->required();
   list->add_option("type", qopts->target, "document")->required();
-  list->add_option("--context", qopts->context, "Condition parameters, a JSON object");
-  list->add_option("--consistency-token", qopts->token, "A token from a write: see it");
+  AddQueryOptions(list, *qopts);
   list->callback([qopts, &exit_code] {
-    json::object context;
-    if (!ParseJsonObject(qopts->context, "--context", context)) {
-      exit_code = kExitUsage;
-      return;
-    }
-    json::object body{{"user", qopts->user},
-                      {"relation", qopts->relation},
-                      {"type", qopts->target},
-                      {"context", std::move(context)}};
-    if (!qopts->token.empty()) body["consistency_token"] = qopts->token;
-    auto answer = Call(qopts->server, "list-objects", body, exit_code);
+    auto answer = Query(
+        *qopts, "list-objects",
+        {{"user", qopts->user}, {"relation", qopts->relation}, {"type", qopts->target}}, exit_code);
     if (!answer) return;
-    for (const json::value& o : answer->at("objects").as_array()) {
-      std::cout << o.as_string().c_str() << "\n";
-    }
+    PrintLines(*answer, "objects");
     exit_code = kExitOk;
   });
 }

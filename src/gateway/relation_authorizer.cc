@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <ctime>
-
 #include "gateway/path_template.h"
 #include "gateway/principal.h"
 
@@ -15,15 +13,6 @@ namespace cel = policy::cel;
 namespace {
 
 AuthzDecision Deny(std::string reason) { return {.allowed = false, .reason = std::move(reason)}; }
-
-std::string Rfc3339(int64_t unix_seconds) {
-  std::tm tm{};
-  const std::time_t t = unix_seconds;
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 }  // namespace
 
@@ -47,8 +36,8 @@ Status CompileRouteRelation(RouteRelation& route) {
   if (route.relation.empty() && route.relations_by_method.empty()) {
     return InvalidArgumentError("give a relation, or relations by method");
   }
-  for (const std::string* r : {&route.relation}) {
-    if (!r->empty() && !fga::IsName(*r)) return InvalidArgumentError("bad relation name");
+  if (!route.relation.empty() && !fga::IsName(route.relation)) {
+    return InvalidArgumentError("bad relation name");
   }
   for (const auto& [method, r] : route.relations_by_method) {
     if (!fga::IsName(r)) return InvalidArgumentError(fmt::format("bad relation name `{}`", r));
@@ -82,7 +71,9 @@ AuthzDecision RelationAuthorizer::Authorize(const AuthzRequest& request) const {
   if (!user) return Deny("relation: the caller is not a valid user: " + user.error().message());
 
   fga::CheckRequest check{std::move(*object), std::move(relation), std::move(*user), {}, {}};
-  check.context.emplace("current_time", cel::Value::String(Rfc3339(request.now)));
+  check.context.emplace(
+      "current_time",
+      cel::Value::String(cel::FormatTimestamp({cel::Int128{request.now} * 1'000'000'000})));
   check.context.emplace("method", cel::Value::String(std::string(request.action)));
   check.context.emplace("path", cel::Value::String(std::string(request.resource)));
   check.context.emplace("host", cel::Value::String(std::string(request.host)));

@@ -53,7 +53,7 @@ std::string Path(const std::string& root, const json::object& test, std::string_
 
 }  // namespace
 
-Result<TestFileReport> RunCedarTestFile(const std::string& file, const std::string& root) {
+Result<TestReport> RunCedarTestFile(const std::string& file, const std::string& root) {
   auto fail = [&](std::string_view what) {
     return Err(InvalidArgumentError(fmt::format("{}: {}", file, what)));
   };
@@ -104,7 +104,7 @@ Result<TestFileReport> RunCedarTestFile(const std::string& file, const std::stri
   auto entities = Entities::FromJson(*entity_text);
   if (!entities) return fail("entities: " + entities.error().message());
 
-  TestFileReport report;
+  TestReport report;
   // With a schema, the validator must agree with `shouldValidate`; a test
   // meant to validate also has entities and requests that fit the schema.
   std::optional<Schema> schema;

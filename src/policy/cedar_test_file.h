@@ -15,21 +15,14 @@
 #include <vector>
 
 #include "core/status.h"
+#include "policy/test_report.h"
 
 namespace bulwark::policy::cedar {
-
-struct TestFileReport {
-  int passed = 0;
-  int failed = 0;
-  // One line per failing request: description, expected and actual
-  // decision, reasons and errors.
-  std::vector<std::string> failures;
-};
 
 // Loads `file` and decides each of its requests. kInvalidArgument (naming
 // the file) if it, or a policy or entities file it names, cannot be read or
 // parsed; no request counts then.
-Result<TestFileReport> RunCedarTestFile(const std::string& file, const std::string& root);
+Result<TestReport> RunCedarTestFile(const std::string& file, const std::string& root);
 
 }  // namespace bulwark::policy::cedar
 

@@ -3,8 +3,8 @@
 // string, bytes, timestamp, duration, list, map, and the ipaddress type
 // OpenFGA adds. Values are immutable; lists and maps share their elements.
 //
-// Untyped input (a request's JSON context) becomes a Value with Value::Json
-// rules: integral numbers are int, others double, strings stay strings.
+// Untyped input (a request's JSON context) becomes a Value by ValueFromJson:
+// integral numbers are int, others double, strings stay strings.
 // Coerce then reads it as a condition parameter's declared type: a string
 // becomes a timestamp, duration or ipaddress, an integral double an int.
 #ifndef BULWARK_POLICY_CEL_VALUE_H_

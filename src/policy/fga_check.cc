@@ -49,9 +49,6 @@ class AnyOf {
     }
     return granted_;
   }
-  void AddError(Status s) {
-    if (!error_) error_ = std::move(s);
-  }
   Result<Answer> Get() const {
     if (granted_) return Answer::kTrue;
     if (error_) return Err(*error_);
@@ -509,12 +506,13 @@ Result<std::vector<std::string>> ListObjects(const Model& model, const TupleInde
   seen.insert(user);
   if (!request.user.wildcard()) frontier.push_back(request.user.type + ":*");
   if (TypeOf(user) == request.type && !request.user.wildcard()) candidates.insert(user);
+  const std::vector<const TupleIndex*> indexes = Indexes(tuples, contextual.get());
   while (!frontier.empty()) {
     const std::string node = std::move(frontier.back());
     frontier.pop_back();
     std::vector<std::string_view> relations = RelationsOf(model, TypeOf(node));
     relations.push_back("");
-    for (const TupleIndex* index : Indexes(tuples, contextual.get())) {
+    for (const TupleIndex* index : indexes) {
       for (std::string_view r : relations) {
         index->ForEachByUser(node, r, [&](const TupleIndex::Tuple& t) {
           if (TypeOf(t.object) == request.type) candidates.emplace(t.object);
@@ -562,13 +560,14 @@ Result<std::vector<std::string>> ListUsers(const Model& model, const TupleIndex&
   const std::string start = ToString(request.object);
   std::vector<std::string> frontier{start};
   seen.insert(start);
+  const std::vector<const TupleIndex*> indexes = Indexes(tuples, contextual.get());
   while (!frontier.empty()) {
     const std::string node = std::move(frontier.back());
     frontier.pop_back();
     for (const UserRef& f : filters) {
       if (!f.relation.empty() && f.type == TypeOf(node)) candidates.insert(node + "#" + f.relation);
     }
-    for (const TupleIndex* index : Indexes(tuples, contextual.get())) {
+    for (const TupleIndex* index : indexes) {
       for (std::string_view r : RelationsOf(model, TypeOf(node))) {
         index->ForEach(node, r, [&](const TupleIndex::Tuple& t) {
           if (t.user_relation.empty() && matches_plain(TypeOf(t.user))) candidates.emplace(t.user);

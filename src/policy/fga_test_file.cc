@@ -78,7 +78,7 @@ std::string Join(const std::vector<std::string>& v) {
 
 class Runner {
  public:
-  Runner(const std::string& name, TupleMode mode, RelationTestReport& report)
+  Runner(const std::string& name, TupleMode mode, TestReport& report)
       : name_(name), mode_(mode), report_(report) {}
 
   Status Run(const YAML::Node& root) {
@@ -248,7 +248,7 @@ class Runner {
 
   const std::string& name_;
   TupleMode mode_;
-  RelationTestReport& report_;
+  TestReport& report_;
   std::string test_;
   std::optional<Model> model_;
   std::vector<TupleKey> written_;
@@ -258,9 +258,9 @@ class Runner {
 
 }  // namespace
 
-Result<RelationTestReport> RunRelationTests(const std::string& text, const std::string& name,
-                                            TupleMode mode) {
-  RelationTestReport report;
+Result<TestReport> RunRelationTests(const std::string& text, const std::string& name,
+                                    TupleMode mode) {
+  TestReport report;
   try {
     const YAML::Node root = YAML::Load(text);
     Runner runner(name, mode, report);

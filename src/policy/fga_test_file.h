@@ -1,7 +1,7 @@
 // Runs relationship test files in the format of OpenFGA's test suites: a
 // YAML document with `tests`, each a name and `stages`; a stage may set the
-// `model` (DSL, or `model_file`: a path relative to the test file), add `tuples` (they accumulate across stages, each with an
-// optional condition {name, context}), and make `checkAssertions`,
+// `model` (DSL, or `model_file`: a path relative to the test file), add `tuples` (they accumulate
+// across stages, each with an optional condition {name, context}), and make `checkAssertions`,
 // `listObjectsAssertions` and `listUsersAssertions`, each with an
 // `expectation` or an `errorCode`, optional `contextualTuples` and
 // `context`. An assertion that expects an error passes when the query is
@@ -13,15 +13,9 @@
 #include <vector>
 
 #include "core/status.h"
+#include "policy/test_report.h"
 
 namespace bulwark::policy::fga {
-
-struct RelationTestReport {
-  int passed = 0;
-  int failed = 0;
-  // One line per failing assertion: test, query, expected, got.
-  std::vector<std::string> failures;
-};
 
 enum class TupleMode {
   kWritten,     // stage tuples go in the index
@@ -32,8 +26,8 @@ enum class TupleMode {
 // messages and to find model files). kInvalidArgument naming it if it is not
 // such a file (bad YAML, a model that does not parse, a malformed tuple); no
 // assertion counts then.
-Result<RelationTestReport> RunRelationTests(const std::string& text, const std::string& name,
-                                            TupleMode mode);
+Result<TestReport> RunRelationTests(const std::string& text, const std::string& name,
+                                    TupleMode mode);
 
 }  // namespace bulwark::policy::fga
 

@@ -145,7 +145,7 @@ class RelationStore {
 };
 
 // The store key of a tuple ("/bulwark/relations/tuples/doc:1#viewer@user:anne")
-// and back. ParseTupleKey fails (kInvalidArgument) on a malformed key.
+// and back. ParseTupleStoreKey fails (kInvalidArgument) on a malformed key.
 std::string TupleStoreKey(const fga::TupleKey& tuple);
 Result<fga::TupleKey> ParseTupleStoreKey(std::string_view key, std::string_view value);
 

@@ -16,7 +16,7 @@
 namespace bulwark::policy::fga {
 namespace {
 
-RelationTestReport RunFile(const char* file, TupleMode mode) {
+TestReport RunFile(const char* file, TupleMode mode) {
   const auto path = std::filesystem::path(BULWARK_TESTDATA_DIR) / "openfga" / file;
   auto text = ReadFileToString(path.string());
   EXPECT_TRUE(text.has_value()) << path;
