@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <exception>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -61,8 +62,6 @@ Refusal RefusalFor(const beast::error_code& ec) {
   return Refusal::kBadRequest;
 }
 
-std::string ToString(beast::string_view s) { return std::string(s.data(), s.size()); }
-
 // One connection, plaintext (PlainStream) or TLS (TlsStream).
 template <class Stream>
 class HttpConnection {
@@ -107,7 +106,8 @@ class HttpConnection {
   asio::awaitable<ReadOutcome> ReadRequest(HttpRequest& request, ResponseContext& ctx,
                                            Refusal& refusal);
   asio::awaitable<ReadOutcome> ReadBody(RequestParser& parser, Refusal& refusal);
-  asio::awaitable<bool> Write(WireResponse& response, bool head_only);
+  asio::awaitable<ReadOutcome> ReadFixedBody(uint64_t length, std::string& body);
+  asio::awaitable<bool> Write();  // write_buffer_
   asio::awaitable<void> LingeringClose();
   asio::awaitable<HttpResponse> CallHandler(HttpRequest& request);
 
@@ -158,8 +158,9 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
     }
     if (Stopping()) ctx.keep_alive = false;
     ctx.date = worker_.date.Now();
-    WireResponse wire = PrepareResponse(std::move(response), ctx);
-    const bool written = co_await Write(wire, ctx.head);
+    write_buffer_.clear();
+    SerializeResponse(std::move(response), ctx, write_buffer_);
+    const bool written = co_await Write();
     if (!written) co_return;
     if (!ctx.keep_alive) break;
   }
@@ -221,52 +222,73 @@ asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadRequest(HttpRequest& re
     if (!got) co_return ReadOutcome::kClosed;
   }
 
-  // The scanner vouches for the line framing and sizes; Beast parses the head.
+  // The scanner vouches for the line framing and sizes.
   const size_t head_size = scanner.head_size();
-  RequestParser parser;
-  parser.header_limit(
-      static_cast<uint32_t>(std::min<size_t>(head_size + 1, std::numeric_limits<uint32_t>::max())));
-  parser.body_limit(options_.max_body_bytes);
-  parser.eager(false);
-  beast::error_code ec;
-  const size_t used = parser.put(asio::const_buffer(buffer_.data().data(), head_size), ec);
-  if (ec || used != head_size || !parser.is_header_done()) {
-    refusal = RefusalFor(ec);
+  const std::string_view head = Buffered().substr(0, head_size);
+  const auto parsed = ParseRequestHead(head, request.method, request.target, request.headers);
+  if (!parsed) {
+    refusal = parsed.error();
     co_return ReadOutcome::kRefused;
   }
-  buffer_.consume(head_size);
-
-  const auto& message = parser.get();
-  request.method = ToString(message.method_string());
-  request.target = ToString(message.target());
-  request.version_minor = static_cast<int>(message.version() % 10);
-  for (const auto& field : message) {
-    request.headers.emplace_back(ToString(field.name_string()), ToString(field.value()));
-  }
+  request.version_minor = parsed->version % 10;
   request.remote_address = remote_address_;
   request.tls = tls_info_;
-  ctx.head = message.method() == http::verb::head;  // a refusal to HEAD has no body either
-  const auto framing = CheckRequestFields(static_cast<int>(message.version()), request.headers,
-                                          options_.max_body_bytes);
+  ctx.head = request.method == "HEAD";  // a refusal to HEAD has no body either
+  const auto framing =
+      CheckRequestFields(parsed->version, request.headers, options_.max_body_bytes);
   if (!framing) {
     refusal = framing.error();
     co_return ReadOutcome::kRefused;
   }
-  ctx.request_version = static_cast<int>(message.version());
-  ctx.keep_alive = message.keep_alive();
-
-  if (!parser.is_done()) {
-    if (framing->expect_continue && buffer_.size() == 0) {  // the client waits for it
-      Lowest().expires_after(options_.write_timeout);
-      auto [write_ec, n] = co_await asio::async_write(stream_, asio::buffer(kContinue), kAwait);
-      if (write_ec) co_return ReadOutcome::kClosed;
-    }
-    const ReadOutcome body = co_await ReadBody(parser, refusal);
-    if (body != ReadOutcome::kRequest) co_return body;
+  ctx.request_version = parsed->version;
+  ctx.keep_alive = parsed->keep_alive;
+  if (!framing->chunked && framing->content_length == 0) {
+    buffer_.consume(head_size);
+    co_return ReadOutcome::kRequest;
   }
+
+  // A body. Beast de-chunks; a Content-Length body is read here.
+  std::optional<RequestParser> parser;
+  if (framing->chunked) {
+    parser.emplace();
+    parser->header_limit(static_cast<uint32_t>(
+        std::min<size_t>(head_size + 1, std::numeric_limits<uint32_t>::max())));
+    parser->body_limit(options_.max_body_bytes);
+    parser->eager(false);
+    beast::error_code ec;
+    const size_t used = parser->put(asio::const_buffer(head.data(), head.size()), ec);
+    if (ec || used != head_size || !parser->is_header_done()) {
+      refusal = RefusalFor(ec);
+      co_return ReadOutcome::kRefused;
+    }
+  }
+  buffer_.consume(head_size);
+  if (framing->expect_continue && buffer_.size() == 0) {  // the client waits for it
+    Lowest().expires_after(options_.write_timeout);
+    auto [write_ec, n] = co_await asio::async_write(stream_, asio::buffer(kContinue), kAwait);
+    if (write_ec) co_return ReadOutcome::kClosed;
+  }
+  if (!parser) co_return co_await ReadFixedBody(framing->content_length, request.body);
+  const ReadOutcome body = co_await ReadBody(*parser, refusal);
+  if (body != ReadOutcome::kRequest) co_return body;
   // Trailer fields, which Beast appends to the message, are not copied.
-  request.body = std::move(parser.get().body());
+  request.body = std::move(parser->get().body());
   co_return ReadOutcome::kRequest;
+}
+
+template <class Stream>
+asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadFixedBody(uint64_t length,
+                                                                   std::string& body) {
+  Lowest().expires_after(options_.body_read_timeout);
+  body.reserve(length);
+  for (;;) {
+    const size_t take = std::min<uint64_t>(buffer_.size(), length - body.size());
+    body.append(static_cast<const char*>(buffer_.data().data()), take);
+    buffer_.consume(take);
+    if (body.size() == length) co_return ReadOutcome::kRequest;
+    const bool got = co_await ReadSome();
+    if (!got) co_return ReadOutcome::kClosed;
+  }
 }
 
 template <class Stream>
@@ -317,25 +339,9 @@ asio::awaitable<HttpResponse> HttpConnection<Stream>::CallHandler(HttpRequest& r
 }
 
 template <class Stream>
-asio::awaitable<bool> HttpConnection<Stream>::Write(WireResponse& response, bool head_only) {
+asio::awaitable<bool> HttpConnection<Stream>::Write() {
   Lowest().expires_after(options_.write_timeout);
-  // One flat buffer and one write: Beast's serializer walks many small
-  // buffers per response, which costs more than the copy.
   std::string& out = write_buffer_;
-  out.clear();
-  out.append("HTTP/1.1 ");
-  out.append(std::to_string(response.result_int()));
-  out.push_back(' ');
-  out.append(response.reason());
-  out.append("\r\n");
-  for (const auto& field : response) {
-    out.append(field.name_string());
-    out.append(": ");
-    out.append(field.value());
-    out.append("\r\n");
-  }
-  out.append("\r\n");
-  if (!head_only) out.append(response.body());
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), kAwait);
   if (out.capacity() > kMaxRetainedWriteBuffer) std::string().swap(out);
   if (ec && log::Enabled(log::Level::kDebug)) {

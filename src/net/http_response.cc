@@ -67,6 +67,16 @@ std::string_view HandlerMistake(const HttpResponse& response) {
   return {};
 }
 
+void AppendInt(std::string& out, uint64_t v) {
+  char digits[20];
+  size_t n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n != 0) out.push_back(digits[--n]);
+}
+
 void AppendTwoDigits(std::string& out, int v) {
   out.push_back(static_cast<char>('0' + v / 10));
   out.push_back(static_cast<char>('0' + v % 10));
@@ -111,34 +121,39 @@ HttpResponse GenericResponse(int status) {
   return response;
 }
 
-WireResponse PrepareResponse(HttpResponse response, ResponseContext& ctx) {
+void SerializeResponse(HttpResponse response, ResponseContext& ctx, std::string& out) {
   if (std::string_view mistake = HandlerMistake(response); !mistake.empty()) {
     log::Error("net.http.bad_handler_response", {{"reason", mistake}, {"status", response.status}});
     response = GenericResponse(500);
   }
-  WireResponse wire;
-  wire.version(11);
-  wire.result(static_cast<unsigned>(response.status));
+  const auto status = static_cast<http::status>(response.status);
+  out.append("HTTP/1.1 ");
+  AppendInt(out, response.status);
+  out.push_back(' ');
+  const auto reason = http::obsolete_reason(status);
+  out.append(reason.data(), reason.size());
+  out.append("\r\n");
   for (const auto& [name, value] : response.headers) {
     if (IsServerOwnedField(name)) {
       if (EqualsIgnoreCase(name, "connection") && HasCloseToken(value)) ctx.keep_alive = false;
       continue;
     }
-    wire.insert(name, value);
+    out.append(name).append(": ").append(value).append("\r\n");
   }
-  wire.set(http::field::date, ctx.date);
+  out.append("Date: ").append(ctx.date).append("\r\n");
   if (!ctx.keep_alive) {
-    wire.set(http::field::connection, "close");
+    out.append("Connection: close\r\n");
   } else if (ctx.request_version == 10) {
-    wire.set(http::field::connection, "keep-alive");
+    out.append("Connection: keep-alive\r\n");
   }
-  if (response.status == 204 || response.status == 304) {
-    response.body.clear();
-  } else {
-    wire.content_length(response.body.size());
+  const bool no_body = response.status == 204 || response.status == 304;
+  if (!no_body) {
+    out.append("Content-Length: ");
+    AppendInt(out, static_cast<uint64_t>(response.body.size()));
+    out.append("\r\n");
   }
-  wire.body() = std::move(response.body);
-  return wire;
+  out.append("\r\n");
+  if (!no_body && !ctx.head) out.append(response.body);
 }
 
 }  // namespace bulwark::net::internal

@@ -1,5 +1,5 @@
 // Turning a handler's HttpResponse into what goes on the wire. Internal to
-// net/ (includes Beast); not part of the public API.
+// net/; not part of the public API.
 #ifndef BULWARK_NET_HTTP_RESPONSE_H_
 #define BULWARK_NET_HTTP_RESPONSE_H_
 
@@ -7,14 +7,9 @@
 #include <string>
 #include <string_view>
 
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
-
 #include "net/http_server.h"
 
 namespace bulwark::net::internal {
-
-using WireResponse = boost::beast::http::response<boost::beast::http::string_body>;
 
 // The Date field value (IMF-fixdate), formatted at most once a second. One
 // per io thread; not thread-safe.
@@ -35,13 +30,14 @@ struct ResponseContext {
   std::string_view date;
 };
 
-// Builds the wire response. The server owns framing: Content-Length (absent
-// for 204 and 304, whose body is dropped), Date and Connection are set here;
-// those fields and Transfer-Encoding and Keep-Alive from the handler are
-// dropped, and `Connection: close` from the handler clears ctx.keep_alive.
-// A status outside 200..599 or an invalid header name or value is a handler
-// bug: it is logged and a generic 500 is built instead.
-WireResponse PrepareResponse(HttpResponse response, ResponseContext& ctx);
+// Appends the wire form of `response` to `out`. The server owns framing:
+// Content-Length (absent for 204 and 304, whose body is dropped), Date and
+// Connection are set here; those fields and Transfer-Encoding and Keep-Alive
+// from the handler are dropped, and `Connection: close` from the handler
+// clears ctx.keep_alive. A HEAD response (ctx.head) has no body. A status
+// outside 200..599 or an invalid header name or value is a handler bug: it is
+// logged and a generic 500 is sent instead.
+void SerializeResponse(HttpResponse response, ResponseContext& ctx, std::string& out);
 
 // A response with a short generic text body naming `status` and nothing else:
 // what a client gets for refusals and failures, never internal detail.

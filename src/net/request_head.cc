@@ -1,6 +1,7 @@
 #include "net/request_head.h"
 
 #include <algorithm>
+#include <array>
 
 namespace bulwark::net {
 
@@ -23,6 +24,88 @@ bool HasUnsupportedVersion(std::string_view line) {
 
 bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), IsDigit);
+}
+
+// tchar (RFC 9110 section 5.6.2).
+constexpr std::array<bool, 256> kTokenChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}();
+
+bool IsTokenChar(char c) { return kTokenChars[static_cast<unsigned char>(c)]; }
+
+// field-vchar, SP or HTAB: no control character but HTAB, no DEL.
+bool IsFieldValueChar(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return u == '\t' || (u >= 0x20 && u != 0x7f);
+}
+
+// Request-target bytes as Beast takes them: visible ASCII and obs-text (what
+// the target may hold is for NormalizeRequestTarget to judge).
+bool IsTargetChar(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return u > 0x20 && u != 0x7f;
+}
+
+void TrimOws(std::string_view& s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+}
+
+// A Connection-style value: a comma-separated list of tokens (empty elements
+// allowed). Notes `close` and `keep-alive`; false if an element is not a token.
+bool ScanConnectionList(std::string_view value, bool& close, bool& keep_alive) {
+  for (;;) {
+    const size_t comma = value.find(',');
+    std::string_view element = value.substr(0, comma);
+    TrimOws(element);
+    if (!std::all_of(element.begin(), element.end(), IsTokenChar)) return false;
+    if (EqualsIgnoreCase(element, "close")) close = true;
+    if (EqualsIgnoreCase(element, "keep-alive")) keep_alive = true;
+    if (comma == std::string_view::npos) return true;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+// Parses field lines, each ending in CRLF, through the empty line that ends
+// `lines`, appending to `fields`. Validates the framing itself (CRLF only, no
+// obs-fold), so it serves heads no scanner has seen. Sets `head.keep_alive`
+// from the Connection fields and `head.version`. False if malformed.
+bool ParseFieldLines(std::string_view lines, HeaderFields& fields, MessageHead& head) {
+  bool close = false;
+  bool keep_alive = false;
+  for (size_t pos = 0;;) {
+    const size_t cr = lines.find('\r', pos);
+    if (cr == std::string_view::npos || cr + 1 >= lines.size() || lines[cr + 1] != '\n') {
+      return false;
+    }
+    const std::string_view line = lines.substr(pos, cr - pos);
+    pos = cr + 2;
+    if (line.empty()) {
+      if (pos != lines.size()) return false;
+      head.keep_alive = head.version == 11 ? !close : keep_alive && !close;
+      return true;
+    }
+    size_t colon = 0;
+    while (colon < line.size() && IsTokenChar(line[colon])) ++colon;
+    if (colon == 0 || colon == line.size() || line[colon] != ':') return false;
+    const std::string_view name = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 1);
+    if (!std::all_of(value.begin(), value.end(), IsFieldValueChar)) return false;
+    TrimOws(value);
+    if (EqualsIgnoreCase(name, "connection")) {
+      if (!ScanConnectionList(value, close, keep_alive)) return false;
+    } else if (EqualsIgnoreCase(name, "proxy-connection")) {
+      bool ignored_close = false;
+      bool ignored_keep_alive = false;
+      if (!ScanConnectionList(value, ignored_close, ignored_keep_alive)) return false;
+    }
+    fields.emplace_back(name, value);
+  }
 }
 
 }  // namespace
@@ -116,6 +199,53 @@ RequestHeadScanner::State RequestHeadScanner::Scan(std::string_view data) {
     line_start_ = next;
     searched_ = 0;
   }
+}
+
+std::expected<MessageHead, Refusal> ParseRequestHead(std::string_view head, std::string& method,
+                                                     std::string& target, HeaderFields& fields) {
+  const auto bad = std::unexpected(Refusal::kBadRequest);
+  const size_t eol = head.find("\r\n");
+  if (eol == std::string_view::npos) return bad;
+  const std::string_view line = head.substr(0, eol);
+  size_t i = 0;
+  while (i < line.size() && IsTokenChar(line[i])) ++i;
+  if (i == 0 || i == line.size() || line[i] != ' ') return bad;
+  const size_t target_start = i + 1;
+  size_t j = target_start;
+  while (j < line.size() && IsTargetChar(line[j])) ++j;
+  if (j == target_start || j == line.size() || line[j] != ' ') return bad;
+  const std::string_view version = line.substr(j + 1);
+  if (version.size() != 8 || !version.starts_with("HTTP/") || !IsDigit(version[5]) ||
+      version[6] != '.' || !IsDigit(version[7])) {
+    return bad;
+  }
+  MessageHead parsed{.version = 10 * (version[5] - '0') + (version[7] - '0')};
+  method.assign(line.substr(0, i));
+  target.assign(line.substr(target_start, j - target_start));
+  if (!ParseFieldLines(head.substr(eol + 2), fields, parsed)) return bad;
+  return parsed;
+}
+
+size_t ResponseHeadSize(std::string_view data) {
+  const size_t end = data.find("\r\n\r\n");
+  return end == std::string_view::npos ? 0 : end + 4;
+}
+
+std::optional<MessageHead> ParseResponseHead(std::string_view head, HeaderFields& fields) {
+  const size_t eol = head.find("\r\n");
+  if (eol == std::string_view::npos) return std::nullopt;
+  const std::string_view line = head.substr(0, eol);
+  // HTTP/1.x SP 3DIGIT SP [reason-phrase]
+  if (line.size() < 13 || !line.starts_with("HTTP/1.") || (line[7] != '0' && line[7] != '1') ||
+      line[8] != ' ' || !IsDigit(line[9]) || !IsDigit(line[10]) || !IsDigit(line[11]) ||
+      line[12] != ' ' || !std::all_of(line.begin() + 13, line.end(), IsFieldValueChar)) {
+    return std::nullopt;
+  }
+  MessageHead parsed{.version = line[7] == '1' ? 11 : 10,
+                     .status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0')};
+  if (parsed.status < 100) return std::nullopt;
+  if (!ParseFieldLines(head.substr(eol + 2), fields, parsed)) return std::nullopt;
+  return parsed;
 }
 
 std::expected<BodyFraming, Refusal> CheckRequestFields(

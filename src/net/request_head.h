@@ -74,6 +74,36 @@ class RequestHeadScanner {
   Refusal refusal_ = Refusal::kBadRequest;
 };
 
+// Header fields as (name, value): names as sent, values without the
+// whitespace around them.
+using HeaderFields = std::vector<std::pair<std::string, std::string>>;
+
+// What a message's start line and Connection fields say besides the fields.
+struct MessageHead {
+  int version = 11;        // 10 * major + minor
+  int status = 0;          // responses only
+  bool keep_alive = true;  // as the version and Connection say
+};
+
+// Parses a request head that RequestHeadScanner accepted (`head` is exactly
+// its head_size() bytes), appending its fields to `fields`. Accepts what
+// Beast's request parser accepts (fuzz/http_head_fuzzer compares the two):
+// method a token, a target of visible characters or obs-text, `HTTP/D.D`,
+// fields `token ":" OWS value OWS` with no control character but HTAB in the
+// value, Connection and Proxy-Connection values lists of tokens. 400 for
+// anything else.
+std::expected<MessageHead, Refusal> ParseRequestHead(std::string_view head, std::string& method,
+                                                     std::string& target, HeaderFields& fields);
+
+// The size of the response head at the start of `data` (through its empty
+// line), 0 if it has not all arrived.
+size_t ResponseHeadSize(std::string_view data);
+
+// Parses a response head (`head` is exactly ResponseHeadSize bytes):
+// `HTTP/1.0` or `HTTP/1.1`, a three-digit status, SP and a reason of text; lines
+// ending in CRLF, no obs-fold, fields as for requests. nullopt if malformed.
+std::optional<MessageHead> ParseResponseHead(std::string_view head, HeaderFields& fields);
+
 // How a request's body is framed, as its fields say.
 struct BodyFraming {
   bool chunked = false;

@@ -1,6 +1,10 @@
 #include "net/upstream_pool.h"
 
+#include "net/request_head.h"
 #include "net/tls_context.h"
+
+#include <algorithm>
+#include <optional>
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -26,6 +30,29 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+constexpr size_t kMaxResponseHeadBytes = 64 * 1024;
+constexpr size_t kReadChunk = 16 * 1024;
+
+// The length of the response's body when its fields frame it by
+// Content-Length or it has none (RFC 9112 section 6.3); nullopt for every
+// other framing, which Beast reads.
+std::optional<uint64_t> FixedBodyLength(const MessageHead& head, const HeaderFields& fields,
+                                        const HttpRequest& request) {
+  if (head.status < 200) return std::nullopt;  // interim: Beast
+  std::optional<uint64_t> length;
+  for (const auto& [name, value] : fields) {
+    if (EqualsIgnoreCase(name, "transfer-encoding")) return std::nullopt;
+    if (!EqualsIgnoreCase(name, "content-length")) continue;
+    // One plain decimal; anything else Beast judges (and mostly refuses).
+    if (length || value.empty() || value.size() > 18 ||
+        !std::all_of(value.begin(), value.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+      return std::nullopt;
+    }
+    length = std::stoull(value);
+  }
+  if (request.method == "HEAD" || head.status == 204 || head.status == 304) return 0;
+  return length;  // none: close-delimited, Beast
+}
 
 Status IoError(const beast::error_code& ec, std::string_view what) {
   if (ec == beast::error::timeout) {
@@ -151,27 +178,68 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
   auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(out), kAwait);
   if (write_ec) co_return Err(IoError(write_ec, "write"));
 
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(options_.max_response_bytes);
-  parser.header_limit(64 * 1024);
-  if (request.method == "HEAD") parser.skip(true);
-  auto [head_ec, head_n] = co_await http::async_read_header(stream, c.buffer, parser, kAwait);
-  if (head_ec) {
-    response_started = c.buffer.size() > 0 || head_n > 0;
-    co_return Err(IoError(head_ec, "read"));
+  // The head is read and parsed here; a body with a Content-Length (or none)
+  // too. Other framings (chunked, close-delimited, interim 1xx) go to Beast.
+  size_t head_size = 0;
+  for (;;) {
+    const std::string_view data(static_cast<const char*>(c.buffer.data().data()), c.buffer.size());
+    head_size = ResponseHeadSize(data);
+    if (head_size != 0) break;
+    if (c.buffer.size() >= kMaxResponseHeadBytes) {
+      co_return Err(ResourceExhaustedError("upstream response too large"));
+    }
+    auto [read_ec, n] = co_await stream.async_read_some(c.buffer.prepare(kReadChunk), kAwait);
+    if (read_ec) {
+      response_started = c.buffer.size() > 0;
+      co_return Err(IoError(read_ec, "read"));
+    }
+    c.buffer.commit(n);
   }
   response_started = true;
-  if (!parser.is_done()) {
-    auto [body_ec, body_n] = co_await http::async_read(stream, c.buffer, parser, kAwait);
-    if (body_ec) co_return Err(IoError(body_ec, "read"));
+  if (head_size > kMaxResponseHeadBytes) {
+    co_return Err(ResourceExhaustedError("upstream response too large"));
   }
+  HttpResponse response;
+  const std::string_view head(static_cast<const char*>(c.buffer.data().data()), head_size);
+  const std::optional<MessageHead> parsed = ParseResponseHead(head, response.headers);
+  if (!parsed) co_return Err(DataLossError("malformed upstream response"));
+  response.status = parsed->status;
+  const std::optional<uint64_t> length = FixedBodyLength(*parsed, response.headers, request);
+  if (!length) co_return co_await ReadWithBeast(stream, c, request, keep_alive);
+  if (*length > options_.max_response_bytes) {
+    co_return Err(ResourceExhaustedError("upstream response too large"));
+  }
+  while (c.buffer.size() - head_size < *length) {
+    const size_t want = std::max<size_t>(kReadChunk, head_size + *length - c.buffer.size());
+    auto [read_ec, n] = co_await stream.async_read_some(c.buffer.prepare(want), kAwait);
+    if (read_ec) co_return Err(IoError(read_ec, "read"));
+    c.buffer.commit(n);
+  }
+  response.body.assign(static_cast<const char*>(c.buffer.data().data()) + head_size, *length);
+  c.buffer.consume(head_size + *length);
+  // Bytes beyond the response were never asked for: the connection is not
+  // trusted with another request.
+  keep_alive = parsed->keep_alive && c.buffer.size() == 0;
+  co_return response;
+}
+
+template <class Stream>
+asio::awaitable<Result<HttpResponse>> UpstreamPool::ReadWithBeast(Stream& stream, Connection& c,
+                                                                  const HttpRequest& request,
+                                                                  bool& keep_alive) {
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(options_.max_response_bytes);
+  parser.header_limit(kMaxResponseHeadBytes);
+  if (request.method == "HEAD") parser.skip(true);
+  auto [ec, n] = co_await http::async_read(stream, c.buffer, parser, kAwait);
+  if (ec) co_return Err(IoError(ec, "read"));
   auto message = parser.release();
   HttpResponse response{.status = static_cast<int>(message.result_int())};
   for (const auto& field : message) {
     response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
   response.body = std::move(message.body());
-  keep_alive = message.keep_alive();
+  keep_alive = message.keep_alive() && c.buffer.size() == 0;
   co_return response;
 }
 

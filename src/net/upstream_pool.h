@@ -84,6 +84,10 @@ class UpstreamPool {
   boost::asio::awaitable<Result<HttpResponse>> ExchangeOn(Stream& stream, Connection& connection,
                                                           const HttpRequest& request,
                                                           bool& response_started, bool& keep_alive);
+  template <class Stream>
+  boost::asio::awaitable<Result<HttpResponse>> ReadWithBeast(Stream& stream, Connection& connection,
+                                                             const HttpRequest& request,
+                                                             bool& keep_alive);
 
   boost::asio::any_io_executor executor_;
   UpstreamOptions options_;

@@ -15,6 +15,9 @@ back=$(free_port)
 flaky=$(free_port)
 ident=$(free_port)
 checked=$(free_port)
+framing=$(free_port)
+python3 "$here/framing_upstream.py" "$framing" &
+pids+=($!)
 start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
   server {
     listen 127.0.0.1:$ident;
@@ -70,6 +73,7 @@ gateway:
     - {name: service, address: 127.0.0.1:$back}
     - {name: down, address: 127.0.0.1:1, connect_timeout_ms: 500}
     - {name: flaky, address: 127.0.0.1:$flaky, circuit_breaker: {failures: 2, open_ms: 1000}}
+    - {name: framing, address: 127.0.0.1:$framing, circuit_breaker: {failures: 1000}}
   issuers:
     - {name: idp, issuer: "https://idp.example", audiences: [orders-api], jwks_file: idp.pub.jwk}
     - name: remote
@@ -90,6 +94,7 @@ gateway:
     - {name: remote, path_prefix: /remote, authn: {issuers: [remote]}, upstream: service}
     - {name: gone, path_prefix: /gone, authn: {mode: none}, upstream: down}
     - {name: flaky, path_prefix: /flaky, authn: {mode: none}, upstream: flaky}
+    - {name: framing, path_prefix: /framing, authn: {mode: none}, upstream: framing}
     - name: limited
       path_prefix: /limited
       authn: {mode: none}
@@ -230,6 +235,27 @@ except socket.timeout:
 print(data.decode(errors="replace").split("\r\n")[0], data.count(b"HTTP/1.1 "))
 ' "$port")
 expect_eq "CL+TE is refused and the smuggled request never runs" "$smuggle" "HTTP/1.1 400 Bad Request 1"
+# Every way a service may frame its response reaches the client whole, with
+# the gateway's own framing; request bodies arrive whole either way.
+expect_eq "chunked response" "$(code "$base/framing/chunked"):$(cat body)" "200:chunked!"
+expect_eq "close-delimited response" "$(code "$base/framing/close"):$(cat body)" "200:until close"
+expect_eq "response split across writes" "$(code "$base/framing/split"):$(cat body)" "200:split"
+expect_eq "204 from the service" "$(code "$base/framing/no-content")" "204"
+expect_eq "malformed response head -> 502" "$(code "$base/framing/malformed")" "502"
+# Bytes after a response are never read as the answer to the next request on
+# that connection: both requests ride one client connection, so one io
+# thread and one pool.
+expect_eq "bytes beyond a response are not the next answer" \
+  "$(curl -s "$base/framing/extra" "$base/framing/next")" "$(printf 'ok\nGET 0 ')"
+expect_eq "body with Content-Length" "$(code --data-binary "hello" "$base/framing/echo"):$(cat body)" \
+  "200:POST 5 hello"
+expect_eq "chunked request body" \
+  "$(code -H "Transfer-Encoding: chunked" --data-binary "hello chunks" "$base/framing/echo"):$(cat body)" \
+  "200:POST 12 hello chunks"
+head -c 300000 /dev/urandom | base64 -w0 >big.txt
+expect_eq "a 400 KB body across many reads" \
+  "$(code --data-binary @big.txt "$base/framing/echo"):$(cut -c1-11 body):$(tail -c +13 body | cmp -s - big.txt && echo same)" \
+  "200:POST 400000:same"
 # Keep-alive to the client and pooled connections to the service.
 args=()
 for i in $(seq 1 20); do args+=(-o /dev/null "$base/public/$i"); done

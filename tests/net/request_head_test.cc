@@ -1,5 +1,6 @@
 #include "net/request_head.h"
 
+#include <expected>
 #include <string>
 #include <utility>
 #include <vector>
@@ -140,6 +141,93 @@ TEST(CheckRequestFieldsTest, RefusesVersionsSizesAndExpectations) {
   auto expect = CheckRequestFields(11, {{"Host", "x"}, {"Expect", "100-Continue"}}, 100);
   ASSERT_TRUE(expect.has_value());
   EXPECT_TRUE(expect->expect_continue);
+}
+
+}  // namespace
+}  // namespace bulwark::net
+
+namespace bulwark::net {
+namespace {
+
+struct ParsedRequest {
+  std::string method;
+  std::string target;
+  HeaderFields fields;
+  std::expected<MessageHead, Refusal> head;
+};
+
+ParsedRequest Parse(std::string_view head) {
+  ParsedRequest r;
+  r.head = ParseRequestHead(head, r.method, r.target, r.fields);
+  return r;
+}
+
+TEST(ParseRequestHeadTest, ReadsLineAndFieldsInArrivalOrder) {
+  const ParsedRequest r =
+      Parse("PATCH /a%20b?c=d HTTP/1.1\r\nX-B: 1\r\nHost:  h \t\r\nX-B: 2\r\nX-Empty:\r\n\r\n");
+  ASSERT_TRUE(r.head.has_value());
+  EXPECT_EQ(r.method, "PATCH");
+  EXPECT_EQ(r.target, "/a%20b?c=d");
+  EXPECT_EQ(r.head->version, 11);
+  EXPECT_TRUE(r.head->keep_alive);
+  EXPECT_EQ(r.fields, (Fields{{"X-B", "1"}, {"Host", "h"}, {"X-B", "2"}, {"X-Empty", ""}}));
+}
+
+TEST(ParseRequestHeadTest, KeepAliveFollowsVersionAndConnection) {
+  EXPECT_FALSE(Parse("GET / HTTP/1.1\r\nConnection: Upgrade, close\r\n\r\n").head->keep_alive);
+  EXPECT_FALSE(Parse("GET / HTTP/1.0\r\n\r\n").head->keep_alive);
+  EXPECT_TRUE(Parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").head->keep_alive);
+  // Two Connection fields are one list: close anywhere closes.
+  EXPECT_FALSE(Parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n")
+                   .head->keep_alive);
+}
+
+TEST(ParseRequestHeadTest, RefusesWhatParsersCouldReadTwoWays) {
+  for (const char* head : {
+           "G(T / HTTP/1.1\r\n\r\n",                         // method not a token
+           "GET  / HTTP/1.1\r\n\r\n",                        // two spaces
+           "GET / HTTP/1.1 \r\n\r\n",                        // trailing space
+           "GET / HTTP/11\r\n\r\n",                          // malformed version
+           "GET /\x7f HTTP/1.1\r\n\r\n",                     // DEL in the target
+           "GET / HTTP/1.1\r\nHost : x\r\n\r\n",             // space before the colon
+           "GET / HTTP/1.1\r\n: x\r\n\r\n",                  // empty name
+           "GET / HTTP/1.1\r\nX-A: a\x01b\r\n\r\n",          // control character
+           "GET / HTTP/1.1\r\nConnection: close;x\r\n\r\n",  // not a token list
+           "GET / HTTP/1.1\r\nX: a\nY: b\r\n\r\n",           // bare LF inside a line
+       }) {
+    const ParsedRequest r = Parse(head);
+    ASSERT_FALSE(r.head.has_value()) << head;
+    EXPECT_EQ(r.head.error(), Refusal::kBadRequest) << head;
+  }
+}
+
+TEST(ParseResponseHeadTest, ReadsStatusAndFields) {
+  const std::string data =
+      "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno";
+  const size_t size = ResponseHeadSize(data);
+  ASSERT_EQ(size, data.size() - 2);
+  HeaderFields fields;
+  const auto head = ParseResponseHead(std::string_view(data).substr(0, size), fields);
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->status, 404);
+  EXPECT_FALSE(head->keep_alive);
+  EXPECT_EQ(fields, (Fields{{"Content-Length", "2"}, {"Connection", "close"}}));
+  EXPECT_EQ(ResponseHeadSize("HTTP/1.1 200 OK\r\nX: y\r\n"), 0u);
+}
+
+TEST(ParseResponseHeadTest, RefusesMalformedHeads) {
+  for (const char* head : {
+           "HTTP/1.1 200\r\n\r\n",                   // no SP after the status
+           "HTTP/2.0 200 OK\r\n\r\n",                // not HTTP/1.x
+           "HTTP/1.1 20 OK\r\n\r\n",                 // two digits
+           "HTTP/1.1 099 Low\r\n\r\n",               // below 100
+           "HTTP/1.1 200 OK\r\n folded: x\r\n\r\n",  // obs-fold
+           "HTTP/1.1 200 OK\r\nNo colon\r\n\r\n",    // not a field
+           "HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n",     // bare CR
+       }) {
+    HeaderFields fields;
+    EXPECT_FALSE(ParseResponseHead(head, fields).has_value()) << head;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,58 @@
+"""A service that answers with each body framing HTTP/1.1 allows, byte for
+byte, so the gateway's reading of upstream responses can be tested against
+what real services send (chunked, close-delimited, split writes), and against
+what a broken or hostile one sends (bytes beyond the response, a malformed
+head). Usage: framing_upstream.py PORT"""
+import socketserver
+import sys
+import time
+
+
+class Handler(socketserver.StreamRequestHandler):
+    def handle(self):
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            method, target, _ = line.decode("latin-1").split(" ", 2)
+            headers = {}
+            while True:
+                field = self.rfile.readline()
+                if field in (b"\r\n", b""):
+                    break
+                name, value = field.decode("latin-1").split(":", 1)
+                headers[name.strip().lower()] = value.strip()
+            body = self.rfile.read(int(headers.get("content-length", "0")))
+            out = self.wfile
+            if target == "/framing/chunked":
+                out.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          b"4\r\nchun\r\n5;ext=1\r\nked!\n\r\n0\r\nX-Trailer: t\r\n\r\n")
+            elif target == "/framing/close":
+                out.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close\n")
+                out.flush()
+                return
+            elif target == "/framing/extra":
+                # A second response nobody asked for, queued behind the first.
+                out.write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
+                          b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nsmuggled\n")
+            elif target == "/framing/split":
+                for piece in (b"HTTP/1.1 200 OK\r\nContent-", b"Length: 6\r\n\r\nsp", b"lit\n"):
+                    out.write(piece)
+                    out.flush()
+                    time.sleep(0.05)
+            elif target == "/framing/malformed":
+                out.write(b"HTTP/1.1 200 OK\r\nNo colon here\r\nContent-Length: 2\r\n\r\nok")
+            elif target == "/framing/no-content":
+                out.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+            else:  # echo: the method, the body's length and the body
+                reply = b"%s %d " % (method.encode(), len(body)) + body
+                out.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(reply) + reply)
+            out.flush()
+
+
+class Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
