@@ -39,9 +39,17 @@ constexpr std::array<bool, 256> kTokenChars = [] {
 bool IsTokenChar(char c) { return kTokenChars[static_cast<unsigned char>(c)]; }
 
 // field-vchar, SP or HTAB: no control character but HTAB, no DEL.
-bool IsFieldValueChar(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  return u == '\t' || (u >= 0x20 && u != 0x7f);
+constexpr std::array<bool, 256> kFieldValueChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0x20; c < 256; ++c) table[c] = c != 0x7f;
+  table['\t'] = true;
+  return table;
+}();
+
+bool IsFieldValue(std::string_view value) {
+  bool ok = true;
+  for (char c : value) ok &= kFieldValueChars[static_cast<unsigned char>(c)];  // no early exit
+  return ok;
 }
 
 // Request-target bytes as Beast takes them: visible ASCII and obs-text (what
@@ -95,7 +103,7 @@ bool ParseFieldLines(std::string_view lines, HeaderFields& fields, MessageHead& 
     if (colon == 0 || colon == line.size() || line[colon] != ':') return false;
     const std::string_view name = line.substr(0, colon);
     std::string_view value = line.substr(colon + 1);
-    if (!std::all_of(value.begin(), value.end(), IsFieldValueChar)) return false;
+    if (!IsFieldValue(value)) return false;
     TrimOws(value);
     if (EqualsIgnoreCase(name, "connection")) {
       if (!ScanConnectionList(value, close, keep_alive)) return false;
@@ -172,7 +180,8 @@ RequestHeadScanner::State RequestHeadScanner::Scan(std::string_view data) {
     std::string_view line = data.substr(line_start_, lf - line_start_);
     if (line.empty() || line.back() != '\r') return Refuse(Refusal::kBadRequest);  // bare LF
     line.remove_suffix(1);
-    if (line.find_first_of(std::string_view("\r\0", 2)) != std::string_view::npos) {
+    // Two memchr passes: find_first_of would call memchr once per byte.
+    if (line.find('\r') != std::string_view::npos || line.find('\0') != std::string_view::npos) {
       return Refuse(Refusal::kBadRequest);  // bare CR or NUL
     }
     const size_t next = lf + 1;
@@ -238,7 +247,7 @@ std::optional<MessageHead> ParseResponseHead(std::string_view head, HeaderFields
   // HTTP/1.x SP 3DIGIT SP [reason-phrase]
   if (line.size() < 13 || !line.starts_with("HTTP/1.") || (line[7] != '0' && line[7] != '1') ||
       line[8] != ' ' || !IsDigit(line[9]) || !IsDigit(line[10]) || !IsDigit(line[11]) ||
-      line[12] != ' ' || !std::all_of(line.begin() + 13, line.end(), IsFieldValueChar)) {
+      line[12] != ' ' || !IsFieldValue(line.substr(13))) {
     return std::nullopt;
   }
   MessageHead parsed{.version = line[7] == '1' ? 11 : 10,
