@@ -160,6 +160,8 @@ std::string Gateway::RateLimitKey(const Route& route, const RequestFacts& reques
   return by_ip;
 }
 
+uint64_t Gateway::KeyFetches() const { return jwt_ ? jwt_->KeyFetches() : 0; }
+
 bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
                            Decision& decision) const {
   const RouteAuthn& authn = route.authn;
@@ -207,7 +209,8 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
   // one is refused, never treated as absent.
   std::optional<Principal> from_jwt;
   if (wants(CredentialKind::kJwt) && !jwt_token.empty()) {
-    Result<Principal> principal = jwt_->Authenticate(jwt_token, authn.jwt_issuers);
+    Result<Principal> principal = jwt_->Authenticate(
+        jwt_token, authn.jwt_issuers, request.after_key_refetch ? nullptr : &decision.jwks_refetch);
     if (!principal) {
       Challenge(decision, 401, "invalid_token", principal.error().message());
       return false;
@@ -276,7 +279,7 @@ Decision Gateway::Decide(const RequestFacts& request) const {
     return decision;
   }
   decision.route = route;
-  if (pre_auth_limiter_ && route->authn.mode != AuthnMode::kNone &&
+  if (pre_auth_limiter_ && route->authn.mode != AuthnMode::kNone && !request.after_key_refetch &&
       !WithinLimit(*pre_auth_limiter_, request.client_ip, decision)) {
     return decision;
   }

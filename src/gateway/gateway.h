@@ -46,6 +46,10 @@ struct RequestFacts {
   const net::TlsConnectionInfo* tls_info = nullptr;
   // All request headers, for header-keyed rate limits; may be null.
   const std::vector<std::pair<std::string, std::string>>* headers = nullptr;
+  // Set when deciding again after the key refetch an earlier decision
+  // waited for (Decision::jwks_refetch): the pre-auth limit was charged
+  // then, and no second wait is offered.
+  bool after_key_refetch = false;
 };
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
@@ -59,6 +63,10 @@ struct Decision {
   std::optional<Principal> principal;
   HeaderList response_headers;  // for the client: WWW-Authenticate, Retry-After, RateLimit
   HeaderList identity_headers;  // for the upstream: X-Bulwark-Subject, ...
+  // Refused for a JWT kid its issuer's set lacks while a refetch of that
+  // set starts: a caller that can wait may decide again once
+  // KeyFetches() exceeds jwks_refetch.after.
+  JwksRefetch jwks_refetch;
 
   bool allowed() const { return status >= 200 && status < 300; }
   // The matched route's name, "" if none.
@@ -98,6 +106,9 @@ class Gateway {
   static Result<std::unique_ptr<Gateway>> Create(GatewayOptions options, const Clock& clock);
 
   Decision Decide(const RequestFacts& request) const;
+
+  // How many JWKS fetches have finished (see JwtAuthenticator::KeyFetches).
+  uint64_t KeyFetches() const;
 
   const RouteTable& routes() const { return routes_; }
 

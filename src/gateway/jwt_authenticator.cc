@@ -65,6 +65,18 @@ struct JwtAuthenticator::Issuer {
   // The refresher's bookkeeping (guarded by JwtAuthenticator::mu_).
   std::chrono::steady_clock::time_point next_refresh;
   std::chrono::steady_clock::time_point last_attempt;
+  // last_attempt, for requests to read without the lock.
+  std::atomic<std::chrono::steady_clock::rep> last_attempt_ticks{0};
+  void SetLastAttempt(std::chrono::steady_clock::time_point t) {
+    last_attempt = t;
+    last_attempt_ticks.store(t.time_since_epoch().count(), std::memory_order_release);
+  }
+  // True if a refetch asked for now would run at once.
+  bool RefetchDue() const {
+    const std::chrono::steady_clock::time_point last{
+        std::chrono::steady_clock::duration(last_attempt_ticks.load(std::memory_order_acquire))};
+    return std::chrono::steady_clock::now() - last >= config.jwks_min_refetch_interval;
+  }
   // Serializes fetches of this issuer; guards last_body.
   std::mutex fetch_mu;
   std::string last_body;
@@ -108,6 +120,7 @@ bool JwtAuthenticator::FetchKeys(Issuer& issuer) {
                 {{"issuer", config.name}, {"keys", static_cast<int64_t>(count)}});
     }
   }
+  key_fetches_.fetch_add(1, std::memory_order_acq_rel);
   if (!error.empty()) {
     log::Warn("gateway.jwks_fetch_failed",
               {{"issuer", config.name}, {"uri", config.jwks_uri}, {"error", error}});
@@ -150,7 +163,7 @@ void JwtAuthenticator::RefreshLoop() {
                          now - issuer.last_attempt >= issuer.config.jwks_min_refetch_interval;
       if (due || asked) {
         issuer.refetch_requested.store(false);
-        issuer.last_attempt = now;
+        issuer.SetLastAttempt(now);
         lock.unlock();
         const bool ok = FetchKeys(issuer);
         lock.lock();
@@ -227,7 +240,7 @@ Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
   for (auto& issuer : authenticator->issuers_) {
     if (!issuer->remote) continue;
     any_remote = true;
-    issuer->last_attempt = std::chrono::steady_clock::now();
+    issuer->SetLastAttempt(std::chrono::steady_clock::now());
     const bool ok = authenticator->FetchKeys(*issuer);
     issuer->next_refresh = std::chrono::steady_clock::now() +
                            (ok ? issuer->config.jwks_refresh_interval
@@ -251,7 +264,8 @@ bool JwtAuthenticator::HasIssuer(std::string_view name) const {
 }
 
 Result<Principal> JwtAuthenticator::Authenticate(std::string_view token,
-                                                 std::span<const std::string> allowed) const {
+                                                 std::span<const std::string> allowed,
+                                                 JwksRefetch* refetch) const {
   const Issuer* issuer = nullptr;
   if (issuers_.size() == 1) {
     issuer = issuers_[0].get();
@@ -280,9 +294,17 @@ Result<Principal> JwtAuthenticator::Authenticate(std::string_view token,
   if (!jwt) {
     if (issuer->remote) {
       // The issuer may have rotated to a key this set lacks: ask for a refetch
-      // (rate-limited by the refresher); this request stays refused.
+      // (rate-limited by the refresher), and tell the caller if it runs now.
       auto jws = jose::ParseCompactJws(token);
-      if (jws && !issuer->verifier->HasKid(jws->header.kid)) RequestRefetch(*issuer);
+      if (jws && !issuer->verifier->HasKid(jws->header.kid)) {
+        const uint64_t fetches = KeyFetches();
+        const bool due = issuer->RefetchDue();
+        RequestRefetch(*issuer);
+        if (refetch != nullptr && due) {
+          *refetch = {
+              .pending = true, .after = fetches, .timeout = issuer->config.jwks_fetch_timeout};
+        }
+      }
     }
     return Err(UnauthenticatedError(jwt.error().message()));
   }

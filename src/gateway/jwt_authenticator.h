@@ -8,8 +8,9 @@
 // refresh interval; a token with a `kid` the set lacks (the issuer rotated)
 // asks for an early refetch, at most once per min_refetch_interval, so a
 // flood of made-up kids cannot turn Bulwark into a load generator against
-// the issuer. The request that saw the unknown kid is refused (the io
-// thread never waits on the network); later ones verify with the new keys.
+// the issuer. The authenticator never waits on the network: when the refetch
+// will run at once, it says so (JwksRefetch), and the caller may hold the
+// request until the fetch is done and try once more (the reverse proxy does).
 // A failed fetch keeps the last good keys; an issuer that never answered has
 // no keys, and its tokens are refused (fail closed).
 #ifndef BULWARK_GATEWAY_JWT_AUTHENTICATOR_H_
@@ -56,6 +57,16 @@ struct JwtIssuerConfig {
   std::string roles_claim = "roles";
 };
 
+// Filled by Authenticate when a token names a kid its issuer's remote set
+// lacks and a refetch starts at once: once KeyFetches() exceeds `after`, the
+// keys may have changed and the token is worth one more try; no sooner than
+// `timeout` (the issuer's fetch timeout) has that become unlikely.
+struct JwksRefetch {
+  bool pending = false;
+  uint64_t after = 0;
+  std::chrono::milliseconds timeout{0};
+};
+
 class JwtAuthenticator {
  public:
   // Loads every issuer's keys (fetching remote sets once, waiting at most
@@ -71,8 +82,14 @@ class JwtAuthenticator {
   // issuer names; empty allows every configured issuer. Failures are
   // kUnauthenticated with a short reason safe to log ("expired", "invalid
   // signature", "issuer not allowed", ...).
+  // `refetch`, if given, is filled as JwksRefetch says.
   Result<Principal> Authenticate(std::string_view token,
-                                 std::span<const std::string> allowed_issuers = {}) const;
+                                 std::span<const std::string> allowed_issuers = {},
+                                 JwksRefetch* refetch = nullptr) const;
+
+  // How many key fetches (at start, refreshes, refetches) have finished,
+  // successful or not.
+  uint64_t KeyFetches() const { return key_fetches_.load(std::memory_order_acquire); }
 
   bool HasIssuer(std::string_view name) const;
 
@@ -94,6 +111,7 @@ class JwtAuthenticator {
   bool stop_ = false;  // guarded by mu_
   // Counts refetch requests, so the refresher wakes for a new one.
   mutable std::atomic<uint64_t> refetch_requests_{0};
+  std::atomic<uint64_t> key_fetches_{0};
   std::thread refresher_;
 };
 

@@ -125,13 +125,41 @@ TEST_F(RemoteJwksTest, UnknownKidTriggersARefetchAfterRotation) {
   EXPECT_TRUE(auth->Authenticate(Token(*key1_)).has_value());
 }
 
+// A caller that can wait is told when the refetch its token asked for
+// starts at once, and KeyFetches() tells it when that fetch is done.
+TEST_F(RemoteJwksTest, SaysWhenAnUnknownKidIsWorthWaitingFor) {
+  auto auth = *JwtAuthenticator::Create({Issuer(std::chrono::milliseconds(100))}, clock_);
+  const uint64_t at_start = auth->KeyFetches();
+  EXPECT_EQ(at_start, 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // the interval has passed
+  Serve(200, Jwks({&*key1_, &*key2_}));
+  const std::string token = Token(*key2_);
+  JwksRefetch refetch;
+  EXPECT_FALSE(auth->Authenticate(token, {}, &refetch).has_value());
+  ASSERT_TRUE(refetch.pending);
+  EXPECT_EQ(refetch.after, at_start);
+  for (int i = 0; i < 200 && auth->KeyFetches() <= refetch.after; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(auth->KeyFetches(), refetch.after);
+  EXPECT_TRUE(auth->Authenticate(token).has_value());  // the one more try succeeds
+
+  // Within the interval no refetch can start: nothing to wait for.
+  auto forged = *jose::Jwk::Generate(jose::JwsAlgorithm::kES256, "made-up");
+  JwksRefetch none;
+  EXPECT_FALSE(auth->Authenticate(Token(forged), {}, &none).has_value());
+  EXPECT_FALSE(none.pending);
+}
+
 TEST_F(RemoteJwksTest, AFloodOfUnknownKidsCostsOneFetchPerInterval) {
   auto auth = *JwtAuthenticator::Create({Issuer(std::chrono::seconds(30))}, clock_);
   ASSERT_EQ(fetches_.load(), 1);
   // The refetch interval counts from the fetch at start, so none is due yet.
   for (int i = 0; i < 200; ++i) {
     auto forged = *jose::Jwk::Generate(jose::JwsAlgorithm::kES256, "made-up-" + std::to_string(i));
-    EXPECT_FALSE(auth->Authenticate(Token(forged)).has_value());
+    JwksRefetch refetch;
+    EXPECT_FALSE(auth->Authenticate(Token(forged), {}, &refetch).has_value());
+    EXPECT_FALSE(refetch.pending);  // no request is held for a fetch that cannot start
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(fetches_.load(), 1);
