@@ -1,11 +1,13 @@
 #include "net/http_fetch.h"
 
+#include "net/resolve.h"
 #include "net/tls_context.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <optional>
+#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -109,13 +111,14 @@ asio::awaitable<Result<FetchedResponse>> Exchange(Stream& stream, const Target& 
   co_return out;
 }
 
-asio::awaitable<Result<FetchedResponse>> Fetch(Target target, FetchOptions options) {
+// `endpoints` were resolved for target.host; `timeout` is what is left of
+// options.timeout for the rest of the exchange.
+asio::awaitable<Result<FetchedResponse>> Fetch(Target target, std::vector<tcp::endpoint> endpoints,
+                                               std::chrono::milliseconds timeout,
+                                               FetchOptions options) {
   auto executor = co_await asio::this_coro::executor;
-  tcp::resolver resolver(executor);
   beast::tcp_stream tcp_stream(executor);
-  tcp_stream.expires_after(options.timeout);
-  auto [resolve_ec, endpoints] = co_await resolver.async_resolve(target.host, target.port, kAwait);
-  if (resolve_ec) co_return Err(UnavailableError("cannot resolve " + target.host));
+  tcp_stream.expires_after(timeout);
   auto [connect_ec, endpoint] = co_await tcp_stream.async_connect(endpoints, kAwait);
   if (connect_ec == beast::error::timeout)
     co_return Err(DeadlineExceededError("connect timed out"));
@@ -158,9 +161,16 @@ Status CheckFetchUrl(std::string_view url) {
 
 Result<FetchedResponse> FetchUrl(std::string_view url, const FetchOptions& options) {
   BULWARK_ASSIGN_OR_RETURN(Target target, ParseTarget(url, options.allow_plain_http));
+  // The name lookup counts against the deadline too (the resolver may hang).
+  const auto start = std::chrono::steady_clock::now();
+  BULWARK_ASSIGN_OR_RETURN(std::vector<tcp::endpoint> endpoints,
+                           ResolveWithin(target.host, target.port, options.timeout));
+  const auto left = options.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now() - start);
+  if (left <= std::chrono::milliseconds(0)) return Err(DeadlineExceededError("timed out"));
   asio::io_context ioc(1);
   std::optional<Result<FetchedResponse>> result;
-  asio::co_spawn(ioc, Fetch(std::move(target), options),
+  asio::co_spawn(ioc, Fetch(std::move(target), std::move(endpoints), left, options),
                  [&result](std::exception_ptr e, Result<FetchedResponse> r) {
                    if (e) {
                      result = Err(InternalError("fetch failed unexpectedly"));

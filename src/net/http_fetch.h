@@ -49,12 +49,13 @@ struct FetchedResponse {
 // misconfigured URL is refused at start rather than at the first fetch.
 Status CheckFetchUrl(std::string_view url);
 
-// GETs `url` (or sends options.method). Errors: kInvalidArgument for a URL that is not http(s), has
-// user info or a fragment, or is plain http to a non-loopback host (unless
-// allow_plain_http), or for certificate files that do not load;
-// kDeadlineExceeded on timeout; kUnavailable when the host does not resolve,
-// refuses, fails TLS verification or answers garbage; kResourceExhausted for
-// a body over the cap. Any HTTP status is returned as a response.
+// GETs `url` (or sends options.method). Errors: kInvalidArgument for a URL
+// that is not http(s), has user info or a fragment, or is plain http to a
+// non-loopback host (unless allow_plain_http), or for certificate files that
+// do not load; kDeadlineExceeded on timeout (the name lookup included, see
+// net/resolve.h); kUnavailable when the host does not resolve, refuses, fails
+// TLS verification or answers garbage; kResourceExhausted for a body over the
+// cap. Any HTTP status is returned as a response.
 Result<FetchedResponse> FetchUrl(std::string_view url, const FetchOptions& options = {});
 
 }  // namespace bulwark::net

@@ -1,6 +1,7 @@
 #include "net/upstream_pool.h"
 
 #include "net/request_head.h"
+#include "net/resolve.h"
 #include "net/tls_context.h"
 
 #include <algorithm>
@@ -32,6 +33,8 @@ using tcp = asio::ip::tcp;
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kMaxResponseHeadBytes = 64 * 1024;
 constexpr size_t kReadChunk = 16 * 1024;
+// How long start-up waits for an upstream's name to resolve.
+constexpr std::chrono::seconds kUpstreamLookupTimeout(10);
 
 // The length of the response's body when its fields frame it by
 // Content-Length or it has none (RFC 9112 section 6.3); nullopt for every
@@ -81,15 +84,12 @@ struct UpstreamPool::Connection {
 };
 
 Result<std::vector<tcp::endpoint>> ResolveUpstream(const UpstreamOptions& options) {
-  asio::io_context ioc;
-  tcp::resolver resolver(ioc);
-  beast::error_code ec;
-  auto results = resolver.resolve(options.host, std::to_string(options.port), ec);
-  if (ec || results.empty()) {
-    return Err(InvalidArgumentError("upstream '" + options.host + "' does not resolve"));
+  auto endpoints =
+      ResolveWithin(options.host, std::to_string(options.port), kUpstreamLookupTimeout);
+  if (!endpoints) {
+    return Err(InvalidArgumentError("upstream '" + options.host +
+                                    "' does not resolve: " + endpoints.error().message()));
   }
-  std::vector<tcp::endpoint> endpoints;
-  for (const auto& entry : results) endpoints.push_back(entry.endpoint());
   return endpoints;
 }
 

@@ -50,7 +50,8 @@ struct UpstreamOptions {
 // kInvalidArgument (naming the file) if a file does not load.
 Result<std::shared_ptr<boost::asio::ssl::context>> CreateUpstreamTlsContext(const UpstreamTls& tls);
 
-// Resolves the upstream's address once. kInvalidArgument if it does not resolve.
+// Resolves the upstream's address once, waiting at most ten seconds (see
+// net/resolve.h). kInvalidArgument if it does not resolve in time.
 Result<std::vector<boost::asio::ip::tcp::endpoint>> ResolveUpstream(const UpstreamOptions& options);
 
 class UpstreamPool {

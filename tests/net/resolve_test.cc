@@ -1,0 +1,86 @@
+#include "net/resolve.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+namespace bulwark::net {
+namespace {
+
+using std::chrono::milliseconds;
+using tcp = boost::asio::ip::tcp;
+
+TEST(ResolveTest, AnswersLiteralsAtOnce) {
+  auto v4 = ResolveWithin("127.0.0.1", "8080", milliseconds(0));
+  ASSERT_TRUE(v4.has_value()) << v4.error().ToString();
+  ASSERT_EQ(v4->size(), 1u);
+  EXPECT_EQ((*v4)[0], tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 8080));
+  auto v6 = ResolveWithin("::1", "443", milliseconds(0));
+  ASSERT_TRUE(v6.has_value());
+  EXPECT_EQ((*v6)[0].port(), 443);
+  EXPECT_FALSE(ResolveWithin("127.0.0.1", "65536", milliseconds(0)).has_value());
+  EXPECT_FALSE(ResolveWithin("127.0.0.1", "8o", milliseconds(0)).has_value());
+}
+
+TEST(ResolveTest, ResolvesNamesThroughTheSystem) {
+  auto local = ResolveWithin("localhost", "80", milliseconds(5000));
+  ASSERT_TRUE(local.has_value()) << local.error().ToString();
+  EXPECT_FALSE(local->empty());
+  for (const tcp::endpoint& e : *local) EXPECT_TRUE(e.address().is_loopback());
+}
+
+TEST(ResolveTest, ANameThatDoesNotResolveIsUnavailable) {
+  auto missing = internal::ResolveWithin(
+      "no-such-host.test", "80", milliseconds(2000),
+      [](const std::string&, const std::string&) { return std::vector<tcp::endpoint>{}; });
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code(), StatusCode::kUnavailable);
+}
+
+// A resolver that never answers: the caller gets kDeadlineExceeded on time,
+// and lookups it gave up on are capped, so a hung resolver cannot pile up
+// threads.
+TEST(ResolveTest, AHungResolverCostsTheTimeoutAndNoMore) {
+  // Shared with the lookup threads, which outlive this test's frame.
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  auto hang = [release](const std::string&, const std::string&) {
+    while (!release->load()) std::this_thread::sleep_for(milliseconds(5));
+    return std::vector<tcp::endpoint>{};
+  };
+  const auto start = std::chrono::steady_clock::now();
+  auto hung = internal::ResolveWithin("idp.example", "443", milliseconds(100), hang);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(hung.has_value());
+  EXPECT_EQ(hung.error().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_GE(waited, milliseconds(100));
+  EXPECT_LT(waited, milliseconds(2000));
+
+  for (int i = 1; i < kMaxLookupsInFlight; ++i) {
+    EXPECT_EQ(internal::ResolveWithin("idp.example", "443", milliseconds(1), hang).error().code(),
+              StatusCode::kDeadlineExceeded);
+  }
+  auto capped = internal::ResolveWithin("idp.example", "443", milliseconds(1000), hang);
+  ASSERT_FALSE(capped.has_value());
+  EXPECT_EQ(capped.error().code(), StatusCode::kUnavailable);  // at once, no new thread
+
+  *release = true;  // the resolver answers at last: the threads end, the slots free up
+  for (int i = 0; i < 400; ++i) {
+    auto again = internal::ResolveWithin(
+        "idp.example", "443", milliseconds(1000), [](const std::string&, const std::string&) {
+          return std::vector<tcp::endpoint>{
+              tcp::endpoint(boost::asio::ip::make_address("10.0.0.1"), 443)};
+        });
+    if (again.has_value()) {
+      EXPECT_EQ((*again)[0].port(), 443);
+      return;
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  FAIL() << "lookup slots never came back";
+}
+
+}  // namespace
+}  // namespace bulwark::net
