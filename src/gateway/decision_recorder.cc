@@ -1,5 +1,8 @@
 #include "gateway/decision_recorder.h"
 
+#include <array>
+#include <atomic>
+#include <functional>
 #include <string>
 
 namespace bulwark::gateway {
@@ -25,6 +28,25 @@ std::string_view Outcome(int status) {
   }
 }
 
+std::atomic<uint64_t> next_recorder_id{1};
+
+// The series a request's decision touches, looked up once per thread for
+// each (recorder, front end, route, status, decision status) rather than
+// through the families' locked maps on every request. Direct-mapped: a
+// collision only costs the lookup it would have cost anyway.
+struct CachedSeries {
+  uint64_t recorder = 0;  // 0: empty
+  std::string frontend;
+  std::string route;
+  int status = 0;
+  int decision_status = 0;
+  metrics::Counter* requests = nullptr;
+  metrics::Counter* decisions = nullptr;
+  metrics::Histogram* latency = nullptr;
+};
+constexpr size_t kSeriesCacheSize = 64;
+thread_local std::array<CachedSeries, kSeriesCacheSize> series_cache;
+
 }  // namespace
 
 DecisionRecorder::DecisionRecorder(metrics::MetricsRegistry& registry, audit::AuditQueue* audit)
@@ -46,16 +68,34 @@ DecisionRecorder::DecisionRecorder(metrics::MetricsRegistry& registry, audit::Au
       audit_written_(
           registry.AddGauge("bulwark_audit_events_written", "Audit events written to the sink")),
       audit_dropped_(registry.AddGauge("bulwark_audit_events_dropped",
-                                       "Audit events dropped because the queue was full")) {}
+                                       "Audit events dropped because the queue was full")),
+      id_(next_recorder_id.fetch_add(1)) {}
 
 void DecisionRecorder::Record(std::string_view frontend, const RequestFacts& request,
                               const Decision& decision, int status,
                               std::chrono::nanoseconds latency) {
-  const std::string code = std::to_string(status);
-  requests_.WithLabels({frontend, decision.route_name(), code}).Increment();
-  decisions_.WithLabels({Outcome(decision.status)}).Increment();
-  if (decision.status == 429) rate_limited_.WithLabels({decision.route_name()}).Increment();
-  latency_.WithLabels({frontend}).ObserveDuration(latency);
+  const std::string_view route = decision.route_name();
+  const size_t slot = (std::hash<std::string_view>{}(route) ^ static_cast<size_t>(status) * 31 ^
+                       static_cast<size_t>(decision.status) * 131 ^ frontend.size()) %
+                      kSeriesCacheSize;
+  CachedSeries& cached = series_cache[slot];
+  if (cached.recorder != id_ || cached.status != status ||
+      cached.decision_status != decision.status || cached.route != route ||
+      cached.frontend != frontend) {
+    const std::string code = std::to_string(status);
+    cached.recorder = id_;
+    cached.frontend = frontend;
+    cached.route = route;
+    cached.status = status;
+    cached.decision_status = decision.status;
+    cached.requests = &requests_.WithLabels({frontend, route, code});
+    cached.decisions = &decisions_.WithLabels({Outcome(decision.status)});
+    cached.latency = &latency_.WithLabels({frontend});
+  }
+  cached.requests->Increment();
+  cached.decisions->Increment();
+  if (decision.status == 429) rate_limited_.WithLabels({route}).Increment();
+  cached.latency->ObserveDuration(latency);
   if (audit_ == nullptr) return;
 
   audit::AuditEvent event;

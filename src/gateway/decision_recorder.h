@@ -38,6 +38,9 @@ class DecisionRecorder {
   metrics::HistogramFamily& latency_;
   metrics::Gauge& audit_written_;
   metrics::Gauge& audit_dropped_;
+  // Tells this recorder's entries in the per-thread series cache (see
+  // Record) from any other recorder's, past or present.
+  const uint64_t id_;
 };
 
 }  // namespace bulwark::gateway

@@ -1,8 +1,7 @@
 #include "guard/rate_limit_headers.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 
@@ -14,15 +13,21 @@ int64_t CeilSeconds(std::chrono::milliseconds d) {
   return ms / 1000 + (ms % 1000 != 0 ? 1 : 0);
 }
 
-// An sf-string (RFC 8941 section 3.3.3) for a printable-ASCII name.
-std::string QuotedName(const std::string& name) {
-  std::string out = "\"";
+// Appends an sf-string (RFC 8941 section 3.3.3) for a printable-ASCII name.
+void AppendQuoted(std::string& out, const std::string& name) {
+  out.push_back('"');
   for (char c : name) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
   }
-  out += '"';
-  return out;
+  out.push_back('"');
+}
+
+template <typename Int>
+void AppendInt(std::string& out, Int v) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), v);
+  out.append(digits, end);
 }
 
 }  // namespace
@@ -30,18 +35,30 @@ std::string QuotedName(const std::string& name) {
 std::vector<HeaderField> RateLimitHeaders(const RateLimitPolicy& policy,
                                           const RateLimitDecision& decision) {
   using DenyReason = RateLimitDecision::DenyReason;
-  const std::string name = QuotedName(policy.name);
   const bool retry = !decision.allowed && decision.deny_reason != DenyReason::kCostExceedsCapacity;
   const int64_t retry_after = std::max<int64_t>(CeilSeconds(decision.retry_after), 1);
   int64_t t = CeilSeconds(decision.reset);
   if (retry) t = std::min(t, retry_after);
 
+  // Built by appending: this runs on every request of a rate-limited route.
   std::vector<HeaderField> fields;
-  fields.emplace_back("RateLimit-Policy",
-                      fmt::format("{};q={};w={}", name, policy.limit,
-                                  std::max<int64_t>(CeilSeconds(policy.window), 1)));
-  fields.emplace_back("RateLimit", fmt::format("{};r={};t={}", name, decision.remaining, t));
-  if (retry) fields.emplace_back("Retry-After", fmt::format("{}", retry_after));
+  fields.reserve(retry ? 3 : 2);
+  std::string& quota = fields.emplace_back("RateLimit-Policy", std::string()).second;
+  AppendQuoted(quota, policy.name);
+  quota.append(";q=");
+  AppendInt(quota, policy.limit);
+  quota.append(";w=");
+  AppendInt(quota, std::max<int64_t>(CeilSeconds(policy.window), 1));
+  std::string& state = fields.emplace_back("RateLimit", std::string()).second;
+  AppendQuoted(state, policy.name);
+  state.append(";r=");
+  AppendInt(state, decision.remaining);
+  state.append(";t=");
+  AppendInt(state, t);
+  if (retry) {
+    std::string& after = fields.emplace_back("Retry-After", std::string()).second;
+    AppendInt(after, retry_after);
+  }
   return fields;
 }
 

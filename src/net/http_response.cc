@@ -15,27 +15,6 @@ namespace http = boost::beast::http;
 
 namespace {
 
-bool IsTokenChar(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
-bool IsValidFieldName(std::string_view name) {
-  if (name.empty()) return false;
-  for (unsigned char c : name) {
-    if (!IsTokenChar(c)) return false;
-  }
-  return true;
-}
-
-// field-value = *field-content: visible ASCII, SP, HTAB, obs-text; no CR, LF, NUL.
-bool IsValidFieldValue(std::string_view value) {
-  for (unsigned char c : value) {
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
-  }
-  return true;
-}
-
 bool HasCloseToken(std::string_view value) {
   while (!value.empty()) {
     const size_t comma = value.find(',');
@@ -61,8 +40,8 @@ bool IsServerOwnedField(std::string_view name) {
 std::string_view HandlerMistake(const HttpResponse& response) {
   if (response.status < 200 || response.status > 599) return "status out of range";
   for (const auto& [name, value] : response.headers) {
-    if (!IsValidFieldName(name)) return "invalid header name";
-    if (!IsValidFieldValue(value)) return "invalid header value";
+    if (!IsToken(name)) return "invalid header name";
+    if (!IsFieldValue(value)) return "invalid header value";
   }
   return {};
 }

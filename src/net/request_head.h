@@ -123,8 +123,20 @@ std::expected<BodyFraming, Refusal> CheckRequestFields(
     int version, const std::vector<std::pair<std::string, std::string>>& fields,
     uint64_t max_body_bytes);
 
-// ASCII case-insensitive equality, as field names and tokens compare.
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// ASCII case-insensitive equality of two strings of the same size.
+bool EqualsIgnoreCaseSameSize(std::string_view a, std::string_view b);
+
+// ASCII case-insensitive equality, as field names and tokens compare. Inline:
+// most calls compare a field name with names of other lengths.
+inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && EqualsIgnoreCaseSameSize(a, b);
+}
+
+// True if `s` is a token (RFC 9110 section 5.6.2): a field name, a method.
+bool IsToken(std::string_view s);
+
+// True if `s` may be a field value: no control character but HTAB, no DEL.
+bool IsFieldValue(std::string_view s);
 
 // The token of an `Authorization: Bearer <token>` value (RFC 6750 section
 // 2.1; scheme case-insensitive). nullopt if the value is another scheme or

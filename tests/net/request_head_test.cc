@@ -232,3 +232,26 @@ TEST(ParseResponseHeadTest, RefusesMalformedHeads) {
 
 }  // namespace
 }  // namespace bulwark::net
+
+namespace bulwark::net {
+namespace {
+
+// Every byte value at every position of a long value (the vector path) and
+// of a short one (the byte path): control characters but HTAB, and DEL, are
+// refused; everything else, obs-text included, is accepted.
+TEST(IsFieldValueTest, JudgesEveryByteAtEveryPosition) {
+  for (size_t size : {5u, 40u}) {
+    for (size_t at = 0; at < size; ++at) {
+      for (int b = 0; b < 256; ++b) {
+        std::string value(size, 'a');
+        value[at] = static_cast<char>(b);
+        const bool valid = b == '\t' || (b >= 0x20 && b != 0x7f);
+        ASSERT_EQ(IsFieldValue(value), valid) << "byte " << b << " at " << at << " of " << size;
+      }
+    }
+  }
+  EXPECT_TRUE(IsFieldValue(""));
+}
+
+}  // namespace
+}  // namespace bulwark::net
