@@ -127,7 +127,7 @@ template <class Stream>
 asio::awaitable<void> HttpConnection<Stream>::Run() {
   // A new connection owes its first request head within header_read_timeout,
   // the TLS handshake included.
-  Lowest().expires_after(options_.header_read_timeout);
+  slot_.ExpireAfter(options_.header_read_timeout);
   if constexpr (kTls) {
     if (!co_await Handshake()) co_return;
   }
@@ -136,11 +136,11 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
       if (buffer_.size() == 0) {
         if (Stopping() && NothingToRead()) break;
         slot_.phase = ConnectionPhase::kIdle;
-        Lowest().expires_after(options_.idle_timeout);
+        slot_.ExpireAfter(options_.idle_timeout);
         const bool got = co_await ReadSome();
         if (!got) co_return;
       }
-      Lowest().expires_after(options_.header_read_timeout);
+      slot_.ExpireAfter(options_.header_read_timeout);
     }
     HttpRequest request;
     ResponseContext ctx;
@@ -154,6 +154,7 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
       response = GenericResponse(static_cast<int>(refusal));
       ctx.keep_alive = false;
     } else {
+      slot_.ExpireNever();  // the handler's time is its own (the proxy has its timeouts)
       response = co_await CallHandler(request);
     }
     if (Stopping()) ctx.keep_alive = false;
@@ -264,7 +265,7 @@ asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadRequest(HttpRequest& re
   }
   buffer_.consume(head_size);
   if (framing->expect_continue && buffer_.size() == 0) {  // the client waits for it
-    Lowest().expires_after(options_.write_timeout);
+    slot_.ExpireAfter(options_.write_timeout);
     auto [write_ec, n] = co_await asio::async_write(stream_, asio::buffer(kContinue), kAwait);
     if (write_ec) co_return ReadOutcome::kClosed;
   }
@@ -279,7 +280,7 @@ asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadRequest(HttpRequest& re
 template <class Stream>
 asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadFixedBody(uint64_t length,
                                                                    std::string& body) {
-  Lowest().expires_after(options_.body_read_timeout);
+  slot_.ExpireAfter(options_.body_read_timeout);
   body.reserve(length);
   for (;;) {
     const size_t take = std::min<uint64_t>(buffer_.size(), length - body.size());
@@ -294,7 +295,7 @@ asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadFixedBody(uint64_t leng
 template <class Stream>
 asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadBody(RequestParser& parser,
                                                               Refusal& refusal) {
-  Lowest().expires_after(options_.body_read_timeout);
+  slot_.ExpireAfter(options_.body_read_timeout);
   parser.eager(true);
   const size_t max_wire_bytes = 2 * options_.max_body_bytes + kChunkOverheadAllowance;
   size_t wire_bytes = 0;
@@ -340,7 +341,7 @@ asio::awaitable<HttpResponse> HttpConnection<Stream>::CallHandler(HttpRequest& r
 
 template <class Stream>
 asio::awaitable<bool> HttpConnection<Stream>::Write() {
-  Lowest().expires_after(options_.write_timeout);
+  slot_.ExpireAfter(options_.write_timeout);
   std::string& out = write_buffer_;
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), kAwait);
   if (out.capacity() > kMaxRetainedWriteBuffer) std::string().swap(out);
@@ -355,7 +356,7 @@ asio::awaitable<void> HttpConnection<Stream>::LingeringClose() {
   slot_.phase = ConnectionPhase::kLingering;
   if constexpr (kTls) {
     // close_notify, then the peer's (which also drains what it still sends).
-    Lowest().expires_after(kLingerTimeout);
+    slot_.ExpireAfter(kLingerTimeout);
     co_await stream_.async_shutdown(kAwait);
     Lowest().close();
     co_return;
@@ -363,7 +364,7 @@ asio::awaitable<void> HttpConnection<Stream>::LingeringClose() {
   beast::error_code ec;
   Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
   if (!ec) {
-    Lowest().expires_after(kLingerTimeout);
+    slot_.ExpireAfter(kLingerTimeout);
     size_t discarded = 0;
     while (discarded < kLingerMaxBytes) {
       buffer_.clear();

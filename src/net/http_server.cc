@@ -174,7 +174,10 @@ void BeginDrain(Worker& worker) {
   }
 }
 
+thread_local Worker* current_worker = nullptr;
+
 void RunWorker(Worker& worker) {
+  current_worker = &worker;
   for (;;) {
     try {
       worker.ioc.run();
@@ -186,6 +189,33 @@ void RunWorker(Worker& worker) {
 }
 
 }  // namespace
+
+namespace internal {
+
+Worker* CurrentWorker() { return current_worker; }
+
+asio::awaitable<void> SweepDeadlines(Worker& worker) {
+  for (;;) {
+    worker.sweep_sleeping = worker.connections.empty() && worker.upstream_streams.empty();
+    // Asleep, it waits for a registration to cancel the wait (or an hour).
+    worker.sweep_timer.expires_after(
+        worker.sweep_sleeping ? std::chrono::milliseconds(std::chrono::hours(1)) : kDeadlineSweep);
+    co_await worker.sweep_timer.async_wait(kAwait);
+    worker.sweep_sleeping = false;
+    const auto now = ConnectionSlot::Clock::now();
+    for (auto* set : {&worker.connections, &worker.upstream_streams}) {
+      for (ConnectionSlot* slot : *set) {
+        if (slot->deadline > now) continue;
+        // Again on every sweep while it has passed: an operation started
+        // after a cancel is cancelled too.
+        slot->timed_out = true;
+        slot->stream->cancel();
+      }
+    }
+  }
+}
+
+}  // namespace internal
 
 std::optional<std::string_view> HttpRequest::Header(std::string_view name) const {
   for (const auto& [field, value] : headers) {
@@ -253,6 +283,8 @@ Status HttpServer::Impl::StartThreads() {
   started_ = true;
   for (auto& worker : workers_) {
     asio::co_spawn(worker->ioc, AcceptLoop(*worker), LogIfThrew{"net.http.accept_loop_threw"});
+    asio::co_spawn(worker->ioc, internal::SweepDeadlines(*worker),
+                   LogIfThrew{"net.http.deadline_sweep_threw"});
   }
   for (auto& worker : workers_) {
     try {

@@ -16,8 +16,11 @@
 #include <string>
 #include <unordered_map>
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <chrono>
 
 #include "net/async_http_server.h"
 #include "net/http_response.h"
@@ -95,11 +98,27 @@ enum class ConnectionPhase {
   kLingering,  // answered and closing, draining what the client still sends
 };
 
-// A live connection as its io thread lists it.
+// A live connection as its io thread lists it, with the deadline of the I/O
+// it awaits. The worker's sweep (every kDeadlineSweep) cancels the stream's
+// pending operations while the deadline has passed, instead of a timer
+// armed and cancelled around every read and write.
 struct ConnectionSlot {
+  using Clock = std::chrono::steady_clock;
   boost::beast::tcp_stream* stream = nullptr;
   ConnectionPhase phase = ConnectionPhase::kIdle;
+  Clock::time_point deadline = Clock::time_point::max();
+  bool timed_out = false;  // set by the sweep when it cancelled for the deadline
+
+  void ExpireAfter(std::chrono::milliseconds timeout) {
+    deadline = Clock::now() + timeout;
+    timed_out = false;
+  }
+  void ExpireNever() { deadline = Clock::time_point::max(); }
 };
+
+// How often a worker sweeps its connections' deadlines: a timeout fires up
+// to this late. While it has none to watch it sleeps until one registers.
+inline constexpr std::chrono::milliseconds kDeadlineSweep(50);
 
 // One io thread with its io_context, listening socket and connections.
 // Except for `shared` and `listen_fd`, members are touched only on `thread`
@@ -109,11 +128,15 @@ struct Worker {
 
   ServerShared& shared;
   std::unordered_set<ConnectionSlot*> connections;
+  // Streams to upstreams opened on this thread, swept like connections.
+  std::unordered_set<ConnectionSlot*> upstream_streams;
   HttpDateCache date;
   // Declared after the members above so it is destroyed before them: its
   // destruction destroys unfinished connection frames, which unregister.
   boost::asio::io_context ioc{1};
   boost::asio::ip::tcp::acceptor acceptor{ioc};
+  boost::asio::steady_timer sweep_timer{ioc};
+  bool sweep_sleeping = false;  // the sweep waits for a registration
   // The listening descriptor, fixed once bound. Stop shuts it down from its
   // own thread so accepting ends at once even while a handler holds this
   // thread; only the io thread (after that) or the destructor closes it.
@@ -121,20 +144,34 @@ struct Worker {
   std::thread thread;
 };
 
-// Registers a connection with its worker for as long as it lives.
+// Registers a connection (or an upstream stream, in worker.upstream_streams)
+// with its worker for as long as it lives.
 class ConnectionRegistration {
  public:
-  ConnectionRegistration(Worker& worker, ConnectionSlot& slot) : worker_(worker), slot_(slot) {
-    worker_.connections.insert(&slot_);
+  ConnectionRegistration(Worker& worker, ConnectionSlot& slot)
+      : ConnectionRegistration(worker, slot, worker.connections) {}
+  ConnectionRegistration(Worker& worker, ConnectionSlot& slot,
+                         std::unordered_set<ConnectionSlot*>& set)
+      : worker_(worker), slot_(slot), set_(set) {
+    set_.insert(&slot_);
+    if (worker_.sweep_sleeping) worker_.sweep_timer.cancel();  // sweep from now on
   }
-  ~ConnectionRegistration() { worker_.connections.erase(&slot_); }
+  ~ConnectionRegistration() { set_.erase(&slot_); }
   ConnectionRegistration(const ConnectionRegistration&) = delete;
   ConnectionRegistration& operator=(const ConnectionRegistration&) = delete;
 
  private:
   Worker& worker_;
   ConnectionSlot& slot_;
+  std::unordered_set<ConnectionSlot*>& set_;
 };
+
+// The worker whose io thread this is, or null on any other thread.
+Worker* CurrentWorker();
+
+// Cancels the pending I/O of every stream of `worker` whose deadline has
+// passed, every kDeadlineSweep, for as long as the worker runs.
+boost::asio::awaitable<void> SweepDeadlines(Worker& worker);
 
 }  // namespace bulwark::net::internal
 

@@ -2,6 +2,7 @@
 
 #include "net/request_head.h"
 #include "net/resolve.h"
+#include "net/server_worker.h"
 #include "net/tls_context.h"
 
 #include <algorithm>
@@ -81,6 +82,27 @@ struct UpstreamPool::Connection {
   beast::flat_buffer buffer;
   std::string write_buffer;
   std::chrono::steady_clock::time_point idle_since;
+  // On a server's io thread, the response deadline is kept by the worker's
+  // sweep (see internal::SweepDeadlines); elsewhere by Beast's timer.
+  internal::ConnectionSlot slot;
+  std::optional<internal::ConnectionRegistration> registration;
+
+  void ExpireAfter(std::chrono::milliseconds timeout) {
+    if (registration) {
+      slot.ExpireAfter(timeout);
+    } else {
+      Lowest().expires_after(timeout);
+    }
+  }
+  void ExpireNever() {
+    slot.ExpireNever();
+    Lowest().expires_never();
+  }
+  // The status for an I/O error `ec` of this connection.
+  Status Error(const beast::error_code& ec, std::string_view what) const {
+    if (registration && slot.timed_out) return IoError(beast::error::timeout, what);
+    return IoError(ec, what);
+  }
 };
 
 Result<std::vector<tcp::endpoint>> ResolveUpstream(const UpstreamOptions& options) {
@@ -146,6 +168,12 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
         co_await connection->tls->async_handshake(asio::ssl::stream_base::client, kAwait);
     if (hs_ec) co_return Err(IoError(hs_ec, "TLS handshake"));
   }
+  connection->Lowest().expires_never();
+  if (internal::Worker* worker = internal::CurrentWorker()) {
+    connection->slot.stream = &connection->Lowest();
+    connection->slot.phase = internal::ConnectionPhase::kActive;
+    connection->registration.emplace(*worker, connection->slot, worker->upstream_streams);
+  }
   co_return connection;
 }
 
@@ -174,9 +202,9 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
   }
   out.append("\r\n").append(request.body);
 
-  c.Lowest().expires_after(options_.response_timeout);
+  c.ExpireAfter(options_.response_timeout);
   auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(out), kAwait);
-  if (write_ec) co_return Err(IoError(write_ec, "write"));
+  if (write_ec) co_return Err(c.Error(write_ec, "write"));
 
   // The head is read and parsed here; a body with a Content-Length (or none)
   // too. Other framings (chunked, close-delimited, interim 1xx) go to Beast.
@@ -191,7 +219,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
     auto [read_ec, n] = co_await stream.async_read_some(c.buffer.prepare(kReadChunk), kAwait);
     if (read_ec) {
       response_started = c.buffer.size() > 0;
-      co_return Err(IoError(read_ec, "read"));
+      co_return Err(c.Error(read_ec, "read"));
     }
     c.buffer.commit(n);
   }
@@ -212,7 +240,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
   while (c.buffer.size() - head_size < *length) {
     const size_t want = std::max<size_t>(kReadChunk, head_size + *length - c.buffer.size());
     auto [read_ec, n] = co_await stream.async_read_some(c.buffer.prepare(want), kAwait);
-    if (read_ec) co_return Err(IoError(read_ec, "read"));
+    if (read_ec) co_return Err(c.Error(read_ec, "read"));
     c.buffer.commit(n);
   }
   response.body.assign(static_cast<const char*>(c.buffer.data().data()) + head_size, *length);
@@ -232,7 +260,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ReadWithBeast(Stream& stream
   parser.header_limit(kMaxResponseHeadBytes);
   if (request.method == "HEAD") parser.skip(true);
   auto [ec, n] = co_await http::async_read(stream, c.buffer, parser, kAwait);
-  if (ec) co_return Err(IoError(ec, "read"));
+  if (ec) co_return Err(c.Error(ec, "read"));
   auto message = parser.release();
   HttpResponse response{.status = static_cast<int>(message.result_int())};
   for (const auto& field : message) {
@@ -272,7 +300,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& requ
     }
     if (keep_alive && idle_.size() < options_.max_idle_connections) {
       connection->idle_since = std::chrono::steady_clock::now();
-      connection->Lowest().expires_never();
+      connection->ExpireNever();
       idle_.push_back(std::move(connection));
     }
     co_return response;

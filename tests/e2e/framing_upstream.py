@@ -42,6 +42,9 @@ class Handler(socketserver.StreamRequestHandler):
                     time.sleep(0.05)
             elif target == "/framing/malformed":
                 out.write(b"HTTP/1.1 200 OK\r\nNo colon here\r\nContent-Length: 2\r\n\r\nok")
+            elif target.startswith("/late"):  # slower than the gateway waits
+                time.sleep(2)
+                out.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nlate\n")
             elif target == "/framing/no-content":
                 out.write(b"HTTP/1.1 204 No Content\r\n\r\n")
             else:  # echo: the method, the body's length and the body

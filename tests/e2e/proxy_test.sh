@@ -74,6 +74,7 @@ gateway:
     - {name: down, address: 127.0.0.1:1, connect_timeout_ms: 500}
     - {name: flaky, address: 127.0.0.1:$flaky, circuit_breaker: {failures: 2, open_ms: 1000}}
     - {name: framing, address: 127.0.0.1:$framing, circuit_breaker: {failures: 1000}}
+    - {name: late, address: 127.0.0.1:$framing, response_timeout_ms: 300, circuit_breaker: {failures: 1000}}
   issuers:
     - {name: idp, issuer: "https://idp.example", audiences: [orders-api], jwks_file: idp.pub.jwk}
     - name: remote
@@ -95,6 +96,7 @@ gateway:
     - {name: gone, path_prefix: /gone, authn: {mode: none}, upstream: down}
     - {name: flaky, path_prefix: /flaky, authn: {mode: none}, upstream: flaky}
     - {name: framing, path_prefix: /framing, authn: {mode: none}, upstream: framing}
+    - {name: late, path_prefix: /late, authn: {mode: none}, upstream: late}
     - name: limited
       path_prefix: /limited
       authn: {mode: none}
@@ -247,6 +249,11 @@ expect_eq "close-delimited response" "$(code "$base/framing/close"):$(cat body)"
 expect_eq "response split across writes" "$(code "$base/framing/split"):$(cat body)" "200:split"
 expect_eq "204 from the service" "$(code "$base/framing/no-content")" "204"
 expect_eq "malformed response head -> 502" "$(code "$base/framing/malformed")" "502"
+# A service slower than response_timeout_ms: 504 on time, and the client's
+# connection still serves its next request.
+late=$(curl -s -w '%{http_code} %{time_total} %{num_connects}\n' -o /dev/null "$base/late/x" -o /dev/null "$base/framing/echo")
+expect_eq "slow service -> 504, then the connection serves on" "$(awk '{print $1, $3}' <<<"$late" | tr '\n' ' ')" "504 1 200 0 "
+if awk 'NR == 1 && $2 < 1.5 {ok = 1} END {exit !ok}' <<<"$late"; then ok; else bad "504 came late: $late"; fi
 # Bytes after a response are never read as the answer to the next request on
 # that connection: both requests ride one client connection, so one io
 # thread and one pool.
