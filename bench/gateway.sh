@@ -13,6 +13,11 @@
 # connections; each proxy terminates TLS with the same P-256 certificate).
 # Prints requests/s, p50/p99 and the proxy's CPU time per request (from
 # /proc/<pid>/stat), then `name: value unit` lines (`..._tls` for TLS).
+# With BULWARK_BENCH_CALLGRIND=1 it also counts the instructions Bulwark
+# executes per proxied request (all its threads, user space, under
+# valgrind's callgrind, reused token): unlike times, the count repeats from
+# run to run on a shared machine, so it shows what a change to the request
+# path saves (`gateway_instructions_per_req`).
 # Usage: bench/gateway.sh [BUILD_DIR]   (BULWARK_BENCH_QUICK=1 for a smoke run)
 set -euo pipefail
 
@@ -236,3 +241,29 @@ summary() {
 }
 summary ""
 summary _tls
+
+if [ "${BULWARK_BENCH_CALLGRIND:-0}" = 1 ]; then
+  command -v valgrind >/dev/null || { echo "missing valgrind (scripts/install-deps.sh --test)"; exit 1; }
+  sed -e 's|audit.jsonl|audit-callgrind.jsonl|' "$work/bulwark.yaml" >"$work/bulwark-callgrind.yaml"
+  (cd "$work" && exec valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \
+    "$bulwark" serve --config bulwark-callgrind.yaml >"$work/callgrind.log" 2>&1) &
+  callgrind_pid=$!
+  pids+=("$callgrind_pid")
+  callgrind_port=""
+  for _ in $(seq 1 300); do
+    callgrind_port=$(sed -n 's/.*"msg":"server.listening".*"port":\([0-9]*\).*/\1/p' "$work/callgrind.log" | head -1)
+    [ -n "$callgrind_port" ] && break
+    sleep 0.1
+  done
+  [ -n "$callgrind_port" ] || { cat "$work/callgrind.log"; exit 1; }
+  url="http://127.0.0.1:$callgrind_port/x"
+  wrk -t1 -c8 -d2s -H "Authorization: Bearer $token" "$url" >/dev/null  # warm: pools, caches
+  callgrind_control -z "$callgrind_pid" >/dev/null 2>&1
+  out=$(wrk -t1 -c8 -d"$((duration > 5 ? 5 : duration))s" -H "Authorization: Bearer $token" "$url")
+  callgrind_control -d "$callgrind_pid" >/dev/null 2>&1
+  requests=$(echo "$out" | awk '/requests in/ {print $1}')
+  sleep 1
+  dump=$(ls -t "$work"/callgrind.out* | head -1)
+  instructions=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+  echo "gateway_instructions_per_req: $((instructions / requests)) instructions"
+fi
