@@ -1,6 +1,7 @@
 #include "gateway/forward_auth.h"
 
 #include "gateway/api_key_authenticator.h"
+#include "gateway/key_refetch_wait.h"
 #include "gateway/status_response.h"
 
 #include <chrono>
@@ -57,14 +58,15 @@ std::string_view ClientIp(const net::HttpRequest& request) {
 
 }  // namespace
 
-std::optional<net::HttpResponse> HandleForwardAuth(const Gateway& gateway,
-                                                   const ForwardAuthOptions& options,
-                                                   const net::HttpRequest& request,
-                                                   DecisionRecorder* recorder) {
+bool IsForwardAuthTarget(std::string_view target) { return FlavorOf(target).has_value(); }
+
+boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
+    const Gateway& gateway, const ForwardAuthOptions& options, const net::HttpRequest& request,
+    DecisionRecorder* recorder) {
   const auto start = std::chrono::steady_clock::now();
   std::optional<Flavor> flavor = FlavorOf(request.target);
-  if (!flavor) return std::nullopt;
-  if (!Trusted(options, request.remote_address)) return StatusResponse(403);
+  if (!flavor) co_return std::nullopt;
+  if (!Trusted(options, request.remote_address)) co_return StatusResponse(403);
 
   RequestFacts facts{.client_ip = ClientIp(request), .headers = &request.headers};
   facts.authorization = request.Header("Authorization").value_or("");
@@ -91,10 +93,16 @@ std::optional<net::HttpResponse> HandleForwardAuth(const Gateway& gateway,
       break;
   }
   if (facts.method.empty() || facts.target.empty()) {
-    return StatusResponse(400);
+    co_return StatusResponse(400);
   }
 
   Decision decision = gateway.Decide(facts);
+  // Refused for a kid its issuer's keys lack while they are refetched (the
+  // coroutine only then): wait for that fetch and decide once more.
+  if (decision.jwks_refetch.pending) {
+    co_await DecideAgainAfterKeyRefetch(gateway, facts, decision, start);
+  }
+
   static constexpr std::string_view kFrontend[] = {"nginx", "envoy", "traefik"};
   const bool nginx_cannot_pass = *flavor == Flavor::kNginx && decision.status != 200 &&
                                  decision.status != 401 && decision.status != 403;
@@ -108,7 +116,7 @@ std::optional<net::HttpResponse> HandleForwardAuth(const Gateway& gateway,
     recorder->Record(kFrontend[static_cast<int>(*flavor)], facts, decision, decision.status,
                      std::chrono::steady_clock::now() - start);
   }
-  return response;
+  co_return response;
 }
 
 }  // namespace bulwark::gateway

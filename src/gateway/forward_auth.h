@@ -25,6 +25,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/asio/awaitable.hpp>
+
 #include "gateway/decision_recorder.h"
 #include "gateway/gateway.h"
 #include "gateway/ip_address.h"
@@ -36,13 +38,17 @@ struct ForwardAuthOptions {
   std::vector<CidrRange> trusted_proxies;  // empty = loopback only
 };
 
+// True if `target` is one of the forward-auth paths above.
+bool IsForwardAuthTarget(std::string_view target);
+
 // The response for a forward-auth request, or nullopt if `request` is not for
-// a forward-auth path. Thread-safe.
+// a forward-auth path. Thread-safe; runs on the caller's io thread. A token
+// whose kid its issuer's remote keys lack waits for the refetch it starts, as
+// on the reverse proxy (see key_refetch_wait.h).
 // `recorder` (may be null) gets every decision made.
-std::optional<net::HttpResponse> HandleForwardAuth(const Gateway& gateway,
-                                                   const ForwardAuthOptions& options,
-                                                   const net::HttpRequest& request,
-                                                   DecisionRecorder* recorder = nullptr);
+boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
+    const Gateway& gateway, const ForwardAuthOptions& options, const net::HttpRequest& request,
+    DecisionRecorder* recorder = nullptr);
 
 }  // namespace bulwark::gateway
 

@@ -10,7 +10,8 @@
 // flood of made-up kids cannot turn Bulwark into a load generator against
 // the issuer. The authenticator never waits on the network: when the refetch
 // will run at once, it says so (JwksRefetch), and the caller may hold the
-// request until the fetch is done and try once more (the reverse proxy does).
+// request until the fetch is done and try once more (the reverse proxy and
+// forward-auth do, see key_refetch_wait.h).
 // A failed fetch keeps the last good keys; an issuer that never answered has
 // no keys, and its tokens are refused (fail closed).
 #ifndef BULWARK_GATEWAY_JWT_AUTHENTICATOR_H_

@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "gateway/api_key_authenticator.h"
+#include "gateway/key_refetch_wait.h"
 #include "gateway/status_response.h"
 #include "net/request_head.h"
 
@@ -9,11 +10,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <unordered_map>
 
@@ -33,15 +31,6 @@ bool Idempotent(std::string_view method) {
 }
 
 std::atomic<uint64_t> next_proxy_id{1};
-
-// A request refused for an unknown kid waits for the refetch it started, up
-// to the issuer's fetch timeout (and never more than kMaxKeyWait), polling
-// every kKeyPoll; at most kMaxHeldForKeys requests per io thread wait at
-// once, so tokens with made-up kids cannot park a thread's connections.
-constexpr std::chrono::milliseconds kKeyPoll(5);
-constexpr std::chrono::milliseconds kMaxKeyWait(10000);
-constexpr int kMaxHeldForKeys = 256;
-thread_local int held_for_keys = 0;
 
 // This thread's pools, by proxy id and upstream index.
 thread_local std::unordered_map<uint64_t, std::vector<std::unique_ptr<net::UpstreamPool>>> pools;
@@ -188,24 +177,12 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
                      .tls_info = request.tls.get(),
                      .headers = &request.headers};
   Decision decision = gateway_.Decide(facts);
-  if (decision.jwks_refetch.pending && held_for_keys < kMaxHeldForKeys) {
-    // Refused for a kid its issuer's keys lack while they are being
-    // refetched: wait for that fetch (the thread serves others meanwhile),
-    // then decide once more.
-    const JwksRefetch refetch = decision.jwks_refetch;
-    ++held_for_keys;
-    const auto deadline = start + std::min(refetch.timeout, kMaxKeyWait);
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    while (gateway_.KeyFetches() <= refetch.after && std::chrono::steady_clock::now() < deadline) {
-      timer.expires_after(kKeyPoll);
-      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-    --held_for_keys;
-    if (gateway_.KeyFetches() > refetch.after) {
-      facts.after_key_refetch = true;
-      decision = gateway_.Decide(facts);
-    }
+  // Refused for a kid its issuer's keys lack while they are refetched (the
+  // coroutine only then): wait for that fetch and decide once more.
+  if (decision.jwks_refetch.pending) {
+    co_await DecideAgainAfterKeyRefetch(gateway_, facts, decision, start);
   }
+
   net::HttpResponse response;
   if (!decision.allowed()) {
     response = StatusResponse(decision.status);

@@ -176,6 +176,12 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
           http_options,
           [self](net::HttpRequest& request) -> boost::asio::awaitable<net::HttpResponse> {
             if (auto local = self->HandleLocal(request)) co_return std::move(*local);
+            if (self->gateway_ && gateway::IsForwardAuthTarget(request.target)) {
+              auto response = co_await gateway::HandleForwardAuth(
+                  *self->gateway_, self->config_.gateway->forward_auth, request,
+                  self->recorder_.get());
+              if (response) co_return std::move(*response);
+            }
             if (self->proxy_) co_return co_await self->proxy_->Handle(request);
             co_return Text(404, "not found\n");
           }));
@@ -233,12 +239,6 @@ std::optional<net::HttpResponse> Server::HandleLocal(const net::HttpRequest& req
           return std::move(*response);
         }
       }
-    }
-  }
-  if (gateway_) {
-    if (auto response = gateway::HandleForwardAuth(*gateway_, config_.gateway->forward_auth,
-                                                   request, recorder_.get())) {
-      return std::move(*response);
     }
   }
   std::string_view path = request.target;

@@ -168,6 +168,13 @@ waited_ms=$((($(date +%s%N) - started) / 1000000))
 if [ "$waited_ms" -lt 500 ]; then ok; else bad "a made-up kid was held ${waited_ms} ms"; fi
 status=$(code -H "Authorization: Bearer $rotated" "$base/remote/x")
 expect_eq "rotated key honoured after the refetch" "$status" "200"
+# Forward-auth waits for the refetch the same way (Envoy's ext_authz path).
+"$bulwark" keys generate --alg ES256 --kid r3 >r3.jwk
+sleep 1.1  # the refetch the made-up kid asked for runs (and finds no r3)
+jwks_of r1.jwk r2.jwk r3.jwk >remote.jwks
+sleep 1.1  # a refetch may start at once again
+expect_eq "forward-auth: first token with a newly rotated kid waits for the refetch" \
+  "$(code -H "Authorization: Bearer $(remote_token r3.jwk)" "$base/auth/envoy/remote/x")" "200"
 # The signed identity token: a service verifies it with node jose against the
 # JWKS Bulwark publishes, for its own audience only.
 expect_eq "identity token forwarded" "$(code -H "Authorization: Bearer $good" "$base/whoami")" "200"
