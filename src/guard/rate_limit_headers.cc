@@ -15,6 +15,10 @@ int64_t CeilSeconds(std::chrono::milliseconds d) {
 
 // Appends an sf-string (RFC 8941 section 3.3.3) for a printable-ASCII name.
 void AppendQuoted(std::string& out, const std::string& name) {
+  if (std::none_of(name.begin(), name.end(), [](char c) { return c == '"' || c == '\\'; })) {
+    out.append(1, '"').append(name).append(1, '"');
+    return;
+  }
   out.push_back('"');
   for (char c : name) {
     if (c == '"' || c == '\\') out.push_back('\\');
@@ -43,13 +47,17 @@ std::vector<HeaderField> RateLimitHeaders(const RateLimitPolicy& policy,
   // Built by appending: this runs on every request of a rate-limited route.
   std::vector<HeaderField> fields;
   fields.reserve(retry ? 3 : 2);
+  // Room for the name, escapes aside, and two 20-digit numbers: no regrowth.
+  const size_t room = policy.name.size() + 52;
   std::string& quota = fields.emplace_back("RateLimit-Policy", std::string()).second;
+  quota.reserve(room);
   AppendQuoted(quota, policy.name);
   quota.append(";q=");
   AppendInt(quota, policy.limit);
   quota.append(";w=");
   AppendInt(quota, std::max<int64_t>(CeilSeconds(policy.window), 1));
   std::string& state = fields.emplace_back("RateLimit", std::string()).second;
+  state.reserve(room);
   AppendQuoted(state, policy.name);
   state.append(";r=");
   AppendInt(state, decision.remaining);
