@@ -160,7 +160,9 @@ std::string Gateway::RateLimitKey(const Route& route, const RequestFacts& reques
   return by_ip;
 }
 
-uint64_t Gateway::KeyFetches() const { return jwt_ ? jwt_->KeyFetches() : 0; }
+uint64_t Gateway::KeyFetches(const JwksRefetch& refetch) const {
+  return jwt_ ? jwt_->KeyFetches(refetch) : 0;
+}
 
 bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
                            Decision& decision) const {

@@ -65,7 +65,7 @@ struct Decision {
   HeaderList identity_headers;  // for the upstream: X-Bulwark-Subject, ...
   // Refused for a JWT kid its issuer's set lacks while a refetch of that
   // set starts: a caller that can wait may decide again once
-  // KeyFetches() exceeds jwks_refetch.after.
+  // KeyFetches(jwks_refetch) exceeds jwks_refetch.after.
   JwksRefetch jwks_refetch;
 
   bool allowed() const { return status >= 200 && status < 300; }
@@ -107,8 +107,9 @@ class Gateway {
 
   Decision Decide(const RequestFacts& request) const;
 
-  // How many JWKS fetches have finished (see JwtAuthenticator::KeyFetches).
-  uint64_t KeyFetches() const;
+  // How many fetches of the keys `refetch` waits for have finished (see
+  // JwtAuthenticator::KeyFetches).
+  uint64_t KeyFetches(const JwksRefetch& refetch) const;
 
   const RouteTable& routes() const { return routes_; }
 

@@ -77,6 +77,8 @@ struct JwtAuthenticator::Issuer {
         std::chrono::steady_clock::duration(last_attempt_ticks.load(std::memory_order_acquire))};
     return std::chrono::steady_clock::now() - last >= config.jwks_min_refetch_interval;
   }
+  // Finished fetches of this issuer, successful or not.
+  std::atomic<uint64_t> fetches{0};
   // Serializes fetches of this issuer; guards last_body.
   std::mutex fetch_mu;
   std::string last_body;
@@ -120,6 +122,7 @@ bool JwtAuthenticator::FetchKeys(Issuer& issuer) {
                 {{"issuer", config.name}, {"keys", static_cast<int64_t>(count)}});
     }
   }
+  issuer.fetches.fetch_add(1, std::memory_order_acq_rel);
   key_fetches_.fetch_add(1, std::memory_order_acq_rel);
   if (!error.empty()) {
     log::Warn("gateway.jwks_fetch_failed",
@@ -258,6 +261,11 @@ Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
   return authenticator;
 }
 
+uint64_t JwtAuthenticator::KeyFetches(const JwksRefetch& refetch) const {
+  if (refetch.issuer == nullptr) return KeyFetches();
+  return static_cast<const Issuer*>(refetch.issuer)->fetches.load(std::memory_order_acquire);
+}
+
 bool JwtAuthenticator::HasIssuer(std::string_view name) const {
   return std::any_of(issuers_.begin(), issuers_.end(),
                      [&](const auto& i) { return i->config.name == name; });
@@ -297,12 +305,14 @@ Result<Principal> JwtAuthenticator::Authenticate(std::string_view token,
       // (rate-limited by the refresher), and tell the caller if it runs now.
       auto jws = jose::ParseCompactJws(token);
       if (jws && !issuer->verifier->HasKid(jws->header.kid)) {
-        const uint64_t fetches = KeyFetches();
+        const uint64_t fetches = issuer->fetches.load(std::memory_order_acquire);
         const bool due = issuer->RefetchDue();
         RequestRefetch(*issuer);
         if (refetch != nullptr && due) {
-          *refetch = {
-              .pending = true, .after = fetches, .timeout = issuer->config.jwks_fetch_timeout};
+          *refetch = {.pending = true,
+                      .after = fetches,
+                      .timeout = issuer->config.jwks_fetch_timeout,
+                      .issuer = issuer};
         }
       }
     }

@@ -59,13 +59,15 @@ struct JwtIssuerConfig {
 };
 
 // Filled by Authenticate when a token names a kid its issuer's remote set
-// lacks and a refetch starts at once: once KeyFetches() exceeds `after`, the
-// keys may have changed and the token is worth one more try; no sooner than
-// `timeout` (the issuer's fetch timeout) has that become unlikely.
+// lacks and a refetch starts at once: once KeyFetches(refetch) exceeds
+// `after`, that issuer's keys may have changed and the token is worth one
+// more try; no sooner than `timeout` (the issuer's fetch timeout) has that
+// become unlikely.
 struct JwksRefetch {
   bool pending = false;
   uint64_t after = 0;
   std::chrono::milliseconds timeout{0};
+  const void* issuer = nullptr;  // whose fetches count, opaque; valid as the authenticator
 };
 
 class JwtAuthenticator {
@@ -89,8 +91,9 @@ class JwtAuthenticator {
                                  JwksRefetch* refetch = nullptr) const;
 
   // How many key fetches (at start, refreshes, refetches) have finished,
-  // successful or not.
+  // successful or not: of every issuer, or of the one `refetch` names.
   uint64_t KeyFetches() const { return key_fetches_.load(std::memory_order_acquire); }
+  uint64_t KeyFetches(const JwksRefetch& refetch) const;
 
   bool HasIssuer(std::string_view name) const;
 

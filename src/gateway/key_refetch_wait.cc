@@ -13,7 +13,7 @@ namespace {
 
 namespace asio = boost::asio;
 
-constexpr std::chrono::milliseconds kPoll(5);
+constexpr std::chrono::milliseconds kPoll(10);
 constexpr std::chrono::milliseconds kMaxWait(10000);
 thread_local int waiting = 0;
 
@@ -27,12 +27,13 @@ asio::awaitable<void> DecideAgainAfterKeyRefetch(const Gateway& gateway, Request
   ++waiting;
   const auto deadline = start + std::min(refetch.timeout, kMaxWait);
   asio::steady_timer timer(co_await asio::this_coro::executor);
-  while (gateway.KeyFetches() <= refetch.after && std::chrono::steady_clock::now() < deadline) {
+  while (gateway.KeyFetches(refetch) <= refetch.after &&
+         std::chrono::steady_clock::now() < deadline) {
     timer.expires_after(kPoll);
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
   --waiting;
-  if (gateway.KeyFetches() <= refetch.after) co_return;  // no new keys: the refusal stands
+  if (gateway.KeyFetches(refetch) <= refetch.after) co_return;  // no new keys: the refusal stands
   facts.after_key_refetch = true;
   decision = gateway.Decide(facts);
 }

@@ -16,7 +16,7 @@ namespace bulwark::gateway {
 // If `decision` was refused for a kid its issuer's keys lack while a
 // refetch of them starts (Decision::jwks_refetch), waits for that fetch
 // without blocking the io thread, up to min(refetch timeout, 10 s) after
-// `start`, polling every 5 ms, and then decides `facts` once more into
+// `start`, polling every 10 ms, and then decides `facts` once more into
 // `decision` (with facts.after_key_refetch set). Does nothing otherwise, or
 // when kMaxWaitingForKeys requests of this thread already wait (tokens with
 // made-up kids cannot park a thread's connections).

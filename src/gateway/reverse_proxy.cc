@@ -218,8 +218,11 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& reque
       decision.query.empty() ? decision.path : decision.path + "?" + decision.query;
   upstream_request.headers = std::move(request.headers);
   StripHopByHop(upstream_request.headers, /*strip_identity=*/true);
+  // Expect was answered here (the whole body is in hand), so the service is
+  // not asked to send a 100 of its own.
   std::erase_if(upstream_request.headers, [](const auto& f) {
-    return net::EqualsIgnoreCase(f.first, "X-Forwarded-For") ||
+    return net::EqualsIgnoreCase(f.first, "Expect") ||
+           net::EqualsIgnoreCase(f.first, "X-Forwarded-For") ||
            net::EqualsIgnoreCase(f.first, "X-Forwarded-Proto") ||
            net::EqualsIgnoreCase(f.first, "X-Forwarded-Host") ||
            net::EqualsIgnoreCase(f.first, "Forwarded");

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -66,8 +67,12 @@ Result<std::vector<tcp::endpoint>> ResolveWithin(const std::string& host, const 
     return Err(UnavailableError("too many name lookups in flight; the resolver is not answering"));
   }
   auto shared = std::make_shared<Lookup>();
-  std::thread([shared, host, port, lookup = std::move(lookup)] {
-    std::vector<tcp::endpoint> endpoints = lookup(host, port);
+  auto run = [shared, host, port, lookup = std::move(lookup)] {
+    std::vector<tcp::endpoint> endpoints;
+    try {
+      endpoints = lookup(host, port);
+    } catch (...) {  // (bad_alloc): no addresses, never an exception on a detached thread
+    }
     {
       std::lock_guard<std::mutex> lock(shared->mu);
       shared->endpoints = std::move(endpoints);
@@ -75,7 +80,13 @@ Result<std::vector<tcp::endpoint>> ResolveWithin(const std::string& host, const 
     }
     shared->cv.notify_all();
     lookups_in_flight.fetch_sub(1);
-  }).detach();
+  };
+  try {
+    std::thread(std::move(run)).detach();
+  } catch (const std::system_error&) {
+    lookups_in_flight.fetch_sub(1);
+    return Err(UnavailableError("cannot start a name lookup"));
+  }
   std::unique_lock<std::mutex> lock(shared->mu);
   if (!shared->cv.wait_for(lock, timeout, [&] { return shared->done; })) {
     return Err(DeadlineExceededError("resolving " + host + " timed out"));

@@ -22,8 +22,8 @@ namespace bulwark::net {
 // The addresses of `host` (a name or an IP literal) for `port`.
 // kDeadlineExceeded when the lookup takes longer than `timeout`;
 // kUnavailable when the name does not resolve, or when kMaxLookupsInFlight
-// lookups given up on are still running (a resolver that hangs cannot pile
-// up threads without bound).
+// lookups (of any caller in the process, given up on or not) are still
+// running: a resolver that hangs cannot pile up threads without bound.
 Result<std::vector<boost::asio::ip::tcp::endpoint>> ResolveWithin(
     const std::string& host, const std::string& port, std::chrono::milliseconds timeout);
 

@@ -6,12 +6,14 @@
 #include "net/tls_context.h"
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -34,6 +36,7 @@ using tcp = asio::ip::tcp;
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kMaxResponseHeadBytes = 64 * 1024;
 constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kMaxPooledBuffer = kMaxResponseHeadBytes + kReadChunk;
 // How long start-up waits for an upstream's name to resolve.
 constexpr std::chrono::seconds kUpstreamLookupTimeout(10);
 
@@ -42,7 +45,6 @@ constexpr std::chrono::seconds kUpstreamLookupTimeout(10);
 // other framing, which Beast reads.
 std::optional<uint64_t> FixedBodyLength(const MessageHead& head, const HeaderFields& fields,
                                         const HttpRequest& request) {
-  if (head.status < 200) return std::nullopt;  // interim: Beast
   std::optional<uint64_t> length;
   for (const auto& [name, value] : fields) {
     if (EqualsIgnoreCase(name, "transfer-encoding")) return std::nullopt;
@@ -82,6 +84,9 @@ struct UpstreamPool::Connection {
   beast::flat_buffer buffer;
   std::string write_buffer;
   std::chrono::steady_clock::time_point idle_since;
+  // The last response had no body: bytes the service sent after it anyway
+  // are looked for before the connection is reused.
+  bool check_before_reuse = false;
   // On a server's io thread, the response deadline is kept by the worker's
   // sweep (see internal::SweepDeadlines); elsewhere by Beast's timer.
   internal::ConnectionSlot slot;
@@ -206,48 +211,63 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
   auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(out), kAwait);
   if (write_ec) co_return Err(c.Error(write_ec, "write"));
 
-  // The head is read and parsed here; a body with a Content-Length (or none)
-  // too. Other framings (chunked, close-delimited, interim 1xx) go to Beast.
+  // The head is read and parsed here, and a body with a Content-Length (or
+  // none) too; chunked and close-delimited bodies go to Beast. Interim 1xx
+  // responses (100 Continue, 103 Early Hints) are read and dropped: the
+  // final response follows them on the same connection.
+  HttpResponse response;
+  std::optional<MessageHead> parsed;
   size_t head_size = 0;
   for (;;) {
     const std::string_view data(static_cast<const char*>(c.buffer.data().data()), c.buffer.size());
     head_size = ResponseHeadSize(data);
-    if (head_size != 0) break;
-    if (c.buffer.size() >= kMaxResponseHeadBytes) {
+    if (head_size == 0) {
+      if (c.buffer.size() >= kMaxResponseHeadBytes) {
+        co_return Err(ResourceExhaustedError("upstream response too large"));
+      }
+      auto [read_ec, n] = co_await stream.async_read_some(c.buffer.prepare(kReadChunk), kAwait);
+      if (read_ec) {
+        response_started = c.buffer.size() > 0;
+        co_return Err(c.Error(read_ec, "read"));
+      }
+      c.buffer.commit(n);
+      continue;
+    }
+    response_started = true;
+    if (head_size > kMaxResponseHeadBytes) {
       co_return Err(ResourceExhaustedError("upstream response too large"));
     }
-    auto [read_ec, n] = co_await stream.async_read_some(c.buffer.prepare(kReadChunk), kAwait);
-    if (read_ec) {
-      response_started = c.buffer.size() > 0;
-      co_return Err(c.Error(read_ec, "read"));
-    }
-    c.buffer.commit(n);
+    response.headers.clear();
+    parsed = ParseResponseHead(data.substr(0, head_size), response.headers);
+    if (!parsed) co_return Err(DataLossError("malformed upstream response"));
+    if (parsed->status >= 200) break;
+    // 101 would switch protocols, which a request without Upgrade never asks for.
+    if (parsed->status == 101) co_return Err(DataLossError("unexpected 101 from upstream"));
+    c.buffer.consume(head_size);
   }
-  response_started = true;
-  if (head_size > kMaxResponseHeadBytes) {
-    co_return Err(ResourceExhaustedError("upstream response too large"));
-  }
-  HttpResponse response;
-  const std::string_view head(static_cast<const char*>(c.buffer.data().data()), head_size);
-  const std::optional<MessageHead> parsed = ParseResponseHead(head, response.headers);
-  if (!parsed) co_return Err(DataLossError("malformed upstream response"));
   response.status = parsed->status;
   const std::optional<uint64_t> length = FixedBodyLength(*parsed, response.headers, request);
   if (!length) co_return co_await ReadWithBeast(stream, c, request, keep_alive);
   if (*length > options_.max_response_bytes) {
     co_return Err(ResourceExhaustedError("upstream response too large"));
   }
-  while (c.buffer.size() - head_size < *length) {
-    const size_t want = std::max<size_t>(kReadChunk, head_size + *length - c.buffer.size());
-    auto [read_ec, n] = co_await stream.async_read_some(c.buffer.prepare(want), kAwait);
+  // What of the body has arrived with the head, then the rest read straight
+  // into the response: the pooled buffer never grows to a body's size.
+  const size_t buffered = std::min<uint64_t>(c.buffer.size() - head_size, *length);
+  response.body.resize(*length);
+  std::memcpy(response.body.data(), static_cast<const char*>(c.buffer.data().data()) + head_size,
+              buffered);
+  c.buffer.consume(head_size + buffered);
+  if (buffered < *length) {
+    auto [read_ec, n] = co_await asio::async_read(
+        stream, asio::buffer(response.body.data() + buffered, *length - buffered), kAwait);
     if (read_ec) co_return Err(c.Error(read_ec, "read"));
-    c.buffer.commit(n);
   }
-  response.body.assign(static_cast<const char*>(c.buffer.data().data()) + head_size, *length);
-  c.buffer.consume(head_size + *length);
   // Bytes beyond the response were never asked for: the connection is not
-  // trusted with another request.
+  // trusted with another request. A response without a body is checked again
+  // before the connection is reused (a service may send one anyway, later).
   keep_alive = parsed->keep_alive && c.buffer.size() == 0;
+  c.check_before_reuse = *length == 0;
   co_return response;
 }
 
@@ -283,6 +303,11 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& requ
     if (reused) {
       connection = std::move(idle_.back());
       idle_.pop_back();
+      beast::error_code ec;
+      if (connection->check_before_reuse && connection->Lowest().socket().available(ec) != 0) {
+        --attempt;  // stray bytes: retire it, take another (or a fresh one)
+        continue;
+      }
     } else {
       auto fresh = co_await Connect();
       if (!fresh) co_return Err(fresh.error());
@@ -301,6 +326,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& requ
     if (keep_alive && idle_.size() < options_.max_idle_connections) {
       connection->idle_since = std::chrono::steady_clock::now();
       connection->ExpireNever();
+      // A chunked or close-delimited body grew the buffer: give it back.
+      if (connection->buffer.capacity() > kMaxPooledBuffer) connection->buffer.shrink_to_fit();
       idle_.push_back(std::move(connection));
     }
     co_return response;

@@ -45,6 +45,18 @@ class Handler(socketserver.StreamRequestHandler):
             elif target.startswith("/late"):  # slower than the gateway waits
                 time.sleep(2)
                 out.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nlate\n")
+            elif target == "/framing/interim":  # interim answers before the final one
+                out.write(b"HTTP/1.1 100 Continue\r\n\r\n"
+                          b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+                out.flush()
+                time.sleep(0.05)
+                out.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nfinal\n")
+            elif target == "/framing/no-content-then-more":
+                # A body after a 204, late: it must not answer the next request.
+                out.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+                out.flush()
+                time.sleep(0.1)
+                out.write(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nsmuggled\n")
             elif target == "/framing/no-content":
                 out.write(b"HTTP/1.1 204 No Content\r\n\r\n")
             else:  # echo: the method, the body's length and the body

@@ -266,6 +266,13 @@ if awk 'NR == 1 && $2 < 1.5 {ok = 1} END {exit !ok}' <<<"$late"; then ok; else b
 # thread and one pool.
 expect_eq "bytes beyond a response are not the next answer" \
   "$(curl -s "$base/framing/extra" "$base/framing/next")" "$(printf 'ok\nGET 0 ')"
+expect_eq "interim 100 and 103 are skipped, the final answer is the client's" \
+  "$(curl -s "$base/framing/interim" "$base/framing/next")" "$(printf 'final\nGET 0 ')"
+# The stray body arrives after the 204 was passed on; the next request, a
+# third of a second later on the same connections, must get its own answer.
+expect_eq "bytes after a response without a body are not the next answer" \
+  "$(curl -s --rate 3/s -w '%{http_code};' "$base/framing/no-content-then-more" "$base/framing/next")" \
+  "204;GET 0 200;"
 expect_eq "body with Content-Length" "$(code --data-binary "hello" "$base/framing/echo"):$(cat body)" \
   "200:POST 5 hello"
 expect_eq "chunked request body" \

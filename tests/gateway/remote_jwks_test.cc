@@ -126,7 +126,8 @@ TEST_F(RemoteJwksTest, UnknownKidTriggersARefetchAfterRotation) {
 }
 
 // A caller that can wait is told when the refetch its token asked for
-// starts at once, and KeyFetches() tells it when that fetch is done.
+// starts at once, and KeyFetches(refetch) tells it when that issuer's fetch
+// is done.
 TEST_F(RemoteJwksTest, SaysWhenAnUnknownKidIsWorthWaitingFor) {
   auto auth = *JwtAuthenticator::Create({Issuer(std::chrono::milliseconds(100))}, clock_);
   const uint64_t at_start = auth->KeyFetches();
@@ -138,10 +139,11 @@ TEST_F(RemoteJwksTest, SaysWhenAnUnknownKidIsWorthWaitingFor) {
   EXPECT_FALSE(auth->Authenticate(token, {}, &refetch).has_value());
   ASSERT_TRUE(refetch.pending);
   EXPECT_EQ(refetch.after, at_start);
-  for (int i = 0; i < 200 && auth->KeyFetches() <= refetch.after; ++i) {
+  EXPECT_NE(refetch.issuer, nullptr);
+  for (int i = 0; i < 200 && auth->KeyFetches(refetch) <= refetch.after; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  ASSERT_GT(auth->KeyFetches(), refetch.after);
+  ASSERT_GT(auth->KeyFetches(refetch), refetch.after);
   EXPECT_TRUE(auth->Authenticate(token).has_value());  // the one more try succeeds
 
   // Within the interval no refetch can start: nothing to wait for.
