@@ -64,18 +64,19 @@ struct JwtAuthenticator::Issuer {
   mutable std::atomic<bool> refetch_requested{false};
   // The refresher's bookkeeping (guarded by JwtAuthenticator::mu_).
   std::chrono::steady_clock::time_point next_refresh;
-  std::chrono::steady_clock::time_point last_attempt;
-  // last_attempt, for requests to read without the lock.
+  // When the last fetch began; written by the refresher, read by requests
+  // (RefetchDue) without the lock.
   std::atomic<std::chrono::steady_clock::rep> last_attempt_ticks{0};
   void SetLastAttempt(std::chrono::steady_clock::time_point t) {
-    last_attempt = t;
     last_attempt_ticks.store(t.time_since_epoch().count(), std::memory_order_release);
+  }
+  std::chrono::steady_clock::time_point LastAttempt() const {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(last_attempt_ticks.load(std::memory_order_acquire)));
   }
   // True if a refetch asked for now would run at once.
   bool RefetchDue() const {
-    const std::chrono::steady_clock::time_point last{
-        std::chrono::steady_clock::duration(last_attempt_ticks.load(std::memory_order_acquire))};
-    return std::chrono::steady_clock::now() - last >= config.jwks_min_refetch_interval;
+    return std::chrono::steady_clock::now() - LastAttempt() >= config.jwks_min_refetch_interval;
   }
   // Finished fetches of this issuer, successful or not.
   std::atomic<uint64_t> fetches{0};
@@ -123,7 +124,6 @@ bool JwtAuthenticator::FetchKeys(Issuer& issuer) {
     }
   }
   issuer.fetches.fetch_add(1, std::memory_order_acq_rel);
-  key_fetches_.fetch_add(1, std::memory_order_acq_rel);
   if (!error.empty()) {
     log::Warn("gateway.jwks_fetch_failed",
               {{"issuer", config.name}, {"uri", config.jwks_uri}, {"error", error}});
@@ -163,7 +163,7 @@ void JwtAuthenticator::RefreshLoop() {
       const auto now = steady::now();
       const bool due = now >= issuer.next_refresh;
       const bool asked = issuer.refetch_requested.load() &&
-                         now - issuer.last_attempt >= issuer.config.jwks_min_refetch_interval;
+                         now - issuer.LastAttempt() >= issuer.config.jwks_min_refetch_interval;
       if (due || asked) {
         issuer.refetch_requested.store(false);
         issuer.SetLastAttempt(now);
@@ -179,7 +179,7 @@ void JwtAuthenticator::RefreshLoop() {
       }
       wake_at = std::min(wake_at, issuer.next_refresh);
       if (issuer.refetch_requested.load()) {
-        wake_at = std::min(wake_at, issuer.last_attempt + issuer.config.jwks_min_refetch_interval);
+        wake_at = std::min(wake_at, issuer.LastAttempt() + issuer.config.jwks_min_refetch_interval);
       }
     }
     // A new refetch request ends the wait, so the loop can schedule it.
@@ -262,7 +262,7 @@ Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
 }
 
 uint64_t JwtAuthenticator::KeyFetches(const JwksRefetch& refetch) const {
-  if (refetch.issuer == nullptr) return KeyFetches();
+  if (refetch.issuer == nullptr) return 0;
   return static_cast<const Issuer*>(refetch.issuer)->fetches.load(std::memory_order_acquire);
 }
 

@@ -90,9 +90,8 @@ class JwtAuthenticator {
                                  std::span<const std::string> allowed_issuers = {},
                                  JwksRefetch* refetch = nullptr) const;
 
-  // How many key fetches (at start, refreshes, refetches) have finished,
-  // successful or not: of every issuer, or of the one `refetch` names.
-  uint64_t KeyFetches() const { return key_fetches_.load(std::memory_order_acquire); }
+  // How many fetches (at start, refreshes, refetches) of the keys of the
+  // issuer `refetch` names have finished, successful or not.
   uint64_t KeyFetches(const JwksRefetch& refetch) const;
 
   bool HasIssuer(std::string_view name) const;
@@ -115,7 +114,6 @@ class JwtAuthenticator {
   bool stop_ = false;  // guarded by mu_
   // Counts refetch requests, so the refresher wakes for a new one.
   mutable std::atomic<uint64_t> refetch_requests_{0};
-  std::atomic<uint64_t> key_fetches_{0};
   std::thread refresher_;
 };
 
