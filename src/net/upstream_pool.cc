@@ -176,7 +176,6 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
   connection->Lowest().expires_never();
   if (internal::Worker* worker = internal::CurrentWorker()) {
     connection->slot.stream = &connection->Lowest();
-    connection->slot.phase = internal::ConnectionPhase::kActive;
     connection->registration.emplace(*worker, connection->slot, worker->upstream_streams);
   }
   co_return connection;
@@ -291,6 +290,20 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ReadWithBeast(Stream& stream
   co_return response;
 }
 
+std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle() {
+  while (!idle_.empty()) {
+    std::unique_ptr<Connection> connection = std::move(idle_.back());
+    idle_.pop_back();
+    // After a response without a body, bytes the service sent anyway retire
+    // the connection.
+    beast::error_code ec;
+    if (!connection->check_before_reuse || connection->Lowest().socket().available(ec) == 0) {
+      return connection;
+    }
+  }
+  return nullptr;
+}
+
 asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& request,
                                                          bool idempotent) {
   const auto now = std::chrono::steady_clock::now();
@@ -298,17 +311,9 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& requ
     idle_.erase(idle_.begin());
   }
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::unique_ptr<Connection> connection;
-    const bool reused = attempt == 0 && !idle_.empty();
-    if (reused) {
-      connection = std::move(idle_.back());
-      idle_.pop_back();
-      beast::error_code ec;
-      if (connection->check_before_reuse && connection->Lowest().socket().available(ec) != 0) {
-        --attempt;  // stray bytes: retire it, take another (or a fresh one)
-        continue;
-      }
-    } else {
+    std::unique_ptr<Connection> connection = attempt == 0 ? TakeIdle() : nullptr;
+    const bool reused = connection != nullptr;
+    if (!reused) {
       auto fresh = co_await Connect();
       if (!fresh) co_return Err(fresh.error());
       connection = std::move(*fresh);

@@ -77,6 +77,8 @@ class UpstreamPool {
 
  private:
   struct Connection;
+  // The most recently used idle connection fit for another request, or null.
+  std::unique_ptr<Connection> TakeIdle();
   boost::asio::awaitable<Result<std::unique_ptr<Connection>>> Connect();
   boost::asio::awaitable<Result<HttpResponse>> Exchange(Connection& connection,
                                                         const HttpRequest& request,
