@@ -161,9 +161,8 @@ net::UpstreamPool& ReverseProxy::PoolFor(size_t upstream,
 asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& request) const {
   const auto start = std::chrono::steady_clock::now();
   const bool tls = request.tls != nullptr;
-  // Forward moves the headers and body out; keep what the audit record needs.
-  const std::string method = request.method;
-  const std::string target = request.target;
+  // Forward moves the headers and body out (the method and target stay):
+  // keep the host for the audit record.
   const std::string host(request.Header("Host").value_or(""));
   RequestFacts facts{.method = request.method,
                      .host = host,
@@ -192,9 +191,9 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
   }
   if (recorder_) {
     recorder_->Record("proxy",
-                      {.method = method,
+                      {.method = request.method,
                        .host = host,
-                       .target = target,
+                       .target = request.target,
                        .client_ip = request.remote_address,
                        .tls = tls},
                       decision, response.status, std::chrono::steady_clock::now() - start);
