@@ -4,6 +4,8 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace bulwark::guard {
 namespace {
@@ -45,24 +47,22 @@ std::vector<HeaderField> RateLimitHeaders(const RateLimitPolicy& policy,
   if (retry) t = std::min(t, retry_after);
 
   // Built by appending: this runs on every request of a rate-limited route.
+  // `"<name>";<k1>=<v1>;<k2>=<v2>`, reserved once (two 20-digit numbers fit).
+  auto item = [&](std::string_view k1, auto v1, std::string_view k2, auto v2) {
+    std::string out;
+    out.reserve(policy.name.size() + 52);
+    AppendQuoted(out, policy.name);
+    out.append(";").append(k1).append("=");
+    AppendInt(out, v1);
+    out.append(";").append(k2).append("=");
+    AppendInt(out, v2);
+    return out;
+  };
   std::vector<HeaderField> fields;
   fields.reserve(retry ? 3 : 2);
-  // Room for the name, escapes aside, and two 20-digit numbers: no regrowth.
-  const size_t room = policy.name.size() + 52;
-  std::string& quota = fields.emplace_back("RateLimit-Policy", std::string()).second;
-  quota.reserve(room);
-  AppendQuoted(quota, policy.name);
-  quota.append(";q=");
-  AppendInt(quota, policy.limit);
-  quota.append(";w=");
-  AppendInt(quota, std::max<int64_t>(CeilSeconds(policy.window), 1));
-  std::string& state = fields.emplace_back("RateLimit", std::string()).second;
-  state.reserve(room);
-  AppendQuoted(state, policy.name);
-  state.append(";r=");
-  AppendInt(state, decision.remaining);
-  state.append(";t=");
-  AppendInt(state, t);
+  fields.emplace_back("RateLimit-Policy", item("q", policy.limit, "w",
+                                               std::max<int64_t>(CeilSeconds(policy.window), 1)));
+  fields.emplace_back("RateLimit", item("r", decision.remaining, "t", t));
   if (retry) {
     std::string& after = fields.emplace_back("Retry-After", std::string()).second;
     AppendInt(after, retry_after);
