@@ -91,6 +91,18 @@ struct QueryOptions {
   bool remove = false;
 };
 
+constexpr const char* kUserHelp = "user:anne, group:eng#member, user:*";
+constexpr const char* kObjectHelp = "document:roadmap";
+
+// The positional USER RELATION OBJECT (or TYPE) every query names, with the
+// help each command gives them.
+void AddTupleArguments(CLI::App* cmd, QueryOptions& o, const char* user_name, const char* user_help,
+                       const char* target_name, const char* target_help) {
+  cmd->add_option(user_name, o.user, user_help)->required();
+  cmd->add_option("relation", o.relation, "viewer")->required();
+  cmd->add_option(target_name, o.target, target_help)->required();
+}
+
 void AddQueryOptions(CLI::App* cmd, QueryOptions& o) {
   cmd->add_option("--context", o.context, "Condition parameters, a JSON object");
   cmd->add_option("--consistency-token", o.token, "A token from a write: see it");
@@ -145,9 +157,7 @@ void RegisterRelationsCommands(CLI::App& app, int& exit_code) {
   auto* check = relations->add_subcommand(
       "check", "Ask a server whether USER has RELATION to OBJECT; exit 0 yes, 1 no, 2 error");
   AddServerOptions(check, qopts->server);
-  check->add_option("user", qopts->user, "user:anne, group:eng#member, user:*")->required();
-  check->add_option("relation", qopts->relation, "viewer")->required();
-  check->add_option("object", qopts->target, "document:roadmap")->required();
+  AddTupleArguments(check, *qopts, "user", kUserHelp, "object", kObjectHelp);
   AddQueryOptions(check, *qopts);
   check->callback([qopts, &exit_code] {
     auto answer = Query(*qopts, "check",
@@ -167,9 +177,7 @@ void RegisterRelationsCommands(CLI::App& app, int& exit_code) {
   auto* write = relations->add_subcommand(
       "write", "Write (or --delete) the tuple USER RELATION OBJECT; prints the consistency token");
   AddServerOptions(write, qopts->server);
-  write->add_option("user", qopts->user, "user:anne, group:eng#member, user:*")->required();
-  write->add_option("relation", qopts->relation, "viewer")->required();
-  write->add_option("object", qopts->target, "document:roadmap")->required();
+  AddTupleArguments(write, *qopts, "user", kUserHelp, "object", kObjectHelp);
   write->add_flag("--delete", qopts->remove, "Delete the tuple instead");
   write->add_option("--condition", qopts->condition, "A condition of the model the tuple carries");
   write->add_option("--condition-context", qopts->condition_context,
@@ -199,9 +207,7 @@ void RegisterRelationsCommands(CLI::App& app, int& exit_code) {
   auto* users = relations->add_subcommand(
       "list-users", "List the users matching FILTER (user, group#member) with RELATION to OBJECT");
   AddServerOptions(users, qopts->server);
-  users->add_option("filter", qopts->user, "user, or group#member")->required();
-  users->add_option("relation", qopts->relation, "viewer")->required();
-  users->add_option("object", qopts->target, "document:roadmap")->required();
+  AddTupleArguments(users, *qopts, "filter", "user, or group#member", "object", kObjectHelp);
   AddQueryOptions(users, *qopts);
   users->callback([qopts, &exit_code] {
     auto answer = Query(*qopts, "list-users",
@@ -242,9 +248,7 @@ void RegisterRelationsCommands(CLI::App& app, int& exit_code) {
   auto* list = relations->add_subcommand(
       "list-objects", "List the objects of TYPE that USER has RELATION to, one per line");
   AddServerOptions(list, qopts->server);
-  list->add_option("user", qopts->user, "user:anne")->required();
-  list->add_option("relation", qopts->relation, "viewer")->required();
-  list->add_option("type", qopts->target, "document")->required();
+  AddTupleArguments(list, *qopts, "user", "user:anne", "type", "document");
   AddQueryOptions(list, *qopts);
   list->callback([qopts, &exit_code] {
     auto answer = Query(
