@@ -2,10 +2,12 @@
 
 #include <openssl/ecdsa.h>
 #include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <sodium.h>
 
 #include "crypto/internal.h"
 #include "crypto/openssl_ptr.h"
+#include "crypto/p256.h"
 
 namespace bulwark::crypto {
 namespace {
@@ -208,7 +210,14 @@ Result<PreparedVerifier> PreparedVerifier::Create(const PublicKey& key, Signatur
     internal::ClearErrors();
     return Err(InternalError("verification setup failed"));
   }
-  return PreparedVerifier(key, alg, enc, std::shared_ptr<void>(ctx, ctx.get()));
+  PreparedVerifier verifier(key, alg, enc, std::shared_ptr<void>(ctx, ctx.get()));
+  if (alg == SignatureAlgorithm::kEcdsaP256Sha256 && enc == EcdsaEncoding::kP1363) {
+    BULWARK_ASSIGN_OR_RETURN(EcPoint point, key.EcCoordinates());
+    // A key OpenSSL accepted is on the curve; should the two ever disagree,
+    // the key keeps OpenSSL's path alone.
+    verifier.p256_ = internal::P256Verifier::Create(point.x, point.y);
+  }
+  return verifier;
 }
 
 Status PreparedVerifier::Verify(std::string_view message, std::string_view signature) const {
@@ -217,6 +226,14 @@ Status PreparedVerifier::Verify(std::string_view message, std::string_view signa
   if (expected != 0 && signature.size() != expected) return InvalidSignature();
   if (info.key_type == KeyType::kEd25519) {
     return VerifyEd25519(*static_cast<const std::string*>(prepared_.get()), message, signature);
+  }
+  if (p256_ != nullptr) {
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    SHA256(Bytes(message), message.size(), digest);
+    std::optional<bool> valid = p256_->Verify(
+        std::span<const uint8_t, 32>(digest, 32),
+        std::span<const uint8_t, 64>(reinterpret_cast<const uint8_t*>(signature.data()), 64));
+    if (valid.has_value()) return *valid ? OkStatus() : InvalidSignature();
   }
   std::string der;
   if (EcCoordinateSize(info.key_type) != 0 && enc_ == EcdsaEncoding::kP1363) {

@@ -6,6 +6,7 @@
 #ifndef BULWARK_CRYPTO_SIGNATURE_H_
 #define BULWARK_CRYPTO_SIGNATURE_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,10 @@
 #include "crypto/keys.h"
 
 namespace bulwark::crypto {
+
+namespace internal {
+class P256Verifier;
+}
 
 enum class SignatureAlgorithm {
   kEd25519,
@@ -74,6 +79,9 @@ class PreparedVerifier {
   EcdsaEncoding enc_;
   // Never modified: an initialized EVP_MD_CTX, or the raw Ed25519 public key.
   std::shared_ptr<void> prepared_;
+  // ES256 with r||s signatures: verification through tables of the key's
+  // multiples once the key is in steady use (crypto/p256.h).
+  std::shared_ptr<const internal::P256Verifier> p256_;
 };
 
 }  // namespace bulwark::crypto
