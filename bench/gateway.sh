@@ -17,7 +17,9 @@
 # executes per proxied request (all its threads, user space, under
 # valgrind's callgrind, reused token): unlike times, the count repeats from
 # run to run on a shared machine, so it shows what a change to the request
-# path saves (`gateway_instructions_per_req`).
+# path saves (`gateway_instructions_per_req`, and
+# `gateway_uncached_instructions_per_req` with fresh tokens). With
+# BULWARK_BENCH_CALLGRIND_KEEP=DIR the two profiles are kept there.
 # Usage: bench/gateway.sh [BUILD_DIR]   (BULWARK_BENCH_QUICK=1 for a smoke run)
 set -euo pipefail
 
@@ -258,12 +260,19 @@ if [ "${BULWARK_BENCH_CALLGRIND:-0}" = 1 ]; then
   [ -n "$callgrind_port" ] || { cat "$work/callgrind.log"; exit 1; }
   url="http://127.0.0.1:$callgrind_port/x"
   wrk -t1 -c8 -d2s -H "Authorization: Bearer $token" "$url" >/dev/null  # warm: pools, caches
-  callgrind_control -z "$callgrind_pid" >/dev/null 2>&1
-  out=$(wrk -t1 -c8 -d"$((duration > 5 ? 5 : duration))s" -H "Authorization: Bearer $token" "$url")
-  callgrind_control -d "$callgrind_pid" >/dev/null 2>&1
-  requests=$(echo "$out" | awk '/requests in/ {print $1}')
-  sleep 1
-  dump=$(ls -t "$work"/callgrind.out* | head -1)
-  instructions=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
-  echo "gateway_instructions_per_req: $((instructions / requests)) instructions"
+  count_instructions() {  # count_instructions NAME WRK_ARGS...: instructions per request
+    local name=$1 out requests dump instructions
+    shift
+    callgrind_control -z "$callgrind_pid" >/dev/null 2>&1
+    out=$(wrk -t1 -c8 -d"$((duration > 5 ? 5 : duration))s" "$@" "$url")
+    callgrind_control -d "$name" "$callgrind_pid" >/dev/null 2>&1
+    requests=$(echo "$out" | awk '/requests in/ {print $1}')
+    sleep 1
+    dump=$(ls -t "$work"/callgrind.out* | head -1)
+    [ -n "${BULWARK_BENCH_CALLGRIND_KEEP:-}" ] && cp "$dump" "$BULWARK_BENCH_CALLGRIND_KEEP/callgrind.$name"
+    instructions=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+    echo $((instructions / requests))
+  }
+  echo "gateway_instructions_per_req: $(count_instructions reused -H "Authorization: Bearer $token") instructions"
+  echo "gateway_uncached_instructions_per_req: $(count_instructions fresh -s "$work/fresh.lua") instructions"
 fi
