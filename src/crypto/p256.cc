@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "crypto/p256_field.h"
+#include "crypto/p256_scalar.h"
 
 namespace bulwark::crypto::internal {
 namespace p256 {

@@ -330,54 +330,6 @@ inline U256 FSqr(const U256& a) { return FMul(a, a); }
 inline U256 FAdd(const U256& a, const U256& b) { return kP.AddMod(a, b); }
 inline U256 FSub(const U256& a, const U256& b) { return kP.SubMod(a, b); }
 
-// Divides u by its largest power-of-two factor 2^k, and x by the same 2^k
-// modulo n: x·2^-k is (x + m·n) / 2^k with m = x·n0 mod 2^k, the Montgomery
-// step for k bits. u must not be 0.
-inline void RemoveTwos(U256& u, U256& x) {
-  while ((u.v[0] & 1) == 0) {
-    int k = u.v[0] == 0 ? 63 : __builtin_ctzll(u.v[0]);
-    if (k > 63) k = 63;
-    for (int i = 0; i < 3; ++i) u.v[i] = (u.v[i] >> k) | (u.v[i + 1] << (64 - k));
-    u.v[3] >>= k;
-    u64 m = (x.v[0] * kN.n0) & ((u64{1} << k) - 1);
-    u64 t[5];
-    u64 carry = 0;
-    for (int i = 0; i < 4; ++i) {
-      t[i] = x.v[i];
-      carry = MulAdd(t[i], m, kN.m.v[i], carry);
-    }
-    t[4] = carry;  // t = x + m·n < 2^320, and 2^k divides it.
-    for (int i = 0; i < 4; ++i) x.v[i] = (t[i] >> k) | (t[i + 1] << (64 - k));
-    if ((t[4] >> k) != 0 || GreaterOrEqual(x, kN.m)) Sub(x, x, kN.m);  // below 2n
-  }
-}
-
-// a^-1 mod n for 0 < a < n by the binary extended Euclidean algorithm. Its
-// loop depends on a, which is public here. Keeps x1·a ≡ u and x2·a ≡ v
-// (mod n) with u and v odd between steps; gcd(u, v) stays 1, so one of them
-// reaches 1. nullopt only if a bug broke that (bounded rather than trusted).
-inline std::optional<U256> InverseModN(const U256& a) {
-  const U256 one{{1, 0, 0, 0}};
-  if (IsZero(a)) return std::nullopt;
-  U256 u = a, v = kN.m, x1 = one, x2{};
-  RemoveTwos(u, x1);
-  for (int steps = 0; steps <= 2 * 256; ++steps) {
-    if (u == one) return x1;
-    if (v == one) return x2;
-    if (u == v) return std::nullopt;  // only if gcd(a, n) > 1
-    if (GreaterOrEqual(u, v)) {
-      Sub(u, u, v);
-      x1 = kN.SubMod(x1, x2);
-      RemoveTwos(u, x1);
-    } else {
-      Sub(v, v, u);
-      x2 = kN.SubMod(x2, x1);
-      RemoveTwos(v, x2);
-    }
-  }
-  return std::nullopt;
-}
-
 }  // namespace bulwark::crypto::internal::p256
 
 #endif  // BULWARK_CRYPTO_P256_FIELD_H_

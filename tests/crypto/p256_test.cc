@@ -272,6 +272,17 @@ TEST(P256Test, ScalarInverseMatchesOpenSslBignums) {
     ++checked;
   }
   EXPECT_GT(checked, 60);
+  for (int i = 0; i < 20000; ++i) {  // random values of every length
+    std::string x(32, '\0');
+    for (char& c : x) c = static_cast<char>(rng());
+    x.replace(0, i % 32, i % 32, '\0');
+    BN_bin2bn(reinterpret_cast<const unsigned char*>(x.data()), 32, a);
+    if (BN_is_zero(a) || BN_cmp(a, n) >= 0) continue;
+    ASSERT_NE(BN_mod_inverse(want, a, n, ctx), nullptr);
+    auto got = P256ScalarInverseForTest(Span32(x));
+    ASSERT_TRUE(got.has_value());
+    ASSERT_EQ(std::string(got->begin(), got->end()), BnResult(want)) << i;
+  }
   EXPECT_EQ(P256ScalarInverseForTest(Span32(Unhex(kNHex))), std::nullopt);
   BN_free(n);
   BN_free(a);
