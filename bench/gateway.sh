@@ -12,7 +12,9 @@
 # proxies again with TLS 1.3 on the client side (wrk over https, keep-alive
 # connections; each proxy terminates TLS with the same P-256 certificate).
 # Prints requests/s, p50/p99 and the proxy's CPU time per request (from
-# /proc/<pid>/stat), then `name: value unit` lines (`..._tls` for TLS).
+# /proc/<pid>/stat) for each of 3 rounds (BULWARK_BENCH_ROUNDS) in which the
+# systems take turns, their medians, then `name: value unit` lines
+# (`..._tls` for TLS) from the medians.
 # With BULWARK_BENCH_CALLGRIND=1 it also counts the instructions Bulwark
 # executes per proxied request (all its threads, user space, under
 # valgrind's callgrind, reused token): unlike times, the count repeats from
@@ -31,9 +33,13 @@ for tool in wrk nginx haproxy node; do
     echo "missing $tool (scripts/install-deps.sh --test)"; exit 1; }
 done
 if [ "${BULWARK_BENCH_QUICK:-0}" = 1 ]; then
-  duration=1; conns=8; fresh_tokens=2000
+  duration=1; conns=8; fresh_tokens=2000; rounds=1
 else
-  duration=10; conns=32; fresh_tokens=200000  # > the 65,536-entry verification cache
+  duration=5; conns=32
+  rounds=${BULWARK_BENCH_ROUNDS:-3}
+  # Each round's fresh runs start 100,000 tokens further on, so no run meets
+  # a token an earlier one left in the 65,536-entry verification cache.
+  fresh_tokens=$((rounds > 2 ? rounds * 100000 : 200000))
 fi
 proxy_cpu=0
 load_cpu=1
@@ -100,6 +106,7 @@ cat >"$work/fresh.lua" <<LUA
 local tokens = {}
 for line in io.lines("$work/tokens.txt") do tokens[#tokens + 1] = line end
 local i = 0
+init = function(args) i = tonumber(args[1] or "0") end
 request = function()
   i = i % #tokens + 1
   return wrk.format("GET", "/x", { ["Authorization"] = "Bearer " .. tokens[i] })
@@ -185,43 +192,63 @@ check "https://127.0.0.1:$bulwark_tls_port" bulwark_tls
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$bulwark_port/x")" = 401 ]
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-declare -A rps p50 p99 cpu_us
-run() {  # run NAME URL PID [fresh]
-  local name=$1 url=$2 pid=${3:-} before=0 after out
+declare -A rps p50 p99 cpu_us rounds_rps rounds_cpu rounds_latency
+run() {  # run NAME URL PID [fresh]: one round's figures for NAME
+  local name=$1 url=$2 pid=${3:-} before=0 after out requests r c="-" l50 l99
   local how=(-H "Authorization: Bearer $token")
-  [ "${4:-}" = fresh ] && how=(-s "$work/fresh.lua")
+  local script_args=()
+  [ "${4:-}" = fresh ] && how=(-s "$work/fresh.lua") && script_args=(-- $(((round - 1) * 100000)))
   [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   out=$(taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"${duration}s" --latency \
-    "${how[@]}" "$url/x")
+    "${how[@]}" "$url/x" "${script_args[@]}")
   [ -n "$pid" ] && after=$(cpu_ticks "$pid")
-  rps[$name]=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  p50[$name]=$(echo "$out" | awk '$1 == "50%" {print $2}')
-  p99[$name]=$(echo "$out" | awk '$1 == "99%" {print $2}')
-  local requests
+  r=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  l50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+  l99=$(echo "$out" | awk '$1 == "99%" {print $2}')
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
   if [ -n "$pid" ]; then
-    cpu_us[$name]=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+    c=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
       'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
-  else
-    cpu_us[$name]="-"
   fi
-  printf '%-12s %10s req/s  p50 %8s  p99 %8s  proxy cpu %6s us/req\n' \
-    "$name" "${rps[$name]}" "${p50[$name]}" "${p99[$name]}" "${cpu_us[$name]}"
+  rounds_rps[$name]+="$r "
+  rounds_cpu[$name]+="$c "
+  rounds_latency[$name]+="$r,$l50,$l99 "
+  printf '%-12s %10s req/s  p50 %8s  p99 %8s  proxy cpu %6s us/req\n' "$name" "$r" "$l50" "$l99" "$c"
 }
+median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 # nginx and HAProxy work in a child of the process their pid file names.
 nginx_pid=$(pgrep -P "$(cat "$work/proxy.pid")" | head -1)
 haproxy_pid=$(pgrep -P "$(cat "$work/haproxy.pid")" | head -1 || cat "$work/haproxy.pid")
-run direct "http://127.0.0.1:$back"
-run nginx "http://127.0.0.1:$nginx_port" "$nginx_pid"
-run haproxy_jwt "http://127.0.0.1:$haproxy_port" "$haproxy_pid"
-run bulwark "http://127.0.0.1:$bulwark_port" "$bulwark_pid"
-run haproxy_jwt_fresh "http://127.0.0.1:$haproxy_port" "$haproxy_pid" fresh
-run bulwark_fresh "http://127.0.0.1:$bulwark_port" "$bulwark_pid" fresh
-run nginx_tls "https://127.0.0.1:$nginx_tls_port" "$nginx_pid"
-run haproxy_jwt_tls "https://127.0.0.1:$haproxy_tls_port" "$haproxy_pid"
-run bulwark_tls "https://127.0.0.1:$bulwark_tls_port" "$bulwark_tls_pid"
-run haproxy_jwt_fresh_tls "https://127.0.0.1:$haproxy_tls_port" "$haproxy_pid" fresh
-run bulwark_fresh_tls "https://127.0.0.1:$bulwark_tls_port" "$bulwark_tls_pid" fresh
+# The systems take turns, round after round, so that a slow spell of this
+# shared machine falls on all of them; each figure is the median over rounds.
+for round in $(seq 1 "$rounds"); do
+  echo "round $round of $rounds:"
+  run direct "http://127.0.0.1:$back"
+  run nginx "http://127.0.0.1:$nginx_port" "$nginx_pid"
+  run haproxy_jwt "http://127.0.0.1:$haproxy_port" "$haproxy_pid"
+  run bulwark "http://127.0.0.1:$bulwark_port" "$bulwark_pid"
+  run haproxy_jwt_fresh "http://127.0.0.1:$haproxy_port" "$haproxy_pid" fresh
+  run bulwark_fresh "http://127.0.0.1:$bulwark_port" "$bulwark_pid" fresh
+  run nginx_tls "https://127.0.0.1:$nginx_tls_port" "$nginx_pid"
+  run haproxy_jwt_tls "https://127.0.0.1:$haproxy_tls_port" "$haproxy_pid"
+  run bulwark_tls "https://127.0.0.1:$bulwark_tls_port" "$bulwark_tls_pid"
+  run haproxy_jwt_fresh_tls "https://127.0.0.1:$haproxy_tls_port" "$haproxy_pid" fresh
+  run bulwark_fresh_tls "https://127.0.0.1:$bulwark_tls_port" "$bulwark_tls_pid" fresh
+done
+echo
+echo "medians over $rounds rounds (p50 and p99 from the round with the median req/s):"
+for name in direct nginx haproxy_jwt bulwark haproxy_jwt_fresh bulwark_fresh nginx_tls \
+  haproxy_jwt_tls bulwark_tls haproxy_jwt_fresh_tls bulwark_fresh_tls; do
+  rps[$name]=$(median "${rounds_rps[$name]}")
+  cpu_us[$name]=$(median "${rounds_cpu[$name]}")
+  [ "${cpu_us[$name]}" = "" ] && cpu_us[$name]="-"
+  for entry in ${rounds_latency[$name]}; do
+    IFS=, read -r r l50 l99 <<<"$entry"
+    [ "$r" = "${rps[$name]}" ] && { p50[$name]=$l50; p99[$name]=$l99; }
+  done
+  printf '%-12s %10s req/s  p50 %8s  p99 %8s  proxy cpu %6s us/req\n' \
+    "$name" "${rps[$name]}" "${p50[$name]}" "${p99[$name]}" "${cpu_us[$name]}"
+done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo
