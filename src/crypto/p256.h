@@ -63,7 +63,8 @@ class P256Verifier {
 
 // For tests of the arithmetic beneath Verify, on 32-byte big-endian values:
 // a·b mod p for a, b < p, and a^-1 mod n for 0 < a < n. nullopt for inputs
-// out of those ranges.
+// out of those ranges, and if the field multiplications this CPU can run
+// (portable, baseline x86-64, mulx/adx) do not all agree.
 std::optional<std::array<uint8_t, 32>> P256FieldMulForTest(std::span<const uint8_t, 32> a,
                                                            std::span<const uint8_t, 32> b);
 std::optional<std::array<uint8_t, 32>> P256ScalarInverseForTest(std::span<const uint8_t, 32> a);

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <x86intrin.h>
 #endif
 
@@ -285,20 +286,17 @@ inline void MulStepP256(u64& t0, u64& t1, u64& t2, u64& t3, u64& t4, u64& t5, co
       "xorl %k[t5], %k[t5]\n\t"
       "addq %%rdx, %[t4]\n\t"
       "adcq $0, %[t5]\n\t"
-      // q·p = q·2^256 - q·2^224 + q·2^192 + q·2^96 - q; with t0 = q, t + q·p
-      // is t1 + q·2^32 at limb 1, t2 at limb 2 and t3 + q·p[3] at limb 3.
-      "movq %[t0], %%rax\n\t"
-      "shlq $32, %%rax\n\t"
-      "movq %[t0], %%rdx\n\t"
-      "shrq $32, %%rdx\n\t"
-      "addq %%rax, %[t1]\n\t"
-      "adcq %%rdx, %[t2]\n\t"
-      "adcq $0, %[t3]\n\t"
-      "adcq $0, %[t4]\n\t"
-      "adcq $0, %[t5]\n\t"
+      // q·p = q·2^256 - q·2^224 + q·2^192 + q·2^96 - q. With t0 = q, t + q·p
+      // adds q·2^32 at limb 1 (its low half there, its high half at limb 2)
+      // and q·p[3] at limb 3, in one carry chain; limb 0 becomes zero.
       "movabsq $0xFFFFFFFF00000001, %%rax\n\t"
       "mulq %[t0]\n\t"
-      "addq %%rax, %[t3]\n\t"
+      "movq %[t0], %[c]\n\t"
+      "shlq $32, %[c]\n\t"
+      "shrq $32, %[t0]\n\t"
+      "addq %[c], %[t1]\n\t"
+      "adcq %[t0], %[t2]\n\t"
+      "adcq %%rax, %[t3]\n\t"
       "adcq %%rdx, %[t4]\n\t"
       "adcq $0, %[t5]"
       : [t0] "+r"(t0), [t1] "+r"(t1), [t2] "+r"(t2), [t3] "+r"(t3), [t4] "+r"(t4), [t5] "=&r"(t5),
@@ -307,12 +305,67 @@ inline void MulStepP256(u64& t0, u64& t1, u64& t2, u64& t3, u64& t4, u64& t5, co
       : "rax", "rdx", "cc");
 }
 
-inline U256 FMul(const U256& a, const U256& b) {
+// The same step with BMI2's mulx and ADX's two carry chains (adcx for the
+// products' low halves, adox for their high halves): about a third fewer
+// instructions. Only where the CPU has both; see FMul.
+inline void MulStepP256Adx(u64& t0, u64& t1, u64& t2, u64& t3, u64& t4, u64& t5, const U256& a,
+                           u64 bi) {
+  static constexpr u64 kP3 = 0xFFFFFFFF00000001;
+  u64 lo, hi;
+  asm("xorl %k[t5], %k[t5]\n\t"  // also clears CF and OF
+      "movq %[bi], %%rdx\n\t"
+      "mulxq %[a0], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t0]\n\t"
+      "adoxq %[hi], %[t1]\n\t"
+      "mulxq %[a1], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t1]\n\t"
+      "adoxq %[hi], %[t2]\n\t"
+      "mulxq %[a2], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t2]\n\t"
+      "adoxq %[hi], %[t3]\n\t"
+      "mulxq %[a3], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t3]\n\t"
+      "adoxq %[hi], %[t4]\n\t"
+      "adcxq %[t5], %[t4]\n\t"  // t5 is still 0
+      "movl $0, %k[lo]\n\t"
+      "adcxq %[lo], %[t5]\n\t"
+      "adoxq %[lo], %[t5]\n\t"
+      // The reduction, as in MulStepP256.
+      "movq %[t0], %%rdx\n\t"
+      "mulxq %[p3], %[lo], %[hi]\n\t"
+      "shlq $32, %%rdx\n\t"
+      "shrq $32, %[t0]\n\t"
+      "addq %%rdx, %[t1]\n\t"
+      "adcq %[t0], %[t2]\n\t"
+      "adcq %[lo], %[t3]\n\t"
+      "adcq %[hi], %[t4]\n\t"
+      "adcq $0, %[t5]"
+      : [t0] "+r"(t0), [t1] "+r"(t1), [t2] "+r"(t2), [t3] "+r"(t3), [t4] "+r"(t4), [t5] "=&r"(t5),
+        [lo] "=&r"(lo), [hi] "=&r"(hi)
+      : [a0] "m"(a.v[0]), [a1] "m"(a.v[1]), [a2] "m"(a.v[2]), [a3] "m"(a.v[3]), [bi] "r"(bi),
+        [p3] "m"(kP3)
+      : "rdx", "cc");
+}
+
+inline bool CpuHasMulxAdx() {
+  unsigned eax, ebx, ecx, edx;
+  if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) == 0) return false;
+  return (ebx & (1u << 8)) != 0 && (ebx & (1u << 19)) != 0;  // BMI2, ADX
+}
+
+inline const bool kHasMulxAdx = CpuHasMulxAdx();
+
+template <bool kAdx>
+U256 FMulWith(const U256& a, const U256& b) {
   static_assert(kP.m.v[3] == 0xFFFFFFFF00000001 && kP.n0 == 1);
   u64 t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5 = 0;
 #pragma GCC unroll 4
   for (int i = 0; i < 4; ++i) {
-    MulStepP256(t0, t1, t2, t3, t4, t5, a, b.v[i]);
+    if constexpr (kAdx) {
+      MulStepP256Adx(t0, t1, t2, t3, t4, t5, a, b.v[i]);
+    } else {
+      MulStepP256(t0, t1, t2, t3, t4, t5, a, b.v[i]);
+    }
     t0 = t1;
     t1 = t2;
     t2 = t3;
@@ -322,6 +375,11 @@ inline U256 FMul(const U256& a, const U256& b) {
   U256 r{{t0, t1, t2, t3}};
   if (t4 != 0 || GreaterOrEqual(r, kP.m)) Sub(r, r, kP.m);
   return r;
+}
+
+// a·b·R^-1 mod p.
+inline U256 FMul(const U256& a, const U256& b) {
+  return kHasMulxAdx ? FMulWith<true>(a, b) : FMulWith<false>(a, b);
 }
 #else
 inline U256 FMul(const U256& a, const U256& b) { return MontMul<kP>(a, b); }
