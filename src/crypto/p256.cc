@@ -2,6 +2,8 @@
 
 #include <array>
 #include <cstring>
+#include <system_error>
+#include <thread>
 
 #include "crypto/p256_field.h"
 #include "crypto/p256_scalar.h"
@@ -274,14 +276,29 @@ bool P256Verifier::BuildTableNow() const {
   return true;
 }
 
+void P256Verifier::StartBuild() const {
+  std::shared_ptr<const P256Verifier> self = weak_from_this().lock();
+  if (self != nullptr) {
+    try {
+      std::thread([self] { (void)self->BuildTableNow(); }).detach();
+      return;
+    } catch (const std::system_error&) {
+      // No thread to be had: build here, as for an unshared verifier.
+    }
+  }
+  (void)BuildTableNow();
+}
+
 std::optional<bool> P256Verifier::Verify(std::span<const uint8_t, 32> digest,
                                          std::span<const uint8_t, 64> signature) const {
   const P256Table* table = Table();
   if (table == nullptr) {
-    if (uses_.fetch_add(1, std::memory_order_relaxed) + 1 < kBuildAfter || !BuildTableNow()) {
-      return std::nullopt;
+    if (uses_.load(std::memory_order_relaxed) < kBuildAfter &&
+        uses_.fetch_add(1, std::memory_order_relaxed) + 1 == kBuildAfter) {
+      StartBuild();
     }
     table = Table();
+    if (table == nullptr) return std::nullopt;
   }
   return p256::VerifyWith(*table, digest, signature);
 }

@@ -27,7 +27,7 @@ namespace bulwark::crypto::internal {
 
 struct P256Table;
 
-class P256Verifier {
+class P256Verifier : public std::enable_shared_from_this<P256Verifier> {
  public:
   // x and y: the key's affine coordinates, 32 bytes big-endian each. Null if
   // they are not a point of the curve.
@@ -38,14 +38,16 @@ class P256Verifier {
 
   // Decides whether `signature` (r||s, 32 bytes each, big-endian) signs
   // `digest` (the message's SHA-256) under the key. nullopt while the key
-  // has no table yet: the caller verifies another way. The table is built
-  // by the call that makes the key's kBuildAfter-th use, if the process has
-  // fewer than kMaxTables. Thread-safe.
+  // has no table yet: the caller verifies another way. The call that makes
+  // the key's kBuildAfter-th use starts building the table, if the process
+  // has fewer than kMaxTables: on a thread of its own when a shared_ptr
+  // owns this verifier (so no request waits for it), else in the call.
+  // Thread-safe.
   std::optional<bool> Verify(std::span<const uint8_t, 32> digest,
                              std::span<const uint8_t, 64> signature) const;
 
   // Builds the table now (tests, benchmarks). False if the process's budget
-  // of tables is spent.
+  // of tables is spent or another thread is building it.
   bool BuildTableNow() const;
 
   static constexpr uint32_t kBuildAfter = 16;
@@ -54,6 +56,7 @@ class P256Verifier {
  private:
   P256Verifier() = default;
   const P256Table* Table() const { return table_.load(std::memory_order_acquire); }
+  void StartBuild() const;
 
   uint8_t key_[64];  // x || y, checked to be on the curve.
   mutable std::atomic<uint32_t> uses_{0};
