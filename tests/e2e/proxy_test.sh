@@ -119,6 +119,31 @@ if grep -qi '^WWW-Authenticate: Bearer realm="bulwark"' headers; then ok; else b
 expect_eq "valid token reaches the service with its identity" \
   "$(code -H "Authorization: Bearer $good" "$base/orders/1"):$(cat body)" \
   "200:uri=/orders/1 sub=alice scopes=orders:read xff=127.0.0.1 secret= len="
+# Past its 16th verification the issuer's key gets Bulwark's own ES256 tables
+# (crypto/p256.h), built on a thread of their own. Distinct tokens, which the
+# verification cache cannot answer, still pass after that, and a token that
+# carries another token's signature, or one altered byte of it, is refused.
+"$bulwark" jwt sign --key idp.jwk --count 60 --claims \
+  "{\"iss\":\"https://idp.example\",\"sub\":\"alice\",\"aud\":\"orders-api\",\"scope\":\"orders:read\",\"iat\":$now,\"exp\":$((now + 600))}" >many.jwt
+accepted=0
+while read -r t; do
+  [ "$(code -H "Authorization: Bearer $t" "$base/orders/1")" = 200 ] && accepted=$((accepted + 1))
+  [ "$accepted" = 20 ] && sleep 0.5  # let the table build finish
+done <many.jwt
+expect_eq "60 distinct ES256 tokens, before and after the key's tables" "$accepted" "60"
+refused=0
+for i in $(seq 21 40); do
+  a=$(sed -n "${i}p" many.jwt)
+  b=$(sed -n "$((i + 20))p" many.jwt)
+  swapped="${a%.*}.${b##*.}"
+  sig="${a##*.}"
+  c="${sig:20:1}"
+  [ "$c" = A ] && r=B || r=A
+  altered="${a%.*}.${sig:0:20}$r${sig:21}"
+  [ "$(code -H "Authorization: Bearer $swapped" "$base/orders/1")" = 401 ] && refused=$((refused + 1))
+  [ "$(code -H "Authorization: Bearer $altered" "$base/orders/1")" = 401 ] && refused=$((refused + 1))
+done
+expect_eq "signatures of other tokens and altered signatures are refused" "$refused" "40"
 # A route decided by Cedar policies: the owner reads her document, not bob's,
 # and the path the policies see is the normalized one the service receives.
 expect_eq "cedar: owner reads" "$(code -H "Authorization: Bearer $good" "$base/docs/d1"):$(cat body)" \
