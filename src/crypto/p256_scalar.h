@@ -26,13 +26,15 @@ struct Signed62 {
 
 inline constexpr int64_t kMask62 = (int64_t{1} << 62) - 1;
 
-inline Signed62 ToSigned62(const U256& x) {
+inline constexpr Signed62 ToSigned62(const U256& x) {
   return Signed62{{static_cast<int64_t>(x.v[0] & kMask62),
                    static_cast<int64_t>(((x.v[0] >> 62) | (x.v[1] << 2)) & kMask62),
                    static_cast<int64_t>(((x.v[1] >> 60) | (x.v[2] << 4)) & kMask62),
                    static_cast<int64_t>(((x.v[2] >> 58) | (x.v[3] << 6)) & kMask62),
                    static_cast<int64_t>(x.v[3] >> 56)}};
 }
+
+inline constexpr Signed62 kN62 = ToSigned62(kN.m);
 
 // x must be in [0, 2^256).
 inline U256 FromSigned62(const Signed62& x) {
@@ -100,12 +102,6 @@ inline Transition Divsteps62(int64_t& eta, u64 f, u64 g) {
 // sum was not divisible, which only a bug would cause.
 __extension__ typedef __int128 i128;
 inline bool ApplyTransition(Signed62& x, Signed62& y, const Transition& t, bool modular) {
-  static constexpr Signed62 kN62 = {
-      {static_cast<int64_t>(kN.m.v[0] & kMask62),
-       static_cast<int64_t>(((kN.m.v[0] >> 62) | (kN.m.v[1] << 2)) & kMask62),
-       static_cast<int64_t>(((kN.m.v[1] >> 60) | (kN.m.v[2] << 4)) & kMask62),
-       static_cast<int64_t>(((kN.m.v[2] >> 58) | (kN.m.v[3] << 6)) & kMask62),
-       static_cast<int64_t>(kN.m.v[3] >> 56)}};
   static constexpr u64 kNInverse62 = (~kN.n0 + 1) & kMask62;  // n^-1 mod 2^62
   i128 cx = static_cast<i128>(t.u) * x.l[0] + static_cast<i128>(t.v) * y.l[0];
   i128 cy = static_cast<i128>(t.q) * x.l[0] + static_cast<i128>(t.r) * y.l[0];
@@ -134,11 +130,10 @@ inline bool ApplyTransition(Signed62& x, Signed62& y, const Transition& t, bool 
   x.l[4] = static_cast<int64_t>(cx);
   y.l[4] = static_cast<int64_t>(cy);
   if (modular) {  // Each is in (-n, 2n): bring it into [0, n).
-    Signed62 n62 = kN62;
     for (Signed62* z : {&x, &y}) {
       if (z->l[4] < 0) {
-        *z = AddSigned62(*z, n62, 1);
-      } else if (Signed62 less = AddSigned62(*z, n62, -1); less.l[4] >= 0) {
+        *z = AddSigned62(*z, kN62, 1);
+      } else if (Signed62 less = AddSigned62(*z, kN62, -1); less.l[4] >= 0) {
         *z = less;
       }
     }
@@ -150,7 +145,7 @@ inline bool ApplyTransition(Signed62& x, Signed62& y, const Transition& t, bool 
 // divsteps from ending within their proven bound of 741 steps).
 inline std::optional<U256> InverseModN(const U256& a) {
   if (IsZero(a) || GreaterOrEqual(a, kN.m)) return std::nullopt;
-  Signed62 f = ToSigned62(kN.m), g = ToSigned62(a);
+  Signed62 f = kN62, g = ToSigned62(a);
   Signed62 d{}, e{{1, 0, 0, 0, 0}};
   int64_t eta = -1;
   for (int batch = 0; !IsZero(g); ++batch) {
@@ -163,7 +158,7 @@ inline std::optional<U256> InverseModN(const U256& a) {
   if (f.l[4] < 0) {  // f = -1: a^-1 = -d
     f = AddSigned62(Signed62{}, f, -1);
     d = AddSigned62(Signed62{}, d, -1);
-    if (!IsZero(d)) d = AddSigned62(d, ToSigned62(kN.m), 1);
+    if (!IsZero(d)) d = AddSigned62(d, kN62, 1);
   }
   if (!(f.l[0] == 1 && (f.l[1] | f.l[2] | f.l[3] | f.l[4]) == 0)) return std::nullopt;
   return FromSigned62(d);
