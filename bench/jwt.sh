@@ -60,6 +60,7 @@ for alg in ["EdDSA", "ES256", "RS256"]:
     ratio = ops('BM_JwtVerify/' + alg) / ops('BM_OpenSslVerify/' + alg)
     print(f"jwt_verify_{alg.lower()}_over_openssl: {ratio:.3f} ratio")
 print(f"jwt_verify_cached_per_s: {ops('BM_JwtVerifyCached'):.0f} ops/s")
+print(f"p256_table_verify_us: {median['BM_P256TableVerify'] / 1000:.2f} us")
 for alg in ["EdDSA", "ES256", "RS256"]:
     if alg in node:
         print(f"node_jose_verify_{alg.lower()}_per_s: {float(node[alg]):.0f} ops/s")
