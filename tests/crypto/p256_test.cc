@@ -6,12 +6,12 @@
 
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
-#include <openssl/sha.h>
 
 #include <chrono>
 #include <random>
 #include <thread>
 
+#include "crypto/digest.h"
 #include "crypto/keys.h"
 #include "crypto/signature.h"
 #include "wycheproof.h"
@@ -20,20 +20,15 @@ namespace bulwark::crypto::internal {
 namespace {
 
 namespace json = boost::json;
+using testing::FixedWidth;
 using testing::LoadWycheproof;
 using testing::Unhex;
-
-std::array<uint8_t, 32> Sha256(std::string_view m) {
-  std::array<uint8_t, 32> d;
-  SHA256(reinterpret_cast<const unsigned char*>(m.data()), m.size(), d.data());
-  return d;
-}
 
 std::optional<bool> TableVerify(const P256Verifier& v, std::string_view message,
                                 std::string_view sig) {
   if (sig.size() != 64) return false;
-  auto d = Sha256(message);
-  return v.Verify(std::span<const uint8_t, 32>(d),
+  std::string d = Digest(HashAlgorithm::kSha256, message);
+  return v.Verify(std::span<const uint8_t, 32>(reinterpret_cast<const uint8_t*>(d.data()), 32),
                   std::span<const uint8_t, 64>(reinterpret_cast<const uint8_t*>(sig.data()), 64));
 }
 
@@ -49,19 +44,13 @@ std::string NMinus(std::string_view s) {
   return n;
 }
 
-std::string Pad32(std::string v) {
-  while (v.size() > 32 && v[0] == '\0') v.erase(0, 1);
-  if (v.size() < 32) v.insert(0, 32 - v.size(), '\0');
-  return v;
-}
-
 TEST(P256Test, DecidesEveryWycheproofVectorAsExpected) {
   json::object root = LoadWycheproof("ecdsa_secp256r1_sha256_p1363_test.json");
   int valid = 0, invalid = 0;
   for (const auto& gv : root.at("testGroups").as_array()) {
     const json::object& pk = gv.at("publicKey").as_object();
-    auto v = P256Verifier::Create(Pad32(Unhex(pk.at("wx").as_string())),
-                                  Pad32(Unhex(pk.at("wy").as_string())));
+    auto v = P256Verifier::Create(FixedWidth(Unhex(pk.at("wx").as_string()), 32),
+                                  FixedWidth(Unhex(pk.at("wy").as_string()), 32));
     ASSERT_NE(v, nullptr);
     ASSERT_TRUE(v->BuildTableNow());
     for (const auto& tv : gv.at("tests").as_array()) {

@@ -25,6 +25,12 @@ boost::json::object LoadWycheproof(const std::string& name) {
   return v.is_object() ? v.as_object() : boost::json::object{};
 }
 
+std::string FixedWidth(std::string v, size_t width) {
+  while (v.size() > width && v[0] == '\0') v.erase(0, 1);
+  if (v.size() < width) v.insert(0, width - v.size(), '\0');
+  return v;
+}
+
 std::string Unhex(std::string_view hex) {
   auto nib = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';

@@ -16,6 +16,10 @@ boost::json::object LoadWycheproof(const std::string& name);
 // Hex to bytes.
 std::string Unhex(std::string_view hex);
 
+// An ASN.1 integer's big-endian bytes (as Wycheproof's EC coordinates are
+// written) at exactly `width` bytes: sign bytes stripped, zeros prepended.
+std::string FixedWidth(std::string v, size_t width);
+
 }  // namespace bulwark::testing
 
 #endif  // BULWARK_TESTS_CRYPTO_WYCHEPROOF_H_

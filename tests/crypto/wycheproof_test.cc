@@ -16,6 +16,7 @@
 namespace bulwark::crypto {
 namespace {
 
+using testing::FixedWidth;
 using testing::LoadWycheproof;
 using testing::Unhex;
 namespace json = boost::json;
@@ -92,19 +93,13 @@ TEST(WycheproofTest, Ed25519) {
 }
 
 TEST(WycheproofTest, EcdsaP256Sha256P1363) {
-  Tally t = RunSignatureFile("ecdsa_secp256r1_sha256_p1363_test.json",
-                             SignatureAlgorithm::kEcdsaP256Sha256, EcdsaEncoding::kP1363,
-                             [](const json::object& g) {
-                               const auto& pk = g.at("publicKey").as_object();
-                               std::string x = Hex(pk, "wx"), y = Hex(pk, "wy");
-                               // wx/wy are ASN.1 integers: strip sign bytes, left-pad to 32.
-                               auto fix = [](std::string v) {
-                                 while (v.size() > 32 && v[0] == '\0') v.erase(0, 1);
-                                 if (v.size() < 32) v.insert(0, 32 - v.size(), '\0');
-                                 return v;
-                               };
-                               return PublicKey::FromEcPoint(KeyType::kEcP256, fix(x), fix(y));
-                             });
+  Tally t = RunSignatureFile(
+      "ecdsa_secp256r1_sha256_p1363_test.json", SignatureAlgorithm::kEcdsaP256Sha256,
+      EcdsaEncoding::kP1363, [](const json::object& g) {
+        const auto& pk = g.at("publicKey").as_object();
+        return PublicKey::FromEcPoint(KeyType::kEcP256, FixedWidth(Hex(pk, "wx"), 32),
+                                      FixedWidth(Hex(pk, "wy"), 32));
+      });
   EXPECT_GT(t.valid, 100);
 }
 
