@@ -122,9 +122,7 @@ void Gateway::Challenge(Decision& decision, int status, std::string_view error,
 bool Gateway::WithinLimit(guard::RateLimiter& limiter, std::string_view key,
                           Decision& decision) const {
   guard::RateLimitDecision verdict = limiter.Check(key);
-  for (auto& h : guard::RateLimitHeaders(limiter.policy(), verdict)) {
-    decision.response_headers.push_back(std::move(h));
-  }
+  guard::AppendRateLimitHeaders(limiter.policy(), verdict, decision.response_headers);
   if (verdict.allowed) return true;
   decision.status = 429;
   decision.reason = "rate limited: " + limiter.policy().name;
@@ -325,13 +323,15 @@ Decision Gateway::Decide(const RequestFacts& request) const {
   decision.status = 200;
   decision.reason = std::move(verdict.reason);  // "allowed", or the policies that permitted
   if (const Principal* p = authz.principal) {
-    decision.identity_headers = {
-        {"X-Bulwark-Subject", p->subject()},
-        {"X-Bulwark-Issuer", p->issuer()},
-        {"X-Bulwark-Scopes", JoinWithSpaces(p->scopes())},
-        {"X-Bulwark-Roles", JoinWithSpaces(p->roles())},
-        {"X-Bulwark-Credential", std::string(CredentialKindName(p->credential()))},
-    };
+    // Emplaced, not from an initializer list, whose elements would be
+    // copied: this runs on every request.
+    HeaderList& h = decision.identity_headers;
+    h.reserve(7);
+    h.emplace_back("X-Bulwark-Subject", p->subject());
+    h.emplace_back("X-Bulwark-Issuer", p->issuer());
+    h.emplace_back("X-Bulwark-Scopes", JoinWithSpaces(p->scopes()));
+    h.emplace_back("X-Bulwark-Roles", JoinWithSpaces(p->roles()));
+    h.emplace_back("X-Bulwark-Credential", CredentialKindName(p->credential()));
     if (!p->spiffe_id().empty())
       decision.identity_headers.emplace_back("X-Bulwark-Spiffe-Id", p->spiffe_id());
     if (!p->api_key_id().empty())

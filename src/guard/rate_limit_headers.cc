@@ -40,6 +40,13 @@ void AppendInt(std::string& out, Int v) {
 
 std::vector<HeaderField> RateLimitHeaders(const RateLimitPolicy& policy,
                                           const RateLimitDecision& decision) {
+  std::vector<HeaderField> fields;
+  AppendRateLimitHeaders(policy, decision, fields);
+  return fields;
+}
+
+void AppendRateLimitHeaders(const RateLimitPolicy& policy, const RateLimitDecision& decision,
+                            std::vector<HeaderField>& fields) {
   using DenyReason = RateLimitDecision::DenyReason;
   const bool retry = !decision.allowed && decision.deny_reason != DenyReason::kCostExceedsCapacity;
   const int64_t retry_after = std::max<int64_t>(CeilSeconds(decision.retry_after), 1);
@@ -58,8 +65,7 @@ std::vector<HeaderField> RateLimitHeaders(const RateLimitPolicy& policy,
     AppendInt(out, v2);
     return out;
   };
-  std::vector<HeaderField> fields;
-  fields.reserve(retry ? 3 : 2);
+  fields.reserve(fields.size() + (retry ? 3 : 2));
   fields.emplace_back("RateLimit-Policy", item("q", policy.limit, "w",
                                                std::max<int64_t>(CeilSeconds(policy.window), 1)));
   fields.emplace_back("RateLimit", item("r", decision.remaining, "t", t));
@@ -67,7 +73,6 @@ std::vector<HeaderField> RateLimitHeaders(const RateLimitPolicy& policy,
     std::string& after = fields.emplace_back("Retry-After", std::string()).second;
     AppendInt(after, retry_after);
   }
-  return fields;
 }
 
 }  // namespace bulwark::guard

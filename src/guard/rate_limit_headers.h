@@ -39,6 +39,11 @@ using HeaderField = std::pair<std::string, std::string>;
 std::vector<HeaderField> RateLimitHeaders(const RateLimitPolicy& policy,
                                           const RateLimitDecision& decision);
 
+// The same fields, appended to `out` (no vector of their own on the request
+// path).
+void AppendRateLimitHeaders(const RateLimitPolicy& policy, const RateLimitDecision& decision,
+                            std::vector<HeaderField>& out);
+
 }  // namespace bulwark::guard
 
 #endif  // BULWARK_GUARD_RATE_LIMIT_HEADERS_H_

@@ -12,6 +12,7 @@
 namespace bulwark::net::internal {
 
 namespace http = boost::beast::http;
+using namespace std::string_view_literals;
 
 namespace {
 
@@ -73,11 +74,11 @@ std::string_view HttpDateCache::Now() {
   static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   text_.clear();
-  text_.append(kDays[tm.tm_wday]).append(", ");
+  text_.append(kDays[tm.tm_wday]).append(", "sv);
   AppendTwoDigits(text_, tm.tm_mday);
-  text_.append(" ")
+  text_.append(" "sv)
       .append(kMonths[tm.tm_mon])
-      .append(" ")
+      .append(" "sv)
       .append(std::to_string(tm.tm_year + 1900));
   text_.push_back(' ');
   AppendTwoDigits(text_, tm.tm_hour);
@@ -85,7 +86,7 @@ std::string_view HttpDateCache::Now() {
   AppendTwoDigits(text_, tm.tm_min);
   text_.push_back(':');
   AppendTwoDigits(text_, tm.tm_sec);
-  text_.append(" GMT");
+  text_.append(" GMT"sv);
   second_ = now;
   return text_;
 }
@@ -106,32 +107,32 @@ void SerializeResponse(HttpResponse response, ResponseContext& ctx, std::string&
     response = GenericResponse(500);
   }
   const auto status = static_cast<http::status>(response.status);
-  out.append("HTTP/1.1 ");
+  out.append("HTTP/1.1 "sv);
   AppendInt(out, response.status);
   out.push_back(' ');
   const auto reason = http::obsolete_reason(status);
   out.append(reason.data(), reason.size());
-  out.append("\r\n");
+  out.append("\r\n"sv);
   for (const auto& [name, value] : response.headers) {
     if (IsServerOwnedField(name)) {
       if (EqualsIgnoreCase(name, "connection") && HasCloseToken(value)) ctx.keep_alive = false;
       continue;
     }
-    out.append(name).append(": ").append(value).append("\r\n");
+    out.append(name).append(": "sv).append(value).append("\r\n"sv);
   }
-  out.append("Date: ").append(ctx.date).append("\r\n");
+  out.append("Date: "sv).append(ctx.date).append("\r\n"sv);
   if (!ctx.keep_alive) {
-    out.append("Connection: close\r\n");
+    out.append("Connection: close\r\n"sv);
   } else if (ctx.request_version == 10) {
-    out.append("Connection: keep-alive\r\n");
+    out.append("Connection: keep-alive\r\n"sv);
   }
   const bool no_body = response.status == 204 || response.status == 304;
   if (!no_body) {
-    out.append("Content-Length: ");
+    out.append("Content-Length: "sv);
     AppendInt(out, static_cast<uint64_t>(response.body.size()));
-    out.append("\r\n");
+    out.append("\r\n"sv);
   }
-  out.append("\r\n");
+  out.append("\r\n"sv);
   if (!no_body && !ctx.head) out.append(response.body);
 }
 

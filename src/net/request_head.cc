@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <cstring>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -109,11 +111,43 @@ bool ParseFieldLines(std::string_view lines, HeaderFields& fields, MessageHead& 
 
 }  // namespace
 
+namespace {
+
+uint64_t Load64(const char* p) {
+  uint64_t word;
+  std::memcpy(&word, p, sizeof(word));
+  return word;
+}
+
+// The eight bytes of `word` with ASCII 'A'-'Z' made lowercase, all eight at
+// once: bit 7 of each byte of `upper` marks an ASCII byte in 'A'..'Z' (the
+// additions cannot carry out of a byte, whose bit 7 was cleared), and moves
+// down to 0x20.
+uint64_t LowerAscii8(uint64_t word) {
+  constexpr uint64_t kOnes = 0x0101010101010101;
+  constexpr uint64_t kHigh = 0x8080808080808080;
+  const uint64_t low7 = word & ~kHigh;
+  const uint64_t at_least_a = low7 + kOnes * (0x80 - 'A');
+  const uint64_t above_z = low7 + kOnes * (0x7f - 'Z');
+  const uint64_t upper = at_least_a & ~above_z & ~word & kHigh;
+  return word | (upper >> 2);
+}
+
+}  // namespace
+
 bool EqualsIgnoreCaseSameSize(std::string_view a, std::string_view b) {
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+  const size_t n = a.size();
+  if (n < 8) {
+    for (size_t i = 0; i < n; ++i) {
+      if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+    }
+    return true;
   }
-  return true;
+  // Eight bytes at a time; the last word overlaps the one before it.
+  for (size_t i = 0; i + 8 < n; i += 8) {
+    if (LowerAscii8(Load64(a.data() + i)) != LowerAscii8(Load64(b.data() + i))) return false;
+  }
+  return LowerAscii8(Load64(a.data() + n - 8)) == LowerAscii8(Load64(b.data() + n - 8));
 }
 
 bool IsToken(std::string_view s) {
@@ -122,19 +156,26 @@ bool IsToken(std::string_view s) {
 
 bool IsFieldValue(std::string_view s) {
   // Every value of every head passes here (a bearer token is hundreds of
-  // bytes): sixteen bytes at a time where SSE2 is there.
+  // bytes): sixteen bytes at a time where SSE2 is there, the last sixteen
+  // overlapping those before them.
   size_t i = 0;
 #if defined(__SSE2__)
-  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
-  // u < 0x20 as a signed comparison of u ^ 0x80 with 0x20 ^ 0x80.
-  const __m128i below = _mm_set1_epi8(static_cast<char>(0x20 ^ 0x80));
-  const __m128i del = _mm_set1_epi8(0x7f);
-  const __m128i tab = _mm_set1_epi8('\t');
-  for (; i + 16 <= s.size(); i += 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
-    const __m128i control =
-        _mm_andnot_si128(_mm_cmpeq_epi8(v, tab), _mm_cmplt_epi8(_mm_xor_si128(v, flip), below));
-    if (_mm_movemask_epi8(_mm_or_si128(control, _mm_cmpeq_epi8(v, del))) != 0) return false;
+  if (s.size() >= 16) {
+    const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+    // u < 0x20 as a signed comparison of u ^ 0x80 with 0x20 ^ 0x80.
+    const __m128i below = _mm_set1_epi8(static_cast<char>(0x20 ^ 0x80));
+    const __m128i del = _mm_set1_epi8(0x7f);
+    const __m128i tab = _mm_set1_epi8('\t');
+    const auto bad = [&](size_t at) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + at));
+      const __m128i control =
+          _mm_andnot_si128(_mm_cmpeq_epi8(v, tab), _mm_cmplt_epi8(_mm_xor_si128(v, flip), below));
+      return _mm_movemask_epi8(_mm_or_si128(control, _mm_cmpeq_epi8(v, del))) != 0;
+    };
+    for (; i + 16 < s.size(); i += 16) {
+      if (bad(i)) return false;
+    }
+    return !bad(s.size() - 16);
   }
 #endif
   for (; i < s.size(); ++i) {

@@ -26,6 +26,8 @@
 
 namespace bulwark::net {
 
+using namespace std::string_view_literals;
+
 namespace {
 
 namespace asio = boost::asio;
@@ -197,14 +199,14 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
   // One flat buffer and one write (see HttpConnection::Write).
   std::string& out = c.write_buffer;
   out.clear();
-  out.append(request.method).append(" ").append(request.target).append(" HTTP/1.1\r\n");
+  out.append(request.method).append(" "sv).append(request.target).append(" HTTP/1.1\r\n"sv);
   for (const auto& [name, value] : request.headers) {
-    out.append(name).append(": ").append(value).append("\r\n");
+    out.append(name).append(": "sv).append(value).append("\r\n"sv);
   }
   if (!request.body.empty() || (request.method != "GET" && request.method != "HEAD")) {
-    out.append("Content-Length: ").append(std::to_string(request.body.size())).append("\r\n");
+    out.append("Content-Length: "sv).append(std::to_string(request.body.size())).append("\r\n"sv);
   }
-  out.append("\r\n").append(request.body);
+  out.append("\r\n"sv).append(request.body);
 
   c.ExpireAfter(options_.response_timeout);
   auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(out), kAwait);

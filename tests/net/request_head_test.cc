@@ -240,7 +240,8 @@ namespace {
 // of a short one (the byte path): control characters but HTAB, and DEL, are
 // refused; everything else, obs-text included, is accepted.
 TEST(IsFieldValueTest, JudgesEveryByteAtEveryPosition) {
-  for (size_t size : {5u, 40u}) {
+  // 16 and 32: whole vectors only; 17 and 40: a last vector that overlaps.
+  for (size_t size : {5u, 15u, 16u, 17u, 32u, 40u}) {
     for (size_t at = 0; at < size; ++at) {
       for (int b = 0; b < 256; ++b) {
         std::string value(size, 'a');
@@ -251,6 +252,36 @@ TEST(IsFieldValueTest, JudgesEveryByteAtEveryPosition) {
     }
   }
   EXPECT_TRUE(IsFieldValue(""));
+}
+
+}  // namespace
+}  // namespace bulwark::net
+
+namespace bulwark::net {
+namespace {
+
+// Every pair of byte values at every position, for sizes on both sides of
+// the eight-byte words the comparison works in: equal exactly when the bytes
+// are equal or are the same ASCII letter in two cases.
+TEST(EqualsIgnoreCaseTest, AgreesWithAByteByByteComparisonForEveryPair) {
+  const auto lower = [](int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; };
+  for (size_t size : {1u, 7u, 8u, 9u, 16u, 19u}) {
+    for (size_t at = 0; at < size; ++at) {
+      for (int x = 0; x < 256; ++x) {
+        for (int y = 0; y < 256; ++y) {
+          std::string a(size, 'k');
+          std::string b(size, 'K');
+          a[at] = static_cast<char>(x);
+          b[at] = static_cast<char>(y);
+          ASSERT_EQ(EqualsIgnoreCase(a, b), lower(x) == lower(y))
+              << x << " vs " << y << " at " << at << " of " << size;
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(EqualsIgnoreCase("", ""));
+  EXPECT_FALSE(EqualsIgnoreCase("Content-Length", "Content-Lengt"));
+  EXPECT_TRUE(EqualsIgnoreCase("TRANSFER-ENCODING", "transfer-encoding"));
 }
 
 }  // namespace
