@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -233,7 +234,10 @@ int main(int argc, char** argv) {
   workloads.push_back(Github(rng, requests));
   for (int n : {10, 100, 1000, 10000, 100000}) workloads.push_back(Growth(rng, n, requests));
 
+  // BULWARK_BENCH_ONLY=NAME runs one workload (say, under a profiler).
+  const char* only = std::getenv("BULWARK_BENCH_ONLY");
   for (Workload& w : workloads) {
+    if (only != nullptr && w.name != only) continue;
     Write(out_dir / (w.name + ".cedar"), w.policies);
     Write(out_dir / (w.name + ".links.json"), w.links);
     Write(out_dir / (w.name + ".entities.json"), w.entities);

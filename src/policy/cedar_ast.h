@@ -7,6 +7,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,10 +24,38 @@ struct SourceLocation {
 
 // An entity reference: `Namespace::Type::"id"`. `type` joins the path with
 // "::"; `id` is the unescaped string.
+// Equality of two strings with no call to memcmp: entity types and ids are
+// short, and a decision compares dozens of them.
+inline bool SameText(const std::string& a, const std::string& b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* x = a.data();
+  const char* y = b.data();
+  const auto word = [](const char* p) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+  };
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (word(x + i) != word(y + i)) return false;
+    }
+    return word(x + n - 8) == word(y + n - 8);  // overlaps the word before
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (x[i] != y[i]) return false;
+  }
+  return true;
+}
+
 struct EntityUid {
   std::string type;
   std::string id;
   auto operator<=>(const EntityUid&) const = default;
+  // Ids first: they differ sooner than types.
+  friend bool operator==(const EntityUid& a, const EntityUid& b) {
+    return SameText(a.id, b.id) && SameText(a.type, b.type);
+  }
 };
 
 // Cedar's text of an entity reference: Type::"id" (the id as stored, not

@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cstdint>
+#include <cstring>
+#include <unordered_set>
 #include <vector>
 
 namespace bulwark::policy::cedar {
@@ -162,22 +166,94 @@ Result<Entities> Entities::FromJson(std::string_view text) {
   for (auto& [uid, entity] : out.entities_) {
     entity.parents = parents[uid];
     std::vector<EntityUid> stack = entity.parents;
+    std::unordered_set<EntityUid, EntityUidHash> seen;
     while (!stack.empty()) {
       EntityUid next = std::move(stack.back());
       stack.pop_back();
-      if (next == uid || !entity.ancestors.insert(next).second) continue;
+      if (next == uid || !seen.insert(next).second) continue;
       if (auto it = parents.find(next); it != parents.end()) {
         stack.insert(stack.end(), it->second.begin(), it->second.end());
       }
+      entity.ancestors.push_back(std::move(next));
     }
   }
   out.BuildTable();
   return out;
 }
 
+namespace {
+
+// Eight bytes at a time, each word folded in with a multiply and a shift:
+// types and ids are short, and every decision hashes a few dozen of them
+// (std::hash, a byte-at-a-time loop behind a call, cost three times as much).
+// The tables it serves are built from the entity data and the policies, both
+// trusted input; a request only looks keys up.
+uint64_t HashBytes(std::string_view s, uint64_t h) {
+  h ^= s.size() * 0x9e3779b97f4a7c15ULL;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    h = (h ^ word) * 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 29;
+  }
+  if (const size_t n = s.size() - i; n > 0) {
+    // The last one to seven bytes, from loads of fixed size (no call): two
+    // overlapping four-byte loads, or the first, middle and last byte.
+    const char* p = s.data() + i;
+    uint64_t word;
+    if (n >= 4) {
+      uint32_t head, tail;
+      std::memcpy(&head, p, 4);
+      std::memcpy(&tail, p + n - 4, 4);
+      word = (uint64_t{head} << 32) | tail;
+    } else {
+      word = static_cast<uint8_t>(p[0]) | (uint64_t{static_cast<uint8_t>(p[n / 2])} << 8) |
+             (uint64_t{static_cast<uint8_t>(p[n - 1])} << 16);
+    }
+    h = (h ^ word) * 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+  }
+  return h;
+}
+
+}  // namespace
+
 size_t EntityUidHash::operator()(const EntityUid& uid) const {
-  const size_t h = std::hash<std::string>{}(uid.type);
-  return h ^ (std::hash<std::string>{}(uid.id) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+  uint64_t h = HashBytes(uid.id, HashBytes(uid.type, 0x2545f4914f6cdd1dULL));
+  h ^= h >> 32;
+  h *= 0xd6e8feb86659fd93ULL;
+  h ^= h >> 32;
+  return static_cast<size_t>(h);
+}
+
+bool Entity::HasAncestor(const EntityUid& uid) const {
+  if (ancestor_hashes.size() != ancestors.size()) {  // not sealed by Entities
+    return std::find(ancestors.begin(), ancestors.end(), uid) != ancestors.end();
+  }
+  const size_t hash = EntityUidHash{}(uid);
+  auto it = std::lower_bound(ancestor_hashes.begin(), ancestor_hashes.end(), hash);
+  for (; it != ancestor_hashes.end() && *it == hash; ++it) {
+    if (ancestors[it - ancestor_hashes.begin()] == uid) return true;
+  }
+  return false;
+}
+
+void Entity::SealAncestors() {
+  std::vector<std::pair<size_t, EntityUid>> keyed;
+  keyed.reserve(ancestors.size());
+  for (EntityUid& ancestor : ancestors) {
+    const size_t hash = EntityUidHash{}(ancestor);
+    keyed.emplace_back(hash, std::move(ancestor));
+  }
+  std::sort(keyed.begin(), keyed.end());
+  keyed.erase(std::unique(keyed.begin(), keyed.end()), keyed.end());
+  ancestors.clear();
+  ancestor_hashes.clear();
+  for (auto& [hash, ancestor] : keyed) {
+    ancestor_hashes.push_back(hash);
+    ancestors.push_back(std::move(ancestor));
+  }
 }
 
 void Entities::BuildTable() {
@@ -185,7 +261,8 @@ void Entities::BuildTable() {
   while (size < 2 * entities_.size()) size *= 2;
   table_.assign(size, Slot{});
   const size_t mask = size - 1;
-  for (const auto& [uid, entity] : entities_) {
+  for (auto& [uid, entity] : entities_) {
+    entity.SealAncestors();
     const size_t hash = EntityUidHash{}(uid);
     size_t i = hash & mask;
     while (table_[i].entity != nullptr) i = (i + 1) & mask;
@@ -206,7 +283,7 @@ const Entity* Entities::Find(const EntityUid& uid) const {
 
 bool Entities::IsAncestor(const EntityUid& uid, const EntityUid& ancestor) const {
   const Entity* entity = Find(uid);
-  return entity != nullptr && entity->ancestors.contains(ancestor);
+  return entity != nullptr && entity->HasAncestor(ancestor);
 }
 
 }  // namespace bulwark::policy::cedar

@@ -23,7 +23,17 @@ struct Entity {
   ValueRecord attrs;
   ValueRecord tags;
   std::vector<EntityUid> parents;  // as listed
-  std::set<EntityUid> ancestors;   // parents, their parents, ... (transitively)
+  // Parents, their parents, ... (transitively), each once, ordered by
+  // EntityUidHash; ancestor_hashes holds those hashes, in the same order
+  // (Entities fills both). An `in` test is a binary search of the hashes,
+  // with a string compared only when one matches.
+  std::vector<EntityUid> ancestors;
+  std::vector<size_t> ancestor_hashes;
+
+  // True if `uid` is one of `ancestors`.
+  bool HasAncestor(const EntityUid& uid) const;
+  // Orders `ancestors` by hash, drops repeats and fills ancestor_hashes.
+  void SealAncestors();
 };
 
 // An immutable set of entities. Thread-safe to read.

@@ -429,9 +429,10 @@ bool InScope(const ScopeConstraint& scope, const EntityUid& uid, EntityLookup& e
     case ScopeConstraint::Op::kIn:
       return std::any_of(scope.entities.begin(), scope.entities.end(), in);
     case ScopeConstraint::Op::kIs:
-      return uid.type == scope.entity_type;
+      return SameText(uid.type, scope.entity_type);
     case ScopeConstraint::Op::kIsIn:
-      return uid.type == scope.entity_type && !scope.entities.empty() && in(scope.entities[0]);
+      return SameText(uid.type, scope.entity_type) && !scope.entities.empty() &&
+             in(scope.entities[0]);
   }
   return false;
 }
@@ -445,9 +446,7 @@ Result<Value> Evaluate(const Expr& expr, const Request& request, const Entities&
 
 const Entity* EntityLookup::Find(const EntityUid& uid) {
   // Compare ids first: they differ sooner than types.
-  auto same = [](const EntityUid& a, const EntityUid& b) {
-    return &a == &b || (a.id == b.id && a.type == b.type);
-  };
+  auto same = [](const EntityUid& a, const EntityUid& b) { return &a == &b || a == b; };
   if (same(uid, request_.principal)) return Cached(0, request_.principal);
   if (same(uid, request_.resource)) return Cached(1, request_.resource);
   if (same(uid, request_.action)) return Cached(2, request_.action);

@@ -38,7 +38,7 @@ class EntityLookup {
   // True if `ancestor` is a strict ancestor of `uid`.
   bool IsAncestor(const EntityUid& uid, const EntityUid& ancestor) {
     const Entity* entity = Find(uid);
-    return entity != nullptr && entity->ancestors.contains(ancestor);
+    return entity != nullptr && entity->HasAncestor(ancestor);
   }
   const Request& request() const { return request_; }
 

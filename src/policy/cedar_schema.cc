@@ -1123,7 +1123,7 @@ Status ConformEntities(const Schema& schema, Entities& entities) {
     entity.uid = uid;
     entity.parents = action.member_of;
     const std::set<EntityUid>& ancestors = schema.ActionAncestors(uid);
-    entity.ancestors.insert(ancestors.begin(), ancestors.end());
+    entity.ancestors.assign(ancestors.begin(), ancestors.end());
     entities.entities_.emplace(uid, std::move(entity));
   }
   entities.BuildTable();

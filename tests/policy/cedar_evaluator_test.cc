@@ -312,5 +312,41 @@ TEST(CedarTemplatesTest, LinksFillSlotsAndRefuseMismatches) {
           .has_value());
 }
 
+// A chain of 300 groups: every group above a user is its ancestor, no other
+// entity is (the hash search must find each of the 300, and must not take a
+// near miss, same id and another type or the reverse, for one).
+TEST(CedarEntitiesTest, AncestorsAreFoundByHashAndNearMissesAreNot) {
+  std::string json =
+      R"([{"uid":{"type":"User","id":"alice"},"attrs":{},"parents":[{"type":"Group","id":"g0"}]})";
+  for (int i = 0; i < 300; ++i) {
+    json +=
+        R"(,{"uid":{"type":"Group","id":"g)" + std::to_string(i) + R"("},"attrs":{},"parents":[)";
+    if (i + 1 < 300) json += R"({"type":"Group","id":"g)" + std::to_string(i + 1) + R"("})";
+    json += "]}";
+  }
+  json += "]";
+  auto entities = Entities::FromJson(json);
+  ASSERT_TRUE(entities.has_value()) << entities.error().message();
+  const EntityUid alice{"User", "alice"};
+  for (int i = 0; i < 300; ++i) {
+    const std::string id = "g" + std::to_string(i);
+    EXPECT_TRUE(entities->IsAncestor(alice, {"Group", id})) << id;
+    EXPECT_FALSE(entities->IsAncestor(alice, {"Groups", id})) << id;
+    EXPECT_FALSE(entities->IsAncestor(alice, {"Group", id + "x"})) << id;
+    EXPECT_FALSE(entities->IsAncestor({"Group", id}, {"Group", id})) << "not its own ancestor";
+  }
+  EXPECT_FALSE(entities->IsAncestor(alice, {"Group", "g300"}));
+  EXPECT_FALSE(entities->IsAncestor({"Group", "g299"}, {"Group", "g0"}));
+
+  // An Entity put together by hand, never sealed, still answers right.
+  Entity loose;
+  loose.ancestors = {{"Group", "a"}, {"Group", "b"}};
+  EXPECT_TRUE(loose.HasAncestor({"Group", "b"}));
+  EXPECT_FALSE(loose.HasAncestor({"Group", "c"}));
+  loose.SealAncestors();
+  EXPECT_TRUE(loose.HasAncestor({"Group", "a"}));
+  EXPECT_FALSE(loose.HasAncestor({"Team", "a"}));
+}
+
 }  // namespace
 }  // namespace bulwark::policy::cedar
