@@ -129,8 +129,11 @@ struct ScopeConstraint {
   Op op = Op::kAll;
   std::string entity_type;          // kIs, kIsIn
   std::vector<EntityUid> entities;  // one, or the list of `action in [...]`
-  bool action_list = false;         // `action in [...]` (even with one element)
-  bool slot = false;                // the entity is the template's ?principal or ?resource
+  // EntityUidHash of each of `entities`, filled by PolicySet (empty: not
+  // filled; computed when needed).
+  std::vector<size_t> entity_hashes;
+  bool action_list = false;  // `action in [...]` (even with one element)
+  bool slot = false;         // the entity is the template's ?principal or ?resource
 };
 
 struct Condition {

@@ -228,10 +228,14 @@ size_t EntityUidHash::operator()(const EntityUid& uid) const {
 }
 
 bool Entity::HasAncestor(const EntityUid& uid) const {
+  if (ancestors.empty()) return false;
+  return HasAncestor(uid, EntityUidHash{}(uid));
+}
+
+bool Entity::HasAncestor(const EntityUid& uid, size_t hash) const {
   if (ancestor_hashes.size() != ancestors.size()) {  // not sealed by Entities
     return std::find(ancestors.begin(), ancestors.end(), uid) != ancestors.end();
   }
-  const size_t hash = EntityUidHash{}(uid);
   auto it = std::lower_bound(ancestor_hashes.begin(), ancestor_hashes.end(), hash);
   for (; it != ancestor_hashes.end() && *it == hash; ++it) {
     if (ancestors[it - ancestor_hashes.begin()] == uid) return true;

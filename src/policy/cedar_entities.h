@@ -14,8 +14,24 @@
 
 namespace bulwark::policy::cedar {
 
+// A uid with its EntityUidHash already computed, to look up in tables keyed
+// by EntityUid without hashing it again.
+struct HashedUid {
+  const EntityUid& uid;
+  size_t hash;
+};
+
 struct EntityUidHash {
+  using is_transparent = void;
   size_t operator()(const EntityUid& uid) const;
+  size_t operator()(const HashedUid& h) const { return h.hash; }
+};
+
+struct EntityUidEqual {
+  using is_transparent = void;
+  bool operator()(const EntityUid& a, const EntityUid& b) const { return a == b; }
+  bool operator()(const HashedUid& a, const EntityUid& b) const { return a.uid == b; }
+  bool operator()(const EntityUid& a, const HashedUid& b) const { return a == b.uid; }
 };
 
 struct Entity {
@@ -30,8 +46,9 @@ struct Entity {
   std::vector<EntityUid> ancestors;
   std::vector<size_t> ancestor_hashes;
 
-  // True if `uid` is one of `ancestors`.
+  // True if `uid` is one of `ancestors`; `hash` is EntityUidHash of uid.
   bool HasAncestor(const EntityUid& uid) const;
+  bool HasAncestor(const EntityUid& uid, size_t hash) const;
   // Orders `ancestors` by hash, drops repeats and fills ancestor_hashes.
   void SealAncestors();
 };

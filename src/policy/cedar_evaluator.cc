@@ -418,9 +418,14 @@ class Evaluator {
 };
 
 bool InScope(const ScopeConstraint& scope, const EntityUid& uid, EntityLookup& entities) {
-  auto in = [&](const EntityUid& target) {
-    return uid == target || entities.IsAncestor(uid, target);
+  const bool hashed = scope.entity_hashes.size() == scope.entities.size();
+  auto in_at = [&](size_t i) {
+    const EntityUid& target = scope.entities[i];
+    if (uid == target) return true;
+    return hashed ? entities.IsAncestor(uid, target, scope.entity_hashes[i])
+                  : entities.IsAncestor(uid, target);
   };
+  auto in = [&](const EntityUid& target) { return in_at(&target - scope.entities.data()); };
   switch (scope.op) {
     case ScopeConstraint::Op::kAll:
       return true;
@@ -431,8 +436,7 @@ bool InScope(const ScopeConstraint& scope, const EntityUid& uid, EntityLookup& e
     case ScopeConstraint::Op::kIs:
       return SameText(uid.type, scope.entity_type);
     case ScopeConstraint::Op::kIsIn:
-      return SameText(uid.type, scope.entity_type) && !scope.entities.empty() &&
-             in(scope.entities[0]);
+      return SameText(uid.type, scope.entity_type) && !scope.entities.empty() && in_at(0);
   }
   return false;
 }

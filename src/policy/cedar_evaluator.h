@@ -40,6 +40,10 @@ class EntityLookup {
     const Entity* entity = Find(uid);
     return entity != nullptr && entity->HasAncestor(ancestor);
   }
+  bool IsAncestor(const EntityUid& uid, const EntityUid& ancestor, size_t ancestor_hash) {
+    const Entity* entity = Find(uid);
+    return entity != nullptr && entity->HasAncestor(ancestor, ancestor_hash);
+  }
   const Request& request() const { return request_; }
 
  private:

@@ -22,6 +22,13 @@ Result<std::shared_ptr<const PolicySet>> PolicySet::Create(const std::vector<Pol
       if (!fresh) c.expr = it->second;
     }
   }
+  for (Policy& p : set->policies_) {
+    for (ScopeConstraint* scope : {&p.principal, &p.action, &p.resource}) {
+      scope->entity_hashes.clear();
+      for (const EntityUid& uid : scope->entities)
+        scope->entity_hashes.push_back(EntityUidHash{}(uid));
+    }
+  }
   for (uint32_t i = 0; i < set->policies_.size(); ++i) {
     const Policy& p = set->policies_[i];
     // Scopes that name an entity (==, in, is ... in) can only match that
@@ -52,10 +59,13 @@ void PolicySet::Collect(const Index& index, const EntityUid& uid, EntityLookup& 
     out.insert(out.end(), it->second.begin(), it->second.end());
   }
   if (const Entity* entity = entities.Find(uid)) {
-    for (const EntityUid& ancestor : entity->ancestors) {
-      if (auto it = index.find(ancestor); it != index.end()) {
-        out.insert(out.end(), it->second.begin(), it->second.end());
-      }
+    // The ancestors' hashes are at hand: no ancestor is hashed again.
+    const bool sealed = entity->ancestor_hashes.size() == entity->ancestors.size();
+    for (size_t i = 0; i < entity->ancestors.size(); ++i) {
+      const EntityUid& ancestor = entity->ancestors[i];
+      const auto it = sealed ? index.find(HashedUid{ancestor, entity->ancestor_hashes[i]})
+                             : index.find(ancestor);
+      if (it != index.end()) out.insert(out.end(), it->second.begin(), it->second.end());
     }
   }
 }

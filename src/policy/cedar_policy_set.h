@@ -35,7 +35,7 @@ class PolicySet {
   const std::vector<Policy>& policies() const { return policies_; }
 
  private:
-  using Index = std::unordered_map<EntityUid, std::vector<uint32_t>, EntityUidHash>;
+  using Index = std::unordered_map<EntityUid, std::vector<uint32_t>, EntityUidHash, EntityUidEqual>;
   // Adds the policies indexed under `uid` and under each of its ancestors.
   void Collect(const Index& index, const EntityUid& uid, EntityLookup& entities,
                std::vector<uint32_t>& out) const;
