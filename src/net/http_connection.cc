@@ -51,8 +51,11 @@ constexpr size_t kLingerMaxBytes = 1 << 20;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 using RequestParser = http::request_parser<http::string_body>;
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+// The bare socket: the worker's sweep keeps every deadline (see
+// ConnectionSlot), so Beast's timed stream would only add a layer of
+// operation wrappers to every read and write.
+using PlainStream = tcp::socket;
+using TlsStream = beast::ssl_stream<tcp::socket>;
 
 enum class ReadOutcome { kRequest, kRefused, kClosed };
 
@@ -80,22 +83,26 @@ class HttpConnection {
         slot_{&Lowest(), ConnectionPhase::kIdle},
         registration_(worker, slot_) {
     beast::error_code ec;
-    const tcp::endpoint peer = Lowest().socket().remote_endpoint(ec);
+    const tcp::endpoint peer = Lowest().remote_endpoint(ec);
     if (!ec) remote_address_ = peer.address().to_string();
-    Lowest().socket().set_option(tcp::no_delay(true), ec);
+    Lowest().set_option(tcp::no_delay(true), ec);
   }
 
   asio::awaitable<void> Run();
 
  private:
-  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+  tcp::socket& Lowest() { return beast::get_lowest_layer(stream_); }
   bool Stopping() const { return worker_.shared.stopping.load(std::memory_order_acquire); }
   bool NothingToRead() {
     if constexpr (kTls) {
       if (SSL_pending(stream_.native_handle()) > 0) return false;
     }
     beast::error_code ec;
-    return Lowest().socket().available(ec) == 0;
+    return Lowest().available(ec) == 0;
+  }
+  void CloseSocket() {
+    beast::error_code ec;
+    Lowest().close(ec);
   }
   std::string_view Buffered() const {
     return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
@@ -178,7 +185,7 @@ asio::awaitable<bool> HttpConnection<Stream>::Handshake() {
       log::Debug("net.tls.handshake_failed",
                  {{"error", ec.message()}, {"remote", remote_address_}});
     }
-    Lowest().close();
+    CloseSocket();
     co_return false;
   }
   auto info = std::make_shared<TlsConnectionInfo>();
@@ -358,11 +365,11 @@ asio::awaitable<void> HttpConnection<Stream>::LingeringClose() {
     // close_notify, then the peer's (which also drains what it still sends).
     slot_.ExpireAfter(kLingerTimeout);
     co_await stream_.async_shutdown(kAwait);
-    Lowest().close();
+    CloseSocket();
     co_return;
   }
   beast::error_code ec;
-  Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+  Lowest().shutdown(tcp::socket::shutdown_send, ec);
   if (!ec) {
     slot_.ExpireAfter(kLingerTimeout);
     size_t discarded = 0;
@@ -373,7 +380,7 @@ asio::awaitable<void> HttpConnection<Stream>::LingeringClose() {
       discarded += n;
     }
   }
-  Lowest().close();
+  CloseSocket();
 }
 
 }  // namespace

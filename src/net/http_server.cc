@@ -169,8 +169,8 @@ void BeginDrain(Worker& worker) {
   for (internal::ConnectionSlot* slot : worker.connections) {
     if (slot->phase == ConnectionPhase::kActive) continue;
     // Bytes already waiting are a request in flight, not idleness.
-    if (slot->phase == ConnectionPhase::kIdle && slot->stream->socket().available(ec) > 0) continue;
-    slot->stream->cancel();
+    if (slot->phase == ConnectionPhase::kIdle && slot->stream->available(ec) > 0) continue;
+    slot->stream->cancel(ec);
   }
 }
 
@@ -209,7 +209,8 @@ asio::awaitable<void> SweepDeadlines(Worker& worker) {
         // Again on every sweep while it has passed: an operation started
         // after a cancel is cancelled too.
         slot->timed_out = true;
-        slot->stream->cancel();
+        boost::system::error_code ec;
+        slot->stream->cancel(ec);
       }
     }
   }

@@ -19,7 +19,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 
 #include "net/async_http_server.h"
@@ -104,7 +103,7 @@ enum class ConnectionPhase {
 // armed and cancelled around every read and write.
 struct ConnectionSlot {
   using Clock = std::chrono::steady_clock;
-  boost::beast::tcp_stream* stream = nullptr;
+  boost::asio::ip::tcp::socket* stream = nullptr;
   ConnectionPhase phase = ConnectionPhase::kIdle;
   Clock::time_point deadline = Clock::time_point::max();
   bool timed_out = false;  // set by the sweep when it cancelled for the deadline

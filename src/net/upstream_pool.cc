@@ -177,7 +177,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
   }
   connection->Lowest().expires_never();
   if (internal::Worker* worker = internal::CurrentWorker()) {
-    connection->slot.stream = &connection->Lowest();
+    connection->slot.stream = &connection->Lowest().socket();
     connection->registration.emplace(*worker, connection->slot, worker->upstream_streams);
   }
   co_return connection;
@@ -188,6 +188,11 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Connection& c,
                                                              bool& response_started,
                                                              bool& keep_alive) {
   if (c.tls) co_return co_await ExchangeOn(*c.tls, c, request, response_started, keep_alive);
+  // On a server's io thread the sweep keeps the deadline: the bare socket
+  // spares every read and write Beast's timed-stream wrapper.
+  if (c.registration) {
+    co_return co_await ExchangeOn(c.stream.socket(), c, request, response_started, keep_alive);
+  }
   co_return co_await ExchangeOn(c.stream, c, request, response_started, keep_alive);
 }
 

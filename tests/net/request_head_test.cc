@@ -240,8 +240,9 @@ namespace {
 // of a short one (the byte path): control characters but HTAB, and DEL, are
 // refused; everything else, obs-text included, is accepted.
 TEST(IsFieldValueTest, JudgesEveryByteAtEveryPosition) {
-  // 16 and 32: whole vectors only; 17 and 40: a last vector that overlaps.
-  for (size_t size : {5u, 15u, 16u, 17u, 32u, 40u}) {
+  // Under 8: bytes; 8 to 15: two overlapping words; 16 and 32: whole
+  // vectors only; 17 and 40: a last vector that overlaps.
+  for (size_t size : {1u, 5u, 7u, 8u, 9u, 15u, 16u, 17u, 32u, 40u}) {
     for (size_t at = 0; at < size; ++at) {
       for (int b = 0; b < 256; ++b) {
         std::string value(size, 'a');
