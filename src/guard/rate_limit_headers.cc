@@ -53,22 +53,44 @@ void AppendRateLimitHeaders(const RateLimitPolicy& policy, const RateLimitDecisi
   int64_t t = CeilSeconds(decision.reset);
   if (retry) t = std::min(t, retry_after);
 
-  // Built by appending: this runs on every request of a rate-limited route.
-  // `"<name>";<k1>=<v1>;<k2>=<v2>`, reserved once (two 20-digit numbers fit).
-  auto item = [&](std::string_view k1, auto v1, std::string_view k2, auto v2) {
+  // `"<name>";<k1>=<v1>;<k2>=<v2>`. This runs on every request of a
+  // rate-limited route: one allocation of the exact size, filled in place,
+  // unless the name needs escaping.
+  const bool plain_name = std::none_of(policy.name.begin(), policy.name.end(),
+                                       [](char c) { return c == '"' || c == '\\'; });
+  auto item = [&](char k1, auto v1, char k2, auto v2) {
+    char n1[24], n2[24];
+    const auto l1 = static_cast<size_t>(std::to_chars(n1, n1 + sizeof(n1), v1).ptr - n1);
+    const auto l2 = static_cast<size_t>(std::to_chars(n2, n2 + sizeof(n2), v2).ptr - n2);
     std::string out;
-    out.reserve(policy.name.size() + 52);
-    AppendQuoted(out, policy.name);
-    out.append(";").append(k1).append("=");
-    AppendInt(out, v1);
-    out.append(";").append(k2).append("=");
-    AppendInt(out, v2);
+    if (!plain_name) {
+      AppendQuoted(out, policy.name);
+      out.append(1, ';').append(1, k1).append(1, '=').append(n1, l1);
+      out.append(1, ';').append(1, k2).append(1, '=').append(n2, l2);
+      return out;
+    }
+    const std::string& name = policy.name;
+    const size_t total = name.size() + 8 + l1 + l2;  // two quotes, ";k=" twice
+    out.resize_and_overwrite(total, [&](char* p, size_t) {
+      *p++ = '"';
+      p = std::copy(name.begin(), name.end(), p);
+      *p++ = '"';
+      *p++ = ';';
+      *p++ = k1;
+      *p++ = '=';
+      p = std::copy(n1, n1 + l1, p);
+      *p++ = ';';
+      *p++ = k2;
+      *p++ = '=';
+      std::copy(n2, n2 + l2, p);
+      return total;
+    });
     return out;
   };
   fields.reserve(fields.size() + (retry ? 3 : 2));
-  fields.emplace_back("RateLimit-Policy", item("q", policy.limit, "w",
+  fields.emplace_back("RateLimit-Policy", item('q', policy.limit, 'w',
                                                std::max<int64_t>(CeilSeconds(policy.window), 1)));
-  fields.emplace_back("RateLimit", item("r", decision.remaining, "t", t));
+  fields.emplace_back("RateLimit", item('r', decision.remaining, 't', t));
   if (retry) {
     std::string& after = fields.emplace_back("Retry-After", std::string()).second;
     AppendInt(after, retry_after);

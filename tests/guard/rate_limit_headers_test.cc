@@ -1,7 +1,10 @@
 #include "guard/rate_limit_headers.h"
 
 #include <gmock/gmock.h>
+
 #include <gtest/gtest.h>
+#include <limits>
+#include <string>
 
 #include "core/clock.h"
 #include "guard/rate_limiter.h"
@@ -88,6 +91,25 @@ TEST(RateLimitHeadersTest, NameIsAnEscapedStructuredFieldString) {
   EXPECT_THAT(RateLimitHeaders(policy, d),
               ElementsAre(Pair("RateLimit-Policy", R"("a\"b\\c";q=100;w=60)"),
                           Pair("RateLimit", R"("a\"b\\c";r=1;t=1)")));
+}
+
+// Names short and long, with the largest numbers a decision can carry, are
+// written whole.
+TEST(RateLimitHeadersTest, LongNamesAndLargestNumbersAreWrittenWhole) {
+  for (size_t size : {64u, 65u, 300u}) {
+    RateLimitPolicy policy = Policy(24h);
+    policy.name = std::string(size, 'n');
+    policy.limit = std::numeric_limits<uint64_t>::max();
+    RateLimitDecision d{.allowed = true,
+                        .limit = policy.limit,
+                        .remaining = std::numeric_limits<uint64_t>::max(),
+                        .reset = 24h};
+    const std::string quoted = "\"" + policy.name + "\"";
+    EXPECT_THAT(RateLimitHeaders(policy, d),
+                ElementsAre(Pair("RateLimit-Policy", quoted + ";q=18446744073709551615;w=86400"),
+                            Pair("RateLimit", quoted + ";r=18446744073709551615;t=86400")))
+        << size;
+  }
 }
 
 TEST(RateLimitHeadersTest, FromALimiterDecision) {
