@@ -115,7 +115,17 @@ void CompareResponseHead(std::string_view data) {
   const std::string_view head = data.substr(0, size);
   HeaderFields fields;
   const auto ours = bulwark::net::ParseResponseHead(head, fields);
+  // The view form the proxy uses accepts the same heads, with the same fields.
+  bulwark::net::FieldViews views;
+  const auto viewed = bulwark::net::ParseResponseHead(head, views);
+  if (ours.has_value() != viewed.has_value()) Differs("the view form judges differently", head);
   if (!ours) return;
+  bool same = views.size() == fields.size() && viewed->status == ours->status &&
+              viewed->keep_alive == ours->keep_alive;
+  for (size_t i = 0; same && i < views.size(); ++i) {
+    same = views[i].first == fields[i].first && views[i].second == fields[i].second;
+  }
+  if (!same) Differs("the view form reads other fields", head);
   // Framing fields are judged after the head (UpstreamPool hands any
   // Content-Length but one plain number to Beast): compare plain ones only.
   for (const auto& [name, value] : fields) {

@@ -113,6 +113,7 @@ void SerializeResponse(HttpResponse response, ResponseContext& ctx, std::string&
   const auto reason = http::obsolete_reason(status);
   out.append(reason.data(), reason.size());
   out.append("\r\n"sv);
+  out.append(response.passed_on_fields);
   for (const auto& [name, value] : response.headers) {
     if (IsServerOwnedField(name)) {
       if (EqualsIgnoreCase(name, "connection") && HasCloseToken(value)) ctx.keep_alive = false;

@@ -87,6 +87,11 @@ struct HttpResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Field lines a proxy passes on from an upstream's head as they came, each
+  // `name: value` and CRLF, written before `headers`. Only for lines a parser
+  // of Bulwark's has checked (AppendPassOnFields), with no field the server
+  // owns (Content-Length, Transfer-Encoding, Connection, Keep-Alive, Date).
+  std::string passed_on_fields;
 };
 
 // The token of the request's Authorization header if it is a bearer

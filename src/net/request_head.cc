@@ -75,7 +75,8 @@ bool ScanConnectionList(std::string_view value, bool& close, bool& keep_alive) {
 // `lines`, appending to `fields`. Validates the framing itself (CRLF only, no
 // obs-fold), so it serves heads no scanner has seen. Sets `head.keep_alive`
 // from the Connection fields and `head.version`. False if malformed.
-bool ParseFieldLines(std::string_view lines, HeaderFields& fields, MessageHead& head) {
+template <class Fields>
+bool ParseFieldLines(std::string_view lines, Fields& fields, MessageHead& head) {
   if (fields.capacity() == 0) fields.reserve(16);  // no regrowth, which moves every string
   bool close = false;
   bool keep_alive = false;
@@ -306,7 +307,10 @@ size_t ResponseHeadSize(std::string_view data) {
   return end == std::string_view::npos ? 0 : end + 4;
 }
 
-std::optional<MessageHead> ParseResponseHead(std::string_view head, HeaderFields& fields) {
+namespace {
+
+template <class Fields>
+std::optional<MessageHead> ParseResponseHeadInto(std::string_view head, Fields& fields) {
   const size_t eol = head.find("\r\n");
   if (eol == std::string_view::npos) return std::nullopt;
   const std::string_view line = head.substr(0, eol);
@@ -321,6 +325,100 @@ std::optional<MessageHead> ParseResponseHead(std::string_view head, HeaderFields
   if (parsed.status < 100) return std::nullopt;
   if (!ParseFieldLines(head.substr(eol + 2), fields, parsed)) return std::nullopt;
   return parsed;
+}
+
+// A field that concerns only the connection it came on, or that the proxy's
+// own framing replaces.
+bool IsNotPassedOn(std::string_view name) {
+  switch (name.size()) {
+    case 2:
+      return EqualsIgnoreCase(name, "te");
+    case 4:
+      return EqualsIgnoreCase(name, "date");
+    case 7:
+      return EqualsIgnoreCase(name, "trailer") || EqualsIgnoreCase(name, "upgrade");
+    case 10:
+      return EqualsIgnoreCase(name, "connection") || EqualsIgnoreCase(name, "keep-alive");
+    case 14:
+      return EqualsIgnoreCase(name, "content-length");
+    case 16:
+      return EqualsIgnoreCase(name, "proxy-connection");
+    case 17:
+      return EqualsIgnoreCase(name, "transfer-encoding");
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<MessageHead> ParseResponseHead(std::string_view head, HeaderFields& fields) {
+  return ParseResponseHeadInto(head, fields);
+}
+
+std::optional<MessageHead> ParseResponseHead(std::string_view head, FieldViews& fields) {
+  fields.clear();
+  return ParseResponseHeadInto(head, fields);
+}
+
+void AppendPassOnFields(const FieldViews& fields, std::string& out) {
+  // The names the Connection fields list (their values are lists of tokens,
+  // as the parser checked), each also dropped.
+  std::string_view named[16];
+  size_t named_count = 0;
+  bool named_overflow = false;
+  for (const auto& [name, value] : fields) {
+    if (!EqualsIgnoreCase(name, "connection")) continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      std::string_view token = rest.substr(0, comma);
+      TrimOws(token);
+      if (!token.empty()) {
+        if (named_count < std::size(named)) {
+          named[named_count++] = token;
+        } else {
+          named_overflow = true;
+        }
+      }
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  const auto is_named = [&](std::string_view name) {
+    for (size_t i = 0; i < named_count; ++i) {
+      if (EqualsIgnoreCase(name, named[i])) return true;
+    }
+    if (!named_overflow) return false;
+    // More names than the array holds (a hostile or odd service): look them
+    // all up again, the slow way.
+    for (const auto& [field, value] : fields) {
+      if (!EqualsIgnoreCase(field, "connection")) continue;
+      std::string_view rest = value;
+      while (!rest.empty()) {
+        const size_t comma = rest.find(',');
+        std::string_view token = rest.substr(0, comma);
+        TrimOws(token);
+        if (EqualsIgnoreCase(name, token)) return true;
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+    }
+    return false;
+  };
+  for (const auto& [name, value] : fields) {
+    if (IsNotPassedOn(name) || is_named(name)) continue;
+    const size_t at = out.size();
+    const size_t total = at + name.size() + value.size() + 4;
+    out.resize_and_overwrite(total, [&](char* p, size_t) {
+      p = std::copy(name.begin(), name.end(), p + at);
+      *p++ = ':';
+      *p++ = ' ';
+      p = std::copy(value.begin(), value.end(), p);
+      *p++ = '\r';
+      *p = '\n';
+      return total;
+    });
+  }
 }
 
 std::expected<BodyFraming, Refusal> CheckRequestFields(

@@ -104,6 +104,20 @@ size_t ResponseHeadSize(std::string_view data);
 // ending in CRLF, no obs-fold, fields as for requests. nullopt if malformed.
 std::optional<MessageHead> ParseResponseHead(std::string_view head, HeaderFields& fields);
 
+// Fields as views into the head they came from.
+using FieldViews = std::vector<std::pair<std::string_view, std::string_view>>;
+
+// The same, with the fields as views into `head` (`fields` cleared first):
+// nothing copied, for a head that is passed on.
+std::optional<MessageHead> ParseResponseHead(std::string_view head, FieldViews& fields);
+
+// Appends to `out`, as `name: value` lines each ending in CRLF, the fields of
+// a response a proxy passes on: all but the hop-by-hop ones (Connection,
+// Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade and
+// every field that a Connection field names; RFC 9110 section 7.6.1) and
+// those the proxy's own framing replaces (Content-Length, Date).
+void AppendPassOnFields(const FieldViews& fields, std::string& out);
+
 // How a request's body is framed, as its fields say.
 struct BodyFraming {
   bool chunked = false;

@@ -6,6 +6,7 @@
 #include "net/tls_context.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <optional>
 
@@ -45,7 +46,7 @@ constexpr std::chrono::seconds kUpstreamLookupTimeout(10);
 // The length of the response's body when its fields frame it by
 // Content-Length or it has none (RFC 9112 section 6.3); nullopt for every
 // other framing, which Beast reads.
-std::optional<uint64_t> FixedBodyLength(const MessageHead& head, const HeaderFields& fields,
+std::optional<uint64_t> FixedBodyLength(const MessageHead& head, const FieldViews& fields,
                                         const HttpRequest& request) {
   std::optional<uint64_t> length;
   for (const auto& [name, value] : fields) {
@@ -56,7 +57,9 @@ std::optional<uint64_t> FixedBodyLength(const MessageHead& head, const HeaderFie
         !std::all_of(value.begin(), value.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
       return std::nullopt;
     }
-    length = std::stoull(value);
+    uint64_t n = 0;
+    std::from_chars(value.data(), value.data() + value.size(), n);  // at most 18 digits
+    length = n;
   }
   if (request.method == "HEAD" || head.status == 204 || head.status == 304) return 0;
   return length;  // none: close-delimited, Beast
@@ -224,6 +227,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
   HttpResponse response;
   std::optional<MessageHead> parsed;
   size_t head_size = 0;
+  // Views into c.buffer, used before anything is consumed from it.
+  FieldViews fields;
   for (;;) {
     const std::string_view data(static_cast<const char*>(c.buffer.data().data()), c.buffer.size());
     head_size = ResponseHeadSize(data);
@@ -243,8 +248,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
     if (head_size > kMaxResponseHeadBytes) {
       co_return Err(ResourceExhaustedError("upstream response too large"));
     }
-    response.headers.clear();
-    parsed = ParseResponseHead(data.substr(0, head_size), response.headers);
+    parsed = ParseResponseHead(data.substr(0, head_size), fields);
     if (!parsed) co_return Err(DataLossError("malformed upstream response"));
     if (parsed->status >= 200) break;
     // 101 would switch protocols, which a request without Upgrade never asks for.
@@ -252,11 +256,14 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
     c.buffer.consume(head_size);
   }
   response.status = parsed->status;
-  const std::optional<uint64_t> length = FixedBodyLength(*parsed, response.headers, request);
+  const std::optional<uint64_t> length = FixedBodyLength(*parsed, fields, request);
   if (!length) co_return co_await ReadWithBeast(stream, c, request, keep_alive);
   if (*length > options_.max_response_bytes) {
     co_return Err(ResourceExhaustedError("upstream response too large"));
   }
+  // The fields go on as the lines they came as, without those of this hop.
+  response.passed_on_fields.reserve(head_size);
+  AppendPassOnFields(fields, response.passed_on_fields);
   // What of the body has arrived with the head, then the rest read straight
   // into the response: the pooled buffer never grows to a body's size.
   const size_t buffered = std::min<uint64_t>(c.buffer.size() - head_size, *length);

@@ -66,6 +66,10 @@ class UpstreamPool {
 
   // Sends `request` (method, target, headers and body as given; the pool sets
   // Content-Length and keep-alive framing) and returns the upstream's answer.
+  // A response framed by Content-Length (or with no body) comes with its
+  // fields as the lines to pass on (HttpResponse::passed_on_fields, without
+  // hop-by-hop fields, Content-Length and Date: AppendPassOnFields); a
+  // chunked or close-delimited one, read by Beast, in `headers`, all of them.
   // A request that fails on a reused connection before any byte of a
   // response arrived is retried once on a fresh connection when `idempotent`.
   // Errors: kUnavailable (cannot connect, connection lost), kDeadlineExceeded

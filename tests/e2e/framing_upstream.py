@@ -57,6 +57,16 @@ class Handler(socketserver.StreamRequestHandler):
                 out.flush()
                 time.sleep(0.1)
                 out.write(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nsmuggled\n")
+            elif target in ("/framing/fields", "/framing/fields-chunked"):
+                # Fields of this hop (hop-by-hop, those Connection names, the
+                # framing) mixed with fields for the client, in odd cases.
+                framing = (b"Transfer-Encoding: chunked\r\n" if target.endswith("chunked")
+                           else b"Content-Length: 3\r\n")
+                body = b"3\r\nok\n\r\n0\r\n\r\n" if target.endswith("chunked") else b"ok\n"
+                out.write(b"HTTP/1.1 200 OK\r\nX-App:  kept  \r\nConnection: keep-alive, X-Hop\r\n"
+                          b"Keep-Alive: timeout=5\r\nX-HOP: dropped\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n"
+                          b"Proxy-Connection: x\r\nUpgrade: h2c\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n"
+                          + framing + b"x-tail:\tv\r\n\r\n" + body)
             elif target == "/framing/no-content":
                 out.write(b"HTTP/1.1 204 No Content\r\n\r\n")
             else:  # echo: the method, the body's length and the body

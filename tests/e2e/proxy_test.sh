@@ -280,6 +280,17 @@ expect_eq "chunked response" "$(code "$base/framing/chunked"):$(cat body)" "200:
 expect_eq "close-delimited response" "$(code "$base/framing/close"):$(cat body)" "200:until close"
 expect_eq "response split across writes" "$(code "$base/framing/split"):$(cat body)" "200:split"
 expect_eq "204 from the service" "$(code "$base/framing/no-content")" "204"
+# The service's fields reach the client in their order, trimmed, repeated
+# ones each once; those of its hop (hop-by-hop, named by Connection) and its
+# framing and Date do not: the gateway frames and dates its own answer.
+for kind in fields fields-chunked; do
+  got=$(curl -s -D - -o /dev/null "$base/framing/$kind" | tr -d '\r' | sed 1d |
+    grep -iv '^\(ratelimit\|content-length\|date\|connection\):' | grep -v '^$' | tr '\n' '|')
+  expect_eq "service fields passed on, this hop's dropped ($kind)" "$got" \
+    "X-App: kept|Set-Cookie: a=1|Set-Cookie: b=2|x-tail: v|"
+  expect_eq "one Date, the gateway's ($kind)" \
+    "$(curl -s -D - -o /dev/null "$base/framing/$kind" | grep -ic '^date: ' )" "1"
+done
 expect_eq "malformed response head -> 502" "$(code "$base/framing/malformed")" "502"
 # A service slower than response_timeout_ms: 504 on time, and the client's
 # connection still serves its next request.

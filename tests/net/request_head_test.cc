@@ -227,7 +227,56 @@ TEST(ParseResponseHeadTest, RefusesMalformedHeads) {
        }) {
     HeaderFields fields;
     EXPECT_FALSE(ParseResponseHead(head, fields).has_value()) << head;
+    FieldViews views;
+    EXPECT_FALSE(ParseResponseHead(head, views).has_value()) << head;
   }
+}
+
+// The view form reads the same fields, trimmed the same way, as the copying
+// form, and starts afresh on each head.
+TEST(ParseResponseHeadTest, ViewsAreTheSameFields) {
+  const std::string head =
+      "HTTP/1.0 200 OK\r\nServer:  s \r\nX-Empty:\r\nConnection: keep-alive\r\n\r\n";
+  HeaderFields copied;
+  const auto a = ParseResponseHead(head, copied);
+  FieldViews views{{"stale", "field"}};
+  const auto b = ParseResponseHead(head, views);
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  EXPECT_EQ(a->status, b->status);
+  EXPECT_EQ(a->version, b->version);
+  EXPECT_EQ(a->keep_alive, b->keep_alive);
+  ASSERT_EQ(views.size(), copied.size());
+  for (size_t i = 0; i < views.size(); ++i) {
+    EXPECT_EQ(views[i].first, copied[i].first);
+    EXPECT_EQ(views[i].second, copied[i].second);
+  }
+}
+
+// A proxy passes on every field but those of its hop: the hop-by-hop ones,
+// whatever a Connection field names (in any case, from any of several
+// Connection fields, even more names than fit the fast path), and the
+// framing and Date it replaces. Order and repeats are kept.
+TEST(AppendPassOnFieldsTest, DropsThisHopsFieldsAndKeepsTheRest) {
+  std::string head =
+      "HTTP/1.1 200 OK\r\nX-A: 1\r\nConnection: close, x-named\r\nkeep-alive: t=5\r\n"
+      "X-Named: secret\r\nTE: trailers\r\nTrailer: X\r\nTransfer-Encoding: chunked\r\n"
+      "Upgrade: h2c\r\nProxy-Connection: x\r\nContent-Length: 2\r\nDATE: now\r\n"
+      "Set-Cookie: a\r\nSet-Cookie: b\r\nConnection: Other\r\nother: o\r\nX-B:\t2\r\n\r\n";
+  FieldViews fields;
+  ASSERT_TRUE(ParseResponseHead(head, fields).has_value());
+  std::string out = "kept\r\n";
+  AppendPassOnFields(fields, out);
+  EXPECT_EQ(out, "kept\r\nX-A: 1\r\nSet-Cookie: a\r\nSet-Cookie: b\r\nX-B: 2\r\n");
+
+  std::string many = "HTTP/1.1 200 OK\r\nConnection: ";
+  for (int i = 0; i < 40; ++i) many += (i ? ", n" : "n") + std::to_string(i);
+  many += "\r\n";
+  for (int i = 0; i < 40; ++i) many += "N" + std::to_string(i) + ": v\r\n";
+  many += "Kept: k\r\n\r\n";
+  ASSERT_TRUE(ParseResponseHead(many, fields).has_value());
+  out.clear();
+  AppendPassOnFields(fields, out);
+  EXPECT_EQ(out, "Kept: k\r\n");
 }
 
 }  // namespace
