@@ -360,12 +360,11 @@ std::optional<MessageHead> ParseResponseHead(std::string_view head, FieldViews& 
   return ParseResponseHeadInto(head, fields);
 }
 
-void AppendPassOnFields(const FieldViews& fields, std::string& out) {
-  // The names the Connection fields list (their values are lists of tokens,
-  // as the parser checked), each also dropped.
-  std::string_view named[16];
-  size_t named_count = 0;
-  bool named_overflow = false;
+// Calls `f` with each non-empty token that the Connection fields of `fields`
+// list (their values are lists of tokens, as the parser checked) until `f`
+// returns true; true if it did.
+template <class F>
+bool AnyConnectionToken(const FieldViews& fields, F&& f) {
   for (const auto& [name, value] : fields) {
     if (!EqualsIgnoreCase(name, "connection")) continue;
     std::string_view rest = value;
@@ -373,37 +372,28 @@ void AppendPassOnFields(const FieldViews& fields, std::string& out) {
       const size_t comma = rest.find(',');
       std::string_view token = rest.substr(0, comma);
       TrimOws(token);
-      if (!token.empty()) {
-        if (named_count < std::size(named)) {
-          named[named_count++] = token;
-        } else {
-          named_overflow = true;
-        }
-      }
+      if (!token.empty() && f(token)) return true;
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
     }
   }
-  const auto is_named = [&](std::string_view name) {
-    for (size_t i = 0; i < named_count; ++i) {
-      if (EqualsIgnoreCase(name, named[i])) return true;
-    }
-    if (!named_overflow) return false;
-    // More names than the array holds (a hostile or odd service): look them
-    // all up again, the slow way.
-    for (const auto& [field, value] : fields) {
-      if (!EqualsIgnoreCase(field, "connection")) continue;
-      std::string_view rest = value;
-      while (!rest.empty()) {
-        const size_t comma = rest.find(',');
-        std::string_view token = rest.substr(0, comma);
-        TrimOws(token);
-        if (EqualsIgnoreCase(name, token)) return true;
-        if (comma == std::string_view::npos) break;
-        rest.remove_prefix(comma + 1);
-      }
-    }
+  return false;
+}
+
+void AppendPassOnFields(const FieldViews& fields, std::string& out) {
+  // The names the Connection fields list, each also dropped: gathered once
+  // when they are few, as they are.
+  std::string_view named[16];
+  size_t named_count = 0;
+  const bool many = AnyConnectionToken(fields, [&](std::string_view token) {
+    if (named_count == std::size(named)) return true;
+    named[named_count++] = token;
     return false;
+  });
+  const auto is_named = [&](std::string_view name) {
+    const auto same = [&](std::string_view token) { return EqualsIgnoreCase(name, token); };
+    if (many) return AnyConnectionToken(fields, same);  // a hostile or odd service
+    return std::any_of(named, named + named_count, same);
   };
   for (const auto& [name, value] : fields) {
     if (IsNotPassedOn(name) || is_named(name)) continue;
