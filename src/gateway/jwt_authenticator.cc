@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <optional>
 
@@ -319,14 +320,32 @@ Result<Principal> JwtAuthenticator::Authenticate(std::string_view token,
     return Err(UnauthenticatedError(jwt.error().message()));
   }
 
+  // The principal is a function of the verified token and the issuer's
+  // settings alone: a token in steady use has it derived once per thread.
+  // An entry holds its token, so no other token can come to share its address.
+  struct Derived {
+    const Issuer* issuer = nullptr;
+    std::shared_ptr<const jose::VerifiedJwt> jwt;
+    Principal principal;
+  };
+  thread_local std::array<Derived, 256> derived;
+  Derived& slot = derived[(std::hash<const void*>{}(jwt->get()) >> 4) % derived.size()];
+  if (slot.jwt == *jwt && slot.issuer == issuer) return slot.principal;
+  Result<Principal> made = MakePrincipal(*issuer, **jwt);
+  if (made) slot = {issuer, *jwt, *made};
+  return made;
+}
+
+Result<Principal> JwtAuthenticator::MakePrincipal(const Issuer& issuer,
+                                                  const jose::VerifiedJwt& token) const {
   Principal p;
   p.credential_ = CredentialKind::kJwt;
-  p.subject_ = (*jwt)->subject();
-  p.issuer_ = issuer->config.name;
-  const auto& claims = (*jwt)->claims();
+  p.subject_ = token.subject();
+  p.issuer_ = issuer.config.name;
+  const auto& claims = token.claims();
   AppendStrings(Lookup(claims, "scope"), p.scopes_);
   AppendStrings(Lookup(claims, "scp"), p.scopes_);
-  AppendStrings(Lookup(claims, issuer->config.roles_claim), p.roles_);
+  AppendStrings(Lookup(claims, issuer.config.roles_claim), p.roles_);
   if (p.subject_.empty()) return Err(UnauthenticatedError("token has no subject"));
   // These travel on as header values: control characters would split them.
   auto unsafe = [](std::string_view s) {

@@ -35,6 +35,10 @@
 #include "net/request_head.h"
 
 namespace bulwark::jose {
+class VerifiedJwt;
+}  // namespace bulwark::jose
+
+namespace bulwark::jose {
 class JwtVerifier;
 }
 
@@ -106,6 +110,8 @@ class JwtAuthenticator {
   // Fetches `issuer`'s set and installs it if it parses; false on failure.
   bool FetchKeys(Issuer& issuer);
   void RequestRefetch(const Issuer& issuer) const;
+  // The principal `token`, verified for `issuer`, stands for.
+  Result<Principal> MakePrincipal(const Issuer& issuer, const jose::VerifiedJwt& token) const;
   void RefreshLoop();
 
   std::vector<std::unique_ptr<Issuer>> issuers_;
