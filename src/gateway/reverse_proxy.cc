@@ -66,6 +66,79 @@ void StripHopByHop(std::vector<std::pair<std::string, std::string>>& headers, bo
   });
 }
 
+namespace {
+
+void AppendField(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+bool IsHopByHop(std::string_view name) {
+  switch (name.size()) {
+    case 2:
+      return net::EqualsIgnoreCase(name, "TE");
+    case 7:
+      return net::EqualsIgnoreCase(name, "Trailer") || net::EqualsIgnoreCase(name, "Upgrade");
+    case 10:
+      return net::EqualsIgnoreCase(name, "Connection") || net::EqualsIgnoreCase(name, "Keep-Alive");
+    case 14:
+      return net::EqualsIgnoreCase(name, "Content-Length");
+    case 16:
+      return net::EqualsIgnoreCase(name, "Proxy-Connection");
+    case 17:
+      return net::EqualsIgnoreCase(name, "Transfer-Encoding");
+  }
+  return false;
+}
+
+// Fields the gateway answers or sets itself rather than passing on.
+bool IsGatewayOwned(std::string_view name) {
+  return StartsWithIgnoreCase(name, "X-Bulwark-") || net::EqualsIgnoreCase(name, "Expect") ||
+         net::EqualsIgnoreCase(name, "X-Forwarded-For") ||
+         net::EqualsIgnoreCase(name, "X-Forwarded-Proto") ||
+         net::EqualsIgnoreCase(name, "X-Forwarded-Host") ||
+         net::EqualsIgnoreCase(name, "Forwarded");
+}
+
+}  // namespace
+
+void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::string>>& headers,
+                                  bool drop_api_key, std::string& out) {
+  // The names the Connection fields list: hop-by-hop too.
+  std::vector<std::string_view> named;
+  for (const auto& [name, value] : headers) {
+    if (!net::EqualsIgnoreCase(name, "Connection")) continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      std::string_view token = rest.substr(0, comma);
+      while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+        token.remove_prefix(1);
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
+        token.remove_suffix(1);
+      if (!token.empty()) named.push_back(token);
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  for (const auto& [name, value] : headers) {
+    if (IsHopByHop(name) || IsGatewayOwned(name)) continue;
+    if (std::any_of(named.begin(), named.end(),
+                    [&](std::string_view n) { return net::EqualsIgnoreCase(name, n); })) {
+      continue;
+    }
+    // An API key the gateway consumed stays here: the service gets the key's
+    // id and the signed identity, never a long-lived secret it could replay.
+    if (drop_api_key) {
+      if (net::EqualsIgnoreCase(name, kApiKeyHeader)) continue;
+      if (net::EqualsIgnoreCase(name, "Authorization")) {
+        const std::optional<std::string_view> bearer = BearerToken(value);
+        if (bearer && identity::LooksLikeApiKey(*bearer)) continue;
+      }
+    }
+    AppendField(out, name, value);
+  }
+}
+
 struct ReverseProxy::Upstream {
   std::string name;
   net::UpstreamOptions options;
@@ -215,46 +288,32 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& reque
   upstream_request.method = request.method;
   upstream_request.target =
       decision.query.empty() ? decision.path : decision.path + "?" + decision.query;
-  upstream_request.headers = std::move(request.headers);
-  StripHopByHop(upstream_request.headers, /*strip_identity=*/true);
-  // Expect was answered here (the whole body is in hand), so the service is
-  // not asked to send a 100 of its own.
-  std::erase_if(upstream_request.headers, [](const auto& f) {
-    return net::EqualsIgnoreCase(f.first, "Expect") ||
-           net::EqualsIgnoreCase(f.first, "X-Forwarded-For") ||
-           net::EqualsIgnoreCase(f.first, "X-Forwarded-Proto") ||
-           net::EqualsIgnoreCase(f.first, "X-Forwarded-Host") ||
-           net::EqualsIgnoreCase(f.first, "Forwarded");
-  });
-  // An API key the gateway consumed stays here: the service gets the key's id
-  // and the signed identity, never a long-lived secret it could replay.
-  if (route != nullptr &&
+  // The fields go on as lines written once, not as a list of strings to
+  // filter and copy again. Expect was answered here (the whole body is in
+  // hand), so the service is not asked to send a 100 of its own.
+  std::string& fields = upstream_request.passed_on_fields;
+  fields.reserve(512);
+  const bool takes_api_keys =
+      route != nullptr &&
       std::find(route->authn.credentials.begin(), route->authn.credentials.end(),
-                CredentialKind::kApiKey) != route->authn.credentials.end()) {
-    std::erase_if(upstream_request.headers, [](const auto& f) {
-      if (net::EqualsIgnoreCase(f.first, kApiKeyHeader)) return true;
-      if (!net::EqualsIgnoreCase(f.first, "Authorization")) return false;
-      std::optional<std::string_view> bearer = BearerToken(f.second);
-      return bearer && identity::LooksLikeApiKey(*bearer);
-    });
-  }
-  upstream_request.headers.emplace_back("X-Forwarded-For", request.remote_address);
-  upstream_request.headers.emplace_back("X-Forwarded-Proto", tls ? "https" : "http");
+                CredentialKind::kApiKey) != route->authn.credentials.end();
+  AppendForwardedRequestFields(request.headers, takes_api_keys, fields);
+  AppendField(fields, "X-Forwarded-For", request.remote_address);
+  AppendField(fields, "X-Forwarded-Proto", tls ? "https" : "http");
   if (!host.empty()) {
-    upstream_request.headers.emplace_back("X-Forwarded-Host", std::string(host));
+    AppendField(fields, "X-Forwarded-Host", host);
   } else {  // an HTTP/1.0 client sent none; HTTP/1.1 to the upstream needs one
     const Upstream& u = upstreams_[index];
-    upstream_request.headers.emplace_back("Host",
-                                          u.options.host + ":" + std::to_string(u.options.port));
+    AppendField(fields, "Host", u.options.host + ":" + std::to_string(u.options.port));
   }
-  for (auto& h : decision.identity_headers) upstream_request.headers.push_back(std::move(h));
+  for (const auto& [name, value] : decision.identity_headers) AppendField(fields, name, value);
   if (identity_ != nullptr && decision.principal) {
     Result<std::string> token = identity_->TokenFor(*decision.principal, upstreams_[index].name);
     if (!token) {  // never forward without the proof the service may insist on
       log::Error("gateway.identity_token_failed", {{"error", token.error().message()}});
       co_return StatusResponse(503);
     }
-    upstream_request.headers.emplace_back(std::string(kIdentityTokenHeader), std::move(*token));
+    AppendField(fields, kIdentityTokenHeader, *token);
   }
   upstream_request.body = std::move(request.body);
 

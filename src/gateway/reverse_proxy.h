@@ -75,6 +75,15 @@ class ReverseProxy {
 // field, from `headers`.
 void StripHopByHop(std::vector<std::pair<std::string, std::string>>& headers, bool strip_identity);
 
+// Appends to `out`, as `name: value` lines each ending in CRLF, the client's
+// fields that go on to the service: all but the hop-by-hop ones (as
+// StripHopByHop drops them, with Content-Length), every X-Bulwark-* field,
+// the forwarding fields the gateway sets itself (X-Forwarded-For, -Proto,
+// -Host, Forwarded), Expect, and, when `drop_api_key`, X-Api-Key and an
+// Authorization that carries an API key.
+void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::string>>& headers,
+                                  bool drop_api_key, std::string& out);
+
 }  // namespace bulwark::gateway
 
 #endif  // BULWARK_GATEWAY_REVERSE_PROXY_H_

@@ -67,6 +67,11 @@ struct HttpRequest {
   // The connection's TLS facts (client certificate, SPIFFE ID); null over
   // plaintext.
   std::shared_ptr<const TlsConnectionInfo> tls;
+  // For a request a proxy sends on (UpstreamPool): field lines, each
+  // `name: value` and CRLF, written as they are after `headers`. Only for
+  // lines built from fields a parser of Bulwark's has checked, with no field
+  // the pool owns (Content-Length, Transfer-Encoding, Connection).
+  std::string passed_on_fields;
 
   // The value of the first field named `name` (ASCII case-insensitive), or
   // nullopt. The view points into `headers`.

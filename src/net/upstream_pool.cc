@@ -211,6 +211,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
   for (const auto& [name, value] : request.headers) {
     out.append(name).append(": "sv).append(value).append("\r\n"sv);
   }
+  out.append(request.passed_on_fields);
   if (!request.body.empty() || (request.method != "GET" && request.method != "HEAD")) {
     out.append("Content-Length: "sv).append(std::to_string(request.body.size())).append("\r\n"sv);
   }

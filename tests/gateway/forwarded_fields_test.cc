@@ -1,0 +1,68 @@
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gateway/reverse_proxy.h"
+#include "identity/api_keys.h"
+
+namespace bulwark::gateway {
+namespace {
+
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+// The shape of a Bulwark API key: prefix, 16 hex digits, '_', 43 base64url.
+const std::string kApiKey = "bwk_0123456789abcdef_" + std::string(43, 'A');
+
+// What the client sent that is not for the service never reaches it: the
+// hop-by-hop fields and those Connection names, forged identity and
+// forwarding fields (the gateway sets its own), Expect (answered here) and
+// the framing; order and repeats of the rest are kept.
+TEST(ForwardedRequestFieldsTest, DropsThisHopsAndTheGatewaysFields) {
+  ASSERT_TRUE(identity::LooksLikeApiKey(kApiKey));
+  const Fields in = {
+      {"Host", "svc"},
+      {"Accept", "*/*"},
+      {"Connection", "keep-alive, X-Secret , x-other"},
+      {"X-Secret", "1"},
+      {"X-OTHER", "2"},
+      {"Keep-Alive", "timeout=5"},
+      {"TE", "trailers"},
+      {"Trailer", "X"},
+      {"Upgrade", "websocket"},
+      {"Proxy-Connection", "keep-alive"},
+      {"Transfer-Encoding", "chunked"},
+      {"Content-Length", "5"},
+      {"Expect", "100-continue"},
+      {"X-Bulwark-Subject", "admin"},
+      {"x-bulwark-roles", "root"},
+      {"X-Forwarded-For", "10.9.9.9"},
+      {"x-forwarded-proto", "https"},
+      {"X-Forwarded-Host", "evil"},
+      {"Forwarded", "for=10.9.9.9"},
+      {"Cookie", "a=1"},
+      {"Cookie", "b=2"},
+      {"Authorization", "Bearer eyJ.jwt.sig"},
+      {"X-Api-Key", kApiKey},
+  };
+  std::string out;
+  AppendForwardedRequestFields(in, /*drop_api_key=*/false, out);
+  EXPECT_EQ(out,
+            "Host: svc\r\nAccept: */*\r\nCookie: a=1\r\nCookie: b=2\r\n"
+            "Authorization: Bearer eyJ.jwt.sig\r\nX-Api-Key: " +
+                kApiKey + "\r\n");
+}
+
+// On a route that takes API keys, the key the gateway consumed stays here,
+// in X-Api-Key or as a bearer credential; a JWT bearer goes on.
+TEST(ForwardedRequestFieldsTest, AnApiKeyTheGatewayTakesStaysHere) {
+  std::string out;
+  AppendForwardedRequestFields({{"X-Api-Key", kApiKey}, {"A", "1"}}, true, out);
+  AppendForwardedRequestFields({{"authorization", "Bearer " + kApiKey}, {"B", "2"}}, true, out);
+  AppendForwardedRequestFields({{"Authorization", "Bearer eyJ.jwt.sig"}}, true, out);
+  EXPECT_EQ(out, "A: 1\r\nB: 2\r\nAuthorization: Bearer eyJ.jwt.sig\r\n");
+}
+
+}  // namespace
+}  // namespace bulwark::gateway
