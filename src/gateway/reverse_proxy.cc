@@ -37,58 +37,7 @@ thread_local std::unordered_map<uint64_t, std::vector<std::unique_ptr<net::Upstr
 
 }  // namespace
 
-void StripHopByHop(std::vector<std::pair<std::string, std::string>>& headers, bool strip_identity) {
-  std::vector<std::string> named;
-  for (const auto& [name, value] : headers) {
-    if (!net::EqualsIgnoreCase(name, "Connection")) continue;
-    std::string_view rest = value;
-    while (!rest.empty()) {
-      size_t comma = rest.find(',');
-      std::string_view token = rest.substr(0, comma);
-      while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-      while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-      if (!token.empty()) named.emplace_back(token);
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-  }
-  static constexpr std::string_view kHopByHop[] = {
-      "Connection", "Keep-Alive",        "Proxy-Connection", "TE",
-      "Trailer",    "Transfer-Encoding", "Upgrade",          "Content-Length"};
-  std::erase_if(headers, [&](const auto& field) {
-    const std::string& name = field.first;
-    if (strip_identity && StartsWithIgnoreCase(name, "X-Bulwark-")) return true;
-    for (std::string_view h : kHopByHop) {
-      if (net::EqualsIgnoreCase(name, h)) return true;
-    }
-    return std::any_of(named.begin(), named.end(),
-                       [&](const std::string& n) { return net::EqualsIgnoreCase(name, n); });
-  });
-}
-
 namespace {
-
-void AppendField(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name).append(": ").append(value).append("\r\n");
-}
-
-bool IsHopByHop(std::string_view name) {
-  switch (name.size()) {
-    case 2:
-      return net::EqualsIgnoreCase(name, "TE");
-    case 7:
-      return net::EqualsIgnoreCase(name, "Trailer") || net::EqualsIgnoreCase(name, "Upgrade");
-    case 10:
-      return net::EqualsIgnoreCase(name, "Connection") || net::EqualsIgnoreCase(name, "Keep-Alive");
-    case 14:
-      return net::EqualsIgnoreCase(name, "Content-Length");
-    case 16:
-      return net::EqualsIgnoreCase(name, "Proxy-Connection");
-    case 17:
-      return net::EqualsIgnoreCase(name, "Transfer-Encoding");
-  }
-  return false;
-}
 
 // Fields the gateway answers or sets itself rather than passing on.
 bool IsGatewayOwned(std::string_view name) {
@@ -103,29 +52,10 @@ bool IsGatewayOwned(std::string_view name) {
 
 void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::string>>& headers,
                                   bool drop_api_key, std::string& out) {
-  // The names the Connection fields list: hop-by-hop too.
-  std::vector<std::string_view> named;
+  thread_local net::FieldViews kept;  // per-thread scratch: no allocation per request
+  kept.clear();
   for (const auto& [name, value] : headers) {
-    if (!net::EqualsIgnoreCase(name, "Connection")) continue;
-    std::string_view rest = value;
-    while (!rest.empty()) {
-      const size_t comma = rest.find(',');
-      std::string_view token = rest.substr(0, comma);
-      while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
-        token.remove_prefix(1);
-      while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
-        token.remove_suffix(1);
-      if (!token.empty()) named.push_back(token);
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-  }
-  for (const auto& [name, value] : headers) {
-    if (IsHopByHop(name) || IsGatewayOwned(name)) continue;
-    if (std::any_of(named.begin(), named.end(),
-                    [&](std::string_view n) { return net::EqualsIgnoreCase(name, n); })) {
-      continue;
-    }
+    if (IsGatewayOwned(name)) continue;
     // An API key the gateway consumed stays here: the service gets the key's
     // id and the signed identity, never a long-lived secret it could replay.
     if (drop_api_key) {
@@ -135,8 +65,9 @@ void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::
         if (bearer && identity::LooksLikeApiKey(*bearer)) continue;
       }
     }
-    AppendField(out, name, value);
+    kept.emplace_back(name, value);
   }
+  net::AppendPassOnFields(kept, out);  // which keeps the hop-by-hop ones here
 }
 
 struct ReverseProxy::Upstream {
@@ -298,22 +229,23 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& reque
       std::find(route->authn.credentials.begin(), route->authn.credentials.end(),
                 CredentialKind::kApiKey) != route->authn.credentials.end();
   AppendForwardedRequestFields(request.headers, takes_api_keys, fields);
-  AppendField(fields, "X-Forwarded-For", request.remote_address);
-  AppendField(fields, "X-Forwarded-Proto", tls ? "https" : "http");
+  net::AppendFieldLine(fields, "X-Forwarded-For", request.remote_address);
+  net::AppendFieldLine(fields, "X-Forwarded-Proto", tls ? "https" : "http");
   if (!host.empty()) {
-    AppendField(fields, "X-Forwarded-Host", host);
+    net::AppendFieldLine(fields, "X-Forwarded-Host", host);
   } else {  // an HTTP/1.0 client sent none; HTTP/1.1 to the upstream needs one
     const Upstream& u = upstreams_[index];
-    AppendField(fields, "Host", u.options.host + ":" + std::to_string(u.options.port));
+    net::AppendFieldLine(fields, "Host", u.options.host + ":" + std::to_string(u.options.port));
   }
-  for (const auto& [name, value] : decision.identity_headers) AppendField(fields, name, value);
+  for (const auto& [name, value] : decision.identity_headers)
+    net::AppendFieldLine(fields, name, value);
   if (identity_ != nullptr && decision.principal) {
     Result<std::string> token = identity_->TokenFor(*decision.principal, upstreams_[index].name);
     if (!token) {  // never forward without the proof the service may insist on
       log::Error("gateway.identity_token_failed", {{"error", token.error().message()}});
       co_return StatusResponse(503);
     }
-    AppendField(fields, kIdentityTokenHeader, *token);
+    net::AppendFieldLine(fields, kIdentityTokenHeader, *token);
   }
   upstream_request.body = std::move(request.body);
 
@@ -342,7 +274,6 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& reque
     const bool timeout = response.error().code() == StatusCode::kDeadlineExceeded;
     co_return StatusResponse(timeout ? 504 : 502);
   }
-  StripHopByHop(response->headers, /*strip_identity=*/false);
   for (auto& h : decision.response_headers) response->headers.push_back(std::move(h));
   co_return std::move(*response);
 }

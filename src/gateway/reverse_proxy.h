@@ -69,15 +69,9 @@ class ReverseProxy {
   const uint64_t id_;                      // keys this proxy's per-thread pools
 };
 
-// Removes hop-by-hop fields (RFC 9110 section 7.6.1: Connection and the
-// fields it names, Keep-Alive, Proxy-Connection, TE, Trailer,
-// Transfer-Encoding, Upgrade) and, when `strip_identity`, every X-Bulwark-*
-// field, from `headers`.
-void StripHopByHop(std::vector<std::pair<std::string, std::string>>& headers, bool strip_identity);
-
 // Appends to `out`, as `name: value` lines each ending in CRLF, the client's
 // fields that go on to the service: all but the hop-by-hop ones (as
-// StripHopByHop drops them, with Content-Length), every X-Bulwark-* field,
+// net::AppendPassOnFields drops them), every X-Bulwark-* field,
 // the forwarding fields the gateway sets itself (X-Forwarded-For, -Proto,
 // -Host, Forwarded), Expect, and, when `drop_api_key`, X-Api-Key and an
 // Authorization that carries an API key.

@@ -94,7 +94,7 @@ struct HttpResponse {
   std::string body;
   // Field lines a proxy passes on from an upstream's head as they came, each
   // `name: value` and CRLF, written before `headers`. Only for lines a parser
-  // of Bulwark's has checked (AppendPassOnFields), with no field the server
+  // has checked (UpstreamPool, AppendPassOnFields), with no field the server
   // owns (Content-Length, Transfer-Encoding, Connection, Keep-Alive, Date).
   std::string passed_on_fields;
 };

@@ -327,14 +327,21 @@ std::optional<MessageHead> ParseResponseHeadInto(std::string_view head, Fields& 
   return parsed;
 }
 
-// A field that concerns only the connection it came on, or that the proxy's
-// own framing replaces.
-bool IsNotPassedOn(std::string_view name) {
+}  // namespace
+
+std::optional<MessageHead> ParseResponseHead(std::string_view head, HeaderFields& fields) {
+  return ParseResponseHeadInto(head, fields);
+}
+
+std::optional<MessageHead> ParseResponseHead(std::string_view head, FieldViews& fields) {
+  fields.clear();
+  return ParseResponseHeadInto(head, fields);
+}
+
+bool IsHopByHopField(std::string_view name) {
   switch (name.size()) {
     case 2:
       return EqualsIgnoreCase(name, "te");
-    case 4:
-      return EqualsIgnoreCase(name, "date");
     case 7:
       return EqualsIgnoreCase(name, "trailer") || EqualsIgnoreCase(name, "upgrade");
     case 10:
@@ -349,15 +356,18 @@ bool IsNotPassedOn(std::string_view name) {
   return false;
 }
 
-}  // namespace
-
-std::optional<MessageHead> ParseResponseHead(std::string_view head, HeaderFields& fields) {
-  return ParseResponseHeadInto(head, fields);
-}
-
-std::optional<MessageHead> ParseResponseHead(std::string_view head, FieldViews& fields) {
-  fields.clear();
-  return ParseResponseHeadInto(head, fields);
+void AppendFieldLine(std::string& out, std::string_view name, std::string_view value) {
+  const size_t at = out.size();
+  const size_t total = at + name.size() + value.size() + 4;
+  out.resize_and_overwrite(total, [&](char* p, size_t) {
+    p = std::copy(name.begin(), name.end(), p + at);
+    *p++ = ':';
+    *p++ = ' ';
+    p = std::copy(value.begin(), value.end(), p);
+    *p++ = '\r';
+    *p = '\n';
+    return total;
+  });
 }
 
 // Calls `f` with each non-empty token that the Connection fields of `fields`
@@ -396,18 +406,7 @@ void AppendPassOnFields(const FieldViews& fields, std::string& out) {
     return std::any_of(named, named + named_count, same);
   };
   for (const auto& [name, value] : fields) {
-    if (IsNotPassedOn(name) || is_named(name)) continue;
-    const size_t at = out.size();
-    const size_t total = at + name.size() + value.size() + 4;
-    out.resize_and_overwrite(total, [&](char* p, size_t) {
-      p = std::copy(name.begin(), name.end(), p + at);
-      *p++ = ':';
-      *p++ = ' ';
-      p = std::copy(value.begin(), value.end(), p);
-      *p++ = '\r';
-      *p = '\n';
-      return total;
-    });
+    if (!IsHopByHopField(name) && !is_named(name)) AppendFieldLine(out, name, value);
   }
 }
 

@@ -111,11 +111,19 @@ using FieldViews = std::vector<std::pair<std::string_view, std::string_view>>;
 // nothing copied, for a head that is passed on.
 std::optional<MessageHead> ParseResponseHead(std::string_view head, FieldViews& fields);
 
-// Appends to `out`, as `name: value` lines each ending in CRLF, the fields of
-// a response a proxy passes on: all but the hop-by-hop ones (Connection,
-// Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade and
-// every field that a Connection field names; RFC 9110 section 7.6.1) and
-// those the proxy's own framing replaces (Content-Length, Date).
+// True for a field of one hop, which a proxy never passes on: Connection,
+// Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade (RFC
+// 9110 section 7.6.1), and Content-Length, which the proxy's own framing
+// replaces.
+bool IsHopByHopField(std::string_view name);
+
+// Appends `name: value` and CRLF to `out`.
+void AppendFieldLine(std::string& out, std::string_view name, std::string_view value);
+
+// Appends to `out`, as AppendFieldLine lines, the fields a proxy passes on
+// (request or response): all but those of IsHopByHopField and every field a
+// Connection field names. Fields the caller replaces with its own it drops
+// from `fields` first.
 void AppendPassOnFields(const FieldViews& fields, std::string& out);
 
 // How a request's body is framed, as its fields say.

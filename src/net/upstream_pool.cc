@@ -65,6 +65,13 @@ std::optional<uint64_t> FixedBodyLength(const MessageHead& head, const FieldView
   return length;  // none: close-delimited, Beast
 }
 
+// The upstream's fields as the lines the client gets: without those of this
+// hop, nor Date, which the server writes for its own answer.
+void PassOn(FieldViews& fields, HttpResponse& response) {
+  std::erase_if(fields, [](const auto& field) { return EqualsIgnoreCase(field.first, "date"); });
+  AppendPassOnFields(fields, response.passed_on_fields);
+}
+
 Status IoError(const beast::error_code& ec, std::string_view what) {
   if (ec == beast::error::timeout) {
     return Status(StatusCode::kDeadlineExceeded,
@@ -262,9 +269,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
   if (*length > options_.max_response_bytes) {
     co_return Err(ResourceExhaustedError("upstream response too large"));
   }
-  // The fields go on as the lines they came as, without those of this hop.
   response.passed_on_fields.reserve(head_size);
-  AppendPassOnFields(fields, response.passed_on_fields);
+  PassOn(fields, response);
   // What of the body has arrived with the head, then the rest read straight
   // into the response: the pooled buffer never grows to a body's size.
   const size_t buffered = std::min<uint64_t>(c.buffer.size() - head_size, *length);
@@ -297,9 +303,9 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ReadWithBeast(Stream& stream
   if (ec) co_return Err(c.Error(ec, "read"));
   auto message = parser.release();
   HttpResponse response{.status = static_cast<int>(message.result_int())};
-  for (const auto& field : message) {
-    response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-  }
+  FieldViews fields;
+  for (const auto& field : message) fields.emplace_back(field.name_string(), field.value());
+  PassOn(fields, response);
   response.body = std::move(message.body());
   keep_alive = message.keep_alive() && c.buffer.size() == 0;
   co_return response;

@@ -66,10 +66,9 @@ class UpstreamPool {
 
   // Sends `request` (method, target, headers and body as given; the pool sets
   // Content-Length and keep-alive framing) and returns the upstream's answer.
-  // A response framed by Content-Length (or with no body) comes with its
-  // fields as the lines to pass on (HttpResponse::passed_on_fields, without
-  // hop-by-hop fields, Content-Length and Date: AppendPassOnFields); a
-  // chunked or close-delimited one, read by Beast, in `headers`, all of them.
+  // The response's fields come as the lines to pass on to a client
+  // (HttpResponse::passed_on_fields; AppendPassOnFields), without those of
+  // this hop and without Date; `headers` is empty.
   // A request that fails on a reused connection before any byte of a
   // response arrived is retried once on a fresh connection when `idempotent`.
   // Errors: kUnavailable (cannot connect, connection lost), kDeadlineExceeded

@@ -255,7 +255,8 @@ TEST(ParseResponseHeadTest, ViewsAreTheSameFields) {
 // A proxy passes on every field but those of its hop: the hop-by-hop ones,
 // whatever a Connection field names (in any case, from any of several
 // Connection fields, even more names than fit the fast path), and the
-// framing and Date it replaces. Order and repeats are kept.
+// framing it replaces. Date is the caller's to drop. Order and repeats are
+// kept.
 TEST(AppendPassOnFieldsTest, DropsThisHopsFieldsAndKeepsTheRest) {
   std::string head =
       "HTTP/1.1 200 OK\r\nX-A: 1\r\nConnection: close, x-named\r\nkeep-alive: t=5\r\n"
@@ -266,7 +267,7 @@ TEST(AppendPassOnFieldsTest, DropsThisHopsFieldsAndKeepsTheRest) {
   ASSERT_TRUE(ParseResponseHead(head, fields).has_value());
   std::string out = "kept\r\n";
   AppendPassOnFields(fields, out);
-  EXPECT_EQ(out, "kept\r\nX-A: 1\r\nSet-Cookie: a\r\nSet-Cookie: b\r\nX-B: 2\r\n");
+  EXPECT_EQ(out, "kept\r\nX-A: 1\r\nDATE: now\r\nSet-Cookie: a\r\nSet-Cookie: b\r\nX-B: 2\r\n");
 
   std::string many = "HTTP/1.1 200 OK\r\nConnection: ";
   for (int i = 0; i < 40; ++i) many += (i ? ", n" : "n") + std::to_string(i);
