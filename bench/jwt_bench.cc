@@ -8,13 +8,13 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
-#include <openssl/sha.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "crypto/digest.h"
 #include "crypto/keys.h"
 #include "crypto/p256.h"
 #include "crypto/signature.h"
@@ -210,11 +210,11 @@ void BM_P256TableVerify(benchmark::State& state) {
     return;
   }
   auto sig = crypto::Sign(*key, crypto::SignatureAlgorithm::kEcdsaP256Sha256, "message");
-  uint8_t digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>("message"), 7, digest);
+  const std::string digest = crypto::Digest(crypto::HashAlgorithm::kSha256, "message");
+  std::span<const uint8_t, 32> digest_bytes(reinterpret_cast<const uint8_t*>(digest.data()), 32);
   std::span<const uint8_t, 64> signature(reinterpret_cast<const uint8_t*>(sig->data()), 64);
   for (auto _ : state) {
-    auto valid = verifier->Verify(std::span<const uint8_t, 32>(digest), signature);
+    auto valid = verifier->Verify(digest_bytes, signature);
     if (valid != std::optional<bool>(true)) state.SkipWithError("did not verify");
     benchmark::DoNotOptimize(valid);
   }

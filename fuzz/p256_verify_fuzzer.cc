@@ -2,14 +2,13 @@
 // crypto/p256.h against OpenSSL, on signatures made of the input's bytes,
 // valid signatures of the input, and valid signatures with one bit flipped.
 // Any disagreement aborts.
-#include <openssl/sha.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <string>
 
+#include "crypto/digest.h"
 #include "crypto/keys.h"
 #include "crypto/p256.h"
 #include "crypto/signature.h"
@@ -60,10 +59,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   bool openssl =
       Verify(f.key.public_key(), SignatureAlgorithm::kEcdsaP256Sha256, message, signature).ok();
-  uint8_t digest[32];
-  SHA256(reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest);
+  const std::string digest = Digest(bulwark::crypto::HashAlgorithm::kSha256, message);
   auto table = f.table->Verify(
-      std::span<const uint8_t, 32>(digest, 32),
+      std::span<const uint8_t, 32>(reinterpret_cast<const uint8_t*>(digest.data()), 32),
       std::span<const uint8_t, 64>(reinterpret_cast<const uint8_t*>(signature.data()), 64));
   if (!table.has_value() || *table != openssl) abort();
   if (mode % 3 == 1 && !openssl) abort();  // an untouched signature must verify

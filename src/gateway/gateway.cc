@@ -332,10 +332,8 @@ Decision Gateway::Decide(const RequestFacts& request) const {
     h.emplace_back("X-Bulwark-Scopes", JoinWithSpaces(p->scopes()));
     h.emplace_back("X-Bulwark-Roles", JoinWithSpaces(p->roles()));
     h.emplace_back("X-Bulwark-Credential", CredentialKindName(p->credential()));
-    if (!p->spiffe_id().empty())
-      decision.identity_headers.emplace_back("X-Bulwark-Spiffe-Id", p->spiffe_id());
-    if (!p->api_key_id().empty())
-      decision.identity_headers.emplace_back("X-Bulwark-Key-Id", p->api_key_id());
+    if (!p->spiffe_id().empty()) h.emplace_back("X-Bulwark-Spiffe-Id", p->spiffe_id());
+    if (!p->api_key_id().empty()) h.emplace_back("X-Bulwark-Key-Id", p->api_key_id());
   }
   return decision;
 }

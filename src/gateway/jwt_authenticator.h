@@ -35,12 +35,9 @@
 #include "net/request_head.h"
 
 namespace bulwark::jose {
+class JwtVerifier;
 class VerifiedJwt;
 }  // namespace bulwark::jose
-
-namespace bulwark::jose {
-class JwtVerifier;
-}
 
 namespace bulwark::gateway {
 

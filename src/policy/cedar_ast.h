@@ -22,8 +22,6 @@ struct SourceLocation {
   uint32_t column = 1;
 };
 
-// An entity reference: `Namespace::Type::"id"`. `type` joins the path with
-// "::"; `id` is the unescaped string.
 // Equality of two strings with no call to memcmp: entity types and ids are
 // short, and a decision compares dozens of them.
 inline bool SameText(const std::string& a, const std::string& b) {
@@ -48,6 +46,8 @@ inline bool SameText(const std::string& a, const std::string& b) {
   return true;
 }
 
+// An entity reference: `Namespace::Type::"id"`. `type` joins the path with
+// "::"; `id` is the unescaped string.
 struct EntityUid {
   std::string type;
   std::string id;

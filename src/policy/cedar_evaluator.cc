@@ -425,14 +425,16 @@ bool InScope(const ScopeConstraint& scope, const EntityUid& uid, EntityLookup& e
     return hashed ? entities.IsAncestor(uid, target, scope.entity_hashes[i])
                   : entities.IsAncestor(uid, target);
   };
-  auto in = [&](const EntityUid& target) { return in_at(&target - scope.entities.data()); };
   switch (scope.op) {
     case ScopeConstraint::Op::kAll:
       return true;
     case ScopeConstraint::Op::kEq:
       return !scope.entities.empty() && uid == scope.entities[0];
     case ScopeConstraint::Op::kIn:
-      return std::any_of(scope.entities.begin(), scope.entities.end(), in);
+      for (size_t i = 0; i < scope.entities.size(); ++i) {
+        if (in_at(i)) return true;
+      }
+      return false;
     case ScopeConstraint::Op::kIs:
       return SameText(uid.type, scope.entity_type);
     case ScopeConstraint::Op::kIsIn:
