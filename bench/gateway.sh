@@ -20,8 +20,10 @@
 # valgrind's callgrind, reused token): unlike times, the count repeats from
 # run to run on a shared machine, so it shows what a change to the request
 # path saves (`gateway_instructions_per_req`, and
-# `gateway_uncached_instructions_per_req` with fresh tokens). With
-# BULWARK_BENCH_CALLGRIND_KEEP=DIR the two profiles are kept there.
+# `gateway_uncached_instructions_per_req` with fresh tokens), and the same
+# for nginx as the plain proxy (`nginx_instructions_per_req`, the ratio in
+# `gateway_instructions_ratio_vs_nginx`). With
+# BULWARK_BENCH_CALLGRIND_KEEP=DIR the three profiles are kept there.
 # Usage: bench/gateway.sh [BUILD_DIR]   (BULWARK_BENCH_QUICK=1 for a smoke run)
 set -euo pipefail
 
@@ -273,33 +275,67 @@ summary _tls
 
 if [ "${BULWARK_BENCH_CALLGRIND:-0}" = 1 ]; then
   command -v valgrind >/dev/null || { echo "missing valgrind (scripts/install-deps.sh --test)"; exit 1; }
+  # Bulwark, and nginx as the plain proxy (one process: no master), each
+  # under callgrind with its own profile.
   sed -e 's|audit.jsonl|audit-callgrind.jsonl|' "$work/bulwark.yaml" >"$work/bulwark-callgrind.yaml"
-  (cd "$work" && exec valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \
+  (cd "$work" && exec valgrind --tool=callgrind --callgrind-out-file="$work/callgrind-bulwark.out" \
     "$bulwark" serve --config bulwark-callgrind.yaml >"$work/callgrind.log" 2>&1) &
-  callgrind_pid=$!
-  pids+=("$callgrind_pid")
-  callgrind_port=""
+  bulwark_cg_pid=$!
+  pids+=("$bulwark_cg_pid")
+  nginx_cg_port=$(free_port)
+  cat >"$work/proxy-callgrind.conf" <<NGINX
+$user_line
+worker_processes 1; master_process off; daemon off;
+${nginx_common//PIDFILE/$work/proxy-callgrind.pid}
+http { access_log off; $temp_paths
+  upstream backend { server 127.0.0.1:$back; keepalive 64; }
+  server { listen 127.0.0.1:$nginx_cg_port;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+NGINX
+  valgrind --tool=callgrind --callgrind-out-file="$work/callgrind-nginx.out" \
+    nginx -p "$work" -c "$work/proxy-callgrind.conf" >"$work/callgrind-nginx.log" 2>&1 &
+  nginx_cg_pid=$!
+  pids+=("$nginx_cg_pid")
+  bulwark_cg_port=""
   for _ in $(seq 1 300); do
-    callgrind_port=$(sed -n 's/.*"msg":"server.listening".*"port":\([0-9]*\).*/\1/p' "$work/callgrind.log" | head -1)
-    [ -n "$callgrind_port" ] && break
+    bulwark_cg_port=$(sed -n 's/.*"msg":"server.listening".*"port":\([0-9]*\).*/\1/p' "$work/callgrind.log" | head -1)
+    [ -n "$bulwark_cg_port" ] && curl -s -o /dev/null "http://127.0.0.1:$nginx_cg_port/x" && break
     sleep 0.1
   done
-  [ -n "$callgrind_port" ] || { cat "$work/callgrind.log"; exit 1; }
-  url="http://127.0.0.1:$callgrind_port/x"
-  wrk -t1 -c8 -d2s -H "Authorization: Bearer $token" "$url" >/dev/null  # warm: pools, caches
-  count_instructions() {  # count_instructions NAME WRK_ARGS...: instructions per request
-    local name=$1 out requests dump instructions
-    shift
-    callgrind_control -z "$callgrind_pid" >/dev/null 2>&1
+  [ -n "$bulwark_cg_port" ] || { cat "$work/callgrind.log"; exit 1; }
+  check "http://127.0.0.1:$nginx_cg_port" nginx_callgrind
+  # count_instructions PID URL NAME WRK_ARGS...: instructions per request,
+  # after a warm-up (pools, caches; the issuer key's tables) with the wrk
+  # options in the array `warm` and the script's arguments in `warm_args`.
+  count_instructions() {
+    local pid=$1 url=$2 name=$3 out requests dump instructions
+    shift 3
+    wrk -t1 -c8 -d2s "${warm[@]}" "$url" "${warm_args[@]}" >/dev/null
+    callgrind_control -z "$pid" >/dev/null 2>&1
     out=$(wrk -t1 -c8 -d"$((duration > 5 ? 5 : duration))s" "$@" "$url")
-    callgrind_control -d "$name" "$callgrind_pid" >/dev/null 2>&1
+    callgrind_control -d "$name" "$pid" >/dev/null 2>&1
     requests=$(echo "$out" | awk '/requests in/ {print $1}')
     sleep 1
-    dump=$(ls -t "$work"/callgrind.out* | head -1)
+    dump=$(ls -t "$work"/callgrind-*.out.* | head -1)
     [ -n "${BULWARK_BENCH_CALLGRIND_KEEP:-}" ] && cp "$dump" "$BULWARK_BENCH_CALLGRIND_KEEP/callgrind.$name"
     instructions=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
     echo $((instructions / requests))
   }
-  echo "gateway_instructions_per_req: $(count_instructions reused -H "Authorization: Bearer $token") instructions"
-  echo "gateway_uncached_instructions_per_req: $(count_instructions fresh -s "$work/fresh.lua") instructions"
+  bulwark_url="http://127.0.0.1:$bulwark_cg_port/x"
+  warm=(-H "Authorization: Bearer $token")
+  warm_args=()
+  gateway=$(count_instructions "$bulwark_cg_pid" "$bulwark_url" reused "${warm[@]}")
+  echo "gateway_instructions_per_req: $gateway instructions"
+  # Fresh tokens warm up from the middle of the list, so the counted run (from
+  # its start, fewer requests than half the list under callgrind) meets none
+  # the warm-up left in the verification cache.
+  warm=(-s "$work/fresh.lua")
+  warm_args=(-- $((fresh_tokens / 2)))
+  fresh=$(count_instructions "$bulwark_cg_pid" "$bulwark_url" fresh -s "$work/fresh.lua")
+  echo "gateway_uncached_instructions_per_req: $fresh instructions"
+  warm=()
+  warm_args=()
+  nginx=$(count_instructions "$nginx_cg_pid" "http://127.0.0.1:$nginx_cg_port/x" nginx)
+  echo "nginx_instructions_per_req: $nginx instructions"
+  echo "gateway_instructions_ratio_vs_nginx: $(awk -v a="$gateway" -v b="$nginx" 'BEGIN { printf "%.2f", a / b }') ratio"
 fi
