@@ -110,10 +110,6 @@ bool ParseFieldLines(std::string_view lines, Fields& fields, MessageHead& head) 
   }
 }
 
-}  // namespace
-
-namespace {
-
 uint64_t Load64(const char* p) {
   uint64_t word;
   std::memcpy(&word, p, sizeof(word));
