@@ -1,6 +1,9 @@
 #include "gateway/gateway.h"
 
 #include <algorithm>
+#include <initializer_list>
+#include <memory>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -129,33 +132,34 @@ bool Gateway::WithinLimit(guard::RateLimiter& limiter, std::string_view key,
   return false;
 }
 
-std::string Gateway::RateLimitKey(const Route& route, const RequestFacts& request,
-                                  const Decision& decision) const {
-  std::string by_ip = "ip:" + std::string(request.client_ip);
+std::string_view Gateway::RateLimitKey(const Route& route, const RequestFacts& request,
+                                       const Decision& decision, std::string& key) const {
+  const auto make = [&key](std::string_view kind, std::initializer_list<std::string_view> parts) {
+    key.assign(kind);
+    for (std::string_view part : parts) key.append(part);
+    return std::string_view(key);
+  };
+  const Principal* p = decision.principal.get();
   switch (route.rate_limit->key) {
     case RouteRateLimit::Key::kClientIp:
-      return by_ip;
+      break;
     case RouteRateLimit::Key::kPrincipal:
-      return decision.principal
-                 ? "sub:" + decision.principal->issuer() + "/" + decision.principal->subject()
-                 : by_ip;
+      if (p) return make("sub:", {p->issuer(), "/", p->subject()});
+      break;
     case RouteRateLimit::Key::kRoute:
       return "route";
     case RouteRateLimit::Key::kApiKey:
-      return decision.principal && !decision.principal->api_key_id().empty()
-                 ? "key:" + decision.principal->api_key_id()
-                 : by_ip;
+      if (p && !p->api_key_id().empty()) return make("key:", {p->api_key_id()});
+      break;
     case RouteRateLimit::Key::kHeader:
       if (request.headers) {
         for (const auto& [name, value] : *request.headers) {
-          if (net::EqualsIgnoreCase(name, route.rate_limit->header)) {
-            return "hdr:" + value;
-          }
+          if (net::EqualsIgnoreCase(name, route.rate_limit->header)) return make("hdr:", {value});
         }
       }
-      return by_ip;
+      break;
   }
-  return by_ip;
+  return make("ip:", {request.client_ip});
 }
 
 uint64_t Gateway::KeyFetches(const JwksRefetch& refetch) const {
@@ -207,9 +211,9 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
 
   // A credential that is sent must be valid, whatever the mode: an invalid
   // one is refused, never treated as absent.
-  std::optional<Principal> from_jwt;
+  std::shared_ptr<const Principal> from_jwt;
   if (wants(CredentialKind::kJwt) && !jwt_token.empty()) {
-    Result<Principal> principal = jwt_->Authenticate(
+    Result<std::shared_ptr<const Principal>> principal = jwt_->Authenticate(
         jwt_token, authn.jwt_issuers, request.after_key_refetch ? nullptr : &decision.jwks_refetch);
     if (!principal) {
       Challenge(decision, 401, "invalid_token", principal.error().message());
@@ -217,7 +221,7 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
     }
     from_jwt = std::move(*principal);
   }
-  std::optional<Principal> from_api_key;
+  std::shared_ptr<const Principal> from_api_key;
   if (wants(CredentialKind::kApiKey) && !api_key.empty()) {
     Result<Principal> principal = ApiKeyAuthenticator::Authenticate(*api_keys_, api_key);
     if (!principal && principal.error().code() == StatusCode::kUnavailable) {
@@ -229,10 +233,14 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
       Challenge(decision, 401, "invalid_token", principal.error().message());
       return false;
     }
-    from_api_key = std::move(*principal);
+    from_api_key = std::make_shared<const Principal>(std::move(*principal));
   }
-  std::optional<Principal> from_mtls;
-  if (wants(CredentialKind::kMtls)) from_mtls = MtlsAuthenticator::Authenticate(request.tls_info);
+  std::shared_ptr<const Principal> from_mtls;
+  if (wants(CredentialKind::kMtls)) {
+    if (std::optional<Principal> peer = MtlsAuthenticator::Authenticate(request.tls_info)) {
+      from_mtls = std::make_shared<const Principal>(std::move(*peer));
+    }
+  }
 
   const size_t present = (from_jwt ? 1 : 0) + (from_api_key ? 1 : 0) + (from_mtls ? 1 : 0);
   const bool satisfied =
@@ -250,9 +258,14 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
   }
   // The principal is the token's or the key's subject; a client certificate
   // that came too rides along as the workload's SPIFFE ID.
-  std::optional<Principal>& primary = from_jwt ? from_jwt : from_api_key ? from_api_key : from_mtls;
+  std::shared_ptr<const Principal>& primary = from_jwt       ? from_jwt
+                                              : from_api_key ? from_api_key
+                                                             : from_mtls;
   if (primary && from_mtls && &primary != &from_mtls) {
-    MtlsAuthenticator::Bind(*primary, request.tls_info);
+    // A copy: a JWT's principal is shared by every request with that token.
+    auto bound = std::make_shared<Principal>(*primary);
+    MtlsAuthenticator::Bind(*bound, request.tls_info);
+    primary = std::move(bound);
   }
   decision.principal = std::move(primary);
   return true;
@@ -286,7 +299,7 @@ Decision Gateway::Decide(const RequestFacts& request) const {
   if (!Authenticate(*route, request, decision)) return decision;
 
   AuthzRequest authz{.route = route,
-                     .principal = decision.principal ? &*decision.principal : nullptr,
+                     .principal = decision.principal.get(),
                      .action = request.method,
                      .resource = decision.path,
                      .host = host,
@@ -317,7 +330,10 @@ Decision Gateway::Decide(const RequestFacts& request) const {
 
   const size_t index = static_cast<size_t>(route - routes_.routes().data());
   if (guard::RateLimiter* limiter = route_limiters_[index].get()) {
-    if (!WithinLimit(*limiter, RateLimitKey(*route, request, decision), decision)) return decision;
+    thread_local std::string key;  // reused: no allocation per request
+    if (!WithinLimit(*limiter, RateLimitKey(*route, request, decision, key), decision)) {
+      return decision;
+    }
   }
 
   decision.status = 200;

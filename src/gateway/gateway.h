@@ -60,7 +60,7 @@ struct Decision {
   const Route* route = nullptr;  // the matched route (owned by the Gateway), or null
   std::string path;              // the normalized path (empty if it did not normalize)
   std::string query;             // the raw query, without '?'
-  std::optional<Principal> principal;
+  std::shared_ptr<const Principal> principal;  // null: anonymous
   HeaderList response_headers;  // for the client: WWW-Authenticate, Retry-After, RateLimit
   HeaderList identity_headers;  // for the upstream: X-Bulwark-Subject, ...
   // Refused for a JWT kid its issuer's set lacks while a refetch of that
@@ -119,8 +119,9 @@ class Gateway {
           const Clock& clock);
   // True if the request is within the route's limit; else fills a 429.
   bool WithinLimit(guard::RateLimiter& limiter, std::string_view key, Decision& decision) const;
-  std::string RateLimitKey(const Route& route, const RequestFacts& request,
-                           const Decision& decision) const;
+  // The route's rate-limit key for this request, built in `key`.
+  std::string_view RateLimitKey(const Route& route, const RequestFacts& request,
+                                const Decision& decision, std::string& key) const;
   // Fills decision.principal or returns the failing status in decision.
   bool Authenticate(const Route& route, const RequestFacts& request, Decision& decision) const;
   void Challenge(Decision& decision, int status, std::string_view error, std::string reason) const;

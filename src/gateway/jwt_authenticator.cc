@@ -272,9 +272,8 @@ bool JwtAuthenticator::HasIssuer(std::string_view name) const {
                      [&](const auto& i) { return i->config.name == name; });
 }
 
-Result<Principal> JwtAuthenticator::Authenticate(std::string_view token,
-                                                 std::span<const std::string> allowed,
-                                                 JwksRefetch* refetch) const {
+Result<std::shared_ptr<const Principal>> JwtAuthenticator::Authenticate(
+    std::string_view token, std::span<const std::string> allowed, JwksRefetch* refetch) const {
   const Issuer* issuer = nullptr;
   if (issuers_.size() == 1) {
     issuer = issuers_[0].get();
@@ -326,14 +325,15 @@ Result<Principal> JwtAuthenticator::Authenticate(std::string_view token,
   struct Derived {
     const Issuer* issuer = nullptr;
     std::shared_ptr<const jose::VerifiedJwt> jwt;
-    Principal principal;
+    std::shared_ptr<const Principal> principal;
   };
   thread_local std::array<Derived, 256> derived;
   Derived& slot = derived[(std::hash<const void*>{}(jwt->get()) >> 4) % derived.size()];
   if (slot.jwt == *jwt && slot.issuer == issuer) return slot.principal;
   Result<Principal> made = MakePrincipal(*issuer, **jwt);
-  if (made) slot = {issuer, *jwt, *made};
-  return made;
+  if (!made) return Err(std::move(made).error());
+  slot = {issuer, *jwt, std::make_shared<const Principal>(std::move(*made))};
+  return slot.principal;
 }
 
 Result<Principal> JwtAuthenticator::MakePrincipal(const Issuer& issuer,

@@ -86,10 +86,11 @@ class JwtAuthenticator {
   // issuer names; empty allows every configured issuer. Failures are
   // kUnauthenticated with a short reason safe to log ("expired", "invalid
   // signature", "issuer not allowed", ...).
-  // `refetch`, if given, is filled as JwksRefetch says.
-  Result<Principal> Authenticate(std::string_view token,
-                                 std::span<const std::string> allowed_issuers = {},
-                                 JwksRefetch* refetch = nullptr) const;
+  // `refetch`, if given, is filled as JwksRefetch says. The principal is
+  // shared: a token in steady use yields the same one on every request.
+  Result<std::shared_ptr<const Principal>> Authenticate(
+      std::string_view token, std::span<const std::string> allowed_issuers = {},
+      JwksRefetch* refetch = nullptr) const;
 
   // How many fetches (at start, refreshes, refetches) of the keys of the
   // issuer `refetch` names have finished, successful or not.

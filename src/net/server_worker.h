@@ -132,7 +132,10 @@ struct Worker {
   HttpDateCache date;
   // Declared after the members above so it is destroyed before them: its
   // destruction destroys unfinished connection frames, which unregister.
-  boost::asio::io_context ioc{1};
+  // One thread runs it and only that thread touches its sockets (Stop posts
+  // to it; upstream pools are per thread), so the reactor's per-socket locks
+  // are left out; posting and timers stay thread-safe.
+  boost::asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   boost::asio::ip::tcp::acceptor acceptor{ioc};
   boost::asio::steady_timer sweep_timer{ioc};
   bool sweep_sleeping = false;  // the sweep waits for a registration

@@ -110,5 +110,25 @@ TEST_F(MtlsGatewayTest, AnyOfTakesEitherButRefusesABadToken) {
   EXPECT_EQ(DecideTls(*gw, &tls, "Bearer not.a.jwt").status, 401);
 }
 
+TEST_F(MtlsGatewayTest, BindingACertificateDoesNotFollowTheTokenToOtherConnections) {
+  // One token's principal is shared between requests: binding one
+  // connection's certificate to it must not show on another connection.
+  auto gw = Make({MtlsRoute(AuthnMode::kAnyOf, {CredentialKind::kMtls, CredentialKind::kJwt})});
+  const std::string token = Bearer(Claims());
+  const net::TlsConnectionInfo web = Verified("spiffe://prod.example/ns/shop/sa/web");
+  const net::TlsConnectionInfo batch = Verified("spiffe://prod.example/ns/shop/sa/batch");
+  Decision first = DecideTls(*gw, &web, token);
+  ASSERT_EQ(first.status, 200) << first.reason;
+  EXPECT_EQ(first.principal->spiffe_id(), "spiffe://prod.example/ns/shop/sa/web");
+  Decision other = DecideTls(*gw, &batch, token);
+  ASSERT_EQ(other.status, 200) << other.reason;
+  EXPECT_EQ(other.principal->spiffe_id(), "spiffe://prod.example/ns/shop/sa/batch");
+  Decision plain = DecideTls(*gw, nullptr, token);
+  ASSERT_EQ(plain.status, 200) << plain.reason;
+  EXPECT_EQ(plain.principal->spiffe_id(), "");
+  EXPECT_EQ(HeaderOf(plain.identity_headers, "X-Bulwark-Spiffe-Id"), "");
+  EXPECT_EQ(first.principal->spiffe_id(), "spiffe://prod.example/ns/shop/sa/web");
+}
+
 }  // namespace
 }  // namespace bulwark::gateway::testing

@@ -28,6 +28,23 @@ TEST(VerificationCacheTest, HitsOnlyOnIdenticalToken) {
   EXPECT_EQ(cache.Lookup("token-", 0), nullptr);
 }
 
+TEST(VerificationCacheTest, ATokenSharingAnothersSignatureIsNotServedItsResult) {
+  // A forged token that copies a verified token's signature onto other
+  // claims shares its tail, and so its hash: it must still miss.
+  VerificationCache cache(100);
+  auto jwt = MakeJwt();
+  const std::string signature(64, 's');
+  const std::string verified = "header.claims-of-alice." + signature;
+  const std::string forged = "header.claims-of-mallory." + signature;
+  cache.Insert(verified, jwt, 0);
+  EXPECT_EQ(cache.Lookup(forged, 0), nullptr);
+  EXPECT_EQ(cache.Lookup(verified, 0), jwt);
+  // Short tokens are hashed whole.
+  cache.Insert("a.b.c", jwt, 0);
+  EXPECT_EQ(cache.Lookup("a.b.d", 0), nullptr);
+  EXPECT_EQ(cache.Lookup("a.b.c", 0), jwt);
+}
+
 TEST(VerificationCacheTest, ExpiredEntriesAreNotReturned) {
   VerificationCache cache(100);
   cache.Insert("t", MakeJwt(), 2000);
