@@ -69,21 +69,18 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
   if (!Trusted(options, request.remote_address)) co_return StatusResponse(403);
 
   RequestFacts facts{.client_ip = ClientIp(request), .headers = &request.headers};
-  facts.authorization = request.Header("Authorization").value_or("");
-  facts.authorization_count = static_cast<int>(request.HeaderCount("Authorization"));
-  facts.api_key = request.Header(kApiKeyHeader).value_or("");
-  facts.api_key_count = static_cast<int>(request.HeaderCount(kApiKeyHeader));
+  const std::string_view host = FillCredentialFacts(request.headers, facts);
   switch (*flavor) {
     case Flavor::kNginx:
       facts.method = request.Header("X-Original-Method").value_or(request.method);
       facts.target = request.Header("X-Original-URI").value_or("");
-      facts.host = request.Header("Host").value_or("");
+      facts.host = host;
       break;
     case Flavor::kEnvoy: {
       facts.method = request.method;
       std::string_view rest = std::string_view(request.target).substr(kEnvoyPrefix.size());
       facts.target = rest.empty() || rest.front() == '?' ? std::string_view("/") : rest;
-      facts.host = request.Header("Host").value_or("");
+      facts.host = host;
       break;
     }
     case Flavor::kTraefik:

@@ -14,6 +14,21 @@
 #include "net/request_path.h"
 
 namespace bulwark::gateway {
+namespace {
+
+// The client's address, parsed: a connection's requests come from one
+// address, so the last one parsed on this thread is kept.
+std::optional<IpAddress> ParsedClientIp(std::string_view text) {
+  thread_local std::string last_text;
+  thread_local std::optional<IpAddress> last = IpAddress::Parse("");
+  if (text != last_text) {
+    last = IpAddress::Parse(text);
+    last_text.assign(text);
+  }
+  return last;
+}
+
+}  // namespace
 
 Gateway::Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::string realm,
                  const identity::ApiKeyIndex* api_keys, std::unique_ptr<CedarAuthorizer> cedar,
@@ -162,6 +177,24 @@ std::string_view Gateway::RateLimitKey(const Route& route, const RequestFacts& r
   return make("ip:", {request.client_ip});
 }
 
+std::string_view FillCredentialFacts(const HeaderList& headers, RequestFacts& facts) {
+  std::string_view host;
+  bool has_host = false;
+  facts.authorization_count = 0;
+  facts.api_key_count = 0;
+  for (const auto& [name, value] : headers) {
+    if (net::EqualsIgnoreCase(name, "Authorization")) {
+      if (facts.authorization_count++ == 0) facts.authorization = value;
+    } else if (net::EqualsIgnoreCase(name, kApiKeyHeader)) {
+      if (facts.api_key_count++ == 0) facts.api_key = value;
+    } else if (!has_host && net::EqualsIgnoreCase(name, "Host")) {
+      host = value;
+      has_host = true;
+    }
+  }
+  return host;
+}
+
 uint64_t Gateway::KeyFetches(const JwksRefetch& refetch) const {
   return jwt_ ? jwt_->KeyFetches(refetch) : 0;
 }
@@ -303,7 +336,7 @@ Decision Gateway::Decide(const RequestFacts& request) const {
                      .action = request.method,
                      .resource = decision.path,
                      .host = host,
-                     .client_ip = IpAddress::Parse(request.client_ip),
+                     .client_ip = ParsedClientIp(request.client_ip),
                      .tls = request.tls,
                      .tls_info = request.tls_info,
                      .now = clock_.NowUnixSeconds()};

@@ -54,6 +54,11 @@ struct RequestFacts {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+// Sets `facts`' Authorization and X-Api-Key fields and their counts from a
+// request's `headers` in one pass over them; returns the first Host value,
+// "" if none.
+std::string_view FillCredentialFacts(const HeaderList& headers, RequestFacts& facts);
+
 struct Decision {
   int status = 403;              // 200 = allow; else the HTTP status to answer
   std::string reason;            // detail for audit and logs, never for the client

@@ -167,18 +167,14 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
   const bool tls = request.tls != nullptr;
   // Forward moves the headers and body out (the method and target stay):
   // keep the host for the audit record.
-  const std::string host(request.Header("Host").value_or(""));
   RequestFacts facts{.method = request.method,
-                     .host = host,
                      .target = request.target,
-                     .authorization = request.Header("Authorization").value_or(""),
-                     .authorization_count = static_cast<int>(request.HeaderCount("Authorization")),
-                     .api_key = request.Header(kApiKeyHeader).value_or(""),
-                     .api_key_count = static_cast<int>(request.HeaderCount(kApiKeyHeader)),
                      .client_ip = request.remote_address,
                      .tls = tls,
                      .tls_info = request.tls.get(),
                      .headers = &request.headers};
+  const std::string host(FillCredentialFacts(request.headers, facts));
+  facts.host = host;
   Decision decision = gateway_.Decide(facts);
   // Refused for a kid its issuer's keys lack while they are refetched (the
   // coroutine only then): wait for that fetch and decide once more.

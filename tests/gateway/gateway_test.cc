@@ -268,5 +268,27 @@ TEST_F(GatewayTest, BearerTokenParsing) {
   EXPECT_EQ(BearerToken("Basic abc"), std::nullopt);
 }
 
+TEST(FillCredentialFactsTest, TakesTheFirstOfEachAndCountsRepeats) {
+  // The counts are what lets Decide refuse a second Authorization or
+  // X-Api-Key (a request whose credential a proxy and a service could read
+  // differently); names match in any case.
+  const HeaderList headers = {{"host", "api.example"},       {"AUTHORIZATION", "Bearer a"},
+                              {"x-api-key", "k1"},           {"Host", "evil.example"},
+                              {"Authorization", "Bearer b"}, {"X-Api-Key", "k2"},
+                              {"X-Api-Keys", "not-a-key"},   {"Authorizations", "not-it"}};
+  RequestFacts facts;
+  EXPECT_EQ(FillCredentialFacts(headers, facts), "api.example");
+  EXPECT_EQ(facts.authorization, "Bearer a");
+  EXPECT_EQ(facts.authorization_count, 2);
+  EXPECT_EQ(facts.api_key, "k1");
+  EXPECT_EQ(facts.api_key_count, 2);
+
+  RequestFacts none;
+  EXPECT_EQ(FillCredentialFacts({{"Accept", "*/*"}}, none), "");
+  EXPECT_EQ(none.authorization, "");
+  EXPECT_EQ(none.authorization_count, 0);
+  EXPECT_EQ(none.api_key_count, 0);
+}
+
 }  // namespace
 }  // namespace bulwark::gateway::testing
