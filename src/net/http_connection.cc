@@ -22,6 +22,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "core/log.h"
+#include "net/await.h"
 #include "net/request_head.h"
 #include "net/tls_context.h"
 
@@ -33,9 +34,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-
-// I/O outcomes (EOF, timeout, reset, cancel) come back as values, not throws.
-constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kMaxRetainedWriteBuffer = 64 * 1024;
@@ -177,7 +175,7 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
 
 template <class Stream>
 asio::awaitable<bool> HttpConnection<Stream>::Handshake() {
-  auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, kAwait);
+  auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, kAwaitOn<Stream>);
   if (ec) {
     // Scanners and clients that do not trust the certificate end here; not
     // worth more than a debug line each.
@@ -198,7 +196,7 @@ template <class Stream>
 asio::awaitable<bool> HttpConnection<Stream>::ReadSome() {
   const size_t room = std::min(buffer_.max_size() - buffer_.size(), kReadChunk);
   if (room == 0) co_return false;
-  auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(room), kAwait);
+  auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(room), kAwaitOn<Stream>);
   if (ec) {
     if (log::Enabled(log::Level::kDebug)) {
       log::Debug("net.http.read_ended", {{"error", ec.message()}, {"remote", remote_address_}});
@@ -273,7 +271,8 @@ asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadRequest(HttpRequest& re
   buffer_.consume(head_size);
   if (framing->expect_continue && buffer_.size() == 0) {  // the client waits for it
     slot_.ExpireAfter(options_.write_timeout);
-    auto [write_ec, n] = co_await asio::async_write(stream_, asio::buffer(kContinue), kAwait);
+    auto [write_ec, n] =
+        co_await asio::async_write(stream_, asio::buffer(kContinue), kAwaitOn<Stream>);
     if (write_ec) co_return ReadOutcome::kClosed;
   }
   if (!parser) co_return co_await ReadFixedBody(framing->content_length, request.body);
@@ -350,7 +349,7 @@ template <class Stream>
 asio::awaitable<bool> HttpConnection<Stream>::Write() {
   slot_.ExpireAfter(options_.write_timeout);
   std::string& out = write_buffer_;
-  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), kAwait);
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), kAwaitOn<Stream>);
   if (out.capacity() > kMaxRetainedWriteBuffer) std::string().swap(out);
   if (ec && log::Enabled(log::Level::kDebug)) {
     log::Debug("net.http.write_failed", {{"error", ec.message()}, {"remote", remote_address_}});
@@ -364,7 +363,7 @@ asio::awaitable<void> HttpConnection<Stream>::LingeringClose() {
   if constexpr (kTls) {
     // close_notify, then the peer's (which also drains what it still sends).
     slot_.ExpireAfter(kLingerTimeout);
-    co_await stream_.async_shutdown(kAwait);
+    co_await stream_.async_shutdown(kAwaitOn<Stream>);
     CloseSocket();
     co_return;
   }
@@ -375,7 +374,8 @@ asio::awaitable<void> HttpConnection<Stream>::LingeringClose() {
     size_t discarded = 0;
     while (discarded < kLingerMaxBytes) {
       buffer_.clear();
-      auto [read_ec, n] = co_await stream_.async_read_some(buffer_.prepare(kReadChunk), kAwait);
+      auto [read_ec, n] =
+          co_await stream_.async_read_some(buffer_.prepare(kReadChunk), kAwaitOn<Stream>);
       if (read_ec) break;
       discarded += n;
     }

@@ -21,6 +21,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/log.h"
+#include "net/await.h"
 #include "net/http_connection.h"
 #include "net/listener.h"
 #include "net/request_head.h"
@@ -35,7 +36,7 @@ using tcp = asio::ip::tcp;
 using internal::ConnectionPhase;
 using internal::Worker;
 
-constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+using internal::kAwaitInPlace;
 // Pause before accepting again after running out of descriptors or memory.
 constexpr std::chrono::milliseconds kAcceptBackoff(50);
 constexpr int kMaxThreads = 1024;
@@ -87,13 +88,13 @@ asio::awaitable<void> AcceptLoop(Worker& worker) {
   internal::ServerShared& shared = worker.shared;
   asio::steady_timer backoff(worker.ioc);
   for (;;) {
-    auto [ec, socket] = co_await worker.acceptor.async_accept(kAwait);
+    auto [ec, socket] = co_await worker.acceptor.async_accept(kAwaitInPlace);
     if (shared.stopping.load(std::memory_order_acquire)) co_return;
     if (ec == asio::error::connection_aborted) continue;
     if (ec && IsTransientAcceptError(ec)) {
       log::Warn("net.http.accept_backoff", {{"error", ec.message()}});
       backoff.expires_after(kAcceptBackoff);
-      co_await backoff.async_wait(kAwait);
+      co_await backoff.async_wait(kAwaitInPlace);
       continue;
     }
     if (ec) {
@@ -200,7 +201,7 @@ asio::awaitable<void> SweepDeadlines(Worker& worker) {
     // Asleep, it waits for a registration to cancel the wait (or an hour).
     worker.sweep_timer.expires_after(
         worker.sweep_sleeping ? std::chrono::milliseconds(std::chrono::hours(1)) : kDeadlineSweep);
-    co_await worker.sweep_timer.async_wait(kAwait);
+    co_await worker.sweep_timer.async_wait(kAwaitInPlace);
     worker.sweep_sleeping = false;
     const auto now = ConnectionSlot::Clock::now();
     for (auto* set : {&worker.connections, &worker.upstream_streams}) {

@@ -1,5 +1,6 @@
 #include "net/upstream_pool.h"
 
+#include "net/await.h"
 #include "net/request_head.h"
 #include "net/resolve.h"
 #include "net/server_worker.h"
@@ -36,7 +37,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+using internal::kAwait;
 constexpr size_t kMaxResponseHeadBytes = 64 * 1024;
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kMaxPooledBuffer = kMaxResponseHeadBytes + kReadChunk;
@@ -225,7 +226,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
   out.append("\r\n"sv).append(request.body);
 
   c.ExpireAfter(options_.response_timeout);
-  auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(out), kAwait);
+  auto [write_ec, written] =
+      co_await asio::async_write(stream, asio::buffer(out), internal::kAwaitOn<Stream>);
   if (write_ec) co_return Err(c.Error(write_ec, "write"));
 
   // The head is read and parsed here, and a body with a Content-Length (or
@@ -244,7 +246,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
       if (c.buffer.size() >= kMaxResponseHeadBytes) {
         co_return Err(ResourceExhaustedError("upstream response too large"));
       }
-      auto [read_ec, n] = co_await stream.async_read_some(c.buffer.prepare(kReadChunk), kAwait);
+      auto [read_ec, n] =
+          co_await stream.async_read_some(c.buffer.prepare(kReadChunk), internal::kAwaitOn<Stream>);
       if (read_ec) {
         response_started = c.buffer.size() > 0;
         co_return Err(c.Error(read_ec, "read"));
@@ -280,7 +283,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
   c.buffer.consume(head_size + buffered);
   if (buffered < *length) {
     auto [read_ec, n] = co_await asio::async_read(
-        stream, asio::buffer(response.body.data() + buffered, *length - buffered), kAwait);
+        stream, asio::buffer(response.body.data() + buffered, *length - buffered),
+        internal::kAwaitOn<Stream>);
     if (read_ec) co_return Err(c.Error(read_ec, "read"));
   }
   // Bytes beyond the response were never asked for: the connection is not
