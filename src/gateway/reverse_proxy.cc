@@ -165,15 +165,13 @@ net::UpstreamPool& ReverseProxy::PoolFor(size_t upstream,
 asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& request) const {
   const auto start = std::chrono::steady_clock::now();
   const bool tls = request.tls != nullptr;
-  // Forward moves the headers and body out (the method and target stay):
-  // keep the host for the audit record.
   RequestFacts facts{.method = request.method,
                      .target = request.target,
                      .client_ip = request.remote_address,
                      .tls = tls,
                      .tls_info = request.tls.get(),
                      .headers = &request.headers};
-  const std::string host(FillCredentialFacts(request.headers, facts));
+  const std::string_view host = FillCredentialFacts(request.headers, facts);
   facts.host = host;
   Decision decision = gateway_.Decide(facts);
   // Refused for a kid its issuer's keys lack while they are refetched (the
@@ -187,7 +185,17 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
     response = StatusResponse(decision.status);
     for (auto& h : decision.response_headers) response.headers.push_back(std::move(h));
   } else {
-    response = co_await Forward(request, tls, host, decision);
+    net::HttpRequest upstream_request;
+    size_t upstream = 0;
+    if (auto refused = PrepareForward(request, tls, host, decision, upstream_request, upstream)) {
+      response = std::move(*refused);
+    } else {
+      auto executor = co_await asio::this_coro::executor;
+      Result<net::HttpResponse> sent =
+          co_await PoolFor(upstream, executor)
+              .Send(upstream_request, Idempotent(upstream_request.method));
+      response = FinishForward(upstream, std::move(sent), decision);
+    }
   }
   if (recorder_) {
     recorder_->Record("proxy",
@@ -201,17 +209,19 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
   co_return response;
 }
 
-asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& request, bool tls,
-                                                         const std::string& host,
-                                                         Decision& decision) const {
+std::optional<net::HttpResponse> ReverseProxy::PrepareForward(net::HttpRequest& request, bool tls,
+                                                              std::string_view host,
+                                                              Decision& decision,
+                                                              net::HttpRequest& upstream_request,
+                                                              size_t& upstream) const {
   const Route* route = decision.route;
   size_t index = upstreams_.size();
   for (size_t i = 0; route && i < upstreams_.size(); ++i) {
     if (upstreams_[i].name == route->upstream) index = i;
   }
-  if (index == upstreams_.size()) co_return StatusResponse(404);
+  if (index == upstreams_.size()) return StatusResponse(404);
+  upstream = index;
 
-  net::HttpRequest upstream_request;
   upstream_request.method = request.method;
   upstream_request.target =
       decision.query.empty() ? decision.path : decision.path + "?" + decision.query;
@@ -239,7 +249,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& reque
     Result<std::string> token = identity_->TokenFor(*decision.principal, upstreams_[index].name);
     if (!token) {  // never forward without the proof the service may insist on
       log::Error("gateway.identity_token_failed", {{"error", token.error().message()}});
-      co_return StatusResponse(503);
+      return StatusResponse(503);
     }
     net::AppendFieldLine(fields, kIdentityTokenHeader, *token);
   }
@@ -247,17 +257,18 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& reque
 
   if (const auto& h = upstreams_[index].health_index; h && !health_->Healthy(*h)) {
     if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
-    co_return StatusResponse(503);  // failing its health checks: not even tried
+    return StatusResponse(503);  // failing its health checks: not even tried
   }
-  guard::CircuitBreaker& breaker = *upstreams_[index].breaker;
-  if (!breaker.Allow()) {
+  if (!upstreams_[index].breaker->Allow()) {
     if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
-    co_return StatusResponse(503);
+    return StatusResponse(503);
   }
-  auto executor = co_await asio::this_coro::executor;
-  net::UpstreamPool& pool = PoolFor(index, executor);
-  Result<net::HttpResponse> response =
-      co_await pool.Send(upstream_request, Idempotent(upstream_request.method));
+  return std::nullopt;
+}
+
+net::HttpResponse ReverseProxy::FinishForward(size_t index, Result<net::HttpResponse> response,
+                                              Decision& decision) const {
+  guard::CircuitBreaker& breaker = *upstreams_[index].breaker;
   const bool failed =
       !response || response->status == 502 || response->status == 503 || response->status == 504;
   if (failed) {
@@ -268,10 +279,10 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Forward(net::HttpRequest& reque
   if (!response) {
     if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
     const bool timeout = response.error().code() == StatusCode::kDeadlineExceeded;
-    co_return StatusResponse(timeout ? 504 : 502);
+    return StatusResponse(timeout ? 504 : 502);
   }
   for (auto& h : decision.response_headers) response->headers.push_back(std::move(h));
-  co_return std::move(*response);
+  return std::move(*response);
 }
 
 }  // namespace bulwark::gateway

@@ -56,9 +56,17 @@ class ReverseProxy {
  private:
   struct Upstream;
   ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams, DecisionRecorder* recorder);
-  boost::asio::awaitable<net::HttpResponse> Forward(net::HttpRequest& request, bool tls,
-                                                    const std::string& host,
-                                                    Decision& decision) const;
+  // Forwarding an allowed request is three steps, so that only the middle
+  // one, awaited in Handle, is a coroutine.
+  // Fills `upstream_request` and `upstream` (an index into upstreams_), or
+  // returns the response to answer instead (no such upstream, or it is down).
+  std::optional<net::HttpResponse> PrepareForward(net::HttpRequest& request, bool tls,
+                                                  std::string_view host, Decision& decision,
+                                                  net::HttpRequest& upstream_request,
+                                                  size_t& upstream) const;
+  // The client's response to the service's `response` (or failure).
+  net::HttpResponse FinishForward(size_t upstream, Result<net::HttpResponse> response,
+                                  Decision& decision) const;
   net::UpstreamPool& PoolFor(size_t upstream, const boost::asio::any_io_executor& ex) const;
 
   const Gateway& gateway_;

@@ -194,19 +194,6 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
   co_return connection;
 }
 
-asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Connection& c,
-                                                             const HttpRequest& request,
-                                                             bool& response_started,
-                                                             bool& keep_alive) {
-  if (c.tls) co_return co_await ExchangeOn(*c.tls, c, request, response_started, keep_alive);
-  // On a server's io thread the sweep keeps the deadline: the bare socket
-  // spares every read and write Beast's timed-stream wrapper.
-  if (c.registration) {
-    co_return co_await ExchangeOn(c.stream.socket(), c, request, response_started, keep_alive);
-  }
-  co_return co_await ExchangeOn(c.stream, c, request, response_started, keep_alive);
-}
-
 template <class Stream>
 asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, Connection& c,
                                                                const HttpRequest& request,
@@ -345,8 +332,18 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& requ
     }
     bool response_started = false;
     bool keep_alive = false;
-    Result<HttpResponse> response =
-        co_await Exchange(*connection, request, response_started, keep_alive);
+    Connection& c = *connection;
+    // On a server's io thread the sweep keeps the deadline: the bare socket
+    // spares every read and write Beast's timed-stream wrapper. (Not one
+    // conditional expression: GCC 12 miscompiles co_await inside one.)
+    Result<HttpResponse> response;
+    if (c.tls) {
+      response = co_await ExchangeOn(*c.tls, c, request, response_started, keep_alive);
+    } else if (c.registration) {
+      response = co_await ExchangeOn(c.stream.socket(), c, request, response_started, keep_alive);
+    } else {
+      response = co_await ExchangeOn(c.stream, c, request, response_started, keep_alive);
+    }
     if (!response) {
       // A reused connection the upstream had already closed: safe to try once
       // more when nothing came back and the request may be repeated.

@@ -83,9 +83,8 @@ class UpstreamPool {
   // The most recently used idle connection fit for another request, or null.
   std::unique_ptr<Connection> TakeIdle();
   boost::asio::awaitable<Result<std::unique_ptr<Connection>>> Connect();
-  boost::asio::awaitable<Result<HttpResponse>> Exchange(Connection& connection,
-                                                        const HttpRequest& request,
-                                                        bool& response_started, bool& keep_alive);
+  // Sends `request` on `stream`, the connection's TLS stream, bare socket or
+  // timed stream, and reads the response.
   template <class Stream>
   boost::asio::awaitable<Result<HttpResponse>> ExchangeOn(Stream& stream, Connection& connection,
                                                           const HttpRequest& request,
