@@ -1,5 +1,6 @@
 #include "net/request_path.h"
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,19 +13,26 @@ namespace {
 
 constexpr char kUpperHex[] = "0123456789ABCDEF";
 
-bool IsAlpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+constexpr bool IsAlpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
-bool IsDigit(unsigned char c) { return c >= '0' && c <= '9'; }
+constexpr bool IsDigit(unsigned char c) { return c >= '0' && c <= '9'; }
 
-bool IsUnreserved(unsigned char c) {
+constexpr bool IsUnreserved(unsigned char c) {
   return IsAlpha(c) || IsDigit(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
 // RFC 3986 pchar without pct-encoded, plus '/'.
-bool IsPathChar(unsigned char c) {
-  return IsUnreserved(c) ||
-         std::string_view("!$&'()*+,;=:@/").find(static_cast<char>(c)) != std::string_view::npos;
-}
+constexpr std::array<bool, 256> kPathChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    const auto u = static_cast<unsigned char>(c);
+    table[u] = IsUnreserved(u) || std::string_view("!$&'()*+,;=:@/").find(static_cast<char>(u)) !=
+                                      std::string_view::npos;
+  }
+  return table;
+}();
+
+bool IsPathChar(unsigned char c) { return kPathChars[c]; }
 
 bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7F; }
 
@@ -131,10 +139,41 @@ Result<std::string> RemoveDotSegments(std::string_view path,
   return out;
 }
 
-Result<std::string> NormalizePath(std::string_view path, const PathNormalizationOptions& options) {
+// True if normalizing `path` would return it unchanged, as for most paths
+// requests carry, known from one pass without building anything: every byte
+// a literal path character (no escape, backslash, control or non-ASCII
+// byte), no empty segment, and no segment that starts with '.' (so no dot
+// segment, with or without parameters).
+bool IsAlreadyNormal(std::string_view path) {
+  if (path.empty() || path[0] != '/') return false;
+  for (size_t i = 0; i < path.size(); ++i) {
+    const auto c = static_cast<unsigned char>(path[i]);
+    if (!IsPathChar(c)) return false;
+    if (c == '/' && i + 1 < path.size() && (path[i + 1] == '/' || path[i + 1] == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+namespace internal {
+
+Result<std::string> NormalizePathInFull(std::string_view path,
+                                        const PathNormalizationOptions& options) {
   if (path.empty()) return std::string("/");
   BULWARK_ASSIGN_OR_RETURN(std::string canonical, CanonicalizeEscapes(path, options));
   return RemoveDotSegments(canonical, options);
+}
+
+}  // namespace internal
+
+namespace {
+
+Result<std::string> NormalizePath(std::string_view path, const PathNormalizationOptions& options) {
+  if (IsAlreadyNormal(path)) return std::string(path);
+  return internal::NormalizePathInFull(path, options);
 }
 
 // host [ ":" port ], with host a reg-name of unreserved characters or an IPv6

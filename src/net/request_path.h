@@ -128,6 +128,14 @@ Result<NormalizedTarget> NormalizeRequestTarget(std::string_view target,
 // byte-wise and case-sensitive; `%2F` is not a separator.
 bool PathHasPrefixSegment(std::string_view path, std::string_view prefix);
 
+namespace internal {
+// The normalized form of `path` (a path without query) computed step by step,
+// without NormalizeRequestTarget's shortcut for a path already normal: lets
+// tests check that the shortcut agrees.
+Result<std::string> NormalizePathInFull(std::string_view path,
+                                        const PathNormalizationOptions& options = {});
+}  // namespace internal
+
 }  // namespace bulwark::net
 
 #endif  // BULWARK_NET_REQUEST_PATH_H_

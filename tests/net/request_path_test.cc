@@ -25,6 +25,39 @@ void ExpectRejected(std::string_view target, std::string_view message,
   EXPECT_EQ(result.error().message(), message) << target;
 }
 
+TEST(RequestPathTest, TheShortcutForNormalPathsAgreesWithTheFullSteps) {
+  // Every path up to six bytes over an alphabet of separators, dots,
+  // parameters, escapes and backslashes, with slashes merged or kept.
+  constexpr std::string_view kAlphabet = "/.a;%2EF\\";
+  for (bool merge : {true, false}) {
+    const PathNormalizationOptions options{.merge_slashes = merge};
+    std::string path = "/";
+    size_t checked = 0;
+    const auto check = [&] {
+      Result<NormalizedTarget> got = NormalizeRequestTarget(path, options);
+      Result<std::string> want = internal::NormalizePathInFull(path, options);
+      ASSERT_EQ(got.has_value(), want.has_value()) << path;
+      if (got) {
+        EXPECT_EQ(got->path, *want) << path;
+      } else {
+        EXPECT_EQ(got.error().message(), want.error().message()) << path;
+      }
+      ++checked;
+    };
+    const auto extend = [&](const auto& self, int left) -> void {
+      check();
+      if (left == 0) return;
+      for (char c : kAlphabet) {
+        path.push_back(c);
+        self(self, left - 1);
+        path.pop_back();
+      }
+    };
+    extend(extend, 5);
+    EXPECT_GT(checked, 30000u);
+  }
+}
+
 TEST(RequestPathTest, KeepsAPlainPath) {
   Result<NormalizedTarget> result = NormalizeRequestTarget("/api/v1/users");
   ASSERT_TRUE(result.has_value());
