@@ -48,6 +48,23 @@ std::string_view AuditDecisionName(AuditDecision decision) {
   return decision == AuditDecision::kAllow ? "allow" : "deny";
 }
 
+AuditEventView ViewOf(const AuditEvent& event) {
+  return {.time = event.time,
+          .request_id = event.request_id,
+          .subject = event.subject,
+          .issuer = event.issuer,
+          .credential_kind = event.credential_kind,
+          .action = event.action,
+          .resource = event.resource,
+          .route = event.route,
+          .host = event.host,
+          .client_ip = event.client_ip,
+          .decision = event.decision,
+          .status = event.status,
+          .reason = event.reason,
+          .latency = event.latency};
+}
+
 void AppendJsonLine(const AuditEvent& event, std::string& out) {
   size_t strings = event.request_id.size() + event.subject.size() + event.issuer.size() +
                    event.credential_kind.size() + event.action.size() + event.resource.size() +

@@ -40,6 +40,29 @@ struct AuditEvent {
   std::chrono::microseconds latency{0};  // time spent deciding (and proxying, if measured)
 };
 
+// An AuditEvent whose strings are borrowed: what a producer on the request
+// path hands the AuditQueue, which copies it into storage it reuses, so that
+// no event is built, moved and freed per request.
+struct AuditEventView {
+  std::chrono::system_clock::time_point time;
+  std::string_view request_id;
+  std::string_view subject;
+  std::string_view issuer;
+  std::string_view credential_kind;
+  std::string_view action;
+  std::string_view resource;
+  std::string_view route;
+  std::string_view host;
+  std::string_view client_ip;
+  AuditDecision decision = AuditDecision::kDeny;
+  int status = 0;
+  std::string_view reason;
+  std::chrono::microseconds latency{0};
+};
+
+// A view of `event`, valid while it lives.
+AuditEventView ViewOf(const AuditEvent& event);
+
 // Appends `event` to `out` as one JSON object followed by "\n":
 //
 //   {"time":"2023-11-14T22:13:20.123456Z","request_id":"...","subject":"...",

@@ -44,7 +44,51 @@ AuditQueue::AuditQueue(AuditSink& sink, size_t capacity, size_t max_batch)
 
 AuditQueue::~AuditQueue() { Stop(); }
 
+namespace {
+
+// A slot keeps its strings' memory for the next event, up to this much each:
+// a client's one long path must not stay allocated in the ring.
+constexpr size_t kMaxKeptString = 512;
+
+void Keep(std::string& kept, std::string_view value) { kept.assign(value); }
+
+// Frees, once the event is written, what its strings hold beyond what a slot
+// keeps.
+void Trim(AuditEvent& event) {
+  for (std::string* s :
+       {&event.request_id, &event.subject, &event.issuer, &event.credential_kind, &event.action,
+        &event.resource, &event.route, &event.host, &event.client_ip, &event.reason}) {
+    if (s->capacity() > kMaxKeptString) std::string().swap(*s);
+  }
+}
+
+}  // namespace
+
 bool AuditQueue::TryEnqueue(AuditEvent&& event) {
+  return Enqueue([&event](AuditEvent& slot) { slot = std::move(event); });
+}
+
+bool AuditQueue::TryEnqueue(const AuditEventView& event) {
+  return Enqueue([&event](AuditEvent& slot) {
+    slot.time = event.time;
+    Keep(slot.request_id, event.request_id);
+    Keep(slot.subject, event.subject);
+    Keep(slot.issuer, event.issuer);
+    Keep(slot.credential_kind, event.credential_kind);
+    Keep(slot.action, event.action);
+    Keep(slot.resource, event.resource);
+    Keep(slot.route, event.route);
+    Keep(slot.host, event.host);
+    Keep(slot.client_ip, event.client_ip);
+    slot.decision = event.decision;
+    slot.status = event.status;
+    Keep(slot.reason, event.reason);
+    slot.latency = event.latency;
+  });
+}
+
+template <typename Fill>
+bool AuditQueue::Enqueue(Fill&& fill) {
   uint64_t pos = enqueue_pos_.load(std::memory_order_relaxed);
   Slot* slot;
   for (;;) {
@@ -54,7 +98,7 @@ bool AuditQueue::TryEnqueue(AuditEvent&& event) {
     auto lag = static_cast<int64_t>(seq - pos);
     if (lag == 0) {
       if (enqueue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-        slot->event = std::move(event);
+        fill(slot->event);
         // Sequentially consistent with the writer's going to sleep in Run:
         // either the writer sees this slot before it sleeps, or this thread
         // sees it sleeping and wakes it (on x86 the store is one xchg).
@@ -89,28 +133,34 @@ bool AuditQueue::HeadReady(std::memory_order order) const {
   return slots_[dequeue_pos_ & mask_].seq.load(order) == dequeue_pos_ + 1;
 }
 
-void AuditQueue::Drain(std::vector<AuditEvent>& batch) {
-  while (batch.size() < max_batch_ && HeadReady()) {
+size_t AuditQueue::Drain(std::string& lines) {
+  size_t events = 0;
+  while (events < max_batch_ && HeadReady()) {
     Slot& slot = slots_[dequeue_pos_ & mask_];
-    batch.push_back(std::move(slot.event));
+    AppendJsonLine(slot.event, lines);
+    Trim(slot.event);
     slot.seq.store(dequeue_pos_ + mask_ + 1, std::memory_order_release);
     ++dequeue_pos_;
+    ++events;
   }
+  return events;
 }
+
+// The batch buffer is kept between batches up to this size.
+constexpr size_t kMaxKeptBatch = 1 << 20;
 
 // How long an idle writer waits for more events before it sleeps until woken.
 constexpr std::chrono::microseconds kNap(1000);
 
 void AuditQueue::Run() {
   pthread_setname_np(pthread_self(), "bulwark-audit");
-  std::vector<AuditEvent> batch;
-  batch.reserve(max_batch_);
+  std::string lines;
   bool napped = false;
   for (;;) {
-    Drain(batch);
-    if (!batch.empty()) {
-      WriteBatch(batch);
-      batch.clear();  // frees the events' strings here, off the request path
+    if (const size_t events = Drain(lines); events > 0) {
+      WriteBatch(lines, events);
+      lines.clear();
+      if (lines.capacity() > kMaxKeptBatch) std::string().swap(lines);
       napped = false;
       continue;
     }
@@ -147,10 +197,10 @@ void AuditQueue::Run() {
   }
 }
 
-void AuditQueue::WriteBatch(std::vector<AuditEvent>& batch) {
-  Status status = sink_.Write(batch);
+void AuditQueue::WriteBatch(std::string_view lines, size_t events) {
+  Status status = sink_.Write(lines);
   if (status.ok()) {
-    written_.fetch_add(batch.size(), std::memory_order_relaxed);
+    written_.fetch_add(events, std::memory_order_relaxed);
     if (failing_) {
       log::Info("audit.sink_recovered", {{"failed_batches", failed_batches_}});
       failing_ = false;
@@ -159,11 +209,11 @@ void AuditQueue::WriteBatch(std::vector<AuditEvent>& batch) {
     return;
   }
   write_errors_.fetch_add(1, std::memory_order_relaxed);
-  lost_.fetch_add(batch.size(), std::memory_order_relaxed);
+  lost_.fetch_add(events, std::memory_order_relaxed);
   ++failed_batches_;
   if (!failing_) {
     failing_ = true;
-    log::Error("audit.sink_write_failed", {{"error", status.ToString()}, {"events", batch.size()}});
+    log::Error("audit.sink_write_failed", {{"error", status.ToString()}, {"events", events}});
   }
 }
 

@@ -8,8 +8,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <thread>
-#include <vector>
 
 #include "audit/audit_event.h"
 #include "audit/audit_sink.h"
@@ -20,7 +21,8 @@ namespace bulwark::audit {
 struct AuditQueueOptions {
   // Events that may wait for the writer; rounded up to a power of two, at
   // least 2. The slots are allocated up front (about 400 bytes each, plus the
-  // strings of the events they hold).
+  // strings of the events they hold, kept for reuse up to a few hundred bytes
+  // each).
   size_t capacity = 16384;
   // Most events handed to one AuditSink::Write (one write(2) for a file).
   size_t max_batch = 512;
@@ -29,14 +31,18 @@ struct AuditQueueOptions {
 // A bounded multi-producer, single-consumer queue of AuditEvents drained by
 // one background thread into an AuditSink.
 //
-// TryEnqueue is lock-free and allocation-free: a bounded ring of preallocated
-// slots (Vyukov's MPMC ring specialized to one consumer); the event's strings
-// are moved into a slot, not copied. It wakes the writer (a futex wake) only
-// when the writer is asleep; an idle writer first naps for a millisecond and
-// looks again before it sleeps, so under load producers make no system call
-// and events reach the sink in batches, at most about a millisecond late. A
-// producer preempted half-way through TryEnqueue delays only the writer (which
-// drains in slot order), never another producer.
+// TryEnqueue is lock-free: a bounded ring of preallocated slots (Vyukov's
+// MPMC ring specialized to one consumer). An event is moved into its slot, or,
+// from an AuditEventView, copied into the strings the slot keeps from earlier
+// events (up to 512 bytes each), which allocates only when a slot meets a
+// longer value. The writer serializes events straight from their slots into
+// one buffer of JSON lines for the sink: no event is moved again nor freed.
+// A producer wakes the writer (a futex wake) only when the writer is asleep;
+// an idle writer first naps for a millisecond and looks again before it
+// sleeps, so under load producers make no system call and events reach the
+// sink in batches, at most about a millisecond late. A producer preempted
+// half-way through TryEnqueue delays only the writer (which drains in slot
+// order), never another producer.
 //
 // Overload never stalls a request: when the ring is full, TryEnqueue drops the
 // event and counts it in dropped(). Drops are counted, never logged per event;
@@ -51,7 +57,7 @@ struct AuditQueueOptions {
 // their slots were claimed.
 //
 // After Stop(): enqueued() == written() + lost(). Memory is bounded by
-// capacity + max_batch events.
+// the capacity's events and one batch of lines.
 //
 // Thread-safe: TryEnqueue, Stop and the counters may be called from any
 // thread, concurrently.
@@ -70,9 +76,11 @@ class AuditQueue {
 
   // Queues `event` for the sink and returns true, or, if the queue is full or
   // stopped, counts a drop and returns false, leaving `event` untouched.
-  // Never blocks, never allocates, never makes a system call except to wake
-  // an idle writer.
+  // Never blocks, never makes a system call except to wake an idle writer.
   bool TryEnqueue(AuditEvent&& event);
+  // The same for an event whose strings are borrowed: they are copied before
+  // this returns.
+  bool TryEnqueue(const AuditEventView& event);
 
   // Refuses further events, waits until every accepted event has been handed
   // to the sink, calls the sink's Flush, and joins the writer thread. Blocks
@@ -98,11 +106,16 @@ class AuditQueue {
   static constexpr uint64_t kClosed = uint64_t{1} << 63;
 
   AuditQueue(AuditSink& sink, size_t capacity, size_t max_batch);
+  // Claims the next slot, fills it with `fill(event)` and publishes it; false
+  // (a drop counted) if the queue is full or stopped.
+  template <typename Fill>
+  bool Enqueue(Fill&& fill);
   void Run();
-  // Moves up to max_batch_ ready events (in slot order) into `batch`.
-  void Drain(std::vector<AuditEvent>& batch);
+  // Appends up to max_batch_ ready events (in slot order) to `lines` as JSON
+  // lines, frees their slots, and returns how many.
+  size_t Drain(std::string& lines);
   bool HeadReady(std::memory_order order = std::memory_order_acquire) const;
-  void WriteBatch(std::vector<AuditEvent>& batch);
+  void WriteBatch(std::string_view lines, size_t events);
   void WakeWriter();
 
   AuditSink& sink_;

@@ -3,7 +3,7 @@
 #ifndef BULWARK_AUDIT_AUDIT_SINK_H_
 #define BULWARK_AUDIT_AUDIT_SINK_H_
 
-#include <span>
+#include <string_view>
 
 #include "audit/audit_event.h"
 #include "core/status.h"
@@ -19,10 +19,11 @@ class AuditSink {
  public:
   virtual ~AuditSink() = default;
 
-  // Writes `events` in order. On failure returns an error (a code of the
+  // Writes `lines`, a batch of events in order, each one JSON line as
+  // AppendJsonLine makes it. On failure returns an error (a code of the
   // canonical set, a message naming the cause); some prefix of the batch may
   // have been written, the caller does not retry.
-  virtual Status Write(std::span<const AuditEvent> events) = 0;
+  virtual Status Write(std::string_view lines) = 0;
 
   // Makes everything written so far durable (or delivered). Returns an error
   // if that cannot be guaranteed.

@@ -76,16 +76,26 @@ Result<std::unique_ptr<FileAuditSink>> FileAuditSink::Open(FileAuditSinkOptions 
 FileAuditSink::~FileAuditSink() { ::close(fd_); }
 
 Status FileAuditSink::Write(std::span<const AuditEvent> events) {
+  std::string lines;
+  for (const AuditEvent& event : events) AppendJsonLine(event, lines);
+  return Write(lines);
+}
+
+Status FileAuditSink::Write(std::string_view lines) {
   std::lock_guard lock(mu_);
-  buffer_.clear();
-  if (events.empty()) return OkStatus();
-  if (torn_) buffer_ += '\n';
-  for (const AuditEvent& event : events) AppendJsonLine(event, buffer_);
+  if (lines.empty()) return OkStatus();
+  if (torn_) {
+    // The line a failed write tore stays alone: the batch starts on a new one.
+    buffer_.clear();
+    buffer_.reserve(lines.size() + 1);
+    buffer_.append("\n").append(lines);
+    lines = buffer_;
+  }
 
   size_t done = 0;
   Status status;
-  while (done < buffer_.size()) {
-    ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+  while (done < lines.size()) {
+    ssize_t n = ::write(fd_, lines.data() + done, lines.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       status = ErrnoStatus(errno, options_.path, "write");
@@ -93,7 +103,7 @@ Status FileAuditSink::Write(std::span<const AuditEvent> events) {
     }
     done += static_cast<size_t>(n);
   }
-  if (done > 0) torn_ = buffer_[done - 1] != '\n';
+  if (done > 0) torn_ = lines[done - 1] != '\n';
   if (buffer_.capacity() > kMaxRetainedBuffer) std::string().swap(buffer_);
   if (!status.ok()) return status;
   if (options_.fsync == FsyncPolicy::kEveryBatch) return Sync(fd_, options_.path);

@@ -29,7 +29,7 @@ struct FileAuditSinkOptions {
 // its owner only; an existing file is appended to, never truncated, and keeps
 // its mode (a warning is logged if group or others may access it).
 //
-// Each Write serializes the whole batch into one buffer and hands it to a
+// Each Write hands the whole batch, already one buffer of lines, to a
 // single write(2); only a short write (disk full, a signal) continues with
 // the remainder. If a write fails part-way through a line, the next Write
 // starts with "\n", so the torn line stays alone and later events parse.
@@ -50,7 +50,9 @@ class FileAuditSink final : public AuditSink {
 
   // kResourceExhausted when the disk or quota is full, kInternal for other
   // write(2) or fdatasync(2) failures.
-  Status Write(std::span<const AuditEvent> events) override;
+  Status Write(std::string_view lines) override;
+  // Serializes `events` and writes them as one batch.
+  Status Write(std::span<const AuditEvent> events);
   // fdatasync(2) whatever the policy.
   Status Flush() override;
 

@@ -98,23 +98,23 @@ void DecisionRecorder::Record(std::string_view frontend, const RequestFacts& req
   cached.latency->ObserveDuration(latency);
   if (audit_ == nullptr) return;
 
-  audit::AuditEvent event;
-  event.time = std::chrono::system_clock::now();
-  if (decision.principal) {
-    event.subject = decision.principal->subject();
-    event.issuer = decision.principal->issuer();
-    event.credential_kind = std::string(CredentialKindName(decision.principal->credential()));
+  audit::AuditEventView event{
+      .time = std::chrono::system_clock::now(),
+      .action = request.method,
+      .resource = decision.path.empty() ? request.target : std::string_view(decision.path),
+      .route = decision.route_name(),
+      .host = request.host,
+      .client_ip = request.client_ip,
+      .decision = decision.allowed() ? audit::AuditDecision::kAllow : audit::AuditDecision::kDeny,
+      .status = status,
+      .reason = decision.reason,
+      .latency = std::chrono::duration_cast<std::chrono::microseconds>(latency)};
+  if (const Principal* p = decision.principal.get()) {
+    event.subject = p->subject();
+    event.issuer = p->issuer();
+    event.credential_kind = CredentialKindName(p->credential());
   }
-  event.action = std::string(request.method);
-  event.resource = decision.path.empty() ? std::string(request.target) : decision.path;
-  event.route = std::string(decision.route_name());
-  event.host = std::string(request.host);
-  event.client_ip = std::string(request.client_ip);
-  event.decision = decision.allowed() ? audit::AuditDecision::kAllow : audit::AuditDecision::kDeny;
-  event.status = status;
-  event.reason = decision.reason;
-  event.latency = std::chrono::duration_cast<std::chrono::microseconds>(latency);
-  (void)audit_->TryEnqueue(std::move(event));  // a full queue drops and counts
+  (void)audit_->TryEnqueue(event);  // copied into the queue; a full queue drops and counts
 }
 
 void DecisionRecorder::UpstreamError(std::string_view upstream) {

@@ -149,9 +149,11 @@ std::expected<BodyFraming, Refusal> CheckRequestFields(
 bool EqualsIgnoreCaseSameSize(std::string_view a, std::string_view b);
 
 // ASCII case-insensitive equality, as field names and tokens compare. Inline:
-// most calls compare a field name with names of other lengths.
+// most calls compare a field name with names of another length or first
+// letter. (Bytes equal but for case differ at most in bit 5.)
 inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && EqualsIgnoreCaseSameSize(a, b);
+  return a.size() == b.size() && (a.empty() || ((a[0] ^ b[0]) & ~0x20) == 0) &&
+         EqualsIgnoreCaseSameSize(a, b);
 }
 
 // True if `s` is a token (RFC 9110 section 5.6.2): a field name, a method.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <latch>
 #include <mutex>
@@ -21,7 +22,7 @@ using testing::SampleEvent;
 // Keeps what it is given; optionally fails or blocks.
 class RecordingSink : public AuditSink {
  public:
-  Status Write(std::span<const AuditEvent> events) override {
+  Status Write(std::string_view lines) override {
     if (block_) {
       if (!entered_flag_.exchange(true)) entered_.count_down();
       release_.wait();
@@ -29,7 +30,9 @@ class RecordingSink : public AuditSink {
     std::lock_guard lock(mu_);
     ++writes_;
     if (fail_.load()) return UnavailableError("collector unreachable");
-    for (const AuditEvent& e : events) ids_.push_back(e.request_id);
+    for (const std::string& line : testing::SplitLines(lines)) {
+      ids_.push_back(testing::Str(testing::ParseObject(line), "request_id"));
+    }
     return OkStatus();
   }
   Status Flush() override {
@@ -227,6 +230,45 @@ TEST(AuditQueueTest, WritesThroughFileSinkAsParseableJsonLines) {
   ASSERT_EQ(lines.size(), 500u);
   for (int i = 0; i < 500; ++i) {
     EXPECT_EQ(testing::Str(testing::ParseObject(lines[i]), "request_id"), std::to_string(i));
+  }
+}
+
+TEST(AuditQueueTest, ABorrowedEventIsCopiedBeforeTryEnqueueReturns) {
+  // Events from views go through slots that keep their strings for reuse:
+  // each line must carry its own values, whatever a slot held before (a long
+  // path, a longer subject) and whatever the caller does with its strings
+  // once TryEnqueue returns.
+  testing::TempDir dir;
+  auto sink = FileAuditSink::Open({.path = dir.File("audit.log")});
+  ASSERT_TRUE(sink.has_value());
+  auto queue = MakeQueue(**sink, {.capacity = 4, .max_batch = 3});
+  std::vector<std::string> want_subjects, want_resources;
+  for (int i = 0; i < 200; ++i) {
+    std::string id = std::to_string(i);
+    std::string subject = i % 3 == 0 ? "user:" + std::string(40, 'a') + id : "u" + id;
+    std::string resource = i % 7 == 0 ? "/" + std::string(2000, 'p') + id : "/r/" + id;
+    const AuditEventView view{.request_id = id,
+                              .subject = subject,
+                              .action = "GET",
+                              .resource = resource,
+                              .decision = AuditDecision::kAllow,
+                              .status = 200};
+    while (!queue->TryEnqueue(view)) std::this_thread::yield();  // a ring of 4 fills
+    want_subjects.push_back(subject);
+    want_resources.push_back(resource);
+    std::fill(subject.begin(), subject.end(), 'X');  // the caller reuses its strings
+    std::fill(resource.begin(), resource.end(), 'X');
+    id.assign("X");
+  }
+  queue->Stop();
+  std::vector<std::string> lines = testing::SplitLines(testing::ReadFile(dir.File("audit.log")));
+  ASSERT_EQ(lines.size(), 200u);
+  for (int i = 0; i < 200; ++i) {
+    const boost::json::object o = testing::ParseObject(lines[i]);
+    EXPECT_EQ(testing::Str(o, "request_id"), std::to_string(i));
+    EXPECT_EQ(testing::Str(o, "subject"), want_subjects[i]);
+    EXPECT_EQ(testing::Str(o, "resource"), want_resources[i]);
+    EXPECT_EQ(testing::Str(o, "issuer"), "");
   }
 }
 

@@ -59,7 +59,8 @@ TEST(FileAuditSinkTest, WritesBatchAsJsonLinesInOrder) {
   ASSERT_NE(sink, nullptr);
   std::vector<AuditEvent> batch = {SampleEvent("a"), SampleEvent("b"), SampleEvent("c")};
   ASSERT_TRUE(sink->Write(batch).ok());
-  ASSERT_TRUE(sink->Write({}).ok());
+  ASSERT_TRUE(sink->Write(std::span<const AuditEvent>()).ok());
+  ASSERT_TRUE(sink->Write(std::string_view()).ok());
   ASSERT_TRUE(sink->Write(std::vector{SampleEvent("d")}).ok());
   EXPECT_EQ(RequestIds(dir.File("audit.log")), (Ids{"a", "b", "c", "d"}));
   std::string expected;
