@@ -149,8 +149,13 @@ size_t AuditQueue::Drain(std::string& lines) {
 // The batch buffer is kept between batches up to this size.
 constexpr size_t kMaxKeptBatch = 1 << 20;
 
-// How long an idle writer waits for more events before it sleeps until woken.
-constexpr std::chrono::microseconds kNap(1000);
+// How long the writer lets events gather after a batch that did not fill,
+// and waits for more before it sleeps until woken. Under load this makes one
+// write(2) and one wakeup per nap: at a millisecond, they cost the benchmark's
+// single core about 0.9 us of system time per request (of ~21 us), most of it
+// in the sleep and wakeup; at five, a fifth of that. Envoy flushes its access
+// logs every second.
+constexpr std::chrono::milliseconds kNap(5);
 
 void AuditQueue::Run() {
   pthread_setname_np(pthread_self(), "bulwark-audit");
@@ -162,6 +167,12 @@ void AuditQueue::Run() {
       lines.clear();
       if (lines.capacity() > kMaxKeptBatch) std::string().swap(lines);
       napped = false;
+      // A full batch: more may be waiting. Otherwise let the next ones
+      // gather (unless stopping), then look again before sleeping.
+      if (events < max_batch_ && !(enqueue_pos_.load(std::memory_order_acquire) & kClosed)) {
+        napped = true;
+        std::this_thread::sleep_for(kNap);
+      }
       continue;
     }
     uint64_t tail = enqueue_pos_.load(std::memory_order_acquire);

@@ -37,10 +37,11 @@ struct AuditQueueOptions {
 // events (up to 512 bytes each), which allocates only when a slot meets a
 // longer value. The writer serializes events straight from their slots into
 // one buffer of JSON lines for the sink: no event is moved again nor freed.
-// A producer wakes the writer (a futex wake) only when the writer is asleep;
-// an idle writer first naps for a millisecond and looks again before it
-// sleeps, so under load producers make no system call and events reach the
-// sink in batches, at most about a millisecond late. A producer preempted
+// A producer wakes the writer (a futex wake) only when the writer is asleep.
+// After a batch that did not fill, the writer naps for 5 ms and looks again
+// before it sleeps, so under load producers make no system call and events
+// reach the sink in batches, one write per nap, at most about 5 ms late; the
+// first event after a quiet spell is written at once. A producer preempted
 // half-way through TryEnqueue delays only the writer (which drains in slot
 // order), never another producer.
 //

@@ -266,12 +266,12 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
       Challenge(decision, 401, "invalid_token", principal.error().message());
       return false;
     }
-    from_api_key = std::make_shared<const Principal>(std::move(*principal));
+    from_api_key = Principal::Seal(std::move(*principal));
   }
   std::shared_ptr<const Principal> from_mtls;
   if (wants(CredentialKind::kMtls)) {
     if (std::optional<Principal> peer = MtlsAuthenticator::Authenticate(request.tls_info)) {
-      from_mtls = std::make_shared<const Principal>(std::move(*peer));
+      from_mtls = Principal::Seal(std::move(*peer));
     }
   }
 
@@ -296,9 +296,9 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
                                                              : from_mtls;
   if (primary && from_mtls && &primary != &from_mtls) {
     // A copy: a JWT's principal is shared by every request with that token.
-    auto bound = std::make_shared<Principal>(*primary);
-    MtlsAuthenticator::Bind(*bound, request.tls_info);
-    primary = std::move(bound);
+    Principal bound = *primary;
+    MtlsAuthenticator::Bind(bound, request.tls_info);
+    primary = Principal::Seal(std::move(bound));
   }
   decision.principal = std::move(primary);
   return true;
@@ -371,19 +371,6 @@ Decision Gateway::Decide(const RequestFacts& request) const {
 
   decision.status = 200;
   decision.reason = std::move(verdict.reason);  // "allowed", or the policies that permitted
-  if (const Principal* p = authz.principal) {
-    // Emplaced, not from an initializer list, whose elements would be
-    // copied: this runs on every request.
-    HeaderList& h = decision.identity_headers;
-    h.reserve(7);
-    h.emplace_back("X-Bulwark-Subject", p->subject());
-    h.emplace_back("X-Bulwark-Issuer", p->issuer());
-    h.emplace_back("X-Bulwark-Scopes", JoinWithSpaces(p->scopes()));
-    h.emplace_back("X-Bulwark-Roles", JoinWithSpaces(p->roles()));
-    h.emplace_back("X-Bulwark-Credential", CredentialKindName(p->credential()));
-    if (!p->spiffe_id().empty()) h.emplace_back("X-Bulwark-Spiffe-Id", p->spiffe_id());
-    if (!p->api_key_id().empty()) h.emplace_back("X-Bulwark-Key-Id", p->api_key_id());
-  }
   return decision;
 }
 

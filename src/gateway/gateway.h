@@ -67,7 +67,10 @@ struct Decision {
   std::string query;             // the raw query, without '?'
   std::shared_ptr<const Principal> principal;  // null: anonymous
   HeaderList response_headers;  // for the client: WWW-Authenticate, Retry-After, RateLimit
-  HeaderList identity_headers;  // for the upstream: X-Bulwark-Subject, ...
+  // For the upstream: the principal's IdentityHeaders once allowed, else none.
+  HeaderList identity_headers() const {
+    return allowed() && principal ? IdentityHeaders(*principal) : HeaderList();
+  }
   // Refused for a JWT kid its issuer's set lacks while a refetch of that
   // set starts: a caller that can wait may decide again once
   // KeyFetches(jwks_refetch) exceeds jwks_refetch.after.

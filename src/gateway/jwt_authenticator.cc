@@ -332,7 +332,7 @@ Result<std::shared_ptr<const Principal>> JwtAuthenticator::Authenticate(
   if (slot.jwt == *jwt && slot.issuer == issuer) return slot.principal;
   Result<Principal> made = MakePrincipal(*issuer, **jwt);
   if (!made) return Err(std::move(made).error());
-  slot = {issuer, *jwt, std::make_shared<const Principal>(std::move(*made))};
+  slot = {issuer, *jwt, Principal::Seal(std::move(*made))};
   return slot.principal;
 }
 

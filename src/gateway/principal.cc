@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "net/request_head.h"
+
 namespace bulwark::gateway {
 
 bool Principal::HasScope(std::string_view scope) const {
@@ -10,6 +12,27 @@ bool Principal::HasScope(std::string_view scope) const {
 
 bool Principal::HasRole(std::string_view role) const {
   return std::find(roles_.begin(), roles_.end(), role) != roles_.end();
+}
+
+std::shared_ptr<const Principal> Principal::Seal(Principal principal) {
+  principal.identity_fields_.clear();
+  for (const auto& [name, value] : IdentityHeaders(principal)) {
+    net::AppendFieldLine(principal.identity_fields_, name, value);
+  }
+  return std::make_shared<const Principal>(std::move(principal));
+}
+
+std::vector<std::pair<std::string, std::string>> IdentityHeaders(const Principal& p) {
+  std::vector<std::pair<std::string, std::string>> h;
+  h.reserve(7);
+  h.emplace_back("X-Bulwark-Subject", p.subject());
+  h.emplace_back("X-Bulwark-Issuer", p.issuer());
+  h.emplace_back("X-Bulwark-Scopes", JoinWithSpaces(p.scopes()));
+  h.emplace_back("X-Bulwark-Roles", JoinWithSpaces(p.roles()));
+  h.emplace_back("X-Bulwark-Credential", CredentialKindName(p.credential()));
+  if (!p.spiffe_id().empty()) h.emplace_back("X-Bulwark-Spiffe-Id", p.spiffe_id());
+  if (!p.api_key_id().empty()) h.emplace_back("X-Bulwark-Key-Id", p.api_key_id());
+  return h;
 }
 
 std::string JoinWithSpaces(const std::vector<std::string>& items) {

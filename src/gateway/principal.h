@@ -6,7 +6,10 @@
 #ifndef BULWARK_GATEWAY_PRINCIPAL_H_
 #define BULWARK_GATEWAY_PRINCIPAL_H_
 
+#include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace bulwark::gateway {
@@ -34,6 +37,14 @@ class Principal {
   bool HasScope(std::string_view scope) const;
   bool HasRole(std::string_view role) const;
 
+  // The identity headers (IdentityHeaders) as the field lines the upstream
+  // gets, "X-Bulwark-Subject: ...\r\n" and so on: rendered once by Seal, as a
+  // token's principal serves every request that carries the token.
+  const std::string& identity_fields() const { return identity_fields_; }
+
+  // `principal`, finished and shared: immutable from here on.
+  static std::shared_ptr<const Principal> Seal(Principal principal);
+
  private:
   friend class JwtAuthenticator;
   friend class MtlsAuthenticator;
@@ -48,7 +59,13 @@ class Principal {
   std::string spiffe_id_;
   std::string cert_sha256_;
   std::string api_key_id_;
+  std::string identity_fields_;  // set by Seal
 };
+
+// The headers that tell the upstream who the principal is: X-Bulwark-Subject,
+// -Issuer, -Scopes, -Roles, -Credential, and -Spiffe-Id and -Key-Id when set.
+// Clients' copies of them are always stripped.
+std::vector<std::pair<std::string, std::string>> IdentityHeaders(const Principal& principal);
 
 std::string_view CredentialKindName(CredentialKind kind);
 

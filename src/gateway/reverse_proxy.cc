@@ -243,8 +243,7 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(net::HttpRequest& 
     const Upstream& u = upstreams_[index];
     net::AppendFieldLine(fields, "Host", u.options.host + ":" + std::to_string(u.options.port));
   }
-  for (const auto& [name, value] : decision.identity_headers)
-    net::AppendFieldLine(fields, name, value);
+  if (decision.principal) fields.append(decision.principal->identity_fields());
   if (identity_ != nullptr && decision.principal) {
     Result<std::string> token = identity_->TokenFor(*decision.principal, upstreams_[index].name);
     if (!token) {  // never forward without the proof the service may insist on

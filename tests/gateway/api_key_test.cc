@@ -72,9 +72,9 @@ TEST_F(ApiKeyGatewayTest, KeyInHeaderOrBearerIsThePrincipal) {
   for (Decision d : {DecideKey(*gw, key), DecideKey(*gw, "", "Bearer " + key)}) {
     ASSERT_EQ(d.status, 200) << d.reason;
     EXPECT_EQ(d.principal->credential(), CredentialKind::kApiKey);
-    EXPECT_EQ(HeaderOf(d.identity_headers, "X-Bulwark-Subject"), "report-bot");
-    EXPECT_EQ(HeaderOf(d.identity_headers, "X-Bulwark-Credential"), "api_key");
-    EXPECT_EQ(HeaderOf(d.identity_headers, "X-Bulwark-Key-Id"), key.substr(4, 16));
+    EXPECT_EQ(HeaderOf(d.identity_headers(), "X-Bulwark-Subject"), "report-bot");
+    EXPECT_EQ(HeaderOf(d.identity_headers(), "X-Bulwark-Credential"), "api_key");
+    EXPECT_EQ(HeaderOf(d.identity_headers(), "X-Bulwark-Key-Id"), key.substr(4, 16));
   }
 }
 

@@ -27,10 +27,15 @@ TEST_F(GatewayTest, AllowsValidTokenAndForwardsItsIdentity) {
   EXPECT_EQ(d.query, "full=1");
   ASSERT_NE(d.principal, nullptr);
   EXPECT_EQ(d.principal->subject(), "alice");
-  EXPECT_EQ(HeaderOf(d.identity_headers, "X-Bulwark-Subject"), "alice");
-  EXPECT_EQ(HeaderOf(d.identity_headers, "X-Bulwark-Issuer"), "idp");
-  EXPECT_EQ(HeaderOf(d.identity_headers, "X-Bulwark-Scopes"), "orders:read orders:write");
-  EXPECT_EQ(HeaderOf(d.identity_headers, "X-Bulwark-Roles"), "clerk");
+  EXPECT_EQ(HeaderOf(d.identity_headers(), "X-Bulwark-Subject"), "alice");
+  EXPECT_EQ(HeaderOf(d.identity_headers(), "X-Bulwark-Issuer"), "idp");
+  EXPECT_EQ(HeaderOf(d.identity_headers(), "X-Bulwark-Scopes"), "orders:read orders:write");
+  EXPECT_EQ(HeaderOf(d.identity_headers(), "X-Bulwark-Roles"), "clerk");
+  // What the proxy writes to the upstream: the same headers, as lines.
+  EXPECT_EQ(d.principal->identity_fields(),
+            "X-Bulwark-Subject: alice\r\nX-Bulwark-Issuer: idp\r\n"
+            "X-Bulwark-Scopes: orders:read orders:write\r\nX-Bulwark-Roles: clerk\r\n"
+            "X-Bulwark-Credential: jwt\r\n");
 }
 
 TEST_F(GatewayTest, MissingCredentialsGet401WithBearerChallenge) {
@@ -229,7 +234,7 @@ TEST_F(GatewayTest, PublicRouteIgnoresCredentials) {
   Decision d = Decide(*gw, "GET", "/public", "Bearer garbage");
   EXPECT_EQ(d.status, 200);
   EXPECT_EQ(d.principal, nullptr);
-  EXPECT_TRUE(d.identity_headers.empty());
+  EXPECT_TRUE(d.identity_headers().empty());
 }
 
 TEST_F(GatewayTest, RefusesRoutesThatNameUnknownIssuersOrUnavailableCredentials) {

@@ -46,9 +46,9 @@ TEST_F(MtlsGatewayTest, VerifiedCertificateIsThePrincipal) {
   ASSERT_EQ(d.status, 200) << d.reason;
   EXPECT_EQ(d.principal->credential(), CredentialKind::kMtls);
   EXPECT_EQ(d.principal->subject(), "spiffe://prod.example/ns/shop/sa/web");
-  EXPECT_EQ(HeaderOf(d.identity_headers, "X-Bulwark-Spiffe-Id"),
+  EXPECT_EQ(HeaderOf(d.identity_headers(), "X-Bulwark-Spiffe-Id"),
             "spiffe://prod.example/ns/shop/sa/web");
-  EXPECT_EQ(HeaderOf(d.identity_headers, "X-Bulwark-Credential"), "mtls");
+  EXPECT_EQ(HeaderOf(d.identity_headers(), "X-Bulwark-Credential"), "mtls");
 }
 
 TEST_F(MtlsGatewayTest, OtherTrustDomainIsForbidden) {
@@ -126,8 +126,16 @@ TEST_F(MtlsGatewayTest, BindingACertificateDoesNotFollowTheTokenToOtherConnectio
   Decision plain = DecideTls(*gw, nullptr, token);
   ASSERT_EQ(plain.status, 200) << plain.reason;
   EXPECT_EQ(plain.principal->spiffe_id(), "");
-  EXPECT_EQ(HeaderOf(plain.identity_headers, "X-Bulwark-Spiffe-Id"), "");
+  EXPECT_EQ(HeaderOf(plain.identity_headers(), "X-Bulwark-Spiffe-Id"), "");
   EXPECT_EQ(first.principal->spiffe_id(), "spiffe://prod.example/ns/shop/sa/web");
+  // The lines the upstream gets follow each binding too.
+  EXPECT_NE(first.principal->identity_fields().find(
+                "X-Bulwark-Spiffe-Id: spiffe://prod.example/ns/shop/sa/web\r\n"),
+            std::string::npos);
+  EXPECT_NE(other.principal->identity_fields().find(
+                "X-Bulwark-Spiffe-Id: spiffe://prod.example/ns/shop/sa/batch\r\n"),
+            std::string::npos);
+  EXPECT_EQ(plain.principal->identity_fields().find("Spiffe"), std::string::npos);
 }
 
 }  // namespace
