@@ -12,6 +12,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -19,7 +20,6 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "core/log.h"
 #include "net/await.h"
@@ -53,7 +53,9 @@ using RequestParser = http::request_parser<http::string_body>;
 // ConnectionSlot), so Beast's timed stream would only add a layer of
 // operation wrappers to every read and write.
 using PlainStream = tcp::socket;
-using TlsStream = beast::ssl_stream<tcp::socket>;
+// Asio's own TLS stream, not Beast's wrapper of it: its operations can be
+// awaited in place (see net/await.h).
+using TlsStream = asio::ssl::stream<tcp::socket>;
 
 enum class ReadOutcome { kRequest, kRefused, kClosed };
 
