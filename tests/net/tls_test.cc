@@ -28,7 +28,17 @@ using bulwark::testing::TlsTestClient;
 using bulwark::testing::WriteFile;
 
 // Answers with what the server knows of the connection's TLS.
+// Eight MiB that no prefix or shift of repeats: more than a socket buffer
+// holds, so the server's TLS writes must wait for the client to read.
+std::string BigBody() {
+  std::string body(8 << 20, '\0');
+  for (size_t i = 0; i < body.size(); ++i)
+    body[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+  return body;
+}
+
 HttpResponse DescribeTls(const HttpRequest& request) {
+  if (request.target == "/big") return {.status = 200, .body = BigBody()};
   if (!request.tls) return {.status = 200, .body = "plaintext"};
   const TlsConnectionInfo& tls = *request.tls;
   return {.status = 200,
@@ -121,6 +131,22 @@ TEST_F(TlsTest, ServesTls13ByDefault) {
   auto again = client.Get("/again");
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->status, 200);
+}
+
+TEST_F(TlsTest, ALargeResponseArrivesWholeAndTheConnectionStaysUsable) {
+  ASSERT_TRUE(Start(Tls()).ok());
+  TlsTestClient client(server_->port(), Client());
+  ASSERT_TRUE(client.handshake_ok());
+  for (int round = 0; round < 2; ++round) {
+    auto response = client.Get("/big");
+    ASSERT_TRUE(response.has_value()) << round;
+    EXPECT_EQ(response->status, 200);
+    ASSERT_EQ(response->body.size(), size_t{8} << 20);
+    EXPECT_TRUE(response->body == BigBody()) << round;
+  }
+  auto after = client.Get("/after");
+  ASSERT_TRUE(after.has_value());
+  EXPECT_NE(after->body.find("version=TLSv1.3"), std::string::npos);
 }
 
 TEST_F(TlsTest, RefusesTls12UnlessAllowed) {

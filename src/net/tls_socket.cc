@@ -1,0 +1,180 @@
+#include "net/tls_socket.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <utility>
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
+
+#include "net/await.h"
+
+namespace bulwark::net::internal {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// The BIO OpenSSL reads and writes the socket through. OpenSSL's own socket
+// BIO writes with write(2), which raises SIGPIPE when the peer has closed:
+// this one sends with MSG_NOSIGNAL, so that is an EPIPE error like any other.
+int Fd(BIO* bio) { return static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(bio))); }
+
+bool Retry() { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR; }
+
+int SocketRead(BIO* bio, char* data, int size) {
+  BIO_clear_retry_flags(bio);
+  const ssize_t n = ::recv(Fd(bio), data, static_cast<size_t>(size), 0);
+  if (n < 0 && Retry()) BIO_set_retry_read(bio);
+  return static_cast<int>(n);
+}
+
+int SocketWrite(BIO* bio, const char* data, int size) {
+  BIO_clear_retry_flags(bio);
+  const ssize_t n = ::send(Fd(bio), data, static_cast<size_t>(size), MSG_NOSIGNAL);
+  if (n < 0 && Retry()) BIO_set_retry_write(bio);
+  return static_cast<int>(n);
+}
+
+long SocketControl(BIO*, int command, long, void*) {  // NOLINT(runtime/int): OpenSSL's type
+  return command == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+const BIO_METHOD* SocketMethod() {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
+                                 "bulwark socket");
+    if (m == nullptr) return m;
+    BIO_meth_set_read(m, SocketRead);
+    BIO_meth_set_write(m, SocketWrite);
+    BIO_meth_set_ctrl(m, SocketControl);
+    return m;
+  }();
+  return method;
+}
+
+int ClampedSize(size_t size) { return static_cast<int>(std::min<size_t>(size, INT_MAX)); }
+
+// What a failed SSL call (result `result`, SSL_get_error `error`) means,
+// taking OpenSSL's queued error, if any.
+boost::system::error_code ErrorFor(int result, int error) {
+  if (error == SSL_ERROR_ZERO_RETURN) return asio::error::eof;
+  if (error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+    if (result == 0 || errno == 0) return asio::ssl::error::stream_truncated;
+    return {errno, boost::system::system_category()};
+  }
+  const unsigned long queued = ERR_get_error();
+  ERR_clear_error();
+  if (queued == 0) return asio::ssl::error::stream_truncated;
+  if (ERR_GET_REASON(queued) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+    return asio::ssl::error::stream_truncated;
+  }
+  return {static_cast<int>(queued), asio::error::get_ssl_category()};
+}
+
+}  // namespace
+
+TlsSocket::TlsSocket(Socket socket, asio::ssl::context& context) : socket_(std::move(socket)) {
+  boost::system::error_code ec;
+  socket_.native_non_blocking(true, ec);
+  if (ec) return;
+  const BIO_METHOD* method = SocketMethod();
+  if (method == nullptr) return;
+  BIO* bio = BIO_new(method);
+  if (bio == nullptr) return;
+  BIO_set_data(bio, reinterpret_cast<void*>(static_cast<intptr_t>(socket_.native_handle())));
+  BIO_set_init(bio, 1);
+  ssl_ = SSL_new(context.native_handle());
+  if (ssl_ == nullptr) {
+    BIO_free(bio);
+    return;
+  }
+  SSL_set_bio(ssl_, bio, bio);  // the SSL owns it now
+  SSL_set_accept_state(ssl_);
+}
+
+TlsSocket::~TlsSocket() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
+}
+
+int TlsSocket::Attempt(Op op, void* data, int size) {
+  switch (op) {
+    case Op::kHandshake:
+      return SSL_do_handshake(ssl_);
+    case Op::kRead:
+      return SSL_read(ssl_, data, size);
+    case Op::kWrite:
+      return SSL_write(ssl_, data, size);
+    case Op::kShutdown: {
+      // 0: our close_notify is out; once more reads the peer's (1).
+      const int sent = SSL_shutdown(ssl_);
+      return sent == 0 ? SSL_shutdown(ssl_) : sent;
+    }
+  }
+  return -1;
+}
+
+asio::awaitable<std::tuple<boost::system::error_code, size_t>> TlsSocket::Drive(Op op, void* data,
+                                                                                int size) {
+  if (ssl_ == nullptr) co_return std::tuple(asio::error::no_memory, size_t{0});
+  for (;;) {
+    // SSL_get_error reads the thread's error queue, which must start empty;
+    // it nearly always is, and clearing it costs a pass over every slot.
+    if (ERR_peek_error() != 0) ERR_clear_error();
+    const int result = Attempt(op, data, size);
+    if (result > 0) co_return std::tuple(boost::system::error_code(), static_cast<size_t>(result));
+    const int error = SSL_get_error(ssl_, result);
+    if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) {
+      co_return std::tuple(ErrorFor(result, error), size_t{0});
+    }
+    auto [ec] = co_await socket_.async_wait(
+        error == SSL_ERROR_WANT_READ ? Socket::wait_read : Socket::wait_write, kAwaitInPlace);
+    if (ec) co_return std::tuple(ec, size_t{0});
+  }
+}
+
+asio::awaitable<boost::system::error_code> TlsSocket::Handshake() {
+  auto [ec, ignored] = co_await Drive(Op::kHandshake, nullptr, 0);
+  co_return ec;
+}
+
+// Not coroutines themselves: they hand back Drive's, one frame per operation.
+asio::awaitable<std::tuple<boost::system::error_code, size_t>> TlsSocket::ReadSome(
+    asio::mutable_buffer buffer) {
+  return Drive(Op::kRead, buffer.data(), ClampedSize(buffer.size()));
+}
+
+asio::awaitable<std::tuple<boost::system::error_code, size_t>> TlsSocket::Write(
+    asio::const_buffer buffer) {
+  // Without SSL_MODE_ENABLE_PARTIAL_WRITE, SSL_write succeeds only once all
+  // it was given is written (retried after a wait with the same bytes).
+  if (buffer.size() <= INT_MAX) {
+    return Drive(Op::kWrite, const_cast<void*>(buffer.data()), static_cast<int>(buffer.size()));
+  }
+  return WriteInPieces(buffer);
+}
+
+asio::awaitable<std::tuple<boost::system::error_code, size_t>> TlsSocket::WriteInPieces(
+    asio::const_buffer buffer) {
+  size_t done = 0;
+  while (done < buffer.size()) {
+    void* at = const_cast<char*>(static_cast<const char*>(buffer.data()) + done);
+    auto [ec, n] = co_await Drive(Op::kWrite, at, ClampedSize(buffer.size() - done));
+    if (ec) co_return std::tuple(ec, done);
+    done += n;
+  }
+  co_return std::tuple(boost::system::error_code(), done);
+}
+
+asio::awaitable<boost::system::error_code> TlsSocket::Shutdown() {
+  auto [ec, ignored] = co_await Drive(Op::kShutdown, nullptr, 0);
+  co_return ec;
+}
+
+}  // namespace bulwark::net::internal

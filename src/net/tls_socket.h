@@ -1,0 +1,72 @@
+// TlsSocket: the server side of a TLS connection, with OpenSSL reading and
+// writing the TCP socket's descriptor itself; internal to net/.
+//
+// Asio's ssl::stream runs OpenSSL over a pair of memory BIOs and copies every
+// record between them and the socket, clearing OpenSSL's error queue (a pass
+// over all its slots) before each of its many steps: on a keep-alive
+// connection that cost more than the cipher. Here OpenSSL reads and writes
+// the socket's (non-blocking) descriptor through a BIO of ours, and when it
+// wants to read or write, the coroutine waits on the socket's readiness in
+// the io thread's reactor, as nginx does with its event loop.
+//
+// One coroutine at a time may use it (a connection reads, then writes). The
+// socket stays an Asio socket: the worker's sweep cancels a wait that outlives
+// its deadline, and closing it ends the connection.
+#ifndef BULWARK_NET_TLS_SOCKET_H_
+#define BULWARK_NET_TLS_SOCKET_H_
+
+#include <openssl/ssl.h>
+
+#include <cstddef>
+#include <tuple>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/system/error_code.hpp>
+
+namespace bulwark::net::internal {
+
+class TlsSocket {
+ public:
+  using Socket = boost::asio::ip::tcp::socket;
+  using ErrorCode = boost::system::error_code;
+
+  // Takes `socket` and a new SSL of `context` in the server role. If OpenSSL
+  // cannot make one, every operation fails.
+  TlsSocket(Socket socket, boost::asio::ssl::context& context);
+  ~TlsSocket();
+  TlsSocket(const TlsSocket&) = delete;
+  TlsSocket& operator=(const TlsSocket&) = delete;
+
+  SSL* native_handle() { return ssl_; }
+  Socket& next_layer() { return socket_; }
+
+  boost::asio::awaitable<ErrorCode> Handshake();
+  // Reads at least one byte of application data: (error, bytes). A peer's
+  // close_notify is asio::error::eof; a connection closed without one,
+  // ssl::error::stream_truncated.
+  boost::asio::awaitable<std::tuple<ErrorCode, size_t>> ReadSome(
+      boost::asio::mutable_buffer buffer);
+  // Writes all of `buffer`: (error, bytes written).
+  boost::asio::awaitable<std::tuple<ErrorCode, size_t>> Write(boost::asio::const_buffer buffer);
+  // Sends close_notify and waits for the peer's.
+  boost::asio::awaitable<ErrorCode> Shutdown();
+
+ private:
+  enum class Op { kHandshake, kRead, kWrite, kShutdown };
+  // Runs `op` until it succeeds (its positive result is returned) or fails,
+  // waiting on the socket whenever OpenSSL wants to read or write.
+  boost::asio::awaitable<std::tuple<ErrorCode, size_t>> Drive(Op op, void* data, int size);
+  boost::asio::awaitable<std::tuple<ErrorCode, size_t>> WriteInPieces(
+      boost::asio::const_buffer buffer);
+  int Attempt(Op op, void* data, int size);
+
+  Socket socket_;
+  SSL* ssl_ = nullptr;
+};
+
+}  // namespace bulwark::net::internal
+
+#endif  // BULWARK_NET_TLS_SOCKET_H_
