@@ -105,7 +105,7 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
                                  decision.status != 401 && decision.status != 403;
   net::HttpResponse response = StatusResponse(nginx_cannot_pass ? 403 : decision.status);
   response.headers.emplace_back("X-Bulwark-Status", std::to_string(decision.status));
-  for (auto& h : decision.response_headers) response.headers.push_back(std::move(h));
+  response.passed_on_fields.append(decision.response_fields);
   for (auto& h : decision.identity_headers()) response.headers.push_back(std::move(h));
   if (recorder) {
     recorder->Record(kFrontend[static_cast<int>(*flavor)], facts, decision, decision.status,

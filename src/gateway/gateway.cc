@@ -134,13 +134,13 @@ void Gateway::Challenge(Decision& decision, int status, std::string_view error,
   decision.reason = std::move(reason);
   std::string challenge = fmt::format("Bearer realm=\"{}\"", realm_);
   if (!error.empty()) challenge += fmt::format(", error=\"{}\"", error);
-  decision.response_headers.emplace_back("WWW-Authenticate", std::move(challenge));
+  net::AppendFieldLine(decision.response_fields, "WWW-Authenticate", challenge);
 }
 
 bool Gateway::WithinLimit(guard::RateLimiter& limiter, std::string_view key,
                           Decision& decision) const {
   guard::RateLimitDecision verdict = limiter.Check(key);
-  guard::AppendRateLimitHeaders(limiter.policy(), verdict, decision.response_headers);
+  guard::AppendRateLimitFieldLines(limiter.policy(), verdict, decision.response_fields);
   if (verdict.allowed) return true;
   decision.status = 429;
   decision.reason = "rate limited: " + limiter.policy().name;
@@ -353,8 +353,8 @@ Decision Gateway::Decide(const RequestFacts& request) const {
     decision.status = 403;
     decision.reason = verdict.reason;
     if (!verdict.missing_scopes.empty()) {
-      decision.response_headers.emplace_back(
-          "WWW-Authenticate",
+      net::AppendFieldLine(
+          decision.response_fields, "WWW-Authenticate",
           fmt::format("Bearer realm=\"{}\", error=\"insufficient_scope\", scope=\"{}\"", realm_,
                       JoinWithSpaces(route->authz.scopes)));
     }

@@ -66,7 +66,9 @@ struct Decision {
   std::string path;              // the normalized path (empty if it did not normalize)
   std::string query;             // the raw query, without '?'
   std::shared_ptr<const Principal> principal;  // null: anonymous
-  HeaderList response_headers;  // for the client: WWW-Authenticate, Retry-After, RateLimit
+  // For the client, as field lines ("Name: value\r\n"): WWW-Authenticate,
+  // RateLimit-Policy, RateLimit, Retry-After.
+  std::string response_fields;
   // For the upstream: the principal's IdentityHeaders once allowed, else none.
   HeaderList identity_headers() const {
     return allowed() && principal ? IdentityHeaders(*principal) : HeaderList();

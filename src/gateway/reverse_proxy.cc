@@ -183,7 +183,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
   net::HttpResponse response;
   if (!decision.allowed()) {
     response = StatusResponse(decision.status);
-    for (auto& h : decision.response_headers) response.headers.push_back(std::move(h));
+    response.passed_on_fields = std::move(decision.response_fields);
   } else {
     net::HttpRequest upstream_request;
     size_t upstream = 0;
@@ -280,7 +280,7 @@ net::HttpResponse ReverseProxy::FinishForward(size_t index, Result<net::HttpResp
     const bool timeout = response.error().code() == StatusCode::kDeadlineExceeded;
     return StatusResponse(timeout ? 504 : 502);
   }
-  for (auto& h : decision.response_headers) response->headers.push_back(std::move(h));
+  response->passed_on_fields.append(decision.response_fields);
   return std::move(*response);
 }
 

@@ -36,6 +36,35 @@ void AppendInt(std::string& out, Int v) {
   out.append(digits, end);
 }
 
+// `"<name>";<k1>=<v1>;<k2>=<v2>`.
+template <typename Int1, typename Int2>
+void AppendItem(std::string& out, const std::string& name, char k1, Int1 v1, char k2, Int2 v2) {
+  AppendQuoted(out, name);
+  out.append(1, ';').append(1, k1).append(1, '=');
+  AppendInt(out, v1);
+  out.append(1, ';').append(1, k2).append(1, '=');
+  AppendInt(out, v2);
+}
+
+// The numbers both forms carry.
+struct Values {
+  bool retry;           // Retry-After goes with them
+  int64_t retry_after;  // seconds, at least 1
+  int64_t t;            // seconds to the reset, at most retry_after when denied
+  int64_t window;       // the policy's window in whole seconds, at least 1
+};
+
+Values ValuesOf(const RateLimitPolicy& policy, const RateLimitDecision& decision) {
+  using DenyReason = RateLimitDecision::DenyReason;
+  Values v;
+  v.retry = !decision.allowed && decision.deny_reason != DenyReason::kCostExceedsCapacity;
+  v.retry_after = std::max<int64_t>(CeilSeconds(decision.retry_after), 1);
+  v.t = CeilSeconds(decision.reset);
+  if (v.retry) v.t = std::min(v.t, v.retry_after);
+  v.window = std::max<int64_t>(CeilSeconds(policy.window), 1);
+  return v;
+}
+
 }  // namespace
 
 std::vector<HeaderField> RateLimitHeaders(const RateLimitPolicy& policy,
@@ -47,53 +76,27 @@ std::vector<HeaderField> RateLimitHeaders(const RateLimitPolicy& policy,
 
 void AppendRateLimitHeaders(const RateLimitPolicy& policy, const RateLimitDecision& decision,
                             std::vector<HeaderField>& fields) {
-  using DenyReason = RateLimitDecision::DenyReason;
-  const bool retry = !decision.allowed && decision.deny_reason != DenyReason::kCostExceedsCapacity;
-  const int64_t retry_after = std::max<int64_t>(CeilSeconds(decision.retry_after), 1);
-  int64_t t = CeilSeconds(decision.reset);
-  if (retry) t = std::min(t, retry_after);
+  const Values v = ValuesOf(policy, decision);
+  fields.reserve(fields.size() + (v.retry ? 3 : 2));
+  AppendItem(fields.emplace_back("RateLimit-Policy", std::string()).second, policy.name, 'q',
+             policy.limit, 'w', v.window);
+  AppendItem(fields.emplace_back("RateLimit", std::string()).second, policy.name, 'r',
+             decision.remaining, 't', v.t);
+  if (v.retry) AppendInt(fields.emplace_back("Retry-After", std::string()).second, v.retry_after);
+}
 
-  // `"<name>";<k1>=<v1>;<k2>=<v2>`. This runs on every request of a
-  // rate-limited route: one allocation of the exact size, filled in place,
-  // unless the name needs escaping.
-  const bool plain_name = std::none_of(policy.name.begin(), policy.name.end(),
-                                       [](char c) { return c == '"' || c == '\\'; });
-  auto item = [&](char k1, auto v1, char k2, auto v2) {
-    char n1[24], n2[24];
-    const auto l1 = static_cast<size_t>(std::to_chars(n1, n1 + sizeof(n1), v1).ptr - n1);
-    const auto l2 = static_cast<size_t>(std::to_chars(n2, n2 + sizeof(n2), v2).ptr - n2);
-    std::string out;
-    if (!plain_name) {
-      AppendQuoted(out, policy.name);
-      out.append(1, ';').append(1, k1).append(1, '=').append(n1, l1);
-      out.append(1, ';').append(1, k2).append(1, '=').append(n2, l2);
-      return out;
-    }
-    const std::string& name = policy.name;
-    const size_t total = name.size() + 8 + l1 + l2;  // two quotes, ";k=" twice
-    out.resize_and_overwrite(total, [&](char* p, size_t) {
-      *p++ = '"';
-      p = std::copy(name.begin(), name.end(), p);
-      *p++ = '"';
-      *p++ = ';';
-      *p++ = k1;
-      *p++ = '=';
-      p = std::copy(n1, n1 + l1, p);
-      *p++ = ';';
-      *p++ = k2;
-      *p++ = '=';
-      std::copy(n2, n2 + l2, p);
-      return total;
-    });
-    return out;
-  };
-  fields.reserve(fields.size() + (retry ? 3 : 2));
-  fields.emplace_back("RateLimit-Policy", item('q', policy.limit, 'w',
-                                               std::max<int64_t>(CeilSeconds(policy.window), 1)));
-  fields.emplace_back("RateLimit", item('r', decision.remaining, 't', t));
-  if (retry) {
-    std::string& after = fields.emplace_back("Retry-After", std::string()).second;
-    AppendInt(after, retry_after);
+void AppendRateLimitFieldLines(const RateLimitPolicy& policy, const RateLimitDecision& decision,
+                               std::string& lines) {
+  const Values v = ValuesOf(policy, decision);
+  lines.append("RateLimit-Policy: ");
+  AppendItem(lines, policy.name, 'q', policy.limit, 'w', v.window);
+  lines.append("\r\nRateLimit: ");
+  AppendItem(lines, policy.name, 'r', decision.remaining, 't', v.t);
+  lines.append("\r\n");
+  if (v.retry) {
+    lines.append("Retry-After: ");
+    AppendInt(lines, v.retry_after);
+    lines.append("\r\n");
   }
 }
 

@@ -44,6 +44,12 @@ std::vector<HeaderField> RateLimitHeaders(const RateLimitPolicy& policy,
 void AppendRateLimitHeaders(const RateLimitPolicy& policy, const RateLimitDecision& decision,
                             std::vector<HeaderField>& out);
 
+// The same fields as the lines of a message head ("RateLimit-Policy: ...\r\n"
+// and so on), appended to `lines`: what the gateway sends on every request
+// of a rate-limited route.
+void AppendRateLimitFieldLines(const RateLimitPolicy& policy, const RateLimitDecision& decision,
+                               std::string& lines);
+
 }  // namespace bulwark::guard
 
 #endif  // BULWARK_GUARD_RATE_LIMIT_HEADERS_H_

@@ -82,14 +82,14 @@ TEST_F(ApiKeyGatewayTest, RefusesMissingForgedRevokedAndExpiredKeys) {
   auto gw = MakeWithKeys({Reports()});
   Decision none = DecideKey(*gw, "");
   EXPECT_EQ(none.status, 401);
-  EXPECT_EQ(HeaderOf(none.response_headers, "WWW-Authenticate"), "Bearer realm=\"bulwark\"");
+  EXPECT_EQ(HeaderOf(none.response_fields, "WWW-Authenticate"), "Bearer realm=\"bulwark\"");
 
   const std::string key = NewKey();
   std::string forged = key;
   forged[30] = forged[30] == 'a' ? 'b' : 'a';
   Decision bad = DecideKey(*gw, forged);
   EXPECT_EQ(bad.status, 401);
-  EXPECT_EQ(HeaderOf(bad.response_headers, "WWW-Authenticate"),
+  EXPECT_EQ(HeaderOf(bad.response_fields, "WWW-Authenticate"),
             "Bearer realm=\"bulwark\", error=\"invalid_token\"");
   EXPECT_EQ(DecideKey(*gw, "not-a-key").status, 401);
 

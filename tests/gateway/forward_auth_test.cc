@@ -42,8 +42,10 @@ class ForwardAuthTest : public GatewayTest {
     return response ? *response : net::HttpResponse{};
   }
 
+  // A field of the response, from its list or from the lines it passes on.
   static std::string Get(const net::HttpResponse& r, std::string_view name) {
-    return HeaderOf(r.headers, name);
+    std::string value = HeaderOf(r.headers, name);
+    return value.empty() ? HeaderOf(r.passed_on_fields, name) : value;
   }
 
   std::unique_ptr<Gateway> gw_;

@@ -89,6 +89,19 @@ class GatewayTest : public ::testing::Test {
     }
     return "";
   }
+  // The value of the first `name: value` line of `lines`, "" if none.
+  static std::string HeaderOf(std::string_view lines, std::string_view name) {
+    while (!lines.empty()) {
+      const size_t end = lines.find("\r\n");
+      const std::string_view line = lines.substr(0, end);
+      if (line.starts_with(name) && line.substr(name.size()).starts_with(": ")) {
+        return std::string(line.substr(name.size() + 2));
+      }
+      if (end == std::string_view::npos) break;
+      lines.remove_prefix(end + 2);
+    }
+    return "";
+  }
 
   FakeClock clock_{kNow};
   std::filesystem::path dir_;

@@ -25,11 +25,11 @@ TEST_F(GatewayTest, PrincipalOverItsLimitGets429WithRetryAfterAndOthersDoNot) {
   EXPECT_EQ(Decide(*gw, "GET", "/orders", alice).status, 200);
   Decision second = Decide(*gw, "GET", "/orders", alice);
   EXPECT_EQ(second.status, 200);
-  EXPECT_EQ(HeaderOf(second.response_headers, "RateLimit-Policy"), "\"orders\";q=2;w=60");
+  EXPECT_EQ(HeaderOf(second.response_fields, "RateLimit-Policy"), "\"orders\";q=2;w=60");
   Decision third = Decide(*gw, "GET", "/orders", alice);
   EXPECT_EQ(third.status, 429);
-  EXPECT_EQ(HeaderOf(third.response_headers, "Retry-After"), "30");
-  EXPECT_FALSE(HeaderOf(third.response_headers, "RateLimit").empty());
+  EXPECT_EQ(HeaderOf(third.response_fields, "Retry-After"), "30");
+  EXPECT_FALSE(HeaderOf(third.response_fields, "RateLimit").empty());
 
   auto bob = Claims();
   bob["sub"] = "bob";
@@ -83,7 +83,7 @@ TEST_F(GatewayTest, PreAuthLimitStopsATokenFloodFromOneAddress) {
   }
   Decision limited = Decide(*gw, "GET", "/orders", Bearer(Claims()));
   EXPECT_EQ(limited.status, 429);
-  EXPECT_EQ(HeaderOf(limited.response_headers, "Retry-After"), "1");
+  EXPECT_EQ(HeaderOf(limited.response_fields, "Retry-After"), "1");
   EXPECT_EQ(Decide(*gw, "GET", "/orders", Bearer(Claims()), "198.51.100.1").status, 200);
   EXPECT_EQ(Decide(*gw, "GET", "/public").status, 200) << "public routes do no auth work";
   clock_.Advance(milliseconds(400));

@@ -42,7 +42,7 @@ TEST_F(GatewayTest, MissingCredentialsGet401WithBearerChallenge) {
   auto gw = Make({Orders()});
   Decision d = Decide(*gw, "GET", "/orders");
   EXPECT_EQ(d.status, 401);
-  EXPECT_EQ(HeaderOf(d.response_headers, "WWW-Authenticate"), "Bearer realm=\"bulwark\"");
+  EXPECT_EQ(HeaderOf(d.response_fields, "WWW-Authenticate"), "Bearer realm=\"bulwark\"");
 }
 
 TEST_F(GatewayTest, RefusesBadTokensWith401InvalidToken) {
@@ -72,7 +72,7 @@ TEST_F(GatewayTest, RefusesBadTokensWith401InvalidToken) {
         std::string("not.a.jwt")}) {
     Decision d = Decide(*gw, "GET", "/orders", "Bearer " + token);
     EXPECT_EQ(d.status, 401) << token;
-    EXPECT_EQ(HeaderOf(d.response_headers, "WWW-Authenticate"),
+    EXPECT_EQ(HeaderOf(d.response_fields, "WWW-Authenticate"),
               "Bearer realm=\"bulwark\", error=\"invalid_token\"");
     EXPECT_EQ(d.principal, nullptr);
   }
@@ -82,7 +82,7 @@ TEST_F(GatewayTest, NonBearerAuthorizationGets401InvalidRequest) {
   auto gw = Make({Orders()});
   Decision d = Decide(*gw, "GET", "/orders", "Basic YWxpY2U6cHc=");
   EXPECT_EQ(d.status, 401);
-  EXPECT_EQ(HeaderOf(d.response_headers, "WWW-Authenticate"),
+  EXPECT_EQ(HeaderOf(d.response_fields, "WWW-Authenticate"),
             "Bearer realm=\"bulwark\", error=\"invalid_request\"");
 }
 
@@ -104,7 +104,7 @@ TEST_F(GatewayTest, MissingScopeGets403WithInsufficientScope) {
   Decision d = Decide(*gw, "GET", "/orders", Bearer(claims));
   EXPECT_EQ(d.status, 403);
   EXPECT_EQ(d.reason, "missing scope");
-  EXPECT_EQ(HeaderOf(d.response_headers, "WWW-Authenticate"),
+  EXPECT_EQ(HeaderOf(d.response_fields, "WWW-Authenticate"),
             "Bearer realm=\"bulwark\", error=\"insufficient_scope\", scope=\"orders:read\"");
 }
 

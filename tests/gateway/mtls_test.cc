@@ -93,7 +93,7 @@ TEST_F(MtlsGatewayTest, AllOfNeedsCertificateAndTokenAndBindsThem) {
 
   Decision no_token = DecideTls(*gw, &tls);
   EXPECT_EQ(no_token.status, 401);
-  EXPECT_EQ(HeaderOf(no_token.response_headers, "WWW-Authenticate"), "Bearer realm=\"bulwark\"");
+  EXPECT_EQ(HeaderOf(no_token.response_fields, "WWW-Authenticate"), "Bearer realm=\"bulwark\"");
   EXPECT_EQ(DecideTls(*gw, nullptr, Bearer(Claims())).status, 403);
   // A bad token is refused even with a good certificate.
   auto expired = Claims();

@@ -112,6 +112,37 @@ TEST(RateLimitHeadersTest, LongNamesAndLargestNumbersAreWrittenWhole) {
   }
 }
 
+TEST(RateLimitHeadersTest, FieldLinesCarryTheSameFieldsInTheSameOrder) {
+  RateLimitPolicy quoted = Policy(1500ms);
+  quoted.name = "per \"team\" \\ route";
+  const RateLimitDecision decisions[] = {
+      {.allowed = true, .limit = 100, .remaining = 42, .reset = 30s},
+      {.allowed = false,
+       .limit = 100,
+       .remaining = 0,
+       .reset = 59'001ms,
+       .retry_after = 1'500ms,
+       .deny_reason = DenyReason::kQuotaExhausted},
+      {.allowed = false,
+       .limit = 100,
+       .remaining = 7,
+       .reset = 2s,
+       .retry_after = 0ms,
+       .deny_reason = DenyReason::kCostExceedsCapacity},
+  };
+  for (const RateLimitPolicy& policy : {Policy(), quoted}) {
+    for (const RateLimitDecision& d : decisions) {
+      std::string want;
+      for (const auto& [name, value] : RateLimitHeaders(policy, d)) {
+        want += name + ": " + value + "\r\n";
+      }
+      std::string got = "X: y\r\n";  // appended after what is there
+      AppendRateLimitFieldLines(policy, d, got);
+      EXPECT_EQ(got, "X: y\r\n" + want) << policy.name;
+    }
+  }
+}
+
 TEST(RateLimitHeadersTest, FromALimiterDecision) {
   FakeClock clock;
   auto limiter = RateLimiter::Create({.algorithm = RateLimitPolicy::Algorithm::kTokenBucket,
