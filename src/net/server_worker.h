@@ -3,6 +3,8 @@
 #ifndef BULWARK_NET_SERVER_WORKER_H_
 #define BULWARK_NET_SERVER_WORKER_H_
 
+#include <time.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -97,12 +99,29 @@ enum class ConnectionPhase {
   kLingering,  // answered and closing, draining what the client still sends
 };
 
+// CLOCK_MONOTONIC_COARSE: the monotonic time as of the kernel's last tick (a
+// few milliseconds at most behind), read without the hardware counter. The
+// deadlines below are checked every kDeadlineSweep, so a finer clock would
+// only cost more on each of the several reads a request makes.
+struct CoarseSteadyClock {
+  using duration = std::chrono::nanoseconds;
+  using rep = duration::rep;
+  using period = duration::period;
+  using time_point = std::chrono::time_point<CoarseSteadyClock>;
+  static constexpr bool is_steady = true;
+  static time_point now() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+  }
+};
+
 // A live connection as its io thread lists it, with the deadline of the I/O
 // it awaits. The worker's sweep (every kDeadlineSweep) cancels the stream's
 // pending operations while the deadline has passed, instead of a timer
 // armed and cancelled around every read and write.
 struct ConnectionSlot {
-  using Clock = std::chrono::steady_clock;
+  using Clock = CoarseSteadyClock;
   boost::asio::ip::tcp::socket* stream = nullptr;
   ConnectionPhase phase = ConnectionPhase::kIdle;
   Clock::time_point deadline = Clock::time_point::max();

@@ -96,7 +96,7 @@ struct UpstreamPool::Connection {
   beast::tcp_stream& Lowest() { return tls ? beast::get_lowest_layer(*tls) : stream; }
   beast::flat_buffer buffer;
   std::string write_buffer;
-  std::chrono::steady_clock::time_point idle_since;
+  internal::CoarseSteadyClock::time_point idle_since;
   // The last response had no body: bytes the service sent after it anyway
   // are looked for before the connection is reused.
   bool check_before_reuse = false;
@@ -318,7 +318,7 @@ std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle() {
 
 asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& request,
                                                          bool idempotent) {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = internal::CoarseSteadyClock::now();
   while (!idle_.empty() && now - idle_.front()->idle_since > options_.idle_timeout) {
     idle_.erase(idle_.begin());
   }
@@ -351,7 +351,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& requ
       co_return response;
     }
     if (keep_alive && idle_.size() < options_.max_idle_connections) {
-      connection->idle_since = std::chrono::steady_clock::now();
+      connection->idle_since = internal::CoarseSteadyClock::now();
       connection->ExpireNever();
       // A chunked or close-delimited body grew the buffer: give it back.
       if (connection->buffer.capacity() > kMaxPooledBuffer) connection->buffer.shrink_to_fit();
