@@ -26,19 +26,28 @@ namespace {
 // this one sends with MSG_NOSIGNAL, so that is an EPIPE error like any other.
 int Fd(BIO* bio) { return static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(bio))); }
 
-bool Retry() { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR; }
+// A retry is signalled only for a socket that is not ready: the caller then
+// waits for the reactor to say it is, which it says only on a change. An
+// interrupted call is made again at once.
+bool NotReady() { return errno == EAGAIN || errno == EWOULDBLOCK; }
 
 int SocketRead(BIO* bio, char* data, int size) {
   BIO_clear_retry_flags(bio);
-  const ssize_t n = ::recv(Fd(bio), data, static_cast<size_t>(size), 0);
-  if (n < 0 && Retry()) BIO_set_retry_read(bio);
+  ssize_t n;
+  do {
+    n = ::recv(Fd(bio), data, static_cast<size_t>(size), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && NotReady()) BIO_set_retry_read(bio);
   return static_cast<int>(n);
 }
 
 int SocketWrite(BIO* bio, const char* data, int size) {
   BIO_clear_retry_flags(bio);
-  const ssize_t n = ::send(Fd(bio), data, static_cast<size_t>(size), MSG_NOSIGNAL);
-  if (n < 0 && Retry()) BIO_set_retry_write(bio);
+  ssize_t n;
+  do {
+    n = ::send(Fd(bio), data, static_cast<size_t>(size), MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && NotReady()) BIO_set_retry_write(bio);
   return static_cast<int>(n);
 }
 
