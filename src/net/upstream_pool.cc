@@ -335,7 +335,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& requ
     Connection& c = *connection;
     // On a server's io thread the sweep keeps the deadline: the bare socket
     // spares every read and write Beast's timed-stream wrapper. (Not one
-    // conditional expression: GCC 12 miscompiles co_await inside one.)
+    // conditional expression: so built by GCC 12, the proxy crashed.)
     Result<HttpResponse> response;
     if (c.tls) {
       response = co_await ExchangeOn(*c.tls, c, request, response_started, keep_alive);
