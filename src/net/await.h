@@ -7,7 +7,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace bulwark::net::internal {
@@ -15,19 +14,16 @@ namespace bulwark::net::internal {
 // I/O outcomes (EOF, timeout, reset, cancel) come back as values, not throws.
 inline constexpr auto kAwait = boost::asio::as_tuple(boost::asio::use_awaitable);
 
-// The same for Asio's own sockets, TLS streams, acceptors and timers, awaited
-// in place: use_awaitable would allocate a coroutine frame to start each
-// operation. Beast's streams take only kAwait (their initiating functions
-// predate deferred operations).
+// The same for Asio's own sockets, acceptors and timers, awaited in place:
+// use_awaitable would allocate a coroutine frame to start each operation.
+// Beast's streams take only kAwait (their initiating functions predate
+// deferred operations).
 inline constexpr auto kAwaitInPlace = boost::asio::as_tuple(boost::asio::deferred);
 
-// kAwaitInPlace for Asio's TCP socket and TLS stream over it, kAwait for any
-// other stream.
+// kAwaitInPlace for Asio's TCP socket, kAwait for any other stream.
 template <typename Stream>
 inline constexpr auto kAwaitOn = [] {
-  using Socket = boost::asio::ip::tcp::socket;
-  if constexpr (std::is_same_v<Stream, Socket> ||
-                std::is_same_v<Stream, boost::asio::ssl::stream<Socket>>) {
+  if constexpr (std::is_same_v<Stream, boost::asio::ip::tcp::socket>) {
     return kAwaitInPlace;
   } else {
     return kAwait;

@@ -56,6 +56,18 @@ using PlainStream = tcp::socket;
 // OpenSSL on the socket itself (see net/tls_socket.h).
 using TlsStream = TlsSocket;
 
+// Reading some bytes from, and writing all of a buffer to, either stream:
+// each awaits to (error, bytes), and none is a coroutine of its own (no frame
+// per operation).
+auto ReadSomeFrom(PlainStream& s, asio::mutable_buffer b) {
+  return s.async_read_some(b, kAwaitInPlace);
+}
+auto ReadSomeFrom(TlsStream& s, asio::mutable_buffer b) { return s.ReadSome(b); }
+auto WriteAllTo(PlainStream& s, asio::const_buffer b) {
+  return asio::async_write(s, b, kAwaitInPlace);
+}
+auto WriteAllTo(TlsStream& s, asio::const_buffer b) { return s.Write(b); }
+
 enum class ReadOutcome { kRequest, kRefused, kClosed };
 
 Refusal RefusalFor(const beast::error_code& ec) {
@@ -120,8 +132,6 @@ class HttpConnection {
   asio::awaitable<ReadOutcome> ReadBody(RequestParser& parser, Refusal& refusal);
   asio::awaitable<ReadOutcome> ReadFixedBody(uint64_t length, std::string& body);
   asio::awaitable<bool> Write();  // write_buffer_
-  // Writes all of `bytes`; the error, if any.
-  asio::awaitable<beast::error_code> WriteAll(asio::const_buffer bytes);
   asio::awaitable<void> LingeringClose();
   asio::awaitable<HttpResponse> CallHandler(HttpRequest& request);
 
@@ -205,13 +215,7 @@ template <class Stream>
 asio::awaitable<bool> HttpConnection<Stream>::ReadSome() {
   const size_t room = std::min(buffer_.max_size() - buffer_.size(), kReadChunk);
   if (room == 0) co_return false;
-  beast::error_code ec;
-  size_t n = 0;
-  if constexpr (kTls) {
-    std::tie(ec, n) = co_await stream_.ReadSome(buffer_.prepare(room));
-  } else {
-    std::tie(ec, n) = co_await stream_.async_read_some(buffer_.prepare(room), kAwaitInPlace);
-  }
+  auto [ec, n] = co_await ReadSomeFrom(stream_, buffer_.prepare(room));
   if (ec) {
     if (log::Enabled(log::Level::kDebug)) {
       log::Debug("net.http.read_ended", {{"error", ec.message()}, {"remote", remote_address_}});
@@ -286,7 +290,8 @@ asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadRequest(HttpRequest& re
   buffer_.consume(head_size);
   if (framing->expect_continue && buffer_.size() == 0) {  // the client waits for it
     slot_.ExpireAfter(options_.write_timeout);
-    if (co_await WriteAll(asio::buffer(kContinue))) co_return ReadOutcome::kClosed;
+    auto [write_ec, n] = co_await WriteAllTo(stream_, asio::buffer(kContinue));
+    if (write_ec) co_return ReadOutcome::kClosed;
   }
   if (!parser) co_return co_await ReadFixedBody(framing->content_length, request.body);
   const ReadOutcome body = co_await ReadBody(*parser, refusal);
@@ -362,27 +367,12 @@ template <class Stream>
 asio::awaitable<bool> HttpConnection<Stream>::Write() {
   slot_.ExpireAfter(options_.write_timeout);
   std::string& out = write_buffer_;
-  // Inline, not through WriteAll: one coroutine frame fewer per response.
-  beast::error_code ec;
-  if constexpr (kTls) {
-    ec = std::get<0>(co_await stream_.Write(asio::buffer(out)));
-  } else {
-    ec = std::get<0>(co_await asio::async_write(stream_, asio::buffer(out), kAwaitInPlace));
-  }
+  auto [ec, n] = co_await WriteAllTo(stream_, asio::buffer(out));
   if (out.capacity() > kMaxRetainedWriteBuffer) std::string().swap(out);
   if (ec && log::Enabled(log::Level::kDebug)) {
     log::Debug("net.http.write_failed", {{"error", ec.message()}, {"remote", remote_address_}});
   }
   co_return !ec;
-}
-
-template <class Stream>
-asio::awaitable<beast::error_code> HttpConnection<Stream>::WriteAll(asio::const_buffer bytes) {
-  if constexpr (kTls) {
-    co_return std::get<0>(co_await stream_.Write(bytes));
-  } else {
-    co_return std::get<0>(co_await asio::async_write(stream_, bytes, kAwaitInPlace));
-  }
 }
 
 template <class Stream>
@@ -400,8 +390,7 @@ asio::awaitable<void> HttpConnection<Stream>::LingeringClose() {
       size_t discarded = 0;
       while (discarded < kLingerMaxBytes) {
         buffer_.clear();
-        auto [read_ec, n] =
-            co_await stream_.async_read_some(buffer_.prepare(kReadChunk), kAwaitInPlace);
+        auto [read_ec, n] = co_await ReadSomeFrom(stream_, buffer_.prepare(kReadChunk));
         if (read_ec) break;
         discarded += n;
       }
