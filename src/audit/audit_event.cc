@@ -65,6 +65,23 @@ AuditEventView ViewOf(const AuditEvent& event) {
           .latency = event.latency};
 }
 
+void Assign(AuditEvent& event, const AuditEventView& view) {
+  event.time = view.time;
+  event.request_id.assign(view.request_id);
+  event.subject.assign(view.subject);
+  event.issuer.assign(view.issuer);
+  event.credential_kind.assign(view.credential_kind);
+  event.action.assign(view.action);
+  event.resource.assign(view.resource);
+  event.route.assign(view.route);
+  event.host.assign(view.host);
+  event.client_ip.assign(view.client_ip);
+  event.decision = view.decision;
+  event.status = view.status;
+  event.reason.assign(view.reason);
+  event.latency = view.latency;
+}
+
 void AppendJsonLine(const AuditEvent& event, std::string& out) {
   size_t strings = event.request_id.size() + event.subject.size() + event.issuer.size() +
                    event.credential_kind.size() + event.action.size() + event.resource.size() +

@@ -63,6 +63,9 @@ struct AuditEventView {
 // A view of `event`, valid while it lives.
 AuditEventView ViewOf(const AuditEvent& event);
 
+// Makes `event` a copy of `view`, reusing the memory its strings hold.
+void Assign(AuditEvent& event, const AuditEventView& view);
+
 // Appends `event` to `out` as one JSON object followed by "\n":
 //
 //   {"time":"2023-11-14T22:13:20.123456Z","request_id":"...","subject":"...",

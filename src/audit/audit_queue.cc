@@ -50,8 +50,6 @@ namespace {
 // a client's one long path must not stay allocated in the ring.
 constexpr size_t kMaxKeptString = 512;
 
-void Keep(std::string& kept, std::string_view value) { kept.assign(value); }
-
 // Frees, once the event is written, what its strings hold beyond what a slot
 // keeps.
 void Trim(AuditEvent& event) {
@@ -69,22 +67,7 @@ bool AuditQueue::TryEnqueue(AuditEvent&& event) {
 }
 
 bool AuditQueue::TryEnqueue(const AuditEventView& event) {
-  return Enqueue([&event](AuditEvent& slot) {
-    slot.time = event.time;
-    Keep(slot.request_id, event.request_id);
-    Keep(slot.subject, event.subject);
-    Keep(slot.issuer, event.issuer);
-    Keep(slot.credential_kind, event.credential_kind);
-    Keep(slot.action, event.action);
-    Keep(slot.resource, event.resource);
-    Keep(slot.route, event.route);
-    Keep(slot.host, event.host);
-    Keep(slot.client_ip, event.client_ip);
-    slot.decision = event.decision;
-    slot.status = event.status;
-    Keep(slot.reason, event.reason);
-    slot.latency = event.latency;
-  });
+  return Enqueue([&event](AuditEvent& slot) { Assign(slot, event); });
 }
 
 template <typename Fill>

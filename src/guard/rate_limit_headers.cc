@@ -69,20 +69,15 @@ Values ValuesOf(const RateLimitPolicy& policy, const RateLimitDecision& decision
 
 std::vector<HeaderField> RateLimitHeaders(const RateLimitPolicy& policy,
                                           const RateLimitDecision& decision) {
-  std::vector<HeaderField> fields;
-  AppendRateLimitHeaders(policy, decision, fields);
-  return fields;
-}
-
-void AppendRateLimitHeaders(const RateLimitPolicy& policy, const RateLimitDecision& decision,
-                            std::vector<HeaderField>& fields) {
   const Values v = ValuesOf(policy, decision);
-  fields.reserve(fields.size() + (v.retry ? 3 : 2));
+  std::vector<HeaderField> fields;
+  fields.reserve(v.retry ? 3 : 2);
   AppendItem(fields.emplace_back("RateLimit-Policy", std::string()).second, policy.name, 'q',
              policy.limit, 'w', v.window);
   AppendItem(fields.emplace_back("RateLimit", std::string()).second, policy.name, 'r',
              decision.remaining, 't', v.t);
   if (v.retry) AppendInt(fields.emplace_back("Retry-After", std::string()).second, v.retry_after);
+  return fields;
 }
 
 void AppendRateLimitFieldLines(const RateLimitPolicy& policy, const RateLimitDecision& decision,

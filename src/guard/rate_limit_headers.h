@@ -39,11 +39,6 @@ using HeaderField = std::pair<std::string, std::string>;
 std::vector<HeaderField> RateLimitHeaders(const RateLimitPolicy& policy,
                                           const RateLimitDecision& decision);
 
-// The same fields, appended to `out` (no vector of their own on the request
-// path).
-void AppendRateLimitHeaders(const RateLimitPolicy& policy, const RateLimitDecision& decision,
-                            std::vector<HeaderField>& out);
-
 // The same fields as the lines of a message head ("RateLimit-Policy: ...\r\n"
 // and so on), appended to `lines`: what the gateway sends on every request
 // of a rate-limited route.
