@@ -20,7 +20,7 @@ namespace {
 // address, so the last one parsed on this thread is kept.
 std::optional<IpAddress> ParsedClientIp(std::string_view text) {
   thread_local std::string last_text;
-  thread_local std::optional<IpAddress> last = IpAddress::Parse("");
+  thread_local std::optional<IpAddress> last;  // of "": none
   if (text != last_text) {
     last = IpAddress::Parse(text);
     last_text.assign(text);

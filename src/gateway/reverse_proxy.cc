@@ -171,8 +171,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
                      .tls = tls,
                      .tls_info = request.tls.get(),
                      .headers = &request.headers};
-  const std::string_view host = FillCredentialFacts(request.headers, facts);
-  facts.host = host;
+  facts.host = FillCredentialFacts(request.headers, facts);
   Decision decision = gateway_.Decide(facts);
   // Refused for a kid its issuer's keys lack while they are refetched (the
   // coroutine only then): wait for that fetch and decide once more.
@@ -187,7 +186,8 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
   } else {
     net::HttpRequest upstream_request;
     size_t upstream = 0;
-    if (auto refused = PrepareForward(request, tls, host, decision, upstream_request, upstream)) {
+    if (auto refused =
+            PrepareForward(request, tls, facts.host, decision, upstream_request, upstream)) {
       response = std::move(*refused);
     } else {
       auto executor = co_await asio::this_coro::executor;
@@ -200,7 +200,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
   if (recorder_) {
     recorder_->Record("proxy",
                       {.method = request.method,
-                       .host = host,
+                       .host = facts.host,
                        .target = request.target,
                        .client_ip = request.remote_address,
                        .tls = tls},
