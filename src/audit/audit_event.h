@@ -41,8 +41,8 @@ struct AuditEvent {
 };
 
 // An AuditEvent whose strings are borrowed: what a producer on the request
-// path hands the AuditQueue, which copies it into storage it reuses, so that
-// no event is built, moved and freed per request.
+// path hands the AuditQueue, which serializes it into a line it keeps for
+// reuse, so that no event is built, moved and freed per request.
 struct AuditEventView {
   std::chrono::system_clock::time_point time;
   std::string_view request_id;
@@ -63,9 +63,6 @@ struct AuditEventView {
 // A view of `event`, valid while it lives.
 AuditEventView ViewOf(const AuditEvent& event);
 
-// Makes `event` a copy of `view`, reusing the memory its strings hold.
-void Assign(AuditEvent& event, const AuditEventView& view);
-
 // Appends `event` to `out` as one JSON object followed by "\n":
 //
 //   {"time":"2023-11-14T22:13:20.123456Z","request_id":"...","subject":"...",
@@ -81,7 +78,10 @@ void Assign(AuditEvent& event, const AuditEventView& view);
 // bidirectional-override controls; each byte that is not part of valid UTF-8
 // becomes U+FFFD. A hostile value can thus neither split a line nor add a
 // field. Thread-safe (pure function).
-void AppendJsonLine(const AuditEvent& event, std::string& out);
+void AppendJsonLine(const AuditEventView& event, std::string& out);
+inline void AppendJsonLine(const AuditEvent& event, std::string& out) {
+  AppendJsonLine(ViewOf(event), out);
+}
 
 }  // namespace bulwark::audit
 

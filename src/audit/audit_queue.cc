@@ -19,7 +19,7 @@ namespace bulwark::audit {
 // neighbouring producers from bouncing each other's slot.
 struct alignas(64) AuditQueue::Slot {
   std::atomic<uint64_t> seq{0};
-  AuditEvent event;
+  std::string line;  // the event as its JSON line
 };
 
 Result<std::unique_ptr<AuditQueue>> AuditQueue::Create(AuditSink& sink, AuditQueueOptions options) {
@@ -44,30 +44,17 @@ AuditQueue::AuditQueue(AuditSink& sink, size_t capacity, size_t max_batch)
 
 AuditQueue::~AuditQueue() { Stop(); }
 
-namespace {
+// A slot keeps its line's memory for the next event up to this much: a
+// client's one long path must not stay allocated in the ring.
+constexpr size_t kMaxKeptLine = 2048;
 
-// A slot keeps its strings' memory for the next event, up to this much each:
-// a client's one long path must not stay allocated in the ring.
-constexpr size_t kMaxKeptString = 512;
-
-// Frees, once the event is written, what its strings hold beyond what a slot
-// keeps.
-void Trim(AuditEvent& event) {
-  for (std::string* s :
-       {&event.request_id, &event.subject, &event.issuer, &event.credential_kind, &event.action,
-        &event.resource, &event.route, &event.host, &event.client_ip, &event.reason}) {
-    if (s->capacity() > kMaxKeptString) std::string().swap(*s);
-  }
-}
-
-}  // namespace
-
-bool AuditQueue::TryEnqueue(AuditEvent&& event) {
-  return Enqueue([&event](AuditEvent& slot) { slot = std::move(event); });
-}
+bool AuditQueue::TryEnqueue(const AuditEvent& event) { return TryEnqueue(ViewOf(event)); }
 
 bool AuditQueue::TryEnqueue(const AuditEventView& event) {
-  return Enqueue([&event](AuditEvent& slot) { Assign(slot, event); });
+  return Enqueue([&event](std::string& line) {
+    line.clear();
+    AppendJsonLine(event, line);
+  });
 }
 
 template <typename Fill>
@@ -81,7 +68,7 @@ bool AuditQueue::Enqueue(Fill&& fill) {
     auto lag = static_cast<int64_t>(seq - pos);
     if (lag == 0) {
       if (enqueue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-        fill(slot->event);
+        fill(slot->line);
         // Sequentially consistent with the writer's going to sleep in Run:
         // either the writer sees this slot before it sleeps, or this thread
         // sees it sleeping and wakes it (on x86 the store is one xchg).
@@ -120,8 +107,8 @@ size_t AuditQueue::Drain(std::string& lines) {
   size_t events = 0;
   while (events < max_batch_ && HeadReady()) {
     Slot& slot = slots_[dequeue_pos_ & mask_];
-    AppendJsonLine(slot.event, lines);
-    Trim(slot.event);
+    lines += slot.line;
+    if (slot.line.capacity() > kMaxKeptLine) std::string().swap(slot.line);
     slot.seq.store(dequeue_pos_ + mask_ + 1, std::memory_order_release);
     ++dequeue_pos_;
     ++events;

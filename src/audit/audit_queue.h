@@ -20,9 +20,8 @@ namespace bulwark::audit {
 
 struct AuditQueueOptions {
   // Events that may wait for the writer; rounded up to a power of two, at
-  // least 2. The slots are allocated up front (about 400 bytes each, plus the
-  // strings of the events they hold, kept for reuse up to a few hundred bytes
-  // each).
+  // least 2. The slots are allocated up front (64 bytes each, plus the line
+  // of the event each last held, kept for reuse up to 2 KiB).
   size_t capacity = 16384;
   // Most events handed to one AuditSink::Write (one write(2) for a file).
   size_t max_batch = 512;
@@ -32,11 +31,11 @@ struct AuditQueueOptions {
 // one background thread into an AuditSink.
 //
 // TryEnqueue is lock-free: a bounded ring of preallocated slots (Vyukov's
-// MPMC ring specialized to one consumer). An event is moved into its slot, or,
-// from an AuditEventView, copied into the strings the slot keeps from earlier
-// events (up to 512 bytes each), which allocates only when a slot meets a
-// longer value. The writer serializes events straight from their slots into
-// one buffer of JSON lines for the sink: no event is moved again nor freed.
+// MPMC ring specialized to one consumer). The producer serializes its event
+// (AppendJsonLine) into the line its slot keeps from earlier events (up to
+// 2 KiB), which allocates only when a slot meets a longer line; no event is
+// copied, moved or freed. The writer gathers the slots' lines into one
+// buffer for the sink.
 // A producer wakes the writer (a futex wake) only when the writer is asleep.
 // After a batch that did not fill, the writer naps for 5 ms and looks again
 // before it sleeps, so under load producers make no system call and events
@@ -75,13 +74,12 @@ class AuditQueue {
   AuditQueue(const AuditQueue&) = delete;
   AuditQueue& operator=(const AuditQueue&) = delete;
 
-  // Queues `event` for the sink and returns true, or, if the queue is full or
-  // stopped, counts a drop and returns false, leaving `event` untouched.
-  // Never blocks, never makes a system call except to wake an idle writer.
-  bool TryEnqueue(AuditEvent&& event);
-  // The same for an event whose strings are borrowed: they are copied before
-  // this returns.
+  // Queues `event` for the sink, serialized before this returns (so a view's
+  // strings need live no longer), and returns true; or, if the queue is full
+  // or stopped, counts a drop and returns false. Never blocks, never makes a
+  // system call except to wake an idle writer.
   bool TryEnqueue(const AuditEventView& event);
+  bool TryEnqueue(const AuditEvent& event);
 
   // Refuses further events, waits until every accepted event has been handed
   // to the sink, calls the sink's Flush, and joins the writer thread. Blocks
@@ -107,13 +105,13 @@ class AuditQueue {
   static constexpr uint64_t kClosed = uint64_t{1} << 63;
 
   AuditQueue(AuditSink& sink, size_t capacity, size_t max_batch);
-  // Claims the next slot, fills it with `fill(event)` and publishes it; false
+  // Claims the next slot, fills it with `fill(line)` and publishes it; false
   // (a drop counted) if the queue is full or stopped.
   template <typename Fill>
   bool Enqueue(Fill&& fill);
   void Run();
-  // Appends up to max_batch_ ready events (in slot order) to `lines` as JSON
-  // lines, frees their slots, and returns how many.
+  // Appends the lines of up to max_batch_ ready events (in slot order) to
+  // `lines`, frees their slots, and returns how many.
   size_t Drain(std::string& lines);
   bool HeadReady(std::memory_order order = std::memory_order_acquire) const;
   void WriteBatch(std::string_view lines, size_t events);

@@ -183,6 +183,8 @@ bool Enabled(Level level) {
   return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
 }
 
+bool IsPlainJsonText(std::string_view s) { return PlainRunEnd(s, 0) == s.size(); }
+
 void AppendJsonString(std::string& out, std::string_view s) {
   size_t i = PlainRunEnd(s, 0);
   if (i == s.size()) {  // nothing to escape, the usual case: one copy

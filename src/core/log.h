@@ -76,6 +76,10 @@ inline void Error(std::string_view e, std::initializer_list<Field> f = {}) {
 // split a log or audit line nor add a field.
 void AppendJsonString(std::string& out, std::string_view s);
 
+// True if AppendJsonString would copy `s` unchanged between its quotes:
+// printable ASCII other than quote and backslash.
+bool IsPlainJsonText(std::string_view s);
+
 }  // namespace bulwark::log
 
 #endif  // BULWARK_CORE_LOG_H_

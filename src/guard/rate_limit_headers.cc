@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -15,35 +16,52 @@ int64_t CeilSeconds(std::chrono::milliseconds d) {
   return ms / 1000 + (ms % 1000 != 0 ? 1 : 0);
 }
 
-// Appends an sf-string (RFC 8941 section 3.3.3) for a printable-ASCII name.
-void AppendQuoted(std::string& out, const std::string& name) {
-  if (std::none_of(name.begin(), name.end(), [](char c) { return c == '"' || c == '\\'; })) {
-    out.append(1, '"').append(name).append(1, '"');
-    return;
-  }
-  out.push_back('"');
+// The writers below put text at `w` and return the end of what they put.
+// Callers size the space with ItemBound: they run on every request of a
+// rate-limited route, so the fields are built in place, not append by append.
+
+// An sf-string (RFC 8941 section 3.3.3) for a printable-ASCII name.
+char* PutQuoted(char* w, std::string_view name) {
+  *w++ = '"';
   for (char c : name) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
+    if (c == '"' || c == '\\') *w++ = '\\';
+    *w++ = c;
   }
-  out.push_back('"');
+  *w++ = '"';
+  return w;
 }
 
 template <typename Int>
-void AppendInt(std::string& out, Int v) {
-  char digits[24];
-  const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), v);
-  out.append(digits, end);
+char* PutInt(char* w, Int v) {
+  return std::to_chars(w, w + 20, v).ptr;  // 20 digits hold any 64-bit value
+}
+
+char* PutText(char* w, std::string_view text) {
+  std::memcpy(w, text.data(), text.size());
+  return w + text.size();
 }
 
 // `"<name>";<k1>=<v1>;<k2>=<v2>`.
 template <typename Int1, typename Int2>
-void AppendItem(std::string& out, const std::string& name, char k1, Int1 v1, char k2, Int2 v2) {
-  AppendQuoted(out, name);
-  out.append(1, ';').append(1, k1).append(1, '=');
-  AppendInt(out, v1);
-  out.append(1, ';').append(1, k2).append(1, '=');
-  AppendInt(out, v2);
+char* PutItem(char* w, std::string_view name, char k1, Int1 v1, char k2, Int2 v2) {
+  w = PutQuoted(w, name);
+  *w++ = ';';
+  *w++ = k1;
+  *w++ = '=';
+  w = PutInt(w, v1);
+  *w++ = ';';
+  *w++ = k2;
+  *w++ = '=';
+  return PutInt(w, v2);
+}
+
+// The most PutItem writes for `name`: every character escaped, two numbers.
+size_t ItemBound(std::string_view name) { return 2 * name.size() + 2 + 2 * (3 + 20); }
+
+// Sets `value` to what `put` writes in at most `bound` bytes.
+template <typename Put>
+void Build(std::string& value, size_t bound, Put put) {
+  value.resize_and_overwrite(bound, [&](char* p, size_t) { return put(p) - p; });
 }
 
 // The numbers both forms carry.
@@ -70,29 +88,42 @@ Values ValuesOf(const RateLimitPolicy& policy, const RateLimitDecision& decision
 std::vector<HeaderField> RateLimitHeaders(const RateLimitPolicy& policy,
                                           const RateLimitDecision& decision) {
   const Values v = ValuesOf(policy, decision);
+  const size_t bound = ItemBound(policy.name);
   std::vector<HeaderField> fields;
   fields.reserve(v.retry ? 3 : 2);
-  AppendItem(fields.emplace_back("RateLimit-Policy", std::string()).second, policy.name, 'q',
-             policy.limit, 'w', v.window);
-  AppendItem(fields.emplace_back("RateLimit", std::string()).second, policy.name, 'r',
-             decision.remaining, 't', v.t);
-  if (v.retry) AppendInt(fields.emplace_back("Retry-After", std::string()).second, v.retry_after);
+  Build(fields.emplace_back("RateLimit-Policy", std::string()).second, bound,
+        [&](char* w) { return PutItem(w, policy.name, 'q', policy.limit, 'w', v.window); });
+  Build(fields.emplace_back("RateLimit", std::string()).second, bound,
+        [&](char* w) { return PutItem(w, policy.name, 'r', decision.remaining, 't', v.t); });
+  if (v.retry) {
+    Build(fields.emplace_back("Retry-After", std::string()).second, 20,
+          [&](char* w) { return PutInt(w, v.retry_after); });
+  }
   return fields;
 }
 
 void AppendRateLimitFieldLines(const RateLimitPolicy& policy, const RateLimitDecision& decision,
                                std::string& lines) {
+  static constexpr std::string_view kPolicy = "RateLimit-Policy: ";
+  static constexpr std::string_view kLimit = "\r\nRateLimit: ";
+  static constexpr std::string_view kRetry = "\r\nRetry-After: ";
   const Values v = ValuesOf(policy, decision);
-  lines.append("RateLimit-Policy: ");
-  AppendItem(lines, policy.name, 'q', policy.limit, 'w', v.window);
-  lines.append("\r\nRateLimit: ");
-  AppendItem(lines, policy.name, 'r', decision.remaining, 't', v.t);
-  lines.append("\r\n");
-  if (v.retry) {
-    lines.append("Retry-After: ");
-    AppendInt(lines, v.retry_after);
-    lines.append("\r\n");
-  }
+  const size_t at = lines.size();
+  const size_t bound =
+      kPolicy.size() + kLimit.size() + kRetry.size() + 2 * ItemBound(policy.name) + 20 + 2;
+  lines.resize_and_overwrite(at + bound, [&](char* p, size_t) {
+    char* w = PutText(p + at, kPolicy);
+    w = PutItem(w, policy.name, 'q', policy.limit, 'w', v.window);
+    w = PutText(w, kLimit);
+    w = PutItem(w, policy.name, 'r', decision.remaining, 't', v.t);
+    if (v.retry) {
+      w = PutText(w, kRetry);
+      w = PutInt(w, v.retry_after);
+    }
+    *w++ = '\r';
+    *w++ = '\n';
+    return w - p;
+  });
 }
 
 }  // namespace bulwark::guard

@@ -110,6 +110,12 @@ bool ParseFieldLines(std::string_view lines, Fields& fields, MessageHead& head) 
   }
 }
 
+uint64_t Load32(const char* p) {
+  uint32_t word;
+  std::memcpy(&word, p, sizeof(word));
+  return word;
+}
+
 uint64_t Load64(const char* p) {
   uint64_t word;
   std::memcpy(&word, p, sizeof(word));
@@ -135,6 +141,10 @@ uint64_t LowerAscii8(uint64_t word) {
 bool EqualsIgnoreCaseSameSize(std::string_view a, std::string_view b) {
   const size_t n = a.size();
   if (n < 8) {
+    if (n >= 4) {  // two overlapping words of four bytes
+      return LowerAscii8(Load32(a.data())) == LowerAscii8(Load32(b.data())) &&
+             LowerAscii8(Load32(a.data() + n - 4)) == LowerAscii8(Load32(b.data() + n - 4));
+    }
     for (size_t i = 0; i < n; ++i) {
       if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
     }

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "audit_test_util.h"
@@ -33,6 +35,25 @@ TEST(AuditEventTest, SerializesAllFieldsInFixedOrderOnOneLine) {
             R"("host":"api.example.com","client_ip":"203.0.113.7","decision":"deny",)"
             R"("status":403,"reason":"missing scope documents:read","latency_us":1234})"
             "\n");
+}
+
+// A line is written in one of two ways, in place when no string needs
+// escaping and field by field when one does: both give the same line.
+TEST(AuditEventTest, OneStringNeedingEscapesChangesOnlyThatString) {
+  using Field = std::string AuditEvent::*;
+  for (Field field :
+       {&AuditEvent::request_id, &AuditEvent::subject, &AuditEvent::issuer,
+        &AuditEvent::credential_kind, &AuditEvent::action, &AuditEvent::resource,
+        &AuditEvent::route, &AuditEvent::host, &AuditEvent::client_ip, &AuditEvent::reason}) {
+    AuditEvent e = SampleEvent();
+    e.status = std::numeric_limits<int>::min();
+    e.latency = microseconds(std::numeric_limits<int64_t>::min());
+    e.*field = "MARK";
+    std::string expected = Line(e);
+    expected.replace(expected.find("MARK"), 4, R"(a\"b\n)");
+    e.*field = "a\"b\n";
+    EXPECT_EQ(Line(e), expected);
+  }
 }
 
 TEST(AuditEventTest, AppendsToExistingText) {

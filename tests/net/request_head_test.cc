@@ -312,11 +312,11 @@ namespace bulwark::net {
 namespace {
 
 // Every pair of byte values at every position, for sizes on both sides of
-// the eight-byte words the comparison works in: equal exactly when the bytes
+// the four- and eight-byte words the comparison works in: equal exactly when the bytes
 // are equal or are the same ASCII letter in two cases.
 TEST(EqualsIgnoreCaseTest, AgreesWithAByteByByteComparisonForEveryPair) {
   const auto lower = [](int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; };
-  for (size_t size : {1u, 7u, 8u, 9u, 16u, 19u}) {
+  for (size_t size : {1u, 3u, 4u, 5u, 7u, 8u, 9u, 16u, 19u}) {
     for (size_t at = 0; at < size; ++at) {
       for (int x = 0; x < 256; ++x) {
         for (int y = 0; y < 256; ++y) {
