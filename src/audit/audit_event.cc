@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #include "core/log.h"
@@ -20,27 +21,57 @@ void AppendInt(int64_t v, std::string& out) {
 // year always has four digits: "YYYY-MM-DDTHH:MM:SS.ffffffZ", quoted.
 constexpr size_t kTimeSize = 29;
 
+void PutDigits(char* at, int64_t v, int width) {
+  for (int k = width - 1; k >= 0; --k, v /= 10) at[k] = static_cast<char>('0' + v % 10);
+}
+
 char* PutTime(std::chrono::system_clock::time_point t, char* w) {
   using namespace std::chrono;
-  auto us = floor<microseconds>(t);
-  auto day = floor<days>(us);
-  year_month_day ymd{day};
-  hh_mm_ss<microseconds> hms{us - day};
-  static constexpr char kPattern[] = "\"YYYY-MM-DDTHH:MM:SS.ffffffZ\"";
-  static_assert(sizeof(kPattern) - 1 == kTimeSize);
-  std::memcpy(w, kPattern, kTimeSize);
-  auto put = [&](size_t at, int64_t v, int width) {
-    for (int k = width - 1; k >= 0; --k, v /= 10) w[at + k] = static_cast<char>('0' + v % 10);
-  };
-  put(1, static_cast<int>(ymd.year()), 4);
-  put(6, static_cast<unsigned>(ymd.month()), 2);
-  put(9, static_cast<unsigned>(ymd.day()), 2);
-  put(12, hms.hours().count(), 2);
-  put(15, hms.minutes().count(), 2);
-  put(18, hms.seconds().count(), 2);
-  put(21, hms.subseconds().count(), 6);
+  const auto us = floor<microseconds>(t);
+  const auto second = floor<seconds>(us);
+  // Events come many to a second: each thread formats the date and time of
+  // day once per second, and each event only its microseconds.
+  thread_local struct {
+    seconds::rep second = std::numeric_limits<seconds::rep>::min();
+    char text[kTimeSize] = {};
+  } cache;
+  if (cache.second != second.time_since_epoch().count()) {
+    const auto day = floor<days>(second);
+    const year_month_day ymd{day};
+    const hh_mm_ss<seconds> hms{second - day};
+    static constexpr char kPattern[] = "\"YYYY-MM-DDTHH:MM:SS.ffffffZ\"";
+    static_assert(sizeof(kPattern) - 1 == kTimeSize);
+    std::memcpy(cache.text, kPattern, kTimeSize);
+    PutDigits(cache.text + 1, static_cast<int>(ymd.year()), 4);
+    PutDigits(cache.text + 6, static_cast<unsigned>(ymd.month()), 2);
+    PutDigits(cache.text + 9, static_cast<unsigned>(ymd.day()), 2);
+    PutDigits(cache.text + 12, hms.hours().count(), 2);
+    PutDigits(cache.text + 15, hms.minutes().count(), 2);
+    PutDigits(cache.text + 18, hms.seconds().count(), 2);
+    cache.second = second.time_since_epoch().count();
+  }
+  std::memcpy(w, cache.text, kTimeSize);
+  PutDigits(w + 21, (us - second).count(), 6);
   return w + kTimeSize;
 }
+
+// The literal text of a line, in order: before the time, before each string's
+// opening quote, before each number, and after the last.
+constexpr std::string_view kKeys[] = {
+    "{\"time\":",      ",\"request_id\":",      ",\"subject\":",
+    ",\"issuer\":",    ",\"credential_kind\":", ",\"action\":",
+    ",\"resource\":",  ",\"route\":",           ",\"host\":",
+    ",\"client_ip\":", ",\"decision\":",        ",\"status\":",
+    ",\"reason\":",    ",\"latency_us\":",      "}\n",
+};
+
+// The bytes of a line that escapes nothing, but for its strings' contents:
+// the keys, the time, two quotes for each of eleven strings, two numbers.
+constexpr size_t kFixedLineBytes = [] {
+  size_t n = kTimeSize + 11 * 2 + 2 * 20;
+  for (std::string_view key : kKeys) n += key.size();
+  return n;
+}();
 
 // `key` is written with its punctuation: AppendField(",\"host\":", ...).
 void AppendField(std::string_view key, std::string_view value, std::string& out) {
@@ -96,51 +127,48 @@ AuditEventView ViewOf(const AuditEvent& event) {
 }
 
 void AppendJsonLine(const AuditEventView& event, std::string& out) {
-  // The strings in the order the line carries them, each with the text
-  // before its opening quote.
-  const std::pair<std::string_view, std::string_view> strings[] = {
-      {",\"request_id\":", event.request_id}, {",\"subject\":", event.subject},
-      {",\"issuer\":", event.issuer},         {",\"credential_kind\":", event.credential_kind},
-      {",\"action\":", event.action},         {",\"resource\":", event.resource},
-      {",\"route\":", event.route},           {",\"host\":", event.host},
-      {",\"client_ip\":", event.client_ip},   {",\"decision\":", AuditDecisionName(event.decision)},
-  };
-  size_t size = 0;
-  bool plain = true;
-  for (const auto& [key, value] : strings) {
-    size += key.size() + value.size() + 2;
-    plain = plain && log::IsPlainJsonText(value);
-  }
-  plain = plain && log::IsPlainJsonText(event.reason);
-  if (!plain) return AppendEscapedJsonLine(event, out);
+  const std::string_view decision = AuditDecisionName(event.decision);
   // The usual event escapes nothing: the line is written in place, its
   // length known but for the numbers (at most 20 characters each).
-  static constexpr std::string_view kHead = "{\"time\":";
-  static constexpr std::string_view kStatus = ",\"status\":";
-  static constexpr std::string_view kReason = ",\"reason\":";
-  static constexpr std::string_view kLatency = ",\"latency_us\":";
-  static constexpr std::string_view kEnd = "}\n";
-  size += kHead.size() + kTimeSize + kStatus.size() + 20 + kReason.size() + event.reason.size() +
-          2 + kLatency.size() + 20 + kEnd.size();
+  const std::string_view strings[] = {
+      event.request_id, event.subject, event.issuer, event.credential_kind, event.action,
+      event.resource,   event.route,   event.host,   event.client_ip,       event.reason};
+  size_t size = kFixedLineBytes + decision.size();
+  for (std::string_view value : strings) {
+    if (!log::IsPlainJsonText(value)) return AppendEscapedJsonLine(event, out);
+    size += value.size();
+  }
   const size_t at = out.size();
   out.resize_and_overwrite(at + size, [&](char* p, size_t) {
-    const auto put = [](char* w, std::string_view text) {
-      std::memcpy(w, text.data(), text.size());
-      return w + text.size();
+    // Literal text of a size known here, so that the copy is a few moves.
+    const auto key = [](char* w, size_t i) {
+      std::memcpy(w, kKeys[i].data(), kKeys[i].size());
+      return w + kKeys[i].size();
     };
-    const auto quoted = [&](char* w, std::string_view text) {
+    const auto quoted = [](char* w, std::string_view text) {
       *w++ = '"';
-      w = put(w, text);
+      std::memcpy(w, text.data(), text.size());
+      w += text.size();
       *w++ = '"';
       return w;
     };
-    char* w = put(p + at, kHead);
-    w = PutTime(event.time, w);
-    for (const auto& [key, value] : strings) w = quoted(put(w, key), value);
-    w = std::to_chars(put(w, kStatus), w + kStatus.size() + 20, event.status).ptr;
-    w = quoted(put(w, kReason), event.reason);
-    w = std::to_chars(put(w, kLatency), w + kLatency.size() + 20, event.latency.count()).ptr;
-    return put(w, kEnd) - p;
+    char* w = PutTime(event.time, key(p + at, 0));
+    w = quoted(key(w, 1), event.request_id);
+    w = quoted(key(w, 2), event.subject);
+    w = quoted(key(w, 3), event.issuer);
+    w = quoted(key(w, 4), event.credential_kind);
+    w = quoted(key(w, 5), event.action);
+    w = quoted(key(w, 6), event.resource);
+    w = quoted(key(w, 7), event.route);
+    w = quoted(key(w, 8), event.host);
+    w = quoted(key(w, 9), event.client_ip);
+    w = quoted(key(w, 10), decision);
+    w = key(w, 11);
+    w = std::to_chars(w, w + 20, event.status).ptr;
+    w = quoted(key(w, 12), event.reason);
+    w = key(w, 13);
+    w = std::to_chars(w, w + 20, event.latency.count()).ptr;
+    return key(w, 14) - p;
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -227,39 +228,65 @@ RequestHeadScanner::State RequestHeadScanner::Refuse(Refusal r) {
   return state_;
 }
 
+namespace {
+
+// The first CR, LF or NUL in `s` at or after `i`, or npos: what ends a line
+// of a head, or makes it malformed. One pass, sixteen bytes at a time where
+// SSE2 is there, the last sixteen overlapping those before them.
+size_t FindLineBreakOrNul(std::string_view s, size_t i) {
+#if defined(__SSE2__)
+  const auto special = [](const char* p) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    return static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')),
+                                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))),
+                                       _mm_cmpeq_epi8(v, _mm_setzero_si128()))));
+  };
+  for (; i + 16 <= s.size(); i += 16) {
+    if (const unsigned mask = special(s.data() + i); mask != 0) return i + std::countr_zero(mask);
+  }
+  if (i < s.size() && s.size() >= 16) {
+    const size_t skip = i - (s.size() - 16);  // bytes of the last sixteen already searched
+    const unsigned mask = special(s.data() + s.size() - 16) >> skip;
+    return mask != 0 ? i + std::countr_zero(mask) : std::string_view::npos;
+  }
+#endif
+  for (; i < s.size(); ++i) {
+    if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0') return i;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
 RequestHeadScanner::State RequestHeadScanner::Scan(std::string_view data) {
   if (state_ != State::kNeedMore) return state_;
   for (;;) {
-    const size_t lf = data.find('\n', line_start_ + searched_);
-    if (lf == std::string_view::npos) {
-      searched_ = data.size() - line_start_;
-      // An unfinished line may end in the CR of its CRLF, hence the + 1.
-      if (!in_fields_ && searched_ > limits_.max_request_line + 1) {
-        return Refuse(Refusal::kUriTooLong);
-      }
-      if (in_fields_ && data.size() - fields_start_ > limits_.max_header_bytes + 1) {
-        return Refuse(Refusal::kHeaderFieldsTooLarge);
-      }
-      return state_;
-    }
-    // Lengths first, as for an unfinished line above, so that the verdict
-    // never depends on how the client split its writes.
-    if (!in_fields_ && lf - line_start_ > limits_.max_request_line + 1) {
+    const size_t at = FindLineBreakOrNul(data, line_start_ + searched_);
+    // A line ends at a CRLF. Until its CRLF has arrived (all of it: a CR at
+    // the end of `data` is looked at again with what follows), the bytes
+    // before it count against the limits first, as if it were still coming,
+    // so that the verdict never depends on how the client split its writes.
+    const bool whole = at != std::string_view::npos && at + 1 < data.size();
+    const size_t end = at == std::string_view::npos ? data.size() : at;
+    if (!in_fields_ && end - line_start_ > limits_.max_request_line) {
       return Refuse(Refusal::kUriTooLong);
     }
-    if (in_fields_ && lf - fields_start_ > limits_.max_header_bytes + 1) {
+    // A field line counts with its CRLF, the empty line that ends the head
+    // without.
+    if (in_fields_ &&
+        end - fields_start_ + (end > line_start_ ? 2 : 0) > limits_.max_header_bytes) {
       return Refuse(Refusal::kHeaderFieldsTooLarge);
     }
-    std::string_view line = data.substr(line_start_, lf - line_start_);
-    if (line.empty() || line.back() != '\r') return Refuse(Refusal::kBadRequest);  // bare LF
-    line.remove_suffix(1);
-    // Two memchr passes: find_first_of would call memchr once per byte.
-    if (line.find('\r') != std::string_view::npos || line.find('\0') != std::string_view::npos) {
-      return Refuse(Refusal::kBadRequest);  // bare CR or NUL
+    if (at == std::string_view::npos || (data[at] == '\r' && !whole)) {
+      searched_ = end - line_start_;
+      return state_;
     }
-    const size_t next = lf + 1;
+    // A bare LF, a bare CR or a NUL.
+    if (data[at] != '\r' || data[at + 1] != '\n') return Refuse(Refusal::kBadRequest);
+    const std::string_view line = data.substr(line_start_, at - line_start_);
+    const size_t next = at + 2;
     if (!in_fields_) {
-      if (line.size() > limits_.max_request_line) return Refuse(Refusal::kUriTooLong);
       if (line.empty()) return Refuse(Refusal::kBadRequest);  // empty line before the request line
       if (HasUnsupportedVersion(line)) return Refuse(Refusal::kVersionNotSupported);
       in_fields_ = true;
@@ -269,9 +296,6 @@ RequestHeadScanner::State RequestHeadScanner::Scan(std::string_view data) {
       state_ = State::kComplete;
       return state_;
     } else {
-      if (next - fields_start_ > limits_.max_header_bytes) {
-        return Refuse(Refusal::kHeaderFieldsTooLarge);
-      }
       // obs-fold (RFC 9112 section 5.2), or whitespace before the first field.
       if (line.front() == ' ' || line.front() == '\t') return Refuse(Refusal::kBadRequest);
       if (++field_count_ > limits_.max_header_count) {
@@ -309,8 +333,26 @@ std::expected<MessageHead, Refusal> ParseRequestHead(std::string_view head, std:
 }
 
 size_t ResponseHeadSize(std::string_view data) {
-  const size_t end = data.find("\r\n\r\n");
-  return end == std::string_view::npos ? 0 : end + 4;
+  // Through the first LF that ends "\r\n\r\n", looking only at LFs (one
+  // search per line would be one call per line).
+  const auto ends_head = [data](size_t lf) {
+    return lf >= 3 && data[lf - 1] == '\r' && data[lf - 2] == '\n' && data[lf - 3] == '\r';
+  };
+  size_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 16 <= data.size(); i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data.data() + i));
+    for (auto lfs =
+             static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
+         lfs != 0; lfs &= lfs - 1) {
+      if (const size_t lf = i + std::countr_zero(lfs); ends_head(lf)) return lf + 1;
+    }
+  }
+#endif
+  for (; i < data.size(); ++i) {
+    if (data[i] == '\n' && ends_head(i)) return i + 1;
+  }
+  return 0;
 }
 
 namespace {

@@ -1,5 +1,6 @@
 #include "net/request_head.h"
 
+#include <cstdint>
 #include <expected>
 #include <string>
 #include <utility>
@@ -82,6 +83,56 @@ TEST(RequestHeadScannerTest, AcceptsExactlyTheLimits) {
   ASSERT_EQ(line.size(), 32u);
   RequestHeadScanner scanner(kLimits);
   EXPECT_EQ(ScanByteByByte(scanner, line + "\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"), State::kComplete);
+}
+
+TEST(RequestHeadScannerTest, CountsFieldLinesWithTheirCrlfAndNotTheEmptyLine) {
+  // Two field lines of 32 bytes each with CRLF: exactly max_header_bytes.
+  const std::string fields =
+      "A: " + std::string(27, 'a') + "\r\nB: " + std::string(27, 'b') + "\r\n";
+  ASSERT_EQ(fields.size(), 64u);
+  RequestHeadScanner at_limit(kLimits);
+  EXPECT_EQ(ScanByteByByte(at_limit, "GET / HTTP/1.1\r\n" + fields + "\r\n"), State::kComplete);
+  RequestHeadScanner over(kLimits);
+  EXPECT_EQ(over.Scan("GET / HTTP/1.1\r\nX" + fields + "\r\n"), State::kRefused);
+  EXPECT_EQ(over.refusal(), Refusal::kHeaderFieldsTooLarge);
+}
+
+// Heads made of the bytes that matter to the scanner, around the limits:
+// whole, trickled or cut in two, each gets the same verdict.
+TEST(RequestHeadScannerTest, VerdictIsTheSameHoweverTheBytesArrive) {
+  constexpr std::string_view kBytes("a :\r\n\0\t", 7);
+  uint64_t seed = 42;
+  const auto next = [&seed](uint64_t n) {
+    seed = seed * 6364136223846793005u + 1442695040888963407u;
+    return (seed >> 33) % n;
+  };
+  for (int round = 0; round < 3000; ++round) {
+    std::string data = next(2) == 0 ? "GET /" + std::string(next(40), 'p') + " HTTP/1.1\r\n" : "";
+    for (uint64_t n = next(110), i = 0; i < n; ++i) {
+      // Mostly plain bytes, so that lines grow to the limits.
+      data += next(4) == 0 ? kBytes[next(kBytes.size())] : 'x';
+      if (next(12) == 0) data += "\r\n";
+    }
+    if (next(2) == 0) data += "\r\n\r\n";
+    RequestHeadScanner whole(kLimits);
+    const State expected = whole.Scan(data);
+    const auto same = [&](RequestHeadScanner& other, State state, std::string_view how) {
+      ASSERT_EQ(state, expected) << how << " of " << testing::PrintToString(data);
+      if (state == State::kRefused) {
+        EXPECT_EQ(other.refusal(), whole.refusal()) << how;
+      } else if (state == State::kComplete) {
+        EXPECT_EQ(other.head_size(), whole.head_size()) << how;
+      }
+    };
+    RequestHeadScanner trickled(kLimits);
+    same(trickled, ScanByteByByte(trickled, data), "trickled");
+    for (size_t cut = 1; cut < data.size(); ++cut) {
+      RequestHeadScanner halves(kLimits);
+      State state = halves.Scan(std::string_view(data).substr(0, cut));
+      if (state == State::kNeedMore) state = halves.Scan(data);
+      same(halves, state, "cut at " + std::to_string(cut));
+    }
+  }
 }
 
 TEST(RequestHeadScannerTest, RefusesFramingParsersDisagreeOn) {
@@ -213,6 +264,22 @@ TEST(ParseResponseHeadTest, ReadsStatusAndFields) {
   EXPECT_FALSE(head->keep_alive);
   EXPECT_EQ(fields, (Fields{{"Content-Length", "2"}, {"Connection", "close"}}));
   EXPECT_EQ(ResponseHeadSize("HTTP/1.1 200 OK\r\nX: y\r\n"), 0u);
+}
+
+// ResponseHeadSize looks at LFs sixteen bytes at a time: it must find the
+// first "\r\n\r\n" wherever it falls, across and at the ends of blocks.
+TEST(ResponseHeadSizeTest, FindsTheFirstEmptyLineWhereverItFalls) {
+  uint64_t seed = 7;
+  const auto next = [&seed](uint64_t n) {
+    seed = seed * 6364136223846793005u + 1442695040888963407u;
+    return (seed >> 33) % n;
+  };
+  for (int round = 0; round < 20000; ++round) {
+    std::string data(next(70), 'x');
+    for (char& c : data) c = "x\r\n"[next(3)];
+    const size_t end = std::string_view(data).find("\r\n\r\n");
+    EXPECT_EQ(ResponseHeadSize(data), end == std::string_view::npos ? 0 : end + 4) << data.size();
+  }
 }
 
 TEST(ParseResponseHeadTest, RefusesMalformedHeads) {
