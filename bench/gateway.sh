@@ -107,10 +107,16 @@ token=$("$bulwark" jwt sign --key "$work/idp.jwk" --claims "$claims")
 cat >"$work/fresh.lua" <<LUA
 local tokens = {}
 for line in io.lines("$work/tokens.txt") do tokens[#tokens + 1] = line end
-local i = 0
-init = function(args) i = tonumber(args[1] or "0") end
+-- Arguments: the first token's index (from 0) and, optionally, how many to
+-- cycle through from there (else all, wrapping round the list).
+local first, span, n = 0, nil, 0
+init = function(args)
+  first = tonumber(args[1] or "0")
+  span = args[2] and tonumber(args[2]) or #tokens
+end
 request = function()
-  i = i % #tokens + 1
+  local i = (first + n % span) % #tokens + 1
+  n = n + 1
   return wrk.format("GET", "/x", { ["Authorization"] = "Bearer " .. tokens[i] })
 end
 LUA
@@ -306,13 +312,14 @@ NGINX
   check "http://127.0.0.1:$nginx_cg_port" nginx_callgrind
   # count_instructions PID URL NAME WRK_ARGS...: instructions per request,
   # after a warm-up (pools, caches; the issuer key's tables) with the wrk
-  # options in the array `warm` and the script's arguments in `warm_args`.
+  # options in the array `warm` and the script's arguments in `warm_args`;
+  # the counted run's script arguments are in `count_args`.
   count_instructions() {
     local pid=$1 url=$2 name=$3 out requests dump instructions
     shift 3
     wrk -t1 -c8 -d2s "${warm[@]}" "$url" "${warm_args[@]}" >/dev/null
     callgrind_control -z "$pid" >/dev/null 2>&1
-    out=$(wrk -t1 -c8 -d"$((duration > 5 ? 5 : duration))s" "$@" "$url")
+    out=$(wrk -t1 -c8 -d"$((duration > 5 ? 5 : duration))s" "$@" "$url" "${count_args[@]}")
     callgrind_control -d "$name" "$pid" >/dev/null 2>&1
     requests=$(echo "$out" | awk '/requests in/ {print $1}')
     sleep 1
@@ -324,14 +331,17 @@ NGINX
   bulwark_url="http://127.0.0.1:$bulwark_cg_port/x"
   warm=(-H "Authorization: Bearer $token")
   warm_args=()
+  count_args=()
   gateway=$(count_instructions "$bulwark_cg_pid" "$bulwark_url" reused "${warm[@]}")
   echo "gateway_instructions_per_req: $gateway instructions"
-  # Fresh tokens warm up from the middle of the list, so the counted run (from
-  # its start, fewer requests than half the list under callgrind) meets none
-  # the warm-up left in the verification cache.
+  # Fresh tokens warm up on the second half of the list and are counted on
+  # the first (fewer requests than that under callgrind), so the counted run
+  # meets none the warm-up left in the verification cache.
   warm=(-s "$work/fresh.lua")
-  warm_args=(-- $((fresh_tokens / 2)))
+  warm_args=(-- $((fresh_tokens / 2)) $((fresh_tokens / 2)))
+  count_args=(-- 0 $((fresh_tokens / 2)))
   fresh=$(count_instructions "$bulwark_cg_pid" "$bulwark_url" fresh -s "$work/fresh.lua")
+  count_args=()
   echo "gateway_uncached_instructions_per_req: $fresh instructions"
   warm=()
   warm_args=()

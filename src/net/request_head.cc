@@ -111,51 +111,26 @@ bool ParseFieldLines(std::string_view lines, Fields& fields, MessageHead& head) 
   }
 }
 
-uint64_t Load32(const char* p) {
-  uint32_t word;
-  std::memcpy(&word, p, sizeof(word));
-  return word;
-}
-
-uint64_t Load64(const char* p) {
-  uint64_t word;
-  std::memcpy(&word, p, sizeof(word));
-  return word;
-}
-
-// The eight bytes of `word` with ASCII 'A'-'Z' made lowercase, all eight at
-// once: bit 7 of each byte of `upper` marks an ASCII byte in 'A'..'Z' (the
-// additions cannot carry out of a byte, whose bit 7 was cleared), and moves
-// down to 0x20.
-uint64_t LowerAscii8(uint64_t word) {
-  constexpr uint64_t kOnes = 0x0101010101010101;
-  constexpr uint64_t kHigh = 0x8080808080808080;
-  const uint64_t low7 = word & ~kHigh;
-  const uint64_t at_least_a = low7 + kOnes * (0x80 - 'A');
-  const uint64_t above_z = low7 + kOnes * (0x7f - 'Z');
-  const uint64_t upper = at_least_a & ~above_z & ~word & kHigh;
-  return word | (upper >> 2);
-}
-
 }  // namespace
 
 bool EqualsIgnoreCaseSameSize(std::string_view a, std::string_view b) {
+  using internal::LoadWord;
+  using internal::LowerAscii8;
   const size_t n = a.size();
-  if (n < 8) {
-    if (n >= 4) {  // two overlapping words of four bytes
-      return LowerAscii8(Load32(a.data())) == LowerAscii8(Load32(b.data())) &&
-             LowerAscii8(Load32(a.data() + n - 4)) == LowerAscii8(Load32(b.data() + n - 4));
-    }
+  if (n < 4) {
     for (size_t i = 0; i < n; ++i) {
       if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
     }
     return true;
   }
+  if (n < 8) return internal::EqualsIgnoreCase4To16(a, b);
   // Eight bytes at a time; the last word overlaps the one before it.
   for (size_t i = 0; i + 8 < n; i += 8) {
-    if (LowerAscii8(Load64(a.data() + i)) != LowerAscii8(Load64(b.data() + i))) return false;
+    if (LowerAscii8(LoadWord<8>(a.data() + i)) != LowerAscii8(LoadWord<8>(b.data() + i))) {
+      return false;
+    }
   }
-  return LowerAscii8(Load64(a.data() + n - 8)) == LowerAscii8(Load64(b.data() + n - 8));
+  return LowerAscii8(LoadWord<8>(a.data() + n - 8)) == LowerAscii8(LoadWord<8>(b.data() + n - 8));
 }
 
 bool IsToken(std::string_view s) {

@@ -383,7 +383,7 @@ namespace {
 // are equal or are the same ASCII letter in two cases.
 TEST(EqualsIgnoreCaseTest, AgreesWithAByteByByteComparisonForEveryPair) {
   const auto lower = [](int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; };
-  for (size_t size : {1u, 3u, 4u, 5u, 7u, 8u, 9u, 16u, 19u}) {
+  for (size_t size : {1u, 3u, 4u, 5u, 7u, 8u, 9u, 12u, 16u, 17u, 19u}) {
     for (size_t at = 0; at < size; ++at) {
       for (int x = 0; x < 256; ++x) {
         for (int y = 0; y < 256; ++y) {
