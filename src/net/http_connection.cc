@@ -125,15 +125,34 @@ class HttpConnection {
     return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
   }
 
+  // Each request costs only Run's coroutine frame and the handler's: what is
+  // awaited on the way of a request whose head arrives whole and that has no
+  // body is awaited in Run itself, around the synchronous parts below.
+
+  // Where the next read goes: empty if the buffer is full.
+  asio::mutable_buffer ReadRoom() {
+    return buffer_.prepare(std::min(buffer_.max_size() - buffer_.size(), kReadChunk));
+  }
+  // Takes the outcome of a read into ReadRoom(): false if the connection is
+  // done (an error or the end of the stream).
+  bool Received(const beast::error_code& ec, size_t n);
+  // The request head of `head_size` bytes at the start of the buffer, which
+  // the scanner has checked: parsed into `request` and `ctx`. kRefused
+  // (with `refusal`), or kRequest; then `body` is set if a body follows,
+  // and otherwise the head is consumed.
+  ReadOutcome TakeHead(size_t head_size, HttpRequest& request, ResponseContext& ctx,
+                       Refusal& refusal, std::optional<BodyFraming>& body);
+  // Takes the outcome of writing write_buffer_: false if the write failed.
+  bool Written(const beast::error_code& ec);
+
   asio::awaitable<bool> Handshake();
-  asio::awaitable<bool> ReadSome();
-  asio::awaitable<ReadOutcome> ReadRequest(HttpRequest& request, ResponseContext& ctx,
-                                           Refusal& refusal);
+  asio::awaitable<bool> ReadSome();  // ReadRoom() and Received(); false if no room
+  // The rest of a request whose head TakeHead found a body after.
+  asio::awaitable<ReadOutcome> ReadRequestBody(size_t head_size, BodyFraming framing,
+                                               HttpRequest& request, Refusal& refusal);
   asio::awaitable<ReadOutcome> ReadBody(RequestParser& parser, Refusal& refusal);
   asio::awaitable<ReadOutcome> ReadFixedBody(uint64_t length, std::string& body);
-  asio::awaitable<bool> Write();  // write_buffer_
   asio::awaitable<void> LingeringClose();
-  asio::awaitable<HttpResponse> CallHandler(HttpRequest& request);
 
   Worker& worker_;
   const HttpServerOptions& options_;
@@ -161,15 +180,34 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
         if (Stopping() && NothingToRead()) break;
         slot_.phase = ConnectionPhase::kIdle;
         slot_.ExpireAfter(options_.idle_timeout);
-        const bool got = co_await ReadSome();
-        if (!got) co_return;
+        auto [ec, n] = co_await ReadSomeFrom(stream_, ReadRoom());  // room: the buffer is empty
+        if (!Received(ec, n)) co_return;
       }
       slot_.ExpireAfter(options_.header_read_timeout);
     }
     HttpRequest request;
     ResponseContext ctx;
     Refusal refusal = Refusal::kBadRequest;
-    const ReadOutcome outcome = co_await ReadRequest(request, ctx, refusal);
+    ReadOutcome outcome = ReadOutcome::kRefused;
+    RequestHeadScanner scanner(limits_);
+    RequestHeadScanner::State state;
+    while ((state = scanner.Scan(Buffered())) == RequestHeadScanner::State::kNeedMore) {
+      if (buffer_.size() == 0) {
+        if (Stopping() && NothingToRead()) co_return;
+        slot_.phase = ConnectionPhase::kIdle;
+      }
+      const asio::mutable_buffer room = ReadRoom();
+      if (room.size() == 0) co_return;  // cannot happen: the scanner refuses first
+      auto [ec, n] = co_await ReadSomeFrom(stream_, room);
+      if (!Received(ec, n)) co_return;
+    }
+    if (state == RequestHeadScanner::State::kRefused) {
+      refusal = scanner.refusal();
+    } else {
+      std::optional<BodyFraming> body;
+      outcome = TakeHead(scanner.head_size(), request, ctx, refusal, body);
+      if (body) outcome = co_await ReadRequestBody(scanner.head_size(), *body, request, refusal);
+    }
     if (outcome == ReadOutcome::kClosed) co_return;
     HttpResponse response;
     if (outcome == ReadOutcome::kRefused) {
@@ -179,14 +217,26 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
       ctx.keep_alive = false;
     } else {
       slot_.ExpireNever();  // the handler's time is its own (the proxy has its timeouts)
-      response = co_await CallHandler(request);
+      bool threw = true;
+      try {
+        response = co_await worker_.shared.handler(request);
+        threw = false;
+      } catch (const std::exception& e) {
+        log::Error("net.http.handler_threw",
+                   {{"what", e.what()}, {"method", request.method}, {"remote", remote_address_}});
+      } catch (...) {
+        log::Error("net.http.handler_threw",
+                   {{"what", "non-standard exception"}, {"method", request.method}});
+      }
+      if (threw) response = GenericResponse(500);
     }
     if (Stopping()) ctx.keep_alive = false;
     ctx.date = worker_.date.Now();
     write_buffer_.clear();
     SerializeResponse(std::move(response), ctx, write_buffer_);
-    const bool written = co_await Write();
-    if (!written) co_return;
+    slot_.ExpireAfter(options_.write_timeout);
+    auto [ec, n] = co_await WriteAllTo(stream_, asio::buffer(write_buffer_));
+    if (!Written(ec)) co_return;
     if (!ctx.keep_alive) break;
   }
   co_await LingeringClose();
@@ -212,48 +262,35 @@ asio::awaitable<bool> HttpConnection<Stream>::Handshake() {
 }
 
 template <class Stream>
-asio::awaitable<bool> HttpConnection<Stream>::ReadSome() {
-  const size_t room = std::min(buffer_.max_size() - buffer_.size(), kReadChunk);
-  if (room == 0) co_return false;
-  auto [ec, n] = co_await ReadSomeFrom(stream_, buffer_.prepare(room));
+bool HttpConnection<Stream>::Received(const beast::error_code& ec, size_t n) {
   if (ec) {
     if (log::Enabled(log::Level::kDebug)) {
       log::Debug("net.http.read_ended", {{"error", ec.message()}, {"remote", remote_address_}});
     }
-    co_return false;
+    return false;
   }
   buffer_.commit(n);
   slot_.phase = ConnectionPhase::kActive;
-  co_return true;
+  return true;
 }
 
 template <class Stream>
-asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadRequest(HttpRequest& request,
-                                                                 ResponseContext& ctx,
-                                                                 Refusal& refusal) {
-  RequestHeadScanner scanner(limits_);
-  for (;;) {
-    const RequestHeadScanner::State state = scanner.Scan(Buffered());
-    if (state == RequestHeadScanner::State::kComplete) break;
-    if (state == RequestHeadScanner::State::kRefused) {
-      refusal = scanner.refusal();
-      co_return ReadOutcome::kRefused;
-    }
-    if (buffer_.size() == 0) {
-      if (Stopping() && NothingToRead()) co_return ReadOutcome::kClosed;
-      slot_.phase = ConnectionPhase::kIdle;
-    }
-    const bool got = co_await ReadSome();
-    if (!got) co_return ReadOutcome::kClosed;
-  }
+asio::awaitable<bool> HttpConnection<Stream>::ReadSome() {
+  const asio::mutable_buffer room = ReadRoom();
+  if (room.size() == 0) co_return false;
+  auto [ec, n] = co_await ReadSomeFrom(stream_, room);
+  co_return Received(ec, n);
+}
 
-  // The scanner vouches for the line framing and sizes.
-  const size_t head_size = scanner.head_size();
+template <class Stream>
+ReadOutcome HttpConnection<Stream>::TakeHead(size_t head_size, HttpRequest& request,
+                                             ResponseContext& ctx, Refusal& refusal,
+                                             std::optional<BodyFraming>& body) {
   const std::string_view head = Buffered().substr(0, head_size);
   const auto parsed = ParseRequestHead(head, request.method, request.target, request.headers);
   if (!parsed) {
     refusal = parsed.error();
-    co_return ReadOutcome::kRefused;
+    return ReadOutcome::kRefused;
   }
   request.version_minor = parsed->version % 10;
   request.remote_address = remote_address_;
@@ -263,18 +300,27 @@ asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadRequest(HttpRequest& re
       CheckRequestFields(parsed->version, request.headers, options_.max_body_bytes);
   if (!framing) {
     refusal = framing.error();
-    co_return ReadOutcome::kRefused;
+    return ReadOutcome::kRefused;
   }
   ctx.request_version = parsed->version;
   ctx.keep_alive = parsed->keep_alive;
-  if (!framing->chunked && framing->content_length == 0) {
+  if (framing->chunked || framing->content_length != 0) {
+    body = *framing;
+  } else {
     buffer_.consume(head_size);
-    co_return ReadOutcome::kRequest;
   }
+  return ReadOutcome::kRequest;
+}
 
-  // A body. Beast de-chunks; a Content-Length body is read here.
+template <class Stream>
+asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadRequestBody(size_t head_size,
+                                                                     BodyFraming framing,
+                                                                     HttpRequest& request,
+                                                                     Refusal& refusal) {
+  // Beast de-chunks; a Content-Length body is read here.
   std::optional<RequestParser> parser;
-  if (framing->chunked) {
+  if (framing.chunked) {
+    const std::string_view head = Buffered().substr(0, head_size);
     parser.emplace();
     parser->header_limit(static_cast<uint32_t>(
         std::min<size_t>(head_size + 1, std::numeric_limits<uint32_t>::max())));
@@ -288,12 +334,12 @@ asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadRequest(HttpRequest& re
     }
   }
   buffer_.consume(head_size);
-  if (framing->expect_continue && buffer_.size() == 0) {  // the client waits for it
+  if (framing.expect_continue && buffer_.size() == 0) {  // the client waits for it
     slot_.ExpireAfter(options_.write_timeout);
     auto [write_ec, n] = co_await WriteAllTo(stream_, asio::buffer(kContinue));
     if (write_ec) co_return ReadOutcome::kClosed;
   }
-  if (!parser) co_return co_await ReadFixedBody(framing->content_length, request.body);
+  if (!parser) co_return co_await ReadFixedBody(framing.content_length, request.body);
   const ReadOutcome body = co_await ReadBody(*parser, refusal);
   if (body != ReadOutcome::kRequest) co_return body;
   // Trailer fields, which Beast appends to the message, are not copied.
@@ -350,29 +396,12 @@ asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadBody(RequestParser& par
 }
 
 template <class Stream>
-asio::awaitable<HttpResponse> HttpConnection<Stream>::CallHandler(HttpRequest& request) {
-  const std::string method = request.method;
-  try {
-    co_return co_await worker_.shared.handler(request);
-  } catch (const std::exception& e) {
-    log::Error("net.http.handler_threw",
-               {{"what", e.what()}, {"method", method}, {"remote", remote_address_}});
-  } catch (...) {
-    log::Error("net.http.handler_threw", {{"what", "non-standard exception"}, {"method", method}});
-  }
-  co_return GenericResponse(500);
-}
-
-template <class Stream>
-asio::awaitable<bool> HttpConnection<Stream>::Write() {
-  slot_.ExpireAfter(options_.write_timeout);
-  std::string& out = write_buffer_;
-  auto [ec, n] = co_await WriteAllTo(stream_, asio::buffer(out));
-  if (out.capacity() > kMaxRetainedWriteBuffer) std::string().swap(out);
+bool HttpConnection<Stream>::Written(const beast::error_code& ec) {
+  if (write_buffer_.capacity() > kMaxRetainedWriteBuffer) std::string().swap(write_buffer_);
   if (ec && log::Enabled(log::Level::kDebug)) {
     log::Debug("net.http.write_failed", {{"error", ec.message()}, {"remote", remote_address_}});
   }
-  co_return !ec;
+  return !ec;
 }
 
 template <class Stream>
