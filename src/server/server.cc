@@ -24,6 +24,9 @@ net::HttpResponse Text(int status, std::string body) {
           .body = std::move(body)};
 }
 
+// An answer already made, as the handler's coroutine.
+boost::asio::awaitable<net::HttpResponse> Answer(net::HttpResponse response) { co_return response; }
+
 // The policy files as documents for the store: the policies file is the
 // document "main".
 Result<policy::PolicyDocuments> ReadPolicyFiles(const PolicyConfig& config) {
@@ -174,16 +177,15 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
       server->http_,
       net::StartAsyncHttpServer(
           http_options,
+          // Not a coroutine itself: it hands the connection the coroutine that
+          // answers (the proxy's, for most requests), with no frame between.
           [self](net::HttpRequest& request) -> boost::asio::awaitable<net::HttpResponse> {
-            if (auto local = self->HandleLocal(request)) co_return std::move(*local);
+            if (auto local = self->HandleLocal(request)) return Answer(std::move(*local));
             if (self->gateway_ && gateway::IsForwardAuthTarget(request.target)) {
-              auto response = co_await gateway::HandleForwardAuth(
-                  *self->gateway_, self->config_.gateway->forward_auth, request,
-                  self->recorder_.get());
-              if (response) co_return std::move(*response);
+              return self->HandleForwardAuthOrProxy(request);
             }
-            if (self->proxy_) co_return co_await self->proxy_->Handle(request);
-            co_return Text(404, "not found\n");
+            if (self->proxy_) return self->proxy_->Handle(request);
+            return Answer(Text(404, "not found\n"));
           }));
   server->ready_ = true;
   log::Info("server.listening", {{"host", config.listener.host},
@@ -215,6 +217,15 @@ void Server::Stop() {
   api_key_service_.reset();
   store_.reset();
   log::Info("server.stopped");
+}
+
+boost::asio::awaitable<net::HttpResponse> Server::HandleForwardAuthOrProxy(
+    net::HttpRequest& request) const {
+  auto response = co_await gateway::HandleForwardAuth(*gateway_, config_.gateway->forward_auth,
+                                                      request, recorder_.get());
+  if (response) co_return std::move(*response);
+  if (proxy_) co_return co_await proxy_->Handle(request);
+  co_return Text(404, "not found\n");
 }
 
 std::optional<net::HttpResponse> Server::HandleLocal(const net::HttpRequest& request) const {

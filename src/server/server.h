@@ -66,6 +66,10 @@ class Server {
   Server(const ServerConfig& config, std::unique_ptr<store::Store> store);
   // The operational and forward-auth endpoints; nullopt for other paths.
   std::optional<net::HttpResponse> HandleLocal(const net::HttpRequest& request) const;
+  // A forward-auth decision, or the proxy's answer if the path is the
+  // upstream's (forward-auth is not configured on it).
+  boost::asio::awaitable<net::HttpResponse> HandleForwardAuthOrProxy(
+      net::HttpRequest& request) const;
 
   const ServerConfig config_;
   std::unique_ptr<store::Store> store_;
