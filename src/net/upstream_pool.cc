@@ -194,11 +194,41 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
   co_return connection;
 }
 
+asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(
+    std::unique_ptr<Connection> connection, const HttpRequest& request, bool retry) {
+  // Not a coroutine: the exchange is the only frame. (Not one conditional
+  // expression either: so built by GCC 12, the proxy crashed.)
+  Connection& c = *connection;
+  if (c.tls) return Exchange(*c.tls, std::move(connection), request, retry);
+  // On a server's io thread the sweep keeps the deadline: the bare socket
+  // spares every read and write Beast's timed-stream wrapper.
+  if (c.registration) return Exchange(c.stream.socket(), std::move(connection), request, retry);
+  return Exchange(c.stream, std::move(connection), request, retry);
+}
+
+asio::awaitable<Result<HttpResponse>> UpstreamPool::Failed(std::unique_ptr<Connection> connection,
+                                                           Status error, bool retry,
+                                                           const HttpRequest& request) {
+  connection.reset();
+  if (retry) co_return co_await SendOnNewConnection(request);
+  co_return Err(std::move(error));
+}
+
+void UpstreamPool::Pool(std::unique_ptr<Connection> connection) {
+  if (idle_.size() >= options_.max_idle_connections) return;
+  connection->idle_since = internal::CoarseSteadyClock::now();
+  connection->ExpireNever();
+  // A chunked or close-delimited body grew the buffer: give it back.
+  if (connection->buffer.capacity() > kMaxPooledBuffer) connection->buffer.shrink_to_fit();
+  idle_.push_back(std::move(connection));
+}
+
 template <class Stream>
-asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, Connection& c,
-                                                               const HttpRequest& request,
-                                                               bool& response_started,
-                                                               bool& keep_alive) {
+asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
+                                                             std::unique_ptr<Connection> connection,
+                                                             const HttpRequest& request,
+                                                             bool retry) {
+  Connection& c = *connection;
   // One flat buffer and one write (see HttpConnection::Write).
   std::string& out = c.write_buffer;
   out.clear();
@@ -215,7 +245,9 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
   c.ExpireAfter(options_.response_timeout);
   auto [write_ec, written] =
       co_await asio::async_write(stream, asio::buffer(out), internal::kAwaitOn<Stream>);
-  if (write_ec) co_return Err(c.Error(write_ec, "write"));
+  if (write_ec) {
+    co_return co_await Failed(std::move(connection), c.Error(write_ec, "write"), retry, request);
+  }
 
   // The head is read and parsed here, and a body with a Content-Length (or
   // none) too; chunked and close-delimited bodies go to Beast. Interim 1xx
@@ -231,18 +263,22 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
     head_size = ResponseHeadSize(data);
     if (head_size == 0) {
       if (c.buffer.size() >= kMaxResponseHeadBytes) {
-        co_return Err(ResourceExhaustedError("upstream response too large"));
+        co_return co_await Failed(std::move(connection),
+                                  ResourceExhaustedError("upstream response too large"), retry,
+                                  request);
       }
       auto [read_ec, n] =
           co_await stream.async_read_some(c.buffer.prepare(kReadChunk), internal::kAwaitOn<Stream>);
       if (read_ec) {
-        response_started = c.buffer.size() > 0;
-        co_return Err(c.Error(read_ec, "read"));
+        // Until a byte of a response has come, a failure on a reused
+        // connection (one the upstream had closed) is retried.
+        const bool none_came = c.buffer.size() == 0;
+        co_return co_await Failed(std::move(connection), c.Error(read_ec, "read"),
+                                  retry && none_came, request);
       }
       c.buffer.commit(n);
       continue;
     }
-    response_started = true;
     if (head_size > kMaxResponseHeadBytes) {
       co_return Err(ResourceExhaustedError("upstream response too large"));
     }
@@ -255,7 +291,12 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
   }
   response.status = parsed->status;
   const std::optional<uint64_t> length = FixedBodyLength(*parsed, fields, request);
-  if (!length) co_return co_await ReadWithBeast(stream, c, request, keep_alive);
+  if (!length) {
+    bool keep_alive = false;
+    Result<HttpResponse> read = co_await ReadWithBeast(stream, c, request, keep_alive);
+    if (read && keep_alive) Pool(std::move(connection));
+    co_return read;
+  }
   if (*length > options_.max_response_bytes) {
     co_return Err(ResourceExhaustedError("upstream response too large"));
   }
@@ -277,8 +318,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(Stream& stream, C
   // Bytes beyond the response were never asked for: the connection is not
   // trusted with another request. A response without a body is checked again
   // before the connection is reused (a service may send one anyway, later).
-  keep_alive = parsed->keep_alive && c.buffer.size() == 0;
   c.check_before_reuse = *length == 0;
+  if (parsed->keep_alive && c.buffer.size() == 0) Pool(std::move(connection));
   co_return response;
 }
 
@@ -322,44 +363,17 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& requ
   while (!idle_.empty() && now - idle_.front()->idle_since > options_.idle_timeout) {
     idle_.erase(idle_.begin());
   }
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    std::unique_ptr<Connection> connection = attempt == 0 ? TakeIdle() : nullptr;
-    const bool reused = connection != nullptr;
-    if (!reused) {
-      auto fresh = co_await Connect();
-      if (!fresh) co_return Err(fresh.error());
-      connection = std::move(*fresh);
-    }
-    bool response_started = false;
-    bool keep_alive = false;
-    Connection& c = *connection;
-    // On a server's io thread the sweep keeps the deadline: the bare socket
-    // spares every read and write Beast's timed-stream wrapper. (Not one
-    // conditional expression: so built by GCC 12, the proxy crashed.)
-    Result<HttpResponse> response;
-    if (c.tls) {
-      response = co_await ExchangeOn(*c.tls, c, request, response_started, keep_alive);
-    } else if (c.registration) {
-      response = co_await ExchangeOn(c.stream.socket(), c, request, response_started, keep_alive);
-    } else {
-      response = co_await ExchangeOn(c.stream, c, request, response_started, keep_alive);
-    }
-    if (!response) {
-      // A reused connection the upstream had already closed: safe to try once
-      // more when nothing came back and the request may be repeated.
-      if (reused && !response_started && idempotent) continue;
-      co_return response;
-    }
-    if (keep_alive && idle_.size() < options_.max_idle_connections) {
-      connection->idle_since = internal::CoarseSteadyClock::now();
-      connection->ExpireNever();
-      // A chunked or close-delimited body grew the buffer: give it back.
-      if (connection->buffer.capacity() > kMaxPooledBuffer) connection->buffer.shrink_to_fit();
-      idle_.push_back(std::move(connection));
-    }
-    co_return response;
+  if (std::unique_ptr<Connection> connection = TakeIdle()) {
+    return ExchangeOn(std::move(connection), request, idempotent);
   }
-  co_return Err(UnavailableError("upstream connection lost"));
+  return SendOnNewConnection(request);
+}
+
+asio::awaitable<Result<HttpResponse>> UpstreamPool::SendOnNewConnection(
+    const HttpRequest& request) {
+  auto connection = co_await Connect();
+  if (!connection) co_return Err(connection.error());
+  co_return co_await ExchangeOn(std::move(*connection), request, /*retry=*/false);
 }
 
 }  // namespace bulwark::net

@@ -83,12 +83,24 @@ class UpstreamPool {
   // The most recently used idle connection fit for another request, or null.
   std::unique_ptr<Connection> TakeIdle();
   boost::asio::awaitable<Result<std::unique_ptr<Connection>>> Connect();
-  // Sends `request` on `stream`, the connection's TLS stream, bare socket or
-  // timed stream, and reads the response.
+  boost::asio::awaitable<Result<HttpResponse>> SendOnNewConnection(const HttpRequest& request);
+  // Sends `request` on `connection` and reads the response (Exchange on the
+  // connection's TLS stream, bare socket or timed stream), then pools the
+  // connection if it may serve another request. If `retry`, a failure before
+  // any byte of a response came is retried once on a new connection.
+  boost::asio::awaitable<Result<HttpResponse>> ExchangeOn(std::unique_ptr<Connection> connection,
+                                                          const HttpRequest& request, bool retry);
   template <class Stream>
-  boost::asio::awaitable<Result<HttpResponse>> ExchangeOn(Stream& stream, Connection& connection,
-                                                          const HttpRequest& request,
-                                                          bool& response_started, bool& keep_alive);
+  boost::asio::awaitable<Result<HttpResponse>> Exchange(Stream& stream,
+                                                        std::unique_ptr<Connection> connection,
+                                                        const HttpRequest& request, bool retry);
+  // Closes the failed `connection`; returns `error`, or if `retry`, the
+  // outcome of sending again on a new connection.
+  boost::asio::awaitable<Result<HttpResponse>> Failed(std::unique_ptr<Connection> connection,
+                                                      Status error, bool retry,
+                                                      const HttpRequest& request);
+  // Keeps `connection` for another request, unless enough are idle.
+  void Pool(std::unique_ptr<Connection> connection);
   template <class Stream>
   boost::asio::awaitable<Result<HttpResponse>> ReadWithBeast(Stream& stream, Connection& connection,
                                                              const HttpRequest& request,
