@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -113,9 +114,40 @@ bool ParseFieldLines(std::string_view lines, Fields& fields, MessageHead& head) 
 
 }  // namespace
 
+namespace {
+
+// The first N (4 or 8) bytes at `p`, as a number.
+template <size_t N>
+uint64_t LoadWord(const char* p) {
+  std::conditional_t<N == 4, uint32_t, uint64_t> word;
+  std::memcpy(&word, p, N);
+  return word;
+}
+
+// True if words `a` and `b` hold the same bytes but for the case of ASCII
+// letters. Identical words (the usual match) and words that differ in more
+// than bit 5 of a byte (the usual mismatch) are told in a few instructions;
+// otherwise each byte that differs in bit 5 alone must be a letter.
+bool EqualsIgnoreCaseWord(uint64_t a, uint64_t b) {
+  constexpr uint64_t kOnes = 0x0101010101010101;
+  constexpr uint64_t kHigh = 0x8080808080808080;
+  constexpr uint64_t kCase = 0x2020202020202020;
+  const uint64_t differ = a ^ b;
+  if (differ == 0) return true;
+  if ((differ & ~kCase) != 0) return false;
+  // Bit 7 of each byte of `letter` marks an ASCII byte of `a` in 'a'..'z'
+  // once made lowercase (the additions cannot carry out of a byte, whose
+  // bit 7 was cleared); moved down to bit 5, it covers what may differ.
+  const uint64_t folded = a | kCase;
+  const uint64_t low7 = folded & ~kHigh;
+  const uint64_t letter =
+      (low7 + kOnes * (0x80 - 'a')) & ~(low7 + kOnes * (0x7f - 'z')) & ~folded & kHigh;
+  return (differ & ~(letter >> 2)) == 0;
+}
+
+}  // namespace
+
 bool EqualsIgnoreCaseSameSize(std::string_view a, std::string_view b) {
-  using internal::LoadWord;
-  using internal::LowerAscii8;
   const size_t n = a.size();
   if (n < 4) {
     for (size_t i = 0; i < n; ++i) {
@@ -123,14 +155,15 @@ bool EqualsIgnoreCaseSameSize(std::string_view a, std::string_view b) {
     }
     return true;
   }
-  if (n < 8) return internal::EqualsIgnoreCase4To16(a, b);
+  if (n < 8) {  // two overlapping words of four bytes
+    return EqualsIgnoreCaseWord(LoadWord<4>(a.data()), LoadWord<4>(b.data())) &&
+           EqualsIgnoreCaseWord(LoadWord<4>(a.data() + n - 4), LoadWord<4>(b.data() + n - 4));
+  }
   // Eight bytes at a time; the last word overlaps the one before it.
   for (size_t i = 0; i + 8 < n; i += 8) {
-    if (LowerAscii8(LoadWord<8>(a.data() + i)) != LowerAscii8(LoadWord<8>(b.data() + i))) {
-      return false;
-    }
+    if (!EqualsIgnoreCaseWord(LoadWord<8>(a.data() + i), LoadWord<8>(b.data() + i))) return false;
   }
-  return LowerAscii8(LoadWord<8>(a.data() + n - 8)) == LowerAscii8(LoadWord<8>(b.data() + n - 8));
+  return EqualsIgnoreCaseWord(LoadWord<8>(a.data() + n - 8), LoadWord<8>(b.data() + n - 8));
 }
 
 bool IsToken(std::string_view s) {

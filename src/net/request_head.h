@@ -14,12 +14,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -150,53 +148,12 @@ std::expected<BodyFraming, Refusal> CheckRequestFields(
 // ASCII case-insensitive equality of two strings of the same size.
 bool EqualsIgnoreCaseSameSize(std::string_view a, std::string_view b);
 
-namespace internal {
-
-// The first N (4 or 8) bytes at `p`, as a number.
-template <size_t N>
-inline uint64_t LoadWord(const char* p) {
-  std::conditional_t<N == 4, uint32_t, uint64_t> word;
-  std::memcpy(&word, p, N);
-  return word;
-}
-
-// The eight bytes of `word` with ASCII 'A'-'Z' made lowercase, all eight at
-// once: bit 7 of each byte of `upper` marks an ASCII byte in 'A'..'Z' (the
-// additions cannot carry out of a byte, whose bit 7 was cleared), and moves
-// down to 0x20.
-inline uint64_t LowerAscii8(uint64_t word) {
-  constexpr uint64_t kOnes = 0x0101010101010101;
-  constexpr uint64_t kHigh = 0x8080808080808080;
-  const uint64_t low7 = word & ~kHigh;
-  const uint64_t at_least_a = low7 + kOnes * (0x80 - 'A');
-  const uint64_t above_z = low7 + kOnes * (0x7f - 'Z');
-  const uint64_t upper = at_least_a & ~above_z & ~word & kHigh;
-  return word | (upper >> 2);
-}
-
-// EqualsIgnoreCaseSameSize for 4 to 16 bytes: two words that overlap unless
-// the size is 8 or 16. Inline, so that against a literal (most calls) the
-// literal's half of the work is done by the compiler.
-inline bool EqualsIgnoreCase4To16(std::string_view a, std::string_view b) {
-  const size_t n = a.size();
-  if (n < 8) {
-    return LowerAscii8(LoadWord<4>(a.data())) == LowerAscii8(LoadWord<4>(b.data())) &&
-           LowerAscii8(LoadWord<4>(a.data() + n - 4)) == LowerAscii8(LoadWord<4>(b.data() + n - 4));
-  }
-  return LowerAscii8(LoadWord<8>(a.data())) == LowerAscii8(LoadWord<8>(b.data())) &&
-         LowerAscii8(LoadWord<8>(a.data() + n - 8)) == LowerAscii8(LoadWord<8>(b.data() + n - 8));
-}
-
-}  // namespace internal
-
 // ASCII case-insensitive equality, as field names and tokens compare. Inline:
 // most calls compare a field name with a literal of another length or first
-// letter, or of 4 to 16 bytes. (Bytes equal but for case differ at most in
-// bit 5.)
-inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size() || (!a.empty() && ((a[0] ^ b[0]) & ~0x20) != 0)) return false;
-  if (a.size() >= 4 && a.size() <= 16) return internal::EqualsIgnoreCase4To16(a, b);
-  return EqualsIgnoreCaseSameSize(a, b);
+// letter. (Bytes equal but for case differ at most in bit 5.)
+[[gnu::always_inline]] inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && (a.empty() || ((a[0] ^ b[0]) & ~0x20) == 0) &&
+         EqualsIgnoreCaseSameSize(a, b);
 }
 
 // True if `s` is a token (RFC 9110 section 5.6.2): a field name, a method.
