@@ -22,6 +22,7 @@
 
 #include "core/log.h"
 #include "net/await.h"
+#include "net/immediate_io.h"
 #include "net/request_head.h"
 #include "net/tls_context.h"
 #include "net/tls_socket.h"
@@ -97,6 +98,12 @@ class HttpConnection {
     const tcp::endpoint peer = Lowest().remote_endpoint(ec);
     if (!ec) remote_address_ = peer.address().to_string();
     Lowest().set_option(tcp::no_delay(true), ec);
+    // Run reads and writes a plain socket at once (net/immediate_io.h);
+    // TlsSocket makes its own non-blocking.
+    if constexpr (!kTls) {
+      Lowest().native_non_blocking(true, ec);
+      if (ec) CloseSocket();  // a blocking read would hold the io thread
+    }
   }
 
   asio::awaitable<void> Run();
@@ -175,31 +182,48 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
     if (!co_await Handshake()) co_return;
   }
   for (bool first = true;; first = false) {
-    if (!first) {
-      if (buffer_.size() == 0) {
-        if (Stopping() && NothingToRead()) break;
-        slot_.phase = ConnectionPhase::kIdle;
-        slot_.ExpireAfter(options_.idle_timeout);
-        auto [ec, n] = co_await ReadSomeFrom(stream_, ReadRoom());  // room: the buffer is empty
-        if (!Received(ec, n)) co_return;
-      }
-      slot_.ExpireAfter(options_.header_read_timeout);
-    }
     HttpRequest request;
     ResponseContext ctx;
     Refusal refusal = Refusal::kBadRequest;
     ReadOutcome outcome = ReadOutcome::kRefused;
+    // The head, scanned as it arrives. Between requests a connection with
+    // nothing buffered is idle (idle_timeout); from its first byte on, the
+    // head is owed within header_read_timeout.
+    if (!first && buffer_.size() != 0) slot_.ExpireAfter(options_.header_read_timeout);
     RequestHeadScanner scanner(limits_);
     RequestHeadScanner::State state;
     while ((state = scanner.Scan(Buffered())) == RequestHeadScanner::State::kNeedMore) {
-      if (buffer_.size() == 0) {
-        if (Stopping() && NothingToRead()) co_return;
+      const bool idle = buffer_.size() == 0;
+      if (idle) {
+        if (Stopping() && NothingToRead()) break;
         slot_.phase = ConnectionPhase::kIdle;
+        if (!first) slot_.ExpireAfter(options_.idle_timeout);
       }
       const asio::mutable_buffer room = ReadRoom();
       if (room.size() == 0) co_return;  // cannot happen: the scanner refuses first
-      auto [ec, n] = co_await ReadSomeFrom(stream_, room);
-      if (!Received(ec, n)) co_return;
+      IoOutcome read;
+      for (;;) {
+        if constexpr (kTls) {
+          read = co_await stream_.ReadSome(room);
+          break;
+        } else {
+          if (auto now = ReceiveNow(stream_, room)) {
+            read = *now;
+            break;
+          }
+          auto [wait_ec] = co_await stream_.async_wait(tcp::socket::wait_read, kAwaitInPlace);
+          if (wait_ec) {
+            read = IoOutcome(wait_ec, 0);
+            break;
+          }
+        }
+      }
+      if (!Received(std::get<0>(read), std::get<1>(read))) co_return;
+      if (idle && !first) slot_.ExpireAfter(options_.header_read_timeout);
+    }
+    if (state == RequestHeadScanner::State::kNeedMore) {  // stopping, and nothing came
+      if (first) co_return;
+      break;
     }
     if (state == RequestHeadScanner::State::kRefused) {
       refusal = scanner.refusal();
@@ -235,8 +259,13 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
     write_buffer_.clear();
     SerializeResponse(std::move(response), ctx, write_buffer_);
     slot_.ExpireAfter(options_.write_timeout);
-    auto [ec, n] = co_await WriteAllTo(stream_, asio::buffer(write_buffer_));
-    if (!Written(ec)) co_return;
+    const asio::const_buffer out = asio::buffer(write_buffer_);
+    IoOutcome written;
+    if constexpr (!kTls) written = SendNow(stream_, out);
+    if (!std::get<0>(written) && std::get<1>(written) < out.size()) {
+      written = co_await WriteAllTo(stream_, out + std::get<1>(written));
+    }
+    if (!Written(std::get<0>(written))) co_return;
     if (!ctx.keep_alive) break;
   }
   co_await LingeringClose();

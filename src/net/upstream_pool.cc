@@ -1,6 +1,7 @@
 #include "net/upstream_pool.h"
 
 #include "net/await.h"
+#include "net/immediate_io.h"
 #include "net/request_head.h"
 #include "net/resolve.h"
 #include "net/server_worker.h"
@@ -188,6 +189,11 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
   }
   connection->Lowest().expires_never();
   if (internal::Worker* worker = internal::CurrentWorker()) {
+    // Exchange reads and writes the bare socket at once (immediate_io.h).
+    if (!connection->tls) {
+      connection->Lowest().socket().native_non_blocking(true, ec);
+      if (ec) co_return Err(IoError(ec, "connect"));
+    }
     connection->slot.stream = &connection->Lowest().socket();
     connection->registration.emplace(*worker, connection->slot, worker->upstream_streams);
   }
@@ -243,9 +249,15 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   out.append("\r\n"sv).append(request.body);
 
   c.ExpireAfter(options_.response_timeout);
-  auto [write_ec, written] =
-      co_await asio::async_write(stream, asio::buffer(out), internal::kAwaitOn<Stream>);
-  if (write_ec) {
+  // On the bare socket, reads and writes are tried at once (immediate_io.h).
+  constexpr bool kImmediate = std::is_same_v<Stream, tcp::socket>;
+  internal::IoOutcome sent;
+  if constexpr (kImmediate) sent = internal::SendNow(stream, asio::buffer(out));
+  if (!std::get<0>(sent) && std::get<1>(sent) < out.size()) {
+    sent = co_await asio::async_write(stream, asio::buffer(out) + std::get<1>(sent),
+                                      internal::kAwaitOn<Stream>);
+  }
+  if (const beast::error_code write_ec = std::get<0>(sent)) {
     co_return co_await Failed(std::move(connection), c.Error(write_ec, "write"), retry, request);
   }
 
@@ -267,8 +279,26 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
                                   ResourceExhaustedError("upstream response too large"), retry,
                                   request);
       }
-      auto [read_ec, n] =
-          co_await stream.async_read_some(c.buffer.prepare(kReadChunk), internal::kAwaitOn<Stream>);
+      const asio::mutable_buffer room = c.buffer.prepare(kReadChunk);
+      internal::IoOutcome read;
+      for (;;) {
+        if constexpr (kImmediate) {
+          if (auto now = internal::ReceiveNow(stream, room)) {
+            read = *now;
+            break;
+          }
+          auto [wait_ec] =
+              co_await stream.async_wait(tcp::socket::wait_read, internal::kAwaitInPlace);
+          if (wait_ec) {
+            read = internal::IoOutcome(wait_ec, 0);
+            break;
+          }
+        } else {
+          read = co_await stream.async_read_some(room, internal::kAwaitOn<Stream>);
+          break;
+        }
+      }
+      const auto [read_ec, n] = read;
       if (read_ec) {
         // Until a byte of a response has come, a failure on a reused
         // connection (one the upstream had closed) is retried.

@@ -96,6 +96,38 @@ TEST(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
   EXPECT_EQ(second->body, "GET /two ");
 }
 
+// The server reads and writes a plain socket at once and waits only when a
+// call would block: a head that arrives in pieces, with pauses, and a
+// response larger than the socket's buffers to a client slow to read it
+// both take the waiting path, and the connection serves on after them.
+TEST(HttpServerTest, HeadInPiecesAndResponseBeyondSocketBuffersArriveWhole) {
+  std::string big(8 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+  auto server = StartServer(TestOptions(), [&big](const HttpRequest& request) {
+    if (request.target == "/big") return HttpResponse{.status = 200, .body = big};
+    return Echo(request);
+  });
+  ASSERT_NE(server, nullptr);
+  TestClient client(server->port());
+  for (std::string_view piece : {"GET /pie", "ces HTTP/1.1\r\nHo", "st: x\r\n", "\r\n"}) {
+    ASSERT_TRUE(client.Send(piece));
+    std::this_thread::sleep_for(20ms);
+  }
+  auto pieces = client.ReadResponse();
+  ASSERT_TRUE(pieces.has_value());
+  EXPECT_EQ(pieces->body, "GET /pieces ");
+  ASSERT_TRUE(client.Send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::this_thread::sleep_for(200ms);  // the server's writes fill the buffers and wait
+  auto response = client.ReadResponse(false, 20s);
+  ASSERT_TRUE(response.has_value());
+  ASSERT_EQ(response->body.size(), big.size());
+  EXPECT_TRUE(response->body == big);
+  ASSERT_TRUE(client.Send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto after = client.ReadResponse();
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->body, "GET /after ");
+}
+
 TEST(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);

@@ -1,10 +1,15 @@
 #include "net/upstream_pool.h"
 
+#include "http_test_client.h"
+#include "net/async_http_server.h"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <future>
 #include <optional>
 #include <string>
@@ -15,6 +20,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/this_coro.hpp>
 
 namespace bulwark::net {
 namespace {
@@ -60,8 +66,26 @@ class Service {
         char c;
         while (head.find("\r\n\r\n") == std::string::npos && ::read(fd, &c, 1) == 1) head += c;
         if (head.find("\r\n\r\n") == std::string::npos) break;
-        constexpr std::string_view kAnswer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-        if (::write(fd, kAnswer.data(), kAnswer.size()) != static_cast<ssize_t>(kAnswer.size())) {
+        // A body (Content-Length only), read slowly at first: the sender's
+        // socket buffers fill and its writes must wait.
+        size_t length = 0;
+        if (const size_t at = head.find("Content-Length: "); at != std::string::npos) {
+          length = std::stoul(head.substr(at + 16));
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        std::string body(length, '\0');
+        for (size_t got = 0; got < length;) {
+          const ssize_t n = ::read(fd, body.data() + got, length - got);
+          if (n <= 0) break;
+          got += static_cast<size_t>(n);
+        }
+        const std::string answer =
+            length == 0 ? "ok" : std::to_string(std::hash<std::string>{}(body));
+        const std::string response =
+            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(answer.size()) + "\r\n\r\n" +
+            answer;
+        if (::write(fd, response.data(), response.size()) !=
+            static_cast<ssize_t>(response.size())) {
           break;
         }
       }
@@ -81,11 +105,13 @@ class Service {
 
 class UpstreamPoolTest : public ::testing::Test {
  protected:
-  Result<HttpResponse> Send(UpstreamPool& pool, std::string method, bool idempotent) {
+  Result<HttpResponse> Send(UpstreamPool& pool, std::string method, bool idempotent,
+                            std::string body = "") {
     HttpRequest request;
     request.method = std::move(method);
     request.target = "/a";
     request.headers = {{"Host", "service"}};
+    request.body = std::move(body);
     std::optional<Result<HttpResponse>> out;
     asio::co_spawn(
         ioc_,
@@ -118,6 +144,75 @@ TEST_F(UpstreamPoolTest, KeepsAConnectionForTheNextRequest) {
   }
   EXPECT_EQ(service.connections(), 1);
   EXPECT_EQ(pool.idle_connections(), 1u);
+}
+
+// A body larger than the socket buffers: the pool's writes wait for the
+// service to read, and all of the body arrives.
+TEST_F(UpstreamPoolTest, SendsABodyBeyondTheSocketBuffers) {
+  Service service(/*answers_per_connection=*/100);
+  UpstreamPool pool = Pool(service);
+  std::string body(8 << 20, '\0');
+  for (size_t i = 0; i < body.size(); ++i)
+    body[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+  const std::string expected = std::to_string(std::hash<std::string>{}(body));
+  for (int round = 0; round < 2; ++round) {
+    Result<HttpResponse> response = Send(pool, "POST", /*idempotent=*/false, body);
+    ASSERT_TRUE(response.has_value()) << response.error().ToString();
+    EXPECT_EQ(response->body, expected) << round;
+  }
+  EXPECT_EQ(service.connections(), 1);
+}
+
+// On a server's io thread the pool reads and writes the bare socket at once
+// (net/immediate_io.h): a large body both ways through a proxy of the test's
+// making, twice on one pooled connection.
+TEST_F(UpstreamPoolTest, OnAServerThreadSendsAndReceivesBeyondTheSocketBuffers) {
+  Service service(/*answers_per_connection=*/100);
+  std::string body(8 << 20, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + (i * 3 + i / 97) % 26);
+  const std::string expected = std::to_string(std::hash<std::string>{}(body));
+  HttpServerOptions options;
+  options.threads = 1;
+  options.max_body_bytes = 16 << 20;
+  const auto endpoints = std::vector<asio::ip::tcp::endpoint>{
+      asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), service.port())};
+  std::unique_ptr<UpstreamPool> pool;  // made and used on the server's one thread
+  auto server =
+      StartAsyncHttpServer(options, [&](HttpRequest& request) -> asio::awaitable<HttpResponse> {
+        if (request.target == "/drop") {  // before the server's io_context goes
+          pool.reset();
+          co_return HttpResponse{.status = 204};
+        }
+        if (!pool) {
+          UpstreamOptions upstream;
+          upstream.port = service.port();
+          pool = std::make_unique<UpstreamPool>(co_await asio::this_coro::executor, upstream,
+                                                endpoints);
+        }
+        HttpRequest forward;
+        forward.method = request.method;
+        forward.target = request.target;
+        forward.headers = {{"Host", "service"}};
+        forward.body = std::move(request.body);
+        Result<HttpResponse> sent = co_await pool->Send(forward, false);
+        if (!sent) co_return HttpResponse{.status = 502, .body = sent.error().ToString()};
+        // The service's answer, and a large body back.
+        co_return HttpResponse{.status = 200, .body = sent->body + "\n" + body};
+      });
+  ASSERT_TRUE(server.has_value()) << server.error().ToString();
+  testing::TestClient client((*server)->port());
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(client.Send("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\n\r\n" + body));
+    auto response = client.ReadResponse(false, std::chrono::seconds(20));
+    ASSERT_TRUE(response.has_value()) << round;
+    EXPECT_EQ(response->status, 200);
+    EXPECT_TRUE(response->body == expected + "\n" + body) << round;
+  }
+  EXPECT_EQ(service.connections(), 1);
+  ASSERT_TRUE(client.Send("GET /drop HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(client.ReadResponse().has_value());
+  EXPECT_EQ(pool, nullptr);
 }
 
 // The pooled connection was closed by the service after its first answer:
