@@ -12,6 +12,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -68,6 +70,20 @@ auto WriteAllTo(PlainStream& s, asio::const_buffer b) {
   return asio::async_write(s, b, kAwaitInPlace);
 }
 auto WriteAllTo(TlsStream& s, asio::const_buffer b) { return s.Write(b); }
+
+// The same tried at once, without awaiting (net/immediate_io.h): a read's
+// outcome, or nullopt if it would block (then ReadSomeFrom); what of a
+// buffer was written before a write would block (then WriteAllTo the rest).
+std::optional<IoOutcome> ReadNow(PlainStream& s, asio::mutable_buffer b) {
+  return ReceiveNow(s, b);
+}
+std::optional<IoOutcome> ReadNow(TlsStream& s, asio::mutable_buffer b) { return s.ReadNow(b); }
+IoOutcome WriteNow(PlainStream& s, asio::const_buffer b) { return SendNow(s, b); }
+IoOutcome WriteNow(TlsStream& s, asio::const_buffer b) {
+  // A TLS record goes whole or not at all: if not, Write sends the same bytes.
+  if (auto done = s.WriteNow(b)) return *done;
+  return IoOutcome(beast::error_code(), 0);
+}
 
 enum class ReadOutcome { kRequest, kRefused, kClosed };
 
@@ -201,22 +217,16 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
       }
       const asio::mutable_buffer room = ReadRoom();
       if (room.size() == 0) co_return;  // cannot happen: the scanner refuses first
+      // The client seldom has more to send at the very moment (it waits for
+      // the last response): the io thread's other work goes first, then
+      // what came is read at once, and only if nothing has does Asio's read
+      // wait in the reactor (see net/immediate_io.h).
+      co_await asio::post(Lowest().get_executor(), asio::deferred);
       IoOutcome read;
-      for (;;) {
-        if constexpr (kTls) {
-          read = co_await stream_.ReadSome(room);
-          break;
-        } else {
-          if (auto now = ReceiveNow(stream_, room)) {
-            read = *now;
-            break;
-          }
-          auto [wait_ec] = co_await stream_.async_wait(tcp::socket::wait_read, kAwaitInPlace);
-          if (wait_ec) {
-            read = IoOutcome(wait_ec, 0);
-            break;
-          }
-        }
+      if (auto now = ReadNow(stream_, room)) {
+        read = *now;
+      } else {
+        read = co_await ReadSomeFrom(stream_, room);
       }
       if (!Received(std::get<0>(read), std::get<1>(read))) co_return;
       if (idle && !first) slot_.ExpireAfter(options_.header_read_timeout);
@@ -260,8 +270,7 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
     SerializeResponse(std::move(response), ctx, write_buffer_);
     slot_.ExpireAfter(options_.write_timeout);
     const asio::const_buffer out = asio::buffer(write_buffer_);
-    IoOutcome written;
-    if constexpr (!kTls) written = SendNow(stream_, out);
+    IoOutcome written = WriteNow(stream_, out);
     if (!std::get<0>(written) && std::get<1>(written) < out.size()) {
       written = co_await WriteAllTo(stream_, out + std::get<1>(written));
     }

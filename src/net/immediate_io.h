@@ -4,8 +4,9 @@
 // An Asio operation whose data is already there still completes through the
 // scheduler: queued, dequeued and dispatched back to the coroutine, which on
 // the proxy's path costs more than the system call itself. So the proxy calls
-// recv(2) and send(2) first, and awaits only the socket's readiness
-// (async_wait, no speculative call) when one would block.
+// recv(2) and send(2) first (TlsSocket's ReadNow and WriteNow, OpenSSL), and
+// awaits only the socket's readiness (async_wait, no speculative call) when
+// one would block.
 #ifndef BULWARK_NET_IMMEDIATE_IO_H_
 #define BULWARK_NET_IMMEDIATE_IO_H_
 

@@ -129,23 +129,44 @@ int TlsSocket::Attempt(Op op, void* data, int size) {
   return -1;
 }
 
+std::optional<std::tuple<boost::system::error_code, size_t>> TlsSocket::Try(Op op, void* data,
+                                                                            int size) {
+  if (ssl_ == nullptr) return std::tuple(asio::error::no_memory, size_t{0});
+  // SSL_get_error reads the thread's error queue, which must start empty;
+  // it nearly always is, and clearing it costs a pass over every slot.
+  if (ERR_peek_error() != 0) ERR_clear_error();
+  const int result = Attempt(op, data, size);
+  if (result > 0) return std::tuple(boost::system::error_code(), static_cast<size_t>(result));
+  const int error = SSL_get_error(ssl_, result);
+  if (error == SSL_ERROR_WANT_READ) {
+    wait_for_ = Socket::wait_read;
+    return std::nullopt;
+  }
+  if (error == SSL_ERROR_WANT_WRITE) {
+    wait_for_ = Socket::wait_write;
+    return std::nullopt;
+  }
+  return std::tuple(ErrorFor(result, error), size_t{0});
+}
+
 asio::awaitable<std::tuple<boost::system::error_code, size_t>> TlsSocket::Drive(Op op, void* data,
                                                                                 int size) {
-  if (ssl_ == nullptr) co_return std::tuple(asio::error::no_memory, size_t{0});
   for (;;) {
-    // SSL_get_error reads the thread's error queue, which must start empty;
-    // it nearly always is, and clearing it costs a pass over every slot.
-    if (ERR_peek_error() != 0) ERR_clear_error();
-    const int result = Attempt(op, data, size);
-    if (result > 0) co_return std::tuple(boost::system::error_code(), static_cast<size_t>(result));
-    const int error = SSL_get_error(ssl_, result);
-    if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) {
-      co_return std::tuple(ErrorFor(result, error), size_t{0});
-    }
-    auto [ec] = co_await socket_.async_wait(
-        error == SSL_ERROR_WANT_READ ? Socket::wait_read : Socket::wait_write, kAwaitInPlace);
+    if (auto done = Try(op, data, size)) co_return *done;
+    auto [ec] = co_await socket_.async_wait(wait_for_, kAwaitInPlace);
     if (ec) co_return std::tuple(ec, size_t{0});
   }
+}
+
+std::optional<std::tuple<boost::system::error_code, size_t>> TlsSocket::ReadNow(
+    asio::mutable_buffer buffer) {
+  return Try(Op::kRead, buffer.data(), ClampedSize(buffer.size()));
+}
+
+std::optional<std::tuple<boost::system::error_code, size_t>> TlsSocket::WriteNow(
+    asio::const_buffer buffer) {
+  if (buffer.size() > INT_MAX) return std::nullopt;  // Write takes it in pieces
+  return Try(Op::kWrite, const_cast<void*>(buffer.data()), static_cast<int>(buffer.size()));
 }
 
 asio::awaitable<boost::system::error_code> TlsSocket::Handshake() {

@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 
 #include <cstddef>
+#include <optional>
 #include <tuple>
 
 #include <boost/asio/awaitable.hpp>
@@ -51,6 +52,12 @@ class TlsSocket {
       boost::asio::mutable_buffer buffer);
   // Writes all of `buffer`: (error, bytes written).
   boost::asio::awaitable<std::tuple<ErrorCode, size_t>> Write(boost::asio::const_buffer buffer);
+
+  // ReadSome and Write tried once, without awaiting (net/immediate_io.h):
+  // the outcome, or nullopt if OpenSSL must wait for the socket (then
+  // ReadSome, or Write with the same buffer).
+  std::optional<std::tuple<ErrorCode, size_t>> ReadNow(boost::asio::mutable_buffer buffer);
+  std::optional<std::tuple<ErrorCode, size_t>> WriteNow(boost::asio::const_buffer buffer);
   // Sends close_notify and waits for the peer's.
   boost::asio::awaitable<ErrorCode> Shutdown();
 
@@ -62,9 +69,12 @@ class TlsSocket {
   boost::asio::awaitable<std::tuple<ErrorCode, size_t>> WriteInPieces(
       boost::asio::const_buffer buffer);
   int Attempt(Op op, void* data, int size);
+  // One Attempt: nullopt if OpenSSL wants the socket (wait_for_ says how).
+  std::optional<std::tuple<ErrorCode, size_t>> Try(Op op, void* data, int size);
 
   Socket socket_;
   SSL* ssl_ = nullptr;
+  Socket::wait_type wait_for_ = Socket::wait_read;
 };
 
 }  // namespace bulwark::net::internal

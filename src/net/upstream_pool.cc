@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -281,22 +282,18 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
       }
       const asio::mutable_buffer room = c.buffer.prepare(kReadChunk);
       internal::IoOutcome read;
-      for (;;) {
-        if constexpr (kImmediate) {
-          if (auto now = internal::ReceiveNow(stream, room)) {
-            read = *now;
-            break;
-          }
-          auto [wait_ec] =
-              co_await stream.async_wait(tcp::socket::wait_read, internal::kAwaitInPlace);
-          if (wait_ec) {
-            read = internal::IoOutcome(wait_ec, 0);
-            break;
-          }
+      if constexpr (kImmediate) {
+        // The service answers in its own time: the io thread's other work
+        // goes first, then what came is read at once; if nothing has,
+        // Asio's read waits in the reactor (see immediate_io.h).
+        co_await asio::post(stream.get_executor(), asio::deferred);
+        if (auto now = internal::ReceiveNow(stream, room)) {
+          read = *now;
         } else {
-          read = co_await stream.async_read_some(room, internal::kAwaitOn<Stream>);
-          break;
+          read = co_await stream.async_read_some(room, internal::kAwaitInPlace);
         }
+      } else {
+        read = co_await stream.async_read_some(room, internal::kAwaitOn<Stream>);
       }
       const auto [read_ec, n] = read;
       if (read_ec) {
