@@ -1,5 +1,6 @@
 #include "audit/audit_event.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -147,7 +148,7 @@ void AppendJsonLine(const AuditEventView& event, std::string& out) {
     };
     const auto quoted = [](char* w, std::string_view text) {
       *w++ = '"';
-      std::memcpy(w, text.data(), text.size());
+      std::copy(text.begin(), text.end(), w);  // a view may be empty and null
       w += text.size();
       *w++ = '"';
       return w;

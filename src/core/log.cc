@@ -4,6 +4,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -192,7 +193,7 @@ void AppendJsonString(std::string& out, std::string_view s) {
     const size_t total = at + s.size() + 2;
     out.resize_and_overwrite(total, [&](char* p, size_t) {
       p[at] = '"';
-      std::memcpy(p + at + 1, s.data(), s.size());
+      std::copy(s.begin(), s.end(), p + at + 1);  // a view may be empty and null
       p[total - 1] = '"';
       return total;
     });
