@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <utility>
 
@@ -74,34 +75,28 @@ constexpr size_t kFixedLineBytes = [] {
   return n;
 }();
 
-// `key` is written with its punctuation: AppendField(",\"host\":", ...).
-void AppendField(std::string_view key, std::string_view value, std::string& out) {
-  out += key;
-  log::AppendJsonString(out, value);
-}
-
 // Any event, escaping what needs it; AppendJsonLine takes this path only
-// when some string does.
+// when some string does. The same keys (kKeys) in the same order.
 void AppendEscapedJsonLine(const AuditEventView& event, std::string& out) {
-  out += "{\"time\":";
+  // The strings kKeys[1] to kKeys[10] come before.
+  const std::string_view strings[] = {event.request_id, event.subject,
+                                      event.issuer,     event.credential_kind,
+                                      event.action,     event.resource,
+                                      event.route,      event.host,
+                                      event.client_ip,  AuditDecisionName(event.decision)};
   char time[kTimeSize];
-  out.append(time, PutTime(event.time, time));
-  AppendField(",\"request_id\":", event.request_id, out);
-  AppendField(",\"subject\":", event.subject, out);
-  AppendField(",\"issuer\":", event.issuer, out);
-  AppendField(",\"credential_kind\":", event.credential_kind, out);
-  AppendField(",\"action\":", event.action, out);
-  AppendField(",\"resource\":", event.resource, out);
-  AppendField(",\"route\":", event.route, out);
-  AppendField(",\"host\":", event.host, out);
-  AppendField(",\"client_ip\":", event.client_ip, out);
-  AppendField(",\"decision\":", AuditDecisionName(event.decision), out);
-  out += ",\"status\":";
+  out.append(kKeys[0]).append(time, PutTime(event.time, time));
+  for (size_t i = 0; i < std::size(strings); ++i) {
+    out += kKeys[i + 1];
+    log::AppendJsonString(out, strings[i]);
+  }
+  out += kKeys[11];
   AppendInt(event.status, out);
-  AppendField(",\"reason\":", event.reason, out);
-  out += ",\"latency_us\":";
+  out += kKeys[12];
+  log::AppendJsonString(out, event.reason);
+  out += kKeys[13];
   AppendInt(event.latency.count(), out);
-  out += "}\n";
+  out += kKeys[14];
 }
 
 }  // namespace
