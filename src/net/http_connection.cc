@@ -217,10 +217,8 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
       }
       const asio::mutable_buffer room = ReadRoom();
       if (room.size() == 0) co_return;  // cannot happen: the scanner refuses first
-      // The client seldom has more to send at the very moment (it waits for
-      // the last response): the io thread's other work goes first, then
-      // what came is read at once, and only if nothing has does Asio's read
-      // wait in the reactor (see net/immediate_io.h).
+      // The client waits for the last response before it sends more: yield,
+      // then read at once (net/immediate_io.h).
       co_await asio::post(Lowest().get_executor(), asio::deferred);
       IoOutcome read;
       if (auto now = ReadNow(stream_, room)) {

@@ -5,8 +5,14 @@
 // scheduler: queued, dequeued and dispatched back to the coroutine, which on
 // the proxy's path costs more than the system call itself. So the proxy calls
 // recv(2) and send(2) first (TlsSocket's ReadNow and WriteNow, OpenSSL), and
-// awaits only the socket's readiness (async_wait, no speculative call) when
-// one would block.
+// falls back to Asio's operation only when one would block.
+//
+// A read that follows the proxy's own send (the next request after a
+// response, the upstream's answer after a request) first yields to the io
+// thread's other work (asio::post): tried at once, it nearly always found
+// nothing yet. Its fallback is Asio's read, which waits in the reactor as
+// registered; async_wait would re-arm the descriptor with epoll_ctl on every
+// wait.
 #ifndef BULWARK_NET_IMMEDIATE_IO_H_
 #define BULWARK_NET_IMMEDIATE_IO_H_
 

@@ -283,9 +283,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
       const asio::mutable_buffer room = c.buffer.prepare(kReadChunk);
       internal::IoOutcome read;
       if constexpr (kImmediate) {
-        // The service answers in its own time: the io thread's other work
-        // goes first, then what came is read at once; if nothing has,
-        // Asio's read waits in the reactor (see immediate_io.h).
+        // The service answers in its own time: yield, then read at once
+        // (immediate_io.h).
         co_await asio::post(stream.get_executor(), asio::deferred);
         if (auto now = internal::ReceiveNow(stream, room)) {
           read = *now;
