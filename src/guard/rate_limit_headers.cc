@@ -58,12 +58,6 @@ char* PutItem(char* w, std::string_view name, char k1, Int1 v1, char k2, Int2 v2
 // The most PutItem writes for `name`: every character escaped, two numbers.
 size_t ItemBound(std::string_view name) { return 2 * name.size() + 2 + 2 * (3 + 20); }
 
-// Sets `value` to what `put` writes in at most `bound` bytes.
-template <typename Put>
-void Build(std::string& value, size_t bound, Put put) {
-  value.resize_and_overwrite(bound, [&](char* p, size_t) { return put(p) - p; });
-}
-
 // The numbers both forms carry.
 struct Values {
   bool retry;           // Retry-After goes with them
@@ -84,23 +78,6 @@ Values ValuesOf(const RateLimitPolicy& policy, const RateLimitDecision& decision
 }
 
 }  // namespace
-
-std::vector<HeaderField> RateLimitHeaders(const RateLimitPolicy& policy,
-                                          const RateLimitDecision& decision) {
-  const Values v = ValuesOf(policy, decision);
-  const size_t bound = ItemBound(policy.name);
-  std::vector<HeaderField> fields;
-  fields.reserve(v.retry ? 3 : 2);
-  Build(fields.emplace_back("RateLimit-Policy", std::string()).second, bound,
-        [&](char* w) { return PutItem(w, policy.name, 'q', policy.limit, 'w', v.window); });
-  Build(fields.emplace_back("RateLimit", std::string()).second, bound,
-        [&](char* w) { return PutItem(w, policy.name, 'r', decision.remaining, 't', v.t); });
-  if (v.retry) {
-    Build(fields.emplace_back("Retry-After", std::string()).second, 20,
-          [&](char* w) { return PutInt(w, v.retry_after); });
-  }
-  return fields;
-}
 
 void AppendRateLimitFieldLines(const RateLimitPolicy& policy, const RateLimitDecision& decision,
                                std::string& lines) {

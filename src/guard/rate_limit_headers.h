@@ -16,17 +16,13 @@
 #define BULWARK_GUARD_RATE_LIMIT_HEADERS_H_
 
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "guard/rate_limit_policy.h"
 
 namespace bulwark::guard {
 
-// A header field: name, value.
-using HeaderField = std::pair<std::string, std::string>;
-
-// Returns, in this order:
+// Appends to `lines`, as the lines of a message head (each `name: value`
+// and CRLF), in this order:
 //   RateLimit-Policy: "<name>";q=<limit>;w=<window in s, rounded up>
 //   RateLimit: "<name>";r=<remaining>;t=<reset in s, rounded up>
 //   Retry-After: <retry_after in s, rounded up, at least 1>
@@ -36,12 +32,7 @@ using HeaderField = std::pair<std::string, std::string>;
 // understates the rate and so never invites throttling. When denied, t is at
 // most the Retry-After value, as section 6 of the draft asks. `policy` is
 // assumed valid (its name is printable ASCII; '"' and '\' are escaped).
-std::vector<HeaderField> RateLimitHeaders(const RateLimitPolicy& policy,
-                                          const RateLimitDecision& decision);
-
-// The same fields as the lines of a message head ("RateLimit-Policy: ...\r\n"
-// and so on), appended to `lines`: what the gateway sends on every request
-// of a rate-limited route.
+// What the gateway sends on every request of a rate-limited route.
 void AppendRateLimitFieldLines(const RateLimitPolicy& policy, const RateLimitDecision& decision,
                                std::string& lines);
 

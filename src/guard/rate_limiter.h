@@ -4,7 +4,7 @@
 //                                       .limit = 100, .window = std::chrono::minutes(1),
 //                                       .name = "per-ip"}, clock);
 //   RateLimitDecision d = limiter->Check(client_ip);
-//   if (!d.allowed) { /* 429 with RateLimitHeaders(limiter->policy(), d) */ }
+//   if (!d.allowed) { /* 429 with AppendRateLimitFieldLines(limiter->policy(), d, lines) */ }
 //
 // Keys are arbitrary byte strings (client IP, principal, API key id, route,
 // header value). State lives in 64 shards, each a mutex and a hash table keyed
