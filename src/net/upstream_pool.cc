@@ -271,14 +271,16 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   size_t head_size = 0;
   // Views into c.buffer, used before anything is consumed from it.
   FieldViews fields;
+  // Until a byte of a response has come, a failure on a reused connection
+  // (one the upstream had closed) is retried; after, the service has taken
+  // the request (an interim response, a head too large) and it is not.
+  bool response_began = false;
   for (;;) {
     const std::string_view data(static_cast<const char*>(c.buffer.data().data()), c.buffer.size());
     head_size = ResponseHeadSize(data);
     if (head_size == 0) {
       if (c.buffer.size() >= kMaxResponseHeadBytes) {
-        co_return co_await Failed(std::move(connection),
-                                  ResourceExhaustedError("upstream response too large"), retry,
-                                  request);
+        co_return Err(ResourceExhaustedError("upstream response too large"));
       }
       const asio::mutable_buffer room = c.buffer.prepare(kReadChunk);
       internal::IoOutcome read;
@@ -296,12 +298,10 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
       }
       const auto [read_ec, n] = read;
       if (read_ec) {
-        // Until a byte of a response has come, a failure on a reused
-        // connection (one the upstream had closed) is retried.
-        const bool none_came = c.buffer.size() == 0;
         co_return co_await Failed(std::move(connection), c.Error(read_ec, "read"),
-                                  retry && none_came, request);
+                                  retry && !response_began, request);
       }
+      response_began = true;
       c.buffer.commit(n);
       continue;
     }

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -30,9 +31,11 @@ namespace asio = boost::asio;
 // A service on a real socket that answers each request with 200 "ok" and
 // keeps the connection open, or closes it after `answers_per_connection`
 // answers without saying so (as a service whose keep-alive timer fired).
+// Given `last_answer`, it sends those bytes as a connection's last answer.
 class Service {
  public:
-  explicit Service(int answers_per_connection) : answers_per_connection_(answers_per_connection) {
+  explicit Service(int answers_per_connection, std::string last_answer = "")
+      : answers_per_connection_(answers_per_connection), last_answer_(std::move(last_answer)) {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -81,9 +84,11 @@ class Service {
         }
         const std::string answer =
             length == 0 ? "ok" : std::to_string(std::hash<std::string>{}(body));
+        const bool last = answered + 1 == answers_per_connection_ && !last_answer_.empty();
         const std::string response =
-            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(answer.size()) + "\r\n\r\n" +
-            answer;
+            last ? last_answer_
+                 : "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(answer.size()) +
+                       "\r\n\r\n" + answer;
         if (::write(fd, response.data(), response.size()) !=
             static_cast<ssize_t>(response.size())) {
           break;
@@ -95,6 +100,7 @@ class Service {
   }
 
   const int answers_per_connection_;
+  const std::string last_answer_;
   int listen_fd_ = -1;
   uint16_t port_ = 0;
   std::thread thread_;
@@ -241,6 +247,33 @@ TEST_F(UpstreamPoolTest, DoesNotRetryARequestThatIsNotIdempotent) {
   EXPECT_EQ(response.error().code(), StatusCode::kUnavailable) << response.error().ToString();
   EXPECT_EQ(service.connections(), 1);
   EXPECT_EQ(pool.idle_connections(), 0u);
+}
+
+// Once part of a response has come on a pooled connection, the service has
+// taken the request: a failure then is not retried, even for an idempotent
+// request. First a head that never ends within the limit, then an interim
+// 100 Continue after which the service hangs up.
+TEST_F(UpstreamPoolTest, DoesNotRetryOnceAResponseHasBegun) {
+  {
+    Service service(/*answers_per_connection=*/2,
+                    "HTTP/1.1 200 OK\r\nX-Long: " + std::string(70 * 1024, 'a') + "\r\n");
+    UpstreamPool pool = Pool(service);
+    ASSERT_TRUE(Send(pool, "GET", true).has_value());
+    Result<HttpResponse> response = Send(pool, "GET", /*idempotent=*/true);
+    ASSERT_FALSE(response.has_value());
+    EXPECT_EQ(response.error().code(), StatusCode::kResourceExhausted)
+        << response.error().ToString();
+    EXPECT_EQ(service.connections(), 1);
+  }
+  {
+    Service service(/*answers_per_connection=*/2, "HTTP/1.1 100 Continue\r\n\r\n");
+    UpstreamPool pool = Pool(service);
+    ASSERT_TRUE(Send(pool, "GET", true).has_value());
+    Result<HttpResponse> response = Send(pool, "GET", /*idempotent=*/true);
+    ASSERT_FALSE(response.has_value());
+    EXPECT_EQ(response.error().code(), StatusCode::kUnavailable) << response.error().ToString();
+    EXPECT_EQ(service.connections(), 1);
+  }
 }
 
 }  // namespace
