@@ -1,5 +1,6 @@
 #include "policy/fga_index.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace bulwark::policy::fga {
@@ -239,8 +240,59 @@ bool TupleIndex::Add(const TupleKey& t) {
   ListHead& by_user = user_heads_->FindOrAdd(user, user_rel);
   records_[e].next_by_user = by_user.head;
   by_user.head = e;
+  AddInline(object, bit, user, user_rel, r.condition == 0 && context == 0);
   ++size_;
   return true;
+}
+
+void TupleIndex::AddInline(uint32_t object, uint64_t bit, uint32_t user, uint32_t user_relation,
+                           bool plain) {
+  StringPool::Entry& o = strings_.entry(object);
+  if (!o.tuples_inline) return;
+  const int position = BitPosition(bit);
+  auto slot = std::find(userset_relations_.begin(), userset_relations_.end(), user_relation);
+  if (slot == userset_relations_.end() && userset_relations_.size() <= kMaxUsersetSlots) {
+    slot = userset_relations_.insert(slot, user_relation);
+  }
+  if (!plain || position < 0 || slot == userset_relations_.end() ||
+      o.tuple_count == StringPool::Entry::kInlineTuples) {
+    o.tuples_inline = false;
+    return;
+  }
+  const int i = o.tuple_count++;
+  o.tuple_user[i] = user;
+  o.tuple_relation[i] = static_cast<uint8_t>(position);
+  o.tuple_userset[i] = static_cast<uint8_t>(slot - userset_relations_.begin()) |
+                       (strings_.IsWildcard(user) ? kInlineWildcard : 0);
+}
+
+void TupleIndex::RemoveInline(uint32_t object, uint64_t bit, uint32_t user,
+                              uint32_t user_relation) {
+  StringPool::Entry& o = strings_.entry(object);
+  if (!o.tuples_inline) return;
+  const int at = FindInline(o, bit, user, user_relation);
+  if (at < 0) return;
+  for (int i = at; i + 1 < o.tuple_count; ++i) {  // keeps the order, newest last
+    o.tuple_user[i] = o.tuple_user[i + 1];
+    o.tuple_relation[i] = o.tuple_relation[i + 1];
+    o.tuple_userset[i] = o.tuple_userset[i + 1];
+  }
+  --o.tuple_count;
+}
+
+TupleIndex::Tuple TupleIndex::InlineView(uint32_t object, int at) const {
+  const StringPool::Entry& o = strings_.entry(object);
+  const uint32_t user = o.tuple_user[at];
+  const uint32_t user_relation = userset_relations_[o.tuple_userset[at] & ~kInlineWildcard];
+  return {strings_.Get(object),
+          strings_.Get(relation_bits_[o.tuple_relation[at]]),
+          strings_.Get(user),
+          strings_.Get(user_relation),
+          {},
+          nullptr,
+          user,
+          strings_.TypeOf(user),
+          (o.tuple_userset[at] & kInlineWildcard) != 0};
 }
 
 bool TupleIndex::Remove(const TupleKey& t) {
@@ -254,6 +306,7 @@ bool TupleIndex::Remove(const TupleKey& t) {
   }
   const uint32_t e = FindRecord(object, relation, user, user_rel);
   if (e == kEnd) return false;
+  RemoveInline(object, BitOf(relation), user, user_rel);
   exact_->Erase(Hash4(object, relation, user, user_rel), e);
   // Unlink from the three lists.
   auto unlink = [&](uint32_t& head, uint32_t Record::*next) {

@@ -7,7 +7,10 @@
 //   - which users does (object, relation) hold?  ForEach
 //   - which (object, relation) pairs name this user?  ForEachByUser
 // Most "does this object hold any tuple of that relation?" questions are
-// answered from the object's string entry alone (per-object relation bits).
+// answered from the object's string entry alone (per-object relation bits),
+// and an object with at most four tuples, none conditioned, keeps a copy of
+// them there: the id-based reads Check makes cost one cache line for each
+// such object it steps through (documents and folders in a Drive-like model).
 // Not thread-safe for writes: concurrent readers may share an index nobody
 // writes (RelationStore holds a shared lock for queries and an exclusive one
 // to apply changes).
@@ -54,16 +57,27 @@ class StringPool {
   size_t size() const { return entries_.size(); }
   size_t MemoryBytes() const;
 
-  // 32 bytes, two to a cache line: a string of up to 16 bytes ("document:123456")
-  // sits in its entry, so the line that says where a string is also holds it.
-  struct alignas(32) Entry {
+  // One cache line: a string of up to 16 bytes ("document:123456") sits in
+  // its entry, so the line that says where a string is also holds it, and,
+  // for an object with a few plain tuples, those tuples (kept by TupleIndex).
+  struct alignas(64) Entry {
     static constexpr uint32_t kInline = 16;
+    static constexpr int kInlineTuples = 4;
     uint32_t size = 0;
     uint32_t type = 0;  // into types_ (0 is ""), | kWildcard for "type:*"
     uint32_t any = 0;   // masks kept for TupleIndex
     uint32_t indirect = 0;
     char text[kInline] = {};  // the string, or the offset of a longer one in chars_
+    // TupleIndex's copy of the tuples naming this string as their object:
+    // their users, relations (as summary bit positions) and user relations
+    // (as TupleIndex's userset slots, | kInlineWildcard for "type:*").
+    uint32_t tuple_user[kInlineTuples] = {};
+    uint8_t tuple_relation[kInlineTuples] = {};
+    uint8_t tuple_userset[kInlineTuples] = {};
+    uint8_t tuple_count = 0;
+    bool tuples_inline = true;  // tuple_* hold all of them (else: the tables)
   };
+  static_assert(sizeof(Entry) == 64);
   static constexpr uint32_t kWildcard = 0x80000000u;
   Entry& entry(uint32_t id) { return entries_[id]; }
   const Entry& entry(uint32_t id) const { return entries_[id]; }
@@ -124,9 +138,19 @@ class TupleIndex {
   };
   RelationKey Relation(std::string_view name) const;
 
+  // An object with a few plain tuples (no condition) answers these from its
+  // string entry alone: one cache line per object on a Check's path, where
+  // the tables cost a head slot, a record and an exact-tuple slot.
   std::optional<Tuple> Find(uint32_t object, RelationKey relation, uint32_t user,
                             uint32_t user_relation) const {
     if (!MayHold(object, relation.bit, false)) return std::nullopt;
+    const StringPool::Entry& o = strings_.entry(object);
+    if (o.tuples_inline) {
+      PrefetchUsers(o);
+      const int at = FindInline(o, relation.bit, user, user_relation);
+      if (at < 0) return std::nullopt;
+      return InlineView(object, at);
+    }
     const uint32_t e = FindRecord(object, relation.id, user, user_relation);
     if (e == kEnd) return std::nullopt;
     return View(e);
@@ -134,6 +158,12 @@ class TupleIndex {
   template <typename F>
   void ForEachIndirect(uint32_t object, RelationKey relation, F&& f) const {
     if (!MayHold(object, relation.bit, true)) return;
+    const StringPool::Entry& o = strings_.entry(object);
+    if (o.tuples_inline) {
+      PrefetchUsers(o);
+      ForEachInline(object, relation.bit, true, f);
+      return;
+    }
     for (uint32_t e = Heads(object, relation.id).indirect; e != kEnd;
          e = records_[e].next_indirect) {
       if (!f(View(e))) return;
@@ -142,6 +172,12 @@ class TupleIndex {
   template <typename F>
   void ForEach(uint32_t object, RelationKey relation, F&& f) const {
     if (!MayHold(object, relation.bit, false)) return;
+    const StringPool::Entry& o = strings_.entry(object);
+    if (o.tuples_inline) {
+      PrefetchUsers(o);
+      ForEachInline(object, relation.bit, false, f);
+      return;
+    }
     for (uint32_t e = Heads(object, relation.id).head; e != kEnd; e = records_[e].next) {
       if (!f(View(e))) return;
     }
@@ -205,6 +241,45 @@ class TupleIndex {
   uint64_t BitOf(uint32_t relation) const;
 
   Tuple View(uint32_t e) const;
+
+  // The inline copy (StringPool::Entry::tuple_*), newest last. A relation
+  // past the 32 with summary bits, a condition, a user relation past the
+  // slots or a fifth tuple moves the object to the tables for good.
+  static constexpr uint8_t kInlineWildcard = 0x80;
+  static constexpr size_t kMaxUsersetSlots = 0x7F;
+  // The position of a relation's summary bit, or -1 for kAllBits.
+  static int BitPosition(uint64_t bit) {
+    return bit != 0 && (bit & (bit - 1)) == 0 ? __builtin_ctzll(bit) : -1;
+  }
+  int FindInline(const StringPool::Entry& o, uint64_t bit, uint32_t user,
+                 uint32_t user_relation) const {
+    const int position = BitPosition(bit);
+    for (int i = o.tuple_count - 1; i >= 0; --i) {
+      if (o.tuple_relation[i] == position && o.tuple_user[i] == user &&
+          userset_relations_[o.tuple_userset[i] & ~kInlineWildcard] == user_relation) {
+        return i;
+      }
+    }
+    return -1;
+  }
+  template <typename F>
+  void ForEachInline(uint32_t object, uint64_t bit, bool indirect_only, F& f) const {
+    const StringPool::Entry& o = strings_.entry(object);
+    const int position = BitPosition(bit);
+    for (int i = o.tuple_count - 1; i >= 0; --i) {
+      if (o.tuple_relation[i] != position || (indirect_only && o.tuple_userset[i] == 0)) continue;
+      if (!f(InlineView(object, i))) return;
+    }
+  }
+  Tuple InlineView(uint32_t object, int at) const;
+  // Asks for the entries of the object's users (the folders, groups and
+  // users a Check may step to next) together, so their cache misses overlap
+  // instead of following one another down a chain of parents.
+  void PrefetchUsers(const StringPool::Entry& o) const {
+    for (int i = 0; i < o.tuple_count; ++i) __builtin_prefetch(&strings_.entry(o.tuple_user[i]));
+  }
+  void AddInline(uint32_t object, uint64_t bit, uint32_t user, uint32_t user_relation, bool plain);
+  void RemoveInline(uint32_t object, uint64_t bit, uint32_t user, uint32_t user_relation);
   // The list heads of (object, relation) by id; {kEnd, kEnd} if none.
   ListHead Heads(uint32_t object, uint32_t relation) const;
   uint32_t Head(std::string_view object, std::string_view relation) const;
@@ -219,9 +294,10 @@ class TupleIndex {
   std::vector<uint32_t> free_records_;
 
   std::vector<std::shared_ptr<const cel::Activation>> contexts_;  // 0 is "none"
-  std::vector<uint32_t> relation_bits_;  // relation string ids; position = bit (32 at most)
-  std::unique_ptr<Table> exact_;         // record ids by (object, relation, user, user_relation)
-  struct HeadTable;  // list heads stored in the open-addressing slots themselves
+  std::vector<uint32_t> relation_bits_;         // relation string ids; position = bit (32 at most)
+  std::vector<uint32_t> userset_relations_{0};  // by slot: user relation ids (0 = none)
+  std::unique_ptr<Table> exact_;  // record ids by (object, relation, user, user_relation)
+  struct HeadTable;               // list heads stored in the open-addressing slots themselves
   std::unique_ptr<HeadTable> object_heads_;  // by (object, relation)
   std::unique_ptr<HeadTable> user_heads_;    // by (user, user_relation)
   size_t size_ = 0;
