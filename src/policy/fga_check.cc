@@ -98,8 +98,10 @@ thread_local Scratch thread_scratch;
 class Resolver {
  public:
   // `contextual` may be null (no contextual tuples).
+  // `user_id`: the user's id in `stored`, if the caller has looked it up.
   Resolver(const Model& model, const TupleIndex& stored, const TupleIndex* contextual,
-           std::string_view user, std::string_view user_relation, const cel::Activation& context)
+           std::string_view user, std::string_view user_relation, const cel::Activation& context,
+           uint32_t user_id = kUnknown)
       : model_(model),
         stored_(stored),
         contextual_(contextual),
@@ -107,7 +109,7 @@ class Resolver {
         user_relation_(user_relation),
         wildcard_(Concat({TypeOf(user), ":*"})),
         context_(context),
-        user_id_(stored.Id(user)),
+        user_id_(user_id == kUnknown ? stored.Id(user) : user_id),
         user_relation_id_(stored.Id(user_relation)),
         wildcard_id_(stored.Id(wildcard_)),
         owned_(thread_scratch.in_use ? std::make_unique<Scratch>() : nullptr),
@@ -480,8 +482,10 @@ Result<CheckResult> Check(const Model& model, const TupleIndex& tuples,
                            IndexContextual(model, request.contextual_tuples));
   const std::string object = ToString(request.object);
   const std::string user = request.user.type + ":" + request.user.id;
-  Resolver resolver(model, tuples, contextual.get(), user, request.user.relation, request.context);
-  BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check({object}, request.relation, 0));
+  const auto [object_id, user_id] = tuples.Ids(object, user);
+  Resolver resolver(model, tuples, contextual.get(), user, request.user.relation, request.context,
+                    user_id);
+  BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check({object, object_id}, request.relation, 0));
   CheckResult out;
   out.allowed = answer == Answer::kTrue;
   if (out.allowed) {

@@ -128,6 +128,17 @@ uint32_t StringPool::Find(std::string_view s) const {
   }
 }
 
+std::pair<uint32_t, uint32_t> StringPool::FindBoth(std::string_view a, std::string_view b) const {
+  const size_t mask = slots_.size() - 1;
+  const size_t ha = std::hash<std::string_view>{}(a)&mask,
+               hb = std::hash<std::string_view>{}(b)&mask;
+  __builtin_prefetch(&slots_[ha]);
+  __builtin_prefetch(&slots_[hb]);
+  if (const uint32_t s = slots_[ha]; s != 0) __builtin_prefetch(&entries_[s - 1]);
+  if (const uint32_t s = slots_[hb]; s != 0) __builtin_prefetch(&entries_[s - 1]);
+  return {Find(a), Find(b)};
+}
+
 uint32_t StringPool::Intern(std::string_view s) {
   if (uint32_t id = Find(s); id != kNone) return id;
   if ((size() + 1) * 2 > slots_.size()) Grow();

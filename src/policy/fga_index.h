@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/huge_pages.h"
@@ -43,6 +44,9 @@ class StringPool {
   uint32_t Intern(std::string_view s);
   // The id of `s`, or kNone.
   uint32_t Find(std::string_view s) const;
+  // The ids of `a` and `b`, their probes overlapped: looked up one after the
+  // other, two strings wait for up to four cache misses in turn.
+  std::pair<uint32_t, uint32_t> FindBoth(std::string_view a, std::string_view b) const;
   std::string_view Get(uint32_t id) const {
     const Entry& e = entries_[id];
     if (e.size <= Entry::kInline) return {e.text, e.size};
@@ -112,6 +116,9 @@ class TupleIndex {
   // index does not hold (so no tuple can match it).
   static constexpr uint32_t kNoId = StringPool::kNone;
   uint32_t Id(std::string_view s) const { return strings_.Find(s); }
+  std::pair<uint32_t, uint32_t> Ids(std::string_view a, std::string_view b) const {
+    return strings_.FindBoth(a, b);
+  }
 
   TupleIndex();
   TupleIndex(TupleIndex&&) noexcept;
