@@ -167,7 +167,13 @@ void RelationStore::Apply(std::span<const store::Event> events) {
       auto tuple = ParseTupleStoreKey(e.kv.key, e.kv.value);
       if (!tuple) continue;
       if (e.type == store::EventType::kPut) {
-        index_.Add(*tuple);
+        // A key put again replaces its tuple, whose condition or context may
+        // have changed: the index holds what the store holds. (Write refuses
+        // an existing tuple; another writer of the store may not.)
+        if (!index_.Add(*tuple)) {
+          index_.Remove(*tuple);
+          index_.Add(*tuple);
+        }
       } else {
         index_.Remove(*tuple);
       }

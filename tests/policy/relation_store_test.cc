@@ -173,6 +173,23 @@ TEST_F(RelationStoreTest, ConditionsAndContextSurviveARestart) {
   EXPECT_EQ(model->first, kModel);
 }
 
+// Write refuses a tuple that exists, but another writer of the store may put
+// its key again with a narrower condition: the index must follow the store,
+// or the wider tuple would keep granting.
+TEST_F(RelationStoreTest, AKeyPutAgainReplacesItsTuple) {
+  const TupleKey anywhere[] = {T("document:plan", "viewer", "user:dan")};
+  auto token = relations_->Write(anywhere, {});
+  ASSERT_TRUE(token.has_value()) << token.error().message();
+  const cel::Activation outside = {{"ip", cel::Value::String("192.0.2.1")}};
+  EXPECT_TRUE(Allowed(*relations_, "user:dan", "document:plan", *token, outside));
+  auto put = store_->Put(TupleStoreKey(anywhere[0]), R"({"condition":"from_office"})");
+  ASSERT_TRUE(put.has_value()) << put.error().message();
+  EXPECT_FALSE(Allowed(*relations_, "user:dan", "document:plan", put->revision, outside));
+  EXPECT_TRUE(Allowed(*relations_, "user:dan", "document:plan", put->revision,
+                      {{"ip", cel::Value::String("10.1.2.3")}}));
+  EXPECT_EQ(relations_->tuple_count(), 1u);
+}
+
 TEST(RelationStoreKeyTest, KeysRoundTripIdsWithAtSigns) {
   TupleKey t = T("document:a@b", "viewer", "group:x@y#member");
   auto back = ParseTupleStoreKey(TupleStoreKey(t), "{}");
