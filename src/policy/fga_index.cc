@@ -121,8 +121,12 @@ struct TupleIndex::HeadTable {
 StringPool::StringPool() : slots_(16, 0) { Intern(""); }
 
 uint32_t StringPool::Find(std::string_view s) const {
+  return FindFrom(s, std::hash<std::string_view>{}(s));
+}
+
+uint32_t StringPool::FindFrom(std::string_view s, size_t hash) const {
   const size_t mask = slots_.size() - 1;
-  for (size_t i = std::hash<std::string_view>{}(s)&mask;; i = (i + 1) & mask) {
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
     if (slots_[i] == 0) return kNone;
     if (Get(slots_[i] - 1) == s) return slots_[i] - 1;
   }
@@ -130,13 +134,12 @@ uint32_t StringPool::Find(std::string_view s) const {
 
 std::pair<uint32_t, uint32_t> StringPool::FindBoth(std::string_view a, std::string_view b) const {
   const size_t mask = slots_.size() - 1;
-  const size_t ha = std::hash<std::string_view>{}(a)&mask,
-               hb = std::hash<std::string_view>{}(b)&mask;
-  __builtin_prefetch(&slots_[ha]);
-  __builtin_prefetch(&slots_[hb]);
-  if (const uint32_t s = slots_[ha]; s != 0) __builtin_prefetch(&entries_[s - 1]);
-  if (const uint32_t s = slots_[hb]; s != 0) __builtin_prefetch(&entries_[s - 1]);
-  return {Find(a), Find(b)};
+  const size_t ha = std::hash<std::string_view>{}(a), hb = std::hash<std::string_view>{}(b);
+  __builtin_prefetch(&slots_[ha & mask]);
+  __builtin_prefetch(&slots_[hb & mask]);
+  if (const uint32_t s = slots_[ha & mask]; s != 0) __builtin_prefetch(&entries_[s - 1]);
+  if (const uint32_t s = slots_[hb & mask]; s != 0) __builtin_prefetch(&entries_[s - 1]);
+  return {FindFrom(a, ha), FindFrom(b, hb)};
 }
 
 uint32_t StringPool::Intern(std::string_view s) {
@@ -261,14 +264,18 @@ void TupleIndex::AddInline(uint32_t object, uint64_t bit, uint32_t user, uint32_
   StringPool::Entry& o = strings_.entry(object);
   if (!o.tuples_inline) return;
   const int position = BitPosition(bit);
-  auto slot = std::find(userset_relations_.begin(), userset_relations_.end(), user_relation);
-  if (slot == userset_relations_.end() && userset_relations_.size() <= kMaxUsersetSlots) {
-    slot = userset_relations_.insert(slot, user_relation);
-  }
-  if (!plain || position < 0 || slot == userset_relations_.end() ||
-      o.tuple_count == StringPool::Entry::kInlineTuples) {
+  if (!plain || position < 0 || o.tuple_count == StringPool::Entry::kInlineTuples) {
     o.tuples_inline = false;
     return;
+  }
+  // A user relation's slot, taken only by a tuple that stays in the copy.
+  auto slot = std::find(userset_relations_.begin(), userset_relations_.end(), user_relation);
+  if (slot == userset_relations_.end()) {
+    if (userset_relations_.size() > kLastUsersetSlot) {
+      o.tuples_inline = false;
+      return;
+    }
+    slot = userset_relations_.insert(slot, user_relation);
   }
   const int i = o.tuple_count++;
   o.tuple_user[i] = user;

@@ -88,6 +88,7 @@ class StringPool {
 
  private:
   void Grow();
+  uint32_t FindFrom(std::string_view s, size_t hash) const;  // `hash` of s, unmasked
   template <typename T>
   using Array = std::vector<T, HugePageAllocator<T>>;
   Array<char> chars_;  // strings longer than Entry::kInline
@@ -168,7 +169,7 @@ class TupleIndex {
     const StringPool::Entry& o = strings_.entry(object);
     if (o.tuples_inline) {
       PrefetchUsers(o);
-      ForEachInline(object, relation.bit, true, f);
+      ForEachInline(o, object, relation.bit, true, f);
       return;
     }
     for (uint32_t e = Heads(object, relation.id).indirect; e != kEnd;
@@ -182,7 +183,7 @@ class TupleIndex {
     const StringPool::Entry& o = strings_.entry(object);
     if (o.tuples_inline) {
       PrefetchUsers(o);
-      ForEachInline(object, relation.bit, false, f);
+      ForEachInline(o, object, relation.bit, false, f);
       return;
     }
     for (uint32_t e = Heads(object, relation.id).head; e != kEnd; e = records_[e].next) {
@@ -253,7 +254,7 @@ class TupleIndex {
   // past the 32 with summary bits, a condition, a user relation past the
   // slots or a fifth tuple moves the object to the tables for good.
   static constexpr uint8_t kInlineWildcard = 0x80;
-  static constexpr size_t kMaxUsersetSlots = 0x7F;
+  static constexpr size_t kLastUsersetSlot = 0x7F;  // below kInlineWildcard
   // The position of a relation's summary bit, or -1 for kAllBits.
   static int BitPosition(uint64_t bit) {
     return bit != 0 && (bit & (bit - 1)) == 0 ? __builtin_ctzll(bit) : -1;
@@ -270,8 +271,8 @@ class TupleIndex {
     return -1;
   }
   template <typename F>
-  void ForEachInline(uint32_t object, uint64_t bit, bool indirect_only, F& f) const {
-    const StringPool::Entry& o = strings_.entry(object);
+  void ForEachInline(const StringPool::Entry& o, uint32_t object, uint64_t bit, bool indirect_only,
+                     F& f) const {
     const int position = BitPosition(bit);
     for (int i = o.tuple_count - 1; i >= 0; --i) {
       if (o.tuple_relation[i] != position || (indirect_only && o.tuple_userset[i] == 0)) continue;
