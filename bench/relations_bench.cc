@@ -13,13 +13,21 @@
 //             (every branch explored)
 // and ListObjects of the documents a direct viewer can view.
 //
+// The growth of depth-3 checks from the smallest size to the largest is
+// timed again at the end, in alternating blocks of each (the smallest index
+// warmed before each of its blocks, the largest never on the checks timed):
+// timed minutes apart, a shared or virtual machine's change of pace between
+// the two sizes would count as growth.
+//
 // Usage: relations_bench MODEL_FILE CHECKS SIZE...
 // Prints per size: `size=N kind=K p50_us=… p99_us=… checks_per_s=…` and
-// `size=N bytes_per_tuple=… load_s=…`.
+// `size=N bytes_per_tuple=… load_s=…`; then, for two sizes or more,
+// `growth small=N large=N small_p50_us=… large_p50_us=… ratio=…`.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -98,6 +106,27 @@ struct Figures {
   double p50_us, p99_us, per_s;
 };
 
+struct Query {
+  fga::CheckRequest request;
+  bool want;
+};
+
+// Times queries[begin, begin + count) into `us`, one sample per check.
+void TimeBlock(const fga::Model& model, const Dataset& d, const std::vector<Query>& queries,
+               size_t begin, size_t count, std::vector<double>& us) {
+  for (size_t i = begin; i < begin + count; ++i) {
+    const auto t0 = Clock::now();
+    auto r = fga::Check(model, d.index, queries[i % queries.size()].request);
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    if (!r) std::abort();
+  }
+}
+
+double Median(std::vector<double>& us) {
+  std::sort(us.begin(), us.end());
+  return us[us.size() / 2];
+}
+
 template <typename F>
 Figures Time(size_t count, F f) {
   std::vector<double> us;
@@ -129,6 +158,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   const size_t checks = std::stoul(argv[2]);
+  // The smallest and largest sizes' datasets and depth-3 checks, for growth.
+  std::optional<Dataset> smallest, largest;
+  std::vector<Query> smallest_depth3, largest_depth3;
   for (int a = 3; a < argc; ++a) {
     const size_t n = std::stoul(argv[a]);
     std::mt19937_64 rng(42);
@@ -140,10 +172,6 @@ int main(int argc, char** argv) {
                 load_s);
 
     // The requests, made before timing.
-    struct Query {
-      fga::CheckRequest request;
-      bool want;
-    };
     std::vector<std::pair<std::string, std::vector<Query>>> kinds = {
         {"direct", {}}, {"group", {}}, {"depth3", {}}, {"negative", {}}};
     for (size_t i = 0; i < checks; ++i) {
@@ -208,6 +236,33 @@ int main(int argc, char** argv) {
     std::printf("size=%zu kind=list_objects p50_us=%.2f p99_us=%.2f checks_per_s=%.0f\n", n,
                 f.p50_us, f.p99_us, f.per_s);
     std::fflush(stdout);
+    if (argc > 4 && a == 3) {
+      smallest = std::move(d);
+      smallest_depth3 = std::move(kinds[2].second);
+    } else if (argc > 4 && a == argc - 1) {
+      largest = std::move(d);
+      largest_depth3 = std::move(kinds[2].second);
+    }
+  }
+  if (smallest && largest) {
+    constexpr size_t kRounds = 20, kWarmUp = 1000;
+    const size_t block = std::max<size_t>(1, checks / kRounds);
+    std::vector<double> small_us, large_us, discard;
+    for (size_t round = 0; round < kRounds; ++round) {
+      // Warmed on the checks about to be timed: the whole small index fits
+      // in cache, as it does when it is all a server holds.
+      TimeBlock(*model, *smallest, smallest_depth3, round * block, std::min(block, kWarmUp),
+                discard);
+      TimeBlock(*model, *smallest, smallest_depth3, round * block, block, small_us);
+      // Warmed on other checks only (the ones timed in the previous round):
+      // the index's shared lines come back, the checks timed stay cold.
+      TimeBlock(*model, *largest, largest_depth3, (round + kRounds - 1) % kRounds * block,
+                std::min(block, kWarmUp), discard);
+      TimeBlock(*model, *largest, largest_depth3, round * block, block, large_us);
+    }
+    const double small_p50 = Median(small_us), large_p50 = Median(large_us);
+    std::printf("growth small=%s large=%s small_p50_us=%.2f large_p50_us=%.2f ratio=%.2f\n",
+                argv[3], argv[argc - 1], small_p50, large_p50, large_p50 / small_p50);
   }
   return 0;
 }

@@ -298,6 +298,18 @@ void TupleIndex::RemoveInline(uint32_t object, uint64_t bit, uint32_t user,
   --o.tuple_count;
 }
 
+void TupleIndex::PrefetchMemberships(const StringPool::Entry& o, uint32_t user,
+                                     uint32_t user_relation) const {
+  if (user == kNoId || user_relation == kNoId) return;
+  const size_t mask = exact_->slots.size() - 1;
+  for (int i = 0; i < o.tuple_count; ++i) {
+    const uint8_t slot = o.tuple_userset[i];
+    if (slot == 0 || (slot & kInlineWildcard) != 0) continue;
+    const uint64_t hash = Hash4(o.tuple_user[i], userset_relations_[slot], user, user_relation);
+    __builtin_prefetch(&exact_->slots[hash & mask]);
+  }
+}
+
 TupleIndex::Tuple TupleIndex::InlineView(uint32_t object, int at) const {
   const StringPool::Entry& o = strings_.entry(object);
   const uint32_t user = o.tuple_user[at];

@@ -151,10 +151,16 @@ class TupleIndex {
   // the tables cost a head slot, a record and an exact-tuple slot.
   std::optional<Tuple> Find(uint32_t object, RelationKey relation, uint32_t user,
                             uint32_t user_relation) const {
-    if (!MayHold(object, relation.bit, false)) return std::nullopt;
+    if (user >= strings_.size()) return std::nullopt;  // kNoId: no tuple names it
+    // A userset or wildcard is looked for only where the object's summary
+    // says it holds some: a group of plain members answers "is user:* a
+    // member?" from its entry, without probing the exact-tuple table.
+    const bool indirect = user_relation != 0 || strings_.IsWildcard(user);
+    if (!MayHold(object, relation.bit, indirect)) return std::nullopt;
     const StringPool::Entry& o = strings_.entry(object);
     if (o.tuples_inline) {
       PrefetchUsers(o);
+      if (o.indirect != 0) PrefetchMemberships(o, user, user_relation);
       const int at = FindInline(o, relation.bit, user, user_relation);
       if (at < 0) return std::nullopt;
       return InlineView(object, at);
@@ -286,6 +292,11 @@ class TupleIndex {
   void PrefetchUsers(const StringPool::Entry& o) const {
     for (int i = 0; i < o.tuple_count; ++i) __builtin_prefetch(&strings_.entry(o.tuple_user[i]));
   }
+  // For each userset the object holds (group:eng#member), asks for the
+  // exact-tuple slot that says whether `user` is in it: the question a Check
+  // of `user` asks next there. The slot's miss then overlaps the group's
+  // entry miss and the work in between, instead of following it.
+  void PrefetchMemberships(const StringPool::Entry& o, uint32_t user, uint32_t user_relation) const;
   void AddInline(uint32_t object, uint64_t bit, uint32_t user, uint32_t user_relation, bool plain);
   void RemoveInline(uint32_t object, uint64_t bit, uint32_t user, uint32_t user_relation);
   // The list heads of (object, relation) by id; {kEnd, kEnd} if none.
