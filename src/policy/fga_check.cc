@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <optional>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace bulwark::policy::fga {
 
@@ -502,40 +504,70 @@ Result<std::vector<std::string>> ListObjects(const Model& model, const TupleInde
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<TupleIndex> contextual,
                            IndexContextual(model, request.contextual_tuples));
   const std::string user = request.user.type + ":" + request.user.id;
-  // Objects reachable backwards from the user, through the tuples that
-  // name it (or its type's wildcard) and then those that name what they
-  // reach, as an object or as any of its usersets.
-  std::set<std::string, std::less<>> candidates, seen;
-  std::vector<std::string> frontier{user};
-  seen.insert(user);
-  if (!request.user.wildcard()) frontier.push_back(request.user.type + ":*");
-  if (TypeOf(user) == request.type && !request.user.wildcard()) candidates.insert(user);
+  const std::string wildcard = request.user.type + ":*";
   const std::vector<const TupleIndex*> indexes = Indexes(tuples, contextual.get());
-  while (!frontier.empty()) {
-    const std::string node = std::move(frontier.back());
-    frontier.pop_back();
-    std::vector<std::string_view> relations = RelationsOf(model, TypeOf(node));
-    relations.push_back("");
-    for (const TupleIndex* index : indexes) {
-      for (std::string_view r : relations) {
-        index->ForEachByUser(node, r, [&](const TupleIndex::Tuple& t) {
-          if (TypeOf(t.object) == request.type) candidates.emplace(t.object);
-          if (seen.emplace(t.object).second) frontier.emplace_back(t.object);
-          return true;
-        });
-      }
-    }
-  }
   std::vector<std::string> out;
-  for (const std::string& object : candidates) {
+  // Objects reachable backwards from the user, through the tuples that name
+  // it (or its type's wildcard) and then those that name what they reach,
+  // as an object or as any of its usersets. Each of the requested type is
+  // checked when first reached, so the walk ends once `limit` are granted.
+  // Nodes are views into `user`, `wildcard` and the indexes.
+  std::unordered_set<std::string_view> seen;
+  std::vector<std::string_view> frontier;
+  std::unordered_map<std::string_view, std::vector<std::string_view>> relations_of;
+  auto reach = [&](std::string_view node) -> Result<bool> {  // false: `limit` reached
+    if (!seen.insert(node).second) return true;
+    if (seen.size() > kMaxListReach) {
+      return Err(Status(StatusCode::kResourceExhausted,
+                        fmt::format("more than {} objects reachable from {}; list a narrower "
+                                    "type or relation",
+                                    kMaxListReach, user)));
+    }
+    frontier.push_back(node);
+    if (TypeOf(node) != request.type || IsWildcard(node) ||
+        (node == user && request.user.wildcard())) {
+      return true;
+    }
     Resolver resolver(model, tuples, contextual.get(), user, request.user.relation,
                       request.context);
-    BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check({object}, request.relation, 0));
-    if (answer == Answer::kTrue) {
-      out.push_back(object);
-      if (out.size() >= request.limit) break;
+    BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check({node}, request.relation, 0));
+    if (answer != Answer::kTrue) return true;
+    out.emplace_back(node);
+    return out.size() < request.limit;
+  };
+  auto walk = [&]() -> Result<bool> {
+    BULWARK_ASSIGN_OR_RETURN(bool more, reach(user));
+    if (more && !request.user.wildcard()) {
+      BULWARK_ASSIGN_OR_RETURN(more, reach(wildcard));
     }
-  }
+    std::vector<std::string_view> next;
+    while (more && !frontier.empty()) {
+      const std::string_view node = frontier.back();
+      frontier.pop_back();
+      const std::string_view type = TypeOf(node);
+      auto [it, added] = relations_of.try_emplace(type);
+      if (added) {
+        it->second = RelationsOf(model, type);
+        it->second.push_back("");
+      }
+      next.clear();
+      for (const TupleIndex* index : indexes) {
+        for (std::string_view r : it->second) {
+          index->ForEachByUser(node, r, [&](const TupleIndex::Tuple& t) {
+            next.push_back(t.object);
+            return true;
+          });
+        }
+      }
+      for (std::string_view object : next) {
+        BULWARK_ASSIGN_OR_RETURN(more, reach(object));
+        if (!more) break;
+      }
+    }
+    return more;
+  };
+  if (Result<bool> walked = walk(); !walked) return Err(std::move(walked.error()));
+  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -40,6 +40,9 @@ inline constexpr int kMaxResolutionDepth = 25;
 // Bounds on what one request may carry or return.
 inline constexpr size_t kMaxContextualTuples = 100;
 inline constexpr size_t kMaxListResults = 1000;
+// How many objects a ListObjects may walk through (backwards from the user)
+// before it gives up with kResourceExhausted.
+inline constexpr size_t kMaxListReach = 100'000;
 
 struct CheckRequest {
   ObjectRef object;
@@ -77,8 +80,11 @@ struct ListObjectsRequest {
 };
 
 // The objects of `type` the user has `relation` to (`type:id`), sorted, at
-// most `limit`. Candidates are the objects reachable from the user backwards
-// through tuples; each is checked. Errors as Check.
+// most `limit` (when more are granted, which ones is unspecified).
+// Candidates are the objects reachable from the user backwards through
+// tuples, each checked as it is reached: the walk ends once `limit` are
+// granted, and fails with kResourceExhausted past kMaxListReach objects.
+// Errors as Check.
 Result<std::vector<std::string>> ListObjects(const Model& model, const TupleIndex& tuples,
                                              const ListObjectsRequest& request);
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -261,6 +262,40 @@ TEST_F(DriveTest, RequestsAreBounded) {
   r = fga::Check(*model_, index_, request);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().message(), "`document` has no relation `admin`");
+}
+
+// ListObjects checks each candidate as the walk reaches it, so a user who
+// can view many objects costs `limit` checks, not one per object; a walk
+// that reaches too many objects without granting ends with an error.
+TEST_F(DriveTest, ListObjectsStopsAtItsLimitAndItsReach) {
+  // bob edits plans (through group:all), so he views every document in it;
+  // mallory reaches them the same way but is blocked on each one.
+  for (size_t i = 0; i <= kMaxListReach; ++i) {
+    const std::string document = fmt::format("document:d{}", i);
+    index_.Add(T(document, "parent", "folder:plans"));
+    index_.Add(T(document, "blocked", "user:mallory"));
+  }
+  ListObjectsRequest request{"document", "viewer", *ParseUser("user:bob"), {}, {}};
+  auto objects = ListObjects(*model_, index_, request);
+  ASSERT_TRUE(objects.has_value()) << objects.error().message();
+  EXPECT_EQ(objects->size(), kMaxListResults);
+  EXPECT_TRUE(std::is_sorted(objects->begin(), objects->end()));
+  for (const std::string& object : *objects) {
+    ASSERT_TRUE(Check("user:bob", "viewer", object)->allowed) << object;
+  }
+  request.limit = 7;
+  objects = ListObjects(*model_, index_, request);
+  ASSERT_TRUE(objects.has_value());
+  EXPECT_EQ(objects->size(), 7u);
+
+  request.user = *ParseUser("user:mallory");
+  objects = ListObjects(*model_, index_, request);
+  ASSERT_FALSE(objects.has_value());
+  EXPECT_EQ(objects.error().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(objects.error().message(),
+            fmt::format("more than {} objects reachable from user:mallory; list a narrower "
+                        "type or relation",
+                        kMaxListReach));
 }
 
 TEST(FgaCheckTest, CyclesTerminateAndDepthIsBounded) {
