@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <optional>
-#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -591,43 +590,71 @@ Result<std::vector<std::string>> ListUsers(const Model& model, const TupleIndex&
                        [&](const UserRef& f) { return f.relation.empty() && f.type == type; });
   };
   // Users reachable forwards from the object: those its tuples name, and
-  // those of the objects and usersets they name in turn.
-  std::set<std::string, std::less<>> candidates, seen;
+  // those of the objects and usersets they name in turn. Each that matches a
+  // filter is checked when first reached, so the walk ends once `limit` are
+  // granted. Nodes are views into `start` and the indexes.
   const std::string start = ToString(request.object);
-  std::vector<std::string> frontier{start};
-  seen.insert(start);
   const std::vector<const TupleIndex*> indexes = Indexes(tuples, contextual.get());
-  while (!frontier.empty()) {
-    const std::string node = std::move(frontier.back());
-    frontier.pop_back();
-    for (const UserRef& f : filters) {
-      if (!f.relation.empty() && f.type == TypeOf(node)) candidates.insert(node + "#" + f.relation);
+  std::vector<std::string> out;
+  std::unordered_set<std::string_view> seen;
+  std::unordered_set<std::string> tried;
+  std::vector<std::string_view> frontier;
+  auto consider = [&](std::string_view user, std::string_view user_relation) -> Result<bool> {
+    std::string candidate =
+        user_relation.empty() ? std::string(user) : Concat({user, "#", user_relation});
+    if (!tried.insert(candidate).second) return true;
+    Resolver resolver(model, tuples, contextual.get(), user, user_relation, request.context);
+    BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check({start}, request.relation, 0));
+    if (answer != Answer::kTrue) return true;
+    out.push_back(std::move(candidate));
+    return out.size() < request.limit;
+  };
+  auto reach = [&](std::string_view node) -> Result<bool> {  // false: `limit` reached
+    if (!seen.insert(node).second) return true;
+    if (seen.size() > kMaxListReach) {
+      return Err(Status(StatusCode::kResourceExhausted,
+                        fmt::format("more than {} users and objects reachable from {}; list "
+                                    "with a narrower filter",
+                                    kMaxListReach, start)));
     }
-    for (const TupleIndex* index : indexes) {
-      for (std::string_view r : RelationsOf(model, TypeOf(node))) {
-        index->ForEach(node, r, [&](const TupleIndex::Tuple& t) {
-          if (t.user_relation.empty() && matches_plain(TypeOf(t.user))) candidates.emplace(t.user);
-          if (!IsWildcard(t.user) && seen.emplace(t.user).second) frontier.emplace_back(t.user);
-          return true;
-        });
+    frontier.push_back(node);
+    for (const UserRef& f : filters) {
+      if (f.relation.empty() || f.type != TypeOf(node)) continue;
+      BULWARK_ASSIGN_OR_RETURN(bool more, consider(node, f.relation));
+      if (!more) return false;
+    }
+    return true;
+  };
+  auto walk = [&]() -> Result<bool> {
+    BULWARK_ASSIGN_OR_RETURN(bool more, reach(start));
+    std::vector<std::pair<std::string_view, bool>> next;  // user, matches a plain filter
+    while (more && !frontier.empty()) {
+      const std::string_view node = frontier.back();
+      frontier.pop_back();
+      next.clear();
+      for (const TupleIndex* index : indexes) {
+        for (std::string_view r : RelationsOf(model, TypeOf(node))) {
+          index->ForEach(node, r, [&](const TupleIndex::Tuple& t) {
+            next.emplace_back(t.user, t.user_relation.empty() && matches_plain(TypeOf(t.user)));
+            return true;
+          });
+        }
+      }
+      for (const auto& [user, plain] : next) {
+        if (plain) {
+          BULWARK_ASSIGN_OR_RETURN(more, consider(user, ""));
+          if (!more) break;
+        }
+        if (!IsWildcard(user)) {
+          BULWARK_ASSIGN_OR_RETURN(more, reach(user));
+          if (!more) break;
+        }
       }
     }
-  }
-  const std::string object = start;
-  std::vector<std::string> out;
-  for (const std::string& candidate : candidates) {
-    const size_t hash = candidate.find('#');
-    const std::string_view user = std::string_view(candidate).substr(0, hash);
-    const std::string_view user_relation = hash == std::string::npos
-                                               ? std::string_view()
-                                               : std::string_view(candidate).substr(hash + 1);
-    Resolver resolver(model, tuples, contextual.get(), user, user_relation, request.context);
-    BULWARK_ASSIGN_OR_RETURN(Answer answer, resolver.Check({object}, request.relation, 0));
-    if (answer == Answer::kTrue) {
-      out.push_back(candidate);
-      if (out.size() >= request.limit) break;
-    }
-  }
+    return more;
+  };
+  if (Result<bool> walked = walk(); !walked) return Err(std::move(walked.error()));
+  std::sort(out.begin(), out.end());
   return out;
 }
 

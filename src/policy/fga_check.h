@@ -40,7 +40,7 @@ inline constexpr int kMaxResolutionDepth = 25;
 // Bounds on what one request may carry or return.
 inline constexpr size_t kMaxContextualTuples = 100;
 inline constexpr size_t kMaxListResults = 1000;
-// How many objects a ListObjects may walk through (backwards from the user)
+// How many users and objects a ListObjects or ListUsers may walk through
 // before it gives up with kResourceExhausted.
 inline constexpr size_t kMaxListReach = 100'000;
 
@@ -99,9 +99,11 @@ struct ListUsersRequest {
 };
 
 // The users matching a filter that have `relation` to the object
-// (`user:anne`, `user:*`, `group:eng#member`), sorted, at most `limit`.
-// Candidates are the users reachable forwards from the object through
-// tuples; each is checked. Errors as Check.
+// (`user:anne`, `user:*`, `group:eng#member`), sorted, at most `limit` (when
+// more are granted, which ones is unspecified). Candidates are the users
+// reachable forwards from the object through tuples, each checked as it is
+// reached: the walk ends once `limit` are granted, and fails with
+// kResourceExhausted past kMaxListReach users and objects. Errors as Check.
 Result<std::vector<std::string>> ListUsers(const Model& model, const TupleIndex& tuples,
                                            const ListUsersRequest& request);
 

@@ -298,6 +298,34 @@ TEST_F(DriveTest, ListObjectsStopsAtItsLimitAndItsReach) {
                         kMaxListReach));
 }
 
+TEST_F(DriveTest, ListUsersStopsAtItsLimitAndItsReach) {
+  // Everyone in group:big views the roadmap (through eng, all and plans),
+  // and would view the memo but for being blocked on it.
+  index_.Add(T("group:eng", "member", "group:big#member"));
+  index_.Add(T("document:memo", "viewer", "group:big#member"));
+  for (size_t i = 0; i <= kMaxListReach; ++i) {
+    const std::string user = fmt::format("user:u{}", i);
+    index_.Add(T("group:big", "member", user));
+    index_.Add(T("document:memo", "blocked", user));
+  }
+  ListUsersRequest request{*ParseObject("document:roadmap"), "viewer", {"user"}, {}, {}};
+  auto users = ListUsers(*model_, index_, request);
+  ASSERT_TRUE(users.has_value()) << users.error().message();
+  EXPECT_EQ(users->size(), kMaxListResults);
+  EXPECT_TRUE(std::is_sorted(users->begin(), users->end()));
+  for (const std::string& user : *users) {
+    ASSERT_TRUE(Check(user, "viewer", "document:roadmap")->allowed) << user;
+  }
+  request.object = *ParseObject("document:memo");
+  users = ListUsers(*model_, index_, request);
+  ASSERT_FALSE(users.has_value());
+  EXPECT_EQ(users.error().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(users.error().message(),
+            fmt::format("more than {} users and objects reachable from document:memo; list "
+                        "with a narrower filter",
+                        kMaxListReach));
+}
+
 TEST(FgaCheckTest, CyclesTerminateAndDepthIsBounded) {
   auto model = Model::Parse(R"(model
   schema 1.1
