@@ -496,6 +496,35 @@ Result<CheckResult> Check(const Model& model, const TupleIndex& tuples,
   return out;
 }
 
+// The nodes a ListObjects or ListUsers walk has reached (views into the
+// request's strings and the indexes) and those it has still to expand.
+class ListWalk {
+ public:
+  // What a walk past kMaxListReach nodes is refused with.
+  explicit ListWalk(std::string refusal) : refusal_(std::move(refusal)) {}
+  // True if `node` is new, and queues it.
+  Result<bool> Reach(std::string_view node) {
+    if (!seen_.insert(node).second) return false;
+    if (seen_.size() > kMaxListReach) {
+      return Err(Status(StatusCode::kResourceExhausted, refusal_));
+    }
+    frontier_.push_back(node);
+    return true;
+  }
+  // The next node to expand, if any.
+  std::optional<std::string_view> Next() {
+    if (frontier_.empty()) return std::nullopt;
+    const std::string_view node = frontier_.back();
+    frontier_.pop_back();
+    return node;
+  }
+
+ private:
+  std::string refusal_;
+  std::unordered_set<std::string_view> seen_;
+  std::vector<std::string_view> frontier_;
+};
+
 Result<std::vector<std::string>> ListObjects(const Model& model, const TupleIndex& tuples,
                                              const ListObjectsRequest& request) {
   BULWARK_RETURN_IF_ERROR(CheckRelation(model, request.type, request.relation));
@@ -511,19 +540,14 @@ Result<std::vector<std::string>> ListObjects(const Model& model, const TupleInde
   // as an object or as any of its usersets. Each of the requested type is
   // checked when first reached, so the walk ends once `limit` are granted.
   // Nodes are views into `user`, `wildcard` and the indexes.
-  std::unordered_set<std::string_view> seen;
-  std::vector<std::string_view> frontier;
+  ListWalk walk(
+      fmt::format("more than {} objects reachable from {}; list a narrower type or "
+                  "relation",
+                  kMaxListReach, user));
   std::unordered_map<std::string_view, std::vector<std::string_view>> relations_of;
   auto reach = [&](std::string_view node) -> Result<bool> {  // false: `limit` reached
-    if (!seen.insert(node).second) return true;
-    if (seen.size() > kMaxListReach) {
-      return Err(Status(StatusCode::kResourceExhausted,
-                        fmt::format("more than {} objects reachable from {}; list a narrower "
-                                    "type or relation",
-                                    kMaxListReach, user)));
-    }
-    frontier.push_back(node);
-    if (TypeOf(node) != request.type || IsWildcard(node) ||
+    BULWARK_ASSIGN_OR_RETURN(const bool added, walk.Reach(node));
+    if (!added || TypeOf(node) != request.type || IsWildcard(node) ||
         (node == user && request.user.wildcard())) {
       return true;
     }
@@ -534,16 +558,16 @@ Result<std::vector<std::string>> ListObjects(const Model& model, const TupleInde
     out.emplace_back(node);
     return out.size() < request.limit;
   };
-  auto walk = [&]() -> Result<bool> {
+  auto run = [&]() -> Result<bool> {
     BULWARK_ASSIGN_OR_RETURN(bool more, reach(user));
     if (more && !request.user.wildcard()) {
       BULWARK_ASSIGN_OR_RETURN(more, reach(wildcard));
     }
     std::vector<std::string_view> next;
-    while (more && !frontier.empty()) {
-      const std::string_view node = frontier.back();
-      frontier.pop_back();
-      const std::string_view type = TypeOf(node);
+    while (more) {
+      const std::optional<std::string_view> node = walk.Next();
+      if (!node) break;
+      const std::string_view type = TypeOf(*node);
       auto [it, added] = relations_of.try_emplace(type);
       if (added) {
         it->second = RelationsOf(model, type);
@@ -552,7 +576,7 @@ Result<std::vector<std::string>> ListObjects(const Model& model, const TupleInde
       next.clear();
       for (const TupleIndex* index : indexes) {
         for (std::string_view r : it->second) {
-          index->ForEachByUser(node, r, [&](const TupleIndex::Tuple& t) {
+          index->ForEachByUser(*node, r, [&](const TupleIndex::Tuple& t) {
             next.push_back(t.object);
             return true;
           });
@@ -565,7 +589,7 @@ Result<std::vector<std::string>> ListObjects(const Model& model, const TupleInde
     }
     return more;
   };
-  if (Result<bool> walked = walk(); !walked) return Err(std::move(walked.error()));
+  if (Result<bool> done = run(); !done) return Err(std::move(done.error()));
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -596,9 +620,11 @@ Result<std::vector<std::string>> ListUsers(const Model& model, const TupleIndex&
   const std::string start = ToString(request.object);
   const std::vector<const TupleIndex*> indexes = Indexes(tuples, contextual.get());
   std::vector<std::string> out;
-  std::unordered_set<std::string_view> seen;
+  ListWalk walk(
+      fmt::format("more than {} users and objects reachable from {}; list with a "
+                  "narrower filter",
+                  kMaxListReach, start));
   std::unordered_set<std::string> tried;
-  std::vector<std::string_view> frontier;
   auto consider = [&](std::string_view user, std::string_view user_relation) -> Result<bool> {
     std::string candidate =
         user_relation.empty() ? std::string(user) : Concat({user, "#", user_relation});
@@ -610,14 +636,8 @@ Result<std::vector<std::string>> ListUsers(const Model& model, const TupleIndex&
     return out.size() < request.limit;
   };
   auto reach = [&](std::string_view node) -> Result<bool> {  // false: `limit` reached
-    if (!seen.insert(node).second) return true;
-    if (seen.size() > kMaxListReach) {
-      return Err(Status(StatusCode::kResourceExhausted,
-                        fmt::format("more than {} users and objects reachable from {}; list "
-                                    "with a narrower filter",
-                                    kMaxListReach, start)));
-    }
-    frontier.push_back(node);
+    BULWARK_ASSIGN_OR_RETURN(const bool added, walk.Reach(node));
+    if (!added) return true;
     for (const UserRef& f : filters) {
       if (f.relation.empty() || f.type != TypeOf(node)) continue;
       BULWARK_ASSIGN_OR_RETURN(bool more, consider(node, f.relation));
@@ -625,16 +645,16 @@ Result<std::vector<std::string>> ListUsers(const Model& model, const TupleIndex&
     }
     return true;
   };
-  auto walk = [&]() -> Result<bool> {
+  auto run = [&]() -> Result<bool> {
     BULWARK_ASSIGN_OR_RETURN(bool more, reach(start));
     std::vector<std::pair<std::string_view, bool>> next;  // user, matches a plain filter
-    while (more && !frontier.empty()) {
-      const std::string_view node = frontier.back();
-      frontier.pop_back();
+    while (more) {
+      const std::optional<std::string_view> node = walk.Next();
+      if (!node) break;
       next.clear();
       for (const TupleIndex* index : indexes) {
-        for (std::string_view r : RelationsOf(model, TypeOf(node))) {
-          index->ForEach(node, r, [&](const TupleIndex::Tuple& t) {
+        for (std::string_view r : RelationsOf(model, TypeOf(*node))) {
+          index->ForEach(*node, r, [&](const TupleIndex::Tuple& t) {
             next.emplace_back(t.user, t.user_relation.empty() && matches_plain(TypeOf(t.user)));
             return true;
           });
@@ -653,7 +673,7 @@ Result<std::vector<std::string>> ListUsers(const Model& model, const TupleIndex&
     }
     return more;
   };
-  if (Result<bool> walked = walk(); !walked) return Err(std::move(walked.error()));
+  if (Result<bool> done = run(); !done) return Err(std::move(done.error()));
   std::sort(out.begin(), out.end());
   return out;
 }

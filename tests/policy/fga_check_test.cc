@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -137,6 +138,15 @@ class DriveTest : public ::testing::Test {
                             std::string_view object) {
     return fga::Check(*model_, index_,
                       {*ParseObject(object), std::string(relation), *ParseUser(user), {}, {}});
+  }
+  // A list its limit cut short: kMaxListResults entries, sorted, each one
+  // granted.
+  static void ExpectFullSortedAndGranted(const Result<std::vector<std::string>>& list,
+                                         const std::function<bool(const std::string&)>& granted) {
+    ASSERT_TRUE(list.has_value()) << list.error().message();
+    EXPECT_EQ(list->size(), kMaxListResults);
+    EXPECT_TRUE(std::is_sorted(list->begin(), list->end()));
+    for (const std::string& entry : *list) ASSERT_TRUE(granted(entry)) << entry;
   }
   std::optional<Model> model_;
   TupleIndex index_;
@@ -277,12 +287,9 @@ TEST_F(DriveTest, ListObjectsStopsAtItsLimitAndItsReach) {
   }
   ListObjectsRequest request{"document", "viewer", *ParseUser("user:bob"), {}, {}};
   auto objects = ListObjects(*model_, index_, request);
-  ASSERT_TRUE(objects.has_value()) << objects.error().message();
-  EXPECT_EQ(objects->size(), kMaxListResults);
-  EXPECT_TRUE(std::is_sorted(objects->begin(), objects->end()));
-  for (const std::string& object : *objects) {
-    ASSERT_TRUE(Check("user:bob", "viewer", object)->allowed) << object;
-  }
+  ExpectFullSortedAndGranted(objects, [&](const std::string& object) {
+    return Check("user:bob", "viewer", object)->allowed;
+  });
   request.limit = 7;
   objects = ListObjects(*model_, index_, request);
   ASSERT_TRUE(objects.has_value());
@@ -310,12 +317,9 @@ TEST_F(DriveTest, ListUsersStopsAtItsLimitAndItsReach) {
   }
   ListUsersRequest request{*ParseObject("document:roadmap"), "viewer", {"user"}, {}, {}};
   auto users = ListUsers(*model_, index_, request);
-  ASSERT_TRUE(users.has_value()) << users.error().message();
-  EXPECT_EQ(users->size(), kMaxListResults);
-  EXPECT_TRUE(std::is_sorted(users->begin(), users->end()));
-  for (const std::string& user : *users) {
-    ASSERT_TRUE(Check(user, "viewer", "document:roadmap")->allowed) << user;
-  }
+  ExpectFullSortedAndGranted(users, [&](const std::string& user) {
+    return Check(user, "viewer", "document:roadmap")->allowed;
+  });
   request.object = *ParseObject("document:memo");
   users = ListUsers(*model_, index_, request);
   ASSERT_FALSE(users.has_value());
