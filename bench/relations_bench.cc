@@ -245,20 +245,20 @@ int main(int argc, char** argv) {
     }
   }
   if (smallest && largest) {
+    // Block 0 only warms; round r times block r + 1.
     constexpr size_t kRounds = 20, kWarmUp = 1000;
-    const size_t block = std::max<size_t>(1, checks / kRounds);
+    const size_t block = std::max<size_t>(1, checks / (kRounds + 1));
     std::vector<double> small_us, large_us, discard;
     for (size_t round = 0; round < kRounds; ++round) {
+      const size_t timed = (round + 1) * block;
       // Warmed on the checks about to be timed: the whole small index fits
       // in cache, as it does when it is all a server holds.
-      TimeBlock(*model, *smallest, smallest_depth3, round * block, std::min(block, kWarmUp),
-                discard);
-      TimeBlock(*model, *smallest, smallest_depth3, round * block, block, small_us);
-      // Warmed on other checks only (the ones timed in the previous round):
+      TimeBlock(*model, *smallest, smallest_depth3, timed, std::min(block, kWarmUp), discard);
+      TimeBlock(*model, *smallest, smallest_depth3, timed, block, small_us);
+      // Warmed on the block before (timed in the previous round, or never):
       // the index's shared lines come back, the checks timed stay cold.
-      TimeBlock(*model, *largest, largest_depth3, (round + kRounds - 1) % kRounds * block,
-                std::min(block, kWarmUp), discard);
-      TimeBlock(*model, *largest, largest_depth3, round * block, block, large_us);
+      TimeBlock(*model, *largest, largest_depth3, timed - block, std::min(block, kWarmUp), discard);
+      TimeBlock(*model, *largest, largest_depth3, timed, block, large_us);
     }
     const double small_p50 = Median(small_us), large_p50 = Median(large_us);
     std::printf("growth small=%s large=%s small_p50_us=%.2f large_p50_us=%.2f ratio=%.2f\n",

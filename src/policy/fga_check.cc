@@ -511,15 +511,28 @@ class ListWalk {
     frontier_.push_back(node);
     return true;
   }
-  // The next node to expand, if any.
+  // The next node to expand, if any and the walk goes on.
   std::optional<std::string_view> Next() {
-    if (frontier_.empty()) return std::nullopt;
+    if (!going_ || frontier_.empty()) return std::nullopt;
     const std::string_view node = frontier_.back();
     frontier_.pop_back();
     return node;
   }
+  // Takes a step's outcome (true: go on; false: the limit is reached; an
+  // error); false once the walk is to stop. Tuple callbacks return it, so a
+  // node with a million tuples stops where the walk does.
+  bool Take(Result<bool> step) {
+    if (!step) failure_ = std::move(step.error());
+    going_ = going_ && step && *step;
+    return going_;
+  }
+  bool going() const { return going_; }
+  // The walk's error, if a step failed.
+  std::optional<Status>& failure() { return failure_; }
 
  private:
+  bool going_ = true;
+  std::optional<Status> failure_;
   std::string refusal_;
   std::unordered_set<std::string_view> seen_;
   std::vector<std::string_view> frontier_;
@@ -531,10 +544,11 @@ Result<std::vector<std::string>> ListObjects(const Model& model, const TupleInde
   BULWARK_RETURN_IF_ERROR(CheckUser(model, request.user));
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<TupleIndex> contextual,
                            IndexContextual(model, request.contextual_tuples));
+  std::vector<std::string> out;
+  if (request.limit == 0) return out;
   const std::string user = request.user.type + ":" + request.user.id;
   const std::string wildcard = request.user.type + ":*";
   const std::vector<const TupleIndex*> indexes = Indexes(tuples, contextual.get());
-  std::vector<std::string> out;
   // Objects reachable backwards from the user, through the tuples that name
   // it (or its type's wildcard) and then those that name what they reach,
   // as an object or as any of its usersets. Each of the requested type is
@@ -558,38 +572,23 @@ Result<std::vector<std::string>> ListObjects(const Model& model, const TupleInde
     out.emplace_back(node);
     return out.size() < request.limit;
   };
-  auto run = [&]() -> Result<bool> {
-    BULWARK_ASSIGN_OR_RETURN(bool more, reach(user));
-    if (more && !request.user.wildcard()) {
-      BULWARK_ASSIGN_OR_RETURN(more, reach(wildcard));
+  if (walk.Take(reach(user)) && !request.user.wildcard()) walk.Take(reach(wildcard));
+  while (const std::optional<std::string_view> node = walk.Next()) {
+    const std::string_view type = TypeOf(*node);
+    auto [it, added] = relations_of.try_emplace(type);
+    if (added) {
+      it->second = RelationsOf(model, type);
+      it->second.push_back("");
     }
-    std::vector<std::string_view> next;
-    while (more) {
-      const std::optional<std::string_view> node = walk.Next();
-      if (!node) break;
-      const std::string_view type = TypeOf(*node);
-      auto [it, added] = relations_of.try_emplace(type);
-      if (added) {
-        it->second = RelationsOf(model, type);
-        it->second.push_back("");
-      }
-      next.clear();
-      for (const TupleIndex* index : indexes) {
-        for (std::string_view r : it->second) {
-          index->ForEachByUser(*node, r, [&](const TupleIndex::Tuple& t) {
-            next.push_back(t.object);
-            return true;
-          });
-        }
-      }
-      for (std::string_view object : next) {
-        BULWARK_ASSIGN_OR_RETURN(more, reach(object));
-        if (!more) break;
+    for (const TupleIndex* index : indexes) {
+      for (std::string_view r : it->second) {
+        if (!walk.going()) break;
+        index->ForEachByUser(
+            *node, r, [&](const TupleIndex::Tuple& t) { return walk.Take(reach(t.object)); });
       }
     }
-    return more;
-  };
-  if (Result<bool> done = run(); !done) return Err(std::move(done.error()));
+  }
+  if (walk.failure()) return Err(std::move(*walk.failure()));
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -617,9 +616,10 @@ Result<std::vector<std::string>> ListUsers(const Model& model, const TupleIndex&
   // those of the objects and usersets they name in turn. Each that matches a
   // filter is checked when first reached, so the walk ends once `limit` are
   // granted. Nodes are views into `start` and the indexes.
+  std::vector<std::string> out;
+  if (request.limit == 0) return out;
   const std::string start = ToString(request.object);
   const std::vector<const TupleIndex*> indexes = Indexes(tuples, contextual.get());
-  std::vector<std::string> out;
   ListWalk walk(
       fmt::format("more than {} users and objects reachable from {}; list with a "
                   "narrower filter",
@@ -645,35 +645,22 @@ Result<std::vector<std::string>> ListUsers(const Model& model, const TupleIndex&
     }
     return true;
   };
-  auto run = [&]() -> Result<bool> {
-    BULWARK_ASSIGN_OR_RETURN(bool more, reach(start));
-    std::vector<std::pair<std::string_view, bool>> next;  // user, matches a plain filter
-    while (more) {
-      const std::optional<std::string_view> node = walk.Next();
-      if (!node) break;
-      next.clear();
-      for (const TupleIndex* index : indexes) {
-        for (std::string_view r : RelationsOf(model, TypeOf(*node))) {
-          index->ForEach(*node, r, [&](const TupleIndex::Tuple& t) {
-            next.emplace_back(t.user, t.user_relation.empty() && matches_plain(TypeOf(t.user)));
-            return true;
-          });
-        }
-      }
-      for (const auto& [user, plain] : next) {
-        if (plain) {
-          BULWARK_ASSIGN_OR_RETURN(more, consider(user, ""));
-          if (!more) break;
-        }
-        if (!IsWildcard(user)) {
-          BULWARK_ASSIGN_OR_RETURN(more, reach(user));
-          if (!more) break;
-        }
+  walk.Take(reach(start));
+  while (const std::optional<std::string_view> node = walk.Next()) {
+    for (const TupleIndex* index : indexes) {
+      for (std::string_view r : RelationsOf(model, TypeOf(*node))) {
+        if (!walk.going()) break;
+        index->ForEach(*node, r, [&](const TupleIndex::Tuple& t) {
+          if (t.user_relation.empty() && matches_plain(TypeOf(t.user)) &&
+              !walk.Take(consider(t.user, ""))) {
+            return false;
+          }
+          return IsWildcard(t.user) || walk.Take(reach(t.user));
+        });
       }
     }
-    return more;
-  };
-  if (Result<bool> done = run(); !done) return Err(std::move(done.error()));
+  }
+  if (walk.failure()) return Err(std::move(*walk.failure()));
   std::sort(out.begin(), out.end());
   return out;
 }

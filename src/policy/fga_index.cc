@@ -300,7 +300,6 @@ void TupleIndex::RemoveInline(uint32_t object, uint64_t bit, uint32_t user,
 
 void TupleIndex::PrefetchMemberships(const StringPool::Entry& o, uint32_t user,
                                      uint32_t user_relation) const {
-  if (user == kNoId || user_relation == kNoId) return;
   const size_t mask = exact_->slots.size() - 1;
   for (int i = 0; i < o.tuple_count; ++i) {
     const uint8_t slot = o.tuple_userset[i];

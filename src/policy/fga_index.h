@@ -160,7 +160,7 @@ class TupleIndex {
     const StringPool::Entry& o = strings_.entry(object);
     if (o.tuples_inline) {
       PrefetchUsers(o);
-      if (o.indirect != 0) PrefetchMemberships(o, user, user_relation);
+      if (o.indirect != 0 && !indirect) PrefetchMemberships(o, user, user_relation);
       const int at = FindInline(o, relation.bit, user, user_relation);
       if (at < 0) return std::nullopt;
       return InlineView(object, at);
@@ -293,8 +293,8 @@ class TupleIndex {
     for (int i = 0; i < o.tuple_count; ++i) __builtin_prefetch(&strings_.entry(o.tuple_user[i]));
   }
   // For each userset the object holds (group:eng#member), asks for the
-  // exact-tuple slot that says whether `user` is in it: the question a Check
-  // of `user` asks next there. The slot's miss then overlaps the group's
+  // exact-tuple slot that says whether `user` (a plain user) is in it: the
+  // question a Check of `user` asks next there. The slot's miss then overlaps the group's
   // entry miss and the work in between, instead of following it.
   void PrefetchMemberships(const StringPool::Entry& o, uint32_t user, uint32_t user_relation) const;
   void AddInline(uint32_t object, uint64_t bit, uint32_t user, uint32_t user_relation, bool plain);

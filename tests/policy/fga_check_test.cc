@@ -330,6 +330,68 @@ TEST_F(DriveTest, ListUsersStopsAtItsLimitAndItsReach) {
                         kMaxListReach));
 }
 
+// `but not` must find the tuple that excludes, whichever way the object
+// keeps its tuples (in its string entry: at most four plain ones; in the
+// tables: more, or a conditioned one) and whether it names a user, the
+// wildcard or a group.
+TEST(FgaCheckTest, ExclusionsAreFoundInlineAndInTheTables) {
+  auto model = Model::Parse(R"(model
+  schema 1.1
+type document
+  relations
+    define viewer: [user, user:*]
+    define blocked: [user, user:*, group#member]
+    define can_view: viewer but not blocked
+type user
+type group
+  relations
+    define member: [user]
+)");
+  ASSERT_TRUE(model.has_value()) << model.error().message();
+  TupleIndex index;
+  index.Add(T("group:g", "member", "user:anne"));
+  const std::vector<std::pair<std::string, std::string>> blocks = {
+      {"document:plain", "user:anne"},
+      {"document:all", "user:*"},
+      {"document:group", "group:g#member"}};
+  for (const char* size : {"", "-wide"}) {
+    for (const auto& [document, blocked] : blocks) {
+      const std::string object = document + size;
+      index.Add(T(object, "viewer", "user:*"));
+      index.Add(T(object, "blocked", blocked));
+      // Five more viewers move the wide ones to the tables.
+      for (int i = 0; *size != '\0' && i < 5; ++i) {
+        index.Add(T(object, "viewer", fmt::format("user:u{}", i)));
+      }
+    }
+  }
+  for (const auto& [document, blocked] : blocks) {
+    for (const std::string& object : {document, document + "-wide"}) {
+      auto r = fga::Check(*model, index,
+                          {*ParseObject(object), "can_view", *ParseUser("user:anne"), {}, {}});
+      ASSERT_TRUE(r.has_value()) << r.error().message();
+      EXPECT_FALSE(r->allowed) << object << " blocked@" << blocked;
+      r = fga::Check(*model, index,
+                     {*ParseObject(object), "can_view", *ParseUser("user:bob"), {}, {}});
+      ASSERT_TRUE(r.has_value());
+      EXPECT_EQ(r->allowed, blocked != "user:*") << object;
+    }
+  }
+  auto objects =
+      ListObjects(*model, index, {"document", "can_view", *ParseUser("user:anne"), {}, {}});
+  ASSERT_TRUE(objects.has_value()) << objects.error().message();
+  EXPECT_TRUE(objects->empty());
+  objects = ListObjects(*model, index, {"document", "can_view", *ParseUser("user:bob"), {}, {}});
+  ASSERT_TRUE(objects.has_value());
+  EXPECT_EQ(*objects, (std::vector<std::string>{"document:group", "document:group-wide",
+                                                "document:plain", "document:plain-wide"}));
+  auto users =
+      ListUsers(*model, index, {*ParseObject("document:group-wide"), "can_view", {"user"}, {}, {}});
+  ASSERT_TRUE(users.has_value()) << users.error().message();
+  EXPECT_EQ(std::count(users->begin(), users->end(), "user:anne"), 0);
+  EXPECT_EQ(std::count(users->begin(), users->end(), "user:u0"), 1);
+}
+
 TEST(FgaCheckTest, CyclesTerminateAndDepthIsBounded) {
   auto model = Model::Parse(R"(model
   schema 1.1
