@@ -314,10 +314,11 @@ Decision Gateway::Decide(const RequestFacts& request) const {
   }
   decision.path = std::move(target->path);
   decision.query = std::move(target->query);
+  decision.authority = std::move(target->authority);
 
   // An absolute-form target names its own host, which wins over Host
   // (RFC 9112 section 3.2.2).
-  const std::string_view host = target->authority.empty() ? request.host : target->authority;
+  const std::string_view host = decision.authority.empty() ? request.host : decision.authority;
   const Route* route = routes_.Match(request.method, host, decision.path);
   if (route == nullptr) {
     decision.status = 404;

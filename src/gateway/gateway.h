@@ -65,6 +65,10 @@ struct Decision {
   const Route* route = nullptr;  // the matched route (owned by the Gateway), or null
   std::string path;              // the normalized path (empty if it did not normalize)
   std::string query;             // the raw query, without '?'
+  // An absolute-form target's authority, lower case, which the route was
+  // matched on and which the upstream gets as Host (RFC 9112 section 3.2.2);
+  // empty for origin-form (the Host field is the host).
+  std::string authority;
   std::shared_ptr<const Principal> principal;  // null: anonymous
   // For the client, as field lines ("Name: value\r\n"): WWW-Authenticate,
   // RateLimit-Policy, RateLimit, Retry-After.

@@ -41,8 +41,8 @@ namespace {
 
 // Fields the gateway answers or sets itself rather than passing on.
 bool IsGatewayOwned(std::string_view name) {
-  return StartsWithIgnoreCase(name, "X-Bulwark-") || net::EqualsIgnoreCase(name, "Expect") ||
-         net::EqualsIgnoreCase(name, "X-Forwarded-For") ||
+  return StartsWithIgnoreCase(name, "X-Bulwark-") || net::EqualsIgnoreCase(name, "Host") ||
+         net::EqualsIgnoreCase(name, "Expect") || net::EqualsIgnoreCase(name, "X-Forwarded-For") ||
          net::EqualsIgnoreCase(name, "X-Forwarded-Proto") ||
          net::EqualsIgnoreCase(name, "X-Forwarded-Host") ||
          net::EqualsIgnoreCase(name, "Forwarded");
@@ -55,7 +55,11 @@ void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::
   thread_local net::FieldViews kept;  // per-thread scratch: no allocation per request
   kept.clear();
   for (const auto& [name, value] : headers) {
-    if (IsGatewayOwned(name)) continue;
+    // A name with '_' goes no further (as nginx does by default): services
+    // that read fields as CGI-style variables (HTTP_X_BULWARK_SUBJECT) take
+    // X_Bulwark_Subject for the gateway's X-Bulwark-Subject, and
+    // Transfer_Encoding for Transfer-Encoding.
+    if (IsGatewayOwned(name) || name.find('_') != std::string_view::npos) continue;
     // An API key the gateway consumed stays here: the service gets the key's
     // id and the signed identity, never a long-lived secret it could replay.
     if (drop_api_key) {
@@ -235,14 +239,20 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(net::HttpRequest& 
       std::find(route->authn.credentials.begin(), route->authn.credentials.end(),
                 CredentialKind::kApiKey) != route->authn.credentials.end();
   AppendForwardedRequestFields(request.headers, takes_api_keys, fields);
-  net::AppendFieldLine(fields, "X-Forwarded-For", request.remote_address);
-  net::AppendFieldLine(fields, "X-Forwarded-Proto", tls ? "https" : "http");
+  // The host the route was matched and authorized on goes on as Host, one
+  // line the client cannot drop (Connection: Host) or double: an
+  // absolute-form target's authority, else the client's Host; if neither
+  // (HTTP/1.0, or an empty Host), the upstream's own address.
+  if (!decision.authority.empty()) host = decision.authority;
   if (!host.empty()) {
-    net::AppendFieldLine(fields, "X-Forwarded-Host", host);
-  } else {  // an HTTP/1.0 client sent none; HTTP/1.1 to the upstream needs one
+    net::AppendFieldLine(fields, "Host", host);
+  } else {
     const Upstream& u = upstreams_[index];
     net::AppendFieldLine(fields, "Host", u.options.host + ":" + std::to_string(u.options.port));
   }
+  net::AppendFieldLine(fields, "X-Forwarded-For", request.remote_address);
+  net::AppendFieldLine(fields, "X-Forwarded-Proto", tls ? "https" : "http");
+  if (!host.empty()) net::AppendFieldLine(fields, "X-Forwarded-Host", host);
   if (decision.principal) fields.append(decision.principal->identity_fields());
   if (identity_ != nullptr && decision.principal) {
     Result<std::string> token = identity_->TokenFor(*decision.principal, upstreams_[index].name);

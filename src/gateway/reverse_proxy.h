@@ -79,10 +79,10 @@ class ReverseProxy {
 
 // Appends to `out`, as `name: value` lines each ending in CRLF, the client's
 // fields that go on to the service: all but the hop-by-hop ones (as
-// net::AppendPassOnFields drops them), every X-Bulwark-* field,
-// the forwarding fields the gateway sets itself (X-Forwarded-For, -Proto,
-// -Host, Forwarded), Expect, and, when `drop_api_key`, X-Api-Key and an
-// Authorization that carries an API key.
+// net::AppendPassOnFields drops them), every X-Bulwark-* field, those the
+// gateway sets itself (Host, X-Forwarded-For, -Proto, -Host, Forwarded),
+// Expect, every field whose name has '_', and, when `drop_api_key`,
+// X-Api-Key and an Authorization that carries an API key.
 void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::string>>& headers,
                                   bool drop_api_key, std::string& out);
 

@@ -11,6 +11,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "net/request_path.h"
+
 namespace bulwark::net {
 
 namespace {
@@ -487,6 +489,10 @@ std::expected<BodyFraming, Refusal> CheckRequestFields(
       framing.chunked = true;
     } else if (EqualsIgnoreCase(name, "host")) {
       ++hosts;
+      // Empty is allowed (a target URI without an authority); else host[:port].
+      if (!value.empty() && !CheckAuthority(value).ok()) {
+        return std::unexpected(Refusal::kBadRequest);
+      }
     } else if (EqualsIgnoreCase(name, "expect")) {
       if (!EqualsIgnoreCase(value, "100-continue")) {
         return std::unexpected(Refusal::kExpectationFailed);

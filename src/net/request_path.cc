@@ -176,9 +176,20 @@ Result<std::string> NormalizePath(std::string_view path, const PathNormalization
   return internal::NormalizePathInFull(path, options);
 }
 
-// host [ ":" port ], with host a reg-name of unreserved characters or an IPv6
-// literal. Stricter than RFC 3986 (no escapes, sub-delims or IPvFuture), as
-// no real host needs them and each is a chance for two parsers to disagree.
+// The length of `scheme "://"` at the start of `target`, or 0.
+size_t SchemePrefixLength(std::string_view target) {
+  if (target.empty() || !IsAlpha(static_cast<unsigned char>(target[0]))) return 0;
+  size_t i = 1;
+  while (i < target.size()) {
+    const auto c = static_cast<unsigned char>(target[i]);
+    if (!IsAlpha(c) && !IsDigit(c) && c != '+' && c != '-' && c != '.') break;
+    ++i;
+  }
+  return target.substr(i).starts_with("://") ? i + 3 : 0;
+}
+
+}  // namespace
+
 Status CheckAuthority(std::string_view authority) {
   if (authority.find('@') != std::string_view::npos) {
     return InvalidArgumentError("userinfo in authority");
@@ -206,20 +217,6 @@ Status CheckAuthority(std::string_view authority) {
   }
   return port <= 65535 ? OkStatus() : invalid;
 }
-
-// The length of `scheme "://"` at the start of `target`, or 0.
-size_t SchemePrefixLength(std::string_view target) {
-  if (target.empty() || !IsAlpha(static_cast<unsigned char>(target[0]))) return 0;
-  size_t i = 1;
-  while (i < target.size()) {
-    const auto c = static_cast<unsigned char>(target[i]);
-    if (!IsAlpha(c) && !IsDigit(c) && c != '+' && c != '-' && c != '.') break;
-    ++i;
-  }
-  return target.substr(i).starts_with("://") ? i + 3 : 0;
-}
-
-}  // namespace
 
 std::string NormalizedTarget::OriginForm() const {
   return query.empty() ? path : path + '?' + query;

@@ -16,15 +16,19 @@ class Handler(socketserver.StreamRequestHandler):
                 return
             method, target, _ = line.decode("latin-1").split(" ", 2)
             headers = {}
+            fields = b""
             while True:
                 field = self.rfile.readline()
                 if field in (b"\r\n", b""):
                     break
+                fields += field
                 name, value = field.decode("latin-1").split(":", 1)
                 headers[name.strip().lower()] = value.strip()
             body = self.rfile.read(int(headers.get("content-length", "0")))
             out = self.wfile
-            if target == "/framing/chunked":
+            if target == "/framing/head":  # the field lines as they arrived
+                out.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(fields) + fields)
+            elif target == "/framing/chunked":
                 out.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                           b"4\r\nchun\r\n5;ext=1\r\nked!\n\r\n0\r\nX-Trailer: t\r\n\r\n")
             elif target == "/framing/close":

@@ -256,9 +256,8 @@ done
 expect_eq "a probe after the pause closes the breaker" "$recovered:$(code "$base/flaky")" "200:200"
 expect_eq "rate limit" "$(code "$base/limited"):$(code "$base/limited"):$(code "$base/limited")" "200:200:429"
 if grep -qi '^Retry-After: ' headers; then ok; else bad "429 without Retry-After"; cat headers; fi
-# Request smuggling shape: both Content-Length and Transfer-Encoding.
-smuggle=$(printf 'POST /public/s HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /orders/1 HTTP/1.1\r\nHost: x\r\n\r\n' |
-  timeout 5 python3 -c '
+raw() {  # raw REQUEST_BYTES (printf format): the answer, without CRs
+  printf "$1" | timeout 5 python3 -c '
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(sys.stdin.buffer.read())
@@ -271,9 +270,33 @@ try:
         data += chunk
 except socket.timeout:
     pass
-print(data.decode(errors="replace").split("\r\n")[0], data.count(b"HTTP/1.1 "))
-' "$port")
-expect_eq "CL+TE is refused and the smuggled request never runs" "$smuggle" "HTTP/1.1 400 Bad Request 1"
+sys.stdout.write(data.decode("latin-1").replace("\r", ""))
+' "$port"
+}
+# Request smuggling shape: both Content-Length and Transfer-Encoding.
+smuggle=$(raw 'POST /public/s HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /orders/1 HTTP/1.1\r\nHost: x\r\n\r\n')
+expect_eq "CL+TE is refused and the smuggled request never runs" \
+  "$(head -1 <<<"$smuggle") $(grep -c '^HTTP/1.1 ' <<<"$smuggle")" "HTTP/1.1 400 Bad Request 1"
+# The service gets one Host, the one the route was matched and authorized on,
+# whatever the client tries; no field named with '_' (which CGI-style readers
+# take for the '-' one: X_Bulwark_Subject, Transfer_Encoding) reaches it.
+sent_fields() { sed '1,/^$/d' | grep -i "^$1:" | tr '\n' '|'; }  # the service's echo of its fields
+answer=$(raw 'GET http://Other.Example:8080/framing/head HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+expect_eq "absolute-form: Host is the target's host" "$(sent_fields host <<<"$answer")" "Host: other.example:8080|"
+expect_eq "absolute-form: X-Forwarded-Host too" "$(sent_fields x-forwarded-host <<<"$answer")" \
+  "X-Forwarded-Host: other.example:8080|"
+answer=$(raw 'GET /framing/head HTTP/1.1\r\nHost: svc.example\r\nConnection: close, Host\r\nX_Bulwark_Subject: root\r\nTransfer_Encoding: chunked\r\nX-App: 1\r\n\r\n')
+expect_eq "Connection: Host does not drop Host" "$(sent_fields host <<<"$answer")" "Host: svc.example|"
+expect_eq "fields named with '_' stay here" "$(sed '1,/^$/d' <<<"$answer" | grep -c _)" "0"
+expect_eq "other fields go on" "$(sent_fields x-app <<<"$answer")" "X-App: 1|"
+answer=$(raw 'GET /framing/head HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n')
+expect_eq "an empty Host is replaced, not doubled" "$(sent_fields host <<<"$answer")" \
+  "Host: 127.0.0.1:$framing|"
+for host in 'a/orders/1?' 'u:p@evil' 'a b' '[::1'; do
+  expect_eq "Host '$host' -> 400" \
+    "$(raw "GET /framing/head HTTP/1.1\r\nHost: $host\r\nConnection: close\r\n\r\n" | head -1)" \
+    "HTTP/1.1 400 Bad Request"
+done
 # Every way a service may frame its response reaches the client whole, with
 # the gateway's own framing; request bodies arrive whole either way.
 expect_eq "chunked response" "$(code "$base/framing/chunked"):$(cat body)" "200:chunked!"

@@ -17,8 +17,10 @@ const std::string kApiKey = "bwk_0123456789abcdef_" + std::string(43, 'A');
 
 // What the client sent that is not for the service never reaches it: the
 // hop-by-hop fields and those Connection names, forged identity and
-// forwarding fields (the gateway sets its own), Expect (answered here) and
-// the framing; order and repeats of the rest are kept.
+// forwarding fields and Host (the gateway sets its own), Expect (answered
+// here), the framing, and names with '_' (a CGI-style reader takes
+// X_Bulwark_Subject for X-Bulwark-Subject); order and repeats of the rest
+// are kept.
 TEST(ForwardedRequestFieldsTest, DropsThisHopsAndTheGatewaysFields) {
   ASSERT_TRUE(identity::LooksLikeApiKey(kApiKey));
   const Fields in = {
@@ -41,6 +43,11 @@ TEST(ForwardedRequestFieldsTest, DropsThisHopsAndTheGatewaysFields) {
       {"x-forwarded-proto", "https"},
       {"X-Forwarded-Host", "evil"},
       {"Forwarded", "for=10.9.9.9"},
+      {"X_Bulwark_Subject", "root"},
+      {"x-bulwark_scopes", "admin"},
+      {"Transfer_Encoding", "chunked"},
+      {"Content_Length", "44"},
+      {"X_Forwarded_For", "10.9.9.9"},
       {"Cookie", "a=1"},
       {"Cookie", "b=2"},
       {"Authorization", "Bearer eyJ.jwt.sig"},
@@ -49,7 +56,7 @@ TEST(ForwardedRequestFieldsTest, DropsThisHopsAndTheGatewaysFields) {
   std::string out;
   AppendForwardedRequestFields(in, /*drop_api_key=*/false, out);
   EXPECT_EQ(out,
-            "Host: svc\r\nAccept: */*\r\nCookie: a=1\r\nCookie: b=2\r\n"
+            "Accept: */*\r\nCookie: a=1\r\nCookie: b=2\r\n"
             "Authorization: Bearer eyJ.jwt.sig\r\nX-Api-Key: " +
                 kApiKey + "\r\n");
 }
