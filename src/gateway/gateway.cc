@@ -238,7 +238,16 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
     api_key = request.api_key;
   }
   if (malformed_authorization && (wants(CredentialKind::kJwt) || wants(CredentialKind::kApiKey))) {
-    Challenge(decision, 401, "invalid_request", "Authorization is not a bearer token");
+    // RFC 6750 section 3.1: a Bearer credential of the wrong shape (a tab, a
+    // space inside the token, none at all) is a bad request; another scheme
+    // (Basic) is no credential of ours, answered with a bare challenge.
+    const std::string_view scheme =
+        request.authorization.substr(0, request.authorization.find_first_of(" \t"));
+    if (net::EqualsIgnoreCase(scheme, "Bearer")) {
+      Challenge(decision, 400, "invalid_request", "Authorization: malformed bearer token");
+    } else {
+      Challenge(decision, 401, "", "Authorization is not a bearer token");
+    }
     return false;
   }
 

@@ -43,6 +43,9 @@ Result<JwsHeader> ParseHeader(std::string_view b64) {
   if (auto kid = obj->find("kid"); kid != obj->end()) {
     if (!kid->value().is_string()) return Err(InvalidArgumentError("token kid is not a string"));
     h.kid = kid->value().get_string();
+    // Present but empty names no key; taken as absent, it would let a token
+    // choose to be tried against every key (and log no kid).
+    if (h.kid.empty()) return Err(InvalidArgumentError("token kid is empty"));
   }
   if (auto typ = obj->find("typ"); typ != obj->end()) {
     if (!typ->value().is_string()) return Err(InvalidArgumentError("token typ is not a string"));

@@ -78,12 +78,24 @@ TEST_F(GatewayTest, RefusesBadTokensWith401InvalidToken) {
   }
 }
 
-TEST_F(GatewayTest, NonBearerAuthorizationGets401InvalidRequest) {
+// RFC 6750 section 3.1: another scheme is no credential (a bare challenge);
+// a Bearer credential of the wrong shape is a bad request.
+TEST_F(GatewayTest, NonBearerAuthorizationGetsAChallengeAndAMalformedBearer400) {
   auto gw = Make({Orders()});
   Decision d = Decide(*gw, "GET", "/orders", "Basic YWxpY2U6cHc=");
   EXPECT_EQ(d.status, 401);
-  EXPECT_EQ(HeaderOf(d.response_fields, "WWW-Authenticate"),
-            "Bearer realm=\"bulwark\", error=\"invalid_request\"");
+  EXPECT_EQ(HeaderOf(d.response_fields, "WWW-Authenticate"), "Bearer realm=\"bulwark\"");
+  const std::string token = Bearer(Claims()).substr(7);
+  for (const std::string& auth :
+       {"Bearer\t" + token, "Bearer " + token.substr(0, 20) + " " + token.substr(20),
+        std::string("Bearer"), std::string("bearer ")}) {
+    d = Decide(*gw, "GET", "/orders", auth);
+    EXPECT_EQ(d.status, 400) << auth;
+    EXPECT_EQ(HeaderOf(d.response_fields, "WWW-Authenticate"),
+              "Bearer realm=\"bulwark\", error=\"invalid_request\"")
+        << auth;
+    EXPECT_EQ(d.principal, nullptr);
+  }
 }
 
 TEST_F(GatewayTest, TwoAuthorizationHeadersAreABadRequest) {

@@ -135,6 +135,16 @@ TEST_F(JwtTest, RefusesUnknownKidAndSignatureFromAnotherKey) {
             "invalid signature");
 }
 
+// An empty kid is not an absent one: a genuine signature under it is refused.
+TEST_F(JwtTest, RefusesAnEmptyKid) {
+  std::string input = Base64UrlEncode(R"({"alg":"ES256","kid":""})") + "." +
+                      Base64UrlEncode(R"({"sub":"alice","exp":1800000000})");
+  auto sig = crypto::Sign(*key_.private_key(), crypto::SignatureAlgorithm::kEcdsaP256Sha256, input);
+  auto r = Verifier({.require_exp = false})->Verify(input + "." + Base64UrlEncode(*sig));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().message(), "token kid is empty");
+}
+
 TEST_F(JwtTest, RefusesDuplicateClaims) {
   std::string input = Base64UrlEncode(R"({"alg":"ES256","kid":"k1"})") + "." +
                       Base64UrlEncode(R"({"sub":"alice","sub":"admin","exp":1800000000})");
