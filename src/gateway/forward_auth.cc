@@ -41,11 +41,23 @@ bool Trusted(const ForwardAuthOptions& options, std::string_view peer) {
   return false;
 }
 
+// The fields that say what is decided, each allowed once: were a client's
+// copy read before the proxy's, the client would choose the path, method,
+// host or address decided on.
+constexpr std::string_view kOnceFields[] = {"X-Real-IP",       "X-Original-Method",
+                                            "X-Original-URI",  "X-Forwarded-Method",
+                                            "X-Forwarded-Uri", "X-Forwarded-Host"};
+
 // The client address a trusted proxy reports: X-Real-IP, else the last hop
-// of X-Forwarded-For (the one the proxy itself appended), else the peer.
+// of X-Forwarded-For (the one the proxy itself appended: the last of its
+// field lines, which together make one list), else the peer.
 std::string_view ClientIp(const net::HttpRequest& request) {
   if (auto real = request.Header("X-Real-IP")) return *real;
-  if (auto xff = request.Header("X-Forwarded-For")) {
+  std::optional<std::string_view> xff;
+  for (const auto& [name, value] : request.headers) {
+    if (net::EqualsIgnoreCase(name, "X-Forwarded-For")) xff = value;
+  }
+  if (xff) {
     std::string_view last = *xff;
     if (size_t comma = last.rfind(','); comma != std::string_view::npos) {
       last.remove_prefix(comma + 1);
@@ -68,11 +80,22 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
   if (!flavor) co_return std::nullopt;
   if (!Trusted(options, request.remote_address)) co_return StatusResponse(403);
 
+  // Refused before any decision: nginx is told 403 with the real status
+  // (it turns anything but 401 and 403 into 500).
+  auto refuse = [&](int status) {
+    net::HttpResponse response = StatusResponse(*flavor == Flavor::kNginx ? 403 : status);
+    response.headers.emplace_back("X-Bulwark-Status", std::to_string(status));
+    return response;
+  };
+  for (std::string_view name : kOnceFields) {
+    if (request.HeaderCount(name) > 1) co_return refuse(400);
+  }
+
   RequestFacts facts{.client_ip = ClientIp(request), .headers = &request.headers};
   const std::string_view host = FillCredentialFacts(request.headers, facts);
   switch (*flavor) {
     case Flavor::kNginx:
-      facts.method = request.Header("X-Original-Method").value_or(request.method);
+      facts.method = request.Header("X-Original-Method").value_or("");
       facts.target = request.Header("X-Original-URI").value_or("");
       facts.host = host;
       break;
@@ -89,9 +112,7 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
       facts.host = request.Header("X-Forwarded-Host").value_or("");
       break;
   }
-  if (facts.method.empty() || facts.target.empty()) {
-    co_return StatusResponse(400);
-  }
+  if (facts.method.empty() || facts.target.empty()) co_return refuse(400);
 
   Decision decision = gateway.Decide(facts);
   // Refused for a kid its issuer's keys lack while they are refetched (the

@@ -65,17 +65,20 @@ TEST_F(ForwardAuthTest, NginxAllowReturnsIdentityHeaders) {
 }
 
 TEST_F(ForwardAuthTest, NginxGetsOnly401Or403WithTheRealStatusInAHeader) {
-  auto unauth =
-      Call({.method = "GET", .target = "/auth/nginx", .headers = {{"X-Original-URI", "/orders"}}});
+  auto unauth = Call({.method = "GET",
+                      .target = "/auth/nginx",
+                      .headers = {{"X-Original-URI", "/orders"}, {"X-Original-Method", "GET"}}});
   EXPECT_EQ(unauth.status, 401);
   EXPECT_EQ(Get(unauth, "WWW-Authenticate"), "Bearer realm=\"bulwark\"");
-  auto no_route =
-      Call({.method = "GET", .target = "/auth/nginx", .headers = {{"X-Original-URI", "/nowhere"}}});
+  auto no_route = Call({.method = "GET",
+                        .target = "/auth/nginx",
+                        .headers = {{"X-Original-URI", "/nowhere"}, {"X-Original-Method", "GET"}}});
   EXPECT_EQ(no_route.status, 403);
   EXPECT_EQ(Get(no_route, "X-Bulwark-Status"), "404");
-  auto bad_path = Call({.method = "GET",
-                        .target = "/auth/nginx",
-                        .headers = {{"X-Original-URI", "/orders%2f..%2fadmin"}}});
+  auto bad_path =
+      Call({.method = "GET",
+            .target = "/auth/nginx",
+            .headers = {{"X-Original-URI", "/orders%2f..%2fadmin"}, {"X-Original-Method", "GET"}}});
   EXPECT_EQ(bad_path.status, 403);
   EXPECT_EQ(Get(bad_path, "X-Bulwark-Status"), "400");
 }
@@ -134,24 +137,74 @@ TEST_F(ForwardAuthTest, ClientAddressComesFromTheProxysHeaders) {
                                          {"X-Forwarded-Uri", "/"},
                                          {"X-Forwarded-For", "10.0.0.1, 203.0.113.9"}}});
   EXPECT_EQ(spoofed_first.status, 403) << "the last hop, added by the proxy, counts";
-  auto real_ip = Call({.method = "GET",
-                       .target = "/auth/nginx",
-                       .headers = {{"X-Original-URI", "/"}, {"X-Real-IP", "198.51.100.2"}}});
+  auto real_ip = Call(
+      {.method = "GET",
+       .target = "/auth/nginx",
+       .headers = {
+           {"X-Original-URI", "/"}, {"X-Original-Method", "GET"}, {"X-Real-IP", "198.51.100.2"}}});
   EXPECT_EQ(real_ip.status, 200);
+  // X-Forwarded-For over two lines is one list: its last hop still counts.
+  auto two_lines = Call({.method = "GET",
+                         .target = "/auth/traefik",
+                         .headers = {{"X-Forwarded-Method", "GET"},
+                                     {"X-Forwarded-Uri", "/"},
+                                     {"X-Forwarded-For", "10.0.0.1"},
+                                     {"X-Forwarded-For", "203.0.113.9"}}});
+  EXPECT_EQ(two_lines.status, 403);
+}
+
+// A field that says what is decided may come once: with two, a client's
+// copy could be read before the proxy's. nginx gets 403 and the real 400.
+// nginx's subrequest is a GET whatever the request, so without
+// X-Original-Method nothing is decided.
+TEST_F(ForwardAuthTest, FieldsThatSayWhatIsDecidedComeOnce) {
+  const std::string token = Bearer(Claims());
+  for (const char* twice : {"X-Original-URI", "X-Original-Method", "X-Real-IP"}) {
+    net::HttpRequest request{.method = "GET",
+                             .target = "/auth/nginx",
+                             .headers = {{"X-Original-URI", "/orders/1"},
+                                         {"X-Original-Method", "GET"},
+                                         {"X-Real-IP", "198.51.100.2"},
+                                         {"Authorization", token}}};
+    request.headers.emplace_back(twice, twice == std::string_view("X-Original-Method") ? "POST"
+                                        : twice == std::string_view("X-Real-IP") ? "203.0.113.9"
+                                                                                 : "/admin");
+    auto r = Call(request);
+    EXPECT_EQ(r.status, 403) << twice;
+    EXPECT_EQ(Get(r, "X-Bulwark-Status"), "400") << twice;
+  }
+  for (const char* twice : {"X-Forwarded-Uri", "X-Forwarded-Method", "X-Forwarded-Host"}) {
+    net::HttpRequest request{.method = "GET",
+                             .target = "/auth/traefik",
+                             .headers = {{"X-Forwarded-Method", "GET"},
+                                         {"X-Forwarded-Uri", "/orders/1"},
+                                         {"X-Forwarded-Host", "api.example"},
+                                         {"Authorization", token}}};
+    request.headers.emplace_back(twice, "x");
+    EXPECT_EQ(Call(request).status, 400) << twice;
+  }
+  auto no_method = Call({.method = "GET",
+                         .target = "/auth/nginx",
+                         .headers = {{"X-Original-URI", "/orders/1"}, {"Authorization", token}}});
+  EXPECT_EQ(no_method.status, 403);
+  EXPECT_EQ(Get(no_method, "X-Bulwark-Status"), "400");
 }
 
 TEST_F(ForwardAuthTest, UntrustedPeersAreRefused) {
   auto r = Call({.method = "GET",
                  .target = "/auth/nginx",
-                 .headers = {{"X-Original-URI", "/orders"}, {"Authorization", Bearer(Claims())}},
+                 .headers = {{"X-Original-URI", "/orders"},
+                             {"X-Original-Method", "GET"},
+                             {"Authorization", Bearer(Claims())}},
                  .remote_address = "198.51.100.7"});
   EXPECT_EQ(r.status, 403);
   options_.trusted_proxies = {*CidrRange::Parse("198.51.100.0/24")};
-  auto trusted =
-      Call({.method = "GET",
-            .target = "/auth/nginx",
-            .headers = {{"X-Original-URI", "/orders"}, {"Authorization", Bearer(Claims())}},
-            .remote_address = "198.51.100.7"});
+  auto trusted = Call({.method = "GET",
+                       .target = "/auth/nginx",
+                       .headers = {{"X-Original-URI", "/orders"},
+                                   {"X-Original-Method", "GET"},
+                                   {"Authorization", Bearer(Claims())}},
+                       .remote_address = "198.51.100.7"});
   EXPECT_EQ(trusted.status, 200);
 }
 
