@@ -327,7 +327,7 @@ Decision Gateway::Decide(const RequestFacts& request) const {
 
   // An absolute-form target names its own host, which wins over Host
   // (RFC 9112 section 3.2.2).
-  const std::string_view host = decision.authority.empty() ? request.host : decision.authority;
+  const std::string_view host = decision.RoutedHost(request.host);
   const Route* route = routes_.Match(request.method, host, decision.path);
   if (route == nullptr) {
     decision.status = 404;

@@ -69,6 +69,10 @@ struct Decision {
   // matched on and which the upstream gets as Host (RFC 9112 section 3.2.2);
   // empty for origin-form (the Host field is the host).
   std::string authority;
+  // The host routed and authorized on: `authority`, else the Host field.
+  std::string_view RoutedHost(std::string_view host_field) const {
+    return authority.empty() ? host_field : std::string_view(authority);
+  }
   std::shared_ptr<const Principal> principal;  // null: anonymous
   // For the client, as field lines ("Name: value\r\n"): WWW-Authenticate,
   // RateLimit-Policy, RateLimit, Retry-After.

@@ -243,7 +243,7 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(net::HttpRequest& 
   // line the client cannot drop (Connection: Host) or double: an
   // absolute-form target's authority, else the client's Host; if neither
   // (HTTP/1.0, or an empty Host), the upstream's own address.
-  if (!decision.authority.empty()) host = decision.authority;
+  host = decision.RoutedHost(host);
   if (!host.empty()) {
     net::AppendFieldLine(fields, "Host", host);
   } else {
