@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "net/await.h"
 #include "net/immediate_io.h"
+#include "net/io_batch.h"
 #include "net/request_head.h"
 #include "net/tls_context.h"
 #include "net/tls_socket.h"
@@ -268,7 +269,14 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
     SerializeResponse(std::move(response), ctx, write_buffer_);
     slot_.ExpireAfter(options_.write_timeout);
     const asio::const_buffer out = asio::buffer(write_buffer_);
-    IoOutcome written = WriteNow(stream_, out);
+    // With this pass's other sends if the thread batches them
+    // (net/io_batch.h).
+    IoOutcome written;
+    if (IoBatch* batch = kTls ? nullptr : worker_.batch.get()) {
+      written = co_await batch->Send(Lowest().native_handle(), out);
+    } else {
+      written = WriteNow(stream_, out);
+    }
     if (!std::get<0>(written) && std::get<1>(written) < out.size()) {
       written = co_await WriteAllTo(stream_, out + std::get<1>(written));
     }

@@ -179,14 +179,17 @@ thread_local Worker* current_worker = nullptr;
 
 void RunWorker(Worker& worker) {
   current_worker = &worker;
+  // On this thread, which alone uses it (net/io_batch.h).
+  if (worker.shared.options.io_uring) worker.batch = internal::IoBatch::Create(worker.ioc);
   for (;;) {
     try {
       worker.ioc.run();
-      return;
+      break;
     } catch (const std::exception& e) {
       log::Error("net.http.io_thread_caught", {{"what", e.what()}});
     }
   }
+  worker.batch.reset();
 }
 
 }  // namespace

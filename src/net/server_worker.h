@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -26,6 +27,7 @@
 #include "net/async_http_server.h"
 #include "net/http_response.h"
 #include "net/http_server.h"
+#include "net/io_batch.h"
 #include "net/tls_context.h"
 
 namespace bulwark::net::internal {
@@ -162,6 +164,10 @@ struct Worker {
   // own thread so accepting ends at once even while a handler holds this
   // thread; only the io thread (after that) or the destructor closes it.
   int listen_fd = -1;
+  // The thread's sends on plain sockets, issued together (null: one system
+  // call each). Created and destroyed on the io thread; after ioc, so it
+  // goes first.
+  std::unique_ptr<IoBatch> batch;
   std::thread thread;
 };
 
@@ -189,6 +195,13 @@ class ConnectionRegistration {
 
 // The worker whose io thread this is, or null on any other thread.
 Worker* CurrentWorker();
+
+// The batch of the io thread this is (see net/io_batch.h), or null: on
+// another thread, or where io_uring is off or not available.
+inline IoBatch* CurrentBatch() {
+  Worker* worker = CurrentWorker();
+  return worker != nullptr ? worker->batch.get() : nullptr;
+}
 
 // Cancels the pending I/O of every stream of `worker` whose deadline has
 // passed, every kDeadlineSweep, for as long as the worker runs.

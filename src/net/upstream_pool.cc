@@ -252,8 +252,16 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   c.ExpireAfter(options_.response_timeout);
   // On the bare socket, reads and writes are tried at once (immediate_io.h).
   constexpr bool kImmediate = std::is_same_v<Stream, tcp::socket>;
+  // With this pass's other sends if the io thread batches them
+  // (net/io_batch.h).
   internal::IoOutcome sent;
-  if constexpr (kImmediate) sent = internal::SendNow(stream, asio::buffer(out));
+  if constexpr (kImmediate) {
+    if (internal::IoBatch* batch = internal::CurrentBatch()) {
+      sent = co_await batch->Send(stream.native_handle(), asio::buffer(out));
+    } else {
+      sent = internal::SendNow(stream, asio::buffer(out));
+    }
+  }
   if (!std::get<0>(sent) && std::get<1>(sent) < out.size()) {
     sent = co_await asio::async_write(stream, asio::buffer(out) + std::get<1>(sent),
                                       internal::kAwaitOn<Stream>);

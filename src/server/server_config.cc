@@ -87,7 +87,7 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
 
   ConfigNode server = root["server"];
   BULWARK_RETURN_IF_ERROR(server.CheckKeys(
-      {"listen", "threads", "drain_timeout_ms", "max_connections_per_client", "tls"}));
+      {"listen", "threads", "drain_timeout_ms", "max_connections_per_client", "io_uring", "tls"}));
   if (!server["tls"].IsMissing()) {
     BULWARK_ASSIGN_OR_RETURN(cfg.listener.tls, TlsFromNode(server["tls"], base_dir));
   }
@@ -101,6 +101,7 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
   cfg.listener.threads = static_cast<int>(threads);
   BULWARK_ASSIGN_OR_RETURN(int64_t drain, server["drain_timeout_ms"].IntOr(5000, 0, 600'000));
   cfg.listener.drain_timeout = std::chrono::milliseconds(drain);
+  BULWARK_ASSIGN_OR_RETURN(cfg.listener.io_uring, server["io_uring"].BoolOr(true));
 
   ConfigNode store = root["store"];
   BULWARK_RETURN_IF_ERROR(store.CheckKeys({"backend", "path"}));

@@ -27,13 +27,22 @@ constexpr std::string_view kGet = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
 HttpResponse Ok(const HttpRequest&) { return HttpResponse{.body = "ok"}; }
 
-HttpServerOptions TestOptions() {
-  HttpServerOptions options;
-  options.threads = 2;
-  return options;
-}
+// Every test runs with the io threads' reads and writes batched through
+// io_uring (where the kernel allows it) and one system call at a time.
+class HttpServerLifecycleTest : public ::testing::TestWithParam<bool> {
+ protected:
+  HttpServerOptions TestOptions() const {
+    HttpServerOptions options;
+    options.threads = 2;
+    options.io_uring = GetParam();
+    return options;
+  }
+};
 
-TEST(HttpServerLifecycleTest, EphemeralPortIsReportedAndServed) {
+INSTANTIATE_TEST_SUITE_P(IoUring, HttpServerLifecycleTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Batched" : "OneByOne"; });
+
+TEST_P(HttpServerLifecycleTest, EphemeralPortIsReportedAndServed) {
   auto server = HttpServer::Start(TestOptions(), Ok);
   ASSERT_TRUE(server.has_value()) << server.error().ToString();
   EXPECT_NE((*server)->port(), 0);
@@ -42,7 +51,7 @@ TEST(HttpServerLifecycleTest, EphemeralPortIsReportedAndServed) {
   EXPECT_EQ(response->body, "ok");
 }
 
-TEST(HttpServerLifecycleTest, SecondServerOnSamePortFails) {
+TEST_P(HttpServerLifecycleTest, SecondServerOnSamePortFails) {
   auto first = HttpServer::Start(TestOptions(), Ok);
   ASSERT_TRUE(first.has_value());
   HttpServerOptions options = TestOptions();
@@ -54,7 +63,7 @@ TEST(HttpServerLifecycleTest, SecondServerOnSamePortFails) {
   EXPECT_EQ(RoundTrip((*first)->port(), kGet)->body, "ok");
 }
 
-TEST(HttpServerLifecycleTest, PortHeldByAnotherListenerFails) {
+TEST_P(HttpServerLifecycleTest, PortHeldByAnotherListenerFails) {
   auto holder = HttpServer::Start(TestOptions(), Ok);
   ASSERT_TRUE(holder.has_value());
   const uint16_t port = (*holder)->port();
@@ -76,7 +85,7 @@ TEST(HttpServerLifecycleTest, PortHeldByAnotherListenerFails) {
   EXPECT_EQ(server.error().code(), StatusCode::kUnavailable);
 }
 
-TEST(HttpServerLifecycleTest, PortCanBeReboundAfterStop) {
+TEST_P(HttpServerLifecycleTest, PortCanBeReboundAfterStop) {
   auto first = HttpServer::Start(TestOptions(), Ok);
   ASSERT_TRUE(first.has_value());
   const uint16_t port = (*first)->port();
@@ -90,7 +99,7 @@ TEST(HttpServerLifecycleTest, PortCanBeReboundAfterStop) {
   EXPECT_EQ(RoundTrip(port, kGet)->body, "ok");
 }
 
-TEST(HttpServerLifecycleTest, BadOptionsAreInvalidArgument) {
+TEST_P(HttpServerLifecycleTest, BadOptionsAreInvalidArgument) {
   EXPECT_EQ(HttpServer::Start(TestOptions(), nullptr).error().code(), StatusCode::kInvalidArgument);
   HttpServerOptions options = TestOptions();
   options.threads = -1;
@@ -107,7 +116,7 @@ TEST(HttpServerLifecycleTest, BadOptionsAreInvalidArgument) {
   EXPECT_EQ(HttpServer::Start(options, Ok).error().code(), StatusCode::kInvalidArgument);
 }
 
-TEST(HttpServerLifecycleTest, StopDrainsInFlightRequestThenRefusesConnections) {
+TEST_P(HttpServerLifecycleTest, StopDrainsInFlightRequestThenRefusesConnections) {
   std::latch entered(1);
   auto server = HttpServer::Start(TestOptions(), [&](const HttpRequest& request) {
     if (request.target == "/slow") {
@@ -134,7 +143,7 @@ TEST(HttpServerLifecycleTest, StopDrainsInFlightRequestThenRefusesConnections) {
   EXPECT_EQ(late.connect_errno(), ECONNREFUSED);
 }
 
-TEST(HttpServerLifecycleTest, StopClosesIdleKeepAliveConnectionsAtOnce) {
+TEST_P(HttpServerLifecycleTest, StopClosesIdleKeepAliveConnectionsAtOnce) {
   auto server = HttpServer::Start(TestOptions(), Ok);
   ASSERT_TRUE(server.has_value());
   TestClient idle((*server)->port());
@@ -149,7 +158,7 @@ TEST(HttpServerLifecycleTest, StopClosesIdleKeepAliveConnectionsAtOnce) {
   EXPECT_TRUE(silent.WaitForClose(1s));
 }
 
-TEST(HttpServerLifecycleTest, StopForceClosesAfterDrainTimeout) {
+TEST_P(HttpServerLifecycleTest, StopForceClosesAfterDrainTimeout) {
   HttpServerOptions options = TestOptions();
   options.threads = 1;  // connections are accepted and served in arrival order
   auto server = HttpServer::Start(options, Ok);
@@ -167,7 +176,7 @@ TEST(HttpServerLifecycleTest, StopForceClosesAfterDrainTimeout) {
   EXPECT_TRUE(partial.WaitForClose(1s));
 }
 
-TEST(HttpServerLifecycleTest, StopIsIdempotentAndDestructorAfterStopIsFine) {
+TEST_P(HttpServerLifecycleTest, StopIsIdempotentAndDestructorAfterStopIsFine) {
   auto server = HttpServer::Start(TestOptions(), Ok);
   ASSERT_TRUE(server.has_value());
   const uint16_t port = (*server)->port();
@@ -177,7 +186,7 @@ TEST(HttpServerLifecycleTest, StopIsIdempotentAndDestructorAfterStopIsFine) {
   server->reset();
 }
 
-TEST(HttpServerLifecycleTest, DestructorStopsServer) {
+TEST_P(HttpServerLifecycleTest, DestructorStopsServer) {
   uint16_t port = 0;
   {
     auto server = HttpServer::Start(TestOptions(), Ok);

@@ -23,9 +23,10 @@ using testing::TestClient;
 
 constexpr std::string_view kGet = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
 
-HttpServerOptions TestOptions() {
+HttpServerOptions BaseOptions(bool io_uring) {
   HttpServerOptions options;
   options.threads = 2;
+  options.io_uring = io_uring;
   return options;
 }
 
@@ -37,14 +38,27 @@ HttpResponse Echo(const HttpRequest& request) {
   return response;
 }
 
-std::unique_ptr<HttpServer> StartServer(HttpServerOptions options = TestOptions(),
-                                        HttpHandler handler = Echo) {
+std::unique_ptr<HttpServer> StartServerWith(HttpServerOptions options, HttpHandler handler) {
   auto server = HttpServer::Start(std::move(options), std::move(handler));
   EXPECT_TRUE(server.has_value()) << server.error().ToString();
   return server ? std::move(*server) : nullptr;
 }
 
-TEST(HttpServerTest, GetReturnsHandlerResponse) {
+// Every test runs with the io threads' reads and writes batched through
+// io_uring (where the kernel allows it) and one system call at a time.
+class HttpServerTest : public ::testing::TestWithParam<bool> {
+ protected:
+  HttpServerOptions TestOptions() const { return BaseOptions(GetParam()); }
+  std::unique_ptr<HttpServer> StartServer() { return StartServerWith(TestOptions(), Echo); }
+  std::unique_ptr<HttpServer> StartServer(HttpServerOptions options, HttpHandler handler = Echo) {
+    return StartServerWith(std::move(options), std::move(handler));
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(IoUring, HttpServerTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Batched" : "OneByOne"; });
+
+TEST_P(HttpServerTest, GetReturnsHandlerResponse) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);
   ASSERT_NE(server->port(), 0);
@@ -57,7 +71,7 @@ TEST(HttpServerTest, GetReturnsHandlerResponse) {
   EXPECT_TRUE(response->Header("Date").has_value());
 }
 
-TEST(HttpServerTest, HandlerSeesHeadersVersionAndRemoteAddress) {
+TEST_P(HttpServerTest, HandlerSeesHeadersVersionAndRemoteAddress) {
   HttpRequest seen;
   std::mutex mu;
   auto server = StartServer(TestOptions(), [&](const HttpRequest& request) {
@@ -81,7 +95,7 @@ TEST(HttpServerTest, HandlerSeesHeadersVersionAndRemoteAddress) {
   EXPECT_FALSE(seen.Header("missing").has_value());
 }
 
-TEST(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+TEST_P(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);
   TestClient client(server->port());
@@ -100,7 +114,7 @@ TEST(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
 // call would block: a head that arrives in pieces, with pauses, and a
 // response larger than the socket's buffers to a client slow to read it
 // both take the waiting path, and the connection serves on after them.
-TEST(HttpServerTest, HeadInPiecesAndResponseBeyondSocketBuffersArriveWhole) {
+TEST_P(HttpServerTest, HeadInPiecesAndResponseBeyondSocketBuffersArriveWhole) {
   std::string big(8 << 20, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
   auto server = StartServer(TestOptions(), [&big](const HttpRequest& request) {
@@ -128,7 +142,7 @@ TEST(HttpServerTest, HeadInPiecesAndResponseBeyondSocketBuffersArriveWhole) {
   EXPECT_EQ(after->body, "GET /after ");
 }
 
-TEST(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+TEST_P(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);
   TestClient client(server->port());
@@ -145,7 +159,7 @@ TEST(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_TRUE(client.WaitForClose());
 }
 
-TEST(HttpServerTest, ConnectionCloseIsHonoured) {
+TEST_P(HttpServerTest, ConnectionCloseIsHonoured) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);
   TestClient client(server->port());
@@ -156,7 +170,7 @@ TEST(HttpServerTest, ConnectionCloseIsHonoured) {
   EXPECT_TRUE(client.WaitForClose());
 }
 
-TEST(HttpServerTest, Http10KeepsAliveOnlyWhenAsked) {
+TEST_P(HttpServerTest, Http10KeepsAliveOnlyWhenAsked) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);
   {
@@ -178,7 +192,7 @@ TEST(HttpServerTest, Http10KeepsAliveOnlyWhenAsked) {
   EXPECT_EQ(second->body, "GET /b ");
 }
 
-TEST(HttpServerTest, HeadGetsContentLengthButNoBody) {
+TEST_P(HttpServerTest, HeadGetsContentLengthButNoBody) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);
   TestClient client(server->port());
@@ -193,7 +207,7 @@ TEST(HttpServerTest, HeadGetsContentLengthButNoBody) {
   EXPECT_EQ(next->body, "GET /hello ");
 }
 
-TEST(HttpServerTest, ChunkedBodyReachesHandlerDecoded) {
+TEST_P(HttpServerTest, ChunkedBodyReachesHandlerDecoded) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);
   auto response = RoundTrip(server->port(),
@@ -205,7 +219,7 @@ TEST(HttpServerTest, ChunkedBodyReachesHandlerDecoded) {
   EXPECT_EQ(response->body, "POST /c hello 0123456789");
 }
 
-TEST(HttpServerTest, ExpectContinueGetsInterimResponseBeforeBody) {
+TEST_P(HttpServerTest, ExpectContinueGetsInterimResponseBeforeBody) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);
   TestClient client(server->port());
@@ -220,7 +234,7 @@ TEST(HttpServerTest, ExpectContinueGetsInterimResponseBeforeBody) {
   EXPECT_EQ(response->body, "PUT /e hi");
 }
 
-TEST(HttpServerTest, HandlerExceptionGives500WithoutDetailAndServingGoesOn) {
+TEST_P(HttpServerTest, HandlerExceptionGives500WithoutDetailAndServingGoesOn) {
   auto server = StartServer(TestOptions(), [](const HttpRequest& request) -> HttpResponse {
     if (request.target == "/boom") throw std::runtime_error("secret internal detail");
     return HttpResponse{.body = "fine"};
@@ -239,7 +253,7 @@ TEST(HttpServerTest, HandlerExceptionGives500WithoutDetailAndServingGoesOn) {
   EXPECT_EQ(RoundTrip(server->port(), kGet)->body, "fine");
 }
 
-TEST(HttpServerTest, HandlerHeaderWithNewlineGives500InsteadOfInjection) {
+TEST_P(HttpServerTest, HandlerHeaderWithNewlineGives500InsteadOfInjection) {
   auto server = StartServer(TestOptions(), [](const HttpRequest&) {
     return HttpResponse{.headers = {{"Location", "/x\r\nSet-Cookie: evil=1"}}};
   });
@@ -250,7 +264,7 @@ TEST(HttpServerTest, HandlerHeaderWithNewlineGives500InsteadOfInjection) {
   EXPECT_FALSE(response->Header("Set-Cookie").has_value());
 }
 
-TEST(HttpServerTest, ServerOwnsFramingHeaders) {
+TEST_P(HttpServerTest, ServerOwnsFramingHeaders) {
   auto server = StartServer(TestOptions(), [](const HttpRequest&) {
     return HttpResponse{.status = 201,
                         .headers = {{"Content-Length", "999"},
@@ -271,7 +285,7 @@ TEST(HttpServerTest, ServerOwnsFramingHeaders) {
   EXPECT_EQ(cookies, 2);
 }
 
-TEST(HttpServerTest, NoContentResponseCarriesNeitherBodyNorLength) {
+TEST_P(HttpServerTest, NoContentResponseCarriesNeitherBodyNorLength) {
   auto server = StartServer(TestOptions(), [](const HttpRequest&) {
     return HttpResponse{.status = 204, .body = "dropped"};
   });
@@ -288,7 +302,7 @@ TEST(HttpServerTest, NoContentResponseCarriesNeitherBodyNorLength) {
   EXPECT_EQ(next->status, 204);
 }
 
-TEST(HttpServerTest, ConnectionsOverTheLimitAreClosedAtOnce) {
+TEST_P(HttpServerTest, ConnectionsOverTheLimitAreClosedAtOnce) {
   HttpServerOptions options = TestOptions();
   options.threads = 1;
   options.max_connections = 1;
@@ -303,7 +317,7 @@ TEST(HttpServerTest, ConnectionsOverTheLimitAreClosedAtOnce) {
   EXPECT_TRUE(first.ReadResponse().has_value());
 }
 
-TEST(HttpServerTest, OneClientCannotHoldMoreThanItsShareOfConnections) {
+TEST_P(HttpServerTest, OneClientCannotHoldMoreThanItsShareOfConnections) {
   HttpServerOptions options = TestOptions();
   options.max_connections_per_client = 2;
   auto server = StartServer(options);
@@ -327,7 +341,7 @@ TEST(HttpServerTest, OneClientCannotHoldMoreThanItsShareOfConnections) {
   EXPECT_TRUE(served);
 }
 
-TEST(HttpServerTest, HeaderReadTimeoutCutsSlowlorisTricklingBytes) {
+TEST_P(HttpServerTest, HeaderReadTimeoutCutsSlowlorisTricklingBytes) {
   HttpServerOptions options = TestOptions();
   options.header_read_timeout = 200ms;
   auto server = StartServer(options);
@@ -347,7 +361,7 @@ TEST(HttpServerTest, HeaderReadTimeoutCutsSlowlorisTricklingBytes) {
   EXPECT_LT(elapsed, 2s);
 }
 
-TEST(HttpServerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
+TEST_P(HttpServerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
   HttpServerOptions options = TestOptions();
   options.idle_timeout = 100ms;
   auto server = StartServer(options);
@@ -358,7 +372,7 @@ TEST(HttpServerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
   EXPECT_TRUE(client.WaitForClose(3s));
 }
 
-TEST(HttpServerTest, ServesManyConcurrentClients) {
+TEST_P(HttpServerTest, ServesManyConcurrentClients) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);
   std::atomic<int> ok{0};

@@ -80,6 +80,16 @@ TEST(ServerConfigTest, DefaultsAreSafe) {
   EXPECT_EQ(cfg->store.backend, "sqlite");
 }
 
+TEST(ServerConfigTest, IoUringIsOnUnlessTurnedOff) {
+  auto cfg = Parse("{}");
+  ASSERT_TRUE(cfg.has_value());
+  EXPECT_TRUE(cfg->listener.io_uring);
+  cfg = Parse("server:\n  io_uring: false\n");
+  ASSERT_TRUE(cfg.has_value());
+  EXPECT_FALSE(cfg->listener.io_uring);
+  EXPECT_FALSE(Parse("server:\n  io_uring: maybe\n").has_value());
+}
+
 TEST(ServerConfigTest, ParsesListenAddresses) {
   std::string host;
   uint16_t port = 0;

@@ -1,0 +1,113 @@
+// Sends on plain sockets, queued over one pass of an io thread and handed
+// to the kernel together through io_uring; internal to net/.
+//
+// The proxy's path makes four system calls per request: a recv(2) and a
+// send(2) towards the client, the same towards the service, each with its
+// own entry into the kernel and exit from it. Where that crossing is dear (a
+// virtual machine whose kernel isolates page tables without PCIDs spends
+// over a microsecond on an empty system call and flushes the TLB both ways)
+// it costs as much as the TCP work. Here a coroutine queues its send and
+// yields; a handler posted behind the io thread's other ready work submits
+// the pass's sends in one io_uring_enter(2), and resumes each coroutine with
+// what its send did.
+//
+// A send never waits (MSG_DONTWAIT): it takes what the socket takes, and the
+// caller writes the rest through Asio. So every send completes within its
+// submission and nothing is left in the kernel between passes: no
+// cancelling, no deadline and no completion to collect later.
+//
+// Receives stay one system call each (net/immediate_io.h). Waiting for data
+// in the ring moves the wake-up of the connection into the sender's softirq,
+// where on loopback it cost the client and the service more than the call
+// it saved here.
+//
+// Where io_uring cannot be set up (an old kernel, a seccomp profile that
+// refuses it, kernel.io_uring_disabled, the `server.io_uring: false` option)
+// Create returns null and the callers send with one system call each.
+#ifndef BULWARK_NET_IO_BATCH_H_
+#define BULWARK_NET_IO_BATCH_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "net/await.h"
+
+namespace bulwark::net::internal {
+
+class IoBatch {
+ public:
+  // A batch for the io thread that runs `ioc`, or null if io_uring is not
+  // available here (the reason is logged once per process). Used by that
+  // thread only.
+  static std::unique_ptr<IoBatch> Create(boost::asio::io_context& ioc);
+  // Sends still queued are dropped unsent, their handlers destroyed unrun,
+  // as Asio destroys the handlers it holds when its io_context goes.
+  ~IoBatch();
+  IoBatch(const IoBatch&) = delete;
+  IoBatch& operator=(const IoBatch&) = delete;
+
+  // Awaits (error, bytes) for one send(2) of `buffer` on `fd` that does not
+  // wait: the bytes sent may be fewer than its size (the rest would block),
+  // or 0. The buffer must live until it completes.
+  auto Send(int fd, boost::asio::const_buffer buffer);
+
+ private:
+  using Handler = boost::asio::any_completion_handler<void(boost::system::error_code, size_t)>;
+  struct Request {
+    int fd = -1;
+    const void* data = nullptr;
+    size_t size = 0;
+  };
+  struct Op {
+    Request request;
+    Handler handler;
+    int result = 0;  // what send(2) returned, or -errno
+  };
+  struct Ring;
+
+  IoBatch(boost::asio::io_context& ioc, std::unique_ptr<Ring> ring);
+
+  auto Start(Request request);
+  void Queue(Request request, Handler handler);
+  // Sends what the pass queued and resumes its coroutines.
+  void Flush();
+  // Sends running_[first, first + count) and records their results.
+  void Issue(size_t first, size_t count);
+  static int SendDirectly(const Request& request);
+
+  boost::asio::io_context& ioc_;
+  std::unique_ptr<Ring> ring_;
+  std::vector<Op> pending_;  // queued since the last flush
+  std::vector<Op> running_;  // the flush under way
+  bool flush_posted_ = false;
+  // What a posted flush holds of the batch: expired once it is destroyed.
+  std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);
+  // The ring failed once (never expected): sends go one call each.
+  bool broken_ = false;
+};
+
+// The operation goes through Asio's initiation as a Request: Asio may copy
+// the arguments, and an Op holds a handler that must not be copied.
+inline auto IoBatch::Start(Request request) {
+  return boost::asio::async_initiate<decltype(kAwaitInPlace),
+                                     void(boost::system::error_code, size_t)>(
+      [this](auto handler, Request request) { Queue(request, Handler(std::move(handler))); },
+      kAwaitInPlace, request);
+}
+
+inline auto IoBatch::Send(int fd, boost::asio::const_buffer buffer) {
+  return Start(Request{.fd = fd, .data = buffer.data(), .size = buffer.size()});
+}
+
+}  // namespace bulwark::net::internal
+
+#endif  // BULWARK_NET_IO_BATCH_H_
