@@ -129,9 +129,9 @@ struct HttpServerOptions {
   int listen_backlog = 1024;
   // TLS on every connection when set (see net/tls.h); plaintext otherwise.
   std::optional<TlsServerOptions> tls;
-  // Each io thread gathers the sends and receives it makes on plain sockets
-  // in one pass and issues them in one io_uring_enter(2), where the kernel
-  // allows io_uring (else, and when false, one system call each).
+  // Each io thread gathers the sends it makes on plain sockets in one pass
+  // and issues them in one io_uring_enter(2), where the kernel allows
+  // io_uring (else, and when false, one system call each).
   bool io_uring = true;
 
   // Limits on a request (see the table at the top of this file).

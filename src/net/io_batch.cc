@@ -77,19 +77,24 @@ IoBatch::IoBatch(boost::asio::io_context& ioc, std::unique_ptr<Ring> ring)
 IoBatch::~IoBatch() = default;
 
 void IoBatch::Queue(Request request, Handler handler) {
+  if (!flush_posted_) {
+    // Behind the work already queued on this thread: the pass's other
+    // sends join this one before it goes. A batch destroyed first (its
+    // thread stopped) leaves the flush nothing to do. Posted before the
+    // send is queued, so a post that throws queues nothing.
+    boost::asio::post(ioc_, [this, alive = std::weak_ptr<const bool>(alive_)] {
+      if (!alive.expired()) Flush();
+    });
+    flush_posted_ = true;
+  }
   pending_.push_back(Op{.request = request, .handler = std::move(handler), .result = kUnreported});
-  if (flush_posted_) return;
-  flush_posted_ = true;
-  // Behind the work already queued on this thread: the pass's other sends
-  // join this one before it goes.
-  // A batch destroyed first (its thread stopped) leaves the flush nothing to do.
-  boost::asio::post(ioc_, [this, alive = std::weak_ptr<const bool>(alive_)] {
-    if (!alive.expired()) Flush();
-  });
 }
 
 void IoBatch::Flush() {
   flush_posted_ = false;
+  // Left over only if a handler threw out of the last flush: already sent
+  // or never to be resumed, and never to be submitted again.
+  running_.clear();
   running_.swap(pending_);
   for (size_t first = 0; first < running_.size(); first += kRingEntries) {
     Issue(first, std::min<size_t>(kRingEntries, running_.size() - first));

@@ -25,9 +25,10 @@ struct ListenerConfig {
   // Open connections one client address may hold; 0 = no cap. Raise it when
   // a proxy in front of Bulwark (nginx auth_request) funnels many clients.
   size_t max_connections_per_client = 256;
-  // `server.io_uring`: each io thread issues the sends and receives of one
-  // pass together through io_uring where the kernel allows it; false keeps
-  // to one system call each (for hosts that forbid io_uring by policy).
+  // `server.io_uring`: each io thread hands the sends of one pass on plain
+  // sockets to the kernel together through io_uring where the kernel allows
+  // it; false keeps to one system call each (for hosts that forbid io_uring
+  // by policy, or filter system calls by killing the process).
   bool io_uring = true;
   // `server.tls`: TLS (and mTLS) on the listener; plaintext if absent.
   std::optional<net::TlsServerOptions> tls;

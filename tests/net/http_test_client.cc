@@ -10,9 +10,20 @@
 #include <cerrno>
 #include <cstring>
 
+#include <boost/asio/io_context.hpp>
+
+#include "net/io_batch.h"
 #include "net/request_head.h"
 
 namespace bulwark::net::testing {
+
+bool IoUringAvailable() {
+  static const bool available = [] {
+    boost::asio::io_context ioc;
+    return internal::IoBatch::Create(ioc) != nullptr;
+  }();
+  return available;
+}
 
 namespace {
 

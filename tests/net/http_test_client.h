@@ -15,6 +15,10 @@
 
 namespace bulwark::net::testing {
 
+// Whether this kernel lets an io thread batch its sends through io_uring
+// (net/io_batch.h): tests of the batched path skip where it does not.
+bool IoUringAvailable();
+
 struct RawResponse {
   int status = 0;
   std::vector<std::pair<std::string, std::string>> headers;
