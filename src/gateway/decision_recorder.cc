@@ -103,7 +103,8 @@ void DecisionRecorder::Record(std::string_view frontend, const RequestFacts& req
       .action = request.method,
       .resource = decision.path.empty() ? request.target : std::string_view(decision.path),
       .route = decision.route_name(),
-      .host = request.host,
+      // The host routed and authorized on, which the service got as Host.
+      .host = decision.RoutedHost(request.host),
       .client_ip = request.client_ip,
       .decision = decision.allowed() ? audit::AuditDecision::kAllow : audit::AuditDecision::kDeny,
       .status = status,

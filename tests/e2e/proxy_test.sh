@@ -379,6 +379,10 @@ deny = [e for e in events if e["status"] == 401]
 assert deny and deny[0]["decision"] == "deny" and deny[0]["route"] == "orders"
 assert any(e["status"] == 429 and e["route"] == "limited" for e in events)
 assert any(e["status"] == 502 and e["route"] == "gone" for e in events)
+# An absolute-form request is recorded with the host it was routed on.
+framed = [e for e in events if e["resource"] == "/framing/head" and e["status"] == 200]
+assert any(e["host"] == "other.example:8080" for e in framed), framed
+assert not any(e["host"] == "x" for e in framed), framed
 cedar = [e for e in events if e["route"] == "docs"]
 assert any(e["decision"] == "allow" and e["reason"] == "permitted by owners-read" for e in cedar), cedar
 assert any(e["status"] == 403 and e["reason"] == "denied (no policy permits)" for e in cedar), cedar
