@@ -159,29 +159,37 @@ TEST_F(ForwardAuthTest, ClientAddressComesFromTheProxysHeaders) {
 // X-Original-Method nothing is decided.
 TEST_F(ForwardAuthTest, FieldsThatSayWhatIsDecidedComeOnce) {
   const std::string token = Bearer(Claims());
-  for (const char* twice : {"X-Original-URI", "X-Original-Method", "X-Real-IP"}) {
+  // Each field twice, the second copy naming what the client would want:
+  // nginx answers 403 with the real status, Traefik the status itself.
+  struct Twice {
+    std::string_view target;
+    std::string_view field;
+    std::string_view value;
+  };
+  const HeaderList nginx = {
+      {"X-Original-URI", "/orders/1"}, {"X-Original-Method", "GET"}, {"X-Real-IP", "198.51.100.2"}};
+  const HeaderList traefik = {{"X-Forwarded-Method", "GET"},
+                              {"X-Forwarded-Uri", "/orders/1"},
+                              {"X-Forwarded-Host", "api.example"}};
+  for (const Twice& twice : {Twice{"/auth/nginx", "X-Original-URI", "/admin"},
+                             Twice{"/auth/nginx", "X-Original-Method", "POST"},
+                             Twice{"/auth/nginx", "X-Real-IP", "203.0.113.9"},
+                             Twice{"/auth/traefik", "X-Forwarded-Uri", "/admin"},
+                             Twice{"/auth/traefik", "X-Forwarded-Method", "POST"},
+                             Twice{"/auth/traefik", "X-Forwarded-Host", "admin.example"}}) {
+    const bool is_nginx = twice.target == "/auth/nginx";
     net::HttpRequest request{.method = "GET",
-                             .target = "/auth/nginx",
-                             .headers = {{"X-Original-URI", "/orders/1"},
-                                         {"X-Original-Method", "GET"},
-                                         {"X-Real-IP", "198.51.100.2"},
-                                         {"Authorization", token}}};
-    request.headers.emplace_back(twice, twice == std::string_view("X-Original-Method") ? "POST"
-                                        : twice == std::string_view("X-Real-IP") ? "203.0.113.9"
-                                                                                 : "/admin");
+                             .target = std::string(twice.target),
+                             .headers = is_nginx ? nginx : traefik};
+    request.headers.emplace_back("Authorization", token);
+    request.headers.emplace_back(std::string(twice.field), std::string(twice.value));
     auto r = Call(request);
-    EXPECT_EQ(r.status, 403) << twice;
-    EXPECT_EQ(Get(r, "X-Bulwark-Status"), "400") << twice;
-  }
-  for (const char* twice : {"X-Forwarded-Uri", "X-Forwarded-Method", "X-Forwarded-Host"}) {
-    net::HttpRequest request{.method = "GET",
-                             .target = "/auth/traefik",
-                             .headers = {{"X-Forwarded-Method", "GET"},
-                                         {"X-Forwarded-Uri", "/orders/1"},
-                                         {"X-Forwarded-Host", "api.example"},
-                                         {"Authorization", token}}};
-    request.headers.emplace_back(twice, "x");
-    EXPECT_EQ(Call(request).status, 400) << twice;
+    if (is_nginx) {
+      EXPECT_EQ(r.status, 403) << twice.field;
+      EXPECT_EQ(Get(r, "X-Bulwark-Status"), "400") << twice.field;
+    } else {
+      EXPECT_EQ(r.status, 400) << twice.field;
+    }
   }
   auto no_method = Call({.method = "GET",
                          .target = "/auth/nginx",
