@@ -41,6 +41,9 @@ using tcp = asio::ip::tcp;
 
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kMaxRetainedWriteBuffer = 64 * 1024;
+// A TLS response up to this size (one record's worth) is sealed and sent
+// with the io thread's other sends; a larger one OpenSSL writes itself.
+constexpr size_t kMaxSealedResponse = 16 * 1024;
 constexpr size_t kMinBufferBytes = 64 * 1024;
 // Wire bytes a chunked body may spend on framing (sizes, extensions, trailers)
 // beyond its data, on top of as many bytes as the data itself.
@@ -136,7 +139,7 @@ class HttpConnection {
   bool Stopping() const { return worker_.shared.stopping.load(std::memory_order_acquire); }
   bool NothingToRead() {
     if constexpr (kTls) {
-      if (SSL_pending(stream_.native_handle()) > 0) return false;
+      if (SSL_has_pending(stream_.native_handle()) == 1) return false;
     }
     beast::error_code ec;
     return Lowest().available(ec) == 0;
@@ -270,12 +273,33 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
     slot_.ExpireAfter(options_.write_timeout);
     const asio::const_buffer out = asio::buffer(write_buffer_);
     // With this pass's other sends if the thread batches them
-    // (net/io_batch.h).
+    // (net/io_batch.h); over TLS, the records OpenSSL makes of the response.
     IoOutcome written;
-    if (IoBatch* batch = kTls ? nullptr : worker_.batch.get()) {
-      written = co_await batch->Send(Lowest().native_handle(), out);
-    } else {
+    IoBatch* const batch = worker_.batch.get();
+    if (batch == nullptr) {
       written = WriteNow(stream_, out);
+    } else if constexpr (!kTls) {
+      written = co_await batch->Send(Lowest().native_handle(), out);
+    } else if (out.size() > kMaxSealedResponse) {
+      written = WriteNow(stream_, out);
+    } else {
+      const std::optional<beast::error_code> sealed = stream_.Seal(out);
+      IoOutcome sent;
+      const asio::const_buffer held = stream_.Held();
+      if (held.size() != 0 && !(sealed && *sealed)) {
+        sent = co_await batch->Send(Lowest().native_handle(), held);
+        if (!std::get<0>(sent) && std::get<1>(sent) < held.size()) {
+          sent = co_await asio::async_write(Lowest(), held + std::get<1>(sent), kAwaitInPlace);
+        }
+      }
+      stream_.ReleaseHeld();
+      if (std::get<0>(sent)) {
+        written = IoOutcome(std::get<0>(sent), 0);
+      } else if (!sealed) {
+        written = IoOutcome(beast::error_code(), 0);  // OpenSSL waits: Write the same bytes
+      } else {
+        written = IoOutcome(*sealed, *sealed ? 0 : out.size());
+      }
     }
     if (!std::get<0>(written) && std::get<1>(written) < out.size()) {
       written = co_await WriteAllTo(stream_, out + std::get<1>(written));

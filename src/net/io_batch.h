@@ -1,5 +1,6 @@
-// Sends on plain sockets, queued over one pass of an io thread and handed
-// to the kernel together through io_uring; internal to net/.
+// Sends of bytes ready for the wire (on plain sockets, or TLS records a
+// TlsSocket sealed), queued over one pass of an io thread and handed to the
+// kernel together through io_uring; internal to net/.
 //
 // The proxy's path makes four system calls per request: a recv(2) and a
 // send(2) towards the client, the same towards the service, each with its

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
-#include <cstdint>
 #include <utility>
 
 #include <boost/asio/error.hpp>
@@ -21,10 +20,14 @@ namespace asio = boost::asio;
 
 namespace {
 
+// Held records past this are not kept for the next response.
+constexpr size_t kMaxRetainedHeld = 4096;
+
 // The BIO OpenSSL reads and writes the socket through. OpenSSL's own socket
 // BIO writes with write(2), which raises SIGPIPE when the peer has closed:
 // this one sends with MSG_NOSIGNAL, so that is an EPIPE error like any other.
-int Fd(BIO* bio) { return static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(bio))); }
+// Its data is the TlsSocket's Sink.
+TlsSocket::Sink& SinkOf(BIO* bio) { return *static_cast<TlsSocket::Sink*>(BIO_get_data(bio)); }
 
 // A retry is signalled only for a socket that is not ready: the caller then
 // waits for the reactor to say it is, which it says only on a change. An
@@ -35,7 +38,7 @@ int SocketRead(BIO* bio, char* data, int size) {
   BIO_clear_retry_flags(bio);
   ssize_t n;
   do {
-    n = ::recv(Fd(bio), data, static_cast<size_t>(size), 0);
+    n = ::recv(SinkOf(bio).fd, data, static_cast<size_t>(size), 0);
   } while (n < 0 && errno == EINTR);
   if (n < 0 && NotReady()) BIO_set_retry_read(bio);
   return static_cast<int>(n);
@@ -43,9 +46,14 @@ int SocketRead(BIO* bio, char* data, int size) {
 
 int SocketWrite(BIO* bio, const char* data, int size) {
   BIO_clear_retry_flags(bio);
+  const TlsSocket::Sink& sink = SinkOf(bio);
+  if (sink.hold != nullptr) {
+    sink.hold->append(data, static_cast<size_t>(size));
+    return size;
+  }
   ssize_t n;
   do {
-    n = ::send(Fd(bio), data, static_cast<size_t>(size), MSG_NOSIGNAL);
+    n = ::send(sink.fd, data, static_cast<size_t>(size), MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
   if (n < 0 && NotReady()) BIO_set_retry_write(bio);
   return static_cast<int>(n);
@@ -97,7 +105,8 @@ TlsSocket::TlsSocket(Socket socket, asio::ssl::context& context) : socket_(std::
   if (method == nullptr) return;
   BIO* bio = BIO_new(method);
   if (bio == nullptr) return;
-  BIO_set_data(bio, reinterpret_cast<void*>(static_cast<intptr_t>(socket_.native_handle())));
+  sink_.fd = socket_.native_handle();
+  BIO_set_data(bio, &sink_);
   BIO_set_init(bio, 1);
   ssl_ = SSL_new(context.native_handle());
   if (ssl_ == nullptr) {
@@ -167,6 +176,22 @@ std::optional<std::tuple<boost::system::error_code, size_t>> TlsSocket::WriteNow
     asio::const_buffer buffer) {
   if (buffer.size() > INT_MAX) return std::nullopt;  // Write takes it in pieces
   return Try(Op::kWrite, const_cast<void*>(buffer.data()), static_cast<int>(buffer.size()));
+}
+
+std::optional<boost::system::error_code> TlsSocket::Seal(asio::const_buffer buffer) {
+  sink_.hold = &held_;
+  const auto done = Try(Op::kWrite, const_cast<void*>(buffer.data()), ClampedSize(buffer.size()));
+  sink_.hold = nullptr;
+  if (!done) return std::nullopt;
+  return std::get<0>(*done);
+}
+
+void TlsSocket::ReleaseHeld() {
+  if (held_.capacity() > kMaxRetainedHeld) {
+    std::string().swap(held_);
+  } else {
+    held_.clear();
+  }
 }
 
 asio::awaitable<boost::system::error_code> TlsSocket::Handshake() {

@@ -9,6 +9,10 @@
 // wants to read or write, the coroutine waits on the socket's readiness in
 // the io thread's reactor, as nginx does with its event loop.
 //
+// A response may also be sealed rather than written: OpenSSL's records of
+// it are held back in the socket, for the caller to send with the io
+// thread's other sends (net/io_batch.h).
+//
 // One coroutine at a time may use it (a connection reads, then writes). The
 // socket stays an Asio socket: the worker's sweep cancels a wait that outlives
 // its deadline, and closing it ends the connection.
@@ -19,6 +23,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <tuple>
 
 #include <boost/asio/awaitable.hpp>
@@ -33,6 +38,12 @@ class TlsSocket {
  public:
   using Socket = boost::asio::ip::tcp::socket;
   using ErrorCode = boost::system::error_code;
+  // What the socket's BIO reads and writes: the descriptor, or while Seal
+  // runs, a string its writes go to.
+  struct Sink {
+    int fd = -1;
+    std::string* hold = nullptr;
+  };
 
   // Takes `socket` and a new SSL of `context` in the server role. If OpenSSL
   // cannot make one, every operation fails.
@@ -58,6 +69,15 @@ class TlsSocket {
   // ReadSome, or Write with the same buffer).
   std::optional<std::tuple<ErrorCode, size_t>> ReadNow(boost::asio::mutable_buffer buffer);
   std::optional<std::tuple<ErrorCode, size_t>> WriteNow(boost::asio::const_buffer buffer);
+  // Encrypts all of `buffer` (at most INT_MAX bytes) into TLS records that
+  // are held back (Held()) rather than written; the caller sends them and
+  // then calls ReleaseHeld(). The error if OpenSSL failed, or nullopt if it
+  // must wait for the socket first (not expected: a server that refuses
+  // renegotiation writes without reading); then the caller sends what is
+  // held and Writes the same buffer.
+  std::optional<ErrorCode> Seal(boost::asio::const_buffer buffer);
+  boost::asio::const_buffer Held() const { return boost::asio::buffer(held_); }
+  void ReleaseHeld();
   // Sends close_notify and waits for the peer's.
   boost::asio::awaitable<ErrorCode> Shutdown();
 
@@ -73,6 +93,8 @@ class TlsSocket {
   std::optional<std::tuple<ErrorCode, size_t>> Try(Op op, void* data, int size);
 
   Socket socket_;
+  Sink sink_;
+  std::string held_;
   SSL* ssl_ = nullptr;
   Socket::wait_type wait_for_ = Socket::wait_read;
 };

@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 
 namespace bulwark::testing {
@@ -60,29 +61,38 @@ std::string TlsTestClient::server_cert_serial() const {
 
 std::string TlsTestClient::version() const { return ssl_ ? SSL_get_version(ssl_) : ""; }
 
-bool TlsTestClient::ReadMore(std::string& buffer) {
+bool TlsTestClient::ReadMore() {
   char chunk[16384];
   const int n = SSL_read(ssl_, chunk, sizeof(chunk));
   ERR_clear_error();
   if (n <= 0) return false;
-  buffer.append(chunk, static_cast<size_t>(n));
+  received_.append(chunk, static_cast<size_t>(n));
   return true;
 }
 
 std::optional<TlsResponse> TlsTestClient::Get(std::string_view path) {
-  if (!handshake_ok_) return std::nullopt;
+  if (!Send(path)) return std::nullopt;
+  return Receive();
+}
+
+bool TlsTestClient::Send(std::string_view path) {
+  if (!handshake_ok_) return false;
   const std::string request = "GET " + std::string(path) + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
   if (SSL_write(ssl_, request.data(), static_cast<int>(request.size())) <= 0) {
     ERR_clear_error();
-    return std::nullopt;
+    return false;
   }
-  std::string buffer;
+  return true;
+}
+
+std::optional<TlsResponse> TlsTestClient::Receive() {
+  if (!handshake_ok_) return std::nullopt;
   size_t head_end;
-  while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
-    if (!ReadMore(buffer)) return std::nullopt;
+  while ((head_end = received_.find("\r\n\r\n")) == std::string::npos) {
+    if (!ReadMore()) return std::nullopt;
   }
   TlsResponse response;
-  response.head = buffer.substr(0, head_end);
+  response.head = received_.substr(0, head_end);
   if (response.head.size() < 12) return std::nullopt;
   response.status = std::atoi(response.head.substr(9, 3).c_str());
   size_t length = 0;
@@ -90,11 +100,12 @@ std::optional<TlsResponse> TlsTestClient::Get(std::string_view path) {
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   const size_t at = lower.find("\r\ncontent-length:");
   if (at != std::string::npos) length = std::strtoul(lower.c_str() + at + 17, nullptr, 10);
-  std::string body = buffer.substr(head_end + 4);
-  while (body.size() < length) {
-    if (!ReadMore(body)) return std::nullopt;
+  const size_t body_start = head_end + 4;
+  while (received_.size() - body_start < length) {
+    if (!ReadMore()) return std::nullopt;
   }
-  response.body = body.substr(0, length);
+  response.body = received_.substr(body_start, length);
+  received_.erase(0, body_start + length);
   return response;
 }
 

@@ -47,9 +47,16 @@ class TlsTestClient {
   // Sends "GET <path>" with keep-alive and reads one response (Content-Length
   // framing). nullopt if the connection fails or closes first.
   std::optional<TlsResponse> Get(std::string_view path);
+  // The two halves of Get, for pipelining: Send writes the request (one TLS
+  // record each), Receive reads the next response; bytes read past it are
+  // kept for the next Receive.
+  bool Send(std::string_view path);
+  std::optional<TlsResponse> Receive();
 
  private:
-  bool ReadMore(std::string& buffer);
+  bool ReadMore();
+
+  std::string received_;  // read and not yet taken by Receive
 
   int fd_ = -1;
   ssl_ctx_st* ctx_ = nullptr;
