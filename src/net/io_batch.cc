@@ -76,6 +76,8 @@ IoBatch::IoBatch(boost::asio::io_context& ioc, std::unique_ptr<Ring> ring)
 // What is queued was never submitted: the kernel has none of it.
 IoBatch::~IoBatch() = default;
 
+int IoBatch::RingFdForTesting() const { return ring_->ring.ring_fd; }
+
 void IoBatch::Queue(Request request, Handler handler) {
   if (!flush_posted_) {
     // Behind the work already queued on this thread: the pass's other

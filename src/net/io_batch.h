@@ -61,6 +61,10 @@ class IoBatch {
   // or 0. The buffer must live until it completes.
   auto Send(int fd, boost::asio::const_buffer buffer);
 
+  // The ring's descriptor, for a test that puts another file in its place to
+  // make the kernel refuse the next submission.
+  int RingFdForTesting() const;
+
  private:
   using Handler = boost::asio::any_completion_handler<void(boost::system::error_code, size_t)>;
   struct Request {

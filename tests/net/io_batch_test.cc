@@ -1,11 +1,13 @@
 // IoBatch on real loopback TCP sockets: sends that arrive, that take what
 // the socket takes without waiting, that fail without SIGPIPE; more sends in
 // one pass than the ring has slots, in order; a batch destroyed with a send
-// queued.
+// queued; a ring the kernel refuses, after which sends go one call each and
+// none goes twice.
 #include "net/io_batch.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -184,6 +186,46 @@ TEST_F(IoBatchTest, DestroyedWithASendQueuedItSendsNothingAndLetsGo) {
   EXPECT_TRUE(buffer_alive.expired()) << "the coroutine's frame went with the batch";
   std::array<char, 8> read{};
   EXPECT_EQ(::recv(pair.server, read.data(), read.size(), MSG_DONTWAIT), -1);
+  EXPECT_EQ(errno, EAGAIN);
+}
+
+TEST_F(IoBatchTest, WhenTheKernelRefusesTheRingSendsGoOneCallEachAndNoneTwice) {
+  TcpPair pair;
+  // Another file where the ring's descriptor was: io_uring_enter(2) on it
+  // fails, as a kernel or a filter refusing the ring would.
+  const int other = ::eventfd(0, EFD_CLOEXEC);
+  ASSERT_GE(other, 0);
+  ASSERT_EQ(::dup2(other, batch_->RingFdForTesting()), batch_->RingFdForTesting());
+  ::close(other);
+  const std::string_view bytes = "abcdefgh";
+  int done = 0;
+  auto send_all = [&](std::string_view part) {
+    for (size_t i = 0; i < part.size(); ++i) {
+      asio::co_spawn(
+          ioc_,
+          [&, at = part.data() + i]() -> asio::awaitable<void> {
+            auto [ec, n] = co_await batch_->Send(pair.client, asio::buffer(at, 1));
+            if (!ec && n == 1) ++done;
+          },
+          asio::detached);
+    }
+  };
+  send_all(bytes.substr(0, 4));  // one pass: the submission fails
+  RunUntil([&] { return done == 4; });
+  ASSERT_EQ(done, 4);
+  send_all(bytes.substr(4));  // the next pass: one call each from the start
+  RunUntil([&] { return done == 8; });
+  ASSERT_EQ(done, 8);
+  std::string received(16, '\0');
+  size_t have = 0;
+  while (have < bytes.size()) {
+    const ssize_t n = ::recv(pair.server, received.data() + have, received.size() - have, 0);
+    ASSERT_GT(n, 0);
+    have += static_cast<size_t>(n);
+  }
+  EXPECT_EQ(received.substr(0, have), bytes);
+  // Nothing more came: no send went twice.
+  EXPECT_EQ(::recv(pair.server, received.data(), received.size(), MSG_DONTWAIT), -1);
   EXPECT_EQ(errno, EAGAIN);
 }
 
