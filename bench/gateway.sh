@@ -11,10 +11,12 @@
 # verification cache holds, so every signature is checked. Then the same
 # proxies again with TLS 1.3 on the client side (wrk over https, keep-alive
 # connections; each proxy terminates TLS with the same P-256 certificate).
-# Prints requests/s, p50/p99 and the proxy's CPU time per request (from
-# /proc/<pid>/stat) for each of 3 rounds (BULWARK_BENCH_ROUNDS) in which the
-# systems take turns, their medians, then `name: value unit` lines
-# (`..._tls` for TLS) from the medians.
+# Prints requests/s, p50/p99, the proxy's CPU time per request (from
+# /proc/<pid>/stat) and the backend's (on the load generator's core, so a
+# proxy that makes it work harder leaves less of that core to wrk) for each
+# of 3 rounds (BULWARK_BENCH_ROUNDS) in which the systems take turns, their
+# medians, then `name: value unit` lines (`..._tls` for TLS) from the
+# medians.
 # With BULWARK_BENCH_CALLGRIND=1 it also counts the instructions Bulwark
 # executes per proxied request (all its threads, user space, under
 # valgrind's callgrind, reused token): unlike times, the count repeats from
@@ -200,16 +202,18 @@ check "https://127.0.0.1:$bulwark_tls_port" bulwark_tls
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$bulwark_port/x")" = 401 ]
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-declare -A rps p50 p99 cpu_us rounds_rps rounds_cpu rounds_latency
+declare -A rps p50 p99 cpu_us backend_us rounds_rps rounds_cpu rounds_backend rounds_latency
 run() {  # run NAME URL PID [fresh]: one round's figures for NAME
-  local name=$1 url=$2 pid=${3:-} before=0 after out requests r c="-" l50 l99
+  local name=$1 url=$2 pid=${3:-} before=0 after out requests r c="-" l50 l99 b0 b1 b
   local how=(-H "Authorization: Bearer $token")
   local script_args=()
   [ "${4:-}" = fresh ] && how=(-s "$work/fresh.lua") && script_args=(-- $(((round - 1) * 100000)))
   [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+  b0=$(cpu_ticks "$backend_pid")
   out=$(taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"${duration}s" --latency \
     "${how[@]}" "$url/x" "${script_args[@]}")
   [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+  b1=$(cpu_ticks "$backend_pid")
   r=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   l50=$(echo "$out" | awk '$1 == "50%" {print $2}')
   l99=$(echo "$out" | awk '$1 == "99%" {print $2}')
@@ -218,14 +222,19 @@ run() {  # run NAME URL PID [fresh]: one round's figures for NAME
     c=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
       'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
   fi
+  b=$(awk -v t=$((b1 - b0)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+    'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
   rounds_rps[$name]+="$r "
   rounds_cpu[$name]+="$c "
+  rounds_backend[$name]+="$b "
   rounds_latency[$name]+="$r,$l50,$l99 "
-  printf '%-12s %10s req/s  p50 %8s  p99 %8s  proxy cpu %6s us/req\n' "$name" "$r" "$l50" "$l99" "$c"
+  printf '%-12s %10s req/s  p50 %8s  p99 %8s  proxy cpu %6s us/req  backend %5s\n' \
+    "$name" "$r" "$l50" "$l99" "$c" "$b"
 }
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 # nginx and HAProxy work in a child of the process their pid file names.
 nginx_pid=$(pgrep -P "$(cat "$work/proxy.pid")" | head -1)
+backend_pid=$(pgrep -P "$(cat "$work/backend.pid")" | head -1)
 haproxy_pid=$(pgrep -P "$(cat "$work/haproxy.pid")" | head -1 || cat "$work/haproxy.pid")
 # The systems take turns, round after round, so that a slow spell of this
 # shared machine falls on all of them; each figure is the median over rounds.
@@ -249,13 +258,14 @@ for name in direct nginx haproxy_jwt bulwark haproxy_jwt_fresh bulwark_fresh ngi
   haproxy_jwt_tls bulwark_tls haproxy_jwt_fresh_tls bulwark_fresh_tls; do
   rps[$name]=$(median "${rounds_rps[$name]}")
   cpu_us[$name]=$(median "${rounds_cpu[$name]}")
+  backend_us[$name]=$(median "${rounds_backend[$name]}")
   [ "${cpu_us[$name]}" = "" ] && cpu_us[$name]="-"
   for entry in ${rounds_latency[$name]}; do
     IFS=, read -r r l50 l99 <<<"$entry"
     [ "$r" = "${rps[$name]}" ] && { p50[$name]=$l50; p99[$name]=$l99; }
   done
-  printf '%-12s %10s req/s  p50 %8s  p99 %8s  proxy cpu %6s us/req\n' \
-    "$name" "${rps[$name]}" "${p50[$name]}" "${p99[$name]}" "${cpu_us[$name]}"
+  printf '%-12s %10s req/s  p50 %8s  p99 %8s  proxy cpu %6s us/req  backend %5s\n' \
+    "$name" "${rps[$name]}" "${p50[$name]}" "${p99[$name]}" "${cpu_us[$name]}" "${backend_us[$name]}"
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -273,6 +283,8 @@ summary() {
   echo "gateway_uncached_cpu_us_per_req$t: ${cpu_us[bulwark_fresh$t]} us"
   echo "nginx_cpu_us_per_req$t: ${cpu_us[nginx$t]} us"
   echo "haproxy_jwt_cpu_us_per_req$t: ${cpu_us[haproxy_jwt$t]} us"
+  echo "gateway_backend_cpu_us_per_req$t: ${backend_us[bulwark$t]} us"
+  echo "nginx_backend_cpu_us_per_req$t: ${backend_us[nginx$t]} us"
   echo "gateway_p99$t: ${p99[bulwark$t]}"
   echo "nginx_p99$t: ${p99[nginx$t]}"
 }
