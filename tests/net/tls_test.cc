@@ -131,7 +131,7 @@ class TlsTest : public ::testing::Test {
 TEST_F(TlsTest, ServesTls13ByDefault) {
   ASSERT_TRUE(Start(Tls()).ok());
   TlsTestClient client(server_->port(), Client());
-  ASSERT_TRUE(client.handshake_ok());
+  ASSERT_TRUE(client.handshake_ok()) << client.failure();
   EXPECT_EQ(client.version(), "TLSv1.3");
   auto response = client.Get("/");
   ASSERT_TRUE(response.has_value());
@@ -147,7 +147,7 @@ TEST_F(TlsTest, ServesTls13ByDefault) {
 TEST_F(TlsTest, ALargeResponseArrivesWholeAndTheConnectionStaysUsable) {
   ASSERT_TRUE(Start(Tls()).ok());
   TlsTestClient client(server_->port(), Client());
-  ASSERT_TRUE(client.handshake_ok());
+  ASSERT_TRUE(client.handshake_ok()) << client.failure();
   for (int round = 0; round < 2; ++round) {
     auto response = client.Get("/big");
     ASSERT_TRUE(response.has_value()) << round;
@@ -170,7 +170,7 @@ TEST_F(TlsTest, PipelinedResponsesArriveWholeAndInOrderWhenTheSocketFills) {
     if (io_uring && !testing::IoUringAvailable()) continue;
     ASSERT_TRUE(Start(Tls(), io_uring).ok());
     TlsTestClient client(server_->port(), Client());
-    ASSERT_TRUE(client.handshake_ok());
+    ASSERT_TRUE(client.handshake_ok()) << client.failure();
     constexpr int kRequests = 1000;  // 15 MB of responses
     for (int i = 0; i < kRequests; ++i) {
       ASSERT_TRUE(client.Send("/medium/" + std::to_string(i))) << i;
@@ -235,7 +235,7 @@ TEST_F(TlsTest, RequiredClientCertificateGivesSpiffeIdentity) {
                                 .uris = {"spiffe://prod.example/ns/shop/sa/web"},
                                 .client = true}));
   TlsTestClient client(server_->port(), Client("web"));
-  ASSERT_TRUE(client.handshake_ok());
+  ASSERT_TRUE(client.handshake_ok()) << client.failure();
   auto response = client.Get("/");
   ASSERT_TRUE(response.has_value());
   EXPECT_NE(response->body.find("verified=1\nspiffe=spiffe://prod.example/ns/shop/sa/web\n"),
@@ -398,7 +398,7 @@ TEST_F(TlsTest, KeepsLastGoodCertificateWhenReloadFails) {
   WriteFile(Path("server.key"), other.key_pem);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   TlsTestClient client(server_->port(), Client());
-  ASSERT_TRUE(client.handshake_ok());
+  ASSERT_TRUE(client.handshake_ok()) << client.failure();
   EXPECT_EQ(client.server_cert_serial(), std::to_string(server_cert_.serial));
   ASSERT_TRUE(client.Get("/").has_value());
 

@@ -10,13 +10,19 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <string>
 
 namespace bulwark::testing {
 
 TlsTestClient::TlsTestClient(uint16_t port, const TlsClientOptions& options) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd_ < 0) return;
+  if (fd_ < 0) {
+    failure_ = "socket: " + std::string(std::strerror(errno));
+    return;
+  }
   timeval timeout{.tv_sec = 5, .tv_usec = 0};
   ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
@@ -24,15 +30,22 @@ TlsTestClient::TlsTestClient(uint16_t port, const TlsClientOptions& options) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return;
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    failure_ = "connect: " + std::string(std::strerror(errno));
+    return;
+  }
 
   ctx_ = SSL_CTX_new(TLS_client_method());
   if (options.tls12_only) SSL_CTX_set_max_proto_version(ctx_, TLS1_2_VERSION);
   SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
-  if (SSL_CTX_load_verify_locations(ctx_, options.ca_file.c_str(), nullptr) != 1) return;
+  if (SSL_CTX_load_verify_locations(ctx_, options.ca_file.c_str(), nullptr) != 1) {
+    failure_ = "cannot load the CA file";
+    return;
+  }
   if (!options.cert_file.empty()) {
     if (SSL_CTX_use_certificate_chain_file(ctx_, options.cert_file.c_str()) != 1 ||
         SSL_CTX_use_PrivateKey_file(ctx_, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      failure_ = "cannot load the client certificate";
       return;
     }
   }
@@ -40,7 +53,18 @@ TlsTestClient::TlsTestClient(uint16_t port, const TlsClientOptions& options) {
   SSL_set_fd(ssl_, fd_);
   SSL_set_tlsext_host_name(ssl_, options.server_name.c_str());
   SSL_set1_host(ssl_, options.server_name.c_str());
-  handshake_ok_ = SSL_connect(ssl_) == 1;
+  const int result = SSL_connect(ssl_);
+  handshake_ok_ = result == 1;
+  if (!handshake_ok_) {
+    // What a failing test prints: OpenSSL's reason, or the system's.
+    const int error = SSL_get_error(ssl_, result);
+    const int saved_errno = errno;
+    char reason[256] = "";
+    ERR_error_string_n(ERR_peek_error(), reason, sizeof reason);
+    failure_ =
+        "SSL_connect: error " + std::to_string(error) + ", " +
+        (ERR_peek_error() != 0 ? std::string(reason) : std::string(std::strerror(saved_errno)));
+  }
   ERR_clear_error();
 }
 

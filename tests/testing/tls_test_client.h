@@ -40,6 +40,8 @@ class TlsTestClient {
   // Under TLS 1.3 a server that refuses the client's certificate says so only
   // after this, on the first read.
   bool handshake_ok() const { return handshake_ok_; }
+  // Why the connection or the handshake failed, for a test's message.
+  const std::string& failure() const { return failure_; }
   // The serial number of the certificate the server presented (decimal).
   std::string server_cert_serial() const;
   std::string version() const;
@@ -62,6 +64,7 @@ class TlsTestClient {
   ssl_ctx_st* ctx_ = nullptr;
   ssl_st* ssl_ = nullptr;
   bool handshake_ok_ = false;
+  std::string failure_;
 };
 
 }  // namespace bulwark::testing
