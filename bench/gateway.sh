@@ -202,6 +202,9 @@ check "https://127.0.0.1:$bulwark_tls_port" bulwark_tls
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$bulwark_port/x")" = 401 ]
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+us_per_request() {  # us_per_request TICKS REQUESTS
+  awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }'
+}
 declare -A rps p50 p99 cpu_us backend_us rounds_rps rounds_cpu rounds_backend rounds_latency
 run() {  # run NAME URL PID [fresh]: one round's figures for NAME
   local name=$1 url=$2 pid=${3:-} before=0 after out requests r c="-" l50 l99 b0 b1 b
@@ -218,12 +221,8 @@ run() {  # run NAME URL PID [fresh]: one round's figures for NAME
   l50=$(echo "$out" | awk '$1 == "50%" {print $2}')
   l99=$(echo "$out" | awk '$1 == "99%" {print $2}')
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
-  if [ -n "$pid" ]; then
-    c=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
-      'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
-  fi
-  b=$(awk -v t=$((b1 - b0)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
-    'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+  [ -n "$pid" ] && c=$(us_per_request $((after - before)) "$requests")
+  b=$(us_per_request $((b1 - b0)) "$requests")
   rounds_rps[$name]+="$r "
   rounds_cpu[$name]+="$c "
   rounds_backend[$name]+="$b "

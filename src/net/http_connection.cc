@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
@@ -272,34 +273,28 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
     SerializeResponse(std::move(response), ctx, write_buffer_);
     slot_.ExpireAfter(options_.write_timeout);
     const asio::const_buffer out = asio::buffer(write_buffer_);
-    // With this pass's other sends if the thread batches them
-    // (net/io_batch.h); over TLS, the records OpenSSL makes of the response.
     IoOutcome written;
     IoBatch* const batch = worker_.batch.get();
-    if (batch == nullptr) {
-      written = WriteNow(stream_, out);
-    } else if constexpr (!kTls) {
-      written = co_await batch->Send(Lowest().native_handle(), out);
-    } else if (out.size() > kMaxSealedResponse) {
+    if (batch == nullptr || (kTls && out.size() > kMaxSealedResponse)) {
       written = WriteNow(stream_, out);
     } else {
-      const std::optional<beast::error_code> sealed = stream_.Seal(out);
-      IoOutcome sent;
-      const asio::const_buffer held = stream_.Held();
-      if (held.size() != 0 && !(sealed && *sealed)) {
-        sent = co_await batch->Send(Lowest().native_handle(), held);
-        if (!std::get<0>(sent) && std::get<1>(sent) < held.size()) {
-          sent = co_await asio::async_write(Lowest(), held + std::get<1>(sent), kAwaitInPlace);
-        }
+      // With this pass's other sends (net/io_batch.h): the response, or
+      // over TLS the records OpenSSL seals of it. What the socket does not
+      // take goes through Asio.
+      asio::const_buffer wire = out;
+      beast::error_code ec;
+      if constexpr (kTls) {
+        ec = stream_.Seal(out);
+        wire = stream_.Held();
       }
-      stream_.ReleaseHeld();
-      if (std::get<0>(sent)) {
-        written = IoOutcome(std::get<0>(sent), 0);
-      } else if (!sealed) {
-        written = IoOutcome(beast::error_code(), 0);  // OpenSSL waits: Write the same bytes
-      } else {
-        written = IoOutcome(*sealed, *sealed ? 0 : out.size());
+      size_t sent = 0;
+      if (!ec) std::tie(ec, sent) = co_await batch->Send(Lowest().native_handle(), wire);
+      if (!ec && sent < wire.size()) {
+        std::tie(ec, std::ignore) =
+            co_await asio::async_write(Lowest(), wire + sent, kAwaitInPlace);
       }
+      if constexpr (kTls) stream_.ReleaseHeld();
+      written = IoOutcome(ec, ec ? 0 : out.size());
     }
     if (!std::get<0>(written) && std::get<1>(written) < out.size()) {
       written = co_await WriteAllTo(stream_, out + std::get<1>(written));

@@ -178,12 +178,11 @@ std::optional<std::tuple<boost::system::error_code, size_t>> TlsSocket::WriteNow
   return Try(Op::kWrite, const_cast<void*>(buffer.data()), static_cast<int>(buffer.size()));
 }
 
-std::optional<boost::system::error_code> TlsSocket::Seal(asio::const_buffer buffer) {
+boost::system::error_code TlsSocket::Seal(asio::const_buffer buffer) {
   sink_.hold = &held_;
   const auto done = Try(Op::kWrite, const_cast<void*>(buffer.data()), ClampedSize(buffer.size()));
   sink_.hold = nullptr;
-  if (!done) return std::nullopt;
-  return std::get<0>(*done);
+  return done ? std::get<0>(*done) : asio::error::would_block;
 }
 
 void TlsSocket::ReleaseHeld() {

@@ -71,11 +71,10 @@ class TlsSocket {
   std::optional<std::tuple<ErrorCode, size_t>> WriteNow(boost::asio::const_buffer buffer);
   // Encrypts all of `buffer` (at most INT_MAX bytes) into TLS records that
   // are held back (Held()) rather than written; the caller sends them and
-  // then calls ReleaseHeld(). The error if OpenSSL failed, or nullopt if it
-  // must wait for the socket first (not expected: a server that refuses
-  // renegotiation writes without reading); then the caller sends what is
-  // held and Writes the same buffer.
-  std::optional<ErrorCode> Seal(boost::asio::const_buffer buffer);
+  // then calls ReleaseHeld(). An error if OpenSSL failed, or if it asked to
+  // wait for the socket, which a server that refuses renegotiation never
+  // does when writing.
+  ErrorCode Seal(boost::asio::const_buffer buffer);
   boost::asio::const_buffer Held() const { return boost::asio::buffer(held_); }
   void ReleaseHeld();
   // Sends close_notify and waits for the peer's.
