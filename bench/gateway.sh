@@ -24,8 +24,9 @@
 # path saves (`gateway_instructions_per_req`, and
 # `gateway_uncached_instructions_per_req` with fresh tokens), and the same
 # for nginx as the plain proxy (`nginx_instructions_per_req`, the ratio in
-# `gateway_instructions_ratio_vs_nginx`). With
-# BULWARK_BENCH_CALLGRIND_KEEP=DIR the three profiles are kept there.
+# `gateway_instructions_ratio_vs_nginx`), and both again over TLS 1.3 (the
+# `_tls` twins). With BULWARK_BENCH_CALLGRIND_KEEP=DIR the five profiles are
+# kept there.
 # Usage: bench/gateway.sh [BUILD_DIR]   (BULWARK_BENCH_QUICK=1 for a smoke run)
 set -euo pipefail
 
@@ -37,7 +38,7 @@ for tool in wrk nginx haproxy node; do
     echo "missing $tool (scripts/install-deps.sh --test)"; exit 1; }
 done
 if [ "${BULWARK_BENCH_QUICK:-0}" = 1 ]; then
-  duration=1; conns=8; fresh_tokens=2000; rounds=1
+  duration=1; conns=8; fresh_tokens=6000; rounds=1
 else
   duration=5; conns=32
   rounds=${BULWARK_BENCH_ROUNDS:-3}
@@ -73,7 +74,7 @@ $user_line
 worker_processes 1;
 ${nginx_common//PIDFILE/$work/backend.pid}
 http { access_log off; $temp_paths
-  server { listen 127.0.0.1:$back; location / { return 200 "ok\n"; } } }
+  server { listen 127.0.0.1:$back; location / { return 200 "ok\n"; } location = /status { stub_status; } } }
 NGINX
 taskset -c "$load_cpu" nginx -p "$work" -c "$work/backend.conf"
 
@@ -295,11 +296,17 @@ if [ "${BULWARK_BENCH_CALLGRIND:-0}" = 1 ]; then
   # Bulwark, and nginx as the plain proxy (one process: no master), each
   # under callgrind with its own profile.
   sed -e 's|audit.jsonl|audit-callgrind.jsonl|' "$work/bulwark.yaml" >"$work/bulwark-callgrind.yaml"
+  sed -e 's|audit-tls.jsonl|audit-callgrind-tls.jsonl|' "$work/bulwark-tls.yaml" >"$work/bulwark-callgrind-tls.yaml"
   (cd "$work" && exec valgrind --tool=callgrind --callgrind-out-file="$work/callgrind-bulwark.out" \
     "$bulwark" serve --config bulwark-callgrind.yaml >"$work/callgrind.log" 2>&1) &
   bulwark_cg_pid=$!
   pids+=("$bulwark_cg_pid")
+  (cd "$work" && exec valgrind --tool=callgrind --callgrind-out-file="$work/callgrind-bulwark-tls.out" \
+    "$bulwark" serve --config bulwark-callgrind-tls.yaml >"$work/callgrind-tls.log" 2>&1) &
+  bulwark_cg_tls_pid=$!
+  pids+=("$bulwark_cg_tls_pid")
   nginx_cg_port=$(free_port)
+  nginx_cg_tls_port=$(free_port)
   cat >"$work/proxy-callgrind.conf" <<NGINX
 $user_line
 worker_processes 1; master_process off; daemon off;
@@ -307,6 +314,9 @@ ${nginx_common//PIDFILE/$work/proxy-callgrind.pid}
 http { access_log off; $temp_paths
   upstream backend { server 127.0.0.1:$back; keepalive 64; }
   server { listen 127.0.0.1:$nginx_cg_port;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+  server { listen 127.0.0.1:$nginx_cg_tls_port ssl;
+    ssl_certificate $work/tls.crt; ssl_certificate_key $work/tls.key; ssl_protocols TLSv1.3;
     location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
 NGINX
   valgrind --tool=callgrind --callgrind-out-file="$work/callgrind-nginx.out" \
@@ -314,25 +324,42 @@ NGINX
   nginx_cg_pid=$!
   pids+=("$nginx_cg_pid")
   bulwark_cg_port=""
+  bulwark_cg_tls_port=""
   for _ in $(seq 1 300); do
     bulwark_cg_port=$(sed -n 's/.*"msg":"server.listening".*"port":\([0-9]*\).*/\1/p' "$work/callgrind.log" | head -1)
-    [ -n "$bulwark_cg_port" ] && curl -s -o /dev/null "http://127.0.0.1:$nginx_cg_port/x" && break
+    bulwark_cg_tls_port=$(sed -n 's/.*"msg":"server.listening".*"port":\([0-9]*\).*/\1/p' "$work/callgrind-tls.log" | head -1)
+    [ -n "$bulwark_cg_port" ] && [ -n "$bulwark_cg_tls_port" ] &&
+      curl -s -o /dev/null "http://127.0.0.1:$nginx_cg_port/x" && break
     sleep 0.1
   done
   [ -n "$bulwark_cg_port" ] || { cat "$work/callgrind.log"; exit 1; }
+  [ -n "$bulwark_cg_tls_port" ] || { cat "$work/callgrind-tls.log"; exit 1; }
   check "http://127.0.0.1:$nginx_cg_port" nginx_callgrind
+  check "https://127.0.0.1:$nginx_cg_tls_port" nginx_callgrind_tls
+  check "https://127.0.0.1:$bulwark_cg_tls_port" bulwark_callgrind_tls
+  # served: the requests the backend has answered so far (its stub_status).
+  served() { curl -s "http://127.0.0.1:$back/status" | awk 'NR == 3 { print $3 }'; }
   # count_instructions PID URL NAME WRK_ARGS...: instructions per request,
   # after a warm-up (pools, caches; the issuer key's tables) with the wrk
   # options in the array `warm` and the script's arguments in `warm_args`;
-  # the counted run's script arguments are in `count_args`.
+  # the counted run's script arguments are in `count_args`. The count starts
+  # once the counted run's connections are up, so it holds no handshake (a
+  # TLS handshake costs as much as hundreds of requests), and its requests
+  # are those the backend answered meanwhile.
   count_instructions() {
-    local pid=$1 url=$2 name=$3 out requests dump instructions
+    local pid=$1 url=$2 name=$3 seconds=$((duration > 5 ? 5 : duration)) load first requests dump
+    local instructions
     shift 3
     wrk -t1 -c8 -d2s "${warm[@]}" "$url" "${warm_args[@]}" >/dev/null
+    wrk -t1 -c8 -d"$((seconds + 4))s" "$@" "$url" "${count_args[@]}" >/dev/null &
+    load=$!
+    sleep 2
     callgrind_control -z "$pid" >/dev/null 2>&1
-    out=$(wrk -t1 -c8 -d"$((duration > 5 ? 5 : duration))s" "$@" "$url" "${count_args[@]}")
+    first=$(served)
+    sleep "$seconds"
     callgrind_control -d "$name" "$pid" >/dev/null 2>&1
-    requests=$(echo "$out" | awk '/requests in/ {print $1}')
+    requests=$(($(served) - first - 1))
+    wait "$load"
     sleep 1
     dump=$(ls -t "$work"/callgrind-*.out.* | head -1)
     [ -n "${BULWARK_BENCH_CALLGRIND_KEEP:-}" ] && cp "$dump" "$BULWARK_BENCH_CALLGRIND_KEEP/callgrind.$name"
@@ -359,4 +386,14 @@ NGINX
   nginx=$(count_instructions "$nginx_cg_pid" "http://127.0.0.1:$nginx_cg_port/x" nginx)
   echo "nginx_instructions_per_req: $nginx instructions"
   echo "gateway_instructions_ratio_vs_nginx: $(awk -v a="$gateway" -v b="$nginx" 'BEGIN { printf "%.2f", a / b }') ratio"
+  # The same over TLS 1.3, reused token: wrk keeps its connections, so this
+  # counts the records' work, not handshakes (those fall in the warm-up).
+  warm=(-H "Authorization: Bearer $token")
+  gateway_tls=$(count_instructions "$bulwark_cg_tls_pid" "https://127.0.0.1:$bulwark_cg_tls_port/x" \
+    reused_tls "${warm[@]}")
+  echo "gateway_instructions_per_req_tls: $gateway_tls instructions"
+  warm=()
+  nginx_tls=$(count_instructions "$nginx_cg_pid" "https://127.0.0.1:$nginx_cg_tls_port/x" nginx_tls)
+  echo "nginx_instructions_per_req_tls: $nginx_tls instructions"
+  echo "gateway_instructions_ratio_vs_nginx_tls: $(awk -v a="$gateway_tls" -v b="$nginx_tls" 'BEGIN { printf "%.2f", a / b }') ratio"
 fi
