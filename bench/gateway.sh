@@ -230,6 +230,10 @@ run() {  # run NAME URL PID [fresh]: one round's figures for NAME
   rounds_latency[$name]+="$r,$l50,$l99 "
   printf '%-12s %10s req/s  p50 %8s  p99 %8s  proxy cpu %6s us/req  backend %5s\n' \
     "$name" "$r" "$l50" "$l99" "$c" "$b"
+  # Bulwark's audit records (tens of MB a run) go to disk before the next
+  # run: left to the kernel, they are written back some 30 s later, in
+  # bursts on either core that would fall on whichever system runs then.
+  sync
 }
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 # nginx and HAProxy work in a child of the process their pid file names.
