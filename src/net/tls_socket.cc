@@ -10,6 +10,7 @@
 #include <utility>
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 
 #include "net/await.h"
@@ -97,7 +98,8 @@ boost::system::error_code ErrorFor(int result, int error) {
 
 }  // namespace
 
-TlsSocket::TlsSocket(Socket socket, asio::ssl::context& context) : socket_(std::move(socket)) {
+TlsSocket::TlsSocket(Socket socket, asio::ssl::context& context, Role role)
+    : socket_(std::move(socket)) {
   boost::system::error_code ec;
   socket_.native_non_blocking(true, ec);
   if (ec) return;
@@ -114,7 +116,11 @@ TlsSocket::TlsSocket(Socket socket, asio::ssl::context& context) : socket_(std::
     return;
   }
   SSL_set_bio(ssl_, bio, bio);  // the SSL owns it now
-  SSL_set_accept_state(ssl_);
+  if (role == Role::kClient) {
+    SSL_set_connect_state(ssl_);
+  } else {
+    SSL_set_accept_state(ssl_);
+  }
 }
 
 TlsSocket::~TlsSocket() {
@@ -191,6 +197,33 @@ void TlsSocket::ReleaseHeld() {
   } else {
     held_.clear();
   }
+}
+
+void TlsSocket::Start(Op op, void* data, size_t size, Handler handler) {
+  std::optional<std::tuple<ErrorCode, size_t>> done;
+  if (size == 0) {
+    done.emplace(ErrorCode(), 0);
+  } else {
+    done = Try(op, data, ClampedSize(size));
+  }
+  if (done) {
+    auto [ec, n] = *done;
+    asio::post(socket_.get_executor(),
+               [handler = std::move(handler), ec, n]() mutable { std::move(handler)(ec, n); });
+    return;
+  }
+  WaitAndRetry(op, data, ClampedSize(size), std::move(handler));
+}
+
+void TlsSocket::WaitAndRetry(Op op, void* data, int size, Handler handler) {
+  socket_.async_wait(
+      wait_for_, [this, op, data, size, handler = std::move(handler)](const ErrorCode& ec) mutable {
+        if (ec) return std::move(handler)(ec, size_t{0});
+        if (auto done = Try(op, data, size)) {
+          return std::move(handler)(std::get<0>(*done), std::get<1>(*done));
+        }
+        WaitAndRetry(op, data, size, std::move(handler));
+      });
 }
 
 asio::awaitable<boost::system::error_code> TlsSocket::Handshake() {

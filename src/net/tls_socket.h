@@ -1,4 +1,5 @@
-// TlsSocket: the server side of a TLS connection, with OpenSSL reading and
+// TlsSocket: a TLS connection, server side (a client's connection to a
+// listener) or client side (to an upstream), with OpenSSL reading and
 // writing the TCP socket's descriptor itself; internal to net/.
 //
 // Asio's ssl::stream runs OpenSSL over a pair of memory BIOs and copies every
@@ -26,6 +27,8 @@
 #include <string>
 #include <tuple>
 
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -45,15 +48,38 @@ class TlsSocket {
     std::string* hold = nullptr;
   };
 
-  // Takes `socket` and a new SSL of `context` in the server role. If OpenSSL
-  // cannot make one, every operation fails.
-  TlsSocket(Socket socket, boost::asio::ssl::context& context);
+  enum class Role { kServer, kClient };
+  using executor_type = Socket::executor_type;
+
+  // Takes `socket` and a new SSL of `context` in `role`. If OpenSSL cannot
+  // make one, every operation fails.
+  TlsSocket(Socket socket, boost::asio::ssl::context& context, Role role = Role::kServer);
   ~TlsSocket();
   TlsSocket(const TlsSocket&) = delete;
   TlsSocket& operator=(const TlsSocket&) = delete;
 
   SSL* native_handle() { return ssl_; }
   Socket& next_layer() { return socket_; }
+  executor_type get_executor() { return socket_.get_executor(); }
+  // Bytes OpenSSL has read from the socket and not yet handed out.
+  bool HasPending() const { return ssl_ != nullptr && SSL_has_pending(ssl_) == 1; }
+
+  // Asio's stream operations, for Asio's and Beast's composed reads and
+  // writes (each takes the first non-empty buffer of the sequence). Tried at
+  // once; an outcome known at once is posted, not delivered within the call.
+  // A write that must wait is retried within the operation with the same
+  // bytes, as OpenSSL requires: a caller that tried WriteNow first continues
+  // with Write, not with these.
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    return Initiate(Op::kRead, FirstOf<boost::asio::mutable_buffer>(buffers),
+                    std::forward<Token>(token));
+  }
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    return Initiate(Op::kWrite, FirstOf<boost::asio::const_buffer>(buffers),
+                    std::forward<Token>(token));
+  }
 
   boost::asio::awaitable<ErrorCode> Handshake();
   // Reads at least one byte of application data: (error, bytes). A peer's
@@ -87,6 +113,29 @@ class TlsSocket {
   boost::asio::awaitable<std::tuple<ErrorCode, size_t>> Drive(Op op, void* data, int size);
   boost::asio::awaitable<std::tuple<ErrorCode, size_t>> WriteInPieces(
       boost::asio::const_buffer buffer);
+  using Handler = boost::asio::any_completion_handler<void(ErrorCode, size_t)>;
+  template <class Buffer, class Buffers>
+  static Buffer FirstOf(const Buffers& buffers) {
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers); ++it) {
+      if (Buffer buffer(*it); buffer.size() != 0) return buffer;
+    }
+    return Buffer();
+  }
+  template <class Buffer, class Token>
+  auto Initiate(Op op, Buffer buffer, Token&& token) {
+    return boost::asio::async_initiate<Token, void(ErrorCode, size_t)>(
+        [this, op](auto handler, Buffer buffer) {
+          Start(op, const_cast<void*>(static_cast<const void*>(buffer.data())), buffer.size(),
+                Handler(std::move(handler)));
+        },
+        token, buffer);
+  }
+  // An Asio operation: `op` on `size` bytes at `data`, `handler` called
+  // with its outcome (never within this call).
+  void Start(Op op, void* data, size_t size, Handler handler);
+  // Waits on the socket as OpenSSL asked, then tries again.
+  void WaitAndRetry(Op op, void* data, int size, Handler handler);
   int Attempt(Op op, void* data, int size);
   // One Attempt: nullopt if OpenSSL wants the socket (wait_for_ says how).
   std::optional<std::tuple<ErrorCode, size_t>> Try(Op op, void* data, int size);

@@ -6,6 +6,7 @@
 #include "net/resolve.h"
 #include "net/server_worker.h"
 #include "net/tls_context.h"
+#include "net/tls_socket.h"
 
 #include <algorithm>
 #include <charconv>
@@ -93,9 +94,20 @@ Status IoError(const beast::error_code& ec, std::string_view what) {
 
 struct UpstreamPool::Connection {
   explicit Connection(asio::any_io_executor ex) : stream(std::move(ex)) {}
-  beast::tcp_stream stream;  // moved into `tls` once TLS is up
+  beast::tcp_stream stream;  // moved into `tls` or `tls_socket` once TLS is up
+  // TLS off a server's io thread, with Beast's timer on every operation.
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  // TLS on an io thread: OpenSSL on the socket (net/tls_socket.h), the
+  // deadlines kept by the worker's sweep.
+  std::optional<internal::TlsSocket> tls_socket;
   beast::tcp_stream& Lowest() { return tls ? beast::get_lowest_layer(*tls) : stream; }
+  tcp::socket& Socket() { return tls_socket ? tls_socket->next_layer() : Lowest().socket(); }
+  // Bytes the service sent that no read has taken.
+  bool HasUnread() {
+    if (tls_socket && tls_socket->HasPending()) return true;
+    beast::error_code ec;
+    return Socket().available(ec) != 0;
+  }
   beast::flat_buffer buffer;
   std::string write_buffer;
   internal::CoarseSteadyClock::time_point idle_since;
@@ -175,10 +187,32 @@ size_t UpstreamPool::idle_connections() const { return idle_.size(); }
 
 asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool::Connect() {
   auto connection = std::make_unique<Connection>(executor_);
+  const auto connect_deadline = std::chrono::steady_clock::now() + options_.connect_timeout;
   connection->stream.expires_after(options_.connect_timeout);
   auto [ec, endpoint] = co_await connection->stream.async_connect(endpoints_, kAwait);
   if (ec) co_return Err(IoError(ec, "connect"));
   connection->stream.socket().set_option(tcp::no_delay(true), ec);
+  internal::Worker* worker = internal::CurrentWorker();
+  if (options_.tls && tls_context_ && worker != nullptr) {
+    // The handshake's deadline is what the connect left of connect_timeout,
+    // kept by the sweep like every other on this thread.
+    connection->stream.expires_never();
+    Connection& c = *connection;
+    c.tls_socket.emplace(c.stream.release_socket(), *tls_context_,
+                         internal::TlsSocket::Role::kClient);
+    internal::ExpectPeerName(c.tls_socket->native_handle(), options_.tls->server_name.empty()
+                                                                ? options_.host
+                                                                : options_.tls->server_name);
+    c.slot.stream = &c.tls_socket->next_layer();
+    c.registration.emplace(*worker, c.slot, worker->upstream_streams);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        connect_deadline - std::chrono::steady_clock::now());
+    c.ExpireAfter(std::max(left, std::chrono::milliseconds(1)));
+    const beast::error_code hs_ec = co_await c.tls_socket->Handshake();
+    if (hs_ec) co_return Err(c.Error(hs_ec, "TLS handshake"));
+    c.ExpireNever();
+    co_return connection;
+  }
   if (options_.tls && tls_context_) {
     connection->tls.emplace(std::move(connection->stream), *tls_context_);
     internal::ExpectPeerName(connection->tls->native_handle(), options_.tls->server_name.empty()
@@ -189,7 +223,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
     if (hs_ec) co_return Err(IoError(hs_ec, "TLS handshake"));
   }
   connection->Lowest().expires_never();
-  if (internal::Worker* worker = internal::CurrentWorker()) {
+  if (worker != nullptr) {
     // Exchange reads and writes the bare socket at once (immediate_io.h).
     if (!connection->tls) {
       connection->Lowest().socket().native_non_blocking(true, ec);
@@ -206,6 +240,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(
   // Not a coroutine: the exchange is the only frame. (Not one conditional
   // expression either: so built by GCC 12, the proxy crashed.)
   Connection& c = *connection;
+  if (c.tls_socket) return Exchange(*c.tls_socket, std::move(connection), request, retry);
   if (c.tls) return Exchange(*c.tls, std::move(connection), request, retry);
   // On a server's io thread the sweep keeps the deadline: the bare socket
   // spares every read and write Beast's timed-stream wrapper.
@@ -252,6 +287,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   c.ExpireAfter(options_.response_timeout);
   // On the bare socket, reads and writes are tried at once (immediate_io.h).
   constexpr bool kImmediate = std::is_same_v<Stream, tcp::socket>;
+  constexpr bool kTlsSocket = std::is_same_v<Stream, internal::TlsSocket>;
   // With this pass's other sends if the io thread batches them
   // (net/io_batch.h).
   internal::IoOutcome sent;
@@ -260,6 +296,14 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
       sent = co_await batch->Send(stream.native_handle(), asio::buffer(out));
     } else {
       sent = internal::SendNow(stream, asio::buffer(out));
+    }
+  } else if constexpr (kTlsSocket) {
+    // OpenSSL must be given the same bytes again after a write that had to
+    // wait (not Asio's write in pieces).
+    if (auto now = stream.WriteNow(asio::buffer(out))) {
+      sent = *now;
+    } else {
+      sent = co_await stream.Write(asio::buffer(out));
     }
   }
   if (!std::get<0>(sent) && std::get<1>(sent) < out.size()) {
@@ -297,6 +341,13 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
         // (immediate_io.h).
         co_await asio::post(stream.get_executor(), asio::deferred);
         if (auto now = internal::ReceiveNow(stream, room)) {
+          read = *now;
+        } else {
+          read = co_await stream.async_read_some(room, internal::kAwaitInPlace);
+        }
+      } else if constexpr (kTlsSocket) {
+        co_await asio::post(stream.get_executor(), asio::deferred);
+        if (auto now = stream.ReadNow(room)) {
           read = *now;
         } else {
           read = co_await stream.async_read_some(room, internal::kAwaitInPlace);
@@ -383,10 +434,7 @@ std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle() {
     idle_.pop_back();
     // After a response without a body, bytes the service sent anyway retire
     // the connection.
-    beast::error_code ec;
-    if (!connection->check_before_reuse || connection->Lowest().socket().available(ec) == 0) {
-      return connection;
-    }
+    if (!connection->check_before_reuse || !connection->HasUnread()) return connection;
   }
   return nullptr;
 }

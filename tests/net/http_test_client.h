@@ -19,6 +19,10 @@ namespace bulwark::net::testing {
 // (net/io_batch.h): tests of the batched path skip where it does not.
 bool IoUringAvailable();
 
+// A socket listening on 127.0.0.1 at a port the kernel chose, for a test's
+// own services: its descriptor (-1 if that failed) and, in `port`, the port.
+int ListenOnLoopback(uint16_t& port);
+
 struct RawResponse {
   int status = 0;
   std::vector<std::pair<std::string, std::string>> headers;

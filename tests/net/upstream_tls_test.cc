@@ -1,0 +1,270 @@
+// TLS to a service from a server's io thread, where the pool runs OpenSSL on
+// the socket itself (net/tls_socket.h): large bodies both ways, a chunked
+// answer read through Beast, a certificate that names another host, and a
+// handshake the service never finishes.
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/asio/this_coro.hpp>
+
+#include "http_test_client.h"
+#include "net/async_http_server.h"
+#include "net/upstream_pool.h"
+#include "testing/test_pki.h"
+
+namespace bulwark::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using bulwark::testing::TestCa;
+
+std::string Pattern(size_t size, int seed) {
+  std::string s(size, '\0');
+  for (size_t i = 0; i < size; ++i) s[i] = static_cast<char>('a' + (i * seed + i / 97) % 26);
+  return s;
+}
+
+// A TLS service on a real socket, one connection at a time, blocking
+// OpenSSL. Each request's body (Content-Length) is read slowly at first, so
+// the pool's writes must wait; GET /chunked is answered with `body` in 64 KiB
+// chunks, any other request with its body's hash then `body`, framed by
+// Content-Length. With `handshake` false it accepts and never answers.
+class TlsService {
+ public:
+  TlsService(const bulwark::testing::IssuedCert& cert, std::string body, bool handshake = true)
+      : body_(std::move(body)), handshake_(handshake) {
+    ctx_ = SSL_CTX_new(TLS_server_method());
+    BIO* cert_bio = BIO_new_mem_buf(cert.cert_pem.data(), static_cast<int>(cert.cert_pem.size()));
+    BIO* key_bio = BIO_new_mem_buf(cert.key_pem.data(), static_cast<int>(cert.key_pem.size()));
+    X509* x509 = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+    EXPECT_EQ(SSL_CTX_use_certificate(ctx_, x509), 1);
+    EXPECT_EQ(SSL_CTX_use_PrivateKey(ctx_, key), 1);
+    X509_free(x509);
+    EVP_PKEY_free(key);
+    BIO_free(cert_bio);
+    BIO_free(key_bio);
+    listen_fd_ = testing::ListenOnLoopback(port_);
+    EXPECT_GE(listen_fd_, 0);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~TlsService() {
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    ::close(listen_fd_);
+    thread_.join();
+    SSL_CTX_free(ctx_);
+  }
+
+  uint16_t port() const { return port_; }
+  int connections() const { return connections_.load(); }
+
+ private:
+  void Serve() {
+    for (;;) {
+      const int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) return;
+      ++connections_;
+      if (!handshake_) {
+        char c;
+        while (::read(fd, &c, 1) == 1) {
+        }
+        ::close(fd);
+        continue;
+      }
+      SSL* ssl = SSL_new(ctx_);
+      SSL_set_fd(ssl, fd);
+      if (SSL_accept(ssl) == 1) Answer(ssl);
+      SSL_free(ssl);
+      ::close(fd);
+    }
+  }
+
+  bool WriteAll(SSL* ssl, const std::string& data) {
+    return data.empty() || SSL_write(ssl, data.data(), static_cast<int>(data.size())) > 0;
+  }
+
+  void Answer(SSL* ssl) {
+    for (;;) {
+      std::string head;
+      char c;
+      while (head.find("\r\n\r\n") == std::string::npos && SSL_read(ssl, &c, 1) == 1) head += c;
+      if (head.find("\r\n\r\n") == std::string::npos) return;
+      size_t length = 0;
+      if (const size_t at = head.find("Content-Length: "); at != std::string::npos) {
+        length = std::stoul(head.substr(at + 16));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      std::string body(length, '\0');
+      for (size_t got = 0; got < length;) {
+        const int n = SSL_read(ssl, body.data() + got, static_cast<int>(length - got));
+        if (n <= 0) return;
+        got += static_cast<size_t>(n);
+      }
+      if (head.starts_with("GET /chunked ")) {
+        if (!WriteAll(ssl, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")) return;
+        constexpr size_t kChunk = 64 << 10;
+        for (size_t at = 0; at < body_.size(); at += kChunk) {
+          const std::string piece = body_.substr(at, kChunk);
+          char size[32];
+          std::snprintf(size, sizeof(size), "%zx\r\n", piece.size());
+          if (!WriteAll(ssl, size + piece + "\r\n")) return;
+        }
+        if (!WriteAll(ssl, "0\r\n\r\n")) return;
+        continue;
+      }
+      const std::string answer = std::to_string(std::hash<std::string>{}(body)) + "\n" + body_;
+      if (!WriteAll(ssl, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(answer.size()) +
+                             "\r\n\r\n" + answer)) {
+        return;
+      }
+    }
+  }
+
+  const std::string body_;
+  const bool handshake_;
+  SSL_CTX* ctx_ = nullptr;
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+  std::atomic<int> connections_{0};
+};
+
+class UpstreamTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("bulwark-upstream-tls-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    bulwark::testing::WriteFile(dir_ / "ca.pem", ca_.cert_pem());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // A server whose handler forwards each request to `port` over TLS,
+  // expecting the service's certificate to name `server_name`, through one
+  // pool made and used on the server's one io thread.
+  void StartProxy(uint16_t port, const std::string& server_name,
+                  std::chrono::milliseconds connect_timeout = std::chrono::seconds(2)) {
+    UpstreamOptions upstream;
+    upstream.port = port;
+    upstream.connect_timeout = connect_timeout;
+    upstream.tls = UpstreamTls{.ca_file = dir_ / "ca.pem", .server_name = server_name};
+    auto context = CreateUpstreamTlsContext(*upstream.tls);
+    ASSERT_TRUE(context.has_value()) << context.error().ToString();
+    HttpServerOptions options;
+    options.threads = 1;
+    options.max_body_bytes = 16 << 20;
+    const auto endpoints = std::vector<asio::ip::tcp::endpoint>{
+        asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port)};
+    auto server = StartAsyncHttpServer(
+        options,
+        [this, upstream, endpoints,
+         tls = *context](HttpRequest& request) -> asio::awaitable<HttpResponse> {
+          if (request.target == "/drop") {  // before the server's io_context goes
+            pool_.reset();
+            co_return HttpResponse{.status = 204};
+          }
+          if (!pool_) {
+            pool_ = std::make_unique<UpstreamPool>(co_await asio::this_coro::executor, upstream,
+                                                   endpoints, tls);
+          }
+          HttpRequest forward;
+          forward.method = request.method;
+          forward.target = request.target;
+          forward.headers = {{"Host", "service"}};
+          forward.body = std::move(request.body);
+          Result<HttpResponse> sent = co_await pool_->Send(forward, false);
+          if (!sent) co_return HttpResponse{.status = 502, .body = sent.error().ToString()};
+          co_return HttpResponse{.status = 200, .body = std::move(sent->body)};
+        });
+    ASSERT_TRUE(server.has_value()) << server.error().ToString();
+    server_ = std::move(*server);
+  }
+  void StopProxy() {
+    testing::TestClient client(server_->port());
+    ASSERT_TRUE(client.Send("GET /drop HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(client.ReadResponse().has_value());
+    EXPECT_EQ(pool_, nullptr);
+  }
+
+  TestCa ca_{"Upstream Test CA"};
+  fs::path dir_;
+  std::unique_ptr<UpstreamPool> pool_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(UpstreamTlsTest, CarriesLargeBodiesBothWaysChunkedOrNotOnOnePooledConnection) {
+  const std::string back = Pattern(6 << 20, 7);
+  TlsService service(ca_.Issue({.common_name = "service", .dns = {"service.test"}, .server = true}),
+                     back);
+  StartProxy(service.port(), "service.test");
+  const std::string body = Pattern(8 << 20, 3);
+  const std::string hash = std::to_string(std::hash<std::string>{}(body));
+  testing::TestClient client(server_->port());
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(client.Send("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\n\r\n" + body));
+    auto response = client.ReadResponse(false, std::chrono::seconds(20));
+    ASSERT_TRUE(response.has_value()) << round;
+    ASSERT_EQ(response->status, 200) << response->body.substr(0, 200);
+    EXPECT_TRUE(response->body == hash + "\n" + back) << round;
+
+    ASSERT_TRUE(client.Send("GET /chunked HTTP/1.1\r\nHost: x\r\n\r\n"));
+    response = client.ReadResponse(false, std::chrono::seconds(20));
+    ASSERT_TRUE(response.has_value()) << round;
+    ASSERT_EQ(response->status, 200) << response->body.substr(0, 200);
+    EXPECT_TRUE(response->body == back) << round;
+  }
+  EXPECT_EQ(service.connections(), 1);
+  StopProxy();
+}
+
+TEST_F(UpstreamTlsTest, RefusesAServiceWhoseCertificateNamesAnotherHost) {
+  TlsService service(ca_.Issue({.common_name = "other", .dns = {"other.test"}, .server = true}),
+                     "secret");
+  StartProxy(service.port(), "service.test");
+  testing::TestClient client(server_->port());
+  ASSERT_TRUE(client.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 502);
+  EXPECT_EQ(response->body.find("secret"), std::string::npos);
+  EXPECT_NE(response->body.find("TLS handshake"), std::string::npos) << response->body;
+  StopProxy();
+}
+
+TEST_F(UpstreamTlsTest, AHandshakeTheServiceNeverFinishesIsCutAtTheConnectTimeout) {
+  TlsService service(ca_.Issue({.common_name = "service", .dns = {"service.test"}, .server = true}),
+                     "", /*handshake=*/false);
+  StartProxy(service.port(), "service.test", std::chrono::milliseconds(300));
+  testing::TestClient client(server_->port());
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(client.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto response = client.ReadResponse(false, std::chrono::seconds(10));
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 502);
+  EXPECT_NE(response->body.find("timed out"), std::string::npos) << response->body;
+  EXPECT_GE(took, std::chrono::milliseconds(250));
+  EXPECT_LT(took, std::chrono::seconds(3));
+  StopProxy();
+}
+
+}  // namespace
+}  // namespace bulwark::net
