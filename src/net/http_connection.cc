@@ -71,6 +71,10 @@ auto ReadSomeFrom(PlainStream& s, asio::mutable_buffer b) {
   return s.async_read_some(b, kAwaitInPlace);
 }
 auto ReadSomeFrom(TlsStream& s, asio::mutable_buffer b) { return s.ReadSome(b); }
+// The same after ReadNow came back empty: a TLS read waits for the socket
+// before trying again (Asio's read tries at once whatever came before).
+auto ReadSomeAfterNow(PlainStream& s, asio::mutable_buffer b) { return ReadSomeFrom(s, b); }
+auto ReadSomeAfterNow(TlsStream& s, asio::mutable_buffer b) { return s.ReadSomeAfterNow(b); }
 auto WriteAllTo(PlainStream& s, asio::const_buffer b) {
   return asio::async_write(s, b, kAwaitInPlace);
 }
@@ -229,7 +233,7 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
       if (auto now = ReadNow(stream_, room)) {
         read = *now;
       } else {
-        read = co_await ReadSomeFrom(stream_, room);
+        read = co_await ReadSomeAfterNow(stream_, room);
       }
       if (!Received(std::get<0>(read), std::get<1>(read))) co_return;
       if (idle && !first) slot_.ExpireAfter(options_.header_read_timeout);

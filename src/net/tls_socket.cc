@@ -165,11 +165,14 @@ std::optional<std::tuple<boost::system::error_code, size_t>> TlsSocket::Try(Op o
 }
 
 asio::awaitable<std::tuple<boost::system::error_code, size_t>> TlsSocket::Drive(Op op, void* data,
-                                                                                int size) {
-  for (;;) {
+                                                                                int size,
+                                                                                bool wait_first) {
+  for (bool wait = wait_first;; wait = true) {
+    if (wait) {
+      auto [ec] = co_await socket_.async_wait(wait_for_, kAwaitInPlace);
+      if (ec) co_return std::tuple(ec, size_t{0});
+    }
     if (auto done = Try(op, data, size)) co_return *done;
-    auto [ec] = co_await socket_.async_wait(wait_for_, kAwaitInPlace);
-    if (ec) co_return std::tuple(ec, size_t{0});
   }
 }
 
@@ -235,6 +238,11 @@ asio::awaitable<boost::system::error_code> TlsSocket::Handshake() {
 asio::awaitable<std::tuple<boost::system::error_code, size_t>> TlsSocket::ReadSome(
     asio::mutable_buffer buffer) {
   return Drive(Op::kRead, buffer.data(), ClampedSize(buffer.size()));
+}
+
+asio::awaitable<std::tuple<boost::system::error_code, size_t>> TlsSocket::ReadSomeAfterNow(
+    asio::mutable_buffer buffer) {
+  return Drive(Op::kRead, buffer.data(), ClampedSize(buffer.size()), /*wait_first=*/true);
 }
 
 asio::awaitable<std::tuple<boost::system::error_code, size_t>> TlsSocket::Write(

@@ -94,6 +94,10 @@ class TlsSocket {
   // the outcome, or nullopt if OpenSSL must wait for the socket (then
   // ReadSome, or Write with the same buffer).
   std::optional<std::tuple<ErrorCode, size_t>> ReadNow(boost::asio::mutable_buffer buffer);
+  // ReadSome for a caller whose ReadNow just came back empty: waits for the
+  // socket before trying again (trying at once would fail the same way).
+  boost::asio::awaitable<std::tuple<ErrorCode, size_t>> ReadSomeAfterNow(
+      boost::asio::mutable_buffer buffer);
   std::optional<std::tuple<ErrorCode, size_t>> WriteNow(boost::asio::const_buffer buffer);
   // Encrypts all of `buffer` (at most INT_MAX bytes) into TLS records that
   // are held back (Held()) rather than written; the caller sends them and
@@ -110,7 +114,8 @@ class TlsSocket {
   enum class Op { kHandshake, kRead, kWrite, kShutdown };
   // Runs `op` until it succeeds (its positive result is returned) or fails,
   // waiting on the socket whenever OpenSSL wants to read or write.
-  boost::asio::awaitable<std::tuple<ErrorCode, size_t>> Drive(Op op, void* data, int size);
+  boost::asio::awaitable<std::tuple<ErrorCode, size_t>> Drive(Op op, void* data, int size,
+                                                              bool wait_first = false);
   boost::asio::awaitable<std::tuple<ErrorCode, size_t>> WriteInPieces(
       boost::asio::const_buffer buffer);
   using Handler = boost::asio::any_completion_handler<void(ErrorCode, size_t)>;

@@ -44,6 +44,9 @@ using internal::kAwait;
 constexpr size_t kMaxResponseHeadBytes = 64 * 1024;
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kMaxPooledBuffer = kMaxResponseHeadBytes + kReadChunk;
+// Requests to a TLS upstream up to one record's worth are sealed and sent in
+// the io thread's batch (net/io_batch.h); larger ones OpenSSL writes itself.
+constexpr size_t kMaxSealedRequest = 16 * 1024;
 // How long start-up waits for an upstream's name to resolve.
 constexpr std::chrono::seconds kUpstreamLookupTimeout(10);
 
@@ -298,11 +301,25 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
       sent = internal::SendNow(stream, asio::buffer(out));
     }
   } else if constexpr (kTlsSocket) {
-    // OpenSSL must be given the same bytes again after a write that had to
-    // wait (not Asio's write in pieces).
-    if (auto now = stream.WriteNow(asio::buffer(out))) {
+    internal::IoBatch* batch = internal::CurrentBatch();
+    if (batch != nullptr && out.size() <= kMaxSealedRequest) {
+      // The records OpenSSL seals of the request, with the pass's other
+      // sends; what the socket does not take goes through Asio.
+      beast::error_code ec = stream.Seal(asio::buffer(out));
+      const asio::const_buffer wire = stream.Held();
+      size_t n = 0;
+      if (!ec) std::tie(ec, n) = co_await batch->Send(stream.next_layer().native_handle(), wire);
+      if (!ec && n < wire.size()) {
+        std::tie(ec, std::ignore) =
+            co_await asio::async_write(stream.next_layer(), wire + n, internal::kAwaitInPlace);
+      }
+      stream.ReleaseHeld();
+      sent = internal::IoOutcome(ec, ec ? 0 : out.size());
+    } else if (auto now = stream.WriteNow(asio::buffer(out))) {
       sent = *now;
     } else {
+      // OpenSSL must be given the same bytes again after a write that had
+      // to wait (not Asio's write in pieces).
       sent = co_await stream.Write(asio::buffer(out));
     }
   }
@@ -350,7 +367,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
         if (auto now = stream.ReadNow(room)) {
           read = *now;
         } else {
-          read = co_await stream.async_read_some(room, internal::kAwaitInPlace);
+          read = co_await stream.ReadSomeAfterNow(room);
         }
       } else {
         read = co_await stream.async_read_some(room, internal::kAwaitOn<Stream>);
