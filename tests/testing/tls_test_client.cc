@@ -17,6 +17,26 @@
 
 namespace bulwark::testing {
 
+namespace {
+
+// Runs an OpenSSL call on the blocking socket again when a signal
+// interrupted its read or write (EINTR, which OpenSSL reports as "want to
+// read/write"); a receive timeout (SO_RCVTIMEO) still ends it.
+template <class Call>
+int Retrying(SSL* ssl, Call call) {
+  for (;;) {
+    errno = 0;
+    const int result = call();
+    if (result > 0) return result;
+    const int error = SSL_get_error(ssl, result);
+    if ((error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) || errno != EINTR) {
+      return result;
+    }
+  }
+}
+
+}  // namespace
+
 TlsTestClient::TlsTestClient(uint16_t port, const TlsClientOptions& options) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd_ < 0) {
@@ -53,7 +73,7 @@ TlsTestClient::TlsTestClient(uint16_t port, const TlsClientOptions& options) {
   SSL_set_fd(ssl_, fd_);
   SSL_set_tlsext_host_name(ssl_, options.server_name.c_str());
   SSL_set1_host(ssl_, options.server_name.c_str());
-  const int result = SSL_connect(ssl_);
+  const int result = Retrying(ssl_, [this] { return SSL_connect(ssl_); });
   handshake_ok_ = result == 1;
   if (!handshake_ok_) {
     // What a failing test prints: OpenSSL's reason, or the system's.
@@ -87,7 +107,7 @@ std::string TlsTestClient::version() const { return ssl_ ? SSL_get_version(ssl_)
 
 bool TlsTestClient::ReadMore() {
   char chunk[16384];
-  const int n = SSL_read(ssl_, chunk, sizeof(chunk));
+  const int n = Retrying(ssl_, [&] { return SSL_read(ssl_, chunk, sizeof(chunk)); });
   ERR_clear_error();
   if (n <= 0) return false;
   received_.append(chunk, static_cast<size_t>(n));
@@ -102,7 +122,9 @@ std::optional<TlsResponse> TlsTestClient::Get(std::string_view path) {
 bool TlsTestClient::Send(std::string_view path) {
   if (!handshake_ok_) return false;
   const std::string request = "GET " + std::string(path) + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
-  if (SSL_write(ssl_, request.data(), static_cast<int>(request.size())) <= 0) {
+  if (Retrying(ssl_, [&] {
+        return SSL_write(ssl_, request.data(), static_cast<int>(request.size()));
+      }) <= 0) {
     ERR_clear_error();
     return false;
   }
