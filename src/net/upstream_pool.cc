@@ -196,6 +196,9 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
   if (ec) co_return Err(IoError(ec, "connect"));
   connection->stream.socket().set_option(tcp::no_delay(true), ec);
   internal::Worker* worker = internal::CurrentWorker();
+  const std::string& peer_name = options_.tls && !options_.tls->server_name.empty()
+                                     ? options_.tls->server_name
+                                     : options_.host;
   if (options_.tls && tls_context_ && worker != nullptr) {
     // The handshake's deadline is what the connect left of connect_timeout,
     // kept by the sweep like every other on this thread.
@@ -203,9 +206,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
     Connection& c = *connection;
     c.tls_socket.emplace(c.stream.release_socket(), *tls_context_,
                          internal::TlsSocket::Role::kClient);
-    internal::ExpectPeerName(c.tls_socket->native_handle(), options_.tls->server_name.empty()
-                                                                ? options_.host
-                                                                : options_.tls->server_name);
+    internal::ExpectPeerName(c.tls_socket->native_handle(), peer_name);
     c.slot.stream = &c.tls_socket->next_layer();
     c.registration.emplace(*worker, c.slot, worker->upstream_streams);
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -218,9 +219,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
   }
   if (options_.tls && tls_context_) {
     connection->tls.emplace(std::move(connection->stream), *tls_context_);
-    internal::ExpectPeerName(connection->tls->native_handle(), options_.tls->server_name.empty()
-                                                                   ? options_.host
-                                                                   : options_.tls->server_name);
+    internal::ExpectPeerName(connection->tls->native_handle(), peer_name);
     auto [hs_ec] =
         co_await connection->tls->async_handshake(asio::ssl::stream_base::client, kAwait);
     if (hs_ec) co_return Err(IoError(hs_ec, "TLS handshake"));
