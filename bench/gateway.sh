@@ -10,13 +10,20 @@
 # Bulwark) with a fresh token on every request, more tokens than the
 # verification cache holds, so every signature is checked. Then the same
 # proxies again with TLS 1.3 on the client side (wrk over https, keep-alive
-# connections; each proxy terminates TLS with the same P-256 certificate).
+# connections; each proxy terminates TLS with the same P-256 certificate),
+# and nginx and Bulwark once more with plain clients and TLS 1.3 to the
+# service (the backend's second listener; keep-alive connections to it, its
+# certificate verified).
 # Prints requests/s, p50/p99, the proxy's CPU time per request (from
 # /proc/<pid>/stat) and the backend's (on the load generator's core, so a
-# proxy that makes it work harder leaves less of that core to wrk) for each
-# of 3 rounds (BULWARK_BENCH_ROUNDS) in which the systems take turns, their
-# medians, then `name: value unit` lines (`..._tls` for TLS) from the
-# medians.
+# proxy that makes it work harder leaves less of that core to wrk) and the
+# time a virtual machine's host took from its cores meanwhile (steal) for each
+# of 3 rounds (BULWARK_BENCH_ROUNDS) in which the systems take turns (a run
+# with reused tokens that lost more than 10 ms per second of it to the host,
+# BULWARK_BENCH_MAX_STEAL_MS, is run again up to twice,
+# BULWARK_BENCH_STEAL_RETRIES, and the least stolen attempt kept), their
+# medians, then `name: value unit` lines (`..._tls` for TLS, `..._tls_upstream`
+# for TLS to the service) from the medians.
 # With BULWARK_BENCH_CALLGRIND=1 it also counts the instructions Bulwark
 # executes per proxied request (all its threads, user space, under
 # valgrind's callgrind, reused token): unlike times, the count repeats from
@@ -38,14 +45,18 @@ for tool in wrk nginx haproxy node; do
     echo "missing $tool (scripts/install-deps.sh --test)"; exit 1; }
 done
 if [ "${BULWARK_BENCH_QUICK:-0}" = 1 ]; then
-  duration=1; conns=8; fresh_tokens=6000; rounds=1
+  duration=1; conns=8; fresh_tokens=6000; rounds=1; steal_retries=${BULWARK_BENCH_STEAL_RETRIES:-0}
 else
   duration=5; conns=32
+  # A run (reused tokens) the host took more than this from is run again, up
+  # to this many times, keeping the attempt it took least from.
+  steal_retries=${BULWARK_BENCH_STEAL_RETRIES:-2}
   rounds=${BULWARK_BENCH_ROUNDS:-3}
   # Each round's fresh runs start 100,000 tokens further on, so no run meets
   # a token an earlier one left in the 65,536-entry verification cache.
   fresh_tokens=$((rounds > 2 ? rounds * 100000 : 200000))
 fi
+max_steal_ms=${BULWARK_BENCH_MAX_STEAL_MS:-$((duration * 10))}
 proxy_cpu=0
 load_cpu=1
 [ "$(nproc)" -gt 1 ] || load_cpu=0
@@ -68,35 +79,44 @@ mkdir -p "$work/tmp"
 nginx_common="pid PIDFILE; error_log $work/nginx-ERR.log warn; events { worker_connections 4096; }"
 temp_paths="client_body_temp_path $work/tmp/b; proxy_temp_path $work/tmp/p; fastcgi_temp_path $work/tmp/f; uwsgi_temp_path $work/tmp/u; scgi_temp_path $work/tmp/s;"
 
-back=$(free_port)
-cat >"$work/backend.conf" <<NGINX
-$user_line
-worker_processes 1;
-${nginx_common//PIDFILE/$work/backend.pid}
-http { access_log off; $temp_paths
-  server { listen 127.0.0.1:$back; location / { return 200 "ok\n"; } location = /status { stub_status; } } }
-NGINX
-taskset -c "$load_cpu" nginx -p "$work" -c "$work/backend.conf"
-
 # One certificate for every TLS listener.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
   -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
   -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
 cat "$work/tls.crt" "$work/tls.key" >"$work/tls.pem"
 
+back=$(free_port)
+back_tls=$(free_port)
+cat >"$work/backend.conf" <<NGINX
+$user_line
+worker_processes 1;
+${nginx_common//PIDFILE/$work/backend.pid}
+http { access_log off; $temp_paths
+  server { listen 127.0.0.1:$back; listen 127.0.0.1:$back_tls ssl;
+    ssl_certificate $work/tls.crt; ssl_certificate_key $work/tls.key; ssl_protocols TLSv1.3;
+    location / { return 200 "ok\n"; } location = /status { stub_status; } } }
+NGINX
+taskset -c "$load_cpu" nginx -p "$work" -c "$work/backend.conf"
+
 nginx_port=$(free_port)
 nginx_tls_port=$(free_port)
+nginx_up_port=$(free_port)
 cat >"$work/proxy.conf" <<NGINX
 $user_line
 worker_processes 1;
 ${nginx_common//PIDFILE/$work/proxy.pid}
 http { access_log off; $temp_paths
   upstream backend { server 127.0.0.1:$back; keepalive 64; }
+  upstream backend_tls { server 127.0.0.1:$back_tls; keepalive 64; }
   server { listen 127.0.0.1:$nginx_port;
     location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }
   server { listen 127.0.0.1:$nginx_tls_port ssl;
     ssl_certificate $work/tls.crt; ssl_certificate_key $work/tls.key; ssl_protocols TLSv1.3;
-    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+  server { listen 127.0.0.1:$nginx_up_port;
+    location / { proxy_pass https://backend_tls; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_ssl_protocols TLSv1.3; proxy_ssl_verify on; proxy_ssl_trusted_certificate $work/tls.crt;
+      proxy_ssl_name localhost; } } }
 NGINX
 taskset -c "$proxy_cpu" nginx -p "$work" -c "$work/proxy.conf"
 
@@ -185,6 +205,13 @@ bulwark_pid=$started_pid
 start_gateway bulwark-tls.yaml bulwark-tls.log
 bulwark_tls_port=$started_port
 bulwark_tls_pid=$started_pid
+# And a third whose service is reached over TLS 1.3 (plain clients), its
+# certificate verified as nginx verifies it above.
+sed -e "s|address: 127.0.0.1:$back}|address: 127.0.0.1:$back_tls, tls: {ca_file: tls.crt, server_name: localhost}}|" \
+  -e 's|audit.jsonl|audit-up.jsonl|' "$work/bulwark.yaml" >"$work/bulwark-up.yaml"
+start_gateway bulwark-up.yaml bulwark-up.log
+bulwark_up_port=$started_port
+bulwark_up_pid=$started_pid
 [ -n "${BULWARK_BENCH_HOLD:-}" ] && { echo "bulwark on $bulwark_port (tls $bulwark_tls_port), token $token"; sleep "$BULWARK_BENCH_HOLD"; }
 
 check() {  # the proxy must really pass the request through: check URL NAME
@@ -199,41 +226,64 @@ check "http://127.0.0.1:$bulwark_port" bulwark
 check "https://127.0.0.1:$nginx_tls_port" nginx_tls
 check "https://127.0.0.1:$haproxy_tls_port" haproxy_tls
 check "https://127.0.0.1:$bulwark_tls_port" bulwark_tls
+check "http://127.0.0.1:$nginx_up_port" nginx_tls_upstream
+check "http://127.0.0.1:$bulwark_up_port" bulwark_tls_upstream
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$haproxy_port/x")" = 401 ]
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$bulwark_port/x")" = 401 ]
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Time the host took from this virtual machine's cores while they had work
+# (steal, in ticks, both cores): a run with tens of milliseconds of it fell in
+# a slow spell of the host, whichever system ran then.
+steal_ticks() { awk '$1 == "cpu" {print $9}' /proc/stat; }
 us_per_request() {  # us_per_request TICKS REQUESTS
   awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }'
 }
 declare -A rps p50 p99 cpu_us backend_us rounds_rps rounds_cpu rounds_backend rounds_latency
 run() {  # run NAME URL PID [fresh]: one round's figures for NAME
-  local name=$1 url=$2 pid=${3:-} before=0 after out requests r c="-" l50 l99 b0 b1 b
+  local name=$1 url=$2 pid=${3:-} before=0 after out requests r c="-" l50 l99 b0 b1 b s0 s1
   local how=(-H "Authorization: Bearer $token")
-  local script_args=()
-  [ "${4:-}" = fresh ] && how=(-s "$work/fresh.lua") && script_args=(-- $(((round - 1) * 100000)))
-  [ -n "$pid" ] && before=$(cpu_ticks "$pid")
-  b0=$(cpu_ticks "$backend_pid")
-  out=$(taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"${duration}s" --latency \
-    "${how[@]}" "$url/x" "${script_args[@]}")
-  [ -n "$pid" ] && after=$(cpu_ticks "$pid")
-  b1=$(cpu_ticks "$backend_pid")
-  r=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  l50=$(echo "$out" | awk '$1 == "50%" {print $2}')
-  l99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-  requests=$(echo "$out" | awk '/requests in/ {print $1}')
-  [ -n "$pid" ] && c=$(us_per_request $((after - before)) "$requests")
-  b=$(us_per_request $((b1 - b0)) "$requests")
+  local script_args=() attempt=0 stolen kept="" kept_stolen=0 tries=$((steal_retries + 1))
+  # Fresh tokens are spent once: a second attempt would meet the first's in
+  # the verification cache.
+  [ "${4:-}" = fresh ] && how=(-s "$work/fresh.lua") && script_args=(-- $(((round - 1) * 100000))) &&
+    tries=1
+  while [ "$attempt" -lt "$tries" ]; do
+    attempt=$((attempt + 1))
+    [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+    b0=$(cpu_ticks "$backend_pid")
+    s0=$(steal_ticks)
+    out=$(taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"${duration}s" --latency \
+      "${how[@]}" "$url/x" "${script_args[@]}")
+    [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+    b1=$(cpu_ticks "$backend_pid")
+    s1=$(steal_ticks)
+    stolen=$(((s1 - s0) * 1000 / $(getconf CLK_TCK)))
+    r=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    l50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+    l99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+    requests=$(echo "$out" | awk '/requests in/ {print $1}')
+    [ -n "$pid" ] && c=$(us_per_request $((after - before)) "$requests")
+    b=$(us_per_request $((b1 - b0)) "$requests")
+    # Bulwark's audit records (tens of MB a run) go to disk before the next
+    # run: left to the kernel, they are written back some 30 s later, in
+    # bursts on either core that would fall on whichever system runs then.
+    sync
+    # Of the attempts, the one the host took least from (not the fastest).
+    if [ -z "$kept" ] || [ "$stolen" -lt "$kept_stolen" ]; then
+      kept="$r $l50 $l99 $c $b"
+      kept_stolen=$stolen
+    fi
+    [ "$stolen" -le "$max_steal_ms" ] && break
+  done
+  read -r r l50 l99 c b <<<"$kept"
   rounds_rps[$name]+="$r "
   rounds_cpu[$name]+="$c "
   rounds_backend[$name]+="$b "
   rounds_latency[$name]+="$r,$l50,$l99 "
-  printf '%-12s %10s req/s  p50 %8s  p99 %8s  proxy cpu %6s us/req  backend %5s\n' \
-    "$name" "$r" "$l50" "$l99" "$c" "$b"
-  # Bulwark's audit records (tens of MB a run) go to disk before the next
-  # run: left to the kernel, they are written back some 30 s later, in
-  # bursts on either core that would fall on whichever system runs then.
-  sync
+  printf '%-12s %10s req/s  p50 %8s  p99 %8s  proxy cpu %6s us/req  backend %5s  steal %4s ms%s\n' \
+    "$name" "$r" "$l50" "$l99" "$c" "$b" "$kept_stolen" \
+    "$([ "$attempt" -gt 1 ] && echo " (least stolen of $attempt)")"
 }
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 # nginx and HAProxy work in a child of the process their pid file names.
@@ -255,11 +305,14 @@ for round in $(seq 1 "$rounds"); do
   run bulwark_tls "https://127.0.0.1:$bulwark_tls_port" "$bulwark_tls_pid"
   run haproxy_jwt_fresh_tls "https://127.0.0.1:$haproxy_tls_port" "$haproxy_pid" fresh
   run bulwark_fresh_tls "https://127.0.0.1:$bulwark_tls_port" "$bulwark_tls_pid" fresh
+  run nginx_tls_upstream "http://127.0.0.1:$nginx_up_port" "$nginx_pid"
+  run bulwark_tls_upstream "http://127.0.0.1:$bulwark_up_port" "$bulwark_up_pid"
 done
 echo
 echo "medians over $rounds rounds (p50 and p99 from the round with the median req/s):"
 for name in direct nginx haproxy_jwt bulwark haproxy_jwt_fresh bulwark_fresh nginx_tls \
-  haproxy_jwt_tls bulwark_tls haproxy_jwt_fresh_tls bulwark_fresh_tls; do
+  haproxy_jwt_tls bulwark_tls haproxy_jwt_fresh_tls bulwark_fresh_tls nginx_tls_upstream \
+  bulwark_tls_upstream; do
   rps[$name]=$(median "${rounds_rps[$name]}")
   cpu_us[$name]=$(median "${rounds_cpu[$name]}")
   backend_us[$name]=$(median "${rounds_backend[$name]}")
@@ -294,6 +347,17 @@ summary() {
 }
 summary ""
 summary _tls
+# Plain clients, TLS to the service: Bulwark's full chain against nginx.
+t=_tls_upstream
+echo "gateway_rps$t: ${rps[bulwark$t]} req/s"
+echo "nginx_rps$t: ${rps[nginx$t]} req/s"
+echo "gateway_rps_ratio_vs_nginx$t: $(ratio "${rps[bulwark$t]}" "${rps[nginx$t]}") ratio"
+echo "gateway_cpu_us_per_req$t: ${cpu_us[bulwark$t]} us"
+echo "nginx_cpu_us_per_req$t: ${cpu_us[nginx$t]} us"
+echo "gateway_backend_cpu_us_per_req$t: ${backend_us[bulwark$t]} us"
+echo "nginx_backend_cpu_us_per_req$t: ${backend_us[nginx$t]} us"
+echo "gateway_p99$t: ${p99[bulwark$t]}"
+echo "nginx_p99$t: ${p99[nginx$t]}"
 
 if [ "${BULWARK_BENCH_CALLGRIND:-0}" = 1 ]; then
   command -v valgrind >/dev/null || { echo "missing valgrind (scripts/install-deps.sh --test)"; exit 1; }
