@@ -32,8 +32,8 @@
 # `gateway_uncached_instructions_per_req` with fresh tokens), and the same
 # for nginx as the plain proxy (`nginx_instructions_per_req`, the ratio in
 # `gateway_instructions_ratio_vs_nginx`), and both again over TLS 1.3 (the
-# `_tls` twins). With BULWARK_BENCH_CALLGRIND_KEEP=DIR the five profiles are
-# kept there.
+# `_tls` twins), and again with TLS to the service (`_tls_upstream`). With
+# BULWARK_BENCH_CALLGRIND_KEEP=DIR the seven profiles are kept there.
 # Usage: bench/gateway.sh [BUILD_DIR]   (BULWARK_BENCH_QUICK=1 for a smoke run)
 set -euo pipefail
 
@@ -373,19 +373,30 @@ if [ "${BULWARK_BENCH_CALLGRIND:-0}" = 1 ]; then
     "$bulwark" serve --config bulwark-callgrind-tls.yaml >"$work/callgrind-tls.log" 2>&1) &
   bulwark_cg_tls_pid=$!
   pids+=("$bulwark_cg_tls_pid")
+  sed -e 's|audit-up.jsonl|audit-callgrind-up.jsonl|' "$work/bulwark-up.yaml" >"$work/bulwark-callgrind-up.yaml"
+  (cd "$work" && exec valgrind --tool=callgrind --callgrind-out-file="$work/callgrind-bulwark-up.out" \
+    "$bulwark" serve --config bulwark-callgrind-up.yaml >"$work/callgrind-up.log" 2>&1) &
+  bulwark_cg_up_pid=$!
+  pids+=("$bulwark_cg_up_pid")
   nginx_cg_port=$(free_port)
   nginx_cg_tls_port=$(free_port)
+  nginx_cg_up_port=$(free_port)
   cat >"$work/proxy-callgrind.conf" <<NGINX
 $user_line
 worker_processes 1; master_process off; daemon off;
 ${nginx_common//PIDFILE/$work/proxy-callgrind.pid}
 http { access_log off; $temp_paths
   upstream backend { server 127.0.0.1:$back; keepalive 64; }
+  upstream backend_tls { server 127.0.0.1:$back_tls; keepalive 64; }
   server { listen 127.0.0.1:$nginx_cg_port;
     location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }
   server { listen 127.0.0.1:$nginx_cg_tls_port ssl;
     ssl_certificate $work/tls.crt; ssl_certificate_key $work/tls.key; ssl_protocols TLSv1.3;
-    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+  server { listen 127.0.0.1:$nginx_cg_up_port;
+    location / { proxy_pass https://backend_tls; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_ssl_protocols TLSv1.3; proxy_ssl_verify on; proxy_ssl_trusted_certificate $work/tls.crt;
+      proxy_ssl_name localhost; } } }
 NGINX
   valgrind --tool=callgrind --callgrind-out-file="$work/callgrind-nginx.out" \
     nginx -p "$work" -c "$work/proxy-callgrind.conf" >"$work/callgrind-nginx.log" 2>&1 &
@@ -393,18 +404,23 @@ NGINX
   pids+=("$nginx_cg_pid")
   bulwark_cg_port=""
   bulwark_cg_tls_port=""
+  bulwark_cg_up_port=""
   for _ in $(seq 1 300); do
     bulwark_cg_port=$(sed -n 's/.*"msg":"server.listening".*"port":\([0-9]*\).*/\1/p' "$work/callgrind.log" | head -1)
     bulwark_cg_tls_port=$(sed -n 's/.*"msg":"server.listening".*"port":\([0-9]*\).*/\1/p' "$work/callgrind-tls.log" | head -1)
-    [ -n "$bulwark_cg_port" ] && [ -n "$bulwark_cg_tls_port" ] &&
+    bulwark_cg_up_port=$(sed -n 's/.*"msg":"server.listening".*"port":\([0-9]*\).*/\1/p' "$work/callgrind-up.log" | head -1)
+    [ -n "$bulwark_cg_port" ] && [ -n "$bulwark_cg_tls_port" ] && [ -n "$bulwark_cg_up_port" ] &&
       curl -s -o /dev/null "http://127.0.0.1:$nginx_cg_port/x" && break
     sleep 0.1
   done
   [ -n "$bulwark_cg_port" ] || { cat "$work/callgrind.log"; exit 1; }
   [ -n "$bulwark_cg_tls_port" ] || { cat "$work/callgrind-tls.log"; exit 1; }
+  [ -n "$bulwark_cg_up_port" ] || { cat "$work/callgrind-up.log"; exit 1; }
   check "http://127.0.0.1:$nginx_cg_port" nginx_callgrind
   check "https://127.0.0.1:$nginx_cg_tls_port" nginx_callgrind_tls
   check "https://127.0.0.1:$bulwark_cg_tls_port" bulwark_callgrind_tls
+  check "http://127.0.0.1:$nginx_cg_up_port" nginx_callgrind_tls_upstream
+  check "http://127.0.0.1:$bulwark_cg_up_port" bulwark_callgrind_tls_upstream
   # served: the requests the backend has answered so far (its stub_status).
   served() { curl -s "http://127.0.0.1:$back/status" | awk 'NR == 3 { print $3 }'; }
   # count_instructions PID URL NAME WRK_ARGS...: instructions per request,
@@ -464,4 +480,14 @@ NGINX
   nginx_tls=$(count_instructions "$nginx_cg_pid" "https://127.0.0.1:$nginx_cg_tls_port/x" nginx_tls)
   echo "nginx_instructions_per_req_tls: $nginx_tls instructions"
   echo "gateway_instructions_ratio_vs_nginx_tls: $(awk -v a="$gateway_tls" -v b="$nginx_tls" 'BEGIN { printf "%.2f", a / b }') ratio"
+  # Plain clients, TLS 1.3 to the service: the pools' connections and
+  # sessions are made in the warm-up.
+  warm=(-H "Authorization: Bearer $token")
+  gateway_up=$(count_instructions "$bulwark_cg_up_pid" "http://127.0.0.1:$bulwark_cg_up_port/x" \
+    reused_tls_upstream "${warm[@]}")
+  echo "gateway_instructions_per_req_tls_upstream: $gateway_up instructions"
+  warm=()
+  nginx_up=$(count_instructions "$nginx_cg_pid" "http://127.0.0.1:$nginx_cg_up_port/x" nginx_tls_upstream)
+  echo "nginx_instructions_per_req_tls_upstream: $nginx_up instructions"
+  echo "gateway_instructions_ratio_vs_nginx_tls_upstream: $(awk -v a="$gateway_up" -v b="$nginx_up" 'BEGIN { printf "%.2f", a / b }') ratio"
 fi
