@@ -194,28 +194,31 @@ Status CheckAuthority(std::string_view authority) {
   if (authority.find('@') != std::string_view::npos) {
     return InvalidArgumentError("userinfo in authority");
   }
-  const Status invalid = InvalidArgumentError("invalid authority");
+  // Made only when refused: the error's message is a heap string, and every
+  // request's Host comes through here.
+  const auto invalid = [] { return InvalidArgumentError("invalid authority"); };
   const bool ip_literal = authority.starts_with('[');
   const size_t host_end = ip_literal ? authority.find(']') : authority.find(':');
-  if (ip_literal && host_end == std::string_view::npos) return invalid;
+  if (ip_literal && host_end == std::string_view::npos) return invalid();
   const std::string_view host =
       ip_literal ? authority.substr(1, host_end - 1) : authority.substr(0, host_end);
   const std::string_view rest = host_end == std::string_view::npos
                                     ? std::string_view()
                                     : authority.substr(host_end + (ip_literal ? 1 : 0));
-  if (host.empty()) return invalid;
+  if (host.empty()) return invalid();
   for (char c : host) {
     const auto u = static_cast<unsigned char>(c);
-    if (ip_literal ? !(HexValue(u) >= 0 || c == ':' || c == '.') : !IsUnreserved(u)) return invalid;
+    if (ip_literal ? !(HexValue(u) >= 0 || c == ':' || c == '.') : !IsUnreserved(u))
+      return invalid();
   }
   if (rest.empty()) return OkStatus();
-  if (rest[0] != ':' || rest.size() < 2 || rest.size() > 6) return invalid;
+  if (rest[0] != ':' || rest.size() < 2 || rest.size() > 6) return invalid();
   int port = 0;
   for (char c : rest.substr(1)) {
-    if (!IsDigit(static_cast<unsigned char>(c))) return invalid;
+    if (!IsDigit(static_cast<unsigned char>(c))) return invalid();
     port = port * 10 + (c - '0');
   }
-  return port <= 65535 ? OkStatus() : invalid;
+  return port <= 65535 ? OkStatus() : invalid();
 }
 
 std::string NormalizedTarget::OriginForm() const {
