@@ -100,6 +100,7 @@ void DecisionRecorder::Record(std::string_view frontend, const RequestFacts& req
 
   audit::AuditEventView event{
       .time = std::chrono::system_clock::now(),
+      .request_id = decision.request_id,
       .action = request.method,
       .resource = decision.path.empty() ? request.target : std::string_view(decision.path),
       .route = decision.route_name(),

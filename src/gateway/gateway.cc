@@ -125,6 +125,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const C
   }
   gateway->route_limiters_ = std::move(limiters);
   gateway->pre_auth_limiter_ = std::move(pre_auth);
+  gateway->request_id_mode_ = options.request_id;
   return gateway;
 }
 
@@ -182,11 +183,14 @@ std::string_view FillCredentialFacts(const HeaderList& headers, RequestFacts& fa
   bool has_host = false;
   facts.authorization_count = 0;
   facts.api_key_count = 0;
+  facts.request_id_count = 0;
   for (const auto& [name, value] : headers) {
     if (net::EqualsIgnoreCase(name, "Authorization")) {
       if (facts.authorization_count++ == 0) facts.authorization = value;
     } else if (net::EqualsIgnoreCase(name, kApiKeyHeader)) {
       if (facts.api_key_count++ == 0) facts.api_key = value;
+    } else if (net::EqualsIgnoreCase(name, kRequestIdHeader)) {
+      if (facts.request_id_count++ == 0) facts.request_id = value;
     } else if (!has_host && net::EqualsIgnoreCase(name, "Host")) {
       host = value;
       has_host = true;
@@ -315,6 +319,19 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
 
 Decision Gateway::Decide(const RequestFacts& request) const {
   Decision decision;
+  switch (request_id_mode_) {
+    case RequestIdMode::kPreserve:
+      if (request.request_id_count == 1 && IsWellFormedRequestId(request.request_id)) {
+        decision.request_id = request.request_id;
+        break;
+      }
+      [[fallthrough]];
+    case RequestIdMode::kGenerate:
+      decision.request_id = NewRequestId();
+      break;
+    case RequestIdMode::kOff:
+      break;
+  }
   Result<net::NormalizedTarget> target = net::NormalizeRequestTarget(request.target);
   if (!target) {
     decision.status = 400;

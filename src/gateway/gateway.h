@@ -23,6 +23,7 @@
 #include "gateway/jwt_authenticator.h"
 #include "gateway/principal.h"
 #include "gateway/relation_authorizer.h"
+#include "gateway/request_id.h"
 #include "gateway/route.h"
 #include "guard/rate_limiter.h"
 #include "identity/api_keys.h"
@@ -39,6 +40,8 @@ struct RequestFacts {
   int authorization_count = 0;     // how many Authorization headers came
   std::string_view api_key;        // the X-Api-Key header, "" if absent
   int api_key_count = 0;           // how many X-Api-Key headers came
+  std::string_view request_id;     // the X-Request-Id header, "" if absent
+  int request_id_count = 0;        // how many X-Request-Id headers came
   std::string_view client_ip;      // "" if unknown
   bool tls = false;
   // The TLS facts of the client's own connection to Bulwark (its verified
@@ -54,9 +57,9 @@ struct RequestFacts {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
-// Sets `facts`' Authorization and X-Api-Key fields and their counts from a
-// request's `headers` in one pass over them; returns the first Host value,
-// "" if none.
+// Sets `facts`' Authorization, X-Api-Key and X-Request-Id fields and their
+// counts from a request's `headers` in one pass over them; returns the first
+// Host value, "" if none.
 std::string_view FillCredentialFacts(const HeaderList& headers, RequestFacts& facts);
 
 struct Decision {
@@ -74,6 +77,9 @@ struct Decision {
     return authority.empty() ? host_field : std::string_view(authority);
   }
   std::shared_ptr<const Principal> principal;  // null: anonymous
+  // The request's id (see request_id.h), for the service, the client and
+  // the audit event; empty with RequestIdMode::kOff.
+  std::string request_id;
   // For the client, as field lines ("Name: value\r\n"): WWW-Authenticate,
   // RateLimit-Policy, RateLimit, Retry-After.
   std::string response_fields;
@@ -95,6 +101,7 @@ struct GatewayOptions {
   std::vector<JwtIssuerConfig> issuers;
   std::vector<Route> routes;
   std::string realm = "bulwark";  // the realm of WWW-Authenticate challenges
+  RequestIdMode request_id = RequestIdMode::kGenerate;
   // Per client address, before any credential is checked, on routes that
   // authenticate: keeps floods of bad tokens from buying signature checks.
   std::optional<guard::RateLimitPolicy> pre_auth_limit;
@@ -130,6 +137,7 @@ class Gateway {
   uint64_t KeyFetches(const JwksRefetch& refetch) const;
 
   const RouteTable& routes() const { return routes_; }
+  RequestIdMode request_id_mode() const { return request_id_mode_; }
 
  private:
   Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::string realm,
@@ -156,6 +164,7 @@ class Gateway {
   // inside an otherwise immutable snapshot (the limiters are thread-safe).
   std::vector<std::unique_ptr<guard::RateLimiter>> route_limiters_;
   std::unique_ptr<guard::RateLimiter> pre_auth_limiter_;
+  RequestIdMode request_id_mode_ = RequestIdMode::kGenerate;
 };
 
 }  // namespace bulwark::gateway

@@ -215,7 +215,7 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
   GatewayConfig config;
   BULWARK_RETURN_IF_ERROR(node.CheckKeys(
       {"realm", "forward_auth", "pre_auth_rate_limit", "upstreams", "issuers", "routes", "audit",
-       "identity_token", "cedar_principal_types", "relation_user_types"}));
+       "identity_token", "cedar_principal_types", "relation_user_types", "request_id"}));
   if (ConfigNode types = node["relation_user_types"]; !types.IsMissing()) {
     BULWARK_RETURN_IF_ERROR(types.CheckKeys({"jwt", "api_key", "mtls"}));
     RelationUserTypes& t = config.options.relation_user_types;
@@ -336,6 +336,12 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
     if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
       return Err(node["realm"].Error("must not contain quotes, backslashes or control characters"));
     }
+  }
+  if (ConfigNode mode = node["request_id"]; !mode.IsMissing()) {
+    BULWARK_ASSIGN_OR_RETURN(std::string id_mode, mode.Enum({"generate", "preserve", "off"}));
+    config.options.request_id = id_mode == "preserve" ? RequestIdMode::kPreserve
+                                : id_mode == "off"    ? RequestIdMode::kOff
+                                                      : RequestIdMode::kGenerate;
   }
   BULWARK_RETURN_IF_ERROR(node["forward_auth"].CheckKeys({"trusted_proxies"}));
   BULWARK_ASSIGN_OR_RETURN(config.forward_auth.trusted_proxies,

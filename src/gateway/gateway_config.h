@@ -2,6 +2,7 @@
 //
 //   gateway:
 //     realm: bulwark
+//     request_id: generate                 # or preserve (a well-formed X-Request-Id), off
 //     pre_auth_rate_limit: {limit: 50, window_ms: 1000}   # per client address
 //     forward_auth:
 //       trusted_proxies: [127.0.0.1/32]      # default: loopback only

@@ -51,7 +51,7 @@ bool IsGatewayOwned(std::string_view name) {
 }  // namespace
 
 void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::string>>& headers,
-                                  bool drop_api_key, std::string& out) {
+                                  bool drop_api_key, bool drop_request_id, std::string& out) {
   thread_local net::FieldViews kept;  // per-thread scratch: no allocation per request
   kept.clear();
   for (const auto& [name, value] : headers) {
@@ -60,6 +60,7 @@ void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::
     // X_Bulwark_Subject for the gateway's X-Bulwark-Subject, and
     // Transfer_Encoding for Transfer-Encoding.
     if (IsGatewayOwned(name) || name.find('_') != std::string_view::npos) continue;
+    if (drop_request_id && net::EqualsIgnoreCase(name, kRequestIdHeader)) continue;
     // An API key the gateway consumed stays here: the service gets the key's
     // id and the signed identity, never a long-lived secret it could replay.
     if (drop_api_key) {
@@ -201,6 +202,12 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       response = FinishForward(upstream, std::move(sent), decision);
     }
   }
+  // The client learns the id its request is audited under, whatever the
+  // answer; a service that answered with an id of its own keeps it.
+  if (!decision.request_id.empty() &&
+      !net::HasFieldLine(response.passed_on_fields, kRequestIdHeader)) {
+    net::AppendFieldLine(response.passed_on_fields, kRequestIdHeader, decision.request_id);
+  }
   if (recorder_) {
     recorder_->Record("proxy",
                       {.method = request.method,
@@ -238,7 +245,8 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(net::HttpRequest& 
       route != nullptr &&
       std::find(route->authn.credentials.begin(), route->authn.credentials.end(),
                 CredentialKind::kApiKey) != route->authn.credentials.end();
-  AppendForwardedRequestFields(request.headers, takes_api_keys, fields);
+  AppendForwardedRequestFields(request.headers, takes_api_keys,
+                               gateway_.request_id_mode() != RequestIdMode::kOff, fields);
   // The host the route was matched and authorized on goes on as Host, one
   // line the client cannot drop (Connection: Host) or double: an
   // absolute-form target's authority, else the client's Host; if neither
@@ -253,6 +261,9 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(net::HttpRequest& 
   net::AppendFieldLine(fields, "X-Forwarded-For", request.remote_address);
   net::AppendFieldLine(fields, "X-Forwarded-Proto", tls ? "https" : "http");
   if (!host.empty()) net::AppendFieldLine(fields, "X-Forwarded-Host", host);
+  if (!decision.request_id.empty()) {
+    net::AppendFieldLine(fields, kRequestIdHeader, decision.request_id);
+  }
   if (decision.principal) fields.append(decision.principal->identity_fields());
   if (identity_ != nullptr && decision.principal) {
     Result<std::string> token = identity_->TokenFor(*decision.principal, upstreams_[index].name);

@@ -81,10 +81,11 @@ class ReverseProxy {
 // fields that go on to the service: all but the hop-by-hop ones (as
 // net::AppendPassOnFields drops them), every X-Bulwark-* field, those the
 // gateway sets itself (Host, X-Forwarded-For, -Proto, -Host, Forwarded),
-// Expect, every field whose name has '_', and, when `drop_api_key`,
-// X-Api-Key and an Authorization that carries an API key.
+// Expect, every field whose name has '_', when `drop_api_key` X-Api-Key and
+// an Authorization that carries an API key, and when `drop_request_id`
+// X-Request-Id (the gateway sets its own).
 void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::string>>& headers,
-                                  bool drop_api_key, std::string& out);
+                                  bool drop_api_key, bool drop_request_id, std::string& out);
 
 }  // namespace bulwark::gateway
 

@@ -414,6 +414,18 @@ bool IsHopByHopField(std::string_view name) {
   return false;
 }
 
+bool HasFieldLine(std::string_view lines, std::string_view name) {
+  while (!lines.empty()) {
+    const size_t colon = lines.find(':');
+    if (colon == std::string_view::npos) return false;
+    if (EqualsIgnoreCase(lines.substr(0, colon), name)) return true;
+    const size_t end = lines.find("\r\n", colon);
+    if (end == std::string_view::npos) return false;
+    lines.remove_prefix(end + 2);
+  }
+  return false;
+}
+
 void AppendFieldLine(std::string& out, std::string_view name, std::string_view value) {
   const size_t at = out.size();
   const size_t total = at + name.size() + value.size() + 4;

@@ -120,6 +120,10 @@ bool IsHopByHopField(std::string_view name);
 // Appends `name: value` and CRLF to `out`.
 void AppendFieldLine(std::string& out, std::string_view name, std::string_view value);
 
+// True if `lines` (AppendFieldLine lines) hold a field named `name`, in any
+// case.
+bool HasFieldLine(std::string_view lines, std::string_view name);
+
 // Appends to `out`, as AppendFieldLine lines, the fields a proxy passes on
 // (request or response): all but those of IsHopByHopField and every field a
 // Connection field names. Fields the caller replaces with its own it drops

@@ -26,6 +26,8 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
   server {
     listen 127.0.0.1:$back;
     location = /jwks.json { alias $work/remote.jwks; default_type application/json; }
+    location = /public/rid { return 200 "rid=\$http_x_request_id"; }
+    location = /public/own { add_header X-Request-Id svc-own; return 200 "own"; }
     location / {
       return 200 "uri=\$request_uri sub=\$http_x_bulwark_subject scopes=\$http_x_bulwark_scopes xff=\$http_x_forwarded_for secret=\$http_x_secret len=\$content_length\n";
     }
@@ -162,6 +164,22 @@ expect_eq "client-sent identity and X-Forwarded-For are replaced" \
 expect_eq "anonymous forged identity stays forged-free" \
   "$(code -H "X-Bulwark-Subject: admin" "$base/public/x"):$(cat body)" \
   "200:uri=/public/x sub= scopes= xff=127.0.0.1 secret= len="
+# Every request gets an id of Bulwark's: the service sees it, the client is
+# told it (refused too), and the audit event carries it; a client's own
+# X-Request-Id goes no further.
+uuid='[0-9a-f]\{8\}-[0-9a-f]\{4\}-4[0-9a-f]\{3\}-[89ab][0-9a-f]\{3\}-[0-9a-f]\{12\}'
+expect_eq "request id: a client's is replaced" "$(code -H "X-Request-Id: forged" "$base/public/rid")" "200"
+rid=$(sed -n 's/^rid=//p' body)
+told=$(tr -d '\r' <headers | sed -n 's/^X-Request-Id: //Ip')
+if echo "$rid" | grep -qx "$uuid" && [ "$told" = "$rid" ]; then ok; else bad "request id: service got '$rid', client told '$told'"; fi
+code -H "X-Request-Id: forged" "$base/public/rid" >/dev/null
+expect_eq "request id: each request its own" "$(sed -n 's/^rid=//p' body | grep -c "$uuid"):$([ "$(sed -n 's/^rid=//p' body)" != "$rid" ] && echo new)" "1:new"
+code "$base/public/own" >/dev/null
+expect_eq "request id: a service's own is the one the client gets" \
+  "$(tr -d '\r' <headers | grep -i '^X-Request-Id:' | tr '\n' '|')" "X-Request-Id: svc-own|"
+expect_eq "request id: a refusal tells it" "$(code "$base/orders/1")" "401"
+denied_rid=$(tr -d '\r' <headers | sed -n 's/^X-Request-Id: //Ip')
+if echo "$denied_rid" | grep -qx "$uuid"; then ok; else bad "request id on a 401: '$denied_rid'"; cat headers; fi
 expect_eq "hop-by-hop fields named in Connection are dropped" \
   "$(code -H "Connection: X-Secret" -H "X-Secret: 1" "$base/public/h"):$(cat body)" \
   "200:uri=/public/h sub= scopes= xff=127.0.0.1 secret= len="
@@ -308,7 +326,7 @@ expect_eq "204 from the service" "$(code "$base/framing/no-content")" "204"
 # framing and Date do not: the gateway frames and dates its own answer.
 for kind in fields fields-chunked; do
   got=$(curl -s -D - -o /dev/null "$base/framing/$kind" | tr -d '\r' | sed 1d |
-    grep -iv '^\(ratelimit\|content-length\|date\|connection\):' | grep -v '^$' | tr '\n' '|')
+    grep -iv '^\(ratelimit\|x-request-id\|content-length\|date\|connection\):' | grep -v '^$' | tr '\n' '|')
   expect_eq "service fields passed on, this hop's dropped ($kind)" "$got" \
     "X-App: kept|Set-Cookie: a=1|Set-Cookie: b=2|x-tail: v|"
   expect_eq "one Date, the gateway's ($kind)" \
@@ -367,9 +385,9 @@ kill -TERM "$bulwark_pid"
 wait "$bulwark_pid"
 expect_eq "clean exit" "$?" "0"
 expect_eq "audit file is owner-only" "$(stat -c '%a' audit.jsonl)" "600"
-if python3 - "$good" <<'PY'; then ok; else bad "audit records"; head -5 audit.jsonl; fi
+if python3 - "$good" "$rid" "$denied_rid" <<'PY'; then ok; else bad "audit records"; head -5 audit.jsonl; fi
 import json, sys
-token = sys.argv[1]
+token, rid, denied_rid = sys.argv[1:4]
 text = open("audit.jsonl").read()
 assert token not in text and token.split(".")[2] not in text, "token in audit log"
 events = [json.loads(line) for line in text.splitlines()]
@@ -386,6 +404,11 @@ assert not any(e["host"] == "x" for e in framed), framed
 cedar = [e for e in events if e["route"] == "docs"]
 assert any(e["decision"] == "allow" and e["reason"] == "permitted by owners-read" for e in cedar), cedar
 assert any(e["status"] == 403 and e["reason"] == "denied (no policy permits)" for e in cedar), cedar
+# The ids the service and the client were given are the audit events' ids.
+assert [e["resource"] for e in events if e["request_id"] == rid] == ["/public/rid"], rid
+assert [e["status"] for e in events if e["request_id"] == denied_rid] == [401], denied_rid
+assert all(e["request_id"] for e in events), [e for e in events if not e["request_id"]][:1]
+assert "forged" not in text
 PY
 
 finish "proxy e2e"

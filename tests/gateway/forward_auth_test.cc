@@ -62,6 +62,9 @@ TEST_F(ForwardAuthTest, NginxAllowReturnsIdentityHeaders) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(Get(r, "X-Bulwark-Subject"), "alice");
   EXPECT_EQ(Get(r, "X-Bulwark-Status"), "200");
+  // The id the decision is audited under, for the proxy's own log
+  // (auth_request_set $id $upstream_http_x_request_id).
+  EXPECT_EQ(Get(r, "X-Request-Id").size(), 36u);
 }
 
 TEST_F(ForwardAuthTest, NginxGetsOnly401Or403WithTheRealStatusInAHeader) {
@@ -219,6 +222,7 @@ TEST_F(ForwardAuthTest, UntrustedPeersAreRefused) {
 TEST_F(ForwardAuthTest, ConfigSectionParsesAndErrorsNameTheField) {
   const std::string yaml = R"(
 realm: shop
+request_id: preserve
 forward_auth: {trusted_proxies: [10.0.0.0/8]}
 issuers:
   - {name: idp, issuer: "https://idp.example", audiences: [api], jwks_file: idp.jwks}
@@ -234,6 +238,7 @@ routes:
   auto config = GatewayConfigFromNode(*node, dir_.string());
   ASSERT_TRUE(config.has_value()) << config.error().ToString();
   EXPECT_EQ(config->options.realm, "shop");
+  EXPECT_EQ(config->options.request_id, RequestIdMode::kPreserve);
   ASSERT_EQ(config->options.routes.size(), 1u);
   EXPECT_EQ(config->options.issuers[0].jwks_file, (dir_ / "idp.jwks").string());
   EXPECT_TRUE(Gateway::Create(config->options, clock_).has_value());
@@ -245,6 +250,7 @@ routes:
            {"routes: [{name: r, authn: {mode: none}, authz: {scopes: [a]}}]", "routes[0].authz"},
            {"issuers: [{name: i, issuer: x, audiences: [], jwks_file: f}]", "audiences"},
            {"realm: 'a\"b'", "realm"},
+           {"request_id: keep", "request_id"},
            {"rotues: []", "rotues"}}) {
     auto n = ParseConfig(bad, "gw.yaml", dir_.string());
     ASSERT_TRUE(n.has_value()) << bad;

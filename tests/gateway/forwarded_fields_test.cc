@@ -54,7 +54,7 @@ TEST(ForwardedRequestFieldsTest, DropsThisHopsAndTheGatewaysFields) {
       {"X-Api-Key", kApiKey},
   };
   std::string out;
-  AppendForwardedRequestFields(in, /*drop_api_key=*/false, out);
+  AppendForwardedRequestFields(in, /*drop_api_key=*/false, /*drop_request_id=*/false, out);
   EXPECT_EQ(out,
             "Accept: */*\r\nCookie: a=1\r\nCookie: b=2\r\n"
             "Authorization: Bearer eyJ.jwt.sig\r\nX-Api-Key: " +
@@ -65,10 +65,23 @@ TEST(ForwardedRequestFieldsTest, DropsThisHopsAndTheGatewaysFields) {
 // in X-Api-Key or as a bearer credential; a JWT bearer goes on.
 TEST(ForwardedRequestFieldsTest, AnApiKeyTheGatewayTakesStaysHere) {
   std::string out;
-  AppendForwardedRequestFields({{"X-Api-Key", kApiKey}, {"A", "1"}}, true, out);
-  AppendForwardedRequestFields({{"authorization", "Bearer " + kApiKey}, {"B", "2"}}, true, out);
-  AppendForwardedRequestFields({{"Authorization", "Bearer eyJ.jwt.sig"}}, true, out);
+  AppendForwardedRequestFields({{"X-Api-Key", kApiKey}, {"A", "1"}}, true, false, out);
+  AppendForwardedRequestFields({{"authorization", "Bearer " + kApiKey}, {"B", "2"}}, true, false,
+                               out);
+  AppendForwardedRequestFields({{"Authorization", "Bearer eyJ.jwt.sig"}}, true, false, out);
   EXPECT_EQ(out, "A: 1\r\nB: 2\r\nAuthorization: Bearer eyJ.jwt.sig\r\n");
+}
+
+// Where the gateway sets the request's id, a client's X-Request-Id (any case,
+// every copy) goes no further; with ids off it passes like any field.
+TEST(ForwardedRequestFieldsTest, AClientsRequestIdGoesOnlyWhereTheGatewaySetsNone) {
+  const Fields in = {{"x-request-id", "forged"}, {"A", "1"}, {"X-Request-Id", "again"}};
+  std::string out;
+  AppendForwardedRequestFields(in, false, /*drop_request_id=*/true, out);
+  EXPECT_EQ(out, "A: 1\r\n");
+  out.clear();
+  AppendForwardedRequestFields(in, false, /*drop_request_id=*/false, out);
+  EXPECT_EQ(out, "x-request-id: forged\r\nA: 1\r\nX-Request-Id: again\r\n");
 }
 
 }  // namespace
