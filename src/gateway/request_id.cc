@@ -7,7 +7,6 @@
 #include <span>
 
 #include "crypto/random.h"
-#include "guard/key_hash.h"
 
 namespace bulwark::gateway {
 
@@ -22,28 +21,39 @@ constexpr std::array<bool, 256> kIdChars = [] {
   return table;
 }();
 
-struct IdStream {
-  guard::SipHashKey key;
-  uint64_t counter = 0;
-  bool keyed = false;
+// Random bytes for this thread's ids, drawn from OpenSSL's generator a page
+// at a time: one call per 256 ids rather than one per request.
+struct RandomPool {
+  std::array<uint8_t, 4096> bytes;
+  size_t used = sizeof bytes;
 };
 
-IdStream& ThisThreadsStream() {
-  thread_local IdStream stream;
-  if (!stream.keyed) {
-    std::array<uint8_t, 16> bytes{};
-    if (!crypto::RandomBytes(bytes).ok()) {
+const uint8_t* NextSixteenBytes() {
+  thread_local RandomPool pool;
+  if (pool.used + 16 > pool.bytes.size()) {
+    if (!crypto::RandomBytes(pool.bytes).ok()) {
       // Ids are not secrets: without OpenSSL's generator they stay unique
       // (the device's randomness), only no longer guaranteed unguessable.
       std::random_device device;
-      for (uint8_t& b : bytes) b = static_cast<uint8_t>(device());
+      for (uint8_t& b : pool.bytes) b = static_cast<uint8_t>(device());
     }
-    std::memcpy(&stream.key.k0, bytes.data(), 8);
-    std::memcpy(&stream.key.k1, bytes.data() + 8, 8);
-    stream.keyed = true;
+    pool.used = 0;
   }
-  return stream;
+  const uint8_t* out = pool.bytes.data() + pool.used;
+  pool.used += 16;
+  return out;
 }
+
+// "00", "01", ... "ff": two hex digits per byte in one copy.
+constexpr std::array<char, 512> kHexPairs = [] {
+  constexpr char kHex[] = "0123456789abcdef";
+  std::array<char, 512> table{};
+  for (int i = 0; i < 256; ++i) {
+    table[2 * i] = kHex[i >> 4];
+    table[2 * i + 1] = kHex[i & 0x0f];
+  }
+  return table;
+}();
 
 }  // namespace
 
@@ -56,28 +66,20 @@ bool IsWellFormedRequestId(std::string_view id) {
 }
 
 std::string NewRequestId() {
-  IdStream& stream = ThisThreadsStream();
-  const uint64_t n = stream.counter++;
-  uint8_t input[9];
-  std::memcpy(input, &n, 8);
-  uint64_t halves[2];
-  for (uint8_t i = 0; i < 2; ++i) {
-    input[8] = i;
-    halves[i] = guard::SipHash24(
-        stream.key, std::string_view(reinterpret_cast<const char*>(input), sizeof input));
-  }
   uint8_t b[16];
-  std::memcpy(b, halves, 16);
+  std::memcpy(b, NextSixteenBytes(), 16);
   b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 9562 variant
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(36, '-');
-  size_t at = 0;
-  for (size_t i = 0; i < 16; ++i) {
-    if (at == 8 || at == 13 || at == 18 || at == 23) ++at;
-    id[at++] = kHex[b[i] >> 4];
-    id[at++] = kHex[b[i] & 0x0f];
-  }
+  std::string id;
+  id.resize_and_overwrite(36, [&b](char* p, size_t) {
+    char* w = p;
+    for (size_t i = 0; i < 16; ++i) {
+      if (i == 4 || i == 6 || i == 8 || i == 10) *w++ = '-';
+      std::memcpy(w, &kHexPairs[2 * b[i]], 2);
+      w += 2;
+    }
+    return 36;
+  });
   return id;
 }
 

@@ -29,9 +29,9 @@ enum class RequestIdMode {
 bool IsWellFormedRequestId(std::string_view id);
 
 // A random version 4 UUID, lower case ("0b7c...-4...-[89ab]..."): 122 bits
-// from SipHash-2-4 over a per-thread counter under a per-thread key drawn from
-// OpenSSL's generator, so ids neither repeat nor can be predicted from others
-// without a system call per id.
+// of OpenSSL's generator, drawn for 256 ids at a time per thread, so ids
+// neither repeat nor can be predicted from others, at no generator call per
+// request.
 std::string NewRequestId();
 
 }  // namespace bulwark::gateway

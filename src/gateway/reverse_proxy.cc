@@ -48,6 +48,14 @@ bool IsGatewayOwned(std::string_view name) {
          net::EqualsIgnoreCase(name, "Forwarded");
 }
 
+// The client learns the id its request is audited under, whatever the
+// answer.
+void TellRequestId(const Decision& decision, net::HttpResponse& response) {
+  if (!decision.request_id.empty()) {
+    net::AppendFieldLine(response.passed_on_fields, kRequestIdHeader, decision.request_id);
+  }
+}
+
 }  // namespace
 
 void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::string>>& headers,
@@ -188,12 +196,14 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
   if (!decision.allowed()) {
     response = StatusResponse(decision.status);
     response.passed_on_fields = std::move(decision.response_fields);
+    TellRequestId(decision, response);
   } else {
     net::HttpRequest upstream_request;
     size_t upstream = 0;
     if (auto refused =
             PrepareForward(request, tls, facts.host, decision, upstream_request, upstream)) {
       response = std::move(*refused);
+      TellRequestId(decision, response);
     } else {
       auto executor = co_await asio::this_coro::executor;
       Result<net::HttpResponse> sent =
@@ -201,12 +211,6 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
               .Send(upstream_request, Idempotent(upstream_request.method));
       response = FinishForward(upstream, std::move(sent), decision);
     }
-  }
-  // The client learns the id its request is audited under, whatever the
-  // answer; a service that answered with an id of its own keeps it.
-  if (!decision.request_id.empty() &&
-      !net::HasFieldLine(response.passed_on_fields, kRequestIdHeader)) {
-    net::AppendFieldLine(response.passed_on_fields, kRequestIdHeader, decision.request_id);
   }
   if (recorder_) {
     recorder_->Record("proxy",
@@ -299,7 +303,14 @@ net::HttpResponse ReverseProxy::FinishForward(size_t index, Result<net::HttpResp
   if (!response) {
     if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
     const bool timeout = response.error().code() == StatusCode::kDeadlineExceeded;
-    return StatusResponse(timeout ? 504 : 502);
+    net::HttpResponse failed_response = StatusResponse(timeout ? 504 : 502);
+    TellRequestId(decision, failed_response);
+    return failed_response;
+  }
+  // A service that answered with an id of its own keeps it (its lines only
+  // are looked at: the gateway's come after).
+  if (!net::HasFieldLine(response->passed_on_fields, kRequestIdHeader)) {
+    TellRequestId(decision, *response);
   }
   response->passed_on_fields.append(decision.response_fields);
   return std::move(*response);

@@ -415,13 +415,14 @@ bool IsHopByHopField(std::string_view name) {
 }
 
 bool HasFieldLine(std::string_view lines, std::string_view name) {
-  while (!lines.empty()) {
-    const size_t colon = lines.find(':');
-    if (colon == std::string_view::npos) return false;
-    if (EqualsIgnoreCase(lines.substr(0, colon), name)) return true;
-    const size_t end = lines.find("\r\n", colon);
+  // Run on every proxied answer: a line is looked at only if its colon is
+  // where `name`'s would be.
+  const size_t n = name.size();
+  while (lines.size() > n) {
+    if (lines[n] == ':' && EqualsIgnoreCaseSameSize(lines.substr(0, n), name)) return true;
+    const size_t end = FindLineBreakOrNul(lines, 0);  // the line's CR
     if (end == std::string_view::npos) return false;
-    lines.remove_prefix(end + 2);
+    lines.remove_prefix(std::min(end + 2, lines.size()));
   }
   return false;
 }

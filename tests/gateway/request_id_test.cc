@@ -23,7 +23,7 @@ TEST(RequestIdTest, NewIdsAreVersion4UuidsThatDoNotRepeat) {
     ASSERT_TRUE(std::regex_match(id, kUuidV4)) << id;
     ASSERT_TRUE(seen.insert(std::move(id)).second);
   }
-  // Another thread draws its own key: its ids do not meet this thread's.
+  // Another thread draws its own bytes: its ids do not meet this thread's.
   std::thread([&] {
     for (int i = 0; i < 1000; ++i) EXPECT_TRUE(seen.insert(NewRequestId()).second);
   }).join();

@@ -418,5 +418,17 @@ TEST(EqualsIgnoreCaseTest, AgreesWithAByteByByteComparisonForEveryPair) {
   EXPECT_TRUE(EqualsIgnoreCase("TRANSFER-ENCODING", "transfer-encoding"));
 }
 
+TEST(HasFieldLineTest, FindsANameInAnyCaseOnAnyLineAndNothingElse) {
+  const std::string lines = "Server: x\r\nx-request-id: a\r\nX-Other: X-Request-Id: b\r\n";
+  EXPECT_TRUE(HasFieldLine(lines, "X-Request-Id"));
+  EXPECT_TRUE(HasFieldLine(lines, "server"));
+  EXPECT_TRUE(HasFieldLine(lines, "X-OTHER"));
+  EXPECT_FALSE(HasFieldLine(lines, "X-Request"));                              // a prefix of a name
+  EXPECT_FALSE(HasFieldLine(lines, "Request-Id"));                             // a suffix of one
+  EXPECT_FALSE(HasFieldLine("X-Other: X-Request-Id: b\r\n", "X-Request-Id"));  // in a value
+  EXPECT_FALSE(HasFieldLine("", "X-Request-Id"));
+  EXPECT_FALSE(HasFieldLine("X-Request-Id", "X-Request-Id"));  // no colon
+}
+
 }  // namespace
 }  // namespace bulwark::net
