@@ -127,9 +127,7 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
   net::HttpResponse response = StatusResponse(nginx_cannot_pass ? 403 : decision.status);
   response.headers.emplace_back("X-Bulwark-Status", std::to_string(decision.status));
   response.passed_on_fields.append(decision.response_fields);
-  if (!decision.request_id.empty()) {
-    net::AppendFieldLine(response.passed_on_fields, kRequestIdHeader, decision.request_id);
-  }
+  AppendRequestIdField(decision.request_id, response.passed_on_fields);
   for (auto& h : decision.identity_headers()) response.headers.push_back(std::move(h));
   if (recorder) {
     recorder->Record(kFrontend[static_cast<int>(*flavor)], facts, decision, decision.status,

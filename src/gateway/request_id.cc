@@ -7,6 +7,7 @@
 #include <span>
 
 #include "crypto/random.h"
+#include "net/request_head.h"
 
 namespace bulwark::gateway {
 
@@ -81,6 +82,10 @@ std::string NewRequestId() {
     return 36;
   });
   return id;
+}
+
+void AppendRequestIdField(std::string_view id, std::string& lines) {
+  if (!id.empty()) net::AppendFieldLine(lines, kRequestIdHeader, id);
 }
 
 }  // namespace bulwark::gateway

@@ -34,6 +34,10 @@ bool IsWellFormedRequestId(std::string_view id);
 // request.
 std::string NewRequestId();
 
+// Appends `X-Request-Id: <id>` and CRLF to `lines` (field lines for the
+// service or the client), nothing if `id` is empty (RequestIdMode::kOff).
+void AppendRequestIdField(std::string_view id, std::string& lines);
+
 }  // namespace bulwark::gateway
 
 #endif  // BULWARK_GATEWAY_REQUEST_ID_H_

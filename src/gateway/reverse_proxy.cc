@@ -48,14 +48,6 @@ bool IsGatewayOwned(std::string_view name) {
          net::EqualsIgnoreCase(name, "Forwarded");
 }
 
-// The client learns the id its request is audited under, whatever the
-// answer.
-void TellRequestId(const Decision& decision, net::HttpResponse& response) {
-  if (!decision.request_id.empty()) {
-    net::AppendFieldLine(response.passed_on_fields, kRequestIdHeader, decision.request_id);
-  }
-}
-
 }  // namespace
 
 void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::string>>& headers,
@@ -196,14 +188,15 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
   if (!decision.allowed()) {
     response = StatusResponse(decision.status);
     response.passed_on_fields = std::move(decision.response_fields);
-    TellRequestId(decision, response);
+    // Every answer, a refusal too, tells the id the request is audited under.
+    AppendRequestIdField(decision.request_id, response.passed_on_fields);
   } else {
     net::HttpRequest upstream_request;
     size_t upstream = 0;
     if (auto refused =
             PrepareForward(request, tls, facts.host, decision, upstream_request, upstream)) {
       response = std::move(*refused);
-      TellRequestId(decision, response);
+      AppendRequestIdField(decision.request_id, response.passed_on_fields);
     } else {
       auto executor = co_await asio::this_coro::executor;
       Result<net::HttpResponse> sent =
@@ -265,9 +258,7 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(net::HttpRequest& 
   net::AppendFieldLine(fields, "X-Forwarded-For", request.remote_address);
   net::AppendFieldLine(fields, "X-Forwarded-Proto", tls ? "https" : "http");
   if (!host.empty()) net::AppendFieldLine(fields, "X-Forwarded-Host", host);
-  if (!decision.request_id.empty()) {
-    net::AppendFieldLine(fields, kRequestIdHeader, decision.request_id);
-  }
+  AppendRequestIdField(decision.request_id, fields);
   if (decision.principal) fields.append(decision.principal->identity_fields());
   if (identity_ != nullptr && decision.principal) {
     Result<std::string> token = identity_->TokenFor(*decision.principal, upstreams_[index].name);
@@ -304,13 +295,13 @@ net::HttpResponse ReverseProxy::FinishForward(size_t index, Result<net::HttpResp
     if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
     const bool timeout = response.error().code() == StatusCode::kDeadlineExceeded;
     net::HttpResponse failed_response = StatusResponse(timeout ? 504 : 502);
-    TellRequestId(decision, failed_response);
+    AppendRequestIdField(decision.request_id, failed_response.passed_on_fields);
     return failed_response;
   }
   // A service that answered with an id of its own keeps it (its lines only
   // are looked at: the gateway's come after).
   if (!net::HasFieldLine(response->passed_on_fields, kRequestIdHeader)) {
-    TellRequestId(decision, *response);
+    AppendRequestIdField(decision.request_id, response->passed_on_fields);
   }
   response->passed_on_fields.append(decision.response_fields);
   return std::move(*response);
