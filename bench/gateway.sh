@@ -327,19 +327,22 @@ done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo
-# The summary lines, plain (suffix "") and over TLS (suffix _tls).
+# The summary lines, plain (suffix ""), over TLS (_tls) and with TLS to the
+# service (_tls_upstream, which has no HAProxy or fresh-token rows).
 summary() {
-  local t=$1
+  local t=$1 haproxy=${rps[haproxy_jwt$1]:+yes}
   echo "gateway_rps$t: ${rps[bulwark$t]} req/s"
   echo "nginx_rps$t: ${rps[nginx$t]} req/s"
-  echo "haproxy_jwt_rps$t: ${rps[haproxy_jwt$t]} req/s"
+  [ -n "$haproxy" ] && echo "haproxy_jwt_rps$t: ${rps[haproxy_jwt$t]} req/s"
   echo "gateway_rps_ratio_vs_nginx$t: $(ratio "${rps[bulwark$t]}" "${rps[nginx$t]}") ratio"
-  echo "gateway_rps_ratio_vs_haproxy_jwt$t: $(ratio "${rps[bulwark$t]}" "${rps[haproxy_jwt$t]}") ratio"
-  echo "gateway_uncached_rps_ratio_vs_haproxy_jwt$t: $(ratio "${rps[bulwark_fresh$t]}" "${rps[haproxy_jwt_fresh$t]}") ratio"
+  if [ -n "$haproxy" ]; then
+    echo "gateway_rps_ratio_vs_haproxy_jwt$t: $(ratio "${rps[bulwark$t]}" "${rps[haproxy_jwt$t]}") ratio"
+    echo "gateway_uncached_rps_ratio_vs_haproxy_jwt$t: $(ratio "${rps[bulwark_fresh$t]}" "${rps[haproxy_jwt_fresh$t]}") ratio"
+  fi
   echo "gateway_cpu_us_per_req$t: ${cpu_us[bulwark$t]} us"
-  echo "gateway_uncached_cpu_us_per_req$t: ${cpu_us[bulwark_fresh$t]} us"
+  [ -n "$haproxy" ] && echo "gateway_uncached_cpu_us_per_req$t: ${cpu_us[bulwark_fresh$t]} us"
   echo "nginx_cpu_us_per_req$t: ${cpu_us[nginx$t]} us"
-  echo "haproxy_jwt_cpu_us_per_req$t: ${cpu_us[haproxy_jwt$t]} us"
+  [ -n "$haproxy" ] && echo "haproxy_jwt_cpu_us_per_req$t: ${cpu_us[haproxy_jwt$t]} us"
   echo "gateway_backend_cpu_us_per_req$t: ${backend_us[bulwark$t]} us"
   echo "nginx_backend_cpu_us_per_req$t: ${backend_us[nginx$t]} us"
   echo "gateway_p99$t: ${p99[bulwark$t]}"
@@ -347,17 +350,7 @@ summary() {
 }
 summary ""
 summary _tls
-# Plain clients, TLS to the service: Bulwark's full chain against nginx.
-t=_tls_upstream
-echo "gateway_rps$t: ${rps[bulwark$t]} req/s"
-echo "nginx_rps$t: ${rps[nginx$t]} req/s"
-echo "gateway_rps_ratio_vs_nginx$t: $(ratio "${rps[bulwark$t]}" "${rps[nginx$t]}") ratio"
-echo "gateway_cpu_us_per_req$t: ${cpu_us[bulwark$t]} us"
-echo "nginx_cpu_us_per_req$t: ${cpu_us[nginx$t]} us"
-echo "gateway_backend_cpu_us_per_req$t: ${backend_us[bulwark$t]} us"
-echo "nginx_backend_cpu_us_per_req$t: ${backend_us[nginx$t]} us"
-echo "gateway_p99$t: ${p99[bulwark$t]}"
-echo "nginx_p99$t: ${p99[nginx$t]}"
+summary _tls_upstream
 
 if [ "${BULWARK_BENCH_CALLGRIND:-0}" = 1 ]; then
   command -v valgrind >/dev/null || { echo "missing valgrind (scripts/install-deps.sh --test)"; exit 1; }
@@ -450,12 +443,24 @@ NGINX
     instructions=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
     echo $((instructions / requests))
   }
-  bulwark_url="http://127.0.0.1:$bulwark_cg_port/x"
-  warm=(-H "Authorization: Bearer $token")
+  # compare SUFFIX BULWARK_PID BULWARK_URL NGINX_URL: Bulwark and nginx
+  # counted on the same requests (the reused token, which nginx parses and
+  # passes on too), and the ratio. Over TLS wrk keeps its connections, so
+  # the count holds the records' work, not handshakes (those fall in the
+  # warm-up); to a TLS service the pools' connections are made in it.
+  compare() {
+    local t=$1 gateway nginx
+    warm=(-H "Authorization: Bearer $token")
+    gateway=$(count_instructions "$2" "$3" "reused$t" "${warm[@]}")
+    nginx=$(count_instructions "$nginx_cg_pid" "$4" "nginx$t" "${warm[@]}")
+    echo "gateway_instructions_per_req$t: $gateway instructions"
+    echo "nginx_instructions_per_req$t: $nginx instructions"
+    echo "gateway_instructions_ratio_vs_nginx$t: $(ratio "$gateway" "$nginx") ratio"
+  }
   warm_args=()
   count_args=()
-  gateway=$(count_instructions "$bulwark_cg_pid" "$bulwark_url" reused "${warm[@]}")
-  echo "gateway_instructions_per_req: $gateway instructions"
+  bulwark_url="http://127.0.0.1:$bulwark_cg_port/x"
+  compare "" "$bulwark_cg_pid" "$bulwark_url" "http://127.0.0.1:$nginx_cg_port/x"
   # Fresh tokens warm up on the second half of the list and are counted on
   # the first (fewer requests than that under callgrind), so the counted run
   # meets none the warm-up left in the verification cache.
@@ -463,31 +468,11 @@ NGINX
   warm_args=(-- $((fresh_tokens / 2)) $((fresh_tokens / 2)))
   count_args=(-- 0 $((fresh_tokens / 2)))
   fresh=$(count_instructions "$bulwark_cg_pid" "$bulwark_url" fresh -s "$work/fresh.lua")
-  count_args=()
   echo "gateway_uncached_instructions_per_req: $fresh instructions"
-  warm=()
   warm_args=()
-  nginx=$(count_instructions "$nginx_cg_pid" "http://127.0.0.1:$nginx_cg_port/x" nginx)
-  echo "nginx_instructions_per_req: $nginx instructions"
-  echo "gateway_instructions_ratio_vs_nginx: $(awk -v a="$gateway" -v b="$nginx" 'BEGIN { printf "%.2f", a / b }') ratio"
-  # The same over TLS 1.3, reused token: wrk keeps its connections, so this
-  # counts the records' work, not handshakes (those fall in the warm-up).
-  warm=(-H "Authorization: Bearer $token")
-  gateway_tls=$(count_instructions "$bulwark_cg_tls_pid" "https://127.0.0.1:$bulwark_cg_tls_port/x" \
-    reused_tls "${warm[@]}")
-  echo "gateway_instructions_per_req_tls: $gateway_tls instructions"
-  warm=()
-  nginx_tls=$(count_instructions "$nginx_cg_pid" "https://127.0.0.1:$nginx_cg_tls_port/x" nginx_tls)
-  echo "nginx_instructions_per_req_tls: $nginx_tls instructions"
-  echo "gateway_instructions_ratio_vs_nginx_tls: $(awk -v a="$gateway_tls" -v b="$nginx_tls" 'BEGIN { printf "%.2f", a / b }') ratio"
-  # Plain clients, TLS 1.3 to the service: the pools' connections and
-  # sessions are made in the warm-up.
-  warm=(-H "Authorization: Bearer $token")
-  gateway_up=$(count_instructions "$bulwark_cg_up_pid" "http://127.0.0.1:$bulwark_cg_up_port/x" \
-    reused_tls_upstream "${warm[@]}")
-  echo "gateway_instructions_per_req_tls_upstream: $gateway_up instructions"
-  warm=()
-  nginx_up=$(count_instructions "$nginx_cg_pid" "http://127.0.0.1:$nginx_cg_up_port/x" nginx_tls_upstream)
-  echo "nginx_instructions_per_req_tls_upstream: $nginx_up instructions"
-  echo "gateway_instructions_ratio_vs_nginx_tls_upstream: $(awk -v a="$gateway_up" -v b="$nginx_up" 'BEGIN { printf "%.2f", a / b }') ratio"
+  count_args=()
+  compare _tls "$bulwark_cg_tls_pid" "https://127.0.0.1:$bulwark_cg_tls_port/x" \
+    "https://127.0.0.1:$nginx_cg_tls_port/x"
+  compare _tls_upstream "$bulwark_cg_up_pid" "http://127.0.0.1:$bulwark_cg_up_port/x" \
+    "http://127.0.0.1:$nginx_cg_up_port/x"
 fi
