@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 
 #include "net/io_batch.h"
@@ -17,20 +18,57 @@
 
 namespace bulwark::net::testing {
 
-int ListenOnLoopback(uint16_t& port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
+LoopbackService::LoopbackService(std::function<void(int fd)> serve) : serve_(std::move(serve)) {
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || ::listen(fd, 8) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return -1;
+  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(listen_fd_, 8) != 0 ||
+      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ADD_FAILURE() << "cannot listen on 127.0.0.1";
+    return;
   }
-  port = ntohs(addr.sin_port);
-  return fd;
+  port_ = ntohs(addr.sin_port);
+  thread_ = std::thread([this] {
+    for (;;) {
+      const int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) return;  // shut down
+      ++connections_;
+      serve_(fd);
+    }
+  });
+}
+
+LoopbackService::~LoopbackService() {
+  if (listen_fd_ >= 0) {
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    ::close(listen_fd_);
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+std::optional<ReceivedRequest> ReadRequestSlowly(
+    const std::function<long(char* data, size_t size)>& read) {
+  ReceivedRequest request;
+  char c;
+  while (request.head.find("\r\n\r\n") == std::string::npos && read(&c, 1) == 1) {
+    request.head += c;
+  }
+  if (request.head.find("\r\n\r\n") == std::string::npos) return std::nullopt;
+  size_t length = 0;
+  if (const size_t at = request.head.find("Content-Length: "); at != std::string::npos) {
+    length = std::stoul(request.head.substr(at + 16));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  request.body.resize(length);
+  for (size_t got = 0; got < length;) {
+    const long n = read(request.body.data() + got, length - got);
+    if (n <= 0) return std::nullopt;
+    got += static_cast<size_t>(n);
+  }
+  return request;
 }
 
 bool IoUringAvailable() {

@@ -5,11 +5,14 @@
 #ifndef BULWARK_TESTS_NET_HTTP_TEST_CLIENT_H_
 #define BULWARK_TESTS_NET_HTTP_TEST_CLIENT_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -19,9 +22,41 @@ namespace bulwark::net::testing {
 // (net/io_batch.h): tests of the batched path skip where it does not.
 bool IoUringAvailable();
 
-// A socket listening on 127.0.0.1 at a port the kernel chose, for a test's
-// own services: its descriptor (-1 if that failed) and, in `port`, the port.
-int ListenOnLoopback(uint16_t& port);
+// A test's own service on 127.0.0.1, at a port the kernel chose: a thread
+// accepts connections one at a time and hands each to `serve`, which owns
+// the descriptor (and closes it), until the service is destroyed. Declare
+// it after whatever `serve` uses, so that its thread stops first.
+class LoopbackService {
+ public:
+  explicit LoopbackService(std::function<void(int fd)> serve);
+  ~LoopbackService();
+  LoopbackService(const LoopbackService&) = delete;
+  LoopbackService& operator=(const LoopbackService&) = delete;
+
+  uint16_t port() const { return port_; }
+  // Connections accepted so far.
+  int connections() const { return connections_.load(); }
+
+ private:
+  std::function<void(int fd)> serve_;
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<int> connections_{0};
+  std::thread thread_;
+};
+
+// A request a test's service read: its head (through the empty line) and
+// its body (Content-Length framing only).
+struct ReceivedRequest {
+  std::string head;
+  std::string body;
+};
+// Reads one request through `read` (bytes into the buffer, as ::read: 0 or
+// less at the end), the body only after a pause, so that the sender's
+// socket buffers fill and its writes must wait. nullopt if the connection
+// ended before the whole request came.
+std::optional<ReceivedRequest> ReadRequestSlowly(
+    const std::function<long(char* data, size_t size)>& read);
 
 struct RawResponse {
   int status = 0;

@@ -3,8 +3,6 @@
 #include "http_test_client.h"
 #include "net/async_http_server.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -35,71 +33,39 @@ namespace asio = boost::asio;
 class Service {
  public:
   explicit Service(int answers_per_connection, std::string last_answer = "")
-      : answers_per_connection_(answers_per_connection), last_answer_(std::move(last_answer)) {
-    listen_fd_ = testing::ListenOnLoopback(port_);
-    EXPECT_GE(listen_fd_, 0);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~Service() {
-    ::shutdown(listen_fd_, SHUT_RDWR);
-    ::close(listen_fd_);
-    thread_.join();
-  }
+      : answers_per_connection_(answers_per_connection), last_answer_(std::move(last_answer)) {}
 
-  uint16_t port() const { return port_; }
-  int connections() const { return connections_.load(); }
+  uint16_t port() const { return loop_.port(); }
+  int connections() const { return loop_.connections(); }
   // Waits until the service has closed a connection it was told to close.
   void AwaitClose() { closed_.get_future().wait(); }
 
  private:
-  void Serve() {
-    for (;;) {
-      const int fd = ::accept(listen_fd_, nullptr, nullptr);
-      if (fd < 0) return;
-      ++connections_;
-      for (int answered = 0; answered < answers_per_connection_; ++answered) {
-        std::string head;
-        char c;
-        while (head.find("\r\n\r\n") == std::string::npos && ::read(fd, &c, 1) == 1) head += c;
-        if (head.find("\r\n\r\n") == std::string::npos) break;
-        // A body (Content-Length only), read slowly at first: the sender's
-        // socket buffers fill and its writes must wait.
-        size_t length = 0;
-        if (const size_t at = head.find("Content-Length: "); at != std::string::npos) {
-          length = std::stoul(head.substr(at + 16));
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        std::string body(length, '\0');
-        for (size_t got = 0; got < length;) {
-          const ssize_t n = ::read(fd, body.data() + got, length - got);
-          if (n <= 0) break;
-          got += static_cast<size_t>(n);
-        }
-        const std::string answer =
-            length == 0 ? "ok" : std::to_string(std::hash<std::string>{}(body));
-        const bool last = answered + 1 == answers_per_connection_ && !last_answer_.empty();
-        const std::string response =
-            last ? last_answer_
-                 : "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(answer.size()) +
-                       "\r\n\r\n" + answer;
-        if (::write(fd, response.data(), response.size()) !=
-            static_cast<ssize_t>(response.size())) {
-          break;
-        }
+  void Serve(int fd) {
+    for (int answered = 0; answered < answers_per_connection_; ++answered) {
+      const std::optional<testing::ReceivedRequest> request = testing::ReadRequestSlowly(
+          [fd](char* data, size_t size) { return ::read(fd, data, size); });
+      if (!request) break;
+      const std::string answer =
+          request->body.empty() ? "ok" : std::to_string(std::hash<std::string>{}(request->body));
+      const bool last = answered + 1 == answers_per_connection_ && !last_answer_.empty();
+      const std::string response =
+          last ? last_answer_
+               : "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(answer.size()) +
+                     "\r\n\r\n" + answer;
+      if (::write(fd, response.data(), response.size()) != static_cast<ssize_t>(response.size())) {
+        break;
       }
-      ::close(fd);
-      if (!close_told_.exchange(true)) closed_.set_value();
     }
+    ::close(fd);
+    if (!close_told_.exchange(true)) closed_.set_value();
   }
 
   const int answers_per_connection_;
   const std::string last_answer_;
-  int listen_fd_ = -1;
-  uint16_t port_ = 0;
-  std::thread thread_;
-  std::atomic<int> connections_{0};
   std::atomic<bool> close_told_{false};
   std::promise<void> closed_;
+  testing::LoopbackService loop_{[this](int fd) { Serve(fd); }};
 };
 
 class UpstreamPoolTest : public ::testing::Test {

@@ -2,14 +2,11 @@
 // the socket itself (net/tls_socket.h): large bodies both ways, a chunked
 // answer read through Beast, a certificate that names another host, and a
 // handshake the service never finishes.
-#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -48,51 +45,40 @@ std::string Pattern(size_t size, int seed) {
 class TlsService {
  public:
   TlsService(const bulwark::testing::IssuedCert& cert, std::string body, bool handshake = true)
-      : body_(std::move(body)), handshake_(handshake) {
-    ctx_ = SSL_CTX_new(TLS_server_method());
+      : body_(std::move(body)), handshake_(handshake), ctx_(ServerContext(cert), SSL_CTX_free) {}
+
+  uint16_t port() const { return loop_.port(); }
+  int connections() const { return loop_.connections(); }
+
+ private:
+  // A server context with `cert`, made before the service's thread starts.
+  static SSL_CTX* ServerContext(const bulwark::testing::IssuedCert& cert) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
     BIO* cert_bio = BIO_new_mem_buf(cert.cert_pem.data(), static_cast<int>(cert.cert_pem.size()));
     BIO* key_bio = BIO_new_mem_buf(cert.key_pem.data(), static_cast<int>(cert.key_pem.size()));
     X509* x509 = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
     EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
-    EXPECT_EQ(SSL_CTX_use_certificate(ctx_, x509), 1);
-    EXPECT_EQ(SSL_CTX_use_PrivateKey(ctx_, key), 1);
+    EXPECT_EQ(SSL_CTX_use_certificate(ctx, x509), 1);
+    EXPECT_EQ(SSL_CTX_use_PrivateKey(ctx, key), 1);
     X509_free(x509);
     EVP_PKEY_free(key);
     BIO_free(cert_bio);
     BIO_free(key_bio);
-    listen_fd_ = testing::ListenOnLoopback(port_);
-    EXPECT_GE(listen_fd_, 0);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~TlsService() {
-    ::shutdown(listen_fd_, SHUT_RDWR);
-    ::close(listen_fd_);
-    thread_.join();
-    SSL_CTX_free(ctx_);
+    return ctx;
   }
 
-  uint16_t port() const { return port_; }
-  int connections() const { return connections_.load(); }
-
- private:
-  void Serve() {
-    for (;;) {
-      const int fd = ::accept(listen_fd_, nullptr, nullptr);
-      if (fd < 0) return;
-      ++connections_;
-      if (!handshake_) {
-        char c;
-        while (::read(fd, &c, 1) == 1) {
-        }
-        ::close(fd);
-        continue;
+  void Serve(int fd) {
+    if (!handshake_) {
+      char c;
+      while (::read(fd, &c, 1) == 1) {
       }
-      SSL* ssl = SSL_new(ctx_);
+    } else {
+      SSL* ssl = SSL_new(ctx_.get());
       SSL_set_fd(ssl, fd);
       if (SSL_accept(ssl) == 1) Answer(ssl);
       SSL_free(ssl);
-      ::close(fd);
     }
+    ::close(fd);
   }
 
   bool WriteAll(SSL* ssl, const std::string& data) {
@@ -101,22 +87,12 @@ class TlsService {
 
   void Answer(SSL* ssl) {
     for (;;) {
-      std::string head;
-      char c;
-      while (head.find("\r\n\r\n") == std::string::npos && SSL_read(ssl, &c, 1) == 1) head += c;
-      if (head.find("\r\n\r\n") == std::string::npos) return;
-      size_t length = 0;
-      if (const size_t at = head.find("Content-Length: "); at != std::string::npos) {
-        length = std::stoul(head.substr(at + 16));
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-      std::string body(length, '\0');
-      for (size_t got = 0; got < length;) {
-        const int n = SSL_read(ssl, body.data() + got, static_cast<int>(length - got));
-        if (n <= 0) return;
-        got += static_cast<size_t>(n);
-      }
-      if (head.starts_with("GET /chunked ")) {
+      const std::optional<testing::ReceivedRequest> request =
+          testing::ReadRequestSlowly([ssl](char* data, size_t size) {
+            return static_cast<long>(SSL_read(ssl, data, static_cast<int>(size)));
+          });
+      if (!request) return;
+      if (request->head.starts_with("GET /chunked ")) {
         if (!WriteAll(ssl, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")) return;
         constexpr size_t kChunk = 64 << 10;
         for (size_t at = 0; at < body_.size(); at += kChunk) {
@@ -128,7 +104,8 @@ class TlsService {
         if (!WriteAll(ssl, "0\r\n\r\n")) return;
         continue;
       }
-      const std::string answer = std::to_string(std::hash<std::string>{}(body)) + "\n" + body_;
+      const std::string answer =
+          std::to_string(std::hash<std::string>{}(request->body)) + "\n" + body_;
       if (!WriteAll(ssl, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(answer.size()) +
                              "\r\n\r\n" + answer)) {
         return;
@@ -138,11 +115,9 @@ class TlsService {
 
   const std::string body_;
   const bool handshake_;
-  SSL_CTX* ctx_ = nullptr;
-  int listen_fd_ = -1;
-  uint16_t port_ = 0;
-  std::thread thread_;
-  std::atomic<int> connections_{0};
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx_;
+  // Last: its thread stops before the context it uses is freed.
+  testing::LoopbackService loop_{[this](int fd) { Serve(fd); }};
 };
 
 class UpstreamTlsTest : public ::testing::Test {
