@@ -1,6 +1,7 @@
 #include "net/http_connection.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -28,6 +29,7 @@
 #include "net/immediate_io.h"
 #include "net/io_batch.h"
 #include "net/request_head.h"
+#include "net/streamed_body.h"
 #include "net/tls_context.h"
 #include "net/tls_socket.h"
 
@@ -39,6 +41,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using namespace std::string_view_literals;
 
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kMaxRetainedWriteBuffer = 64 * 1024;
@@ -176,6 +179,9 @@ class HttpConnection {
                        Refusal& refusal, std::optional<BodyFraming>& body);
   // Takes the outcome of writing write_buffer_: false if the write failed.
   bool Written(const beast::error_code& ec);
+  // Writes `body` after its head, each piece once the last is written:
+  // false if it failed or did not end as framed (then the message is cut).
+  asio::awaitable<bool> WriteStreamedBody(StreamedBody& body, bool chunked);
 
   asio::awaitable<bool> Handshake();
   asio::awaitable<bool> ReadSome();  // ReadRoom() and Received(); false if no room
@@ -304,6 +310,12 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
       written = co_await WriteAllTo(stream_, out + std::get<1>(written));
     }
     if (!Written(std::get<0>(written))) co_return;
+    if (ctx.streamed && !co_await WriteStreamedBody(*ctx.streamed, ctx.chunked)) {
+      // Cut short: closed without the end of the message, so the client
+      // cannot take what it got for the whole body.
+      CloseSocket();
+      co_return;
+    }
     if (!ctx.keep_alive) break;
   }
   co_await LingeringClose();
@@ -469,6 +481,49 @@ bool HttpConnection<Stream>::Written(const beast::error_code& ec) {
     log::Debug("net.http.write_failed", {{"error", ec.message()}, {"remote", remote_address_}});
   }
   return !ec;
+}
+
+template <class Stream>
+asio::awaitable<bool> HttpConnection<Stream>::WriteStreamedBody(StreamedBody& body, bool chunked) {
+  const std::optional<uint64_t> length = body.length();
+  uint64_t sent = 0;
+  for (;;) {
+    // The source keeps its own deadlines while the client waits.
+    slot_.ExpireNever();
+    const Result<std::string_view> piece = co_await body.Next();
+    if (!piece) {
+      if (log::Enabled(log::Level::kDebug)) {
+        log::Debug("net.http.stream_cut",
+                   {{"error", piece.error().message()}, {"remote", remote_address_}});
+      }
+      co_return false;
+    }
+    // Never a byte past the length the head announced, never an end short of it.
+    if (length && (piece->size() > *length - sent || (piece->empty() && sent != *length))) {
+      log::Warn("net.http.stream_length_mismatch", {{"remote", remote_address_}});
+      co_return false;
+    }
+    if (piece->empty() && !chunked) co_return true;
+    sent += piece->size();
+    slot_.ExpireAfter(options_.write_timeout);
+    IoOutcome written;
+    if (chunked) {
+      write_buffer_.clear();
+      if (!piece->empty()) {
+        char size[16];
+        const auto [end, ec] = std::to_chars(size, size + sizeof size, piece->size(), 16);
+        write_buffer_.append(size, end).append("\r\n"sv).append(*piece).append("\r\n"sv);
+      } else {
+        write_buffer_.append("0\r\n\r\n"sv);
+      }
+      written = co_await WriteAllTo(stream_, asio::buffer(write_buffer_));
+    } else {
+      written = co_await WriteAllTo(stream_, asio::buffer(piece->data(), piece->size()));
+    }
+    // (Written() only once the body is done: the chunk buffer stays meanwhile.)
+    if (const beast::error_code ec = std::get<0>(written)) co_return Written(ec);
+    if (piece->empty()) co_return Written({});
+  }
 }
 
 template <class Stream>

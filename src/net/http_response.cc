@@ -1,6 +1,7 @@
 #include "net/http_response.h"
 
 #include <ctime>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -8,6 +9,7 @@
 
 #include "core/log.h"
 #include "net/request_head.h"
+#include "net/streamed_body.h"
 
 namespace bulwark::net::internal {
 
@@ -40,6 +42,7 @@ bool IsServerOwnedField(std::string_view name) {
 // Why `response` cannot be sent as it is, or an empty view.
 std::string_view HandlerMistake(const HttpResponse& response) {
   if (response.status < 200 || response.status > 599) return "status out of range";
+  if (response.streamed_body && !response.body.empty()) return "a body and a streamed body";
   for (const auto& [name, value] : response.headers) {
     if (!IsToken(name)) return "invalid header name";
     if (!IsFieldValue(value)) return "invalid header value";
@@ -122,17 +125,29 @@ void SerializeResponse(HttpResponse response, ResponseContext& ctx, std::string&
     out.append(name).append(": "sv).append(value).append("\r\n"sv);
   }
   out.append("Date: "sv).append(ctx.date).append("\r\n"sv);
+  const bool no_body = response.status == 204 || response.status == 304;
+  // A streamed body's length, if it has one, is known now; one without is
+  // chunked, or to HTTP/1.0 ended by the close.
+  const bool streaming = response.streamed_body != nullptr && !no_body;
+  const std::optional<uint64_t> length =
+      streaming ? response.streamed_body->length() : std::optional<uint64_t>(response.body.size());
+  if (!length && ctx.request_version == 10) ctx.keep_alive = false;
   if (!ctx.keep_alive) {
     out.append("Connection: close\r\n"sv);
   } else if (ctx.request_version == 10) {
     out.append("Connection: keep-alive\r\n"sv);
   }
-  const bool no_body = response.status == 204 || response.status == 304;
-  if (!no_body) {
+  if (no_body) {
+    // Neither a length nor a body.
+  } else if (length) {
     out.append("Content-Length: "sv);
-    AppendInt(out, static_cast<uint64_t>(response.body.size()));
+    AppendInt(out, *length);
     out.append("\r\n"sv);
+  } else if (ctx.request_version != 10) {
+    out.append("Transfer-Encoding: chunked\r\n"sv);
+    ctx.chunked = true;
   }
+  if (streaming && !ctx.head) ctx.streamed = std::move(response.streamed_body);
   out.append("\r\n"sv);
   if (!no_body && !ctx.head) out.append(response.body);
 }

@@ -4,6 +4,7 @@
 #define BULWARK_NET_HTTP_RESPONSE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -28,14 +29,20 @@ struct ResponseContext {
   int request_version = 11;  // 10 * major + minor
   bool keep_alive = true;    // in: the connection may stay open; out: it will
   std::string_view date;
+  // Out: the response's streamed body, which the server writes after the
+  // head (null if it has none or sends no body), and whether in chunks.
+  std::shared_ptr<StreamedBody> streamed;
+  bool chunked = false;
 };
 
 // Appends the wire form of `response` to `out`. The server owns framing:
 // Content-Length (absent for 204 and 304, whose body is dropped), Date and
 // Connection are set here; those fields and Transfer-Encoding and Keep-Alive
 // from the handler are dropped, and `Connection: close` from the handler
-// clears ctx.keep_alive. A HEAD response (ctx.head) has no body. A status
-// outside 200..599 or an invalid header name or value is a handler bug: it is
+// clears ctx.keep_alive. A streamed body is framed by its length if known,
+// else chunked to HTTP/1.1 and close-delimited (clearing ctx.keep_alive) to
+// HTTP/1.0, and handed to ctx.streamed with only the head in `out`. A HEAD response (ctx.head) has
+// no body. A status outside 200..599 or an invalid header name or value is a handler bug: it is
 // logged and a generic 500 is sent instead.
 void SerializeResponse(HttpResponse response, ResponseContext& ctx, std::string& out);
 

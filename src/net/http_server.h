@@ -53,6 +53,7 @@ namespace bulwark::net {
 namespace internal {
 struct ServerFactory;
 }
+class StreamedBody;  // net/streamed_body.h
 
 // One request as the handler sees it: framing already checked and removed.
 struct HttpRequest {
@@ -97,6 +98,10 @@ struct HttpResponse {
   // has checked (UpstreamPool, AppendPassOnFields), with no field the server
   // owns (Content-Length, Transfer-Encoding, Connection, Keep-Alive, Date).
   std::string passed_on_fields;
+  // A body written as it comes, after the head, instead of `body` (which
+  // must then be empty): framed by its length if it has one, else chunked
+  // (close-delimited to an HTTP/1.0 client). Dropped for HEAD, 204 and 304.
+  std::shared_ptr<StreamedBody> streamed_body;
 };
 
 // The token of the request's Authorization header if it is a bearer

@@ -5,6 +5,7 @@
 #include "net/request_head.h"
 #include "net/resolve.h"
 #include "net/server_worker.h"
+#include "net/streamed_body.h"
 #include "net/tls_context.h"
 #include "net/tls_socket.h"
 
@@ -23,9 +24,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
@@ -392,17 +393,22 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   }
   response.status = parsed->status;
   const std::optional<uint64_t> length = FixedBodyLength(*parsed, fields, request);
-  if (!length) {
-    bool keep_alive = false;
-    Result<HttpResponse> read = co_await ReadWithBeast(stream, c, request, keep_alive);
-    if (read && keep_alive) Pool(std::move(connection));
-    co_return read;
-  }
-  if (*length > options_.max_response_bytes) {
-    co_return Err(ResourceExhaustedError("upstream response too large"));
-  }
   response.passed_on_fields.reserve(head_size);
-  PassOn(fields, response);
+  PassOn(fields, response);  // before anything is consumed from c.buffer
+  if (!length || *length > options_.max_held_body_bytes) {
+    // Large, chunked or close-delimited: the client gets the body as it
+    // comes, unless it is all here already.
+    auto body = std::make_shared<StreamedResponse<Stream>>(*this, std::move(connection), stream,
+                                                           parsed->keep_alive, length);
+    Result<std::optional<std::string>> whole = body->Begin(head_size);
+    if (!whole) co_return Err(std::move(whole.error()));
+    if (*whole) {
+      response.body = std::move(**whole);
+    } else {
+      response.streamed_body = std::move(body);
+    }
+    co_return response;
+  }
   // What of the body has arrived with the head, then the rest read straight
   // into the response: the pooled buffer never grows to a body's size.
   const size_t buffered = std::min<uint64_t>(c.buffer.size() - head_size, *length);
@@ -425,24 +431,179 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
 }
 
 template <class Stream>
-asio::awaitable<Result<HttpResponse>> UpstreamPool::ReadWithBeast(Stream& stream, Connection& c,
-                                                                  const HttpRequest& request,
-                                                                  bool& keep_alive) {
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(options_.max_response_bytes);
-  parser.header_limit(kMaxResponseHeadBytes);
-  if (request.method == "HEAD") parser.skip(true);
-  auto [ec, n] = co_await http::async_read(stream, c.buffer, parser, kAwait);
-  if (ec) co_return Err(c.Error(ec, "read"));
-  auto message = parser.release();
-  HttpResponse response{.status = static_cast<int>(message.result_int())};
-  FieldViews fields;
-  for (const auto& field : message) fields.emplace_back(field.name_string(), field.value());
-  PassOn(fields, response);
-  response.body = std::move(message.body());
-  keep_alive = message.keep_alive() && c.buffer.size() == 0;
-  co_return response;
-}
+class UpstreamPool::StreamedResponse final : public StreamedBody {
+ public:
+  // `stream` is `connection`'s; `length` the body's by Content-Length, or
+  // nullopt for chunks or the close, which Beast's parser reads.
+  StreamedResponse(UpstreamPool& pool, std::unique_ptr<Connection> connection, Stream& stream,
+                   bool keep_alive, std::optional<uint64_t> length)
+      : pool_(pool.self_),
+        timeout_(pool.options_.response_timeout),
+        connection_(std::move(connection)),
+        stream_(stream),
+        keep_alive_(keep_alive),
+        length_(length),
+        remaining_(length.value_or(0)) {}
+
+  std::optional<uint64_t> length() const override { return length_; }
+
+  // Takes the head of `head_size` bytes from the connection's buffer and
+  // what of the body came with it: the whole body if that ended it (and
+  // the connection is pooled), else nullopt and that part is the first
+  // piece. kDataLoss if Beast refuses the head or the body's framing.
+  Result<std::optional<std::string>> Begin(size_t head_size) {
+    beast::flat_buffer& buffer = connection_->buffer;
+    if (length_) {
+      buffer.consume(head_size);
+      return std::nullopt;
+    }
+    parser_.emplace();
+    parser_->header_limit(kMaxResponseHeadBytes);
+    parser_->body_limit(boost::none);  // it streams: nothing of it is held
+    parser_->eager(false);
+    beast::error_code ec;
+    const size_t used = parser_->put(asio::const_buffer(buffer.data().data(), head_size), ec);
+    if (ec || used != head_size || !parser_->is_header_done()) {
+      return Err(DataLossError("malformed upstream response: " + ec.message()));
+    }
+    buffer.consume(head_size);
+    parser_->eager(true);
+    // No more body than wire bytes is in hand.
+    std::string piece(buffer.size(), '\0');
+    auto parsed = Parse(piece);
+    if (!parsed) return Err(std::move(parsed.error()));
+    piece.resize(*parsed);
+    if (parser_->is_done()) {
+      Finish();
+      return std::optional<std::string>(std::move(piece));
+    }
+    first_ = std::move(piece);
+    return std::nullopt;
+  }
+
+  asio::awaitable<Result<std::string_view>> Next() override {
+    if (!first_.empty()) {
+      piece_.swap(first_);
+      first_.clear();
+      co_return std::string_view(piece_);
+    }
+    if (connection_ == nullptr) co_return std::string_view();  // ended
+    Connection& c = *connection_;
+    if (length_) {
+      if (remaining_ == 0) {
+        Finish();
+        co_return std::string_view();
+      }
+      if (c.buffer.size() != 0) {  // what came with the head
+        const size_t take = std::min<uint64_t>(c.buffer.size(), remaining_);
+        piece_.assign(static_cast<const char*>(c.buffer.data().data()), take);
+        c.buffer.consume(take);
+        remaining_ -= take;
+        if (remaining_ == 0) Finish();  // pooled before the client has the piece
+        co_return std::string_view(piece_);
+      }
+      // Never a byte past the body: the next response is not read here.
+      piece_.resize(std::min<uint64_t>(kPieceBytes, remaining_));
+      c.ExpireAfter(timeout_);
+      const auto [ec, n] = co_await ReadSome(asio::buffer(piece_));
+      if (ec) co_return Err(c.Error(ec, "read"));
+      remaining_ -= n;
+      if (remaining_ == 0) Finish();
+      co_return std::string_view(piece_.data(), n);
+    }
+    for (;;) {
+      if (c.buffer.size() != 0) {
+        piece_.resize(kPieceBytes);
+        auto parsed = Parse(piece_);
+        if (!parsed) co_return Err(std::move(parsed.error()));
+        if (*parsed != 0) {
+          if (parser_->is_done()) Finish();
+          co_return std::string_view(piece_.data(), *parsed);
+        }
+      }
+      if (parser_->is_done()) {
+        Finish();
+        co_return std::string_view();
+      }
+      // A chunk's size line or trailer that never ends.
+      if (c.buffer.size() >= kMaxResponseHeadBytes) {
+        co_return Err(DataLossError("malformed upstream response: chunk framing too long"));
+      }
+      c.ExpireAfter(timeout_);
+      const auto [ec, n] = co_await ReadSome(c.buffer.prepare(kReadChunk));
+      if (ec == asio::error::eof) {
+        beast::error_code eof_ec;
+        parser_->put_eof(eof_ec);  // the end of a close-delimited body, else a cut one
+        if (eof_ec) co_return Err(c.Error(ec, "read"));
+        continue;
+      }
+      if (ec) co_return Err(c.Error(ec, "read"));
+      c.buffer.commit(n);
+    }
+  }
+
+ private:
+  static constexpr size_t kPieceBytes = 64 * 1024;
+
+  // Feeds Beast what the connection's buffer holds, the body into `out`
+  // (up to its size): how much of `out` it filled.
+  Result<size_t> Parse(std::string& out) {
+    beast::flat_buffer& buffer = connection_->buffer;
+    auto& body = parser_->get().body();
+    body.data = out.data();
+    body.size = out.size();
+    size_t used = 0;
+    beast::error_code ec;
+    while (buffer.size() != 0 && body.size != 0 && !parser_->is_done()) {
+      const size_t n = parser_->put(buffer.data(), ec);
+      buffer.consume(n);
+      used += n;
+      if (ec == http::error::need_buffer || ec == http::error::need_more) {
+        ec = {};
+        if (n == 0) break;
+      } else if (ec) {
+        return Err(DataLossError("malformed upstream response: " + ec.message()));
+      }
+    }
+    return out.size() - body.size;
+  }
+
+  asio::awaitable<internal::IoOutcome> ReadSome(asio::mutable_buffer room) {
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      if (auto now = internal::ReceiveNow(stream_, room)) co_return *now;
+      co_return co_await stream_.async_read_some(room, internal::kAwaitInPlace);
+    } else if constexpr (std::is_same_v<Stream, internal::TlsSocket>) {
+      if (auto now = stream_.ReadNow(room)) co_return *now;
+      co_return co_await stream_.ReadSomeAfterNow(room);
+    } else {
+      co_return co_await stream_.async_read_some(room, internal::kAwaitOn<Stream>);
+    }
+  }
+
+  // The body ended as framed: the connection serves another request if
+  // both ends meant to keep it and nothing beyond the body came.
+  void Finish() {
+    std::unique_ptr<Connection> connection = std::move(connection_);
+    const bool keep =
+        keep_alive_ && (!parser_ || parser_->keep_alive()) && connection->buffer.size() == 0;
+    const std::shared_ptr<UpstreamPool*> pool = pool_.lock();
+    if (keep && pool != nullptr) {
+      connection->check_before_reuse = false;
+      (*pool)->Pool(std::move(connection));
+    }
+  }
+
+  std::weak_ptr<UpstreamPool*> pool_;
+  const std::chrono::milliseconds timeout_;
+  std::unique_ptr<Connection> connection_;  // null once the body ended
+  Stream& stream_;
+  const bool keep_alive_;
+  const std::optional<uint64_t> length_;
+  uint64_t remaining_;
+  std::optional<http::response_parser<http::buffer_body>> parser_;
+  std::string first_;  // the part that came with the head
+  std::string piece_;
+};
 
 std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle() {
   while (!idle_.empty()) {

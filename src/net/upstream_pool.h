@@ -41,9 +41,13 @@ struct UpstreamOptions {
   std::chrono::milliseconds response_timeout{30000};
   // Idle keep-alive connections older than this are not reused.
   std::chrono::milliseconds idle_timeout{30000};
-  size_t max_idle_connections = 64;     // per io thread
-  size_t max_response_bytes = 8 << 20;  // larger responses fail with kResourceExhausted
-  std::optional<UpstreamTls> tls;       // TLS origination when set
+  size_t max_idle_connections = 64;  // per io thread
+  // A response body up to this, framed by Content-Length, is read whole and
+  // sent with the head; a larger one, or one framed by chunks or by the
+  // close and not all in hand with its head, streams to the client
+  // (HttpResponse::streamed_body), each piece read within response_timeout.
+  size_t max_held_body_bytes = 256 * 1024;
+  std::optional<UpstreamTls> tls;  // TLS origination when set
 };
 
 // The client context for `tls` (shared by every pool of the upstream).
@@ -71,9 +75,12 @@ class UpstreamPool {
   // this hop and without Date; `headers` is empty.
   // A request that fails on a reused connection before any byte of a
   // response arrived is retried once on a fresh connection when `idempotent`.
+  // A body that streams (see max_held_body_bytes) keeps its connection
+  // until it ends; the connection returns to the pool if the body ended as
+  // framed, else it is closed. Its head came within response_timeout.
   // Errors: kUnavailable (cannot connect, connection lost), kDeadlineExceeded
-  // (timeout), kResourceExhausted (response too large), kDataLoss (malformed
-  // response). Never throws for I/O outcomes.
+  // (timeout), kResourceExhausted (response head too large), kDataLoss
+  // (malformed response). Never throws for I/O outcomes.
   boost::asio::awaitable<Result<HttpResponse>> Send(const HttpRequest& request, bool idempotent);
 
   size_t idle_connections() const;
@@ -101,16 +108,18 @@ class UpstreamPool {
                                                       const HttpRequest& request);
   // Keeps `connection` for another request, unless enough are idle.
   void Pool(std::unique_ptr<Connection> connection);
+  // The body of a response whose head is read, as it comes.
   template <class Stream>
-  boost::asio::awaitable<Result<HttpResponse>> ReadWithBeast(Stream& stream, Connection& connection,
-                                                             const HttpRequest& request,
-                                                             bool& keep_alive);
+  class StreamedResponse;
 
   boost::asio::any_io_executor executor_;
   UpstreamOptions options_;
   std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
   std::shared_ptr<boost::asio::ssl::context> tls_context_;
   std::vector<std::unique_ptr<Connection>> idle_;  // most recently used last
+  // Streamed bodies outlive the request: one that ends after its pool is
+  // gone closes its connection instead of pooling it.
+  std::shared_ptr<UpstreamPool*> self_ = std::make_shared<UpstreamPool*>(this);
 };
 
 }  // namespace bulwark::net

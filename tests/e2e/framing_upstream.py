@@ -1,11 +1,17 @@
 """A service that answers with each body framing HTTP/1.1 allows, byte for
 byte, so the gateway's reading of upstream responses can be tested against
-what real services send (chunked, close-delimited, split writes), and against
+what real services send (chunked, close-delimited, split writes, bodies
+too large to hold, events that come a second apart), and against
 what a broken or hostile one sends (bytes beyond the response, a malformed
 head). Usage: framing_upstream.py PORT"""
 import socketserver
 import sys
 import time
+
+
+def big_body():
+    """20 MiB that the test can make again: the bytes 0..250 repeated."""
+    return bytes(range(251)) * (20 * 1024 * 1024 // 251) + bytes(range(20 * 1024 * 1024 % 251))
 
 
 class Handler(socketserver.StreamRequestHandler):
@@ -71,6 +77,28 @@ class Handler(socketserver.StreamRequestHandler):
                           b"Keep-Alive: timeout=5\r\nX-HOP: dropped\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n"
                           b"Proxy-Connection: x\r\nUpgrade: h2c\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n"
                           + framing + b"x-tail:\tv\r\n\r\n" + body)
+            elif target == "/framing/big":  # far beyond what the gateway holds
+                body = big_body()
+                out.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            elif target == "/framing/big-chunked":
+                body = big_body()
+                out.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                for at in range(0, len(body), 100000):
+                    piece = body[at:at + 100000]
+                    out.write(b"%x\r\n" % len(piece) + piece + b"\r\n")
+                out.write(b"0\r\n\r\n")
+            elif target == "/framing/events":  # server-sent events, a second apart
+                out.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                          b"Transfer-Encoding: chunked\r\n\r\n")
+                for event in (b"data: one\n\n", b"data: two\n\n"):
+                    out.write(b"%x\r\n" % len(event) + event + b"\r\n")
+                    out.flush()
+                    time.sleep(1)
+                out.write(b"0\r\n\r\n")
+            elif target == "/framing/cut":  # less than it promised, then gone
+                out.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n" + big_body()[:300000])
+                out.flush()
+                return
             elif target == "/framing/no-content":
                 out.write(b"HTTP/1.1 204 No Content\r\n\r\n")
             else:  # echo: the method, the body's length and the body

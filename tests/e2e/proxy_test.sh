@@ -333,6 +333,27 @@ for kind in fields fields-chunked; do
     "$(curl -s -D - -o /dev/null "$base/framing/$kind" | grep -ic '^date: ' )" "1"
 done
 expect_eq "malformed response head -> 502" "$(code "$base/framing/malformed")" "502"
+# Bodies too large to hold, or that come over time, stream through: 20 MiB
+# with its length and chunked, whole; each server-sent event as it comes;
+# a body cut short by the service is cut short for the client too.
+python3 -c 'import sys; n = 20 * 1024 * 1024; sys.stdout.buffer.write(bytes(range(251)) * (n // 251) + bytes(range(n % 251)))' >big.expected
+expect_eq "20 MiB with Content-Length streams whole" \
+  "$(code "$base/framing/big"):$(grep -i '^content-length:' headers | tr -d '\r'):$(cmp -s body big.expected && echo same)" \
+  "200:Content-Length: 20971520:same"
+expect_eq "20 MiB chunked streams whole" \
+  "$(code "$base/framing/big-chunked"):$(grep -ic '^transfer-encoding: chunked' headers):$(cmp -s body big.expected && echo same)" \
+  "200:1:same"
+curl -sN "$base/framing/events" | while IFS= read -r line; do
+  [ -n "$line" ] && echo "$(date +%s%N) $line"
+done >events.txt
+if awk 'NR == 1 { t = $1; a = $3 } NR == 2 { b = $3; gap = ($1 - t) / 1e6 } END { exit !(a == "one" && b == "two" && gap > 700) }' events.txt; then
+  ok
+else
+  bad "server-sent events did not arrive as they were sent: $(cat events.txt)"
+fi
+curl -s -o body "$base/framing/cut"
+expect_eq "a body the service cut short is cut for the client (curl: partial file)" \
+  "$?:$(($(stat -c %s body) < 1000000))" "18:1"
 # A service slower than response_timeout_ms: 504 on time, and the client's
 # connection still serves its next request.
 late=$(curl -s -w '%{http_code} %{time_total} %{num_connects}\n' -o /dev/null "$base/late/x" -o /dev/null "$base/framing/echo")

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
@@ -176,9 +177,15 @@ std::optional<RawResponse> TestClient::ReadResponse(bool head_request,
   buffer_.erase(0, end + 4);
   const bool bodyless =
       head_request || response.status < 200 || response.status == 204 || response.status == 304;
-  if (!bodyless) {
+  if (!bodyless && response.Header("Transfer-Encoding") == "chunked") {
+    if (response.Header("Content-Length")) return std::nullopt;
+    std::optional<std::string> body = ReadChunkedBody(deadline);
+    if (!body) return std::nullopt;
+    response.body = std::move(*body);
+    response.chunked = true;
+  } else if (!bodyless) {
     const auto length = response.Header("Content-Length");
-    if (!length) return std::nullopt;  // the server always frames by Content-Length
+    if (!length) return std::nullopt;
     const size_t n = std::stoul(*length);
     while (buffer_.size() < n) {
       if (!Fill(deadline)) return std::nullopt;
@@ -187,6 +194,36 @@ std::optional<RawResponse> TestClient::ReadResponse(bool head_request,
     buffer_.erase(0, n);
   }
   return response;
+}
+
+std::optional<std::string> TestClient::ReadChunkedBody(Clock::time_point deadline) {
+  std::string body;
+  for (;;) {
+    size_t eol;
+    while ((eol = buffer_.find("\r\n")) == std::string::npos) {
+      if (!Fill(deadline)) return std::nullopt;
+    }
+    const std::string line = buffer_.substr(0, eol);
+    if (line.empty() || line.size() > 16 ||
+        line.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+      return std::nullopt;
+    }
+    const size_t size = std::stoul(line, nullptr, 16);
+    while (buffer_.size() < eol + 2 + size + 2) {
+      if (!Fill(deadline)) return std::nullopt;
+    }
+    if (buffer_.compare(eol + 2 + size, 2, "\r\n") != 0) return std::nullopt;
+    body.append(buffer_, eol + 2, size);
+    buffer_.erase(0, eol + 2 + size + 2);
+    if (size == 0) return body;  // the last chunk, then the empty trailer
+  }
+}
+
+std::string TestClient::ReadUntilClose(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (Fill(deadline)) {
+  }
+  return std::exchange(buffer_, std::string());
 }
 
 bool TestClient::WaitForClose(std::chrono::milliseconds timeout) {

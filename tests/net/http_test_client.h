@@ -62,6 +62,7 @@ struct RawResponse {
   int status = 0;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  bool chunked = false;  // the body came in chunks (de-chunked into `body`)
 
   // The first header named `name` (case-insensitive), or nullopt.
   std::optional<std::string> Header(std::string_view name) const;
@@ -82,16 +83,23 @@ class TestClient {
   bool Send(std::string_view data);
   void ShutdownWrite();
 
-  // Reads one response: the body by Content-Length, none for HEAD, 1xx, 204
-  // and 304. nullopt on EOF, reset, garbage or timeout.
+  // Reads one response: the body by Content-Length or chunked (strictly:
+  // hex sizes, CRLFs, no trailer), none for HEAD, 1xx, 204 and 304. nullopt
+  // on EOF, reset, garbage, a response with neither framing, or timeout.
   std::optional<RawResponse> ReadResponse(
       bool head_request = false, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  // Everything that arrives until the server ends the connection (or
+  // `timeout` passes), unparsed: for answers no parser here would take.
+  std::string ReadUntilClose(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   // True if the server ends the connection (EOF or reset) within `timeout`;
   // whatever arrives meanwhile is dropped.
   bool WaitForClose(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
  private:
+  // The chunked body at the start of buffer_, taken from it.
+  std::optional<std::string> ReadChunkedBody(std::chrono::steady_clock::time_point deadline);
   // Appends what arrives before `deadline` to buffer_; false on EOF or error.
   bool Fill(std::chrono::steady_clock::time_point deadline);
   // Waits for the socket until `deadline` and reads: bytes read, 0 when the

@@ -168,7 +168,9 @@ class UpstreamTlsTest : public ::testing::Test {
           forward.body = std::move(request.body);
           Result<HttpResponse> sent = co_await pool_->Send(forward, false);
           if (!sent) co_return HttpResponse{.status = 502, .body = sent.error().ToString()};
-          co_return HttpResponse{.status = 200, .body = std::move(sent->body)};
+          co_return HttpResponse{.status = 200,
+                                 .body = std::move(sent->body),
+                                 .streamed_body = std::move(sent->streamed_body)};
         });
     ASSERT_TRUE(server.has_value()) << server.error().ToString();
     server_ = std::move(*server);
