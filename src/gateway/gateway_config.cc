@@ -92,11 +92,15 @@ Result<JwtIssuerConfig> IssuerFromNode(const ConfigNode& node, const std::string
 }
 
 Result<Route> RouteFromNode(const ConfigNode& node) {
-  BULWARK_RETURN_IF_ERROR(node.CheckKeys(
-      {"name", "host", "path_prefix", "methods", "authn", "authz", "rate_limit", "upstream"}));
+  BULWARK_RETURN_IF_ERROR(node.CheckKeys({"name", "host", "path_prefix", "methods", "authn",
+                                          "authz", "rate_limit", "upstream", "websocket"}));
   Route route;
   BULWARK_ASSIGN_OR_RETURN(route.name, node["name"].String());
   BULWARK_ASSIGN_OR_RETURN(route.upstream, node["upstream"].StringOr(""));
+  BULWARK_ASSIGN_OR_RETURN(route.websocket, node["websocket"].BoolOr(false));
+  if (route.websocket && route.upstream.empty()) {
+    return Err(node["websocket"].Error("needs an upstream to tunnel to"));
+  }
   BULWARK_ASSIGN_OR_RETURN(route.host, node["host"].StringOr(""));
   BULWARK_ASSIGN_OR_RETURN(route.path_prefix, node["path_prefix"].StringOr("/"));
   if (route.path_prefix.empty() || route.path_prefix.front() != '/') {
@@ -254,7 +258,7 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
   for (const ConfigNode& item : node["upstreams"].Elements()) {
     BULWARK_RETURN_IF_ERROR(
         item.CheckKeys({"name", "address", "connect_timeout_ms", "response_timeout_ms",
-                        "circuit_breaker", "tls", "health_check"}));
+                        "tunnel_idle_timeout_ms", "circuit_breaker", "tls", "health_check"}));
     UpstreamConfig upstream;
     BULWARK_ASSIGN_OR_RETURN(upstream.name, item["name"].String());
     BULWARK_ASSIGN_OR_RETURN(std::string address, item["address"].String());
@@ -278,6 +282,9 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
     BULWARK_ASSIGN_OR_RETURN(int64_t response,
                              item["response_timeout_ms"].IntOr(30'000, 1, 3'600'000));
     upstream.options.response_timeout = std::chrono::milliseconds(response);
+    BULWARK_ASSIGN_OR_RETURN(int64_t tunnel_idle,
+                             item["tunnel_idle_timeout_ms"].IntOr(300'000, 1, 86'400'000));
+    upstream.options.tunnel_idle_timeout = std::chrono::milliseconds(tunnel_idle);
     if (ConfigNode breaker = item["circuit_breaker"]; !breaker.IsMissing()) {
       BULWARK_RETURN_IF_ERROR(breaker.CheckKeys({"failures", "open_ms", "probes"}));
       BULWARK_ASSIGN_OR_RETURN(int64_t failures, breaker["failures"].IntOr(5, 1, 1000));

@@ -30,6 +30,22 @@ bool Idempotent(std::string_view method) {
          method == "DELETE" || method == "TRACE";
 }
 
+// A WebSocket opening handshake (RFC 6455 section 4.1): an HTTP/1.1 GET
+// whose Upgrade names websocket and whose Connection names upgrade.
+bool IsWebSocketHandshake(const net::HttpRequest& request) {
+  if (request.method != "GET" || request.version_minor != 1) return false;
+  bool upgrade = false;
+  bool connection = false;
+  for (const auto& [name, value] : request.headers) {
+    if (net::EqualsIgnoreCase(name, "Upgrade")) {
+      upgrade = upgrade || net::ListHasToken(value, "websocket");
+    } else if (net::EqualsIgnoreCase(name, "Connection")) {
+      connection = connection || net::ListHasToken(value, "upgrade");
+    }
+  }
+  return upgrade && connection;
+}
+
 std::atomic<uint64_t> next_proxy_id{1};
 
 // This thread's pools, by proxy id and upstream index.
@@ -199,9 +215,18 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       AppendRequestIdField(decision.request_id, response.passed_on_fields);
     } else {
       auto executor = co_await asio::this_coro::executor;
-      Result<net::HttpResponse> sent =
-          co_await PoolFor(upstream, executor)
-              .Send(upstream_request, Idempotent(upstream_request.method));
+      net::UpstreamPool& pool = PoolFor(upstream, executor);
+      // A WebSocket handshake on a route that allows it, once authorized,
+      // becomes a tunnel (the fields of this hop it needs the pool adds);
+      // elsewhere it goes on as a plain GET.
+      // (An if, not a conditional expression around co_await: GCC 12.)
+      Result<net::HttpResponse> sent = Err(InternalError("not sent"));
+      if (decision.route->websocket && upstream_request.body.empty() &&
+          IsWebSocketHandshake(request)) {
+        sent = co_await pool.Upgrade(upstream_request, "websocket");
+      } else {
+        sent = co_await pool.Send(upstream_request, Idempotent(upstream_request.method));
+      }
       response = FinishForward(upstream, std::move(sent), decision);
     }
   }

@@ -121,6 +121,10 @@ struct Route {
   RouteAuthz authz;
   std::optional<RouteRateLimit> rate_limit;
   std::string upstream;  // for the reverse proxy: the upstream's name
+  // A WebSocket handshake (GET with `Upgrade: websocket`) that passes the
+  // route's checks becomes a tunnel to the upstream; without this the
+  // service gets it as a plain GET (Upgrade is a field of this hop).
+  bool websocket = false;
 };
 
 // True if `path` is `prefix` or continues it after a '/' (path parameters such

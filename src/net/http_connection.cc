@@ -32,6 +32,7 @@
 #include "net/streamed_body.h"
 #include "net/tls_context.h"
 #include "net/tls_socket.h"
+#include "net/tunnel.h"
 
 namespace bulwark::net::internal {
 
@@ -182,6 +183,27 @@ class HttpConnection {
   // Writes `body` after its head, each piece once the last is written:
   // false if it failed or did not end as framed (then the message is cut).
   asio::awaitable<bool> WriteStreamedBody(StreamedBody& body, bool chunked);
+  // Hands the connection to `tunnel` after its 101, then closes it.
+  asio::awaitable<void> RunTunnel(Tunnel& tunnel);
+
+  // The connection as a tunnel's client end.
+  class ClientEnd final : public TunnelEnd {
+   public:
+    explicit ClientEnd(HttpConnection& c) : c_(c) {}
+    asio::awaitable<std::tuple<beast::error_code, size_t>> ReadSome(
+        asio::mutable_buffer buffer) override {
+      co_return co_await ReadSomeFrom(c_.stream_, buffer);
+    }
+    asio::awaitable<beast::error_code> WriteAll(asio::const_buffer buffer) override {
+      auto [ec, n] = co_await WriteAllTo(c_.stream_, buffer);
+      co_return ec;
+    }
+    void ExpireAfter(std::chrono::milliseconds timeout) override { c_.slot_.ExpireAfter(timeout); }
+    void Close() override { c_.CloseSocket(); }
+
+   private:
+    HttpConnection& c_;
+  };
 
   asio::awaitable<bool> Handshake();
   asio::awaitable<bool> ReadSome();  // ReadRoom() and Received(); false if no room
@@ -310,6 +332,10 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
       written = co_await WriteAllTo(stream_, out + std::get<1>(written));
     }
     if (!Written(std::get<0>(written))) co_return;
+    if (ctx.tunnel) {
+      co_await RunTunnel(*ctx.tunnel);
+      co_return;
+    }
     if (ctx.streamed && !co_await WriteStreamedBody(*ctx.streamed, ctx.chunked)) {
       // Cut short: closed without the end of the message, so the client
       // cannot take what it got for the whole body.
@@ -524,6 +550,17 @@ asio::awaitable<bool> HttpConnection<Stream>::WriteStreamedBody(StreamedBody& bo
     if (const beast::error_code ec = std::get<0>(written)) co_return Written(ec);
     if (piece->empty()) co_return Written({});
   }
+}
+
+template <class Stream>
+asio::awaitable<void> HttpConnection<Stream>::RunTunnel(Tunnel& tunnel) {
+  slot_.phase = ConnectionPhase::kActive;
+  ClientEnd end(*this);
+  // What the client sent after its request (the head is consumed) goes first.
+  const std::string early(Buffered());
+  buffer_.clear();
+  co_await tunnel.Run(end, early);
+  CloseSocket();
 }
 
 template <class Stream>

@@ -18,20 +18,6 @@ using namespace std::string_view_literals;
 
 namespace {
 
-bool HasCloseToken(std::string_view value) {
-  while (!value.empty()) {
-    const size_t comma = value.find(',');
-    std::string_view token = value.substr(0, comma);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
-      token.remove_prefix(1);
-    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
-    if (EqualsIgnoreCase(token, "close")) return true;
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
 // Fields whose meaning is the framing of this connection, which the server owns.
 bool IsServerOwnedField(std::string_view name) {
   return EqualsIgnoreCase(name, "content-length") || EqualsIgnoreCase(name, "transfer-encoding") ||
@@ -41,7 +27,10 @@ bool IsServerOwnedField(std::string_view name) {
 
 // Why `response` cannot be sent as it is, or an empty view.
 std::string_view HandlerMistake(const HttpResponse& response) {
-  if (response.status < 200 || response.status > 599) return "status out of range";
+  const bool switching = response.status == 101 && response.tunnel != nullptr;
+  if ((response.status < 200 && !switching) || response.status > 599) {
+    return "status out of range";
+  }
   if (response.streamed_body && !response.body.empty()) return "a body and a streamed body";
   for (const auto& [name, value] : response.headers) {
     if (!IsToken(name)) return "invalid header name";
@@ -119,12 +108,19 @@ void SerializeResponse(HttpResponse response, ResponseContext& ctx, std::string&
   out.append(response.passed_on_fields);
   for (const auto& [name, value] : response.headers) {
     if (IsServerOwnedField(name)) {
-      if (EqualsIgnoreCase(name, "connection") && HasCloseToken(value)) ctx.keep_alive = false;
+      if (EqualsIgnoreCase(name, "connection") && ListHasToken(value, "close"))
+        ctx.keep_alive = false;
       continue;
     }
     out.append(name).append(": "sv).append(value).append("\r\n"sv);
   }
   out.append("Date: "sv).append(ctx.date).append("\r\n"sv);
+  if (response.status == 101) {  // a tunnel follows (HandlerMistake saw to it)
+    out.append("Connection: Upgrade\r\n\r\n"sv);
+    ctx.keep_alive = false;
+    ctx.tunnel = std::move(response.tunnel);
+    return;
+  }
   const bool no_body = response.status == 204 || response.status == 304;
   // A streamed body's length, if it has one, is known now; one without is
   // chunked, or to HTTP/1.0 ended by the close.

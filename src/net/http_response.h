@@ -33,6 +33,8 @@ struct ResponseContext {
   // head (null if it has none or sends no body), and whether in chunks.
   std::shared_ptr<StreamedBody> streamed;
   bool chunked = false;
+  // Out: for a 101, the tunnel the connection becomes after the head.
+  std::shared_ptr<Tunnel> tunnel;
 };
 
 // Appends the wire form of `response` to `out`. The server owns framing:
@@ -41,9 +43,10 @@ struct ResponseContext {
 // from the handler are dropped, and `Connection: close` from the handler
 // clears ctx.keep_alive. A streamed body is framed by its length if known,
 // else chunked to HTTP/1.1 and close-delimited (clearing ctx.keep_alive) to
-// HTTP/1.0, and handed to ctx.streamed with only the head in `out`. A HEAD response (ctx.head) has
-// no body. A status outside 200..599 or an invalid header name or value is a handler bug: it is
-// logged and a generic 500 is sent instead.
+// HTTP/1.0, and handed to ctx.streamed with only the head in `out`. A 101
+// with a tunnel goes with `Connection: Upgrade`, its tunnel to ctx.tunnel. A HEAD response
+// (ctx.head) has no body. A status outside 200..599 or an invalid header name or value is a handler
+// bug: it is logged and a generic 500 is sent instead.
 void SerializeResponse(HttpResponse response, ResponseContext& ctx, std::string& out);
 
 // A response with a short generic text body naming `status` and nothing else:

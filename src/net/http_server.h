@@ -54,6 +54,7 @@ namespace internal {
 struct ServerFactory;
 }
 class StreamedBody;  // net/streamed_body.h
+class Tunnel;        // net/tunnel.h
 
 // One request as the handler sees it: framing already checked and removed.
 struct HttpRequest {
@@ -102,6 +103,10 @@ struct HttpResponse {
   // must then be empty): framed by its length if it has one, else chunked
   // (close-delimited to an HTTP/1.0 client). Dropped for HEAD, 204 and 304.
   std::shared_ptr<StreamedBody> streamed_body;
+  // With status 101 (the only one below 200 a handler may answer, and only
+  // with a tunnel): the head goes out with `Connection: Upgrade` and no
+  // length, then the connection is the tunnel's until it ends, and closes.
+  std::shared_ptr<Tunnel> tunnel;
 };
 
 // The token of the request's Authorization header if it is a bearer

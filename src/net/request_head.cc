@@ -427,6 +427,23 @@ bool HasFieldLine(std::string_view lines, std::string_view name) {
   return false;
 }
 
+bool ListHasToken(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view element = list.substr(0, comma);
+    while (!element.empty() && (element.front() == ' ' || element.front() == '\t')) {
+      element.remove_prefix(1);
+    }
+    while (!element.empty() && (element.back() == ' ' || element.back() == '\t')) {
+      element.remove_suffix(1);
+    }
+    if (EqualsIgnoreCase(element, token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 void AppendFieldLine(std::string& out, std::string_view name, std::string_view value) {
   const size_t at = out.size();
   const size_t total = at + name.size() + value.size() + 4;

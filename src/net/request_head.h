@@ -117,6 +117,11 @@ std::optional<MessageHead> ParseResponseHead(std::string_view head, FieldViews& 
 // replaces.
 bool IsHopByHopField(std::string_view name);
 
+// True if the comma-separated `list` (a field value such as Connection's or
+// Upgrade's) has an element equal to `token` in any case, optional
+// whitespace around elements ignored.
+bool ListHasToken(std::string_view list, std::string_view token);
+
 // Appends `name: value` and CRLF to `out`.
 void AppendFieldLine(std::string& out, std::string_view name, std::string_view value);
 

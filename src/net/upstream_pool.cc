@@ -8,6 +8,7 @@
 #include "net/streamed_body.h"
 #include "net/tls_context.h"
 #include "net/tls_socket.h"
+#include "net/tunnel.h"
 
 #include <algorithm>
 #include <charconv>
@@ -17,9 +18,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -239,16 +243,19 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
 }
 
 asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(
-    std::unique_ptr<Connection> connection, const HttpRequest& request, bool retry) {
+    std::unique_ptr<Connection> connection, const HttpRequest& request, bool retry,
+    std::string_view upgrade) {
   // Not a coroutine: the exchange is the only frame. (Not one conditional
   // expression either: so built by GCC 12, the proxy crashed.)
   Connection& c = *connection;
-  if (c.tls_socket) return Exchange(*c.tls_socket, std::move(connection), request, retry);
-  if (c.tls) return Exchange(*c.tls, std::move(connection), request, retry);
+  if (c.tls_socket) return Exchange(*c.tls_socket, std::move(connection), request, retry, upgrade);
+  if (c.tls) return Exchange(*c.tls, std::move(connection), request, retry, upgrade);
   // On a server's io thread the sweep keeps the deadline: the bare socket
   // spares every read and write Beast's timed-stream wrapper.
-  if (c.registration) return Exchange(c.stream.socket(), std::move(connection), request, retry);
-  return Exchange(c.stream, std::move(connection), request, retry);
+  if (c.registration) {
+    return Exchange(c.stream.socket(), std::move(connection), request, retry, upgrade);
+  }
+  return Exchange(c.stream, std::move(connection), request, retry, upgrade);
 }
 
 asio::awaitable<Result<HttpResponse>> UpstreamPool::Failed(std::unique_ptr<Connection> connection,
@@ -271,8 +278,8 @@ void UpstreamPool::Pool(std::unique_ptr<Connection> connection) {
 template <class Stream>
 asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
                                                              std::unique_ptr<Connection> connection,
-                                                             const HttpRequest& request,
-                                                             bool retry) {
+                                                             const HttpRequest& request, bool retry,
+                                                             std::string_view upgrade) {
   Connection& c = *connection;
   // One flat buffer and one write (see HttpConnection::Write).
   std::string& out = c.write_buffer;
@@ -282,6 +289,9 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
     out.append(name).append(": "sv).append(value).append("\r\n"sv);
   }
   out.append(request.passed_on_fields);
+  if (!upgrade.empty()) {
+    out.append("Connection: Upgrade\r\nUpgrade: "sv).append(upgrade).append("\r\n"sv);
+  }
   if (!request.body.empty() || (request.method != "GET" && request.method != "HEAD")) {
     out.append("Content-Length: "sv).append(std::to_string(request.body.size())).append("\r\n"sv);
   }
@@ -387,8 +397,24 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
     parsed = ParseResponseHead(data.substr(0, head_size), fields);
     if (!parsed) co_return Err(DataLossError("malformed upstream response"));
     if (parsed->status >= 200) break;
-    // 101 would switch protocols, which a request without Upgrade never asks for.
-    if (parsed->status == 101) co_return Err(DataLossError("unexpected 101 from upstream"));
+    if (parsed->status == 101) {
+      // Switching protocols: only as asked, and then the connection is a tunnel.
+      if (upgrade.empty()) co_return Err(DataLossError("unexpected 101 from upstream"));
+      std::optional<std::string_view> switched;
+      for (const auto& [name, value] : fields) {
+        if (EqualsIgnoreCase(name, "upgrade")) switched = value;
+      }
+      if (!switched || !EqualsIgnoreCase(*switched, upgrade)) {
+        co_return Err(DataLossError("upstream switched to another protocol"));
+      }
+      response.status = 101;
+      PassOn(fields, response);  // which drops Upgrade, a field of this hop
+      AppendFieldLine(response.passed_on_fields, "Upgrade", *switched);
+      c.buffer.consume(head_size);  // what follows is the new protocol's
+      response.tunnel = std::make_shared<UpstreamTunnel<Stream>>(std::move(connection), stream,
+                                                                 options_.tunnel_idle_timeout);
+      co_return response;
+    }
     c.buffer.consume(head_size);
   }
   response.status = parsed->status;
@@ -398,8 +424,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   if (!length || *length > options_.max_held_body_bytes) {
     // Large, chunked or close-delimited: the client gets the body as it
     // comes, unless it is all here already.
-    auto body = std::make_shared<StreamedResponse<Stream>>(*this, std::move(connection), stream,
-                                                           parsed->keep_alive, length);
+    auto body = std::make_shared<StreamedResponse<Stream>>(
+        *this, std::move(connection), stream, parsed->keep_alive && upgrade.empty(), length);
     Result<std::optional<std::string>> whole = body->Begin(head_size);
     if (!whole) co_return Err(std::move(whole.error()));
     if (*whole) {
@@ -426,7 +452,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   // trusted with another request. A response without a body is checked again
   // before the connection is reused (a service may send one anyway, later).
   c.check_before_reuse = *length == 0;
-  if (parsed->keep_alive && c.buffer.size() == 0) Pool(std::move(connection));
+  if (parsed->keep_alive && upgrade.empty() && c.buffer.size() == 0) Pool(std::move(connection));
   co_return response;
 }
 
@@ -604,6 +630,106 @@ class UpstreamPool::StreamedResponse final : public StreamedBody {
   std::string first_;  // the part that came with the head
   std::string piece_;
 };
+
+template <class Stream>
+class UpstreamPool::UpstreamTunnel final : public Tunnel {
+ public:
+  // `stream` is `connection`'s.
+  UpstreamTunnel(std::unique_ptr<Connection> connection, Stream& stream,
+                 std::chrono::milliseconds idle_timeout)
+      : connection_(std::move(connection)), service_(*connection_, stream), idle_(idle_timeout) {}
+
+  asio::awaitable<void> Run(TunnelEnd& client, std::string_view early) override {
+    Connection& c = *connection_;
+    // What each side sent before the switch goes first: the client's after
+    // its request, the service's after its 101.
+    const std::string from_service(static_cast<const char*>(c.buffer.data().data()),
+                                   c.buffer.size());
+    c.buffer.clear();
+    Touch(client);
+    bool open = early.empty() || !co_await service_.WriteAll(asio::buffer(early));
+    if (open && !from_service.empty()) {
+      open = !co_await client.WriteAll(asio::buffer(from_service));
+    }
+    if (open) {
+      // Both ways at once; when one way ends, so does the other, and Run
+      // returns only once both coroutines are done with the ends.
+      const auto executor = co_await asio::this_coro::executor;
+      asio::steady_timer joined(executor, asio::steady_timer::time_point::max());
+      bool other_done = false;
+      asio::co_spawn(executor, Relay(service_, client, client), [&](const std::exception_ptr&) {
+        other_done = true;
+        joined.cancel();
+      });
+      co_await Relay(client, service_, client);
+      client.Close();
+      service_.Close();
+      while (!other_done) co_await joined.async_wait(internal::kAwaitInPlace);
+    }
+    client.Close();
+    service_.Close();
+  }
+
+ private:
+  // The service's connection as a tunnel end.
+  class ServiceEnd final : public TunnelEnd {
+   public:
+    ServiceEnd(Connection& connection, Stream& stream) : c_(connection), stream_(stream) {}
+    asio::awaitable<std::tuple<beast::error_code, size_t>> ReadSome(
+        asio::mutable_buffer buffer) override {
+      if constexpr (std::is_same_v<Stream, internal::TlsSocket>) {
+        co_return co_await stream_.ReadSome(buffer);
+      } else {
+        co_return co_await stream_.async_read_some(buffer, internal::kAwaitOn<Stream>);
+      }
+    }
+    asio::awaitable<beast::error_code> WriteAll(asio::const_buffer buffer) override {
+      if constexpr (std::is_same_v<Stream, internal::TlsSocket>) {
+        auto [ec, n] = co_await stream_.Write(buffer);
+        co_return ec;
+      } else {
+        auto [ec, n] = co_await asio::async_write(stream_, buffer, internal::kAwaitOn<Stream>);
+        co_return ec;
+      }
+    }
+    void ExpireAfter(std::chrono::milliseconds timeout) override { c_.ExpireAfter(timeout); }
+    void Close() override {
+      beast::error_code ec;
+      c_.Socket().close(ec);
+    }
+
+   private:
+    Connection& c_;
+    Stream& stream_;
+  };
+
+  // Copies from `from` to `to` until either fails or ends.
+  asio::awaitable<void> Relay(TunnelEnd& from, TunnelEnd& to, TunnelEnd& client) {
+    std::string buffer(16 * 1024, '\0');
+    for (;;) {
+      const auto [read_ec, n] = co_await from.ReadSome(asio::buffer(buffer));
+      if (read_ec) co_return;
+      if (co_await to.WriteAll(asio::buffer(buffer.data(), n))) co_return;
+      Touch(client);
+    }
+  }
+  // Bytes moved: both ends stay open another idle timeout.
+  void Touch(TunnelEnd& client) {
+    client.ExpireAfter(idle_);
+    service_.ExpireAfter(idle_);
+  }
+
+  std::unique_ptr<Connection> connection_;
+  ServiceEnd service_;
+  const std::chrono::milliseconds idle_;
+};
+
+asio::awaitable<Result<HttpResponse>> UpstreamPool::Upgrade(const HttpRequest& request,
+                                                            std::string_view protocol) {
+  auto connection = co_await Connect();
+  if (!connection) co_return Err(connection.error());
+  co_return co_await ExchangeOn(std::move(*connection), request, /*retry=*/false, protocol);
+}
 
 std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle() {
   while (!idle_.empty()) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -47,6 +48,9 @@ struct UpstreamOptions {
   // close and not all in hand with its head, streams to the client
   // (HttpResponse::streamed_body), each piece read within response_timeout.
   size_t max_held_body_bytes = 256 * 1024;
+  // A tunnel (Upgrade) through which no byte passed either way for this long
+  // is closed.
+  std::chrono::milliseconds tunnel_idle_timeout{std::chrono::minutes(5)};
   std::optional<UpstreamTls> tls;  // TLS origination when set
 };
 
@@ -83,6 +87,17 @@ class UpstreamPool {
   // (malformed response). Never throws for I/O outcomes.
   boost::asio::awaitable<Result<HttpResponse>> Send(const HttpRequest& request, bool idempotent);
 
+  // Sends `request`, a GET asking to switch to `protocol` (e.g. "websocket";
+  // the pool adds `Connection: Upgrade` and `Upgrade`), on a connection of
+  // its own. If the service answers 101 with an Upgrade naming the same
+  // protocol, the response (its Upgrade among passed_on_fields) carries the
+  // tunnel to it (HttpResponse::tunnel), which relays until either end closes
+  // or no byte passes either way for options' tunnel_idle_timeout. Any other answer is as
+  // from Send, and its connection is not pooled. Never retried. Errors as
+  // Send's; kDataLoss for a 101 to another protocol.
+  boost::asio::awaitable<Result<HttpResponse>> Upgrade(const HttpRequest& request,
+                                                       std::string_view protocol);
+
   size_t idle_connections() const;
 
  private:
@@ -95,12 +110,16 @@ class UpstreamPool {
   // connection's TLS stream, bare socket or timed stream), then pools the
   // connection if it may serve another request. If `retry`, a failure before
   // any byte of a response came is retried once on a new connection.
+  // With `upgrade` (a protocol), the request asks to switch to it (see
+  // Upgrade) and is never retried.
   boost::asio::awaitable<Result<HttpResponse>> ExchangeOn(std::unique_ptr<Connection> connection,
-                                                          const HttpRequest& request, bool retry);
+                                                          const HttpRequest& request, bool retry,
+                                                          std::string_view upgrade = {});
   template <class Stream>
   boost::asio::awaitable<Result<HttpResponse>> Exchange(Stream& stream,
                                                         std::unique_ptr<Connection> connection,
-                                                        const HttpRequest& request, bool retry);
+                                                        const HttpRequest& request, bool retry,
+                                                        std::string_view upgrade);
   // Closes the failed `connection`; returns `error`, or if `retry`, the
   // outcome of sending again on a new connection.
   boost::asio::awaitable<Result<HttpResponse>> Failed(std::unique_ptr<Connection> connection,
@@ -111,6 +130,9 @@ class UpstreamPool {
   // The body of a response whose head is read, as it comes.
   template <class Stream>
   class StreamedResponse;
+  // The tunnel to the service after its 101.
+  template <class Stream>
+  class UpstreamTunnel;
 
   boost::asio::any_io_executor executor_;
   UpstreamOptions options_;

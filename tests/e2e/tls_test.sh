@@ -81,6 +81,9 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
     }
   }
 NGINX
+wss_back=$(free_port)
+node "$here/websocket_upstream.mjs" "$wss_back" upstream.pem upstream.key &
+pids+=($!)
 
 cat >bulwark.yaml <<YAML
 server:
@@ -106,6 +109,9 @@ gateway:
     - name: anonymous
       address: 127.0.0.1:$secure_back
       tls: {ca_file: ca.pem, server_name: orders.internal}
+    - name: wss
+      address: 127.0.0.1:$wss_back
+      tls: {ca_file: ca.pem, cert_file: gateway.pem, key_file: gateway.key, server_name: orders.internal}
   routes:
     - {name: public, path_prefix: /public, authn: {mode: none}, upstream: service}
     - name: internal
@@ -116,6 +122,7 @@ gateway:
     - {name: secure, path_prefix: /secure, authn: {mode: none}, upstream: secure}
     - {name: untrusted, path_prefix: /untrusted, authn: {mode: none}, upstream: untrusted}
     - {name: anonymous, path_prefix: /anonymous, authn: {mode: none}, upstream: anonymous}
+    - {name: wss, path_prefix: /wss, authn: {mode: none}, upstream: wss, websocket: true}
 YAML
 if start_bulwark bulwark.yaml bulwark.log; then ok; else bad "bulwark did not start"; exit 1; fi
 base="https://localhost:$bulwark_port"
@@ -159,6 +166,14 @@ fi
 expect_eq "mTLS to the upstream" "$(code "$base/secure/a"):$(cat body)" "200:uri=/secure/a peer=SUCCESS proto=TLSv1.3"
 expect_eq "untrusted upstream certificate -> 502" "$(code "$base/untrusted/a")" "502"
 expect_eq "upstream that requires a client certificate refuses one without" "$(code "$base/anonymous/a")" "400"
+# A WebSocket over TLS at both ends: the client's wss to the listener, and
+# the tunnel's TLS (with Bulwark's client certificate) to a wss service; a
+# 1 MiB message each way while reads and writes of both TLS connections
+# interleave.
+expect_eq "wss through the gateway to a wss service" \
+  "$(NODE_EXTRA_CA_CERTS=ca.pem node "$here/websocket_client.mjs" "wss://localhost:$bulwark_port/wss/live" |
+    sed 's/,"seconds":[0-9.]*//')" \
+  '{"greeting":{"subject":null,"path":"/wss/live"},"text":"hello through the gateway","binary":true,"close":1000}'
 
 # Rotation: a keep-alive connection opened before the swap keeps working;
 # new connections get the new certificate.

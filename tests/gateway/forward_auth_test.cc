@@ -232,6 +232,7 @@ routes:
     methods: [GET]
     authn: {mode: any_of, credentials: [jwt], issuers: [idp]}
     authz: {scopes: [orders:read], deny_cidrs: [192.0.2.0/24]}
+  - {name: live, path_prefix: /live, authn: {mode: none}, upstream: chat, websocket: true}
 )";
   auto node = ParseConfig(yaml, "gw.yaml", dir_.string());
   ASSERT_TRUE(node.has_value());
@@ -239,7 +240,9 @@ routes:
   ASSERT_TRUE(config.has_value()) << config.error().ToString();
   EXPECT_EQ(config->options.realm, "shop");
   EXPECT_EQ(config->options.request_id, RequestIdMode::kPreserve);
-  ASSERT_EQ(config->options.routes.size(), 1u);
+  ASSERT_EQ(config->options.routes.size(), 2u);
+  EXPECT_FALSE(config->options.routes[0].websocket);
+  EXPECT_TRUE(config->options.routes[1].websocket);
   EXPECT_EQ(config->options.issuers[0].jwks_file, (dir_ / "idp.jwks").string());
   EXPECT_TRUE(Gateway::Create(config->options, clock_).has_value());
 
@@ -251,6 +254,10 @@ routes:
            {"issuers: [{name: i, issuer: x, audiences: [], jwks_file: f}]", "audiences"},
            {"realm: 'a\"b'", "realm"},
            {"request_id: keep", "request_id"},
+           {"routes: [{name: r, websocket: true}]", "routes[0].websocket"},
+           {"routes: [{name: r, websocket: maybe, upstream: u}]", "routes[0].websocket"},
+           {"upstreams: [{name: u, address: 'a:1', tunnel_idle_timeout_ms: 0}]",
+            "tunnel_idle_timeout_ms"},
            {"rotues: []", "rotues"}}) {
     auto n = ParseConfig(bad, "gw.yaml", dir_.string());
     ASSERT_TRUE(n.has_value()) << bad;

@@ -123,15 +123,17 @@ TestClient::~TestClient() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-bool TestClient::Send(std::string_view data) {
+bool SendAll(int fd, std::string_view data) {
   while (!data.empty()) {
-    const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     data.remove_prefix(static_cast<size_t>(n));
   }
   return true;
 }
+
+bool TestClient::Send(std::string_view data) { return SendAll(fd_, data); }
 
 void TestClient::ShutdownWrite() { ::shutdown(fd_, SHUT_WR); }
 

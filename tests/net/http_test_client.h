@@ -45,6 +45,9 @@ class LoopbackService {
   std::thread thread_;
 };
 
+// Sends all of `data` on the socket `fd` (no SIGPIPE): false if it failed.
+bool SendAll(int fd, std::string_view data);
+
 // A request a test's service read: its head (through the empty line) and
 // its body (Content-Length framing only).
 struct ReceivedRequest {

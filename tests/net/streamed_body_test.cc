@@ -32,15 +32,6 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-bool WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 // Reads a request head (the tests send no bodies): false at the end.
 bool ReadHead(int fd) {
   std::string head;
@@ -139,7 +130,7 @@ class StreamedFromServiceTest : public ::testing::Test {
 TEST_F(StreamedFromServiceTest, ALargeBodyStreamsWholeAndTheConnectionIsKept) {
   const std::string big = Pattern(20 << 20);
   Serve([&](int fd) {
-    return WriteAll(
+    return testing::SendAll(
         fd, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(big.size()) + "\r\n\r\n" + big);
   });
   for (int round = 0; round < 2; ++round) {
@@ -163,12 +154,12 @@ TEST_F(StreamedFromServiceTest, AChunkReachesTheClientBeforeTheServiceSendsTheNe
   std::future<void> seen = first_seen.get_future();
   bool waited_out = false;
   Serve([&](int fd) {
-    WriteAll(fd,
-             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: "
-             "chunked\r\n\r\n" +
-                 Chunk("data: one\n\n"));
+    testing::SendAll(fd,
+                     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: "
+                     "chunked\r\n\r\n" +
+                         Chunk("data: one\n\n"));
     waited_out = seen.wait_for(5s) != std::future_status::ready;
-    WriteAll(fd, Chunk("data: two\n\n") + "0\r\n\r\n");
+    testing::SendAll(fd, Chunk("data: two\n\n") + "0\r\n\r\n");
     return true;
   });
   const Drained got = Get([&](const std::string& piece) {
@@ -185,8 +176,9 @@ TEST_F(StreamedFromServiceTest, AChunkReachesTheClientBeforeTheServiceSendsTheNe
 // A small chunked answer that came whole with its head is not streamed.
 TEST_F(StreamedFromServiceTest, AChunkedBodyInHandWithItsHeadIsHeld) {
   Serve([&](int fd) {
-    return WriteAll(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + Chunk("chun") +
-                            "5;ext=1\r\nked!\n\r\n0\r\nX-Trailer: t\r\n\r\n");
+    return testing::SendAll(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                                    Chunk("chun") +
+                                    "5;ext=1\r\nked!\n\r\n0\r\nX-Trailer: t\r\n\r\n");
   });
   const Drained got = Get();
   ASSERT_TRUE(got.response.has_value()) << got.response.error().ToString();
@@ -201,9 +193,9 @@ TEST_F(StreamedFromServiceTest, AChunkedBodyInHandWithItsHeadIsHeld) {
 TEST_F(StreamedFromServiceTest, ACloseDelimitedBodyEndsWithTheConnection) {
   const std::string body = Pattern(300 * 1024);
   Serve([&](int fd) {
-    WriteAll(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+    testing::SendAll(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
     ::usleep(20 * 1000);
-    WriteAll(fd, body);
+    testing::SendAll(fd, body);
     return false;
   });
   const Drained got = Get();
@@ -229,7 +221,7 @@ TEST_F(StreamedFromServiceTest, ABodyCutShortOrMalformedOrStalledEndsInAnError) 
   };
   for (const auto& [name, answer] : cases) {
     Serve([&](int fd) {
-      WriteAll(fd, answer);
+      testing::SendAll(fd, answer);
       return false;
     });
     const Drained got = Get();
@@ -241,7 +233,7 @@ TEST_F(StreamedFromServiceTest, ABodyCutShortOrMalformedOrStalledEndsInAnError) 
   std::promise<void> done;
   std::future<void> finished = done.get_future();
   Serve([&](int fd) {
-    WriteAll(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + Chunk("early"));
+    testing::SendAll(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + Chunk("early"));
     finished.wait_for(10s);  // silent until the test is over
     return false;
   });

@@ -1,0 +1,210 @@
+// Tunnels: an upgrade through UpstreamPool::Upgrade and a server whose
+// handler answers with the 101 and its tunnel, against a service on a real
+// socket that switches protocols and then echoes, or refuses, or switches
+// to a protocol nobody asked for, or goes quiet.
+#include "net/tunnel.h"
+
+#include "http_test_client.h"
+#include "net/async_http_server.h"
+#include "net/upstream_pool.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/asio/this_coro.hpp>
+
+namespace bulwark::net {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+// Reads through the end of a request head; what came after it stays in
+// `rest`. The head, or empty at the end of the stream.
+std::string ReadHead(int fd, std::string& rest) {
+  std::string data;
+  char buf[4096];
+  size_t end;
+  while ((end = data.find("\r\n\r\n")) == std::string::npos) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) return "";
+    data.append(buf, static_cast<size_t>(n));
+  }
+  rest = data.substr(end + 4);
+  return data.substr(0, end + 4);
+}
+
+class TunnelTest : public ::testing::Test {
+ protected:
+  // A service that reads one request head, answers `answer` and, if it
+  // switched, echoes what comes (uppercased, so the echo is the service's)
+  // until the connection ends.
+  void Serve(std::string answer) {
+    answer_ = std::move(answer);
+    service_ = std::make_unique<testing::LoopbackService>([this](int fd) {
+      std::string rest;
+      heads_.push_back(ReadHead(fd, rest));
+      if (heads_.back().empty() || !testing::SendAll(fd, answer_)) {
+        ::close(fd);
+        return;
+      }
+      if (answer_.starts_with("HTTP/1.1 101")) {
+        for (std::string data = rest;;) {
+          for (char& ch : data)
+            ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+          if (!data.empty() && !testing::SendAll(fd, data)) break;
+          char buf[4096];
+          const ssize_t n = ::read(fd, buf, sizeof buf);
+          if (n <= 0) break;
+          data.assign(buf, static_cast<size_t>(n));
+        }
+      }
+      ::close(fd);
+    });
+  }
+
+  // A server whose handler asks the service to switch to `protocol`.
+  void StartProxy(std::string protocol, std::chrono::milliseconds idle = 5s) {
+    HttpServerOptions options;
+    options.threads = 1;
+    const uint16_t port = service_->port();
+    const std::vector<asio::ip::tcp::endpoint> endpoints = {
+        asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port)};
+    auto server = StartAsyncHttpServer(
+        options,
+        [this, port, endpoints, protocol,
+         idle](HttpRequest& request) -> asio::awaitable<HttpResponse> {
+          if (request.target == "/drop") {  // before the server's io_context goes
+            pool_.reset();
+            co_return HttpResponse{.status = 204};
+          }
+          if (!pool_) {
+            UpstreamOptions upstream;
+            upstream.port = port;
+            upstream.tunnel_idle_timeout = idle;
+            pool_ = std::make_unique<UpstreamPool>(co_await asio::this_coro::executor, upstream,
+                                                   endpoints);
+          }
+          HttpRequest forward;  // (not designated: GCC 12 in a coroutine)
+          forward.method = "GET";
+          forward.target = request.target;
+          forward.headers = {{"Host", "s"}};
+          Result<HttpResponse> sent = co_await pool_->Upgrade(forward, protocol);
+          if (!sent) co_return HttpResponse{.status = 502, .body = sent.error().ToString()};
+          co_return std::move(*sent);
+        });
+    ASSERT_TRUE(server.has_value()) << server.error().ToString();
+    server_ = std::move(*server);
+  }
+
+  void TearDown() override {
+    if (server_) {
+      testing::TestClient client(server_->port());
+      client.Send("GET /drop HTTP/1.1\r\nHost: x\r\n\r\n");
+      client.ReadResponse();
+    }
+  }
+
+  std::string answer_;
+  std::vector<std::string> heads_;
+  std::unique_ptr<testing::LoopbackService> service_;
+  std::unique_ptr<UpstreamPool> pool_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+constexpr std::string_view kSwitch =
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+
+// The 101 reaches the client with the service's fields, and bytes go both
+// ways, those sent before the switch on either side first.
+TEST_F(TunnelTest, RelaysBothWaysAfterTheSwitch) {
+  Serve(std::string(kSwitch) + "hello");  // the service speaks first, in the same write
+  StartProxy("websocket");
+  testing::TestClient client(server_->port());
+  // Bytes right behind the request, before any answer.
+  ASSERT_TRUE(client.Send("GET /chat HTTP/1.1\r\nHost: x\r\n\r\nearly"));
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  std::string received;
+  while (received.find("EARLY") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    received += client.ReadUntilClose(200ms);
+  }
+  EXPECT_TRUE(received.starts_with("HTTP/1.1 101 Switching Protocols\r\n")) << received;
+  EXPECT_NE(received.find("\r\nUpgrade: websocket\r\n"), std::string::npos) << received;
+  EXPECT_NE(received.find("\r\nConnection: Upgrade\r\n"), std::string::npos) << received;
+  EXPECT_NE(received.find("\r\nSec-WebSocket-Accept: "), std::string::npos) << received;
+  EXPECT_EQ(received.find("Content-Length"), std::string::npos) << received;
+  const size_t body = received.find("\r\n\r\n");
+  ASSERT_NE(body, std::string::npos);
+  EXPECT_EQ(received.substr(body + 4), "helloEARLY");
+  ASSERT_TRUE(client.Send("more bytes"));
+  received.clear();
+  while (received.size() < 10 && std::chrono::steady_clock::now() < deadline) {
+    received += client.ReadUntilClose(200ms);
+  }
+  EXPECT_EQ(received, "MORE BYTES");
+  ASSERT_EQ(heads_.size(), 1u);
+  EXPECT_NE(heads_[0].find("\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"), std::string::npos)
+      << heads_[0];
+}
+
+// A service that answers with another protocol than the one asked for
+// (h2c for websocket) is not tunnelled to: 502.
+TEST_F(TunnelTest, ASwitchToAnotherProtocolIsRefused) {
+  Serve("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n");
+  StartProxy("websocket");
+  const auto response = testing::RoundTrip(server_->port(), "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 502);
+}
+
+// A service that does not switch answers as ever; its connection, asked to
+// switch, is not pooled.
+TEST_F(TunnelTest, AServiceThatDeclinesAnswersAsUsual) {
+  Serve("HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno");
+  StartProxy("websocket");
+  const auto response = testing::RoundTrip(server_->port(), "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 403);
+  EXPECT_EQ(response->body, "no");
+  EXPECT_EQ(pool_->idle_connections(), 0u);
+}
+
+// A tunnel through which nothing passes for its idle timeout is closed.
+TEST_F(TunnelTest, AnIdleTunnelIsClosed) {
+  Serve(std::string(kSwitch));
+  StartProxy("websocket", 300ms);
+  testing::TestClient client(server_->port());
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(client.Send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string received = client.ReadUntilClose(5s);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(received.starts_with("HTTP/1.1 101 ")) << received;
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 3s);
+}
+
+// A handler's 101 without a tunnel is a handler bug: 500.
+TEST(TunnelServerTest, A101WithoutATunnelIsA500) {
+  HttpServerOptions options;
+  options.threads = 1;
+  auto server = StartAsyncHttpServer(options, [](HttpRequest&) -> asio::awaitable<HttpResponse> {
+    co_return HttpResponse{.status = 101};
+  });
+  ASSERT_TRUE(server.has_value());
+  const auto response = testing::RoundTrip((*server)->port(), "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 500);
+}
+
+}  // namespace
+}  // namespace bulwark::net
