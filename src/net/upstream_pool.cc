@@ -60,6 +60,8 @@ constexpr std::chrono::seconds kUpstreamLookupTimeout(10);
 // other framing, which Beast reads.
 std::optional<uint64_t> FixedBodyLength(const MessageHead& head, const FieldViews& fields,
                                         const HttpRequest& request) {
+  // No body, whatever the fields say (RFC 9112 section 6.3).
+  if (request.method == "HEAD" || head.status == 204 || head.status == 304) return 0;
   std::optional<uint64_t> length;
   for (const auto& [name, value] : fields) {
     if (EqualsIgnoreCase(name, "transfer-encoding")) return std::nullopt;
@@ -73,7 +75,6 @@ std::optional<uint64_t> FixedBodyLength(const MessageHead& head, const FieldView
     std::from_chars(value.data(), value.data() + value.size(), n);  // at most 18 digits
     length = n;
   }
-  if (request.method == "HEAD" || head.status == 204 || head.status == 304) return 0;
   return length;  // none: close-delimited, Beast
 }
 
@@ -578,12 +579,10 @@ class UpstreamPool::StreamedResponse final : public StreamedBody {
     auto& body = parser_->get().body();
     body.data = out.data();
     body.size = out.size();
-    size_t used = 0;
     beast::error_code ec;
     while (buffer.size() != 0 && body.size != 0 && !parser_->is_done()) {
       const size_t n = parser_->put(buffer.data(), ec);
       buffer.consume(n);
-      used += n;
       if (ec == http::error::need_buffer || ec == http::error::need_more) {
         ec = {};
         if (n == 0) break;

@@ -171,6 +171,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   http_options.port = config.listener.port;
   http_options.threads = config.listener.threads;
   http_options.max_connections_per_client = config.listener.max_connections_per_client;
+  http_options.max_body_bytes = config.listener.max_body_bytes;
   http_options.io_uring = config.listener.io_uring;
   http_options.tls = config.listener.tls;
   const Server* self = server.get();

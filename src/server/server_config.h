@@ -25,6 +25,10 @@ struct ListenerConfig {
   // Open connections one client address may hold; 0 = no cap. Raise it when
   // a proxy in front of Bulwark (nginx auth_request) funnels many clients.
   size_t max_connections_per_client = 256;
+  // `server.max_body_bytes`: the largest request body (413 beyond it). A
+  // body is held whole before the request is decided, so the memory it may
+  // take is this times the requests in flight.
+  size_t max_body_bytes = 1 << 20;
   // `server.io_uring`: each io thread hands the sends of one pass on plain
   // sockets to the kernel together through io_uring where the kernel allows
   // it; false keeps to one system call each (for hosts that forbid io_uring

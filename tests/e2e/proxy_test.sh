@@ -60,7 +60,7 @@ cat >docs.json <<'JSON'
  {"uid": {"type": "Document", "id": "d2"}, "attrs": {"owner": {"type": "User", "id": "bob"}}, "parents": []}]
 JSON
 cat >bulwark.yaml <<YAML
-server: {listen: 127.0.0.1:0, threads: 2}
+server: {listen: 127.0.0.1:0, threads: 2, max_body_bytes: 4194304}
 store: {backend: memory}
 policy:
   policies_file: docs.cedar
@@ -388,6 +388,12 @@ head -c 300000 /dev/urandom | base64 -w0 >big.txt
 expect_eq "a 400 KB body across many reads" \
   "$(code --data-binary @big.txt "$base/framing/echo"):$(cut -c1-11 body):$(tail -c +13 body | cmp -s - big.txt && echo same)" \
   "200:POST 400000:same"
+# server.max_body_bytes (4 MiB here) raises the 1 MiB default; beyond it, 413.
+head -c 3000000 /dev/urandom >upload.bin
+expect_eq "a 3 MB upload under a raised limit" \
+  "$(code --data-binary @upload.bin "$base/framing/echo"):$(cut -c1-12 body)" "200:POST 3000000"
+head -c 5000000 /dev/urandom >upload.bin
+expect_eq "a 5 MB upload over it -> 413" "$(code --data-binary @upload.bin "$base/framing/echo")" "413"
 # Keep-alive to the client and pooled connections to the service.
 args=()
 for i in $(seq 1 20); do args+=(-o /dev/null "$base/public/$i"); done

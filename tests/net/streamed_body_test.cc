@@ -90,9 +90,10 @@ class StreamedFromServiceTest : public ::testing::Test {
   }
 
   // Sends a GET and drains the body; `on_piece` runs after each piece.
-  Drained Get(const std::function<void(const std::string&)>& on_piece = {}) {
+  Drained Get(const std::function<void(const std::string&)>& on_piece = {},
+              std::string method = "GET") {
     Drained out;
-    HttpRequest request{.method = "GET", .target = "/", .headers = {{"Host", "service"}}};
+    HttpRequest request{.method = method, .target = "/", .headers = {{"Host", "service"}}};
     asio::co_spawn(
         ioc_,
         [&]() -> asio::awaitable<void> {
@@ -186,6 +187,21 @@ TEST_F(StreamedFromServiceTest, AChunkedBodyInHandWithItsHeadIsHeld) {
   EXPECT_EQ(got.response->body, "chunked!\n");
   EXPECT_EQ(got.response->passed_on_fields.find("X-Trailer"), std::string::npos);
   EXPECT_EQ(pool_->idle_connections(), 1u);
+}
+
+// The answer to HEAD has no body whatever its fields say: a chunked one is
+// not waited for, and the connection serves the next request.
+TEST_F(StreamedFromServiceTest, AChunkedAnswerToHeadHasNoBody) {
+  Serve([&](int fd) {
+    return testing::SendAll(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+  });
+  for (int round = 0; round < 2; ++round) {
+    const Drained got = Get({}, "HEAD");
+    ASSERT_TRUE(got.response.has_value()) << got.response.error().ToString();
+    EXPECT_FALSE(got.streamed);
+    EXPECT_EQ(got.response->body, "");
+  }
+  EXPECT_EQ(service_->connections(), 1);
 }
 
 // A body that ends with the connection: streamed to the end, and the

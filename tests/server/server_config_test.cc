@@ -90,6 +90,17 @@ TEST(ServerConfigTest, IoUringIsOnUnlessTurnedOff) {
   EXPECT_FALSE(Parse("server:\n  io_uring: maybe\n").has_value());
 }
 
+TEST(ServerConfigTest, RequestBodiesAreLimitedToOneMebibyteUnlessRaised) {
+  auto cfg = Parse("{}");
+  ASSERT_TRUE(cfg.has_value());
+  EXPECT_EQ(cfg->listener.max_body_bytes, 1u << 20);
+  cfg = Parse("server:\n  max_body_bytes: 16777216\n");
+  ASSERT_TRUE(cfg.has_value());
+  EXPECT_EQ(cfg->listener.max_body_bytes, 16u << 20);
+  EXPECT_FALSE(Parse("server:\n  max_body_bytes: -1\n").has_value());
+  EXPECT_FALSE(Parse("server:\n  max_body_bytes: 1073741824\n").has_value());
+}
+
 TEST(ServerConfigTest, ParsesListenAddresses) {
   std::string host;
   uint16_t port = 0;
