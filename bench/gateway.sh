@@ -61,23 +61,7 @@ proxy_cpu=0
 load_cpu=1
 [ "$(nproc)" -gt 1 ] || load_cpu=0
 
-work=$(mktemp -d)
-chmod 755 "$work"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for f in "$work"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-user_line=""
-[ "$(id -u)" -eq 0 ] && user_line="user root;"
-mkdir -p "$work/tmp"
-nginx_common="pid PIDFILE; error_log $work/nginx-ERR.log warn; events { worker_connections 4096; }"
-temp_paths="client_body_temp_path $work/tmp/b; proxy_temp_path $work/tmp/p; fastcgi_temp_path $work/tmp/f; uwsgi_temp_path $work/tmp/u; scgi_temp_path $work/tmp/s;"
+source "$root/bench/proxy_lib.sh"
 
 # One certificate for every TLS listener.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
@@ -87,25 +71,16 @@ cat "$work/tls.crt" "$work/tls.key" >"$work/tls.pem"
 
 back=$(free_port)
 back_tls=$(free_port)
-cat >"$work/backend.conf" <<NGINX
-$user_line
-worker_processes 1;
-${nginx_common//PIDFILE/$work/backend.pid}
-http { access_log off; $temp_paths
+start_nginx backend "$load_cpu" <<NGINX
   server { listen 127.0.0.1:$back; listen 127.0.0.1:$back_tls ssl;
     ssl_certificate $work/tls.crt; ssl_certificate_key $work/tls.key; ssl_protocols TLSv1.3;
-    location / { return 200 "ok\n"; } location = /status { stub_status; } } }
+    location / { return 200 "ok\n"; } location = /status { stub_status; } }
 NGINX
-taskset -c "$load_cpu" nginx -p "$work" -c "$work/backend.conf"
 
 nginx_port=$(free_port)
 nginx_tls_port=$(free_port)
 nginx_up_port=$(free_port)
-cat >"$work/proxy.conf" <<NGINX
-$user_line
-worker_processes 1;
-${nginx_common//PIDFILE/$work/proxy.pid}
-http { access_log off; $temp_paths
+start_nginx proxy "$proxy_cpu" <<NGINX
   upstream backend { server 127.0.0.1:$back; keepalive 64; }
   upstream backend_tls { server 127.0.0.1:$back_tls; keepalive 64; }
   server { listen 127.0.0.1:$nginx_port;
@@ -116,9 +91,8 @@ http { access_log off; $temp_paths
   server { listen 127.0.0.1:$nginx_up_port;
     location / { proxy_pass https://backend_tls; proxy_http_version 1.1; proxy_set_header Connection "";
       proxy_ssl_protocols TLSv1.3; proxy_ssl_verify on; proxy_ssl_trusted_certificate $work/tls.crt;
-      proxy_ssl_name localhost; } } }
+      proxy_ssl_name localhost; } }
 NGINX
-taskset -c "$proxy_cpu" nginx -p "$work" -c "$work/proxy.conf"
 
 "$bulwark" keys generate --alg ES256 --kid bench >"$work/idp.jwk"
 "$bulwark" keys public --key "$work/idp.jwk" >"$work/idp.pub.jwk"
@@ -186,19 +160,6 @@ YAML
 # The same gateway with a TLS listener, as a second process on the same core.
 sed -e 's|server: {listen: 127.0.0.1:0, threads: 1}|server: {listen: 127.0.0.1:0, threads: 1, tls: {cert_file: tls.crt, key_file: tls.key}}|' \
   -e 's|audit.jsonl|audit-tls.jsonl|' "$work/bulwark.yaml" >"$work/bulwark-tls.yaml"
-start_gateway() {  # start_gateway CONFIG LOG: sets started_port and started_pid
-  (cd "$work" && exec taskset -c "$proxy_cpu" "$bulwark" serve --config "$1" >"$work/$2" 2>&1) &
-  started_pid=$!
-  pids+=("$started_pid")
-  started_port=""
-  for _ in $(seq 1 200); do
-    started_port=$(sed -n 's/.*"msg":"server.listening".*"port":\([0-9]*\).*/\1/p' "$work/$2" | head -1)
-    [ -n "$started_port" ] && return 0
-    sleep 0.05
-  done
-  cat "$work/$2"
-  exit 1
-}
 start_gateway bulwark.yaml bulwark.log
 bulwark_port=$started_port
 bulwark_pid=$started_pid
@@ -231,7 +192,6 @@ check "http://127.0.0.1:$bulwark_up_port" bulwark_tls_upstream
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$haproxy_port/x")" = 401 ]
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$bulwark_port/x")" = 401 ]
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Time the host took from this virtual machine's cores while they had work
 # (steal, in ticks, both cores): a run with tens of milliseconds of it fell in
 # a slow spell of the host, whichever system ran then.
@@ -285,7 +245,6 @@ run() {  # run NAME URL PID [fresh]: one round's figures for NAME
     "$name" "$r" "$l50" "$l99" "$c" "$b" "$kept_stolen" \
     "$([ "$attempt" -gt 1 ] && echo " (least stolen of $attempt)")"
 }
-median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 # nginx and HAProxy work in a child of the process their pid file names.
 nginx_pid=$(pgrep -P "$(cat "$work/proxy.pid")" | head -1)
 backend_pid=$(pgrep -P "$(cat "$work/backend.pid")" | head -1)
@@ -325,7 +284,6 @@ for name in direct nginx haproxy_jwt bulwark haproxy_jwt_fresh bulwark_fresh ngi
     "$name" "${rps[$name]}" "${p50[$name]}" "${p99[$name]}" "${cpu_us[$name]}" "${backend_us[$name]}"
 done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo
 # The summary lines, plain (suffix ""), over TLS (_tls) and with TLS to the
 # service (_tls_upstream, which has no HAProxy or fresh-token rows).
