@@ -198,6 +198,9 @@ class HttpConnection {
       auto [ec, n] = co_await WriteAllTo(c_.stream_, buffer);
       co_return ec;
     }
+    std::tuple<beast::error_code, size_t> WriteNow(asio::const_buffer buffer) override {
+      return internal::WriteNow(c_.stream_, buffer);
+    }
     void ExpireAfter(std::chrono::milliseconds timeout) override { c_.slot_.ExpireAfter(timeout); }
     void Close() override { c_.CloseSocket(); }
 

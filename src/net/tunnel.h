@@ -27,6 +27,11 @@ class TunnelEnd {
       boost::asio::mutable_buffer buffer) = 0;
   virtual boost::asio::awaitable<boost::system::error_code> WriteAll(
       boost::asio::const_buffer buffer) = 0;
+  // A write tried at once, without waiting: (error, bytes written), the
+  // rest for WriteAll (over TLS all or nothing: then WriteAll the same
+  // bytes).
+  virtual std::tuple<boost::system::error_code, size_t> WriteNow(
+      boost::asio::const_buffer buffer) = 0;
   // Operations pending past `timeout` from now fail (renewed by each call).
   virtual void ExpireAfter(std::chrono::milliseconds timeout) = 0;
   // Ends the connection: pending and later operations fail.

@@ -691,6 +691,15 @@ class UpstreamPool::UpstreamTunnel final : public Tunnel {
         co_return ec;
       }
     }
+    std::tuple<beast::error_code, size_t> WriteNow(asio::const_buffer buffer) override {
+      if constexpr (std::is_same_v<Stream, tcp::socket>) {
+        return internal::SendNow(stream_, buffer);
+      } else if constexpr (std::is_same_v<Stream, internal::TlsSocket>) {
+        // A record goes whole or not at all; if not, WriteAll the same bytes.
+        if (auto done = stream_.WriteNow(buffer)) return *done;
+      }
+      return {beast::error_code(), 0};  // Beast's streams: WriteAll it all
+    }
     void ExpireAfter(std::chrono::milliseconds timeout) override { c_.ExpireAfter(timeout); }
     void Close() override {
       beast::error_code ec;
@@ -708,7 +717,12 @@ class UpstreamPool::UpstreamTunnel final : public Tunnel {
     for (;;) {
       const auto [read_ec, n] = co_await from.ReadSome(asio::buffer(buffer));
       if (read_ec) co_return;
-      if (co_await to.WriteAll(asio::buffer(buffer.data(), n))) co_return;
+      // Nearly always the socket takes it all at once: no operation to await.
+      const auto [write_ec, written] = to.WriteNow(asio::buffer(buffer.data(), n));
+      if (write_ec) co_return;
+      if (written < n && co_await to.WriteAll(asio::buffer(buffer.data() + written, n - written))) {
+        co_return;
+      }
       Touch(client);
     }
   }
