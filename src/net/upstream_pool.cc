@@ -55,18 +55,14 @@ constexpr size_t kMaxSealedRequest = 16 * 1024;
 // How long start-up waits for an upstream's name to resolve.
 constexpr std::chrono::seconds kUpstreamLookupTimeout(10);
 
-// The length of the response's body when its fields frame it by
-// Content-Length or it has none (RFC 9112 section 6.3); nullopt for every
-// other framing, which Beast reads.
-std::optional<uint64_t> FixedBodyLength(const MessageHead& head, const FieldViews& fields,
-                                        const HttpRequest& request) {
-  // No body, whatever the fields say (RFC 9112 section 6.3).
-  if (request.method == "HEAD" || head.status == 204 || head.status == 304) return 0;
+// The response's one Content-Length, if it is plain decimal digits; nullopt
+// if there is none, or more than one, or another form (which Beast judges,
+// and mostly refuses), or Transfer-Encoding frames the body instead.
+std::optional<uint64_t> ContentLength(const FieldViews& fields) {
   std::optional<uint64_t> length;
   for (const auto& [name, value] : fields) {
     if (EqualsIgnoreCase(name, "transfer-encoding")) return std::nullopt;
     if (!EqualsIgnoreCase(name, "content-length")) continue;
-    // One plain decimal; anything else Beast judges (and mostly refuses).
     if (length || value.empty() || value.size() > 18 ||
         !std::all_of(value.begin(), value.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
       return std::nullopt;
@@ -75,8 +71,30 @@ std::optional<uint64_t> FixedBodyLength(const MessageHead& head, const FieldView
     std::from_chars(value.data(), value.data() + value.size(), n);  // at most 18 digits
     length = n;
   }
-  return length;  // none: close-delimited, Beast
+  return length;
 }
+
+// The length of the response's body when its fields frame it by
+// Content-Length or it has none (RFC 9112 section 6.3); nullopt for every
+// other framing (chunks, the close), which Beast reads.
+std::optional<uint64_t> FixedBodyLength(const MessageHead& head, const FieldViews& fields,
+                                        const HttpRequest& request) {
+  // No body, whatever the fields say.
+  if (request.method == "HEAD" || head.status == 204 || head.status == 304) return 0;
+  return ContentLength(fields);
+}
+
+// The answer to HEAD: no body, but the length a GET's body would have, which
+// the server sends as the response's Content-Length.
+class HeadLength final : public StreamedBody {
+ public:
+  explicit HeadLength(uint64_t length) : length_(length) {}
+  std::optional<uint64_t> length() const override { return length_; }
+  asio::awaitable<Result<std::string_view>> Next() override { co_return std::string_view(); }
+
+ private:
+  uint64_t length_;
+};
 
 // The upstream's fields as the lines the client gets: without those of this
 // hop, nor Date, which the server writes for its own answer.
@@ -420,6 +438,11 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   }
   response.status = parsed->status;
   const std::optional<uint64_t> length = FixedBodyLength(*parsed, fields, request);
+  if (request.method == "HEAD" && parsed->status != 204 && parsed->status != 304) {
+    if (const std::optional<uint64_t> declared = ContentLength(fields)) {
+      response.streamed_body = std::make_shared<HeadLength>(*declared);
+    }
+  }
   response.passed_on_fields.reserve(head_size);
   PassOn(fields, response);  // before anything is consumed from c.buffer
   if (!length || *length > options_.max_held_body_bytes) {

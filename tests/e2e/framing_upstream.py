@@ -79,7 +79,8 @@ class Handler(socketserver.StreamRequestHandler):
                           + framing + b"x-tail:\tv\r\n\r\n" + body)
             elif target == "/framing/big":  # far beyond what the gateway holds
                 body = big_body()
-                out.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                out.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+                          + (body if method != "HEAD" else b""))
             elif target == "/framing/big-chunked":
                 body = big_body()
                 out.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")

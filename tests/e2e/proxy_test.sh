@@ -351,6 +351,8 @@ expect_eq "20 MiB with Content-Length streams whole" \
 expect_eq "20 MiB chunked streams whole" \
   "$(code "$base/framing/big-chunked"):$(grep -ic '^transfer-encoding: chunked' headers):$(cmp -s body big.expected && echo same)" \
   "200:1:same"
+expect_eq "HEAD keeps the length of the body GET would get" \
+  "$(curl -sI "$base/framing/big" | tr -d '\r' | grep -i '^content-length:')" "Content-Length: 20971520"
 curl -sN "$base/framing/events" | while IFS= read -r line; do
   [ -n "$line" ] && echo "$(date +%s%N) $line"
 done >events.txt

@@ -204,6 +204,23 @@ TEST_F(StreamedFromServiceTest, AChunkedAnswerToHeadHasNoBody) {
   EXPECT_EQ(service_->connections(), 1);
 }
 
+// The answer to HEAD keeps the length the service declared (the server
+// sends it as Content-Length), with no body.
+TEST_F(StreamedFromServiceTest, AnAnswerToHeadKeepsItsDeclaredLength) {
+  Serve([&](int fd) {
+    return testing::SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 123456789\r\n\r\n");
+  });
+  for (int round = 0; round < 2; ++round) {
+    const Drained got = Get({}, "HEAD");
+    ASSERT_TRUE(got.response.has_value()) << got.response.error().ToString();
+    ASSERT_TRUE(got.streamed);
+    EXPECT_EQ(got.length, 123456789u);
+    EXPECT_TRUE(got.pieces.empty());
+    EXPECT_EQ(got.response->body, "");
+  }
+  EXPECT_EQ(service_->connections(), 1);
+}
+
 // A body that ends with the connection: streamed to the end, and the
 // connection is not pooled.
 TEST_F(StreamedFromServiceTest, ACloseDelimitedBodyEndsWithTheConnection) {
