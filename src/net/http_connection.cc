@@ -202,6 +202,11 @@ class HttpConnection {
       return internal::WriteNow(c_.stream_, buffer);
     }
     void ExpireAfter(std::chrono::milliseconds timeout) override { c_.slot_.ExpireAfter(timeout); }
+    void Shutdown() override {
+      beast::error_code ec;
+      c_.Lowest().cancel(ec);
+      c_.Lowest().shutdown(tcp::socket::shutdown_both, ec);
+    }
     void Close() override { c_.CloseSocket(); }
 
    private:
@@ -302,7 +307,11 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
       }
       if (threw) response = GenericResponse(500);
     }
-    if (Stopping()) ctx.keep_alive = false;
+    if (Stopping()) {
+      ctx.keep_alive = false;
+      // No new tunnel while the server drains: it would hold the drain.
+      if (response.tunnel) response = GenericResponse(503);
+    }
     ctx.date = worker_.date.Now();
     write_buffer_.clear();
     SerializeResponse(std::move(response), ctx, write_buffer_);
@@ -557,7 +566,7 @@ asio::awaitable<bool> HttpConnection<Stream>::WriteStreamedBody(StreamedBody& bo
 
 template <class Stream>
 asio::awaitable<void> HttpConnection<Stream>::RunTunnel(Tunnel& tunnel) {
-  slot_.phase = ConnectionPhase::kActive;
+  slot_.phase = ConnectionPhase::kTunnel;  // a drain cuts it (BeginDrain)
   ClientEnd end(*this);
   // What the client sent after its request (the head is consumed) goes first.
   const std::string early(Buffered());

@@ -99,6 +99,7 @@ enum class ConnectionPhase {
   kIdle,       // waiting for the first byte of a request: closed at once by Stop
   kActive,     // a request has begun arriving, is being handled or answered
   kLingering,  // answered and closing, draining what the client still sends
+  kTunnel,     // after a 101, relaying (net/tunnel.h): cut by Stop, as it never ends by itself
 };
 
 // CLOCK_MONOTONIC_COARSE: the monotonic time as of the kernel's last tick (a

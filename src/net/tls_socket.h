@@ -14,7 +14,9 @@
 // it are held back in the socket, for the caller to send with the io
 // thread's other sends (net/io_batch.h).
 //
-// One coroutine at a time may use it (a connection reads, then writes). The
+// One read and one write may be pending at a time, from two coroutines of
+// its thread (a tunnel relays both ways); a handshake or shutdown runs
+// alone. The
 // socket stays an Asio socket: the worker's sweep cancels a wait that outlives
 // its deadline, and closing it ends the connection.
 #ifndef BULWARK_NET_TLS_SOCKET_H_

@@ -34,7 +34,11 @@ class TunnelEnd {
       boost::asio::const_buffer buffer) = 0;
   // Operations pending past `timeout` from now fail (renewed by each call).
   virtual void ExpireAfter(std::chrono::milliseconds timeout) = 0;
-  // Ends the connection: pending and later operations fail.
+  // Ends the traffic both ways: pending operations fail at once and later
+  // ones fail too, but the descriptor stays this end's (no other connection
+  // can be given its number while a coroutine may still use it).
+  virtual void Shutdown() = 0;
+  // Ends the connection; only once no operation can be pending.
   virtual void Close() = 0;
 };
 

@@ -636,7 +636,9 @@ class UpstreamPool::StreamedResponse final : public StreamedBody {
         keep_alive_ && (!parser_ || parser_->keep_alive()) && connection->buffer.size() == 0;
     const std::shared_ptr<UpstreamPool*> pool = pool_.lock();
     if (keep && pool != nullptr) {
-      connection->check_before_reuse = false;
+      // Bytes past the body may still be in the kernel or in OpenSSL:
+      // looked for before the connection serves again.
+      connection->check_before_reuse = true;
       (*pool)->Pool(std::move(connection));
     }
   }
@@ -684,10 +686,9 @@ class UpstreamPool::UpstreamTunnel final : public Tunnel {
         joined.cancel();
       });
       co_await Relay(client, service_, client);
-      client.Close();
-      service_.Close();
       while (!other_done) co_await joined.async_wait(internal::kAwaitInPlace);
     }
+    // Only now, with neither way awaiting anything, are the descriptors let go.
     client.Close();
     service_.Close();
   }
@@ -724,6 +725,11 @@ class UpstreamPool::UpstreamTunnel final : public Tunnel {
       return {beast::error_code(), 0};  // Beast's streams: WriteAll it all
     }
     void ExpireAfter(std::chrono::milliseconds timeout) override { c_.ExpireAfter(timeout); }
+    void Shutdown() override {
+      beast::error_code ec;
+      c_.Socket().cancel(ec);
+      c_.Socket().shutdown(tcp::socket::shutdown_both, ec);
+    }
     void Close() override {
       beast::error_code ec;
       c_.Socket().close(ec);
@@ -734,8 +740,14 @@ class UpstreamPool::UpstreamTunnel final : public Tunnel {
     Stream& stream_;
   };
 
-  // Copies from `from` to `to` until either fails or ends.
+  // Copies from `from` to `to` until either fails or ends; then ends the
+  // traffic of both, which ends the other way's relay too.
   asio::awaitable<void> Relay(TunnelEnd& from, TunnelEnd& to, TunnelEnd& client) {
+    co_await Copy(from, to, client);
+    from.Shutdown();
+    to.Shutdown();
+  }
+  asio::awaitable<void> Copy(TunnelEnd& from, TunnelEnd& to, TunnelEnd& client) {
     std::string buffer(16 * 1024, '\0');
     for (;;) {
       const auto [read_ec, n] = co_await from.ReadSome(asio::buffer(buffer));
@@ -764,6 +776,11 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Upgrade(const HttpRequest& r
                                                             std::string_view protocol) {
   auto connection = co_await Connect();
   if (!connection) co_return Err(connection.error());
+  // A tunnel's two ways renew one deadline while both wait: the worker's
+  // sweep keeps it; Beast's per-stream timer cannot.
+  if (!(*connection)->registration) {
+    co_return Err(UnavailableError("a tunnel needs a server's io thread"));
+  }
   co_return co_await ExchangeOn(std::move(*connection), request, /*retry=*/false, protocol);
 }
 

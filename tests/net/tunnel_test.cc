@@ -47,8 +47,10 @@ class TunnelTest : public ::testing::Test {
   // A service that reads one request head, answers `answer` and, if it
   // switched, echoes what comes (uppercased, so the echo is the service's)
   // until the connection ends.
-  void Serve(std::string answer) {
+  // With `echo` false it closes the connection right after its answer.
+  void Serve(std::string answer, bool echo = true) {
     answer_ = std::move(answer);
+    echo_ = echo;
     service_ = std::make_unique<testing::LoopbackService>([this](int fd) {
       std::string rest;
       heads_.push_back(ReadHead(fd, rest));
@@ -56,7 +58,7 @@ class TunnelTest : public ::testing::Test {
         ::close(fd);
         return;
       }
-      if (answer_.starts_with("HTTP/1.1 101")) {
+      if (echo_ && answer_.starts_with("HTTP/1.1 101")) {
         for (std::string data = rest;;) {
           for (char& ch : data)
             ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
@@ -106,7 +108,7 @@ class TunnelTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (server_) {
+    if (server_ && pool_) {
       testing::TestClient client(server_->port());
       client.Send("GET /drop HTTP/1.1\r\nHost: x\r\n\r\n");
       client.ReadResponse();
@@ -114,6 +116,7 @@ class TunnelTest : public ::testing::Test {
   }
 
   std::string answer_;
+  bool echo_ = true;
   std::vector<std::string> heads_;
   std::unique_ptr<testing::LoopbackService> service_;
   std::unique_ptr<UpstreamPool> pool_;
@@ -191,6 +194,40 @@ TEST_F(TunnelTest, AnIdleTunnelIsClosed) {
   EXPECT_TRUE(received.starts_with("HTTP/1.1 101 ")) << received;
   EXPECT_GE(took, 250ms);
   EXPECT_LT(took, 3s);
+}
+
+// The service ends the tunnel: the client's connection ends with it, not
+// at the idle timeout.
+TEST_F(TunnelTest, WhenTheServiceClosesTheClientIsClosedAtOnce) {
+  Serve(std::string(kSwitch) + "bye", /*echo=*/false);
+  StartProxy("websocket", 10s);
+  testing::TestClient client(server_->port());
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(client.Send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string received = client.ReadUntilClose(8s);
+  EXPECT_TRUE(received.ends_with("\r\n\r\nbye")) << received;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
+// A server told to stop cuts its tunnels rather than waiting out the drain
+// for them.
+TEST_F(TunnelTest, StopCutsAnOpenTunnel) {
+  Serve(std::string(kSwitch));
+  StartProxy("websocket", 30s);
+  testing::TestClient client(server_->port());
+  ASSERT_TRUE(client.Send("GET /x HTTP/1.1\r\nHost: x\r\n\r\nping"));
+  std::string received;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!received.ends_with("PING") && std::chrono::steady_clock::now() < deadline) {
+    received += client.ReadUntilClose(100ms);
+  }
+  ASSERT_TRUE(received.ends_with("PING")) << received;
+  pool_.reset();  // (the test's; the server's io thread is idle meanwhile)
+  const auto start = std::chrono::steady_clock::now();
+  server_->Stop(10s);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  EXPECT_TRUE(client.WaitForClose(1s));
+  server_.reset();
 }
 
 // A handler's 101 without a tunnel is a handler bug: 500.
