@@ -172,6 +172,8 @@ TEST_F(StreamedFromServiceTest, AChunkReachesTheClientBeforeTheServiceSendsTheNe
   EXPECT_FALSE(waited_out) << "the first event was held until the service gave up";
   EXPECT_EQ(got.pieces, (std::vector<std::string>{"data: one\n\n", "data: two\n\n"}));
   EXPECT_EQ(pool_->idle_connections(), 1u);
+  pool_.reset();     // ends the service's connection,
+  service_.reset();  // and its thread is done with `seen` before that goes
 }
 
 // A small chunked answer that came whole with its head is not streamed.
@@ -274,6 +276,7 @@ TEST_F(StreamedFromServiceTest, ABodyCutShortOrMalformedOrStalledEndsInAnError) 
   const Drained got = Get();
   const auto took = std::chrono::steady_clock::now() - start;
   done.set_value();
+  service_.reset();  // its thread is done with `finished` before that goes
   ASSERT_TRUE(got.response.has_value()) << got.response.error().ToString();
   ASSERT_TRUE(got.error.has_value());
   EXPECT_EQ(got.error->code(), StatusCode::kDeadlineExceeded) << got.error->ToString();
