@@ -60,19 +60,30 @@ void TrimOws(std::string_view& s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
 }
 
+// Calls `f` with each element of the comma-separated `list` (empty ones
+// too), without the whitespace around it, until `f` returns true; true if
+// it did.
+template <class F>
+bool AnyListElement(std::string_view list, F&& f) {
+  for (;;) {
+    const size_t comma = list.find(',');
+    std::string_view element = list.substr(0, comma);
+    TrimOws(element);
+    if (f(element)) return true;
+    if (comma == std::string_view::npos) return false;
+    list.remove_prefix(comma + 1);
+  }
+}
+
 // A Connection-style value: a comma-separated list of tokens (empty elements
 // allowed). Notes `close` and `keep-alive`; false if an element is not a token.
 bool ScanConnectionList(std::string_view value, bool& close, bool& keep_alive) {
-  for (;;) {
-    const size_t comma = value.find(',');
-    std::string_view element = value.substr(0, comma);
-    TrimOws(element);
-    if (!std::all_of(element.begin(), element.end(), IsTokenChar)) return false;
+  return !AnyListElement(value, [&](std::string_view element) {
+    if (!std::all_of(element.begin(), element.end(), IsTokenChar)) return true;
     if (EqualsIgnoreCase(element, "close")) close = true;
     if (EqualsIgnoreCase(element, "keep-alive")) keep_alive = true;
-    if (comma == std::string_view::npos) return true;
-    value.remove_prefix(comma + 1);
-  }
+    return false;
+  });
 }
 
 // Parses field lines, each ending in CRLF, through the empty line that ends
@@ -428,20 +439,8 @@ bool HasFieldLine(std::string_view lines, std::string_view name) {
 }
 
 bool ListHasToken(std::string_view list, std::string_view token) {
-  while (!list.empty()) {
-    const size_t comma = list.find(',');
-    std::string_view element = list.substr(0, comma);
-    while (!element.empty() && (element.front() == ' ' || element.front() == '\t')) {
-      element.remove_prefix(1);
-    }
-    while (!element.empty() && (element.back() == ' ' || element.back() == '\t')) {
-      element.remove_suffix(1);
-    }
-    if (EqualsIgnoreCase(element, token)) return true;
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return false;
+  return AnyListElement(list,
+                        [&](std::string_view element) { return EqualsIgnoreCase(element, token); });
 }
 
 void AppendFieldLine(std::string& out, std::string_view name, std::string_view value) {
@@ -465,14 +464,8 @@ template <class F>
 bool AnyConnectionToken(const FieldViews& fields, F&& f) {
   for (const auto& [name, value] : fields) {
     if (!EqualsIgnoreCase(name, "connection")) continue;
-    std::string_view rest = value;
-    while (!rest.empty()) {
-      const size_t comma = rest.find(',');
-      std::string_view token = rest.substr(0, comma);
-      TrimOws(token);
-      if (!token.empty() && f(token)) return true;
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
+    if (AnyListElement(value, [&](std::string_view token) { return !token.empty() && f(token); })) {
+      return true;
     }
   }
   return false;
