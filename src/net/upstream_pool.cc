@@ -108,12 +108,6 @@ Status IoError(const beast::error_code& ec, std::string_view what) {
     return Status(StatusCode::kDeadlineExceeded,
                   std::string("upstream timed out: ") + std::string(what));
   }
-  if (ec == http::error::body_limit || ec == http::error::header_limit) {
-    return ResourceExhaustedError("upstream response too large");
-  }
-  if (ec.category() == beast::http::make_error_code(http::error::bad_version).category()) {
-    return DataLossError("malformed upstream response: " + ec.message());
-  }
   return UnavailableError(std::string("upstream ") + std::string(what) + ": " + ec.message());
 }
 
