@@ -7,7 +7,8 @@
 # service is nginx, the load wrk; every path is checked to answer as it should
 # before it is trained, and the servers are stopped cleanly at the end, which
 # is when they write the profile.
-# Usage: scripts/pgo-train.sh BUILD_DIR   (scripts/build-release.sh runs it)
+# Usage: scripts/pgo-train.sh BUILD_DIR   (scripts/build-release.sh runs it;
+# BULWARK_PGO_TRAIN_SECONDS, default 2, is the length of each load)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
