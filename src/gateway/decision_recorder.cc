@@ -61,7 +61,14 @@ DecisionRecorder::DecisionRecorder(metrics::MetricsRegistry& registry, audit::Au
       rate_limited_(registry.AddCounterFamily("bulwark_gateway_rate_limited_total",
                                               "Requests refused by a rate limit", {"route"})),
       upstream_errors_(registry.AddCounterFamily("bulwark_gateway_upstream_errors_total",
-                                                 "Upstream requests that failed", {"upstream"})),
+                                                 "Upstream requests that failed, or whose "
+                                                 "streamed answer was cut short",
+                                                 {"upstream"})),
+      tunnels_(registry.AddCounterFamily("bulwark_gateway_tunnels_total",
+                                         "WebSocket tunnels opened to the upstream", {"upstream"})),
+      tunnels_open_(registry.AddGaugeFamily("bulwark_gateway_tunnels_open",
+                                            "WebSocket tunnels open to the upstream now",
+                                            {"upstream"})),
       latency_(registry.AddHistogramFamily("bulwark_gateway_request_duration_seconds",
                                            "Time from request to answer in the gateway",
                                            {"frontend"})),
@@ -121,6 +128,15 @@ void DecisionRecorder::Record(std::string_view frontend, const RequestFacts& req
 
 void DecisionRecorder::UpstreamError(std::string_view upstream) {
   upstream_errors_.WithLabels({upstream}).Increment();
+}
+
+void DecisionRecorder::TunnelOpened(std::string_view upstream) {
+  tunnels_.WithLabels({upstream}).Increment();
+  tunnels_open_.WithLabels({upstream}).Increment();
+}
+
+void DecisionRecorder::TunnelClosed(std::string_view upstream) {
+  tunnels_open_.WithLabels({upstream}).Decrement();
 }
 
 void DecisionRecorder::RefreshAuditGauges() {

@@ -22,7 +22,12 @@ class DecisionRecorder {
   // `status` is what the client finally got (e.g. 502 from the upstream).
   void Record(std::string_view frontend, const RequestFacts& request, const Decision& decision,
               int status, std::chrono::nanoseconds latency);
+  // A request to the upstream that failed, or a streamed answer from it that
+  // ended short of its end (cut, misframed or stalled after its head).
   void UpstreamError(std::string_view upstream);
+  // A WebSocket tunnel to the upstream opened (after its 101) and closed.
+  void TunnelOpened(std::string_view upstream);
+  void TunnelClosed(std::string_view upstream);
   // Copies the audit queue's counters into their gauges (call before a scrape).
   void RefreshAuditGauges();
   // Where other gateway parts (health checks) register their metrics.
@@ -35,6 +40,8 @@ class DecisionRecorder {
   metrics::CounterFamily& decisions_;
   metrics::CounterFamily& rate_limited_;
   metrics::CounterFamily& upstream_errors_;
+  metrics::CounterFamily& tunnels_;
+  metrics::GaugeFamily& tunnels_open_;
   metrics::HistogramFamily& latency_;
   metrics::Gauge& audit_written_;
   metrics::Gauge& audit_dropped_;

@@ -5,6 +5,8 @@
 #include "gateway/key_refetch_wait.h"
 #include "gateway/status_response.h"
 #include "net/request_head.h"
+#include "net/streamed_body.h"
+#include "net/tunnel.h"
 
 #include <fmt/format.h>
 
@@ -45,6 +47,52 @@ bool IsWebSocketHandshake(const net::HttpRequest& request) {
   }
   return upgrade && connection;
 }
+
+// A streamed answer the service cuts, misframes or stalls on after its head
+// (which counted as a success) counts as an error of the upstream.
+class CountedStreamedBody final : public net::StreamedBody {
+ public:
+  CountedStreamedBody(std::shared_ptr<net::StreamedBody> body, DecisionRecorder& recorder,
+                      std::string upstream)
+      : body_(std::move(body)), recorder_(recorder), upstream_(std::move(upstream)) {}
+
+  std::optional<uint64_t> length() const override { return body_->length(); }
+
+  asio::awaitable<Result<std::string_view>> Next() override {
+    Result<std::string_view> piece = co_await body_->Next();
+    if (!piece) recorder_.UpstreamError(upstream_);
+    co_return piece;
+  }
+
+ private:
+  std::shared_ptr<net::StreamedBody> body_;
+  DecisionRecorder& recorder_;  // the server's; outlives its io threads
+  const std::string upstream_;
+};
+
+// A tunnel counted open from its first relayed byte to its end, however it
+// ends (a drain destroys its coroutine).
+class CountedTunnel final : public net::Tunnel {
+ public:
+  CountedTunnel(std::shared_ptr<net::Tunnel> tunnel, DecisionRecorder& recorder,
+                std::string upstream)
+      : tunnel_(std::move(tunnel)), recorder_(recorder), upstream_(std::move(upstream)) {}
+
+  asio::awaitable<void> Run(net::TunnelEnd& client, std::string_view early) override {
+    recorder_.TunnelOpened(upstream_);
+    const Closer closer{*this};
+    co_await tunnel_->Run(client, early);
+  }
+
+ private:
+  struct Closer {
+    const CountedTunnel& tunnel;
+    ~Closer() { tunnel.recorder_.TunnelClosed(tunnel.upstream_); }
+  };
+  std::shared_ptr<net::Tunnel> tunnel_;
+  DecisionRecorder& recorder_;
+  const std::string upstream_;
+};
 
 std::atomic<uint64_t> next_proxy_id{1};
 
@@ -329,6 +377,14 @@ net::HttpResponse ReverseProxy::FinishForward(size_t index, Result<net::HttpResp
     AppendRequestIdField(decision.request_id, response->passed_on_fields);
   }
   response->passed_on_fields.append(decision.response_fields);
+  if (recorder_ != nullptr && response->streamed_body) {
+    response->streamed_body = std::make_shared<CountedStreamedBody>(
+        std::move(response->streamed_body), *recorder_, upstreams_[index].name);
+  }
+  if (recorder_ != nullptr && response->tunnel) {
+    response->tunnel = std::make_shared<CountedTunnel>(std::move(response->tunnel), *recorder_,
+                                                       upstreams_[index].name);
+  }
   return std::move(*response);
 }
 

@@ -361,9 +361,15 @@ if awk 'NR == 1 { t = $1; a = $3 } NR == 2 { b = $3; gap = ($1 - t) / 1e6 } END 
 else
   bad "server-sent events did not arrive as they were sent: $(cat events.txt)"
 fi
+framing_errors() {
+  curl -s "$base/metrics" | awk '/^bulwark_gateway_upstream_errors_total\{upstream="framing"\}/ {n = $2} END {print n + 0}'
+}
+errors_before=$(framing_errors)
 curl -s -o body "$base/framing/cut"
 expect_eq "a body the service cut short is cut for the client (curl: partial file)" \
   "$?:$(($(stat -c %s body) < 1000000))" "18:1"
+expect_eq "a streamed body cut short counts as an upstream error" \
+  "$(($(framing_errors) - errors_before))" "1"
 # A service slower than response_timeout_ms: 504 on time, and the client's
 # connection still serves its next request.
 late=$(curl -s -w '%{http_code} %{time_total} %{num_connects}\n' -o /dev/null "$base/late/x" -o /dev/null "$base/framing/echo")
@@ -441,6 +447,16 @@ if grep -q 'bulwark_gateway_rate_limited_total{route="limited"} 1' metrics.txt; 
 if grep -q 'bulwark_gateway_upstream_errors_total{upstream="down"} 1' metrics.txt; then ok; else bad "upstream error metric"; fi
 if grep -q 'bulwark_gateway_requests_total{frontend="proxy",route="flaky",code="503"} [1-9]' metrics.txt; then ok; else bad "breaker metric"; fi
 if grep -q 'bulwark_gateway_upstream_healthy{upstream="checked"} 1' metrics.txt; then ok; else bad "health metric"; grep upstream_healthy metrics.txt; fi
+# One tunnel each to ws and ws-idle (the refused and plain-GET handshakes
+# opened none), both closed by now.
+if grep -q '^bulwark_gateway_tunnels_total{upstream="ws"} 1$' metrics.txt &&
+  grep -q '^bulwark_gateway_tunnels_total{upstream="ws-idle"} 1$' metrics.txt &&
+  grep -q '^bulwark_gateway_tunnels_open{upstream="ws"} 0$' metrics.txt &&
+  grep -q '^bulwark_gateway_tunnels_open{upstream="ws-idle"} 0$' metrics.txt; then
+  ok
+else
+  bad "tunnel metrics"; grep tunnels metrics.txt
+fi
 
 # Audit: SIGTERM drains the queue; every decision is a JSON line, and no
 # credential ever reaches the file.
