@@ -202,11 +202,7 @@ class HttpConnection {
       return internal::WriteNow(c_.stream_, buffer);
     }
     void ExpireAfter(std::chrono::milliseconds timeout) override { c_.slot_.ExpireAfter(timeout); }
-    void Shutdown() override {
-      beast::error_code ec;
-      c_.Lowest().cancel(ec);
-      c_.Lowest().shutdown(tcp::socket::shutdown_both, ec);
-    }
+    void Shutdown() override { internal::EndTraffic(c_.Lowest()); }
     void Close() override { c_.CloseSocket(); }
 
    private:

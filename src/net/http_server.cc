@@ -171,11 +171,12 @@ void BeginDrain(Worker& worker) {
     if (slot->phase == ConnectionPhase::kActive) continue;
     // Bytes already waiting are a request in flight, not idleness.
     if (slot->phase == ConnectionPhase::kIdle && slot->stream->available(ec) > 0) continue;
-    slot->stream->cancel(ec);
-    // A tunnel's relay that was busy writing meets the shutdown on its next
-    // read (the descriptor stays until the tunnel lets it go).
+    // A tunnel's relay that was busy writing meets the end on its next read
+    // (the descriptor stays until the tunnel lets it go).
     if (slot->phase == ConnectionPhase::kTunnel) {
-      slot->stream->shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+      internal::EndTraffic(*slot->stream);
+    } else {
+      slot->stream->cancel(ec);
     }
   }
 }

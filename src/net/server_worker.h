@@ -102,6 +102,16 @@ enum class ConnectionPhase {
   kTunnel,     // after a 101, relaying (net/tunnel.h): cut by Stop, as it never ends by itself
 };
 
+// Ends a connection's traffic both ways but keeps its descriptor: pending
+// operations fail at once and later reads meet the end, while no other
+// connection can be given the number a coroutine may still use
+// (TunnelEnd::Shutdown, and Stop's cut of a tunnel).
+inline void EndTraffic(boost::asio::ip::tcp::socket& socket) {
+  boost::system::error_code ec;
+  socket.cancel(ec);
+  socket.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+}
+
 // CLOCK_MONOTONIC_COARSE: the monotonic time as of the kernel's last tick (a
 // few milliseconds at most behind), read without the hardware counter. The
 // deadlines below are checked every kDeadlineSweep, so a finer clock would

@@ -16,9 +16,8 @@
 //
 // One read and one write may be pending at a time, from two coroutines of
 // its thread (a tunnel relays both ways); a handshake or shutdown runs
-// alone. The
-// socket stays an Asio socket: the worker's sweep cancels a wait that outlives
-// its deadline, and closing it ends the connection.
+// alone. The socket stays an Asio socket: the worker's sweep cancels a wait
+// that outlives its deadline, and closing it ends the connection.
 #ifndef BULWARK_NET_TLS_SOCKET_H_
 #define BULWARK_NET_TLS_SOCKET_H_
 

@@ -719,11 +719,7 @@ class UpstreamPool::UpstreamTunnel final : public Tunnel {
       return {beast::error_code(), 0};  // Beast's streams: WriteAll it all
     }
     void ExpireAfter(std::chrono::milliseconds timeout) override { c_.ExpireAfter(timeout); }
-    void Shutdown() override {
-      beast::error_code ec;
-      c_.Socket().cancel(ec);
-      c_.Socket().shutdown(tcp::socket::shutdown_both, ec);
-    }
+    void Shutdown() override { internal::EndTraffic(c_.Socket()); }
     void Close() override {
       beast::error_code ec;
       c_.Socket().close(ec);
