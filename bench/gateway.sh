@@ -64,9 +64,7 @@ load_cpu=1
 source "$root/bench/proxy_lib.sh"
 
 # One certificate for every TLS listener.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
-  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-  -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
+make_certificate
 cat "$work/tls.crt" "$work/tls.key" >"$work/tls.pem"
 
 back=$(free_port)
@@ -158,8 +156,7 @@ gateway:
       rate_limit: {key: principal, limit: 1000000000, window_ms: 1000}
 YAML
 # The same gateway with a TLS listener, as a second process on the same core.
-sed -e 's|server: {listen: 127.0.0.1:0, threads: 1}|server: {listen: 127.0.0.1:0, threads: 1, tls: {cert_file: tls.crt, key_file: tls.key}}|' \
-  -e 's|audit.jsonl|audit-tls.jsonl|' "$work/bulwark.yaml" >"$work/bulwark-tls.yaml"
+with_tls_listener bulwark.yaml bulwark-tls.yaml
 start_gateway bulwark.yaml bulwark.log
 bulwark_port=$started_port
 bulwark_pid=$started_pid

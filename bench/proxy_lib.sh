@@ -1,7 +1,8 @@
 # Sourced by the proxy benchmarks (gateway.sh, streams.sh) once `bulwark`
 # (the binary) and `proxy_cpu` are set: a work directory that is removed,
 # with every process started from it, at exit; free_port; the nginx config
-# every nginx of theirs shares and start_nginx; start_gateway; cpu_ticks, median and ratio.
+# every nginx of theirs shares and start_nginx; make_certificate; start_gateway
+# and with_tls_listener; cpu_ticks, median and ratio.
 work=$(mktemp -d)
 chmod 755 "$work"
 pids=()
@@ -31,6 +32,20 @@ start_nginx() {
     echo "}"
   } >"$work/$1.conf"
   taskset -c "$2" nginx -p "$work" -c "$work/$1.conf"
+}
+# tls.key and tls.crt in the work directory: a P-256 certificate for
+# localhost and 127.0.0.1, for every TLS listener and service of the run.
+make_certificate() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+    -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
+}
+# with_tls_listener CONFIG OUT: the gateway config CONFIG (whose listener is
+# `server: {listen: 127.0.0.1:0, threads: 1}`) with a TLS listener on that
+# certificate and an audit file of its own (audit-tls.jsonl), written to OUT.
+with_tls_listener() {
+  sed -e 's|server: {listen: 127.0.0.1:0, threads: 1}|server: {listen: 127.0.0.1:0, threads: 1, tls: {cert_file: tls.crt, key_file: tls.key}}|' \
+    -e 's|audit.jsonl|audit-tls.jsonl|' "$work/$1" >"$work/$2"
 }
 start_gateway() {  # start_gateway CONFIG LOG: sets started_port and started_pid
   (cd "$work" && exec taskset -c "$proxy_cpu" "$bulwark" serve --config "$1" >"$work/$2" 2>&1) &

@@ -26,9 +26,7 @@ load_cpu=1
 [ "$(nproc)" -gt 1 ] || load_cpu=0
 source "$root/bench/proxy_lib.sh"
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
-  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-  -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
+make_certificate
 mkdir -p "$work/www/public"
 head -c $((1024 * 1024)) /dev/urandom >"$work/www/public/large.bin"
 back=$(free_port)
@@ -85,8 +83,7 @@ gateway:
       authn: {mode: none}
       rate_limit: {key: client_ip, limit: 10, window_ms: 60000}
 YAML
-sed -e 's|server: {listen: 127.0.0.1:0, threads: 1}|server: {listen: 127.0.0.1:0, threads: 1, tls: {cert_file: tls.crt, key_file: tls.key}}|' \
-  -e 's|audit.jsonl|audit-tls.jsonl|' "$work/train.yaml" >"$work/train-tls.yaml"
+with_tls_listener train.yaml train-tls.yaml
 start_gateway train.yaml train.log
 port=$started_port
 plain_pid=$started_pid
