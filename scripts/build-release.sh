@@ -22,6 +22,7 @@ cmake --build "$build" --target bulwark
 [ -n "$(find "$profile" -name '*.gcda' 2>/dev/null | head -1)" ] || {
   echo "build-release: the training recorded no profile in $profile"; exit 1; }
 cmake -S "$root" -B "$build" "${options[@]}" -DBULWARK_PGO=use
-# The compiler cache keys on the sources and flags; the profile must be read.
+# Not through the compiler cache: whether it notices a new profile behind
+# -fprofile-use=DIR depends on its version.
 CCACHE_DISABLE=1 cmake --build "$build" --target bulwark
 echo "build-release: $build/src/cli/bulwark"

@@ -70,8 +70,8 @@ class CountedStreamedBody final : public net::StreamedBody {
   const std::string upstream_;
 };
 
-// A tunnel counted open from its first relayed byte to its end, however it
-// ends (a drain destroys its coroutine).
+// A tunnel counted open from when the client's connection becomes it (the
+// 101 written) to its end, however it ends (a drain destroys its coroutine).
 class CountedTunnel final : public net::Tunnel {
  public:
   CountedTunnel(std::shared_ptr<net::Tunnel> tunnel, DecisionRecorder& recorder,
