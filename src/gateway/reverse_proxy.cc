@@ -70,6 +70,28 @@ class CountedStreamedBody final : public net::StreamedBody {
   const std::string upstream_;
 };
 
+// A client's body on its way to the service, remembering whether reading
+// it failed (too large, bad chunks, too slow, the client gone): the
+// client's doing, not the service's.
+class WatchedRequestBody final : public net::StreamedBody {
+ public:
+  explicit WatchedRequestBody(std::shared_ptr<net::StreamedBody> body) : body_(std::move(body)) {}
+
+  std::optional<uint64_t> length() const override { return body_->length(); }
+
+  asio::awaitable<Result<std::string_view>> Next() override {
+    Result<std::string_view> piece = co_await body_->Next();
+    if (!piece) error_ = piece.error();
+    co_return piece;
+  }
+
+  const std::optional<Status>& error() const { return error_; }
+
+ private:
+  std::shared_ptr<net::StreamedBody> body_;
+  std::optional<Status> error_;
+};
+
 // A tunnel counted open from when the client's connection becomes it (the
 // 101 written) to its end, however it ends (a drain destroys its coroutine).
 class CountedTunnel final : public net::Tunnel {
@@ -269,13 +291,25 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       // elsewhere it goes on as a plain GET.
       // (An if, not a conditional expression around co_await: GCC 12.)
       Result<net::HttpResponse> sent = Err(InternalError("not sent"));
-      if (decision.route->websocket && upstream_request.body.empty() &&
+      // A body that streams goes to the service as the client sends it; a
+      // failure to read it is the client's, not the service's.
+      std::shared_ptr<WatchedRequestBody> client_body;
+      if (upstream_request.streamed_body) {
+        client_body =
+            std::make_shared<WatchedRequestBody>(std::move(upstream_request.streamed_body));
+        upstream_request.streamed_body = client_body;
+      }
+      if (decision.route->websocket && upstream_request.body.empty() && !client_body &&
           IsWebSocketHandshake(request)) {
         sent = co_await pool.Upgrade(upstream_request, "websocket");
       } else {
         sent = co_await pool.Send(upstream_request, Idempotent(upstream_request.method));
       }
-      response = FinishForward(upstream, std::move(sent), decision);
+      if (client_body && client_body->error()) {
+        response = ClientBodyFailed(upstream, *client_body->error(), decision);
+      } else {
+        response = FinishForward(upstream, std::move(sent), decision);
+      }
     }
   }
   if (recorder_) {
@@ -307,8 +341,10 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(net::HttpRequest& 
   upstream_request.target =
       decision.query.empty() ? decision.path : decision.path + "?" + decision.query;
   // The fields go on as lines written once, not as a list of strings to
-  // filter and copy again. Expect was answered here (the whole body is in
-  // hand), so the service is not asked to send a 100 of its own.
+  // filter and copy again. Expect is Bulwark's to answer (the server sends
+  // 100 Continue when a streamed body is first read, once the request is
+  // allowed and its head is on its way), so the service is not asked to
+  // send a 100 of its own.
   std::string& fields = upstream_request.passed_on_fields;
   fields.reserve(512);
   const bool takes_api_keys =
@@ -342,6 +378,7 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(net::HttpRequest& 
     net::AppendFieldLine(fields, kIdentityTokenHeader, *token);
   }
   upstream_request.body = std::move(request.body);
+  upstream_request.streamed_body = std::move(request.streamed_body);
 
   if (const auto& h = upstreams_[index].health_index; h && !health_->Healthy(*h)) {
     if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
@@ -352,6 +389,17 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(net::HttpRequest& 
     return StatusResponse(503);
   }
   return std::nullopt;
+}
+
+net::HttpResponse ReverseProxy::ClientBodyFailed(size_t index, const Status& error,
+                                                 Decision& decision) const {
+  upstreams_[index].breaker->RecordAbandoned();
+  if (log::Enabled(log::Level::kDebug)) {
+    log::Debug("gateway.request_body_failed", {{"error", error.message()}});
+  }
+  net::HttpResponse response = StatusResponse(net::StatusForBodyError(error));
+  AppendRequestIdField(decision.request_id, response.passed_on_fields);
+  return response;
 }
 
 net::HttpResponse ReverseProxy::FinishForward(size_t index, Result<net::HttpResponse> response,

@@ -64,6 +64,10 @@ class ReverseProxy {
                                                   std::string_view host, Decision& decision,
                                                   net::HttpRequest& upstream_request,
                                                   size_t& upstream) const;
+  // The client's response when reading its streamed body failed with
+  // `error` on the way to the service (which is not judged by it).
+  net::HttpResponse ClientBodyFailed(size_t upstream, const Status& error,
+                                     Decision& decision) const;
   // The client's response to the service's `response` (or failure).
   net::HttpResponse FinishForward(size_t upstream, Result<net::HttpResponse> response,
                                   Decision& decision) const;

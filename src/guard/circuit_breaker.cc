@@ -53,6 +53,15 @@ void CircuitBreaker::RecordSuccess() {
   }
 }
 
+void CircuitBreaker::RecordAbandoned() {
+  if (state_.load(std::memory_order_acquire) != kHalfOpen) return;
+  // Never below zero: a change of state since Allow reset the count.
+  int probes = probes_in_flight_.load(std::memory_order_acquire);
+  while (probes > 0 &&
+         !probes_in_flight_.compare_exchange_weak(probes, probes - 1, std::memory_order_acq_rel)) {
+  }
+}
+
 void CircuitBreaker::RecordFailure() {
   // opened_at is written before the state turns open, so no thread can see
   // the open state with an old opening time.

@@ -34,10 +34,13 @@ class CircuitBreaker {
   CircuitBreaker(CircuitBreakerOptions options, const Clock& clock);
 
   // True if a request may be sent now. Every true must be followed by exactly
-  // one RecordSuccess or RecordFailure for that request.
+  // one RecordSuccess, RecordFailure or RecordAbandoned for that request.
   bool Allow();
   void RecordSuccess();
   void RecordFailure();
+  // The request ended in a way that tells nothing of the upstream (its
+  // client's body failed): a half-open probe slot is freed, nothing else.
+  void RecordAbandoned();
 
   State state() const { return static_cast<State>(state_.load(std::memory_order_acquire)); }
 

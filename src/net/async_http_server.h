@@ -4,6 +4,7 @@
 #ifndef BULWARK_NET_ASYNC_HTTP_SERVER_H_
 #define BULWARK_NET_ASYNC_HTTP_SERVER_H_
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 
@@ -18,6 +19,11 @@ namespace bulwark::net {
 // and must never block. The request may be moved from. An exception becomes
 // a generic 500, as for HttpHandler.
 using AsyncHttpHandler = std::function<boost::asio::awaitable<HttpResponse>(HttpRequest&)>;
+
+// Reads request.streamed_body, if there is one, into request.body and drops
+// the stream, for handlers that want the body whole. kResourceExhausted if
+// it is longer than `max_bytes`; else the stream's error, if any.
+boost::asio::awaitable<Status> ReadWholeBody(HttpRequest& request, size_t max_bytes);
 
 // As HttpServer::Start, with a coroutine handler.
 Result<std::unique_ptr<HttpServer>> StartAsyncHttpServer(HttpServerOptions options,

@@ -19,6 +19,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/serializer.hpp>
@@ -157,6 +158,11 @@ class HttpConnection {
     beast::error_code ec;
     Lowest().close(ec);
   }
+  // Whether a body so framed goes to the handler unread.
+  bool StreamsBody(const BodyFraming& framing) const {
+    return options_.max_held_body_bytes < options_.max_body_bytes &&
+           (framing.chunked || framing.content_length > options_.max_held_body_bytes);
+  }
   std::string_view Buffered() const {
     return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
   }
@@ -207,6 +213,47 @@ class HttpConnection {
 
    private:
     HttpConnection& c_;
+  };
+
+  // A request body the handler reads as it comes (HttpRequest::streamed_body),
+  // from the connection's buffer and socket.
+  class RequestBody final : public StreamedBody {
+   public:
+    RequestBody(HttpConnection& c, BodyFraming framing)
+        : c_(&c), framing_(framing), remaining_(framing.content_length) {}
+    // For a chunked body: hands the parser the head of `head_size` bytes at
+    // the start of the connection's buffer (which stays there). False if it
+    // refuses it (`refusal` set).
+    bool Begin(size_t head_size, Refusal& refusal);
+    std::optional<uint64_t> length() const override {
+      if (framing_.chunked) return std::nullopt;
+      return framing_.content_length;
+    }
+    asio::awaitable<Result<std::string_view>> Next() override;
+    // The request is answered: the last piece is let go of, and Next fails
+    // from now on. True if the body was read to its end, so that the
+    // connection may serve another request.
+    bool Detach();
+
+   private:
+    static constexpr size_t kPieceBytes = 64 * 1024;
+    Status Fail(Status error) {
+      failed_ = true;
+      c_->slot_.ExpireNever();
+      return error;
+    }
+    Result<std::string_view> Dechunk();
+
+    HttpConnection* c_;  // null once the request is answered
+    const BodyFraming framing_;
+    uint64_t remaining_;      // of a Content-Length body
+    size_t handed_ = 0;       // bytes of the buffer the last piece is
+    size_t wire_bytes_ = 0;   // of a chunked body, framing included
+    bool continued_ = false;  // a 100 Continue, if owed, is sent
+    bool failed_ = false;
+    bool ended_ = false;
+    std::optional<http::request_parser<http::buffer_body>> parser_;  // chunked only
+    std::string piece_;                                              // chunked only
   };
 
   asio::awaitable<bool> Handshake();
@@ -274,12 +321,24 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
       if (first) co_return;
       break;
     }
+    // A body the handler reads as it comes (see HttpServerOptions).
+    std::shared_ptr<RequestBody> streamed;
     if (state == RequestHeadScanner::State::kRefused) {
       refusal = scanner.refusal();
     } else {
       std::optional<BodyFraming> body;
       outcome = TakeHead(scanner.head_size(), request, ctx, refusal, body);
-      if (body) outcome = co_await ReadRequestBody(scanner.head_size(), *body, request, refusal);
+      if (body && StreamsBody(*body)) {
+        streamed = std::make_shared<RequestBody>(*this, *body);
+        if (streamed->Begin(scanner.head_size(), refusal)) {
+          buffer_.consume(scanner.head_size());
+          request.streamed_body = streamed;
+        } else {
+          outcome = ReadOutcome::kRefused;
+        }
+      } else if (body) {
+        outcome = co_await ReadRequestBody(scanner.head_size(), *body, request, refusal);
+      }
     }
     if (outcome == ReadOutcome::kClosed) co_return;
     HttpResponse response;
@@ -302,6 +361,9 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
                    {{"what", "non-standard exception"}, {"method", request.method}});
       }
       if (threw) response = GenericResponse(500);
+      // A body not read to its end leaves the connection nowhere to read the
+      // next request from.
+      if (streamed && !streamed->Detach()) ctx.keep_alive = false;
     }
     if (Stopping()) {
       ctx.keep_alive = false;
@@ -569,6 +631,118 @@ asio::awaitable<void> HttpConnection<Stream>::RunTunnel(Tunnel& tunnel) {
   buffer_.clear();
   co_await tunnel.Run(end, early);
   CloseSocket();
+}
+
+template <class Stream>
+bool HttpConnection<Stream>::RequestBody::Begin(size_t head_size, Refusal& refusal) {
+  if (!framing_.chunked) return true;
+  const std::string_view head = c_->Buffered().substr(0, head_size);
+  parser_.emplace();
+  parser_->header_limit(
+      static_cast<uint32_t>(std::min<size_t>(head_size + 1, std::numeric_limits<uint32_t>::max())));
+  parser_->body_limit(c_->options_.max_body_bytes);
+  parser_->eager(false);
+  beast::error_code ec;
+  const size_t used = parser_->put(asio::const_buffer(head.data(), head.size()), ec);
+  if (ec || used != head_size || !parser_->is_header_done()) {
+    refusal = RefusalFor(ec);
+    return false;
+  }
+  parser_->eager(true);
+  return true;
+}
+
+template <class Stream>
+asio::awaitable<Result<std::string_view>> HttpConnection<Stream>::RequestBody::Next() {
+  if (c_ == nullptr) co_return Err(FailedPreconditionError("request body read after its answer"));
+  if (failed_) co_return Err(FailedPreconditionError("request body read after it failed"));
+  if (ended_) co_return std::string_view();
+  HttpConnection& c = *c_;
+  c.buffer_.consume(handed_);
+  handed_ = 0;
+  if (!continued_) {
+    continued_ = true;
+    // The client waits for this before it sends the body: only now that
+    // the handler wants it.
+    if (framing_.expect_continue && c.buffer_.size() == 0) {
+      c.slot_.ExpireAfter(c.options_.write_timeout);
+      auto [write_ec, n] = co_await WriteAllTo(c.stream_, asio::buffer(kContinue));
+      if (write_ec) co_return Err(Fail(UnavailableError("client connection lost")));
+    }
+  }
+  for (;;) {
+    if (!framing_.chunked) {
+      if (remaining_ == 0) {
+        ended_ = true;
+        co_return std::string_view();
+      }
+      if (c.buffer_.size() != 0) {
+        handed_ = std::min<uint64_t>(c.buffer_.size(), remaining_);
+        remaining_ -= handed_;
+        c.slot_.ExpireNever();  // the handler's time is its own again
+        co_return std::string_view(static_cast<const char*>(c.buffer_.data().data()), handed_);
+      }
+    } else if (c.buffer_.size() != 0 || parser_->is_done()) {
+      Result<std::string_view> piece = Dechunk();
+      if (!piece) co_return Err(Fail(std::move(piece.error())));
+      if (!piece->empty() || parser_->is_done()) {
+        ended_ = piece->empty();
+        c.slot_.ExpireNever();
+        co_return piece;
+      }
+    }
+    // Each piece is owed within body_read_timeout.
+    c.slot_.ExpireAfter(c.options_.body_read_timeout);
+    if (!co_await c.ReadSome()) {
+      if (c.slot_.timed_out) {
+        co_return Err(
+            Fail(Status(StatusCode::kDeadlineExceeded, "request body did not come in time")));
+      }
+      co_return Err(Fail(UnavailableError("client connection lost")));
+    }
+  }
+}
+
+template <class Stream>
+Result<std::string_view> HttpConnection<Stream>::RequestBody::Dechunk() {
+  beast::flat_buffer& buffer = c_->buffer_;
+  piece_.resize(kPieceBytes);
+  auto& body = parser_->get().body();
+  body.data = piece_.data();
+  body.size = piece_.size();
+  while (buffer.size() != 0 && body.size != 0 && !parser_->is_done()) {
+    beast::error_code ec;
+    const size_t used = parser_->put(buffer.data(), ec);
+    buffer.consume(used);
+    wire_bytes_ += used;
+    if (ec == http::error::body_limit) return Err(ResourceExhaustedError("request body too large"));
+    if (ec && ec != http::error::need_buffer && ec != http::error::need_more) {
+      return Err(InvalidArgumentError("bad chunked request body: " + ec.message()));
+    }
+    if (wire_bytes_ > 2 * c_->options_.max_body_bytes + kChunkOverheadAllowance) {
+      return Err(ResourceExhaustedError("request body framing too large"));
+    }
+    if (used == 0) break;
+  }
+  const size_t produced = piece_.size() - body.size;
+  if (produced == 0 && !parser_->is_done() && buffer.size() == buffer.max_size()) {
+    // A chunk header or trailer that never ends.
+    return Err(InvalidArgumentError("bad chunked request body: framing too long"));
+  }
+  return std::string_view(piece_.data(), produced);
+}
+
+template <class Stream>
+bool HttpConnection<Stream>::RequestBody::Detach() {
+  if (c_ != nullptr) {
+    c_->buffer_.consume(handed_);
+    handed_ = 0;
+    c_->slot_.ExpireNever();
+    c_ = nullptr;
+  }
+  if (failed_) return false;
+  if (framing_.chunked) return parser_->is_done();
+  return remaining_ == 0;
 }
 
 template <class Stream>

@@ -26,6 +26,7 @@
 #include "net/listener.h"
 #include "net/request_head.h"
 #include "net/server_worker.h"
+#include "net/streamed_body.h"
 
 namespace bulwark::net {
 
@@ -41,7 +42,9 @@ using internal::kAwaitInPlace;
 constexpr std::chrono::milliseconds kAcceptBackoff(50);
 constexpr int kMaxThreads = 1024;
 constexpr size_t kMaxHeadLimit = 1 << 20;
-constexpr size_t kMaxBodyLimit = size_t{1} << 30;
+// A streamed body may be this long; a held one, this.
+constexpr size_t kMaxBodyLimit = size_t{1} << 40;
+constexpr size_t kMaxHeldBodyLimit = size_t{1} << 30;
 
 Status ValidateOptions(const HttpServerOptions& o, const AsyncHttpHandler& handler) {
   if (!handler) return InvalidArgumentError("HTTP server needs a handler");
@@ -54,7 +57,10 @@ Status ValidateOptions(const HttpServerOptions& o, const AsyncHttpHandler& handl
     return InvalidArgumentError("request line and header limits must be within 1..1 MiB");
   }
   if (o.max_body_bytes > kMaxBodyLimit) {
-    return InvalidArgumentError("max_body_bytes must be at most 1 GiB");
+    return InvalidArgumentError("max_body_bytes must be at most 1 TiB");
+  }
+  if (std::min(o.max_body_bytes, o.max_held_body_bytes) > kMaxHeldBodyLimit) {
+    return InvalidArgumentError("bodies held whole must be at most 1 GiB (max_held_body_bytes)");
   }
   if (o.max_connections == 0) return InvalidArgumentError("max_connections must be positive");
   for (auto timeout :
@@ -385,6 +391,35 @@ Result<std::unique_ptr<HttpServer>> internal::ServerFactory::Start(HttpServerOpt
     return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
   } catch (const std::exception& e) {
     return Err(InternalError(std::string("cannot start HTTP server: ") + e.what()));
+  }
+}
+
+int StatusForBodyError(const Status& error) {
+  switch (error.code()) {
+    case StatusCode::kResourceExhausted:
+      return 413;
+    case StatusCode::kDeadlineExceeded:
+      return 408;
+    default:
+      return 400;
+  }
+}
+
+asio::awaitable<Status> ReadWholeBody(HttpRequest& request, size_t max_bytes) {
+  const std::shared_ptr<StreamedBody> body = std::move(request.streamed_body);
+  if (body == nullptr) co_return OkStatus();
+  if (body->length() && *body->length() > max_bytes) {
+    co_return ResourceExhaustedError("request body too large");
+  }
+  request.body.clear();
+  for (;;) {
+    const Result<std::string_view> piece = co_await body->Next();
+    if (!piece) co_return piece.error();
+    if (piece->empty()) co_return OkStatus();
+    if (piece->size() > max_bytes - request.body.size()) {
+      co_return ResourceExhaustedError("request body too large");
+    }
+    request.body.append(*piece);
   }
 }
 

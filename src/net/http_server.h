@@ -22,7 +22,8 @@
 //        equal) or one that is not plain digits; Transfer-Encoding other than
 //        exactly `chunked`, or in an HTTP/1.0 request; bad chunk framing;
 //        HTTP/1.1 without exactly one Host; two Host fields
-//   413  body over max_body_bytes, by Content-Length or while de-chunking; a
+//   413  body over max_body_bytes, by Content-Length or while de-chunking
+//        a held body (a streamed one fails its read instead); a
 //        chunked body whose framing (sizes, extensions, trailers) takes more
 //        wire bytes than max_body_bytes + 64 KiB
 //   414  request line over max_request_line
@@ -64,7 +65,19 @@ struct HttpRequest {
   // Header fields in arrival order; names as sent, values without surrounding
   // whitespace. Trailer fields of a chunked body are dropped.
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;            // the decoded body (chunked framing removed)
+  std::string body;  // the decoded body (chunked framing removed)
+  // Instead of `body`, for a body the server does not hold (see
+  // HttpServerOptions::max_held_body_bytes): read as the handler asks for
+  // it, on the connection's io thread, until the handler returns. Its
+  // length() is the Content-Length, nullopt for a chunked body (de-chunked
+  // here, trailers dropped). Next() fails with kResourceExhausted past
+  // max_body_bytes, kInvalidArgument for bad chunk framing,
+  // kDeadlineExceeded when a piece does not come within body_read_timeout,
+  // kUnavailable when the client is gone (StatusForBodyError). A client that
+  // sent `Expect: 100-continue` is told to go on by the first Next(), so a
+  // handler that answers without reading the body never receives it; the
+  // connection then closes after the answer.
+  std::shared_ptr<StreamedBody> streamed_body;
   std::string remote_address;  // the peer's IP address, e.g. "127.0.0.1" or "::1"
   // The connection's TLS facts (client certificate, SPIFFE ID); null over
   // plaintext.
@@ -109,6 +122,10 @@ struct HttpResponse {
   std::shared_ptr<Tunnel> tunnel;
 };
 
+// The status to answer a request with whose streamed body failed with
+// `error`: 413 (too large), 408 (too slow), else 400.
+int StatusForBodyError(const Status& error);
+
 // The token of the request's Authorization header if it is a bearer
 // credential and the only Authorization header; empty otherwise.
 std::string_view BearerTokenOf(const HttpRequest& request);
@@ -149,7 +166,13 @@ struct HttpServerOptions {
   size_t max_header_bytes = 16384;  // header field lines with their CRLFs -> 431
   size_t max_header_count = 100;    // -> 431
   size_t max_body_bytes = 1 << 20;  // decoded body -> 413
-  size_t max_connections = 10000;   // over this, new connections are closed at once
+  // A body framed by Content-Length up to this is read whole before the
+  // handler runs (HttpRequest::body); a larger one, or a chunked one, comes
+  // to the handler unread (HttpRequest::streamed_body) when this is below
+  // max_body_bytes. The default holds every body, for handlers that read
+  // only `body`.
+  size_t max_held_body_bytes = SIZE_MAX;
+  size_t max_connections = 10000;  // over this, new connections are closed at once
   // Connections one client address may hold open at once; beyond it new ones
   // are closed at once, so one slow client cannot take every slot. 0 = no cap.
   size_t max_connections_per_client = 256;
@@ -159,7 +182,8 @@ struct HttpServerOptions {
   std::chrono::milliseconds header_read_timeout{std::chrono::seconds(10)};
   // Time a keep-alive connection may sit between requests.
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
-  // Total time for a request body to arrive once its head has.
+  // Total time for a held request body to arrive once its head has; for a
+  // streamed one, the time each piece may take.
   std::chrono::milliseconds body_read_timeout{std::chrono::seconds(30)};
   // Total time to write one response.
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};

@@ -11,9 +11,12 @@
 #include "net/tunnel.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <optional>
+
+#include <sys/socket.h>
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -52,6 +55,8 @@ constexpr size_t kMaxPooledBuffer = kMaxResponseHeadBytes + kReadChunk;
 // Requests to a TLS upstream up to one record's worth are sealed and sent in
 // the io thread's batch (net/io_batch.h); larger ones OpenSSL writes itself.
 constexpr size_t kMaxSealedRequest = 16 * 1024;
+// A chunked request body up to this is gathered and sent with its length.
+constexpr size_t kMaxGatheredBody = 64 * 1024;
 // How long start-up waits for an upstream's name to resolve.
 constexpr std::chrono::seconds kUpstreamLookupTimeout(10);
 
@@ -103,6 +108,19 @@ void PassOn(FieldViews& fields, HttpResponse& response) {
   AppendPassOnFields(fields, response.passed_on_fields);
 }
 
+// Writes all of `buffer` to `stream`.
+template <class Stream>
+asio::awaitable<beast::error_code> WriteAllTo(Stream& stream, asio::const_buffer buffer) {
+  if constexpr (std::is_same_v<Stream, internal::TlsSocket>) {
+    // OpenSSL is given the same bytes again after a write that had to wait.
+    auto [ec, n] = co_await stream.Write(buffer);
+    co_return ec;
+  } else {
+    auto [ec, n] = co_await asio::async_write(stream, buffer, internal::kAwaitOn<Stream>);
+    co_return ec;
+  }
+}
+
 Status IoError(const beast::error_code& ec, std::string_view what) {
   if (ec == beast::error::timeout) {
     return Status(StatusCode::kDeadlineExceeded,
@@ -128,6 +146,13 @@ struct UpstreamPool::Connection {
     if (tls_socket && tls_socket->HasPending()) return true;
     beast::error_code ec;
     return Socket().available(ec) != 0;
+  }
+  // Neither unread bytes nor the service's close (or reset) are waiting.
+  bool StillOpen() {
+    if (HasUnread()) return false;
+    char byte;
+    const ssize_t n = ::recv(Socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
   beast::flat_buffer buffer;
   std::string write_buffer;
@@ -289,6 +314,44 @@ void UpstreamPool::Pool(std::unique_ptr<Connection> connection) {
 }
 
 template <class Stream>
+asio::awaitable<Status> UpstreamPool::SendStreamedBody(Stream& stream, Connection& c,
+                                                       StreamedBody& body, bool chunked) {
+  const std::optional<uint64_t> length = body.length();
+  uint64_t sent = 0;
+  std::string& frame = c.write_buffer;
+  for (;;) {
+    Result<std::string_view> piece = co_await body.Next();
+    if (!piece) co_return std::move(piece.error());
+    if (length && piece->size() > *length - sent) {
+      co_return InvalidArgumentError("request body longer than its length");
+    }
+    sent += piece->size();
+    c.ExpireAfter(options_.response_timeout);
+    beast::error_code ec;
+    if (chunked) {
+      frame.clear();
+      if (!piece->empty()) {
+        char size[16];
+        const auto end = std::to_chars(size, size + sizeof size, piece->size(), 16).ptr;
+        frame.append(size, end).append("\r\n"sv).append(*piece).append("\r\n"sv);
+      } else {
+        frame.append("0\r\n\r\n"sv);
+      }
+      ec = co_await WriteAllTo(stream, asio::buffer(frame));
+    } else if (!piece->empty()) {
+      ec = co_await WriteAllTo(stream, asio::buffer(piece->data(), piece->size()));
+    }
+    if (ec) co_return c.Error(ec, "write");
+    if (piece->empty()) {
+      if (length && sent != *length) {
+        co_return InvalidArgumentError("request body shorter than its length");
+      }
+      co_return OkStatus();
+    }
+  }
+}
+
+template <class Stream>
 asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
                                                              std::unique_ptr<Connection> connection,
                                                              const HttpRequest& request, bool retry,
@@ -305,7 +368,13 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   if (!upgrade.empty()) {
     out.append("Connection: Upgrade\r\nUpgrade: "sv).append(upgrade).append("\r\n"sv);
   }
-  if (!request.body.empty() || (request.method != "GET" && request.method != "HEAD")) {
+  StreamedBody* const streamed = request.streamed_body.get();
+  const bool chunked = streamed != nullptr && !streamed->length();
+  if (chunked) {
+    out.append("Transfer-Encoding: chunked\r\n"sv);
+  } else if (streamed != nullptr) {
+    out.append("Content-Length: "sv).append(std::to_string(*streamed->length())).append("\r\n"sv);
+  } else if (!request.body.empty() || (request.method != "GET" && request.method != "HEAD")) {
     out.append("Content-Length: "sv).append(std::to_string(request.body.size())).append("\r\n"sv);
   }
   out.append("\r\n"sv).append(request.body);
@@ -352,6 +421,16 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   }
   if (const beast::error_code write_ec = std::get<0>(sent)) {
     co_return co_await Failed(std::move(connection), c.Error(write_ec, "write"), retry, request);
+  }
+  if (streamed != nullptr) {
+    // The body as the client sends it, once the service has the head. Not
+    // retried from here on: what of it was read is gone. Either side's
+    // failure leaves the service a cut message: the connection is closed.
+    retry = false;
+    if (Status body = co_await SendStreamedBody(stream, c, *streamed, chunked); !body.ok()) {
+      co_return Err(std::move(body));
+    }
+    c.ExpireAfter(options_.response_timeout);
   }
 
   // The head is read and parsed here, and a body with a Content-Length (or
@@ -701,13 +780,7 @@ class UpstreamPool::UpstreamTunnel final : public Tunnel {
       }
     }
     asio::awaitable<beast::error_code> WriteAll(asio::const_buffer buffer) override {
-      if constexpr (std::is_same_v<Stream, internal::TlsSocket>) {
-        auto [ec, n] = co_await stream_.Write(buffer);
-        co_return ec;
-      } else {
-        auto [ec, n] = co_await asio::async_write(stream_, buffer, internal::kAwaitOn<Stream>);
-        co_return ec;
-      }
+      return WriteAllTo(stream_, buffer);
     }
     std::tuple<beast::error_code, size_t> WriteNow(asio::const_buffer buffer) override {
       if constexpr (std::is_same_v<Stream, tcp::socket>) {
@@ -774,13 +847,17 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Upgrade(const HttpRequest& r
   co_return co_await ExchangeOn(std::move(*connection), request, /*retry=*/false, protocol);
 }
 
-std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle() {
+std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle(bool checked) {
   while (!idle_.empty()) {
     std::unique_ptr<Connection> connection = std::move(idle_.back());
     idle_.pop_back();
     // After a response without a body, bytes the service sent anyway retire
-    // the connection.
-    if (!connection->check_before_reuse || !connection->HasUnread()) return connection;
+    // the connection; so does, when asked, a close the service sent.
+    if (checked) {
+      if (connection->StillOpen()) return connection;
+    } else if (!connection->check_before_reuse || !connection->HasUnread()) {
+      return connection;
+    }
   }
   return nullptr;
 }
@@ -791,10 +868,67 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& requ
   while (!idle_.empty() && now - idle_.front()->idle_since > options_.idle_timeout) {
     idle_.erase(idle_.begin());
   }
-  if (std::unique_ptr<Connection> connection = TakeIdle()) {
+  if (request.streamed_body) return SendStreamed(request, idempotent);
+  if (std::unique_ptr<Connection> connection = TakeIdle(/*checked=*/false)) {
     return ExchangeOn(std::move(connection), request, idempotent);
   }
   return SendOnNewConnection(request);
+}
+
+namespace {
+
+// A chunked body of which `first` was read already.
+class BodyAfter final : public StreamedBody {
+ public:
+  BodyAfter(std::string first, std::shared_ptr<StreamedBody> rest)
+      : first_(std::move(first)), rest_(std::move(rest)) {}
+  std::optional<uint64_t> length() const override { return std::nullopt; }
+  asio::awaitable<Result<std::string_view>> Next() override {
+    if (!first_taken_) {
+      first_taken_ = true;
+      co_return std::string_view(first_);
+    }
+    co_return co_await rest_->Next();
+  }
+
+ private:
+  const std::string first_;
+  const std::shared_ptr<StreamedBody> rest_;
+  bool first_taken_ = false;
+};
+
+}  // namespace
+
+asio::awaitable<Result<HttpResponse>> UpstreamPool::SendStreamed(const HttpRequest& request,
+                                                                 bool idempotent) {
+  HttpRequest sent = request;
+  if (!request.streamed_body->length()) {
+    // A chunked body that ends within kMaxGatheredBody goes on whole with
+    // its length, as services that do not read chunked requests take it,
+    // and may be retried; a longer one goes in chunks.
+    std::string gathered;
+    for (;;) {
+      Result<std::string_view> piece = co_await request.streamed_body->Next();
+      if (!piece) co_return Err(std::move(piece.error()));
+      if (piece->empty()) {
+        sent.streamed_body = nullptr;
+        sent.body = std::move(gathered);
+        if (std::unique_ptr<Connection> connection = TakeIdle(/*checked=*/false)) {
+          co_return co_await ExchangeOn(std::move(connection), sent, idempotent);
+        }
+        co_return co_await SendOnNewConnection(sent);
+      }
+      gathered.append(*piece);
+      if (gathered.size() > kMaxGatheredBody) break;
+    }
+    sent.streamed_body = std::make_shared<BodyAfter>(std::move(gathered), request.streamed_body);
+  }
+  // Once a byte of the body is sent it cannot be sent again, so the head
+  // must not go to a connection the service has closed while it was idle.
+  if (std::unique_ptr<Connection> connection = TakeIdle(/*checked=*/true)) {
+    co_return co_await ExchangeOn(std::move(connection), sent, idempotent);
+  }
+  co_return co_await SendOnNewConnection(sent);
 }
 
 asio::awaitable<Result<HttpResponse>> UpstreamPool::SendOnNewConnection(

@@ -74,6 +74,12 @@ class UpstreamPool {
 
   // Sends `request` (method, target, headers and body as given; the pool sets
   // Content-Length and keep-alive framing) and returns the upstream's answer.
+  // A streamed body (HttpRequest::streamed_body) follows the head as it
+  // comes, by its length or in chunks (a chunked one that ends within 64 KiB
+  // is gathered and sent with its length), before the answer is read; it
+  // goes on a connection checked not to be closed, is retried only if
+  // sending its head failed, and if the body fails (the client's error is
+  // returned as it is) the connection is closed.
   // The response's fields come as the lines to pass on to a client
   // (HttpResponse::passed_on_fields; AppendPassOnFields), without those of
   // this hop and without Date; `headers` is empty.
@@ -102,8 +108,12 @@ class UpstreamPool {
 
  private:
   struct Connection;
-  // The most recently used idle connection fit for another request, or null.
-  std::unique_ptr<Connection> TakeIdle();
+  // The most recently used idle connection fit for another request, or null;
+  // if `checked`, one the service has not closed either (a system call each).
+  std::unique_ptr<Connection> TakeIdle(bool checked);
+  // Send for a request with a streamed body.
+  boost::asio::awaitable<Result<HttpResponse>> SendStreamed(const HttpRequest& request,
+                                                            bool idempotent);
   boost::asio::awaitable<Result<std::unique_ptr<Connection>>> Connect();
   boost::asio::awaitable<Result<HttpResponse>> SendOnNewConnection(const HttpRequest& request);
   // Sends `request` on `connection` and reads the response (Exchange on the
@@ -120,6 +130,11 @@ class UpstreamPool {
                                                         std::unique_ptr<Connection> connection,
                                                         const HttpRequest& request, bool retry,
                                                         std::string_view upgrade);
+  // Writes `body` to the service after its request's head (in chunks if
+  // `chunked`): an error of the body's own (the client's), or of the write.
+  template <class Stream>
+  boost::asio::awaitable<Status> SendStreamedBody(Stream& stream, Connection& c, StreamedBody& body,
+                                                  bool chunked);
   // Closes the failed `connection`; returns `error`, or if `retry`, the
   // outcome of sending again on a new connection.
   boost::asio::awaitable<Result<HttpResponse>> Failed(std::unique_ptr<Connection> connection,

@@ -24,6 +24,26 @@ net::HttpResponse Text(int status, std::string body) {
           .body = std::move(body)};
 }
 
+// The most of a body Bulwark's own endpoints hold whole.
+constexpr size_t kMaxHeldBodyBytes = size_t{256} << 20;
+
+// Whether `target` may be one of Bulwark's own endpoints (which read bodies
+// whole), judged on the normalized path as they are; a path that does not
+// normalize is refused by whichever answers it. Errs towards yes: a
+// proxied request it names only has its body held.
+bool MayBeLocal(std::string_view target) {
+  if (gateway::IsForwardAuthTarget(target)) return true;
+  const Result<net::NormalizedTarget> normalized = net::NormalizeRequestTarget(target);
+  if (!normalized) return true;
+  const std::string_view path = normalized->path;
+  for (const std::string_view prefix :
+       {"/_bulwark/", "/v1/authorize", "/v1/relations/", "/stores/", "/access/v1/", "/.well-known/",
+        "/metrics", "/healthz", "/readyz"}) {
+    if (path.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
 // An answer already made, as the handler's coroutine.
 boost::asio::awaitable<net::HttpResponse> Answer(net::HttpResponse response) { co_return response; }
 
@@ -172,6 +192,12 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   http_options.threads = config.listener.threads;
   http_options.max_connections_per_client = config.listener.max_connections_per_client;
   http_options.max_body_bytes = config.listener.max_body_bytes;
+  // Only the proxy takes bodies as they come; without it every body is held.
+  if (server->proxy_) {
+    http_options.max_held_body_bytes = config.listener.max_held_body_bytes;
+  } else {
+    http_options.max_body_bytes = std::min(http_options.max_body_bytes, kMaxHeldBodyBytes);
+  }
   http_options.io_uring = config.listener.io_uring;
   http_options.tls = config.listener.tls;
   const Server* self = server.get();
@@ -179,15 +205,11 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
       server->http_,
       net::StartAsyncHttpServer(
           http_options,
-          // Not a coroutine itself: it hands the connection the coroutine that
-          // answers (the proxy's, for most requests), with no frame between.
           [self](net::HttpRequest& request) -> boost::asio::awaitable<net::HttpResponse> {
-            if (auto local = self->HandleLocal(request)) return Answer(std::move(*local));
-            if (self->gateway_ && gateway::IsForwardAuthTarget(request.target)) {
-              return self->HandleForwardAuthOrProxy(request);
+            if (request.streamed_body && MayBeLocal(request.target)) {
+              return self->DispatchWithWholeBody(request);
             }
-            if (self->proxy_) return self->proxy_->Handle(request);
-            return Answer(Text(404, "not found\n"));
+            return self->Dispatch(request);
           }));
   server->ready_ = true;
   log::Info("server.listening", {{"host", config.listener.host},
@@ -219,6 +241,27 @@ void Server::Stop() {
   api_key_service_.reset();
   store_.reset();
   log::Info("server.stopped");
+}
+
+boost::asio::awaitable<net::HttpResponse> Server::Dispatch(net::HttpRequest& request) const {
+  // Not a coroutine itself: it hands the connection the coroutine that
+  // answers (the proxy's, for most requests), with no frame between.
+  if (auto local = HandleLocal(request)) return Answer(std::move(*local));
+  if (gateway_ && gateway::IsForwardAuthTarget(request.target)) {
+    return HandleForwardAuthOrProxy(request);
+  }
+  if (proxy_) return proxy_->Handle(request);
+  return Answer(Text(404, "not found\n"));
+}
+
+boost::asio::awaitable<net::HttpResponse> Server::DispatchWithWholeBody(
+    net::HttpRequest& request) const {
+  const size_t limit = std::min(config_.listener.max_body_bytes, kMaxHeldBodyBytes);
+  if (const Status read = co_await net::ReadWholeBody(request, limit); !read.ok()) {
+    const int status = net::StatusForBodyError(read);
+    co_return Text(status, status == 413 ? "content too large\n" : "bad request\n");
+  }
+  co_return co_await Dispatch(request);
 }
 
 boost::asio::awaitable<net::HttpResponse> Server::HandleForwardAuthOrProxy(

@@ -64,6 +64,12 @@ class Server {
 
  private:
   Server(const ServerConfig& config, std::unique_ptr<store::Store> store);
+  // Every request: Bulwark's own endpoints, forward-auth, else the proxy.
+  boost::asio::awaitable<net::HttpResponse> Dispatch(net::HttpRequest& request) const;
+  // A request whose body streams (net::HttpRequest::streamed_body), for a
+  // path that may be Bulwark's own: its body read whole first, as Bulwark's
+  // endpoints take bodies.
+  boost::asio::awaitable<net::HttpResponse> DispatchWithWholeBody(net::HttpRequest& request) const;
   // The operational and forward-auth endpoints; nullopt for other paths.
   std::optional<net::HttpResponse> HandleLocal(const net::HttpRequest& request) const;
   // A forward-auth decision, or the proxy's answer if the path is the

@@ -1,5 +1,6 @@
 #include "server/server_config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 
@@ -88,15 +89,23 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
   ConfigNode server = root["server"];
   BULWARK_RETURN_IF_ERROR(
       server.CheckKeys({"listen", "threads", "drain_timeout_ms", "max_connections_per_client",
-                        "max_body_bytes", "io_uring", "tls"}));
+                        "max_body_bytes", "max_held_body_bytes", "io_uring", "tls"}));
   if (!server["tls"].IsMissing()) {
     BULWARK_ASSIGN_OR_RETURN(cfg.listener.tls, TlsFromNode(server["tls"], base_dir));
   }
   BULWARK_ASSIGN_OR_RETURN(int64_t per_client,
                            server["max_connections_per_client"].IntOr(256, 0, 1'000'000));
   cfg.listener.max_connections_per_client = static_cast<size_t>(per_client);
-  BULWARK_ASSIGN_OR_RETURN(int64_t body, server["max_body_bytes"].IntOr(1 << 20, 0, 256 << 20));
+  BULWARK_ASSIGN_OR_RETURN(int64_t body,
+                           server["max_body_bytes"].IntOr(1 << 20, 0, int64_t{1} << 40));
   cfg.listener.max_body_bytes = static_cast<size_t>(body);
+  BULWARK_ASSIGN_OR_RETURN(int64_t held,
+                           server["max_held_body_bytes"].IntOr(64 << 10, 0, int64_t{1} << 40));
+  cfg.listener.max_held_body_bytes = static_cast<size_t>(held);
+  if (std::min(body, held) > (int64_t{256} << 20)) {
+    return Err(server["max_held_body_bytes"].Error(
+        "bodies held whole must be at most 256 MiB: lower max_held_body_bytes or max_body_bytes"));
+  }
   BULWARK_ASSIGN_OR_RETURN(std::string listen, server["listen"].StringOr("127.0.0.1:8080"));
   Status s = ParseListenAddress(listen, &cfg.listener.host, &cfg.listener.port);
   if (!s.ok()) return Err(server["listen"].Error(s.message()));

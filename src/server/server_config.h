@@ -25,10 +25,16 @@ struct ListenerConfig {
   // Open connections one client address may hold; 0 = no cap. Raise it when
   // a proxy in front of Bulwark (nginx auth_request) funnels many clients.
   size_t max_connections_per_client = 256;
-  // `server.max_body_bytes`: the largest request body (413 beyond it). A
-  // body is held whole before the request is decided, so the memory it may
-  // take is this times the requests in flight.
+  // `server.max_body_bytes`: the largest request body (413 beyond it; at
+  // most 1 TiB, and 256 MiB for a body held whole).
   size_t max_body_bytes = 1 << 20;
+  // `server.max_held_body_bytes`: a proxied request's body up to this, by
+  // its Content-Length, is read whole before the request is decided; a
+  // larger or chunked one streams to the service once the request is
+  // allowed (100 Continue only then). At least max_body_bytes holds every
+  // body, as a buffering proxy does. Bulwark's own endpoints always take
+  // bodies whole.
+  size_t max_held_body_bytes = 64 << 10;
   // `server.io_uring`: each io thread hands the sends of one pass on plain
   // sockets to the kernel together through io_uring where the kernel allows
   // it; false keeps to one system call each (for hosts that forbid io_uring

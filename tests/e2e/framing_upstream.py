@@ -4,6 +4,7 @@ what real services send (chunked, close-delimited, split writes, bodies
 too large to hold, events that come a second apart), and against
 what a broken or hostile one sends (bytes beyond the response, a malformed
 head). Usage: framing_upstream.py PORT"""
+import hashlib
 import socketserver
 import sys
 import time
@@ -30,7 +31,10 @@ class Handler(socketserver.StreamRequestHandler):
                 fields += field
                 name, value = field.decode("latin-1").split(":", 1)
                 headers[name.strip().lower()] = value.strip()
-            body = self.rfile.read(int(headers.get("content-length", "0")))
+            if headers.get("transfer-encoding", "").lower() == "chunked":
+                body = self.read_chunks()
+            else:
+                body = self.rfile.read(int(headers.get("content-length", "0")))
             out = self.wfile
             if target == "/framing/head":  # the field lines as they arrived
                 out.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(fields) + fields)
@@ -102,10 +106,27 @@ class Handler(socketserver.StreamRequestHandler):
                 return
             elif target == "/framing/no-content":
                 out.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+            elif target in ("/framing/upload", "/secure/upload"):  # how a body came, its digest
+                framing = b"chunked" if "transfer-encoding" in headers else b"length"
+                reply = b"%s %d %s %s" % (method.encode(), len(body), framing,
+                                          hashlib.sha256(body).hexdigest().encode())
+                out.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(reply) + reply)
             else:  # echo: the method, the body's length and the body
                 reply = b"%s %d " % (method.encode(), len(body)) + body
                 out.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(reply) + reply)
             out.flush()
+
+
+    def read_chunks(self):
+        body = b""
+        while True:
+            size = int(self.rfile.readline().split(b";")[0], 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b""):  # trailers
+                    pass
+                return body
+            body += self.rfile.read(size)
+            self.rfile.readline()
 
 
 class Server(socketserver.ThreadingTCPServer):

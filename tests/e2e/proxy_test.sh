@@ -60,7 +60,7 @@ cat >docs.json <<'JSON'
  {"uid": {"type": "Document", "id": "d2"}, "attrs": {"owner": {"type": "User", "id": "bob"}}, "parents": []}]
 JSON
 cat >bulwark.yaml <<YAML
-server: {listen: 127.0.0.1:0, threads: 2, max_body_bytes: 4194304}
+server: {listen: 127.0.0.1:0, threads: 2, max_body_bytes: 33554432}
 store: {backend: memory}
 policy:
   policies_file: docs.cedar
@@ -103,6 +103,7 @@ gateway:
     - {name: gone, path_prefix: /gone, authn: {mode: none}, upstream: down}
     - {name: flaky, path_prefix: /flaky, authn: {mode: none}, upstream: flaky}
     - {name: framing, path_prefix: /framing, authn: {mode: none}, upstream: framing}
+    - {name: secure-upload, path_prefix: /secure, authz: {scopes: [orders:read]}, upstream: framing}
     - {name: late, path_prefix: /late, authn: {mode: none}, upstream: late}
     - {name: ws, path_prefix: /ws/, authz: {scopes: [orders:read]}, upstream: ws, websocket: true}
     - {name: ws-idle, path_prefix: /wsidle, authn: {mode: none}, upstream: ws-idle, websocket: true}
@@ -396,12 +397,38 @@ head -c 300000 /dev/urandom | base64 -w0 >big.txt
 expect_eq "a 400 KB body across many reads" \
   "$(code --data-binary @big.txt "$base/framing/echo"):$(cut -c1-11 body):$(tail -c +13 body | cmp -s - big.txt && echo same)" \
   "200:POST 400000:same"
-# server.max_body_bytes (4 MiB here) raises the 1 MiB default; beyond it, 413.
+# server.max_body_bytes (32 MiB here) raises the 1 MiB default; beyond it, 413.
 head -c 3000000 /dev/urandom >upload.bin
 expect_eq "a 3 MB upload under a raised limit" \
   "$(code --data-binary @upload.bin "$base/framing/echo"):$(head -c 12 body)" "200:POST 3000000"
-head -c 5000000 /dev/urandom >upload.bin
-expect_eq "a 5 MB upload over it -> 413" "$(code --data-binary @upload.bin "$base/framing/echo")" "413"
+head -c 40000000 /dev/urandom >upload.bin
+expect_eq "a 40 MB upload over it -> 413" "$(code --data-binary @upload.bin "$base/framing/echo")" "413"
+# Bodies over 64 KiB (server.max_held_body_bytes) stream to the service as
+# the client sends them, once the request is allowed: by their length, or in
+# chunks when they came chunked and run past 64 KiB; a small chunked body is
+# gathered and goes with its length, for services that read no chunks.
+head -c 20000000 /dev/urandom >upload.bin
+digest=$(sha256sum upload.bin | cut -d' ' -f1)
+expect_eq "a 20 MB upload streams through whole" \
+  "$(code --data-binary @upload.bin "$base/framing/upload"):$(cat body)" "200:POST 20000000 length $digest"
+expect_eq "a 20 MB chunked upload streams through in chunks" \
+  "$(code -H "Transfer-Encoding: chunked" --data-binary @upload.bin "$base/framing/upload"):$(cat body)" \
+  "200:POST 20000000 chunked $digest"
+expect_eq "a small chunked body goes on with its length" \
+  "$(code -X PUT -H "Transfer-Encoding: chunked" --data-binary "hello chunks" "$base/framing/upload"):$(cat body)" \
+  "200:PUT 12 length $(printf 'hello chunks' | sha256sum | cut -d' ' -f1)"
+# The decision comes before the body: a client that waits for 100 Continue
+# is refused without sending a byte of it, and an allowed one is told to go on.
+expect_eq "an upload refused before its body is sent" \
+  "$(curl -s -o /dev/null -w '%{http_code} %{size_upload}' -H "Expect: 100-continue" \
+    --data-binary @upload.bin "$base/secure/upload")" "401 0"
+expect_eq "an allowed upload is told to go on" \
+  "$(curl -s -o body -w '%{http_code} ' -H "Expect: 100-continue" -H "Authorization: Bearer $good" \
+    --data-binary @upload.bin "$base/secure/upload"):$(cat body)" "200 :POST 20000000 length $digest"
+head -c 40000000 /dev/urandom >upload.bin
+expect_eq "a chunked upload past the limit is cut -> 413" \
+  "$(code -H "Transfer-Encoding: chunked" --data-binary @upload.bin "$base/framing/upload")" "413"
+rm -f upload.bin
 # Keep-alive to the client and pooled connections to the service.
 args=()
 for i in $(seq 1 20); do args+=(-o /dev/null "$base/public/$i"); done

@@ -89,6 +89,7 @@ cat >bulwark.yaml <<YAML
 server:
   listen: 127.0.0.1:0
   threads: 2
+  max_body_bytes: 33554432
   tls:
     cert_file: mount/tls.crt
     key_file: mount/tls.key
@@ -123,6 +124,7 @@ gateway:
     - {name: untrusted, path_prefix: /untrusted, authn: {mode: none}, upstream: untrusted}
     - {name: anonymous, path_prefix: /anonymous, authn: {mode: none}, upstream: anonymous}
     - {name: wss, path_prefix: /wss, authn: {mode: none}, upstream: wss, websocket: true}
+    - {name: upload, path_prefix: /upload, authn: {mode: none}, upstream: wss}
 YAML
 if start_bulwark bulwark.yaml bulwark.log; then ok; else bad "bulwark did not start"; exit 1; fi
 base="https://localhost:$bulwark_port"
@@ -174,6 +176,20 @@ expect_eq "wss through the gateway to a wss service" \
   "$(NODE_EXTRA_CA_CERTS=ca.pem node "$here/websocket_client.mjs" "wss://localhost:$bulwark_port/wss/live" |
     sed 's/,"seconds":[0-9.]*//')" \
   '{"greeting":{"subject":null,"path":"/wss/live"},"text":"hello through the gateway","binary":true,"close":1000}'
+
+# Uploads over TLS at both ends stream through whole: by their length, in
+# chunks, and after a 100 Continue (curl's Expect for a large body).
+head -c 12000000 /dev/urandom >upload.bin
+digest=$(sha256sum upload.bin | cut -d' ' -f1)
+expect_eq "a 12 MB upload through TLS to a TLS service" \
+  "$(code --data-binary @upload.bin "$base/upload/a"):$(cat body)" "200:POST 12000000 length $digest"
+expect_eq "a chunked 12 MB upload through TLS to a TLS service" \
+  "$(code -X PUT -H 'Transfer-Encoding: chunked' --data-binary @upload.bin "$base/upload/a"):$(cat body)" \
+  "200:PUT 12000000 chunked $digest"
+expect_eq "an upload that waits for 100 Continue over TLS" \
+  "$(code -H 'Expect: 100-continue' --data-binary @upload.bin "$base/upload/a"):$(cat body)" \
+  "200:POST 12000000 length $digest"
+rm -f upload.bin
 
 # Rotation: a keep-alive connection opened before the swap keeps working;
 # new connections get the new certificate.

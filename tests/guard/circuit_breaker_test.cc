@@ -56,6 +56,29 @@ TEST_F(CircuitBreakerTest, SuccessfulProbeCloses) {
   EXPECT_TRUE(breaker_.Allow());
 }
 
+// A probe that ended for its client's sake (an upload that failed) judges
+// nothing: its slot is free for the next probe, and the state stays.
+TEST_F(CircuitBreakerTest, AnAbandonedProbeFreesItsSlotAndDecidesNothing) {
+  Fail(3);
+  clock_.Advance(milliseconds(1000));
+  ASSERT_TRUE(breaker_.Allow());
+  ASSERT_FALSE(breaker_.Allow());
+  breaker_.RecordAbandoned();
+  EXPECT_EQ(breaker_.state(), State::kHalfOpen);
+  EXPECT_TRUE(breaker_.Allow());
+  EXPECT_FALSE(breaker_.Allow());
+  breaker_.RecordAbandoned();
+  breaker_.RecordAbandoned();  // never more slots than probes
+  EXPECT_TRUE(breaker_.Allow());
+  EXPECT_FALSE(breaker_.Allow());
+  // Closed, it changes nothing either: the failures still count.
+  breaker_.RecordSuccess();
+  Fail(2);
+  breaker_.RecordAbandoned();
+  Fail(1);
+  EXPECT_EQ(breaker_.state(), State::kOpen);
+}
+
 TEST_F(CircuitBreakerTest, FailedProbeReopensForAnotherFullPause) {
   Fail(3);
   clock_.Advance(milliseconds(1000));

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -121,6 +122,18 @@ TestClient::TestClient(uint16_t port) {
 
 TestClient::~TestClient() {
   if (fd_ >= 0) ::close(fd_);
+}
+
+std::string Pattern(size_t size) {
+  std::string s(size, '\0');
+  for (size_t i = 0; i < size; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 4099) % 26);
+  return s;
+}
+
+std::string Chunk(std::string_view data) {
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  return size + std::string(data) + "\r\n";
 }
 
 bool SendAll(int fd, std::string_view data) {

@@ -45,6 +45,13 @@ class LoopbackService {
   std::thread thread_;
 };
 
+// `size` bytes of letters in a pattern that does not repeat within a read's
+// size, so that a piece lost, doubled or moved shows.
+std::string Pattern(size_t size);
+
+// `data` as one chunk of a chunked body.
+std::string Chunk(std::string_view data);
+
 // Sends all of `data` on the socket `fd` (no SIGPIPE): false if it failed.
 bool SendAll(int fd, std::string_view data);
 

@@ -43,17 +43,8 @@ bool ReadHead(int fd) {
   return true;
 }
 
-std::string Pattern(size_t size) {
-  std::string s(size, '\0');
-  for (size_t i = 0; i < size; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 4099) % 26);
-  return s;
-}
-
-std::string Chunk(std::string_view data) {
-  char size[32];
-  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-  return size + std::string(data) + "\r\n";
-}
+using testing::Chunk;
+using testing::Pattern;
 
 // What a client of the pool got: the response, then its body piece by
 // piece (or the error that cut it).

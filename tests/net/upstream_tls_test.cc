@@ -146,6 +146,7 @@ class UpstreamTlsTest : public ::testing::Test {
     HttpServerOptions options;
     options.threads = 1;
     options.max_body_bytes = 16 << 20;
+    options.max_held_body_bytes = 64 << 10;  // larger bodies stream to the service
     options.io_uring = io_uring;
     const auto endpoints = std::vector<asio::ip::tcp::endpoint>{
         asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port)};
@@ -166,6 +167,7 @@ class UpstreamTlsTest : public ::testing::Test {
           forward.target = request.target;
           forward.headers = {{"Host", "service"}};
           forward.body = std::move(request.body);
+          forward.streamed_body = std::move(request.streamed_body);
           Result<HttpResponse> sent = co_await pool_->Send(forward, false);
           if (!sent) co_return HttpResponse{.status = 502, .body = sent.error().ToString()};
           co_return HttpResponse{.status = 200,

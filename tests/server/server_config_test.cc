@@ -98,7 +98,24 @@ TEST(ServerConfigTest, RequestBodiesAreLimitedToOneMebibyteUnlessRaised) {
   ASSERT_TRUE(cfg.has_value());
   EXPECT_EQ(cfg->listener.max_body_bytes, 16u << 20);
   EXPECT_FALSE(Parse("server:\n  max_body_bytes: -1\n").has_value());
-  EXPECT_FALSE(Parse("server:\n  max_body_bytes: 1073741824\n").has_value());
+  EXPECT_FALSE(Parse("server:\n  max_body_bytes: 1099511627777\n").has_value());  // 1 TiB + 1
+}
+
+TEST(ServerConfigTest, BodiesOverSixtyFourKibibytesStreamAndHeldOnesAreBounded) {
+  auto cfg = Parse("{}");
+  ASSERT_TRUE(cfg.has_value());
+  EXPECT_EQ(cfg->listener.max_held_body_bytes, 64u << 10);
+  // Large uploads stream, so the limit on them may be far above what is held.
+  cfg = Parse("server:\n  max_body_bytes: 10737418240\n");
+  ASSERT_TRUE(cfg.has_value());
+  EXPECT_EQ(cfg->listener.max_body_bytes, size_t{10} << 30);
+  // Holding every body (as a buffering proxy) is bounded by memory.
+  cfg = Parse("server:\n  max_body_bytes: 8388608\n  max_held_body_bytes: 8388608\n");
+  ASSERT_TRUE(cfg.has_value());
+  EXPECT_EQ(cfg->listener.max_held_body_bytes, 8u << 20);
+  EXPECT_FALSE(Parse("server:\n  max_body_bytes: 1073741824\n  max_held_body_bytes: 1073741824\n")
+                   .has_value());
+  EXPECT_FALSE(Parse("server:\n  max_held_body_bytes: -1\n").has_value());
 }
 
 TEST(ServerConfigTest, ParsesListenAddresses) {
