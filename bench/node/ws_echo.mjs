@@ -1,6 +1,8 @@
 // WebSocket peers for bench/streams.sh (the `ws` package).
 //   node ws_echo.mjs serve PORT
-//     an echo service: every message comes back as it was.
+//     an echo service: every message comes back as it was; and an upload
+//     sink: a POST's body is read to its end and dropped, then answered
+//     with `taken N` (its size in bytes).
 //   node ws_echo.mjs load URL TOKEN CONNECTIONS SECONDS SIZE
 //     CONNECTIONS clients through the proxy at URL (bearer TOKEN), each
 //     sending a SIZE-byte binary message and the next once the echo is back,
@@ -10,7 +12,12 @@ import WebSocket, { WebSocketServer } from 'ws';
 
 const [mode, ...args] = process.argv.slice(2);
 if (mode === 'serve') {
-  const server = http.createServer((_req, res) => res.writeHead(426).end());
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'POST') return res.writeHead(426).end();
+    let size = 0;
+    req.on('data', (piece) => (size += piece.length));
+    req.on('end', () => res.end(`taken ${size}\n`));
+  });
   new WebSocketServer({ server, perMessageDeflate: false }).on('connection', (ws) =>
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })),
   );

@@ -172,8 +172,8 @@ class HttpConnection {
   // body is awaited in Run itself, around the synchronous parts below.
 
   // Where the next read goes: empty if the buffer is full.
-  asio::mutable_buffer ReadRoom() {
-    return buffer_.prepare(std::min(buffer_.max_size() - buffer_.size(), kReadChunk));
+  asio::mutable_buffer ReadRoom(size_t most = kReadChunk) {
+    return buffer_.prepare(std::min(buffer_.max_size() - buffer_.size(), most));
   }
   // Takes the outcome of a read into ReadRoom(): false if the connection is
   // done (an error or the end of the stream).
@@ -257,7 +257,8 @@ class HttpConnection {
   };
 
   asio::awaitable<bool> Handshake();
-  asio::awaitable<bool> ReadSome();  // ReadRoom() and Received(); false if no room
+  // ReadRoom(most) and Received(); false if there is no room.
+  asio::awaitable<bool> ReadSome(size_t most = kReadChunk);
   // The rest of a request whose head TakeHead found a body after.
   asio::awaitable<ReadOutcome> ReadRequestBody(size_t head_size, BodyFraming framing,
                                                HttpRequest& request, Refusal& refusal);
@@ -450,8 +451,8 @@ bool HttpConnection<Stream>::Received(const beast::error_code& ec, size_t n) {
 }
 
 template <class Stream>
-asio::awaitable<bool> HttpConnection<Stream>::ReadSome() {
-  const asio::mutable_buffer room = ReadRoom();
+asio::awaitable<bool> HttpConnection<Stream>::ReadSome(size_t most) {
+  const asio::mutable_buffer room = ReadRoom(most);
   if (room.size() == 0) co_return false;
   auto [ec, n] = co_await ReadSomeFrom(stream_, room);
   co_return Received(ec, n);
@@ -693,7 +694,7 @@ asio::awaitable<Result<std::string_view>> HttpConnection<Stream>::RequestBody::N
     }
     // Each piece is owed within body_read_timeout.
     c.slot_.ExpireAfter(c.options_.body_read_timeout);
-    if (!co_await c.ReadSome()) {
+    if (!co_await c.ReadSome(kPieceBytes)) {
       if (c.slot_.timed_out) {
         co_return Err(
             Fail(Status(StatusCode::kDeadlineExceeded, "request body did not come in time")));
