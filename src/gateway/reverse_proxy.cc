@@ -48,6 +48,16 @@ bool IsWebSocketHandshake(const net::HttpRequest& request) {
   return upgrade && connection;
 }
 
+// The request sent on, or with `tunnel` the WebSocket handshake. Not a
+// coroutine (no frame of its own), and no conditional expression around a
+// co_await (which GCC 12 builds wrong): the caller awaits what it returns.
+asio::awaitable<Result<net::HttpResponse>> SendOrUpgrade(net::UpstreamPool& pool,
+                                                         const net::HttpRequest& request,
+                                                         bool tunnel) {
+  if (tunnel) return pool.Upgrade(request, "websocket");
+  return pool.Send(request, Idempotent(request.method));
+}
+
 // A streamed answer the service cuts, misframes or stalls on after its head
 // (which counted as a success) counts as an error of the upstream.
 class CountedStreamedBody final : public net::StreamedBody {
@@ -289,8 +299,6 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       // A WebSocket handshake on a route that allows it, once authorized,
       // becomes a tunnel (the fields of this hop it needs the pool adds);
       // elsewhere it goes on as a plain GET.
-      // (An if, not a conditional expression around co_await: GCC 12.)
-      Result<net::HttpResponse> sent = Err(InternalError("not sent"));
       // A body that streams goes to the service as the client sends it; a
       // failure to read it is the client's, not the service's.
       std::shared_ptr<WatchedRequestBody> client_body;
@@ -299,16 +307,13 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
             std::make_shared<WatchedRequestBody>(std::move(upstream_request.streamed_body));
         upstream_request.streamed_body = client_body;
       }
-      if (decision.route->websocket && upstream_request.body.empty() && !client_body &&
-          IsWebSocketHandshake(request)) {
-        sent = co_await pool.Upgrade(upstream_request, "websocket");
-      } else {
-        sent = co_await pool.Send(upstream_request, Idempotent(upstream_request.method));
-      }
+      const bool tunnel = decision.route->websocket && upstream_request.body.empty() &&
+                          !client_body && IsWebSocketHandshake(request);
+      Result<net::HttpResponse> sent = co_await SendOrUpgrade(pool, upstream_request, tunnel);
       if (client_body && client_body->error()) {
         response = ClientBodyFailed(upstream, *client_body->error(), decision);
       } else {
-        response = FinishForward(upstream, std::move(sent), decision);
+        FinishForward(upstream, sent, decision, response);
       }
     }
   }
@@ -402,8 +407,8 @@ net::HttpResponse ReverseProxy::ClientBodyFailed(size_t index, const Status& err
   return response;
 }
 
-net::HttpResponse ReverseProxy::FinishForward(size_t index, Result<net::HttpResponse> response,
-                                              Decision& decision) const {
+void ReverseProxy::FinishForward(size_t index, Result<net::HttpResponse>& response,
+                                 Decision& decision, net::HttpResponse& out) const {
   guard::CircuitBreaker& breaker = *upstreams_[index].breaker;
   const bool failed =
       !response || response->status == 502 || response->status == 503 || response->status == 504;
@@ -415,9 +420,9 @@ net::HttpResponse ReverseProxy::FinishForward(size_t index, Result<net::HttpResp
   if (!response) {
     if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
     const bool timeout = response.error().code() == StatusCode::kDeadlineExceeded;
-    net::HttpResponse failed_response = StatusResponse(timeout ? 504 : 502);
-    AppendRequestIdField(decision.request_id, failed_response.passed_on_fields);
-    return failed_response;
+    out = StatusResponse(timeout ? 504 : 502);
+    AppendRequestIdField(decision.request_id, out.passed_on_fields);
+    return;
   }
   // A service that answered with an id of its own keeps it (its lines only
   // are looked at: the gateway's come after).
@@ -433,7 +438,7 @@ net::HttpResponse ReverseProxy::FinishForward(size_t index, Result<net::HttpResp
     response->tunnel = std::make_shared<CountedTunnel>(std::move(response->tunnel), *recorder_,
                                                        upstreams_[index].name);
   }
-  return std::move(*response);
+  out = std::move(*response);
 }
 
 }  // namespace bulwark::gateway

@@ -68,9 +68,10 @@ class ReverseProxy {
   // `error` on the way to the service (which is not judged by it).
   net::HttpResponse ClientBodyFailed(size_t upstream, const Status& error,
                                      Decision& decision) const;
-  // The client's response to the service's `response` (or failure).
-  net::HttpResponse FinishForward(size_t upstream, Result<net::HttpResponse> response,
-                                  Decision& decision) const;
+  // Makes `out` the client's response to the service's `response` (or
+  // failure), which it spends.
+  void FinishForward(size_t upstream, Result<net::HttpResponse>& response, Decision& decision,
+                     net::HttpResponse& out) const;
   net::UpstreamPool& PoolFor(size_t upstream, const boost::asio::any_io_executor& ex) const;
 
   const Gateway& gateway_;

@@ -373,7 +373,7 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
     }
     ctx.date = worker_.date.Now();
     write_buffer_.clear();
-    SerializeResponse(std::move(response), ctx, write_buffer_);
+    SerializeResponse(response, ctx, write_buffer_);
     slot_.ExpireAfter(options_.write_timeout);
     const asio::const_buffer out = asio::buffer(write_buffer_);
     IoOutcome written;

@@ -93,7 +93,7 @@ HttpResponse GenericResponse(int status) {
   return response;
 }
 
-void SerializeResponse(HttpResponse response, ResponseContext& ctx, std::string& out) {
+void SerializeResponse(HttpResponse& response, ResponseContext& ctx, std::string& out) {
   if (std::string_view mistake = HandlerMistake(response); !mistake.empty()) {
     log::Error("net.http.bad_handler_response", {{"reason", mistake}, {"status", response.status}});
     response = GenericResponse(500);

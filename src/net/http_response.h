@@ -46,8 +46,9 @@ struct ResponseContext {
 // HTTP/1.0, and handed to ctx.streamed with only the head in `out`. A 101
 // with a tunnel goes with `Connection: Upgrade`, its tunnel to ctx.tunnel. A HEAD response
 // (ctx.head) has no body. A status outside 200..599 or an invalid header name or value is a handler
-// bug: it is logged and a generic 500 is sent instead.
-void SerializeResponse(HttpResponse response, ResponseContext& ctx, std::string& out);
+// bug: it is logged and a generic 500 is sent instead. `response` is spent
+// (taken by reference only to spare moving it whole).
+void SerializeResponse(HttpResponse& response, ResponseContext& ctx, std::string& out);
 
 // A response with a short generic text body naming `status` and nothing else:
 // what a client gets for refusals and failures, never internal detail.
