@@ -314,16 +314,23 @@ void UpstreamPool::Pool(std::unique_ptr<Connection> connection) {
 }
 
 template <class Stream>
-asio::awaitable<Status> UpstreamPool::SendStreamedBody(Stream& stream, Connection& c,
-                                                       StreamedBody& body, bool chunked) {
+asio::awaitable<Result<bool>> UpstreamPool::SendStreamedBody(Stream& stream, Connection& c,
+                                                             StreamedBody& body, bool chunked) {
+  constexpr bool kPlain =
+      std::is_same_v<Stream, tcp::socket> || std::is_same_v<Stream, beast::tcp_stream>;
   const std::optional<uint64_t> length = body.length();
   uint64_t sent = 0;
   std::string& frame = c.write_buffer;
   for (;;) {
+    // A service may answer before it has the whole body (an early 413 or
+    // 401 of its own): then the rest is not sent, and the answer is read.
+    // (Not looked for over TLS, where bytes waiting may be records of the
+    // handshake's, such as TLS 1.3 session tickets, and no answer.)
+    if (kPlain && c.HasUnread()) co_return false;
     Result<std::string_view> piece = co_await body.Next();
-    if (!piece) co_return std::move(piece.error());
+    if (!piece) co_return Err(std::move(piece.error()));
     if (length && piece->size() > *length - sent) {
-      co_return InvalidArgumentError("request body longer than its length");
+      co_return Err(InvalidArgumentError("request body longer than its length"));
     }
     sent += piece->size();
     c.ExpireAfter(options_.response_timeout);
@@ -341,12 +348,16 @@ asio::awaitable<Status> UpstreamPool::SendStreamedBody(Stream& stream, Connectio
     } else if (!piece->empty()) {
       ec = co_await WriteAllTo(stream, asio::buffer(piece->data(), piece->size()));
     }
-    if (ec) co_return c.Error(ec, "write");
+    if (ec) {
+      // A service that answered and closed: its answer may still be there.
+      if (c.HasUnread()) co_return false;
+      co_return Err(c.Error(ec, "write"));
+    }
     if (piece->empty()) {
       if (length && sent != *length) {
-        co_return InvalidArgumentError("request body shorter than its length");
+        co_return Err(InvalidArgumentError("request body shorter than its length"));
       }
-      co_return OkStatus();
+      co_return true;
     }
   }
 }
@@ -369,6 +380,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
     out.append("Connection: Upgrade\r\nUpgrade: "sv).append(upgrade).append("\r\n"sv);
   }
   StreamedBody* const streamed = request.streamed_body.get();
+  bool request_cut = false;
   const bool chunked = streamed != nullptr && !streamed->length();
   if (chunked) {
     out.append("Transfer-Encoding: chunked\r\n"sv);
@@ -427,9 +439,11 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
     // retried from here on: what of it was read is gone. Either side's
     // failure leaves the service a cut message: the connection is closed.
     retry = false;
-    if (Status body = co_await SendStreamedBody(stream, c, *streamed, chunked); !body.ok()) {
-      co_return Err(std::move(body));
-    }
+    Result<bool> whole = co_await SendStreamedBody(stream, c, *streamed, chunked);
+    if (!whole) co_return Err(std::move(whole.error()));
+    // Answered before the body was all sent: the connection carries a cut
+    // request, and serves no other.
+    request_cut = !*whole;
     c.ExpireAfter(options_.response_timeout);
   }
 
@@ -522,7 +536,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
     // Large, chunked or close-delimited: the client gets the body as it
     // comes, unless it is all here already.
     auto body = std::make_shared<StreamedResponse<Stream>>(
-        *this, std::move(connection), stream, parsed->keep_alive && upgrade.empty(), length);
+        *this, std::move(connection), stream, parsed->keep_alive && upgrade.empty() && !request_cut,
+        length);
     Result<std::optional<std::string>> whole = body->Begin(head_size);
     if (!whole) co_return Err(std::move(whole.error()));
     if (*whole) {
@@ -549,7 +564,9 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   // trusted with another request. A response without a body is checked again
   // before the connection is reused (a service may send one anyway, later).
   c.check_before_reuse = *length == 0;
-  if (parsed->keep_alive && upgrade.empty() && c.buffer.size() == 0) Pool(std::move(connection));
+  if (parsed->keep_alive && upgrade.empty() && !request_cut && c.buffer.size() == 0) {
+    Pool(std::move(connection));
+  }
   co_return response;
 }
 

@@ -79,7 +79,9 @@ class UpstreamPool {
   // is gathered and sent with its length), before the answer is read; it
   // goes on a connection checked not to be closed, is retried only if
   // sending its head failed, and if the body fails (the client's error is
-  // returned as it is) the connection is closed.
+  // returned as it is) the connection is closed. A service that answers
+  // before it has the whole body gets no more of it, and its answer is
+  // returned (the connection is then not reused).
   // The response's fields come as the lines to pass on to a client
   // (HttpResponse::passed_on_fields; AppendPassOnFields), without those of
   // this hop and without Date; `headers` is empty.
@@ -131,10 +133,12 @@ class UpstreamPool {
                                                         const HttpRequest& request, bool retry,
                                                         std::string_view upgrade);
   // Writes `body` to the service after its request's head (in chunks if
-  // `chunked`): an error of the body's own (the client's), or of the write.
+  // `chunked`): true once it is all sent, false if the service answered
+  // before (the rest is not sent); an error of the body's own (the
+  // client's), or of the write.
   template <class Stream>
-  boost::asio::awaitable<Status> SendStreamedBody(Stream& stream, Connection& c, StreamedBody& body,
-                                                  bool chunked);
+  boost::asio::awaitable<Result<bool>> SendStreamedBody(Stream& stream, Connection& c,
+                                                        StreamedBody& body, bool chunked);
   // Closes the failed `connection`; returns `error`, or if `retry`, the
   // outcome of sending again on a new connection.
   boost::asio::awaitable<Result<HttpResponse>> Failed(std::unique_ptr<Connection> connection,

@@ -425,6 +425,8 @@ expect_eq "an upload refused before its body is sent" \
 expect_eq "an allowed upload is told to go on" \
   "$(curl -s -o body -w '%{http_code} ' -H "Expect: 100-continue" -H "Authorization: Bearer $good" \
     --data-binary @upload.bin "$base/secure/upload"):$(cat body)" "200 :POST 20000000 length $digest"
+expect_eq "a service that refuses an upload on its head is answered, not a 502" \
+  "$(code --data-binary @upload.bin "$base/framing/refuse-upload"):$(cat body)" "413:too big!"
 head -c 40000000 /dev/urandom >upload.bin
 expect_eq "a chunked upload past the limit is cut -> 413" \
   "$(code -H "Transfer-Encoding: chunked" --data-binary @upload.bin "$base/framing/upload")" "413"

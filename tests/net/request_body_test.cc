@@ -265,6 +265,7 @@ class Pieces final : public StreamedBody {
          std::optional<Status> error = std::nullopt)
       : pieces_(std::move(pieces)), length_(length), error_(std::move(error)) {}
   std::optional<uint64_t> length() const override { return length_; }
+  size_t taken() const { return next_; }
   asio::awaitable<Result<std::string_view>> Next() override {
     if (next_ < pieces_.size()) co_return std::string_view(pieces_[next_++]);
     if (error_) co_return Err(*error_);
@@ -421,6 +422,38 @@ TEST_F(StreamedToServiceTest, AFailingBodyCutsTheMessageAndClosesTheConnection) 
   EXPECT_EQ(cut_.load(), 1);
   service_.reset();
   EXPECT_TRUE(received_.empty());
+}
+
+// A service that answers before it has read the body (an early 413 of its
+// own) gets no more of it, and its answer is the answer, not a 502.
+TEST_F(StreamedToServiceTest, AnAnswerBeforeTheWholeBodyStopsItAndIsReturned) {
+  service_ = std::make_unique<testing::LoopbackService>([](int fd) {
+    std::string head;
+    char ch;
+    while (head.size() < 4 || head.compare(head.size() - 4, 4, "\r\n\r\n") != 0) {
+      if (::read(fd, &ch, 1) != 1) break;
+      head.push_back(ch);
+    }
+    testing::SendAll(fd, "HTTP/1.1 413 Content Too Large\r\nContent-Length: 3\r\n\r\nno\n");
+    char drain[65536];
+    while (::read(fd, drain, sizeof drain) > 0) {
+    }
+    ::close(fd);
+  });
+  UpstreamOptions options;
+  options.port = service_->port();
+  options.response_timeout = 2s;
+  pool_ = std::make_unique<UpstreamPool>(
+      ioc_.get_executor(), options,
+      std::vector{asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), service_->port())});
+  const std::vector<std::string> pieces(400, Pattern(64 << 10));
+  auto body = std::make_shared<Pieces>(pieces, uint64_t{400} << 16);
+  auto sent = Send(Post(body));
+  ASSERT_TRUE(sent.has_value()) << sent.error().ToString();
+  EXPECT_EQ(sent->status, 413);
+  EXPECT_EQ(sent->body, "no\n");
+  EXPECT_LT(body->taken(), pieces.size());
+  EXPECT_EQ(pool_->idle_connections(), 0u) << "a connection with a cut request is not reused";
 }
 
 // A body once sent cannot be sent again, so it never goes to a pooled
