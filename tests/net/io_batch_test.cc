@@ -111,13 +111,20 @@ TEST_F(IoBatchTest, ASendTakesWhatTheSocketTakesWithoutWaiting) {
   EXPECT_FALSE(std::get<0>(*sent));
   EXPECT_GT(std::get<1>(*sent), 0u);
   EXPECT_LT(std::get<1>(*sent), big.size());
-  // Full now: the next send takes nothing, and says so without an error.
-  sent.reset();
-  SpawnSend(pair.server, asio::buffer(big), sent);
-  RunUntil([&] { return sent.has_value(); });
-  ASSERT_TRUE(sent.has_value());
-  EXPECT_FALSE(std::get<0>(*sent));
-  EXPECT_EQ(std::get<1>(*sent), 0u);
+  // Once the socket is full, a send takes nothing and says so without an
+  // error. (Full for good only once what the kernel moves on to the
+  // reader's buffer, and autotuning's growth of both, have been taken up:
+  // a send right after the first may still take some.)
+  bool took_nothing = false;
+  for (int i = 0; i < 100 && !took_nothing; ++i) {
+    sent.reset();
+    SpawnSend(pair.server, asio::buffer(big), sent);
+    RunUntil([&] { return sent.has_value(); });
+    ASSERT_TRUE(sent.has_value());
+    ASSERT_FALSE(std::get<0>(*sent)) << std::get<0>(*sent).message();
+    took_nothing = std::get<1>(*sent) == 0;
+  }
+  EXPECT_TRUE(took_nothing);
 }
 
 TEST_F(IoBatchTest, ASendToAPeerThatWentAwayIsAnErrorNotASignal) {
