@@ -243,6 +243,8 @@ class HttpConnection {
       return error;
     }
     Result<std::string_view> Dechunk();
+    // How long the next read may wait (see HttpServerOptions).
+    std::chrono::milliseconds ReadAllowance() const;
 
     HttpConnection* c_;  // null once the request is answered
     const BodyFraming framing_;
@@ -252,6 +254,10 @@ class HttpConnection {
     bool continued_ = false;  // a 100 Continue, if owed, is sent
     bool failed_ = false;
     bool ended_ = false;
+    // Wire bytes of the body read so far, and the time spent waiting for
+    // them (not the handler's time between reads).
+    uint64_t received_ = 0;
+    std::chrono::steady_clock::duration waited_{};
     std::optional<http::request_parser<http::buffer_body>> parser_;  // chunked only
     std::string piece_;                                              // chunked only
   };
@@ -663,6 +669,7 @@ asio::awaitable<Result<std::string_view>> HttpConnection<Stream>::RequestBody::N
   handed_ = 0;
   if (!continued_) {
     continued_ = true;
+    received_ = c.buffer_.size();  // came with the head
     // The client waits for this before it sends the body: only now that
     // the handler wants it.
     if (framing_.expect_continue && c.buffer_.size() == 0) {
@@ -692,16 +699,36 @@ asio::awaitable<Result<std::string_view>> HttpConnection<Stream>::RequestBody::N
         co_return piece;
       }
     }
-    // Each piece is owed within body_read_timeout.
-    c.slot_.ExpireAfter(c.options_.body_read_timeout);
-    if (!co_await c.ReadSome(kPieceBytes)) {
+    // Each piece is owed within body_read_timeout, and sooner by a client
+    // that falls below the least rate.
+    c.slot_.ExpireAfter(ReadAllowance());
+    const size_t before = c.buffer_.size();
+    const auto waiting = std::chrono::steady_clock::now();
+    const bool got = co_await c.ReadSome(kPieceBytes);
+    waited_ += std::chrono::steady_clock::now() - waiting;
+    if (!got) {
       if (c.slot_.timed_out) {
         co_return Err(
             Fail(Status(StatusCode::kDeadlineExceeded, "request body did not come in time")));
       }
       co_return Err(Fail(UnavailableError("client connection lost")));
     }
+    received_ += c.buffer_.size() - before;
   }
+}
+
+template <class Stream>
+std::chrono::milliseconds HttpConnection<Stream>::RequestBody::ReadAllowance() const {
+  const HttpServerOptions& o = c_->options_;
+  if (o.min_body_bytes_per_second == 0) return o.body_read_timeout;
+  // The time the client may have taken, waited for, by the time the next
+  // byte comes: the grace, and then a second per min_body_bytes_per_second.
+  const auto owed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      o.min_body_rate_grace +
+      std::chrono::duration<double>(static_cast<double>(received_ + 1) /
+                                    static_cast<double>(o.min_body_bytes_per_second)) -
+      waited_);
+  return std::clamp(owed, std::chrono::milliseconds(0), o.body_read_timeout);
 }
 
 template <class Stream>

@@ -67,6 +67,9 @@ Status ValidateOptions(const HttpServerOptions& o, const AsyncHttpHandler& handl
        {o.header_read_timeout, o.idle_timeout, o.body_read_timeout, o.write_timeout}) {
     if (timeout.count() <= 0) return InvalidArgumentError("timeouts must be positive");
   }
+  if (o.min_body_rate_grace.count() < 0) {
+    return InvalidArgumentError("min_body_rate_grace must not be negative");
+  }
   return OkStatus();
 }
 

@@ -72,9 +72,10 @@ struct HttpRequest {
   // length() is the Content-Length, nullopt for a chunked body (de-chunked
   // here, trailers dropped). Next() fails with kResourceExhausted past
   // max_body_bytes, kInvalidArgument for bad chunk framing,
-  // kDeadlineExceeded when a piece does not come within body_read_timeout,
-  // kUnavailable when the client is gone (StatusForBodyError). A client that
-  // sent `Expect: 100-continue` is told to go on by the first Next(), so a
+  // kDeadlineExceeded when a piece does not come within body_read_timeout
+  // or the body falls below min_body_bytes_per_second, kUnavailable when
+  // the client is gone (StatusForBodyError). A client that sent
+  // `Expect: 100-continue` is told to go on by the first Next(), so a
   // handler that answers without reading the body never receives it; the
   // connection then closes after the answer.
   std::shared_ptr<StreamedBody> streamed_body;
@@ -185,6 +186,13 @@ struct HttpServerOptions {
   // Total time for a held request body to arrive once its head has; for a
   // streamed one, the time each piece may take.
   std::chrono::milliseconds body_read_timeout{std::chrono::seconds(30)};
+  // A streamed body must come at least this fast on average, counting only
+  // the time spent waiting for it and after min_body_rate_grace, or its
+  // read fails with kDeadlineExceeded (408): a client that trickles an
+  // upload cannot hold the service's connection it streams to. 0 = no
+  // least rate.
+  uint64_t min_body_bytes_per_second = 240;
+  std::chrono::milliseconds min_body_rate_grace{std::chrono::seconds(5)};
   // Total time to write one response.
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
 };

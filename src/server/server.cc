@@ -195,6 +195,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   // Only the proxy takes bodies as they come; without it every body is held.
   if (server->proxy_) {
     http_options.max_held_body_bytes = config.listener.max_held_body_bytes;
+    http_options.min_body_bytes_per_second = config.listener.min_body_bytes_per_second;
   } else {
     http_options.max_body_bytes = std::min(http_options.max_body_bytes, kMaxHeldBodyBytes);
   }

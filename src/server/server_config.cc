@@ -87,9 +87,9 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
       {"server", "store", "log", "audit", "gateway", "admin", "policy", "relations", "authzen"}));
 
   ConfigNode server = root["server"];
-  BULWARK_RETURN_IF_ERROR(
-      server.CheckKeys({"listen", "threads", "drain_timeout_ms", "max_connections_per_client",
-                        "max_body_bytes", "max_held_body_bytes", "io_uring", "tls"}));
+  BULWARK_RETURN_IF_ERROR(server.CheckKeys(
+      {"listen", "threads", "drain_timeout_ms", "max_connections_per_client", "max_body_bytes",
+       "max_held_body_bytes", "min_body_bytes_per_second", "io_uring", "tls"}));
   if (!server["tls"].IsMissing()) {
     BULWARK_ASSIGN_OR_RETURN(cfg.listener.tls, TlsFromNode(server["tls"], base_dir));
   }
@@ -102,6 +102,9 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
   BULWARK_ASSIGN_OR_RETURN(int64_t held,
                            server["max_held_body_bytes"].IntOr(64 << 10, 0, int64_t{1} << 40));
   cfg.listener.max_held_body_bytes = static_cast<size_t>(held);
+  BULWARK_ASSIGN_OR_RETURN(int64_t rate,
+                           server["min_body_bytes_per_second"].IntOr(240, 0, int64_t{1} << 40));
+  cfg.listener.min_body_bytes_per_second = static_cast<uint64_t>(rate);
   if (std::min(body, held) > (int64_t{256} << 20)) {
     return Err(server["max_held_body_bytes"].Error(
         "bodies held whole must be at most 256 MiB: lower max_held_body_bytes or max_body_bytes"));

@@ -35,6 +35,10 @@ struct ListenerConfig {
   // body, as a buffering proxy does. Bulwark's own endpoints always take
   // bodies whole.
   size_t max_held_body_bytes = 64 << 10;
+  // `server.min_body_bytes_per_second`: a streamed body slower than this on
+  // average, after five seconds' grace and counting only the time spent
+  // waiting for it, is cut (408); 0 = no least rate.
+  uint64_t min_body_bytes_per_second = 240;
   // `server.io_uring`: each io thread hands the sends of one pass on plain
   // sockets to the kernel together through io_uring where the kernel allows
   // it; false keeps to one system call each (for hosts that forbid io_uring

@@ -427,6 +427,29 @@ expect_eq "an allowed upload is told to go on" \
     --data-binary @upload.bin "$base/secure/upload"):$(cat body)" "200 :POST 20000000 length $digest"
 expect_eq "a service that refuses an upload on its head is answered, not a 502" \
   "$(code --data-binary @upload.bin "$base/framing/refuse-upload"):$(cat body)" "413:too big!"
+# An upload trickled below server.min_body_bytes_per_second (240 by
+# default) is cut once its five seconds' grace are over, though no piece of
+# it is late by the 30 s body timeout.
+trickle=$(python3 - "$port" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"POST /framing/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+s.settimeout(0.1)
+start = time.time()
+while time.time() - start < 25:
+    try:
+        s.send(b"x")  # ten bytes a second
+        answer = s.recv(100)
+        print(answer.split(b" ")[1].decode(), "within 8 s" if time.time() - start < 8 else "late")
+        break
+    except socket.timeout:
+        pass
+    except OSError as e:
+        print("cut", e)
+        break
+PY
+)
+expect_eq "an upload trickled at 10 bytes a second is cut after its grace -> 408" "$trickle" "408 within 8 s"
 head -c 40000000 /dev/urandom >upload.bin
 expect_eq "a chunked upload past the limit is cut -> 413" \
   "$(code -H "Transfer-Encoding: chunked" --data-binary @upload.bin "$base/framing/upload")" "413"

@@ -28,6 +28,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 namespace bulwark::net {
 namespace {
@@ -73,12 +76,14 @@ class StreamedToHandlerTest : public ::testing::Test {
   // A server that holds bodies up to 16 bytes and streams larger ones up to
   // max_body_bytes, answering with `handler`.
   void Start(AsyncHttpHandler handler, size_t max_body_bytes = 1 << 20,
-             std::chrono::milliseconds body_read_timeout = 5s) {
+             std::chrono::milliseconds body_read_timeout = 5s, uint64_t min_rate = 0) {
     HttpServerOptions options;
     options.threads = 1;
     options.max_held_body_bytes = 16;
     options.max_body_bytes = max_body_bytes;
     options.body_read_timeout = body_read_timeout;
+    options.min_body_bytes_per_second = min_rate;
+    options.min_body_rate_grace = 300ms;
     auto server = StartAsyncHttpServer(std::move(options), std::move(handler));
     ASSERT_TRUE(server.has_value()) << server.error().ToString();
     server_ = std::move(*server);
@@ -87,7 +92,7 @@ class StreamedToHandlerTest : public ::testing::Test {
   // "<held|streamed> <length or -> <body size> <pieces>", or the status for
   // the body's error.
   void StartReading(size_t max_body_bytes = 1 << 20,
-                    std::chrono::milliseconds body_read_timeout = 5s) {
+                    std::chrono::milliseconds body_read_timeout = 5s, uint64_t min_rate = 0) {
     Start(
         [this](HttpRequest& request) -> asio::awaitable<HttpResponse> {
           Read read = co_await ReadAll(request);
@@ -100,7 +105,7 @@ class StreamedToHandlerTest : public ::testing::Test {
                                          (read.length ? std::to_string(*read.length) : "-") + " " +
                                          std::to_string(read.body.size())};
         },
-        max_body_bytes, body_read_timeout);
+        max_body_bytes, body_read_timeout, min_rate);
   }
   uint16_t port() const { return server_->port(); }
 
@@ -217,6 +222,54 @@ TEST_F(StreamedToHandlerTest, ABodyThatStopsComingTimesOut) {
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 408);
   EXPECT_TRUE(client.WaitForClose());
+}
+
+// A client that keeps sending, but too slowly (a byte each 100 ms, under
+// the least rate of 100 bytes a second once its grace is over), is cut off
+// well before its body would be whole, though no piece is late by
+// body_read_timeout.
+TEST_F(StreamedToHandlerTest, AnUploadTrickledBelowTheLeastRateIsCut) {
+  StartReading(1 << 20, /*body_read_timeout=*/5s, /*min_rate=*/100);
+  TestClient client(port());
+  ASSERT_TRUE(client.Send("POST /s HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"));
+  const auto start = std::chrono::steady_clock::now();
+  std::optional<testing::RawResponse> response;
+  for (int i = 0; i < 100 && client.Send("x"); ++i) {
+    std::this_thread::sleep_for(100ms);
+    if (std::chrono::steady_clock::now() - start > 1500ms) break;
+  }
+  response = client.ReadResponse(false, 5s);
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 408);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
+}
+
+// The rate counts only the time the server waits for the client: a
+// handler that takes its time between pieces does not make a fast client
+// slow.
+TEST_F(StreamedToHandlerTest, TheHandlersOwnTimeDoesNotCountAgainstTheClient) {
+  Start(
+      [](HttpRequest& request) -> asio::awaitable<HttpResponse> {
+        asio::steady_timer pause(co_await asio::this_coro::executor);
+        size_t size = 0;
+        for (;;) {
+          Result<std::string_view> piece = co_await request.streamed_body->Next();
+          if (!piece) co_return HttpResponse{.status = StatusForBodyError(piece.error())};
+          if (piece->empty()) break;
+          size += piece->size();
+          pause.expires_after(200ms);  // a slow service, 200 ms a piece
+          co_await pause.async_wait(asio::use_awaitable);
+        }
+        co_return HttpResponse{.body = std::to_string(size)};
+      },
+      1 << 20, 5s, /*min_rate=*/100000);
+  TestClient client(port());
+  ASSERT_TRUE(client.Send("POST /s HTTP/1.1\r\nHost: x\r\nContent-Length: 400000\r\n\r\n" +
+                          Pattern(400000)));
+  auto response = client.ReadResponse(false, 10s);
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "400000");
 }
 
 // A handler that answers without reading the body (no Expect) leaves the

@@ -116,6 +116,12 @@ TEST(ServerConfigTest, BodiesOverSixtyFourKibibytesStreamAndHeldOnesAreBounded) 
   EXPECT_FALSE(Parse("server:\n  max_body_bytes: 1073741824\n  max_held_body_bytes: 1073741824\n")
                    .has_value());
   EXPECT_FALSE(Parse("server:\n  max_held_body_bytes: -1\n").has_value());
+  // Uploads slower than 240 bytes a second are cut unless told otherwise.
+  EXPECT_EQ(Parse("{}")->listener.min_body_bytes_per_second, 240u);
+  cfg = Parse("server:\n  min_body_bytes_per_second: 0\n");
+  ASSERT_TRUE(cfg.has_value());
+  EXPECT_EQ(cfg->listener.min_body_bytes_per_second, 0u);
+  EXPECT_FALSE(Parse("server:\n  min_body_bytes_per_second: -1\n").has_value());
 }
 
 TEST(ServerConfigTest, ParsesListenAddresses) {
