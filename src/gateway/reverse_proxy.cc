@@ -289,8 +289,9 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
   } else {
     net::HttpRequest upstream_request;
     size_t upstream = 0;
-    if (auto refused =
-            PrepareForward(request, tls, facts.host, decision, upstream_request, upstream)) {
+    guard::CircuitBreaker::Admission admission = guard::CircuitBreaker::Admission::kRefused;
+    if (auto refused = PrepareForward(request, tls, facts.host, decision, upstream_request,
+                                      upstream, admission)) {
       response = std::move(*refused);
       AppendRequestIdField(decision.request_id, response.passed_on_fields);
     } else {
@@ -311,7 +312,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
                           !client_body && IsWebSocketHandshake(request);
       Result<net::HttpResponse> sent = co_await SendOrUpgrade(pool, upstream_request, tunnel);
       if (client_body && client_body->error()) {
-        response = ClientBodyFailed(upstream, *client_body->error(), decision);
+        response = ClientBodyFailed(upstream, *client_body->error(), decision, admission);
       } else {
         FinishForward(upstream, sent, decision, response);
       }
@@ -329,11 +330,10 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
   co_return response;
 }
 
-std::optional<net::HttpResponse> ReverseProxy::PrepareForward(net::HttpRequest& request, bool tls,
-                                                              std::string_view host,
-                                                              Decision& decision,
-                                                              net::HttpRequest& upstream_request,
-                                                              size_t& upstream) const {
+std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
+    net::HttpRequest& request, bool tls, std::string_view host, Decision& decision,
+    net::HttpRequest& upstream_request, size_t& upstream,
+    guard::CircuitBreaker::Admission& admission) const {
   const Route* route = decision.route;
   size_t index = upstreams_.size();
   for (size_t i = 0; route && i < upstreams_.size(); ++i) {
@@ -389,7 +389,8 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(net::HttpRequest& 
     if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
     return StatusResponse(503);  // failing its health checks: not even tried
   }
-  if (!upstreams_[index].breaker->Allow()) {
+  admission = upstreams_[index].breaker->Admit();
+  if (admission == guard::CircuitBreaker::Admission::kRefused) {
     if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
     return StatusResponse(503);
   }
@@ -397,8 +398,9 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(net::HttpRequest& 
 }
 
 net::HttpResponse ReverseProxy::ClientBodyFailed(size_t index, const Status& error,
-                                                 Decision& decision) const {
-  upstreams_[index].breaker->RecordAbandoned();
+                                                 Decision& decision,
+                                                 guard::CircuitBreaker::Admission admission) const {
+  upstreams_[index].breaker->RecordAbandoned(admission);
   if (log::Enabled(log::Level::kDebug)) {
     log::Debug("gateway.request_body_failed", {{"error", error.message()}});
   }

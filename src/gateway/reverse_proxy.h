@@ -58,16 +58,17 @@ class ReverseProxy {
   ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams, DecisionRecorder* recorder);
   // Forwarding an allowed request is three steps, so that only the middle
   // one, awaited in Handle, is a coroutine.
-  // Fills `upstream_request` and `upstream` (an index into upstreams_), or
-  // returns the response to answer instead (no such upstream, or it is down).
-  std::optional<net::HttpResponse> PrepareForward(net::HttpRequest& request, bool tls,
-                                                  std::string_view host, Decision& decision,
-                                                  net::HttpRequest& upstream_request,
-                                                  size_t& upstream) const;
+  // Fills `upstream_request`, `upstream` (an index into upstreams_) and
+  // `admission` (by its circuit breaker), or returns the response to answer
+  // instead (no such upstream, or it is down).
+  std::optional<net::HttpResponse> PrepareForward(
+      net::HttpRequest& request, bool tls, std::string_view host, Decision& decision,
+      net::HttpRequest& upstream_request, size_t& upstream,
+      guard::CircuitBreaker::Admission& admission) const;
   // The client's response when reading its streamed body failed with
   // `error` on the way to the service (which is not judged by it).
-  net::HttpResponse ClientBodyFailed(size_t upstream, const Status& error,
-                                     Decision& decision) const;
+  net::HttpResponse ClientBodyFailed(size_t upstream, const Status& error, Decision& decision,
+                                     guard::CircuitBreaker::Admission admission) const;
   // Makes `out` the client's response to the service's `response` (or
   // failure), which it spends.
   void FinishForward(size_t upstream, Result<net::HttpResponse>& response, Decision& decision,

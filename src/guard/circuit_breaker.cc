@@ -21,28 +21,30 @@ int64_t CircuitBreaker::NowNanos() const {
       .count();
 }
 
-bool CircuitBreaker::Allow() {
+CircuitBreaker::Admission CircuitBreaker::Admit() {
   int state = state_.load(std::memory_order_acquire);
-  if (state == kClosed) return true;
+  if (state == kClosed) return Admission::kAllowed;
   if (state == kOpen) {
     const int64_t open_ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(options_.open_duration).count();
-    if (NowNanos() - opened_at_ns_.load(std::memory_order_acquire) < open_ns) return false;
+    if (NowNanos() - opened_at_ns_.load(std::memory_order_acquire) < open_ns) {
+      return Admission::kRefused;
+    }
     // The pause is over: one thread moves to half-open; everyone then
     // competes for the probe slots below.
     if (state_.compare_exchange_strong(state, kHalfOpen, std::memory_order_acq_rel)) {
       probes_in_flight_.store(0, std::memory_order_release);
     } else if (state == kClosed) {
-      return true;
+      return Admission::kAllowed;
     } else if (state == kOpen) {
-      return false;
+      return Admission::kRefused;
     }
   }
   if (probes_in_flight_.fetch_add(1, std::memory_order_acq_rel) < options_.half_open_probes) {
-    return true;
+    return Admission::kProbe;
   }
   probes_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
-  return false;
+  return Admission::kRefused;
 }
 
 void CircuitBreaker::RecordSuccess() {
@@ -53,7 +55,8 @@ void CircuitBreaker::RecordSuccess() {
   }
 }
 
-void CircuitBreaker::RecordAbandoned() {
+void CircuitBreaker::RecordAbandoned(Admission admission) {
+  if (admission != Admission::kProbe) return;
   if (state_.load(std::memory_order_acquire) != kHalfOpen) return;
   // Never below zero: a change of state since Allow reset the count.
   int probes = probes_in_flight_.load(std::memory_order_acquire);

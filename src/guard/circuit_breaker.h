@@ -33,14 +33,18 @@ class CircuitBreaker {
   // `clock` must outlive the breaker. Options below 1 are raised to 1.
   CircuitBreaker(CircuitBreakerOptions options, const Clock& clock);
 
-  // True if a request may be sent now. Every true must be followed by exactly
-  // one RecordSuccess, RecordFailure or RecordAbandoned for that request.
-  bool Allow();
+  // Whether a request may be sent now, and if so whether as one of the
+  // half-open probes. Every admission must be followed by exactly one
+  // RecordSuccess, RecordFailure or RecordAbandoned for that request.
+  enum class Admission { kRefused, kAllowed, kProbe };
+  Admission Admit();
+  bool Allow() { return Admit() != Admission::kRefused; }
   void RecordSuccess();
   void RecordFailure();
-  // The request ended in a way that tells nothing of the upstream (its
-  // client's body failed): a half-open probe slot is freed, nothing else.
-  void RecordAbandoned();
+  // The request, admitted as `admission`, ended in a way that tells nothing
+  // of the upstream (its client's body failed): the probe slot it held, if
+  // any, is freed; nothing else changes.
+  void RecordAbandoned(Admission admission);
 
   State state() const { return static_cast<State>(state_.load(std::memory_order_acquire)); }
 

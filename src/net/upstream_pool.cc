@@ -308,9 +308,30 @@ void UpstreamPool::Pool(std::unique_ptr<Connection> connection) {
   if (idle_.size() >= options_.max_idle_connections) return;
   connection->idle_since = internal::CoarseSteadyClock::now();
   connection->ExpireNever();
-  // A chunked or close-delimited body grew the buffer: give it back.
+  // A chunked or close-delimited body grew the buffer, or the chunks of a
+  // streamed request the write buffer: give them back.
   if (connection->buffer.capacity() > kMaxPooledBuffer) connection->buffer.shrink_to_fit();
+  if (connection->write_buffer.capacity() > kMaxPooledBuffer) {
+    std::string().swap(connection->write_buffer);
+  }
   idle_.push_back(std::move(connection));
+}
+
+bool UpstreamPool::SkipInterim(Connection& c) {
+  // What has come is read (not waited for) into the connection's buffer,
+  // where the answer is read from in any case.
+  const std::optional<internal::IoOutcome> read =
+      internal::ReceiveNow(c.Socket(), c.buffer.prepare(kReadChunk));
+  if (read && !std::get<0>(*read)) c.buffer.commit(std::get<1>(*read));
+  for (;;) {
+    const std::string_view data(static_cast<const char*>(c.buffer.data().data()), c.buffer.size());
+    const size_t head_size = ResponseHeadSize(data);
+    if (head_size == 0 || head_size > kMaxResponseHeadBytes) return data.empty();
+    FieldViews fields;
+    const std::optional<MessageHead> head = ParseResponseHead(data.substr(0, head_size), fields);
+    if (!head || head->status >= 200 || head->status == 101) return false;
+    c.buffer.consume(head_size);  // 100, 102, 103: the final answer is still to come
+  }
 }
 
 template <class Stream>
@@ -325,8 +346,11 @@ asio::awaitable<Result<bool>> UpstreamPool::SendStreamedBody(Stream& stream, Con
     // A service may answer before it has the whole body (an early 413 or
     // 401 of its own): then the rest is not sent, and the answer is read.
     // (Not looked for over TLS, where bytes waiting may be records of the
-    // handshake's, such as TLS 1.3 session tickets, and no answer.)
-    if (kPlain && c.HasUnread()) co_return false;
+    // handshake's, such as TLS 1.3 session tickets, and no answer; nor once
+    // the whole of a body of known length is sent, when the answer is due.)
+    if (kPlain && !(length && sent == *length) && c.HasUnread() && !SkipInterim(c)) {
+      co_return false;
+    }
     Result<std::string_view> piece = co_await body.Next();
     if (!piece) co_return Err(std::move(piece.error()));
     if (length && piece->size() > *length - sent) {

@@ -139,6 +139,11 @@ class UpstreamPool {
   template <class Stream>
   boost::asio::awaitable<Result<bool>> SendStreamedBody(Stream& stream, Connection& c,
                                                         StreamedBody& body, bool chunked);
+  // Reads what the service has sent on `c` while its request's body is
+  // still going, and drops interim answers (100, 102, 103) from it: true if
+  // nothing else came (the body goes on), false if a final answer, or the
+  // start of one, is there.
+  static bool SkipInterim(Connection& c);
   // Closes the failed `connection`; returns `error`, or if `retry`, the
   // outcome of sending again on a new connection.
   boost::asio::awaitable<Result<HttpResponse>> Failed(std::unique_ptr<Connection> connection,

@@ -24,25 +24,9 @@ net::HttpResponse Text(int status, std::string body) {
           .body = std::move(body)};
 }
 
-// The most of a body Bulwark's own endpoints hold whole.
-constexpr size_t kMaxHeldBodyBytes = size_t{256} << 20;
-
-// Whether `target` may be one of Bulwark's own endpoints (which read bodies
-// whole), judged on the normalized path as they are; a path that does not
-// normalize is refused by whichever answers it. Errs towards yes: a
-// proxied request it names only has its body held.
-bool MayBeLocal(std::string_view target) {
-  if (gateway::IsForwardAuthTarget(target)) return true;
-  const Result<net::NormalizedTarget> normalized = net::NormalizeRequestTarget(target);
-  if (!normalized) return true;
-  const std::string_view path = normalized->path;
-  for (const std::string_view prefix :
-       {"/_bulwark/", "/v1/authorize", "/v1/relations/", "/stores/", "/access/v1/", "/.well-known/",
-        "/metrics", "/healthz", "/readyz"}) {
-    if (path.starts_with(prefix)) return true;
-  }
-  return false;
-}
+// The most of a body Bulwark's own APIs read (whole, before they check
+// anything), whatever server.max_body_bytes allows uploads to services.
+constexpr size_t kMaxLocalBodyBytes = size_t{16} << 20;
 
 // An answer already made, as the handler's coroutine.
 boost::asio::awaitable<net::HttpResponse> Answer(net::HttpResponse response) { co_return response; }
@@ -197,7 +181,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
     http_options.max_held_body_bytes = config.listener.max_held_body_bytes;
     http_options.min_body_bytes_per_second = config.listener.min_body_bytes_per_second;
   } else {
-    http_options.max_body_bytes = std::min(http_options.max_body_bytes, kMaxHeldBodyBytes);
+    http_options.max_body_bytes = std::min(http_options.max_body_bytes, kMaxLocalBodyBytes);
   }
   http_options.io_uring = config.listener.io_uring;
   http_options.tls = config.listener.tls;
@@ -207,7 +191,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
       net::StartAsyncHttpServer(
           http_options,
           [self](net::HttpRequest& request) -> boost::asio::awaitable<net::HttpResponse> {
-            if (request.streamed_body && MayBeLocal(request.target)) {
+            if (request.streamed_body && self->TakesBodyLocally(request.target)) {
               return self->DispatchWithWholeBody(request);
             }
             return self->Dispatch(request);
@@ -257,12 +241,26 @@ boost::asio::awaitable<net::HttpResponse> Server::Dispatch(net::HttpRequest& req
 
 boost::asio::awaitable<net::HttpResponse> Server::DispatchWithWholeBody(
     net::HttpRequest& request) const {
-  const size_t limit = std::min(config_.listener.max_body_bytes, kMaxHeldBodyBytes);
+  const size_t limit = std::min(config_.listener.max_body_bytes, kMaxLocalBodyBytes);
   if (const Status read = co_await net::ReadWholeBody(request, limit); !read.ok()) {
     const int status = net::StatusForBodyError(read);
-    co_return Text(status, status == 413 ? "content too large\n" : "bad request\n");
+    co_return Text(status, status == 413   ? "content too large\n"
+                           : status == 408 ? "request timeout\n"
+                                           : "bad request\n");
   }
   co_return co_await Dispatch(request);
+}
+
+bool Server::TakesBodyLocally(std::string_view target) const {
+  // Judged on the normalized path, as the APIs judge it; a path that does
+  // not normalize is none of theirs (the proxy refuses it, body unread).
+  const Result<net::NormalizedTarget> normalized = net::NormalizeRequestTarget(target);
+  if (!normalized) return false;
+  const std::string_view path = normalized->path;
+  return (admin_ && path.starts_with("/_bulwark/admin/")) ||
+         (decision_api_ && (path == "/v1/authorize" || path == "/v1/authorize/batch")) ||
+         (relations_api_ && (path.starts_with("/v1/relations/") || path.starts_with("/stores/"))) ||
+         (authzen_api_ && path.starts_with("/access/v1/"));
 }
 
 boost::asio::awaitable<net::HttpResponse> Server::HandleForwardAuthOrProxy(

@@ -67,9 +67,14 @@ class Server {
   // Every request: Bulwark's own endpoints, forward-auth, else the proxy.
   boost::asio::awaitable<net::HttpResponse> Dispatch(net::HttpRequest& request) const;
   // A request whose body streams (net::HttpRequest::streamed_body), for a
-  // path that may be Bulwark's own: its body read whole first, as Bulwark's
-  // endpoints take bodies.
+  // path of one of Bulwark's APIs: its body read whole first (up to 16 MiB),
+  // as they take bodies.
   boost::asio::awaitable<net::HttpResponse> DispatchWithWholeBody(net::HttpRequest& request) const;
+  // Whether `target` is a path of one of the configured APIs that read
+  // request bodies (admin, decision, relations, AuthZEN). Every other body
+  // that streams is read, if at all, by the proxy once the request is
+  // allowed; Bulwark's other endpoints answer without it.
+  bool TakesBodyLocally(std::string_view target) const;
   // The operational and forward-auth endpoints; nullopt for other paths.
   std::optional<net::HttpResponse> HandleLocal(const net::HttpRequest& request) const;
   // A forward-auth decision, or the proxy's answer if the path is the

@@ -450,6 +450,17 @@ while time.time() - start < 25:
 PY
 )
 expect_eq "an upload trickled at 10 bytes a second is cut after its grace -> 408" "$trickle" "408 within 8 s"
+# Only Bulwark's APIs that take bodies read one whole (up to 16 MiB); its
+# other endpoints, and paths that merely look like an API's, answer an
+# upload without its body.
+expect_eq "an endpoint that takes no body answers an upload without it" \
+  "$(curl -s -o /dev/null -w '%{http_code} %{size_upload}' -H "Expect: 100-continue" \
+    --data-binary @upload.bin "$base/healthz")" "405 0"
+expect_eq "a path like an API's is the proxy's: refused before the body" \
+  "$(curl -s -o /dev/null -w '%{http_code} %{size_upload}' -H "Expect: 100-continue" \
+    --data-binary @upload.bin "$base/v1/authorizations")" "404 0"
+expect_eq "the decision API reads a body up to 16 MiB, no more" \
+  "$(curl -s -o /dev/null -w '%{http_code}' --data-binary @upload.bin "$base/v1/authorize")" "413"
 head -c 40000000 /dev/urandom >upload.bin
 expect_eq "a chunked upload past the limit is cut -> 413" \
   "$(code -H "Transfer-Encoding: chunked" --data-binary @upload.bin "$base/framing/upload")" "413"

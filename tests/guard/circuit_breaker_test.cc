@@ -57,24 +57,32 @@ TEST_F(CircuitBreakerTest, SuccessfulProbeCloses) {
 }
 
 // A probe that ended for its client's sake (an upload that failed) judges
-// nothing: its slot is free for the next probe, and the state stays.
+// nothing: its slot is free for the next probe, and the state stays. A
+// request let through while the breaker was closed frees no probe's slot.
 TEST_F(CircuitBreakerTest, AnAbandonedProbeFreesItsSlotAndDecidesNothing) {
+  using Admission = CircuitBreaker::Admission;
+  const Admission before_opening = breaker_.Admit();
+  ASSERT_EQ(before_opening, Admission::kAllowed);
   Fail(3);
   clock_.Advance(milliseconds(1000));
-  ASSERT_TRUE(breaker_.Allow());
-  ASSERT_FALSE(breaker_.Allow());
-  breaker_.RecordAbandoned();
+  const Admission probe = breaker_.Admit();
+  ASSERT_EQ(probe, Admission::kProbe);
+  ASSERT_EQ(breaker_.Admit(), Admission::kRefused);
+  breaker_.RecordAbandoned(before_opening);  // held no slot: frees none
+  EXPECT_EQ(breaker_.Admit(), Admission::kRefused);
+  breaker_.RecordAbandoned(probe);
   EXPECT_EQ(breaker_.state(), State::kHalfOpen);
-  EXPECT_TRUE(breaker_.Allow());
+  const Admission next = breaker_.Admit();
+  EXPECT_EQ(next, Admission::kProbe);
   EXPECT_FALSE(breaker_.Allow());
-  breaker_.RecordAbandoned();
-  breaker_.RecordAbandoned();  // never more slots than probes
+  breaker_.RecordAbandoned(next);
+  breaker_.RecordAbandoned(next);  // never more slots than probes
   EXPECT_TRUE(breaker_.Allow());
   EXPECT_FALSE(breaker_.Allow());
   // Closed, it changes nothing either: the failures still count.
   breaker_.RecordSuccess();
   Fail(2);
-  breaker_.RecordAbandoned();
+  breaker_.RecordAbandoned(Admission::kAllowed);
   Fail(1);
   EXPECT_EQ(breaker_.state(), State::kOpen);
 }

@@ -136,6 +136,16 @@ std::string Chunk(std::string_view data) {
   return size + std::string(data) + "\r\n";
 }
 
+bool ReadHead(int fd) {
+  std::string head;
+  char ch;
+  while (head.size() < 4 || head.compare(head.size() - 4, 4, "\r\n\r\n") != 0) {
+    if (::read(fd, &ch, 1) != 1) return false;
+    head.push_back(ch);
+  }
+  return true;
+}
+
 bool SendAll(int fd, std::string_view data) {
   while (!data.empty()) {
     const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);

@@ -52,6 +52,10 @@ std::string Pattern(size_t size);
 // `data` as one chunk of a chunked body.
 std::string Chunk(std::string_view data);
 
+// Reads a request head from the socket `fd`, byte by byte, and drops it:
+// false if the connection ended first. For services that answer on the head.
+bool ReadHead(int fd);
+
 // Sends all of `data` on the socket `fd` (no SIGPIPE): false if it failed.
 bool SendAll(int fd, std::string_view data);
 

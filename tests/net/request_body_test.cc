@@ -159,10 +159,20 @@ TEST_F(StreamedToHandlerTest, AChunkedBodyStreamsDecodedAndTheNextRequestFollows
 }
 
 TEST_F(StreamedToHandlerTest, ContinueGoesOutOnlyWhenTheHandlerReads) {
-  StartReading();
+  // A handler that takes 300 ms over the head before it reads the body.
+  Start([](HttpRequest& request) -> asio::awaitable<HttpResponse> {
+    asio::steady_timer pause(co_await asio::this_coro::executor);
+    pause.expires_after(300ms);
+    co_await pause.async_wait(asio::use_awaitable);
+    Read read = co_await ReadAll(request);
+    co_return HttpResponse{.body = std::string(read.streamed ? "streamed " : "held ") +
+                                   std::to_string(*read.length) + " " +
+                                   std::to_string(read.body.size())};
+  });
   TestClient client(port());
   ASSERT_TRUE(client.Send(
       "PUT /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 40\r\n\r\n"));
+  EXPECT_FALSE(client.ReadResponse(false, 150ms).has_value()) << "100 Continue before the read";
   auto interim = client.ReadResponse();
   ASSERT_TRUE(interim.has_value());
   EXPECT_EQ(interim->status, 100);
@@ -262,7 +272,9 @@ TEST_F(StreamedToHandlerTest, TheHandlersOwnTimeDoesNotCountAgainstTheClient) {
         }
         co_return HttpResponse{.body = std::to_string(size)};
       },
-      1 << 20, 5s, /*min_rate=*/100000);
+      // At 10 MB/s each 64 KiB piece may take 6.5 ms of waiting: counting
+      // the handler's 200 ms a piece would cut the client.
+      1 << 20, 5s, /*min_rate=*/10'000'000);
   TestClient client(port());
   ASSERT_TRUE(client.Send("POST /s HTTP/1.1\r\nHost: x\r\nContent-Length: 400000\r\n\r\n" +
                           Pattern(400000)));
@@ -384,12 +396,14 @@ std::optional<Received> ReadRequest(int fd) {
   return r;
 }
 
+using testing::ReadHead;
+
 class StreamedToServiceTest : public ::testing::Test {
  protected:
   // A service that reads each request, records it, and answers 200 "ok"
   // (closing the connection after the first if `close_after_first`).
   void Serve(bool close_after_first = false) {
-    service_ = std::make_unique<testing::LoopbackService>([this, close_after_first](int fd) {
+    ServeWith([this, close_after_first](int fd) {
       while (std::optional<Received> r = ReadRequest(fd)) {
         received_.push_back(std::move(*r));
         testing::SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
@@ -398,6 +412,10 @@ class StreamedToServiceTest : public ::testing::Test {
       cut_ += 1;  // ended, whole or not
       ::close(fd);
     });
+  }
+  // A service that serves each connection with `serve`, and a pool to it.
+  void ServeWith(std::function<void(int fd)> serve) {
+    service_ = std::make_unique<testing::LoopbackService>(std::move(serve));
     UpstreamOptions options;
     options.port = service_->port();
     options.response_timeout = 2s;
@@ -480,25 +498,14 @@ TEST_F(StreamedToServiceTest, AFailingBodyCutsTheMessageAndClosesTheConnection) 
 // A service that answers before it has read the body (an early 413 of its
 // own) gets no more of it, and its answer is the answer, not a 502.
 TEST_F(StreamedToServiceTest, AnAnswerBeforeTheWholeBodyStopsItAndIsReturned) {
-  service_ = std::make_unique<testing::LoopbackService>([](int fd) {
-    std::string head;
-    char ch;
-    while (head.size() < 4 || head.compare(head.size() - 4, 4, "\r\n\r\n") != 0) {
-      if (::read(fd, &ch, 1) != 1) break;
-      head.push_back(ch);
-    }
+  ServeWith([](int fd) {
+    ReadHead(fd);
     testing::SendAll(fd, "HTTP/1.1 413 Content Too Large\r\nContent-Length: 3\r\n\r\nno\n");
     char drain[65536];
     while (::read(fd, drain, sizeof drain) > 0) {
     }
     ::close(fd);
   });
-  UpstreamOptions options;
-  options.port = service_->port();
-  options.response_timeout = 2s;
-  pool_ = std::make_unique<UpstreamPool>(
-      ioc_.get_executor(), options,
-      std::vector{asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), service_->port())});
   const std::vector<std::string> pieces(400, Pattern(64 << 10));
   auto body = std::make_shared<Pieces>(pieces, uint64_t{400} << 16);
   auto sent = Send(Post(body));
@@ -507,6 +514,38 @@ TEST_F(StreamedToServiceTest, AnAnswerBeforeTheWholeBodyStopsItAndIsReturned) {
   EXPECT_EQ(sent->body, "no\n");
   EXPECT_LT(body->taken(), pieces.size());
   EXPECT_EQ(pool_->idle_connections(), 0u) << "a connection with a cut request is not reused";
+}
+
+// Interim answers a service sends while the body is still coming (a 100 it
+// was not asked for, 102 Processing) are not its answer: the body goes on,
+// and the final answer after it is the one returned.
+TEST_F(StreamedToServiceTest, InterimAnswersDuringTheBodyDoNotStopIt) {
+  std::atomic<size_t> got{0};
+  ServeWith([&got](int fd) {
+    ReadHead(fd);
+    testing::SendAll(fd, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n");
+    char piece[65536];
+    size_t total = 0;
+    while (total < (size_t{40} << 16)) {
+      const ssize_t n = ::read(fd, piece, sizeof piece);
+      if (n <= 0) break;
+      total += static_cast<size_t>(n);
+    }
+    got = total;
+    testing::SendAll(fd, "HTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\ndone");
+    while (::read(fd, piece, sizeof piece) > 0) {
+    }
+    ::close(fd);
+  });
+  const std::vector<std::string> pieces(40, Pattern(64 << 10));
+  auto body = std::make_shared<Pieces>(pieces, uint64_t{40} << 16);
+  auto sent = Send(Post(body));
+  ASSERT_TRUE(sent.has_value()) << sent.error().ToString();
+  EXPECT_EQ(sent->status, 201);
+  EXPECT_EQ(sent->body, "done");
+  EXPECT_EQ(body->taken(), pieces.size());
+  EXPECT_EQ(got.load(), size_t{40} << 16);
+  EXPECT_EQ(pool_->idle_connections(), 1u) << "the whole request went: the connection is kept";
 }
 
 // A body once sent cannot be sent again, so it never goes to a pooled

@@ -32,16 +32,7 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-// Reads a request head (the tests send no bodies): false at the end.
-bool ReadHead(int fd) {
-  std::string head;
-  char ch;
-  while (head.size() < 4 || head.compare(head.size() - 4, 4, "\r\n\r\n") != 0) {
-    if (::read(fd, &ch, 1) != 1) return false;
-    head.push_back(ch);
-  }
-  return true;
-}
+using testing::ReadHead;
 
 using testing::Chunk;
 using testing::Pattern;
