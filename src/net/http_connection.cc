@@ -107,6 +107,25 @@ Refusal RefusalFor(const beast::error_code& ec) {
   return Refusal::kBadRequest;
 }
 
+// Hands the `head` of a request whose body is chunked to Beast's `parser`
+// (which de-chunks the body after it), with its limits: false if Beast
+// refuses the head (`refusal` set).
+template <class Parser>
+bool BeginChunked(Parser& parser, std::string_view head, uint64_t max_body_bytes,
+                  Refusal& refusal) {
+  parser.header_limit(static_cast<uint32_t>(
+      std::min<size_t>(head.size() + 1, std::numeric_limits<uint32_t>::max())));
+  parser.body_limit(max_body_bytes);
+  parser.eager(false);
+  beast::error_code ec;
+  const size_t used = parser.put(asio::const_buffer(head.data(), head.size()), ec);
+  if (ec || used != head.size() || !parser.is_header_done()) {
+    refusal = RefusalFor(ec);
+    return false;
+  }
+  return true;
+}
+
 // One connection, plaintext (PlainStream) or TLS (TlsStream).
 template <class Stream>
 class HttpConnection {
@@ -157,6 +176,10 @@ class HttpConnection {
   void CloseSocket() {
     beast::error_code ec;
     Lowest().close(ec);
+  }
+  // The most wire bytes a chunked body may take, framing included.
+  size_t MaxChunkedWireBytes() const {
+    return 2 * options_.max_body_bytes + kChunkOverheadAllowance;
   }
   // Whether a body so framed goes to the handler unread.
   bool StreamsBody(const BodyFraming& framing) const {
@@ -501,19 +524,9 @@ asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadRequestBody(size_t head
                                                                      Refusal& refusal) {
   // Beast de-chunks; a Content-Length body is read here.
   std::optional<RequestParser> parser;
-  if (framing.chunked) {
-    const std::string_view head = Buffered().substr(0, head_size);
-    parser.emplace();
-    parser->header_limit(static_cast<uint32_t>(
-        std::min<size_t>(head_size + 1, std::numeric_limits<uint32_t>::max())));
-    parser->body_limit(options_.max_body_bytes);
-    parser->eager(false);
-    beast::error_code ec;
-    const size_t used = parser->put(asio::const_buffer(head.data(), head.size()), ec);
-    if (ec || used != head_size || !parser->is_header_done()) {
-      refusal = RefusalFor(ec);
-      co_return ReadOutcome::kRefused;
-    }
+  if (framing.chunked && !BeginChunked(parser.emplace(), Buffered().substr(0, head_size),
+                                       options_.max_body_bytes, refusal)) {
+    co_return ReadOutcome::kRefused;
   }
   buffer_.consume(head_size);
   if (framing.expect_continue && buffer_.size() == 0) {  // the client waits for it
@@ -549,7 +562,7 @@ asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadBody(RequestParser& par
                                                               Refusal& refusal) {
   slot_.ExpireAfter(options_.body_read_timeout);
   parser.eager(true);
-  const size_t max_wire_bytes = 2 * options_.max_body_bytes + kChunkOverheadAllowance;
+  const size_t max_wire_bytes = MaxChunkedWireBytes();
   size_t wire_bytes = 0;
   for (;;) {
     if (buffer_.size() != 0) {
@@ -643,16 +656,8 @@ asio::awaitable<void> HttpConnection<Stream>::RunTunnel(Tunnel& tunnel) {
 template <class Stream>
 bool HttpConnection<Stream>::RequestBody::Begin(size_t head_size, Refusal& refusal) {
   if (!framing_.chunked) return true;
-  const std::string_view head = c_->Buffered().substr(0, head_size);
-  parser_.emplace();
-  parser_->header_limit(
-      static_cast<uint32_t>(std::min<size_t>(head_size + 1, std::numeric_limits<uint32_t>::max())));
-  parser_->body_limit(c_->options_.max_body_bytes);
-  parser_->eager(false);
-  beast::error_code ec;
-  const size_t used = parser_->put(asio::const_buffer(head.data(), head.size()), ec);
-  if (ec || used != head_size || !parser_->is_header_done()) {
-    refusal = RefusalFor(ec);
+  if (!BeginChunked(parser_.emplace(), c_->Buffered().substr(0, head_size),
+                    c_->options_.max_body_bytes, refusal)) {
     return false;
   }
   parser_->eager(true);
@@ -747,7 +752,7 @@ Result<std::string_view> HttpConnection<Stream>::RequestBody::Dechunk() {
     if (ec && ec != http::error::need_buffer && ec != http::error::need_more) {
       return Err(InvalidArgumentError("bad chunked request body: " + ec.message()));
     }
-    if (wire_bytes_ > 2 * c_->options_.max_body_bytes + kChunkOverheadAllowance) {
+    if (wire_bytes_ > c_->MaxChunkedWireBytes()) {
       return Err(ResourceExhaustedError("request body framing too large"));
     }
     if (used == 0) break;

@@ -147,9 +147,10 @@ struct UpstreamPool::Connection {
     beast::error_code ec;
     return Socket().available(ec) != 0;
   }
-  // Neither unread bytes nor the service's close (or reset) are waiting.
+  // Neither unread bytes nor the service's close (or reset) are waiting:
+  // a peek at the socket finds nothing to read (and nothing is in OpenSSL).
   bool StillOpen() {
-    if (HasUnread()) return false;
+    if (tls_socket && tls_socket->HasPending()) return false;
     char byte;
     const ssize_t n = ::recv(Socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -942,7 +943,8 @@ class BodyAfter final : public StreamedBody {
 
 asio::awaitable<Result<HttpResponse>> UpstreamPool::SendStreamed(const HttpRequest& request,
                                                                  bool idempotent) {
-  HttpRequest sent = request;
+  const HttpRequest* to_send = &request;
+  HttpRequest chunked;
   if (!request.streamed_body->length()) {
     // A chunked body that ends within kMaxGatheredBody goes on whole with
     // its length, as services that do not read chunked requests take it,
@@ -951,25 +953,25 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::SendStreamed(const HttpReque
     for (;;) {
       Result<std::string_view> piece = co_await request.streamed_body->Next();
       if (!piece) co_return Err(std::move(piece.error()));
-      if (piece->empty()) {
-        sent.streamed_body = nullptr;
-        sent.body = std::move(gathered);
-        if (std::unique_ptr<Connection> connection = TakeIdle(/*checked=*/false)) {
-          co_return co_await ExchangeOn(std::move(connection), sent, idempotent);
-        }
-        co_return co_await SendOnNewConnection(sent);
-      }
+      if (piece->empty()) break;
       gathered.append(*piece);
       if (gathered.size() > kMaxGatheredBody) break;
     }
-    sent.streamed_body = std::make_shared<BodyAfter>(std::move(gathered), request.streamed_body);
+    chunked = request;
+    if (gathered.size() <= kMaxGatheredBody) {
+      chunked.streamed_body = nullptr;
+      chunked.body = std::move(gathered);
+      co_return co_await Send(chunked, idempotent);
+    }
+    chunked.streamed_body = std::make_shared<BodyAfter>(std::move(gathered), request.streamed_body);
+    to_send = &chunked;
   }
   // Once a byte of the body is sent it cannot be sent again, so the head
   // must not go to a connection the service has closed while it was idle.
   if (std::unique_ptr<Connection> connection = TakeIdle(/*checked=*/true)) {
-    co_return co_await ExchangeOn(std::move(connection), sent, idempotent);
+    co_return co_await ExchangeOn(std::move(connection), *to_send, idempotent);
   }
-  co_return co_await SendOnNewConnection(sent);
+  co_return co_await SendOnNewConnection(*to_send);
 }
 
 asio::awaitable<Result<HttpResponse>> UpstreamPool::SendOnNewConnection(
