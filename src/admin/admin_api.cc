@@ -134,10 +134,12 @@ Result<std::string> HashAdminToken(std::string_view token) {
   return identity::HashStaticToken(token, "the admin token");
 }
 
+bool AdminApi::TakesBodyAt(std::string_view path) { return path.starts_with(kAdminPrefix); }
+
 std::optional<net::HttpResponse> AdminApi::Handle(const net::HttpRequest& request,
                                                   std::string_view path) const {
   // Judged on the normalized path, as the gateway judges its routes.
-  if (!path.starts_with(kAdminPrefix)) return std::nullopt;
+  if (!TakesBodyAt(path)) return std::nullopt;
   const auto start = std::chrono::steady_clock::now();
   std::string audit_reason;
   net::HttpResponse response;

@@ -62,6 +62,11 @@ class AdminApi {
         clock_(clock),
         policies_(policies) {}
 
+  // Whether a request to the normalized `path` is one Handle may answer
+  // with its body: the server reads such a body whole first, where it
+  // would otherwise stream it to the proxy.
+  static bool TakesBodyAt(std::string_view path);
+
   // The answer for a request whose normalized path (`path`, from
   // net::NormalizeRequestTarget, which the caller runs once for all its
   // handlers) is under /_bulwark/admin/; nullopt for any other request.

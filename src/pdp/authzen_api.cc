@@ -203,6 +203,10 @@ AuthzenApi::AuthzenApi(AuthzenApiOptions options,
       audit_(audit),
       clock_(clock) {}
 
+bool AuthzenApi::TakesBodyAt(std::string_view path) {
+  return path == kEvaluationPath || path == kEvaluationsPath || path.starts_with(kSearchPrefix);
+}
+
 std::optional<net::HttpResponse> AuthzenApi::Handle(const net::HttpRequest& request,
                                                     std::string_view path) const {
   if (path == kMetadataPath && !options_.policy_decision_point.empty()) {

@@ -69,6 +69,11 @@ class AuthzenApi {
   AuthzenApi(AuthzenApiOptions options, std::shared_ptr<const policy::cedar::SnapshotSource> cedar,
              const policy::RelationStore* relations, audit::AuditQueue* audit, const Clock& clock);
 
+  // Whether a request to the normalized `path` is one Handle may answer
+  // with its body: the server reads such a body whole first, where it
+  // would otherwise stream it to the proxy.
+  static bool TakesBodyAt(std::string_view path);
+
   // The answer for /access/v1/evaluation(s) and the metadata document;
   // nullopt for any other path. Thread-safe.
   std::optional<net::HttpResponse> Handle(const net::HttpRequest& request,

@@ -88,9 +88,13 @@ DecisionApi::DecisionApi(DecisionApiOptions options,
                          audit::AuditQueue* audit, const Clock& clock)
     : options_(std::move(options)), policies_(std::move(policies)), audit_(audit), clock_(clock) {}
 
+bool DecisionApi::TakesBodyAt(std::string_view path) {
+  return path == kAuthorizePath || path == kBatchPath;
+}
+
 std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& request,
                                                      std::string_view path) const {
-  if (path != kAuthorizePath && path != kBatchPath) return std::nullopt;
+  if (!TakesBodyAt(path)) return std::nullopt;
   if (auto refused =
           RefuseUnlessAuthorizedJsonPost(request, options_.token_sha256, "bulwark-pdp")) {
     return refused;

@@ -44,6 +44,11 @@ class DecisionApi {
               std::shared_ptr<const policy::cedar::SnapshotSource> policies,
               audit::AuditQueue* audit, const Clock& clock);
 
+  // Whether a request to the normalized `path` is one Handle may answer
+  // with its body: the server reads such a body whole first, where it
+  // would otherwise stream it to the proxy.
+  static bool TakesBodyAt(std::string_view path);
+
   // The answer for a request whose normalized path (`path`, from
   // net::NormalizeRequestTarget, run once by the caller) is /v1/authorize or
   // /v1/authorize/batch; nullopt for any other. Thread-safe.

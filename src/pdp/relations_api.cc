@@ -149,6 +149,10 @@ RelationsApi::RelationsApi(RelationsApiOptions options, policy::RelationStore& r
                            audit::AuditQueue* audit, const Clock& clock)
     : options_(std::move(options)), relations_(relations), audit_(audit), clock_(clock) {}
 
+bool RelationsApi::TakesBodyAt(std::string_view path) {
+  return path.starts_with(kPrefix) || path.starts_with(kOpenFgaPrefix);
+}
+
 std::optional<net::HttpResponse> RelationsApi::Handle(const net::HttpRequest& request,
                                                       std::string_view path) const {
   std::string_view op;

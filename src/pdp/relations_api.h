@@ -57,6 +57,11 @@ class RelationsApi {
   RelationsApi(RelationsApiOptions options, policy::RelationStore& relations,
                audit::AuditQueue* audit, const Clock& clock);
 
+  // Whether a request to the normalized `path` is one Handle may answer
+  // with its body: the server reads such a body whole first, where it
+  // would otherwise stream it to the proxy.
+  static bool TakesBodyAt(std::string_view path);
+
   // The answer for a request whose normalized path is under /v1/relations/;
   // nullopt for any other. Thread-safe.
   std::optional<net::HttpResponse> Handle(const net::HttpRequest& request,

@@ -257,10 +257,10 @@ bool Server::TakesBodyLocally(std::string_view target) const {
   const Result<net::NormalizedTarget> normalized = net::NormalizeRequestTarget(target);
   if (!normalized) return false;
   const std::string_view path = normalized->path;
-  return (admin_ && path.starts_with("/_bulwark/admin/")) ||
-         (decision_api_ && (path == "/v1/authorize" || path == "/v1/authorize/batch")) ||
-         (relations_api_ && (path.starts_with("/v1/relations/") || path.starts_with("/stores/"))) ||
-         (authzen_api_ && path.starts_with("/access/v1/"));
+  return (admin_ && admin::AdminApi::TakesBodyAt(path)) ||
+         (decision_api_ && pdp::DecisionApi::TakesBodyAt(path)) ||
+         (relations_api_ && pdp::RelationsApi::TakesBodyAt(path)) ||
+         (authzen_api_ && pdp::AuthzenApi::TakesBodyAt(path));
 }
 
 boost::asio::awaitable<net::HttpResponse> Server::HandleForwardAuthOrProxy(
