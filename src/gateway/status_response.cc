@@ -18,6 +18,10 @@ std::string_view Body(int status) {
       return "forbidden\n";
     case 404:
       return "not found\n";
+    case 408:
+      return "request timeout\n";
+    case 413:
+      return "content too large\n";
     case 429:
       return "too many requests\n";
     case 502:

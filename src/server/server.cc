@@ -8,6 +8,7 @@
 #include "core/file.h"
 #include "core/log.h"
 #include "gateway/forward_auth.h"
+#include "gateway/status_response.h"
 #include "net/async_http_server.h"
 #include "net/request_path.h"
 #include "policy/cedar_snapshot.h"
@@ -243,10 +244,7 @@ boost::asio::awaitable<net::HttpResponse> Server::DispatchWithWholeBody(
     net::HttpRequest& request) const {
   const size_t limit = std::min(config_.listener.max_body_bytes, kMaxLocalBodyBytes);
   if (const Status read = co_await net::ReadWholeBody(request, limit); !read.ok()) {
-    const int status = net::StatusForBodyError(read);
-    co_return Text(status, status == 413   ? "content too large\n"
-                           : status == 408 ? "request timeout\n"
-                                           : "bad request\n");
+    co_return gateway::StatusResponse(net::StatusForBodyError(read));
   }
   co_return co_await Dispatch(request);
 }
