@@ -276,7 +276,6 @@ class HttpConnection {
     size_t wire_bytes_ = 0;   // of a chunked body, framing included
     bool continued_ = false;  // a 100 Continue, if owed, is sent
     bool failed_ = false;
-    bool ended_ = false;
     // Wire bytes of the body read so far, and the time spent waiting for
     // them (not the handler's time between reads).
     uint64_t received_ = 0;
@@ -668,7 +667,6 @@ template <class Stream>
 asio::awaitable<Result<std::string_view>> HttpConnection<Stream>::RequestBody::Next() {
   if (c_ == nullptr) co_return Err(FailedPreconditionError("request body read after its answer"));
   if (failed_) co_return Err(FailedPreconditionError("request body read after it failed"));
-  if (ended_) co_return std::string_view();
   HttpConnection& c = *c_;
   c.buffer_.consume(handed_);
   handed_ = 0;
@@ -685,10 +683,7 @@ asio::awaitable<Result<std::string_view>> HttpConnection<Stream>::RequestBody::N
   }
   for (;;) {
     if (!framing_.chunked) {
-      if (remaining_ == 0) {
-        ended_ = true;
-        co_return std::string_view();
-      }
+      if (remaining_ == 0) co_return std::string_view();  // the end, as often as asked
       if (c.buffer_.size() != 0) {
         handed_ = std::min<uint64_t>(c.buffer_.size(), remaining_);
         remaining_ -= handed_;
@@ -699,7 +694,6 @@ asio::awaitable<Result<std::string_view>> HttpConnection<Stream>::RequestBody::N
       Result<std::string_view> piece = Dechunk();
       if (!piece) co_return Err(Fail(std::move(piece.error())));
       if (!piece->empty() || parser_->is_done()) {
-        ended_ = piece->empty();
         c.slot_.ExpireNever();
         co_return piece;
       }

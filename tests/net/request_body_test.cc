@@ -47,7 +47,6 @@ struct Read {
   bool streamed = false;
   std::optional<uint64_t> length;
   std::string body;
-  size_t pieces = 0;
   std::optional<Status> error;
 };
 
@@ -66,7 +65,6 @@ asio::awaitable<Read> ReadAll(HttpRequest& request) {
       co_return read;
     }
     if (piece->empty()) co_return read;
-    ++read.pieces;
     read.body.append(*piece);
   }
 }
