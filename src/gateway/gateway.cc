@@ -28,6 +28,10 @@ std::optional<IpAddress> ParsedClientIp(std::string_view text) {
   return last;
 }
 
+bool HasLowerCaseLetter(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+}
+
 }  // namespace
 
 Gateway::Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::string realm,
@@ -331,6 +335,14 @@ Decision Gateway::Decide(const RequestFacts& request) const {
       break;
     case RequestIdMode::kOff:
       break;
+  }
+  // Methods are case-sensitive (RFC 9110 section 9.1), so a route for DELETE
+  // does not match `delete`; a service that upper-cases methods would still
+  // run it as DELETE. Refused, as nginx refuses it.
+  if (HasLowerCaseLetter(request.method)) {
+    decision.status = 400;
+    decision.reason = "bad request method";
+    return decision;
   }
   Result<net::NormalizedTarget> target = net::NormalizeRequestTarget(request.target);
   if (!target) {

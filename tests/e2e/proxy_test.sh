@@ -197,6 +197,7 @@ expect_eq "the service sees the normalized path" \
   "200:uri=/orders/a/1 sub=alice scopes=orders:read xff=127.0.0.1 secret= len="
 expect_eq "dot-dot from public is judged as orders" "$(code --path-as-is "$base/public/../orders/1")" "401"
 expect_eq "encoded slash -> 400" "$(code "$base/public/..%2Forders")" "400"
+expect_eq "a lower-case method -> 400, not the public route" "$(code -X delete "$base/public/x")" "400"
 expect_eq "body forwarded" "$(code -X POST --data 'hello' "$base/public/p"):$(cat body)" \
   "200:uri=/public/p sub= scopes= xff=127.0.0.1 secret= len=5"
 # Keys from a jwks_uri: fetched at start; the first token with a new kid

@@ -211,6 +211,25 @@ TEST_F(GatewayTest, MethodsAndHostNarrowARoute) {
   EXPECT_EQ(gw->Decide({.method = "GET", .host = "evil.example", .target = "/orders"}).status, 404);
 }
 
+TEST_F(GatewayTest, AMethodInLowerCaseIsRefusedNotRoutedPastItsRule) {
+  // The public route would take `delete` (no DELETE route matches it) and a
+  // service that upper-cases methods would run it as the DELETE the orders
+  // route keeps to its scope.
+  Route orders = Orders();
+  orders.methods = {"DELETE"};
+  Route rest = Public();
+  rest.path_prefix = "/";
+  auto gw = Make({orders, rest});
+  EXPECT_EQ(Decide(*gw, "DELETE", "/orders/1").status, 401);
+  for (const char* method : {"delete", "Delete", "dELETE", "get"}) {
+    Decision d = Decide(*gw, method, "/orders/1");
+    EXPECT_EQ(d.status, 400) << method;
+    EXPECT_EQ(d.route_name(), "") << method;
+  }
+  // Upper-case extension methods (WebDAV's) are routed as any other.
+  EXPECT_EQ(Decide(*gw, "VERSION-CONTROL", "/x").status, 200);
+}
+
 TEST_F(GatewayTest, PathTricksRouteToTheRouteTheyReallyTarget) {
   auto gw = Make({Public(), Admin()});
   // Each shape is judged as /admin (so it needs credentials), never as /public.
