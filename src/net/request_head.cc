@@ -353,6 +353,13 @@ std::expected<MessageHead, Refusal> ParseRequestHead(std::string_view head, std:
   return parsed;
 }
 
+bool HasBareLineFeed(std::string_view data) {
+  for (size_t lf = data.find('\n'); lf != std::string_view::npos; lf = data.find('\n', lf + 1)) {
+    if (lf == 0 || data[lf - 1] != '\r') return true;
+  }
+  return false;
+}
+
 size_t ResponseHeadSize(std::string_view data) {
   // Through the first LF that ends "\r\n\r\n", looking only at LFs (one
   // search per line would be one call per line).
@@ -391,7 +398,8 @@ std::optional<MessageHead> ParseResponseHeadInto(std::string_view head, Fields& 
   }
   MessageHead parsed{.version = line[7] == '1' ? 11 : 10,
                      .status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0')};
-  if (parsed.status < 100) return std::nullopt;
+  // Outside 100-599 a status is invalid (RFC 9110 section 15).
+  if (parsed.status < 100 || parsed.status > 599) return std::nullopt;
   if (!ParseFieldLines(head.substr(eol + 2), fields, parsed)) return std::nullopt;
   return parsed;
 }

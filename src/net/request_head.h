@@ -98,9 +98,12 @@ std::expected<MessageHead, Refusal> ParseRequestHead(std::string_view head, std:
 // The size of the response head at the start of `data` (through its empty
 // line), 0 if it has not all arrived.
 size_t ResponseHeadSize(std::string_view data);
+// Whether `data` has an LF that no CR comes before: a response head that
+// ends its lines so never ends (ResponseHeadSize stays 0).
+bool HasBareLineFeed(std::string_view data);
 
 // Parses a response head (`head` is exactly ResponseHeadSize bytes):
-// `HTTP/1.0` or `HTTP/1.1`, a three-digit status, SP and a reason of text; lines
+// `HTTP/1.0` or `HTTP/1.1`, a status from 100 to 599, SP and a reason of text; lines
 // ending in CRLF, no obs-fold, fields as for requests. nullopt if malformed.
 std::optional<MessageHead> ParseResponseHead(std::string_view head, HeaderFields& fields);
 

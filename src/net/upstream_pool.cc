@@ -79,6 +79,20 @@ std::optional<uint64_t> ContentLength(const FieldViews& fields) {
   return length;
 }
 
+// Whether a response's body, if Transfer-Encoding frames it, is framed by
+// chunks alone. One coded otherwise (gzip, or gzip and then chunks) would
+// reach the client de-chunked and still coded, with nothing saying so (the
+// field belongs to the hop): refused, as nginx refuses it.
+bool ChunkedIfCoded(const FieldViews& fields) {
+  bool coded = false;
+  for (const auto& [name, value] : fields) {
+    if (!EqualsIgnoreCase(name, "transfer-encoding")) continue;
+    if (coded || !EqualsIgnoreCase(value, "chunked")) return false;
+    coded = true;
+  }
+  return true;
+}
+
 // The length of the response's body when its fields frame it by
 // Content-Length or it has none (RFC 9112 section 6.3); nullopt for every
 // other framing (chunks, the close), which Beast reads.
@@ -489,6 +503,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
     const std::string_view data(static_cast<const char*>(c.buffer.data().data()), c.buffer.size());
     head_size = ResponseHeadSize(data);
     if (head_size == 0) {
+      if (HasBareLineFeed(data)) co_return Err(DataLossError("malformed upstream response"));
       if (c.buffer.size() >= kMaxResponseHeadBytes) {
         co_return Err(ResourceExhaustedError("upstream response too large"));
       }
@@ -557,6 +572,9 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   }
   response.passed_on_fields.reserve(head_size);
   PassOn(fields, response);  // before anything is consumed from c.buffer
+  if (!length && !ChunkedIfCoded(fields)) {
+    co_return Err(DataLossError("malformed upstream response: a transfer coding but chunked"));
+  }
   if (!length || *length > options_.max_held_body_bytes) {
     // Large, chunked or close-delimited: the client gets the body as it
     // comes, unless it is all here already.

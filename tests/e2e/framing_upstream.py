@@ -61,6 +61,15 @@ class Handler(socketserver.StreamRequestHandler):
                     time.sleep(0.05)
             elif target == "/framing/malformed":
                 out.write(b"HTTP/1.1 200 OK\r\nNo colon here\r\nContent-Length: 2\r\n\r\nok")
+            elif target == "/framing/gzip-coded":  # a coding the client would not be told of
+                out.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                          b"3\r\nabc\r\n0\r\n\r\n")
+            elif target == "/framing/status-999":  # outside 100-599
+                out.write(b"HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\nok")
+            elif target == "/framing/bare-lf":  # lines ended by LF alone: never a whole head
+                out.write(b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok")
+                out.flush()
+                time.sleep(3)
             elif target.startswith("/late"):  # slower than the gateway waits
                 time.sleep(2)
                 out.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nlate\n")

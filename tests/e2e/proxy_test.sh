@@ -343,6 +343,11 @@ for kind in fields fields-chunked; do
     "$(curl -s -D - -o /dev/null "$base/framing/$kind" | grep -ic '^date: ' )" "1"
 done
 expect_eq "malformed response head -> 502" "$(code "$base/framing/malformed")" "502"
+expect_eq "a body coded but chunked -> 502" "$(code "$base/framing/gzip-coded")" "502"
+expect_eq "status 999 -> 502" "$(code "$base/framing/status-999")" "502"
+expect_eq "a head of bare LFs -> 502 at once" \
+  "$(curl -s -o /dev/null -w '%{http_code} %{time_total}' "$base/framing/bare-lf" |
+    awk '{print $1, ($2 < 2 ? "at once" : "waited " $2)}')" "502 at once"
 # Bodies too large to hold, or that come over time, stream through: 20 MiB
 # with its length and chunked, whole; each server-sent event as it comes;
 # a body cut short by the service is cut short for the client too.

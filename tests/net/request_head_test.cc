@@ -301,6 +301,8 @@ TEST(ResponseHeadSizeTest, FindsTheFirstEmptyLineWhereverItFalls) {
 TEST(ParseResponseHeadTest, RefusesMalformedHeads) {
   for (const char* head : {
            "HTTP/1.1 200\r\n\r\n",                   // no SP after the status
+           "HTTP/1.1 600 Big\r\n\r\n",               // above 599
+           "HTTP/1.1 999 Odd\r\n\r\n",               // above 599
            "HTTP/2.0 200 OK\r\n\r\n",                // not HTTP/1.x
            "HTTP/1.1 20 OK\r\n\r\n",                 // two digits
            "HTTP/1.1 099 Low\r\n\r\n",               // below 100
@@ -313,6 +315,15 @@ TEST(ParseResponseHeadTest, RefusesMalformedHeads) {
     FieldViews views;
     EXPECT_FALSE(ParseResponseHead(head, views).has_value()) << head;
   }
+}
+
+TEST(ResponseHeadSizeTest, ABareLineFeedIsFoundWhereverItIs) {
+  EXPECT_TRUE(HasBareLineFeed("HTTP/1.1 200 OK\nContent-Length: 2\n\nok"));
+  EXPECT_TRUE(HasBareLineFeed("HTTP/1.1 200 OK\r\nX: y\n"));
+  EXPECT_TRUE(HasBareLineFeed("\n"));
+  EXPECT_FALSE(HasBareLineFeed("HTTP/1.1 200 OK\r\nX: y\r\n"));
+  EXPECT_FALSE(HasBareLineFeed("HTTP/1.1 200 OK\r"));
+  EXPECT_FALSE(HasBareLineFeed(""));
 }
 
 // The view form reads the same fields, trimmed the same way, as the copying

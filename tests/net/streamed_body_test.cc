@@ -267,6 +267,41 @@ TEST_F(StreamedFromServiceTest, ABodyCutShortOrMalformedOrStalledEndsInAnError) 
   EXPECT_LT(took, 8s);
 }
 
+// A body coded otherwise than by chunks alone would reach the client still
+// coded with nothing saying so; a head whose lines end in LF alone never
+// ends. Both are refused at once, not passed on or waited out.
+TEST_F(StreamedFromServiceTest, ACodedBodyOrAHeadOfBareLineFeedsIsRefusedAtOnce) {
+  for (const std::string answer : {
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nabc",
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+           "chunked\r\n\r\n0\r\n\r\n",
+           "HTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+       }) {
+    Serve([&](int fd) {
+      testing::SendAll(fd, answer);
+      char byte;  // stays until the pool hangs up: only the head's shape ends the wait
+      (void)::read(fd, &byte, 1);
+      return false;
+    });
+    const auto start = std::chrono::steady_clock::now();
+    const Drained got = Get();
+    ASSERT_FALSE(got.response.has_value()) << answer;
+    EXPECT_EQ(got.response.error().code(), StatusCode::kDataLoss) << answer;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s) << answer;
+    service_.reset();
+  }
+  // Chunks alone, named in any case, are read as before.
+  Serve([&](int fd) {
+    testing::SendAll(
+        fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n" + Chunk("yes") + "0\r\n\r\n");
+    return false;
+  });
+  const Drained got = Get();
+  ASSERT_TRUE(got.response.has_value()) << got.response.error().ToString();
+  EXPECT_EQ(got.Body(), "yes");
+}
+
 // A body the test's handler hands the server piece by piece, ending in an
 // error after `fail_after` pieces if set.
 class ScriptedBody final : public StreamedBody {
