@@ -27,6 +27,26 @@ Result<std::vector<CidrRange>> CidrList(const ConfigNode& node) {
 }
 
 // {algorithm, limit, window_ms, burst}: the quota fields of a rate limit.
+// An upstream's `host:port` (an IPv6 literal in brackets).
+Result<UpstreamAddress> AddressFromNode(const ConfigNode& node) {
+  BULWARK_ASSIGN_OR_RETURN(std::string address, node.String());
+  const size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon != std::string::npos) {
+    auto digits = std::string_view(address).substr(colon + 1);
+    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (ec != std::errc() || ptr != digits.data() + digits.size()) port = 0;
+  }
+  if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535) {
+    return Err(node.Error("expected host:port"));
+  }
+  UpstreamAddress parsed{.host = address.substr(0, colon), .port = static_cast<uint16_t>(port)};
+  if (parsed.host.size() > 2 && parsed.host.front() == '[') {
+    parsed.host = parsed.host.substr(1, parsed.host.size() - 2);
+  }
+  return parsed;
+}
+
 Result<guard::RateLimitPolicy> PolicyFromNode(const ConfigNode& node) {
   guard::RateLimitPolicy policy;
   if (!node["algorithm"].IsMissing()) {
@@ -257,26 +277,26 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
   }
   for (const ConfigNode& item : node["upstreams"].Elements()) {
     BULWARK_RETURN_IF_ERROR(
-        item.CheckKeys({"name", "address", "connect_timeout_ms", "response_timeout_ms",
+        item.CheckKeys({"name", "address", "addresses", "connect_timeout_ms", "response_timeout_ms",
                         "tunnel_idle_timeout_ms", "circuit_breaker", "tls", "health_check"}));
     UpstreamConfig upstream;
     BULWARK_ASSIGN_OR_RETURN(upstream.name, item["name"].String());
-    BULWARK_ASSIGN_OR_RETURN(std::string address, item["address"].String());
-    size_t colon = address.rfind(':');
-    int port = 0;
-    if (colon != std::string::npos) {
-      auto digits = std::string_view(address).substr(colon + 1);
-      auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-      if (ec != std::errc() || ptr != digits.data() + digits.size()) port = 0;
+    if (ConfigNode list = item["addresses"]; !list.IsMissing()) {
+      if (!item["address"].IsMissing()) {
+        return Err(list.Error("give address or addresses, not both"));
+      }
+      for (const ConfigNode& address : list.Elements()) {
+        BULWARK_ASSIGN_OR_RETURN(UpstreamAddress parsed, AddressFromNode(address));
+        upstream.addresses.push_back(std::move(parsed));
+      }
+      if (upstream.addresses.empty()) return Err(list.Error("expected at least one host:port"));
+      upstream.options.host = upstream.addresses.front().host;
+      upstream.options.port = upstream.addresses.front().port;
+    } else {
+      BULWARK_ASSIGN_OR_RETURN(UpstreamAddress parsed, AddressFromNode(item["address"]));
+      upstream.options.host = std::move(parsed.host);
+      upstream.options.port = parsed.port;
     }
-    if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535) {
-      return Err(item["address"].Error("expected host:port"));
-    }
-    upstream.options.host = address.substr(0, colon);
-    if (upstream.options.host.size() > 2 && upstream.options.host.front() == '[') {
-      upstream.options.host = upstream.options.host.substr(1, upstream.options.host.size() - 2);
-    }
-    upstream.options.port = static_cast<uint16_t>(port);
     BULWARK_ASSIGN_OR_RETURN(int64_t connect, item["connect_timeout_ms"].IntOr(2000, 1, 600'000));
     upstream.options.connect_timeout = std::chrono::milliseconds(connect);
     BULWARK_ASSIGN_OR_RETURN(int64_t response,

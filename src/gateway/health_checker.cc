@@ -11,14 +11,14 @@ HealthChecker::HealthChecker(std::vector<Target> targets, metrics::MetricsRegist
   metrics::GaugeFamily* family =
       registry != nullptr
           ? &registry->AddGaugeFamily("bulwark_gateway_upstream_healthy",
-                                      "1 while the upstream passes its active health checks",
-                                      {"upstream"})
+                                      "1 while the endpoint passes its active health checks",
+                                      {"upstream", "endpoint"})
           : nullptr;
   for (const Target& target : targets_) {
     auto state = std::make_unique<State>();
     state->next_check = std::chrono::steady_clock::now();
     if (family != nullptr) {
-      state->gauge = &family->WithLabels({target.name});
+      state->gauge = &family->WithLabels({target.name, target.endpoint});
       state->gauge->Set(1);
     }
     states_.push_back(std::move(state));
@@ -52,11 +52,13 @@ void HealthChecker::Check(size_t index) {
     state.healthy.store(false);
     log::Warn("gateway.upstream_unhealthy",
               {{"upstream", target.name},
+               {"endpoint", target.endpoint},
                {"error", response ? "HTTP status " + std::to_string(response->status)
                                   : response.error().message()}});
   } else if (!healthy && state.successes >= target.options.healthy_threshold) {
     state.healthy.store(true);
-    log::Info("gateway.upstream_healthy", {{"upstream", target.name}});
+    log::Info("gateway.upstream_healthy",
+              {{"upstream", target.name}, {"endpoint", target.endpoint}});
   }
   if (state.gauge != nullptr) state.gauge->Set(state.healthy.load() ? 1 : 0);
 }

@@ -4,9 +4,10 @@
 // after `unhealthy_threshold` consecutive failures (no answer, timeout, a
 // status outside 200..399) the upstream is unhealthy and the proxy answers
 // 503 at once without trying it; after `healthy_threshold` consecutive
-// successes it is healthy again. Upstreams start healthy, and the first
+// successes it is healthy again. Each endpoint of an upstream with several
+// is checked, and judged, on its own. Endpoints start healthy, and the first
 // check runs at once. Transitions are logged and exported as the gauge
-// bulwark_gateway_upstream_healthy{upstream}.
+// bulwark_gateway_upstream_healthy{upstream,endpoint}.
 #ifndef BULWARK_GATEWAY_HEALTH_CHECKER_H_
 #define BULWARK_GATEWAY_HEALTH_CHECKER_H_
 
@@ -36,6 +37,7 @@ class HealthChecker {
  public:
   struct Target {
     std::string name;         // the upstream's name
+    std::string endpoint;     // the endpoint's host:port
     std::string url;          // what to GET
     net::FetchOptions fetch;  // trust, client certificate, timeout
     HealthCheckOptions options;

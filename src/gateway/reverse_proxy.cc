@@ -128,7 +128,7 @@ class CountedTunnel final : public net::Tunnel {
 
 std::atomic<uint64_t> next_proxy_id{1};
 
-// This thread's pools, by proxy id and upstream index.
+// This thread's pools, by proxy id and endpoint index.
 thread_local std::unordered_map<uint64_t, std::vector<std::unique_ptr<net::UpstreamPool>>> pools;
 
 }  // namespace
@@ -173,34 +173,66 @@ void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::
 
 struct ReverseProxy::Upstream {
   std::string name;
-  net::UpstreamOptions options;
-  std::vector<boost::asio::ip::tcp::endpoint> endpoints;
+  size_t first = 0;  // its endpoints: endpoints_[first, first + count)
+  size_t count = 0;
+  // Whose turn it is (an offset from `first`), shared by the io threads:
+  // two that take the same turn at once only send two requests to one.
+  std::unique_ptr<std::atomic<size_t>> turn = std::make_unique<std::atomic<size_t>>(0);
+};
+
+struct ReverseProxy::Endpoint {
+  size_t upstream = 0;           // into upstreams_
+  net::UpstreamOptions options;  // the upstream's, with this endpoint's host and port
+  std::vector<boost::asio::ip::tcp::endpoint> resolved;
   std::unique_ptr<guard::CircuitBreaker> breaker;          // shared by every io thread
-  std::shared_ptr<boost::asio::ssl::context> tls_context;  // TLS upstreams only
+  std::shared_ptr<boost::asio::ssl::context> tls_context;  // the upstream's (TLS only)
   std::optional<size_t> health_index;                      // into health_, if checked
 };
 
 ReverseProxy::ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams,
-                           DecisionRecorder* recorder)
+                           std::vector<Endpoint> endpoints, DecisionRecorder* recorder)
     : gateway_(gateway),
       upstreams_(std::move(upstreams)),
+      endpoints_(std::move(endpoints)),
       recorder_(recorder),
       id_(next_proxy_id++) {}
 
 ReverseProxy::~ReverseProxy() = default;
+
+namespace {
+
+// The health check of the endpoint at `options` (an upstream's, with the
+// endpoint's host and port).
+HealthChecker::Target HealthTarget(const std::string& upstream, const net::UpstreamOptions& o,
+                                   const HealthCheckOptions& check) {
+  const bool v6 = o.host.find(':') != std::string::npos;
+  const std::string authority =
+      fmt::format("{}{}{}:{}", v6 ? "[" : "", o.host, v6 ? "]" : "", o.port);
+  HealthChecker::Target target{
+      .name = upstream,
+      .endpoint = authority,
+      .url = fmt::format("{}://{}{}", o.tls ? "https" : "http", authority, check.path),
+      .fetch = {.timeout = check.timeout, .max_body_bytes = 64 * 1024, .allow_plain_http = true},
+      .options = check};
+  if (o.tls) {
+    target.fetch.ca_file = o.tls->ca_file;
+    target.fetch.cert_file = o.tls->cert_file;
+    target.fetch.key_file = o.tls->key_file;
+    target.fetch.server_name = o.tls->server_name;
+  }
+  return target;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gateway,
                                                            std::vector<UpstreamConfig> configs,
                                                            DecisionRecorder* recorder,
                                                            const Clock& clock) {
   std::vector<Upstream> upstreams;
+  std::vector<Endpoint> endpoints;
   std::vector<HealthChecker::Target> health_targets;
   for (UpstreamConfig& config : configs) {
-    auto endpoints = net::ResolveUpstream(config.options);
-    if (!endpoints) {
-      return Err(InvalidArgumentError(
-          fmt::format("upstream '{}': {}", config.name, endpoints.error().message())));
-    }
     std::shared_ptr<boost::asio::ssl::context> tls_context;
     if (config.options.tls) {
       auto created = net::CreateUpstreamTlsContext(*config.options.tls);
@@ -210,30 +242,34 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
       }
       tls_context = std::move(*created);
     }
-    std::optional<size_t> health_index;
-    if (config.health_check) {
-      const net::UpstreamOptions& o = config.options;
-      const bool v6 = o.host.find(':') != std::string::npos;
-      HealthChecker::Target target{
-          .name = config.name,
-          .url = fmt::format("{}://{}{}{}:{}{}", o.tls ? "https" : "http", v6 ? "[" : "", o.host,
-                             v6 ? "]" : "", o.port, config.health_check->path),
-          .fetch = {.timeout = config.health_check->timeout,
-                    .max_body_bytes = 64 * 1024,
-                    .allow_plain_http = true},
-          .options = *config.health_check};
-      if (o.tls) {
-        target.fetch.ca_file = o.tls->ca_file;
-        target.fetch.cert_file = o.tls->cert_file;
-        target.fetch.key_file = o.tls->key_file;
-        target.fetch.server_name = o.tls->server_name;
-      }
-      health_index = health_targets.size();
-      health_targets.push_back(std::move(target));
+    if (config.addresses.empty()) {
+      config.addresses.push_back({config.options.host, config.options.port});
     }
-    upstreams.push_back({std::move(config.name), std::move(config.options), std::move(*endpoints),
-                         std::make_unique<guard::CircuitBreaker>(config.breaker, clock),
-                         std::move(tls_context), health_index});
+    Upstream upstream{
+        .name = config.name, .first = endpoints.size(), .count = config.addresses.size()};
+    for (const UpstreamAddress& address : config.addresses) {
+      net::UpstreamOptions options = config.options;
+      options.host = address.host;
+      options.port = address.port;
+      auto resolved = net::ResolveUpstream(options);
+      if (!resolved) {
+        return Err(InvalidArgumentError(
+            fmt::format("upstream '{}': {}", config.name, resolved.error().message())));
+      }
+      std::optional<size_t> health_index;
+      if (config.health_check) {
+        health_index = health_targets.size();
+        health_targets.push_back(HealthTarget(config.name, options, *config.health_check));
+      }
+      endpoints.push_back(
+          {.upstream = upstreams.size(),
+           .options = std::move(options),
+           .resolved = std::move(*resolved),
+           .breaker = std::make_unique<guard::CircuitBreaker>(config.breaker, clock),
+           .tls_context = tls_context,
+           .health_index = health_index});
+    }
+    upstreams.push_back(std::move(upstream));
   }
   for (const Route& route : gateway.routes().routes()) {
     if (route.upstream.empty()) continue;
@@ -243,7 +279,8 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
           fmt::format("route '{}': unknown upstream '{}'", route.name, route.upstream)));
     }
   }
-  std::unique_ptr<ReverseProxy> proxy(new ReverseProxy(gateway, std::move(upstreams), recorder));
+  std::unique_ptr<ReverseProxy> proxy(
+      new ReverseProxy(gateway, std::move(upstreams), std::move(endpoints), recorder));
   if (!health_targets.empty()) {
     proxy->health_ = std::make_unique<HealthChecker>(
         std::move(health_targets), recorder != nullptr ? &recorder->registry() : nullptr);
@@ -251,16 +288,39 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
   return proxy;
 }
 
-net::UpstreamPool& ReverseProxy::PoolFor(size_t upstream,
+net::UpstreamPool& ReverseProxy::PoolFor(size_t endpoint,
                                          const asio::any_io_executor& executor) const {
   auto& mine = pools[id_];
-  if (mine.empty()) mine.resize(upstreams_.size());
-  if (!mine[upstream]) {
-    const Upstream& u = upstreams_[upstream];
-    mine[upstream] =
-        std::make_unique<net::UpstreamPool>(executor, u.options, u.endpoints, u.tls_context);
+  if (mine.empty()) mine.resize(endpoints_.size());
+  if (!mine[endpoint]) {
+    const Endpoint& e = endpoints_[endpoint];
+    mine[endpoint] =
+        std::make_unique<net::UpstreamPool>(executor, e.options, e.resolved, e.tls_context);
   }
-  return *mine[upstream];
+  return *mine[endpoint];
+}
+
+const std::string& ReverseProxy::UpstreamName(size_t endpoint) const {
+  return upstreams_[endpoints_[endpoint].upstream].name;
+}
+
+std::optional<size_t> ReverseProxy::ChooseEndpoint(
+    const Upstream& upstream, guard::CircuitBreaker::Admission& admission) const {
+  // From the one whose turn it is, the first that is up, and the turn goes
+  // to the one after it: one taken out by its health checks or its breaker
+  // leaves the others taking even turns.
+  const bool several = upstream.count > 1;
+  const size_t start = several ? upstream.turn->load(std::memory_order_relaxed) : 0;
+  for (size_t i = 0; i < upstream.count; ++i) {
+    const size_t offset = (start + i) % upstream.count;
+    const Endpoint& e = endpoints_[upstream.first + offset];
+    if (e.health_index && !health_->Healthy(*e.health_index)) continue;
+    admission = e.breaker->Admit();
+    if (admission == guard::CircuitBreaker::Admission::kRefused) continue;
+    if (several) upstream.turn->store((offset + 1) % upstream.count, std::memory_order_relaxed);
+    return upstream.first + offset;
+  }
+  return std::nullopt;
 }
 
 asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& request) const {
@@ -288,15 +348,15 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
     AppendRequestIdField(decision.request_id, response.passed_on_fields);
   } else {
     net::HttpRequest upstream_request;
-    size_t upstream = 0;
+    size_t endpoint = 0;
     guard::CircuitBreaker::Admission admission = guard::CircuitBreaker::Admission::kRefused;
     if (auto refused = PrepareForward(request, tls, facts.host, decision, upstream_request,
-                                      upstream, admission)) {
+                                      endpoint, admission)) {
       response = std::move(*refused);
       AppendRequestIdField(decision.request_id, response.passed_on_fields);
     } else {
       auto executor = co_await asio::this_coro::executor;
-      net::UpstreamPool& pool = PoolFor(upstream, executor);
+      net::UpstreamPool& pool = PoolFor(endpoint, executor);
       // A WebSocket handshake on a route that allows it, once authorized,
       // becomes a tunnel (the fields of this hop it needs the pool adds);
       // elsewhere it goes on as a plain GET.
@@ -312,9 +372,9 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
                           !client_body && IsWebSocketHandshake(request);
       Result<net::HttpResponse> sent = co_await SendOrUpgrade(pool, upstream_request, tunnel);
       if (client_body && client_body->error()) {
-        response = ClientBodyFailed(upstream, *client_body->error(), decision, admission);
+        response = ClientBodyFailed(endpoint, *client_body->error(), decision, admission);
       } else {
-        FinishForward(upstream, sent, decision, response);
+        FinishForward(endpoint, sent, decision, response);
       }
     }
   }
@@ -332,15 +392,14 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
 
 std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
     net::HttpRequest& request, bool tls, std::string_view host, Decision& decision,
-    net::HttpRequest& upstream_request, size_t& upstream,
+    net::HttpRequest& upstream_request, size_t& endpoint,
     guard::CircuitBreaker::Admission& admission) const {
   const Route* route = decision.route;
-  size_t index = upstreams_.size();
+  const Upstream* upstream = nullptr;
   for (size_t i = 0; route && i < upstreams_.size(); ++i) {
-    if (upstreams_[i].name == route->upstream) index = i;
+    if (upstreams_[i].name == route->upstream) upstream = &upstreams_[i];
   }
-  if (index == upstreams_.size()) return StatusResponse(404);
-  upstream = index;
+  if (upstream == nullptr) return StatusResponse(404);
 
   upstream_request.method = request.method;
   upstream_request.target =
@@ -361,13 +420,13 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
   // The host the route was matched and authorized on goes on as Host, one
   // line the client cannot drop (Connection: Host) or double: an
   // absolute-form target's authority, else the client's Host; if neither
-  // (HTTP/1.0, or an empty Host), the upstream's own address.
+  // (HTTP/1.0, or an empty Host), the upstream's (first) address.
   host = decision.RoutedHost(host);
   if (!host.empty()) {
     net::AppendFieldLine(fields, "Host", host);
   } else {
-    const Upstream& u = upstreams_[index];
-    net::AppendFieldLine(fields, "Host", u.options.host + ":" + std::to_string(u.options.port));
+    const net::UpstreamOptions& o = endpoints_[upstream->first].options;
+    net::AppendFieldLine(fields, "Host", o.host + ":" + std::to_string(o.port));
   }
   net::AppendFieldLine(fields, "X-Forwarded-For", request.remote_address);
   net::AppendFieldLine(fields, "X-Forwarded-Proto", tls ? "https" : "http");
@@ -375,7 +434,7 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
   AppendRequestIdField(decision.request_id, fields);
   if (decision.principal) fields.append(decision.principal->identity_fields());
   if (identity_ != nullptr && decision.principal) {
-    Result<std::string> token = identity_->TokenFor(*decision.principal, upstreams_[index].name);
+    Result<std::string> token = identity_->TokenFor(*decision.principal, upstream->name);
     if (!token) {  // never forward without the proof the service may insist on
       log::Error("gateway.identity_token_failed", {{"error", token.error().message()}});
       return StatusResponse(503);
@@ -385,22 +444,21 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
   upstream_request.body = std::move(request.body);
   upstream_request.streamed_body = std::move(request.streamed_body);
 
-  if (const auto& h = upstreams_[index].health_index; h && !health_->Healthy(*h)) {
-    if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
-    return StatusResponse(503);  // failing its health checks: not even tried
-  }
-  admission = upstreams_[index].breaker->Admit();
-  if (admission == guard::CircuitBreaker::Admission::kRefused) {
-    if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
+  // Every endpoint failing its health checks or with its breaker open: not
+  // even tried.
+  const std::optional<size_t> chosen = ChooseEndpoint(*upstream, admission);
+  if (!chosen) {
+    if (recorder_) recorder_->UpstreamError(upstream->name);
     return StatusResponse(503);
   }
+  endpoint = *chosen;
   return std::nullopt;
 }
 
-net::HttpResponse ReverseProxy::ClientBodyFailed(size_t index, const Status& error,
+net::HttpResponse ReverseProxy::ClientBodyFailed(size_t endpoint, const Status& error,
                                                  Decision& decision,
                                                  guard::CircuitBreaker::Admission admission) const {
-  upstreams_[index].breaker->RecordAbandoned(admission);
+  endpoints_[endpoint].breaker->RecordAbandoned(admission);
   if (log::Enabled(log::Level::kDebug)) {
     log::Debug("gateway.request_body_failed", {{"error", error.message()}});
   }
@@ -409,9 +467,9 @@ net::HttpResponse ReverseProxy::ClientBodyFailed(size_t index, const Status& err
   return response;
 }
 
-void ReverseProxy::FinishForward(size_t index, Result<net::HttpResponse>& response,
+void ReverseProxy::FinishForward(size_t endpoint, Result<net::HttpResponse>& response,
                                  Decision& decision, net::HttpResponse& out) const {
-  guard::CircuitBreaker& breaker = *upstreams_[index].breaker;
+  guard::CircuitBreaker& breaker = *endpoints_[endpoint].breaker;
   const bool failed =
       !response || response->status == 502 || response->status == 503 || response->status == 504;
   if (failed) {
@@ -420,7 +478,7 @@ void ReverseProxy::FinishForward(size_t index, Result<net::HttpResponse>& respon
     breaker.RecordSuccess();
   }
   if (!response) {
-    if (recorder_) recorder_->UpstreamError(upstreams_[index].name);
+    if (recorder_) recorder_->UpstreamError(UpstreamName(endpoint));
     const bool timeout = response.error().code() == StatusCode::kDeadlineExceeded;
     out = StatusResponse(timeout ? 504 : 502);
     AppendRequestIdField(decision.request_id, out.passed_on_fields);
@@ -434,11 +492,11 @@ void ReverseProxy::FinishForward(size_t index, Result<net::HttpResponse>& respon
   response->passed_on_fields.append(decision.response_fields);
   if (recorder_ != nullptr && response->streamed_body) {
     response->streamed_body = std::make_shared<CountedStreamedBody>(
-        std::move(response->streamed_body), *recorder_, upstreams_[index].name);
+        std::move(response->streamed_body), *recorder_, UpstreamName(endpoint));
   }
   if (recorder_ != nullptr && response->tunnel) {
     response->tunnel = std::make_shared<CountedTunnel>(std::move(response->tunnel), *recorder_,
-                                                       upstreams_[index].name);
+                                                       UpstreamName(endpoint));
   }
   out = std::move(*response);
 }

@@ -22,9 +22,21 @@
 
 namespace bulwark::gateway {
 
+// One endpoint of an upstream.
+struct UpstreamAddress {
+  std::string host;
+  uint16_t port = 0;
+};
+
 struct UpstreamConfig {
   std::string name;
+  // Timeouts and TLS for every endpoint; its host and port are the one
+  // endpoint unless `addresses` names several.
   net::UpstreamOptions options;
+  // Endpoints the upstream's requests take turns over (round robin), each
+  // with its own connections, circuit breaker and health checks; a request
+  // goes to the next one that is healthy and admits it.
+  std::vector<UpstreamAddress> addresses;
   // Consecutive failures (no connection, timeout, 502/503/504) that stop
   // traffic to the upstream (503 at once) for open_duration, then probe.
   guard::CircuitBreakerOptions breaker;
@@ -55,28 +67,37 @@ class ReverseProxy {
 
  private:
   struct Upstream;
-  ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams, DecisionRecorder* recorder);
+  struct Endpoint;
+  ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams,
+               std::vector<Endpoint> endpoints, DecisionRecorder* recorder);
   // Forwarding an allowed request is three steps, so that only the middle
   // one, awaited in Handle, is a coroutine.
-  // Fills `upstream_request`, `upstream` (an index into upstreams_) and
-  // `admission` (by its circuit breaker), or returns the response to answer
-  // instead (no such upstream, or it is down).
+  // Fills `upstream_request`, `endpoint` (an index into endpoints_, of the
+  // route's upstream) and `admission` (by its circuit breaker), or returns
+  // the response to answer instead (no such upstream, or none of its
+  // endpoints is up).
   std::optional<net::HttpResponse> PrepareForward(
       net::HttpRequest& request, bool tls, std::string_view host, Decision& decision,
-      net::HttpRequest& upstream_request, size_t& upstream,
+      net::HttpRequest& upstream_request, size_t& endpoint,
       guard::CircuitBreaker::Admission& admission) const;
+  // The next endpoint of `upstream` that is healthy and whose breaker
+  // admits a request (`admission`), or nullopt.
+  std::optional<size_t> ChooseEndpoint(const Upstream& upstream,
+                                       guard::CircuitBreaker::Admission& admission) const;
   // The client's response when reading its streamed body failed with
   // `error` on the way to the service (which is not judged by it).
-  net::HttpResponse ClientBodyFailed(size_t upstream, const Status& error, Decision& decision,
+  net::HttpResponse ClientBodyFailed(size_t endpoint, const Status& error, Decision& decision,
                                      guard::CircuitBreaker::Admission admission) const;
   // Makes `out` the client's response to the service's `response` (or
   // failure), which it spends.
-  void FinishForward(size_t upstream, Result<net::HttpResponse>& response, Decision& decision,
+  void FinishForward(size_t endpoint, Result<net::HttpResponse>& response, Decision& decision,
                      net::HttpResponse& out) const;
-  net::UpstreamPool& PoolFor(size_t upstream, const boost::asio::any_io_executor& ex) const;
+  net::UpstreamPool& PoolFor(size_t endpoint, const boost::asio::any_io_executor& ex) const;
+  const std::string& UpstreamName(size_t endpoint) const;
 
   const Gateway& gateway_;
   std::vector<Upstream> upstreams_;
+  std::vector<Endpoint> endpoints_;  // every upstream's, each upstream's together
   DecisionRecorder* recorder_;
   const IdentityTokenSigner* identity_ = nullptr;
   std::unique_ptr<HealthChecker> health_;  // null without health checks

@@ -15,6 +15,8 @@ back=$(free_port)
 flaky=$(free_port)
 ident=$(free_port)
 checked=$(free_port)
+pair_a=$(free_port)
+pair_b=$(free_port)
 framing=$(free_port)
 python3 "$here/framing_upstream.py" "$framing" &
 pids+=($!)
@@ -22,6 +24,8 @@ wsport=$(free_port)
 node "$here/websocket_upstream.mjs" "$wsport" &
 pids+=($!)
 start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
+  server { listen 127.0.0.1:$pair_a; location / { return 200 "a\n"; } }
+  server { listen 127.0.0.1:$pair_b; location / { return 200 "b\n"; } }
   server {
     listen 127.0.0.1:$ident;
     location / { return 200 "\$http_x_bulwark_identity"; }
@@ -76,6 +80,14 @@ gateway:
       circuit_breaker: {failures: 1000}   # so only the health checks can take it out
       health_check: {path: /healthz, interval_ms: 100, timeout_ms: 200, unhealthy_threshold: 2, healthy_threshold: 2}
     - {name: service, address: 127.0.0.1:$back}
+    - name: pair                          # three endpoints, one of them never up
+      addresses: [127.0.0.1:$pair_a, 127.0.0.1:$pair_b, 127.0.0.1:1]
+      connect_timeout_ms: 500
+      health_check: {path: /healthz, interval_ms: 100, timeout_ms: 200, unhealthy_threshold: 1}
+    - name: pair-unchecked                # the same without health checks: its breaker takes it out
+      addresses: [127.0.0.1:$pair_a, 127.0.0.1:1]
+      connect_timeout_ms: 500
+      circuit_breaker: {failures: 1, open_ms: 60000}
     - {name: down, address: 127.0.0.1:1, connect_timeout_ms: 500}
     - {name: flaky, address: 127.0.0.1:$flaky, circuit_breaker: {failures: 2, open_ms: 1000}}
     - {name: framing, address: 127.0.0.1:$framing, circuit_breaker: {failures: 1000}}
@@ -93,6 +105,8 @@ gateway:
     - {name: public, path_prefix: /public, authn: {mode: none}, upstream: service}
     - {name: whoami, path_prefix: /whoami, upstream: ident}
     - {name: checked, path_prefix: /checked, authn: {mode: none}, upstream: checked}
+    - {name: pair-unchecked, path_prefix: /pair-unchecked, authn: {mode: none}, upstream: pair-unchecked}
+    - {name: pair, path_prefix: /pair, authn: {mode: none}, upstream: pair}
     - {name: anonymous-ident, path_prefix: /anon, authn: {mode: none}, upstream: ident}
     - {name: orders, path_prefix: /orders, authz: {scopes: [orders:read]}, upstream: service}
     - name: docs
@@ -265,6 +279,20 @@ pids+=($!)
 expect_eq "healthy again -> 200" "$(wait_status "$base/checked/a" 200)" "200"
 if grep -q '"msg":"gateway.upstream_unhealthy","upstream":"checked"' bulwark.log &&
   grep -q '"msg":"gateway.upstream_healthy","upstream":"checked"' bulwark.log; then ok; else bad "health transitions not logged"; fi
+# An upstream of several endpoints: requests take turns over those that
+# pass their health checks; the one that never answers gets none.
+for _ in $(seq 1 100); do
+  curl -s "$base/metrics" | grep -q "bulwark_gateway_upstream_healthy{upstream=\"pair\",endpoint=\"127.0.0.1:1\"} 0" && break
+  sleep 0.05
+done
+turns=""
+for _ in $(seq 1 6); do turns+="$(code "$base/pair/x"):$(cat body) "; done
+expect_eq "endpoints take turns, the unhealthy one skipped" \
+  "$(printf '%s' "$turns" | tr ' ' '\n' | sort | uniq -c | awk '{print $1, $2}' | tr '\n' ' ')" "3 200:a 3 200:b "
+expect_eq "and in turn" "$(echo "$turns" | grep -c -e '200:a 200:b 200:a' -e '200:b 200:a 200:b')" "1"
+turns=""
+for _ in $(seq 1 4); do turns+="$(code "$base/pair-unchecked/x") "; done
+expect_eq "an endpoint down fails its turn once, then its breaker leaves it out" "$turns" "200 502 200 200 "
 expect_eq "no route -> 404" "$(code "$base/nowhere")" "404"
 expect_eq "upstream down -> 502" "$(code "$base/gone")" "502"
 # Circuit breaker: two failures open it (503 without trying), and once the
@@ -516,7 +544,8 @@ if grep -q 'bulwark_gateway_requests_total{frontend="proxy",route="orders",code=
 if grep -q 'bulwark_gateway_rate_limited_total{route="limited"} 1' metrics.txt; then ok; else bad "rate-limited metric"; fi
 if grep -q 'bulwark_gateway_upstream_errors_total{upstream="down"} 1' metrics.txt; then ok; else bad "upstream error metric"; fi
 if grep -q 'bulwark_gateway_requests_total{frontend="proxy",route="flaky",code="503"} [1-9]' metrics.txt; then ok; else bad "breaker metric"; fi
-if grep -q 'bulwark_gateway_upstream_healthy{upstream="checked"} 1' metrics.txt; then ok; else bad "health metric"; grep upstream_healthy metrics.txt; fi
+if grep -q "bulwark_gateway_upstream_healthy{upstream=\"checked\",endpoint=\"127.0.0.1:$checked\"} 1" metrics.txt &&
+  grep -q "bulwark_gateway_upstream_healthy{upstream=\"pair\",endpoint=\"127.0.0.1:$pair_b\"} 1" metrics.txt; then ok; else bad "health metric"; grep upstream_healthy metrics.txt; fi
 # One tunnel each to ws and ws-idle (the refused and plain-GET handshakes
 # opened none), both closed by now.
 if grep -q '^bulwark_gateway_tunnels_total{upstream="ws"} 1$' metrics.txt &&

@@ -217,6 +217,20 @@ TEST(ServerConfigTest, GatewayUpstreamTlsHealthChecksAndIdentityToken) {
   EXPECT_EQ(issuer.jwks_refresh_interval, std::chrono::seconds(300));
 }
 
+TEST(ServerConfigTest, GatewayUpstreamOfSeveralEndpoints) {
+  auto cfg = Parse(R"(gateway:
+  upstreams: [{name: orders, addresses: ["10.0.0.5:8080", "[::1]:9000", "orders-2.internal:80"]}]
+)");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
+  const auto& up = cfg->gateway->upstreams.at(0);
+  ASSERT_EQ(up.addresses.size(), 3u);
+  EXPECT_EQ(up.addresses[0].host, "10.0.0.5");
+  EXPECT_EQ(up.addresses[1].host, "::1");
+  EXPECT_EQ(up.addresses[1].port, 9000);
+  EXPECT_EQ(up.addresses[2].host, "orders-2.internal");
+  EXPECT_EQ(up.options.host, "10.0.0.5");  // the first, for what names one
+}
+
 TEST(ServerConfigTest, RefusesBadGatewayFields) {
   for (std::string_view bad : {
            // both or neither key source
@@ -228,6 +242,11 @@ TEST(ServerConfigTest, RefusesBadGatewayFields) {
            "gateway:\n  upstreams: [{name: u, address: \"h:1\", tls: {cert_file: c}}]\n",
            "gateway:\n  upstreams: [{name: u, address: \"h:1\", health_check: {path: x}}]\n",
            "gateway:\n  upstreams: [{name: u, address: \"h:1\", health_check: {interval_ms: 1}}]\n",
+           // an address and a list of them, an empty list, one not host:port
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", addresses: [\"h:2\"]}]\n",
+           "gateway:\n  upstreams: [{name: u, addresses: []}]\n",
+           "gateway:\n  upstreams: [{name: u, addresses: [\"h:1\", h]}]\n",
+           "gateway:\n  upstreams: [{name: u}]\n",
            "gateway:\n  identity_token: {key_file: k, issuer: i, ttl_seconds: 7200}\n",
            "gateway:\n  identity_token: {issuer: i}\n",
        }) {
