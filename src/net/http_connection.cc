@@ -147,6 +147,7 @@ class HttpConnection {
     const tcp::endpoint peer = Lowest().remote_endpoint(ec);
     if (!ec) remote_address_ = peer.address().to_string();
     Lowest().set_option(tcp::no_delay(true), ec);
+    if constexpr (kTls) slot_.tls = stream_.native_handle();
     // Run reads and writes a plain socket at once (net/immediate_io.h);
     // TlsSocket makes its own non-blocking.
     if constexpr (!kTls) {

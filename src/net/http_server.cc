@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -178,8 +179,13 @@ void BeginDrain(Worker& worker) {
   worker.acceptor.close(ec);
   for (internal::ConnectionSlot* slot : worker.connections) {
     if (slot->phase == ConnectionPhase::kActive) continue;
-    // Bytes already waiting are a request in flight, not idleness.
-    if (slot->phase == ConnectionPhase::kIdle && slot->stream->available(ec) > 0) continue;
+    // Bytes already waiting, on the socket or read ahead into OpenSSL, are
+    // a request in flight, not idleness.
+    if (slot->phase == ConnectionPhase::kIdle &&
+        (slot->stream->available(ec) > 0 ||
+         (slot->tls != nullptr && SSL_has_pending(slot->tls) == 1))) {
+      continue;
+    }
     // A tunnel's relay that was busy writing meets the end on its next read
     // (the descriptor stays until the tunnel lets it go).
     if (slot->phase == ConnectionPhase::kTunnel) {

@@ -30,6 +30,8 @@
 #include "net/io_batch.h"
 #include "net/tls_context.h"
 
+struct ssl_st;  // OpenSSL's SSL
+
 namespace bulwark::net::internal {
 
 // Open connections per client address, shared by every io thread. Touched
@@ -137,6 +139,9 @@ struct ConnectionSlot {
   using Clock = CoarseSteadyClock;
   boost::asio::ip::tcp::socket* stream = nullptr;
   ConnectionPhase phase = ConnectionPhase::kIdle;
+  // A TLS connection's OpenSSL, whose bytes read ahead from the socket are
+  // waiting too (BeginDrain); null for a plain one.
+  ssl_st* tls = nullptr;
   Clock::time_point deadline = Clock::time_point::max();
   bool timed_out = false;  // set by the sweep when it cancelled for the deadline
 
