@@ -38,7 +38,7 @@ net::HttpResponse Echo(const net::HttpRequest& request) {
 
 int RunDemoUpstream(const std::string& listen) {
   net::HttpServerOptions options;
-  Status parsed = server::ParseListenAddress(listen, &options.host, &options.port);
+  Status parsed = ParseHostPort(listen, &options.host, &options.port);
   if (!parsed.ok()) {
     std::cerr << "error: --listen: " << parsed.message() << "\n";
     return kExitUsage;

@@ -272,4 +272,27 @@ Result<ConfigNode> LoadConfigFile(const std::string& file) {
   return ParseConfig(ss.str(), file, base.empty() ? "." : base);
 }
 
+Status ParseHostPort(std::string_view text, std::string* host, uint16_t* port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return InvalidArgumentError("expected host:port");
+  }
+  std::string_view h = text.substr(0, colon);
+  std::string_view p = text.substr(colon + 1);
+  if (h.front() == '[') {
+    if (h.back() != ']' || h.size() < 3) return InvalidArgumentError("expected [ipv6]:port");
+    h = h.substr(1, h.size() - 2);
+  } else if (h.find(':') != std::string_view::npos) {
+    return InvalidArgumentError("write IPv6 addresses as [addr]:port");
+  }
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || value > 65535) {
+    return InvalidArgumentError("port must be a number from 0 to 65535");
+  }
+  *host = std::string(h);
+  *port = static_cast<uint16_t>(value);
+  return OkStatus();
+}
+
 }  // namespace bulwark

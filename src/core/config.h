@@ -77,6 +77,10 @@ Result<ConfigNode> LoadConfigFile(const std::string& file);
 Result<ConfigNode> ParseConfig(std::string_view text, std::string_view name,
                                std::string_view base_dir = ".");
 
+// Splits "host:port" or "[v6]:port" (a port from 0 to 65535; an IPv6
+// literal only in brackets). kInvalidArgument if malformed.
+Status ParseHostPort(std::string_view text, std::string* host, uint16_t* port);
+
 }  // namespace bulwark
 
 #endif  // BULWARK_CORE_CONFIG_H_

@@ -1,6 +1,5 @@
 #include "gateway/gateway_config.h"
 
-#include <charconv>
 #include <filesystem>
 
 #include "policy/cedar_parser.h"
@@ -26,27 +25,18 @@ Result<std::vector<CidrRange>> CidrList(const ConfigNode& node) {
   return out;
 }
 
-// {algorithm, limit, window_ms, burst}: the quota fields of a rate limit.
 // An upstream's `host:port` (an IPv6 literal in brackets).
 Result<UpstreamAddress> AddressFromNode(const ConfigNode& node) {
-  BULWARK_ASSIGN_OR_RETURN(std::string address, node.String());
-  const size_t colon = address.rfind(':');
-  int port = 0;
-  if (colon != std::string::npos) {
-    auto digits = std::string_view(address).substr(colon + 1);
-    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-    if (ec != std::errc() || ptr != digits.data() + digits.size()) port = 0;
+  BULWARK_ASSIGN_OR_RETURN(std::string text, node.String());
+  UpstreamAddress address;
+  if (Status parsed = ParseHostPort(text, &address.host, &address.port); !parsed.ok()) {
+    return Err(node.Error(parsed.message()));
   }
-  if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535) {
-    return Err(node.Error("expected host:port"));
-  }
-  UpstreamAddress parsed{.host = address.substr(0, colon), .port = static_cast<uint16_t>(port)};
-  if (parsed.host.size() > 2 && parsed.host.front() == '[') {
-    parsed.host = parsed.host.substr(1, parsed.host.size() - 2);
-  }
-  return parsed;
+  if (address.port == 0) return Err(node.Error("port must be a number from 1 to 65535"));
+  return address;
 }
 
+// {algorithm, limit, window_ms, burst}: the quota fields of a rate limit.
 Result<guard::RateLimitPolicy> PolicyFromNode(const ConfigNode& node) {
   guard::RateLimitPolicy policy;
   if (!node["algorithm"].IsMissing()) {

@@ -1,7 +1,6 @@
 #include "server/server_config.h"
 
 #include <algorithm>
-#include <charconv>
 #include <filesystem>
 
 #include "crypto/secret_bytes.h"
@@ -58,29 +57,6 @@ Result<net::TlsServerOptions> TlsFromNode(const ConfigNode& node, const std::str
 
 }  // namespace
 
-Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* port) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) {
-    return InvalidArgumentError("expected host:port");
-  }
-  std::string_view h = text.substr(0, colon);
-  std::string_view p = text.substr(colon + 1);
-  if (h.front() == '[') {
-    if (h.back() != ']' || h.size() < 3) return InvalidArgumentError("expected [ipv6]:port");
-    h = h.substr(1, h.size() - 2);
-  } else if (h.find(':') != std::string_view::npos) {
-    return InvalidArgumentError("write IPv6 addresses as [addr]:port");
-  }
-  unsigned value = 0;
-  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
-  if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || value > 65535) {
-    return InvalidArgumentError("port must be a number from 0 to 65535");
-  }
-  *host = std::string(h);
-  *port = static_cast<uint16_t>(value);
-  return OkStatus();
-}
-
 Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::string& base_dir) {
   ServerConfig cfg;
   BULWARK_RETURN_IF_ERROR(root.CheckKeys(
@@ -110,7 +86,7 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
         "bodies held whole must be at most 256 MiB: lower max_held_body_bytes or max_body_bytes"));
   }
   BULWARK_ASSIGN_OR_RETURN(std::string listen, server["listen"].StringOr("127.0.0.1:8080"));
-  Status s = ParseListenAddress(listen, &cfg.listener.host, &cfg.listener.port);
+  Status s = ParseHostPort(listen, &cfg.listener.host, &cfg.listener.port);
   if (!s.ok()) return Err(server["listen"].Error(s.message()));
   BULWARK_ASSIGN_OR_RETURN(int64_t threads, server["threads"].IntOr(0, 0, 256));
   cfg.listener.threads = static_cast<int>(threads);

@@ -107,9 +107,6 @@ Result<ServerConfig> LoadServerConfig(const std::string& file);
 Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root,
                                           const std::string& base_dir = ".");
 
-// Splits "host:port" or "[v6]:port". kInvalidArgument if malformed.
-Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* port);
-
 }  // namespace bulwark::server
 
 #endif  // BULWARK_SERVER_SERVER_CONFIG_H_

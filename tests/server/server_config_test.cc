@@ -127,14 +127,14 @@ TEST(ServerConfigTest, BodiesOverSixtyFourKibibytesStreamAndHeldOnesAreBounded) 
 TEST(ServerConfigTest, ParsesListenAddresses) {
   std::string host;
   uint16_t port = 0;
-  EXPECT_TRUE(ParseListenAddress("0.0.0.0:443", &host, &port).ok());
+  EXPECT_TRUE(ParseHostPort("0.0.0.0:443", &host, &port).ok());
   EXPECT_EQ(host, "0.0.0.0");
   EXPECT_EQ(port, 443);
-  EXPECT_TRUE(ParseListenAddress("[::1]:0", &host, &port).ok());
+  EXPECT_TRUE(ParseHostPort("[::1]:0", &host, &port).ok());
   EXPECT_EQ(host, "::1");
   for (std::string_view bad :
        {"localhost", ":80", "::1:80", "a:65536", "a:-1", "a:8o", "[::1:80"}) {
-    EXPECT_EQ(ParseListenAddress(bad, &host, &port).code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(ParseHostPort(bad, &host, &port).code(), StatusCode::kInvalidArgument) << bad;
   }
 }
 
