@@ -1,12 +1,12 @@
-// HealthChecker: active health checks of upstreams. A background thread
-// GETs each upstream's health path every interval (over TLS with the
-// upstream's own trust and client certificate when it is a TLS upstream);
-// after `unhealthy_threshold` consecutive failures (no answer, timeout, a
-// status outside 200..399) the upstream is unhealthy and the proxy answers
-// 503 at once without trying it; after `healthy_threshold` consecutive
-// successes it is healthy again. Each endpoint of an upstream with several
-// is checked, and judged, on its own. Endpoints start healthy, and the first
-// check runs at once. Transitions are logged and exported as the gauge
+// HealthChecker: active health checks of upstream endpoints. A background
+// thread GETs each endpoint's health path every interval (over TLS with the
+// upstream's own trust and client certificate when it is a TLS upstream),
+// one after another; after `unhealthy_threshold` consecutive failures (no
+// answer, timeout, a status outside 200..399) the endpoint is unhealthy and
+// the proxy sends it nothing (503 at once if no other endpoint of its
+// upstream is up); after `healthy_threshold` consecutive successes it is
+// healthy again. Endpoints start healthy, and the first check runs at once.
+// Transitions are logged and exported as the gauge
 // bulwark_gateway_upstream_healthy{upstream,endpoint}.
 #ifndef BULWARK_GATEWAY_HEALTH_CHECKER_H_
 #define BULWARK_GATEWAY_HEALTH_CHECKER_H_

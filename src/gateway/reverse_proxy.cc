@@ -15,6 +15,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <chrono>
+#include <span>
 #include <unordered_map>
 
 namespace bulwark::gateway {
@@ -183,6 +184,7 @@ struct ReverseProxy::Upstream {
 struct ReverseProxy::Endpoint {
   size_t upstream = 0;           // into upstreams_
   net::UpstreamOptions options;  // the upstream's, with this endpoint's host and port
+  std::string authority;         // host:port, an IPv6 literal in brackets
   std::vector<boost::asio::ip::tcp::endpoint> resolved;
   std::unique_ptr<guard::CircuitBreaker> breaker;          // shared by every io thread
   std::shared_ptr<boost::asio::ssl::context> tls_context;  // the upstream's (TLS only)
@@ -201,13 +203,16 @@ ReverseProxy::~ReverseProxy() = default;
 
 namespace {
 
-// The health check of the endpoint at `options` (an upstream's, with the
-// endpoint's host and port).
-HealthChecker::Target HealthTarget(const std::string& upstream, const net::UpstreamOptions& o,
-                                   const HealthCheckOptions& check) {
+// `host:port` of the endpoint at `o`, an IPv6 literal in brackets.
+std::string Authority(const net::UpstreamOptions& o) {
   const bool v6 = o.host.find(':') != std::string::npos;
-  const std::string authority =
-      fmt::format("{}{}{}:{}", v6 ? "[" : "", o.host, v6 ? "]" : "", o.port);
+  return fmt::format("{}{}{}:{}", v6 ? "[" : "", o.host, v6 ? "]" : "", o.port);
+}
+
+// The health check of the endpoint at `o` (an upstream's options, with the
+// endpoint's host and port) whose `authority` is Authority(o).
+HealthChecker::Target HealthTarget(const std::string& upstream, const net::UpstreamOptions& o,
+                                   const std::string& authority, const HealthCheckOptions& check) {
   HealthChecker::Target target{
       .name = upstream,
       .endpoint = authority,
@@ -251,6 +256,7 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
       net::UpstreamOptions options = config.options;
       options.host = address.host;
       options.port = address.port;
+      std::string authority = Authority(options);
       auto resolved = net::ResolveUpstream(options);
       if (!resolved) {
         return Err(InvalidArgumentError(
@@ -259,11 +265,13 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
       std::optional<size_t> health_index;
       if (config.health_check) {
         health_index = health_targets.size();
-        health_targets.push_back(HealthTarget(config.name, options, *config.health_check));
+        health_targets.push_back(
+            HealthTarget(config.name, options, authority, *config.health_check));
       }
       endpoints.push_back(
           {.upstream = upstreams.size(),
            .options = std::move(options),
+           .authority = std::move(authority),
            .resolved = std::move(*resolved),
            .breaker = std::make_unique<guard::CircuitBreaker>(config.breaker, clock),
            .tls_context = tls_context,
@@ -304,8 +312,9 @@ const std::string& ReverseProxy::UpstreamName(size_t endpoint) const {
   return upstreams_[endpoints_[endpoint].upstream].name;
 }
 
-std::optional<size_t> ReverseProxy::ChooseEndpoint(
-    const Upstream& upstream, guard::CircuitBreaker::Admission& admission) const {
+std::optional<size_t> ReverseProxy::ChooseEndpoint(const Upstream& upstream,
+                                                   guard::CircuitBreaker::Admission& admission,
+                                                   std::span<const size_t> tried) const {
   // From the one whose turn it is, the first that is up, and the turn goes
   // to the one after it: one taken out by its health checks or its breaker
   // leaves the others taking even turns.
@@ -314,6 +323,7 @@ std::optional<size_t> ReverseProxy::ChooseEndpoint(
   for (size_t i = 0; i < upstream.count; ++i) {
     const size_t offset = (start + i) % upstream.count;
     const Endpoint& e = endpoints_[upstream.first + offset];
+    if (std::find(tried.begin(), tried.end(), upstream.first + offset) != tried.end()) continue;
     if (e.health_index && !health_->Healthy(*e.health_index)) continue;
     admission = e.breaker->Admit();
     if (admission == guard::CircuitBreaker::Admission::kRefused) continue;
@@ -371,6 +381,26 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       const bool tunnel = decision.route->websocket && upstream_request.body.empty() &&
                           !client_body && IsWebSocketHandshake(request);
       Result<net::HttpResponse> sent = co_await SendOrUpgrade(pool, upstream_request, tunnel);
+      // A connection that could not be made took none of the request: the
+      // next endpoint that is up gets it, whatever its method, as nginx's
+      // proxy_next_upstream does by default; each endpoint once. Not a body
+      // that streams: the pool may have read some of it before connecting.
+      const Upstream& upstream = upstreams_[endpoints_[endpoint].upstream];
+      std::vector<size_t> tried;
+      while (!sent && upstream.count > 1 && !client_body && net::IsConnectFailure(sent.error())) {
+        endpoints_[endpoint].breaker->RecordFailure();
+        tried.push_back(endpoint);
+        const std::optional<size_t> next = ChooseEndpoint(upstream, admission, tried);
+        if (!next) break;
+        if (log::Enabled(log::Level::kDebug)) {
+          log::Debug("gateway.upstream_next_endpoint", {{"upstream", upstream.name},
+                                                        {"failed", endpoints_[endpoint].authority},
+                                                        {"next", endpoints_[*next].authority},
+                                                        {"error", sent.error().message()}});
+        }
+        endpoint = *next;
+        sent = co_await SendOrUpgrade(PoolFor(endpoint, executor), upstream_request, tunnel);
+      }
       if (client_body && client_body->error()) {
         response = ClientBodyFailed(endpoint, *client_body->error(), decision, admission);
       } else {
@@ -425,8 +455,7 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
   if (!host.empty()) {
     net::AppendFieldLine(fields, "Host", host);
   } else {
-    const net::UpstreamOptions& o = endpoints_[upstream->first].options;
-    net::AppendFieldLine(fields, "Host", o.host + ":" + std::to_string(o.port));
+    net::AppendFieldLine(fields, "Host", endpoints_[upstream->first].authority);
   }
   net::AppendFieldLine(fields, "X-Forwarded-For", request.remote_address);
   net::AppendFieldLine(fields, "X-Forwarded-Proto", tls ? "https" : "http");

@@ -7,6 +7,7 @@
 #define BULWARK_GATEWAY_REVERSE_PROXY_H_
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -38,9 +39,10 @@ struct UpstreamConfig {
   // goes to the next one that is healthy and admits it.
   std::vector<UpstreamAddress> addresses;
   // Consecutive failures (no connection, timeout, 502/503/504) that stop
-  // traffic to the upstream (503 at once) for open_duration, then probe.
+  // traffic to an endpoint for open_duration, then probe; each endpoint has
+  // its own breaker (503 at once when none admits a request).
   guard::CircuitBreakerOptions breaker;
-  // Active health checks; none = the breaker alone judges the upstream.
+  // Active health checks, of each endpoint; none = the breakers alone judge.
   std::optional<HealthCheckOptions> health_check;
 };
 
@@ -80,10 +82,11 @@ class ReverseProxy {
       net::HttpRequest& request, bool tls, std::string_view host, Decision& decision,
       net::HttpRequest& upstream_request, size_t& endpoint,
       guard::CircuitBreaker::Admission& admission) const;
-  // The next endpoint of `upstream` that is healthy and whose breaker
-  // admits a request (`admission`), or nullopt.
+  // The next endpoint of `upstream`, not one of `tried`, that is healthy
+  // and whose breaker admits a request (`admission`), or nullopt.
   std::optional<size_t> ChooseEndpoint(const Upstream& upstream,
-                                       guard::CircuitBreaker::Admission& admission) const;
+                                       guard::CircuitBreaker::Admission& admission,
+                                       std::span<const size_t> tried = {}) const;
   // The client's response when reading its streamed body failed with
   // `error` on the way to the service (which is not judged by it).
   net::HttpResponse ClientBodyFailed(size_t endpoint, const Status& error, Decision& decision,

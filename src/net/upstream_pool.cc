@@ -135,6 +135,8 @@ asio::awaitable<beast::error_code> WriteAllTo(Stream& stream, asio::const_buffer
   }
 }
 
+// IsConnectFailure knows the errors of "connect" and "TLS handshake" by
+// the messages made here.
 Status IoError(const beast::error_code& ec, std::string_view what) {
   if (ec == beast::error::timeout) {
     return Status(StatusCode::kDeadlineExceeded,
@@ -206,6 +208,12 @@ Result<std::vector<tcp::endpoint>> ResolveUpstream(const UpstreamOptions& option
                                     "' does not resolve: " + endpoints.error().message()));
   }
   return endpoints;
+}
+
+bool IsConnectFailure(const Status& error) {
+  const std::string& m = error.message();
+  return m.starts_with("upstream connect: ") || m.starts_with("upstream TLS handshake: ") ||
+         m == "upstream timed out: connect" || m == "upstream timed out: TLS handshake";
 }
 
 Result<std::shared_ptr<asio::ssl::context>> CreateUpstreamTlsContext(const UpstreamTls& tls) {
@@ -565,6 +573,10 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   }
   response.status = parsed->status;
   const std::optional<uint64_t> length = FixedBodyLength(*parsed, fields, request);
+  if (!length && !ChunkedIfCoded(fields)) {
+    co_return Err(
+        DataLossError("malformed upstream response: a transfer coding other than chunked"));
+  }
   if (request.method == "HEAD" && parsed->status != 204 && parsed->status != 304) {
     if (const std::optional<uint64_t> declared = ContentLength(fields)) {
       response.streamed_body = std::make_shared<HeadLength>(*declared);
@@ -572,9 +584,6 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   }
   response.passed_on_fields.reserve(head_size);
   PassOn(fields, response);  // before anything is consumed from c.buffer
-  if (!length && !ChunkedIfCoded(fields)) {
-    co_return Err(DataLossError("malformed upstream response: a transfer coding but chunked"));
-  }
   if (!length || *length > options_.max_held_body_bytes) {
     // Large, chunked or close-delimited: the client gets the body as it
     // comes, unless it is all here already.

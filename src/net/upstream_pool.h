@@ -58,6 +58,11 @@ struct UpstreamOptions {
 // kInvalidArgument (naming the file) if a file does not load.
 Result<std::shared_ptr<boost::asio::ssl::context>> CreateUpstreamTlsContext(const UpstreamTls& tls);
 
+// Whether `error`, from UpstreamPool's Send or Upgrade, is a connection
+// that could not be made (refused, unreachable, timed out, or its TLS
+// handshake failed): none of the request went to the service.
+bool IsConnectFailure(const Status& error);
+
 // Resolves the upstream's address once, waiting at most ten seconds (see
 // net/resolve.h). kInvalidArgument if it does not resolve in time.
 Result<std::vector<boost::asio::ip::tcp::endpoint>> ResolveUpstream(const UpstreamOptions& options);

@@ -208,6 +208,27 @@ TEST_F(UpstreamPoolTest, DoesNotRetryARequestThatIsNotIdempotent) {
   EXPECT_EQ(pool.idle_connections(), 0u);
 }
 
+// A connection refused is a failure to connect (nothing went to the
+// service, so the gateway may send the request elsewhere); a request the
+// service took and then hung up on is not.
+TEST_F(UpstreamPoolTest, TellsAFailureToConnectFromOneAfterSending) {
+  UpstreamOptions options;
+  options.port = 1;  // nothing listens there
+  UpstreamPool refused(ioc_.get_executor(), options,
+                       {asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), 1)});
+  Result<HttpResponse> response = Send(refused, "POST", /*idempotent=*/false);
+  ASSERT_FALSE(response.has_value());
+  EXPECT_TRUE(IsConnectFailure(response.error())) << response.error().ToString();
+
+  Service service(/*answers_per_connection=*/1);
+  UpstreamPool pool = Pool(service);
+  ASSERT_TRUE(Send(pool, "GET", true).has_value());
+  service.AwaitClose();
+  response = Send(pool, "POST", /*idempotent=*/false);
+  ASSERT_FALSE(response.has_value());
+  EXPECT_FALSE(IsConnectFailure(response.error())) << response.error().ToString();
+}
+
 // Once part of a response has come on a pooled connection, the service has
 // taken the request: a failure then is not retried, even for an idempotent
 // request. First a head that never ends within the limit, then an interim
