@@ -111,7 +111,7 @@ void CompareRequestHead(std::string_view head) {
 
 void CompareResponseHead(std::string_view data) {
   const size_t size = bulwark::net::ResponseHeadSize(data);
-  if (size == 0) return;
+  if (size == 0 || size == bulwark::net::kBareLineFeed) return;
   const std::string_view head = data.substr(0, size);
   HeaderFields fields;
   const auto ours = bulwark::net::ParseResponseHead(head, fields);

@@ -353,18 +353,13 @@ std::expected<MessageHead, Refusal> ParseRequestHead(std::string_view head, std:
   return parsed;
 }
 
-bool HasBareLineFeed(std::string_view data) {
-  for (size_t lf = data.find('\n'); lf != std::string_view::npos; lf = data.find('\n', lf + 1)) {
-    if (lf == 0 || data[lf - 1] != '\r') return true;
-  }
-  return false;
-}
-
 size_t ResponseHeadSize(std::string_view data) {
   // Through the first LF that ends "\r\n\r\n", looking only at LFs (one
-  // search per line would be one call per line).
-  const auto ends_head = [data](size_t lf) {
-    return lf >= 3 && data[lf - 1] == '\r' && data[lf - 2] == '\n' && data[lf - 3] == '\r';
+  // search per line would be one call per line). What the LF at `lf` says:
+  // the head ends there (its size), it is bare, or neither (0).
+  const auto judge = [data](size_t lf) -> size_t {
+    if (lf == 0 || data[lf - 1] != '\r') return kBareLineFeed;
+    return lf >= 3 && data[lf - 2] == '\n' && data[lf - 3] == '\r' ? lf + 1 : 0;
   };
   size_t i = 0;
 #if defined(__SSE2__)
@@ -373,12 +368,13 @@ size_t ResponseHeadSize(std::string_view data) {
     for (auto lfs =
              static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
          lfs != 0; lfs &= lfs - 1) {
-      if (const size_t lf = i + std::countr_zero(lfs); ends_head(lf)) return lf + 1;
+      if (const size_t size = judge(i + std::countr_zero(lfs)); size != 0) return size;
     }
   }
 #endif
   for (; i < data.size(); ++i) {
-    if (data[i] == '\n' && ends_head(i)) return i + 1;
+    if (data[i] != '\n') continue;
+    if (const size_t size = judge(i); size != 0) return size;
   }
   return 0;
 }

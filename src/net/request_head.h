@@ -96,11 +96,10 @@ std::expected<MessageHead, Refusal> ParseRequestHead(std::string_view head, std:
                                                      std::string& target, HeaderFields& fields);
 
 // The size of the response head at the start of `data` (through its empty
-// line), 0 if it has not all arrived.
+// line), 0 if it has not all arrived, or kBareLineFeed if an LF that no CR
+// comes before is met first: a head that ends its lines so never ends.
 size_t ResponseHeadSize(std::string_view data);
-// Whether `data` has an LF that no CR comes before: a response head that
-// ends its lines so never ends (ResponseHeadSize stays 0).
-bool HasBareLineFeed(std::string_view data);
+inline constexpr size_t kBareLineFeed = static_cast<size_t>(-1);
 
 // Parses a response head (`head` is exactly ResponseHeadSize bytes):
 // `HTTP/1.0` or `HTTP/1.1`, a status from 100 to 599, SP and a reason of text; lines

@@ -510,8 +510,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   for (;;) {
     const std::string_view data(static_cast<const char*>(c.buffer.data().data()), c.buffer.size());
     head_size = ResponseHeadSize(data);
+    if (head_size == kBareLineFeed) co_return Err(DataLossError("malformed upstream response"));
     if (head_size == 0) {
-      if (HasBareLineFeed(data)) co_return Err(DataLossError("malformed upstream response"));
       if (c.buffer.size() >= kMaxResponseHeadBytes) {
         co_return Err(ResourceExhaustedError("upstream response too large"));
       }
