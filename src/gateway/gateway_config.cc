@@ -280,12 +280,9 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
         upstream.addresses.push_back(std::move(parsed));
       }
       if (upstream.addresses.empty()) return Err(list.Error("expected at least one host:port"));
-      upstream.options.host = upstream.addresses.front().host;
-      upstream.options.port = upstream.addresses.front().port;
     } else {
       BULWARK_ASSIGN_OR_RETURN(UpstreamAddress parsed, AddressFromNode(item["address"]));
-      upstream.options.host = std::move(parsed.host);
-      upstream.options.port = parsed.port;
+      upstream.addresses.push_back(std::move(parsed));
     }
     BULWARK_ASSIGN_OR_RETURN(int64_t connect, item["connect_timeout_ms"].IntOr(2000, 1, 600'000));
     upstream.options.connect_timeout = std::chrono::milliseconds(connect);

@@ -192,10 +192,12 @@ struct ReverseProxy::Endpoint {
 };
 
 ReverseProxy::ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams,
-                           std::vector<Endpoint> endpoints, DecisionRecorder* recorder)
+                           std::vector<Endpoint> endpoints, std::vector<size_t> route_upstreams,
+                           DecisionRecorder* recorder)
     : gateway_(gateway),
       upstreams_(std::move(upstreams)),
       endpoints_(std::move(endpoints)),
+      route_upstreams_(std::move(route_upstreams)),
       recorder_(recorder),
       id_(next_proxy_id++) {}
 
@@ -248,7 +250,7 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
       tls_context = std::move(*created);
     }
     if (config.addresses.empty()) {
-      config.addresses.push_back({config.options.host, config.options.port});
+      return Err(InvalidArgumentError(fmt::format("upstream '{}': no address", config.name)));
     }
     Upstream upstream{
         .name = config.name, .first = endpoints.size(), .count = config.addresses.size()};
@@ -279,16 +281,23 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
     }
     upstreams.push_back(std::move(upstream));
   }
+  // Each route's upstream, found here once rather than by name per request.
+  std::vector<size_t> route_upstreams;
   for (const Route& route : gateway.routes().routes()) {
-    if (route.upstream.empty()) continue;
-    if (std::none_of(upstreams.begin(), upstreams.end(),
-                     [&](const Upstream& u) { return u.name == route.upstream; })) {
-      return Err(InvalidArgumentError(
-          fmt::format("route '{}': unknown upstream '{}'", route.name, route.upstream)));
+    size_t index = kNoUpstream;
+    if (!route.upstream.empty()) {
+      const auto it = std::find_if(upstreams.begin(), upstreams.end(),
+                                   [&](const Upstream& u) { return u.name == route.upstream; });
+      if (it == upstreams.end()) {
+        return Err(InvalidArgumentError(
+            fmt::format("route '{}': unknown upstream '{}'", route.name, route.upstream)));
+      }
+      index = static_cast<size_t>(it - upstreams.begin());
     }
+    route_upstreams.push_back(index);
   }
-  std::unique_ptr<ReverseProxy> proxy(
-      new ReverseProxy(gateway, std::move(upstreams), std::move(endpoints), recorder));
+  std::unique_ptr<ReverseProxy> proxy(new ReverseProxy(
+      gateway, std::move(upstreams), std::move(endpoints), std::move(route_upstreams), recorder));
   if (!health_targets.empty()) {
     proxy->health_ = std::make_unique<HealthChecker>(
         std::move(health_targets), recorder != nullptr ? &recorder->registry() : nullptr);
@@ -425,11 +434,12 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
     net::HttpRequest& upstream_request, size_t& endpoint,
     guard::CircuitBreaker::Admission& admission) const {
   const Route* route = decision.route;
-  const Upstream* upstream = nullptr;
-  for (size_t i = 0; route && i < upstreams_.size(); ++i) {
-    if (upstreams_[i].name == route->upstream) upstream = &upstreams_[i];
-  }
-  if (upstream == nullptr) return StatusResponse(404);
+  const size_t index =
+      route != nullptr
+          ? route_upstreams_[static_cast<size_t>(route - gateway_.routes().routes().data())]
+          : kNoUpstream;
+  if (index == kNoUpstream) return StatusResponse(404);
+  const Upstream* upstream = &upstreams_[index];
 
   upstream_request.method = request.method;
   upstream_request.target =

@@ -31,12 +31,12 @@ struct UpstreamAddress {
 
 struct UpstreamConfig {
   std::string name;
-  // Timeouts and TLS for every endpoint; its host and port are the one
-  // endpoint unless `addresses` names several.
+  // Timeouts and TLS for every endpoint (its host and port are each
+  // endpoint's, from `addresses`).
   net::UpstreamOptions options;
-  // Endpoints the upstream's requests take turns over (round robin), each
-  // with its own connections, circuit breaker and health checks; a request
-  // goes to the next one that is healthy and admits it.
+  // At least one. Endpoints the upstream's requests take turns over (round
+  // robin), each with its own connections, circuit breaker and health
+  // checks; a request goes to the next one that is healthy and admits it.
   std::vector<UpstreamAddress> addresses;
   // Consecutive failures (no connection, timeout, 502/503/504) that stop
   // traffic to an endpoint for open_duration, then probe; each endpoint has
@@ -71,7 +71,8 @@ class ReverseProxy {
   struct Upstream;
   struct Endpoint;
   ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams,
-               std::vector<Endpoint> endpoints, DecisionRecorder* recorder);
+               std::vector<Endpoint> endpoints, std::vector<size_t> route_upstreams,
+               DecisionRecorder* recorder);
   // Forwarding an allowed request is three steps, so that only the middle
   // one, awaited in Handle, is a coroutine.
   // Fills `upstream_request`, `endpoint` (an index into endpoints_, of the
@@ -101,6 +102,10 @@ class ReverseProxy {
   const Gateway& gateway_;
   std::vector<Upstream> upstreams_;
   std::vector<Endpoint> endpoints_;  // every upstream's, each upstream's together
+  // By the route's place in the gateway's table: its upstream's index, or
+  // kNoUpstream (a route for forward-auth only).
+  std::vector<size_t> route_upstreams_;
+  static constexpr size_t kNoUpstream = static_cast<size_t>(-1);
   DecisionRecorder* recorder_;
   const IdentityTokenSigner* identity_ = nullptr;
   std::unique_ptr<HealthChecker> health_;  // null without health checks

@@ -204,6 +204,9 @@ TEST(ServerConfigTest, GatewayUpstreamTlsHealthChecksAndIdentityToken) {
   EXPECT_EQ(gw.identity_token->key_file, "./id.jwk");
   EXPECT_EQ(gw.identity_token->ttl, std::chrono::seconds(30));
   const auto& up = gw.upstreams.at(0);
+  ASSERT_EQ(up.addresses.size(), 1u);  // `address` is a list of one
+  EXPECT_EQ(up.addresses[0].host, "10.0.0.5");
+  EXPECT_EQ(up.addresses[0].port, 8443);
   ASSERT_TRUE(up.options.tls.has_value());
   EXPECT_EQ(up.options.tls->server_name, "orders.internal");
   EXPECT_EQ(up.options.tls->ca_file, "./ca.pem");
@@ -228,7 +231,6 @@ TEST(ServerConfigTest, GatewayUpstreamOfSeveralEndpoints) {
   EXPECT_EQ(up.addresses[1].host, "::1");
   EXPECT_EQ(up.addresses[1].port, 9000);
   EXPECT_EQ(up.addresses[2].host, "orders-2.internal");
-  EXPECT_EQ(up.options.host, "10.0.0.5");  // the first, for what names one
 }
 
 TEST(ServerConfigTest, RefusesBadGatewayFields) {
