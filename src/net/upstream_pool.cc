@@ -135,14 +135,22 @@ asio::awaitable<beast::error_code> WriteAllTo(Stream& stream, asio::const_buffer
   }
 }
 
-// IsConnectFailure knows the errors of "connect" and "TLS handshake" by
-// the messages made here.
+// The steps of making a connection, as IoError names them: IsConnectFailure
+// knows their errors by that.
+constexpr std::string_view kConnectStep = "connect";
+constexpr std::string_view kHandshakeStep = "TLS handshake";
+
+// How IoError's message of a failure of `what` other than a timeout begins.
+std::string FailurePrefix(std::string_view what) {
+  return std::string("upstream ") + std::string(what) + ": ";
+}
+
 Status IoError(const beast::error_code& ec, std::string_view what) {
   if (ec == beast::error::timeout) {
     return Status(StatusCode::kDeadlineExceeded,
                   std::string("upstream timed out: ") + std::string(what));
   }
-  return UnavailableError(std::string("upstream ") + std::string(what) + ": " + ec.message());
+  return UnavailableError(FailurePrefix(what) + ec.message());
 }
 
 }  // namespace
@@ -211,9 +219,14 @@ Result<std::vector<tcp::endpoint>> ResolveUpstream(const UpstreamOptions& option
 }
 
 bool IsConnectFailure(const Status& error) {
-  const std::string& m = error.message();
-  return m.starts_with("upstream connect: ") || m.starts_with("upstream TLS handshake: ") ||
-         m == "upstream timed out: connect" || m == "upstream timed out: TLS handshake";
+  for (const std::string_view step : {kConnectStep, kHandshakeStep}) {
+    if (error == IoError(beast::error::timeout, step) ||
+        (error.code() == StatusCode::kUnavailable &&
+         error.message().starts_with(FailurePrefix(step)))) {
+      return true;
+    }
+  }
+  return false;
 }
 
 Result<std::shared_ptr<asio::ssl::context>> CreateUpstreamTlsContext(const UpstreamTls& tls) {
@@ -259,7 +272,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
   const auto connect_deadline = std::chrono::steady_clock::now() + options_.connect_timeout;
   connection->stream.expires_after(options_.connect_timeout);
   auto [ec, endpoint] = co_await connection->stream.async_connect(endpoints_, kAwait);
-  if (ec) co_return Err(IoError(ec, "connect"));
+  if (ec) co_return Err(IoError(ec, kConnectStep));
   connection->stream.socket().set_option(tcp::no_delay(true), ec);
   internal::Worker* worker = internal::CurrentWorker();
   const std::string& peer_name = options_.tls && !options_.tls->server_name.empty()
@@ -279,7 +292,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
         connect_deadline - std::chrono::steady_clock::now());
     c.ExpireAfter(std::max(left, std::chrono::milliseconds(1)));
     const beast::error_code hs_ec = co_await c.tls_socket->Handshake();
-    if (hs_ec) co_return Err(c.Error(hs_ec, "TLS handshake"));
+    if (hs_ec) co_return Err(c.Error(hs_ec, kHandshakeStep));
     c.ExpireNever();
     co_return connection;
   }
@@ -288,14 +301,14 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
     internal::ExpectPeerName(connection->tls->native_handle(), peer_name);
     auto [hs_ec] =
         co_await connection->tls->async_handshake(asio::ssl::stream_base::client, kAwait);
-    if (hs_ec) co_return Err(IoError(hs_ec, "TLS handshake"));
+    if (hs_ec) co_return Err(IoError(hs_ec, kHandshakeStep));
   }
   connection->Lowest().expires_never();
   if (worker != nullptr) {
     // Exchange reads and writes the bare socket at once (immediate_io.h).
     if (!connection->tls) {
       connection->Lowest().socket().native_non_blocking(true, ec);
-      if (ec) co_return Err(IoError(ec, "connect"));
+      if (ec) co_return Err(IoError(ec, kConnectStep));
     }
     connection->slot.stream = &connection->Lowest().socket();
     connection->registration.emplace(*worker, connection->slot, worker->upstream_streams);
