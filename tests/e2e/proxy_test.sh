@@ -281,10 +281,13 @@ if grep -q '"msg":"gateway.upstream_unhealthy","upstream":"checked"' bulwark.log
   grep -q '"msg":"gateway.upstream_healthy","upstream":"checked"' bulwark.log; then ok; else bad "health transitions not logged"; fi
 # An upstream of several endpoints: requests take turns over those that
 # pass their health checks; the one that never answers gets none.
+dead_out=no
 for _ in $(seq 1 100); do
-  curl -s "$base/metrics" | grep -q "bulwark_gateway_upstream_healthy{upstream=\"pair\",endpoint=\"127.0.0.1:1\"} 0" && break
+  curl -s "$base/metrics" | grep -q "bulwark_gateway_upstream_healthy{upstream=\"pair\",endpoint=\"127.0.0.1:1\"} 0" &&
+    dead_out=yes && break
   sleep 0.05
 done
+expect_eq "the endpoint that never answers fails its health checks" "$dead_out" "yes"
 turns=""
 for _ in $(seq 1 6); do turns+="$(code "$base/pair/x"):$(cat body) "; done
 expect_eq "endpoints take turns, the unhealthy one skipped" \

@@ -156,6 +156,15 @@ bool SendAll(int fd, std::string_view data) {
   return true;
 }
 
+void ReadUntilClosed(int fd) {
+  char drain[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, drain, sizeof drain);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+  }
+}
+
 bool TestClient::Send(std::string_view data) { return SendAll(fd_, data); }
 
 void TestClient::ShutdownWrite() { ::shutdown(fd_, SHUT_WR); }

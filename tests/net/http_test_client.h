@@ -59,6 +59,10 @@ bool ReadHead(int fd);
 // Sends all of `data` on the socket `fd` (no SIGPIPE): false if it failed.
 bool SendAll(int fd, std::string_view data);
 
+// Reads and drops what comes on the socket `fd` until the peer closes it
+// (or it fails): a service that has answered and waits for the end.
+void ReadUntilClosed(int fd);
+
 // A request a test's service read: its head (through the empty line) and
 // its body (Content-Length framing only).
 struct ReceivedRequest {

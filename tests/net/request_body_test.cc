@@ -499,9 +499,7 @@ TEST_F(StreamedToServiceTest, AnAnswerBeforeTheWholeBodyStopsItAndIsReturned) {
   ServeWith([](int fd) {
     ReadHead(fd);
     testing::SendAll(fd, "HTTP/1.1 413 Content Too Large\r\nContent-Length: 3\r\n\r\nno\n");
-    char drain[65536];
-    while (::read(fd, drain, sizeof drain) > 0) {
-    }
+    testing::ReadUntilClosed(fd);
     ::close(fd);
   });
   const std::vector<std::string> pieces(400, Pattern(64 << 10));
@@ -531,8 +529,7 @@ TEST_F(StreamedToServiceTest, InterimAnswersDuringTheBodyDoNotStopIt) {
     }
     got = total;
     testing::SendAll(fd, "HTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\ndone");
-    while (::read(fd, piece, sizeof piece) > 0) {
-    }
+    testing::ReadUntilClosed(fd);
     ::close(fd);
   });
   const std::vector<std::string> pieces(40, Pattern(64 << 10));

@@ -280,8 +280,7 @@ TEST_F(StreamedFromServiceTest, ACodedBodyOrAHeadOfBareLineFeedsIsRefusedAtOnce)
        }) {
     Serve([&](int fd) {
       testing::SendAll(fd, answer);
-      char byte;  // stays until the pool hangs up: only the head's shape ends the wait
-      (void)::read(fd, &byte, 1);
+      testing::ReadUntilClosed(fd);  // only the head's shape can end the pool's wait
       return false;
     });
     const auto start = std::chrono::steady_clock::now();
