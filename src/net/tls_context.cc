@@ -139,10 +139,6 @@ Result<std::shared_ptr<ssl::context>> BuildServerContext(const TlsServerOptions&
   SSL_CTX_set_min_proto_version(ctx, options.allow_tls12 ? TLS1_2_VERSION : TLS1_3_VERSION);
   SSL_CTX_set_options(
       ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  // A read takes what the socket holds (up to OpenSSL's buffer) rather than
-  // a record's header and then its body, one system call each. Bytes read
-  // ahead show in SSL_has_pending, not in SSL_pending.
-  SSL_CTX_set_read_ahead(ctx, 1);
   if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) {
     return Err(InternalError("cannot set TLS 1.2 cipher list: " + LastSslError()));
   }

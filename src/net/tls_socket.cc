@@ -118,8 +118,9 @@ TlsSocket::TlsSocket(Socket socket, asio::ssl::context& context, Role role)
   SSL_set_bio(ssl_, bio, bio);  // the SSL owns it now
   // A read takes what the socket holds (up to OpenSSL's buffer) rather than
   // a record's header and then its body, one system call each; bytes read
-  // ahead show in HasPending. Server contexts set it too; an upstream's,
-  // shared with Beast's streams off the io threads, does not.
+  // ahead show in HasPending (SSL_has_pending), not in SSL_pending. Set here,
+  // not on the context: an upstream's is shared with Beast's streams off
+  // the io threads.
   SSL_set_read_ahead(ssl_, 1);
   if (role == Role::kClient) {
     SSL_set_connect_state(ssl_);
