@@ -394,13 +394,13 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       // next endpoint that is up gets it, whatever its method, as nginx's
       // proxy_next_upstream does by default; each endpoint once. Not a body
       // that streams: the pool may have read some of it before connecting.
-      const Upstream& upstream = upstreams_[endpoints_[endpoint].upstream];
       std::vector<size_t> tried;
-      while (!sent && upstream.count > 1 && !client_body && net::IsConnectFailure(sent.error())) {
-        endpoints_[endpoint].breaker->RecordFailure();
+      while (!sent && !client_body && net::IsConnectFailure(sent.error())) {
         tried.push_back(endpoint);
+        const Upstream& upstream = upstreams_[endpoints_[endpoint].upstream];
         const std::optional<size_t> next = ChooseEndpoint(upstream, admission, tried);
-        if (!next) break;
+        if (!next) break;  // the last failure is FinishForward's to count
+        endpoints_[endpoint].breaker->RecordFailure();
         if (log::Enabled(log::Level::kDebug)) {
           log::Debug("gateway.upstream_next_endpoint", {{"upstream", upstream.name},
                                                         {"failed", endpoints_[endpoint].authority},
