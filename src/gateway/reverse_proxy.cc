@@ -33,6 +33,16 @@ bool Idempotent(std::string_view method) {
          method == "DELETE" || method == "TRACE";
 }
 
+// Whether a request that failed with `error` (net::UpstreamPool::Send's)
+// may go to another endpoint of its upstream: when no connection could be
+// made, or when an idempotent request's connection was lost before an answer
+// (a timeout is kDeadlineExceeded, a malformed answer kDataLoss). A
+// WebSocket handshake goes on only if it never reached the service.
+bool MayGoToNextEndpoint(const Status& error, bool idempotent, bool tunnel) {
+  if (net::IsConnectFailure(error)) return true;
+  return idempotent && !tunnel && error.code() == StatusCode::kUnavailable;
+}
+
 // A WebSocket opening handshake (RFC 6455 section 4.1): an HTTP/1.1 GET
 // whose Upgrade names websocket and whose Connection names upgrade.
 bool IsWebSocketHandshake(const net::HttpRequest& request) {
@@ -239,6 +249,16 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
   std::vector<Upstream> upstreams;
   std::vector<Endpoint> endpoints;
   std::vector<HealthChecker::Target> health_targets;
+  metrics::GaugeFamily* breaker_states = nullptr;
+  metrics::CounterFamily* breaker_openings = nullptr;
+  if (recorder != nullptr) {
+    breaker_states = &recorder->registry().AddGaugeFamily(
+        "bulwark_gateway_upstream_circuit_state",
+        "The endpoint's circuit breaker: 0 closed, 1 open, 2 half-open", {"upstream", "endpoint"});
+    breaker_openings = &recorder->registry().AddCounterFamily(
+        "bulwark_gateway_upstream_circuit_opened_total",
+        "Times the endpoint's circuit breaker opened", {"upstream", "endpoint"});
+  }
   for (UpstreamConfig& config : configs) {
     std::shared_ptr<boost::asio::ssl::context> tls_context;
     if (config.options.tls) {
@@ -270,14 +290,19 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
         health_targets.push_back(
             HealthTarget(config.name, options, authority, *config.health_check));
       }
-      endpoints.push_back(
-          {.upstream = upstreams.size(),
-           .options = std::move(options),
-           .authority = std::move(authority),
-           .resolved = std::move(*resolved),
-           .breaker = std::make_unique<guard::CircuitBreaker>(config.breaker, clock),
-           .tls_context = tls_context,
-           .health_index = health_index});
+      guard::CircuitBreakerMetrics breaker_metrics;
+      if (breaker_states != nullptr) {
+        breaker_metrics = {.state = &breaker_states->WithLabels({config.name, authority}),
+                           .opened = &breaker_openings->WithLabels({config.name, authority})};
+      }
+      endpoints.push_back({.upstream = upstreams.size(),
+                           .options = std::move(options),
+                           .authority = std::move(authority),
+                           .resolved = std::move(*resolved),
+                           .breaker = std::make_unique<guard::CircuitBreaker>(config.breaker, clock,
+                                                                              breaker_metrics),
+                           .tls_context = tls_context,
+                           .health_index = health_index});
     }
     upstreams.push_back(std::move(upstream));
   }
@@ -391,11 +416,16 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
                           !client_body && IsWebSocketHandshake(request);
       Result<net::HttpResponse> sent = co_await SendOrUpgrade(pool, upstream_request, tunnel);
       // A connection that could not be made took none of the request: the
-      // next endpoint that is up gets it, whatever its method, as nginx's
-      // proxy_next_upstream does by default; each endpoint once. Not a body
-      // that streams: the pool may have read some of it before connecting.
+      // next endpoint that is up gets it, whatever its method. An
+      // idempotent request whose connection was lost before any of an
+      // answer came goes on too, as one that may safely run twice (RFC 9110
+      // section 9.2.2). Each endpoint once; as nginx's proxy_next_upstream
+      // does by default, less its timeouts (a service too slow to answer is
+      // not sent the same work again). Not a body that streams: the pool
+      // may have read some of it.
+      const bool idempotent = Idempotent(upstream_request.method);
       std::vector<size_t> tried;
-      while (!sent && !client_body && net::IsConnectFailure(sent.error())) {
+      while (!sent && !client_body && MayGoToNextEndpoint(sent.error(), idempotent, tunnel)) {
         tried.push_back(endpoint);
         const Upstream& upstream = upstreams_[endpoints_[endpoint].upstream];
         const std::optional<size_t> next = ChooseEndpoint(upstream, admission, tried);

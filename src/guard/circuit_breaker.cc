@@ -10,11 +10,20 @@ constexpr int kOpen = static_cast<int>(CircuitBreaker::State::kOpen);
 constexpr int kHalfOpen = static_cast<int>(CircuitBreaker::State::kHalfOpen);
 }  // namespace
 
-CircuitBreaker::CircuitBreaker(CircuitBreakerOptions options, const Clock& clock)
+CircuitBreaker::CircuitBreaker(CircuitBreakerOptions options, const Clock& clock,
+                               CircuitBreakerMetrics metrics)
     : options_{.failure_threshold = std::max(options.failure_threshold, 1),
                .open_duration = std::max(options.open_duration, std::chrono::milliseconds(1)),
                .half_open_probes = std::max(options.half_open_probes, 1)},
-      clock_(clock) {}
+      clock_(clock),
+      metrics_(metrics) {
+  if (metrics_.state != nullptr) metrics_.state->Set(kClosed);
+}
+
+void CircuitBreaker::Moved(bool opened) {
+  if (metrics_.state != nullptr) metrics_.state->Set(state_.load(std::memory_order_acquire));
+  if (opened && metrics_.opened != nullptr) metrics_.opened->Increment();
+}
 
 int64_t CircuitBreaker::NowNanos() const {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.Monotonic().time_since_epoch())
@@ -34,6 +43,7 @@ CircuitBreaker::Admission CircuitBreaker::Admit() {
     // competes for the probe slots below.
     if (state_.compare_exchange_strong(state, kHalfOpen, std::memory_order_acq_rel)) {
       probes_in_flight_.store(0, std::memory_order_release);
+      Moved(/*opened=*/false);
     } else if (state == kClosed) {
       return Admission::kAllowed;
     } else if (state == kOpen) {
@@ -52,6 +62,7 @@ void CircuitBreaker::RecordSuccess() {
   int expected = kHalfOpen;
   if (state_.compare_exchange_strong(expected, kClosed, std::memory_order_acq_rel)) {
     probes_in_flight_.store(0, std::memory_order_release);
+    Moved(/*opened=*/false);
   }
 }
 
@@ -73,6 +84,7 @@ void CircuitBreaker::RecordFailure() {
     int expected = kHalfOpen;
     if (state_.compare_exchange_strong(expected, kOpen, std::memory_order_acq_rel)) {
       probes_in_flight_.store(0, std::memory_order_release);
+      Moved(/*opened=*/true);
       return;
     }
   }
@@ -84,6 +96,7 @@ void CircuitBreaker::RecordFailure() {
   int expected = kClosed;
   if (state_.compare_exchange_strong(expected, kOpen, std::memory_order_acq_rel)) {
     consecutive_failures_.store(0, std::memory_order_release);
+    Moved(/*opened=*/true);
   }
 }
 

@@ -8,7 +8,8 @@
 //              success closes the breaker, one failure opens it again
 //
 // Lock-free (atomics only), so every io thread can consult one breaker per
-// upstream on the request path. Time comes from the injected clock.
+// upstream on the request path. Time comes from the injected clock. With
+// CircuitBreakerMetrics, each change of state is shown as it happens.
 #ifndef BULWARK_GUARD_CIRCUIT_BREAKER_H_
 #define BULWARK_GUARD_CIRCUIT_BREAKER_H_
 
@@ -17,8 +18,15 @@
 #include <cstdint>
 
 #include "core/clock.h"
+#include "core/metrics.h"
 
 namespace bulwark::guard {
+
+// Where a breaker shows its state; either may be null. Both must outlive it.
+struct CircuitBreakerMetrics {
+  metrics::Gauge* state = nullptr;     // 0 closed, 1 open, 2 half-open
+  metrics::Counter* opened = nullptr;  // times it opened (from closed or half-open)
+};
 
 struct CircuitBreakerOptions {
   int failure_threshold = 5;
@@ -31,7 +39,8 @@ class CircuitBreaker {
   enum class State { kClosed = 0, kOpen = 1, kHalfOpen = 2 };
 
   // `clock` must outlive the breaker. Options below 1 are raised to 1.
-  CircuitBreaker(CircuitBreakerOptions options, const Clock& clock);
+  CircuitBreaker(CircuitBreakerOptions options, const Clock& clock,
+                 CircuitBreakerMetrics metrics = {});
 
   // Whether a request may be sent now, and if so whether as one of the
   // half-open probes. Every admission must be followed by exactly one
@@ -50,9 +59,14 @@ class CircuitBreaker {
 
  private:
   int64_t NowNanos() const;
+  // After this thread moved the state: the gauge shows the state as it is
+  // now (a later move on another thread may already have changed it), and
+  // an opening is counted.
+  void Moved(bool opened);
 
   const CircuitBreakerOptions options_;
   const Clock& clock_;
+  const CircuitBreakerMetrics metrics_;
   std::atomic<int> state_{static_cast<int>(State::kClosed)};
   std::atomic<int> consecutive_failures_{0};
   std::atomic<int64_t> opened_at_ns_{0};

@@ -31,6 +31,8 @@ class Handler(socketserver.StreamRequestHandler):
                 fields += field
                 name, value = field.decode("latin-1").split(":", 1)
                 headers[name.strip().lower()] = value.strip()
+            if target.startswith("/hangup"):  # takes the request, never answers
+                return
             if target == "/framing/refuse-upload":  # answers on the head and hangs up
                 self.wfile.write(b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 9\r\n"
                                  b"Connection: close\r\n\r\ntoo big!\n")

@@ -17,6 +17,8 @@ ident=$(free_port)
 checked=$(free_port)
 pair_a=$(free_port)
 pair_b=$(free_port)
+dead_1=$(free_port)   # nothing listens on these two
+dead_2=$(free_port)
 framing=$(free_port)
 python3 "$here/framing_upstream.py" "$framing" &
 pids+=($!)
@@ -88,6 +90,12 @@ gateway:
       addresses: [127.0.0.1:$pair_a, 127.0.0.1:1]
       connect_timeout_ms: 500
       circuit_breaker: {failures: 1, open_ms: 60000}
+    - name: hangup-pair                   # one endpoint that takes requests and hangs up
+      addresses: [127.0.0.1:$framing, 127.0.0.1:$pair_a]
+      circuit_breaker: {failures: 1000}
+    - name: dead-pair                     # two endpoints, neither up
+      addresses: [127.0.0.1:$dead_1, 127.0.0.1:$dead_2]
+      circuit_breaker: {failures: 2, open_ms: 60000}
     - {name: down, address: 127.0.0.1:1, connect_timeout_ms: 500}
     - {name: flaky, address: 127.0.0.1:$flaky, circuit_breaker: {failures: 2, open_ms: 1000}}
     - {name: framing, address: 127.0.0.1:$framing, circuit_breaker: {failures: 1000}}
@@ -107,6 +115,8 @@ gateway:
     - {name: checked, path_prefix: /checked, authn: {mode: none}, upstream: checked}
     - {name: pair-unchecked, path_prefix: /pair-unchecked, authn: {mode: none}, upstream: pair-unchecked}
     - {name: pair, path_prefix: /pair, authn: {mode: none}, upstream: pair}
+    - {name: hangup-pair, path_prefix: /hangup, authn: {mode: none}, upstream: hangup-pair}
+    - {name: dead-pair, path_prefix: /dead-pair, authn: {mode: none}, upstream: dead-pair}
     - {name: anonymous-ident, path_prefix: /anon, authn: {mode: none}, upstream: ident}
     - {name: orders, path_prefix: /orders, authz: {scopes: [orders:read]}, upstream: service}
     - name: docs
@@ -299,6 +309,31 @@ for _ in $(seq 1 3); do turns+="$(code "$base/pair-unchecked/x"):$(cat body) "; 
 turns+="$(code -X POST --data x "$base/pair-unchecked/x"):$(cat body)"
 expect_eq "an endpoint that refuses connections passes its turn on, a POST's too" "$turns" \
   "200:a 200:a 200:a 200:a"
+# An endpoint that takes a request and hangs up without an answer: an
+# idempotent request goes on to the next endpoint; a POST, which may have
+# run, is answered 502 and never sent twice.
+turns=""
+for _ in $(seq 1 4); do turns+="$(code "$base/hangup/x"):$(cat body) "; done
+turns+="$(code -X PUT --data x "$base/hangup/x"):$(cat body) "
+turns+="$(code -X DELETE "$base/hangup/x"):$(cat body)"
+expect_eq "an idempotent request whose connection is lost goes to the next endpoint" "$turns" \
+  "200:a 200:a 200:a 200:a 200:a 200:a"
+turns=""
+for _ in $(seq 1 2); do turns+="$(code -X POST --data x "$base/hangup/x") "; done
+expect_eq "a POST whose connection is lost is not sent again" \
+  "$(printf '%s' "$turns" | tr ' ' '\n' | sort | tr '\n' ' ')" "200 502 "
+# Breakers count each endpoint's failures once per request: with two
+# failures to open, one request that found both endpoints down opens
+# neither; the second opens both, and the third is refused untried.
+breaker_states() {
+  curl -s "$base/metrics" | grep -E "^bulwark_gateway_upstream_circuit_(state|opened_total)\{upstream=\"dead-pair\"" |
+    sed -E 's/.*endpoint="[^"]*:([0-9]+)"\} /\1 /' | sed -e "s/^$dead_1 /one /" -e "s/^$dead_2 /two /" | sort | tr '\n' ' '
+}
+expect_eq "both endpoints down -> 502" "$(code "$base/dead-pair/x")" "502"
+expect_eq "one request's failures open no breaker" "$(breaker_states)" "one 0 one 0 two 0 two 0 "
+expect_eq "both endpoints down again -> 502" "$(code "$base/dead-pair/x")" "502"
+expect_eq "the second request's open both" "$(breaker_states)" "one 1 one 1 two 1 two 1 "
+expect_eq "both breakers open -> 503" "$(code "$base/dead-pair/x")" "503"
 expect_eq "no route -> 404" "$(code "$base/nowhere")" "404"
 expect_eq "upstream down -> 502" "$(code "$base/gone")" "502"
 # Circuit breaker: two failures open it (503 without trying), and once the

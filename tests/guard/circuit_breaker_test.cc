@@ -120,5 +120,38 @@ TEST_F(CircuitBreakerTest, ConcurrentCallersGetExactlyTheProbeSlots) {
   EXPECT_EQ(breaker.state(), State::kHalfOpen);
 }
 
+// The gauge and counter follow each move of state as it happens: closed,
+// open, half-open, open again, half-open, closed.
+TEST(CircuitBreakerMetricsTest, ShowEachChangeOfState) {
+  metrics::MetricsRegistry registry;
+  metrics::Gauge& state = registry.AddGauge("state", "state");
+  metrics::Counter& opened = registry.AddCounter("opened_total", "opened");
+  state.Set(7);  // the breaker says closed when it starts
+  FakeClock clock;
+  CircuitBreaker breaker({.failure_threshold = 2, .open_duration = milliseconds(100)}, clock,
+                         {.state = &state, .opened = &opened});
+  EXPECT_EQ(state.Value(), 0);
+  ASSERT_TRUE(breaker.Allow());
+  breaker.RecordFailure();
+  EXPECT_EQ(state.Value(), 0) << "one failure of two";
+  ASSERT_TRUE(breaker.Allow());
+  breaker.RecordFailure();
+  EXPECT_EQ(state.Value(), 1);
+  EXPECT_EQ(opened.Value(), 1);
+  EXPECT_FALSE(breaker.Allow());
+  EXPECT_EQ(state.Value(), 1) << "a refusal moves nothing";
+  clock.Advance(milliseconds(100));
+  ASSERT_TRUE(breaker.Allow());
+  EXPECT_EQ(state.Value(), 2);
+  breaker.RecordFailure();  // the probe failed
+  EXPECT_EQ(state.Value(), 1);
+  EXPECT_EQ(opened.Value(), 2);
+  clock.Advance(milliseconds(100));
+  ASSERT_TRUE(breaker.Allow());
+  breaker.RecordSuccess();
+  EXPECT_EQ(state.Value(), 0);
+  EXPECT_EQ(opened.Value(), 2);
+}
+
 }  // namespace
 }  // namespace bulwark::guard
