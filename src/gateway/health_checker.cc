@@ -1,6 +1,7 @@
 #include "gateway/health_checker.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "core/log.h"
 
@@ -23,7 +24,8 @@ HealthChecker::HealthChecker(std::vector<Target> targets, metrics::MetricsRegist
     }
     states_.push_back(std::move(state));
   }
-  if (!targets_.empty()) thread_ = std::thread([this] { Run(); });
+  const size_t threads = std::min(targets_.size(), kMaxCheckThreads);
+  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
 }
 
 HealthChecker::~HealthChecker() {
@@ -32,7 +34,7 @@ HealthChecker::~HealthChecker() {
     stop_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (std::thread& thread : threads_) thread.join();
 }
 
 void HealthChecker::Check(size_t index) {
@@ -66,18 +68,32 @@ void HealthChecker::Check(size_t index) {
 void HealthChecker::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
+    // The first endpoint due that no other thread is checking, else sleep
+    // until the next one not being checked is due (a thread that finishes
+    // a check comes back here, so the one it checked is never forgotten).
+    const auto now = std::chrono::steady_clock::now();
     auto wake_at = std::chrono::steady_clock::time_point::max();
-    for (size_t i = 0; i < targets_.size(); ++i) {
-      if (std::chrono::steady_clock::now() >= states_[i]->next_check) {
-        lock.unlock();
-        Check(i);
-        lock.lock();
-        if (stop_) return;
-        states_[i]->next_check = std::chrono::steady_clock::now() + targets_[i].options.interval;
+    std::optional<size_t> due;
+    for (size_t i = 0; i < targets_.size() && !due; ++i) {
+      State& state = *states_[i];
+      if (state.checking) continue;
+      if (now >= state.next_check) {
+        due = i;
+      } else {
+        wake_at = std::min(wake_at, state.next_check);
       }
-      wake_at = std::min(wake_at, states_[i]->next_check);
     }
-    wake_.wait_until(lock, wake_at, [this] { return stop_; });
+    if (!due) {
+      wake_.wait_until(lock, wake_at, [this] { return stop_; });
+      continue;
+    }
+    State& state = *states_[*due];
+    state.checking = true;
+    lock.unlock();
+    Check(*due);
+    lock.lock();
+    state.checking = false;
+    state.next_check = std::chrono::steady_clock::now() + targets_[*due].options.interval;
   }
 }
 

@@ -1,7 +1,8 @@
-// HealthChecker: active health checks of upstream endpoints. A background
-// thread GETs each endpoint's health path every interval (over TLS with the
+// HealthChecker: active health checks of upstream endpoints. Background
+// threads GET each endpoint's health path every interval (over TLS with the
 // upstream's own trust and client certificate when it is a TLS upstream),
-// one after another; after `unhealthy_threshold` consecutive failures (no
+// up to kMaxCheckThreads endpoints at a time, so an endpoint that hangs to
+// its timeout holds up no other's checks; after `unhealthy_threshold` consecutive failures (no
 // answer, timeout, a status outside 200..399) the endpoint is unhealthy and
 // the proxy sends it nothing (503 at once if no other endpoint of its
 // upstream is up); after `healthy_threshold` consecutive successes it is
@@ -43,9 +44,12 @@ class HealthChecker {
     HealthCheckOptions options;
   };
 
+  // Endpoints checked at once, at most (a thread each, mostly asleep).
+  static constexpr size_t kMaxCheckThreads = 8;
+
   // Starts checking. `registry` (may be null) gets the health gauge.
   HealthChecker(std::vector<Target> targets, metrics::MetricsRegistry* registry);
-  ~HealthChecker();  // stops the thread (waits for a check in flight)
+  ~HealthChecker();  // stops the threads (waits for the checks in flight)
 
   // Whether target `index` (in the order given) is healthy. Lock-free.
   bool Healthy(size_t index) const {
@@ -55,9 +59,10 @@ class HealthChecker {
  private:
   struct State {
     std::atomic<bool> healthy{true};
-    int successes = 0;  // consecutive; checker thread only
+    int successes = 0;  // consecutive; the thread checking it only
     int failures = 0;
-    std::chrono::steady_clock::time_point next_check;
+    std::chrono::steady_clock::time_point next_check;  // guarded by mu_
+    bool checking = false;                             // guarded by mu_
     metrics::Gauge* gauge = nullptr;
   };
   void Run();
@@ -68,7 +73,7 @@ class HealthChecker {
   std::mutex mu_;
   std::condition_variable wake_;
   bool stop_ = false;  // guarded by mu_
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace bulwark::gateway
