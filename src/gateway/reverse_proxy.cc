@@ -195,6 +195,9 @@ struct ReverseProxy::Endpoint {
   size_t upstream = 0;           // into upstreams_
   net::UpstreamOptions options;  // the upstream's, with this endpoint's host and port
   std::string authority;         // host:port, an IPv6 literal in brackets
+  // How metrics and logs name it: its authority, or if its name resolved to
+  // several addresses (each an endpoint), its address and port.
+  std::string label;
   std::vector<boost::asio::ip::tcp::endpoint> resolved;
   std::unique_ptr<guard::CircuitBreaker> breaker;          // shared by every io thread
   std::shared_ptr<boost::asio::ssl::context> tls_context;  // the upstream's (TLS only)
@@ -221,16 +224,26 @@ std::string Authority(const net::UpstreamOptions& o) {
   return fmt::format("{}{}{}:{}", v6 ? "[" : "", o.host, v6 ? "]" : "", o.port);
 }
 
+// `address:port`, an IPv6 address in brackets: the name of one endpoint of
+// several that a name resolved to.
+std::string AddressLabel(const boost::asio::ip::tcp::endpoint& e) {
+  const bool v6 = e.address().is_v6();
+  return fmt::format("{}{}{}:{}", v6 ? "[" : "", e.address().to_string(), v6 ? "]" : "", e.port());
+}
+
 // The health check of the endpoint at `o` (an upstream's options, with the
-// endpoint's host and port) whose `authority` is Authority(o).
+// endpoint's host and port) whose `authority` is Authority(o), named
+// `label`; if `address` is set, at that address of the name (one of several).
 HealthChecker::Target HealthTarget(const std::string& upstream, const net::UpstreamOptions& o,
-                                   const std::string& authority, const HealthCheckOptions& check) {
+                                   const std::string& authority, const std::string& label,
+                                   std::string address, const HealthCheckOptions& check) {
   HealthChecker::Target target{
       .name = upstream,
-      .endpoint = authority,
+      .endpoint = label,
       .url = fmt::format("{}://{}{}", o.tls ? "https" : "http", authority, check.path),
       .fetch = {.timeout = check.timeout, .max_body_bytes = 64 * 1024, .allow_plain_http = true},
       .options = check};
+  target.fetch.connect_address = std::move(address);
   if (o.tls) {
     target.fetch.ca_file = o.tls->ca_file;
     target.fetch.cert_file = o.tls->cert_file;
@@ -272,38 +285,47 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
     if (config.addresses.empty()) {
       return Err(InvalidArgumentError(fmt::format("upstream '{}': no address", config.name)));
     }
-    Upstream upstream{
-        .name = config.name, .first = endpoints.size(), .count = config.addresses.size()};
+    Upstream upstream{.name = config.name, .first = endpoints.size()};
     for (const UpstreamAddress& address : config.addresses) {
       net::UpstreamOptions options = config.options;
       options.host = address.host;
       options.port = address.port;
-      std::string authority = Authority(options);
+      const std::string authority = Authority(options);
       auto resolved = net::ResolveUpstream(options);
       if (!resolved) {
         return Err(InvalidArgumentError(
             fmt::format("upstream '{}': {}", config.name, resolved.error().message())));
       }
-      std::optional<size_t> health_index;
-      if (config.health_check) {
-        health_index = health_targets.size();
-        health_targets.push_back(
-            HealthTarget(config.name, options, authority, *config.health_check));
+      // A name of several addresses is an endpoint for each, named by it.
+      std::vector<std::vector<boost::asio::ip::tcp::endpoint>> split =
+          net::EndpointsOfName(*resolved);
+      for (std::vector<boost::asio::ip::tcp::endpoint>& addresses : split) {
+        const bool one = split.size() == 1;
+        std::string label = one ? authority : AddressLabel(addresses.front());
+        std::optional<size_t> health_index;
+        if (config.health_check) {
+          health_index = health_targets.size();
+          health_targets.push_back(HealthTarget(config.name, options, authority, label,
+                                                one ? "" : addresses.front().address().to_string(),
+                                                *config.health_check));
+        }
+        guard::CircuitBreakerMetrics breaker_metrics;
+        if (breaker_states != nullptr) {
+          breaker_metrics = {.state = &breaker_states->WithLabels({config.name, label}),
+                             .opened = &breaker_openings->WithLabels({config.name, label})};
+        }
+        endpoints.push_back({.upstream = upstreams.size(),
+                             .options = options,
+                             .authority = authority,
+                             .label = std::move(label),
+                             .resolved = std::move(addresses),
+                             .breaker = std::make_unique<guard::CircuitBreaker>(
+                                 config.breaker, clock, breaker_metrics),
+                             .tls_context = tls_context,
+                             .health_index = health_index});
       }
-      guard::CircuitBreakerMetrics breaker_metrics;
-      if (breaker_states != nullptr) {
-        breaker_metrics = {.state = &breaker_states->WithLabels({config.name, authority}),
-                           .opened = &breaker_openings->WithLabels({config.name, authority})};
-      }
-      endpoints.push_back({.upstream = upstreams.size(),
-                           .options = std::move(options),
-                           .authority = std::move(authority),
-                           .resolved = std::move(*resolved),
-                           .breaker = std::make_unique<guard::CircuitBreaker>(config.breaker, clock,
-                                                                              breaker_metrics),
-                           .tls_context = tls_context,
-                           .health_index = health_index});
     }
+    upstream.count = endpoints.size() - upstream.first;
     upstreams.push_back(std::move(upstream));
   }
   // Each route's upstream, found here once rather than by name per request.
@@ -433,8 +455,8 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
         endpoints_[endpoint].breaker->RecordFailure();
         if (log::Enabled(log::Level::kDebug)) {
           log::Debug("gateway.upstream_next_endpoint", {{"upstream", upstream.name},
-                                                        {"failed", endpoints_[endpoint].authority},
-                                                        {"next", endpoints_[*next].authority},
+                                                        {"failed", endpoints_[endpoint].label},
+                                                        {"next", endpoints_[*next].label},
                                                         {"error", sent.error().message()}});
         }
         endpoint = *next;

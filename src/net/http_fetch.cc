@@ -163,8 +163,9 @@ Result<FetchedResponse> FetchUrl(std::string_view url, const FetchOptions& optio
   BULWARK_ASSIGN_OR_RETURN(Target target, ParseTarget(url, options.allow_plain_http));
   // The name lookup counts against the deadline too (the resolver may hang).
   const auto start = std::chrono::steady_clock::now();
+  const std::string& to = options.connect_address.empty() ? target.host : options.connect_address;
   BULWARK_ASSIGN_OR_RETURN(std::vector<tcp::endpoint> endpoints,
-                           ResolveWithin(target.host, target.port, options.timeout));
+                           ResolveWithin(to, target.port, options.timeout));
   const auto left = options.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::steady_clock::now() - start);
   if (left <= std::chrono::milliseconds(0)) return Err(DeadlineExceededError("timed out"));

@@ -28,6 +28,10 @@ struct FetchOptions {
   std::string key_file;
   // The name the server's certificate must hold, when not the URL's host.
   std::string server_name;
+  // An IP address to connect to in place of the URL host's (whose name
+  // still goes as Host and is checked against the certificate): one of the
+  // several addresses of a name.
+  std::string connect_address;
   // Plain http to any host (health checks of an upstream already configured
   // as plaintext); otherwise only to loopback.
   bool allow_plain_http = false;

@@ -218,6 +218,23 @@ Result<std::vector<tcp::endpoint>> ResolveUpstream(const UpstreamOptions& option
   return endpoints;
 }
 
+std::vector<std::vector<tcp::endpoint>> EndpointsOfName(
+    const std::vector<tcp::endpoint>& resolved) {
+  std::vector<tcp::endpoint> first_family;
+  std::vector<tcp::endpoint> other_family;
+  for (const tcp::endpoint& e : resolved) {
+    auto& family = e.protocol() == resolved.front().protocol() ? first_family : other_family;
+    if (std::find(family.begin(), family.end(), e) == family.end()) family.push_back(e);
+  }
+  if (first_family.size() <= 1) return {resolved};
+  std::vector<std::vector<tcp::endpoint>> endpoints;
+  for (const tcp::endpoint& e : first_family) {
+    std::vector<tcp::endpoint>& addresses = endpoints.emplace_back(1, e);
+    addresses.insert(addresses.end(), other_family.begin(), other_family.end());
+  }
+  return endpoints;
+}
+
 bool IsConnectFailure(const Status& error) {
   for (const std::string_view step : {kConnectStep, kHandshakeStep}) {
     if (error == IoError(beast::error::timeout, step) ||

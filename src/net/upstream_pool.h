@@ -67,6 +67,15 @@ bool IsConnectFailure(const Status& error);
 // net/resolve.h). kInvalidArgument if it does not resolve in time.
 Result<std::vector<boost::asio::ip::tcp::endpoint>> ResolveUpstream(const UpstreamOptions& options);
 
+// The endpoints the addresses a name resolved to (`resolved`, in the
+// system's order of preference, RFC 6724) make, as nginx and Envoy's strict
+// DNS make them: one for each distinct address of the family listed first,
+// each followed by the other family's addresses to fall back to when it
+// cannot be reached. A name with one address, or one of each family (as
+// `localhost`), stays one endpoint of them all.
+std::vector<std::vector<boost::asio::ip::tcp::endpoint>> EndpointsOfName(
+    const std::vector<boost::asio::ip::tcp::endpoint>& resolved);
+
 class UpstreamPool {
  public:
   // `tls_context` is required exactly when options.tls is set.

@@ -52,6 +52,21 @@ TEST(HttpFetchTest, FetchesOverPlainHttpFromLoopback) {
   EXPECT_EQ(big.error().code(), StatusCode::kResourceExhausted);
 }
 
+// One address of a name with several: the name goes as Host, the
+// connection to the address given (the name itself need not resolve).
+TEST(HttpFetchTest, ConnectsToTheAddressGivenInPlaceOfTheNames) {
+  auto server = HttpServer::Start({.threads = 1}, Answer);
+  ASSERT_TRUE(server.has_value());
+  const std::string port = std::to_string((*server)->port());
+  FetchOptions options{.allow_plain_http = true};
+  options.connect_address = "127.0.0.1";
+  auto response = FetchUrl("http://orders.invalid:" + port + "/healthz", options);
+  ASSERT_TRUE(response.has_value()) << response.error().ToString();
+  EXPECT_EQ(response->body, "{\"path\":\"/healthz\",\"host\":\"orders.invalid:" + port + "\"}");
+  options.connect_address = "not an address";
+  EXPECT_FALSE(FetchUrl("http://orders.invalid:" + port + "/healthz", options).has_value());
+}
+
 TEST(HttpFetchTest, TimesOutOnAServerThatNeverAnswers) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

@@ -98,6 +98,23 @@ class UpstreamPoolTest : public ::testing::Test {
   asio::io_context ioc_;
 };
 
+TEST(EndpointsOfNameTest, MakesAnEndpointOfEachAddressOfTheFirstFamily) {
+  using asio::ip::make_address;
+  using asio::ip::tcp;
+  const auto at = [](const char* address) { return tcp::endpoint(make_address(address), 8080); };
+  using Endpoints = std::vector<std::vector<tcp::endpoint>>;
+  EXPECT_EQ(EndpointsOfName({at("10.0.0.5")}), (Endpoints{{at("10.0.0.5")}}));
+  EXPECT_EQ(EndpointsOfName({at("::1"), at("127.0.0.1")}),
+            (Endpoints{{at("::1"), at("127.0.0.1")}}))
+      << "localhost: one endpoint, the second family its fallback";
+  EXPECT_EQ(EndpointsOfName({at("10.0.0.5"), at("10.0.0.6"), at("10.0.0.5"), at("10.0.0.7")}),
+            (Endpoints{{at("10.0.0.5")}, {at("10.0.0.6")}, {at("10.0.0.7")}}))
+      << "each address once";
+  EXPECT_EQ(EndpointsOfName({at("fd00::5"), at("10.0.0.5"), at("fd00::6"), at("10.0.0.6")}),
+            (Endpoints{{at("fd00::5"), at("10.0.0.5"), at("10.0.0.6")},
+                       {at("fd00::6"), at("10.0.0.5"), at("10.0.0.6")}}));
+}
+
 TEST_F(UpstreamPoolTest, KeepsAConnectionForTheNextRequest) {
   Service service(/*answers_per_connection=*/100);
   UpstreamPool pool = Pool(service);
