@@ -266,9 +266,9 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
     BULWARK_ASSIGN_OR_RETURN(config.audit, AuditFromNode(audit, base_dir));
   }
   for (const ConfigNode& item : node["upstreams"].Elements()) {
-    BULWARK_RETURN_IF_ERROR(
-        item.CheckKeys({"name", "address", "addresses", "connect_timeout_ms", "response_timeout_ms",
-                        "tunnel_idle_timeout_ms", "circuit_breaker", "tls", "health_check"}));
+    BULWARK_RETURN_IF_ERROR(item.CheckKeys(
+        {"name", "address", "addresses", "balance", "connect_timeout_ms", "response_timeout_ms",
+         "tunnel_idle_timeout_ms", "circuit_breaker", "tls", "health_check"}));
     UpstreamConfig upstream;
     BULWARK_ASSIGN_OR_RETURN(upstream.name, item["name"].String());
     if (ConfigNode list = item["addresses"]; !list.IsMissing()) {
@@ -283,6 +283,12 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
     } else {
       BULWARK_ASSIGN_OR_RETURN(UpstreamAddress parsed, AddressFromNode(item["address"]));
       upstream.addresses.push_back(std::move(parsed));
+    }
+    BULWARK_ASSIGN_OR_RETURN(std::string balance, item["balance"].StringOr("round_robin"));
+    if (balance == "least_request") {
+      upstream.balance = UpstreamConfig::Balance::kLeastRequest;
+    } else if (balance != "round_robin") {
+      return Err(item["balance"].Error("expected round_robin or least_request"));
     }
     BULWARK_ASSIGN_OR_RETURN(int64_t connect, item["connect_timeout_ms"].IntOr(2000, 1, 600'000));
     upstream.options.connect_timeout = std::chrono::milliseconds(connect);

@@ -15,6 +15,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <chrono>
+#include <random>
 #include <span>
 #include <unordered_map>
 
@@ -189,6 +190,7 @@ struct ReverseProxy::Upstream {
   // Whose turn it is (an offset from `first`), shared by the io threads:
   // two that take the same turn at once only send two requests to one.
   std::unique_ptr<std::atomic<size_t>> turn = std::make_unique<std::atomic<size_t>>(0);
+  bool least_request = false;  // UpstreamConfig::Balance::kLeastRequest
 };
 
 struct ReverseProxy::Endpoint {
@@ -202,7 +204,28 @@ struct ReverseProxy::Endpoint {
   std::unique_ptr<guard::CircuitBreaker> breaker;          // shared by every io thread
   std::shared_ptr<boost::asio::ssl::context> tls_context;  // the upstream's (TLS only)
   std::optional<size_t> health_index;                      // into health_, if checked
+  // Requests sent and awaiting their answer's head (least_request only).
+  std::unique_ptr<std::atomic<int>> in_flight = std::make_unique<std::atomic<int>>(0);
 };
+
+namespace {
+
+// A request counted in flight to an endpoint for as long as it lives (a
+// drain that destroys the coroutine awaiting the answer ends it too).
+class InFlight {
+ public:
+  explicit InFlight(std::atomic<int>& count) : count_(count) {
+    count_.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~InFlight() { count_.fetch_sub(1, std::memory_order_relaxed); }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  std::atomic<int>& count_;
+};
+
+}  // namespace
 
 ReverseProxy::ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams,
                            std::vector<Endpoint> endpoints, std::vector<size_t> route_upstreams,
@@ -285,7 +308,9 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
     if (config.addresses.empty()) {
       return Err(InvalidArgumentError(fmt::format("upstream '{}': no address", config.name)));
     }
-    Upstream upstream{.name = config.name, .first = endpoints.size()};
+    Upstream upstream{.name = config.name,
+                      .first = endpoints.size(),
+                      .least_request = config.balance == UpstreamConfig::Balance::kLeastRequest};
     for (const UpstreamAddress& address : config.addresses) {
       net::UpstreamOptions options = config.options;
       options.host = address.host;
@@ -371,6 +396,9 @@ const std::string& ReverseProxy::UpstreamName(size_t endpoint) const {
 std::optional<size_t> ReverseProxy::ChooseEndpoint(const Upstream& upstream,
                                                    guard::CircuitBreaker::Admission& admission,
                                                    std::span<const size_t> tried) const {
+  if (upstream.least_request && upstream.count > 1) {
+    if (auto chosen = ChooseLeastLoaded(upstream, admission, tried)) return chosen;
+  }
   // From the one whose turn it is, the first that is up, and the turn goes
   // to the one after it: one taken out by its health checks or its breaker
   // leaves the others taking even turns.
@@ -387,6 +415,44 @@ std::optional<size_t> ReverseProxy::ChooseEndpoint(const Upstream& upstream,
     return upstream.first + offset;
   }
   return std::nullopt;
+}
+
+std::optional<size_t> ReverseProxy::ChooseLeastLoaded(const Upstream& upstream,
+                                                      guard::CircuitBreaker::Admission& admission,
+                                                      std::span<const size_t> tried) const {
+  // Looking at every endpoint is exact but reads a counter that every io
+  // thread writes, per endpoint; past four, two drawn at random do almost
+  // as well (the power of two choices) for two reads.
+  constexpr size_t kLookAtAll = 4;
+  const size_t start = upstream.turn->load(std::memory_order_relaxed);
+  std::optional<size_t> best;  // an offset from upstream.first
+  int best_load = 0;
+  const auto consider = [&](size_t offset) {
+    const size_t index = upstream.first + offset;
+    const Endpoint& e = endpoints_[index];
+    if (std::find(tried.begin(), tried.end(), index) != tried.end()) return;
+    if (e.health_index && !health_->Healthy(*e.health_index)) return;
+    const int load = e.in_flight->load(std::memory_order_relaxed);
+    if (!best || load < best_load) {
+      best = offset;
+      best_load = load;
+    }
+  };
+  if (upstream.count <= kLookAtAll) {
+    for (size_t i = 0; i < upstream.count; ++i) consider((start + i) % upstream.count);
+  } else {
+    thread_local std::minstd_rand draw{std::random_device{}()};
+    const size_t first = draw() % upstream.count;
+    const size_t second = (first + 1 + draw() % (upstream.count - 1)) % upstream.count;
+    consider(first);
+    consider(second);
+  }
+  if (!best) return std::nullopt;
+  const size_t index = upstream.first + *best;
+  admission = endpoints_[index].breaker->Admit();
+  if (admission == guard::CircuitBreaker::Admission::kRefused) return std::nullopt;
+  upstream.turn->store((*best + 1) % upstream.count, std::memory_order_relaxed);
+  return index;
 }
 
 asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& request) const {
@@ -436,6 +502,9 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       }
       const bool tunnel = decision.route->websocket && upstream_request.body.empty() &&
                           !client_body && IsWebSocketHandshake(request);
+      const bool least_request = upstreams_[endpoints_[endpoint].upstream].least_request;
+      std::optional<InFlight> in_flight;
+      if (least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
       Result<net::HttpResponse> sent = co_await SendOrUpgrade(pool, upstream_request, tunnel);
       // A connection that could not be made took none of the request: the
       // next endpoint that is up gets it, whatever its method. An
@@ -460,8 +529,11 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
                                                         {"error", sent.error().message()}});
         }
         endpoint = *next;
+        in_flight.reset();
+        if (least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
         sent = co_await SendOrUpgrade(PoolFor(endpoint, executor), upstream_request, tunnel);
       }
+      in_flight.reset();
       if (client_body && client_body->error()) {
         response = ClientBodyFailed(endpoint, *client_body->error(), decision, admission);
       } else {

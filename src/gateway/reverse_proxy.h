@@ -38,6 +38,11 @@ struct UpstreamConfig {
   // robin), each with its own connections, circuit breaker and health
   // checks; a request goes to the next one that is healthy and admits it.
   std::vector<UpstreamAddress> addresses;
+  // How the next endpoint is chosen among those that are up: in turn, or
+  // the one with the fewest requests awaiting their answer's head (of two
+  // drawn at random when there are more than four; ties in turn).
+  enum class Balance { kRoundRobin, kLeastRequest };
+  Balance balance = Balance::kRoundRobin;
   // Consecutive failures (no connection, timeout, 502/503/504) that stop
   // traffic to an endpoint for open_duration, then probe; each endpoint has
   // its own breaker (503 at once when none admits a request).
@@ -88,6 +93,12 @@ class ReverseProxy {
   std::optional<size_t> ChooseEndpoint(const Upstream& upstream,
                                        guard::CircuitBreaker::Admission& admission,
                                        std::span<const size_t> tried = {}) const;
+  // For Balance::kLeastRequest: of the endpoints looked at (all, or two at
+  // random when there are more than four), the healthy one not in `tried`
+  // with the fewest requests in flight, if its breaker admits one.
+  std::optional<size_t> ChooseLeastLoaded(const Upstream& upstream,
+                                          guard::CircuitBreaker::Admission& admission,
+                                          std::span<const size_t> tried) const;
   // The client's response when reading its streamed body failed with
   // `error` on the way to the service (which is not judged by it).
   net::HttpResponse ClientBodyFailed(size_t endpoint, const Status& error, Decision& decision,

@@ -33,6 +33,11 @@ class Handler(socketserver.StreamRequestHandler):
                 headers[name.strip().lower()] = value.strip()
             if target.startswith("/hangup"):  # takes the request, never answers
                 return
+            if target.startswith("/least"):  # the slower endpoint of two
+                time.sleep(1.5)
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nslow\n")
+                self.wfile.flush()
+                continue
             if target == "/framing/refuse-upload":  # answers on the head and hangs up
                 self.wfile.write(b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 9\r\n"
                                  b"Connection: close\r\n\r\ntoo big!\n")

@@ -93,6 +93,10 @@ gateway:
     - name: hangup-pair                   # one endpoint that takes requests and hangs up
       addresses: [127.0.0.1:$framing, 127.0.0.1:$pair_a]
       circuit_breaker: {failures: 1000}
+    - name: least                         # a slow endpoint and a fast one
+      addresses: [127.0.0.1:$framing, 127.0.0.1:$pair_a]
+      balance: least_request
+      circuit_breaker: {failures: 1000}
     - name: dead-pair                     # two endpoints, neither up
       addresses: [127.0.0.1:$dead_1, 127.0.0.1:$dead_2]
       circuit_breaker: {failures: 2, open_ms: 60000}
@@ -117,6 +121,7 @@ gateway:
     - {name: pair, path_prefix: /pair, authn: {mode: none}, upstream: pair}
     - {name: hangup-pair, path_prefix: /hangup, authn: {mode: none}, upstream: hangup-pair}
     - {name: dead-pair, path_prefix: /dead-pair, authn: {mode: none}, upstream: dead-pair}
+    - {name: least, path_prefix: /least, authn: {mode: none}, upstream: least}
     - {name: anonymous-ident, path_prefix: /anon, authn: {mode: none}, upstream: ident}
     - {name: orders, path_prefix: /orders, authz: {scopes: [orders:read]}, upstream: service}
     - name: docs
@@ -322,6 +327,17 @@ turns=""
 for _ in $(seq 1 2); do turns+="$(code -X POST --data x "$base/hangup/x") "; done
 expect_eq "a POST whose connection is lost is not sent again" \
   "$(printf '%s' "$turns" | tr ' ' '\n' | sort | tr '\n' ' ')" "200 502 "
+# least_request: the first request finds both endpoints idle and goes to the
+# first listed (ties go in turn), which answers after 1.5 s; while it is
+# busy, every other request goes to the idle one, not every other one.
+curl -s -o least-slow.txt "$base/least/x" &
+least_pid=$!
+sleep 0.3
+turns=""
+for _ in $(seq 1 4); do turns+="$(code "$base/least/x"):$(cat body) "; done
+expect_eq "least_request: the busy endpoint gets no request" "$turns" "200:a 200:a 200:a 200:a "
+wait "$least_pid"
+expect_eq "least_request: the slow one answered the first" "$(cat least-slow.txt)" "slow"
 # Breakers count each endpoint's failures once per request: with two
 # failures to open, one request that found both endpoints down opens
 # neither; the second opens both, and the third is refused untried.

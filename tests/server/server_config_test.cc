@@ -231,6 +231,13 @@ TEST(ServerConfigTest, GatewayUpstreamOfSeveralEndpoints) {
   EXPECT_EQ(up.addresses[1].host, "::1");
   EXPECT_EQ(up.addresses[1].port, 9000);
   EXPECT_EQ(up.addresses[2].host, "orders-2.internal");
+  EXPECT_EQ(up.balance, gateway::UpstreamConfig::Balance::kRoundRobin) << "the default";
+  auto least = Parse(R"(gateway:
+  upstreams: [{name: orders, addresses: ["10.0.0.5:8080", "10.0.0.6:8080"], balance: least_request}]
+)");
+  ASSERT_TRUE(least.has_value()) << least.error().ToString();
+  EXPECT_EQ(least->gateway->upstreams.at(0).balance,
+            gateway::UpstreamConfig::Balance::kLeastRequest);
 }
 
 TEST(ServerConfigTest, RefusesBadGatewayFields) {
@@ -249,6 +256,7 @@ TEST(ServerConfigTest, RefusesBadGatewayFields) {
            "gateway:\n  upstreams: [{name: u, addresses: []}]\n",
            "gateway:\n  upstreams: [{name: u, addresses: [\"h:1\", h]}]\n",
            "gateway:\n  upstreams: [{name: u}]\n",
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", balance: random}]\n",
            "gateway:\n  identity_token: {key_file: k, issuer: i, ttl_seconds: 7200}\n",
            "gateway:\n  identity_token: {issuer: i}\n",
        }) {
