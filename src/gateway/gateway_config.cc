@@ -26,13 +26,21 @@ Result<std::vector<CidrRange>> CidrList(const ConfigNode& node) {
 }
 
 // An upstream's `host:port` (an IPv6 literal in brackets).
-Result<UpstreamAddress> AddressFromNode(const ConfigNode& node) {
-  BULWARK_ASSIGN_OR_RETURN(std::string text, node.String());
+// "host:port", or in a list of several, {address: "host:port", weight: N}.
+Result<UpstreamAddress> AddressFromNode(const ConfigNode& node, bool weighted = false) {
   UpstreamAddress address;
-  if (Status parsed = ParseHostPort(text, &address.host, &address.port); !parsed.ok()) {
-    return Err(node.Error(parsed.message()));
+  ConfigNode text_node = node;
+  if (weighted && node.IsMap()) {
+    BULWARK_RETURN_IF_ERROR(node.CheckKeys({"address", "weight"}));
+    text_node = node["address"];
+    BULWARK_ASSIGN_OR_RETURN(int64_t weight, node["weight"].IntOr(1, 1, 100));
+    address.weight = static_cast<int>(weight);
   }
-  if (address.port == 0) return Err(node.Error("port must be a number from 1 to 65535"));
+  BULWARK_ASSIGN_OR_RETURN(std::string text, text_node.String());
+  if (Status parsed = ParseHostPort(text, &address.host, &address.port); !parsed.ok()) {
+    return Err(text_node.Error(parsed.message()));
+  }
+  if (address.port == 0) return Err(text_node.Error("port must be a number from 1 to 65535"));
   return address;
 }
 
@@ -276,7 +284,8 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
         return Err(list.Error("give address or addresses, not both"));
       }
       for (const ConfigNode& address : list.Elements()) {
-        BULWARK_ASSIGN_OR_RETURN(UpstreamAddress parsed, AddressFromNode(address));
+        BULWARK_ASSIGN_OR_RETURN(UpstreamAddress parsed,
+                                 AddressFromNode(address, /*weighted=*/true));
         upstream.addresses.push_back(std::move(parsed));
       }
       if (upstream.addresses.empty()) return Err(list.Error("expected at least one host:port"));
@@ -284,11 +293,10 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
       BULWARK_ASSIGN_OR_RETURN(UpstreamAddress parsed, AddressFromNode(item["address"]));
       upstream.addresses.push_back(std::move(parsed));
     }
-    BULWARK_ASSIGN_OR_RETURN(std::string balance, item["balance"].StringOr("round_robin"));
-    if (balance == "least_request") {
-      upstream.balance = UpstreamConfig::Balance::kLeastRequest;
-    } else if (balance != "round_robin") {
-      return Err(item["balance"].Error("expected round_robin or least_request"));
+    if (!item["balance"].IsMissing()) {
+      BULWARK_ASSIGN_OR_RETURN(std::string balance,
+                               item["balance"].Enum({"round_robin", "least_request"}));
+      if (balance == "least_request") upstream.balance = UpstreamConfig::Balance::kLeastRequest;
     }
     BULWARK_ASSIGN_OR_RETURN(int64_t connect, item["connect_timeout_ms"].IntOr(2000, 1, 600'000));
     upstream.options.connect_timeout = std::chrono::milliseconds(connect);

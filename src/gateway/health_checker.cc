@@ -68,19 +68,20 @@ void HealthChecker::Check(size_t index) {
 void HealthChecker::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
-    // The first endpoint due that no other thread is checking, else sleep
-    // until the next one not being checked is due (a thread that finishes
-    // a check comes back here, so the one it checked is never forgotten).
+    // The endpoint due longest that no other thread is checking, else
+    // sleep until the next one not being checked is due (a thread that
+    // finishes a check comes back here, so the one it checked is never
+    // forgotten).
     const auto now = std::chrono::steady_clock::now();
     auto wake_at = std::chrono::steady_clock::time_point::max();
     std::optional<size_t> due;
-    for (size_t i = 0; i < targets_.size() && !due; ++i) {
-      State& state = *states_[i];
+    for (size_t i = 0; i < targets_.size(); ++i) {
+      const State& state = *states_[i];
       if (state.checking) continue;
-      if (now >= state.next_check) {
-        due = i;
-      } else {
+      if (now < state.next_check) {
         wake_at = std::min(wake_at, state.next_check);
+      } else if (!due || state.next_check < states_[*due]->next_check) {
+        due = i;
       }
     }
     if (!due) {

@@ -1,8 +1,9 @@
 // HealthChecker: active health checks of upstream endpoints. Background
 // threads GET each endpoint's health path every interval (over TLS with the
 // upstream's own trust and client certificate when it is a TLS upstream),
-// up to kMaxCheckThreads endpoints at a time, so an endpoint that hangs to
-// its timeout holds up no other's checks; after `unhealthy_threshold` consecutive failures (no
+// up to kMaxCheckThreads endpoints at a time (the one due longest first),
+// so an endpoint that hangs to its timeout holds up the others' checks only
+// when as many hang at once; after `unhealthy_threshold` consecutive failures (no
 // answer, timeout, a status outside 200..399) the endpoint is unhealthy and
 // the proxy sends it nothing (503 at once if no other endpoint of its
 // upstream is up); after `healthy_threshold` consecutive successes it is

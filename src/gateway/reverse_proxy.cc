@@ -36,12 +36,12 @@ bool Idempotent(std::string_view method) {
 
 // Whether a request that failed with `error` (net::UpstreamPool::Send's)
 // may go to another endpoint of its upstream: when no connection could be
-// made, or when an idempotent request's connection was lost before an answer
-// (a timeout is kDeadlineExceeded, a malformed answer kDataLoss). A
+// made, or when an idempotent request's connection was lost before a byte
+// of an answer came (not a timeout, an answer cut or malformed). A
 // WebSocket handshake goes on only if it never reached the service.
 bool MayGoToNextEndpoint(const Status& error, bool idempotent, bool tunnel) {
   if (net::IsConnectFailure(error)) return true;
-  return idempotent && !tunnel && error.code() == StatusCode::kUnavailable;
+  return idempotent && !tunnel && net::IsLostBeforeAnswer(error);
 }
 
 // A WebSocket opening handshake (RFC 6455 section 4.1): an HTTP/1.1 GET
@@ -191,6 +191,10 @@ struct ReverseProxy::Upstream {
   // two that take the same turn at once only send two requests to one.
   std::unique_ptr<std::atomic<size_t>> turn = std::make_unique<std::atomic<size_t>>(0);
   bool least_request = false;  // UpstreamConfig::Balance::kLeastRequest
+  // Round robin over endpoints of unequal weights: the offsets of the
+  // endpoints in turn, each as often as its weight and spread out (smooth
+  // weighted round robin, as nginx's). Empty when the turns are plain.
+  std::vector<size_t> schedule;
 };
 
 struct ReverseProxy::Endpoint {
@@ -204,6 +208,7 @@ struct ReverseProxy::Endpoint {
   std::unique_ptr<guard::CircuitBreaker> breaker;          // shared by every io thread
   std::shared_ptr<boost::asio::ssl::context> tls_context;  // the upstream's (TLS only)
   std::optional<size_t> health_index;                      // into health_, if checked
+  int weight = 1;                                          // UpstreamAddress::weight
   // Requests sent and awaiting their answer's head (least_request only).
   std::unique_ptr<std::atomic<int>> in_flight = std::make_unique<std::atomic<int>>(0);
 };
@@ -247,6 +252,32 @@ std::string Authority(const net::UpstreamOptions& o) {
   return fmt::format("{}{}{}:{}", v6 ? "[" : "", o.host, v6 ? "]" : "", o.port);
 }
 
+// The schedule of Upstream::schedule for endpoints of these `weights`,
+// empty if they are all equal. Smooth weighted round robin: at each turn
+// every endpoint earns its weight, the richest (the first of equals) is
+// chosen and pays the total, so one of weight 3 beside one of 1 goes
+// a a b a, not a a a b.
+std::vector<size_t> WeightedTurns(const std::vector<int>& weights) {
+  int total = 0;
+  for (const int weight : weights) total += weight;
+  if (std::all_of(weights.begin(), weights.end(), [&](int w) { return w == weights.front(); })) {
+    return {};
+  }
+  std::vector<int> earned(weights.size(), 0);
+  std::vector<size_t> turns;
+  turns.reserve(static_cast<size_t>(total));
+  for (int n = 0; n < total; ++n) {
+    size_t richest = 0;
+    for (size_t i = 0; i < weights.size(); ++i) {
+      earned[i] += weights[i];
+      if (earned[i] > earned[richest]) richest = i;
+    }
+    earned[richest] -= total;
+    turns.push_back(richest);
+  }
+  return turns;
+}
+
 // `address:port`, an IPv6 address in brackets: the name of one endpoint of
 // several that a name resolved to.
 std::string AddressLabel(const boost::asio::ip::tcp::endpoint& e) {
@@ -256,17 +287,21 @@ std::string AddressLabel(const boost::asio::ip::tcp::endpoint& e) {
 
 // The health check of the endpoint at `o` (an upstream's options, with the
 // endpoint's host and port) whose `authority` is Authority(o), named
-// `label`; if `address` is set, at that address of the name (one of several).
+// `label`, at the addresses the proxy connects it to (`resolved`, so its
+// name is not looked up again).
 HealthChecker::Target HealthTarget(const std::string& upstream, const net::UpstreamOptions& o,
                                    const std::string& authority, const std::string& label,
-                                   std::string address, const HealthCheckOptions& check) {
+                                   const std::vector<boost::asio::ip::tcp::endpoint>& resolved,
+                                   const HealthCheckOptions& check) {
   HealthChecker::Target target{
       .name = upstream,
       .endpoint = label,
       .url = fmt::format("{}://{}{}", o.tls ? "https" : "http", authority, check.path),
       .fetch = {.timeout = check.timeout, .max_body_bytes = 64 * 1024, .allow_plain_http = true},
       .options = check};
-  target.fetch.connect_address = std::move(address);
+  for (const boost::asio::ip::tcp::endpoint& e : resolved) {
+    target.fetch.connect_addresses.push_back(e.address().to_string());
+  }
   if (o.tls) {
     target.fetch.ca_file = o.tls->ca_file;
     target.fetch.cert_file = o.tls->cert_file;
@@ -327,11 +362,17 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
       for (std::vector<boost::asio::ip::tcp::endpoint>& addresses : split) {
         const bool one = split.size() == 1;
         std::string label = one ? authority : AddressLabel(addresses.front());
+        // Two endpoints of one name would share their metrics' series.
+        for (size_t i = upstream.first; i < endpoints.size(); ++i) {
+          if (endpoints[i].label == label) {
+            return Err(InvalidArgumentError(
+                fmt::format("upstream '{}': endpoint {} is listed twice", config.name, label)));
+          }
+        }
         std::optional<size_t> health_index;
         if (config.health_check) {
           health_index = health_targets.size();
-          health_targets.push_back(HealthTarget(config.name, options, authority, label,
-                                                one ? "" : addresses.front().address().to_string(),
+          health_targets.push_back(HealthTarget(config.name, options, authority, label, addresses,
                                                 *config.health_check));
         }
         guard::CircuitBreakerMetrics breaker_metrics;
@@ -347,10 +388,18 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
                              .breaker = std::make_unique<guard::CircuitBreaker>(
                                  config.breaker, clock, breaker_metrics),
                              .tls_context = tls_context,
-                             .health_index = health_index});
+                             .health_index = health_index,
+                             .weight = address.weight});
       }
     }
     upstream.count = endpoints.size() - upstream.first;
+    if (!upstream.least_request) {
+      std::vector<int> weights;
+      for (size_t i = upstream.first; i < endpoints.size(); ++i) {
+        weights.push_back(endpoints[i].weight);
+      }
+      upstream.schedule = WeightedTurns(weights);
+    }
     upstreams.push_back(std::move(upstream));
   }
   // Each route's upstream, found here once rather than by name per request.
@@ -402,16 +451,19 @@ std::optional<size_t> ReverseProxy::ChooseEndpoint(const Upstream& upstream,
   // From the one whose turn it is, the first that is up, and the turn goes
   // to the one after it: one taken out by its health checks or its breaker
   // leaves the others taking even turns.
+  // With weights, the turns are those of the upstream's schedule.
   const bool several = upstream.count > 1;
+  const size_t turns = upstream.schedule.empty() ? upstream.count : upstream.schedule.size();
   const size_t start = several ? upstream.turn->load(std::memory_order_relaxed) : 0;
-  for (size_t i = 0; i < upstream.count; ++i) {
-    const size_t offset = (start + i) % upstream.count;
+  for (size_t i = 0; i < turns; ++i) {
+    const size_t turn = (start + i) % turns;
+    const size_t offset = upstream.schedule.empty() ? turn : upstream.schedule[turn];
     const Endpoint& e = endpoints_[upstream.first + offset];
     if (std::find(tried.begin(), tried.end(), upstream.first + offset) != tried.end()) continue;
     if (e.health_index && !health_->Healthy(*e.health_index)) continue;
     admission = e.breaker->Admit();
     if (admission == guard::CircuitBreaker::Admission::kRefused) continue;
-    if (several) upstream.turn->store((offset + 1) % upstream.count, std::memory_order_relaxed);
+    if (several) upstream.turn->store((turn + 1) % turns, std::memory_order_relaxed);
     return upstream.first + offset;
   }
   return std::nullopt;
@@ -427,15 +479,18 @@ std::optional<size_t> ReverseProxy::ChooseLeastLoaded(const Upstream& upstream,
   const size_t start = upstream.turn->load(std::memory_order_relaxed);
   std::optional<size_t> best;  // an offset from upstream.first
   int best_load = 0;
+  int best_weight = 1;
   const auto consider = [&](size_t offset) {
     const size_t index = upstream.first + offset;
     const Endpoint& e = endpoints_[index];
     if (std::find(tried.begin(), tried.end(), index) != tried.end()) return;
     if (e.health_index && !health_->Healthy(*e.health_index)) return;
+    // Fewest in flight for its weight: load / weight < best_load / best_weight.
     const int load = e.in_flight->load(std::memory_order_relaxed);
-    if (!best || load < best_load) {
+    if (!best || load * best_weight < best_load * e.weight) {
       best = offset;
       best_load = load;
+      best_weight = e.weight;
     }
   };
   if (upstream.count <= kLookAtAll) {

@@ -27,6 +27,10 @@ namespace bulwark::gateway {
 struct UpstreamAddress {
   std::string host;
   uint16_t port = 0;
+  // Its share of the requests against the others' (1 to 100): an endpoint
+  // of weight 3 gets three for another's one. A name of several addresses
+  // gives each of them this weight.
+  int weight = 1;
 };
 
 struct UpstreamConfig {

@@ -21,7 +21,17 @@ CircuitBreaker::CircuitBreaker(CircuitBreakerOptions options, const Clock& clock
 }
 
 void CircuitBreaker::Moved(bool opened) {
-  if (metrics_.state != nullptr) metrics_.state->Set(state_.load(std::memory_order_acquire));
+  if (metrics_.state != nullptr) {
+    // Set, then look again: a move on another thread between the load and
+    // the Set would otherwise be overwritten with the older state. Any
+    // later move sets the gauge itself after its own.
+    for (int state = state_.load(std::memory_order_acquire);;) {
+      metrics_.state->Set(state);
+      const int now = state_.load(std::memory_order_acquire);
+      if (now == state) break;
+      state = now;
+    }
+  }
   if (opened && metrics_.opened != nullptr) metrics_.opened->Increment();
 }
 

@@ -60,8 +60,8 @@ class CircuitBreaker {
  private:
   int64_t NowNanos() const;
   // After this thread moved the state: the gauge shows the state as it is
-  // now (a later move on another thread may already have changed it), and
-  // an opening is counted.
+  // now (settled against moves on other threads meanwhile), and an opening
+  // is counted.
   void Moved(bool opened);
 
   const CircuitBreakerOptions options_;

@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <charconv>
 #include <optional>
 #include <vector>
 
@@ -163,9 +164,26 @@ Result<FetchedResponse> FetchUrl(std::string_view url, const FetchOptions& optio
   BULWARK_ASSIGN_OR_RETURN(Target target, ParseTarget(url, options.allow_plain_http));
   // The name lookup counts against the deadline too (the resolver may hang).
   const auto start = std::chrono::steady_clock::now();
-  const std::string& to = options.connect_address.empty() ? target.host : options.connect_address;
-  BULWARK_ASSIGN_OR_RETURN(std::vector<tcp::endpoint> endpoints,
-                           ResolveWithin(to, target.port, options.timeout));
+  std::vector<tcp::endpoint> endpoints;
+  if (options.connect_addresses.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(endpoints, ResolveWithin(target.host, target.port, options.timeout));
+  } else {
+    uint16_t port = 0;
+    const auto [end, ec] =
+        std::from_chars(target.port.data(), target.port.data() + target.port.size(), port);
+    if (ec != std::errc() || end != target.port.data() + target.port.size()) {
+      return Err(InvalidArgumentError("URL port is not a number"));
+    }
+    for (const std::string& text : options.connect_addresses) {
+      boost::system::error_code bad;
+      const asio::ip::address address = asio::ip::make_address(text, bad);
+      if (bad) return Err(InvalidArgumentError("connect address is not an IP address"));
+      if (!target.tls && !options.allow_plain_http && !address.is_loopback()) {
+        return Err(InvalidArgumentError("plain http is allowed only to loopback"));
+      }
+      endpoints.emplace_back(address, port);
+    }
+  }
   const auto left = options.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::steady_clock::now() - start);
   if (left <= std::chrono::milliseconds(0)) return Err(DeadlineExceededError("timed out"));

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -28,10 +29,11 @@ struct FetchOptions {
   std::string key_file;
   // The name the server's certificate must hold, when not the URL's host.
   std::string server_name;
-  // An IP address to connect to in place of the URL host's (whose name
-  // still goes as Host and is checked against the certificate): one of the
-  // several addresses of a name.
-  std::string connect_address;
+  // IP addresses to connect to (the first that answers) in place of looking
+  // up the URL's host, whose name still goes as Host and is checked against
+  // the certificate: an upstream endpoint's addresses, resolved once.
+  // Without allow_plain_http, plain http needs them all to be loopback.
+  std::vector<std::string> connect_addresses;
   // Plain http to any host (health checks of an upstream already configured
   // as plaintext); otherwise only to loopback.
   bool allow_plain_http = false;

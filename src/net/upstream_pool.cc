@@ -139,6 +139,11 @@ asio::awaitable<beast::error_code> WriteAllTo(Stream& stream, asio::const_buffer
 // knows their errors by that.
 constexpr std::string_view kConnectStep = "connect";
 constexpr std::string_view kHandshakeStep = "TLS handshake";
+// Sending a request, and awaiting its answer before a byte of it came
+// (IsLostBeforeAnswer), then reading the rest of an answer begun.
+constexpr std::string_view kWriteStep = "write";
+constexpr std::string_view kReadStep = "read";
+constexpr std::string_view kAnswerStep = "read answer";
 
 // How IoError's message of a failure of `what` other than a timeout begins.
 std::string FailurePrefix(std::string_view what) {
@@ -233,6 +238,14 @@ std::vector<std::vector<tcp::endpoint>> EndpointsOfName(
     addresses.insert(addresses.end(), other_family.begin(), other_family.end());
   }
   return endpoints;
+}
+
+bool IsLostBeforeAnswer(const Status& error) {
+  if (error.code() != StatusCode::kUnavailable) return false;
+  for (const std::string_view step : {kConnectStep, kHandshakeStep, kWriteStep, kReadStep}) {
+    if (error.message().starts_with(FailurePrefix(step))) return true;
+  }
+  return false;
 }
 
 bool IsConnectFailure(const Status& error) {
@@ -428,7 +441,7 @@ asio::awaitable<Result<bool>> UpstreamPool::SendStreamedBody(Stream& stream, Con
     if (ec) {
       // A service that answered and closed: its answer may still be there.
       if (c.HasUnread()) co_return false;
-      co_return Err(c.Error(ec, "write"));
+      co_return Err(c.Error(ec, kWriteStep));
     }
     if (piece->empty()) {
       if (length && sent != *length) {
@@ -509,7 +522,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
                                       internal::kAwaitOn<Stream>);
   }
   if (const beast::error_code write_ec = std::get<0>(sent)) {
-    co_return co_await Failed(std::move(connection), c.Error(write_ec, "write"), retry, request);
+    co_return co_await Failed(std::move(connection), c.Error(write_ec, kWriteStep), retry, request);
   }
   if (streamed != nullptr) {
     // The body as the client sends it, once the service has the head. Not
@@ -568,7 +581,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
       }
       const auto [read_ec, n] = read;
       if (read_ec) {
-        co_return co_await Failed(std::move(connection), c.Error(read_ec, "read"),
+        co_return co_await Failed(std::move(connection),
+                                  c.Error(read_ec, response_began ? kAnswerStep : kReadStep),
                                   retry && !response_began, request);
       }
       response_began = true;
@@ -640,7 +654,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
     auto [read_ec, n] = co_await asio::async_read(
         stream, asio::buffer(response.body.data() + buffered, *length - buffered),
         internal::kAwaitOn<Stream>);
-    if (read_ec) co_return Err(c.Error(read_ec, "read"));
+    if (read_ec) co_return Err(c.Error(read_ec, kAnswerStep));
   }
   // Bytes beyond the response were never asked for: the connection is not
   // trusted with another request. A response without a body is checked again
@@ -728,7 +742,7 @@ class UpstreamPool::StreamedResponse final : public StreamedBody {
       piece_.resize(std::min<uint64_t>(kPieceBytes, remaining_));
       c.ExpireAfter(timeout_);
       const auto [ec, n] = co_await ReadSome(asio::buffer(piece_));
-      if (ec) co_return Err(c.Error(ec, "read"));
+      if (ec) co_return Err(c.Error(ec, kAnswerStep));
       remaining_ -= n;
       if (remaining_ == 0) Finish();
       co_return std::string_view(piece_.data(), n);
@@ -756,10 +770,10 @@ class UpstreamPool::StreamedResponse final : public StreamedBody {
       if (ec == asio::error::eof) {
         beast::error_code eof_ec;
         parser_->put_eof(eof_ec);  // the end of a close-delimited body, else a cut one
-        if (eof_ec) co_return Err(c.Error(ec, "read"));
+        if (eof_ec) co_return Err(c.Error(ec, kAnswerStep));
         continue;
       }
-      if (ec) co_return Err(c.Error(ec, "read"));
+      if (ec) co_return Err(c.Error(ec, kAnswerStep));
       c.buffer.commit(n);
     }
   }

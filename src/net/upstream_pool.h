@@ -63,6 +63,11 @@ Result<std::shared_ptr<boost::asio::ssl::context>> CreateUpstreamTlsContext(cons
 // handshake failed): none of the request went to the service.
 bool IsConnectFailure(const Status& error);
 
+// Whether `error`, from UpstreamPool's Send, is a connection lost (or never
+// made) before a byte of the answer came: the service may have taken the
+// request, but began no answer. Not a timeout, nor a malformed answer.
+bool IsLostBeforeAnswer(const Status& error);
+
 // Resolves the upstream's address once, waiting at most ten seconds (see
 // net/resolve.h). kInvalidArgument if it does not resolve in time.
 Result<std::vector<boost::asio::ip::tcp::endpoint>> ResolveUpstream(const UpstreamOptions& options);

@@ -4,10 +4,15 @@ what real services send (chunked, close-delimited, split writes, bodies
 too large to hold, events that come a second apart), and against
 what a broken or hostile one sends (bytes beyond the response, a malformed
 head). Usage: framing_upstream.py PORT"""
+import collections
 import hashlib
 import socketserver
 import sys
+import threading
 import time
+
+hits = collections.Counter()  # requests to /once/..., by target
+hits_lock = threading.Lock()
 
 
 def big_body():
@@ -33,6 +38,22 @@ class Handler(socketserver.StreamRequestHandler):
                 headers[name.strip().lower()] = value.strip()
             if target.startswith("/hangup"):  # takes the request, never answers
                 return
+            if target.startswith("/once/"):  # what must reach the service once only
+                with hits_lock:
+                    hits[target] += 1
+                if target == "/once/partial":  # an answer begun, then cut
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-")
+                    self.wfile.flush()
+                    return
+                if target == "/once/hangup":  # no answer at all
+                    return
+                if target == "/once/slow":  # slower than the gateway waits
+                    time.sleep(1)
+            if target.startswith("/framing/hits/"):  # how often /once/... came
+                with hits_lock:
+                    count = b"%d" % hits[target[len("/framing/hits"):]]
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(count) + count)
+                continue
             if target.startswith("/least"):  # the slower endpoint of two
                 time.sleep(1.5)
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nslow\n")

@@ -97,6 +97,12 @@ gateway:
       addresses: [127.0.0.1:$framing, 127.0.0.1:$pair_a]
       balance: least_request
       circuit_breaker: {failures: 1000}
+    - name: weighted                      # three requests to a for each to b
+      addresses: [{address: "127.0.0.1:$pair_a", weight: 3}, "127.0.0.1:$pair_b"]
+    - name: twice                         # one service, two ways to it
+      addresses: [127.0.0.1:$framing, localhost:$framing]
+      response_timeout_ms: 500
+      circuit_breaker: {failures: 1000}
     - name: dead-pair                     # two endpoints, neither up
       addresses: [127.0.0.1:$dead_1, 127.0.0.1:$dead_2]
       circuit_breaker: {failures: 2, open_ms: 60000}
@@ -122,6 +128,8 @@ gateway:
     - {name: hangup-pair, path_prefix: /hangup, authn: {mode: none}, upstream: hangup-pair}
     - {name: dead-pair, path_prefix: /dead-pair, authn: {mode: none}, upstream: dead-pair}
     - {name: least, path_prefix: /least, authn: {mode: none}, upstream: least}
+    - {name: twice, path_prefix: /once, authn: {mode: none}, upstream: twice}
+    - {name: weighted, path_prefix: /weighted, authn: {mode: none}, upstream: weighted}
     - {name: anonymous-ident, path_prefix: /anon, authn: {mode: none}, upstream: ident}
     - {name: orders, path_prefix: /orders, authz: {scopes: [orders:read]}, upstream: service}
     - name: docs
@@ -327,6 +335,21 @@ turns=""
 for _ in $(seq 1 2); do turns+="$(code -X POST --data x "$base/hangup/x") "; done
 expect_eq "a POST whose connection is lost is not sent again" \
   "$(printf '%s' "$turns" | tr ' ' '\n' | sort | tr '\n' ' ')" "200 502 "
+# Weights: an endpoint of weight 3 takes three turns to the other's one,
+# spread out (smooth weighted round robin).
+turns=""
+for _ in $(seq 1 8); do turns+="$(code "$base/weighted/x"):$(cat body) "; done
+expect_eq "weighted turns" "$turns" "200:a 200:a 200:b 200:a 200:a 200:a 200:b 200:a "
+# What is not sent again: an answer begun and cut (the service ran it), a
+# timeout (a service too slow is not given the same work twice). A GET that
+# got no answer at all is, once to each endpoint.
+hits() { curl -s "$base/framing/hits/once/$1"; }
+expect_eq "an answer cut short -> 502" "$(code "$base/once/partial")" "502"
+expect_eq "and the request went to one endpoint only" "$(hits partial)" "1"
+expect_eq "no answer in time -> 504" "$(code "$base/once/slow")" "504"
+expect_eq "and the request went to one endpoint only" "$(hits slow)" "1"
+expect_eq "no answer from either endpoint -> 502" "$(code "$base/once/hangup")" "502"
+expect_eq "after each endpoint had it once" "$(hits hangup)" "2"
 # least_request: the first request finds both endpoints idle and goes to the
 # first listed (ties go in turn), which answers after 1.5 s; while it is
 # busy, every other request goes to the idle one, not every other one.

@@ -59,12 +59,18 @@ TEST(HttpFetchTest, ConnectsToTheAddressGivenInPlaceOfTheNames) {
   ASSERT_TRUE(server.has_value());
   const std::string port = std::to_string((*server)->port());
   FetchOptions options{.allow_plain_http = true};
-  options.connect_address = "127.0.0.1";
+  options.connect_addresses = {"::1", "127.0.0.1"};  // the first that answers
   auto response = FetchUrl("http://orders.invalid:" + port + "/healthz", options);
   ASSERT_TRUE(response.has_value()) << response.error().ToString();
   EXPECT_EQ(response->body, "{\"path\":\"/healthz\",\"host\":\"orders.invalid:" + port + "\"}");
-  options.connect_address = "not an address";
-  EXPECT_FALSE(FetchUrl("http://orders.invalid:" + port + "/healthz", options).has_value());
+  options.connect_addresses = {"not an address"};
+  EXPECT_EQ(FetchUrl("http://orders.invalid:" + port + "/healthz", options).error().code(),
+            StatusCode::kInvalidArgument);
+  // Plain http goes only to loopback unless allowed, whatever the name.
+  FetchOptions strict;
+  strict.connect_addresses = {"192.0.2.1"};
+  EXPECT_EQ(FetchUrl("http://localhost:" + port + "/healthz", strict).error().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(HttpFetchTest, TimesOutOnAServerThatNeverAnswers) {
@@ -116,6 +122,15 @@ TEST(HttpFetchTest, VerifiesTheServerOverTls) {
   EXPECT_EQ(FetchUrl("https://127.0.0.1:" + port + "/", {.ca_file = (dir / "ca.pem").string()})
                 .error()
                 .code(),
+            StatusCode::kUnavailable);
+  // Connected to an address given, the certificate is still checked against
+  // the URL's name, not the address.
+  FetchOptions at_address{.ca_file = (dir / "ca.pem").string()};
+  at_address.connect_addresses = {"127.0.0.1"};
+  auto named = FetchUrl("https://localhost:" + port + "/", at_address);
+  ASSERT_TRUE(named.has_value()) << named.error().ToString();
+  EXPECT_EQ(named->status, 200);
+  EXPECT_EQ(FetchUrl("https://orders.invalid:" + port + "/", at_address).error().code(),
             StatusCode::kUnavailable);
   server->reset();
   fs::remove_all(dir);

@@ -238,6 +238,14 @@ TEST(ServerConfigTest, GatewayUpstreamOfSeveralEndpoints) {
   ASSERT_TRUE(least.has_value()) << least.error().ToString();
   EXPECT_EQ(least->gateway->upstreams.at(0).balance,
             gateway::UpstreamConfig::Balance::kLeastRequest);
+  EXPECT_EQ(up.addresses[0].weight, 1) << "the default";
+  auto weighted = Parse(R"(gateway:
+  upstreams: [{name: orders, addresses: [{address: "10.0.0.5:8080", weight: 3}, "10.0.0.6:8080"]}]
+)");
+  ASSERT_TRUE(weighted.has_value()) << weighted.error().ToString();
+  EXPECT_EQ(weighted->gateway->upstreams.at(0).addresses[0].weight, 3);
+  EXPECT_EQ(weighted->gateway->upstreams.at(0).addresses[0].host, "10.0.0.5");
+  EXPECT_EQ(weighted->gateway->upstreams.at(0).addresses[1].weight, 1);
 }
 
 TEST(ServerConfigTest, RefusesBadGatewayFields) {
@@ -257,6 +265,11 @@ TEST(ServerConfigTest, RefusesBadGatewayFields) {
            "gateway:\n  upstreams: [{name: u, addresses: [\"h:1\", h]}]\n",
            "gateway:\n  upstreams: [{name: u}]\n",
            "gateway:\n  upstreams: [{name: u, address: \"h:1\", balance: random}]\n",
+           // a weight out of 1..100, a key a weighted address does not have
+           "gateway:\n  upstreams: [{name: u, addresses: [{address: \"h:1\", weight: 0}]}]\n",
+           "gateway:\n  upstreams: [{name: u, addresses: [{address: \"h:1\", weight: 101}]}]\n",
+           "gateway:\n  upstreams: [{name: u, addresses: [{address: \"h:1\", port: 2}]}]\n",
+           "gateway:\n  upstreams: [{name: u, address: {address: \"h:1\", weight: 2}}]\n",
            "gateway:\n  identity_token: {key_file: k, issuer: i, ttl_seconds: 7200}\n",
            "gateway:\n  identity_token: {issuer: i}\n",
        }) {
