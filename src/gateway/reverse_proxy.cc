@@ -195,6 +195,9 @@ struct ReverseProxy::Upstream {
   // endpoints in turn, each as often as its weight and spread out (smooth
   // weighted round robin, as nginx's). Empty when the turns are plain.
   std::vector<size_t> schedule;
+  // Requests sent on to another endpoint after a failure (null without
+  // metrics): bulwark_gateway_upstream_retries_total{upstream}.
+  metrics::Counter* retries = nullptr;
 };
 
 struct ReverseProxy::Endpoint {
@@ -322,7 +325,11 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
   std::vector<HealthChecker::Target> health_targets;
   metrics::GaugeFamily* breaker_states = nullptr;
   metrics::CounterFamily* breaker_openings = nullptr;
+  metrics::CounterFamily* retries = nullptr;
   if (recorder != nullptr) {
+    retries = &recorder->registry().AddCounterFamily(
+        "bulwark_gateway_upstream_retries_total",
+        "Requests sent on to another endpoint of the upstream after a failure", {"upstream"});
     breaker_states = &recorder->registry().AddGaugeFamily(
         "bulwark_gateway_upstream_circuit_state",
         "The endpoint's circuit breaker: 0 closed, 1 open, 2 half-open", {"upstream", "endpoint"});
@@ -393,6 +400,7 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
       }
     }
     upstream.count = endpoints.size() - upstream.first;
+    if (retries != nullptr) upstream.retries = &retries->WithLabels({upstream.name});
     if (!upstream.least_request) {
       std::vector<int> weights;
       for (size_t i = upstream.first; i < endpoints.size(); ++i) {
@@ -577,6 +585,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
         const std::optional<size_t> next = ChooseEndpoint(upstream, admission, tried);
         if (!next) break;  // the last failure is FinishForward's to count
         endpoints_[endpoint].breaker->RecordFailure();
+        if (upstream.retries != nullptr) upstream.retries->Increment();
         if (log::Enabled(log::Level::kDebug)) {
           log::Debug("gateway.upstream_next_endpoint", {{"upstream", upstream.name},
                                                         {"failed", endpoints_[endpoint].label},

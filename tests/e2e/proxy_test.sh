@@ -350,6 +350,12 @@ expect_eq "no answer in time -> 504" "$(code "$base/once/slow")" "504"
 expect_eq "and the request went to one endpoint only" "$(hits slow)" "1"
 expect_eq "no answer from either endpoint -> 502" "$(code "$base/once/hangup")" "502"
 expect_eq "after each endpoint had it once" "$(hits hangup)" "2"
+expect_eq "sent on once, and counted" \
+  "$(curl -s "$base/metrics" | grep '^bulwark_gateway_upstream_retries_total{upstream="twice"}')" \
+  'bulwark_gateway_upstream_retries_total{upstream="twice"} 1'
+expect_eq "the hung-up GET, PUT and DELETE, sent on six times" \
+  "$(curl -s "$base/metrics" | grep '^bulwark_gateway_upstream_retries_total{upstream="hangup-pair"}')" \
+  'bulwark_gateway_upstream_retries_total{upstream="hangup-pair"} 6'
 # least_request: the first request finds both endpoints idle and goes to the
 # first listed (ties go in turn), which answers after 1.5 s; while it is
 # busy, every other request goes to the idle one, not every other one.
