@@ -12,9 +12,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# A port free now and not handed out before in this run.
+free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/../scripts/free_port.py" "$work/.ports"; }
 user_line=""
 [ "$(id -u)" -eq 0 ] && user_line="user root;"
 mkdir -p "$work/tmp"

@@ -23,28 +23,8 @@ finish() {
   echo "$1: $pass passed, $fail failed"
   [ "$fail" -eq 0 ]
 }
-# A port free now and not handed out before in this test: the kernel may
-# offer a port it gave a moment ago, and a test that starts two servers on
-# one port sees one answer for the other.
-free_port() {
-  python3 - "$work/.ports" <<'PY'
-import socket, sys
-try:
-    given = set(open(sys.argv[1]).read().split())
-except FileNotFoundError:
-    given = set()
-while True:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = str(s.getsockname()[1])
-    s.close()
-    if port not in given:
-        break
-with open(sys.argv[1], "a") as f:
-    f.write(port + "\n")
-print(port)
-PY
-}
+# A port free now and not handed out before in this test.
+free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/../../scripts/free_port.py" "$work/.ports"; }
 
 # require_nginx: sets nginx_bin; without nginx the test fails under CI and is
 # skipped (exit 0 with a note) elsewhere.
