@@ -401,13 +401,11 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
     }
     upstream.count = endpoints.size() - upstream.first;
     if (retries != nullptr) upstream.retries = &retries->WithLabels({upstream.name});
-    if (!upstream.least_request) {
-      std::vector<int> weights;
-      for (size_t i = upstream.first; i < endpoints.size(); ++i) {
-        weights.push_back(endpoints[i].weight);
-      }
-      upstream.schedule = WeightedTurns(weights);
+    std::vector<int> weights;
+    for (size_t i = upstream.first; i < endpoints.size(); ++i) {
+      weights.push_back(endpoints[i].weight);
     }
+    upstream.schedule = WeightedTurns(weights);
     upstreams.push_back(std::move(upstream));
   }
   // Each route's upstream, found here once rather than by name per request.
@@ -459,18 +457,27 @@ std::optional<size_t> ReverseProxy::ChooseEndpoint(const Upstream& upstream,
   // From the one whose turn it is, the first that is up, and the turn goes
   // to the one after it: one taken out by its health checks or its breaker
   // leaves the others taking even turns.
-  // With weights, the turns are those of the upstream's schedule.
+  // With weights, the turns are those of the upstream's schedule, where an
+  // endpoint turned down comes up again: it is looked at once (of the first
+  // 64; past them, each time).
   const bool several = upstream.count > 1;
   const size_t turns = upstream.schedule.empty() ? upstream.count : upstream.schedule.size();
   const size_t start = several ? upstream.turn->load(std::memory_order_relaxed) : 0;
+  uint64_t turned_down = 0;
   for (size_t i = 0; i < turns; ++i) {
     const size_t turn = (start + i) % turns;
     const size_t offset = upstream.schedule.empty() ? turn : upstream.schedule[turn];
+    const uint64_t bit = offset < 64 ? uint64_t{1} << offset : 0;
+    if ((turned_down & bit) != 0) continue;
     const Endpoint& e = endpoints_[upstream.first + offset];
-    if (std::find(tried.begin(), tried.end(), upstream.first + offset) != tried.end()) continue;
-    if (e.health_index && !health_->Healthy(*e.health_index)) continue;
-    admission = e.breaker->Admit();
-    if (admission == guard::CircuitBreaker::Admission::kRefused) continue;
+    const bool usable =
+        std::find(tried.begin(), tried.end(), upstream.first + offset) == tried.end() &&
+        (!e.health_index || health_->Healthy(*e.health_index)) &&
+        (admission = e.breaker->Admit()) != guard::CircuitBreaker::Admission::kRefused;
+    if (!usable) {
+      turned_down |= bit;
+      continue;
+    }
     if (several) upstream.turn->store((turn + 1) % turns, std::memory_order_relaxed);
     return upstream.first + offset;
   }
@@ -482,40 +489,75 @@ std::optional<size_t> ReverseProxy::ChooseLeastLoaded(const Upstream& upstream,
                                                       std::span<const size_t> tried) const {
   // Looking at every endpoint is exact but reads a counter that every io
   // thread writes, per endpoint; past four, two drawn at random do almost
-  // as well (the power of two choices) for two reads.
+  // as well (the power of two choices) for two reads. The turns, and the
+  // draws, follow the weighted schedule if there is one, so that ties (all
+  // idle, at light load) go by weight too.
   constexpr size_t kLookAtAll = 4;
-  const size_t start = upstream.turn->load(std::memory_order_relaxed);
-  std::optional<size_t> best;  // an offset from upstream.first
-  int best_load = 0;
-  int best_weight = 1;
-  const auto consider = [&](size_t offset) {
-    const size_t index = upstream.first + offset;
-    const Endpoint& e = endpoints_[index];
-    if (std::find(tried.begin(), tried.end(), index) != tried.end()) return;
-    if (e.health_index && !health_->Healthy(*e.health_index)) return;
-    // Fewest in flight for its weight: load / weight < best_load / best_weight.
-    const int load = e.in_flight->load(std::memory_order_relaxed);
-    if (!best || load * best_weight < best_load * e.weight) {
-      best = offset;
-      best_load = load;
-      best_weight = e.weight;
-    }
+  const size_t turns = upstream.schedule.empty() ? upstream.count : upstream.schedule.size();
+  const auto offset_at = [&](size_t turn) {
+    return upstream.schedule.empty() ? turn : upstream.schedule[turn];
   };
-  if (upstream.count <= kLookAtAll) {
-    for (size_t i = 0; i < upstream.count; ++i) consider((start + i) % upstream.count);
-  } else {
-    thread_local std::minstd_rand draw{std::random_device{}()};
-    const size_t first = draw() % upstream.count;
-    const size_t second = (first + 1 + draw() % (upstream.count - 1)) % upstream.count;
-    consider(first);
-    consider(second);
+  // Those whose breaker refused: an open breaker's endpoint has nothing in
+  // flight, and would otherwise win every time and send all to the turns.
+  std::vector<size_t> refused;
+  for (size_t attempt = 0; attempt < upstream.count; ++attempt) {
+    std::optional<size_t> best;  // an offset from upstream.first
+    size_t best_turn = 0;
+    int best_load = 0;
+    int best_weight = 1;
+    const auto consider = [&](size_t offset, size_t turn) {
+      const size_t index = upstream.first + offset;
+      const Endpoint& e = endpoints_[index];
+      if (std::find(tried.begin(), tried.end(), index) != tried.end()) return;
+      if (std::find(refused.begin(), refused.end(), index) != refused.end()) return;
+      if (e.health_index && !health_->Healthy(*e.health_index)) return;
+      // Fewest in flight for its weight: load / weight < best_load / best_weight.
+      const int load = e.in_flight->load(std::memory_order_relaxed);
+      if (!best || load * best_weight < best_load * e.weight) {
+        best = offset;
+        best_turn = turn;
+        best_load = load;
+        best_weight = e.weight;
+      }
+    };
+    if (upstream.count <= kLookAtAll) {
+      // Each endpoint once, in the order of the turns from the current one.
+      const size_t start = upstream.turn->load(std::memory_order_relaxed);
+      const unsigned all = (1u << upstream.count) - 1;
+      unsigned seen = 0;
+      for (size_t i = 0; i < turns && seen != all; ++i) {
+        const size_t turn = (start + i) % turns;
+        const size_t offset = offset_at(turn);
+        if ((seen & (1u << offset)) != 0) continue;
+        seen |= 1u << offset;
+        consider(offset, turn);
+      }
+    } else {
+      // Two distinct endpoints drawn as the turns weigh them (a few draws
+      // for the second, as one endpoint may hold most of the turns).
+      thread_local std::minstd_rand draw{std::random_device{}()};
+      const size_t first = offset_at(draw() % turns);
+      consider(first, 0);
+      for (int tries = 0; tries < 4; ++tries) {
+        const size_t second = offset_at(draw() % turns);
+        if (second == first) continue;
+        consider(second, 0);
+        break;
+      }
+    }
+    if (!best) return std::nullopt;
+    const size_t index = upstream.first + *best;
+    admission = endpoints_[index].breaker->Admit();
+    if (admission == guard::CircuitBreaker::Admission::kRefused) {
+      refused.push_back(index);
+      continue;
+    }
+    if (upstream.count <= kLookAtAll) {
+      upstream.turn->store((best_turn + 1) % turns, std::memory_order_relaxed);
+    }
+    return index;
   }
-  if (!best) return std::nullopt;
-  const size_t index = upstream.first + *best;
-  admission = endpoints_[index].breaker->Admit();
-  if (admission == guard::CircuitBreaker::Admission::kRefused) return std::nullopt;
-  upstream.turn->store((*best + 1) % upstream.count, std::memory_order_relaxed);
-  return index;
+  return std::nullopt;
 }
 
 asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& request) const {

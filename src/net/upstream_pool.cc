@@ -522,9 +522,16 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
                                       internal::kAwaitOn<Stream>);
   }
   if (const beast::error_code write_ec = std::get<0>(sent)) {
-    co_return co_await Failed(std::move(connection), c.Error(write_ec, kWriteStep), retry, request);
-  }
-  if (streamed != nullptr) {
+    // A service that answered before it had the whole request (an early
+    // 413 for a large body) and closed: its answer is the client's, not a
+    // failure to send. (On a reused connection, bytes waiting may be what
+    // the service sent as it closed it while idle: that goes to a new one.)
+    if (retry || !c.HasUnread()) {
+      co_return co_await Failed(std::move(connection), c.Error(write_ec, kWriteStep), retry,
+                                request);
+    }
+    request_cut = true;
+  } else if (streamed != nullptr) {
     // The body as the client sends it, once the service has the head. Not
     // retried from here on: what of it was read is gone. Either side's
     // failure leaves the service a cut message: the connection is closed.

@@ -99,6 +99,9 @@ gateway:
       circuit_breaker: {failures: 1000}
     - name: weighted                      # three requests to a for each to b
       addresses: [{address: "127.0.0.1:$pair_a", weight: 3}, "127.0.0.1:$pair_b"]
+    - name: least-weighted
+      addresses: [{address: "127.0.0.1:$pair_a", weight: 3}, "127.0.0.1:$pair_b"]
+      balance: least_request
     - name: twice                         # one service, two ways to it
       addresses: [127.0.0.1:$framing, localhost:$framing]
       response_timeout_ms: 500
@@ -127,6 +130,7 @@ gateway:
     - {name: pair, path_prefix: /pair, authn: {mode: none}, upstream: pair}
     - {name: hangup-pair, path_prefix: /hangup, authn: {mode: none}, upstream: hangup-pair}
     - {name: dead-pair, path_prefix: /dead-pair, authn: {mode: none}, upstream: dead-pair}
+    - {name: least-weighted, path_prefix: /least-weighted, authn: {mode: none}, upstream: least-weighted}
     - {name: least, path_prefix: /least, authn: {mode: none}, upstream: least}
     - {name: twice, path_prefix: /once, authn: {mode: none}, upstream: twice}
     - {name: weighted, path_prefix: /weighted, authn: {mode: none}, upstream: weighted}
@@ -367,6 +371,13 @@ for _ in $(seq 1 4); do turns+="$(code "$base/least/x"):$(cat body) "; done
 expect_eq "least_request: the busy endpoint gets no request" "$turns" "200:a 200:a 200:a 200:a "
 wait "$least_pid"
 expect_eq "least_request: the slow one answered the first" "$(cat least-slow.txt)" "slow"
+turns=""
+for _ in $(seq 1 2); do turns+="$(code "$base/least/x"):$(cat body) "; done
+expect_eq "least_request: both idle again, in turn" "$turns" "200:slow 200:a "
+turns=""
+for _ in $(seq 1 8); do turns+="$(code "$base/least-weighted/x"):$(cat body) "; done
+expect_eq "least_request: idle endpoints take turns by weight" "$turns" \
+  "200:a 200:a 200:b 200:a 200:a 200:a 200:b 200:a "
 # Breakers count each endpoint's failures once per request: with two
 # failures to open, one request that found both endpoints down opens
 # neither; the second opens both, and the third is refused untried.

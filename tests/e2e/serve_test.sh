@@ -89,6 +89,17 @@ printf 'server:\n  listne: 127.0.0.1:0\n' >typo.yaml
 expect_eq "unknown field exits 2" "$?" "2"
 "$bulwark" serve >/dev/null 2>&1
 expect_eq "missing --config exits 2" "$?" "2"
+# One endpoint twice in an upstream would share its metrics: refused.
+cat >twice.yaml <<'YAML'
+server: {listen: 127.0.0.1:0}
+store: {backend: memory}
+gateway:
+  upstreams: [{name: orders, addresses: ["127.0.0.1:9001", "127.0.0.1:9001"]}]
+  routes: [{name: orders, path_prefix: /, authn: {mode: none}, upstream: orders}]
+YAML
+timeout 20 "$bulwark" serve --config twice.yaml >/dev/null 2>twice.err
+expect_eq "an endpoint listed twice is refused at start" "$?" "1"
+if grep -q "endpoint 127.0.0.1:9001 is listed twice" twice.err; then ok; else bad "endpoint twice message"; cat twice.err; fi
 
 # SIGTERM: readiness drops, the process drains and exits 0.
 kill -TERM "$pid"

@@ -236,6 +236,7 @@ TEST_F(UpstreamPoolTest, TellsAFailureToConnectFromOneAfterSending) {
   Result<HttpResponse> response = Send(refused, "POST", /*idempotent=*/false);
   ASSERT_FALSE(response.has_value());
   EXPECT_TRUE(IsConnectFailure(response.error())) << response.error().ToString();
+  EXPECT_TRUE(IsLostBeforeAnswer(response.error())) << response.error().ToString();
 
   Service service(/*answers_per_connection=*/1);
   UpstreamPool pool = Pool(service);
@@ -244,6 +245,31 @@ TEST_F(UpstreamPoolTest, TellsAFailureToConnectFromOneAfterSending) {
   response = Send(pool, "POST", /*idempotent=*/false);
   ASSERT_FALSE(response.has_value());
   EXPECT_FALSE(IsConnectFailure(response.error())) << response.error().ToString();
+  EXPECT_TRUE(IsLostBeforeAnswer(response.error()))
+      << "no byte of an answer came: " << response.error().ToString();
+}
+
+// A service that answers a large upload on its head (413) and hangs up:
+// the write fails, and the answer waiting is the client's, not a failure
+// that would send the request elsewhere.
+TEST_F(UpstreamPoolTest, GivesTheAnswerOfAServiceThatRefusedTheBodyEarly) {
+  testing::LoopbackService service([](int fd) {
+    if (testing::ReadHead(fd)) {
+      testing::SendAll(fd,
+                       "HTTP/1.1 413 Content Too Large\r\nContent-Length: 4\r\n"
+                       "Connection: close\r\n\r\nbig\n");
+    }
+    ::close(fd);  // the body unread: the service's side resets
+  });
+  UpstreamOptions options;
+  options.port = service.port();
+  UpstreamPool pool(ioc_.get_executor(), options,
+                    {asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), service.port())});
+  Result<HttpResponse> response =
+      Send(pool, "PUT", /*idempotent=*/true, testing::Pattern(32 << 20));
+  ASSERT_TRUE(response.has_value()) << response.error().ToString();
+  EXPECT_EQ(response->status, 413);
+  EXPECT_EQ(response->body, "big\n");
 }
 
 // Once part of a response has come on a pooled connection, the service has
@@ -269,6 +295,8 @@ TEST_F(UpstreamPoolTest, DoesNotRetryOnceAResponseHasBegun) {
     Result<HttpResponse> response = Send(pool, "GET", /*idempotent=*/true);
     ASSERT_FALSE(response.has_value());
     EXPECT_EQ(response.error().code(), StatusCode::kUnavailable) << response.error().ToString();
+    EXPECT_FALSE(IsLostBeforeAnswer(response.error()))
+        << "an answer had begun: " << response.error().ToString();
     EXPECT_EQ(service.connections(), 1);
   }
 }
