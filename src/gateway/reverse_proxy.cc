@@ -212,7 +212,8 @@ struct ReverseProxy::Endpoint {
   std::shared_ptr<boost::asio::ssl::context> tls_context;  // the upstream's (TLS only)
   std::optional<size_t> health_index;                      // into health_, if checked
   int weight = 1;                                          // UpstreamAddress::weight
-  // Requests sent and awaiting their answer's head (least_request only).
+  // Requests given this endpoint and not yet answered to their end (a
+  // streamed answer's or a tunnel's included; least_request only).
   std::unique_ptr<std::atomic<int>> in_flight = std::make_unique<std::atomic<int>>(0);
 };
 
@@ -231,6 +232,34 @@ class InFlight {
 
  private:
   std::atomic<int>& count_;
+};
+
+// A streamed answer, or a tunnel, that keeps its request counted in flight
+// to its endpoint until it ends (least_request), as Envoy counts a stream
+// active to its end: a service holding long streams gets fewer new ones.
+class InFlightBody final : public net::StreamedBody {
+ public:
+  InFlightBody(std::shared_ptr<net::StreamedBody> body, std::atomic<int>& count)
+      : body_(std::move(body)), in_flight_(count) {}
+  std::optional<uint64_t> length() const override { return body_->length(); }
+  asio::awaitable<Result<std::string_view>> Next() override { co_return co_await body_->Next(); }
+
+ private:
+  std::shared_ptr<net::StreamedBody> body_;
+  InFlight in_flight_;
+};
+
+class InFlightTunnel final : public net::Tunnel {
+ public:
+  InFlightTunnel(std::shared_ptr<net::Tunnel> tunnel, std::atomic<int>& count)
+      : tunnel_(std::move(tunnel)), in_flight_(count) {}
+  asio::awaitable<void> Run(net::TunnelEnd& client, std::string_view early) override {
+    co_await tunnel_->Run(client, early);
+  }
+
+ private:
+  std::shared_ptr<net::Tunnel> tunnel_;
+  InFlight in_flight_;
 };
 
 }  // namespace
@@ -639,12 +668,22 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
         if (least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
         sent = co_await SendOrUpgrade(PoolFor(endpoint, executor), upstream_request, tunnel);
       }
-      in_flight.reset();
       if (client_body && client_body->error()) {
         response = ClientBodyFailed(endpoint, *client_body->error(), decision, admission);
       } else {
         FinishForward(endpoint, sent, decision, response);
+        if (least_request) {  // counted on to the end of a stream or tunnel
+          std::atomic<int>& count = *endpoints_[endpoint].in_flight;
+          if (response.streamed_body) {
+            response.streamed_body =
+                std::make_shared<InFlightBody>(std::move(response.streamed_body), count);
+          }
+          if (response.tunnel) {
+            response.tunnel = std::make_shared<InFlightTunnel>(std::move(response.tunnel), count);
+          }
+        }
       }
+      in_flight.reset();
     }
   }
   if (recorder_) {

@@ -42,9 +42,10 @@ struct UpstreamConfig {
   // robin), each with its own connections, circuit breaker and health
   // checks; a request goes to the next one that is healthy and admits it.
   std::vector<UpstreamAddress> addresses;
-  // How the next endpoint is chosen among those that are up: in turn, or
-  // the one with the fewest requests awaiting their answer's head (of two
-  // drawn at random when there are more than four; ties in turn).
+  // How the next endpoint is chosen among those that are up: in turn (by
+  // weight), or the one with the fewest requests in flight for its weight,
+  // streams and tunnels to their end (of two drawn by weight when there are
+  // more than four; ties in turn).
   enum class Balance { kRoundRobin, kLeastRequest };
   Balance balance = Balance::kRoundRobin;
   // Consecutive failures (no connection, timeout, 502/503/504) that stop

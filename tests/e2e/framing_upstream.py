@@ -54,6 +54,16 @@ class Handler(socketserver.StreamRequestHandler):
                     count = b"%d" % hits[target[len("/framing/hits"):]]
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(count) + count)
                 continue
+            if target == "/least/events":  # a stream that lasts two seconds
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                 b"Transfer-Encoding: chunked\r\n\r\n")
+                for event in (b"data: one\n\n", b"data: two\n\n"):
+                    self.wfile.write(b"%x\r\n" % len(event) + event + b"\r\n")
+                    self.wfile.flush()
+                    time.sleep(1)
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+                continue
             if target.startswith("/least"):  # the slower endpoint of two
                 time.sleep(1.5)
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nslow\n")

@@ -360,20 +360,30 @@ expect_eq "sent on once, and counted" \
 expect_eq "the hung-up GET, PUT and DELETE, sent on six times" \
   "$(curl -s "$base/metrics" | grep '^bulwark_gateway_upstream_retries_total{upstream="hangup-pair"}')" \
   'bulwark_gateway_upstream_retries_total{upstream="hangup-pair"} 6'
-# least_request: the first request finds both endpoints idle and goes to the
-# first listed (ties go in turn), which answers after 1.5 s; while it is
-# busy, every other request goes to the idle one, not every other one.
-curl -s -o least-slow.txt "$base/least/x" &
-least_pid=$!
-sleep 0.3
-turns=""
-for _ in $(seq 1 4); do turns+="$(code "$base/least/x"):$(cat body) "; done
+# least_request. while_busy PATH FILE N: a request to /least/PATH (its
+# answer to FILE) keeps an endpoint busy while N requests to /least/x go
+# out; their answers in $turns.
+while_busy() {
+  curl -s -N -o "$2" "$base/least/$1" &
+  local busy=$!
+  sleep 0.4
+  turns=""
+  for _ in $(seq 1 "$3"); do turns+="$(code "$base/least/x"):$(cat body) "; done
+  wait "$busy"
+}
+# The first request finds both endpoints idle and goes to the first listed
+# (ties go in turn), which answers after 1.5 s; while it is busy, every
+# other request goes to the idle one, not every other one.
+while_busy x least-slow.txt 4
 expect_eq "least_request: the busy endpoint gets no request" "$turns" "200:a 200:a 200:a 200:a "
-wait "$least_pid"
 expect_eq "least_request: the slow one answered the first" "$(cat least-slow.txt)" "slow"
 turns=""
 for _ in $(seq 1 2); do turns+="$(code "$base/least/x"):$(cat body) "; done
 expect_eq "least_request: both idle again, in turn" "$turns" "200:slow 200:a "
+# A stream counts in flight to its end, not only to its head.
+while_busy events least-events.txt 3
+expect_eq "least_request: an endpoint streaming gets no new request" "$turns" "200:a 200:a 200:a "
+expect_eq "least_request: the stream came whole" "$(grep -c '^data:' least-events.txt)" "2"
 turns=""
 for _ in $(seq 1 8); do turns+="$(code "$base/least-weighted/x"):$(cat body) "; done
 expect_eq "least_request: idle endpoints take turns by weight" "$turns" \
