@@ -99,6 +99,10 @@ gateway:
       circuit_breaker: {failures: 1000}
     - name: weighted                      # three requests to a for each to b
       addresses: [{address: "127.0.0.1:$pair_a", weight: 3}, "127.0.0.1:$pair_b"]
+    - name: least-open                    # one never up, one slow, one fast
+      addresses: [127.0.0.1:$dead_1, 127.0.0.1:$framing, 127.0.0.1:$pair_a]
+      balance: least_request
+      circuit_breaker: {failures: 1, open_ms: 60000}
     - name: least-weighted
       addresses: [{address: "127.0.0.1:$pair_a", weight: 3}, "127.0.0.1:$pair_b"]
       balance: least_request
@@ -131,6 +135,7 @@ gateway:
     - {name: hangup-pair, path_prefix: /hangup, authn: {mode: none}, upstream: hangup-pair}
     - {name: dead-pair, path_prefix: /dead-pair, authn: {mode: none}, upstream: dead-pair}
     - {name: least-weighted, path_prefix: /least-weighted, authn: {mode: none}, upstream: least-weighted}
+    - {name: least-open, path_prefix: /least-open, authn: {mode: none}, upstream: least-open}
     - {name: least, path_prefix: /least, authn: {mode: none}, upstream: least}
     - {name: twice, path_prefix: /once, authn: {mode: none}, upstream: twice}
     - {name: weighted, path_prefix: /weighted, authn: {mode: none}, upstream: weighted}
@@ -360,15 +365,16 @@ expect_eq "sent on once, and counted" \
 expect_eq "the hung-up GET, PUT and DELETE, sent on six times" \
   "$(curl -s "$base/metrics" | grep '^bulwark_gateway_upstream_retries_total{upstream="hangup-pair"}')" \
   'bulwark_gateway_upstream_retries_total{upstream="hangup-pair"} 6'
-# least_request. while_busy PATH FILE N: a request to /least/PATH (its
-# answer to FILE) keeps an endpoint busy while N requests to /least/x go
-# out; their answers in $turns.
+# least_request. while_busy PATH FILE N [ROUTE]: a request to
+# /ROUTE/PATH (its answer to FILE; ROUTE least unless given) keeps an
+# endpoint busy while N requests to /ROUTE/x go out; their answers in $turns.
 while_busy() {
-  curl -s -N -o "$2" "$base/least/$1" &
+  local route=${4:-least}
+  curl -s -N -o "$2" "$base/$route/$1" &
   local busy=$!
   sleep 0.4
   turns=""
-  for _ in $(seq 1 "$3"); do turns+="$(code "$base/least/x"):$(cat body) "; done
+  for _ in $(seq 1 "$3"); do turns+="$(code "$base/$route/x"):$(cat body) "; done
   wait "$busy"
 }
 # The first request finds both endpoints idle and goes to the first listed
@@ -384,6 +390,17 @@ expect_eq "least_request: both idle again, in turn" "$turns" "200:slow 200:a "
 while_busy events least-events.txt 3
 expect_eq "least_request: an endpoint streaming gets no new request" "$turns" "200:a 200:a 200:a "
 expect_eq "least_request: the stream came whole" "$(grep -c '^data:' least-events.txt)" "2"
+# An endpoint whose breaker is open has nothing in flight: it is passed
+# over for the least loaded of the rest, not for the next in turn. The
+# first request opens the dead one's breaker (and goes on to the slow one),
+# the second goes to a; then, the slow one busy and the dead one first in
+# turn, every request goes to a.
+expect_eq "least_request: a dead endpoint's request goes on" \
+  "$(code "$base/least-open/x"):$(cat body)" "200:slow"
+expect_eq "least_request: then the next in turn" "$(code "$base/least-open/x"):$(cat body)" "200:a"
+while_busy x least-open.txt 3 least-open
+expect_eq "least_request: an open breaker's endpoint passed over for the least loaded" \
+  "$turns" "200:a 200:a 200:a "
 turns=""
 for _ in $(seq 1 8); do turns+="$(code "$base/least-weighted/x"):$(cat body) "; done
 expect_eq "least_request: idle endpoints take turns by weight" "$turns" \
