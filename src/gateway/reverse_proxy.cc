@@ -65,9 +65,9 @@ bool IsWebSocketHandshake(const net::HttpRequest& request) {
 // co_await (which GCC 12 builds wrong): the caller awaits what it returns.
 asio::awaitable<Result<net::HttpResponse>> SendOrUpgrade(net::UpstreamPool& pool,
                                                          const net::HttpRequest& request,
-                                                         bool tunnel) {
+                                                         bool tunnel, bool idempotent) {
   if (tunnel) return pool.Upgrade(request, "websocket");
-  return pool.Send(request, Idempotent(request.method));
+  return pool.Send(request, idempotent);
 }
 
 // A streamed answer the service cuts, misframes or stalls on after its head
@@ -279,10 +279,11 @@ ReverseProxy::~ReverseProxy() = default;
 namespace {
 
 // `host:port` of the endpoint at `o`, an IPv6 literal in brackets.
-std::string Authority(const net::UpstreamOptions& o) {
-  const bool v6 = o.host.find(':') != std::string::npos;
-  return fmt::format("{}{}{}:{}", v6 ? "[" : "", o.host, v6 ? "]" : "", o.port);
+std::string Authority(std::string_view host, uint16_t port) {
+  const bool v6 = host.find(':') != std::string_view::npos;
+  return fmt::format("{}{}{}:{}", v6 ? "[" : "", host, v6 ? "]" : "", port);
 }
+std::string Authority(const net::UpstreamOptions& o) { return Authority(o.host, o.port); }
 
 // The schedule of Upstream::schedule for endpoints of these `weights`,
 // empty if they are all equal. Smooth weighted round robin: at each turn
@@ -313,8 +314,7 @@ std::vector<size_t> WeightedTurns(const std::vector<int>& weights) {
 // `address:port`, an IPv6 address in brackets: the name of one endpoint of
 // several that a name resolved to.
 std::string AddressLabel(const boost::asio::ip::tcp::endpoint& e) {
-  const bool v6 = e.address().is_v6();
-  return fmt::format("{}{}{}:{}", v6 ? "[" : "", e.address().to_string(), v6 ? "]" : "", e.port());
+  return Authority(e.address().to_string(), e.port());
 }
 
 // The health check of the endpoint at `o` (an upstream's options, with the
@@ -477,6 +477,12 @@ const std::string& ReverseProxy::UpstreamName(size_t endpoint) const {
   return upstreams_[endpoints_[endpoint].upstream].name;
 }
 
+bool ReverseProxy::Eligible(size_t endpoint, std::span<const size_t> tried) const {
+  const Endpoint& e = endpoints_[endpoint];
+  return std::find(tried.begin(), tried.end(), endpoint) == tried.end() &&
+         (!e.health_index || health_->Healthy(*e.health_index));
+}
+
 std::optional<size_t> ReverseProxy::ChooseEndpoint(const Upstream& upstream,
                                                    guard::CircuitBreaker::Admission& admission,
                                                    std::span<const size_t> tried) const {
@@ -498,11 +504,10 @@ std::optional<size_t> ReverseProxy::ChooseEndpoint(const Upstream& upstream,
     const size_t offset = upstream.schedule.empty() ? turn : upstream.schedule[turn];
     const uint64_t bit = offset < 64 ? uint64_t{1} << offset : 0;
     if ((turned_down & bit) != 0) continue;
-    const Endpoint& e = endpoints_[upstream.first + offset];
+    const size_t index = upstream.first + offset;
     const bool usable =
-        std::find(tried.begin(), tried.end(), upstream.first + offset) == tried.end() &&
-        (!e.health_index || health_->Healthy(*e.health_index)) &&
-        (admission = e.breaker->Admit()) != guard::CircuitBreaker::Admission::kRefused;
+        Eligible(index, tried) && (admission = endpoints_[index].breaker->Admit()) !=
+                                      guard::CircuitBreaker::Admission::kRefused;
     if (!usable) {
       turned_down |= bit;
       continue;
@@ -537,9 +542,8 @@ std::optional<size_t> ReverseProxy::ChooseLeastLoaded(const Upstream& upstream,
     const auto consider = [&](size_t offset, size_t turn) {
       const size_t index = upstream.first + offset;
       const Endpoint& e = endpoints_[index];
-      if (std::find(tried.begin(), tried.end(), index) != tried.end()) return;
+      if (!Eligible(index, tried)) return;
       if (std::find(refused.begin(), refused.end(), index) != refused.end()) return;
-      if (e.health_index && !health_->Healthy(*e.health_index)) return;
       // Fewest in flight for its weight: load / weight < best_load / best_weight.
       const int load = e.in_flight->load(std::memory_order_relaxed);
       if (!best || load * best_weight < best_load * e.weight) {
@@ -636,10 +640,12 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       }
       const bool tunnel = decision.route->websocket && upstream_request.body.empty() &&
                           !client_body && IsWebSocketHandshake(request);
-      const bool least_request = upstreams_[endpoints_[endpoint].upstream].least_request;
+      const Upstream& upstream = upstreams_[endpoints_[endpoint].upstream];
+      const bool idempotent = Idempotent(upstream_request.method);
       std::optional<InFlight> in_flight;
-      if (least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
-      Result<net::HttpResponse> sent = co_await SendOrUpgrade(pool, upstream_request, tunnel);
+      if (upstream.least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
+      Result<net::HttpResponse> sent =
+          co_await SendOrUpgrade(pool, upstream_request, tunnel, idempotent);
       // A connection that could not be made took none of the request: the
       // next endpoint that is up gets it, whatever its method. An
       // idempotent request whose connection was lost before any of an
@@ -648,11 +654,9 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       // does by default, less its timeouts (a service too slow to answer is
       // not sent the same work again). Not a body that streams: the pool
       // may have read some of it.
-      const bool idempotent = Idempotent(upstream_request.method);
       std::vector<size_t> tried;
       while (!sent && !client_body && MayGoToNextEndpoint(sent.error(), idempotent, tunnel)) {
         tried.push_back(endpoint);
-        const Upstream& upstream = upstreams_[endpoints_[endpoint].upstream];
         const std::optional<size_t> next = ChooseEndpoint(upstream, admission, tried);
         if (!next) break;  // the last failure is FinishForward's to count
         endpoints_[endpoint].breaker->RecordFailure();
@@ -664,15 +668,15 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
                                                         {"error", sent.error().message()}});
         }
         endpoint = *next;
-        in_flight.reset();
-        if (least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
-        sent = co_await SendOrUpgrade(PoolFor(endpoint, executor), upstream_request, tunnel);
+        if (upstream.least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
+        sent = co_await SendOrUpgrade(PoolFor(endpoint, executor), upstream_request, tunnel,
+                                      idempotent);
       }
       if (client_body && client_body->error()) {
         response = ClientBodyFailed(endpoint, *client_body->error(), decision, admission);
       } else {
         FinishForward(endpoint, sent, decision, response);
-        if (least_request) {  // counted on to the end of a stream or tunnel
+        if (upstream.least_request) {  // counted on to the end of a stream or tunnel
           std::atomic<int>& count = *endpoints_[endpoint].in_flight;
           if (response.streamed_body) {
             response.streamed_body =

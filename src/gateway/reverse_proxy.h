@@ -93,6 +93,10 @@ class ReverseProxy {
       net::HttpRequest& request, bool tls, std::string_view host, Decision& decision,
       net::HttpRequest& upstream_request, size_t& endpoint,
       guard::CircuitBreaker::Admission& admission) const;
+  // Whether `endpoint` may be given a request: not one of `tried`, and
+  // healthy if it is checked. (Its breaker is asked last, as admitting
+  // may take a half-open probe's slot.)
+  bool Eligible(size_t endpoint, std::span<const size_t> tried) const;
   // The next endpoint of `upstream`, not one of `tried`, that is healthy
   // and whose breaker admits a request (`admission`), or nullopt.
   std::optional<size_t> ChooseEndpoint(const Upstream& upstream,
