@@ -6,7 +6,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include <charconv>
 #include <optional>
 #include <vector>
 
@@ -37,6 +36,7 @@ struct Target {
   bool tls = true;
   std::string host;  // without brackets
   std::string port;
+  uint16_t port_number = 0;  // 0 if `port` is not one
   std::string path_and_query;
 };
 
@@ -55,6 +55,7 @@ Result<Target> ParseTarget(std::string_view url, bool allow_plain_http = false) 
   t.host = std::string(parsed->host_address());
   if (t.host.empty()) return Err(InvalidArgumentError("URL has no host"));
   t.port = parsed->has_port() ? std::string(parsed->port()) : (t.tls ? "443" : "80");
+  t.port_number = parsed->has_port() ? parsed->port_number() : (t.tls ? 443 : 80);
   t.path_and_query = std::string(parsed->encoded_path());
   if (t.path_and_query.empty()) t.path_and_query = "/";
   if (parsed->has_query()) t.path_and_query += "?" + std::string(parsed->encoded_query());
@@ -168,12 +169,7 @@ Result<FetchedResponse> FetchUrl(std::string_view url, const FetchOptions& optio
   if (options.connect_addresses.empty()) {
     BULWARK_ASSIGN_OR_RETURN(endpoints, ResolveWithin(target.host, target.port, options.timeout));
   } else {
-    uint16_t port = 0;
-    const auto [end, ec] =
-        std::from_chars(target.port.data(), target.port.data() + target.port.size(), port);
-    if (ec != std::errc() || end != target.port.data() + target.port.size()) {
-      return Err(InvalidArgumentError("URL port is not a number"));
-    }
+    if (target.port_number == 0) return Err(InvalidArgumentError("URL port is not a number"));
     for (const std::string& text : options.connect_addresses) {
       boost::system::error_code bad;
       const asio::ip::address address = asio::ip::make_address(text, bad);
@@ -181,7 +177,7 @@ Result<FetchedResponse> FetchUrl(std::string_view url, const FetchOptions& optio
       if (!target.tls && !options.allow_plain_http && !address.is_loopback()) {
         return Err(InvalidArgumentError("plain http is allowed only to loopback"));
       }
-      endpoints.emplace_back(address, port);
+      endpoints.emplace_back(address, target.port_number);
     }
   }
   const auto left = options.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(

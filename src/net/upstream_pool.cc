@@ -240,23 +240,26 @@ std::vector<std::vector<tcp::endpoint>> EndpointsOfName(
   return endpoints;
 }
 
+namespace {
+
+// Whether `error` is IoError's failure, other than a timeout, of one of `steps`.
+bool FailedAt(const Status& error, std::initializer_list<std::string_view> steps) {
+  return error.code() == StatusCode::kUnavailable &&
+         std::any_of(steps.begin(), steps.end(), [&](std::string_view step) {
+           return error.message().starts_with(FailurePrefix(step));
+         });
+}
+
+}  // namespace
+
 bool IsLostBeforeAnswer(const Status& error) {
-  if (error.code() != StatusCode::kUnavailable) return false;
-  for (const std::string_view step : {kConnectStep, kHandshakeStep, kWriteStep, kReadStep}) {
-    if (error.message().starts_with(FailurePrefix(step))) return true;
-  }
-  return false;
+  return FailedAt(error, {kConnectStep, kHandshakeStep, kWriteStep, kReadStep});
 }
 
 bool IsConnectFailure(const Status& error) {
-  for (const std::string_view step : {kConnectStep, kHandshakeStep}) {
-    if (error == IoError(beast::error::timeout, step) ||
-        (error.code() == StatusCode::kUnavailable &&
-         error.message().starts_with(FailurePrefix(step)))) {
-      return true;
-    }
-  }
-  return false;
+  return FailedAt(error, {kConnectStep, kHandshakeStep}) ||
+         error == IoError(beast::error::timeout, kConnectStep) ||
+         error == IoError(beast::error::timeout, kHandshakeStep);
 }
 
 Result<std::shared_ptr<asio::ssl::context>> CreateUpstreamTlsContext(const UpstreamTls& tls) {
