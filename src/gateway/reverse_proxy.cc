@@ -12,8 +12,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <random>
 #include <span>
@@ -34,14 +37,42 @@ bool Idempotent(std::string_view method) {
          method == "DELETE" || method == "TRACE";
 }
 
-// Whether a request that failed with `error` (net::UpstreamPool::Send's)
-// may go to another endpoint of its upstream: when no connection could be
-// made, or when an idempotent request's connection was lost before a byte
-// of an answer came (not a timeout, an answer cut or malformed). A
-// WebSocket handshake goes on only if it never reached the service.
-bool MayGoToNextEndpoint(const Status& error, bool idempotent, bool tunnel) {
+// Whether a request whose try ended as `sent` (net::UpstreamPool::Send's)
+// may be sent again under `policy`: when no connection could be made; and
+// when an idempotent request's connection was lost before a byte of an
+// answer came, its answer was late, or came with one of the policy's
+// statuses, as the policy says (never when an answer was cut or
+// malformed). A WebSocket handshake goes again only if it never reached
+// the service, or was answered.
+bool MayGoToNextEndpoint(const Result<net::HttpResponse>& sent, const RetryPolicy& policy,
+                         bool idempotent, bool tunnel) {
+  if (sent) {
+    return idempotent &&
+           std::binary_search(policy.statuses.begin(), policy.statuses.end(), sent->status);
+  }
+  const Status& error = sent.error();
   if (net::IsConnectFailure(error)) return true;
-  return idempotent && !tunnel && net::IsLostBeforeAnswer(error);
+  if (!idempotent || tunnel) return false;
+  if (policy.on_reset && net::IsLostBeforeAnswer(error)) return true;
+  return policy.on_timeout && error.code() == StatusCode::kDeadlineExceeded;
+}
+
+// What is left of `total` since `start`, in whole milliseconds.
+std::chrono::milliseconds TimeLeft(std::chrono::milliseconds total,
+                                   std::chrono::steady_clock::time_point start) {
+  return total -
+         std::chrono::ceil<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+}
+
+// A uniform draw for a backoff's jitter.
+uint64_t RandomDraw() {
+  thread_local std::mt19937_64 draw{std::random_device{}()};
+  return draw();
+}
+
+asio::awaitable<void> Pause(std::chrono::milliseconds wait) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, wait);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 // A WebSocket opening handshake (RFC 6455 section 4.1): an HTTP/1.1 GET
@@ -198,6 +229,19 @@ struct ReverseProxy::Upstream {
   // Requests sent on to another endpoint after a failure (null without
   // metrics): bulwark_gateway_upstream_retries_total{upstream}.
   metrics::Counter* retries = nullptr;
+  // What is sent again (UpstreamConfig::retry, or the default), and how
+  // often at most: tries in all, the first included.
+  RetryPolicy retry;
+  int max_tries = 1;
+  // With a policy configured: a try may go to an endpoint that had the
+  // request already (after a backoff), retries in flight are held to a
+  // budget, and those it refuses are counted (null without metrics):
+  // bulwark_gateway_upstream_retries_over_budget_total{upstream}.
+  bool revisit = false;
+  std::unique_ptr<guard::RetryBudget> budget;
+  metrics::Counter* over_budget = nullptr;
+  // The endpoints' response_timeout: every try of a request ends within it.
+  std::chrono::milliseconds response_timeout{0};
 };
 
 struct ReverseProxy::Endpoint {
@@ -355,10 +399,18 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
   metrics::GaugeFamily* breaker_states = nullptr;
   metrics::CounterFamily* breaker_openings = nullptr;
   metrics::CounterFamily* retries = nullptr;
+  metrics::CounterFamily* over_budget = nullptr;
   if (recorder != nullptr) {
     retries = &recorder->registry().AddCounterFamily(
         "bulwark_gateway_upstream_retries_total",
-        "Requests sent on to another endpoint of the upstream after a failure", {"upstream"});
+        "Requests sent again to an endpoint of the upstream after a failure", {"upstream"});
+    if (std::any_of(configs.begin(), configs.end(),
+                    [](const UpstreamConfig& c) { return c.retry.has_value(); })) {
+      over_budget = &recorder->registry().AddCounterFamily(
+          "bulwark_gateway_upstream_retries_over_budget_total",
+          "Retries not sent because the upstream's retries in flight were at their budget",
+          {"upstream"});
+    }
     breaker_states = &recorder->registry().AddGaugeFamily(
         "bulwark_gateway_upstream_circuit_state",
         "The endpoint's circuit breaker: 0 closed, 1 open, 2 half-open", {"upstream", "endpoint"});
@@ -430,6 +482,19 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
     }
     upstream.count = endpoints.size() - upstream.first;
     if (retries != nullptr) upstream.retries = &retries->WithLabels({upstream.name});
+    upstream.response_timeout = config.options.response_timeout;
+    upstream.max_tries = static_cast<int>(upstream.count);
+    if (config.retry) {
+      upstream.retry = std::move(*config.retry);
+      std::sort(upstream.retry.statuses.begin(), upstream.retry.statuses.end());
+      upstream.revisit = true;
+      upstream.max_tries = upstream.retry.attempts > 0
+                               ? upstream.retry.attempts
+                               : std::max(2, static_cast<int>(upstream.count));
+      upstream.budget = std::make_unique<guard::RetryBudget>(
+          guard::RetryBudgetOptions{.percent = upstream.retry.budget_percent});
+      if (over_budget != nullptr) upstream.over_budget = &over_budget->WithLabels({upstream.name});
+    }
     std::vector<int> weights;
     for (size_t i = upstream.first; i < endpoints.size(); ++i) {
       weights.push_back(endpoints[i].weight);
@@ -642,35 +707,63 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
                           !client_body && IsWebSocketHandshake(request);
       const Upstream& upstream = upstreams_[endpoints_[endpoint].upstream];
       const bool idempotent = Idempotent(upstream_request.method);
+      std::optional<guard::RetryBudget::Request> budgeted;
+      if (upstream.budget) budgeted.emplace(*upstream.budget);
+      const auto first_try = std::chrono::steady_clock::now();
+      upstream_request.response_timeout = upstream.retry.per_try_timeout;
       std::optional<InFlight> in_flight;
       if (upstream.least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
       Result<net::HttpResponse> sent =
           co_await SendOrUpgrade(pool, upstream_request, tunnel, idempotent);
-      // A connection that could not be made took none of the request: the
-      // next endpoint that is up gets it, whatever its method. An
-      // idempotent request whose connection was lost before any of an
-      // answer came goes on too, as one that may safely run twice (RFC 9110
-      // section 9.2.2). Each endpoint once; as nginx's proxy_next_upstream
-      // does by default, less its timeouts (a service too slow to answer is
-      // not sent the same work again). Not a body that streams: the pool
-      // may have read some of it.
+      // A try that failed as the upstream's policy allows goes again: to
+      // the next endpoint that is up, each once; then, with a policy
+      // configured, to one that had it, after a backoff. Never a body that
+      // streams: the pool may have read some of it.
       std::vector<size_t> tried;
-      while (!sent && !client_body && MayGoToNextEndpoint(sent.error(), idempotent, tunnel)) {
+      int tries = 1;
+      int returns = 0;  // tries at an endpoint that had the request
+      guard::RetryBudget::Retry retry;
+      while (!client_body && tries < upstream.max_tries &&
+             MayGoToNextEndpoint(sent, upstream.retry, idempotent, tunnel)) {
+        if (upstream.budget) {
+          retry = {};  // this request's last retry, over: not counted against its next
+          retry = upstream.budget->TryRetry();
+          if (!retry.admitted()) {
+            if (upstream.over_budget != nullptr) upstream.over_budget->Increment();
+            break;
+          }
+        }
         tried.push_back(endpoint);
-        const std::optional<size_t> next = ChooseEndpoint(upstream, admission, tried);
-        if (!next) break;  // the last failure is FinishForward's to count
-        endpoints_[endpoint].breaker->RecordFailure();
+        std::optional<size_t> next;
+        std::chrono::milliseconds left = TimeLeft(upstream.response_timeout, first_try);
+        if (left.count() > 0) next = ChooseEndpoint(upstream, admission, tried);
+        if (!next && upstream.revisit && left.count() > 0) {
+          ++returns;
+          const std::chrono::milliseconds wait = guard::RetryBackoff(
+              upstream.retry.backoff_base, upstream.retry.backoff_max, returns, RandomDraw());
+          if (wait.count() > 0) co_await Pause(wait);
+          left = TimeLeft(upstream.response_timeout, first_try);
+          tried.clear();
+          if (left.count() > 0) next = ChooseEndpoint(upstream, admission, tried);
+        }
+        if (!next) break;  // the last try's outcome is FinishForward's to count
+        RecordTry(endpoint, sent);
         if (upstream.retries != nullptr) upstream.retries->Increment();
         if (log::Enabled(log::Level::kDebug)) {
-          log::Debug("gateway.upstream_next_endpoint", {{"upstream", upstream.name},
-                                                        {"failed", endpoints_[endpoint].label},
-                                                        {"next", endpoints_[*next].label},
-                                                        {"error", sent.error().message()}});
+          log::Debug(
+              "gateway.upstream_retry",
+              {{"upstream", upstream.name},
+               {"failed", endpoints_[endpoint].label},
+               {"next", endpoints_[*next].label},
+               {"error", sent ? fmt::format("status {}", sent->status) : sent.error().message()}});
         }
         endpoint = *next;
+        const std::chrono::milliseconds per_try = upstream.retry.per_try_timeout;
+        upstream_request.response_timeout = per_try.count() > 0 ? std::min(per_try, left) : left;
         if (upstream.least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
         sent = co_await SendOrUpgrade(PoolFor(endpoint, executor), upstream_request, tunnel,
                                       idempotent);
+        ++tries;
       }
       if (client_body && client_body->error()) {
         response = ClientBodyFailed(endpoint, *client_body->error(), decision, admission);
@@ -779,16 +872,18 @@ net::HttpResponse ReverseProxy::ClientBodyFailed(size_t endpoint, const Status& 
   return response;
 }
 
-void ReverseProxy::FinishForward(size_t endpoint, Result<net::HttpResponse>& response,
-                                 Decision& decision, net::HttpResponse& out) const {
+void ReverseProxy::RecordTry(size_t endpoint, const Result<net::HttpResponse>& sent) const {
   guard::CircuitBreaker& breaker = *endpoints_[endpoint].breaker;
-  const bool failed =
-      !response || response->status == 502 || response->status == 503 || response->status == 504;
-  if (failed) {
+  if (!sent || sent->status == 502 || sent->status == 503 || sent->status == 504) {
     breaker.RecordFailure();
   } else {
     breaker.RecordSuccess();
   }
+}
+
+void ReverseProxy::FinishForward(size_t endpoint, Result<net::HttpResponse>& response,
+                                 Decision& decision, net::HttpResponse& out) const {
+  RecordTry(endpoint, response);
   if (!response) {
     if (recorder_) recorder_->UpstreamError(UpstreamName(endpoint));
     const bool timeout = response.error().code() == StatusCode::kDeadlineExceeded;

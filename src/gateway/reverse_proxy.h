@@ -6,7 +6,9 @@
 #ifndef BULWARK_GATEWAY_REVERSE_PROXY_H_
 #define BULWARK_GATEWAY_REVERSE_PROXY_H_
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -18,6 +20,7 @@
 #include "gateway/health_checker.h"
 #include "gateway/identity_token.h"
 #include "guard/circuit_breaker.h"
+#include "guard/retry_budget.h"
 #include "net/http_server.h"
 #include "net/upstream_pool.h"
 
@@ -31,6 +34,36 @@ struct UpstreamAddress {
   // of weight 3 gets three for another's one. A name of several addresses
   // gives each of them this weight.
   int weight = 1;
+};
+
+// When a request that failed is sent again, to the next endpoint that is up
+// or, once each has had it, to one that had (Envoy's retry_policy, nginx's
+// proxy_next_upstream). A request is sent again only if it may safely run
+// twice (an idempotent method, RFC 9110 section 9.2.2; a body held whole,
+// not one that streams) — except when no connection could be made, which
+// the service never saw, whatever the method.
+struct RetryPolicy {
+  // Besides a connection that could not be made: a connection lost before
+  // any of an answer came (`reset`), no answer within the try's timeout
+  // (`timeout`), an answer with one of `statuses` (sorted).
+  bool on_reset = true;
+  bool on_timeout = false;
+  std::vector<int> statuses;
+  // Tries in all, the first one's included; 0 = one at each endpoint (and
+  // with a policy configured, at least two).
+  int attempts = 0;
+  // Each try's wait for its answer, when shorter than the upstream's
+  // response_timeout (zero: that). The tries all stay within
+  // response_timeout of the first's start.
+  std::chrono::milliseconds per_try_timeout{0};
+  // Before a try at an endpoint that already had the request: a wait drawn
+  // from [0, min(max, base * 2^(n-1))] for its nth such try
+  // (guard::RetryBackoff). A try at another endpoint goes at once.
+  std::chrono::milliseconds backoff_base{25};
+  std::chrono::milliseconds backoff_max{250};
+  // Retries in flight at most this share of the upstream's requests in
+  // flight, or 3 (guard::RetryBudget).
+  int budget_percent = 20;
 };
 
 struct UpstreamConfig {
@@ -54,6 +87,10 @@ struct UpstreamConfig {
   guard::CircuitBreakerOptions breaker;
   // Active health checks, of each endpoint; none = the breakers alone judge.
   std::optional<HealthCheckOptions> health_check;
+  // Unset: a request goes on to the next endpoint when no connection could
+  // be made, or (idempotent) when its connection was lost before any of an
+  // answer came, each endpoint once, with no budget.
+  std::optional<RetryPolicy> retry;
 };
 
 class ReverseProxy {
@@ -112,6 +149,9 @@ class ReverseProxy {
   // `error` on the way to the service (which is not judged by it).
   net::HttpResponse ClientBodyFailed(size_t endpoint, const Status& error, Decision& decision,
                                      guard::CircuitBreaker::Admission admission) const;
+  // Tells `endpoint`'s breaker how a try there ended: a failure if no
+  // answer came, or a 502, 503 or 504; else a success.
+  void RecordTry(size_t endpoint, const Result<net::HttpResponse>& sent) const;
   // Makes `out` the client's response to the service's `response` (or
   // failure), which it spends.
   void FinishForward(size_t endpoint, Result<net::HttpResponse>& response, Decision& decision,

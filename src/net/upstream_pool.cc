@@ -242,6 +242,14 @@ std::vector<std::vector<tcp::endpoint>> EndpointsOfName(
 
 namespace {
 
+// How long the answer to `request` may take: its own timeout if it has a
+// shorter one (a retry's per try), else the pool's.
+std::chrono::milliseconds AnswerTimeout(const UpstreamOptions& options,
+                                        const HttpRequest& request) {
+  const std::chrono::milliseconds own = request.response_timeout;
+  return own.count() > 0 && own < options.response_timeout ? own : options.response_timeout;
+}
+
 // Whether `error` is IoError's failure, other than a timeout, of one of `steps`.
 bool FailedAt(const Status& error, std::initializer_list<std::string_view> steps) {
   return error.code() == StatusCode::kUnavailable &&
@@ -369,7 +377,11 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Failed(std::unique_ptr<Conne
                                                            Status error, bool retry,
                                                            const HttpRequest& request) {
   connection.reset();
-  if (retry) co_return co_await SendOnNewConnection(request);
+  // A timeout is the service being slow, not a connection it had closed:
+  // the request may be running there, and is not sent again.
+  if (retry && error.code() != StatusCode::kDeadlineExceeded) {
+    co_return co_await SendOnNewConnection(request);
+  }
   co_return Err(std::move(error));
 }
 
@@ -484,7 +496,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   }
   out.append("\r\n"sv).append(request.body);
 
-  c.ExpireAfter(options_.response_timeout);
+  c.ExpireAfter(AnswerTimeout(options_, request));
   // On the bare socket, reads and writes are tried at once (immediate_io.h).
   constexpr bool kImmediate = std::is_same_v<Stream, tcp::socket>;
   constexpr bool kTlsSocket = std::is_same_v<Stream, internal::TlsSocket>;
@@ -544,7 +556,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
     // Answered before the body was all sent: the connection carries a cut
     // request, and serves no other.
     request_cut = !*whole;
-    c.ExpireAfter(options_.response_timeout);
+    c.ExpireAfter(AnswerTimeout(options_, request));
   }
 
   // The head is read and parsed here, and a body with a Content-Length (or

@@ -49,7 +49,27 @@ class Handler(socketserver.StreamRequestHandler):
                     return
                 if target == "/once/slow":  # slower than the gateway waits
                     time.sleep(1)
-            if target.startswith("/framing/hits/"):  # how often /once/... came
+            if target.startswith("/again"):
+                # /again.../KEY/N/WHAT: the first N requests for KEY get WHAT
+                # (a status, or `slow`: an answer a second late), the rest 200.
+                _, _, key, n, what = target.split("/")
+                self.rfile.read(int(headers.get("content-length", "0")))
+                with hits_lock:
+                    hits[target] += 1
+                    hit = hits[target]
+                if hit <= int(n) and what == "slow":
+                    time.sleep(1)
+                elif hit <= int(n):
+                    body = b"no %d\n" % hit
+                    self.wfile.write(b"HTTP/1.1 %s Failed\r\nContent-Length: %d\r\n\r\n"
+                                     % (what.encode(), len(body)) + body)
+                    self.wfile.flush()
+                    continue
+                body = b"yes %d\n" % hit
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                self.wfile.flush()
+                continue
+            if target.startswith("/framing/hits/"):  # how often /once/... or /again... came
                 with hits_lock:
                     count = b"%d" % hits[target[len("/framing/hits"):]]
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(count) + count)

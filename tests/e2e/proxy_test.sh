@@ -110,6 +110,18 @@ gateway:
       addresses: [127.0.0.1:$framing, localhost:$framing]
       response_timeout_ms: 500
       circuit_breaker: {failures: 1000}
+    - name: retried                       # a service that fails its first tries
+      address: 127.0.0.1:$framing
+      retry: {on: [503, timeout], attempts: 3, per_try_timeout_ms: 300, backoff_base_ms: 10}
+      circuit_breaker: {failures: 1000}
+    - name: retried-pair                  # 503s from one endpoint, the other up
+      addresses: [127.0.0.1:$framing, 127.0.0.1:$pair_a]
+      retry: {on: [gateway-error]}
+      circuit_breaker: {failures: 1000}
+    - name: retry-budget                  # at most three retries in flight
+      address: 127.0.0.1:$framing
+      retry: {on: [timeout], attempts: 3, per_try_timeout_ms: 700, backoff_base_ms: 0}
+      circuit_breaker: {failures: 1000}
     - name: dead-pair                     # two endpoints, neither up
       addresses: [127.0.0.1:$dead_1, 127.0.0.1:$dead_2]
       circuit_breaker: {failures: 2, open_ms: 60000}
@@ -134,6 +146,10 @@ gateway:
     - {name: pair, path_prefix: /pair, authn: {mode: none}, upstream: pair}
     - {name: hangup-pair, path_prefix: /hangup, authn: {mode: none}, upstream: hangup-pair}
     - {name: dead-pair, path_prefix: /dead-pair, authn: {mode: none}, upstream: dead-pair}
+    - {name: again-pair, path_prefix: /again-pair, authn: {mode: none}, upstream: retried-pair}
+    - {name: again-budget, path_prefix: /again-budget, authn: {mode: none}, upstream: retry-budget}
+    - {name: again-plain, path_prefix: /again-plain, authn: {mode: none}, upstream: framing}
+    - {name: again, path_prefix: /again, authn: {mode: none}, upstream: retried}
     - {name: least-weighted, path_prefix: /least-weighted, authn: {mode: none}, upstream: least-weighted}
     - {name: least-open, path_prefix: /least-open, authn: {mode: none}, upstream: least-open}
     - {name: least, path_prefix: /least, authn: {mode: none}, upstream: least}
@@ -365,6 +381,47 @@ expect_eq "sent on once, and counted" \
 expect_eq "the hung-up GET, PUT and DELETE, sent on six times" \
   "$(curl -s "$base/metrics" | grep '^bulwark_gateway_upstream_retries_total{upstream="hangup-pair"}')" \
   'bulwark_gateway_upstream_retries_total{upstream="hangup-pair"} 6'
+# A retry policy: what it names goes again, idempotent requests only, and
+# the last try's answer is the client's. /again.../KEY/N/WHAT: the service
+# answers the first N requests for KEY with WHAT, the rest 200 "yes HIT".
+tries() { curl -s "$base/framing/hits/$1"; }
+expect_eq "two 503s, then the third try's answer" "$(code "$base/again/g1/2/503"):$(cat body)" \
+  "200:yes 3"
+expect_eq "a POST answered 503 is not sent again" \
+  "$(code -X POST --data x "$base/again/p1/2/503"):$(cat body):$(tries again/p1/2/503)" "503:no 1:1"
+expect_eq "tries run out at three: the last answer is the client's" \
+  "$(code "$base/again/g2/5/503"):$(cat body):$(tries again/g2/5/503)" "503:no 3:3"
+expect_eq "a status the policy does not name is not retried" \
+  "$(code "$base/again/g3/1/500"):$(cat body):$(tries again/g3/1/500)" "500:no 1:1"
+expect_eq "without a policy a 503 is the client's" \
+  "$(code "$base/again-plain/g4/1/503"):$(cat body):$(tries again-plain/g4/1/503)" "503:no 1:1"
+started=$(date +%s%N)
+expect_eq "a try slower than its per-try timeout gives way to the next" \
+  "$(code "$base/again/t1/1/slow"):$(cat body)" "200:yes 2"
+took=$((($(date +%s%N) - started) / 1000000))
+[ "$took" -lt 900 ] && ok || bad "the slow try was not cut at 300 ms: the answer took $took ms"
+expect_eq "each counted as sent again" \
+  "$(curl -s "$base/metrics" | grep '^bulwark_gateway_upstream_retries_total{upstream="retried"}')" \
+  'bulwark_gateway_upstream_retries_total{upstream="retried"} 5'
+turns=""
+for _ in 1 2 3; do turns+="$(code "$base/again-pair/k/100/503"):$(cat body) "; done
+expect_eq "an endpoint's 503s are answered by the other" "$turns:$(tries again-pair/k/100/503)" \
+  "200:a 200:a 200:a :3"
+# A retry storm held back: eight requests whose first two tries time out
+# at once. Three retries may be in flight (20 % of eight is less); the
+# other five get their first try's 504, and the three their third try's 200.
+budget_pids=()
+for i in 1 2 3 4 5 6 7; do
+  curl -s -o /dev/null -w '%{http_code}\n' "$base/again-budget/b$i/2/slow" >"budget.$i" &
+  budget_pids+=($!)
+done
+curl -s -o /dev/null -w '%{http_code}\n' "$base/again-budget/b8/2/slow" >budget.8
+wait "${budget_pids[@]}"
+expect_eq "retries beyond the budget are not sent" \
+  "$(cat budget.[1-8] | sort | uniq -c | awk '{printf "%sx%s ", $2, $1}')" "200x3 504x5 "
+expect_eq "and are counted" \
+  "$(curl -s "$base/metrics" | grep '^bulwark_gateway_upstream_retries_over_budget_total{upstream="retry-budget"}')" \
+  'bulwark_gateway_upstream_retries_over_budget_total{upstream="retry-budget"} 5'
 # least_request. while_busy PATH FILE N [ROUTE]: a request to
 # /ROUTE/PATH (its answer to FILE; ROUTE least unless given) keeps an
 # endpoint busy while N requests to /ROUTE/x go out; their answers in $turns.

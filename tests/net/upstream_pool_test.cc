@@ -211,6 +211,46 @@ TEST_F(UpstreamPoolTest, RetriesAnIdempotentRequestOnceOnANewConnection) {
   EXPECT_EQ(service.connections(), 2);
 }
 
+// A request on a pooled connection that gets no answer in time is not sent
+// again on a new one, idempotent or not: the service is slow, not gone, and
+// may be running it. Its own timeout, shorter than the pool's, holds.
+TEST_F(UpstreamPoolTest, DoesNotRetryARequestThatTimedOut) {
+  std::atomic<int> requests{0};
+  testing::LoopbackService service([&requests](int fd) {
+    while (testing::ReadHead(fd)) {
+      if (requests.fetch_add(1) == 0) {
+        testing::SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      }  // later ones: no answer, until the pool closes the connection
+    }
+    ::close(fd);
+  });
+  UpstreamOptions options;
+  options.port = service.port();
+  options.response_timeout = std::chrono::seconds(10);
+  UpstreamPool pool(ioc_.get_executor(), options,
+                    {asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), service.port())});
+  ASSERT_TRUE(Send(pool, "GET", true).has_value());
+  HttpRequest request;
+  request.method = "GET";
+  request.target = "/a";
+  request.headers = {{"Host", "service"}};
+  request.response_timeout = std::chrono::milliseconds(200);
+  std::optional<Result<HttpResponse>> out;
+  const auto start = std::chrono::steady_clock::now();
+  asio::co_spawn(
+      ioc_, [&]() -> asio::awaitable<void> { out.emplace(co_await pool.Send(request, true)); },
+      asio::detached);
+  ioc_.restart();
+  ioc_.run();
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(out.has_value());
+  ASSERT_FALSE(out->has_value());
+  EXPECT_EQ(out->error().code(), StatusCode::kDeadlineExceeded) << out->error().ToString();
+  EXPECT_LT(took, std::chrono::seconds(5)) << "the request's own timeout, not the pool's";
+  EXPECT_EQ(service.connections(), 1);
+  EXPECT_EQ(requests.load(), 2);
+}
+
 // The same for a request that must not be repeated: the service may have
 // acted on it, so it fails rather than being sent twice.
 TEST_F(UpstreamPoolTest, DoesNotRetryARequestThatIsNotIdempotent) {

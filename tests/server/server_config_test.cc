@@ -246,6 +246,58 @@ TEST(ServerConfigTest, GatewayUpstreamOfSeveralEndpoints) {
   EXPECT_EQ(weighted->gateway->upstreams.at(0).addresses[0].weight, 3);
   EXPECT_EQ(weighted->gateway->upstreams.at(0).addresses[0].host, "10.0.0.5");
   EXPECT_EQ(weighted->gateway->upstreams.at(0).addresses[1].weight, 1);
+  EXPECT_FALSE(up.retry.has_value()) << "no policy unless asked for";
+}
+
+TEST(ServerConfigTest, ParsesAnUpstreamRetryPolicy) {
+  auto parsed = Parse(R"(gateway:
+  upstreams:
+    - name: orders
+      address: "10.0.0.5:8080"
+      retry: {on: [reset, timeout, gateway-error, 429, 503], attempts: 4, per_try_timeout_ms: 900,
+              backoff_base_ms: 10, budget_percent: 50}
+)");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString();
+  const std::optional<gateway::RetryPolicy>& retry = parsed->gateway->upstreams.at(0).retry;
+  ASSERT_TRUE(retry.has_value());
+  EXPECT_TRUE(retry->on_reset);
+  EXPECT_TRUE(retry->on_timeout);
+  EXPECT_EQ(retry->statuses, (std::vector<int>{429, 502, 503, 504})) << "sorted, once each";
+  EXPECT_EQ(retry->attempts, 4);
+  EXPECT_EQ(retry->per_try_timeout, std::chrono::milliseconds(900));
+  EXPECT_EQ(retry->backoff_base, std::chrono::milliseconds(10));
+  EXPECT_EQ(retry->backoff_max, std::chrono::milliseconds(100)) << "ten times the base";
+  EXPECT_EQ(retry->budget_percent, 50);
+
+  // Only what is listed: a 503 alone, no reset, no timeout.
+  auto only = Parse(R"(gateway:
+  upstreams: [{name: orders, address: "h:1", retry: {on: [503, connect-failure]}}]
+)");
+  ASSERT_TRUE(only.has_value()) << only.error().ToString();
+  EXPECT_FALSE(only->gateway->upstreams.at(0).retry->on_reset);
+  EXPECT_FALSE(only->gateway->upstreams.at(0).retry->on_timeout);
+  EXPECT_EQ(only->gateway->upstreams.at(0).retry->statuses, std::vector<int>{503});
+
+  // An empty policy: resets and gateway errors, tries left to the proxy.
+  auto defaults = Parse(R"(gateway:
+  upstreams: [{name: orders, address: "h:1", retry: {}}]
+)");
+  ASSERT_TRUE(defaults.has_value()) << defaults.error().ToString();
+  const gateway::RetryPolicy& d = *defaults->gateway->upstreams.at(0).retry;
+  EXPECT_TRUE(d.on_reset);
+  EXPECT_FALSE(d.on_timeout);
+  EXPECT_EQ(d.statuses, (std::vector<int>{502, 503, 504}));
+  EXPECT_EQ(d.attempts, 0);
+  EXPECT_EQ(d.per_try_timeout, std::chrono::milliseconds(0));
+  EXPECT_EQ(d.backoff_base, std::chrono::milliseconds(25));
+  EXPECT_EQ(d.backoff_max, std::chrono::milliseconds(250));
+  EXPECT_EQ(d.budget_percent, 20);
+
+  auto all = Parse(R"(gateway:
+  upstreams: [{name: orders, address: "h:1", retry: {on: [5xx]}}]
+)");
+  ASSERT_TRUE(all.has_value()) << all.error().ToString();
+  EXPECT_EQ(all->gateway->upstreams.at(0).retry->statuses.size(), 100u);
 }
 
 TEST(ServerConfigTest, RefusesBadGatewayFields) {
@@ -270,6 +322,20 @@ TEST(ServerConfigTest, RefusesBadGatewayFields) {
            "gateway:\n  upstreams: [{name: u, addresses: [{address: \"h:1\", weight: 101}]}]\n",
            "gateway:\n  upstreams: [{name: u, addresses: [{address: \"h:1\", port: 2}]}]\n",
            "gateway:\n  upstreams: [{name: u, address: {address: \"h:1\", weight: 2}}]\n",
+           // retry: an unknown condition, a status that is not one to retry,
+           // no condition, attempts out of 1..10, a backoff ceiling below
+           // its base, a budget out of 1..100, an unknown key
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {on: [sometimes]}}]\n",
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {on: [200]}}]\n",
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {on: [5031]}}]\n",
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {on: [\"+503\"]}}]\n",
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {on: []}}]\n",
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {attempts: 0}}]\n",
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {attempts: 11}}]\n",
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {backoff_base_ms: 50, "
+           "backoff_max_ms: 40}}]\n",
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {budget_percent: 0}}]\n",
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {tries: 2}}]\n",
            "gateway:\n  identity_token: {key_file: k, issuer: i, ttl_seconds: 7200}\n",
            "gateway:\n  identity_token: {issuer: i}\n",
        }) {
