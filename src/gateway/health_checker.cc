@@ -49,20 +49,25 @@ void HealthChecker::Check(size_t index) {
     state.successes = 0;
     ++state.failures;
   }
+  // The gauge moves before the state it shows: whoever sees the endpoint
+  // taken out (or back) finds the gauge saying so already.
+  const auto become = [&state](bool healthy) {
+    if (state.gauge != nullptr) state.gauge->Set(healthy ? 1 : 0);
+    state.healthy.store(healthy);
+  };
   const bool healthy = state.healthy.load();
   if (healthy && state.failures >= target.options.unhealthy_threshold) {
-    state.healthy.store(false);
+    become(false);
     log::Warn("gateway.upstream_unhealthy",
               {{"upstream", target.name},
                {"endpoint", target.endpoint},
                {"error", response ? "HTTP status " + std::to_string(response->status)
                                   : response.error().message()}});
   } else if (!healthy && state.successes >= target.options.healthy_threshold) {
-    state.healthy.store(true);
+    become(true);
     log::Info("gateway.upstream_healthy",
               {{"upstream", target.name}, {"endpoint", target.endpoint}});
   }
-  if (state.gauge != nullptr) state.gauge->Set(state.healthy.load() ? 1 : 0);
 }
 
 void HealthChecker::Run() {
