@@ -54,7 +54,7 @@ bool MayGoToNextEndpoint(const Result<net::HttpResponse>& sent, const RetryPolic
   if (net::IsConnectFailure(error)) return true;
   if (!idempotent || tunnel) return false;
   if (policy.on_reset && net::IsLostBeforeAnswer(error)) return true;
-  return policy.on_timeout && error.code() == StatusCode::kDeadlineExceeded;
+  return policy.on_timeout && net::IsTimeoutBeforeAnswer(error);
 }
 
 // What is left of `total` since `start`, in whole milliseconds.
@@ -710,44 +710,63 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       std::optional<guard::RetryBudget::Request> budgeted;
       if (upstream.budget) budgeted.emplace(*upstream.budget);
       const auto first_try = std::chrono::steady_clock::now();
-      upstream_request.response_timeout = upstream.retry.per_try_timeout;
+      // A try waits for its answer no longer than the per-try timeout only
+      // where a late answer would be tried again; others wait as long as
+      // the upstream's response_timeout allows.
+      const RetryPolicy& policy = upstream.retry;
+      const bool late_tried_again = policy.on_timeout && idempotent && !client_body && !tunnel;
+      const std::chrono::milliseconds per_try =
+          late_tried_again ? policy.per_try_timeout : std::chrono::milliseconds(0);
+      upstream_request.response_timeout = per_try;
       std::optional<InFlight> in_flight;
       if (upstream.least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
       Result<net::HttpResponse> sent =
           co_await SendOrUpgrade(pool, upstream_request, tunnel, idempotent);
       // A try that failed as the upstream's policy allows goes again: to
-      // the next endpoint that is up, each once; then, with a policy
-      // configured, to one that had it, after a backoff. Never a body that
-      // streams: the pool may have read some of it.
-      std::vector<size_t> tried;
+      // the next endpoint that is up and has not had the request; then,
+      // with a policy configured, to one that has, after a backoff. Never a
+      // body that streams: the pool may have read some of it.
+      std::vector<size_t> tried;  // the endpoints that had it
       int tries = 1;
-      int returns = 0;  // tries at an endpoint that had the request
+      int returns = 0;        // tries at an endpoint that had it
+      bool recorded = false;  // the last try's outcome is its breaker's already
       guard::RetryBudget::Retry retry;
       while (!client_body && tries < upstream.max_tries &&
-             MayGoToNextEndpoint(sent, upstream.retry, idempotent, tunnel)) {
+             MayGoToNextEndpoint(sent, policy, idempotent, tunnel)) {
+        // The try is over: its breaker hears of it before the next
+        // endpoint is chosen, so one it opens turns that try away.
+        RecordTry(endpoint, sent);
+        recorded = true;
+        in_flight.reset();
+        if (std::find(tried.begin(), tried.end(), endpoint) == tried.end()) {
+          tried.push_back(endpoint);
+        }
+        // With a policy, the tries all end within response_timeout of the
+        // first one's start.
+        std::chrono::milliseconds left = upstream.revisit
+                                             ? TimeLeft(upstream.response_timeout, first_try)
+                                             : upstream.response_timeout;
+        if (left.count() <= 0) break;
+        std::optional<size_t> next = ChooseEndpoint(upstream, admission, tried);
+        if (!next && upstream.revisit) {
+          const std::chrono::milliseconds wait =
+              guard::RetryBackoff(policy.backoff_base, policy.backoff_max, ++returns, RandomDraw());
+          if (wait >= left) break;
+          if (wait.count() > 0) co_await Pause(wait);
+          left = TimeLeft(upstream.response_timeout, first_try);
+          if (left.count() <= 0) break;
+          next = ChooseEndpoint(upstream, admission);
+        }
+        if (!next) break;
         if (upstream.budget) {
           retry = {};  // this request's last retry, over: not counted against its next
           retry = upstream.budget->TryRetry();
           if (!retry.admitted()) {
+            endpoints_[*next].breaker->RecordAbandoned(admission);
             if (upstream.over_budget != nullptr) upstream.over_budget->Increment();
             break;
           }
         }
-        tried.push_back(endpoint);
-        std::optional<size_t> next;
-        std::chrono::milliseconds left = TimeLeft(upstream.response_timeout, first_try);
-        if (left.count() > 0) next = ChooseEndpoint(upstream, admission, tried);
-        if (!next && upstream.revisit && left.count() > 0) {
-          ++returns;
-          const std::chrono::milliseconds wait = guard::RetryBackoff(
-              upstream.retry.backoff_base, upstream.retry.backoff_max, returns, RandomDraw());
-          if (wait.count() > 0) co_await Pause(wait);
-          left = TimeLeft(upstream.response_timeout, first_try);
-          tried.clear();
-          if (left.count() > 0) next = ChooseEndpoint(upstream, admission, tried);
-        }
-        if (!next) break;  // the last try's outcome is FinishForward's to count
-        RecordTry(endpoint, sent);
         if (upstream.retries != nullptr) upstream.retries->Increment();
         if (log::Enabled(log::Level::kDebug)) {
           log::Debug(
@@ -758,8 +777,10 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
                {"error", sent ? fmt::format("status {}", sent->status) : sent.error().message()}});
         }
         endpoint = *next;
-        const std::chrono::milliseconds per_try = upstream.retry.per_try_timeout;
-        upstream_request.response_timeout = per_try.count() > 0 ? std::min(per_try, left) : left;
+        recorded = false;
+        if (upstream.revisit) {
+          upstream_request.response_timeout = per_try.count() > 0 ? std::min(per_try, left) : left;
+        }
         if (upstream.least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
         sent = co_await SendOrUpgrade(PoolFor(endpoint, executor), upstream_request, tunnel,
                                       idempotent);
@@ -768,7 +789,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       if (client_body && client_body->error()) {
         response = ClientBodyFailed(endpoint, *client_body->error(), decision, admission);
       } else {
-        FinishForward(endpoint, sent, decision, response);
+        FinishForward(endpoint, sent, /*record_try=*/!recorded, decision, response);
         if (upstream.least_request) {  // counted on to the end of a stream or tunnel
           std::atomic<int>& count = *endpoints_[endpoint].in_flight;
           if (response.streamed_body) {
@@ -882,8 +903,9 @@ void ReverseProxy::RecordTry(size_t endpoint, const Result<net::HttpResponse>& s
 }
 
 void ReverseProxy::FinishForward(size_t endpoint, Result<net::HttpResponse>& response,
-                                 Decision& decision, net::HttpResponse& out) const {
-  RecordTry(endpoint, response);
+                                 bool record_try, Decision& decision,
+                                 net::HttpResponse& out) const {
+  if (record_try) RecordTry(endpoint, response);
   if (!response) {
     if (recorder_) recorder_->UpstreamError(UpstreamName(endpoint));
     const bool timeout = response.error().code() == StatusCode::kDeadlineExceeded;

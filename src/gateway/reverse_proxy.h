@@ -153,9 +153,10 @@ class ReverseProxy {
   // answer came, or a 502, 503 or 504; else a success.
   void RecordTry(size_t endpoint, const Result<net::HttpResponse>& sent) const;
   // Makes `out` the client's response to the service's `response` (or
-  // failure), which it spends.
-  void FinishForward(size_t endpoint, Result<net::HttpResponse>& response, Decision& decision,
-                     net::HttpResponse& out) const;
+  // failure), which it spends; with `record_try`, tells the endpoint's
+  // breaker how it ended (unless a retry's loop did already).
+  void FinishForward(size_t endpoint, Result<net::HttpResponse>& response, bool record_try,
+                     Decision& decision, net::HttpResponse& out) const;
   net::UpstreamPool& PoolFor(size_t endpoint, const boost::asio::any_io_executor& ex) const;
   const std::string& UpstreamName(size_t endpoint) const;
 

@@ -264,6 +264,11 @@ bool IsLostBeforeAnswer(const Status& error) {
   return FailedAt(error, {kConnectStep, kHandshakeStep, kWriteStep, kReadStep});
 }
 
+bool IsTimeoutBeforeAnswer(const Status& error) {
+  return error == IoError(beast::error::timeout, kWriteStep) ||
+         error == IoError(beast::error::timeout, kReadStep);
+}
+
 bool IsConnectFailure(const Status& error) {
   return FailedAt(error, {kConnectStep, kHandshakeStep}) ||
          error == IoError(beast::error::timeout, kConnectStep) ||

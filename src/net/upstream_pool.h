@@ -68,6 +68,11 @@ bool IsConnectFailure(const Status& error);
 // request, but began no answer. Not a timeout, nor a malformed answer.
 bool IsLostBeforeAnswer(const Status& error);
 
+// Whether `error`, from UpstreamPool's Send, is a request sent whose answer
+// did not begin within its timeout (not a connection that could not be
+// made in time, nor an answer that began and then stalled).
+bool IsTimeoutBeforeAnswer(const Status& error);
+
 // Resolves the upstream's address once, waiting at most ten seconds (see
 // net/resolve.h). kInvalidArgument if it does not resolve in time.
 Result<std::vector<boost::asio::ip::tcp::endpoint>> ResolveUpstream(const UpstreamOptions& options);

@@ -118,6 +118,10 @@ gateway:
       addresses: [127.0.0.1:$framing, 127.0.0.1:$pair_a]
       retry: {on: [gateway-error]}
       circuit_breaker: {failures: 1000}
+    - name: retried-breaker               # a breaker that opens between two tries
+      address: 127.0.0.1:$framing
+      retry: {on: [503], attempts: 3, backoff_base_ms: 0}
+      circuit_breaker: {failures: 2, open_ms: 60000}
     - name: retry-budget                  # at most three retries in flight
       address: 127.0.0.1:$framing
       retry: {on: [timeout], attempts: 3, per_try_timeout_ms: 700, backoff_base_ms: 0}
@@ -148,6 +152,7 @@ gateway:
     - {name: dead-pair, path_prefix: /dead-pair, authn: {mode: none}, upstream: dead-pair}
     - {name: again-pair, path_prefix: /again-pair, authn: {mode: none}, upstream: retried-pair}
     - {name: again-budget, path_prefix: /again-budget, authn: {mode: none}, upstream: retry-budget}
+    - {name: again-breaker, path_prefix: /again-breaker, authn: {mode: none}, upstream: retried-breaker}
     - {name: again-plain, path_prefix: /again-plain, authn: {mode: none}, upstream: framing}
     - {name: again, path_prefix: /again, authn: {mode: none}, upstream: retried}
     - {name: least-weighted, path_prefix: /least-weighted, authn: {mode: none}, upstream: least-weighted}
@@ -405,8 +410,17 @@ expect_eq "each counted as sent again" \
   'bulwark_gateway_upstream_retries_total{upstream="retried"} 5'
 turns=""
 for _ in 1 2 3; do turns+="$(code "$base/again-pair/k/100/503"):$(cat body) "; done
-expect_eq "an endpoint's 503s are answered by the other" "$turns:$(tries again-pair/k/100/503)" \
-  "200:a 200:a 200:a :3"
+expect_eq "an endpoint's 503s are answered by the other" "$turns" "200:a 200:a 200:a "
+expect_eq "each 503 it answered sent on once" \
+  "$(curl -s "$base/metrics" | grep '^bulwark_gateway_upstream_retries_total{upstream="retried-pair"}')" \
+  "bulwark_gateway_upstream_retries_total{upstream=\"retried-pair\"} $(tries again-pair/k/100/503)"
+# Each try's failure reaches its breaker before the next try is let
+# through: with two failures to open it, the second 503 opens it, and the
+# third try is not sent; the next request is refused untried.
+expect_eq "a breaker opened by a try stops the next" \
+  "$(code "$base/again-breaker/k/5/503"):$(cat body):$(tries again-breaker/k/5/503)" "503:no 2:2"
+expect_eq "and the request after it" \
+  "$(code "$base/again-breaker/k/5/503"):$(tries again-breaker/k/5/503)" "503:2"
 # A retry storm held back: eight requests whose first two tries time out
 # at once. Three retries may be in flight (20 % of eight is less); the
 # other five get their first try's 504, and the three their third try's 200.

@@ -246,9 +246,34 @@ TEST_F(UpstreamPoolTest, DoesNotRetryARequestThatTimedOut) {
   ASSERT_TRUE(out.has_value());
   ASSERT_FALSE(out->has_value());
   EXPECT_EQ(out->error().code(), StatusCode::kDeadlineExceeded) << out->error().ToString();
+  EXPECT_TRUE(IsTimeoutBeforeAnswer(out->error())) << out->error().ToString();
+  EXPECT_FALSE(IsLostBeforeAnswer(out->error())) << out->error().ToString();
   EXPECT_LT(took, std::chrono::seconds(5)) << "the request's own timeout, not the pool's";
   EXPECT_EQ(service.connections(), 1);
   EXPECT_EQ(requests.load(), 2);
+}
+
+// A timeout after the answer's head began is not one before the answer:
+// the service took the request and is answering it.
+TEST_F(UpstreamPoolTest, TellsATimeoutBeforeTheAnswerFromOneWithin) {
+  testing::LoopbackService service([](int fd) {
+    if (testing::ReadHead(fd)) {
+      testing::SendAll(fd, "HTTP/1.1 200 OK\r\nX-Begun: 1\r\n");  // and no more
+      char byte;
+      while (::read(fd, &byte, 1) > 0) {
+      }
+    }
+    ::close(fd);
+  });
+  UpstreamOptions options;
+  options.port = service.port();
+  options.response_timeout = std::chrono::milliseconds(200);
+  UpstreamPool pool(ioc_.get_executor(), options,
+                    {asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), service.port())});
+  Result<HttpResponse> response = Send(pool, "GET", /*idempotent=*/true);
+  ASSERT_FALSE(response.has_value());
+  EXPECT_EQ(response.error().code(), StatusCode::kDeadlineExceeded) << response.error().ToString();
+  EXPECT_FALSE(IsTimeoutBeforeAnswer(response.error())) << response.error().ToString();
 }
 
 // The same for a request that must not be repeated: the service may have
