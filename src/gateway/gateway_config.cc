@@ -283,7 +283,8 @@ Result<RetryPolicy> RetryFromNode(const ConfigNode& node) {
   BULWARK_ASSIGN_OR_RETURN(int64_t per_try, node["per_try_timeout_ms"].IntOr(0, 1, 3'600'000));
   policy.per_try_timeout = std::chrono::milliseconds(per_try);
   BULWARK_ASSIGN_OR_RETURN(int64_t base, node["backoff_base_ms"].IntOr(25, 0, 10'000));
-  BULWARK_ASSIGN_OR_RETURN(int64_t max, node["backoff_max_ms"].IntOr(base * 10, 0, 60'000));
+  BULWARK_ASSIGN_OR_RETURN(
+      int64_t max, node["backoff_max_ms"].IntOr(std::min<int64_t>(base * 10, 60'000), 0, 60'000));
   if (max < base) return Err(node["backoff_max_ms"].Error("must not be below backoff_base_ms"));
   policy.backoff_base = std::chrono::milliseconds(base);
   policy.backoff_max = std::chrono::milliseconds(max);

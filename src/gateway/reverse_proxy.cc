@@ -57,6 +57,10 @@ bool MayGoToNextEndpoint(const Result<net::HttpResponse>& sent, const RetryPolic
   return policy.on_timeout && net::IsTimeoutBeforeAnswer(error);
 }
 
+// The least time left of a request's bound for which a retry is sent (or
+// a quarter of the bound, if less).
+constexpr std::chrono::milliseconds kLeastTryTime(50);
+
 // What is left of `total` since `start`, in whole milliseconds.
 std::chrono::milliseconds TimeLeft(std::chrono::milliseconds total,
                                    std::chrono::steady_clock::time_point start) {
@@ -742,11 +746,14 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
           tried.push_back(endpoint);
         }
         // With a policy, the tries all end within response_timeout of the
-        // first one's start.
+        // first one's start, and none is sent with too little of it left
+        // to be answered (it would count against a healthy endpoint).
         std::chrono::milliseconds left = upstream.revisit
                                              ? TimeLeft(upstream.response_timeout, first_try)
                                              : upstream.response_timeout;
-        if (left.count() <= 0) break;
+        const std::chrono::milliseconds least = std::min(
+            kLeastTryTime, std::max(upstream.response_timeout / 4, std::chrono::milliseconds(1)));
+        if (left < least) break;
         std::optional<size_t> next = ChooseEndpoint(upstream, admission, tried);
         if (!next && upstream.revisit) {
           const std::chrono::milliseconds wait =
@@ -754,7 +761,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
           if (wait >= left) break;
           if (wait.count() > 0) co_await Pause(wait);
           left = TimeLeft(upstream.response_timeout, first_try);
-          if (left.count() <= 0) break;
+          if (left < least) break;
           next = ChooseEndpoint(upstream, admission);
         }
         if (!next) break;

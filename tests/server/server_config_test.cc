@@ -293,6 +293,13 @@ TEST(ServerConfigTest, ParsesAnUpstreamRetryPolicy) {
   EXPECT_EQ(d.backoff_max, std::chrono::milliseconds(250));
   EXPECT_EQ(d.budget_percent, 20);
 
+  auto slow = Parse(R"(gateway:
+  upstreams: [{name: orders, address: "h:1", retry: {backoff_base_ms: 10000}}]
+)");
+  ASSERT_TRUE(slow.has_value()) << slow.error().ToString();
+  EXPECT_EQ(slow->gateway->upstreams.at(0).retry->backoff_max, std::chrono::milliseconds(60000))
+      << "ten times the base, but not past the most allowed";
+
   auto all = Parse(R"(gateway:
   upstreams: [{name: orders, address: "h:1", retry: {on: [5xx]}}]
 )");
