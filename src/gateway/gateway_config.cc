@@ -113,15 +113,79 @@ Result<JwtIssuerConfig> IssuerFromNode(const ConfigNode& node, const std::string
   return issuer;
 }
 
+// An upstream's or a route's `retry`: what is sent again (`on`), how
+// often, and how; the budget only on an upstream's, which its routes share.
+Result<RetryPolicy> RetryFromNode(const ConfigNode& node, bool upstream) {
+  if (!upstream && !node["budget_percent"].IsMissing()) {
+    return Err(
+        node["budget_percent"].Error("is the upstream's: its routes' retries share one budget"));
+  }
+  BULWARK_RETURN_IF_ERROR(node.CheckKeys({"on", "attempts", "per_try_timeout_ms", "backoff_base_ms",
+                                          "backoff_max_ms", "budget_percent"}));
+  RetryPolicy policy;
+  if (ConfigNode on = node["on"]; !on.IsMissing()) {
+    BULWARK_ASSIGN_OR_RETURN(std::vector<std::string> conditions, on.StringList());
+    if (conditions.empty()) return Err(on.Error("expected at least one condition"));
+    policy.on_reset = false;
+    for (const std::string& condition : conditions) {
+      int status = 0;
+      const auto [end, ec] =
+          std::from_chars(condition.data(), condition.data() + condition.size(), status);
+      if (condition == "connect-failure") {
+        // Always retried: the service never saw the request.
+      } else if (condition == "reset") {
+        policy.on_reset = true;
+      } else if (condition == "timeout") {
+        policy.on_timeout = true;
+      } else if (condition == "gateway-error") {
+        policy.statuses.insert(policy.statuses.end(), {502, 503, 504});
+      } else if (condition == "5xx") {
+        for (int s = 500; s <= 599; ++s) policy.statuses.push_back(s);
+      } else if (ec == std::errc() && end == condition.data() + condition.size() &&
+                 condition.size() == 3 && status >= 400 && status <= 599) {
+        policy.statuses.push_back(status);
+      } else {
+        return Err(on.Error(fmt::format(
+            "unknown condition '{}': expected connect-failure, reset, timeout, gateway-error, "
+            "5xx or a status from 400 to 599",
+            condition)));
+      }
+    }
+  } else {
+    policy.statuses = {502, 503, 504};
+  }
+  std::sort(policy.statuses.begin(), policy.statuses.end());
+  policy.statuses.erase(std::unique(policy.statuses.begin(), policy.statuses.end()),
+                        policy.statuses.end());
+  BULWARK_ASSIGN_OR_RETURN(int64_t attempts, node["attempts"].IntOr(0, 1, 10));
+  policy.attempts = static_cast<int>(attempts);
+  BULWARK_ASSIGN_OR_RETURN(int64_t per_try, node["per_try_timeout_ms"].IntOr(0, 1, 3'600'000));
+  policy.per_try_timeout = std::chrono::milliseconds(per_try);
+  BULWARK_ASSIGN_OR_RETURN(int64_t base, node["backoff_base_ms"].IntOr(25, 0, 10'000));
+  BULWARK_ASSIGN_OR_RETURN(
+      int64_t max, node["backoff_max_ms"].IntOr(std::min<int64_t>(base * 10, 60'000), 0, 60'000));
+  if (max < base) return Err(node["backoff_max_ms"].Error("must not be below backoff_base_ms"));
+  policy.backoff_base = std::chrono::milliseconds(base);
+  policy.backoff_max = std::chrono::milliseconds(max);
+  BULWARK_ASSIGN_OR_RETURN(int64_t budget, node["budget_percent"].IntOr(20, 1, 100));
+  policy.budget_percent = static_cast<int>(budget);
+  return policy;
+}
+
 Result<Route> RouteFromNode(const ConfigNode& node) {
-  BULWARK_RETURN_IF_ERROR(node.CheckKeys({"name", "host", "path_prefix", "methods", "authn",
-                                          "authz", "rate_limit", "upstream", "websocket"}));
+  BULWARK_RETURN_IF_ERROR(
+      node.CheckKeys({"name", "host", "path_prefix", "methods", "authn", "authz", "rate_limit",
+                      "upstream", "websocket", "retry"}));
   Route route;
   BULWARK_ASSIGN_OR_RETURN(route.name, node["name"].String());
   BULWARK_ASSIGN_OR_RETURN(route.upstream, node["upstream"].StringOr(""));
   BULWARK_ASSIGN_OR_RETURN(route.websocket, node["websocket"].BoolOr(false));
   if (route.websocket && route.upstream.empty()) {
     return Err(node["websocket"].Error("needs an upstream to tunnel to"));
+  }
+  if (ConfigNode retry = node["retry"]; !retry.IsMissing()) {
+    if (route.upstream.empty()) return Err(retry.Error("needs an upstream to send again to"));
+    BULWARK_ASSIGN_OR_RETURN(route.retry, RetryFromNode(retry, /*upstream=*/false));
   }
   BULWARK_ASSIGN_OR_RETURN(route.host, node["host"].StringOr(""));
   BULWARK_ASSIGN_OR_RETURN(route.path_prefix, node["path_prefix"].StringOr("/"));
@@ -236,64 +300,6 @@ Result<audit::FileAuditSinkOptions> AuditFromNode(const ConfigNode& audit,
   }
   return sink;
 }
-
-namespace {
-
-// An upstream's `retry`: what is sent again (`on`), how often, and how.
-Result<RetryPolicy> RetryFromNode(const ConfigNode& node) {
-  BULWARK_RETURN_IF_ERROR(node.CheckKeys({"on", "attempts", "per_try_timeout_ms", "backoff_base_ms",
-                                          "backoff_max_ms", "budget_percent"}));
-  RetryPolicy policy;
-  if (ConfigNode on = node["on"]; !on.IsMissing()) {
-    BULWARK_ASSIGN_OR_RETURN(std::vector<std::string> conditions, on.StringList());
-    if (conditions.empty()) return Err(on.Error("expected at least one condition"));
-    policy.on_reset = false;
-    for (const std::string& condition : conditions) {
-      int status = 0;
-      const auto [end, ec] =
-          std::from_chars(condition.data(), condition.data() + condition.size(), status);
-      if (condition == "connect-failure") {
-        // Always retried: the service never saw the request.
-      } else if (condition == "reset") {
-        policy.on_reset = true;
-      } else if (condition == "timeout") {
-        policy.on_timeout = true;
-      } else if (condition == "gateway-error") {
-        policy.statuses.insert(policy.statuses.end(), {502, 503, 504});
-      } else if (condition == "5xx") {
-        for (int s = 500; s <= 599; ++s) policy.statuses.push_back(s);
-      } else if (ec == std::errc() && end == condition.data() + condition.size() &&
-                 condition.size() == 3 && status >= 400 && status <= 599) {
-        policy.statuses.push_back(status);
-      } else {
-        return Err(on.Error(fmt::format(
-            "unknown condition '{}': expected connect-failure, reset, timeout, gateway-error, "
-            "5xx or a status from 400 to 599",
-            condition)));
-      }
-    }
-  } else {
-    policy.statuses = {502, 503, 504};
-  }
-  std::sort(policy.statuses.begin(), policy.statuses.end());
-  policy.statuses.erase(std::unique(policy.statuses.begin(), policy.statuses.end()),
-                        policy.statuses.end());
-  BULWARK_ASSIGN_OR_RETURN(int64_t attempts, node["attempts"].IntOr(0, 1, 10));
-  policy.attempts = static_cast<int>(attempts);
-  BULWARK_ASSIGN_OR_RETURN(int64_t per_try, node["per_try_timeout_ms"].IntOr(0, 1, 3'600'000));
-  policy.per_try_timeout = std::chrono::milliseconds(per_try);
-  BULWARK_ASSIGN_OR_RETURN(int64_t base, node["backoff_base_ms"].IntOr(25, 0, 10'000));
-  BULWARK_ASSIGN_OR_RETURN(
-      int64_t max, node["backoff_max_ms"].IntOr(std::min<int64_t>(base * 10, 60'000), 0, 60'000));
-  if (max < base) return Err(node["backoff_max_ms"].Error("must not be below backoff_base_ms"));
-  policy.backoff_base = std::chrono::milliseconds(base);
-  policy.backoff_max = std::chrono::milliseconds(max);
-  BULWARK_ASSIGN_OR_RETURN(int64_t budget, node["budget_percent"].IntOr(20, 1, 100));
-  policy.budget_percent = static_cast<int>(budget);
-  return policy;
-}
-
-}  // namespace
 
 Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::string& base_dir) {
   GatewayConfig config;
@@ -416,7 +422,7 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
       upstream.health_check = std::move(health);
     }
     if (ConfigNode retry = item["retry"]; !retry.IsMissing()) {
-      BULWARK_ASSIGN_OR_RETURN(upstream.retry, RetryFromNode(retry));
+      BULWARK_ASSIGN_OR_RETURN(upstream.retry, RetryFromNode(retry, /*upstream=*/true));
     }
     config.upstreams.push_back(std::move(upstream));
   }

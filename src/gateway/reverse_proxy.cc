@@ -233,15 +233,15 @@ struct ReverseProxy::Upstream {
   // Requests sent on to another endpoint after a failure (null without
   // metrics): bulwark_gateway_upstream_retries_total{upstream}.
   metrics::Counter* retries = nullptr;
-  // What is sent again (UpstreamConfig::retry, or the default), and how
-  // often at most: tries in all, the first included.
+  // What its routes' requests send again unless a route has a policy of
+  // its own (UpstreamConfig::retry, or the default), and whether it is
+  // configured (RouteForward::revisit).
   RetryPolicy retry;
-  int max_tries = 1;
-  // With a policy configured: a try may go to an endpoint that had the
-  // request already (after a backoff), retries in flight are held to a
-  // budget, and those it refuses are counted (null without metrics):
+  bool has_policy = false;
+  // Where it or one of its routes has a policy: the retries in flight of
+  // those with one are held to a budget, and those it refuses are counted
+  // (null without metrics):
   // bulwark_gateway_upstream_retries_over_budget_total{upstream}.
-  bool revisit = false;
   std::unique_ptr<guard::RetryBudget> budget;
   metrics::Counter* over_budget = nullptr;
   // The endpoints' response_timeout: every try of a request ends within it.
@@ -313,12 +313,12 @@ class InFlightTunnel final : public net::Tunnel {
 }  // namespace
 
 ReverseProxy::ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams,
-                           std::vector<Endpoint> endpoints, std::vector<size_t> route_upstreams,
-                           DecisionRecorder* recorder)
+                           std::vector<Endpoint> endpoints,
+                           std::vector<RouteForward> route_forwards, DecisionRecorder* recorder)
     : gateway_(gateway),
       upstreams_(std::move(upstreams)),
       endpoints_(std::move(endpoints)),
-      route_upstreams_(std::move(route_upstreams)),
+      route_forwards_(std::move(route_forwards)),
       recorder_(recorder),
       id_(next_proxy_id++) {}
 
@@ -404,12 +404,15 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
   metrics::CounterFamily* breaker_openings = nullptr;
   metrics::CounterFamily* retries = nullptr;
   metrics::CounterFamily* over_budget = nullptr;
+  const std::vector<Route>& routes = gateway.routes().routes();
   if (recorder != nullptr) {
     retries = &recorder->registry().AddCounterFamily(
         "bulwark_gateway_upstream_retries_total",
         "Requests sent again to an endpoint of the upstream after a failure", {"upstream"});
     if (std::any_of(configs.begin(), configs.end(),
-                    [](const UpstreamConfig& c) { return c.retry.has_value(); })) {
+                    [](const UpstreamConfig& c) { return c.retry.has_value(); }) ||
+        std::any_of(routes.begin(), routes.end(),
+                    [](const Route& r) { return r.retry.has_value(); })) {
       over_budget = &recorder->registry().AddCounterFamily(
           "bulwark_gateway_upstream_retries_over_budget_total",
           "Retries not sent because the upstream's retries in flight were at their budget",
@@ -487,14 +490,13 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
     upstream.count = endpoints.size() - upstream.first;
     if (retries != nullptr) upstream.retries = &retries->WithLabels({upstream.name});
     upstream.response_timeout = config.options.response_timeout;
-    upstream.max_tries = static_cast<int>(upstream.count);
     if (config.retry) {
       upstream.retry = std::move(*config.retry);
-      std::sort(upstream.retry.statuses.begin(), upstream.retry.statuses.end());
-      upstream.revisit = true;
-      upstream.max_tries = upstream.retry.attempts > 0
-                               ? upstream.retry.attempts
-                               : std::max(2, static_cast<int>(upstream.count));
+      upstream.has_policy = true;
+    }
+    if (upstream.has_policy || std::any_of(routes.begin(), routes.end(), [&](const Route& r) {
+          return r.retry && r.upstream == upstream.name;
+        })) {
       upstream.budget = std::make_unique<guard::RetryBudget>(
           guard::RetryBudgetOptions{.percent = upstream.retry.budget_percent});
       if (over_budget != nullptr) upstream.over_budget = &over_budget->WithLabels({upstream.name});
@@ -506,23 +508,32 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
     upstream.schedule = WeightedTurns(weights);
     upstreams.push_back(std::move(upstream));
   }
-  // Each route's upstream, found here once rather than by name per request.
-  std::vector<size_t> route_upstreams;
-  for (const Route& route : gateway.routes().routes()) {
-    size_t index = kNoUpstream;
-    if (!route.upstream.empty()) {
-      const auto it = std::find_if(upstreams.begin(), upstreams.end(),
-                                   [&](const Upstream& u) { return u.name == route.upstream; });
-      if (it == upstreams.end()) {
-        return Err(InvalidArgumentError(
-            fmt::format("route '{}': unknown upstream '{}'", route.name, route.upstream)));
-      }
-      index = static_cast<size_t>(it - upstreams.begin());
+  // Each route's upstream, found here once rather than by name per request,
+  // and what of its requests is sent again.
+  std::vector<RouteForward> route_forwards;
+  for (const Route& route : routes) {
+    RouteForward& forward = route_forwards.emplace_back();
+    if (route.upstream.empty()) continue;
+    const auto it = std::find_if(upstreams.begin(), upstreams.end(),
+                                 [&](const Upstream& u) { return u.name == route.upstream; });
+    if (it == upstreams.end()) {
+      return Err(InvalidArgumentError(
+          fmt::format("route '{}': unknown upstream '{}'", route.name, route.upstream)));
     }
-    route_upstreams.push_back(index);
+    forward.upstream = static_cast<size_t>(it - upstreams.begin());
+    forward.revisit = route.retry || it->has_policy;
+    forward.retry = route.retry ? *route.retry : it->retry;
+    std::sort(forward.retry.statuses.begin(), forward.retry.statuses.end());
+    // Without a policy, each endpoint once; with one, as it says, or one
+    // per endpoint and at least two.
+    forward.max_tries = static_cast<int>(it->count);
+    if (forward.revisit) {
+      forward.max_tries = forward.retry.attempts > 0 ? forward.retry.attempts
+                                                     : std::max(2, static_cast<int>(it->count));
+    }
   }
   std::unique_ptr<ReverseProxy> proxy(new ReverseProxy(
-      gateway, std::move(upstreams), std::move(endpoints), std::move(route_upstreams), recorder));
+      gateway, std::move(upstreams), std::move(endpoints), std::move(route_forwards), recorder));
   if (!health_targets.empty()) {
     proxy->health_ = std::make_unique<HealthChecker>(
         std::move(health_targets), recorder != nullptr ? &recorder->registry() : nullptr);
@@ -540,6 +551,10 @@ net::UpstreamPool& ReverseProxy::PoolFor(size_t endpoint,
         std::make_unique<net::UpstreamPool>(executor, e.options, e.resolved, e.tls_context);
   }
   return *mine[endpoint];
+}
+
+const ReverseProxy::RouteForward& ReverseProxy::ForwardOf(const Route& route) const {
+  return route_forwards_[static_cast<size_t>(&route - gateway_.routes().routes().data())];
 }
 
 const std::string& ReverseProxy::UpstreamName(size_t endpoint) const {
@@ -710,6 +725,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       const bool tunnel = decision.route->websocket && upstream_request.body.empty() &&
                           !client_body && IsWebSocketHandshake(request);
       const Upstream& upstream = upstreams_[endpoints_[endpoint].upstream];
+      const RouteForward& forward = ForwardOf(*decision.route);
       const bool idempotent = Idempotent(upstream_request.method);
       std::optional<guard::RetryBudget::Request> budgeted;
       if (upstream.budget) budgeted.emplace(*upstream.budget);
@@ -717,7 +733,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       // A try waits for its answer no longer than the per-try timeout only
       // where a late answer would be tried again; others wait as long as
       // the upstream's response_timeout allows.
-      const RetryPolicy& policy = upstream.retry;
+      const RetryPolicy& policy = forward.retry;
       const bool late_tried_again = policy.on_timeout && idempotent && !client_body && !tunnel;
       const std::chrono::milliseconds per_try =
           late_tried_again ? policy.per_try_timeout : std::chrono::milliseconds(0);
@@ -726,7 +742,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       if (upstream.least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
       Result<net::HttpResponse> sent =
           co_await SendOrUpgrade(pool, upstream_request, tunnel, idempotent);
-      // A try that failed as the upstream's policy allows goes again: to
+      // A try that failed as the route's policy allows goes again: to
       // the next endpoint that is up and has not had the request; then,
       // with a policy configured, to one that has, after a backoff. Never a
       // body that streams: the pool may have read some of it.
@@ -735,7 +751,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       int returns = 0;        // tries at an endpoint that had it
       bool recorded = false;  // the last try's outcome is its breaker's already
       guard::RetryBudget::Retry retry;
-      while (!client_body && tries < upstream.max_tries &&
+      while (!client_body && tries < forward.max_tries &&
              MayGoToNextEndpoint(sent, policy, idempotent, tunnel)) {
         // The try is over: its breaker hears of it before the next
         // endpoint is chosen, so one it opens turns that try away.
@@ -748,14 +764,14 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
         // With a policy, the tries all end within response_timeout of the
         // first one's start, and none is sent with too little of it left
         // to be answered (it would count against a healthy endpoint).
-        std::chrono::milliseconds left = upstream.revisit
+        std::chrono::milliseconds left = forward.revisit
                                              ? TimeLeft(upstream.response_timeout, first_try)
                                              : upstream.response_timeout;
         const std::chrono::milliseconds least = std::min(
             kLeastTryTime, std::max(upstream.response_timeout / 4, std::chrono::milliseconds(1)));
         if (left < least) break;
         std::optional<size_t> next = ChooseEndpoint(upstream, admission, tried);
-        if (!next && upstream.revisit) {
+        if (!next && forward.revisit) {
           const std::chrono::milliseconds wait =
               guard::RetryBackoff(policy.backoff_base, policy.backoff_max, ++returns, RandomDraw());
           if (wait >= left) break;
@@ -765,8 +781,8 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
           next = ChooseEndpoint(upstream, admission);
         }
         if (!next) break;
-        if (upstream.budget) {
-          retry = {};  // this request's last retry, over: not counted against its next
+        if (forward.revisit) {  // with a policy, its upstream has a budget
+          retry = {};           // this request's last retry, over: not counted against its next
           retry = upstream.budget->TryRetry();
           if (!retry.admitted()) {
             endpoints_[*next].breaker->RecordAbandoned(admission);
@@ -785,7 +801,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
         }
         endpoint = *next;
         recorded = false;
-        if (upstream.revisit) {
+        if (forward.revisit) {
           upstream_request.response_timeout = per_try.count() > 0 ? std::min(per_try, left) : left;
         }
         if (upstream.least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
@@ -828,10 +844,7 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
     net::HttpRequest& upstream_request, size_t& endpoint,
     guard::CircuitBreaker::Admission& admission) const {
   const Route* route = decision.route;
-  const size_t index =
-      route != nullptr
-          ? route_upstreams_[static_cast<size_t>(route - gateway_.routes().routes().data())]
-          : kNoUpstream;
+  const size_t index = route != nullptr ? ForwardOf(*route).upstream : kNoUpstream;
   if (index == kNoUpstream) return StatusResponse(404);
   const Upstream* upstream = &upstreams_[index];
 

@@ -19,6 +19,7 @@
 #include "gateway/gateway.h"
 #include "gateway/health_checker.h"
 #include "gateway/identity_token.h"
+#include "gateway/retry_policy.h"
 #include "guard/circuit_breaker.h"
 #include "guard/retry_budget.h"
 #include "net/http_server.h"
@@ -34,36 +35,6 @@ struct UpstreamAddress {
   // of weight 3 gets three for another's one. A name of several addresses
   // gives each of them this weight.
   int weight = 1;
-};
-
-// When a request that failed is sent again, to the next endpoint that is up
-// or, once each has had it, to one that had (Envoy's retry_policy, nginx's
-// proxy_next_upstream). A request is sent again only if it may safely run
-// twice (an idempotent method, RFC 9110 section 9.2.2; a body held whole,
-// not one that streams) — except when no connection could be made, which
-// the service never saw, whatever the method.
-struct RetryPolicy {
-  // Besides a connection that could not be made: a connection lost before
-  // any of an answer came (`reset`), no answer within the try's timeout
-  // (`timeout`), an answer with one of `statuses` (sorted).
-  bool on_reset = true;
-  bool on_timeout = false;
-  std::vector<int> statuses;
-  // Tries in all, the first one's included; 0 = one at each endpoint (and
-  // with a policy configured, at least two).
-  int attempts = 0;
-  // Each try's wait for its answer, when shorter than the upstream's
-  // response_timeout (zero: that). The tries all stay within
-  // response_timeout of the first's start.
-  std::chrono::milliseconds per_try_timeout{0};
-  // Before a try at an endpoint that already had the request: a wait drawn
-  // from [0, min(max, base * 2^(n-1))] for its nth such try
-  // (guard::RetryBackoff). A try at another endpoint goes at once.
-  std::chrono::milliseconds backoff_base{25};
-  std::chrono::milliseconds backoff_max{250};
-  // Retries in flight at most this share of the upstream's requests in
-  // flight, or 3 (guard::RetryBudget).
-  int budget_percent = 20;
 };
 
 struct UpstreamConfig {
@@ -117,8 +88,21 @@ class ReverseProxy {
  private:
   struct Upstream;
   struct Endpoint;
+  static constexpr size_t kNoUpstream = static_cast<size_t>(-1);
+  // Where a route's requests go on, and what of them is sent again.
+  struct RouteForward {
+    size_t upstream = kNoUpstream;  // into upstreams_; none: forward-auth only
+    // The route's policy, else its upstream's (the default one if neither
+    // has a block), its statuses sorted; tries in all, the first included.
+    RetryPolicy retry;
+    int max_tries = 1;
+    // A policy is configured: a try may return to an endpoint after a
+    // backoff, retries ask the upstream's budget, and all tries stay
+    // within the upstream's response_timeout.
+    bool revisit = false;
+  };
   ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams,
-               std::vector<Endpoint> endpoints, std::vector<size_t> route_upstreams,
+               std::vector<Endpoint> endpoints, std::vector<RouteForward> route_forwards,
                DecisionRecorder* recorder);
   // Forwarding an allowed request is three steps, so that only the middle
   // one, awaited in Handle, is a coroutine.
@@ -159,14 +143,14 @@ class ReverseProxy {
                      Decision& decision, net::HttpResponse& out) const;
   net::UpstreamPool& PoolFor(size_t endpoint, const boost::asio::any_io_executor& ex) const;
   const std::string& UpstreamName(size_t endpoint) const;
+  // `route` is one of the gateway's.
+  const RouteForward& ForwardOf(const Route& route) const;
 
   const Gateway& gateway_;
   std::vector<Upstream> upstreams_;
   std::vector<Endpoint> endpoints_;  // every upstream's, each upstream's together
-  // By the route's place in the gateway's table: its upstream's index, or
-  // kNoUpstream (a route for forward-auth only).
-  std::vector<size_t> route_upstreams_;
-  static constexpr size_t kNoUpstream = static_cast<size_t>(-1);
+  // By the route's place in the gateway's table.
+  std::vector<RouteForward> route_forwards_;
   DecisionRecorder* recorder_;
   const IdentityTokenSigner* identity_ = nullptr;
   std::unique_ptr<HealthChecker> health_;  // null without health checks

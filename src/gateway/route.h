@@ -16,6 +16,7 @@
 
 #include "gateway/ip_address.h"
 #include "gateway/principal.h"
+#include "gateway/retry_policy.h"
 #include "guard/rate_limit_policy.h"
 #include "policy/cedar_ast.h"
 
@@ -125,6 +126,10 @@ struct Route {
   // route's checks becomes a tunnel to the upstream; without this the
   // service gets it as a plain GET (Upgrade is a field of this hop).
   bool websocket = false;
+  // What of this route's requests is sent again, in place of its
+  // upstream's `retry` (all of it: what the block leaves out takes the
+  // defaults, not the upstream's). The retry budget stays the upstream's.
+  std::optional<RetryPolicy> retry;
 };
 
 // True if `path` is `prefix` or continues it after a '/' (path parameters such

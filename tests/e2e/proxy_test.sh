@@ -155,6 +155,16 @@ gateway:
     - {name: again-breaker, path_prefix: /again-breaker, authn: {mode: none}, upstream: retried-breaker}
     - {name: again-plain, path_prefix: /again-plain, authn: {mode: none}, upstream: framing}
     - {name: again, path_prefix: /again, authn: {mode: none}, upstream: retried}
+    - name: again-own                     # a policy of the route's, its upstream none
+      path_prefix: /again-own
+      authn: {mode: none}
+      upstream: framing
+      retry: {on: [503], attempts: 3, backoff_base_ms: 0}
+    - name: again-once                    # the route turns its upstream's retries off
+      path_prefix: /again-once
+      authn: {mode: none}
+      upstream: retried
+      retry: {attempts: 1}
     - {name: least-weighted, path_prefix: /least-weighted, authn: {mode: none}, upstream: least-weighted}
     - {name: least-open, path_prefix: /least-open, authn: {mode: none}, upstream: least-open}
     - {name: least, path_prefix: /least, authn: {mode: none}, upstream: least}
@@ -400,6 +410,18 @@ expect_eq "a status the policy does not name is not retried" \
   "$(code "$base/again/g3/1/500"):$(cat body):$(tries again/g3/1/500)" "500:no 1:1"
 expect_eq "without a policy a 503 is the client's" \
   "$(code "$base/again-plain/g4/1/503"):$(cat body):$(tries again-plain/g4/1/503)" "503:no 1:1"
+# A route's own policy replaces its upstream's, for that route alone.
+retried_framing() {
+  curl -s "$base/metrics" | sed -n 's/^bulwark_gateway_upstream_retries_total{upstream="framing"} //p'
+}
+before=$(retried_framing)
+expect_eq "a route's policy on an upstream without one" \
+  "$(code "$base/again-own/o1/2/503"):$(cat body):$(tries again-own/o1/2/503)" "200:yes 3:3"
+expect_eq "counted under its upstream" "$(($(retried_framing) - before))" "2"
+expect_eq "the upstream's other routes keep theirs (none)" \
+  "$(code "$base/again-plain/o2/1/503"):$(cat body):$(tries again-plain/o2/1/503)" "503:no 1:1"
+expect_eq "a route's attempts: 1 sends nothing again" \
+  "$(code "$base/again-once/o3/1/503"):$(cat body):$(tries again-once/o3/1/503)" "503:no 1:1"
 started=$(date +%s%N)
 expect_eq "a try slower than its per-try timeout gives way to the next" \
   "$(code "$base/again/t1/1/slow"):$(cat body)" "200:yes 2"

@@ -307,6 +307,28 @@ TEST(ServerConfigTest, ParsesAnUpstreamRetryPolicy) {
   EXPECT_EQ(all->gateway->upstreams.at(0).retry->statuses.size(), 100u);
 }
 
+TEST(ServerConfigTest, ParsesARouteRetryPolicy) {
+  auto parsed = Parse(R"(gateway:
+  upstreams: [{name: orders, address: "h:1", retry: {on: [503], attempts: 4}}]
+  routes:
+    - {name: reads, path_prefix: /r, upstream: orders, retry: {on: [timeout], per_try_timeout_ms: 200}}
+    - {name: writes, path_prefix: /w, upstream: orders, retry: {attempts: 1}}
+    - {name: rest, path_prefix: /, upstream: orders}
+)");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString();
+  const std::vector<gateway::Route>& routes = parsed->gateway->options.routes;
+  ASSERT_EQ(routes.size(), 3u);
+  ASSERT_TRUE(routes[0].retry.has_value());
+  EXPECT_TRUE(routes[0].retry->on_timeout);
+  EXPECT_FALSE(routes[0].retry->on_reset) << "the route's list replaces the defaults";
+  EXPECT_TRUE(routes[0].retry->statuses.empty()) << "nothing taken from the upstream's";
+  EXPECT_EQ(routes[0].retry->attempts, 0);
+  EXPECT_EQ(routes[0].retry->per_try_timeout, std::chrono::milliseconds(200));
+  ASSERT_TRUE(routes[1].retry.has_value());
+  EXPECT_EQ(routes[1].retry->attempts, 1);
+  EXPECT_FALSE(routes[2].retry.has_value()) << "the upstream's applies";
+}
+
 TEST(ServerConfigTest, RefusesBadGatewayFields) {
   for (std::string_view bad : {
            // both or neither key source
@@ -343,6 +365,12 @@ TEST(ServerConfigTest, RefusesBadGatewayFields) {
            "backoff_max_ms: 40}}]\n",
            "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {budget_percent: 0}}]\n",
            "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {tries: 2}}]\n",
+           // a route's retry: no budget of its own, an upstream to send to
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\"}]\n"
+           "  routes: [{name: r, upstream: u, retry: {budget_percent: 50}}]\n",
+           "gateway:\n  routes: [{name: r, retry: {attempts: 2}}]\n",
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\"}]\n"
+           "  routes: [{name: r, upstream: u, retry: {on: [200]}}]\n",
            "gateway:\n  identity_token: {key_file: k, issuer: i, ttl_seconds: 7200}\n",
            "gateway:\n  identity_token: {issuer: i}\n",
        }) {
