@@ -494,13 +494,6 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
       upstream.retry = std::move(*config.retry);
       upstream.has_policy = true;
     }
-    if (upstream.has_policy || std::any_of(routes.begin(), routes.end(), [&](const Route& r) {
-          return r.retry && r.upstream == upstream.name;
-        })) {
-      upstream.budget = std::make_unique<guard::RetryBudget>(
-          guard::RetryBudgetOptions{.percent = upstream.retry.budget_percent});
-      if (over_budget != nullptr) upstream.over_budget = &over_budget->WithLabels({upstream.name});
-    }
     std::vector<int> weights;
     for (size_t i = upstream.first; i < endpoints.size(); ++i) {
       weights.push_back(endpoints[i].weight);
@@ -530,6 +523,13 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
     if (forward.revisit) {
       forward.max_tries = forward.retry.attempts > 0 ? forward.retry.attempts
                                                      : std::max(2, static_cast<int>(it->count));
+    }
+    // Retries under a policy ask the upstream's budget, one for all its
+    // routes: its policy's share, or the default's.
+    if (forward.revisit && forward.max_tries > 1 && !it->budget) {
+      it->budget = std::make_unique<guard::RetryBudget>(
+          guard::RetryBudgetOptions{.percent = it->retry.budget_percent});
+      if (over_budget != nullptr) it->over_budget = &over_budget->WithLabels({it->name});
     }
   }
   std::unique_ptr<ReverseProxy> proxy(new ReverseProxy(
@@ -781,7 +781,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
           next = ChooseEndpoint(upstream, admission);
         }
         if (!next) break;
-        if (forward.revisit) {  // with a policy, its upstream has a budget
+        if (forward.revisit) {  // with a policy and tries to spare, a budget (Create)
           retry = {};           // this request's last retry, over: not counted against its next
           retry = upstream.budget->TryRetry();
           if (!retry.admitted()) {

@@ -17,6 +17,8 @@ ident=$(free_port)
 checked=$(free_port)
 pair_a=$(free_port)
 pair_b=$(free_port)
+pair_c=$(free_port)
+pair_d=$(free_port)
 dead_1=$(free_port)   # nothing listens on these two
 dead_2=$(free_port)
 framing=$(free_port)
@@ -28,6 +30,8 @@ pids+=($!)
 start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
   server { listen 127.0.0.1:$pair_a; location / { return 200 "a\n"; } }
   server { listen 127.0.0.1:$pair_b; location / { return 200 "b\n"; } }
+  server { listen 127.0.0.1:$pair_c; location / { return 200 "c\n"; } }
+  server { listen 127.0.0.1:$pair_d; location / { return 200 "d\n"; } }
   server {
     listen 127.0.0.1:$ident;
     location / { return 200 "\$http_x_bulwark_identity"; }
@@ -106,6 +110,11 @@ gateway:
     - name: least-weighted
       addresses: [{address: "127.0.0.1:$pair_a", weight: 3}, "127.0.0.1:$pair_b"]
       balance: least_request
+    - name: least-many                    # past four: two drawn, the less loaded taken
+      addresses: [127.0.0.1:$framing, 127.0.0.1:$pair_a, 127.0.0.1:$pair_b, 127.0.0.1:$pair_c,
+                  127.0.0.1:$pair_d]
+      balance: least_request
+      circuit_breaker: {failures: 1000}
     - name: twice                         # one service, two ways to it
       addresses: [127.0.0.1:$framing, localhost:$framing]
       response_timeout_ms: 500
@@ -166,6 +175,7 @@ gateway:
       upstream: retried
       retry: {attempts: 1}
     - {name: least-weighted, path_prefix: /least-weighted, authn: {mode: none}, upstream: least-weighted}
+    - {name: least-many, path_prefix: /least-many, authn: {mode: none}, upstream: least-many}
     - {name: least-open, path_prefix: /least-open, authn: {mode: none}, upstream: least-open}
     - {name: least, path_prefix: /least, authn: {mode: none}, upstream: least}
     - {name: twice, path_prefix: /once, authn: {mode: none}, upstream: twice}
@@ -418,6 +428,8 @@ before=$(retried_framing)
 expect_eq "a route's policy on an upstream without one" \
   "$(code "$base/again-own/o1/2/503"):$(cat body):$(tries again-own/o1/2/503)" "200:yes 3:3"
 expect_eq "counted under its upstream" "$(($(retried_framing) - before))" "2"
+expect_eq "and held to its upstream's budget" \
+  "$(curl -s "$base/metrics" | grep -c '^bulwark_gateway_upstream_retries_over_budget_total{upstream="framing"} 0$')" "1"
 expect_eq "the upstream's other routes keep theirs (none)" \
   "$(code "$base/again-plain/o2/1/503"):$(cat body):$(tries again-plain/o2/1/503)" "503:no 1:1"
 expect_eq "a route's attempts: 1 sends nothing again" \
@@ -494,6 +506,30 @@ expect_eq "least_request: then the next in turn" "$(code "$base/least-open/x"):$
 while_busy x least-open.txt 3 least-open
 expect_eq "least_request: an open breaker's endpoint passed over for the least loaded" \
   "$turns" "200:a 200:a 200:a "
+# Past four endpoints two are drawn and the less loaded one taken (of two
+# distinct, so one that is busy never wins against one that is idle).
+# Requests go out until one lands on the slow endpoint (a fifth of them);
+# while it is busy, twenty more all go to the four idle ones.
+busy=""
+for _ in $(seq 1 40); do
+  curl -s -o least-many.txt "$base/least-many/x" &
+  pending=$!
+  sleep 0.3
+  if kill -0 "$pending" 2>/dev/null; then busy=$pending; break; fi
+  wait "$pending"
+done
+if [ -n "$busy" ]; then
+  turns=""
+  for _ in $(seq 1 20); do turns+="$(code "$base/least-many/x"):$(cat body) "; done
+  wait "$busy"
+  expect_eq "least_request past four: the busy endpoint answered its one" "$(cat least-many.txt)" "slow"
+  expect_eq "least_request past four: none of twenty to the busy endpoint" \
+    "$(echo "$turns" | tr ' ' '\n' | grep -c '^200:[abcd]$')" "20"
+  spread=$(echo "$turns" | tr ' ' '\n' | sort -u | grep -c '^200:')
+  [ "$spread" -ge 3 ] && ok || bad "least_request past four: twenty went to $spread endpoints: $turns"
+else
+  bad "least_request past four: no request of forty went to the slow endpoint"
+fi
 turns=""
 for _ in $(seq 1 8); do turns+="$(code "$base/least-weighted/x"):$(cat body) "; done
 expect_eq "least_request: idle endpoints take turns by weight" "$turns" \
