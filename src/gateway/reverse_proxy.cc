@@ -74,6 +74,17 @@ uint64_t RandomDraw() {
   return draw();
 }
 
+// The wait an answer's Retry-After asks for before the request is sent
+// again (zero if none, or a failure that is no answer).
+std::chrono::milliseconds AskedWait(const Result<net::HttpResponse>& sent) {
+  if (!sent) return std::chrono::milliseconds(0);
+  const std::optional<std::string_view> value =
+      net::FieldLineValue(sent->passed_on_fields, "Retry-After");
+  if (!value) return std::chrono::milliseconds(0);
+  return guard::RetryAfterDelay(*value, std::chrono::system_clock::now())
+      .value_or(std::chrono::seconds(0));
+}
+
 asio::awaitable<void> Pause(std::chrono::milliseconds wait) {
   asio::steady_timer timer(co_await asio::this_coro::executor, wait);
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -748,7 +759,9 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       // body that streams: the pool may have read some of it.
       std::vector<size_t> tried;  // the endpoints that had it
       int tries = 1;
-      int returns = 0;        // tries at an endpoint that had it
+      int returns = 0;  // tries at an endpoint that had it
+      // Returns wait until then, as an answer's Retry-After asked.
+      std::chrono::steady_clock::time_point asked_until;
       bool recorded = false;  // the last try's outcome is its breaker's already
       guard::RetryBudget::Retry retry;
       while (!client_body && tries < forward.max_tries &&
@@ -761,6 +774,12 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
         if (std::find(tried.begin(), tried.end(), endpoint) == tried.end()) {
           tried.push_back(endpoint);
         }
+        // An answer asking to be tried again later (Retry-After) holds back
+        // every return to an endpoint that had the request: the one that
+        // asked cannot be told from the others a return may go to.
+        if (const std::chrono::milliseconds asked = AskedWait(sent); asked.count() > 0) {
+          asked_until = std::max(asked_until, std::chrono::steady_clock::now() + asked);
+        }
         // With a policy, the tries all end within response_timeout of the
         // first one's start, and none is sent with too little of it left
         // to be answered (it would count against a healthy endpoint).
@@ -772,9 +791,14 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
         if (left < least) break;
         std::optional<size_t> next = ChooseEndpoint(upstream, admission, tried);
         if (!next && forward.revisit) {
-          const std::chrono::milliseconds wait =
-              guard::RetryBackoff(policy.backoff_base, policy.backoff_max, ++returns, RandomDraw());
-          if (wait >= left) break;
+          // Not before what the answers asked for; if that leaves too
+          // little of the time left for a try, the last answer is the
+          // client's at once.
+          const std::chrono::milliseconds wait = std::max(
+              guard::RetryBackoff(policy.backoff_base, policy.backoff_max, ++returns, RandomDraw()),
+              std::chrono::ceil<std::chrono::milliseconds>(asked_until -
+                                                           std::chrono::steady_clock::now()));
+          if (wait > left - least) break;
           if (wait.count() > 0) co_await Pause(wait);
           left = TimeLeft(upstream.response_timeout, first_try);
           if (left < least) break;

@@ -11,6 +11,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 namespace bulwark::guard {
 
@@ -86,6 +88,13 @@ class RetryBudget {
 // uniform 64-bit random value.
 std::chrono::milliseconds RetryBackoff(std::chrono::milliseconds base,
                                        std::chrono::milliseconds max, int n, uint64_t draw);
+
+// The wait a Retry-After field value asks for (RFC 9110 section 10.2.3):
+// delta-seconds, or an HTTP-date (IMF-fixdate, or the obsolete RFC 850 and
+// asctime forms a recipient must accept) less `now`, none if that is past.
+// Nullopt for a value of neither form. Whole seconds, at most a day.
+std::optional<std::chrono::seconds> RetryAfterDelay(std::string_view value,
+                                                    std::chrono::system_clock::time_point now);
 
 }  // namespace bulwark::guard
 

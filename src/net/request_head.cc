@@ -429,17 +429,27 @@ bool IsHopByHopField(std::string_view name) {
   return false;
 }
 
-bool HasFieldLine(std::string_view lines, std::string_view name) {
+std::optional<std::string_view> FieldLineValue(std::string_view lines, std::string_view name) {
   // Run on every proxied answer: a line is looked at only if its colon is
   // where `name`'s would be.
   const size_t n = name.size();
   while (lines.size() > n) {
-    if (lines[n] == ':' && EqualsIgnoreCaseSameSize(lines.substr(0, n), name)) return true;
     const size_t end = FindLineBreakOrNul(lines, 0);  // the line's CR
-    if (end == std::string_view::npos) return false;
+    if (lines[n] == ':' && EqualsIgnoreCaseSameSize(lines.substr(0, n), name)) {
+      std::string_view value =
+          lines.substr(n + 1, end == std::string_view::npos ? end : end - n - 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      return value;
+    }
+    if (end == std::string_view::npos) return std::nullopt;
     lines.remove_prefix(std::min(end + 2, lines.size()));
   }
-  return false;
+  return std::nullopt;
+}
+
+bool HasFieldLine(std::string_view lines, std::string_view name) {
+  return FieldLineValue(lines, name).has_value();
 }
 
 bool ListHasToken(std::string_view list, std::string_view token) {

@@ -5,6 +5,7 @@ too large to hold, events that come a second apart), and against
 what a broken or hostile one sends (bytes beyond the response, a malformed
 head). Usage: framing_upstream.py PORT"""
 import collections
+import email.utils
 import hashlib
 import socketserver
 import sys
@@ -52,6 +53,8 @@ class Handler(socketserver.StreamRequestHandler):
             if target.startswith("/again"):
                 # /again.../KEY/N/WHAT: the first N requests for KEY get WHAT
                 # (a status, or `slow`: an answer a second late), the rest 200.
+                # STATUS+S asks for a try again S seconds later (Retry-After),
+                # STATUS@S the same as an HTTP-date.
                 _, _, key, n, what = target.split("/")
                 self.rfile.read(int(headers.get("content-length", "0")))
                 with hits_lock:
@@ -61,8 +64,16 @@ class Handler(socketserver.StreamRequestHandler):
                     time.sleep(1)
                 elif hit <= int(n):
                     body = b"no %d\n" % hit
-                    self.wfile.write(b"HTTP/1.1 %s Failed\r\nContent-Length: %d\r\n\r\n"
-                                     % (what.encode(), len(body)) + body)
+                    status, later = what, b""
+                    if "+" in what:
+                        status, seconds = what.split("+")
+                        later = b"Retry-After: %s\r\n" % seconds.encode()
+                    elif "@" in what:
+                        status, seconds = what.split("@")
+                        when = email.utils.formatdate(time.time() + int(seconds), usegmt=True)
+                        later = b"Retry-After: %s\r\n" % when.encode()
+                    self.wfile.write(b"HTTP/1.1 %s Failed\r\n%sContent-Length: %d\r\n\r\n"
+                                     % (status.encode(), later, len(body)) + body)
                     self.wfile.flush()
                     continue
                 body = b"yes %d\n" % hit

@@ -169,6 +169,11 @@ gateway:
       authn: {mode: none}
       upstream: framing
       retry: {on: [503], attempts: 3, backoff_base_ms: 0}
+    - name: again-late                    # 300 ms for all tries
+      path_prefix: /again-late
+      authn: {mode: none}
+      upstream: late
+      retry: {on: [503]}
     - name: again-once                    # the route turns its upstream's retries off
       path_prefix: /again-once
       authn: {mode: none}
@@ -442,6 +447,25 @@ took=$((($(date +%s%N) - started) / 1000000))
 expect_eq "each counted as sent again" \
   "$(curl -s "$base/metrics" | grep '^bulwark_gateway_upstream_retries_total{upstream="retried"}')" \
   'bulwark_gateway_upstream_retries_total{upstream="retried"} 5'
+# A service that asks to be tried again later (Retry-After, in seconds or
+# as a date) is not asked sooner; one that asks for longer than the
+# request's time left has its answer passed on at once.
+started=$(date +%s%N)
+expect_eq "Retry-After: 1 is waited for" "$(code "$base/again/ra1/1/503+1"):$(cat body)" "200:yes 2"
+took=$((($(date +%s%N) - started) / 1000000))
+[ "$took" -ge 1000 ] && ok || bad "the retry came $took ms after a Retry-After of 1 s"
+started=$(date +%s%N)
+expect_eq "Retry-After as a date is waited for" "$(code "$base/again/ra2/1/503@2"):$(cat body)" \
+  "200:yes 2"
+took=$((($(date +%s%N) - started) / 1000000))
+[ "$took" -ge 1000 ] && ok || bad "the retry came $took ms after a Retry-After date 2 s ahead"
+started=$(date +%s%N)
+expect_eq "Retry-After past the time left: the answer is the client's" \
+  "$(code "$base/again-late/ra3/1/503+1"):$(cat body):$(tries again-late/ra3/1/503+1)" \
+  "503:no 1:1"
+took=$((($(date +%s%N) - started) / 1000000))
+[ "$took" -lt 900 ] && ok || bad "an answer whose Retry-After is past the time left took $took ms"
+expect_eq "with its Retry-After" "$(grep -i '^Retry-After:' headers | tr -d '\r')" "Retry-After: 1"
 turns=""
 for _ in 1 2 3; do turns+="$(code "$base/again-pair/k/100/503"):$(cat body) "; done
 expect_eq "an endpoint's 503s are answered by the other" "$turns" "200:a 200:a 200:a "

@@ -107,5 +107,42 @@ TEST(RetryBackoffTest, FullJitterUnderADoublingCeilingUpToTheMaximum) {
   EXPECT_EQ(RetryBackoff(milliseconds(0), max, 2, 7), milliseconds(0));
 }
 
+TEST(RetryAfterDelayTest, DeltaSecondsAndTheThreeDateForms) {
+  using std::chrono::seconds;
+  // 1994-11-06 08:49:37 UTC, and a second and a half before it.
+  const std::chrono::sys_seconds date =
+      std::chrono::sys_days(std::chrono::year(1994) / std::chrono::November / 6) +
+      std::chrono::hours(8) + std::chrono::minutes(49) + seconds(37);
+  const std::chrono::system_clock::time_point now = date - std::chrono::milliseconds(1500);
+  EXPECT_EQ(RetryAfterDelay("120", now), seconds(120));
+  EXPECT_EQ(RetryAfterDelay(" 5 ", now), seconds(5));
+  EXPECT_EQ(RetryAfterDelay("0", now), seconds(0));
+  EXPECT_EQ(RetryAfterDelay("99999999999999999999999", now), seconds(86400)) << "held to a day";
+  // Rounded up: a retry never comes before the date.
+  EXPECT_EQ(RetryAfterDelay("Sun, 06 Nov 1994 08:49:37 GMT", now), seconds(2));
+  EXPECT_EQ(RetryAfterDelay("Sunday, 06-Nov-94 08:49:37 GMT", now), seconds(2));
+  EXPECT_EQ(RetryAfterDelay("Sun Nov  6 08:49:37 1994", now), seconds(2));
+  EXPECT_EQ(RetryAfterDelay("Sun, 06 Nov 1994 09:49:37 GMT", now), seconds(3602));
+  EXPECT_EQ(RetryAfterDelay("Sat, 05 Nov 1994 08:49:37 GMT", now), seconds(0)) << "past";
+  EXPECT_EQ(RetryAfterDelay("Sun, 06 Nov 2094 08:49:37 GMT", now), seconds(86400));
+  EXPECT_EQ(RetryAfterDelay("Sun, 06 Nov 2300 08:49:37 GMT", now), seconds(86400)) << "no overflow";
+  EXPECT_EQ(RetryAfterDelay("Sun, 06 Nov 1600 08:49:37 GMT", now), seconds(0));
+  EXPECT_EQ(RetryAfterDelay("Sun, 06 Nov 9999 08:49:37 GMT", now), seconds(86400));
+  EXPECT_EQ(RetryAfterDelay("Wed Nov 16 08:49:37 1994", now), seconds(86400)) << "a day on";
+  EXPECT_EQ(RetryAfterDelay("Sun, 06 Nov 1994 08:49:60 GMT", now), seconds(25)) << "a leap second";
+  // A two-digit year more than 50 years ahead is the century before's.
+  const std::chrono::system_clock::time_point in_2025 =
+      std::chrono::sys_days(std::chrono::year(2025) / std::chrono::January / 1);
+  EXPECT_EQ(RetryAfterDelay("Monday, 06-Nov-76 08:49:37 GMT", in_2025), seconds(0)) << "1976";
+  EXPECT_EQ(RetryAfterDelay("Monday, 06-Nov-74 08:49:37 GMT", in_2025), seconds(86400)) << "2074";
+  for (std::string_view bad : {"", "-1", "1.5", "+3", "soon", "Sun, 06 Nov 1994 08:49:37 UTC",
+                               "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 31 Feb 1994 08:49:37 GMT",
+                               "Sun, 06 nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:49:37 GMT",
+                               "Sun, 06 Nov 1994 08:49:37 GMT x", "Sun Nov 6 08:49:37 1994",
+                               "Sunday, 06-Nov-1994 08:49:37 GMT"}) {
+    EXPECT_FALSE(RetryAfterDelay(bad, now).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace bulwark::guard

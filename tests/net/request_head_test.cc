@@ -448,5 +448,16 @@ TEST(HasFieldLineTest, FindsANameInAnyCaseOnAnyLineAndNothingElse) {
   EXPECT_FALSE(HasFieldLine("X-Request-Id", "X-Request-Id"));  // no colon
 }
 
+TEST(FieldLineValueTest, TheFirstLineOfTheNameAndOnlyItsValue) {
+  const std::string lines = "Server: x\r\nretry-after: 120\r\nRetry-After: 5\r\nX-Empty:\r\n";
+  EXPECT_EQ(FieldLineValue(lines, "Retry-After"), "120");
+  EXPECT_EQ(FieldLineValue(lines, "SERVER"), "x");
+  EXPECT_EQ(FieldLineValue(lines, "X-Empty"), "");
+  EXPECT_EQ(FieldLineValue("A:  b c", "a"), "b c");  // a last line without its CRLF
+  EXPECT_FALSE(FieldLineValue(lines, "Retry").has_value());
+  EXPECT_FALSE(FieldLineValue("X-Other: Retry-After: 1\r\n", "Retry-After").has_value());
+  EXPECT_FALSE(FieldLineValue("", "Retry-After").has_value());
+}
+
 }  // namespace
 }  // namespace bulwark::net
