@@ -175,7 +175,7 @@ Result<RetryPolicy> RetryFromNode(const ConfigNode& node, bool upstream) {
 Result<Route> RouteFromNode(const ConfigNode& node) {
   BULWARK_RETURN_IF_ERROR(
       node.CheckKeys({"name", "host", "path_prefix", "methods", "authn", "authz", "rate_limit",
-                      "upstream", "websocket", "retry"}));
+                      "upstream", "websocket", "retry", "response_timeout_ms"}));
   Route route;
   BULWARK_ASSIGN_OR_RETURN(route.name, node["name"].String());
   BULWARK_ASSIGN_OR_RETURN(route.upstream, node["upstream"].StringOr(""));
@@ -186,6 +186,11 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
   if (ConfigNode retry = node["retry"]; !retry.IsMissing()) {
     if (route.upstream.empty()) return Err(retry.Error("needs an upstream to send again to"));
     BULWARK_ASSIGN_OR_RETURN(route.retry, RetryFromNode(retry, /*upstream=*/false));
+  }
+  if (ConfigNode timeout = node["response_timeout_ms"]; !timeout.IsMissing()) {
+    if (route.upstream.empty()) return Err(timeout.Error("needs an upstream to wait for"));
+    BULWARK_ASSIGN_OR_RETURN(int64_t ms, timeout.Int(1, 3'600'000));
+    route.response_timeout = std::chrono::milliseconds(ms);
   }
   BULWARK_ASSIGN_OR_RETURN(route.host, node["host"].StringOr(""));
   BULWARK_ASSIGN_OR_RETURN(route.path_prefix, node["path_prefix"].StringOr("/"));

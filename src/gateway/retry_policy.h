@@ -25,9 +25,9 @@ struct RetryPolicy {
   // Tries in all, the first one's included; 0 = one at each endpoint (and
   // with a policy configured, at least two).
   int attempts = 0;
-  // Each try's wait for its answer, when shorter than the upstream's
-  // response_timeout (zero: that). The tries all stay within
-  // response_timeout of the first's start.
+  // Each try's wait for its answer, when shorter than the route's (else
+  // the upstream's) response_timeout (zero: that). The tries all stay
+  // within response_timeout of the first's start.
   std::chrono::milliseconds per_try_timeout{0};
   // Before a try at an endpoint that already had the request: a wait drawn
   // from [0, min(max, base * 2^(n-1))] for its nth such try

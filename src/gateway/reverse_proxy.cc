@@ -255,7 +255,7 @@ struct ReverseProxy::Upstream {
   // bulwark_gateway_upstream_retries_over_budget_total{upstream}.
   std::unique_ptr<guard::RetryBudget> budget;
   metrics::Counter* over_budget = nullptr;
-  // The endpoints' response_timeout: every try of a request ends within it.
+  // The endpoints' response_timeout: its routes' unless they have their own.
   std::chrono::milliseconds response_timeout{0};
 };
 
@@ -525,6 +525,7 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
           fmt::format("route '{}': unknown upstream '{}'", route.name, route.upstream)));
     }
     forward.upstream = static_cast<size_t>(it - upstreams.begin());
+    forward.response_timeout = route.response_timeout.value_or(it->response_timeout);
     forward.revisit = route.retry || it->has_policy;
     forward.retry = route.retry ? *route.retry : it->retry;
     std::sort(forward.retry.statuses.begin(), forward.retry.statuses.end());
@@ -743,12 +744,14 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       const auto first_try = std::chrono::steady_clock::now();
       // A try waits for its answer no longer than the per-try timeout only
       // where a late answer would be tried again; others wait as long as
-      // the upstream's response_timeout allows.
+      // the route's (or its upstream's) response_timeout allows.
       const RetryPolicy& policy = forward.retry;
       const bool late_tried_again = policy.on_timeout && idempotent && !client_body && !tunnel;
       const std::chrono::milliseconds per_try =
           late_tried_again ? policy.per_try_timeout : std::chrono::milliseconds(0);
-      upstream_request.response_timeout = per_try;
+      upstream_request.response_timeout = per_try.count() > 0
+                                              ? std::min(per_try, forward.response_timeout)
+                                              : forward.response_timeout;
       std::optional<InFlight> in_flight;
       if (upstream.least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
       Result<net::HttpResponse> sent =
@@ -784,10 +787,10 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
         // first one's start, and none is sent with too little of it left
         // to be answered (it would count against a healthy endpoint).
         std::chrono::milliseconds left = forward.revisit
-                                             ? TimeLeft(upstream.response_timeout, first_try)
-                                             : upstream.response_timeout;
+                                             ? TimeLeft(forward.response_timeout, first_try)
+                                             : forward.response_timeout;
         const std::chrono::milliseconds least = std::min(
-            kLeastTryTime, std::max(upstream.response_timeout / 4, std::chrono::milliseconds(1)));
+            kLeastTryTime, std::max(forward.response_timeout / 4, std::chrono::milliseconds(1)));
         if (left < least) break;
         std::optional<size_t> next = ChooseEndpoint(upstream, admission, tried);
         if (!next && forward.revisit) {
@@ -800,7 +803,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
                                                            std::chrono::steady_clock::now()));
           if (wait > left - least) break;
           if (wait.count() > 0) co_await Pause(wait);
-          left = TimeLeft(upstream.response_timeout, first_try);
+          left = TimeLeft(forward.response_timeout, first_try);
           if (left < least) break;
           next = ChooseEndpoint(upstream, admission);
         }

@@ -98,8 +98,11 @@ class ReverseProxy {
     int max_tries = 1;
     // A policy is configured: a try may return to an endpoint after a
     // backoff, retries ask the upstream's budget, and all tries stay
-    // within the upstream's response_timeout.
+    // within response_timeout.
     bool revisit = false;
+    // The route's, else the upstream's: each try's wait for its answer,
+    // and with a policy every try's.
+    std::chrono::milliseconds response_timeout{0};
   };
   ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams,
                std::vector<Endpoint> endpoints, std::vector<RouteForward> route_forwards,

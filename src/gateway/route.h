@@ -130,6 +130,12 @@ struct Route {
   // upstream's `retry` (all of it: what the block leaves out takes the
   // defaults, not the upstream's). The retry budget stays the upstream's.
   std::optional<RetryPolicy> retry;
+  // How long this route's requests wait for the service's answer (its
+  // head, and a body held whole), in place of the upstream's
+  // response_timeout (Envoy's route timeout): longer for a slow report,
+  // shorter where a late answer is of no use. Each try's wait; with a
+  // retry policy, every try's together.
+  std::optional<std::chrono::milliseconds> response_timeout;
 };
 
 // True if `path` is `prefix` or continues it after a '/' (path parameters such

@@ -88,9 +88,9 @@ struct HttpRequest {
   // lines built from fields a parser of Bulwark's has checked, with no field
   // the pool owns (Content-Length, Transfer-Encoding, Connection).
   std::string passed_on_fields;
-  // For a request a proxy sends on: how long its answer may take (a retry's
-  // per-try timeout), when shorter than the pool's response_timeout; zero
-  // for the pool's.
+  // For a request a proxy sends on: how long its answer's head may take (a
+  // route's own timeout, a retry's per-try timeout), in place of the pool's
+  // response_timeout; zero for the pool's.
   std::chrono::milliseconds response_timeout{0};
 
   // The value of the first field named `name` (ASCII case-insensitive), or

@@ -242,12 +242,12 @@ std::vector<std::vector<tcp::endpoint>> EndpointsOfName(
 
 namespace {
 
-// How long the answer to `request` may take: its own timeout if it has a
-// shorter one (a retry's per try), else the pool's.
+// How long the answer to `request` may take: its own timeout if it has
+// one (its route's, a retry's per try), else the pool's.
 std::chrono::milliseconds AnswerTimeout(const UpstreamOptions& options,
                                         const HttpRequest& request) {
   const std::chrono::milliseconds own = request.response_timeout;
-  return own.count() > 0 && own < options.response_timeout ? own : options.response_timeout;
+  return own.count() > 0 ? own : options.response_timeout;
 }
 
 // Whether `error` is IoError's failure, other than a timeout, of one of `steps`.

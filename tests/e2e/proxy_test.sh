@@ -196,6 +196,16 @@ gateway:
     - {name: flaky, path_prefix: /flaky, authn: {mode: none}, upstream: flaky}
     - {name: framing, path_prefix: /framing, authn: {mode: none}, upstream: framing}
     - {name: secure-upload, path_prefix: /secure, authz: {scopes: [orders:read]}, upstream: framing}
+    - name: late-long                     # the route waits longer than its upstream
+      path_prefix: /late-long
+      authn: {mode: none}
+      upstream: late
+      response_timeout_ms: 4000
+    - name: late-short                    # and shorter
+      path_prefix: /late-short
+      authn: {mode: none}
+      upstream: framing
+      response_timeout_ms: 300
     - {name: late, path_prefix: /late, authn: {mode: none}, upstream: late}
     - {name: ws, path_prefix: /ws/, authz: {scopes: [orders:read]}, upstream: ws, websocket: true}
     - {name: ws-idle, path_prefix: /wsidle, authn: {mode: none}, upstream: ws-idle, websocket: true}
@@ -687,6 +697,12 @@ expect_eq "a streamed body cut short counts as an upstream error" \
 late=$(curl -s -w '%{http_code} %{time_total} %{num_connects}\n' -o /dev/null "$base/late/x" -o /dev/null "$base/framing/echo")
 expect_eq "slow service -> 504, then the connection serves on" "$(awk '{print $1, $3}' <<<"$late" | tr '\n' ' ')" "504 1 200 0 "
 if awk 'NR == 1 && $2 < 1.5 {ok = 1} END {exit !ok}' <<<"$late"; then ok; else bad "504 came late: $late"; fi
+# A route's own response_timeout_ms, longer or shorter than its upstream's.
+expect_eq "a route that waits longer than its upstream gets the late answer" \
+  "$(code "$base/late-long/x"):$(cat body)" "200:late"
+late=$(curl -s -w '%{http_code} %{time_total}' -o /dev/null "$base/late-short/x")
+expect_eq "a route that waits less than its upstream: 504" "${late% *}" "504"
+if awk '$2 < 1.5 {ok = 1} END {exit !ok}' <<<"$late"; then ok; else bad "the route's 504 came late: $late"; fi
 # Bytes after a response are never read as the answer to the next request on
 # that connection: both requests ride one client connection, so one io
 # thread and one pool.

@@ -253,6 +253,47 @@ TEST_F(UpstreamPoolTest, DoesNotRetryARequestThatTimedOut) {
   EXPECT_EQ(requests.load(), 2);
 }
 
+// A request's own timeout holds when longer than the pool's too (a route
+// that waits longer than its upstream).
+TEST_F(UpstreamPoolTest, ARequestsOwnLongerTimeoutHolds) {
+  testing::LoopbackService service([](int fd) {
+    while (testing::ReadHead(fd)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(600));
+      testing::SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+    ::close(fd);
+  });
+  UpstreamOptions options;
+  options.port = service.port();
+  options.response_timeout = std::chrono::milliseconds(200);
+  UpstreamPool pool(ioc_.get_executor(), options,
+                    {asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), service.port())});
+  HttpRequest request;
+  request.method = "GET";
+  request.target = "/a";
+  request.headers = {{"Host", "service"}};
+  request.response_timeout = std::chrono::seconds(5);
+  std::optional<Result<HttpResponse>> out;
+  asio::co_spawn(
+      ioc_, [&]() -> asio::awaitable<void> { out.emplace(co_await pool.Send(request, true)); },
+      asio::detached);
+  ioc_.run();
+  ASSERT_TRUE(out.has_value());
+  ASSERT_TRUE(out->has_value()) << out->error().ToString();
+  EXPECT_EQ((*out)->status, 200);
+  // Without its own, the pool's 200 ms cuts the same wait.
+  request.response_timeout = std::chrono::milliseconds(0);
+  out.reset();
+  asio::co_spawn(
+      ioc_, [&]() -> asio::awaitable<void> { out.emplace(co_await pool.Send(request, true)); },
+      asio::detached);
+  ioc_.restart();
+  ioc_.run();
+  ASSERT_TRUE(out.has_value());
+  ASSERT_FALSE(out->has_value());
+  EXPECT_EQ(out->error().code(), StatusCode::kDeadlineExceeded) << out->error().ToString();
+}
+
 // A timeout after the answer's head began is not one before the answer:
 // the service took the request and is answering it.
 TEST_F(UpstreamPoolTest, TellsATimeoutBeforeTheAnswerFromOneWithin) {

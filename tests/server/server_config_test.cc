@@ -329,6 +329,20 @@ TEST(ServerConfigTest, ParsesARouteRetryPolicy) {
   EXPECT_FALSE(routes[2].retry.has_value()) << "the upstream's applies";
 }
 
+TEST(ServerConfigTest, ParsesARouteResponseTimeout) {
+  auto parsed = Parse(R"(gateway:
+  upstreams: [{name: orders, address: "h:1", response_timeout_ms: 5000}]
+  routes:
+    - {name: reports, path_prefix: /reports, upstream: orders, response_timeout_ms: 120000}
+    - {name: rest, path_prefix: /, upstream: orders}
+)");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString();
+  const std::vector<gateway::Route>& routes = parsed->gateway->options.routes;
+  ASSERT_EQ(routes.size(), 2u);
+  EXPECT_EQ(routes[0].response_timeout, std::chrono::milliseconds(120000));
+  EXPECT_FALSE(routes[1].response_timeout.has_value()) << "the upstream's applies";
+}
+
 TEST(ServerConfigTest, RefusesBadGatewayFields) {
   for (std::string_view bad : {
            // both or neither key source
@@ -371,6 +385,12 @@ TEST(ServerConfigTest, RefusesBadGatewayFields) {
            "gateway:\n  routes: [{name: r, retry: {attempts: 2}}]\n",
            "gateway:\n  upstreams: [{name: u, address: \"h:1\"}]\n"
            "  routes: [{name: r, upstream: u, retry: {on: [200]}}]\n",
+           // a route's timeout: within 1 ms..1 h, with an upstream to wait for
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\"}]\n"
+           "  routes: [{name: r, upstream: u, response_timeout_ms: 0}]\n",
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\"}]\n"
+           "  routes: [{name: r, upstream: u, response_timeout_ms: 3600001}]\n",
+           "gateway:\n  routes: [{name: r, response_timeout_ms: 1000}]\n",
            "gateway:\n  identity_token: {key_file: k, issuer: i, ttl_seconds: 7200}\n",
            "gateway:\n  identity_token: {issuer: i}\n",
        }) {
