@@ -70,13 +70,16 @@ class Service {
 
 class UpstreamPoolTest : public ::testing::Test {
  protected:
+  // `own`: the request's own response timeout (zero: the pool's).
   Result<HttpResponse> Send(UpstreamPool& pool, std::string method, bool idempotent,
-                            std::string body = "") {
+                            std::string body = "",
+                            std::chrono::milliseconds own = std::chrono::milliseconds(0)) {
     HttpRequest request;
     request.method = std::move(method);
     request.target = "/a";
     request.headers = {{"Host", "service"}};
     request.body = std::move(body);
+    request.response_timeout = own;
     std::optional<Result<HttpResponse>> out;
     asio::co_spawn(
         ioc_,
@@ -268,30 +271,13 @@ TEST_F(UpstreamPoolTest, ARequestsOwnLongerTimeoutHolds) {
   options.response_timeout = std::chrono::milliseconds(200);
   UpstreamPool pool(ioc_.get_executor(), options,
                     {asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), service.port())});
-  HttpRequest request;
-  request.method = "GET";
-  request.target = "/a";
-  request.headers = {{"Host", "service"}};
-  request.response_timeout = std::chrono::seconds(5);
-  std::optional<Result<HttpResponse>> out;
-  asio::co_spawn(
-      ioc_, [&]() -> asio::awaitable<void> { out.emplace(co_await pool.Send(request, true)); },
-      asio::detached);
-  ioc_.run();
-  ASSERT_TRUE(out.has_value());
-  ASSERT_TRUE(out->has_value()) << out->error().ToString();
-  EXPECT_EQ((*out)->status, 200);
+  Result<HttpResponse> waited = Send(pool, "GET", true, "", std::chrono::seconds(5));
+  ASSERT_TRUE(waited.has_value()) << waited.error().ToString();
+  EXPECT_EQ(waited->status, 200);
   // Without its own, the pool's 200 ms cuts the same wait.
-  request.response_timeout = std::chrono::milliseconds(0);
-  out.reset();
-  asio::co_spawn(
-      ioc_, [&]() -> asio::awaitable<void> { out.emplace(co_await pool.Send(request, true)); },
-      asio::detached);
-  ioc_.restart();
-  ioc_.run();
-  ASSERT_TRUE(out.has_value());
-  ASSERT_FALSE(out->has_value());
-  EXPECT_EQ(out->error().code(), StatusCode::kDeadlineExceeded) << out->error().ToString();
+  Result<HttpResponse> cut = Send(pool, "GET", true);
+  ASSERT_FALSE(cut.has_value());
+  EXPECT_EQ(cut.error().code(), StatusCode::kDeadlineExceeded) << cut.error().ToString();
 }
 
 // A timeout after the answer's head began is not one before the answer:
