@@ -17,6 +17,10 @@
 # Prints requests/s, p50/p99, the proxy's CPU time per request (from
 # /proc/<pid>/stat) and the backend's (on the load generator's core, so a
 # proxy that makes it work harder leaves less of that core to wrk) and the
+# times the backend went to sleep and was woken per 1000 requests (its
+# voluntary context switches: a proxy whose sends to it come spread out wakes
+# it more often, and each wake-up costs that core, and preempts wrk, where
+# switching tasks is dear, as in a virtual machine) and the
 # time a virtual machine's host took from its cores meanwhile (steal) for each
 # of 3 rounds (BULWARK_BENCH_ROUNDS) in which the systems take turns (a run
 # with reused tokens that lost more than 10 ms per second of it to the host,
@@ -193,12 +197,18 @@ check "http://127.0.0.1:$bulwark_up_port" bulwark_tls_upstream
 # (steal, in ticks, both cores): a run with tens of milliseconds of it fell in
 # a slow spell of the host, whichever system ran then.
 steal_ticks() { awk '$1 == "cpu" {print $9}' /proc/stat; }
+# Times the process `pid` (one thread) went to sleep.
+sleeps() { awk '$1 == "voluntary_ctxt_switches:" {print $2}' "/proc/$1/status"; }
+per_kilo_request() {  # per_kilo_request COUNT REQUESTS
+  awk -v c="$1" -v n="$2" 'BEGIN { printf "%.0f", c * 1000 / n }'
+}
 us_per_request() {  # us_per_request TICKS REQUESTS
   awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }'
 }
-declare -A rps p50 p99 cpu_us backend_us rounds_rps rounds_cpu rounds_backend rounds_latency
+declare -A rps p50 p99 cpu_us backend_us wakeups rounds_rps rounds_cpu rounds_backend \
+  rounds_wakeups rounds_latency
 run() {  # run NAME URL PID [fresh]: one round's figures for NAME
-  local name=$1 url=$2 pid=${3:-} before=0 after out requests r c="-" l50 l99 b0 b1 b s0 s1
+  local name=$1 url=$2 pid=${3:-} before=0 after out requests r c="-" l50 l99 b0 b1 b s0 s1 w0 w1 w
   local how=(-H "Authorization: Bearer $token")
   local script_args=() attempt=0 stolen kept="" kept_stolen=0 tries=$((steal_retries + 1))
   # Fresh tokens are spent once: a second attempt would meet the first's in
@@ -209,11 +219,13 @@ run() {  # run NAME URL PID [fresh]: one round's figures for NAME
     attempt=$((attempt + 1))
     [ -n "$pid" ] && before=$(cpu_ticks "$pid")
     b0=$(cpu_ticks "$backend_pid")
+    w0=$(sleeps "$backend_pid")
     s0=$(steal_ticks)
     out=$(taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"${duration}s" --latency \
       "${how[@]}" "$url/x" "${script_args[@]}")
     [ -n "$pid" ] && after=$(cpu_ticks "$pid")
     b1=$(cpu_ticks "$backend_pid")
+    w1=$(sleeps "$backend_pid")
     s1=$(steal_ticks)
     stolen=$(((s1 - s0) * 1000 / $(getconf CLK_TCK)))
     r=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
@@ -222,24 +234,26 @@ run() {  # run NAME URL PID [fresh]: one round's figures for NAME
     requests=$(echo "$out" | awk '/requests in/ {print $1}')
     [ -n "$pid" ] && c=$(us_per_request $((after - before)) "$requests")
     b=$(us_per_request $((b1 - b0)) "$requests")
+    w=$(per_kilo_request $((w1 - w0)) "$requests")
     # Bulwark's audit records (tens of MB a run) go to disk before the next
     # run: left to the kernel, they are written back some 30 s later, in
     # bursts on either core that would fall on whichever system runs then.
     sync
     # Of the attempts, the one the host took least from (not the fastest).
     if [ -z "$kept" ] || [ "$stolen" -lt "$kept_stolen" ]; then
-      kept="$r $l50 $l99 $c $b"
+      kept="$r $l50 $l99 $c $b $w"
       kept_stolen=$stolen
     fi
     [ "$stolen" -le "$max_steal_ms" ] && break
   done
-  read -r r l50 l99 c b <<<"$kept"
+  read -r r l50 l99 c b w <<<"$kept"
   rounds_rps[$name]+="$r "
   rounds_cpu[$name]+="$c "
   rounds_backend[$name]+="$b "
+  rounds_wakeups[$name]+="$w "
   rounds_latency[$name]+="$r,$l50,$l99 "
-  printf '%-12s %10s req/s  p50 %8s  p99 %8s  proxy cpu %6s us/req  backend %5s  steal %4s ms%s\n' \
-    "$name" "$r" "$l50" "$l99" "$c" "$b" "$kept_stolen" \
+  printf '%-12s %10s req/s  p50 %8s  p99 %8s  proxy cpu %6s us/req  backend %5s (%4s wakes/kreq)  steal %4s ms%s\n' \
+    "$name" "$r" "$l50" "$l99" "$c" "$b" "$w" "$kept_stolen" \
     "$([ "$attempt" -gt 1 ] && echo " (least stolen of $attempt)")"
 }
 # nginx and HAProxy work in a child of the process their pid file names.
@@ -272,13 +286,15 @@ for name in direct nginx haproxy_jwt bulwark haproxy_jwt_fresh bulwark_fresh ngi
   rps[$name]=$(median "${rounds_rps[$name]}")
   cpu_us[$name]=$(median "${rounds_cpu[$name]}")
   backend_us[$name]=$(median "${rounds_backend[$name]}")
+  wakeups[$name]=$(median "${rounds_wakeups[$name]}")
   [ "${cpu_us[$name]}" = "" ] && cpu_us[$name]="-"
   for entry in ${rounds_latency[$name]}; do
     IFS=, read -r r l50 l99 <<<"$entry"
     [ "$r" = "${rps[$name]}" ] && { p50[$name]=$l50; p99[$name]=$l99; }
   done
-  printf '%-12s %10s req/s  p50 %8s  p99 %8s  proxy cpu %6s us/req  backend %5s\n' \
-    "$name" "${rps[$name]}" "${p50[$name]}" "${p99[$name]}" "${cpu_us[$name]}" "${backend_us[$name]}"
+  printf '%-12s %10s req/s  p50 %8s  p99 %8s  proxy cpu %6s us/req  backend %5s (%4s wakes/kreq)\n' \
+    "$name" "${rps[$name]}" "${p50[$name]}" "${p99[$name]}" "${cpu_us[$name]}" "${backend_us[$name]}" \
+    "${wakeups[$name]}"
 done
 
 echo
@@ -300,6 +316,8 @@ summary() {
   [ -n "$haproxy" ] && echo "haproxy_jwt_cpu_us_per_req$t: ${cpu_us[haproxy_jwt$t]} us"
   echo "gateway_backend_cpu_us_per_req$t: ${backend_us[bulwark$t]} us"
   echo "nginx_backend_cpu_us_per_req$t: ${backend_us[nginx$t]} us"
+  echo "gateway_backend_wakeups_per_kreq$t: ${wakeups[bulwark$t]}"
+  echo "nginx_backend_wakeups_per_kreq$t: ${wakeups[nginx$t]}"
   echo "gateway_p99$t: ${p99[bulwark$t]}"
   echo "nginx_p99$t: ${p99[nginx$t]}"
 }
