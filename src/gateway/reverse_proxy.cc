@@ -74,6 +74,13 @@ uint64_t RandomDraw() {
   return draw();
 }
 
+// A try's wait for its answer: the per-try timeout if there is one, within
+// what `bound` allows.
+std::chrono::milliseconds TryTimeout(std::chrono::milliseconds per_try,
+                                     std::chrono::milliseconds bound) {
+  return per_try.count() > 0 ? std::min(per_try, bound) : bound;
+}
+
 // The wait an answer's Retry-After asks for before the request is sent
 // again (zero if none, or a failure that is no answer).
 std::chrono::milliseconds AskedWait(const Result<net::HttpResponse>& sent) {
@@ -244,19 +251,12 @@ struct ReverseProxy::Upstream {
   // Requests sent on to another endpoint after a failure (null without
   // metrics): bulwark_gateway_upstream_retries_total{upstream}.
   metrics::Counter* retries = nullptr;
-  // What its routes' requests send again unless a route has a policy of
-  // its own (UpstreamConfig::retry, or the default), and whether it is
-  // configured (RouteForward::revisit).
-  RetryPolicy retry;
-  bool has_policy = false;
   // Where it or one of its routes has a policy: the retries in flight of
   // those with one are held to a budget, and those it refuses are counted
   // (null without metrics):
   // bulwark_gateway_upstream_retries_over_budget_total{upstream}.
   std::unique_ptr<guard::RetryBudget> budget;
   metrics::Counter* over_budget = nullptr;
-  // The endpoints' response_timeout: its routes' unless they have their own.
-  std::chrono::milliseconds response_timeout{0};
 };
 
 struct ReverseProxy::Endpoint {
@@ -436,7 +436,7 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
         "bulwark_gateway_upstream_circuit_opened_total",
         "Times the endpoint's circuit breaker opened", {"upstream", "endpoint"});
   }
-  for (UpstreamConfig& config : configs) {
+  for (const UpstreamConfig& config : configs) {
     std::shared_ptr<boost::asio::ssl::context> tls_context;
     if (config.options.tls) {
       auto created = net::CreateUpstreamTlsContext(*config.options.tls);
@@ -500,11 +500,6 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
     }
     upstream.count = endpoints.size() - upstream.first;
     if (retries != nullptr) upstream.retries = &retries->WithLabels({upstream.name});
-    upstream.response_timeout = config.options.response_timeout;
-    if (config.retry) {
-      upstream.retry = std::move(*config.retry);
-      upstream.has_policy = true;
-    }
     std::vector<int> weights;
     for (size_t i = upstream.first; i < endpoints.size(); ++i) {
       weights.push_back(endpoints[i].weight);
@@ -513,7 +508,8 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
     upstreams.push_back(std::move(upstream));
   }
   // Each route's upstream, found here once rather than by name per request,
-  // and what of its requests is sent again.
+  // and what of its requests is sent again (upstreams_ and `configs` in
+  // the same order).
   std::vector<RouteForward> route_forwards;
   for (const Route& route : routes) {
     RouteForward& forward = route_forwards.emplace_back();
@@ -525,9 +521,10 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
           fmt::format("route '{}': unknown upstream '{}'", route.name, route.upstream)));
     }
     forward.upstream = static_cast<size_t>(it - upstreams.begin());
-    forward.response_timeout = route.response_timeout.value_or(it->response_timeout);
-    forward.revisit = route.retry || it->has_policy;
-    forward.retry = route.retry ? *route.retry : it->retry;
+    const UpstreamConfig& config = configs[forward.upstream];
+    forward.response_timeout = route.response_timeout.value_or(config.options.response_timeout);
+    forward.revisit = route.retry || config.retry;
+    forward.retry = route.retry ? *route.retry : config.retry.value_or(RetryPolicy{});
     std::sort(forward.retry.statuses.begin(), forward.retry.statuses.end());
     // Without a policy, each endpoint once; with one, as it says, or one
     // per endpoint and at least two.
@@ -539,8 +536,8 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
     // Retries under a policy ask the upstream's budget, one for all its
     // routes: its policy's share, or the default's.
     if (forward.revisit && forward.max_tries > 1 && !it->budget) {
-      it->budget = std::make_unique<guard::RetryBudget>(
-          guard::RetryBudgetOptions{.percent = it->retry.budget_percent});
+      it->budget = std::make_unique<guard::RetryBudget>(guard::RetryBudgetOptions{
+          .percent = config.retry.value_or(RetryPolicy{}).budget_percent});
       if (over_budget != nullptr) it->over_budget = &over_budget->WithLabels({it->name});
     }
   }
@@ -749,9 +746,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       const bool late_tried_again = policy.on_timeout && idempotent && !client_body && !tunnel;
       const std::chrono::milliseconds per_try =
           late_tried_again ? policy.per_try_timeout : std::chrono::milliseconds(0);
-      upstream_request.response_timeout = per_try.count() > 0
-                                              ? std::min(per_try, forward.response_timeout)
-                                              : forward.response_timeout;
+      upstream_request.response_timeout = TryTimeout(per_try, forward.response_timeout);
       std::optional<InFlight> in_flight;
       if (upstream.least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
       Result<net::HttpResponse> sent =
@@ -829,7 +824,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
         endpoint = *next;
         recorded = false;
         if (forward.revisit) {
-          upstream_request.response_timeout = per_try.count() > 0 ? std::min(per_try, left) : left;
+          upstream_request.response_timeout = TryTimeout(per_try, left);
         }
         if (upstream.least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
         sent = co_await SendOrUpgrade(PoolFor(endpoint, executor), upstream_request, tunnel,

@@ -137,8 +137,6 @@ std::optional<std::chrono::sys_seconds> ParseHttpDate(std::string_view s,
 
 std::optional<std::chrono::seconds> RetryAfterDelay(std::string_view value,
                                                     std::chrono::system_clock::time_point now) {
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
   if (value.empty()) return std::nullopt;
   if (value.find_first_not_of("0123456789") == std::string_view::npos) {
     // delta-seconds: any number of digits, held to a day.

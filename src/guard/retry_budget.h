@@ -89,7 +89,8 @@ class RetryBudget {
 std::chrono::milliseconds RetryBackoff(std::chrono::milliseconds base,
                                        std::chrono::milliseconds max, int n, uint64_t draw);
 
-// The wait a Retry-After field value asks for (RFC 9110 section 10.2.3):
+// The wait a Retry-After field value (without the whitespace around it,
+// as net::FieldLineValue gives it) asks for (RFC 9110 section 10.2.3):
 // delta-seconds, or an HTTP-date (IMF-fixdate, or the obsolete RFC 850 and
 // asctime forms a recipient must accept) less `now`, none if that is past.
 // Nullopt for a value of neither form. Whole seconds, at most a day.

@@ -438,8 +438,7 @@ std::optional<std::string_view> FieldLineValue(std::string_view lines, std::stri
     if (lines[n] == ':' && EqualsIgnoreCaseSameSize(lines.substr(0, n), name)) {
       std::string_view value =
           lines.substr(n + 1, end == std::string_view::npos ? end : end - n - 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-        value.remove_prefix(1);
+      TrimOws(value);
       return value;
     }
     if (end == std::string_view::npos) return std::nullopt;

@@ -132,7 +132,8 @@ void AppendFieldLine(std::string& out, std::string_view name, std::string_view v
 bool HasFieldLine(std::string_view lines, std::string_view name);
 
 // The value of the first field named `name` in `lines` (AppendFieldLine
-// lines), in any case, or nullopt if none is.
+// lines), in any case, without the whitespace around it; nullopt if none
+// is.
 std::optional<std::string_view> FieldLineValue(std::string_view lines, std::string_view name);
 
 // Appends to `out`, as AppendFieldLine lines, the fields a proxy passes on

@@ -453,7 +453,7 @@ TEST(FieldLineValueTest, TheFirstLineOfTheNameAndOnlyItsValue) {
   EXPECT_EQ(FieldLineValue(lines, "Retry-After"), "120");
   EXPECT_EQ(FieldLineValue(lines, "SERVER"), "x");
   EXPECT_EQ(FieldLineValue(lines, "X-Empty"), "");
-  EXPECT_EQ(FieldLineValue("A:  b c", "a"), "b c");  // a last line without its CRLF
+  EXPECT_EQ(FieldLineValue("A:  b c \t", "a"), "b c");  // a last line without its CRLF
   EXPECT_FALSE(FieldLineValue(lines, "Retry").has_value());
   EXPECT_FALSE(FieldLineValue("X-Other: Retry-After: 1\r\n", "Retry-After").has_value());
   EXPECT_FALSE(FieldLineValue("", "Retry-After").has_value());

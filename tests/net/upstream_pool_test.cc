@@ -90,12 +90,16 @@ class UpstreamPoolTest : public ::testing::Test {
     return std::move(*out);
   }
 
-  UpstreamPool Pool(const Service& service) {
+  UpstreamPool Pool(const Service& service) { return Pool(service.port()); }
+  // A pool of the service on loopback `port`, whose answers may take
+  // `response_timeout` (UpstreamOptions' default unless given).
+  UpstreamPool Pool(uint16_t port, std::chrono::milliseconds response_timeout =
+                                       UpstreamOptions{}.response_timeout) {
     UpstreamOptions options;
-    options.port = service.port();
-    return UpstreamPool(
-        ioc_.get_executor(), options,
-        {asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), service.port())});
+    options.port = port;
+    options.response_timeout = response_timeout;
+    return UpstreamPool(ioc_.get_executor(), options,
+                        {asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port)});
   }
 
   asio::io_context ioc_;
@@ -227,30 +231,15 @@ TEST_F(UpstreamPoolTest, DoesNotRetryARequestThatTimedOut) {
     }
     ::close(fd);
   });
-  UpstreamOptions options;
-  options.port = service.port();
-  options.response_timeout = std::chrono::seconds(10);
-  UpstreamPool pool(ioc_.get_executor(), options,
-                    {asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), service.port())});
+  UpstreamPool pool = Pool(service.port(), std::chrono::seconds(10));
   ASSERT_TRUE(Send(pool, "GET", true).has_value());
-  HttpRequest request;
-  request.method = "GET";
-  request.target = "/a";
-  request.headers = {{"Host", "service"}};
-  request.response_timeout = std::chrono::milliseconds(200);
-  std::optional<Result<HttpResponse>> out;
   const auto start = std::chrono::steady_clock::now();
-  asio::co_spawn(
-      ioc_, [&]() -> asio::awaitable<void> { out.emplace(co_await pool.Send(request, true)); },
-      asio::detached);
-  ioc_.restart();
-  ioc_.run();
+  Result<HttpResponse> out = Send(pool, "GET", true, "", std::chrono::milliseconds(200));
   const auto took = std::chrono::steady_clock::now() - start;
-  ASSERT_TRUE(out.has_value());
-  ASSERT_FALSE(out->has_value());
-  EXPECT_EQ(out->error().code(), StatusCode::kDeadlineExceeded) << out->error().ToString();
-  EXPECT_TRUE(IsTimeoutBeforeAnswer(out->error())) << out->error().ToString();
-  EXPECT_FALSE(IsLostBeforeAnswer(out->error())) << out->error().ToString();
+  ASSERT_FALSE(out.has_value());
+  EXPECT_EQ(out.error().code(), StatusCode::kDeadlineExceeded) << out.error().ToString();
+  EXPECT_TRUE(IsTimeoutBeforeAnswer(out.error())) << out.error().ToString();
+  EXPECT_FALSE(IsLostBeforeAnswer(out.error())) << out.error().ToString();
   EXPECT_LT(took, std::chrono::seconds(5)) << "the request's own timeout, not the pool's";
   EXPECT_EQ(service.connections(), 1);
   EXPECT_EQ(requests.load(), 2);
@@ -266,11 +255,7 @@ TEST_F(UpstreamPoolTest, ARequestsOwnLongerTimeoutHolds) {
     }
     ::close(fd);
   });
-  UpstreamOptions options;
-  options.port = service.port();
-  options.response_timeout = std::chrono::milliseconds(200);
-  UpstreamPool pool(ioc_.get_executor(), options,
-                    {asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), service.port())});
+  UpstreamPool pool = Pool(service.port(), std::chrono::milliseconds(200));
   Result<HttpResponse> waited = Send(pool, "GET", true, "", std::chrono::seconds(5));
   ASSERT_TRUE(waited.has_value()) << waited.error().ToString();
   EXPECT_EQ(waited->status, 200);
@@ -292,11 +277,7 @@ TEST_F(UpstreamPoolTest, TellsATimeoutBeforeTheAnswerFromOneWithin) {
     }
     ::close(fd);
   });
-  UpstreamOptions options;
-  options.port = service.port();
-  options.response_timeout = std::chrono::milliseconds(200);
-  UpstreamPool pool(ioc_.get_executor(), options,
-                    {asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), service.port())});
+  UpstreamPool pool = Pool(service.port(), std::chrono::milliseconds(200));
   Result<HttpResponse> response = Send(pool, "GET", /*idempotent=*/true);
   ASSERT_FALSE(response.has_value());
   EXPECT_EQ(response.error().code(), StatusCode::kDeadlineExceeded) << response.error().ToString();
@@ -321,10 +302,7 @@ TEST_F(UpstreamPoolTest, DoesNotRetryARequestThatIsNotIdempotent) {
 // service, so the gateway may send the request elsewhere); a request the
 // service took and then hung up on is not.
 TEST_F(UpstreamPoolTest, TellsAFailureToConnectFromOneAfterSending) {
-  UpstreamOptions options;
-  options.port = 1;  // nothing listens there
-  UpstreamPool refused(ioc_.get_executor(), options,
-                       {asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), 1)});
+  UpstreamPool refused = Pool(1);  // nothing listens there
   Result<HttpResponse> response = Send(refused, "POST", /*idempotent=*/false);
   ASSERT_FALSE(response.has_value());
   EXPECT_TRUE(IsConnectFailure(response.error())) << response.error().ToString();
@@ -353,10 +331,7 @@ TEST_F(UpstreamPoolTest, GivesTheAnswerOfAServiceThatRefusedTheBodyEarly) {
     }
     ::close(fd);  // the body unread: the service's side resets
   });
-  UpstreamOptions options;
-  options.port = service.port();
-  UpstreamPool pool(ioc_.get_executor(), options,
-                    {asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), service.port())});
+  UpstreamPool pool = Pool(service.port());
   Result<HttpResponse> response =
       Send(pool, "PUT", /*idempotent=*/true, testing::Pattern(32 << 20));
   ASSERT_TRUE(response.has_value()) << response.error().ToString();
