@@ -347,9 +347,10 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
     BULWARK_ASSIGN_OR_RETURN(config.audit, AuditFromNode(audit, base_dir));
   }
   for (const ConfigNode& item : node["upstreams"].Elements()) {
-    BULWARK_RETURN_IF_ERROR(item.CheckKeys(
-        {"name", "address", "addresses", "balance", "connect_timeout_ms", "response_timeout_ms",
-         "tunnel_idle_timeout_ms", "circuit_breaker", "tls", "health_check", "retry"}));
+    BULWARK_RETURN_IF_ERROR(
+        item.CheckKeys({"name", "address", "addresses", "balance", "connect_timeout_ms",
+                        "response_timeout_ms", "tunnel_idle_timeout_ms", "circuit_breaker", "tls",
+                        "health_check", "retry", "dns_refresh_ms"}));
     UpstreamConfig upstream;
     BULWARK_ASSIGN_OR_RETURN(upstream.name, item["name"].String());
     if (ConfigNode list = item["addresses"]; !list.IsMissing()) {
@@ -379,6 +380,14 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
     BULWARK_ASSIGN_OR_RETURN(int64_t tunnel_idle,
                              item["tunnel_idle_timeout_ms"].IntOr(300'000, 1, 86'400'000));
     upstream.options.tunnel_idle_timeout = std::chrono::milliseconds(tunnel_idle);
+    // 0: names are looked up once; else no more often than ten times a
+    // second (each lookup may ask the name servers).
+    BULWARK_ASSIGN_OR_RETURN(int64_t dns_refresh,
+                             item["dns_refresh_ms"].IntOr(5000, 0, 86'400'000));
+    if (dns_refresh > 0 && dns_refresh < 100) {
+      return Err(item["dns_refresh_ms"].Error("must be 0 (never) or from 100 to 86400000"));
+    }
+    upstream.dns_refresh = std::chrono::milliseconds(dns_refresh);
     if (ConfigNode breaker = item["circuit_breaker"]; !breaker.IsMissing()) {
       BULWARK_RETURN_IF_ERROR(breaker.CheckKeys({"failures", "open_ms", "probes"}));
       BULWARK_ASSIGN_OR_RETURN(int64_t failures, breaker["failures"].IntOr(5, 1, 1000));

@@ -8,62 +8,78 @@
 namespace bulwark::gateway {
 
 HealthChecker::HealthChecker(std::vector<Target> targets, metrics::MetricsRegistry* registry)
-    : targets_(std::move(targets)) {
-  metrics::GaugeFamily* family =
-      registry != nullptr
-          ? &registry->AddGaugeFamily("bulwark_gateway_upstream_healthy",
-                                      "1 while the endpoint passes its active health checks",
-                                      {"upstream", "endpoint"})
-          : nullptr;
-  for (const Target& target : targets_) {
-    auto state = std::make_unique<State>();
-    state->next_check = std::chrono::steady_clock::now();
-    if (family != nullptr) {
-      state->gauge = &family->WithLabels({target.name, target.endpoint});
-      state->gauge->Set(1);
-    }
-    states_.push_back(std::move(state));
+    : gauges_(registry != nullptr ? &registry->AddGaugeFamily(
+                                        "bulwark_gateway_upstream_healthy",
+                                        "1 while the endpoint passes its active health checks",
+                                        {"upstream", "endpoint"})
+                                  : nullptr) {
+  for (Target& target : targets) {
+    initial_.push_back(std::const_pointer_cast<Check>(Add(std::move(target))));
   }
-  const size_t threads = std::min(targets_.size(), kMaxCheckThreads);
-  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
 }
 
 HealthChecker::~HealthChecker() {
+  std::vector<std::thread> threads;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
+    threads = std::move(threads_);
   }
   wake_.notify_all();
-  for (std::thread& thread : threads_) thread.join();
+  for (std::thread& thread : threads) thread.join();
 }
 
-void HealthChecker::Check(size_t index) {
-  const Target& target = targets_[index];
-  State& state = *states_[index];
+std::shared_ptr<const HealthChecker::Check> HealthChecker::Add(Target target) {
+  auto check = std::make_shared<Check>(std::move(target));
+  if (gauges_ != nullptr) {
+    check->gauge_ = &gauges_->WithLabels({check->target_.name, check->target_.endpoint});
+    check->gauge_->Set(1);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    check->next_check_ = std::chrono::steady_clock::now();
+    checks_.push_back(check);
+    // A thread per endpoint, up to the cap: they are started as endpoints
+    // come, and stay.
+    if (threads_.size() < std::min(checks_.size(), kMaxCheckThreads)) {
+      threads_.emplace_back([this] { Run(); });
+    }
+  }
+  wake_.notify_one();
+  return check;
+}
+
+void HealthChecker::Remove(const Check* check) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::erase_if(checks_, [check](const std::shared_ptr<Check>& c) { return c.get() == check; });
+}
+
+void HealthChecker::Probe(Check& check) {
+  const Target& target = check.target_;
   Result<net::FetchedResponse> response = net::FetchUrl(target.url, target.fetch);
   const bool passed = response && response->status >= 200 && response->status < 400;
   if (passed) {
-    state.failures = 0;
-    ++state.successes;
+    check.failures_ = 0;
+    ++check.successes_;
   } else {
-    state.successes = 0;
-    ++state.failures;
+    check.successes_ = 0;
+    ++check.failures_;
   }
   // The gauge moves before the state it shows: whoever sees the endpoint
   // taken out (or back) finds the gauge saying so already.
-  const auto become = [&state](bool healthy) {
-    if (state.gauge != nullptr) state.gauge->Set(healthy ? 1 : 0);
-    state.healthy.store(healthy);
+  const auto become = [&check](bool healthy) {
+    if (check.gauge_ != nullptr) check.gauge_->Set(healthy ? 1 : 0);
+    check.healthy_.store(healthy);
   };
-  const bool healthy = state.healthy.load();
-  if (healthy && state.failures >= target.options.unhealthy_threshold) {
+  const bool healthy = check.healthy_.load();
+  if (healthy && check.failures_ >= target.options.unhealthy_threshold) {
     become(false);
     log::Warn("gateway.upstream_unhealthy",
               {{"upstream", target.name},
                {"endpoint", target.endpoint},
                {"error", response ? "HTTP status " + std::to_string(response->status)
                                   : response.error().message()}});
-  } else if (!healthy && state.successes >= target.options.healthy_threshold) {
+  } else if (!healthy && check.successes_ >= target.options.healthy_threshold) {
     become(true);
     log::Info("gateway.upstream_healthy",
               {{"upstream", target.name}, {"endpoint", target.endpoint}});
@@ -76,30 +92,28 @@ void HealthChecker::Run() {
     // The endpoint due longest that no other thread is checking, else
     // sleep until the next one not being checked is due (a thread that
     // finishes a check comes back here, so the one it checked is never
-    // forgotten).
+    // forgotten; one added wakes a thread).
     const auto now = std::chrono::steady_clock::now();
     auto wake_at = std::chrono::steady_clock::time_point::max();
-    std::optional<size_t> due;
-    for (size_t i = 0; i < targets_.size(); ++i) {
-      const State& state = *states_[i];
-      if (state.checking) continue;
-      if (now < state.next_check) {
-        wake_at = std::min(wake_at, state.next_check);
-      } else if (!due || state.next_check < states_[*due]->next_check) {
-        due = i;
+    std::shared_ptr<Check> due;
+    for (const std::shared_ptr<Check>& check : checks_) {
+      if (check->checking_) continue;
+      if (now < check->next_check_) {
+        wake_at = std::min(wake_at, check->next_check_);
+      } else if (!due || check->next_check_ < due->next_check_) {
+        due = check;
       }
     }
     if (!due) {
-      wake_.wait_until(lock, wake_at, [this] { return stop_; });
+      wake_.wait_until(lock, wake_at);
       continue;
     }
-    State& state = *states_[*due];
-    state.checking = true;
+    due->checking_ = true;
     lock.unlock();
-    Check(*due);
+    Probe(*due);
     lock.lock();
-    state.checking = false;
-    state.next_check = std::chrono::steady_clock::now() + targets_[*due].options.interval;
+    due->checking_ = false;
+    due->next_check_ = std::chrono::steady_clock::now() + due->target_.options.interval;
   }
 }
 

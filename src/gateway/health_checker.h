@@ -8,6 +8,8 @@
 // the proxy sends it nothing (503 at once if no other endpoint of its
 // upstream is up); after `healthy_threshold` consecutive successes it is
 // healthy again. Endpoints start healthy, and the first check runs at once.
+// Endpoints may be added and removed while it runs (as a name's addresses
+// change).
 // Transitions are logged and exported as the gauge
 // bulwark_gateway_upstream_healthy{upstream,endpoint}.
 #ifndef BULWARK_GATEWAY_HEALTH_CHECKER_H_
@@ -45,36 +47,53 @@ class HealthChecker {
     HealthCheckOptions options;
   };
 
+  // One endpoint's checks, as added; whether it passes is read lock-free.
+  class Check {
+   public:
+    explicit Check(Target target) : target_(std::move(target)) {}
+    bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
+
+   private:
+    friend class HealthChecker;
+    const Target target_;
+    std::atomic<bool> healthy_{true};
+    int successes_ = 0;  // consecutive; the thread checking it only
+    int failures_ = 0;
+    std::chrono::steady_clock::time_point next_check_;  // guarded by mu_
+    bool checking_ = false;                             // guarded by mu_
+    metrics::Gauge* gauge_ = nullptr;
+  };
+
   // Endpoints checked at once, at most (a thread each, mostly asleep).
   static constexpr size_t kMaxCheckThreads = 8;
 
-  // Starts checking. `registry` (may be null) gets the health gauge.
+  // Starts checking `targets` (see Healthy). `registry` (may be null) gets
+  // the health gauge.
   HealthChecker(std::vector<Target> targets, metrics::MetricsRegistry* registry);
   ~HealthChecker();  // stops the threads (waits for the checks in flight)
 
-  // Whether target `index` (in the order given) is healthy. Lock-free.
-  bool Healthy(size_t index) const {
-    return states_[index]->healthy.load(std::memory_order_relaxed);
-  }
+  // Starts checking one more endpoint (the first check at once): an
+  // endpoint a name came to resolve to. Thread-safe.
+  std::shared_ptr<const Check> Add(Target target);
+  // Stops checking `check`'s endpoint (one gone from its name's
+  // addresses); whoever holds it still reads its last state. Thread-safe.
+  void Remove(const Check* check);
+
+  // Whether target `index` of those given to the constructor is healthy.
+  // Lock-free.
+  bool Healthy(size_t index) const { return initial_[index]->healthy(); }
 
  private:
-  struct State {
-    std::atomic<bool> healthy{true};
-    int successes = 0;  // consecutive; the thread checking it only
-    int failures = 0;
-    std::chrono::steady_clock::time_point next_check;  // guarded by mu_
-    bool checking = false;                             // guarded by mu_
-    metrics::Gauge* gauge = nullptr;
-  };
   void Run();
-  void Check(size_t index);
+  void Probe(Check& check);
 
-  std::vector<Target> targets_;
-  std::vector<std::unique_ptr<State>> states_;
+  metrics::GaugeFamily* gauges_ = nullptr;
+  std::vector<std::shared_ptr<Check>> initial_;  // the constructor's, in order
   std::mutex mu_;
+  std::vector<std::shared_ptr<Check>> checks_;  // guarded by mu_
   std::condition_variable wake_;
-  bool stop_ = false;  // guarded by mu_
-  std::vector<std::thread> threads_;
+  bool stop_ = false;                 // guarded by mu_
+  std::vector<std::thread> threads_;  // guarded by mu_
 };
 
 }  // namespace bulwark::gateway

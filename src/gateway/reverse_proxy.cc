@@ -5,6 +5,7 @@
 #include "gateway/key_refetch_wait.h"
 #include "gateway/status_response.h"
 #include "net/request_head.h"
+#include "net/resolve.h"
 #include "net/streamed_body.h"
 #include "net/tunnel.h"
 
@@ -193,9 +194,6 @@ class CountedTunnel final : public net::Tunnel {
 
 std::atomic<uint64_t> next_proxy_id{1};
 
-// This thread's pools, by proxy id and endpoint index.
-thread_local std::unordered_map<uint64_t, std::vector<std::unique_ptr<net::UpstreamPool>>> pools;
-
 }  // namespace
 
 namespace {
@@ -236,18 +234,56 @@ void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::
   net::AppendPassOnFields(kept, out);  // which keeps the hop-by-hop ones here
 }
 
-struct ReverseProxy::Upstream {
-  std::string name;
-  size_t first = 0;  // its endpoints: endpoints_[first, first + count)
-  size_t count = 0;
-  // Whose turn it is (an offset from `first`), shared by the io threads:
-  // two that take the same turn at once only send two requests to one.
-  std::unique_ptr<std::atomic<size_t>> turn = std::make_unique<std::atomic<size_t>>(0);
-  bool least_request = false;  // UpstreamConfig::Balance::kLeastRequest
-  // Round robin over endpoints of unequal weights: the offsets of the
+struct ReverseProxy::Endpoint {
+  Endpoint(size_t upstream, uint64_t serial, guard::CircuitBreakerOptions breaker_options,
+           const Clock& clock, guard::CircuitBreakerMetrics breaker_metrics)
+      : upstream(upstream), serial(serial), breaker(breaker_options, clock, breaker_metrics) {}
+  const size_t upstream;         // into upstreams_
+  const uint64_t serial;         // the proxy's, never reused: how a request's tries know it
+  net::UpstreamOptions options;  // the upstream's, with this endpoint's host and port
+  std::string authority;         // host:port, an IPv6 literal in brackets
+  // How metrics and logs name it: its authority, or if its name resolved to
+  // several addresses (each an endpoint), its address and port.
+  std::string label;
+  std::vector<boost::asio::ip::tcp::endpoint> resolved;
+  mutable guard::CircuitBreaker breaker;                   // shared by every io thread
+  std::shared_ptr<boost::asio::ssl::context> tls_context;  // the upstream's (TLS only)
+  std::shared_ptr<const HealthChecker::Check> health;      // null if not checked
+  int weight = 1;                                          // UpstreamAddress::weight
+  // Requests given this endpoint and not yet answered to their end (a
+  // streamed answer's or a tunnel's included; least_request only).
+  mutable std::atomic<int> in_flight{0};
+};
+
+// An upstream's endpoints at one time: every io thread's view holds them
+// until it takes the next.
+struct ReverseProxy::Members {
+  std::vector<std::shared_ptr<Endpoint>> endpoints;
+  // Round robin over endpoints of unequal weights: the places of the
   // endpoints in turn, each as often as its weight and spread out (smooth
   // weighted round robin, as nginx's). Empty when the turns are plain.
   std::vector<size_t> schedule;
+};
+
+// One io thread's: the members it took, and its pools to them (made on
+// their first request), in the same order.
+struct ReverseProxy::View {
+  uint64_t generation = 0;
+  std::shared_ptr<const Members> members;
+  std::vector<std::shared_ptr<net::UpstreamPool>> pools;
+  size_t size() const { return members->endpoints.size(); }
+  const Endpoint& at(size_t place) const { return *members->endpoints[place]; }
+};
+
+struct ReverseProxy::Upstream {
+  std::string name;
+  // Host for a request that brought none: its first address's authority.
+  std::string authority;
+  // Whose turn it is (a place in the members, or in their schedule),
+  // shared by the io threads: two that take the same turn at once only
+  // send two requests to one.
+  mutable std::atomic<size_t> turn{0};
+  bool least_request = false;  // UpstreamConfig::Balance::kLeastRequest
   // Requests sent on to another endpoint after a failure (null without
   // metrics): bulwark_gateway_upstream_retries_total{upstream}.
   metrics::Counter* retries = nullptr;
@@ -257,23 +293,26 @@ struct ReverseProxy::Upstream {
   // bulwark_gateway_upstream_retries_over_budget_total{upstream}.
   std::unique_ptr<guard::RetryBudget> budget;
   metrics::Counter* over_budget = nullptr;
-};
 
-struct ReverseProxy::Endpoint {
-  size_t upstream = 0;           // into upstreams_
-  net::UpstreamOptions options;  // the upstream's, with this endpoint's host and port
-  std::string authority;         // host:port, an IPv6 literal in brackets
-  // How metrics and logs name it: its authority, or if its name resolved to
-  // several addresses (each an endpoint), its address and port.
-  std::string label;
-  std::vector<boost::asio::ip::tcp::endpoint> resolved;
-  std::unique_ptr<guard::CircuitBreaker> breaker;          // shared by every io thread
-  std::shared_ptr<boost::asio::ssl::context> tls_context;  // the upstream's (TLS only)
-  std::optional<size_t> health_index;                      // into health_, if checked
-  int weight = 1;                                          // UpstreamAddress::weight
-  // Requests given this endpoint and not yet answered to their end (a
-  // streamed answer's or a tunnel's included; least_request only).
-  std::unique_ptr<std::atomic<int>> in_flight = std::make_unique<std::atomic<int>>(0);
+  // Its endpoints now, and a count of their changes that io threads
+  // compare with their view's (both written under `mu`).
+  mutable std::mutex mu;
+  std::shared_ptr<const Members> members;
+  std::atomic<uint64_t> generation{0};
+
+  // How its endpoints are made, and each address's, as last looked up
+  // (start-up, then the refresh thread only).
+  UpstreamConfig config;
+  std::shared_ptr<boost::asio::ssl::context> tls_context;
+  struct Name {
+    UpstreamAddress address;
+    std::string authority;
+    bool refresh = false;  // a name, looked up again every config.dns_refresh
+    std::chrono::steady_clock::time_point next_lookup;
+    bool failing = false;  // its last lookup failed (logged once)
+    std::vector<std::shared_ptr<Endpoint>> endpoints;
+  };
+  std::vector<Name> names;
 };
 
 namespace {
@@ -296,44 +335,52 @@ class InFlight {
 // A streamed answer, or a tunnel, that keeps its request counted in flight
 // to its endpoint until it ends (least_request), as Envoy counts a stream
 // active to its end: a service holding long streams gets fewer new ones.
+// Each holds the view its endpoint is in (`view`), so it outlives the
+// endpoint's leaving.
 class InFlightBody final : public net::StreamedBody {
  public:
-  InFlightBody(std::shared_ptr<net::StreamedBody> body, std::atomic<int>& count)
-      : body_(std::move(body)), in_flight_(count) {}
+  InFlightBody(std::shared_ptr<net::StreamedBody> body, std::shared_ptr<const void> view,
+               std::atomic<int>& count)
+      : body_(std::move(body)), view_(std::move(view)), in_flight_(count) {}
   std::optional<uint64_t> length() const override { return body_->length(); }
   asio::awaitable<Result<std::string_view>> Next() override { co_return co_await body_->Next(); }
 
  private:
   std::shared_ptr<net::StreamedBody> body_;
+  std::shared_ptr<const void> view_;
   InFlight in_flight_;
 };
 
 class InFlightTunnel final : public net::Tunnel {
  public:
-  InFlightTunnel(std::shared_ptr<net::Tunnel> tunnel, std::atomic<int>& count)
-      : tunnel_(std::move(tunnel)), in_flight_(count) {}
+  InFlightTunnel(std::shared_ptr<net::Tunnel> tunnel, std::shared_ptr<const void> view,
+                 std::atomic<int>& count)
+      : tunnel_(std::move(tunnel)), view_(std::move(view)), in_flight_(count) {}
   asio::awaitable<void> Run(net::TunnelEnd& client, std::string_view early) override {
     co_await tunnel_->Run(client, early);
   }
 
  private:
   std::shared_ptr<net::Tunnel> tunnel_;
+  std::shared_ptr<const void> view_;
   InFlight in_flight_;
 };
 
 }  // namespace
 
-ReverseProxy::ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams,
-                           std::vector<Endpoint> endpoints,
-                           std::vector<RouteForward> route_forwards, DecisionRecorder* recorder)
-    : gateway_(gateway),
-      upstreams_(std::move(upstreams)),
-      endpoints_(std::move(endpoints)),
-      route_forwards_(std::move(route_forwards)),
-      recorder_(recorder),
-      id_(next_proxy_id++) {}
+ReverseProxy::ReverseProxy(const Gateway& gateway, DecisionRecorder* recorder, const Clock& clock)
+    : gateway_(gateway), recorder_(recorder), clock_(clock), id_(next_proxy_id++) {}
 
-ReverseProxy::~ReverseProxy() = default;
+ReverseProxy::~ReverseProxy() {
+  if (refresher_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(refresh_mu_);
+      refresh_stop_ = true;
+    }
+    refresh_wake_.notify_all();
+    refresher_.join();
+  }
+}
 
 namespace {
 
@@ -342,9 +389,8 @@ std::string Authority(std::string_view host, uint16_t port) {
   const bool v6 = host.find(':') != std::string_view::npos;
   return fmt::format("{}{}{}:{}", v6 ? "[" : "", host, v6 ? "]" : "", port);
 }
-std::string Authority(const net::UpstreamOptions& o) { return Authority(o.host, o.port); }
 
-// The schedule of Upstream::schedule for endpoints of these `weights`,
+// The schedule of Members::schedule for endpoints of these `weights`,
 // empty if they are all equal. Smooth weighted round robin: at each turn
 // every endpoint earns its weight, the richest (the first of equals) is
 // chosen and pays the total, so one of weight 3 beside one of 1 goes
@@ -402,17 +448,176 @@ HealthChecker::Target HealthTarget(const std::string& upstream, const net::Upstr
   return target;
 }
 
+// The endpoints a name's addresses (`resolved`, as looked up) make, each
+// with its label: one for the name (named by its authority), or one per
+// address (named by it); see net::EndpointsOfName.
+std::vector<std::pair<std::string, std::vector<boost::asio::ip::tcp::endpoint>>> EndpointsOf(
+    const std::vector<boost::asio::ip::tcp::endpoint>& resolved, const std::string& authority) {
+  std::vector<std::pair<std::string, std::vector<boost::asio::ip::tcp::endpoint>>> out;
+  std::vector<std::vector<boost::asio::ip::tcp::endpoint>> split = net::EndpointsOfName(resolved);
+  for (std::vector<boost::asio::ip::tcp::endpoint>& addresses : split) {
+    std::string label = split.size() == 1 ? authority : AddressLabel(addresses.front());
+    out.emplace_back(std::move(label), std::move(addresses));
+  }
+  return out;
+}
+
+// Whether `a` and `b` hold the same addresses, in any order (a resolver
+// may rotate them) and however often.
+bool SameAddresses(std::vector<boost::asio::ip::tcp::endpoint> a,
+                   std::vector<boost::asio::ip::tcp::endpoint> b) {
+  std::sort(a.begin(), a.end());
+  a.erase(std::unique(a.begin(), a.end()), a.end());
+  std::sort(b.begin(), b.end());
+  b.erase(std::unique(b.begin(), b.end()), b.end());
+  return a == b;
+}
+
+bool IsIpLiteral(const std::string& host) {
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+// How long a lookup of the refresh thread may take (the resolver's own
+// retries included) before the name keeps its addresses until the next.
+constexpr std::chrono::seconds kRefreshLookupTimeout(5);
+
 }  // namespace
+
+std::shared_ptr<ReverseProxy::Endpoint> ReverseProxy::MakeEndpoint(
+    size_t index, const UpstreamAddress& address, std::string label,
+    std::vector<boost::asio::ip::tcp::endpoint> addresses) {
+  const Upstream& upstream = *upstreams_[index];
+  guard::CircuitBreakerMetrics breaker_metrics;
+  if (breaker_states_ != nullptr) {
+    breaker_metrics = {.state = &breaker_states_->WithLabels({upstream.name, label}),
+                       .opened = &breaker_openings_->WithLabels({upstream.name, label})};
+  }
+  auto endpoint =
+      std::make_shared<Endpoint>(index, next_serial_.fetch_add(1, std::memory_order_relaxed),
+                                 upstream.config.breaker, clock_, breaker_metrics);
+  endpoint->options = upstream.config.options;
+  endpoint->options.host = address.host;
+  endpoint->options.port = address.port;
+  endpoint->authority = Authority(address.host, address.port);
+  endpoint->label = std::move(label);
+  endpoint->resolved = std::move(addresses);
+  endpoint->tls_context = upstream.tls_context;
+  endpoint->weight = address.weight;
+  if (upstream.config.health_check) {
+    endpoint->health = health_->Add(
+        HealthTarget(upstream.name, endpoint->options, endpoint->authority, endpoint->label,
+                     endpoint->resolved, *upstream.config.health_check));
+  }
+  return endpoint;
+}
+
+void ReverseProxy::Publish(size_t index) {
+  Upstream& upstream = *upstreams_[index];
+  auto members = std::make_shared<Members>();
+  std::vector<int> weights;
+  for (const Upstream::Name& name : upstream.names) {
+    for (const std::shared_ptr<Endpoint>& endpoint : name.endpoints) {
+      // Two names come to one address: it is one endpoint (the first's),
+      // as it has one series.
+      if (std::any_of(members->endpoints.begin(), members->endpoints.end(),
+                      [&](const auto& e) { return e->label == endpoint->label; })) {
+        continue;
+      }
+      members->endpoints.push_back(endpoint);
+      weights.push_back(endpoint->weight);
+    }
+  }
+  members->schedule = WeightedTurns(weights);
+  std::lock_guard<std::mutex> lock(upstream.mu);
+  upstream.members = std::move(members);
+  upstream.generation.fetch_add(1, std::memory_order_release);
+}
+
+bool ReverseProxy::Refresh(size_t index, size_t name_index) {
+  Upstream& upstream = *upstreams_[index];
+  Upstream::Name& name = upstream.names[name_index];
+  auto resolved = net::ResolveWithin(name.address.host, std::to_string(name.address.port),
+                                     kRefreshLookupTimeout);
+  if (!resolved || resolved->empty()) {
+    if (!name.failing) {
+      log::Warn("gateway.upstream_lookup_failed",
+                {{"upstream", upstream.name},
+                 {"address", name.authority},
+                 {"error", resolved ? std::string("no address") : resolved.error().message()},
+                 {"kept", std::to_string(name.endpoints.size()) + " endpoints"}});
+    }
+    name.failing = true;
+    return false;
+  }
+  name.failing = false;
+  // Endpoints whose addresses are unchanged stay as they are: their
+  // breakers, health and connections go on.
+  std::vector<std::shared_ptr<Endpoint>> endpoints;
+  bool changed = false;
+  for (auto& [label, addresses] : EndpointsOf(*resolved, name.authority)) {
+    const auto kept = std::find_if(
+        name.endpoints.begin(), name.endpoints.end(),
+        [&](const auto& e) { return e->label == label && SameAddresses(e->resolved, addresses); });
+    if (kept != name.endpoints.end()) {
+      endpoints.push_back(*kept);
+    } else {
+      endpoints.push_back(
+          MakeEndpoint(index, name.address, std::move(label), std::move(addresses)));
+      changed = true;
+    }
+  }
+  changed = changed || endpoints.size() != name.endpoints.size();
+  if (!changed) return true;
+  std::vector<std::shared_ptr<Endpoint>> gone;
+  for (const std::shared_ptr<Endpoint>& e : name.endpoints) {
+    if (std::find(endpoints.begin(), endpoints.end(), e) == endpoints.end()) gone.push_back(e);
+  }
+  name.endpoints = std::move(endpoints);
+  Publish(index);
+  for (const std::shared_ptr<Endpoint>& e : gone) {
+    if (e->health) health_->Remove(e->health.get());
+  }
+  std::string now;
+  for (const std::shared_ptr<Endpoint>& e : name.endpoints) {
+    if (!now.empty()) now += ' ';
+    now += e->label;
+  }
+  log::Info("gateway.upstream_endpoints_changed",
+            {{"upstream", upstream.name}, {"address", name.authority}, {"endpoints", now}});
+  return true;
+}
+
+void ReverseProxy::RefreshNames() {
+  std::unique_lock<std::mutex> lock(refresh_mu_);
+  while (!refresh_stop_) {
+    const auto now = std::chrono::steady_clock::now();
+    auto wake_at = std::chrono::steady_clock::time_point::max();
+    for (size_t u = 0; u < upstreams_.size() && !refresh_stop_; ++u) {
+      for (size_t n = 0; n < upstreams_[u]->names.size() && !refresh_stop_; ++n) {
+        Upstream::Name& name = upstreams_[u]->names[n];
+        if (!name.refresh) continue;
+        if (name.next_lookup <= now) {
+          lock.unlock();
+          Refresh(u, n);
+          lock.lock();
+          name.next_lookup = std::chrono::steady_clock::now() + upstreams_[u]->config.dns_refresh;
+        }
+        wake_at = std::min(wake_at, name.next_lookup);
+      }
+    }
+    refresh_wake_.wait_until(lock, wake_at, [&] {
+      return refresh_stop_ || std::chrono::steady_clock::now() >= wake_at;
+    });
+  }
+}
 
 Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gateway,
                                                            std::vector<UpstreamConfig> configs,
                                                            DecisionRecorder* recorder,
                                                            const Clock& clock) {
-  std::vector<Upstream> upstreams;
-  std::vector<Endpoint> endpoints;
-  std::vector<HealthChecker::Target> health_targets;
-  metrics::GaugeFamily* breaker_states = nullptr;
-  metrics::CounterFamily* breaker_openings = nullptr;
+  std::unique_ptr<ReverseProxy> proxy(new ReverseProxy(gateway, recorder, clock));
   metrics::CounterFamily* retries = nullptr;
   metrics::CounterFamily* over_budget = nullptr;
   const std::vector<Route>& routes = gateway.routes().routes();
@@ -429,158 +634,168 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
           "Retries not sent because the upstream's retries in flight were at their budget",
           {"upstream"});
     }
-    breaker_states = &recorder->registry().AddGaugeFamily(
+    proxy->breaker_states_ = &recorder->registry().AddGaugeFamily(
         "bulwark_gateway_upstream_circuit_state",
         "The endpoint's circuit breaker: 0 closed, 1 open, 2 half-open", {"upstream", "endpoint"});
-    breaker_openings = &recorder->registry().AddCounterFamily(
+    proxy->breaker_openings_ = &recorder->registry().AddCounterFamily(
         "bulwark_gateway_upstream_circuit_opened_total",
         "Times the endpoint's circuit breaker opened", {"upstream", "endpoint"});
   }
-  for (const UpstreamConfig& config : configs) {
-    std::shared_ptr<boost::asio::ssl::context> tls_context;
+  if (std::any_of(configs.begin(), configs.end(),
+                  [](const UpstreamConfig& c) { return c.health_check.has_value(); })) {
+    proxy->health_ =
+        std::make_unique<HealthChecker>(std::vector<HealthChecker::Target>{},
+                                        recorder != nullptr ? &recorder->registry() : nullptr);
+  }
+  bool refresh = false;
+  for (UpstreamConfig& config : configs) {
+    const size_t index = proxy->upstreams_.size();
+    Upstream& upstream = *proxy->upstreams_.emplace_back(std::make_unique<Upstream>());
+    upstream.name = config.name;
+    upstream.least_request = config.balance == UpstreamConfig::Balance::kLeastRequest;
     if (config.options.tls) {
       auto created = net::CreateUpstreamTlsContext(*config.options.tls);
       if (!created) {
         return Err(InvalidArgumentError(
             fmt::format("upstream '{}': {}", config.name, created.error().message())));
       }
-      tls_context = std::move(*created);
+      upstream.tls_context = std::move(*created);
     }
     if (config.addresses.empty()) {
       return Err(InvalidArgumentError(fmt::format("upstream '{}': no address", config.name)));
     }
-    Upstream upstream{.name = config.name,
-                      .first = endpoints.size(),
-                      .least_request = config.balance == UpstreamConfig::Balance::kLeastRequest};
-    for (const UpstreamAddress& address : config.addresses) {
-      net::UpstreamOptions options = config.options;
+    upstream.authority = Authority(config.addresses.front().host, config.addresses.front().port);
+    upstream.config = std::move(config);
+    std::vector<std::string> labels;
+    for (const UpstreamAddress& address : upstream.config.addresses) {
+      net::UpstreamOptions options = upstream.config.options;
       options.host = address.host;
       options.port = address.port;
-      const std::string authority = Authority(options);
       auto resolved = net::ResolveUpstream(options);
       if (!resolved) {
         return Err(InvalidArgumentError(
-            fmt::format("upstream '{}': {}", config.name, resolved.error().message())));
+            fmt::format("upstream '{}': {}", upstream.name, resolved.error().message())));
       }
+      Upstream::Name& name = upstream.names.emplace_back();
+      name.address = address;
+      name.authority = Authority(address.host, address.port);
+      name.refresh = upstream.config.dns_refresh.count() > 0 && !IsIpLiteral(address.host);
+      name.next_lookup = std::chrono::steady_clock::now() + upstream.config.dns_refresh;
+      refresh = refresh || name.refresh;
       // A name of several addresses is an endpoint for each, named by it.
-      std::vector<std::vector<boost::asio::ip::tcp::endpoint>> split =
-          net::EndpointsOfName(*resolved);
-      for (std::vector<boost::asio::ip::tcp::endpoint>& addresses : split) {
-        const bool one = split.size() == 1;
-        std::string label = one ? authority : AddressLabel(addresses.front());
+      for (auto& [label, addresses] : EndpointsOf(*resolved, name.authority)) {
         // Two endpoints of one name would share their metrics' series.
-        for (size_t i = upstream.first; i < endpoints.size(); ++i) {
-          if (endpoints[i].label == label) {
-            return Err(InvalidArgumentError(
-                fmt::format("upstream '{}': endpoint {} is listed twice", config.name, label)));
-          }
+        if (std::find(labels.begin(), labels.end(), label) != labels.end()) {
+          return Err(InvalidArgumentError(
+              fmt::format("upstream '{}': endpoint {} is listed twice", upstream.name, label)));
         }
-        std::optional<size_t> health_index;
-        if (config.health_check) {
-          health_index = health_targets.size();
-          health_targets.push_back(HealthTarget(config.name, options, authority, label, addresses,
-                                                *config.health_check));
-        }
-        guard::CircuitBreakerMetrics breaker_metrics;
-        if (breaker_states != nullptr) {
-          breaker_metrics = {.state = &breaker_states->WithLabels({config.name, label}),
-                             .opened = &breaker_openings->WithLabels({config.name, label})};
-        }
-        endpoints.push_back({.upstream = upstreams.size(),
-                             .options = options,
-                             .authority = authority,
-                             .label = std::move(label),
-                             .resolved = std::move(addresses),
-                             .breaker = std::make_unique<guard::CircuitBreaker>(
-                                 config.breaker, clock, breaker_metrics),
-                             .tls_context = tls_context,
-                             .health_index = health_index,
-                             .weight = address.weight});
+        labels.push_back(label);
+        name.endpoints.push_back(
+            proxy->MakeEndpoint(index, address, std::move(label), std::move(addresses)));
       }
     }
-    upstream.count = endpoints.size() - upstream.first;
     if (retries != nullptr) upstream.retries = &retries->WithLabels({upstream.name});
-    std::vector<int> weights;
-    for (size_t i = upstream.first; i < endpoints.size(); ++i) {
-      weights.push_back(endpoints[i].weight);
-    }
-    upstream.schedule = WeightedTurns(weights);
-    upstreams.push_back(std::move(upstream));
+    proxy->Publish(index);
   }
   // Each route's upstream, found here once rather than by name per request,
-  // and what of its requests is sent again (upstreams_ and `configs` in
-  // the same order).
-  std::vector<RouteForward> route_forwards;
+  // and what of its requests is sent again.
   for (const Route& route : routes) {
-    RouteForward& forward = route_forwards.emplace_back();
+    RouteForward& forward = proxy->route_forwards_.emplace_back();
     if (route.upstream.empty()) continue;
-    const auto it = std::find_if(upstreams.begin(), upstreams.end(),
-                                 [&](const Upstream& u) { return u.name == route.upstream; });
-    if (it == upstreams.end()) {
+    const auto it =
+        std::find_if(proxy->upstreams_.begin(), proxy->upstreams_.end(),
+                     [&](const std::unique_ptr<Upstream>& u) { return u->name == route.upstream; });
+    if (it == proxy->upstreams_.end()) {
       return Err(InvalidArgumentError(
           fmt::format("route '{}': unknown upstream '{}'", route.name, route.upstream)));
     }
-    forward.upstream = static_cast<size_t>(it - upstreams.begin());
-    const UpstreamConfig& config = configs[forward.upstream];
+    Upstream& upstream = **it;
+    forward.upstream = static_cast<size_t>(it - proxy->upstreams_.begin());
+    const UpstreamConfig& config = upstream.config;
     forward.response_timeout = route.response_timeout.value_or(config.options.response_timeout);
     forward.revisit = route.retry || config.retry;
     forward.retry = route.retry ? *route.retry : config.retry.value_or(RetryPolicy{});
     std::sort(forward.retry.statuses.begin(), forward.retry.statuses.end());
-    // Without a policy, each endpoint once; with one, as it says, or one
-    // per endpoint and at least two.
-    forward.max_tries = static_cast<int>(it->count);
-    if (forward.revisit) {
-      forward.max_tries = forward.retry.attempts > 0 ? forward.retry.attempts
-                                                     : std::max(2, static_cast<int>(it->count));
-    }
     // Retries under a policy ask the upstream's budget, one for all its
     // routes: its policy's share, or the default's.
-    if (forward.revisit && forward.max_tries > 1 && !it->budget) {
-      it->budget = std::make_unique<guard::RetryBudget>(guard::RetryBudgetOptions{
+    if (forward.revisit && forward.retry.attempts != 1 && !upstream.budget) {
+      upstream.budget = std::make_unique<guard::RetryBudget>(guard::RetryBudgetOptions{
           .percent = config.retry.value_or(RetryPolicy{}).budget_percent});
-      if (over_budget != nullptr) it->over_budget = &over_budget->WithLabels({it->name});
+      if (over_budget != nullptr) upstream.over_budget = &over_budget->WithLabels({upstream.name});
     }
   }
-  std::unique_ptr<ReverseProxy> proxy(new ReverseProxy(
-      gateway, std::move(upstreams), std::move(endpoints), std::move(route_forwards), recorder));
-  if (!health_targets.empty()) {
-    proxy->health_ = std::make_unique<HealthChecker>(
-        std::move(health_targets), recorder != nullptr ? &recorder->registry() : nullptr);
-  }
+  if (refresh) proxy->refresher_ = std::thread([p = proxy.get()] { p->RefreshNames(); });
   return proxy;
 }
 
-net::UpstreamPool& ReverseProxy::PoolFor(size_t endpoint,
-                                         const asio::any_io_executor& executor) const {
-  auto& mine = pools[id_];
-  if (mine.empty()) mine.resize(endpoints_.size());
-  if (!mine[endpoint]) {
-    const Endpoint& e = endpoints_[endpoint];
-    mine[endpoint] =
-        std::make_unique<net::UpstreamPool>(executor, e.options, e.resolved, e.tls_context);
+int ReverseProxy::MaxTries(const RouteForward& forward, size_t endpoints) {
+  const int count = static_cast<int>(endpoints);
+  if (!forward.revisit) return count;
+  return forward.retry.attempts > 0 ? forward.retry.attempts : std::max(2, count);
+}
+
+const std::shared_ptr<ReverseProxy::View>& ReverseProxy::CurrentView(size_t index) const {
+  // This thread's views of each proxy's upstreams, by proxy id and upstream.
+  thread_local std::unordered_map<uint64_t, std::vector<std::shared_ptr<View>>> views;
+  std::vector<std::shared_ptr<View>>& mine = views[id_];
+  if (mine.empty()) mine.resize(upstreams_.size());
+  std::shared_ptr<View>& view = mine[index];
+  const Upstream& upstream = *upstreams_[index];
+  if (view && view->generation == upstream.generation.load(std::memory_order_acquire)) {
+    return view;
   }
-  return *mine[endpoint];
+  auto renewed = std::make_shared<View>();
+  {
+    std::lock_guard<std::mutex> lock(upstream.mu);
+    renewed->generation = upstream.generation.load(std::memory_order_relaxed);
+    renewed->members = upstream.members;
+  }
+  // The pools of endpoints that stay go on; those of endpoints gone close
+  // their idle connections as the last request holding the old view ends.
+  renewed->pools.resize(renewed->size());
+  if (view) {
+    for (size_t i = 0; i < renewed->size(); ++i) {
+      for (size_t j = 0; j < view->size(); ++j) {
+        if (view->members->endpoints[j] == renewed->members->endpoints[i]) {
+          renewed->pools[i] = view->pools[j];
+          break;
+        }
+      }
+    }
+  }
+  view = std::move(renewed);
+  return view;
+}
+
+net::UpstreamPool& ReverseProxy::PoolAt(View& view, size_t place,
+                                        const asio::any_io_executor& executor) {
+  std::shared_ptr<net::UpstreamPool>& pool = view.pools[place];
+  if (!pool) {
+    const Endpoint& e = view.at(place);
+    pool = std::make_shared<net::UpstreamPool>(executor, e.options, e.resolved, e.tls_context);
+  }
+  return *pool;
 }
 
 const ReverseProxy::RouteForward& ReverseProxy::ForwardOf(const Route& route) const {
   return route_forwards_[static_cast<size_t>(&route - gateway_.routes().routes().data())];
 }
 
-const std::string& ReverseProxy::UpstreamName(size_t endpoint) const {
-  return upstreams_[endpoints_[endpoint].upstream].name;
+const std::string& ReverseProxy::UpstreamName(const Endpoint& endpoint) const {
+  return upstreams_[endpoint.upstream]->name;
 }
 
-bool ReverseProxy::Eligible(size_t endpoint, std::span<const size_t> tried) const {
-  const Endpoint& e = endpoints_[endpoint];
-  return std::find(tried.begin(), tried.end(), endpoint) == tried.end() &&
-         (!e.health_index || health_->Healthy(*e.health_index));
+bool ReverseProxy::Eligible(const Endpoint& e, std::span<const uint64_t> tried) {
+  return std::find(tried.begin(), tried.end(), e.serial) == tried.end() &&
+         (!e.health || e.health->healthy());
 }
 
-std::optional<size_t> ReverseProxy::ChooseEndpoint(const Upstream& upstream,
+std::optional<size_t> ReverseProxy::ChooseEndpoint(const Upstream& upstream, const View& view,
                                                    guard::CircuitBreaker::Admission& admission,
-                                                   std::span<const size_t> tried) const {
-  if (upstream.least_request && upstream.count > 1) {
-    if (auto chosen = ChooseLeastLoaded(upstream, admission, tried)) return chosen;
+                                                   std::span<const uint64_t> tried) const {
+  const size_t count = view.size();
+  if (upstream.least_request && count > 1) {
+    if (auto chosen = ChooseLeastLoaded(upstream, view, admission, tried)) return chosen;
   }
   // From the one whose turn it is, the first that is up, and the turn goes
   // to the one after it: one taken out by its health checks or its breaker
@@ -588,100 +803,98 @@ std::optional<size_t> ReverseProxy::ChooseEndpoint(const Upstream& upstream,
   // With weights, the turns are those of the upstream's schedule, where an
   // endpoint turned down comes up again: it is looked at once (of the first
   // 64; past them, each time).
-  const bool several = upstream.count > 1;
-  const size_t turns = upstream.schedule.empty() ? upstream.count : upstream.schedule.size();
-  const size_t start = several ? upstream.turn->load(std::memory_order_relaxed) : 0;
+  const std::vector<size_t>& schedule = view.members->schedule;
+  const bool several = count > 1;
+  const size_t turns = schedule.empty() ? count : schedule.size();
+  const size_t start = several ? upstream.turn.load(std::memory_order_relaxed) : 0;
   uint64_t turned_down = 0;
   for (size_t i = 0; i < turns; ++i) {
     const size_t turn = (start + i) % turns;
-    const size_t offset = upstream.schedule.empty() ? turn : upstream.schedule[turn];
-    const uint64_t bit = offset < 64 ? uint64_t{1} << offset : 0;
+    const size_t place = schedule.empty() ? turn : schedule[turn];
+    const uint64_t bit = place < 64 ? uint64_t{1} << place : 0;
     if ((turned_down & bit) != 0) continue;
-    const size_t index = upstream.first + offset;
-    const bool usable =
-        Eligible(index, tried) && (admission = endpoints_[index].breaker->Admit()) !=
-                                      guard::CircuitBreaker::Admission::kRefused;
+    const Endpoint& e = view.at(place);
+    const bool usable = Eligible(e, tried) && (admission = e.breaker.Admit()) !=
+                                                  guard::CircuitBreaker::Admission::kRefused;
     if (!usable) {
       turned_down |= bit;
       continue;
     }
-    if (several) upstream.turn->store((turn + 1) % turns, std::memory_order_relaxed);
-    return upstream.first + offset;
+    if (several) upstream.turn.store((turn + 1) % turns, std::memory_order_relaxed);
+    return place;
   }
   return std::nullopt;
 }
 
-std::optional<size_t> ReverseProxy::ChooseLeastLoaded(const Upstream& upstream,
+std::optional<size_t> ReverseProxy::ChooseLeastLoaded(const Upstream& upstream, const View& view,
                                                       guard::CircuitBreaker::Admission& admission,
-                                                      std::span<const size_t> tried) const {
+                                                      std::span<const uint64_t> tried) const {
   // Looking at every endpoint is exact but reads a counter that every io
   // thread writes, per endpoint; past four, two drawn at random do almost
   // as well (the power of two choices) for two reads. The turns, and the
   // draws, follow the weighted schedule if there is one, so that ties (all
   // idle, at light load) go by weight too.
   constexpr size_t kLookAtAll = 4;
-  const size_t turns = upstream.schedule.empty() ? upstream.count : upstream.schedule.size();
-  const auto offset_at = [&](size_t turn) {
-    return upstream.schedule.empty() ? turn : upstream.schedule[turn];
-  };
+  const size_t count = view.size();
+  const std::vector<size_t>& schedule = view.members->schedule;
+  const size_t turns = schedule.empty() ? count : schedule.size();
+  const auto place_at = [&](size_t turn) { return schedule.empty() ? turn : schedule[turn]; };
   // Those whose breaker refused: an open breaker's endpoint has nothing in
   // flight, and would otherwise win every time and send all to the turns.
   std::vector<size_t> refused;
-  for (size_t attempt = 0; attempt < upstream.count; ++attempt) {
-    std::optional<size_t> best;  // an offset from upstream.first
+  for (size_t attempt = 0; attempt < count; ++attempt) {
+    std::optional<size_t> best;  // a place in the view
     size_t best_turn = 0;
     int best_load = 0;
     int best_weight = 1;
-    const auto consider = [&](size_t offset, size_t turn) {
-      const size_t index = upstream.first + offset;
-      const Endpoint& e = endpoints_[index];
-      if (!Eligible(index, tried)) return;
-      if (std::find(refused.begin(), refused.end(), index) != refused.end()) return;
+    const auto consider = [&](size_t place, size_t turn) {
+      const Endpoint& e = view.at(place);
+      if (!Eligible(e, tried)) return;
+      if (std::find(refused.begin(), refused.end(), place) != refused.end()) return;
       // Fewest in flight for its weight: load / weight < best_load / best_weight.
-      const int load = e.in_flight->load(std::memory_order_relaxed);
+      const int load = e.in_flight.load(std::memory_order_relaxed);
       if (!best || load * best_weight < best_load * e.weight) {
-        best = offset;
+        best = place;
         best_turn = turn;
         best_load = load;
         best_weight = e.weight;
       }
     };
-    if (upstream.count <= kLookAtAll) {
+    if (count <= kLookAtAll) {
       // Each endpoint once, in the order of the turns from the current one.
-      const size_t start = upstream.turn->load(std::memory_order_relaxed);
-      const unsigned all = (1u << upstream.count) - 1;
+      const size_t start = upstream.turn.load(std::memory_order_relaxed);
+      const unsigned all = (1u << count) - 1;
       unsigned seen = 0;
       for (size_t i = 0; i < turns && seen != all; ++i) {
         const size_t turn = (start + i) % turns;
-        const size_t offset = offset_at(turn);
-        if ((seen & (1u << offset)) != 0) continue;
-        seen |= 1u << offset;
-        consider(offset, turn);
+        const size_t place = place_at(turn);
+        if ((seen & (1u << place)) != 0) continue;
+        seen |= 1u << place;
+        consider(place, turn);
       }
     } else {
       // Two distinct endpoints drawn as the turns weigh them (a few draws
       // for the second, as one endpoint may hold most of the turns).
       thread_local std::minstd_rand draw{std::random_device{}()};
-      const size_t first = offset_at(draw() % turns);
+      const size_t first = place_at(draw() % turns);
       consider(first, 0);
       for (int tries = 0; tries < 4; ++tries) {
-        const size_t second = offset_at(draw() % turns);
+        const size_t second = place_at(draw() % turns);
         if (second == first) continue;
         consider(second, 0);
         break;
       }
     }
     if (!best) return std::nullopt;
-    const size_t index = upstream.first + *best;
-    admission = endpoints_[index].breaker->Admit();
+    admission = view.at(*best).breaker.Admit();
     if (admission == guard::CircuitBreaker::Admission::kRefused) {
-      refused.push_back(index);
+      refused.push_back(*best);
       continue;
     }
-    if (upstream.count <= kLookAtAll) {
-      upstream.turn->store((best_turn + 1) % turns, std::memory_order_relaxed);
+    if (count <= kLookAtAll) {
+      upstream.turn.store((best_turn + 1) % turns, std::memory_order_relaxed);
     }
-    return index;
+    return best;
   }
   return std::nullopt;
 }
@@ -711,15 +924,19 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
     AppendRequestIdField(decision.request_id, response.passed_on_fields);
   } else {
     net::HttpRequest upstream_request;
-    size_t endpoint = 0;
+    // The view of the upstream's endpoints the request was last sent by,
+    // and its endpoint's place in it.
+    std::shared_ptr<View> view;
+    size_t place = 0;
     guard::CircuitBreaker::Admission admission = guard::CircuitBreaker::Admission::kRefused;
-    if (auto refused = PrepareForward(request, tls, facts.host, decision, upstream_request,
-                                      endpoint, admission)) {
+    if (auto refused = PrepareForward(request, tls, facts.host, decision, upstream_request, view,
+                                      place, admission)) {
       response = std::move(*refused);
       AppendRequestIdField(decision.request_id, response.passed_on_fields);
     } else {
       auto executor = co_await asio::this_coro::executor;
-      net::UpstreamPool& pool = PoolFor(endpoint, executor);
+      const Endpoint* endpoint = &view->at(place);
+      net::UpstreamPool& pool = PoolAt(*view, place, executor);
       // A WebSocket handshake on a route that allows it, once authorized,
       // becomes a tunnel (the fields of this hop it needs the pool adds);
       // elsewhere it goes on as a plain GET.
@@ -733,8 +950,9 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       }
       const bool tunnel = decision.route->websocket && upstream_request.body.empty() &&
                           !client_body && IsWebSocketHandshake(request);
-      const Upstream& upstream = upstreams_[endpoints_[endpoint].upstream];
+      const Upstream& upstream = *upstreams_[endpoint->upstream];
       const RouteForward& forward = ForwardOf(*decision.route);
+      const int max_tries = MaxTries(forward, view->size());
       const bool idempotent = Idempotent(upstream_request.method);
       std::optional<guard::RetryBudget::Request> budgeted;
       if (upstream.budget) budgeted.emplace(*upstream.budget);
@@ -748,29 +966,29 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
           late_tried_again ? policy.per_try_timeout : std::chrono::milliseconds(0);
       upstream_request.response_timeout = TryTimeout(per_try, forward.response_timeout);
       std::optional<InFlight> in_flight;
-      if (upstream.least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
+      if (upstream.least_request) in_flight.emplace(endpoint->in_flight);
       Result<net::HttpResponse> sent =
           co_await SendOrUpgrade(pool, upstream_request, tunnel, idempotent);
       // A try that failed as the route's policy allows goes again: to
       // the next endpoint that is up and has not had the request; then,
       // with a policy configured, to one that has, after a backoff. Never a
       // body that streams: the pool may have read some of it.
-      std::vector<size_t> tried;  // the endpoints that had it
+      std::vector<uint64_t> tried;  // the endpoints that had it, by serial
       int tries = 1;
       int returns = 0;  // tries at an endpoint that had it
       // Returns wait until then, as an answer's Retry-After asked.
       std::chrono::steady_clock::time_point asked_until;
       bool recorded = false;  // the last try's outcome is its breaker's already
       guard::RetryBudget::Retry retry;
-      while (!client_body && tries < forward.max_tries &&
+      while (!client_body && tries < max_tries &&
              MayGoToNextEndpoint(sent, policy, idempotent, tunnel)) {
         // The try is over: its breaker hears of it before the next
         // endpoint is chosen, so one it opens turns that try away.
-        RecordTry(endpoint, sent);
+        RecordTry(*endpoint, sent);
         recorded = true;
         in_flight.reset();
-        if (std::find(tried.begin(), tried.end(), endpoint) == tried.end()) {
-          tried.push_back(endpoint);
+        if (std::find(tried.begin(), tried.end(), endpoint->serial) == tried.end()) {
+          tried.push_back(endpoint->serial);
         }
         // An answer asking to be tried again later (Retry-After) holds back
         // every return to an endpoint that had the request: the one that
@@ -787,7 +1005,10 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
         const std::chrono::milliseconds least = std::min(
             kLeastTryTime, std::max(forward.response_timeout / 4, std::chrono::milliseconds(1)));
         if (left < least) break;
-        std::optional<size_t> next = ChooseEndpoint(upstream, admission, tried);
+        // From the endpoints as they are now (a name's addresses may have
+        // changed since the last try).
+        std::shared_ptr<View> now = CurrentView(forward.upstream);
+        std::optional<size_t> next = ChooseEndpoint(upstream, *now, admission, tried);
         if (!next && forward.revisit) {
           // Not before what the answers asked for; if that leaves too
           // little of the time left for a try, the last answer is the
@@ -800,14 +1021,15 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
           if (wait.count() > 0) co_await Pause(wait);
           left = TimeLeft(forward.response_timeout, first_try);
           if (left < least) break;
-          next = ChooseEndpoint(upstream, admission);
+          now = CurrentView(forward.upstream);
+          next = ChooseEndpoint(upstream, *now, admission);
         }
         if (!next) break;
         if (forward.revisit) {  // with a policy and tries to spare, a budget (Create)
           retry = {};           // this request's last retry, over: not counted against its next
           retry = upstream.budget->TryRetry();
           if (!retry.admitted()) {
-            endpoints_[*next].breaker->RecordAbandoned(admission);
+            now->at(*next).breaker.RecordAbandoned(admission);
             if (upstream.over_budget != nullptr) upstream.over_budget->Increment();
             break;
           }
@@ -817,32 +1039,35 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
           log::Debug(
               "gateway.upstream_retry",
               {{"upstream", upstream.name},
-               {"failed", endpoints_[endpoint].label},
-               {"next", endpoints_[*next].label},
+               {"failed", endpoint->label},
+               {"next", now->at(*next).label},
                {"error", sent ? fmt::format("status {}", sent->status) : sent.error().message()}});
         }
-        endpoint = *next;
+        view = std::move(now);
+        place = *next;
+        endpoint = &view->at(place);
         recorded = false;
         if (forward.revisit) {
           upstream_request.response_timeout = TryTimeout(per_try, left);
         }
-        if (upstream.least_request) in_flight.emplace(*endpoints_[endpoint].in_flight);
-        sent = co_await SendOrUpgrade(PoolFor(endpoint, executor), upstream_request, tunnel,
+        if (upstream.least_request) in_flight.emplace(endpoint->in_flight);
+        sent = co_await SendOrUpgrade(PoolAt(*view, place, executor), upstream_request, tunnel,
                                       idempotent);
         ++tries;
       }
       if (client_body && client_body->error()) {
-        response = ClientBodyFailed(endpoint, *client_body->error(), decision, admission);
+        response = ClientBodyFailed(*endpoint, *client_body->error(), decision, admission);
       } else {
-        FinishForward(endpoint, sent, /*record_try=*/!recorded, decision, response);
+        FinishForward(*endpoint, sent, /*record_try=*/!recorded, decision, response);
         if (upstream.least_request) {  // counted on to the end of a stream or tunnel
-          std::atomic<int>& count = *endpoints_[endpoint].in_flight;
+          std::atomic<int>& count = endpoint->in_flight;
           if (response.streamed_body) {
             response.streamed_body =
-                std::make_shared<InFlightBody>(std::move(response.streamed_body), count);
+                std::make_shared<InFlightBody>(std::move(response.streamed_body), view, count);
           }
           if (response.tunnel) {
-            response.tunnel = std::make_shared<InFlightTunnel>(std::move(response.tunnel), count);
+            response.tunnel =
+                std::make_shared<InFlightTunnel>(std::move(response.tunnel), view, count);
           }
         }
       }
@@ -863,12 +1088,12 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
 
 std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
     net::HttpRequest& request, bool tls, std::string_view host, Decision& decision,
-    net::HttpRequest& upstream_request, size_t& endpoint,
+    net::HttpRequest& upstream_request, std::shared_ptr<View>& view, size_t& chosen,
     guard::CircuitBreaker::Admission& admission) const {
   const Route* route = decision.route;
   const size_t index = route != nullptr ? ForwardOf(*route).upstream : kNoUpstream;
   if (index == kNoUpstream) return StatusResponse(404);
-  const Upstream* upstream = &upstreams_[index];
+  const Upstream* upstream = upstreams_[index].get();
 
   upstream_request.method = request.method;
   upstream_request.target =
@@ -894,7 +1119,7 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
   if (!host.empty()) {
     net::AppendFieldLine(fields, "Host", host);
   } else {
-    net::AppendFieldLine(fields, "Host", endpoints_[upstream->first].authority);
+    net::AppendFieldLine(fields, "Host", upstream->authority);
   }
   net::AppendFieldLine(fields, "X-Forwarded-For", request.remote_address);
   net::AppendFieldLine(fields, "X-Forwarded-Proto", tls ? "https" : "http");
@@ -914,19 +1139,20 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
 
   // Every endpoint failing its health checks or with its breaker open: not
   // even tried.
-  const std::optional<size_t> chosen = ChooseEndpoint(*upstream, admission);
-  if (!chosen) {
+  view = CurrentView(index);
+  const std::optional<size_t> place = ChooseEndpoint(*upstream, *view, admission);
+  if (!place) {
     if (recorder_) recorder_->UpstreamError(upstream->name);
     return StatusResponse(503);
   }
-  endpoint = *chosen;
+  chosen = *place;
   return std::nullopt;
 }
 
-net::HttpResponse ReverseProxy::ClientBodyFailed(size_t endpoint, const Status& error,
+net::HttpResponse ReverseProxy::ClientBodyFailed(const Endpoint& endpoint, const Status& error,
                                                  Decision& decision,
                                                  guard::CircuitBreaker::Admission admission) const {
-  endpoints_[endpoint].breaker->RecordAbandoned(admission);
+  endpoint.breaker.RecordAbandoned(admission);
   if (log::Enabled(log::Level::kDebug)) {
     log::Debug("gateway.request_body_failed", {{"error", error.message()}});
   }
@@ -935,8 +1161,8 @@ net::HttpResponse ReverseProxy::ClientBodyFailed(size_t endpoint, const Status& 
   return response;
 }
 
-void ReverseProxy::RecordTry(size_t endpoint, const Result<net::HttpResponse>& sent) const {
-  guard::CircuitBreaker& breaker = *endpoints_[endpoint].breaker;
+void ReverseProxy::RecordTry(const Endpoint& endpoint, const Result<net::HttpResponse>& sent) {
+  guard::CircuitBreaker& breaker = endpoint.breaker;
   if (!sent || sent->status == 502 || sent->status == 503 || sent->status == 504) {
     breaker.RecordFailure();
   } else {
@@ -944,7 +1170,7 @@ void ReverseProxy::RecordTry(size_t endpoint, const Result<net::HttpResponse>& s
   }
 }
 
-void ReverseProxy::FinishForward(size_t endpoint, Result<net::HttpResponse>& response,
+void ReverseProxy::FinishForward(const Endpoint& endpoint, Result<net::HttpResponse>& response,
                                  bool record_try, Decision& decision,
                                  net::HttpResponse& out) const {
   if (record_try) RecordTry(endpoint, response);

@@ -6,11 +6,15 @@
 #ifndef BULWARK_GATEWAY_REVERSE_PROXY_H_
 #define BULWARK_GATEWAY_REVERSE_PROXY_H_
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -58,6 +62,13 @@ struct UpstreamConfig {
   guard::CircuitBreakerOptions breaker;
   // Active health checks, of each endpoint; none = the breakers alone judge.
   std::optional<HealthCheckOptions> health_check;
+  // How often a name among `addresses` is looked up again, its endpoints
+  // following its addresses as they change (as Envoy's strict DNS, and
+  // nginx's `resolve`): one gone takes no new request, and its idle
+  // connections close; one new is added with a breaker and health checks
+  // of its own. A lookup that fails keeps the last addresses. Zero: names
+  // are looked up once, at start. IP literals never are.
+  std::chrono::milliseconds dns_refresh{5000};
   // Unset: a request goes on to the next endpoint when no connection could
   // be made, or (idempotent) when its connection was lost before any of an
   // answer came, each endpoint once, with no budget.
@@ -88,14 +99,15 @@ class ReverseProxy {
  private:
   struct Upstream;
   struct Endpoint;
+  struct Members;
+  struct View;
   static constexpr size_t kNoUpstream = static_cast<size_t>(-1);
   // Where a route's requests go on, and what of them is sent again.
   struct RouteForward {
     size_t upstream = kNoUpstream;  // into upstreams_; none: forward-auth only
     // The route's policy, else its upstream's (the default one if neither
-    // has a block), its statuses sorted; tries in all, the first included.
+    // has a block), its statuses sorted.
     RetryPolicy retry;
-    int max_tries = 1;
     // A policy is configured: a try may return to an endpoint after a
     // backoff, retries ask the upstream's budget, and all tries stay
     // within response_timeout.
@@ -104,60 +116,92 @@ class ReverseProxy {
     // and with a policy every try's.
     std::chrono::milliseconds response_timeout{0};
   };
-  ReverseProxy(const Gateway& gateway, std::vector<Upstream> upstreams,
-               std::vector<Endpoint> endpoints, std::vector<RouteForward> route_forwards,
-               DecisionRecorder* recorder);
+  ReverseProxy(const Gateway& gateway, DecisionRecorder* recorder, const Clock& clock);
+  // Tries in all, the first included, for a request of `forward`'s route
+  // while its upstream has `endpoints`: without a policy each endpoint
+  // once; with one, as it says, or one per endpoint and at least two.
+  static int MaxTries(const RouteForward& forward, size_t endpoints);
+  // This io thread's view of upstream `index`'s endpoints, renewed when
+  // they have changed since it was last taken. A request holds the view it
+  // sent to, so that its endpoint and pool outlive a change.
+  const std::shared_ptr<View>& CurrentView(size_t index) const;
   // Forwarding an allowed request is three steps, so that only the middle
   // one, awaited in Handle, is a coroutine.
-  // Fills `upstream_request`, `endpoint` (an index into endpoints_, of the
-  // route's upstream) and `admission` (by its circuit breaker), or returns
-  // the response to answer instead (no such upstream, or none of its
-  // endpoints is up).
+  // Fills `upstream_request`, `view` and `chosen` (the endpoint's place in
+  // it, of the route's upstream) and `admission` (by its circuit breaker),
+  // or returns the response to answer instead (no such upstream, or none
+  // of its endpoints is up).
   std::optional<net::HttpResponse> PrepareForward(
       net::HttpRequest& request, bool tls, std::string_view host, Decision& decision,
-      net::HttpRequest& upstream_request, size_t& endpoint,
+      net::HttpRequest& upstream_request, std::shared_ptr<View>& view, size_t& chosen,
       guard::CircuitBreaker::Admission& admission) const;
-  // Whether `endpoint` may be given a request: not one of `tried`, and
-  // healthy if it is checked. (Its breaker is asked last, as admitting
-  // may take a half-open probe's slot.)
-  bool Eligible(size_t endpoint, std::span<const size_t> tried) const;
-  // The next endpoint of `upstream`, not one of `tried`, that is healthy
-  // and whose breaker admits a request (`admission`), or nullopt.
-  std::optional<size_t> ChooseEndpoint(const Upstream& upstream,
+  // Whether `endpoint` may be given a request: not one of `tried` (by
+  // serial), and healthy if it is checked. (Its breaker is asked last, as
+  // admitting may take a half-open probe's slot.)
+  static bool Eligible(const Endpoint& endpoint, std::span<const uint64_t> tried);
+  // The place in `view` of the next endpoint of `upstream`, not one of
+  // `tried`, that is healthy and whose breaker admits a request
+  // (`admission`), or nullopt.
+  std::optional<size_t> ChooseEndpoint(const Upstream& upstream, const View& view,
                                        guard::CircuitBreaker::Admission& admission,
-                                       std::span<const size_t> tried = {}) const;
+                                       std::span<const uint64_t> tried = {}) const;
   // For Balance::kLeastRequest: of the endpoints looked at (all, or two at
   // random when there are more than four), the healthy one not in `tried`
   // with the fewest requests in flight, if its breaker admits one.
-  std::optional<size_t> ChooseLeastLoaded(const Upstream& upstream,
+  std::optional<size_t> ChooseLeastLoaded(const Upstream& upstream, const View& view,
                                           guard::CircuitBreaker::Admission& admission,
-                                          std::span<const size_t> tried) const;
+                                          std::span<const uint64_t> tried) const;
   // The client's response when reading its streamed body failed with
   // `error` on the way to the service (which is not judged by it).
-  net::HttpResponse ClientBodyFailed(size_t endpoint, const Status& error, Decision& decision,
+  net::HttpResponse ClientBodyFailed(const Endpoint& endpoint, const Status& error,
+                                     Decision& decision,
                                      guard::CircuitBreaker::Admission admission) const;
   // Tells `endpoint`'s breaker how a try there ended: a failure if no
   // answer came, or a 502, 503 or 504; else a success.
-  void RecordTry(size_t endpoint, const Result<net::HttpResponse>& sent) const;
+  static void RecordTry(const Endpoint& endpoint, const Result<net::HttpResponse>& sent);
   // Makes `out` the client's response to the service's `response` (or
   // failure), which it spends; with `record_try`, tells the endpoint's
   // breaker how it ended (unless a retry's loop did already).
-  void FinishForward(size_t endpoint, Result<net::HttpResponse>& response, bool record_try,
+  void FinishForward(const Endpoint& endpoint, Result<net::HttpResponse>& response, bool record_try,
                      Decision& decision, net::HttpResponse& out) const;
-  net::UpstreamPool& PoolFor(size_t endpoint, const boost::asio::any_io_executor& ex) const;
-  const std::string& UpstreamName(size_t endpoint) const;
+  // The pool of this thread to the endpoint at `place` in `view`.
+  static net::UpstreamPool& PoolAt(View& view, size_t place,
+                                   const boost::asio::any_io_executor& executor);
+  const std::string& UpstreamName(const Endpoint& endpoint) const;
   // `route` is one of the gateway's.
   const RouteForward& ForwardOf(const Route& route) const;
 
+  // Endpoints and their lookups (start-up, and the refresh thread).
+  // One endpoint of upstream `index` at `addresses`, named `label`.
+  std::shared_ptr<Endpoint> MakeEndpoint(size_t index, const UpstreamAddress& address,
+                                         std::string label,
+                                         std::vector<boost::asio::ip::tcp::endpoint> addresses);
+  // Makes the endpoints of upstream `index`'s names its members, and tells
+  // the io threads (CurrentView).
+  void Publish(size_t index);
+  // Looks name `name` of upstream `index` up again; if its addresses
+  // changed, its endpoints follow them. False if the lookup failed.
+  bool Refresh(size_t index, size_t name);
+  void RefreshNames();  // the refresh thread
+
   const Gateway& gateway_;
-  std::vector<Upstream> upstreams_;
-  std::vector<Endpoint> endpoints_;  // every upstream's, each upstream's together
+  std::vector<std::unique_ptr<Upstream>> upstreams_;
   // By the route's place in the gateway's table.
   std::vector<RouteForward> route_forwards_;
   DecisionRecorder* recorder_;
+  const Clock& clock_;  // the breakers'
   const IdentityTokenSigner* identity_ = nullptr;
   std::unique_ptr<HealthChecker> health_;  // null without health checks
-  const uint64_t id_;                      // keys this proxy's per-thread pools
+  const uint64_t id_;                      // keys this proxy's per-thread views
+  std::atomic<uint64_t> next_serial_{1};   // of endpoints, never reused
+  // The series of endpoints' breakers (null without metrics).
+  metrics::GaugeFamily* breaker_states_ = nullptr;
+  metrics::CounterFamily* breaker_openings_ = nullptr;
+  // The refresh thread, when a name is looked up again.
+  std::mutex refresh_mu_;
+  std::condition_variable refresh_wake_;
+  bool refresh_stop_ = false;  // guarded by refresh_mu_
+  std::thread refresher_;
 };
 
 // Appends to `out`, as `name: value` lines each ending in CRLF, the client's

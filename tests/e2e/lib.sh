@@ -8,6 +8,7 @@
 work=$(mktemp -d)
 chmod 755 "$work"
 pids=()
+bulwark_wrapper=()
 e2e_cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   for f in "$work"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
@@ -65,9 +66,10 @@ NGINX
 
 # start_bulwark CONFIG LOG: runs `$bulwark serve` in the background and waits
 # (with a deadline) for its server.listening line; sets bulwark_pid and
-# bulwark_port. Fails if it does not start.
+# bulwark_port. Fails if it does not start. A command set in the array
+# bulwark_wrapper runs it (given the command line to exec).
 start_bulwark() {
-  "$bulwark" serve --config "$1" >"$2" 2>&1 &
+  "${bulwark_wrapper[@]}" "$bulwark" serve --config "$1" >"$2" 2>&1 &
   bulwark_pid=$!
   pids+=("$bulwark_pid")
   bulwark_port=""

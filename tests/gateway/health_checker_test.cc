@@ -119,5 +119,21 @@ TEST(HealthCheckerTest, AHungEndpointDelaysNoOtherEndpointsChecks) {
   EXPECT_TRUE(Becomes([&] { return checker.Healthy(0); }, false, 3s)) << "then it is out too";
 }
 
+// Endpoints come and go while it runs (a name's addresses changing): one
+// added is checked at once, one removed no more.
+TEST(HealthCheckerTest, EndpointsAddedAreCheckedAndRemovedOnesAreNot) {
+  Service service;
+  HealthChecker checker({}, nullptr);
+  service.Answer(503);
+  std::shared_ptr<const HealthChecker::Check> check = checker.Add(
+      TargetAt(service.port(), {.interval = 20ms, .timeout = 500ms, .unhealthy_threshold = 1}));
+  EXPECT_TRUE(check->healthy()) << "endpoints start healthy";
+  ASSERT_TRUE(Becomes([&] { return check->healthy(); }, false, 3s));
+  checker.Remove(check.get());
+  service.Answer(200);
+  std::this_thread::sleep_for(200ms);  // ten intervals
+  EXPECT_FALSE(check->healthy()) << "a removed endpoint is not checked again";
+}
+
 }  // namespace
 }  // namespace bulwark::gateway

@@ -247,6 +247,14 @@ TEST(ServerConfigTest, GatewayUpstreamOfSeveralEndpoints) {
   EXPECT_EQ(weighted->gateway->upstreams.at(0).addresses[0].host, "10.0.0.5");
   EXPECT_EQ(weighted->gateway->upstreams.at(0).addresses[1].weight, 1);
   EXPECT_FALSE(up.retry.has_value()) << "no policy unless asked for";
+  EXPECT_EQ(up.dns_refresh, std::chrono::milliseconds(5000)) << "names looked up every 5 s";
+  auto once = Parse(R"(gateway:
+  upstreams: [{name: a, address: "svc:80", dns_refresh_ms: 0},
+              {name: b, address: "svc:80", dns_refresh_ms: 100}]
+)");
+  ASSERT_TRUE(once.has_value()) << once.error().ToString();
+  EXPECT_EQ(once->gateway->upstreams.at(0).dns_refresh, std::chrono::milliseconds(0));
+  EXPECT_EQ(once->gateway->upstreams.at(1).dns_refresh, std::chrono::milliseconds(100));
 }
 
 TEST(ServerConfigTest, ParsesAnUpstreamRetryPolicy) {
@@ -360,6 +368,9 @@ TEST(ServerConfigTest, RefusesBadGatewayFields) {
            "gateway:\n  upstreams: [{name: u, addresses: [\"h:1\", h]}]\n",
            "gateway:\n  upstreams: [{name: u}]\n",
            "gateway:\n  upstreams: [{name: u, address: \"h:1\", balance: random}]\n",
+           // a lookup more often than ten times a second, a negative one
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", dns_refresh_ms: 99}]\n",
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", dns_refresh_ms: -1}]\n",
            // a weight out of 1..100, a key a weighted address does not have
            "gateway:\n  upstreams: [{name: u, addresses: [{address: \"h:1\", weight: 0}]}]\n",
            "gateway:\n  upstreams: [{name: u, addresses: [{address: \"h:1\", weight: 101}]}]\n",

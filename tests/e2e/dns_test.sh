@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# End-to-end: an upstream named by a host name follows the name's addresses
+# as they change (dns_refresh_ms). Bulwark runs in a mount namespace of its
+# own whose /etc/hosts is a file this test rewrites, so the system's real
+# resolver (glibc, files then DNS) answers it; two nginx servers on
+# 127.0.0.2 and 127.0.0.3 say which of them got each request.
+# Usage: dns_test.sh BULWARK_BINARY
+set -uo pipefail
+
+bulwark=$(realpath "$1")
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+require_nginx
+cd "$work" || exit 1
+
+# A private /etc/hosts needs a mount namespace: as root, or through a user
+# namespace where unprivileged ones are allowed.
+unshare_cmd=(unshare --mount)
+[ "$(id -u)" -eq 0 ] || unshare_cmd=(unshare --mount --map-root-user)
+if ! "${unshare_cmd[@]}" true 2>/dev/null; then
+  if [ "${CI:-}" = true ]; then echo "FAIL: cannot make a mount namespace (unshare)"; exit 1; fi
+  echo "note: no mount namespace here (unshare); skipped"; exit 0
+fi
+
+p=$(free_port)
+start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
+  server { listen 127.0.0.2:$p; access_log $work/a.log; location / { return 200 "a\n"; } }
+  server { listen 127.0.0.3:$p; access_log $work/b.log; location / { return 200 "b\n"; } }
+NGINX
+ok
+
+name=svc.bulwark.test
+echo "127.0.0.2 $name" >hosts
+cat >bulwark.yaml <<YAML
+server: {listen: 127.0.0.1:0, threads: 1}
+store: {backend: memory}
+gateway:
+  upstreams:
+    - name: dyn
+      address: $name:$p
+      dns_refresh_ms: 200
+      health_check: {path: /healthz, interval_ms: 100}
+    - name: fixed
+      address: $name:$p
+      dns_refresh_ms: 0
+  routes:
+    - {name: dyn, path_prefix: /dyn, authn: {mode: none}, upstream: dyn}
+    - {name: fixed, path_prefix: /fixed, authn: {mode: none}, upstream: fixed}
+YAML
+# The hosts file is rewritten in place (same inode), so the bind mount
+# shows each new version.
+bulwark_wrapper=("${unshare_cmd[@]}" sh -c 'mount --bind "$1" /etc/hosts && shift && exec "$@"' sh
+  "$work/hosts")
+if start_bulwark bulwark.yaml bulwark.log; then ok; else bad "bulwark did not start"; exit 1; fi
+port=$bulwark_port
+base="http://127.0.0.1:$port"
+
+answers() {  # N PATH: the N answers, one letter each
+  local i out=""
+  for i in $(seq 1 "$1"); do out+=$(curl -s "$base$2"); done
+  echo "$out"
+}
+wait_answer() {  # PATH WANT: polls for up to 5 s until PATH answers WANT
+  local i
+  for i in $(seq 1 100); do
+    [ "$(curl -s "$base$1")" = "$2" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+# Established connections from Bulwark to ADDRESS:$p.
+conns_to() { ss -Htn state established "dst $1:$p" | wc -l; }
+
+expect_eq "the name's address" "$(answers 4 /dyn)" "aaaa"
+expect_eq "fixed: the same" "$(answers 2 /fixed)" "aa"
+expect_eq "a pooled connection to a from each" "$(conns_to 127.0.0.2)" "2"
+
+# The name moves: requests follow within the refresh, and the connection
+# to the address it left is closed.
+echo "127.0.0.3 $name" >hosts
+if wait_answer /dyn b; then ok; else bad "requests did not follow the name to b"; fi
+expect_eq "all to b" "$(answers 6 /dyn)" "bbbbbb"
+expect_eq "fixed: looked up once, still a" "$(answers 2 /fixed)" "aa"
+grep -q '"msg":"gateway.upstream_endpoints_changed".*"upstream":"dyn".*"endpoints":"svc.bulwark.test:'"$p"'"' bulwark.log &&
+  ok || bad "the change is logged"
+# The fixed upstream still holds its connection to a; dyn's is gone.
+expect_eq "dyn's idle connection to a closed" "$(conns_to 127.0.0.2)" "1"
+# Health checks go to the new address only.
+before=$(grep -c healthz a.log)
+sleep 0.5
+expect_eq "no more health checks to a" "$(grep -c healthz a.log)" "$before"
+grep -q healthz b.log && ok || bad "b is health-checked"
+
+# Two addresses: an endpoint each, taking turns, each with its own series.
+printf '127.0.0.2 %s\n127.0.0.3 %s\n' "$name" "$name" >hosts
+for _ in $(seq 1 100); do
+  case "$(answers 4 /dyn)" in *a*b* | *b*a*) break ;; esac
+  sleep 0.05
+done
+got=$(answers 8 /dyn)
+expect_eq "both take turns" "$(echo "$got" | grep -o a | wc -l):$(echo "$got" | grep -o b | wc -l)" "4:4"
+metrics=$(curl -s "$base/metrics")
+for ep in "127.0.0.2:$p" "127.0.0.3:$p"; do
+  echo "$metrics" | grep -q "bulwark_gateway_upstream_circuit_state{upstream=\"dyn\",endpoint=\"$ep\"} 0" &&
+    ok || bad "breaker series of $ep"
+  echo "$metrics" | grep -q "bulwark_gateway_upstream_healthy{upstream=\"dyn\",endpoint=\"$ep\"} 1" &&
+    ok || bad "health series of $ep"
+done
+
+# The name stops resolving: the last addresses are kept (fail static).
+: >hosts
+sleep 0.6
+got=$(answers 8 /dyn)
+expect_eq "kept both" "$(echo "$got" | grep -o a | wc -l):$(echo "$got" | grep -o b | wc -l)" "4:4"
+expect_eq "the failure logged once" \
+  "$(grep -c '"msg":"gateway.upstream_lookup_failed".*"upstream":"dyn"' bulwark.log)" "1"
+
+# Back to one address: the other endpoint takes no more requests.
+echo "127.0.0.3 $name" >hosts
+for _ in $(seq 1 100); do [ "$(answers 4 /dyn)" = bbbb ] && break; sleep 0.05; done
+expect_eq "back to b alone" "$(answers 6 /dyn)" "bbbbbb"
+
+kill -TERM "$bulwark_pid"
+wait "$bulwark_pid"
+expect_eq "clean exit" "$?" "0"
+finish "dns e2e"
