@@ -51,13 +51,21 @@ std::shared_ptr<const HealthChecker::Check> HealthChecker::Add(Target target) {
 
 void HealthChecker::Remove(const Check* check) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::erase_if(checks_, [check](const std::shared_ptr<Check>& c) { return c.get() == check; });
+  std::erase_if(checks_, [check](const std::shared_ptr<Check>& c) {
+    if (c.get() != check) return false;
+    c->removed_ = true;
+    return true;
+  });
 }
 
 void HealthChecker::Probe(Check& check) {
   const Target& target = check.target_;
   Result<net::FetchedResponse> response = net::FetchUrl(target.url, target.fetch);
   const bool passed = response && response->status >= 200 && response->status < 400;
+  // Under the lock, so that once Remove returns no check of it moves its
+  // state or gauge.
+  std::lock_guard<std::mutex> lock(mu_);
+  if (check.removed_) return;
   if (passed) {
     check.failures_ = 0;
     ++check.successes_;

@@ -61,6 +61,7 @@ class HealthChecker {
     int failures_ = 0;
     std::chrono::steady_clock::time_point next_check_;  // guarded by mu_
     bool checking_ = false;                             // guarded by mu_
+    bool removed_ = false;                              // guarded by mu_
     metrics::Gauge* gauge_ = nullptr;
   };
 
@@ -76,7 +77,9 @@ class HealthChecker {
   // endpoint a name came to resolve to. Thread-safe.
   std::shared_ptr<const Check> Add(Target target);
   // Stops checking `check`'s endpoint (one gone from its name's
-  // addresses); whoever holds it still reads its last state. Thread-safe.
+  // addresses): a check in flight changes neither its state nor its gauge
+  // (which may be another endpoint's by then); whoever holds it still
+  // reads its last state. Thread-safe.
   void Remove(const Check* check);
 
   // Whether target `index` of those given to the constructor is healthy.

@@ -246,13 +246,15 @@ struct ReverseProxy::Endpoint {
   // several addresses (each an endpoint), its address and port.
   std::string label;
   std::vector<boost::asio::ip::tcp::endpoint> resolved;
-  mutable guard::CircuitBreaker breaker;                   // shared by every io thread
   std::shared_ptr<boost::asio::ssl::context> tls_context;  // the upstream's (TLS only)
   std::shared_ptr<const HealthChecker::Check> health;      // null if not checked
   int weight = 1;                                          // UpstreamAddress::weight
+  // The breaker and the count below are written by every io thread: each
+  // is on cache lines of its own, away from what the others only read.
+  alignas(64) mutable guard::CircuitBreaker breaker;
   // Requests given this endpoint and not yet answered to their end (a
   // streamed answer's or a tunnel's included; least_request only).
-  mutable std::atomic<int> in_flight{0};
+  alignas(64) mutable std::atomic<int> in_flight{0};
 };
 
 // An upstream's endpoints at one time: every io thread's view holds them
@@ -282,7 +284,7 @@ struct ReverseProxy::Upstream {
   // Whose turn it is (a place in the members, or in their schedule),
   // shared by the io threads: two that take the same turn at once only
   // send two requests to one.
-  mutable std::atomic<size_t> turn{0};
+  alignas(64) mutable std::atomic<size_t> turn{0};
   bool least_request = false;  // UpstreamConfig::Balance::kLeastRequest
   // Requests sent on to another endpoint after a failure (null without
   // metrics): bulwark_gateway_upstream_retries_total{upstream}.
@@ -335,34 +337,34 @@ class InFlight {
 // A streamed answer, or a tunnel, that keeps its request counted in flight
 // to its endpoint until it ends (least_request), as Envoy counts a stream
 // active to its end: a service holding long streams gets fewer new ones.
-// Each holds the view its endpoint is in (`view`), so it outlives the
-// endpoint's leaving.
+// Each holds its endpoint (`endpoint`), so that the count outlives the
+// endpoint's leaving (but not the view it was in, nor its pools).
 class InFlightBody final : public net::StreamedBody {
  public:
-  InFlightBody(std::shared_ptr<net::StreamedBody> body, std::shared_ptr<const void> view,
+  InFlightBody(std::shared_ptr<net::StreamedBody> body, std::shared_ptr<const void> endpoint,
                std::atomic<int>& count)
-      : body_(std::move(body)), view_(std::move(view)), in_flight_(count) {}
+      : body_(std::move(body)), endpoint_(std::move(endpoint)), in_flight_(count) {}
   std::optional<uint64_t> length() const override { return body_->length(); }
   asio::awaitable<Result<std::string_view>> Next() override { co_return co_await body_->Next(); }
 
  private:
   std::shared_ptr<net::StreamedBody> body_;
-  std::shared_ptr<const void> view_;
+  std::shared_ptr<const void> endpoint_;
   InFlight in_flight_;
 };
 
 class InFlightTunnel final : public net::Tunnel {
  public:
-  InFlightTunnel(std::shared_ptr<net::Tunnel> tunnel, std::shared_ptr<const void> view,
+  InFlightTunnel(std::shared_ptr<net::Tunnel> tunnel, std::shared_ptr<const void> endpoint,
                  std::atomic<int>& count)
-      : tunnel_(std::move(tunnel)), view_(std::move(view)), in_flight_(count) {}
+      : tunnel_(std::move(tunnel)), endpoint_(std::move(endpoint)), in_flight_(count) {}
   asio::awaitable<void> Run(net::TunnelEnd& client, std::string_view early) override {
     co_await tunnel_->Run(client, early);
   }
 
  private:
   std::shared_ptr<net::Tunnel> tunnel_;
-  std::shared_ptr<const void> view_;
+  std::shared_ptr<const void> endpoint_;
   InFlight in_flight_;
 };
 
@@ -552,33 +554,56 @@ bool ReverseProxy::Refresh(size_t index, size_t name_index) {
     return false;
   }
   name.failing = false;
-  // Endpoints whose addresses are unchanged stay as they are: their
-  // breakers, health and connections go on.
-  std::vector<std::shared_ptr<Endpoint>> endpoints;
-  bool changed = false;
-  for (auto& [label, addresses] : EndpointsOf(*resolved, name.authority)) {
-    const auto kept = std::find_if(
-        name.endpoints.begin(), name.endpoints.end(),
-        [&](const auto& e) { return e->label == label && SameAddresses(e->resolved, addresses); });
-    if (kept != name.endpoints.end()) {
-      endpoints.push_back(*kept);
-    } else {
-      endpoints.push_back(
-          MakeEndpoint(index, name.address, std::move(label), std::move(addresses)));
-      changed = true;
+  // Whether another of the upstream's names than this one has `e`.
+  const auto elsewhere = [&](const std::shared_ptr<Endpoint>& e) {
+    for (size_t n = 0; n < upstream.names.size(); ++n) {
+      const std::vector<std::shared_ptr<Endpoint>>& others = upstream.names[n].endpoints;
+      if (n != name_index && std::find(others.begin(), others.end(), e) != others.end()) {
+        return true;
+      }
     }
+    return false;
+  };
+  // Endpoints whose addresses are unchanged stay as they are: their
+  // breakers, health and connections go on. So does one another name of
+  // the upstream came to first (one endpoint per address, as at start).
+  // The rest are made below (null here).
+  std::vector<std::shared_ptr<Endpoint>> endpoints;
+  auto specs = EndpointsOf(*resolved, name.authority);
+  bool changed = specs.size() != name.endpoints.size();
+  for (const auto& [label, addresses] : specs) {
+    std::shared_ptr<Endpoint> kept;
+    for (const Upstream::Name& other : upstream.names) {
+      for (const std::shared_ptr<Endpoint>& e : other.endpoints) {
+        if (e->label == label && (&other != &name || SameAddresses(e->resolved, addresses))) {
+          kept = e;
+          break;
+        }
+      }
+      if (kept) break;
+    }
+    changed = changed || !kept ||
+              std::find(name.endpoints.begin(), name.endpoints.end(), kept) == name.endpoints.end();
+    endpoints.push_back(std::move(kept));
   }
-  changed = changed || endpoints.size() != name.endpoints.size();
   if (!changed) return true;
-  std::vector<std::shared_ptr<Endpoint>> gone;
+  // Those gone stop their checks and leave their series first, so that
+  // one replacing them under the same label (a name whose one address
+  // changed) shows its own state there from the start.
   for (const std::shared_ptr<Endpoint>& e : name.endpoints) {
-    if (std::find(endpoints.begin(), endpoints.end(), e) == endpoints.end()) gone.push_back(e);
+    if (std::find(endpoints.begin(), endpoints.end(), e) != endpoints.end() || elsewhere(e)) {
+      continue;
+    }
+    if (e->health) health_->Remove(e->health.get());
+    e->breaker.StopReporting();
+  }
+  for (size_t i = 0; i < endpoints.size(); ++i) {
+    if (!endpoints[i]) {
+      endpoints[i] = MakeEndpoint(index, name.address, specs[i].first, specs[i].second);
+    }
   }
   name.endpoints = std::move(endpoints);
   Publish(index);
-  for (const std::shared_ptr<Endpoint>& e : gone) {
-    if (e->health) health_->Remove(e->health.get());
-  }
   std::string now;
   for (const std::shared_ptr<Endpoint>& e : name.endpoints) {
     if (!now.empty()) now += ' ';
@@ -1061,13 +1086,14 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
         FinishForward(*endpoint, sent, /*record_try=*/!recorded, decision, response);
         if (upstream.least_request) {  // counted on to the end of a stream or tunnel
           std::atomic<int>& count = endpoint->in_flight;
+          const std::shared_ptr<Endpoint>& held = view->members->endpoints[place];
           if (response.streamed_body) {
             response.streamed_body =
-                std::make_shared<InFlightBody>(std::move(response.streamed_body), view, count);
+                std::make_shared<InFlightBody>(std::move(response.streamed_body), held, count);
           }
           if (response.tunnel) {
             response.tunnel =
-                std::make_shared<InFlightTunnel>(std::move(response.tunnel), view, count);
+                std::make_shared<InFlightTunnel>(std::move(response.tunnel), held, count);
           }
         }
       }

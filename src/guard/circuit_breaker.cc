@@ -21,6 +21,7 @@ CircuitBreaker::CircuitBreaker(CircuitBreakerOptions options, const Clock& clock
 }
 
 void CircuitBreaker::Moved(bool opened) {
+  if (!reporting_.load(std::memory_order_acquire)) return;
   if (metrics_.state != nullptr) {
     // Set, then look again: a move on another thread between the load and
     // the Set would otherwise be overwritten with the older state. Any

@@ -57,6 +57,10 @@ class CircuitBreaker {
 
   State state() const { return static_cast<State>(state_.load(std::memory_order_acquire)); }
 
+  // Its gauge and counter are left to another breaker from now on (one
+  // that replaced it under the same series); it goes on deciding.
+  void StopReporting() { reporting_.store(false, std::memory_order_release); }
+
  private:
   int64_t NowNanos() const;
   // After this thread moved the state: the gauge shows the state as it is
@@ -71,6 +75,7 @@ class CircuitBreaker {
   std::atomic<int> consecutive_failures_{0};
   std::atomic<int64_t> opened_at_ns_{0};
   std::atomic<int> probes_in_flight_{0};
+  std::atomic<bool> reporting_{true};
 };
 
 }  // namespace bulwark::guard

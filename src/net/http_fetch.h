@@ -31,7 +31,7 @@ struct FetchOptions {
   std::string server_name;
   // IP addresses to connect to (the first that answers) in place of looking
   // up the URL's host, whose name still goes as Host and is checked against
-  // the certificate: an upstream endpoint's addresses, resolved once.
+  // the certificate: an upstream endpoint's addresses, as last looked up.
   // Without allow_plain_http, plain http needs them all to be loopback.
   std::vector<std::string> connect_addresses;
   // Plain http to any host (health checks of an upstream already configured

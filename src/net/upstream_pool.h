@@ -35,7 +35,7 @@ struct UpstreamTls {
 };
 
 struct UpstreamOptions {
-  std::string host = "127.0.0.1";  // an IP literal or a name resolved once at creation
+  std::string host = "127.0.0.1";  // an IP literal or a name (the pool is given its addresses)
   uint16_t port = 80;
   std::chrono::milliseconds connect_timeout{2000};
   // From sending the request to the end of the response.

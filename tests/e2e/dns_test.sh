@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end: an upstream named by a host name follows the name's addresses
 # as they change (dns_refresh_ms). Bulwark runs in a mount namespace of its
-# own whose /etc/hosts is a file this test rewrites, so the system's real
-# resolver (glibc, files then DNS) answers it; two nginx servers on
-# 127.0.0.2 and 127.0.0.3 say which of them got each request.
+# own whose /etc/hosts is a file this test rewrites, and whose
+# nsswitch.conf looks names up in that file only, so the system's real
+# resolver (glibc) answers it and no name server is asked; two nginx
+# servers on 127.0.0.2 and 127.0.0.3 say which of them got each request.
 # Usage: dns_test.sh BULWARK_BINARY
 set -uo pipefail
 
@@ -30,7 +31,15 @@ NGINX
 ok
 
 name=svc.bulwark.test
-echo "127.0.0.2 $name" >hosts
+# set_hosts LINE...: the hosts file holds these lines. It is written in
+# place (the bind mount shows the inode it was given) and always at the
+# same length in one write, so that a lookup meanwhile finds the old lines
+# or the new, never an empty file.
+set_hosts() {
+  printf '%-255s\n' "$(printf '%s\n' "$@")" | dd of=hosts conv=notrunc status=none
+}
+set_hosts "127.0.0.2 $name"
+echo "hosts: files" >nsswitch.conf
 cat >bulwark.yaml <<YAML
 server: {listen: 127.0.0.1:0, threads: 1}
 store: {backend: memory}
@@ -47,10 +56,9 @@ gateway:
     - {name: dyn, path_prefix: /dyn, authn: {mode: none}, upstream: dyn}
     - {name: fixed, path_prefix: /fixed, authn: {mode: none}, upstream: fixed}
 YAML
-# The hosts file is rewritten in place (same inode), so the bind mount
-# shows each new version.
-bulwark_wrapper=("${unshare_cmd[@]}" sh -c 'mount --bind "$1" /etc/hosts && shift && exec "$@"' sh
-  "$work/hosts")
+bulwark_wrapper=("${unshare_cmd[@]}" sh -c \
+  'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/nsswitch.conf && shift 2 && exec "$@"' \
+  sh "$work/hosts" "$work/nsswitch.conf")
 if start_bulwark bulwark.yaml bulwark.log; then ok; else bad "bulwark did not start"; exit 1; fi
 port=$bulwark_port
 base="http://127.0.0.1:$port"
@@ -68,8 +76,16 @@ wait_answer() {  # PATH WANT: polls for up to 5 s until PATH answers WANT
   done
   return 1
 }
-# Established connections from Bulwark to ADDRESS:$p.
-conns_to() { ss -Htn state established "dst $1:$p" | wc -l; }
+# The local ports of the connections to ADDRESS:$p that stay over 60 ms:
+# pooled ones, not a health check's (one request each).
+ports_to() { ss -Htn state established "dst $1:$p" | awk '{split($3, a, ":"); print a[2]}' | sort; }
+pooled_to() {
+  local first second third
+  first=$(ports_to "$1"); sleep 0.03; second=$(ports_to "$1"); sleep 0.03; third=$(ports_to "$1")
+  comm -12 <(echo "$first") <(echo "$second") | comm -12 - <(echo "$third") | grep .
+}
+conns_to() { pooled_to "$1" | wc -l; }
+changes() { grep -c '"msg":"gateway.upstream_endpoints_changed".*"upstream":"dyn"' bulwark.log; }
 
 expect_eq "the name's address" "$(answers 4 /dyn)" "aaaa"
 expect_eq "fixed: the same" "$(answers 2 /fixed)" "aa"
@@ -77,7 +93,7 @@ expect_eq "a pooled connection to a from each" "$(conns_to 127.0.0.2)" "2"
 
 # The name moves: requests follow within the refresh, and the connection
 # to the address it left is closed.
-echo "127.0.0.3 $name" >hosts
+set_hosts "127.0.0.3 $name"
 if wait_answer /dyn b; then ok; else bad "requests did not follow the name to b"; fi
 expect_eq "all to b" "$(answers 6 /dyn)" "bbbbbb"
 expect_eq "fixed: looked up once, still a" "$(answers 2 /fixed)" "aa"
@@ -92,7 +108,7 @@ expect_eq "no more health checks to a" "$(grep -c healthz a.log)" "$before"
 grep -q healthz b.log && ok || bad "b is health-checked"
 
 # Two addresses: an endpoint each, taking turns, each with its own series.
-printf '127.0.0.2 %s\n127.0.0.3 %s\n' "$name" "$name" >hosts
+set_hosts "127.0.0.2 $name" "127.0.0.3 $name"
 for _ in $(seq 1 100); do
   case "$(answers 4 /dyn)" in *a*b* | *b*a*) break ;; esac
   sleep 0.05
@@ -107,18 +123,31 @@ for ep in "127.0.0.2:$p" "127.0.0.3:$p"; do
     ok || bad "health series of $ep"
 done
 
-# The name stops resolving: the last addresses are kept (fail static).
-: >hosts
+# The name stops resolving: the last addresses are kept (fail static), and
+# the failure is logged once however many lookups fail.
+failures() { grep -c '"msg":"gateway.upstream_lookup_failed".*"upstream":"dyn"' bulwark.log; }
+expect_eq "no lookup failed yet" "$(failures)" "0"
+set_hosts
 sleep 0.6
 got=$(answers 8 /dyn)
 expect_eq "kept both" "$(echo "$got" | grep -o a | wc -l):$(echo "$got" | grep -o b | wc -l)" "4:4"
-expect_eq "the failure logged once" \
-  "$(grep -c '"msg":"gateway.upstream_lookup_failed".*"upstream":"dyn"' bulwark.log)" "1"
+expect_eq "the failure logged" "$(failures)" "1"
+sleep 0.6
+expect_eq "and not again" "$(failures)" "1"
 
 # Back to one address: the other endpoint takes no more requests.
-echo "127.0.0.3 $name" >hosts
+set_hosts "127.0.0.3 $name"
 for _ in $(seq 1 100); do [ "$(answers 4 /dyn)" = bbbb ] && break; sleep 0.05; done
 expect_eq "back to b alone" "$(answers 6 /dyn)" "bbbbbb"
+# Lookups that find what they found before change nothing: the endpoint,
+# its pooled connection and the log stay as they are.
+expect_eq "three changes logged" "$(changes)" "3"
+held=$(pooled_to 127.0.0.3)
+sleep 0.6
+answers 2 /dyn >/dev/null
+expect_eq "the connection to b stays" "$(pooled_to 127.0.0.3)" "$held"
+[ -n "$held" ] && ok || bad "a pooled connection to b"
+expect_eq "no change logged" "$(changes)" "3"
 
 kill -TERM "$bulwark_pid"
 wait "$bulwark_pid"

@@ -153,5 +153,22 @@ TEST(CircuitBreakerMetricsTest, ShowEachChangeOfState) {
   EXPECT_EQ(opened.Value(), 2);
 }
 
+// A breaker whose endpoint was replaced under the same series goes on
+// deciding, and leaves the series to its successor.
+TEST(CircuitBreakerMetricsTest, ABreakerThatStoppedReportingLeavesItsSeries) {
+  metrics::MetricsRegistry registry;
+  metrics::Gauge& state = registry.AddGauge("state", "state");
+  metrics::Counter& opened = registry.AddCounter("opened_total", "opened");
+  FakeClock clock;
+  CircuitBreaker gone({.failure_threshold = 1}, clock, {.state = &state, .opened = &opened});
+  gone.StopReporting();
+  CircuitBreaker successor({.failure_threshold = 1}, clock, {.state = &state, .opened = &opened});
+  ASSERT_TRUE(gone.Allow());
+  gone.RecordFailure();
+  EXPECT_EQ(gone.state(), State::kOpen);
+  EXPECT_EQ(state.Value(), 0) << "the successor's closed state";
+  EXPECT_EQ(opened.Value(), 0);
+}
+
 }  // namespace
 }  // namespace bulwark::guard
