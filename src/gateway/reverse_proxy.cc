@@ -124,19 +124,36 @@ asio::awaitable<Result<net::HttpResponse>> SendOrUpgrade(net::UpstreamPool& pool
   return pool.Send(request, idempotent);
 }
 
+// Counts in `bytes` (may be null) the held body of `request`, when its try
+// (`sent`) reached a connection. (A streamed body counts as it goes:
+// WatchedRequestBody.)
+void CountBodySent(metrics::Counter* bytes, const net::HttpRequest& request,
+                   const Result<net::HttpResponse>& sent) {
+  if (bytes == nullptr || request.body.empty()) return;
+  if (sent || !net::IsConnectFailure(sent.error())) bytes->Increment(request.body.size());
+}
+
 // A streamed answer the service cuts, misframes or stalls on after its head
-// (which counted as a success) counts as an error of the upstream.
+// (which counted as a success) counts as an error of the upstream; its
+// bytes count as they pass (`bytes`, may be null).
 class CountedStreamedBody final : public net::StreamedBody {
  public:
   CountedStreamedBody(std::shared_ptr<net::StreamedBody> body, DecisionRecorder& recorder,
-                      std::string upstream)
-      : body_(std::move(body)), recorder_(recorder), upstream_(std::move(upstream)) {}
+                      std::string upstream, metrics::Counter* bytes)
+      : body_(std::move(body)),
+        recorder_(recorder),
+        upstream_(std::move(upstream)),
+        bytes_(bytes) {}
 
   std::optional<uint64_t> length() const override { return body_->length(); }
 
   asio::awaitable<Result<std::string_view>> Next() override {
     Result<std::string_view> piece = co_await body_->Next();
-    if (!piece) recorder_.UpstreamError(upstream_);
+    if (!piece) {
+      recorder_.UpstreamError(upstream_);
+    } else if (bytes_ != nullptr) {
+      bytes_->Increment(piece->size());
+    }
     co_return piece;
   }
 
@@ -144,20 +161,27 @@ class CountedStreamedBody final : public net::StreamedBody {
   std::shared_ptr<net::StreamedBody> body_;
   DecisionRecorder& recorder_;  // the server's; outlives its io threads
   const std::string upstream_;
+  metrics::Counter* const bytes_;
 };
 
 // A client's body on its way to the service, remembering whether reading
 // it failed (too large, bad chunks, too slow, the client gone): the
-// client's doing, not the service's.
+// client's doing, not the service's. Its bytes count as they go on
+// (`bytes`, may be null).
 class WatchedRequestBody final : public net::StreamedBody {
  public:
-  explicit WatchedRequestBody(std::shared_ptr<net::StreamedBody> body) : body_(std::move(body)) {}
+  WatchedRequestBody(std::shared_ptr<net::StreamedBody> body, metrics::Counter* bytes)
+      : body_(std::move(body)), bytes_(bytes) {}
 
   std::optional<uint64_t> length() const override { return body_->length(); }
 
   asio::awaitable<Result<std::string_view>> Next() override {
     Result<std::string_view> piece = co_await body_->Next();
-    if (!piece) error_ = piece.error();
+    if (!piece) {
+      error_ = piece.error();
+    } else if (bytes_ != nullptr) {
+      bytes_->Increment(piece->size());
+    }
     co_return piece;
   }
 
@@ -165,6 +189,7 @@ class WatchedRequestBody final : public net::StreamedBody {
 
  private:
   std::shared_ptr<net::StreamedBody> body_;
+  metrics::Counter* const bytes_;
   std::optional<Status> error_;
 };
 
@@ -295,6 +320,12 @@ struct ReverseProxy::Upstream {
   // bulwark_gateway_upstream_retries_over_budget_total{upstream}.
   std::unique_ptr<guard::RetryBudget> budget;
   metrics::Counter* over_budget = nullptr;
+  // Body bytes sent to it (each try's that reached a connection) and
+  // received from it (null without metrics):
+  // bulwark_gateway_upstream_request_body_bytes_total{upstream} and
+  // bulwark_gateway_upstream_response_body_bytes_total{upstream}.
+  metrics::Counter* request_bytes = nullptr;
+  metrics::Counter* response_bytes = nullptr;
 
   // Its endpoints now, and a count of their changes that io threads
   // compare with their view's (both written under `mu`).
@@ -645,11 +676,19 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
   std::unique_ptr<ReverseProxy> proxy(new ReverseProxy(gateway, recorder, clock));
   metrics::CounterFamily* retries = nullptr;
   metrics::CounterFamily* over_budget = nullptr;
+  metrics::CounterFamily* request_bytes = nullptr;
+  metrics::CounterFamily* response_bytes = nullptr;
   const std::vector<Route>& routes = gateway.routes().routes();
   if (recorder != nullptr) {
     retries = &recorder->registry().AddCounterFamily(
         "bulwark_gateway_upstream_retries_total",
         "Requests sent again to an endpoint of the upstream after a failure", {"upstream"});
+    request_bytes = &recorder->registry().AddCounterFamily(
+        "bulwark_gateway_upstream_request_body_bytes_total",
+        "Bytes of request bodies sent to the upstream, each try's", {"upstream"});
+    response_bytes = &recorder->registry().AddCounterFamily(
+        "bulwark_gateway_upstream_response_body_bytes_total",
+        "Bytes of response bodies received from the upstream and passed on", {"upstream"});
     if (std::any_of(configs.begin(), configs.end(),
                     [](const UpstreamConfig& c) { return c.retry.has_value(); }) ||
         std::any_of(routes.begin(), routes.end(),
@@ -719,7 +758,11 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
             proxy->MakeEndpoint(index, address, std::move(label), std::move(addresses)));
       }
     }
-    if (retries != nullptr) upstream.retries = &retries->WithLabels({upstream.name});
+    if (retries != nullptr) {
+      upstream.retries = &retries->WithLabels({upstream.name});
+      upstream.request_bytes = &request_bytes->WithLabels({upstream.name});
+      upstream.response_bytes = &response_bytes->WithLabels({upstream.name});
+    }
     proxy->Publish(index);
   }
   // Each route's upstream, found here once rather than by name per request,
@@ -970,7 +1013,8 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       std::shared_ptr<WatchedRequestBody> client_body;
       if (upstream_request.streamed_body) {
         client_body =
-            std::make_shared<WatchedRequestBody>(std::move(upstream_request.streamed_body));
+            std::make_shared<WatchedRequestBody>(std::move(upstream_request.streamed_body),
+                                                 upstreams_[endpoint->upstream]->request_bytes);
         upstream_request.streamed_body = client_body;
       }
       const bool tunnel = decision.route->websocket && upstream_request.body.empty() &&
@@ -994,6 +1038,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       if (upstream.least_request) in_flight.emplace(endpoint->in_flight);
       Result<net::HttpResponse> sent =
           co_await SendOrUpgrade(pool, upstream_request, tunnel, idempotent);
+      CountBodySent(upstream.request_bytes, upstream_request, sent);
       // A try that failed as the route's policy allows goes again: to
       // the next endpoint that is up and has not had the request; then,
       // with a policy configured, to one that has, after a backoff. Never a
@@ -1078,6 +1123,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
         if (upstream.least_request) in_flight.emplace(endpoint->in_flight);
         sent = co_await SendOrUpgrade(PoolAt(*view, place, executor), upstream_request, tunnel,
                                       idempotent);
+        CountBodySent(upstream.request_bytes, upstream_request, sent);
         ++tries;
       }
       if (client_body && client_body->error()) {
@@ -1213,9 +1259,11 @@ void ReverseProxy::FinishForward(const Endpoint& endpoint, Result<net::HttpRespo
     AppendRequestIdField(decision.request_id, response->passed_on_fields);
   }
   response->passed_on_fields.append(decision.response_fields);
+  metrics::Counter* bytes = upstreams_[endpoint.upstream]->response_bytes;
+  if (bytes != nullptr) bytes->Increment(response->body.size());
   if (recorder_ != nullptr && response->streamed_body) {
     response->streamed_body = std::make_shared<CountedStreamedBody>(
-        std::move(response->streamed_body), *recorder_, UpstreamName(endpoint));
+        std::move(response->streamed_body), *recorder_, UpstreamName(endpoint), bytes);
   }
   if (recorder_ != nullptr && response->tunnel) {
     response->tunnel = std::make_shared<CountedTunnel>(std::move(response->tunnel), *recorder_,

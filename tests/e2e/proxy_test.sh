@@ -730,6 +730,21 @@ expect_eq "a 3 MB upload under a raised limit" \
   "$(code --data-binary @upload.bin "$base/framing/echo"):$(head -c 12 body)" "200:POST 3000000"
 head -c 40000000 /dev/urandom >upload.bin
 expect_eq "a 40 MB upload over it -> 413" "$(code --data-binary @upload.bin "$base/framing/echo")" "413"
+# Body bytes by upstream, each way: held bodies and streamed ones (the
+# chunked upload is read piece by piece, the 20 MiB answer passed on so).
+body_bytes() {
+  curl -s "$base/metrics" |
+    sed -n "s/^bulwark_gateway_upstream_$1_body_bytes_total{upstream=\"framing\"} //p"
+}
+sent_before=$(body_bytes request)
+got_before=$(body_bytes response)
+code --data-binary "hello" "$base/framing/echo" >/dev/null                     # "POST 5 hello"
+code -H "Transfer-Encoding: chunked" --data-binary "hello chunks" "$base/framing/echo" >/dev/null
+code "$base/framing/chunked" >/dev/null                                        # "chunked!\n"
+code "$base/framing/big-chunked" >/dev/null                                    # 20 MiB, streamed
+expect_eq "request body bytes counted" "$(($(body_bytes request) - sent_before))" "$((5 + 12))"
+expect_eq "response body bytes counted" "$(($(body_bytes response) - got_before))" \
+  "$((12 + 20 + 9 + 20 * 1024 * 1024))"
 # Bodies over 64 KiB (server.max_held_body_bytes) stream to the service as
 # the client sends them, once the request is allowed: by their length, or in
 # chunks when they came chunked and run past 64 KiB; a small chunked body is
