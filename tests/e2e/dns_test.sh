@@ -117,9 +117,9 @@ got=$(answers 8 /dyn)
 expect_eq "both take turns" "$(echo "$got" | grep -o a | wc -l):$(echo "$got" | grep -o b | wc -l)" "4:4"
 metrics=$(curl -s "$base/metrics")
 for ep in "127.0.0.2:$p" "127.0.0.3:$p"; do
-  echo "$metrics" | grep -q "bulwark_gateway_upstream_circuit_state{upstream=\"dyn\",endpoint=\"$ep\"} 0" &&
+  grep -q "bulwark_gateway_upstream_circuit_state{upstream=\"dyn\",endpoint=\"$ep\"} 0" <<<"$metrics" &&
     ok || bad "breaker series of $ep"
-  echo "$metrics" | grep -q "bulwark_gateway_upstream_healthy{upstream=\"dyn\",endpoint=\"$ep\"} 1" &&
+  grep -q "bulwark_gateway_upstream_healthy{upstream=\"dyn\",endpoint=\"$ep\"} 1" <<<"$metrics" &&
     ok || bad "health series of $ep"
 done
 

@@ -371,7 +371,8 @@ if grep -q '"msg":"gateway.upstream_unhealthy","upstream":"checked"' bulwark.log
 # pass their health checks; the one that never answers gets none.
 dead_out=no
 for _ in $(seq 1 100); do
-  curl -s "$base/metrics" | grep -q "bulwark_gateway_upstream_healthy{upstream=\"pair\",endpoint=\"127.0.0.1:1\"} 0" &&
+  grep -q "bulwark_gateway_upstream_healthy{upstream=\"pair\",endpoint=\"127.0.0.1:1\"} 0" \
+    <<<"$(curl -s "$base/metrics")" &&
     dead_out=yes && break
   sleep 0.05
 done

@@ -74,7 +74,10 @@ for _ in $(seq 1 40); do
 done
 expect_eq "a revoked key is refused" "$statuses" "401"
 if grep -q "$api_key" server.log quickstart-audit.jsonl bulwark-quickstart.db* 2>/dev/null; then bad "the API key leaked into logs, audit or store"; else ok; fi
-if curl -s "$base/metrics" | grep -q 'bulwark_gateway_requests_total{frontend="proxy",route="orders",code="429"} 1'; then ok; else bad "metrics"; fi
+# Read whole before grep looks (grep -q leaving a pipe early would fail
+# curl's write, and the pipeline with it).
+metrics=$(curl -s "$base/metrics")
+if grep -q 'bulwark_gateway_requests_total{frontend="proxy",route="orders",code="429"} 1' <<<"$metrics"; then ok; else bad "metrics"; fi
 kill -TERM "$server"
 wait "$server"
 expect_eq "clean stop" "$?" "0"
