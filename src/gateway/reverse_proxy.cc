@@ -568,7 +568,7 @@ void ReverseProxy::Publish(size_t index) {
   upstream.generation.fetch_add(1, std::memory_order_release);
 }
 
-bool ReverseProxy::Refresh(size_t index, size_t name_index) {
+void ReverseProxy::Refresh(size_t index, size_t name_index) {
   Upstream& upstream = *upstreams_[index];
   Upstream::Name& name = upstream.names[name_index];
   auto resolved = net::ResolveWithin(name.address.host, std::to_string(name.address.port),
@@ -582,49 +582,44 @@ bool ReverseProxy::Refresh(size_t index, size_t name_index) {
                  {"kept", std::to_string(name.endpoints.size()) + " endpoints"}});
     }
     name.failing = true;
-    return false;
+    return;
   }
   name.failing = false;
-  // Whether another of the upstream's names than this one has `e`.
-  const auto elsewhere = [&](const std::shared_ptr<Endpoint>& e) {
-    for (size_t n = 0; n < upstream.names.size(); ++n) {
-      const std::vector<std::shared_ptr<Endpoint>>& others = upstream.names[n].endpoints;
-      if (n != name_index && std::find(others.begin(), others.end(), e) != others.end()) {
-        return true;
-      }
-    }
-    return false;
-  };
+  // The endpoints of the upstream's other names.
+  std::vector<std::shared_ptr<Endpoint>> others;
+  for (const Upstream::Name& other : upstream.names) {
+    if (&other == &name) continue;
+    others.insert(others.end(), other.endpoints.begin(), other.endpoints.end());
+  }
   // Endpoints whose addresses are unchanged stay as they are: their
   // breakers, health and connections go on. So does one another name of
   // the upstream came to first (one endpoint per address, as at start).
   // The rest are made below (null here).
   std::vector<std::shared_ptr<Endpoint>> endpoints;
   auto specs = EndpointsOf(*resolved, name.authority);
-  bool changed = specs.size() != name.endpoints.size();
   for (const auto& [label, addresses] : specs) {
-    std::shared_ptr<Endpoint> kept;
-    for (const Upstream::Name& other : upstream.names) {
-      for (const std::shared_ptr<Endpoint>& e : other.endpoints) {
-        if (e->label == label && (&other != &name || SameAddresses(e->resolved, addresses))) {
-          kept = e;
-          break;
-        }
-      }
-      if (kept) break;
-    }
-    changed = changed || !kept ||
-              std::find(name.endpoints.begin(), name.endpoints.end(), kept) == name.endpoints.end();
-    endpoints.push_back(std::move(kept));
+    const auto same = std::find_if(
+        name.endpoints.begin(), name.endpoints.end(),
+        [&](const auto& e) { return e->label == label && SameAddresses(e->resolved, addresses); });
+    const auto shared = std::find_if(others.begin(), others.end(),
+                                     [&](const auto& e) { return e->label == label; });
+    endpoints.push_back(same != name.endpoints.end() ? *same
+                        : shared != others.end()     ? *shared
+                                                     : nullptr);
   }
-  if (!changed) return true;
+  const auto had = [](const std::vector<std::shared_ptr<Endpoint>>& list,
+                      const std::shared_ptr<Endpoint>& e) {
+    return std::find(list.begin(), list.end(), e) != list.end();
+  };
+  const bool changed = endpoints.size() != name.endpoints.size() ||
+                       std::any_of(endpoints.begin(), endpoints.end(),
+                                   [&](const auto& e) { return !had(name.endpoints, e); });
+  if (!changed) return;
   // Those gone stop their checks and leave their series first, so that
   // one replacing them under the same label (a name whose one address
   // changed) shows its own state there from the start.
   for (const std::shared_ptr<Endpoint>& e : name.endpoints) {
-    if (std::find(endpoints.begin(), endpoints.end(), e) != endpoints.end() || elsewhere(e)) {
-      continue;
-    }
+    if (had(endpoints, e) || had(others, e)) continue;
     if (e->health) health_->Remove(e->health.get());
     e->breaker.StopReporting();
   }
@@ -642,7 +637,6 @@ bool ReverseProxy::Refresh(size_t index, size_t name_index) {
   }
   log::Info("gateway.upstream_endpoints_changed",
             {{"upstream", upstream.name}, {"address", name.authority}, {"endpoints", now}});
-  return true;
 }
 
 void ReverseProxy::RefreshNames() {

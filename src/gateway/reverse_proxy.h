@@ -180,8 +180,9 @@ class ReverseProxy {
   // the io threads (CurrentView).
   void Publish(size_t index);
   // Looks name `name` of upstream `index` up again; if its addresses
-  // changed, its endpoints follow them. False if the lookup failed.
-  bool Refresh(size_t index, size_t name);
+  // changed, its endpoints follow them (a lookup that fails changes
+  // nothing).
+  void Refresh(size_t index, size_t name);
   void RefreshNames();  // the refresh thread
 
   const Gateway& gateway_;
