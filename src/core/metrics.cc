@@ -201,38 +201,72 @@ MetricFamily<M>::MetricFamily(std::string name, std::string help,
       upper_bounds_(std::move(upper_bounds)) {}
 
 template <typename M>
-M& MetricFamily<M>::WithLabels(std::span<const std::string_view> label_values) {
+template <typename F>
+auto MetricFamily<M>::WithCleanLabels(std::span<const std::string_view> label_values, F f) {
   if (label_values.size() != label_names_.size()) {
     Die(fmt::format("{}: {} label values given for {} label names", name_, label_values.size(),
                     label_names_.size()));
   }
-  if (std::all_of(label_values.begin(), label_values.end(), IsValidUtf8)) {
-    return FindOrCreate(label_values);
-  }
+  if (std::all_of(label_values.begin(), label_values.end(), IsValidUtf8)) return f(label_values);
   std::vector<std::string> clean;
   for (std::string_view v : label_values) clean.push_back(SanitizeUtf8(v));
   const std::vector<std::string_view> views(clean.begin(), clean.end());
-  return FindOrCreate(views);
+  return f(std::span<const std::string_view>(views));
 }
 
 template <typename M>
-M& MetricFamily<M>::FindOrCreate(std::span<const std::string_view> label_values) {
+M& MetricFamily<M>::WithLabels(std::span<const std::string_view> label_values) {
+  return *WithCleanLabels(label_values, [this](std::span<const std::string_view> clean) {
+    return FindOrCreate(clean, /*by_reference=*/true);
+  });
+}
+
+template <typename M>
+std::shared_ptr<M> MetricFamily<M>::Shared(std::span<const std::string_view> label_values) {
+  return WithCleanLabels(label_values, [this](std::span<const std::string_view> clean) {
+    return FindOrCreate(clean, /*by_reference=*/false);
+  });
+}
+
+template <typename M>
+void MetricFamily<M>::Remove(std::span<const std::string_view> label_values) {
+  WithCleanLabels(label_values, [this](std::span<const std::string_view> clean) {
+    std::unique_lock lock(mu_);
+    const auto it = series_.find(clean);
+    if (it == series_.end()) return;
+    if (it->second.by_reference) {
+      Die(fmt::format("{}: a series taken with WithLabels cannot be removed", name_));
+    }
+    series_.erase(it);
+  });
+}
+
+template <typename M>
+std::shared_ptr<M> MetricFamily<M>::FindOrCreate(std::span<const std::string_view> label_values,
+                                                 bool by_reference) {
   {
     std::shared_lock lock(mu_);
-    if (auto it = series_.find(label_values); it != series_.end()) return *it->second;
+    if (auto it = series_.find(label_values);
+        it != series_.end() && (it->second.by_reference || !by_reference)) {
+      return it->second.metric;
+    }
   }
   std::unique_lock lock(mu_);
-  if (auto it = series_.find(label_values); it != series_.end()) return *it->second;
-  std::unique_ptr<M> series;
-  if constexpr (std::is_same_v<M, Histogram>) {
-    series.reset(new Histogram(upper_bounds_));
-  } else {
-    series.reset(new M());
+  auto it = series_.find(label_values);
+  if (it == series_.end()) {
+    std::shared_ptr<M> metric;
+    if constexpr (std::is_same_v<M, Histogram>) {
+      metric.reset(new Histogram(upper_bounds_));
+    } else {
+      metric.reset(new M());
+    }
+    it = series_
+             .emplace(std::vector<std::string>(label_values.begin(), label_values.end()),
+                      Series{.metric = std::move(metric)})
+             .first;
   }
-  M& ref = *series;
-  series_.emplace(std::vector<std::string>(label_values.begin(), label_values.end()),
-                  std::move(series));
-  return ref;
+  if (by_reference) it->second.by_reference = true;
+  return it->second.metric;
 }
 
 template <typename M>
@@ -248,7 +282,8 @@ void MetricFamily<M>::Render(std::string* out) const {
     for (double bound : upper_bounds_) le.push_back(FormatDouble(bound));
     le.push_back("+Inf");
   }
-  for (const auto& [values, series] : series_) {
+  for (const auto& [values, entry] : series_) {
+    const M* series = entry.metric.get();
     if constexpr (std::is_same_v<M, Counter>) {
       uint64_t count;
       double fraction;

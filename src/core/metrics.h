@@ -31,11 +31,14 @@
 // UTF-8 is replaced by U+FFFD when the series is created (Prometheus rejects a
 // whole scrape that carries invalid UTF-8), and backslash, double quote and
 // newline are escaped on output. Every distinct tuple of values is a series kept
-// for the life of the registry, so values must come from bounded sets
+// for the life of the registry unless removed, so values must come from bounded sets
 // (methods, status codes, route names), never from raw paths or user ids.
 //
 // Everything here is thread-safe. References returned by the registry and by
 // WithLabels stay valid, at the same address, for the life of the registry.
+// A series that describes something that may go for good (an upstream
+// endpoint whose address went away) is taken with Shared instead, and ended
+// with Remove, so that what churns does not leave series behind.
 #ifndef BULWARK_CORE_METRICS_H_
 #define BULWARK_CORE_METRICS_H_
 
@@ -222,6 +225,25 @@ class MetricFamily {
   }
   M& WithLabels(std::span<const std::string_view> label_values);
 
+  // The same series, shared: it stays valid for as long as the pointer is
+  // held, Remove or not, but not past the registry (a histogram reads its
+  // family's bounds). For series that may go away with what they describe
+  // (an upstream endpoint whose address is gone), which take it this way
+  // only. Takes the locks WithLabels takes.
+  std::shared_ptr<M> Shared(std::initializer_list<std::string_view> label_values) {
+    return Shared(std::span<const std::string_view>(label_values.begin(), label_values.size()));
+  }
+  std::shared_ptr<M> Shared(std::span<const std::string_view> label_values);
+  // Ends the series with these label values, if there is one: it is no
+  // longer rendered, and taking it again starts it afresh at zero (a reset
+  // that Prometheus's rate() reads as such). Its holders keep their pointer.
+  // Aborts if it was ever taken with WithLabels, whose references must stay
+  // valid for the registry's life.
+  void Remove(std::initializer_list<std::string_view> label_values) {
+    Remove(std::span<const std::string_view>(label_values.begin(), label_values.size()));
+  }
+  void Remove(std::span<const std::string_view> label_values);
+
   const std::string& name() const { return name_; }
   const std::string& help() const { return help_; }
   const std::vector<std::string>& label_names() const { return label_names_; }
@@ -240,7 +262,17 @@ class MetricFamily {
 
   MetricFamily(std::string name, std::string help, std::vector<std::string> label_names,
                std::vector<double> upper_bounds);
-  M& FindOrCreate(std::span<const std::string_view> label_values);
+  struct Series {
+    std::shared_ptr<M> metric;
+    bool by_reference = false;  // taken with WithLabels: never removed
+  };
+  // Calls `f` with `label_values` checked for count and made valid UTF-8.
+  template <typename F>
+  auto WithCleanLabels(std::span<const std::string_view> label_values, F f);
+  // The series with these (clean) values, created at zero if there is none;
+  // marked as taken by reference if `by_reference`.
+  std::shared_ptr<M> FindOrCreate(std::span<const std::string_view> label_values,
+                                  bool by_reference);
   // Appends this family's exposition text; nothing if it has no series.
   void Render(std::string* out) const;
 
@@ -249,7 +281,7 @@ class MetricFamily {
   const std::vector<std::string> label_names_;
   const std::vector<double> upper_bounds_;  // histograms only
   mutable std::shared_mutex mu_;
-  std::map<std::vector<std::string>, std::unique_ptr<M>, LabelsLess> series_;  // guarded by mu_
+  std::map<std::vector<std::string>, Series, LabelsLess> series_;  // guarded by mu_
 };
 
 using CounterFamily = MetricFamily<Counter>;

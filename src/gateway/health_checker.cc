@@ -31,12 +31,15 @@ HealthChecker::~HealthChecker() {
 
 std::shared_ptr<const HealthChecker::Check> HealthChecker::Add(Target target) {
   auto check = std::make_shared<Check>(std::move(target));
-  if (gauges_ != nullptr) {
-    check->gauge_ = &gauges_->WithLabels({check->target_.name, check->target_.endpoint});
-    check->gauge_->Set(1);
-  }
   {
+    // The gauge is taken under the lock, so that a Remove of another
+    // endpoint of the same labels either sees this one or ends the series
+    // before it is taken again.
     std::lock_guard<std::mutex> lock(mu_);
+    if (gauges_ != nullptr) {
+      check->gauge_ = gauges_->Shared({check->target_.name, check->target_.endpoint});
+      check->gauge_->Set(1);
+    }
     check->next_check_ = std::chrono::steady_clock::now();
     checks_.push_back(check);
     // A thread per endpoint, up to the cap: they are started as endpoints
@@ -51,11 +54,20 @@ std::shared_ptr<const HealthChecker::Check> HealthChecker::Add(Target target) {
 
 void HealthChecker::Remove(const Check* check) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::erase_if(checks_, [check](const std::shared_ptr<Check>& c) {
-    if (c.get() != check) return false;
-    c->removed_ = true;
-    return true;
-  });
+  if (std::erase_if(checks_, [check](const std::shared_ptr<Check>& c) {
+        if (c.get() != check) return false;
+        c->removed_ = true;
+        return true;
+      }) == 0) {
+    return;
+  }
+  const Target& gone = check->target_;
+  if (gauges_ != nullptr &&
+      std::none_of(checks_.begin(), checks_.end(), [&](const std::shared_ptr<Check>& c) {
+        return c->target_.name == gone.name && c->target_.endpoint == gone.endpoint;
+      })) {
+    gauges_->Remove({gone.name, gone.endpoint});
+  }
 }
 
 void HealthChecker::Probe(Check& check) {

@@ -62,7 +62,7 @@ class HealthChecker {
     std::chrono::steady_clock::time_point next_check_;  // guarded by mu_
     bool checking_ = false;                             // guarded by mu_
     bool removed_ = false;                              // guarded by mu_
-    metrics::Gauge* gauge_ = nullptr;
+    std::shared_ptr<metrics::Gauge> gauge_;  // removed from /metrics with the last of its label
   };
 
   // Endpoints checked at once, at most (a thread each, mostly asleep).
@@ -79,7 +79,8 @@ class HealthChecker {
   // Stops checking `check`'s endpoint (one gone from its name's
   // addresses): a check in flight changes neither its state nor its gauge
   // (which may be another endpoint's by then); whoever holds it still
-  // reads its last state. Thread-safe.
+  // reads its last state. Its gauge's series leaves /metrics unless another
+  // endpoint checked has its labels. Thread-safe.
   void Remove(const Check* check);
 
   // Whether target `index` of those given to the constructor is healthy.

@@ -261,10 +261,20 @@ void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::
 
 struct ReverseProxy::Endpoint {
   Endpoint(size_t upstream, uint64_t serial, guard::CircuitBreakerOptions breaker_options,
-           const Clock& clock, guard::CircuitBreakerMetrics breaker_metrics)
-      : upstream(upstream), serial(serial), breaker(breaker_options, clock, breaker_metrics) {}
-  const size_t upstream;         // into upstreams_
-  const uint64_t serial;         // the proxy's, never reused: how a request's tries know it
+           const Clock& clock, std::shared_ptr<metrics::Gauge> state_series,
+           std::shared_ptr<metrics::Counter> openings_series)
+      : upstream(upstream),
+        serial(serial),
+        state_series(std::move(state_series)),
+        openings_series(std::move(openings_series)),
+        breaker(breaker_options, clock,
+                {.state = this->state_series.get(), .opened = this->openings_series.get()}) {}
+  const size_t upstream;  // into upstreams_
+  const uint64_t serial;  // the proxy's, never reused: how a request's tries know it
+  // The breaker's series (null without metrics), held for as long as it
+  // may write them, removed from /metrics when the endpoint is gone.
+  const std::shared_ptr<metrics::Gauge> state_series;
+  const std::shared_ptr<metrics::Counter> openings_series;
   net::UpstreamOptions options;  // the upstream's, with this endpoint's host and port
   std::string authority;         // host:port, an IPv6 literal in brackets
   // How metrics and logs name it: its authority, or if its name resolved to
@@ -522,14 +532,15 @@ std::shared_ptr<ReverseProxy::Endpoint> ReverseProxy::MakeEndpoint(
     size_t index, const UpstreamAddress& address, std::string label,
     std::vector<boost::asio::ip::tcp::endpoint> addresses) {
   const Upstream& upstream = *upstreams_[index];
-  guard::CircuitBreakerMetrics breaker_metrics;
+  std::shared_ptr<metrics::Gauge> state;
+  std::shared_ptr<metrics::Counter> openings;
   if (breaker_states_ != nullptr) {
-    breaker_metrics = {.state = &breaker_states_->WithLabels({upstream.name, label}),
-                       .opened = &breaker_openings_->WithLabels({upstream.name, label})};
+    state = breaker_states_->Shared({upstream.name, label});
+    openings = breaker_openings_->Shared({upstream.name, label});
   }
-  auto endpoint =
-      std::make_shared<Endpoint>(index, next_serial_.fetch_add(1, std::memory_order_relaxed),
-                                 upstream.config.breaker, clock_, breaker_metrics);
+  auto endpoint = std::make_shared<Endpoint>(
+      index, next_serial_.fetch_add(1, std::memory_order_relaxed), upstream.config.breaker, clock_,
+      std::move(state), std::move(openings));
   endpoint->options = upstream.config.options;
   endpoint->options.host = address.host;
   endpoint->options.port = address.port;
@@ -618,10 +629,12 @@ void ReverseProxy::Refresh(size_t index, size_t name_index) {
   // Those gone stop their checks and leave their series first, so that
   // one replacing them under the same label (a name whose one address
   // changed) shows its own state there from the start.
+  std::vector<std::shared_ptr<Endpoint>> gone;
   for (const std::shared_ptr<Endpoint>& e : name.endpoints) {
     if (had(endpoints, e) || had(others, e)) continue;
     if (e->health) health_->Remove(e->health.get());
     e->breaker.StopReporting();
+    gone.push_back(e);
   }
   for (size_t i = 0; i < endpoints.size(); ++i) {
     if (!endpoints[i]) {
@@ -630,6 +643,21 @@ void ReverseProxy::Refresh(size_t index, size_t name_index) {
   }
   name.endpoints = std::move(endpoints);
   Publish(index);
+  // The series of a label no endpoint has any more leave /metrics, so that
+  // addresses that churn (pods coming and going) leave none behind.
+  const auto in_use = [&](const std::string& label) {
+    return std::any_of(upstream.names.begin(), upstream.names.end(), [&](const Upstream::Name& n) {
+      return std::any_of(n.endpoints.begin(), n.endpoints.end(),
+                         [&](const auto& e) { return e->label == label; });
+    });
+  };
+  if (breaker_states_ != nullptr) {
+    for (const std::shared_ptr<Endpoint>& e : gone) {
+      if (in_use(e->label)) continue;
+      breaker_states_->Remove({upstream.name, e->label});
+      breaker_openings_->Remove({upstream.name, e->label});
+    }
+  }
   std::string now;
   for (const std::shared_ptr<Endpoint>& e : name.endpoints) {
     if (!now.empty()) now += ' ';

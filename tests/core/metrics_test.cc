@@ -149,6 +149,39 @@ TEST(MetricsTest, WithLabelsReturnsTheSameSeriesEveryTime) {
   EXPECT_NE(&f.WithLabels({"2"}), &first);
 }
 
+TEST(MetricsTest, ARemovedSeriesIsNoLongerRenderedAndStartsAfreshWhenTakenAgain) {
+  MetricsRegistry registry;
+  GaugeFamily& f = registry.AddGaugeFamily("bulwark_endpoint_up", "Up.", {"endpoint"});
+  std::shared_ptr<Gauge> a = f.Shared({"10.0.0.1:80"});
+  std::shared_ptr<Gauge> b = f.Shared({"10.0.0.2:80"});
+  EXPECT_EQ(f.Shared({"10.0.0.1:80"}), a) << "taken again, the same series";
+  EXPECT_EQ(&f.WithLabels({"10.0.0.3:80"}), f.Shared({"10.0.0.3:80"}).get());
+  a->Set(1);
+  b->Set(1);
+  f.Remove({"10.0.0.1:80"});
+  f.Remove({"10.0.0.9:80"});  // none: nothing happens
+  const std::string text = registry.RenderPrometheusText();
+  EXPECT_EQ(text.find("10.0.0.1:80"), std::string::npos) << text;
+  EXPECT_NE(text.find("bulwark_endpoint_up{endpoint=\"10.0.0.2:80\"} 1\n"), std::string::npos);
+  a->Set(2);  // its holder may still write it, unseen
+  EXPECT_EQ(registry.RenderPrometheusText(), text);
+  std::shared_ptr<Gauge> again = f.Shared({"10.0.0.1:80"});
+  EXPECT_NE(again, a);
+  EXPECT_EQ(again->Value(), 0);
+  EXPECT_NE(
+      registry.RenderPrometheusText().find("bulwark_endpoint_up{endpoint=\"10.0.0.1:80\"} 0\n"),
+      std::string::npos);
+  f.Remove({"10.0.0.1:80"});
+  f.Remove({"10.0.0.2:80"});
+  EXPECT_EQ(registry.RenderPrometheusText().find("bulwark_endpoint_up{endpoint=\"10.0.0.2"),
+            std::string::npos);
+  // Invalid UTF-8 names the series its sanitized values name.
+  CounterFamily& c = registry.AddCounterFamily("bulwark_opened_total", "Opened.", {"endpoint"});
+  c.Shared({"\xff"})->Increment();
+  c.Remove({"\xEF\xBF\xBD"});
+  EXPECT_EQ(registry.RenderPrometheusText().find("bulwark_opened_total{"), std::string::npos);
+}
+
 TEST(MetricsTest, RegisteringTheSameDefinitionAgainReturnsTheFamily) {
   MetricsRegistry registry;
   CounterFamily& a = registry.AddCounterFamily("bulwark_x_total", "X.", {"a"});
@@ -230,6 +263,12 @@ TEST(MetricsDeathTest, AbortsOnProgrammingErrors) {
   EXPECT_DEATH(registry.AddHistogram("bulwark_lat", "X."), "clashes");
   CounterFamily& f = registry.AddCounterFamily("bulwark_f_total", "F.", {"a", "b"});
   EXPECT_DEATH(f.WithLabels({"only-one"}), "1 label values given for 2 label names");
+  EXPECT_DEATH(f.Shared({"only-one"}), "1 label values given for 2 label names");
+  f.WithLabels({"held", "by reference"});
+  EXPECT_DEATH(f.Remove({"held", "by reference"}), "taken with WithLabels cannot be removed");
+  f.Shared({"shared", "first"});
+  f.WithLabels({"shared", "first"});
+  EXPECT_DEATH(f.Remove({"shared", "first"}), "taken with WithLabels cannot be removed");
 }
 
 std::string FindInPath(const std::string& program) {

@@ -122,6 +122,13 @@ for ep in "127.0.0.2:$p" "127.0.0.3:$p"; do
   grep -q "bulwark_gateway_upstream_healthy{upstream=\"dyn\",endpoint=\"$ep\"} 1" <<<"$metrics" &&
     ok || bad "health series of $ep"
 done
+# The name's one endpoint is gone, and so are its series.
+for family in circuit_state circuit_opened_total healthy; do
+  grep -q "bulwark_gateway_upstream_$family{upstream=\"dyn\",endpoint=\"$name:$p\"}" <<<"$metrics" &&
+    bad "the gone endpoint's $family series stays" || ok
+done
+grep -q "upstream=\"fixed\",endpoint=\"$name:$p\"" <<<"$metrics" &&
+  ok || bad "the fixed upstream's series of the same name"
 
 # The name stops resolving: the last addresses are kept (fail static), and
 # the failure is logged once however many lookups fail.
@@ -139,6 +146,17 @@ expect_eq "and not again" "$(failures)" "1"
 set_hosts "127.0.0.3 $name"
 for _ in $(seq 1 100); do [ "$(answers 4 /dyn)" = bbbb ] && break; sleep 0.05; done
 expect_eq "back to b alone" "$(answers 6 /dyn)" "bbbbbb"
+# One endpoint again, named by the name: the two addresses' series are
+# gone, and the name's are back.
+metrics=$(curl -s "$base/metrics")
+for family in circuit_state circuit_opened_total healthy; do
+  grep -q "bulwark_gateway_upstream_$family{upstream=\"dyn\",endpoint=\"127.0.0.[23]:$p\"}" <<<"$metrics" &&
+    bad "the addresses' $family series stay" || ok
+done
+for family in circuit_state healthy; do
+  grep -q "bulwark_gateway_upstream_$family{upstream=\"dyn\",endpoint=\"$name:$p\"}" <<<"$metrics" &&
+    ok || bad "the name's $family series"
+done
 # Lookups that find what they found before change nothing: the endpoint,
 # its pooled connection and the log stay as they are.
 expect_eq "three changes logged" "$(changes)" "3"

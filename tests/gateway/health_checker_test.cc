@@ -135,5 +135,29 @@ TEST(HealthCheckerTest, EndpointsAddedAreCheckedAndRemovedOnesAreNot) {
   EXPECT_FALSE(check->healthy()) << "a removed endpoint is not checked again";
 }
 
+TEST(HealthCheckerTest, ARemovedEndpointsGaugeLeavesMetricsUnlessAnotherHasItsLabels) {
+  Service service;
+  metrics::MetricsRegistry registry;
+  HealthChecker checker({}, &registry);
+  const HealthCheckOptions options{.interval = 1h};
+  const std::string series =
+      "bulwark_gateway_upstream_healthy{upstream=\"orders\",endpoint=\"127.0.0.1:" +
+      std::to_string(service.port()) + "\"} 1\n";
+  std::shared_ptr<const HealthChecker::Check> first =
+      checker.Add(TargetAt(service.port(), options));
+  std::shared_ptr<const HealthChecker::Check> second =
+      checker.Add(TargetAt(service.port(), options));
+  checker.Remove(first.get());
+  EXPECT_NE(registry.RenderPrometheusText().find(series), std::string::npos)
+      << "another endpoint checked has the labels";
+  checker.Remove(second.get());
+  checker.Remove(second.get());  // twice: nothing more happens
+  EXPECT_EQ(registry.RenderPrometheusText().find("bulwark_gateway_upstream_healthy{"),
+            std::string::npos);
+  std::shared_ptr<const HealthChecker::Check> again =
+      checker.Add(TargetAt(service.port(), options));
+  EXPECT_NE(registry.RenderPrometheusText().find(series), std::string::npos);
+}
+
 }  // namespace
 }  // namespace bulwark::gateway
