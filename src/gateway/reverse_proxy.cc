@@ -758,16 +758,30 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
       options.host = address.host;
       options.port = address.port;
       auto resolved = net::ResolveUpstream(options);
-      if (!resolved) {
+      const bool looked_up_again =
+          upstream.config.dns_refresh.count() > 0 && !IsIpLiteral(address.host);
+      // A name looked up once must resolve now. One looked up again may
+      // come later (a service started after Bulwark, as Compose and
+      // Kubernetes start them in any order): until it does, it has no
+      // endpoint, and requests that only it could take are answered 503.
+      if (!resolved && !looked_up_again) {
         return Err(InvalidArgumentError(
             fmt::format("upstream '{}': {}", upstream.name, resolved.error().message())));
       }
       Upstream::Name& name = upstream.names.emplace_back();
       name.address = address;
       name.authority = Authority(address.host, address.port);
-      name.refresh = upstream.config.dns_refresh.count() > 0 && !IsIpLiteral(address.host);
+      name.refresh = looked_up_again;
       name.next_lookup = std::chrono::steady_clock::now() + upstream.config.dns_refresh;
       refresh = refresh || name.refresh;
+      if (!resolved) {
+        log::Warn("gateway.upstream_lookup_failed", {{"upstream", upstream.name},
+                                                     {"address", name.authority},
+                                                     {"error", resolved.error().message()},
+                                                     {"kept", "0 endpoints"}});
+        name.failing = true;
+        continue;
+      }
       // A name of several addresses is an endpoint for each, named by it.
       for (auto& [label, addresses] : EndpointsOf(*resolved, name.authority)) {
         // Two endpoints of one name would share their metrics' series.

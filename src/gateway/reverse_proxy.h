@@ -66,8 +66,10 @@ struct UpstreamConfig {
   // following its addresses as they change (as Envoy's strict DNS, and
   // nginx's `resolve`): one gone takes no new request, and its idle
   // connections close; one new is added with a breaker and health checks
-  // of its own. A lookup that fails keeps the last addresses. Zero: names
-  // are looked up once, at start. IP literals never are.
+  // of its own. A lookup that fails keeps the last addresses (none, if
+  // the name has not resolved since start: requests only it could take
+  // are answered 503 until it does). Zero: names are looked up once, at
+  // start, and must resolve then. IP literals never are.
   std::chrono::milliseconds dns_refresh{5000};
   // Unset: a request goes on to the next endpoint when no connection could
   // be made, or (idempotent) when its connection was lost before any of an
@@ -77,8 +79,10 @@ struct UpstreamConfig {
 
 class ReverseProxy {
  public:
-  // `gateway` must outlive the proxy. kInvalidArgument if an upstream does not
-  // resolve, its TLS files do not load, or a route names an unknown upstream.
+  // `gateway` must outlive the proxy. kInvalidArgument if a name looked up
+  // once (dns_refresh zero) does not resolve, an upstream's TLS files do not
+  // load, or a route names an unknown upstream. A name looked up again that
+  // does not resolve yet is logged and has no endpoint until it does.
   // `recorder` (may be null) must outlive the proxy too.
   static Result<std::unique_ptr<ReverseProxy>> Create(const Gateway& gateway,
                                                       std::vector<UpstreamConfig> upstreams,

@@ -52,13 +52,26 @@ gateway:
     - name: fixed
       address: $name:$p
       dns_refresh_ms: 0
+    - name: late
+      address: late.bulwark.test:$p
+      dns_refresh_ms: 200
   routes:
     - {name: dyn, path_prefix: /dyn, authn: {mode: none}, upstream: dyn}
     - {name: fixed, path_prefix: /fixed, authn: {mode: none}, upstream: fixed}
+    - {name: late, path_prefix: /late, authn: {mode: none}, upstream: late}
 YAML
 bulwark_wrapper=("${unshare_cmd[@]}" sh -c \
   'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/nsswitch.conf && shift 2 && exec "$@"' \
   sh "$work/hosts" "$work/nsswitch.conf")
+# A name looked up once must resolve at start.
+sed '/name: late/,/dns_refresh_ms: 200/s/dns_refresh_ms: 200/dns_refresh_ms: 0/' bulwark.yaml >once.yaml
+if start_bulwark once.yaml once.log >/dev/null; then
+  bad "started with a name looked up once that does not resolve"
+  kill "$bulwark_pid"
+else
+  grep -q "upstream 'late'" once.log && ok || bad "the unresolved name is named: $(cat once.log)"
+fi
+# One looked up again need not resolve yet (the service may start later).
 if start_bulwark bulwark.yaml bulwark.log; then ok; else bad "bulwark did not start"; exit 1; fi
 port=$bulwark_port
 base="http://127.0.0.1:$port"
@@ -166,6 +179,16 @@ answers 2 /dyn >/dev/null
 expect_eq "the connection to b stays" "$(pooled_to 127.0.0.3)" "$held"
 [ -n "$held" ] && ok || bad "a pooled connection to b"
 expect_eq "no change logged" "$(changes)" "3"
+
+# The name that did not resolve at start: 503 until it does, the failure
+# logged once, then its requests go where it resolves to.
+status() { curl -s -o /dev/null -w '%{http_code}' "$base$1"; }
+expect_eq "no endpoint yet: 503" "$(status /late)" "503"
+expect_eq "its failure logged once" \
+  "$(grep -c '"msg":"gateway.upstream_lookup_failed".*"upstream":"late"' bulwark.log)" "1"
+set_hosts "127.0.0.3 $name" "127.0.0.2 late.bulwark.test"
+if wait_answer /late a; then ok; else bad "requests did not reach the name once it resolved"; fi
+expect_eq "dyn unchanged" "$(answers 4 /dyn)" "bbbb"
 
 kill -TERM "$bulwark_pid"
 wait "$bulwark_pid"
