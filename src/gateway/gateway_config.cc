@@ -349,8 +349,8 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
   for (const ConfigNode& item : node["upstreams"].Elements()) {
     BULWARK_RETURN_IF_ERROR(
         item.CheckKeys({"name", "address", "addresses", "balance", "connect_timeout_ms",
-                        "response_timeout_ms", "tunnel_idle_timeout_ms", "circuit_breaker", "tls",
-                        "health_check", "retry", "dns_refresh_ms"}));
+                        "response_timeout_ms", "idle_timeout_ms", "tunnel_idle_timeout_ms",
+                        "circuit_breaker", "tls", "health_check", "retry", "dns_refresh_ms"}));
     UpstreamConfig upstream;
     BULWARK_ASSIGN_OR_RETURN(upstream.name, item["name"].String());
     if (ConfigNode list = item["addresses"]; !list.IsMissing()) {
@@ -377,6 +377,8 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
     BULWARK_ASSIGN_OR_RETURN(int64_t response,
                              item["response_timeout_ms"].IntOr(30'000, 1, 3'600'000));
     upstream.options.response_timeout = std::chrono::milliseconds(response);
+    BULWARK_ASSIGN_OR_RETURN(int64_t idle, item["idle_timeout_ms"].IntOr(30'000, 100, 3'600'000));
+    upstream.options.idle_timeout = std::chrono::milliseconds(idle);
     BULWARK_ASSIGN_OR_RETURN(int64_t tunnel_idle,
                              item["tunnel_idle_timeout_ms"].IntOr(300'000, 1, 86'400'000));
     upstream.options.tunnel_idle_timeout = std::chrono::milliseconds(tunnel_idle);

@@ -28,6 +28,7 @@
 #include "net/request_head.h"
 #include "net/server_worker.h"
 #include "net/streamed_body.h"
+#include "net/upstream_pool.h"
 
 namespace bulwark::net {
 
@@ -219,8 +220,14 @@ namespace internal {
 
 Worker* CurrentWorker() { return current_worker; }
 
+Worker::~Worker() {
+  for (UpstreamPool* pool : upstream_pools) pool->worker_ = nullptr;
+}
+
 asio::awaitable<void> SweepDeadlines(Worker& worker) {
   for (;;) {
+    // A pooled upstream connection is registered too, so the sweep does
+    // not sleep while one waits to be closed below.
     worker.sweep_sleeping = worker.connections.empty() && worker.upstream_streams.empty();
     // Asleep, it waits for a registration to cancel the wait (or an hour).
     worker.sweep_timer.expires_after(
@@ -237,6 +244,12 @@ asio::awaitable<void> SweepDeadlines(Worker& worker) {
         boost::system::error_code ec;
         slot->stream->cancel(ec);
       }
+    }
+    // After the loops above: a pooled connection closed leaves
+    // upstream_streams.
+    if (now >= worker.next_idle_sweep) {
+      worker.next_idle_sweep = now + kIdleSweep;
+      for (UpstreamPool* pool : worker.upstream_pools) pool->CloseIdle();
     }
   }
 }

@@ -32,6 +32,10 @@
 
 struct ssl_st;  // OpenSSL's SSL
 
+namespace bulwark::net {
+class UpstreamPool;
+}  // namespace bulwark::net
+
 namespace bulwark::net::internal {
 
 // Open connections per client address, shared by every io thread. Touched
@@ -155,17 +159,27 @@ struct ConnectionSlot {
 // How often a worker sweeps its connections' deadlines: a timeout fires up
 // to this late. While it has none to watch it sleeps until one registers.
 inline constexpr std::chrono::milliseconds kDeadlineSweep(50);
+// How often it closes its upstream pools' idle connections that timed out
+// or were closed by the service.
+inline constexpr std::chrono::seconds kIdleSweep(1);
 
 // One io thread with its io_context, listening socket and connections.
 // Except for `shared` and `listen_fd`, members are touched only on `thread`
 // while it runs, and by Stop after it has been joined.
 struct Worker {
   explicit Worker(ServerShared& s) : shared(s) {}
+  // Tells the pools still registered that it is gone.
+  ~Worker();
 
   ServerShared& shared;
   std::unordered_set<ConnectionSlot*> connections;
   // Streams to upstreams opened on this thread, swept like connections.
   std::unordered_set<ConnectionSlot*> upstream_streams;
+  // Pools of upstream connections made on this thread, whose idle
+  // connections (each in upstream_streams) the sweep closes
+  // (UpstreamPool::CloseIdle) every kIdleSweep.
+  std::unordered_set<UpstreamPool*> upstream_pools;
+  ConnectionSlot::Clock::time_point next_idle_sweep{};
   HttpDateCache date;
   // Declared after the members above so it is destroyed before them: its
   // destruction destroys unfinished connection frames, which unregister.

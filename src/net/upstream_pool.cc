@@ -307,11 +307,29 @@ UpstreamPool::UpstreamPool(asio::any_io_executor executor, UpstreamOptions optio
     : executor_(std::move(executor)),
       options_(std::move(options)),
       endpoints_(std::move(endpoints)),
-      tls_context_(std::move(tls_context)) {}
+      tls_context_(std::move(tls_context)) {
+  // Made on a server's io thread for its own io_context: its sweep looks
+  // after the idle connections.
+  internal::Worker* worker = internal::CurrentWorker();
+  asio::execution_context& context = asio::query(executor_, asio::execution::context);
+  if (worker != nullptr && &context == &static_cast<asio::execution_context&>(worker->ioc)) {
+    worker_ = worker;
+    worker_->upstream_pools.insert(this);
+  }
+}
 
-UpstreamPool::~UpstreamPool() = default;
+UpstreamPool::~UpstreamPool() {
+  if (worker_ != nullptr) worker_->upstream_pools.erase(this);
+}
 
 size_t UpstreamPool::idle_connections() const { return idle_.size(); }
+
+void UpstreamPool::CloseIdle() {
+  const auto now = internal::CoarseSteadyClock::now();
+  std::erase_if(idle_, [&](const std::unique_ptr<Connection>& c) {
+    return now - c->idle_since > options_.idle_timeout || !c->StillOpen();
+  });
+}
 
 asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool::Connect() {
   auto connection = std::make_unique<Connection>(executor_);

@@ -40,7 +40,9 @@ struct UpstreamOptions {
   std::chrono::milliseconds connect_timeout{2000};
   // From sending the request to the end of the response.
   std::chrono::milliseconds response_timeout{30000};
-  // Idle keep-alive connections older than this are not reused.
+  // Idle keep-alive connections older than this are not reused; on a
+  // server's io thread they are closed about a second after (see
+  // CloseIdle), and so is one the service closed.
   std::chrono::milliseconds idle_timeout{30000};
   size_t max_idle_connections = 64;  // per io thread
   // A response body up to this, framed by Content-Length, is read whole and
@@ -85,6 +87,10 @@ Result<std::vector<boost::asio::ip::tcp::endpoint>> ResolveUpstream(const Upstre
 // `localhost`), stays one endpoint of them all.
 std::vector<std::vector<boost::asio::ip::tcp::endpoint>> EndpointsOfName(
     const std::vector<boost::asio::ip::tcp::endpoint>& resolved);
+
+namespace internal {
+struct Worker;
+}  // namespace internal
 
 class UpstreamPool {
  public:
@@ -131,6 +137,15 @@ class UpstreamPool {
                                                        std::string_view protocol);
 
   size_t idle_connections() const;
+
+  // Closes the idle connections that have waited out idle_timeout, and
+  // those the service closed (or sent bytes on unasked) while they waited:
+  // a recv that does not block, each. A pool made on a server's io thread
+  // is registered with it, and its sweep calls this every second while it
+  // has idle connections, so none lingers after the service hung up
+  // (CLOSE_WAIT) or idles long past its timeout, whether the thread gets
+  // more requests for it or not.
+  void CloseIdle();
 
  private:
   struct Connection;
@@ -187,6 +202,10 @@ class UpstreamPool {
   std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
   std::shared_ptr<boost::asio::ssl::context> tls_context_;
   std::vector<std::unique_ptr<Connection>> idle_;  // most recently used last
+  // The io thread it was made on (its sweep calls CloseIdle), or null:
+  // the worker forgets its pools when it goes first.
+  friend struct internal::Worker;
+  internal::Worker* worker_ = nullptr;
   // Streamed bodies outlive the request: one that ends after its pool is
   // gone closes its connection instead of pooling it.
   std::shared_ptr<UpstreamPool*> self_ = std::make_shared<UpstreamPool*>(this);

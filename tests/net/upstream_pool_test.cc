@@ -30,6 +30,7 @@ namespace asio = boost::asio;
 // keeps the connection open, or closes it after `answers_per_connection`
 // answers without saying so (as a service whose keep-alive timer fired).
 // Given `last_answer`, it sends those bytes as a connection's last answer.
+// A connection the client closes ends too (AwaitClose tells the first).
 class Service {
  public:
   explicit Service(int answers_per_connection, std::string last_answer = "")
@@ -39,6 +40,10 @@ class Service {
   int connections() const { return loop_.connections(); }
   // Waits until the service has closed a connection it was told to close.
   void AwaitClose() { closed_.get_future().wait(); }
+  // The same, for at most `d`: whether it did. (Either, once.)
+  bool AwaitCloseFor(std::chrono::milliseconds d) {
+    return closed_.get_future().wait_for(d) == std::future_status::ready;
+  }
 
  private:
   void Serve(int fd) {
@@ -202,6 +207,74 @@ TEST_F(UpstreamPoolTest, OnAServerThreadSendsAndReceivesBeyondTheSocketBuffers) 
   ASSERT_TRUE(client.Send("GET /drop HTTP/1.1\r\nHost: x\r\n\r\n"));
   ASSERT_TRUE(client.ReadResponse().has_value());
   EXPECT_EQ(pool, nullptr);
+}
+
+// On a server's io thread its sweep closes pooled connections with no
+// further request to their pool, and no client connected: one idle past
+// its idle_timeout, and one the service closed (which would otherwise wait
+// in CLOSE_WAIT until the pool's next request).
+TEST_F(UpstreamPoolTest, OnAServerThreadIdleConnectionsCloseWithoutAnotherRequest) {
+  Service keeps(/*answers_per_connection=*/100);
+  Service hangs_up(/*answers_per_connection=*/1);
+  HttpServerOptions options;
+  options.threads = 1;
+  std::unique_ptr<UpstreamPool> timed;   // to `keeps`, idle 300 ms at most
+  std::unique_ptr<UpstreamPool> closed;  // to `hangs_up`, idle an hour at most
+  const auto make = [](asio::any_io_executor executor, uint16_t port,
+                       std::chrono::milliseconds idle) {
+    UpstreamOptions upstream;
+    upstream.port = port;
+    upstream.idle_timeout = idle;
+    return std::make_unique<UpstreamPool>(
+        executor, upstream,
+        std::vector<asio::ip::tcp::endpoint>{
+            asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port)});
+  };
+  auto server =
+      StartAsyncHttpServer(options, [&](HttpRequest& request) -> asio::awaitable<HttpResponse> {
+        if (request.target == "/drop") {  // before the server's io_context goes
+          timed.reset();
+          closed.reset();
+          co_return HttpResponse{.status = 204};
+        }
+        if (request.target == "/idle") {
+          co_return HttpResponse{.status = 200,
+                                 .body = std::to_string(timed->idle_connections()) + " " +
+                                         std::to_string(closed->idle_connections())};
+        }
+        const auto executor = co_await asio::this_coro::executor;
+        timed = make(executor, keeps.port(), std::chrono::milliseconds(300));
+        closed = make(executor, hangs_up.port(), std::chrono::hours(1));
+        HttpRequest forward;
+        forward.method = "GET";
+        forward.target = "/a";
+        forward.headers = {{"Host", "service"}};
+        Result<HttpResponse> a = co_await timed->Send(forward, true);
+        Result<HttpResponse> b = co_await closed->Send(forward, true);
+        co_return HttpResponse{.status = a && b ? 200 : 502};
+      });
+  ASSERT_TRUE(server.has_value()) << server.error().ToString();
+  {
+    testing::TestClient client((*server)->port());
+    ASSERT_TRUE(client.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value());
+    ASSERT_EQ(response->status, 200);
+    hangs_up.AwaitClose();
+    ASSERT_TRUE(client.Send("GET /idle HTTP/1.1\r\nHost: x\r\n\r\n"));
+    response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->body.substr(0, 1), "1") << "pooled";
+  }  // the client leaves: no connection is left for the sweep to watch
+  EXPECT_TRUE(keeps.AwaitCloseFor(std::chrono::milliseconds(2500)))
+      << "the connection idle past its timeout is closed with no client connected";
+  testing::TestClient client((*server)->port());
+  ASSERT_TRUE(client.Send("GET /idle HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->body, "0 0") << "timed out, and closed by the service";
+  ASSERT_TRUE(client.Send("GET /drop HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(client.ReadResponse().has_value());
 }
 
 // The pooled connection was closed by the service after its first answer:

@@ -250,11 +250,14 @@ TEST(ServerConfigTest, GatewayUpstreamOfSeveralEndpoints) {
   EXPECT_EQ(up.dns_refresh, std::chrono::milliseconds(5000)) << "names looked up every 5 s";
   auto once = Parse(R"(gateway:
   upstreams: [{name: a, address: "svc:80", dns_refresh_ms: 0},
-              {name: b, address: "svc:80", dns_refresh_ms: 100}]
+              {name: b, address: "svc:80", dns_refresh_ms: 100, idle_timeout_ms: 4000}]
 )");
   ASSERT_TRUE(once.has_value()) << once.error().ToString();
   EXPECT_EQ(once->gateway->upstreams.at(0).dns_refresh, std::chrono::milliseconds(0));
   EXPECT_EQ(once->gateway->upstreams.at(1).dns_refresh, std::chrono::milliseconds(100));
+  EXPECT_EQ(once->gateway->upstreams.at(0).options.idle_timeout, std::chrono::seconds(30))
+      << "pooled connections idle 30 s at most";
+  EXPECT_EQ(once->gateway->upstreams.at(1).options.idle_timeout, std::chrono::seconds(4));
 }
 
 TEST(ServerConfigTest, ParsesAnUpstreamRetryPolicy) {
@@ -371,6 +374,9 @@ TEST(ServerConfigTest, RefusesBadGatewayFields) {
            // a lookup more often than ten times a second, a negative one
            "gateway:\n  upstreams: [{name: u, address: \"h:1\", dns_refresh_ms: 99}]\n",
            "gateway:\n  upstreams: [{name: u, address: \"h:1\", dns_refresh_ms: -1}]\n",
+           // an idle timeout under 100 ms or over an hour
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", idle_timeout_ms: 99}]\n",
+           "gateway:\n  upstreams: [{name: u, address: \"h:1\", idle_timeout_ms: 3600001}]\n",
            // a weight out of 1..100, a key a weighted address does not have
            "gateway:\n  upstreams: [{name: u, addresses: [{address: \"h:1\", weight: 0}]}]\n",
            "gateway:\n  upstreams: [{name: u, addresses: [{address: \"h:1\", weight: 101}]}]\n",
