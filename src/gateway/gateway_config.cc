@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "net/request_path.h"
 #include "policy/cedar_parser.h"
 
 namespace bulwark::gateway {
@@ -174,8 +175,8 @@ Result<RetryPolicy> RetryFromNode(const ConfigNode& node, bool upstream) {
 
 Result<Route> RouteFromNode(const ConfigNode& node) {
   BULWARK_RETURN_IF_ERROR(
-      node.CheckKeys({"name", "host", "path_prefix", "methods", "authn", "authz", "rate_limit",
-                      "upstream", "websocket", "retry", "response_timeout_ms"}));
+      node.CheckKeys({"name", "host", "path_prefix", "prefix_rewrite", "methods", "authn", "authz",
+                      "rate_limit", "upstream", "websocket", "retry", "response_timeout_ms"}));
   Route route;
   BULWARK_ASSIGN_OR_RETURN(route.name, node["name"].String());
   BULWARK_ASSIGN_OR_RETURN(route.upstream, node["upstream"].StringOr(""));
@@ -196,6 +197,20 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
   BULWARK_ASSIGN_OR_RETURN(route.path_prefix, node["path_prefix"].StringOr("/"));
   if (route.path_prefix.empty() || route.path_prefix.front() != '/') {
     return Err(node["path_prefix"].Error("must start with '/'"));
+  }
+  if (ConfigNode rewrite = node["prefix_rewrite"]; !rewrite.IsMissing()) {
+    if (route.upstream.empty()) return Err(rewrite.Error("needs an upstream to forward to"));
+    BULWARK_ASSIGN_OR_RETURN(std::string to, rewrite.String());
+    // A path as the normalizer leaves one, so the service gets nothing the
+    // gateway would have refused or changed: no query, dot-segment, empty
+    // segment or escape of an unreserved character.
+    Result<net::NormalizedTarget> normal = net::NormalizeRequestTarget(to);
+    if (!to.starts_with('/') || !normal || normal->path != to || !normal->query.empty() ||
+        to.find('?') != std::string::npos) {
+      return Err(rewrite.Error("must be a normalized path, such as /v1 or /"));
+    }
+    if (to.ends_with('/')) to.pop_back();
+    route.prefix_rewrite = std::move(to);
   }
   BULWARK_ASSIGN_OR_RETURN(route.methods, ListOr(node["methods"]));
 

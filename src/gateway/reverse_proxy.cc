@@ -1204,8 +1204,10 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
   const Upstream* upstream = upstreams_[index].get();
 
   upstream_request.method = request.method;
+  // The path the route was matched and authorized on, or its rewrite.
   upstream_request.target =
-      decision.query.empty() ? decision.path : decision.path + "?" + decision.query;
+      route->prefix_rewrite ? ForwardedPath(*route, decision.path) : decision.path;
+  if (!decision.query.empty()) upstream_request.target.append("?").append(decision.query);
   // The fields go on as lines written once, not as a list of strings to
   // filter and copy again. Expect is Bulwark's to answer (the server sends
   // 100 Continue when a streamed body is first read, once the request is

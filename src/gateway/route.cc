@@ -24,6 +24,17 @@ bool PathUnderPrefix(std::string_view path, std::string_view prefix) {
   return net::PathHasPrefixSegment(path, prefix);
 }
 
+std::string ForwardedPath(const Route& route, std::string_view path) {
+  if (!route.prefix_rewrite) return std::string(path);
+  const std::string_view rest = net::PathBelowPrefix(path, route.path_prefix).value_or(path);
+  const std::string& to = *route.prefix_rewrite;
+  if (to.empty() && rest.empty()) return std::string(1, '/');
+  std::string out;
+  out.reserve(to.size() + rest.size());
+  out.append(to).append(rest);
+  return out;
+}
+
 const Route* RouteTable::Match(std::string_view method, std::string_view host,
                                std::string_view path) const {
   const std::string_view bare_host = HostWithoutPort(host);

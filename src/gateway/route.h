@@ -136,7 +136,20 @@ struct Route {
   // shorter where a late answer is of no use. Each try's wait; with a
   // retry policy, every try's together.
   std::optional<std::chrono::milliseconds> response_timeout;
+  // The path the service is sent in place of the segments path_prefix
+  // matched (Envoy's prefix_rewrite, Traefik's StripPrefix), kept without
+  // a trailing slash ("/" is kept empty); unset: the path as matched. Only
+  // the forwarded path changes: the route is matched, authorized and
+  // audited on the client's normalized path.
+  std::optional<std::string> prefix_rewrite;
 };
+
+// The path a request of `route` to normalized `path` (which the route
+// matched) goes on with: `path` itself, or with the segments the route's
+// path_prefix matched, and their parameters, replaced by its
+// prefix_rewrite, segment by segment (`/orders/7` with `/orders` rewritten
+// to `/v1` is `/v1/7`, to `/` is `/7`; `/orders` is `/v1`, or `/`).
+std::string ForwardedPath(const Route& route, std::string_view path);
 
 // True if `path` is `prefix` or continues it after a '/' (path parameters such
 // as "/admin;x" count as the segment they decorate).

@@ -1,6 +1,7 @@
 #include "net/request_path.h"
 
 #include <array>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -262,23 +263,23 @@ Result<NormalizedTarget> NormalizeRequestTarget(std::string_view target,
   return result;
 }
 
-bool PathHasPrefixSegment(std::string_view path, std::string_view prefix) {
-  if (!path.starts_with('/')) return false;
-  if (prefix.empty() || prefix == "/") return true;
-  if (!prefix.starts_with('/')) return false;
+std::optional<std::string_view> PathBelowPrefix(std::string_view path, std::string_view prefix) {
+  if (!path.starts_with('/')) return std::nullopt;
+  if (prefix.empty() || prefix == "/") return path;
+  if (!prefix.starts_with('/')) return std::nullopt;
   if (prefix.ends_with('/')) prefix.remove_suffix(1);
   // Both views now start at a '/' that precedes a segment.
   while (!prefix.empty()) {
-    if (path.empty()) return false;
+    if (path.empty()) return std::nullopt;
     prefix.remove_prefix(1);
     path.remove_prefix(1);
     const std::string_view want = prefix.substr(0, prefix.find('/'));
     const std::string_view have = path.substr(0, path.find('/'));
-    if (have != want && !(have.starts_with(want) && have[want.size()] == ';')) return false;
+    if (have != want && !(have.starts_with(want) && have[want.size()] == ';')) return std::nullopt;
     prefix.remove_prefix(want.size());
     path.remove_prefix(have.size());
   }
-  return true;
+  return path;
 }
 
 }  // namespace bulwark::net

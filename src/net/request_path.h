@@ -53,6 +53,7 @@
 #ifndef BULWARK_NET_REQUEST_PATH_H_
 #define BULWARK_NET_REQUEST_PATH_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -125,6 +126,12 @@ Status CheckAuthority(std::string_view authority);
 Result<NormalizedTarget> NormalizeRequestTarget(std::string_view target,
                                                 const PathNormalizationOptions& options = {});
 
+// If `path` lies under `prefix` (as PathHasPrefixSegment says), what of it
+// follows the segments `prefix` matched, their parameters included: empty
+// or starting with '/' (`/orders;v=2/7` below `/orders` is `/7`; below `/`
+// or an empty prefix, the whole path). Else nullopt.
+std::optional<std::string_view> PathBelowPrefix(std::string_view path, std::string_view prefix);
+
 // True if `path` lies under `prefix` segment by segment: `/admin` is under
 // `/admin`, and `/admin/` and `/admin/x` are too, but `/administrator` is
 // not. Both must be normalized paths. A trailing slash on the prefix is
@@ -133,7 +140,9 @@ Result<NormalizedTarget> NormalizeRequestTarget(std::string_view target,
 // and `/api;v=2/admin` under `/api/admin`) because many servers strip them
 // before routing, so appending `;x` cannot step out of a rule. Comparison is
 // byte-wise and case-sensitive; `%2F` is not a separator.
-bool PathHasPrefixSegment(std::string_view path, std::string_view prefix);
+inline bool PathHasPrefixSegment(std::string_view path, std::string_view prefix) {
+  return PathBelowPrefix(path, prefix).has_value();
+}
 
 namespace internal {
 // The normalized form of `path` (a path without query) computed step by step,

@@ -153,6 +153,8 @@ gateway:
       jwks_min_refetch_seconds: 1
   routes:
     - {name: public, path_prefix: /public, authn: {mode: none}, upstream: service}
+    - {name: v1, path_prefix: /api/v1, authn: {mode: none}, upstream: service, prefix_rewrite: /public/v1}
+    - {name: strip, path_prefix: /strip, authn: {mode: none}, upstream: service, prefix_rewrite: /}
     - {name: whoami, path_prefix: /whoami, upstream: ident}
     - {name: checked, path_prefix: /checked, authn: {mode: none}, upstream: checked}
     - {name: pair-unchecked, path_prefix: /pair-unchecked, authn: {mode: none}, upstream: pair-unchecked}
@@ -298,6 +300,23 @@ expect_eq "the service sees the normalized path" \
   "$(code --path-as-is -H "Authorization: Bearer $good" "$base/orders//a/./b/../1"):$(cat body)" \
   "200:uri=/orders/a/1 sub=alice scopes=orders:read xff=127.0.0.1 secret= len="
 expect_eq "dot-dot from public is judged as orders" "$(code --path-as-is "$base/public/../orders/1")" "401"
+# A route's prefix_rewrite: the segments its prefix matched are replaced in
+# the path the service gets, after the route was matched and authorized on
+# the normalized path; the query goes on as it was.
+expect_eq "prefix rewritten" "$(code "$base/api/v1/orders/7?x=1&y=2"):$(cat body)" \
+  "200:uri=/public/v1/orders/7?x=1&y=2 sub= scopes= xff=127.0.0.1 secret= len="
+expect_eq "prefix rewritten, the prefix alone" "$(code "$base/api/v1"):$(cat body)" \
+  "200:uri=/public/v1 sub= scopes= xff=127.0.0.1 secret= len="
+expect_eq "prefix stripped" "$(code "$base/strip/a/b?q"):$(cat body)" \
+  "200:uri=/a/b?q sub= scopes= xff=127.0.0.1 secret= len="
+expect_eq "prefix stripped, the prefix alone" "$(code "$base/strip"):$(cat body)" \
+  "200:uri=/ sub= scopes= xff=127.0.0.1 secret= len="
+expect_eq "prefix stripped with its segment's parameters" "$(code "$base/strip;v=1/a"):$(cat body)" \
+  "200:uri=/a sub= scopes= xff=127.0.0.1 secret= len="
+expect_eq "dot-dot under a rewritten prefix is judged where it leads" \
+  "$(code --path-as-is "$base/strip/../orders/1")" "401"
+expect_eq "an encoded slash cannot make a rewritten path" "$(code "$base/strip%2F..%2Forders")" "400"
+expect_eq "a prefix's look-alike is not rewritten" "$(code "$base/stripped/a")" "404"
 expect_eq "encoded slash -> 400" "$(code "$base/public/..%2Forders")" "400"
 expect_eq "a lower-case method -> 400, not the public route" "$(code -X delete "$base/public/x")" "400"
 expect_eq "body forwarded" "$(code -X POST --data 'hello' "$base/public/p"):$(cat body)" \

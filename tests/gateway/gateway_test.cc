@@ -10,6 +10,24 @@
 namespace bulwark::gateway::testing {
 namespace {
 
+TEST(ForwardedPathTest, ReplacesTheMatchedSegmentsSegmentBySegment) {
+  const Route v1{.name = "v1", .path_prefix = "/api/orders", .prefix_rewrite = "/v1"};
+  EXPECT_EQ(ForwardedPath(v1, "/api/orders/7"), "/v1/7");
+  EXPECT_EQ(ForwardedPath(v1, "/api/orders"), "/v1");
+  EXPECT_EQ(ForwardedPath(v1, "/api/orders/"), "/v1/");
+  EXPECT_EQ(ForwardedPath(v1, "/api;v=2/orders;x/7;y"), "/v1/7;y")
+      << "the parameters of the segments replaced go with them";
+  const Route strip{.name = "strip", .path_prefix = "/orders/", .prefix_rewrite = ""};
+  EXPECT_EQ(ForwardedPath(strip, "/orders/7/items"), "/7/items");
+  EXPECT_EQ(ForwardedPath(strip, "/orders"), "/");
+  EXPECT_EQ(ForwardedPath(strip, "/orders/"), "/");
+  const Route under_root{.name = "all", .path_prefix = "/", .prefix_rewrite = "/svc"};
+  EXPECT_EQ(ForwardedPath(under_root, "/"), "/svc/");
+  EXPECT_EQ(ForwardedPath(under_root, "/a"), "/svc/a");
+  const Route kept{.name = "kept", .path_prefix = "/orders"};
+  EXPECT_EQ(ForwardedPath(kept, "/orders;v=2/7"), "/orders;v=2/7");
+}
+
 Route Orders() {
   return {.name = "orders", .path_prefix = "/orders", .authz = {.scopes = {"orders:read"}}};
 }

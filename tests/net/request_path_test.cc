@@ -337,6 +337,21 @@ TEST(PathHasPrefixSegmentTest, PathParametersDoNotStepOutOfAPrefix) {
   EXPECT_FALSE(PathHasPrefixSegment("/admin2;x", "/admin"));
 }
 
+TEST(PathBelowPrefixTest, IsWhatFollowsTheMatchedSegmentsAndTheirParameters) {
+  EXPECT_EQ(PathBelowPrefix("/orders", "/orders"), "");
+  EXPECT_EQ(PathBelowPrefix("/orders/", "/orders"), "/");
+  EXPECT_EQ(PathBelowPrefix("/orders/7/items", "/orders"), "/7/items");
+  EXPECT_EQ(PathBelowPrefix("/orders/7", "/orders/"), "/7");
+  EXPECT_EQ(PathBelowPrefix("/orders;v=2/7", "/orders"), "/7");
+  EXPECT_EQ(PathBelowPrefix("/orders;v=2", "/orders"), "");
+  EXPECT_EQ(PathBelowPrefix("/api;v=2/admin;x/y;z", "/api/admin"), "/y;z");
+  EXPECT_EQ(PathBelowPrefix("/x/y", "/"), "/x/y");
+  EXPECT_EQ(PathBelowPrefix("/x/y", ""), "/x/y");
+  EXPECT_EQ(PathBelowPrefix("/ordersx/7", "/orders"), std::nullopt);
+  EXPECT_EQ(PathBelowPrefix("/orders%2F7", "/orders"), std::nullopt);
+  EXPECT_EQ(PathBelowPrefix("*", "/"), std::nullopt);
+}
+
 TEST(PathHasPrefixSegmentTest, EncodedSlashIsNotASeparator) {
   EXPECT_FALSE(PathHasPrefixSegment("/admin%2Fx", "/admin"));
 }

@@ -1,5 +1,6 @@
 #include "server/server_config.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -352,6 +353,35 @@ TEST(ServerConfigTest, ParsesARouteResponseTimeout) {
   ASSERT_EQ(routes.size(), 2u);
   EXPECT_EQ(routes[0].response_timeout, std::chrono::milliseconds(120000));
   EXPECT_FALSE(routes[1].response_timeout.has_value()) << "the upstream's applies";
+}
+
+TEST(ServerConfigTest, ParsesARoutePrefixRewrite) {
+  auto parsed = Parse(R"(gateway:
+  upstreams: [{name: orders, address: "h:1"}]
+  routes:
+    - {name: v1, path_prefix: /api/orders, upstream: orders, prefix_rewrite: /v1/}
+    - {name: strip, path_prefix: /orders, upstream: orders, prefix_rewrite: /}
+    - {name: rest, path_prefix: /, upstream: orders}
+)");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString();
+  const std::vector<gateway::Route>& routes = parsed->gateway->options.routes;
+  ASSERT_EQ(routes.size(), 3u);
+  EXPECT_EQ(routes[0].prefix_rewrite, "/v1") << "kept without its trailing slash";
+  EXPECT_EQ(routes[1].prefix_rewrite, "");
+  EXPECT_FALSE(routes[2].prefix_rewrite.has_value());
+  for (std::string_view bad :
+       {"v1", "/v1/../admin", "/v1//x", "/v1?x=1", "/v1#x", "/%761", "/v1/%2F", "/a b", ""}) {
+    const std::string yaml = fmt::format(
+        "gateway:\n  upstreams: [{{name: u, address: \"h:1\"}}]\n"
+        "  routes: [{{name: r, upstream: u, prefix_rewrite: \"{}\"}}]\n",
+        bad);
+    auto refused = Parse(yaml);
+    ASSERT_FALSE(refused.has_value()) << bad;
+    EXPECT_NE(refused.error().message().find("prefix_rewrite"), std::string::npos)
+        << refused.error().message();
+  }
+  EXPECT_FALSE(Parse("gateway:\n  routes: [{name: r, prefix_rewrite: /v1}]\n").has_value())
+      << "a rewrite needs an upstream";
 }
 
 TEST(ServerConfigTest, RefusesBadGatewayFields) {
