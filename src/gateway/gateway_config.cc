@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "net/request_head.h"
 #include "net/request_path.h"
 #include "policy/cedar_parser.h"
 
@@ -173,10 +174,60 @@ Result<RetryPolicy> RetryFromNode(const ConfigNode& node, bool upstream) {
   return policy;
 }
 
+// Whether a route's rules may set or remove field `name`: never one of the
+// framing or of this hop (which Bulwark writes, or drops, itself), nor on a
+// request one Bulwark sets (the identity, the forwarding fields, Host,
+// Expect, the request id) or drops (a name with '_'), nor on an answer
+// Date (the server's).
+bool FieldRuleAllowed(std::string_view name, bool request) {
+  if (net::IsHopByHopField(name)) return false;
+  if (!request) return !net::EqualsIgnoreCase(name, "Date");
+  if (name.find('_') != std::string_view::npos) return false;
+  if (name.size() >= 10 && net::EqualsIgnoreCase(name.substr(0, 10), "X-Bulwark-")) return false;
+  for (std::string_view owned : {"Host", "Expect", "X-Forwarded-For", "X-Forwarded-Proto",
+                                 "X-Forwarded-Host", "Forwarded", "X-Request-Id"}) {
+    if (net::EqualsIgnoreCase(name, owned)) return false;
+  }
+  return true;
+}
+
+Result<FieldRules> FieldRulesFromNode(const ConfigNode& node, bool request) {
+  BULWARK_RETURN_IF_ERROR(node.CheckKeys({"set", "remove"}));
+  FieldRules rules;
+  const auto check_name = [&](const ConfigNode& at, const std::string& name) -> Status {
+    if (!net::IsToken(name)) return at.Error("'" + name + "' is not a field name");
+    if (!FieldRuleAllowed(name, request)) {
+      return at.Error("'" + name + "' is Bulwark's to set (framing, forwarding or identity)");
+    }
+    return OkStatus();
+  };
+  if (ConfigNode set = node["set"]; !set.IsMissing()) {
+    if (!set.IsMap()) return Err(set.Error("must map field names to values"));
+    for (const std::string& name : set.Keys()) {
+      BULWARK_RETURN_IF_ERROR(check_name(set[name], name));
+      BULWARK_ASSIGN_OR_RETURN(std::string value, set[name].String());
+      if (!net::IsFieldValue(value) || value.starts_with(' ') || value.starts_with('\t') ||
+          value.ends_with(' ') || value.ends_with('\t')) {
+        return Err(
+            set[name].Error("is not a field value (control characters, or space at an end)"));
+      }
+      rules.remove.push_back(name);
+      rules.set.emplace_back(name, std::move(value));
+    }
+  }
+  for (const ConfigNode& item : node["remove"].Elements()) {
+    BULWARK_ASSIGN_OR_RETURN(std::string name, item.String());
+    BULWARK_RETURN_IF_ERROR(check_name(item, name));
+    rules.remove.push_back(std::move(name));
+  }
+  return rules;
+}
+
 Result<Route> RouteFromNode(const ConfigNode& node) {
   BULWARK_RETURN_IF_ERROR(
       node.CheckKeys({"name", "host", "path_prefix", "prefix_rewrite", "methods", "authn", "authz",
-                      "rate_limit", "upstream", "websocket", "retry", "response_timeout_ms"}));
+                      "rate_limit", "upstream", "websocket", "retry", "response_timeout_ms",
+                      "request_headers", "response_headers"}));
   Route route;
   BULWARK_ASSIGN_OR_RETURN(route.name, node["name"].String());
   BULWARK_ASSIGN_OR_RETURN(route.upstream, node["upstream"].StringOr(""));
@@ -211,6 +262,14 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
     }
     if (to.ends_with('/')) to.pop_back();
     route.prefix_rewrite = std::move(to);
+  }
+  if (ConfigNode fields = node["request_headers"]; !fields.IsMissing()) {
+    if (route.upstream.empty()) return Err(fields.Error("needs an upstream to forward to"));
+    BULWARK_ASSIGN_OR_RETURN(route.request_fields, FieldRulesFromNode(fields, /*request=*/true));
+  }
+  if (ConfigNode fields = node["response_headers"]; !fields.IsMissing()) {
+    if (route.upstream.empty()) return Err(fields.Error("needs an upstream to answer for"));
+    BULWARK_ASSIGN_OR_RETURN(route.response_fields, FieldRulesFromNode(fields, /*request=*/false));
   }
   BULWARK_ASSIGN_OR_RETURN(route.methods, ListOr(node["methods"]));
 

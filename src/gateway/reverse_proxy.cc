@@ -235,7 +235,8 @@ bool IsGatewayOwned(std::string_view name) {
 }  // namespace
 
 void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::string>>& headers,
-                                  bool drop_api_key, bool drop_request_id, std::string& out) {
+                                  bool drop_api_key, bool drop_request_id, std::string& out,
+                                  std::span<const std::string> drop) {
   thread_local net::FieldViews kept;  // per-thread scratch: no allocation per request
   kept.clear();
   for (const auto& [name, value] : headers) {
@@ -245,6 +246,11 @@ void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::
     // Transfer_Encoding for Transfer-Encoding.
     if (IsGatewayOwned(name) || name.find('_') != std::string_view::npos) continue;
     if (drop_request_id && net::EqualsIgnoreCase(name, kRequestIdHeader)) continue;
+    if (!drop.empty() && std::any_of(drop.begin(), drop.end(), [&](const std::string& d) {
+          return net::EqualsIgnoreCase(name, d);
+        })) {
+      continue;
+    }
     // An API key the gateway consumed stays here: the service gets the key's
     // id and the signed identity, never a long-lived secret it could replay.
     if (drop_api_key) {
@@ -257,6 +263,17 @@ void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::
     kept.emplace_back(name, value);
   }
   net::AppendPassOnFields(kept, out);  // which keeps the hop-by-hop ones here
+}
+
+void ApplyResponseFieldRules(const FieldRules& rules, net::HttpResponse& response) {
+  for (const std::string& name : rules.remove) {
+    net::EraseFieldLines(response.passed_on_fields, name);
+    std::erase_if(response.headers,
+                  [&](const auto& field) { return net::EqualsIgnoreCase(field.first, name); });
+  }
+  for (const auto& [name, value] : rules.set) {
+    net::AppendFieldLine(response.passed_on_fields, name, value);
+  }
 }
 
 struct ReverseProxy::Endpoint {
@@ -1182,6 +1199,10 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       in_flight.reset();
     }
   }
+  // The route's rules, on its every answer (a refusal of Bulwark's too).
+  if (decision.route != nullptr && !decision.route->response_fields.empty()) {
+    ApplyResponseFieldRules(decision.route->response_fields, response);
+  }
   if (recorder_) {
     recorder_->Record("proxy",
                       {.method = request.method,
@@ -1220,7 +1241,11 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
       std::find(route->authn.credentials.begin(), route->authn.credentials.end(),
                 CredentialKind::kApiKey) != route->authn.credentials.end();
   AppendForwardedRequestFields(request.headers, takes_api_keys,
-                               gateway_.request_id_mode() != RequestIdMode::kOff, fields);
+                               gateway_.request_id_mode() != RequestIdMode::kOff, fields,
+                               route->request_fields.remove);
+  for (const auto& [name, value] : route->request_fields.set) {
+    net::AppendFieldLine(fields, name, value);
+  }
   // The host the route was matched and authorized on goes on as Host, one
   // line the client cannot drop (Connection: Host) or double: an
   // absolute-form target's authority, else the client's Host; if neither

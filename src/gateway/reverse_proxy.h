@@ -214,10 +214,17 @@ class ReverseProxy {
 // net::AppendPassOnFields drops them), every X-Bulwark-* field, those the
 // gateway sets itself (Host, X-Forwarded-For, -Proto, -Host, Forwarded),
 // Expect, every field whose name has '_', when `drop_api_key` X-Api-Key and
-// an Authorization that carries an API key, and when `drop_request_id`
-// X-Request-Id (the gateway sets its own).
+// an Authorization that carries an API key, when `drop_request_id`
+// X-Request-Id (the gateway sets its own), and those named in `drop` (a
+// route's request_headers rules).
 void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::string>>& headers,
-                                  bool drop_api_key, bool drop_request_id, std::string& out);
+                                  bool drop_api_key, bool drop_request_id, std::string& out,
+                                  std::span<const std::string> drop = {});
+
+// Applies a route's response_headers `rules` to `response`: the fields
+// named are removed (from the lines passed on and from its own), then
+// those set are added.
+void ApplyResponseFieldRules(const FieldRules& rules, net::HttpResponse& response);
 
 }  // namespace bulwark::gateway
 

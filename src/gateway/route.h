@@ -113,6 +113,17 @@ struct RouteRateLimit {
   guard::RateLimitPolicy policy;  // its name is the route's name
 };
 
+// Fields a route sets or removes on the way to its service
+// (request_headers) or to its client (response_headers), as Envoy's
+// request_headers_to_add/_remove and response_headers_to_add/_remove.
+struct FieldRules {
+  // Sent with these values; any copies of them that came are dropped.
+  std::vector<std::pair<std::string, std::string>> set;
+  // Dropped: these names and those of `set`.
+  std::vector<std::string> remove;
+  bool empty() const { return set.empty() && remove.empty(); }
+};
+
 struct Route {
   std::string name;
   std::string host;
@@ -142,6 +153,11 @@ struct Route {
   // the forwarded path changes: the route is matched, authorized and
   // audited on the client's normalized path.
   std::optional<std::string> prefix_rewrite;
+  // Fields set and removed on the request the service gets (never those
+  // Bulwark sets itself or of the framing), and on every answer of the
+  // route, Bulwark's own refusals included (never those of the framing).
+  FieldRules request_fields;
+  FieldRules response_fields;
 };
 
 // The path a request of `route` to normalized `path` (which the route

@@ -451,6 +451,21 @@ bool HasFieldLine(std::string_view lines, std::string_view name) {
   return FieldLineValue(lines, name).has_value();
 }
 
+void EraseFieldLines(std::string& lines, std::string_view name) {
+  const size_t n = name.size();
+  size_t at = 0;
+  while (at < lines.size()) {
+    size_t end = lines.find("\r\n", at);
+    end = end == std::string::npos ? lines.size() : end + 2;
+    const std::string_view line = std::string_view(lines).substr(at, end - at);
+    if (line.size() > n && line[n] == ':' && EqualsIgnoreCaseSameSize(line.substr(0, n), name)) {
+      lines.erase(at, end - at);
+    } else {
+      at = end;
+    }
+  }
+}
+
 bool ListHasToken(std::string_view list, std::string_view token) {
   return AnyListElement(list,
                         [&](std::string_view element) { return EqualsIgnoreCase(element, token); });

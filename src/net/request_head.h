@@ -142,6 +142,10 @@ std::optional<std::string_view> FieldLineValue(std::string_view lines, std::stri
 // from `fields` first.
 void AppendPassOnFields(const FieldViews& fields, std::string& out);
 
+// Removes from `lines` (AppendFieldLine lines) every field named `name`, in
+// any case.
+void EraseFieldLines(std::string& lines, std::string_view name);
+
 // How a request's body is framed, as its fields say.
 struct BodyFraming {
   bool chunked = false;

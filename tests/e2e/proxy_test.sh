@@ -41,6 +41,7 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
     location = /jwks.json { alias $work/remote.jwks; default_type application/json; }
     location = /public/rid { return 200 "rid=\$http_x_request_id"; }
     location = /public/own { add_header X-Request-Id svc-own; return 200 "own"; }
+    location = /public/powered { add_header X-Powered-By php; return 200 "powered"; }
     location / {
       return 200 "uri=\$request_uri sub=\$http_x_bulwark_subject scopes=\$http_x_bulwark_scopes xff=\$http_x_forwarded_for secret=\$http_x_secret len=\$content_length\n";
     }
@@ -155,6 +156,24 @@ gateway:
     - {name: public, path_prefix: /public, authn: {mode: none}, upstream: service}
     - {name: v1, path_prefix: /api/v1, authn: {mode: none}, upstream: service, prefix_rewrite: /public/v1}
     - {name: strip, path_prefix: /strip, authn: {mode: none}, upstream: service, prefix_rewrite: /}
+    - name: fields                        # fields set and removed each way
+      path_prefix: /fields
+      authn: {mode: none}
+      upstream: service
+      prefix_rewrite: /public
+      request_headers: {set: {X-Secret: from-bulwark}}
+      response_headers: {set: {Strict-Transport-Security: max-age=63072000}, remove: [x-powered-by]}
+    - name: fields-removed
+      path_prefix: /fields-removed
+      authn: {mode: none}
+      upstream: service
+      prefix_rewrite: /public
+      request_headers: {remove: [x-secret]}
+    - name: fields-refused
+      path_prefix: /fields-refused
+      upstream: service
+      authz: {scopes: [orders:read]}
+      response_headers: {set: {Strict-Transport-Security: max-age=63072000}}
     - {name: whoami, path_prefix: /whoami, upstream: ident}
     - {name: checked, path_prefix: /checked, authn: {mode: none}, upstream: checked}
     - {name: pair-unchecked, path_prefix: /pair-unchecked, authn: {mode: none}, upstream: pair-unchecked}
@@ -317,6 +336,24 @@ expect_eq "dot-dot under a rewritten prefix is judged where it leads" \
   "$(code --path-as-is "$base/strip/../orders/1")" "401"
 expect_eq "an encoded slash cannot make a rewritten path" "$(code "$base/strip%2F..%2Forders")" "400"
 expect_eq "a prefix's look-alike is not rewritten" "$(code "$base/stripped/a")" "404"
+# A route's request_headers and response_headers: a field set replaces the
+# client's copy, one removed does not reach the service or the client, and
+# a refusal of Bulwark's carries the route's answer fields too.
+expect_eq "request field set, the client's copy dropped" \
+  "$(code -H "X-Secret: from-client" "$base/fields/x"):$(cat body)" \
+  "200:uri=/public/x sub= scopes= xff=127.0.0.1 secret=from-bulwark len="
+expect_eq "a client cannot drop a field set (Connection)" \
+  "$(code -H "Connection: X-Secret" "$base/fields/x"):$(cat body)" \
+  "200:uri=/public/x sub= scopes= xff=127.0.0.1 secret=from-bulwark len="
+expect_eq "answer field set" "$(tr -d '\r' <headers | grep -ci '^Strict-Transport-Security: max-age=63072000$')" "1"
+expect_eq "answer field removed" "$(code "$base/fields/powered"):$(cat body):$(grep -ci '^X-Powered-By' headers)" \
+  "200:powered:0"
+code "$base/public/powered" >/dev/null
+expect_eq "kept on a route without the rule" "$(grep -ci '^X-Powered-By: php' headers)" "1"
+expect_eq "request field removed" "$(code -H "X-Secret: from-client" "$base/fields-removed/x"):$(cat body)" \
+  "200:uri=/public/x sub= scopes= xff=127.0.0.1 secret= len="
+expect_eq "a refusal carries the route's answer fields" \
+  "$(code "$base/fields-refused/x"):$(tr -d '\r' <headers | grep -ci '^Strict-Transport-Security:')" "401:1"
 expect_eq "encoded slash -> 400" "$(code "$base/public/..%2Forders")" "400"
 expect_eq "a lower-case method -> 400, not the public route" "$(code -X delete "$base/public/x")" "400"
 expect_eq "body forwarded" "$(code -X POST --data 'hello' "$base/public/p"):$(cat body)" \

@@ -84,5 +84,34 @@ TEST(ForwardedRequestFieldsTest, AClientsRequestIdGoesOnlyWhereTheGatewaySetsNon
   EXPECT_EQ(out, "x-request-id: forged\r\nA: 1\r\nX-Request-Id: again\r\n");
 }
 
+// A route's request_headers rules drop every copy of the fields they name,
+// in any case.
+TEST(ForwardedRequestFieldsTest, FieldsARouteRemovesGoNoFurther) {
+  const Fields in = {{"cookie", "a=1"}, {"A", "1"}, {"Cookie", "b=2"}, {"X-Debug", "on"}};
+  const std::vector<std::string> drop = {"Cookie", "x-debug"};
+  std::string out;
+  AppendForwardedRequestFields(in, false, false, out, drop);
+  EXPECT_EQ(out, "A: 1\r\n");
+}
+
+// A route's response_headers rules: the fields named go, from the lines
+// passed on and from Bulwark's own, every copy in any case; those set are
+// added once.
+TEST(ResponseFieldRulesTest, RemovesThenSets) {
+  FieldRules rules;
+  rules.set = {{"Strict-Transport-Security", "max-age=600"}};
+  rules.remove = {"Server", "x-powered-by", "Strict-Transport-Security"};
+  net::HttpResponse response;
+  response.passed_on_fields =
+      "Server: nginx\r\nContent-Type: text/plain\r\nX-Powered-By: php\r\n"
+      "strict-transport-security: max-age=1\r\nX-Powered-By-Other: kept\r\nx-powered-by: again\r\n";
+  response.headers = {{"server", "own"}, {"Cache-Control", "no-store"}};
+  ApplyResponseFieldRules(rules, response);
+  EXPECT_EQ(response.passed_on_fields,
+            "Content-Type: text/plain\r\nX-Powered-By-Other: kept\r\n"
+            "Strict-Transport-Security: max-age=600\r\n");
+  EXPECT_EQ(response.headers, (Fields{{"Cache-Control", "no-store"}}));
+}
+
 }  // namespace
 }  // namespace bulwark::gateway

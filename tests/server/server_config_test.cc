@@ -384,6 +384,59 @@ TEST(ServerConfigTest, ParsesARoutePrefixRewrite) {
       << "a rewrite needs an upstream";
 }
 
+TEST(ServerConfigTest, ParsesARoutesFieldRules) {
+  auto parsed = Parse(R"(gateway:
+  upstreams: [{name: orders, address: "h:1"}]
+  routes:
+    - name: orders
+      upstream: orders
+      request_headers: {set: {X-Env: prod, X-Team: "a, b"}, remove: [Cookie]}
+      response_headers: {set: {Strict-Transport-Security: max-age=600}, remove: [Server]}
+)");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString();
+  const gateway::Route& route = parsed->gateway->options.routes.at(0);
+  using Set = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(route.request_fields.set, (Set{{"X-Env", "prod"}, {"X-Team", "a, b"}}));
+  EXPECT_EQ(route.request_fields.remove, (std::vector<std::string>{"X-Env", "X-Team", "Cookie"}))
+      << "a field set replaces the client's copies";
+  EXPECT_EQ(route.response_fields.set, (Set{{"Strict-Transport-Security", "max-age=600"}}));
+  EXPECT_EQ(route.response_fields.remove,
+            (std::vector<std::string>{"Strict-Transport-Security", "Server"}));
+  for (std::string_view bad : {
+           // Bulwark's own request fields, the framing, this hop's
+           "request_headers: {set: {Host: evil}}",
+           "request_headers: {set: {X-Bulwark-Subject: root}}",
+           "request_headers: {remove: [x-bulwark-identity]}",
+           "request_headers: {set: {X-Forwarded-For: 10.0.0.1}}",
+           "request_headers: {remove: [X-Request-Id]}",
+           "request_headers: {set: {X_Env: a}}",
+           "request_headers: {set: {Content-Length: 0}}",
+           "request_headers: {remove: [Transfer-Encoding]}",
+           "request_headers: {set: {Connection: close}}",
+           "response_headers: {set: {Content-Length: 0}}",
+           "response_headers: {remove: [Date]}",
+           "response_headers: {set: {Transfer-Encoding: chunked}}",
+           "response_headers: {set: {Upgrade: h2c}}",
+           // not a field name, not a field value, an unknown key, not a map
+           "request_headers: {set: {\"X Env\": a}}",
+           "response_headers: {set: {\"X:Y\": a}}",
+           "request_headers: {set: {X-Env: \"a\\r\\nX-Evil: 1\"}}",
+           "response_headers: {set: {X-Env: \"a\\u0000\"}}",
+           "response_headers: {set: {X-Env: \" a\"}}",
+           "request_headers: {add: {X-Env: a}}",
+           "request_headers: {set: [X-Env]}",
+       }) {
+    const std::string yaml = fmt::format(
+        "gateway:\n  upstreams: [{{name: u, address: \"h:1\"}}]\n"
+        "  routes: [{{name: r, upstream: u, {}}}]\n",
+        bad);
+    EXPECT_FALSE(Parse(yaml).has_value()) << bad;
+  }
+  EXPECT_FALSE(
+      Parse("gateway:\n  routes: [{name: r, response_headers: {remove: [Server]}}]\n").has_value())
+      << "rules need an upstream";
+}
+
 TEST(ServerConfigTest, RefusesBadGatewayFields) {
   for (std::string_view bad : {
            // both or neither key source
