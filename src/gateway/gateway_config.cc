@@ -175,20 +175,24 @@ Result<RetryPolicy> RetryFromNode(const ConfigNode& node, bool upstream) {
 }
 
 // Whether a route's rules may set or remove field `name`: never one of the
-// framing or of this hop (which Bulwark writes, or drops, itself), nor on a
-// request one Bulwark sets (the identity, the forwarding fields, Host,
-// Expect, the request id) or drops (a name with '_'), nor on an answer
-// Date (the server's).
+// framing or of this hop (which Bulwark writes, or drops, itself), nor one
+// Bulwark sets: on a request the identity, the forwarding fields, Host,
+// Expect and the request id, or one it drops (a name with '_'); on an
+// answer Date, the request id every answer tells, and those of its
+// refusals (the challenge of a 401, the limits of a 429).
 bool FieldRuleAllowed(std::string_view name, bool request) {
-  if (net::IsHopByHopField(name)) return false;
-  if (!request) return !net::EqualsIgnoreCase(name, "Date");
+  if (net::IsHopByHopField(name) || net::EqualsIgnoreCase(name, "X-Request-Id")) return false;
+  const auto any_of = [&](std::initializer_list<std::string_view> names) {
+    return std::any_of(names.begin(), names.end(),
+                       [&](std::string_view owned) { return net::EqualsIgnoreCase(name, owned); });
+  };
+  if (!request) {
+    return !any_of({"Date", "WWW-Authenticate", "Retry-After", "RateLimit", "RateLimit-Policy"});
+  }
   if (name.find('_') != std::string_view::npos) return false;
   if (name.size() >= 10 && net::EqualsIgnoreCase(name.substr(0, 10), "X-Bulwark-")) return false;
-  for (std::string_view owned : {"Host", "Expect", "X-Forwarded-For", "X-Forwarded-Proto",
-                                 "X-Forwarded-Host", "Forwarded", "X-Request-Id"}) {
-    if (net::EqualsIgnoreCase(name, owned)) return false;
-  }
-  return true;
+  return !any_of({"Host", "Expect", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
+                  "X-Forwarded-Port", "X-Forwarded-Prefix", "Forwarded"});
 }
 
 Result<FieldRules> FieldRulesFromNode(const ConfigNode& node, bool request) {
@@ -198,6 +202,11 @@ Result<FieldRules> FieldRulesFromNode(const ConfigNode& node, bool request) {
     if (!net::IsToken(name)) return at.Error("'" + name + "' is not a field name");
     if (!FieldRuleAllowed(name, request)) {
       return at.Error("'" + name + "' is Bulwark's to set (framing, forwarding or identity)");
+    }
+    // Names compare in any case: one named twice is a mistake.
+    if (std::any_of(rules.remove.begin(), rules.remove.end(),
+                    [&](const std::string& seen) { return net::EqualsIgnoreCase(seen, name); })) {
+      return at.Error("'" + name + "' is named twice");
     }
     return OkStatus();
   };
@@ -214,6 +223,9 @@ Result<FieldRules> FieldRulesFromNode(const ConfigNode& node, bool request) {
       rules.remove.push_back(name);
       rules.set.emplace_back(name, std::move(value));
     }
+  }
+  if (ConfigNode remove = node["remove"]; !remove.IsMissing() && !remove.IsSequence()) {
+    return Err(remove.Error("must be a list of field names"));
   }
   for (const ConfigNode& item : node["remove"].Elements()) {
     BULWARK_ASSIGN_OR_RETURN(std::string name, item.String());
@@ -255,10 +267,15 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
     // A path as the normalizer leaves one, so the service gets nothing the
     // gateway would have refused or changed: no query, dot-segment, empty
     // segment or escape of an unreserved character.
-    Result<net::NormalizedTarget> normal = net::NormalizeRequestTarget(to);
-    if (!to.starts_with('/') || !normal || normal->path != to || !normal->query.empty() ||
-        to.find('?') != std::string::npos) {
-      return Err(rewrite.Error("must be a normalized path, such as /v1 or /"));
+    const auto normalized = [](const std::string& path) {
+      Result<net::NormalizedTarget> normal = net::NormalizeRequestTarget(path);
+      return path.starts_with('/') && normal && normal->path == path && normal->query.empty() &&
+             path.find('?') == std::string::npos;
+    };
+    if (!normalized(to)) return Err(rewrite.Error("must be a normalized path, such as /v1 or /"));
+    // The prefix is told to the service (X-Forwarded-Prefix) when stripped.
+    if (!normalized(route.path_prefix)) {
+      return Err(node["path_prefix"].Error("must be a normalized path to be rewritten"));
     }
     if (to.ends_with('/')) to.pop_back();
     route.prefix_rewrite = std::move(to);

@@ -54,14 +54,14 @@ std::shared_ptr<const HealthChecker::Check> HealthChecker::Add(Target target) {
 
 void HealthChecker::Remove(const Check* check) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (std::erase_if(checks_, [check](const std::shared_ptr<Check>& c) {
-        if (c.get() != check) return false;
-        c->removed_ = true;
-        return true;
-      }) == 0) {
-    return;
-  }
-  const Target& gone = check->target_;
+  const auto it =
+      std::find_if(checks_.begin(), checks_.end(),
+                   [check](const std::shared_ptr<Check>& c) { return c.get() == check; });
+  if (it == checks_.end()) return;
+  const std::shared_ptr<Check> removed = std::move(*it);  // alive while its labels are read
+  checks_.erase(it);
+  removed->removed_ = true;
+  const Target& gone = removed->target_;
   if (gauges_ != nullptr &&
       std::none_of(checks_.begin(), checks_.end(), [&](const std::shared_ptr<Check>& c) {
         return c->target_.name == gone.name && c->target_.endpoint == gone.endpoint;

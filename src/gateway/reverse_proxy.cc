@@ -229,6 +229,8 @@ bool IsGatewayOwned(std::string_view name) {
          net::EqualsIgnoreCase(name, "Expect") || net::EqualsIgnoreCase(name, "X-Forwarded-For") ||
          net::EqualsIgnoreCase(name, "X-Forwarded-Proto") ||
          net::EqualsIgnoreCase(name, "X-Forwarded-Host") ||
+         net::EqualsIgnoreCase(name, "X-Forwarded-Port") ||
+         net::EqualsIgnoreCase(name, "X-Forwarded-Prefix") ||
          net::EqualsIgnoreCase(name, "Forwarded");
 }
 
@@ -1259,6 +1261,13 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
   net::AppendFieldLine(fields, "X-Forwarded-For", request.remote_address);
   net::AppendFieldLine(fields, "X-Forwarded-Proto", tls ? "https" : "http");
   if (!host.empty()) net::AppendFieldLine(fields, "X-Forwarded-Host", host);
+  // A prefix stripped (rewritten to `/`) is told, as Traefik's StripPrefix
+  // tells it, so that a service builds its links under it.
+  if (route->prefix_rewrite && route->prefix_rewrite->empty()) {
+    std::string_view stripped = route->path_prefix;
+    if (stripped.ends_with('/')) stripped.remove_suffix(1);
+    if (!stripped.empty()) net::AppendFieldLine(fields, "X-Forwarded-Prefix", stripped);
+  }
   AppendRequestIdField(decision.request_id, fields);
   if (decision.principal) fields.append(decision.principal->identity_fields());
   if (identity_ != nullptr && decision.principal) {

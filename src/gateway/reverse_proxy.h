@@ -212,7 +212,8 @@ class ReverseProxy {
 // Appends to `out`, as `name: value` lines each ending in CRLF, the client's
 // fields that go on to the service: all but the hop-by-hop ones (as
 // net::AppendPassOnFields drops them), every X-Bulwark-* field, those the
-// gateway sets itself (Host, X-Forwarded-For, -Proto, -Host, Forwarded),
+// gateway sets itself (Host, X-Forwarded-For, -Proto, -Host, -Port,
+// -Prefix, Forwarded),
 // Expect, every field whose name has '_', when `drop_api_key` X-Api-Key and
 // an Authorization that carries an API key, when `drop_request_id`
 // X-Request-Id (the gateway sets its own), and those named in `drop` (a

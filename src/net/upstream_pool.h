@@ -92,6 +92,8 @@ namespace internal {
 struct Worker;
 }  // namespace internal
 
+// Used, and destroyed, on the thread that runs its executor only: one made
+// on a server's io thread is registered with that thread's sweep.
 class UpstreamPool {
  public:
   // `tls_context` is required exactly when options.tls is set.

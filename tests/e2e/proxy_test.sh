@@ -42,6 +42,7 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
     location = /public/rid { return 200 "rid=\$http_x_request_id"; }
     location = /public/own { add_header X-Request-Id svc-own; return 200 "own"; }
     location = /public/powered { add_header X-Powered-By php; return 200 "powered"; }
+    location = /public/prefix { return 200 "prefix=\$http_x_forwarded_prefix"; }
     location / {
       return 200 "uri=\$request_uri sub=\$http_x_bulwark_subject scopes=\$http_x_bulwark_scopes xff=\$http_x_forwarded_for secret=\$http_x_secret len=\$content_length\n";
     }
@@ -336,6 +337,10 @@ expect_eq "dot-dot under a rewritten prefix is judged where it leads" \
   "$(code --path-as-is "$base/strip/../orders/1")" "401"
 expect_eq "an encoded slash cannot make a rewritten path" "$(code "$base/strip%2F..%2Forders")" "400"
 expect_eq "a prefix's look-alike is not rewritten" "$(code "$base/stripped/a")" "404"
+expect_eq "a stripped prefix is told to the service" \
+  "$(code -H "X-Forwarded-Prefix: /evil" "$base/strip/public/prefix"):$(cat body)" "200:prefix=/strip"
+expect_eq "a client's X-Forwarded-Prefix goes no further" \
+  "$(code -H "X-Forwarded-Prefix: /evil" "$base/public/prefix"):$(cat body)" "200:prefix="
 # A route's request_headers and response_headers: a field set replaces the
 # client's copy, one removed does not reach the service or the client, and
 # a refusal of Bulwark's carries the route's answer fields too.

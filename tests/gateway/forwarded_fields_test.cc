@@ -43,6 +43,8 @@ TEST(ForwardedRequestFieldsTest, DropsThisHopsAndTheGatewaysFields) {
       {"x-forwarded-proto", "https"},
       {"X-Forwarded-Host", "evil"},
       {"Forwarded", "for=10.9.9.9"},
+      {"X-Forwarded-Port", "8443"},
+      {"x-forwarded-prefix", "/evil"},
       {"X_Bulwark_Subject", "root"},
       {"x-bulwark_scopes", "admin"},
       {"Transfer_Encoding", "chunked"},

@@ -222,7 +222,12 @@ TEST_F(TunnelTest, StopCutsAnOpenTunnel) {
     received += client.ReadUntilClose(100ms);
   }
   ASSERT_TRUE(received.ends_with("PING")) << received;
-  pool_.reset();  // (the test's; the server's io thread is idle meanwhile)
+  {  // the pool goes on its io thread, as a pool must
+    testing::TestClient dropper(server_->port());
+    ASSERT_TRUE(dropper.Send("GET /drop HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(dropper.ReadResponse().has_value());
+  }
+  ASSERT_EQ(pool_, nullptr);
   const auto start = std::chrono::steady_clock::now();
   server_->Stop(10s);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);

@@ -382,6 +382,11 @@ TEST(ServerConfigTest, ParsesARoutePrefixRewrite) {
   }
   EXPECT_FALSE(Parse("gateway:\n  routes: [{name: r, prefix_rewrite: /v1}]\n").has_value())
       << "a rewrite needs an upstream";
+  auto odd_prefix = Parse(
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\"}]\n"
+      "  routes: [{name: r, upstream: u, path_prefix: \"/a//b\", prefix_rewrite: /}]\n");
+  ASSERT_FALSE(odd_prefix.has_value());
+  EXPECT_NE(odd_prefix.error().message().find("path_prefix"), std::string::npos);
 }
 
 TEST(ServerConfigTest, ParsesARoutesFieldRules) {
@@ -425,12 +430,28 @@ TEST(ServerConfigTest, ParsesARoutesFieldRules) {
            "response_headers: {set: {X-Env: \" a\"}}",
            "request_headers: {add: {X-Env: a}}",
            "request_headers: {set: [X-Env]}",
+           // a remove that is not a list, a name twice (in any case)
+           "request_headers: {remove: Cookie}",
+           "response_headers: {remove: {Server: 1}}",
+           "request_headers: {set: {X-Env: a, x-env: b}}",
+           "request_headers: {set: {X-Env: a}, remove: [X-ENV]}",
+           // the forwarding fields Bulwark drops from clients
+           "request_headers: {set: {X-Forwarded-Prefix: /x}}",
+           "request_headers: {remove: [X-Forwarded-Port]}",
+           // what Bulwark's answers carry
+           "response_headers: {remove: [X-Request-Id]}",
+           "response_headers: {set: {WWW-Authenticate: Basic}}",
+           "response_headers: {remove: [retry-after]}",
+           "response_headers: {remove: [RateLimit]}",
        }) {
     const std::string yaml = fmt::format(
         "gateway:\n  upstreams: [{{name: u, address: \"h:1\"}}]\n"
         "  routes: [{{name: r, upstream: u, {}}}]\n",
         bad);
-    EXPECT_FALSE(Parse(yaml).has_value()) << bad;
+    auto refused = Parse(yaml);
+    ASSERT_FALSE(refused.has_value()) << bad;
+    EXPECT_NE(refused.error().message().find("_headers"), std::string::npos)
+        << bad << ": " << refused.error().message();
   }
   EXPECT_FALSE(
       Parse("gateway:\n  routes: [{name: r, response_headers: {remove: [Server]}}]\n").has_value())
