@@ -201,7 +201,7 @@ Result<FieldRules> FieldRulesFromNode(const ConfigNode& node, bool request) {
   const auto check_name = [&](const ConfigNode& at, const std::string& name) -> Status {
     if (!net::IsToken(name)) return at.Error("'" + name + "' is not a field name");
     if (!FieldRuleAllowed(name, request)) {
-      return at.Error("'" + name + "' is Bulwark's to set (framing, forwarding or identity)");
+      return at.Error("'" + name + "' is Bulwark's own (see the gateway's field rules)");
     }
     // Names compare in any case: one named twice is a mistake.
     if (std::any_of(rules.remove.begin(), rules.remove.end(),

@@ -268,13 +268,15 @@ void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::
 }
 
 void ApplyResponseFieldRules(const FieldRules& rules, net::HttpResponse& response) {
+  const auto own = [&](std::string_view name) {
+    return std::any_of(response.headers.begin(), response.headers.end(),
+                       [&](const auto& field) { return net::EqualsIgnoreCase(field.first, name); });
+  };
   for (const std::string& name : rules.remove) {
     net::EraseFieldLines(response.passed_on_fields, name);
-    std::erase_if(response.headers,
-                  [&](const auto& field) { return net::EqualsIgnoreCase(field.first, name); });
   }
   for (const auto& [name, value] : rules.set) {
-    net::AppendFieldLine(response.passed_on_fields, name, value);
+    if (!own(name)) net::AppendFieldLine(response.passed_on_fields, name, value);
   }
 }
 

@@ -223,8 +223,10 @@ void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::
                                   std::span<const std::string> drop = {});
 
 // Applies a route's response_headers `rules` to `response`: the fields
-// named are removed (from the lines passed on and from its own), then
-// those set are added.
+// named are removed from the lines passed on, then those set are added.
+// The fields of Bulwark's own answers (`headers`: the Content-Type and
+// Cache-Control: no-store of a refusal) stay as they are, and none is set
+// again beside them, so no rule makes a refusal cacheable.
 void ApplyResponseFieldRules(const FieldRules& rules, net::HttpResponse& response);
 
 }  // namespace bulwark::gateway

@@ -43,6 +43,7 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
     location = /public/own { add_header X-Request-Id svc-own; return 200 "own"; }
     location = /public/powered { add_header X-Powered-By php; return 200 "powered"; }
     location = /public/prefix { return 200 "prefix=\$http_x_forwarded_prefix"; }
+    location = /public/v1/prefix { return 200 "prefix=\$http_x_forwarded_prefix"; }
     location / {
       return 200 "uri=\$request_uri sub=\$http_x_bulwark_subject scopes=\$http_x_bulwark_scopes xff=\$http_x_forwarded_for secret=\$http_x_secret len=\$content_length\n";
     }
@@ -157,6 +158,7 @@ gateway:
     - {name: public, path_prefix: /public, authn: {mode: none}, upstream: service}
     - {name: v1, path_prefix: /api/v1, authn: {mode: none}, upstream: service, prefix_rewrite: /public/v1}
     - {name: strip, path_prefix: /strip, authn: {mode: none}, upstream: service, prefix_rewrite: /}
+    - {name: strip2, path_prefix: /strip2/, authn: {mode: none}, upstream: service, prefix_rewrite: /}
     - name: fields                        # fields set and removed each way
       path_prefix: /fields
       authn: {mode: none}
@@ -339,6 +341,10 @@ expect_eq "an encoded slash cannot make a rewritten path" "$(code "$base/strip%2
 expect_eq "a prefix's look-alike is not rewritten" "$(code "$base/stripped/a")" "404"
 expect_eq "a stripped prefix is told to the service" \
   "$(code -H "X-Forwarded-Prefix: /evil" "$base/strip/public/prefix"):$(cat body)" "200:prefix=/strip"
+expect_eq "a stripped prefix is told without its trailing slash" \
+  "$(code "$base/strip2/public/prefix"):$(cat body)" "200:prefix=/strip2"
+expect_eq "a prefix rewritten to another is not told" \
+  "$(code -H "X-Forwarded-Prefix: /evil" "$base/api/v1/prefix"):$(cat body)" "200:prefix="
 expect_eq "a client's X-Forwarded-Prefix goes no further" \
   "$(code -H "X-Forwarded-Prefix: /evil" "$base/public/prefix"):$(cat body)" "200:prefix="
 # A route's request_headers and response_headers: a field set replaces the

@@ -96,9 +96,9 @@ TEST(ForwardedRequestFieldsTest, FieldsARouteRemovesGoNoFurther) {
   EXPECT_EQ(out, "A: 1\r\n");
 }
 
-// A route's response_headers rules: the fields named go, from the lines
-// passed on and from Bulwark's own, every copy in any case; those set are
-// added once.
+// A route's response_headers rules: the fields named go from the lines
+// passed on, every copy in any case, and those set are added once; the
+// fields of Bulwark's own answer stay, and none is set beside them.
 TEST(ResponseFieldRulesTest, RemovesThenSets) {
   FieldRules rules;
   rules.set = {{"Strict-Transport-Security", "max-age=600"}};
@@ -107,12 +107,20 @@ TEST(ResponseFieldRulesTest, RemovesThenSets) {
   response.passed_on_fields =
       "Server: nginx\r\nContent-Type: text/plain\r\nX-Powered-By: php\r\n"
       "strict-transport-security: max-age=1\r\nX-Powered-By-Other: kept\r\nx-powered-by: again\r\n";
-  response.headers = {{"server", "own"}, {"Cache-Control", "no-store"}};
   ApplyResponseFieldRules(rules, response);
   EXPECT_EQ(response.passed_on_fields,
             "Content-Type: text/plain\r\nX-Powered-By-Other: kept\r\n"
             "Strict-Transport-Security: max-age=600\r\n");
-  EXPECT_EQ(response.headers, (Fields{{"Cache-Control", "no-store"}}));
+  // A refusal of Bulwark's: its own fields are not the rules' to change.
+  FieldRules caching;
+  caching.set = {{"Cache-Control", "public, max-age=600"}, {"X-Frame-Options", "DENY"}};
+  caching.remove = {"Cache-Control", "X-Frame-Options", "Content-Type"};
+  net::HttpResponse refusal;
+  refusal.headers = {{"Content-Type", "text/plain"}, {"Cache-Control", "no-store"}};
+  ApplyResponseFieldRules(caching, refusal);
+  EXPECT_EQ(refusal.headers,
+            (Fields{{"Content-Type", "text/plain"}, {"Cache-Control", "no-store"}}));
+  EXPECT_EQ(refusal.passed_on_fields, "X-Frame-Options: DENY\r\n");
 }
 
 }  // namespace

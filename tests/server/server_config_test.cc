@@ -360,7 +360,7 @@ TEST(ServerConfigTest, ParsesARoutePrefixRewrite) {
   upstreams: [{name: orders, address: "h:1"}]
   routes:
     - {name: v1, path_prefix: /api/orders, upstream: orders, prefix_rewrite: /v1/}
-    - {name: strip, path_prefix: /orders, upstream: orders, prefix_rewrite: /}
+    - {name: strip, path_prefix: /orders/, upstream: orders, prefix_rewrite: /}
     - {name: rest, path_prefix: /, upstream: orders}
 )");
   ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString();
