@@ -189,10 +189,7 @@ bool FieldRuleAllowed(std::string_view name, bool request) {
   if (!request) {
     return !any_of({"Date", "WWW-Authenticate", "Retry-After", "RateLimit", "RateLimit-Policy"});
   }
-  if (name.find('_') != std::string_view::npos) return false;
-  if (name.size() >= 10 && net::EqualsIgnoreCase(name.substr(0, 10), "X-Bulwark-")) return false;
-  return !any_of({"Host", "Expect", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
-                  "X-Forwarded-Port", "X-Forwarded-Prefix", "Forwarded"});
+  return name.find('_') == std::string_view::npos && !IsGatewayOwnedRequestField(name);
 }
 
 Result<FieldRules> FieldRulesFromNode(const ConfigNode& node, bool request) {

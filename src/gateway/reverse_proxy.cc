@@ -29,10 +29,6 @@ namespace {
 
 namespace asio = boost::asio;
 
-bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && net::EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
-}
-
 bool Idempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
          method == "DELETE" || method == "TRACE";
@@ -221,21 +217,6 @@ std::atomic<uint64_t> next_proxy_id{1};
 
 }  // namespace
 
-namespace {
-
-// Fields the gateway answers or sets itself rather than passing on.
-bool IsGatewayOwned(std::string_view name) {
-  return StartsWithIgnoreCase(name, "X-Bulwark-") || net::EqualsIgnoreCase(name, "Host") ||
-         net::EqualsIgnoreCase(name, "Expect") || net::EqualsIgnoreCase(name, "X-Forwarded-For") ||
-         net::EqualsIgnoreCase(name, "X-Forwarded-Proto") ||
-         net::EqualsIgnoreCase(name, "X-Forwarded-Host") ||
-         net::EqualsIgnoreCase(name, "X-Forwarded-Port") ||
-         net::EqualsIgnoreCase(name, "X-Forwarded-Prefix") ||
-         net::EqualsIgnoreCase(name, "Forwarded");
-}
-
-}  // namespace
-
 void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::string>>& headers,
                                   bool drop_api_key, bool drop_request_id, std::string& out,
                                   std::span<const std::string> drop) {
@@ -246,7 +227,7 @@ void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::
     // that read fields as CGI-style variables (HTTP_X_BULWARK_SUBJECT) take
     // X_Bulwark_Subject for the gateway's X-Bulwark-Subject, and
     // Transfer_Encoding for Transfer-Encoding.
-    if (IsGatewayOwned(name) || name.find('_') != std::string_view::npos) continue;
+    if (IsGatewayOwnedRequestField(name) || name.find('_') != std::string_view::npos) continue;
     if (drop_request_id && net::EqualsIgnoreCase(name, kRequestIdHeader)) continue;
     if (!drop.empty() && std::any_of(drop.begin(), drop.end(), [&](const std::string& d) {
           return net::EqualsIgnoreCase(name, d);

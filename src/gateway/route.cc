@@ -24,6 +24,20 @@ bool PathUnderPrefix(std::string_view path, std::string_view prefix) {
   return net::PathHasPrefixSegment(path, prefix);
 }
 
+bool IsGatewayOwnedRequestField(std::string_view name) {
+  constexpr std::string_view kIdentityPrefix = "X-Bulwark-";
+  if (name.size() >= kIdentityPrefix.size() &&
+      net::EqualsIgnoreCase(name.substr(0, kIdentityPrefix.size()), kIdentityPrefix)) {
+    return true;
+  }
+  for (std::string_view owned :
+       {"Host", "Expect", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
+        "X-Forwarded-Port", "X-Forwarded-Prefix", "Forwarded"}) {
+    if (net::EqualsIgnoreCase(name, owned)) return true;
+  }
+  return false;
+}
+
 std::string ForwardedPath(const Route& route, std::string_view path) {
   if (!route.prefix_rewrite) return std::string(path);
   const std::string_view rest = net::PathBelowPrefix(path, route.path_prefix).value_or(path);

@@ -124,6 +124,12 @@ struct FieldRules {
   bool empty() const { return set.empty() && remove.empty(); }
 };
 
+// Whether a request field is one the gateway answers or sets itself rather
+// than passing on (X-Bulwark-*, Host, Expect, X-Forwarded-For, -Proto,
+// -Host, -Port, -Prefix, Forwarded), in any case: a client's copy goes no
+// further, and no route rule may set or remove it.
+bool IsGatewayOwnedRequestField(std::string_view name);
+
 struct Route {
   std::string name;
   std::string host;

@@ -355,6 +355,19 @@ TEST(ServerConfigTest, ParsesARouteResponseTimeout) {
   EXPECT_FALSE(routes[1].response_timeout.has_value()) << "the upstream's applies";
 }
 
+// A route to upstream `u` with `fields` (flow-style YAML keys) is refused,
+// its message naming `field`.
+void ExpectRouteRefused(std::string_view fields, std::string_view field) {
+  const std::string yaml = fmt::format(
+      "gateway:\n  upstreams: [{{name: u, address: \"h:1\"}}]\n"
+      "  routes: [{{name: r, upstream: u, {}}}]\n",
+      fields);
+  auto refused = Parse(yaml);
+  ASSERT_FALSE(refused.has_value()) << fields;
+  EXPECT_NE(refused.error().message().find(field), std::string::npos)
+      << fields << ": " << refused.error().message();
+}
+
 TEST(ServerConfigTest, ParsesARoutePrefixRewrite) {
   auto parsed = Parse(R"(gateway:
   upstreams: [{name: orders, address: "h:1"}]
@@ -371,14 +384,7 @@ TEST(ServerConfigTest, ParsesARoutePrefixRewrite) {
   EXPECT_FALSE(routes[2].prefix_rewrite.has_value());
   for (std::string_view bad :
        {"v1", "/v1/../admin", "/v1//x", "/v1?x=1", "/v1#x", "/%761", "/v1/%2F", "/a b", ""}) {
-    const std::string yaml = fmt::format(
-        "gateway:\n  upstreams: [{{name: u, address: \"h:1\"}}]\n"
-        "  routes: [{{name: r, upstream: u, prefix_rewrite: \"{}\"}}]\n",
-        bad);
-    auto refused = Parse(yaml);
-    ASSERT_FALSE(refused.has_value()) << bad;
-    EXPECT_NE(refused.error().message().find("prefix_rewrite"), std::string::npos)
-        << refused.error().message();
+    ExpectRouteRefused(fmt::format("prefix_rewrite: \"{}\"", bad), "prefix_rewrite");
   }
   EXPECT_FALSE(Parse("gateway:\n  routes: [{name: r, prefix_rewrite: /v1}]\n").has_value())
       << "a rewrite needs an upstream";
@@ -444,14 +450,7 @@ TEST(ServerConfigTest, ParsesARoutesFieldRules) {
            "response_headers: {remove: [retry-after]}",
            "response_headers: {remove: [RateLimit]}",
        }) {
-    const std::string yaml = fmt::format(
-        "gateway:\n  upstreams: [{{name: u, address: \"h:1\"}}]\n"
-        "  routes: [{{name: r, upstream: u, {}}}]\n",
-        bad);
-    auto refused = Parse(yaml);
-    ASSERT_FALSE(refused.has_value()) << bad;
-    EXPECT_NE(refused.error().message().find("_headers"), std::string::npos)
-        << bad << ": " << refused.error().message();
+    ExpectRouteRefused(bad, "_headers");
   }
   EXPECT_FALSE(
       Parse("gateway:\n  routes: [{name: r, response_headers: {remove: [Server]}}]\n").has_value())
