@@ -15,7 +15,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/deferred.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -29,6 +28,7 @@
 #include "net/await.h"
 #include "net/immediate_io.h"
 #include "net/io_batch.h"
+#include "net/reactor_receive.h"
 #include "net/request_head.h"
 #include "net/streamed_body.h"
 #include "net/tls_context.h"
@@ -69,29 +69,16 @@ using PlainStream = tcp::socket;
 // OpenSSL on the socket itself (see net/tls_socket.h).
 using TlsStream = TlsSocket;
 
-// Reading some bytes from, and writing all of a buffer to, either stream:
-// each awaits to (error, bytes), and none is a coroutine of its own (no frame
-// per operation).
-auto ReadSomeFrom(PlainStream& s, asio::mutable_buffer b) {
-  return s.async_read_some(b, kAwaitInPlace);
-}
-auto ReadSomeFrom(TlsStream& s, asio::mutable_buffer b) { return s.ReadSome(b); }
-// The same after ReadNow came back empty: a TLS read waits for the socket
-// before trying again (Asio's read tries at once whatever came before).
-auto ReadSomeAfterNow(PlainStream& s, asio::mutable_buffer b) { return ReadSomeFrom(s, b); }
-auto ReadSomeAfterNow(TlsStream& s, asio::mutable_buffer b) { return s.ReadSomeAfterNow(b); }
+// Writing all of a buffer to either stream: awaits to (error, bytes), and is
+// not a coroutine of its own (no frame per operation). Reads are the
+// connection's ReadFrom.
 auto WriteAllTo(PlainStream& s, asio::const_buffer b) {
   return asio::async_write(s, b, kAwaitInPlace);
 }
 auto WriteAllTo(TlsStream& s, asio::const_buffer b) { return s.Write(b); }
 
-// The same tried at once, without awaiting (net/immediate_io.h): a read's
-// outcome, or nullopt if it would block (then ReadSomeFrom); what of a
+// The same tried at once, without awaiting (net/immediate_io.h): what of a
 // buffer was written before a write would block (then WriteAllTo the rest).
-std::optional<IoOutcome> ReadNow(PlainStream& s, asio::mutable_buffer b) {
-  return ReceiveNow(s, b);
-}
-std::optional<IoOutcome> ReadNow(TlsStream& s, asio::mutable_buffer b) { return s.ReadNow(b); }
 IoOutcome WriteNow(PlainStream& s, asio::const_buffer b) { return SendNow(s, b); }
 IoOutcome WriteNow(TlsStream& s, asio::const_buffer b) {
   // A TLS record goes whole or not at all: if not, Write sends the same bytes.
@@ -140,6 +127,7 @@ class HttpConnection {
         options_(worker.shared.options),
         limits_{options_.max_request_line, options_.max_header_bytes, options_.max_header_count},
         stream_(std::move(socket), stream_args...),
+        reactor_(kTls ? nullptr : &ReactorOf(Lowest())),
         buffer_(std::max(kMinBufferBytes, MaxRequestHeadBytes(limits_) + 1)),
         slot_{&Lowest(), ConnectionPhase::kIdle},
         registration_(worker, slot_) {
@@ -148,9 +136,11 @@ class HttpConnection {
     if (!ec) remote_address_ = peer.address().to_string();
     Lowest().set_option(tcp::no_delay(true), ec);
     if constexpr (kTls) slot_.tls = stream_.native_handle();
-    // Run reads and writes a plain socket at once (net/immediate_io.h);
-    // TlsSocket makes its own non-blocking.
+    // Run writes a plain socket at once (net/immediate_io.h), and reads
+    // through the reactor (net/reactor_receive.h); TlsSocket does both for
+    // its own.
     if constexpr (!kTls) {
+      EnableReceiveHints(Lowest());
       Lowest().native_non_blocking(true, ec);
       if (ec) CloseSocket();  // a blocking read would hold the io thread
     }
@@ -164,6 +154,15 @@ class HttpConnection {
       return stream_.next_layer();
     } else {
       return stream_;
+    }
+  }
+  // Some bytes of the stream into `b`: awaits to (error, bytes), and is not
+  // a coroutine of its own (no frame per read).
+  auto ReadFrom(asio::mutable_buffer b) {
+    if constexpr (kTls) {
+      return stream_.ReadSome(b);
+    } else {
+      return AsyncReceive(*reactor_, stream_, b, kAwaitInPlace);
     }
   }
   bool Stopping() const { return worker_.shared.stopping.load(std::memory_order_acquire); }
@@ -222,7 +221,7 @@ class HttpConnection {
     explicit ClientEnd(HttpConnection& c) : c_(c) {}
     asio::awaitable<std::tuple<beast::error_code, size_t>> ReadSome(
         asio::mutable_buffer buffer) override {
-      co_return co_await ReadSomeFrom(c_.stream_, buffer);
+      co_return co_await c_.ReadFrom(buffer);
     }
     asio::awaitable<beast::error_code> WriteAll(asio::const_buffer buffer) override {
       auto [ec, n] = co_await WriteAllTo(c_.stream_, buffer);
@@ -299,6 +298,7 @@ class HttpConnection {
   const HttpServerOptions& options_;
   const RequestHeadLimits limits_;
   Stream stream_;
+  Reactor* reactor_;  // Lowest()'s, for plain reads (net/reactor_receive.h)
   beast::flat_buffer buffer_;
   ConnectionSlot slot_;
   ConnectionRegistration registration_;
@@ -335,15 +335,9 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
       }
       const asio::mutable_buffer room = ReadRoom();
       if (room.size() == 0) co_return;  // cannot happen: the scanner refuses first
-      // The client waits for the last response before it sends more: yield,
-      // then read at once (net/immediate_io.h).
-      co_await asio::post(Lowest().get_executor(), asio::deferred);
-      IoOutcome read;
-      if (auto now = ReadNow(stream_, room)) {
-        read = *now;
-      } else {
-        read = co_await ReadSomeAfterNow(stream_, room);
-      }
+      // A read the last one left the socket empty for waits for it first
+      // (net/reactor_receive.h).
+      const IoOutcome read = co_await ReadFrom(room);
       if (!Received(std::get<0>(read), std::get<1>(read))) co_return;
       if (idle && !first) slot_.ExpireAfter(options_.header_read_timeout);
     }
@@ -483,7 +477,7 @@ template <class Stream>
 asio::awaitable<bool> HttpConnection<Stream>::ReadSome(size_t most) {
   const asio::mutable_buffer room = ReadRoom(most);
   if (room.size() == 0) co_return false;
-  auto [ec, n] = co_await ReadSomeFrom(stream_, room);
+  auto [ec, n] = co_await ReadFrom(room);
   co_return Received(ec, n);
 }
 
@@ -788,7 +782,7 @@ asio::awaitable<void> HttpConnection<Stream>::LingeringClose() {
       size_t discarded = 0;
       while (discarded < kLingerMaxBytes) {
         buffer_.clear();
-        auto [read_ec, n] = co_await ReadSomeFrom(stream_, buffer_.prepare(kReadChunk));
+        auto [read_ec, n] = co_await ReadFrom(buffer_.prepare(kReadChunk));
         if (read_ec) break;
         discarded += n;
       }

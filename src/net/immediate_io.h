@@ -1,18 +1,17 @@
-// Reads and writes tried at once on a socket in non-blocking mode, before
-// awaiting anything; internal to net/.
+// Writes (and the odd read) tried at once on a socket in non-blocking mode,
+// before awaiting anything; internal to net/.
 //
 // An Asio operation whose data is already there still completes through the
 // scheduler: queued, dequeued and dispatched back to the coroutine, which on
-// the proxy's path costs more than the system call itself. So the proxy calls
-// recv(2) and send(2) first (TlsSocket's ReadNow and WriteNow, OpenSSL), and
-// falls back to Asio's operation only when one would block.
+// the proxy's path costs more than the system call itself. So the proxy
+// calls send(2) first (TlsSocket's WriteNow, OpenSSL, on TLS connections),
+// and falls back to Asio's operation only when one would block.
 //
-// A read that follows the proxy's own send (the next request after a
-// response, the upstream's answer after a request) first yields to the io
-// thread's other work (asio::post): tried at once, it nearly always found
-// nothing yet. Its fallback is Asio's read, which waits in the reactor as
-// registered; async_wait would re-arm the descriptor with epoll_ctl on every
-// wait.
+// Reads are another matter: the next request after a response, or the
+// service's answer after a request, is hardly ever there yet when the read
+// begins, and a read tried at once mostly fails with EAGAIN. They go through
+// the reactor, which knows when the last read drained the socket
+// (net/reactor_receive.h); ReceiveNow is for bytes known to have come.
 #ifndef BULWARK_NET_IMMEDIATE_IO_H_
 #define BULWARK_NET_IMMEDIATE_IO_H_
 

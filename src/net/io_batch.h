@@ -17,7 +17,7 @@
 // submission and nothing is left in the kernel between passes: no
 // cancelling, no deadline and no completion to collect later.
 //
-// Receives stay one system call each (net/immediate_io.h). Waiting for data
+// Receives stay one system call each (net/reactor_receive.h). Waiting for data
 // in the ring moves the wake-up of the connection into the sender's softirq,
 // where on loopback it cost the client and the service more than the call
 // it saved here.

@@ -37,10 +37,8 @@ bool NotReady() { return errno == EAGAIN || errno == EWOULDBLOCK; }
 
 int SocketRead(BIO* bio, char* data, int size) {
   BIO_clear_retry_flags(bio);
-  ssize_t n;
-  do {
-    n = ::recv(SinkOf(bio).fd, data, static_cast<size_t>(size), 0);
-  } while (n < 0 && errno == EINTR);
+  TlsSocket::Sink& sink = SinkOf(bio);
+  const ssize_t n = ReceiveTelling(sink.fd, data, static_cast<size_t>(size), sink.drained);
   if (n < 0 && NotReady()) BIO_set_retry_read(bio);
   return static_cast<int>(n);
 }
@@ -99,10 +97,11 @@ boost::system::error_code ErrorFor(int result, int error) {
 }  // namespace
 
 TlsSocket::TlsSocket(Socket socket, asio::ssl::context& context, Role role)
-    : socket_(std::move(socket)) {
+    : socket_(std::move(socket)), reactor_(ReactorOf(socket_)) {
   boost::system::error_code ec;
   socket_.native_non_blocking(true, ec);
   if (ec) return;
+  EnableReceiveHints(socket_);
   const BIO_METHOD* method = SocketMethod();
   if (method == nullptr) return;
   BIO* bio = BIO_new(method);
@@ -171,20 +170,30 @@ std::optional<std::tuple<boost::system::error_code, size_t>> TlsSocket::Try(Op o
 }
 
 asio::awaitable<std::tuple<boost::system::error_code, size_t>> TlsSocket::Drive(Op op, void* data,
-                                                                                int size,
-                                                                                bool wait_first) {
-  for (bool wait = wait_first;; wait = true) {
-    if (wait) {
-      auto [ec] = co_await socket_.async_wait(wait_for_, kAwaitInPlace);
+                                                                                int size) {
+  // A read of a socket the last read drained, with nothing in OpenSSL,
+  // would fail with EAGAIN: it waits first (unless a reset may wait behind
+  // what was read: net/reactor_receive.h).
+  bool wait = op == Op::kRead && sink_.drained && !HasPending() && !ReportedTrouble(socket_);
+  // What to wait for: `wait_for_` is shared with the other direction's
+  // operation (a tunnel's), so it is read right after this one's Try.
+  Socket::wait_type want = Socket::wait_read;
+  for (;; wait = true) {
+    if (wait && want == Socket::wait_read && op != Op::kWrite) {
+      // The socket was drained since the last such wait: OpenSSL wants to
+      // read only once its read would block (net/reactor_receive.h).
+      auto [ec, ignored] = co_await AsyncWaitReadable(reactor_, socket_, kAwaitInPlace);
+      if (ec) co_return std::tuple(ec, size_t{0});
+      sink_.drained = false;
+    } else if (wait) {
+      // A write waits for room, and (in a renegotiation, which Bulwark's
+      // contexts refuse) for bytes to read, beside a read's own wait.
+      auto [ec] = co_await socket_.async_wait(want, kAwaitInPlace);
       if (ec) co_return std::tuple(ec, size_t{0});
     }
     if (auto done = Try(op, data, size)) co_return *done;
+    want = wait_for_;
   }
-}
-
-std::optional<std::tuple<boost::system::error_code, size_t>> TlsSocket::ReadNow(
-    asio::mutable_buffer buffer) {
-  return Try(Op::kRead, buffer.data(), ClampedSize(buffer.size()));
 }
 
 std::optional<std::tuple<boost::system::error_code, size_t>> TlsSocket::WriteNow(
@@ -244,11 +253,6 @@ asio::awaitable<boost::system::error_code> TlsSocket::Handshake() {
 asio::awaitable<std::tuple<boost::system::error_code, size_t>> TlsSocket::ReadSome(
     asio::mutable_buffer buffer) {
   return Drive(Op::kRead, buffer.data(), ClampedSize(buffer.size()));
-}
-
-asio::awaitable<std::tuple<boost::system::error_code, size_t>> TlsSocket::ReadSomeAfterNow(
-    asio::mutable_buffer buffer) {
-  return Drive(Op::kRead, buffer.data(), ClampedSize(buffer.size()), /*wait_first=*/true);
 }
 
 asio::awaitable<std::tuple<boost::system::error_code, size_t>> TlsSocket::Write(

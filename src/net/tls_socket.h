@@ -36,6 +36,8 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/system/error_code.hpp>
 
+#include "net/reactor_receive.h"
+
 namespace bulwark::net::internal {
 
 class TlsSocket {
@@ -47,6 +49,9 @@ class TlsSocket {
   struct Sink {
     int fd = -1;
     std::string* hold = nullptr;
+    // The last read from the socket left nothing in it (it would block, or
+    // TCP_INQ said so; net/reactor_receive.h).
+    bool drained = false;
   };
 
   enum class Role { kServer, kClient };
@@ -85,20 +90,16 @@ class TlsSocket {
   boost::asio::awaitable<ErrorCode> Handshake();
   // Reads at least one byte of application data: (error, bytes). A peer's
   // close_notify is asio::error::eof; a connection closed without one,
-  // ssl::error::stream_truncated.
+  // ssl::error::stream_truncated. If the last read drained the socket and
+  // OpenSSL holds nothing, it waits for the socket before it tries.
   boost::asio::awaitable<std::tuple<ErrorCode, size_t>> ReadSome(
       boost::asio::mutable_buffer buffer);
   // Writes all of `buffer`: (error, bytes written).
   boost::asio::awaitable<std::tuple<ErrorCode, size_t>> Write(boost::asio::const_buffer buffer);
 
-  // ReadSome and Write tried once, without awaiting (net/immediate_io.h):
-  // the outcome, or nullopt if OpenSSL must wait for the socket (then
-  // ReadSome, or Write with the same buffer).
-  std::optional<std::tuple<ErrorCode, size_t>> ReadNow(boost::asio::mutable_buffer buffer);
-  // ReadSome for a caller whose ReadNow just came back empty: waits for the
-  // socket before trying again (trying at once would fail the same way).
-  boost::asio::awaitable<std::tuple<ErrorCode, size_t>> ReadSomeAfterNow(
-      boost::asio::mutable_buffer buffer);
+  // Write tried once, without awaiting (net/immediate_io.h): the outcome,
+  // or nullopt if OpenSSL must wait for the socket (then Write with the same
+  // buffer).
   std::optional<std::tuple<ErrorCode, size_t>> WriteNow(boost::asio::const_buffer buffer);
   // Encrypts all of `buffer` (at most INT_MAX bytes) into TLS records that
   // are held back (Held()) rather than written; the caller sends them and
@@ -115,8 +116,7 @@ class TlsSocket {
   enum class Op { kHandshake, kRead, kWrite, kShutdown };
   // Runs `op` until it succeeds (its positive result is returned) or fails,
   // waiting on the socket whenever OpenSSL wants to read or write.
-  boost::asio::awaitable<std::tuple<ErrorCode, size_t>> Drive(Op op, void* data, int size,
-                                                              bool wait_first = false);
+  boost::asio::awaitable<std::tuple<ErrorCode, size_t>> Drive(Op op, void* data, int size);
   boost::asio::awaitable<std::tuple<ErrorCode, size_t>> WriteInPieces(
       boost::asio::const_buffer buffer);
   using Handler = boost::asio::any_completion_handler<void(ErrorCode, size_t)>;
@@ -147,6 +147,7 @@ class TlsSocket {
   std::optional<std::tuple<ErrorCode, size_t>> Try(Op op, void* data, int size);
 
   Socket socket_;
+  Reactor& reactor_;  // socket_'s, for the waits to read (net/reactor_receive.h)
   Sink sink_;
   std::string held_;
   SSL* ssl_ = nullptr;

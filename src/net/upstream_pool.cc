@@ -2,6 +2,7 @@
 
 #include "net/await.h"
 #include "net/immediate_io.h"
+#include "net/reactor_receive.h"
 #include "net/request_head.h"
 #include "net/resolve.h"
 #include "net/server_worker.h"
@@ -23,7 +24,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -161,8 +161,11 @@ Status IoError(const beast::error_code& ec, std::string_view what) {
 }  // namespace
 
 struct UpstreamPool::Connection {
-  explicit Connection(asio::any_io_executor ex) : stream(std::move(ex)) {}
+  explicit Connection(asio::any_io_executor ex)
+      : stream(std::move(ex)), reactor(internal::ReactorOf(stream.socket())) {}
   beast::tcp_stream stream;  // moved into `tls` or `tls_socket` once TLS is up
+  // The socket's, for plain reads on an io thread (net/reactor_receive.h).
+  internal::Reactor& reactor;
   // TLS off a server's io thread, with Beast's timer on every operation.
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   // TLS on an io thread: OpenSSL on the socket (net/tls_socket.h), the
@@ -338,6 +341,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
   auto [ec, endpoint] = co_await connection->stream.async_connect(endpoints_, kAwait);
   if (ec) co_return Err(IoError(ec, kConnectStep));
   connection->stream.socket().set_option(tcp::no_delay(true), ec);
+  internal::EnableReceiveHints(connection->stream.socket());
   internal::Worker* worker = internal::CurrentWorker();
   const std::string& peer_name = options_.tls && !options_.tls->server_name.empty()
                                      ? options_.tls->server_name
@@ -369,7 +373,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
   }
   connection->Lowest().expires_never();
   if (worker != nullptr) {
-    // Exchange reads and writes the bare socket at once (immediate_io.h).
+    // Exchange writes the bare socket at once (immediate_io.h).
     if (!connection->tls) {
       connection->Lowest().socket().native_non_blocking(true, ec);
       if (ec) co_return Err(IoError(ec, kConnectStep));
@@ -520,7 +524,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   out.append("\r\n"sv).append(request.body);
 
   c.ExpireAfter(AnswerTimeout(options_, request));
-  // On the bare socket, reads and writes are tried at once (immediate_io.h).
+  // On the bare socket, writes are tried at once (immediate_io.h) and reads
+  // go through the reactor (reactor_receive.h).
   constexpr bool kImmediate = std::is_same_v<Stream, tcp::socket>;
   constexpr bool kTlsSocket = std::is_same_v<Stream, internal::TlsSocket>;
   // With this pass's other sends if the io thread batches them
@@ -604,23 +609,13 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
         co_return Err(ResourceExhaustedError("upstream response too large"));
       }
       const asio::mutable_buffer room = c.buffer.prepare(kReadChunk);
+      // The service answers in its own time: a read the last one left the
+      // socket empty for waits for it first (reactor_receive.h).
       internal::IoOutcome read;
       if constexpr (kImmediate) {
-        // The service answers in its own time: yield, then read at once
-        // (immediate_io.h).
-        co_await asio::post(stream.get_executor(), asio::deferred);
-        if (auto now = internal::ReceiveNow(stream, room)) {
-          read = *now;
-        } else {
-          read = co_await stream.async_read_some(room, internal::kAwaitInPlace);
-        }
+        read = co_await internal::AsyncReceive(c.reactor, stream, room, internal::kAwaitInPlace);
       } else if constexpr (kTlsSocket) {
-        co_await asio::post(stream.get_executor(), asio::deferred);
-        if (auto now = stream.ReadNow(room)) {
-          read = *now;
-        } else {
-          read = co_await stream.ReadSomeAfterNow(room);
-        }
+        read = co_await stream.ReadSome(room);
       } else {
         read = co_await stream.async_read_some(room, internal::kAwaitOn<Stream>);
       }
@@ -849,11 +844,10 @@ class UpstreamPool::StreamedResponse final : public StreamedBody {
 
   asio::awaitable<internal::IoOutcome> ReadSome(asio::mutable_buffer room) {
     if constexpr (std::is_same_v<Stream, tcp::socket>) {
-      if (auto now = internal::ReceiveNow(stream_, room)) co_return *now;
-      co_return co_await stream_.async_read_some(room, internal::kAwaitInPlace);
+      co_return co_await internal::AsyncReceive(connection_->reactor, stream_, room,
+                                                internal::kAwaitInPlace);
     } else if constexpr (std::is_same_v<Stream, internal::TlsSocket>) {
-      if (auto now = stream_.ReadNow(room)) co_return *now;
-      co_return co_await stream_.ReadSomeAfterNow(room);
+      co_return co_await stream_.ReadSome(room);
     } else {
       co_return co_await stream_.async_read_some(room, internal::kAwaitOn<Stream>);
     }
@@ -933,6 +927,9 @@ class UpstreamPool::UpstreamTunnel final : public Tunnel {
         asio::mutable_buffer buffer) override {
       if constexpr (std::is_same_v<Stream, internal::TlsSocket>) {
         co_return co_await stream_.ReadSome(buffer);
+      } else if constexpr (std::is_same_v<Stream, tcp::socket>) {
+        co_return co_await internal::AsyncReceive(c_.reactor, stream_, buffer,
+                                                  internal::kAwaitInPlace);
       } else {
         co_return co_await stream_.async_read_some(buffer, internal::kAwaitOn<Stream>);
       }
