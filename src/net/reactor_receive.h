@@ -181,12 +181,15 @@ auto AsyncReceive(Reactor& reactor, boost::asio::ip::tcp::socket& socket,
 
 // Waits until `socket` may be read, for a caller that reads it itself
 // (OpenSSL through TlsSocket's BIO); completes with (error, 0). It costs no
-// system call: it completes at once if a readiness came since the last wait
-// completed, else it waits for the next one. So the caller must have
+// system call: it completes at once if a readiness came since the last read
+// operation that marked the socket drained (such a wait, an AsyncReceive
+// that drained it, the end of the stream), else it waits for the next one. So the caller must have
 // drained the socket (a read failed with EAGAIN, or TCP_INQ said nothing was
 // left and ReportedTrouble nothing wrong) since the last wait completed, or
 // what is left is never waited for.
-// One such wait at a time per socket, and no AsyncReceive beside it.
+// One such wait at a time per socket, and no other read operation beside it
+// (an AsyncReceive, or Asio's async_wait for reading, which would wait for
+// another readiness once this wait took the one that came).
 template <typename CompletionToken>
 auto AsyncWaitReadable(Reactor& reactor, boost::asio::ip::tcp::socket& socket,
                        CompletionToken&& token) {

@@ -121,6 +121,12 @@ TlsSocket::TlsSocket(Socket socket, asio::ssl::context& context, Role role)
   // not on the context: an upstream's is shared with Beast's streams off
   // the io threads.
   SSL_set_read_ahead(ssl_, 1);
+  // SSL_read then reads on past a handshake message (a TLS 1.3 session
+  // ticket, a key update) rather than returning WANT_READ while the socket
+  // may still hold more: WANT_READ must mean the socket would block, for
+  // Drive waits on it without trying (net/reactor_receive.h). OpenSSL 3's
+  // default, made explicit.
+  SSL_set_mode(ssl_, SSL_MODE_AUTO_RETRY);
   if (role == Role::kClient) {
     SSL_set_connect_state(ssl_);
   } else {
@@ -186,8 +192,9 @@ asio::awaitable<std::tuple<boost::system::error_code, size_t>> TlsSocket::Drive(
       if (ec) co_return std::tuple(ec, size_t{0});
       sink_.drained = false;
     } else if (wait) {
-      // A write waits for room, and (in a renegotiation, which Bulwark's
-      // contexts refuse) for bytes to read, beside a read's own wait.
+      // A write waits for room, and (in a TLS 1.2 renegotiation, which
+      // Bulwark's server and upstream contexts refuse) for bytes to read,
+      // beside a read's own wait.
       auto [ec] = co_await socket_.async_wait(want, kAwaitInPlace);
       if (ec) co_return std::tuple(ec, size_t{0});
     }

@@ -281,6 +281,10 @@ bool IsConnectFailure(const Status& error) {
 Result<std::shared_ptr<asio::ssl::context>> CreateUpstreamTlsContext(const UpstreamTls& tls) {
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  // A TLS 1.2 service asking to renegotiate is refused (as Envoy's upstream
+  // TLS does by default): a renegotiation would have a write wait to read
+  // beside the connection's own read (net/tls_socket.h).
+  SSL_CTX_set_options(context->native_handle(), SSL_OP_NO_RENEGOTIATION);
   beast::error_code ec;
   if (tls.ca_file.empty()) {
     context->set_default_verify_paths(ec);

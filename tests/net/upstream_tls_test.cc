@@ -255,5 +255,14 @@ TEST_F(UpstreamTlsTest, AHandshakeTheServiceNeverFinishesIsCutAtTheConnectTimeou
   StopProxy();
 }
 
+// A TLS 1.2 service that asks to renegotiate is refused: a renegotiation
+// would have a tunnel's write wait to read beside its read's own wait, which
+// takes the socket's readiness alone (net/reactor_receive.h).
+TEST(UpstreamTlsContextTest, RefusesRenegotiation) {
+  auto context = CreateUpstreamTlsContext(UpstreamTls{});
+  ASSERT_TRUE(context.has_value()) << context.error().ToString();
+  EXPECT_NE(SSL_CTX_get_options((*context)->native_handle()) & SSL_OP_NO_RENEGOTIATION, 0u);
+}
+
 }  // namespace
 }  // namespace bulwark::net
