@@ -161,11 +161,11 @@ Status IoError(const beast::error_code& ec, std::string_view what) {
 }  // namespace
 
 struct UpstreamPool::Connection {
-  explicit Connection(asio::any_io_executor ex)
-      : stream(std::move(ex)), reactor(internal::ReactorOf(stream.socket())) {}
+  explicit Connection(asio::any_io_executor ex) : stream(std::move(ex)) {}
   beast::tcp_stream stream;  // moved into `tls` or `tls_socket` once TLS is up
-  // The socket's, for plain reads on an io thread (net/reactor_receive.h).
-  internal::Reactor& reactor;
+  // The socket's, for the reads of a plain connection on an io thread (the
+  // bare socket, net/reactor_receive.h); set by Connect, else null.
+  internal::Reactor* reactor = nullptr;
   // TLS off a server's io thread, with Beast's timer on every operation.
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   // TLS on an io thread: OpenSSL on the socket (net/tls_socket.h), the
@@ -345,7 +345,6 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
   auto [ec, endpoint] = co_await connection->stream.async_connect(endpoints_, kAwait);
   if (ec) co_return Err(IoError(ec, kConnectStep));
   connection->stream.socket().set_option(tcp::no_delay(true), ec);
-  internal::EnableReceiveHints(connection->stream.socket());
   internal::Worker* worker = internal::CurrentWorker();
   const std::string& peer_name = options_.tls && !options_.tls->server_name.empty()
                                      ? options_.tls->server_name
@@ -377,10 +376,15 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
   }
   connection->Lowest().expires_never();
   if (worker != nullptr) {
-    // Exchange writes the bare socket at once (immediate_io.h).
+    // Exchange writes the bare socket at once (immediate_io.h) and reads it
+    // through the reactor (reactor_receive.h); TlsSocket, above, does both
+    // for its own.
     if (!connection->tls) {
-      connection->Lowest().socket().native_non_blocking(true, ec);
+      tcp::socket& socket = connection->Lowest().socket();
+      socket.native_non_blocking(true, ec);
       if (ec) co_return Err(IoError(ec, kConnectStep));
+      internal::EnableReceiveHints(socket);
+      connection->reactor = &internal::ReactorOf(socket);
     }
     connection->slot.stream = &connection->Lowest().socket();
     connection->registration.emplace(*worker, connection->slot, worker->upstream_streams);
@@ -617,7 +621,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
       // socket empty for waits for it first (reactor_receive.h).
       internal::IoOutcome read;
       if constexpr (kImmediate) {
-        read = co_await internal::AsyncReceive(c.reactor, stream, room, internal::kAwaitInPlace);
+        read = co_await internal::AsyncReceive(*c.reactor, stream, room, internal::kAwaitInPlace);
       } else if constexpr (kTlsSocket) {
         read = co_await stream.ReadSome(room);
       } else {
@@ -848,7 +852,7 @@ class UpstreamPool::StreamedResponse final : public StreamedBody {
 
   asio::awaitable<internal::IoOutcome> ReadSome(asio::mutable_buffer room) {
     if constexpr (std::is_same_v<Stream, tcp::socket>) {
-      co_return co_await internal::AsyncReceive(connection_->reactor, stream_, room,
+      co_return co_await internal::AsyncReceive(*connection_->reactor, stream_, room,
                                                 internal::kAwaitInPlace);
     } else if constexpr (std::is_same_v<Stream, internal::TlsSocket>) {
       co_return co_await stream_.ReadSome(room);
@@ -932,7 +936,7 @@ class UpstreamPool::UpstreamTunnel final : public Tunnel {
       if constexpr (std::is_same_v<Stream, internal::TlsSocket>) {
         co_return co_await stream_.ReadSome(buffer);
       } else if constexpr (std::is_same_v<Stream, tcp::socket>) {
-        co_return co_await internal::AsyncReceive(c_.reactor, stream_, buffer,
+        co_return co_await internal::AsyncReceive(*c_.reactor, stream_, buffer,
                                                   internal::kAwaitInPlace);
       } else {
         co_return co_await stream_.async_read_some(buffer, internal::kAwaitOn<Stream>);
