@@ -270,6 +270,7 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
       return false;
     }
     from_jwt = std::move(*principal);
+    decision.bearer_token_consumed = !jwt_->ForwardsToken(from_jwt->issuer());
   }
   std::shared_ptr<const Principal> from_api_key;
   if (wants(CredentialKind::kApiKey) && !api_key.empty()) {

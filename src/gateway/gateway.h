@@ -77,6 +77,9 @@ struct Decision {
     return authority.empty() ? host_field : std::string_view(authority);
   }
   std::shared_ptr<const Principal> principal;  // null: anonymous
+  // Authorization held a JWT verified here whose issuer does not set
+  // forward_token: it goes no further than the gateway.
+  bool bearer_token_consumed = false;
   // The request's id (see request_id.h), for the service, the client and
   // the audit event; empty with RequestIdMode::kOff.
   std::string request_id;

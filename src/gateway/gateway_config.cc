@@ -76,7 +76,7 @@ Result<JwtIssuerConfig> IssuerFromNode(const ConfigNode& node, const std::string
   BULWARK_RETURN_IF_ERROR(
       node.CheckKeys({"name", "issuer", "audiences", "jwks_file", "jwks_uri", "jwks_ca_file",
                       "jwks_refresh_seconds", "jwks_min_refetch_seconds", "typ", "leeway_seconds",
-                      "max_lifetime_seconds", "roles_claim"}));
+                      "max_lifetime_seconds", "roles_claim", "forward_token"}));
   JwtIssuerConfig issuer;
   BULWARK_ASSIGN_OR_RETURN(issuer.name, node["name"].String());
   BULWARK_ASSIGN_OR_RETURN(issuer.issuer, node["issuer"].String());
@@ -112,6 +112,7 @@ Result<JwtIssuerConfig> IssuerFromNode(const ConfigNode& node, const std::string
     issuer.max_lifetime = std::chrono::seconds(life);
   }
   BULWARK_ASSIGN_OR_RETURN(issuer.roles_claim, node["roles_claim"].StringOr("roles"));
+  BULWARK_ASSIGN_OR_RETURN(issuer.forward_token, node["forward_token"].BoolOr(false));
   return issuer;
 }
 

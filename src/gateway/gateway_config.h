@@ -20,6 +20,7 @@
 //         leeway_seconds: 60
 //         max_lifetime_seconds: 3600        # optional
 //         roles_claim: realm_access.roles   # default: roles
+//         forward_token: false              # the token goes on to the service
 //     routes:
 //       - name: orders-read
 //         host: api.example                 # optional

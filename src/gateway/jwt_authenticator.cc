@@ -272,6 +272,12 @@ bool JwtAuthenticator::HasIssuer(std::string_view name) const {
                      [&](const auto& i) { return i->config.name == name; });
 }
 
+bool JwtAuthenticator::ForwardsToken(std::string_view name) const {
+  return std::any_of(issuers_.begin(), issuers_.end(), [&](const auto& i) {
+    return i->config.forward_token && i->config.name == name;
+  });
+}
+
 Result<std::shared_ptr<const Principal>> JwtAuthenticator::Authenticate(
     std::string_view token, std::span<const std::string> allowed, JwksRefetch* refetch) const {
   const Issuer* issuer = nullptr;

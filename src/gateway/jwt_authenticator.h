@@ -57,6 +57,11 @@ struct JwtIssuerConfig {
   // Where the roles are: a dotted path into the claims ("roles",
   // "realm_access.roles"); an array of strings or a space-separated string.
   std::string roles_claim = "roles";
+  // The verified token goes on to the service in Authorization. By default
+  // it stays here: the service gets the identity fields (and the signed
+  // identity token, if configured), never a bearer credential it could
+  // replay against other services that accept the same audience.
+  bool forward_token = false;
 };
 
 // Filled by Authenticate when a token names a kid its issuer's remote set
@@ -97,6 +102,8 @@ class JwtAuthenticator {
   uint64_t KeyFetches(const JwksRefetch& refetch) const;
 
   bool HasIssuer(std::string_view name) const;
+  // Whether the issuer named `name` has forward_token set; false if none is.
+  bool ForwardsToken(std::string_view name) const;
 
   // Fetches every remote set now (tests and operators); returns how many
   // fetches succeeded.

@@ -218,8 +218,7 @@ std::atomic<uint64_t> next_proxy_id{1};
 }  // namespace
 
 void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::string>>& headers,
-                                  bool drop_api_key, bool drop_request_id, std::string& out,
-                                  std::span<const std::string> drop) {
+                                  const DroppedRequestFields& dropped, std::string& out) {
   thread_local net::FieldViews kept;  // per-thread scratch: no allocation per request
   kept.clear();
   for (const auto& [name, value] : headers) {
@@ -228,20 +227,24 @@ void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::
     // X_Bulwark_Subject for the gateway's X-Bulwark-Subject, and
     // Transfer_Encoding for Transfer-Encoding.
     if (IsGatewayOwnedRequestField(name) || name.find('_') != std::string_view::npos) continue;
-    if (drop_request_id && net::EqualsIgnoreCase(name, kRequestIdHeader)) continue;
-    if (!drop.empty() && std::any_of(drop.begin(), drop.end(), [&](const std::string& d) {
+    if (dropped.request_id && net::EqualsIgnoreCase(name, kRequestIdHeader)) continue;
+    const std::span<const std::string> named = dropped.named;
+    if (!named.empty() && std::any_of(named.begin(), named.end(), [&](const std::string& d) {
           return net::EqualsIgnoreCase(name, d);
         })) {
       continue;
     }
-    // An API key the gateway consumed stays here: the service gets the key's
-    // id and the signed identity, never a long-lived secret it could replay.
-    if (drop_api_key) {
-      if (net::EqualsIgnoreCase(name, kApiKeyHeader)) continue;
-      if (net::EqualsIgnoreCase(name, "Authorization")) {
+    // A credential the gateway consumed stays here: the service gets the
+    // identity fields and the signed identity, never a secret or bearer
+    // token it could replay.
+    if (net::EqualsIgnoreCase(name, "Authorization")) {
+      if (dropped.authorization) continue;
+      if (dropped.api_key) {
         const std::optional<std::string_view> bearer = BearerToken(value);
         if (bearer && identity::LooksLikeApiKey(*bearer)) continue;
       }
+    } else if (dropped.api_key && net::EqualsIgnoreCase(name, kApiKeyHeader)) {
+      continue;
     }
     kept.emplace_back(name, value);
   }
@@ -1225,9 +1228,12 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
       route != nullptr &&
       std::find(route->authn.credentials.begin(), route->authn.credentials.end(),
                 CredentialKind::kApiKey) != route->authn.credentials.end();
-  AppendForwardedRequestFields(request.headers, takes_api_keys,
-                               gateway_.request_id_mode() != RequestIdMode::kOff, fields,
-                               route->request_fields.remove);
+  AppendForwardedRequestFields(request.headers,
+                               {.api_key = takes_api_keys,
+                                .authorization = decision.bearer_token_consumed,
+                                .request_id = gateway_.request_id_mode() != RequestIdMode::kOff,
+                                .named = route->request_fields.remove},
+                               fields);
   for (const auto& [name, value] : route->request_fields.set) {
     net::AppendFieldLine(fields, name, value);
   }

@@ -43,6 +43,7 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
     location = /public/own { add_header X-Request-Id svc-own; return 200 "own"; }
     location = /public/powered { add_header X-Powered-By php; return 200 "powered"; }
     location = /public/prefix { return 200 "prefix=\$http_x_forwarded_prefix"; }
+    location ~ ^/(public|orders|remote)/auth\$ { return 200 "auth=[\$http_authorization]"; }
     location = /public/v1/prefix { return 200 "prefix=\$http_x_forwarded_prefix"; }
     location / {
       return 200 "uri=\$request_uri sub=\$http_x_bulwark_subject scopes=\$http_x_bulwark_scopes xff=\$http_x_forwarded_for secret=\$http_x_secret len=\$content_length\n";
@@ -154,6 +155,7 @@ gateway:
       audiences: [orders-api]
       jwks_uri: "http://127.0.0.1:$back/jwks.json"
       jwks_min_refetch_seconds: 1
+      forward_token: true                 # its tokens go on to the service
   routes:
     - {name: public, path_prefix: /public, authn: {mode: none}, upstream: service}
     - {name: v1, path_prefix: /api/v1, authn: {mode: none}, upstream: service, prefix_rewrite: /public/v1}
@@ -390,6 +392,15 @@ waited_ms=$((($(date +%s%N) - started) / 1000000))
 if [ "$waited_ms" -lt 500 ]; then ok; else bad "a made-up kid was held ${waited_ms} ms"; fi
 status=$(code -H "Authorization: Bearer $rotated" "$base/remote/x")
 expect_eq "rotated key honoured after the refetch" "$status" "200"
+# A verified token goes no further than Bulwark unless its issuer forwards
+# tokens; a public route reads no credential and passes the client's on.
+expect_eq "verified token kept from the service" \
+  "$(code -H "Authorization: Bearer $good" "$base/orders/auth"):$(cat body)" "200:auth=[]"
+expect_eq "token of an issuer that forwards tokens" \
+  "$(code -H "Authorization: Bearer $rotated" "$base/remote/auth"):$(cat body)" "200:auth=[Bearer $rotated]"
+expect_eq "a public route's Authorization passed on" \
+  "$(code -H "Authorization: Basic dXNlcjpwdw==" "$base/public/auth"):$(cat body)" \
+  "200:auth=[Basic dXNlcjpwdw==]"
 # Forward-auth waits for the refetch the same way (Envoy's ext_authz path).
 "$bulwark" keys generate --alg ES256 --kid r3 >r3.jwk
 sleep 1.1  # the refetch the made-up kid asked for runs (and finds no r3)

@@ -56,7 +56,7 @@ TEST(ForwardedRequestFieldsTest, DropsThisHopsAndTheGatewaysFields) {
       {"X-Api-Key", kApiKey},
   };
   std::string out;
-  AppendForwardedRequestFields(in, /*drop_api_key=*/false, /*drop_request_id=*/false, out);
+  AppendForwardedRequestFields(in, {}, out);
   EXPECT_EQ(out,
             "Accept: */*\r\nCookie: a=1\r\nCookie: b=2\r\n"
             "Authorization: Bearer eyJ.jwt.sig\r\nX-Api-Key: " +
@@ -67,11 +67,26 @@ TEST(ForwardedRequestFieldsTest, DropsThisHopsAndTheGatewaysFields) {
 // in X-Api-Key or as a bearer credential; a JWT bearer goes on.
 TEST(ForwardedRequestFieldsTest, AnApiKeyTheGatewayTakesStaysHere) {
   std::string out;
-  AppendForwardedRequestFields({{"X-Api-Key", kApiKey}, {"A", "1"}}, true, false, out);
-  AppendForwardedRequestFields({{"authorization", "Bearer " + kApiKey}, {"B", "2"}}, true, false,
-                               out);
-  AppendForwardedRequestFields({{"Authorization", "Bearer eyJ.jwt.sig"}}, true, false, out);
+  AppendForwardedRequestFields({{"X-Api-Key", kApiKey}, {"A", "1"}}, {.api_key = true}, out);
+  AppendForwardedRequestFields({{"authorization", "Bearer " + kApiKey}, {"B", "2"}},
+                               {.api_key = true}, out);
+  AppendForwardedRequestFields({{"Authorization", "Bearer eyJ.jwt.sig"}}, {.api_key = true}, out);
   EXPECT_EQ(out, "A: 1\r\nB: 2\r\nAuthorization: Bearer eyJ.jwt.sig\r\n");
+}
+
+// A JWT the gateway verified stays here too (its Authorization, in any
+// case), and with it an API key the route takes; other fields go on.
+TEST(ForwardedRequestFieldsTest, ABearerTokenTheGatewayVerifiedStaysHere) {
+  std::string out;
+  AppendForwardedRequestFields({{"authorization", "Bearer eyJ.jwt.sig"}, {"A", "1"}},
+                               {.authorization = true}, out);
+  AppendForwardedRequestFields(
+      {{"Authorization", "Bearer eyJ.jwt.sig"}, {"X-Api-Key", kApiKey}, {"B", "2"}},
+      {.api_key = true, .authorization = true}, out);
+  // Without the API key dropped, the key in X-Api-Key is not the token's.
+  AppendForwardedRequestFields({{"Authorization", "Bearer eyJ.jwt.sig"}, {"X-Api-Key", kApiKey}},
+                               {.authorization = true}, out);
+  EXPECT_EQ(out, "A: 1\r\nB: 2\r\nX-Api-Key: " + kApiKey + "\r\n");
 }
 
 // Where the gateway sets the request's id, a client's X-Request-Id (any case,
@@ -79,10 +94,10 @@ TEST(ForwardedRequestFieldsTest, AnApiKeyTheGatewayTakesStaysHere) {
 TEST(ForwardedRequestFieldsTest, AClientsRequestIdGoesOnlyWhereTheGatewaySetsNone) {
   const Fields in = {{"x-request-id", "forged"}, {"A", "1"}, {"X-Request-Id", "again"}};
   std::string out;
-  AppendForwardedRequestFields(in, false, /*drop_request_id=*/true, out);
+  AppendForwardedRequestFields(in, {.request_id = true}, out);
   EXPECT_EQ(out, "A: 1\r\n");
   out.clear();
-  AppendForwardedRequestFields(in, false, /*drop_request_id=*/false, out);
+  AppendForwardedRequestFields(in, {}, out);
   EXPECT_EQ(out, "x-request-id: forged\r\nA: 1\r\nX-Request-Id: again\r\n");
 }
 
@@ -92,7 +107,7 @@ TEST(ForwardedRequestFieldsTest, FieldsARouteRemovesGoNoFurther) {
   const Fields in = {{"cookie", "a=1"}, {"A", "1"}, {"Cookie", "b=2"}, {"X-Debug", "on"}};
   const std::vector<std::string> drop = {"Cookie", "x-debug"};
   std::string out;
-  AppendForwardedRequestFields(in, false, false, out, drop);
+  AppendForwardedRequestFields(in, {.named = drop}, out);
   EXPECT_EQ(out, "A: 1\r\n");
 }
 

@@ -56,6 +56,26 @@ TEST_F(GatewayTest, AllowsValidTokenAndForwardsItsIdentity) {
             "X-Bulwark-Credential: jwt\r\n");
 }
 
+// The token a request was allowed on is the gateway's to keep unless its
+// issuer says to forward it; a request that sent none has none to keep.
+TEST_F(GatewayTest, AVerifiedTokenGoesOnOnlyIfItsIssuerForwardsTokens) {
+  GatewayOptions options = Options({Orders(), Public()});
+  options.issuers[1].forward_token = true;  // "other"
+  auto gw = Gateway::Create(std::move(options), clock_);
+  ASSERT_TRUE(gw.has_value()) << gw.error().ToString();
+  Decision kept = Decide(**gw, "GET", "/orders/7", Bearer(Claims()));
+  EXPECT_EQ(kept.status, 200) << kept.reason;
+  EXPECT_TRUE(kept.bearer_token_consumed);
+  boost::json::object claims = Claims();
+  claims["iss"] = "https://other.example";
+  Decision forwarded =
+      Decide(**gw, "GET", "/orders/7", "Bearer " + *jose::SignJwt(*other_key_, claims));
+  EXPECT_EQ(forwarded.status, 200) << forwarded.reason;
+  EXPECT_FALSE(forwarded.bearer_token_consumed);
+  // A public route reads no credential: the client's Authorization is its own.
+  EXPECT_FALSE(Decide(**gw, "GET", "/public/x", Bearer(Claims())).bearer_token_consumed);
+}
+
 TEST_F(GatewayTest, MissingCredentialsGet401WithBearerChallenge) {
   auto gw = Make({Orders()});
   Decision d = Decide(*gw, "GET", "/orders");

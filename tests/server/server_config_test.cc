@@ -197,6 +197,7 @@ TEST(ServerConfigTest, GatewayUpstreamTlsHealthChecksAndIdentityToken) {
       health_check: {path: /ready, interval_ms: 2000, unhealthy_threshold: 3}
   issuers:
     - {name: idp, issuer: "https://idp.example", audiences: [api], jwks_uri: "https://idp.example/jwks", jwks_min_refetch_seconds: 5}
+    - {name: fwd, issuer: "https://fwd.example", audiences: [api], jwks_file: f.jwks, forward_token: true}
   routes: [{name: r, path_prefix: /, upstream: orders}]
 )");
   ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
@@ -219,6 +220,8 @@ TEST(ServerConfigTest, GatewayUpstreamTlsHealthChecksAndIdentityToken) {
   EXPECT_EQ(issuer.jwks_uri, "https://idp.example/jwks");
   EXPECT_EQ(issuer.jwks_min_refetch_interval, std::chrono::seconds(5));
   EXPECT_EQ(issuer.jwks_refresh_interval, std::chrono::seconds(300));
+  EXPECT_FALSE(issuer.forward_token) << "tokens stay here unless an issuer says otherwise";
+  EXPECT_TRUE(gw.options.issuers.at(1).forward_token);
 }
 
 TEST(ServerConfigTest, GatewayUpstreamOfSeveralEndpoints) {
@@ -463,6 +466,8 @@ TEST(ServerConfigTest, RefusesBadGatewayFields) {
            "gateway:\n  issuers: [{name: i, issuer: x, audiences: [a], jwks_file: f, jwks_uri: "
            "\"https://x/j\"}]\n",
            "gateway:\n  issuers: [{name: i, issuer: x, audiences: [a]}]\n",
+           "gateway:\n  issuers: [{name: i, issuer: x, audiences: [a], jwks_file: f, "
+           "forward_token: maybe}]\n",
            "gateway:\n  issuers: [{name: i, issuer: x, audiences: [a], jwks_uri: \"ftp://x/j\"}]\n",
            // half a client certificate, a health path that is not a path
            "gateway:\n  upstreams: [{name: u, address: \"h:1\", tls: {cert_file: c}}]\n",
