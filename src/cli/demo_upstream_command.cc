@@ -1,6 +1,7 @@
 // bulwark demo-upstream --listen HOST:PORT: a small service for the
 // quickstart that answers every request with what it received from the
-// gateway (method, path, identity headers), so the effect of each rule can
+// gateway (method, path, identity headers, the names of any credential
+// fields), so the effect of each rule can
 // be seen with curl. Not for production use.
 #include <signal.h>
 
@@ -32,6 +33,15 @@ net::HttpResponse Echo(const net::HttpRequest& request) {
                                 "X-Bulwark-Roles", "X-Bulwark-Credential", "X-Bulwark-Spiffe-Id"}) {
     AppendJsonField(body, name, request.Header(name).value_or(""));
   }
+  // Which credential fields came through, by name only: the gateway keeps
+  // those it verified (docs/gateway.md), and a demo never echoes a secret.
+  std::string credentials;
+  for (std::string_view name : {"Authorization", "X-Api-Key"}) {
+    if (!request.Header(name)) continue;
+    if (!credentials.empty()) credentials += ' ';
+    credentials += name;
+  }
+  AppendJsonField(body, "credentials_received", credentials);
   body += "}\n";
   return {.status = 200, .headers = {{"Content-Type", "application/json"}}, .body = body};
 }

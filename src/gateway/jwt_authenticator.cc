@@ -199,6 +199,11 @@ Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
       return Err(InvalidArgumentError(
           fmt::format("jwt issuer '{}': at least one audience is required", config.name)));
     }
+    // Routes and forward_token find an issuer by its name: one name, one issuer.
+    if (std::any_of(issuers.begin(), issuers.end(),
+                    [&](const auto& other) { return other->config.name == config.name; })) {
+      return Err(InvalidArgumentError(fmt::format("jwt issuer '{}' is named twice", config.name)));
+    }
     const bool remote = !config.jwks_uri.empty();
     if (remote == !config.jwks_file.empty()) {
       return Err(InvalidArgumentError(fmt::format(

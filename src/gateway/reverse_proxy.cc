@@ -1224,8 +1224,9 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
   // send a 100 of its own.
   std::string& fields = upstream_request.passed_on_fields;
   fields.reserve(512);
+  // A route that reads no credential (mode none) passes the client's on.
   const bool takes_api_keys =
-      route != nullptr &&
+      route != nullptr && route->authn.mode != AuthnMode::kNone &&
       std::find(route->authn.credentials.begin(), route->authn.credentials.end(),
                 CredentialKind::kApiKey) != route->authn.credentials.end();
   AppendForwardedRequestFields(request.headers,

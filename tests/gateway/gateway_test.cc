@@ -76,6 +76,18 @@ TEST_F(GatewayTest, AVerifiedTokenGoesOnOnlyIfItsIssuerForwardsTokens) {
   EXPECT_FALSE(Decide(**gw, "GET", "/public/x", Bearer(Claims())).bearer_token_consumed);
 }
 
+// Routes and forward_token name issuers: two of one name would make either
+// mean both.
+TEST_F(GatewayTest, RefusesTwoIssuersOfOneName) {
+  GatewayOptions options = Options({Orders()});
+  options.issuers[1].name = "idp";
+  options.issuers[1].forward_token = true;
+  auto gw = Gateway::Create(std::move(options), clock_);
+  ASSERT_FALSE(gw.has_value());
+  EXPECT_NE(gw.error().message().find("'idp' is named twice"), std::string::npos)
+      << gw.error().message();
+}
+
 TEST_F(GatewayTest, MissingCredentialsGet401WithBearerChallenge) {
   auto gw = Make({Orders()});
   Decision d = Decide(*gw, "GET", "/orders");
