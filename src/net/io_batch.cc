@@ -9,11 +9,13 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <new>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 
 #include "core/log.h"
+#include "net/reactor_receive.h"
 
 namespace bulwark::net::internal {
 
@@ -80,19 +82,43 @@ int IoBatch::RingFdForTesting() const { return ring_->ring.ring_fd; }
 
 void IoBatch::Queue(Request request, Handler handler) {
   if (!flush_posted_) {
-    // Behind the work already queued on this thread: the pass's other
-    // sends join this one before it goes. A batch destroyed first (its
-    // thread stopped) leaves the flush nothing to do. Posted before the
-    // send is queued, so a post that throws queues nothing.
-    boost::asio::post(ioc_, [this, alive = std::weak_ptr<const bool>(alive_)] {
-      if (!alive.expired()) Flush();
-    });
+    // Posted before the send is queued, so a post that throws queues nothing.
+    PostFlush();
     flush_posted_ = true;
+    passes_waited_ = 0;
+    reads_seen_ = ReadsFinishedOnThisThread();
   }
   pending_.push_back(Op{.request = request, .handler = std::move(handler), .result = kUnreported});
 }
 
+void IoBatch::PostFlush() {
+  // Behind the work already queued on this thread. A batch destroyed first
+  // (its thread stopped) leaves the flush nothing to do.
+  boost::asio::post(ioc_, [this, alive = std::weak_ptr<const bool>(alive_)] {
+    if (!alive.expired()) Flush();
+  });
+}
+
+bool IoBatch::WaitAnotherPass() {
+  // The first wait is one more pass (an epoll_wait that finds nothing, when
+  // the thread is idle); the second only if that pass finished reads, whose
+  // answers may join too.
+  const uint64_t reads = ReadsFinishedOnThisThread();
+  if (passes_waited_ >= kPassesToWait || (passes_waited_ > 0 && reads == reads_seen_)) {
+    return false;
+  }
+  try {
+    PostFlush();
+  } catch (const std::bad_alloc&) {
+    return false;  // then the sends go now
+  }
+  ++passes_waited_;
+  reads_seen_ = reads;
+  return true;
+}
+
 void IoBatch::Flush() {
+  if (WaitAnotherPass()) return;
   flush_posted_ = false;
   // Left over only if a handler threw out of the last flush: already sent
   // or never to be resumed, and never to be submitted again.
@@ -130,6 +156,7 @@ void IoBatch::Issue(size_t first, size_t count) {
   // before the kernel took any, the submission is made again.
   int submitted;
   do {
+    ++submissions_;
     submitted = io_uring_submit_and_wait(ring, static_cast<unsigned>(count));
   } while (submitted == -EINTR);
   const size_t taken = submitted > 0 ? static_cast<size_t>(submitted) : 0;

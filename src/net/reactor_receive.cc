@@ -46,6 +46,7 @@ bool Trouble(Reactor::per_descriptor_data data) {
 }
 
 thread_local uint64_t would_block_receives = 0;
+thread_local uint64_t reads_finished = 0;
 
 }  // namespace
 
@@ -54,6 +55,7 @@ bool ReportedTrouble(Socket& socket) {
 }
 
 uint64_t WouldBlockReceivesForTesting() { return would_block_receives; }
+uint64_t ReadsFinishedOnThisThread() { return reads_finished; }
 
 Reactor& ReactorOf(Socket& socket) {
   return asio::use_service<Reactor>(asio::query(socket.get_executor(), asio::execution::context));
@@ -97,11 +99,13 @@ asio::detail::reactor_op::status ReactorReadBase::Receive(reactor_op* base) {
   const ssize_t n =
       ReceiveTelling(op->descriptor_, op->buffer_.data(), op->buffer_.size(), drained);
   if (n > 0) {
+    ++reads_finished;
     op->bytes_transferred_ = static_cast<size_t>(n);
     // Nothing left: the socket is drained until its next readiness.
     return drained && !Trouble(op->reactor_data_) ? done_and_exhausted : done;
   }
   if (n == 0) {
+    ++reads_finished;
     op->ec_ = asio::error::eof;
     return done_and_exhausted;
   }
@@ -110,7 +114,10 @@ asio::detail::reactor_op::status ReactorReadBase::Receive(reactor_op* base) {
   return done;
 }
 
-asio::detail::reactor_op::status ReactorReadBase::Ready(reactor_op*) { return done_and_exhausted; }
+asio::detail::reactor_op::status ReactorReadBase::Ready(reactor_op*) {
+  ++reads_finished;
+  return done_and_exhausted;
+}
 
 void StartRead(Reactor& reactor, Socket& socket, ReactorReadBase* op, bool is_continuation) {
   auto& impl = SocketAccess::Implementation(socket);

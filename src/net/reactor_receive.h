@@ -89,6 +89,11 @@ bool ReportedTrouble(boost::asio::ip::tcp::socket& socket);
 // reads that were meant not to be made.
 uint64_t WouldBlockReceivesForTesting();
 
+// How many reads on this thread have finished with something (bytes, the end
+// of the stream, readiness): how IoBatch tells a pass of the event loop that
+// brought work from one that did not.
+uint64_t ReadsFinishedOnThisThread();
+
 // A read as the reactor performs it: a receive into a buffer, or a wait for
 // readiness.
 class ReactorReadBase : public boost::asio::detail::reactor_op {

@@ -1,8 +1,9 @@
 // IoBatch on real loopback TCP sockets: sends that arrive, that take what
 // the socket takes without waiting, that fail without SIGPIPE; more sends in
-// one pass than the ring has slots, in order; a batch destroyed with a send
-// queued; a ring the kernel refuses, after which sends go one call each and
-// none goes twice.
+// one pass than the ring has slots, in order; sends of the next pass, and of
+// the one after when reads finished, in the same submission; a batch
+// destroyed with a send queued; a ring the kernel refuses, after which sends
+// go one call each and none goes twice.
 #include "net/io_batch.h"
 
 #include <arpa/inet.h>
@@ -18,14 +19,18 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "net/immediate_io.h"
+#include "net/reactor_receive.h"
 
 namespace bulwark::net::internal {
 namespace {
@@ -170,6 +175,86 @@ TEST_F(IoBatchTest, MoreSendsInOnePassThanTheRingHoldsGoInOrder) {
     have += static_cast<size_t>(n);
   }
   EXPECT_EQ(received, bytes);
+}
+
+// Reads the `size` bytes sent to `fd`.
+std::string ReceiveAll(int fd, size_t size) {
+  std::string received(size, '\0');
+  size_t have = 0;
+  while (have < size) {
+    const ssize_t n = ::recv(fd, received.data() + have, size - have, 0);
+    if (n <= 0) break;
+    have += static_cast<size_t>(n);
+  }
+  received.resize(have);
+  return received;
+}
+
+// A send queued in the pass after the first one's joins it: one submission.
+TEST_F(IoBatchTest, ASendOfTheNextPassGoesInTheSameSubmission) {
+  TcpPair pair;
+  std::optional<IoOutcome> first;
+  std::optional<IoOutcome> second;
+  SpawnSend(pair.client, asio::buffer(std::string_view("ab")), first);
+  ioc_.run_one();  // up to the first send, its flush posted
+  SpawnSend(pair.client, asio::buffer(std::string_view("cd")), second);  // behind the flush
+  RunUntil([&] { return first.has_value() && second.has_value(); });
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  EXPECT_EQ(std::get<1>(*first), 2u);
+  EXPECT_EQ(std::get<1>(*second), 2u);
+  EXPECT_EQ(batch_->SubmissionsForTesting(), 1u);
+  EXPECT_EQ(ReceiveAll(pair.server, 4), "abcd");
+}
+
+// Reads `socket`, then sends `reply` on `fd`.
+asio::awaitable<void> ReadThenSend(IoBatch& batch, asio::ip::tcp::socket& socket, int fd,
+                                   std::string_view reply, bool& sent) {
+  std::array<char, 8> buffer{};
+  co_await AsyncReceive(ReactorOf(socket), socket, asio::buffer(buffer), asio::use_awaitable);
+  auto [ec, n] = co_await batch.Send(fd, asio::buffer(reply));
+  sent = !ec && n == reply.size();
+}
+
+// A pass that finished reads earns the sends one more pass, whose sends
+// (those reads' answers) join them; then they go, however busy the thread.
+TEST_F(IoBatchTest, APassThatReadsHoldsTheSendsOneMorePassAndNoMore) {
+  TcpPair out;
+  TcpPair in;
+  ASSERT_EQ(::send(in.client, "x", 1, 0), 1);
+  asio::ip::tcp::socket reader(ioc_, asio::ip::tcp::v4(), std::exchange(in.server, -1));
+  std::optional<IoOutcome> first;
+  bool answered = false;
+  SpawnSend(out.client, asio::buffer(std::string_view("ab")), first);
+  ioc_.run_one();  // up to the first send, its flush posted
+  // Behind the flush: a read that finds its byte, then its answer, which
+  // queues two passes later (the read, then its completion).
+  asio::co_spawn(ioc_, ReadThenSend(*batch_, reader, out.client, "cd", answered), asio::detached);
+  RunUntil([&] { return first.has_value() && answered; });
+  ASSERT_TRUE(first.has_value() && answered);
+  EXPECT_EQ(batch_->SubmissionsForTesting(), 1u);
+  EXPECT_EQ(ReceiveAll(out.server, 4), "abcd");
+
+  // A thread that keeps reading: the sends go by the third pass all the same.
+  const uint64_t before = batch_->SubmissionsForTesting();
+  std::optional<IoOutcome> held;
+  SpawnSend(out.client, asio::buffer(std::string_view("e")), held);
+  ioc_.run_one();
+  ASSERT_EQ(::send(in.client, "0123456789abcdef", 16, 0), 16);
+  int passes = 0;
+  char byte = 0;
+  std::function<void()> read_again = [&] {
+    // A byte at a time: every pass finishes a read, and leaves more.
+    ++passes;
+    AsyncReceive(ReactorOf(reader), reader, asio::buffer(&byte, 1),
+                 [&](boost::system::error_code ec, size_t) {
+                   if (!ec && !held.has_value() && passes < 16) read_again();
+                 });
+  };
+  read_again();
+  RunUntil([&] { return held.has_value(); });
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(batch_->SubmissionsForTesting(), before + 1);
+  EXPECT_LE(passes, 4) << "the send waited for more than two passes";
 }
 
 TEST_F(IoBatchTest, DestroyedWithASendQueuedItSendsNothingAndLetsGo) {
