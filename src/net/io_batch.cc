@@ -86,7 +86,7 @@ void IoBatch::Queue(Request request, Handler handler) {
     PostFlush();
     flush_posted_ = true;
     passes_waited_ = 0;
-    reads_seen_ = ReadsFinishedOnThisThread();
+    first_queued_ = std::chrono::steady_clock::now();
   }
   pending_.push_back(Op{.request = request, .handler = std::move(handler), .result = kUnreported});
 }
@@ -102,9 +102,10 @@ void IoBatch::PostFlush() {
 bool IoBatch::WaitAnotherPass() {
   // The first wait is one more pass (an epoll_wait that finds nothing, when
   // the thread is idle); the second only if that pass finished reads, whose
-  // answers may join too.
+  // answers may join too. Sent one call each (broken_), they gain nothing.
   const uint64_t reads = ReadsFinishedOnThisThread();
-  if (passes_waited_ >= kPassesToWait || (passes_waited_ > 0 && reads == reads_seen_)) {
+  if (broken_ || passes_waited_ >= kPassesToWait || (passes_waited_ > 0 && reads == reads_seen_) ||
+      std::chrono::steady_clock::now() - first_queued_ >= longest_wait_) {
     return false;
   }
   try {
@@ -155,8 +156,8 @@ void IoBatch::Issue(size_t first, size_t count) {
   // A send that does not wait completes within the submission; interrupted
   // before the kernel took any, the submission is made again.
   int submitted;
+  ++submissions_;
   do {
-    ++submissions_;
     submitted = io_uring_submit_and_wait(ring, static_cast<unsigned>(count));
   } while (submitted == -EINTR);
   const size_t taken = submitted > 0 ? static_cast<size_t>(submitted) : 0;

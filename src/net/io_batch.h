@@ -13,11 +13,12 @@
 // its send did.
 //
 // The sends wait for one more pass of the event loop before they go, and
-// for a second when that pass finished reads: a loaded thread that finds
-// one or two requests per pass then sends the answers of several passes in
-// one call, and its peers (the clients, the services) get them together,
-// woken once, where each pass's few sends would wake them each time. An idle
-// thread pays one epoll_wait that finds nothing, a microsecond or so.
+// for a second when that pass finished reads (none once the first send has
+// waited 100 µs): a loaded thread that finds one or two requests per pass
+// then sends the answers of several passes in one call, and its peers (the
+// clients, the services) get them together, woken once, where each pass's
+// few sends would wake them each time. An idle thread pays one epoll_wait
+// that finds nothing, a microsecond or so.
 //
 // A send never waits (MSG_DONTWAIT): it takes what the socket takes, and the
 // caller writes the rest through Asio. So every send completes within its
@@ -35,6 +36,7 @@
 #ifndef BULWARK_NET_IO_BATCH_H_
 #define BULWARK_NET_IO_BATCH_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -73,6 +75,8 @@ class IoBatch {
   int RingFdForTesting() const;
   // How many submissions (io_uring_enter calls) the sends have taken.
   uint64_t SubmissionsForTesting() const { return submissions_; }
+  // Replaces kLongestWait, for tests on machines slow enough to reach it.
+  void SetLongestWaitForTesting(std::chrono::microseconds wait) { longest_wait_ = wait; }
 
  private:
   using Handler = boost::asio::any_completion_handler<void(boost::system::error_code, size_t)>;
@@ -90,8 +94,13 @@ class IoBatch {
 
   IoBatch(boost::asio::io_context& ioc, std::unique_ptr<Ring> ring);
 
-  // At most this many passes of the event loop go by before queued sends go.
+  // Queued sends wait for at most this many more passes of the event loop
+  // (a flush posted from a handler already runs behind the next
+  // epoll_wait; each pass waited adds one), and never once the first of
+  // them has waited this long: a pass of slow work (handshakes, fresh
+  // signatures) does not hold the others' sends much past it.
   static constexpr int kPassesToWait = 2;
+  static constexpr std::chrono::microseconds kLongestWait{100};
 
   auto Start(Request request);
   void Queue(Request request, Handler handler);
@@ -111,8 +120,10 @@ class IoBatch {
   std::vector<Op> running_;  // the flush under way
   bool flush_posted_ = false;
   uint64_t submissions_ = 0;
-  int passes_waited_ = 0;    // by the sends queued, since the first
-  uint64_t reads_seen_ = 0;  // ReadsFinishedOnThisThread() when the wait began
+  int passes_waited_ = 0;    // by the sends queued
+  uint64_t reads_seen_ = 0;  // ReadsFinishedOnThisThread() when the last wait began
+  std::chrono::steady_clock::time_point first_queued_;  // the first of them
+  std::chrono::microseconds longest_wait_ = kLongestWait;
   // What a posted flush holds of the batch: expired once it is destroyed.
   std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);
   // The ring failed once (never expected): sends go one call each.

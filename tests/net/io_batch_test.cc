@@ -68,6 +68,8 @@ class IoBatchTest : public ::testing::Test {
   void SetUp() override {
     batch_ = IoBatch::Create(ioc_);
     if (batch_ == nullptr) GTEST_SKIP() << "io_uring is not available on this kernel";
+    // The passes the tests count, not how long a slow machine takes for them.
+    batch_->SetLongestWaitForTesting(std::chrono::seconds(10));
   }
 
   // Runs the io_context until `done` holds (or 5 s pass).
@@ -203,6 +205,39 @@ TEST_F(IoBatchTest, ASendOfTheNextPassGoesInTheSameSubmission) {
   EXPECT_EQ(std::get<1>(*first), 2u);
   EXPECT_EQ(std::get<1>(*second), 2u);
   EXPECT_EQ(batch_->SubmissionsForTesting(), 1u);
+  EXPECT_EQ(ReceiveAll(pair.server, 4), "abcd");
+}
+
+// A pass that finished no read ends the wait: the sends go after one.
+TEST_F(IoBatchTest, APassWithoutReadsEndsTheWait) {
+  TcpPair pair;
+  std::optional<IoOutcome> sent;
+  SpawnSend(pair.client, asio::buffer(std::string_view("ab")), sent);
+  ioc_.run_one();  // up to the send, its flush posted
+  int passes = 0;
+  std::function<void()> again = [&] {  // busy, but reading nothing
+    if (sent.has_value() || ++passes == 8) return;
+    asio::post(ioc_, again);
+  };
+  asio::post(ioc_, again);
+  RunUntil([&] { return sent.has_value(); });
+  ASSERT_TRUE(sent.has_value());
+  EXPECT_EQ(passes, 1) << "the send waited for other than one pass";
+  EXPECT_EQ(ReceiveAll(pair.server, 2), "ab");
+}
+
+// Past the longest wait, the sends go without waiting for another pass.
+TEST_F(IoBatchTest, SendsThatWaitedLongEnoughGoAtOnce) {
+  batch_->SetLongestWaitForTesting(std::chrono::microseconds(0));
+  TcpPair pair;
+  std::optional<IoOutcome> first;
+  std::optional<IoOutcome> second;
+  SpawnSend(pair.client, asio::buffer(std::string_view("ab")), first);
+  ioc_.run_one();
+  SpawnSend(pair.client, asio::buffer(std::string_view("cd")), second);
+  RunUntil([&] { return first.has_value() && second.has_value(); });
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  EXPECT_EQ(batch_->SubmissionsForTesting(), 2u);
   EXPECT_EQ(ReceiveAll(pair.server, 4), "abcd");
 }
 
