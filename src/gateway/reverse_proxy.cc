@@ -228,10 +228,8 @@ void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::
     // Transfer_Encoding for Transfer-Encoding.
     if (IsGatewayOwnedRequestField(name) || name.find('_') != std::string_view::npos) continue;
     if (dropped.request_id && net::EqualsIgnoreCase(name, kRequestIdHeader)) continue;
-    const std::span<const std::string> named = dropped.named;
-    if (!named.empty() && std::any_of(named.begin(), named.end(), [&](const std::string& d) {
-          return net::EqualsIgnoreCase(name, d);
-        })) {
+    if (std::any_of(dropped.named.begin(), dropped.named.end(),
+                    [&](const std::string& d) { return net::EqualsIgnoreCase(name, d); })) {
       continue;
     }
     // A credential the gateway consumed stays here: the service gets the

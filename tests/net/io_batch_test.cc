@@ -63,6 +63,19 @@ struct TcpPair {
   int server = -1;
 };
 
+// Reads the `size` bytes sent to `fd`.
+std::string ReceiveAll(int fd, size_t size) {
+  std::string received(size, '\0');
+  size_t have = 0;
+  while (have < size) {
+    const ssize_t n = ::recv(fd, received.data() + have, size - have, 0);
+    if (n <= 0) break;
+    have += static_cast<size_t>(n);
+  }
+  received.resize(have);
+  return received;
+}
+
 class IoBatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -169,27 +182,7 @@ TEST_F(IoBatchTest, MoreSendsInOnePassThanTheRingHoldsGoInOrder) {
   }
   RunUntil([&] { return done == kSends; });
   ASSERT_EQ(done, kSends);
-  std::vector<char> received(kSends);
-  size_t have = 0;
-  while (have < received.size()) {
-    const ssize_t n = ::recv(pair.server, received.data() + have, received.size() - have, 0);
-    ASSERT_GT(n, 0);
-    have += static_cast<size_t>(n);
-  }
-  EXPECT_EQ(received, bytes);
-}
-
-// Reads the `size` bytes sent to `fd`.
-std::string ReceiveAll(int fd, size_t size) {
-  std::string received(size, '\0');
-  size_t have = 0;
-  while (have < size) {
-    const ssize_t n = ::recv(fd, received.data() + have, size - have, 0);
-    if (n <= 0) break;
-    have += static_cast<size_t>(n);
-  }
-  received.resize(have);
-  return received;
+  EXPECT_EQ(ReceiveAll(pair.server, kSends), std::string(bytes.begin(), bytes.end()));
 }
 
 // A send queued in the pass after the first one's joins it: one submission.
@@ -343,16 +336,10 @@ TEST_F(IoBatchTest, WhenTheKernelRefusesTheRingSendsGoOneCallEachAndNoneTwice) {
   send_all(bytes.substr(4));  // the next pass: one call each from the start
   RunUntil([&] { return done == 8; });
   ASSERT_EQ(done, 8);
-  std::string received(16, '\0');
-  size_t have = 0;
-  while (have < bytes.size()) {
-    const ssize_t n = ::recv(pair.server, received.data() + have, received.size() - have, 0);
-    ASSERT_GT(n, 0);
-    have += static_cast<size_t>(n);
-  }
-  EXPECT_EQ(received.substr(0, have), bytes);
+  EXPECT_EQ(ReceiveAll(pair.server, bytes.size()), bytes);
   // Nothing more came: no send went twice.
-  EXPECT_EQ(::recv(pair.server, received.data(), received.size(), MSG_DONTWAIT), -1);
+  std::array<char, 16> more{};
+  EXPECT_EQ(::recv(pair.server, more.data(), more.size(), MSG_DONTWAIT), -1);
   EXPECT_EQ(errno, EAGAIN);
 }
 
