@@ -1,11 +1,16 @@
 #include "gateway/forward_auth.h"
 
-#include "gateway/api_key_authenticator.h"
-#include "gateway/key_refetch_wait.h"
-#include "gateway/status_response.h"
-
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <string>
+#include <vector>
+
+#include "gateway/api_key_authenticator.h"
+#include "gateway/identity_token.h"
+#include "gateway/jwt_authenticator.h"
+#include "gateway/key_refetch_wait.h"
+#include "gateway/status_response.h"
 
 namespace bulwark::gateway {
 
@@ -66,6 +71,58 @@ std::string_view ClientIp(const net::HttpRequest& request) {
     return last;
   }
   return request.remote_address;
+}
+
+// The field of Envoy's ext_authz HTTP service: an OK answer names in it the
+// fields Envoy removes from the request before it forwards it, once it has
+// set those of the answer that its allowed_upstream_headers let through.
+constexpr std::string_view kEnvoyRemovals = "x-envoy-auth-headers-to-remove";
+
+// What an allowed request behind Envoy loses on its way to the service, as
+// the reverse proxy drops it (reverse_proxy.h): the credential the gateway
+// consumed (a verified JWT whose issuer does not forward tokens, an API key
+// on a route that reads them) and every identity field the answer does not
+// set, so that no client's copy stands in for one the gateway leaves unset
+// (X-Bulwark-Spiffe-Id for a JWT caller). Empty if nothing is removed.
+std::string EnvoyRemovals(const HeaderList& request_fields, const Decision& decision,
+                          const HeaderList& answer_fields) {
+  std::vector<std::string> names;  // lower case, as Envoy keeps them
+  auto remove = [&](std::string_view name) {
+    for (const auto& field : answer_fields) {
+      if (net::EqualsIgnoreCase(field.first, name)) return;  // set, so replaced
+    }
+    std::string lower(name);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (std::find(names.begin(), names.end(), lower) == names.end()) {
+      names.push_back(std::move(lower));
+    }
+  };
+  bool authorization = decision.bearer_token_consumed;
+  if (decision.route != nullptr && decision.route->authn.TakesApiKeys()) {
+    remove(kApiKeyHeader);
+    for (const auto& [name, value] : request_fields) {
+      if (!net::EqualsIgnoreCase(name, "Authorization")) continue;
+      const std::optional<std::string_view> bearer = BearerToken(value);
+      if (bearer && identity::LooksLikeApiKey(*bearer)) authorization = true;
+    }
+  }
+  if (authorization) remove("Authorization");
+  for (std::string_view name : kIdentityHeaders) remove(name);
+  remove(kIdentityTokenHeader);
+  // Any other X-Bulwark-* field Envoy showed the gateway (allowed_headers).
+  constexpr std::string_view kIdentityPrefix = "X-Bulwark-";
+  for (const auto& field : request_fields) {
+    const std::string_view name = field.first;
+    if (net::EqualsIgnoreCase(name.substr(0, kIdentityPrefix.size()), kIdentityPrefix)) {
+      remove(name);
+    }
+  }
+  std::string list;
+  for (const std::string& name : names) {
+    if (!list.empty()) list.append(", ");
+    list.append(name);
+  }
+  return list;
 }
 
 }  // namespace
@@ -129,6 +186,10 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
   response.passed_on_fields.append(decision.response_fields);
   AppendRequestIdField(decision.request_id, response.passed_on_fields);
   for (auto& h : decision.identity_headers()) response.headers.push_back(std::move(h));
+  if (*flavor == Flavor::kEnvoy && decision.allowed()) {
+    std::string removals = EnvoyRemovals(request.headers, decision, response.headers);
+    if (!removals.empty()) response.headers.emplace_back(kEnvoyRemovals, std::move(removals));
+  }
   if (recorder) {
     recorder->Record(kFrontend[static_cast<int>(*flavor)], facts, decision, decision.status,
                      std::chrono::steady_clock::now() - start);

@@ -11,8 +11,11 @@
 //                  `auth_request_set`.
 //   /auth/envoy/…  Envoy `ext_authz` HTTP service (path_prefix "/auth/envoy"):
 //                  the original path follows the prefix, the method is the
-//                  original one. 200 allows and carries the identity headers;
-//                  any other status is passed through to the client.
+//                  original one. 200 allows and carries the identity headers,
+//                  and in x-envoy-auth-headers-to-remove the credential the
+//                  gateway consumed and the identity headers it left unset,
+//                  which Envoy removes from the request it forwards; any
+//                  other status is passed through to the client.
 //   /auth/traefik  Traefik ForwardAuth: X-Forwarded-Method, -Uri, -Host and
 //                  -For. 2xx allows; anything else is returned to the client.
 //

@@ -1222,13 +1222,8 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
   // send a 100 of its own.
   std::string& fields = upstream_request.passed_on_fields;
   fields.reserve(512);
-  // A route that reads no credential (mode none) passes the client's on.
-  const bool takes_api_keys =
-      route != nullptr && route->authn.mode != AuthnMode::kNone &&
-      std::find(route->authn.credentials.begin(), route->authn.credentials.end(),
-                CredentialKind::kApiKey) != route->authn.credentials.end();
   AppendForwardedRequestFields(request.headers,
-                               {.api_key = takes_api_keys,
+                               {.api_key = route != nullptr && route->authn.TakesApiKeys(),
                                 .authorization = decision.bearer_token_consumed,
                                 .request_id = gateway_.request_id_mode() != RequestIdMode::kOff,
                                 .named = route->request_fields.remove},

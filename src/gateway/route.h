@@ -8,6 +8,7 @@
 #ifndef BULWARK_GATEWAY_ROUTE_H_
 #define BULWARK_GATEWAY_ROUTE_H_
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,13 @@ struct RouteAuthn {
   AuthnMode mode = AuthnMode::kAnyOf;
   std::vector<CredentialKind> credentials = {CredentialKind::kJwt};
   std::vector<std::string> jwt_issuers;  // issuer names; empty = any configured
+
+  // Whether the route reads API keys, which then go no further than the
+  // gateway; one that reads no credential (kNone) passes the client's on.
+  bool TakesApiKeys() const {
+    return mode != AuthnMode::kNone && std::find(credentials.begin(), credentials.end(),
+                                                 CredentialKind::kApiKey) != credentials.end();
+  }
 };
 
 // One segment of a path template ("/docs/{id}", "/files/{path*}"): a

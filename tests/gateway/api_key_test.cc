@@ -3,6 +3,7 @@
 // and duplicated keys refused; scopes and per-key rate limits applied.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "gateway/gateway.h"
@@ -76,6 +77,33 @@ TEST_F(ApiKeyGatewayTest, KeyInHeaderOrBearerIsThePrincipal) {
     EXPECT_EQ(HeaderOf(d.identity_headers(), "X-Bulwark-Credential"), "api_key");
     EXPECT_EQ(HeaderOf(d.identity_headers(), "X-Bulwark-Key-Id"), key.substr(4, 16));
   }
+}
+
+// Behind Envoy the key is removed from the request Envoy forwards, in
+// X-Api-Key or in Authorization, as the reverse proxy keeps it.
+TEST_F(ApiKeyGatewayTest, BehindEnvoyTheKeyGoesNoFurther) {
+  auto gw = MakeWithKeys({Reports()});
+  const std::string key = NewKey();
+  auto ask = [&](HeaderList headers) {
+    auto answer = RunForwardAuth(*gw, {},
+                                 {.method = "GET",
+                                  .target = "/auth/envoy/reports/q3",
+                                  .headers = std::move(headers),
+                                  .remote_address = "127.0.0.1"});
+    EXPECT_TRUE(answer.has_value());
+    return answer.value_or(net::HttpResponse{});
+  };
+  auto lists = [](const std::vector<std::string>& names, std::string_view name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  const net::HttpResponse in_header = ask({{"X-Api-Key", key}});
+  ASSERT_EQ(in_header.status, 200);
+  EXPECT_TRUE(lists(EnvoyRemovals(in_header), "x-api-key"));
+  EXPECT_FALSE(lists(EnvoyRemovals(in_header), "authorization"));
+  const net::HttpResponse as_bearer = ask({{"Authorization", "Bearer " + key}});
+  ASSERT_EQ(as_bearer.status, 200);
+  EXPECT_TRUE(lists(EnvoyRemovals(as_bearer), "authorization"));
+  EXPECT_TRUE(lists(EnvoyRemovals(as_bearer), "x-api-key"));
 }
 
 TEST_F(ApiKeyGatewayTest, RefusesMissingForgedRevokedAndExpiredKeys) {

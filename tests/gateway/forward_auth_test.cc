@@ -3,29 +3,11 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-
 #include "gateway/gateway_config.h"
 #include "gateway_fixture.h"
 
 namespace bulwark::gateway::testing {
 namespace {
-
-// HandleForwardAuth run to completion on an io_context of its own.
-std::optional<net::HttpResponse> RunForwardAuth(const Gateway& gateway,
-                                                const ForwardAuthOptions& options,
-                                                const net::HttpRequest& request) {
-  boost::asio::io_context ioc;
-  std::optional<net::HttpResponse> out;
-  boost::asio::co_spawn(ioc, HandleForwardAuth(gateway, options, request),
-                        [&](std::exception_ptr e, std::optional<net::HttpResponse> response) {
-                          if (e) std::rethrow_exception(e);
-                          out = std::move(response);
-                        });
-  ioc.run();
-  return out;
-}
 
 class ForwardAuthTest : public GatewayTest {
  protected:
@@ -111,6 +93,73 @@ TEST_F(ForwardAuthTest, EnvoyTakesThePathAfterThePrefixAndPassesStatusThrough) {
   EXPECT_FALSE(RunForwardAuth(*gw_, options_, {.target = "/auth/envoyx"}).has_value());
   EXPECT_FALSE(IsForwardAuthTarget("/auth/envoyx"));
   EXPECT_TRUE(IsForwardAuthTarget("/auth/envoy/orders"));
+}
+
+bool Lists(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Envoy forwards the client's own request: the answer names what it must
+// remove from it, the token the gateway consumed and every identity field
+// the answer does not set, so a client's copy cannot pose as one.
+TEST_F(ForwardAuthTest, EnvoyRemovesTheConsumedTokenAndTheIdentityFieldsItLeavesUnset) {
+  auto ok = Call({.method = "GET",
+                  .target = "/auth/envoy/orders/9",
+                  .headers = {{"Authorization", Bearer(Claims())},
+                              {"X-Bulwark-Spiffe-Id", "spiffe://example.org/admin"},
+                              {"x-bulwark-tenant", "other"}}});
+  ASSERT_EQ(ok.status, 200);
+  const std::vector<std::string> removed = EnvoyRemovals(ok);
+  EXPECT_TRUE(Lists(removed, "authorization"));
+  EXPECT_TRUE(Lists(removed, "x-bulwark-spiffe-id"));
+  EXPECT_TRUE(Lists(removed, "x-bulwark-key-id"));
+  EXPECT_TRUE(Lists(removed, "x-bulwark-identity"));
+  EXPECT_TRUE(Lists(removed, "x-bulwark-tenant"));
+  // What the answer sets replaces the client's copy: removed after it is
+  // set, it would be lost.
+  EXPECT_EQ(Get(ok, "X-Bulwark-Subject"), "alice");
+  EXPECT_FALSE(Lists(removed, "x-bulwark-subject"));
+  EXPECT_FALSE(Lists(removed, "x-bulwark-scopes"));
+  EXPECT_FALSE(Lists(removed, "x-api-key"));  // the route reads no API key
+
+  // A refused request goes nowhere; nginx and Traefik do not read the field.
+  EXPECT_TRUE(EnvoyRemovals(Call({.method = "GET", .target = "/auth/envoy/orders/9"})).empty());
+  EXPECT_TRUE(EnvoyRemovals(Call({.method = "GET",
+                                  .target = "/auth/nginx",
+                                  .headers = {{"X-Original-URI", "/orders/1"},
+                                              {"X-Original-Method", "GET"},
+                                              {"Authorization", Bearer(Claims())}}}))
+                  .empty());
+}
+
+TEST_F(ForwardAuthTest, EnvoyLeavesAForwardedTokenAndAPublicRoutesCredentials) {
+  GatewayOptions options =
+      Options({{.name = "orders", .path_prefix = "/orders"},
+               {.name = "public", .path_prefix = "/public", .authn = {.mode = AuthnMode::kNone}}});
+  options.issuers[1].forward_token = true;  // "other"
+  gw_ = std::move(*Gateway::Create(std::move(options), clock_));
+  boost::json::object claims = Claims();
+  claims["iss"] = "https://other.example";
+  auto forwarded =
+      Call({.method = "GET",
+            .target = "/auth/envoy/orders/9",
+            .headers = {{"Authorization", "Bearer " + *jose::SignJwt(*other_key_, claims)}}});
+  ASSERT_EQ(forwarded.status, 200);
+  EXPECT_FALSE(Lists(EnvoyRemovals(forwarded), "authorization"));
+  EXPECT_TRUE(Lists(EnvoyRemovals(forwarded), "x-bulwark-spiffe-id"));
+
+  // A public route reads no credential: the client's are its own, but no
+  // identity field reaches the service from the client.
+  auto open = Call({.method = "GET",
+                    .target = "/auth/envoy/public/x",
+                    .headers = {{"Authorization", "Basic dXNlcjpwYXNz"},
+                                {"X-Api-Key", "the-service-s-own"},
+                                {"X-Bulwark-Subject", "admin"}}});
+  ASSERT_EQ(open.status, 200);
+  const std::vector<std::string> removed = EnvoyRemovals(open);
+  EXPECT_FALSE(Lists(removed, "authorization"));
+  EXPECT_FALSE(Lists(removed, "x-api-key"));
+  EXPECT_TRUE(Lists(removed, "x-bulwark-subject"));
 }
 
 TEST_F(ForwardAuthTest, TraefikReadsForwardedHeaders) {
