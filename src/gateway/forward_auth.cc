@@ -8,7 +8,6 @@
 
 #include "gateway/api_key_authenticator.h"
 #include "gateway/identity_token.h"
-#include "gateway/jwt_authenticator.h"
 #include "gateway/key_refetch_wait.h"
 #include "gateway/status_response.h"
 
@@ -79,11 +78,14 @@ std::string_view ClientIp(const net::HttpRequest& request) {
 constexpr std::string_view kEnvoyRemovals = "x-envoy-auth-headers-to-remove";
 
 // What an allowed request behind Envoy loses on its way to the service, as
-// the reverse proxy drops it (reverse_proxy.h): the credential the gateway
-// consumed (a verified JWT whose issuer does not forward tokens, an API key
-// on a route that reads them) and every identity field the answer does not
-// set, so that no client's copy stands in for one the gateway leaves unset
-// (X-Bulwark-Spiffe-Id for a JWT caller). Empty if nothing is removed.
+// the reverse proxy drops it (DroppedRequestFields): the credential the
+// gateway consumed (a verified JWT whose issuer does not forward tokens, an
+// API key on a route that reads them), the route's request_headers
+// removals, and every identity field the answer does not set, so that no
+// client's copy stands in for one the gateway leaves unset
+// (X-Bulwark-Spiffe-Id for a JWT caller). The fields named are those Envoy
+// may have even where it did not show them to the gateway (its
+// allowed_headers), and those it showed. Empty if nothing is removed.
 std::string EnvoyRemovals(const HeaderList& request_fields, const Decision& decision,
                           const HeaderList& answer_fields) {
   std::vector<std::string> names;  // lower case, as Envoy keeps them
@@ -97,25 +99,14 @@ std::string EnvoyRemovals(const HeaderList& request_fields, const Decision& deci
       names.push_back(std::move(lower));
     }
   };
-  bool authorization = decision.bearer_token_consumed;
-  if (decision.route != nullptr && decision.route->authn.TakesApiKeys()) {
-    remove(kApiKeyHeader);
-    for (const auto& [name, value] : request_fields) {
-      if (!net::EqualsIgnoreCase(name, "Authorization")) continue;
-      const std::optional<std::string_view> bearer = BearerToken(value);
-      if (bearer && identity::LooksLikeApiKey(*bearer)) authorization = true;
-    }
-  }
-  if (authorization) remove("Authorization");
+  const DroppedRequestFields dropped = DroppedFieldsOf(decision);
+  if (dropped.authorization) remove("Authorization");
+  if (dropped.api_key) remove(kApiKeyHeader);
+  for (const std::string& name : dropped.named) remove(name);
   for (std::string_view name : kIdentityHeaders) remove(name);
   remove(kIdentityTokenHeader);
-  // Any other X-Bulwark-* field Envoy showed the gateway (allowed_headers).
-  constexpr std::string_view kIdentityPrefix = "X-Bulwark-";
-  for (const auto& field : request_fields) {
-    const std::string_view name = field.first;
-    if (net::EqualsIgnoreCase(name.substr(0, kIdentityPrefix.size()), kIdentityPrefix)) {
-      remove(name);
-    }
+  for (const auto& [name, value] : request_fields) {
+    if (IsIdentityField(name) || dropped.Drops(name, value)) remove(name);
   }
   std::string list;
   for (const std::string& name : names) {

@@ -414,4 +414,30 @@ Decision Gateway::Decide(const RequestFacts& request) const {
   return decision;
 }
 
+bool DroppedRequestFields::Drops(std::string_view name, std::string_view value) const {
+  if (request_id && net::EqualsIgnoreCase(name, kRequestIdHeader)) return true;
+  if (std::any_of(named.begin(), named.end(),
+                  [&](const std::string& d) { return net::EqualsIgnoreCase(name, d); })) {
+    return true;
+  }
+  // A credential the gateway consumed stays here: the service gets the
+  // identity fields and the signed identity, never a secret or bearer
+  // token it could replay.
+  if (net::EqualsIgnoreCase(name, "Authorization")) {
+    if (authorization) return true;
+    if (!api_key) return false;
+    const std::optional<std::string_view> bearer = BearerToken(value);
+    return bearer && identity::LooksLikeApiKey(*bearer);
+  }
+  return api_key && net::EqualsIgnoreCase(name, kApiKeyHeader);
+}
+
+DroppedRequestFields DroppedFieldsOf(const Decision& decision) {
+  const Route* route = decision.route;
+  return {.api_key = route != nullptr && route->authn.TakesApiKeys(),
+          .authorization = decision.bearer_token_consumed,
+          .named = route != nullptr ? std::span<const std::string>(route->request_fields.remove)
+                                    : std::span<const std::string>()};
+}
+
 }  // namespace bulwark::gateway

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -99,6 +100,27 @@ struct Decision {
   // The matched route's name, "" if none.
   std::string_view route_name() const { return route ? std::string_view(route->name) : ""; }
 };
+
+// What of the client's fields goes no further than the gateway, beyond
+// those it always owns (IsGatewayOwnedRequestField, route.h): the
+// reverse proxy leaves them out of the request it forwards, and the Envoy
+// forward-auth answer names them for Envoy to remove.
+struct DroppedRequestFields {
+  // X-Api-Key, and an Authorization that carries an API key (on a route that
+  // takes API keys, which the gateway consumed).
+  bool api_key = false;
+  // Authorization (a JWT the gateway verified; Decision::bearer_token_consumed).
+  bool authorization = false;
+  bool request_id = false;             // X-Request-Id (the gateway sets its own)
+  std::span<const std::string> named;  // a route's request_headers removals
+
+  // Whether the client's field `name: value` is one of these.
+  bool Drops(std::string_view name, std::string_view value) const;
+};
+
+// The credentials `decision` consumed and its route's removals (not
+// request_id, which is the caller's to set). Views into `decision`'s route.
+DroppedRequestFields DroppedFieldsOf(const Decision& decision);
 
 struct GatewayOptions {
   std::vector<JwtIssuerConfig> issuers;

@@ -227,23 +227,7 @@ void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::
     // X_Bulwark_Subject for the gateway's X-Bulwark-Subject, and
     // Transfer_Encoding for Transfer-Encoding.
     if (IsGatewayOwnedRequestField(name) || name.find('_') != std::string_view::npos) continue;
-    if (dropped.request_id && net::EqualsIgnoreCase(name, kRequestIdHeader)) continue;
-    if (std::any_of(dropped.named.begin(), dropped.named.end(),
-                    [&](const std::string& d) { return net::EqualsIgnoreCase(name, d); })) {
-      continue;
-    }
-    // A credential the gateway consumed stays here: the service gets the
-    // identity fields and the signed identity, never a secret or bearer
-    // token it could replay.
-    if (net::EqualsIgnoreCase(name, "Authorization")) {
-      if (dropped.authorization) continue;
-      if (dropped.api_key) {
-        const std::optional<std::string_view> bearer = BearerToken(value);
-        if (bearer && identity::LooksLikeApiKey(*bearer)) continue;
-      }
-    } else if (dropped.api_key && net::EqualsIgnoreCase(name, kApiKeyHeader)) {
-      continue;
-    }
+    if (dropped.Drops(name, value)) continue;
     kept.emplace_back(name, value);
   }
   net::AppendPassOnFields(kept, out);  // which keeps the hop-by-hop ones here
@@ -1222,12 +1206,9 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
   // send a 100 of its own.
   std::string& fields = upstream_request.passed_on_fields;
   fields.reserve(512);
-  AppendForwardedRequestFields(request.headers,
-                               {.api_key = route != nullptr && route->authn.TakesApiKeys(),
-                                .authorization = decision.bearer_token_consumed,
-                                .request_id = gateway_.request_id_mode() != RequestIdMode::kOff,
-                                .named = route->request_fields.remove},
-                               fields);
+  DroppedRequestFields dropped = DroppedFieldsOf(decision);
+  dropped.request_id = gateway_.request_id_mode() != RequestIdMode::kOff;
+  AppendForwardedRequestFields(request.headers, dropped, fields);
   for (const auto& [name, value] : route->request_fields.set) {
     net::AppendFieldLine(fields, name, value);
   }

@@ -209,23 +209,12 @@ class ReverseProxy {
   std::thread refresher_;
 };
 
-// What of the client's fields goes no further, beyond what always stays.
-struct DroppedRequestFields {
-  // X-Api-Key, and an Authorization that carries an API key (on a route that
-  // takes API keys, which the gateway consumed).
-  bool api_key = false;
-  // Authorization (a JWT the gateway verified; Decision::bearer_token_consumed).
-  bool authorization = false;
-  bool request_id = false;             // X-Request-Id (the gateway sets its own)
-  std::span<const std::string> named;  // a route's request_headers removals
-};
-
 // Appends to `out`, as `name: value` lines each ending in CRLF, the client's
 // fields that go on to the service: all but the hop-by-hop ones (as
 // net::AppendPassOnFields drops them), every X-Bulwark-* field, those the
 // gateway sets itself (Host, X-Forwarded-For, -Proto, -Host, -Port,
 // -Prefix, Forwarded), Expect, every field whose name has '_', and those
-// `dropped` names.
+// `dropped` drops (gateway.h).
 void AppendForwardedRequestFields(const std::vector<std::pair<std::string, std::string>>& headers,
                                   const DroppedRequestFields& dropped, std::string& out);
 

@@ -24,12 +24,14 @@ bool PathUnderPrefix(std::string_view path, std::string_view prefix) {
   return net::PathHasPrefixSegment(path, prefix);
 }
 
-bool IsGatewayOwnedRequestField(std::string_view name) {
+bool IsIdentityField(std::string_view name) {
   constexpr std::string_view kIdentityPrefix = "X-Bulwark-";
-  if (name.size() >= kIdentityPrefix.size() &&
-      net::EqualsIgnoreCase(name.substr(0, kIdentityPrefix.size()), kIdentityPrefix)) {
-    return true;
-  }
+  return name.size() >= kIdentityPrefix.size() &&
+         net::EqualsIgnoreCase(name.substr(0, kIdentityPrefix.size()), kIdentityPrefix);
+}
+
+bool IsGatewayOwnedRequestField(std::string_view name) {
+  if (IsIdentityField(name)) return true;
   for (std::string_view owned :
        {"Host", "Expect", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
         "X-Forwarded-Port", "X-Forwarded-Prefix", "Forwarded"}) {

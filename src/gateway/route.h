@@ -137,6 +137,9 @@ struct FieldRules {
 // -Host, -Port, -Prefix, Forwarded), in any case: a client's copy goes no
 // further, and no route rule may set or remove it.
 bool IsGatewayOwnedRequestField(std::string_view name);
+// Whether a field is one of Bulwark's identity fields (X-Bulwark-*, in any
+// case), the gateway's alone to set.
+bool IsIdentityField(std::string_view name);
 
 struct Route {
   std::string name;

@@ -3,7 +3,8 @@
 # `auth_request` delegating every request to `bulwark serve`'s forward-auth
 # endpoint. Checks the good path, each refusal (401 with its challenge, 403,
 # the real 404/400 status carried through X-Bulwark-Status), path tricks, and
-# that a client cannot forge the identity header the service trusts.
+# that with docs/gateway.md's recipe a client cannot forge the identity
+# fields the service trusts and its token does not reach the service.
 # Usage: forward_auth_nginx_test.sh BULWARK_BINARY
 set -uo pipefail
 
@@ -40,11 +41,14 @@ front=$(free_port)
 back=$(free_port)
 start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
 
-  # The protected service: it trusts X-Bulwark-Subject because only the
-  # gateway can set it.
+  # The protected service: it trusts the X-Bulwark-* fields because only
+  # the gateway can set them, and names what it got of them and of the
+  # client's credential.
   server {
     listen 127.0.0.1:$back;
-    location / { return 200 "service: subject=\$http_x_bulwark_subject uri=\$request_uri\n"; }
+    location / {
+      return 200 "service: subject=\$http_x_bulwark_subject roles=\$http_x_bulwark_roles spiffe=\$http_x_bulwark_spiffe_id identity=\$http_x_bulwark_identity authorization=\$http_authorization uri=\$request_uri\n";
+    }
   }
 
   server {
@@ -52,8 +56,25 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
     location / {
       auth_request /_bulwark;
       auth_request_set \$bulwark_subject \$upstream_http_x_bulwark_subject;
+      auth_request_set \$bulwark_issuer \$upstream_http_x_bulwark_issuer;
+      auth_request_set \$bulwark_scopes \$upstream_http_x_bulwark_scopes;
+      auth_request_set \$bulwark_roles \$upstream_http_x_bulwark_roles;
+      auth_request_set \$bulwark_spiffe_id \$upstream_http_x_bulwark_spiffe_id;
+      auth_request_set \$bulwark_credential \$upstream_http_x_bulwark_credential;
+      auth_request_set \$bulwark_key_id \$upstream_http_x_bulwark_key_id;
       auth_request_set \$bulwark_status \$upstream_http_x_bulwark_status;
+      # docs/gateway.md's recipe: each replaces the client's copy, and one
+      # left empty is not sent at all.
       proxy_set_header X-Bulwark-Subject \$bulwark_subject;
+      proxy_set_header X-Bulwark-Issuer \$bulwark_issuer;
+      proxy_set_header X-Bulwark-Scopes \$bulwark_scopes;
+      proxy_set_header X-Bulwark-Roles \$bulwark_roles;
+      proxy_set_header X-Bulwark-Spiffe-Id \$bulwark_spiffe_id;
+      proxy_set_header X-Bulwark-Credential \$bulwark_credential;
+      proxy_set_header X-Bulwark-Key-Id \$bulwark_key_id;
+      proxy_set_header X-Bulwark-Identity "";
+      proxy_set_header Authorization "";
+      proxy_set_header X-Api-Key "";
       proxy_pass http://127.0.0.1:$back;
       error_page 403 = @denied;
     }
@@ -96,10 +117,13 @@ expect_eq "public route, no token" "$(code "$base/public/x")" "200"
 expect_eq "no token -> 401" "$(code "$base/orders/1")" "401"
 if grep -qi '^WWW-Authenticate: Bearer realm="bulwark"' headers; then ok; else bad "401 challenge"; cat headers; fi
 expect_eq "valid token -> 200" "$(code -H "Authorization: Bearer $good" "$base/orders/1")" "200"
-expect_eq "service sees the verified subject" "$(cat body)" "service: subject=alice uri=/orders/1"
-expect_eq "forged identity header is replaced" \
-  "$(code -H "Authorization: Bearer $good" -H "X-Bulwark-Subject: admin" "$base/orders/1"):$(cat body)" \
-  "200:service: subject=alice uri=/orders/1"
+expect_eq "service sees the verified subject, not the token" "$(cat body)" \
+  "service: subject=alice roles= spiffe= identity= authorization= uri=/orders/1"
+expect_eq "forged identity fields are replaced or removed" \
+  "$(code -H "Authorization: Bearer $good" -H "X-Bulwark-Subject: admin" -H "X-Bulwark-Roles: admin" \
+    -H "X-Bulwark-Spiffe-Id: spiffe://example.org/admin" -H "X-Bulwark-Identity: forged" \
+    "$base/orders/1"):$(cat body)" \
+  "200:service: subject=alice roles= spiffe= identity= authorization= uri=/orders/1"
 expect_eq "missing scope -> 403" "$(code -H "Authorization: Bearer $(token orders:write)" "$base/orders/1")" "403"
 expect_eq "expired -> 401" "$(code -H "Authorization: Bearer $(token orders:read -3600)" "$base/orders/1")" "401"
 expect_eq "wrong audience -> 401" \

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
@@ -53,6 +54,11 @@ inline std::vector<std::string> EnvoyRemovals(const net::HttpResponse& answer) {
     }
   }
   return names;
+}
+
+// Whether `names` has `name`.
+inline bool Lists(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 class GatewayTest : public ::testing::Test {
