@@ -24,6 +24,11 @@ bool PathUnderPrefix(std::string_view path, std::string_view prefix) {
   return net::PathHasPrefixSegment(path, prefix);
 }
 
+bool RouteAuthn::TakesApiKeys() const {
+  return mode != AuthnMode::kNone && std::find(credentials.begin(), credentials.end(),
+                                               CredentialKind::kApiKey) != credentials.end();
+}
+
 bool IsIdentityField(std::string_view name) {
   constexpr std::string_view kIdentityPrefix = "X-Bulwark-";
   return name.size() >= kIdentityPrefix.size() &&

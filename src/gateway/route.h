@@ -8,7 +8,6 @@
 #ifndef BULWARK_GATEWAY_ROUTE_H_
 #define BULWARK_GATEWAY_ROUTE_H_
 
-#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,10 +37,7 @@ struct RouteAuthn {
 
   // Whether the route reads API keys, which then go no further than the
   // gateway; one that reads no credential (kNone) passes the client's on.
-  bool TakesApiKeys() const {
-    return mode != AuthnMode::kNone && std::find(credentials.begin(), credentials.end(),
-                                                 CredentialKind::kApiKey) != credentials.end();
-  }
+  bool TakesApiKeys() const;
 };
 
 // One segment of a path template ("/docs/{id}", "/files/{path*}"): a

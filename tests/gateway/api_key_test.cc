@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "forward_auth_call.h"
 #include "gateway/gateway.h"
 #include "gateway_fixture.h"
 #include "identity/api_keys.h"
@@ -94,12 +95,12 @@ TEST_F(ApiKeyGatewayTest, BehindEnvoyTheKeyGoesNoFurther) {
   };
   const net::HttpResponse in_header = ask({{"X-Api-Key", key}});
   ASSERT_EQ(in_header.status, 200);
-  EXPECT_TRUE(Lists(EnvoyRemovals(in_header), "x-api-key"));
-  EXPECT_FALSE(Lists(EnvoyRemovals(in_header), "authorization"));
+  EXPECT_TRUE(Lists(RemovalsAskedOfEnvoy(in_header), "x-api-key"));
+  EXPECT_FALSE(Lists(RemovalsAskedOfEnvoy(in_header), "authorization"));
   const net::HttpResponse as_bearer = ask({{"Authorization", "Bearer " + key}});
   ASSERT_EQ(as_bearer.status, 200);
-  EXPECT_TRUE(Lists(EnvoyRemovals(as_bearer), "authorization"));
-  EXPECT_TRUE(Lists(EnvoyRemovals(as_bearer), "x-api-key"));
+  EXPECT_TRUE(Lists(RemovalsAskedOfEnvoy(as_bearer), "authorization"));
+  EXPECT_TRUE(Lists(RemovalsAskedOfEnvoy(as_bearer), "x-api-key"));
 }
 
 TEST_F(ApiKeyGatewayTest, RefusesMissingForgedRevokedAndExpiredKeys) {

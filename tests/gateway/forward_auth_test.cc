@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "forward_auth_call.h"
 #include "gateway/gateway_config.h"
 #include "gateway_fixture.h"
 
@@ -107,7 +108,7 @@ TEST_F(ForwardAuthTest, EnvoyRemovesTheConsumedTokenAndTheIdentityFieldsItLeaves
                               {"X-Bulwark-Spiffe-Id", "spiffe://example.org/admin"},
                               {"X-BULWARK-TENANT", "other"}}});
   ASSERT_EQ(ok.status, 200);
-  const std::vector<std::string> removed = EnvoyRemovals(ok);
+  const std::vector<std::string> removed = RemovalsAskedOfEnvoy(ok);
   // Each once, as Envoy reads them (it lower-cases what it removes).
   EXPECT_EQ(std::count(removed.begin(), removed.end(), "x-bulwark-spiffe-id"), 1);
   EXPECT_TRUE(Lists(removed, "authorization"));
@@ -123,12 +124,13 @@ TEST_F(ForwardAuthTest, EnvoyRemovesTheConsumedTokenAndTheIdentityFieldsItLeaves
   EXPECT_FALSE(Lists(removed, "x-api-key"));  // the route reads no API key
 
   // A refused request goes nowhere; nginx and Traefik do not read the field.
-  EXPECT_TRUE(EnvoyRemovals(Call({.method = "GET", .target = "/auth/envoy/orders/9"})).empty());
-  EXPECT_TRUE(EnvoyRemovals(Call({.method = "GET",
-                                  .target = "/auth/nginx",
-                                  .headers = {{"X-Original-URI", "/orders/1"},
-                                              {"X-Original-Method", "GET"},
-                                              {"Authorization", Bearer(Claims())}}}))
+  EXPECT_TRUE(
+      RemovalsAskedOfEnvoy(Call({.method = "GET", .target = "/auth/envoy/orders/9"})).empty());
+  EXPECT_TRUE(RemovalsAskedOfEnvoy(Call({.method = "GET",
+                                         .target = "/auth/nginx",
+                                         .headers = {{"X-Original-URI", "/orders/1"},
+                                                     {"X-Original-Method", "GET"},
+                                                     {"Authorization", Bearer(Claims())}}}))
                   .empty());
 }
 
@@ -145,10 +147,10 @@ TEST_F(ForwardAuthTest, EnvoyLeavesAForwardedTokenAndAPublicRoutesCredentials) {
             .target = "/auth/envoy/orders/9",
             .headers = {{"Authorization", "Bearer " + *jose::SignJwt(*other_key_, claims)}}});
   ASSERT_EQ(forwarded.status, 200);
-  EXPECT_FALSE(Lists(EnvoyRemovals(forwarded), "authorization"));
-  EXPECT_TRUE(Lists(EnvoyRemovals(forwarded), "x-bulwark-spiffe-id"));
+  EXPECT_FALSE(Lists(RemovalsAskedOfEnvoy(forwarded), "authorization"));
+  EXPECT_TRUE(Lists(RemovalsAskedOfEnvoy(forwarded), "x-bulwark-spiffe-id"));
   // The route's own removals hold behind Envoy as on the proxy.
-  EXPECT_TRUE(Lists(EnvoyRemovals(forwarded), "x-debug"));
+  EXPECT_TRUE(Lists(RemovalsAskedOfEnvoy(forwarded), "x-debug"));
 
   // A public route reads no credential: the client's are its own, but no
   // identity field reaches the service from the client.
@@ -158,7 +160,7 @@ TEST_F(ForwardAuthTest, EnvoyLeavesAForwardedTokenAndAPublicRoutesCredentials) {
                                 {"X-Api-Key", "the-service-s-own"},
                                 {"X-Bulwark-Subject", "admin"}}});
   ASSERT_EQ(open.status, 200);
-  const std::vector<std::string> removed = EnvoyRemovals(open);
+  const std::vector<std::string> removed = RemovalsAskedOfEnvoy(open);
   EXPECT_FALSE(Lists(removed, "authorization"));
   EXPECT_FALSE(Lists(removed, "x-api-key"));
   EXPECT_TRUE(Lists(removed, "x-bulwark-subject"));
