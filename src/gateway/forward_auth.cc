@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/log.h"
 #include "gateway/api_key_authenticator.h"
 #include "gateway/identity_token.h"
 #include "gateway/key_refetch_wait.h"
@@ -116,13 +117,37 @@ std::string EnvoyRemovals(const HeaderList& request_fields, const Decision& deci
   return list;
 }
 
+// nginx and Traefik, with the recipes of docs/gateway.md, give the service
+// the Authorization and X-Api-Key of an allowed answer in place of the
+// client's, so the answer repeats those of the client's the reverse proxy
+// would pass on (DroppedRequestFields): any on a route that reads none, and
+// a JWT whose issuer sets forward_token. A field the client sent twice is
+// not repeated: which of the two the proxy would pass is its own choice.
+void AppendPassedCredentials(const RequestFacts& facts, const Decision& decision,
+                             HeaderList& answer_fields) {
+  const DroppedRequestFields dropped = DroppedFieldsOf(decision);
+  if (facts.authorization_count == 1 && !dropped.Drops("Authorization", facts.authorization)) {
+    answer_fields.emplace_back("Authorization", facts.authorization);
+  }
+  if (facts.api_key_count == 1 && !dropped.Drops(kApiKeyHeader, facts.api_key)) {
+    answer_fields.emplace_back(kApiKeyHeader, facts.api_key);
+  }
+}
+
+// The audience of the signed identity an allowed answer carries: the
+// route's upstream, as the reverse proxy signs for it, else the route's
+// name (a route behind forward-auth need not name an upstream).
+std::string_view IdentityAudience(const Route& route) {
+  return route.upstream.empty() ? std::string_view(route.name) : std::string_view(route.upstream);
+}
+
 }  // namespace
 
 bool IsForwardAuthTarget(std::string_view target) { return FlavorOf(target).has_value(); }
 
 boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
     const Gateway& gateway, const ForwardAuthOptions& options, const net::HttpRequest& request,
-    DecisionRecorder* recorder) {
+    DecisionRecorder* recorder, const IdentityTokenSigner* identity) {
   const auto start = std::chrono::steady_clock::now();
   std::optional<Flavor> flavor = FlavorOf(request.target);
   if (!flavor) co_return std::nullopt;
@@ -168,6 +193,21 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
   if (decision.jwks_refetch.pending) {
     co_await DecideAgainAfterKeyRefetch(gateway, facts, decision, start);
   }
+  // The signed identity, which a service that does not trust the network
+  // checks; without it, no answer allows (as the reverse proxy forwards
+  // nothing without it).
+  std::string identity_token;
+  if (identity != nullptr && decision.allowed() && decision.principal) {
+    Result<std::string> token =
+        identity->TokenFor(*decision.principal, IdentityAudience(*decision.route));
+    if (token) {
+      identity_token = std::move(*token);
+    } else {
+      log::Error("gateway.identity_token_failed", {{"error", token.error().message()}});
+      decision.status = 503;
+      decision.reason = "identity token not signed";
+    }
+  }
 
   static constexpr std::string_view kFrontend[] = {"nginx", "envoy", "traefik"};
   const bool nginx_cannot_pass = *flavor == Flavor::kNginx && decision.status != 200 &&
@@ -177,6 +217,12 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
   response.passed_on_fields.append(decision.response_fields);
   AppendRequestIdField(decision.request_id, response.passed_on_fields);
   for (auto& h : decision.identity_headers()) response.headers.push_back(std::move(h));
+  if (!identity_token.empty()) {
+    response.headers.emplace_back(kIdentityTokenHeader, std::move(identity_token));
+  }
+  if (*flavor != Flavor::kEnvoy && decision.allowed()) {
+    AppendPassedCredentials(facts, decision, response.headers);
+  }
   if (*flavor == Flavor::kEnvoy && decision.allowed()) {
     std::string removals = EnvoyRemovals(request.headers, decision, response.headers);
     if (!removals.empty()) response.headers.emplace_back(kEnvoyRemovals, std::move(removals));

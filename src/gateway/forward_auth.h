@@ -8,7 +8,9 @@
 //                  from an auth subrequest, so any other denial (400, 404,
 //                  429) is answered 403 with the real status in
 //                  X-Bulwark-Status; identity headers come back on 200 for
-//                  `auth_request_set`.
+//                  `auth_request_set`, with the client's Authorization and
+//                  X-Api-Key where the service may have them (a credential
+//                  the gateway consumed is not repeated).
 //   /auth/envoy/…  Envoy `ext_authz` HTTP service (path_prefix "/auth/envoy"):
 //                  the original path follows the prefix, the method is the
 //                  original one. 200 allows and carries the identity headers,
@@ -17,7 +19,8 @@
 //                  which Envoy removes from the request it forwards; any
 //                  other status is passed through to the client.
 //   /auth/traefik  Traefik ForwardAuth: X-Forwarded-Method, -Uri, -Host and
-//                  -For. 2xx allows; anything else is returned to the client.
+//                  -For. 2xx allows, with fields as for nginx; anything else
+//                  is returned to the client.
 //
 // These headers are trusted, so the endpoints answer only peers in
 // `trusted_proxies` (loopback by default); anyone else gets 403.
@@ -32,6 +35,7 @@
 
 #include "gateway/decision_recorder.h"
 #include "gateway/gateway.h"
+#include "gateway/identity_token.h"
 #include "gateway/ip_address.h"
 #include "net/http_server.h"
 
@@ -48,10 +52,13 @@ bool IsForwardAuthTarget(std::string_view target);
 // a forward-auth path. Thread-safe; runs on the caller's io thread. A token
 // whose kid its issuer's remote keys lack waits for the refetch it starts, as
 // on the reverse proxy (see key_refetch_wait.h).
-// `recorder` (may be null) gets every decision made.
+// `recorder` (may be null) gets every decision made. With `identity`, an
+// allowed answer for a principal carries its signed identity
+// (X-Bulwark-Identity) for the route's upstream, else for the route's name;
+// a token that cannot be signed refuses with 503.
 boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
     const Gateway& gateway, const ForwardAuthOptions& options, const net::HttpRequest& request,
-    DecisionRecorder* recorder = nullptr);
+    DecisionRecorder* recorder = nullptr, const IdentityTokenSigner* identity = nullptr);
 
 }  // namespace bulwark::gateway
 

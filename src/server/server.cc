@@ -163,12 +163,13 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
       BULWARK_ASSIGN_OR_RETURN(server->proxy_, gateway::ReverseProxy::Create(
                                                    *server->gateway_, config.gateway->upstreams,
                                                    server->recorder_.get()));
-      if (config.gateway->identity_token) {
-        BULWARK_ASSIGN_OR_RETURN(
-            server->identity_signer_,
-            gateway::IdentityTokenSigner::Create(*config.gateway->identity_token, clock));
-        server->proxy_->SetIdentitySigner(server->identity_signer_.get());
-      }
+    }
+    // For the reverse proxy and for forward-auth's answers alike.
+    if (config.gateway->identity_token) {
+      BULWARK_ASSIGN_OR_RETURN(
+          server->identity_signer_,
+          gateway::IdentityTokenSigner::Create(*config.gateway->identity_token, clock));
+      if (server->proxy_) server->proxy_->SetIdentitySigner(server->identity_signer_.get());
     }
   }
   net::HttpServerOptions http_options;
@@ -263,8 +264,8 @@ bool Server::TakesBodyLocally(std::string_view target) const {
 
 boost::asio::awaitable<net::HttpResponse> Server::HandleForwardAuthOrProxy(
     net::HttpRequest& request) const {
-  auto response = co_await gateway::HandleForwardAuth(*gateway_, config_.gateway->forward_auth,
-                                                      request, recorder_.get());
+  auto response = co_await gateway::HandleForwardAuth(
+      *gateway_, config_.gateway->forward_auth, request, recorder_.get(), identity_signer_.get());
   if (response) co_return std::move(*response);
   if (proxy_) co_return co_await proxy_->Handle(request);
   co_return Text(404, "not found\n");

@@ -4,24 +4,34 @@
 # endpoint. Checks the good path, each refusal (401 with its challenge, 403,
 # the real 404/400 status carried through X-Bulwark-Status), path tricks, and
 # that with docs/gateway.md's recipe a client cannot forge the identity
-# fields the service trusts and its token does not reach the service.
+# fields the service trusts, a token Bulwark verified does not reach the
+# service (one whose issuer forwards tokens does, as do a public route's
+# credentials), and the service gets Bulwark's signed identity, which it
+# verifies with node jose.
 # Usage: forward_auth_nginx_test.sh BULWARK_BINARY
 set -uo pipefail
 
 bulwark=$(realpath "$1")
+here=$(cd "$(dirname "$0")" && pwd)
 source "$(dirname "$0")/lib.sh"
 require_nginx
 cd "$work" || exit 1
 
-# The identity provider's key, and Bulwark's config.
+# The identity providers' keys, Bulwark's identity key, and its config.
 "$bulwark" keys generate --alg ES256 --kid idp-1 >idp.jwk
 "$bulwark" keys public --key idp.jwk >idp.pub.jwk
+"$bulwark" keys generate --alg ES256 --kid partner-1 >partner.jwk
+"$bulwark" keys public --key partner.jwk >partner.pub.jwk
+"$bulwark" keys generate --alg EdDSA --kid bulwark-id-1 >identity.jwk
 cat >bulwark.yaml <<YAML
 server: {listen: 127.0.0.1:0, threads: 1}
 store: {backend: memory}
 gateway:
   issuers:
     - {name: idp, issuer: "https://idp.example", audiences: [orders-api], jwks_file: idp.pub.jwk}
+    - {name: partner, issuer: "https://partner.example", audiences: [orders-api],
+       jwks_file: partner.pub.jwk, forward_token: true}
+  identity_token: {key_file: identity.jwk, issuer: "https://bulwark.test", ttl_seconds: 60}
   routes:
     - name: public
       path_prefix: /public
@@ -47,8 +57,9 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
   server {
     listen 127.0.0.1:$back;
     location / {
-      return 200 "service: subject=\$http_x_bulwark_subject roles=\$http_x_bulwark_roles spiffe=\$http_x_bulwark_spiffe_id identity=\$http_x_bulwark_identity authorization=\$http_authorization uri=\$request_uri\n";
+      return 200 "service: subject=\$http_x_bulwark_subject roles=\$http_x_bulwark_roles spiffe=\$http_x_bulwark_spiffe_id authorization=\$http_authorization api_key=\$http_x_api_key uri=\$request_uri\n";
     }
+    location ~ /whoami\$ { return 200 "\$http_x_bulwark_identity"; }
   }
 
   server {
@@ -62,6 +73,9 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
       auth_request_set \$bulwark_spiffe_id \$upstream_http_x_bulwark_spiffe_id;
       auth_request_set \$bulwark_credential \$upstream_http_x_bulwark_credential;
       auth_request_set \$bulwark_key_id \$upstream_http_x_bulwark_key_id;
+      auth_request_set \$bulwark_identity \$upstream_http_x_bulwark_identity;
+      auth_request_set \$bulwark_authorization \$upstream_http_authorization;
+      auth_request_set \$bulwark_api_key \$upstream_http_x_api_key;
       auth_request_set \$bulwark_status \$upstream_http_x_bulwark_status;
       # docs/gateway.md's recipe: each replaces the client's copy, and one
       # left empty is not sent at all.
@@ -72,9 +86,9 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
       proxy_set_header X-Bulwark-Spiffe-Id \$bulwark_spiffe_id;
       proxy_set_header X-Bulwark-Credential \$bulwark_credential;
       proxy_set_header X-Bulwark-Key-Id \$bulwark_key_id;
-      proxy_set_header X-Bulwark-Identity "";
-      proxy_set_header Authorization "";
-      proxy_set_header X-Api-Key "";
+      proxy_set_header X-Bulwark-Identity \$bulwark_identity;
+      proxy_set_header Authorization \$bulwark_authorization;
+      proxy_set_header X-Api-Key \$bulwark_api_key;
       proxy_pass http://127.0.0.1:$back;
       error_page 403 = @denied;
     }
@@ -93,6 +107,7 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
       if (\$bulwark_status = 400) { return 400 "bad request\n"; }
       if (\$bulwark_status = 404) { return 404 "not found\n"; }
       if (\$bulwark_status = 429) { return 429 "too many requests\n"; }
+      if (\$bulwark_status = 503) { return 503 "unavailable\n"; }
       return 403 "forbidden\n";
     }
   }
@@ -105,9 +120,9 @@ done
 base="http://127.0.0.1:$front"
 
 now=$(date +%s)
-token() {  # token SCOPE [EXP_OFFSET] [AUD]
-  "$bulwark" jwt sign --key idp.jwk --claims \
-    "{\"iss\":\"https://idp.example\",\"sub\":\"alice\",\"aud\":\"${3:-orders-api}\",\"scope\":\"$1\",\"iat\":$now,\"exp\":$((now + ${2:-600}))}"
+token() {  # token SCOPE [EXP_OFFSET] [AUD] [IDP]
+  "$bulwark" jwt sign --key "${4:-idp}.jwk" --claims \
+    "{\"iss\":\"https://${4:-idp}.example\",\"sub\":\"alice\",\"aud\":\"${3:-orders-api}\",\"scope\":\"$1\",\"iat\":$now,\"exp\":$((now + ${2:-600}))}"
 }
 good=$(token "orders:read")
 
@@ -118,12 +133,34 @@ expect_eq "no token -> 401" "$(code "$base/orders/1")" "401"
 if grep -qi '^WWW-Authenticate: Bearer realm="bulwark"' headers; then ok; else bad "401 challenge"; cat headers; fi
 expect_eq "valid token -> 200" "$(code -H "Authorization: Bearer $good" "$base/orders/1")" "200"
 expect_eq "service sees the verified subject, not the token" "$(cat body)" \
-  "service: subject=alice roles= spiffe= identity= authorization= uri=/orders/1"
+  "service: subject=alice roles= spiffe= authorization= api_key= uri=/orders/1"
 expect_eq "forged identity fields are replaced or removed" \
   "$(code -H "Authorization: Bearer $good" -H "X-Bulwark-Subject: admin" -H "X-Bulwark-Roles: admin" \
-    -H "X-Bulwark-Spiffe-Id: spiffe://example.org/admin" -H "X-Bulwark-Identity: forged" \
+    -H "X-Bulwark-Spiffe-Id: spiffe://example.org/admin" \
     "$base/orders/1"):$(cat body)" \
-  "200:service: subject=alice roles= spiffe= identity= authorization= uri=/orders/1"
+  "200:service: subject=alice roles= spiffe= authorization= api_key= uri=/orders/1"
+partner=$(token "orders:read" 600 orders-api partner)
+expect_eq "a token whose issuer forwards tokens reaches the service" \
+  "$(code -H "Authorization: Bearer $partner" "$base/orders/1"):$(cat body)" \
+  "200:service: subject=alice roles= spiffe= authorization=Bearer $partner api_key= uri=/orders/1"
+expect_eq "a public route's credentials are the service's" \
+  "$(code -H "Authorization: Basic dXNlcjpwYXNz" -H "X-Api-Key: svc-key" "$base/public/x"):$(cat body)" \
+  "200:service: subject= roles= spiffe= authorization=Basic dXNlcjpwYXNz api_key=svc-key uri=/public/x"
+
+# The signed identity: the service verifies it with node jose against the
+# keys Bulwark publishes, for the route's name (it names no upstream).
+expect_eq "signed identity forwarded" \
+  "$(code -H "Authorization: Bearer $good" -H "X-Bulwark-Identity: forged" "$base/orders/whoami")" "200"
+identity=$(cat body)
+jwks="http://127.0.0.1:$bport/_bulwark/identity/jwks.json"
+verified=$(node "$here/identity_verify.mjs" "$jwks" https://bulwark.test orders "$identity" 2>&1)
+if [ $? -eq 0 ] && grep -q '"sub":"alice"' <<<"$verified" &&
+  grep -q '"scope":"orders:read"' <<<"$verified"; then ok; else bad "identity: $verified"; fi
+if node "$here/identity_verify.mjs" "$jwks" https://bulwark.test billing "$identity" >/dev/null 2>&1; then
+  bad "identity accepted for another audience"
+else ok; fi
+expect_eq "a client's identity never reaches the service" \
+  "$(code -H "X-Bulwark-Identity: forged" "$base/public/whoami"):$(cat body)" "200:"
 expect_eq "missing scope -> 403" "$(code -H "Authorization: Bearer $(token orders:write)" "$base/orders/1")" "403"
 expect_eq "expired -> 401" "$(code -H "Authorization: Bearer $(token orders:read -3600)" "$base/orders/1")" "401"
 expect_eq "wrong audience -> 401" \

@@ -103,6 +103,31 @@ TEST_F(ApiKeyGatewayTest, BehindEnvoyTheKeyGoesNoFurther) {
   EXPECT_TRUE(Lists(RemovalsAskedOfEnvoy(as_bearer), "x-api-key"));
 }
 
+// nginx and Traefik give the service the Authorization and X-Api-Key of
+// the answer in place of the client's: a key the route read is in neither.
+TEST_F(ApiKeyGatewayTest, BehindNginxOrTraefikTheKeyIsNotRepeated) {
+  auto gw = MakeWithKeys({Reports()});
+  const std::string key = NewKey();
+  for (HeaderList credential :
+       {HeaderList{{"X-Api-Key", key}}, HeaderList{{"Authorization", "Bearer " + key}}}) {
+    HeaderList headers = std::move(credential);
+    headers.emplace_back("X-Original-URI", "/reports/q3");
+    headers.emplace_back("X-Original-Method", "GET");
+    headers.emplace_back("X-Forwarded-Uri", "/reports/q3");
+    headers.emplace_back("X-Forwarded-Method", "GET");
+    for (std::string target : {"/auth/nginx", "/auth/traefik"}) {
+      auto answer = RunForwardAuth(
+          *gw, {},
+          {.method = "GET", .target = target, .headers = headers, .remote_address = "127.0.0.1"});
+      ASSERT_TRUE(answer.has_value());
+      ASSERT_EQ(answer->status, 200) << target;
+      EXPECT_EQ(HeaderOf(answer->headers, "X-Bulwark-Credential"), "api_key");
+      EXPECT_EQ(HeaderOf(answer->headers, "X-Api-Key"), "") << target;
+      EXPECT_EQ(HeaderOf(answer->headers, "Authorization"), "") << target;
+    }
+  }
+}
+
 TEST_F(ApiKeyGatewayTest, RefusesMissingForgedRevokedAndExpiredKeys) {
   auto gw = MakeWithKeys({Reports()});
   Decision none = DecideKey(*gw, "");

@@ -17,12 +17,12 @@
 namespace bulwark::gateway::testing {
 
 // HandleForwardAuth run to completion on an io_context of its own.
-inline std::optional<net::HttpResponse> RunForwardAuth(const Gateway& gateway,
-                                                       const ForwardAuthOptions& options,
-                                                       const net::HttpRequest& request) {
+inline std::optional<net::HttpResponse> RunForwardAuth(
+    const Gateway& gateway, const ForwardAuthOptions& options, const net::HttpRequest& request,
+    const IdentityTokenSigner* identity = nullptr) {
   boost::asio::io_context ioc;
   std::optional<net::HttpResponse> out;
-  boost::asio::co_spawn(ioc, HandleForwardAuth(gateway, options, request),
+  boost::asio::co_spawn(ioc, HandleForwardAuth(gateway, options, request, nullptr, identity),
                         [&](std::exception_ptr e, std::optional<net::HttpResponse> response) {
                           if (e) std::rethrow_exception(e);
                           out = std::move(response);

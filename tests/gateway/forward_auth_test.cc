@@ -7,7 +7,9 @@
 
 #include "forward_auth_call.h"
 #include "gateway/gateway_config.h"
+#include "gateway/identity_token.h"
 #include "gateway_fixture.h"
+#include "jose/jwt.h"
 
 namespace bulwark::gateway::testing {
 namespace {
@@ -164,6 +166,116 @@ TEST_F(ForwardAuthTest, EnvoyLeavesAForwardedTokenAndAPublicRoutesCredentials) {
   EXPECT_FALSE(Lists(removed, "authorization"));
   EXPECT_FALSE(Lists(removed, "x-api-key"));
   EXPECT_TRUE(Lists(removed, "x-bulwark-subject"));
+}
+
+// nginx and Traefik, with the recipes of docs/gateway.md, give the service
+// the answer's Authorization and X-Api-Key in place of the client's: the
+// answer repeats what the reverse proxy would pass on, and nothing else.
+TEST_F(ForwardAuthTest, NginxAndTraefikAreGivenOnlyTheCredentialsTheServiceMayHave) {
+  GatewayOptions options =
+      Options({{.name = "orders", .path_prefix = "/orders"},
+               {.name = "public", .path_prefix = "/public", .authn = {.mode = AuthnMode::kNone}}});
+  options.issuers[1].forward_token = true;  // "other"
+  gw_ = std::move(*Gateway::Create(std::move(options), clock_));
+  auto ask = [&](std::string_view flavor, std::string_view uri, HeaderList headers) {
+    headers.emplace_back(flavor == "nginx" ? "X-Original-URI" : "X-Forwarded-Uri", uri);
+    headers.emplace_back(flavor == "nginx" ? "X-Original-Method" : "X-Forwarded-Method", "GET");
+    return Call({.method = "GET",
+                 .target = std::string("/auth/") + std::string(flavor),
+                 .headers = std::move(headers)});
+  };
+  boost::json::object other_claims = Claims();
+  other_claims["iss"] = "https://other.example";
+  const std::string forwarded = "Bearer " + *jose::SignJwt(*other_key_, other_claims);
+  for (std::string_view flavor : {"nginx", "traefik"}) {
+    SCOPED_TRACE(flavor);
+    // A token verified here stays here.
+    auto consumed = ask(flavor, "/orders/1", {{"Authorization", Bearer(Claims())}});
+    ASSERT_EQ(consumed.status, 200);
+    EXPECT_EQ(Get(consumed, "Authorization"), "");
+    // One whose issuer forwards tokens goes on, as the client sent it.
+    auto passed = ask(flavor, "/orders/1", {{"Authorization", forwarded}});
+    ASSERT_EQ(passed.status, 200);
+    EXPECT_EQ(Get(passed, "Authorization"), forwarded);
+    // A public route reads no credential: the client's are the service's.
+    auto open = ask(flavor, "/public/x",
+                    {{"Authorization", "Basic dXNlcjpwYXNz"}, {"X-Api-Key", "the-service-s-own"}});
+    ASSERT_EQ(open.status, 200);
+    EXPECT_EQ(Get(open, "Authorization"), "Basic dXNlcjpwYXNz");
+    EXPECT_EQ(Get(open, "X-Api-Key"), "the-service-s-own");
+    // Sent twice, neither is repeated.
+    auto twice =
+        ask(flavor, "/public/x",
+            {{"Authorization", "Basic dXNlcjpwYXNz"}, {"Authorization", "Basic b3RoZXI6eA=="}});
+    ASSERT_EQ(twice.status, 200);
+    EXPECT_EQ(Get(twice, "Authorization"), "");
+    // A refusal repeats nothing (Traefik would show it to the client).
+    auto refused = ask(flavor, "/orders/1", {{"Authorization", "Bearer not.a.token"}});
+    EXPECT_NE(refused.status, 200);
+    EXPECT_EQ(Get(refused, "Authorization"), "");
+  }
+  // Envoy forwards the client's own fields and is told what to remove.
+  auto envoy = Call({.method = "GET",
+                     .target = "/auth/envoy/public/x",
+                     .headers = {{"Authorization", "Basic dXNlcjpwYXNz"}}});
+  ASSERT_EQ(envoy.status, 200);
+  EXPECT_EQ(Get(envoy, "Authorization"), "");
+}
+
+// With an identity signer, an allowed answer carries the principal's signed
+// identity, for the route's upstream or, without one, the route's name; the
+// service checks it as it would behind the reverse proxy.
+TEST_F(ForwardAuthTest, AnAllowedAnswerCarriesTheSignedIdentity) {
+  const jose::Jwk signing_key = jose::Jwk::Generate(jose::JwsAlgorithm::kEdDSA, "id-1").value();
+  std::ofstream(dir_ / "identity.jwk") << signing_key.ToJson(/*include_private=*/true);
+  auto signer = IdentityTokenSigner::Create(
+      {.key_file = (dir_ / "identity.jwk").string(), .issuer = "https://bulwark.internal"}, clock_);
+  ASSERT_TRUE(signer.has_value()) << signer.error().ToString();
+  gw_ = Make({{.name = "orders", .path_prefix = "/orders"},
+              {.name = "billing", .path_prefix = "/billing", .upstream = "billing-svc"},
+              {.name = "public", .path_prefix = "/public", .authn = {.mode = AuthnMode::kNone}}});
+  auto ask = [&](std::string target, HeaderList headers) {
+    auto answer = RunForwardAuth(
+        *gw_, options_,
+        {.method = "GET", .target = target, .headers = headers, .remote_address = "127.0.0.1"},
+        signer->get());
+    EXPECT_TRUE(answer.has_value());
+    return answer.value_or(net::HttpResponse{});
+  };
+  auto audience_of = [&](const std::string& token, const std::string& audience) {
+    auto verifier = jose::JwtVerifier::Create(
+        *jose::Jwks::Parse((*signer)->public_jwks()),
+        {.issuers = {"https://bulwark.internal"}, .audiences = {audience}}, clock_);
+    auto verified = (*verifier)->Verify(token);
+    return verified ? std::string((*verified)->claims().at("sub").as_string()) : std::string();
+  };
+  const HeaderList nginx_orders = {{"X-Original-URI", "/orders/1"},
+                                   {"X-Original-Method", "GET"},
+                                   {"Authorization", Bearer(Claims())}};
+  auto nginx = ask("/auth/nginx", nginx_orders);
+  ASSERT_EQ(nginx.status, 200);
+  const std::string token = Get(nginx, "X-Bulwark-Identity");
+  EXPECT_EQ(audience_of(token, "orders"), "alice");
+  EXPECT_EQ(audience_of(token, "billing-svc"), "");  // good for its own audience only
+
+  auto envoy = ask("/auth/envoy/billing/7", {{"Authorization", Bearer(Claims())}});
+  ASSERT_EQ(envoy.status, 200);
+  EXPECT_EQ(audience_of(Get(envoy, "X-Bulwark-Identity"), "billing-svc"), "alice");
+  // Set by the answer, so Envoy must not remove it after setting it.
+  EXPECT_FALSE(Lists(RemovalsAskedOfEnvoy(envoy), "x-bulwark-identity"));
+
+  // No principal, or no answer that allows: no identity.
+  auto anonymous = ask("/auth/envoy/public/x", {});
+  ASSERT_EQ(anonymous.status, 200);
+  EXPECT_EQ(Get(anonymous, "X-Bulwark-Identity"), "");
+  EXPECT_TRUE(Lists(RemovalsAskedOfEnvoy(anonymous), "x-bulwark-identity"));
+  auto refused = ask("/auth/envoy/orders/1", {{"Authorization", "Bearer not.a.token"}});
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(Get(refused, "X-Bulwark-Identity"), "");
+  // Without a signer, none either.
+  EXPECT_EQ(Get(Call({.method = "GET", .target = "/auth/nginx", .headers = nginx_orders}),
+                "X-Bulwark-Identity"),
+            "");
 }
 
 TEST_F(ForwardAuthTest, TraefikReadsForwardedHeaders) {
