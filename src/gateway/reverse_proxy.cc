@@ -402,12 +402,9 @@ ReverseProxy::ReverseProxy(const Gateway& gateway, DecisionRecorder* recorder, c
     : gateway_(gateway), recorder_(recorder), clock_(clock), id_(next_proxy_id++) {}
 
 ReverseProxy::~ReverseProxy() {
+  // Before anything it reads goes; a lookup it waits for is given up on.
   if (refresher_.joinable()) {
-    {
-      std::lock_guard<std::mutex> lock(refresh_mu_);
-      refresh_stop_ = true;
-    }
-    refresh_wake_.notify_all();
+    refresher_.request_stop();
     refresher_.join();
   }
 }
@@ -566,11 +563,10 @@ void ReverseProxy::Publish(size_t index) {
   upstream.generation.fetch_add(1, std::memory_order_release);
 }
 
-void ReverseProxy::Refresh(size_t index, size_t name_index) {
+void ReverseProxy::Refresh(size_t index, size_t name_index,
+                           Result<std::vector<boost::asio::ip::tcp::endpoint>> resolved) {
   Upstream& upstream = *upstreams_[index];
   Upstream::Name& name = upstream.names[name_index];
-  auto resolved = net::ResolveWithin(name.address.host, std::to_string(name.address.port),
-                                     kRefreshLookupTimeout);
   if (!resolved || resolved->empty()) {
     if (!name.failing) {
       log::Warn("gateway.upstream_lookup_failed",
@@ -654,27 +650,43 @@ void ReverseProxy::Refresh(size_t index, size_t name_index) {
             {{"upstream", upstream.name}, {"address", name.authority}, {"endpoints", now}});
 }
 
-void ReverseProxy::RefreshNames() {
+void ReverseProxy::RefreshNames(std::stop_token stop) {
   std::unique_lock<std::mutex> lock(refresh_mu_);
-  while (!refresh_stop_) {
+  while (!stop.stop_requested()) {
+    // The names due, looked up together: one whose lookup hangs holds the
+    // others back for kRefreshLookupTimeout at most, not once per name.
     const auto now = std::chrono::steady_clock::now();
-    auto wake_at = std::chrono::steady_clock::time_point::max();
-    for (size_t u = 0; u < upstreams_.size() && !refresh_stop_; ++u) {
-      for (size_t n = 0; n < upstreams_[u]->names.size() && !refresh_stop_; ++n) {
-        Upstream::Name& name = upstreams_[u]->names[n];
-        if (!name.refresh) continue;
-        if (name.next_lookup <= now) {
-          lock.unlock();
-          Refresh(u, n);
-          lock.lock();
-          name.next_lookup = std::chrono::steady_clock::now() + upstreams_[u]->config.dns_refresh;
-        }
-        wake_at = std::min(wake_at, name.next_lookup);
+    std::vector<std::pair<size_t, size_t>> due;
+    std::vector<net::NameToResolve> lookups;
+    for (size_t u = 0; u < upstreams_.size(); ++u) {
+      for (size_t n = 0; n < upstreams_[u]->names.size(); ++n) {
+        const Upstream::Name& name = upstreams_[u]->names[n];
+        if (!name.refresh || name.next_lookup > now) continue;
+        due.emplace_back(u, n);
+        lookups.push_back({name.address.host, std::to_string(name.address.port)});
       }
     }
-    refresh_wake_.wait_until(lock, wake_at, [&] {
-      return refresh_stop_ || std::chrono::steady_clock::now() >= wake_at;
-    });
+    if (!due.empty()) {
+      lock.unlock();
+      auto resolved = net::ResolveAllWithin(lookups, kRefreshLookupTimeout, stop);
+      if (stop.stop_requested()) return;  // a shutdown waits for no resolver
+      for (size_t i = 0; i < due.size(); ++i) {
+        Refresh(due[i].first, due[i].second, std::move(resolved[i]));
+      }
+      lock.lock();
+      const auto after = std::chrono::steady_clock::now();
+      for (const auto& [u, n] : due) {
+        upstreams_[u]->names[n].next_lookup = after + upstreams_[u]->config.dns_refresh;
+      }
+    }
+    auto wake_at = std::chrono::steady_clock::time_point::max();
+    for (const auto& upstream : upstreams_) {
+      for (const Upstream::Name& name : upstream->names) {
+        if (name.refresh) wake_at = std::min(wake_at, name.next_lookup);
+      }
+    }
+    refresh_wake_.wait_until(lock, stop, wake_at,
+                             [&] { return std::chrono::steady_clock::now() >= wake_at; });
   }
 }
 
@@ -720,6 +732,16 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
         std::make_unique<HealthChecker>(std::vector<HealthChecker::Target>{},
                                         recorder != nullptr ? &recorder->registry() : nullptr);
   }
+  // Every address looked up at once: a resolver that hangs on one name
+  // holds start-up back once, not once per name.
+  std::vector<net::NameToResolve> addresses;
+  for (const UpstreamConfig& config : configs) {
+    for (const UpstreamAddress& address : config.addresses) {
+      addresses.push_back({address.host, std::to_string(address.port)});
+    }
+  }
+  auto resolved_addresses = net::ResolveUpstreams(addresses);
+  size_t next_address = 0;
   bool refresh = false;
   for (UpstreamConfig& config : configs) {
     const size_t index = proxy->upstreams_.size();
@@ -741,10 +763,7 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
     upstream.config = std::move(config);
     std::vector<std::string> labels;
     for (const UpstreamAddress& address : upstream.config.addresses) {
-      net::UpstreamOptions options = upstream.config.options;
-      options.host = address.host;
-      options.port = address.port;
-      auto resolved = net::ResolveUpstream(options);
+      auto& resolved = resolved_addresses[next_address++];
       const bool looked_up_again =
           upstream.config.dns_refresh.count() > 0 && !IsIpLiteral(address.host);
       // A name looked up once must resolve now. One looked up again may
@@ -815,7 +834,10 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
       if (over_budget != nullptr) upstream.over_budget = &over_budget->WithLabels({upstream.name});
     }
   }
-  if (refresh) proxy->refresher_ = std::thread([p = proxy.get()] { p->RefreshNames(); });
+  if (refresh) {
+    proxy->refresher_ =
+        std::jthread([p = proxy.get()](std::stop_token stop) { p->RefreshNames(std::move(stop)); });
+  }
   return proxy;
 }
 

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -183,11 +184,12 @@ class ReverseProxy {
   // Makes the endpoints of upstream `index`'s names its members, and tells
   // the io threads (CurrentView).
   void Publish(size_t index);
-  // Looks name `name` of upstream `index` up again; if its addresses
-  // changed, its endpoints follow them (a lookup that fails changes
-  // nothing).
-  void Refresh(size_t index, size_t name);
-  void RefreshNames();  // the refresh thread
+  // Name `name` of upstream `index` looked up again as `resolved`: if its
+  // addresses changed, its endpoints follow them (a lookup that failed
+  // changes nothing).
+  void Refresh(size_t index, size_t name,
+               Result<std::vector<boost::asio::ip::tcp::endpoint>> resolved);
+  void RefreshNames(std::stop_token stop);  // the refresh thread
 
   const Gateway& gateway_;
   std::vector<std::unique_ptr<Upstream>> upstreams_;
@@ -202,11 +204,11 @@ class ReverseProxy {
   // The series of endpoints' breakers (null without metrics).
   metrics::GaugeFamily* breaker_states_ = nullptr;
   metrics::CounterFamily* breaker_openings_ = nullptr;
-  // The refresh thread, when a name is looked up again.
+  // The refresh thread, when a name is looked up again; stopped (its
+  // lookup in flight given up on) when the proxy goes.
   std::mutex refresh_mu_;
-  std::condition_variable refresh_wake_;
-  bool refresh_stop_ = false;  // guarded by refresh_mu_
-  std::thread refresher_;
+  std::condition_variable_any refresh_wake_;
+  std::jthread refresher_;
 };
 
 // Appends to `out`, as `name: value` lines each ending in CRLF, the client's

@@ -3,13 +3,16 @@
 // as the system's resolver settings allow (attempts times timeouts, for each
 // name server), so a name is looked up on a detached thread that the caller
 // waits for at most `timeout`. A lookup given up on finishes on its own and
-// frees what it holds. IP literals are answered at once, without a thread.
+// frees what it holds. Several names are looked up at once, each on its own
+// thread. IP literals are answered at once, without a thread.
 // For background threads and start-up, never for an io thread (it blocks).
 #ifndef BULWARK_NET_RESOLVE_H_
 #define BULWARK_NET_RESOLVE_H_
 
 #include <chrono>
 #include <functional>
+#include <span>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -24,8 +27,25 @@ namespace bulwark::net {
 // kUnavailable when the name does not resolve, or when kMaxLookupsInFlight
 // lookups (of any caller in the process, given up on or not) are still
 // running: a resolver that hangs cannot pile up threads without bound.
-Result<std::vector<boost::asio::ip::tcp::endpoint>> ResolveWithin(
-    const std::string& host, const std::string& port, std::chrono::milliseconds timeout);
+// kCancelled at once when `stop` is requested while the lookup runs (a
+// shutdown need not wait for a resolver that does not answer).
+Result<std::vector<boost::asio::ip::tcp::endpoint>> ResolveWithin(const std::string& host,
+                                                                  const std::string& port,
+                                                                  std::chrono::milliseconds timeout,
+                                                                  std::stop_token stop = {});
+
+struct NameToResolve {
+  std::string host;  // a name or an IP literal
+  std::string port;
+};
+
+// ResolveWithin for several names at once, each looked up on a thread of
+// its own and all waited for until `timeout` from the call: a name whose
+// lookup hangs holds the others back no longer than that. The results are
+// in the order of `names`.
+std::vector<Result<std::vector<boost::asio::ip::tcp::endpoint>>> ResolveAllWithin(
+    std::span<const NameToResolve> names, std::chrono::milliseconds timeout,
+    std::stop_token stop = {});
 
 inline constexpr int kMaxLookupsInFlight = 16;
 
@@ -35,11 +55,17 @@ namespace internal {
 using NameLookup = std::function<std::vector<boost::asio::ip::tcp::endpoint>(
     const std::string& host, const std::string& port)>;
 
-// ResolveWithin with another lookup (tests: one that hangs).
+// ResolveAllWithin with another lookup (tests: one that hangs).
+std::vector<Result<std::vector<boost::asio::ip::tcp::endpoint>>> ResolveAllWithin(
+    std::span<const NameToResolve> names, std::chrono::milliseconds timeout, std::stop_token stop,
+    const NameLookup& lookup);
+
+// ResolveWithin with another lookup.
 Result<std::vector<boost::asio::ip::tcp::endpoint>> ResolveWithin(const std::string& host,
                                                                   const std::string& port,
                                                                   std::chrono::milliseconds timeout,
-                                                                  NameLookup lookup);
+                                                                  NameLookup lookup,
+                                                                  std::stop_token stop = {});
 
 }  // namespace internal
 }  // namespace bulwark::net

@@ -216,14 +216,17 @@ struct UpstreamPool::Connection {
   }
 };
 
-Result<std::vector<tcp::endpoint>> ResolveUpstream(const UpstreamOptions& options) {
-  auto endpoints =
-      ResolveWithin(options.host, std::to_string(options.port), kUpstreamLookupTimeout);
-  if (!endpoints) {
-    return Err(InvalidArgumentError("upstream '" + options.host +
-                                    "' does not resolve: " + endpoints.error().message()));
+std::vector<Result<std::vector<tcp::endpoint>>> ResolveUpstreams(
+    std::span<const NameToResolve> addresses) {
+  auto resolved = ResolveAllWithin(addresses, kUpstreamLookupTimeout);
+  for (size_t i = 0; i < resolved.size(); ++i) {
+    if (!resolved[i]) {
+      resolved[i] =
+          Err(InvalidArgumentError("upstream '" + addresses[i].host +
+                                   "' does not resolve: " + resolved[i].error().message()));
+    }
   }
-  return endpoints;
+  return resolved;
 }
 
 std::vector<std::vector<tcp::endpoint>> EndpointsOfName(

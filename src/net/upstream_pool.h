@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,7 @@
 
 #include "core/status.h"
 #include "net/http_server.h"
+#include "net/resolve.h"
 
 namespace bulwark::net {
 
@@ -75,9 +77,11 @@ bool IsLostBeforeAnswer(const Status& error);
 // made in time, nor an answer that began and then stalled).
 bool IsTimeoutBeforeAnswer(const Status& error);
 
-// Resolves the upstream's address once, waiting at most ten seconds (see
-// net/resolve.h). kInvalidArgument if it does not resolve in time.
-Result<std::vector<boost::asio::ip::tcp::endpoint>> ResolveUpstream(const UpstreamOptions& options);
+// Resolves upstreams' addresses once, all at once, waiting at most ten
+// seconds for them all (see net/resolve.h), in the order of `addresses`:
+// kInvalidArgument for one that does not resolve in time.
+std::vector<Result<std::vector<boost::asio::ip::tcp::endpoint>>> ResolveUpstreams(
+    std::span<const NameToResolve> addresses);
 
 // The endpoints the addresses a name resolved to (`resolved`, in the
 // system's order of preference, RFC 6724) make, as nginx and Envoy's strict

@@ -193,4 +193,40 @@ expect_eq "dyn unchanged" "$(answers 4 /dyn)" "bbbb"
 kill -TERM "$bulwark_pid"
 wait "$bulwark_pid"
 expect_eq "clean exit" "$?" "0"
+
+# A resolver that stops answering: the hosts file becomes a FIFO no one
+# writes (mounted over it in Bulwark's namespace), so each lookup blocks in
+# glibc's open(2) of it. Requests go on to the addresses last found, and a
+# shutdown does not wait for the lookup in flight (it would wait out its
+# 5 s timeout). Mounting in another's namespace takes root.
+if [ "$(id -u)" -eq 0 ]; then
+  set_hosts "127.0.0.2 $name"
+  cat >hung.yaml <<YAML
+server: {listen: 127.0.0.1:0, threads: 1}
+store: {backend: memory}
+gateway:
+  upstreams:
+    - {name: dyn, address: $name:$p, dns_refresh_ms: 100}
+  routes:
+    - {name: dyn, path_prefix: /dyn, authn: {mode: none}, upstream: dyn}
+YAML
+  if start_bulwark hung.yaml hung.log; then ok; else bad "bulwark did not start"; exit 1; fi
+  base="http://127.0.0.1:$bulwark_port"
+  mkfifo hung-hosts
+  if nsenter --target "$bulwark_pid" --mount mount --bind "$work/hung-hosts" /etc/hosts; then
+    ok
+  else
+    bad "cannot mount the FIFO in Bulwark's namespace"
+  fi
+  sleep 0.5
+  expect_eq "served from the addresses last found" "$(answers 2 /dyn)" "aa"
+  started=$(date +%s%N)
+  kill -TERM "$bulwark_pid"
+  wait "$bulwark_pid"
+  expect_eq "clean exit with a lookup hung" "$?" "0"
+  waited_ms=$((($(date +%s%N) - started) / 1000000))
+  if [ "$waited_ms" -lt 2500 ]; then ok; else bad "shutdown waited ${waited_ms} ms for a hung lookup"; fi
+else
+  echo "note: not root, the hung resolver is not tried"
+fi
 finish "dns e2e"

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <stop_token>
 #include <thread>
 
 namespace bulwark::net {
@@ -80,6 +81,69 @@ TEST(ResolveTest, AHungResolverCostsTheTimeoutAndNoMore) {
     std::this_thread::sleep_for(milliseconds(10));
   }
   FAIL() << "lookup slots never came back";
+}
+
+// Several names are looked up at once: each lookup here answers only once
+// all of them have begun, so lookups one after another would time out.
+TEST(ResolveTest, SeveralNamesAreLookedUpAtOnce) {
+  auto begun = std::make_shared<std::atomic<int>>(0);
+  auto together = [begun](const std::string&, const std::string& port) {
+    begun->fetch_add(1);
+    for (int i = 0; i < 400 && begun->load() < 3; ++i) std::this_thread::sleep_for(milliseconds(5));
+    if (begun->load() < 3) return std::vector<tcp::endpoint>{};
+    return std::vector<tcp::endpoint>{tcp::endpoint(boost::asio::ip::make_address("10.0.0.1"),
+                                                    static_cast<uint16_t>(std::stoi(port)))};
+  };
+  const std::vector<NameToResolve> names = {{"a.example", "1"},
+                                            {"192.0.2.7", "2"},
+                                            {"b.example", "3"},
+                                            {"c.example", "4"},
+                                            {"192.0.2.8", "x"}};
+  auto results = internal::ResolveAllWithin(names, milliseconds(5000), {}, together);
+  ASSERT_EQ(results.size(), names.size());
+  for (size_t i : {0u, 2u, 3u}) {
+    ASSERT_TRUE(results[i].has_value()) << i << ": " << results[i].error().ToString();
+    EXPECT_EQ((*results[i])[0].port(), i + 1);  // each its own, in the order asked
+  }
+  ASSERT_TRUE(results[1].has_value());  // a literal, at once
+  EXPECT_EQ((*results[1])[0].address().to_string(), "192.0.2.7");
+  ASSERT_FALSE(results[4].has_value());
+  EXPECT_EQ(results[4].error().code(), StatusCode::kInvalidArgument);
+}
+
+// A stop requested while a lookup hangs ends the wait at once: a shutdown
+// does not wait out the timeout.
+TEST(ResolveTest, AStopGivesUpOnAHungLookupAtOnce) {
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  auto hang = [release](const std::string&, const std::string&) {
+    while (!release->load()) std::this_thread::sleep_for(milliseconds(5));
+    return std::vector<tcp::endpoint>{};
+  };
+  std::stop_source stop;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(milliseconds(50));
+    stop.request_stop();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto hung =
+      internal::ResolveWithin("idp.example", "443", milliseconds(60000), hang, stop.get_token());
+  const auto waited = std::chrono::steady_clock::now() - start;
+  stopper.join();
+  *release = true;  // the lookup thread ends and frees its slot
+  ASSERT_FALSE(hung.has_value());
+  EXPECT_EQ(hung.error().code(), StatusCode::kCancelled);
+  EXPECT_LT(waited, milliseconds(30000));
+  // Already stopped: no lookup at all.
+  auto looked_up = std::make_shared<std::atomic<bool>>(false);
+  auto again = internal::ResolveWithin(
+      "idp.example", "443", milliseconds(60000),
+      [looked_up](const std::string&, const std::string&) {
+        *looked_up = true;
+        return std::vector<tcp::endpoint>{};
+      },
+      stop.get_token());
+  EXPECT_EQ(again.error().code(), StatusCode::kCancelled);
+  EXPECT_FALSE(looked_up->load());
 }
 
 }  // namespace
