@@ -193,9 +193,9 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
   if (decision.jwks_refetch.pending) {
     co_await DecideAgainAfterKeyRefetch(gateway, facts, decision, start);
   }
-  // The signed identity, which a service that does not trust the network
-  // checks; without it, no answer allows (as the reverse proxy forwards
-  // nothing without it).
+  // The signed identity, for a service that does not trust the network: an
+  // answer that cannot carry it refuses (503), as the reverse proxy
+  // forwards nothing without it.
   std::string identity_token;
   if (identity != nullptr && decision.allowed() && decision.principal) {
     Result<std::string> token =
@@ -220,12 +220,13 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
   if (!identity_token.empty()) {
     response.headers.emplace_back(kIdentityTokenHeader, std::move(identity_token));
   }
-  if (*flavor != Flavor::kEnvoy && decision.allowed()) {
-    AppendPassedCredentials(facts, decision, response.headers);
-  }
-  if (*flavor == Flavor::kEnvoy && decision.allowed()) {
-    std::string removals = EnvoyRemovals(request.headers, decision, response.headers);
-    if (!removals.empty()) response.headers.emplace_back(kEnvoyRemovals, std::move(removals));
+  if (decision.allowed()) {
+    if (*flavor == Flavor::kEnvoy) {
+      std::string removals = EnvoyRemovals(request.headers, decision, response.headers);
+      if (!removals.empty()) response.headers.emplace_back(kEnvoyRemovals, std::move(removals));
+    } else {
+      AppendPassedCredentials(facts, decision, response.headers);
+    }
   }
   if (recorder) {
     recorder->Record(kFrontend[static_cast<int>(*flavor)], facts, decision, decision.status,

@@ -103,8 +103,9 @@ struct Decision {
 
 // What of the client's fields goes no further than the gateway, beyond
 // those it always owns (IsGatewayOwnedRequestField, route.h): the
-// reverse proxy leaves them out of the request it forwards, and the Envoy
-// forward-auth answer names them for Envoy to remove.
+// reverse proxy leaves them out of the request it forwards, the Envoy
+// forward-auth answer names them for Envoy to remove, and an nginx or
+// Traefik answer does not repeat them.
 struct DroppedRequestFields {
   // X-Api-Key, and an Authorization that carries an API key (on a route that
   // takes API keys, which the gateway consumed).

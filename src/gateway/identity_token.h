@@ -3,8 +3,9 @@
 // who is calling without trusting the network path (a header alone can be
 // forged by anything that reaches the service directly).
 //
-// Claims: iss (configured), sub, aud (the upstream's name, so a token meant
-// for one service is useless at another), iat, exp (iat + ttl), scope,
+// Claims: iss (configured), sub, aud (the upstream's name, or in a
+// forward-auth answer for a route without one the route's name, so a token
+// meant for one service is useless at another), iat, exp (iat + ttl), scope,
 // roles, cred (jwt | api_key | mtls), idp (the issuer name that vouched),
 // and, when present, spiffe_id and api_key_id. Services verify it with the
 // public JWKS served at /_bulwark/identity/jwks.json.

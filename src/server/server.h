@@ -45,7 +45,8 @@ namespace bulwark::server {
 //   /access/v1/evaluation[s], /.well-known/authzen-configuration  AuthZEN
 //                 (with an `authzen:` section)
 //   GET /_bulwark/identity/jwks.json  the public key of the identity tokens
-//                 sent to upstreams (when gateway.identity_token is set)
+//                 sent to upstreams and in forward-auth answers (when
+//                 gateway.identity_token is set)
 // Anything else goes through the reverse proxy when a route has an upstream,
 // else is 404. Thread-safe.
 class Server {

@@ -100,6 +100,8 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
       proxy_set_header X-Original-URI \$request_uri;
       proxy_set_header X-Original-Method \$request_method;
       proxy_set_header X-Real-IP \$remote_addr;
+      proxy_buffer_size 16k;
+      proxy_busy_buffers_size 16k;
     }
     # nginx turns any auth status but 401/403 into 500; Bulwark answers 403
     # and names the real one in X-Bulwark-Status.
@@ -143,6 +145,13 @@ partner=$(token "orders:read" 600 orders-api partner)
 expect_eq "a token whose issuer forwards tokens reaches the service" \
   "$(code -H "Authorization: Bearer $partner" "$base/orders/1"):$(cat body)" \
   "200:service: subject=alice roles= spiffe= authorization=Bearer $partner api_key= uri=/orders/1"
+# A large token (here 5 KB of claims) and the signed identity come back in
+# the answer's head, which outgrows nginx's default buffer for it.
+pad=$(printf '%5000s' '' | tr ' ' a)
+big=$("$bulwark" jwt sign --key partner.jwk --claims \
+  "{\"iss\":\"https://partner.example\",\"sub\":\"alice\",\"aud\":\"orders-api\",\"scope\":\"orders:read\",\"pad\":\"$pad\",\"iat\":$now,\"exp\":$((now + 600))}")
+expect_eq "a large forwarded token fits the answer" \
+  "$(code -H "Authorization: Bearer $big" "$base/orders/1"):$(grep -c "authorization=Bearer $big" body)" "200:1"
 expect_eq "a public route's credentials are the service's" \
   "$(code -H "Authorization: Basic dXNlcjpwYXNz" -H "X-Api-Key: svc-key" "$base/public/x"):$(cat body)" \
   "200:service: subject= roles= spiffe= authorization=Basic dXNlcjpwYXNz api_key=svc-key uri=/public/x"

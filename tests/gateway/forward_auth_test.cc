@@ -174,7 +174,11 @@ TEST_F(ForwardAuthTest, EnvoyLeavesAForwardedTokenAndAPublicRoutesCredentials) {
 TEST_F(ForwardAuthTest, NginxAndTraefikAreGivenOnlyTheCredentialsTheServiceMayHave) {
   GatewayOptions options =
       Options({{.name = "orders", .path_prefix = "/orders"},
-               {.name = "public", .path_prefix = "/public", .authn = {.mode = AuthnMode::kNone}}});
+               {.name = "public", .path_prefix = "/public", .authn = {.mode = AuthnMode::kNone}},
+               {.name = "bare",
+                .path_prefix = "/bare",
+                .authn = {.mode = AuthnMode::kNone},
+                .request_fields = {.remove = {"authorization"}}}});
   options.issuers[1].forward_token = true;  // "other"
   gw_ = std::move(*Gateway::Create(std::move(options), clock_));
   auto ask = [&](std::string_view flavor, std::string_view uri, HeaderList headers) {
@@ -189,10 +193,17 @@ TEST_F(ForwardAuthTest, NginxAndTraefikAreGivenOnlyTheCredentialsTheServiceMayHa
   const std::string forwarded = "Bearer " + *jose::SignJwt(*other_key_, other_claims);
   for (std::string_view flavor : {"nginx", "traefik"}) {
     SCOPED_TRACE(flavor);
-    // A token verified here stays here.
-    auto consumed = ask(flavor, "/orders/1", {{"Authorization", Bearer(Claims())}});
+    // A token verified here stays here; a key on a route that reads
+    // none is the service's.
+    auto consumed = ask(flavor, "/orders/1",
+                        {{"Authorization", Bearer(Claims())}, {"X-Api-Key", "the-service-s-own"}});
     ASSERT_EQ(consumed.status, 200);
     EXPECT_EQ(Get(consumed, "Authorization"), "");
+    EXPECT_EQ(Get(consumed, "X-Api-Key"), "the-service-s-own");
+    // A field the route removes is not repeated.
+    auto removed = ask(flavor, "/bare/x", {{"Authorization", "Basic dXNlcjpwYXNz"}});
+    ASSERT_EQ(removed.status, 200);
+    EXPECT_EQ(Get(removed, "Authorization"), "");
     // One whose issuer forwards tokens goes on, as the client sent it.
     auto passed = ask(flavor, "/orders/1", {{"Authorization", forwarded}});
     ASSERT_EQ(passed.status, 200);
@@ -257,6 +268,19 @@ TEST_F(ForwardAuthTest, AnAllowedAnswerCarriesTheSignedIdentity) {
   const std::string token = Get(nginx, "X-Bulwark-Identity");
   EXPECT_EQ(audience_of(token, "orders"), "alice");
   EXPECT_EQ(audience_of(token, "billing-svc"), "");  // good for its own audience only
+
+  // Traefik as nginx; a refusal, which Traefik shows the client, carries
+  // none.
+  auto traefik = ask("/auth/traefik", {{"X-Forwarded-Uri", "/orders/1"},
+                                       {"X-Forwarded-Method", "GET"},
+                                       {"Authorization", Bearer(Claims())}});
+  ASSERT_EQ(traefik.status, 200);
+  EXPECT_EQ(audience_of(Get(traefik, "X-Bulwark-Identity"), "orders"), "alice");
+  auto traefik_refused = ask("/auth/traefik", {{"X-Forwarded-Uri", "/billing/1"},
+                                               {"X-Forwarded-Method", "GET"},
+                                               {"Authorization", "Bearer not.a.token"}});
+  EXPECT_EQ(traefik_refused.status, 401);
+  EXPECT_EQ(Get(traefik_refused, "X-Bulwark-Identity"), "");
 
   auto envoy = ask("/auth/envoy/billing/7", {{"Authorization", Bearer(Claims())}});
   ASSERT_EQ(envoy.status, 200);
