@@ -31,12 +31,16 @@ std::vector<tcp::endpoint> SystemLookup(const std::string& host, const std::stri
   return endpoints;
 }
 
-// What the lookup thread and its caller share; whichever finishes last frees it.
-struct Lookup {
+// What one call's lookup threads and the call share; whichever finishes
+// last frees it.
+struct Batch {
+  explicit Batch(size_t names) : found(names) {}
   std::mutex mu;
   std::condition_variable_any cv;
-  bool done = false;                     // guarded by mu
-  std::vector<tcp::endpoint> endpoints;  // guarded by mu
+  // Guarded by mu: each name's addresses once its lookup has ended, and
+  // how many lookups have ended.
+  std::vector<std::optional<std::vector<tcp::endpoint>>> found;
+  size_t ended = 0;
 };
 
 // `host` as an IP literal with `port`: the endpoint, an error for a bad
@@ -56,49 +60,41 @@ std::optional<Result<std::vector<tcp::endpoint>>> Literal(const std::string& hos
   return std::vector<tcp::endpoint>{tcp::endpoint(literal, static_cast<uint16_t>(number))};
 }
 
-// Starts the lookup of `host` on a detached thread of its own.
-Result<std::shared_ptr<Lookup>> Start(const std::string& host, const std::string& port,
-                                      const internal::NameLookup& lookup) {
+Status Cancelled(const std::string& host) {
+  return Status(StatusCode::kCancelled, "resolving " + host + " was cancelled");
+}
+
+// Starts the lookup of name `index` of `batch` on a detached thread of its
+// own, if a slot is free.
+Status Start(const std::shared_ptr<Batch>& batch, size_t index, const NameToResolve& name,
+             const internal::NameLookup& lookup) {
   if (lookups_in_flight.fetch_add(1) >= kMaxLookupsInFlight) {
     lookups_in_flight.fetch_sub(1);
-    return Err(UnavailableError("too many name lookups in flight; the resolver is not answering"));
+    return UnavailableError("too many name lookups in flight; the resolver is not answering");
   }
-  auto shared = std::make_shared<Lookup>();
-  auto run = [shared, host, port, lookup] {
+  auto run = [batch, index, host = name.host, port = name.port, lookup] {
     std::vector<tcp::endpoint> endpoints;
     try {
       endpoints = lookup(host, port);
     } catch (...) {  // (bad_alloc): no addresses, never an exception on a detached thread
     }
-    {
-      std::lock_guard<std::mutex> lock(shared->mu);
-      shared->endpoints = std::move(endpoints);
-      shared->done = true;
-    }
-    shared->cv.notify_all();
+    // The slot frees before the answer is told: a caller that waited for
+    // it finds room for its next lookup.
     lookups_in_flight.fetch_sub(1);
+    {
+      std::lock_guard<std::mutex> lock(batch->mu);
+      batch->found[index] = std::move(endpoints);
+      ++batch->ended;
+    }
+    batch->cv.notify_all();
   };
   try {
     std::thread(std::move(run)).detach();
   } catch (const std::system_error&) {
     lookups_in_flight.fetch_sub(1);
-    return Err(UnavailableError("cannot start a name lookup"));
+    return UnavailableError("cannot start a name lookup");
   }
-  return shared;
-}
-
-// What the lookup of `host` found by `deadline`.
-Result<std::vector<tcp::endpoint>> Await(Lookup& lookup, const std::string& host,
-                                         std::chrono::steady_clock::time_point deadline,
-                                         std::stop_token stop) {
-  std::unique_lock<std::mutex> lock(lookup.mu);
-  if (!lookup.cv.wait_until(lock, stop, deadline, [&] { return lookup.done; })) {
-    if (stop.stop_requested())
-      return Err(Status(StatusCode::kCancelled, "resolving " + host + " was cancelled"));
-    return Err(DeadlineExceededError("resolving " + host + " timed out"));
-  }
-  if (lookup.endpoints.empty()) return Err(UnavailableError("cannot resolve " + host));
-  return std::move(lookup.endpoints);
+  return OkStatus();
 }
 
 }  // namespace
@@ -111,48 +107,86 @@ Result<std::vector<tcp::endpoint>> ResolveWithin(const std::string& host, const 
 
 std::vector<Result<std::vector<tcp::endpoint>>> ResolveAllWithin(
     std::span<const NameToResolve> names, std::chrono::milliseconds timeout, std::stop_token stop) {
-  return internal::ResolveAllWithin(names, timeout, std::move(stop), SystemLookup);
+  return internal::ResolveAllWithin(names, timeout, SystemLookup, std::move(stop));
 }
 
 namespace internal {
 
 std::vector<Result<std::vector<tcp::endpoint>>> ResolveAllWithin(
-    std::span<const NameToResolve> names, std::chrono::milliseconds timeout, std::stop_token stop,
-    const NameLookup& lookup) {
+    std::span<const NameToResolve> names, std::chrono::milliseconds timeout,
+    const NameLookup& lookup, std::stop_token stop) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  // All started first, then each waited for: literals and lookups that
-  // could not start have their answer in `known`.
-  std::vector<std::shared_ptr<Lookup>> started(names.size());
-  std::vector<std::optional<Result<std::vector<tcp::endpoint>>>> known(names.size());
-  for (size_t i = 0; i < names.size(); ++i) {
+  const size_t count = names.size();
+  // Each name's answer, known before any lookup (a literal, a name asked
+  // twice: `same` is the first asking) or once its lookup ends.
+  std::vector<std::optional<Result<std::vector<tcp::endpoint>>>> known(count);
+  std::vector<size_t> same(count);
+  std::vector<bool> started(count, false);
+  for (size_t i = 0; i < count; ++i) {
+    same[i] = i;
     known[i] = Literal(names[i].host, names[i].port);
     if (known[i]) continue;
-    if (stop.stop_requested()) {
-      known[i] =
-          Err(Status(StatusCode::kCancelled, "resolving " + names[i].host + " was cancelled"));
-      continue;
-    }
-    Result<std::shared_ptr<Lookup>> begun = Start(names[i].host, names[i].port, lookup);
-    if (begun) {
-      started[i] = std::move(*begun);
-    } else {
-      known[i] = Err(begun.error());
+    for (size_t j = 0; j < i; ++j) {
+      if (names[j].host == names[i].host && names[j].port == names[i].port) {
+        same[i] = j;
+        break;
+      }
     }
   }
+  // A window of lookups: the next name starts as one of this call's ends,
+  // at most kMaxLookupsPerCall at a time so others keep room for theirs.
+  auto batch = std::make_shared<Batch>(count);
+  std::unique_lock<std::mutex> lock(batch->mu);
+  size_t next = 0;
+  size_t running = 0;
+  size_t ended_seen = 0;
+  for (;;) {
+    for (; next < count && running < kMaxLookupsPerCall; ++next) {
+      if (known[next] || same[next] != next) continue;
+      if (stop.stop_requested()) break;
+      if (Status begun = Start(batch, next, names[next], lookup); begun.ok()) {
+        started[next] = true;
+        ++running;
+      } else if (running == 0) {
+        known[next] = Err(std::move(begun));  // no room, and none of ours to wait for
+      } else {
+        break;  // room again once one of ours ends
+      }
+    }
+    if (running == 0 && next >= count) break;
+    if (running == 0 && stop.stop_requested()) break;
+    if (!batch->cv.wait_until(lock, stop, deadline, [&] { return batch->ended > ended_seen; })) {
+      break;  // stopped, or out of time
+    }
+    running -= batch->ended - ended_seen;
+    ended_seen = batch->ended;
+  }
   std::vector<Result<std::vector<tcp::endpoint>>> results;
-  results.reserve(names.size());
-  for (size_t i = 0; i < names.size(); ++i) {
-    results.push_back(started[i] ? Await(*started[i], names[i].host, deadline, stop)
-                                 : std::move(*known[i]));
+  results.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    const size_t first = same[i];
+    if (known[first]) {
+      results.push_back(*known[first]);
+    } else if (batch->found[first]) {
+      if (batch->found[first]->empty()) {
+        results.push_back(Err(UnavailableError("cannot resolve " + names[i].host)));
+      } else {
+        results.push_back(*batch->found[first]);
+      }
+    } else if (stop.stop_requested()) {
+      results.push_back(Err(Cancelled(names[i].host)));
+    } else {
+      results.push_back(Err(DeadlineExceededError("resolving " + names[i].host + " timed out")));
+    }
   }
   return results;
 }
 
 Result<std::vector<tcp::endpoint>> ResolveWithin(const std::string& host, const std::string& port,
                                                  std::chrono::milliseconds timeout,
-                                                 NameLookup lookup, std::stop_token stop) {
+                                                 const NameLookup& lookup, std::stop_token stop) {
   const NameToResolve name{host, port};
-  return std::move(ResolveAllWithin(std::span(&name, 1), timeout, std::move(stop), lookup)[0]);
+  return std::move(ResolveAllWithin(std::span(&name, 1), timeout, lookup, std::move(stop))[0]);
 }
 
 }  // namespace internal

@@ -10,6 +10,7 @@
 #define BULWARK_NET_RESOLVE_H_
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <span>
 #include <stop_token>
@@ -41,13 +42,17 @@ struct NameToResolve {
 
 // ResolveWithin for several names at once, each looked up on a thread of
 // its own and all waited for until `timeout` from the call: a name whose
-// lookup hangs holds the others back no longer than that. The results are
-// in the order of `names`.
+// lookup hangs holds the others back no longer than that. At most
+// kMaxLookupsPerCall run at a time (others keep room for theirs): the next
+// name starts as one of them ends, and fails kUnavailable only if none of
+// this call's could start. A name asked twice is looked up once. The
+// results are in the order of `names`.
 std::vector<Result<std::vector<boost::asio::ip::tcp::endpoint>>> ResolveAllWithin(
     std::span<const NameToResolve> names, std::chrono::milliseconds timeout,
     std::stop_token stop = {});
 
 inline constexpr int kMaxLookupsInFlight = 16;
+inline constexpr size_t kMaxLookupsPerCall = kMaxLookupsInFlight / 2;
 
 namespace internal {
 
@@ -57,14 +62,14 @@ using NameLookup = std::function<std::vector<boost::asio::ip::tcp::endpoint>(
 
 // ResolveAllWithin with another lookup (tests: one that hangs).
 std::vector<Result<std::vector<boost::asio::ip::tcp::endpoint>>> ResolveAllWithin(
-    std::span<const NameToResolve> names, std::chrono::milliseconds timeout, std::stop_token stop,
-    const NameLookup& lookup);
+    std::span<const NameToResolve> names, std::chrono::milliseconds timeout,
+    const NameLookup& lookup, std::stop_token stop = {});
 
 // ResolveWithin with another lookup.
 Result<std::vector<boost::asio::ip::tcp::endpoint>> ResolveWithin(const std::string& host,
                                                                   const std::string& port,
                                                                   std::chrono::milliseconds timeout,
-                                                                  NameLookup lookup,
+                                                                  const NameLookup& lookup,
                                                                   std::stop_token stop = {});
 
 }  // namespace internal

@@ -222,10 +222,17 @@ YAML
   expect_eq "served from the addresses last found" "$(answers 2 /dyn)" "aa"
   started=$(date +%s%N)
   kill -TERM "$bulwark_pid"
+  # Were the lookup waited for after all, the wait would end (the FIFO
+  # opened for writing) rather than hang the suite.
+  (sleep 10; exec 3>"$work/hung-hosts") &
+  watchdog=$!
   wait "$bulwark_pid"
   expect_eq "clean exit with a lookup hung" "$?" "0"
   waited_ms=$((($(date +%s%N) - started) / 1000000))
+  kill "$watchdog" 2>/dev/null
   if [ "$waited_ms" -lt 2500 ]; then ok; else bad "shutdown waited ${waited_ms} ms for a hung lookup"; fi
+elif [ "${CI:-}" = true ]; then
+  bad "not root: cannot try a hung resolver"
 else
   echo "note: not root, the hung resolver is not tried"
 fi

@@ -99,7 +99,7 @@ TEST(ResolveTest, SeveralNamesAreLookedUpAtOnce) {
                                             {"b.example", "3"},
                                             {"c.example", "4"},
                                             {"192.0.2.8", "x"}};
-  auto results = internal::ResolveAllWithin(names, milliseconds(5000), {}, together);
+  auto results = internal::ResolveAllWithin(names, milliseconds(5000), together);
   ASSERT_EQ(results.size(), names.size());
   for (size_t i : {0u, 2u, 3u}) {
     ASSERT_TRUE(results[i].has_value()) << i << ": " << results[i].error().ToString();
@@ -109,6 +109,50 @@ TEST(ResolveTest, SeveralNamesAreLookedUpAtOnce) {
   EXPECT_EQ((*results[1])[0].address().to_string(), "192.0.2.7");
   ASSERT_FALSE(results[4].has_value());
   EXPECT_EQ(results[4].error().code(), StatusCode::kInvalidArgument);
+}
+
+// More names than lookups may run at once: the rest start as others end,
+// a name that hangs holds up none of them, a name asked twice is looked up
+// once, and no more than kMaxLookupsPerCall run together.
+TEST(ResolveTest, ManyNamesGoThroughAWindowOfLookups) {
+  struct Seen {
+    std::atomic<int> running{0};
+    std::atomic<int> most{0};
+    std::atomic<int> calls{0};
+    std::atomic<bool> release{false};
+  };
+  auto seen = std::make_shared<Seen>();
+  std::vector<NameToResolve> names = {{"hung.example", "1"}};
+  for (int i = 2; i <= 3 * kMaxLookupsInFlight; ++i) {
+    names.push_back({"n" + std::to_string(i) + ".example", std::to_string(i)});
+  }
+  names.push_back({"n2.example", "2"});  // asked twice
+  auto results = internal::ResolveAllWithin(
+      names, milliseconds(3000), [seen](const std::string& host, const std::string& port) {
+        seen->calls.fetch_add(1);
+        const int now = seen->running.fetch_add(1) + 1;
+        for (int most = seen->most.load();
+             now > most && !seen->most.compare_exchange_weak(most, now);) {
+        }
+        if (host == "hung.example") {
+          while (!seen->release.load()) std::this_thread::sleep_for(milliseconds(5));
+        } else {
+          std::this_thread::sleep_for(milliseconds(2));
+        }
+        seen->running.fetch_sub(1);
+        return std::vector<tcp::endpoint>{tcp::endpoint(boost::asio::ip::make_address("10.0.0.1"),
+                                                        static_cast<uint16_t>(std::stoi(port)))};
+      });
+  seen->release = true;
+  ASSERT_EQ(results.size(), names.size());
+  ASSERT_FALSE(results[0].has_value());
+  EXPECT_EQ(results[0].error().code(), StatusCode::kDeadlineExceeded);
+  for (size_t i = 1; i < results.size(); ++i) {
+    ASSERT_TRUE(results[i].has_value()) << i << ": " << results[i].error().ToString();
+    EXPECT_EQ((*results[i])[0].port(), std::stoi(names[i].port));
+  }
+  EXPECT_EQ(seen->calls.load(), static_cast<int>(names.size()) - 1);
+  EXPECT_LE(seen->most.load(), static_cast<int>(kMaxLookupsPerCall));
 }
 
 // A stop requested while a lookup hangs ends the wait at once: a shutdown
@@ -142,6 +186,7 @@ TEST(ResolveTest, AStopGivesUpOnAHungLookupAtOnce) {
         return std::vector<tcp::endpoint>{};
       },
       stop.get_token());
+  ASSERT_FALSE(again.has_value());
   EXPECT_EQ(again.error().code(), StatusCode::kCancelled);
   EXPECT_FALSE(looked_up->load());
 }
