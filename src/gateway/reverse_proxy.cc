@@ -732,10 +732,24 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
         std::make_unique<HealthChecker>(std::vector<HealthChecker::Target>{},
                                         recorder != nullptr ? &recorder->registry() : nullptr);
   }
-  // Every address looked up at once: a resolver that hangs on one name
-  // holds start-up back once, not once per name.
+  // What a configuration gets wrong is told before any name is looked up;
+  // then every address is looked up at once, so a resolver that hangs on
+  // one name holds start-up back once, not once per name.
+  std::vector<std::shared_ptr<boost::asio::ssl::context>> tls_contexts;
   std::vector<net::NameToResolve> addresses;
   for (const UpstreamConfig& config : configs) {
+    if (config.addresses.empty()) {
+      return Err(InvalidArgumentError(fmt::format("upstream '{}': no address", config.name)));
+    }
+    auto& tls_context = tls_contexts.emplace_back();
+    if (config.options.tls) {
+      auto created = net::CreateUpstreamTlsContext(*config.options.tls);
+      if (!created) {
+        return Err(InvalidArgumentError(
+            fmt::format("upstream '{}': {}", config.name, created.error().message())));
+      }
+      tls_context = std::move(*created);
+    }
     for (const UpstreamAddress& address : config.addresses) {
       addresses.push_back({address.host, std::to_string(address.port)});
     }
@@ -748,17 +762,7 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
     Upstream& upstream = *proxy->upstreams_.emplace_back(std::make_unique<Upstream>());
     upstream.name = config.name;
     upstream.least_request = config.balance == UpstreamConfig::Balance::kLeastRequest;
-    if (config.options.tls) {
-      auto created = net::CreateUpstreamTlsContext(*config.options.tls);
-      if (!created) {
-        return Err(InvalidArgumentError(
-            fmt::format("upstream '{}': {}", config.name, created.error().message())));
-      }
-      upstream.tls_context = std::move(*created);
-    }
-    if (config.addresses.empty()) {
-      return Err(InvalidArgumentError(fmt::format("upstream '{}': no address", config.name)));
-    }
+    upstream.tls_context = std::move(tls_contexts[index]);
     upstream.authority = Authority(config.addresses.front().host, config.addresses.front().port);
     upstream.config = std::move(config);
     std::vector<std::string> labels;

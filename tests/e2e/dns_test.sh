@@ -60,9 +60,14 @@ gateway:
     - {name: fixed, path_prefix: /fixed, authn: {mode: none}, upstream: fixed}
     - {name: late, path_prefix: /late, authn: {mode: none}, upstream: late}
 YAML
-bulwark_wrapper=("${unshare_cmd[@]}" sh -c \
-  'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/nsswitch.conf && shift 2 && exec "$@"' \
-  sh "$work/hosts" "$work/nsswitch.conf")
+# in_namespace HOSTS_FILE: Bulwark runs (start_bulwark) with that file as
+# its /etc/hosts, and nsswitch.conf above.
+in_namespace() {
+  bulwark_wrapper=("${unshare_cmd[@]}" sh -c \
+    'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/nsswitch.conf && shift 2 && exec "$@"' \
+    sh "$1" "$work/nsswitch.conf")
+}
+in_namespace "$work/hosts"
 # A name looked up once must resolve at start.
 sed '/name: late/,/dns_refresh_ms: 200/s/dns_refresh_ms: 200/dns_refresh_ms: 0/' bulwark.yaml >once.yaml
 if start_bulwark once.yaml once.log >/dev/null; then
@@ -231,6 +236,30 @@ YAML
   waited_ms=$((($(date +%s%N) - started) / 1000000))
   kill "$watchdog" 2>/dev/null
   if [ "$waited_ms" -lt 2500 ]; then ok; else bad "shutdown waited ${waited_ms} ms for a hung lookup"; fi
+
+  # A configuration mistake is told at once, before any name is looked
+  # up, even when the resolver hangs (here from the start).
+  cat >mistake.yaml <<YAML
+server: {listen: 127.0.0.1:0, threads: 1}
+store: {backend: memory}
+gateway:
+  upstreams:
+    - {name: dyn, address: $name:$p, dns_refresh_ms: 0}
+    - {name: secure, address: 127.0.0.2:$p, tls: {ca_file: $work/no-such-ca.pem}}
+  routes:
+    - {name: dyn, path_prefix: /dyn, authn: {mode: none}, upstream: dyn}
+YAML
+  in_namespace "$work/hung-hosts"
+  started=$(date +%s%N)
+  if start_bulwark mistake.yaml mistake.log >/dev/null; then
+    bad "started with a CA file that does not exist"
+    kill "$bulwark_pid"
+  else
+    waited_ms=$((($(date +%s%N) - started) / 1000000))
+    grep -q "upstream 'secure'" mistake.log && ok || bad "the mistake is named: $(cat mistake.log)"
+    if [ "$waited_ms" -lt 5000 ]; then ok; else bad "the mistake was told after ${waited_ms} ms"; fi
+  fi
+  in_namespace "$work/hosts"
 elif [ "${CI:-}" = true ]; then
   bad "not root: cannot try a hung resolver"
 else
