@@ -735,6 +735,14 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
   // What a configuration gets wrong is told before any name is looked up;
   // then every address is looked up at once, so a resolver that hangs on
   // one name holds start-up back once, not once per name.
+  for (const Route& route : routes) {
+    if (!route.upstream.empty() &&
+        std::none_of(configs.begin(), configs.end(),
+                     [&](const UpstreamConfig& c) { return c.name == route.upstream; })) {
+      return Err(InvalidArgumentError(
+          fmt::format("route '{}': unknown upstream '{}'", route.name, route.upstream)));
+    }
+  }
   std::vector<std::shared_ptr<boost::asio::ssl::context>> tls_contexts;
   std::vector<net::NameToResolve> addresses;
   for (const UpstreamConfig& config : configs) {
@@ -816,13 +824,9 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
   for (const Route& route : routes) {
     RouteForward& forward = proxy->route_forwards_.emplace_back();
     if (route.upstream.empty()) continue;
-    const auto it =
+    const auto it =  // there is one (checked above)
         std::find_if(proxy->upstreams_.begin(), proxy->upstreams_.end(),
                      [&](const std::unique_ptr<Upstream>& u) { return u->name == route.upstream; });
-    if (it == proxy->upstreams_.end()) {
-      return Err(InvalidArgumentError(
-          fmt::format("route '{}': unknown upstream '{}'", route.name, route.upstream)));
-    }
     Upstream& upstream = **it;
     forward.upstream = static_cast<size_t>(it - proxy->upstreams_.begin());
     const UpstreamConfig& config = upstream.config;

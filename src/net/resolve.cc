@@ -1,10 +1,11 @@
 #include "net/resolve.h"
 
-#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <string>
 #include <system_error>
 #include <thread>
 
@@ -17,7 +18,17 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-std::atomic<int> lookups_in_flight{0};
+// The lookups running in the process, given up on or not, and the names
+// they are of.
+std::mutex in_flight_mu;
+int lookups_in_flight = 0;              // guarded by in_flight_mu
+std::set<std::string> names_in_flight;  // "host port"; guarded by in_flight_mu
+
+void EndInFlight(const std::string& key) {
+  std::lock_guard<std::mutex> lock(in_flight_mu);
+  --lookups_in_flight;
+  names_in_flight.erase(key);
+}
 
 std::vector<tcp::endpoint> SystemLookup(const std::string& host, const std::string& port) {
   asio::io_context ioc;
@@ -65,33 +76,44 @@ Status Cancelled(const std::string& host) {
 }
 
 // Starts the lookup of name `index` of `batch` on a detached thread of its
-// own, if a slot is free.
+// own: kResourceExhausted if kMaxLookupsInFlight are running, kUnavailable
+// if a lookup of the same name still is (a resolver that hangs on a name
+// holds one slot for it, however often it is asked again) or no thread
+// can start.
 Status Start(const std::shared_ptr<Batch>& batch, size_t index, const NameToResolve& name,
              const internal::NameLookup& lookup) {
-  if (lookups_in_flight.fetch_add(1) >= kMaxLookupsInFlight) {
-    lookups_in_flight.fetch_sub(1);
-    return UnavailableError("too many name lookups in flight; the resolver is not answering");
+  std::string key = name.host + " " + name.port;
+  {
+    std::lock_guard<std::mutex> lock(in_flight_mu);
+    if (lookups_in_flight >= kMaxLookupsInFlight) {
+      return Status(StatusCode::kResourceExhausted,
+                    "too many name lookups in flight; the resolver is not answering");
+    }
+    if (!names_in_flight.insert(key).second) {
+      return UnavailableError("a lookup of " + name.host +
+                              " is still running; the resolver is not answering");
+    }
+    ++lookups_in_flight;
   }
-  auto run = [batch, index, host = name.host, port = name.port, lookup] {
-    std::vector<tcp::endpoint> endpoints;
-    try {
-      endpoints = lookup(host, port);
-    } catch (...) {  // (bad_alloc): no addresses, never an exception on a detached thread
-    }
-    // The slot frees before the answer is told: a caller that waited for
-    // it finds room for its next lookup.
-    lookups_in_flight.fetch_sub(1);
-    {
-      std::lock_guard<std::mutex> lock(batch->mu);
-      batch->found[index] = std::move(endpoints);
-      ++batch->ended;
-    }
-    batch->cv.notify_all();
-  };
   try {
-    std::thread(std::move(run)).detach();
-  } catch (const std::system_error&) {
-    lookups_in_flight.fetch_sub(1);
+    std::thread([batch, index, host = name.host, port = name.port, lookup, key] {
+      std::vector<tcp::endpoint> endpoints;
+      try {
+        endpoints = lookup(host, port);
+      } catch (...) {  // (bad_alloc): no addresses, never an exception on a detached thread
+      }
+      // The slot frees before the answer is told: a caller that waited for
+      // it finds room for its next lookup.
+      EndInFlight(key);
+      {
+        std::lock_guard<std::mutex> lock(batch->mu);
+        batch->found[index] = std::move(endpoints);
+        ++batch->ended;
+      }
+      batch->cv.notify_all();
+    }).detach();
+  } catch (...) {  // no thread, or no memory for what it holds
+    EndInFlight(key);
     return UnavailableError("cannot start a name lookup");
   }
   return OkStatus();
@@ -121,7 +143,6 @@ std::vector<Result<std::vector<tcp::endpoint>>> ResolveAllWithin(
   // twice: `same` is the first asking) or once its lookup ends.
   std::vector<std::optional<Result<std::vector<tcp::endpoint>>>> known(count);
   std::vector<size_t> same(count);
-  std::vector<bool> started(count, false);
   for (size_t i = 0; i < count; ++i) {
     same[i] = i;
     known[i] = Literal(names[i].host, names[i].port);
@@ -143,18 +164,18 @@ std::vector<Result<std::vector<tcp::endpoint>>> ResolveAllWithin(
   for (;;) {
     for (; next < count && running < kMaxLookupsPerCall; ++next) {
       if (known[next] || same[next] != next) continue;
-      if (stop.stop_requested()) break;
-      if (Status begun = Start(batch, next, names[next], lookup); begun.ok()) {
-        started[next] = true;
+      // None starts once the answers are no longer waited for.
+      if (stop.stop_requested() || std::chrono::steady_clock::now() >= deadline) break;
+      Status begun = Start(batch, next, names[next], lookup);
+      if (begun.ok()) {
         ++running;
-      } else if (running == 0) {
-        known[next] = Err(std::move(begun));  // no room, and none of ours to wait for
-      } else {
+      } else if (begun.code() == StatusCode::kResourceExhausted && running > 0) {
         break;  // room again once one of ours ends
+      } else {
+        known[next] = Err(UnavailableError(begun.message()));
       }
     }
-    if (running == 0 && next >= count) break;
-    if (running == 0 && stop.stop_requested()) break;
+    if (running == 0) break;  // all answered, or none more to start
     if (!batch->cv.wait_until(lock, stop, deadline, [&] { return batch->ended > ended_seen; })) {
       break;  // stopped, or out of time
     }

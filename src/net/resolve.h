@@ -25,9 +25,11 @@ namespace bulwark::net {
 
 // The addresses of `host` (a name or an IP literal) for `port`.
 // kDeadlineExceeded when the lookup takes longer than `timeout`;
-// kUnavailable when the name does not resolve, or when kMaxLookupsInFlight
+// kUnavailable when the name does not resolve, when kMaxLookupsInFlight
 // lookups (of any caller in the process, given up on or not) are still
-// running: a resolver that hangs cannot pile up threads without bound.
+// running, or when a lookup of the same name and port still is: a resolver
+// that hangs cannot pile up threads without bound, nor a name asked again
+// and again take more than one of them.
 // kCancelled at once when `stop` is requested while the lookup runs (a
 // shutdown need not wait for a resolver that does not answer).
 Result<std::vector<boost::asio::ip::tcp::endpoint>> ResolveWithin(const std::string& host,

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <span>
 #include <stop_token>
 #include <thread>
 
@@ -59,11 +60,19 @@ TEST(ResolveTest, AHungResolverCostsTheTimeoutAndNoMore) {
   EXPECT_GE(waited, milliseconds(100));
   EXPECT_LT(waited, milliseconds(2000));
 
+  // The same name again, while its lookup hangs: no second thread for it.
+  const auto again_start = std::chrono::steady_clock::now();
+  auto same = internal::ResolveWithin("idp.example", "443", milliseconds(1000), hang);
+  ASSERT_FALSE(same.has_value());
+  EXPECT_EQ(same.error().code(), StatusCode::kUnavailable);  // at once
+  EXPECT_LT(std::chrono::steady_clock::now() - again_start, milliseconds(500));
+
   for (int i = 1; i < kMaxLookupsInFlight; ++i) {
-    EXPECT_EQ(internal::ResolveWithin("idp.example", "443", milliseconds(1), hang).error().code(),
+    const std::string name = "idp" + std::to_string(i) + ".example";
+    EXPECT_EQ(internal::ResolveWithin(name, "443", milliseconds(1), hang).error().code(),
               StatusCode::kDeadlineExceeded);
   }
-  auto capped = internal::ResolveWithin("idp.example", "443", milliseconds(1000), hang);
+  auto capped = internal::ResolveWithin("other.example", "443", milliseconds(1000), hang);
   ASSERT_FALSE(capped.has_value());
   EXPECT_EQ(capped.error().code(), StatusCode::kUnavailable);  // at once, no new thread
 
@@ -122,6 +131,10 @@ TEST(ResolveTest, ManyNamesGoThroughAWindowOfLookups) {
     std::atomic<bool> release{false};
   };
   auto seen = std::make_shared<Seen>();
+  struct Release {  // the hung lookup ends with the test, whatever happens
+    ~Release() { seen->release = true; }
+    std::shared_ptr<Seen> seen;
+  } release{seen};
   std::vector<NameToResolve> names = {{"hung.example", "1"}};
   for (int i = 2; i <= 3 * kMaxLookupsInFlight; ++i) {
     names.push_back({"n" + std::to_string(i) + ".example", std::to_string(i)});
@@ -143,7 +156,6 @@ TEST(ResolveTest, ManyNamesGoThroughAWindowOfLookups) {
         return std::vector<tcp::endpoint>{tcp::endpoint(boost::asio::ip::make_address("10.0.0.1"),
                                                         static_cast<uint16_t>(std::stoi(port)))};
       });
-  seen->release = true;
   ASSERT_EQ(results.size(), names.size());
   ASSERT_FALSE(results[0].has_value());
   EXPECT_EQ(results[0].error().code(), StatusCode::kDeadlineExceeded);
@@ -153,6 +165,71 @@ TEST(ResolveTest, ManyNamesGoThroughAWindowOfLookups) {
   }
   EXPECT_EQ(seen->calls.load(), static_cast<int>(names.size()) - 1);
   EXPECT_LE(seen->most.load(), static_cast<int>(kMaxLookupsPerCall));
+}
+
+// A resolver that hangs on every name: the window's first lookups run out
+// the time, and the names after them are never looked up (a lookup begun
+// past the deadline would hold a slot for nothing); a stop ends it all the
+// same way, at once.
+TEST(ResolveTest, NamesNotBegunByTheDeadlineOrAStopAreNeverLookedUp) {
+  struct Hang {
+    std::atomic<int> calls{0};
+    std::atomic<int> ended{0};
+    std::atomic<bool> release{false};
+    // A lookup that hangs until released, counted.
+    internal::NameLookup Lookup(std::shared_ptr<Hang> self) {
+      return [self](const std::string&, const std::string&) {
+        self->calls.fetch_add(1);
+        while (!self->release.load()) std::this_thread::sleep_for(milliseconds(5));
+        self->ended.fetch_add(1);
+        return std::vector<tcp::endpoint>{};
+      };
+    }
+  };
+  auto late = std::make_shared<Hang>();
+  auto stopped = std::make_shared<Hang>();
+  // The hung lookups end with the test, whatever happens, and their slots
+  // are free for the next test of this process.
+  struct Release {
+    ~Release() {
+      for (Hang* h : hangs) h->release = true;
+      for (Hang* h : hangs) {
+        for (int i = 0; i < 400 && h->ended.load() < h->calls.load(); ++i) {
+          std::this_thread::sleep_for(milliseconds(5));
+        }
+      }
+      std::this_thread::sleep_for(milliseconds(20));  // past their last statement
+    }
+    std::vector<Hang*> hangs;
+  } release{{late.get(), stopped.get()}};
+  std::vector<NameToResolve> late_names;
+  std::vector<NameToResolve> stopped_names;
+  for (size_t i = 0; i < kMaxLookupsPerCall + 4; ++i) {
+    late_names.push_back({"late" + std::to_string(i) + ".example", "80"});
+    stopped_names.push_back({"stopped" + std::to_string(i) + ".example", "80"});
+  }
+  for (const auto& r :
+       internal::ResolveAllWithin(late_names, milliseconds(200), late->Lookup(late))) {
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), StatusCode::kDeadlineExceeded);
+  }
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(late->calls.load(), static_cast<int>(kMaxLookupsPerCall));
+
+  std::stop_source stop;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(milliseconds(100));
+    stop.request_stop();
+  });
+  auto cancelled = internal::ResolveAllWithin(stopped_names, milliseconds(60000),
+                                              stopped->Lookup(stopped), stop.get_token());
+  stopper.join();
+  for (const auto& r : cancelled) {
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), StatusCode::kCancelled);
+  }
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(stopped->calls.load(), static_cast<int>(kMaxLookupsPerCall));
 }
 
 // A stop requested while a lookup hangs ends the wait at once: a shutdown
