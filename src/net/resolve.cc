@@ -1,10 +1,10 @@
 #include "net/resolve.h"
 
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -18,17 +18,21 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-// The lookups running in the process, given up on or not, and the names
-// they are of.
+// The lookups running in the process, given up on or not, each with the
+// callers waiting for its answer (a call's batch, and the name's place in
+// it), by name ("host port"): a caller that asks for a name being looked
+// up waits for that lookup rather than starting another.
+struct Batch;
+struct Waiter {
+  std::shared_ptr<Batch> batch;
+  size_t index;
+};
 std::mutex in_flight_mu;
-int lookups_in_flight = 0;              // guarded by in_flight_mu
-std::set<std::string> names_in_flight;  // "host port"; guarded by in_flight_mu
-
-void EndInFlight(const std::string& key) {
-  std::lock_guard<std::mutex> lock(in_flight_mu);
-  --lookups_in_flight;
-  names_in_flight.erase(key);
-}
+int lookups_in_flight = 0;                              // guarded by in_flight_mu
+std::map<std::string, std::vector<Waiter>> lookups_of;  // guarded by in_flight_mu
+// A name whose lookup hangs, asked again and again: the callers beyond
+// these are refused at once.
+constexpr size_t kMaxWaitersPerLookup = 64;
 
 std::vector<tcp::endpoint> SystemLookup(const std::string& host, const std::string& port) {
   asio::io_context ioc;
@@ -76,27 +80,31 @@ Status Cancelled(const std::string& host) {
 }
 
 // Starts the lookup of name `index` of `batch` on a detached thread of its
-// own: kResourceExhausted if kMaxLookupsInFlight are running, kUnavailable
-// if a lookup of the same name still is (a resolver that hangs on a name
-// holds one slot for it, however often it is asked again) or no thread
-// can start.
+// own, or has it wait for the lookup of the same name already running:
+// kResourceExhausted if kMaxLookupsInFlight are running, kUnavailable if
+// kMaxWaitersPerLookup already wait for the name or no thread can start.
 Status Start(const std::shared_ptr<Batch>& batch, size_t index, const NameToResolve& name,
              const internal::NameLookup& lookup) {
   std::string key = name.host + " " + name.port;
   {
     std::lock_guard<std::mutex> lock(in_flight_mu);
+    if (auto running = lookups_of.find(key); running != lookups_of.end()) {
+      if (running->second.size() >= kMaxWaitersPerLookup) {
+        return UnavailableError("a lookup of " + name.host +
+                                " is still running; the resolver is not answering");
+      }
+      running->second.push_back({batch, index});
+      return OkStatus();
+    }
     if (lookups_in_flight >= kMaxLookupsInFlight) {
       return Status(StatusCode::kResourceExhausted,
                     "too many name lookups in flight; the resolver is not answering");
     }
-    if (!names_in_flight.insert(key).second) {
-      return UnavailableError("a lookup of " + name.host +
-                              " is still running; the resolver is not answering");
-    }
+    lookups_of.emplace(key, std::vector<Waiter>{{batch, index}});
     ++lookups_in_flight;
   }
   try {
-    std::thread([batch, index, host = name.host, port = name.port, lookup, key] {
+    std::thread([host = name.host, port = name.port, lookup, key] {
       std::vector<tcp::endpoint> endpoints;
       try {
         endpoints = lookup(host, port);
@@ -104,16 +112,27 @@ Status Start(const std::shared_ptr<Batch>& batch, size_t index, const NameToReso
       }
       // The slot frees before the answer is told: a caller that waited for
       // it finds room for its next lookup.
-      EndInFlight(key);
+      std::vector<Waiter> waiters;
       {
-        std::lock_guard<std::mutex> lock(batch->mu);
-        batch->found[index] = std::move(endpoints);
-        ++batch->ended;
+        std::lock_guard<std::mutex> lock(in_flight_mu);
+        --lookups_in_flight;
+        auto node = lookups_of.extract(key);
+        waiters = std::move(node.mapped());
       }
-      batch->cv.notify_all();
+      for (const Waiter& waiter : waiters) {
+        {
+          std::lock_guard<std::mutex> lock(waiter.batch->mu);
+          waiter.batch->found[waiter.index] = endpoints;
+          ++waiter.batch->ended;
+        }
+        waiter.batch->cv.notify_all();
+      }
     }).detach();
   } catch (...) {  // no thread, or no memory for what it holds
-    EndInFlight(key);
+    // Callers that joined meanwhile are not told: they wait out their time.
+    std::lock_guard<std::mutex> lock(in_flight_mu);
+    --lookups_in_flight;
+    lookups_of.erase(key);
     return UnavailableError("cannot start a name lookup");
   }
   return OkStatus();

@@ -27,9 +27,10 @@ namespace bulwark::net {
 // kDeadlineExceeded when the lookup takes longer than `timeout`;
 // kUnavailable when the name does not resolve, when kMaxLookupsInFlight
 // lookups (of any caller in the process, given up on or not) are still
-// running, or when a lookup of the same name and port still is: a resolver
-// that hangs cannot pile up threads without bound, nor a name asked again
-// and again take more than one of them.
+// running: a resolver that hangs cannot pile up threads without bound. A
+// name already being looked up (by any caller) is not looked up again: the
+// caller waits for that lookup's answer, so a name that hangs holds one
+// thread however often it is asked for.
 // kCancelled at once when `stop` is requested while the lookup runs (a
 // shutdown need not wait for a resolver that does not answer).
 Result<std::vector<boost::asio::ip::tcp::endpoint>> ResolveWithin(const std::string& host,
@@ -47,8 +48,8 @@ struct NameToResolve {
 // lookup hangs holds the others back no longer than that. At most
 // kMaxLookupsPerCall run at a time (others keep room for theirs): the next
 // name starts as one of them ends, and fails kUnavailable only if none of
-// this call's could start. A name asked twice is looked up once. The
-// results are in the order of `names`.
+// this call's could start. A name asked twice, here or by another caller
+// meanwhile, is looked up once. The results are in the order of `names`.
 std::vector<Result<std::vector<boost::asio::ip::tcp::endpoint>>> ResolveAllWithin(
     std::span<const NameToResolve> names, std::chrono::milliseconds timeout,
     std::stop_token stop = {});
