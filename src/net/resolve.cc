@@ -8,6 +8,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include <boost/asio/io_context.hpp>
 
@@ -20,16 +21,22 @@ using tcp = asio::ip::tcp;
 
 // The lookups running in the process, given up on or not, each with the
 // callers waiting for its answer (a call's batch, and the name's place in
-// it), by name ("host port"): a caller that asks for a name being looked
+// it), by name: a caller that asks for a name being looked
 // up waits for that lookup rather than starting another.
 struct Batch;
 struct Waiter {
   std::shared_ptr<Batch> batch;
   size_t index;
 };
-std::mutex in_flight_mu;
-int lookups_in_flight = 0;                              // guarded by in_flight_mu
-std::map<std::string, std::vector<Waiter>> lookups_of;  // guarded by in_flight_mu
+struct InFlight {
+  std::mutex mu;
+  int count = 0;  // guarded by mu
+  // By host and port.
+  std::map<std::pair<std::string, std::string>, std::vector<Waiter>> lookups_of;  // guarded by mu
+};
+// Never destroyed: a detached lookup thread may still end after the
+// process has begun to exit, and must not find it gone.
+InFlight& in_flight = *new InFlight;
 // A name whose lookup hangs, asked again and again: the callers beyond
 // these are refused at once.
 constexpr size_t kMaxWaitersPerLookup = 64;
@@ -85,10 +92,10 @@ Status Cancelled(const std::string& host) {
 // kMaxWaitersPerLookup already wait for the name or no thread can start.
 Status Start(const std::shared_ptr<Batch>& batch, size_t index, const NameToResolve& name,
              const internal::NameLookup& lookup) {
-  std::string key = name.host + " " + name.port;
+  std::pair<std::string, std::string> key{name.host, name.port};
   {
-    std::lock_guard<std::mutex> lock(in_flight_mu);
-    if (auto running = lookups_of.find(key); running != lookups_of.end()) {
+    std::lock_guard<std::mutex> lock(in_flight.mu);
+    if (auto running = in_flight.lookups_of.find(key); running != in_flight.lookups_of.end()) {
       if (running->second.size() >= kMaxWaitersPerLookup) {
         return UnavailableError("a lookup of " + name.host +
                                 " is still running; the resolver is not answering");
@@ -96,12 +103,12 @@ Status Start(const std::shared_ptr<Batch>& batch, size_t index, const NameToReso
       running->second.push_back({batch, index});
       return OkStatus();
     }
-    if (lookups_in_flight >= kMaxLookupsInFlight) {
+    if (in_flight.count >= kMaxLookupsInFlight) {
       return Status(StatusCode::kResourceExhausted,
                     "too many name lookups in flight; the resolver is not answering");
     }
-    lookups_of.emplace(key, std::vector<Waiter>{{batch, index}});
-    ++lookups_in_flight;
+    in_flight.lookups_of.emplace(key, std::vector<Waiter>{{batch, index}});
+    ++in_flight.count;
   }
   try {
     std::thread([host = name.host, port = name.port, lookup, key] {
@@ -114,9 +121,9 @@ Status Start(const std::shared_ptr<Batch>& batch, size_t index, const NameToReso
       // it finds room for its next lookup.
       std::vector<Waiter> waiters;
       {
-        std::lock_guard<std::mutex> lock(in_flight_mu);
-        --lookups_in_flight;
-        auto node = lookups_of.extract(key);
+        std::lock_guard<std::mutex> lock(in_flight.mu);
+        --in_flight.count;
+        auto node = in_flight.lookups_of.extract(key);
         waiters = std::move(node.mapped());
       }
       for (const Waiter& waiter : waiters) {
@@ -130,9 +137,9 @@ Status Start(const std::shared_ptr<Batch>& batch, size_t index, const NameToReso
     }).detach();
   } catch (...) {  // no thread, or no memory for what it holds
     // Callers that joined meanwhile are not told: they wait out their time.
-    std::lock_guard<std::mutex> lock(in_flight_mu);
-    --lookups_in_flight;
-    lookups_of.erase(key);
+    std::lock_guard<std::mutex> lock(in_flight.mu);
+    --in_flight.count;
+    in_flight.lookups_of.erase(key);
     return UnavailableError("cannot start a name lookup");
   }
   return OkStatus();
