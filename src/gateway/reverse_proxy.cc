@@ -651,7 +651,8 @@ void ReverseProxy::Refresh(size_t index, size_t name_index,
 }
 
 void ReverseProxy::RefreshNames(std::stop_token stop) {
-  std::unique_lock<std::mutex> lock(refresh_mu_);
+  // The names' next_lookup are this thread's alone; the mutex is only the
+  // wait's.
   while (!stop.stop_requested()) {
     // The names due, looked up together: one whose lookup hangs holds the
     // others back for kRefreshLookupTimeout at most, not once per name.
@@ -667,15 +668,12 @@ void ReverseProxy::RefreshNames(std::stop_token stop) {
       }
     }
     if (!due.empty()) {
-      lock.unlock();
       auto resolved = net::ResolveAllWithin(lookups, kRefreshLookupTimeout, stop);
       if (stop.stop_requested()) return;  // a shutdown waits for no resolver
-      for (size_t i = 0; i < due.size(); ++i) {
-        Refresh(due[i].first, due[i].second, std::move(resolved[i]));
-      }
-      lock.lock();
       const auto after = std::chrono::steady_clock::now();
-      for (const auto& [u, n] : due) {
+      for (size_t i = 0; i < due.size(); ++i) {
+        const auto [u, n] = due[i];
+        Refresh(u, n, std::move(resolved[i]));
         upstreams_[u]->names[n].next_lookup = after + upstreams_[u]->config.dns_refresh;
       }
     }
@@ -685,6 +683,7 @@ void ReverseProxy::RefreshNames(std::stop_token stop) {
         if (name.refresh) wake_at = std::min(wake_at, name.next_lookup);
       }
     }
+    std::unique_lock<std::mutex> lock(refresh_mu_);
     refresh_wake_.wait_until(lock, stop, wake_at,
                              [&] { return std::chrono::steady_clock::now() >= wake_at; });
   }

@@ -206,7 +206,7 @@ class ReverseProxy {
   metrics::CounterFamily* breaker_openings_ = nullptr;
   // The refresh thread, when a name is looked up again; stopped (its
   // lookup in flight given up on) when the proxy goes.
-  std::mutex refresh_mu_;
+  std::mutex refresh_mu_;  // for refresh_wake_'s wait only
   std::condition_variable_any refresh_wake_;
   std::jthread refresher_;
 };

@@ -21,8 +21,8 @@ using tcp = asio::ip::tcp;
 
 // The lookups running in the process, given up on or not, each with the
 // callers waiting for its answer (a call's batch, and the name's place in
-// it), by name: a caller that asks for a name being looked
-// up waits for that lookup rather than starting another.
+// it), by name: a caller that asks for a name being looked up waits for
+// that lookup rather than starting another.
 struct Batch;
 struct Waiter {
   std::shared_ptr<Batch> batch;
@@ -80,10 +80,6 @@ std::optional<Result<std::vector<tcp::endpoint>>> Literal(const std::string& hos
   }
   if (port.empty()) return Err(InvalidArgumentError("bad port"));
   return std::vector<tcp::endpoint>{tcp::endpoint(literal, static_cast<uint16_t>(number))};
-}
-
-Status Cancelled(const std::string& host) {
-  return Status(StatusCode::kCancelled, "resolving " + host + " was cancelled");
 }
 
 // Starts the lookup of name `index` of `batch` on a detached thread of its
@@ -221,7 +217,8 @@ std::vector<Result<std::vector<tcp::endpoint>>> ResolveAllWithin(
         results.push_back(*batch->found[first]);
       }
     } else if (stop.stop_requested()) {
-      results.push_back(Err(Cancelled(names[i].host)));
+      results.push_back(
+          Err(Status(StatusCode::kCancelled, "resolving " + names[i].host + " was cancelled")));
     } else {
       results.push_back(Err(DeadlineExceededError("resolving " + names[i].host + " timed out")));
     }

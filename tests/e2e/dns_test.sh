@@ -205,16 +205,21 @@ expect_eq "clean exit" "$?" "0"
 # shutdown does not wait for the lookup in flight (it would wait out its
 # 5 s timeout). Mounting in another's namespace takes root.
 if [ "$(id -u)" -eq 0 ]; then
-  set_hosts "127.0.0.2 $name"
-  cat >hung.yaml <<YAML
+  # dyn_config REFRESH_MS [UPSTREAM]: one upstream by the name (and another)
+  dyn_config() {
+    cat <<YAML
 server: {listen: 127.0.0.1:0, threads: 1}
 store: {backend: memory}
 gateway:
   upstreams:
-    - {name: dyn, address: $name:$p, dns_refresh_ms: 100}
+    - {name: dyn, address: $name:$p, dns_refresh_ms: $1}
+    ${2:-}
   routes:
     - {name: dyn, path_prefix: /dyn, authn: {mode: none}, upstream: dyn}
 YAML
+  }
+  set_hosts "127.0.0.2 $name"
+  dyn_config 100 >hung.yaml
   if start_bulwark hung.yaml hung.log; then ok; else bad "bulwark did not start"; exit 1; fi
   base="http://127.0.0.1:$bulwark_port"
   mkfifo hung-hosts
@@ -239,16 +244,8 @@ YAML
 
   # A configuration mistake is told at once, before any name is looked
   # up, even when the resolver hangs (here from the start).
-  cat >mistake.yaml <<YAML
-server: {listen: 127.0.0.1:0, threads: 1}
-store: {backend: memory}
-gateway:
-  upstreams:
-    - {name: dyn, address: $name:$p, dns_refresh_ms: 0}
-    - {name: secure, address: 127.0.0.2:$p, tls: {ca_file: $work/no-such-ca.pem}}
-  routes:
-    - {name: dyn, path_prefix: /dyn, authn: {mode: none}, upstream: dyn}
-YAML
+  dyn_config 0 "- {name: secure, address: 127.0.0.2:$p, tls: {ca_file: $work/no-such-ca.pem}}" \
+    >mistake.yaml
   in_namespace "$work/hung-hosts"
   started=$(date +%s%N)
   if start_bulwark mistake.yaml mistake.log >/dev/null; then
