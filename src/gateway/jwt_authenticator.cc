@@ -110,7 +110,9 @@ bool JwtAuthenticator::FetchKeys(Issuer& issuer) {
     error = fetched.error().message();
   } else if (fetched->status != 200) {
     error = "HTTP status " + std::to_string(fetched->status);
-  } else if (fetched->body != issuer.last_body) {
+  } else if (issuer.last_body.empty() || fetched->body != issuer.last_body) {
+    // Parsed unless it is the set last taken: an empty answer before any
+    // set was taken is a failed fetch like any other that is not a JWKS.
     auto keys = jose::Jwks::ParseKeyOrSet(fetched->body);
     if (!keys) {
       error = "not a JWKS: " + keys.error().message();
@@ -203,6 +205,16 @@ Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
     if (std::any_of(issuers.begin(), issuers.end(),
                     [&](const auto& other) { return other->config.name == config.name; })) {
       return Err(InvalidArgumentError(fmt::format("jwt issuer '{}' is named twice", config.name)));
+    }
+    // A token finds its issuer by `iss`: two issuers of one `iss` would
+    // leave all but one unreachable (its audiences and keys never tried).
+    if (auto same =
+            std::find_if(issuers.begin(), issuers.end(),
+                         [&](const auto& other) { return other->config.issuer == config.issuer; });
+        same != issuers.end()) {
+      return Err(InvalidArgumentError(fmt::format(
+          "jwt issuers '{}' and '{}' have the same issuer '{}': list every audience on one",
+          (*same)->config.name, config.name, config.issuer)));
     }
     const bool remote = !config.jwks_uri.empty();
     if (remote == !config.jwks_file.empty()) {

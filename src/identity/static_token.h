@@ -11,8 +11,9 @@
 namespace bulwark::identity {
 
 // The SHA-256 to keep of `token`; kInvalidArgument (naming `what`, e.g.
-// "the admin token") if it is shorter than 32 characters or holds
-// whitespace or control characters.
+// "the admin token") if it is shorter than 32 characters or is not an
+// RFC 6750 b64token (A-Z a-z 0-9 - . _ ~ + /, then any `=`), the only
+// shape a Bearer credential takes (openssl rand -hex or -base64 gives one).
 Result<std::string> HashStaticToken(std::string_view token, std::string_view what);
 
 // True if `token` is non-empty and its SHA-256 equals `token_sha256`.

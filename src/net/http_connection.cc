@@ -26,6 +26,7 @@
 
 #include "core/log.h"
 #include "net/await.h"
+#include "net/chunk_extensions.h"
 #include "net/immediate_io.h"
 #include "net/io_batch.h"
 #include "net/reactor_receive.h"
@@ -104,6 +105,7 @@ bool BeginChunked(Parser& parser, std::string_view head, uint64_t max_body_bytes
       std::min<size_t>(head.size() + 1, std::numeric_limits<uint32_t>::max())));
   parser.body_limit(max_body_bytes);
   parser.eager(false);
+  parser.on_chunk_header(internal::chunk_extension_check);
   beast::error_code ec;
   const size_t used = parser.put(asio::const_buffer(head.data(), head.size()), ec);
   if (ec || used != head.size() || !parser.is_header_done()) {
@@ -489,6 +491,13 @@ ReadOutcome HttpConnection<Stream>::TakeHead(size_t head_size, HttpRequest& requ
   const auto parsed = ParseRequestHead(head, request.method, request.target, request.headers);
   if (!parsed) {
     refusal = parsed.error();
+    return ReadOutcome::kRefused;
+  }
+  // CONNECT asks for a tunnel to another host, which Bulwark does not open:
+  // passed on, a service that took its bytes for the tunnel's would read the
+  // body as requests no rule saw (RFC 9110 section 9.3.6).
+  if (request.method == "CONNECT") {
+    refusal = Refusal::kNotImplemented;
     return ReadOutcome::kRefused;
   }
   request.version_minor = parsed->version % 10;

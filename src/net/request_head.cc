@@ -183,6 +183,49 @@ bool IsToken(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), IsTokenChar);
 }
 
+bool IsChunkExtensions(std::string_view s) {
+  size_t i = 0;
+  const auto skip_bws = [&] {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+  };
+  const auto token = [&] {
+    const size_t start = i;
+    while (i < s.size() && IsTokenChar(s[i])) ++i;
+    return i > start;
+  };
+  for (;;) {
+    skip_bws();
+    if (i == s.size()) return true;
+    if (s[i] != ';') return false;
+    ++i;
+    skip_bws();
+    if (!token()) return false;
+    skip_bws();
+    if (i == s.size() || s[i] != '=') continue;
+    ++i;
+    skip_bws();
+    if (i < s.size() && s[i] == '"') {
+      // quoted-string: qdtext (HTAB, SP, visible but `"` and `\`,
+      // obs-text) and quoted-pairs of HTAB, SP, visible or obs-text.
+      for (++i;; ++i) {
+        if (i == s.size()) return false;
+        const auto u = static_cast<unsigned char>(s[i]);
+        if (u == '"') break;
+        if (u == '\\') {
+          if (++i == s.size()) return false;
+          const auto q = static_cast<unsigned char>(s[i]);
+          if (q != '\t' && (q < 0x20 || q == 0x7f)) return false;
+        } else if (u != '\t' && (u < 0x20 || u == 0x7f)) {
+          return false;
+        }
+      }
+      ++i;
+    } else if (!token()) {
+      return false;
+    }
+  }
+}
+
 bool IsFieldValue(std::string_view s) {
   // Every value of every head passes here (a bearer token is hundreds of
   // bytes): sixteen bytes at a time where SSE2 is there, the last sixteen
@@ -229,7 +272,15 @@ std::optional<std::string_view> BearerToken(std::string_view authorization) {
   if (rest.front() != ' ') return std::nullopt;
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
   while (!rest.empty() && rest.back() == ' ') rest.remove_suffix(1);
-  if (rest.empty() || rest.find(' ') != std::string_view::npos) return std::nullopt;
+  // b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+  const size_t body = rest.find_last_not_of('=');
+  if (body == std::string_view::npos) return std::nullopt;
+  for (char c : rest.substr(0, body + 1)) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool ok = (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') ||
+                    c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+    if (!ok) return std::nullopt;
+  }
   return rest;
 }
 

@@ -30,6 +30,7 @@ enum class Refusal : int {
   kUriTooLong = 414,
   kExpectationFailed = 417,
   kHeaderFieldsTooLarge = 431,
+  kNotImplemented = 501,
   kVersionNotSupported = 505,
 };
 
@@ -179,12 +180,20 @@ bool EqualsIgnoreCaseSameSize(std::string_view a, std::string_view b);
 // True if `s` is a token (RFC 9110 section 5.6.2): a field name, a method.
 bool IsToken(std::string_view s);
 
+// True if `s`, what follows a chunk's size on its line (up to the CRLF), is
+// RFC 9112's chunk-ext: `;name` or `;name=value` pairs, a value a token or a
+// quoted-string, with blanks around `;` and `=`. A quoted value of a control
+// character (a bare LF, NUL) is refused: a proxy in front that ended the
+// line at that LF would see the chunks start elsewhere than Bulwark does.
+bool IsChunkExtensions(std::string_view s);
+
 // True if `s` may be a field value: no control character but HTAB, no DEL.
 bool IsFieldValue(std::string_view s);
 
 // The token of an `Authorization: Bearer <token>` value (RFC 6750 section
-// 2.1; scheme case-insensitive). nullopt if the value is another scheme or
-// malformed.
+// 2.1; scheme case-insensitive, spaces around the token). nullopt if the
+// value is another scheme or malformed: a token of other than the b64token
+// characters (a tab, a comma, a quote, `=` before its end).
 std::optional<std::string_view> BearerToken(std::string_view authorization);
 
 // True if a Content-Type value names application/json (parameters such as

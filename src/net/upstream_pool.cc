@@ -1,6 +1,7 @@
 #include "net/upstream_pool.h"
 
 #include "net/await.h"
+#include "net/chunk_extensions.h"
 #include "net/immediate_io.h"
 #include "net/reactor_receive.h"
 #include "net/request_head.h"
@@ -104,15 +105,16 @@ std::optional<uint64_t> FixedBodyLength(const MessageHead& head, const FieldView
 }
 
 // The answer to HEAD: no body, but the length a GET's body would have, which
-// the server sends as the response's Content-Length.
+// the server sends as the response's Content-Length; none if the service
+// told none (the server then names the chunked coding a GET would get).
 class HeadLength final : public StreamedBody {
  public:
-  explicit HeadLength(uint64_t length) : length_(length) {}
+  explicit HeadLength(std::optional<uint64_t> length) : length_(length) {}
   std::optional<uint64_t> length() const override { return length_; }
   asio::awaitable<Result<std::string_view>> Next() override { co_return std::string_view(); }
 
  private:
-  uint64_t length_;
+  std::optional<uint64_t> length_;
 };
 
 // The upstream's fields as the lines the client gets: without those of this
@@ -611,6 +613,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   // (one the upstream had closed) is retried; after, the service has taken
   // the request (an interim response, a head too large) and it is not.
   bool response_began = false;
+  // The last read filled the room it was given: the socket may hold more.
+  bool read_filled_room = false;
   for (;;) {
     const std::string_view data(static_cast<const char*>(c.buffer.data().data()), c.buffer.size());
     head_size = ResponseHeadSize(data);
@@ -637,6 +641,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
                                   retry && !response_began, request);
       }
       response_began = true;
+      read_filled_room = n == room.size();
       c.buffer.commit(n);
       continue;
     }
@@ -667,15 +672,23 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
     c.buffer.consume(head_size);
   }
   response.status = parsed->status;
+  // Transfer-Encoding in an HTTP/1.0 message is faulty framing: the body is
+  // read as chunked, but the connection ends with it (RFC 9112 section 6.1).
+  if (parsed->version == 10 && std::any_of(fields.begin(), fields.end(), [](const auto& field) {
+        return EqualsIgnoreCase(field.first, "transfer-encoding");
+      })) {
+    parsed->keep_alive = false;
+  }
   const std::optional<uint64_t> length = FixedBodyLength(*parsed, fields, request);
   if (!length && !ChunkedIfCoded(fields)) {
     co_return Err(
         DataLossError("malformed upstream response: a transfer coding other than chunked"));
   }
   if (request.method == "HEAD" && parsed->status != 204 && parsed->status != 304) {
-    if (const std::optional<uint64_t> declared = ContentLength(fields)) {
-      response.streamed_body = std::make_shared<HeadLength>(*declared);
-    }
+    // The service's Content-Length, or none (its GET answer is chunked or
+    // ends with the connection, which the client would get chunked): never
+    // a length of 0 the GET would not have (RFC 9110 section 8.6).
+    response.streamed_body = std::make_shared<HeadLength>(ContentLength(fields));
   }
   response.passed_on_fields.reserve(head_size);
   PassOn(fields, response);  // before anything is consumed from c.buffer
@@ -708,9 +721,13 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
     if (read_ec) co_return Err(c.Error(read_ec, kAnswerStep));
   }
   // Bytes beyond the response were never asked for: the connection is not
-  // trusted with another request. A response without a body is checked again
-  // before the connection is reused (a service may send one anyway, later).
-  c.check_before_reuse = *length == 0;
+  // trusted with another request. Where such bytes may wait unread (the
+  // body's rest was read to its exact length, a read filled all the room it
+  // had, OpenSSL may hold another record), and after a response without a
+  // body (a service may send one anyway, later), the connection is checked
+  // again before it is reused. A plain read that left room took all the
+  // socket had.
+  c.check_before_reuse = *length == 0 || buffered < *length || read_filled_room || !kImmediate;
   if (parsed->keep_alive && upgrade.empty() && !request_cut && c.buffer.size() == 0) {
     Pool(std::move(connection));
   }
@@ -748,6 +765,7 @@ class UpstreamPool::StreamedResponse final : public StreamedBody {
     parser_->header_limit(kMaxResponseHeadBytes);
     parser_->body_limit(boost::none);  // it streams: nothing of it is held
     parser_->eager(false);
+    parser_->on_chunk_header(internal::chunk_extension_check);
     beast::error_code ec;
     const size_t used = parser_->put(asio::const_buffer(buffer.data().data(), head_size), ec);
     if (ec || used != head_size || !parser_->is_header_done()) {

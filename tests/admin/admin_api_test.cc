@@ -127,6 +127,11 @@ TEST_F(AdminApiTest, JudgesTheNormalizedPath) {
 TEST(AdminTokenTest, MustBeLongAndPlain) {
   EXPECT_FALSE(HashAdminToken("short").has_value());
   EXPECT_FALSE(HashAdminToken(std::string(40, 'a') + " b").has_value());
+  // Only what a Bearer credential may carry (RFC 6750's b64token).
+  for (const char* bad : {"!", "$", ",", "\"", "\t", "=a", "\x80"}) {
+    EXPECT_FALSE(HashAdminToken(std::string(40, 'a') + bad).has_value()) << bad;
+  }
+  EXPECT_TRUE(HashAdminToken(std::string(40, 'a') + "-._~+/==").has_value());
   EXPECT_EQ(HashAdminToken(kToken)->size(), 32u);
 }
 

@@ -124,6 +124,14 @@ class Handler(socketserver.StreamRequestHandler):
                 # A second response nobody asked for, queued behind the first.
                 out.write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
                           b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nsmuggled\n")
+            elif target == "/framing/long-then-more":
+                # A body longer than one read of the gateway's, then a second
+                # response nobody asked for, in the same write: the rest of
+                # the body is read to its length, the stray answer left in
+                # the socket.
+                body = b"x" * 40000 + b"\n"
+                out.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body +
+                          b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nsmuggled\n")
             elif target == "/framing/split":
                 for piece in (b"HTTP/1.1 200 OK\r\nContent-", b"Length: 6\r\n\r\nsp", b"lit\n"):
                     out.write(piece)
@@ -172,10 +180,11 @@ class Handler(socketserver.StreamRequestHandler):
             elif target == "/framing/big-chunked":
                 body = big_body()
                 out.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-                for at in range(0, len(body), 100000):
-                    piece = body[at:at + 100000]
-                    out.write(b"%x\r\n" % len(piece) + piece + b"\r\n")
-                out.write(b"0\r\n\r\n")
+                if method != "HEAD":
+                    for at in range(0, len(body), 100000):
+                        piece = body[at:at + 100000]
+                        out.write(b"%x\r\n" % len(piece) + piece + b"\r\n")
+                    out.write(b"0\r\n\r\n")
             elif target == "/framing/events":  # server-sent events, a second apart
                 out.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                           b"Transfer-Encoding: chunked\r\n\r\n")

@@ -754,6 +754,9 @@ expect_eq "20 MiB chunked streams whole" \
   "200:1:same"
 expect_eq "HEAD keeps the length of the body GET would get" \
   "$(curl -sI "$base/framing/big" | tr -d '\r' | grep -i '^content-length:')" "Content-Length: 20971520"
+curl -sI "$base/framing/big-chunked" | tr -d '\r' >head-answer
+expect_eq "HEAD of a chunked answer claims no length, and names the coding" \
+  "$(grep -ci '^content-length:' head-answer):$(grep -ci '^transfer-encoding: chunked$' head-answer)" "0:1"
 curl -sN "$base/framing/events" | while IFS= read -r line; do
   [ -n "$line" ] && echo "$(date +%s%N) $line"
 done >events.txt
@@ -787,6 +790,8 @@ if awk '$2 < 1.5 {ok = 1} END {exit !ok}' <<<"$late"; then ok; else bad "the rou
 # thread and one pool.
 expect_eq "bytes beyond a response are not the next answer" \
   "$(curl -s "$base/framing/extra" "$base/framing/next")" "$(printf 'ok\nGET 0 ')"
+expect_eq "bytes beyond a body read to its length are not the next answer" \
+  "$(curl -s "$base/framing/long-then-more" "$base/framing/next" | tail -c 8)" "$(printf 'x\nGET 0 ')"
 expect_eq "interim 100 and 103 are skipped, the final answer is the client's" \
   "$(curl -s "$base/framing/interim" "$base/framing/next")" "$(printf 'final\nGET 0 ')"
 # The stray body arrives after the 204 was passed on; the next request, a

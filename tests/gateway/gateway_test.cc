@@ -88,6 +88,17 @@ TEST_F(GatewayTest, RefusesTwoIssuersOfOneName) {
       << gw.error().message();
 }
 
+// A token finds its issuer by `iss`: a second issuer of the same `iss` (one
+// provider listed twice, say with another audience) would never be tried.
+TEST_F(GatewayTest, RefusesTwoIssuersOfOneIss) {
+  GatewayOptions options = Options({Orders()});
+  options.issuers[1].issuer = options.issuers[0].issuer;
+  auto gw = Gateway::Create(std::move(options), clock_);
+  ASSERT_FALSE(gw.has_value());
+  EXPECT_NE(gw.error().message().find("have the same issuer"), std::string::npos)
+      << gw.error().message();
+}
+
 TEST_F(GatewayTest, MissingCredentialsGet401WithBearerChallenge) {
   auto gw = Make({Orders()});
   Decision d = Decide(*gw, "GET", "/orders");
@@ -138,7 +149,9 @@ TEST_F(GatewayTest, NonBearerAuthorizationGetsAChallengeAndAMalformedBearer400) 
   const std::string token = Bearer(Claims()).substr(7);
   for (const std::string& auth :
        {"Bearer\t" + token, "Bearer " + token.substr(0, 20) + " " + token.substr(20),
-        std::string("Bearer"), std::string("bearer ")}) {
+        "Bearer " + token.substr(0, 20) + "\t" + token.substr(20),
+        "Bearer " + token.substr(0, 20) + "," + token.substr(20), std::string("Bearer"),
+        std::string("bearer ")}) {
     d = Decide(*gw, "GET", "/orders", auth);
     EXPECT_EQ(d.status, 400) << auth;
     EXPECT_EQ(HeaderOf(d.response_fields, "WWW-Authenticate"),
@@ -352,6 +365,12 @@ TEST_F(GatewayTest, BearerTokenParsing) {
   EXPECT_EQ(BearerToken("Bearer a b"), std::nullopt);
   EXPECT_EQ(BearerToken("Bearerabc"), std::nullopt);
   EXPECT_EQ(BearerToken("Basic abc"), std::nullopt);
+  // RFC 6750's b64token: these characters, then only `=`.
+  EXPECT_EQ(BearerToken("Bearer aZ09-._~+/=="), "aZ09-._~+/==");
+  for (const char* bad : {"Bearer a\tb", "Bearer a,b", "Bearer a\"b", "Bearer a=b",
+                          "Bearer ==", "Bearer a;b", "Bearer a\x80z", "Bearer a\\b"}) {
+    EXPECT_EQ(BearerToken(bad), std::nullopt) << bad;
+  }
 }
 
 TEST(FillCredentialFactsTest, TakesTheFirstOfEachAndCountsRepeats) {

@@ -189,6 +189,19 @@ TEST_F(RemoteJwksTest, StartsWithoutKeysWhenTheProviderIsDownAndRecovers) {
   EXPECT_TRUE(EventuallyVerifies(**auth, token));
 }
 
+// An empty answer before any set was taken is a failed fetch (retried
+// soon), not the set it would be if it repeated the last one taken.
+TEST_F(RemoteJwksTest, AnEmptyAnswerBeforeAnyKeysIsAFailedFetch) {
+  Serve(200, "");
+  auto auth = *JwtAuthenticator::Create({Issuer()}, clock_);
+  EXPECT_EQ(auth->RefreshRemoteKeysNow(), 0);
+  const std::string token = Token(*key1_);
+  EXPECT_FALSE(auth->Authenticate(token).has_value());
+  Serve(200, Jwks({&*key1_}));
+  EXPECT_EQ(auth->RefreshRemoteKeysNow(), 1);
+  EXPECT_TRUE(auth->Authenticate(token).has_value());
+}
+
 TEST_F(RemoteJwksTest, TrustsNothingOverAConnectionThatDoesNotVerify) {
   JwtIssuerConfig untrusted = Issuer();
   bulwark::testing::TestCa other("Other CA");

@@ -155,6 +155,36 @@ TEST_F(HttpHardeningTest, BadChunkSizeGets400) {
   }
 }
 
+// RFC 9112 section 7.1.1: a chunk extension is `;name[=token|quoted-string]`.
+// A control character in a quoted value (a bare LF, above all, where a proxy
+// in front may end the line) is refused, in every chunk and the last.
+TEST_F(HttpHardeningTest, MalformedChunkExtensionsGet400) {
+  const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (const std::string& ext :
+       {std::string(";a=\"\n\""), std::string(";a=\"x\ny\""), std::string(";a=\"\0\"", 6),
+        std::string(";a=\"\x7f\""), std::string(";a=\"\\\n\""), std::string(";"),
+        std::string(";=v"), std::string(";a=b c"), std::string("g"), std::string(";a=\"\r\"")}) {
+    ExpectRefused(head + "1" + ext + "\r\nX\r\n0\r\n\r\n", 400);
+    ExpectRefused(head + "1\r\nX\r\n0" + ext + "\r\n\r\n", 400);
+  }
+}
+
+TEST_F(HttpHardeningTest, WellFormedChunkExtensionsAreServed) {
+  auto response = Send(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "2;a=b;c=\"q \\\" \t\x80\" ; d \t= e\r\nab\r\n0;last\r\n\r\n");
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "body=ab");
+}
+
+// CONNECT would open a tunnel Bulwark does not offer; passed on, its body
+// could be read by the service as requests of their own.
+TEST_F(HttpHardeningTest, ConnectIsNotImplemented) {
+  ExpectRefused("CONNECT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nGET /", 501);
+  ExpectRefused("CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n", 501);
+}
+
 TEST_F(HttpHardeningTest, BareLineFeedsAndCarriageReturnsGet400) {
   ExpectRefused("GET / HTTP/1.1\nHost: x\n\n", 400);
   ExpectRefused("GET / HTTP/1.1\r\nHost: x\nX: y\r\n\r\n", 400);

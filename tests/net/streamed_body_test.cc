@@ -173,8 +173,26 @@ TEST_F(StreamedFromServiceTest, AChunkedBodyInHandWithItsHeadIsHeld) {
   EXPECT_EQ(pool_->idle_connections(), 1u);
 }
 
+// Transfer-Encoding in an HTTP/1.0 answer is faulty framing (RFC 9112
+// section 6.1): the body is read as chunked, and the connection is not kept
+// whatever Connection says.
+TEST_F(StreamedFromServiceTest, AChunkedHttp10AnswerEndsItsConnection) {
+  Serve([&](int fd) {
+    return testing::SendAll(fd,
+                            "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n"
+                            "Transfer-Encoding: chunked\r\n\r\n" +
+                                Chunk("chunked!") + "0\r\n\r\n");
+  });
+  const Drained got = Get();
+  ASSERT_TRUE(got.response.has_value()) << got.response.error().ToString();
+  EXPECT_EQ(got.Body(), "chunked!");
+  EXPECT_EQ(pool_->idle_connections(), 0u);
+}
+
 // The answer to HEAD has no body whatever its fields say: a chunked one is
-// not waited for, and the connection serves the next request.
+// not waited for, and the connection serves the next request. It claims no
+// length (the server writes none, and names the chunked coding a GET would
+// get): not a length of 0 the GET's body would not have.
 TEST_F(StreamedFromServiceTest, AChunkedAnswerToHeadHasNoBody) {
   Serve([&](int fd) {
     return testing::SendAll(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
@@ -182,7 +200,9 @@ TEST_F(StreamedFromServiceTest, AChunkedAnswerToHeadHasNoBody) {
   for (int round = 0; round < 2; ++round) {
     const Drained got = Get({}, "HEAD");
     ASSERT_TRUE(got.response.has_value()) << got.response.error().ToString();
-    EXPECT_FALSE(got.streamed);
+    ASSERT_TRUE(got.streamed);
+    EXPECT_EQ(got.length, std::nullopt);
+    EXPECT_TRUE(got.pieces.empty());
     EXPECT_EQ(got.response->body, "");
   }
   EXPECT_EQ(service_->connections(), 1);
@@ -235,6 +255,10 @@ TEST_F(StreamedFromServiceTest, ABodyCutShortOrMalformedOrStalledEndsInAnError) 
        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + Chunk(part) + "ffff\r\nabc"},
       {"bad chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + Chunk(part) +
                              "zz\r\nabc\r\n0\r\n\r\n"},
+      // A quoted extension value may not hold a control character (RFC 9110
+      // section 5.6.4): a bare LF there would end the line for another parser.
+      {"LF in a chunk extension", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                                      Chunk(part) + "3;a=\"\n\"\r\nabc\r\n0\r\n\r\n"},
   };
   for (const auto& [name, answer] : cases) {
     Serve([&](int fd) {
