@@ -46,7 +46,10 @@ AuthzDecision RouteRuleAuthorizer::Authorize(const AuthzRequest& request) const 
   if (p == nullptr) return Deny("principal required");
   if (!rules.principals.empty() &&
       std::none_of(rules.principals.begin(), rules.principals.end(), [&](const std::string& pat) {
-        return MatchesPattern(p->subject(), pat) || MatchesPattern(p->spiffe_id(), pat);
+        // A SPIFFE ID only as a verified certificate carries it: a token's
+        // `sub` may say anything its issuer likes.
+        return IsSpiffePattern(pat) ? MatchesPattern(p->spiffe_id(), pat)
+                                    : MatchesPattern(p->subject(), pat);
       })) {
     return Deny("principal not allowed");
   }

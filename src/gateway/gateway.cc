@@ -45,6 +45,7 @@ Gateway::Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::
       realm_(std::move(realm)) {}
 
 Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const Clock& clock) {
+  const size_t issuer_count = options.issuers.size();
   BULWARK_ASSIGN_OR_RETURN(auto jwt, JwtAuthenticator::Create(std::move(options.issuers), clock));
   for (Route& route : options.routes) {
     const auto& kinds = route.authn.credentials;
@@ -69,6 +70,35 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const C
       if (!jwt->HasIssuer(issuer)) {
         return Err(InvalidArgumentError(
             fmt::format("route '{}': unknown jwt issuer '{}'", route.name, issuer)));
+      }
+    }
+    // A subject is unique only within the issuer that vouched for it (RFC
+    // 7519 section 4.1.2): `principals` that name subjects would let any
+    // other issuer's token, or an API key, of the same `sub` pass as them.
+    const auto& principals = route.authz.principals;
+    if (route.authn.mode != AuthnMode::kNone &&
+        std::any_of(principals.begin(), principals.end(),
+                    [](const std::string& p) { return !IsSpiffePattern(p); })) {
+      const auto takes = [&](CredentialKind kind) {
+        return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+      };
+      const size_t issuers = !takes(CredentialKind::kJwt)      ? 0
+                             : route.authn.jwt_issuers.empty() ? issuer_count
+                                                               : route.authn.jwt_issuers.size();
+      // With all_of, the principal is the token's (or the key's), bound to
+      // the certificate; otherwise a certificate's subject is one more kind.
+      const size_t sources =
+          issuers + (takes(CredentialKind::kApiKey) ? 1 : 0) +
+          (takes(CredentialKind::kMtls) && route.authn.mode != AuthnMode::kAllOf &&
+                   (issuers > 0 || takes(CredentialKind::kApiKey))
+               ? 1
+               : 0);
+      if (sources > 1) {
+        return Err(InvalidArgumentError(fmt::format(
+            "route '{}': principals name subjects, which are unique only within the issuer that "
+            "vouched for them: the route must take them from one issuer (authn.issuers) and one "
+            "credential kind, or name SPIFFE IDs",
+            route.name)));
       }
     }
     if (route.authz.cedar) {

@@ -29,6 +29,8 @@ bool RouteAuthn::TakesApiKeys() const {
                                                CredentialKind::kApiKey) != credentials.end();
 }
 
+bool IsSpiffePattern(std::string_view pattern) { return pattern.starts_with("spiffe://"); }
+
 bool IsIdentityField(std::string_view name) {
   constexpr std::string_view kIdentityPrefix = "X-Bulwark-";
   return name.size() >= kIdentityPrefix.size() &&

@@ -91,9 +91,12 @@ struct RouteRelation {
 // Rules of the route-rule authorizer. Deny overrides allow; every list that
 // is not empty must be satisfied.
 struct RouteAuthz {
-  std::vector<std::string> scopes;                // all required
-  std::vector<std::string> roles;                 // any one suffices
-  std::vector<std::string> principals;            // subject or SPIFFE ID: exact, or "prefix*"
+  std::vector<std::string> scopes;  // all required
+  std::vector<std::string> roles;   // any one suffices
+  // Exact, or "prefix*": one starting `spiffe://` matches the SPIFFE ID of
+  // a verified client certificate (never a token's `sub`), any other the
+  // subject, which a route takes from one issuer only (Gateway::Create).
+  std::vector<std::string> principals;
   std::vector<std::string> spiffe_trust_domains;  // "prod.example"
   std::vector<CidrRange> allow_cidrs;             // the client address must be in one
   std::vector<CidrRange> deny_cidrs;              // a client address in one is refused
@@ -133,6 +136,9 @@ struct FieldRules {
 // -Host, -Port, -Prefix, Forwarded), in any case: a client's copy goes no
 // further, and no route rule may set or remove it.
 bool IsGatewayOwnedRequestField(std::string_view name);
+// Whether a `principals` pattern names SPIFFE IDs (starts `spiffe://`)
+// rather than subjects.
+bool IsSpiffePattern(std::string_view pattern);
 // Whether a field is one of Bulwark's identity fields (X-Bulwark-*, in any
 // case), the gateway's alone to set.
 bool IsIdentityField(std::string_view name);

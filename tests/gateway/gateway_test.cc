@@ -217,6 +217,7 @@ TEST_F(GatewayTest, RouteMayRestrictIssuers) {
 
 TEST_F(GatewayTest, DeniedAddressOverridesAllowedPrincipal) {
   Route route = Orders();
+  route.authn.jwt_issuers = {"idp"};
   route.authz.principals = {"alice"};
   route.authz.deny_cidrs = {*CidrRange::Parse("192.0.2.0/24")};
   auto gw = Make({route});
@@ -240,15 +241,61 @@ TEST_F(GatewayTest, AllowListAdmitsOnlyItsAddresses) {
 
 TEST_F(GatewayTest, PrincipalPatternsMatchExactlyOrByPrefix) {
   Route route = Orders();
+  route.authn.jwt_issuers = {"idp"};
   route.authz.scopes.clear();
-  route.authz.principals = {"svc-*", "carol"};
+  route.authz.principals = {"svc-*", "carol", "spiffe://prod.example/ns/shop/*"};
   auto gw = Make({route});
-  for (auto [sub, status] : std::vector<std::pair<std::string, int>>{
-           {"svc-billing", 200}, {"carol", 200}, {"carol2", 403}, {"alice", 403}}) {
+  for (auto [sub, status] :
+       std::vector<std::pair<std::string, int>>{{"svc-billing", 200},
+                                                {"carol", 200},
+                                                {"carol2", 403},
+                                                {"alice", 403},
+                                                // A SPIFFE ID only as a verified certificate
+                                                // carries it, never as a token's `sub`.
+                                                {"spiffe://prod.example/ns/shop/cart", 403}}) {
     auto claims = Claims();
     claims["sub"] = sub;
     EXPECT_EQ(Decide(*gw, "GET", "/orders", Bearer(claims)).status, status) << sub;
   }
+}
+
+// A subject is unique only within its issuer: a route that names subjects
+// takes them from one issuer and one kind of credential, or another
+// issuer's token (or an API key) of the same `sub` would pass as them.
+TEST_F(GatewayTest, PrincipalsThatNameSubjectsNeedOneIssuer) {
+  Route any_issuer = Orders();
+  any_issuer.authz.principals = {"alice"};
+  auto gw = Gateway::Create(Options({any_issuer}), clock_);
+  ASSERT_FALSE(gw.has_value());
+  EXPECT_NE(gw.error().message().find("unique only within the issuer"), std::string::npos)
+      << gw.error().message();
+
+  Route two_issuers = any_issuer;
+  two_issuers.authn.jwt_issuers = {"idp", "other"};
+  EXPECT_FALSE(Gateway::Create(Options({two_issuers}), clock_).has_value());
+
+  Route token_or_certificate = any_issuer;
+  token_or_certificate.authn.jwt_issuers = {"idp"};
+  token_or_certificate.authn.credentials = {CredentialKind::kJwt, CredentialKind::kMtls};
+  EXPECT_FALSE(Gateway::Create(Options({token_or_certificate}), clock_).has_value());
+
+  // One issuer; a token bound to a certificate (all_of); SPIFFE IDs alone.
+  Route one_issuer = any_issuer;
+  one_issuer.authn.jwt_issuers = {"idp"};
+  Route bound = token_or_certificate;
+  bound.authn.mode = AuthnMode::kAllOf;
+  Route spiffe = any_issuer;
+  spiffe.authz.principals = {"spiffe://prod.example/ns/shop/*"};
+  for (const Route& route : {one_issuer, bound, spiffe}) {
+    EXPECT_TRUE(Gateway::Create(Options({route}), clock_).has_value()) << route.name;
+  }
+  // The other issuer's token of the same `sub` is not alice.
+  auto gw_one = Make({one_issuer});
+  boost::json::object claims = {
+      {"iss", "https://other.example"}, {"sub", "alice"}, {"aud", "api"}, {"exp", kNow + 60}};
+  EXPECT_EQ(
+      Decide(*gw_one, "GET", "/orders", "Bearer " + *jose::SignJwt(*other_key_, claims)).status,
+      401);
 }
 
 TEST_F(GatewayTest, UnmatchedRequestsAreDeniedByDefault) {
