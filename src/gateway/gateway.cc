@@ -44,6 +44,62 @@ Gateway::Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::
       cedar_(std::move(cedar)),
       realm_(std::move(realm)) {}
 
+namespace {
+
+// Where a route's callers get their subjects: every JWT issuer it takes is
+// one source, API keys one, client certificates one. With all_of the
+// principal is the token's (else the key's): the rest only bind to it.
+// Refuses rules that name callers by subject over more than one source:
+// `principals` that are not SPIFFE IDs, and Cedar or relation checks over
+// tokens of more than one issuer (their principal types already tell the
+// credential kinds apart). A SPIFFE pattern on a route that takes no client
+// certificate could never match.
+Status CheckSubjectSources(const Route& route, size_t issuer_count) {
+  const auto& kinds = route.authn.credentials;
+  const auto takes = [&](CredentialKind kind) {
+    return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+  };
+  std::vector<std::string> named = route.authn.jwt_issuers;
+  std::sort(named.begin(), named.end());
+  named.erase(std::unique(named.begin(), named.end()), named.end());
+  const size_t issuers = !takes(CredentialKind::kJwt) ? 0
+                         : named.empty()              ? issuer_count
+                                                      : named.size();
+  const size_t keys = takes(CredentialKind::kApiKey) ? 1 : 0;
+  const size_t certificates = takes(CredentialKind::kMtls) ? 1 : 0;
+  size_t sources = issuers + keys + certificates;
+  if (route.authn.mode == AuthnMode::kAllOf) {
+    sources = issuers > 0 ? issuers : (keys + certificates > 0 ? 1 : 0);
+  }
+  const auto& principals = route.authz.principals;
+  for (const std::string& pattern : principals) {
+    if (IsSpiffePattern(pattern) && certificates == 0) {
+      return InvalidArgumentError(fmt::format(
+          "route '{}': principal '{}' is a SPIFFE ID, which only a client certificate carries, "
+          "and the route takes none (authn credentials: mtls)",
+          route.name, pattern));
+    }
+  }
+  if (sources > 1 && std::any_of(principals.begin(), principals.end(),
+                                 [](const std::string& p) { return !IsSpiffePattern(p); })) {
+    return InvalidArgumentError(fmt::format(
+        "route '{}': principals name subjects, which are unique only within the issuer that "
+        "vouched for them: the route must take them from one issuer (authn.issuers) and one "
+        "credential kind, or name SPIFFE IDs",
+        route.name));
+  }
+  if (issuers > 1 && (route.authz.cedar || route.authz.relation)) {
+    return InvalidArgumentError(fmt::format(
+        "route '{}': {} checks name a token's caller by its subject, which is unique only within "
+        "the issuer that vouched for it: the route must take tokens from one issuer "
+        "(authn.issuers)",
+        route.name, route.authz.cedar ? "cedar" : "relation"));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const Clock& clock) {
   const size_t issuer_count = options.issuers.size();
   BULWARK_ASSIGN_OR_RETURN(auto jwt, JwtAuthenticator::Create(std::move(options.issuers), clock));
@@ -73,33 +129,10 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const C
       }
     }
     // A subject is unique only within the issuer that vouched for it (RFC
-    // 7519 section 4.1.2): `principals` that name subjects would let any
-    // other issuer's token, or an API key, of the same `sub` pass as them.
-    const auto& principals = route.authz.principals;
-    if (route.authn.mode != AuthnMode::kNone &&
-        std::any_of(principals.begin(), principals.end(),
-                    [](const std::string& p) { return !IsSpiffePattern(p); })) {
-      const auto takes = [&](CredentialKind kind) {
-        return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
-      };
-      const size_t issuers = !takes(CredentialKind::kJwt)      ? 0
-                             : route.authn.jwt_issuers.empty() ? issuer_count
-                                                               : route.authn.jwt_issuers.size();
-      // With all_of, the principal is the token's (or the key's), bound to
-      // the certificate; otherwise a certificate's subject is one more kind.
-      const size_t sources =
-          issuers + (takes(CredentialKind::kApiKey) ? 1 : 0) +
-          (takes(CredentialKind::kMtls) && route.authn.mode != AuthnMode::kAllOf &&
-                   (issuers > 0 || takes(CredentialKind::kApiKey))
-               ? 1
-               : 0);
-      if (sources > 1) {
-        return Err(InvalidArgumentError(fmt::format(
-            "route '{}': principals name subjects, which are unique only within the issuer that "
-            "vouched for them: the route must take them from one issuer (authn.issuers) and one "
-            "credential kind, or name SPIFFE IDs",
-            route.name)));
-      }
+    // 7519 section 4.1.2): rules that name callers by subject would let
+    // another issuer's token, or an API key, of the same `sub` pass as them.
+    if (route.authn.mode != AuthnMode::kNone) {
+      BULWARK_RETURN_IF_ERROR(CheckSubjectSources(route, issuer_count));
     }
     if (route.authz.cedar) {
       if (!options.cedar) {

@@ -216,6 +216,7 @@ gateway:
     - name: docs
       path_prefix: /docs
       upstream: service
+      authn: {issuers: [idp]}             # policies name callers by subject: one issuer's
       authz: {cedar: {actions: {GET: read}, path: "/docs/{id}", resource: 'Document::"{id}"'}}
     - {name: remote, path_prefix: /remote, authn: {issuers: [remote]}, upstream: service}
     - {name: gone, path_prefix: /gone, authn: {mode: none}, upstream: down}

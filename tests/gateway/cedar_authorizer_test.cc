@@ -40,6 +40,7 @@ constexpr std::string_view kEntities = R"([
 Route Docs() {
   return {.name = "docs",
           .path_prefix = "/docs",
+          .authn = {.jwt_issuers = {"idp"}},
           .authz = {.cedar = RouteCedar{.actions_by_method = {{"GET", "read"}, {"PUT", "write"}},
                                         .path = "/docs/{id}",
                                         .resource = "Document::\"{id}\""}}};
@@ -48,7 +49,7 @@ Route Docs() {
 Route Status() {
   return {.name = "status",
           .path_prefix = "/status",
-          .authn = {.mode = AuthnMode::kOptional},
+          .authn = {.mode = AuthnMode::kOptional, .jwt_issuers = {"idp"}},
           .authz = {.cedar = RouteCedar{}}};
 }
 
@@ -88,6 +89,22 @@ TEST_F(CedarRouteTest, PoliciesDecideWithPrincipalActionAndResourceFromTheReques
   // A method the route maps to no action is its own action: nothing permits DELETE.
   d = Decide(*gw, "DELETE", "/docs/d1", Bearer(Claims()));
   EXPECT_EQ(d.status, 403);
+}
+
+// Policies name a token's caller by its subject (User::"alice"), unique only
+// within its issuer: a route that took two issuers' tokens would let the
+// other provider's alice be this one.
+TEST_F(CedarRouteTest, ARouteOfPoliciesTakesTokensOfOneIssuer) {
+  Route two_issuers = Docs();
+  two_issuers.authn.jwt_issuers.clear();  // any of the two configured
+  GatewayOptions options = Options({two_issuers});
+  auto snapshot = cedar::LoadCedarSnapshot(kPolicies, kEntities, std::nullopt);
+  ASSERT_TRUE(snapshot.has_value());
+  options.cedar = std::make_shared<cedar::FixedSnapshot>(std::move(*snapshot));
+  auto gw = Gateway::Create(std::move(options), clock_);
+  ASSERT_FALSE(gw.has_value());
+  EXPECT_NE(gw.error().message().find("cedar checks name a token's caller"), std::string::npos)
+      << gw.error().message();
 }
 
 TEST_F(CedarRouteTest, ForbidOverridesPermit) {

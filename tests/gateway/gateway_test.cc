@@ -243,20 +243,29 @@ TEST_F(GatewayTest, PrincipalPatternsMatchExactlyOrByPrefix) {
   Route route = Orders();
   route.authn.jwt_issuers = {"idp"};
   route.authz.scopes.clear();
-  route.authz.principals = {"svc-*", "carol", "spiffe://prod.example/ns/shop/*"};
+  route.authz.principals = {"svc-*", "carol"};
   auto gw = Make({route});
-  for (auto [sub, status] :
-       std::vector<std::pair<std::string, int>>{{"svc-billing", 200},
-                                                {"carol", 200},
-                                                {"carol2", 403},
-                                                {"alice", 403},
-                                                // A SPIFFE ID only as a verified certificate
-                                                // carries it, never as a token's `sub`.
-                                                {"spiffe://prod.example/ns/shop/cart", 403}}) {
+  for (auto [sub, status] : std::vector<std::pair<std::string, int>>{
+           {"svc-billing", 200}, {"carol", 200}, {"carol2", 403}, {"alice", 403}}) {
     auto claims = Claims();
     claims["sub"] = sub;
     EXPECT_EQ(Decide(*gw, "GET", "/orders", Bearer(claims)).status, status) << sub;
   }
+}
+
+// A SPIFFE ID only as a verified certificate carries it: a token whose `sub`
+// says one is not that workload.
+TEST_F(GatewayTest, ATokensSubjectIsNeverASpiffeId) {
+  Route route = Orders();
+  route.authz.scopes.clear();
+  route.authn.credentials = {CredentialKind::kJwt, CredentialKind::kMtls};
+  route.authz.principals = {"spiffe://prod.example/ns/shop/*"};
+  auto gw = Make({route});
+  auto claims = Claims();
+  claims["sub"] = "spiffe://prod.example/ns/shop/cart";
+  Decision d = Decide(*gw, "GET", "/orders", Bearer(claims));
+  EXPECT_EQ(d.status, 403);
+  EXPECT_EQ(d.reason, "principal not allowed");
 }
 
 // A subject is unique only within its issuer: a route that names subjects
@@ -279,16 +288,28 @@ TEST_F(GatewayTest, PrincipalsThatNameSubjectsNeedOneIssuer) {
   token_or_certificate.authn.credentials = {CredentialKind::kJwt, CredentialKind::kMtls};
   EXPECT_FALSE(Gateway::Create(Options({token_or_certificate}), clock_).has_value());
 
-  // One issuer; a token bound to a certificate (all_of); SPIFFE IDs alone.
+  // A SPIFFE ID on a route that takes no certificate could never match.
+  Route spiffe_without_certificates = any_issuer;
+  spiffe_without_certificates.authz.principals = {"spiffe://prod.example/ns/shop/*"};
+  auto refused = Gateway::Create(Options({spiffe_without_certificates}), clock_);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message().find("only a client certificate carries"), std::string::npos)
+      << refused.error().message();
+
+  // One issuer (named twice is still one); a token bound to a certificate
+  // (all_of: the principal is the token's); SPIFFE IDs alone, whatever the
+  // issuers.
   Route one_issuer = any_issuer;
-  one_issuer.authn.jwt_issuers = {"idp"};
+  one_issuer.authn.jwt_issuers = {"idp", "idp"};
   Route bound = token_or_certificate;
   bound.authn.mode = AuthnMode::kAllOf;
   Route spiffe = any_issuer;
+  spiffe.authn.credentials = {CredentialKind::kJwt, CredentialKind::kMtls};
   spiffe.authz.principals = {"spiffe://prod.example/ns/shop/*"};
   for (const Route& route : {one_issuer, bound, spiffe}) {
     EXPECT_TRUE(Gateway::Create(Options({route}), clock_).has_value()) << route.name;
   }
+  one_issuer.authn.jwt_issuers = {"idp"};
   // The other issuer's token of the same `sub` is not alice.
   auto gw_one = Make({one_issuer});
   boost::json::object claims = {
