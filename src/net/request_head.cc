@@ -11,6 +11,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "core/b64token.h"
 #include "net/request_path.h"
 
 namespace bulwark::net {
@@ -89,12 +90,14 @@ bool ScanConnectionList(std::string_view value, bool& close, bool& keep_alive) {
 // Parses field lines, each ending in CRLF, through the empty line that ends
 // `lines`, appending to `fields`. Validates the framing itself (CRLF only, no
 // obs-fold), so it serves heads no scanner has seen. Sets `head.keep_alive`
-// from the Connection fields and `head.version`. False if malformed.
+// from the Connection fields and `head.version` (never for HTTP/1.0 with
+// Transfer-Encoding). False if malformed.
 template <class Fields>
 bool ParseFieldLines(std::string_view lines, Fields& fields, MessageHead& head) {
   if (fields.capacity() == 0) fields.reserve(16);  // no regrowth, which moves every string
   bool close = false;
   bool keep_alive = false;
+  bool coded = false;  // Transfer-Encoding, which HTTP/1.0 does not have
   for (size_t pos = 0;;) {
     const size_t cr = lines.find('\r', pos);
     if (cr == std::string_view::npos || cr + 1 >= lines.size() || lines[cr + 1] != '\n') {
@@ -104,7 +107,9 @@ bool ParseFieldLines(std::string_view lines, Fields& fields, MessageHead& head) 
     pos = cr + 2;
     if (line.empty()) {
       if (pos != lines.size()) return false;
-      head.keep_alive = head.version == 11 ? !close : keep_alive && !close;
+      // Transfer-Encoding in an HTTP/1.0 message is faulty framing: the
+      // connection ends with the message (RFC 9112 section 6.1).
+      head.keep_alive = head.version == 11 ? !close : keep_alive && !close && !coded;
       return true;
     }
     size_t colon = 0;
@@ -120,6 +125,8 @@ bool ParseFieldLines(std::string_view lines, Fields& fields, MessageHead& head) 
       bool ignored_close = false;
       bool ignored_keep_alive = false;
       if (!ScanConnectionList(value, ignored_close, ignored_keep_alive)) return false;
+    } else if (EqualsIgnoreCase(name, "transfer-encoding")) {
+      coded = true;
     }
     fields.emplace_back(name, value);
   }
@@ -183,6 +190,17 @@ bool IsToken(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), IsTokenChar);
 }
 
+namespace {
+
+// A byte a field value may hold (and a quoted-string, but for its `"` and
+// `\`): no control character but HTAB, no DEL.
+bool IsFieldValueByte(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return (u >= 0x20 || u == '\t') && u != 0x7f;
+}
+
+}  // namespace
+
 bool IsChunkExtensions(std::string_view s) {
   size_t i = 0;
   const auto skip_bws = [&] {
@@ -205,20 +223,12 @@ bool IsChunkExtensions(std::string_view s) {
     ++i;
     skip_bws();
     if (i < s.size() && s[i] == '"') {
-      // quoted-string: qdtext (HTAB, SP, visible but `"` and `\`,
-      // obs-text) and quoted-pairs of HTAB, SP, visible or obs-text.
-      for (++i;; ++i) {
-        if (i == s.size()) return false;
-        const auto u = static_cast<unsigned char>(s[i]);
-        if (u == '"') break;
-        if (u == '\\') {
-          if (++i == s.size()) return false;
-          const auto q = static_cast<unsigned char>(s[i]);
-          if (q != '\t' && (q < 0x20 || q == 0x7f)) return false;
-        } else if (u != '\t' && (u < 0x20 || u == 0x7f)) {
-          return false;
-        }
+      // quoted-string: qdtext and quoted-pairs, each a field value's byte.
+      for (++i; i < s.size() && s[i] != '"'; ++i) {
+        if (s[i] == '\\') ++i;
+        if (i == s.size() || !IsFieldValueByte(s[i])) return false;
       }
+      if (i == s.size()) return false;
       ++i;
     } else if (!token()) {
       return false;
@@ -255,11 +265,7 @@ bool IsFieldValue(std::string_view s) {
     return !bad(_mm_set_epi64x(static_cast<int64_t>(tail), static_cast<int64_t>(head)));
   }
 #endif
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && u != '\t') || u == 0x7f) return false;
-  }
-  return true;
+  return std::all_of(s.begin(), s.end(), IsFieldValueByte);
 }
 
 std::optional<std::string_view> BearerToken(std::string_view authorization) {
@@ -272,15 +278,7 @@ std::optional<std::string_view> BearerToken(std::string_view authorization) {
   if (rest.front() != ' ') return std::nullopt;
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
   while (!rest.empty() && rest.back() == ' ') rest.remove_suffix(1);
-  // b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-  const size_t body = rest.find_last_not_of('=');
-  if (body == std::string_view::npos) return std::nullopt;
-  for (char c : rest.substr(0, body + 1)) {
-    const auto u = static_cast<unsigned char>(c);
-    const bool ok = (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') ||
-                    c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
-    if (!ok) return std::nullopt;
-  }
+  if (!IsB64Token(rest)) return std::nullopt;
   return rest;
 }
 

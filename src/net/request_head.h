@@ -83,7 +83,7 @@ using HeaderFields = std::vector<std::pair<std::string, std::string>>;
 struct MessageHead {
   int version = 11;        // 10 * major + minor
   int status = 0;          // responses only
-  bool keep_alive = true;  // as the version and Connection say
+  bool keep_alive = true;  // as the version, Connection (and HTTP/1.0's Transfer-Encoding) say
 };
 
 // Parses a request head that RequestHeadScanner accepted (`head` is exactly

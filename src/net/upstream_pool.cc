@@ -672,13 +672,6 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
     c.buffer.consume(head_size);
   }
   response.status = parsed->status;
-  // Transfer-Encoding in an HTTP/1.0 message is faulty framing: the body is
-  // read as chunked, but the connection ends with it (RFC 9112 section 6.1).
-  if (parsed->version == 10 && std::any_of(fields.begin(), fields.end(), [](const auto& field) {
-        return EqualsIgnoreCase(field.first, "transfer-encoding");
-      })) {
-    parsed->keep_alive = false;
-  }
   const std::optional<uint64_t> length = FixedBodyLength(*parsed, fields, request);
   if (!length && !ChunkedIfCoded(fields)) {
     co_return Err(
