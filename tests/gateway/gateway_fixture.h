@@ -54,6 +54,12 @@ class GatewayTest : public ::testing::Test {
     return options;
   }
 
+  // Why Gateway::Create refuses `options`, or "" if it takes them.
+  std::string RefusalOf(GatewayOptions options) {
+    auto gw = Gateway::Create(std::move(options), clock_);
+    return gw ? std::string() : gw.error().message();
+  }
+
   std::unique_ptr<Gateway> Make(std::vector<Route> routes) {
     auto gw = Gateway::Create(Options(std::move(routes)), clock_);
     EXPECT_TRUE(gw.has_value()) << gw.error().ToString();
