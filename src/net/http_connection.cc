@@ -55,11 +55,14 @@ constexpr size_t kMinBufferBytes = 64 * 1024;
 // Wire bytes a chunked body may spend on framing (sizes, extensions, trailers)
 // beyond its data, on top of as many bytes as the data itself.
 constexpr size_t kChunkOverheadAllowance = 64 * 1024;
-// After a response that closes the connection, how long and how much of what
-// the client still sends is read and dropped, so that unread data does not
-// turn the close into a reset that destroys the response in flight.
+// After a response that closes the connection, what the client still sends
+// is read and dropped, so that unread data does not turn the close into a
+// reset that destroys the response in flight: a client busy uploading may not
+// look at the answer before its last send. Bounded by time, not bytes (a byte
+// cap resets a fast upload the moment it is reached): until the client is
+// quiet for a second, ten seconds at most.
 constexpr std::chrono::seconds kLingerTimeout(1);
-constexpr size_t kLingerMaxBytes = 1 << 20;
+constexpr std::chrono::seconds kLingerTime(10);
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 using RequestParser = http::request_parser<http::string_body>;
@@ -787,13 +790,14 @@ asio::awaitable<void> HttpConnection<Stream>::LingeringClose() {
     beast::error_code ec;
     Lowest().shutdown(tcp::socket::shutdown_send, ec);
     if (!ec) {
-      slot_.ExpireAfter(kLingerTimeout);
-      size_t discarded = 0;
-      while (discarded < kLingerMaxBytes) {
+      using Clock = ConnectionSlot::Clock;
+      const auto end = Clock::now() + kLingerTime;
+      for (auto now = Clock::now(); now < end; now = Clock::now()) {
+        slot_.ExpireAfter(std::min<std::chrono::milliseconds>(
+            kLingerTimeout, std::chrono::ceil<std::chrono::milliseconds>(end - now)));
         buffer_.clear();
-        auto [read_ec, n] = co_await ReadFrom(buffer_.prepare(kReadChunk));
-        if (read_ec) break;
-        discarded += n;
+        const IoOutcome read = co_await ReadFrom(buffer_.prepare(kReadChunk));
+        if (std::get<0>(read)) break;
       }
     }
   }

@@ -854,6 +854,34 @@ expect_eq "an allowed upload is told to go on" \
     --data-binary @upload.bin "$base/secure/upload"):$(cat body)" "200 :POST 20000000 length $digest"
 expect_eq "a service that refuses an upload on its head is answered, not a 502" \
   "$(code --data-binary @upload.bin "$base/framing/refuse-upload"):$(cat body)" "413:too big!"
+# A client that sends its whole upload before it reads (as curl may, busy
+# sending) still gets that answer: the close waits while the client sends,
+# instead of resetting the connection and the answer with it.
+refused=$(python3 - "$port" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+size = 20 * 1000 * 1000
+s.sendall(b"POST /framing/refuse-upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size)
+try:
+    s.sendall(b"x" * size)
+except OSError as e:
+    print("upload cut:", e.strerror)
+s.settimeout(10)
+answer = b""
+while not answer.endswith(b"too big!\n"):
+    try:
+        piece = s.recv(4096)
+    except OSError as e:
+        print("answer lost:", e.strerror)
+        break
+    if not piece:
+        break
+    answer += piece
+print(answer.split(b"\r\n")[0].decode()[:12], answer.split(b"\r\n\r\n")[-1].decode().strip())
+PY
+)
+expect_eq "a client that uploads all before it reads still gets the refusal" "$refused" \
+  "HTTP/1.1 413 too big!"
 # An upload trickled below server.min_body_bytes_per_second (240 by
 # default) is cut once its five seconds' grace are over, though no piece of
 # it is late by the 30 s body timeout.
