@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "gateway/path_template.h"
+#include "gateway/route.h"
 #include "policy/cedar_parser.h"
 
 namespace bulwark::gateway {
@@ -109,7 +110,7 @@ Result<cedar::Request> CedarAuthorizer::ToCedar(const AuthzRequest& request,
   cedar::ValueRecord context;
   context.emplace("method", cedar::Value::String(std::string(request.action)));
   context.emplace("path", cedar::Value::String(std::string(request.resource)));
-  context.emplace("host", cedar::Value::String(std::string(request.host)));
+  context.emplace("host", cedar::Value::String(RoutedHostName(request.host)));
   if (request.client_ip) {
     cedar::IpAddr ip{.v4 = request.client_ip->is_v4(),
                      .bytes = request.client_ip->bytes(),

@@ -245,14 +245,35 @@ std::string_view Gateway::RateLimitKey(const Route& route, const RequestFacts& r
   return make("ip:", {request.client_ip});
 }
 
+namespace {
+
+// Fields by which frameworks let a request say it is another method
+// (Rails, Laravel, Express's method-override, Google APIs) or for another
+// path (IIS's URL Rewrite, Symfony, Zend): a service that honours one would
+// run what the gateway did not authorize, a POST as a DELETE, a public path
+// as an admin one.
+bool IsOverrideField(std::string_view name) {
+  if (name.size() < 13 || name.size() > 22 || (name[0] | 0x20) != 'x') return false;
+  for (std::string_view field : {"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
+                                 "X-Original-URL", "X-Rewrite-URL"}) {
+    if (net::EqualsIgnoreCase(name, field)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::string_view FillCredentialFacts(const HeaderList& headers, RequestFacts& facts) {
   std::string_view host;
   bool has_host = false;
   facts.authorization_count = 0;
   facts.api_key_count = 0;
   facts.request_id_count = 0;
+  facts.override_field = {};
   for (const auto& [name, value] : headers) {
-    if (net::EqualsIgnoreCase(name, "Authorization")) {
+    if (IsOverrideField(name)) {
+      if (facts.override_field.empty()) facts.override_field = name;
+    } else if (net::EqualsIgnoreCase(name, "Authorization")) {
       if (facts.authorization_count++ == 0) facts.authorization = value;
     } else if (net::EqualsIgnoreCase(name, kApiKeyHeader)) {
       if (facts.api_key_count++ == 0) facts.api_key = value;
@@ -406,6 +427,16 @@ Decision Gateway::Decide(const RequestFacts& request) const {
   if (HasLowerCaseLetter(request.method)) {
     decision.status = 400;
     decision.reason = "bad request method";
+    return decision;
+  }
+  // The method and target decided on are the request line's alone: one
+  // that asks for another is refused, not passed on for the service to
+  // honour, nor quietly dropped, which would run it as the method it came
+  // as (a POST meant as a DELETE).
+  if (!request.override_field.empty()) {
+    decision.status = 400;
+    decision.reason =
+        fmt::format("{} is refused: send the method and target themselves", request.override_field);
     return decision;
   }
   Result<net::NormalizedTarget> target = net::NormalizeRequestTarget(request.target);

@@ -43,7 +43,11 @@ struct RequestFacts {
   int api_key_count = 0;           // how many X-Api-Key headers came
   std::string_view request_id;     // the X-Request-Id header, "" if absent
   int request_id_count = 0;        // how many X-Request-Id headers came
-  std::string_view client_ip;      // "" if unknown
+  // The first field that asks a service to act on another method or target
+  // than the request line's (X-HTTP-Method-Override, X-Original-URL, ...),
+  // "" if none came.
+  std::string_view override_field;
+  std::string_view client_ip;  // "" if unknown
   bool tls = false;
   // The TLS facts of the client's own connection to Bulwark (its verified
   // certificate), null over plaintext or behind a forwarding proxy.
@@ -59,8 +63,8 @@ struct RequestFacts {
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 // Sets `facts`' Authorization, X-Api-Key and X-Request-Id fields and their
-// counts from a request's `headers` in one pass over them; returns the first
-// Host value, "" if none.
+// counts, and its override_field, from a request's `headers` in one pass
+// over them; returns the first Host value, "" if none.
 std::string_view FillCredentialFacts(const HeaderList& headers, RequestFacts& facts);
 
 struct Decision {

@@ -255,6 +255,15 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
     route.response_timeout = std::chrono::milliseconds(ms);
   }
   BULWARK_ASSIGN_OR_RETURN(route.host, node["host"].StringOr(""));
+  if (!route.host.empty()) {
+    // A port would be ignored (a Host's port is), so it is not taken.
+    const bool port = route.host.starts_with('[') ? !route.host.ends_with(']')
+                                                  : route.host.find(':') != std::string::npos;
+    if (port || !net::CheckAuthority(route.host).ok()) {
+      return Err(node["host"].Error("must be a host name or an IPv6 literal, without a port"));
+    }
+    route.host = RoutedHostName(route.host);  // as the Host it is matched with
+  }
   BULWARK_ASSIGN_OR_RETURN(route.path_prefix, node["path_prefix"].StringOr("/"));
   if (route.path_prefix.empty() || route.path_prefix.front() != '/') {
     return Err(node["path_prefix"].Error("must start with '/'"));

@@ -114,10 +114,20 @@ bool JwtAuthenticator::FetchKeys(Issuer& issuer) {
     // Parsed unless it is the set last taken: an empty answer before any
     // set was taken is a failed fetch like any other that is not a JWKS.
     auto keys = jose::Jwks::ParseKeyOrSet(fetched->body);
+    // A published set is for anyone: a secret key or private half there is
+    // known to all, so a token it signs proves nothing. Such keys are never
+    // used; the others in the set are.
+    const size_t secret = keys ? keys->DropSecretKeys() : 0;
+    if (secret > 0) {
+      log::Warn("gateway.jwks_secret_keys_ignored",
+                {{"issuer", config.name}, {"keys", static_cast<int64_t>(secret)}});
+    }
     if (!keys) {
       error = "not a JWKS: " + keys.error().message();
     } else if (keys->empty()) {
-      error = "the JWKS has no usable key";  // keep the last good ones
+      // Keep the last good ones.
+      error = secret > 0 ? "the JWKS has no usable key (its secret keys are not used)"
+                         : "the JWKS has no usable key";
     } else {
       const size_t count = keys->keys().size();
       issuer.verifier->ReplaceKeys(std::move(*keys));

@@ -4,6 +4,7 @@
 
 #include "gateway/path_template.h"
 #include "gateway/principal.h"
+#include "gateway/route.h"
 
 namespace bulwark::gateway {
 
@@ -76,7 +77,7 @@ AuthzDecision RelationAuthorizer::Authorize(const AuthzRequest& request) const {
       cel::Value::String(cel::FormatTimestamp({cel::Int128{request.now} * 1'000'000'000})));
   check.context.emplace("method", cel::Value::String(std::string(request.action)));
   check.context.emplace("path", cel::Value::String(std::string(request.resource)));
-  check.context.emplace("host", cel::Value::String(std::string(request.host)));
+  check.context.emplace("host", cel::Value::String(RoutedHostName(request.host)));
   if (request.client_ip) {
     cel::IpAddress ip{request.client_ip->bytes(), !request.client_ip->is_v4()};
     check.context.emplace("client_ip", cel::Value::String(cel::FormatIpAddress(ip)));

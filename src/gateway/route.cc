@@ -1,6 +1,7 @@
 #include "gateway/route.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "net/request_head.h"
 #include "net/request_path.h"
@@ -9,16 +10,25 @@ namespace bulwark::gateway {
 
 namespace {
 
-std::string_view HostWithoutPort(std::string_view host) {
+// RoutedHostName but for its case, which the route match ignores.
+std::string_view HostNameOf(std::string_view host) {
   if (!host.empty() && host.front() == '[') {
     size_t close = host.find(']');
     return close == std::string_view::npos ? host : host.substr(0, close + 1);
   }
   size_t colon = host.rfind(':');
-  return colon == std::string_view::npos ? host : host.substr(0, colon);
+  if (colon != std::string_view::npos) host = host.substr(0, colon);
+  if (host.size() > 1 && host.back() == '.') host.remove_suffix(1);
+  return host;
 }
 
 }  // namespace
+
+std::string RoutedHostName(std::string_view host) {
+  std::string name(HostNameOf(host));
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
 
 bool PathUnderPrefix(std::string_view path, std::string_view prefix) {
   return net::PathHasPrefixSegment(path, prefix);
@@ -60,7 +70,7 @@ std::string ForwardedPath(const Route& route, std::string_view path) {
 
 const Route* RouteTable::Match(std::string_view method, std::string_view host,
                                std::string_view path) const {
-  const std::string_view bare_host = HostWithoutPort(host);
+  const std::string_view bare_host = HostNameOf(host);
   for (const Route& route : routes_) {
     if (!route.host.empty() && !net::EqualsIgnoreCase(route.host, bare_host)) continue;
     if (!PathUnderPrefix(path, route.path_prefix)) continue;

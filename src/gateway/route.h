@@ -136,6 +136,12 @@ struct FieldRules {
 // -Host, -Port, -Prefix, Forwarded), in any case: a client's copy goes no
 // further, and no route rule may set or remove it.
 bool IsGatewayOwnedRequestField(std::string_view name);
+// The host a Host field or an authority names, as routes are matched on it
+// and policies see it: lower case, without the port, and without the dot
+// that ends a fully qualified name (`API.example.:8443` is api.example, as
+// DNS and nginx's server names have it; a service behind would take it for
+// that host too).
+std::string RoutedHostName(std::string_view host);
 // Whether a `principals` pattern names SPIFFE IDs (starts `spiffe://`)
 // rather than subjects.
 bool IsSpiffePattern(std::string_view pattern);

@@ -430,6 +430,10 @@ Result<Jwks> Jwks::ParseKeyOrSet(std::string_view text) {
   return Jwks(std::move(keys));
 }
 
+size_t Jwks::DropSecretKeys() {
+  return std::erase_if(keys_, [](const Jwk& key) { return key.is_private(); });
+}
+
 std::vector<const Jwk*> Jwks::FindByKid(std::string_view kid) const {
   std::vector<const Jwk*> out;
   for (const Jwk& k : keys_) {

@@ -111,6 +111,11 @@ class Jwks {
   // The keys with this kid.
   std::vector<const Jwk*> FindByKid(std::string_view kid) const;
 
+  // Removes the keys that hold secrets (oct keys, private halves) and says
+  // how many went. A set that anyone may fetch holds none a verifier should
+  // trust: a secret published there lets anyone sign.
+  size_t DropSecretKeys();
+
   // {"keys":[...]}, public members only unless include_private.
   std::string ToJson(bool include_private = false) const;
 

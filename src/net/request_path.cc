@@ -207,6 +207,13 @@ Status CheckAuthority(std::string_view authority) {
                                     ? std::string_view()
                                     : authority.substr(host_end + (ip_literal ? 1 : 0));
   if (host.empty()) return invalid();
+  // A name's labels are not empty: `.example`, `a..example` and `.` are
+  // refused (as nginx refuses the last two), so that no service takes such
+  // a host for another than the one it is routed as; one final dot (a
+  // fully qualified name) is the same host without it.
+  if (!ip_literal && (host.front() == '.' || host.find("..") != std::string_view::npos)) {
+    return invalid();
+  }
   for (char c : host) {
     const auto u = static_cast<unsigned char>(c);
     if (ip_literal ? !(HexValue(u) >= 0 || c == ':' || c == '.') : !IsUnreserved(u))

@@ -114,7 +114,8 @@ struct NormalizedTarget {
 
 // `host` or `host:port`, as an absolute-form target's authority or a Host
 // field must be (RFC 9112 section 3.2): host a reg-name of unreserved
-// characters or an IPv6 literal, port at most 65535. Stricter than RFC 3986
+// characters without empty labels (one final dot aside) or an IPv6 literal,
+// port at most 65535. Stricter than RFC 3986
 // (no userinfo, escapes, sub-delims or IPvFuture), as no real host needs them
 // and each is a chance for two parsers to disagree. kInvalidArgument if not.
 Status CheckAuthority(std::string_view authority);

@@ -1025,14 +1025,23 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Upgrade(const HttpRequest& r
 }
 
 std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle(bool checked) {
+  const auto now = internal::CoarseSteadyClock::now();
   while (!idle_.empty()) {
     std::unique_ptr<Connection> connection = std::move(idle_.back());
     idle_.pop_back();
-    // After a response without a body, bytes the service sent anyway retire
-    // the connection; so does, when asked, a close the service sent.
+    // Bytes the service sent after its answer retire the connection: looked
+    // for where they may wait (after a response without a body, a read to
+    // the body's exact length...), and on any connection that idled past a
+    // tick of the coarse clock (1 to 10 ms), which a stray answer written
+    // later had time to reach. One reused within the tick is not asked (a
+    // system call a request, under load): bytes that come that soon after
+    // the answer may as well come after the next request is sent, where no
+    // proxy can tell them from its answer. When asked, a close the service
+    // sent retires it too.
     if (checked) {
       if (connection->StillOpen()) return connection;
-    } else if (!connection->check_before_reuse || !connection->HasUnread()) {
+    } else if ((!connection->check_before_reuse && connection->idle_since == now) ||
+               !connection->HasUnread()) {
       return connection;
     }
   }

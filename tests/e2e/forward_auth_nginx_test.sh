@@ -185,6 +185,8 @@ expect_eq "dot-dot from public into orders is judged as orders" \
 expect_eq "encoded dot-dot is judged as orders too" \
   "$(code --path-as-is "$base/public/%2e%2e/orders/1")" "401"
 expect_eq "encoded slash -> 400 carried through" "$(code "$base/public%2F..%2Forders")" "400"
+expect_eq "a path override -> 400 carried through" \
+  "$(code -H "X-Rewrite-URL: /orders/1" "$base/public/x")" "400"
 
 expect_eq "within the limit" "$(code "$base/limited"):$(code "$base/limited")" "200:200"
 expect_eq "over the limit -> 429 carried through" "$(code "$base/limited")" "429"

@@ -370,6 +370,10 @@ expect_eq "a refusal carries the route's answer fields" \
   "$(code "$base/fields-refused/x"):$(tr -d '\r' <headers | grep -ci '^Strict-Transport-Security:')" "401:1"
 expect_eq "encoded slash -> 400" "$(code "$base/public/..%2Forders")" "400"
 expect_eq "a lower-case method -> 400, not the public route" "$(code -X delete "$base/public/x")" "400"
+expect_eq "a method override -> 400, not passed on to be run as DELETE" \
+  "$(code -X POST -H "X-HTTP-Method-Override: DELETE" "$base/public/x")" "400"
+expect_eq "a path override -> 400, not passed on to be served as another path" \
+  "$(code -H "X-Original-URL: /orders/1" "$base/public/x")" "400"
 expect_eq "body forwarded" "$(code -X POST --data 'hello' "$base/public/p"):$(cat body)" \
   "200:uri=/public/p sub= scopes= xff=127.0.0.1 secret= len=5"
 # Keys from a jwks_uri: fetched at start; the first token with a new kid

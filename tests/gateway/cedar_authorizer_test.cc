@@ -174,7 +174,7 @@ TEST_F(CedarRouteTest, TheCedarRequestCarriesTheGatewaysFacts) {
                                      .principal = &*d.principal,
                                      .action = "GET",
                                      .resource = "/docs/d1",
-                                     .host = "api.example",
+                                     .host = "API.Example.:8443",
                                      .client_ip = ip,
                                      .now = kNow},
                                     *snapshot);
@@ -188,6 +188,9 @@ TEST_F(CedarRouteTest, TheCedarRequestCarriesTheGatewaysFacts) {
   EXPECT_EQ(context.at("scopes").ToString(), "[\"orders:read\", \"orders:write\"]");
   EXPECT_EQ(context.at("roles").ToString(), "[\"clerk\"]");
   EXPECT_EQ(context.at("issuer").as_string(), "idp");
+  // The host as routed: a policy on "api.example" is not dodged by case,
+  // port or the trailing dot of a fully qualified name.
+  EXPECT_EQ(context.at("host").as_string(), "api.example");
   EXPECT_EQ(context.at("credential").as_string(), "jwt");
   EXPECT_TRUE(context.at("authenticated").as_bool());
   EXPECT_FALSE(context.at("tls").as_bool());

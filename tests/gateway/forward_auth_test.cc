@@ -88,6 +88,28 @@ TEST_F(ForwardAuthTest, NginxUsesTheOriginalMethod) {
   EXPECT_EQ(del.status, 403);
 }
 
+// The proxy in front passes the client's fields on to the service: one
+// asking it to run another method or path is refused by every flavour, on a
+// public route too (nginx shows a 403 and the real status in
+// X-Bulwark-Status, since its auth_request takes no other).
+TEST_F(ForwardAuthTest, AMethodOrPathOverrideIsRefusedByEveryFlavour) {
+  gw_ = Make({{.name = "public", .path_prefix = "/", .authn = {.mode = AuthnMode::kNone}}});
+  const HeaderList override = {{"X-HTTP-Method-Override", "DELETE"}};
+  HeaderList nginx = {{"X-Original-URI", "/orders"}, {"X-Original-Method", "POST"}};
+  EXPECT_EQ(Call({.method = "GET", .target = "/auth/nginx", .headers = nginx}).status, 200);
+  nginx.push_back(override.front());
+  auto refused = Call({.method = "GET", .target = "/auth/nginx", .headers = nginx});
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(Get(refused, "X-Bulwark-Status"), "400");
+
+  HeaderList traefik = {
+      {"X-Forwarded-Uri", "/orders"}, {"X-Forwarded-Method", "POST"}, {"X-Original-URL", "/admin"}};
+  EXPECT_EQ(Call({.method = "GET", .target = "/auth/traefik", .headers = traefik}).status, 400);
+  EXPECT_EQ(Call({.method = "POST", .target = "/auth/envoy/orders"}).status, 200);
+  EXPECT_EQ(Call({.method = "POST", .target = "/auth/envoy/orders", .headers = override}).status,
+            400);
+}
+
 TEST_F(ForwardAuthTest, EnvoyTakesThePathAfterThePrefixAndPassesStatusThrough) {
   auto ok = Call({.method = "GET",
                   .target = "/auth/envoy/orders/9?x=1",

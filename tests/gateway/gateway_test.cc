@@ -336,15 +336,39 @@ TEST_F(GatewayTest, MethodsAndHostNarrowARoute) {
   EXPECT_EQ(gw->Decide({.method = "GET", .host = "evil.example", .target = "/orders"}).status, 404);
 }
 
-TEST_F(GatewayTest, AMethodInLowerCaseIsRefusedNotRoutedPastItsRule) {
-  // The public route would take `delete` (no DELETE route matches it) and a
-  // service that upper-cases methods would run it as the DELETE the orders
-  // route keeps to its scope.
+// A fully qualified name's trailing dot names the same host (services such
+// as nginx match it so), so it cannot route a request past the route bound
+// to that host onto a catch-all one. (Hosts with empty labels, `a..b`, are
+// refused before any route: net's CheckAuthority.)
+TEST_F(GatewayTest, AHostsTrailingDotRoutesToThatHost) {
+  Route admin = Admin();
+  admin.host = "admin.example";
+  Route rest = Public();
+  rest.path_prefix = "/";
+  auto gw = Make({admin, rest});
+  for (const char* host : {"admin.example", "ADMIN.example.", "admin.example.:443"}) {
+    const Decision d = gw->Decide({.method = "GET", .host = host, .target = "/admin"});
+    EXPECT_EQ(d.status, 401) << host;
+    EXPECT_EQ(d.route_name(), admin.name) << host;
+  }
+  EXPECT_EQ(gw->Decide({.method = "GET", .host = "xadmin.example", .target = "/admin"}).status,
+            200);
+}
+
+// DELETE of orders, which needs a token, and a public route for the rest.
+std::vector<Route> DeleteOfOrdersBesideAPublicRest() {
   Route orders = Orders();
   orders.methods = {"DELETE"};
   Route rest = Public();
   rest.path_prefix = "/";
-  auto gw = Make({orders, rest});
+  return {orders, rest};
+}
+
+TEST_F(GatewayTest, AMethodInLowerCaseIsRefusedNotRoutedPastItsRule) {
+  // The public route would take `delete` (no DELETE route matches it) and a
+  // service that upper-cases methods would run it as the DELETE the orders
+  // route keeps to its scope.
+  auto gw = Make(DeleteOfOrdersBesideAPublicRest());
   EXPECT_EQ(Decide(*gw, "DELETE", "/orders/1").status, 401);
   for (const char* method : {"delete", "Delete", "dELETE", "get"}) {
     Decision d = Decide(*gw, method, "/orders/1");
@@ -353,6 +377,31 @@ TEST_F(GatewayTest, AMethodInLowerCaseIsRefusedNotRoutedPastItsRule) {
   }
   // Upper-case extension methods (WebDAV's) are routed as any other.
   EXPECT_EQ(Decide(*gw, "VERSION-CONTROL", "/x").status, 200);
+}
+
+// A field asking the service to run another method or path than the one
+// decided on is refused on every route, public ones too: the public route
+// here would pass a POST that a framework then runs as the DELETE the
+// orders route keeps to its scope, or serves as the admin path.
+TEST_F(GatewayTest, AFieldThatOverridesTheMethodOrPathIsRefused) {
+  auto gw = Make(DeleteOfOrdersBesideAPublicRest());
+  const auto decide = [&](const HeaderList& headers) {
+    RequestFacts facts{.method = "POST", .target = "/orders/1"};
+    facts.host = FillCredentialFacts(headers, facts);
+    return gw->Decide(facts);
+  };
+  EXPECT_EQ(decide({{"Host", "api.example"}, {"Accept", "*/*"}}).status, 200);
+  for (const char* name : {"X-HTTP-Method-Override", "x-http-method", "X-Method-Override",
+                           "X-ORIGINAL-URL", "X-Rewrite-Url"}) {
+    const Decision d = decide({{"Host", "api.example"}, {name, "DELETE"}});
+    EXPECT_EQ(d.status, 400) << name;
+    EXPECT_THAT(d.reason, ::testing::HasSubstr(name));
+    EXPECT_EQ(d.route_name(), "") << name;
+  }
+  // Names that only begin or end like them are any other field.
+  for (const char* name : {"X-HTTP-Methods", "X-Original-URLs", "X-Method", "Method-Override"}) {
+    EXPECT_EQ(decide({{name, "DELETE"}}).status, 200) << name;
+  }
 }
 
 TEST_F(GatewayTest, PathTricksRouteToTheRouteTheyReallyTarget) {

@@ -202,6 +202,27 @@ TEST_F(RemoteJwksTest, AnEmptyAnswerBeforeAnyKeysIsAFailedFetch) {
   EXPECT_TRUE(auth->Authenticate(token).has_value());
 }
 
+// A provider's set is published: a secret there (an HMAC key, a private
+// half) is known to anyone, so no token it signs passes, while the set's
+// public keys still verify. A set of secrets alone is a failed fetch that
+// keeps the last good keys.
+TEST_F(RemoteJwksTest, NeverTrustsTheSecretsAPublishedSetHolds) {
+  const auto hmac = *jose::Jwk::Generate(jose::JwsAlgorithm::kHS256, "shared");
+  const auto leaked = *jose::Jwk::Generate(jose::JwsAlgorithm::kES256, "leaked");
+  Serve(200, "{\"keys\":[" + hmac.ToJson(/*include_private=*/true) + "," +
+                 leaked.ToJson(/*include_private=*/true) + "," + key1_->PublicJwk()->ToJson() +
+                 "]}");
+  auto auth = *JwtAuthenticator::Create({Issuer()}, clock_);
+  EXPECT_TRUE(auth->Authenticate(Token(*key1_)).has_value());
+  EXPECT_FALSE(auth->Authenticate(Token(hmac)).has_value());
+  EXPECT_FALSE(auth->Authenticate(Token(leaked)).has_value());
+
+  Serve(200, "{\"keys\":[" + hmac.ToJson(/*include_private=*/true) + "]}");
+  EXPECT_EQ(auth->RefreshRemoteKeysNow(), 0);
+  EXPECT_TRUE(auth->Authenticate(Token(*key1_)).has_value());
+  EXPECT_FALSE(auth->Authenticate(Token(hmac)).has_value());
+}
+
 TEST_F(RemoteJwksTest, TrustsNothingOverAConnectionThatDoesNotVerify) {
   JwtIssuerConfig untrusted = Issuer();
   bulwark::testing::TestCa other("Other CA");

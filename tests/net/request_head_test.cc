@@ -186,14 +186,17 @@ TEST(CheckRequestFieldsTest, RefusesSmugglingShapes) {
 // a service building URLs from it would read a path, userinfo or a second
 // host out of it. An empty one is allowed (a target without an authority).
 TEST(CheckRequestFieldsTest, RefusesAHostThatIsNotHostAndPort) {
-  for (const char* host : {"a/admin/x?", "u:p@evil", "a, b", "a b", "a#", "[::1", "a:99999",
-                           "a:80x", "a:", ":80", "a%2e", "a\\b", "[v1.x]", "a:-1"}) {
+  for (const char* host :
+       {"a/admin/x?", "u:p@evil", "a, b",     "a b",        "a#",          "[::1",   "a:99999",
+        "a:80x",      "a:",       ":80",      "a%2e",       "a\\b",        "[v1.x]", "a:-1",
+        ".",          "..",       ".example", "a..example", "a.example..", "a..:80"}) {
     auto result = CheckRequestFields(11, {{"Host", host}}, 100);
     ASSERT_FALSE(result.has_value()) << host;
     EXPECT_EQ(result.error(), Refusal::kBadRequest) << host;
   }
-  for (const char* host : {"", "svc", "api.example.com:8443", "my_service:80", "[::1]:8080",
-                           "10.0.0.1", "xn--bcher-kva.example"}) {
+  for (const char* host :
+       {"", "svc", "api.example.com:8443", "my_service:80", "[::1]:8080", "10.0.0.1",
+        "xn--bcher-kva.example", "api.example.", "api.example.:8443"}) {
     EXPECT_TRUE(CheckRequestFields(11, {{"Host", host}}, 100).has_value()) << host;
   }
 }

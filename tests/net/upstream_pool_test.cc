@@ -157,6 +157,39 @@ TEST_F(UpstreamPoolTest, SendsABodyBeyondTheSocketBuffers) {
   EXPECT_EQ(service.connections(), 1);
 }
 
+// A server of one io thread whose handler sends each request on to the
+// service at `port` through one UpstreamPool made on that thread, and
+// answers with what `answer` makes of the service's answer; GET /drop drops
+// the pool (before the server's io_context goes).
+Result<std::unique_ptr<HttpServer>> StartPoolingServer(
+    const HttpServerOptions& options, uint16_t port, std::unique_ptr<UpstreamPool>& pool,
+    std::function<HttpResponse(HttpRequest&, const HttpResponse&)> answer) {
+  const auto endpoints = std::vector<asio::ip::tcp::endpoint>{
+      asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port)};
+  return StartAsyncHttpServer(
+      options,
+      [&pool, endpoints, port,
+       answer = std::move(answer)](HttpRequest& request) -> asio::awaitable<HttpResponse> {
+        if (request.target == "/drop") {
+          pool.reset();
+          co_return HttpResponse{.status = 204};
+        }
+        if (!pool) {
+          UpstreamOptions upstream;
+          upstream.port = port;
+          pool = std::make_unique<UpstreamPool>(co_await asio::this_coro::executor, upstream,
+                                                endpoints);
+        }
+        HttpRequest forward{.method = request.method,
+                            .target = request.target,
+                            .headers = {{"Host", "service"}},
+                            .body = std::move(request.body)};
+        Result<HttpResponse> sent = co_await pool->Send(forward, forward.method == "GET");
+        if (!sent) co_return HttpResponse{.status = 502, .body = sent.error().ToString()};
+        co_return answer(request, *sent);
+      });
+}
+
 // On a server's io thread the pool reads and writes the bare socket at once
 // (net/immediate_io.h): a large body both ways through a proxy of the test's
 // making, twice on one pooled connection.
@@ -168,30 +201,11 @@ TEST_F(UpstreamPoolTest, OnAServerThreadSendsAndReceivesBeyondTheSocketBuffers) 
   HttpServerOptions options;
   options.threads = 1;
   options.max_body_bytes = 16 << 20;
-  const auto endpoints = std::vector<asio::ip::tcp::endpoint>{
-      asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), service.port())};
   std::unique_ptr<UpstreamPool> pool;  // made and used on the server's one thread
-  auto server =
-      StartAsyncHttpServer(options, [&](HttpRequest& request) -> asio::awaitable<HttpResponse> {
-        if (request.target == "/drop") {  // before the server's io_context goes
-          pool.reset();
-          co_return HttpResponse{.status = 204};
-        }
-        if (!pool) {
-          UpstreamOptions upstream;
-          upstream.port = service.port();
-          pool = std::make_unique<UpstreamPool>(co_await asio::this_coro::executor, upstream,
-                                                endpoints);
-        }
-        HttpRequest forward;
-        forward.method = request.method;
-        forward.target = request.target;
-        forward.headers = {{"Host", "service"}};
-        forward.body = std::move(request.body);
-        Result<HttpResponse> sent = co_await pool->Send(forward, false);
-        if (!sent) co_return HttpResponse{.status = 502, .body = sent.error().ToString()};
+  auto server = StartPoolingServer(
+      options, service.port(), pool, [&](HttpRequest&, const HttpResponse& sent) {
         // The service's answer, and a large body back.
-        co_return HttpResponse{.status = 200, .body = sent->body + "\n" + body};
+        return HttpResponse{.status = 200, .body = sent.body + "\n" + body};
       });
   ASSERT_TRUE(server.has_value()) << server.error().ToString();
   testing::TestClient client((*server)->port());
@@ -410,6 +424,52 @@ TEST_F(UpstreamPoolTest, GivesTheAnswerOfAServiceThatRefusedTheBodyEarly) {
   ASSERT_TRUE(response.has_value()) << response.error().ToString();
   EXPECT_EQ(response->status, 413);
   EXPECT_EQ(response->body, "big\n");
+}
+
+// A service that writes a second answer some time after a whole first one
+// (a body read to its length, nothing left in the socket then) must not have
+// it taken for the answer to the next request: on a server's io thread,
+// where the pool reads the bare socket and checks no connection it has no
+// reason to, one that idled past a tick of the clock is looked at before
+// reuse, and retired.
+TEST_F(UpstreamPoolTest, OnAServerThreadBytesWrittenAfterAWholeAnswerRetireTheConnection) {
+  std::promise<void> stray_sent;
+  std::atomic<bool> strayed{false};
+  testing::LoopbackService service([&](int fd) {
+    while (testing::ReadHead(fd)) {
+      testing::SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      if (strayed.exchange(true)) continue;  // the first answer only
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      testing::SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled");
+      stray_sent.set_value();
+    }
+    ::close(fd);
+  });
+  HttpServerOptions options;
+  options.threads = 1;
+  std::unique_ptr<UpstreamPool> pool;  // made and used on the server's one thread
+  auto server =
+      StartPoolingServer(options, service.port(), pool, [](HttpRequest&, const HttpResponse& sent) {
+        return HttpResponse{.status = 200, .body = sent.body};
+      });
+  ASSERT_TRUE(server.has_value()) << server.error().ToString();
+  testing::TestClient client((*server)->port());
+  ASSERT_TRUE(client.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto first = client.ReadResponse();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->body, "ok");
+  stray_sent.get_future().wait();
+  // Past a tick of CLOCK_MONOTONIC_COARSE (10 ms at most), well within the
+  // worker's sweep of idle connections (a second), which would find the
+  // bytes too.
+  std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  ASSERT_TRUE(client.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto second = client.ReadResponse();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->body, "ok");
+  EXPECT_EQ(service.connections(), 2);
+  ASSERT_TRUE(client.Send("GET /drop HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(client.ReadResponse().has_value());
 }
 
 // Once part of a response has come on a pooled connection, the service has

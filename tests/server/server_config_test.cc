@@ -398,6 +398,29 @@ TEST(ServerConfigTest, ParsesARoutePrefixRewrite) {
   EXPECT_NE(odd_prefix.error().message().find("path_prefix"), std::string::npos);
 }
 
+// A route's host is matched as a Host is read: case and one final dot do
+// not count. A port, which a Host's never counts either, or a name that is
+// not one, is refused rather than matching every host or none.
+TEST(ServerConfigTest, ARoutesHostIsAHostName) {
+  auto parsed = Parse(R"(gateway:
+  upstreams: [{name: u, address: "h:1"}]
+  routes:
+    - {name: a, path_prefix: /a, upstream: u, host: Admin.Example.}
+    - {name: b, path_prefix: /b, upstream: u, host: "[::1]"}
+    - {name: c, path_prefix: /c, upstream: u}
+)");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString();
+  const std::vector<gateway::Route>& routes = parsed->gateway->options.routes;
+  ASSERT_EQ(routes.size(), 3u);
+  EXPECT_EQ(routes[0].host, "admin.example");
+  EXPECT_EQ(routes[1].host, "[::1]");
+  EXPECT_EQ(routes[2].host, "");
+  for (std::string_view bad :
+       {":8443", "api.example:8443", "::1", "[::1]:80", "a..example", ".", "a b", "u@h", "a/b"}) {
+    ExpectRouteRefused(fmt::format("host: \"{}\"", bad), "host");
+  }
+}
+
 TEST(ServerConfigTest, ParsesARoutesFieldRules) {
   auto parsed = Parse(R"(gateway:
   upstreams: [{name: orders, address: "h:1"}]
