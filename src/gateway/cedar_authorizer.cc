@@ -80,7 +80,8 @@ Status CompileRouteCedar(RouteCedar& route) {
 Result<cedar::Request> CedarAuthorizer::ToCedar(const AuthzRequest& request,
                                                 const cedar::CedarSnapshot& snapshot) const {
   const RouteCedar& route = *request.route->authz.cedar;
-  auto params = MatchPathTemplate(route.path_segments, request.resource);
+  auto params =
+      MatchPathTemplate(route.path_segments, request.resource, !request.route->case_sensitive);
   if (!params) {
     return Err(InvalidArgumentError(fmt::format("path does not match {}", route.path)));
   }

@@ -237,7 +237,7 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
   BULWARK_RETURN_IF_ERROR(
       node.CheckKeys({"name", "host", "path_prefix", "prefix_rewrite", "methods", "authn", "authz",
                       "rate_limit", "upstream", "websocket", "retry", "response_timeout_ms",
-                      "request_headers", "response_headers"}));
+                      "request_headers", "response_headers", "case_sensitive"}));
   Route route;
   BULWARK_ASSIGN_OR_RETURN(route.name, node["name"].String());
   BULWARK_ASSIGN_OR_RETURN(route.upstream, node["upstream"].StringOr(""));
@@ -265,6 +265,7 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
     route.host = RoutedHostName(route.host);  // as the Host it is matched with
   }
   BULWARK_ASSIGN_OR_RETURN(route.path_prefix, node["path_prefix"].StringOr("/"));
+  BULWARK_ASSIGN_OR_RETURN(route.case_sensitive, node["case_sensitive"].BoolOr(true));
   if (route.path_prefix.empty() || route.path_prefix.front() != '/') {
     return Err(node["path_prefix"].Error("must start with '/'"));
   }

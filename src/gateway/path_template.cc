@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "net/request_head.h"
+
 namespace bulwark::gateway {
 
 namespace {
@@ -93,7 +95,7 @@ Result<std::string> ExpandTemplate(std::string_view text, const PathParams& para
 }
 
 std::optional<PathParams> MatchPathTemplate(const std::vector<PathSegment>& segments,
-                                            std::string_view path) {
+                                            std::string_view path, bool ignore_case) {
   PathParams params;
   if (segments.empty()) return params;
   std::string_view rest = path;
@@ -112,7 +114,7 @@ std::optional<PathParams> MatchPathTemplate(const std::vector<PathSegment>& segm
     if (want.parameter) {
       if (segment.empty()) return std::nullopt;
       params.emplace(want.text, std::string(segment));
-    } else if (segment != want.text) {
+    } else if (ignore_case ? !net::EqualsIgnoreCase(segment, want.text) : segment != want.text) {
       return std::nullopt;
     }
     rest = last ? std::string_view() : rest.substr(slash + 1);

@@ -23,9 +23,11 @@ using PathParams = std::map<std::string, std::string, std::less<>>;
 Result<std::vector<PathSegment>> CompilePathTemplate(std::string_view path);
 
 // The parameters of `path` under compiled `segments` (none matches every
-// path), or nullopt if it does not match.
+// path), or nullopt if it does not match. With `ignore_case` (a route that
+// is not case_sensitive) literal segments match in any ASCII case;
+// parameters are taken as they came either way.
 std::optional<PathParams> MatchPathTemplate(const std::vector<PathSegment>& segments,
-                                            std::string_view path);
+                                            std::string_view path, bool ignore_case = false);
 
 // `text` with each {name} replaced by its parameter; kInvalidArgument for a
 // name `params` lacks or an unclosed brace.

@@ -52,7 +52,8 @@ AuthzDecision RelationAuthorizer::Authorize(const AuthzRequest& request) const {
   const RouteRelation& route = *request.route->authz.relation;
   const Principal* p = request.principal;
   if (p == nullptr) return Deny("relation: no authenticated caller");
-  auto params = MatchPathTemplate(route.path_segments, request.resource);
+  auto params =
+      MatchPathTemplate(route.path_segments, request.resource, !request.route->case_sensitive);
   if (!params) return Deny(fmt::format("relation: path does not match {}", route.path));
   std::string relation = route.relation;
   if (relation.empty()) {

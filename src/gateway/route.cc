@@ -30,8 +30,8 @@ std::string RoutedHostName(std::string_view host) {
   return name;
 }
 
-bool PathUnderPrefix(std::string_view path, std::string_view prefix) {
-  return net::PathHasPrefixSegment(path, prefix);
+bool PathUnderPrefix(std::string_view path, std::string_view prefix, bool ignore_case) {
+  return net::PathHasPrefixSegment(path, prefix, ignore_case);
 }
 
 bool RouteAuthn::TakesApiKeys() const {
@@ -59,7 +59,8 @@ bool IsGatewayOwnedRequestField(std::string_view name) {
 
 std::string ForwardedPath(const Route& route, std::string_view path) {
   if (!route.prefix_rewrite) return std::string(path);
-  const std::string_view rest = net::PathBelowPrefix(path, route.path_prefix).value_or(path);
+  const std::string_view rest =
+      net::PathBelowPrefix(path, route.path_prefix, !route.case_sensitive).value_or(path);
   const std::string& to = *route.prefix_rewrite;
   if (to.empty() && rest.empty()) return std::string(1, '/');
   std::string out;
@@ -73,7 +74,7 @@ const Route* RouteTable::Match(std::string_view method, std::string_view host,
   const std::string_view bare_host = HostNameOf(host);
   for (const Route& route : routes_) {
     if (!route.host.empty() && !net::EqualsIgnoreCase(route.host, bare_host)) continue;
-    if (!PathUnderPrefix(path, route.path_prefix)) continue;
+    if (!PathUnderPrefix(path, route.path_prefix, !route.case_sensitive)) continue;
     if (!route.methods.empty() &&
         std::find(route.methods.begin(), route.methods.end(), method) == route.methods.end()) {
       continue;

@@ -153,6 +153,11 @@ struct Route {
   std::string name;
   std::string host;
   std::string path_prefix = "/";
+  // Off, path_prefix matches in any ASCII case (Envoy's case_sensitive),
+  // for a service that takes `/Admin` for `/admin` (IIS, ASP.NET, a
+  // case-insensitive file system): there a route that only matched
+  // `/admin` would let `/ADMIN` by to the next route that matches.
+  bool case_sensitive = true;
   std::vector<std::string> methods;
   RouteAuthn authn;
   RouteAuthz authz;
@@ -193,8 +198,9 @@ struct Route {
 std::string ForwardedPath(const Route& route, std::string_view path);
 
 // True if `path` is `prefix` or continues it after a '/' (path parameters such
-// as "/admin;x" count as the segment they decorate).
-bool PathUnderPrefix(std::string_view path, std::string_view prefix);
+// as "/admin;x" count as the segment they decorate); with `ignore_case`, in
+// any ASCII case.
+bool PathUnderPrefix(std::string_view path, std::string_view prefix, bool ignore_case = false);
 
 class RouteTable {
  public:

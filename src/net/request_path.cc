@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/utf8.h"
+#include "net/request_head.h"
 
 namespace bulwark::net {
 
@@ -270,7 +271,11 @@ Result<NormalizedTarget> NormalizeRequestTarget(std::string_view target,
   return result;
 }
 
-std::optional<std::string_view> PathBelowPrefix(std::string_view path, std::string_view prefix) {
+std::optional<std::string_view> PathBelowPrefix(std::string_view path, std::string_view prefix,
+                                                bool ignore_case) {
+  const auto same = [ignore_case](std::string_view a, std::string_view b) {
+    return ignore_case ? EqualsIgnoreCase(a, b) : a == b;
+  };
   if (!path.starts_with('/')) return std::nullopt;
   if (prefix.empty() || prefix == "/") return path;
   if (!prefix.starts_with('/')) return std::nullopt;
@@ -282,7 +287,10 @@ std::optional<std::string_view> PathBelowPrefix(std::string_view path, std::stri
     path.remove_prefix(1);
     const std::string_view want = prefix.substr(0, prefix.find('/'));
     const std::string_view have = path.substr(0, path.find('/'));
-    if (have != want && !(have.starts_with(want) && have[want.size()] == ';')) return std::nullopt;
+    if (!same(have, want) && !(have.size() > want.size() && have[want.size()] == ';' &&
+                               same(have.substr(0, want.size()), want))) {
+      return std::nullopt;
+    }
     prefix.remove_prefix(want.size());
     path.remove_prefix(have.size());
   }

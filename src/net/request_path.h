@@ -130,8 +130,11 @@ Result<NormalizedTarget> NormalizeRequestTarget(std::string_view target,
 // If `path` lies under `prefix` (as PathHasPrefixSegment says), what of it
 // follows the segments `prefix` matched, their parameters included: empty
 // or starting with '/' (`/orders;v=2/7` below `/orders` is `/7`; below `/`
-// or an empty prefix, the whole path). Else nullopt.
-std::optional<std::string_view> PathBelowPrefix(std::string_view path, std::string_view prefix);
+// or an empty prefix, the whole path). Else nullopt. With `ignore_case`,
+// segments are compared without regard to ASCII case (`/ADMIN/x` is under
+// `/admin`).
+std::optional<std::string_view> PathBelowPrefix(std::string_view path, std::string_view prefix,
+                                                bool ignore_case = false);
 
 // True if `path` lies under `prefix` segment by segment: `/admin` is under
 // `/admin`, and `/admin/` and `/admin/x` are too, but `/administrator` is
@@ -140,9 +143,11 @@ std::optional<std::string_view> PathBelowPrefix(std::string_view path, std::stri
 // followed by parameters still matches (`/admin;x=1/y` is under `/admin`,
 // and `/api;v=2/admin` under `/api/admin`) because many servers strip them
 // before routing, so appending `;x` cannot step out of a rule. Comparison is
-// byte-wise and case-sensitive; `%2F` is not a separator.
-inline bool PathHasPrefixSegment(std::string_view path, std::string_view prefix) {
-  return PathBelowPrefix(path, prefix).has_value();
+// byte-wise and case-sensitive unless `ignore_case`; `%2F` is not a
+// separator.
+inline bool PathHasPrefixSegment(std::string_view path, std::string_view prefix,
+                                 bool ignore_case = false) {
+  return PathBelowPrefix(path, prefix, ignore_case).has_value();
 }
 
 namespace internal {

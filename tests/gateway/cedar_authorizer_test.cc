@@ -220,6 +220,16 @@ TEST(CedarPathTemplateTest, MatchesSegmentsAndTheRest) {
   EXPECT_TRUE(MatchPathTemplate("", "/anything")->empty());
 }
 
+TEST(CedarPathTemplateTest, LiteralsMatchInAnyCaseOnlyWhenAsked) {
+  RouteCedar cedar{.path = "/docs/{id}"};
+  ASSERT_TRUE(CompileRouteCedar(cedar).ok());
+  EXPECT_FALSE(MatchPathTemplate(cedar.path_segments, "/DOCS/D1").has_value());
+  auto p = MatchPathTemplate(cedar.path_segments, "/DOCS/D1", /*ignore_case=*/true);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->at("id"), "D1");  // as it came
+  EXPECT_FALSE(MatchPathTemplate(cedar.path_segments, "/DOCSX/D1", true).has_value());
+}
+
 bulwark::Status CheckRouteCedar(RouteCedar cedar) { return CompileRouteCedar(cedar); }
 
 TEST(CedarPathTemplateTest, BadRouteSectionsAreRefused) {

@@ -364,6 +364,31 @@ std::vector<Route> DeleteOfOrdersBesideAPublicRest() {
   return {orders, rest};
 }
 
+// Paths match case-sensitively (RFC 3986), so `/ADMIN` is not under a
+// route for `/admin` and goes to the next that matches; a route that is not
+// case_sensitive, for a service that takes `/ADMIN` for `/admin`, holds it
+// in any case, and its prefix rewrite too.
+TEST_F(GatewayTest, ARouteThatIsNotCaseSensitiveHoldsItsPathInAnyCase) {
+  Route admin = Admin();
+  Route rest = Public();
+  rest.path_prefix = "/";
+  auto strict = Make({admin, rest});
+  EXPECT_EQ(Decide(*strict, "GET", "/admin/users").status, 401);
+  EXPECT_EQ(Decide(*strict, "GET", "/ADMIN/users").route_name(), "public");
+
+  admin.case_sensitive = false;
+  auto any_case = Make({admin, rest});
+  for (const char* path : {"/admin/users", "/ADMIN/users", "/Admin;x=1/users", "/aDmIn"}) {
+    const Decision d = Decide(*any_case, "GET", path);
+    EXPECT_EQ(d.status, 401) << path;
+    EXPECT_EQ(d.route_name(), "admin") << path;
+  }
+  EXPECT_EQ(Decide(*any_case, "GET", "/ADMINISTRATOR").route_name(), "public");
+
+  admin.prefix_rewrite = "/v1";
+  EXPECT_EQ(ForwardedPath(admin, "/ADMIN/Users"), "/v1/Users");
+}
+
 TEST_F(GatewayTest, AMethodInLowerCaseIsRefusedNotRoutedPastItsRule) {
   // The public route would take `delete` (no DELETE route matches it) and a
   // service that upper-cases methods would run it as the DELETE the orders

@@ -337,6 +337,18 @@ TEST(PathHasPrefixSegmentTest, PathParametersDoNotStepOutOfAPrefix) {
   EXPECT_FALSE(PathHasPrefixSegment("/admin2;x", "/admin"));
 }
 
+TEST(PathHasPrefixSegmentTest, IgnoresCaseOnlyWhenAsked) {
+  constexpr bool kIgnoreCase = true;
+  EXPECT_FALSE(PathHasPrefixSegment("/ADMIN/x", "/admin"));
+  EXPECT_TRUE(PathHasPrefixSegment("/ADMIN/x", "/admin", kIgnoreCase));
+  EXPECT_TRUE(PathHasPrefixSegment("/Api;v=2/aDmin", "/api/admin", kIgnoreCase));
+  EXPECT_TRUE(PathHasPrefixSegment("/admin;X", "/ADMIN", kIgnoreCase));
+  EXPECT_FALSE(PathHasPrefixSegment("/ADMINISTRATOR", "/admin", kIgnoreCase));
+  EXPECT_FALSE(PathHasPrefixSegment("/ADM", "/admin", kIgnoreCase));
+  EXPECT_FALSE(PathHasPrefixSegment("/x/ADMIN", "/admin", kIgnoreCase));
+  EXPECT_EQ(PathBelowPrefix("/ORDERS;v=2/7/Items", "/orders", kIgnoreCase), "/7/Items");
+}
+
 TEST(PathBelowPrefixTest, IsWhatFollowsTheMatchedSegmentsAndTheirParameters) {
   EXPECT_EQ(PathBelowPrefix("/orders", "/orders"), "");
   EXPECT_EQ(PathBelowPrefix("/orders/", "/orders"), "/");

@@ -415,6 +415,13 @@ TEST(ServerConfigTest, ARoutesHostIsAHostName) {
   EXPECT_EQ(routes[0].host, "admin.example");
   EXPECT_EQ(routes[1].host, "[::1]");
   EXPECT_EQ(routes[2].host, "");
+  EXPECT_TRUE(routes[2].case_sensitive) << "by default";
+  auto any_case = Parse(R"(gateway:
+  upstreams: [{name: u, address: "h:1"}]
+  routes: [{name: a, path_prefix: /Admin, upstream: u, case_sensitive: false}]
+)");
+  ASSERT_TRUE(any_case.has_value()) << any_case.error().ToString();
+  EXPECT_FALSE(any_case->gateway->options.routes[0].case_sensitive);
   for (std::string_view bad :
        {":8443", "api.example:8443", "::1", "[::1]:80", "a..example", ".", "a b", "u@h", "a/b"}) {
     ExpectRouteRefused(fmt::format("host: \"{}\"", bad), "host");
