@@ -257,9 +257,7 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
   BULWARK_ASSIGN_OR_RETURN(route.host, node["host"].StringOr(""));
   if (!route.host.empty()) {
     // A port would be ignored (a Host's port is), so it is not taken.
-    const bool port = route.host.starts_with('[') ? !route.host.ends_with(']')
-                                                  : route.host.find(':') != std::string::npos;
-    if (port || !net::CheckAuthority(route.host).ok()) {
+    if (HostWithoutPort(route.host) != route.host || !net::CheckAuthority(route.host).ok()) {
       return Err(node["host"].Error("must be a host name or an IPv6 literal, without a port"));
     }
     route.host = RoutedHostName(route.host);  // as the Host it is matched with

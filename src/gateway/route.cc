@@ -8,16 +8,19 @@
 
 namespace bulwark::gateway {
 
-namespace {
-
-// RoutedHostName but for its case, which the route match ignores.
-std::string_view HostNameOf(std::string_view host) {
+std::string_view HostWithoutPort(std::string_view host) {
   if (!host.empty() && host.front() == '[') {
     size_t close = host.find(']');
     return close == std::string_view::npos ? host : host.substr(0, close + 1);
   }
-  size_t colon = host.rfind(':');
-  if (colon != std::string_view::npos) host = host.substr(0, colon);
+  return host.substr(0, host.rfind(':'));
+}
+
+namespace {
+
+// RoutedHostName but for its case, which the route match ignores.
+std::string_view HostNameOf(std::string_view host) {
+  host = HostWithoutPort(host);
   if (host.size() > 1 && host.back() == '.') host.remove_suffix(1);
   return host;
 }

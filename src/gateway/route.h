@@ -142,6 +142,9 @@ bool IsGatewayOwnedRequestField(std::string_view name);
 // DNS and nginx's server names have it; a service behind would take it for
 // that host too).
 std::string RoutedHostName(std::string_view host);
+// `host` without its `:port`, if it has one (an IPv6 literal keeps its
+// brackets).
+std::string_view HostWithoutPort(std::string_view host);
 // Whether a `principals` pattern names SPIFFE IDs (starts `spiffe://`)
 // rather than subjects.
 bool IsSpiffePattern(std::string_view pattern);

@@ -791,8 +791,7 @@ asio::awaitable<void> HttpConnection<Stream>::LingeringClose() {
     Lowest().shutdown(tcp::socket::shutdown_send, ec);
     if (!ec) {
       using Clock = ConnectionSlot::Clock;
-      const auto end = Clock::now() + kLingerTime;
-      for (auto now = Clock::now(); now < end; now = Clock::now()) {
+      for (auto now = Clock::now(), end = now + kLingerTime; now < end; now = Clock::now()) {
         slot_.ExpireAfter(std::min<std::chrono::milliseconds>(
             kLingerTimeout, std::chrono::ceil<std::chrono::milliseconds>(end - now)));
         buffer_.clear();

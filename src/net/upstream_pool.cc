@@ -192,8 +192,9 @@ struct UpstreamPool::Connection {
   beast::flat_buffer buffer;
   std::string write_buffer;
   internal::CoarseSteadyClock::time_point idle_since;
-  // The last response had no body: bytes the service sent after it anyway
-  // are looked for before the connection is reused.
+  // Bytes the service sent after the last response may wait unread (it had
+  // no body, or its body's end was read to its exact length...): looked for
+  // before the connection is reused, however soon (see TakeIdle).
   bool check_before_reuse = false;
   // On a server's io thread, the response deadline is kept by the worker's
   // sweep (see internal::SweepDeadlines); elsewhere by Beast's timer.
@@ -1026,6 +1027,9 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Upgrade(const HttpRequest& r
 
 std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle(bool checked) {
   const auto now = internal::CoarseSteadyClock::now();
+  while (!idle_.empty() && now - idle_.front()->idle_since > options_.idle_timeout) {
+    idle_.erase(idle_.begin());
+  }
   while (!idle_.empty()) {
     std::unique_ptr<Connection> connection = std::move(idle_.back());
     idle_.pop_back();
@@ -1050,10 +1054,6 @@ std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle(bool checked) {
 
 asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& request,
                                                          bool idempotent) {
-  const auto now = internal::CoarseSteadyClock::now();
-  while (!idle_.empty() && now - idle_.front()->idle_since > options_.idle_timeout) {
-    idle_.erase(idle_.begin());
-  }
   if (request.streamed_body) return SendStreamed(request, idempotent);
   if (std::unique_ptr<Connection> connection = TakeIdle(/*checked=*/false)) {
     return ExchangeOn(std::move(connection), request, idempotent);
