@@ -8,6 +8,7 @@
 #include "net/resolve.h"
 #include "net/streamed_body.h"
 #include "net/tunnel.h"
+#include "net/websocket.h"
 
 #include <fmt/format.h>
 
@@ -94,29 +95,41 @@ asio::awaitable<void> Pause(std::chrono::milliseconds wait) {
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
-// A WebSocket opening handshake (RFC 6455 section 4.1): an HTTP/1.1 GET
-// whose Upgrade names websocket and whose Connection names upgrade.
-bool IsWebSocketHandshake(const net::HttpRequest& request) {
-  if (request.method != "GET" || request.version_minor != 1) return false;
+// The Sec-WebSocket-Accept a service must answer `request` with, if it is
+// a WebSocket opening handshake (RFC 6455 section 4.1): an HTTP/1.1 GET
+// whose Upgrade names websocket, whose Connection names upgrade and which
+// carries one well-formed Sec-WebSocket-Key. Any other request (one with a
+// missing or malformed key among them) goes on as a plain one, its Upgrade
+// dropped with the other fields of its hop.
+std::optional<std::string> WebSocketAcceptOwed(const net::HttpRequest& request) {
+  if (request.method != "GET" || request.version_minor != 1) return std::nullopt;
   bool upgrade = false;
   bool connection = false;
+  int keys = 0;
+  std::string_view key;
   for (const auto& [name, value] : request.headers) {
     if (net::EqualsIgnoreCase(name, "Upgrade")) {
       upgrade = upgrade || net::ListHasToken(value, "websocket");
     } else if (net::EqualsIgnoreCase(name, "Connection")) {
       connection = connection || net::ListHasToken(value, "upgrade");
+    } else if (net::EqualsIgnoreCase(name, "Sec-WebSocket-Key")) {
+      ++keys;
+      key = value;
     }
   }
-  return upgrade && connection;
+  if (!upgrade || !connection || keys != 1 || !net::IsWebSocketKey(key)) return std::nullopt;
+  return net::WebSocketAccept(key);
 }
 
-// The request sent on, or with `tunnel` the WebSocket handshake. Not a
-// coroutine (no frame of its own), and no conditional expression around a
-// co_await (which GCC 12 builds wrong): the caller awaits what it returns.
+// The request sent on, or with `accept` the WebSocket handshake whose 101
+// must carry it. Not a coroutine (no frame of its own), and no conditional
+// expression around a co_await (which GCC 12 builds wrong): the caller
+// awaits what it returns, and keeps `accept` until then.
 asio::awaitable<Result<net::HttpResponse>> SendOrUpgrade(net::UpstreamPool& pool,
                                                          const net::HttpRequest& request,
-                                                         bool tunnel, bool idempotent) {
-  if (tunnel) return pool.Upgrade(request, "websocket");
+                                                         const std::optional<std::string>& accept,
+                                                         bool idempotent) {
+  if (accept) return pool.Upgrade(request, {.protocol = "websocket", .accept = *accept});
   return pool.Send(request, idempotent);
 }
 
@@ -1069,8 +1082,11 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
                                                  upstreams_[endpoint->upstream]->request_bytes);
         upstream_request.streamed_body = client_body;
       }
-      const bool tunnel = decision.route->websocket && upstream_request.body.empty() &&
-                          !client_body && IsWebSocketHandshake(request);
+      std::optional<std::string> accept;  // what the service's 101 must carry
+      if (decision.route->websocket && upstream_request.body.empty() && !client_body) {
+        accept = WebSocketAcceptOwed(request);
+      }
+      const bool tunnel = accept.has_value();
       const Upstream& upstream = *upstreams_[endpoint->upstream];
       const RouteForward& forward = ForwardOf(*decision.route);
       const int max_tries = MaxTries(forward, view->size());
@@ -1089,7 +1105,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       std::optional<InFlight> in_flight;
       if (upstream.least_request) in_flight.emplace(endpoint->in_flight);
       Result<net::HttpResponse> sent =
-          co_await SendOrUpgrade(pool, upstream_request, tunnel, idempotent);
+          co_await SendOrUpgrade(pool, upstream_request, accept, idempotent);
       CountBodySent(upstream.request_bytes, upstream_request, sent);
       // A try that failed as the route's policy allows goes again: to
       // the next endpoint that is up and has not had the request; then,
@@ -1173,7 +1189,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
           upstream_request.response_timeout = TryTimeout(per_try, left);
         }
         if (upstream.least_request) in_flight.emplace(endpoint->in_flight);
-        sent = co_await SendOrUpgrade(PoolAt(*view, place, executor), upstream_request, tunnel,
+        sent = co_await SendOrUpgrade(PoolAt(*view, place, executor), upstream_request, accept,
                                       idempotent);
         CountBodySent(upstream.request_bytes, upstream_request, sent);
         ++tries;

@@ -400,7 +400,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
 
 asio::awaitable<Result<HttpResponse>> UpstreamPool::ExchangeOn(
     std::unique_ptr<Connection> connection, const HttpRequest& request, bool retry,
-    std::string_view upgrade) {
+    const Switch* upgrade) {
   // Not a coroutine: the exchange is the only frame. (Not one conditional
   // expression either: so built by GCC 12, the proxy crashed.)
   Connection& c = *connection;
@@ -512,7 +512,7 @@ template <class Stream>
 asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
                                                              std::unique_ptr<Connection> connection,
                                                              const HttpRequest& request, bool retry,
-                                                             std::string_view upgrade) {
+                                                             const Switch* upgrade) {
   Connection& c = *connection;
   // One flat buffer and one write (see HttpConnection::Write).
   std::string& out = c.write_buffer;
@@ -522,8 +522,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
     out.append(name).append(": "sv).append(value).append("\r\n"sv);
   }
   out.append(request.passed_on_fields);
-  if (!upgrade.empty()) {
-    out.append("Connection: Upgrade\r\nUpgrade: "sv).append(upgrade).append("\r\n"sv);
+  if (upgrade != nullptr) {
+    out.append("Connection: Upgrade\r\nUpgrade: "sv).append(upgrade->protocol).append("\r\n"sv);
   }
   StreamedBody* const streamed = request.streamed_body.get();
   bool request_cut = false;
@@ -654,13 +654,25 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
     if (parsed->status >= 200) break;
     if (parsed->status == 101) {
       // Switching protocols: only as asked, and then the connection is a tunnel.
-      if (upgrade.empty()) co_return Err(DataLossError("unexpected 101 from upstream"));
+      if (upgrade == nullptr) co_return Err(DataLossError("unexpected 101 from upstream"));
       std::optional<std::string_view> switched;
+      int accepts = 0;
+      bool accepted = false;
       for (const auto& [name, value] : fields) {
-        if (EqualsIgnoreCase(name, "upgrade")) switched = value;
+        if (EqualsIgnoreCase(name, "upgrade")) {
+          switched = value;
+        } else if (EqualsIgnoreCase(name, "sec-websocket-accept")) {
+          ++accepts;
+          accepted = value == upgrade->accept;
+        }
       }
-      if (!switched || !EqualsIgnoreCase(*switched, upgrade)) {
+      if (!switched || !EqualsIgnoreCase(*switched, upgrade->protocol)) {
         co_return Err(DataLossError("upstream switched to another protocol"));
+      }
+      // A service that switched without answering the client's key did not
+      // take part in the handshake (RFC 6455 section 4.1): no tunnel to it.
+      if (!upgrade->accept.empty() && (accepts != 1 || !accepted)) {
+        co_return Err(DataLossError("upstream's 101 did not answer the WebSocket key"));
       }
       response.status = 101;
       PassOn(fields, response);  // which drops Upgrade, a field of this hop
@@ -690,8 +702,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
     // Large, chunked or close-delimited: the client gets the body as it
     // comes, unless it is all here already.
     auto body = std::make_shared<StreamedResponse<Stream>>(
-        *this, std::move(connection), stream, parsed->keep_alive && upgrade.empty() && !request_cut,
-        length);
+        *this, std::move(connection), stream,
+        parsed->keep_alive && upgrade == nullptr && !request_cut, length);
     Result<std::optional<std::string>> whole = body->Begin(head_size);
     if (!whole) co_return Err(std::move(whole.error()));
     if (*whole) {
@@ -722,7 +734,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   // again before it is reused. A plain read that left room took all the
   // socket had.
   c.check_before_reuse = *length == 0 || buffered < *length || read_filled_room || !kImmediate;
-  if (parsed->keep_alive && upgrade.empty() && !request_cut && c.buffer.size() == 0) {
+  if (parsed->keep_alive && upgrade == nullptr && !request_cut && c.buffer.size() == 0) {
     Pool(std::move(connection));
   }
   co_return response;
@@ -1014,7 +1026,7 @@ class UpstreamPool::UpstreamTunnel final : public Tunnel {
 };
 
 asio::awaitable<Result<HttpResponse>> UpstreamPool::Upgrade(const HttpRequest& request,
-                                                            std::string_view protocol) {
+                                                            Switch ask) {
   auto connection = co_await Connect();
   if (!connection) co_return Err(connection.error());
   // A tunnel's two ways renew one deadline while both wait: the worker's
@@ -1022,7 +1034,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Upgrade(const HttpRequest& r
   if (!(*connection)->registration) {
     co_return Err(UnavailableError("a tunnel needs a server's io thread"));
   }
-  co_return co_await ExchangeOn(std::move(*connection), request, /*retry=*/false, protocol);
+  co_return co_await ExchangeOn(std::move(*connection), request, /*retry=*/false, &ask);
 }
 
 std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle(bool checked) {

@@ -131,16 +131,24 @@ class UpstreamPool {
   // (malformed response). Never throws for I/O outcomes.
   boost::asio::awaitable<Result<HttpResponse>> Send(const HttpRequest& request, bool idempotent);
 
-  // Sends `request`, a GET asking to switch to `protocol` (e.g. "websocket";
-  // the pool adds `Connection: Upgrade` and `Upgrade`), on a connection of
-  // its own. If the service answers 101 with an Upgrade naming the same
-  // protocol, the response (its Upgrade among passed_on_fields) carries the
-  // tunnel to it (HttpResponse::tunnel), which relays until either end closes
-  // or no byte passes either way for options' tunnel_idle_timeout. Any other answer is as
-  // from Send, and its connection is not pooled. Never retried. Errors as
-  // Send's; kDataLoss for a 101 to another protocol.
-  boost::asio::awaitable<Result<HttpResponse>> Upgrade(const HttpRequest& request,
-                                                       std::string_view protocol);
+  // What an upgrade asks the service for: the protocol to switch to (e.g.
+  // "websocket"; the pool adds `Connection: Upgrade` and `Upgrade`) and, if
+  // not empty, the one Sec-WebSocket-Accept its 101 must carry (the answer
+  // to the request's Sec-WebSocket-Key: net/websocket.h).
+  struct Switch {
+    std::string_view protocol;
+    std::string_view accept;
+  };
+
+  // Sends `request`, a GET asking to switch as `ask` says, on a connection
+  // of its own. If the service answers 101 with an Upgrade naming the same
+  // protocol (and the accept asked for), the response (its Upgrade among
+  // passed_on_fields) carries the tunnel to it (HttpResponse::tunnel), which
+  // relays until either end closes or no byte passes either way for options'
+  // tunnel_idle_timeout. Any other answer is as from Send, and its
+  // connection is not pooled. Never retried. Errors as Send's; kDataLoss for
+  // a 101 to another protocol or without the accept asked for.
+  boost::asio::awaitable<Result<HttpResponse>> Upgrade(const HttpRequest& request, Switch ask);
 
   size_t idle_connections() const;
 
@@ -167,16 +175,16 @@ class UpstreamPool {
   // connection's TLS stream, bare socket or timed stream), then pools the
   // connection if it may serve another request. If `retry`, a failure before
   // any byte of a response came is retried once on a new connection.
-  // With `upgrade` (a protocol), the request asks to switch to it (see
-  // Upgrade) and is never retried.
+  // With `upgrade`, the request asks to switch as it says (see Upgrade) and
+  // is never retried.
   boost::asio::awaitable<Result<HttpResponse>> ExchangeOn(std::unique_ptr<Connection> connection,
                                                           const HttpRequest& request, bool retry,
-                                                          std::string_view upgrade = {});
+                                                          const Switch* upgrade = nullptr);
   template <class Stream>
   boost::asio::awaitable<Result<HttpResponse>> Exchange(Stream& stream,
                                                         std::unique_ptr<Connection> connection,
                                                         const HttpRequest& request, bool retry,
-                                                        std::string_view upgrade);
+                                                        const Switch* upgrade);
   // Writes `body` to the service after its request's head (in chunks if
   // `chunked`): true once it is all sent, false if the service answered
   // before (the rest is not sent); an error of the body's own (the

@@ -4,6 +4,7 @@ what real services send (chunked, close-delimited, split writes, bodies
 too large to hold, events that come a second apart), and against
 what a broken or hostile one sends (bytes beyond the response, a malformed
 head). Usage: framing_upstream.py PORT"""
+import base64
 import collections
 import email.utils
 import hashlib
@@ -85,6 +86,20 @@ class Handler(socketserver.StreamRequestHandler):
                     count = b"%d" % hits[target[len("/framing/hits"):]]
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(count) + count)
                 continue
+            if target.startswith("/ws101/"):
+                # A 101 to websocket whose Sec-WebSocket-Accept answers the
+                # key sent (/ws101/right) or another one (/ws101/wrong),
+                # then a line in the new protocol and the end of the tunnel.
+                key = headers.get("sec-websocket-key", "")
+                if target != "/ws101/right":
+                    key += "x"
+                guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+                accept = base64.b64encode(hashlib.sha1((key + guid).encode()).digest())
+                self.wfile.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                 b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept +
+                                 b"\r\n\r\ntunnelled\n")
+                self.wfile.flush()
+                return
             if target == "/least/events":  # a stream that lasts two seconds
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                                  b"Transfer-Encoding: chunked\r\n\r\n")

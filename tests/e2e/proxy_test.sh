@@ -222,6 +222,7 @@ gateway:
     - {name: gone, path_prefix: /gone, authn: {mode: none}, upstream: down}
     - {name: flaky, path_prefix: /flaky, authn: {mode: none}, upstream: flaky}
     - {name: framing, path_prefix: /framing, authn: {mode: none}, upstream: framing}
+    - {name: ws101, path_prefix: /ws101, authn: {mode: none}, upstream: framing, websocket: true}
     - {name: secure-upload, path_prefix: /secure, authz: {scopes: [orders:read]}, upstream: framing}
     - name: late-long                     # the route waits longer than its upstream
       path_prefix: /late-long
@@ -945,6 +946,18 @@ expect_eq "websocket without a token -> 401" "$(ws "ws://127.0.0.1:$port/ws/chat
 expect_eq "websocket to a route without it: a plain GET" \
   "$(code -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
     -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$base/wsoff/x"):$(cat body)" "426:plain GET upgrade="
+expect_eq "websocket with a malformed key: a plain GET" \
+  "$(code -H "Authorization: Bearer $good" -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+    -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: not-sixteen-bytes' "$base/ws/x"):$(cat body)" \
+  "426:plain GET upgrade="
+# A service that switches without answering the client's key (RFC 6455
+# section 4.1) took no part in the handshake: no tunnel to it.
+ws101() {
+  curl -s -o body -w '%{http_code}' -m 5 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+    -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$base/ws101/$1"
+}
+expect_eq "a 101 that answers another key -> 502" "$(ws101 wrong)" 502
+expect_eq "a 101 that answers the key: a tunnel" "$(ws101 right):$(cat body)" "101:tunnelled"
 # h2c smuggling: an Upgrade to another protocol is never passed on, even on
 # a WebSocket route, so no service can be talked into a protocol that
 # carries further requests past the gateway's checks.

@@ -74,7 +74,9 @@ class TunnelTest : public ::testing::Test {
   }
 
   // A server whose handler asks the service to switch to `protocol`.
-  void StartProxy(std::string protocol, std::chrono::milliseconds idle = 5s) {
+  // With `accept`, the 101 must carry it as its Sec-WebSocket-Accept.
+  void StartProxy(std::string protocol, std::chrono::milliseconds idle = 5s,
+                  std::string accept = "") {
     HttpServerOptions options;
     options.threads = 1;
     const uint16_t port = service_->port();
@@ -82,8 +84,8 @@ class TunnelTest : public ::testing::Test {
         asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port)};
     auto server = StartAsyncHttpServer(
         options,
-        [this, port, endpoints, protocol,
-         idle](HttpRequest& request) -> asio::awaitable<HttpResponse> {
+        [this, port, endpoints, protocol, idle,
+         accept](HttpRequest& request) -> asio::awaitable<HttpResponse> {
           if (request.target == "/drop") {  // before the server's io_context goes
             pool_.reset();
             co_return HttpResponse{.status = 204};
@@ -99,7 +101,8 @@ class TunnelTest : public ::testing::Test {
           forward.method = "GET";
           forward.target = request.target;
           forward.headers = {{"Host", "s"}};
-          Result<HttpResponse> sent = co_await pool_->Upgrade(forward, protocol);
+          Result<HttpResponse> sent =
+              co_await pool_->Upgrade(forward, UpstreamPool::Switch{protocol, accept});
           if (!sent) co_return HttpResponse{.status = 502, .body = sent.error().ToString()};
           co_return std::move(*sent);
         });
@@ -168,6 +171,33 @@ TEST_F(TunnelTest, ASwitchToAnotherProtocolIsRefused) {
   const auto response = testing::RoundTrip(server_->port(), "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 502);
+}
+
+// A service whose 101 does not answer the key it was sent took no part in
+// the handshake: no tunnel to it, 502. One that does is tunnelled to.
+TEST_F(TunnelTest, A101MustCarryTheAcceptAskedFor) {
+  constexpr std::string_view kHead =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
+  const std::string right = "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n";
+  for (const std::string& fields : {
+           std::string(),
+           std::string("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOp=\r\n"),
+           std::string("Sec-WebSocket-Accept: \r\n"),
+           right + right,
+       }) {
+    Serve(std::string(kHead) + fields + "\r\n");
+    StartProxy("websocket", 5s, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    const auto response = testing::RoundTrip(server_->port(), "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(response.has_value()) << fields;
+    EXPECT_EQ(response->status, 502) << fields;
+    TearDown();
+    server_.reset();
+  }
+  Serve(std::string(kHead) + right + "\r\n");
+  StartProxy("websocket", 5s, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  testing::TestClient client(server_->port());
+  ASSERT_TRUE(client.Send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_TRUE(client.ReadUntilClose(5s).starts_with("HTTP/1.1 101 "));
 }
 
 // A service that does not switch answers as ever; its connection, asked to
