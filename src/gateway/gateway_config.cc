@@ -73,10 +73,10 @@ Result<guard::RateLimitPolicy> PolicyFromNode(const ConfigNode& node) {
 }
 
 Result<JwtIssuerConfig> IssuerFromNode(const ConfigNode& node, const std::string& base_dir) {
-  BULWARK_RETURN_IF_ERROR(
-      node.CheckKeys({"name", "issuer", "audiences", "jwks_file", "jwks_uri", "jwks_ca_file",
-                      "jwks_refresh_seconds", "jwks_min_refetch_seconds", "typ", "leeway_seconds",
-                      "max_lifetime_seconds", "roles_claim", "forward_token"}));
+  BULWARK_RETURN_IF_ERROR(node.CheckKeys(
+      {"name", "issuer", "audiences", "jwks_file", "jwks_uri", "jwks_ca_file",
+       "jwks_refresh_seconds", "jwks_min_refetch_seconds", "jwks_max_stale_seconds", "typ",
+       "leeway_seconds", "max_lifetime_seconds", "roles_claim", "forward_token"}));
   JwtIssuerConfig issuer;
   BULWARK_ASSIGN_OR_RETURN(issuer.name, node["name"].String());
   BULWARK_ASSIGN_OR_RETURN(issuer.issuer, node["issuer"].String());
@@ -101,8 +101,16 @@ Result<JwtIssuerConfig> IssuerFromNode(const ConfigNode& node, const std::string
     if (!ca.empty()) issuer.jwks_ca_file = from_base(ca);
     BULWARK_ASSIGN_OR_RETURN(int64_t refresh, node["jwks_refresh_seconds"].IntOr(300, 10, 86400));
     BULWARK_ASSIGN_OR_RETURN(int64_t refetch, node["jwks_min_refetch_seconds"].IntOr(30, 1, 3600));
+    // By default a day, and never less than four refreshes.
+    BULWARK_ASSIGN_OR_RETURN(
+        int64_t stale, node["jwks_max_stale_seconds"].IntOr(std::max<int64_t>(86400, 4 * refresh),
+                                                            10, 30 * 86400));
+    if (stale < refresh) {
+      return Err(node["jwks_max_stale_seconds"].Error("must be at least jwks_refresh_seconds"));
+    }
     issuer.jwks_refresh_interval = std::chrono::seconds(refresh);
     issuer.jwks_min_refetch_interval = std::chrono::seconds(refetch);
+    issuer.jwks_max_stale = std::chrono::seconds(stale);
   }
   BULWARK_ASSIGN_OR_RETURN(issuer.required_typ, node["typ"].StringOr(""));
   BULWARK_ASSIGN_OR_RETURN(int64_t leeway, node["leeway_seconds"].IntOr(60, 0, 600));

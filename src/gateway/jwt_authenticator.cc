@@ -81,9 +81,12 @@ struct JwtAuthenticator::Issuer {
   }
   // Finished fetches of this issuer, successful or not.
   std::atomic<uint64_t> fetches{0};
-  // Serializes fetches of this issuer; guards last_body.
+  // Serializes fetches of this issuer; guards last_body and confirmed.
   std::mutex fetch_mu;
   std::string last_body;
+  // When a fetch last gave usable keys (or the same set again); unset while
+  // the issuer has no fetched keys.
+  std::optional<std::chrono::steady_clock::time_point> confirmed;
 };
 
 JwtAuthenticator::JwtAuthenticator(std::vector<std::unique_ptr<Issuer>> issuers)
@@ -136,13 +139,27 @@ bool JwtAuthenticator::FetchKeys(Issuer& issuer) {
                 {{"issuer", config.name}, {"keys", static_cast<int64_t>(count)}});
     }
   }
-  issuer.fetches.fetch_add(1, std::memory_order_acq_rel);
-  if (!error.empty()) {
+  const auto now = std::chrono::steady_clock::now();
+  if (error.empty()) {
+    issuer.confirmed = now;
+  } else {
     log::Warn("gateway.jwks_fetch_failed",
               {{"issuer", config.name}, {"uri", config.jwks_uri}, {"error", error}});
-    return false;
+    if (issuer.confirmed && now - *issuer.confirmed >= config.jwks_max_stale) {
+      // Fail closed: the keys may be ones the provider has since revoked.
+      issuer.verifier->ReplaceKeys(jose::Jwks());
+      issuer.last_body.clear();
+      issuer.confirmed.reset();
+      log::Error(
+          "gateway.jwks_stale_keys_dropped",
+          {{"issuer", config.name},
+           {"max_stale_seconds",
+            static_cast<int64_t>(
+                std::chrono::duration_cast<std::chrono::seconds>(config.jwks_max_stale).count())}});
+    }
   }
-  return true;
+  issuer.fetches.fetch_add(1, std::memory_order_acq_rel);
+  return error.empty();
 }
 
 int JwtAuthenticator::RefreshRemoteKeysNow() {
@@ -237,6 +254,11 @@ Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
           config.jwks_min_refetch_interval.count() <= 0 || config.jwks_fetch_timeout.count() <= 0) {
         return Err(InvalidArgumentError(
             fmt::format("jwt issuer '{}': JWKS intervals must be positive", config.name)));
+      }
+      if (config.jwks_max_stale < config.jwks_refresh_interval) {
+        return Err(InvalidArgumentError(fmt::format(
+            "jwt issuer '{}': jwks_max_stale_seconds must be at least jwks_refresh_seconds",
+            config.name)));
       }
       if (Status url = net::CheckFetchUrl(config.jwks_uri); !url.ok()) {
         return Err(InvalidArgumentError(

@@ -51,6 +51,12 @@ struct JwtIssuerConfig {
   std::chrono::milliseconds jwks_refresh_interval{std::chrono::minutes(5)};
   std::chrono::milliseconds jwks_min_refetch_interval{std::chrono::seconds(30)};
   std::chrono::milliseconds jwks_fetch_timeout{std::chrono::seconds(5)};
+  // Fetched keys no fetch has confirmed for this long (the provider down,
+  // unreachable or serving no usable key) are dropped and the issuer's
+  // tokens refused until a fetch succeeds: a key the provider rotated out
+  // stays trusted no longer than this, however its fetches are kept from
+  // succeeding. At least jwks_refresh_interval.
+  std::chrono::milliseconds jwks_max_stale{std::chrono::hours(24)};
   std::string required_typ;  // e.g. "at+jwt"; empty accepts any typ
   std::chrono::seconds leeway{60};
   std::optional<std::chrono::seconds> max_lifetime;

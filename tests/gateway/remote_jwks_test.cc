@@ -189,6 +189,44 @@ TEST_F(RemoteJwksTest, StartsWithoutKeysWhenTheProviderIsDownAndRecovers) {
   EXPECT_TRUE(EventuallyVerifies(**auth, token));
 }
 
+// Keys no fetch has confirmed for jwks_max_stale are dropped, whatever
+// keeps the fetches from succeeding (a set emptied of keys, an error, the
+// provider gone): a key the provider rotated out is not trusted for ever.
+// A fetch that brings the same set again confirms it; one that succeeds
+// after the drop brings the keys back.
+TEST_F(RemoteJwksTest, KeysNoFetchConfirmsForMaxStaleAreDropped) {
+  using std::chrono::milliseconds;
+  JwtIssuerConfig config = Issuer();
+  config.jwks_refresh_interval = milliseconds(100);  // the refresher fetches too
+  config.jwks_max_stale = milliseconds(600);
+  auto auth = *JwtAuthenticator::Create({config}, clock_);
+  const std::string token = Token(*key1_);
+  for (int i = 0; i < 4; ++i) {  // 800 ms of the same set, fetched again and again
+    std::this_thread::sleep_for(milliseconds(200));
+    EXPECT_EQ(auth->RefreshRemoteKeysNow(), 1);
+    EXPECT_TRUE(auth->Authenticate(token).has_value()) << i;
+  }
+  for (auto [status, body] :
+       std::vector<std::pair<int, std::string>>{{200, "{\"keys\":[]}"}, {503, "down"}}) {
+    Serve(status, body);
+    EXPECT_EQ(auth->RefreshRemoteKeysNow(), 0);
+    EXPECT_TRUE(auth->Authenticate(token).has_value()) << "kept while fresh: " << body;
+    std::this_thread::sleep_for(milliseconds(700));
+    EXPECT_EQ(auth->RefreshRemoteKeysNow(), 0);
+    EXPECT_FALSE(auth->Authenticate(token).has_value()) << "dropped when stale: " << body;
+    Serve(200, Jwks({&*key1_}));
+    EXPECT_EQ(auth->RefreshRemoteKeysNow(), 1);
+    EXPECT_TRUE(auth->Authenticate(token).has_value()) << "back after: " << body;
+  }
+}
+
+TEST_F(RemoteJwksTest, RefusesAMaxStaleShorterThanTheRefresh) {
+  JwtIssuerConfig config = Issuer();
+  config.jwks_max_stale = config.jwks_refresh_interval - std::chrono::milliseconds(1);
+  EXPECT_EQ(JwtAuthenticator::Create({config}, clock_).error().code(),
+            StatusCode::kInvalidArgument);
+}
+
 // An empty answer before any set was taken is a failed fetch (retried
 // soon), not the set it would be if it repeated the last one taken.
 TEST_F(RemoteJwksTest, AnEmptyAnswerBeforeAnyKeysIsAFailedFetch) {

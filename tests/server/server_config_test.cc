@@ -220,8 +220,34 @@ TEST(ServerConfigTest, GatewayUpstreamTlsHealthChecksAndIdentityToken) {
   EXPECT_EQ(issuer.jwks_uri, "https://idp.example/jwks");
   EXPECT_EQ(issuer.jwks_min_refetch_interval, std::chrono::seconds(5));
   EXPECT_EQ(issuer.jwks_refresh_interval, std::chrono::seconds(300));
+  EXPECT_EQ(issuer.jwks_max_stale, std::chrono::hours(24));
   EXPECT_FALSE(issuer.forward_token) << "tokens stay here unless an issuer says otherwise";
   EXPECT_TRUE(gw.options.issuers.at(1).forward_token);
+}
+
+// Fetched keys are dropped once no fetch has confirmed them for
+// jwks_max_stale_seconds: a day by default, never less than four refreshes,
+// and never less than one when set.
+TEST(ServerConfigTest, AnIssuersKeysGoStaleAfterMaxStale) {
+  const auto stale = [](std::string_view fields) -> Result<std::chrono::milliseconds> {
+    auto cfg = Parse(std::string(R"(gateway:
+  issuers:
+    - {name: idp, issuer: "https://idp.example", audiences: [api], jwks_uri: "https://idp.example/jwks", )") +
+                     std::string(fields) + "}\n");
+    if (!cfg) return Err(cfg.error());
+    return cfg->gateway->options.issuers.at(0).jwks_max_stale;
+  };
+  EXPECT_EQ(*stale("jwks_max_stale_seconds: 3600"), std::chrono::hours(1));
+  EXPECT_EQ(*stale("jwks_refresh_seconds: 43200"), std::chrono::hours(48));
+  EXPECT_EQ(*stale("jwks_refresh_seconds: 600, jwks_max_stale_seconds: 600"),
+            std::chrono::minutes(10));
+  for (const char* bad : {"jwks_refresh_seconds: 600, jwks_max_stale_seconds: 599",
+                          "jwks_max_stale_seconds: 0", "jwks_max_stale_seconds: 9999999"}) {
+    const auto refused = stale(bad);
+    ASSERT_FALSE(refused.has_value()) << bad;
+    EXPECT_NE(refused.error().message().find("jwks_max_stale_seconds"), std::string::npos)
+        << refused.error().message();
+  }
 }
 
 TEST(ServerConfigTest, GatewayUpstreamOfSeveralEndpoints) {
