@@ -114,9 +114,14 @@ Result<std::string> RemoveDotSegments(std::string_view path,
     const size_t slash = path.find('/');
     const std::string_view segment = path.substr(0, slash);
     const bool last = slash == std::string_view::npos;
-    if (!options.allow_dot_segment_parameters && segment.find(';') != std::string_view::npos &&
-        IsDotSegment(segment.substr(0, segment.find(';')))) {
-      return Invalid("parameters on dot segment");
+    if (const size_t semicolon = segment.find(';');
+        !options.allow_dot_segment_parameters && semicolon != std::string_view::npos) {
+      const std::string_view head = segment.substr(0, semicolon);
+      if (IsDotSegment(head)) return Invalid("parameters on dot segment");
+      // Tomcat, Jetty and Spring strip the parameters and merge the empty
+      // segment left: `/;x/admin` is their `/admin`. Last, it is their
+      // trailing slash, as here (`/;jsessionid=...`).
+      if (head.empty() && !last) return Invalid("parameters on an empty segment");
     }
     if (segment == "..") {
       if (!kept.empty()) kept.pop_back();
@@ -144,14 +149,15 @@ Result<std::string> RemoveDotSegments(std::string_view path,
 // True if normalizing `path` would return it unchanged, as for most paths
 // requests carry, known from one pass without building anything: every byte
 // a literal path character (no escape, backslash, control or non-ASCII
-// byte), no empty segment, and no segment that starts with '.' (so no dot
-// segment, with or without parameters).
+// byte), no empty segment, and no segment that starts with '.' or ';' (so
+// no dot segment and no empty one, with or without parameters).
 bool IsAlreadyNormal(std::string_view path) {
   if (path.empty() || path[0] != '/') return false;
   for (size_t i = 0; i < path.size(); ++i) {
     const auto c = static_cast<unsigned char>(path[i]);
     if (!IsPathChar(c)) return false;
-    if (c == '/' && i + 1 < path.size() && (path[i + 1] == '/' || path[i + 1] == '.')) {
+    if (c == '/' && i + 1 < path.size() &&
+        (path[i + 1] == '/' || path[i + 1] == '.' || path[i + 1] == ';')) {
       return false;
     }
   }

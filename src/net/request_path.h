@@ -38,6 +38,8 @@
 //      root (`/../x` -> `/x`). A `.` or `..` carrying path parameters
 //      (`..;`, `.;x`) is refused: Tomcat, Jetty and Spring strip the
 //      parameters and then climb, which is the `/public/..;/admin` bypass.
+//      So is an empty segment carrying them but for the last (`/;x/admin`,
+//      which they strip to `//admin` and merge to `/admin`).
 //      Runs of `/` become one `/` unless merge_slashes is off. A trailing
 //      slash is kept, and a path ending in a dot-segment keeps the slash
 //      before it (`/a/b/..` -> `/a/`). An empty path becomes `/`.
@@ -82,9 +84,9 @@ struct PathNormalizationOptions {
   // Accept the target `*`. Set it only for an OPTIONS request.
   bool allow_asterisk_form = false;
 
-  // Keep `.` and `..` segments that carry parameters (`..;x`) as ordinary
-  // segments instead of refusing the target. For services known not to
-  // strip path parameters.
+  // Keep `.`, `..` and empty segments that carry parameters (`..;x`,
+  // `/;x/`) as ordinary segments instead of refusing the target. For
+  // services known not to strip path parameters.
   bool allow_dot_segment_parameters = false;
 };
 

@@ -326,6 +326,9 @@ expect_eq "the service sees the normalized path" \
   "$(code --path-as-is -H "Authorization: Bearer $good" "$base/orders//a/./b/../1"):$(cat body)" \
   "200:uri=/orders/a/1 sub=alice scopes=orders:read xff=127.0.0.1 secret= len="
 expect_eq "dot-dot from public is judged as orders" "$(code --path-as-is "$base/public/../orders/1")" "401"
+# Tomcat, Jetty and Spring take /;x/orders/1 for /orders/1: refused, not
+# judged by the catch-all.
+expect_eq "an empty segment's parameters cannot hide a prefix" "$(code --path-as-is "$base/;x/orders/1")" "400"
 # A route's prefix_rewrite: the segments its prefix matched are replaced in
 # the path the service gets, after the route was matched and authorized on
 # the normalized path; the query goes on as it was.

@@ -229,6 +229,20 @@ TEST(RequestPathTest, KeepsSubDelimitersColonAndAt) {
   EXPECT_EQ(PathOf("/a;v=1/b;/;"), "/a;v=1/b;/;");
 }
 
+// An empty segment with parameters before another is what Tomcat, Jetty
+// and Spring strip and merge away (`/;x/admin` is their `/admin`), so a
+// route for `/admin` would not see what the service does. Last, it is
+// their trailing slash (`/;jsessionid=1`), as here.
+TEST(RequestPathTest, RejectsParametersOnAnEmptySegmentBeforeAnother) {
+  for (std::string_view target : {"/;x/admin", "/;/admin", "/api/;x/admin", "/;x;y/admin",
+                                  "//;x/admin", "/;%2e%2e/admin", "/a/;x/b/"}) {
+    ExpectRejected(target, "parameters on an empty segment");
+  }
+  EXPECT_EQ(PathOf("/;jsessionid=1"), "/;jsessionid=1");
+  EXPECT_EQ(PathOf("/app/;jsessionid=1?q"), "/app/;jsessionid=1");
+  EXPECT_EQ(PathOf("/;x/admin", {.allow_dot_segment_parameters = true}), "/;x/admin");
+}
+
 TEST(RequestPathTest, RejectsParametersOnDotSegments) {
   for (std::string_view target :
        {"/admin/..;/", "/public/..;/admin", "/.;x/admin", "/%2e%2e;/admin", "/a/..;"}) {
