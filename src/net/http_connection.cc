@@ -186,10 +186,13 @@ class HttpConnection {
   size_t MaxChunkedWireBytes() const {
     return 2 * options_.max_body_bytes + kChunkOverheadAllowance;
   }
-  // Whether a body so framed goes to the handler unread.
+  // Whether a body so framed goes to the handler unread: one too large to
+  // hold, and one whose client waits for 100 Continue, which is owed only
+  // once the handler asks for the body (after its decision on the head).
   bool StreamsBody(const BodyFraming& framing) const {
     return options_.max_held_body_bytes < options_.max_body_bytes &&
-           (framing.chunked || framing.content_length > options_.max_held_body_bytes);
+           (framing.chunked || framing.expect_continue ||
+            framing.content_length > options_.max_held_body_bytes);
   }
   std::string_view Buffered() const {
     return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};

@@ -860,6 +860,15 @@ expect_eq "an upload refused before its body is sent" \
 expect_eq "an allowed upload is told to go on" \
   "$(curl -s -o body -w '%{http_code} ' -H "Expect: 100-continue" -H "Authorization: Bearer $good" \
     --data-binary @upload.bin "$base/secure/upload"):$(cat body)" "200 :POST 20000000 length $digest"
+# A body small enough to be held whole waits for the decision too when its
+# client waits for 100 Continue (as .NET's clients do for every POST).
+expect_eq "a small upload refused before its body is sent" \
+  "$(curl -s -o /dev/null -w '%{http_code} %{size_upload}' -H "Expect: 100-continue" \
+    --data-binary "a small body" "$base/secure/upload")" "401 0"
+expect_eq "an allowed small upload is told to go on" \
+  "$(curl -s -o body -w '%{http_code} %{size_upload} ' -H "Expect: 100-continue" \
+    -H "Authorization: Bearer $good" --data-binary "a small body" "$base/secure/upload"):$(cat body)" \
+  "200 12 :POST 12 length $(printf 'a small body' | sha256sum | cut -d' ' -f1)"
 expect_eq "a service that refuses an upload on its head is answered, not a 502" \
   "$(code --data-binary @upload.bin "$base/framing/refuse-upload"):$(cat body)" "413:too big!"
 # A client that sends its whole upload before it reads (as curl may, busy
