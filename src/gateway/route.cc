@@ -50,11 +50,32 @@ bool IsIdentityField(std::string_view name) {
          net::EqualsIgnoreCase(name.substr(0, kIdentityPrefix.size()), kIdentityPrefix);
 }
 
+namespace {
+
+bool HasPrefixIgnoringCase(std::string_view name, std::string_view prefix) {
+  return name.size() >= prefix.size() &&
+         net::EqualsIgnoreCase(name.substr(0, prefix.size()), prefix);
+}
+
+}  // namespace
+
 bool IsGatewayOwnedRequestField(std::string_view name) {
-  if (IsIdentityField(name)) return true;
+  if (name.size() < 4) return false;  // none is shorter than Host
+  // Every X-Forwarded-* (Bulwark sets For, Proto, Host and Prefix; the
+  // others, -Uri, -Method, -Ssl, -Scheme, -Port..., would tell a service
+  // what the client made up) and every X-Envoy-* (as Envoy drops them from
+  // the requests of its external clients).
+  if (IsIdentityField(name) || HasPrefixIgnoringCase(name, "X-Forwarded-") ||
+      HasPrefixIgnoringCase(name, "X-Envoy-")) {
+    return true;
+  }
+  // The client addresses and original targets other proxies and CDNs set,
+  // which frameworks take on trust (Gin's X-Real-IP, Akamai's
+  // True-Client-IP...): from a client, each is a claim of its own.
   for (std::string_view owned :
-       {"Host", "Expect", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
-        "X-Forwarded-Port", "X-Forwarded-Prefix", "Forwarded"}) {
+       {"Host", "Expect", "Forwarded", "X-Real-IP", "X-Client-IP", "True-Client-IP",
+        "X-Cluster-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP", "X-Original-Forwarded-For",
+        "X-Original-URI", "X-Original-Method"}) {
     if (net::EqualsIgnoreCase(name, owned)) return true;
   }
   return false;

@@ -89,6 +89,37 @@ TEST(ForwardedRequestFieldsTest, ABearerTokenTheGatewayVerifiedStaysHere) {
   EXPECT_EQ(out, "A: 1\r\nB: 2\r\nX-Api-Key: " + kApiKey + "\r\n");
 }
 
+// A client's claims of an address or an original target, which a service
+// would take on trust from a proxy, go no further: every X-Forwarded-* and
+// X-Envoy-*, and the fields other proxies and CDNs set, in any case. Names
+// that merely begin alike go on.
+TEST(ForwardedRequestFieldsTest, ClaimsOfAnotherAddressOrTargetGoNoFurther) {
+  const Fields in = {
+      {"X-Real-IP", "10.9.9.9"},
+      {"x-client-ip", "10.9.9.9"},
+      {"True-Client-IP", "10.9.9.9"},
+      {"X-Cluster-Client-IP", "10.9.9.9"},
+      {"CF-Connecting-IP", "10.9.9.9"},
+      {"Fastly-Client-IP", "10.9.9.9"},
+      {"X-Original-Forwarded-For", "10.9.9.9"},
+      {"X-Original-URI", "/admin"},
+      {"x-original-method", "DELETE"},
+      {"X-Forwarded-Uri", "/admin"},
+      {"X-Forwarded-Method", "DELETE"},
+      {"x-forwarded-ssl", "on"},
+      {"X-Forwarded-Scheme", "https"},
+      {"X-Envoy-Original-Path", "/admin"},
+      {"x-envoy-internal", "true"},
+      {"X-Forwarded", "kept"},
+      {"X-Envoy", "kept"},
+      {"X-Real-IP-Note", "kept"},
+      {"A", "1"},
+  };
+  std::string out;
+  AppendForwardedRequestFields(in, {}, out);
+  EXPECT_EQ(out, "X-Forwarded: kept\r\nX-Envoy: kept\r\nX-Real-IP-Note: kept\r\nA: 1\r\n");
+}
+
 // Where the gateway sets the request's id, a client's X-Request-Id (any case,
 // every copy) goes no further; with ids off it passes like any field.
 TEST(ForwardedRequestFieldsTest, AClientsRequestIdGoesOnlyWhereTheGatewaySetsNone) {
