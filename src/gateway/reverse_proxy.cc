@@ -32,7 +32,7 @@ namespace asio = boost::asio;
 
 bool Idempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
-         method == "DELETE" || method == "TRACE";
+         method == "DELETE";  // (TRACE never comes this far: net refuses it)
 }
 
 // Whether a request whose try ended as `sent` (net::UpstreamPool::Send's)

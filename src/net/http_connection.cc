@@ -501,8 +501,11 @@ ReadOutcome HttpConnection<Stream>::TakeHead(size_t head_size, HttpRequest& requ
   }
   // CONNECT asks for a tunnel to another host, which Bulwark does not open:
   // passed on, a service that took its bytes for the tunnel's would read the
-  // body as requests no rule saw (RFC 9110 section 9.3.6).
-  if (request.method == "CONNECT") {
+  // body as requests no rule saw (RFC 9110 section 9.3.6). TRACE asks the
+  // service to echo the request, and with it the fields Bulwark adds (the
+  // identity, its signed token) to a client that should never see them
+  // (cross-site tracing); nginx refuses it too.
+  if (request.method == "CONNECT" || request.method == "TRACE") {
     refusal = Refusal::kNotImplemented;
     return ReadOutcome::kRefused;
   }

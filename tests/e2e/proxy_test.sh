@@ -328,6 +328,7 @@ expect_eq "the service sees the normalized path" \
 expect_eq "dot-dot from public is judged as orders" "$(code --path-as-is "$base/public/../orders/1")" "401"
 # Tomcat, Jetty and Spring take /;x/orders/1 for /orders/1: refused, not
 # judged by the catch-all.
+expect_eq "TRACE, which would echo the identity fields -> 501" "$(code -X TRACE "$base/public/x")" "501"
 expect_eq "an empty segment's parameters cannot hide a prefix" "$(code --path-as-is "$base/;x/orders/1")" "400"
 # A route's prefix_rewrite: the segments its prefix matched are replaced in
 # the path the service gets, after the route was matched and authorized on
