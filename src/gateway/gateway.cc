@@ -295,12 +295,6 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
                            Decision& decision) const {
   const RouteAuthn& authn = route.authn;
   if (authn.mode == AuthnMode::kNone) return true;
-  if (request.authorization_count > 1 || request.api_key_count > 1) {
-    decision.status = 400;
-    decision.reason = request.api_key_count > 1 ? "more than one X-Api-Key header"
-                                                : "more than one Authorization header";
-    return false;
-  }
   const auto wants = [&](CredentialKind kind) {
     return std::find(authn.credentials.begin(), authn.credentials.end(), kind) !=
            authn.credentials.end();
@@ -437,6 +431,15 @@ Decision Gateway::Decide(const RequestFacts& request) const {
     decision.status = 400;
     decision.reason =
         fmt::format("{} is refused: send the method and target themselves", request.override_field);
+    return decision;
+  }
+  // One credential field of each kind, on every route: of two, the gateway
+  // and the service (Go's takes the first, Python's the last) might each
+  // take another, and no request needs two (RFC 9110 section 5.3).
+  if (request.authorization_count > 1 || request.api_key_count > 1) {
+    decision.status = 400;
+    decision.reason = request.api_key_count > 1 ? "more than one X-Api-Key header"
+                                                : "more than one Authorization header";
     return decision;
   }
   Result<net::NormalizedTarget> target = net::NormalizeRequestTarget(request.target);

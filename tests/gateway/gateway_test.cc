@@ -159,15 +159,23 @@ TEST_F(GatewayTest, NonBearerAuthorizationGetsAChallengeAndAMalformedBearer400) 
   }
 }
 
+// Two of a credential field, on any route, public ones too: the gateway
+// and the service might each take another.
 TEST_F(GatewayTest, TwoAuthorizationHeadersAreABadRequest) {
-  auto gw = Make({Orders()});
+  auto gw = Make({Orders(), Public()});
   const std::string auth = Bearer(Claims());
-  Decision d = gw->Decide({.method = "GET",
-                           .host = "h",
-                           .target = "/orders",
-                           .authorization = auth,
-                           .authorization_count = 2});
-  EXPECT_EQ(d.status, 400);
+  for (const char* target : {"/orders", "/public/x"}) {
+    Decision d = gw->Decide({.method = "GET",
+                             .host = "h",
+                             .target = target,
+                             .authorization = auth,
+                             .authorization_count = 2});
+    EXPECT_EQ(d.status, 400) << target;
+    EXPECT_EQ(d.reason, "more than one Authorization header") << target;
+    d = gw->Decide({.method = "GET", .host = "h", .target = target, .api_key_count = 2});
+    EXPECT_EQ(d.status, 400) << target;
+    EXPECT_EQ(d.reason, "more than one X-Api-Key header") << target;
+  }
 }
 
 TEST_F(GatewayTest, MissingScopeGets403WithInsufficientScope) {
