@@ -14,26 +14,30 @@ namespace json = boost::json;
 
 Status Unauth(std::string_view why) { return UnauthenticatedError(std::string(why)); }
 
-// Reads a NumericDate claim; false if present but not a number in range.
-bool NumericDate(const json::object& claims, std::string_view name, int64_t* out) {
-  *out = 0;
+// Reads a NumericDate claim into `out` (nullopt when absent: a claim of 0,
+// the epoch, is present); false if present but not a number in range.
+bool NumericDate(const json::object& claims, std::string_view name, std::optional<int64_t>& out) {
+  out.reset();
   auto it = claims.find(name);
   if (it == claims.end()) return true;
   const json::value& v = it->value();
   constexpr int64_t kMax = int64_t{1} << 40;  // ~36,000 years: far past any real date
+  int64_t value = 0;
   if (v.is_int64()) {
-    *out = v.get_int64();
+    value = v.get_int64();
   } else if (v.is_uint64()) {
     if (v.get_uint64() > static_cast<uint64_t>(kMax)) return false;
-    *out = static_cast<int64_t>(v.get_uint64());
+    value = static_cast<int64_t>(v.get_uint64());
   } else if (v.is_double()) {
     double d = v.get_double();
     if (!std::isfinite(d) || std::fabs(d) > static_cast<double>(kMax)) return false;
-    *out = static_cast<int64_t>(std::floor(d));
+    value = static_cast<int64_t>(std::floor(d));
   } else {
     return false;
   }
-  return *out >= 0 && *out <= kMax;
+  if (value < 0 || value > kMax) return false;
+  out = value;
+  return true;
 }
 
 bool TypMatches(std::string_view typ, std::string_view required) {
@@ -112,15 +116,16 @@ Result<std::shared_ptr<const VerifiedJwt>> JwtVerifier::VerifyUncached(
   return ValidateClaims(std::move(*parsed));
 }
 
-Status JwtVerifier::CheckTimes(int64_t exp, int64_t nbf, int64_t iat, int64_t now) const {
+Status JwtVerifier::CheckTimes(std::optional<int64_t> exp, std::optional<int64_t> nbf,
+                               std::optional<int64_t> iat, int64_t now) const {
   int64_t leeway = options_.leeway.count();
-  if (exp == 0 && options_.require_exp) return Unauth("missing exp");
-  if (exp != 0 && now >= exp + leeway) return Unauth("expired");
-  if (nbf != 0 && now + leeway < nbf) return Unauth("not yet valid");
-  if (iat != 0 && now + leeway < iat) return Unauth("issued in the future");
-  if (options_.max_lifetime && exp != 0) {
-    int64_t start = iat != 0 ? iat : now;
-    if (exp - start > options_.max_lifetime->count()) return Unauth("lifetime too long");
+  if (!exp && options_.require_exp) return Unauth("missing exp");
+  if (exp && now >= *exp + leeway) return Unauth("expired");
+  if (nbf && now + leeway < *nbf) return Unauth("not yet valid");
+  if (iat && now + leeway < *iat) return Unauth("issued in the future");
+  if (options_.max_lifetime && exp) {
+    int64_t start = iat.value_or(now);
+    if (*exp - start > options_.max_lifetime->count()) return Unauth("lifetime too long");
   }
   return OkStatus();
 }
@@ -135,11 +140,15 @@ Result<std::shared_ptr<const VerifiedJwt>> JwtVerifier::ValidateClaims(ParsedJws
   if (!claims) return Err(Unauth("malformed claims: " + claims.error().message()));
 
   std::shared_ptr<VerifiedJwt> jwt(new VerifiedJwt());
-  if (!NumericDate(*claims, "exp", &jwt->exp_) || !NumericDate(*claims, "nbf", &jwt->nbf_) ||
-      !NumericDate(*claims, "iat", &jwt->iat_)) {
+  std::optional<int64_t> exp, nbf, iat;
+  if (!NumericDate(*claims, "exp", exp) || !NumericDate(*claims, "nbf", nbf) ||
+      !NumericDate(*claims, "iat", iat)) {
     return Err(Unauth("malformed time claim"));
   }
-  BULWARK_RETURN_IF_ERROR(CheckTimes(jwt->exp_, jwt->nbf_, jwt->iat_, clock_.NowUnixSeconds()));
+  BULWARK_RETURN_IF_ERROR(CheckTimes(exp, nbf, iat, clock_.NowUnixSeconds()));
+  jwt->exp_ = exp.value_or(0);
+  jwt->nbf_ = nbf.value_or(0);
+  jwt->iat_ = iat.value_or(0);
 
   for (auto [name, field] : {std::pair{"iss", &jwt->issuer_}, std::pair{"sub", &jwt->subject_}}) {
     if (auto it = claims->find(name); it != claims->end()) {

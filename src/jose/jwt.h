@@ -59,7 +59,8 @@ class VerifiedJwt {
   const std::string& subject() const { return subject_; }
   const std::string& issuer() const { return issuer_; }
   const std::vector<std::string>& audiences() const { return audiences_; }
-  // NumericDate claims; 0 when absent.
+  // NumericDate claims; 0 when absent (or the epoch itself, which is
+  // checked as present).
   int64_t expires_at() const { return exp_; }
   int64_t not_before() const { return nbf_; }
   int64_t issued_at() const { return iat_; }
@@ -95,7 +96,8 @@ class JwtVerifier {
 
  private:
   JwtVerifier(JwtValidationOptions options, const Clock& clock);
-  Status CheckTimes(int64_t exp, int64_t nbf, int64_t iat, int64_t now) const;
+  Status CheckTimes(std::optional<int64_t> exp, std::optional<int64_t> nbf,
+                    std::optional<int64_t> iat, int64_t now) const;
   Result<std::shared_ptr<const VerifiedJwt>> ValidateClaims(ParsedJws jws) const;
 
   JwtValidationOptions options_;

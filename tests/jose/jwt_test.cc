@@ -107,6 +107,28 @@ TEST_F(JwtTest, EnforcesMaxLifetime) {
   EXPECT_EQ(v->Verify(Sign(c)).error().message(), "lifetime too long");
 }
 
+// A time claim of 0, the epoch, is present, not missing: an iat of 0 is a
+// lifetime from 1970, and an exp of 0 long expired.
+TEST_F(JwtTest, ATimeClaimOfZeroIsTheEpoch) {
+  auto c = Claims();
+  c["iat"] = 0;
+  EXPECT_EQ(
+      Verifier({.max_lifetime = std::chrono::seconds(3600)})->Verify(Sign(c)).error().message(),
+      "lifetime too long");
+  c["iat"] = 0.0;
+  EXPECT_EQ(
+      Verifier({.max_lifetime = std::chrono::seconds(3600)})->Verify(Sign(c)).error().message(),
+      "lifetime too long");
+  EXPECT_TRUE(Verifier()->Verify(Sign(c)).has_value());  // no lifetime limit: an old iat is fine
+  c = Claims();
+  c["exp"] = 0;
+  EXPECT_EQ(Verifier()->Verify(Sign(c)).error().message(), "expired");
+  EXPECT_EQ(Verifier({.require_exp = false})->Verify(Sign(c)).error().message(), "expired");
+  c = Claims();
+  c["nbf"] = 0;
+  EXPECT_TRUE(Verifier()->Verify(Sign(c)).has_value());
+}
+
 TEST_F(JwtTest, RefusesWrongIssuerOrAudience) {
   auto c = Claims();
   c["iss"] = "https://evil.example";
