@@ -105,8 +105,10 @@ Result<JwtIssuerConfig> IssuerFromNode(const ConfigNode& node, const std::string
     BULWARK_ASSIGN_OR_RETURN(
         int64_t stale, node["jwks_max_stale_seconds"].IntOr(std::max<int64_t>(86400, 4 * refresh),
                                                             10, 30 * 86400));
-    if (stale < refresh) {
-      return Err(node["jwks_max_stale_seconds"].Error("must be at least jwks_refresh_seconds"));
+    // Equal, one refresh that failed once would drop the keys.
+    if (stale < 2 * refresh) {
+      return Err(
+          node["jwks_max_stale_seconds"].Error("must be at least twice jwks_refresh_seconds"));
     }
     issuer.jwks_refresh_interval = std::chrono::seconds(refresh);
     issuer.jwks_min_refetch_interval = std::chrono::seconds(refetch);

@@ -255,9 +255,9 @@ Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
         return Err(InvalidArgumentError(
             fmt::format("jwt issuer '{}': JWKS intervals must be positive", config.name)));
       }
-      if (config.jwks_max_stale < config.jwks_refresh_interval) {
+      if (config.jwks_max_stale < 2 * config.jwks_refresh_interval) {
         return Err(InvalidArgumentError(fmt::format(
-            "jwt issuer '{}': jwks_max_stale_seconds must be at least jwks_refresh_seconds",
+            "jwt issuer '{}': jwks_max_stale_seconds must be at least twice jwks_refresh_seconds",
             config.name)));
       }
       if (Status url = net::CheckFetchUrl(config.jwks_uri); !url.ok()) {

@@ -55,7 +55,8 @@ struct JwtIssuerConfig {
   // unreachable or serving no usable key) are dropped and the issuer's
   // tokens refused until a fetch succeeds: a key the provider rotated out
   // stays trusted no longer than this, however its fetches are kept from
-  // succeeding. At least jwks_refresh_interval.
+  // succeeding. At least twice jwks_refresh_interval, so that one failed
+  // refresh does not drop them.
   std::chrono::milliseconds jwks_max_stale{std::chrono::hours(24)};
   std::string required_typ;  // e.g. "at+jwt"; empty accepts any typ
   std::chrono::seconds leeway{60};

@@ -504,8 +504,8 @@ ReadOutcome HttpConnection<Stream>::TakeHead(size_t head_size, HttpRequest& requ
   // body as requests no rule saw (RFC 9110 section 9.3.6). TRACE asks the
   // service to echo the request, and with it the fields Bulwark adds (the
   // identity, its signed token) to a client that should never see them
-  // (cross-site tracing); nginx refuses it too.
-  if (request.method == "CONNECT" || request.method == "TRACE") {
+  // (cross-site tracing); nginx refuses it too. TRACK is IIS's TRACE.
+  if (request.method == "CONNECT" || request.method == "TRACE" || request.method == "TRACK") {
     refusal = Refusal::kNotImplemented;
     return ReadOutcome::kRefused;
   }

@@ -39,7 +39,9 @@ std::optional<std::string> WebSocketAccept(std::string_view key) {
   std::string out(4 * ((size + 2) / 3), '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), digest.data(),
                                 static_cast<int>(size));
-  out.resize(static_cast<size_t>(std::max(n, 0)));
+  // 20 bytes of SHA-1 are 28 characters: anything else (an empty answer
+  // above all, which would ask the pool to check nothing) is no accept.
+  if (size != 20 || n != 28) return std::nullopt;
   return out;
 }
 

@@ -220,11 +220,14 @@ TEST_F(RemoteJwksTest, KeysNoFetchConfirmsForMaxStaleAreDropped) {
   }
 }
 
-TEST_F(RemoteJwksTest, RefusesAMaxStaleShorterThanTheRefresh) {
+// Shorter than two refreshes, one refresh that failed would drop the keys.
+TEST_F(RemoteJwksTest, RefusesAMaxStaleShorterThanTwoRefreshes) {
   JwtIssuerConfig config = Issuer();
-  config.jwks_max_stale = config.jwks_refresh_interval - std::chrono::milliseconds(1);
+  config.jwks_max_stale = 2 * config.jwks_refresh_interval - std::chrono::milliseconds(1);
   EXPECT_EQ(JwtAuthenticator::Create({config}, clock_).error().code(),
             StatusCode::kInvalidArgument);
+  config.jwks_max_stale = 2 * config.jwks_refresh_interval;
+  EXPECT_TRUE(JwtAuthenticator::Create({config}, clock_).has_value());
 }
 
 // An empty answer before any set was taken is a failed fetch (retried

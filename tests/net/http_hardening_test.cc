@@ -189,6 +189,7 @@ TEST_F(HttpHardeningTest, ConnectIsNotImplemented) {
 // its signed token) to the client: refused, as nginx refuses it.
 TEST_F(HttpHardeningTest, TraceIsNotImplemented) {
   ExpectRefused("TRACE /x HTTP/1.1\r\nHost: x\r\n\r\n", 501);
+  ExpectRefused("TRACK /x HTTP/1.1\r\nHost: x\r\n\r\n", 501);  // IIS's TRACE
 }
 
 TEST_F(HttpHardeningTest, BareLineFeedsAndCarriageReturnsGet400) {

@@ -227,7 +227,7 @@ TEST(ServerConfigTest, GatewayUpstreamTlsHealthChecksAndIdentityToken) {
 
 // Fetched keys are dropped once no fetch has confirmed them for
 // jwks_max_stale_seconds: a day by default, never less than four refreshes,
-// and never less than one when set.
+// and never less than two when set.
 TEST(ServerConfigTest, AnIssuersKeysGoStaleAfterMaxStale) {
   const auto stale = [](std::string_view fields) -> Result<std::chrono::milliseconds> {
     auto cfg = Parse(std::string(R"(gateway:
@@ -239,9 +239,9 @@ TEST(ServerConfigTest, AnIssuersKeysGoStaleAfterMaxStale) {
   };
   EXPECT_EQ(*stale("jwks_max_stale_seconds: 3600"), std::chrono::hours(1));
   EXPECT_EQ(*stale("jwks_refresh_seconds: 43200"), std::chrono::hours(48));
-  EXPECT_EQ(*stale("jwks_refresh_seconds: 600, jwks_max_stale_seconds: 600"),
-            std::chrono::minutes(10));
-  for (const char* bad : {"jwks_refresh_seconds: 600, jwks_max_stale_seconds: 599",
+  EXPECT_EQ(*stale("jwks_refresh_seconds: 600, jwks_max_stale_seconds: 1200"),
+            std::chrono::minutes(20));
+  for (const char* bad : {"jwks_refresh_seconds: 600, jwks_max_stale_seconds: 1199",
                           "jwks_max_stale_seconds: 0", "jwks_max_stale_seconds: 9999999"}) {
     const auto refused = stale(bad);
     ASSERT_FALSE(refused.has_value()) << bad;
