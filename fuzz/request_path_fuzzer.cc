@@ -115,8 +115,7 @@ const char* CheckPathShape(std::string_view path, const PathNormalizationOptions
     const std::string_view head =
         options.allow_dot_segment_parameters ? segment : segment.substr(0, segment.find(';'));
     if (head == "." || head == "..") return "dot-segment remains";
-    if (!options.allow_dot_segment_parameters && head.empty() && head.size() != segment.size() &&
-        end != path.size()) {
+    if (!options.allow_dot_segment_parameters && segment.starts_with(';') && end != path.size()) {
       return "an empty segment with parameters remains before another";
     }
     start = end + 1;

@@ -44,12 +44,6 @@ bool RouteAuthn::TakesApiKeys() const {
 
 bool IsSpiffePattern(std::string_view pattern) { return pattern.starts_with("spiffe://"); }
 
-bool IsIdentityField(std::string_view name) {
-  constexpr std::string_view kIdentityPrefix = "X-Bulwark-";
-  return name.size() >= kIdentityPrefix.size() &&
-         net::EqualsIgnoreCase(name.substr(0, kIdentityPrefix.size()), kIdentityPrefix);
-}
-
 namespace {
 
 bool HasPrefixIgnoringCase(std::string_view name, std::string_view prefix) {
@@ -59,8 +53,9 @@ bool HasPrefixIgnoringCase(std::string_view name, std::string_view prefix) {
 
 }  // namespace
 
+bool IsIdentityField(std::string_view name) { return HasPrefixIgnoringCase(name, "X-Bulwark-"); }
+
 bool IsGatewayOwnedRequestField(std::string_view name) {
-  if (name.size() < 4) return false;  // none is shorter than Host
   // Every X-Forwarded-* (Bulwark sets For, Proto, Host and Prefix; the
   // others, -Uri, -Method, -Ssl, -Scheme, -Port..., would tell a service
   // what the client made up) and every X-Envoy-* (as Envoy drops them from
