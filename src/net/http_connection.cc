@@ -279,10 +279,11 @@ class HttpConnection {
 
     HttpConnection* c_;  // null once the request is answered
     const BodyFraming framing_;
-    uint64_t remaining_;      // of a Content-Length body
-    size_t handed_ = 0;       // bytes of the buffer the last piece is
-    size_t wire_bytes_ = 0;   // of a chunked body, framing included
-    bool continued_ = false;  // a 100 Continue, if owed, is sent
+    uint64_t remaining_;          // of a Content-Length body
+    size_t handed_ = 0;           // bytes of the buffer the last piece is
+    size_t wire_bytes_ = 0;       // of a chunked body, framing included
+    size_t framing_checked_ = 0;  // see FramingHasBareLineFeed
+    bool continued_ = false;      // a 100 Continue, if owed, is sent
     bool failed_ = false;
     // Wire bytes of the body read so far, and the time spent waiting for
     // them (not the handler's time between reads).
@@ -576,12 +577,18 @@ asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadBody(RequestParser& par
   parser.eager(true);
   const size_t max_wire_bytes = MaxChunkedWireBytes();
   size_t wire_bytes = 0;
+  size_t framing_checked = 0;  // see FramingHasBareLineFeed
   for (;;) {
     if (buffer_.size() != 0) {
       beast::error_code ec;
       const size_t used = parser.put(buffer_.data(), ec);
       buffer_.consume(used);
       wire_bytes += used;
+      if (used != 0) framing_checked = 0;
+      if (ec == http::error::need_more &&
+          internal::FramingHasBareLineFeed(Buffered(), framing_checked)) {
+        ec = http::error::bad_chunk;
+      }
       if (ec && ec != http::error::need_more) {
         refusal = RefusalFor(ec);
         co_return ReadOutcome::kRefused;
@@ -755,6 +762,11 @@ Result<std::string_view> HttpConnection<Stream>::RequestBody::Dechunk() {
     const size_t used = parser_->put(buffer.data(), ec);
     buffer.consume(used);
     wire_bytes_ += used;
+    if (used != 0) framing_checked_ = 0;
+    if (ec == http::error::need_more &&
+        internal::FramingHasBareLineFeed(c_->Buffered(), framing_checked_)) {
+      ec = http::error::bad_chunk;
+    }
     if (ec == http::error::body_limit) return Err(ResourceExhaustedError("request body too large"));
     if (ec && ec != http::error::need_buffer && ec != http::error::need_more) {
       return Err(InvalidArgumentError("bad chunked request body: " + ec.message()));

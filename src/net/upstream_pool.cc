@@ -867,6 +867,13 @@ class UpstreamPool::StreamedResponse final : public StreamedBody {
     while (buffer.size() != 0 && body.size != 0 && !parser_->is_done()) {
       const size_t n = parser_->put(buffer.data(), ec);
       buffer.consume(n);
+      if (n != 0) framing_checked_ = 0;
+      if (ec == http::error::need_more &&
+          internal::FramingHasBareLineFeed(
+              std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()),
+              framing_checked_)) {
+        ec = http::error::bad_chunk;
+      }
       if (ec == http::error::need_buffer || ec == http::error::need_more) {
         ec = {};
         if (n == 0) break;
@@ -913,6 +920,7 @@ class UpstreamPool::StreamedResponse final : public StreamedBody {
   std::optional<http::response_parser<http::buffer_body>> parser_;
   std::string first_;  // the part that came with the head
   std::string piece_;
+  size_t framing_checked_ = 0;  // see FramingHasBareLineFeed
 };
 
 template <class Stream>

@@ -1,6 +1,9 @@
 // What the server refuses before any handler runs: limits, smuggling vectors,
 // malformed framing. Every refusal is generic and closes the connection.
+#include <chrono>
 #include <string>
+#include <string_view>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -10,6 +13,7 @@
 namespace bulwark::net {
 namespace {
 
+using namespace std::chrono_literals;
 using testing::RawResponse;
 using testing::TestClient;
 
@@ -167,6 +171,31 @@ TEST_F(HttpHardeningTest, MalformedChunkExtensionsGet400) {
     ExpectRefused(head + "1" + ext + "\r\nX\r\n0\r\n\r\n", 400);
     ExpectRefused(head + "1\r\nX\r\n0" + ext + "\r\n\r\n", 400);
   }
+}
+
+// Beast ends a chunk's size line, the last chunk and its trailer fields only
+// at CRLF: a client that ends them with a bare LF is refused at once, not
+// left waiting for the body's timeout (30 s here).
+TEST_F(HttpHardeningTest, ChunkFramingEndedByABareLineFeedGets400AtOnce) {
+  const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (const std::string framing :
+       {"0\n\n", "0\r\n\n", "1\r\nX\r\n0\n", "1\r\nX\r\n0\r\nT: v\n\r\n", "1\r\nX\n", "1\n",
+        "2\r\nab\r\n1;a=b\n"}) {
+    const auto start = std::chrono::steady_clock::now();
+    ExpectRefused(head + framing, 400);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s) << framing;
+  }
+  // A last chunk and trailer that arrive a byte at a time are still read.
+  TestClient client(server_->port());
+  ASSERT_TRUE(client.Send(head + "2\r\nab\r\n"));
+  for (const char c : std::string_view("0\r\nT: v\r\n\r\n")) {
+    ASSERT_TRUE(client.Send(std::string(1, c)));
+    std::this_thread::sleep_for(2ms);
+  }
+  const auto response = client.ReadResponse();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "body=ab");
 }
 
 TEST_F(HttpHardeningTest, WellFormedChunkExtensionsAreServed) {

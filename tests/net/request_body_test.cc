@@ -219,6 +219,21 @@ TEST_F(StreamedToHandlerTest, BadChunkFramingFailsTheRead) {
   EXPECT_TRUE(client.WaitForClose());
 }
 
+// A last chunk ended by a bare LF fails the handler's read at once, not at
+// body_read_timeout (30 s here).
+TEST_F(StreamedToHandlerTest, ALastChunkEndedByABareLineFeedFailsTheReadAtOnce) {
+  StartReading();
+  TestClient client(port());
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(client.Send("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                          Chunk(Pattern(20)) + "0\n\n"));
+  auto response = client.ReadResponse();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 400);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_TRUE(client.WaitForClose());
+}
+
 // Each piece is owed within body_read_timeout: a client that stops sending
 // midway fails the read, and its connection is closed after the answer.
 TEST_F(StreamedToHandlerTest, ABodyThatStopsComingTimesOut) {

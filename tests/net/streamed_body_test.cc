@@ -291,6 +291,30 @@ TEST_F(StreamedFromServiceTest, ABodyCutShortOrMalformedOrStalledEndsInAnError) 
   EXPECT_LT(took, 8s);
 }
 
+// A service that ends a chunk's size line, its last chunk or a trailer field
+// with a bare LF, and then waits: the body ends in an error at once, not at
+// response_timeout.
+TEST_F(StreamedFromServiceTest, ChunkFramingEndedByABareLineFeedEndsTheBodyAtOnce) {
+  for (const std::string tail : {"0\n\n", "0\r\nT: v\n\r\n", "3\n", "\n"}) {
+    Serve([&](int fd) {
+      testing::SendAll(
+          fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + Chunk("abc") + tail);
+      testing::ReadUntilClosed(fd);
+      return false;
+    });
+    const auto start = std::chrono::steady_clock::now();
+    const Drained got = Get();
+    // Refused with the head, if the framing came with it, or while streaming.
+    const Status refused = !got.response.has_value() ? got.response.error()
+                           : got.error.has_value()   ? *got.error
+                                                     : Status();
+    EXPECT_EQ(refused.code(), StatusCode::kDataLoss) << tail << ": " << refused.ToString();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s) << tail;
+    EXPECT_EQ(pool_->idle_connections(), 0u) << tail;
+    service_.reset();
+  }
+}
+
 // A body coded otherwise than by chunks alone would reach the client still
 // coded with nothing saying so; a head whose lines end in LF alone never
 // ends. Both are refused at once, not passed on or waited out.
