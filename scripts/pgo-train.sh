@@ -64,6 +64,7 @@ server: {listen: 127.0.0.1:0, threads: 1}
 store: {backend: memory}
 gateway:
   audit: {file: audit.jsonl}
+  forward_auth: {trusted_proxies: [127.0.0.1/32]}
   upstreams:
     - {name: backend, address: 127.0.0.1:$back}
     - {name: backend-tls, address: 127.0.0.1:$back_tls, tls: {ca_file: tls.crt, server_name: localhost}}
@@ -107,7 +108,7 @@ expect 200 "$plain/public/large.bin"
 expect 200 "$plain/api/x" "${bearer[@]}" --data-binary @"$work/www/public/large.bin"
 expect 401 "$plain/api/x"
 expect 403 "$plain/admin/x" "${bearer[@]}"
-expect 200 "$plain/auth/nginx" "${bearer[@]}" -H "X-Original-Method: GET" -H "X-Original-URI: /api/x"
+expect 200 "$plain/auth/nginx" "${bearer[@]}" -H "X-Original-Method: GET" -H "X-Original-URI: /api/x" -H "X-Original-Host: api.example"
 
 load() {  # load SECONDS URL [wrk options...]
   local s=$1 url=$2
@@ -125,7 +126,7 @@ load "$seconds" "$plain/public/x"
 load "$seconds" "$plain/api/x"
 load "$seconds" "$plain/admin/x" "${bearer[@]}"
 load "$seconds" "$plain/limited/x"
-load "$seconds" "$plain/auth/nginx" "${bearer[@]}" -H "X-Original-Method: GET" -H "X-Original-URI: /api/x"
+load "$seconds" "$plain/auth/nginx" "${bearer[@]}" -H "X-Original-Method: GET" -H "X-Original-URI: /api/x" -H "X-Original-Host: api.example"
 
 # The profile is written as each server exits.
 kill "$plain_pid" "$tls_pid"

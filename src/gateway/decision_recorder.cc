@@ -109,7 +109,10 @@ void DecisionRecorder::Record(std::string_view frontend, const RequestFacts& req
       .time = std::chrono::system_clock::now(),
       .request_id = decision.request_id,
       .action = request.method,
-      .resource = decision.path.empty() ? request.target : std::string_view(decision.path),
+      // The normalized path; of a target that did not normalize, its path
+      // as sent, never its query, which may hold a token or a key.
+      .resource = decision.path.empty() ? request.target.substr(0, request.target.find('?'))
+                                        : std::string_view(decision.path),
       .route = decision.route_name(),
       // The host routed and authorized on, which the service got as Host.
       .host = decision.RoutedHost(request.host),

@@ -11,6 +11,7 @@
 #include "gateway/identity_token.h"
 #include "gateway/key_refetch_wait.h"
 #include "gateway/status_response.h"
+#include "net/request_path.h"
 
 namespace bulwark::gateway {
 
@@ -35,11 +36,6 @@ std::optional<Flavor> FlavorOf(std::string_view target) {
 bool Trusted(const ForwardAuthOptions& options, std::string_view peer) {
   auto ip = IpAddress::Parse(peer);
   if (!ip) return false;
-  if (options.trusted_proxies.empty()) {
-    static const CidrRange kLoopback4 = *CidrRange::Parse("127.0.0.0/8");
-    static const CidrRange kLoopback6 = *CidrRange::Parse("::1");
-    return kLoopback4.Contains(*ip) || kLoopback6.Contains(*ip);
-  }
   for (const CidrRange& range : options.trusted_proxies) {
     if (range.Contains(*ip)) return true;
   }
@@ -49,9 +45,9 @@ bool Trusted(const ForwardAuthOptions& options, std::string_view peer) {
 // The fields that say what is decided, each allowed once: were a client's
 // copy read before the proxy's, the client would choose the path, method,
 // host or address decided on.
-constexpr std::string_view kOnceFields[] = {"X-Real-IP",       "X-Original-Method",
-                                            "X-Original-URI",  "X-Forwarded-Method",
-                                            "X-Forwarded-Uri", "X-Forwarded-Host"};
+constexpr std::string_view kOnceFields[] = {
+    "X-Real-IP",          "X-Original-Method", "X-Original-URI",  "X-Original-Host",
+    "X-Forwarded-Method", "X-Forwarded-Uri",   "X-Forwarded-Host"};
 
 // The client address a trusted proxy reports: X-Real-IP, else the last hop
 // of X-Forwarded-For (the one the proxy itself appended: the last of its
@@ -150,27 +146,34 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
     DecisionRecorder* recorder, const IdentityTokenSigner* identity) {
   const auto start = std::chrono::steady_clock::now();
   std::optional<Flavor> flavor = FlavorOf(request.target);
-  if (!flavor) co_return std::nullopt;
-  if (!Trusted(options, request.remote_address)) co_return StatusResponse(403);
+  if (!options.enabled || !flavor) co_return std::nullopt;
 
-  // Refused before any decision: nginx is told 403 with the real status
-  // (it turns anything but 401 and 403 into 500).
-  auto refuse = [&](int status) {
-    net::HttpResponse response = StatusResponse(*flavor == Flavor::kNginx ? 403 : status);
-    response.headers.emplace_back("X-Bulwark-Status", std::to_string(status));
-    return response;
-  };
-  for (std::string_view name : kOnceFields) {
-    if (request.HeaderCount(name) > 1) co_return refuse(400);
-  }
-
-  RequestFacts facts{.client_ip = ClientIp(request), .headers = &request.headers};
+  RequestFacts facts{.headers = &request.headers};
   const std::string_view host = FillCredentialFacts(request.headers, facts);
+  // What stops the call before any decision (Decide answers it, so that it
+  // is audited and counted): what the fields say is trusted only from a
+  // proxy, and only when said once each and well formed.
+  const auto refuse = [&facts](int status, std::string_view reason) {
+    if (facts.refused_status == 0) {
+      facts.refused_status = status;
+      facts.refused_reason = reason;
+    }
+  };
+  if (!Trusted(options, request.remote_address)) {
+    facts.client_ip = request.remote_address;  // the fields say nothing trusted
+    refuse(403, "forward-auth call from a peer not in trusted_proxies");
+  } else {
+    facts.client_ip = ClientIp(request);
+    for (std::string_view name : kOnceFields) {
+      if (request.HeaderCount(name) > 1) refuse(400, "a forward-auth field came twice");
+    }
+  }
   switch (*flavor) {
     case Flavor::kNginx:
+      // The subrequest's own Host is Bulwark's address, not the request's.
       facts.method = request.Header("X-Original-Method").value_or("");
       facts.target = request.Header("X-Original-URI").value_or("");
-      facts.host = host;
+      facts.host = request.Header("X-Original-Host").value_or("");
       break;
     case Flavor::kEnvoy: {
       facts.method = request.method;
@@ -185,7 +188,12 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
       facts.host = request.Header("X-Forwarded-Host").value_or("");
       break;
   }
-  if (facts.method.empty() || facts.target.empty()) co_return refuse(400);
+  if (facts.method.empty() || facts.target.empty() || facts.host.empty()) {
+    refuse(400, "forward-auth call without the method, target or host to decide");
+  } else if (!net::CheckAuthority(facts.host).ok()) {
+    // As the reverse proxy refuses such a Host: routes match on the host.
+    refuse(400, "bad forwarded host");
+  }
 
   Decision decision = gateway.Decide(facts);
   // Refused for a kid its issuer's keys lack while they are refetched (the
@@ -210,6 +218,8 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
   }
 
   static constexpr std::string_view kFrontend[] = {"nginx", "envoy", "traefik"};
+  // nginx is told 403 with the real status (it turns anything but 401 and
+  // 403 into 500).
   const bool nginx_cannot_pass = *flavor == Flavor::kNginx && decision.status != 200 &&
                                  decision.status != 401 && decision.status != 403;
   net::HttpResponse response = StatusResponse(nginx_cannot_pass ? 403 : decision.status);

@@ -3,8 +3,9 @@
 // authorization to Bulwark:
 //
 //   /auth/nginx    nginx `auth_request`. The original request comes as
-//                  X-Original-Method and X-Original-URI (set by the nginx
-//                  config), Host as sent. nginx accepts only 2xx, 401 and 403
+//                  X-Original-Method, X-Original-URI and X-Original-Host (set
+//                  by the nginx config: the subrequest's own Host is
+//                  Bulwark's address). nginx accepts only 2xx, 401 and 403
 //                  from an auth subrequest, so any other denial (400, 404,
 //                  429) is answered 403 with the real status in
 //                  X-Bulwark-Status; identity headers come back on 200 for
@@ -22,8 +23,11 @@
 //                  -For. 2xx allows, with fields as for nginx; anything else
 //                  is returned to the client.
 //
-// These headers are trusted, so the endpoints answer only peers in
-// `trusted_proxies` (loopback by default); anyone else gets 403.
+// The endpoints are off unless the config has a `forward_auth` section,
+// whose `trusted_proxies` must name the proxies: their fields are trusted,
+// so anyone else gets 403. A call that does not say, once each and well
+// formed, what method, target and host to decide is refused with 400. Every
+// answer, refusals too, is audited and counted as a decision.
 #ifndef BULWARK_GATEWAY_FORWARD_AUTH_H_
 #define BULWARK_GATEWAY_FORWARD_AUTH_H_
 
@@ -42,14 +46,16 @@
 namespace bulwark::gateway {
 
 struct ForwardAuthOptions {
-  std::vector<CidrRange> trusted_proxies;  // empty = loopback only
+  bool enabled = false;                    // off: /auth/... is an ordinary path
+  std::vector<CidrRange> trusted_proxies;  // who may call; none when off
 };
 
-// True if `target` is one of the forward-auth paths above.
+// True if `target` is one of the forward-auth paths above (whether or not
+// they are enabled).
 bool IsForwardAuthTarget(std::string_view target);
 
 // The response for a forward-auth request, or nullopt if `request` is not for
-// a forward-auth path. Thread-safe; runs on the caller's io thread. A token
+// a forward-auth path or forward-auth is off. Thread-safe; runs on the caller's io thread. A token
 // whose kid its issuer's remote keys lack waits for the refetch it starts, as
 // on the reverse proxy (see key_refetch_wait.h).
 // `recorder` (may be null) gets every decision made. With `identity`, an

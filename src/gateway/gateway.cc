@@ -28,8 +28,11 @@ std::optional<IpAddress> ParsedClientIp(std::string_view text) {
   return last;
 }
 
-bool HasLowerCaseLetter(std::string_view text) {
-  return std::any_of(text.begin(), text.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+// A method as RFC 9110 section 9.1 has it (a token), without a lower-case
+// letter.
+bool IsUpperCaseMethod(std::string_view method) {
+  return net::IsToken(method) &&
+         std::none_of(method.begin(), method.end(), [](char c) { return c >= 'a' && c <= 'z'; });
 }
 
 }  // namespace
@@ -415,10 +418,16 @@ Decision Gateway::Decide(const RequestFacts& request) const {
     case RequestIdMode::kOff:
       break;
   }
+  if (request.refused_status != 0) {
+    decision.status = request.refused_status;
+    decision.reason = request.refused_reason;
+    return decision;
+  }
   // Methods are case-sensitive (RFC 9110 section 9.1), so a route for DELETE
   // does not match `delete`; a service that upper-cases methods would still
-  // run it as DELETE. Refused, as nginx refuses it.
-  if (HasLowerCaseLetter(request.method)) {
+  // run it as DELETE. Refused, as nginx refuses it; and a method that is
+  // not a token at all (a forward-auth caller's `GET X`).
+  if (!IsUpperCaseMethod(request.method)) {
     decision.status = 400;
     decision.reason = "bad request method";
     return decision;

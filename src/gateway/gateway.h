@@ -54,6 +54,12 @@ struct RequestFacts {
   const net::TlsConnectionInfo* tls_info = nullptr;
   // All request headers, for header-keyed rate limits; may be null.
   const std::vector<std::pair<std::string, std::string>>* headers = nullptr;
+  // A refusal the caller made before any decision (a forward-auth call that
+  // does not say what to decide, or from a peer not trusted to): Decide
+  // answers with it, so that it is audited and counted as a decision.
+  // 0: none.
+  int refused_status = 0;
+  std::string_view refused_reason;
   // Set when deciding again after the key refetch an earlier decision
   // waited for (Decision::jwks_refetch): the pre-auth limit was charged
   // then, and no second wait is offered.

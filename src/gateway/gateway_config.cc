@@ -565,9 +565,20 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
                                 : id_mode == "off"    ? RequestIdMode::kOff
                                                       : RequestIdMode::kGenerate;
   }
-  BULWARK_RETURN_IF_ERROR(node["forward_auth"].CheckKeys({"trusted_proxies"}));
-  BULWARK_ASSIGN_OR_RETURN(config.forward_auth.trusted_proxies,
-                           CidrList(node["forward_auth"]["trusted_proxies"]));
+  // Off unless asked for, and then only for the proxies named: a proxy on
+  // the same host in front of the reverse proxy (a TLS terminator) would
+  // make every client a loopback peer.
+  if (const ConfigNode forward_auth = node["forward_auth"]; !forward_auth.IsMissing()) {
+    BULWARK_RETURN_IF_ERROR(forward_auth.CheckKeys({"trusted_proxies"}));
+    BULWARK_ASSIGN_OR_RETURN(config.forward_auth.trusted_proxies,
+                             CidrList(forward_auth["trusted_proxies"]));
+    if (config.forward_auth.trusted_proxies.empty()) {
+      return Err(forward_auth["trusted_proxies"].Error(
+          "must name the proxies that may call /auth/... (for one on this host: "
+          "[127.0.0.1/32, ::1/128])"));
+    }
+    config.forward_auth.enabled = true;
+  }
   for (const ConfigNode& item : node["issuers"].Elements()) {
     BULWARK_ASSIGN_OR_RETURN(JwtIssuerConfig issuer, IssuerFromNode(item, base_dir));
     config.options.issuers.push_back(std::move(issuer));

@@ -32,7 +32,12 @@ gateway:
     - {name: partner, issuer: "https://partner.example", audiences: [orders-api],
        jwks_file: partner.pub.jwk, forward_token: true}
   identity_token: {key_file: identity.jwk, issuer: "https://bulwark.test", ttl_seconds: 60}
+  forward_auth: {trusted_proxies: [127.0.0.1/32]}
   routes:
+    - name: admin-host
+      host: admin.example
+      path_prefix: /public
+      authz: {roles: [admin]}
     - name: public
       path_prefix: /public
       authn: {mode: none}
@@ -77,6 +82,9 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
       auth_request_set \$bulwark_authorization \$upstream_http_authorization;
       auth_request_set \$bulwark_api_key \$upstream_http_x_api_key;
       auth_request_set \$bulwark_status \$upstream_http_x_bulwark_status;
+      auth_request_set \$bulwark_retry_after \$upstream_http_retry_after;
+      auth_request_set \$bulwark_ratelimit \$upstream_http_ratelimit;
+      auth_request_set \$bulwark_ratelimit_policy \$upstream_http_ratelimit_policy;
       # docs/gateway.md's recipe: each replaces the client's copy, and one
       # left empty is not sent at all.
       proxy_set_header X-Bulwark-Subject \$bulwark_subject;
@@ -99,6 +107,7 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
       proxy_set_header Content-Length "";
       proxy_set_header X-Original-URI \$request_uri;
       proxy_set_header X-Original-Method \$request_method;
+      proxy_set_header X-Original-Host \$host;
       proxy_set_header X-Real-IP \$remote_addr;
       proxy_buffer_size 16k;
       proxy_busy_buffers_size 16k;
@@ -106,6 +115,10 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
     # nginx turns any auth status but 401/403 into 500; Bulwark answers 403
     # and names the real one in X-Bulwark-Status.
     location @denied {
+      # What a client over a limit needs to know of it (none is empty otherwise).
+      add_header Retry-After \$bulwark_retry_after always;
+      add_header RateLimit-Policy \$bulwark_ratelimit_policy always;
+      add_header RateLimit \$bulwark_ratelimit always;
       if (\$bulwark_status = 400) { return 400 "bad request\n"; }
       if (\$bulwark_status = 404) { return 404 "not found\n"; }
       if (\$bulwark_status = 429) { return 429 "too many requests\n"; }
@@ -190,6 +203,14 @@ expect_eq "a path override -> 400 carried through" \
 
 expect_eq "within the limit" "$(code "$base/limited"):$(code "$base/limited")" "200:200"
 expect_eq "over the limit -> 429 carried through" "$(code "$base/limited")" "429"
+expect_eq "the 429 says when to come back, and the limit" \
+  "$(grep -ciE '^(Retry-After: [1-9][0-9]*|RateLimit-Policy: "limited";q=2;w=60|RateLimit: "limited";r=0;t=[1-9][0-9]*)'$'\r''$' headers)" "3"
+
+# The subrequest's own Host is Bulwark's address: the host decided on is the
+# request's, which the recipe sends as X-Original-Host, so a host's route
+# is not passed over for the catch-all behind it.
+expect_eq "a host's route is decided for that host" \
+  "$(code -H "Host: admin.example" "$base/public/x"):$(code -H "Host: www.example" "$base/public/x")" "401:200"
 
 kill -TERM "$bulwark_pid"
 wait "$bulwark_pid" 2>/dev/null

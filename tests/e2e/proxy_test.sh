@@ -83,6 +83,7 @@ policy:
 gateway:
   audit: {file: audit.jsonl}
   identity_token: {key_file: identity.jwk, issuer: "https://bulwark.test", ttl_seconds: 60}
+  forward_auth: {trusted_proxies: [127.0.0.1/32]}
   upstreams:
     - {name: ident, address: 127.0.0.1:$ident}
     - name: checked
@@ -1008,6 +1009,11 @@ else
   bad "tunnel metrics"; grep tunnels metrics.txt
 fi
 
+# A target refused before it normalized is audited by its path alone: its
+# query may carry a credential.
+expect_eq "a refused target with a token in its query -> 400" \
+  "$(code "$base/orders%2F?access_token=audit-secret-1"):$(code "$base/auth/envoy/x%2F?api_key=audit-secret-2")" "400:400"
+
 # Audit: SIGTERM drains the queue; every decision is a JSON line, and no
 # credential ever reaches the file.
 kill -TERM "$bulwark_pid"
@@ -1038,6 +1044,9 @@ assert [e["resource"] for e in events if e["request_id"] == rid] == ["/public/ri
 assert [e["status"] for e in events if e["request_id"] == denied_rid] == [401], denied_rid
 assert all(e["request_id"] for e in events), [e for e in events if not e["request_id"]][:1]
 assert "forged" not in text
+assert "audit-secret" not in text, "a query's credential in the audit log"
+assert any(e["resource"] == "/orders%2F" and e["status"] == 400 for e in events)
+assert any(e["resource"] == "/x%2F" and e["status"] == 400 for e in events)
 PY
 
 finish "proxy e2e"

@@ -85,7 +85,8 @@ TEST_F(ApiKeyGatewayTest, BehindEnvoyTheKeyGoesNoFurther) {
   auto gw = MakeWithKeys({Reports()});
   const std::string key = NewKey();
   auto ask = [&](HeaderList headers) {
-    auto answer = RunForwardAuth(*gw, {},
+    headers.emplace_back("Host", "api.example");
+    auto answer = RunForwardAuth(*gw, LoopbackForwardAuth(),
                                  {.method = "GET",
                                   .target = "/auth/envoy/reports/q3",
                                   .headers = std::move(headers),
@@ -115,9 +116,11 @@ TEST_F(ApiKeyGatewayTest, BehindNginxOrTraefikTheKeyIsNotRepeated) {
     headers.emplace_back("X-Original-Method", "GET");
     headers.emplace_back("X-Forwarded-Uri", "/reports/q3");
     headers.emplace_back("X-Forwarded-Method", "GET");
+    headers.emplace_back("X-Original-Host", "api.example");
+    headers.emplace_back("X-Forwarded-Host", "api.example");
     for (std::string target : {"/auth/nginx", "/auth/traefik"}) {
       auto answer = RunForwardAuth(
-          *gw, {},
+          *gw, LoopbackForwardAuth(),
           {.method = "GET", .target = target, .headers = headers, .remote_address = "127.0.0.1"});
       ASSERT_TRUE(answer.has_value());
       ASSERT_EQ(answer->status, 200) << target;

@@ -16,13 +16,19 @@
 
 namespace bulwark::gateway::testing {
 
+// Forward-auth on, for proxies on this host.
+inline ForwardAuthOptions LoopbackForwardAuth() {
+  return {.enabled = true,
+          .trusted_proxies = {*CidrRange::Parse("127.0.0.0/8"), *CidrRange::Parse("::1/128")}};
+}
+
 // HandleForwardAuth run to completion on an io_context of its own.
 inline std::optional<net::HttpResponse> RunForwardAuth(
     const Gateway& gateway, const ForwardAuthOptions& options, const net::HttpRequest& request,
-    const IdentityTokenSigner* identity = nullptr) {
+    const IdentityTokenSigner* identity = nullptr, DecisionRecorder* recorder = nullptr) {
   boost::asio::io_context ioc;
   std::optional<net::HttpResponse> out;
-  boost::asio::co_spawn(ioc, HandleForwardAuth(gateway, options, request, nullptr, identity),
+  boost::asio::co_spawn(ioc, HandleForwardAuth(gateway, options, request, recorder, identity),
                         [&](std::exception_ptr e, std::optional<net::HttpResponse> response) {
                           if (e) std::rethrow_exception(e);
                           out = std::move(response);

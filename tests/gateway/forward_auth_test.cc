@@ -5,7 +5,9 @@
 
 #include <algorithm>
 
+#include "core/metrics.h"
 #include "forward_auth_call.h"
+#include "gateway/decision_recorder.h"
 #include "gateway/gateway_config.h"
 #include "gateway/identity_token.h"
 #include "gateway_fixture.h"
@@ -22,8 +24,18 @@ class ForwardAuthTest : public GatewayTest {
         Make({{.name = "orders", .path_prefix = "/orders", .authz = {.scopes = {"orders:read"}}}});
   }
 
-  net::HttpResponse Call(net::HttpRequest request) {
+  // Called as the proxy calls: from loopback, with the host to decide on
+  // (api.example) unless the test names one or, with `with_host` false,
+  // leaves it out.
+  net::HttpResponse Call(net::HttpRequest request, bool with_host = true) {
     if (request.remote_address.empty()) request.remote_address = "127.0.0.1";
+    if (with_host) {
+      const std::string_view field = request.target.starts_with("/auth/nginx") ? "X-Original-Host"
+                                     : request.target.starts_with("/auth/traefik")
+                                         ? "X-Forwarded-Host"
+                                         : "Host";
+      if (!request.Header(field)) request.headers.emplace_back(field, "api.example");
+    }
     auto response = RunForwardAuth(*gw_, options_, request);
     EXPECT_TRUE(response.has_value());
     return response ? *response : net::HttpResponse{};
@@ -36,7 +48,7 @@ class ForwardAuthTest : public GatewayTest {
   }
 
   std::unique_ptr<Gateway> gw_;
-  ForwardAuthOptions options_;
+  ForwardAuthOptions options_ = LoopbackForwardAuth();
 };
 
 TEST_F(ForwardAuthTest, NginxAllowReturnsIdentityHeaders) {
@@ -270,6 +282,10 @@ TEST_F(ForwardAuthTest, AnAllowedAnswerCarriesTheSignedIdentity) {
               {.name = "billing", .path_prefix = "/billing", .upstream = "billing-svc"},
               {.name = "public", .path_prefix = "/public", .authn = {.mode = AuthnMode::kNone}}});
   auto ask = [&](std::string target, HeaderList headers) {
+    // The host as each proxy says it.
+    headers.insert(headers.end(), {{"X-Original-Host", "api.example"},
+                                   {"X-Forwarded-Host", "api.example"},
+                                   {"Host", "api.example"}});
     auto answer = RunForwardAuth(
         *gw_, options_,
         {.method = "GET", .target = target, .headers = headers, .remote_address = "127.0.0.1"},
@@ -430,6 +446,142 @@ TEST_F(ForwardAuthTest, UntrustedPeersAreRefused) {
                                    {"Authorization", Bearer(Claims())}},
                        .remote_address = "198.51.100.7"});
   EXPECT_EQ(trusted.status, 200);
+}
+
+// nginx's subrequest carries Bulwark's own address as Host: the host
+// decided on is X-Original-Host, so a host's route is not passed over for a
+// catch-all behind it.
+TEST_F(ForwardAuthTest, NginxDecidesOnXOriginalHostNotTheSubrequestsHost) {
+  gw_ = Make({{.name = "admin",
+               .host = "admin.example",
+               .path_prefix = "/",
+               .authz = {.roles = {"admin"}}},
+              {.name = "public", .path_prefix = "/", .authn = {.mode = AuthnMode::kNone}}});
+  const HeaderList asked = {
+      {"Host", "127.0.0.1:8080"}, {"X-Original-URI", "/secret"}, {"X-Original-Method", "GET"}};
+  net::HttpRequest request{.method = "GET", .target = "/auth/nginx", .headers = asked};
+  request.headers.emplace_back("X-Original-Host", "admin.example");
+  EXPECT_EQ(Call(request).status, 401);
+  request.headers.back().second = "www.example";
+  EXPECT_EQ(Call(request).status, 200);
+  // Without it nothing is decided, whatever the Host.
+  auto without = Call({.method = "GET", .target = "/auth/nginx", .headers = asked}, false);
+  EXPECT_EQ(without.status, 403);
+  EXPECT_EQ(Get(without, "X-Bulwark-Status"), "400");
+}
+
+// The host decided on is checked as the reverse proxy checks Host: one that
+// is not a host (two final dots, a list, two ports, userinfo) is refused,
+// for each proxy, and so is none.
+TEST_F(ForwardAuthTest, AHostThatIsNotOneOrNoneIsRefused) {
+  gw_ = Make({{.name = "public", .path_prefix = "/", .authn = {.mode = AuthnMode::kNone}}});
+  struct Flavour {
+    std::string target;
+    std::string host_field;
+    HeaderList fields;
+  };
+  const std::vector<Flavour> flavours = {
+      {"/auth/nginx", "X-Original-Host", {{"X-Original-URI", "/x"}, {"X-Original-Method", "GET"}}},
+      {"/auth/traefik",
+       "X-Forwarded-Host",
+       {{"X-Forwarded-Uri", "/x"}, {"X-Forwarded-Method", "GET"}}},
+      {"/auth/envoy/x", "Host", {}}};
+  for (const Flavour& f : flavours) {
+    const bool nginx = f.target == "/auth/nginx";
+    for (std::string_view host : {"admin.example..", "admin.example, evil", "admin.example:80:80",
+                                  "[admin.example]", "user@admin.example", "a b", ""}) {
+      net::HttpRequest request{.method = "GET", .target = f.target, .headers = f.fields};
+      request.headers.emplace_back(f.host_field, std::string(host));
+      auto r = Call(request, false);
+      EXPECT_EQ(r.status, nginx ? 403 : 400) << f.target << " " << host;
+      EXPECT_EQ(Get(r, "X-Bulwark-Status"), "400") << f.target << " " << host;
+    }
+    auto none = Call({.method = "GET", .target = f.target, .headers = f.fields}, false);
+    EXPECT_EQ(Get(none, "X-Bulwark-Status"), "400") << f.target;
+    net::HttpRequest good{.method = "GET", .target = f.target, .headers = f.fields};
+    good.headers.emplace_back(f.host_field, "Www.Example.:8443");
+    EXPECT_EQ(Call(good, false).status, 200) << f.target;
+  }
+}
+
+// A method is a token: a proxy never sends `GET X`, and a route for GET
+// must not be matched by a method that only starts like one.
+TEST_F(ForwardAuthTest, AMethodThatIsNotATokenIsRefused) {
+  gw_ = Make({{.name = "public", .path_prefix = "/", .authn = {.mode = AuthnMode::kNone}}});
+  for (std::string_view method : {"GET X", "DELETE GET", "GET\t", "G\"T", "get"}) {
+    auto r =
+        Call({.method = "GET",
+              .target = "/auth/traefik",
+              .headers = {{"X-Forwarded-Uri", "/x"}, {"X-Forwarded-Method", std::string(method)}}});
+    EXPECT_EQ(r.status, 400) << method;
+  }
+  EXPECT_EQ(Call({.method = "GET",
+                  .target = "/auth/traefik",
+                  .headers = {{"X-Forwarded-Uri", "/x"}, {"X-Forwarded-Method", "M-SEARCH"}}})
+                .status,
+            200);
+}
+
+// Refusals before any decision (an untrusted peer, a field twice, none to
+// say what to decide) are audited and counted as decisions are.
+TEST_F(ForwardAuthTest, RefusalsAreCountedAsDecisions) {
+  metrics::MetricsRegistry registry;
+  DecisionRecorder recorder(registry, nullptr);
+  auto call = [&](net::HttpRequest request) {
+    auto r = RunForwardAuth(*gw_, options_, request, nullptr, &recorder);
+    ASSERT_TRUE(r.has_value());
+  };
+  call({.method = "GET",
+        .target = "/auth/traefik",
+        .headers = {{"X-Forwarded-Uri", "/orders"},
+                    {"X-Forwarded-Method", "GET"},
+                    {"X-Forwarded-Host", "api.example"}},
+        .remote_address = "198.51.100.7"});
+  call({.method = "GET",
+        .target = "/auth/traefik",
+        .headers = {{"X-Forwarded-Uri", "/orders"},
+                    {"X-Forwarded-Uri", "/admin"},
+                    {"X-Forwarded-Method", "GET"},
+                    {"X-Forwarded-Host", "api.example"}},
+        .remote_address = "127.0.0.1"});
+  call({.method = "GET", .target = "/auth/traefik", .remote_address = "127.0.0.1"});
+  const std::string text = registry.RenderPrometheusText();
+  EXPECT_NE(
+      text.find("bulwark_gateway_requests_total{frontend=\"traefik\",route=\"\",code=\"403\"} 1"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find("bulwark_gateway_requests_total{frontend=\"traefik\",route=\"\",code=\"400\"} 2"),
+      std::string::npos)
+      << text;
+}
+
+// Off unless the config asks for it, and then only for the proxies it names.
+TEST_F(ForwardAuthTest, OffUnlessConfiguredWithTheProxiesThatMayCall) {
+  EXPECT_FALSE(RunForwardAuth(*gw_, ForwardAuthOptions{},
+                              {.method = "GET",
+                               .target = "/auth/envoy/orders",
+                               .headers = {{"Host", "api.example"}},
+                               .remote_address = "127.0.0.1"})
+                   .has_value());
+  const auto load = [&](const std::string& yaml) {
+    auto node = ParseConfig(yaml + "\nroutes: [{name: r, authn: {mode: none}}]\n", "gw.yaml",
+                            dir_.string());
+    EXPECT_TRUE(node.has_value());
+    return GatewayConfigFromNode(*node, dir_.string());
+  };
+  auto off = load("realm: r");
+  ASSERT_TRUE(off.has_value()) << off.error().ToString();
+  EXPECT_FALSE(off->forward_auth.enabled);
+  auto on = load("forward_auth: {trusted_proxies: [127.0.0.1/32]}");
+  ASSERT_TRUE(on.has_value()) << on.error().ToString();
+  EXPECT_TRUE(on->forward_auth.enabled);
+  for (const std::string yaml : {"forward_auth: {}", "forward_auth: {trusted_proxies: []}"}) {
+    auto refused = load(yaml);
+    ASSERT_FALSE(refused.has_value()) << yaml;
+    EXPECT_NE(refused.error().message().find("forward_auth.trusted_proxies"), std::string::npos)
+        << refused.error().message();
+  }
 }
 
 TEST_F(ForwardAuthTest, ConfigSectionParsesAndErrorsNameTheField) {
