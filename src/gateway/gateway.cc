@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -26,6 +27,23 @@ std::optional<IpAddress> ParsedClientIp(std::string_view text) {
     last_text.assign(text);
   }
   return last;
+}
+
+// The rate-limit key of a client address, in `key`: its bytes, so that one
+// address has one key however it is written (`::ffff:10.0.0.1` is
+// 10.0.0.1, `0:0::1` is `::1`), and of an IPv6 address only its /64, which
+// a subscriber gets whole (RFC 6177) and could otherwise walk through one
+// address at a time. A text that is no address (a proxy's odd X-Real-IP)
+// is its own key.
+std::string_view ClientIpKey(std::string_view client_ip, std::string& key) {
+  const std::optional<IpAddress> ip = ParsedClientIp(client_ip);
+  if (!ip) {
+    key.assign("ip?:").append(client_ip);
+  } else {
+    key.assign(ip->is_v4() ? "ip4:" : "ip6:");
+    key.append(reinterpret_cast<const char*>(ip->bytes().data()), ip->is_v4() ? 4 : 8);
+  }
+  return key;
 }
 
 // A method as RFC 9110 section 9.1 has it (a token), without a lower-case
@@ -218,8 +236,10 @@ bool Gateway::WithinLimit(guard::RateLimiter& limiter, std::string_view key,
   return false;
 }
 
-std::string_view Gateway::RateLimitKey(const Route& route, const RequestFacts& request,
-                                       const Decision& decision, std::string& key) const {
+std::optional<std::string_view> Gateway::RateLimitKey(const Route& route,
+                                                      const RequestFacts& request,
+                                                      const Decision& decision,
+                                                      std::string& key) const {
   const auto make = [&key](std::string_view kind, std::initializer_list<std::string_view> parts) {
     key.assign(kind);
     for (std::string_view part : parts) key.append(part);
@@ -237,15 +257,20 @@ std::string_view Gateway::RateLimitKey(const Route& route, const RequestFacts& r
     case RouteRateLimit::Key::kApiKey:
       if (p && !p->api_key_id().empty()) return make("key:", {p->api_key_id()});
       break;
-    case RouteRateLimit::Key::kHeader:
+    case RouteRateLimit::Key::kHeader: {
+      const std::string* found = nullptr;
       if (request.headers) {
         for (const auto& [name, value] : *request.headers) {
-          if (net::EqualsIgnoreCase(name, route.rate_limit->header)) return make("hdr:", {value});
+          if (!net::EqualsIgnoreCase(name, route.rate_limit->header)) continue;
+          if (found != nullptr) return std::nullopt;
+          found = &value;
         }
       }
+      if (found != nullptr) return make("hdr:", {*found});
       break;
+    }
   }
-  return make("ip:", {request.client_ip});
+  return ClientIpKey(request.client_ip, key);
 }
 
 namespace {
@@ -471,9 +496,11 @@ Decision Gateway::Decide(const RequestFacts& request) const {
     return decision;
   }
   decision.route = route;
-  if (pre_auth_limiter_ && route->authn.mode != AuthnMode::kNone && !request.after_key_refetch &&
-      !WithinLimit(*pre_auth_limiter_, request.client_ip, decision)) {
-    return decision;
+  if (pre_auth_limiter_ && route->authn.mode != AuthnMode::kNone && !request.after_key_refetch) {
+    thread_local std::string key;  // reused: no allocation per request
+    if (!WithinLimit(*pre_auth_limiter_, ClientIpKey(request.client_ip, key), decision)) {
+      return decision;
+    }
   }
   if (!Authenticate(*route, request, decision)) return decision;
 
@@ -510,9 +537,13 @@ Decision Gateway::Decide(const RequestFacts& request) const {
   const size_t index = static_cast<size_t>(route - routes_.routes().data());
   if (guard::RateLimiter* limiter = route_limiters_[index].get()) {
     thread_local std::string key;  // reused: no allocation per request
-    if (!WithinLimit(*limiter, RateLimitKey(*route, request, decision, key), decision)) {
+    const std::optional<std::string_view> limit_key = RateLimitKey(*route, request, decision, key);
+    if (!limit_key) {
+      decision.status = 400;
+      decision.reason = "more than one " + route->rate_limit->header + " header";
       return decision;
     }
+    if (!WithinLimit(*limiter, *limit_key, decision)) return decision;
   }
 
   decision.status = 200;
@@ -528,14 +559,16 @@ bool DroppedRequestFields::Drops(std::string_view name, std::string_view value) 
   }
   // A credential the gateway consumed stays here: the service gets the
   // identity fields and the signed identity, never a secret or bearer
-  // token it could replay.
+  // token it could replay. Nor does a Bulwark API key on any route: it is
+  // the gateway's credential, never a service's, even where the route
+  // reads none.
   if (net::EqualsIgnoreCase(name, "Authorization")) {
     if (authorization) return true;
-    if (!api_key) return false;
     const std::optional<std::string_view> bearer = BearerToken(value);
     return bearer && identity::LooksLikeApiKey(*bearer);
   }
-  return api_key && net::EqualsIgnoreCase(name, kApiKeyHeader);
+  return net::EqualsIgnoreCase(name, kApiKeyHeader) &&
+         (api_key || identity::LooksLikeApiKey(value));
 }
 
 DroppedRequestFields DroppedFieldsOf(const Decision& decision) {

@@ -181,9 +181,11 @@ class Gateway {
           const Clock& clock);
   // True if the request is within the route's limit; else fills a 429.
   bool WithinLimit(guard::RateLimiter& limiter, std::string_view key, Decision& decision) const;
-  // The route's rate-limit key for this request, built in `key`.
-  std::string_view RateLimitKey(const Route& route, const RequestFacts& request,
-                                const Decision& decision, std::string& key) const;
+  // The route's rate-limit key for this request, built in `key`; nullopt if
+  // the field it is keyed by came more than once (the client would choose
+  // which copy counts).
+  std::optional<std::string_view> RateLimitKey(const Route& route, const RequestFacts& request,
+                                               const Decision& decision, std::string& key) const;
   // Fills decision.principal or returns the failing status in decision.
   bool Authenticate(const Route& route, const RequestFacts& request, Decision& decision) const;
   void Challenge(Decision& decision, int status, std::string_view error, std::string reason) const;

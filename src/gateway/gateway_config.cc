@@ -331,6 +331,18 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
   BULWARK_RETURN_IF_ERROR(authz.CheckKeys({"scopes", "roles", "principals", "spiffe_trust_domains",
                                            "allow_cidrs", "deny_cidrs", "cedar", "relation"}));
   BULWARK_ASSIGN_OR_RETURN(route.authz.scopes, ListOr(authz["scopes"]));
+  // A scope is RFC 6749's scope-token (section 3.3): the required ones go
+  // into a 403's WWW-Authenticate as a quoted, space-separated list, where a
+  // space or a quote would change what the client is told.
+  for (const std::string& scope : route.authz.scopes) {
+    const bool token = !scope.empty() && std::all_of(scope.begin(), scope.end(), [](char c) {
+      return c == 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e);
+    });
+    if (!token) {
+      return Err(authz["scopes"].Error(
+          "a scope is printable ASCII without spaces, '\"' or '\\' (RFC 6749 section 3.3)"));
+    }
+  }
   BULWARK_ASSIGN_OR_RETURN(route.authz.roles, ListOr(authz["roles"]));
   BULWARK_ASSIGN_OR_RETURN(route.authz.principals, ListOr(authz["principals"]));
   BULWARK_ASSIGN_OR_RETURN(route.authz.spiffe_trust_domains, ListOr(authz["spiffe_trust_domains"]));

@@ -37,16 +37,21 @@ TokenCache& ThreadCache(uint64_t signer_id) {
 // Everything the claims depend on, so equal keys mean equal claims.
 std::string CacheKey(const Principal& p, std::string_view audience) {
   std::string key;
+  // Each part after its length, so that no two principals' parts run
+  // together into one key (roles {"a b"} and {"a", "b"}).
+  const auto add = [&key](std::string_view part) {
+    key.append(std::to_string(part.size())).append(1, ':').append(part);
+  };
   for (std::string_view part :
        {audience, CredentialKindName(p.credential()), std::string_view(p.issuer()),
         std::string_view(p.subject()), std::string_view(p.spiffe_id()),
         std::string_view(p.api_key_id())}) {
-    key.append(part);
-    key.push_back('\0');
+    add(part);
   }
-  for (const auto& s : p.scopes()) (key += s) += ' ';
-  key.push_back('\0');
-  for (const auto& r : p.roles()) (key += r) += ' ';
+  add(std::to_string(p.scopes().size()));
+  for (const auto& s : p.scopes()) add(s);
+  add(std::to_string(p.roles().size()));
+  for (const auto& r : p.roles()) add(r);
   return key;
 }
 

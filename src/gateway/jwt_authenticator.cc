@@ -40,6 +40,16 @@ void AppendStrings(const boost::json::value* v, std::vector<std::string>& out) {
   }
 }
 
+// Scopes from an array claim (`scp`): an element with a space is no scope
+// (RFC 6749 section 3.3), and would read as two wherever scopes travel
+// space-separated (X-Bulwark-Scopes, the signed identity's `scope`). It is
+// dropped, which can only take a permission away.
+// (A space-separated string claim is split, so only an array's can hold one.)
+void AppendScopes(const boost::json::value* v, std::vector<std::string>& out) {
+  AppendStrings(v, out);
+  std::erase_if(out, [](const std::string& scope) { return scope.find(' ') != std::string::npos; });
+}
+
 const boost::json::value* Lookup(const boost::json::object& claims, std::string_view dotted) {
   const boost::json::object* obj = &claims;
   const boost::json::value* v = nullptr;
@@ -398,8 +408,8 @@ Result<Principal> JwtAuthenticator::MakePrincipal(const Issuer& issuer,
   p.subject_ = token.subject();
   p.issuer_ = issuer.config.name;
   const auto& claims = token.claims();
-  AppendStrings(Lookup(claims, "scope"), p.scopes_);
-  AppendStrings(Lookup(claims, "scp"), p.scopes_);
+  AppendScopes(Lookup(claims, "scope"), p.scopes_);
+  AppendScopes(Lookup(claims, "scp"), p.scopes_);
   AppendStrings(Lookup(claims, issuer.config.roles_claim), p.roles_);
   if (p.subject_.empty()) return Err(UnauthenticatedError("token has no subject"));
   // These travel on as header values: control characters would split them.

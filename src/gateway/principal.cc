@@ -28,7 +28,7 @@ std::vector<std::pair<std::string, std::string>> IdentityHeaders(const Principal
   h.emplace_back("X-Bulwark-Subject", p.subject());
   h.emplace_back("X-Bulwark-Issuer", p.issuer());
   h.emplace_back("X-Bulwark-Scopes", JoinWithSpaces(p.scopes()));
-  h.emplace_back("X-Bulwark-Roles", JoinWithSpaces(p.roles()));
+  h.emplace_back("X-Bulwark-Roles", JoinRolesForField(p.roles()));
   h.emplace_back("X-Bulwark-Credential", CredentialKindName(p.credential()));
   if (!p.spiffe_id().empty()) h.emplace_back("X-Bulwark-Spiffe-Id", p.spiffe_id());
   if (!p.api_key_id().empty()) h.emplace_back("X-Bulwark-Key-Id", p.api_key_id());
@@ -40,6 +40,23 @@ std::string JoinWithSpaces(const std::vector<std::string>& items) {
   for (const auto& item : items) {
     if (!out.empty()) out += ' ';
     out += item;
+  }
+  return out;
+}
+
+std::string JoinRolesForField(const std::vector<std::string>& roles) {
+  std::string out;
+  for (const auto& role : roles) {
+    if (!out.empty()) out += ' ';
+    for (char c : role) {
+      if (c == ' ') {
+        out += "%20";
+      } else if (c == '%') {
+        out += "%25";
+      } else {
+        out += c;
+      }
+    }
   }
   return out;
 }

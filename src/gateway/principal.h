@@ -69,8 +69,15 @@ std::vector<std::pair<std::string, std::string>> IdentityHeaders(const Principal
 
 std::string_view CredentialKindName(CredentialKind kind);
 
-// "a b c": how scopes and roles travel in headers and token claims.
+// "a b c": how scopes travel in headers and token claims (a scope holds no
+// space: see JwtAuthenticator), and the scopes of a challenge.
 std::string JoinWithSpaces(const std::vector<std::string>& items);
+
+// Roles as X-Bulwark-Roles carries them: separated by spaces, each space and
+// '%' within a role percent-encoded ("Realm Viewer" is `Realm%20Viewer`), so
+// that a service splitting on spaces never reads a role the principal does
+// not hold.
+std::string JoinRolesForField(const std::vector<std::string>& roles);
 
 }  // namespace bulwark::gateway
 

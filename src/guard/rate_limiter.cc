@@ -39,15 +39,24 @@ constexpr size_t kMinSweepSize = 64;
 // flood of new keys can cause once the limiter is full.
 constexpr int64_t kFullShardSweepIntervalNs = 1'000'000'000;
 
+// Keys longer than this (a header's value, which the client chooses) are
+// held as a 128-bit digest under secret keys, so that every key costs the
+// same memory however long it came: 20,000 distinct 15 KB values would
+// otherwise hold 300 MB for a window.
+constexpr size_t kMaxRawKeyBytes = 64;
+
 // The hash is computed once per Check, picks the shard, and is stored with
 // the key, so the table neither rehashes keys nor compares most mismatches.
+// `digest` tells a digest from a raw key of the same bytes.
 struct LookupKey {
   std::string_view bytes;
   uint64_t hash;
+  bool digest;
 };
 struct StoredKey {
   std::string bytes;
   uint64_t hash;
+  bool digest;
 };
 struct StoredHash {
   using is_transparent = void;
@@ -58,7 +67,8 @@ struct SameKey {
   using is_transparent = void;
   template <typename A, typename B>
   bool operator()(const A& a, const B& b) const {
-    return a.hash == b.hash && std::string_view(a.bytes) == std::string_view(b.bytes);
+    return a.hash == b.hash && a.digest == b.digest &&
+           std::string_view(a.bytes) == std::string_view(b.bytes);
   }
 };
 
@@ -75,10 +85,16 @@ class ShardedRateLimiter final : public RateLimiter::Impl {
 
   RateLimitDecision Check(std::string_view key, uint64_t cost) override {
     const int64_t now = NowNanos();
+    std::array<uint64_t, 2> digest;
+    const bool digested = key.size() > kMaxRawKeyBytes;
+    if (digested) {
+      digest = {digest_a_(key), digest_b_(key)};
+      key = std::string_view(reinterpret_cast<const char*>(digest.data()), sizeof digest);
+    }
     const uint64_t hash = hash_(key);
     Shard& shard = shards_[hash >> (64 - kShardBits)];
     std::lock_guard lock(shard.mu);
-    if (auto it = shard.states.find(LookupKey{key, hash}); it != shard.states.end()) {
+    if (auto it = shard.states.find(LookupKey{key, hash, digested}); it != shard.states.end()) {
       return algorithm_.Take(it->second, now, cost);
     }
     typename Algorithm::State state{};
@@ -88,7 +104,7 @@ class ShardedRateLimiter final : public RateLimiter::Impl {
       ++shard.key_limit_denials;
       return KeyLimitDecision();
     }
-    shard.states.emplace(StoredKey{std::string(key), hash}, state);
+    shard.states.emplace(StoredKey{std::string(key), hash, digested}, state);
     return decision;
   }
 
@@ -164,6 +180,9 @@ class ShardedRateLimiter final : public RateLimiter::Impl {
   const std::chrono::steady_clock::time_point origin_;
   const size_t max_keys_per_shard_;
   const KeyHash hash_;
+  // Two more secret keys, for the 128-bit digests of long keys.
+  const KeyHash digest_a_;
+  const KeyHash digest_b_;
   std::array<Shard, kShards> shards_;
 };
 

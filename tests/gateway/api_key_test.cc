@@ -131,6 +131,24 @@ TEST_F(ApiKeyGatewayTest, BehindNginxOrTraefikTheKeyIsNotRepeated) {
   }
 }
 
+// A Bulwark API key is the gateway's credential: it goes to no service,
+// even on a route that reads none. The service's own keys and other
+// schemes still do.
+TEST_F(ApiKeyGatewayTest, ABulwarkKeyGoesNoFurtherEvenWhereTheRouteReadsNone) {
+  auto gw = MakeWithKeys(
+      {{.name = "reports", .path_prefix = "/reports", .authn = {.mode = AuthnMode::kNone}}});
+  const std::string key = NewKey();
+  const Decision d = DecideKey(*gw, key);
+  ASSERT_EQ(d.status, 200) << d.reason;
+  const DroppedRequestFields dropped = DroppedFieldsOf(d);
+  EXPECT_TRUE(dropped.Drops("X-Api-Key", key));
+  EXPECT_TRUE(dropped.Drops("x-api-key", key));
+  EXPECT_TRUE(dropped.Drops("Authorization", "Bearer " + key));
+  EXPECT_FALSE(dropped.Drops("X-Api-Key", "svc-key"));
+  EXPECT_FALSE(dropped.Drops("Authorization", "Basic dXNlcjpwYXNz"));
+  EXPECT_FALSE(dropped.Drops("Authorization", "Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln"));
+}
+
 TEST_F(ApiKeyGatewayTest, RefusesMissingForgedRevokedAndExpiredKeys) {
   auto gw = MakeWithKeys({Reports()});
   Decision none = DecideKey(*gw, "");

@@ -618,6 +618,8 @@ routes:
            {"routes: [{name: r, authn: {mode: none}, authz: {scopes: [a]}}]", "routes[0].authz"},
            {"issuers: [{name: i, issuer: x, audiences: [], jwks_file: f}]", "audiences"},
            {"realm: 'a\"b'", "realm"},
+           {"routes: [{name: r, authz: {scopes: ['a\"b']}}]", "routes[0].authz.scopes"},
+           {"routes: [{name: r, authz: {scopes: ['c d']}}]", "routes[0].authz.scopes"},
            {"request_id: keep", "request_id"},
            {"routes: [{name: r, websocket: true}]", "routes[0].websocket"},
            {"routes: [{name: r, websocket: maybe, upstream: u}]", "routes[0].websocket"},

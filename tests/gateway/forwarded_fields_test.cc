@@ -53,14 +53,14 @@ TEST(ForwardedRequestFieldsTest, DropsThisHopsAndTheGatewaysFields) {
       {"Cookie", "a=1"},
       {"Cookie", "b=2"},
       {"Authorization", "Bearer eyJ.jwt.sig"},
-      {"X-Api-Key", kApiKey},
+      {"X-Api-Key", kApiKey},  // a Bulwark key: the gateway's, never a service's
+      {"X-Api-Key", "svc-key"},
   };
   std::string out;
   AppendForwardedRequestFields(in, {}, out);
   EXPECT_EQ(out,
             "Accept: */*\r\nCookie: a=1\r\nCookie: b=2\r\n"
-            "Authorization: Bearer eyJ.jwt.sig\r\nX-Api-Key: " +
-                kApiKey + "\r\n");
+            "Authorization: Bearer eyJ.jwt.sig\r\nX-Api-Key: svc-key\r\n");
 }
 
 // On a route that takes API keys, the key the gateway consumed stays here,
@@ -83,10 +83,14 @@ TEST(ForwardedRequestFieldsTest, ABearerTokenTheGatewayVerifiedStaysHere) {
   AppendForwardedRequestFields(
       {{"Authorization", "Bearer eyJ.jwt.sig"}, {"X-Api-Key", kApiKey}, {"B", "2"}},
       {.api_key = true, .authorization = true}, out);
-  // Without the API key dropped, the key in X-Api-Key is not the token's.
-  AppendForwardedRequestFields({{"Authorization", "Bearer eyJ.jwt.sig"}, {"X-Api-Key", kApiKey}},
+  // Without the API key dropped, the service's own key in X-Api-Key goes on
+  // (a Bulwark key never does).
+  AppendForwardedRequestFields({{"Authorization", "Bearer eyJ.jwt.sig"},
+                                {"X-Api-Key", "svc-key"},
+                                {"X-Api-Key", kApiKey},
+                                {"Authorization", "Bearer " + kApiKey}},
                                {.authorization = true}, out);
-  EXPECT_EQ(out, "A: 1\r\nB: 2\r\nX-Api-Key: " + kApiKey + "\r\n");
+  EXPECT_EQ(out, "A: 1\r\nB: 2\r\nX-Api-Key: svc-key\r\n");
 }
 
 // A client's claims of an address or an original target, which a service

@@ -72,6 +72,45 @@ TEST_F(GatewayTest, HeaderKeyCountsPerHeaderValue) {
   EXPECT_EQ(decide("globex"), 200);
 }
 
+// The key field twice: the client could otherwise pick which copy counts
+// (a proxy in front that appends its own would be overruled).
+TEST_F(GatewayTest, HeaderKeyFieldTwiceIsRefused) {
+  auto gw = Make({Limited(RouteRateLimit::Key::kHeader, 1, "X-Tenant")});
+  const std::string auth = Bearer(Claims());
+  auto decide = [&](std::vector<std::pair<std::string, std::string>> headers) {
+    return gw->Decide({.method = "GET",
+                       .host = "h",
+                       .target = "/orders",
+                       .authorization = auth,
+                       .authorization_count = 1,
+                       .client_ip = "192.0.2.1",
+                       .headers = &headers});
+  };
+  EXPECT_EQ(decide({{"X-Tenant", "acme"}}).status, 200);
+  EXPECT_EQ(decide({{"X-Tenant", "acme"}}).status, 429);
+  const Decision twice = decide({{"X-Tenant", "new1"}, {"x-tenant", "acme"}});
+  EXPECT_EQ(twice.status, 400);
+  EXPECT_EQ(twice.reason, "more than one X-Tenant header");
+}
+
+// One address is one key however it is written, and an IPv6 client is one
+// key for its whole /64.
+TEST_F(GatewayTest, ClientAddressKeysAreTheAddressNotItsSpelling) {
+  auto gw = Make({Limited(RouteRateLimit::Key::kClientIp, 1)});
+  const std::string auth = Bearer(Claims());
+  EXPECT_EQ(Decide(*gw, "GET", "/orders", auth, "10.9.9.9").status, 200);
+  for (std::string_view same : {"10.9.9.9", "::ffff:10.9.9.9", "::FFFF:10.9.9.9", "::ffff:a09:909",
+                                "0:0:0:0:0:ffff:10.9.9.9"}) {
+    EXPECT_EQ(Decide(*gw, "GET", "/orders", auth, same).status, 429) << same;
+  }
+  EXPECT_EQ(Decide(*gw, "GET", "/orders", auth, "2001:db8:1:2::1").status, 200);
+  for (std::string_view same : {"2001:db8:1:2::2", "2001:DB8:1:2:ffff:ffff:ffff:ffff"}) {
+    EXPECT_EQ(Decide(*gw, "GET", "/orders", auth, same).status, 429) << same;
+  }
+  EXPECT_EQ(Decide(*gw, "GET", "/orders", auth, "2001:db8:1:3::1").status, 200);
+  EXPECT_EQ(Decide(*gw, "GET", "/orders", auth, "10.9.9.10").status, 200);
+}
+
 TEST_F(GatewayTest, PreAuthLimitStopsATokenFloodFromOneAddress) {
   auto options =
       Options({{.name = "orders", .path_prefix = "/orders"},
@@ -85,6 +124,8 @@ TEST_F(GatewayTest, PreAuthLimitStopsATokenFloodFromOneAddress) {
   EXPECT_EQ(limited.status, 429);
   EXPECT_EQ(HeaderOf(limited.response_fields, "Retry-After"), "1");
   EXPECT_EQ(Decide(*gw, "GET", "/orders", Bearer(Claims()), "198.51.100.1").status, 200);
+  EXPECT_EQ(Decide(*gw, "GET", "/orders", Bearer(Claims()), "::ffff:192.0.2.7").status, 429)
+      << "the same address, written as IPv6";
   EXPECT_EQ(Decide(*gw, "GET", "/public").status, 200) << "public routes do no auth work";
   clock_.Advance(milliseconds(400));
   EXPECT_EQ(Decide(*gw, "GET", "/orders", Bearer(Claims())).status, 200);

@@ -197,6 +197,25 @@ TEST_F(GatewayTest, RoleRuleNeedsTheRole) {
   EXPECT_EQ(Decide(*gw, "GET", "/admin", Bearer(admin)).status, 200);
 }
 
+// A role may hold a space (Keycloak allows it) and a scope may not: the
+// service splitting X-Bulwark-Roles or -Scopes on spaces must never read
+// one the principal does not hold.
+TEST_F(GatewayTest, NoRoleOrScopeReadsAsAnotherInTheIdentityFields) {
+  auto gw = Make({{.name = "orders", .path_prefix = "/orders"}, Admin()});
+  auto claims = Claims();
+  claims["roles"] = boost::json::array{"Realm Viewer", "viewer admin", "100%", "clerk"};
+  claims.erase("scope");
+  claims["scp"] = boost::json::array{"orders:read", "x orders:write"};
+  Decision d = Decide(*gw, "GET", "/orders", Bearer(claims));
+  ASSERT_EQ(d.status, 200) << d.reason;
+  EXPECT_EQ(HeaderOf(d.identity_headers(), "X-Bulwark-Roles"),
+            "Realm%20Viewer viewer%20admin 100%25 clerk");
+  EXPECT_EQ(HeaderOf(d.identity_headers(), "X-Bulwark-Scopes"), "orders:read");
+  EXPECT_EQ(Decide(*gw, "GET", "/admin", Bearer(claims)).status, 403) << "no role `admin`";
+  claims["roles"] = boost::json::array{"Realm Viewer", "admin"};
+  EXPECT_EQ(Decide(*gw, "GET", "/admin", Bearer(claims)).status, 200);
+}
+
 TEST_F(GatewayTest, RolesMayComeFromANestedClaimOfTheirIssuer) {
   auto gw = Make({Admin()});
   boost::json::object claims = {{"iss", "https://other.example"},

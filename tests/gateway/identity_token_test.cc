@@ -78,6 +78,24 @@ TEST_F(IdentityTokenTest, ReusesATokenOnlyWithinHalfItsLife) {
   EXPECT_TRUE(VerifyAs(*signer, second, "orders").has_value());
 }
 
+// A reused token is one whose claims are the same: roles {"a b"} and
+// {"a", "b"} are not.
+TEST_F(IdentityTokenTest, ReusesATokenOnlyForTheSameRoles) {
+  auto signer = Signer();
+  auto gw = Make({{.name = "orders", .path_prefix = "/orders"}});
+  auto principal_with = [&](boost::json::array roles) {
+    auto claims = Claims();
+    claims["roles"] = std::move(roles);
+    return *Decide(*gw, "GET", "/orders", Bearer(claims)).principal;
+  };
+  const std::string two = *signer->TokenFor(principal_with({"a", "b"}), "orders");
+  const std::string one = *signer->TokenFor(principal_with({"a b"}), "orders");
+  ASSERT_NE(one, two);
+  auto verified = VerifyAs(*signer, one, "orders");
+  ASSERT_TRUE(verified.has_value());
+  EXPECT_EQ((*verified)->claims().at("roles").as_array().size(), 1u);
+}
+
 TEST_F(IdentityTokenTest, PublishesOnlyThePublicKey) {
   auto signer = Signer();
   EXPECT_NE(signer->public_jwks().find("\"kid\":\"bulwark-id-1\""), std::string::npos);

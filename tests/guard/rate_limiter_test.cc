@@ -1,5 +1,7 @@
 #include "guard/rate_limiter.h"
 
+#include <malloc.h>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -43,6 +45,34 @@ TEST_P(RateLimiterTest, KeysAreIndependent) {
   // Keys are bytes: no normalization, embedded NULs count.
   EXPECT_TRUE(limiter.Check(std::string("10.0.0.1\0x", 10)).allowed);
   EXPECT_EQ(limiter.size(), 3u);
+}
+
+// A long key (a header's value) is held as a digest: each is still its own
+// key, and a flood of long ones costs no more memory than short ones.
+TEST_P(RateLimiterTest, LongKeysAreKeptApartAndCostNoMoreThanShortOnes) {
+  FakeClock clock;
+  RateLimiter limiter = Make(clock, GetParam(), 2, 60s);
+  const std::string long_key(16 * 1024, 'k');
+  std::string other = long_key;
+  other.back() = 'j';
+  ASSERT_TRUE(limiter.Check(long_key).allowed);
+  ASSERT_TRUE(limiter.Check(long_key).allowed);
+  EXPECT_FALSE(limiter.Check(long_key).allowed);
+  EXPECT_TRUE(limiter.Check(other).allowed);
+  // Just over and at the length kept as it is.
+  EXPECT_TRUE(limiter.Check(std::string(65, 'k')).allowed);
+  EXPECT_TRUE(limiter.Check(std::string(64, 'k')).allowed);
+  EXPECT_EQ(limiter.size(), 4u);
+#if !defined(__SANITIZE_ADDRESS__)
+  const size_t before = mallinfo2().uordblks;
+  for (int i = 0; i < 2000; ++i) {
+    std::string key = long_key;
+    key.replace(0, 4, reinterpret_cast<const char*>(&i), 4);
+    ASSERT_TRUE(limiter.Check(key).allowed);
+  }
+  // 2000 keys of 16 KiB would hold 32 MiB as they came.
+  EXPECT_LT(mallinfo2().uordblks - before, size_t{2} << 20);
+#endif
 }
 
 TEST_P(RateLimiterTest, ManyKeysWorkAndIdleOnesAreSweptAsNewOnesArrive) {
