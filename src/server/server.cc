@@ -8,6 +8,7 @@
 #include "core/file.h"
 #include "core/log.h"
 #include "gateway/forward_auth.h"
+#include "gateway/ip_address.h"
 #include "gateway/status_response.h"
 #include "net/async_http_server.h"
 #include "net/request_path.h"
@@ -298,6 +299,14 @@ std::optional<net::HttpResponse> Server::HandleLocal(const net::HttpRequest& req
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
   if (path == "/metrics" && (request.method == "GET" || request.method == "HEAD")) {
+    const std::optional<gateway::IpAddress> peer =
+        gateway::IpAddress::Parse(request.remote_address);
+    const auto& allow = config_.listener.metrics_allow;
+    if (!peer || std::none_of(allow.begin(), allow.end(), [&](const gateway::CidrRange& range) {
+          return range.Contains(*peer);
+        })) {
+      return Text(403, "forbidden\n");
+    }
     recorder_->RefreshAuditGauges();
     return net::HttpResponse{
         .status = 200,

@@ -7,18 +7,24 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "admin/admin_api.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/status.h"
 #include "gateway/gateway_config.h"
+#include "gateway/ip_address.h"
 #include "net/tls.h"
 
 namespace bulwark::server {
 
 struct ListenerConfig {
   std::string host = "127.0.0.1";
+  // `server.metrics_allow`: the peers /metrics answers (others get 403). It
+  // names upstream endpoints and routes, so by default only loopback and
+  // private addresses (RFC 1918, fc00::/7), where scrapers run.
+  std::vector<gateway::CidrRange> metrics_allow;
   uint16_t port = 8080;
   int threads = 0;  // 0 = hardware concurrency
   std::chrono::milliseconds drain_timeout{5000};

@@ -97,6 +97,21 @@ gateway:
   upstreams: [{name: orders, addresses: ["127.0.0.1:9001", "127.0.0.1:9001"]}]
   routes: [{name: orders, path_prefix: /, authn: {mode: none}, upstream: orders}]
 YAML
+# /metrics names upstream endpoints and routes: only the peers of
+# server.metrics_allow get it (by default loopback and private ones).
+expect_eq "metrics to a loopback peer" "$(curl -s -o /dev/null -w '%{http_code}' "$base/metrics")" "200"
+sed -e '/listen: 127.0.0.1:0/a\  metrics_allow: [192.0.2.0/24]' \
+  -e 's/bulwark-quickstart.db/metrics-only.db/' quickstart.yaml >metrics.yaml
+quickstart_pid=$pid
+if grep -q '^  metrics_allow' metrics.yaml && start_server metrics.yaml metrics.log; then ok; else
+  bad "metrics_allow config did not start"; cat metrics.log
+fi
+expect_eq "metrics to a peer not allowed -> 403, health still answered" \
+  "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/metrics"):$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")" "403:200"
+kill -TERM "$pid"
+wait "$pid"
+pid=$quickstart_pid
+
 timeout 20 "$bulwark" serve --config twice.yaml >/dev/null 2>twice.err
 expect_eq "an endpoint listed twice is refused at start" "$?" "1"
 if grep -q "endpoint 127.0.0.1:9001 is listed twice" twice.err; then ok; else bad "endpoint twice message"; cat twice.err; fi

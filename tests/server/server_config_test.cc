@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <string_view>
 
 namespace bulwark::server {
 namespace {
@@ -22,6 +24,40 @@ TEST(ServerConfigTest, QuickstartExampleLoads) {
   EXPECT_EQ(cfg->store.backend, "sqlite");
   EXPECT_EQ(cfg->listener.port, 8080);
   EXPECT_TRUE(cfg->admin.has_value());
+}
+
+// /metrics names upstream endpoints: by default only loopback and private
+// peers get it.
+TEST(ServerConfigTest, MetricsGoToLoopbackAndPrivatePeersUnlessToldOtherwise) {
+  auto allowed = [](const ServerConfig& cfg, std::string_view peer) {
+    const auto ip = gateway::IpAddress::Parse(peer);
+    const auto& allow = cfg.listener.metrics_allow;
+    return std::any_of(allow.begin(), allow.end(),
+                       [&](const gateway::CidrRange& r) { return r.Contains(*ip); });
+  };
+  auto cfg = Parse("server: {listen: 127.0.0.1:0}\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
+  for (std::string_view peer : {"127.0.0.1", "::1", "10.1.2.3", "172.20.0.5", "192.168.1.1",
+                                "fd00::1", "::ffff:10.0.0.1"}) {
+    EXPECT_TRUE(allowed(*cfg, peer)) << peer;
+  }
+  for (std::string_view peer : {"203.0.113.7", "172.32.0.1", "2001:db8::1", "::ffff:8.8.8.8"}) {
+    EXPECT_FALSE(allowed(*cfg, peer)) << peer;
+  }
+  cfg = Parse("server: {metrics_allow: [192.0.2.0/24]}\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
+  EXPECT_TRUE(allowed(*cfg, "192.0.2.9"));
+  EXPECT_FALSE(allowed(*cfg, "127.0.0.1"));
+  cfg = Parse("server: {metrics_allow: []}\n");
+  ASSERT_TRUE(cfg.has_value());
+  EXPECT_TRUE(cfg->listener.metrics_allow.empty());
+  for (std::string_view bad :
+       {"server: {metrics_allow: [10.0.0.1/8]}\n", "server: {metrics_allow: 10.0.0.0/8}\n"}) {
+    auto refused = Parse(bad);
+    ASSERT_FALSE(refused.has_value()) << bad;
+    EXPECT_NE(refused.error().message().find("server.metrics_allow"), std::string::npos)
+        << refused.error().message();
+  }
 }
 
 TEST(ServerConfigTest, AdminTokenMustBeStrongAndIsNotKept) {
