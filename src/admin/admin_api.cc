@@ -9,6 +9,7 @@
 
 #include "core/log.h"
 #include "identity/static_token.h"
+#include "jose/json.h"
 #include "net/request_head.h"
 
 namespace bulwark::admin {
@@ -79,11 +80,17 @@ net::HttpResponse MethodNotAllowed(std::string_view allow) {
   return r;
 }
 
+// A request body's JSON, strictly (jose/json.h): a member named twice is
+// refused, where a lenient parser keeps one copy and a proxy or log in
+// front may have read the other.
+Result<json::value> ParseBody(std::string_view body) {
+  return jose::ParseJson(body, {.max_bytes = body.size(), .max_depth = 16, .max_members = 4096});
+}
+
 // {"text": "..."} from a JSON body.
 Result<std::string> TextFromJson(std::string_view body) {
-  boost::system::error_code ec;
-  json::value value = json::parse(body, ec);
-  const json::object* o = ec ? nullptr : value.if_object();
+  const Result<json::value> value = ParseBody(body);
+  const json::object* o = value ? value->if_object() : nullptr;
   if (o == nullptr || o->size() != 1 || !o->contains("text") || !o->at("text").is_string()) {
     return Err(InvalidArgumentError("body: expected {\"text\": \"...\"}"));
   }
@@ -103,11 +110,12 @@ Result<std::vector<std::string>> Strings(const json::value& value, std::string_v
 }
 
 Result<identity::ApiKeySpec> SpecFromJson(std::string_view body) {
-  boost::system::error_code ec;
-  json::value value = json::parse(body, ec);
-  if (ec || !value.is_object()) return Err(InvalidArgumentError("body: expected a JSON object"));
+  const Result<json::value> value = ParseBody(body);
+  if (!value || !value->is_object()) {
+    return Err(InvalidArgumentError("body: expected a JSON object, each member once"));
+  }
   identity::ApiKeySpec spec;
-  for (const auto& [field, v] : value.as_object()) {
+  for (const auto& [field, v] : value->as_object()) {
     if (field == "name" && v.is_string()) {
       spec.name = std::string(v.as_string());
     } else if (field == "subject" && v.is_string()) {

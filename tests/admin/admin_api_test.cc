@@ -44,6 +44,12 @@ class AdminApiTest : public ::testing::Test {
   }
 
   static json::object Body(const net::HttpResponse& r) { return json::parse(r.body).as_object(); }
+  static std::string HeaderOf(const net::HttpResponse& r, std::string_view name) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == name) return v;
+    }
+    return "";
+  }
 
   FakeClock clock_{1'800'000'000};
   std::unique_ptr<store::Store> store_;
@@ -104,6 +110,14 @@ TEST_F(AdminApiTest, RefusesBadRequestsClearly) {
       Call("POST", std::string(kKeys), R"({"name":"x","subject":"y","admin":true})");
   EXPECT_EQ(unknown.status, 400);
   EXPECT_EQ(Body(unknown)["error"].as_string(), "admin: unknown field");
+  EXPECT_EQ(HeaderOf(unknown, "X-Content-Type-Options"), "nosniff");
+  // A member twice: a lenient parser keeps one, and what read the body
+  // before (a proxy, a log) may have read the other.
+  EXPECT_EQ(Call("POST", std::string(kKeys), R"({"name":"x","subject":"y","name":"z"})").status,
+            400);
+  EXPECT_EQ(
+      Call("POST", std::string(kKeys), R"({"name":"x","subject":"y","subject":"root"})").status,
+      400);
   EXPECT_EQ(Call("POST", std::string(kKeys), R"({"name":"x","subject":"y","scopes":"a"})").status,
             400);
   // A form post (what a cross-site page can send) is not accepted.
