@@ -4,6 +4,7 @@
 #ifndef BULWARK_NET_CHUNK_EXTENSIONS_H_
 #define BULWARK_NET_CHUNK_EXTENSIONS_H_
 
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -29,20 +30,36 @@ struct ChunkExtensionCheck {
 inline ChunkExtensionCheck chunk_extension_check;
 
 // When Beast asks for more of a chunked body and leaves bytes unparsed, they
-// are framing: a chunk's size line not yet ended, or the last chunk and its
-// trailer fields before the empty line. Beast ends those lines only at CRLF,
-// so one ended by a bare LF would keep it waiting until the body's timeout
-// for an end the sender never means to send. Whether `framing` holds an LF
-// with no CR before it, looking only past the first `checked` bytes, which
-// an earlier call found free of one (0 once Beast has parsed any of them);
-// `checked` then covers all of `framing`.
-inline bool FramingHasBareLineFeed(std::string_view framing, size_t& checked) {
-  // (An LF just past them looks back at the last of them.)
-  for (size_t lf = framing.find('\n', checked); lf != std::string_view::npos;
-       lf = framing.find('\n', lf + 1)) {
-    if (lf == 0 || framing[lf - 1] != '\r') return true;
-  }
+// are framing: a chunk's size line (after the CRLF that ends the previous
+// chunk's data), or the last chunk and its trailer fields. Beast would wait
+// for the body's timeout, for an end the sender never means to send, where
+// that framing ends its lines with a bare LF (Beast ends them only at CRLF),
+// or where a whole line or message is in hand that Beast could not parse:
+// a chunk's size line whose quoted extension value never closes (Beast
+// looks for the quote past the line's end), or the last chunk through its
+// empty line. Whether `framing` is so stuck, looking only at the LFs past
+// its first `checked` bytes, which earlier calls looked at (0 once Beast has
+// parsed any of them); `checked` then covers all of `framing`.
+inline bool FramingIsStuck(std::string_view framing, size_t& checked) {
+  const size_t from = checked;
   checked = framing.size();
+  // The CRLF that ends the previous chunk's data, which Beast keeps with
+  // the next size line (never there before the first: Beast refuses an
+  // empty size line).
+  const size_t line = framing.starts_with("\r\n") ? 2 : 0;
+  bool sized = false;  // a size other than 0
+  for (size_t i = line; i < framing.size() && std::isxdigit(static_cast<unsigned char>(framing[i]));
+       ++i) {
+    sized = sized || framing[i] != '0';
+  }
+  // (An LF just past the bytes looked at looks back at the last of them.)
+  for (size_t lf = framing.find('\n', from); lf != std::string_view::npos;
+       lf = framing.find('\n', lf + 1)) {
+    if (lf == 0 || framing[lf - 1] != '\r') return true;  // a bare LF
+    if (lf < line + 2) continue;                          // the data's CRLF
+    if (sized) return true;                               // a chunk's size line, whole
+    if (lf >= 3 && framing.substr(lf - 3, 4) == "\r\n\r\n") return true;  // the last chunk, whole
+  }
   return false;
 }
 

@@ -282,7 +282,7 @@ class HttpConnection {
     uint64_t remaining_;          // of a Content-Length body
     size_t handed_ = 0;           // bytes of the buffer the last piece is
     size_t wire_bytes_ = 0;       // of a chunked body, framing included
-    size_t framing_checked_ = 0;  // see FramingHasBareLineFeed
+    size_t framing_checked_ = 0;  // see FramingIsStuck
     bool continued_ = false;      // a 100 Continue, if owed, is sent
     bool failed_ = false;
     // Wire bytes of the body read so far, and the time spent waiting for
@@ -577,7 +577,7 @@ asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadBody(RequestParser& par
   parser.eager(true);
   const size_t max_wire_bytes = MaxChunkedWireBytes();
   size_t wire_bytes = 0;
-  size_t framing_checked = 0;  // see FramingHasBareLineFeed
+  size_t framing_checked = 0;  // see FramingIsStuck
   for (;;) {
     if (buffer_.size() != 0) {
       beast::error_code ec;
@@ -586,7 +586,7 @@ asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadBody(RequestParser& par
       wire_bytes += used;
       if (used != 0) framing_checked = 0;
       if (ec == http::error::need_more &&
-          internal::FramingHasBareLineFeed(Buffered(), framing_checked)) {
+          internal::FramingIsStuck(Buffered(), framing_checked)) {
         ec = http::error::bad_chunk;
       }
       if (ec && ec != http::error::need_more) {
@@ -764,7 +764,7 @@ Result<std::string_view> HttpConnection<Stream>::RequestBody::Dechunk() {
     wire_bytes_ += used;
     if (used != 0) framing_checked_ = 0;
     if (ec == http::error::need_more &&
-        internal::FramingHasBareLineFeed(c_->Buffered(), framing_checked_)) {
+        internal::FramingIsStuck(c_->Buffered(), framing_checked_)) {
       ec = http::error::bad_chunk;
     }
     if (ec == http::error::body_limit) return Err(ResourceExhaustedError("request body too large"));

@@ -39,6 +39,11 @@ struct OperationAccess : asio::detail::scheduler_operation {
     const auto* op = (const asio::detail::scheduler_operation*)data;
     return op->*&OperationAccess::task_result_;
   }
+  static void ClearEvents(Reactor::per_descriptor_data data) {
+    // NOLINTNEXTLINE(readability/casting): as above
+    auto* op = (asio::detail::scheduler_operation*)data;
+    op->*& OperationAccess::task_result_ = 0;
+  }
 };
 
 bool Trouble(Reactor::per_descriptor_data data) {
@@ -52,6 +57,16 @@ thread_local uint64_t reads_finished = 0;
 
 bool ReportedTrouble(Socket& socket) {
   return Trouble(SocketAccess::Implementation(socket).reactor_data_);
+}
+
+void ForgetReports(Socket& socket) {
+  Reactor::per_descriptor_data data = SocketAccess::Implementation(socket).reactor_data_;
+  if (data != nullptr && !Trouble(data)) OperationAccess::ClearEvents(data);
+}
+
+bool ReportedSinceForgotten(Socket& socket) {
+  Reactor::per_descriptor_data data = SocketAccess::Implementation(socket).reactor_data_;
+  return data == nullptr || OperationAccess::Events(data) != 0;
 }
 
 uint64_t WouldBlockReceivesForTesting() { return would_block_receives; }

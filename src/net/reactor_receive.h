@@ -85,6 +85,15 @@ Reactor& ReactorOf(boost::asio::ip::tcp::socket& socket);
 // For io_contexts run by one thread (the reactor writes the report unlocked).
 bool ReportedTrouble(boost::asio::ip::tcp::socket& socket);
 
+// The reactor writes its report of each readiness it sees for `socket`:
+// ForgetReports clears the last (unless it carried an error or a hang-up),
+// and ReportedSinceForgotten says whether one came since, so whether the
+// socket may have something to read (or a close) without a system call to
+// ask. True when unknown (no registration). For a socket no operation waits
+// on, in an io_context run by one thread (as ReportedTrouble).
+void ForgetReports(boost::asio::ip::tcp::socket& socket);
+bool ReportedSinceForgotten(boost::asio::ip::tcp::socket& socket);
+
 // How many reads on this thread found nothing (EAGAIN): for tests of the
 // reads that were meant not to be made.
 uint64_t WouldBlockReceivesForTesting();

@@ -430,6 +430,9 @@ void UpstreamPool::Pool(std::unique_ptr<Connection> connection) {
   if (idle_.size() >= options_.max_idle_connections) return;
   connection->idle_since = internal::CoarseSteadyClock::now();
   connection->ExpireNever();
+  // From here, any readiness the reactor reports for the socket is bytes
+  // (or a close) the service sent after its answer (see TakeIdle).
+  if (connection->registration) internal::ForgetReports(connection->Socket());
   // A chunked or close-delimited body grew the buffer, or the chunks of a
   // streamed request the write buffer: give them back.
   if (connection->buffer.capacity() > kMaxPooledBuffer) connection->buffer.shrink_to_fit();
@@ -869,7 +872,7 @@ class UpstreamPool::StreamedResponse final : public StreamedBody {
       buffer.consume(n);
       if (n != 0) framing_checked_ = 0;
       if (ec == http::error::need_more &&
-          internal::FramingHasBareLineFeed(
+          internal::FramingIsStuck(
               std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()),
               framing_checked_)) {
         ec = http::error::bad_chunk;
@@ -920,7 +923,7 @@ class UpstreamPool::StreamedResponse final : public StreamedBody {
   std::optional<http::response_parser<http::buffer_body>> parser_;
   std::string first_;  // the part that came with the head
   std::string piece_;
-  size_t framing_checked_ = 0;  // see FramingHasBareLineFeed
+  size_t framing_checked_ = 0;  // see FramingIsStuck
 };
 
 template <class Stream>
@@ -1055,16 +1058,20 @@ std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle(bool checked) {
     idle_.pop_back();
     // Bytes the service sent after its answer retire the connection: looked
     // for where they may wait (after a response without a body, a read to
-    // the body's exact length...), and on any connection that idled past a
-    // tick of the coarse clock (1 to 10 ms), which a stray answer written
-    // later had time to reach. One reused within the tick is not asked (a
-    // system call a request, under load): bytes that come that soon after
-    // the answer may as well come after the next request is sent, where no
-    // proxy can tell them from its answer. When asked, a close the service
-    // sent retires it too.
+    // the body's exact length...), on any connection that idled past a
+    // tick of the coarse clock (1 to 10 ms), and on one for whose socket
+    // the reactor has reported readiness since it was pooled: on a server's
+    // io thread, whose loop has waited for readiness between the service's
+    // answer and the next client's request, bytes the service wrote after
+    // its answer and before that request are so seen, however soon, and
+    // without a system call to ask. Bytes that come after the next request
+    // is sent no proxy can tell from its answer. When asked, a close the
+    // service sent retires the connection too.
     if (checked) {
       if (connection->StillOpen()) return connection;
-    } else if ((!connection->check_before_reuse && connection->idle_since == now) ||
+    } else if ((!connection->check_before_reuse && connection->idle_since == now &&
+                connection->registration &&
+                !internal::ReportedSinceForgotten(connection->Socket())) ||
                !connection->HasUnread()) {
       return connection;
     }

@@ -174,13 +174,16 @@ TEST_F(HttpHardeningTest, MalformedChunkExtensionsGet400) {
 }
 
 // Beast ends a chunk's size line, the last chunk and its trailer fields only
-// at CRLF: a client that ends them with a bare LF is refused at once, not
-// left waiting for the body's timeout (30 s here).
+// at CRLF, and looks for the end of a quoted extension value past the end
+// of its line: a client that ends its framing with a bare LF, or never
+// closes a quote, is refused at once, not left waiting for the body's
+// timeout (30 s here).
 TEST_F(HttpHardeningTest, ChunkFramingEndedByABareLineFeedGets400AtOnce) {
   const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (const std::string framing :
        {"0\n\n", "0\r\n\n", "1\r\nX\r\n0\n", "1\r\nX\r\n0\r\nT: v\n\r\n", "1\r\nX\n", "1\n",
-        "2\r\nab\r\n1;a=b\n"}) {
+        "2\r\nab\r\n1;a=b\n", "5;foo=\"b\r\nhello\r\n0\r\n\r\n", "1\r\nX\r\n0;x=\"y\r\n\r\n",
+        "1\r\nX\r\n1;x=\"y\r\nZ\r\n0\r\n\r\n"}) {
     const auto start = std::chrono::steady_clock::now();
     ExpectRefused(head + framing, 400);
     EXPECT_LT(std::chrono::steady_clock::now() - start, 2s) << framing;

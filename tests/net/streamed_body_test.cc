@@ -295,7 +295,8 @@ TEST_F(StreamedFromServiceTest, ABodyCutShortOrMalformedOrStalledEndsInAnError) 
 // with a bare LF, and then waits: the body ends in an error at once, not at
 // response_timeout.
 TEST_F(StreamedFromServiceTest, ChunkFramingEndedByABareLineFeedEndsTheBodyAtOnce) {
-  for (const std::string tail : {"0\n\n", "0\r\nT: v\n\r\n", "3\n", "\n"}) {
+  for (const std::string tail : {"0\n\n", "0\r\nT: v\n\r\n", "3\n", "\n",
+                                 "3;a=\"b\r\nabc\r\n0\r\n\r\n", "0;a=\"b\r\n\r\n"}) {
     Serve([&](int fd) {
       testing::SendAll(
           fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + Chunk("abc") + tail);

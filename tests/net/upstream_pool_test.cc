@@ -472,6 +472,51 @@ TEST_F(UpstreamPoolTest, OnAServerThreadBytesWrittenAfterAWholeAnswerRetireTheCo
   ASSERT_TRUE(client.ReadResponse().has_value());
 }
 
+// The same, however soon the next request comes: the service writes its
+// stray answer a millisecond after the first, and the next request follows
+// at once, within the clock's tick. The io thread's loop has seen the
+// socket turn readable in between, so the pool looks before reuse.
+TEST_F(UpstreamPoolTest, OnAServerThreadBytesWrittenJustAfterAnAnswerRetireTheConnectionAtOnce) {
+  std::atomic<int> strays{0};
+  testing::LoopbackService service([&](int fd) {
+    bool first = true;
+    while (testing::ReadHead(fd)) {
+      testing::SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      if (!first) continue;
+      first = false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      testing::SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled");
+      strays.fetch_add(1);
+    }
+    ::close(fd);
+  });
+  HttpServerOptions options;
+  options.threads = 1;
+  std::unique_ptr<UpstreamPool> pool;  // made and used on the server's one thread
+  auto server =
+      StartPoolingServer(options, service.port(), pool, [](HttpRequest&, const HttpResponse& sent) {
+        return HttpResponse{.status = 200, .body = sent.body};
+      });
+  ASSERT_TRUE(server.has_value()) << server.error().ToString();
+  testing::TestClient client((*server)->port());
+  constexpr int kRounds = 10;
+  for (int round = 0; round < kRounds; ++round) {
+    ASSERT_TRUE(client.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto answer = client.ReadResponse();
+    ASSERT_TRUE(answer.has_value()) << round;
+    EXPECT_EQ(answer->body, "ok") << round;
+    // Each answer came on a new connection, which strays once.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (strays.load() <= round && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+    ASSERT_GT(strays.load(), round);
+  }
+  EXPECT_EQ(service.connections(), kRounds);
+  ASSERT_TRUE(client.Send("GET /drop HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(client.ReadResponse().has_value());
+}
+
 // Once part of a response has come on a pooled connection, the service has
 // taken the request: a failure then is not retried, even for an idempotent
 // request. First a head that never ends within the limit, then an interim
