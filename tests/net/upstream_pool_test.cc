@@ -190,6 +190,16 @@ Result<std::unique_ptr<HttpServer>> StartPoolingServer(
       });
 }
 
+// A server of one io thread that relays each request to the service on
+// `port` through `pool` (made on that thread) and answers with its body.
+auto StartRelayingServer(uint16_t port, std::unique_ptr<UpstreamPool>& pool) {
+  HttpServerOptions options;
+  options.threads = 1;
+  return StartPoolingServer(options, port, pool, [](HttpRequest&, const HttpResponse& sent) {
+    return HttpResponse{.status = 200, .body = sent.body};
+  });
+}
+
 // On a server's io thread the pool reads and writes the bare socket at once
 // (net/immediate_io.h): a large body both ways through a proxy of the test's
 // making, twice on one pooled connection.
@@ -445,13 +455,8 @@ TEST_F(UpstreamPoolTest, OnAServerThreadBytesWrittenAfterAWholeAnswerRetireTheCo
     }
     ::close(fd);
   });
-  HttpServerOptions options;
-  options.threads = 1;
   std::unique_ptr<UpstreamPool> pool;  // made and used on the server's one thread
-  auto server =
-      StartPoolingServer(options, service.port(), pool, [](HttpRequest&, const HttpResponse& sent) {
-        return HttpResponse{.status = 200, .body = sent.body};
-      });
+  auto server = StartRelayingServer(service.port(), pool);
   ASSERT_TRUE(server.has_value()) << server.error().ToString();
   testing::TestClient client((*server)->port());
   ASSERT_TRUE(client.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -490,13 +495,8 @@ TEST_F(UpstreamPoolTest, OnAServerThreadBytesWrittenJustAfterAnAnswerRetireTheCo
     }
     ::close(fd);
   });
-  HttpServerOptions options;
-  options.threads = 1;
   std::unique_ptr<UpstreamPool> pool;  // made and used on the server's one thread
-  auto server =
-      StartPoolingServer(options, service.port(), pool, [](HttpRequest&, const HttpResponse& sent) {
-        return HttpResponse{.status = 200, .body = sent.body};
-      });
+  auto server = StartRelayingServer(service.port(), pool);
   ASSERT_TRUE(server.has_value()) << server.error().ToString();
   testing::TestClient client((*server)->port());
   constexpr int kRounds = 10;
