@@ -16,13 +16,18 @@
 
 namespace bulwark::net::internal {
 
+// The largest chunk taken: Beast takes any size that fits 64 bits, and a
+// service's `ffffffffffffffff` then made every byte after it the chunk's
+// data, framing and all, until the answer's timeout. nginx refuses it too.
+inline constexpr uint64_t kMaxChunkBytes = uint64_t{1} << 40;
+
 // For parser.on_chunk_header, which takes the callback by reference (hence
-// the object below): a chunk whose extensions are malformed ends the parse
-// with an error, which the caller answers as any malformed chunk.
+// the object below): a chunk whose extensions are malformed, or whose size
+// is past kMaxChunkBytes, ends the parse with an error, which the caller
+// answers as any malformed chunk.
 struct ChunkExtensionCheck {
-  void operator()(uint64_t /*size*/, std::string_view extensions,
-                  boost::system::error_code& ec) const {
-    if (!IsChunkExtensions(extensions)) {
+  void operator()(uint64_t size, std::string_view extensions, boost::system::error_code& ec) const {
+    if (size > kMaxChunkBytes || !IsChunkExtensions(extensions)) {
       ec = boost::system::errc::make_error_code(boost::system::errc::protocol_error);
     }
   }

@@ -292,11 +292,14 @@ TEST_F(StreamedFromServiceTest, ABodyCutShortOrMalformedOrStalledEndsInAnError) 
 }
 
 // A service that ends a chunk's size line, its last chunk or a trailer field
-// with a bare LF, and then waits: the body ends in an error at once, not at
+// with a bare LF, leaves a quoted extension value open, or sizes a chunk
+// past a TiB, and then waits: the body ends in an error at once, not at
 // response_timeout.
-TEST_F(StreamedFromServiceTest, ChunkFramingEndedByABareLineFeedEndsTheBodyAtOnce) {
-  for (const std::string tail : {"0\n\n", "0\r\nT: v\n\r\n", "3\n", "\n",
-                                 "3;a=\"b\r\nabc\r\n0\r\n\r\n", "0;a=\"b\r\n\r\n"}) {
+TEST_F(StreamedFromServiceTest, ChunkFramingThatCannotEndEndsTheBodyAtOnce) {
+  for (const std::string tail :
+       {"0\n\n", "0\r\nT: v\n\r\n", "3\n", "\n", "3;a=\"b\r\nabc\r\n0\r\n\r\n", "0;a=\"b\r\n\r\n",
+        // Past a TiB: the rest would be the chunk's data.
+        "ffffffffffffffff\r\nhello\r\n0\r\n\r\n"}) {
     Serve([&](int fd) {
       testing::SendAll(
           fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + Chunk("abc") + tail);
