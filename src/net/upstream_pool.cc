@@ -104,6 +104,22 @@ std::optional<uint64_t> FixedBodyLength(const MessageHead& head, const FieldView
   return ContentLength(fields);
 }
 
+// Whether the framing fields of an answer to HEAD are such as the GET's
+// answer may have: one length, or chunks alone and no length. No body is
+// read, so Beast never sees them; a GET's answer with others is refused,
+// and so is this one, rather than telling the client its GET would be
+// chunked.
+bool HeadFramingValid(const FieldViews& fields) {
+  bool length = false;
+  bool coded = false;
+  for (const auto& [name, value] : fields) {
+    length = length || EqualsIgnoreCase(name, "content-length");
+    coded = coded || EqualsIgnoreCase(name, "transfer-encoding");
+  }
+  if (coded) return !length && ChunkedIfCoded(fields);
+  return !length || ContentLength(fields).has_value();
+}
+
 // The answer to HEAD: no body, but the length a GET's body would have, which
 // the server sends as the response's Content-Length; none if the service
 // told none (the server then names the chunked coding a GET would get).
@@ -694,6 +710,9 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
         DataLossError("malformed upstream response: a transfer coding other than chunked"));
   }
   if (request.method == "HEAD" && parsed->status != 204 && parsed->status != 304) {
+    if (!HeadFramingValid(fields)) {
+      co_return Err(DataLossError("malformed upstream response: its length or coding"));
+    }
     // The service's Content-Length, or none (its GET answer is chunked or
     // ends with the connection, which the client would get chunked): never
     // a length of 0 the GET would not have (RFC 9110 section 8.6).

@@ -225,6 +225,27 @@ TEST_F(StreamedFromServiceTest, AnAnswerToHeadKeepsItsDeclaredLength) {
   EXPECT_EQ(service_->connections(), 1);
 }
 
+// The answer to HEAD whose length or coding a GET's answer could not have
+// (two lengths, a length and chunks, a coding other than chunks) is
+// refused as the GET's would be, not told to the client as chunked.
+TEST_F(StreamedFromServiceTest, AnAnswerToHeadWithFramingAGetsCouldNotHaveIsRefused) {
+  for (const std::string fields :
+       {"Content-Length: 5\r\nContent-Length: 13\r\n", "Content-Length: -1\r\n",
+        "Content-Length: +5\r\n", "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+        "Transfer-Encoding: gzip\r\n", "Transfer-Encoding: gzip, chunked\r\n",
+        "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"}) {
+    Serve([&](int fd) {
+      testing::SendAll(fd, "HTTP/1.1 200 OK\r\n" + fields + "\r\n");
+      testing::ReadUntilClosed(fd);
+      return false;
+    });
+    const Drained got = Get({}, "HEAD");
+    ASSERT_FALSE(got.response.has_value()) << fields;
+    EXPECT_EQ(got.response.error().code(), StatusCode::kDataLoss) << fields;
+    service_.reset();
+  }
+}
+
 // A body that ends with the connection: streamed to the end, and the
 // connection is not pooled.
 TEST_F(StreamedFromServiceTest, ACloseDelimitedBodyEndsWithTheConnection) {
