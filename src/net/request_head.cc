@@ -435,10 +435,12 @@ std::optional<MessageHead> ParseResponseHeadInto(std::string_view head, Fields& 
   const size_t eol = head.find("\r\n");
   if (eol == std::string_view::npos) return std::nullopt;
   const std::string_view line = head.substr(0, eol);
-  // HTTP/1.x SP 3DIGIT SP [reason-phrase]
-  if (line.size() < 13 || !line.starts_with("HTTP/1.") || (line[7] != '0' && line[7] != '1') ||
+  // HTTP/1.x SP 3DIGIT SP [reason-phrase]; and, as nginx and HAProxy take
+  // it, `HTTP/1.1 200` with no SP after an empty reason (a line no parser
+  // reads otherwise).
+  if (line.size() < 12 || !line.starts_with("HTTP/1.") || (line[7] != '0' && line[7] != '1') ||
       line[8] != ' ' || !IsDigit(line[9]) || !IsDigit(line[10]) || !IsDigit(line[11]) ||
-      line[12] != ' ' || !IsFieldValue(line.substr(13))) {
+      (line.size() > 12 && (line[12] != ' ' || !IsFieldValue(line.substr(13))))) {
     return std::nullopt;
   }
   MessageHead parsed{.version = line[7] == '1' ? 11 : 10,

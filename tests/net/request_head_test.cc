@@ -283,6 +283,13 @@ TEST(ParseResponseHeadTest, ReadsStatusAndFields) {
   EXPECT_FALSE(head->keep_alive);
   EXPECT_EQ(fields, (Fields{{"Content-Length", "2"}, {"Connection", "close"}}));
   EXPECT_EQ(ResponseHeadSize("HTTP/1.1 200 OK\r\nX: y\r\n"), 0u);
+  // No SP after the status when the reason is empty, as nginx and HAProxy
+  // take it (RFC 9112 section 4 asks for one).
+  HeaderFields bare;
+  const auto no_reason = ParseResponseHead("HTTP/1.1 204\r\nX: y\r\n\r\n", bare);
+  ASSERT_TRUE(no_reason.has_value());
+  EXPECT_EQ(no_reason->status, 204);
+  EXPECT_EQ(bare, (Fields{{"X", "y"}}));
 }
 
 // ResponseHeadSize looks at LFs sixteen bytes at a time: it must find the
@@ -309,7 +316,8 @@ TEST(ResponseHeadSizeTest, FindsTheFirstEmptyLineWhereverItFalls) {
 
 TEST(ParseResponseHeadTest, RefusesMalformedHeads) {
   for (const char* head : {
-           "HTTP/1.1 200\r\n\r\n",                   // no SP after the status
+           "HTTP/1.1 2000\r\n\r\n",                  // four digits
+           "HTTP/1.1 200\tOK\r\n\r\n",               // a tab for the SP
            "HTTP/1.1 600 Big\r\n\r\n",               // above 599
            "HTTP/1.1 999 Odd\r\n\r\n",               // above 599
            "HTTP/2.0 200 OK\r\n\r\n",                // not HTTP/1.x
