@@ -47,6 +47,17 @@ struct CachedSeries {
 constexpr size_t kSeriesCacheSize = 64;
 thread_local std::array<CachedSeries, kSeriesCacheSize> series_cache;
 
+// What of a target that did not normalize the audit records: its path as
+// sent, never its query (which may hold a token or a key), nor an
+// absolute-form target's authority (which may hold a password).
+std::string_view AuditedTarget(std::string_view target) {
+  target = target.substr(0, target.find('?'));
+  if (target.starts_with('/')) return target;
+  const size_t scheme = target.find("://");
+  const size_t path = scheme == std::string_view::npos ? scheme : target.find('/', scheme + 3);
+  return path == std::string_view::npos ? std::string_view() : target.substr(path);
+}
+
 }  // namespace
 
 DecisionRecorder::DecisionRecorder(metrics::MetricsRegistry& registry, audit::AuditQueue* audit)
@@ -109,10 +120,8 @@ void DecisionRecorder::Record(std::string_view frontend, const RequestFacts& req
       .time = std::chrono::system_clock::now(),
       .request_id = decision.request_id,
       .action = request.method,
-      // The normalized path; of a target that did not normalize, its path
-      // as sent, never its query, which may hold a token or a key.
-      .resource = decision.path.empty() ? request.target.substr(0, request.target.find('?'))
-                                        : std::string_view(decision.path),
+      .resource =
+          decision.path.empty() ? AuditedTarget(request.target) : std::string_view(decision.path),
       .route = decision.route_name(),
       // The host routed and authorized on, which the service got as Host.
       .host = decision.RoutedHost(request.host),

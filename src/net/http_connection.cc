@@ -585,8 +585,7 @@ asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadBody(RequestParser& par
       buffer_.consume(used);
       wire_bytes += used;
       if (used != 0) framing_checked = 0;
-      if (ec == http::error::need_more &&
-          internal::FramingIsStuck(Buffered(), framing_checked)) {
+      if (ec == http::error::need_more && internal::FramingIsStuck(Buffered(), framing_checked)) {
         ec = http::error::bad_chunk;
       }
       if (ec && ec != http::error::need_more) {

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include <boost/asio/detail/op_queue.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/query.hpp>
@@ -39,10 +40,16 @@ struct OperationAccess : asio::detail::scheduler_operation {
     const auto* op = (const asio::detail::scheduler_operation*)data;
     return op->*&OperationAccess::task_result_;
   }
-  static void ClearEvents(Reactor::per_descriptor_data data) {
+  // False, and nothing cleared, if the descriptor's state waits in the
+  // scheduler's queue with a report not yet acted on. Queued, it is never
+  // the last of the queue: the reactor's pass puts its own marker after
+  // what it found (scheduler::task_cleanup), so a queued state has a next.
+  static bool ClearEvents(Reactor::per_descriptor_data data) {
     // NOLINTNEXTLINE(readability/casting): as above
     auto* op = (asio::detail::scheduler_operation*)data;
+    if (asio::detail::op_queue_access::next(op) != nullptr) return false;
     op->*& OperationAccess::task_result_ = 0;
+    return true;
   }
 };
 
@@ -59,9 +66,9 @@ bool ReportedTrouble(Socket& socket) {
   return Trouble(SocketAccess::Implementation(socket).reactor_data_);
 }
 
-void ForgetReports(Socket& socket) {
+bool ForgetReports(Socket& socket) {
   Reactor::per_descriptor_data data = SocketAccess::Implementation(socket).reactor_data_;
-  if (data != nullptr && !Trouble(data)) OperationAccess::ClearEvents(data);
+  return data != nullptr && !Trouble(data) && OperationAccess::ClearEvents(data);
 }
 
 bool ReportedSinceForgotten(Socket& socket) {

@@ -86,12 +86,15 @@ Reactor& ReactorOf(boost::asio::ip::tcp::socket& socket);
 bool ReportedTrouble(boost::asio::ip::tcp::socket& socket);
 
 // The reactor writes its report of each readiness it sees for `socket`:
-// ForgetReports clears the last (unless it carried an error or a hang-up),
-// and ReportedSinceForgotten says whether one came since, so whether the
-// socket may have something to read (or a close) without a system call to
-// ask. True when unknown (no registration). For a socket no operation waits
-// on, in an io_context run by one thread (as ReportedTrouble).
-void ForgetReports(boost::asio::ip::tcp::socket& socket);
+// ForgetReports clears the last, and ReportedSinceForgotten says whether one
+// came since, so whether the socket may have something to read (or a close)
+// without a system call to ask (true when unknown: no registration). It
+// clears nothing, and answers false, where the last report carried an error
+// or a hang-up, or waits in the scheduler's queue to be acted on: cleared,
+// that report would be lost, and with it what it says came. For a socket no
+// operation waits on, in an io_context run by one thread (as
+// ReportedTrouble).
+bool ForgetReports(boost::asio::ip::tcp::socket& socket);
 bool ReportedSinceForgotten(boost::asio::ip::tcp::socket& socket);
 
 // How many reads on this thread found nothing (EAGAIN): for tests of the

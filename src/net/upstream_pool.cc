@@ -447,8 +447,12 @@ void UpstreamPool::Pool(std::unique_ptr<Connection> connection) {
   connection->idle_since = internal::CoarseSteadyClock::now();
   connection->ExpireNever();
   // From here, any readiness the reactor reports for the socket is bytes
-  // (or a close) the service sent after its answer (see TakeIdle).
-  if (connection->registration) internal::ForgetReports(connection->Socket());
+  // (or a close) the service sent after its answer (see TakeIdle); where
+  // the last report cannot be forgotten (it is still to be acted on), the
+  // connection is looked at before reuse.
+  if (connection->registration && !internal::ForgetReports(connection->Socket())) {
+    connection->check_before_reuse = true;
+  }
   // A chunked or close-delimited body grew the buffer, or the chunks of a
   // streamed request the write buffer: give them back.
   if (connection->buffer.capacity() > kMaxPooledBuffer) connection->buffer.shrink_to_fit();
@@ -795,8 +799,16 @@ class UpstreamPool::StreamedResponse final : public StreamedBody {
     parser_->eager(false);
     parser_->on_chunk_header(internal::chunk_extension_check);
     beast::error_code ec;
-    const size_t used = parser_->put(asio::const_buffer(buffer.data().data(), head_size), ec);
-    if (ec || used != head_size || !parser_->is_header_done()) {
+    std::string_view head(static_cast<const char*>(buffer.data().data()), head_size);
+    // A status line with no SP after the status (ParseResponseHead reads
+    // it), which Beast would refuse, is given it with the SP.
+    std::string with_space;
+    if (head.size() > 12 && head[12] == '\r') {
+      with_space.append(head.substr(0, 12)).append(1, ' ').append(head.substr(12));
+      head = with_space;
+    }
+    const size_t used = parser_->put(asio::const_buffer(head.data(), head.size()), ec);
+    if (ec || used != head.size() || !parser_->is_header_done()) {
       return Err(DataLossError("malformed upstream response: " + ec.message()));
     }
     buffer.consume(head_size);

@@ -67,8 +67,7 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
       {"listen", "threads", "drain_timeout_ms", "max_connections_per_client", "max_body_bytes",
        "max_held_body_bytes", "min_body_bytes_per_second", "io_uring", "tls", "metrics_allow"}));
   {
-    std::vector<std::string> allow = {"127.0.0.0/8",   "::1/128",        "10.0.0.0/8",
-                                      "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"};
+    std::vector<std::string> allow = {"127.0.0.0/8", "::1/128"};
     if (ConfigNode node = server["metrics_allow"]; !node.IsMissing()) {
       if (!node.IsSequence()) return Err(node.Error("expected a list of addresses or CIDR ranges"));
       allow.clear();

@@ -22,8 +22,9 @@ namespace bulwark::server {
 struct ListenerConfig {
   std::string host = "127.0.0.1";
   // `server.metrics_allow`: the peers /metrics answers (others get 403). It
-  // names upstream endpoints and routes, so by default only loopback and
-  // private addresses (RFC 1918, fc00::/7), where scrapers run.
+  // names upstream endpoints and routes, so by default loopback only: a
+  // load balancer on a private network would make every client a private
+  // peer.
   std::vector<gateway::CidrRange> metrics_allow;
   uint16_t port = 8080;
   int threads = 0;  // 0 = hardware concurrency

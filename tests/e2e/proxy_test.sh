@@ -1013,6 +1013,8 @@ fi
 # query may carry a credential.
 expect_eq "a refused target with a token in its query -> 400" \
   "$(code "$base/orders%2F?access_token=audit-secret-1"):$(code "$base/auth/envoy/x%2F?api_key=audit-secret-2")" "400:400"
+expect_eq "a refused absolute-form target with a password -> 400" \
+  "$(raw 'GET http://u:audit-secret-3@x/orders HTTP/1.1\r\nHost: x\r\n\r\n' | head -c 12)" "HTTP/1.1 400"
 
 # Audit: SIGTERM drains the queue; every decision is a JSON line, and no
 # credential ever reaches the file.
@@ -1047,6 +1049,7 @@ assert "forged" not in text
 assert "audit-secret" not in text, "a query's credential in the audit log"
 assert any(e["resource"] == "/orders%2F" and e["status"] == 400 for e in events)
 assert any(e["resource"] == "/x%2F" and e["status"] == 400 for e in events)
+assert any(e["resource"] == "/orders" and e["status"] == 400 and e["reason"].startswith("bad request target") for e in events)
 PY
 
 finish "proxy e2e"

@@ -208,6 +208,19 @@ TEST_F(StreamedFromServiceTest, AChunkedAnswerToHeadHasNoBody) {
   EXPECT_EQ(service_->connections(), 1);
 }
 
+// A status line with no SP after the status is read for every framing,
+// chunks too (which Beast reads, and would refuse such a line).
+TEST_F(StreamedFromServiceTest, AStatusLineWithoutAReasonFramesAnyBody) {
+  Serve([&](int fd) {
+    return testing::SendAll(
+        fd, "HTTP/1.1 201\r\nTransfer-Encoding: chunked\r\n\r\n" + Chunk("made") + "0\r\n\r\n");
+  });
+  const Drained got = Get();
+  ASSERT_TRUE(got.response.has_value()) << got.response.error().ToString();
+  EXPECT_EQ(got.response->status, 201);
+  EXPECT_EQ(got.Body(), "made");
+}
+
 // The answer to HEAD keeps the length the service declared (the server
 // sends it as Content-Length), with no body.
 TEST_F(StreamedFromServiceTest, AnAnswerToHeadKeepsItsDeclaredLength) {
