@@ -34,9 +34,7 @@ AuthzDecision RouteRuleAuthorizer::Authorize(const AuthzRequest& request) const 
   for (const CidrRange& deny : rules.deny_cidrs) {
     if (deny.Contains(*request.client_ip)) return Deny("client address denied");
   }
-  if (!rules.allow_cidrs.empty() &&
-      std::none_of(rules.allow_cidrs.begin(), rules.allow_cidrs.end(),
-                   [&](const CidrRange& r) { return r.Contains(*request.client_ip); })) {
+  if (!rules.allow_cidrs.empty() && !AnyContains(rules.allow_cidrs, *request.client_ip)) {
     return Deny("client address not allowed");
   }
   const bool identity_rules = !rules.principals.empty() || !rules.spiffe_trust_domains.empty() ||

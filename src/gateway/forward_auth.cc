@@ -34,12 +34,8 @@ std::optional<Flavor> FlavorOf(std::string_view target) {
 }
 
 bool Trusted(const ForwardAuthOptions& options, std::string_view peer) {
-  auto ip = IpAddress::Parse(peer);
-  if (!ip) return false;
-  for (const CidrRange& range : options.trusted_proxies) {
-    if (range.Contains(*ip)) return true;
-  }
-  return false;
+  const std::optional<IpAddress> ip = IpAddress::Parse(peer);
+  return ip && AnyContains(options.trusted_proxies, *ip);
 }
 
 // The fields that say what is decided, each allowed once: were a client's

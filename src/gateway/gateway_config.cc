@@ -12,13 +12,6 @@
 
 namespace bulwark::gateway {
 
-namespace {
-
-Result<std::vector<std::string>> ListOr(const ConfigNode& node) {
-  if (node.IsMissing()) return std::vector<std::string>();
-  return node.StringList();
-}
-
 Result<std::vector<CidrRange>> CidrList(const ConfigNode& node) {
   std::vector<CidrRange> out;
   for (const ConfigNode& item : node.Elements()) {
@@ -29,6 +22,13 @@ Result<std::vector<CidrRange>> CidrList(const ConfigNode& node) {
   }
   if (!node.IsMissing() && !node.IsSequence()) return Err(node.Error("expected a list"));
   return out;
+}
+
+namespace {
+
+Result<std::vector<std::string>> ListOr(const ConfigNode& node) {
+  if (node.IsMissing()) return std::vector<std::string>();
+  return node.StringList();
 }
 
 // An upstream's `host:port` (an IPv6 literal in brackets).

@@ -55,6 +55,10 @@ struct GatewayConfig {
   std::optional<IdentityTokenOptions> identity_token;  // signed identity to upstreams
 };
 
+// A list of addresses and CIDR ranges (empty if `node` is missing); each
+// error names the entry.
+Result<std::vector<CidrRange>> CidrList(const ConfigNode& node);
+
 // An audit section: {file, fsync: none | every_batch}; a relative file is
 // under `base_dir`.
 Result<audit::FileAuditSinkOptions> AuditFromNode(const ConfigNode& audit,

@@ -62,4 +62,9 @@ bool CidrRange::Contains(const IpAddress& ip) const {
   return (ip.bytes()[full] & mask) == (base_.bytes()[full] & mask);
 }
 
+bool AnyContains(std::span<const CidrRange> ranges, const IpAddress& ip) {
+  return std::any_of(ranges.begin(), ranges.end(),
+                     [&ip](const CidrRange& range) { return range.Contains(ip); });
+}
+
 }  // namespace bulwark::gateway

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "core/status.h"
@@ -35,6 +36,9 @@ class CidrRange {
   IpAddress base_;
   int prefix_bits_ = 0;
 };
+
+// Whether any of `ranges` holds `ip`.
+bool AnyContains(std::span<const CidrRange> ranges, const IpAddress& ip);
 
 }  // namespace bulwark::gateway
 

@@ -299,12 +299,7 @@ std::optional<net::HttpResponse> Server::HandleLocal(const net::HttpRequest& req
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
   if (path == "/metrics" && (request.method == "GET" || request.method == "HEAD")) {
-    const std::optional<gateway::IpAddress> peer =
-        gateway::IpAddress::Parse(request.remote_address);
-    const auto& allow = config_.listener.metrics_allow;
-    if (!peer || std::none_of(allow.begin(), allow.end(), [&](const gateway::CidrRange& range) {
-          return range.Contains(*peer);
-        })) {
+    if (!config_.listener.MetricsAllowed(request.remote_address)) {
       return Text(403, "forbidden\n");
     }
     recorder_->RefreshAuditGauges();

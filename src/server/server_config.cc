@@ -66,21 +66,12 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
   BULWARK_RETURN_IF_ERROR(server.CheckKeys(
       {"listen", "threads", "drain_timeout_ms", "max_connections_per_client", "max_body_bytes",
        "max_held_body_bytes", "min_body_bytes_per_second", "io_uring", "tls", "metrics_allow"}));
-  {
-    std::vector<std::string> allow = {"127.0.0.0/8", "::1/128"};
-    if (ConfigNode node = server["metrics_allow"]; !node.IsMissing()) {
-      if (!node.IsSequence()) return Err(node.Error("expected a list of addresses or CIDR ranges"));
-      allow.clear();
-      for (const ConfigNode& item : node.Elements()) {
-        BULWARK_ASSIGN_OR_RETURN(std::string text, item.String());
-        allow.push_back(std::move(text));
-      }
-    }
-    for (const std::string& text : allow) {
-      auto range = gateway::CidrRange::Parse(text);
-      if (!range) return Err(server["metrics_allow"].Error(range.error().message()));
-      cfg.listener.metrics_allow.push_back(*range);
-    }
+  if (server["metrics_allow"].IsMissing()) {
+    cfg.listener.metrics_allow = {*gateway::CidrRange::Parse("127.0.0.0/8"),
+                                  *gateway::CidrRange::Parse("::1/128")};
+  } else {
+    BULWARK_ASSIGN_OR_RETURN(cfg.listener.metrics_allow,
+                             gateway::CidrList(server["metrics_allow"]));
   }
   if (!server["tls"].IsMissing()) {
     BULWARK_ASSIGN_OR_RETURN(cfg.listener.tls, TlsFromNode(server["tls"], base_dir));

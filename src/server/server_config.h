@@ -26,6 +26,11 @@ struct ListenerConfig {
   // load balancer on a private network would make every client a private
   // peer.
   std::vector<gateway::CidrRange> metrics_allow;
+  // Whether /metrics answers the peer at `address`.
+  bool MetricsAllowed(std::string_view address) const {
+    const std::optional<gateway::IpAddress> ip = gateway::IpAddress::Parse(address);
+    return ip && gateway::AnyContains(metrics_allow, *ip);
+  }
   uint16_t port = 8080;
   int threads = 0;  // 0 = hardware concurrency
   std::chrono::milliseconds drain_timeout{5000};

@@ -31,10 +31,7 @@ TEST(ServerConfigTest, QuickstartExampleLoads) {
 // peer).
 TEST(ServerConfigTest, MetricsGoToLoopbackPeersUnlessToldOtherwise) {
   auto allowed = [](const ServerConfig& cfg, std::string_view peer) {
-    const auto ip = gateway::IpAddress::Parse(peer);
-    const auto& allow = cfg.listener.metrics_allow;
-    return std::any_of(allow.begin(), allow.end(),
-                       [&](const gateway::CidrRange& r) { return r.Contains(*ip); });
+    return cfg.listener.MetricsAllowed(peer);
   };
   auto cfg = Parse("server: {listen: 127.0.0.1:0}\n");
   ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
