@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include <boost/beast/http/error.hpp>
 #include <boost/system/errc.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -67,6 +68,22 @@ inline bool FramingIsStuck(std::string_view framing, size_t& checked) {
   }
   return false;
 }
+
+// FramingIsStuck over one chunked body, asked after each put to Beast's
+// parser: what it looked at is forgotten once Beast has parsed any of it.
+class StuckFramingCheck {
+ public:
+  // After a put that took `used` bytes and ended with `ec`, leaving
+  // `unparsed`: whether that framing can never end (the caller then fails
+  // the body as a bad chunk).
+  bool operator()(size_t used, const boost::system::error_code& ec, std::string_view unparsed) {
+    if (used != 0) checked_ = 0;
+    return ec == boost::beast::http::error::need_more && FramingIsStuck(unparsed, checked_);
+  }
+
+ private:
+  size_t checked_ = 0;
+};
 
 }  // namespace bulwark::net::internal
 

@@ -279,11 +279,11 @@ class HttpConnection {
 
     HttpConnection* c_;  // null once the request is answered
     const BodyFraming framing_;
-    uint64_t remaining_;          // of a Content-Length body
-    size_t handed_ = 0;           // bytes of the buffer the last piece is
-    size_t wire_bytes_ = 0;       // of a chunked body, framing included
-    size_t framing_checked_ = 0;  // see FramingIsStuck
-    bool continued_ = false;      // a 100 Continue, if owed, is sent
+    uint64_t remaining_;     // of a Content-Length body
+    size_t handed_ = 0;      // bytes of the buffer the last piece is
+    size_t wire_bytes_ = 0;  // of a chunked body, framing included
+    internal::StuckFramingCheck stuck_framing_;
+    bool continued_ = false;  // a 100 Continue, if owed, is sent
     bool failed_ = false;
     // Wire bytes of the body read so far, and the time spent waiting for
     // them (not the handler's time between reads).
@@ -577,15 +577,14 @@ asio::awaitable<ReadOutcome> HttpConnection<Stream>::ReadBody(RequestParser& par
   parser.eager(true);
   const size_t max_wire_bytes = MaxChunkedWireBytes();
   size_t wire_bytes = 0;
-  size_t framing_checked = 0;  // see FramingIsStuck
+  internal::StuckFramingCheck stuck_framing;
   for (;;) {
     if (buffer_.size() != 0) {
       beast::error_code ec;
       const size_t used = parser.put(buffer_.data(), ec);
       buffer_.consume(used);
       wire_bytes += used;
-      if (used != 0) framing_checked = 0;
-      if (ec == http::error::need_more && internal::FramingIsStuck(Buffered(), framing_checked)) {
+      if (stuck_framing(used, ec, Buffered())) {
         ec = http::error::bad_chunk;
       }
       if (ec && ec != http::error::need_more) {
@@ -761,9 +760,7 @@ Result<std::string_view> HttpConnection<Stream>::RequestBody::Dechunk() {
     const size_t used = parser_->put(buffer.data(), ec);
     buffer.consume(used);
     wire_bytes_ += used;
-    if (used != 0) framing_checked_ = 0;
-    if (ec == http::error::need_more &&
-        internal::FramingIsStuck(c_->Buffered(), framing_checked_)) {
+    if (stuck_framing_(used, ec, c_->Buffered())) {
       ec = http::error::bad_chunk;
     }
     if (ec == http::error::body_limit) return Err(ResourceExhaustedError("request body too large"));

@@ -901,11 +901,9 @@ class UpstreamPool::StreamedResponse final : public StreamedBody {
     while (buffer.size() != 0 && body.size != 0 && !parser_->is_done()) {
       const size_t n = parser_->put(buffer.data(), ec);
       buffer.consume(n);
-      if (n != 0) framing_checked_ = 0;
-      if (ec == http::error::need_more &&
-          internal::FramingIsStuck(
-              std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()),
-              framing_checked_)) {
+      if (stuck_framing_(
+              n, ec,
+              std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()))) {
         ec = http::error::bad_chunk;
       }
       if (ec == http::error::need_buffer || ec == http::error::need_more) {
@@ -954,7 +952,7 @@ class UpstreamPool::StreamedResponse final : public StreamedBody {
   std::optional<http::response_parser<http::buffer_body>> parser_;
   std::string first_;  // the part that came with the head
   std::string piece_;
-  size_t framing_checked_ = 0;  // see FramingIsStuck
+  internal::StuckFramingCheck stuck_framing_;
 };
 
 template <class Stream>

@@ -178,7 +178,7 @@ TEST_F(HttpHardeningTest, MalformedChunkExtensionsGet400) {
 // of its line: a client that ends its framing with a bare LF, or never
 // closes a quote, is refused at once, not left waiting for the body's
 // timeout (30 s here).
-TEST_F(HttpHardeningTest, ChunkFramingEndedByABareLineFeedGets400AtOnce) {
+TEST_F(HttpHardeningTest, ChunkFramingThatCannotEndGets400AtOnce) {
   const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (const std::string framing :
        {"0\n\n", "0\r\n\n", "1\r\nX\r\n0\n", "1\r\nX\r\n0\r\nT: v\n\r\n", "1\r\nX\n", "1\n",
