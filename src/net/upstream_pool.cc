@@ -447,10 +447,12 @@ void UpstreamPool::Pool(std::unique_ptr<Connection> connection) {
   connection->idle_since = internal::CoarseSteadyClock::now();
   connection->ExpireNever();
   // From here, any readiness the reactor reports for the socket is bytes
-  // (or a close) the service sent after its answer (see TakeIdle); where
-  // the last report cannot be forgotten (it is still to be acted on), the
-  // connection is looked at before reuse.
-  if (connection->registration && !internal::ForgetReports(connection->Socket())) {
+  // (or a close) the service sent after its answer (see TakeIdle). Off a
+  // server's io thread (whose io_context one thread runs) the reports are
+  // not read, and where the last cannot be forgotten (it is still to be
+  // acted on) it would be lost: then the connection is looked at before
+  // reuse.
+  if (!connection->registration || !internal::ForgetReports(connection->Socket())) {
     connection->check_before_reuse = true;
   }
   // A chunked or close-delimited body grew the buffer, or the chunks of a
@@ -1099,7 +1101,6 @@ std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle(bool checked) {
     if (checked) {
       if (connection->StillOpen()) return connection;
     } else if ((!connection->check_before_reuse && connection->idle_since == now &&
-                connection->registration &&
                 !internal::ReportedSinceForgotten(connection->Socket())) ||
                !connection->HasUnread()) {
       return connection;
