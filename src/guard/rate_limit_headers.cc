@@ -64,6 +64,7 @@ struct Values {
   int64_t retry_after;  // seconds, at least 1
   int64_t t;            // seconds to the reset, at most retry_after when denied
   int64_t window;       // the policy's window in whole seconds, at least 1
+  uint64_t remaining;   // r: never above q
 };
 
 Values ValuesOf(const RateLimitPolicy& policy, const RateLimitDecision& decision) {
@@ -74,6 +75,10 @@ Values ValuesOf(const RateLimitPolicy& policy, const RateLimitDecision& decision
   v.t = CeilSeconds(decision.reset);
   if (v.retry) v.t = std::min(v.t, v.retry_after);
   v.window = std::max<int64_t>(CeilSeconds(policy.window), 1);
+  // A token bucket with a burst may hold more than a window's quota; the
+  // draft's r counts units of the quota q names, so a client told r > q
+  // would read a policy that is not there. The surplus is still admitted.
+  v.remaining = std::min(decision.remaining, policy.limit);
   return v;
 }
 
@@ -92,7 +97,7 @@ void AppendRateLimitFieldLines(const RateLimitPolicy& policy, const RateLimitDec
     char* w = PutText(p + at, kPolicy);
     w = PutItem(w, policy.name, 'q', policy.limit, 'w', v.window);
     w = PutText(w, kLimit);
-    w = PutItem(w, policy.name, 'r', decision.remaining, 't', v.t);
+    w = PutItem(w, policy.name, 'r', v.remaining, 't', v.t);
     if (v.retry) {
       w = PutText(w, kRetry);
       w = PutInt(w, v.retry_after);

@@ -24,7 +24,7 @@ namespace bulwark::guard {
 // Appends to `lines`, as the lines of a message head (each `name: value`
 // and CRLF), in this order:
 //   RateLimit-Policy: "<name>";q=<limit>;w=<window in s, rounded up>
-//   RateLimit: "<name>";r=<remaining>;t=<reset in s, rounded up>
+//   RateLimit: "<name>";r=<remaining, at most limit>;t=<reset in s, rounded up>
 //   Retry-After: <retry_after in s, rounded up, at least 1>
 // Retry-After only when denied for kQuotaExhausted or kKeyLimitReached;
 // kCostExceedsCapacity omits it since no wait helps. A sub-second or

@@ -54,7 +54,8 @@ struct RateLimitDecision {
   // The policy's limit (the quota "q" of the RateLimit-Policy header).
   uint64_t limit = 0;
   // Whole units of cost available after this request (the "r" of the
-  // RateLimit header). With a token-bucket burst it may exceed `limit`.
+  // RateLimit header). With a token-bucket burst it may exceed `limit`;
+  // the RateLimit field then says `limit` (guard/rate_limit_headers.h).
   uint64_t remaining = 0;
   // Time until the available quota next grows, rounded up to whole ms: for
   // the token bucket until the next whole token arrives (0 if the bucket is

@@ -119,7 +119,9 @@ Result<std::shared_ptr<const VerifiedJwt>> JwtVerifier::VerifyUncached(
 Status JwtVerifier::CheckTimes(std::optional<int64_t> exp, std::optional<int64_t> nbf,
                                std::optional<int64_t> iat, int64_t now) const {
   int64_t leeway = options_.leeway.count();
-  if (!exp && options_.require_exp) return Unauth("missing exp");
+  // A lifetime bound needs an end: a token that never expires is not let
+  // by it even where exp is otherwise optional.
+  if (!exp && (options_.require_exp || options_.max_lifetime)) return Unauth("missing exp");
   if (exp && now >= *exp + leeway) return Unauth("expired");
   if (nbf && now + leeway < *nbf) return Unauth("not yet valid");
   if (iat && now + leeway < *iat) return Unauth("issued in the future");

@@ -37,9 +37,10 @@ struct JwtValidationOptions {
   std::vector<std::string> audiences;
   // Allowed clock skew for exp, nbf and iat.
   std::chrono::seconds leeway{60};
-  // exp is required unless false.
+  // exp is required unless false (and max_lifetime unset).
   bool require_exp = true;
-  // If set, exp - iat (or exp - now without iat) may not exceed this.
+  // If set, exp - iat (or exp - now without iat) may not exceed this, and
+  // exp is required.
   std::optional<std::chrono::seconds> max_lifetime;
   // If set, the header `typ` must equal it (case-insensitively, with or
   // without "application/"), e.g. "at+jwt" for RFC 9068 access tokens.

@@ -182,6 +182,15 @@ class HttpConnection {
     beast::error_code ec;
     Lowest().close(ec);
   }
+  // Closes with a reset (RST) rather than in order (FIN): how a message cut
+  // short ends, so that no client takes it for whole. An HTTP/1.0 client
+  // reading a body that ends with the connection could not tell otherwise,
+  // nor could a proxy in front that frames what it relays by its own rules.
+  void AbortSocket() {
+    beast::error_code ec;
+    Lowest().set_option(asio::socket_base::linger(true, 0), ec);
+    Lowest().close(ec);
+  }
   // The most wire bytes a chunked body may take, framing included.
   size_t MaxChunkedWireBytes() const {
     return 2 * options_.max_body_bytes + kChunkOverheadAllowance;
@@ -440,9 +449,9 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
       co_return;
     }
     if (ctx.streamed && !co_await WriteStreamedBody(*ctx.streamed, ctx.chunked)) {
-      // Cut short: closed without the end of the message, so the client
+      // Cut short: reset without the end of the message, so the client
       // cannot take what it got for the whole body.
-      CloseSocket();
+      AbortSocket();
       co_return;
     }
     if (!ctx.keep_alive) break;

@@ -53,6 +53,24 @@ TEST(RateLimitHeadersTest, AllowedResponseCarriesPolicyAndServiceLimit) {
                           Pair("RateLimit", "\"api\";r=42;t=30")));
 }
 
+// A bucket with a burst holds more than q; r never says so.
+TEST(RateLimitHeadersTest, RemainingNeverExceedsTheQuota) {
+  FakeClock clock;
+  auto limiter = RateLimiter::Create({.algorithm = RateLimitPolicy::Algorithm::kTokenBucket,
+                                      .limit = 10,
+                                      .window = 10s,
+                                      .burst = 5,
+                                      .name = "bursty"},
+                                     clock);
+  ASSERT_TRUE(limiter.has_value());
+  const RateLimitDecision first = limiter->Check("k");
+  ASSERT_TRUE(first.allowed);
+  ASSERT_GT(first.remaining, 10u);  // the burst is there to be taken
+  EXPECT_THAT(RateLimitHeaders(limiter->policy(), first),
+              ElementsAre(Pair("RateLimit-Policy", "\"bursty\";q=10;w=10"),
+                          Pair("RateLimit", testing::StartsWith("\"bursty\";r=10;t="))));
+}
+
 TEST(RateLimitHeadersTest, SecondsAreRoundedUp) {
   RateLimitDecision d{.allowed = true, .limit = 100, .remaining = 0, .reset = 29001ms};
   EXPECT_THAT(RateLimitHeaders(Policy(1500ms), d),

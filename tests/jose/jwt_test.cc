@@ -105,6 +105,14 @@ TEST_F(JwtTest, EnforcesMaxLifetime) {
   auto c = Claims();
   c["exp"] = kNow + 7200;
   EXPECT_EQ(v->Verify(Sign(c)).error().message(), "lifetime too long");
+  // A token that never ends is not within any lifetime, exp optional or not.
+  c.erase("exp");
+  EXPECT_EQ(Verifier({.require_exp = false, .max_lifetime = std::chrono::seconds(3600)})
+                ->Verify(Sign(c))
+                .error()
+                .message(),
+            "missing exp");
+  EXPECT_TRUE(Verifier({.require_exp = false})->Verify(Sign(c)).has_value());
 }
 
 // A time claim of 0, the epoch, is present, not missing: an iat of 0 is a

@@ -176,6 +176,7 @@ ssize_t TestClient::RecvBefore(Clock::time_point deadline, char* buf, size_t siz
   pollfd pfd{fd_, POLLIN, 0};
   if (::poll(&pfd, 1, static_cast<int>(left)) <= 0) return -1;
   const ssize_t n = ::recv(fd_, buf, size, 0);
+  if (n < 0 && errno == ECONNRESET) reset_ = true;
   return n < 0 ? 0 : n;
 }
 

@@ -115,6 +115,10 @@ class TestClient {
   // whatever arrives meanwhile is dropped.
   bool WaitForClose(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+  // Whether a read found the connection reset (ECONNRESET) rather than
+  // ended in order.
+  bool reset() const { return reset_; }
+
  private:
   // The chunked body at the start of buffer_, taken from it.
   std::optional<std::string> ReadChunkedBody(std::chrono::steady_clock::time_point deadline);
@@ -126,6 +130,7 @@ class TestClient {
 
   int fd_ = -1;
   int connect_errno_ = 0;
+  bool reset_ = false;
   std::string buffer_;
 };
 

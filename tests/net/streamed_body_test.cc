@@ -503,7 +503,25 @@ TEST_F(StreamedToClientTest, ABodyCutShortOrNotAsAnnouncedClosesTheConnection) {
     } else {  // the piece that would pass the length is not written
       EXPECT_EQ(body.size(), expected_.size() - std::string_view(",last").size()) << target;
     }
+    EXPECT_TRUE(client.reset()) << target;
   }
+}
+
+// To HTTP/1.0 the body ends with the connection, so a body cut short must
+// not end the way a whole one does: the connection is reset, not closed.
+TEST_F(StreamedToClientTest, ToAnHttp10ClientABodyCutShortEndsInAReset) {
+  testing::TestClient whole(server_->port());
+  ASSERT_TRUE(whole.Send("GET /chunked HTTP/1.0\r\n\r\n"));
+  const std::string complete = whole.ReadUntilClose();
+  EXPECT_TRUE(complete.ends_with(",last"));
+  EXPECT_FALSE(whole.reset());
+
+  testing::TestClient client(server_->port());
+  ASSERT_TRUE(client.Send("GET /broken HTTP/1.0\r\n\r\n"));
+  const std::string raw = client.ReadUntilClose(10s);
+  EXPECT_NE(raw.find("first,"), std::string::npos);
+  EXPECT_FALSE(raw.ends_with(",last"));
+  EXPECT_TRUE(client.reset());
 }
 
 }  // namespace
