@@ -281,9 +281,9 @@ struct ReverseProxy::Endpoint {
   // several addresses (each an endpoint), its address and port.
   std::string label;
   std::vector<boost::asio::ip::tcp::endpoint> resolved;
-  std::shared_ptr<boost::asio::ssl::context> tls_context;  // the upstream's (TLS only)
-  std::shared_ptr<const HealthChecker::Check> health;      // null if not checked
-  int weight = 1;                                          // UpstreamAddress::weight
+  std::shared_ptr<net::UpstreamTlsContext> tls_context;  // the upstream's (TLS only)
+  std::shared_ptr<const HealthChecker::Check> health;    // null if not checked
+  int weight = 1;                                        // UpstreamAddress::weight
   // The breaker and the count below are written by every io thread: each
   // is on cache lines of its own, away from what the others only read.
   alignas(64) mutable guard::CircuitBreaker breaker;
@@ -346,7 +346,7 @@ struct ReverseProxy::Upstream {
   // How its endpoints are made, and each address's, as last looked up
   // (start-up, then the refresh thread only).
   UpstreamConfig config;
-  std::shared_ptr<boost::asio::ssl::context> tls_context;
+  std::shared_ptr<net::UpstreamTlsContext> tls_context;
   struct Name {
     UpstreamAddress address;
     std::string authority;
@@ -755,7 +755,7 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
           fmt::format("route '{}': unknown upstream '{}'", route.name, route.upstream)));
     }
   }
-  std::vector<std::shared_ptr<boost::asio::ssl::context>> tls_contexts;
+  std::vector<std::shared_ptr<net::UpstreamTlsContext>> tls_contexts;
   std::vector<net::NameToResolve> addresses;
   for (const UpstreamConfig& config : configs) {
     if (config.addresses.empty()) {
@@ -763,7 +763,7 @@ Result<std::unique_ptr<ReverseProxy>> ReverseProxy::Create(const Gateway& gatewa
     }
     auto& tls_context = tls_contexts.emplace_back();
     if (config.options.tls) {
-      auto created = net::CreateUpstreamTlsContext(*config.options.tls);
+      auto created = net::UpstreamTlsContext::Create(*config.options.tls);
       if (!created) {
         return Err(InvalidArgumentError(
             fmt::format("upstream '{}': {}", config.name, created.error().message())));

@@ -127,22 +127,9 @@ asio::awaitable<Result<FetchedResponse>> Fetch(Target target, std::vector<tcp::e
   if (connect_ec) co_return Err(UnavailableError("cannot connect: " + connect_ec.message()));
   if (!target.tls) co_return co_await Exchange(tcp_stream, target, options);
 
-  asio::ssl::context context(asio::ssl::context::tls_client);
-  SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
-  boost::system::error_code ec;
-  if (options.ca_file.empty()) {
-    context.set_default_verify_paths(ec);
-  } else {
-    context.load_verify_file(options.ca_file, ec);
-  }
-  if (ec) co_return Err(InvalidArgumentError("cannot load the CA bundle: " + ec.message()));
-  if (!options.cert_file.empty()) {
-    context.use_certificate_chain_file(options.cert_file, ec);
-    if (!ec) context.use_private_key_file(options.key_file, asio::ssl::context::pem, ec);
-    if (ec) co_return Err(InvalidArgumentError("cannot load the client certificate or key"));
-  }
-  context.set_verify_mode(asio::ssl::verify_peer);
-  beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), context);
+  auto context = internal::BuildClientContext(options.ca_file, options.cert_file, options.key_file);
+  if (!context) co_return Err(context.error());
+  beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), **context);
   internal::ExpectPeerName(stream.native_handle(),
                            options.server_name.empty() ? target.host : options.server_name);
   auto [handshake_ec] = co_await stream.async_handshake(asio::ssl::stream_base::client, kAwait);

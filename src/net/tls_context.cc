@@ -7,9 +7,11 @@
 #include <sys/stat.h>
 
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/ip/address.hpp>
-#include <utility>
 
 #include "core/log.h"
 
@@ -98,15 +100,61 @@ Status RequireFile(std::string_view what, const std::string& file) {
 // Never prompt for a pass phrase on a terminal: an encrypted key fails to load.
 int NoPassphrase(char*, int, int, void*) { return 0; }
 
+// A client that offers protocols but not http/1.1 (one that speaks only h2,
+// say) is refused with the no_application_protocol alert, as RFC 7301
+// section 3.2 asks, rather than served a protocol it did not ask for.
 int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                unsigned int inlen, void*) {
   unsigned char* selected = nullptr;
   if (SSL_select_next_proto(&selected, outlen, kAlpnHttp11, sizeof(kAlpnHttp11), in, inlen) !=
       OPENSSL_NPN_NEGOTIATED) {
-    return SSL_TLSEXT_ERR_NOACK;  // no http/1.1 offered: go on without ALPN
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
   *out = selected;
   return SSL_TLSEXT_ERR_OK;
+}
+
+// Whether `cert` is within its validity now (not expired, not yet to come).
+bool ValidNow(X509* cert) {
+  return X509_cmp_current_time(X509_get0_notBefore(cert)) < 0 &&
+         X509_cmp_current_time(X509_get0_notAfter(cert)) > 0;
+}
+
+// A resumed session brings back the client certificate verified when it
+// began, and OpenSSL renews the ticket on each use, so without this a
+// certificate that has since expired would keep its identity for as long as
+// its client resumed within a ticket's lifetime. A ticket whose certificate
+// is not valid now is not taken: the client makes a full handshake and
+// presents a certificate that verifies now, or none.
+SSL_TICKET_RETURN TakeTicket(SSL*, SSL_SESSION* session, const unsigned char*, size_t,
+                             SSL_TICKET_STATUS status, void*) {
+  switch (status) {
+    case SSL_TICKET_SUCCESS:
+    case SSL_TICKET_SUCCESS_RENEW: {
+      X509* peer = SSL_SESSION_get0_peer(session);
+      if (peer != nullptr && !ValidNow(peer)) return SSL_TICKET_RETURN_IGNORE_RENEW;
+      return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
+    }
+    case SSL_TICKET_EMPTY:
+    case SSL_TICKET_NO_DECRYPT:
+      return SSL_TICKET_RETURN_IGNORE_RENEW;
+    default:
+      return SSL_TICKET_RETURN_ABORT;
+  }
+}
+
+// Whether `cert` may carry a workload's SPIFFE ID: an X509-SVID's leaf is
+// no CA (basicConstraints cA false) and may not sign certificates or CRLs
+// (X509-SVID section 5.2). A signing certificate of the trust domain (an
+// intermediate of SPIRE's, say) is no workload.
+bool IsSvidLeaf(X509* cert) {
+  const uint32_t flags = X509_get_extension_flags(cert);
+  if ((flags & EXFLAG_CA) != 0) return false;
+  if ((flags & EXFLAG_KUSAGE) != 0 &&
+      (X509_get_key_usage(cert) & (KU_KEY_CERT_SIGN | KU_CRL_SIGN)) != 0) {
+    return false;
+  }
+  return true;
 }
 
 Status LoadCrls(SSL_CTX* ctx, const std::string& file) {
@@ -131,6 +179,67 @@ Status LoadCrls(SSL_CTX* ctx, const std::string& file) {
 
 }  // namespace
 
+std::string FilesSignature(const std::vector<std::string>& files) {
+  std::string signature;
+  for (const std::string& file : files) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {  // follows symlinks: a swapped target differs
+      signature += "missing;";
+      continue;
+    }
+    signature += std::to_string(st.st_dev) + ':' + std::to_string(st.st_ino) + ':' +
+                 std::to_string(st.st_size) + ':' + std::to_string(st.st_mtim.tv_sec) + '.' +
+                 std::to_string(st.st_mtim.tv_nsec) + ':' + std::to_string(st.st_ctim.tv_sec) +
+                 '.' + std::to_string(st.st_ctim.tv_nsec) + ';';
+  }
+  return signature;
+}
+
+Result<std::shared_ptr<ssl::context>> BuildClientContext(const std::string& ca_file,
+                                                         const std::string& cert_file,
+                                                         const std::string& key_file) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
+  SSL_CTX* ctx = context->native_handle();
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  // A TLS 1.2 service asking to renegotiate is refused (as Envoy's upstream
+  // TLS does by default): a renegotiation would have a write wait to read
+  // beside the connection's own read (net/tls_socket.h).
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  // What the listeners take of TLS 1.2, no less: no static RSA key
+  // exchange, no CBC.
+  if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) {
+    return Err(InternalError("cannot set TLS 1.2 cipher list: " + LastSslError()));
+  }
+  SSL_CTX_set_default_passwd_cb(ctx, NoPassphrase);
+  boost::system::error_code ec;
+  if (ca_file.empty()) {
+    context->set_default_verify_paths(ec);
+  } else {
+    context->load_verify_file(ca_file, ec);
+  }
+  if (ec) {
+    ERR_clear_error();
+    return Err(InvalidArgumentError("cannot load CA bundle '" + ca_file + "'"));
+  }
+  if (cert_file.empty() != key_file.empty()) {
+    return Err(InvalidArgumentError("a client certificate needs both cert_file and key_file"));
+  }
+  if (!cert_file.empty()) {
+    context->use_certificate_chain_file(cert_file, ec);
+    if (ec) {
+      ERR_clear_error();
+      return Err(InvalidArgumentError("cannot load certificate '" + cert_file + "'"));
+    }
+    context->use_private_key_file(key_file, ssl::context::pem, ec);
+    if (ec || SSL_CTX_check_private_key(ctx) != 1) {
+      ERR_clear_error();
+      return Err(InvalidArgumentError("cannot use key '" + key_file + "' with its certificate"));
+    }
+  }
+  context->set_verify_mode(ssl::verify_peer);
+  return context;
+}
+
 Result<std::shared_ptr<ssl::context>> BuildServerContext(const TlsServerOptions& options) {
   BULWARK_RETURN_IF_ERROR(RequireFile("certificate file", options.cert_file));
   BULWARK_RETURN_IF_ERROR(RequireFile("key file", options.key_file));
@@ -145,6 +254,10 @@ Result<std::shared_ptr<ssl::context>> BuildServerContext(const TlsServerOptions&
   SSL_CTX_set_default_passwd_cb(ctx, NoPassphrase);
   SSL_CTX_set_alpn_select_cb(ctx, SelectAlpn, nullptr);
   SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof(kSessionIdContext));
+  // Sessions resume from tickets only, each looked at by TakeTicket: TLS
+  // 1.2's resumption by session ID from the server's cache would pass it by.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_session_ticket_cb(ctx, nullptr, TakeTicket, nullptr);
 
   if (SSL_CTX_use_certificate_chain_file(ctx, options.cert_file.c_str()) != 1) {
     return Err(FileError("cannot load certificate chain from", options.cert_file));
@@ -216,19 +329,7 @@ std::vector<std::string> TlsContextSource::WatchedFiles() const {
 }
 
 std::string TlsContextSource::FilesSignature() const {
-  std::string signature;
-  for (const std::string& file : WatchedFiles()) {
-    struct stat st {};
-    if (::stat(file.c_str(), &st) != 0) {  // follows symlinks: a swapped target differs
-      signature += "missing;";
-      continue;
-    }
-    signature += std::to_string(st.st_dev) + ':' + std::to_string(st.st_ino) + ':' +
-                 std::to_string(st.st_size) + ':' + std::to_string(st.st_mtim.tv_sec) + '.' +
-                 std::to_string(st.st_mtim.tv_nsec) + ':' + std::to_string(st.st_ctim.tv_sec) +
-                 '.' + std::to_string(st.st_ctim.tv_nsec) + ';';
-  }
-  return signature;
+  return internal::FilesSignature(WatchedFiles());
 }
 
 bool TlsContextSource::ReloadIfChanged() {
@@ -271,6 +372,10 @@ void ExpectPeerName(SSL* ssl, const std::string& name) {
   } else {
     SSL_set_tlsext_host_name(ssl, name.c_str());
     SSL_set1_host(ssl, name.c_str());
+    // The name must be among the certificate's DNS names: a certificate
+    // without any is not matched by its subject's CN (RFC 9525 section
+    // 6.3), so no SAN-less certificate of the same CA passes for the name.
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
   }
 }
 
@@ -282,6 +387,10 @@ void DescribeTlsConnection(SSL* ssl, TlsConnectionInfo& info) {
   if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) info.sni = sni;
   X509* peer = SSL_get0_peer_certificate(ssl);
   if (peer == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return;
+  // A resumed session's verification is as old as the session (TakeTicket
+  // refuses those whose certificate expired since; this holds if another
+  // way in is ever opened).
+  if (SSL_session_reused(ssl) == 1 && !ValidNow(peer)) return;
   info.client_verified = true;
 
   if (BIO* bio = BIO_new(BIO_s_mem())) {
@@ -307,8 +416,13 @@ void DescribeTlsConnection(SSL* ssl, TlsConnectionInfo& info) {
                  static_cast<size_t>(ASN1_STRING_length(value)));
     }
     GENERAL_NAMES_free(names);
-    // An X509-SVID carries exactly one URI SAN; anything else is no SPIFFE identity.
-    if (uris == 1 && IsSpiffeId(uri)) info.spiffe_id = std::move(uri);
+    // An X509-SVID carries exactly one URI SAN, a SPIFFE ID with a path (the
+    // bare trust domain names no workload); anything else is no SPIFFE
+    // identity.
+    if (uris == 1 && IsSpiffeId(uri) && uri.find('/', kSpiffeScheme.size()) != std::string::npos &&
+        IsSvidLeaf(peer)) {
+      info.spiffe_id = std::move(uri);
+    }
   }
 
   unsigned char digest[EVP_MAX_MD_SIZE];

@@ -23,6 +23,19 @@ namespace bulwark::net::internal {
 Result<std::shared_ptr<boost::asio::ssl::context>> BuildServerContext(
     const TlsServerOptions& options);
 
+// A client context for connections out (to services, to identity
+// providers): TLS 1.2 at least, with what the listeners take of it; the
+// peer verified against `ca_file` (the system's roots if empty); a client
+// certificate if `cert_file` and `key_file` are given (both or neither).
+// kInvalidArgument naming the file that does not load.
+Result<std::shared_ptr<boost::asio::ssl::context>> BuildClientContext(const std::string& ca_file,
+                                                                      const std::string& cert_file,
+                                                                      const std::string& key_file);
+
+// A fingerprint of `files` as they are now (device, inode, size and times,
+// through symlinks), which changes when any of them is replaced or written.
+std::string FilesSignature(const std::vector<std::string>& files);
+
 // The current server context, replaced when its files change. Thread-safe.
 class TlsContextSource {
  public:
@@ -40,8 +53,7 @@ class TlsContextSource {
  private:
   explicit TlsContextSource(TlsServerOptions options);
   std::vector<std::string> WatchedFiles() const;
-  // A fingerprint of the watched files: device, inode, size and times.
-  std::string FilesSignature() const;
+  std::string FilesSignature() const;  // of WatchedFiles()
   void Watch();
 
   const TlsServerOptions options_;

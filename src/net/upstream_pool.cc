@@ -1,5 +1,6 @@
 #include "net/upstream_pool.h"
 
+#include "core/log.h"
 #include "net/await.h"
 #include "net/chunk_extensions.h"
 #include "net/immediate_io.h"
@@ -181,6 +182,9 @@ Status IoError(const beast::error_code& ec, std::string_view what) {
 struct UpstreamPool::Connection {
   explicit Connection(asio::any_io_executor ex) : stream(std::move(ex)) {}
   beast::tcp_stream stream;  // moved into `tls` or `tls_socket` once TLS is up
+  // The TLS context the connection was made with (what `tls` or `tls_socket`
+  // was made from), kept for its life.
+  std::shared_ptr<asio::ssl::context> tls_context;
   // The socket's, for the reads of a plain connection on an io thread (the
   // bare socket, net/reactor_receive.h); set by Connect, else null.
   internal::Reactor* reactor = nullptr;
@@ -300,39 +304,64 @@ bool IsConnectFailure(const Status& error) {
          error == IoError(beast::error::timeout, kHandshakeStep);
 }
 
-Result<std::shared_ptr<asio::ssl::context>> CreateUpstreamTlsContext(const UpstreamTls& tls) {
-  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
-  // A TLS 1.2 service asking to renegotiate is refused (as Envoy's upstream
-  // TLS does by default): a renegotiation would have a write wait to read
-  // beside the connection's own read (net/tls_socket.h).
-  SSL_CTX_set_options(context->native_handle(), SSL_OP_NO_RENEGOTIATION);
-  beast::error_code ec;
-  if (tls.ca_file.empty()) {
-    context->set_default_verify_paths(ec);
-  } else {
-    context->load_verify_file(tls.ca_file, ec);
+Result<std::shared_ptr<UpstreamTlsContext>> UpstreamTlsContext::Create(
+    UpstreamTls tls, std::chrono::milliseconds recheck) {
+  std::shared_ptr<UpstreamTlsContext> source(new UpstreamTlsContext(std::move(tls), recheck));
+  source->signature_ = internal::FilesSignature(source->Files());
+  BULWARK_ASSIGN_OR_RETURN(
+      source->current_, internal::BuildClientContext(source->tls_.ca_file, source->tls_.cert_file,
+                                                     source->tls_.key_file));
+  source->next_look_ =
+      (std::chrono::steady_clock::now() + source->recheck_).time_since_epoch().count();
+  return source;
+}
+
+UpstreamTlsContext::UpstreamTlsContext(UpstreamTls tls, std::chrono::milliseconds recheck)
+    : tls_(std::move(tls)), recheck_(recheck) {}
+
+std::vector<std::string> UpstreamTlsContext::Files() const {
+  std::vector<std::string> files;
+  for (const std::string* file : {&tls_.ca_file, &tls_.cert_file, &tls_.key_file}) {
+    if (!file->empty()) files.push_back(*file);
   }
-  if (ec) return Err(InvalidArgumentError("cannot load CA bundle '" + tls.ca_file + "'"));
-  if (tls.cert_file.empty() != tls.key_file.empty()) {
-    return Err(InvalidArgumentError("a client certificate needs both cert_file and key_file"));
+  return files;
+}
+
+std::shared_ptr<asio::ssl::context> UpstreamTlsContext::Current() {
+  if (std::chrono::steady_clock::now().time_since_epoch().count() >=
+      next_look_.load(std::memory_order_relaxed)) {
+    Recheck();
   }
-  if (!tls.cert_file.empty()) {
-    context->use_certificate_chain_file(tls.cert_file, ec);
-    if (ec) return Err(InvalidArgumentError("cannot load certificate '" + tls.cert_file + "'"));
-    context->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
-    if (ec || SSL_CTX_check_private_key(context->native_handle()) != 1) {
-      return Err(
-          InvalidArgumentError("cannot use key '" + tls.key_file + "' with its certificate"));
-    }
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_;
+}
+
+void UpstreamTlsContext::Recheck() {
+  std::unique_lock<std::mutex> look(look_mu_, std::try_to_lock);
+  if (!look.owns_lock()) return;  // another thread is looking: take what is there
+  const auto now = std::chrono::steady_clock::now();
+  if (now.time_since_epoch().count() < next_look_.load(std::memory_order_relaxed)) return;
+  next_look_.store((now + recheck_).time_since_epoch().count(), std::memory_order_relaxed);
+  std::string signature = internal::FilesSignature(Files());
+  if (signature == signature_) return;
+  signature_ = std::move(signature);  // a load that fails waits for the next change
+  auto built = internal::BuildClientContext(tls_.ca_file, tls_.cert_file, tls_.key_file);
+  if (!built) {
+    log::Warn("net.upstream_tls.reload_failed",
+              {{"error", built.error().message()}, {"kept", "previous context"}});
+    return;
   }
-  context->set_verify_mode(asio::ssl::verify_peer);
-  return context;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    current_ = std::move(*built);
+  }
+  log::Info("net.upstream_tls.reloaded",
+            {{"cert_file", tls_.cert_file}, {"ca_file", tls_.ca_file}});
 }
 
 UpstreamPool::UpstreamPool(asio::any_io_executor executor, UpstreamOptions options,
                            std::vector<tcp::endpoint> endpoints,
-                           std::shared_ptr<asio::ssl::context> tls_context)
+                           std::shared_ptr<UpstreamTlsContext> tls_context)
     : executor_(std::move(executor)),
       options_(std::move(options)),
       endpoints_(std::move(endpoints)),
@@ -371,12 +400,13 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
   const std::string& peer_name = options_.tls && !options_.tls->server_name.empty()
                                      ? options_.tls->server_name
                                      : options_.host;
-  if (options_.tls && tls_context_ && worker != nullptr) {
+  if (options_.tls && tls_context_) connection->tls_context = tls_context_->Current();
+  if (connection->tls_context && worker != nullptr) {
     // The handshake's deadline is what the connect left of connect_timeout,
     // kept by the sweep like every other on this thread.
     connection->stream.expires_never();
     Connection& c = *connection;
-    c.tls_socket.emplace(c.stream.release_socket(), *tls_context_,
+    c.tls_socket.emplace(c.stream.release_socket(), *c.tls_context,
                          internal::TlsSocket::Role::kClient);
     internal::ExpectPeerName(c.tls_socket->native_handle(), peer_name);
     c.slot.stream = &c.tls_socket->next_layer();
@@ -389,8 +419,8 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
     c.ExpireNever();
     co_return connection;
   }
-  if (options_.tls && tls_context_) {
-    connection->tls.emplace(std::move(connection->stream), *tls_context_);
+  if (connection->tls_context) {
+    connection->tls.emplace(std::move(connection->stream), *connection->tls_context);
     internal::ExpectPeerName(connection->tls->native_handle(), peer_name);
     auto [hs_ec] =
         co_await connection->tls->async_handshake(asio::ssl::stream_base::client, kAwait);

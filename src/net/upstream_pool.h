@@ -5,9 +5,11 @@
 #ifndef BULWARK_NET_UPSTREAM_POOL_H_
 #define BULWARK_NET_UPSTREAM_POOL_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -58,9 +60,37 @@ struct UpstreamOptions {
   std::optional<UpstreamTls> tls;  // TLS origination when set
 };
 
-// The client context for `tls` (shared by every pool of the upstream).
-// kInvalidArgument (naming the file) if a file does not load.
-Result<std::shared_ptr<boost::asio::ssl::context>> CreateUpstreamTlsContext(const UpstreamTls& tls);
+// An upstream's TLS client context, shared by all its pools, made again
+// from its files when they change: a client certificate rotated before it
+// expires (a SPIFFE SVID lives about an hour), a CA bundle renewed. Each new
+// connection takes the context as it is then; those open keep theirs. The
+// files are looked at (a stat(2) each) by the thread opening a connection,
+// at most once per `recheck`; a change that does not load (a key not yet
+// matching its certificate, a half-written file) leaves the last good
+// context in use until the files change again. Thread-safe.
+class UpstreamTlsContext {
+ public:
+  // kInvalidArgument (naming the file) if a file does not load now.
+  static Result<std::shared_ptr<UpstreamTlsContext>> Create(
+      UpstreamTls tls, std::chrono::milliseconds recheck = std::chrono::seconds(1));
+
+  // The context for a new connection; keep it for the connection's life.
+  std::shared_ptr<boost::asio::ssl::context> Current();
+
+ private:
+  UpstreamTlsContext(UpstreamTls tls, std::chrono::milliseconds recheck);
+  std::vector<std::string> Files() const;
+  // Loads the files again if they changed since the last look.
+  void Recheck();
+
+  const UpstreamTls tls_;
+  const std::chrono::steady_clock::duration recheck_;
+  std::atomic<std::chrono::steady_clock::rep> next_look_{0};  // steady_clock ticks
+  std::mutex look_mu_;     // one thread looks at the files at a time
+  std::string signature_;  // guarded by look_mu_: the files when last looked at
+  std::mutex mu_;
+  std::shared_ptr<boost::asio::ssl::context> current_;  // guarded by mu_
+};
 
 // Whether `error`, from UpstreamPool's Send or Upgrade, is a connection
 // that could not be made (refused, unreachable, timed out, or its TLS
@@ -103,7 +133,7 @@ class UpstreamPool {
   // `tls_context` is required exactly when options.tls is set.
   UpstreamPool(boost::asio::any_io_executor executor, UpstreamOptions options,
                std::vector<boost::asio::ip::tcp::endpoint> endpoints,
-               std::shared_ptr<boost::asio::ssl::context> tls_context = nullptr);
+               std::shared_ptr<UpstreamTlsContext> tls_context = nullptr);
   ~UpstreamPool();
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
@@ -214,7 +244,7 @@ class UpstreamPool {
   boost::asio::any_io_executor executor_;
   UpstreamOptions options_;
   std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
-  std::shared_ptr<boost::asio::ssl::context> tls_context_;
+  std::shared_ptr<UpstreamTlsContext> tls_context_;
   std::vector<std::unique_ptr<Connection>> idle_;  // most recently used last
   // The io thread it was made on (its sweep calls CloseIdle), or null:
   // the worker forgets its pools when it goes first.

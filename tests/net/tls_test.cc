@@ -328,6 +328,89 @@ TEST_F(TlsTest, SeveralUrisOrAnInvalidSpiffeIdGiveNoSpiffeIdentity) {
   }
 }
 
+// An X509-SVID names a workload: a SPIFFE ID with a path, on a certificate
+// that signs nothing (X509-SVID section 5.2). The trust domain's own ID, or
+// a CA certificate of the bundle's CA, verifies as a client certificate but
+// is no workload identity.
+TEST_F(TlsTest, ATrustDomainIdOrACaCertificateGivesNoSpiffeIdentity) {
+  ASSERT_TRUE(Start(Tls(ClientAuth::kRequired)).ok());
+  WriteClient("root-id",
+              ca_.Issue({.common_name = "td", .uris = {"spiffe://prod.example"}, .client = true}));
+  WriteClient("signing", ca_.Issue({.common_name = "intermediate",
+                                    .uris = {"spiffe://prod.example/ns/shop/sa/web"},
+                                    .client = true,
+                                    .ca = true}));
+  for (const char* name : {"root-id", "signing"}) {
+    auto response = TlsTestClient(server_->port(), Client(name)).Get("/");
+    ASSERT_TRUE(response.has_value()) << name;
+    EXPECT_NE(response->body.find("verified=1\nspiffe=\n"), std::string::npos)
+        << name << ": " << response->body;
+  }
+}
+
+// A client that offers ALPN protocols, none of them HTTP/1.1 (one that
+// speaks only h2), is refused with no_application_protocol (RFC 7301
+// section 3.2) rather than served a protocol it did not ask for.
+TEST_F(TlsTest, AlpnWithoutHttp11IsRefused) {
+  ASSERT_TRUE(Start(Tls()).ok());
+  TlsClientOptions h2_only = Client();
+  h2_only.alpn = {"h2"};
+  TlsTestClient refused(server_->port(), h2_only);
+  EXPECT_FALSE(refused.handshake_ok());
+  EXPECT_NE(refused.failure().find("no application protocol"), std::string::npos)
+      << refused.failure();
+
+  TlsClientOptions both = Client();
+  both.alpn = {"h2", "http/1.1"};
+  TlsTestClient served(server_->port(), both);
+  ASSERT_TRUE(served.handshake_ok()) << served.failure();
+  EXPECT_EQ(served.alpn(), "http/1.1");
+  ASSERT_TRUE(served.Get("/").has_value());
+
+  TlsTestClient none(server_->port(), Client());  // no ALPN at all: served
+  ASSERT_TRUE(none.handshake_ok()) << none.failure();
+  EXPECT_EQ(none.alpn(), "");
+}
+
+// A session resumed brings back the certificate it began with; once that
+// certificate has expired, the ticket is not taken and the client must
+// make a full handshake, presenting a certificate valid now (here none).
+TEST_F(TlsTest, ASessionDoesNotOutliveItsClientCertificate) {
+  ASSERT_TRUE(Start(Tls(ClientAuth::kOptional)).ok());
+  WriteClient("brief", ca_.Issue({.common_name = "brief",
+                                  .uris = {"spiffe://prod.example/ns/shop/sa/web"},
+                                  .client = true,
+                                  .not_after = std::chrono::seconds(3)}));
+  std::string session;
+  {
+    TlsTestClient first(server_->port(), Client("brief"));
+    auto response = first.Get("/");
+    ASSERT_TRUE(response.has_value());
+    EXPECT_NE(response->body.find("spiffe=spiffe://prod.example/ns/shop/sa/web\n"),
+              std::string::npos);
+    session = first.session();
+  }
+  ASSERT_FALSE(session.empty());
+  TlsClientOptions resume = Client();  // no certificate of its own
+  resume.resume = session;
+  {
+    TlsTestClient again(server_->port(), resume);
+    auto response = again.Get("/");
+    ASSERT_TRUE(response.has_value());
+    ASSERT_TRUE(again.resumed());  // while the certificate is valid, it resumes
+    EXPECT_NE(response->body.find("verified=1\nspiffe=spiffe://prod.example/ns/shop/sa/web\n"),
+              std::string::npos)
+        << response->body;
+    resume.resume = again.session();  // renewed, as a client keeps resuming
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(4000));
+  TlsTestClient late(server_->port(), resume);
+  auto response = late.Get("/");
+  ASSERT_TRUE(response.has_value());
+  EXPECT_FALSE(late.resumed());
+  EXPECT_NE(response->body.find("verified=0\nspiffe=\n"), std::string::npos) << response->body;
+}
+
 TEST_F(TlsTest, StartFailsOnMissingOrMismatchedFiles) {
   TlsServerOptions missing = Tls();
   missing.cert_file = Path("nope.pem");

@@ -60,6 +60,9 @@ class TlsService {
     EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
     EXPECT_EQ(SSL_CTX_use_certificate(ctx, x509), 1);
     EXPECT_EQ(SSL_CTX_use_PrivateKey(ctx, key), 1);
+    // Asks for a client certificate and takes any, or none: GET
+    // /client-serial tells which came.
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
     X509_free(x509);
     EVP_PKEY_free(key);
     BIO_free(cert_bio);
@@ -92,6 +95,19 @@ class TlsService {
             return static_cast<long>(SSL_read(ssl, data, static_cast<int>(size)));
           });
       if (!request) return;
+      if (request->head.starts_with("GET /client-serial ")) {
+        std::string serial = "none";
+        if (X509* peer = SSL_get0_peer_certificate(ssl)) {
+          int64_t number = 0;
+          ASN1_INTEGER_get_int64(&number, X509_get0_serialNumber(peer));
+          serial = std::to_string(number);
+        }
+        if (!WriteAll(ssl, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(serial.size()) +
+                               "\r\n\r\n" + serial)) {
+          return;
+        }
+        continue;
+      }
       if (request->head.starts_with("GET /chunked ")) {
         if (!WriteAll(ssl, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")) return;
         constexpr size_t kChunk = 64 << 10;
@@ -134,14 +150,20 @@ class UpstreamTlsTest : public ::testing::Test {
   // A server whose handler forwards each request to `port` over TLS,
   // expecting the service's certificate to name `server_name`, through one
   // pool made and used on the server's one io thread.
+  // With `client`, the pool presents <client>.pem and <client>.key, looked
+  // at again every 20 ms.
   void StartProxy(uint16_t port, const std::string& server_name,
                   std::chrono::milliseconds connect_timeout = std::chrono::seconds(2),
-                  bool io_uring = true) {
+                  bool io_uring = true, const std::string& client = "") {
     UpstreamOptions upstream;
     upstream.port = port;
     upstream.connect_timeout = connect_timeout;
     upstream.tls = UpstreamTls{.ca_file = dir_ / "ca.pem", .server_name = server_name};
-    auto context = CreateUpstreamTlsContext(*upstream.tls);
+    if (!client.empty()) {
+      upstream.tls->cert_file = dir_ / (client + ".pem");
+      upstream.tls->key_file = dir_ / (client + ".key");
+    }
+    auto context = UpstreamTlsContext::Create(*upstream.tls, std::chrono::milliseconds(20));
     ASSERT_TRUE(context.has_value()) << context.error().ToString();
     HttpServerOptions options;
     options.threads = 1;
@@ -224,17 +246,61 @@ TEST_F(UpstreamTlsTest, CarriesLargeBodiesBothWaysChunkedOrNotOnOnePooledConnect
   }
 }
 
-TEST_F(UpstreamTlsTest, RefusesAServiceWhoseCertificateNamesAnotherHost) {
-  TlsService service(ca_.Issue({.common_name = "other", .dns = {"other.test"}, .server = true}),
-                     "secret");
-  StartProxy(service.port(), "service.test");
-  testing::TestClient client(server_->port());
-  ASSERT_TRUE(client.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
-  auto response = client.ReadResponse();
-  ASSERT_TRUE(response.has_value());
-  EXPECT_EQ(response->status, 502);
-  EXPECT_EQ(response->body.find("secret"), std::string::npos);
-  EXPECT_NE(response->body.find("TLS handshake"), std::string::npos) << response->body;
+// A certificate for another host is refused, and so is one without DNS
+// names whose subject's CN is the service's name: a CN is never matched
+// (RFC 9525 section 6.3), so no SAN-less certificate of the same CA passes
+// for the service.
+TEST_F(UpstreamTlsTest, RefusesAServiceWhoseCertificateDoesNotNameItAmongItsDnsNames) {
+  for (const bulwark::testing::CertSpec& spec :
+       {bulwark::testing::CertSpec{.common_name = "other", .dns = {"other.test"}, .server = true},
+        bulwark::testing::CertSpec{.common_name = "service.test", .server = true}}) {
+    TlsService service(ca_.Issue(spec), "secret");
+    StartProxy(service.port(), "service.test");
+    testing::TestClient client(server_->port());
+    ASSERT_TRUE(client.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value()) << spec.common_name;
+    EXPECT_EQ(response->status, 502) << spec.common_name;
+    EXPECT_EQ(response->body.find("secret"), std::string::npos);
+    EXPECT_NE(response->body.find("TLS handshake"), std::string::npos) << response->body;
+    StopProxy();
+    server_.reset();
+  }
+}
+
+// The client certificate the pool presents is rotated by writing its files
+// (as SPIRE's helper or cert-manager do): new connections present the new
+// one; a pair that does not match leaves the last good one in use.
+TEST_F(UpstreamTlsTest, ANewConnectionPresentsTheClientCertificateAsItsFilesNowHoldIt) {
+  TlsService service(ca_.Issue({.common_name = "service", .dns = {"service.test"}, .server = true}),
+                     "");
+  auto write = [&](const bulwark::testing::IssuedCert& cert) {
+    bulwark::testing::WriteFile(dir_ / "gw.pem", cert.cert_pem);
+    bulwark::testing::WriteFile(dir_ / "gw.key", cert.key_pem);
+  };
+  const auto first = ca_.Issue({.common_name = "gw", .client = true});
+  const auto second = ca_.Issue({.common_name = "gw", .client = true});
+  write(first);
+  StartProxy(service.port(), "service.test", std::chrono::seconds(2), true, "gw");
+  auto presented = [&] {
+    testing::TestClient client(server_->port());
+    EXPECT_TRUE(client.Send("GET /client-serial HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto response = client.ReadResponse();
+    return response ? response->body : std::string("no answer");
+  };
+  EXPECT_EQ(presented(), std::to_string(first.serial));
+  write(second);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(presented(), std::to_string(first.serial));  // the pooled connection keeps its own
+  StopProxy();                                           // closes it
+  EXPECT_EQ(presented(), std::to_string(second.serial));
+
+  // A certificate whose key has not come yet: not taken.
+  const auto third = ca_.Issue({.common_name = "gw", .client = true});
+  bulwark::testing::WriteFile(dir_ / "gw.pem", third.cert_pem);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  StopProxy();
+  EXPECT_EQ(presented(), std::to_string(second.serial));
   StopProxy();
 }
 
@@ -259,9 +325,10 @@ TEST_F(UpstreamTlsTest, AHandshakeTheServiceNeverFinishesIsCutAtTheConnectTimeou
 // would have a tunnel's write wait to read beside its read's own wait, which
 // takes the socket's readiness alone (net/reactor_receive.h).
 TEST(UpstreamTlsContextTest, RefusesRenegotiation) {
-  auto context = CreateUpstreamTlsContext(UpstreamTls{});
+  auto context = UpstreamTlsContext::Create(UpstreamTls{});
   ASSERT_TRUE(context.has_value()) << context.error().ToString();
-  EXPECT_NE(SSL_CTX_get_options((*context)->native_handle()) & SSL_OP_NO_RENEGOTIATION, 0u);
+  EXPECT_NE(SSL_CTX_get_options((*context)->Current()->native_handle()) & SSL_OP_NO_RENEGOTIATION,
+            0u);
 }
 
 }  // namespace

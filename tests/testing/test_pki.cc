@@ -111,8 +111,11 @@ IssuedCert TestCa::Issue(const CertSpec& spec) {
   const int64_t serial = next_serial_++;
   X509* cert = NewCert(serial, spec.common_name, spec.not_before, spec.not_after, key);
   Check(X509_set_issuer_name(cert, X509_get_subject_name(state_->cert)) == 1, "issuer");
-  AddExtension(cert, state_->cert, NID_basic_constraints, "critical,CA:FALSE");
-  AddExtension(cert, state_->cert, NID_key_usage, "critical,digitalSignature");
+  AddExtension(cert, state_->cert, NID_basic_constraints,
+               spec.ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+  AddExtension(
+      cert, state_->cert, NID_key_usage,
+      spec.ca ? "critical,digitalSignature,keyCertSign,cRLSign" : "critical,digitalSignature");
   std::string eku;
   if (spec.server) eku = "serverAuth";
   if (spec.client) eku += eku.empty() ? "clientAuth" : ",clientAuth";

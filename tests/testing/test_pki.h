@@ -19,6 +19,9 @@ struct CertSpec {
   std::vector<std::string> uris;  // URI SANs ("spiffe://example.org/web")
   bool server = false;            // extendedKeyUsage serverAuth
   bool client = false;            // extendedKeyUsage clientAuth
+  // basicConstraints cA true and keyUsage keyCertSign and cRLSign (a
+  // signing certificate: still issued by this CA, not used to sign here).
+  bool ca = false;
   // Validity relative to now.
   std::chrono::seconds not_before{-3600};
   std::chrono::seconds not_after{86400};

@@ -73,6 +73,25 @@ TlsTestClient::TlsTestClient(uint16_t port, const TlsClientOptions& options) {
   SSL_set_fd(ssl_, fd_);
   SSL_set_tlsext_host_name(ssl_, options.server_name.c_str());
   SSL_set1_host(ssl_, options.server_name.c_str());
+  if (!options.alpn.empty()) {
+    std::string wire;
+    for (const std::string& protocol : options.alpn) {
+      wire.push_back(static_cast<char>(protocol.size()));
+      wire += protocol;
+    }
+    SSL_set_alpn_protos(ssl_, reinterpret_cast<const unsigned char*>(wire.data()),
+                        static_cast<unsigned>(wire.size()));
+  }
+  if (!options.resume.empty()) {
+    const auto* der = reinterpret_cast<const unsigned char*>(options.resume.data());
+    SSL_SESSION* session = d2i_SSL_SESSION(nullptr, &der, static_cast<long>(options.resume.size()));
+    if (session == nullptr) {
+      failure_ = "cannot read the session to resume";
+      return;
+    }
+    SSL_set_session(ssl_, session);
+    SSL_SESSION_free(session);
+  }
   const int result = Retrying(ssl_, [this] { return SSL_connect(ssl_); });
   handshake_ok_ = result == 1;
   if (!handshake_ok_) {
@@ -104,6 +123,31 @@ std::string TlsTestClient::server_cert_serial() const {
 }
 
 std::string TlsTestClient::version() const { return ssl_ ? SSL_get_version(ssl_) : ""; }
+
+std::string TlsTestClient::alpn() const {
+  if (ssl_ == nullptr) return "";
+  const unsigned char* data = nullptr;
+  unsigned size = 0;
+  SSL_get0_alpn_selected(ssl_, &data, &size);
+  return std::string(reinterpret_cast<const char*>(data), size);
+}
+
+std::string TlsTestClient::session() const {
+  if (ssl_ == nullptr) return "";
+  SSL_SESSION* session = SSL_get1_session(ssl_);
+  if (session == nullptr) return "";
+  std::string der;
+  const int size = i2d_SSL_SESSION(session, nullptr);
+  if (size > 0) {
+    der.resize(static_cast<size_t>(size));
+    auto* out = reinterpret_cast<unsigned char*>(der.data());
+    i2d_SSL_SESSION(session, &out);
+  }
+  SSL_SESSION_free(session);
+  return der;
+}
+
+bool TlsTestClient::resumed() const { return ssl_ != nullptr && SSL_session_reused(ssl_) == 1; }
 
 bool TlsTestClient::ReadMore() {
   char chunk[16384];

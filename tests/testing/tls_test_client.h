@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct ssl_st;
 struct ssl_ctx_st;
@@ -21,6 +22,8 @@ struct TlsClientOptions {
   std::string key_file;
   std::string server_name = "localhost";  // SNI and the name checked
   bool tls12_only = false;                // offer TLS 1.2 and nothing newer
+  std::vector<std::string> alpn;          // protocols offered by ALPN, if any
+  std::string resume;                     // a session() of an earlier client to resume
 };
 
 struct TlsResponse {
@@ -45,6 +48,14 @@ class TlsTestClient {
   // The serial number of the certificate the server presented (decimal).
   std::string server_cert_serial() const;
   std::string version() const;
+  // The protocol ALPN settled on, or empty.
+  std::string alpn() const;
+  // The session as it stands (DER), for TlsClientOptions::resume: under TLS
+  // 1.3 resumable once a response was read (the ticket comes after the
+  // handshake).
+  std::string session() const;
+  // Whether the handshake resumed the session it was given.
+  bool resumed() const;
 
   // Sends "GET <path>" with keep-alive and reads one response (Content-Length
   // framing). nullopt if the connection fails or closes first.
