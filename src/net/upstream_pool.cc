@@ -1126,15 +1126,16 @@ std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle(bool checked) {
     // answer and the next client's request, bytes the service wrote after
     // its answer and before that request are so seen, however soon, and
     // without a system call to ask. Bytes that come after the next request
-    // is sent no proxy can tell from its answer. When asked, a close the
-    // service sent retires the connection too.
-    if (checked) {
-      if (connection->StillOpen()) return connection;
-    } else if ((!connection->check_before_reuse && connection->idle_since == now &&
-                !internal::ReportedSinceForgotten(connection->Socket())) ||
-               !connection->HasUnread()) {
+    // is sent no proxy can tell from its answer. Where the socket is looked
+    // at, a close (or reset) the service sent retires the connection too:
+    // one a service's keep-alive timer closed would fail the request sent
+    // on it, having reached no one. When asked (a request that must not be
+    // repeated, which no retry could save), it is looked at every time.
+    if (!checked && !connection->check_before_reuse && connection->idle_since == now &&
+        !internal::ReportedSinceForgotten(connection->Socket())) {
       return connection;
     }
+    if (connection->StillOpen()) return connection;
   }
   return nullptr;
 }
@@ -1142,7 +1143,7 @@ std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle(bool checked) {
 asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& request,
                                                          bool idempotent) {
   if (request.streamed_body) return SendStreamed(request, idempotent);
-  if (std::unique_ptr<Connection> connection = TakeIdle(/*checked=*/false)) {
+  if (std::unique_ptr<Connection> connection = TakeIdle(/*checked=*/!idempotent)) {
     return ExchangeOn(std::move(connection), request, idempotent);
   }
   return SendOnNewConnection(request);

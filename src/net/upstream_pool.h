@@ -193,8 +193,10 @@ class UpstreamPool {
 
  private:
   struct Connection;
-  // The most recently used idle connection fit for another request, or null;
-  // if `checked`, one the service has not closed either (a system call each).
+  // The most recently used idle connection fit for another request, or null:
+  // none with bytes the service sent after its answer, and none it closed
+  // where the socket is looked at (a system call each: always if `checked`,
+  // else unless it was pooled within this tick with nothing reported).
   std::unique_ptr<Connection> TakeIdle(bool checked);
   // Send for a request with a streamed body.
   boost::asio::awaitable<Result<HttpResponse>> SendStreamed(const HttpRequest& request,

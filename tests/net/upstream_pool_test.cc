@@ -73,6 +73,25 @@ class Service {
   testing::LoopbackService loop_{[this](int fd) { Serve(fd); }};
 };
 
+// A service that answers a connection's first request, then reads the
+// second and hangs up without an answer.
+class HangsUpOnTheSecondRequest {
+ public:
+  uint16_t port() const { return loop_.port(); }
+  int connections() const { return loop_.connections(); }
+  int requests() const { return requests_.load(); }
+
+ private:
+  std::atomic<int> requests_{0};
+  testing::LoopbackService loop_{[this](int fd) {
+    while (testing::ReadHead(fd)) {
+      if (requests_.fetch_add(1) != 0) break;
+      testing::SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+    ::close(fd);
+  }};
+};
+
 class UpstreamPoolTest : public ::testing::Test {
  protected:
   // `own`: the request's own response timeout (zero: the pool's).
@@ -384,15 +403,33 @@ TEST_F(UpstreamPoolTest, TellsATimeoutBeforeTheAnswerFromOneWithin) {
 // The same for a request that must not be repeated: the service may have
 // acted on it, so it fails rather than being sent twice.
 TEST_F(UpstreamPoolTest, DoesNotRetryARequestThatIsNotIdempotent) {
-  Service service(/*answers_per_connection=*/1);
-  UpstreamPool pool = Pool(service);
+  HangsUpOnTheSecondRequest service;
+  UpstreamPool pool = Pool(service.port());
   ASSERT_TRUE(Send(pool, "GET", true).has_value());
-  service.AwaitClose();
   Result<HttpResponse> response = Send(pool, "POST", /*idempotent=*/false);
   ASSERT_FALSE(response.has_value());
   EXPECT_EQ(response.error().code(), StatusCode::kUnavailable) << response.error().ToString();
   EXPECT_EQ(service.connections(), 1);
+  EXPECT_EQ(service.requests(), 2);
   EXPECT_EQ(pool.idle_connections(), 0u);
+}
+
+// A pooled connection the service has closed (its keep-alive timer fired,
+// as Node's does after five seconds) is not used: a request that must not
+// be repeated would fail on it, having reached no one, so it goes on a new
+// connection; so does any other, without spending its retry.
+TEST_F(UpstreamPoolTest, AConnectionTheServiceClosedIsNotUsedAgain) {
+  for (const bool idempotent : {false, true}) {
+    Service service(/*answers_per_connection=*/1);
+    UpstreamPool pool = Pool(service);
+    ASSERT_TRUE(Send(pool, "GET", true).has_value());
+    service.AwaitClose();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // its FIN is in
+    Result<HttpResponse> response = Send(pool, idempotent ? "PUT" : "POST", idempotent, "x");
+    ASSERT_TRUE(response.has_value()) << response.error().ToString();
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(service.connections(), 2);
+  }
 }
 
 // A connection refused is a failure to connect (nothing went to the
@@ -405,10 +442,9 @@ TEST_F(UpstreamPoolTest, TellsAFailureToConnectFromOneAfterSending) {
   EXPECT_TRUE(IsConnectFailure(response.error())) << response.error().ToString();
   EXPECT_TRUE(IsLostBeforeAnswer(response.error())) << response.error().ToString();
 
-  Service service(/*answers_per_connection=*/1);
-  UpstreamPool pool = Pool(service);
+  HangsUpOnTheSecondRequest service;
+  UpstreamPool pool = Pool(service.port());
   ASSERT_TRUE(Send(pool, "GET", true).has_value());
-  service.AwaitClose();
   response = Send(pool, "POST", /*idempotent=*/false);
   ASSERT_FALSE(response.has_value());
   EXPECT_FALSE(IsConnectFailure(response.error())) << response.error().ToString();
