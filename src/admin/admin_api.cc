@@ -156,8 +156,7 @@ std::optional<net::HttpResponse> AdminApi::Handle(const net::HttpRequest& reques
   const std::string_view token = net::BearerTokenOf(request);
   authenticated = identity::StaticTokenMatches(token, options_.token_sha256);
   if (!authenticated) {
-    response = net::JsonError(401, "admin token required");
-    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"bulwark-admin\"");
+    response = net::BearerRefusal(request, "bulwark-admin", "admin token required");
     audit_reason = token.empty() ? "admin token missing" : "admin token invalid";
   } else {
     response = Dispatch(request, path, audit_reason);

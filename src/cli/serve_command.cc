@@ -35,7 +35,11 @@ int Serve(const std::string& config_file) {
   if (!running) {
     log::Error("server.start_failed", {{"error", running.error().ToString()}});
     std::cerr << "error: " << running.error().message() << "\n";
-    return kExitInvalid;
+    // A setting found wrong only as the parts start (a jwks_uri in plain
+    // http to another host, a listen address that is not this host's) is
+    // the config's fault, as docs/cli.md says: 2. What the machine refuses
+    // now (a port in use, a store file held) is 1.
+    return running.error().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitInvalid;
   }
   int signal_number = 0;
   sigwait(&shutdown_signals, &signal_number);

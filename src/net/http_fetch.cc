@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -155,6 +156,16 @@ Result<FetchedResponse> FetchUrl(std::string_view url, const FetchOptions& optio
   std::vector<tcp::endpoint> endpoints;
   if (options.connect_addresses.empty()) {
     BULWARK_ASSIGN_OR_RETURN(endpoints, ResolveWithin(target.host, target.port, options.timeout));
+    // "localhost" passed ParseTarget by its name; what it resolves to must
+    // be loopback too (RFC 6761 lets no resolver be trusted to say so: a
+    // hosts file or a DNS search domain may send it elsewhere), or keys
+    // fetched in plain text could come from anyone on the way.
+    if (!target.tls && !options.allow_plain_http &&
+        std::any_of(endpoints.begin(), endpoints.end(),
+                    [](const tcp::endpoint& e) { return !e.address().is_loopback(); })) {
+      return Err(InvalidArgumentError("plain http is allowed only to loopback, and " + target.host +
+                                      " resolves elsewhere"));
+    }
   } else {
     if (target.port_number == 0) return Err(InvalidArgumentError("URL port is not a number"));
     for (const std::string& text : options.connect_addresses) {

@@ -450,6 +450,15 @@ std::string_view BearerTokenOf(const HttpRequest& request) {
   return BearerToken(*request.Header("Authorization")).value_or(std::string_view());
 }
 
+HttpResponse BearerRefusal(const HttpRequest& request, std::string_view realm,
+                           std::string_view message) {
+  HttpResponse response = JsonError(401, message);
+  std::string challenge = "Bearer realm=\"" + std::string(realm) + "\"";
+  if (!BearerTokenOf(request).empty()) challenge += ", error=\"invalid_token\"";
+  response.headers.emplace_back("WWW-Authenticate", std::move(challenge));
+  return response;
+}
+
 HttpResponse JsonResponse(int status, std::string json) {
   // nosniff: an answer that names what a request sent (an unknown field)
   // is never read by a browser as anything but JSON.

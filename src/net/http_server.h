@@ -135,6 +135,13 @@ int StatusForBodyError(const Status& error);
 // credential and the only Authorization header; empty otherwise.
 std::string_view BearerTokenOf(const HttpRequest& request);
 
+// The 401 of an API that takes a bearer token (RFC 6750 section 3): a
+// JsonError with `WWW-Authenticate: Bearer realm="<realm>"`, and
+// `error="invalid_token"` when the request carried a token that did not
+// match (none when it carried none, section 3.1).
+HttpResponse BearerRefusal(const HttpRequest& request, std::string_view realm,
+                           std::string_view message);
+
 // A JSON answer of an API: `json` (already serialized) with
 // `Content-Type: application/json` and `Cache-Control: no-store`.
 HttpResponse JsonResponse(int status, std::string json);

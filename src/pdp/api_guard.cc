@@ -11,9 +11,7 @@ std::optional<net::HttpResponse> RefuseUnlessAuthorized(const net::HttpRequest& 
                                                         std::string_view token_sha256,
                                                         std::string_view realm) {
   if (identity::StaticTokenMatches(net::BearerTokenOf(request), token_sha256)) return std::nullopt;
-  net::HttpResponse response = net::JsonError(401, "API token required");
-  response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"" + std::string(realm) + "\"");
-  return response;
+  return net::BearerRefusal(request, realm, "API token required");
 }
 
 std::optional<net::HttpResponse> RefuseUnlessAuthorizedJsonPost(const net::HttpRequest& request,

@@ -97,6 +97,15 @@ TEST_F(AdminApiTest, EveryCallNeedsTheAdminToken) {
     net::HttpResponse r = Call("GET", std::string(kKeys), "", token);
     EXPECT_EQ(r.status, 401) << token;
     EXPECT_NE(r.body.find("admin token required"), std::string::npos);
+    // RFC 6750 section 3: a token that was sent and does not match is an
+    // invalid_token; no token, a bare challenge.
+    std::string challenge;
+    for (const auto& [name, value] : r.headers) {
+      if (name == "WWW-Authenticate") challenge = value;
+    }
+    EXPECT_EQ(challenge, token.empty() ? "Bearer realm=\"bulwark-admin\""
+                                       : "Bearer realm=\"bulwark-admin\", error=\"invalid_token\"")
+        << token;
   }
   net::HttpResponse r = Call("POST", std::string(kKeys), R"({"name":"x","subject":"y"})", "wrong");
   EXPECT_EQ(r.status, 401);

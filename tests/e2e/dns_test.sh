@@ -262,4 +262,17 @@ elif [ "${CI:-}" = true ]; then
 else
   echo "note: not root, the hung resolver is not tried"
 fi
+
+# Plain http is for loopback only, and "localhost" passes by its name only
+# when it resolves there: a hosts file (or a DNS search domain) sending it
+# elsewhere makes the fetch refuse, before any connection (here through the
+# relations CLI, which fetches as a JWKS download does).
+printf '192.0.2.1 localhost\n' >elsewhere-hosts
+elsewhere=$(BULWARK_RELATIONS_TOKEN=t "${unshare_cmd[@]}" sh -c \
+  'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/nsswitch.conf && shift 2 && exec "$@"' \
+  sh "$work/elsewhere-hosts" "$work/nsswitch.conf" \
+  "$bulwark" relations model get --server "http://localhost:$p" 2>&1)
+expect_eq "plain http to a localhost that resolves elsewhere is refused" \
+  "$(grep -c 'allowed only to loopback, and localhost resolves elsewhere' <<<"$elsewhere")" "1"
+
 finish "dns e2e"

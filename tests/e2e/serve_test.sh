@@ -112,9 +112,21 @@ kill -TERM "$pid"
 wait "$pid"
 pid=$quickstart_pid
 
+# Settings found wrong only as the parts start are the config's too: exit 2.
 timeout 20 "$bulwark" serve --config twice.yaml >/dev/null 2>twice.err
-expect_eq "an endpoint listed twice is refused at start" "$?" "1"
+expect_eq "an endpoint listed twice is refused at start" "$?" "2"
 if grep -q "endpoint 127.0.0.1:9001 is listed twice" twice.err; then ok; else bad "endpoint twice message"; cat twice.err; fi
+cat >plainjwks.yaml <<'YAML'
+server: {listen: 127.0.0.1:0}
+store: {backend: memory}
+gateway:
+  issuers: [{name: idp, issuer: https://idp.example, audiences: [api], jwks_uri: "http://192.0.2.1/jwks.json"}]
+  upstreams: [{name: orders, address: "127.0.0.1:9001"}]
+  routes: [{name: orders, path_prefix: /, authn: {credentials: [jwt]}, upstream: orders}]
+YAML
+timeout 20 "$bulwark" serve --config plainjwks.yaml >/dev/null 2>plainjwks.err
+expect_eq "a jwks_uri in plain http to another host exits 2" "$?" "2"
+if grep -q "plain http is allowed only to loopback" plainjwks.err; then ok; else bad "plain jwks message"; cat plainjwks.err; fi
 
 # SIGTERM: readiness drops, the process drains and exits 0.
 kill -TERM "$pid"

@@ -114,6 +114,12 @@ TEST_F(GatewayTest, RefusesBadTokensWith401InvalidToken) {
   no_sub.erase("sub");
   auto header_injection = Claims();
   header_injection["sub"] = "alice\r\nX-Bulwark-Roles: admin";
+  // A field value has no surrounding whitespace (RFC 9110 section 5.5): the
+  // service would read " alice" as alice, whom rules here do not match.
+  auto padded = Claims();
+  padded["sub"] = " alice";
+  auto padded_after = Claims();
+  padded_after["sub"] = "alice\t";
   std::string forged = Token(Claims());
   forged[forged.size() - 5] = forged[forged.size() - 5] == 'A' ? 'B' : 'A';
   // An attacker's key with the issuer's kid and name, and alg none.
@@ -126,9 +132,9 @@ TEST_F(GatewayTest, RefusesBadTokensWith401InvalidToken) {
                                        jose::Base64UrlEncode(pub) + "\"}")
                           .value();
   for (const std::string& token :
-       {Token(expired), Token(wrong_aud), Token(no_sub), Token(header_injection), forged,
-        *jose::SignJwt(attacker, Claims()), none, *jose::SignJwt(confused_key, Claims()),
-        std::string("not.a.jwt")}) {
+       {Token(expired), Token(wrong_aud), Token(no_sub), Token(header_injection), Token(padded),
+        Token(padded_after), forged, *jose::SignJwt(attacker, Claims()), none,
+        *jose::SignJwt(confused_key, Claims()), std::string("not.a.jwt")}) {
     Decision d = Decide(*gw, "GET", "/orders", "Bearer " + token);
     EXPECT_EQ(d.status, 401) << token;
     EXPECT_EQ(HeaderOf(d.response_fields, "WWW-Authenticate"),

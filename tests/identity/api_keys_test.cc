@@ -223,6 +223,8 @@ TEST_P(ApiKeysTest, ValidatesSpecs) {
   };
   EXPECT_TRUE(bad([](ApiKeySpec& s) { s.name.clear(); }));
   EXPECT_TRUE(bad([](ApiKeySpec& s) { s.subject = "a\nb"; }));
+  EXPECT_TRUE(bad([](ApiKeySpec& s) { s.subject = " alice"; }));
+  EXPECT_TRUE(bad([](ApiKeySpec& s) { s.subject = "alice "; }));
   EXPECT_TRUE(bad([](ApiKeySpec& s) { s.scopes = {"has space"}; }));
   EXPECT_TRUE(bad([](ApiKeySpec& s) { s.roles = {""}; }));
   EXPECT_TRUE(bad([](ApiKeySpec& s) { s.ttl = std::chrono::seconds(5); }));

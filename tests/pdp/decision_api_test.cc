@@ -146,7 +146,14 @@ TEST_F(DecisionApiTest, RefusesWithoutTheToken) {
                       std::pair<std::string, std::string>{"WWW-Authenticate",
                                                           "Bearer realm=\"bulwark-pdp\""}),
             r.headers.end());
-  EXPECT_EQ(Call(std::string(kEdit), "/v1/authorize", std::string(kToken) + "x").status, 401);
+  // A token that does not match is an invalid_token (RFC 6750 section 3).
+  r = Call(std::string(kEdit), "/v1/authorize", std::string(kToken) + "x");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(
+      std::find(r.headers.begin(), r.headers.end(),
+                std::pair<std::string, std::string>{
+                    "WWW-Authenticate", "Bearer realm=\"bulwark-pdp\", error=\"invalid_token\""}),
+      r.headers.end());
   EXPECT_EQ(Call(std::string(kEdit), "/v1/authorize", "short").status, 401);
   // Two Authorization headers: refused, not the first or the last one taken.
   net::HttpRequest twice{.method = "POST", .target = "/v1/authorize"};
