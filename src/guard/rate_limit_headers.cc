@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "guard/fixed_point.h"
+
 namespace bulwark::guard {
 namespace {
 
@@ -65,6 +67,7 @@ struct Values {
   int64_t t;            // seconds to the reset, at most retry_after when denied
   int64_t window;       // the policy's window in whole seconds, at least 1
   uint64_t remaining;   // r: never above q
+  uint64_t quota;       // q: the policy's limit, per `window` seconds
 };
 
 Values ValuesOf(const RateLimitPolicy& policy, const RateLimitDecision& decision) {
@@ -75,6 +78,14 @@ Values ValuesOf(const RateLimitPolicy& policy, const RateLimitDecision& decision
   v.t = CeilSeconds(decision.reset);
   if (v.retry) v.t = std::min(v.t, v.retry_after);
   v.window = std::max<int64_t>(CeilSeconds(policy.window), 1);
+  // w is whole seconds; a window that is not is advertised over the whole
+  // seconds it rounds up to, with its limit scaled to them (10 per 200 ms
+  // is q=50;w=1), rounded down: the rate the policy allows, not a fifth.
+  const auto window_ms = static_cast<uint64_t>(std::max<int64_t>(policy.window.count(), 1));
+  v.quota = internal::Saturate64(
+      internal::DivMod(internal::Uint128{policy.limit} * static_cast<uint64_t>(v.window * 1000),
+                       window_ms)
+          .quotient);
   // A token bucket with a burst may hold more than a window's quota; the
   // draft's r counts units of the quota q names, so a client told r > q
   // would read a policy that is not there. The surplus is still admitted.
@@ -95,7 +106,7 @@ void AppendRateLimitFieldLines(const RateLimitPolicy& policy, const RateLimitDec
       kPolicy.size() + kLimit.size() + kRetry.size() + 2 * ItemBound(policy.name) + 20 + 2;
   lines.resize_and_overwrite(at + bound, [&](char* p, size_t) {
     char* w = PutText(p + at, kPolicy);
-    w = PutItem(w, policy.name, 'q', policy.limit, 'w', v.window);
+    w = PutItem(w, policy.name, 'q', v.quota, 'w', v.window);
     w = PutText(w, kLimit);
     w = PutItem(w, policy.name, 'r', v.remaining, 't', v.t);
     if (v.retry) {

@@ -23,13 +23,14 @@ namespace bulwark::guard {
 
 // Appends to `lines`, as the lines of a message head (each `name: value`
 // and CRLF), in this order:
-//   RateLimit-Policy: "<name>";q=<limit>;w=<window in s, rounded up>
+//   RateLimit-Policy: "<name>";q=<limit, scaled to w>;w=<window in s, rounded up>
 //   RateLimit: "<name>";r=<remaining, at most limit>;t=<reset in s, rounded up>
 //   Retry-After: <retry_after in s, rounded up, at least 1>
 // Retry-After only when denied for kQuotaExhausted or kKeyLimitReached;
 // kCostExceedsCapacity omits it since no wait helps. A sub-second or
-// fractional window is advertised rounded up (w must be whole seconds), which
-// understates the rate and so never invites throttling. When denied, t is at
+// fractional window is advertised over the whole seconds it rounds up to (w
+// must be whole seconds), its limit scaled to them and rounded down (10 per
+// 200 ms is q=50;w=1). When denied, t is at
 // most the Retry-After value, as section 6 of the draft asks. `policy` is
 // assumed valid (its name is printable ASCII; '"' and '\' are escaped).
 // What the gateway sends on every request of a rate-limited route.

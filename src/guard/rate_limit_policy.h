@@ -59,8 +59,9 @@ struct RateLimitDecision {
   uint64_t remaining = 0;
   // Time until the available quota next grows, rounded up to whole ms: for
   // the token bucket until the next whole token arrives (0 if the bucket is
-  // full); for the sliding window until the current window ends. Until then
-  // the client can use no more than `remaining`.
+  // full); for the sliding window until the current window ends, or with
+  // nothing remaining, until one unit fits. Until then the client can use no
+  // more than `remaining`.
   std::chrono::milliseconds reset{0};
   // When denied for kQuotaExhausted, the exact wait (rounded up to whole ms)
   // after which the same request would be allowed, absent other traffic on

@@ -67,6 +67,13 @@ RateLimitDecision SlidingWindow::Take(State& state, int64_t now_ns, uint64_t cos
   }
   decision.remaining =
       used >= quota ? 0 : static_cast<uint64_t>(internal::DivMod(quota - used, window).quotient);
+  // With nothing left, the window's end says nothing of when the next unit
+  // comes: the previous window's weight may hold the quota past it (it
+  // falls as the window slides), or let a unit in before. Then the reset is
+  // when one unit fits, never after a denial's retry_after.
+  if (decision.remaining == 0 && cost <= limit_) {
+    decision.reset = CeilToMillis(NanosUntilFits(state, elapsed, 1));
+  }
   return decision;
 }
 

@@ -71,14 +71,21 @@ TEST(RateLimitHeadersTest, RemainingNeverExceedsTheQuota) {
                           Pair("RateLimit", testing::StartsWith("\"bursty\";r=10;t="))));
 }
 
-TEST(RateLimitHeadersTest, SecondsAreRoundedUp) {
+// w is whole seconds: a window that is not is told over the seconds it
+// rounds up to, its limit scaled to them (rounded down), so q/w is the
+// policy's rate and not a fraction of it.
+TEST(RateLimitHeadersTest, SecondsAreRoundedUpAndTheQuotaScaledToThem) {
   RateLimitDecision d{.allowed = true, .limit = 100, .remaining = 0, .reset = 29001ms};
   EXPECT_THAT(RateLimitHeaders(Policy(1500ms), d),
-              ElementsAre(Pair("RateLimit-Policy", "\"api\";q=100;w=2"),
+              ElementsAre(Pair("RateLimit-Policy", "\"api\";q=133;w=2"),
                           Pair("RateLimit", "\"api\";r=0;t=30")));
+  RateLimitPolicy fifth = Policy(200ms);
+  fifth.limit = 10;
+  EXPECT_THAT(RateLimitHeaders(fifth, d), ElementsAre(Pair("RateLimit-Policy", "\"api\";q=50;w=1"),
+                                                      Pair("RateLimit", "\"api\";r=0;t=30")));
   d.reset = 0ms;
   EXPECT_THAT(RateLimitHeaders(Policy(1ms), d),
-              ElementsAre(Pair("RateLimit-Policy", "\"api\";q=100;w=1"),
+              ElementsAre(Pair("RateLimit-Policy", "\"api\";q=100000;w=1"),
                           Pair("RateLimit", "\"api\";r=0;t=0")));
 }
 

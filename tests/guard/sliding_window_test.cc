@@ -31,7 +31,9 @@ TEST(SlidingWindowTest, AllowsExactlyLimitThenDenies) {
     RateLimitDecision d = limiter.Check("k");
     ASSERT_TRUE(d.allowed) << i;
     EXPECT_EQ(d.remaining, 9 - i);
-    EXPECT_EQ(d.reset, 60s);
+    // The window's end while some is left; with none left, when one unit
+    // fits: 10 * (60 - e)/60 + 1 <= 10 from 6 s into the next window.
+    EXPECT_EQ(d.reset, i < 9 ? 60s : 66s);
   }
   RateLimitDecision d = limiter.Check("k");
   EXPECT_FALSE(d.allowed);
@@ -69,7 +71,7 @@ TEST(SlidingWindowTest, RetryAfterCrossesIntoTheNextWindowWhenThisOneIsFull) {
   // Next window: 10 * (60 - e)/60 + 1 <= 10 from e = 6 s, i.e. 30 s + 6 s away.
   RateLimitDecision d = limiter.Check("k");
   EXPECT_EQ(d.retry_after, 36s);
-  EXPECT_EQ(d.reset, 30s);
+  EXPECT_EQ(d.reset, 36s);  // not the window's end, when nothing comes back
   EXPECT_EQ(limiter.Check("k", 4).retry_after, 54s);  // 10 * (60 - e)/60 + 4 <= 10 at e = 24
   clock.Advance(35999ms);
   EXPECT_FALSE(limiter.Check("k").allowed);
