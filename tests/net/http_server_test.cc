@@ -289,6 +289,20 @@ TEST_P(HttpServerTest, ServerOwnsFramingHeaders) {
   EXPECT_EQ(cookies, 2);
 }
 
+// A status with no registered reason phrase (a service's own 299) goes
+// with an empty one (RFC 9112 section 4: the space stays), never a
+// placeholder the service did not send.
+TEST_P(HttpServerTest, AStatusWithoutARegisteredReasonGoesWithAnEmptyOne) {
+  auto server = StartServer(
+      TestOptions(), [](const HttpRequest&) { return HttpResponse{.status = 299, .body = "odd"}; });
+  ASSERT_NE(server, nullptr);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const std::string raw = client.ReadUntilClose();
+  EXPECT_TRUE(raw.starts_with("HTTP/1.1 299 \r\n")) << raw;
+  EXPECT_TRUE(raw.ends_with("\r\n\r\nodd")) << raw;
+}
+
 TEST_P(HttpServerTest, NoContentResponseCarriesNeitherBodyNorLength) {
   auto server = StartServer(TestOptions(), [](const HttpRequest&) {
     return HttpResponse{.status = 204, .body = "dropped"};
