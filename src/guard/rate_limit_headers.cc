@@ -82,10 +82,12 @@ Values ValuesOf(const RateLimitPolicy& policy, const RateLimitDecision& decision
   // seconds it rounds up to, with its limit scaled to them (10 per 200 ms
   // is q=50;w=1), rounded down: the rate the policy allows, not a fifth.
   const auto window_ms = static_cast<uint64_t>(std::max<int64_t>(policy.window.count(), 1));
-  v.quota = internal::Saturate64(
-      internal::DivMod(internal::Uint128{policy.limit} * static_cast<uint64_t>(v.window * 1000),
-                       window_ms)
-          .quotient);
+  const auto advertised_ms = static_cast<uint64_t>(v.window * 1000);
+  v.quota = window_ms == advertised_ms
+                ? policy.limit
+                : internal::Saturate64(
+                      internal::DivMod(internal::Uint128{policy.limit} * advertised_ms, window_ms)
+                          .quotient);
   // A token bucket with a burst may hold more than a window's quota; the
   // draft's r counts units of the quota q names, so a client told r > q
   // would read a policy that is not there. The surplus is still admitted.
