@@ -5,6 +5,11 @@ namespace bulwark::gateway {
 Result<Principal> ApiKeyAuthenticator::Authenticate(const identity::ApiKeyIndex& index,
                                                     std::string_view key) {
   BULWARK_ASSIGN_OR_RETURN(identity::ApiKey verified, index.Verify(key));
+  // Keys are checked when made; one stored before a rule was (a subject
+  // with surrounding spaces) is refused here rather than forwarded.
+  if (!IsForwardableSubject(verified.subject)) {
+    return Err(UnauthenticatedError("api key subject cannot be forwarded"));
+  }
   Principal principal;
   principal.credential_ = CredentialKind::kApiKey;
   principal.subject_ = std::move(verified.subject);

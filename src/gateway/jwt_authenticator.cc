@@ -421,10 +421,7 @@ Result<Principal> JwtAuthenticator::MakePrincipal(const Issuer& issuer,
       std::any_of(p.roles_.begin(), p.roles_.end(), unsafe)) {
     return Err(UnauthenticatedError("control characters in claims"));
   }
-  // Nor can a field value begin or end with whitespace (RFC 9110 section
-  // 5.5): the service would read " alice" as alice, whom no rule here names.
-  auto space = [](char c) { return c == ' ' || c == '\t'; };
-  if (space(p.subject_.front()) || space(p.subject_.back())) {
+  if (!IsForwardableSubject(p.subject_)) {
     return Err(UnauthenticatedError("subject with surrounding whitespace"));
   }
   return p;

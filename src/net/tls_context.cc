@@ -73,7 +73,10 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-constexpr unsigned char kAlpnHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+// The protocols ALPN may settle on, in the server's order of preference:
+// what nginx takes, less HTTP/0.9.
+constexpr unsigned char kAlpnHttp1[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1',
+                                        8, 'h', 't', 't', 'p', '/', '1', '.', '0'};
 constexpr unsigned char kSessionIdContext[] = {'b', 'u', 'l', 'w', 'a', 'r', 'k'};
 
 // The reason of OpenSSL's last error, and the queue cleared.
@@ -100,13 +103,14 @@ Status RequireFile(std::string_view what, const std::string& file) {
 // Never prompt for a pass phrase on a terminal: an encrypted key fails to load.
 int NoPassphrase(char*, int, int, void*) { return 0; }
 
-// A client that offers protocols but not http/1.1 (one that speaks only h2,
-// say) is refused with the no_application_protocol alert, as RFC 7301
-// section 3.2 asks, rather than served a protocol it did not ask for.
+// A client that offers protocols but neither HTTP/1.1 nor HTTP/1.0 (one that
+// speaks only h2, say) is refused with the no_application_protocol alert, as
+// RFC 7301 section 3.2 asks, rather than served a protocol it did not ask
+// for.
 int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                unsigned int inlen, void*) {
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, outlen, kAlpnHttp11, sizeof(kAlpnHttp11), in, inlen) !=
+  if (SSL_select_next_proto(&selected, outlen, kAlpnHttp1, sizeof(kAlpnHttp1), in, inlen) !=
       OPENSSL_NPN_NEGOTIATED) {
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }

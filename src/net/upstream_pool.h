@@ -5,11 +5,9 @@
 #ifndef BULWARK_NET_UPSTREAM_POOL_H_
 #define BULWARK_NET_UPSTREAM_POOL_H_
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,19 +22,9 @@
 #include "core/status.h"
 #include "net/http_server.h"
 #include "net/resolve.h"
+#include "net/upstream_tls_context.h"
 
 namespace bulwark::net {
-
-// TLS to an upstream: its certificate is verified against `ca_file` (or the
-// system trust store) for `server_name` (default: the upstream's host), TLS
-// 1.2 or newer; `cert_file` and `key_file` present a client certificate
-// (mTLS, e.g. Bulwark's own SPIFFE SVID).
-struct UpstreamTls {
-  std::string ca_file;
-  std::string cert_file;
-  std::string key_file;
-  std::string server_name;
-};
 
 struct UpstreamOptions {
   std::string host = "127.0.0.1";  // an IP literal or a name (the pool is given its addresses)
@@ -58,38 +46,6 @@ struct UpstreamOptions {
   // is closed.
   std::chrono::milliseconds tunnel_idle_timeout{std::chrono::minutes(5)};
   std::optional<UpstreamTls> tls;  // TLS origination when set
-};
-
-// An upstream's TLS client context, shared by all its pools, made again
-// from its files when they change: a client certificate rotated before it
-// expires (a SPIFFE SVID lives about an hour), a CA bundle renewed. Each new
-// connection takes the context as it is then; those open keep theirs. The
-// files are looked at (a stat(2) each) by the thread opening a connection,
-// at most once per `recheck`; a change that does not load (a key not yet
-// matching its certificate, a half-written file) leaves the last good
-// context in use until the files change again. Thread-safe.
-class UpstreamTlsContext {
- public:
-  // kInvalidArgument (naming the file) if a file does not load now.
-  static Result<std::shared_ptr<UpstreamTlsContext>> Create(
-      UpstreamTls tls, std::chrono::milliseconds recheck = std::chrono::seconds(1));
-
-  // The context for a new connection; keep it for the connection's life.
-  std::shared_ptr<boost::asio::ssl::context> Current();
-
- private:
-  UpstreamTlsContext(UpstreamTls tls, std::chrono::milliseconds recheck);
-  std::vector<std::string> Files() const;
-  // Loads the files again if they changed since the last look.
-  void Recheck();
-
-  const UpstreamTls tls_;
-  const std::chrono::steady_clock::duration recheck_;
-  std::atomic<std::chrono::steady_clock::rep> next_look_{0};  // steady_clock ticks
-  std::mutex look_mu_;     // one thread looks at the files at a time
-  std::string signature_;  // guarded by look_mu_: the files when last looked at
-  std::mutex mu_;
-  std::shared_ptr<boost::asio::ssl::context> current_;  // guarded by mu_
 };
 
 // Whether `error`, from UpstreamPool's Send or Upgrade, is a connection

@@ -178,6 +178,32 @@ TEST_F(ApiKeyGatewayTest, RefusesMissingForgedRevokedAndExpiredKeys) {
   EXPECT_EQ(DecideKey(*gw, short_lived).reason, "api key expired");
 }
 
+// A key stored before subjects were checked at creation, whose subject a
+// service would read trimmed (" report-bot" as report-bot), is refused
+// when presented rather than forwarded.
+TEST_F(ApiKeyGatewayTest, AStoredKeyWhoseSubjectCannotBeForwardedIsRefused) {
+  auto gw = MakeWithKeys({Reports()});
+  const std::string key = NewKey();
+  ASSERT_EQ(DecideKey(*gw, key).status, 200);
+  const std::string record_key = std::string(identity::kApiKeyStorePrefix) + key.substr(4, 16);
+  auto record = store_->Get(record_key);
+  ASSERT_TRUE(record.has_value() && record->has_value());
+  std::string value = (*record)->value;
+  const size_t at = value.find("\"report-bot\"");
+  ASSERT_NE(at, std::string::npos) << value;
+  value.replace(at, 12, "\" report-bot\"");
+  ASSERT_TRUE(store_->Put(record_key, value).has_value());
+  for (int i = 0;
+       i < 500 && index_->Verify(key).has_value() && index_->Verify(key)->subject == "report-bot";
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the watch delivers it
+  }
+  ASSERT_EQ(index_->Verify(key)->subject, " report-bot");
+  Decision refused = DecideKey(*gw, key);
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(refused.principal, nullptr);
+}
+
 TEST_F(ApiKeyGatewayTest, ScopesOfTheKeyAreEnforced) {
   auto gw = MakeWithKeys({Reports()});
   Decision d = DecideKey(*gw, NewKey({"billing:read"}));

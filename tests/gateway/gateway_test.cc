@@ -119,7 +119,7 @@ TEST_F(GatewayTest, RefusesBadTokensWith401InvalidToken) {
   auto padded = Claims();
   padded["sub"] = " alice";
   auto padded_after = Claims();
-  padded_after["sub"] = "alice\t";
+  padded_after["sub"] = "alice ";
   std::string forged = Token(Claims());
   forged[forged.size() - 5] = forged[forged.size() - 5] == 'A' ? 'B' : 'A';
   // An attacker's key with the issuer's kid and name, and alg none.

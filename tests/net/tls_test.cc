@@ -336,11 +336,17 @@ TEST_F(TlsTest, ATrustDomainIdOrACaCertificateGivesNoSpiffeIdentity) {
   ASSERT_TRUE(Start(Tls(ClientAuth::kRequired)).ok());
   WriteClient("root-id",
               ca_.Issue({.common_name = "td", .uris = {"spiffe://prod.example"}, .client = true}));
-  WriteClient("signing", ca_.Issue({.common_name = "intermediate",
-                                    .uris = {"spiffe://prod.example/ns/shop/sa/web"},
-                                    .client = true,
-                                    .ca = true}));
-  for (const char* name : {"root-id", "signing"}) {
+  // A CA (cA true) that signs nothing, and a leaf (cA false) that may sign
+  // certificates or CRLs: each rule holds alone.
+  WriteClient("intermediate", ca_.Issue({.common_name = "intermediate",
+                                         .uris = {"spiffe://prod.example/ns/shop/sa/web"},
+                                         .client = true,
+                                         .ca = true}));
+  WriteClient("signer", ca_.Issue({.common_name = "signer",
+                                   .uris = {"spiffe://prod.example/ns/shop/sa/web"},
+                                   .client = true,
+                                   .signs = true}));
+  for (const char* name : {"root-id", "intermediate", "signer"}) {
     auto response = TlsTestClient(server_->port(), Client(name)).Get("/");
     ASSERT_TRUE(response.has_value()) << name;
     EXPECT_NE(response->body.find("verified=1\nspiffe=\n"), std::string::npos)
@@ -348,10 +354,10 @@ TEST_F(TlsTest, ATrustDomainIdOrACaCertificateGivesNoSpiffeIdentity) {
   }
 }
 
-// A client that offers ALPN protocols, none of them HTTP/1.1 (one that
-// speaks only h2), is refused with no_application_protocol (RFC 7301
+// A client that offers ALPN protocols, none of them HTTP/1.1 or 1.0 (one
+// that speaks only h2), is refused with no_application_protocol (RFC 7301
 // section 3.2) rather than served a protocol it did not ask for.
-TEST_F(TlsTest, AlpnWithoutHttp11IsRefused) {
+TEST_F(TlsTest, AlpnWithoutHttp1IsRefused) {
   ASSERT_TRUE(Start(Tls()).ok());
   TlsClientOptions h2_only = Client();
   h2_only.alpn = {"h2"};
@@ -361,11 +367,17 @@ TEST_F(TlsTest, AlpnWithoutHttp11IsRefused) {
       << refused.failure();
 
   TlsClientOptions both = Client();
-  both.alpn = {"h2", "http/1.1"};
+  both.alpn = {"h2", "http/1.0", "http/1.1"};
   TlsTestClient served(server_->port(), both);
   ASSERT_TRUE(served.handshake_ok()) << served.failure();
   EXPECT_EQ(served.alpn(), "http/1.1");
   ASSERT_TRUE(served.Get("/").has_value());
+
+  TlsClientOptions http10 = Client();  // as `curl -0` offers
+  http10.alpn = {"http/1.0"};
+  TlsTestClient old(server_->port(), http10);
+  ASSERT_TRUE(old.handshake_ok()) << old.failure();
+  EXPECT_EQ(old.alpn(), "http/1.0");
 
   TlsTestClient none(server_->port(), Client());  // no ALPN at all: served
   ASSERT_TRUE(none.handshake_ok()) << none.failure();

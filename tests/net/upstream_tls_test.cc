@@ -22,6 +22,7 @@
 #include "http_test_client.h"
 #include "net/async_http_server.h"
 #include "net/upstream_pool.h"
+#include "net/upstream_tls_context.h"
 #include "testing/test_pki.h"
 
 namespace bulwark::net {
@@ -151,7 +152,7 @@ class UpstreamTlsTest : public ::testing::Test {
   // expecting the service's certificate to name `server_name`, through one
   // pool made and used on the server's one io thread.
   // With `client`, the pool presents <client>.pem and <client>.key, looked
-  // at again every 20 ms.
+  // at again for every new connection.
   void StartProxy(uint16_t port, const std::string& server_name,
                   std::chrono::milliseconds connect_timeout = std::chrono::seconds(2),
                   bool io_uring = true, const std::string& client = "") {
@@ -163,7 +164,7 @@ class UpstreamTlsTest : public ::testing::Test {
       upstream.tls->cert_file = dir_ / (client + ".pem");
       upstream.tls->key_file = dir_ / (client + ".key");
     }
-    auto context = UpstreamTlsContext::Create(*upstream.tls, std::chrono::milliseconds(20));
+    auto context = UpstreamTlsContext::Create(*upstream.tls, std::chrono::milliseconds(0));
     ASSERT_TRUE(context.has_value()) << context.error().ToString();
     HttpServerOptions options;
     options.threads = 1;
@@ -288,19 +289,33 @@ TEST_F(UpstreamTlsTest, ANewConnectionPresentsTheClientCertificateAsItsFilesNowH
     auto response = client.ReadResponse();
     return response ? response->body : std::string("no answer");
   };
+  // What new connections present, each made after the last is closed, once
+  // it is `serial` (the files are loaded off the io thread) or 5 s passed.
+  auto fresh_once = [&](int64_t serial) {
+    std::string got;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    do {
+      StopProxy();
+      got = presented();
+    } while (got != std::to_string(serial) && std::chrono::steady_clock::now() < deadline);
+    return got;
+  };
   EXPECT_EQ(presented(), std::to_string(first.serial));
   write(second);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(presented(), std::to_string(first.serial));  // the pooled connection keeps its own
-  StopProxy();                                           // closes it
-  EXPECT_EQ(presented(), std::to_string(second.serial));
+  EXPECT_EQ(fresh_once(second.serial), std::to_string(second.serial));
 
-  // A certificate whose key has not come yet: not taken.
+  // A certificate whose key has not come yet is not taken: connections go
+  // on presenting the last good one.
   const auto third = ca_.Issue({.common_name = "gw", .client = true});
   bulwark::testing::WriteFile(dir_ / "gw.pem", third.cert_pem);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  StopProxy();
-  EXPECT_EQ(presented(), std::to_string(second.serial));
+  for (int i = 0; i < 10; ++i) {
+    StopProxy();
+    EXPECT_EQ(presented(), std::to_string(second.serial)) << i;
+  }
+  // Once it has, it is.
+  bulwark::testing::WriteFile(dir_ / "gw.key", third.key_pem);
+  EXPECT_EQ(fresh_once(third.serial), std::to_string(third.serial));
   StopProxy();
 }
 

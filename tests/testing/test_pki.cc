@@ -115,7 +115,7 @@ IssuedCert TestCa::Issue(const CertSpec& spec) {
                spec.ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
   AddExtension(
       cert, state_->cert, NID_key_usage,
-      spec.ca ? "critical,digitalSignature,keyCertSign,cRLSign" : "critical,digitalSignature");
+      spec.signs ? "critical,digitalSignature,keyCertSign,cRLSign" : "critical,digitalSignature");
   std::string eku;
   if (spec.server) eku = "serverAuth";
   if (spec.client) eku += eku.empty() ? "clientAuth" : ",clientAuth";

@@ -19,9 +19,8 @@ struct CertSpec {
   std::vector<std::string> uris;  // URI SANs ("spiffe://example.org/web")
   bool server = false;            // extendedKeyUsage serverAuth
   bool client = false;            // extendedKeyUsage clientAuth
-  // basicConstraints cA true and keyUsage keyCertSign and cRLSign (a
-  // signing certificate: still issued by this CA, not used to sign here).
-  bool ca = false;
+  bool ca = false;                // basicConstraints cA true (not used to sign here)
+  bool signs = false;             // keyUsage keyCertSign and cRLSign besides digitalSignature
   // Validity relative to now.
   std::chrono::seconds not_before{-3600};
   std::chrono::seconds not_after{86400};
