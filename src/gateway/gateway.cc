@@ -561,14 +561,12 @@ bool DroppedRequestFields::Drops(std::string_view name, std::string_view value) 
   // identity fields and the signed identity, never a secret or bearer
   // token it could replay. Nor does a Bulwark API key on any route: it is
   // the gateway's credential, never a service's, even where the route
-  // reads none.
+  // reads none, and however the field holds it (in a list an intermediary
+  // joined, after a tab).
   if (net::EqualsIgnoreCase(name, "Authorization")) {
-    if (authorization) return true;
-    const std::optional<std::string_view> bearer = BearerToken(value);
-    return bearer && identity::LooksLikeApiKey(*bearer);
+    return authorization || identity::ContainsApiKey(value);
   }
-  return net::EqualsIgnoreCase(name, kApiKeyHeader) &&
-         (api_key || identity::LooksLikeApiKey(value));
+  return net::EqualsIgnoreCase(name, kApiKeyHeader) && (api_key || identity::ContainsApiKey(value));
 }
 
 DroppedRequestFields DroppedFieldsOf(const Decision& decision) {

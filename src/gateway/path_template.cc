@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "net/request_head.h"
+#include "net/request_path.h"
 
 namespace bulwark::gateway {
 
@@ -104,7 +105,18 @@ std::optional<PathParams> MatchPathTemplate(const std::vector<PathSegment>& segm
     const PathSegment& want = segments[i];
     if (want.rest) {
       if (rest.empty()) return std::nullopt;
-      params.emplace(want.text, std::string(rest));
+      // Each segment as the service will resolve it, joined by '/'.
+      std::string value;
+      for (std::string_view left = rest;;) {
+        const size_t slash = left.find('/');
+        std::optional<std::string> segment = net::SegmentResource(left.substr(0, slash));
+        if (!segment) return std::nullopt;
+        value += *segment;
+        if (slash == std::string_view::npos) break;
+        value.push_back('/');
+        left.remove_prefix(slash + 1);
+      }
+      params.emplace(want.text, std::move(value));
       return params;
     }
     const size_t slash = rest.find('/');
@@ -112,8 +124,12 @@ std::optional<PathParams> MatchPathTemplate(const std::vector<PathSegment>& segm
     const bool last = i + 1 == segments.size();
     if (last != (slash == std::string_view::npos)) return std::nullopt;
     if (want.parameter) {
-      if (segment.empty()) return std::nullopt;
-      params.emplace(want.text, std::string(segment));
+      // What the service will take the segment for (`secret;a` is secret,
+      // `q%3A1` is q:1), so that a policy on one name cannot be stepped
+      // around by writing it another way.
+      std::optional<std::string> value = net::SegmentResource(segment);
+      if (!value) return std::nullopt;
+      params.emplace(want.text, std::move(*value));
     } else if (ignore_case ? !net::EqualsIgnoreCase(segment, want.text) : segment != want.text) {
       return std::nullopt;
     }

@@ -23,9 +23,12 @@ using PathParams = std::map<std::string, std::string, std::less<>>;
 Result<std::vector<PathSegment>> CompilePathTemplate(std::string_view path);
 
 // The parameters of `path` under compiled `segments` (none matches every
-// path), or nullopt if it does not match. With `ignore_case` (a route that
-// is not case_sensitive) literal segments match in any ASCII case;
-// parameters are taken as they came either way.
+// path), or nullopt if it does not match. Each parameter is its segment as a
+// service resolves it (net::SegmentResource: path parameters dropped,
+// escapes decoded; a {rest*} is its segments so, joined by '/'); a segment
+// that resolves to nothing certain does not match. With `ignore_case` (a
+// route that is not case_sensitive) literal segments match in any ASCII
+// case; parameters keep their case either way.
 std::optional<PathParams> MatchPathTemplate(const std::vector<PathSegment>& segments,
                                             std::string_view path, bool ignore_case = false);
 

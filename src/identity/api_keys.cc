@@ -152,6 +152,14 @@ bool LooksLikeApiKey(std::string_view text) {
          std::all_of(secret.begin(), secret.end(), IsBase64Url);
 }
 
+bool ContainsApiKey(std::string_view text) {
+  for (size_t at = text.find(kApiKeyPrefix); at != std::string_view::npos;
+       at = text.find(kApiKeyPrefix, at + 1)) {
+    if (LooksLikeApiKey(text.substr(at, kKeyLength))) return true;
+  }
+  return false;
+}
+
 Status ValidateApiKeySpec(const ApiKeySpec& spec) {
   if (spec.name.empty() || spec.name.size() > 128 || HasControl(spec.name)) {
     return InvalidArgumentError("name: 1..128 characters without control characters");

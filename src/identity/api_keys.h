@@ -135,6 +135,10 @@ class ApiKeyIndex {
 // says nothing of its validity. Lets a bearer credential be told from a JWT.
 bool LooksLikeApiKey(std::string_view text);
 
+// True if an API key's shape is anywhere in `text`: in a list of values
+// (`bwk_..., other`), after a scheme and any whitespace, within quotes.
+bool ContainsApiKey(std::string_view text);
+
 }  // namespace bulwark::identity
 
 #endif  // BULWARK_IDENTITY_API_KEYS_H_

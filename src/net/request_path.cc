@@ -166,6 +166,27 @@ bool IsAlreadyNormal(std::string_view path) {
 
 }  // namespace
 
+std::optional<std::string> SegmentResource(std::string_view segment) {
+  segment = segment.substr(0, segment.find(';'));
+  if (segment.empty()) return std::nullopt;
+  std::string out;
+  out.reserve(segment.size());
+  for (size_t i = 0; i < segment.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(segment[i]);
+    if (c == '%') {
+      if (i + 2 >= segment.size()) return std::nullopt;
+      const int high = HexValue(static_cast<unsigned char>(segment[i + 1]));
+      const int low = HexValue(static_cast<unsigned char>(segment[i + 2]));
+      if (high < 0 || low < 0) return std::nullopt;
+      c = static_cast<unsigned char>(high * 16 + low);
+      i += 2;
+    }
+    if (c == '/' || c == '\\' || IsControl(c)) return std::nullopt;
+    out.push_back(static_cast<char>(c));
+  }
+  return out;
+}
+
 namespace internal {
 
 Result<std::string> NormalizePathInFull(std::string_view path,

@@ -152,6 +152,15 @@ inline bool PathHasPrefixSegment(std::string_view path, std::string_view prefix,
   return PathBelowPrefix(path, prefix, ignore_case).has_value();
 }
 
+// What a service resolves `segment`, one segment of a normalized path, to:
+// without its path parameters (from the first `;`, which Tomcat, Jetty and
+// Spring strip), its escapes decoded (`q%3A1` is `q:1`, `Q1%20report` is
+// `Q1 report`). So `secret;a` and `secret;jsessionid=x` name `secret`, as
+// the service will take them. nullopt if nothing is left, or if decoding
+// would give a `/`, `\` or control character (a separator or a byte no
+// name holds: such a segment names nothing with certainty).
+std::optional<std::string> SegmentResource(std::string_view segment);
+
 namespace internal {
 // The normalized form of `path` (a path without query) computed step by step,
 // without NormalizeRequestTarget's shortcut for a path already normal: lets

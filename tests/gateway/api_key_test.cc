@@ -144,7 +144,14 @@ TEST_F(ApiKeyGatewayTest, ABulwarkKeyGoesNoFurtherEvenWhereTheRouteReadsNone) {
   EXPECT_TRUE(dropped.Drops("X-Api-Key", key));
   EXPECT_TRUE(dropped.Drops("x-api-key", key));
   EXPECT_TRUE(dropped.Drops("Authorization", "Bearer " + key));
+  // However the field holds it: in a list an intermediary joined (RFC 9110
+  // section 5.3), after a tab, in another scheme.
+  EXPECT_TRUE(dropped.Drops("X-Api-Key", key + ", other-service-key"));
+  EXPECT_TRUE(dropped.Drops("X-Api-Key", "other-service-key," + key));
+  EXPECT_TRUE(dropped.Drops("Authorization", "Bearer\t" + key));
+  EXPECT_TRUE(dropped.Drops("Authorization", "ApiKey " + key));
   EXPECT_FALSE(dropped.Drops("X-Api-Key", "svc-key"));
+  EXPECT_FALSE(dropped.Drops("X-Api-Key", "bwk_not-a-key"));
   EXPECT_FALSE(dropped.Drops("Authorization", "Basic dXNlcjpwYXNz"));
   EXPECT_FALSE(dropped.Drops("Authorization", "Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln"));
 }

@@ -119,6 +119,10 @@ TEST_F(CedarRouteTest, PoliciesSeeTheNormalizedPath) {
   EXPECT_EQ(Decide(*gw, "GET", "/docs/d2/../d1", Bearer(Claims())).status, 200);
   EXPECT_EQ(Decide(*gw, "GET", "/docs/d1/../d2", Bearer(Claims())).status, 403);
   EXPECT_EQ(Decide(*gw, "GET", "/docs/%64%32", Bearer(Claims())).status, 403);  // d2
+  // Nor can path parameters or other escapes: the service takes these for d2.
+  EXPECT_EQ(Decide(*gw, "GET", "/docs/d2;a", Bearer(Claims())).status, 403);
+  EXPECT_EQ(Decide(*gw, "GET", "/docs/d2;jsessionid=x", Bearer(Claims())).status, 403);
+  EXPECT_EQ(Decide(*gw, "GET", "/docs/d1;a", Bearer(Claims())).status, 200);
   // Paths the template does not describe are denied, not guessed at.
   Decision d = Decide(*gw, "GET", "/docs", Bearer(Claims()));
   EXPECT_EQ(d.status, 403);
@@ -218,6 +222,35 @@ TEST(CedarPathTemplateTest, MatchesSegmentsAndTheRest) {
   EXPECT_EQ(p->at("path"), "a/b.txt");
   EXPECT_FALSE(MatchPathTemplate("/t/{tenant}/files/{path*}", "/t/acme/files").has_value());
   EXPECT_TRUE(MatchPathTemplate("", "/anything")->empty());
+}
+
+// A parameter is what the service will resolve its segment to: Jetty serves
+// /docs/secret;a as secret, and any server /docs/q%3A1 as q:1. So one
+// document has one name for the policies, however the path spells it.
+TEST(CedarPathTemplateTest, ParametersAreTheResourceTheServiceResolves) {
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"/docs/secret;a", "secret"},
+      {"/docs/secret;jsessionid=abc", "secret"},
+      {"/docs/q%3A1", "q:1"},
+      {"/docs/Q1%20report", "Q1 report"},
+      {"/docs/caf%C3%A9", "caf\xC3\xA9"},
+      {"/docs/a%3Bb", "a;b"},  // an encoded ';' is no parameter
+  };
+  for (const auto& [path, id] : cases) {
+    auto p = MatchPathTemplate("/docs/{id}", path);
+    ASSERT_TRUE(p.has_value()) << path;
+    EXPECT_EQ(p->at("id"), id) << path;
+  }
+  auto p = MatchPathTemplate("/t/{tenant}/files/{path*}", "/t/acme;v=2/files/a;x/b%20c.txt");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->at("tenant"), "acme");
+  EXPECT_EQ(p->at("path"), "a/b c.txt");
+  // A segment that resolves to nothing names nothing.
+  EXPECT_FALSE(MatchPathTemplate("/docs/{id}", "/docs/;x").has_value());
+  EXPECT_FALSE(
+      MatchPathTemplate("/docs/{id}", "/docs/a%2Fb").has_value());  // if encoded slashes are let in
+  EXPECT_FALSE(MatchPathTemplate("/docs/{id}", "/docs/a%5Cb").has_value());
+  EXPECT_FALSE(MatchPathTemplate("/files/{path*}", "/files/a/;x/b").has_value());
 }
 
 TEST(CedarPathTemplateTest, LiteralsMatchInAnyCaseOnlyWhenAsked) {
