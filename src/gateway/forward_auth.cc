@@ -144,7 +144,7 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
   std::optional<Flavor> flavor = FlavorOf(request.target);
   if (!options.enabled || !flavor) co_return std::nullopt;
 
-  RequestFacts facts{.headers = &request.headers};
+  RequestFacts facts{.headers = &request.headers, .target_passed_on_as_sent = true};
   const std::string_view host = FillCredentialFacts(request.headers, facts);
   // What stops the call before any decision (Decide answers it, so that it
   // is audited and counted): what the fields say is trusted only from a

@@ -476,7 +476,8 @@ Decision Gateway::Decide(const RequestFacts& request) const {
                                                 : "more than one Authorization header";
     return decision;
   }
-  Result<net::NormalizedTarget> target = net::NormalizeRequestTarget(request.target);
+  Result<net::NormalizedTarget> target = net::NormalizeRequestTarget(
+      request.target, {.refuse_unresolved_segments = request.target_passed_on_as_sent});
   if (!target) {
     decision.status = 400;
     decision.reason = "bad request target: " + target.error().message();

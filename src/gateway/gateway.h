@@ -64,6 +64,11 @@ struct RequestFacts {
   // waited for (Decision::jwks_refetch): the pre-auth limit was charged
   // then, and no second wait is offered.
   bool after_key_refetch = false;
+  // Set by forward-auth, whose proxy passes the target on as the client
+  // sent it: a path with a dot segment or an empty one is refused (400)
+  // rather than decided on its resolved form, which the service may not
+  // share (net::PathNormalizationOptions::refuse_unresolved_segments).
+  bool target_passed_on_as_sent = false;
 };
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;

@@ -123,6 +123,11 @@ Result<std::string> RemoveDotSegments(std::string_view path,
       // trailing slash, as here (`/;jsessionid=...`).
       if (head.empty() && !last) return Invalid("parameters on an empty segment");
     }
+    if (options.refuse_unresolved_segments) {
+      const std::string_view head = segment.substr(0, segment.find(';'));
+      if (IsDotSegment(head)) return Invalid("dot segment in a path passed on unresolved");
+      if (head.empty() && !last) return Invalid("empty segment in a path passed on unresolved");
+    }
     if (segment == "..") {
       if (!kept.empty()) kept.pop_back();
       trailing_slash = last;

@@ -88,6 +88,15 @@ struct PathNormalizationOptions {
   // `/;x/`) as ordinary segments instead of refusing the target. For
   // services known not to strip path parameters.
   bool allow_dot_segment_parameters = false;
+
+  // Refuse a path that resolving would change in structure: a `.` or `..`
+  // segment (escaped or not) or an empty segment but the last (`//`). For
+  // a path Bulwark decides on but does not forward itself (forward-auth):
+  // the proxy in front passes it on as the client sent it, and the service
+  // may resolve it to another path than the one decided on, or not at all
+  // (`/admin/../public/x` is `/public/x` here and `/admin/..` to a framework
+  // that matches `/admin/<path>` before resolving).
+  bool refuse_unresolved_segments = false;
 };
 
 // A normalized request-target.

@@ -234,10 +234,12 @@ void Server::Stop() {
 boost::asio::awaitable<net::HttpResponse> Server::Dispatch(net::HttpRequest& request) const {
   // Not a coroutine itself: it hands the connection the coroutine that
   // answers (the proxy's, for most requests), with no frame between.
+  // A forward-auth call is known by its target as it came, before the
+  // local APIs judge the normalized one: `/auth/envoy/../../readyz` is a
+  // check of that path (which forward-auth refuses), not a call of the API
+  // it resolves to, which would answer 200 and allow it.
+  if (IsForwardAuthCall(request.target)) return HandleForwardAuthOrProxy(request);
   if (auto local = HandleLocal(request)) return Answer(std::move(*local));
-  if (gateway_ && gateway::IsForwardAuthTarget(request.target)) {
-    return HandleForwardAuthOrProxy(request);
-  }
   if (proxy_) return proxy_->Handle(request);
   return Answer(Text(404, "not found\n"));
 }
@@ -251,9 +253,15 @@ boost::asio::awaitable<net::HttpResponse> Server::DispatchWithWholeBody(
   co_return co_await Dispatch(request);
 }
 
+bool Server::IsForwardAuthCall(std::string_view target) const {
+  return gateway_ && config_.gateway->forward_auth.enabled && gateway::IsForwardAuthTarget(target);
+}
+
 bool Server::TakesBodyLocally(std::string_view target) const {
   // Judged on the normalized path, as the APIs judge it; a path that does
-  // not normalize is none of theirs (the proxy refuses it, body unread).
+  // not normalize is none of theirs (the proxy refuses it, body unread),
+  // nor is a forward-auth call's, whatever it resolves to.
+  if (IsForwardAuthCall(target)) return false;
   const Result<net::NormalizedTarget> normalized = net::NormalizeRequestTarget(target);
   if (!normalized) return false;
   const std::string_view path = normalized->path;

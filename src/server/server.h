@@ -76,7 +76,10 @@ class Server {
   // that streams is read, if at all, by the proxy once the request is
   // allowed; Bulwark's other endpoints answer without it.
   bool TakesBodyLocally(std::string_view target) const;
-  // The operational and forward-auth endpoints; nullopt for other paths.
+  // Whether `target`, as it came, is a forward-auth endpoint's (and
+  // forward-auth is on): judged before any API sees its normalized form.
+  bool IsForwardAuthCall(std::string_view target) const;
+  // The APIs and operational endpoints; nullopt for other paths.
   std::optional<net::HttpResponse> HandleLocal(const net::HttpRequest& request) const;
   // A forward-auth decision, or the proxy's answer if the path is the
   // upstream's (forward-auth is not configured on it).

@@ -134,6 +134,37 @@ TEST_F(ForwardAuthTest, EnvoyTakesThePathAfterThePrefixAndPassesStatusThrough) {
   EXPECT_TRUE(IsForwardAuthTarget("/auth/envoy/orders"));
 }
 
+// The proxy in front passes the path on as the client sent it, so a path
+// that resolving would change is refused (nginx is told 403 with the real
+// status), by every flavour: decided on its resolved form, it would be
+// served by a service that resolves it otherwise (`/admin/..` as a path
+// under /admin, `//public/admin` as host `public`) or not at all.
+TEST_F(ForwardAuthTest, APathPassedOnUnresolvedIsRefusedNotResolved) {
+  gw_ = Make({{.name = "public", .path_prefix = "/public", .authn = {.mode = AuthnMode::kNone}},
+              {.name = "orders", .path_prefix = "/orders", .authz = {.scopes = {"orders:read"}}}});
+  for (std::string_view path : {"/orders/../public/x", "/orders/%2e%2e/public/x",
+                                "/orders//../public/x", "//public/orders", "/public/./x"}) {
+    auto nginx =
+        Call({.method = "GET",
+              .target = "/auth/nginx",
+              .headers = {{"X-Original-URI", std::string(path)}, {"X-Original-Method", "GET"}}});
+    EXPECT_EQ(nginx.status, 403) << path;
+    EXPECT_EQ(Get(nginx, "X-Bulwark-Status"), "400") << path;
+    auto traefik =
+        Call({.method = "GET",
+              .target = "/auth/traefik",
+              .headers = {{"X-Forwarded-Uri", std::string(path)}, {"X-Forwarded-Method", "GET"}}});
+    EXPECT_EQ(traefik.status, 400) << path;
+    auto envoy = Call({.method = "GET", .target = "/auth/envoy" + std::string(path)});
+    EXPECT_EQ(envoy.status, 400) << path;
+  }
+  // What every service resolves alike is decided as before.
+  auto escaped = Call({.method = "GET", .target = "/auth/envoy/%70ublic/x"});
+  EXPECT_EQ(escaped.status, 200);
+  auto slash = Call({.method = "GET", .target = "/auth/envoy/public/x/"});
+  EXPECT_EQ(slash.status, 200);
+}
+
 // Envoy forwards the client's own request: the answer names what it must
 // remove from it, the token the gateway consumed and every identity field
 // the answer does not set, so a client's copy cannot pose as one.

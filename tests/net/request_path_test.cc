@@ -255,6 +255,37 @@ TEST(RequestPathTest, KeepsParametersOnDotSegmentsWhenAllowed) {
             "/public/..;/admin");
 }
 
+// For forward-auth, whose proxy passes the path on as the client sent it:
+// anything resolving would change in its structure is refused, escaped or
+// not, with or without parameters; what a service decodes the same way
+// (unreserved escapes) and a final slash are not.
+TEST(RequestPathTest, RefusesDotAndEmptySegmentsWhenThePathIsPassedOnUnresolved) {
+  const PathNormalizationOptions unresolved{.refuse_unresolved_segments = true};
+  for (std::string_view target :
+       {"/admin/../public/x", "/admin/%2e%2e/public/x", "/admin/.%2E/x", "/admin/%2E./x",
+        "/./admin", "/admin/.", "/admin/..", "/a/%2e/b", "/admin/..?x=1",
+        "http://api.example/admin/../public", "/a/.;x/b"}) {
+    Result<NormalizedTarget> result = NormalizeRequestTarget(target, unresolved);
+    ASSERT_FALSE(result.has_value()) << target << " -> " << result->path;
+    EXPECT_TRUE(result.error().message() == "dot segment in a path passed on unresolved" ||
+                result.error().message() == "parameters on dot segment")
+        << target << ": " << result.error().message();
+  }
+  for (std::string_view target : {"//admin", "/admin//../public/x", "/public//admin", "/a//",
+                                  "http://api.example//public/admin"}) {
+    ExpectRejected(target, "empty segment in a path passed on unresolved", unresolved);
+  }
+  EXPECT_EQ(PathOf("/admin/", unresolved), "/admin/");
+  EXPECT_EQ(PathOf("/", unresolved), "/");
+  EXPECT_EQ(PathOf("/%61dmin/x", unresolved), "/admin/x");
+  EXPECT_EQ(PathOf("/a/.b/..c/...", unresolved), "/a/.b/..c/...");
+  EXPECT_EQ(PathOf("/app/;jsessionid=1", unresolved), "/app/;jsessionid=1");
+  // Without the option the same paths resolve, as for the reverse proxy,
+  // which forwards the resolved path.
+  EXPECT_EQ(PathOf("/admin/../public/x"), "/public/x");
+  EXPECT_EQ(PathOf("/public//admin"), "/public/admin");
+}
+
 TEST(RequestPathTest, StaysCaseSensitive) {
   EXPECT_EQ(PathOf("/ADMIN/Users"), "/ADMIN/Users");
   EXPECT_FALSE(PathHasPrefixSegment(PathOf("/ADMIN"), "/admin"));
