@@ -75,8 +75,21 @@ constexpr size_t kFixedLineBytes = [] {
   return n;
 }();
 
+// `value` as a JSON string, cut after kMaxFieldBytes (at the start of a
+// UTF-8 sequence, so no character is split) and then marked.
+void AppendFieldString(std::string& out, std::string_view value) {
+  if (value.size() <= kMaxFieldBytes) return log::AppendJsonString(out, value);
+  size_t cut = kMaxFieldBytes;
+  // Back over at most three continuation bytes to the sequence's lead.
+  for (int i = 0; i < 3 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80; ++i) --cut;
+  std::string kept(value.substr(0, cut));
+  kept.append(kTruncatedMark);
+  log::AppendJsonString(out, kept);
+}
+
 // Any event, escaping what needs it; AppendJsonLine takes this path only
-// when some string does. The same keys (kKeys) in the same order.
+// when some string does or is longer than kMaxFieldBytes. The same keys
+// (kKeys) in the same order.
 void AppendEscapedJsonLine(const AuditEventView& event, std::string& out) {
   // The strings kKeys[1] to kKeys[10] come before.
   const std::string_view strings[] = {event.request_id, event.subject,
@@ -88,12 +101,12 @@ void AppendEscapedJsonLine(const AuditEventView& event, std::string& out) {
   out.append(kKeys[0]).append(time, PutTime(event.time, time));
   for (size_t i = 0; i < std::size(strings); ++i) {
     out += kKeys[i + 1];
-    log::AppendJsonString(out, strings[i]);
+    AppendFieldString(out, strings[i]);
   }
   out += kKeys[11];
   AppendInt(event.status, out);
   out += kKeys[12];
-  log::AppendJsonString(out, event.reason);
+  AppendFieldString(out, event.reason);
   out += kKeys[13];
   AppendInt(event.latency.count(), out);
   out += kKeys[14];
@@ -131,7 +144,9 @@ void AppendJsonLine(const AuditEventView& event, std::string& out) {
       event.resource,   event.route,   event.host,   event.client_ip,       event.reason};
   size_t size = kFixedLineBytes + decision.size();
   for (std::string_view value : strings) {
-    if (!log::IsPlainJsonText(value)) return AppendEscapedJsonLine(event, out);
+    if (value.size() > kMaxFieldBytes || !log::IsPlainJsonText(value)) {
+      return AppendEscapedJsonLine(event, out);
+    }
     size += value.size();
   }
   const size_t at = out.size();

@@ -10,6 +10,7 @@
 #define BULWARK_AUDIT_AUDIT_EVENT_H_
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -77,7 +78,12 @@ AuditEventView ViewOf(const AuditEvent& event);
 // U+2028/U+2029 (line breaks to JavaScript and some log viewers) and the
 // bidirectional-override controls; each byte that is not part of valid UTF-8
 // becomes U+FFFD. A hostile value can thus neither split a line nor add a
-// field. Thread-safe (pure function).
+// field. Nor can it make the line long: a string of more than
+// kMaxFieldBytes bytes (a path or Host of kilobytes, each byte of it
+// escaped six times over) is cut there, where no character is split, and
+// ends with kTruncatedMark. Thread-safe (pure function).
+inline constexpr size_t kMaxFieldBytes = 1024;
+inline constexpr std::string_view kTruncatedMark = "...[truncated]";
 void AppendJsonLine(const AuditEventView& event, std::string& out);
 inline void AppendJsonLine(const AuditEvent& event, std::string& out) {
   AppendJsonLine(ViewOf(event), out);

@@ -70,7 +70,12 @@ DecisionRecorder::DecisionRecorder(metrics::MetricsRegistry& registry, audit::Au
       decisions_(registry.AddCounterFamily("bulwark_gateway_decisions_total",
                                            "Gateway decisions by outcome", {"outcome"})),
       rate_limited_(registry.AddCounterFamily("bulwark_gateway_rate_limited_total",
-                                              "Requests refused by a rate limit", {"route"})),
+                                              "Requests refused by the route's rate limit",
+                                              {"route"})),
+      pre_auth_limited_(registry.AddCounterFamily(
+          "bulwark_gateway_pre_auth_limited_total",
+          "Requests refused by the pre-auth limit, before their credentials were checked",
+          {"route"})),
       upstream_errors_(registry.AddCounterFamily("bulwark_gateway_upstream_errors_total",
                                                  "Upstream requests that failed, or whose "
                                                  "streamed answer was cut short",
@@ -87,6 +92,10 @@ DecisionRecorder::DecisionRecorder(metrics::MetricsRegistry& registry, audit::Au
           registry.AddGauge("bulwark_audit_events_written", "Audit events written to the sink")),
       audit_dropped_(registry.AddGauge("bulwark_audit_events_dropped",
                                        "Audit events dropped because the queue was full")),
+      audit_lost_(registry.AddGauge("bulwark_audit_events_lost",
+                                    "Audit events in batches the sink failed to write")),
+      audit_write_errors_(
+          registry.AddGauge("bulwark_audit_write_errors", "Writes of audit batches that failed")),
       id_(next_recorder_id.fetch_add(1)) {}
 
 void DecisionRecorder::Record(std::string_view frontend, const RequestFacts& request,
@@ -112,7 +121,9 @@ void DecisionRecorder::Record(std::string_view frontend, const RequestFacts& req
   }
   cached.requests->Increment();
   cached.decisions->Increment();
-  if (decision.status == 429) rate_limited_.WithLabels({route}).Increment();
+  if (decision.status == 429) {
+    (decision.pre_auth_limited ? pre_auth_limited_ : rate_limited_).WithLabels({route}).Increment();
+  }
   cached.latency->ObserveDuration(latency);
   if (audit_ == nullptr) return;
 
@@ -155,6 +166,8 @@ void DecisionRecorder::RefreshAuditGauges() {
   if (audit_ == nullptr) return;
   audit_written_.Set(static_cast<double>(audit_->written()));
   audit_dropped_.Set(static_cast<double>(audit_->dropped()));
+  audit_lost_.Set(static_cast<double>(audit_->lost()));
+  audit_write_errors_.Set(static_cast<double>(audit_->write_errors()));
 }
 
 }  // namespace bulwark::gateway

@@ -39,12 +39,15 @@ class DecisionRecorder {
   metrics::CounterFamily& requests_;
   metrics::CounterFamily& decisions_;
   metrics::CounterFamily& rate_limited_;
+  metrics::CounterFamily& pre_auth_limited_;
   metrics::CounterFamily& upstream_errors_;
   metrics::CounterFamily& tunnels_;
   metrics::GaugeFamily& tunnels_open_;
   metrics::HistogramFamily& latency_;
   metrics::Gauge& audit_written_;
   metrics::Gauge& audit_dropped_;
+  metrics::Gauge& audit_lost_;
+  metrics::Gauge& audit_write_errors_;
   // Tells this recorder's entries in the per-thread series cache (see
   // Record) from any other recorder's, past or present.
   const uint64_t id_;

@@ -500,6 +500,7 @@ Decision Gateway::Decide(const RequestFacts& request) const {
   if (pre_auth_limiter_ && route->authn.mode != AuthnMode::kNone && !request.after_key_refetch) {
     thread_local std::string key;  // reused: no allocation per request
     if (!WithinLimit(*pre_auth_limiter_, ClientIpKey(request.client_ip, key), decision)) {
+      decision.pre_auth_limited = true;
       return decision;
     }
   }

@@ -96,6 +96,9 @@ struct Decision {
   // Authorization held a JWT verified here whose issuer does not set
   // forward_token: it goes no further than the gateway.
   bool bearer_token_consumed = false;
+  // Refused (429) by the pre-auth limit, before any credential was looked
+  // at, not by the route's own.
+  bool pre_auth_limited = false;
   // The request's id (see request_id.h), for the service, the client and
   // the audit event; empty with RequestIdMode::kOff.
   std::string request_id;

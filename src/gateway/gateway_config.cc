@@ -597,6 +597,19 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
   }
   for (const ConfigNode& item : node["routes"].Elements()) {
     BULWARK_ASSIGN_OR_RETURN(Route route, RouteFromNode(item));
+    // A route's name labels its metrics, audit records and RateLimit
+    // policy: an empty one would pass for the requests no route took, and
+    // two of one name (in any case) or one named as the pre-auth limit is,
+    // for each other.
+    if (route.name.empty()) return Err(item["name"].Error("must not be empty"));
+    if (net::EqualsIgnoreCase(route.name, "pre-auth")) {
+      return Err(item["name"].Error("'pre-auth' names the pre-auth rate limit's policy"));
+    }
+    for (const Route& earlier : config.options.routes) {
+      if (net::EqualsIgnoreCase(earlier.name, route.name)) {
+        return Err(item["name"].Error("'" + route.name + "' names two routes"));
+      }
+    }
     config.options.routes.push_back(std::move(route));
   }
   return config;

@@ -163,6 +163,35 @@ TEST(AuditEventTest, ReplacesEachInvalidUtf8ByteWithReplacementCharacter) {
             "/" + r + "|" + r + "|" + r + r + "|" + r + r + r + "|" + r + r + r + r + "|" + r + r);
 }
 
+// A client chooses the path and Host: of kilobytes, each byte escaped six
+// times over, they would make lines of tens of kilobytes that fill the
+// disk and the queue. Each string is cut after kMaxFieldBytes, between two
+// characters, and marked; one of exactly that length is kept whole.
+TEST(AuditEventTest, CutsLongStringsBetweenCharactersAndMarksThem) {
+  AuditEvent e = SampleEvent();
+  e.resource = "/" + std::string(8000, '\xff');
+  e.host = std::string(7000, 'a');
+  e.subject =
+      std::string(kMaxFieldBytes - 1, 'x') + "\xc3\xa9" + std::string(50, 'y');  // é on the cut
+  e.reason = std::string(kMaxFieldBytes, 'r');
+  const std::string line = Line(e);
+  EXPECT_LT(line.size(), 3 * 6 * kMaxFieldBytes);
+  boost::json::object o = ParseObject(line);
+  ASSERT_EQ(o.size(), 14u);
+  const std::string r = "\xef\xbf\xbd";
+  std::string want_resource = "/";
+  for (size_t i = 1; i < kMaxFieldBytes; ++i) want_resource += r;
+  EXPECT_EQ(Str(o, "resource"), want_resource + std::string(kTruncatedMark));
+  EXPECT_EQ(Str(o, "host"), std::string(kMaxFieldBytes, 'a') + std::string(kTruncatedMark));
+  EXPECT_EQ(Str(o, "subject"), std::string(kMaxFieldBytes - 1, 'x') + std::string(kTruncatedMark));
+  EXPECT_EQ(Str(o, "reason"), e.reason);
+  // The same on the path for strings that need no escape.
+  AuditEvent plain = SampleEvent();
+  plain.resource = "/" + std::string(5000, 'p');
+  EXPECT_EQ(Str(ParseObject(Line(plain)), "resource"),
+            "/" + std::string(kMaxFieldBytes - 1, 'p') + std::string(kTruncatedMark));
+}
+
 TEST(AuditEventTest, KeepsValidMultibyteUtf8Unescaped) {
   AuditEvent e = SampleEvent();
   e.subject =

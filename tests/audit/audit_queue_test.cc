@@ -242,22 +242,28 @@ TEST(AuditQueueTest, ABorrowedEventIsCopiedBeforeTryEnqueueReturns) {
   auto sink = FileAuditSink::Open({.path = dir.File("audit.log")});
   ASSERT_TRUE(sink.has_value());
   auto queue = MakeQueue(**sink, {.capacity = 4, .max_batch = 3});
-  std::vector<std::string> want_subjects, want_resources;
+  std::vector<std::string> want_subjects, want_resources, want_hosts;
   for (int i = 0; i < 200; ++i) {
     std::string id = std::to_string(i);
     std::string subject = i % 3 == 0 ? "user:" + std::string(40, 'a') + id : "u" + id;
-    std::string resource = i % 7 == 0 ? "/" + std::string(2000, 'p') + id : "/r/" + id;
+    // Every seventh line is over the 2 KiB a slot keeps, its strings each
+    // under the 1 KiB where they would be cut.
+    std::string resource = i % 7 == 0 ? "/" + std::string(1000, 'p') + id : "/r/" + id;
+    std::string host = i % 7 == 0 ? std::string(1000, 'h') + id : "h" + id;
     const AuditEventView view{.request_id = id,
                               .subject = subject,
                               .action = "GET",
                               .resource = resource,
+                              .host = host,
                               .decision = AuditDecision::kAllow,
                               .status = 200};
     while (!queue->TryEnqueue(view)) std::this_thread::yield();  // a ring of 4 fills
     want_subjects.push_back(subject);
     want_resources.push_back(resource);
+    want_hosts.push_back(host);
     std::fill(subject.begin(), subject.end(), 'X');  // the caller reuses its strings
     std::fill(resource.begin(), resource.end(), 'X');
+    std::fill(host.begin(), host.end(), 'X');
     id.assign("X");
   }
   queue->Stop();
@@ -268,6 +274,7 @@ TEST(AuditQueueTest, ABorrowedEventIsCopiedBeforeTryEnqueueReturns) {
     EXPECT_EQ(testing::Str(o, "request_id"), std::to_string(i));
     EXPECT_EQ(testing::Str(o, "subject"), want_subjects[i]);
     EXPECT_EQ(testing::Str(o, "resource"), want_resources[i]);
+    EXPECT_EQ(testing::Str(o, "host"), want_hosts[i]);
     EXPECT_EQ(testing::Str(o, "issuer"), "");
   }
 }

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "audit/audit_queue.h"
+#include "audit/audit_sink.h"
 #include "core/metrics.h"
 #include "forward_auth_call.h"
 #include "gateway/decision_recorder.h"
@@ -587,6 +589,30 @@ TEST_F(ForwardAuthTest, RefusalsAreCountedAsDecisions) {
       << text;
 }
 
+// Decisions whose audit events the sink failed to write (a full disk) are
+// not lost from sight: /metrics counts them and the failed writes.
+TEST_F(ForwardAuthTest, AuditEventsTheSinkFailedToWriteAreCountedInMetrics) {
+  class FullDisk : public audit::AuditSink {
+   public:
+    Status Write(std::string_view) override { return UnavailableError("no space left on device"); }
+    Status Flush() override { return OkStatus(); }
+  };
+  FullDisk sink;
+  auto queue = audit::AuditQueue::Create(sink);
+  ASSERT_TRUE(queue.has_value());
+  metrics::MetricsRegistry registry;
+  DecisionRecorder recorder(registry, queue->get());
+  ASSERT_TRUE(RunForwardAuth(*gw_, options_, {.method = "GET", .target = "/auth/envoy/orders"},
+                             nullptr, &recorder)
+                  .has_value());
+  (*queue)->Stop();  // the writer has tried every event
+  recorder.RefreshAuditGauges();
+  const std::string text = registry.RenderPrometheusText();
+  EXPECT_NE(text.find("\nbulwark_audit_events_lost 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nbulwark_audit_write_errors 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nbulwark_audit_events_written 0\n"), std::string::npos) << text;
+}
+
 // Off unless the config asks for it, and then only for the proxies it names.
 TEST_F(ForwardAuthTest, OffUnlessConfiguredWithTheProxiesThatMayCall) {
   EXPECT_FALSE(RunForwardAuth(*gw_, ForwardAuthOptions{},
@@ -656,6 +682,11 @@ routes:
            {"routes: [{name: r, websocket: maybe, upstream: u}]", "routes[0].websocket"},
            {"upstreams: [{name: u, address: 'a:1', tunnel_idle_timeout_ms: 0}]",
             "tunnel_idle_timeout_ms"},
+           // A name labels metrics, audit records and a RateLimit policy.
+           {"routes: [{name: '', authn: {mode: none}}]", "routes[0].name"},
+           {"routes: [{name: a, authn: {mode: none}}, {name: A, authn: {mode: none}}]",
+            "routes[1].name"},
+           {"routes: [{name: Pre-Auth, authn: {mode: none}}]", "routes[0].name"},
            {"rotues: []", "rotues"}}) {
     auto n = ParseConfig(bad, "gw.yaml", dir_.string());
     ASSERT_TRUE(n.has_value()) << bad;

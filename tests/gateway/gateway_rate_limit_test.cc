@@ -2,6 +2,8 @@
 // authentication per client address.
 #include <gtest/gtest.h>
 
+#include "core/metrics.h"
+#include "gateway/decision_recorder.h"
 #include "gateway/gateway.h"
 #include "gateway_fixture.h"
 
@@ -129,6 +131,42 @@ TEST_F(GatewayTest, PreAuthLimitStopsATokenFloodFromOneAddress) {
   EXPECT_EQ(Decide(*gw, "GET", "/public").status, 200) << "public routes do no auth work";
   clock_.Advance(milliseconds(400));
   EXPECT_EQ(Decide(*gw, "GET", "/orders", Bearer(Claims())).status, 200);
+}
+
+// An operator tells a flood stopped before any signature check from
+// callers over their route's quota: each has its own series.
+TEST_F(GatewayTest, PreAuthRefusalsAreCountedApartFromTheRoutesLimit) {
+  auto options = Options({Limited(RouteRateLimit::Key::kPrincipal, 1)});
+  options.pre_auth_limit = guard::RateLimitPolicy{.limit = 1, .window = seconds(1)};
+  auto gw = Gateway::Create(std::move(options), clock_).value();
+  metrics::MetricsRegistry registry;
+  DecisionRecorder recorder(registry, nullptr);
+  const auto decide = [&](std::string_view ip) {
+    const std::string token = Bearer(Claims());
+    RequestFacts facts{.method = "GET",
+                       .host = "api.example",
+                       .target = "/orders",
+                       .authorization = token,
+                       .authorization_count = 1,
+                       .client_ip = ip};
+    Decision d = gw->Decide(facts);
+    recorder.Record("proxy", facts, d, d.status, std::chrono::microseconds(5));
+    return d;
+  };
+  EXPECT_EQ(decide("192.0.2.7").status, 200);
+  const Decision pre_auth = decide("192.0.2.7");  // the address's one check is spent
+  EXPECT_EQ(pre_auth.status, 429);
+  EXPECT_TRUE(pre_auth.pre_auth_limited);
+  const Decision route = decide("198.51.100.1");  // alice's one request is spent
+  EXPECT_EQ(route.status, 429);
+  EXPECT_FALSE(route.pre_auth_limited);
+  const std::string text = registry.RenderPrometheusText();
+  EXPECT_NE(text.find("bulwark_gateway_pre_auth_limited_total{route=\"orders\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("bulwark_gateway_rate_limited_total{route=\"orders\"} 1\n"),
+            std::string::npos)
+      << text;
 }
 
 TEST_F(GatewayTest, InvalidRateLimitIsRefusedAtCreation) {
