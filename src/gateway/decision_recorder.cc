@@ -5,6 +5,8 @@
 #include <functional>
 #include <string>
 
+#include "gateway/request_id.h"
+
 namespace bulwark::gateway {
 
 namespace {
@@ -147,6 +149,42 @@ void DecisionRecorder::Record(std::string_view frontend, const RequestFacts& req
     event.credential_kind = CredentialKindName(p->credential());
   }
   (void)audit_->TryEnqueue(event);  // copied into the queue; a full queue drops and counts
+}
+
+void DecisionRecorder::ListenerRefused(int status, std::string_view method, std::string_view target,
+                                       std::string_view client_ip) {
+  Decision decision;
+  decision.status = status;
+  // Its own id, as every audited decision has, though its answer (generic,
+  // written by the listener) does not carry it.
+  decision.request_id = NewRequestId();
+  switch (status) {
+    case 400:
+      decision.reason = "refused by the listener: malformed or ambiguous framing";
+      break;
+    case 413:
+      decision.reason = "refused by the listener: body too large";
+      break;
+    case 414:
+      decision.reason = "refused by the listener: request line too long";
+      break;
+    case 417:
+      decision.reason = "refused by the listener: expectation not met";
+      break;
+    case 431:
+      decision.reason = "refused by the listener: header section too large";
+      break;
+    case 501:
+      decision.reason = "refused by the listener: method not served";
+      break;
+    case 505:
+      decision.reason = "refused by the listener: HTTP version not supported";
+      break;
+    default:
+      decision.reason = "refused by the listener";
+  }
+  const RequestFacts facts{.method = method, .target = target, .client_ip = client_ip};
+  Record("listener", facts, decision, status, std::chrono::nanoseconds(0));
 }
 
 void DecisionRecorder::UpstreamError(std::string_view upstream) {

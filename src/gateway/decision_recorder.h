@@ -18,7 +18,8 @@ class DecisionRecorder {
   // `audit` may be null (no audit file configured). Both must outlive this.
   DecisionRecorder(metrics::MetricsRegistry& registry, audit::AuditQueue* audit);
 
-  // `frontend` says who asked: "proxy", "nginx", "envoy" or "traefik".
+  // `frontend` says who asked: "proxy", "nginx", "envoy", "traefik", or
+  // "listener" (ListenerRefused).
   // `status` is what the client finally got (e.g. 502 from the upstream).
   void Record(std::string_view frontend, const RequestFacts& request, const Decision& decision,
               int status, std::chrono::nanoseconds latency);
@@ -28,6 +29,12 @@ class DecisionRecorder {
   // A WebSocket tunnel to the upstream opened (after its 101) and closed.
   void TunnelOpened(std::string_view upstream);
   void TunnelClosed(std::string_view upstream);
+  // A request the listener refused before any handler saw it (a smuggling
+  // shape, a limit passed: net::RefusedRequest), audited and counted as a
+  // decision of the frontend "listener" with no route. `method` and
+  // `target` may be empty (refused before the request line was whole).
+  void ListenerRefused(int status, std::string_view method, std::string_view target,
+                       std::string_view client_ip);
   // Copies the audit queue's counters into their gauges (call before a scrape).
   void RefreshAuditGauges();
   // Where other gateway parts (health checks) register their metrics.

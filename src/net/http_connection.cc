@@ -387,6 +387,12 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
     if (outcome == ReadOutcome::kRefused) {
       log::Debug("net.http.refused",
                  {{"status", static_cast<int>(refusal)}, {"remote", remote_address_}});
+      if (options_.on_refused) {
+        options_.on_refused({.status = static_cast<int>(refusal),
+                             .method = request.method,
+                             .target = request.target,
+                             .remote_address = remote_address_});
+      }
       response = GenericResponse(static_cast<int>(refusal));
       ctx.keep_alive = false;
     } else {

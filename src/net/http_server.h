@@ -157,6 +157,17 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 // (A coroutine handler, AsyncHttpHandler, is in net/async_http_server.h,
 // which includes Asio.)
 
+// A request the listener refused before any handler saw it (the table at
+// the top of this file): a smuggling shape, a limit passed, a method it
+// does not serve. Views valid during the call only; method and target are
+// empty when the refusal came before the request line was read whole.
+struct RefusedRequest {
+  int status = 0;
+  std::string_view method;
+  std::string_view target;
+  std::string_view remote_address;
+};
+
 struct HttpServerOptions {
   // Address to listen on: an IP literal or a name resolved at Start (first
   // address wins). Port 0 picks a free ephemeral port; see HttpServer::port().
@@ -206,6 +217,12 @@ struct HttpServerOptions {
   std::chrono::milliseconds min_body_rate_grace{std::chrono::seconds(5)};
   // Total time to write one response.
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
+
+  // Told of every refusal before its answer is written, so that it can be
+  // audited and counted as a decision is; called on the io thread (it must
+  // not block) and concurrently from all of them. Unset: refusals are only
+  // logged, at debug level.
+  std::function<void(const RefusedRequest&)> on_refused;
 };
 
 // A running server. Start it with Start; it serves until Stop or destruction.

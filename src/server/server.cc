@@ -188,6 +188,10 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   }
   http_options.io_uring = config.listener.io_uring;
   http_options.tls = config.listener.tls;
+  // The listener's refusals (smuggling shapes, limits) are decisions too.
+  http_options.on_refused = [recorder = server->recorder_.get()](const net::RefusedRequest& r) {
+    recorder->ListenerRefused(r.status, r.method, r.target, r.remote_address);
+  };
   const Server* self = server.get();
   BULWARK_ASSIGN_OR_RETURN(
       server->http_,

@@ -1021,6 +1021,20 @@ expect_eq "a refused target with a token in its query -> 400" \
 expect_eq "a refused absolute-form target with a password -> 400" \
   "$(raw 'GET http://u:audit-secret-3@x/orders HTTP/1.1\r\nHost: x\r\n\r\n' | head -c 12)" "HTTP/1.1 400"
 
+# A request the listener refuses (a smuggling shape, a head too large) is a
+# decision too: audited, with its path alone, and counted.
+expect_eq "a request with Content-Length and Transfer-Encoding -> 400" \
+  "$(raw 'POST /smuggle?token=audit-secret-4 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' | head -c 12)" "HTTP/1.1 400"
+expect_eq "a header section over the limit -> 431" \
+  "$(code -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)" "$base/public/x")" "431"
+curl -s "$base/metrics" >metrics.txt
+if grep -q '^bulwark_gateway_requests_total{frontend="listener",route="",code="400"} [1-9]' metrics.txt &&
+  grep -q '^bulwark_gateway_requests_total{frontend="listener",route="",code="431"} [1-9]' metrics.txt; then
+  ok
+else
+  bad "listener refusals counted"; grep listener metrics.txt
+fi
+
 # Audit: SIGTERM drains the queue; every decision is a JSON line, and no
 # credential ever reaches the file.
 kill -TERM "$bulwark_pid"
@@ -1055,6 +1069,9 @@ assert "audit-secret" not in text, "a query's credential in the audit log"
 assert any(e["resource"] == "/orders%2F" and e["status"] == 400 for e in events)
 assert any(e["resource"] == "/x%2F" and e["status"] == 400 for e in events)
 assert any(e["resource"] == "/orders" and e["status"] == 400 and e["reason"].startswith("bad request target") for e in events)
+listener = [e for e in events if e["reason"].startswith("refused by the listener")]
+assert any(e["resource"] == "/smuggle" and e["action"] == "POST" and e["status"] == 400 and e["decision"] == "deny" for e in listener), listener
+assert any(e["status"] == 431 for e in listener), listener
 PY
 
 finish "proxy e2e"

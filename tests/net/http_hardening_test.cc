@@ -1,9 +1,12 @@
 // What the server refuses before any handler runs: limits, smuggling vectors,
 // malformed framing. Every refusal is generic and closes the connection.
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -26,6 +29,13 @@ class HttpHardeningTest : public ::testing::Test {
     options.max_header_bytes = 2048;
     options.max_header_count = 20;
     options.max_body_bytes = 1000;
+    options.on_refused = [this](const RefusedRequest& r) {
+      std::lock_guard lock(mu_);
+      refused_.push_back({.status = r.status,
+                          .method = std::string(r.method),
+                          .target = std::string(r.target),
+                          .remote = std::string(r.remote_address)});
+    };
     auto server = HttpServer::Start(options, [this](const HttpRequest& request) {
       ++handled_;
       return HttpResponse{.body = "body=" + request.body};
@@ -47,6 +57,21 @@ class HttpHardeningTest : public ::testing::Test {
     EXPECT_LT(response->body.size(), 40u);
     EXPECT_TRUE(client.WaitForClose());
     EXPECT_EQ(handled_.load(), 0);
+    // Told before the answer went, so that it is audited as a decision.
+    const std::vector<Refused> refused = TakeRefused();
+    ASSERT_EQ(refused.size(), 1u) << request.substr(0, 200);
+    EXPECT_EQ(refused[0].status, status);
+    EXPECT_EQ(refused[0].remote, "127.0.0.1");
+    last_refused_ = refused[0];
+  }
+
+  struct Refused {
+    int status;
+    std::string method, target, remote;
+  };
+  std::vector<Refused> TakeRefused() {
+    std::lock_guard lock(mu_);
+    return std::exchange(refused_, {});
   }
 
   std::optional<RawResponse> Send(const std::string& request) {
@@ -54,8 +79,26 @@ class HttpHardeningTest : public ::testing::Test {
   }
 
   std::atomic<int> handled_{0};
+  std::mutex mu_;
+  std::vector<Refused> refused_;  // guarded by mu_
+  Refused last_refused_{};        // ExpectRefused's
   std::unique_ptr<HttpServer> server_;
 };
+
+// What the listener had read of a request it refused goes with the
+// refusal: the method and target once the request line was whole.
+TEST_F(HttpHardeningTest, ARefusalSaysWhatItHadReadOfTheRequest) {
+  ExpectRefused(
+      "POST /upload?x=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      400);
+  EXPECT_EQ(last_refused_.method, "POST");
+  EXPECT_EQ(last_refused_.target, "/upload?x=1");
+  ExpectRefused("GET /" + std::string(2000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414);
+  EXPECT_EQ(last_refused_.target, "") << "the line was never whole";
+  ASSERT_TRUE(Send("GET /ok HTTP/1.1\r\nHost: x\r\n\r\n").has_value());
+  EXPECT_TRUE(TakeRefused().empty()) << "a served request is no refusal";
+}
 
 TEST_F(HttpHardeningTest, LongRequestTargetGets414) {
   ExpectRefused("GET /" + std::string(2000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414);
