@@ -178,6 +178,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   http_options.port = config.listener.port;
   http_options.threads = config.listener.threads;
   http_options.max_connections_per_client = config.listener.max_connections_per_client;
+  http_options.max_request_line = config.listener.max_request_line;
+  http_options.max_header_bytes = config.listener.max_header_bytes;
+  http_options.max_header_count = config.listener.max_header_count;
   http_options.max_body_bytes = config.listener.max_body_bytes;
   // Only the proxy takes bodies as they come; without it every body is held.
   if (server->proxy_) {

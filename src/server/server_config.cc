@@ -65,7 +65,8 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
   ConfigNode server = root["server"];
   BULWARK_RETURN_IF_ERROR(server.CheckKeys(
       {"listen", "threads", "drain_timeout_ms", "max_connections_per_client", "max_body_bytes",
-       "max_held_body_bytes", "min_body_bytes_per_second", "io_uring", "tls", "metrics_allow"}));
+       "max_held_body_bytes", "min_body_bytes_per_second", "max_request_line_bytes",
+       "max_header_bytes", "max_header_fields", "io_uring", "tls", "metrics_allow"}));
   if (server["metrics_allow"].IsMissing()) {
     cfg.listener.metrics_allow = {*gateway::CidrRange::Parse("127.0.0.0/8"),
                                   *gateway::CidrRange::Parse("::1/128")};
@@ -79,6 +80,14 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
   BULWARK_ASSIGN_OR_RETURN(int64_t per_client,
                            server["max_connections_per_client"].IntOr(256, 0, 1'000'000));
   cfg.listener.max_connections_per_client = static_cast<size_t>(per_client);
+  BULWARK_ASSIGN_OR_RETURN(int64_t line,
+                           server["max_request_line_bytes"].IntOr(8 << 10, 256, 64 << 10));
+  cfg.listener.max_request_line = static_cast<size_t>(line);
+  BULWARK_ASSIGN_OR_RETURN(int64_t head,
+                           server["max_header_bytes"].IntOr(32 << 10, 1 << 10, 1 << 20));
+  cfg.listener.max_header_bytes = static_cast<size_t>(head);
+  BULWARK_ASSIGN_OR_RETURN(int64_t fields, server["max_header_fields"].IntOr(100, 1, 10'000));
+  cfg.listener.max_header_count = static_cast<size_t>(fields);
   BULWARK_ASSIGN_OR_RETURN(int64_t body,
                            server["max_body_bytes"].IntOr(1 << 20, 0, int64_t{1} << 40));
   cfg.listener.max_body_bytes = static_cast<size_t>(body);

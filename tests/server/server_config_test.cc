@@ -136,6 +136,28 @@ TEST(ServerConfigTest, RequestBodiesAreLimitedToOneMebibyteUnlessRaised) {
   EXPECT_FALSE(Parse("server:\n  max_body_bytes: 1099511627777\n").has_value());  // 1 TiB + 1
 }
 
+// A header section as large as nginx's default buffers take, so that
+// forward-auth behind nginx is never asked about a request nginx accepted;
+// each limit can be set, within bounds.
+TEST(ServerConfigTest, RequestHeadLimitsDefaultToWhatNginxAcceptsAndCanBeSet) {
+  auto cfg = Parse("server: {}\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
+  EXPECT_EQ(cfg->listener.max_request_line, 8u << 10);
+  EXPECT_EQ(cfg->listener.max_header_bytes, 32u << 10);
+  EXPECT_EQ(cfg->listener.max_header_count, 100u);
+  cfg = Parse(
+      "server: {max_request_line_bytes: 16384, max_header_bytes: 65536, max_header_fields: 200}\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
+  EXPECT_EQ(cfg->listener.max_request_line, 16u << 10);
+  EXPECT_EQ(cfg->listener.max_header_bytes, 64u << 10);
+  EXPECT_EQ(cfg->listener.max_header_count, 200u);
+  for (const char* bad :
+       {"server: {max_request_line_bytes: 100}\n", "server: {max_header_bytes: 2097152}\n",
+        "server: {max_header_fields: 0}\n"}) {
+    EXPECT_FALSE(Parse(bad).has_value()) << bad;
+  }
+}
+
 TEST(ServerConfigTest, BodiesOverSixtyFourKibibytesStreamAndHeldOnesAreBounded) {
   auto cfg = Parse("{}");
   ASSERT_TRUE(cfg.has_value());
