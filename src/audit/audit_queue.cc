@@ -94,6 +94,23 @@ void AuditQueue::Stop() {
   thread_.join();
 }
 
+bool AuditQueue::StopWithin(std::chrono::milliseconds timeout) {
+  std::lock_guard lock(stop_mu_);
+  if (!thread_.joinable()) return true;
+  enqueue_pos_.fetch_or(kClosed, std::memory_order_seq_cst);
+  WakeWriter();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!writer_done_.load(std::memory_order_acquire)) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      thread_.detach();  // held in the sink; the caller keeps the queue alive
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  thread_.join();
+  return true;
+}
+
 void AuditQueue::WakeWriter() {
   wake_epoch_.fetch_add(1, std::memory_order_seq_cst);
   wake_epoch_.notify_one();
@@ -176,6 +193,7 @@ void AuditQueue::Run() {
     write_errors_.fetch_add(1, std::memory_order_relaxed);
     log::Error("audit.sink_flush_failed", {{"error", flushed.ToString()}});
   }
+  writer_done_.store(true, std::memory_order_release);
 }
 
 void AuditQueue::WriteBatch(std::string_view lines, size_t events) {

@@ -4,6 +4,7 @@
 #define BULWARK_AUDIT_AUDIT_QUEUE_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -85,6 +86,12 @@ class AuditQueue {
   // to the sink, calls the sink's Flush, and joins the writer thread. Blocks
   // for as long as the sink takes. Idempotent.
   void Stop();
+  // The same, waiting at most `timeout` for the sink (one blocked for good:
+  // a pipe nobody reads, a hung network file system). True if the writer
+  // finished. False if not: the writer thread is left to itself, still
+  // using this queue and its sink, so the caller must keep both alive (the
+  // process is ending) and never destroy them.
+  bool StopWithin(std::chrono::milliseconds timeout);
 
   // Events accepted by TryEnqueue.
   uint64_t enqueued() const { return enqueue_pos_.load(std::memory_order_relaxed) & ~kClosed; }
@@ -138,6 +145,7 @@ class AuditQueue {
 
   std::mutex stop_mu_;  // serializes Stop; guards thread_
   std::thread thread_;
+  std::atomic<bool> writer_done_{false};  // set as Run ends
 };
 
 }  // namespace bulwark::audit

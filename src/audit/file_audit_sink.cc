@@ -38,8 +38,19 @@ Status ErrnoStatus(int err, const std::string& path, std::string_view op) {
 }
 
 Result<int> OpenForAppend(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  // Opened without waiting: a FIFO nobody reads fails at once (ENXIO)
+  // rather than hold the start without a word. Writes then block as usual.
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0600);
+  if (fd < 0 && errno == ENXIO) {
+    return Err(FailedPreconditionError(path + ": a FIFO with no reader"));
+  }
   if (fd < 0) return Err(ErrnoStatus(errno, path, "open"));
+  if (const int flags = ::fcntl(fd, F_GETFL);
+      flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    const int error = errno;
+    ::close(fd);
+    return Err(ErrnoStatus(error, path, "fcntl"));
+  }
   struct stat st;
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
     log::Warn("audit.file_mode_too_open",

@@ -30,6 +30,9 @@ net::HttpResponse Text(int status, std::string body) {
 // anything), whatever server.max_body_bytes allows uploads to services.
 constexpr size_t kMaxLocalBodyBytes = size_t{16} << 20;
 
+// How long a stop waits for the audit file to take what is queued.
+constexpr std::chrono::milliseconds kAuditStopTimeout{10'000};
+
 // An answer already made, as the handler's coroutine.
 boost::asio::awaitable<net::HttpResponse> Answer(net::HttpResponse response) { co_return response; }
 
@@ -225,7 +228,17 @@ void Server::Stop() {
   http_->Stop(config_.listener.drain_timeout);
   http_.reset();
   proxy_.reset();
-  if (audit_queue_) audit_queue_->Stop();  // writes every queued event
+  // Writes every queued event, unless the sink is stuck for good (a pipe
+  // nobody reads): then the process ends without them rather than hang,
+  // and the writer keeps the queue and the sink, which are left alive.
+  if (audit_queue_ && !audit_queue_->StopWithin(kAuditStopTimeout)) {
+    log::Error(
+        "audit.stop_timed_out",
+        {{"timeout_ms", static_cast<int64_t>(kAuditStopTimeout.count())},
+         {"unwritten", audit_queue_->enqueued() - audit_queue_->written() - audit_queue_->lost()}});
+    (void)audit_queue_.release();
+    (void)audit_sink_.release();
+  }
   gateway_.reset();
   admin_.reset();
   decision_api_.reset();

@@ -279,6 +279,30 @@ TEST(AuditQueueTest, ABorrowedEventIsCopiedBeforeTryEnqueueReturns) {
   }
 }
 
+// A sink stuck for good (a pipe nobody reads) must not hold a stop
+// forever: StopWithin gives up, and the writer, still in the sink, keeps
+// the queue and the sink, which the caller leaves alive.
+TEST(AuditQueueTest, StopWithinGivesUpOnASinkStuckForGood) {
+  RecordingSink healthy;
+  auto quick = MakeQueue(healthy);
+  ASSERT_TRUE(quick->TryEnqueue(SampleEvent("kept")));
+  EXPECT_TRUE(quick->StopWithin(std::chrono::seconds(5)));
+  EXPECT_EQ(healthy.ids(), std::vector<std::string>{"kept"});
+
+  // Left alive on purpose, as the server leaves them (reachable from here).
+  static RecordingSink* const stuck = new RecordingSink;
+  stuck->BlockWrites();
+  static AuditQueue* const queue = MakeQueue(*stuck).release();
+  ASSERT_TRUE(queue->TryEnqueue(SampleEvent("held")));
+  stuck->WaitUntilWriteEntered();
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(queue->StopWithin(std::chrono::milliseconds(50)));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(queue->written(), 0u);
+  stuck->Release();  // the writer ends on its own
+  ASSERT_TRUE(PollUntil([&] { return queue->written() == 1; }));
+}
+
 TEST(AuditQueueTest, CreateValidatesOptionsAndRoundsCapacityUp) {
   RecordingSink sink;
   auto bad_batch = AuditQueue::Create(sink, {.max_batch = 0});

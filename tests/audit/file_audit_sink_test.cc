@@ -1,9 +1,11 @@
 #include "audit/file_audit_sink.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -117,6 +119,31 @@ TEST(FileAuditSinkTest, OpenInMissingDirectoryFailsWithNotFound) {
   auto sink = FileAuditSink::Open({.path = dir.File("missing/audit.log")});
   ASSERT_FALSE(sink.has_value());
   EXPECT_EQ(sink.error().code(), StatusCode::kNotFound);
+}
+
+// A FIFO nobody reads would hold the start at open(2) without a word:
+// refused at once, by name. With a reader it is a sink like a file.
+TEST(FileAuditSinkTest, AFifoWithNoReaderIsRefusedAtOnce) {
+  TempDir dir;
+  const std::string path = dir.File("audit.fifo");
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  auto refused = FileAuditSink::Open({.path = path});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.error().message().find("no reader"), std::string::npos);
+
+  const int reader = ::open(path.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
+  auto sink = FileAuditSink::Open({.path = path});
+  ASSERT_TRUE(sink.has_value()) << sink.error().ToString();
+  std::string line;
+  AppendJsonLine(SampleEvent("fifo-1"), line);
+  ASSERT_TRUE((*sink)->Write(line).ok());
+  char got[4096];
+  const ssize_t n = ::read(reader, got, sizeof got);
+  ::close(reader);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(Str(ParseObject(std::string(got, static_cast<size_t>(n))), "request_id"), "fifo-1");
 }
 
 TEST(FileAuditSinkTest, OpenRejectsEmptyPath) {

@@ -128,6 +128,37 @@ timeout 20 "$bulwark" serve --config plainjwks.yaml >/dev/null 2>plainjwks.err
 expect_eq "a jwks_uri in plain http to another host exits 2" "$?" "2"
 if grep -q "plain http is allowed only to loopback" plainjwks.err; then ok; else bad "plain jwks message"; cat plainjwks.err; fi
 
+# An audit FIFO nobody reads: refused at start by name, not a silent hang;
+# and one whose reader stops reading does not hold a stop for ever (the
+# queued events are given up after 10 s, logged).
+mkfifo audit.fifo
+cat >fifo.yaml <<'YAML'
+server: {listen: 127.0.0.1:0}
+store: {backend: memory}
+audit: {file: audit.fifo}
+YAML
+timeout 20 "$bulwark" serve --config fifo.yaml >/dev/null 2>fifo.err
+expect_eq "an audit FIFO with no reader is refused at start" "$?" "1"
+if grep -q "a FIFO with no reader" fifo.err; then ok; else bad "fifo message"; cat fifo.err; fi
+sleep 600 <>audit.fifo &  # holds the FIFO open and never reads it
+stalled=$!
+pids+=("$stalled")
+fifo_pid=$pid
+fifo_port=$port
+if start_server fifo.yaml fifo.log; then ok; else bad "fifo start"; cat fifo.log; fi
+# Enough refusals (each audited, a line of a kilobyte) to fill the pipe and
+# block the writer.
+for _ in $(seq 1 300); do curl -s -o /dev/null -X TRACE "http://127.0.0.1:$port/$(head -c 900 /dev/zero | tr '\0' p)"; done
+started=$(date +%s)
+kill -TERM "$pid"
+timeout 30 tail --pid="$pid" -f /dev/null
+expect_eq "a stop with the audit pipe stuck ends" "$(kill -0 "$pid" 2>/dev/null && echo running || echo ended)" "ended"
+if [ $(($(date +%s) - started)) -le 25 ]; then ok; else bad "stop took too long"; fi
+if grep -q '"msg":"audit.stop_timed_out"' fifo.log; then ok; else bad "no audit.stop_timed_out"; tail -3 fifo.log; fi
+kill "$stalled" 2>/dev/null
+pid=$fifo_pid
+port=$fifo_port
+
 # SIGTERM: readiness drops, the process drains and exits 0.
 kill -TERM "$pid"
 wait "$pid"
