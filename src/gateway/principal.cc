@@ -57,6 +57,8 @@ std::string JoinRolesForField(const std::vector<std::string>& roles) {
     for (char c : role) {
       if (c == ' ') {
         out += "%20";
+      } else if (c == ',') {
+        out += "%2C";
       } else if (c == '%') {
         out += "%25";
       } else {

@@ -79,10 +79,11 @@ bool IsForwardableSubject(std::string_view subject);
 // space: see JwtAuthenticator), and the scopes of a challenge.
 std::string JoinWithSpaces(const std::vector<std::string>& items);
 
-// Roles as X-Bulwark-Roles carries them: separated by spaces, each space and
-// '%' within a role percent-encoded ("Realm Viewer" is `Realm%20Viewer`), so
-// that a service splitting on spaces never reads a role the principal does
-// not hold.
+// Roles as X-Bulwark-Roles carries them: separated by spaces, each space,
+// ',' and '%' within a role percent-encoded ("Realm Viewer" is
+// `Realm%20Viewer`), so that a service splitting on spaces, or on commas
+// as list-valued fields are split (Spring's @RequestHeader List), never
+// reads a role the principal does not hold.
 std::string JoinRolesForField(const std::vector<std::string>& roles);
 
 }  // namespace bulwark::gateway

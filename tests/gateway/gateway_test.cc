@@ -203,19 +203,21 @@ TEST_F(GatewayTest, RoleRuleNeedsTheRole) {
   EXPECT_EQ(Decide(*gw, "GET", "/admin", Bearer(admin)).status, 200);
 }
 
-// A role may hold a space (Keycloak allows it) and a scope may not: the
-// service splitting X-Bulwark-Roles or -Scopes on spaces must never read
+// A role may hold a space (Keycloak allows it) or a comma, and a scope may
+// not hold a space: the service splitting X-Bulwark-Roles or -Scopes on
+// spaces, or the roles on commas as a list-valued field, must never read
 // one the principal does not hold.
 TEST_F(GatewayTest, NoRoleOrScopeReadsAsAnotherInTheIdentityFields) {
   auto gw = Make({{.name = "orders", .path_prefix = "/orders"}, Admin()});
   auto claims = Claims();
-  claims["roles"] = boost::json::array{"Realm Viewer", "viewer admin", "100%", "clerk"};
+  claims["roles"] =
+      boost::json::array{"Realm Viewer", "viewer admin", "100%", "clerk", "viewer,admin"};
   claims.erase("scope");
   claims["scp"] = boost::json::array{"orders:read", "x orders:write"};
   Decision d = Decide(*gw, "GET", "/orders", Bearer(claims));
   ASSERT_EQ(d.status, 200) << d.reason;
   EXPECT_EQ(HeaderOf(d.identity_headers(), "X-Bulwark-Roles"),
-            "Realm%20Viewer viewer%20admin 100%25 clerk");
+            "Realm%20Viewer viewer%20admin 100%25 clerk viewer%2Cadmin");
   EXPECT_EQ(HeaderOf(d.identity_headers(), "X-Bulwark-Scopes"), "orders:read");
   EXPECT_EQ(Decide(*gw, "GET", "/admin", Bearer(claims)).status, 403) << "no role `admin`";
   claims["roles"] = boost::json::array{"Realm Viewer", "admin"};
