@@ -42,7 +42,14 @@ AuditQueue::AuditQueue(AuditSink& sink, size_t capacity, size_t max_batch)
   for (size_t i = 0; i < capacity; ++i) slots_[i].seq.store(i, std::memory_order_relaxed);
 }
 
-AuditQueue::~AuditQueue() { Stop(); }
+AuditQueue::~AuditQueue() {
+  Stop();
+  // A writer StopWithin gave up on still uses the slots: never free them
+  // under it (its owner is meant to keep the queue; this waits as Stop does).
+  while (detached_ && !writer_done_.load(std::memory_order_acquire)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
 
 // A slot keeps its line's memory for the next event up to this much: a
 // client's one long path must not stay allocated in the ring.
@@ -96,13 +103,21 @@ void AuditQueue::Stop() {
 
 bool AuditQueue::StopWithin(std::chrono::milliseconds timeout) {
   std::lock_guard lock(stop_mu_);
-  if (!thread_.joinable()) return true;
+  if (!thread_.joinable()) return writer_done_.load(std::memory_order_acquire);
   enqueue_pos_.fetch_or(kClosed, std::memory_order_seq_cst);
   WakeWriter();
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // The time runs from the sink's last progress: a slow sink that still
+  // takes batches (fsync on network storage) is waited for to the end.
+  uint64_t handed = written() + lost();
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!writer_done_.load(std::memory_order_acquire)) {
-    if (std::chrono::steady_clock::now() >= deadline) {
+    const auto now = std::chrono::steady_clock::now();
+    if (const uint64_t now_handed = written() + lost(); now_handed != handed) {
+      handed = now_handed;
+      deadline = now + timeout;
+    } else if (now >= deadline) {
       thread_.detach();  // held in the sink; the caller keeps the queue alive
+      detached_ = true;
       return false;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));

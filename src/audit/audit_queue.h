@@ -86,11 +86,12 @@ class AuditQueue {
   // to the sink, calls the sink's Flush, and joins the writer thread. Blocks
   // for as long as the sink takes. Idempotent.
   void Stop();
-  // The same, waiting at most `timeout` for the sink (one blocked for good:
-  // a pipe nobody reads, a hung network file system). True if the writer
+  // The same, giving up once the sink has taken nothing for `timeout` (one
+  // blocked for good: a pipe nobody reads, a hung network file system); a
+  // slow sink that keeps taking batches is waited for. True if the writer
   // finished. False if not: the writer thread is left to itself, still
   // using this queue and its sink, so the caller must keep both alive (the
-  // process is ending) and never destroy them.
+  // process is ending): destroying the queue would wait for the writer.
   bool StopWithin(std::chrono::milliseconds timeout);
 
   // Events accepted by TryEnqueue.
@@ -146,6 +147,7 @@ class AuditQueue {
   std::mutex stop_mu_;  // serializes Stop; guards thread_
   std::thread thread_;
   std::atomic<bool> writer_done_{false};  // set as Run ends
+  bool detached_ = false;                 // StopWithin gave up on the writer
 };
 
 }  // namespace bulwark::audit

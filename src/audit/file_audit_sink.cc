@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "core/log.h"
@@ -37,12 +39,25 @@ Status ErrnoStatus(int err, const std::string& path, std::string_view op) {
   }
 }
 
-Result<int> OpenForAppend(const std::string& path) {
-  // Opened without waiting: a FIFO nobody reads fails at once (ENXIO)
-  // rather than hold the start without a word. Writes then block as usual.
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0600);
-  if (fd < 0 && errno == ENXIO) {
-    return Err(FailedPreconditionError(path + ": a FIFO with no reader"));
+Result<int> OpenForAppend(const std::string& path, std::chrono::milliseconds fifo_reader_wait) {
+  // Opened without waiting, so that a FIFO nobody reads yet (a log
+  // shipper that starts after Bulwark) is waited for a while, said in the
+  // log, and then refused by name, rather than holding the start in open(2)
+  // without a word. Writes then block as usual.
+  struct stat at_path;
+  const bool fifo = ::stat(path.c_str(), &at_path) == 0 && S_ISFIFO(at_path.st_mode);
+  const auto give_up = std::chrono::steady_clock::now() + fifo_reader_wait;
+  bool said = false;
+  int fd;
+  for (;;) {
+    fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0600);
+    if (fd >= 0 || errno != ENXIO || !fifo) break;
+    if (std::chrono::steady_clock::now() >= give_up) {
+      return Err(FailedPreconditionError(path + ": a FIFO with no reader"));
+    }
+    if (!said) log::Info("audit.fifo_waiting_for_reader", {{"path", path}});
+    said = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   if (fd < 0) return Err(ErrnoStatus(errno, path, "open"));
   if (const int flags = ::fcntl(fd, F_GETFL);
@@ -80,7 +95,7 @@ bool SameFile(int a, int b) {
 
 Result<std::unique_ptr<FileAuditSink>> FileAuditSink::Open(FileAuditSinkOptions options) {
   if (options.path.empty()) return Err(InvalidArgumentError("audit file path is empty"));
-  BULWARK_ASSIGN_OR_RETURN(int fd, OpenForAppend(options.path));
+  BULWARK_ASSIGN_OR_RETURN(int fd, OpenForAppend(options.path, options.fifo_reader_wait));
   return std::unique_ptr<FileAuditSink>(new FileAuditSink(std::move(options), fd));
 }
 
@@ -127,7 +142,7 @@ Status FileAuditSink::Flush() {
 }
 
 Status FileAuditSink::Reopen() {
-  BULWARK_ASSIGN_OR_RETURN(int fd, OpenForAppend(options_.path));
+  BULWARK_ASSIGN_OR_RETURN(int fd, OpenForAppend(options_.path, options_.fifo_reader_wait));
   int old;
   {
     std::lock_guard lock(mu_);

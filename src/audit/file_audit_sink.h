@@ -2,6 +2,7 @@
 #ifndef BULWARK_AUDIT_FILE_AUDIT_SINK_H_
 #define BULWARK_AUDIT_FILE_AUDIT_SINK_H_
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -22,6 +23,9 @@ enum class FsyncPolicy {
 struct FileAuditSinkOptions {
   std::string path;
   FsyncPolicy fsync = FsyncPolicy::kNone;
+  // A FIFO with no reader at `path` is waited for this long (a log shipper
+  // that starts after Bulwark), then refused (kFailedPrecondition).
+  std::chrono::milliseconds fifo_reader_wait{10'000};
 };
 
 // Appends each event as one line (AppendJsonLine) to a file opened with

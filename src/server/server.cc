@@ -30,7 +30,8 @@ net::HttpResponse Text(int status, std::string body) {
 // anything), whatever server.max_body_bytes allows uploads to services.
 constexpr size_t kMaxLocalBodyBytes = size_t{16} << 20;
 
-// How long a stop waits for the audit file to take what is queued.
+// How long a stop waits for the audit file to take more of what is queued
+// (from its last progress).
 constexpr std::chrono::milliseconds kAuditStopTimeout{10'000};
 
 // An answer already made, as the handler's coroutine.
@@ -255,9 +256,10 @@ boost::asio::awaitable<net::HttpResponse> Server::Dispatch(net::HttpRequest& req
   // Not a coroutine itself: it hands the connection the coroutine that
   // answers (the proxy's, for most requests), with no frame between.
   // A forward-auth call is known by its target as it came, before the
-  // local APIs judge the normalized one: `/auth/envoy/../../readyz` is a
-  // check of that path (which forward-auth refuses), not a call of the API
-  // it resolves to, which would answer 200 and allow it.
+  // local APIs judge the normalized one:
+  // `/auth/envoy/x/../../../.well-known/authzen-configuration` is a check
+  // of that path (which forward-auth refuses), not a call of the API it
+  // resolves to, which would answer 200 and so allow it.
   if (IsForwardAuthCall(request.target)) return HandleForwardAuthOrProxy(request);
   if (auto local = HandleLocal(request)) return Answer(std::move(*local));
   if (proxy_) return proxy_->Handle(request);

@@ -84,7 +84,7 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
                            server["max_request_line_bytes"].IntOr(8 << 10, 256, 64 << 10));
   cfg.listener.max_request_line = static_cast<size_t>(line);
   BULWARK_ASSIGN_OR_RETURN(int64_t head,
-                           server["max_header_bytes"].IntOr(32 << 10, 1 << 10, 1 << 20));
+                           server["max_header_bytes"].IntOr(64 << 10, 1 << 10, 1 << 20));
   cfg.listener.max_header_bytes = static_cast<size_t>(head);
   BULWARK_ASSIGN_OR_RETURN(int64_t fields, server["max_header_fields"].IntOr(100, 1, 10'000));
   cfg.listener.max_header_count = static_cast<size_t>(fields);

@@ -39,12 +39,13 @@ struct ListenerConfig {
   size_t max_connections_per_client = 256;
   // `server.max_request_line_bytes`, `max_header_bytes` and
   // `max_header_fields`: the largest request line (414 beyond it), header
-  // section and number of fields (431). The header section may hold as much
-  // as nginx's default buffers take (4 x 8 KiB), so that forward-auth behind
-  // nginx is not asked about requests nginx itself accepted (nginx turns a
-  // 431 from auth_request into 500).
+  // section and number of fields (431). The header section may hold what
+  // nginx's default buffers take (4 x 8 KiB) with the fields nginx adds to
+  // its auth_request call, so that forward-auth behind nginx is not asked
+  // about requests nginx itself accepted (nginx turns a 431 from
+  // auth_request into 500); 64 KiB, near Envoy's 60 KiB.
   size_t max_request_line = 8 << 10;
-  size_t max_header_bytes = 32 << 10;
+  size_t max_header_bytes = 64 << 10;
   size_t max_header_count = 100;
   // `server.max_body_bytes`: the largest request body (413 beyond it; at
   // most 1 TiB, and 256 MiB for a body held whole).

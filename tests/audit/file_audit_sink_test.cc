@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 #include <vector>
 
 #include "audit_test_util.h"
@@ -122,19 +124,29 @@ TEST(FileAuditSinkTest, OpenInMissingDirectoryFailsWithNotFound) {
 }
 
 // A FIFO nobody reads would hold the start at open(2) without a word:
-// refused at once, by name. With a reader it is a sink like a file.
-TEST(FileAuditSinkTest, AFifoWithNoReaderIsRefusedAtOnce) {
+// waited for a while, then refused by name. With a reader it is a sink like
+// a file.
+TEST(FileAuditSinkTest, AFifoWithNoReaderIsWaitedForThenRefused) {
   TempDir dir;
   const std::string path = dir.File("audit.fifo");
   ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
-  auto refused = FileAuditSink::Open({.path = path});
+  const auto start = std::chrono::steady_clock::now();
+  auto refused =
+      FileAuditSink::Open({.path = path, .fifo_reader_wait = std::chrono::milliseconds(300)});
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300));
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(refused.error().message().find("no reader"), std::string::npos);
 
-  const int reader = ::open(path.c_str(), O_RDONLY | O_NONBLOCK);
-  ASSERT_GE(reader, 0);
+  // A reader that comes while the open waits (a log shipper starting late).
+  int reader = -1;
+  std::thread late([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    reader = ::open(path.c_str(), O_RDONLY | O_NONBLOCK);
+  });
   auto sink = FileAuditSink::Open({.path = path});
+  late.join();
+  ASSERT_GE(reader, 0);
   ASSERT_TRUE(sink.has_value()) << sink.error().ToString();
   std::string line;
   AppendJsonLine(SampleEvent("fifo-1"), line);

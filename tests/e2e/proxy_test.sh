@@ -1026,7 +1026,7 @@ expect_eq "a refused absolute-form target with a password -> 400" \
 expect_eq "a request with Content-Length and Transfer-Encoding -> 400" \
   "$(raw 'POST /smuggle?token=audit-secret-4 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' | head -c 12)" "HTTP/1.1 400"
 expect_eq "a header section over the limit -> 431" \
-  "$(code -H "X-Big: $(head -c 40000 /dev/zero | tr '\0' a)" "$base/public/x")" "431"
+  "$(code -H "X-Big: $(head -c 70000 /dev/zero | tr '\0' a)" "$base/public/x")" "431"
 curl -s "$base/metrics" >metrics.txt
 if grep -q '^bulwark_gateway_requests_total{frontend="listener",route="",code="400"} [1-9]' metrics.txt &&
   grep -q '^bulwark_gateway_requests_total{frontend="listener",route="",code="431"} [1-9]' metrics.txt; then

@@ -61,7 +61,7 @@ expect_eq "POST healthz" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$bas
 expect_eq "keep-alive reuses one connection" \
   "$(curl -s -o /dev/null -o /dev/null -w '%{num_connects}' "$base/healthz" "$base/readyz" | tr -d '\n')" "10"
 expect_eq "oversized header" \
-  "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 40000 /dev/zero | tr '\0' a)" "$base/healthz")" "431"
+  "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 70000 /dev/zero | tr '\0' a)" "$base/healthz")" "431"
 expect_eq "store file exists, owner-only" "$(stat -c '%a' bulwark-quickstart.db)" "600"
 
 # A second process may not open the same store.

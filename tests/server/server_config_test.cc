@@ -143,13 +143,14 @@ TEST(ServerConfigTest, RequestHeadLimitsDefaultToWhatNginxAcceptsAndCanBeSet) {
   auto cfg = Parse("server: {}\n");
   ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
   EXPECT_EQ(cfg->listener.max_request_line, 8u << 10);
-  EXPECT_EQ(cfg->listener.max_header_bytes, 32u << 10);
+  EXPECT_EQ(cfg->listener.max_header_bytes, 64u << 10);
   EXPECT_EQ(cfg->listener.max_header_count, 100u);
   cfg = Parse(
-      "server: {max_request_line_bytes: 16384, max_header_bytes: 65536, max_header_fields: 200}\n");
+      "server: {max_request_line_bytes: 16384, max_header_bytes: 131072, max_header_fields: "
+      "200}\n");
   ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
   EXPECT_EQ(cfg->listener.max_request_line, 16u << 10);
-  EXPECT_EQ(cfg->listener.max_header_bytes, 64u << 10);
+  EXPECT_EQ(cfg->listener.max_header_bytes, 128u << 10);
   EXPECT_EQ(cfg->listener.max_header_count, 200u);
   for (const char* bad :
        {"server: {max_request_line_bytes: 100}\n", "server: {max_header_bytes: 2097152}\n",
