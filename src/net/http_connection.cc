@@ -55,6 +55,24 @@ constexpr size_t kMinBufferBytes = 64 * 1024;
 // Wire bytes a chunked body may spend on framing (sizes, extensions, trailers)
 // beyond its data, on top of as many bytes as the data itself.
 constexpr size_t kChunkOverheadAllowance = 64 * 1024;
+
+// The method and target of a head the scanner refused (its framing, its
+// size), from its request line if that came whole and has the shape of
+// one: for the refusal's audit record only, nothing is decided on them.
+void ReadRefusedRequestLine(std::string_view head, size_t max_line, HttpRequest& request) {
+  const size_t end = head.find('\n');
+  if (end == std::string_view::npos || end > max_line + 1) return;
+  std::string_view line = head.substr(0, end);
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  const size_t first = line.find(' ');
+  const size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
+  if (second == std::string_view::npos) return;
+  const std::string_view method = line.substr(0, first);
+  const std::string_view target = line.substr(first + 1, second - first - 1);
+  if (!IsToken(method) || target.empty()) return;
+  request.method = method;
+  request.target = target;
+}
 // After a response that closes the connection, what the client still sends
 // is read and dropped, so that unread data does not turn the close into a
 // reset that destroys the response in flight: a client busy uploading may not
@@ -367,6 +385,9 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
     std::shared_ptr<RequestBody> streamed;
     if (state == RequestHeadScanner::State::kRefused) {
       refusal = scanner.refusal();
+      if (options_.on_refused) {
+        ReadRefusedRequestLine(Buffered(), limits_.max_request_line, request);
+      }
     } else {
       std::optional<BodyFraming> body;
       outcome = TakeHead(scanner.head_size(), request, ctx, refusal, body);

@@ -160,8 +160,8 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 // A request the listener refused before any handler saw it (the table at
 // the top of this file): a smuggling shape, a limit passed, a method it
 // does not serve. Views valid during the call only; method and target are
-// empty when the refusal came while the head was still being scanned (its
-// size, its line ends and bytes), before its request line was parsed.
+// empty when the request line never came whole (or had not the shape of
+// one).
 struct RefusedRequest {
   int status = 0;
   std::string_view method;

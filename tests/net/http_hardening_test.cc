@@ -96,6 +96,10 @@ TEST_F(HttpHardeningTest, ARefusalSaysWhatItHadReadOfTheRequest) {
   EXPECT_EQ(last_refused_.target, "/upload?x=1");
   ExpectRefused("GET /" + std::string(2000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414);
   EXPECT_EQ(last_refused_.target, "") << "the line was never whole";
+  // Refused while the head was scanned, its request line whole.
+  ExpectRefused("GET /fold?q=1 HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n", 400);
+  EXPECT_EQ(last_refused_.method, "GET");
+  EXPECT_EQ(last_refused_.target, "/fold?q=1");
   ASSERT_TRUE(Send("GET /ok HTTP/1.1\r\nHost: x\r\n\r\n").has_value());
   EXPECT_TRUE(TakeRefused().empty()) << "a served request is no refusal";
 }
