@@ -93,19 +93,22 @@ bool AuditQueue::Enqueue(Fill&& fill) {
   return false;
 }
 
+void AuditQueue::Close() {
+  enqueue_pos_.fetch_or(kClosed, std::memory_order_seq_cst);
+  WakeWriter();
+}
+
 void AuditQueue::Stop() {
   std::lock_guard lock(stop_mu_);
   if (!thread_.joinable()) return;
-  enqueue_pos_.fetch_or(kClosed, std::memory_order_seq_cst);
-  WakeWriter();
+  Close();
   thread_.join();
 }
 
 bool AuditQueue::StopWithin(std::chrono::milliseconds timeout) {
   std::lock_guard lock(stop_mu_);
   if (!thread_.joinable()) return writer_done_.load(std::memory_order_acquire);
-  enqueue_pos_.fetch_or(kClosed, std::memory_order_seq_cst);
-  WakeWriter();
+  Close();
   // The time runs from the sink's last progress: a slow sink that still
   // takes batches (fsync on network storage) is waited for to the end.
   uint64_t handed = written() + lost();

@@ -124,6 +124,9 @@ class AuditQueue {
   bool HeadReady(std::memory_order order = std::memory_order_acquire) const;
   void WriteBatch(std::string_view lines, size_t events);
   void WakeWriter();
+  // Refuses further events and wakes the writer to drain and end (Stop,
+  // StopWithin; under stop_mu_).
+  void Close();
 
   AuditSink& sink_;
   const size_t max_batch_;

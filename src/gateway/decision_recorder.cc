@@ -11,6 +11,27 @@ namespace bulwark::gateway {
 
 namespace {
 
+// What a listener's refusal of `status` (net::Refusal) means, "" if unknown.
+std::string_view ListenerRefusalWhy(int status) {
+  switch (status) {
+    case 400:
+      return "malformed or ambiguous framing";
+    case 413:
+      return "body too large";
+    case 414:
+      return "request line too long";
+    case 417:
+      return "expectation not met";
+    case 431:
+      return "header section too large";
+    case 501:
+      return "method not served";
+    case 505:
+      return "HTTP version not supported";
+  }
+  return "";
+}
+
 // A bounded label for why a request was refused (the reason itself is free
 // text and goes to the audit record only).
 std::string_view Outcome(int status) {
@@ -158,30 +179,9 @@ void DecisionRecorder::ListenerRefused(int status, std::string_view method, std:
   // Its own id, as every audited decision has, though its answer (generic,
   // written by the listener) does not carry it.
   decision.request_id = NewRequestId();
-  switch (status) {
-    case 400:
-      decision.reason = "refused by the listener: malformed or ambiguous framing";
-      break;
-    case 413:
-      decision.reason = "refused by the listener: body too large";
-      break;
-    case 414:
-      decision.reason = "refused by the listener: request line too long";
-      break;
-    case 417:
-      decision.reason = "refused by the listener: expectation not met";
-      break;
-    case 431:
-      decision.reason = "refused by the listener: header section too large";
-      break;
-    case 501:
-      decision.reason = "refused by the listener: method not served";
-      break;
-    case 505:
-      decision.reason = "refused by the listener: HTTP version not supported";
-      break;
-    default:
-      decision.reason = "refused by the listener";
+  decision.reason = "refused by the listener";
+  if (const std::string_view why = ListenerRefusalWhy(status); !why.empty()) {
+    decision.reason.append(": ").append(why);
   }
   const RequestFacts facts{.method = method, .target = target, .client_ip = client_ip};
   Record("listener", facts, decision, status, std::chrono::nanoseconds(0));

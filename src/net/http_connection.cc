@@ -385,9 +385,6 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
     std::shared_ptr<RequestBody> streamed;
     if (state == RequestHeadScanner::State::kRefused) {
       refusal = scanner.refusal();
-      if (options_.on_refused) {
-        ReadRefusedRequestLine(Buffered(), limits_.max_request_line, request);
-      }
     } else {
       std::optional<BodyFraming> body;
       outcome = TakeHead(scanner.head_size(), request, ctx, refusal, body);
@@ -409,6 +406,11 @@ asio::awaitable<void> HttpConnection<Stream>::Run() {
       log::Debug("net.http.refused",
                  {{"status", static_cast<int>(refusal)}, {"remote", remote_address_}});
       if (options_.on_refused) {
+        // A head the scanner refused was never parsed: its request line is
+        // read for the record.
+        if (state == RequestHeadScanner::State::kRefused) {
+          ReadRefusedRequestLine(Buffered(), limits_.max_request_line, request);
+        }
         options_.on_refused({.status = static_cast<int>(refusal),
                              .method = request.method,
                              .target = request.target,

@@ -114,9 +114,9 @@ Result<std::string> RemoveDotSegments(std::string_view path,
     const size_t slash = path.find('/');
     const std::string_view segment = path.substr(0, slash);
     const bool last = slash == std::string_view::npos;
-    if (const size_t semicolon = segment.find(';');
-        !options.allow_dot_segment_parameters && semicolon != std::string_view::npos) {
-      const std::string_view head = segment.substr(0, semicolon);
+    // The segment as servers that strip path parameters take it.
+    const std::string_view head = segment.substr(0, segment.find(';'));
+    if (head.size() != segment.size() && !options.allow_dot_segment_parameters) {
       if (IsDotSegment(head)) return Invalid("parameters on dot segment");
       // Tomcat, Jetty and Spring strip the parameters and merge the empty
       // segment left: `/;x/admin` is their `/admin`. Last, it is their
@@ -124,7 +124,6 @@ Result<std::string> RemoveDotSegments(std::string_view path,
       if (head.empty() && !last) return Invalid("parameters on an empty segment");
     }
     if (options.refuse_unresolved_segments) {
-      const std::string_view head = segment.substr(0, segment.find(';'));
       if (IsDotSegment(head)) return Invalid("dot segment in a path passed on unresolved");
       if (head.empty() && !last) return Invalid("empty segment in a path passed on unresolved");
     }

@@ -260,7 +260,7 @@ boost::asio::awaitable<net::HttpResponse> Server::Dispatch(net::HttpRequest& req
   // `/auth/envoy/x/../../../.well-known/authzen-configuration` is a check
   // of that path (which forward-auth refuses), not a call of the API it
   // resolves to, which would answer 200 and so allow it.
-  if (IsForwardAuthCall(request.target)) return HandleForwardAuthOrProxy(request);
+  if (IsForwardAuthCall(request.target)) return HandleForwardAuthCall(request);
   if (auto local = HandleLocal(request)) return Answer(std::move(*local));
   if (proxy_) return proxy_->Handle(request);
   return Answer(Text(404, "not found\n"));
@@ -293,13 +293,12 @@ bool Server::TakesBodyLocally(std::string_view target) const {
          (authzen_api_ && pdp::AuthzenApi::TakesBodyAt(path));
 }
 
-boost::asio::awaitable<net::HttpResponse> Server::HandleForwardAuthOrProxy(
+boost::asio::awaitable<net::HttpResponse> Server::HandleForwardAuthCall(
     net::HttpRequest& request) const {
   auto response = co_await gateway::HandleForwardAuth(
       *gateway_, config_.gateway->forward_auth, request, recorder_.get(), identity_signer_.get());
-  if (response) co_return std::move(*response);
-  if (proxy_) co_return co_await proxy_->Handle(request);
-  co_return Text(404, "not found\n");
+  // Always an answer: IsForwardAuthCall held (forward-auth on, an endpoint's target).
+  co_return response ? std::move(*response) : Text(404, "not found\n");
 }
 
 std::optional<net::HttpResponse> Server::HandleLocal(const net::HttpRequest& request) const {

@@ -81,10 +81,8 @@ class Server {
   bool IsForwardAuthCall(std::string_view target) const;
   // The APIs and operational endpoints; nullopt for other paths.
   std::optional<net::HttpResponse> HandleLocal(const net::HttpRequest& request) const;
-  // A forward-auth decision, or the proxy's answer if the path is the
-  // upstream's (forward-auth is not configured on it).
-  boost::asio::awaitable<net::HttpResponse> HandleForwardAuthOrProxy(
-      net::HttpRequest& request) const;
+  // The forward-auth decision for a call IsForwardAuthCall recognised.
+  boost::asio::awaitable<net::HttpResponse> HandleForwardAuthCall(net::HttpRequest& request) const;
 
   const ServerConfig config_;
   std::unique_ptr<store::Store> store_;
