@@ -66,11 +66,13 @@ bool IsGatewayOwnedRequestField(std::string_view name) {
   }
   // The client addresses and original targets other proxies and CDNs set,
   // which frameworks take on trust (Gin's X-Real-IP, Akamai's
-  // True-Client-IP...): from a client, each is a claim of its own.
+  // True-Client-IP...): from a client, each is a claim of its own. And
+  // Proxy-Authorization, a credential for the first proxy that asked for
+  // one (RFC 9110 section 11.7.2), which is the gateway, never the service.
   for (std::string_view owned :
-       {"Host", "Expect", "Forwarded", "X-Real-IP", "X-Client-IP", "True-Client-IP",
-        "X-Cluster-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP", "X-Original-Forwarded-For",
-        "X-Original-URI", "X-Original-Method"}) {
+       {"Host", "Expect", "Forwarded", "Proxy-Authorization", "X-Real-IP", "X-Client-IP",
+        "True-Client-IP", "X-Cluster-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP",
+        "X-Original-Forwarded-For", "X-Original-URI", "X-Original-Method"}) {
     if (net::EqualsIgnoreCase(name, owned)) return true;
   }
   return false;

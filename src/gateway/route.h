@@ -135,8 +135,9 @@ struct FieldRules {
 // than passing on (X-Bulwark-*, Host, Expect, every X-Forwarded-*,
 // Forwarded), or one that would tell the service a client address or
 // original target only a proxy may tell (X-Real-IP, True-Client-IP,
-// X-Envoy-*...), in any case: a client's copy goes no further, and no route
-// rule may set or remove it.
+// X-Envoy-*...), or a credential meant for the gateway as a proxy
+// (Proxy-Authorization), in any case: a client's copy goes no further, and
+// no route rule may set or remove it.
 bool IsGatewayOwnedRequestField(std::string_view name);
 // The host a Host field or an authority names, as routes are matched on it
 // and policies see it: lower case, without the port, and without the dot

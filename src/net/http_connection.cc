@@ -57,16 +57,18 @@ constexpr size_t kMinBufferBytes = 64 * 1024;
 constexpr size_t kChunkOverheadAllowance = 64 * 1024;
 
 // The method and target of a head the scanner refused (its framing, its
-// size), from its request line if that came whole and has the shape of
-// one: for the refusal's audit record only, nothing is decided on them.
+// size), from its request line if that has the shape of one: for the
+// refusal's audit record only, nothing is decided on them. A line longer
+// than `max_line` (a 414) gives the part of its target within the limit.
 void ReadRefusedRequestLine(std::string_view head, size_t max_line, HttpRequest& request) {
   const size_t end = head.find('\n');
-  if (end == std::string_view::npos || end > max_line + 1) return;
-  std::string_view line = head.substr(0, end);
-  if (line.ends_with('\r')) line.remove_suffix(1);
+  const bool whole = end != std::string_view::npos && end <= max_line + 1;
+  std::string_view line = whole ? head.substr(0, end) : head.substr(0, max_line);
+  if (whole && line.ends_with('\r')) line.remove_suffix(1);
   const size_t first = line.find(' ');
-  const size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
-  if (second == std::string_view::npos) return;
+  if (first == std::string_view::npos) return;
+  const size_t second = line.find(' ', first + 1);
+  if (whole && second == std::string_view::npos) return;
   const std::string_view method = line.substr(0, first);
   const std::string_view target = line.substr(first + 1, second - first - 1);
   if (!IsToken(method) || target.empty()) return;

@@ -186,8 +186,11 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   http_options.max_header_bytes = config.listener.max_header_bytes;
   http_options.max_header_count = config.listener.max_header_count;
   http_options.max_body_bytes = config.listener.max_body_bytes;
-  // Only the proxy takes bodies as they come; without it every body is held.
-  if (server->proxy_) {
+  // Bodies come to the handler unread where the proxy passes them on as
+  // they come, or forward-auth decides on the head alone (its body never
+  // read); the local APIs read theirs whole (DispatchWithWholeBody). Without
+  // either, every body is held.
+  if (server->proxy_ || server->IsForwardAuthEnabled()) {
     http_options.max_held_body_bytes = config.listener.max_held_body_bytes;
     http_options.min_body_bytes_per_second = config.listener.min_body_bytes_per_second;
   } else {
@@ -275,8 +278,12 @@ boost::asio::awaitable<net::HttpResponse> Server::DispatchWithWholeBody(
   co_return co_await Dispatch(request);
 }
 
+bool Server::IsForwardAuthEnabled() const {
+  return gateway_ && config_.gateway->forward_auth.enabled;
+}
+
 bool Server::IsForwardAuthCall(std::string_view target) const {
-  return gateway_ && config_.gateway->forward_auth.enabled && gateway::IsForwardAuthTarget(target);
+  return IsForwardAuthEnabled() && gateway::IsForwardAuthTarget(target);
 }
 
 bool Server::TakesBodyLocally(std::string_view target) const {

@@ -76,6 +76,8 @@ class Server {
   // that streams is read, if at all, by the proxy once the request is
   // allowed; Bulwark's other endpoints answer without it.
   bool TakesBodyLocally(std::string_view target) const;
+  // Whether the forward-auth endpoints are on.
+  bool IsForwardAuthEnabled() const;
   // Whether `target`, as it came, is a forward-auth endpoint's (and
   // forward-auth is on): judged before any API sees its normalized form.
   bool IsForwardAuthCall(std::string_view target) const;

@@ -226,6 +226,16 @@ expect_eq "an Envoy check that climbs out of its prefix -> 400" \
   "$(code --path-as-is "http://127.0.0.1:$bport/auth/envoy/public/../../../.well-known/authzen-configuration")" "400"
 expect_eq "the API itself still answers there" \
   "$(code "http://127.0.0.1:$bport/.well-known/authzen-configuration")" "200"
+# A check is decided on its head, so its body is never asked for (no 100
+# Continue), though its path resolves to an API that reads one.
+expect_eq "a check whose path resolves to an API is not read as the API's call" "$(python3 - "$bport" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"POST /auth/envoy/x/../../../access/v1/evaluation HTTP/1.1\r\nHost: api.example\r\n"
+          b"Content-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+print(s.recv(4096).split(b"\r\n", 1)[0].decode())
+PY
+)" "HTTP/1.1 400 Bad Request"
 expect_eq "encoded slash -> 400 carried through" "$(code "$base/public%2F..%2Forders")" "400"
 expect_eq "a path override -> 400 carried through" \
   "$(code -H "X-Rewrite-URL: /orders/1" "$base/public/x")" "400"

@@ -95,8 +95,9 @@ TEST(ForwardedRequestFieldsTest, ABearerTokenTheGatewayVerifiedStaysHere) {
 
 // A client's claims of an address or an original target, which a service
 // would take on trust from a proxy, go no further: every X-Forwarded-* and
-// X-Envoy-*, and the fields other proxies and CDNs set, in any case. Names
-// that merely begin alike go on.
+// X-Envoy-*, and the fields other proxies and CDNs set, in any case; nor
+// does a credential for the proxy (Proxy-Authorization). Names that merely
+// begin alike go on.
 TEST(ForwardedRequestFieldsTest, ClaimsOfAnotherAddressOrTargetGoNoFurther) {
   const Fields in = {
       {"X-Real-IP", "10.9.9.9"},
@@ -117,6 +118,7 @@ TEST(ForwardedRequestFieldsTest, ClaimsOfAnotherAddressOrTargetGoNoFurther) {
       {"X-Forwarded", "kept"},
       {"X-Envoy", "kept"},
       {"X-Real-IP-Note", "kept"},
+      {"proxy-authorization", "Basic dXNlcjpwYXNz"},
       {"A", "1"},
   };
   std::string out;

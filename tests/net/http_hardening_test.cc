@@ -86,7 +86,8 @@ class HttpHardeningTest : public ::testing::Test {
 };
 
 // What the listener had read of a request it refused goes with the
-// refusal: the method and target once the request line was whole.
+// refusal: the method and target once the request line was whole, and of
+// a line too long, its method and the target's beginning.
 TEST_F(HttpHardeningTest, ARefusalSaysWhatItHadReadOfTheRequest) {
   ExpectRefused(
       "POST /upload?x=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
@@ -94,8 +95,16 @@ TEST_F(HttpHardeningTest, ARefusalSaysWhatItHadReadOfTheRequest) {
       400);
   EXPECT_EQ(last_refused_.method, "POST");
   EXPECT_EQ(last_refused_.target, "/upload?x=1");
+  // A line too long gives the part of its target within the limit (1024).
   ExpectRefused("GET /" + std::string(2000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414);
-  EXPECT_EQ(last_refused_.target, "") << "the line was never whole";
+  EXPECT_EQ(last_refused_.method, "GET");
+  EXPECT_EQ(last_refused_.target, "/" + std::string(1019, 'a'));
+  ExpectRefused("DELETE /" + std::string(5000, 'b'), 414);  // no line end yet
+  EXPECT_EQ(last_refused_.method, "DELETE");
+  EXPECT_EQ(last_refused_.target, "/" + std::string(1016, 'b'));
+  ExpectRefused(std::string(3000, 'c'), 414);  // no request line's shape
+  EXPECT_EQ(last_refused_.method, "");
+  EXPECT_EQ(last_refused_.target, "");
   // Refused while the head was scanned, its request line whole.
   ExpectRefused("GET /fold?q=1 HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n", 400);
   EXPECT_EQ(last_refused_.method, "GET");
