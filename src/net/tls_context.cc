@@ -6,6 +6,9 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <utility>
@@ -125,18 +128,65 @@ bool ValidNow(X509* cert) {
 }
 
 // A resumed session brings back the client certificate verified when it
-// began, and OpenSSL renews the ticket on each use, so without this a
-// certificate that has since expired would keep its identity for as long as
-// its client resumed within a ticket's lifetime. A ticket whose certificate
-// is not valid now is not taken: the client makes a full handshake and
-// presents a certificate that verifies now, or none.
+// began, and OpenSSL renews the ticket on each use, so without these a
+// certificate of the chain that has since expired would keep the client's
+// identity for as long as it resumed within a ticket's lifetime. A ticket
+// carries when the first certificate of the verified chain expires (the
+// leaf's, an intermediate's or the root's); a ticket past that, or whose
+// leaf is not valid now, is not taken: the client makes a full handshake
+// and presents a chain that verifies now, or none. (A reload of the files,
+// a CRL's included, makes a new context with new ticket keys, so no ticket
+// from before it is taken either.)
+constexpr size_t kExpiryBytes = 8;  // seconds since the epoch, big-endian
+
+int TellChainExpiry(SSL* ssl, void*) {
+  SSL_SESSION* session = SSL_get_session(ssl);
+  if (session == nullptr) return 1;
+  void* kept = nullptr;
+  size_t kept_size = 0;
+  // A resumed session's ticket goes on with the expiry of the chain first
+  // verified, which it carries already.
+  if (SSL_SESSION_get0_ticket_appdata(session, &kept, &kept_size) == 1 && kept_size != 0) {
+    return 1;
+  }
+  STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
+  if (chain == nullptr || sk_X509_num(chain) == 0) return 1;  // no client certificate
+  int64_t earliest = INT64_MAX;
+  for (int i = 0; i < sk_X509_num(chain); ++i) {
+    struct tm when {};
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(sk_X509_value(chain, i)), &when) != 1) return 0;
+    earliest = std::min<int64_t>(earliest, timegm(&when));
+  }
+  unsigned char bytes[kExpiryBytes];
+  for (size_t i = 0; i < kExpiryBytes; ++i) {
+    bytes[i] = static_cast<unsigned char>(static_cast<uint64_t>(earliest) >> (8 * (7 - i)));
+  }
+  return SSL_SESSION_set1_ticket_appdata(session, bytes, sizeof(bytes));
+}
+
+// Whether the chain whose expiry `session`'s ticket carries (if any) is
+// still within it.
+bool ChainValidNow(SSL_SESSION* session) {
+  void* data = nullptr;
+  size_t size = 0;
+  if (SSL_SESSION_get0_ticket_appdata(session, &data, &size) != 1 || size == 0) return true;
+  if (size != kExpiryBytes) return false;
+  uint64_t expiry = 0;
+  for (size_t i = 0; i < kExpiryBytes; ++i) {
+    expiry = (expiry << 8) | static_cast<const unsigned char*>(data)[i];
+  }
+  return static_cast<int64_t>(expiry) > static_cast<int64_t>(std::time(nullptr));
+}
+
 SSL_TICKET_RETURN TakeTicket(SSL*, SSL_SESSION* session, const unsigned char*, size_t,
                              SSL_TICKET_STATUS status, void*) {
   switch (status) {
     case SSL_TICKET_SUCCESS:
     case SSL_TICKET_SUCCESS_RENEW: {
       X509* peer = SSL_SESSION_get0_peer(session);
-      if (peer != nullptr && !ValidNow(peer)) return SSL_TICKET_RETURN_IGNORE_RENEW;
+      if (peer != nullptr && (!ValidNow(peer) || !ChainValidNow(session))) {
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+      }
       return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
     }
     case SSL_TICKET_EMPTY:
@@ -258,10 +308,11 @@ Result<std::shared_ptr<ssl::context>> BuildServerContext(const TlsServerOptions&
   SSL_CTX_set_default_passwd_cb(ctx, NoPassphrase);
   SSL_CTX_set_alpn_select_cb(ctx, SelectAlpn, nullptr);
   SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof(kSessionIdContext));
-  // Sessions resume from tickets only, each looked at by TakeTicket: TLS
+  // Sessions resume from tickets only, each looked at by TakeTicket (and
+  // told its chain's expiry by TellChainExpiry): TLS
   // 1.2's resumption by session ID from the server's cache would pass it by.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_session_ticket_cb(ctx, nullptr, TakeTicket, nullptr);
+  SSL_CTX_set_session_ticket_cb(ctx, TellChainExpiry, TakeTicket, nullptr);
 
   if (SSL_CTX_use_certificate_chain_file(ctx, options.cert_file.c_str()) != 1) {
     return Err(FileError("cannot load certificate chain from", options.cert_file));

@@ -384,43 +384,65 @@ TEST_F(TlsTest, AlpnWithoutHttp1IsRefused) {
   EXPECT_EQ(none.alpn(), "");
 }
 
-// A session resumed brings back the certificate it began with; once that
-// certificate has expired, the ticket is not taken and the client must
-// make a full handshake, presenting a certificate valid now (here none).
-TEST_F(TlsTest, ASessionDoesNotOutliveItsClientCertificate) {
+// A session resumed brings back the chain it began with; once a
+// certificate of it has expired (the leaf, or an intermediate the leaf
+// outlives), the ticket is not taken and the client must make a full
+// handshake, presenting a chain valid now (here none).
+TEST_F(TlsTest, ASessionDoesNotOutliveACertificateOfItsChain) {
   ASSERT_TRUE(Start(Tls(ClientAuth::kOptional)).ok());
   WriteClient("brief", ca_.Issue({.common_name = "brief",
                                   .uris = {"spiffe://prod.example/ns/shop/sa/web"},
                                   .client = true,
                                   .not_after = std::chrono::seconds(3)}));
-  std::string session;
-  {
-    TlsTestClient first(server_->port(), Client("brief"));
-    auto response = first.Get("/");
-    ASSERT_TRUE(response.has_value());
-    EXPECT_NE(response->body.find("spiffe=spiffe://prod.example/ns/shop/sa/web\n"),
-              std::string::npos);
-    session = first.session();
-  }
-  ASSERT_FALSE(session.empty());
-  TlsClientOptions resume = Client();  // no certificate of its own
-  resume.resume = session;
-  {
-    TlsTestClient again(server_->port(), resume);
+  // A leaf valid for a day under an intermediate valid for 3 s, sent as a
+  // chain; the server trusts only the root.
+  TestCa intermediate = ca_.Subordinate("Brief Intermediate", std::chrono::seconds(3));
+  const IssuedCert under = intermediate.Issue(
+      {.common_name = "under", .uris = {"spiffe://prod.example/ns/shop/sa/api"}, .client = true});
+  WriteFile(Path("under.pem"), under.cert_pem + intermediate.cert_pem());
+  WriteFile(Path("under.key"), under.key_pem);
+
+  struct Case {
+    std::string name, spiffe;
+    TlsClientOptions resume;
+  };
+  std::vector<Case> cases = {{"brief", "spiffe://prod.example/ns/shop/sa/web", Client()},
+                             {"under", "spiffe://prod.example/ns/shop/sa/api", Client()}};
+  for (Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string session;
+    {
+      TlsTestClient first(server_->port(), Client(c.name));
+      auto response = first.Get("/");
+      ASSERT_TRUE(response.has_value());
+      EXPECT_NE(response->body.find("spiffe=" + c.spiffe + "\n"), std::string::npos)
+          << response->body;
+      session = first.session();
+    }
+    ASSERT_FALSE(session.empty());
+    c.resume.resume = session;  // no certificate of its own
+    TlsTestClient again(server_->port(), c.resume);
     auto response = again.Get("/");
     ASSERT_TRUE(response.has_value());
-    ASSERT_TRUE(again.resumed());  // while the certificate is valid, it resumes
-    EXPECT_NE(response->body.find("verified=1\nspiffe=spiffe://prod.example/ns/shop/sa/web\n"),
-              std::string::npos)
+    ASSERT_TRUE(again.resumed());  // while the chain is valid, it resumes
+    EXPECT_NE(response->body.find("verified=1\nspiffe=" + c.spiffe + "\n"), std::string::npos)
         << response->body;
-    resume.resume = again.session();  // renewed, as a client keeps resuming
+    c.resume.resume = again.session();  // renewed, as a client keeps resuming
+    // The renewed ticket resumes too, before the chain expires.
+    TlsTestClient renewed(server_->port(), c.resume);
+    ASSERT_TRUE(renewed.Get("/").has_value());
+    ASSERT_TRUE(renewed.resumed());
+    c.resume.resume = renewed.session();
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(4000));
-  TlsTestClient late(server_->port(), resume);
-  auto response = late.Get("/");
-  ASSERT_TRUE(response.has_value());
-  EXPECT_FALSE(late.resumed());
-  EXPECT_NE(response->body.find("verified=0\nspiffe=\n"), std::string::npos) << response->body;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    TlsTestClient late(server_->port(), c.resume);
+    auto response = late.Get("/");
+    ASSERT_TRUE(response.has_value());
+    EXPECT_FALSE(late.resumed());
+    EXPECT_NE(response->body.find("verified=0\nspiffe=\n"), std::string::npos) << response->body;
+  }
 }
 
 TEST_F(TlsTest, StartFailsOnMissingOrMismatchedFiles) {

@@ -102,6 +102,7 @@ TestCa::TestCa(const std::string& common_name) : state_(std::make_unique<State>(
   cert_pem_ = CertPem(state_->cert);
 }
 
+TestCa::TestCa() = default;
 TestCa::~TestCa() = default;
 TestCa::TestCa(TestCa&&) noexcept = default;
 TestCa& TestCa::operator=(TestCa&&) noexcept = default;
@@ -132,6 +133,23 @@ IssuedCert TestCa::Issue(const CertSpec& spec) {
   X509_free(cert);
   EVP_PKEY_free(key);
   return issued;
+}
+
+TestCa TestCa::Subordinate(const std::string& common_name, std::chrono::seconds not_after) {
+  TestCa sub;
+  sub.state_ = std::make_unique<State>();
+  sub.state_->key = NewKey();
+  X509* cert =
+      NewCert(next_serial_++, common_name, std::chrono::seconds(-3600), not_after, sub.state_->key);
+  sub.state_->cert = cert;
+  Check(X509_set_issuer_name(cert, X509_get_subject_name(state_->cert)) == 1, "issuer");
+  AddExtension(cert, state_->cert, NID_basic_constraints, "critical,CA:TRUE");
+  AddExtension(cert, state_->cert, NID_key_usage, "critical,keyCertSign,cRLSign");
+  AddExtension(cert, cert, NID_subject_key_identifier, "hash");
+  AddExtension(cert, state_->cert, NID_authority_key_identifier, "keyid");
+  Check(X509_sign(cert, state_->key, EVP_sha256()) > 0, "sign intermediate");
+  sub.cert_pem_ = CertPem(cert);
+  return sub;
 }
 
 std::string TestCa::Crl(const std::vector<int64_t>& serials) const {

@@ -45,8 +45,12 @@ class TestCa {
   IssuedCert Issue(const CertSpec& spec);
   // A CRL signed by this CA revoking `serials`, valid for a day.
   std::string Crl(const std::vector<int64_t>& serials) const;
+  // An intermediate CA whose certificate this one signs, valid from an hour
+  // ago to `not_after` from now.
+  TestCa Subordinate(const std::string& common_name, std::chrono::seconds not_after);
 
  private:
+  TestCa();
   struct State;
   std::unique_ptr<State> state_;
   std::string cert_pem_;
