@@ -6,6 +6,7 @@
 
 #include "gateway/path_template.h"
 #include "gateway/route.h"
+#include "net/request_path.h"
 #include "policy/cedar_parser.h"
 
 namespace bulwark::gateway {
@@ -110,7 +111,9 @@ Result<cedar::Request> CedarAuthorizer::ToCedar(const AuthzRequest& request,
 
   cedar::ValueRecord context;
   context.emplace("method", cedar::Value::String(std::string(request.action)));
-  context.emplace("path", cedar::Value::String(std::string(request.resource)));
+  // The path as the service resolves it, so that `context.path like
+  // "/docs/secret*"` is not stepped around by `/docs;x/secret`.
+  context.emplace("path", cedar::Value::String(net::PathWithoutParameters(request.resource)));
   context.emplace("host", cedar::Value::String(RoutedHostName(request.host)));
   if (request.client_ip) {
     cedar::IpAddr ip{.v4 = request.client_ip->is_v4(),

@@ -191,6 +191,20 @@ std::optional<std::string> SegmentResource(std::string_view segment) {
   return out;
 }
 
+std::string PathWithoutParameters(std::string_view path) {
+  std::string out;
+  out.reserve(path.size());
+  while (!path.empty()) {
+    const size_t param = path.find(';');
+    out.append(path.substr(0, param));
+    if (param == std::string_view::npos) break;
+    const size_t next = path.find('/', param);
+    if (next == std::string_view::npos) break;
+    path.remove_prefix(next);
+  }
+  return out;
+}
+
 namespace internal {
 
 Result<std::string> NormalizePathInFull(std::string_view path,

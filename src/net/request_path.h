@@ -170,6 +170,11 @@ inline bool PathHasPrefixSegment(std::string_view path, std::string_view prefix,
 // name holds: such a segment names nothing with certainty).
 std::optional<std::string> SegmentResource(std::string_view segment);
 
+// `path`, a normalized path, without its segments' parameters (each from
+// its first `;` to the segment's end), as Tomcat, Jetty and Spring resolve
+// it before they route: `/docs;v=2/secret;a` is `/docs/secret`.
+std::string PathWithoutParameters(std::string_view path);
+
 namespace internal {
 // The normalized form of `path` (a path without query) computed step by step,
 // without NormalizeRequestTarget's shortcut for a path already normal: lets

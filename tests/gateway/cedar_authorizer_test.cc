@@ -199,6 +199,18 @@ TEST_F(CedarRouteTest, TheCedarRequestCarriesTheGatewaysFacts) {
   EXPECT_TRUE(context.at("authenticated").as_bool());
   EXPECT_FALSE(context.at("tls").as_bool());
   EXPECT_EQ(context.at("params").as_record().at("id").as_string(), "d1");
+  EXPECT_EQ(context.at("path").as_string(), "/docs/d1");
+  // The path as the service resolves it: a segment's parameters, which
+  // Tomcat, Jetty and Spring drop, cannot step around `context.path like`.
+  auto with_parameters = authorizer.ToCedar({.route = &route,
+                                             .principal = &*d.principal,
+                                             .action = "GET",
+                                             .resource = "/docs/d1;jsessionid=x",
+                                             .host = "api.example",
+                                             .now = kNow},
+                                            *snapshot);
+  ASSERT_TRUE(with_parameters.has_value()) << with_parameters.error().message();
+  EXPECT_EQ(with_parameters->context.as_record().at("path").as_string(), "/docs/d1");
 }
 
 std::optional<std::map<std::string, std::string, std::less<>>> MatchPathTemplate(

@@ -382,6 +382,15 @@ TEST(PathHasPrefixSegmentTest, PathParametersDoNotStepOutOfAPrefix) {
   EXPECT_FALSE(PathHasPrefixSegment("/admin2;x", "/admin"));
 }
 
+TEST(PathWithoutParametersTest, DropsEachSegmentsParameters) {
+  EXPECT_EQ(PathWithoutParameters("/docs;v=2/secret;a"), "/docs/secret");
+  EXPECT_EQ(PathWithoutParameters("/a;x;y/b/c;jsessionid=1"), "/a/b/c");
+  EXPECT_EQ(PathWithoutParameters("/docs/;jsessionid=1"), "/docs/");
+  EXPECT_EQ(PathWithoutParameters("/a/b%3Bc"), "/a/b%3Bc");  // an escaped ';' is no parameter
+  EXPECT_EQ(PathWithoutParameters("/plain/path"), "/plain/path");
+  EXPECT_EQ(PathWithoutParameters("/"), "/");
+}
+
 TEST(PathHasPrefixSegmentTest, IgnoresCaseOnlyWhenAsked) {
   constexpr bool kIgnoreCase = true;
   EXPECT_FALSE(PathHasPrefixSegment("/ADMIN/x", "/admin"));
