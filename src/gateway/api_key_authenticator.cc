@@ -7,7 +7,7 @@ Result<Principal> ApiKeyAuthenticator::Authenticate(const identity::ApiKeyIndex&
   BULWARK_ASSIGN_OR_RETURN(identity::ApiKey verified, index.Verify(key));
   // Keys are checked when made; one stored before a rule was (a subject
   // with surrounding spaces) is refused here rather than forwarded.
-  if (!IsForwardableSubject(verified.subject)) {
+  if (!identity::IsForwardableSubject(verified.subject)) {
     return Err(UnauthenticatedError("api key subject cannot be forwarded"));
   }
   Principal principal;

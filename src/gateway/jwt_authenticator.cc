@@ -9,6 +9,7 @@
 
 #include "core/file.h"
 #include "core/log.h"
+#include "identity/api_keys.h"
 #include "jose/base64url.h"
 #include "jose/json.h"
 #include "jose/jws.h"
@@ -421,7 +422,7 @@ Result<Principal> JwtAuthenticator::MakePrincipal(const Issuer& issuer,
       std::any_of(p.roles_.begin(), p.roles_.end(), unsafe)) {
     return Err(UnauthenticatedError("control characters in claims"));
   }
-  if (!IsForwardableSubject(p.subject_)) {
+  if (!identity::IsForwardableSubject(p.subject_)) {
     return Err(UnauthenticatedError("subject with surrounding whitespace"));
   }
   return p;

@@ -6,12 +6,6 @@
 
 namespace bulwark::gateway {
 
-bool IsForwardableSubject(std::string_view subject) {
-  auto control = [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; };
-  return !subject.empty() && std::none_of(subject.begin(), subject.end(), control) &&
-         subject.front() != ' ' && subject.back() != ' ';
-}
-
 bool Principal::HasScope(std::string_view scope) const {
   return std::find(scopes_.begin(), scopes_.end(), scope) != scopes_.end();
 }

@@ -69,12 +69,6 @@ std::vector<std::pair<std::string, std::string>> IdentityHeaders(const Principal
 
 std::string_view CredentialKindName(CredentialKind kind);
 
-// Whether `subject` can travel to the service as a field value as it is:
-// not empty, no control characters (they would split the field), and no
-// whitespace at either end (RFC 9110 section 5.5: the service would read
-// " alice" as alice, whom no rule here names).
-bool IsForwardableSubject(std::string_view subject);
-
 // "a b c": how scopes travel in headers and token claims (a scope holds no
 // space: see JwtAuthenticator), and the scopes of a challenge.
 std::string JoinWithSpaces(const std::vector<std::string>& items);

@@ -160,15 +160,16 @@ bool ContainsApiKey(std::string_view text) {
   return false;
 }
 
+bool IsForwardableSubject(std::string_view subject) {
+  return !subject.empty() && !HasControl(subject) && subject.front() != ' ' &&
+         subject.back() != ' ';
+}
+
 Status ValidateApiKeySpec(const ApiKeySpec& spec) {
   if (spec.name.empty() || spec.name.size() > 128 || HasControl(spec.name)) {
     return InvalidArgumentError("name: 1..128 characters without control characters");
   }
-  // The subject travels on as a field value, which has no surrounding
-  // whitespace (RFC 9110 section 5.5): " alice" would reach the service as
-  // alice, whom no rule here names.
-  if (spec.subject.empty() || spec.subject.size() > 256 || HasControl(spec.subject) ||
-      spec.subject.front() == ' ' || spec.subject.back() == ' ') {
+  if (spec.subject.size() > 256 || !IsForwardableSubject(spec.subject)) {
     return InvalidArgumentError(
         "subject: 1..256 characters without control characters or surrounding spaces");
   }

@@ -59,9 +59,17 @@ struct ApiKeySpec {
   std::optional<std::chrono::seconds> ttl;  // none = no expiry
 };
 
-// Checks a spec: name 1..128 and subject 1..256 bytes without control
-// characters; scopes and roles up to 64 each, 1..128 bytes of visible ASCII;
-// ttl 60 s .. 10 years. kInvalidArgument naming the field.
+// Whether `subject`, any credential's (an API key's, a token's `sub`), can
+// travel to the service as a field value as it is: not empty, no control
+// characters (they would split the field), and no space at either end (RFC
+// 9110 section 5.5: the service would read " alice" as alice, whom no rule
+// here names).
+bool IsForwardableSubject(std::string_view subject);
+
+// Checks a spec: name 1..128 bytes without control characters, subject up
+// to 256 bytes and forwardable (IsForwardableSubject); scopes and roles up
+// to 64 each, 1..128 bytes of visible ASCII; ttl 60 s .. 10 years.
+// kInvalidArgument naming the field.
 Status ValidateApiKeySpec(const ApiKeySpec& spec);
 
 class ApiKeyService {
