@@ -144,6 +144,10 @@ Result<std::string> HashAdminToken(std::string_view token) {
 
 bool AdminApi::TakesBodyAt(std::string_view path) { return path.starts_with(kAdminPrefix); }
 
+bool AdminApi::TokenAccepted(const net::HttpRequest& request) const {
+  return identity::StaticTokenMatches(net::BearerTokenOf(request), options_.token_sha256);
+}
+
 std::optional<net::HttpResponse> AdminApi::Handle(const net::HttpRequest& request,
                                                   std::string_view path) const {
   // Judged on the normalized path, as the gateway judges its routes.

@@ -66,6 +66,9 @@ class AdminApi {
   // with its body: the server reads such a body whole first, where it
   // would otherwise stream it to the proxy.
   static bool TakesBodyAt(std::string_view path);
+  // Whether `request` carries this API's token: the server reads a body
+  // only for a caller the API will hear, so a stranger's is never held.
+  bool TokenAccepted(const net::HttpRequest& request) const;
 
   // The answer for a request whose normalized path (`path`, from
   // net::NormalizeRequestTarget, which the caller runs once for all its

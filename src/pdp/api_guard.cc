@@ -7,10 +7,14 @@
 
 namespace bulwark::pdp {
 
+bool HasToken(const net::HttpRequest& request, std::string_view token_sha256) {
+  return identity::StaticTokenMatches(net::BearerTokenOf(request), token_sha256);
+}
+
 std::optional<net::HttpResponse> RefuseUnlessAuthorized(const net::HttpRequest& request,
                                                         std::string_view token_sha256,
                                                         std::string_view realm) {
-  if (identity::StaticTokenMatches(net::BearerTokenOf(request), token_sha256)) return std::nullopt;
+  if (HasToken(request, token_sha256)) return std::nullopt;
   return net::BearerRefusal(request, realm, "API token required");
 }
 

@@ -9,6 +9,9 @@
 
 namespace bulwark::pdp {
 
+// Whether `request` carries the bearer token whose SHA-256 is `token_sha256`.
+bool HasToken(const net::HttpRequest& request, std::string_view token_sha256);
+
 // The refusal for a call without the bearer token whose SHA-256 is
 // `token_sha256` (401 with a WWW-Authenticate naming `realm`), that is not
 // a POST (405) or has no JSON body (415); nullopt for a call that may go on.

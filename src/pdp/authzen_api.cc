@@ -207,6 +207,10 @@ bool AuthzenApi::TakesBodyAt(std::string_view path) {
   return path == kEvaluationPath || path == kEvaluationsPath || path.starts_with(kSearchPrefix);
 }
 
+bool AuthzenApi::TokenAccepted(const net::HttpRequest& request) const {
+  return HasToken(request, options_.token_sha256);
+}
+
 std::optional<net::HttpResponse> AuthzenApi::Handle(const net::HttpRequest& request,
                                                     std::string_view path) const {
   if (path == kMetadataPath && !options_.policy_decision_point.empty()) {

@@ -92,6 +92,10 @@ bool DecisionApi::TakesBodyAt(std::string_view path) {
   return path == kAuthorizePath || path == kBatchPath;
 }
 
+bool DecisionApi::TokenAccepted(const net::HttpRequest& request) const {
+  return HasToken(request, options_.token_sha256);
+}
+
 std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& request,
                                                      std::string_view path) const {
   if (!TakesBodyAt(path)) return std::nullopt;

@@ -153,6 +153,10 @@ bool RelationsApi::TakesBodyAt(std::string_view path) {
   return path.starts_with(kPrefix) || path.starts_with(kOpenFgaPrefix);
 }
 
+bool RelationsApi::TokenAccepted(const net::HttpRequest& request) const {
+  return HasToken(request, options_.token_sha256);
+}
+
 std::optional<net::HttpResponse> RelationsApi::Handle(const net::HttpRequest& request,
                                                       std::string_view path) const {
   std::string_view op;

@@ -186,14 +186,13 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   http_options.max_header_bytes = config.listener.max_header_bytes;
   http_options.max_header_count = config.listener.max_header_count;
   http_options.max_body_bytes = config.listener.max_body_bytes;
-  // Bodies come to the handler unread where the proxy passes them on as
-  // they come, or forward-auth decides on the head alone (its body never
-  // read); the local APIs read theirs whole (DispatchWithWholeBody). Without
-  // either, every body is held.
-  if (server->proxy_ || server->IsForwardAuthEnabled()) {
-    http_options.max_held_body_bytes = config.listener.max_held_body_bytes;
-    http_options.min_body_bytes_per_second = config.listener.min_body_bytes_per_second;
-  } else {
+  // A body over max_held_body_bytes comes to the handler unread: the proxy
+  // passes it on as it comes, forward-auth decides on the head alone, and
+  // an API reads it whole only for a caller with its token (TakesBodyLocally),
+  // so no one else makes the server hold it.
+  http_options.max_held_body_bytes = config.listener.max_held_body_bytes;
+  http_options.min_body_bytes_per_second = config.listener.min_body_bytes_per_second;
+  if (!server->proxy_) {
     http_options.max_body_bytes = std::min(http_options.max_body_bytes, kMaxLocalBodyBytes);
   }
   http_options.io_uring = config.listener.io_uring;
@@ -208,7 +207,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
       net::StartAsyncHttpServer(
           http_options,
           [self](net::HttpRequest& request) -> boost::asio::awaitable<net::HttpResponse> {
-            if (request.streamed_body && self->TakesBodyLocally(request.target)) {
+            if (request.streamed_body && self->TakesBodyLocally(request)) {
               return self->DispatchWithWholeBody(request);
             }
             return self->Dispatch(request);
@@ -278,26 +277,29 @@ boost::asio::awaitable<net::HttpResponse> Server::DispatchWithWholeBody(
   co_return co_await Dispatch(request);
 }
 
-bool Server::IsForwardAuthEnabled() const {
-  return gateway_ && config_.gateway->forward_auth.enabled;
-}
-
 bool Server::IsForwardAuthCall(std::string_view target) const {
-  return IsForwardAuthEnabled() && gateway::IsForwardAuthTarget(target);
+  return gateway_ && config_.gateway->forward_auth.enabled && gateway::IsForwardAuthTarget(target);
 }
 
-bool Server::TakesBodyLocally(std::string_view target) const {
+bool Server::TakesBodyLocally(const net::HttpRequest& request) const {
   // Judged on the normalized path, as the APIs judge it; a path that does
   // not normalize is none of theirs (the proxy refuses it, body unread),
-  // nor is a forward-auth call's, whatever it resolves to.
-  if (IsForwardAuthCall(target)) return false;
-  const Result<net::NormalizedTarget> normalized = net::NormalizeRequestTarget(target);
+  // nor is a forward-auth call's, whatever it resolves to. A caller without
+  // the API's token is refused on the head, its body never read: a stranger
+  // cannot make the server hold megabytes per connection.
+  if (IsForwardAuthCall(request.target)) return false;
+  const Result<net::NormalizedTarget> normalized = net::NormalizeRequestTarget(request.target);
   if (!normalized) return false;
   const std::string_view path = normalized->path;
-  return (admin_ && admin::AdminApi::TakesBodyAt(path)) ||
-         (decision_api_ && pdp::DecisionApi::TakesBodyAt(path)) ||
-         (relations_api_ && pdp::RelationsApi::TakesBodyAt(path)) ||
-         (authzen_api_ && pdp::AuthzenApi::TakesBodyAt(path));
+  // The APIs in the order HandleLocal asks them.
+  if (admin_ && admin::AdminApi::TakesBodyAt(path)) return admin_->TokenAccepted(request);
+  if (decision_api_ && pdp::DecisionApi::TakesBodyAt(path)) {
+    return decision_api_->TokenAccepted(request);
+  }
+  if (relations_api_ && pdp::RelationsApi::TakesBodyAt(path)) {
+    return relations_api_->TokenAccepted(request);
+  }
+  return authzen_api_ && pdp::AuthzenApi::TakesBodyAt(path) && authzen_api_->TokenAccepted(request);
 }
 
 boost::asio::awaitable<net::HttpResponse> Server::HandleForwardAuthCall(

@@ -71,13 +71,12 @@ class Server {
   // path of one of Bulwark's APIs: its body read whole first (up to 16 MiB),
   // as they take bodies.
   boost::asio::awaitable<net::HttpResponse> DispatchWithWholeBody(net::HttpRequest& request) const;
-  // Whether `target` is a path of one of the configured APIs that read
-  // request bodies (admin, decision, relations, AuthZEN). Every other body
-  // that streams is read, if at all, by the proxy once the request is
-  // allowed; Bulwark's other endpoints answer without it.
-  bool TakesBodyLocally(std::string_view target) const;
-  // Whether the forward-auth endpoints are on.
-  bool IsForwardAuthEnabled() const;
+  // Whether `request` is to a path of one of the configured APIs that read
+  // request bodies (admin, decision, relations, AuthZEN), with that API's
+  // token. Every other body that streams is read, if at all, by the proxy
+  // once the request is allowed; Bulwark's other endpoints, and the APIs
+  // refusing a caller without their token, answer without it.
+  bool TakesBodyLocally(const net::HttpRequest& request) const;
   // Whether `target`, as it came, is a forward-auth endpoint's (and
   // forward-auth is on): judged before any API sees its normalized form.
   bool IsForwardAuthCall(std::string_view target) const;

@@ -119,6 +119,26 @@ expect_eq "store: a duplicate id is refused" \
 expect_eq "store: no token, no change" \
   "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$base/_bulwark/admin/v1/policies/freeze")" "401"
 expect_eq "store: decisions unchanged by refused changes" "$(decision)" "deny"
+# A caller without the token is refused on the head: its body is never
+# asked for (no 100 Continue) nor waited for, so a stranger cannot make the
+# server hold a megabyte per connection. The token's holder is heard.
+first_line() {  # first_line TOKEN EXPECT: the first status line of a 1 MB POST's answers
+  python3 - "$bulwark_port" "$1" "$2" <<'PY'
+import socket, sys
+port, token, expect = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "expect"
+s = socket.create_connection(("127.0.0.1", port), timeout=3)
+head = ("POST /_bulwark/admin/v1/api-keys HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 1000000\r\nAuthorization: Bearer %s\r\n%s\r\n" % (token, "Expect: 100-continue\r\n" if expect else ""))
+s.sendall(head.encode() + (b"" if expect else b"x" * 100000))
+try:
+    print(s.recv(4096).split(b"\r\n", 1)[0].decode())
+except socket.timeout:
+    print("no answer")
+PY
+}
+expect_eq "a stranger's body is not asked for" "$(first_line wrong-token expect)" "HTTP/1.1 401 Unauthorized"
+expect_eq "nor waited for" "$(first_line wrong-token no)" "HTTP/1.1 401 Unauthorized"
+expect_eq "the token's holder is asked for the body" "$(first_line "$BULWARK_ADMIN_TOKEN" expect)" "HTTP/1.1 100 Continue"
 kill "$bulwark_pid"; wait "$bulwark_pid" 2>/dev/null
 start_bulwark "$work/managed.yaml" "$work/managed2.log" || { echo "FAIL: managed server did not restart"; exit 1; }
 base="http://127.0.0.1:$bulwark_port"

@@ -938,8 +938,12 @@ expect_eq "an endpoint that takes no body answers an upload without it" \
 expect_eq "a path like an API's is the proxy's: refused before the body" \
   "$(curl -s -o /dev/null -w '%{http_code} %{size_upload}' -H "Expect: 100-continue" \
     --data-binary @upload.bin "$base/v1/authorizations")" "404 0"
-expect_eq "the decision API reads a body up to 16 MiB, no more" \
-  "$(curl -s -o /dev/null -w '%{http_code}' --data-binary @upload.bin "$base/v1/authorize")" "413"
+expect_eq "the decision API reads its caller's body up to 16 MiB, no more" \
+  "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer e2e-proxy-decision-api-token-0123456789" \
+    -H "Content-Type: application/json" --data-binary @upload.bin "$base/v1/authorize")" "413"
+expect_eq "and refuses a stranger before the body" \
+  "$(curl -s -o /dev/null -w '%{http_code} %{size_upload}' -H "Expect: 100-continue" \
+    --data-binary @upload.bin "$base/v1/authorize")" "401 0"
 head -c 40000000 /dev/urandom >upload.bin
 expect_eq "a chunked upload past the limit is cut -> 413" \
   "$(code -H "Transfer-Encoding: chunked" --data-binary @upload.bin "$base/framing/upload"):$(cat body)" \
