@@ -22,13 +22,12 @@ int Serve(const std::string& config_file) {
   }
   log::SetLevel(config->log_level);
 
-  // Block the shutdown signals before any thread starts, so every thread
-  // inherits the mask and only sigwait below receives them.
-  sigset_t shutdown_signals;
-  sigemptyset(&shutdown_signals);
-  sigaddset(&shutdown_signals, SIGTERM);
-  sigaddset(&shutdown_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
+  // Block the signals handled here before any thread starts, so every
+  // thread inherits the mask and only sigwait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int handled : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&signals, handled);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   Result<std::unique_ptr<server::Server>> running = server::Server::Start(*config);
@@ -41,9 +40,28 @@ int Serve(const std::string& config_file) {
     // now (a port in use, a store file held) is 1.
     return running.error().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitInvalid;
   }
-  int signal_number = 0;
-  sigwait(&shutdown_signals, &signal_number);
-  log::Info("server.signal", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  for (;;) {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    if (signal_number == SIGTERM || signal_number == SIGINT) {
+      log::Info("server.signal", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      break;
+    }
+    // SIGHUP (logrotate's postrotate) and SIGUSR1 (as nginx takes it) open
+    // the audit file anew after a rotation; SIGUSR2 is ignored. None of
+    // them ends the process, as their default action would.
+    if (signal_number == SIGUSR2) {
+      log::Info("server.signal_ignored", {{"signal", "SIGUSR2"}});
+      continue;
+    }
+    const Status reopened = (*running)->ReopenAuditFile();
+    if (reopened.ok()) {
+      log::Info("audit.reopened", {{"signal", signal_number == SIGHUP ? "SIGHUP" : "SIGUSR1"}});
+    } else {
+      log::Error("audit.reopen_failed",
+                 {{"error", reopened.message()}, {"kept", "the file it had"}});
+    }
+  }
   (*running)->Stop();
   return kExitOk;
 }

@@ -254,6 +254,8 @@ void Server::Stop() {
   log::Info("server.stopped");
 }
 
+Status Server::ReopenAuditFile() { return audit_sink_ ? audit_sink_->Reopen() : OkStatus(); }
+
 boost::asio::awaitable<net::HttpResponse> Server::Dispatch(net::HttpRequest& request) const {
   // Not a coroutine itself: it hands the connection the coroutine that
   // answers (the proxy's, for most requests), with no frame between.

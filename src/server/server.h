@@ -62,6 +62,10 @@ class Server {
   // drain timeout, then closes the listener and the store. Idempotent; never
   // call it from a request handler.
   void Stop();
+  // Opens the audit file's path again and writes there from now on, after
+  // a rotation moved the file away; OK without an audit file. If the open
+  // fails, the error is returned and events go on to the file there was.
+  Status ReopenAuditFile();
 
  private:
   Server(const ServerConfig& config, std::unique_ptr<store::Store> store);

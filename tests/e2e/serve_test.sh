@@ -159,6 +159,42 @@ kill "$stalled" 2>/dev/null
 pid=$fifo_pid
 port=$fifo_port
 
+# Log rotation: after the audit file is moved away, SIGHUP (logrotate's
+# postrotate) or SIGUSR1 makes a new one at the path; neither, nor SIGUSR2,
+# ends the process, as their default actions would.
+cat >rotate.yaml <<'YAML'
+server: {listen: 127.0.0.1:0}
+store: {backend: memory}
+audit: {file: rotate.jsonl}
+YAML
+main_pid=$pid
+main_port=$port
+if start_server rotate.yaml rotate.log; then ok; else bad "rotate start"; cat rotate.log; fi
+audited() {  # audited FILE PATH: waits up to 3 s for an event of PATH in FILE
+  for _ in $(seq 1 60); do grep -q "\"resource\":\"$2\"" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  return 1
+}
+curl -s -o /dev/null -X TRACE "http://127.0.0.1:$port/before-rotation"
+if audited rotate.jsonl /before-rotation; then ok; else bad "no event before rotation"; fi
+mv rotate.jsonl rotate.jsonl.1
+kill -HUP "$pid"
+sleep 0.3
+kill -USR2 "$pid"
+curl -s -o /dev/null -X TRACE "http://127.0.0.1:$port/after-hup"
+if audited rotate.jsonl /after-hup; then ok; else bad "no event in the new file after SIGHUP"; tail -3 rotate.log; fi
+expect_eq "the moved file keeps only what came before" "$(grep -c after-hup rotate.jsonl.1)" "0"
+mv rotate.jsonl rotate.jsonl.2
+kill -USR1 "$pid"
+sleep 0.3
+curl -s -o /dev/null -X TRACE "http://127.0.0.1:$port/after-usr1"
+if audited rotate.jsonl /after-usr1; then ok; else bad "no event in the new file after SIGUSR1"; fi
+expect_eq "SIGHUP, SIGUSR1 and SIGUSR2 leave it serving" \
+  "$(kill -0 "$pid" 2>/dev/null && echo running):$(grep -c '"msg":"audit.reopened"' rotate.log)" "running:2"
+kill -TERM "$pid"
+wait "$pid"
+pid=$main_pid
+port=$main_port
+
 # SIGTERM: readiness drops, the process drains and exits 0.
 kill -TERM "$pid"
 wait "$pid"
