@@ -1,6 +1,7 @@
 // bulwark serve --config FILE: runs Bulwark until SIGTERM or SIGINT, then
 // drains gracefully.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -13,6 +14,22 @@
 namespace bulwark::cli {
 
 namespace {
+
+// Each proxied request holds two descriptors (the client's connection and
+// the service's), so the soft limit many systems start a process with
+// (1024) runs out long before the connection cap. As Go's runtime does,
+// the soft limit is raised to the hard one; what is granted is logged.
+void RaiseOpenFilesLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t was = limit.rlim_cur;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = was;
+  }
+  log::Info("server.open_files_limit",
+            {{"limit", static_cast<int64_t>(limit.rlim_cur)}, {"was", static_cast<int64_t>(was)}});
+}
 
 int Serve(const std::string& config_file) {
   Result<server::ServerConfig> config = server::LoadServerConfig(config_file);
@@ -30,6 +47,7 @@ int Serve(const std::string& config_file) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  RaiseOpenFilesLimit();
   Result<std::unique_ptr<server::Server>> running = server::Server::Start(*config);
   if (!running) {
     log::Error("server.start_failed", {{"error", running.error().ToString()}});

@@ -1,4 +1,5 @@
 #include "core/log.h"
+#include "core/log_throttle.h"
 
 #include <fmt/chrono.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -252,6 +253,16 @@ std::string FormatForTest(Level level, std::string_view event,
   std::string out = "{";
   AppendLine(out, level, event, fields);
   return out;
+}
+
+std::optional<int64_t> Throttle::Pass() {
+  const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  auto next = next_.load(std::memory_order_relaxed);
+  if (now < next || !next_.compare_exchange_strong(next, now + every_, std::memory_order_relaxed)) {
+    held_.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  return held_.exchange(0, std::memory_order_relaxed);
 }
 
 void Write(Level level, std::string_view event, std::initializer_list<Field> fields) {

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "core/log.h"
+#include "net/upstream_pool.h"
 
 namespace bulwark::gateway {
 
@@ -73,6 +74,9 @@ void HealthChecker::Remove(const Check* check) {
 void HealthChecker::Probe(Check& check) {
   const Target& target = check.target_;
   Result<net::FetchedResponse> response = net::FetchUrl(target.url, target.fetch);
+  // A check this process lacked the descriptors (or memory) to make says
+  // nothing of the service: it moves nothing.
+  if (!response && net::IsLocalShortage(response.error())) return;
   const bool passed = response && response->status >= 200 && response->status < 400;
   // Under the lock, so that once Remove returns no check of it moves its
   // state or gauge.

@@ -1,6 +1,7 @@
 #include "gateway/reverse_proxy.h"
 
 #include "core/log.h"
+#include "core/log_throttle.h"
 #include "gateway/api_key_authenticator.h"
 #include "gateway/key_refetch_wait.h"
 #include "gateway/status_response.h"
@@ -53,6 +54,16 @@ bool MayGoToNextEndpoint(const Result<net::HttpResponse>& sent, const RetryPolic
   if (!idempotent || tunnel) return false;
   if (policy.on_reset && net::IsLostBeforeAnswer(error)) return true;
   return policy.on_timeout && net::IsTimeoutBeforeAnswer(error);
+}
+
+// Says, at most once per 10 s, that connections to services fail for want
+// of this process's own resources (net::IsLocalShortage).
+void WarnOfLocalShortage(const Status& error) {
+  static log::Throttle throttle(std::chrono::seconds(10));
+  if (const std::optional<int64_t> held = throttle.Pass()) {
+    log::Warn("gateway.upstream_local_shortage",
+              {{"error", error.message()}, {"suppressed", *held}});
+  }
 }
 
 // The least time left of a request's bound for which a retry is sent (or
@@ -1122,7 +1133,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
              MayGoToNextEndpoint(sent, policy, idempotent, tunnel)) {
         // The try is over: its breaker hears of it before the next
         // endpoint is chosen, so one it opens turns that try away.
-        RecordTry(*endpoint, sent);
+        RecordTry(*endpoint, sent, admission);
         recorded = true;
         in_flight.reset();
         if (std::find(tried.begin(), tried.end(), endpoint->serial) == tried.end()) {
@@ -1197,7 +1208,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       if (client_body && client_body->error()) {
         response = ClientBodyFailed(*endpoint, *client_body->error(), decision, admission);
       } else {
-        FinishForward(*endpoint, sent, /*record_try=*/!recorded, decision, response);
+        FinishForward(*endpoint, sent, /*record_try=*/!recorded, admission, decision, response);
         if (upstream.least_request) {  // counted on to the end of a stream or tunnel
           std::atomic<int>& count = endpoint->in_flight;
           const std::shared_ptr<Endpoint>& held = view->members->endpoints[place];
@@ -1314,9 +1325,12 @@ net::HttpResponse ReverseProxy::ClientBodyFailed(const Endpoint& endpoint, const
   return response;
 }
 
-void ReverseProxy::RecordTry(const Endpoint& endpoint, const Result<net::HttpResponse>& sent) {
+void ReverseProxy::RecordTry(const Endpoint& endpoint, const Result<net::HttpResponse>& sent,
+                             guard::CircuitBreaker::Admission admission) {
   guard::CircuitBreaker& breaker = endpoint.breaker;
-  if (!sent || sent->status == 502 || sent->status == 503 || sent->status == 504) {
+  if (!sent && net::IsLocalShortage(sent.error())) {
+    breaker.RecordAbandoned(admission);
+  } else if (!sent || sent->status == 502 || sent->status == 503 || sent->status == 504) {
     breaker.RecordFailure();
   } else {
     breaker.RecordSuccess();
@@ -1324,13 +1338,22 @@ void ReverseProxy::RecordTry(const Endpoint& endpoint, const Result<net::HttpRes
 }
 
 void ReverseProxy::FinishForward(const Endpoint& endpoint, Result<net::HttpResponse>& response,
-                                 bool record_try, Decision& decision,
-                                 net::HttpResponse& out) const {
-  if (record_try) RecordTry(endpoint, response);
+                                 bool record_try, guard::CircuitBreaker::Admission admission,
+                                 Decision& decision, net::HttpResponse& out) const {
+  if (record_try) RecordTry(endpoint, response, admission);
   if (!response) {
     if (recorder_) recorder_->UpstreamError(UpstreamName(endpoint));
     const bool timeout = response.error().code() == StatusCode::kDeadlineExceeded;
-    out = StatusResponse(timeout ? 504 : 502);
+    // Out of descriptors (or memory, or local ports) here: the gateway is
+    // overloaded, not the service broken.
+    const bool shortage = net::IsLocalShortage(response.error());
+    if (shortage) {
+      WarnOfLocalShortage(response.error());
+    } else if (log::Enabled(log::Level::kDebug)) {
+      log::Debug("gateway.upstream_failed",
+                 {{"upstream", UpstreamName(endpoint)}, {"error", response.error().message()}});
+    }
+    out = StatusResponse(timeout ? 504 : shortage ? 503 : 502);
     AppendRequestIdField(decision.request_id, out.passed_on_fields);
     return;
   }

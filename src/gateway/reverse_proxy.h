@@ -161,14 +161,18 @@ class ReverseProxy {
   net::HttpResponse ClientBodyFailed(const Endpoint& endpoint, const Status& error,
                                      Decision& decision,
                                      guard::CircuitBreaker::Admission admission) const;
-  // Tells `endpoint`'s breaker how a try there ended: a failure if no
-  // answer came, or a 502, 503 or 504; else a success.
-  static void RecordTry(const Endpoint& endpoint, const Result<net::HttpResponse>& sent);
+  // Tells `endpoint`'s breaker how a try there, admitted as `admission`,
+  // ended: a failure if no answer came, or a 502, 503 or 504; else a
+  // success. A connection this process lacked the resources to make
+  // (net::IsLocalShortage) tells nothing of the service and is neither.
+  static void RecordTry(const Endpoint& endpoint, const Result<net::HttpResponse>& sent,
+                        guard::CircuitBreaker::Admission admission);
   // Makes `out` the client's response to the service's `response` (or
   // failure), which it spends; with `record_try`, tells the endpoint's
   // breaker how it ended (unless a retry's loop did already).
   void FinishForward(const Endpoint& endpoint, Result<net::HttpResponse>& response, bool record_try,
-                     Decision& decision, net::HttpResponse& out) const;
+                     guard::CircuitBreaker::Admission admission, Decision& decision,
+                     net::HttpResponse& out) const;
   // The pool of this thread to the endpoint at `place` in `view`.
   static net::UpstreamPool& PoolAt(View& view, size_t place,
                                    const boost::asio::any_io_executor& executor);

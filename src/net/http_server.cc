@@ -22,6 +22,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/log.h"
+#include "core/log_throttle.h"
 #include "net/await.h"
 #include "net/http_connection.h"
 #include "net/listener.h"
@@ -103,7 +104,11 @@ asio::awaitable<void> AcceptLoop(Worker& worker) {
     if (shared.stopping.load(std::memory_order_acquire)) co_return;
     if (ec == asio::error::connection_aborted) continue;
     if (ec && IsTransientAcceptError(ec)) {
-      log::Warn("net.http.accept_backoff", {{"error", ec.message()}});
+      // Out of descriptors, every thread meets it 20 times a second.
+      static log::Throttle throttle(std::chrono::seconds(10));
+      if (const std::optional<int64_t> held = throttle.Pass()) {
+        log::Warn("net.http.accept_backoff", {{"error", ec.message()}, {"suppressed", *held}});
+      }
       backoff.expires_after(kAcceptBackoff);
       co_await backoff.async_wait(kAwaitInPlace);
       continue;

@@ -304,6 +304,19 @@ bool IsConnectFailure(const Status& error) {
          error == IoError(beast::error::timeout, kHandshakeStep);
 }
 
+bool IsLocalShortage(const Status& error) {
+  // The pool's failures and net::FetchUrl's (a health check's) both end
+  // with the system's message.
+  if (error.code() != StatusCode::kUnavailable) return false;
+  for (int errno_value : {EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL}) {
+    if (error.message().ends_with(
+            beast::error_code(errno_value, boost::system::system_category()).message())) {
+      return true;
+    }
+  }
+  return false;
+}
+
 UpstreamPool::UpstreamPool(asio::any_io_executor executor, UpstreamOptions options,
                            std::vector<tcp::endpoint> endpoints,
                            std::shared_ptr<UpstreamTlsContext> tls_context)
@@ -337,6 +350,14 @@ void UpstreamPool::CloseIdle() {
 asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool::Connect() {
   auto connection = std::make_unique<Connection>(executor_);
   const auto connect_deadline = std::chrono::steady_clock::now() + options_.connect_timeout;
+  // A socket this process has no descriptor for is told as that (the
+  // range connect would report it as cancelled), so that it is not taken
+  // for the service's failure (IsLocalShortage).
+  if (!endpoints_.empty()) {
+    beast::error_code open_ec;
+    connection->stream.socket().open(endpoints_.front().protocol(), open_ec);
+    if (open_ec) co_return Err(IoError(open_ec, kConnectStep));
+  }
   connection->stream.expires_after(options_.connect_timeout);
   auto [ec, endpoint] = co_await connection->stream.async_connect(endpoints_, kAwait);
   if (ec) co_return Err(IoError(ec, kConnectStep));

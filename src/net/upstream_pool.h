@@ -53,6 +53,12 @@ struct UpstreamOptions {
 // handshake failed): none of the request went to the service.
 bool IsConnectFailure(const Status& error);
 
+// Whether `error`, from UpstreamPool's Send or Upgrade or from net::FetchUrl,
+// is a connection this process could not make (or use) for want of its own resources (no file
+// descriptor left, no memory or buffer space, no local port): it says nothing of the service, so it
+// counts against neither its breaker nor its health.
+bool IsLocalShortage(const Status& error);
+
 // Whether `error`, from UpstreamPool's Send, is a connection lost (or never
 // made) before a byte of the answer came: the service may have taken the
 // request, but began no answer. Not a timeout, nor a malformed answer.

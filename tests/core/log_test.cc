@@ -1,9 +1,14 @@
 #include "core/log.h"
+#include "core/log_throttle.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace bulwark::log {
 namespace {
@@ -63,6 +68,27 @@ TEST(LogTest, FieldAcceptsOnlyPlainValues) {
   struct Opaque {};
   static_assert(!std::is_constructible_v<Field, std::string_view, Opaque>);
   static_assert(std::is_constructible_v<Field, std::string_view, int>);
+}
+
+// A throttled line goes out once per interval, telling how many were held
+// back since the last; concurrent callers let exactly one through.
+TEST(LogThrottleTest, LetsOneLineOutPerIntervalAndCountsTheRest) {
+  Throttle throttle(std::chrono::milliseconds(200));
+  EXPECT_EQ(throttle.Pass(), std::optional<int64_t>(0));
+  EXPECT_EQ(throttle.Pass(), std::nullopt);
+  EXPECT_EQ(throttle.Pass(), std::nullopt);
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(throttle.Pass(), std::optional<int64_t>(2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  std::atomic<int> passed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < 100; ++j) passed += throttle.Pass().has_value() ? 1 : 0;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(passed.load(), 1);
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ expect_eq() {  # expect_eq NAME GOT WANT
 
 # start_server CONFIG LOG: starts serve in the background; sets $pid and $port.
 start_server() {
-  "$bulwark" serve --config "$1" >"$2" 2>&1 &
+  ${launcher:-} "$bulwark" serve --config "$1" >"$2" 2>&1 &
   pid=$!
   pids+=("$pid")
   port=""
@@ -190,6 +190,50 @@ curl -s -o /dev/null -X TRACE "http://127.0.0.1:$port/after-usr1"
 if audited rotate.jsonl /after-usr1; then ok; else bad "no event in the new file after SIGUSR1"; fi
 expect_eq "SIGHUP, SIGUSR1 and SIGUSR2 leave it serving" \
   "$(kill -0 "$pid" 2>/dev/null && echo running):$(grep -c '"msg":"audit.reopened"' rotate.log)" "running:2"
+kill -TERM "$pid"
+wait "$pid"
+pid=$main_pid
+port=$main_port
+
+# Out of file descriptors: a request the gateway cannot open a connection
+# to its service for is a 503 of its own, counted against neither the
+# service's breaker nor its health, so once descriptors free the service is
+# served at once (five failures would have opened its breaker for 5 s).
+demo=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$bulwark" demo-upstream --listen "127.0.0.1:$demo" >demo.log 2>&1 &
+pids+=("$!")
+cat >fds.yaml <<YAML
+server: {listen: 127.0.0.1:0, threads: 1}
+store: {backend: memory}
+gateway:
+  upstreams: [{name: demo, address: "127.0.0.1:$demo"}]
+  routes: [{name: all, path_prefix: /, authn: {mode: none}, upstream: demo}]
+YAML
+main_pid=$pid
+main_port=$port
+launcher="prlimit --nofile=64:64"
+if start_server fds.yaml fds.log; then ok; else bad "fds start"; cat fds.log; fi
+launcher=""
+if grep -q '"msg":"server.open_files_limit".*"limit":64' fds.log; then ok; else bad "limit not logged"; fi
+got=$(python3 - "$port" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+def get(s):
+    s.sendall(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+    return s.recv(65536).split(b"\r\n", 1)[0].split(b" ")[1].decode()
+client = socket.create_connection(("127.0.0.1", port), timeout=5)
+# Past the process's descriptors: the rest wait in the listen backlog.
+fillers = [socket.create_connection(("127.0.0.1", port)) for _ in range(80)]
+time.sleep(0.3)
+# No connection to the service is pooled yet: each request needs one.
+statuses = [get(client) for _ in range(6)]
+for f in fillers: f.close()
+time.sleep(0.5)
+fresh = socket.create_connection(("127.0.0.1", port), timeout=5)
+print(" ".join(sorted(set(statuses))), get(fresh))
+PY
+)
+expect_eq "fds: out of descriptors, then freed" "$got" "503 200"
 kill -TERM "$pid"
 wait "$pid"
 pid=$main_pid
