@@ -53,10 +53,13 @@ int Serve(const std::string& config_file) {
     log::Error("server.start_failed", {{"error", running.error().ToString()}});
     std::cerr << "error: " << running.error().message() << "\n";
     // A setting found wrong only as the parts start (a jwks_uri in plain
-    // http to another host, a listen address that is not this host's) is
-    // the config's fault, as docs/cli.md says: 2. What the machine refuses
-    // now (a port in use, a store file held) is 1.
-    return running.error().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitInvalid;
+    // http to another host, a listen address that is not this host's, a
+    // file it names that is not there) is the config's fault, as
+    // docs/cli.md says: 2. What the machine refuses now (a port in use, a
+    // store file held) is 1.
+    const StatusCode code = running.error().code();
+    return code == StatusCode::kInvalidArgument || code == StatusCode::kNotFound ? kExitUsage
+                                                                                 : kExitInvalid;
   }
   for (;;) {
     int signal_number = 0;

@@ -284,6 +284,13 @@ Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
             InvalidArgumentError(fmt::format("jwt issuer '{}': keys in '{}': {}", config.name,
                                              config.jwks_file, parsed.error().message())));
       }
+      // Every token of the issuer would be refused: the file is wrong.
+      if (parsed->empty()) {
+        return Err(InvalidArgumentError(fmt::format(
+            "jwt issuer '{}': '{}' holds no key a token can be verified with (none, or none "
+            "of a kind Bulwark verifies)",
+            config.name, config.jwks_file)));
+      }
       keys = std::move(*parsed);
     }
     jose::JwtValidationOptions options{.issuers = {config.issuer},

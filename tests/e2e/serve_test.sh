@@ -113,6 +113,22 @@ wait "$pid"
 pid=$quickstart_pid
 
 # Settings found wrong only as the parts start are the config's too: exit 2.
+# So is a file the config names that is not there, or a key file with no
+# key a token could be verified with (every token would be refused).
+cat >nojwks.yaml <<'YAML'
+server: {listen: 127.0.0.1:0}
+store: {backend: memory}
+gateway:
+  issuers: [{name: idp, issuer: https://idp.example, audiences: [api], jwks_file: nothere.json}]
+  routes: [{name: r, path_prefix: /, authn: {credentials: [jwt]}}]
+YAML
+timeout 20 "$bulwark" serve --config nojwks.yaml >/dev/null 2>nojwks.err
+expect_eq "a missing jwks_file exits 2" "$?" "2"
+echo '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}' >nokeys.json
+sed 's/nothere.json/nokeys.json/' nojwks.yaml >nokeys.yaml
+timeout 20 "$bulwark" serve --config nokeys.yaml >/dev/null 2>nokeys.err
+expect_eq "a jwks_file without a usable key exits 2" "$?" "2"
+if grep -q "holds no key a token can be verified with" nokeys.err; then ok; else bad "no-key message"; cat nokeys.err; fi
 timeout 20 "$bulwark" serve --config twice.yaml >/dev/null 2>twice.err
 expect_eq "an endpoint listed twice is refused at start" "$?" "2"
 if grep -q "endpoint 127.0.0.1:9001 is listed twice" twice.err; then ok; else bad "endpoint twice message"; cat twice.err; fi
