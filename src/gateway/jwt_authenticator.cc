@@ -284,6 +284,13 @@ Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
             InvalidArgumentError(fmt::format("jwt issuer '{}': keys in '{}': {}", config.name,
                                              config.jwks_file, parsed.error().message())));
       }
+      if (parsed->skipped() != 0) {
+        log::Warn("gateway.jwks_keys_skipped",
+                  {{"issuer", config.name},
+                   {"file", config.jwks_file},
+                   {"skipped", static_cast<int64_t>(parsed->skipped())},
+                   {"kept", static_cast<int64_t>(parsed->keys().size())}});
+      }
       // Every token of the issuer would be refused: the file is wrong.
       if (parsed->empty()) {
         return Err(InvalidArgumentError(fmt::format(

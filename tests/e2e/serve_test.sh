@@ -129,6 +129,7 @@ sed 's/nothere.json/nokeys.json/' nojwks.yaml >nokeys.yaml
 timeout 20 "$bulwark" serve --config nokeys.yaml >/dev/null 2>nokeys.err
 expect_eq "a jwks_file without a usable key exits 2" "$?" "2"
 if grep -q "holds no key a token can be verified with" nokeys.err; then ok; else bad "no-key message"; cat nokeys.err; fi
+if grep -q '"msg":"gateway.jwks_keys_skipped".*"skipped":1' nokeys.err; then ok; else bad "skipped keys not logged"; fi
 timeout 20 "$bulwark" serve --config twice.yaml >/dev/null 2>twice.err
 expect_eq "an endpoint listed twice is refused at start" "$?" "2"
 if grep -q "endpoint 127.0.0.1:9001 is listed twice" twice.err; then ok; else bad "endpoint twice message"; cat twice.err; fi
