@@ -128,7 +128,7 @@ asio::awaitable<void> AcceptLoop(Worker& worker) {
       boost::system::error_code peer_ec;
       const auto peer = socket.remote_endpoint(peer_ec);
       if (peer_ec) continue;
-      std::string client = peer.address().to_string();
+      std::string client = internal::ClientConnectionKey(peer.address());
       if (!shared.per_client.TryAcquire(client, shared.options.max_connections_per_client)) {
         log::Debug("net.http.client_connection_limit", {{"client", client}});
         continue;  // the socket closes
@@ -151,6 +151,15 @@ asio::awaitable<void> AcceptLoop(Worker& worker) {
 }  // namespace
 
 namespace internal {
+
+std::string ClientConnectionKey(const asio::ip::address& address) {
+  if (address.is_v4()) return address.to_string();
+  const asio::ip::address_v6 v6 = address.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
+  asio::ip::address_v6::bytes_type bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return asio::ip::address_v6(bytes).to_string() + "/64";
+}
 
 ClientConnectionCounts::Shard& ClientConnectionCounts::ShardFor(const std::string& client) {
   return shards_[std::hash<std::string>{}(client) % shards_.size()];

@@ -24,9 +24,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 
+#include <boost/asio/ip/address.hpp>
 #include "net/async_http_server.h"
 #include "net/http_response.h"
 #include "net/http_server.h"
+
 #include "net/io_batch.h"
 #include "net/tls_context.h"
 
@@ -37,6 +39,12 @@ class UpstreamPool;
 }  // namespace bulwark::net
 
 namespace bulwark::net::internal {
+
+// The key a client's connections are counted under: its IPv4 address (an
+// IPv4-mapped IPv6 one too), or its IPv6 /64, which a subscriber gets whole
+// (RFC 6177), as the rate limits key it: one holder of a /64 does not get a
+// fresh allowance with each of its addresses.
+std::string ClientConnectionKey(const boost::asio::ip::address& address);
 
 // Open connections per client address, shared by every io thread. Touched
 // once when a connection is accepted and once when it closes, never per

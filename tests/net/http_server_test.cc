@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "http_test_client.h"
+#include "net/server_worker.h"
 
 namespace bulwark::net {
 namespace {
@@ -333,6 +334,21 @@ TEST_P(HttpServerTest, ConnectionsOverTheLimitAreClosedAtOnce) {
   EXPECT_TRUE(second.WaitForClose(2s));
   ASSERT_TRUE(first.Send(kGet));
   EXPECT_TRUE(first.ReadResponse().has_value());
+}
+
+// Connections are counted per IPv4 address and per IPv6 /64, so a client
+// with a /64 cannot take a fresh share with each of its addresses; one
+// address however written is one client.
+TEST(ClientConnectionKeyTest, AnIpv6ClientIsItsSlash64) {
+  const auto key = [](const char* text) {
+    return internal::ClientConnectionKey(boost::asio::ip::make_address(text));
+  };
+  EXPECT_EQ(key("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(key("::ffff:192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+  EXPECT_EQ(key("2001:db8:1:2:ffff:eeee:dddd:cccc"), "2001:db8:1:2::/64");
+  EXPECT_NE(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+  EXPECT_EQ(key("::1"), "::/64");
 }
 
 TEST_P(HttpServerTest, OneClientCannotHoldMoreThanItsShareOfConnections) {
