@@ -5,6 +5,7 @@
 #include "gateway/path_template.h"
 #include "gateway/principal.h"
 #include "gateway/route.h"
+#include "net/request_path.h"
 
 namespace bulwark::gateway {
 
@@ -77,7 +78,8 @@ AuthzDecision RelationAuthorizer::Authorize(const AuthzRequest& request) const {
       "current_time",
       cel::Value::String(cel::FormatTimestamp({cel::Int128{request.now} * 1'000'000'000})));
   check.context.emplace("method", cel::Value::String(std::string(request.action)));
-  check.context.emplace("path", cel::Value::String(std::string(request.resource)));
+  // As the service resolves it (net::PathWithoutParameters), as Cedar sees it.
+  check.context.emplace("path", cel::Value::String(net::PathWithoutParameters(request.resource)));
   check.context.emplace("host", cel::Value::String(RoutedHostName(request.host)));
   if (request.client_ip) {
     cel::IpAddress ip{request.client_ip->bytes(), !request.client_ip->is_v4()};

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <tuple>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -121,8 +122,20 @@ asio::awaitable<Result<FetchedResponse>> Fetch(Target target, std::vector<tcp::e
                                                FetchOptions options) {
   auto executor = co_await asio::this_coro::executor;
   beast::tcp_stream tcp_stream(executor);
-  tcp_stream.expires_after(timeout);
-  auto [connect_ec, endpoint] = co_await tcp_stream.async_connect(endpoints, kAwait);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // The endpoints one after another, each on a socket opened here, so that
+  // no descriptor left is told as that (net::IsLocalShortage), not as the
+  // cancellation a range connect reports it as.
+  beast::error_code connect_ec = asio::error::not_found;  // no endpoint at all
+  for (const tcp::endpoint& endpoint : endpoints) {
+    tcp::socket& socket = tcp_stream.socket();
+    if (socket.is_open()) socket.close(connect_ec);
+    socket.open(endpoint.protocol(), connect_ec);
+    if (connect_ec) co_return Err(UnavailableError("cannot connect: " + connect_ec.message()));
+    tcp_stream.expires_at(deadline);
+    std::tie(connect_ec) = co_await tcp_stream.async_connect(endpoint, kAwait);
+    if (!connect_ec || connect_ec == beast::error::timeout) break;
+  }
   if (connect_ec == beast::error::timeout)
     co_return Err(DeadlineExceededError("connect timed out"));
   if (connect_ec) co_return Err(UnavailableError("cannot connect: " + connect_ec.message()));
@@ -181,17 +194,33 @@ Result<FetchedResponse> FetchUrl(std::string_view url, const FetchOptions& optio
   const auto left = options.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::steady_clock::now() - start);
   if (left <= std::chrono::milliseconds(0)) return Err(DeadlineExceededError("timed out"));
-  asio::io_context ioc(1);
+  // A system error (no descriptor for the io_context's own) is told as
+  // itself, so that a shortage of this process is seen as one.
+  const auto system_failure = [](const boost::system::system_error& error) {
+    return Err(UnavailableError("fetch failed: " + error.code().message()));
+  };
+  std::optional<asio::io_context> ioc;
+  try {
+    ioc.emplace(1);
+  } catch (const boost::system::system_error& error) {
+    return system_failure(error);
+  }
   std::optional<Result<FetchedResponse>> result;
-  asio::co_spawn(ioc, Fetch(std::move(target), std::move(endpoints), left, options),
-                 [&result](std::exception_ptr e, Result<FetchedResponse> r) {
-                   if (e) {
-                     result = Err(InternalError("fetch failed unexpectedly"));
-                   } else {
+  asio::co_spawn(*ioc, Fetch(std::move(target), std::move(endpoints), left, options),
+                 [&](std::exception_ptr e, Result<FetchedResponse> r) {
+                   if (!e) {
                      result = std::move(r);
+                     return;
+                   }
+                   try {
+                     std::rethrow_exception(e);
+                   } catch (const boost::system::system_error& error) {
+                     result = system_failure(error);
+                   } catch (...) {
+                     result = Err(InternalError("fetch failed unexpectedly"));
                    }
                  });
-  ioc.run();
+  ioc->run();
   if (!result) return Err(InternalError("fetch did not complete"));
   return std::move(*result);
 }

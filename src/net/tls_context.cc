@@ -164,12 +164,12 @@ int TellChainExpiry(SSL* ssl, void*) {
   return SSL_SESSION_set1_ticket_appdata(session, bytes, sizeof(bytes));
 }
 
-// Whether the chain whose expiry `session`'s ticket carries (if any) is
-// still within it.
+// Whether the chain whose expiry `session`'s ticket carries is still
+// within it; false for a ticket that carries none.
 bool ChainValidNow(SSL_SESSION* session) {
   void* data = nullptr;
   size_t size = 0;
-  if (SSL_SESSION_get0_ticket_appdata(session, &data, &size) != 1 || size == 0) return true;
+  if (SSL_SESSION_get0_ticket_appdata(session, &data, &size) != 1) return false;
   if (size != kExpiryBytes) return false;
   uint64_t expiry = 0;
   for (size_t i = 0; i < kExpiryBytes; ++i) {

@@ -18,6 +18,7 @@
 #include <charconv>
 #include <cstring>
 #include <optional>
+#include <tuple>
 
 #include <sys/socket.h>
 
@@ -308,7 +309,7 @@ bool IsLocalShortage(const Status& error) {
   // The pool's failures and net::FetchUrl's (a health check's) both end
   // with the system's message.
   if (error.code() != StatusCode::kUnavailable) return false;
-  for (int errno_value : {EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL}) {
+  for (int errno_value : {EMFILE, ENFILE, ENOBUFS, ENOMEM}) {
     if (error.message().ends_with(
             beast::error_code(errno_value, boost::system::system_category()).message())) {
       return true;
@@ -350,16 +351,20 @@ void UpstreamPool::CloseIdle() {
 asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool::Connect() {
   auto connection = std::make_unique<Connection>(executor_);
   const auto connect_deadline = std::chrono::steady_clock::now() + options_.connect_timeout;
-  // A socket this process has no descriptor for is told as that (the
-  // range connect would report it as cancelled), so that it is not taken
-  // for the service's failure (IsLocalShortage).
-  if (!endpoints_.empty()) {
-    beast::error_code open_ec;
-    connection->stream.socket().open(endpoints_.front().protocol(), open_ec);
-    if (open_ec) co_return Err(IoError(open_ec, kConnectStep));
+  // The endpoints one after another, each on a socket opened here: one
+  // this process has no descriptor for is told as that (a range connect
+  // would report it as cancelled), so that it is not taken for the
+  // service's failure (IsLocalShortage).
+  beast::error_code ec = asio::error::not_found;  // no endpoint at all
+  for (const tcp::endpoint& endpoint : endpoints_) {
+    tcp::socket& socket = connection->stream.socket();
+    if (socket.is_open()) socket.close(ec);  // the last endpoint's attempt
+    socket.open(endpoint.protocol(), ec);
+    if (ec) co_return Err(IoError(ec, kConnectStep));
+    connection->stream.expires_at(connect_deadline);
+    std::tie(ec) = co_await connection->stream.async_connect(endpoint, kAwait);
+    if (!ec || ec == beast::error::timeout) break;
   }
-  connection->stream.expires_after(options_.connect_timeout);
-  auto [ec, endpoint] = co_await connection->stream.async_connect(endpoints_, kAwait);
   if (ec) co_return Err(IoError(ec, kConnectStep));
   connection->stream.socket().set_option(tcp::no_delay(true), ec);
   internal::Worker* worker = internal::CurrentWorker();

@@ -53,10 +53,11 @@ struct UpstreamOptions {
 // handshake failed): none of the request went to the service.
 bool IsConnectFailure(const Status& error);
 
-// Whether `error`, from UpstreamPool's Send or Upgrade or from net::FetchUrl,
-// is a connection this process could not make (or use) for want of its own resources (no file
-// descriptor left, no memory or buffer space, no local port): it says nothing of the service, so it
-// counts against neither its breaker nor its health.
+// Whether `error`, from UpstreamPool's Send or Upgrade or from
+// net::FetchUrl, is a connection this process could not make for want of
+// its own resources (no file descriptor left, no memory or buffer space):
+// it says nothing of the service, so it counts against neither its breaker
+// nor its health.
 bool IsLocalShortage(const Status& error);
 
 // Whether `error`, from UpstreamPool's Send, is a connection lost (or never

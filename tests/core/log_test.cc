@@ -79,12 +79,13 @@ TEST(LogThrottleTest, LetsOneLineOutPerIntervalAndCountsTheRest) {
   EXPECT_EQ(throttle.Pass(), std::nullopt);
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
   EXPECT_EQ(throttle.Pass(), std::optional<int64_t>(2));
-  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  // Long enough that no thread, however late it starts, sees it end.
+  Throttle slow(std::chrono::seconds(60));
   std::atomic<int> passed{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
-      for (int j = 0; j < 100; ++j) passed += throttle.Pass().has_value() ? 1 : 0;
+      for (int j = 0; j < 100; ++j) passed += slow.Pass().has_value() ? 1 : 0;
     });
   }
   for (auto& t : threads) t.join();
