@@ -1,5 +1,6 @@
 #include "net/http_fetch.h"
 
+#include "net/connect.h"
 #include "net/resolve.h"
 #include "net/tls_context.h"
 
@@ -8,7 +9,6 @@
 
 #include <algorithm>
 #include <optional>
-#include <tuple>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -122,20 +122,8 @@ asio::awaitable<Result<FetchedResponse>> Fetch(Target target, std::vector<tcp::e
                                                FetchOptions options) {
   auto executor = co_await asio::this_coro::executor;
   beast::tcp_stream tcp_stream(executor);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  // The endpoints one after another, each on a socket opened here, so that
-  // no descriptor left is told as that (net::IsLocalShortage), not as the
-  // cancellation a range connect reports it as.
-  beast::error_code connect_ec = asio::error::not_found;  // no endpoint at all
-  for (const tcp::endpoint& endpoint : endpoints) {
-    tcp::socket& socket = tcp_stream.socket();
-    if (socket.is_open()) socket.close(connect_ec);
-    socket.open(endpoint.protocol(), connect_ec);
-    if (connect_ec) co_return Err(UnavailableError("cannot connect: " + connect_ec.message()));
-    tcp_stream.expires_at(deadline);
-    std::tie(connect_ec) = co_await tcp_stream.async_connect(endpoint, kAwait);
-    if (!connect_ec || connect_ec == beast::error::timeout) break;
-  }
+  const beast::error_code connect_ec = co_await internal::ConnectInTurn(
+      tcp_stream, endpoints, std::chrono::steady_clock::now() + timeout);
   if (connect_ec == beast::error::timeout)
     co_return Err(DeadlineExceededError("connect timed out"));
   if (connect_ec) co_return Err(UnavailableError("cannot connect: " + connect_ec.message()));

@@ -24,11 +24,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 
-#include <boost/asio/ip/address.hpp>
 #include "net/async_http_server.h"
 #include "net/http_response.h"
 #include "net/http_server.h"
-
 #include "net/io_batch.h"
 #include "net/tls_context.h"
 

@@ -3,6 +3,7 @@
 #include "core/log.h"
 #include "net/await.h"
 #include "net/chunk_extensions.h"
+#include "net/connect.h"
 #include "net/immediate_io.h"
 #include "net/reactor_receive.h"
 #include "net/request_head.h"
@@ -18,7 +19,6 @@
 #include <charconv>
 #include <cstring>
 #include <optional>
-#include <tuple>
 
 #include <sys/socket.h>
 
@@ -351,20 +351,8 @@ void UpstreamPool::CloseIdle() {
 asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool::Connect() {
   auto connection = std::make_unique<Connection>(executor_);
   const auto connect_deadline = std::chrono::steady_clock::now() + options_.connect_timeout;
-  // The endpoints one after another, each on a socket opened here: one
-  // this process has no descriptor for is told as that (a range connect
-  // would report it as cancelled), so that it is not taken for the
-  // service's failure (IsLocalShortage).
-  beast::error_code ec = asio::error::not_found;  // no endpoint at all
-  for (const tcp::endpoint& endpoint : endpoints_) {
-    tcp::socket& socket = connection->stream.socket();
-    if (socket.is_open()) socket.close(ec);  // the last endpoint's attempt
-    socket.open(endpoint.protocol(), ec);
-    if (ec) co_return Err(IoError(ec, kConnectStep));
-    connection->stream.expires_at(connect_deadline);
-    std::tie(ec) = co_await connection->stream.async_connect(endpoint, kAwait);
-    if (!ec || ec == beast::error::timeout) break;
-  }
+  beast::error_code ec =
+      co_await internal::ConnectInTurn(connection->stream, endpoints_, connect_deadline);
   if (ec) co_return Err(IoError(ec, kConnectStep));
   connection->stream.socket().set_option(tcp::no_delay(true), ec);
   internal::Worker* worker = internal::CurrentWorker();
