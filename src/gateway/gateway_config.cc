@@ -73,10 +73,11 @@ Result<guard::RateLimitPolicy> PolicyFromNode(const ConfigNode& node) {
 }
 
 Result<JwtIssuerConfig> IssuerFromNode(const ConfigNode& node, const std::string& base_dir) {
-  BULWARK_RETURN_IF_ERROR(node.CheckKeys(
-      {"name", "issuer", "audiences", "jwks_file", "jwks_uri", "jwks_ca_file",
-       "jwks_refresh_seconds", "jwks_min_refetch_seconds", "jwks_max_stale_seconds", "typ",
-       "leeway_seconds", "max_lifetime_seconds", "roles_claim", "forward_token"}));
+  BULWARK_RETURN_IF_ERROR(
+      node.CheckKeys({"name", "issuer", "audiences", "jwks_file", "jwks_uri", "jwks_ca_file",
+                      "jwks_refresh_seconds", "jwks_min_refetch_seconds", "jwks_max_stale_seconds",
+                      "typ", "leeway_seconds", "max_lifetime_seconds", "roles_claim",
+                      "forward_token", "token_cache_mib"}));
   JwtIssuerConfig issuer;
   BULWARK_ASSIGN_OR_RETURN(issuer.name, node["name"].String());
   BULWARK_ASSIGN_OR_RETURN(issuer.issuer, node["issuer"].String());
@@ -121,6 +122,8 @@ Result<JwtIssuerConfig> IssuerFromNode(const ConfigNode& node, const std::string
     BULWARK_ASSIGN_OR_RETURN(int64_t life, node["max_lifetime_seconds"].Int(1, 366 * 86400));
     issuer.max_lifetime = std::chrono::seconds(life);
   }
+  BULWARK_ASSIGN_OR_RETURN(int64_t cache_mib, node["token_cache_mib"].IntOr(64, 0, 4096));
+  issuer.token_cache_bytes = static_cast<size_t>(cache_mib) << 20;
   BULWARK_ASSIGN_OR_RETURN(issuer.roles_claim, node["roles_claim"].StringOr("roles"));
   BULWARK_ASSIGN_OR_RETURN(issuer.forward_token, node["forward_token"].BoolOr(false));
   return issuer;

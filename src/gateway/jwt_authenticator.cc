@@ -304,7 +304,8 @@ Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
                                        .audiences = config.audiences,
                                        .leeway = config.leeway,
                                        .max_lifetime = config.max_lifetime,
-                                       .required_typ = config.required_typ};
+                                       .required_typ = config.required_typ,
+                                       .cache_max_bytes = config.token_cache_bytes};
     BULWARK_ASSIGN_OR_RETURN(auto verifier,
                              jose::JwtVerifier::Create(std::move(*keys), options, clock));
     auto issuer = std::make_unique<Issuer>();

@@ -61,6 +61,9 @@ struct JwtIssuerConfig {
   std::string required_typ;  // e.g. "at+jwt"; empty accepts any typ
   std::chrono::seconds leeway{60};
   std::optional<std::chrono::seconds> max_lifetime;
+  // The heap the issuer's cache of verified tokens may hold (an estimate,
+  // see jose::VerificationCache); 0 verifies every token afresh.
+  size_t token_cache_bytes = size_t{64} << 20;
   // Where the roles are: a dotted path into the claims ("roles",
   // "realm_access.roles"); an array of strings or a space-separated string.
   std::string roles_claim = "roles";

@@ -56,8 +56,8 @@ bool TypMatches(std::string_view typ, std::string_view required) {
 
 JwtVerifier::JwtVerifier(JwtValidationOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(clock) {
-  if (options_.cache_capacity > 0) {
-    cache_ = std::make_unique<VerificationCache>(options_.cache_capacity);
+  if (options_.cache_capacity > 0 && options_.cache_max_bytes > 0) {
+    cache_ = std::make_unique<VerificationCache>(options_.cache_capacity, options_.cache_max_bytes);
   }
 }
 

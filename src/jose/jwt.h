@@ -48,8 +48,10 @@ struct JwtValidationOptions {
   // If not empty, only these algorithms are accepted (on top of each key's own).
   std::vector<JwsAlgorithm> allowed_algorithms;
   size_t max_token_bytes = kDefaultMaxTokenBytes;
-  // Entries kept by the verification cache (0 disables it).
+  // Entries kept by the verification cache (0 disables it), and the bytes
+  // they may be charged (see VerificationCache).
   size_t cache_capacity = 65536;
+  size_t cache_max_bytes = size_t{64} << 20;
 };
 
 // A token whose signature and claims were checked. Only JwtVerifier makes one.

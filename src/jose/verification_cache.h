@@ -4,8 +4,13 @@
 // Entries are keyed by a hash of the token and hold the whole token, so a hit
 // requires byte equality (a hash collision is a miss, never a false hit).
 // Each entry keeps the token's exp; an expired entry is never returned.
-// Bounded: each of the shards holds capacity/shards entries and evicts the
-// oldest insertion when full. Thread-safe; shards keep threads apart.
+// Bounded twice: each of the shards holds at most capacity/shards entries and
+// max_bytes/shards bytes, and evicts its oldest insertions to stay within
+// both. The bytes are an estimate of an entry's heap: the token, its parsed
+// claims (about twice the token) and fixed overhead. Without the byte bound
+// a caller sending the largest tokens accepted could make the cache hold
+// gigabytes before the entry bound stopped it. Thread-safe; shards keep
+// threads apart.
 #ifndef BULWARK_JOSE_VERIFICATION_CACHE_H_
 #define BULWARK_JOSE_VERIFICATION_CACHE_H_
 
@@ -24,7 +29,13 @@ class VerifiedJwt;
 
 class VerificationCache {
  public:
-  explicit VerificationCache(size_t capacity, size_t shards = 16);
+  static constexpr size_t kDefaultMaxBytes = size_t{64} << 20;
+
+  explicit VerificationCache(size_t capacity, size_t max_bytes = kDefaultMaxBytes,
+                             size_t shards = 16);
+
+  // The bytes an entry for a token of `token_size` is charged.
+  static size_t ChargeFor(size_t token_size);
 
   // The cached result for `token`, or null. `now` is Unix seconds; entries
   // past their exp are dropped. Only an entry inserted with the same
@@ -40,6 +51,8 @@ class VerificationCache {
 
   void Clear();
   size_t size() const;
+  // The bytes charged for the entries held.
+  size_t bytes() const;
 
  private:
   struct Entry {
@@ -52,10 +65,12 @@ class VerificationCache {
     mutable std::mutex mu;
     std::unordered_map<uint64_t, Entry> entries;  // guarded by mu
     std::deque<uint64_t> order;                   // insertion order; guarded by mu
+    size_t bytes = 0;                             // charged for `entries`; guarded by mu
   };
   Shard& ShardFor(uint64_t hash) const { return shards_[hash % shards_.size()]; }
 
   size_t per_shard_;
+  size_t bytes_per_shard_;
   mutable std::vector<Shard> shards_;
 };
 

@@ -647,7 +647,8 @@ realm: shop
 request_id: preserve
 forward_auth: {trusted_proxies: [10.0.0.0/8]}
 issuers:
-  - {name: idp, issuer: "https://idp.example", audiences: [api], jwks_file: idp.jwks}
+  - {name: idp, issuer: "https://idp.example", audiences: [api], jwks_file: idp.jwks,
+     token_cache_mib: 8}
 routes:
   - name: orders
     path_prefix: /orders
@@ -666,6 +667,7 @@ routes:
   EXPECT_FALSE(config->options.routes[0].websocket);
   EXPECT_TRUE(config->options.routes[1].websocket);
   EXPECT_EQ(config->options.issuers[0].jwks_file, (dir_ / "idp.jwks").string());
+  EXPECT_EQ(config->options.issuers[0].token_cache_bytes, size_t{8} << 20);
   EXPECT_TRUE(Gateway::Create(config->options, clock_).has_value());
 
   for (auto [bad, field] : std::vector<std::pair<std::string, std::string>>{
@@ -678,6 +680,8 @@ routes:
            {"routes: [{name: r, authz: {scopes: ['a\"b']}}]", "routes[0].authz.scopes"},
            {"routes: [{name: r, authz: {scopes: ['c d']}}]", "routes[0].authz.scopes"},
            {"request_id: keep", "request_id"},
+           {"issuers: [{name: i, issuer: x, audiences: [a], jwks_file: f, token_cache_mib: -1}]",
+            "token_cache_mib"},
            {"routes: [{name: r, websocket: true}]", "routes[0].websocket"},
            {"routes: [{name: r, websocket: maybe, upstream: u}]", "routes[0].websocket"},
            {"upstreams: [{name: u, address: 'a:1', tunnel_idle_timeout_ms: 0}]",

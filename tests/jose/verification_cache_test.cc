@@ -63,11 +63,47 @@ TEST(VerificationCacheTest, EntryOfAnOlderKeyGenerationIsNotServed) {
 }
 
 TEST(VerificationCacheTest, StaysWithinCapacity) {
-  VerificationCache cache(64, 4);
+  VerificationCache cache(64, VerificationCache::kDefaultMaxBytes, 4);
   auto jwt = MakeJwt();
   for (int i = 0; i < 10000; ++i) cache.Insert("token-" + std::to_string(i), jwt, 0);
   EXPECT_LE(cache.size(), 64u);
   EXPECT_NE(cache.Lookup("token-9999", 0), nullptr);
+}
+
+// The largest tokens accepted must not let the cache grow to entries x
+// token size: the byte budget evicts first.
+TEST(VerificationCacheTest, StaysWithinItsBytes) {
+  constexpr size_t kBudget = size_t{1} << 20;
+  VerificationCache cache(65536, kBudget, 4);
+  auto jwt = MakeJwt();
+  const std::string big(8192, 'x');
+  for (int i = 0; i < 1000; ++i) cache.Insert(big + std::to_string(i), jwt, 0);
+  EXPECT_LE(cache.bytes(), kBudget);
+  EXPECT_LE(cache.size(), kBudget / VerificationCache::ChargeFor(big.size()));
+  EXPECT_GT(cache.size(), 0u);
+  EXPECT_NE(cache.Lookup(big + "999", 0), nullptr);  // the newest stays
+  EXPECT_EQ(cache.Lookup(big + "0", 0), nullptr);    // the oldest went
+
+  // Expired entries and a cleared cache give their bytes back.
+  cache.Clear();
+  EXPECT_EQ(cache.bytes(), 0u);
+  cache.Insert("short-lived", jwt, 100);
+  EXPECT_EQ(cache.bytes(), VerificationCache::ChargeFor(11));
+  EXPECT_EQ(cache.Lookup("short-lived", 100), nullptr);
+  EXPECT_EQ(cache.bytes(), 0u);
+  // Inserting the same token again replaces its charge, not adds to it.
+  cache.Insert("again", jwt, 0);
+  cache.Insert("again", jwt, 0);
+  EXPECT_EQ(cache.bytes(), VerificationCache::ChargeFor(5));
+}
+
+TEST(VerificationCacheTest, KeepsNoTokenLargerThanAShard) {
+  VerificationCache cache(100, 4 * VerificationCache::ChargeFor(100), 4);
+  auto jwt = MakeJwt();
+  cache.Insert(std::string(101, 'y'), jwt, 0);
+  EXPECT_EQ(cache.size(), 0u);
+  cache.Insert(std::string(100, 'y'), jwt, 0);
+  EXPECT_EQ(cache.size(), 1u);
 }
 
 TEST(VerificationCacheTest, ConcurrentUseIsSafe) {
