@@ -208,4 +208,28 @@ void DecisionRecorder::RefreshAuditGauges() {
   audit_write_errors_.Set(static_cast<double>(audit_->write_errors()));
 }
 
+void DecisionRecord::Answered(int status) {
+  if (recorded_) return;
+  recorded_ = true;
+  if (recorder_ != nullptr) {
+    recorder_->Record(frontend_, facts_, decision_, status,
+                      std::chrono::steady_clock::now() - start_);
+  }
+}
+
+DecisionRecord::~DecisionRecord() {
+  if (recorded_ || recorder_ == nullptr) return;
+  // Unwinding for an error the server answers (500) itself, or destroyed
+  // with the server's io threads past the drain timeout.
+  const bool error = std::uncaught_exceptions() > exceptions_;
+  decision_.reason.append(decision_.reason.empty() ? "" : "; ")
+      .append(error ? "no answer: the handler failed" : "no answer: the server stopped first");
+  try {
+    recorder_->Record(frontend_, facts_, decision_, error ? 500 : 0,
+                      std::chrono::steady_clock::now() - start_);
+  } catch (...) {
+    // A destructor must not throw; the record is lost, as with a full queue.
+  }
+}
+
 }  // namespace bulwark::gateway

@@ -5,6 +5,7 @@
 #define BULWARK_GATEWAY_DECISION_RECORDER_H_
 
 #include <chrono>
+#include <exception>
 #include <string_view>
 
 #include "audit/audit_queue.h"
@@ -58,6 +59,39 @@ class DecisionRecorder {
   // Tells this recorder's entries in the per-thread series cache (see
   // Record) from any other recorder's, past or present.
   const uint64_t id_;
+};
+
+// A handler's decision, recorded once: when the handler has its answer
+// (Answered), or else when the handler's coroutine is destroyed without one
+// — the server stopped past its drain timeout while the request waited on
+// its service or on a key refetch. Such a request is audited with status 0
+// (its client got no answer) and a reason saying so, its decision kept.
+// `recorder` may be null; `facts` and `decision` must outlive this.
+class DecisionRecord {
+ public:
+  DecisionRecord(DecisionRecorder* recorder, std::string_view frontend, const RequestFacts& facts,
+                 Decision& decision, std::chrono::steady_clock::time_point start)
+      : recorder_(recorder),
+        frontend_(frontend),
+        facts_(facts),
+        decision_(decision),
+        start_(start),
+        exceptions_(std::uncaught_exceptions()) {}
+  DecisionRecord(const DecisionRecord&) = delete;
+  DecisionRecord& operator=(const DecisionRecord&) = delete;
+  ~DecisionRecord();
+
+  // Records the decision with the status the client is answered with.
+  void Answered(int status);
+
+ private:
+  DecisionRecorder* recorder_;
+  std::string_view frontend_;
+  const RequestFacts& facts_;
+  Decision& decision_;
+  std::chrono::steady_clock::time_point start_;
+  int exceptions_;
+  bool recorded_ = false;
 };
 
 }  // namespace bulwark::gateway

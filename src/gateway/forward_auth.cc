@@ -192,6 +192,8 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
   }
 
   Decision decision = gateway.Decide(facts);
+  static constexpr std::string_view kFrontend[] = {"nginx", "envoy", "traefik"};
+  DecisionRecord record(recorder, kFrontend[static_cast<int>(*flavor)], facts, decision, start);
   // Refused for a kid its issuer's keys lack while they are refetched (the
   // coroutine only then): wait for that fetch and decide once more.
   if (decision.jwks_refetch.pending) {
@@ -213,7 +215,6 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
     }
   }
 
-  static constexpr std::string_view kFrontend[] = {"nginx", "envoy", "traefik"};
   // nginx is told 403 with the real status (it turns anything but 401 and
   // 403 into 500).
   const bool nginx_cannot_pass = *flavor == Flavor::kNginx && decision.status != 200 &&
@@ -234,10 +235,7 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
       AppendPassedCredentials(facts, decision, response.headers);
     }
   }
-  if (recorder) {
-    recorder->Record(kFrontend[static_cast<int>(*flavor)], facts, decision, decision.status,
-                     std::chrono::steady_clock::now() - start);
-  }
+  record.Answered(decision.status);
   co_return response;
 }
 

@@ -1054,6 +1054,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
                      .headers = &request.headers};
   facts.host = FillCredentialFacts(request.headers, facts);
   Decision decision = gateway_.Decide(facts);
+  DecisionRecord record(recorder_, "proxy", facts, decision, start);
   // Refused for a kid its issuer's keys lack while they are refetched (the
   // coroutine only then): wait for that fetch and decide once more.
   if (decision.jwks_refetch.pending) {
@@ -1229,15 +1230,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
   if (decision.route != nullptr && !decision.route->response_fields.empty()) {
     ApplyResponseFieldRules(decision.route->response_fields, response);
   }
-  if (recorder_) {
-    recorder_->Record("proxy",
-                      {.method = request.method,
-                       .host = facts.host,
-                       .target = request.target,
-                       .client_ip = request.remote_address,
-                       .tls = tls},
-                      decision, response.status, std::chrono::steady_clock::now() - start);
-  }
+  record.Answered(response.status);
   co_return response;
 }
 

@@ -163,6 +163,8 @@ class Handler(socketserver.StreamRequestHandler):
                 out.write(b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok")
                 out.flush()
                 time.sleep(3)
+            elif target == "/framing/stall":  # outlasts the gateway's drain at shutdown
+                time.sleep(20)
             elif target.startswith("/late"):  # slower than the gateway waits
                 time.sleep(2)
                 out.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nlate\n")

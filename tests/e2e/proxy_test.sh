@@ -74,7 +74,7 @@ cat >docs.json <<'JSON'
  {"uid": {"type": "Document", "id": "d2"}, "attrs": {"owner": {"type": "User", "id": "bob"}}, "parents": []}]
 JSON
 cat >bulwark.yaml <<YAML
-server: {listen: 127.0.0.1:0, threads: 2, max_body_bytes: 33554432}
+server: {listen: 127.0.0.1:0, threads: 2, max_body_bytes: 33554432, drain_timeout_ms: 1000}
 store: {backend: memory}
 policy:
   policies_file: docs.cedar
@@ -1039,11 +1039,18 @@ else
   bad "listener refusals counted"; grep listener metrics.txt
 fi
 
+# A request still waiting on its service when the drain timeout passes is
+# cut, and audited as one that got no answer.
+curl -s -o /dev/null -w '%{http_code}' "$base/framing/stall" >stall.code &
+stall_pid=$!
+sleep 0.5
 # Audit: SIGTERM drains the queue; every decision is a JSON line, and no
 # credential ever reaches the file.
 kill -TERM "$bulwark_pid"
 wait "$bulwark_pid"
 expect_eq "clean exit" "$?" "0"
+wait "$stall_pid"
+expect_eq "the request cut at the drain timeout got no answer" "$(cat stall.code)" "000"
 expect_eq "audit file is owner-only" "$(stat -c '%a' audit.jsonl)" "600"
 if python3 - "$good" "$rid" "$denied_rid" <<'PY'; then ok; else bad "audit records"; head -5 audit.jsonl; fi
 import json, sys
@@ -1076,6 +1083,10 @@ assert any(e["resource"] == "/orders" and e["status"] == 400 and e["reason"].sta
 listener = [e for e in events if e["reason"].startswith("refused by the listener")]
 assert any(e["resource"] == "/smuggle" and e["action"] == "POST" and e["status"] == 400 and e["decision"] == "deny" for e in listener), listener
 assert any(e["status"] == 431 for e in listener), listener
+cut = [e for e in events if e["resource"] == "/framing/stall"]
+assert len(cut) == 1 and cut[0]["status"] == 0 and cut[0]["decision"] == "allow", cut
+assert cut[0]["reason"].endswith("no answer: the server stopped first"), cut
+assert cut[0]["latency_us"] >= 900000, cut
 PY
 
 finish "proxy e2e"
