@@ -108,6 +108,12 @@ DecisionRecorder::DecisionRecorder(metrics::MetricsRegistry& registry, audit::Au
       tunnels_open_(registry.AddGaugeFamily("bulwark_gateway_tunnels_open",
                                             "WebSocket tunnels open to the upstream now",
                                             {"upstream"})),
+      rate_limit_keys_(registry.AddGaugeFamily(
+          "bulwark_gateway_rate_limit_keys",
+          "Keys a rate limit holds now, live or idle and not yet swept", {"route"})),
+      rate_limit_key_refusals_(registry.AddGaugeFamily(
+          "bulwark_gateway_rate_limit_key_refusals",
+          "Requests a rate limit refused because it held its max_keys live keys", {"route"})),
       latency_(registry.AddHistogramFamily("bulwark_gateway_request_duration_seconds",
                                            "Time from request to answer in the gateway",
                                            {"frontend"})),
@@ -206,6 +212,14 @@ void DecisionRecorder::RefreshAuditGauges() {
   audit_dropped_.Set(static_cast<double>(audit_->dropped()));
   audit_lost_.Set(static_cast<double>(audit_->lost()));
   audit_write_errors_.Set(static_cast<double>(audit_->write_errors()));
+}
+
+void DecisionRecorder::RefreshRateLimitGauges(const Gateway& gateway) {
+  for (const Gateway::LimiterStats& limiter : gateway.RateLimiterStats()) {
+    rate_limit_keys_.WithLabels({limiter.name}).Set(static_cast<double>(limiter.stats.keys));
+    rate_limit_key_refusals_.WithLabels({limiter.name})
+        .Set(static_cast<double>(limiter.stats.key_limit_denials));
+  }
 }
 
 void DecisionRecord::Answered(int status) {

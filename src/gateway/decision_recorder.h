@@ -38,6 +38,10 @@ class DecisionRecorder {
                        std::string_view client_ip);
   // Copies the audit queue's counters into their gauges (call before a scrape).
   void RefreshAuditGauges();
+  // Copies the gateway's rate limiters' figures into their gauges (call
+  // before a scrape): the keys each holds, and the requests each refused
+  // because it held its max_keys.
+  void RefreshRateLimitGauges(const Gateway& gateway);
   // Where other gateway parts (health checks) register their metrics.
   metrics::MetricsRegistry& registry() { return registry_; }
 
@@ -51,6 +55,8 @@ class DecisionRecorder {
   metrics::CounterFamily& upstream_errors_;
   metrics::CounterFamily& tunnels_;
   metrics::GaugeFamily& tunnels_open_;
+  metrics::GaugeFamily& rate_limit_keys_;
+  metrics::GaugeFamily& rate_limit_key_refusals_;
   metrics::HistogramFamily& latency_;
   metrics::Gauge& audit_written_;
   metrics::Gauge& audit_dropped_;

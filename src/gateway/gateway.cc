@@ -1,13 +1,20 @@
 #include "gateway/gateway.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
+#include "core/log.h"
 #include "gateway/api_key_authenticator.h"
 #include "gateway/mtls_authenticator.h"
 #include "guard/rate_limit_headers.h"
@@ -186,7 +193,8 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const C
     std::unique_ptr<guard::RateLimiter> limiter;
     if (route.rate_limit) {
       route.rate_limit->policy.name = route.name;
-      auto created = guard::RateLimiter::Create(route.rate_limit->policy, clock);
+      auto created = guard::RateLimiter::Create(route.rate_limit->policy, clock,
+                                                {.max_keys = route.rate_limit->max_keys});
       if (!created) {
         return Err(InvalidArgumentError(
             fmt::format("route '{}': rate limit: {}", route.name, created.error().message())));
@@ -198,7 +206,8 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const C
   std::unique_ptr<guard::RateLimiter> pre_auth;
   if (options.pre_auth_limit) {
     if (options.pre_auth_limit->name.empty()) options.pre_auth_limit->name = "pre-auth";
-    auto created = guard::RateLimiter::Create(*options.pre_auth_limit, clock);
+    auto created = guard::RateLimiter::Create(*options.pre_auth_limit, clock,
+                                              {.max_keys = options.pre_auth_max_keys});
     if (!created) {
       return Err(InvalidArgumentError("pre-auth rate limit: " + created.error().message()));
     }
@@ -213,6 +222,14 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const C
   }
   gateway->route_limiters_ = std::move(limiters);
   gateway->pre_auth_limiter_ = std::move(pre_auth);
+  const bool any_limiter =
+      gateway->pre_auth_limiter_ != nullptr ||
+      std::ranges::any_of(gateway->route_limiters_, [](const auto& l) { return l != nullptr; });
+  if (any_limiter && options.rate_limit_sweep_interval.count() > 0) {
+    gateway->sweeper_ =
+        std::jthread([g = gateway.get(), interval = options.rate_limit_sweep_interval](
+                         std::stop_token stop) { g->SweepLimiters(std::move(stop), interval); });
+  }
   gateway->request_id_mode_ = options.request_id;
   return gateway;
 }
@@ -224,6 +241,41 @@ void Gateway::Challenge(Decision& decision, int status, std::string_view error,
   std::string challenge = fmt::format("Bearer realm=\"{}\"", realm_);
   if (!error.empty()) challenge += fmt::format(", error=\"{}\"", error);
   net::AppendFieldLine(decision.response_fields, "WWW-Authenticate", challenge);
+}
+
+std::vector<Gateway::LimiterStats> Gateway::RateLimiterStats() const {
+  std::vector<LimiterStats> out;
+  if (pre_auth_limiter_)
+    out.push_back({pre_auth_limiter_->policy().name, pre_auth_limiter_->stats()});
+  for (const auto& limiter : route_limiters_) {
+    if (limiter) out.push_back({limiter->policy().name, limiter->stats()});
+  }
+  return out;
+}
+
+size_t Gateway::SweepIdleRateLimitKeys() {
+  size_t swept = pre_auth_limiter_ ? pre_auth_limiter_->SweepIdle() : 0;
+  for (const auto& limiter : route_limiters_) {
+    if (limiter) swept += limiter->SweepIdle();
+  }
+  return swept;
+}
+
+void Gateway::SweepLimiters(std::stop_token stop, std::chrono::milliseconds interval) {
+  // The keys a flood left, swept, are freed to the allocator, which keeps
+  // the pages; past this many it is asked to give them back to the system.
+  constexpr size_t kTrimAfter = 10'000;
+  std::mutex mu;
+  std::condition_variable_any wake;
+  std::unique_lock lock(mu);
+  while (!wake.wait_for(lock, stop, interval, [&stop] { return stop.stop_requested(); })) {
+    const size_t swept = SweepIdleRateLimitKeys();
+    if (swept < kTrimAfter) continue;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+    log::Info("gateway.rate_limit_keys_swept", {{"keys", static_cast<int64_t>(swept)}});
+  }
 }
 
 bool Gateway::WithinLimit(guard::RateLimiter& limiter, std::string_view key,

@@ -9,11 +9,13 @@
 #ifndef BULWARK_GATEWAY_GATEWAY_H_
 #define BULWARK_GATEWAY_GATEWAY_H_
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -149,6 +151,11 @@ struct GatewayOptions {
   // Per client address, before any credential is checked, on routes that
   // authenticate: keeps floods of bad tokens from buying signature checks.
   std::optional<guard::RateLimitPolicy> pre_auth_limit;
+  size_t pre_auth_max_keys = guard::RateLimiterOptions::kDefaultMaxKeys;
+  // How often idle rate-limit keys are swept, so that the memory a flood of
+  // keys took is given back once the flood ends (lazily, a shard sweeps only
+  // when it grows). Zero: only lazily.
+  std::chrono::milliseconds rate_limit_sweep_interval{10'000};
   // The API keys routes with the api_key credential check against; must
   // outlive the gateway. Null: no route may ask for API keys.
   const identity::ApiKeyIndex* api_keys = nullptr;
@@ -183,10 +190,24 @@ class Gateway {
   const RouteTable& routes() const { return routes_; }
   RequestIdMode request_id_mode() const { return request_id_mode_; }
 
+  // Each rate limiter's figures, named by its route ("pre-auth" for the
+  // pre-auth limit).
+  struct LimiterStats {
+    std::string_view name;
+    guard::RateLimiterStats stats;
+  };
+  std::vector<LimiterStats> RateLimiterStats() const;
+
+  // Drops every limiter's idle keys now; returns how many (the sweeper's
+  // work, also for tests).
+  size_t SweepIdleRateLimitKeys();
+
  private:
   Gateway(RouteTable routes, std::unique_ptr<JwtAuthenticator> jwt, std::string realm,
           const identity::ApiKeyIndex* api_keys, std::unique_ptr<CedarAuthorizer> cedar,
           const Clock& clock);
+  // Sweeps the limiters every `interval` until `stop`.
+  void SweepLimiters(std::stop_token stop, std::chrono::milliseconds interval);
   // True if the request is within the route's limit; else fills a 429.
   bool WithinLimit(guard::RateLimiter& limiter, std::string_view key, Decision& decision) const;
   // The route's rate-limit key for this request, built in `key`; nullopt if
@@ -211,6 +232,8 @@ class Gateway {
   std::vector<std::unique_ptr<guard::RateLimiter>> route_limiters_;
   std::unique_ptr<guard::RateLimiter> pre_auth_limiter_;
   RequestIdMode request_id_mode_ = RequestIdMode::kGenerate;
+  // Last: stopped and joined before the limiters it sweeps are destroyed.
+  std::jthread sweeper_;
 };
 
 }  // namespace bulwark::gateway

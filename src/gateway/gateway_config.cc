@@ -72,6 +72,14 @@ Result<guard::RateLimitPolicy> PolicyFromNode(const ConfigNode& node) {
   return policy;
 }
 
+// A rate limit's `max_keys`: the live keys it holds (about 150 bytes each).
+Result<size_t> MaxKeysFromNode(const ConfigNode& node) {
+  BULWARK_ASSIGN_OR_RETURN(
+      int64_t keys,
+      node["max_keys"].IntOr(guard::RateLimiterOptions::kDefaultMaxKeys, 64, 100'000'000));
+  return static_cast<size_t>(keys);
+}
+
 Result<JwtIssuerConfig> IssuerFromNode(const ConfigNode& node, const std::string& base_dir) {
   BULWARK_RETURN_IF_ERROR(
       node.CheckKeys({"name", "issuer", "audiences", "jwks_file", "jwks_uri", "jwks_ca_file",
@@ -387,7 +395,7 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
   }
   if (ConfigNode limit = node["rate_limit"]; !limit.IsMissing()) {
     BULWARK_RETURN_IF_ERROR(
-        limit.CheckKeys({"key", "header", "algorithm", "limit", "window_ms", "burst"}));
+        limit.CheckKeys({"key", "header", "algorithm", "limit", "window_ms", "burst", "max_keys"}));
     RouteRateLimit rate_limit;
     BULWARK_ASSIGN_OR_RETURN(std::string key, limit["key"].Enum({"client_ip", "principal", "route",
                                                                  "header", "api_key"}));
@@ -401,6 +409,7 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
       return Err(limit["header"].Error("is required exactly when key is 'header'"));
     }
     BULWARK_ASSIGN_OR_RETURN(rate_limit.policy, PolicyFromNode(limit));
+    BULWARK_ASSIGN_OR_RETURN(rate_limit.max_keys, MaxKeysFromNode(limit));
     route.rate_limit = std::move(rate_limit);
   }
   if (route.authn.mode == AuthnMode::kNone &&
@@ -565,8 +574,10 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
     config.upstreams.push_back(std::move(upstream));
   }
   if (ConfigNode limit = node["pre_auth_rate_limit"]; !limit.IsMissing()) {
-    BULWARK_RETURN_IF_ERROR(limit.CheckKeys({"algorithm", "limit", "window_ms", "burst"}));
+    BULWARK_RETURN_IF_ERROR(
+        limit.CheckKeys({"algorithm", "limit", "window_ms", "burst", "max_keys"}));
     BULWARK_ASSIGN_OR_RETURN(config.options.pre_auth_limit, PolicyFromNode(limit));
+    BULWARK_ASSIGN_OR_RETURN(config.options.pre_auth_max_keys, MaxKeysFromNode(limit));
   }
   BULWARK_ASSIGN_OR_RETURN(config.options.realm, node["realm"].StringOr("bulwark"));
   for (char c : config.options.realm) {

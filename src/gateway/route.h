@@ -18,6 +18,7 @@
 #include "gateway/principal.h"
 #include "gateway/retry_policy.h"
 #include "guard/rate_limit_policy.h"
+#include "guard/rate_limiter.h"
 #include "policy/cedar_ast.h"
 
 namespace bulwark::gateway {
@@ -118,6 +119,8 @@ struct RouteRateLimit {
   Key key = Key::kClientIp;
   std::string header;
   guard::RateLimitPolicy policy;  // its name is the route's name
+  // The live keys the limit holds; past them new keys are refused (429).
+  size_t max_keys = guard::RateLimiterOptions::kDefaultMaxKeys;
 };
 
 // Fields a route sets or removes on the way to its service

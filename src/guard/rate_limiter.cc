@@ -115,6 +115,7 @@ class ShardedRateLimiter final : public RateLimiter::Impl {
       stats.keys += shard.states.size();
       stats.swept += shard.swept;
       stats.key_limit_denials += shard.key_limit_denials;
+      stats.buckets += shard.states.bucket_count();
     }
     return stats;
   }
@@ -125,6 +126,12 @@ class ShardedRateLimiter final : public RateLimiter::Impl {
     for (Shard& shard : shards_) {
       std::lock_guard lock(shard.mu);
       dropped += Sweep(shard, now);
+      // After a flood the table keeps the buckets it grew to; a shard that
+      // holds far fewer keys than it has buckets gives them back.
+      if (shard.states.bucket_count() > kMinSweepSize &&
+          shard.states.size() < shard.states.bucket_count() / 8) {
+        shard.states.rehash(0);
+      }
     }
     return dropped;
   }

@@ -16,7 +16,7 @@
 // lazily. A shard sweeps its idle keys when it grows to twice its size after
 // the previous sweep, so sweeping costs O(1) amortized per new key and idle
 // keys never outnumber live ones by more than about 2 to 1. Live state is
-// never evicted: beyond `max_keys` live keys, requests from new keys are
+// never evicted: beyond `max_keys` live keys (default 1 million), requests from new keys are
 // denied with kKeyLimitReached (fail closed) until keys go idle, rather than
 // forgetting a client's usage, which would let a flood of fresh keys reset
 // anyone's quota. Expect about 100 bytes per key plus the key itself; a key
@@ -36,16 +36,19 @@
 namespace bulwark::guard {
 
 struct RateLimiterOptions {
-  // The most live keys held. Enforced per shard as ceil(max_keys / 64), so the
+  // The most live keys held: at about 150 bytes a key, the default holds
+  // up to about 150 MB. Enforced per shard as ceil(max_keys / 64), so the
   // total may reach up to 63 more. A full shard sweeps idle keys at most once
   // a second before refusing a new key.
-  size_t max_keys = 10'000'000;
+  static constexpr size_t kDefaultMaxKeys = 1'000'000;
+  size_t max_keys = kDefaultMaxKeys;
 };
 
 struct RateLimiterStats {
   size_t keys = 0;                 // keys held, live or idle and not yet swept
   uint64_t swept = 0;              // idle keys dropped so far
   uint64_t key_limit_denials = 0;  // requests denied with kKeyLimitReached
+  size_t buckets = 0;              // hash-table buckets allocated (a pointer each)
 };
 
 class RateLimiter {
@@ -74,7 +77,8 @@ class RateLimiter {
   RateLimiterStats stats() const;
 
   // Drops every idle key now and returns how many; for a periodic sweep when
-  // lazy sweeping is not enough (e.g. to return memory after a key flood).
+  // lazy sweeping is not enough (e.g. to return memory after a key flood: a
+  // shard left sparse also gives back its hash table's buckets).
   // Thread-safe; holds one shard lock at a time.
   size_t SweepIdle();
 

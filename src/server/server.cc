@@ -343,6 +343,7 @@ std::optional<net::HttpResponse> Server::HandleLocal(const net::HttpRequest& req
       return Text(403, "forbidden\n");
     }
     recorder_->RefreshAuditGauges();
+    if (gateway_) recorder_->RefreshRateLimitGauges(*gateway_);
     return net::HttpResponse{
         .status = 200,
         .headers = {{"Content-Type", std::string(metrics::kPrometheusTextContentType)},

@@ -645,6 +645,7 @@ TEST_F(ForwardAuthTest, ConfigSectionParsesAndErrorsNameTheField) {
   const std::string yaml = R"(
 realm: shop
 request_id: preserve
+pre_auth_rate_limit: {limit: 50, window_ms: 1000, max_keys: 200000}
 forward_auth: {trusted_proxies: [10.0.0.0/8]}
 issuers:
   - {name: idp, issuer: "https://idp.example", audiences: [api], jwks_file: idp.jwks,
@@ -655,6 +656,7 @@ routes:
     methods: [GET]
     authn: {mode: any_of, credentials: [jwt], issuers: [idp]}
     authz: {scopes: [orders:read], deny_cidrs: [192.0.2.0/24]}
+    rate_limit: {key: principal, limit: 10, window_ms: 1000, max_keys: 5000}
   - {name: live, path_prefix: /live, authn: {mode: none}, upstream: chat, websocket: true}
 )";
   auto node = ParseConfig(yaml, "gw.yaml", dir_.string());
@@ -668,6 +670,8 @@ routes:
   EXPECT_TRUE(config->options.routes[1].websocket);
   EXPECT_EQ(config->options.issuers[0].jwks_file, (dir_ / "idp.jwks").string());
   EXPECT_EQ(config->options.issuers[0].token_cache_bytes, size_t{8} << 20);
+  EXPECT_EQ(config->options.routes[0].rate_limit->max_keys, 5000u);
+  EXPECT_EQ(config->options.pre_auth_max_keys, 200000u);
   EXPECT_TRUE(Gateway::Create(config->options, clock_).has_value());
 
   for (auto [bad, field] : std::vector<std::pair<std::string, std::string>>{
@@ -680,6 +684,9 @@ routes:
            {"routes: [{name: r, authz: {scopes: ['a\"b']}}]", "routes[0].authz.scopes"},
            {"routes: [{name: r, authz: {scopes: ['c d']}}]", "routes[0].authz.scopes"},
            {"request_id: keep", "request_id"},
+           {"pre_auth_rate_limit: {limit: 5, window_ms: 1000, max_keys: 0}", "max_keys"},
+           {"routes: [{name: r, rate_limit: {key: route, limit: 5, window_ms: 9, max_keys: x}}]",
+            "routes[0].rate_limit.max_keys"},
            {"issuers: [{name: i, issuer: x, audiences: [a], jwks_file: f, token_cache_mib: -1}]",
             "token_cache_mib"},
            {"routes: [{name: r, websocket: true}]", "routes[0].websocket"},

@@ -2,6 +2,8 @@
 // authentication per client address.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "core/metrics.h"
 #include "gateway/decision_recorder.h"
 #include "gateway/gateway.h"
@@ -167,6 +169,70 @@ TEST_F(GatewayTest, PreAuthRefusalsAreCountedApartFromTheRoutesLimit) {
   EXPECT_NE(text.find("bulwark_gateway_rate_limited_total{route=\"orders\"} 1\n"),
             std::string::npos)
       << text;
+}
+
+// A flood of client addresses fills a limiter; once their quotas recover,
+// the sweeper drops them without any new key arriving, and the gauges say
+// what each limiter holds.
+TEST_F(GatewayTest, IdleKeysAreSweptOnATimerAndCounted) {
+  auto options = Options({Limited(RouteRateLimit::Key::kClientIp, 5)});
+  options.rate_limit_sweep_interval = milliseconds(20);
+  options.pre_auth_limit = guard::RateLimitPolicy{.limit = 100, .window = seconds(1)};
+  auto gw = Gateway::Create(std::move(options), clock_).value();
+  const std::string auth = Bearer(Claims());
+  for (int i = 0; i < 2000; ++i) {
+    const std::string ip = "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250);
+    ASSERT_EQ(Decide(*gw, "GET", "/orders", auth, ip).status, 200);
+  }
+  metrics::MetricsRegistry registry;
+  DecisionRecorder recorder(registry, nullptr);
+  recorder.RefreshRateLimitGauges(*gw);
+  std::string text = registry.RenderPrometheusText();
+  EXPECT_NE(text.find("bulwark_gateway_rate_limit_keys{route=\"orders\"} 2000\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("bulwark_gateway_rate_limit_keys{route=\"pre-auth\"} 2000\n"),
+            std::string::npos)
+      << text;
+  clock_.Advance(seconds(61));  // every quota has recovered
+  size_t held = 1;
+  for (int i = 0; i < 200 && held != 0; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+    held = 0;
+    for (const auto& limiter : gw->RateLimiterStats()) held += limiter.stats.keys;
+  }
+  EXPECT_EQ(held, 0u) << "the sweeper did not run";
+  for (const auto& limiter : gw->RateLimiterStats()) {
+    EXPECT_LE(limiter.stats.buckets, 64u * 64) << limiter.name << ": buckets not given back";
+  }
+  recorder.RefreshRateLimitGauges(*gw);
+  text = registry.RenderPrometheusText();
+  EXPECT_NE(text.find("bulwark_gateway_rate_limit_keys{route=\"orders\"} 0\n"), std::string::npos)
+      << text;
+}
+
+// A route's max_keys caps the live keys it holds: past it new keys are
+// refused (fail closed) and counted, while the keys it holds keep their
+// quota.
+TEST_F(GatewayTest, MaxKeysRefusesNewKeysAndCountsThem) {
+  auto route = Limited(RouteRateLimit::Key::kClientIp, 5);
+  route.rate_limit->max_keys = 64;  // one per shard
+  auto gw = Gateway::Create(Options({route}), clock_).value();
+  const std::string auth = Bearer(Claims());
+  int refused = 0;
+  std::string admitted;
+  for (int i = 0; i < 500; ++i) {
+    const std::string ip = "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250);
+    const int status = Decide(*gw, "GET", "/orders", auth, ip).status;
+    if (status == 429) ++refused;
+    if (status == 200 && admitted.empty()) admitted = ip;
+  }
+  EXPECT_GT(refused, 0);
+  const auto stats = gw->RateLimiterStats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_LE(stats[0].stats.keys, 64u);
+  EXPECT_EQ(stats[0].stats.key_limit_denials, static_cast<uint64_t>(refused));
+  EXPECT_EQ(Decide(*gw, "GET", "/orders", auth, admitted).status, 200);
 }
 
 TEST_F(GatewayTest, InvalidRateLimitIsRefusedAtCreation) {

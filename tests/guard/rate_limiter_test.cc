@@ -114,6 +114,20 @@ TEST_P(RateLimiterTest, SweepDropsOnlyStateEquivalentToAbsent) {
   EXPECT_EQ(limiter.Check("busy").remaining, 3u);
 }
 
+// After a flood the hash tables' buckets are given back too, not only the
+// keys.
+TEST_P(RateLimiterTest, SweepAfterAFloodGivesBackBuckets) {
+  FakeClock clock;
+  RateLimiter limiter = Make(clock, GetParam(), 4, 1s);
+  for (int i = 0; i < 100'000; ++i)
+    ASSERT_TRUE(limiter.Check("flood-" + std::to_string(i)).allowed);
+  EXPECT_GE(limiter.stats().buckets, 100'000u);
+  clock.Advance(2s);
+  EXPECT_EQ(limiter.SweepIdle(), 100'000u);
+  EXPECT_EQ(limiter.stats().keys, 0u);
+  EXPECT_LE(limiter.stats().buckets, 64u * 16);
+}
+
 TEST_P(RateLimiterTest, RequestsThatLeaveNoTraceAreNotStored) {
   FakeClock clock;
   RateLimiter limiter = Make(clock, GetParam(), 4, 1s);
