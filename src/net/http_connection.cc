@@ -314,10 +314,12 @@ class HttpConnection {
     internal::StuckFramingCheck stuck_framing_;
     bool continued_ = false;  // a 100 Continue, if owed, is sent
     bool failed_ = false;
-    // Wire bytes of the body read so far, and the time spent waiting for
-    // them (not the handler's time between reads).
-    uint64_t received_ = 0;
-    std::chrono::steady_clock::duration waited_{};
+    // The waiting the client has earned (see ReadAllowance): the grace, and
+    // a second per min_body_bytes_per_second wire bytes it sent, less the
+    // time spent waiting for them (not the handler's time between reads);
+    // never more than body_read_timeout banked.
+    std::chrono::duration<double> earned_{};
+    void Earn(uint64_t bytes, std::chrono::steady_clock::duration waited);
     std::optional<http::request_parser<http::buffer_body>> parser_;  // chunked only
     std::string piece_;                                              // chunked only
   };
@@ -730,7 +732,8 @@ asio::awaitable<Result<std::string_view>> HttpConnection<Stream>::RequestBody::N
   handed_ = 0;
   if (!continued_) {
     continued_ = true;
-    received_ = c.buffer_.size();  // came with the head
+    earned_ = c.options_.min_body_rate_grace;
+    Earn(c.buffer_.size(), {});  // came with the head
     // The client waits for this before it sends the body: only now that
     // the handler wants it.
     if (framing_.expect_continue && c.buffer_.size() == 0) {
@@ -762,7 +765,7 @@ asio::awaitable<Result<std::string_view>> HttpConnection<Stream>::RequestBody::N
     const size_t before = c.buffer_.size();
     const auto waiting = std::chrono::steady_clock::now();
     const bool got = co_await c.ReadSome(kPieceBytes);
-    waited_ += std::chrono::steady_clock::now() - waiting;
+    const auto waited = std::chrono::steady_clock::now() - waiting;
     if (!got) {
       if (c.slot_.timed_out) {
         co_return Err(
@@ -770,21 +773,33 @@ asio::awaitable<Result<std::string_view>> HttpConnection<Stream>::RequestBody::N
       }
       co_return Err(Fail(UnavailableError("client connection lost")));
     }
-    received_ += c.buffer_.size() - before;
+    Earn(c.buffer_.size() - before, waited);
   }
+}
+
+template <class Stream>
+void HttpConnection<Stream>::RequestBody::Earn(uint64_t bytes,
+                                               std::chrono::steady_clock::duration waited) {
+  const HttpServerOptions& o = c_->options_;
+  if (o.min_body_bytes_per_second == 0) return;
+  earned_ += std::chrono::duration<double>(static_cast<double>(bytes) /
+                                           static_cast<double>(o.min_body_bytes_per_second)) -
+             waited;
+  // Banked without bound, a fast start would buy a trickle for hours: 10 MB
+  // sent at once would earn 12 hours at 240 bytes a second.
+  earned_ = std::min<std::chrono::duration<double>>(
+      earned_, std::max(o.body_read_timeout, o.min_body_rate_grace));
 }
 
 template <class Stream>
 std::chrono::milliseconds HttpConnection<Stream>::RequestBody::ReadAllowance() const {
   const HttpServerOptions& o = c_->options_;
   if (o.min_body_bytes_per_second == 0) return o.body_read_timeout;
-  // The time the client may have taken, waited for, by the time the next
-  // byte comes: the grace, and then a second per min_body_bytes_per_second.
+  // What the client has earned, and the next byte's worth, which comes by
+  // the time the wait ends.
   const auto owed = std::chrono::duration_cast<std::chrono::milliseconds>(
-      o.min_body_rate_grace +
-      std::chrono::duration<double>(static_cast<double>(received_ + 1) /
-                                    static_cast<double>(o.min_body_bytes_per_second)) -
-      waited_);
+      earned_ +
+      std::chrono::duration<double>(1.0 / static_cast<double>(o.min_body_bytes_per_second)));
   return std::clamp(owed, std::chrono::milliseconds(0), o.body_read_timeout);
 }
 

@@ -209,10 +209,12 @@ struct HttpServerOptions {
   // Total time for a held request body to arrive once its head has; for a
   // streamed one, the time each piece may take.
   std::chrono::milliseconds body_read_timeout{std::chrono::seconds(30)};
-  // A streamed body must come at least this fast on average, counting only
-  // the time spent waiting for it and after min_body_rate_grace, or its
-  // read fails with kDeadlineExceeded (408): a client that trickles an
-  // upload cannot hold the service's connection it streams to. 0 = no
+  // A streamed body must come at least this fast, counting only the time
+  // spent waiting for it and after min_body_rate_grace, or its read fails
+  // with kDeadlineExceeded (408): a client that trickles an upload cannot
+  // hold the service's connection it streams to. Each byte earns the client
+  // 1/min_body_bytes_per_second of waiting, and it may bank no more than
+  // body_read_timeout: a fast start buys one pause, not a slow rest. 0 = no
   // least rate.
   uint64_t min_body_bytes_per_second = 240;
   std::chrono::milliseconds min_body_rate_grace{std::chrono::seconds(5)};

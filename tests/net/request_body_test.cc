@@ -267,6 +267,31 @@ TEST_F(StreamedToHandlerTest, AnUploadTrickledBelowTheLeastRateIsCut) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
 }
 
+// A fast start banks no more than body_read_timeout of waiting: 200,000
+// bytes at once would earn 200 s at 1,000 bytes a second, and a trickle of a
+// byte each 200 ms after it would then hold the connection for minutes,
+// each byte well within body_read_timeout of the last.
+TEST_F(StreamedToHandlerTest, AFastStartBuysNoLastingTrickle) {
+  StartReading(1 << 20, /*body_read_timeout=*/1s, /*min_rate=*/1000);
+  TestClient client(port());
+  ASSERT_TRUE(client.Send("POST /s HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n" +
+                          Pattern(200000)));
+  const auto start = std::chrono::steady_clock::now();
+  // The trickle goes on while the answer is awaited: cut after about 1 s
+  // of it, where a banked fast start would let it run past the wait.
+  std::atomic<bool> answered = false;
+  std::thread trickle([&] {
+    while (!answered && std::chrono::steady_clock::now() - start < 6s && client.Send("x")) {
+      std::this_thread::sleep_for(200ms);
+    }
+  });
+  auto response = client.ReadResponse(false, 4s);
+  answered = true;
+  trickle.join();
+  ASSERT_TRUE(response.has_value()) << "not cut while it trickled";
+  EXPECT_EQ(response->status, 408);
+}
+
 // The rate counts only the time the server waits for the client: a
 // handler that takes its time between pieces does not make a fast client
 // slow.
