@@ -71,13 +71,16 @@ int Serve(const std::string& config_file) {
     // SIGHUP (logrotate's postrotate) and SIGUSR1 (as nginx takes it) open
     // the audit file anew after a rotation; SIGUSR2 is ignored. None of
     // them ends the process, as their default action would.
-    if (signal_number == SIGUSR2) {
-      log::Info("server.signal_ignored", {{"signal", "SIGUSR2"}});
+    const char* name = signal_number == SIGHUP    ? "SIGHUP"
+                       : signal_number == SIGUSR1 ? "SIGUSR1"
+                                                  : "SIGUSR2";
+    if (signal_number == SIGUSR2 || !(*running)->has_audit_file()) {
+      log::Info("server.signal_ignored", {{"signal", name}});
       continue;
     }
     const Status reopened = (*running)->ReopenAuditFile();
     if (reopened.ok()) {
-      log::Info("audit.reopened", {{"signal", signal_number == SIGHUP ? "SIGHUP" : "SIGUSR1"}});
+      log::Info("audit.reopened", {{"signal", name}});
     } else {
       log::Error("audit.reopen_failed",
                  {{"error", reopened.message()}, {"kept", "the file it had"}});

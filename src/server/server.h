@@ -66,6 +66,7 @@ class Server {
   // a rotation moved the file away; OK without an audit file. If the open
   // fails, the error is returned and events go on to the file there was.
   Status ReopenAuditFile();
+  bool has_audit_file() const { return audit_sink_ != nullptr; }
 
  private:
   Server(const ServerConfig& config, std::unique_ptr<store::Store> store);

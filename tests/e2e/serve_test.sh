@@ -209,6 +209,16 @@ expect_eq "SIGHUP, SIGUSR1 and SIGUSR2 leave it serving" \
   "$(kill -0 "$pid" 2>/dev/null && echo running):$(grep -c '"msg":"audit.reopened"' rotate.log)" "running:2"
 kill -TERM "$pid"
 wait "$pid"
+# Without an audit file there is nothing to reopen, and the log says so.
+printf 'server: {listen: 127.0.0.1:0}\nstore: {backend: memory}\n' >plain.yaml
+if start_server plain.yaml plain.log; then ok; else bad "plain start"; cat plain.log; fi
+kill -HUP "$pid"
+sleep 0.3
+expect_eq "SIGHUP without an audit file is ignored, not told as a reopen" \
+  "$(kill -0 "$pid" 2>/dev/null && echo running):$(grep -c '"msg":"audit.reopened"' plain.log):$(grep -c '"msg":"server.signal_ignored","signal":"SIGHUP"' plain.log)" \
+  "running:0:1"
+kill -TERM "$pid"
+wait "$pid"
 pid=$main_pid
 port=$main_port
 
