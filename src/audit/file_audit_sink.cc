@@ -142,7 +142,7 @@ Status FileAuditSink::Flush() {
 }
 
 Status FileAuditSink::Reopen() {
-  BULWARK_ASSIGN_OR_RETURN(int fd, OpenForAppend(options_.path, options_.fifo_reader_wait));
+  BULWARK_ASSIGN_OR_RETURN(int fd, OpenForAppend(options_.path, std::chrono::milliseconds(0)));
   int old;
   {
     std::lock_guard lock(mu_);

@@ -65,7 +65,9 @@ class FileAuditSink final : public AuditSink {
   // later events go there. Call it from the thread that handles SIGHUP (for
   // example an asio::signal_set handler), not from the signal handler itself.
   // If the open fails, the error is returned and the sink keeps writing to
-  // the file it had.
+  // the file it had. A FIFO with no reader fails at once, not after
+  // fifo_reader_wait: the caller (the thread that takes signals) must stay
+  // free to take SIGTERM.
   Status Reopen();
 
   const std::string& path() const { return options_.path; }

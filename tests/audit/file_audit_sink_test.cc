@@ -158,6 +158,26 @@ TEST(FileAuditSinkTest, AFifoWithNoReaderIsWaitedForThenRefused) {
   EXPECT_EQ(Str(ParseObject(std::string(got, static_cast<size_t>(n))), "request_id"), "fifo-1");
 }
 
+// A reopen (on SIGHUP) does not wait for a FIFO's reader: the thread that
+// asked must stay free to take SIGTERM. It fails at once and the sink keeps
+// its file.
+TEST(FileAuditSinkTest, AReopenOntoAFifoWithNoReaderFailsAtOnce) {
+  TempDir dir;
+  const std::string path = dir.File("audit.jsonl");
+  auto sink = FileAuditSink::Open({.path = path, .fifo_reader_wait = std::chrono::seconds(10)});
+  ASSERT_TRUE(sink.has_value());
+  ASSERT_EQ(::rename(path.c_str(), (path + ".1").c_str()), 0);
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  const auto start = std::chrono::steady_clock::now();
+  Status reopened = (*sink)->Reopen();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  EXPECT_EQ(reopened.code(), StatusCode::kFailedPrecondition);
+  std::string line;
+  AppendJsonLine(SampleEvent("kept"), line);
+  ASSERT_TRUE((*sink)->Write(line).ok());
+  EXPECT_NE(ReadFile(path + ".1").find("kept"), std::string::npos);
+}
+
 TEST(FileAuditSinkTest, OpenRejectsEmptyPath) {
   auto sink = FileAuditSink::Open({});
   ASSERT_FALSE(sink.has_value());
