@@ -388,8 +388,11 @@ TEST_F(TlsTest, AlpnWithoutHttp1IsRefused) {
 // certificate of it has expired (the leaf, or an intermediate the leaf
 // outlives), the ticket is not taken and the client must make a full
 // handshake, presenting a chain valid now (here none).
+// On TLS 1.3 and on TLS 1.2 (RFC 5077 tickets), each ticket is checked.
 TEST_F(TlsTest, ASessionDoesNotOutliveACertificateOfItsChain) {
-  ASSERT_TRUE(Start(Tls(ClientAuth::kOptional)).ok());
+  TlsServerOptions options = Tls(ClientAuth::kOptional);
+  options.allow_tls12 = true;
+  ASSERT_TRUE(Start(options).ok());
   WriteClient("brief", ca_.Issue({.common_name = "brief",
                                   .uris = {"spiffe://prod.example/ns/shop/sa/web"},
                                   .client = true,
@@ -406,13 +409,21 @@ TEST_F(TlsTest, ASessionDoesNotOutliveACertificateOfItsChain) {
     std::string name, spiffe;
     TlsClientOptions resume;
   };
-  std::vector<Case> cases = {{"brief", "spiffe://prod.example/ns/shop/sa/web", Client()},
-                             {"under", "spiffe://prod.example/ns/shop/sa/api", Client()}};
+  std::vector<Case> cases;
+  for (const bool tls12 : {false, true}) {
+    TlsClientOptions resume = Client();
+    resume.tls12_only = tls12;
+    cases.push_back({"brief", "spiffe://prod.example/ns/shop/sa/web", resume});
+    cases.push_back({"under", "spiffe://prod.example/ns/shop/sa/api", resume});
+  }
   for (Case& c : cases) {
-    SCOPED_TRACE(c.name);
+    SCOPED_TRACE(c.name + (c.resume.tls12_only ? " over TLS 1.2" : " over TLS 1.3"));
     std::string session;
     {
-      TlsTestClient first(server_->port(), Client(c.name));
+      TlsClientOptions full = Client(c.name);
+      full.tls12_only = c.resume.tls12_only;
+      TlsTestClient first(server_->port(), full);
+      ASSERT_EQ(first.version(), c.resume.tls12_only ? "TLSv1.2" : "TLSv1.3");
       auto response = first.Get("/");
       ASSERT_TRUE(response.has_value());
       EXPECT_NE(response->body.find("spiffe=" + c.spiffe + "\n"), std::string::npos)
@@ -436,7 +447,7 @@ TEST_F(TlsTest, ASessionDoesNotOutliveACertificateOfItsChain) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(4000));
   for (const Case& c : cases) {
-    SCOPED_TRACE(c.name);
+    SCOPED_TRACE(c.name + (c.resume.tls12_only ? " over TLS 1.2" : " over TLS 1.3"));
     TlsTestClient late(server_->port(), c.resume);
     auto response = late.Get("/");
     ASSERT_TRUE(response.has_value());
