@@ -1,5 +1,6 @@
 #include "net/http_fetch.h"
 
+#include "net/await.h"
 #include "net/connect.h"
 #include "net/resolve.h"
 #include "net/tls_context.h"
@@ -11,9 +12,7 @@
 #include <optional>
 #include <vector>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -32,7 +31,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+using internal::kAwait;
 
 struct Target {
   bool tls = true;
