@@ -1226,6 +1226,10 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       in_flight.reset();
     }
   }
+  // The gateway's field names are its own both ways: a service's
+  // X-Bulwark-* fields (an echoed X-Bulwark-Identity would hand the client
+  // a token other services accept) never reach the client.
+  net::EraseFieldLinesWithPrefix(response.passed_on_fields, "X-Bulwark-");
   // The route's rules, on its every answer (a refusal of Bulwark's too).
   if (decision.route != nullptr && !decision.route->response_fields.empty()) {
     ApplyResponseFieldRules(decision.route->response_fields, response);

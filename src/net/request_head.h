@@ -146,6 +146,8 @@ void AppendPassOnFields(const FieldViews& fields, std::string& out);
 // Removes from `lines` (AppendFieldLine lines) every field named `name`, in
 // any case.
 void EraseFieldLines(std::string& lines, std::string_view name);
+// The same for every field whose name starts with `prefix`, in any case.
+void EraseFieldLinesWithPrefix(std::string& lines, std::string_view prefix);
 
 // How a request's body is framed, as its fields say.
 struct BodyFraming {

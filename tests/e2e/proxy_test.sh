@@ -34,6 +34,10 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
   server { listen 127.0.0.1:$pair_d; location / { return 200 "d\n"; } }
   server {
     listen 127.0.0.1:$ident;
+    # A service that echoes the gateway's fields back in its answer.
+    add_header X-Bulwark-Identity "\$http_x_bulwark_identity";
+    add_header x-bulwark-subject root;
+    add_header X-Bulwarkish kept;
     location / { return 200 "\$http_x_bulwark_identity"; }
   }
   server {
@@ -423,6 +427,8 @@ expect_eq "forward-auth: first token with a newly rotated kid waits for the refe
 # JWKS Bulwark publishes, for its own audience only.
 expect_eq "identity token forwarded" "$(code -H "Authorization: Bearer $good" "$base/whoami")" "200"
 identity=$(cat body)
+expect_eq "a service's X-Bulwark-* answer fields never reach the client" \
+  "$(grep -ci '^x-bulwark-' headers):$(grep -ci '^X-Bulwarkish: kept' headers)" "0:1"
 verified=$(node "$here/identity_verify.mjs" "$base/_bulwark/identity/jwks.json" https://bulwark.test ident "$identity" 2>&1)
 if grep -q '"sub":"alice"' <<<"$verified" && grep -q '"cred":"jwt"' <<<"$verified" &&
   grep -q '"scope":"orders:read"' <<<"$verified"; then ok; else bad "identity token: $verified"; fi
