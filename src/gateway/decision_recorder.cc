@@ -4,6 +4,7 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <thread>
 
 #include "gateway/request_id.h"
 
@@ -87,8 +88,9 @@ DecisionRecorder::DecisionRecorder(metrics::MetricsRegistry& registry, audit::Au
     : registry_(registry),
       audit_(audit),
       requests_(registry.AddCounterFamily("bulwark_gateway_requests_total",
-                                          "Requests the gateway answered, by front end, route "
-                                          "and HTTP status",
+                                          "Requests the gateway decided, by front end, route "
+                                          "and the HTTP status answered (0: none, the server "
+                                          "stopped first)",
                                           {"frontend", "route", "code"})),
       decisions_(registry.AddCounterFamily("bulwark_gateway_decisions_total",
                                            "Gateway decisions by outcome", {"outcome"})),
@@ -111,8 +113,8 @@ DecisionRecorder::DecisionRecorder(metrics::MetricsRegistry& registry, audit::Au
       rate_limit_keys_(registry.AddGaugeFamily(
           "bulwark_gateway_rate_limit_keys",
           "Keys a rate limit holds now, live or idle and not yet swept", {"route"})),
-      rate_limit_key_refusals_(registry.AddGaugeFamily(
-          "bulwark_gateway_rate_limit_key_refusals",
+      rate_limit_key_refusals_(registry.AddCounterFamily(
+          "bulwark_gateway_rate_limit_key_refusals_total",
           "Requests a rate limit refused because it held its max_keys live keys", {"route"})),
       latency_(registry.AddHistogramFamily("bulwark_gateway_request_duration_seconds",
                                            "Time from request to answer in the gateway",
@@ -215,10 +217,18 @@ void DecisionRecorder::RefreshAuditGauges() {
 }
 
 void DecisionRecorder::RefreshRateLimitGauges(const Gateway& gateway) {
+  std::lock_guard lock(refusals_mu_);
   for (const Gateway::LimiterStats& limiter : gateway.RateLimiterStats()) {
     rate_limit_keys_.WithLabels({limiter.name}).Set(static_cast<double>(limiter.stats.keys));
-    rate_limit_key_refusals_.WithLabels({limiter.name})
-        .Set(static_cast<double>(limiter.stats.key_limit_denials));
+    // The limiter counts; the counter is brought up to its count.
+    uint64_t& told = refusals_told_[std::string(limiter.name)];
+    if (limiter.stats.key_limit_denials > told) {
+      rate_limit_key_refusals_.WithLabels({limiter.name})
+          .Increment(limiter.stats.key_limit_denials - told);
+      told = limiter.stats.key_limit_denials;
+    } else {
+      rate_limit_key_refusals_.WithLabels({limiter.name});  // shown from the start, at 0
+    }
   }
 }
 
@@ -235,10 +245,13 @@ DecisionRecord::~DecisionRecord() {
   if (recorded_ || recorder_ == nullptr) return;
   // Unwinding for an error the server answers (500) itself, or destroyed
   // with the server's io threads past the drain timeout.
-  const bool error = std::uncaught_exceptions() > exceptions_;
-  decision_.reason.append(decision_.reason.empty() ? "" : "; ")
-      .append(error ? "no answer: the handler failed" : "no answer: the server stopped first");
+  // (Destroyed on another thread, the one stopping the server, it was cut:
+  // that thread's own unwinding says nothing of this handler.)
+  const bool error =
+      std::this_thread::get_id() == thread_ && std::uncaught_exceptions() > exceptions_;
   try {
+    decision_.reason.append(decision_.reason.empty() ? "" : "; ")
+        .append(error ? "no answer: the handler failed" : "no answer: the server stopped first");
     recorder_->Record(frontend_, facts_, decision_, error ? 500 : 0,
                       std::chrono::steady_clock::now() - start_);
   } catch (...) {

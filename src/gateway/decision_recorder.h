@@ -6,7 +6,11 @@
 
 #include <chrono>
 #include <exception>
+#include <map>
+#include <mutex>
+#include <string>
 #include <string_view>
+#include <thread>
 
 #include "audit/audit_queue.h"
 #include "core/metrics.h"
@@ -56,7 +60,9 @@ class DecisionRecorder {
   metrics::CounterFamily& tunnels_;
   metrics::GaugeFamily& tunnels_open_;
   metrics::GaugeFamily& rate_limit_keys_;
-  metrics::GaugeFamily& rate_limit_key_refusals_;
+  metrics::CounterFamily& rate_limit_key_refusals_;
+  std::mutex refusals_mu_;
+  std::map<std::string, uint64_t> refusals_told_;  // by limiter; guarded by refusals_mu_
   metrics::HistogramFamily& latency_;
   metrics::Gauge& audit_written_;
   metrics::Gauge& audit_dropped_;
@@ -82,6 +88,7 @@ class DecisionRecord {
         facts_(facts),
         decision_(decision),
         start_(start),
+        thread_(std::this_thread::get_id()),
         exceptions_(std::uncaught_exceptions()) {}
   DecisionRecord(const DecisionRecord&) = delete;
   DecisionRecord& operator=(const DecisionRecord&) = delete;
@@ -96,6 +103,7 @@ class DecisionRecord {
   const RequestFacts& facts_;
   Decision& decision_;
   std::chrono::steady_clock::time_point start_;
+  std::thread::id thread_;
   int exceptions_;
   bool recorded_ = false;
 };

@@ -19,8 +19,9 @@
 // never evicted: beyond `max_keys` live keys (default 1 million), requests from new keys are
 // denied with kKeyLimitReached (fail closed) until keys go idle, rather than
 // forgetting a client's usage, which would let a flood of fresh keys reset
-// anyone's quota. Expect about 100 bytes per key plus the key itself; a key
-// longer than 64 bytes is held as a 16-byte keyed digest of it.
+// anyone's quota. Expect about 150 bytes a key: 100 for its entry, and the
+// key itself; a key longer than 64 bytes is held as a 16-byte keyed digest
+// of it.
 #ifndef BULWARK_GUARD_RATE_LIMITER_H_
 #define BULWARK_GUARD_RATE_LIMITER_H_
 

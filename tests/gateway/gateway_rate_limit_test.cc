@@ -233,6 +233,16 @@ TEST_F(GatewayTest, MaxKeysRefusesNewKeysAndCountsThem) {
   EXPECT_LE(stats[0].stats.keys, 64u);
   EXPECT_EQ(stats[0].stats.key_limit_denials, static_cast<uint64_t>(refused));
   EXPECT_EQ(Decide(*gw, "GET", "/orders", auth, admitted).status, 200);
+  // Counted for /metrics, once each however often it is scraped.
+  metrics::MetricsRegistry registry;
+  DecisionRecorder recorder(registry, nullptr);
+  recorder.RefreshRateLimitGauges(*gw);
+  recorder.RefreshRateLimitGauges(*gw);
+  EXPECT_NE(registry.RenderPrometheusText().find(
+                "bulwark_gateway_rate_limit_key_refusals_total{route=\"orders\"} " +
+                std::to_string(refused) + "\n"),
+            std::string::npos)
+      << registry.RenderPrometheusText();
 }
 
 TEST_F(GatewayTest, InvalidRateLimitIsRefusedAtCreation) {
