@@ -47,6 +47,8 @@ using tcp = asio::ip::tcp;
 using namespace std::string_view_literals;
 
 constexpr size_t kReadChunk = 16 * 1024;
+// The most plaintext a TLS record carries (RFC 8446 section 5.1).
+constexpr size_t kMaxTlsRecordBytes = 16384;
 constexpr size_t kMaxRetainedWriteBuffer = 64 * 1024;
 // A TLS response up to this size (one record's worth) is sealed and sent
 // with the io thread's other sends; a larger one OpenSSL writes itself.
@@ -733,6 +735,16 @@ asio::awaitable<Result<std::string_view>> HttpConnection<Stream>::RequestBody::N
   if (!continued_) {
     continued_ = true;
     earned_ = c.options_.min_body_rate_grace;
+    if constexpr (std::is_same_v<Stream, internal::TlsSocket>) {
+      // Over TLS the body comes a record at a time, none of it readable
+      // before all of it has arrived: the first may take as long as a full
+      // record at the least rate (a client above that rate on a slow link
+      // would otherwise be cut before its first record was whole), and
+      // each record earns the wait for the next.
+      earned_ += std::chrono::duration<double>(
+          static_cast<double>(kMaxTlsRecordBytes) /
+          static_cast<double>(std::max<uint64_t>(1, c.options_.min_body_bytes_per_second)));
+    }
     Earn(c.buffer_.size(), {});  // came with the head
     // The client waits for this before it sends the body: only now that
     // the handler wants it.

@@ -11,7 +11,9 @@
 #include <thread>
 
 #include "http_test_client.h"
+#include "net/async_http_server.h"
 #include "net/http_server.h"
+#include "net/streamed_body.h"
 #include "net/tls.h"
 #include "testing/test_pki.h"
 #include "testing/tls_test_client.h"
@@ -453,6 +455,57 @@ TEST_F(TlsTest, ASessionDoesNotOutliveACertificateOfItsChain) {
     ASSERT_TRUE(response.has_value());
     EXPECT_FALSE(late.resumed());
     EXPECT_NE(response->body.find("verified=0\nspiffe=\n"), std::string::npos) << response->body;
+  }
+}
+
+// Over TLS a body is readable a whole record at a time: a client on a slow
+// link, well above the least rate, whose first 16 KiB record takes a second
+// to arrive is not cut for the grace (300 ms here) having passed with
+// nothing readable. A client below the rate still is.
+TEST_F(TlsTest, ASlowLinkAboveTheLeastRateIsNotCutWhileARecordArrives) {
+  HttpServerOptions options;
+  options.threads = 1;
+  options.tls = Tls();
+  options.max_held_body_bytes = 16;
+  options.body_read_timeout = std::chrono::seconds(2);
+  options.min_body_bytes_per_second = 1000;
+  options.min_body_rate_grace = std::chrono::milliseconds(300);
+  auto server = StartAsyncHttpServer(
+      std::move(options), [](HttpRequest& request) -> boost::asio::awaitable<HttpResponse> {
+        const Status read = co_await ReadWholeBody(request, 1 << 20);
+        if (!read.ok()) co_return HttpResponse{.status = StatusForBodyError(read)};
+        co_return HttpResponse{.body = std::to_string(request.body.size())};
+      });
+  ASSERT_TRUE(server.has_value()) << server.error().ToString();
+  const std::string head = "POST /up HTTP/1.1\r\nHost: localhost\r\nContent-Length: 16000\r\n\r\n";
+  {
+    // 16 KB/s, sixteen times the least rate: the record in about 1 s.
+    TlsTestClient client((*server)->port(), Client());
+    ASSERT_TRUE(client.SendData(head));
+    const std::string wire = client.Seal(std::string(16000, 'u'));
+    ASSERT_FALSE(wire.empty());
+    ASSERT_TRUE(client.SendWire(wire, 2000, std::chrono::milliseconds(125)));
+    auto response = client.Receive();
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, "16000");
+  }
+  {
+    // 400 B/s, below it: cut (408) at the body timeout, long before the
+    // record would be whole (40 s).
+    TlsTestClient client((*server)->port(), Client());
+    ASSERT_TRUE(client.SendData(head));
+    const std::string wire = client.Seal(std::string(16000, 'u'));
+    ASSERT_FALSE(wire.empty());
+    std::thread slow(
+        [&client, &wire] { client.SendWire(wire, 100, std::chrono::milliseconds(250)); });
+    const auto start = std::chrono::steady_clock::now();
+    auto response = client.Receive();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+    server->reset();  // closes the connection, ending the sender
+    slow.join();
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 408);
   }
 }
 

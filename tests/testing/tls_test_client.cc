@@ -9,11 +9,13 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 
 namespace bulwark::testing {
 
@@ -171,6 +173,44 @@ bool TlsTestClient::Send(std::string_view path) {
       }) <= 0) {
     ERR_clear_error();
     return false;
+  }
+  return true;
+}
+
+bool TlsTestClient::SendData(std::string_view data) {
+  if (!handshake_ok_) return false;
+  if (Retrying(ssl_, [&] { return SSL_write(ssl_, data.data(), static_cast<int>(data.size())); }) <=
+      0) {
+    ERR_clear_error();
+    return false;
+  }
+  return true;
+}
+
+std::string TlsTestClient::Seal(std::string_view data) {
+  if (!handshake_ok_) return "";
+  BIO* socket = SSL_get_wbio(ssl_);
+  BIO_up_ref(socket);
+  BIO* memory = BIO_new(BIO_s_mem());
+  SSL_set0_wbio(ssl_, memory);
+  const int written = SSL_write(ssl_, data.data(), static_cast<int>(data.size()));
+  char* bytes = nullptr;
+  const long size = BIO_get_mem_data(memory, &bytes);
+  std::string wire(bytes, size > 0 ? static_cast<size_t>(size) : 0);
+  SSL_set0_wbio(ssl_, socket);  // frees the memory BIO
+  if (written != static_cast<int>(data.size())) {
+    ERR_clear_error();
+    return "";
+  }
+  return wire;
+}
+
+bool TlsTestClient::SendWire(std::string_view wire, size_t piece, std::chrono::milliseconds pause) {
+  if (piece == 0) return false;
+  for (size_t at = 0; at < wire.size(); at += piece) {
+    if (at != 0) std::this_thread::sleep_for(pause);
+    const size_t n = std::min(piece, wire.size() - at);
+    if (::send(fd_, wire.data() + at, n, MSG_NOSIGNAL) != static_cast<ssize_t>(n)) return false;
   }
   return true;
 }

@@ -5,6 +5,7 @@
 #ifndef BULWARK_TESTS_TESTING_TLS_TEST_CLIENT_H_
 #define BULWARK_TESTS_TESTING_TLS_TEST_CLIENT_H_
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -65,6 +66,16 @@ class TlsTestClient {
   // kept for the next Receive.
   bool Send(std::string_view path);
   std::optional<TlsResponse> Receive();
+  // `data` made into application-data records (of up to 16 KiB), as the
+  // bytes that would go on the wire; empty on failure. They must be sent
+  // (SendWire) before anything else is written.
+  std::string Seal(std::string_view data);
+  // Sends `wire` on the connection as it is, `piece` bytes at a time with
+  // `pause` between (a slow link); stops at the first failure. It makes no
+  // OpenSSL call, so it may run on a thread of its own while Receive runs.
+  bool SendWire(std::string_view wire, size_t piece, std::chrono::milliseconds pause);
+  // Writes `data` as application data at once.
+  bool SendData(std::string_view data);
 
  private:
   bool ReadMore();
