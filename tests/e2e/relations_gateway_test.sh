@@ -86,4 +86,52 @@ if grep -q '"route":"docs".*"status":403.*relation document:roadmap#viewer@user:
   bad "deny reason: $(grep '"status":403' audit.jsonl | head -2)"
 fi
 
+# A condition on the path sees it as the service resolves it, without
+# segment parameters: `/docs/secret;v=1/plan` is `/docs/secret/plan` to a
+# Tomcat or Spring service, so a share that excludes /docs/secret/ must
+# exclude it too.
+kill -TERM "$bulwark_pid"
+wait "$bulwark_pid"
+cat >paths.fga <<'FGA'
+model
+  schema 1.1
+
+type user
+
+type document
+  relations
+    define viewer: [user with outside_secret]
+
+condition outside_secret(path: string) {
+  !path.startsWith("/docs/secret/")
+}
+FGA
+cat >paths.yaml <<YAML
+server: {listen: 127.0.0.1:0}
+store: {backend: memory}
+relations:
+  model_file: paths.fga
+  api_token: \${env:BULWARK_RELATIONS_TOKEN}
+gateway:
+  upstreams:
+    - {name: service, address: 127.0.0.1:$back}
+  issuers:
+    - {name: idp, issuer: "https://idp.example", audiences: [docs-api], jwks_file: idp.pub.jwk}
+  routes:
+    - name: docs
+      path_prefix: /docs/
+      authn: {issuers: [idp]}
+      authz: {relation: {relations: {GET: viewer}, path: "/docs/{section}/{id}", object: "document:{id}"}}
+      upstream: service
+YAML
+start_bulwark paths.yaml paths.log || { echo "FAIL: second server did not start"; cat paths.log; exit 1; }
+base="http://127.0.0.1:$bulwark_port"
+expect_eq "share the plan with alice outside /docs/secret/" \
+  "$(write '{"writes": [{"user": "user:alice", "relation": "viewer", "object": "document:plan",
+                         "condition": {"name": "outside_secret"}}]}')" "200"
+expect_eq "alice reads it under /docs/open/" "$(code -H "Authorization: Bearer $alice" "$base/docs/open/plan")" "200"
+expect_eq "not under /docs/secret/" "$(code -H "Authorization: Bearer $alice" "$base/docs/secret/plan")" "403"
+expect_eq "nor under /docs/secret;v=1/, which the service resolves to it" \
+  "$(code -H "Authorization: Bearer $alice" "$base/docs/secret;v=1/plan")" "403"
+
 finish relations_gateway_test
