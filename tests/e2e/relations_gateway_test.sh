@@ -26,12 +26,15 @@ ok
 "$bulwark" keys generate --alg ES256 --kid idp-1 >idp.jwk
 "$bulwark" keys public --key idp.jwk >idp.pub.jwk
 export BULWARK_RELATIONS_TOKEN="e2e-relations-gateway-token-0123456789"
-cat >bulwark.yaml <<YAML
+# config MODEL RELATION: a server whose one route, /docs/, requires the
+# RELATION section's relation under MODEL.
+config() {
+  cat <<YAML
 server: {listen: 127.0.0.1:0}
 store: {backend: memory}
 audit: {file: audit.jsonl}
 relations:
-  model_file: $root/examples/relations/drive/model.fga
+  model_file: $1
   api_token: \${env:BULWARK_RELATIONS_TOKEN}
 gateway:
   upstreams:
@@ -42,9 +45,12 @@ gateway:
     - name: docs
       path_prefix: /docs/
       authn: {issuers: [idp]}
-      authz: {relation: {relations: {GET: viewer, PUT: editor}, path: "/docs/{id}", object: "document:{id}"}}
+      authz: {relation: $2}
       upstream: service
 YAML
+}
+config "$root/examples/relations/drive/model.fga" \
+  '{relations: {GET: viewer, PUT: editor}, path: "/docs/{id}", object: "document:{id}"}' >bulwark.yaml
 start_bulwark bulwark.yaml server.log || { echo "FAIL: server did not start"; exit 1; }
 base="http://127.0.0.1:$bulwark_port"
 now=$(date +%s)
@@ -106,24 +112,8 @@ condition outside_secret(path: string) {
   !path.startsWith("/docs/secret/")
 }
 FGA
-cat >paths.yaml <<YAML
-server: {listen: 127.0.0.1:0}
-store: {backend: memory}
-relations:
-  model_file: paths.fga
-  api_token: \${env:BULWARK_RELATIONS_TOKEN}
-gateway:
-  upstreams:
-    - {name: service, address: 127.0.0.1:$back}
-  issuers:
-    - {name: idp, issuer: "https://idp.example", audiences: [docs-api], jwks_file: idp.pub.jwk}
-  routes:
-    - name: docs
-      path_prefix: /docs/
-      authn: {issuers: [idp]}
-      authz: {relation: {relations: {GET: viewer}, path: "/docs/{section}/{id}", object: "document:{id}"}}
-      upstream: service
-YAML
+config paths.fga \
+  '{relations: {GET: viewer}, path: "/docs/{section}/{id}", object: "document:{id}"}' >paths.yaml
 start_bulwark paths.yaml paths.log || { echo "FAIL: second server did not start"; cat paths.log; exit 1; }
 base="http://127.0.0.1:$bulwark_port"
 expect_eq "share the plan with alice outside /docs/secret/" \
