@@ -10,11 +10,9 @@
 #include <thread>
 
 #include <fmt/format.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include "core/log.h"
+#include "core/release_memory.h"
 #include "gateway/api_key_authenticator.h"
 #include "gateway/mtls_authenticator.h"
 #include "guard/rate_limit_headers.h"
@@ -263,7 +261,8 @@ size_t Gateway::SweepIdleRateLimitKeys() {
 
 void Gateway::SweepLimiters(std::stop_token stop, std::chrono::milliseconds interval) {
   // The keys a flood left, swept, are freed to the allocator, which keeps
-  // the pages; past this many it is asked to give them back to the system.
+  // the pages; past this many it is asked to give them back to the system
+  // (core/release_memory.h).
   constexpr size_t kTrimAfter = 10'000;
   std::mutex mu;
   std::condition_variable_any wake;
@@ -271,9 +270,7 @@ void Gateway::SweepLimiters(std::stop_token stop, std::chrono::milliseconds inte
   while (!wake.wait_for(lock, stop, interval, [&stop] { return stop.stop_requested(); })) {
     const size_t swept = SweepIdleRateLimitKeys();
     if (swept < kTrimAfter) continue;
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
+    ReleaseFreeMemory();
     log::Info("gateway.rate_limit_keys_swept", {{"keys", static_cast<int64_t>(swept)}});
   }
 }

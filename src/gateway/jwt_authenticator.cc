@@ -104,6 +104,7 @@ JwtAuthenticator::JwtAuthenticator(std::vector<std::unique_ptr<Issuer>> issuers)
     : issuers_(std::move(issuers)) {}
 
 JwtAuthenticator::~JwtAuthenticator() {
+  fetches_.request_stop();
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
@@ -118,7 +119,8 @@ bool JwtAuthenticator::FetchKeys(Issuer& issuer) {
   Result<net::FetchedResponse> fetched =
       net::FetchUrl(config.jwks_uri, {.timeout = config.jwks_fetch_timeout,
                                       .ca_file = config.jwks_ca_file,
-                                      .max_body_bytes = 1 << 20});
+                                      .max_body_bytes = 1 << 20,
+                                      .stop = fetches_.get_token()});
   std::string error;
   if (!fetched) {
     error = fetched.error().message();

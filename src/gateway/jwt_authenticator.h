@@ -24,6 +24,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -132,7 +133,8 @@ class JwtAuthenticator {
   std::vector<std::unique_ptr<Issuer>> issuers_;
   mutable std::mutex mu_;
   mutable std::condition_variable wake_;
-  bool stop_ = false;  // guarded by mu_
+  bool stop_ = false;         // guarded by mu_
+  std::stop_source fetches_;  // stopped first on destruction: ends a fetch under way
   // Counts refetch requests, so the refresher wakes for a new one.
   mutable std::atomic<uint64_t> refetch_requests_{0};
   std::thread refresher_;

@@ -193,6 +193,8 @@ Result<FetchedResponse> FetchUrl(std::string_view url, const FetchOptions& optio
     return system_failure(error);
   }
   std::optional<Result<FetchedResponse>> result;
+  // Destroyed before the io_context: a stop running it is waited for.
+  std::stop_callback on_stop(options.stop, [&ioc] { ioc->stop(); });
   asio::co_spawn(*ioc, Fetch(std::move(target), std::move(endpoints), left, options),
                  [&](std::exception_ptr e, Result<FetchedResponse> r) {
                    if (!e) {
@@ -207,7 +209,10 @@ Result<FetchedResponse> FetchUrl(std::string_view url, const FetchOptions& optio
                      result = Err(InternalError("fetch failed unexpectedly"));
                    }
                  });
-  ioc->run();
+  if (!options.stop.stop_requested()) ioc->run();
+  if (!result && options.stop.stop_requested()) {
+    return Err(Status(StatusCode::kCancelled, "fetch stopped"));
+  }
   if (!result) return Err(InternalError("fetch did not complete"));
   return std::move(*result);
 }

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,10 @@ struct FetchOptions {
   std::string body;
   std::string content_type;
   std::string bearer_token;
+  // A stop requested on it ends the exchange at once (kCancelled): a server
+  // stopping does not wait out the timeout of a fetch under way. (A name
+  // lookup still running is waited for, within the timeout.)
+  std::stop_token stop;
 };
 
 struct FetchedResponse {
