@@ -75,18 +75,25 @@ TEST(HttpFetchTest, ConnectsToTheAddressGivenInPlaceOfTheNames) {
             StatusCode::kInvalidArgument);
 }
 
-TEST(HttpFetchTest, TimesOutOnAServerThatNeverAnswers) {
+// A listening socket that never accepts: connections complete in its
+// backlog and nothing is read. Its descriptor and a URL to it.
+std::pair<int, std::string> SilentListener() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(::listen(fd, 8), 0);  // connections complete in the backlog; nothing is read
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || ::listen(fd, 8) != 0) {
+    ADD_FAILURE() << "no listening socket";
+  }
   socklen_t len = sizeof(addr);
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return {fd, "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/"};
+}
+
+TEST(HttpFetchTest, TimesOutOnAServerThatNeverAnswers) {
+  const auto [fd, url] = SilentListener();
   const auto start = std::chrono::steady_clock::now();
-  auto response = FetchUrl("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/",
-                           {.timeout = std::chrono::milliseconds(200)});
+  auto response = FetchUrl(url, {.timeout = std::chrono::milliseconds(200)});
   EXPECT_EQ(response.error().code(), StatusCode::kDeadlineExceeded);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
   ::close(fd);
@@ -95,30 +102,21 @@ TEST(HttpFetchTest, TimesOutOnAServerThatNeverAnswers) {
 // A stop asked for (a server shutting down) ends a fetch under way at once,
 // not at its timeout.
 TEST(HttpFetchTest, AStopEndsAFetchUnderWay) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(::listen(fd, 8), 0);
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const auto [fd, url] = SilentListener();
   std::stop_source stop;
   std::thread stopper([&stop] {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     stop.request_stop();
   });
   const auto start = std::chrono::steady_clock::now();
-  auto response = FetchUrl("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/",
-                           {.timeout = std::chrono::seconds(10), .stop = stop.get_token()});
+  auto response = FetchUrl(url, {.timeout = std::chrono::seconds(10), .stop = stop.get_token()});
   const auto took = std::chrono::steady_clock::now() - start;
   stopper.join();
   ASSERT_FALSE(response.has_value());
   EXPECT_EQ(response.error().code(), StatusCode::kCancelled);
   EXPECT_LT(took, std::chrono::seconds(2));
   // Asked before it starts, it does not start.
-  auto again = FetchUrl("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/",
-                        {.timeout = std::chrono::seconds(10), .stop = stop.get_token()});
+  auto again = FetchUrl(url, {.timeout = std::chrono::seconds(10), .stop = stop.get_token()});
   EXPECT_EQ(again.error().code(), StatusCode::kCancelled);
   ::close(fd);
 }
