@@ -154,6 +154,9 @@ void DecisionRecorder::Record(std::string_view frontend, const RequestFacts& req
   cached.decisions->Increment();
   if (decision.status == 429) {
     (decision.pre_auth_limited ? pre_auth_limited_ : rate_limited_).WithLabels({route}).Increment();
+    if (!decision.refused_for_room.empty()) {
+      rate_limit_key_refusals_.WithLabels({decision.refused_for_room}).Increment();
+    }
   }
   cached.latency->ObserveDuration(latency);
   if (audit_ == nullptr) return;
@@ -217,18 +220,9 @@ void DecisionRecorder::RefreshAuditGauges() {
 }
 
 void DecisionRecorder::RefreshRateLimitGauges(const Gateway& gateway) {
-  std::lock_guard lock(refusals_mu_);
   for (const Gateway::LimiterStats& limiter : gateway.RateLimiterStats()) {
     rate_limit_keys_.WithLabels({limiter.name}).Set(static_cast<double>(limiter.stats.keys));
-    // The limiter counts; the counter is brought up to its count.
-    uint64_t& told = refusals_told_[std::string(limiter.name)];
-    if (limiter.stats.key_limit_denials > told) {
-      rate_limit_key_refusals_.WithLabels({limiter.name})
-          .Increment(limiter.stats.key_limit_denials - told);
-      told = limiter.stats.key_limit_denials;
-    } else {
-      rate_limit_key_refusals_.WithLabels({limiter.name});  // shown from the start, at 0
-    }
+    rate_limit_key_refusals_.WithLabels({limiter.name});  // shown from the start, at 0
   }
 }
 

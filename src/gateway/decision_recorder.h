@@ -6,9 +6,6 @@
 
 #include <chrono>
 #include <exception>
-#include <map>
-#include <mutex>
-#include <string>
 #include <string_view>
 #include <thread>
 
@@ -42,9 +39,9 @@ class DecisionRecorder {
                        std::string_view client_ip);
   // Copies the audit queue's counters into their gauges (call before a scrape).
   void RefreshAuditGauges();
-  // Copies the gateway's rate limiters' figures into their gauges (call
-  // before a scrape): the keys each holds, and the requests each refused
-  // because it held its max_keys.
+  // Copies the keys each of the gateway's rate limiters holds into its
+  // gauge (call before a scrape), and shows each limiter's count of
+  // refusals for want of room (which Record counts) from zero.
   void RefreshRateLimitGauges(const Gateway& gateway);
   // Where other gateway parts (health checks) register their metrics.
   metrics::MetricsRegistry& registry() { return registry_; }
@@ -60,9 +57,7 @@ class DecisionRecorder {
   metrics::CounterFamily& tunnels_;
   metrics::GaugeFamily& tunnels_open_;
   metrics::GaugeFamily& rate_limit_keys_;
-  metrics::CounterFamily& rate_limit_key_refusals_;
-  std::mutex refusals_mu_;
-  std::map<std::string, uint64_t> refusals_told_;  // by limiter; guarded by refusals_mu_
+  metrics::CounterFamily& rate_limit_key_refusals_;  // counted by Record
   metrics::HistogramFamily& latency_;
   metrics::Gauge& audit_written_;
   metrics::Gauge& audit_dropped_;

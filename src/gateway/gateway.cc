@@ -282,6 +282,9 @@ bool Gateway::WithinLimit(guard::RateLimiter& limiter, std::string_view key,
   if (verdict.allowed) return true;
   decision.status = 429;
   decision.reason = "rate limited: " + limiter.policy().name;
+  if (verdict.deny_reason == guard::RateLimitDecision::DenyReason::kKeyLimitReached) {
+    decision.refused_for_room = limiter.policy().name;
+  }
   return false;
 }
 

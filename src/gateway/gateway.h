@@ -101,6 +101,10 @@ struct Decision {
   // Refused (429) by the pre-auth limit, before any credential was looked
   // at, not by the route's own.
   bool pre_auth_limited = false;
+  // The limit (its name, "pre-auth" or the route's) that refused the
+  // request (429) because it held its max_keys and the request's key was
+  // new to it; empty otherwise. Points into the gateway's own policies.
+  std::string_view refused_for_room;
   // The request's id (see request_id.h), for the service, the client and
   // the audit event; empty with RequestIdMode::kOff.
   std::string request_id;
