@@ -550,6 +550,10 @@ std::shared_ptr<ReverseProxy::Endpoint> ReverseProxy::MakeEndpoint(
       index, next_serial_.fetch_add(1, std::memory_order_relaxed), upstream.config.breaker, clock_,
       std::move(state), std::move(openings));
   endpoint->options = upstream.config.options;
+  // The gateway's field names are its own both ways: a service's
+  // X-Bulwark-* fields (an echoed X-Bulwark-Identity would hand the client
+  // a token other services accept) never reach the client.
+  endpoint->options.dropped_field_prefix = kGatewayFieldPrefix;
   endpoint->options.host = address.host;
   endpoint->options.port = address.port;
   endpoint->authority = Authority(address.host, address.port);
@@ -1226,10 +1230,6 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       in_flight.reset();
     }
   }
-  // The gateway's field names are its own both ways: a service's
-  // X-Bulwark-* fields (an echoed X-Bulwark-Identity would hand the client
-  // a token other services accept) never reach the client.
-  net::EraseFieldLinesWithPrefix(response.passed_on_fields, "X-Bulwark-");
   // The route's rules, on its every answer (a refusal of Bulwark's too).
   if (decision.route != nullptr && !decision.route->response_fields.empty()) {
     ApplyResponseFieldRules(decision.route->response_fields, response);

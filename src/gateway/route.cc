@@ -44,24 +44,17 @@ bool RouteAuthn::TakesApiKeys() const {
 
 bool IsSpiffePattern(std::string_view pattern) { return pattern.starts_with("spiffe://"); }
 
-namespace {
-
-bool HasPrefixIgnoringCase(std::string_view name, std::string_view prefix) {
-  return name.size() >= prefix.size() &&
-         net::EqualsIgnoreCase(name.substr(0, prefix.size()), prefix);
+bool IsIdentityField(std::string_view name) {
+  return net::HasPrefixIgnoringCase(name, kGatewayFieldPrefix);
 }
-
-}  // namespace
-
-bool IsIdentityField(std::string_view name) { return HasPrefixIgnoringCase(name, "X-Bulwark-"); }
 
 bool IsGatewayOwnedRequestField(std::string_view name) {
   // Every X-Forwarded-* (Bulwark sets For, Proto, Host and Prefix; the
   // others, -Uri, -Method, -Ssl, -Scheme, -Port..., would tell a service
   // what the client made up) and every X-Envoy-* (as Envoy drops them from
   // the requests of its external clients).
-  if (IsIdentityField(name) || HasPrefixIgnoringCase(name, "X-Forwarded-") ||
-      HasPrefixIgnoringCase(name, "X-Envoy-")) {
+  if (IsIdentityField(name) || net::HasPrefixIgnoringCase(name, "X-Forwarded-") ||
+      net::HasPrefixIgnoringCase(name, "X-Envoy-")) {
     return true;
   }
   // The client addresses and original targets other proxies and CDNs set,

@@ -154,6 +154,9 @@ std::string_view HostWithoutPort(std::string_view host);
 // Whether a `principals` pattern names SPIFFE IDs (starts `spiffe://`)
 // rather than subjects.
 bool IsSpiffePattern(std::string_view pattern);
+// The names of the gateway's own fields begin so, in any case: it sets
+// them, and drops any a client or a service sends.
+inline constexpr std::string_view kGatewayFieldPrefix = "X-Bulwark-";
 // Whether a field is one of Bulwark's identity fields (X-Bulwark-*, in any
 // case), the gateway's alone to set.
 bool IsIdentityField(std::string_view name);

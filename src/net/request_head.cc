@@ -502,38 +502,19 @@ bool HasFieldLine(std::string_view lines, std::string_view name) {
   return FieldLineValue(lines, name).has_value();
 }
 
-namespace {
-
-// Removes from `lines` each line whose field name `erased` says.
-template <typename Erased>
-void EraseFieldLinesIf(std::string& lines, Erased erased) {
+void EraseFieldLines(std::string& lines, std::string_view name) {
+  const size_t n = name.size();
   size_t at = 0;
   while (at < lines.size()) {
     size_t end = lines.find("\r\n", at);
     end = end == std::string::npos ? lines.size() : end + 2;
     const std::string_view line = std::string_view(lines).substr(at, end - at);
-    const std::string_view name = line.substr(0, line.find(':'));
-    if (name.size() < line.size() && erased(name)) {
+    if (line.size() > n && line[n] == ':' && EqualsIgnoreCaseSameSize(line.substr(0, n), name)) {
       lines.erase(at, end - at);
     } else {
       at = end;
     }
   }
-}
-
-}  // namespace
-
-void EraseFieldLines(std::string& lines, std::string_view name) {
-  EraseFieldLinesIf(lines, [name](std::string_view field) {
-    return field.size() == name.size() && EqualsIgnoreCaseSameSize(field, name);
-  });
-}
-
-void EraseFieldLinesWithPrefix(std::string& lines, std::string_view prefix) {
-  EraseFieldLinesIf(lines, [prefix](std::string_view field) {
-    return field.size() >= prefix.size() &&
-           EqualsIgnoreCaseSameSize(field.substr(0, prefix.size()), prefix);
-  });
 }
 
 bool ListHasToken(std::string_view list, std::string_view token) {

@@ -146,8 +146,6 @@ void AppendPassOnFields(const FieldViews& fields, std::string& out);
 // Removes from `lines` (AppendFieldLine lines) every field named `name`, in
 // any case.
 void EraseFieldLines(std::string& lines, std::string_view name);
-// The same for every field whose name starts with `prefix`, in any case.
-void EraseFieldLinesWithPrefix(std::string& lines, std::string_view prefix);
 
 // How a request's body is framed, as its fields say.
 struct BodyFraming {
@@ -177,6 +175,12 @@ bool EqualsIgnoreCaseSameSize(std::string_view a, std::string_view b);
 [[gnu::always_inline]] inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && (a.empty() || ((a[0] ^ b[0]) & ~0x20) == 0) &&
          EqualsIgnoreCaseSameSize(a, b);
+}
+
+// Whether `name` starts with `prefix`, ASCII letters in any case.
+inline bool HasPrefixIgnoringCase(std::string_view name, std::string_view prefix) {
+  return name.size() >= prefix.size() &&
+         EqualsIgnoreCaseSameSize(name.substr(0, prefix.size()), prefix);
 }
 
 // True if `s` is a token (RFC 9110 section 5.6.2): a field name, a method.

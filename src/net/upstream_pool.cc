@@ -136,9 +136,13 @@ class HeadLength final : public StreamedBody {
 };
 
 // The upstream's fields as the lines the client gets: without those of this
-// hop, nor Date, which the server writes for its own answer.
-void PassOn(FieldViews& fields, HttpResponse& response) {
-  std::erase_if(fields, [](const auto& field) { return EqualsIgnoreCase(field.first, "date"); });
+// hop, nor Date, which the server writes for its own answer, nor those
+// whose names start with `dropped_prefix` (if not empty).
+void PassOn(FieldViews& fields, std::string_view dropped_prefix, HttpResponse& response) {
+  std::erase_if(fields, [dropped_prefix](const auto& field) {
+    return EqualsIgnoreCase(field.first, "date") ||
+           (!dropped_prefix.empty() && HasPrefixIgnoringCase(field.first, dropped_prefix));
+  });
   AppendPassOnFields(fields, response.passed_on_fields);
 }
 
@@ -689,7 +693,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
         co_return Err(DataLossError("upstream's 101 did not answer the WebSocket key"));
       }
       response.status = 101;
-      PassOn(fields, response);  // which drops Upgrade, a field of this hop
+      PassOn(fields, options_.dropped_field_prefix,
+             response);  // which drops Upgrade, a field of this hop
       AppendFieldLine(response.passed_on_fields, "Upgrade", *switched);
       c.buffer.consume(head_size);  // what follows is the new protocol's
       response.tunnel = std::make_shared<UpstreamTunnel<Stream>>(std::move(connection), stream,
@@ -714,7 +719,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
     response.streamed_body = std::make_shared<HeadLength>(ContentLength(fields));
   }
   response.passed_on_fields.reserve(head_size);
-  PassOn(fields, response);  // before anything is consumed from c.buffer
+  PassOn(fields, options_.dropped_field_prefix,
+         response);  // before anything is consumed from c.buffer
   if (!length || *length > options_.max_held_body_bytes) {
     // Large, chunked or close-delimited: the client gets the body as it
     // comes, unless it is all here already.

@@ -46,6 +46,9 @@ struct UpstreamOptions {
   // is closed.
   std::chrono::milliseconds tunnel_idle_timeout{std::chrono::minutes(5)};
   std::optional<UpstreamTls> tls;  // TLS origination when set
+  // Answer fields whose names start with this (in any case) are not passed
+  // on: names the caller keeps for its own (a gateway's X-Bulwark-).
+  std::string dropped_field_prefix;
 };
 
 // Whether `error`, from UpstreamPool's Send or Upgrade, is a connection
