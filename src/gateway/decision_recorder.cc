@@ -113,6 +113,9 @@ DecisionRecorder::DecisionRecorder(metrics::MetricsRegistry& registry, audit::Au
       rate_limit_keys_(registry.AddGaugeFamily(
           "bulwark_gateway_rate_limit_keys",
           "Keys a rate limit holds now, live or idle and not yet swept", {"route"})),
+      rate_limit_key_bytes_(registry.AddGaugeFamily(
+          "bulwark_gateway_rate_limit_key_bytes",
+          "Heap a rate limit's key tables hold now, free entries and buckets included", {"route"})),
       rate_limit_key_refusals_(registry.AddCounterFamily(
           "bulwark_gateway_rate_limit_key_refusals_total",
           "Requests a rate limit refused because it held its max_keys live keys", {"route"})),
@@ -222,6 +225,8 @@ void DecisionRecorder::RefreshAuditGauges() {
 void DecisionRecorder::RefreshRateLimitGauges(const Gateway& gateway) {
   for (const Gateway::LimiterStats& limiter : gateway.RateLimiterStats()) {
     rate_limit_keys_.WithLabels({limiter.name}).Set(static_cast<double>(limiter.stats.keys));
+    rate_limit_key_bytes_.WithLabels({limiter.name})
+        .Set(static_cast<double>(limiter.stats.heap_bytes));
     rate_limit_key_refusals_.WithLabels({limiter.name});  // shown from the start, at 0
   }
 }

@@ -57,6 +57,7 @@ class DecisionRecorder {
   metrics::CounterFamily& tunnels_;
   metrics::GaugeFamily& tunnels_open_;
   metrics::GaugeFamily& rate_limit_keys_;
+  metrics::GaugeFamily& rate_limit_key_bytes_;
   metrics::CounterFamily& rate_limit_key_refusals_;  // counted by Record
   metrics::HistogramFamily& latency_;
   metrics::Gauge& audit_written_;

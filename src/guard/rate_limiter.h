@@ -19,9 +19,9 @@
 // never evicted: beyond `max_keys` live keys (default 1 million), requests from new keys are
 // denied with kKeyLimitReached (fail closed) until keys go idle, rather than
 // forgetting a client's usage, which would let a flood of fresh keys reset
-// anyone's quota. Expect about 150 bytes a key: 100 for its entry, and the
-// key itself; a key longer than 64 bytes is held as a 16-byte keyed digest
-// of it.
+// anyone's quota. Expect about 150 bytes a key: its entry, which holds the
+// key (up to 32 bytes; a longer key is held as a 16-byte keyed digest of
+// it), its bucket, and the arena's room to grow.
 #ifndef BULWARK_GUARD_RATE_LIMITER_H_
 #define BULWARK_GUARD_RATE_LIMITER_H_
 
@@ -50,6 +50,7 @@ struct RateLimiterStats {
   uint64_t swept = 0;              // idle keys dropped so far
   uint64_t key_limit_denials = 0;  // requests denied with kKeyLimitReached
   size_t buckets = 0;              // hash-table buckets allocated (a pointer each)
+  size_t heap_bytes = 0;           // heap the keys' tables hold: entries, free or not, and buckets
 };
 
 class RateLimiter {
@@ -79,7 +80,8 @@ class RateLimiter {
 
   // Drops every idle key now and returns how many; for a periodic sweep when
   // lazy sweeping is not enough (e.g. to return memory after a key flood: a
-  // shard left sparse also gives back its hash table's buckets).
+  // shard left sparse moves its keys to a fresh table and gives the old
+  // one's memory back to the heap whole, entries and buckets).
   // Thread-safe; holds one shard lock at a time.
   size_t SweepIdle();
 
