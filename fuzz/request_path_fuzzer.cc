@@ -12,8 +12,8 @@
 // The first input byte selects the options: bit 0 allow_encoded_slash, bit 1
 // allow_encoded_backslash, bit 2 turns merge_slashes off, bit 3 turns
 // allow_absolute_form off, bit 4 allow_asterisk_form, bit 5
-// allow_dot_segment_parameters. Seeds starting with '@' (0x40) use the
-// defaults.
+// allow_dot_segment_parameters, bit 7 allow_encoded_semicolon. Seeds
+// starting with '@' (0x40) use the defaults.
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
@@ -101,6 +101,7 @@ const char* CheckPathShape(std::string_view path, const PathNormalizationOptions
       if (IsUnreserved(value)) return "escaped unreserved character";
       if (value == '/' && !options.allow_encoded_slash) return "%2F remains";
       if (value == '\\' && !options.allow_encoded_backslash) return "%5C remains";
+      if (value == ';' && !options.allow_encoded_semicolon) return "%3B remains";
       if (static_cast<unsigned char>(value) < 0x20 || value == 0x7F) return "escaped control";
       i += 2;
     } else if (!IsUnreserved(c) &&
@@ -200,6 +201,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const PathNormalizationOptions options{
       .allow_encoded_slash = (bits & 1) != 0,
       .allow_encoded_backslash = (bits & 2) != 0,
+      .allow_encoded_semicolon = (bits & 128) != 0,
       .merge_slashes = (bits & 4) == 0,
       .allow_absolute_form = (bits & 8) == 0,
       .allow_asterisk_form = (bits & 16) != 0,

@@ -89,6 +89,7 @@ Result<std::string> CanonicalizeEscapes(std::string_view path,
     if (IsControl(value)) return Invalid("encoded control character");
     if (value == '/' && !options.allow_encoded_slash) return Invalid("encoded slash");
     if (value == '\\' && !options.allow_encoded_backslash) return Invalid("encoded backslash");
+    if (value == ';' && !options.allow_encoded_semicolon) return Invalid("encoded semicolon");
     if (value >= 0x80) has_non_ascii_escape = true;
     if (IsUnreserved(value)) {
       out.push_back(static_cast<char>(value));

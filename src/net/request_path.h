@@ -27,9 +27,10 @@
 //   3. Percent-encoding. A `%` must start `%XX` with two hex digits. Escapes
 //      of unreserved characters (ALPHA DIGIT - . _ ~) are decoded; the others
 //      are kept, with upper-case hex (`%3b` -> `%3B`). Refused: `%00` and
-//      other encoded control characters, `%2F` (encoded slash) and `%5C`
-//      (encoded backslash) unless the options allow them, in which case they
-//      stay encoded and are never segment separators; and escapes that do
+//      other encoded control characters, `%2F` (encoded slash), `%5C`
+//      (encoded backslash) and `%3B` (encoded semicolon) unless the options
+//      allow them, in which case they stay encoded and are never segment
+//      separators or parameter marks; and escapes that do
 //      not decode to valid UTF-8 (overlong forms such as `%C0%AF`,
 //      surrogates such as `%ED%A0%80`, truncated or stray bytes, code points
 //      above U+10FFFF).
@@ -72,6 +73,15 @@ struct PathNormalizationOptions {
   // Accept `%5C` in the path and keep it encoded. Off by default: Windows
   // servers and some frameworks treat `\` as `/`.
   bool allow_encoded_backslash = false;
+
+  // Accept `%3B` in the path and keep it encoded, an ordinary character of
+  // its segment. Off by default: a proxy in front that passes on the path
+  // it decoded (nginx's `proxy_pass` with a URI part, a `rewrite`, `$uri`)
+  // turns it into `;`, and Tomcat, Jetty and Spring then strip what follows
+  // as path parameters: `/admin%3B/x` is not under `/admin` here but is
+  // their `/admin/x`, and `/public/..%3B/admin` their `/admin`. Spring
+  // Security's firewall refuses it too.
+  bool allow_encoded_semicolon = false;
 
   // Merge runs of `/` into one. Turn off only for a service that gives
   // empty segments a meaning; most servers merge, so a route rule would not

@@ -76,6 +76,9 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
       return 200 "service: subject=\$http_x_bulwark_subject roles=\$http_x_bulwark_roles spiffe=\$http_x_bulwark_spiffe_id authorization=\$http_authorization api_key=\$http_x_api_key uri=\$request_uri\n";
     }
     location ~ /whoami\$ { return 200 "\$http_x_bulwark_identity"; }
+    location ~ /forwarded\$ {
+      return 200 "host=\$http_host xff=\$http_x_forwarded_for real=\$http_x_real_ip xfh=\$http_x_forwarded_host prefix=\$http_x_forwarded_prefix uri=\$http_x_forwarded_uri forwarded=\$http_forwarded";
+    }
   }
 
   server {
@@ -108,6 +111,17 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
       proxy_set_header X-Bulwark-Identity \$bulwark_identity;
       proxy_set_header Authorization \$bulwark_authorization;
       proxy_set_header X-Api-Key \$bulwark_api_key;
+      # What the service learns of the client and its host comes from nginx,
+      # as Bulwark decided on it, never from the client.
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_set_header X-Real-IP \$remote_addr;
+      proxy_set_header X-Forwarded-Host \$host;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Port "";
+      proxy_set_header X-Forwarded-Prefix "";
+      proxy_set_header X-Forwarded-Uri "";
+      proxy_set_header Forwarded "";
       proxy_pass http://127.0.0.1:$back;
       error_page 403 = @denied;
     }
@@ -236,6 +250,25 @@ s.sendall(b"POST /auth/envoy/x/../../../access/v1/evaluation HTTP/1.1\r\nHost: a
 print(s.recv(4096).split(b"\r\n", 1)[0].decode())
 PY
 )" "HTTP/1.1 400 Bad Request"
+# nginx decodes the path it passes on with a URI part in proxy_pass (and in
+# \$uri and rewrites): an encoded ';' becomes the parameter mark that Tomcat,
+# Jetty and Spring strip, so /orders%3B/1 would be their /orders/1 and
+# /public/..%3B/orders/1 their /orders/1, while Bulwark saw neither under
+# /orders. Refused.
+expect_eq "encoded semicolon after a protected prefix -> 400" "$(code "$base/orders%3B/1")" "400"
+expect_eq "encoded semicolon on a dot-dot -> 400" "$(code --path-as-is "$base/public/..%3B/orders/1")" "400"
+# The host decided on is the one the service gets: for an absolute-form
+# target nginx's \$host is the target's authority, not the Host field, so
+# a recipe passing \$http_host would serve admin.example's public path as
+# www.example's. And a client's forwarding fields are replaced or dropped.
+expect_eq "the service gets the host decided on, and nginx's forwarding fields" \
+  "$(code --request-target "http://www.example/public/forwarded" -H "Host: admin.example" \
+    -H "X-Forwarded-For: 10.0.0.1" -H "X-Real-IP: 10.0.0.2" -H "X-Forwarded-Host: admin.example" \
+    -H "X-Forwarded-Prefix: /admin" -H "X-Forwarded-Uri: /admin" -H "Forwarded: for=10.0.0.3" \
+    "$base"):$(cat body)" \
+  "200:host=www.example xff=127.0.0.1 real=127.0.0.1 xfh=www.example prefix= uri= forwarded="
+expect_eq "the same host in origin form is admin.example's, which takes a role" \
+  "$(code -H "Host: admin.example" "$base/public/forwarded")" "401"
 expect_eq "encoded slash -> 400 carried through" "$(code "$base/public%2F..%2Forders")" "400"
 expect_eq "a path override -> 400 carried through" \
   "$(code -H "X-Rewrite-URL: /orders/1" "$base/public/x")" "400"

@@ -246,7 +246,7 @@ TEST(CedarPathTemplateTest, ParametersAreTheResourceTheServiceResolves) {
       {"/docs/q%3A1", "q:1"},
       {"/docs/Q1%20report", "Q1 report"},
       {"/docs/caf%C3%A9", "caf\xC3\xA9"},
-      {"/docs/a%3Bb", "a;b"},  // an encoded ';' is no parameter
+      {"/docs/a%3Bb", "a;b"},  // an encoded ';', where let in, is no parameter
   };
   for (const auto& [path, id] : cases) {
     auto p = MatchPathTemplate("/docs/{id}", path);

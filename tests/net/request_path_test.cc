@@ -130,11 +130,11 @@ TEST(RequestPathTest, KeepsTheTrailingSlash) {
 
 TEST(RequestPathTest, DecodesOnlyUnreservedCharacters) {
   EXPECT_EQ(PathOf("/%41%7a%30%2D%2E%5F%7E"), "/Az0-._~");
-  EXPECT_EQ(PathOf("/%3B%3F%23%25%20%3A"), "/%3B%3F%23%25%20%3A");
+  EXPECT_EQ(PathOf("/%3F%23%25%20%3A%40"), "/%3F%23%25%20%3A%40");
 }
 
 TEST(RequestPathTest, UppercasesTheHexOfKeptEscapes) {
-  EXPECT_EQ(PathOf("/a%3b%c3%a9%7c"), "/a%3B%C3%A9%7C");
+  EXPECT_EQ(PathOf("/a%3a%c3%a9%7c"), "/a%3A%C3%A9%7C");
 }
 
 TEST(RequestPathTest, DoesNotDecodeTwice) {
@@ -166,6 +166,23 @@ TEST(RequestPathTest, RejectsAnEncodedBackslashByDefault) {
 
 TEST(RequestPathTest, KeepsAnEncodedBackslashEncodedWhenAllowed) {
   EXPECT_EQ(PathOf("/a%5cb", {.allow_encoded_backslash = true}), "/a%5Cb");
+}
+
+// A proxy in front that decodes the path (nginx's `proxy_pass` with a URI
+// part) hands `;` to a service that strips parameters: `/admin%3B/x` is
+// Jetty's `/admin/x`, and `/public/..%3B/admin` Tomcat's `/admin`.
+TEST(RequestPathTest, RejectsAnEncodedSemicolonByDefault) {
+  ExpectRejected("/admin%3B/x", "encoded semicolon");
+  ExpectRejected("/public/..%3b/admin", "encoded semicolon");
+  ExpectRejected("/admin%3bjsessionid=1/users", "encoded semicolon");
+  ExpectRejected("/public/.%2E%3B/admin", "encoded semicolon");
+}
+
+TEST(RequestPathTest, KeepsAnEncodedSemicolonEncodedWhenAllowed) {
+  const PathNormalizationOptions allow{.allow_encoded_semicolon = true};
+  EXPECT_EQ(PathOf("/a%3bb", allow), "/a%3Bb");
+  EXPECT_EQ(PathOf("/public/..%3B/admin", allow), "/public/..%3B/admin");  // an ordinary segment
+  EXPECT_FALSE(PathHasPrefixSegment(PathOf("/admin%3B/x", allow), "/admin"));
 }
 
 TEST(RequestPathTest, RejectsARawBackslash) {
@@ -338,7 +355,7 @@ TEST(RequestPathTest, RejectsAbsoluteFormWithOtherSchemesOrBadAuthority) {
 
 TEST(RequestPathTest, IsIdempotent) {
   const PathNormalizationOptions keep{.merge_slashes = false, .allow_dot_segment_parameters = true};
-  for (std::string_view target : {"/a/b/../c", "/%2e%2e/%2E/x/", "//a//b//", "/a%3b%41?q=%zz",
+  for (std::string_view target : {"/a/b/../c", "/%2e%2e/%2E/x/", "//a//b//", "/a%3a%41?q=%zz",
                                   "/./.././", "/caf%c3%a9", "http://H/x/..", "/a;b/..", "/..a/"}) {
     for (const PathNormalizationOptions& options : {PathNormalizationOptions{}, keep}) {
       Result<NormalizedTarget> once = NormalizeRequestTarget(target, options);
