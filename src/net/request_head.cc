@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -550,6 +551,12 @@ bool AnyConnectionToken(const FieldViews& fields, F&& f) {
   return false;
 }
 
+bool LessIgnoringCase(std::string_view a, std::string_view b) {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return static_cast<unsigned char>(AsciiLower(x)) < static_cast<unsigned char>(AsciiLower(y));
+  });
+}
+
 void AppendPassOnFields(const FieldViews& fields, std::string& out) {
   // The names the Connection fields list, each also dropped: gathered once
   // when they are few, as they are.
@@ -560,10 +567,24 @@ void AppendPassOnFields(const FieldViews& fields, std::string& out) {
     named[named_count++] = token;
     return false;
   });
+  // A hostile or odd service lists more: all of them, sorted, so that each
+  // field is a search among them, not a pass over all (thousands of tokens
+  // by thousands of fields fit in a head's 64 KiB).
+  std::vector<std::string_view> all_named;
+  if (many) {
+    AnyConnectionToken(fields, [&](std::string_view token) {
+      all_named.push_back(token);
+      return false;
+    });
+    std::ranges::sort(all_named, LessIgnoringCase);
+  }
   const auto is_named = [&](std::string_view name) {
-    const auto same = [&](std::string_view token) { return EqualsIgnoreCase(name, token); };
-    if (many) return AnyConnectionToken(fields, same);  // a hostile or odd service
-    return std::any_of(named, named + named_count, same);
+    if (many) {
+      const auto at = std::ranges::lower_bound(all_named, name, LessIgnoringCase);
+      return at != all_named.end() && EqualsIgnoreCase(*at, name);
+    }
+    return std::any_of(named, named + named_count,
+                       [&](std::string_view token) { return EqualsIgnoreCase(name, token); });
   };
   for (const auto& [name, value] : fields) {
     if (!IsHopByHopField(name) && !is_named(name)) AppendFieldLine(out, name, value);

@@ -53,6 +53,10 @@ using tcp = asio::ip::tcp;
 
 using internal::kAwait;
 constexpr size_t kMaxResponseHeadBytes = 64 * 1024;
+// The most fields a response head may have (a 502 beyond): 64 KiB holds
+// thousands of empty ones, each of which costs the io thread work. Envoy and
+// HAProxy allow 100 and 101 by default.
+constexpr size_t kMaxResponseFields = 256;
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kMaxPooledBuffer = kMaxResponseHeadBytes + kReadChunk;
 // Requests to a TLS upstream up to one record's worth are sealed and sent in
@@ -457,6 +461,23 @@ void UpstreamPool::Pool(std::unique_ptr<Connection> connection) {
   idle_.push_back(std::move(connection));
 }
 
+namespace {
+
+// Whether `data`, the start of a head not yet whole, may still be an interim
+// answer's: its status line so far is a 1xx one (`HTTP/1.1 1`, or 1.0), or
+// too short to tell. A service may write a `100 Continue` in pieces.
+bool MayBeInterim(std::string_view data) {
+  constexpr std::string_view kInterim = "HTTP/1.1 1";
+  const size_t n = std::min(data.size(), kInterim.size());
+  for (size_t i = 0; i < n; ++i) {
+    const bool minor_version = i == 7;
+    if (minor_version ? data[i] != '0' && data[i] != '1' : data[i] != kInterim[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool UpstreamPool::SkipInterim(Connection& c) {
   // What has come is read (not waited for) into the connection's buffer,
   // where the answer is read from in any case.
@@ -466,7 +487,8 @@ bool UpstreamPool::SkipInterim(Connection& c) {
   for (;;) {
     const std::string_view data(static_cast<const char*>(c.buffer.data().data()), c.buffer.size());
     const size_t head_size = ResponseHeadSize(data);
-    if (head_size == 0 || head_size > kMaxResponseHeadBytes) return data.empty();
+    if (head_size == 0) return data.empty() || MayBeInterim(data);  // the rest is still to come
+    if (head_size > kMaxResponseHeadBytes) return false;
     FieldViews fields;
     const std::optional<MessageHead> head = ParseResponseHead(data.substr(0, head_size), fields);
     if (!head || head->status >= 200 || head->status == 101) return false;
@@ -669,6 +691,9 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
     }
     parsed = ParseResponseHead(data.substr(0, head_size), fields);
     if (!parsed) co_return Err(DataLossError("malformed upstream response"));
+    if (fields.size() > kMaxResponseFields) {
+      co_return Err(ResourceExhaustedError("upstream response has too many fields"));
+    }
     if (parsed->status >= 200) break;
     if (parsed->status == 101) {
       // Switching protocols: only as asked, and then the connection is a tunnel.

@@ -192,8 +192,9 @@ class UpstreamPool {
                                                         StreamedBody& body, bool chunked);
   // Reads what the service has sent on `c` while its request's body is
   // still going, and drops interim answers (100, 102, 103) from it: true if
-  // nothing else came (the body goes on), false if a final answer, or the
-  // start of one, is there.
+  // nothing else came, or only the start of what may be another interim
+  // answer (the body goes on), false if a final answer, or the start of
+  // one, is there.
   static bool SkipInterim(Connection& c);
   // Closes the failed `connection`; returns `error`, or if `retry`, the
   // outcome of sending again on a new connection.

@@ -121,6 +121,12 @@ class Handler(socketserver.StreamRequestHandler):
                                  b"Connection: close\r\n\r\ntoo big!\n")
                 self.wfile.flush()
                 return
+            if target == "/framing/upload-split-interim":  # a 100 Continue in two writes
+                self.wfile.write(b"HTTP/1.1 100 Continue\r\n")
+                self.wfile.flush()
+                time.sleep(0.3)
+                self.wfile.write(b"\r\n")
+                self.wfile.flush()
             if headers.get("transfer-encoding", "").lower() == "chunked":
                 body = self.read_chunks()
             else:
@@ -216,7 +222,18 @@ class Handler(socketserver.StreamRequestHandler):
                 return
             elif target == "/framing/no-content":
                 out.write(b"HTTP/1.1 204 No Content\r\n\r\n")
-            elif target in ("/framing/upload", "/secure/upload"):  # how a body came, its digest
+            elif target == "/framing/many-fields":  # more fields than the gateway takes
+                out.write(b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-F%d: v\r\n" % i for i in range(300))
+                          + b"Content-Length: 2\r\n\r\nok")
+            elif target == "/framing/many-named":
+                # Connection names thousands of fields, each of them sent,
+                # in another case: all of this hop's, none the client's.
+                names = [b"x-n%d" % i for i in range(3000)]
+                out.write(b"HTTP/1.1 200 OK\r\nConnection: " + b", ".join(names) + b"\r\n"
+                          + b"".join(name.upper() + b": v\r\n" for name in names[::20])
+                          + b"X-N: kept\r\nContent-Length: 2\r\n\r\nok")
+            elif target in ("/framing/upload", "/framing/upload-split-interim",
+                            "/secure/upload"):  # how a body came, its digest
                 framing = b"chunked" if "transfer-encoding" in headers else b"length"
                 reply = b"%s %d %s %s" % (method.encode(), len(body), framing,
                                           hashlib.sha256(body).hexdigest().encode())

@@ -756,6 +756,13 @@ done
 expect_eq "malformed response head -> 502" "$(code "$base/framing/malformed")" "502"
 expect_eq "a body coded but chunked -> 502" "$(code "$base/framing/gzip-coded")" "502"
 expect_eq "status 999 -> 502" "$(code "$base/framing/status-999")" "502"
+# A head of 300 fields is more than a service may send (256): each costs
+# the io thread work. Connection may name thousands of fields (sorted once,
+# then searched per field), each dropped in any case.
+expect_eq "too many response fields -> 502" "$(code "$base/framing/many-fields")" "502"
+expect_eq "thousands of names in Connection: all dropped, in any case" \
+  "$(curl -s -D - -o /dev/null "$base/framing/many-named" | tr -d '\r' | grep -i '^x-n' | tr '\n' '|')" \
+  "X-N: kept|"
 expect_eq "a head of bare LFs -> 502 at once" \
   "$(curl -s -o /dev/null -w '%{http_code} %{time_total}' "$base/framing/bare-lf" |
     awk '{print $1, ($2 < 2 ? "at once" : "waited " $2)}')" "502 at once"
@@ -862,6 +869,9 @@ expect_eq "a 20 MB upload streams through whole" \
 expect_eq "a 20 MB chunked upload streams through in chunks" \
   "$(code -H "Transfer-Encoding: chunked" --data-binary @upload.bin "$base/framing/upload"):$(cat body)" \
   "200:POST 20000000 chunked $digest"
+expect_eq "a 100 Continue the service writes in two pieces is skipped, and the body goes on" \
+  "$(code --data-binary @upload.bin "$base/framing/upload-split-interim"):$(cat body)" \
+  "200:POST 20000000 length $digest"
 expect_eq "a small chunked body goes on with its length" \
   "$(code -X PUT -H "Transfer-Encoding: chunked" --data-binary "hello chunks" "$base/framing/upload"):$(cat body)" \
   "200:PUT 12 length $(printf 'hello chunks' | sha256sum | cut -d' ' -f1)"

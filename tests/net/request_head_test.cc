@@ -390,6 +390,18 @@ TEST(AppendPassOnFieldsTest, DropsThisHopsFieldsAndKeepsTheRest) {
   out.clear();
   AppendPassOnFields(fields, out);
   EXPECT_EQ(out, "Kept: k\r\n");
+
+  // Past the fast path the names are searched in order: names that share a
+  // start, or differ in case only, or come twice, are each found or not.
+  std::string shared = "HTTP/1.1 200 OK\r\nConnection: ";
+  for (int i = 0; i < 20; ++i) shared += "pad" + std::to_string(i) + ", ";
+  shared +=
+      "X-A, x-ab, X-AB, Z\r\nx-a: 1\r\nX-Ab: 2\r\nx-abc: kept\r\nx-: kept\r\nz: 3\r\n"
+      "PAD7: 4\r\nY: kept\r\n\r\n";
+  ASSERT_TRUE(ParseResponseHead(shared, fields).has_value());
+  out.clear();
+  AppendPassOnFields(fields, out);
+  EXPECT_EQ(out, "x-abc: kept\r\nx-: kept\r\nY: kept\r\n");
 }
 
 }  // namespace
