@@ -68,6 +68,16 @@ bool IsGatewayOwnedRequestField(std::string_view name) {
         "X-Original-Forwarded-For", "X-Original-URI", "X-Original-Method"}) {
     if (net::EqualsIgnoreCase(name, owned)) return true;
   }
+  // The client certificate a TLS-terminating proxy passes on, which a
+  // service takes as verified: RFC 9440's fields (which such a proxy must
+  // remove from what clients send, section 4), and the names nginx
+  // configurations, IIS's ARR and AWS's load balancers use. Bulwark
+  // terminates TLS and passes the verified identity as X-Bulwark-*.
+  for (std::string_view prefix :
+       {"Client-Cert", "X-SSL-Client", "SSL-Client", "X-Client-Cert", "X-Client-Verify",
+        "X-ARR-ClientCert", "X-Amzn-Mtls-Clientcert"}) {
+    if (net::HasPrefixIgnoringCase(name, prefix)) return true;
+  }
   return false;
 }
 

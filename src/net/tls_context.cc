@@ -178,13 +178,29 @@ bool ChainValidNow(SSL_SESSION* session) {
   return static_cast<int64_t>(expiry) > static_cast<int64_t>(std::time(nullptr));
 }
 
-SSL_TICKET_RETURN TakeTicket(SSL*, SSL_SESSION* session, const unsigned char*, size_t,
+// Whether every CRL of the context `ssl` was made with is within its
+// nextUpdate now. A full handshake refuses a chain whose CRL has passed
+// it; a resumed session, which is verified against nothing, must not keep
+// its client's identity past that either.
+bool CrlsCurrent(SSL* ssl) {
+  X509_STORE* store = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
+  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
+  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+    X509_CRL* crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objects, i));
+    if (crl == nullptr) continue;  // a CA certificate
+    const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl);
+    if (next == nullptr || X509_cmp_current_time(next) <= 0) return false;
+  }
+  return true;
+}
+
+SSL_TICKET_RETURN TakeTicket(SSL* ssl, SSL_SESSION* session, const unsigned char*, size_t,
                              SSL_TICKET_STATUS status, void*) {
   switch (status) {
     case SSL_TICKET_SUCCESS:
     case SSL_TICKET_SUCCESS_RENEW: {
       X509* peer = SSL_SESSION_get0_peer(session);
-      if (peer != nullptr && (!ValidNow(peer) || !ChainValidNow(session))) {
+      if (peer != nullptr && (!ValidNow(peer) || !ChainValidNow(session) || !CrlsCurrent(ssl))) {
         return SSL_TICKET_RETURN_IGNORE_RENEW;
       }
       return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
@@ -211,6 +227,22 @@ bool IsSvidLeaf(X509* cert) {
   return true;
 }
 
+// OpenSSL's check of a client certificate's purpose lets a leaf whose key
+// usage is key agreement alone through, yet the client signs the
+// handshake with it (TLS 1.3's CertificateVerify): a leaf that states its
+// key usage must state digitalSignature (RFC 5280 section 4.2.1.3; X509-SVID
+// section 4.3).
+int VerifyClientLeaf(int preverified, X509_STORE_CTX* store) {
+  if (preverified != 1 || X509_STORE_CTX_get_error_depth(store) != 0) return preverified;
+  X509* leaf = X509_STORE_CTX_get_current_cert(store);
+  if (leaf != nullptr && (X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) != 0 &&
+      (X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE) == 0) {
+    X509_STORE_CTX_set_error(store, X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE);
+    return 0;
+  }
+  return 1;
+}
+
 Status LoadCrls(SSL_CTX* ctx, const std::string& file) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(file.c_str(), "r"), BIO_free);
   if (!bio) return FileError("cannot read CRL file", file);
@@ -222,8 +254,15 @@ Status LoadCrls(SSL_CTX* ctx, const std::string& file) {
     if (added != 1) return FileError("cannot use CRL from", file);
     ++loaded;
   }
-  ERR_clear_error();  // the end of the PEM stream reads as an error
+  // The end of the file reads as an error of no further PEM block; any
+  // other (a block cut short, a file half written) fails the load, so a
+  // reload keeps the CRLs it had rather than take the first few of a file.
+  const unsigned long end = ERR_peek_last_error();
+  const bool clean_end =
+      loaded > 0 && ERR_GET_LIB(end) == ERR_LIB_PEM && ERR_GET_REASON(end) == PEM_R_NO_START_LINE;
+  ERR_clear_error();
   if (loaded == 0) return InvalidArgumentError("no CRL in " + file);
+  if (!clean_end) return InvalidArgumentError("malformed CRL in " + file);
   // Every certificate of the chain, intermediates included: a revoked
   // intermediate must not keep issuing usable client certificates. So the
   // file needs a current CRL from every CA in the chain (fail closed).
@@ -341,7 +380,7 @@ Result<std::shared_ptr<ssl::context>> BuildServerContext(const TlsServerOptions&
     }
     int mode = SSL_VERIFY_PEER;
     if (options.client_auth == ClientAuth::kRequired) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-    SSL_CTX_set_verify(ctx, mode, nullptr);
+    SSL_CTX_set_verify(ctx, mode, VerifyClientLeaf);
   }
   ERR_clear_error();
   return context;

@@ -126,6 +126,31 @@ TEST(ForwardedRequestFieldsTest, ClaimsOfAnotherAddressOrTargetGoNoFurther) {
   EXPECT_EQ(out, "X-Forwarded: kept\r\nX-Envoy: kept\r\nX-Real-IP-Note: kept\r\nA: 1\r\n");
 }
 
+// A client certificate as a TLS-terminating proxy passes it on, which a
+// service takes as verified: a client's copy goes no further (RFC 9440
+// section 4), in any of the names proxies use, in any case.
+TEST(ForwardedRequestFieldsTest, AClientsCertificateFieldsGoNoFurther) {
+  const Fields in = {
+      {"Client-Cert", ":MIIB...:"},
+      {"client-cert-chain", ":MIIB...:"},
+      {"X-SSL-Client-Cert", "-----BEGIN"},
+      {"X-SSL-Client-S-DN", "CN=admin"},
+      {"ssl-client-cert", "-----BEGIN"},
+      {"SSL-Client-Verify", "SUCCESS"},
+      {"X-Client-Cert", "-----BEGIN"},
+      {"X-Client-Verify", "SUCCESS"},
+      {"X-ARR-ClientCert", "MIIB"},
+      {"X-Amzn-Mtls-Clientcert", "-----BEGIN"},
+      {"x-amzn-mtls-clientcert-leaf", "-----BEGIN"},
+      {"Client", "kept"},
+      {"X-Client", "kept"},
+      {"A", "1"},
+  };
+  std::string out;
+  AppendForwardedRequestFields(in, {}, out);
+  EXPECT_EQ(out, "Client: kept\r\nX-Client: kept\r\nA: 1\r\n");
+}
+
 // Where the gateway sets the request's id, a client's X-Request-Id (any case,
 // every copy) goes no further; with ids off it passes like any field.
 TEST(ForwardedRequestFieldsTest, AClientsRequestIdGoesOnlyWhereTheGatewaySetsNone) {

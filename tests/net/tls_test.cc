@@ -298,6 +298,26 @@ TEST_F(TlsTest, RefusesRevokedCertificate) {
   EXPECT_NE(response->body.find("spiffe=spiffe://prod.example/ok\n"), std::string::npos);
 }
 
+// The client signs the handshake with its key (TLS 1.3's
+// CertificateVerify), which a leaf for key agreement alone may not do
+// (RFC 5280 section 4.2.1.3); OpenSSL's purpose check lets it through.
+TEST_F(TlsTest, RefusesALeafWhoseKeyMayNotSign) {
+  ASSERT_TRUE(Start(Tls(ClientAuth::kRequired)).ok());
+  WriteClient("agree", ca_.Issue({.common_name = "agree",
+                                  .uris = {"spiffe://prod.example/ns/shop/sa/agree"},
+                                  .client = true,
+                                  .key_usage = "critical,keyAgreement"}));
+  WriteClient("both", ca_.Issue({.common_name = "both",
+                                 .uris = {"spiffe://prod.example/ns/shop/sa/both"},
+                                 .client = true,
+                                 .key_usage = "critical,digitalSignature,keyAgreement"}));
+  ExpectRefused("agree");
+  auto response = TlsTestClient(server_->port(), Client("both")).Get("/");
+  ASSERT_TRUE(response.has_value());
+  EXPECT_NE(response->body.find("spiffe=spiffe://prod.example/ns/shop/sa/both\n"),
+            std::string::npos);
+}
+
 TEST_F(TlsTest, OptionalClientCertificate) {
   ASSERT_TRUE(Start(Tls(ClientAuth::kOptional)).ok());
   auto anonymous = TlsTestClient(server_->port(), Client()).Get("/");
@@ -458,6 +478,40 @@ TEST_F(TlsTest, ASessionDoesNotOutliveACertificateOfItsChain) {
   }
 }
 
+// A full handshake refuses a chain whose CRL is past its next update; a
+// resumed session, verified against nothing, must not outlive that either:
+// its ticket is not taken, and the client, made to present its chain
+// again, is refused until a current CRL is loaded.
+TEST_F(TlsTest, ASessionDoesNotOutliveItsCrl) {
+  WriteClient("web", ca_.Issue({.common_name = "web",
+                                .uris = {"spiffe://prod.example/ns/shop/sa/web"},
+                                .client = true}));
+  WriteFile(Path("crl.pem"), ca_.Crl({}, std::chrono::seconds(2)));
+  TlsServerOptions tls = Tls(ClientAuth::kOptional);
+  tls.crl_file = Path("crl.pem");
+  ASSERT_TRUE(Start(tls).ok());
+  TlsTestClient first(server_->port(), Client("web"));
+  auto response = first.Get("/");
+  ASSERT_TRUE(response.has_value());
+  EXPECT_NE(response->body.find("spiffe=spiffe://prod.example/ns/shop/sa/web\n"),
+            std::string::npos);
+  TlsClientOptions resume = Client();
+  resume.resume = first.session();
+  {
+    TlsTestClient again(server_->port(), resume);
+    ASSERT_TRUE(again.Get("/").has_value());
+    ASSERT_TRUE(again.resumed());  // while the CRL is current, it resumes
+    resume.resume = again.session();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  TlsTestClient late(server_->port(), resume);
+  response = late.Get("/");
+  ASSERT_TRUE(response.has_value());
+  EXPECT_FALSE(late.resumed());
+  EXPECT_NE(response->body.find("verified=0\nspiffe=\n"), std::string::npos) << response->body;
+  ExpectRefused("web");  // the CRL has expired: fail closed
+}
+
 // Over TLS a body is readable a whole record at a time: a client on a slow
 // link, well above the least rate, whose first 16 KiB record takes a second
 // to arrive is not cut for the grace (300 ms here) having passed with
@@ -525,6 +579,18 @@ TEST_F(TlsTest, StartFailsOnMissingOrMismatchedFiles) {
   TlsServerOptions no_ca = Tls(ClientAuth::kRequired);
   no_ca.client_ca_file.clear();
   EXPECT_EQ(Start(no_ca).code(), StatusCode::kInvalidArgument);
+
+  // A CRL file cut short (half written) is refused, not taken for the CRLs
+  // before the cut: a reload keeps the set it had.
+  const TestCa other_ca("Other CA");
+  const std::string crls = ca_.Crl({}) + other_ca.Crl({});
+  WriteFile(Path("cut.pem"), crls.substr(0, crls.size() * 3 / 4));
+  TlsServerOptions cut = Tls(ClientAuth::kRequired);
+  cut.crl_file = Path("cut.pem");
+  EXPECT_EQ(Start(cut).code(), StatusCode::kInvalidArgument);
+  WriteFile(Path("whole.pem"), crls);
+  cut.crl_file = Path("whole.pem");
+  EXPECT_TRUE(Start(cut).ok());
 }
 
 // Kubernetes mounts a secret as <dir>/tls.crt -> ..data/tls.crt with

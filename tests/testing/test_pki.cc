@@ -114,9 +114,10 @@ IssuedCert TestCa::Issue(const CertSpec& spec) {
   Check(X509_set_issuer_name(cert, X509_get_subject_name(state_->cert)) == 1, "issuer");
   AddExtension(cert, state_->cert, NID_basic_constraints,
                spec.ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-  AddExtension(
-      cert, state_->cert, NID_key_usage,
-      spec.signs ? "critical,digitalSignature,keyCertSign,cRLSign" : "critical,digitalSignature");
+  AddExtension(cert, state_->cert, NID_key_usage,
+               !spec.key_usage.empty() ? spec.key_usage
+               : spec.signs            ? "critical,digitalSignature,keyCertSign,cRLSign"
+                                       : "critical,digitalSignature");
   std::string eku;
   if (spec.server) eku = "serverAuth";
   if (spec.client) eku += eku.empty() ? "clientAuth" : ",clientAuth";
@@ -152,12 +153,13 @@ TestCa TestCa::Subordinate(const std::string& common_name, std::chrono::seconds 
   return sub;
 }
 
-std::string TestCa::Crl(const std::vector<int64_t>& serials) const {
+std::string TestCa::Crl(const std::vector<int64_t>& serials,
+                        std::chrono::seconds next_update) const {
   X509_CRL* crl = X509_CRL_new();
   Check(X509_CRL_set_version(crl, 1) == 1, "crl version");
   Check(X509_CRL_set_issuer_name(crl, X509_get_subject_name(state_->cert)) == 1, "crl issuer");
   ASN1_TIME* now = X509_gmtime_adj(nullptr, -60);
-  ASN1_TIME* next = X509_gmtime_adj(nullptr, 86400);
+  ASN1_TIME* next = X509_gmtime_adj(nullptr, static_cast<long>(next_update.count()));
   X509_CRL_set1_lastUpdate(crl, now);
   X509_CRL_set1_nextUpdate(crl, next);
   for (int64_t serial : serials) {

@@ -21,6 +21,7 @@ struct CertSpec {
   bool client = false;            // extendedKeyUsage clientAuth
   bool ca = false;                // basicConstraints cA true (not used to sign here)
   bool signs = false;             // keyUsage keyCertSign and cRLSign besides digitalSignature
+  std::string key_usage;          // the keyUsage extension instead ("critical,keyAgreement")
   // Validity relative to now.
   std::chrono::seconds not_before{-3600};
   std::chrono::seconds not_after{86400};
@@ -43,8 +44,10 @@ class TestCa {
 
   // Aborts the test binary on an OpenSSL failure (a broken test setup).
   IssuedCert Issue(const CertSpec& spec);
-  // A CRL signed by this CA revoking `serials`, valid for a day.
-  std::string Crl(const std::vector<int64_t>& serials) const;
+  // A CRL signed by this CA revoking `serials`, whose next update is due
+  // `next_update` from now.
+  std::string Crl(const std::vector<int64_t>& serials,
+                  std::chrono::seconds next_update = std::chrono::hours(24)) const;
   // An intermediate CA whose certificate this one signs, valid from an hour
   // ago to `not_after` from now.
   TestCa Subordinate(const std::string& common_name, std::chrono::seconds not_after);
