@@ -23,6 +23,8 @@ std::string_view ListenerRefusalWhy(int status) {
       return "request line too long";
     case 417:
       return "expectation not met";
+    case 421:
+      return "the connection's client certificate expired or its CA bundle or CRL changed";
     case 431:
       return "header section too large";
     case 501:

@@ -173,6 +173,10 @@ class HttpConnection {
     }
   }
 
+  // TLS: the generation of the client trust the connection's context
+  // verifies client certificates against (TlsContextSource).
+  void set_trust_generation(uint64_t generation) { trust_generation_ = generation; }
+
   asio::awaitable<void> Run();
 
  private:
@@ -347,6 +351,7 @@ class HttpConnection {
   std::string remote_address_;
   std::string write_buffer_;                           // reused across responses
   std::shared_ptr<const TlsConnectionInfo> tls_info_;  // TLS only, set by Handshake
+  uint64_t trust_generation_ = 0;                      // TLS only: the context's client trust
 };
 
 template <class Stream>
@@ -509,6 +514,7 @@ asio::awaitable<bool> HttpConnection<Stream>::Handshake() {
   }
   auto info = std::make_shared<TlsConnectionInfo>();
   DescribeTlsConnection(stream_.native_handle(), *info);
+  info->client_trust_generation = trust_generation_;
   tls_info_ = std::move(info);
   co_return true;
 }
@@ -553,6 +559,19 @@ ReadOutcome HttpConnection<Stream>::TakeHead(size_t head_size, HttpRequest& requ
   if (request.method == "CONNECT" || request.method == "TRACE" || request.method == "TRACK") {
     refusal = Refusal::kNotImplemented;
     return ReadOutcome::kRefused;
+  }
+  // A client certificate stands no longer once a certificate of its chain
+  // has expired or the CA bundle or CRL it was verified against has
+  // changed: the request is not decided on it, and the client is asked to
+  // send it again on a new connection, whose handshake verifies the chain
+  // now (and refuses it, if it was revoked).
+  if constexpr (kTls) {
+    if (tls_info_ && tls_info_->client_verified &&
+        (static_cast<int64_t>(std::time(nullptr)) >= tls_info_->client_chain_expiry ||
+         worker_.shared.tls->TrustGeneration() != tls_info_->client_trust_generation)) {
+      refusal = Refusal::kMisdirectedRequest;
+      return ReadOutcome::kRefused;
+    }
   }
   request.version_minor = parsed->version % 10;
   request.remote_address = remote_address_;
@@ -894,8 +913,10 @@ asio::awaitable<void> ServeConnection(tcp::socket socket, Worker& worker,
 
 asio::awaitable<void> ServeTlsConnection(tcp::socket socket, Worker& worker,
                                          [[maybe_unused]] ConnectionTicket ticket,
-                                         std::shared_ptr<asio::ssl::context> context) {
+                                         std::shared_ptr<asio::ssl::context> context,
+                                         uint64_t trust_generation) {
   HttpConnection<TlsStream> connection(worker, std::move(socket), *context);
+  connection.set_trust_generation(trust_generation);
   co_await connection.Run();
 }
 

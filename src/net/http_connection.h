@@ -21,10 +21,13 @@ boost::asio::awaitable<void> ServeConnection(boost::asio::ip::tcp::socket socket
                                              ConnectionTicket ticket);
 
 // As ServeConnection, over TLS with `context` (held for the connection's
-// life): the handshake must complete within header_read_timeout.
+// life), which verifies client certificates against the client trust of
+// `trust_generation` (TlsContextSource::CurrentWithTrust): the handshake
+// must complete within header_read_timeout.
 boost::asio::awaitable<void> ServeTlsConnection(boost::asio::ip::tcp::socket socket, Worker& worker,
                                                 ConnectionTicket ticket,
-                                                std::shared_ptr<boost::asio::ssl::context> context);
+                                                std::shared_ptr<boost::asio::ssl::context> context,
+                                                uint64_t trust_generation);
 
 }  // namespace bulwark::net::internal
 

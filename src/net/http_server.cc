@@ -136,9 +136,10 @@ asio::awaitable<void> AcceptLoop(Worker& worker) {
       ticket.AdoptClient(std::move(client));
     }
     if (shared.tls) {
+      auto [context, trust_generation] = shared.tls->CurrentWithTrust();
       asio::co_spawn(worker.ioc,
                      internal::ServeTlsConnection(std::move(socket), worker, std::move(ticket),
-                                                  shared.tls->Current()),
+                                                  std::move(context), trust_generation),
                      LogIfThrew{"net.http.connection_threw"});
     } else {
       asio::co_spawn(worker.ioc,

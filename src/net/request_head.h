@@ -29,6 +29,11 @@ enum class Refusal : int {
   kContentTooLarge = 413,
   kUriTooLong = 414,
   kExpectationFailed = 417,
+  // A TLS connection's client certificate no longer stands: a certificate of
+  // its chain has expired, or the CA bundle or CRL has changed, since the
+  // handshake. The client may send the request again on a new connection
+  // (RFC 9110 section 15.5.20), whose handshake verifies its chain now.
+  kMisdirectedRequest = 421,
   kHeaderFieldsTooLarge = 431,
   kNotImplemented = 501,
   kVersionNotSupported = 505,

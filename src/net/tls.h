@@ -18,6 +18,7 @@
 #define BULWARK_NET_TLS_H_
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -53,6 +54,12 @@ struct TlsConnectionInfo {
   // SHA-256 of the client certificate's DER (32 raw bytes; base64url of it
   // is the `x5t#S256` of certificate-bound tokens, RFC 8705).
   std::string client_cert_sha256;
+  // When the first certificate of the verified chain expires (seconds since
+  // the epoch); the connection's identity ends then.
+  int64_t client_chain_expiry = INT64_MAX;
+  // The listener's client trust (CA bundle and CRL) the chain was verified
+  // against: TlsContextSource::TrustGeneration() when the connection began.
+  uint64_t client_trust_generation = 0;
 };
 
 // True if `id` is a SPIFFE ID by the SPIFFE-ID specification:

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -139,6 +140,36 @@ bool ValidNow(X509* cert) {
 // from before it is taken either.)
 constexpr size_t kExpiryBytes = 8;  // seconds since the epoch, big-endian
 
+// When the first certificate of the chain `ssl` verified expires (seconds
+// since the epoch); nullopt without a chain, or for a time OpenSSL cannot
+// read.
+std::optional<int64_t> VerifiedChainExpiry(SSL* ssl) {
+  STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
+  if (chain == nullptr || sk_X509_num(chain) == 0) return std::nullopt;
+  int64_t earliest = INT64_MAX;
+  for (int i = 0; i < sk_X509_num(chain); ++i) {
+    struct tm when {};
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(sk_X509_value(chain, i)), &when) != 1) {
+      return std::nullopt;
+    }
+    earliest = std::min<int64_t>(earliest, timegm(&when));
+  }
+  return earliest;
+}
+
+// The chain expiry `session`'s ticket carries; nullopt if none.
+std::optional<int64_t> TicketChainExpiry(SSL_SESSION* session) {
+  void* data = nullptr;
+  size_t size = 0;
+  if (SSL_SESSION_get0_ticket_appdata(session, &data, &size) != 1) return std::nullopt;
+  if (size != kExpiryBytes) return std::nullopt;
+  uint64_t expiry = 0;
+  for (size_t i = 0; i < kExpiryBytes; ++i) {
+    expiry = (expiry << 8) | static_cast<const unsigned char*>(data)[i];
+  }
+  return static_cast<int64_t>(expiry);
+}
+
 int TellChainExpiry(SSL* ssl, void*) {
   SSL_SESSION* session = SSL_get_session(ssl);
   if (session == nullptr) return 1;
@@ -149,14 +180,10 @@ int TellChainExpiry(SSL* ssl, void*) {
   if (SSL_SESSION_get0_ticket_appdata(session, &kept, &kept_size) == 1 && kept_size != 0) {
     return 1;
   }
-  STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
-  if (chain == nullptr || sk_X509_num(chain) == 0) return 1;  // no client certificate
-  int64_t earliest = INT64_MAX;
-  for (int i = 0; i < sk_X509_num(chain); ++i) {
-    struct tm when {};
-    if (ASN1_TIME_to_tm(X509_get0_notAfter(sk_X509_value(chain, i)), &when) != 1) return 0;
-    earliest = std::min<int64_t>(earliest, timegm(&when));
-  }
+  if (SSL_get0_verified_chain(ssl) == nullptr) return 1;  // no client certificate
+  const std::optional<int64_t> expiry = VerifiedChainExpiry(ssl);
+  if (!expiry) return 0;
+  const int64_t earliest = *expiry;
   unsigned char bytes[kExpiryBytes];
   for (size_t i = 0; i < kExpiryBytes; ++i) {
     bytes[i] = static_cast<unsigned char>(static_cast<uint64_t>(earliest) >> (8 * (7 - i)));
@@ -167,15 +194,8 @@ int TellChainExpiry(SSL* ssl, void*) {
 // Whether the chain whose expiry `session`'s ticket carries is still
 // within it; false for a ticket that carries none.
 bool ChainValidNow(SSL_SESSION* session) {
-  void* data = nullptr;
-  size_t size = 0;
-  if (SSL_SESSION_get0_ticket_appdata(session, &data, &size) != 1) return false;
-  if (size != kExpiryBytes) return false;
-  uint64_t expiry = 0;
-  for (size_t i = 0; i < kExpiryBytes; ++i) {
-    expiry = (expiry << 8) | static_cast<const unsigned char*>(data)[i];
-  }
-  return static_cast<int64_t>(expiry) > static_cast<int64_t>(std::time(nullptr));
+  const std::optional<int64_t> expiry = TicketChainExpiry(session);
+  return expiry && *expiry > static_cast<int64_t>(std::time(nullptr));
 }
 
 // Whether every CRL of the context `ssl` was made with is within its
@@ -394,6 +414,7 @@ Result<std::unique_ptr<TlsContextSource>> TlsContextSource::Create(TlsServerOpti
   }
   std::unique_ptr<TlsContextSource> source(new TlsContextSource(std::move(options)));
   source->loaded_signature_ = FilesSignature(source->WatchedFiles());
+  source->trust_signature_ = FilesSignature(source->TrustFiles());
   BULWARK_ASSIGN_OR_RETURN(source->current_, BuildServerContext(source->options_));
   source->watcher_ = std::thread([s = source.get()] { s->Watch(); });
   return source;
@@ -413,6 +434,20 @@ std::shared_ptr<ssl::context> TlsContextSource::Current() const {
   return current_;
 }
 
+std::pair<std::shared_ptr<ssl::context>, uint64_t> TlsContextSource::CurrentWithTrust() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {current_, current_trust_generation_};
+}
+
+std::vector<std::string> TlsContextSource::TrustFiles() const {
+  std::vector<std::string> files;
+  if (options_.client_auth != ClientAuth::kNone) {
+    files.push_back(options_.client_ca_file);
+    if (!options_.crl_file.empty()) files.push_back(options_.crl_file);
+  }
+  return files;
+}
+
 std::vector<std::string> TlsContextSource::WatchedFiles() const {
   std::vector<std::string> files = {options_.cert_file, options_.key_file};
   if (options_.client_auth != ClientAuth::kNone) {
@@ -429,6 +464,9 @@ bool TlsContextSource::ReloadIfChanged() {
     if (signature == loaded_signature_) return false;
     loaded_signature_ = signature;  // a load that fails is not retried until the files change again
   }
+  // Taken before the load: files that change meanwhile differ from it, and
+  // the next check loads them again.
+  std::string trust_signature = FilesSignature(TrustFiles());
   auto context = BuildServerContext(options_);
   if (!context) {
     log::Warn("net.tls.reload_failed",
@@ -438,6 +476,13 @@ bool TlsContextSource::ReloadIfChanged() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     current_ = std::move(*context);
+    if (trust_signature != trust_signature_) {
+      // Connections verified against the old CA bundle or CRL hold their
+      // identity no longer (HttpConnection asks them to connect again).
+      trust_signature_ = std::move(trust_signature);
+      current_trust_generation_ = trust_generation_.load(std::memory_order_relaxed) + 1;
+      trust_generation_.store(current_trust_generation_, std::memory_order_release);
+    }
   }
   log::Info("net.tls.reloaded", {{"cert_file", options_.cert_file}});
   return true;
@@ -477,7 +522,14 @@ void DescribeTlsConnection(SSL* ssl, TlsConnectionInfo& info) {
   if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) info.sni = sni;
   X509* peer = SSL_get0_peer_certificate(ssl);
   if (peer == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return;
+  // A resumed session's chain was verified when it began, and its ticket
+  // says when that chain expires; else the chain verified now does.
+  const std::optional<int64_t> expiry = SSL_session_reused(ssl) == 1
+                                            ? TicketChainExpiry(SSL_get_session(ssl))
+                                            : VerifiedChainExpiry(ssl);
+  if (!expiry) return;  // no expiry to hold it to: no identity
   info.client_verified = true;
+  info.client_chain_expiry = *expiry;
 
   if (BIO* bio = BIO_new(BIO_s_mem())) {
     if (X509_NAME_print_ex(bio, X509_get_subject_name(peer), 0, XN_FLAG_RFC2253) >= 0) {

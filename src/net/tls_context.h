@@ -3,11 +3,13 @@
 #ifndef BULWARK_NET_TLS_CONTEXT_H_
 #define BULWARK_NET_TLS_CONTEXT_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/ssl/context.hpp>
@@ -45,6 +47,12 @@ class TlsContextSource {
 
   // The context for a new connection; keep it for the connection's life.
   std::shared_ptr<boost::asio::ssl::context> Current() const;
+  // The same, with the generation of the client trust (CA bundle and CRL)
+  // it verifies client certificates against.
+  std::pair<std::shared_ptr<boost::asio::ssl::context>, uint64_t> CurrentWithTrust() const;
+  // The generation of the client trust now: it grows each time a reload
+  // takes a changed CA bundle or CRL. Lock-free.
+  uint64_t TrustGeneration() const { return trust_generation_.load(std::memory_order_acquire); }
 
   // Checks the files now and reloads if they changed; true if a new context
   // was installed. The watcher calls it every reload_interval.
@@ -53,12 +61,16 @@ class TlsContextSource {
  private:
   explicit TlsContextSource(TlsServerOptions options);
   std::vector<std::string> WatchedFiles() const;
+  std::vector<std::string> TrustFiles() const;  // the CA bundle and CRL, if any
   void Watch();
 
   const TlsServerOptions options_;
   mutable std::mutex mu_;
   std::shared_ptr<boost::asio::ssl::context> current_;  // guarded by mu_
   std::string loaded_signature_;                        // guarded by mu_; last attempted load
+  std::string trust_signature_;  // guarded by mu_; the trust files current_ was built from
+  uint64_t current_trust_generation_ = 0;  // guarded by mu_; current_'s
+  std::atomic<uint64_t> trust_generation_{0};
   std::condition_variable stop_cv_;
   bool stop_ = false;  // guarded by mu_
   std::thread watcher_;

@@ -512,6 +512,72 @@ TEST_F(TlsTest, ASessionDoesNotOutliveItsCrl) {
   ExpectRefused("web");  // the CRL has expired: fail closed
 }
 
+// A connection's client identity ends with its chain: once a certificate
+// of it has expired, the connection's next request is answered 421 (send it
+// again on a new connection, RFC 9110 section 15.5.20) and the connection
+// closes, so a client that keeps its connection open keeps no identity past
+// the chain's notAfter.
+TEST_F(TlsTest, AConnectionsIdentityEndsWhenItsChainExpires) {
+  WriteClient("brief", ca_.Issue({.common_name = "brief",
+                                  .uris = {"spiffe://prod.example/ns/shop/sa/web"},
+                                  .client = true,
+                                  .not_after = std::chrono::seconds(2)}));
+  ASSERT_TRUE(Start(Tls(ClientAuth::kOptional)).ok());
+  TlsTestClient open(server_->port(), Client("brief"));
+  auto response = open.Get("/");
+  ASSERT_TRUE(response.has_value());
+  EXPECT_NE(response->body.find("spiffe=spiffe://prod.example/ns/shop/sa/web\n"),
+            std::string::npos);
+  TlsTestClient anonymous(server_->port(), Client());
+  ASSERT_TRUE(anonymous.Get("/").has_value());
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  response = open.Get("/later");
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 421);
+  EXPECT_FALSE(open.Get("/again").has_value());  // closed
+  // A connection without a client certificate has no identity to lose.
+  response = anonymous.Get("/later");
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
+}
+
+// Nor does an identity outlast the trust it was verified against: once a
+// reload takes a changed CRL (or CA bundle), each connection verified
+// before it is answered 421 on its next request, and its client, made to
+// connect again, is refused if its certificate was revoked. A connection
+// without a client certificate is left alone.
+TEST_F(TlsTest, AConnectionsIdentityEndsWhenTheCrlChanges) {
+  const IssuedCert gone =
+      ca_.Issue({.common_name = "gone", .uris = {"spiffe://prod.example/gone"}, .client = true});
+  WriteClient("gone", gone);
+  WriteFile(Path("crl.pem"), ca_.Crl({}));
+  TlsServerOptions tls = Tls(ClientAuth::kOptional);
+  tls.crl_file = Path("crl.pem");
+  ASSERT_TRUE(Start(tls).ok());
+  TlsTestClient open(server_->port(), Client("gone"));
+  auto response = open.Get("/");
+  ASSERT_TRUE(response.has_value());
+  EXPECT_NE(response->body.find("spiffe=spiffe://prod.example/gone\n"), std::string::npos);
+  TlsTestClient anonymous(server_->port(), Client());
+  ASSERT_TRUE(anonymous.Get("/").has_value());
+
+  WriteFile(Path("crl.pem"), ca_.Crl({gone.serial}));
+  bool refused = false;
+  for (int i = 0; i < 200 && !refused; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    TlsTestClient fresh(server_->port(), Client("gone"));
+    refused = fresh.handshake_ok() && !fresh.Get("/").has_value();
+  }
+  ASSERT_TRUE(refused);  // the new CRL is in force for new connections
+  response = open.Get("/after");
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 421);
+  EXPECT_FALSE(open.Get("/again").has_value());
+  response = anonymous.Get("/after");
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
+}
+
 // Over TLS a body is readable a whole record at a time: a client on a slow
 // link, well above the least rate, whose first 16 KiB record takes a second
 // to arrive is not cut for the grace (300 ms here) having passed with
