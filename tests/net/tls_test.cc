@@ -99,6 +99,14 @@ class TlsTest : public ::testing::Test {
     return OkStatus();
   }
 
+  // Starts with `crl` as the CRL file (crl.pem), client certificates optional.
+  Status StartWithCrl(const std::string& crl) {
+    WriteFile(Path("crl.pem"), crl);
+    TlsServerOptions tls = Tls(ClientAuth::kOptional);
+    tls.crl_file = Path("crl.pem");
+    return Start(tls);
+  }
+
   // Writes a client certificate and key as <name>.pem / <name>.key.
   void WriteClient(const std::string& name, const IssuedCert& cert) {
     WriteFile(Path(name + ".pem"), cert.cert_pem);
@@ -486,10 +494,7 @@ TEST_F(TlsTest, ASessionDoesNotOutliveItsCrl) {
   WriteClient("web", ca_.Issue({.common_name = "web",
                                 .uris = {"spiffe://prod.example/ns/shop/sa/web"},
                                 .client = true}));
-  WriteFile(Path("crl.pem"), ca_.Crl({}, std::chrono::seconds(2)));
-  TlsServerOptions tls = Tls(ClientAuth::kOptional);
-  tls.crl_file = Path("crl.pem");
-  ASSERT_TRUE(Start(tls).ok());
+  ASSERT_TRUE(StartWithCrl(ca_.Crl({}, std::chrono::seconds(2))).ok());
   TlsTestClient first(server_->port(), Client("web"));
   auto response = first.Get("/");
   ASSERT_TRUE(response.has_value());
@@ -550,10 +555,7 @@ TEST_F(TlsTest, AConnectionsIdentityEndsWhenTheCrlChanges) {
   const IssuedCert gone =
       ca_.Issue({.common_name = "gone", .uris = {"spiffe://prod.example/gone"}, .client = true});
   WriteClient("gone", gone);
-  WriteFile(Path("crl.pem"), ca_.Crl({}));
-  TlsServerOptions tls = Tls(ClientAuth::kOptional);
-  tls.crl_file = Path("crl.pem");
-  ASSERT_TRUE(Start(tls).ok());
+  ASSERT_TRUE(StartWithCrl(ca_.Crl({})).ok());
   TlsTestClient open(server_->port(), Client("gone"));
   auto response = open.Get("/");
   ASSERT_TRUE(response.has_value());
