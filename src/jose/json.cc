@@ -3,6 +3,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace bulwark::jose {
@@ -62,11 +63,12 @@ class StrictHandler {
   }
   bool on_key(string_view s, std::size_t, error_code& ec) {
     key_.append(s.data(), s.size());
-    std::vector<std::string>& seen = names_[depth_ - 1];
-    for (const std::string& k : seen) {
-      if (k == key_) return Fail(ec, duplicate);
-    }
-    seen.push_back(key_);
+    std::unordered_set<std::string>& seen = names_[depth_ - 1];
+    // Refused at the first member past the limit, not when the object
+    // closes: a token is parsed before its signature is checked, so the
+    // work an unsigned one can cause stays bounded and linear.
+    if (seen.size() >= limits_.max_members) return Fail(ec, too_large);
+    if (!seen.insert(key_).second) return Fail(ec, duplicate);
     key_.clear();
     stack.push_key(s);
     return true;
@@ -103,7 +105,7 @@ class StrictHandler {
   }
 
   const JsonLimits& limits_;
-  std::vector<std::vector<std::string>> names_;  // member names per open object
+  std::vector<std::unordered_set<std::string>> names_;  // member names per open object
   size_t depth_ = 0;
   std::string key_;
 };

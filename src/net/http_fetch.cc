@@ -9,6 +9,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 #include <vector>
 
@@ -53,13 +54,55 @@ Result<Target> ParseTarget(std::string_view url, bool allow_plain_http = false) 
   if (parsed->has_userinfo() || parsed->has_fragment() || !parsed->has_authority()) {
     return Err(InvalidArgumentError("URL must name a host, without user info or fragment"));
   }
-  t.host = std::string(parsed->host_address());
-  if (t.host.empty()) return Err(InvalidArgumentError("URL has no host"));
-  t.port = parsed->has_port() ? std::string(parsed->port()) : (t.tls ? "443" : "80");
-  t.port_number = parsed->has_port() ? parsed->port_number() : (t.tls ? 443 : 80);
-  t.path_and_query = std::string(parsed->encoded_path());
-  if (t.path_and_query.empty()) t.path_and_query = "/";
-  if (parsed->has_query()) t.path_and_query += "?" + std::string(parsed->encoded_query());
+  // The authority and what follows, read here: Boost.URL (1.81) takes a
+  // host that begins with an IPv4 address for that address and drops the
+  // rest (`127.0.0.1.evil:8443` would be 127.0.0.1, port 80), so its
+  // pieces are used only where they match the URL's own.
+  std::string_view rest = url.substr(url.find("//") + 2);
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  rest.remove_prefix(authority.size());
+  if (rest.find('#') != std::string_view::npos || !std::ranges::all_of(rest, [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+               std::string_view("-._~!$&'()*+,;=:@/?%").find(c) != std::string_view::npos;
+      })) {
+    return Err(InvalidArgumentError("URL path or query is malformed"));
+  }
+  std::string_view host = authority;
+  std::optional<std::string_view> port;
+  if (authority.starts_with('[')) {  // an IPv6 address, which Boost.URL reads whole
+    if (authority != parsed->encoded_authority()) {
+      return Err(InvalidArgumentError("URL authority is malformed"));
+    }
+    host = parsed->host_address();
+    if (parsed->has_port()) port = parsed->port();
+  } else {
+    if (const size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+      port = authority.substr(colon + 1);
+      host = authority.substr(0, colon);
+    }
+    // A DNS name or an IPv4 address, as written (no percent-encoding).
+    if (host.empty() || !std::ranges::all_of(host, [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.';
+        })) {
+      return Err(InvalidArgumentError("URL host is malformed"));
+    }
+  }
+  if (host.empty()) return Err(InvalidArgumentError("URL has no host"));
+  t.host = std::string(host);
+  if (port) {
+    if (port->empty() || port->size() > 5 ||
+        !std::ranges::all_of(*port, [](char c) { return c >= '0' && c <= '9'; }) ||
+        std::stoul(std::string(*port)) == 0 || std::stoul(std::string(*port)) > 65535) {
+      return Err(InvalidArgumentError("URL port is malformed"));
+    }
+    t.port = std::string(*port);
+    t.port_number = static_cast<uint16_t>(std::stoul(t.port));
+  } else {
+    t.port = t.tls ? "443" : "80";
+    t.port_number = t.tls ? 443 : 80;
+  }
+  t.path_and_query =
+      rest.empty() || rest.front() == '?' ? "/" + std::string(rest) : std::string(rest);
   if (!t.tls && !allow_plain_http) {
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(t.host, ec);

@@ -41,6 +41,26 @@ TEST(StrictJsonTest, BoundsDepthAndSize) {
   EXPECT_FALSE(ParseJsonObject(R"({"abc":12345})", small).has_value());
   JsonLimits few{.max_members = 2};
   EXPECT_FALSE(ParseJsonObject(R"({"a":1,"b":2,"c":3})", few).has_value());
+  // Refused at the first member past the limit, before the rest is read
+  // (here, malformed): a token's JSON is parsed before its signature is
+  // checked, so what an unsigned one costs stays bounded.
+  auto early = ParseJsonObject(R"({"a":1,"b":2,"c":3,!!!)", few);
+  ASSERT_FALSE(early.has_value());
+  EXPECT_EQ(early.error().message(), "json has too many members");
+}
+
+// Duplicates are found among many members too, and many distinct ones
+// within the limit are taken (each name is looked up, not compared with
+// every other).
+TEST(StrictJsonTest, FindsADuplicateAmongManyMembers) {
+  std::string many = "{";
+  for (int i = 0; i < 1000; ++i) many += "\"m" + std::to_string(i) + "\":0,";
+  auto distinct = ParseJsonObject(many + "\"last\":0}");
+  ASSERT_TRUE(distinct.has_value()) << distinct.error().ToString();
+  EXPECT_EQ(distinct->size(), 1001u);
+  auto twice = ParseJsonObject(many + "\"m500\":1}");
+  ASSERT_FALSE(twice.has_value());
+  EXPECT_EQ(twice.error().message(), "duplicate json member name");
 }
 
 }  // namespace

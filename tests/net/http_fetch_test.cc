@@ -29,14 +29,18 @@ HttpResponse Answer(const HttpRequest& request) {
 }
 
 TEST(HttpFetchTest, ChecksUrls) {
-  for (const char* good :
-       {"https://idp.example/jwks", "https://idp.example:8443/a?b=c", "http://127.0.0.1:9000/jwks",
-        "http://localhost/x", "http://[::1]:80/"}) {
+  for (const char* good : {"https://idp.example/jwks", "https://idp.example:8443/a?b=c",
+                           "http://127.0.0.1:9000/jwks", "http://localhost/x", "http://[::1]:80/",
+                           "https://192.0.2.10.sslip.io:8443/jwks", "https://idp.example?x=1"}) {
     EXPECT_TRUE(CheckFetchUrl(good).ok()) << good;
   }
   for (const char* bad :
        {"", "jwks.json", "ftp://idp.example/x", "http://idp.example/jwks", "http://10.0.0.1/jwks",
-        "https://user@idp.example/", "https://idp.example/#f", "file:///etc/passwd"}) {
+        "https://user@idp.example/", "https://idp.example/#f", "file:///etc/passwd",
+        // A name that begins with a loopback address is a name (not loopback).
+        "http://127.0.0.1.evil:9000/jwks", "http://127.0.0.1x:9000/jwks",
+        "http://127.0.0.1:9000x/jwks", "https://idp.example:0/", "https://idp.example:65536/",
+        "https://idp.example:/", "https://id%70.example/", "https://idp.example/a b"}) {
     EXPECT_EQ(CheckFetchUrl(bad).code(), StatusCode::kInvalidArgument) << bad;
   }
 }
@@ -68,6 +72,12 @@ TEST(HttpFetchTest, ConnectsToTheAddressGivenInPlaceOfTheNames) {
   options.connect_addresses = {"not an address"};
   EXPECT_EQ(FetchUrl("http://orders.invalid:" + port + "/healthz", options).error().code(),
             StatusCode::kInvalidArgument);
+  // A name that begins with an address is the whole name, with its port.
+  options.connect_addresses = {"127.0.0.1"};
+  auto dotted = FetchUrl("http://127.0.0.1.orders.invalid:" + port + "/healthz", options);
+  ASSERT_TRUE(dotted.has_value()) << dotted.error().ToString();
+  EXPECT_EQ(dotted->body,
+            "{\"path\":\"/healthz\",\"host\":\"127.0.0.1.orders.invalid:" + port + "\"}");
   // Plain http goes only to loopback unless allowed, whatever the name.
   FetchOptions strict;
   strict.connect_addresses = {"192.0.2.1"};
