@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace bulwark::net {
 
@@ -35,6 +37,12 @@ struct TlsServerOptions {
   std::string key_file;        // PEM private key matching the leaf
   std::string client_ca_file;  // PEM CA bundle for client certificates
   std::string crl_file;        // optional PEM CRLs: one from every CA of the chain
+  // Optional: trust domain -> PEM file of the CAs that alone may issue its
+  // SPIFFE IDs. Set, a client certificate with a SPIFFE ID is refused unless
+  // its chain ends at a CA of its trust domain's bundle (so one trusted CA
+  // cannot mint another trust domain's workloads); the bundles' CAs are
+  // trusted as client_ca_file's are.
+  std::vector<std::pair<std::string, std::string>> spiffe_bundles;
   ClientAuth client_auth = ClientAuth::kNone;
   bool allow_tls12 = false;  // else TLS 1.3 only
   std::chrono::milliseconds reload_interval{std::chrono::seconds(1)};

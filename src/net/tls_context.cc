@@ -247,20 +247,130 @@ bool IsSvidLeaf(X509* cert) {
   return true;
 }
 
+// The SPIFFE ID of `cert` if it is an X509-SVID leaf: exactly one URI SAN,
+// a valid SPIFFE ID with a path (the bare trust domain names no workload),
+// on a certificate that cannot sign; nullopt otherwise.
+std::optional<std::string> SvidIdOf(X509* cert) {
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (names == nullptr) return std::nullopt;
+  std::string uri;
+  int uris = 0;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type != GEN_URI) continue;
+    ++uris;
+    const ASN1_IA5STRING* value = name->d.uniformResourceIdentifier;
+    uri.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+               static_cast<size_t>(ASN1_STRING_length(value)));
+  }
+  GENERAL_NAMES_free(names);
+  if (uris == 1 && IsSpiffeId(uri) && uri.find('/', kSpiffeScheme.size()) != std::string::npos &&
+      IsSvidLeaf(cert)) {
+    return uri;
+  }
+  return std::nullopt;
+}
+
+// The CAs that alone may issue each trust domain's SPIFFE IDs
+// (TlsServerOptions::spiffe_bundles), kept with the context they verify for.
+struct SpiffeBundles {
+  SpiffeBundles() = default;
+  SpiffeBundles(const SpiffeBundles&) = delete;
+  SpiffeBundles& operator=(const SpiffeBundles&) = delete;
+  ~SpiffeBundles() {
+    for (auto& [domain, cas] : by_domain) {
+      for (X509* ca : cas) X509_free(ca);
+    }
+  }
+  std::vector<std::pair<std::string, std::vector<X509*>>> by_domain;
+};
+
+int SpiffeBundlesIndex() {
+  static const int index = SSL_CTX_get_ex_new_index(
+      0, nullptr, nullptr, nullptr, [](void*, void* bundles, CRYPTO_EX_DATA*, int, long, void*) {
+        delete static_cast<SpiffeBundles*>(bundles);
+      });
+  return index;
+}
+
+// With bundles set, whether the verified chain in `store` of a leaf with
+// SPIFFE ID `id` passes through a CA of its trust domain's bundle.
+bool IssuedWithinTrustDomain(X509_STORE_CTX* store, const SpiffeBundles& bundles,
+                             std::string_view id) {
+  const std::string_view domain = SpiffeTrustDomain(id);
+  const auto entry = std::ranges::find(bundles.by_domain, domain,
+                                       [](const auto& e) { return std::string_view(e.first); });
+  if (entry == bundles.by_domain.end()) return false;  // a trust domain with no bundle
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(store);
+  for (int i = 1; chain != nullptr && i < sk_X509_num(chain); ++i) {
+    X509* issuer = sk_X509_value(chain, i);
+    for (X509* ca : entry->second) {
+      if (X509_cmp(issuer, ca) == 0) return true;
+    }
+  }
+  return false;
+}
+
 // OpenSSL's check of a client certificate's purpose lets a leaf whose key
 // usage is key agreement alone through, yet the client signs the
 // handshake with it (TLS 1.3's CertificateVerify): a leaf that states its
 // key usage must state digitalSignature (RFC 5280 section 4.2.1.3; X509-SVID
 // section 4.3).
+//
+// And with SPIFFE bundles set, a leaf's SPIFFE ID must come from a CA of its
+// own trust domain's bundle, as Envoy's SPIFFE validator and SPIRE have it:
+// no trust domain's CA mints another's workloads.
 int VerifyClientLeaf(int preverified, X509_STORE_CTX* store) {
   if (preverified != 1 || X509_STORE_CTX_get_error_depth(store) != 0) return preverified;
   X509* leaf = X509_STORE_CTX_get_current_cert(store);
-  if (leaf != nullptr && (X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) != 0 &&
+  if (leaf == nullptr) return 0;
+  if ((X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) != 0 &&
       (X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE) == 0) {
     X509_STORE_CTX_set_error(store, X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE);
     return 0;
   }
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  const auto* bundles = ssl == nullptr ? nullptr
+                                       : static_cast<const SpiffeBundles*>(SSL_CTX_get_ex_data(
+                                             SSL_get_SSL_CTX(ssl), SpiffeBundlesIndex()));
+  if (bundles != nullptr) {
+    const std::optional<std::string> id = SvidIdOf(leaf);
+    if (id && !IssuedWithinTrustDomain(store, *bundles, *id)) {
+      X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_UNTRUSTED);
+      return 0;
+    }
+  }
   return 1;
+}
+
+// Loads `options.spiffe_bundles` into `ctx`: each bundle's CAs trusted, and
+// kept by trust domain for VerifyClientLeaf.
+Status LoadSpiffeBundles(SSL_CTX* ctx, const TlsServerOptions& options) {
+  auto bundles = std::make_unique<SpiffeBundles>();
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  for (const auto& [domain, file] : options.spiffe_bundles) {
+    BULWARK_RETURN_IF_ERROR(RequireFile("SPIFFE bundle", file));
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(file.c_str(), "r"), BIO_free);
+    if (!bio) return FileError("cannot read SPIFFE bundle", file);
+    std::vector<X509*>& cas = bundles->by_domain.emplace_back(domain, std::vector<X509*>{}).second;
+    while (X509* ca = PEM_read_bio_X509(bio.get(), nullptr, NoPassphrase, nullptr)) {
+      cas.push_back(ca);
+      X509_STORE_add_cert(store, ca);  // a CA already trusted stays as it was
+    }
+    const unsigned long end = ERR_peek_last_error();
+    const bool clean_end = !cas.empty() && ERR_GET_LIB(end) == ERR_LIB_PEM &&
+                           ERR_GET_REASON(end) == PEM_R_NO_START_LINE;
+    ERR_clear_error();
+    if (!clean_end)
+      return InvalidArgumentError("no CA certificate, or a malformed one, in " + file);
+  }
+  if (SSL_CTX_set_ex_data(ctx, SpiffeBundlesIndex(), bundles.get()) != 1) {
+    return InternalError("cannot keep the SPIFFE bundles");
+  }
+  bundles.release();  // the context frees it (SpiffeBundlesIndex)
+  return OkStatus();
 }
 
 Status LoadCrls(SSL_CTX* ctx, const std::string& file) {
@@ -398,6 +508,9 @@ Result<std::shared_ptr<ssl::context>> BuildServerContext(const TlsServerOptions&
       BULWARK_RETURN_IF_ERROR(RequireFile("CRL file", options.crl_file));
       BULWARK_RETURN_IF_ERROR(LoadCrls(ctx, options.crl_file));
     }
+    if (!options.spiffe_bundles.empty()) {
+      BULWARK_RETURN_IF_ERROR(LoadSpiffeBundles(ctx, options));
+    }
     int mode = SSL_VERIFY_PEER;
     if (options.client_auth == ClientAuth::kRequired) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     SSL_CTX_set_verify(ctx, mode, VerifyClientLeaf);
@@ -444,16 +557,14 @@ std::vector<std::string> TlsContextSource::TrustFiles() const {
   if (options_.client_auth != ClientAuth::kNone) {
     files.push_back(options_.client_ca_file);
     if (!options_.crl_file.empty()) files.push_back(options_.crl_file);
+    for (const auto& [domain, file] : options_.spiffe_bundles) files.push_back(file);
   }
   return files;
 }
 
 std::vector<std::string> TlsContextSource::WatchedFiles() const {
   std::vector<std::string> files = {options_.cert_file, options_.key_file};
-  if (options_.client_auth != ClientAuth::kNone) {
-    files.push_back(options_.client_ca_file);
-    if (!options_.crl_file.empty()) files.push_back(options_.crl_file);
-  }
+  for (std::string& file : TrustFiles()) files.push_back(std::move(file));
   return files;
 }
 
@@ -540,28 +651,7 @@ void DescribeTlsConnection(SSL* ssl, TlsConnectionInfo& info) {
     BIO_free(bio);
   }
 
-  auto* names =
-      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(peer, NID_subject_alt_name, nullptr, nullptr));
-  if (names != nullptr) {
-    std::string uri;
-    int uris = 0;
-    for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
-      const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
-      if (name->type != GEN_URI) continue;
-      ++uris;
-      const ASN1_IA5STRING* value = name->d.uniformResourceIdentifier;
-      uri.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
-                 static_cast<size_t>(ASN1_STRING_length(value)));
-    }
-    GENERAL_NAMES_free(names);
-    // An X509-SVID carries exactly one URI SAN, a SPIFFE ID with a path (the
-    // bare trust domain names no workload); anything else is no SPIFFE
-    // identity.
-    if (uris == 1 && IsSpiffeId(uri) && uri.find('/', kSpiffeScheme.size()) != std::string::npos &&
-        IsSvidLeaf(peer)) {
-      info.spiffe_id = std::move(uri);
-    }
-  }
+  if (std::optional<std::string> id = SvidIdOf(peer)) info.spiffe_id = std::move(*id);
 
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_size = 0;

@@ -19,8 +19,9 @@ std::string FromBase(const std::string& base_dir, const std::string& file) {
 // server.tls: cert_file, key_file, client_ca_file, crl_file, client_auth,
 // min_version, reload_interval_ms.
 Result<net::TlsServerOptions> TlsFromNode(const ConfigNode& node, const std::string& base_dir) {
-  BULWARK_RETURN_IF_ERROR(node.CheckKeys({"cert_file", "key_file", "client_ca_file", "crl_file",
-                                          "client_auth", "min_version", "reload_interval_ms"}));
+  BULWARK_RETURN_IF_ERROR(
+      node.CheckKeys({"cert_file", "key_file", "client_ca_file", "crl_file", "spiffe_bundles",
+                      "client_auth", "min_version", "reload_interval_ms"}));
   net::TlsServerOptions tls;
   BULWARK_ASSIGN_OR_RETURN(std::string cert, node["cert_file"].String());
   BULWARK_ASSIGN_OR_RETURN(std::string key, node["key_file"].String());
@@ -45,6 +46,18 @@ Result<net::TlsServerOptions> TlsFromNode(const ConfigNode& node, const std::str
   }
   if (!tls.crl_file.empty() && tls.client_ca_file.empty()) {
     return Err(node["crl_file"].Error("needs client_ca_file"));
+  }
+  // spiffe_bundles: {trust domain: CA file}, each domain a SPIFFE ID's.
+  if (const ConfigNode bundles = node["spiffe_bundles"]; !bundles.IsMissing()) {
+    if (!bundles.IsMap()) return Err(bundles.Error("must map trust domains to CA files"));
+    if (tls.client_ca_file.empty()) return Err(bundles.Error("needs client_ca_file"));
+    for (const std::string& domain : bundles.Keys()) {
+      if (net::SpiffeTrustDomain("spiffe://" + domain) != domain) {
+        return Err(bundles[domain].Error("is not a SPIFFE trust domain"));
+      }
+      BULWARK_ASSIGN_OR_RETURN(std::string file, bundles[domain].String());
+      tls.spiffe_bundles.emplace_back(domain, FromBase(base_dir, file));
+    }
   }
   if (!node["min_version"].IsMissing()) {
     BULWARK_ASSIGN_OR_RETURN(std::string version, node["min_version"].Enum({"1.3", "1.2"}));

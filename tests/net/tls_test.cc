@@ -326,6 +326,58 @@ TEST_F(TlsTest, RefusesALeafWhoseKeyMayNotSign) {
             std::string::npos);
 }
 
+// With SPIFFE bundles, a trust domain's IDs come only from its own CAs: a
+// partner CA trusted for its own domain cannot mint the production
+// domain's workloads, nor the production CA the partner's. Certificates
+// without a SPIFFE ID are judged as before; a trust domain with no bundle
+// is refused.
+TEST_F(TlsTest, SpiffeBundlesTieEachTrustDomainToItsCas) {
+  TestCa partner("Partner CA");
+  WriteFile(Path("partner-ca.pem"), partner.cert_pem());
+  WriteClient("own", ca_.Issue({.common_name = "own",
+                                .uris = {"spiffe://prod.example/ns/shop/sa/web"},
+                                .client = true}));
+  WriteClient("partner", partner.Issue({.common_name = "partner",
+                                        .uris = {"spiffe://partner.example/billing"},
+                                        .client = true}));
+  WriteClient("minted", partner.Issue({.common_name = "minted",
+                                       .uris = {"spiffe://prod.example/ns/admin/sa/root"},
+                                       .client = true}));
+  WriteClient("crossed", ca_.Issue({.common_name = "crossed",
+                                    .uris = {"spiffe://partner.example/billing"},
+                                    .client = true}));
+  WriteClient("elsewhere", ca_.Issue({.common_name = "elsewhere",
+                                      .uris = {"spiffe://other.example/x"},
+                                      .client = true}));
+  WriteClient("plain", partner.Issue({.common_name = "plain", .client = true}));
+  TlsServerOptions tls = Tls(ClientAuth::kRequired);
+  tls.spiffe_bundles = {{"prod.example", Path("ca.pem")},
+                        {"partner.example", Path("partner-ca.pem")}};
+  ASSERT_TRUE(Start(tls).ok());
+  for (const auto& [name, spiffe] :
+       {std::pair<std::string, std::string>{"own", "spiffe://prod.example/ns/shop/sa/web"},
+        {"partner", "spiffe://partner.example/billing"},
+        {"plain", ""}}) {
+    auto response = TlsTestClient(server_->port(), Client(name)).Get("/");
+    ASSERT_TRUE(response.has_value()) << name;
+    EXPECT_NE(response->body.find("verified=1\nspiffe=" + spiffe + "\n"), std::string::npos)
+        << name << ": " << response->body;
+  }
+  ExpectRefused("minted");
+  ExpectRefused("crossed");
+  ExpectRefused("elsewhere");
+
+  // Without bundles any trusted CA may issue any trust domain's IDs.
+  WriteFile(Path("both.pem"), ca_.cert_pem() + partner.cert_pem());
+  TlsServerOptions open = Tls(ClientAuth::kRequired);
+  open.client_ca_file = Path("both.pem");
+  ASSERT_TRUE(Start(open).ok());
+  auto minted = TlsTestClient(server_->port(), Client("minted")).Get("/");
+  ASSERT_TRUE(minted.has_value());
+  EXPECT_NE(minted->body.find("spiffe=spiffe://prod.example/ns/admin/sa/root\n"),
+            std::string::npos);
+}
+
 TEST_F(TlsTest, OptionalClientCertificate) {
   ASSERT_TRUE(Start(Tls(ClientAuth::kOptional)).ok());
   auto anonymous = TlsTestClient(server_->port(), Client()).Get("/");

@@ -244,6 +244,30 @@ TEST(ServerConfigTest, TlsClientAuthNeedsACaBundle) {
   }
 }
 
+TEST(ServerConfigTest, SpiffeBundlesMapTrustDomainsToCaFiles) {
+  auto cfg = Parse(
+      "server:\n  tls: {cert_file: c, key_file: k, client_auth: required, client_ca_file: ca.pem,"
+      " spiffe_bundles: {prod.example: prod.pem, partner.example: /etc/partner.pem}}\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
+  const auto& bundles = cfg->listener.tls->spiffe_bundles;
+  ASSERT_EQ(bundles.size(), 2u);
+  EXPECT_EQ(bundles[0].first, "prod.example");
+  EXPECT_TRUE(bundles[0].second.ends_with("/prod.pem"));
+  EXPECT_EQ(bundles[1].second, "/etc/partner.pem");
+  for (std::string_view bad : {
+           // not a trust domain (upper case, a path), not a map, no CA bundle
+           "server:\n  tls: {cert_file: c, key_file: k, client_auth: required, client_ca_file: "
+           "ca.pem, spiffe_bundles: {Prod.Example: p.pem}}\n",
+           "server:\n  tls: {cert_file: c, key_file: k, client_auth: required, client_ca_file: "
+           "ca.pem, spiffe_bundles: {prod.example/x: p.pem}}\n",
+           "server:\n  tls: {cert_file: c, key_file: k, client_auth: required, client_ca_file: "
+           "ca.pem, spiffe_bundles: [p.pem]}\n",
+           "server:\n  tls: {cert_file: c, key_file: k, spiffe_bundles: {prod.example: p.pem}}\n",
+       }) {
+    EXPECT_FALSE(Parse(bad).has_value()) << bad;
+  }
+}
+
 TEST(ServerConfigTest, GatewayUpstreamTlsHealthChecksAndIdentityToken) {
   auto cfg = Parse(R"(gateway:
   identity_token: {key_file: id.jwk, issuer: "https://bulwark.internal", ttl_seconds: 30}
