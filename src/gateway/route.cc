@@ -74,7 +74,7 @@ bool IsGatewayOwnedRequestField(std::string_view name) {
   // configurations, IIS's ARR and AWS's load balancers use. Bulwark
   // terminates TLS and passes the verified identity as X-Bulwark-*.
   for (std::string_view prefix :
-       {"Client-Cert", "X-SSL-Client", "SSL-Client", "X-Client-Cert", "X-Client-Verify",
+       {"Client-Cert", "X-SSL-", "SSL-Client", "X-Client-Cert", "X-Client-Verify",
         "X-ARR-ClientCert", "X-Amzn-Mtls-Clientcert"}) {
     if (net::HasPrefixIgnoringCase(name, prefix)) return true;
   }

@@ -202,16 +202,26 @@ bool ChainValidNow(SSL_SESSION* session) {
 // nextUpdate now. A full handshake refuses a chain whose CRL has passed
 // it; a resumed session, which is verified against nothing, must not keep
 // its client's identity past that either.
-bool CrlsCurrent(SSL* ssl) {
+// When the first CRL of the context `ssl` was made with passes its next
+// update (seconds since the epoch); INT64_MAX without CRLs, and 0 for one
+// without a next update or whose time OpenSSL cannot read.
+int64_t EarliestCrlNextUpdate(SSL* ssl) {
   X509_STORE* store = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
   STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
+  int64_t earliest = INT64_MAX;
   for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
     X509_CRL* crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objects, i));
     if (crl == nullptr) continue;  // a CA certificate
     const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl);
-    if (next == nullptr || X509_cmp_current_time(next) <= 0) return false;
+    struct tm when {};
+    if (next == nullptr || ASN1_TIME_to_tm(next, &when) != 1) return 0;
+    earliest = std::min<int64_t>(earliest, timegm(&when));
   }
-  return true;
+  return earliest;
+}
+
+bool CrlsCurrent(SSL* ssl) {
+  return EarliestCrlNextUpdate(ssl) > static_cast<int64_t>(std::time(nullptr));
 }
 
 SSL_TICKET_RETURN TakeTicket(SSL* ssl, SSL_SESSION* session, const unsigned char*, size_t,
@@ -282,8 +292,10 @@ struct SpiffeBundles {
     for (auto& [domain, cas] : by_domain) {
       for (X509* ca : cas) X509_free(ca);
     }
+    for (X509* ca : general) X509_free(ca);
   }
   std::vector<std::pair<std::string, std::vector<X509*>>> by_domain;
+  std::vector<X509*> general;  // client_ca_file's CAs, which may issue what has no SPIFFE ID
 };
 
 int SpiffeBundlesIndex() {
@@ -294,22 +306,31 @@ int SpiffeBundlesIndex() {
   return index;
 }
 
-// With bundles set, whether the verified chain in `store` of a leaf with
-// SPIFFE ID `id` passes through a CA of its trust domain's bundle.
-bool IssuedWithinTrustDomain(X509_STORE_CTX* store, const SpiffeBundles& bundles,
-                             std::string_view id) {
-  const std::string_view domain = SpiffeTrustDomain(id);
-  const auto entry = std::ranges::find(bundles.by_domain, domain,
-                                       [](const auto& e) { return std::string_view(e.first); });
-  if (entry == bundles.by_domain.end()) return false;  // a trust domain with no bundle
+// Whether the verified chain in `store` passes through one of `cas` (above
+// its leaf).
+bool ChainPassesThrough(X509_STORE_CTX* store, const std::vector<X509*>& cas) {
   STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(store);
   for (int i = 1; chain != nullptr && i < sk_X509_num(chain); ++i) {
     X509* issuer = sk_X509_value(chain, i);
-    for (X509* ca : entry->second) {
+    for (X509* ca : cas) {
       if (X509_cmp(issuer, ca) == 0) return true;
     }
   }
   return false;
+}
+
+// With bundles set: a leaf with SPIFFE ID `id` must come through a CA of its
+// trust domain's bundle; one without (`id` nullopt), through a CA of
+// client_ca_file, since a bundle's CAs are trusted for their domain's IDs
+// alone.
+bool IssuedWithinTrustDomain(X509_STORE_CTX* store, const SpiffeBundles& bundles,
+                             const std::optional<std::string>& id) {
+  if (!id) return ChainPassesThrough(store, bundles.general);
+  const std::string_view domain = SpiffeTrustDomain(*id);
+  const auto entry = std::ranges::find(bundles.by_domain, domain,
+                                       [](const auto& e) { return std::string_view(e.first); });
+  if (entry == bundles.by_domain.end()) return false;  // a trust domain with no bundle
+  return ChainPassesThrough(store, entry->second);
 }
 
 // OpenSSL's check of a client certificate's purpose lets a leaf whose key
@@ -336,8 +357,7 @@ int VerifyClientLeaf(int preverified, X509_STORE_CTX* store) {
                                        : static_cast<const SpiffeBundles*>(SSL_CTX_get_ex_data(
                                              SSL_get_SSL_CTX(ssl), SpiffeBundlesIndex()));
   if (bundles != nullptr) {
-    const std::optional<std::string> id = SvidIdOf(leaf);
-    if (id && !IssuedWithinTrustDomain(store, *bundles, *id)) {
+    if (!IssuedWithinTrustDomain(store, *bundles, SvidIdOf(leaf))) {
       X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_UNTRUSTED);
       return 0;
     }
@@ -350,14 +370,12 @@ int VerifyClientLeaf(int preverified, X509_STORE_CTX* store) {
 Status LoadSpiffeBundles(SSL_CTX* ctx, const TlsServerOptions& options) {
   auto bundles = std::make_unique<SpiffeBundles>();
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
-  for (const auto& [domain, file] : options.spiffe_bundles) {
-    BULWARK_RETURN_IF_ERROR(RequireFile("SPIFFE bundle", file));
+  // Reads every certificate of `file` into `cas`.
+  const auto read_cas = [](const std::string& file, std::vector<X509*>& cas) -> Status {
     std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(file.c_str(), "r"), BIO_free);
-    if (!bio) return FileError("cannot read SPIFFE bundle", file);
-    std::vector<X509*>& cas = bundles->by_domain.emplace_back(domain, std::vector<X509*>{}).second;
+    if (!bio) return FileError("cannot read CA file", file);
     while (X509* ca = PEM_read_bio_X509(bio.get(), nullptr, NoPassphrase, nullptr)) {
       cas.push_back(ca);
-      X509_STORE_add_cert(store, ca);  // a CA already trusted stays as it was
     }
     const unsigned long end = ERR_peek_last_error();
     const bool clean_end = !cas.empty() && ERR_GET_LIB(end) == ERR_LIB_PEM &&
@@ -365,7 +383,19 @@ Status LoadSpiffeBundles(SSL_CTX* ctx, const TlsServerOptions& options) {
     ERR_clear_error();
     if (!clean_end)
       return InvalidArgumentError("no CA certificate, or a malformed one, in " + file);
+    return OkStatus();
+  };
+  BULWARK_RETURN_IF_ERROR(read_cas(options.client_ca_file, bundles->general));
+  for (const auto& [domain, file] : options.spiffe_bundles) {
+    BULWARK_RETURN_IF_ERROR(RequireFile("SPIFFE bundle", file));
+    std::vector<X509*>& cas = bundles->by_domain.emplace_back(domain, std::vector<X509*>{}).second;
+    BULWARK_RETURN_IF_ERROR(read_cas(file, cas));
+    for (X509* ca : cas) {
+      X509_STORE_add_cert(store, ca);  // a CA already trusted stays as it was
+      SSL_CTX_add_client_CA(ctx, ca);  // named to clients, which choose a certificate by it
+    }
   }
+  ERR_clear_error();
   if (SSL_CTX_set_ex_data(ctx, SpiffeBundlesIndex(), bundles.get()) != 1) {
     return InternalError("cannot keep the SPIFFE bundles");
   }
@@ -640,7 +670,8 @@ void DescribeTlsConnection(SSL* ssl, TlsConnectionInfo& info) {
                                             : VerifiedChainExpiry(ssl);
   if (!expiry) return;  // no expiry to hold it to: no identity
   info.client_verified = true;
-  info.client_chain_expiry = *expiry;
+  // Nor does it outlast the CRLs it was checked against.
+  info.client_chain_expiry = std::min(*expiry, EarliestCrlNextUpdate(ssl));
 
   if (BIO* bio = BIO_new(BIO_s_mem())) {
     if (X509_NAME_print_ex(bio, X509_get_subject_name(peer), 0, XN_FLAG_RFC2253) >= 0) {

@@ -487,7 +487,9 @@ bool UpstreamPool::SkipInterim(Connection& c) {
   for (;;) {
     const std::string_view data(static_cast<const char*>(c.buffer.data().data()), c.buffer.size());
     const size_t head_size = ResponseHeadSize(data);
-    if (head_size == 0) return data.empty() || MayBeInterim(data);  // the rest is still to come
+    if (head_size == 0) {  // the rest is still to come, within the head's bound
+      return data.empty() || (data.size() < kMaxResponseHeadBytes && MayBeInterim(data));
+    }
     if (head_size > kMaxResponseHeadBytes) return false;
     FieldViews fields;
     const std::optional<MessageHead> head = ParseResponseHead(data.substr(0, head_size), fields);

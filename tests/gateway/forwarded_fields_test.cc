@@ -135,6 +135,7 @@ TEST(ForwardedRequestFieldsTest, AClientsCertificateFieldsGoNoFurther) {
       {"client-cert-chain", ":MIIB...:"},
       {"X-SSL-Client-Cert", "-----BEGIN"},
       {"X-SSL-Client-S-DN", "CN=admin"},
+      {"X-SSL-Cert", "-----BEGIN"},
       {"ssl-client-cert", "-----BEGIN"},
       {"SSL-Client-Verify", "SUCCESS"},
       {"X-Client-Cert", "-----BEGIN"},

@@ -329,8 +329,8 @@ TEST_F(TlsTest, RefusesALeafWhoseKeyMayNotSign) {
 // With SPIFFE bundles, a trust domain's IDs come only from its own CAs: a
 // partner CA trusted for its own domain cannot mint the production
 // domain's workloads, nor the production CA the partner's. Certificates
-// without a SPIFFE ID are judged as before; a trust domain with no bundle
-// is refused.
+// without a SPIFFE ID come only from client_ca_file's CAs; a trust domain
+// with no bundle is refused.
 TEST_F(TlsTest, SpiffeBundlesTieEachTrustDomainToItsCas) {
   TestCa partner("Partner CA");
   WriteFile(Path("partner-ca.pem"), partner.cert_pem());
@@ -349,7 +349,8 @@ TEST_F(TlsTest, SpiffeBundlesTieEachTrustDomainToItsCas) {
   WriteClient("elsewhere", ca_.Issue({.common_name = "elsewhere",
                                       .uris = {"spiffe://other.example/x"},
                                       .client = true}));
-  WriteClient("plain", partner.Issue({.common_name = "plain", .client = true}));
+  WriteClient("plain", ca_.Issue({.common_name = "plain", .client = true}));
+  WriteClient("partner-plain", partner.Issue({.common_name = "partner-plain", .client = true}));
   TlsServerOptions tls = Tls(ClientAuth::kRequired);
   tls.spiffe_bundles = {{"prod.example", Path("ca.pem")},
                         {"partner.example", Path("partner-ca.pem")}};
@@ -366,6 +367,9 @@ TEST_F(TlsTest, SpiffeBundlesTieEachTrustDomainToItsCas) {
   ExpectRefused("minted");
   ExpectRefused("crossed");
   ExpectRefused("elsewhere");
+  // A bundle's CAs are trusted for their domain's IDs alone: what they
+  // issue without one (known by its subject DN) is refused.
+  ExpectRefused("partner-plain");
 
   // Without bundles any trusted CA may issue any trust domain's IDs.
   WriteFile(Path("both.pem"), ca_.cert_pem() + partner.cert_pem());
@@ -541,7 +545,8 @@ TEST_F(TlsTest, ASessionDoesNotOutliveACertificateOfItsChain) {
 // A full handshake refuses a chain whose CRL is past its next update; a
 // resumed session, verified against nothing, must not outlive that either:
 // its ticket is not taken, and the client, made to present its chain
-// again, is refused until a current CRL is loaded.
+// again, is refused until a current CRL is loaded. Nor does a connection
+// opened before: its next request is answered 421.
 TEST_F(TlsTest, ASessionDoesNotOutliveItsCrl) {
   WriteClient("web", ca_.Issue({.common_name = "web",
                                 .uris = {"spiffe://prod.example/ns/shop/sa/web"},
@@ -561,6 +566,10 @@ TEST_F(TlsTest, ASessionDoesNotOutliveItsCrl) {
     resume.resume = again.session();
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  // A connection open since before keeps no identity past the CRL either.
+  auto stale = first.Get("/stale");
+  ASSERT_TRUE(stale.has_value());
+  EXPECT_EQ(stale->status, 421);
   TlsTestClient late(server_->port(), resume);
   response = late.Get("/");
   ASSERT_TRUE(response.has_value());
