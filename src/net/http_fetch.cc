@@ -73,8 +73,11 @@ Result<Target> ParseTarget(std::string_view url, bool allow_plain_http = false) 
     if (authority != parsed->encoded_authority()) {
       return Err(InvalidArgumentError("URL authority is malformed"));
     }
-    host = parsed->host_address();
-    if (parsed->has_port()) port = parsed->port();
+    // Sliced from the URL itself: Boost.URL's host_address() is a
+    // temporary.
+    const size_t close = authority.find(']');
+    host = authority.substr(1, close - 1);
+    if (authority.size() > close + 1) port = authority.substr(close + 2);  // past "]:"
   } else {
     if (const size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
       port = authority.substr(colon + 1);
