@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <optional>
 #include <vector>
 
@@ -93,13 +94,15 @@ Result<Target> ParseTarget(std::string_view url, bool allow_plain_http = false) 
   if (host.empty()) return Err(InvalidArgumentError("URL has no host"));
   t.host = std::string(host);
   if (port) {
-    if (port->empty() || port->size() > 5 ||
-        !std::ranges::all_of(*port, [](char c) { return c >= '0' && c <= '9'; }) ||
-        std::stoul(std::string(*port)) == 0 || std::stoul(std::string(*port)) > 65535) {
+    // Digits only (from_chars would take a sign), 1 to 65535.
+    unsigned number = 0;
+    const auto [end, ec] = std::from_chars(port->data(), port->data() + port->size(), number);
+    if (port->empty() || !std::isdigit(static_cast<unsigned char>(port->front())) ||
+        ec != std::errc() || end != port->data() + port->size() || number == 0 || number > 65535) {
       return Err(InvalidArgumentError("URL port is malformed"));
     }
     t.port = std::string(*port);
-    t.port_number = static_cast<uint16_t>(std::stoul(t.port));
+    t.port_number = static_cast<uint16_t>(number);
   } else {
     t.port = t.tls ? "443" : "80";
     t.port_number = t.tls ? 443 : 80;

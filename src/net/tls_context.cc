@@ -140,6 +140,13 @@ bool ValidNow(X509* cert) {
 // from before it is taken either.)
 constexpr size_t kExpiryBytes = 8;  // seconds since the epoch, big-endian
 
+// `time` in seconds since the epoch; nullopt if absent or unreadable.
+std::optional<int64_t> EpochSeconds(const ASN1_TIME* time) {
+  struct tm when {};
+  if (time == nullptr || ASN1_TIME_to_tm(time, &when) != 1) return std::nullopt;
+  return timegm(&when);
+}
+
 // When the first certificate of the chain `ssl` verified expires (seconds
 // since the epoch); nullopt without a chain, or for a time OpenSSL cannot
 // read.
@@ -148,11 +155,9 @@ std::optional<int64_t> VerifiedChainExpiry(SSL* ssl) {
   if (chain == nullptr || sk_X509_num(chain) == 0) return std::nullopt;
   int64_t earliest = INT64_MAX;
   for (int i = 0; i < sk_X509_num(chain); ++i) {
-    struct tm when {};
-    if (ASN1_TIME_to_tm(X509_get0_notAfter(sk_X509_value(chain, i)), &when) != 1) {
-      return std::nullopt;
-    }
-    earliest = std::min<int64_t>(earliest, timegm(&when));
+    const std::optional<int64_t> expiry = EpochSeconds(X509_get0_notAfter(sk_X509_value(chain, i)));
+    if (!expiry) return std::nullopt;
+    earliest = std::min(earliest, *expiry);
   }
   return earliest;
 }
@@ -198,10 +203,6 @@ bool ChainValidNow(SSL_SESSION* session) {
   return expiry && *expiry > static_cast<int64_t>(std::time(nullptr));
 }
 
-// Whether every CRL of the context `ssl` was made with is within its
-// nextUpdate now. A full handshake refuses a chain whose CRL has passed
-// it; a resumed session, which is verified against nothing, must not keep
-// its client's identity past that either.
 // When the first CRL of the context `ssl` was made with passes its next
 // update (seconds since the epoch); INT64_MAX without CRLs, and 0 for one
 // without a next update or whose time OpenSSL cannot read.
@@ -212,14 +213,17 @@ int64_t EarliestCrlNextUpdate(SSL* ssl) {
   for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
     X509_CRL* crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objects, i));
     if (crl == nullptr) continue;  // a CA certificate
-    const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl);
-    struct tm when {};
-    if (next == nullptr || ASN1_TIME_to_tm(next, &when) != 1) return 0;
-    earliest = std::min<int64_t>(earliest, timegm(&when));
+    const std::optional<int64_t> next = EpochSeconds(X509_CRL_get0_nextUpdate(crl));
+    if (!next) return 0;
+    earliest = std::min(earliest, *next);
   }
   return earliest;
 }
 
+// Whether every CRL of the context `ssl` was made with is within its
+// nextUpdate now. A full handshake refuses a chain whose CRL has passed
+// it; a resumed session, which is verified against nothing, must not keep
+// its client's identity past that either.
 bool CrlsCurrent(SSL* ssl) {
   return EarliestCrlNextUpdate(ssl) > static_cast<int64_t>(std::time(nullptr));
 }
@@ -255,6 +259,16 @@ bool IsSvidLeaf(X509* cert) {
     return false;
   }
   return true;
+}
+
+// After a loop of PEM reads that stopped at the first that failed, having
+// read `read` blocks: whether it stopped at the end of the file (no further
+// PEM block) rather than at a block cut short or malformed. Clears the
+// error queue.
+bool PemReadEndedCleanly(int read) {
+  const unsigned long end = ERR_peek_last_error();
+  ERR_clear_error();
+  return read > 0 && ERR_GET_LIB(end) == ERR_LIB_PEM && ERR_GET_REASON(end) == PEM_R_NO_START_LINE;
 }
 
 // The SPIFFE ID of `cert` if it is an X509-SVID leaf: exactly one URI SAN,
@@ -377,12 +391,9 @@ Status LoadSpiffeBundles(SSL_CTX* ctx, const TlsServerOptions& options) {
     while (X509* ca = PEM_read_bio_X509(bio.get(), nullptr, NoPassphrase, nullptr)) {
       cas.push_back(ca);
     }
-    const unsigned long end = ERR_peek_last_error();
-    const bool clean_end = !cas.empty() && ERR_GET_LIB(end) == ERR_LIB_PEM &&
-                           ERR_GET_REASON(end) == PEM_R_NO_START_LINE;
-    ERR_clear_error();
-    if (!clean_end)
+    if (!PemReadEndedCleanly(static_cast<int>(cas.size()))) {
       return InvalidArgumentError("no CA certificate, or a malformed one, in " + file);
+    }
     return OkStatus();
   };
   BULWARK_RETURN_IF_ERROR(read_cas(options.client_ca_file, bundles->general));
@@ -414,13 +425,9 @@ Status LoadCrls(SSL_CTX* ctx, const std::string& file) {
     if (added != 1) return FileError("cannot use CRL from", file);
     ++loaded;
   }
-  // The end of the file reads as an error of no further PEM block; any
-  // other (a block cut short, a file half written) fails the load, so a
-  // reload keeps the CRLs it had rather than take the first few of a file.
-  const unsigned long end = ERR_peek_last_error();
-  const bool clean_end =
-      loaded > 0 && ERR_GET_LIB(end) == ERR_LIB_PEM && ERR_GET_REASON(end) == PEM_R_NO_START_LINE;
-  ERR_clear_error();
+  // A block cut short (a file half written) fails the load, so a reload
+  // keeps the CRLs it had rather than take the first few of a file.
+  const bool clean_end = PemReadEndedCleanly(loaded);
   if (loaded == 0) return InvalidArgumentError("no CRL in " + file);
   if (!clean_end) return InvalidArgumentError("malformed CRL in " + file);
   // Every certificate of the chain, intermediates included: a revoked
@@ -578,8 +585,8 @@ std::shared_ptr<ssl::context> TlsContextSource::Current() const {
 }
 
 std::pair<std::shared_ptr<ssl::context>, uint64_t> TlsContextSource::CurrentWithTrust() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return {current_, current_trust_generation_};
+  std::lock_guard<std::mutex> lock(mu_);  // the two change together, under it
+  return {current_, trust_generation_.load(std::memory_order_relaxed)};
 }
 
 std::vector<std::string> TlsContextSource::TrustFiles() const {
@@ -621,8 +628,7 @@ bool TlsContextSource::ReloadIfChanged() {
       // Connections verified against the old CA bundle or CRL hold their
       // identity no longer (HttpConnection asks them to connect again).
       trust_signature_ = std::move(trust_signature);
-      current_trust_generation_ = trust_generation_.load(std::memory_order_relaxed) + 1;
-      trust_generation_.store(current_trust_generation_, std::memory_order_release);
+      trust_generation_.fetch_add(1, std::memory_order_release);
     }
   }
   log::Info("net.tls.reloaded", {{"cert_file", options_.cert_file}});

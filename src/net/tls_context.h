@@ -69,7 +69,8 @@ class TlsContextSource {
   std::shared_ptr<boost::asio::ssl::context> current_;  // guarded by mu_
   std::string loaded_signature_;                        // guarded by mu_; last attempted load
   std::string trust_signature_;  // guarded by mu_; the trust files current_ was built from
-  uint64_t current_trust_generation_ = 0;  // guarded by mu_; current_'s
+  // current_'s client trust; changed only under mu_, with current_, and read
+  // without it by TrustGeneration.
   std::atomic<uint64_t> trust_generation_{0};
   std::condition_variable stop_cv_;
   bool stop_ = false;  // guarded by mu_
