@@ -725,6 +725,15 @@ asio::awaitable<bool> HttpConnection<Stream>::WriteStreamedBody(StreamedBody& bo
 template <class Stream>
 asio::awaitable<void> HttpConnection<Stream>::RunTunnel(Tunnel& tunnel) {
   slot_.phase = ConnectionPhase::kTunnel;  // a drain cuts it (BeginDrain)
+  if constexpr (kTls) {
+    // It runs on the client's certificate only while that stands (the
+    // sweep's CutTunnelsPastTheirIdentity).
+    if (tls_info_ && tls_info_->client_verified) {
+      slot_.identity_bound = true;
+      slot_.identity_expiry = tls_info_->client_chain_expiry;
+      slot_.identity_trust_generation = tls_info_->client_trust_generation;
+    }
+  }
   ClientEnd end(*this);
   // What the client sent after its request (the head is consumed) goes first.
   const std::string early(Buffered());

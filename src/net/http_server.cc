@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 #include <exception>
 #include <mutex>
 #include <string_view>
@@ -239,6 +240,28 @@ Worker::~Worker() {
   for (UpstreamPool* pool : upstream_pools) pool->worker_ = nullptr;
 }
 
+namespace {
+
+// Ends each tunnel whose client certificate no longer stands: a
+// certificate of its chain has expired, or a CRL it was checked against
+// has passed its next update (client_chain_expiry), or a reload changed the
+// CA bundle or CRL. A request on such a connection is answered 421; a
+// tunnel has no request to answer, so its traffic ends, and the client
+// connects again under a new handshake.
+void CutTunnelsPastTheirIdentity(Worker& worker) {
+  const auto now = static_cast<int64_t>(std::time(nullptr));
+  const uint64_t generation = worker.shared.tls->TrustGeneration();
+  for (ConnectionSlot* slot : worker.connections) {
+    if (slot->phase != ConnectionPhase::kTunnel || !slot->identity_bound) continue;
+    if (now < slot->identity_expiry && generation == slot->identity_trust_generation) continue;
+    slot->identity_bound = false;  // once
+    log::Info("net.tls.tunnel_identity_ended", {});
+    EndTraffic(*slot->stream);
+  }
+}
+
+}  // namespace
+
 asio::awaitable<void> SweepDeadlines(Worker& worker) {
   for (;;) {
     // A pooled upstream connection is registered too, so the sweep does
@@ -265,6 +288,7 @@ asio::awaitable<void> SweepDeadlines(Worker& worker) {
     if (now >= worker.next_idle_sweep) {
       worker.next_idle_sweep = now + kIdleSweep;
       for (UpstreamPool* pool : worker.upstream_pools) pool->CloseIdle();
+      if (worker.shared.tls) CutTunnelsPastTheirIdentity(worker);
     }
   }
 }

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -154,6 +155,14 @@ struct ConnectionSlot {
   ssl_st* tls = nullptr;
   Clock::time_point deadline = Clock::time_point::max();
   bool timed_out = false;  // set by the sweep when it cancelled for the deadline
+  // A tunnel over a TLS connection whose client certificate verified: it
+  // runs on that identity only while the chain stands, until
+  // `identity_expiry` (seconds since the epoch) and while the listener's
+  // client trust is still `identity_trust_generation`; the idle sweep ends
+  // it after (CutTunnelsPastTheirIdentity).
+  bool identity_bound = false;
+  int64_t identity_expiry = INT64_MAX;
+  uint64_t identity_trust_generation = 0;
 
   void ExpireAfter(std::chrono::milliseconds timeout) {
     deadline = Clock::now() + timeout;

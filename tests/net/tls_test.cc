@@ -15,6 +15,7 @@
 #include "net/http_server.h"
 #include "net/streamed_body.h"
 #include "net/tls.h"
+#include "net/tunnel.h"
 #include "testing/test_pki.h"
 #include "testing/tls_test_client.h"
 
@@ -46,8 +47,27 @@ std::string MediumBody(int n) {
   return body;
 }
 
+// Once switched, echoes what the client sends until the connection ends.
+class EchoTunnel final : public Tunnel {
+ public:
+  boost::asio::awaitable<void> Run(TunnelEnd& client, std::string_view) override {
+    std::string buffer(4096, '\0');
+    client.ExpireAfter(std::chrono::seconds(30));
+    for (;;) {
+      const auto [read, n] = co_await client.ReadSome(boost::asio::buffer(buffer));
+      if (read || co_await client.WriteAll(boost::asio::buffer(buffer.data(), n))) break;
+    }
+    client.Shutdown();
+    client.Close();
+  }
+};
+
 HttpResponse DescribeTls(const HttpRequest& request) {
   if (request.target == "/big") return {.status = 200, .body = BigBody()};
+  if (request.target == "/echo") {
+    return {
+        .status = 101, .headers = {{"Upgrade", "echo"}}, .tunnel = std::make_shared<EchoTunnel>()};
+  }
   if (request.target.starts_with("/medium/")) {
     return {.status = 200, .body = MediumBody(std::stoi(request.target.substr(8)))};
   }
@@ -130,6 +150,39 @@ class TlsTest : public ::testing::Test {
     TlsTestClient client(server_->port(), Client(name));
     ASSERT_TRUE(client.handshake_ok()) << name;
     EXPECT_FALSE(client.Get("/").has_value()) << name;
+  }
+
+  // Writes a CRL that revokes `cert` and waits until the server refuses the
+  // client certificate `name` (the new CRL is in force for new connections).
+  void Revoke(const IssuedCert& cert, const std::string& name) {
+    WriteFile(Path("crl.pem"), ca_.Crl({cert.serial}));
+    bool refused = false;
+    for (int i = 0; i < 200 && !refused; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      TlsTestClient fresh(server_->port(), Client(name));
+      refused = fresh.handshake_ok() && !fresh.Get("/").has_value();
+    }
+    ASSERT_TRUE(refused);
+  }
+
+  // Switches `client`'s connection to the echo tunnel and sees it echo.
+  static void OpenEcho(TlsTestClient& client) {
+    auto switched = client.Get("/echo");
+    ASSERT_TRUE(switched.has_value());
+    ASSERT_EQ(switched->status, 101);
+    ASSERT_TRUE(client.SendData("ping"));
+    EXPECT_EQ(client.ReadData(), "ping");
+  }
+
+  // `ended`'s tunnel was ended by the server (not echoing, and not merely
+  // silent until the client's 5 s receive timeout); `other`'s echoes still.
+  static void ExpectEndedWhileTheOtherRunsOn(TlsTestClient& ended, TlsTestClient& other) {
+    ended.SendData("late");  // may still be taken by the socket
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(ended.ReadData(), std::nullopt);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+    ASSERT_TRUE(other.SendData("still"));
+    EXPECT_EQ(other.ReadData(), "still");
   }
 
   fs::path dir_;
@@ -624,14 +677,7 @@ TEST_F(TlsTest, AConnectionsIdentityEndsWhenTheCrlChanges) {
   TlsTestClient anonymous(server_->port(), Client());
   ASSERT_TRUE(anonymous.Get("/").has_value());
 
-  WriteFile(Path("crl.pem"), ca_.Crl({gone.serial}));
-  bool refused = false;
-  for (int i = 0; i < 200 && !refused; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    TlsTestClient fresh(server_->port(), Client("gone"));
-    refused = fresh.handshake_ok() && !fresh.Get("/").has_value();
-  }
-  ASSERT_TRUE(refused);  // the new CRL is in force for new connections
+  ASSERT_NO_FATAL_FAILURE(Revoke(gone, "gone"));
   response = open.Get("/after");
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 421);
@@ -639,6 +685,40 @@ TEST_F(TlsTest, AConnectionsIdentityEndsWhenTheCrlChanges) {
   response = anonymous.Get("/after");
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 200);
+}
+
+// A tunnel (a WebSocket, say) opened on a client certificate runs no longer
+// than the certificate's chain: once a certificate of it has expired, its
+// traffic ends, and the client must connect again. A tunnel opened without
+// a client certificate runs on.
+TEST_F(TlsTest, ATunnelEndsWhenItsClientChainExpires) {
+  WriteClient("brief", ca_.Issue({.common_name = "brief",
+                                  .uris = {"spiffe://prod.example/ns/shop/sa/web"},
+                                  .client = true,
+                                  .not_after = std::chrono::seconds(2)}));
+  ASSERT_TRUE(Start(Tls(ClientAuth::kOptional)).ok());
+  TlsTestClient bound(server_->port(), Client("brief"));
+  TlsTestClient anonymous(server_->port(), Client());
+  for (TlsTestClient* client : {&bound, &anonymous}) ASSERT_NO_FATAL_FAILURE(OpenEcho(*client));
+  // Past the chain's end and the sweep that follows it (every second).
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  ExpectEndedWhileTheOtherRunsOn(bound, anonymous);
+}
+
+// Nor does a tunnel outlast the trust its certificate was verified against:
+// once a reload takes a changed CRL, the tunnel ends, and the revoked client
+// cannot connect again. One without a client certificate runs on.
+TEST_F(TlsTest, ATunnelEndsWhenTheCrlChanges) {
+  const IssuedCert gone =
+      ca_.Issue({.common_name = "gone", .uris = {"spiffe://prod.example/gone"}, .client = true});
+  WriteClient("gone", gone);
+  ASSERT_TRUE(StartWithCrl(ca_.Crl({})).ok());
+  TlsTestClient bound(server_->port(), Client("gone"));
+  TlsTestClient anonymous(server_->port(), Client());
+  for (TlsTestClient* client : {&bound, &anonymous}) ASSERT_NO_FATAL_FAILURE(OpenEcho(*client));
+  ASSERT_NO_FATAL_FAILURE(Revoke(gone, "gone"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a sweep after it
+  ExpectEndedWhileTheOtherRunsOn(bound, anonymous);
 }
 
 // Over TLS a body is readable a whole record at a time: a client on a slow

@@ -12,10 +12,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 
 namespace bulwark::testing {
 
@@ -40,6 +42,13 @@ int Retrying(SSL* ssl, Call call) {
 }  // namespace
 
 TlsTestClient::TlsTestClient(uint16_t port, const TlsClientOptions& options) {
+  // OpenSSL writes to the socket with write(): a write to a connection the
+  // server has ended must fail the call, not kill the test.
+  static const bool kSigpipeIgnored = [] {
+    std::signal(SIGPIPE, SIG_IGN);
+    return true;
+  }();
+  (void)kSigpipeIgnored;
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd_ < 0) {
     failure_ = "socket: " + std::string(std::strerror(errno));
@@ -185,6 +194,12 @@ bool TlsTestClient::SendData(std::string_view data) {
     return false;
   }
   return true;
+}
+
+std::optional<std::string> TlsTestClient::ReadData() {
+  if (!handshake_ok_) return std::nullopt;
+  if (received_.empty() && !ReadMore()) return std::nullopt;
+  return std::exchange(received_, std::string());
 }
 
 std::string TlsTestClient::Seal(std::string_view data) {

@@ -76,6 +76,10 @@ class TlsTestClient {
   bool SendWire(std::string_view wire, size_t piece, std::chrono::milliseconds pause);
   // Writes `data` as application data at once.
   bool SendData(std::string_view data);
+  // What the server sent that no Receive took, or else the next bytes it
+  // sends; nullopt once the connection ends or fails (or the 5 s receive
+  // timeout passes).
+  std::optional<std::string> ReadData();
 
  private:
   bool ReadMore();
