@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <optional>
+#include <thread>
 
 #include "core/file.h"
 #include "core/log.h"
@@ -110,7 +111,7 @@ JwtAuthenticator::~JwtAuthenticator() {
     stop_ = true;
   }
   wake_.notify_all();
-  if (refresher_.joinable()) refresher_.join();
+  for (std::thread& refresher : refreshers_) refresher.join();
 }
 
 bool JwtAuthenticator::FetchKeys(Issuer& issuer) {
@@ -192,40 +193,50 @@ void JwtAuthenticator::RequestRefetch(const Issuer& issuer) const {
   wake_.notify_all();
 }
 
-void JwtAuthenticator::RefreshLoop() {
+void JwtAuthenticator::FetchFirst(Issuer& issuer) {
+  issuer.SetLastAttempt(std::chrono::steady_clock::now());
+  const bool ok = FetchKeys(issuer);
+  issuer.next_refresh =
+      std::chrono::steady_clock::now() +
+      (ok ? issuer.config.jwks_refresh_interval
+          : std::min(issuer.config.jwks_refresh_interval, issuer.config.jwks_min_refetch_interval));
+  if (!ok) {
+    log::Error("gateway.jwks_unavailable",
+               {{"issuer", issuer.config.name},
+                {"detail", "its tokens are refused until its keys can be fetched"}});
+  }
+}
+
+void JwtAuthenticator::RefreshLoop(Issuer& issuer) {
   using steady = std::chrono::steady_clock;
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
     // Requests counted from here on (they count under mu_) end the wait below,
     // including those made while a fetch below runs with the lock released.
     const uint64_t seen = refetch_requests_.load();
-    steady::time_point wake_at = steady::now() + std::chrono::hours(1);
-    for (auto& holder : issuers_) {
-      Issuer& issuer = *holder;
-      if (!issuer.remote) continue;
-      const auto now = steady::now();
-      const bool due = now >= issuer.next_refresh;
-      const bool asked = issuer.refetch_requested.load() &&
-                         now - issuer.LastAttempt() >= issuer.config.jwks_min_refetch_interval;
-      if (due || asked) {
-        issuer.refetch_requested.store(false);
-        issuer.SetLastAttempt(now);
-        lock.unlock();
-        const bool ok = FetchKeys(issuer);
-        lock.lock();
-        if (stop_) return;
-        // After a failure, retry sooner than the refresh interval.
-        issuer.next_refresh =
-            steady::now() + (ok ? issuer.config.jwks_refresh_interval
-                                : std::min(issuer.config.jwks_refresh_interval,
-                                           issuer.config.jwks_min_refetch_interval));
-      }
-      wake_at = std::min(wake_at, issuer.next_refresh);
-      if (issuer.refetch_requested.load()) {
-        wake_at = std::min(wake_at, issuer.LastAttempt() + issuer.config.jwks_min_refetch_interval);
-      }
+    const auto now = steady::now();
+    const bool due = now >= issuer.next_refresh;
+    const bool asked = issuer.refetch_requested.load() &&
+                       now - issuer.LastAttempt() >= issuer.config.jwks_min_refetch_interval;
+    if (due || asked) {
+      issuer.refetch_requested.store(false);
+      issuer.SetLastAttempt(now);
+      lock.unlock();
+      const bool ok = FetchKeys(issuer);
+      lock.lock();
+      if (stop_) return;
+      // After a failure, retry sooner than the refresh interval.
+      issuer.next_refresh =
+          steady::now() + (ok ? issuer.config.jwks_refresh_interval
+                              : std::min(issuer.config.jwks_refresh_interval,
+                                         issuer.config.jwks_min_refetch_interval));
     }
-    // A new refetch request ends the wait, so the loop can schedule it.
+    steady::time_point wake_at = issuer.next_refresh;
+    if (issuer.refetch_requested.load()) {
+      wake_at = std::min(wake_at, issuer.LastAttempt() + issuer.config.jwks_min_refetch_interval);
+    }
+    // A new refetch request (of any issuer: the refreshers share the count)
+    // ends the wait, so the loop can schedule it.
     wake_.wait_until(lock, wake_at, [&] { return stop_ || refetch_requests_.load() != seen; });
   }
 }
@@ -317,24 +328,21 @@ Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
     issuers.push_back(std::move(issuer));
   }
   std::unique_ptr<JwtAuthenticator> authenticator(new JwtAuthenticator(std::move(issuers)));
-  bool any_remote = false;
-  for (auto& issuer : authenticator->issuers_) {
-    if (!issuer->remote) continue;
-    any_remote = true;
-    issuer->SetLastAttempt(std::chrono::steady_clock::now());
-    const bool ok = authenticator->FetchKeys(*issuer);
-    issuer->next_refresh = std::chrono::steady_clock::now() +
-                           (ok ? issuer->config.jwks_refresh_interval
-                               : std::min(issuer->config.jwks_refresh_interval,
-                                          issuer->config.jwks_min_refetch_interval));
-    if (!ok) {
-      log::Error("gateway.jwks_unavailable",
-                 {{"issuer", issuer->config.name},
-                  {"detail", "its tokens are refused until its keys can be fetched"}});
+  // Every remote issuer's first fetch at once: start waits for the slowest
+  // provider (at most its fetch timeout), not for the sum of them.
+  {
+    std::vector<std::jthread> first;
+    for (auto& issuer : authenticator->issuers_) {
+      if (issuer->remote) {
+        first.emplace_back([a = authenticator.get(), i = issuer.get()] { a->FetchFirst(*i); });
+      }
     }
   }
-  if (any_remote) {
-    authenticator->refresher_ = std::thread([a = authenticator.get()] { a->RefreshLoop(); });
+  for (auto& issuer : authenticator->issuers_) {
+    if (issuer->remote) {
+      authenticator->refreshers_.emplace_back(
+          [a = authenticator.get(), i = issuer.get()] { a->RefreshLoop(*i); });
+    }
   }
   return authenticator;
 }

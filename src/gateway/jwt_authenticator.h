@@ -128,16 +128,21 @@ class JwtAuthenticator {
   void RequestRefetch(const Issuer& issuer) const;
   // The principal `token`, verified for `issuer`, stands for.
   Result<Principal> MakePrincipal(const Issuer& issuer, const jose::VerifiedJwt& token) const;
-  void RefreshLoop();
+  // The first fetch of a remote issuer's keys, at start.
+  void FetchFirst(Issuer& issuer);
+  // Refreshes `issuer`'s keys, and refetches them when asked, until stopped:
+  // one thread per remote issuer, so one provider's slow answer never holds
+  // back another's refetch.
+  void RefreshLoop(Issuer& issuer);
 
   std::vector<std::unique_ptr<Issuer>> issuers_;
   mutable std::mutex mu_;
   mutable std::condition_variable wake_;
   bool stop_ = false;         // guarded by mu_
   std::stop_source fetches_;  // stopped first on destruction: ends a fetch under way
-  // Counts refetch requests, so the refresher wakes for a new one.
+  // Counts refetch requests, so the refreshers wake for a new one.
   mutable std::atomic<uint64_t> refetch_requests_{0};
-  std::thread refresher_;
+  std::vector<std::thread> refreshers_;
 };
 
 // Parsed in net/ (see net::BearerToken); named here for the gateway's code.

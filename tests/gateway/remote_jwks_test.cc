@@ -3,10 +3,15 @@
 // refetched when a token names an unknown kid (at most once per interval,
 // however many such tokens come), last good keys kept when the provider
 // fails, nothing trusted over a connection that does not verify.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -276,6 +281,80 @@ TEST_F(RemoteJwksTest, TrustsNothingOverAConnectionThatDoesNotVerify) {
   wrong_name.jwks_uri = "https://127.0.0.1:" + std::to_string(idp_->port()) + "/jwks";
   auto auth2 = *JwtAuthenticator::Create({wrong_name}, clock_);  // cert names localhost only
   EXPECT_FALSE(auth2->Authenticate(Token(*key1_)).has_value());
+}
+
+// A provider that takes connections and never answers (a listening socket
+// nobody accepts on): every fetch from it lasts its whole timeout.
+class SilentProvider {
+ public:
+  SilentProvider() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof addr;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd_, 64) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &size) != 0) {
+      ADD_FAILURE() << "silent provider: " << std::strerror(errno);
+    }
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentProvider() { ::close(fd_); }
+  SilentProvider(const SilentProvider&) = delete;
+  SilentProvider& operator=(const SilentProvider&) = delete;
+  std::string Uri() const { return "https://localhost:" + std::to_string(port_) + "/jwks"; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+// Providers that do not answer are waited for together at start: start
+// takes about one fetch timeout, not one per provider.
+TEST_F(RemoteJwksTest, StartWaitsForSilentProvidersTogether) {
+  SilentProvider silent;
+  std::vector<JwtIssuerConfig> configs;
+  for (int i = 0; i < 3; ++i) {
+    JwtIssuerConfig config = Issuer();
+    config.name = "silent-" + std::to_string(i);
+    config.issuer = "https://silent-" + std::to_string(i) + ".example";
+    config.jwks_uri = silent.Uri();
+    config.jwks_fetch_timeout = std::chrono::milliseconds(700);
+    configs.push_back(std::move(config));
+  }
+  configs.push_back(Issuer());
+  const auto start = std::chrono::steady_clock::now();
+  auto auth = JwtAuthenticator::Create(std::move(configs), clock_);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(auth.has_value()) << auth.error().ToString();
+  EXPECT_GE(took, std::chrono::milliseconds(600));  // it did wait for them
+  EXPECT_LT(took, std::chrono::milliseconds(1400)) << "one after another, not together";
+  EXPECT_TRUE((*auth)->Authenticate(Token(*key1_)).has_value());
+}
+
+// One provider that does not answer holds back no other's refetch: a
+// token of a key another provider has just rotated in verifies at once,
+// while the silent one's fetches keep timing out.
+TEST_F(RemoteJwksTest, ASilentProviderHoldsBackNoOtherRefetch) {
+  SilentProvider silent;
+  JwtIssuerConfig quiet = Issuer();
+  quiet.name = "quiet";
+  quiet.issuer = "https://quiet.example";
+  quiet.jwks_uri = silent.Uri();
+  quiet.jwks_fetch_timeout = std::chrono::milliseconds(2500);
+  quiet.jwks_min_refetch_interval = std::chrono::milliseconds(10);  // fetched again and again
+  auto auth = *JwtAuthenticator::Create({quiet, Issuer()}, clock_);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // its next fetch is under way
+  Serve(200, Jwks({&*key1_, &*key2_}));                         // the other rotates in k2
+  const std::string token = Token(*key2_);
+  EXPECT_FALSE(auth->Authenticate(token).has_value());
+  bool verified = false;
+  for (int i = 0; i < 100 && !verified; ++i) {  // a second, well within the silent fetch
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    verified = auth->Authenticate(token).has_value();
+  }
+  EXPECT_TRUE(verified);
 }
 
 TEST_F(RemoteJwksTest, RefusesBadIssuerConfigs) {
