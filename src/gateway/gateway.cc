@@ -128,7 +128,11 @@ Status CheckSubjectSources(const Route& route, size_t issuer_count) {
 
 Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const Clock& clock) {
   const size_t issuer_count = options.issuers.size();
-  BULWARK_ASSIGN_OR_RETURN(auto jwt, JwtAuthenticator::Create(std::move(options.issuers), clock));
+  BULWARK_ASSIGN_OR_RETURN(auto jwt,
+                           JwtAuthenticator::Create(std::move(options.issuers), clock,
+                                                    options.defer_key_fetches
+                                                        ? JwtAuthenticator::FirstFetch::kDeferred
+                                                        : JwtAuthenticator::FirstFetch::kAtCreate));
   for (Route& route : options.routes) {
     const auto& kinds = route.authn.credentials;
     if (route.authn.mode != AuthnMode::kNone && kinds.empty()) {

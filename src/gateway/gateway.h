@@ -171,6 +171,10 @@ struct GatewayOptions {
   // such a route is refused at Create without them. Must outlive the gateway.
   const policy::RelationStore* relations = nullptr;
   RelationUserTypes relation_user_types;
+  // Remote JWKS are first fetched by Gateway::FetchRemoteKeys, not by
+  // Create: a server checks the rest of its configuration first, so a
+  // mistake there is told without waiting for a provider.
+  bool defer_key_fetches = false;
 };
 
 // The identity headers Bulwark sets; a client-sent copy is always stripped.
@@ -186,6 +190,9 @@ class Gateway {
   static Result<std::unique_ptr<Gateway>> Create(GatewayOptions options, const Clock& clock);
 
   Decision Decide(const RequestFacts& request) const;
+
+  // After a Create with defer_key_fetches: JwtAuthenticator::FetchRemoteKeys.
+  void FetchRemoteKeys() { jwt_->FetchRemoteKeys(); }
 
   // How many fetches of the keys `refetch` waits for have finished (see
   // JwtAuthenticator::KeyFetches).

@@ -242,7 +242,7 @@ void JwtAuthenticator::RefreshLoop(Issuer& issuer) {
 }
 
 Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
-    std::vector<JwtIssuerConfig> configs, const Clock& clock) {
+    std::vector<JwtIssuerConfig> configs, const Clock& clock, FirstFetch first_fetch) {
   std::vector<std::unique_ptr<Issuer>> issuers;
   for (JwtIssuerConfig& config : configs) {
     if (config.name.empty() || config.issuer.empty()) {
@@ -328,23 +328,27 @@ Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
     issuers.push_back(std::move(issuer));
   }
   std::unique_ptr<JwtAuthenticator> authenticator(new JwtAuthenticator(std::move(issuers)));
+  if (first_fetch == FirstFetch::kAtCreate) authenticator->FetchRemoteKeys();
+  return authenticator;
+}
+
+void JwtAuthenticator::FetchRemoteKeys() {
+  if (!refreshers_.empty()) return;  // done already
   // Every remote issuer's first fetch at once: start waits for the slowest
   // provider (at most its fetch timeout), not for the sum of them.
   {
     std::vector<std::jthread> first;
-    for (auto& issuer : authenticator->issuers_) {
+    for (auto& issuer : issuers_) {
       if (issuer->remote) {
-        first.emplace_back([a = authenticator.get(), i = issuer.get()] { a->FetchFirst(*i); });
+        first.emplace_back([a = this, i = issuer.get()] { a->FetchFirst(*i); });
       }
     }
   }
-  for (auto& issuer : authenticator->issuers_) {
+  for (auto& issuer : issuers_) {
     if (issuer->remote) {
-      authenticator->refreshers_.emplace_back(
-          [a = authenticator.get(), i = issuer.get()] { a->RefreshLoop(*i); });
+      refreshers_.emplace_back([a = this, i = issuer.get()] { a->RefreshLoop(*i); });
     }
   }
-  return authenticator;
 }
 
 uint64_t JwtAuthenticator::KeyFetches(const JwksRefetch& refetch) const {

@@ -89,13 +89,25 @@ struct JwksRefetch {
 
 class JwtAuthenticator {
  public:
-  // Loads every issuer's keys (fetching remote sets once, waiting at most
-  // their fetch timeout) and starts refreshing remote ones. kInvalidArgument
-  // for a bad config or key file (the message names the issuer), kNotFound
-  // for a missing file. A remote set that cannot be fetched is no error: it
-  // is logged and retried in the background.
-  static Result<std::unique_ptr<JwtAuthenticator>> Create(std::vector<JwtIssuerConfig> issuers,
-                                                          const Clock& clock);
+  // When remote sets are first fetched.
+  enum class FirstFetch {
+    kAtCreate,  // by Create
+    kDeferred,  // by FetchRemoteKeys, once the caller has checked the rest
+                // of its configuration (a mistake there is told at once)
+  };
+
+  // Loads every issuer's keys and, unless deferred, fetches the remote sets
+  // (FetchRemoteKeys). kInvalidArgument for a bad config or key file (the
+  // message names the issuer), kNotFound for a missing file.
+  static Result<std::unique_ptr<JwtAuthenticator>> Create(
+      std::vector<JwtIssuerConfig> issuers, const Clock& clock,
+      FirstFetch first_fetch = FirstFetch::kAtCreate);
+  // Fetches every remote set once, all at once (waiting at most the longest
+  // fetch timeout), and starts refreshing them in the background. A set
+  // that cannot be fetched is no error: it is logged and retried in the
+  // background, its tokens refused meanwhile. Once, after a deferred Create.
+  void FetchRemoteKeys();
+
   ~JwtAuthenticator();
 
   // Verifies `token` and returns its principal. `allowed_issuers` holds

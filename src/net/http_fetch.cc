@@ -204,7 +204,7 @@ Result<FetchedResponse> FetchUrl(std::string_view url, const FetchOptions& optio
   const auto start = std::chrono::steady_clock::now();
   std::vector<tcp::endpoint> endpoints;
   if (options.connect_addresses.empty()) {
-    BULWARK_ASSIGN_OR_RETURN(endpoints, ResolveWithin(target.host, target.port, options.timeout));
+    BULWARK_ASSIGN_OR_RETURN(endpoints, ResolveWithin(target.host, target.port, options.timeout, options.stop));
     // "localhost" passed ParseTarget by its name; what it resolves to must
     // be loopback too (RFC 6761 lets no resolver be trusted to say so: a
     // hosts file or a DNS search domain may send it elsewhere), or keys

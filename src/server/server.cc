@@ -159,6 +159,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
     options.api_keys = server->api_key_index_.get();
     options.cedar = cedar;
     options.relations = server->relation_store_.get();
+    options.defer_key_fetches = true;  // below, once the rest is checked
     BULWARK_ASSIGN_OR_RETURN(server->gateway_, gateway::Gateway::Create(std::move(options), clock));
     log::Info("gateway.loaded",
               {{"routes", static_cast<int64_t>(server->gateway_->routes().routes().size())}});
@@ -176,6 +177,10 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
           gateway::IdentityTokenSigner::Create(*config.gateway->identity_token, clock));
       if (server->proxy_) server->proxy_->SetIdentitySigner(server->identity_signer_.get());
     }
+    // Only now, with the whole gateway configuration taken, are the keys
+    // fetched (waiting at most the longest fetch timeout), before the
+    // listener opens so that the first requests find them.
+    server->gateway_->FetchRemoteKeys();
   }
   net::HttpServerOptions http_options;
   http_options.host = config.listener.host;

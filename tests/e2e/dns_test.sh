@@ -203,7 +203,8 @@ expect_eq "clean exit" "$?" "0"
 # writes (mounted over it in Bulwark's namespace), so each lookup blocks in
 # glibc's open(2) of it. Requests go on to the addresses last found, and a
 # shutdown does not wait for the lookup in flight (it would wait out its
-# 5 s timeout). Mounting in another's namespace takes root.
+# 5 s timeout), nor for a JWKS fetch's. Mounting in another's namespace
+# takes root.
 if [ "$(id -u)" -eq 0 ]; then
   # dyn_config REFRESH_MS [UPSTREAM]: one upstream by the name (and another)
   dyn_config() {
@@ -214,6 +215,10 @@ gateway:
   upstreams:
     - {name: dyn, address: $name:$p, dns_refresh_ms: $1}
     ${2:-}
+  issuers:   # keys by a name that does not resolve: fetched again each second
+    - {name: idp, issuer: "https://idp.example", audiences: [api],
+       jwks_uri: "https://idp.bulwark.test/jwks", jwks_refresh_seconds: 10,
+       jwks_min_refetch_seconds: 1, jwks_max_stale_seconds: 20}
   routes:
     - {name: dyn, path_prefix: /dyn, authn: {mode: none}, upstream: dyn}
 YAML
@@ -228,7 +233,7 @@ YAML
   else
     bad "cannot mount the FIFO in Bulwark's namespace"
   fi
-  sleep 0.5
+  sleep 1.5  # the JWKS refresh has begun its lookup, and hangs in it too
   expect_eq "served from the addresses last found" "$(answers 2 /dyn)" "aa"
   started=$(date +%s%N)
   kill -TERM "$bulwark_pid"
