@@ -10,6 +10,7 @@
 #include "gateway/api_key_authenticator.h"
 #include "gateway/identity_token.h"
 #include "gateway/key_refetch_wait.h"
+#include "gateway/route.h"
 #include "gateway/status_response.h"
 #include "net/request_path.h"
 
@@ -21,8 +22,11 @@ enum class Flavor { kNginx, kEnvoy, kTraefik };
 
 constexpr std::string_view kEnvoyPrefix = "/auth/envoy";
 
+// The path of `target`, without its query.
+std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+
 std::optional<Flavor> FlavorOf(std::string_view target) {
-  std::string_view path = target.substr(0, target.find('?'));
+  const std::string_view path = PathOf(target);
   if (path == "/auth/nginx") return Flavor::kNginx;
   if (path == "/auth/traefik") return Flavor::kTraefik;
   if (target.starts_with(kEnvoyPrefix) &&
@@ -45,11 +49,16 @@ constexpr std::string_view kOnceFields[] = {
     "X-Real-IP",          "X-Original-Method", "X-Original-URI",  "X-Original-Host",
     "X-Forwarded-Method", "X-Forwarded-Uri",   "X-Forwarded-Host"};
 
-// The client address a trusted proxy reports: X-Real-IP, else the last hop
-// of X-Forwarded-For (the one the proxy itself appended: the last of its
-// field lines, which together make one list), else the peer.
-std::string_view ClientIp(const net::HttpRequest& request) {
-  if (auto real = request.Header("X-Real-IP")) return *real;
+// The client address a trusted proxy reports: the last hop of
+// X-Forwarded-For (the one the proxy itself appended: the last of its field
+// lines, which together make one list), else the peer; from nginx, whose
+// recipe sets it, X-Real-IP first. Envoy never sets X-Real-IP, and Traefik
+// keeps the copy a load balancer it trusts passed on (AWS's passes the
+// client's as it came), so from them X-Real-IP is the client's own claim.
+std::string_view ClientIp(const net::HttpRequest& request, Flavor flavor) {
+  if (flavor == Flavor::kNginx) {
+    if (auto real = request.Header("X-Real-IP")) return *real;
+  }
   std::optional<std::string_view> xff;
   for (const auto& [name, value] : request.headers) {
     if (net::EqualsIgnoreCase(name, "X-Forwarded-For")) xff = value;
@@ -69,6 +78,37 @@ std::string_view ClientIp(const net::HttpRequest& request) {
 // fields Envoy removes from the request before it forwards it, once it has
 // set those of the answer that its allowed_upstream_headers let through.
 constexpr std::string_view kEnvoyRemovals = "x-envoy-auth-headers-to-remove";
+
+// Fields a client may send that frameworks take on trust as a proxy's word:
+// where the client is (X-Real-IP, True-Client-IP...), which host, prefix
+// or path it asked for (X-Forwarded-Host, Forwarded...), its verified
+// certificate (RFC 9440's Client-Cert...). The reverse proxy drops them
+// (IsGatewayOwnedRequestField); Envoy neither sets nor removes them, so an
+// allowed answer names them whether Envoy showed them or not, and a
+// request decided on `Host: api.example` does not reach a service that
+// trusts X-Forwarded-Host as `admin.example`. (Envoy's own, X-Forwarded-For
+// and -Proto with use_remote_address, X-Forwarded-Client-Cert and
+// X-Envoy-*, stay: it sets them, or sanitizes a client's copy.)
+constexpr std::string_view kClientClaims[] = {
+    "forwarded",          "x-forwarded-host",   "x-forwarded-prefix",       "x-forwarded-uri",
+    "x-forwarded-method", "x-forwarded-server", "x-forwarded-ssl",          "x-forwarded-scheme",
+    "x-real-ip",          "x-client-ip",        "true-client-ip",           "x-cluster-client-ip",
+    "cf-connecting-ip",   "fastly-client-ip",   "x-original-forwarded-for", "x-original-uri",
+    "x-original-method",  "x-original-host",    "proxy-authorization",      "client-cert",
+    "client-cert-chain",  "x-ssl-client-cert",  "x-ssl-client-verify",      "x-client-cert",
+    "x-client-verify",    "x-arr-clientcert",   "x-amzn-mtls-clientcert"};
+
+// Fields Envoy sets itself, or keeps from clients only as configured, that
+// an answer must not ask it to remove: the request's own Host and Expect,
+// the X-Forwarded-For it appends to and the X-Forwarded-Proto,
+// X-Forwarded-Port and X-Forwarded-Client-Cert it sets, and X-Envoy-*.
+bool IsEnvoysOwn(std::string_view name) {
+  for (std::string_view own : {"Host", "Expect", "X-Forwarded-For", "X-Forwarded-Proto",
+                               "X-Forwarded-Port", "X-Forwarded-Client-Cert"}) {
+    if (net::EqualsIgnoreCase(name, own)) return true;
+  }
+  return net::HasPrefixIgnoringCase(name, "X-Envoy-");
+}
 
 // What an allowed request behind Envoy loses on its way to the service, as
 // the reverse proxy drops it (DroppedRequestFields): the credential the
@@ -98,8 +138,12 @@ std::string EnvoyRemovals(const HeaderList& request_fields, const Decision& deci
   for (const std::string& name : dropped.named) remove(name);
   for (std::string_view name : kIdentityHeaders) remove(name);
   remove(kIdentityTokenHeader);
+  for (std::string_view name : kClientClaims) remove(name);
   for (const auto& [name, value] : request_fields) {
-    if (IsIdentityField(name) || dropped.Drops(name, value)) remove(name);
+    if (IsIdentityField(name) || dropped.Drops(name, value) ||
+        (IsGatewayOwnedRequestField(name) && !IsEnvoysOwn(name))) {
+      remove(name);
+    }
   }
   std::string list;
   for (const std::string& name : names) {
@@ -135,7 +179,13 @@ std::string_view IdentityAudience(const Route& route) {
 
 }  // namespace
 
-bool IsForwardAuthTarget(std::string_view target) { return FlavorOf(target).has_value(); }
+bool IsForwardAuthTarget(std::string_view target) {
+  // All of /auth/ is forward-auth's, its endpoints and any other path: a
+  // proxy given a wrong address (`/auth/traefik/`, Envoy's path_prefix
+  // `/auth`) gets 404, a denial, not a catch-all route's service's 200.
+  const std::string_view path = PathOf(target);
+  return path == "/auth" || path.starts_with("/auth/");
+}
 
 boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
     const Gateway& gateway, const ForwardAuthOptions& options, const net::HttpRequest& request,
@@ -159,7 +209,7 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
     facts.client_ip = request.remote_address;  // the fields say nothing trusted
     refuse(403, "forward-auth call from a peer not in trusted_proxies");
   } else {
-    facts.client_ip = ClientIp(request);
+    facts.client_ip = ClientIp(request, *flavor);
     for (std::string_view name : kOnceFields) {
       if (request.HeaderCount(name) > 1) refuse(400, "a forward-auth field came twice");
     }
@@ -216,10 +266,14 @@ boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(
   }
 
   // nginx is told 403 with the real status (it turns anything but 401 and
-  // 403 into 500).
-  const bool nginx_cannot_pass = *flavor == Flavor::kNginx && decision.status != 200 &&
-                                 decision.status != 401 && decision.status != 403;
-  net::HttpResponse response = StatusResponse(nginx_cannot_pass ? 403 : decision.status);
+  // 403 into 500). So is Envoy, for a 5xx: it takes one for the service
+  // failing, not for a denial, and answers its status_on_error, or with
+  // failure_mode_allow lets the request through unchecked; a TRACE or a
+  // missing identity token must be denied whatever that setting.
+  const bool cannot_pass = (*flavor == Flavor::kNginx && decision.status != 200 &&
+                            decision.status != 401 && decision.status != 403) ||
+                           (*flavor == Flavor::kEnvoy && decision.status >= 500);
+  net::HttpResponse response = StatusResponse(cannot_pass ? 403 : decision.status);
   response.headers.emplace_back("X-Bulwark-Status", std::to_string(decision.status));
   response.passed_on_fields.append(decision.response_fields);
   AppendRequestIdField(decision.request_id, response.passed_on_fields);

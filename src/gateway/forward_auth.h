@@ -50,8 +50,9 @@ struct ForwardAuthOptions {
   std::vector<CidrRange> trusted_proxies;  // who may call; none when off
 };
 
-// True if `target` is one of the forward-auth paths above (whether or not
-// they are enabled).
+// True if `target`'s path is `/auth` or under `/auth/`, where the endpoints
+// above are (whether or not they are enabled): with forward-auth on, all of
+// it is Bulwark's, and a path that is no endpoint is answered 404.
 bool IsForwardAuthTarget(std::string_view target);
 
 // The response for a forward-auth request, or nullopt if `request` is not for

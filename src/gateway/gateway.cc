@@ -513,6 +513,16 @@ Decision Gateway::Decide(const RequestFacts& request) const {
     decision.reason = "bad request method";
     return decision;
   }
+  // TRACE asks the service to echo the request, and with it the fields
+  // Bulwark adds (the identity, its signed token) to a client that should
+  // never see them (cross-site tracing); nginx refuses it too. TRACK is
+  // IIS's TRACE. CONNECT, a tunnel to another host, the listener refuses
+  // itself; here it is a method a proxy in front names.
+  if (request.method == "TRACE" || request.method == "TRACK" || request.method == "CONNECT") {
+    decision.status = 501;
+    decision.reason = fmt::format("{} is not passed on", request.method);
+    return decision;
+  }
   // The method and target decided on are the request line's alone: one
   // that asks for another is refused, not passed on for the service to
   // honour, nor quietly dropped, which would run it as the method it came

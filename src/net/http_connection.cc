@@ -552,11 +552,10 @@ ReadOutcome HttpConnection<Stream>::TakeHead(size_t head_size, HttpRequest& requ
   }
   // CONNECT asks for a tunnel to another host, which Bulwark does not open:
   // passed on, a service that took its bytes for the tunnel's would read the
-  // body as requests no rule saw (RFC 9110 section 9.3.6). TRACE asks the
-  // service to echo the request, and with it the fields Bulwark adds (the
-  // identity, its signed token) to a client that should never see them
-  // (cross-site tracing); nginx refuses it too. TRACK is IIS's TRACE.
-  if (request.method == "CONNECT" || request.method == "TRACE" || request.method == "TRACK") {
+  // body as requests no rule saw (RFC 9110 section 9.3.6). (TRACE, which
+  // would echo what a proxy adds, is the gateway's to refuse: behind
+  // forward-auth it is the method decided on, not the call's.)
+  if (request.method == "CONNECT") {
     refusal = Refusal::kNotImplemented;
     return ReadOutcome::kRefused;
   }

@@ -165,7 +165,7 @@ fifo_port=$port
 if start_server fifo.yaml fifo.log; then ok; else bad "fifo start"; cat fifo.log; fi
 # Enough refusals (each audited, a line of a kilobyte) to fill the pipe and
 # block the writer.
-for _ in $(seq 1 300); do curl -s -o /dev/null -X TRACE "http://127.0.0.1:$port/$(head -c 900 /dev/zero | tr '\0' p)"; done
+for _ in $(seq 1 300); do curl -s -o /dev/null -X CONNECT "http://127.0.0.1:$port/$(head -c 900 /dev/zero | tr '\0' p)"; done
 started=$(date +%s)
 kill -TERM "$pid"
 timeout 30 tail --pid="$pid" -f /dev/null
@@ -191,19 +191,19 @@ audited() {  # audited FILE PATH: waits up to 3 s for an event of PATH in FILE
   for _ in $(seq 1 60); do grep -q "\"resource\":\"$2\"" "$1" 2>/dev/null && return 0; sleep 0.05; done
   return 1
 }
-curl -s -o /dev/null -X TRACE "http://127.0.0.1:$port/before-rotation"
+curl -s -o /dev/null -X CONNECT "http://127.0.0.1:$port/before-rotation"
 if audited rotate.jsonl /before-rotation; then ok; else bad "no event before rotation"; fi
 mv rotate.jsonl rotate.jsonl.1
 kill -HUP "$pid"
 sleep 0.3
 kill -USR2 "$pid"
-curl -s -o /dev/null -X TRACE "http://127.0.0.1:$port/after-hup"
+curl -s -o /dev/null -X CONNECT "http://127.0.0.1:$port/after-hup"
 if audited rotate.jsonl /after-hup; then ok; else bad "no event in the new file after SIGHUP"; tail -3 rotate.log; fi
 expect_eq "the moved file keeps only what came before" "$(grep -c after-hup rotate.jsonl.1)" "0"
 mv rotate.jsonl rotate.jsonl.2
 kill -USR1 "$pid"
 sleep 0.3
-curl -s -o /dev/null -X TRACE "http://127.0.0.1:$port/after-usr1"
+curl -s -o /dev/null -X CONNECT "http://127.0.0.1:$port/after-usr1"
 if audited rotate.jsonl /after-usr1; then ok; else bad "no event in the new file after SIGUSR1"; fi
 expect_eq "SIGHUP, SIGUSR1 and SIGUSR2 leave it serving" \
   "$(kill -0 "$pid" 2>/dev/null && echo running):$(grep -c '"msg":"audit.reopened"' rotate.log)" "running:2"

@@ -132,8 +132,53 @@ TEST_F(ForwardAuthTest, EnvoyTakesThePathAfterThePrefixAndPassesStatusThrough) {
   auto denied = Call({.method = "GET", .target = "/auth/envoy/other"});
   EXPECT_EQ(denied.status, 404);
   EXPECT_FALSE(RunForwardAuth(*gw_, options_, {.target = "/auth/envoyx"}).has_value());
-  EXPECT_FALSE(IsForwardAuthTarget("/auth/envoyx"));
   EXPECT_TRUE(IsForwardAuthTarget("/auth/envoy/orders"));
+}
+
+// All of /auth/ is forward-auth's: a proxy given a wrong address (a
+// trailing slash, Envoy's path_prefix `/auth`) is answered 404 by Bulwark
+// (RunForwardAuth has no answer: the server's is 404), never passed to a
+// catch-all route's service that would answer 200 and so allow everything.
+TEST_F(ForwardAuthTest, EveryPathUnderAuthIsForwardAuths) {
+  for (const char* target : {"/auth", "/auth/", "/auth/traefik/", "/auth/nginx/", "/auth/envoyx",
+                             "/auth/orders/1", "/auth/traefik/?x=1", "/auth?x"}) {
+    EXPECT_TRUE(IsForwardAuthTarget(target)) << target;
+  }
+  for (const char* target : {"/authx", "/au", "/", "/orders/auth/nginx", "/Auth/nginx"}) {
+    EXPECT_FALSE(IsForwardAuthTarget(target)) << target;
+  }
+  EXPECT_FALSE(RunForwardAuth(*gw_, options_, {.target = "/auth/traefik/"}).has_value());
+}
+
+// TRACE would have the service echo the identity fields and the signed
+// identity to the client: no flavour allows it, whatever the credential.
+// Envoy is told 403 with the real status, as for any 5xx: it takes a 5xx
+// for Bulwark failing, and with failure_mode_allow would let it through.
+TEST_F(ForwardAuthTest, TraceIsDeniedByEveryFlavourAndEnvoyIsNeverAnswered5xx) {
+  for (const char* method : {"TRACE", "TRACK"}) {
+    auto envoy = Call({.method = method,
+                       .target = "/auth/envoy/orders/1",
+                       .headers = {{"Authorization", Bearer(Claims())}}});
+    EXPECT_EQ(envoy.status, 403) << method;
+    EXPECT_EQ(Get(envoy, "X-Bulwark-Status"), "501") << method;
+    EXPECT_EQ(Get(envoy, "X-Bulwark-Subject"), "") << method;
+    auto traefik = Call({.method = "GET",
+                         .target = "/auth/traefik",
+                         .headers = {{"X-Forwarded-Method", method},
+                                     {"X-Forwarded-Uri", "/orders/1"},
+                                     {"Authorization", Bearer(Claims())}}});
+    EXPECT_EQ(traefik.status, 501) << method;  // Traefik returns it to the client
+    EXPECT_EQ(Get(traefik, "X-Bulwark-Subject"), "") << method;
+    auto nginx = Call({.method = "GET",
+                       .target = "/auth/nginx",
+                       .headers = {{"X-Original-Method", method},
+                                   {"X-Original-URI", "/orders/1"},
+                                   {"Authorization", Bearer(Claims())}}});
+    EXPECT_EQ(nginx.status, 403) << method;
+    EXPECT_EQ(Get(nginx, "X-Bulwark-Status"), "501") << method;
+  }
+  // A 4xx denial still reaches Envoy's client as it is.
+  EXPECT_EQ(Call({.method = "GET", .target = "/auth/envoy/orders/1"}).status, 401);
 }
 
 // The proxy in front passes the path on as the client sent it, so a path
@@ -175,7 +220,11 @@ TEST_F(ForwardAuthTest, EnvoyRemovesTheConsumedTokenAndTheIdentityFieldsItLeaves
                   .target = "/auth/envoy/orders/9",
                   .headers = {{"Authorization", Bearer(Claims())},
                               {"X-Bulwark-Spiffe-Id", "spiffe://example.org/admin"},
-                              {"X-BULWARK-TENANT", "other"}}});
+                              {"X-BULWARK-TENANT", "other"},
+                              {"X-Forwarded-For", "198.51.100.2"},
+                              {"X-Forwarded-Proto", "https"},
+                              {"X-Envoy-Original-Path", "/orders/9"},
+                              {"X-SSL-Client-S-DN", "CN=admin"}}});
   ASSERT_EQ(ok.status, 200);
   const std::vector<std::string> removed = RemovalsAskedOfEnvoy(ok);
   // Each once, as Envoy reads them (it lower-cases what it removes).
@@ -191,6 +240,20 @@ TEST_F(ForwardAuthTest, EnvoyRemovesTheConsumedTokenAndTheIdentityFieldsItLeaves
   EXPECT_FALSE(Lists(removed, "x-bulwark-subject"));
   EXPECT_FALSE(Lists(removed, "x-bulwark-scopes"));
   EXPECT_FALSE(Lists(removed, "x-api-key"));  // the route reads no API key
+  // What a client may claim as a proxy's word goes, shown or not: decided
+  // on its Host, the request must not reach a service that trusts
+  // X-Forwarded-Host as another host, nor X-Real-IP as another address.
+  for (const char* claim : {"x-forwarded-host", "forwarded", "x-forwarded-prefix", "x-real-ip",
+                            "true-client-ip", "x-original-uri", "client-cert"}) {
+    EXPECT_TRUE(Lists(removed, claim)) << claim;
+  }
+  // What Envoy itself sets stays: the request's Host, the X-Forwarded-For
+  // it appended to, the X-Forwarded-Proto it set.
+  for (const char* own :
+       {"host", "x-forwarded-for", "x-forwarded-proto", "x-envoy-original-path"}) {
+    EXPECT_FALSE(Lists(removed, own)) << own;
+  }
+  EXPECT_TRUE(Lists(removed, "x-ssl-client-s-dn"));  // shown, and a client's claim
 
   // A refused request goes nowhere; nginx and Traefik do not read the field.
   EXPECT_TRUE(
@@ -416,6 +479,21 @@ TEST_F(ForwardAuthTest, ClientAddressComesFromTheProxysHeaders) {
                                      {"X-Forwarded-For", "10.0.0.1"},
                                      {"X-Forwarded-For", "203.0.113.9"}}});
   EXPECT_EQ(two_lines.status, 403);
+  // Envoy never sets X-Real-IP, and Traefik keeps the copy a balancer it
+  // trusts passed on: from them it is the client's own claim, and the last
+  // X-Forwarded-For hop, which the proxy appended, counts.
+  auto traefik_claim = Call({.method = "GET",
+                             .target = "/auth/traefik",
+                             .headers = {{"X-Forwarded-Method", "GET"},
+                                         {"X-Forwarded-Uri", "/"},
+                                         {"X-Real-IP", "198.51.100.2"},
+                                         {"X-Forwarded-For", "203.0.113.9"}}});
+  EXPECT_EQ(traefik_claim.status, 403);
+  auto envoy_claim =
+      Call({.method = "GET",
+            .target = "/auth/envoy/",
+            .headers = {{"X-Real-IP", "198.51.100.2"}, {"X-Forwarded-For", "203.0.113.9"}}});
+  EXPECT_EQ(envoy_claim.status, 403);
 }
 
 // A field that says what is decided may come once: with two, a client's

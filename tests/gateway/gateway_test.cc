@@ -439,6 +439,21 @@ TEST_F(GatewayTest, AMethodInLowerCaseIsRefusedNotRoutedPastItsRule) {
   EXPECT_EQ(Decide(*gw, "VERSION-CONTROL", "/x").status, 200);
 }
 
+// TRACE would have the service echo what the gateway adds (the identity
+// fields, the signed identity) to the client, on any route, public ones
+// too; TRACK is IIS's TRACE. CONNECT (named by a proxy in front; the
+// listener refuses its own) asks for a tunnel elsewhere.
+TEST_F(GatewayTest, TraceAndConnectAreNotPassedOn) {
+  auto gw = Make(DeleteOfOrdersBesideAPublicRest());
+  for (const char* method : {"TRACE", "TRACK", "CONNECT"}) {
+    Decision d = Decide(*gw, method, "/x", Bearer(Claims()));
+    EXPECT_EQ(d.status, 501) << method;
+    EXPECT_FALSE(d.allowed()) << method;
+    EXPECT_EQ(d.principal, nullptr) << method;
+  }
+  EXPECT_EQ(Decide(*gw, "GET", "/x").status, 200);
+}
+
 // A field asking the service to run another method or path than the one
 // decided on is refused on every route, public ones too: the public route
 // here would pass a POST that a framework then runs as the DELETE the

@@ -273,13 +273,6 @@ TEST_F(HttpHardeningTest, ConnectIsNotImplemented) {
   ExpectRefused("CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n", 501);
 }
 
-// TRACE would have the service echo the fields Bulwark adds (the identity,
-// its signed token) to the client: refused, as nginx refuses it.
-TEST_F(HttpHardeningTest, TraceIsNotImplemented) {
-  ExpectRefused("TRACE /x HTTP/1.1\r\nHost: x\r\n\r\n", 501);
-  ExpectRefused("TRACK /x HTTP/1.1\r\nHost: x\r\n\r\n", 501);  // IIS's TRACE
-}
-
 TEST_F(HttpHardeningTest, BareLineFeedsAndCarriageReturnsGet400) {
   ExpectRefused("GET / HTTP/1.1\nHost: x\n\n", 400);
   ExpectRefused("GET / HTTP/1.1\r\nHost: x\nX: y\r\n\r\n", 400);
