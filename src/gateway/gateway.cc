@@ -407,17 +407,28 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
     }
     api_key = request.api_key;
   }
+  // RFC 6750 section 3.1: a Bearer credential of the wrong shape (a tab, a
+  // space inside the token, none at all) is a bad request. Another scheme
+  // (Basic) is no credential of ours: as if absent (a key in X-Api-Key
+  // still counts, an optional route lets the caller through anonymous),
+  // and a route that then has none answers with a bare challenge.
+  bool other_scheme = false;
   if (malformed_authorization && (wants(CredentialKind::kJwt) || wants(CredentialKind::kApiKey))) {
-    // RFC 6750 section 3.1: a Bearer credential of the wrong shape (a tab, a
-    // space inside the token, none at all) is a bad request; another scheme
-    // (Basic) is no credential of ours, answered with a bare challenge.
     const std::string_view scheme =
         request.authorization.substr(0, request.authorization.find_first_of(" \t"));
     if (net::EqualsIgnoreCase(scheme, "Bearer")) {
       Challenge(decision, 400, "invalid_request", "Authorization: malformed bearer token");
-    } else {
-      Challenge(decision, 401, "", "Authorization is not a bearer token");
+      return false;
     }
+    other_scheme = true;
+  }
+  // A bearer credential on a route that takes API keys and no JWT is meant
+  // as a key: one not of a key's shape is an invalid key, never absent
+  // (unless the key came in X-Api-Key: then the field is the client's own,
+  // for the service).
+  if (!jwt_token.empty() && !wants(CredentialKind::kJwt) && wants(CredentialKind::kApiKey) &&
+      api_key.empty()) {
+    Challenge(decision, 401, "invalid_token", "malformed api key");
     return false;
   }
 
@@ -462,7 +473,8 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
   if (!satisfied) {
     if ((wants(CredentialKind::kJwt) && !from_jwt) ||
         (wants(CredentialKind::kApiKey) && !from_api_key)) {
-      Challenge(decision, 401, "", "credentials required");
+      Challenge(decision, 401, "",
+                other_scheme ? "Authorization is not a bearer token" : "credentials required");
     } else {  // only the client certificate is missing: no HTTP challenge can ask for it
       decision.status = 403;
       decision.reason = "client certificate required";
@@ -482,6 +494,10 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
   }
   decision.principal = std::move(primary);
   return true;
+}
+
+bool Gateway::ApiKeyStands(std::string_view id) const {
+  return api_keys_ == nullptr || api_keys_->Stands(id);
 }
 
 Decision Gateway::Decide(const RequestFacts& request) const {

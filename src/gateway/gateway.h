@@ -194,6 +194,10 @@ class Gateway {
   // After a Create with defer_key_fetches: JwtAuthenticator::FetchRemoteKeys.
   void FetchRemoteKeys() { jwt_->FetchRemoteKeys(); }
 
+  // Whether the API key of id `id`, which authenticated a request, still
+  // stands (ApiKeyIndex::Stands); true without an index.
+  bool ApiKeyStands(std::string_view id) const;
+
   // How many fetches of the keys `refetch` waits for have finished (see
   // JwtAuthenticator::KeyFetches).
   uint64_t KeyFetches(const JwksRefetch& refetch) const;

@@ -252,6 +252,13 @@ Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
       return Err(InvalidArgumentError(
           fmt::format("jwt issuer '{}': at least one audience is required", config.name)));
     }
+    // API keys' principals carry the issuer `api-key` (X-Bulwark-Issuer,
+    // rate limits by principal): an issuer of that name would pass its
+    // tokens' subjects off as keys' and share their limits.
+    if (config.name == "api-key") {
+      return Err(
+          InvalidArgumentError("jwt issuer 'api-key': the name is API keys' own; choose another"));
+    }
     // Routes and forward_token find an issuer by its name: one name, one issuer.
     if (std::any_of(issuers.begin(), issuers.end(),
                     [&](const auto& other) { return other->config.name == config.name; })) {

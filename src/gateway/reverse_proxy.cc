@@ -33,7 +33,7 @@ namespace asio = boost::asio;
 
 bool Idempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
-         method == "DELETE";  // (TRACE never comes this far: net refuses it)
+         method == "DELETE";  // (TRACE never comes this far: the decision refuses it)
 }
 
 // Whether a request whose try ended as `sent` (net::UpstreamPool::Send's)
@@ -136,12 +136,16 @@ std::optional<std::string> WebSocketAcceptOwed(const net::HttpRequest& request) 
 // must carry it. Not a coroutine (no frame of its own), and no conditional
 // expression around a co_await (which GCC 12 builds wrong): the caller
 // awaits what it returns, and keeps `accept` until then.
+// `resend_if_lost` lets the pool send an idempotent request once more when
+// a kept-alive connection is lost before its answer (UpstreamPool::Send):
+// only without a retry policy, as nginx does. A policy says itself what
+// goes again, each try counted, budgeted and within its time.
 asio::awaitable<Result<net::HttpResponse>> SendOrUpgrade(net::UpstreamPool& pool,
                                                          const net::HttpRequest& request,
                                                          const std::optional<std::string>& accept,
-                                                         bool idempotent) {
+                                                         bool idempotent, bool resend_if_lost) {
   if (accept) return pool.Upgrade(request, {.protocol = "websocket", .accept = *accept});
-  return pool.Send(request, idempotent);
+  return pool.Send(request, idempotent, resend_if_lost);
 }
 
 // Counts in `bytes` (may be null) the held body of `request`, when its try
@@ -226,6 +230,7 @@ class CountedTunnel final : public net::Tunnel {
     const Closer closer{*this};
     co_await tunnel_->Run(client, early);
   }
+  bool CredentialStands() const override { return tunnel_->CredentialStands(); }
 
  private:
   struct Closer {
@@ -413,11 +418,32 @@ class InFlightTunnel final : public net::Tunnel {
   asio::awaitable<void> Run(net::TunnelEnd& client, std::string_view early) override {
     co_await tunnel_->Run(client, early);
   }
+  bool CredentialStands() const override { return tunnel_->CredentialStands(); }
 
  private:
   std::shared_ptr<net::Tunnel> tunnel_;
   std::shared_ptr<const void> endpoint_;
   InFlight in_flight_;
+};
+
+// A tunnel opened on an API key runs while the key stands: once it is
+// revoked, expires or is deleted, the io thread ends the tunnel within a
+// second (Tunnel::CredentialStands), as a request on it would be refused.
+class KeyBoundTunnel final : public net::Tunnel {
+ public:
+  KeyBoundTunnel(std::shared_ptr<net::Tunnel> tunnel, const Gateway& gateway, std::string key_id)
+      : tunnel_(std::move(tunnel)), gateway_(gateway), key_id_(std::move(key_id)) {}
+  asio::awaitable<void> Run(net::TunnelEnd& client, std::string_view early) override {
+    co_await tunnel_->Run(client, early);
+  }
+  bool CredentialStands() const override {
+    return gateway_.ApiKeyStands(key_id_) && tunnel_->CredentialStands();
+  }
+
+ private:
+  std::shared_ptr<net::Tunnel> tunnel_;
+  const Gateway& gateway_;
+  const std::string key_id_;
 };
 
 }  // namespace
@@ -485,7 +511,9 @@ HealthChecker::Target HealthTarget(const std::string& upstream, const net::Upstr
       .name = upstream,
       .endpoint = label,
       .url = fmt::format("{}://{}{}", o.tls ? "https" : "http", authority, check.path),
-      .fetch = {.timeout = check.timeout, .max_body_bytes = 64 * 1024, .allow_plain_http = true},
+      // A check passes on its status: a long health page (Spring's with
+      // details, say) is not read, let alone held against the endpoint.
+      .fetch = {.timeout = check.timeout, .head_only = true, .allow_plain_http = true},
       .options = check};
   for (const boost::asio::ip::tcp::endpoint& e : resolved) {
     target.fetch.connect_addresses.push_back(e.address().to_string());
@@ -1121,7 +1149,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       std::optional<InFlight> in_flight;
       if (upstream.least_request) in_flight.emplace(endpoint->in_flight);
       Result<net::HttpResponse> sent =
-          co_await SendOrUpgrade(pool, upstream_request, accept, idempotent);
+          co_await SendOrUpgrade(pool, upstream_request, accept, idempotent, !forward.revisit);
       CountBodySent(upstream.request_bytes, upstream_request, sent);
       // A try that failed as the route's policy allows goes again: to
       // the next endpoint that is up and has not had the request; then,
@@ -1179,8 +1207,11 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
           next = ChooseEndpoint(upstream, *now, admission);
         }
         if (!next) break;
-        if (forward.revisit) {  // with a policy and tries to spare, a budget (Create)
-          retry = {};           // this request's last retry, over: not counted against its next
+        // With a policy and tries to spare, a budget (Create); a try after
+        // one that could not connect is not held to it: that try put no
+        // load on any service, and without a policy it would go anyway.
+        if (forward.revisit && !(!sent && net::IsConnectFailure(sent.error()))) {
+          retry = {};  // this request's last retry, over: not counted against its next
           retry = upstream.budget->TryRetry();
           if (!retry.admitted()) {
             now->at(*next).breaker.RecordAbandoned(admission);
@@ -1206,7 +1237,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
         }
         if (upstream.least_request) in_flight.emplace(endpoint->in_flight);
         sent = co_await SendOrUpgrade(PoolAt(*view, place, executor), upstream_request, accept,
-                                      idempotent);
+                                      idempotent, !forward.revisit);
         CountBodySent(upstream.request_bytes, upstream_request, sent);
         ++tries;
       }
@@ -1369,6 +1400,10 @@ void ReverseProxy::FinishForward(const Endpoint& endpoint, Result<net::HttpRespo
   if (recorder_ != nullptr && response->tunnel) {
     response->tunnel = std::make_shared<CountedTunnel>(std::move(response->tunnel), *recorder_,
                                                        UpstreamName(endpoint));
+  }
+  if (response->tunnel && decision.principal && !decision.principal->api_key_id().empty()) {
+    response->tunnel = std::make_shared<KeyBoundTunnel>(std::move(response->tunnel), gateway_,
+                                                        decision.principal->api_key_id());
   }
   out = std::move(*response);
 }

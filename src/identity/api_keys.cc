@@ -30,11 +30,20 @@ bool IsBase64Url(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_';
 }
+// A C0 control or DEL, or a C1 control (U+0080..U+009F, in UTF-8 0xC2
+// then 0x80..0x9F; the JSON parser has checked the UTF-8).
 bool HasControl(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f;
-  });
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u < 0x20 || u == 0x7f) return true;
+    if (u == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9f) return true;
+  }
+  return false;
+}
+// Characters (code points) of UTF-8 `s`: its bytes but continuation bytes.
+size_t Characters(std::string_view s) {
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
 }
 bool IsVisibleAscii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
@@ -166,10 +175,10 @@ bool IsForwardableSubject(std::string_view subject) {
 }
 
 Status ValidateApiKeySpec(const ApiKeySpec& spec) {
-  if (spec.name.empty() || spec.name.size() > 128 || HasControl(spec.name)) {
+  if (spec.name.empty() || Characters(spec.name) > 128 || HasControl(spec.name)) {
     return InvalidArgumentError("name: 1..128 characters without control characters");
   }
-  if (spec.subject.size() > 256 || !IsForwardableSubject(spec.subject)) {
+  if (Characters(spec.subject) > 256 || !IsForwardableSubject(spec.subject)) {
     return InvalidArgumentError(
         "subject: 1..256 characters without control characters or surrounding spaces");
   }
@@ -383,6 +392,15 @@ Result<ApiKey> ApiKeyIndex::Verify(std::string_view presented) const {
     return Err(UnauthenticatedError("api key expired"));
   }
   return key;
+}
+
+bool ApiKeyIndex::Stands(std::string_view id) const {
+  if (broken_.load(std::memory_order_relaxed)) return true;
+  const std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
+  const auto it = snapshot->find(std::string(id));
+  if (it == snapshot->end()) return false;
+  const ApiKey& key = it->second.key;
+  return !key.revoked_at && !(key.expires_at && clock_.NowUnixSeconds() >= *key.expires_at);
 }
 
 }  // namespace bulwark::identity

@@ -109,6 +109,12 @@ class ApiKeyIndex {
   // Thread-safe, lock-free on the snapshot.
   Result<ApiKey> Verify(std::string_view presented) const;
 
+  // Whether the key of id `id`, verified before, still stands: neither
+  // revoked, expired nor deleted. True while the index has lost its watch
+  // (it cannot tell; Verify refuses every key meanwhile), and it is asked
+  // again once the watch is back.
+  bool Stands(std::string_view id) const;
+
   // How many keys the current snapshot holds.
   size_t size() const;
 

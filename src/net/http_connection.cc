@@ -724,9 +724,10 @@ asio::awaitable<bool> HttpConnection<Stream>::WriteStreamedBody(StreamedBody& bo
 template <class Stream>
 asio::awaitable<void> HttpConnection<Stream>::RunTunnel(Tunnel& tunnel) {
   slot_.phase = ConnectionPhase::kTunnel;  // a drain cuts it (BeginDrain)
+  slot_.tunnel = &tunnel;                  // and the sweep, once its credential ends
   if constexpr (kTls) {
     // It runs on the client's certificate only while that stands (the
-    // sweep's CutTunnelsPastTheirIdentity).
+    // sweep's CutTunnelsWhoseCredentialEnded).
     if (tls_info_ && tls_info_->client_verified) {
       slot_.identity_bound = true;
       slot_.identity_expiry = tls_info_->client_chain_expiry;
@@ -738,6 +739,7 @@ asio::awaitable<void> HttpConnection<Stream>::RunTunnel(Tunnel& tunnel) {
   const std::string early(Buffered());
   buffer_.clear();
   co_await tunnel.Run(end, early);
+  slot_.tunnel = nullptr;
   CloseSocket();
 }
 

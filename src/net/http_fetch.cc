@@ -146,8 +146,15 @@ asio::awaitable<Result<FetchedResponse>> Exchange(Stream& stream, const Target& 
     co_return Err(UnavailableError("sending the request failed: " + write_ec.message()));
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
-  parser.body_limit(options.max_body_bytes);
-  auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kAwait);
+  // A head read alone leaves the body unread, however long it says it is.
+  if (options.head_only) {
+    parser.body_limit(boost::none);
+  } else {
+    parser.body_limit(options.max_body_bytes);
+  }
+  auto [read_ec, read] = options.head_only
+                             ? co_await http::async_read_header(stream, buffer, parser, kAwait)
+                             : co_await http::async_read(stream, buffer, parser, kAwait);
   if (read_ec == http::error::body_limit) {
     co_return Err(ResourceExhaustedError("response body over the limit"));
   }
@@ -204,7 +211,8 @@ Result<FetchedResponse> FetchUrl(std::string_view url, const FetchOptions& optio
   const auto start = std::chrono::steady_clock::now();
   std::vector<tcp::endpoint> endpoints;
   if (options.connect_addresses.empty()) {
-    BULWARK_ASSIGN_OR_RETURN(endpoints, ResolveWithin(target.host, target.port, options.timeout, options.stop));
+    BULWARK_ASSIGN_OR_RETURN(
+        endpoints, ResolveWithin(target.host, target.port, options.timeout, options.stop));
     // "localhost" passed ParseTarget by its name; what it resolves to must
     // be loopback too (RFC 6761 lets no resolver be trusted to say so: a
     // hosts file or a DNS search domain may send it elsewhere), or keys

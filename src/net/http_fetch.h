@@ -25,6 +25,9 @@ struct FetchOptions {
   std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // the whole exchange
   std::string ca_file;                                         // PEM bundle; "" = system trust
   size_t max_body_bytes = 1 << 20;
+  // The status and head alone: the body, however long, is not read (the
+  // connection closes after the head), and FetchedResponse::body is empty.
+  bool head_only = false;
   // A client certificate to present (mTLS), PEM.
   std::string cert_file;
   std::string key_file;
@@ -45,8 +48,8 @@ struct FetchOptions {
   std::string content_type;
   std::string bearer_token;
   // A stop requested on it ends the exchange at once (kCancelled): a server
-  // stopping does not wait out the timeout of a fetch under way. (A name
-  // lookup still running is waited for, within the timeout.)
+  // stopping does not wait out the timeout of a fetch under way, nor of
+  // its name lookup.
   std::stop_token stop;
 };
 

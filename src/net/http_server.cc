@@ -30,6 +30,7 @@
 #include "net/request_head.h"
 #include "net/server_worker.h"
 #include "net/streamed_body.h"
+#include "net/tunnel.h"
 #include "net/upstream_pool.h"
 
 namespace bulwark::net {
@@ -242,20 +243,27 @@ Worker::~Worker() {
 
 namespace {
 
-// Ends each tunnel whose client certificate no longer stands: a
-// certificate of its chain has expired, or a CRL it was checked against
-// has passed its next update (client_chain_expiry), or a reload changed the
-// CA bundle or CRL. A request on such a connection is answered 421; a
-// tunnel has no request to answer, so its traffic ends, and the client
-// connects again under a new handshake.
-void CutTunnelsPastTheirIdentity(Worker& worker) {
+// Ends each tunnel whose credential no longer stands: a client certificate
+// of which a certificate of its chain has expired, or a CRL it was checked
+// against has passed its next update (client_chain_expiry), or whose CA
+// bundle or CRL a reload changed; an API key revoked or expired
+// (Tunnel::CredentialStands). A request on such a connection is refused
+// (421, 401); a tunnel has no request to refuse, so its traffic ends, and
+// the client connects again under the credential it has now.
+void CutTunnelsWhoseCredentialEnded(Worker& worker) {
   const auto now = static_cast<int64_t>(std::time(nullptr));
-  const uint64_t generation = worker.shared.tls->TrustGeneration();
+  const uint64_t generation = worker.shared.tls ? worker.shared.tls->TrustGeneration() : 0;
   for (ConnectionSlot* slot : worker.connections) {
-    if (slot->phase != ConnectionPhase::kTunnel || !slot->identity_bound) continue;
-    if (now < slot->identity_expiry && generation == slot->identity_trust_generation) continue;
+    if (slot->phase != ConnectionPhase::kTunnel) continue;
+    const bool identity_ended =
+        slot->identity_bound &&
+        (now >= slot->identity_expiry || generation != slot->identity_trust_generation);
+    const bool credential_ended = slot->tunnel != nullptr && !slot->tunnel->CredentialStands();
+    if (!identity_ended && !credential_ended) continue;
     slot->identity_bound = false;  // once
-    log::Info("net.tls.tunnel_identity_ended", {});
+    slot->tunnel = nullptr;
+    log::Info("net.http.tunnel_credential_ended",
+              {{"credential", identity_ended ? "client certificate" : "other"}});
     EndTraffic(*slot->stream);
   }
 }
@@ -288,7 +296,7 @@ asio::awaitable<void> SweepDeadlines(Worker& worker) {
     if (now >= worker.next_idle_sweep) {
       worker.next_idle_sweep = now + kIdleSweep;
       for (UpstreamPool* pool : worker.upstream_pools) pool->CloseIdle();
-      if (worker.shared.tls) CutTunnelsPastTheirIdentity(worker);
+      CutTunnelsWhoseCredentialEnded(worker);
     }
   }
 }

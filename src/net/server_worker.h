@@ -34,6 +34,7 @@
 struct ssl_st;  // OpenSSL's SSL
 
 namespace bulwark::net {
+class Tunnel;
 class UpstreamPool;
 }  // namespace bulwark::net
 
@@ -159,10 +160,13 @@ struct ConnectionSlot {
   // runs on that identity only while the chain stands, until
   // `identity_expiry` (seconds since the epoch) and while the listener's
   // client trust is still `identity_trust_generation`; the idle sweep ends
-  // it after (CutTunnelsPastTheirIdentity).
+  // it after (CutTunnelsWhoseCredentialEnded).
   bool identity_bound = false;
   int64_t identity_expiry = INT64_MAX;
   uint64_t identity_trust_generation = 0;
+  // The tunnel the connection has become, asked by the same sweep whether
+  // the credential it was opened on still stands; null before.
+  const Tunnel* tunnel = nullptr;
 
   void ExpireAfter(std::chrono::milliseconds timeout) {
     deadline = Clock::now() + timeout;

@@ -1133,10 +1133,10 @@ std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle(bool checked) {
 }
 
 asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& request,
-                                                         bool idempotent) {
-  if (request.streamed_body) return SendStreamed(request, idempotent);
+                                                         bool idempotent, bool resend_if_lost) {
+  if (request.streamed_body) return SendStreamed(request, idempotent, resend_if_lost);
   if (std::unique_ptr<Connection> connection = TakeIdle(/*checked=*/!idempotent)) {
-    return ExchangeOn(std::move(connection), request, idempotent);
+    return ExchangeOn(std::move(connection), request, idempotent && resend_if_lost);
   }
   return SendOnNewConnection(request);
 }
@@ -1166,7 +1166,8 @@ class BodyAfter final : public StreamedBody {
 }  // namespace
 
 asio::awaitable<Result<HttpResponse>> UpstreamPool::SendStreamed(const HttpRequest& request,
-                                                                 bool idempotent) {
+                                                                 bool idempotent,
+                                                                 bool resend_if_lost) {
   const HttpRequest* to_send = &request;
   HttpRequest chunked;
   if (!request.streamed_body->length()) {
@@ -1185,7 +1186,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::SendStreamed(const HttpReque
     if (gathered.size() <= kMaxGatheredBody) {
       chunked.streamed_body = nullptr;
       chunked.body = std::move(gathered);
-      co_return co_await Send(chunked, idempotent);
+      co_return co_await Send(chunked, idempotent, resend_if_lost);
     }
     chunked.streamed_body = std::make_shared<BodyAfter>(std::move(gathered), request.streamed_body);
     to_send = &chunked;
@@ -1193,7 +1194,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::SendStreamed(const HttpReque
   // Once a byte of the body is sent it cannot be sent again, so the head
   // must not go to a connection the service has closed while it was idle.
   if (std::unique_ptr<Connection> connection = TakeIdle(/*checked=*/true)) {
-    co_return co_await ExchangeOn(std::move(connection), *to_send, idempotent);
+    co_return co_await ExchangeOn(std::move(connection), *to_send, idempotent && resend_if_lost);
   }
   co_return co_await SendOnNewConnection(*to_send);
 }

@@ -24,6 +24,12 @@ def big_body():
 
 class Handler(socketserver.StreamRequestHandler):
     def handle(self):
+        try:
+            self.serve()
+        except ConnectionResetError:  # a health check gone once it had the head
+            pass
+
+    def serve(self):
         while True:
             line = self.rfile.readline()
             if not line:
@@ -53,7 +59,8 @@ class Handler(socketserver.StreamRequestHandler):
                     time.sleep(1)
             if target.startswith("/again"):
                 # /again.../KEY/N/WHAT: the first N requests for KEY get WHAT
-                # (a status, or `slow`: an answer a second late), the rest 200.
+                # (a status, `slow`: an answer a second late, or `drop`: the
+                # connection closed unanswered), the rest 200.
                 # STATUS+S asks for a try again S seconds later (Retry-After),
                 # STATUS@S the same as an HTTP-date.
                 _, _, key, n, what = target.split("/")
@@ -61,6 +68,8 @@ class Handler(socketserver.StreamRequestHandler):
                 with hits_lock:
                     hits[target] += 1
                     hit = hits[target]
+                if hit <= int(n) and what == "drop":  # read, then hung up on, unanswered
+                    return
                 if hit <= int(n) and what == "slow":
                     time.sleep(1)
                 elif hit <= int(n):
@@ -196,6 +205,9 @@ class Handler(socketserver.StreamRequestHandler):
                           b"Keep-Alive: timeout=5\r\nX-HOP: dropped\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n"
                           b"Proxy-Connection: x\r\nUpgrade: h2c\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n"
                           + framing + b"x-tail:\tv\r\n\r\n" + body)
+            elif target == "/framing/health-page":  # a health page of 100 kB
+                body = b"up " * 33334
+                out.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
             elif target == "/framing/big":  # far beyond what the gateway holds
                 body = big_body()
                 out.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)

@@ -238,6 +238,51 @@ TEST_F(ApiKeyGatewayTest, JwtAndKeyRoutesTellTheCredentialsApart) {
   EXPECT_EQ(DecideKey(*jwt_only, NewKey()).status, 401);
 }
 
+// On a route that takes API keys and no JWT, a bearer credential is meant
+// as a key: one not of a key's shape is an invalid key (401 invalid_token),
+// on an optional route too, never taken for none. With the key in
+// X-Api-Key, the field is the client's own, for the service.
+TEST_F(ApiKeyGatewayTest, ABearerThatIsNoKeyIsAnInvalidKeyWhereOnlyKeysAreTaken) {
+  const std::string key = NewKey();
+  Route optional = Reports();
+  optional.authn.mode = AuthnMode::kOptional;
+  optional.authz = {};
+  for (const Route& route : {Reports(), optional}) {
+    auto gw = MakeWithKeys({route});
+    for (const std::string& bearer : {key + "x", key.substr(0, key.size() - 3), key + "=",
+                                      std::string("bwk_123"), std::string("abc.def.ghi")}) {
+      Decision d = DecideKey(*gw, "", "Bearer " + bearer);
+      EXPECT_EQ(d.status, 401) << bearer;
+      EXPECT_EQ(HeaderOf(d.response_fields, "WWW-Authenticate"),
+                "Bearer realm=\"bulwark\", error=\"invalid_token\"")
+          << bearer;
+    }
+    EXPECT_EQ(DecideKey(*gw, key, "Bearer the-service-s-own").status, 200);
+  }
+}
+
+// Another scheme (Basic) is no credential of ours: a key in X-Api-Key still
+// counts, and an optional route lets the caller through anonymous; a route
+// left with none answers with a bare challenge.
+TEST_F(ApiKeyGatewayTest, AnotherSchemeIsNoCredentialOfOurs) {
+  const std::string key = NewKey();
+  auto gw = MakeWithKeys({Reports()});
+  Decision with_key = DecideKey(*gw, key, "Basic dXNlcjpwYXNz");
+  EXPECT_EQ(with_key.status, 200);
+  ASSERT_NE(with_key.principal, nullptr);
+  EXPECT_EQ(with_key.principal->credential(), CredentialKind::kApiKey);
+  Decision alone = DecideKey(*gw, "", "Basic dXNlcjpwYXNz");
+  EXPECT_EQ(alone.status, 401);
+  EXPECT_EQ(HeaderOf(alone.response_fields, "WWW-Authenticate"), "Bearer realm=\"bulwark\"");
+  Route optional = Reports();
+  optional.authn.mode = AuthnMode::kOptional;
+  optional.authz = {};
+  auto open = MakeWithKeys({optional});
+  Decision anonymous = DecideKey(*open, "", "Basic dXNlcjpwYXNz");
+  EXPECT_EQ(anonymous.status, 200);
+  EXPECT_EQ(anonymous.principal, nullptr);
+}
+
 TEST_F(ApiKeyGatewayTest, RateLimitPerKey) {
   Route route = Reports();
   route.rate_limit =

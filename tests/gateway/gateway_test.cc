@@ -89,6 +89,16 @@ TEST_F(GatewayTest, RefusesTwoIssuersOfOneName) {
       << gw.error().message();
 }
 
+// API keys' principals carry the issuer `api-key`: an issuer of that name
+// would pass its tokens' subjects off as keys' (and share their limits).
+TEST_F(GatewayTest, RefusesAnIssuerNamedAsApiKeys) {
+  GatewayOptions options = Options({Orders()});
+  options.issuers[1].name = "api-key";
+  auto gw = Gateway::Create(std::move(options), clock_);
+  ASSERT_FALSE(gw.has_value());
+  EXPECT_NE(gw.error().message().find("'api-key'"), std::string::npos) << gw.error().message();
+}
+
 // A token finds its issuer by `iss`: a second issuer of the same `iss` (one
 // provider listed twice, say with another audience) would never be tried.
 TEST_F(GatewayTest, RefusesTwoIssuersOfOneIss) {

@@ -132,11 +132,15 @@ TEST_P(ApiKeysTest, RevocationReachesTheIndex) {
   const std::string key = Create(Spec());
   ASSERT_TRUE(Eventually([&] { return index_->Verify(key).has_value(); }));
   const std::string id = key.substr(4, 16);
+  EXPECT_TRUE(index_->Stands(id));
   Result<ApiKey> revoked = service_->Revoke(id);
   ASSERT_TRUE(revoked.has_value());
   ASSERT_TRUE(revoked->revoked_at.has_value());
   ASSERT_TRUE(Eventually([&] { return !index_->Verify(key).has_value(); }));
   EXPECT_EQ(index_->Verify(key).error().message(), "api key revoked");
+  // A tunnel opened on it asks by its id (ApiKeyIndex::Stands).
+  EXPECT_FALSE(index_->Stands(id));
+  EXPECT_FALSE(index_->Stands("0123456789abcdef"));  // unknown, or deleted
   // Revoking again keeps the first time; the record stays listed.
   clock_.Advance(std::chrono::seconds(10));
   EXPECT_EQ(service_->Revoke(id)->revoked_at, revoked->revoked_at);
@@ -199,8 +203,10 @@ TEST_P(ApiKeysTest, ExpiresAtItsTtl) {
   ASSERT_TRUE(Eventually([&] { return index_->Verify(key).has_value(); }));
   clock_.Advance(std::chrono::seconds(3599));
   EXPECT_TRUE(index_->Verify(key).has_value());
+  EXPECT_TRUE(index_->Stands(key.substr(4, 16)));
   clock_.Advance(std::chrono::seconds(1));
   EXPECT_EQ(index_->Verify(key).error().message(), "api key expired");
+  EXPECT_FALSE(index_->Stands(key.substr(4, 16)));
 }
 
 // Only durable backends have something to reopen.
@@ -228,7 +234,28 @@ TEST_P(ApiKeysTest, ValidatesSpecs) {
   EXPECT_TRUE(bad([](ApiKeySpec& s) { s.scopes = {"has space"}; }));
   EXPECT_TRUE(bad([](ApiKeySpec& s) { s.roles = {""}; }));
   EXPECT_TRUE(bad([](ApiKeySpec& s) { s.ttl = std::chrono::seconds(5); }));
+  // C1 controls are control characters too (U+0085, U+009B in UTF-8).
+  EXPECT_TRUE(bad([](ApiKeySpec& s) {
+    s.subject =
+        "ali\xc2\x85"
+        "ce";
+  }));
+  EXPECT_TRUE(bad([](ApiKeySpec& s) { s.name = "key\xc2\x9b"; }));
+  // Lengths count characters, not bytes.
+  EXPECT_TRUE(bad([](ApiKeySpec& s) { s.name = std::string(129, 'n'); }));
+  EXPECT_TRUE(bad([](ApiKeySpec& s) {
+    s.subject.clear();
+    for (int i = 0; i < 257; ++i) s.subject += "\xc3\xbc";  // 257 characters of "ü"
+  }));
   EXPECT_EQ(service_->List()->size(), 0u);  // nothing half-created
+  ApiKeySpec wide = Spec();
+  wide.name.clear();
+  for (int i = 0; i < 128; ++i) wide.name += "\xc3\xa9";  // 128 characters of "é", 256 bytes
+  wide.subject.clear();
+  for (int i = 0; i < 256; ++i) wide.subject += "\xc3\xbc";  // 256 characters, 512 bytes
+  EXPECT_TRUE(ValidateApiKeySpec(wide).ok()) << ValidateApiKeySpec(wide).message();
+  wide.name += "\xc2\xa0";  // U+00A0 (no control) as the 129th character
+  EXPECT_FALSE(ValidateApiKeySpec(wide).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ApiKeysTest,

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -47,9 +48,14 @@ std::string MediumBody(int n) {
   return body;
 }
 
+// Whether the credential of the tunnels at /echo-revocable stands.
+std::atomic<bool> revocable_stands{true};
+
 // Once switched, echoes what the client sends until the connection ends.
 class EchoTunnel final : public Tunnel {
  public:
+  explicit EchoTunnel(const std::atomic<bool>* stands = nullptr) : stands_(stands) {}
+  bool CredentialStands() const override { return stands_ == nullptr || stands_->load(); }
   boost::asio::awaitable<void> Run(TunnelEnd& client, std::string_view) override {
     std::string buffer(4096, '\0');
     client.ExpireAfter(std::chrono::seconds(30));
@@ -60,13 +66,18 @@ class EchoTunnel final : public Tunnel {
     client.Shutdown();
     client.Close();
   }
+
+ private:
+  const std::atomic<bool>* stands_;
 };
 
 HttpResponse DescribeTls(const HttpRequest& request) {
   if (request.target == "/big") return {.status = 200, .body = BigBody()};
-  if (request.target == "/echo") {
-    return {
-        .status = 101, .headers = {{"Upgrade", "echo"}}, .tunnel = std::make_shared<EchoTunnel>()};
+  if (request.target == "/echo" || request.target == "/echo-revocable") {
+    return {.status = 101,
+            .headers = {{"Upgrade", "echo"}},
+            .tunnel = std::make_shared<EchoTunnel>(request.target == "/echo" ? nullptr
+                                                                             : &revocable_stands)};
   }
   if (request.target.starts_with("/medium/")) {
     return {.status = 200, .body = MediumBody(std::stoi(request.target.substr(8)))};
@@ -703,6 +714,27 @@ TEST_F(TlsTest, ATunnelEndsWhenItsClientChainExpires) {
   // Past the chain's end and the sweep that follows it (every second).
   std::this_thread::sleep_for(std::chrono::milliseconds(3500));
   ExpectEndedWhileTheOtherRunsOn(bound, anonymous);
+}
+
+// A tunnel whose credential ends (an API key revoked: the gateway's tunnel
+// says so) is ended by the io thread within about a second; another runs on.
+TEST_F(TlsTest, ATunnelEndsOnceItsCredentialNoLongerStands) {
+  revocable_stands = true;
+  ASSERT_TRUE(Start(Tls()).ok());
+  TlsTestClient revocable(server_->port(), Client());
+  auto switched = revocable.Get("/echo-revocable");
+  ASSERT_TRUE(switched.has_value());
+  ASSERT_EQ(switched->status, 101);
+  ASSERT_TRUE(revocable.SendData("ping"));
+  EXPECT_EQ(revocable.ReadData(), "ping");
+  TlsTestClient other(server_->port(), Client());
+  ASSERT_NO_FATAL_FAILURE(OpenEcho(other));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // sweeps that find it standing
+  ASSERT_TRUE(revocable.SendData("still"));
+  EXPECT_EQ(revocable.ReadData(), "still");
+  revocable_stands = false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a sweep after
+  ExpectEndedWhileTheOtherRunsOn(revocable, other);
 }
 
 // Nor does a tunnel outlast the trust its certificate was verified against:

@@ -95,9 +95,11 @@ class HangsUpOnTheSecondRequest {
 class UpstreamPoolTest : public ::testing::Test {
  protected:
   // `own`: the request's own response timeout (zero: the pool's).
+  // `resend_if_lost` as UpstreamPool::Send takes it.
   Result<HttpResponse> Send(UpstreamPool& pool, std::string method, bool idempotent,
                             std::string body = "",
-                            std::chrono::milliseconds own = std::chrono::milliseconds(0)) {
+                            std::chrono::milliseconds own = std::chrono::milliseconds(0),
+                            bool resend_if_lost = true) {
     HttpRequest request;
     request.method = std::move(method);
     request.target = "/a";
@@ -107,7 +109,9 @@ class UpstreamPoolTest : public ::testing::Test {
     std::optional<Result<HttpResponse>> out;
     asio::co_spawn(
         ioc_,
-        [&]() -> asio::awaitable<void> { out.emplace(co_await pool.Send(request, idempotent)); },
+        [&]() -> asio::awaitable<void> {
+          out.emplace(co_await pool.Send(request, idempotent, resend_if_lost));
+        },
         asio::detached);
     ioc_.restart();
     ioc_.run();
@@ -412,6 +416,21 @@ TEST_F(UpstreamPoolTest, DoesNotRetryARequestThatIsNotIdempotent) {
   EXPECT_EQ(service.connections(), 1);
   EXPECT_EQ(service.requests(), 2);
   EXPECT_EQ(pool.idle_connections(), 0u);
+}
+
+// A caller with a retry policy of its own (the reverse proxy with a `retry`
+// block) asks for no resend: the idempotent request lost on a kept-alive
+// connection fails as lost before its answer, for the policy to retry.
+TEST_F(UpstreamPoolTest, ResendsNothingWhenTheCallerRetriesItself) {
+  HangsUpOnTheSecondRequest service;
+  UpstreamPool pool = Pool(service.port());
+  ASSERT_TRUE(Send(pool, "GET", true).has_value());
+  Result<HttpResponse> response = Send(pool, "GET", /*idempotent=*/true, "",
+                                       std::chrono::milliseconds(0), /*resend_if_lost=*/false);
+  ASSERT_FALSE(response.has_value());
+  EXPECT_TRUE(IsLostBeforeAnswer(response.error())) << response.error().ToString();
+  EXPECT_EQ(service.connections(), 1);
+  EXPECT_EQ(service.requests(), 2);
 }
 
 // A pooled connection the service has closed (its keep-alive timer fired,
