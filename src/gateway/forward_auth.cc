@@ -180,11 +180,13 @@ std::string_view IdentityAudience(const Route& route) {
 }  // namespace
 
 bool IsForwardAuthTarget(std::string_view target) {
-  // All of /auth/ is forward-auth's, its endpoints and any other path: a
-  // proxy given a wrong address (`/auth/traefik/`, Envoy's path_prefix
-  // `/auth`) gets 404, a denial, not a catch-all route's service's 200.
+  // The endpoints and every path that begins as one does: a proxy given a
+  // wrong address (`/auth/traefik/`, `/auth/nginx.`) gets 404, a denial,
+  // not a catch-all route's service's 200. Other paths under /auth/
+  // (Keycloak's /auth/realms/, an app's /auth/callback) stay routes'.
   const std::string_view path = PathOf(target);
-  return path == "/auth" || path.starts_with("/auth/");
+  return path == "/auth" || path == "/auth/" || path.starts_with("/auth/nginx") ||
+         path.starts_with("/auth/traefik") || path.starts_with(kEnvoyPrefix);
 }
 
 boost::asio::awaitable<std::optional<net::HttpResponse>> HandleForwardAuth(

@@ -50,9 +50,10 @@ struct ForwardAuthOptions {
   std::vector<CidrRange> trusted_proxies;  // who may call; none when off
 };
 
-// True if `target`'s path is `/auth` or under `/auth/`, where the endpoints
-// above are (whether or not they are enabled): with forward-auth on, all of
-// it is Bulwark's, and a path that is no endpoint is answered 404.
+// True if `target`'s path is `/auth`, `/auth/`, or begins as one of the
+// endpoints above does (`/auth/traefik/`, `/auth/envoyx`), whether or not
+// they are enabled: with forward-auth on, such a path is Bulwark's, and one
+// that is no endpoint is answered 404.
 bool IsForwardAuthTarget(std::string_view target);
 
 // The response for a forward-auth request, or nullopt if `request` is not for

@@ -409,18 +409,20 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
   }
   // RFC 6750 section 3.1: a Bearer credential of the wrong shape (a tab, a
   // space inside the token, none at all) is a bad request. Another scheme
-  // (Basic) is no credential of ours: as if absent (a key in X-Api-Key
-  // still counts, an optional route lets the caller through anonymous),
-  // and a route that then has none answers with a bare challenge.
-  bool other_scheme = false;
-  if (malformed_authorization && (wants(CredentialKind::kJwt) || wants(CredentialKind::kApiKey))) {
+  // (Basic, DPoP) is no credential of ours, answered with a bare challenge,
+  // on an optional route too (it would reach the service unverified, to be
+  // taken as the caller's) -- unless the route's API key came in X-Api-Key:
+  // the field is then the client's own, for the service.
+  if (malformed_authorization && (wants(CredentialKind::kJwt) || wants(CredentialKind::kApiKey)) &&
+      !(wants(CredentialKind::kApiKey) && request.api_key_count == 1 && !request.api_key.empty())) {
     const std::string_view scheme =
         request.authorization.substr(0, request.authorization.find_first_of(" \t"));
     if (net::EqualsIgnoreCase(scheme, "Bearer")) {
       Challenge(decision, 400, "invalid_request", "Authorization: malformed bearer token");
-      return false;
+    } else {
+      Challenge(decision, 401, "", "Authorization is not a bearer token");
     }
-    other_scheme = true;
+    return false;
   }
   // A bearer credential on a route that takes API keys and no JWT is meant
   // as a key: one not of a key's shape is an invalid key, never absent
@@ -473,8 +475,7 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
   if (!satisfied) {
     if ((wants(CredentialKind::kJwt) && !from_jwt) ||
         (wants(CredentialKind::kApiKey) && !from_api_key)) {
-      Challenge(decision, 401, "",
-                other_scheme ? "Authorization is not a bearer token" : "credentials required");
+      Challenge(decision, 401, "", "credentials required");
     } else {  // only the client certificate is missing: no HTTP challenge can ask for it
       decision.status = 403;
       decision.reason = "client certificate required";
@@ -483,6 +484,7 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
   }
   // The principal is the token's or the key's subject; a client certificate
   // that came too rides along as the workload's SPIFFE ID.
+  if (from_api_key) decision.api_key_id = from_api_key->api_key_id();
   std::shared_ptr<const Principal>& primary = from_jwt       ? from_jwt
                                               : from_api_key ? from_api_key
                                                              : from_mtls;

@@ -95,6 +95,10 @@ struct Decision {
     return authority.empty() ? host_field : std::string_view(authority);
   }
   std::shared_ptr<const Principal> principal;  // null: anonymous
+  // The id of the API key that authenticated the request, when one did,
+  // whether or not it made the principal (a JWT's comes first): a tunnel
+  // opened on it ends when the key does.
+  std::string api_key_id;
   // Authorization held a JWT verified here whose issuer does not set
   // forward_token: it goes no further than the gateway.
   bool bearer_token_consumed = false;

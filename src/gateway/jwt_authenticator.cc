@@ -459,7 +459,7 @@ Result<Principal> JwtAuthenticator::MakePrincipal(const Issuer& issuer,
     return Err(UnauthenticatedError("control characters in claims"));
   }
   if (!identity::IsForwardableSubject(p.subject_)) {
-    return Err(UnauthenticatedError("subject with surrounding whitespace"));
+    return Err(UnauthenticatedError("subject with surrounding whitespace or C1 controls"));
   }
   return p;
 }

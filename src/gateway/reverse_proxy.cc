@@ -1208,9 +1208,11 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
         }
         if (!next) break;
         // With a policy and tries to spare, a budget (Create); a try after
-        // one that could not connect is not held to it: that try put no
-        // load on any service, and without a policy it would go anyway.
-        if (forward.revisit && !(!sent && net::IsConnectFailure(sent.error()))) {
+        // one whose connection was refused is not held to it: that try put
+        // no load on any service, and without a policy it would go anyway.
+        // (A connect timeout or a failed handshake may have: a full accept
+        // queue, a handshake's work.)
+        if (forward.revisit && !(!sent && net::IsConnectionRefused(sent.error()))) {
           retry = {};  // this request's last retry, over: not counted against its next
           retry = upstream.budget->TryRetry();
           if (!retry.admitted()) {
@@ -1401,9 +1403,9 @@ void ReverseProxy::FinishForward(const Endpoint& endpoint, Result<net::HttpRespo
     response->tunnel = std::make_shared<CountedTunnel>(std::move(response->tunnel), *recorder_,
                                                        UpstreamName(endpoint));
   }
-  if (response->tunnel && decision.principal && !decision.principal->api_key_id().empty()) {
+  if (response->tunnel && !decision.api_key_id.empty()) {
     response->tunnel = std::make_shared<KeyBoundTunnel>(std::move(response->tunnel), gateway_,
-                                                        decision.principal->api_key_id());
+                                                        decision.api_key_id);
   }
   out = std::move(*response);
 }

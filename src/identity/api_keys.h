@@ -66,8 +66,9 @@ struct ApiKeySpec {
 // here names).
 bool IsForwardableSubject(std::string_view subject);
 
-// Checks a spec: name 1..128 bytes without control characters, subject up
-// to 256 bytes and forwardable (IsForwardableSubject); scopes and roles up
+// Checks a spec (its strings UTF-8, as the JSON parser has checked): name
+// 1..128 characters without control characters (C0, DEL, C1), subject up to
+// 256 characters and forwardable (IsForwardableSubject); scopes and roles up
 // to 64 each, 1..128 bytes of visible ASCII; ttl 60 s .. 10 years.
 // kInvalidArgument naming the field.
 Status ValidateApiKeySpec(const ApiKeySpec& spec);

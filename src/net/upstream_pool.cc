@@ -313,6 +313,12 @@ bool IsConnectFailure(const Status& error) {
          error == IoError(beast::error::timeout, kHandshakeStep);
 }
 
+bool IsConnectionRefused(const Status& error) {
+  return error == IoError(asio::error::connection_refused, kConnectStep) ||
+         error == IoError(asio::error::host_unreachable, kConnectStep) ||
+         error == IoError(asio::error::network_unreachable, kConnectStep);
+}
+
 bool IsLocalShortage(const Status& error) {
   // The pool's failures and net::FetchUrl's (a health check's) both end
   // with the system's message.
@@ -1135,8 +1141,11 @@ std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle(bool checked) {
 asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& request,
                                                          bool idempotent, bool resend_if_lost) {
   if (request.streamed_body) return SendStreamed(request, idempotent, resend_if_lost);
-  if (std::unique_ptr<Connection> connection = TakeIdle(/*checked=*/!idempotent)) {
-    return ExchangeOn(std::move(connection), request, idempotent && resend_if_lost);
+  // Only a request that may go again on a new connection skips the look at
+  // a pooled one (TakeIdle): the resend covers a close that look would see.
+  const bool resend = idempotent && resend_if_lost;
+  if (std::unique_ptr<Connection> connection = TakeIdle(/*checked=*/!resend)) {
+    return ExchangeOn(std::move(connection), request, resend);
   }
   return SendOnNewConnection(request);
 }

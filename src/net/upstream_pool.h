@@ -55,6 +55,10 @@ struct UpstreamOptions {
 // that could not be made (refused, unreachable, timed out, or its TLS
 // handshake failed): none of the request went to the service.
 bool IsConnectFailure(const Status& error);
+// Of those, the ones no service took any part in: the connection refused,
+// or no route to its host (not a timeout, which a full accept queue gives,
+// nor a TLS handshake, which costs the service its work).
+bool IsConnectionRefused(const Status& error);
 
 // Whether `error`, from UpstreamPool's Send or Upgrade or from
 // net::FetchUrl, is a connection this process could not make for want of

@@ -135,16 +135,18 @@ TEST_F(ForwardAuthTest, EnvoyTakesThePathAfterThePrefixAndPassesStatusThrough) {
   EXPECT_TRUE(IsForwardAuthTarget("/auth/envoy/orders"));
 }
 
-// All of /auth/ is forward-auth's: a proxy given a wrong address (a
-// trailing slash, Envoy's path_prefix `/auth`) is answered 404 by Bulwark
+// A path that begins as an endpoint does is forward-auth's: a proxy given
+// a wrong address (a trailing slash) is answered 404 by Bulwark
 // (RunForwardAuth has no answer: the server's is 404), never passed to a
 // catch-all route's service that would answer 200 and so allow everything.
-TEST_F(ForwardAuthTest, EveryPathUnderAuthIsForwardAuths) {
+// Other paths under /auth/ stay routes' (Keycloak's /auth/realms/).
+TEST_F(ForwardAuthTest, APathThatBeginsAsAnEndpointIsForwardAuths) {
   for (const char* target : {"/auth", "/auth/", "/auth/traefik/", "/auth/nginx/", "/auth/envoyx",
-                             "/auth/orders/1", "/auth/traefik/?x=1", "/auth?x"}) {
+                             "/auth/nginx.", "/auth/traefik/?x=1", "/auth?x"}) {
     EXPECT_TRUE(IsForwardAuthTarget(target)) << target;
   }
-  for (const char* target : {"/authx", "/au", "/", "/orders/auth/nginx", "/Auth/nginx"}) {
+  for (const char* target : {"/authx", "/au", "/", "/orders/auth/nginx", "/Auth/nginx",
+                             "/auth/realms/master", "/auth/callback"}) {
     EXPECT_FALSE(IsForwardAuthTarget(target)) << target;
   }
   EXPECT_FALSE(RunForwardAuth(*gw_, options_, {.target = "/auth/traefik/"}).has_value());

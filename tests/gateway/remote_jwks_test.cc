@@ -329,7 +329,8 @@ TEST_F(RemoteJwksTest, StartWaitsForSilentProvidersTogether) {
   const auto took = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(auth.has_value()) << auth.error().ToString();
   EXPECT_GE(took, std::chrono::milliseconds(600));  // it did wait for them
-  EXPECT_LT(took, std::chrono::milliseconds(1400)) << "one after another, not together";
+  // One after another would take 2100 ms at the least.
+  EXPECT_LT(took, std::chrono::milliseconds(1900)) << "one after another, not together";
   EXPECT_TRUE((*auth)->Authenticate(Token(*key1_)).has_value());
 }
 

@@ -433,6 +433,21 @@ TEST_F(UpstreamPoolTest, ResendsNothingWhenTheCallerRetriesItself) {
   EXPECT_EQ(service.requests(), 2);
 }
 
+// Without the resend, a pooled connection is looked at before it is used:
+// one the service closed after its answer is not taken, and the request
+// goes on a new connection instead of failing on the old.
+TEST_F(UpstreamPoolTest, WithoutTheResendAClosedPooledConnectionIsLookedAtFirst) {
+  Service service(/*answers_per_connection=*/1);
+  UpstreamPool pool = Pool(service);
+  ASSERT_TRUE(Send(pool, "GET", true).has_value());
+  service.AwaitClose();
+  Result<HttpResponse> response = Send(pool, "GET", /*idempotent=*/true, "",
+                                       std::chrono::milliseconds(0), /*resend_if_lost=*/false);
+  ASSERT_TRUE(response.has_value()) << response.error().ToString();
+  EXPECT_EQ(response->body, "ok");
+  EXPECT_EQ(service.connections(), 2);
+}
+
 // A pooled connection the service has closed (its keep-alive timer fired,
 // as Node's does after five seconds) is not used: a request that must not
 // be repeated would fail on it, having reached no one, so it goes on a new
