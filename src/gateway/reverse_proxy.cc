@@ -136,16 +136,16 @@ std::optional<std::string> WebSocketAcceptOwed(const net::HttpRequest& request) 
 // must carry it. Not a coroutine (no frame of its own), and no conditional
 // expression around a co_await (which GCC 12 builds wrong): the caller
 // awaits what it returns, and keeps `accept` until then.
-// `resend_if_lost` lets the pool send an idempotent request once more when
-// a kept-alive connection is lost before its answer (UpstreamPool::Send):
-// only without a retry policy, as nginx does. A policy says itself what
-// goes again, each try counted, budgeted and within its time.
+// `may_resend` lets the pool send the request once more when a kept-alive
+// connection is lost before its answer (UpstreamPool::Send): an idempotent
+// one without a retry policy, as nginx does. A policy says itself what goes
+// again, each try counted, budgeted and within its time.
 asio::awaitable<Result<net::HttpResponse>> SendOrUpgrade(net::UpstreamPool& pool,
                                                          const net::HttpRequest& request,
                                                          const std::optional<std::string>& accept,
-                                                         bool idempotent, bool resend_if_lost) {
+                                                         bool may_resend) {
   if (accept) return pool.Upgrade(request, {.protocol = "websocket", .accept = *accept});
-  return pool.Send(request, idempotent, resend_if_lost);
+  return pool.Send(request, may_resend);
 }
 
 // Counts in `bytes` (may be null) the held body of `request`, when its try
@@ -1135,6 +1135,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       const RouteForward& forward = ForwardOf(*decision.route);
       const int max_tries = MaxTries(forward, view->size());
       const bool idempotent = Idempotent(upstream_request.method);
+      const bool may_resend = idempotent && !forward.revisit;  // (SendOrUpgrade)
       std::optional<guard::RetryBudget::Request> budgeted;
       if (upstream.budget) budgeted.emplace(*upstream.budget);
       const auto first_try = std::chrono::steady_clock::now();
@@ -1149,7 +1150,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       std::optional<InFlight> in_flight;
       if (upstream.least_request) in_flight.emplace(endpoint->in_flight);
       Result<net::HttpResponse> sent =
-          co_await SendOrUpgrade(pool, upstream_request, accept, idempotent, !forward.revisit);
+          co_await SendOrUpgrade(pool, upstream_request, accept, may_resend);
       CountBodySent(upstream.request_bytes, upstream_request, sent);
       // A try that failed as the route's policy allows goes again: to
       // the next endpoint that is up and has not had the request; then,
@@ -1239,7 +1240,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
         }
         if (upstream.least_request) in_flight.emplace(endpoint->in_flight);
         sent = co_await SendOrUpgrade(PoolAt(*view, place, executor), upstream_request, accept,
-                                      idempotent, !forward.revisit);
+                                      may_resend);
         CountBodySent(upstream.request_bytes, upstream_request, sent);
         ++tries;
       }

@@ -565,9 +565,8 @@ ReadOutcome HttpConnection<Stream>::TakeHead(size_t head_size, HttpRequest& requ
   // send it again on a new connection, whose handshake verifies the chain
   // now (and refuses it, if it was revoked).
   if constexpr (kTls) {
-    if (tls_info_ && tls_info_->client_verified &&
-        (static_cast<int64_t>(std::time(nullptr)) >= tls_info_->client_chain_expiry ||
-         worker_.shared.tls->TrustGeneration() != tls_info_->client_trust_generation)) {
+    if (tls_info_ && tls_info_->ClientIdentityEnded(static_cast<int64_t>(std::time(nullptr)),
+                                                    worker_.shared.tls->TrustGeneration())) {
       refusal = Refusal::kMisdirectedRequest;
       return ReadOutcome::kRefused;
     }
@@ -725,21 +724,16 @@ template <class Stream>
 asio::awaitable<void> HttpConnection<Stream>::RunTunnel(Tunnel& tunnel) {
   slot_.phase = ConnectionPhase::kTunnel;  // a drain cuts it (BeginDrain)
   slot_.tunnel = &tunnel;                  // and the sweep, once its credential ends
-  if constexpr (kTls) {
-    // It runs on the client's certificate only while that stands (the
-    // sweep's CutTunnelsWhoseCredentialEnded).
-    if (tls_info_ && tls_info_->client_verified) {
-      slot_.identity_bound = true;
-      slot_.identity_expiry = tls_info_->client_chain_expiry;
-      slot_.identity_trust_generation = tls_info_->client_trust_generation;
-    }
-  }
+  // It runs on the client's certificate only while that stands (the
+  // sweep's CutTunnelsWhoseCredentialEnded).
+  if constexpr (kTls) slot_.identity = tls_info_.get();
   ClientEnd end(*this);
   // What the client sent after its request (the head is consumed) goes first.
   const std::string early(Buffered());
   buffer_.clear();
   co_await tunnel.Run(end, early);
   slot_.tunnel = nullptr;
+  slot_.identity = nullptr;
   CloseSocket();
 }
 

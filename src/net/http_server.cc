@@ -30,6 +30,7 @@
 #include "net/request_head.h"
 #include "net/server_worker.h"
 #include "net/streamed_body.h"
+#include "net/tls.h"
 #include "net/tunnel.h"
 #include "net/upstream_pool.h"
 
@@ -256,11 +257,10 @@ void CutTunnelsWhoseCredentialEnded(Worker& worker) {
   for (ConnectionSlot* slot : worker.connections) {
     if (slot->phase != ConnectionPhase::kTunnel) continue;
     const bool identity_ended =
-        slot->identity_bound &&
-        (now >= slot->identity_expiry || generation != slot->identity_trust_generation);
+        slot->identity != nullptr && slot->identity->ClientIdentityEnded(now, generation);
     const bool credential_ended = slot->tunnel != nullptr && !slot->tunnel->CredentialStands();
     if (!identity_ended && !credential_ended) continue;
-    slot->identity_bound = false;  // once
+    slot->identity = nullptr;  // once
     slot->tunnel = nullptr;
     log::Info("net.http.tunnel_credential_ended",
               {{"credential", identity_ended ? "client certificate" : "other"}});

@@ -34,6 +34,7 @@
 struct ssl_st;  // OpenSSL's SSL
 
 namespace bulwark::net {
+struct TlsConnectionInfo;
 class Tunnel;
 class UpstreamPool;
 }  // namespace bulwark::net
@@ -156,14 +157,11 @@ struct ConnectionSlot {
   ssl_st* tls = nullptr;
   Clock::time_point deadline = Clock::time_point::max();
   bool timed_out = false;  // set by the sweep when it cancelled for the deadline
-  // A tunnel over a TLS connection whose client certificate verified: it
-  // runs on that identity only while the chain stands, until
-  // `identity_expiry` (seconds since the epoch) and while the listener's
-  // client trust is still `identity_trust_generation`; the idle sweep ends
-  // it after (CutTunnelsWhoseCredentialEnded).
-  bool identity_bound = false;
-  int64_t identity_expiry = INT64_MAX;
-  uint64_t identity_trust_generation = 0;
+  // A TLS tunnel's connection facts (the connection's own, which outlive
+  // the slot's registration): one opened on a client certificate runs only
+  // while that stands (TlsConnectionInfo::ClientIdentityEnded); the idle
+  // sweep ends it after (CutTunnelsWhoseCredentialEnded). Null otherwise.
+  const TlsConnectionInfo* identity = nullptr;
   // The tunnel the connection has become, asked by the same sweep whether
   // the credential it was opened on still stands; null before.
   const Tunnel* tunnel = nullptr;

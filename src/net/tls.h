@@ -68,6 +68,15 @@ struct TlsConnectionInfo {
   // The listener's client trust (CA bundle and CRL) the chain was verified
   // against: TlsContextSource::TrustGeneration() when the connection began.
   uint64_t client_trust_generation = 0;
+
+  // Whether the verified client certificate no longer stands at `now`
+  // (seconds since the epoch) under the listener's client trust `generation`
+  // (TlsContextSource::TrustGeneration): a certificate of its chain has
+  // expired, a CRL has passed its next update, or the trust has changed.
+  // False without a verified client certificate.
+  bool ClientIdentityEnded(int64_t now, uint64_t generation) const {
+    return client_verified && (now >= client_chain_expiry || generation != client_trust_generation);
+  }
 };
 
 // True if `id` is a SPIFFE ID by the SPIFFE-ID specification:

@@ -1139,13 +1139,12 @@ std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle(bool checked) {
 }
 
 asio::awaitable<Result<HttpResponse>> UpstreamPool::Send(const HttpRequest& request,
-                                                         bool idempotent, bool resend_if_lost) {
-  if (request.streamed_body) return SendStreamed(request, idempotent, resend_if_lost);
+                                                         bool may_resend) {
+  if (request.streamed_body) return SendStreamed(request, may_resend);
   // Only a request that may go again on a new connection skips the look at
   // a pooled one (TakeIdle): the resend covers a close that look would see.
-  const bool resend = idempotent && resend_if_lost;
-  if (std::unique_ptr<Connection> connection = TakeIdle(/*checked=*/!resend)) {
-    return ExchangeOn(std::move(connection), request, resend);
+  if (std::unique_ptr<Connection> connection = TakeIdle(/*checked=*/!may_resend)) {
+    return ExchangeOn(std::move(connection), request, may_resend);
   }
   return SendOnNewConnection(request);
 }
@@ -1175,8 +1174,7 @@ class BodyAfter final : public StreamedBody {
 }  // namespace
 
 asio::awaitable<Result<HttpResponse>> UpstreamPool::SendStreamed(const HttpRequest& request,
-                                                                 bool idempotent,
-                                                                 bool resend_if_lost) {
+                                                                 bool may_resend) {
   const HttpRequest* to_send = &request;
   HttpRequest chunked;
   if (!request.streamed_body->length()) {
@@ -1195,7 +1193,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::SendStreamed(const HttpReque
     if (gathered.size() <= kMaxGatheredBody) {
       chunked.streamed_body = nullptr;
       chunked.body = std::move(gathered);
-      co_return co_await Send(chunked, idempotent, resend_if_lost);
+      co_return co_await Send(chunked, may_resend);
     }
     chunked.streamed_body = std::make_shared<BodyAfter>(std::move(gathered), request.streamed_body);
     to_send = &chunked;
@@ -1203,7 +1201,7 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::SendStreamed(const HttpReque
   // Once a byte of the body is sent it cannot be sent again, so the head
   // must not go to a connection the service has closed while it was idle.
   if (std::unique_ptr<Connection> connection = TakeIdle(/*checked=*/true)) {
-    co_return co_await ExchangeOn(std::move(connection), *to_send, idempotent && resend_if_lost);
+    co_return co_await ExchangeOn(std::move(connection), *to_send, may_resend);
   }
   co_return co_await SendOnNewConnection(*to_send);
 }

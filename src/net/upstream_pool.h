@@ -123,17 +123,17 @@ class UpstreamPool {
   // this hop and without Date; `headers` is empty.
   // A request that fails on a reused connection before any byte of a
   // response arrived is sent once more on a fresh connection when
-  // `idempotent` and `resend_if_lost` (the service may have closed the
-  // connection as the request went: nginx does the same; a caller with a
-  // retry policy of its own says no, and retries as that policy says).
+  // `may_resend`: an idempotent request whose caller has no retry policy
+  // of its own (the service may have closed the connection as the request
+  // went: nginx does the same). Without it a pooled connection is looked
+  // at before it is used.
   // A body that streams (see max_held_body_bytes) keeps its connection
   // until it ends; the connection returns to the pool if the body ended as
   // framed, else it is closed. Its head came within response_timeout.
   // Errors: kUnavailable (cannot connect, connection lost), kDeadlineExceeded
   // (timeout), kResourceExhausted (response head too large), kDataLoss
   // (malformed response). Never throws for I/O outcomes.
-  boost::asio::awaitable<Result<HttpResponse>> Send(const HttpRequest& request, bool idempotent,
-                                                    bool resend_if_lost = true);
+  boost::asio::awaitable<Result<HttpResponse>> Send(const HttpRequest& request, bool may_resend);
 
   // What an upgrade asks the service for: the protocol to switch to (e.g.
   // "websocket"; the pool adds `Connection: Upgrade` and `Upgrade`) and, if
@@ -174,7 +174,7 @@ class UpstreamPool {
   std::unique_ptr<Connection> TakeIdle(bool checked);
   // Send for a request with a streamed body.
   boost::asio::awaitable<Result<HttpResponse>> SendStreamed(const HttpRequest& request,
-                                                            bool idempotent, bool resend_if_lost);
+                                                            bool may_resend);
   boost::asio::awaitable<Result<std::unique_ptr<Connection>>> Connect();
   boost::asio::awaitable<Result<HttpResponse>> SendOnNewConnection(const HttpRequest& request);
   // Sends `request` on `connection` and reads the response (Exchange on the

@@ -95,11 +95,10 @@ class HangsUpOnTheSecondRequest {
 class UpstreamPoolTest : public ::testing::Test {
  protected:
   // `own`: the request's own response timeout (zero: the pool's).
-  // `resend_if_lost` as UpstreamPool::Send takes it.
-  Result<HttpResponse> Send(UpstreamPool& pool, std::string method, bool idempotent,
+  // `may_resend` as UpstreamPool::Send takes it.
+  Result<HttpResponse> Send(UpstreamPool& pool, std::string method, bool may_resend,
                             std::string body = "",
-                            std::chrono::milliseconds own = std::chrono::milliseconds(0),
-                            bool resend_if_lost = true) {
+                            std::chrono::milliseconds own = std::chrono::milliseconds(0)) {
     HttpRequest request;
     request.method = std::move(method);
     request.target = "/a";
@@ -109,9 +108,7 @@ class UpstreamPoolTest : public ::testing::Test {
     std::optional<Result<HttpResponse>> out;
     asio::co_spawn(
         ioc_,
-        [&]() -> asio::awaitable<void> {
-          out.emplace(co_await pool.Send(request, idempotent, resend_if_lost));
-        },
+        [&]() -> asio::awaitable<void> { out.emplace(co_await pool.Send(request, may_resend)); },
         asio::detached);
     ioc_.restart();
     ioc_.run();
@@ -154,7 +151,7 @@ TEST_F(UpstreamPoolTest, KeepsAConnectionForTheNextRequest) {
   Service service(/*answers_per_connection=*/100);
   UpstreamPool pool = Pool(service);
   for (int i = 0; i < 3; ++i) {
-    Result<HttpResponse> response = Send(pool, "GET", /*idempotent=*/true);
+    Result<HttpResponse> response = Send(pool, "GET", /*may_resend=*/true);
     ASSERT_TRUE(response.has_value()) << response.error().ToString();
     EXPECT_EQ(response->status, 200);
     EXPECT_EQ(response->body, "ok");
@@ -173,7 +170,7 @@ TEST_F(UpstreamPoolTest, SendsABodyBeyondTheSocketBuffers) {
     body[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
   const std::string expected = std::to_string(std::hash<std::string>{}(body));
   for (int round = 0; round < 2; ++round) {
-    Result<HttpResponse> response = Send(pool, "POST", /*idempotent=*/false, body);
+    Result<HttpResponse> response = Send(pool, "POST", /*may_resend=*/false, body);
     ASSERT_TRUE(response.has_value()) << response.error().ToString();
     EXPECT_EQ(response->body, expected) << round;
   }
@@ -332,7 +329,7 @@ TEST_F(UpstreamPoolTest, RetriesAnIdempotentRequestOnceOnANewConnection) {
   UpstreamPool pool = Pool(service);
   ASSERT_TRUE(Send(pool, "GET", true).has_value());
   service.AwaitClose();
-  Result<HttpResponse> response = Send(pool, "GET", /*idempotent=*/true);
+  Result<HttpResponse> response = Send(pool, "GET", /*may_resend=*/true);
   ASSERT_TRUE(response.has_value()) << response.error().ToString();
   EXPECT_EQ(response->body, "ok");
   EXPECT_EQ(service.connections(), 2);
@@ -398,7 +395,7 @@ TEST_F(UpstreamPoolTest, TellsATimeoutBeforeTheAnswerFromOneWithin) {
     ::close(fd);
   });
   UpstreamPool pool = Pool(service.port(), std::chrono::milliseconds(200));
-  Result<HttpResponse> response = Send(pool, "GET", /*idempotent=*/true);
+  Result<HttpResponse> response = Send(pool, "GET", /*may_resend=*/true);
   ASSERT_FALSE(response.has_value());
   EXPECT_EQ(response.error().code(), StatusCode::kDeadlineExceeded) << response.error().ToString();
   EXPECT_FALSE(IsTimeoutBeforeAnswer(response.error())) << response.error().ToString();
@@ -410,7 +407,7 @@ TEST_F(UpstreamPoolTest, DoesNotRetryARequestThatIsNotIdempotent) {
   HangsUpOnTheSecondRequest service;
   UpstreamPool pool = Pool(service.port());
   ASSERT_TRUE(Send(pool, "GET", true).has_value());
-  Result<HttpResponse> response = Send(pool, "POST", /*idempotent=*/false);
+  Result<HttpResponse> response = Send(pool, "POST", /*may_resend=*/false);
   ASSERT_FALSE(response.has_value());
   EXPECT_EQ(response.error().code(), StatusCode::kUnavailable) << response.error().ToString();
   EXPECT_EQ(service.connections(), 1);
@@ -425,27 +422,11 @@ TEST_F(UpstreamPoolTest, ResendsNothingWhenTheCallerRetriesItself) {
   HangsUpOnTheSecondRequest service;
   UpstreamPool pool = Pool(service.port());
   ASSERT_TRUE(Send(pool, "GET", true).has_value());
-  Result<HttpResponse> response = Send(pool, "GET", /*idempotent=*/true, "",
-                                       std::chrono::milliseconds(0), /*resend_if_lost=*/false);
+  Result<HttpResponse> response = Send(pool, "GET", /*may_resend=*/false);
   ASSERT_FALSE(response.has_value());
   EXPECT_TRUE(IsLostBeforeAnswer(response.error())) << response.error().ToString();
   EXPECT_EQ(service.connections(), 1);
   EXPECT_EQ(service.requests(), 2);
-}
-
-// Without the resend, a pooled connection is looked at before it is used:
-// one the service closed after its answer is not taken, and the request
-// goes on a new connection instead of failing on the old.
-TEST_F(UpstreamPoolTest, WithoutTheResendAClosedPooledConnectionIsLookedAtFirst) {
-  Service service(/*answers_per_connection=*/1);
-  UpstreamPool pool = Pool(service);
-  ASSERT_TRUE(Send(pool, "GET", true).has_value());
-  service.AwaitClose();
-  Result<HttpResponse> response = Send(pool, "GET", /*idempotent=*/true, "",
-                                       std::chrono::milliseconds(0), /*resend_if_lost=*/false);
-  ASSERT_TRUE(response.has_value()) << response.error().ToString();
-  EXPECT_EQ(response->body, "ok");
-  EXPECT_EQ(service.connections(), 2);
 }
 
 // A pooled connection the service has closed (its keep-alive timer fired,
@@ -458,7 +439,7 @@ TEST_F(UpstreamPoolTest, AConnectionTheServiceClosedIsNotUsedAgain) {
   ASSERT_TRUE(Send(pool, "GET", true).has_value());
   service.AwaitClose();
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // its FIN is in
-  Result<HttpResponse> response = Send(pool, "POST", /*idempotent=*/false, "x");
+  Result<HttpResponse> response = Send(pool, "POST", /*may_resend=*/false, "x");
   ASSERT_TRUE(response.has_value()) << response.error().ToString();
   EXPECT_EQ(response->status, 200);
   EXPECT_EQ(service.connections(), 2);
@@ -469,7 +450,7 @@ TEST_F(UpstreamPoolTest, AConnectionTheServiceClosedIsNotUsedAgain) {
 // service took and then hung up on is not.
 TEST_F(UpstreamPoolTest, TellsAFailureToConnectFromOneAfterSending) {
   UpstreamPool refused = Pool(1);  // nothing listens there
-  Result<HttpResponse> response = Send(refused, "POST", /*idempotent=*/false);
+  Result<HttpResponse> response = Send(refused, "POST", /*may_resend=*/false);
   ASSERT_FALSE(response.has_value());
   EXPECT_TRUE(IsConnectFailure(response.error())) << response.error().ToString();
   EXPECT_TRUE(IsLostBeforeAnswer(response.error())) << response.error().ToString();
@@ -477,7 +458,7 @@ TEST_F(UpstreamPoolTest, TellsAFailureToConnectFromOneAfterSending) {
   HangsUpOnTheSecondRequest service;
   UpstreamPool pool = Pool(service.port());
   ASSERT_TRUE(Send(pool, "GET", true).has_value());
-  response = Send(pool, "POST", /*idempotent=*/false);
+  response = Send(pool, "POST", /*may_resend=*/false);
   ASSERT_FALSE(response.has_value());
   EXPECT_FALSE(IsConnectFailure(response.error())) << response.error().ToString();
   EXPECT_TRUE(IsLostBeforeAnswer(response.error()))
@@ -498,7 +479,7 @@ TEST_F(UpstreamPoolTest, GivesTheAnswerOfAServiceThatRefusedTheBodyEarly) {
   });
   UpstreamPool pool = Pool(service.port());
   Result<HttpResponse> response =
-      Send(pool, "PUT", /*idempotent=*/true, testing::Pattern(32 << 20));
+      Send(pool, "PUT", /*may_resend=*/true, testing::Pattern(32 << 20));
   ASSERT_TRUE(response.has_value()) << response.error().ToString();
   EXPECT_EQ(response->status, 413);
   EXPECT_EQ(response->body, "big\n");
@@ -595,7 +576,7 @@ TEST_F(UpstreamPoolTest, DoesNotRetryOnceAResponseHasBegun) {
                     "HTTP/1.1 200 OK\r\nX-Long: " + std::string(70 * 1024, 'a') + "\r\n");
     UpstreamPool pool = Pool(service);
     ASSERT_TRUE(Send(pool, "GET", true).has_value());
-    Result<HttpResponse> response = Send(pool, "GET", /*idempotent=*/true);
+    Result<HttpResponse> response = Send(pool, "GET", /*may_resend=*/true);
     ASSERT_FALSE(response.has_value());
     EXPECT_EQ(response.error().code(), StatusCode::kResourceExhausted)
         << response.error().ToString();
@@ -605,7 +586,7 @@ TEST_F(UpstreamPoolTest, DoesNotRetryOnceAResponseHasBegun) {
     Service service(/*answers_per_connection=*/2, "HTTP/1.1 100 Continue\r\n\r\n");
     UpstreamPool pool = Pool(service);
     ASSERT_TRUE(Send(pool, "GET", true).has_value());
-    Result<HttpResponse> response = Send(pool, "GET", /*idempotent=*/true);
+    Result<HttpResponse> response = Send(pool, "GET", /*may_resend=*/true);
     ASSERT_FALSE(response.has_value());
     EXPECT_EQ(response.error().code(), StatusCode::kUnavailable) << response.error().ToString();
     EXPECT_FALSE(IsLostBeforeAnswer(response.error()))
