@@ -169,6 +169,7 @@ std::optional<net::HttpResponse> AdminApi::Handle(const net::HttpRequest& reques
   if (audit_ != nullptr && !audit_reason.empty()) {
     audit::AuditEvent event;
     event.time = clock_.Now();
+    event.request_id = request.request_id;
     if (authenticated) {
       event.subject = "admin";
       event.credential_kind = "admin_token";

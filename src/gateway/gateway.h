@@ -201,6 +201,11 @@ class Gateway {
   // Whether the API key of id `id`, which authenticated a request, still
   // stands (ApiKeyIndex::Stands); true without an index.
   bool ApiKeyStands(std::string_view id) const;
+  // Whether `principal`'s credential has not reached its end by this
+  // gateway's clock (Principal::ends_at; true when it has none).
+  bool PrincipalUnexpired(const Principal& principal) const {
+    return principal.ends_at() == 0 || clock_.NowUnixSeconds() < principal.ends_at();
+  }
 
   // How many fetches of the keys `refetch` waits for have finished (see
   // JwtAuthenticator::KeyFetches).

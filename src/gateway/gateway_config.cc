@@ -255,16 +255,21 @@ Result<FieldRules> FieldRulesFromNode(const ConfigNode& node, bool request) {
 }
 
 Result<Route> RouteFromNode(const ConfigNode& node) {
-  BULWARK_RETURN_IF_ERROR(
-      node.CheckKeys({"name", "host", "path_prefix", "prefix_rewrite", "methods", "authn", "authz",
-                      "rate_limit", "upstream", "websocket", "retry", "response_timeout_ms",
-                      "request_headers", "response_headers", "case_sensitive"}));
+  BULWARK_RETURN_IF_ERROR(node.CheckKeys(
+      {"name", "host", "path_prefix", "prefix_rewrite", "methods", "authn", "authz", "rate_limit",
+       "upstream", "websocket", "websocket_outlives_token", "retry", "response_timeout_ms",
+       "request_headers", "response_headers", "case_sensitive"}));
   Route route;
   BULWARK_ASSIGN_OR_RETURN(route.name, node["name"].String());
   BULWARK_ASSIGN_OR_RETURN(route.upstream, node["upstream"].StringOr(""));
   BULWARK_ASSIGN_OR_RETURN(route.websocket, node["websocket"].BoolOr(false));
   if (route.websocket && route.upstream.empty()) {
     return Err(node["websocket"].Error("needs an upstream to tunnel to"));
+  }
+  BULWARK_ASSIGN_OR_RETURN(route.websocket_outlives_token,
+                           node["websocket_outlives_token"].BoolOr(false));
+  if (route.websocket_outlives_token && !route.websocket) {
+    return Err(node["websocket_outlives_token"].Error("needs websocket: true"));
   }
   if (ConfigNode retry = node["retry"]; !retry.IsMissing()) {
     if (route.upstream.empty()) return Err(retry.Error("needs an upstream to send again to"));

@@ -444,6 +444,8 @@ Result<Principal> JwtAuthenticator::MakePrincipal(const Issuer& issuer,
   p.credential_ = CredentialKind::kJwt;
   p.subject_ = token.subject();
   p.issuer_ = issuer.config.name;
+  // Verification takes the token until its exp and the leeway have passed.
+  if (token.expires_at() != 0) p.ends_at_ = token.expires_at() + issuer.config.leeway.count();
   const auto& claims = token.claims();
   AppendScopes(Lookup(claims, "scope"), p.scopes_);
   AppendScopes(Lookup(claims, "scp"), p.scopes_);

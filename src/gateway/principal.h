@@ -6,6 +6,7 @@
 #ifndef BULWARK_GATEWAY_PRINCIPAL_H_
 #define BULWARK_GATEWAY_PRINCIPAL_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,6 +34,11 @@ class Principal {
   const std::string& cert_sha256() const { return cert_sha256_; }
   // The id of the API key that authenticated the request, "" otherwise.
   const std::string& api_key_id() const { return api_key_id_; }
+  // The Unix second from which the credential is no longer taken: a JWT's
+  // `exp` and its issuer's leeway. 0 when it has no such end (an API key's
+  // expiry and revocation are the key index's to tell, a certificate's the
+  // connection's).
+  int64_t ends_at() const { return ends_at_; }
 
   bool HasScope(std::string_view scope) const;
   bool HasRole(std::string_view role) const;
@@ -59,6 +65,7 @@ class Principal {
   std::string spiffe_id_;
   std::string cert_sha256_;
   std::string api_key_id_;
+  int64_t ends_at_ = 0;
   std::string identity_fields_;  // set by Seal
 };
 

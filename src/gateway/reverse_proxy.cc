@@ -426,24 +426,33 @@ class InFlightTunnel final : public net::Tunnel {
   InFlight in_flight_;
 };
 
-// A tunnel opened on an API key runs while the key stands: once it is
-// revoked, expires or is deleted, the io thread ends the tunnel within a
-// second (Tunnel::CredentialStands), as a request on it would be refused.
-class KeyBoundTunnel final : public net::Tunnel {
+// A tunnel runs while the credentials that opened it stand: once its API
+// key is revoked, expires or is deleted, or its JWT passes its exp (and the
+// issuer's leeway), the io thread ends it within a second
+// (Tunnel::CredentialStands), as a request on it would be refused then.
+class CredentialBoundTunnel final : public net::Tunnel {
  public:
-  KeyBoundTunnel(std::shared_ptr<net::Tunnel> tunnel, const Gateway& gateway, std::string key_id)
-      : tunnel_(std::move(tunnel)), gateway_(gateway), key_id_(std::move(key_id)) {}
+  // `key_id` "" and `token` null each bind nothing.
+  CredentialBoundTunnel(std::shared_ptr<net::Tunnel> tunnel, const Gateway& gateway,
+                        std::string key_id, std::shared_ptr<const Principal> token)
+      : tunnel_(std::move(tunnel)),
+        gateway_(gateway),
+        key_id_(std::move(key_id)),
+        token_(std::move(token)) {}
   asio::awaitable<void> Run(net::TunnelEnd& client, std::string_view early) override {
     co_await tunnel_->Run(client, early);
   }
   bool CredentialStands() const override {
-    return gateway_.ApiKeyStands(key_id_) && tunnel_->CredentialStands();
+    return (key_id_.empty() || gateway_.ApiKeyStands(key_id_)) &&
+           (token_ == nullptr || gateway_.PrincipalUnexpired(*token_)) &&
+           tunnel_->CredentialStands();
   }
 
  private:
   std::shared_ptr<net::Tunnel> tunnel_;
   const Gateway& gateway_;
   const std::string key_id_;
+  const std::shared_ptr<const Principal> token_;
 };
 
 }  // namespace
@@ -512,7 +521,7 @@ HealthChecker::Target HealthTarget(const std::string& upstream, const net::Upstr
       .endpoint = label,
       .url = fmt::format("{}://{}{}", o.tls ? "https" : "http", authority, check.path),
       // A check passes on its status: a long health page (Spring's with
-      // details, say) is not read, let alone held against the endpoint.
+      // details, say) is not held against the endpoint (read and dropped).
       .fetch = {.timeout = check.timeout, .head_only = true, .allow_plain_http = true},
       .options = check};
   for (const boost::asio::ip::tcp::endpoint& e : resolved) {
@@ -1404,9 +1413,16 @@ void ReverseProxy::FinishForward(const Endpoint& endpoint, Result<net::HttpRespo
     response->tunnel = std::make_shared<CountedTunnel>(std::move(response->tunnel), *recorder_,
                                                        UpstreamName(endpoint));
   }
-  if (response->tunnel && !decision.api_key_id.empty()) {
-    response->tunnel = std::make_shared<KeyBoundTunnel>(std::move(response->tunnel), gateway_,
-                                                        decision.api_key_id);
+  if (response->tunnel) {
+    std::shared_ptr<const Principal> token;
+    if (decision.principal && decision.principal->ends_at() != 0 && decision.route != nullptr &&
+        !decision.route->websocket_outlives_token) {
+      token = decision.principal;
+    }
+    if (!decision.api_key_id.empty() || token) {
+      response->tunnel = std::make_shared<CredentialBoundTunnel>(
+          std::move(response->tunnel), gateway_, decision.api_key_id, std::move(token));
+    }
   }
   out = std::move(*response);
 }

@@ -179,6 +179,11 @@ struct Route {
   // route's checks becomes a tunnel to the upstream; without this the
   // service gets it as a plain GET (Upgrade is a field of this hop).
   bool websocket = false;
+  // A tunnel opened on a JWT ends once the token would be refused (its exp
+  // and the issuer's leeway passed), within a second, as tunnels opened on
+  // an API key or a client certificate end with theirs; with this it runs
+  // on (as Envoy's do), for clients that cannot reconnect with a new token.
+  bool websocket_outlives_token = false;
   // What of this route's requests is sent again, in place of its
   // upstream's `retry` (all of it: what the block leaves out takes the
   // defaults, not the upstream's). The retry budget stays the upstream's.

@@ -9,6 +9,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <optional>
@@ -118,9 +119,61 @@ Result<Target> ParseTarget(std::string_view url, bool allow_plain_http = false) 
   return t;
 }
 
+Result<FetchedResponse> FailedRead(const beast::error_code& ec) {
+  if (ec == asio::error::operation_aborted || ec == beast::error::timeout) {
+    return Err(DeadlineExceededError("timed out"));
+  }
+  return Err(UnavailableError("reading the response failed: " + ec.message()));
+}
+
+// After a head read alone, the body is read and dropped, and the service's
+// close waited for when it said it would close (over TLS its close_notify
+// follows the body), so that this side closes with nothing left unread: a
+// socket closed with bytes unread makes the kernel send a reset, which a
+// service logs as an error on every check. At most kDrainLimit bytes, for
+// at most kDrainTime (and never past the exchange's deadline); a longer or
+// slower body is left, and reset.
+constexpr size_t kDrainLimit = 1 << 20;
+constexpr std::chrono::milliseconds kDrainTime(500);
+
+// The status and content type, read from the head; the body is dropped,
+// whatever it says.
+template <class Stream>
+asio::awaitable<Result<FetchedResponse>> ReadHeadThenDrain(
+    Stream& stream, beast::flat_buffer& buffer, bool head_request,
+    std::chrono::steady_clock::time_point deadline) {
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);
+  parser.skip(head_request);  // an answer to HEAD has none
+  auto [head_ec, head] = co_await http::async_read_header(stream, buffer, parser, kAwait);
+  if (head_ec) co_return FailedRead(head_ec);
+  FetchedResponse out;
+  out.status = static_cast<int>(parser.get().result_int());
+  out.content_type = std::string(parser.get()[http::field::content_type]);
+  beast::get_lowest_layer(stream).expires_at(
+      std::min(deadline, std::chrono::steady_clock::now() + kDrainTime));
+  std::array<char, 8192> scratch;
+  size_t drained = 0;
+  while (!parser.is_done() && drained < kDrainLimit) {
+    parser.get().body().data = scratch.data();
+    parser.get().body().size = scratch.size();
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kAwait);
+    if (ec && ec != http::error::need_buffer) co_return out;  // the head has decided
+    drained += scratch.size() - parser.get().body().size;
+  }
+  if (parser.is_done() && !parser.get().keep_alive()) {
+    for (;;) {  // until the close (an error: end of stream, or the time up)
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), kAwait);
+      if (ec) break;
+    }
+  }
+  co_return out;
+}
+
 template <class Stream>
 asio::awaitable<Result<FetchedResponse>> Exchange(Stream& stream, const Target& target,
-                                                  const FetchOptions& options) {
+                                                  const FetchOptions& options,
+                                                  std::chrono::steady_clock::time_point deadline) {
   http::request<http::string_body> request(http::string_to_verb(options.method),
                                            target.path_and_query, 11);
   if (request.method() == http::verb::unknown) {
@@ -145,23 +198,17 @@ asio::awaitable<Result<FetchedResponse>> Exchange(Stream& stream, const Target& 
   if (write_ec)
     co_return Err(UnavailableError("sending the request failed: " + write_ec.message()));
   beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  // A head read alone leaves the body unread, however long it says it is.
   if (options.head_only) {
-    parser.body_limit(boost::none);
-  } else {
-    parser.body_limit(options.max_body_bytes);
+    co_return co_await ReadHeadThenDrain(stream, buffer, request.method() == http::verb::head,
+                                         deadline);
   }
-  auto [read_ec, read] = options.head_only
-                             ? co_await http::async_read_header(stream, buffer, parser, kAwait)
-                             : co_await http::async_read(stream, buffer, parser, kAwait);
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(options.max_body_bytes);
+  auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kAwait);
   if (read_ec == http::error::body_limit) {
     co_return Err(ResourceExhaustedError("response body over the limit"));
   }
-  if (read_ec == asio::error::operation_aborted || read_ec == beast::error::timeout) {
-    co_return Err(DeadlineExceededError("timed out"));
-  }
-  if (read_ec) co_return Err(UnavailableError("reading the response failed: " + read_ec.message()));
+  if (read_ec) co_return FailedRead(read_ec);
   auto& response = parser.get();
   FetchedResponse out;
   out.status = static_cast<int>(response.result_int());
@@ -177,12 +224,13 @@ asio::awaitable<Result<FetchedResponse>> Fetch(Target target, std::vector<tcp::e
                                                FetchOptions options) {
   auto executor = co_await asio::this_coro::executor;
   beast::tcp_stream tcp_stream(executor);
-  const beast::error_code connect_ec = co_await internal::ConnectInTurn(
-      tcp_stream, endpoints, std::chrono::steady_clock::now() + timeout);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const beast::error_code connect_ec =
+      co_await internal::ConnectInTurn(tcp_stream, endpoints, deadline);
   if (connect_ec == beast::error::timeout)
     co_return Err(DeadlineExceededError("connect timed out"));
   if (connect_ec) co_return Err(UnavailableError("cannot connect: " + connect_ec.message()));
-  if (!target.tls) co_return co_await Exchange(tcp_stream, target, options);
+  if (!target.tls) co_return co_await Exchange(tcp_stream, target, options, deadline);
 
   auto context = internal::BuildClientContext(options.ca_file, options.cert_file, options.key_file);
   if (!context) co_return Err(context.error());
@@ -195,7 +243,7 @@ asio::awaitable<Result<FetchedResponse>> Fetch(Target target, std::vector<tcp::e
     co_return Err(UnavailableError("TLS handshake with " + target.host +
                                    " failed: " + handshake_ec.message()));
   }
-  co_return co_await Exchange(stream, target, options);
+  co_return co_await Exchange(stream, target, options, deadline);
 }
 
 }  // namespace

@@ -25,8 +25,10 @@ struct FetchOptions {
   std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // the whole exchange
   std::string ca_file;                                         // PEM bundle; "" = system trust
   size_t max_body_bytes = 1 << 20;
-  // The status and head alone: the body, however long, is not read (the
-  // connection closes after the head), and FetchedResponse::body is empty.
+  // The status and head alone: FetchedResponse::body is empty. The body is
+  // read and dropped, up to 1 MiB within half a second (and `timeout`), so
+  // that the service sees the connection closed, not reset; a longer or
+  // slower one is left unread.
   bool head_only = false;
   // A client certificate to present (mTLS), PEM.
   std::string cert_file;

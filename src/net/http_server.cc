@@ -247,8 +247,8 @@ namespace {
 // Ends each tunnel whose credential no longer stands: a client certificate
 // of which a certificate of its chain has expired, or a CRL it was checked
 // against has passed its next update (client_chain_expiry), or whose CA
-// bundle or CRL a reload changed; an API key revoked or expired
-// (Tunnel::CredentialStands). A request on such a connection is refused
+// bundle or CRL a reload changed; an API key revoked or expired, a token
+// past its exp (Tunnel::CredentialStands). A request on such a connection is refused
 // (421, 401); a tunnel has no request to refuse, so its traffic ends, and
 // the client connects again under the credential it has now.
 void CutTunnelsWhoseCredentialEnded(Worker& worker) {
@@ -263,7 +263,7 @@ void CutTunnelsWhoseCredentialEnded(Worker& worker) {
     slot->identity = nullptr;  // once
     slot->tunnel = nullptr;
     log::Info("net.http.tunnel_credential_ended",
-              {{"credential", identity_ended ? "client certificate" : "other"}});
+              {{"credential", identity_ended ? "client certificate" : "API key or token"}});
     EndTraffic(*slot->stream);
   }
 }
@@ -329,6 +329,7 @@ class HttpServer::Impl {
 
   uint16_t port() const { return port_; }
   size_t threads() const { return workers_.size(); }
+  const HttpServerOptions& options() const { return shared_.options; }
 
  private:
   internal::ServerShared shared_;
@@ -455,6 +456,7 @@ Result<std::unique_ptr<HttpServer>> internal::ServerFactory::Start(HttpServerOpt
     auto impl = std::make_unique<Impl>(std::move(options), std::move(handler));
     impl->SetTls(std::move(tls));
     BULWARK_RETURN_IF_ERROR(impl->Listen());
+    if (const auto& before_serving = impl->options().before_serving) before_serving();
     BULWARK_RETURN_IF_ERROR(impl->StartThreads());
     log::Info("net.http.started", {{"port", impl->port()}, {"threads", impl->threads()}});
     return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));

@@ -92,6 +92,9 @@ struct HttpRequest {
   // route's own timeout, a retry's per-try timeout), in place of the pool's
   // response_timeout; zero for the pool's.
   std::chrono::milliseconds response_timeout{0};
+  // The id the handler gave this request for its records (X-Request-Id),
+  // "" for none; the server neither sets nor reads it.
+  std::string request_id;
 
   // The value of the first field named `name` (ASCII case-insensitive), or
   // nullopt. The view points into `headers`.
@@ -226,6 +229,14 @@ struct HttpServerOptions {
   // not block) and concurrently from all of them. Unset: refusals are only
   // logged, at debug level.
   std::function<void(const RefusedRequest&)> on_refused;
+
+  // Called once by Start when every listening socket is bound and the TLS
+  // files are loaded, before any connection is accepted: what the handler
+  // needs before its first request can be made ready here (remote keys
+  // fetched, say) after Start has found the listener's own mistakes.
+  // Connections that come meanwhile wait in the listen backlog, and are
+  // served once it returns.
+  std::function<void()> before_serving;
 };
 
 // A running server. Start it with Start; it serves until Stop or destruction.

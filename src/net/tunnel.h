@@ -50,8 +50,8 @@ class Tunnel {
   // closes or fails or neither sends anything for the tunnel's idle
   // timeout; then closes both.
   virtual boost::asio::awaitable<void> Run(TunnelEnd& client, std::string_view early) = 0;
-  // Whether the credential the tunnel was opened on still stands (an API
-  // key neither revoked nor expired). The io thread asks about once a
+  // Whether the credentials the tunnel was opened on still stand (an API
+  // key neither revoked nor expired, a token not past its exp). The io thread asks about once a
   // second while the tunnel runs, on its own thread, and ends the tunnel's
   // traffic once it does not (a request on a credential that ended would be
   // refused; a tunnel has no next request to refuse).

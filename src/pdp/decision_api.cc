@@ -146,6 +146,7 @@ std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& req
     if (audit_ != nullptr) {
       audit::AuditEvent event;
       event.time = clock_.Now();
+      event.request_id = request.request_id;
       event.subject = cedar::ToString(r.principal);
       event.credential_kind = "pdp_token";
       event.action = cedar::ToString(r.action);

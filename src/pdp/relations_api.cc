@@ -133,6 +133,7 @@ void RelationsApi::AuditChange(const net::HttpRequest& request, std::string acti
   if (audit_ == nullptr) return;
   audit::AuditEvent event;
   event.time = clock_.Now();
+  event.request_id = request.request_id;
   event.subject = "relations_token";
   event.credential_kind = "relations_token";
   event.action = std::move(action);
@@ -316,6 +317,7 @@ net::HttpResponse RelationsApi::Route(const net::HttpRequest& request, std::stri
     if (audit_ != nullptr) {
       audit::AuditEvent event;
       event.time = clock_.Now();
+      event.request_id = request.request_id;
       event.subject = fga::ToString(check.user);
       event.credential_kind = "relations_token";
       event.action = check.relation;

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "gateway/forward_auth.h"
 #include "gateway/ip_address.h"
+#include "gateway/request_id.h"
 #include "gateway/status_response.h"
 #include "net/async_http_server.h"
 #include "net/request_path.h"
@@ -177,10 +178,6 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
           gateway::IdentityTokenSigner::Create(*config.gateway->identity_token, clock));
       if (server->proxy_) server->proxy_->SetIdentitySigner(server->identity_signer_.get());
     }
-    // Only now, with the whole gateway configuration taken, are the keys
-    // fetched (waiting at most the longest fetch timeout), before the
-    // listener opens so that the first requests find them.
-    server->gateway_->FetchRemoteKeys();
   }
   net::HttpServerOptions http_options;
   http_options.host = config.listener.host;
@@ -206,6 +203,15 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   http_options.on_refused = [recorder = server->recorder_.get()](const net::RefusedRequest& r) {
     recorder->ListenerRefused(r.status, r.method, r.target, r.remote_address);
   };
+  // Only once the whole configuration is taken and the listener bound
+  // (its port and TLS files checked too) are the keys fetched, waiting at
+  // most the longest fetch timeout, and before the first connection is
+  // accepted, so that the first requests find them.
+  if (server->gateway_) {
+    http_options.before_serving = [gateway = server->gateway_.get()] {
+      gateway->FetchRemoteKeys();
+    };
+  }
   const Server* self = server.get();
   BULWARK_ASSIGN_OR_RETURN(
       server->http_,
@@ -317,27 +323,44 @@ boost::asio::awaitable<net::HttpResponse> Server::HandleForwardAuthCall(
   co_return response ? std::move(*response) : Text(404, "not found\n");
 }
 
-std::optional<net::HttpResponse> Server::HandleLocal(const net::HttpRequest& request) const {
-  // The APIs judge the normalized path, computed once here for both.
+std::string Server::LocalRequestId(const net::HttpRequest& request) const {
+  switch (gateway_ ? gateway_->request_id_mode() : gateway::RequestIdMode::kGenerate) {
+    case gateway::RequestIdMode::kOff:
+      return "";
+    case gateway::RequestIdMode::kPreserve:
+      if (request.HeaderCount(gateway::kRequestIdHeader) == 1) {
+        const std::string_view sent = *request.Header(gateway::kRequestIdHeader);
+        if (gateway::IsWellFormedRequestId(sent)) return std::string(sent);
+      }
+      [[fallthrough]];
+    case gateway::RequestIdMode::kGenerate:
+      break;
+  }
+  return gateway::NewRequestId();
+}
+
+std::optional<net::HttpResponse> Server::HandleLocal(net::HttpRequest& request) const {
+  // The APIs judge the normalized path, computed once here for all.
   if (admin_ || decision_api_ || relations_api_ || authzen_api_) {
     if (Result<net::NormalizedTarget> target = net::NormalizeRequestTarget(request.target)) {
-      if (admin_) {
-        if (auto response = admin_->Handle(request, target->path)) return std::move(*response);
+      const std::string_view path = target->path;
+      // AuthZEN's callers name their requests themselves (its X-Request-ID,
+      // echoed as the specification has it).
+      if ((admin_ && admin::AdminApi::TakesBodyAt(path)) ||
+          (decision_api_ && pdp::DecisionApi::TakesBodyAt(path)) ||
+          (relations_api_ && pdp::RelationsApi::TakesBodyAt(path))) {
+        request.request_id = LocalRequestId(request);
       }
-      if (decision_api_) {
-        if (auto response = decision_api_->Handle(request, target->path)) {
-          return std::move(*response);
+      std::optional<net::HttpResponse> response;
+      if (admin_) response = admin_->Handle(request, path);
+      if (!response && decision_api_) response = decision_api_->Handle(request, path);
+      if (!response && relations_api_) response = relations_api_->Handle(request, path);
+      if (!response && authzen_api_) response = authzen_api_->Handle(request, path);
+      if (response) {
+        if (!request.request_id.empty()) {
+          response->headers.emplace_back(gateway::kRequestIdHeader, request.request_id);
         }
-      }
-      if (relations_api_) {
-        if (auto response = relations_api_->Handle(request, target->path)) {
-          return std::move(*response);
-        }
-      }
-      if (authzen_api_) {
-        if (auto response = authzen_api_->Handle(request, target->path)) {
-          return std::move(*response);
-        }
+        return response;
       }
     }
   }

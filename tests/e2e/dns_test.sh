@@ -247,20 +247,59 @@ YAML
   kill "$watchdog" 2>/dev/null
   if [ "$waited_ms" -lt 2500 ]; then ok; else bad "shutdown waited ${waited_ms} ms for a hung lookup"; fi
 
+  # told_at_once CONFIG WHAT NAMED: Bulwark refuses CONFIG (WHAT is the
+  # mistake), names it (NAMED, in its log) and does so within 5 s, the
+  # fetch's timeout.
+  told_at_once() {
+    local log=${1%.yaml}.log
+    started=$(date +%s%N)
+    if start_bulwark "$1" "$log" >/dev/null; then
+      bad "started with $2"
+      kill "$bulwark_pid"
+    else
+      waited_ms=$((($(date +%s%N) - started) / 1000000))
+      grep -q "$3" "$log" && ok || bad "$2 is named: $(cat "$log")"
+      if [ "$waited_ms" -lt 5000 ]; then ok; else bad "$2 was told after ${waited_ms} ms"; fi
+    fi
+  }
   # A configuration mistake is told at once, before any name is looked
   # up, even when the resolver hangs (here from the start).
   dyn_config 0 "- {name: secure, address: 127.0.0.2:$p, tls: {ca_file: $work/no-such-ca.pem}}" \
     >mistake.yaml
   in_namespace "$work/hung-hosts"
+  told_at_once mistake.yaml "a CA file that does not exist" "upstream 'secure'"
+  # So is one in the listener's own: its port and TLS files are taken
+  # before the keys are fetched. (The upstream by address: a name would be
+  # looked up at start.)
+  dyn_config 0 | sed -e "s|address: $name:$p|address: 127.0.0.2:$p|" \
+    -e "s|threads: 1}|threads: 1, tls: {cert_file: $work/no-such.crt, key_file: $work/no-such.key}}|" \
+    >listener.yaml
+  told_at_once listener.yaml "a certificate that does not exist" "no-such.crt"
+  # A client that comes while the keys are fetched waits in the listen
+  # backlog, and is served once the fetch has given up.
+  early=$(free_port)
+  dyn_config 0 | sed -e "s|address: $name:$p|address: 127.0.0.2:$p|" \
+    -e "s|listen: 127.0.0.1:0|listen: 127.0.0.1:$early|" >early.yaml
+  "${bulwark_wrapper[@]}" "$bulwark" serve --config early.yaml >early.log 2>&1 &
+  early_pid=$!
+  pids+=("$early_pid")
+  for _ in $(seq 1 100); do
+    [ -n "$(ss -Hltn "sport = :$early")" ] && break
+    sleep 0.05
+  done
   started=$(date +%s%N)
-  if start_bulwark mistake.yaml mistake.log >/dev/null; then
-    bad "started with a CA file that does not exist"
-    kill "$bulwark_pid"
-  else
-    waited_ms=$((($(date +%s%N) - started) / 1000000))
-    grep -q "upstream 'secure'" mistake.log && ok || bad "the mistake is named: $(cat mistake.log)"
-    if [ "$waited_ms" -lt 5000 ]; then ok; else bad "the mistake was told after ${waited_ms} ms"; fi
-  fi
+  early_answer=$(curl -s -m 20 "http://127.0.0.1:$early/dyn")
+  waited_ms=$((($(date +%s%N) - started) / 1000000))
+  expect_eq "a client early for the fetch is served" "$early_answer" "a"
+  # It was held for the rest of the fetch's five seconds.
+  if [ "$waited_ms" -ge 3000 ]; then ok; else bad "answered after ${waited_ms} ms, before the fetch gave up"; fi
+  for _ in $(seq 1 40); do
+    grep -q '"msg":"server.listening"' early.log && break
+    sleep 0.05
+  done
+  if grep -q '"msg":"server.listening"' early.log; then ok; else bad "not listening: $(cat early.log)"; fi
+  kill "$early_pid"
+  wait "$early_pid" 2>/dev/null
   in_namespace "$work/hosts"
 elif [ "${CI:-}" = true ]; then
   bad "not root: cannot try a hung resolver"

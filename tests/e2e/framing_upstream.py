@@ -24,10 +24,13 @@ def big_body():
 
 class Handler(socketserver.StreamRequestHandler):
     def handle(self):
+        self.target = ""
         try:
             self.serve()
-        except ConnectionResetError:  # a health check gone once it had the head
-            pass
+        except (ConnectionResetError, BrokenPipeError):  # reset: counted for health pages
+            if self.target == "/framing/health-page":
+                with hits_lock:
+                    hits["/reset" + self.target] += 1
 
     def serve(self):
         while True:
@@ -35,6 +38,7 @@ class Handler(socketserver.StreamRequestHandler):
             if not line:
                 return
             method, target, _ = line.decode("latin-1").split(" ", 2)
+            self.target = target
             headers = {}
             fields = b""
             while True:

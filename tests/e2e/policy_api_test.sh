@@ -18,6 +18,7 @@ export BULWARK_PDP_TOKEN="e2e-decision-api-token-0123456789abcdef"
 cat >"$work/bulwark.yaml" <<YAML
 server: {listen: 127.0.0.1:0}
 store: {backend: memory}
+audit: {file: $work/audit.log}
 policy:
   policies_file: $root/examples/policy/abac/policies.cedar
   entities_file: $root/examples/policy/abac/entities.json
@@ -35,6 +36,18 @@ approve='"principal": "Employee::\"mia\"", "action": "Action::\"approve\"", "res
 
 expect_eq "manager approves from the office" "$(ask "{$approve, \"context\": $office}")" "200"
 if grep -q '"decision":"allow","reasons":\["manager-approves"\]' "$work/body"; then ok; else bad "allow body: $(cat "$work/body")"; fi
+# The answer and the decision's audit event carry one request id.
+pdp_rid=$(curl -s -D - -o /dev/null "${auth[@]}" -d "{$approve, \"context\": $office}" "$base/v1/authorize" |
+  tr -d '\r' | sed -n 's/^x-request-id: //Ip')
+for _ in $(seq 1 40); do
+  grep -q "\"request_id\":\"$pdp_rid\".*\"route\":\"pdp\"" "$work/audit.log" 2>/dev/null && break
+  sleep 0.05
+done
+if [[ "$pdp_rid" =~ ^[0-9a-f-]{36}$ ]] && grep -q "\"request_id\":\"$pdp_rid\".*\"route\":\"pdp\"" "$work/audit.log"; then
+  ok
+else
+  bad "request id $pdp_rid not in the answer and its audit event: $(tail -2 "$work/audit.log")"
+fi
 expect_eq "from outside" "$(ask "{$approve, \"context\": {\"source_ip\": {\"__extn\": {\"fn\": \"ip\", \"arg\": \"203.0.113.9\"}}}}")" "200"
 if grep -q '"decision":"deny"' "$work/body"; then ok; else bad "deny body: $(cat "$work/body")"; fi
 expect_eq "no context: the policy errors, deny" "$(ask "{$approve}")" "200"

@@ -163,6 +163,8 @@ gateway:
     - {name: ws-idle, address: 127.0.0.1:$wsport, tunnel_idle_timeout_ms: 1000}
   issuers:
     - {name: idp, issuer: "https://idp.example", audiences: [orders-api], jwks_file: idp.pub.jwk}
+    - {name: brief, issuer: "https://brief.example", audiences: [orders-api], jwks_file: idp.pub.jwk,
+       leeway_seconds: 0}                 # its tokens end at their exp exactly
     - name: remote
       issuer: "https://remote.example"
       audiences: [orders-api]
@@ -258,6 +260,9 @@ gateway:
     - {name: ws, path_prefix: /ws/, authz: {scopes: [orders:read]}, upstream: ws, websocket: true}
     - {name: ws-idle, path_prefix: /wsidle, authn: {mode: none}, upstream: ws-idle, websocket: true}
     - {name: ws-key, path_prefix: /wskey, authn: {credentials: [api_key]}, upstream: ws, websocket: true}
+    - {name: ws-exp, path_prefix: /wsexp, authn: {issuers: [brief]}, upstream: ws, websocket: true}
+    - {name: ws-long, path_prefix: /wslong, authn: {issuers: [brief]}, upstream: ws, websocket: true,
+       websocket_outlives_token: true}
     - {name: ws-off, path_prefix: /wsoff, authn: {mode: none}, upstream: ws}
     - name: limited
       path_prefix: /limited
@@ -605,10 +610,12 @@ expect_eq "none counted over it" \
   "$(curl -s "$base/metrics" | grep '^bulwark_gateway_upstream_retries_over_budget_total{upstream="conn-budget"}')" \
   'bulwark_gateway_upstream_retries_over_budget_total{upstream="conn-budget"} 0'
 # A health check passes on its status: a 200 with a page of 100 kB (past
-# what a fetch holds) keeps its endpoint in, its body unread.
+# what a fetch holds) keeps its endpoint in. Its body is read and dropped,
+# so the service sees each check's connection closed, never reset.
 sleep 0.5
 expect_eq "a long health page keeps its endpoint in" \
   "$(code "$base/big-health/bh/0/200"):$(cat body)" "200:yes 1"
+expect_eq "checked with no connection reset" "$(tries reset/framing/health-page)" "0"
 # A service that asks to be tried again later (Retry-After, in seconds or
 # as a date) is not asked sooner; one that asks for longer than the
 # request's time left has its answer passed on at once.
@@ -1063,8 +1070,11 @@ expect_eq "Upgrade: h2c on a websocket route: a plain GET" \
 # key's revocation, as a request with it would be refused; it would
 # otherwise run until it idles out (five minutes here).
 admin=(-H "Authorization: Bearer e2e-proxy-admin-token-0123456789abcdef")
-made=$(curl -s -X POST "${admin[@]}" -H 'Content-Type: application/json' \
+made=$(curl -s -D admin-headers -X POST "${admin[@]}" -H 'Content-Type: application/json' \
   --data '{"name": "ws", "subject": "svc-ws"}' "$base/_bulwark/admin/v1/api-keys")
+# The admin API's answer carries the request id its audit event records.
+admin_rid=$(tr -d '\r' <admin-headers | sed -n 's/^x-request-id: //Ip')
+if [[ "$admin_rid" =~ ^[0-9a-f-]{36}$ ]]; then ok; else bad "admin answer's request id: $(cat admin-headers)"; fi
 ws_key=$(sed -n 's/.*"key":"\([^"]*\)".*/\1/p' <<<"$made")
 ws "ws://127.0.0.1:$port/wskey/x" "$ws_key" idle >wskey.out &
 ws_pid=$!
@@ -1078,6 +1088,26 @@ else
   bad "the API key's tunnel outlived its revocation: $(cat wskey.out)"
 fi
 expect_eq "and the key opens none again" "$(ws "ws://127.0.0.1:$port/wskey/x" "$ws_key")" '{"status":401}'
+# One opened with a JWT ends within a second or so of the token's exp (its
+# issuer allows no leeway), unless its route lets it outlive the token.
+now=$(date +%s)
+brief=$("$bulwark" jwt sign --key idp.jwk --claims \
+  "{\"iss\":\"https://brief.example\",\"sub\":\"carol\",\"aud\":\"orders-api\",\"iat\":$now,\"exp\":$((now + 4))}")
+ws "ws://127.0.0.1:$port/wsexp/x" "$brief" idle >wsexp.out &
+exp_pid=$!
+ws "ws://127.0.0.1:$port/wslong/x" "$brief" idle 8 >wslong.out &
+long_pid=$!
+wait "$exp_pid" "$long_pid"
+if grep -q '"subject":"carol"' wsexp.out && grep -q '"close":1006' wsexp.out &&
+  awk -F'"seconds":' '{split($2, a, "}"); exit !(a[1] >= 1 && a[1] < 7)}' wsexp.out; then
+  ok
+else
+  bad "the JWT's tunnel outlived its exp: $(cat wsexp.out)"
+fi
+# (Beside the one above: without the cut both would run on.)
+expect_eq "a route's tunnels may outlive their token" \
+  "$(cat wslong.out)" '{"greeting":{"subject":"carol","path":"/wslong/x"},"error":"timed out"}'
+expect_eq "and the expired token opens none again" "$(ws "ws://127.0.0.1:$port/wslong/x" "$brief")" '{"status":401}'
 idle=$(ws "ws://127.0.0.1:$port/wsidle/x" "" idle)
 if grep -q '"close":1006' <<<"$idle" && awk -F'"seconds":' '{split($2, a, "}"); exit !(a[1] >= 0.8 && a[1] < 5)}' <<<"$idle"; then
   ok
@@ -1098,9 +1128,10 @@ if grep -q 'bulwark_gateway_upstream_errors_total{upstream="down"} 1' metrics.tx
 if grep -q 'bulwark_gateway_requests_total{frontend="proxy",route="flaky",code="503"} [1-9]' metrics.txt; then ok; else bad "breaker metric"; fi
 if grep -q "bulwark_gateway_upstream_healthy{upstream=\"checked\",endpoint=\"127.0.0.1:$checked\"} 1" metrics.txt &&
   grep -q "bulwark_gateway_upstream_healthy{upstream=\"pair\",endpoint=\"127.0.0.1:$pair_b\"} 1" metrics.txt; then ok; else bad "health metric"; grep upstream_healthy metrics.txt; fi
-# One tunnel each to ws and ws-idle (the refused and plain-GET handshakes
-# opened none), both closed by now.
-if grep -q '^bulwark_gateway_tunnels_total{upstream="ws"} 2$' metrics.txt &&
+# Four tunnels to ws (one on a token, one on an API key, two on a brief
+# token) and one to ws-idle (the refused and plain-GET handshakes opened
+# none), all closed by now.
+if grep -q '^bulwark_gateway_tunnels_total{upstream="ws"} 4$' metrics.txt &&
   grep -q '^bulwark_gateway_tunnels_total{upstream="ws-idle"} 1$' metrics.txt &&
   grep -q '^bulwark_gateway_tunnels_open{upstream="ws"} 0$' metrics.txt &&
   grep -q '^bulwark_gateway_tunnels_open{upstream="ws-idle"} 0$' metrics.txt; then
@@ -1143,9 +1174,9 @@ expect_eq "clean exit" "$?" "0"
 wait "$stall_pid"
 expect_eq "the request cut at the drain timeout got no answer" "$(cat stall.code)" "000"
 expect_eq "audit file is owner-only" "$(stat -c '%a' audit.jsonl)" "600"
-if python3 - "$good" "$rid" "$denied_rid" <<'PY'; then ok; else bad "audit records"; fi
+if python3 - "$good" "$rid" "$denied_rid" "$admin_rid" <<'PY'; then ok; else bad "audit records"; fi
 import json, sys
-token, rid, denied_rid = sys.argv[1:4]
+token, rid, denied_rid, admin_rid = sys.argv[1:5]
 text = open("audit.jsonl").read()
 assert token not in text and token.split(".")[2] not in text, "token in audit log"
 events = [json.loads(line) for line in text.splitlines()]
@@ -1165,9 +1196,9 @@ assert any(e["status"] == 403 and e["reason"] == "denied (no policy permits)" fo
 # The ids the service and the client were given are the audit events' ids.
 assert [e["resource"] for e in events if e["request_id"] == rid] == ["/public/rid"], rid
 assert [e["status"] for e in events if e["request_id"] == denied_rid] == [401], denied_rid
-# (The admin API's own events, a key made for a tunnel, carry none.)
-decided = [e for e in events if e["route"] != "admin"]
-assert all(e["request_id"] for e in decided), [e for e in decided if not e["request_id"]][:1]
+made = [e for e in events if e["route"] == "admin" and e["reason"].startswith("api key created")]
+assert [e["request_id"] for e in made] == [admin_rid], (made, admin_rid)
+assert all(e["request_id"] for e in events), [e for e in events if not e["request_id"]][:1]
 assert "forged" not in text
 assert "audit-secret" not in text, "a query's credential in the audit log"
 assert any(e["resource"] == "/orders%2F" and e["status"] == 400 for e in events)

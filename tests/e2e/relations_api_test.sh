@@ -165,6 +165,12 @@ body_has '"allowed":true' "the condition's context survived"
 # The audit log has the checks with their paths; no token is logged anywhere.
 if grep -q '"route":"relations".*"decision":"allow".*granted: document:roadmap#viewer' "$work/audit.log"; then ok; else bad "audit: $(head -3 "$work/audit.log")"; fi
 if grep -q '"route":"authzen"' "$work/audit.log"; then ok; else bad "authzen not audited"; fi
+# Each relations event carries a request id (it comes before the route).
+if grep -q '"route":"relations"' "$work/audit.log" && ! grep -q '"request_id":"".*"route":"relations"' "$work/audit.log"; then
+  ok
+else
+  bad "a relations event without a request id: $(grep -m1 '"request_id":"".*"route":"relations"' "$work/audit.log")"
+fi
 if grep -q '"action":"tuples.write".*"decision":"allow".*4 written, 0 deleted; +group:eng#member@user:bob' "$work/audit.log"; then ok; else bad "write not audited: $(grep tuples.write "$work/audit.log" | head -2)"; fi
 if grep -q '"action":"tuples.write".*"status":409.*refused: tuple group:eng#member@user:bob already exists' "$work/audit.log"; then ok; else bad "refused write not audited"; fi
 if grep -q '"action":"model.put".*"status":400' "$work/audit.log"; then ok; else bad "refused model not audited"; fi

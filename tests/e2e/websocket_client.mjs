@@ -3,11 +3,12 @@
 // sends a text message and a 1 MiB binary one and checks both come back,
 // then closes; in `idle` mode it sends nothing after the greeting and waits
 // to be closed. Prints one JSON line: what it got, the refusal's status, or
-// the error.
-// Usage: node websocket_client.mjs URL [TOKEN] [idle]
+// the error ("timed out" after WAIT seconds, 15 by default, with the
+// tunnel still open).
+// Usage: node websocket_client.mjs URL [TOKEN] [idle] [WAIT]
 import WebSocket from 'ws';
 
-const [url, token, mode] = process.argv.slice(2);
+const [url, token, mode, wait] = process.argv.slice(2);
 const headers = token ? { Authorization: `Bearer ${token}` } : {};
 const ws = new WebSocket(url, { headers });  // wss: verified (NODE_EXTRA_CA_CERTS)
 const big = Buffer.alloc(1 << 20);
@@ -35,4 +36,4 @@ ws.on('message', (data, isBinary) => {
   step++;
 });
 ws.on('close', (code) => done({ close: code, seconds: Math.round((Date.now() - opened) / 100) / 10 }));
-setTimeout(() => done({ error: 'timed out' }), 15000);
+setTimeout(() => done({ error: 'timed out' }), Number(wait || 15) * 1000);

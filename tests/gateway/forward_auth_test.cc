@@ -737,7 +737,9 @@ routes:
     authn: {mode: any_of, credentials: [jwt], issuers: [idp]}
     authz: {scopes: [orders:read], deny_cidrs: [192.0.2.0/24]}
     rate_limit: {key: principal, limit: 10, window_ms: 1000, max_keys: 5000}
-  - {name: live, path_prefix: /live, authn: {mode: none}, upstream: chat, websocket: true}
+    websocket_outlives_token: false   # as the docs' example has it: no websocket, no matter
+  - {name: live, path_prefix: /live, authn: {mode: none}, upstream: chat, websocket: true,
+     websocket_outlives_token: true}
 )";
   auto node = ParseConfig(yaml, "gw.yaml", dir_.string());
   ASSERT_TRUE(node.has_value());
@@ -748,6 +750,8 @@ routes:
   ASSERT_EQ(config->options.routes.size(), 2u);
   EXPECT_FALSE(config->options.routes[0].websocket);
   EXPECT_TRUE(config->options.routes[1].websocket);
+  EXPECT_FALSE(config->options.routes[0].websocket_outlives_token);
+  EXPECT_TRUE(config->options.routes[1].websocket_outlives_token);
   EXPECT_EQ(config->options.issuers[0].jwks_file, (dir_ / "idp.jwks").string());
   EXPECT_EQ(config->options.issuers[0].token_cache_bytes, size_t{8} << 20);
   EXPECT_EQ(config->options.routes[0].rate_limit->max_keys, 5000u);
@@ -771,6 +775,12 @@ routes:
             "token_cache_mib"},
            {"routes: [{name: r, websocket: true}]", "routes[0].websocket"},
            {"routes: [{name: r, websocket: maybe, upstream: u}]", "routes[0].websocket"},
+           {"routes: [{name: r, upstream: u, websocket_outlives_token: true}]",
+            "routes[0].websocket_outlives_token"},
+           {"routes: [{name: r, upstream: u, websocket: false, websocket_outlives_token: true}]",
+            "routes[0].websocket_outlives_token"},
+           {"routes: [{name: r, upstream: u, websocket: true, websocket_outlives_token: 1}]",
+            "routes[0].websocket_outlives_token"},
            {"upstreams: [{name: u, address: 'a:1', tunnel_idle_timeout_ms: 0}]",
             "tunnel_idle_timeout_ms"},
            // A name labels metrics, audit records and a RateLimit policy.

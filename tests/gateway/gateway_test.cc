@@ -57,6 +57,22 @@ TEST_F(GatewayTest, AllowsValidTokenAndForwardsItsIdentity) {
             "X-Bulwark-Credential: jwt\r\n");
 }
 
+// A JWT's principal ends when the token would be refused: its exp and the
+// issuer's leeway (60 s here) passed. A tunnel it opened is cut then.
+TEST_F(GatewayTest, ATokensPrincipalEndsWhenTheTokenWouldBeRefused) {
+  auto gw = Make({Orders()});
+  Decision d = Decide(*gw, "GET", "/orders/7", Bearer(Claims()));
+  ASSERT_NE(d.principal, nullptr) << d.reason;
+  EXPECT_EQ(d.principal->ends_at(), kNow + 600 + 60);
+  clock_.Advance(std::chrono::seconds(659));
+  EXPECT_TRUE(gw->PrincipalUnexpired(*d.principal));
+  EXPECT_EQ(Decide(*gw, "GET", "/orders/7", Bearer(Claims())).status, 200);
+  clock_.Advance(std::chrono::seconds(1));
+  EXPECT_FALSE(gw->PrincipalUnexpired(*d.principal));
+  EXPECT_EQ(Decide(*gw, "GET", "/orders/7", Bearer(Claims())).status, 401)
+      << "the principal ends with the token's acceptance, not before or after";
+}
+
 // The token a request was allowed on is the gateway's to keep unless its
 // issuer says to forward it; a request that sent none has none to keep.
 TEST_F(GatewayTest, AVerifiedTokenGoesOnOnlyIfItsIssuerForwardsTokens) {

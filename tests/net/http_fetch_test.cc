@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <stop_token>
 #include <thread>
@@ -129,6 +131,100 @@ TEST(HttpFetchTest, AStopEndsAFetchUnderWay) {
   auto again = FetchUrl(url, {.timeout = std::chrono::seconds(10), .stop = stop.get_token()});
   EXPECT_EQ(again.error().code(), StatusCode::kCancelled);
   ::close(fd);
+}
+
+// A service on a raw socket (SilentListener's) that answers one request
+// with `answer`, keeps its side open unless `close` (then shuts down its
+// writes), and tells how the fetch's side ended: "close", "reset", or
+// "open" if it had not after two seconds.
+class RawService {
+ public:
+  RawService(std::string answer, bool close) {
+    auto [fd, url] = SilentListener();
+    fd_ = fd;
+    url_ = url;
+    thread_ = std::thread([this, answer = std::move(answer), close] { Serve(answer, close); });
+  }
+  ~RawService() {
+    if (thread_.joinable()) thread_.join();
+    ::close(fd_);
+  }
+  const std::string& url() const { return url_; }
+  std::string Ending() {
+    thread_.join();
+    return ending_;
+  }
+
+ private:
+  void Serve(const std::string& answer, bool close) {
+    const int c = ::accept(fd_, nullptr, nullptr);
+    if (c < 0) return;
+    timeval wait{.tv_sec = 2, .tv_usec = 0};
+    ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+    char buf[4096];
+    std::string request;
+    while (request.find("\r\n\r\n") == std::string::npos) {
+      const ssize_t n = ::recv(c, buf, sizeof(buf), 0);
+      if (n <= 0) break;
+      request.append(buf, static_cast<size_t>(n));
+    }
+    for (size_t sent = 0; sent < answer.size();) {
+      const ssize_t n = ::send(c, answer.data() + sent, answer.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) {  // the reset came while the answer was still going out
+        ending_ = "reset";
+        ::close(c);
+        return;
+      }
+      sent += static_cast<size_t>(n);
+    }
+    if (close) ::shutdown(c, SHUT_WR);
+    ssize_t n = 0;
+    while ((n = ::recv(c, buf, sizeof(buf), 0)) > 0) {
+    }
+    ending_ = n == 0 ? "close" : errno == ECONNRESET ? "reset" : "open";
+    ::close(c);
+  }
+
+  int fd_ = -1;
+  std::string url_;
+  std::thread thread_;
+  std::string ending_;
+};
+
+std::string Page(size_t bytes, bool close) {
+  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(bytes) +
+         (close ? "\r\nConnection: close" : "") + "\r\n\r\n" + std::string(bytes, 'u');
+}
+
+// A health check takes the status from the head and reads the body only to
+// drop it, so the service sees its connection closed, not reset (a socket
+// closed with bytes unread sends one), whether the service closes too or
+// would keep the connection alive.
+TEST(HttpFetchTest, AHeadOnlyFetchDropsTheBodySoTheServiceSeesNoReset) {
+  for (const bool close : {true, false}) {
+    RawService service(Page(100 * 1024, close), close);
+    const auto start = std::chrono::steady_clock::now();
+    auto response =
+        FetchUrl(service.url(), {.timeout = std::chrono::seconds(5), .head_only = true});
+    const auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_TRUE(response.has_value()) << response.error().ToString();
+    EXPECT_EQ(response->status, 200);
+    EXPECT_TRUE(response->body.empty());
+    EXPECT_EQ(service.Ending(), "close") << "close: " << close;
+    EXPECT_LT(took, std::chrono::milliseconds(400)) << "it waited for no close it was not promised";
+  }
+}
+
+// What is more than the fetch will drop (1 MiB) is left, and the fetch
+// ends soon after the head all the same.
+TEST(HttpFetchTest, AHeadOnlyFetchLeavesALongBody) {
+  RawService service(Page(20 << 20, false), false);
+  const auto start = std::chrono::steady_clock::now();
+  auto response = FetchUrl(service.url(), {.timeout = std::chrono::seconds(5), .head_only = true});
+  ASSERT_TRUE(response.has_value()) << response.error().ToString();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_EQ(service.Ending(), "reset");
 }
 
 TEST(HttpFetchTest, VerifiesTheServerOverTls) {
