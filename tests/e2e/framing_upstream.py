@@ -125,7 +125,7 @@ class Handler(socketserver.StreamRequestHandler):
                 continue
             if target.startswith("/least"):  # the slower endpoint of two
                 # (of five: held longer, while twenty requests go by)
-                time.sleep(4 if target.startswith("/least-many") else 1.5)
+                time.sleep(8 if target.startswith("/least-many") else 1.5)
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nslow\n")
                 self.wfile.flush()
                 continue
