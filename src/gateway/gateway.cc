@@ -414,7 +414,7 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
   // taken as the caller's) -- unless the route's API key came in X-Api-Key:
   // the field is then the client's own, for the service.
   if (malformed_authorization && (wants(CredentialKind::kJwt) || wants(CredentialKind::kApiKey)) &&
-      !(wants(CredentialKind::kApiKey) && request.api_key_count == 1 && !request.api_key.empty())) {
+      !(wants(CredentialKind::kApiKey) && !api_key.empty())) {  // (the key came in X-Api-Key)
     const std::string_view scheme =
         request.authorization.substr(0, request.authorization.find_first_of(" \t"));
     if (net::EqualsIgnoreCase(scheme, "Bearer")) {
@@ -504,19 +504,8 @@ bool Gateway::ApiKeyStands(std::string_view id) const {
 
 Decision Gateway::Decide(const RequestFacts& request) const {
   Decision decision;
-  switch (request_id_mode_) {
-    case RequestIdMode::kPreserve:
-      if (request.request_id_count == 1 && IsWellFormedRequestId(request.request_id)) {
-        decision.request_id = request.request_id;
-        break;
-      }
-      [[fallthrough]];
-    case RequestIdMode::kGenerate:
-      decision.request_id = NewRequestId();
-      break;
-    case RequestIdMode::kOff:
-      break;
-  }
+  decision.request_id = RequestIdFor(request_id_mode_, request.request_id,
+                                     static_cast<size_t>(request.request_id_count));
   if (request.refused_status != 0) {
     decision.status = request.refused_status;
     decision.reason = request.refused_reason;

@@ -88,4 +88,17 @@ void AppendRequestIdField(std::string_view id, std::string& lines) {
   if (!id.empty()) net::AppendFieldLine(lines, kRequestIdHeader, id);
 }
 
+std::string RequestIdFor(RequestIdMode mode, std::string_view sent, size_t sent_count) {
+  switch (mode) {
+    case RequestIdMode::kOff:
+      return "";
+    case RequestIdMode::kPreserve:
+      if (sent_count == 1 && IsWellFormedRequestId(sent)) return std::string(sent);
+      break;
+    case RequestIdMode::kGenerate:
+      break;
+  }
+  return NewRequestId();
+}
+
 }  // namespace bulwark::gateway

@@ -34,6 +34,10 @@ bool IsWellFormedRequestId(std::string_view id);
 // request.
 std::string NewRequestId();
 
+// The id a request gets under `mode`, given the first of the `sent_count`
+// X-Request-Id fields it came with (`sent`): "" when `mode` is off.
+std::string RequestIdFor(RequestIdMode mode, std::string_view sent, size_t sent_count);
+
 // Appends `X-Request-Id: <id>` and CRLF to `lines` (field lines for the
 // service or the client), nothing if `id` is empty (RequestIdMode::kOff).
 void AppendRequestIdField(std::string_view id, std::string& lines);

@@ -323,22 +323,6 @@ boost::asio::awaitable<net::HttpResponse> Server::HandleForwardAuthCall(
   co_return response ? std::move(*response) : Text(404, "not found\n");
 }
 
-std::string Server::LocalRequestId(const net::HttpRequest& request) const {
-  switch (gateway_ ? gateway_->request_id_mode() : gateway::RequestIdMode::kGenerate) {
-    case gateway::RequestIdMode::kOff:
-      return "";
-    case gateway::RequestIdMode::kPreserve:
-      if (request.HeaderCount(gateway::kRequestIdHeader) == 1) {
-        const std::string_view sent = *request.Header(gateway::kRequestIdHeader);
-        if (gateway::IsWellFormedRequestId(sent)) return std::string(sent);
-      }
-      [[fallthrough]];
-    case gateway::RequestIdMode::kGenerate:
-      break;
-  }
-  return gateway::NewRequestId();
-}
-
 std::optional<net::HttpResponse> Server::HandleLocal(net::HttpRequest& request) const {
   // The APIs judge the normalized path, computed once here for all.
   if (admin_ || decision_api_ || relations_api_ || authzen_api_) {
@@ -349,7 +333,11 @@ std::optional<net::HttpResponse> Server::HandleLocal(net::HttpRequest& request) 
       if ((admin_ && admin::AdminApi::TakesBodyAt(path)) ||
           (decision_api_ && pdp::DecisionApi::TakesBodyAt(path)) ||
           (relations_api_ && pdp::RelationsApi::TakesBodyAt(path))) {
-        request.request_id = LocalRequestId(request);
+        // As the gateway's request_id mode says; a new id without a gateway.
+        request.request_id = gateway::RequestIdFor(
+            gateway_ ? gateway_->request_id_mode() : gateway::RequestIdMode::kGenerate,
+            request.Header(gateway::kRequestIdHeader).value_or(""),
+            request.HeaderCount(gateway::kRequestIdHeader));
       }
       std::optional<net::HttpResponse> response;
       if (admin_) response = admin_->Handle(request, path);

@@ -86,12 +86,9 @@ class Server {
   // forward-auth is on): judged before any API sees its normalized form.
   bool IsForwardAuthCall(std::string_view target) const;
   // The APIs and operational endpoints; nullopt for other paths.
-  // An API's request is given a request id first (see LocalRequestId), for
-  // its audit events and its answer.
+  // An API's request is given a request id first (gateway::RequestIdFor),
+  // for its audit events and its answer.
   std::optional<net::HttpResponse> HandleLocal(net::HttpRequest& request) const;
-  // The id of a request to an API, as the gateway's request_id mode says
-  // (a new one without a gateway); "" when the mode is off.
-  std::string LocalRequestId(const net::HttpRequest& request) const;
   // The forward-auth decision for a call IsForwardAuthCall recognised.
   boost::asio::awaitable<net::HttpResponse> HandleForwardAuthCall(net::HttpRequest& request) const;
 
