@@ -34,7 +34,7 @@ bool AllB64TokenBytes(const char* p, size_t n) {
 // are three ranges, "-" to "9" (which holds "." and "/"), "A" to "Z" and "a"
 // to "z", and "+", "_" and "~"; compared as signed bytes, those of 0x80 and
 // above are negative and fall in none.
-bool AllB64TokenBytes(__m128i v) {
+[[gnu::always_inline]] inline bool AllB64TokenBytes(__m128i v) {
   const auto within = [v](char low, char high) {
     return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(low - 1))),
                          _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(high + 1))));

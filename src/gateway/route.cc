@@ -1,6 +1,7 @@
 #include "gateway/route.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 
 #include "net/request_head.h"
@@ -48,35 +49,66 @@ bool IsIdentityField(std::string_view name) {
   return net::HasPrefixIgnoringCase(name, kGatewayFieldPrefix);
 }
 
+namespace {
+
+// Every X-Forwarded-* (Bulwark sets For, Proto, Host and Prefix; the others,
+// -Uri, -Method, -Ssl, -Scheme, -Port..., would tell a service what the
+// client made up) and every X-Envoy-* (as Envoy drops them from the requests
+// of its external clients). And the client certificate a TLS-terminating
+// proxy passes on, which a service takes as verified: RFC 9440's fields
+// (which such a proxy must remove from what clients send, section 4), and
+// the names nginx configurations, IIS's ARR and AWS's load balancers use.
+// Bulwark terminates TLS and passes the verified identity as X-Bulwark-*.
+constexpr std::string_view kOwnedPrefixes[] = {
+    kGatewayFieldPrefix,     "X-Forwarded-",    "X-Envoy-",
+    "Client-Cert",           "X-SSL-",          "SSL-Client",
+    "X-Client-Cert",         "X-Client-Verify", "X-ARR-ClientCert",
+    "X-Amzn-Mtls-Clientcert"};
+
+// The client addresses and original targets other proxies and CDNs set,
+// which frameworks take on trust (Gin's X-Real-IP, Akamai's
+// True-Client-IP...): from a client, each is a claim of its own. And
+// Proxy-Authorization, a credential for the first proxy that asked for one
+// (RFC 9110 section 11.7.2), which is the gateway, never the service.
+constexpr std::string_view kOwnedNames[] = {"Host",
+                                            "Expect",
+                                            "Forwarded",
+                                            "Proxy-Authorization",
+                                            "X-Real-IP",
+                                            "X-Client-IP",
+                                            "True-Client-IP",
+                                            "X-Cluster-Client-IP",
+                                            "CF-Connecting-IP",
+                                            "Fastly-Client-IP",
+                                            "X-Original-Forwarded-For",
+                                            "X-Original-URI",
+                                            "X-Original-Method"};
+
+constexpr char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// The first letters (lower case) that owned names and prefixes start with:
+// any other field (Authorization, Accept, User-Agent...) is told apart by
+// its first letter alone. Every request's every field passes here.
+constexpr std::array<bool, 256> kOwnedFirstLetter = [] {
+  std::array<bool, 256> table{};
+  for (const std::string_view s : kOwnedPrefixes)
+    table[static_cast<unsigned char>(Lower(s[0]))] = true;
+  for (const std::string_view s : kOwnedNames)
+    table[static_cast<unsigned char>(Lower(s[0]))] = true;
+  return table;
+}();
+
+}  // namespace
+
 bool IsGatewayOwnedRequestField(std::string_view name) {
-  // Every X-Forwarded-* (Bulwark sets For, Proto, Host and Prefix; the
-  // others, -Uri, -Method, -Ssl, -Scheme, -Port..., would tell a service
-  // what the client made up) and every X-Envoy-* (as Envoy drops them from
-  // the requests of its external clients).
-  if (IsIdentityField(name) || net::HasPrefixIgnoringCase(name, "X-Forwarded-") ||
-      net::HasPrefixIgnoringCase(name, "X-Envoy-")) {
-    return true;
+  if (name.empty()) return false;
+  const char first = Lower(name[0]);
+  if (!kOwnedFirstLetter[static_cast<unsigned char>(first)]) return false;
+  for (const std::string_view prefix : kOwnedPrefixes) {
+    if (Lower(prefix[0]) == first && net::HasPrefixIgnoringCase(name, prefix)) return true;
   }
-  // The client addresses and original targets other proxies and CDNs set,
-  // which frameworks take on trust (Gin's X-Real-IP, Akamai's
-  // True-Client-IP...): from a client, each is a claim of its own. And
-  // Proxy-Authorization, a credential for the first proxy that asked for
-  // one (RFC 9110 section 11.7.2), which is the gateway, never the service.
-  for (std::string_view owned :
-       {"Host", "Expect", "Forwarded", "Proxy-Authorization", "X-Real-IP", "X-Client-IP",
-        "True-Client-IP", "X-Cluster-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP",
-        "X-Original-Forwarded-For", "X-Original-URI", "X-Original-Method"}) {
-    if (net::EqualsIgnoreCase(name, owned)) return true;
-  }
-  // The client certificate a TLS-terminating proxy passes on, which a
-  // service takes as verified: RFC 9440's fields (which such a proxy must
-  // remove from what clients send, section 4), and the names nginx
-  // configurations, IIS's ARR and AWS's load balancers use. Bulwark
-  // terminates TLS and passes the verified identity as X-Bulwark-*.
-  for (std::string_view prefix :
-       {"Client-Cert", "X-SSL-", "SSL-Client", "X-Client-Cert", "X-Client-Verify",
-        "X-ARR-ClientCert", "X-Amzn-Mtls-Clientcert"}) {
-    if (net::HasPrefixIgnoringCase(name, prefix)) return true;
+  for (const std::string_view owned : kOwnedNames) {
+    if (Lower(owned[0]) == first && net::EqualsIgnoreCase(name, owned)) return true;
   }
   return false;
 }
