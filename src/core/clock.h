@@ -18,7 +18,7 @@ class Clock {
   virtual std::chrono::steady_clock::time_point Monotonic() const = 0;
 
   // Seconds since the Unix epoch, the unit of JWT NumericDate.
-  int64_t NowUnixSeconds() const {
+  virtual int64_t NowUnixSeconds() const {
     return std::chrono::duration_cast<std::chrono::seconds>(Now().time_since_epoch()).count();
   }
 };
@@ -32,6 +32,12 @@ class SystemClock final : public Clock {
   std::chrono::steady_clock::time_point Monotonic() const override {
     return std::chrono::steady_clock::now();
   }
+  // From the kernel's coarse wall clock: whole seconds need no more than
+  // the time of its last tick (a few milliseconds behind at most), which is
+  // read without the hardware counter a precise reading takes. A proxied
+  // request with a token asks twice (the verification cache, the token's
+  // exp and nbf).
+  int64_t NowUnixSeconds() const override;
   // A process-wide instance.
   static SystemClock& Default();
 };
