@@ -8,7 +8,6 @@
 #include <system_error>
 #include <thread>
 #include <utility>
-#include <vector>
 
 #include "core/log.h"
 
@@ -139,27 +138,21 @@ bool AuditQueue::HeadReady(std::memory_order order) const {
   return slots_[dequeue_pos_ & mask_].seq.load(order) == dequeue_pos_ + 1;
 }
 
-size_t AuditQueue::Collect(std::vector<std::string_view>& lines) const {
-  lines.clear();
-  for (uint64_t pos = dequeue_pos_; lines.size() < max_batch_; ++pos) {
-    const Slot& slot = slots_[pos & mask_];
-    if (slot.seq.load(std::memory_order_acquire) != pos + 1) break;
-    lines.emplace_back(slot.line);
-  }
-  return lines.size();
-}
-
-void AuditQueue::Release(size_t events) {
-  for (size_t i = 0; i < events; ++i) {
+size_t AuditQueue::Drain(std::string& lines) {
+  size_t events = 0;
+  while (events < max_batch_ && HeadReady()) {
     Slot& slot = slots_[dequeue_pos_ & mask_];
+    lines += slot.line;
     if (slot.line.capacity() > kMaxKeptLine) std::string().swap(slot.line);
     slot.seq.store(dequeue_pos_ + mask_ + 1, std::memory_order_release);
     ++dequeue_pos_;
+    ++events;
   }
+  return events;
 }
 
-// The batch's lines are kept between batches up to this many.
-constexpr size_t kMaxKeptBatch = 4096;
+// The batch buffer is kept between batches up to this size.
+constexpr size_t kMaxKeptBatch = 1 << 20;
 
 // How long the writer lets events gather after a batch that did not fill,
 // and waits for more before it sleeps until woken. Under load this makes one
@@ -171,13 +164,13 @@ constexpr std::chrono::milliseconds kNap(5);
 
 void AuditQueue::Run() {
   pthread_setname_np(pthread_self(), "bulwark-audit");
-  std::vector<std::string_view> lines;  // the batch, where the slots hold it
+  std::string lines;
   bool napped = false;
   for (;;) {
-    if (const size_t events = Collect(lines); events > 0) {
+    if (const size_t events = Drain(lines); events > 0) {
       WriteBatch(lines, events);
-      Release(events);
-      if (lines.capacity() > kMaxKeptBatch) std::vector<std::string_view>().swap(lines);
+      lines.clear();
+      if (lines.capacity() > kMaxKeptBatch) std::string().swap(lines);
       napped = false;
       // A full batch: more may be waiting. Otherwise let the next ones
       // gather (unless stopping), then look again before sleeping.
@@ -221,8 +214,8 @@ void AuditQueue::Run() {
   writer_done_.store(true, std::memory_order_release);
 }
 
-void AuditQueue::WriteBatch(std::span<const std::string_view> lines, size_t events) {
-  Status status = sink_.WriteLines(lines);
+void AuditQueue::WriteBatch(std::string_view lines, size_t events) {
+  Status status = sink_.Write(lines);
   if (status.ok()) {
     written_.fetch_add(events, std::memory_order_relaxed);
     if (failing_) {

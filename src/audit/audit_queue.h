@@ -9,11 +9,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
-#include <vector>
 
 #include "audit/audit_event.h"
 #include "audit/audit_sink.h"
@@ -23,13 +21,10 @@ namespace bulwark::audit {
 
 struct AuditQueueOptions {
   // Events that may wait for the writer; rounded up to a power of two, at
-  // least 2. An event counts until the sink has taken it (a batch being
-  // written keeps its slots). The slots are allocated up front (64 bytes
-  // each, plus the line of the event each last held, kept for reuse up to
-  // 2 KiB).
+  // least 2. The slots are allocated up front (64 bytes each, plus the line
+  // of the event each last held, kept for reuse up to 2 KiB).
   size_t capacity = 16384;
-  // Most events handed to one AuditSink::WriteLines (one writev(2) for a
-  // file, up to IOV_MAX lines).
+  // Most events handed to one AuditSink::Write (one write(2) for a file).
   size_t max_batch = 512;
 };
 
@@ -40,9 +35,8 @@ struct AuditQueueOptions {
 // MPMC ring specialized to one consumer). The producer serializes its event
 // (AppendJsonLine) into the line its slot keeps from earlier events (up to
 // 2 KiB), which allocates only when a slot meets a longer line; no event is
-// copied, moved or freed. The writer hands the sink the lines where the
-// slots hold them (a file writes them with one writev(2)) and frees the
-// slots once the sink has them.
+// copied, moved or freed. The writer gathers the slots' lines into one
+// buffer for the sink.
 // A producer wakes the writer (a futex wake) only when the writer is asleep.
 // After a batch that did not fill, the writer naps for 5 ms and looks again
 // before it sleeps, so under load producers make no system call and events
@@ -64,7 +58,7 @@ struct AuditQueueOptions {
 // their slots were claimed.
 //
 // After Stop(): enqueued() == written() + lost(). Memory is bounded by
-// the capacity's events (a batch being written stays in its slots).
+// the capacity's events and one batch of lines.
 //
 // Thread-safe: TryEnqueue, Stop and the counters may be called from any
 // thread, concurrently.
@@ -124,13 +118,11 @@ class AuditQueue {
   template <typename Fill>
   bool Enqueue(Fill&& fill);
   void Run();
-  // Sets `lines` to views of the lines of up to max_batch_ ready events (in
-  // slot order), which stay in their slots, and returns how many.
-  size_t Collect(std::vector<std::string_view>& lines) const;
-  // Frees the first `events` slots, which Collect found ready.
-  void Release(size_t events);
+  // Appends the lines of up to max_batch_ ready events (in slot order) to
+  // `lines`, frees their slots, and returns how many.
+  size_t Drain(std::string& lines);
   bool HeadReady(std::memory_order order = std::memory_order_acquire) const;
-  void WriteBatch(std::span<const std::string_view> lines, size_t events);
+  void WriteBatch(std::string_view lines, size_t events);
   void WakeWriter();
   // Refuses further events and wakes the writer to drain and end (Stop,
   // StopWithin; under stop_mu_).

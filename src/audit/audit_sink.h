@@ -3,8 +3,6 @@
 #ifndef BULWARK_AUDIT_AUDIT_SINK_H_
 #define BULWARK_AUDIT_AUDIT_SINK_H_
 
-#include <span>
-#include <string>
 #include <string_view>
 
 #include "audit/audit_event.h"
@@ -12,12 +10,11 @@
 
 namespace bulwark::audit {
 
-// A destination for batches of audit events. The AuditQueue calls
-// WriteLines (whose default calls Write) and Flush from its single writer
-// thread, so an implementation may assume that they never run concurrently
-// with each other; anything else it exposes (a Reopen, say) must document
-// its own thread-safety. A write may block (disk, network): the queue
-// absorbs that, the request path never waits on it.
+// A destination for batches of audit events. The AuditQueue calls Write and
+// Flush from its single writer thread, so an implementation may assume that
+// Write and Flush never run concurrently with each other; anything else it
+// exposes (a Reopen, say) must document its own thread-safety. Write may block
+// (disk, network): the queue absorbs that, the request path never waits on it.
 class AuditSink {
  public:
   virtual ~AuditSink() = default;
@@ -27,16 +24,6 @@ class AuditSink {
   // canonical set, a message naming the cause); some prefix of the batch may
   // have been written, the caller does not retry.
   virtual Status Write(std::string_view lines) = 0;
-
-  // The same for a batch held as separate lines, in order: as Write of
-  // their concatenation, under the same contract. This joins them (a copy
-  // of the batch, allocated per call) and calls Write; a sink that can take
-  // them as they lie (a file, with writev(2)) spares the copy.
-  virtual Status WriteLines(std::span<const std::string_view> lines) {
-    std::string joined;
-    for (const std::string_view line : lines) joined += line;
-    return Write(joined);
-  }
 
   // Makes everything written so far durable (or delivered). Returns an error
   // if that cannot be guaranteed.

@@ -2,12 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <system_error>
 #include <thread>
@@ -18,8 +15,7 @@
 namespace bulwark::audit {
 namespace {
 
-// The pieces kept between batches: a batch of more lines reallocates them.
-constexpr size_t kMaxRetainedPieces = 4096;
+constexpr size_t kMaxRetainedBuffer = size_t{4} << 20;
 
 Status ErrnoStatus(int err, const std::string& path, std::string_view op) {
   std::string message = "audit file " + path + ": " + std::string(op) + ": " +
@@ -111,43 +107,30 @@ Status FileAuditSink::Write(std::span<const AuditEvent> events) {
   return Write(lines);
 }
 
-Status FileAuditSink::Write(std::string_view lines) { return WriteLines({&lines, 1}); }
-
-Status FileAuditSink::WriteLines(std::span<const std::string_view> lines) {
+Status FileAuditSink::Write(std::string_view lines) {
   std::lock_guard lock(mu_);
-  pieces_.clear();
-  // The line a failed write tore stays alone: the batch starts on a new one.
-  static constexpr char kNewLine = '\n';
-  if (torn_) pieces_.push_back({const_cast<char*>(&kNewLine), 1});
-  for (const std::string_view line : lines) {
-    if (!line.empty()) pieces_.push_back({const_cast<char*>(line.data()), line.size()});
+  if (lines.empty()) return OkStatus();
+  if (torn_) {
+    // The line a failed write tore stays alone: the batch starts on a new one.
+    buffer_.clear();
+    buffer_.reserve(lines.size() + 1);
+    buffer_.append("\n").append(lines);
+    lines = buffer_;
   }
-  if (pieces_.size() == (torn_ ? 1u : 0u)) return OkStatus();
 
-  size_t first = 0;  // the first piece not yet written whole
-  char last = '\n';  // the last byte written
+  size_t done = 0;
   Status status;
-  while (first < pieces_.size()) {
-    const int count = static_cast<int>(std::min<size_t>(pieces_.size() - first, IOV_MAX));
-    const ssize_t n = ::writev(fd_, &pieces_[first], count);
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      status = ErrnoStatus(n < 0 ? errno : EIO, options_.path, "write");
+  while (done < lines.size()) {
+    ssize_t n = ::write(fd_, lines.data() + done, lines.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      status = ErrnoStatus(errno, options_.path, "write");
       break;
     }
-    // Past what went: whole pieces, then into the one it stopped in.
-    for (auto left = static_cast<size_t>(n); left > 0;) {
-      iovec& piece = pieces_[first];
-      const size_t taken = std::min(left, piece.iov_len);
-      piece.iov_base = static_cast<char*>(piece.iov_base) + taken;
-      piece.iov_len -= taken;
-      left -= taken;
-      last = static_cast<const char*>(piece.iov_base)[-1];
-      if (piece.iov_len == 0) ++first;
-    }
-    torn_ = last != '\n';
+    done += static_cast<size_t>(n);
   }
-  if (pieces_.capacity() > kMaxRetainedPieces) std::vector<iovec>().swap(pieces_);
+  if (done > 0) torn_ = lines[done - 1] != '\n';
+  if (buffer_.capacity() > kMaxRetainedBuffer) std::string().swap(buffer_);
   if (!status.ok()) return status;
   if (options_.fsync == FsyncPolicy::kEveryBatch) return Sync(fd_, options_.path);
   return OkStatus();

@@ -2,15 +2,12 @@
 #ifndef BULWARK_AUDIT_FILE_AUDIT_SINK_H_
 #define BULWARK_AUDIT_FILE_AUDIT_SINK_H_
 
-#include <sys/uio.h>
-
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include "audit/audit_event.h"
 #include "audit/audit_sink.h"
@@ -36,11 +33,10 @@ struct FileAuditSinkOptions {
 // its owner only; an existing file is appended to, never truncated, and keeps
 // its mode (a warning is logged if group or others may access it).
 //
-// Each Write or WriteLines hands the batch to writev(2), its lines where
-// they lie, one call per up to IOV_MAX lines; only a short write (disk
-// full, a signal) continues with the remainder. If a write fails part-way
-// through a line, the next batch starts with "\n", so the torn line stays
-// alone and later events parse.
+// Each Write hands the whole batch, already one buffer of lines, to a
+// single write(2); only a short write (disk full, a signal) continues with
+// the remainder. If a write fails part-way through a line, the next Write
+// starts with "\n", so the torn line stays alone and later events parse.
 // Meant to be the only writer of its file.
 //
 // Write, Flush and Reopen are thread-safe (one internal mutex, never held by
@@ -59,7 +55,6 @@ class FileAuditSink final : public AuditSink {
   // kResourceExhausted when the disk or quota is full, kInternal for other
   // write(2) or fdatasync(2) failures.
   Status Write(std::string_view lines) override;
-  Status WriteLines(std::span<const std::string_view> lines) override;
   // Serializes `events` and writes them as one batch.
   Status Write(std::span<const AuditEvent> events);
   // fdatasync(2) whatever the policy.
@@ -82,9 +77,9 @@ class FileAuditSink final : public AuditSink {
 
   const FileAuditSinkOptions options_;
   std::mutex mu_;
-  int fd_;                     // guarded by mu_
-  std::vector<iovec> pieces_;  // guarded by mu_; reused between batches
-  bool torn_ = false;          // guarded by mu_; the file ends inside a line
+  int fd_;              // guarded by mu_
+  std::string buffer_;  // guarded by mu_; reused between batches
+  bool torn_ = false;   // guarded by mu_; the file ends inside a line
 };
 
 }  // namespace bulwark::audit

@@ -122,8 +122,7 @@ TEST(AuditQueueTest, FullQueueDropsAndCountsWithoutBlocking) {
   auto queue = MakeQueue(sink, {.capacity = 8});
   ASSERT_TRUE(queue->TryEnqueue(SampleEvent("taken")));
   sink.WaitUntilWriteEntered();  // the writer holds "taken" and is stuck in Write
-  // "taken" keeps its slot until the sink has it: seven more fit.
-  for (int i = 0; i < 7; ++i) ASSERT_TRUE(queue->TryEnqueue(SampleEvent(std::to_string(i))));
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(queue->TryEnqueue(SampleEvent(std::to_string(i))));
   // Were TryEnqueue to wait for room, these would hang: the sink is blocked until Release.
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 100; ++i) {
@@ -133,11 +132,12 @@ TEST(AuditQueueTest, FullQueueDropsAndCountsWithoutBlocking) {
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   EXPECT_EQ(queue->dropped(), 100u);
-  EXPECT_EQ(queue->enqueued(), 8u);
+  EXPECT_EQ(queue->enqueued(), 9u);
   sink.Release();
   queue->Stop();
-  EXPECT_EQ(queue->written(), 8u);
-  EXPECT_EQ(sink.ids(), (std::vector<std::string>{"taken", "0", "1", "2", "3", "4", "5", "6"}));
+  EXPECT_EQ(queue->written(), 9u);
+  EXPECT_EQ(sink.ids(),
+            (std::vector<std::string>{"taken", "0", "1", "2", "3", "4", "5", "6", "7"}));
 }
 
 TEST(AuditQueueTest, StopDrainsAcceptedEventsAndFlushesOnce) {

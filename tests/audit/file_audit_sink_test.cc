@@ -193,30 +193,6 @@ TEST(FileAuditSinkTest, FsyncEveryBatchWritesAndFlushes) {
   EXPECT_EQ(RequestIds(dir.File("audit.log")), (Ids{"a", "b"}));
 }
 
-// A batch handed as separate lines (as the queue's writer hands it, where
-// its slots hold the lines) is written as their concatenation, in order,
-// past IOV_MAX lines and with empty ones skipped.
-TEST(FileAuditSinkTest, WritesSeparateLinesAsOneBatchInOrder) {
-  TempDir dir;
-  auto sink = OpenSink(dir.File("audit.log"));
-  ASSERT_NE(sink, nullptr);
-  std::vector<std::string> lines;
-  Ids ids;
-  std::string expected;
-  for (int i = 0; i < 2500; ++i) {
-    ids.push_back(std::to_string(i));
-    lines.emplace_back();
-    AppendJsonLine(SampleEvent(ids.back()), lines.back());
-    expected += lines.back();
-    if (i % 700 == 0) lines.emplace_back();
-  }
-  const std::vector<std::string_view> views(lines.begin(), lines.end());
-  ASSERT_TRUE(sink->WriteLines(views).ok());
-  ASSERT_TRUE(sink->WriteLines({}).ok());
-  EXPECT_EQ(ReadFile(dir.File("audit.log")), expected);
-  EXPECT_EQ(RequestIds(dir.File("audit.log")), ids);
-}
-
 // A file size limit makes write(2) stop inside a line (a short write, then
 // EFBIG), the way a full disk would.
 TEST(FileAuditSinkTest, TornLineAfterFailedWriteDoesNotSwallowNextEvent) {
@@ -246,36 +222,6 @@ TEST(FileAuditSinkTest, TornLineAfterFailedWriteDoesNotSwallowNextEvent) {
   EXPECT_EQ(lines[1].size(), 40u);
   EXPECT_TRUE(ParseObject(lines[1]).empty());
   EXPECT_EQ(Str(ParseObject(lines[2]), "request_id"), "next");
-}
-
-// The same inside a batch of separate lines: the write stops in its second
-// line; that line's piece stays alone and the next batch starts anew.
-TEST(FileAuditSinkTest, TornLineInsideABatchOfLinesStaysAlone) {
-  TempDir dir;
-  const std::string path = dir.File("audit.log");
-  auto sink = OpenSink(path);
-  ASSERT_NE(sink, nullptr);
-  std::string first, second, next;
-  AppendJsonLine(SampleEvent("first"), first);
-  AppendJsonLine(SampleEvent("second"), second);
-  AppendJsonLine(SampleEvent("next"), next);
-
-  struct rlimit old_limit;
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  struct sigaction ignore = {}, old_action = {};
-  ignore.sa_handler = SIG_IGN;
-  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
-  struct rlimit limit = {static_cast<rlim_t>(first.size() + 40), old_limit.rlim_max};
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
-  const std::string_view batch[] = {first, second};
-  Status failed = sink->WriteLines(batch);
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  ASSERT_EQ(::sigaction(SIGXFSZ, &old_action, nullptr), 0);
-  EXPECT_EQ(failed.code(), StatusCode::kResourceExhausted) << failed.ToString();
-
-  const std::string_view after[] = {next};
-  ASSERT_TRUE(sink->WriteLines(after).ok());
-  EXPECT_EQ(ReadFile(path), first + second.substr(0, 40) + "\n" + next);
 }
 
 }  // namespace
