@@ -35,8 +35,9 @@ class SystemClock final : public Clock {
   // From the kernel's coarse wall clock: whole seconds need no more than
   // the time of its last tick (a few milliseconds behind at most), which is
   // read without the hardware counter a precise reading takes. A proxied
-  // request with a token asks twice (the verification cache, the token's
-  // exp and nbf).
+  // request with a cached token asks twice (the verification cache, the
+  // authorization's time); one whose token is verified, once more (its exp
+  // and nbf).
   int64_t NowUnixSeconds() const override;
   // A process-wide instance.
   static SystemClock& Default();
