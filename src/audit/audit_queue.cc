@@ -1,6 +1,11 @@
 #include "audit/audit_queue.h"
 
+#include <linux/futex.h>
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <ctime>
 
 #include <algorithm>
 #include <bit>
@@ -15,7 +20,7 @@ namespace bulwark::audit {
 
 // A slot is free for the producer claiming position p when seq == p, and
 // holds that producer's event for the writer when seq == p + 1; the writer
-// frees it for position p + capacity. A cache line of its own keeps
+// frees it for position p + the ring's size. A cache line of its own keeps
 // neighbouring producers from bouncing each other's slot.
 struct alignas(64) AuditQueue::Slot {
   std::atomic<uint64_t> seq{0};
@@ -27,8 +32,9 @@ Result<std::unique_ptr<AuditQueue>> AuditQueue::Create(AuditSink& sink, AuditQue
     return Err(InvalidArgumentError("audit queue capacity exceeds 2^30"));
   }
   if (options.max_batch == 0) return Err(InvalidArgumentError("audit queue max_batch is 0"));
-  size_t capacity = std::bit_ceil(std::max<size_t>(options.capacity, 2));
-  std::unique_ptr<AuditQueue> queue(new AuditQueue(sink, capacity, options.max_batch));
+  const size_t capacity = std::bit_ceil(std::max<size_t>(options.capacity, 2));
+  const size_t hot = std::min(capacity, std::bit_ceil(std::max<size_t>(options.hot_capacity, 2)));
+  std::unique_ptr<AuditQueue> queue(new AuditQueue(sink, capacity, hot, options.max_batch));
   try {
     queue->thread_ = std::thread([q = queue.get()] { q->Run(); });
   } catch (const std::system_error& e) {
@@ -37,9 +43,26 @@ Result<std::unique_ptr<AuditQueue>> AuditQueue::Create(AuditSink& sink, AuditQue
   return queue;
 }
 
-AuditQueue::AuditQueue(AuditSink& sink, size_t capacity, size_t max_batch)
-    : sink_(sink), max_batch_(max_batch), mask_(capacity - 1), slots_(new Slot[capacity]) {
-  for (size_t i = 0; i < capacity; ++i) slots_[i].seq.store(i, std::memory_order_relaxed);
+void AuditQueue::Ring::Allocate(uint64_t n) {
+  size = n;
+  mask = std::has_single_bit(n) ? n - 1 : 0;
+  if (n == 0) return;
+  slots.reset(new Slot[n]);
+  for (uint64_t i = 0; i < n; ++i) slots[i].seq.store(i, std::memory_order_relaxed);
+}
+
+AuditQueue::Slot& AuditQueue::Ring::At(uint64_t pos) const {
+  return slots[mask != 0 ? pos & mask : pos % size];
+}
+
+bool AuditQueue::Ring::HeadReady(std::memory_order order) const {
+  return size != 0 && At(dequeue_pos).seq.load(order) == dequeue_pos + 1;
+}
+
+AuditQueue::AuditQueue(AuditSink& sink, size_t capacity, size_t hot_capacity, size_t max_batch)
+    : sink_(sink), max_batch_(max_batch), nap_wake_mask_(hot_capacity / 2 - 1) {
+  hot_.Allocate(hot_capacity);
+  overflow_.Allocate(capacity - hot_capacity);
 }
 
 AuditQueue::~AuditQueue() {
@@ -64,37 +87,89 @@ bool AuditQueue::TryEnqueue(const AuditEventView& event) {
   });
 }
 
+bool AuditQueue::EnqueueWith(void (*fill)(std::string& line, void* context), void* context) {
+  return Enqueue([fill, context](std::string& line) { fill(line, context); });
+}
+
 template <typename Fill>
-bool AuditQueue::Enqueue(Fill&& fill) {
-  uint64_t pos = enqueue_pos_.load(std::memory_order_relaxed);
-  Slot* slot;
+AuditQueue::Put AuditQueue::PutInto(Ring& ring, Fill& fill, uint64_t& pos) {
+  pos = ring.enqueue_pos.load(std::memory_order_relaxed);
   for (;;) {
-    if (pos & kClosed) break;
-    slot = &slots_[pos & mask_];
-    uint64_t seq = slot->seq.load(std::memory_order_acquire);
-    auto lag = static_cast<int64_t>(seq - pos);
+    if (pos & kClosed) return Put::kClosed;
+    Slot& slot = ring.At(pos);
+    const uint64_t seq = slot.seq.load(std::memory_order_acquire);
+    const auto lag = static_cast<int64_t>(seq - pos);
     if (lag == 0) {
-      if (enqueue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-        fill(slot->line);
+      if (ring.enqueue_pos.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+        fill(slot.line);
         // Sequentially consistent with the writer's going to sleep in Run:
         // either the writer sees this slot before it sleeps, or this thread
         // sees it sleeping and wakes it (on x86 the store is one xchg).
-        slot->seq.store(pos + 1, std::memory_order_seq_cst);
-        if (writer_sleeping_.load(std::memory_order_seq_cst)) WakeWriter();
-        return true;
+        slot.seq.store(pos + 1, std::memory_order_seq_cst);
+        return Put::kDone;
       }
     } else if (lag < 0) {
-      break;  // the slot still holds an event `capacity` positions back: full
+      return Put::kFull;  // the slot still holds an event `size` positions back
     } else {
-      pos = enqueue_pos_.load(std::memory_order_relaxed);  // another producer took it
+      pos = ring.enqueue_pos.load(std::memory_order_relaxed);  // another producer took it
     }
   }
-  dropped_.fetch_add(1, std::memory_order_relaxed);
-  return false;
+}
+
+template <typename Fill>
+bool AuditQueue::Enqueue(Fill&& fill) {
+  // A stale `false` is harmless: this thread's own spilled events, if any,
+  // set it true in this thread's view, and only the writer clears it, once
+  // it has taken them all.
+  if (!spilling_.load(std::memory_order_relaxed)) {
+    uint64_t pos;
+    switch (PutInto(hot_, fill, pos)) {
+      case Put::kDone: {
+        const uint8_t state = writer_state_.load(std::memory_order_seq_cst);
+        if (state == kSleeping || (state == kNapping && (pos & nap_wake_mask_) == nap_wake_mask_)) {
+          WakeWriter();
+        }
+        return true;
+      }
+      case Put::kClosed:
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return false;
+      case Put::kFull:
+        break;
+    }
+  }
+  return Spill(fill);
+}
+
+template <typename Fill>
+bool AuditQueue::Spill(Fill& fill) {
+  Put put = Put::kFull;
+  {
+    std::lock_guard lock(spill_mu_);
+    uint64_t pos;
+    // The writer may have caught up (and stopped the spill) meanwhile.
+    if (!spilling_.load(std::memory_order_relaxed)) put = PutInto(hot_, fill, pos);
+    if (put == Put::kFull && overflow_.size != 0) {
+      spilling_.store(true, std::memory_order_relaxed);
+      put = PutInto(overflow_, fill, pos);
+    }
+  }
+  if (put != Put::kDone) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  // The writer is behind: wake it from a nap as well as from sleep.
+  if (writer_state_.load(std::memory_order_seq_cst) != kRunning) WakeWriter();
+  return true;
 }
 
 void AuditQueue::Close() {
-  enqueue_pos_.fetch_or(kClosed, std::memory_order_seq_cst);
+  {
+    // No spill is half-way between the rings' positions as they close.
+    std::lock_guard lock(spill_mu_);
+    hot_.enqueue_pos.fetch_or(kClosed, std::memory_order_seq_cst);
+    overflow_.enqueue_pos.fetch_or(kClosed, std::memory_order_seq_cst);
+  }
   WakeWriter();
 }
 
@@ -129,24 +204,69 @@ bool AuditQueue::StopWithin(std::chrono::milliseconds timeout) {
   return true;
 }
 
+// The writer waits on the epoch's own word (futex(2)).
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) &&
+              std::atomic<uint32_t>::is_always_lock_free);
+
 void AuditQueue::WakeWriter() {
   wake_epoch_.fetch_add(1, std::memory_order_seq_cst);
-  wake_epoch_.notify_one();
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&wake_epoch_), FUTEX_WAKE_PRIVATE, 1, nullptr,
+          nullptr, 0);
 }
 
-bool AuditQueue::HeadReady(std::memory_order order) const {
-  return slots_[dequeue_pos_ & mask_].seq.load(order) == dequeue_pos_ + 1;
+void AuditQueue::WaitForWake(uint32_t epoch, const std::chrono::nanoseconds* timeout) {
+  timespec relative{};
+  if (timeout != nullptr) {
+    relative.tv_sec = static_cast<time_t>(timeout->count() / 1'000'000'000);
+    relative.tv_nsec = static_cast<long>(timeout->count() % 1'000'000'000);
+  }
+  // Returns at once if the epoch moved on since it was read (a wake in
+  // between), on a wake, on the timeout or on a signal: the caller looks
+  // again in every case.
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&wake_epoch_), FUTEX_WAIT_PRIVATE, epoch,
+          timeout != nullptr ? &relative : nullptr, nullptr, 0);
+}
+
+bool AuditQueue::AnyReady(std::memory_order order) const {
+  return hot_.HeadReady(order) || overflow_.HeadReady(order);
+}
+
+void AuditQueue::Take(Ring& ring, std::string& lines) {
+  Slot& slot = ring.At(ring.dequeue_pos);
+  lines += slot.line;
+  if (slot.line.capacity() > kMaxKeptLine) std::string().swap(slot.line);
+  slot.seq.store(ring.dequeue_pos + ring.size, std::memory_order_release);
+  ++ring.dequeue_pos;
 }
 
 size_t AuditQueue::Drain(std::string& lines) {
   size_t events = 0;
-  while (events < max_batch_ && HeadReady()) {
-    Slot& slot = slots_[dequeue_pos_ & mask_];
-    lines += slot.line;
-    if (slot.line.capacity() > kMaxKeptLine) std::string().swap(slot.line);
-    slot.seq.store(dequeue_pos_ + mask_ + 1, std::memory_order_release);
-    ++dequeue_pos_;
+  while (events < max_batch_) {
+    if (hot_.HeadReady()) {
+      Take(hot_, lines);
+    } else if (overflow_.HeadReady()) {
+      // The overflow head's producer may have put events into the hot ring
+      // before it: every hot slot claimed by now (seen through the head's
+      // acquire) goes first. One still being filled is a few instructions
+      // from ready, unless its producer was preempted.
+      if (hot_.Claimed() != hot_.dequeue_pos) {
+        std::this_thread::yield();
+        continue;
+      }
+      Take(overflow_, lines);
+    } else {
+      break;
+    }
     ++events;
+  }
+  if (spilling_.load(std::memory_order_relaxed) && !overflow_.HeadReady()) {
+    // Overflow slots are claimed and published only under spill_mu_, so an
+    // overflow ring with nothing claimed beyond the writer is empty for good
+    // until the next spill, which sets spilling_ again.
+    std::lock_guard lock(spill_mu_);
+    if (overflow_.Claimed() == overflow_.dequeue_pos) {
+      spilling_.store(false, std::memory_order_relaxed);
+    }
   }
   return events;
 }
@@ -166,6 +286,19 @@ void AuditQueue::Run() {
   pthread_setname_np(pthread_self(), "bulwark-audit");
   std::string lines;
   bool napped = false;
+  // Lets the next events gather; cut short by a producer when half the hot
+  // ring has filled, and by Close. Not taken if half has filled already
+  // (during the write): the producer that crossed the half saw the writer
+  // running and woke nobody.
+  const auto nap = [this] {
+    const uint32_t epoch = wake_epoch_.load(std::memory_order_seq_cst);
+    writer_state_.store(kNapping, std::memory_order_seq_cst);
+    const std::chrono::nanoseconds timeout = kNap;
+    if (!Closed() && hot_.Claimed() - hot_.dequeue_pos <= nap_wake_mask_) {
+      WaitForWake(epoch, &timeout);
+    }
+    writer_state_.store(kRunning, std::memory_order_relaxed);
+  };
   for (;;) {
     if (const size_t events = Drain(lines); events > 0) {
       WriteBatch(lines, events);
@@ -174,15 +307,16 @@ void AuditQueue::Run() {
       napped = false;
       // A full batch: more may be waiting. Otherwise let the next ones
       // gather (unless stopping), then look again before sleeping.
-      if (events < max_batch_ && !(enqueue_pos_.load(std::memory_order_acquire) & kClosed)) {
+      if (events < max_batch_ && !Closed()) {
         napped = true;
-        std::this_thread::sleep_for(kNap);
+        nap();
       }
       continue;
     }
-    uint64_t tail = enqueue_pos_.load(std::memory_order_acquire);
-    if (tail & kClosed) {
-      if ((tail & ~kClosed) == dequeue_pos_) break;
+    if (Closed()) {
+      if (hot_.Claimed() == hot_.dequeue_pos && overflow_.Claimed() == overflow_.dequeue_pos) {
+        break;
+      }
       // A producer claimed the head slot before Stop and is still moving its
       // event in; it finishes in a few instructions unless preempted.
       std::this_thread::yield();
@@ -194,17 +328,14 @@ void AuditQueue::Run() {
     // the request path, per event when the writer shares the core).
     if (!napped) {
       napped = true;
-      std::this_thread::sleep_for(kNap);
+      nap();
       continue;
     }
     napped = false;
-    uint32_t epoch = wake_epoch_.load(std::memory_order_seq_cst);
-    writer_sleeping_.store(true, std::memory_order_seq_cst);
-    if (!HeadReady(std::memory_order_seq_cst) &&
-        !(enqueue_pos_.load(std::memory_order_seq_cst) & kClosed)) {
-      wake_epoch_.wait(epoch, std::memory_order_seq_cst);
-    }
-    writer_sleeping_.store(false, std::memory_order_relaxed);
+    const uint32_t epoch = wake_epoch_.load(std::memory_order_seq_cst);
+    writer_state_.store(kSleeping, std::memory_order_seq_cst);
+    if (!AnyReady(std::memory_order_seq_cst) && !Closed()) WaitForWake(epoch, nullptr);
+    writer_state_.store(kRunning, std::memory_order_relaxed);
   }
   Status flushed = sink_.Flush();
   if (!flushed.ok()) {

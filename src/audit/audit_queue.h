@@ -20,10 +20,14 @@
 namespace bulwark::audit {
 
 struct AuditQueueOptions {
-  // Events that may wait for the writer; rounded up to a power of two, at
-  // least 2. The slots are allocated up front (64 bytes each, plus the line
-  // of the event each last held, kept for reuse up to 2 KiB).
+  // Events that may wait for the writer in all; rounded up to a power of two,
+  // at least 2. The slots are allocated up front (64 bytes each, plus the
+  // line of the event each last held, kept for reuse up to 2 KiB).
   size_t capacity = 16384;
+  // Of those, how many wait in the small ring that stays in the cache;
+  // rounded up to a power of two, at least 2, at most `capacity`. The rest
+  // are a second ring used only while the writer is behind (a slow disk).
+  size_t hot_capacity = 1024;
   // Most events handed to one AuditSink::Write (one write(2) for a file).
   size_t max_batch = 512;
 };
@@ -31,21 +35,34 @@ struct AuditQueueOptions {
 // A bounded multi-producer, single-consumer queue of AuditEvents drained by
 // one background thread into an AuditSink.
 //
-// TryEnqueue is lock-free: a bounded ring of preallocated slots (Vyukov's
-// MPMC ring specialized to one consumer). The producer serializes its event
-// (AppendJsonLine) into the line its slot keeps from earlier events (up to
-// 2 KiB), which allocates only when a slot meets a longer line; no event is
-// copied, moved or freed. The writer gathers the slots' lines into one
-// buffer for the sink.
-// A producer wakes the writer (a futex wake) only when the writer is asleep.
-// After a batch that did not fill, the writer naps for 5 ms and looks again
-// before it sleeps, so under load producers make no system call and events
-// reach the sink in batches, one write per nap, at most about 5 ms late; the
-// first event after a quiet spell is written at once. A producer preempted
-// half-way through TryEnqueue delays only the writer (which drains in slot
-// order), never another producer.
+// TryEnqueue is lock-free while the writer keeps up: a bounded ring of
+// preallocated slots (Vyukov's MPMC ring specialized to one consumer). The
+// producer serializes its event (AppendJsonLine) into the line its slot
+// keeps from earlier events (up to 2 KiB), which allocates only when a slot
+// meets a longer line; no event is copied, moved or freed. The writer gathers
+// the slots' lines into one buffer for the sink.
 //
-// Overload never stalls a request: when the ring is full, TryEnqueue drops the
+// Two rings: a ring cycles through all its slots, so one big enough to
+// absorb a stalled disk (thousands of events) would have every producer and
+// the writer touch memory last used thousands of events ago, out of the
+// cache. A small hot ring (hot_capacity) takes the events while the writer
+// keeps up; when it is full, events spill into the larger overflow ring
+// under a mutex, and keep going there (`spilling_`) until the writer has
+// emptied it. The writer takes hot events before overflow ones, and before
+// each overflow event every hot event claimed before it was published, so a
+// thread's events still reach the sink in its order.
+//
+// A producer wakes the writer (a futex wake) when the writer is asleep, and
+// when it is napping, every half hot ring of events (so the hot ring does
+// not fill under high rates). After a batch that did not fill, the writer
+// naps for 5 ms and looks again before it sleeps, so under moderate load
+// producers make almost no system call and events reach the sink in
+// batches, one write per nap, at most about 5 ms late; the first event after
+// a quiet spell is written at once. A producer preempted half-way through
+// TryEnqueue delays only the writer (which drains in slot order), and while
+// spilling the other spilling producers (which wait for the mutex).
+//
+// Overload never stalls a request: when both rings are full, TryEnqueue drops the
 // event and counts it in dropped(). Drops are counted, never logged per event;
 // the counters are meant to be exported as metrics (audit_events_dropped_total
 // and friends) once the metrics module exists. A failing sink is logged once
@@ -77,8 +94,9 @@ class AuditQueue {
 
   // Queues `event` for the sink, serialized before this returns (so a view's
   // strings need live no longer), and returns true; or, if the queue is full
-  // or stopped, counts a drop and returns false. Never blocks, never makes a
-  // system call except to wake an idle writer.
+  // or stopped, counts a drop and returns false. Never waits for the sink;
+  // makes no system call except to wake the writer; takes a mutex, held for
+  // one event, only while spilling.
   bool TryEnqueue(const AuditEventView& event);
   bool TryEnqueue(const AuditEvent& event);
 
@@ -95,7 +113,10 @@ class AuditQueue {
   bool StopWithin(std::chrono::milliseconds timeout);
 
   // Events accepted by TryEnqueue.
-  uint64_t enqueued() const { return enqueue_pos_.load(std::memory_order_relaxed) & ~kClosed; }
+  uint64_t enqueued() const {
+    return (hot_.enqueue_pos.load(std::memory_order_relaxed) & ~kClosed) +
+           (overflow_.enqueue_pos.load(std::memory_order_relaxed) & ~kClosed);
+  }
   // Events in batches the sink wrote successfully.
   uint64_t written() const { return written_.load(std::memory_order_relaxed); }
   // Events refused by TryEnqueue because the queue was full or stopped.
@@ -105,23 +126,56 @@ class AuditQueue {
   // Accepted events in batches whose Write failed.
   uint64_t lost() const { return lost_.load(std::memory_order_relaxed); }
 
-  size_t capacity() const { return static_cast<size_t>(mask_ + 1); }
+  size_t capacity() const { return static_cast<size_t>(hot_.size + overflow_.size); }
+  size_t hot_capacity() const { return static_cast<size_t>(hot_.size); }
 
  private:
   struct Slot;
-  // Set in enqueue_pos_ by Stop: no slot can be claimed after it.
+  // One bounded ring of slots; `size` need not be a power of two.
+  struct Ring {
+    // Producers' side: the next position to claim, kClosed once stopped.
+    alignas(64) std::atomic<uint64_t> enqueue_pos{0};
+    // Writer's side: the next position to take.
+    alignas(64) uint64_t dequeue_pos = 0;
+    uint64_t size = 0;
+    uint64_t mask = 0;  // size - 1 if size is a power of two, else 0
+    std::unique_ptr<Slot[]> slots;
+
+    void Allocate(uint64_t n);
+    Slot& At(uint64_t pos) const;
+    uint64_t Claimed() const { return enqueue_pos.load(std::memory_order_acquire) & ~kClosed; }
+    bool HeadReady(std::memory_order order = std::memory_order_acquire) const;
+  };
+  enum class Put { kDone, kFull, kClosed };
+  enum WriterState : uint8_t { kRunning, kNapping, kSleeping };
+  // Set in a ring's enqueue_pos by Stop: no slot can be claimed after it.
   static constexpr uint64_t kClosed = uint64_t{1} << 63;
 
-  AuditQueue(AuditSink& sink, size_t capacity, size_t max_batch);
-  // Claims the next slot, fills it with `fill(line)` and publishes it; false
-  // (a drop counted) if the queue is full or stopped.
+  friend class AuditQueueTestPeer;  // EnqueueWith: a fill that pauses half-way
+
+  AuditQueue(AuditSink& sink, size_t capacity, size_t hot_capacity, size_t max_batch);
+  // Enqueue with a fill given at run time.
+  bool EnqueueWith(void (*fill)(std::string& line, void* context), void* context);
+  // Claims `ring`'s next slot, fills it with `fill(line)` and publishes it
+  // (its position in `pos`).
+  template <typename Fill>
+  static Put PutInto(Ring& ring, Fill& fill, uint64_t& pos);
+  // Queues into the hot ring, else Spill; false (a drop counted) if the
+  // queue is full or stopped.
   template <typename Fill>
   bool Enqueue(Fill&& fill);
+  // The hot ring is full or spilling_: the overflow ring, under spill_mu_.
+  template <typename Fill>
+  bool Spill(Fill& fill);
   void Run();
-  // Appends the lines of up to max_batch_ ready events (in slot order) to
-  // `lines`, frees their slots, and returns how many.
+  // Appends the lines of up to max_batch_ ready events (hot first, see the
+  // class comment) to `lines`, frees their slots, and returns how many.
   size_t Drain(std::string& lines);
-  bool HeadReady(std::memory_order order = std::memory_order_acquire) const;
+  static void Take(Ring& ring, std::string& lines);
+  bool AnyReady(std::memory_order order = std::memory_order_acquire) const;
+  bool Closed() const { return hot_.enqueue_pos.load(std::memory_order_acquire) & kClosed; }
+  // Waits on wake_epoch_ while it holds `epoch`, at most `timeout` if given.
+  void WaitForWake(uint32_t epoch, const std::chrono::nanoseconds* timeout);
   void WriteBatch(std::string_view lines, size_t events);
   void WakeWriter();
   // Refuses further events and wakes the writer to drain and end (Stop,
@@ -130,19 +184,24 @@ class AuditQueue {
 
   AuditSink& sink_;
   const size_t max_batch_;
-  const uint64_t mask_;
-  std::unique_ptr<Slot[]> slots_;
+  Ring hot_;
+  Ring overflow_;  // size 0 when the hot ring holds the whole capacity
+  // Half the hot ring, minus one: a producer whose position ends in these
+  // bits wakes a napping writer.
+  const uint64_t nap_wake_mask_;
 
-  // Producers' side: the next position to claim, kClosed once stopped.
-  alignas(64) std::atomic<uint64_t> enqueue_pos_{0};
+  // Set (under spill_mu_) by a producer that spills; cleared by the writer
+  // under spill_mu_ once the overflow ring is empty. Overflow slots are
+  // claimed and published only under spill_mu_.
+  alignas(64) std::atomic<bool> spilling_{false};
+  std::mutex spill_mu_;
   alignas(64) std::atomic<uint64_t> dropped_{0};
-  // Read by every producer, written when the writer goes to sleep or wakes.
-  alignas(64) std::atomic<bool> writer_sleeping_{false};
+  // Read by every producer, written when the writer naps, sleeps or wakes.
+  alignas(64) std::atomic<uint8_t> writer_state_{kRunning};
   std::atomic<uint32_t> wake_epoch_{0};  // the writer waits on it
   // Writer's side: only the writer thread writes these.
-  alignas(64) uint64_t dequeue_pos_ = 0;
-  bool failing_ = false;         // inside a burst of sink failures
-  uint64_t failed_batches_ = 0;  // in the current burst
+  alignas(64) bool failing_ = false;  // inside a burst of sink failures
+  uint64_t failed_batches_ = 0;       // in the current burst
   std::atomic<uint64_t> written_{0};
   std::atomic<uint64_t> write_errors_{0};
   std::atomic<uint64_t> lost_{0};

@@ -14,6 +14,14 @@
 #include "audit_test_util.h"
 
 namespace bulwark::audit {
+
+class AuditQueueTestPeer {
+ public:
+  static bool EnqueueWith(AuditQueue& queue, void (*fill)(std::string&, void*), void* context) {
+    return queue.EnqueueWith(fill, context);
+  }
+};
+
 namespace {
 
 using testing::PollUntil;
@@ -87,33 +95,39 @@ TEST(AuditQueueTest, WritesEventsOfOneProducerInEnqueueOrder) {
   EXPECT_EQ(queue->written(), 1000u);
 }
 
-TEST(AuditQueueTest, FourProducersHaveEveryEventWrittenExactlyOnceInTheirOrder) {
-  constexpr int kProducers = 4;
-  constexpr int kPerProducer = 10'000;
+// `producers` threads each enqueue `per_producer` events into a queue with
+// room for all of them: every event must be written once, each thread's in
+// its order.
+void ExpectEveryEventWrittenOnceInItsProducersOrder(AuditQueueOptions options, int producers,
+                                                    int per_producer) {
   RecordingSink sink;
-  auto queue = MakeQueue(sink, {.capacity = 1 << 16});  // room for all: no drop possible
+  auto queue = MakeQueue(sink, options);
   {
-    std::vector<std::jthread> producers;
-    for (int p = 0; p < kProducers; ++p) {
-      producers.emplace_back([&, p] {
-        for (int i = 0; i < kPerProducer; ++i) {
+    std::vector<std::jthread> threads;
+    for (int p = 0; p < producers; ++p) {
+      threads.emplace_back([&, p] {
+        for (int i = 0; i < per_producer; ++i) {
           EXPECT_TRUE(queue->TryEnqueue(SampleEvent(std::to_string(p) + ":" + std::to_string(i))));
         }
       });
     }
   }
   queue->Stop();
-  EXPECT_EQ(queue->enqueued(), uint64_t{kProducers * kPerProducer});
-  EXPECT_EQ(queue->written(), uint64_t{kProducers * kPerProducer});
+  EXPECT_EQ(queue->enqueued(), uint64_t(producers) * per_producer);
+  EXPECT_EQ(queue->written(), uint64_t(producers) * per_producer);
   EXPECT_EQ(queue->dropped(), 0u);
-  std::vector<int> next(kProducers, 0);
+  std::vector<int> next(producers, 0);
   for (const std::string& id : sink.ids()) {
     int p = std::stoi(id.substr(0, id.find(':')));
     int i = std::stoi(id.substr(id.find(':') + 1));
     ASSERT_EQ(i, next[p]) << "producer " << p << " out of order or duplicated";
     ++next[p];
   }
-  EXPECT_EQ(next, std::vector<int>(kProducers, kPerProducer));
+  EXPECT_EQ(next, std::vector<int>(producers, per_producer));
+}
+
+TEST(AuditQueueTest, FourProducersHaveEveryEventWrittenExactlyOnceInTheirOrder) {
+  ExpectEveryEventWrittenOnceInItsProducersOrder({.capacity = 1 << 16}, 4, 10'000);
 }
 
 TEST(AuditQueueTest, FullQueueDropsAndCountsWithoutBlocking) {
@@ -138,6 +152,112 @@ TEST(AuditQueueTest, FullQueueDropsAndCountsWithoutBlocking) {
   EXPECT_EQ(queue->written(), 9u);
   EXPECT_EQ(sink.ids(),
             (std::vector<std::string>{"taken", "0", "1", "2", "3", "4", "5", "6", "7"}));
+}
+
+// Events that find the hot ring full wait in the overflow ring; later ones
+// follow them there until the writer has emptied it, so one producer's
+// events reach the sink in its order; and only when both rings are full is
+// an event dropped.
+TEST(AuditQueueTest, SpilledEventsKeepTheirOrderAndDropOnlyWhenBothRingsAreFull) {
+  RecordingSink sink;
+  sink.BlockWrites();
+  auto queue = MakeQueue(sink, {.capacity = 16, .hot_capacity = 2});
+  ASSERT_EQ(queue->hot_capacity(), 2u);
+  ASSERT_TRUE(queue->TryEnqueue(SampleEvent("taken")));
+  sink.WaitUntilWriteEntered();  // the writer holds "taken" and is stuck in Write
+  std::vector<std::string> expected{"taken"};
+  for (int i = 0; i < 16; ++i) {  // 2 in the hot ring, 14 spilled
+    expected.push_back(std::to_string(i));
+    ASSERT_TRUE(queue->TryEnqueue(SampleEvent(expected.back()))) << i;
+  }
+  EXPECT_FALSE(queue->TryEnqueue(SampleEvent("refused")));
+  EXPECT_EQ(queue->dropped(), 1u);
+  sink.Release();
+  ASSERT_TRUE(PollUntil([&] { return queue->written() == 17; }));
+  // The writer has caught up: the next events go to the hot ring again,
+  // still after every spilled one.
+  for (int i = 0; i < 40; ++i) {
+    expected.push_back("after-" + std::to_string(i));
+    while (!queue->TryEnqueue(SampleEvent(expected.back()))) std::this_thread::yield();
+  }
+  queue->Stop();
+  EXPECT_EQ(sink.ids(), expected);
+  EXPECT_EQ(queue->written(), queue->enqueued());
+}
+
+// A producer held half-way through filling its hot slot keeps the writer
+// from every later slot; meanwhile another thread puts one event into the
+// hot ring and, the ring now full, spills the next. That thread's spilled
+// event must wait for its hot one, and so for the held producer.
+TEST(AuditQueueTest, ASpilledEventWaitsForTheHotOnesClaimedBeforeIt) {
+  RecordingSink sink;
+  auto queue = MakeQueue(sink, {.capacity = 16, .hot_capacity = 2});
+  struct Held {
+    std::latch claimed{1};
+    std::latch release{1};
+  } held;
+  std::jthread producer([&] {
+    EXPECT_TRUE(AuditQueueTestPeer::EnqueueWith(
+        *queue,
+        [](std::string& line, void* context) {
+          auto* h = static_cast<Held*>(context);
+          h->claimed.count_down();
+          h->release.wait();
+          line.clear();
+          AppendJsonLine(ViewOf(SampleEvent("held")), line);
+        },
+        &held));
+  });
+  held.claimed.wait();
+  ASSERT_TRUE(queue->TryEnqueue(SampleEvent("hot")));
+  ASSERT_TRUE(queue->TryEnqueue(SampleEvent("spilled")));
+  // The writer, woken by both, must take neither yet.
+  EXPECT_FALSE(PollUntil([&] { return queue->written() > 0; }, std::chrono::milliseconds(200)));
+  held.release.count_down();
+  producer.join();
+  queue->Stop();
+  EXPECT_EQ(sink.ids(), (std::vector<std::string>{"held", "hot", "spilled"}));
+}
+
+// A hot ring of two spills all the time: every producer's events must still
+// be written once each, in its order, whichever ring each went through.
+TEST(AuditQueueTest, ProducersKeepTheirOrderThroughATinyHotRing) {
+  ExpectEveryEventWrittenOnceInItsProducersOrder(
+      {.capacity = 1 << 17, .hot_capacity = 2, .max_batch = 64}, 8, 12'500);
+}
+
+// The writer naps 5 ms after a batch that did not fill, unless half the hot
+// ring filled while it wrote: a producer faster than the sink would
+// otherwise wait out a nap for every ring of events, 40,000 events through
+// a ring of 64 at least 625 naps (over 3 s).
+TEST(AuditQueueTest, WriterSkipsTheNapWhenHalfTheHotRingFilledDuringItsWrite) {
+  RecordingSink sink;
+  auto queue = MakeQueue(sink, {.capacity = 64, .hot_capacity = 64});
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 40'000; ++i) {
+    while (!queue->TryEnqueue(SampleEvent())) std::this_thread::yield();
+  }
+  queue->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
+  EXPECT_EQ(queue->written(), 40'000u);
+}
+
+// A producer that fills half the hot ring while the writer naps wakes it.
+// Paced at one event per 20 us, 8,000 events take 0.16 s; through a ring of
+// 16 with no wake they would wait out a nap every 16 events (over 2.5 s).
+TEST(AuditQueueTest, NappingWriterIsWokenWhenHalfTheHotRingHasFilled) {
+  RecordingSink sink;
+  auto queue = MakeQueue(sink, {.capacity = 16, .hot_capacity = 16});
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 8'000; ++i) {
+    const auto paced = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
+    while (!queue->TryEnqueue(SampleEvent())) std::this_thread::yield();
+    while (std::chrono::steady_clock::now() < paced) {
+    }
+  }
+  queue->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1200));
+  EXPECT_EQ(queue->written(), 8'000u);
 }
 
 TEST(AuditQueueTest, StopDrainsAcceptedEventsAndFlushesOnce) {
@@ -313,6 +433,14 @@ TEST(AuditQueueTest, CreateValidatesOptionsAndRoundsCapacityUp) {
   EXPECT_EQ(too_big.error().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(MakeQueue(sink, {.capacity = 3})->capacity(), 4u);
   EXPECT_EQ(MakeQueue(sink, {.capacity = 0})->capacity(), 2u);
+  // The hot ring: a power of two, at least 2, at most the capacity.
+  EXPECT_EQ(MakeQueue(sink)->hot_capacity(), 1024u);
+  EXPECT_EQ(MakeQueue(sink)->capacity(), 16384u);
+  auto three = MakeQueue(sink, {.capacity = 100, .hot_capacity = 3});
+  EXPECT_EQ(three->hot_capacity(), 4u);
+  EXPECT_EQ(three->capacity(), 128u);
+  EXPECT_EQ(MakeQueue(sink, {.capacity = 8})->hot_capacity(), 8u);
+  EXPECT_EQ(MakeQueue(sink, {.capacity = 8, .hot_capacity = 0})->hot_capacity(), 2u);
 }
 
 }  // namespace
