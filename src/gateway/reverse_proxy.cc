@@ -1147,7 +1147,10 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       const bool may_resend = idempotent && !forward.revisit;  // (SendOrUpgrade)
       std::optional<guard::RetryBudget::Request> budgeted;
       if (upstream.budget) budgeted.emplace(*upstream.budget);
-      const auto first_try = std::chrono::steady_clock::now();
+      // Read only where the tries are bounded by it (a retry policy).
+      const auto first_try = forward.revisit && max_tries > 1
+                                 ? std::chrono::steady_clock::now()
+                                 : std::chrono::steady_clock::time_point{};
       // A try waits for its answer no longer than the per-try timeout only
       // where a late answer would be tried again; others wait as long as
       // the route's (or its upstream's) response_timeout allows.
