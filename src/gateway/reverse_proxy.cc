@@ -230,7 +230,7 @@ class CountedTunnel final : public net::Tunnel {
     const Closer closer{*this};
     co_await tunnel_->Run(client, early);
   }
-  bool CredentialStands() const override { return tunnel_->CredentialStands(); }
+  std::string_view EndedCredential() const override { return tunnel_->EndedCredential(); }
 
  private:
   struct Closer {
@@ -418,7 +418,7 @@ class InFlightTunnel final : public net::Tunnel {
   asio::awaitable<void> Run(net::TunnelEnd& client, std::string_view early) override {
     co_await tunnel_->Run(client, early);
   }
-  bool CredentialStands() const override { return tunnel_->CredentialStands(); }
+  std::string_view EndedCredential() const override { return tunnel_->EndedCredential(); }
 
  private:
   std::shared_ptr<net::Tunnel> tunnel_;
@@ -429,7 +429,7 @@ class InFlightTunnel final : public net::Tunnel {
 // A tunnel runs while the credentials that opened it stand: once its API
 // key is revoked, expires or is deleted, or its JWT passes its exp (and the
 // issuer's leeway), the io thread ends it within a second
-// (Tunnel::CredentialStands), as a request on it would be refused then.
+// (Tunnel::EndedCredential), as a request on it would be refused then.
 class CredentialBoundTunnel final : public net::Tunnel {
  public:
   // `key_id` "" and `token` null each bind nothing.
@@ -442,10 +442,10 @@ class CredentialBoundTunnel final : public net::Tunnel {
   asio::awaitable<void> Run(net::TunnelEnd& client, std::string_view early) override {
     co_await tunnel_->Run(client, early);
   }
-  bool CredentialStands() const override {
-    return (key_id_.empty() || gateway_.ApiKeyStands(key_id_)) &&
-           (token_ == nullptr || gateway_.PrincipalUnexpired(*token_)) &&
-           tunnel_->CredentialStands();
+  std::string_view EndedCredential() const override {
+    if (!key_id_.empty() && !gateway_.ApiKeyStands(key_id_)) return "API key";
+    if (token_ != nullptr && !gateway_.PrincipalUnexpired(*token_)) return "token";
+    return tunnel_->EndedCredential();
   }
 
  private:

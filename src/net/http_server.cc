@@ -248,7 +248,7 @@ namespace {
 // of which a certificate of its chain has expired, or a CRL it was checked
 // against has passed its next update (client_chain_expiry), or whose CA
 // bundle or CRL a reload changed; an API key revoked or expired, a token
-// past its exp (Tunnel::CredentialStands). A request on such a connection is refused
+// past its exp (Tunnel::EndedCredential). A request on such a connection is refused
 // (421, 401); a tunnel has no request to refuse, so its traffic ends, and
 // the client connects again under the credential it has now.
 void CutTunnelsWhoseCredentialEnded(Worker& worker) {
@@ -258,12 +258,14 @@ void CutTunnelsWhoseCredentialEnded(Worker& worker) {
     if (slot->phase != ConnectionPhase::kTunnel) continue;
     const bool identity_ended =
         slot->identity != nullptr && slot->identity->ClientIdentityEnded(now, generation);
-    const bool credential_ended = slot->tunnel != nullptr && !slot->tunnel->CredentialStands();
-    if (!identity_ended && !credential_ended) continue;
+    const std::string_view credential_ended =
+        slot->tunnel != nullptr ? slot->tunnel->EndedCredential() : std::string_view();
+    if (!identity_ended && credential_ended.empty()) continue;
+    log::Info("net.http.tunnel_credential_ended",
+              {{"credential",
+                identity_ended ? std::string_view("client certificate") : credential_ended}});
     slot->identity = nullptr;  // once
     slot->tunnel = nullptr;
-    log::Info("net.http.tunnel_credential_ended",
-              {{"credential", identity_ended ? "client certificate" : "API key or token"}});
     EndTraffic(*slot->stream);
   }
 }

@@ -50,12 +50,13 @@ class Tunnel {
   // closes or fails or neither sends anything for the tunnel's idle
   // timeout; then closes both.
   virtual boost::asio::awaitable<void> Run(TunnelEnd& client, std::string_view early) = 0;
-  // Whether the credentials the tunnel was opened on still stand (an API
-  // key neither revoked nor expired, a token not past its exp). The io thread asks about once a
-  // second while the tunnel runs, on its own thread, and ends the tunnel's
-  // traffic once it does not (a request on a credential that ended would be
-  // refused; a tunnel has no next request to refuse).
-  virtual bool CredentialStands() const { return true; }
+  // "" while the credentials the tunnel was opened on still stand (an API
+  // key neither revoked nor expired, a token not past its exp); else which
+  // one ended, as the log names it ("API key", "token"). The io thread asks
+  // about once a second while the tunnel runs, on its own thread, and ends
+  // the tunnel's traffic once one has ended (a request on a credential that
+  // ended would be refused; a tunnel has no next request to refuse).
+  virtual std::string_view EndedCredential() const { return {}; }
 };
 
 }  // namespace bulwark::net

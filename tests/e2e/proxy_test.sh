@@ -1090,6 +1090,8 @@ if grep -q '"subject":"svc-ws"' wskey.out && grep -q '"close":1006' wskey.out &&
 else
   bad "the API key's tunnel outlived its revocation: $(cat wskey.out)"
 fi
+expect_eq "the cut is logged naming the API key" \
+  "$(grep -c '"msg":"net.http.tunnel_credential_ended","credential":"API key"' bulwark.log)" 1
 expect_eq "and the key opens none again" "$(ws "ws://127.0.0.1:$port/wskey/x" "$ws_key")" '{"status":401}'
 # One opened with a JWT ends within a second or so of the token's exp (its
 # issuer allows no leeway), unless its route lets it outlive the token.
@@ -1107,6 +1109,8 @@ if grep -q '"subject":"carol"' wsexp.out && grep -q '"close":1006' wsexp.out &&
 else
   bad "the JWT's tunnel outlived its exp: $(cat wsexp.out)"
 fi
+expect_eq "the cut is logged naming the token" \
+  "$(grep -c '"msg":"net.http.tunnel_credential_ended","credential":"token"' bulwark.log)" 1
 # (Beside the one above: without the cut both would run on.)
 expect_eq "a route's tunnels may outlive their token" \
   "$(cat wslong.out)" '{"greeting":{"subject":"carol","path":"/wslong/x"},"error":"timed out"}'

@@ -55,7 +55,9 @@ std::atomic<bool> revocable_stands{true};
 class EchoTunnel final : public Tunnel {
  public:
   explicit EchoTunnel(const std::atomic<bool>* stands = nullptr) : stands_(stands) {}
-  bool CredentialStands() const override { return stands_ == nullptr || stands_->load(); }
+  std::string_view EndedCredential() const override {
+    return stands_ == nullptr || stands_->load() ? "" : "API key";
+  }
   boost::asio::awaitable<void> Run(TunnelEnd& client, std::string_view) override {
     std::string buffer(4096, '\0');
     client.ExpireAfter(std::chrono::seconds(30));
