@@ -76,6 +76,25 @@ class RecordingSink : public AuditSink {
   int flushes_ = 0;               // guarded by mu_
 };
 
+// Counts the lines it is given, each write taking `write_time` (a disk's
+// latency): for tests of the queue's pace, where nothing else of the sink's
+// must weigh.
+class CountingSink : public AuditSink {
+ public:
+  explicit CountingSink(std::chrono::microseconds write_time = {}) : write_time_(write_time) {}
+  Status Write(std::string_view lines) override {
+    if (write_time_.count() > 0) std::this_thread::sleep_for(write_time_);
+    lines_.fetch_add(static_cast<uint64_t>(std::count(lines.begin(), lines.end(), '\n')));
+    return OkStatus();
+  }
+  Status Flush() override { return OkStatus(); }
+  uint64_t lines() const { return lines_.load(); }
+
+ private:
+  const std::chrono::microseconds write_time_;
+  std::atomic<uint64_t> lines_{0};
+};
+
 std::unique_ptr<AuditQueue> MakeQueue(AuditSink& sink, AuditQueueOptions options = {}) {
   auto queue = AuditQueue::Create(sink, options);
   EXPECT_TRUE(queue.has_value()) << queue.error().ToString();
@@ -227,11 +246,11 @@ TEST(AuditQueueTest, ProducersKeepTheirOrderThroughATinyHotRing) {
 }
 
 // The writer naps 5 ms after a batch that did not fill, unless half the hot
-// ring filled while it wrote: a producer faster than the sink would
-// otherwise wait out a nap for every ring of events, 40,000 events through
-// a ring of 64 at least 625 naps (over 3 s).
+// ring filled while it wrote: a producer faster than the sink (each write
+// takes 200 us here) would otherwise wait out a nap for every ring of
+// events, 40,000 events through a ring of 64 at least 625 naps (over 3 s).
 TEST(AuditQueueTest, WriterSkipsTheNapWhenHalfTheHotRingFilledDuringItsWrite) {
-  RecordingSink sink;
+  CountingSink sink(std::chrono::microseconds(200));
   auto queue = MakeQueue(sink, {.capacity = 64, .hot_capacity = 64});
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 40'000; ++i) {
@@ -240,13 +259,14 @@ TEST(AuditQueueTest, WriterSkipsTheNapWhenHalfTheHotRingFilledDuringItsWrite) {
   queue->Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
   EXPECT_EQ(queue->written(), 40'000u);
+  EXPECT_EQ(sink.lines(), 40'000u);
 }
 
 // A producer that fills half the hot ring while the writer naps wakes it.
 // Paced at one event per 20 us, 8,000 events take 0.16 s; through a ring of
 // 16 with no wake they would wait out a nap every 16 events (over 2.5 s).
 TEST(AuditQueueTest, NappingWriterIsWokenWhenHalfTheHotRingHasFilled) {
-  RecordingSink sink;
+  CountingSink sink;
   auto queue = MakeQueue(sink, {.capacity = 16, .hot_capacity = 16});
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 8'000; ++i) {
@@ -258,6 +278,7 @@ TEST(AuditQueueTest, NappingWriterIsWokenWhenHalfTheHotRingHasFilled) {
   queue->Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1200));
   EXPECT_EQ(queue->written(), 8'000u);
+  EXPECT_EQ(sink.lines(), 8'000u);
 }
 
 TEST(AuditQueueTest, StopDrainsAcceptedEventsAndFlushesOnce) {
