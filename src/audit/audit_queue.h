@@ -55,7 +55,8 @@ struct AuditQueueOptions {
 // A producer wakes the writer (a futex wake) when the writer is asleep, and
 // when it is napping, every half hot ring of events (so the hot ring does
 // not fill under high rates). After a batch that did not fill, the writer
-// naps for 5 ms and looks again before it sleeps, so under moderate load
+// naps for 5 ms (not if half the hot ring filled during its write) and
+// looks again before it sleeps, so under moderate load
 // producers make almost no system call and events reach the sink in
 // batches, one write per nap, at most about 5 ms late; the first event after
 // a quiet spell is written at once. A producer preempted half-way through
@@ -72,7 +73,8 @@ struct AuditQueueOptions {
 //
 // Ordering: the events of one producer thread reach the sink in the order that
 // thread enqueued them; events of different threads interleave in the order
-// their slots were claimed.
+// their slots were claimed within each ring, and a spill's after the hot
+// events claimed before it.
 //
 // After Stop(): enqueued() == written() + lost(). Memory is bounded by
 // the capacity's events and one batch of lines.
