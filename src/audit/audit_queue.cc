@@ -102,7 +102,7 @@ AuditQueue::Put AuditQueue::PutInto(Ring& ring, Fill& fill, uint64_t& pos) {
     if (lag == 0) {
       if (ring.enqueue_pos.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
         fill(slot.line);
-        // Sequentially consistent with the writer's going to sleep in Run:
+        // Sequentially consistent with the writer's going to rest (Rest):
         // either the writer sees this slot before it sleeps, or this thread
         // sees it sleeping and wakes it (on x86 the store is one xchg).
         slot.seq.store(pos + 1, std::memory_order_seq_cst);
@@ -214,19 +214,6 @@ void AuditQueue::WakeWriter() {
           nullptr, 0);
 }
 
-void AuditQueue::WaitForWake(uint32_t epoch, const std::chrono::nanoseconds* timeout) {
-  timespec relative{};
-  if (timeout != nullptr) {
-    relative.tv_sec = static_cast<time_t>(timeout->count() / 1'000'000'000);
-    relative.tv_nsec = static_cast<long>(timeout->count() % 1'000'000'000);
-  }
-  // Returns at once if the epoch moved on since it was read (a wake in
-  // between), on a wake, on the timeout or on a signal: the caller looks
-  // again in every case.
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&wake_epoch_), FUTEX_WAIT_PRIVATE, epoch,
-          timeout != nullptr ? &relative : nullptr, nullptr, 0);
-}
-
 bool AuditQueue::AnyReady(std::memory_order order) const {
   return hot_.HeadReady(order) || overflow_.HeadReady(order);
 }
@@ -282,23 +269,37 @@ constexpr size_t kMaxKeptBatch = 1 << 20;
 // 0.16 to 0.37 us in three runs. Envoy flushes its access logs every second.
 constexpr std::chrono::milliseconds kNap(5);
 
+// The writer tells producers it naps or sleeps, then waits on the epoch. A
+// producer reads the state after publishing its slot, and the writer looks
+// at the rings after telling it (both sequentially consistent): either the
+// writer sees the event here, or the producer sees the state and wakes it
+// (a wake between the epoch's reading and the wait makes the wait return
+// at once). A nap lasts at most kNap, cut short by a producer once half the
+// hot ring has filled, and is not taken if half has filled already (during
+// the write: the producer that crossed the half saw the writer running).
+// A sleep lasts until a producer's event, and is not taken if one is ready.
+// Close cuts either short.
+void AuditQueue::Rest(WriterState state) {
+  const uint32_t epoch = wake_epoch_.load(std::memory_order_seq_cst);
+  writer_state_.store(state, std::memory_order_seq_cst);
+  const bool wait =
+      !Closed() && (state == kNapping ? hot_.Claimed() - hot_.dequeue_pos <= nap_wake_mask_
+                                      : !AnyReady(std::memory_order_seq_cst));
+  if (wait) {
+    static_assert(kNap < std::chrono::seconds(1));
+    timespec nap{.tv_sec = 0, .tv_nsec = std::chrono::nanoseconds(kNap).count()};
+    // Returns on a wake, the timeout or a signal, or at once if the epoch
+    // moved on since it was read: the caller looks again in every case.
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&wake_epoch_), FUTEX_WAIT_PRIVATE, epoch,
+            state == kNapping ? &nap : nullptr, nullptr, 0);
+  }
+  writer_state_.store(kRunning, std::memory_order_relaxed);
+}
+
 void AuditQueue::Run() {
   pthread_setname_np(pthread_self(), "bulwark-audit");
   std::string lines;
   bool napped = false;
-  // Lets the next events gather; cut short by a producer when half the hot
-  // ring has filled, and by Close. Not taken if half has filled already
-  // (during the write): the producer that crossed the half saw the writer
-  // running and woke nobody.
-  const auto nap = [this] {
-    const uint32_t epoch = wake_epoch_.load(std::memory_order_seq_cst);
-    writer_state_.store(kNapping, std::memory_order_seq_cst);
-    const std::chrono::nanoseconds timeout = kNap;
-    if (!Closed() && hot_.Claimed() - hot_.dequeue_pos <= nap_wake_mask_) {
-      WaitForWake(epoch, &timeout);
-    }
-    writer_state_.store(kRunning, std::memory_order_relaxed);
-  };
   for (;;) {
     if (const size_t events = Drain(lines); events > 0) {
       WriteBatch(lines, events);
@@ -309,7 +310,7 @@ void AuditQueue::Run() {
       // gather (unless stopping), then look again before sleeping.
       if (events < max_batch_ && !Closed()) {
         napped = true;
-        nap();
+        Rest(kNapping);
       }
       continue;
     }
@@ -328,14 +329,11 @@ void AuditQueue::Run() {
     // the request path, per event when the writer shares the core).
     if (!napped) {
       napped = true;
-      nap();
+      Rest(kNapping);
       continue;
     }
     napped = false;
-    const uint32_t epoch = wake_epoch_.load(std::memory_order_seq_cst);
-    writer_state_.store(kSleeping, std::memory_order_seq_cst);
-    if (!AnyReady(std::memory_order_seq_cst) && !Closed()) WaitForWake(epoch, nullptr);
-    writer_state_.store(kRunning, std::memory_order_relaxed);
+    Rest(kSleeping);
   }
   Status flushed = sink_.Flush();
   if (!flushed.ok()) {

@@ -176,8 +176,8 @@ class AuditQueue {
   static void Take(Ring& ring, std::string& lines);
   bool AnyReady(std::memory_order order = std::memory_order_acquire) const;
   bool Closed() const { return hot_.enqueue_pos.load(std::memory_order_acquire) & kClosed; }
-  // Waits on wake_epoch_ while it holds `epoch`, at most `timeout` if given.
-  void WaitForWake(uint32_t epoch, const std::chrono::nanoseconds* timeout);
+  // Naps (kNapping) or sleeps (kSleeping) until woken; see the .cc.
+  void Rest(WriterState state);
   void WriteBatch(std::string_view lines, size_t events);
   void WakeWriter();
   // Refuses further events and wakes the writer to drain and end (Stop,

@@ -245,21 +245,32 @@ TEST(AuditQueueTest, ProducersKeepTheirOrderThroughATinyHotRing) {
       {.capacity = 1 << 17, .hot_capacity = 2, .max_batch = 64}, 8, 12'500);
 }
 
+// How long `events` events take to reach `sink` through a queue of
+// `options`, one enqueued every `pace` (at once, retried, when full).
+std::chrono::steady_clock::duration TimeToWrite(CountingSink& sink, AuditQueueOptions options,
+                                                int events, std::chrono::microseconds pace) {
+  auto queue = MakeQueue(sink, options);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < events; ++i) {
+    const auto paced = std::chrono::steady_clock::now() + pace;
+    while (!queue->TryEnqueue(SampleEvent())) std::this_thread::yield();
+    while (std::chrono::steady_clock::now() < paced) {
+    }
+  }
+  queue->Stop();
+  EXPECT_EQ(queue->written(), uint64_t(events));
+  EXPECT_EQ(sink.lines(), uint64_t(events));
+  return std::chrono::steady_clock::now() - start;
+}
+
 // The writer naps 5 ms after a batch that did not fill, unless half the hot
 // ring filled while it wrote: a producer faster than the sink (each write
 // takes 200 us here) would otherwise wait out a nap for every ring of
 // events, 40,000 events through a ring of 64 at least 625 naps (over 3 s).
 TEST(AuditQueueTest, WriterSkipsTheNapWhenHalfTheHotRingFilledDuringItsWrite) {
   CountingSink sink(std::chrono::microseconds(200));
-  auto queue = MakeQueue(sink, {.capacity = 64, .hot_capacity = 64});
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 40'000; ++i) {
-    while (!queue->TryEnqueue(SampleEvent())) std::this_thread::yield();
-  }
-  queue->Stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
-  EXPECT_EQ(queue->written(), 40'000u);
-  EXPECT_EQ(sink.lines(), 40'000u);
+  EXPECT_LT(TimeToWrite(sink, {.capacity = 64, .hot_capacity = 64}, 40'000, {}),
+            std::chrono::milliseconds(1500));
 }
 
 // A producer that fills half the hot ring while the writer naps wakes it.
@@ -267,18 +278,9 @@ TEST(AuditQueueTest, WriterSkipsTheNapWhenHalfTheHotRingFilledDuringItsWrite) {
 // 16 with no wake they would wait out a nap every 16 events (over 2.5 s).
 TEST(AuditQueueTest, NappingWriterIsWokenWhenHalfTheHotRingHasFilled) {
   CountingSink sink;
-  auto queue = MakeQueue(sink, {.capacity = 16, .hot_capacity = 16});
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 8'000; ++i) {
-    const auto paced = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
-    while (!queue->TryEnqueue(SampleEvent())) std::this_thread::yield();
-    while (std::chrono::steady_clock::now() < paced) {
-    }
-  }
-  queue->Stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1200));
-  EXPECT_EQ(queue->written(), 8'000u);
-  EXPECT_EQ(sink.lines(), 8'000u);
+  EXPECT_LT(
+      TimeToWrite(sink, {.capacity = 16, .hot_capacity = 16}, 8'000, std::chrono::microseconds(20)),
+      std::chrono::milliseconds(1200));
 }
 
 TEST(AuditQueueTest, StopDrainsAcceptedEventsAndFlushesOnce) {
