@@ -583,6 +583,31 @@ TEST_F(StreamedToServiceTest, InterimAnswersDuringTheBodyDoNotStopIt) {
   EXPECT_EQ(pool_->idle_connections(), 1u) << "the whole request went: the connection is kept";
 }
 
+// An interim head is skipped only within the bound of a response head
+// (64 KiB), whether it never ends or ends past it: then the body stops, and
+// the answer fails as a head too long, not after the whole body has gone to
+// a service that may only be stalling.
+TEST_F(StreamedToServiceTest, AnInterimHeadPastTheBoundStopsTheBody) {
+  for (const std::string end : {"", "\r\n\r\n"}) {
+    SCOPED_TRACE(end.empty() ? "a head that never ends" : "a head that ends past the bound");
+    ServeWith([end](int fd) {
+      ReadHead(fd);
+      testing::SendAll(fd, "HTTP/1.1 100 Continue\r\nX-Pad: " + std::string(70 << 10, 'a') + end);
+      testing::ReadUntilClosed(fd);
+      ::close(fd);
+    });
+    const std::vector<std::string> pieces(400, Pattern(64 << 10));
+    auto body = std::make_shared<Pieces>(pieces, uint64_t{400} << 16);
+    auto sent = Send(Post(body));
+    ASSERT_FALSE(sent.has_value());
+    EXPECT_EQ(sent.error().code(), StatusCode::kResourceExhausted) << sent.error().ToString();
+    EXPECT_LT(body->taken(), pieces.size());
+    EXPECT_EQ(pool_->idle_connections(), 0u);
+    pool_.reset();
+    service_.reset();
+  }
+}
+
 // A body once sent cannot be sent again, so it never goes to a pooled
 // connection the service has closed meanwhile.
 TEST_F(StreamedToServiceTest, ABodyNeverGoesToAConnectionTheServiceClosed) {
