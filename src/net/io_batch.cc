@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <mutex>
 #include <new>
@@ -71,6 +72,7 @@ std::unique_ptr<IoBatch> IoBatch::Create(boost::asio::io_context& ioc) {
 
 IoBatch::IoBatch(boost::asio::io_context& ioc, std::unique_ptr<Ring> ring)
     : ioc_(ioc), ring_(std::move(ring)) {
+  pending_requests_.reserve(kRingEntries);
   pending_.reserve(kRingEntries);
   running_.reserve(kRingEntries);
 }
@@ -80,7 +82,7 @@ IoBatch::~IoBatch() = default;
 
 int IoBatch::RingFdForTesting() const { return ring_->ring.ring_fd; }
 
-void IoBatch::Queue(Request request, Handler handler) {
+void IoBatch::Queue(Request request, Turn turn, Handler handler) {
   if (!flush_posted_) {
     // Posted before the send is queued, so a post that throws queues nothing.
     PostFlush();
@@ -88,7 +90,8 @@ void IoBatch::Queue(Request request, Handler handler) {
     passes_waited_ = 0;
     first_queued_ = std::chrono::steady_clock::now();
   }
-  pending_.push_back(Op{.request = request, .handler = std::move(handler), .result = kUnreported});
+  (turn == Turn::kRequest ? pending_requests_ : pending_)
+      .push_back(Op{.request = request, .handler = std::move(handler), .result = kUnreported});
 }
 
 void IoBatch::PostFlush() {
@@ -124,11 +127,14 @@ void IoBatch::Flush() {
   // Left over only if a handler threw out of the last flush: already sent
   // or never to be resumed, and never to be submitted again.
   running_.clear();
-  running_.swap(pending_);
+  running_.swap(pending_requests_);
+  // Moved, not swapped, so that the answers' vector keeps its capacity.
+  std::ranges::move(pending_, std::back_inserter(running_));
+  pending_.clear();
   for (size_t first = 0; first < running_.size(); first += kRingEntries) {
     Issue(first, std::min<size_t>(kRingEntries, running_.size() - first));
   }
-  // Resumed in the order they queued; what they queue now goes in the next
+  // Resumed in the order they went; what they queue now goes in the next
   // flush. A handler only resumes its coroutine, which does not throw out
   // of it (co_spawn takes its exceptions).
   for (Op& op : running_) {

@@ -595,7 +595,8 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
   internal::IoOutcome sent;
   if constexpr (kImmediate) {
     if (internal::IoBatch* batch = internal::CurrentBatch()) {
-      sent = co_await batch->Send(stream.native_handle(), asio::buffer(out));
+      sent = co_await batch->Send(stream.native_handle(), asio::buffer(out),
+                                  internal::IoBatch::Turn::kRequest);
     } else {
       sent = internal::SendNow(stream, asio::buffer(out));
     }
@@ -607,7 +608,10 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
       beast::error_code ec = stream.Seal(asio::buffer(out));
       const asio::const_buffer wire = stream.Held();
       size_t n = 0;
-      if (!ec) std::tie(ec, n) = co_await batch->Send(stream.next_layer().native_handle(), wire);
+      if (!ec) {
+        std::tie(ec, n) = co_await batch->Send(stream.next_layer().native_handle(), wire,
+                                               internal::IoBatch::Turn::kRequest);
+      }
       if (!ec && n < wire.size()) {
         std::tie(ec, std::ignore) =
             co_await asio::async_write(stream.next_layer(), wire + n, internal::kAwaitInPlace);

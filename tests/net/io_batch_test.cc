@@ -185,6 +185,35 @@ TEST_F(IoBatchTest, MoreSendsInOnePassThanTheRingHoldsGoInOrder) {
   EXPECT_EQ(ReceiveAll(pair.server, kSends), std::string(bytes.begin(), bytes.end()));
 }
 
+// The requests to services of a flush go before its answers, each kind in
+// the order it queued, across turns of the ring too. Seen here on one
+// socket, which the proxy never does (a socket has one send at a time),
+// since one socket is where the order the kernel took them shows.
+TEST_F(IoBatchTest, RequestsToServicesGoFirstEachKindInOrder) {
+  TcpPair pair;
+  constexpr int kSends = 600;  // the ring has 256 submission slots
+  std::vector<char> bytes(kSends);
+  std::string requests;
+  std::string answers;
+  int done = 0;
+  for (int i = 0; i < kSends; ++i) {
+    bytes[i] = static_cast<char>(i % 251);
+    const auto turn = i % 3 == 1 ? IoBatch::Turn::kRequest : IoBatch::Turn::kAnswer;
+    (turn == IoBatch::Turn::kRequest ? requests : answers).push_back(bytes[i]);
+    asio::co_spawn(
+        ioc_,
+        [&, i, turn]() -> asio::awaitable<void> {
+          auto [ec, n] = co_await batch_->Send(pair.client, asio::buffer(&bytes[i], 1), turn);
+          if (!ec && n == 1) ++done;
+        },
+        asio::detached);
+  }
+  RunUntil([&] { return done == kSends; });
+  ASSERT_EQ(done, kSends);
+  EXPECT_EQ(batch_->SubmissionsForTesting(), 3u);
+  EXPECT_EQ(ReceiveAll(pair.server, kSends), requests + answers);
+}
+
 // A send queued in the pass after the first one's joins it: one submission.
 TEST_F(IoBatchTest, ASendOfTheNextPassGoesInTheSameSubmission) {
   TcpPair pair;
