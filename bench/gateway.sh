@@ -6,6 +6,11 @@
 #   haproxy_jwt  HAProxy verifying an ES256 JWT with jwt_verify, one thread
 #   bulwark      Bulwark's full chain: JWT ES256 verify, route authorization
 #                (scope), rate limit, audit to a file, reverse proxy, one io thread
+#   nginx_fields nginx as a plain proxy that passes on and answers the same
+#                fields Bulwark does (X-Forwarded-*, X-Request-Id, the
+#                identity's X-Bulwark-* as fixed values, RateLimit), verifying
+#                nothing: what those fields cost the backend and wrk, apart
+#                from the work of checking the caller
 # with the token reused as real clients reuse it, and again (HAProxy and
 # Bulwark) with a fresh token on every request, more tokens than the
 # verification cache holds, so every signature is checked. Then the same
@@ -82,6 +87,7 @@ NGINX
 nginx_port=$(free_port)
 nginx_tls_port=$(free_port)
 nginx_up_port=$(free_port)
+nginx_fields_port=$(free_port)
 start_nginx proxy "$proxy_cpu" <<NGINX
   upstream backend { server 127.0.0.1:$back; keepalive 64; }
   upstream backend_tls { server 127.0.0.1:$back_tls; keepalive 64; }
@@ -94,6 +100,15 @@ start_nginx proxy "$proxy_cpu" <<NGINX
     location / { proxy_pass https://backend_tls; proxy_http_version 1.1; proxy_set_header Connection "";
       proxy_ssl_protocols TLSv1.3; proxy_ssl_verify on; proxy_ssl_trusted_certificate $work/tls.crt;
       proxy_ssl_name localhost; } }
+  server { listen 127.0.0.1:$nginx_fields_port;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header Host \$http_host; proxy_set_header Authorization "";
+      proxy_set_header X-Forwarded-For \$remote_addr; proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$http_host; proxy_set_header X-Request-Id \$request_id;
+      proxy_set_header X-Bulwark-Subject bench; proxy_set_header X-Bulwark-Issuer idp;
+      proxy_set_header X-Bulwark-Scopes read; proxy_set_header X-Bulwark-Credential jwt;
+      add_header X-Request-Id \$request_id; add_header RateLimit-Policy '"api";q=1000000000;w=1';
+      add_header RateLimit '"api";r=999999999;t=1'; } }
 NGINX
 
 "$bulwark" keys generate --alg ES256 --kid bench >"$work/idp.jwk"
@@ -185,6 +200,7 @@ check "http://127.0.0.1:$back" direct
 check "http://127.0.0.1:$nginx_port" nginx
 check "http://127.0.0.1:$haproxy_port" haproxy
 check "http://127.0.0.1:$bulwark_port" bulwark
+check "http://127.0.0.1:$nginx_fields_port" nginx_fields
 check "https://127.0.0.1:$nginx_tls_port" nginx_tls
 check "https://127.0.0.1:$haproxy_tls_port" haproxy_tls
 check "https://127.0.0.1:$bulwark_tls_port" bulwark_tls
@@ -268,6 +284,7 @@ for round in $(seq 1 "$rounds"); do
   run nginx "http://127.0.0.1:$nginx_port" "$nginx_pid"
   run haproxy_jwt "http://127.0.0.1:$haproxy_port" "$haproxy_pid"
   run bulwark "http://127.0.0.1:$bulwark_port" "$bulwark_pid"
+  run nginx_fields "http://127.0.0.1:$nginx_fields_port" "$nginx_pid"
   run haproxy_jwt_fresh "http://127.0.0.1:$haproxy_port" "$haproxy_pid" fresh
   run bulwark_fresh "http://127.0.0.1:$bulwark_port" "$bulwark_pid" fresh
   run nginx_tls "https://127.0.0.1:$nginx_tls_port" "$nginx_pid"
@@ -280,7 +297,7 @@ for round in $(seq 1 "$rounds"); do
 done
 echo
 echo "medians over $rounds rounds (p50 and p99 from the round with the median req/s):"
-for name in direct nginx haproxy_jwt bulwark haproxy_jwt_fresh bulwark_fresh nginx_tls \
+for name in direct nginx haproxy_jwt bulwark nginx_fields haproxy_jwt_fresh bulwark_fresh nginx_tls \
   haproxy_jwt_tls bulwark_tls haproxy_jwt_fresh_tls bulwark_fresh_tls nginx_tls_upstream \
   bulwark_tls_upstream; do
   rps[$name]=$(median "${rounds_rps[$name]}")
@@ -322,6 +339,10 @@ summary() {
   echo "nginx_p99$t: ${p99[nginx$t]}"
 }
 summary ""
+echo "nginx_fields_rps: ${rps[nginx_fields]} req/s"
+echo "gateway_rps_ratio_vs_nginx_fields: $(ratio "${rps[bulwark]}" "${rps[nginx_fields]}") ratio"
+echo "nginx_fields_cpu_us_per_req: ${cpu_us[nginx_fields]} us"
+echo "nginx_fields_backend_cpu_us_per_req: ${backend_us[nginx_fields]} us"
 summary _tls
 summary _tls_upstream
 
