@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <exception>
@@ -217,13 +218,33 @@ void BeginDrain(Worker& worker) {
 
 thread_local Worker* current_worker = nullptr;
 
+// Runs the worker's io_context as run() does, but once no work is ready it
+// polls for new events for up to `busy_poll` before it blocks (see
+// HttpServerOptions::busy_poll). Returns once the io_context has stopped.
+void RunPolling(asio::io_context& ioc, std::chrono::microseconds busy_poll) {
+  while (!ioc.stopped()) {
+    if (ioc.poll() > 0) continue;
+    const auto until = std::chrono::steady_clock::now() + busy_poll;
+    size_t ran = 0;
+    while (ran == 0 && !ioc.stopped() && std::chrono::steady_clock::now() < until) {
+      ran = ioc.poll();
+    }
+    if (ran == 0 && !ioc.stopped()) ioc.run_one();
+  }
+}
+
 void RunWorker(Worker& worker) {
   current_worker = &worker;
   // On this thread, which alone uses it (net/io_batch.h).
   if (worker.shared.options.io_uring) worker.batch = internal::IoBatch::Create(worker.ioc);
+  const std::chrono::microseconds busy_poll = worker.shared.options.busy_poll;
   for (;;) {
     try {
-      worker.ioc.run();
+      if (busy_poll.count() > 0) {
+        RunPolling(worker.ioc, busy_poll);
+      } else {
+        worker.ioc.run();
+      }
       break;
     } catch (const std::exception& e) {
       log::Error("net.http.io_thread_caught", {{"what", e.what()}});

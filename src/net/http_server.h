@@ -187,6 +187,14 @@ struct HttpServerOptions {
   // and issues them in one io_uring_enter(2), where the kernel allows
   // io_uring (else, and when false, one system call each).
   bool io_uring = true;
+  // Once an io thread has run out of ready work it keeps polling for new
+  // events (epoll_wait without a timeout) this long before it sleeps in
+  // the kernel: a thread that sleeps between requests is woken through the
+  // scheduler, which on a virtual machine whose cores go idle can take tens
+  // of microseconds, paid by the request and by the peer that wakes it. The
+  // poll's time is CPU time, spent once per idle gap, also after a server's
+  // last request. 0 = no polling.
+  std::chrono::microseconds busy_poll{0};
 
   // Limits on a request (see the table at the top of this file).
   size_t max_request_line = 8192;   // bytes, excluding CRLF -> 414

@@ -198,6 +198,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
     http_options.max_body_bytes = std::min(http_options.max_body_bytes, kMaxLocalBodyBytes);
   }
   http_options.io_uring = config.listener.io_uring;
+  http_options.busy_poll = config.listener.busy_poll;
   http_options.tls = config.listener.tls;
   // The listener's refusals (smuggling shapes, limits) are decisions too.
   http_options.on_refused = [recorder = server->recorder_.get()](const net::RefusedRequest& r) {

@@ -76,10 +76,11 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
       {"server", "store", "log", "audit", "gateway", "admin", "policy", "relations", "authzen"}));
 
   ConfigNode server = root["server"];
-  BULWARK_RETURN_IF_ERROR(server.CheckKeys(
-      {"listen", "threads", "drain_timeout_ms", "max_connections_per_client", "max_body_bytes",
-       "max_held_body_bytes", "min_body_bytes_per_second", "max_request_line_bytes",
-       "max_header_bytes", "max_header_fields", "io_uring", "tls", "metrics_allow"}));
+  BULWARK_RETURN_IF_ERROR(
+      server.CheckKeys({"listen", "threads", "drain_timeout_ms", "max_connections_per_client",
+                        "max_body_bytes", "max_held_body_bytes", "min_body_bytes_per_second",
+                        "max_request_line_bytes", "max_header_bytes", "max_header_fields",
+                        "io_uring", "busy_poll_us", "tls", "metrics_allow"}));
   if (server["metrics_allow"].IsMissing()) {
     cfg.listener.metrics_allow = {*gateway::CidrRange::Parse("127.0.0.0/8"),
                                   *gateway::CidrRange::Parse("::1/128")};
@@ -122,6 +123,8 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
   BULWARK_ASSIGN_OR_RETURN(int64_t drain, server["drain_timeout_ms"].IntOr(5000, 0, 600'000));
   cfg.listener.drain_timeout = std::chrono::milliseconds(drain);
   BULWARK_ASSIGN_OR_RETURN(cfg.listener.io_uring, server["io_uring"].BoolOr(true));
+  BULWARK_ASSIGN_OR_RETURN(int64_t busy_poll, server["busy_poll_us"].IntOr(0, 0, 1000));
+  cfg.listener.busy_poll = std::chrono::microseconds(busy_poll);
 
   ConfigNode store = root["store"];
   BULWARK_RETURN_IF_ERROR(store.CheckKeys({"backend", "path"}));

@@ -66,6 +66,9 @@ struct ListenerConfig {
   // it; false keeps to one system call each (for hosts that forbid io_uring
   // by policy, or filter system calls by killing the process).
   bool io_uring = true;
+  // `server.busy_poll_us`: once an io thread has no work left, it polls for
+  // more this long before it sleeps (0 = sleeps at once; at most 1000).
+  std::chrono::microseconds busy_poll{0};
   // `server.tls`: TLS (and mTLS) on the listener; plaintext if absent.
   std::optional<net::TlsServerOptions> tls;
 };

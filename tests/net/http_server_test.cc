@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include "http_test_client.h"
 #include "net/server_worker.h"
@@ -113,6 +114,54 @@ TEST_P(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
   auto second = client.ReadResponse();
   ASSERT_TRUE(second.has_value());
   EXPECT_EQ(second->body, "GET /two ");
+}
+
+// With busy polling an io thread that has run out of work polls for more
+// for its window before it sleeps: each gap between requests costs about
+// the window in CPU time, against next to nothing without it; and once the
+// window has passed the thread sleeps (an idle server spends no more).
+TEST_P(HttpServerTest, BusyPollingPollsForItsWindowAfterWorkThenSleeps) {
+  // The CPU time of the whole process; the test's own thread mostly sleeps.
+  const auto cpu = [] {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    const auto us = [](const timeval& t) {
+      return std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec);
+    };
+    return us(usage.ru_utime) + us(usage.ru_stime);
+  };
+  constexpr int kGaps = 20;
+  constexpr auto kWindow = 2ms;
+  std::unique_ptr<HttpServer> polling;
+  // The CPU time `kGaps` requests take, each followed by a 10 ms gap.
+  const auto with_gaps = [&](std::chrono::microseconds busy_poll) {
+    HttpServerOptions options = TestOptions();
+    options.threads = 1;
+    options.busy_poll = busy_poll;
+    auto server = StartServer(options);
+    EXPECT_NE(server, nullptr);
+    if (server == nullptr) return std::chrono::microseconds(0);
+    TestClient client(server->port());
+    const auto before = cpu();
+    for (int i = 0; i < kGaps; ++i) {
+      EXPECT_TRUE(client.Send(kGet));
+      EXPECT_TRUE(client.ReadResponse().has_value());
+      std::this_thread::sleep_for(10ms);
+    }
+    const auto spent = cpu() - before;
+    if (busy_poll.count() > 0) polling = std::move(server);
+    return std::chrono::duration_cast<std::chrono::microseconds>(spent);
+  };
+  const auto sleeping = with_gaps(0us);
+  const auto polled = with_gaps(kWindow);
+  ASSERT_NE(polling, nullptr);
+  // kGaps windows of 2 ms is 40 ms; a quarter of it leaves room for a
+  // loaded machine that takes the core from the polling thread.
+  EXPECT_GE(polled - sleeping, kGaps * kWindow / 4)
+      << "polled " << polled.count() << " us, slept " << sleeping.count() << " us";
+  const auto idle_from = cpu();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_LT(cpu() - idle_from, 30ms) << "the thread polls on past its window";
 }
 
 // The server reads and writes a plain socket at once and waits only when a

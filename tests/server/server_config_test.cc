@@ -125,6 +125,19 @@ TEST(ServerConfigTest, IoUringIsOnUnlessTurnedOff) {
   EXPECT_FALSE(Parse("server:\n  io_uring: maybe\n").has_value());
 }
 
+TEST(ServerConfigTest, BusyPollingIsOffUnlessAWindowUpToAMillisecondIsGiven) {
+  auto cfg = Parse("{}");
+  ASSERT_TRUE(cfg.has_value());
+  EXPECT_EQ(cfg->listener.busy_poll.count(), 0);
+  cfg = Parse("server:\n  busy_poll_us: 50\n");
+  ASSERT_TRUE(cfg.has_value());
+  EXPECT_EQ(cfg->listener.busy_poll, std::chrono::microseconds(50));
+  EXPECT_TRUE(Parse("server:\n  busy_poll_us: 1000\n").has_value());
+  EXPECT_FALSE(Parse("server:\n  busy_poll_us: 1001\n").has_value());
+  EXPECT_FALSE(Parse("server:\n  busy_poll_us: -1\n").has_value());
+  EXPECT_FALSE(Parse("server:\n  busy_poll_us: soon\n").has_value());
+}
+
 TEST(ServerConfigTest, RequestBodiesAreLimitedToOneMebibyteUnlessRaised) {
   auto cfg = Parse("{}");
   ASSERT_TRUE(cfg.has_value());
