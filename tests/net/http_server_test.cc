@@ -132,29 +132,31 @@ TEST_P(HttpServerTest, BusyPollingPollsForItsWindowAfterWorkThenSleeps) {
   };
   constexpr int kGaps = 20;
   constexpr auto kWindow = 2ms;
-  std::unique_ptr<HttpServer> polling;
-  // The CPU time `kGaps` requests take, each followed by a 10 ms gap.
-  const auto with_gaps = [&](std::chrono::microseconds busy_poll) {
+  const auto start = [this](std::chrono::microseconds busy_poll) {
     HttpServerOptions options = TestOptions();
     options.threads = 1;
     options.busy_poll = busy_poll;
-    auto server = StartServer(options);
-    EXPECT_NE(server, nullptr);
-    if (server == nullptr) return std::chrono::microseconds(0);
-    TestClient client(server->port());
+    return StartServer(options);
+  };
+  // The CPU time `kGaps` requests to `server` take, each followed by a
+  // 10 ms gap.
+  const auto with_gaps = [&](const HttpServer& server) {
+    TestClient client(server.port());
     const auto before = cpu();
     for (int i = 0; i < kGaps; ++i) {
       EXPECT_TRUE(client.Send(kGet));
       EXPECT_TRUE(client.ReadResponse().has_value());
       std::this_thread::sleep_for(10ms);
     }
-    const auto spent = cpu() - before;
-    if (busy_poll.count() > 0) polling = std::move(server);
-    return std::chrono::duration_cast<std::chrono::microseconds>(spent);
+    return std::chrono::duration_cast<std::chrono::microseconds>(cpu() - before);
   };
-  const auto sleeping = with_gaps(0us);
-  const auto polled = with_gaps(kWindow);
+  auto sleeping_server = start(0us);
+  ASSERT_NE(sleeping_server, nullptr);
+  const auto sleeping = with_gaps(*sleeping_server);
+  sleeping_server.reset();
+  auto polling = start(kWindow);
   ASSERT_NE(polling, nullptr);
+  const auto polled = with_gaps(*polling);
   // kGaps windows of 2 ms is 40 ms; a quarter of it leaves room for a
   // loaded machine that takes the core from the polling thread.
   EXPECT_GE(polled - sleeping, kGaps * kWindow / 4)
