@@ -3,7 +3,10 @@
 // net/tls_context.h.
 //
 // Defaults are the safe ones: TLS 1.3 only (1.2 is opt-in, then with ECDHE
-// and AEAD suites only), no renegotiation, no compression, ALPN http/1.1.
+// and AEAD suites only), no renegotiation, no compression, ALPN http/1.1,
+// and key exchange on elliptic curves alone (X25519, then P-256): a
+// finite-field group would let any client make each handshake cost the
+// server a hundred times more (D(HE)at, CVE-2002-20001).
 // With client_auth kOptional or kRequired, a certificate the client presents
 // must chain to client_ca_file (and, with crl_file, not be revoked), or the
 // handshake fails: an invalid certificate is never downgraded to "none".
@@ -26,6 +29,10 @@
 
 namespace bulwark::net {
 
+// The key-exchange groups a listener may be given (OpenSSL's names): the
+// elliptic curves. Finite-field groups are not among them.
+inline constexpr std::string_view kTlsGroups[] = {"X25519", "P-256", "P-384", "P-521", "X448"};
+
 enum class ClientAuth {
   kNone,      // no certificate is asked for
   kOptional,  // asked for; a client may send none, but what it sends must verify
@@ -45,6 +52,9 @@ struct TlsServerOptions {
   std::vector<std::pair<std::string, std::string>> spiffe_bundles;
   ClientAuth client_auth = ClientAuth::kNone;
   bool allow_tls12 = false;  // else TLS 1.3 only
+  // The key-exchange groups, in the server's order of preference: names of
+  // kTlsGroups.
+  std::vector<std::string> groups = {"X25519", "P-256"};
   std::chrono::milliseconds reload_interval{std::chrono::seconds(1)};
 };
 

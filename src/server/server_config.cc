@@ -17,11 +17,11 @@ std::string FromBase(const std::string& base_dir, const std::string& file) {
 }
 
 // server.tls: cert_file, key_file, client_ca_file, crl_file, client_auth,
-// min_version, reload_interval_ms.
+// min_version, groups, reload_interval_ms.
 Result<net::TlsServerOptions> TlsFromNode(const ConfigNode& node, const std::string& base_dir) {
   BULWARK_RETURN_IF_ERROR(
       node.CheckKeys({"cert_file", "key_file", "client_ca_file", "crl_file", "spiffe_bundles",
-                      "client_auth", "min_version", "reload_interval_ms"}));
+                      "client_auth", "min_version", "groups", "reload_interval_ms"}));
   net::TlsServerOptions tls;
   BULWARK_ASSIGN_OR_RETURN(std::string cert, node["cert_file"].String());
   BULWARK_ASSIGN_OR_RETURN(std::string key, node["key_file"].String());
@@ -62,6 +62,32 @@ Result<net::TlsServerOptions> TlsFromNode(const ConfigNode& node, const std::str
   if (!node["min_version"].IsMissing()) {
     BULWARK_ASSIGN_OR_RETURN(std::string version, node["min_version"].Enum({"1.3", "1.2"}));
     tls.allow_tls12 = version == "1.2";
+  }
+  // groups: the key-exchange curves, most preferred first.
+  if (const ConfigNode groups = node["groups"]; !groups.IsMissing()) {
+    std::string names;
+    for (std::string_view group : net::kTlsGroups)
+      names += (names.empty() ? "" : ", ") + std::string(group);
+    if (!groups.IsSequence() || groups.Elements().empty()) {
+      return Err(groups.Error("must list one or more of " + names));
+    }
+    tls.groups.clear();
+    for (const ConfigNode& element : groups.Elements()) {
+      BULWARK_ASSIGN_OR_RETURN(std::string group, element.String());
+      if (group.starts_with("ffdhe")) {
+        return Err(element.Error(
+            "is a finite-field group, which any client could use to make each handshake cost "
+            "the server a hundred times more (D(HE)at); use one of " +
+            names));
+      }
+      if (std::ranges::find(net::kTlsGroups, group) == std::end(net::kTlsGroups)) {
+        return Err(element.Error("must be one of " + names));
+      }
+      if (std::ranges::find(tls.groups, group) != tls.groups.end()) {
+        return Err(element.Error("names " + group + " a second time"));
+      }
+      tls.groups.push_back(std::move(group));
+    }
   }
   BULWARK_ASSIGN_OR_RETURN(int64_t reload, node["reload_interval_ms"].IntOr(1000, 10, 3'600'000));
   tls.reload_interval = std::chrono::milliseconds(reload);

@@ -282,6 +282,53 @@ TEST_F(TlsTest, RefusesTls12UnlessAllowed) {
   EXPECT_EQ(response->status, 200);
 }
 
+// Keys are agreed on X25519 or P-256 by default. A client that offers only a
+// finite-field group (which would cost the server a hundred X25519
+// handshakes, D(HE)at) or a curve left out is refused, under TLS 1.3 and
+// 1.2 alike; `groups` sets the curves, and a name that is not one of them
+// does not start. (Under TLS 1.2 a client's groups must also hold the curve
+// of the server's ECDSA certificate, P-256 here.)
+TEST_F(TlsTest, AgreesKeysOnTheConfiguredCurvesAlone) {
+  TlsServerOptions tls = Tls();
+  tls.allow_tls12 = true;
+  ASSERT_TRUE(Start(tls).ok());
+  for (const bool tls12 : {false, true}) {
+    TlsClientOptions client = Client();
+    client.tls12_only = tls12;
+    for (const auto& [offered, agreed] :
+         {std::pair{"X25519:P-256", "X25519"}, std::pair{"P-256", "prime256v1"},
+          std::pair{"P-384:P-256", "prime256v1"}, std::pair{"ffdhe2048", ""},
+          std::pair{"ffdhe8192", ""}, std::pair{"P-384", ""}, std::pair{"P-521:X448", ""}}) {
+      client.groups = offered;
+      TlsTestClient connection(server_->port(), client);
+      EXPECT_EQ(connection.group(), agreed) << offered << (tls12 ? " TLS 1.2" : "");
+      EXPECT_EQ(connection.Get("/").has_value(), agreed[0] != '\0') << offered;
+    }
+  }
+  server_.reset();
+
+  tls.groups = {"P-384", "X25519"};
+  ASSERT_TRUE(Start(tls).ok());
+  TlsClientOptions client = Client();
+  client.groups = "X25519:P-384";  // a key share for X25519 only
+  TlsTestClient either(server_->port(), client);
+  EXPECT_EQ(either.group(), "X25519");
+  client.groups = "P-384";
+  TlsTestClient p384(server_->port(), client);
+  EXPECT_EQ(p384.group(), "secp384r1");
+  client.groups = "P-256";
+  TlsTestClient p256(server_->port(), client);
+  EXPECT_FALSE(p256.handshake_ok());
+  server_.reset();
+
+  for (const std::vector<std::string>& groups :
+       {std::vector<std::string>{}, std::vector<std::string>{"ffdhe2048"},
+        std::vector<std::string>{"X25519", "X25519"}, std::vector<std::string>{"prime256v1"}}) {
+    tls.groups = groups;
+    EXPECT_FALSE(Start(tls).ok()) << (groups.empty() ? "none" : groups[0]);
+  }
+}
+
 TEST_F(TlsTest, PlaintextOnATlsPortGetsNoHttpAnswer) {
   ASSERT_TRUE(Start(Tls()).ok());
   TestClient plain(server_->port());

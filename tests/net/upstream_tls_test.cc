@@ -42,19 +42,27 @@ std::string Pattern(size_t size, int seed) {
 // OpenSSL. Each request's body (Content-Length) is read slowly at first, so
 // the pool's writes must wait; GET /chunked is answered with `body` in 64 KiB
 // chunks, any other request with its body's hash then `body`, framed by
-// Content-Length. With `handshake` false it accepts and never answers.
+// Content-Length. With `handshake` false it accepts and never answers. With
+// `groups`, it agrees keys on those groups alone (an OpenSSL list).
 class TlsService {
  public:
-  TlsService(const bulwark::testing::IssuedCert& cert, std::string body, bool handshake = true)
-      : body_(std::move(body)), handshake_(handshake), ctx_(ServerContext(cert), SSL_CTX_free) {}
+  TlsService(const bulwark::testing::IssuedCert& cert, std::string body, bool handshake = true,
+             const std::string& groups = "")
+      : body_(std::move(body)),
+        handshake_(handshake),
+        ctx_(ServerContext(cert, groups), SSL_CTX_free) {}
 
   uint16_t port() const { return loop_.port(); }
   int connections() const { return loop_.connections(); }
 
  private:
   // A server context with `cert`, made before the service's thread starts.
-  static SSL_CTX* ServerContext(const bulwark::testing::IssuedCert& cert) {
+  static SSL_CTX* ServerContext(const bulwark::testing::IssuedCert& cert,
+                                const std::string& groups) {
     SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+    if (!groups.empty()) {
+      EXPECT_EQ(SSL_CTX_set1_groups_list(ctx, groups.c_str()), 1);
+    }
     BIO* cert_bio = BIO_new_mem_buf(cert.cert_pem.data(), static_cast<int>(cert.cert_pem.size()));
     BIO* key_bio = BIO_new_mem_buf(cert.key_pem.data(), static_cast<int>(cert.key_pem.size()));
     X509* x509 = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
@@ -264,6 +272,30 @@ TEST_F(UpstreamTlsTest, RefusesAServiceWhoseCertificateDoesNotNameItAmongItsDnsN
     EXPECT_EQ(response->status, 502) << spec.common_name;
     EXPECT_EQ(response->body.find("secret"), std::string::npos);
     EXPECT_NE(response->body.find("TLS handshake"), std::string::npos) << response->body;
+    StopProxy();
+    server_.reset();
+  }
+}
+
+// Bulwark offers a service elliptic curves alone: a service that would agree
+// a key on a finite-field group only (each such handshake costs a hundred
+// X25519 ones) is refused; one that takes P-521 alone is served.
+TEST_F(UpstreamTlsTest, OffersAServiceEllipticCurvesAlone) {
+  const bulwark::testing::IssuedCert cert =
+      ca_.Issue({.common_name = "service.test", .dns = {"service.test"}, .server = true});
+  for (const auto& [groups, status] :
+       {std::pair{std::string("ffdhe2048"), 502}, std::pair{std::string("ffdhe8192"), 502},
+        std::pair{std::string("P-521"), 200}, std::pair{std::string("ffdhe2048:X448"), 200}}) {
+    TlsService service(cert, "fine", true, groups);
+    StartProxy(service.port(), "service.test");
+    testing::TestClient client(server_->port());
+    ASSERT_TRUE(client.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value()) << groups;
+    EXPECT_EQ(response->status, status) << groups << ": " << response->body;
+    if (status == 502) {
+      EXPECT_NE(response->body.find("TLS handshake"), std::string::npos) << response->body;
+    }
     StopProxy();
     server_.reset();
   }

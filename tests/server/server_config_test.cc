@@ -257,6 +257,29 @@ TEST(ServerConfigTest, TlsClientAuthNeedsACaBundle) {
   }
 }
 
+TEST(ServerConfigTest, TlsGroupsAreCurvesInTheirOrder) {
+  auto plain = Parse("server:\n  tls: {cert_file: c, key_file: k}\n");
+  ASSERT_TRUE(plain.has_value()) << plain.error().ToString();
+  EXPECT_EQ(plain->listener.tls->groups, (std::vector<std::string>{"X25519", "P-256"}));
+  auto cfg = Parse("server:\n  tls: {cert_file: c, key_file: k, groups: [P-384, X25519, X448]}\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
+  EXPECT_EQ(cfg->listener.tls->groups, (std::vector<std::string>{"P-384", "X25519", "X448"}));
+  auto ffdhe = Parse("server:\n  tls: {cert_file: c, key_file: k, groups: [X25519, ffdhe2048]}\n");
+  ASSERT_FALSE(ffdhe.has_value());
+  EXPECT_NE(ffdhe.error().message().find("finite-field"), std::string::npos)
+      << ffdhe.error().ToString();
+  for (std::string_view bad : {
+           "server:\n  tls: {cert_file: c, key_file: k, groups: []}\n",
+           "server:\n  tls: {cert_file: c, key_file: k, groups: X25519}\n",
+           "server:\n  tls: {cert_file: c, key_file: k, groups: [x25519]}\n",
+           "server:\n  tls: {cert_file: c, key_file: k, groups: [prime256v1]}\n",
+           "server:\n  tls: {cert_file: c, key_file: k, groups: [X25519, X25519]}\n",
+           "server:\n  tls: {cert_file: c, key_file: k, groups: [ffdhe8192]}\n",
+       }) {
+    EXPECT_FALSE(Parse(bad).has_value()) << bad;
+  }
+}
+
 TEST(ServerConfigTest, SpiffeBundlesMapTrustDomainsToCaFiles) {
   auto cfg = Parse(
       "server:\n  tls: {cert_file: c, key_file: k, client_auth: required, client_ca_file: ca.pem,"

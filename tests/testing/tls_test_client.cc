@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <openssl/objects.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
@@ -68,6 +69,10 @@ TlsTestClient::TlsTestClient(uint16_t port, const TlsClientOptions& options) {
 
   ctx_ = SSL_CTX_new(TLS_client_method());
   if (options.tls12_only) SSL_CTX_set_max_proto_version(ctx_, TLS1_2_VERSION);
+  if (!options.groups.empty() && SSL_CTX_set1_groups_list(ctx_, options.groups.c_str()) != 1) {
+    failure_ = "cannot offer the groups " + options.groups;
+    return;
+  }
   SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
   if (SSL_CTX_load_verify_locations(ctx_, options.ca_file.c_str(), nullptr) != 1) {
     failure_ = "cannot load the CA file";
@@ -134,6 +139,12 @@ std::string TlsTestClient::server_cert_serial() const {
 }
 
 std::string TlsTestClient::version() const { return ssl_ ? SSL_get_version(ssl_) : ""; }
+
+std::string TlsTestClient::group() const {
+  if (ssl_ == nullptr || !handshake_ok_) return "";
+  const char* name = OBJ_nid2sn(SSL_get_negotiated_group(ssl_));
+  return name != nullptr ? name : "";
+}
 
 std::string TlsTestClient::alpn() const {
   if (ssl_ == nullptr) return "";

@@ -25,6 +25,7 @@ struct TlsClientOptions {
   bool tls12_only = false;                // offer TLS 1.2 and nothing newer
   std::vector<std::string> alpn;          // protocols offered by ALPN, if any
   std::string resume;                     // a session() of an earlier client to resume
+  std::string groups;  // the key-exchange groups offered (an OpenSSL list), else OpenSSL's
 };
 
 struct TlsResponse {
@@ -49,6 +50,9 @@ class TlsTestClient {
   // The serial number of the certificate the server presented (decimal).
   std::string server_cert_serial() const;
   std::string version() const;
+  // The key-exchange group agreed on (OpenSSL's short name: "X25519",
+  // "prime256v1"...), or empty.
+  std::string group() const;
   // The protocol ALPN settled on, or empty.
   std::string alpn() const;
   // The session as it stands (DER), for TlsClientOptions::resume: under TLS
