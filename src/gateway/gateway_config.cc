@@ -50,36 +50,6 @@ Result<UpstreamAddress> AddressFromNode(const ConfigNode& node, bool weighted = 
   return address;
 }
 
-// {algorithm, limit, window_ms, burst}: the quota fields of a rate limit.
-Result<guard::RateLimitPolicy> PolicyFromNode(const ConfigNode& node) {
-  guard::RateLimitPolicy policy;
-  if (!node["algorithm"].IsMissing()) {
-    BULWARK_ASSIGN_OR_RETURN(std::string algorithm,
-                             node["algorithm"].Enum({"token_bucket", "sliding_window"}));
-    policy.algorithm = algorithm == "sliding_window"
-                           ? guard::RateLimitPolicy::Algorithm::kSlidingWindow
-                           : guard::RateLimitPolicy::Algorithm::kTokenBucket;
-  }
-  BULWARK_ASSIGN_OR_RETURN(int64_t limit, node["limit"].Int(1, int64_t{1} << 40));
-  policy.limit = static_cast<uint64_t>(limit);
-  BULWARK_ASSIGN_OR_RETURN(int64_t window, node["window_ms"].Int(1, 86'400'000));
-  policy.window = std::chrono::milliseconds(window);
-  BULWARK_ASSIGN_OR_RETURN(int64_t burst, node["burst"].IntOr(0, 0, int64_t{1} << 40));
-  policy.burst = static_cast<uint64_t>(burst);
-  if (policy.burst > 0 && policy.algorithm != guard::RateLimitPolicy::Algorithm::kTokenBucket) {
-    return Err(node["burst"].Error("only the token bucket has a burst"));
-  }
-  return policy;
-}
-
-// A rate limit's `max_keys`: the live keys it holds (about 150 bytes each).
-Result<size_t> MaxKeysFromNode(const ConfigNode& node) {
-  BULWARK_ASSIGN_OR_RETURN(
-      int64_t keys,
-      node["max_keys"].IntOr(guard::RateLimiterOptions::kDefaultMaxKeys, 64, 100'000'000));
-  return static_cast<size_t>(keys);
-}
-
 Result<JwtIssuerConfig> IssuerFromNode(const ConfigNode& node, const std::string& base_dir) {
   BULWARK_RETURN_IF_ERROR(
       node.CheckKeys({"name", "issuer", "audiences", "jwks_file", "jwks_uri", "jwks_ca_file",
@@ -413,8 +383,8 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
     if ((rate_limit.key == RouteRateLimit::Key::kHeader) == rate_limit.header.empty()) {
       return Err(limit["header"].Error("is required exactly when key is 'header'"));
     }
-    BULWARK_ASSIGN_OR_RETURN(rate_limit.policy, PolicyFromNode(limit));
-    BULWARK_ASSIGN_OR_RETURN(rate_limit.max_keys, MaxKeysFromNode(limit));
+    BULWARK_ASSIGN_OR_RETURN(rate_limit.policy, RateLimitPolicyFromNode(limit));
+    BULWARK_ASSIGN_OR_RETURN(rate_limit.max_keys, RateLimitMaxKeysFromNode(limit));
     route.rate_limit = std::move(rate_limit);
   }
   if (route.authn.mode == AuthnMode::kNone &&
@@ -426,6 +396,34 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
 }
 
 }  // namespace
+
+Result<guard::RateLimitPolicy> RateLimitPolicyFromNode(const ConfigNode& node) {
+  guard::RateLimitPolicy policy;
+  if (!node["algorithm"].IsMissing()) {
+    BULWARK_ASSIGN_OR_RETURN(std::string algorithm,
+                             node["algorithm"].Enum({"token_bucket", "sliding_window"}));
+    policy.algorithm = algorithm == "sliding_window"
+                           ? guard::RateLimitPolicy::Algorithm::kSlidingWindow
+                           : guard::RateLimitPolicy::Algorithm::kTokenBucket;
+  }
+  BULWARK_ASSIGN_OR_RETURN(int64_t limit, node["limit"].Int(1, int64_t{1} << 40));
+  policy.limit = static_cast<uint64_t>(limit);
+  BULWARK_ASSIGN_OR_RETURN(int64_t window, node["window_ms"].Int(1, 86'400'000));
+  policy.window = std::chrono::milliseconds(window);
+  BULWARK_ASSIGN_OR_RETURN(int64_t burst, node["burst"].IntOr(0, 0, int64_t{1} << 40));
+  policy.burst = static_cast<uint64_t>(burst);
+  if (policy.burst > 0 && policy.algorithm != guard::RateLimitPolicy::Algorithm::kTokenBucket) {
+    return Err(node["burst"].Error("only the token bucket has a burst"));
+  }
+  return policy;
+}
+
+Result<size_t> RateLimitMaxKeysFromNode(const ConfigNode& node) {
+  BULWARK_ASSIGN_OR_RETURN(
+      int64_t keys,
+      node["max_keys"].IntOr(guard::RateLimiterOptions::kDefaultMaxKeys, 64, 100'000'000));
+  return static_cast<size_t>(keys);
+}
 
 Result<audit::FileAuditSinkOptions> AuditFromNode(const ConfigNode& audit,
                                                   const std::string& base_dir) {
@@ -581,8 +579,8 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
   if (ConfigNode limit = node["pre_auth_rate_limit"]; !limit.IsMissing()) {
     BULWARK_RETURN_IF_ERROR(
         limit.CheckKeys({"algorithm", "limit", "window_ms", "burst", "max_keys"}));
-    BULWARK_ASSIGN_OR_RETURN(config.options.pre_auth_limit, PolicyFromNode(limit));
-    BULWARK_ASSIGN_OR_RETURN(config.options.pre_auth_max_keys, MaxKeysFromNode(limit));
+    BULWARK_ASSIGN_OR_RETURN(config.options.pre_auth_limit, RateLimitPolicyFromNode(limit));
+    BULWARK_ASSIGN_OR_RETURN(config.options.pre_auth_max_keys, RateLimitMaxKeysFromNode(limit));
   }
   BULWARK_ASSIGN_OR_RETURN(config.options.realm, node["realm"].StringOr("bulwark"));
   for (char c : config.options.realm) {

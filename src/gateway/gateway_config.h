@@ -59,6 +59,11 @@ struct GatewayConfig {
 // error names the entry.
 Result<std::vector<CidrRange>> CidrList(const ConfigNode& node);
 
+// The quota fields of a rate limit, {algorithm, limit, window_ms, burst},
+// and its `max_keys` (the live keys held, about 150 bytes each).
+Result<guard::RateLimitPolicy> RateLimitPolicyFromNode(const ConfigNode& node);
+Result<size_t> RateLimitMaxKeysFromNode(const ConfigNode& node);
+
 // An audit section: {file, fsync: none | every_batch}; a relative file is
 // under `base_dir`.
 Result<audit::FileAuditSinkOptions> AuditFromNode(const ConfigNode& audit,

@@ -211,6 +211,14 @@ struct HttpServerOptions {
   // Connections one client address may hold open at once; beyond it new ones
   // are closed at once, so one slow client cannot take every slot. 0 = no cap.
   size_t max_connections_per_client = 256;
+  // With TLS: asked on the accepting thread, before the handshake, whether
+  // a new connection from `client` (its IPv4 address or IPv6 /64, as the
+  // per-client cap counts it) may go on to one; false closes it unanswered.
+  // A handshake is the dearest work a client can ask for before it has shown
+  // anything (the server signs, and agrees a key), so a rate of them per
+  // client keeps one client from holding a core with them. Thread-safe;
+  // empty admits every connection.
+  std::function<bool(std::string_view client)> admit_tls_client;
 
   // Total time for a request head to arrive, from accept (first request) or
   // from its first byte (later requests); not reset per byte.

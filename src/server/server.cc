@@ -200,6 +200,17 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   http_options.io_uring = config.listener.io_uring;
   http_options.busy_poll = config.listener.busy_poll;
   http_options.tls = config.listener.tls;
+  if (config.listener.tls && config.listener.handshake_limit) {
+    BULWARK_ASSIGN_OR_RETURN(
+        guard::RateLimiter limiter,
+        guard::RateLimiter::Create(*config.listener.handshake_limit, clock,
+                                   {.max_keys = config.listener.handshake_limit_max_keys}));
+    server->handshake_limiter_ = std::make_unique<guard::RateLimiter>(std::move(limiter));
+    http_options.admit_tls_client =
+        [limiter = server->handshake_limiter_.get()](std::string_view client) {
+          return limiter->Check(client).allowed;
+        };
+  }
   // The listener's refusals (smuggling shapes, limits) are decisions too.
   http_options.on_refused = [recorder = server->recorder_.get()](const net::RefusedRequest& r) {
     recorder->ListenerRefused(r.status, r.method, r.target, r.remote_address);

@@ -18,6 +18,7 @@
 #include "gateway/decision_recorder.h"
 #include "gateway/gateway.h"
 #include "gateway/reverse_proxy.h"
+#include "guard/rate_limiter.h"
 #include "identity/api_keys.h"
 #include "net/http_server.h"
 #include "pdp/authzen_api.h"
@@ -109,6 +110,8 @@ class Server {
   std::unique_ptr<gateway::Gateway> gateway_;              // null without a gateway section
   std::unique_ptr<gateway::IdentityTokenSigner> identity_signer_;  // null unless configured
   std::unique_ptr<gateway::ReverseProxy> proxy_;  // null unless a route has an upstream
+  // null without TLS or with handshakes_per_client off; used by http_'s threads.
+  std::unique_ptr<guard::RateLimiter> handshake_limiter_;
   std::unique_ptr<net::HttpServer> http_;
   std::atomic<bool> ready_{false};
 };

@@ -17,11 +17,12 @@ std::string FromBase(const std::string& base_dir, const std::string& file) {
 }
 
 // server.tls: cert_file, key_file, client_ca_file, crl_file, client_auth,
-// min_version, groups, reload_interval_ms.
+// min_version, groups, reload_interval_ms (and handshakes_per_client, read
+// by HandshakeLimitFromNode).
 Result<net::TlsServerOptions> TlsFromNode(const ConfigNode& node, const std::string& base_dir) {
-  BULWARK_RETURN_IF_ERROR(
-      node.CheckKeys({"cert_file", "key_file", "client_ca_file", "crl_file", "spiffe_bundles",
-                      "client_auth", "min_version", "groups", "reload_interval_ms"}));
+  BULWARK_RETURN_IF_ERROR(node.CheckKeys({"cert_file", "key_file", "client_ca_file", "crl_file",
+                                          "spiffe_bundles", "client_auth", "min_version", "groups",
+                                          "reload_interval_ms", "handshakes_per_client"}));
   net::TlsServerOptions tls;
   BULWARK_ASSIGN_OR_RETURN(std::string cert, node["cert_file"].String());
   BULWARK_ASSIGN_OR_RETURN(std::string key, node["key_file"].String());
@@ -94,6 +95,27 @@ Result<net::TlsServerOptions> TlsFromNode(const ConfigNode& node, const std::str
   return tls;
 }
 
+// server.tls.handshakes_per_client: "off", or a rate limit's fields
+// (limit, window_ms, algorithm, burst, max_keys); 256 a second by default.
+Status HandshakeLimitFromNode(const ConfigNode& node, ListenerConfig& listener) {
+  listener.handshake_limit =
+      guard::RateLimitPolicy{.limit = 256, .window = std::chrono::seconds(1)};
+  if (!node.IsMissing()) {
+    if (node.IsScalar()) {
+      if (auto off = node.Enum({"off"}); !off) return off.error();
+      listener.handshake_limit.reset();
+      return OkStatus();
+    }
+    BULWARK_RETURN_IF_ERROR(
+        node.CheckKeys({"algorithm", "limit", "window_ms", "burst", "max_keys"}));
+    BULWARK_ASSIGN_OR_RETURN(listener.handshake_limit, gateway::RateLimitPolicyFromNode(node));
+    BULWARK_ASSIGN_OR_RETURN(listener.handshake_limit_max_keys,
+                             gateway::RateLimitMaxKeysFromNode(node));
+  }
+  listener.handshake_limit->name = "tls-handshakes";
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::string& base_dir) {
@@ -116,6 +138,8 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
   }
   if (!server["tls"].IsMissing()) {
     BULWARK_ASSIGN_OR_RETURN(cfg.listener.tls, TlsFromNode(server["tls"], base_dir));
+    BULWARK_RETURN_IF_ERROR(
+        HandshakeLimitFromNode(server["tls"]["handshakes_per_client"], cfg.listener));
   }
   BULWARK_ASSIGN_OR_RETURN(int64_t per_client,
                            server["max_connections_per_client"].IntOr(256, 0, 1'000'000));

@@ -15,6 +15,8 @@
 #include "core/status.h"
 #include "gateway/gateway_config.h"
 #include "gateway/ip_address.h"
+#include "guard/rate_limit_policy.h"
+#include "guard/rate_limiter.h"
 #include "net/tls.h"
 
 namespace bulwark::server {
@@ -71,6 +73,12 @@ struct ListenerConfig {
   std::chrono::microseconds busy_poll{0};
   // `server.tls`: TLS (and mTLS) on the listener; plaintext if absent.
   std::optional<net::TlsServerOptions> tls;
+  // `server.tls.handshakes_per_client`: the TLS handshakes one client
+  // address (an IPv4 address, an IPv6 /64) may begin, as a rate limit; a
+  // connection over it is closed before its handshake. With TLS, 256 a
+  // second by default (a token bucket); "off" (nullopt) for no limit.
+  std::optional<guard::RateLimitPolicy> handshake_limit;
+  size_t handshake_limit_max_keys = guard::RateLimiterOptions::kDefaultMaxKeys;
 };
 
 struct StoreConfig {

@@ -216,4 +216,24 @@ expect_eq "the open connection survived the rotation" "$(sed -n 2p keepalive.out
 if grep -q '"msg":"net.tls.reloaded"' bulwark.log; then ok; else bad "no reload logged"; fi
 if grep -q 'BEGIN' bulwark.log; then bad "key material in the log"; else ok; fi
 
+# Handshakes per client: with three a minute, the fourth new connection is
+# closed before its handshake; the first three were served.
+cat >limited.yaml <<YAML
+server:
+  listen: 127.0.0.1:0
+  tls: {cert_file: server.pem, key_file: server.key, handshakes_per_client: {limit: 3, window_ms: 60000}}
+store: {backend: memory}
+gateway:
+  upstreams: [{name: service, address: 127.0.0.1:$back}]
+  routes: [{name: public, path_prefix: /public, authn: {mode: none}, upstream: service}]
+YAML
+if start_bulwark limited.yaml limited.log; then ok; else bad "bulwark (limited) did not start"; fi
+limited=(--cacert ca.pem --resolve "localhost:$bulwark_port:127.0.0.1")
+got=""
+for _ in 1 2 3 4; do
+  got+="$(curl -s -o /dev/null -w '%{http_code}' "${limited[@]}" "https://localhost:$bulwark_port/public/a") "
+done
+expect_eq "the fourth handshake in a minute is refused" "$got" "200 200 200 000 "
+kill "$bulwark_pid" 2>/dev/null
+
 finish tls_test

@@ -8,8 +8,10 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "http_test_client.h"
 #include "net/async_http_server.h"
@@ -350,6 +352,58 @@ TEST_F(TlsTest, StalledHandshakeIsCutAtTheHeaderDeadline) {
   const auto start = std::chrono::steady_clock::now();
   EXPECT_TRUE(silent.WaitForClose(std::chrono::seconds(3)));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+// A TLS listener asks admit_tls_client, with the client's key, before each
+// handshake: a connection it turns away is closed with none of the
+// handshake done, and gives back its place under the per-client cap. A
+// plaintext listener never asks.
+TEST_F(TlsTest, AConnectionTurnedAwayBeforeItsHandshakeGetsNone) {
+  std::mutex mu;
+  std::vector<std::string> asked;  // guarded by mu
+  std::atomic<bool> admit{true};
+  HttpServerOptions options;
+  options.threads = 1;
+  options.tls = Tls();
+  options.max_connections_per_client = 3;
+  options.admit_tls_client = [&](std::string_view client) {
+    std::lock_guard<std::mutex> lock(mu);
+    asked.emplace_back(client);
+    return admit.load();
+  };
+  auto server = HttpServer::Start(options, DescribeTls);
+  ASSERT_TRUE(server.has_value()) << server.error().ToString();
+  TlsTestClient first((*server)->port(), Client());
+  TlsTestClient second((*server)->port(), Client());
+  ASSERT_TRUE(first.handshake_ok()) << first.failure();
+  ASSERT_TRUE(second.handshake_ok()) << second.failure();
+  admit = false;
+  for (int i = 0; i < 3; ++i) {
+    TlsTestClient turned_away((*server)->port(), Client());
+    EXPECT_FALSE(turned_away.handshake_ok()) << i;
+  }
+  admit = true;
+  TlsTestClient third((*server)->port(), Client());  // the cap's third place is free
+  ASSERT_TRUE(third.handshake_ok()) << third.failure();
+  auto response = third.Get("/");
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(asked, std::vector<std::string>(6, "127.0.0.1"));
+  }
+
+  options.tls.reset();
+  admit = false;
+  auto plain = HttpServer::Start(options, DescribeTls);
+  ASSERT_TRUE(plain.has_value());
+  TestClient client((*plain)->port());
+  ASSERT_TRUE(client.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto answer = client.ReadResponse();
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->status, 200);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(asked.size(), 6u);
 }
 
 TEST_F(TlsTest, RequiredClientCertificateGivesSpiffeIdentity) {

@@ -280,6 +280,42 @@ TEST(ServerConfigTest, TlsGroupsAreCurvesInTheirOrder) {
   }
 }
 
+TEST(ServerConfigTest, TlsHandshakesPerClientAreRateLimitedByDefault) {
+  auto plain = Parse("server:\n  tls: {cert_file: c, key_file: k}\n");
+  ASSERT_TRUE(plain.has_value()) << plain.error().ToString();
+  ASSERT_TRUE(plain->listener.handshake_limit.has_value());
+  EXPECT_EQ(plain->listener.handshake_limit->limit, 256u);
+  EXPECT_EQ(plain->listener.handshake_limit->window, std::chrono::seconds(1));
+  EXPECT_EQ(plain->listener.handshake_limit->algorithm,
+            guard::RateLimitPolicy::Algorithm::kTokenBucket);
+  EXPECT_TRUE(guard::ValidateRateLimitPolicy(*plain->listener.handshake_limit).ok());
+  EXPECT_FALSE(Parse("{}")->listener.handshake_limit.has_value());  // no TLS
+
+  auto custom = Parse(
+      "server:\n  tls: {cert_file: c, key_file: k, handshakes_per_client: "
+      "{limit: 20, window_ms: 60000, burst: 5, max_keys: 1000}}\n");
+  ASSERT_TRUE(custom.has_value()) << custom.error().ToString();
+  EXPECT_EQ(custom->listener.handshake_limit->limit, 20u);
+  EXPECT_EQ(custom->listener.handshake_limit->burst, 5u);
+  EXPECT_EQ(custom->listener.handshake_limit->window, std::chrono::minutes(1));
+  EXPECT_EQ(custom->listener.handshake_limit_max_keys, 1000u);
+  EXPECT_TRUE(guard::ValidateRateLimitPolicy(*custom->listener.handshake_limit).ok());
+
+  auto off = Parse("server:\n  tls: {cert_file: c, key_file: k, handshakes_per_client: off}\n");
+  ASSERT_TRUE(off.has_value()) << off.error().ToString();
+  EXPECT_FALSE(off->listener.handshake_limit.has_value());
+  for (std::string_view bad : {
+           "server:\n  tls: {cert_file: c, key_file: k, handshakes_per_client: on}\n",
+           "server:\n  tls: {cert_file: c, key_file: k, handshakes_per_client: {limit: 0, "
+           "window_ms: 1000}}\n",
+           "server:\n  tls: {cert_file: c, key_file: k, handshakes_per_client: {limit: 5}}\n",
+           "server:\n  tls: {cert_file: c, key_file: k, handshakes_per_client: {limit: 5, "
+           "window_ms: 1000, key: client_ip}}\n",
+       }) {
+    EXPECT_FALSE(Parse(bad).has_value()) << bad;
+  }
+}
+
 TEST(ServerConfigTest, SpiffeBundlesMapTrustDomainsToCaFiles) {
   auto cfg = Parse(
       "server:\n  tls: {cert_file: c, key_file: k, client_auth: required, client_ca_file: ca.pem,"
