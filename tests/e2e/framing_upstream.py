@@ -275,6 +275,10 @@ class Handler(socketserver.StreamRequestHandler):
 class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # Connections opened together (the gateway's to several requests at
+    # once) must not overflow the listen queue (5 by default): a dropped
+    # SYN is sent again only a second later, and that try starts late.
+    request_queue_size = 128
 
 
 Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
