@@ -149,7 +149,8 @@ class HttpConnection {
   // `stream_args` follow the socket into Stream's constructor (the SSL
   // context, for TLS).
   template <class... StreamArgs>
-  HttpConnection(Worker& worker, tcp::socket socket, StreamArgs&... stream_args)
+  HttpConnection(Worker& worker, tcp::socket socket, const tcp::endpoint& peer,
+                 StreamArgs&... stream_args)
       : worker_(worker),
         options_(worker.shared.options),
         limits_{options_.max_request_line, options_.max_header_bytes, options_.max_header_count},
@@ -159,8 +160,7 @@ class HttpConnection {
         slot_{&Lowest(), ConnectionPhase::kIdle},
         registration_(worker, slot_) {
     beast::error_code ec;
-    const tcp::endpoint peer = Lowest().remote_endpoint(ec);
-    if (!ec) remote_address_ = peer.address().to_string();
+    remote_address_ = peer.address().to_string();
     Lowest().set_option(tcp::no_delay(true), ec);
     if constexpr (kTls) slot_.tls = stream_.native_handle();
     // Run writes a plain socket at once (net/immediate_io.h), and reads
@@ -909,17 +909,17 @@ asio::awaitable<void> HttpConnection<Stream>::LingeringClose() {
 
 }  // namespace
 
-asio::awaitable<void> ServeConnection(tcp::socket socket, Worker& worker,
+asio::awaitable<void> ServeConnection(tcp::socket socket, tcp::endpoint peer, Worker& worker,
                                       [[maybe_unused]] ConnectionTicket ticket) {
-  HttpConnection<PlainStream> connection(worker, std::move(socket));
+  HttpConnection<PlainStream> connection(worker, std::move(socket), peer);
   co_await connection.Run();
 }
 
-asio::awaitable<void> ServeTlsConnection(tcp::socket socket, Worker& worker,
+asio::awaitable<void> ServeTlsConnection(tcp::socket socket, tcp::endpoint peer, Worker& worker,
                                          [[maybe_unused]] ConnectionTicket ticket,
                                          std::shared_ptr<asio::ssl::context> context,
                                          uint64_t trust_generation) {
-  HttpConnection<TlsStream> connection(worker, std::move(socket), *context);
+  HttpConnection<TlsStream> connection(worker, std::move(socket), peer, *context);
   connection.set_trust_generation(trust_generation);
   co_await connection.Run();
 }

@@ -103,8 +103,9 @@ struct LogIfThrew {
 asio::awaitable<void> AcceptLoop(Worker& worker) {
   internal::ServerShared& shared = worker.shared;
   asio::steady_timer backoff(worker.ioc);
+  tcp::endpoint peer;  // the client's address, as accept tells it (no getpeername)
   for (;;) {
-    auto [ec, socket] = co_await worker.acceptor.async_accept(kAwaitInPlace);
+    auto [ec, socket] = co_await worker.acceptor.async_accept(peer, kAwaitInPlace);
     if (shared.stopping.load(std::memory_order_acquire)) co_return;
     if (ec == asio::error::connection_aborted) continue;
     if (ec && IsTransientAcceptError(ec)) {
@@ -130,9 +131,6 @@ asio::awaitable<void> AcceptLoop(Worker& worker) {
     }
     const bool admit_tls = shared.tls && shared.options.admit_tls_client;
     if (shared.options.max_connections_per_client > 0 || admit_tls) {
-      boost::system::error_code peer_ec;
-      const auto peer = socket.remote_endpoint(peer_ec);
-      if (peer_ec) continue;
       std::string client = internal::ClientConnectionKey(peer.address());
       if (shared.options.max_connections_per_client > 0) {
         if (!shared.per_client.TryAcquire(client, shared.options.max_connections_per_client)) {
@@ -148,13 +146,14 @@ asio::awaitable<void> AcceptLoop(Worker& worker) {
     }
     if (shared.tls) {
       auto [context, trust_generation] = shared.tls->CurrentWithTrust();
-      asio::co_spawn(worker.ioc,
-                     internal::ServeTlsConnection(std::move(socket), worker, std::move(ticket),
-                                                  std::move(context), trust_generation),
-                     LogIfThrew{"net.http.connection_threw"});
+      asio::co_spawn(
+          worker.ioc,
+          internal::ServeTlsConnection(std::move(socket), peer, worker, std::move(ticket),
+                                       std::move(context), trust_generation),
+          LogIfThrew{"net.http.connection_threw"});
     } else {
       asio::co_spawn(worker.ioc,
-                     internal::ServeConnection(std::move(socket), worker, std::move(ticket)),
+                     internal::ServeConnection(std::move(socket), peer, worker, std::move(ticket)),
                      LogIfThrew{"net.http.connection_threw"});
     }
   }
