@@ -129,20 +129,20 @@ asio::awaitable<void> AcceptLoop(Worker& worker) {
       log::Debug("net.http.connection_limit", {{"limit", shared.options.max_connections}});
       continue;  // the ticket gives the unit back; the socket closes
     }
+    const size_t per_client = shared.options.max_connections_per_client;
     const bool admit_tls = shared.tls && shared.options.admit_tls_client;
-    if (shared.options.max_connections_per_client > 0 || admit_tls) {
-      std::string client = internal::ClientConnectionKey(peer.address());
-      if (shared.options.max_connections_per_client > 0) {
-        if (!shared.per_client.TryAcquire(client, shared.options.max_connections_per_client)) {
-          log::Debug("net.http.client_connection_limit", {{"client", client}});
-          continue;  // the socket closes
-        }
-        ticket.AdoptClient(client);
+    const std::string client =
+        per_client > 0 || admit_tls ? internal::ClientConnectionKey(peer.address()) : "";
+    if (per_client > 0) {
+      if (!shared.per_client.TryAcquire(client, per_client)) {
+        log::Debug("net.http.client_connection_limit", {{"client", client}});
+        continue;  // the socket closes
       }
-      if (admit_tls && !shared.options.admit_tls_client(client)) {
-        log::Debug("net.tls.client_handshake_limit", {{"client", client}});
-        continue;  // the socket closes, before any of the handshake's work
-      }
+      ticket.AdoptClient(client);
+    }
+    if (admit_tls && !shared.options.admit_tls_client(client)) {
+      log::Debug("net.tls.client_handshake_limit", {{"client", client}});
+      continue;  // the socket closes, before any of the handshake's work
     }
     if (shared.tls) {
       auto [context, trust_generation] = shared.tls->CurrentWithTrust();

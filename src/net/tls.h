@@ -27,11 +27,18 @@
 #include <utility>
 #include <vector>
 
+#include "core/status.h"
+
 namespace bulwark::net {
 
 // The key-exchange groups a listener may be given (OpenSSL's names): the
 // elliptic curves. Finite-field groups are not among them.
 inline constexpr std::string_view kTlsGroups[] = {"X25519", "P-256", "P-384", "P-521", "X448"};
+
+// OK if `groups` names one or more of kTlsGroups, each once; else
+// kInvalidArgument saying why (a finite-field group, with the reason it is
+// refused).
+Status ValidateTlsGroups(const std::vector<std::string>& groups);
 
 enum class ClientAuth {
   kNone,      // no certificate is asked for

@@ -65,6 +65,29 @@ std::string_view SpiffeTrustDomain(std::string_view id) {
   return rest.substr(0, rest.find('/'));
 }
 
+Status ValidateTlsGroups(const std::vector<std::string>& groups) {
+  std::string names;
+  for (std::string_view group : kTlsGroups)
+    names += (names.empty() ? "" : ", ") + std::string(group);
+  if (groups.empty()) return InvalidArgumentError("must list one or more of " + names);
+  for (const std::string& group : groups) {
+    if (group.starts_with("ffdhe")) {
+      return InvalidArgumentError(
+          group +
+          " is a finite-field group, which any client could use to make each handshake "
+          "cost the server a hundred times more (D(HE)at); use one of " +
+          names);
+    }
+    if (std::ranges::find(kTlsGroups, group) == std::end(kTlsGroups)) {
+      return InvalidArgumentError(group + " is not one of " + names);
+    }
+    if (std::ranges::count(groups, group) > 1) {
+      return InvalidArgumentError(group + " is named twice");
+    }
+  }
+  return OkStatus();
+}
+
 namespace internal {
 
 namespace {
@@ -77,10 +100,6 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-// What Bulwark offers a service (and a JWKS host) to agree a key on: every
-// curve of kTlsGroups, X25519 first, and no finite-field group, so that no
-// server can make a connection cost a hundred handshakes.
-constexpr const char* kClientGroups = "X25519:P-256:P-384:P-521:X448";
 // The protocols ALPN may settle on, in the server's order of preference:
 // what nginx takes, less HTTP/0.9.
 constexpr unsigned char kAlpnHttp1[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1',
@@ -441,22 +460,12 @@ Status LoadCrls(SSL_CTX* ctx, const std::string& file) {
   return OkStatus();
 }
 
-// The listener's key-exchange groups, in its order of preference (which
-// SSL_OP_CIPHER_SERVER_PREFERENCE makes OpenSSL follow): curves of
-// kTlsGroups only, each once.
+// The key-exchange groups, in order of preference (which, for a listener,
+// SSL_OP_CIPHER_SERVER_PREFERENCE makes OpenSSL follow).
 Status SetGroups(SSL_CTX* ctx, const std::vector<std::string>& groups) {
-  if (groups.empty()) return InvalidArgumentError("no key-exchange group");
+  BULWARK_RETURN_IF_ERROR(ValidateTlsGroups(groups));
   std::string list;
-  for (const std::string& group : groups) {
-    if (std::ranges::find(kTlsGroups, group) == std::end(kTlsGroups)) {
-      return InvalidArgumentError("key-exchange group '" + group + "' is not one of " +
-                                  "X25519, P-256, P-384, P-521, X448");
-    }
-    if (std::ranges::count(groups, group) > 1) {
-      return InvalidArgumentError("key-exchange group '" + group + "' is named twice");
-    }
-    list += (list.empty() ? "" : ":") + group;
-  }
+  for (const std::string& group : groups) list += (list.empty() ? "" : ":") + group;
   if (SSL_CTX_set1_groups_list(ctx, list.c_str()) != 1) {
     return InternalError("cannot set key-exchange groups: " + LastSslError());
   }
@@ -496,9 +505,11 @@ Result<std::shared_ptr<ssl::context>> BuildClientContext(const std::string& ca_f
   if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) {
     return Err(InternalError("cannot set TLS 1.2 cipher list: " + LastSslError()));
   }
-  if (SSL_CTX_set1_groups_list(ctx, kClientGroups) != 1) {
-    return Err(InternalError("cannot set key-exchange groups: " + LastSslError()));
-  }
+  // What Bulwark offers a service (and a JWKS host) to agree a key on: every
+  // curve a listener may take, X25519 first, and no finite-field group, so
+  // that no server can make a connection cost a hundred handshakes.
+  BULWARK_RETURN_IF_ERROR(
+      SetGroups(ctx, std::vector<std::string>(std::begin(kTlsGroups), std::end(kTlsGroups))));
   SSL_CTX_set_default_passwd_cb(ctx, NoPassphrase);
   boost::system::error_code ec;
   if (ca_file.empty()) {

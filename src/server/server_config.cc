@@ -66,28 +66,9 @@ Result<net::TlsServerOptions> TlsFromNode(const ConfigNode& node, const std::str
   }
   // groups: the key-exchange curves, most preferred first.
   if (const ConfigNode groups = node["groups"]; !groups.IsMissing()) {
-    std::string names;
-    for (std::string_view group : net::kTlsGroups)
-      names += (names.empty() ? "" : ", ") + std::string(group);
-    if (!groups.IsSequence() || groups.Elements().empty()) {
-      return Err(groups.Error("must list one or more of " + names));
-    }
-    tls.groups.clear();
-    for (const ConfigNode& element : groups.Elements()) {
-      BULWARK_ASSIGN_OR_RETURN(std::string group, element.String());
-      if (group.starts_with("ffdhe")) {
-        return Err(element.Error(
-            "is a finite-field group, which any client could use to make each handshake cost "
-            "the server a hundred times more (D(HE)at); use one of " +
-            names));
-      }
-      if (std::ranges::find(net::kTlsGroups, group) == std::end(net::kTlsGroups)) {
-        return Err(element.Error("must be one of " + names));
-      }
-      if (std::ranges::find(tls.groups, group) != tls.groups.end()) {
-        return Err(element.Error("names " + group + " a second time"));
-      }
-      tls.groups.push_back(std::move(group));
+    BULWARK_ASSIGN_OR_RETURN(tls.groups, groups.StringList());
+    if (Status valid = net::ValidateTlsGroups(tls.groups); !valid.ok()) {
+      return Err(groups.Error(valid.message()));
     }
   }
   BULWARK_ASSIGN_OR_RETURN(int64_t reload, node["reload_interval_ms"].IntOr(1000, 10, 3'600'000));
