@@ -16,6 +16,11 @@ Result<ServerConfig> Parse(std::string_view yaml) {
   return ServerConfigFromNode(*root);
 }
 
+// Each of `configs` is refused.
+void ExpectEachRefused(std::initializer_list<std::string_view> configs) {
+  for (std::string_view bad : configs) EXPECT_FALSE(Parse(bad).has_value()) << bad;
+}
+
 TEST(ServerConfigTest, QuickstartExampleLoads) {
   // The example takes its admin token from the environment, as it should.
   ::setenv("BULWARK_ADMIN_TOKEN", "quickstart-test-admin-token-0123456789abcdef", 1);
@@ -245,16 +250,14 @@ TEST(ServerConfigTest, TlsClientAuthNeedsACaBundle) {
   ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
   EXPECT_EQ(cfg->listener.tls->client_auth, net::ClientAuth::kRequired);
   EXPECT_TRUE(cfg->listener.tls->allow_tls12);
-  for (std::string_view bad : {
-           "server:\n  tls: {cert_file: c, key_file: k, client_auth: required}\n",
-           "server:\n  tls: {cert_file: c, key_file: k, client_ca_file: ca.pem}\n",
-           "server:\n  tls: {cert_file: c, key_file: k, crl_file: crl.pem}\n",
-           "server:\n  tls: {cert_file: c, key_file: k, min_version: \"1.1\"}\n",
-           "server:\n  tls: {cert_file: c}\n",
-           "server:\n  tls: {cert_file: c, key_file: k, client_auth: maybe}\n",
-       }) {
-    EXPECT_FALSE(Parse(bad).has_value()) << bad;
-  }
+  ExpectEachRefused({
+      "server:\n  tls: {cert_file: c, key_file: k, client_auth: required}\n",
+      "server:\n  tls: {cert_file: c, key_file: k, client_ca_file: ca.pem}\n",
+      "server:\n  tls: {cert_file: c, key_file: k, crl_file: crl.pem}\n",
+      "server:\n  tls: {cert_file: c, key_file: k, min_version: \"1.1\"}\n",
+      "server:\n  tls: {cert_file: c}\n",
+      "server:\n  tls: {cert_file: c, key_file: k, client_auth: maybe}\n",
+  });
 }
 
 TEST(ServerConfigTest, TlsGroupsAreCurvesInTheirOrder) {
@@ -268,16 +271,14 @@ TEST(ServerConfigTest, TlsGroupsAreCurvesInTheirOrder) {
   ASSERT_FALSE(ffdhe.has_value());
   EXPECT_NE(ffdhe.error().message().find("finite-field"), std::string::npos)
       << ffdhe.error().ToString();
-  for (std::string_view bad : {
-           "server:\n  tls: {cert_file: c, key_file: k, groups: []}\n",
-           "server:\n  tls: {cert_file: c, key_file: k, groups: X25519}\n",
-           "server:\n  tls: {cert_file: c, key_file: k, groups: [x25519]}\n",
-           "server:\n  tls: {cert_file: c, key_file: k, groups: [prime256v1]}\n",
-           "server:\n  tls: {cert_file: c, key_file: k, groups: [X25519, X25519]}\n",
-           "server:\n  tls: {cert_file: c, key_file: k, groups: [ffdhe8192]}\n",
-       }) {
-    EXPECT_FALSE(Parse(bad).has_value()) << bad;
-  }
+  ExpectEachRefused({
+      "server:\n  tls: {cert_file: c, key_file: k, groups: []}\n",
+      "server:\n  tls: {cert_file: c, key_file: k, groups: X25519}\n",
+      "server:\n  tls: {cert_file: c, key_file: k, groups: [x25519]}\n",
+      "server:\n  tls: {cert_file: c, key_file: k, groups: [prime256v1]}\n",
+      "server:\n  tls: {cert_file: c, key_file: k, groups: [X25519, X25519]}\n",
+      "server:\n  tls: {cert_file: c, key_file: k, groups: [ffdhe8192]}\n",
+  });
 }
 
 TEST(ServerConfigTest, TlsHandshakesPerClientAreRateLimitedByDefault) {
@@ -304,16 +305,14 @@ TEST(ServerConfigTest, TlsHandshakesPerClientAreRateLimitedByDefault) {
   auto off = Parse("server:\n  tls: {cert_file: c, key_file: k, handshakes_per_client: off}\n");
   ASSERT_TRUE(off.has_value()) << off.error().ToString();
   EXPECT_FALSE(off->listener.handshake_limit.has_value());
-  for (std::string_view bad : {
-           "server:\n  tls: {cert_file: c, key_file: k, handshakes_per_client: on}\n",
-           "server:\n  tls: {cert_file: c, key_file: k, handshakes_per_client: {limit: 0, "
-           "window_ms: 1000}}\n",
-           "server:\n  tls: {cert_file: c, key_file: k, handshakes_per_client: {limit: 5}}\n",
-           "server:\n  tls: {cert_file: c, key_file: k, handshakes_per_client: {limit: 5, "
-           "window_ms: 1000, key: client_ip}}\n",
-       }) {
-    EXPECT_FALSE(Parse(bad).has_value()) << bad;
-  }
+  ExpectEachRefused({
+      "server:\n  tls: {cert_file: c, key_file: k, handshakes_per_client: on}\n",
+      "server:\n  tls: {cert_file: c, key_file: k, handshakes_per_client: {limit: 0, "
+      "window_ms: 1000}}\n",
+      "server:\n  tls: {cert_file: c, key_file: k, handshakes_per_client: {limit: 5}}\n",
+      "server:\n  tls: {cert_file: c, key_file: k, handshakes_per_client: {limit: 5, "
+      "window_ms: 1000, key: client_ip}}\n",
+  });
 }
 
 TEST(ServerConfigTest, SpiffeBundlesMapTrustDomainsToCaFiles) {
@@ -326,18 +325,16 @@ TEST(ServerConfigTest, SpiffeBundlesMapTrustDomainsToCaFiles) {
   EXPECT_EQ(bundles[0].first, "prod.example");
   EXPECT_TRUE(bundles[0].second.ends_with("/prod.pem"));
   EXPECT_EQ(bundles[1].second, "/etc/partner.pem");
-  for (std::string_view bad : {
-           // not a trust domain (upper case, a path), not a map, no CA bundle
-           "server:\n  tls: {cert_file: c, key_file: k, client_auth: required, client_ca_file: "
-           "ca.pem, spiffe_bundles: {Prod.Example: p.pem}}\n",
-           "server:\n  tls: {cert_file: c, key_file: k, client_auth: required, client_ca_file: "
-           "ca.pem, spiffe_bundles: {prod.example/x: p.pem}}\n",
-           "server:\n  tls: {cert_file: c, key_file: k, client_auth: required, client_ca_file: "
-           "ca.pem, spiffe_bundles: [p.pem]}\n",
-           "server:\n  tls: {cert_file: c, key_file: k, spiffe_bundles: {prod.example: p.pem}}\n",
-       }) {
-    EXPECT_FALSE(Parse(bad).has_value()) << bad;
-  }
+  ExpectEachRefused({
+      // not a trust domain (upper case, a path), not a map, no CA bundle
+      "server:\n  tls: {cert_file: c, key_file: k, client_auth: required, client_ca_file: "
+      "ca.pem, spiffe_bundles: {Prod.Example: p.pem}}\n",
+      "server:\n  tls: {cert_file: c, key_file: k, client_auth: required, client_ca_file: "
+      "ca.pem, spiffe_bundles: {prod.example/x: p.pem}}\n",
+      "server:\n  tls: {cert_file: c, key_file: k, client_auth: required, client_ca_file: "
+      "ca.pem, spiffe_bundles: [p.pem]}\n",
+      "server:\n  tls: {cert_file: c, key_file: k, spiffe_bundles: {prod.example: p.pem}}\n",
+  });
 }
 
 TEST(ServerConfigTest, GatewayUpstreamTlsHealthChecksAndIdentityToken) {
@@ -670,66 +667,64 @@ TEST(ServerConfigTest, ParsesARoutesFieldRules) {
 }
 
 TEST(ServerConfigTest, RefusesBadGatewayFields) {
-  for (std::string_view bad : {
-           // both or neither key source
-           "gateway:\n  issuers: [{name: i, issuer: x, audiences: [a], jwks_file: f, jwks_uri: "
-           "\"https://x/j\"}]\n",
-           "gateway:\n  issuers: [{name: i, issuer: x, audiences: [a]}]\n",
-           "gateway:\n  issuers: [{name: i, issuer: x, audiences: [a], jwks_file: f, "
-           "forward_token: maybe}]\n",
-           "gateway:\n  issuers: [{name: i, issuer: x, audiences: [a], jwks_uri: \"ftp://x/j\"}]\n",
-           // half a client certificate, a health path that is not a path
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", tls: {cert_file: c}}]\n",
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", health_check: {path: x}}]\n",
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", health_check: {interval_ms: 1}}]\n",
-           // an address and a list of them, an empty list, one not host:port
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", addresses: [\"h:2\"]}]\n",
-           "gateway:\n  upstreams: [{name: u, addresses: []}]\n",
-           "gateway:\n  upstreams: [{name: u, addresses: [\"h:1\", h]}]\n",
-           "gateway:\n  upstreams: [{name: u}]\n",
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", balance: random}]\n",
-           // a lookup more often than ten times a second, a negative one
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", dns_refresh_ms: 99}]\n",
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", dns_refresh_ms: -1}]\n",
-           // an idle timeout under 100 ms or over an hour
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", idle_timeout_ms: 99}]\n",
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", idle_timeout_ms: 3600001}]\n",
-           // a weight out of 1..100, a key a weighted address does not have
-           "gateway:\n  upstreams: [{name: u, addresses: [{address: \"h:1\", weight: 0}]}]\n",
-           "gateway:\n  upstreams: [{name: u, addresses: [{address: \"h:1\", weight: 101}]}]\n",
-           "gateway:\n  upstreams: [{name: u, addresses: [{address: \"h:1\", port: 2}]}]\n",
-           "gateway:\n  upstreams: [{name: u, address: {address: \"h:1\", weight: 2}}]\n",
-           // retry: an unknown condition, a status that is not one to retry,
-           // no condition, attempts out of 1..10, a backoff ceiling below
-           // its base, a budget out of 1..100, an unknown key
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {on: [sometimes]}}]\n",
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {on: [200]}}]\n",
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {on: [5031]}}]\n",
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {on: [\"+503\"]}}]\n",
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {on: []}}]\n",
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {attempts: 0}}]\n",
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {attempts: 11}}]\n",
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {backoff_base_ms: 50, "
-           "backoff_max_ms: 40}}]\n",
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {budget_percent: 0}}]\n",
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {tries: 2}}]\n",
-           // a route's retry: no budget of its own, an upstream to send to
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\"}]\n"
-           "  routes: [{name: r, upstream: u, retry: {budget_percent: 50}}]\n",
-           "gateway:\n  routes: [{name: r, retry: {attempts: 2}}]\n",
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\"}]\n"
-           "  routes: [{name: r, upstream: u, retry: {on: [200]}}]\n",
-           // a route's timeout: within 1 ms..1 h, with an upstream to wait for
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\"}]\n"
-           "  routes: [{name: r, upstream: u, response_timeout_ms: 0}]\n",
-           "gateway:\n  upstreams: [{name: u, address: \"h:1\"}]\n"
-           "  routes: [{name: r, upstream: u, response_timeout_ms: 3600001}]\n",
-           "gateway:\n  routes: [{name: r, response_timeout_ms: 1000}]\n",
-           "gateway:\n  identity_token: {key_file: k, issuer: i, ttl_seconds: 7200}\n",
-           "gateway:\n  identity_token: {issuer: i}\n",
-       }) {
-    EXPECT_FALSE(Parse(bad).has_value()) << bad;
-  }
+  ExpectEachRefused({
+      // both or neither key source
+      "gateway:\n  issuers: [{name: i, issuer: x, audiences: [a], jwks_file: f, jwks_uri: "
+      "\"https://x/j\"}]\n",
+      "gateway:\n  issuers: [{name: i, issuer: x, audiences: [a]}]\n",
+      "gateway:\n  issuers: [{name: i, issuer: x, audiences: [a], jwks_file: f, "
+      "forward_token: maybe}]\n",
+      "gateway:\n  issuers: [{name: i, issuer: x, audiences: [a], jwks_uri: \"ftp://x/j\"}]\n",
+      // half a client certificate, a health path that is not a path
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", tls: {cert_file: c}}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", health_check: {path: x}}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", health_check: {interval_ms: 1}}]\n",
+      // an address and a list of them, an empty list, one not host:port
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", addresses: [\"h:2\"]}]\n",
+      "gateway:\n  upstreams: [{name: u, addresses: []}]\n",
+      "gateway:\n  upstreams: [{name: u, addresses: [\"h:1\", h]}]\n",
+      "gateway:\n  upstreams: [{name: u}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", balance: random}]\n",
+      // a lookup more often than ten times a second, a negative one
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", dns_refresh_ms: 99}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", dns_refresh_ms: -1}]\n",
+      // an idle timeout under 100 ms or over an hour
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", idle_timeout_ms: 99}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", idle_timeout_ms: 3600001}]\n",
+      // a weight out of 1..100, a key a weighted address does not have
+      "gateway:\n  upstreams: [{name: u, addresses: [{address: \"h:1\", weight: 0}]}]\n",
+      "gateway:\n  upstreams: [{name: u, addresses: [{address: \"h:1\", weight: 101}]}]\n",
+      "gateway:\n  upstreams: [{name: u, addresses: [{address: \"h:1\", port: 2}]}]\n",
+      "gateway:\n  upstreams: [{name: u, address: {address: \"h:1\", weight: 2}}]\n",
+      // retry: an unknown condition, a status that is not one to retry,
+      // no condition, attempts out of 1..10, a backoff ceiling below
+      // its base, a budget out of 1..100, an unknown key
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {on: [sometimes]}}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {on: [200]}}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {on: [5031]}}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {on: [\"+503\"]}}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {on: []}}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {attempts: 0}}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {attempts: 11}}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {backoff_base_ms: 50, "
+      "backoff_max_ms: 40}}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {budget_percent: 0}}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", retry: {tries: 2}}]\n",
+      // a route's retry: no budget of its own, an upstream to send to
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\"}]\n"
+      "  routes: [{name: r, upstream: u, retry: {budget_percent: 50}}]\n",
+      "gateway:\n  routes: [{name: r, retry: {attempts: 2}}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\"}]\n"
+      "  routes: [{name: r, upstream: u, retry: {on: [200]}}]\n",
+      // a route's timeout: within 1 ms..1 h, with an upstream to wait for
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\"}]\n"
+      "  routes: [{name: r, upstream: u, response_timeout_ms: 0}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\"}]\n"
+      "  routes: [{name: r, upstream: u, response_timeout_ms: 3600001}]\n",
+      "gateway:\n  routes: [{name: r, response_timeout_ms: 1000}]\n",
+      "gateway:\n  identity_token: {key_file: k, issuer: i, ttl_seconds: 7200}\n",
+      "gateway:\n  identity_token: {issuer: i}\n",
+  });
 }
 
 }  // namespace
