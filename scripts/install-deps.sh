@@ -22,7 +22,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl ca-certificates
 )
-test_pkgs=(clang-format nginx-light prometheus wrk haproxy valgrind iproute2 testssl.sh)
+test_pkgs=(clang-format nginx-light prometheus wrk haproxy valgrind iproute2 testssl.sh chromium)
 
 pkgs=("${build_pkgs[@]}")
 if [ "$want_test" -eq 1 ]; then

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/release_memory.h"
 #include "gateway/api_key_authenticator.h"
+#include "gateway/cors.h"
 #include "gateway/mtls_authenticator.h"
 #include "guard/rate_limit_headers.h"
 #include "net/request_head.h"
@@ -353,6 +354,9 @@ std::string_view FillCredentialFacts(const HeaderList& headers, RequestFacts& fa
   facts.authorization_count = 0;
   facts.api_key_count = 0;
   facts.request_id_count = 0;
+  facts.origin_count = 0;
+  facts.cors_request_method = {};
+  facts.cors_request_headers_count = 0;
   facts.override_field = {};
   for (const auto& [name, value] : headers) {
     if (IsOverrideField(name)) {
@@ -366,6 +370,12 @@ std::string_view FillCredentialFacts(const HeaderList& headers, RequestFacts& fa
     } else if (!has_host && net::EqualsIgnoreCase(name, "Host")) {
       host = value;
       has_host = true;
+    } else if (net::EqualsIgnoreCase(name, "Origin")) {
+      if (facts.origin_count++ == 0) facts.origin = value;
+    } else if (net::EqualsIgnoreCase(name, "Access-Control-Request-Method")) {
+      if (facts.cors_request_method.empty()) facts.cors_request_method = value;
+    } else if (net::EqualsIgnoreCase(name, "Access-Control-Request-Headers")) {
+      if (facts.cors_request_headers_count++ == 0) facts.cors_request_headers = value;
     }
   }
   return host;
@@ -563,7 +573,16 @@ Decision Gateway::Decide(const RequestFacts& request) const {
   // An absolute-form target names its own host, which wins over Host
   // (RFC 9112 section 3.2.2).
   const std::string_view host = decision.RoutedHost(request.host);
-  const Route* route = routes_.Match(request.method, host, decision.path);
+  // A CORS preflight asks about the request it precedes: it goes to the
+  // route that request would, if that route has a policy to answer it.
+  const Route* route = nullptr;
+  const bool preflight = request.answers_cors_preflights && request.method == "OPTIONS" &&
+                         request.origin_count > 0 && !request.cors_request_method.empty();
+  if (preflight) {
+    route = routes_.Match(request.cors_request_method, host, decision.path);
+    if (route != nullptr && !route->cors) route = nullptr;
+  }
+  if (route == nullptr) route = routes_.Match(request.method, host, decision.path);
   if (route == nullptr) {
     decision.status = 404;
     decision.reason = "no route";
@@ -576,6 +595,22 @@ Decision Gateway::Decide(const RequestFacts& request) const {
       decision.pre_auth_limited = true;
       return decision;
     }
+  }
+  if (preflight && route->cors) {
+    decision.cors_preflight = true;
+    // One Origin and one list of fields, or the browser and the policy
+    // might read different ones.
+    std::optional<std::string> refused =
+        request.origin_count > 1 || request.cors_request_headers_count > 1
+            ? std::optional<std::string>("CORS preflight: a field came more than once")
+            : DecideCorsPreflight(*route->cors,
+                                  {.origin = request.origin,
+                                   .method = request.cors_request_method,
+                                   .headers = request.cors_request_headers},
+                                  decision.response_fields);
+    decision.status = refused ? 403 : 204;
+    decision.reason = refused ? std::move(*refused) : "CORS preflight allowed";
+    return decision;
   }
   if (!Authenticate(*route, request, decision)) return decision;
 

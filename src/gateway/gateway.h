@@ -45,6 +45,13 @@ struct RequestFacts {
   int api_key_count = 0;           // how many X-Api-Key headers came
   std::string_view request_id;     // the X-Request-Id header, "" if absent
   int request_id_count = 0;        // how many X-Request-Id headers came
+  std::string_view origin;         // the Origin header, "" if absent
+  int origin_count = 0;            // how many Origin headers came
+  // A CORS preflight's Access-Control-Request-Method and -Headers, "" if
+  // absent, and how many of the latter came.
+  std::string_view cors_request_method;
+  std::string_view cors_request_headers;
+  int cors_request_headers_count = 0;
   // The first field that asks a service to act on another method or target
   // than the request line's (X-HTTP-Method-Override, X-Original-URL, ...),
   // "" if none came.
@@ -71,13 +78,19 @@ struct RequestFacts {
   // rather than decided on its resolved form, which the service may not
   // share (net::PathNormalizationOptions::refuse_unresolved_segments).
   bool target_passed_on_as_sent = false;
+  // Set by the reverse proxy, which answers the CORS preflights of routes
+  // with a cors policy itself (Decision::cors_preflight); the forward-auth
+  // endpoints leave them to the proxy in front, deciding them as any other
+  // request.
+  bool answers_cors_preflights = false;
 };
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
-// Sets `facts`' Authorization, X-Api-Key and X-Request-Id fields and their
-// counts, and its override_field, from a request's `headers` in one pass
-// over them; returns the first Host value, "" if none.
+// Sets `facts`' Authorization, X-Api-Key, X-Request-Id and Origin fields
+// and their counts, its CORS preflight fields and its override_field, from
+// a request's `headers` in one pass over them; returns the first Host
+// value, "" if none.
 std::string_view FillCredentialFacts(const HeaderList& headers, RequestFacts& facts);
 
 struct Decision {
@@ -105,6 +118,11 @@ struct Decision {
   // Refused (429) by the pre-auth limit, before any credential was looked
   // at, not by the route's own.
   bool pre_auth_limited = false;
+  // A CORS preflight of a route with a cors policy, decided by that policy
+  // alone (no credential is looked at): 204 with the policy's fields in
+  // response_fields, for the caller to answer itself and never forward, or
+  // 403 without them.
+  bool cors_preflight = false;
   // The limit (its name, "pre-auth" or the route's) that refused the
   // request (429) because it held its max_keys and the request's key was
   // new to it; empty otherwise. Points into the gateway's own policies.

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "gateway/cors.h"
 #include "net/request_head.h"
 #include "net/request_path.h"
 #include "policy/cedar_parser.h"
@@ -224,11 +225,87 @@ Result<FieldRules> FieldRulesFromNode(const ConfigNode& node, bool request) {
   return rules;
 }
 
+// A route's `cors` block (cors.h).
+Result<CorsPolicy> CorsPolicyFromNode(const ConfigNode& node) {
+  BULWARK_RETURN_IF_ERROR(node.CheckKeys({"allow_origins", "allow_methods", "allow_headers",
+                                          "expose_headers", "allow_credentials", "max_age_s"}));
+  CorsPolicy policy;
+  ConfigNode origins = node["allow_origins"];
+  if (!origins.IsSequence() || origins.Elements().empty()) {
+    return Err(origins.Error("must list the origins whose pages may call the route"));
+  }
+  for (const ConfigNode& item : origins.Elements()) {
+    BULWARK_ASSIGN_OR_RETURN(std::string origin, item.String());
+    if (Status added = AddAllowedOrigin(origin, policy); !added.ok()) {
+      return Err(item.Error(added.message()));
+    }
+  }
+  BULWARK_ASSIGN_OR_RETURN(policy.credentials, node["allow_credentials"].BoolOr(false));
+  if (policy.credentials && policy.any_origin) {
+    return Err(node["allow_credentials"].Error(
+        "cannot go with allow_origins '*': every site could read answers made with its "
+        "visitors' cookies; list the origins"));
+  }
+  // Names compare in any case; each is named once. Allowed names are kept
+  // in lower case, as browsers send them in a preflight; exposed ones as
+  // written.
+  const auto names = [](const ConfigNode& list, bool allowed) -> Result<std::vector<std::string>> {
+    if (!list.IsMissing() && !list.IsSequence()) return Err(list.Error("must be a list"));
+    std::vector<std::string> out;
+    for (const ConfigNode& item : list.Elements()) {
+      BULWARK_ASSIGN_OR_RETURN(std::string name, item.String());
+      if (!allowed && name == "*") {
+        return Err(
+            item.Error("name the fields a page may read: '*' exposes none to a page "
+                       "that sends credentials"));
+      }
+      if (!(allowed && name == "*") && !net::IsToken(name)) {
+        return Err(item.Error("'" + name + "' is not a field name"));
+      }
+      if (std::any_of(out.begin(), out.end(),
+                      [&](const std::string& seen) { return net::EqualsIgnoreCase(seen, name); })) {
+        return Err(item.Error("'" + name + "' is named twice"));
+      }
+      if (allowed) {
+        std::transform(name.begin(), name.end(), name.begin(), [](char c) {
+          return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+        });
+      }
+      out.push_back(std::move(name));
+    }
+    return out;
+  };
+  if (ConfigNode methods = node["allow_methods"]; !methods.IsMissing()) {
+    BULWARK_ASSIGN_OR_RETURN(policy.methods, methods.StringList());
+    for (const std::string& method : policy.methods) {
+      if (!net::IsToken(method) ||
+          std::any_of(method.begin(), method.end(), [](char c) { return c >= 'a' && c <= 'z'; })) {
+        return Err(methods.Error("'" + method + "' is not a method in upper case"));
+      }
+      if (std::count(policy.methods.begin(), policy.methods.end(), method) > 1) {
+        return Err(methods.Error("'" + method + "' is named twice"));
+      }
+    }
+    if (policy.methods.empty()) return Err(methods.Error("must name a method"));
+  }
+  BULWARK_ASSIGN_OR_RETURN(policy.headers, names(node["allow_headers"], /*allowed=*/true));
+  if (std::find(policy.headers.begin(), policy.headers.end(), "*") != policy.headers.end()) {
+    if (policy.headers.size() > 1) return Err(node["allow_headers"].Error("list '*' alone"));
+    policy.headers.clear();
+    policy.any_header = true;
+  }
+  BULWARK_ASSIGN_OR_RETURN(policy.expose_headers, names(node["expose_headers"], /*allowed=*/false));
+  if (ConfigNode age = node["max_age_s"]; !age.IsMissing()) {
+    BULWARK_ASSIGN_OR_RETURN(policy.max_age_s, age.Int(0, 86'400));
+  }
+  return policy;
+}
+
 Result<Route> RouteFromNode(const ConfigNode& node) {
   BULWARK_RETURN_IF_ERROR(node.CheckKeys(
       {"name", "host", "path_prefix", "prefix_rewrite", "methods", "authn", "authz", "rate_limit",
        "upstream", "websocket", "websocket_outlives_token", "retry", "response_timeout_ms",
-       "request_headers", "response_headers", "case_sensitive"}));
+       "request_headers", "response_headers", "case_sensitive", "cors"}));
   Route route;
   BULWARK_ASSIGN_OR_RETURN(route.name, node["name"].String());
   BULWARK_ASSIGN_OR_RETURN(route.upstream, node["upstream"].StringOr(""));
@@ -289,6 +366,16 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
   if (ConfigNode fields = node["response_headers"]; !fields.IsMissing()) {
     if (route.upstream.empty()) return Err(fields.Error("needs an upstream to answer for"));
     BULWARK_ASSIGN_OR_RETURN(route.response_fields, FieldRulesFromNode(fields, /*request=*/false));
+  }
+  if (ConfigNode cors = node["cors"]; !cors.IsMissing()) {
+    // The forward-auth endpoints leave preflights to the proxy in front.
+    if (route.upstream.empty()) return Err(cors.Error("needs an upstream to answer for"));
+    BULWARK_ASSIGN_OR_RETURN(route.cors, CorsPolicyFromNode(cors));
+    for (const std::string& name : route.response_fields.remove) {
+      if (IsCorsResponseField(name)) {
+        return Err(node["response_headers"].Error("'" + name + "' is the route's cors policy's"));
+      }
+    }
   }
   BULWARK_ASSIGN_OR_RETURN(route.methods, ListOr(node["methods"]));
 

@@ -1092,7 +1092,8 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
                      .client_ip = request.remote_address,
                      .tls = tls,
                      .tls_info = request.tls.get(),
-                     .headers = &request.headers};
+                     .headers = &request.headers,
+                     .answers_cors_preflights = true};
   facts.host = FillCredentialFacts(request.headers, facts);
   Decision decision = gateway_.Decide(facts);
   DecisionRecord record(recorder_, "proxy", facts, decision, start);
@@ -1103,7 +1104,9 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
   }
 
   net::HttpResponse response;
-  if (!decision.allowed()) {
+  if (!decision.allowed() || decision.cors_preflight) {
+    // A preflight is answered here, allowed or not: the service never
+    // gets a request no credential was asked of.
     response = StatusResponse(decision.status);
     response.passed_on_fields = std::move(decision.response_fields);
     // Every answer, a refusal too, tells the id the request is audited under.
@@ -1276,7 +1279,15 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       in_flight.reset();
     }
   }
-  // The route's rules, on its every answer (a refusal of Bulwark's too).
+  // The route's CORS fields and rules, on its every answer (a refusal of
+  // Bulwark's too); a preflight's answer has its fields already.
+  if (decision.route != nullptr && decision.route->cors && !decision.cors_preflight) {
+    for (std::string_view name : kCorsResponseFields) {
+      net::EraseFieldLines(response.passed_on_fields, name);
+    }
+    AppendCorsFields(*decision.route->cors, facts.origin, facts.origin_count,
+                     response.passed_on_fields);
+  }
   if (decision.route != nullptr && !decision.route->response_fields.empty()) {
     ApplyResponseFieldRules(decision.route->response_fields, response);
   }

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "gateway/cors.h"
 #include "gateway/ip_address.h"
 #include "gateway/principal.h"
 #include "gateway/retry_policy.h"
@@ -205,6 +206,9 @@ struct Route {
   // route, Bulwark's own refusals included (never those of the framing).
   FieldRules request_fields;
   FieldRules response_fields;
+  // Present: the reverse proxy answers this route's CORS preflights itself
+  // and gives its every answer the policy's fields (see cors.h).
+  std::optional<CorsPolicy> cors;
 };
 
 // The path a request of `route` to normalized `path` (which the route

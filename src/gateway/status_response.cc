@@ -38,6 +38,7 @@ std::string_view Body(int status) {
 }  // namespace
 
 net::HttpResponse StatusResponse(int status) {
+  if (status == 204) return {.status = status};  // no content, so nothing to describe it
   return {.status = status,
           .headers = {{"Content-Type", "text/plain; charset=utf-8"}, {"Cache-Control", "no-store"}},
           .body = std::string(Body(status))};

@@ -7,7 +7,8 @@
 
 namespace bulwark::gateway {
 
-// text/plain, Cache-Control: no-store, a body such as "forbidden\n".
+// text/plain, Cache-Control: no-store, a body such as "forbidden\n"; for
+// 204 (a CORS preflight allowed) no field and no body.
 net::HttpResponse StatusResponse(int status);
 
 }  // namespace bulwark::gateway

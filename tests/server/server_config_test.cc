@@ -666,6 +666,75 @@ TEST(ServerConfigTest, ParsesARoutesFieldRules) {
       << "rules need an upstream";
 }
 
+TEST(ServerConfigTest, ParsesARoutesCorsPolicy) {
+  auto parsed = Parse(R"(gateway:
+  upstreams: [{name: orders, address: "h:1"}]
+  routes:
+    - name: orders
+      upstream: orders
+      cors:
+        allow_origins: [https://App.Example, "https://*.example.com", "http://localhost:3000"]
+        allow_methods: [GET, PUT]
+        allow_headers: [Authorization, Content-Type]
+        expose_headers: [X-Total-Count]
+        allow_credentials: true
+        max_age_s: 600
+    - {name: open, upstream: orders, path_prefix: /open, cors: {allow_origins: ["*"], allow_headers: ["*"]}}
+)");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString();
+  const auto& routes = parsed->gateway->options.routes;
+  ASSERT_TRUE(routes.at(0).cors);
+  const gateway::CorsPolicy& cors = *routes[0].cors;
+  EXPECT_EQ(cors.origins,
+            (std::vector<std::string>{"https://app.example", "http://localhost:3000"}));
+  ASSERT_EQ(cors.subdomains.size(), 1u);
+  EXPECT_EQ(cors.subdomains[0].domain, "example.com");
+  EXPECT_EQ(cors.methods, (std::vector<std::string>{"GET", "PUT"}));
+  EXPECT_EQ(cors.headers, (std::vector<std::string>{"authorization", "content-type"}));
+  EXPECT_EQ(cors.expose_headers, (std::vector<std::string>{"X-Total-Count"}));
+  EXPECT_TRUE(cors.credentials);
+  EXPECT_EQ(cors.max_age_s, 600);
+  ASSERT_TRUE(routes.at(1).cors);
+  EXPECT_TRUE(routes[1].cors->any_origin);
+  EXPECT_TRUE(routes[1].cors->any_header);
+  EXPECT_EQ(routes[1].cors->methods, (std::vector<std::string>{"GET", "HEAD", "POST"}));
+  EXPECT_FALSE(routes[1].cors->credentials);
+
+  for (std::string_view bad : {
+           "cors: {}",
+           "cors: {allow_origins: []}",
+           "cors: {allow_origins: https://app.example}",
+           "cors: {allow_origins: [\"null\"]}",
+           "cors: {allow_origins: [\"https://app.example/\"]}",
+           "cors: {allow_origins: [\"https://*.com\"]}",
+           "cors: {allow_origins: [\"https://app.example:443\"]}",
+           // every site reading answers made with its visitors' cookies
+           "cors: {allow_origins: [\"*\"], allow_credentials: true}",
+           "cors: {allow_origins: [\"*\", \"https://app.example\"]}",
+           "cors: {allow_origins: [\"https://app.example\"], allow_methods: [get]}",
+           "cors: {allow_origins: [\"https://app.example\"], allow_methods: []}",
+           "cors: {allow_origins: [\"https://app.example\"], allow_methods: [GET, GET]}",
+           "cors: {allow_origins: [\"https://app.example\"], allow_headers: [\"a b\"]}",
+           "cors: {allow_origins: [\"https://app.example\"], allow_headers: [A, a]}",
+           "cors: {allow_origins: [\"https://app.example\"], allow_headers: [\"*\", A]}",
+           "cors: {allow_origins: [\"https://app.example\"], allow_headers: Authorization}",
+           "cors: {allow_origins: [\"https://app.example\"], expose_headers: [\"*\"]}",
+           "cors: {allow_origins: [\"https://app.example\"], max_age_s: 86401}",
+           "cors: {allow_origins: [\"https://app.example\"], allow_origin: x}",
+           // the policy sets these itself
+           "cors: {allow_origins: [\"https://app.example\"]}, "
+           "response_headers: {set: {Access-Control-Allow-Origin: \"*\"}}",
+           "cors: {allow_origins: [\"https://app.example\"]}, "
+           "response_headers: {remove: [access-control-expose-headers]}",
+       }) {
+    ExpectRouteRefused(bad, "cors");
+  }
+  EXPECT_FALSE(
+      Parse("gateway:\n  routes: [{name: r, cors: {allow_origins: [\"https://a.example\"]}}]\n")
+          .has_value())
+      << "a policy needs an upstream to answer for";
+}
+
 TEST(ServerConfigTest, RefusesBadGatewayFields) {
   ExpectEachRefused({
       // both or neither key source

@@ -1,0 +1,256 @@
+#include "gateway/cors.h"
+
+#include <algorithm>
+#include <charconv>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "net/request_head.h"
+
+namespace bulwark::gateway {
+
+namespace {
+
+struct OriginParts {
+  std::string_view scheme;
+  std::string_view host;
+  std::string_view port;  // "" for none
+};
+
+bool IsLowerAlpha(char c) { return c >= 'a' && c <= 'z'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// A serialized origin as a browser sends it (the URL standard's
+// serialization): lower-case `scheme://host[:port]`, the host a domain of
+// letters, digits, '-' and '.', or an IPv4 address, or an IPv6 literal in
+// brackets; a port of up to five digits without a leading zero. Nothing
+// follows: no path, no '/', no user information.
+std::optional<OriginParts> ParseOrigin(std::string_view text) {
+  const size_t separator = text.find("://");
+  if (separator == std::string_view::npos || separator == 0) return std::nullopt;
+  OriginParts parts;
+  parts.scheme = text.substr(0, separator);
+  if (!IsLowerAlpha(parts.scheme.front()) ||
+      !std::all_of(parts.scheme.begin(), parts.scheme.end(), [](char c) {
+        return IsLowerAlpha(c) || IsDigit(c) || c == '+' || c == '-' || c == '.';
+      })) {
+    return std::nullopt;
+  }
+  std::string_view rest = text.substr(separator + 3);
+  size_t host_end;
+  if (rest.starts_with('[')) {
+    host_end = rest.find(']');
+    if (host_end == std::string_view::npos || host_end < 3) return std::nullopt;
+    const std::string_view inside = rest.substr(1, host_end - 1);
+    if (!std::all_of(inside.begin(), inside.end(), [](char c) {
+          return IsDigit(c) || (c >= 'a' && c <= 'f') || c == ':' || c == '.';
+        })) {
+      return std::nullopt;
+    }
+    ++host_end;
+  } else {
+    host_end = rest.find(':');
+    if (host_end == std::string_view::npos) host_end = rest.size();
+    const std::string_view host = rest.substr(0, host_end);
+    if (host.empty() || host.front() == '.' || host.front() == '-' ||
+        host.find("..") != std::string_view::npos ||
+        !std::all_of(host.begin(), host.end(), [](char c) {
+          return IsLowerAlpha(c) || IsDigit(c) || c == '-' || c == '.';
+        })) {
+      return std::nullopt;
+    }
+  }
+  parts.host = rest.substr(0, host_end);
+  rest.remove_prefix(host_end);
+  if (!rest.empty()) {
+    if (rest.front() != ':') return std::nullopt;
+    parts.port = rest.substr(1);
+    unsigned value = 0;
+    const auto [end, ec] =
+        std::from_chars(parts.port.data(), parts.port.data() + parts.port.size(), value);
+    if (parts.port.empty() || parts.port.size() > 5 || parts.port.front() == '0' ||
+        ec != std::errc() || end != parts.port.data() + parts.port.size() || value > 65535) {
+      return std::nullopt;
+    }
+  }
+  return parts;
+}
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  });
+  return out;
+}
+
+bool IsDefaultPort(const OriginParts& parts) {
+  return (parts.scheme == "http" && parts.port == "80") ||
+         (parts.scheme == "https" && parts.port == "443");
+}
+
+// The elements of a comma-separated field value, without the spaces and
+// tabs around them; empty elements are skipped (RFC 9110 section 5.6.1).
+template <typename F>
+bool ForEachListElement(std::string_view list, F&& f) {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view element = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    while (!element.empty() && (element.front() == ' ' || element.front() == '\t')) {
+      element.remove_prefix(1);
+    }
+    while (!element.empty() && (element.back() == ' ' || element.back() == '\t')) {
+      element.remove_suffix(1);
+    }
+    if (!element.empty() && !f(element)) return false;
+  }
+  return true;
+}
+
+std::string Joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool CorsPolicy::AllowsOrigin(std::string_view origin) const {
+  const std::optional<OriginParts> parts = ParseOrigin(origin);
+  if (!parts) return false;
+  if (any_origin) return true;
+  if (std::find(origins.begin(), origins.end(), origin) != origins.end()) return true;
+  return std::any_of(subdomains.begin(), subdomains.end(), [&](const Subdomains& pattern) {
+    const std::string_view host = parts->host;
+    return parts->scheme == pattern.scheme && parts->port == pattern.port &&
+           host.size() > pattern.domain.size() + 1 && host.ends_with(pattern.domain) &&
+           host[host.size() - pattern.domain.size() - 1] == '.';
+  });
+}
+
+Status AddAllowedOrigin(std::string_view text, CorsPolicy& policy) {
+  const auto invalid = [](std::string what) { return InvalidArgumentError(std::move(what)); };
+  if (text == "*") {
+    if (policy.any_origin || !policy.origins.empty() || !policy.subdomains.empty()) {
+      return invalid("'*' allows every origin: list it alone");
+    }
+    policy.any_origin = true;
+    return OkStatus();
+  }
+  if (policy.any_origin) return invalid("'*' allows every origin: list it alone");
+  std::string origin = Lower(text);
+  if (origin == "null") {
+    return invalid(
+        "'null' is the origin of sandboxed frames, file: pages and redirected requests of any "
+        "site, so no page can be told apart by it");
+  }
+  const size_t scheme_end = origin.find("://");
+  const size_t after_scheme = scheme_end == std::string::npos ? 0 : scheme_end + 3;
+  if (origin.find('/', after_scheme) != std::string::npos) {
+    return invalid("'" + std::string(text) +
+                   "' is not an origin: a browser sends scheme://host[:port], with no path or "
+                   "trailing '/'");
+  }
+  const size_t star = origin.find('*');
+  const bool pattern = star != std::string::npos;
+  if (pattern) {
+    if (scheme_end == std::string::npos || star != after_scheme ||
+        origin.compare(star, 2, "*.") != 0 || origin.find('*', star + 1) != std::string::npos) {
+      return invalid("'" + std::string(text) +
+                     "': a pattern is scheme://*.domain[:port], its '*' the first label alone");
+    }
+    origin.erase(star, 2);  // https://example.com, to parse as an origin
+  }
+  const std::optional<OriginParts> parts = ParseOrigin(origin);
+  if (!parts) {
+    return invalid("'" + std::string(text) +
+                   "' is not an origin as a browser sends it: scheme://host[:port]");
+  }
+  if (IsDefaultPort(*parts)) {
+    return invalid("'" + std::string(text) +
+                   "': a browser sends an origin without its default port");
+  }
+  if (pattern) {
+    if (parts->host.starts_with('[') || parts->host.find('.') == std::string_view::npos) {
+      return invalid("'" + std::string(text) +
+                     "' would allow every site of a top-level domain: name a domain under it");
+    }
+    CorsPolicy::Subdomains subdomains{.scheme = std::string(parts->scheme),
+                                      .domain = std::string(parts->host),
+                                      .port = std::string(parts->port)};
+    const bool seen = std::any_of(
+        policy.subdomains.begin(), policy.subdomains.end(), [&](const CorsPolicy::Subdomains& s) {
+          return s.scheme == subdomains.scheme && s.domain == subdomains.domain &&
+                 s.port == subdomains.port;
+        });
+    if (seen) return invalid("'" + std::string(text) + "' is named twice");
+    policy.subdomains.push_back(std::move(subdomains));
+    return OkStatus();
+  }
+  if (std::find(policy.origins.begin(), policy.origins.end(), origin) != policy.origins.end()) {
+    return invalid("'" + std::string(text) + "' is named twice");
+  }
+  policy.origins.push_back(std::move(origin));
+  return OkStatus();
+}
+
+std::optional<std::string> DecideCorsPreflight(const CorsPolicy& policy,
+                                               const CorsPreflight& preflight,
+                                               std::string& fields) {
+  if (!policy.AllowsOrigin(preflight.origin)) return "CORS preflight: origin not allowed";
+  if (!net::IsToken(preflight.method) || std::find(policy.methods.begin(), policy.methods.end(),
+                                                   preflight.method) == policy.methods.end()) {
+    return "CORS preflight: method not allowed";
+  }
+  std::string requested;
+  std::string refused;
+  const bool all_allowed = ForEachListElement(preflight.headers, [&](std::string_view name) {
+    std::string lower = Lower(name);
+    if (!net::IsToken(name) ||
+        (!policy.any_header &&
+         std::find(policy.headers.begin(), policy.headers.end(), lower) == policy.headers.end())) {
+      refused = net::IsToken(name) ? lower : "a malformed name";
+      return false;
+    }
+    if (!requested.empty()) requested += ", ";
+    requested += lower;
+    return true;
+  });
+  if (!all_allowed) return "CORS preflight: field " + refused + " not allowed";
+
+  net::AppendFieldLine(fields, "Access-Control-Allow-Origin", preflight.origin);
+  if (policy.credentials) net::AppendFieldLine(fields, "Access-Control-Allow-Credentials", "true");
+  net::AppendFieldLine(fields, "Access-Control-Allow-Methods", Joined(policy.methods));
+  if (!requested.empty()) net::AppendFieldLine(fields, "Access-Control-Allow-Headers", requested);
+  if (policy.max_age_s) {
+    net::AppendFieldLine(fields, "Access-Control-Max-Age", fmt::format("{}", *policy.max_age_s));
+  }
+  net::AppendFieldLine(fields, "Vary",
+                       "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
+  return std::nullopt;
+}
+
+void AppendCorsFields(const CorsPolicy& policy, std::string_view origin, int origin_count,
+                      std::string& fields) {
+  if (origin_count == 1 && policy.AllowsOrigin(origin)) {
+    net::AppendFieldLine(fields, "Access-Control-Allow-Origin", origin);
+    if (policy.credentials)
+      net::AppendFieldLine(fields, "Access-Control-Allow-Credentials", "true");
+    std::string exposed(kGatewayExposedFields);
+    for (const std::string& name : policy.expose_headers) exposed.append(", ").append(name);
+    net::AppendFieldLine(fields, "Access-Control-Expose-Headers", exposed);
+  }
+  net::AppendFieldLine(fields, "Vary", "Origin");
+}
+
+bool IsCorsResponseField(std::string_view name) {
+  return std::any_of(std::begin(kCorsResponseFields), std::end(kCorsResponseFields),
+                     [&](std::string_view field) { return net::EqualsIgnoreCase(name, field); });
+}
+
+}  // namespace bulwark::gateway
