@@ -248,6 +248,12 @@ void AppendCorsFields(const CorsPolicy& policy, std::string_view origin, int ori
   net::AppendFieldLine(fields, "Vary", "Origin");
 }
 
+bool IsOwnOrigin(std::string_view origin, bool tls, std::string_view host) {
+  const std::string_view scheme = tls ? "https://" : "http://";
+  return !host.empty() && origin.starts_with(scheme) &&
+         net::EqualsIgnoreCase(origin.substr(scheme.size()), host);
+}
+
 bool IsCorsResponseField(std::string_view name) {
   return std::any_of(std::begin(kCorsResponseFields), std::end(kCorsResponseFields),
                      [&](std::string_view field) { return net::EqualsIgnoreCase(name, field); });

@@ -16,7 +16,9 @@
 // CORS tells a browser which pages may read answers; it decides nothing
 // for other clients, and a request from an origin the policy does not name
 // is still decided and forwarded as any other (it just gets no
-// `Access-Control-Allow-Origin`).
+// `Access-Control-Allow-Origin`). A WebSocket handshake, which browsers
+// make without any CORS check, is refused when it comes from a page of an
+// origin the policy does not name (nor the route's own).
 #ifndef BULWARK_GATEWAY_CORS_H_
 #define BULWARK_GATEWAY_CORS_H_
 
@@ -92,6 +94,10 @@ std::optional<std::string> DecideCorsPreflight(const CorsPolicy& policy,
 // origin, and Vary: Origin for every answer, since it depends on the field.
 void AppendCorsFields(const CorsPolicy& policy, std::string_view origin, int origin_count,
                       std::string& fields);
+
+// Whether `origin` is the request's own: `https://` (over TLS, else
+// `http://`) and its host as routed, in any case, port and all.
+bool IsOwnOrigin(std::string_view origin, bool tls, std::string_view host);
 
 // The fields of its own the gateway lets every allowed page read: the id
 // to quote, and why a request was refused or when to come back.

@@ -357,6 +357,7 @@ std::string_view FillCredentialFacts(const HeaderList& headers, RequestFacts& fa
   facts.origin_count = 0;
   facts.cors_request_method = {};
   facts.cors_request_headers_count = 0;
+  facts.websocket_upgrade = false;
   facts.override_field = {};
   for (const auto& [name, value] : headers) {
     if (IsOverrideField(name)) {
@@ -376,6 +377,8 @@ std::string_view FillCredentialFacts(const HeaderList& headers, RequestFacts& fa
       if (facts.cors_request_method.empty()) facts.cors_request_method = value;
     } else if (net::EqualsIgnoreCase(name, "Access-Control-Request-Headers")) {
       if (facts.cors_request_headers_count++ == 0) facts.cors_request_headers = value;
+    } else if (net::EqualsIgnoreCase(name, "Upgrade")) {
+      facts.websocket_upgrade = facts.websocket_upgrade || net::ListHasToken(value, "websocket");
     }
   }
   return host;
@@ -576,7 +579,7 @@ Decision Gateway::Decide(const RequestFacts& request) const {
   // A CORS preflight asks about the request it precedes: it goes to the
   // route that request would, if that route has a policy to answer it.
   const Route* route = nullptr;
-  const bool preflight = request.answers_cors_preflights && request.method == "OPTIONS" &&
+  const bool preflight = request.applies_cors_policies && request.method == "OPTIONS" &&
                          request.origin_count > 0 && !request.cors_request_method.empty();
   if (preflight) {
     route = routes_.Match(request.cors_request_method, host, decision.path);
@@ -610,6 +613,20 @@ Decision Gateway::Decide(const RequestFacts& request) const {
                                   decision.response_fields);
     decision.status = refused ? 403 : 204;
     decision.reason = refused ? std::move(*refused) : "CORS preflight allowed";
+    return decision;
+  }
+  // Browsers hold a WebSocket handshake to no CORS check: a page of any
+  // origin may open one to the route, and the browser presents the user's
+  // client certificate with it. Where a policy names the route's pages, a
+  // handshake from another page is refused (RFC 6455 section 10.2); the
+  // route's own origin is always one, and a client that sends no Origin is
+  // no browser.
+  if (request.applies_cors_policies && route->cors && route->websocket &&
+      request.websocket_upgrade && request.origin_count > 0 &&
+      !(request.origin_count == 1 && (route->cors->AllowsOrigin(request.origin) ||
+                                      IsOwnOrigin(request.origin, request.tls, host)))) {
+    decision.status = 403;
+    decision.reason = "WebSocket handshake from a page of an origin the cors policy does not name";
     return decision;
   }
   if (!Authenticate(*route, request, decision)) return decision;

@@ -52,6 +52,7 @@ struct RequestFacts {
   std::string_view cors_request_method;
   std::string_view cors_request_headers;
   int cors_request_headers_count = 0;
+  bool websocket_upgrade = false;  // an Upgrade field names websocket
   // The first field that asks a service to act on another method or target
   // than the request line's (X-HTTP-Method-Override, X-Original-URL, ...),
   // "" if none came.
@@ -78,11 +79,12 @@ struct RequestFacts {
   // rather than decided on its resolved form, which the service may not
   // share (net::PathNormalizationOptions::refuse_unresolved_segments).
   bool target_passed_on_as_sent = false;
-  // Set by the reverse proxy, which answers the CORS preflights of routes
-  // with a cors policy itself (Decision::cors_preflight); the forward-auth
-  // endpoints leave them to the proxy in front, deciding them as any other
-  // request.
-  bool answers_cors_preflights = false;
+  // Set by the reverse proxy, which applies routes' cors policies: it
+  // answers their CORS preflights itself (Decision::cors_preflight) and
+  // refuses WebSocket handshakes from pages the policy does not name. The
+  // forward-auth endpoints leave CORS to the proxy in front, deciding
+  // preflights as any other request.
+  bool applies_cors_policies = false;
 };
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;

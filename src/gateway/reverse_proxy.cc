@@ -1093,7 +1093,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
                      .tls = tls,
                      .tls_info = request.tls.get(),
                      .headers = &request.headers,
-                     .answers_cors_preflights = true};
+                     .applies_cors_policies = true};
   facts.host = FillCredentialFacts(request.headers, facts);
   Decision decision = gateway_.Decide(facts);
   DecisionRecord record(recorder_, "proxy", facts, decision, start);

@@ -6,7 +6,9 @@
 # make the browser refuse what the policy does not allow: another origin, a
 # method or a field it does not name, a route without a policy. The service
 # (nginx, which adds an `Access-Control-Allow-Origin: *` of its own) never
-# sees a preflight.
+# sees a preflight. Browsers open WebSockets without any CORS check, so the
+# gateway itself must refuse a handshake from a page the policy does not
+# name.
 # Usage: cors_browser_test.sh BULWARK_BINARY
 set -uo pipefail
 
@@ -22,6 +24,9 @@ fi
 cd "$work" || exit 1
 
 back=$(free_port)
+wsport=$(free_port)
+node "$here/websocket_upstream.mjs" "$wsport" &
+pids+=($!)
 page=$(free_port)    # the origin the policy names
 other=$(free_port)   # an origin it does not
 start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
@@ -45,8 +50,9 @@ token=$("$bulwark" jwt sign --key idp.jwk --claims \
 cat >bulwark.yaml <<YAML
 server: {listen: 127.0.0.1:0}
 store: {backend: memory}
+audit: {file: audit.jsonl}
 gateway:
-  upstreams: [{name: svc, address: 127.0.0.1:$back}]
+  upstreams: [{name: svc, address: 127.0.0.1:$back}, {name: ws, address: 127.0.0.1:$wsport}]
   issuers: [{name: idp, issuer: "https://idp.example", audiences: [api], jwks_file: idp.pub.jwk}]
   routes:
     - name: limited
@@ -65,6 +71,12 @@ gateway:
         allow_methods: [GET, PUT]
         allow_headers: [Authorization, Content-Type]
         expose_headers: [X-Total]
+    - name: live
+      path_prefix: /live
+      upstream: ws
+      websocket: true
+      authn: {mode: none}
+      cors: {allow_origins: ["http://127.0.0.1:$page"]}
     - name: bare
       path_prefix: /bare
       upstream: svc
@@ -74,10 +86,11 @@ start_bulwark bulwark.yaml bulwark.log || { bad "bulwark did not start"; exit 1;
 api="http://127.0.0.1:$bulwark_port"
 
 # The page: each probe's outcome as `name=status:detail`, or `name=blocked`
-# where the browser refused to send the request or to show its answer.
+# where the browser refused to send the request or to show its answer,
+# posted back to the page's own server.
 mkdir -p site
 cat >site/index.html <<HTML
-<!doctype html><html><body><pre id="out">pending</pre><script>
+<!doctype html><html><body><script>
 const api = '$api';
 const bearer = {Authorization: 'Bearer $token'};
 async function probe(name, path, init, read) {
@@ -89,6 +102,13 @@ async function probe(name, path, init, read) {
   }
 }
 const body = async (r) => (await r.text()).replace(/ /g, '_');
+// A WebSocket to the route: what its service greeted the page with, or
+// refused.
+const socket = () => new Promise((done) => {
+  const ws = new WebSocket(api.replace('http', 'ws') + '/live/feed');
+  ws.onmessage = (m) => { done('ws=open:' + String(m.data).split(' ')[0]); ws.close(); };
+  ws.onerror = () => done('ws=refused');
+});
 (async () => {
   const out = [];
   out.push(await probe('get', '/api/x', {headers: bearer},
@@ -103,26 +123,50 @@ const body = async (r) => (await r.text()).replace(/ /g, '_');
   out.push(await probe('first', '/api/limited', {headers: bearer}, body));
   out.push(await probe('second', '/api/limited', {headers: bearer},
       async (r) => 'retry=' + (r.headers.get('Retry-After') ? 'yes' : 'no')));
-  document.getElementById('out').textContent = out.join(' ');
+  out.push(await socket());
+  // To the page's own server, which writes it where the test reads it.
+  await fetch('/result', {method: 'POST', body: out.join(' ')});
 })();
 </script></body></html>
 HTML
-python3 -m http.server "$page" --bind 127.0.0.1 --directory site >/dev/null 2>&1 &
+# Each origin's server: the page, and what the page posts back to
+# result-PORT.txt.
+cat >site.py <<'PY'
+import http.server, sys
+port, root = int(sys.argv[1]), sys.argv[2]
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, directory=root + "/site", **kwargs)
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(f"{root}/result-{port}.txt", "wb") as f:
+            f.write(body)
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+PY
+python3 site.py "$page" "$work" &
 pids+=($!)
-python3 -m http.server "$other" --bind 127.0.0.1 --directory site >/dev/null 2>&1 &
+python3 site.py "$other" "$work" &
 pids+=($!)
 for port in "$page" "$other"; do
   for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.05; done
 done
 
-# What the page printed, loaded from `origin` in a new browser profile (no
-# preflight answer kept from another run).
+# What the page posted back, loaded from `origin` in a new browser profile
+# (no preflight answer kept from another run).
 browse() {
-  local profile
+  local profile port=${1##*:} browser
   profile=$(mktemp -d "$work/profile.XXXXXX")
-  timeout 60 "$chromium_bin" --headless --no-sandbox --disable-gpu --no-first-run \
-    --user-data-dir="$profile" --virtual-time-budget=20000 --dump-dom "$1/index.html" 2>/dev/null |
-    sed -n 's/.*<pre id="out">\([^<]*\)<.*/\1/p'
+  "$chromium_bin" --headless --no-sandbox --disable-gpu --no-first-run \
+    --user-data-dir="$profile" "$1/index.html" >/dev/null 2>&1 &
+  browser=$!
+  for _ in $(seq 1 600); do [ -s "result-$port.txt" ] && break; sleep 0.05; done
+  kill "$browser" 2>/dev/null
+  wait "$browser" 2>/dev/null
+  cat "result-$port.txt" 2>/dev/null
 }
 result_of() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
@@ -137,12 +181,16 @@ expect_eq "a field the policy does not name" "$(result_of "$seen" field)" "block
 expect_eq "a route without a policy" "$(result_of "$seen" bare)" "blocked"
 expect_eq "within the rate limit" "$(result_of "$seen" first)" "200:ok_GET_sub=alice"
 expect_eq "over it: the 429 and its Retry-After read" "$(result_of "$seen" second)" "429:retry=yes"
+expect_eq "a WebSocket from the allowed page" "$(result_of "$seen" ws | cut -d: -f1)" "open"
 
 seen=$(browse "http://127.0.0.1:$other")
 echo "from another origin: $seen"
 for probe in get put forged delete field bare first second; do
   expect_eq "another origin's $probe" "$(result_of "$seen" "$probe")" "blocked"
 done
+expect_eq "another origin's WebSocket" "$(result_of "$seen" ws)" "refused"
+expect_eq "the refused handshake audited" \
+  "$(grep -c 'WebSocket handshake from a page of an origin the cors policy does not name' audit.jsonl)" "1"
 
 # The service got the allowed page's three real requests alone: no
 # preflight reached it, and no request the browser refused to send after

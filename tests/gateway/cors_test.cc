@@ -179,7 +179,7 @@ class CorsGatewayTest : public testing::GatewayTest {
             .origin_count = 1,
             .cors_request_method = preflight_method,
             .client_ip = "192.0.2.7",
-            .answers_cors_preflights = true};
+            .applies_cors_policies = true};
   }
 };
 
@@ -202,7 +202,7 @@ TEST_F(CorsGatewayTest, APreflightIsDecidedByTheRoutesPolicyWithoutCredentials) 
     RequestFacts facts = FromPage("OPTIONS", target, origin, method);
     facts.cors_request_headers = "authorization";
     facts.cors_request_headers_count = 1;
-    facts.answers_cors_preflights = answers;
+    facts.applies_cors_policies = answers;
     return gw->Decide(facts);
   };
   Decision allowed = preflight("/api/orders", "https://app.example", "POST");
@@ -248,6 +248,50 @@ TEST_F(CorsGatewayTest, TheRequestAfterAPreflightIsAuthenticatedAsAlways) {
   EXPECT_FALSE(anonymous.cors_preflight);
   // An OPTIONS without Access-Control-Request-Method is no preflight.
   EXPECT_EQ(gw->Decide(FromPage("OPTIONS", "/api/orders", "https://app.example")).status, 401);
+}
+
+// Browsers open WebSockets to any origin without a preflight: on a route
+// whose policy names its pages, a handshake from another page is refused
+// before anything else is looked at, and one from an allowed page, the
+// route's own origin or no browser at all is decided as always.
+TEST_F(CorsGatewayTest, AWebSocketFromAPageThePolicyDoesNotNameIsRefused) {
+  Route ws{.name = "ws", .path_prefix = "/ws", .authn = {.mode = AuthnMode::kNone}};
+  ws.websocket = true;
+  ws.upstream = "svc";
+  ws.cors = PolicyOf({"https://app.example"});
+  Route plain{.name = "plain", .path_prefix = "/plain", .authn = {.mode = AuthnMode::kNone}};
+  plain.cors = ws.cors;
+  auto gw = Make({ws, plain});
+  ASSERT_NE(gw, nullptr);
+  const auto handshake = [&](std::string_view target, std::string_view origin, int count = 1,
+                             bool tls = false) {
+    RequestFacts facts = FromPage("GET", target, origin);
+    facts.origin_count = count;
+    facts.websocket_upgrade = true;
+    facts.tls = tls;
+    return gw->Decide(facts);
+  };
+  const Decision evil = handshake("/ws", "https://evil.example");
+  EXPECT_EQ(evil.status, 403);
+  EXPECT_NE(evil.reason.find("WebSocket"), std::string::npos) << evil.reason;
+  EXPECT_EQ(handshake("/ws", "null").status, 403);
+  EXPECT_EQ(handshake("/ws", "https://app.example", 2).status, 403);
+  EXPECT_EQ(handshake("/ws", "https://api.example.evil.net", 1, true).status, 403);
+  EXPECT_EQ(handshake("/ws", "https://api.example", 1, /*tls=*/false).status, 403)
+      << "another scheme is another origin";
+
+  EXPECT_EQ(handshake("/ws", "https://app.example").status, 200);
+  EXPECT_EQ(handshake("/ws", "https://API.example", 1, /*tls=*/true).status, 200)
+      << "the route's own origin";
+  EXPECT_EQ(handshake("/ws", "http://api.example").status, 200);
+  EXPECT_EQ(handshake("/ws", "", 0).status, 200) << "no browser sends none";
+  // A route without WebSockets takes the handshake as a plain GET.
+  EXPECT_EQ(handshake("/plain", "https://evil.example").status, 200);
+  // Nor does a caller that leaves CORS to the proxy in front refuse it.
+  RequestFacts forwarded = FromPage("GET", "/ws", "https://evil.example");
+  forwarded.websocket_upgrade = true;
+  forwarded.applies_cors_policies = false;
+  EXPECT_EQ(gw->Decide(forwarded).status, 200);
 }
 
 }  // namespace
