@@ -248,6 +248,10 @@ void AppendCorsFields(const CorsPolicy& policy, std::string_view origin, int ori
   net::AppendFieldLine(fields, "Vary", "Origin");
 }
 
+bool IsSafeMethod(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS";
+}
+
 bool IsOwnOrigin(std::string_view origin, bool tls, std::string_view host) {
   const std::string_view scheme = tls ? "https://" : "http://";
   return !host.empty() && origin.starts_with(scheme) &&

@@ -13,12 +13,12 @@
 // own `Access-Control-*` fields are taken off: the route's policy is the
 // one the browser sees.
 //
-// CORS tells a browser which pages may read answers; it decides nothing
-// for other clients, and a request from an origin the policy does not name
-// is still decided and forwarded as any other (it just gets no
-// `Access-Control-Allow-Origin`). A WebSocket handshake, which browsers
-// make without any CORS check, is refused when it comes from a page of an
-// origin the policy does not name (nor the route's own).
+// CORS tells a browser which pages may read answers, and decides nothing
+// for a client that sends no Origin. A page of an origin the policy does
+// not name (nor the route's own) may still GET or HEAD: the request is
+// decided as any other, and its answer names no origin, so the page cannot
+// read it. What its browser sends without a preflight that would act (a
+// form's POST) or open a tunnel (a WebSocket handshake) is refused.
 #ifndef BULWARK_GATEWAY_CORS_H_
 #define BULWARK_GATEWAY_CORS_H_
 
@@ -94,6 +94,11 @@ std::optional<std::string> DecideCorsPreflight(const CorsPolicy& policy,
 // origin, and Vary: Origin for every answer, since it depends on the field.
 void AppendCorsFields(const CorsPolicy& policy, std::string_view origin, int origin_count,
                       std::string& fields);
+
+// GET, HEAD and OPTIONS: the safe methods of RFC 9110 section 9.2.1 that
+// the gateway passes on (TRACE it refuses), which a page of an origin a
+// policy does not name may still send.
+bool IsSafeMethod(std::string_view method);
 
 // Whether `origin` is the request's own: `https://` (over TLS, else
 // `http://`) and its host as routed, in any case, port and all.

@@ -615,18 +615,24 @@ Decision Gateway::Decide(const RequestFacts& request) const {
     decision.reason = refused ? std::move(*refused) : "CORS preflight allowed";
     return decision;
   }
-  // Browsers hold a WebSocket handshake to no CORS check: a page of any
-  // origin may open one to the route, and the browser presents the user's
-  // client certificate with it. Where a policy names the route's pages, a
-  // handshake from another page is refused (RFC 6455 section 10.2); the
-  // route's own origin is always one, and a client that sends no Origin is
-  // no browser.
-  if (request.applies_cors_policies && route->cors && route->websocket &&
-      request.websocket_upgrade && request.origin_count > 0 &&
+  // What a browser sends without asking first, CORS does not stop: a
+  // form's POST, a WebSocket handshake, from a page of any site, with the
+  // user's client certificate. Where a policy names the route's pages, such
+  // a request from another page is refused before anything else is looked
+  // at: one that would act (any method but GET, HEAD and OPTIONS), as
+  // Envoy's CSRF filter refuses it, or that would open a tunnel (RFC 6455
+  // section 10.2). The route's own origin is always one of its pages, and
+  // a client that sends no Origin is no browser. A page's GET is decided
+  // as always; its answer names no origin, so the page cannot read it.
+  const bool tunnel = route->websocket && request.websocket_upgrade;
+  if (request.applies_cors_policies && route->cors && request.origin_count > 0 &&
+      (tunnel || !IsSafeMethod(request.method)) &&
       !(request.origin_count == 1 && (route->cors->AllowsOrigin(request.origin) ||
                                       IsOwnOrigin(request.origin, request.tls, host)))) {
     decision.status = 403;
-    decision.reason = "WebSocket handshake from a page of an origin the cors policy does not name";
+    decision.reason = tunnel ? "WebSocket handshake from a page of an origin the cors policy does "
+                               "not name"
+                             : "request from a page of an origin the cors policy does not name";
     return decision;
   }
   if (!Authenticate(*route, request, decision)) return decision;

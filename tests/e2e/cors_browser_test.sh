@@ -77,6 +77,11 @@ gateway:
       websocket: true
       authn: {mode: none}
       cors: {allow_origins: ["http://127.0.0.1:$page"]}
+    - name: form
+      path_prefix: /form
+      upstream: svc
+      authn: {mode: none}
+      cors: {allow_origins: ["http://127.0.0.1:$page"]}
     - name: bare
       path_prefix: /bare
       upstream: svc
@@ -124,6 +129,10 @@ const socket = () => new Promise((done) => {
   out.push(await probe('second', '/api/limited', {headers: bearer},
       async (r) => 'retry=' + (r.headers.get('Retry-After') ? 'yes' : 'no')));
   out.push(await socket());
+  // A form's POST: sent without a preflight, its answer hidden from the
+  // page either way (only the service's log tells whether it got there).
+  out.push(await probe('form', '/form/x', {method: 'POST', mode: 'no-cors', body: 'a=1',
+      headers: {'Content-Type': 'application/x-www-form-urlencoded'}}, async () => 'sent'));
   // To the page's own server, which writes it where the test reads it.
   await fetch('/result', {method: 'POST', body: out.join(' ')});
 })();
@@ -182,6 +191,7 @@ expect_eq "a route without a policy" "$(result_of "$seen" bare)" "blocked"
 expect_eq "within the rate limit" "$(result_of "$seen" first)" "200:ok_GET_sub=alice"
 expect_eq "over it: the 429 and its Retry-After read" "$(result_of "$seen" second)" "429:retry=yes"
 expect_eq "a WebSocket from the allowed page" "$(result_of "$seen" ws | cut -d: -f1)" "open"
+expect_eq "a form POST sent from the allowed page" "$(result_of "$seen" form)" "0:sent"
 
 seen=$(browse "http://127.0.0.1:$other")
 echo "from another origin: $seen"
@@ -189,6 +199,7 @@ for probe in get put forged delete field bare first second; do
   expect_eq "another origin's $probe" "$(result_of "$seen" "$probe")" "blocked"
 done
 expect_eq "another origin's WebSocket" "$(result_of "$seen" ws)" "refused"
+expect_eq "a form POST sent from another origin (its answer hidden)" "$(result_of "$seen" form)" "0:sent"
 expect_eq "the refused handshake audited" \
   "$(grep -c 'WebSocket handshake from a page of an origin the cors policy does not name' audit.jsonl)" "1"
 
@@ -198,6 +209,10 @@ expect_eq "the refused handshake audited" \
 expect_eq "preflights the service got" "$(grep -c '^OPTIONS' service.log)" "0"
 expect_eq "DELETEs the service got" "$(grep -c '^DELETE' service.log)" "0"
 expect_eq "GETs and PUTs the service got" "$(grep -cE '^(GET|PUT)' service.log)" "3"
+# And the allowed page's form POST alone: the other page's was refused.
+expect_eq "form POSTs the service got" "$(grep -c '^POST /form/x' service.log)" "1"
+expect_eq "the refused form POST audited" \
+  "$(grep -c '"status":403,"reason":"request from a page of an origin the cors policy does not name"' audit.jsonl)" "1"
 
 # The same refusals as curl sees them: no Access-Control-Allow-Origin for
 # an origin the policy does not name, nor for the service's own `*`.

@@ -168,15 +168,16 @@ TEST(CorsTest, AnAnswerNamesAnAllowedOriginAlone) {
 
 class CorsGatewayTest : public testing::GatewayTest {
  protected:
-  // A request from a page of `origin` to the reverse proxy (which answers
-  // preflights), asking for `preflight_method` if one is given.
+  // A request from a page of `origin` ("": from no browser) to the reverse
+  // proxy (which applies cors policies), asking for `preflight_method` if
+  // one is given.
   static RequestFacts FromPage(std::string_view method, std::string_view target,
                                std::string_view origin, std::string_view preflight_method = "") {
     return {.method = method,
             .host = "api.example",
             .target = target,
             .origin = origin,
-            .origin_count = 1,
+            .origin_count = origin.empty() ? 0 : 1,
             .cors_request_method = preflight_method,
             .client_ip = "192.0.2.7",
             .applies_cors_policies = true};
@@ -285,13 +286,45 @@ TEST_F(CorsGatewayTest, AWebSocketFromAPageThePolicyDoesNotNameIsRefused) {
       << "the route's own origin";
   EXPECT_EQ(handshake("/ws", "http://api.example").status, 200);
   EXPECT_EQ(handshake("/ws", "", 0).status, 200) << "no browser sends none";
-  // A route without WebSockets takes the handshake as a plain GET.
+  // A route without WebSockets takes the handshake as a plain GET, which a
+  // page of any origin may send (it cannot read the answer).
   EXPECT_EQ(handshake("/plain", "https://evil.example").status, 200);
   // Nor does a caller that leaves CORS to the proxy in front refuse it.
   RequestFacts forwarded = FromPage("GET", "/ws", "https://evil.example");
   forwarded.websocket_upgrade = true;
   forwarded.applies_cors_policies = false;
   EXPECT_EQ(gw->Decide(forwarded).status, 200);
+}
+
+// A form's POST is sent without a preflight from a page of any site, with
+// the user's client certificate (cross-site request forgery): on a route
+// with a policy, a request that would act from a page the policy does not
+// name is refused; safe methods, allowed pages, the route's own origin and
+// clients without Origin are decided as always.
+TEST_F(CorsGatewayTest, ARequestThatWouldActFromAPageThePolicyDoesNotNameIsRefused) {
+  Route form{.name = "form", .path_prefix = "/form", .authn = {.mode = AuthnMode::kNone}};
+  form.upstream = "svc";
+  form.cors = PolicyOf({"https://app.example"});
+  Route open{.name = "open", .path_prefix = "/open", .authn = {.mode = AuthnMode::kNone}};
+  auto gw = Make({form, open});
+  ASSERT_NE(gw, nullptr);
+  const auto from = [&](std::string_view method, std::string_view target, std::string_view origin) {
+    return gw->Decide(FromPage(method, target, origin, /*preflight_method=*/""));
+  };
+  for (std::string_view method : {"POST", "PUT", "PATCH", "DELETE", "PROPFIND"}) {
+    const Decision forged = from(method, "/form/x", "https://evil.example");
+    EXPECT_EQ(forged.status, 403) << method;
+    EXPECT_EQ(forged.reason, "request from a page of an origin the cors policy does not name");
+    EXPECT_EQ(from(method, "/form/x", "null").status, 403) << method;
+    EXPECT_EQ(from(method, "/form/x", "https://app.example").status, 200) << method;
+    EXPECT_EQ(from(method, "/form/x", "http://api.example").status, 200) << "the route's own";
+    EXPECT_EQ(from(method, "/form/x", "").status, 200) << "no Origin: no browser";
+    // A route without a policy names no pages to hold others to.
+    EXPECT_EQ(from(method, "/open/x", "https://evil.example").status, 200) << method;
+  }
+  for (std::string_view method : {"GET", "HEAD", "OPTIONS"}) {
+    EXPECT_EQ(from(method, "/form/x", "https://evil.example").status, 200) << method;
+  }
 }
 
 }  // namespace
