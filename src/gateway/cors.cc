@@ -5,6 +5,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "net/request_head.h"
 
@@ -90,34 +91,6 @@ bool IsDefaultPort(const OriginParts& parts) {
          (parts.scheme == "https" && parts.port == "443");
 }
 
-// The elements of a comma-separated field value, without the spaces and
-// tabs around them; empty elements are skipped (RFC 9110 section 5.6.1).
-template <typename F>
-bool ForEachListElement(std::string_view list, F&& f) {
-  while (!list.empty()) {
-    const size_t comma = list.find(',');
-    std::string_view element = list.substr(0, comma);
-    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-    while (!element.empty() && (element.front() == ' ' || element.front() == '\t')) {
-      element.remove_prefix(1);
-    }
-    while (!element.empty() && (element.back() == ' ' || element.back() == '\t')) {
-      element.remove_suffix(1);
-    }
-    if (!element.empty() && !f(element)) return false;
-  }
-  return true;
-}
-
-std::string Joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) {
-    if (!out.empty()) out += ", ";
-    out += item;
-  }
-  return out;
-}
-
 }  // namespace
 
 bool CorsPolicy::AllowsOrigin(std::string_view origin) const {
@@ -134,51 +107,53 @@ bool CorsPolicy::AllowsOrigin(std::string_view origin) const {
 }
 
 Status AddAllowedOrigin(std::string_view text, CorsPolicy& policy) {
-  const auto invalid = [](std::string what) { return InvalidArgumentError(std::move(what)); };
   if (text == "*") {
     if (policy.any_origin || !policy.origins.empty() || !policy.subdomains.empty()) {
-      return invalid("'*' allows every origin: list it alone");
+      return InvalidArgumentError("'*' allows every origin: list it alone");
     }
     policy.any_origin = true;
     return OkStatus();
   }
-  if (policy.any_origin) return invalid("'*' allows every origin: list it alone");
+  if (policy.any_origin) return InvalidArgumentError("'*' allows every origin: list it alone");
   std::string origin = Lower(text);
   if (origin == "null") {
-    return invalid(
+    return InvalidArgumentError(
         "'null' is the origin of sandboxed frames, file: pages and redirected requests of any "
         "site, so no page can be told apart by it");
   }
   const size_t scheme_end = origin.find("://");
   const size_t after_scheme = scheme_end == std::string::npos ? 0 : scheme_end + 3;
   if (origin.find('/', after_scheme) != std::string::npos) {
-    return invalid("'" + std::string(text) +
-                   "' is not an origin: a browser sends scheme://host[:port], with no path or "
-                   "trailing '/'");
+    return InvalidArgumentError(
+        "'" + std::string(text) +
+        "' is not an origin: a browser sends scheme://host[:port], with no path or "
+        "trailing '/'");
   }
   const size_t star = origin.find('*');
   const bool pattern = star != std::string::npos;
   if (pattern) {
     if (scheme_end == std::string::npos || star != after_scheme ||
         origin.compare(star, 2, "*.") != 0 || origin.find('*', star + 1) != std::string::npos) {
-      return invalid("'" + std::string(text) +
-                     "': a pattern is scheme://*.domain[:port], its '*' the first label alone");
+      return InvalidArgumentError(
+          "'" + std::string(text) +
+          "': a pattern is scheme://*.domain[:port], its '*' the first label alone");
     }
     origin.erase(star, 2);  // https://example.com, to parse as an origin
   }
   const std::optional<OriginParts> parts = ParseOrigin(origin);
   if (!parts) {
-    return invalid("'" + std::string(text) +
-                   "' is not an origin as a browser sends it: scheme://host[:port]");
+    return InvalidArgumentError("'" + std::string(text) +
+                                "' is not an origin as a browser sends it: scheme://host[:port]");
   }
   if (IsDefaultPort(*parts)) {
-    return invalid("'" + std::string(text) +
-                   "': a browser sends an origin without its default port");
+    return InvalidArgumentError("'" + std::string(text) +
+                                "': a browser sends an origin without its default port");
   }
   if (pattern) {
     if (parts->host.starts_with('[') || parts->host.find('.') == std::string_view::npos) {
-      return invalid("'" + std::string(text) +
-                     "' would allow every site of a top-level domain: name a domain under it");
+      return InvalidArgumentError(
+          "'" + std::string(text) +
+          "' would allow every site of a top-level domain: name a domain under it");
     }
     CorsPolicy::Subdomains subdomains{.scheme = std::string(parts->scheme),
                                       .domain = std::string(parts->host),
@@ -188,12 +163,12 @@ Status AddAllowedOrigin(std::string_view text, CorsPolicy& policy) {
           return s.scheme == subdomains.scheme && s.domain == subdomains.domain &&
                  s.port == subdomains.port;
         });
-    if (seen) return invalid("'" + std::string(text) + "' is named twice");
+    if (seen) return InvalidArgumentError("'" + std::string(text) + "' is named twice");
     policy.subdomains.push_back(std::move(subdomains));
     return OkStatus();
   }
   if (std::find(policy.origins.begin(), policy.origins.end(), origin) != policy.origins.end()) {
-    return invalid("'" + std::string(text) + "' is named twice");
+    return InvalidArgumentError("'" + std::string(text) + "' is named twice");
   }
   policy.origins.push_back(std::move(origin));
   return OkStatus();
@@ -207,25 +182,35 @@ std::optional<std::string> DecideCorsPreflight(const CorsPolicy& policy,
                                                    preflight.method) == policy.methods.end()) {
     return "CORS preflight: method not allowed";
   }
+  // The fields asked for, each allowed (in any case), echoed in lower
+  // case; the first refused, if one is.
   std::string requested;
-  std::string refused;
-  const bool all_allowed = ForEachListElement(preflight.headers, [&](std::string_view name) {
-    std::string lower = Lower(name);
-    if (!net::IsToken(name) ||
-        (!policy.any_header &&
-         std::find(policy.headers.begin(), policy.headers.end(), lower) == policy.headers.end())) {
-      refused = net::IsToken(name) ? lower : "a malformed name";
-      return false;
+  std::string_view refused;
+  net::AnyListElement(preflight.headers, [&](std::string_view name) {
+    if (name.empty()) return false;
+    const bool allowed =
+        net::IsToken(name) &&
+        (policy.any_header ||
+         std::any_of(policy.headers.begin(), policy.headers.end(), [&](const std::string& header) {
+           return net::EqualsIgnoreCase(name, header);
+         }));
+    if (!allowed) {
+      refused = name;
+      return true;
     }
     if (!requested.empty()) requested += ", ";
-    requested += lower;
-    return true;
+    requested += Lower(name);
+    return false;
   });
-  if (!all_allowed) return "CORS preflight: field " + refused + " not allowed";
+  if (!refused.empty()) {
+    return "CORS preflight: field " +
+           (net::IsToken(refused) ? Lower(refused) : "a malformed name") + " not allowed";
+  }
 
   net::AppendFieldLine(fields, "Access-Control-Allow-Origin", preflight.origin);
   if (policy.credentials) net::AppendFieldLine(fields, "Access-Control-Allow-Credentials", "true");
-  net::AppendFieldLine(fields, "Access-Control-Allow-Methods", Joined(policy.methods));
+  net::AppendFieldLine(fields, "Access-Control-Allow-Methods",
+                       fmt::format("{}", fmt::join(policy.methods, ", ")));
   if (!requested.empty()) net::AppendFieldLine(fields, "Access-Control-Allow-Headers", requested);
   if (policy.max_age_s) {
     net::AppendFieldLine(fields, "Access-Control-Max-Age", fmt::format("{}", *policy.max_age_s));
@@ -241,9 +226,11 @@ void AppendCorsFields(const CorsPolicy& policy, std::string_view origin, int ori
     net::AppendFieldLine(fields, "Access-Control-Allow-Origin", origin);
     if (policy.credentials)
       net::AppendFieldLine(fields, "Access-Control-Allow-Credentials", "true");
-    std::string exposed(kGatewayExposedFields);
-    for (const std::string& name : policy.expose_headers) exposed.append(", ").append(name);
-    net::AppendFieldLine(fields, "Access-Control-Expose-Headers", exposed);
+    net::AppendFieldLine(
+        fields, "Access-Control-Expose-Headers",
+        policy.expose_headers.empty()
+            ? std::string(kGatewayExposedFields)
+            : fmt::format("{}, {}", kGatewayExposedFields, fmt::join(policy.expose_headers, ", ")));
   }
   net::AppendFieldLine(fields, "Vary", "Origin");
 }

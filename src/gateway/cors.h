@@ -47,7 +47,7 @@ struct CorsPolicy {
   bool any_origin = false;  // "*"; never with credentials
   // Methods a preflight may ask for (case-sensitive, as methods are).
   std::vector<std::string> methods = {"GET", "HEAD", "POST"};
-  // Request fields a preflight may ask for, lower case; any_header: all.
+  // Request fields a preflight may ask for (in any case); any_header: all.
   std::vector<std::string> headers;
   bool any_header = false;
   // Answer fields the page may read beyond the CORS-safelisted ones and

@@ -246,30 +246,23 @@ Result<CorsPolicy> CorsPolicyFromNode(const ConfigNode& node) {
         "cannot go with allow_origins '*': every site could read answers made with its "
         "visitors' cookies; list the origins"));
   }
-  // Names compare in any case; each is named once. Allowed names are kept
-  // in lower case, as browsers send them in a preflight; exposed ones as
-  // written.
-  const auto names = [](const ConfigNode& list, bool allowed) -> Result<std::vector<std::string>> {
+  // Field names, each named once in any case; '*' alone where `star` is.
+  const auto names = [](const ConfigNode& list, bool star) -> Result<std::vector<std::string>> {
     if (!list.IsMissing() && !list.IsSequence()) return Err(list.Error("must be a list"));
     std::vector<std::string> out;
     for (const ConfigNode& item : list.Elements()) {
       BULWARK_ASSIGN_OR_RETURN(std::string name, item.String());
-      if (!allowed && name == "*") {
+      if (!star && name == "*") {
         return Err(
             item.Error("name the fields a page may read: '*' exposes none to a page "
                        "that sends credentials"));
       }
-      if (!(allowed && name == "*") && !net::IsToken(name)) {
+      if (!net::IsToken(name)) {  // '*' is a token
         return Err(item.Error("'" + name + "' is not a field name"));
       }
       if (std::any_of(out.begin(), out.end(),
                       [&](const std::string& seen) { return net::EqualsIgnoreCase(seen, name); })) {
         return Err(item.Error("'" + name + "' is named twice"));
-      }
-      if (allowed) {
-        std::transform(name.begin(), name.end(), name.begin(), [](char c) {
-          return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-        });
       }
       out.push_back(std::move(name));
     }
@@ -288,13 +281,13 @@ Result<CorsPolicy> CorsPolicyFromNode(const ConfigNode& node) {
     }
     if (policy.methods.empty()) return Err(methods.Error("must name a method"));
   }
-  BULWARK_ASSIGN_OR_RETURN(policy.headers, names(node["allow_headers"], /*allowed=*/true));
+  BULWARK_ASSIGN_OR_RETURN(policy.headers, names(node["allow_headers"], /*star=*/true));
   if (std::find(policy.headers.begin(), policy.headers.end(), "*") != policy.headers.end()) {
     if (policy.headers.size() > 1) return Err(node["allow_headers"].Error("list '*' alone"));
     policy.headers.clear();
     policy.any_header = true;
   }
-  BULWARK_ASSIGN_OR_RETURN(policy.expose_headers, names(node["expose_headers"], /*allowed=*/false));
+  BULWARK_ASSIGN_OR_RETURN(policy.expose_headers, names(node["expose_headers"], /*star=*/false));
   if (ConfigNode age = node["max_age_s"]; !age.IsMissing()) {
     BULWARK_ASSIGN_OR_RETURN(policy.max_age_s, age.Int(0, 86'400));
   }

@@ -57,26 +57,6 @@ bool IsTargetChar(char c) {
   return u > 0x20 && u != 0x7f;
 }
 
-void TrimOws(std::string_view& s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-}
-
-// Calls `f` with each element of the comma-separated `list` (empty ones
-// too), without the whitespace around it, until `f` returns true; true if
-// it did.
-template <class F>
-bool AnyListElement(std::string_view list, F&& f) {
-  for (;;) {
-    const size_t comma = list.find(',');
-    std::string_view element = list.substr(0, comma);
-    TrimOws(element);
-    if (f(element)) return true;
-    if (comma == std::string_view::npos) return false;
-    list.remove_prefix(comma + 1);
-  }
-}
-
 // A Connection-style value: a comma-separated list of tokens (empty elements
 // allowed). Notes `close` and `keep-alive`; false if an element is not a token.
 bool ScanConnectionList(std::string_view value, bool& close, bool& keep_alive) {

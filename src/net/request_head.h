@@ -125,6 +125,27 @@ std::optional<MessageHead> ParseResponseHead(std::string_view head, FieldViews& 
 // replaces.
 bool IsHopByHopField(std::string_view name);
 
+// Removes the spaces and tabs (OWS) at the ends of `s`.
+inline void TrimOws(std::string_view& s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+}
+
+// Calls `f` with each element of the comma-separated `list` (a field value
+// such as Connection's; empty elements too), without the whitespace around
+// it, until `f` returns true; true if it did.
+template <class F>
+bool AnyListElement(std::string_view list, F&& f) {
+  for (;;) {
+    const size_t comma = list.find(',');
+    std::string_view element = list.substr(0, comma);
+    TrimOws(element);
+    if (f(element)) return true;
+    if (comma == std::string_view::npos) return false;
+    list.remove_prefix(comma + 1);
+  }
+}
+
 // True if the comma-separated `list` (a field value such as Connection's or
 // Upgrade's) has an element equal to `token` in any case, optional
 // whitespace around elements ignored.

@@ -690,7 +690,7 @@ TEST(ServerConfigTest, ParsesARoutesCorsPolicy) {
   ASSERT_EQ(cors.subdomains.size(), 1u);
   EXPECT_EQ(cors.subdomains[0].domain, "example.com");
   EXPECT_EQ(cors.methods, (std::vector<std::string>{"GET", "PUT"}));
-  EXPECT_EQ(cors.headers, (std::vector<std::string>{"authorization", "content-type"}));
+  EXPECT_EQ(cors.headers, (std::vector<std::string>{"Authorization", "Content-Type"}));
   EXPECT_EQ(cors.expose_headers, (std::vector<std::string>{"X-Total-Count"}));
   EXPECT_TRUE(cors.credentials);
   EXPECT_EQ(cors.max_age_s, 600);
