@@ -17,7 +17,7 @@ if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev openssl libsqlite3-dev libyaml-cpp-dev libargon2-dev libsodium-dev liburing-dev
+  libssl-dev openssl libsqlite3-dev libyaml-cpp-dev libargon2-dev libsodium-dev liburing-dev libpsl-dev
   libspdlog-dev libfmt-dev libcli11-dev libre2-dev libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl ca-certificates

@@ -1,7 +1,11 @@
 #include "gateway/cors.h"
 
+#include <libpsl.h>
+
 #include <algorithm>
 #include <charconv>
+#include <memory>
+#include <string>
 #include <utility>
 
 #include <fmt/format.h>
@@ -18,6 +22,20 @@ struct OriginParts {
   std::string_view host;
   std::string_view port;  // "" for none
 };
+
+// Whether every site under `domain` may be anyone's: a suffix of the Public
+// Suffix List (`co.uk`, and the private section's `github.io`,
+// `s3.amazonaws.com`, where anyone can have a name), or an unlisted
+// top-level domain. The newer of libpsl's built-in list and the system's.
+bool IsPublicSuffix(const std::string& domain) {
+  static const std::unique_ptr<psl_ctx_t, void (*)(psl_ctx_t*)> latest(psl_latest(nullptr),
+                                                                       psl_free);
+  const psl_ctx_t* list = latest != nullptr ? latest.get() : psl_builtin();
+  // Without a list (a libpsl built without one, and no system file), only
+  // a top-level domain is known to be one.
+  if (list == nullptr) return domain.find('.') == std::string::npos;
+  return psl_is_public_suffix(list, domain.c_str()) != 0;
+}
 
 bool IsLowerAlpha(char c) { return c >= 'a' && c <= 'z'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -154,6 +172,11 @@ Status AddAllowedOrigin(std::string_view text, CorsPolicy& policy) {
       return InvalidArgumentError(
           "'" + std::string(text) +
           "' would allow every site of a top-level domain: name a domain under it");
+    }
+    if (IsPublicSuffix(std::string(parts->host))) {
+      return InvalidArgumentError(
+          "'" + std::string(text) + "' would allow every site under a public suffix (" +
+          std::string(parts->host) + ", where anyone can have a name): name a domain under it");
     }
     CorsPolicy::Subdomains subdomains{.scheme = std::string(parts->scheme),
                                       .domain = std::string(parts->host),

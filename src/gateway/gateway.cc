@@ -578,14 +578,17 @@ Decision Gateway::Decide(const RequestFacts& request) const {
   const std::string_view host = decision.RoutedHost(request.host);
   // A CORS preflight asks about the request it precedes: it goes to the
   // route that request would, if that route has a policy to answer it.
-  const Route* route = nullptr;
+  // Otherwise it is routed as the OPTIONS request it is (a service may
+  // answer preflights itself), but never answered by another route's
+  // policy: that would let pages send what the route of the real request
+  // never allowed them.
   const bool preflight = request.applies_cors_policies && request.method == "OPTIONS" &&
                          request.origin_count > 0 && !request.cors_request_method.empty();
-  if (preflight) {
-    route = routes_.Match(request.cors_request_method, host, decision.path);
-    if (route != nullptr && !route->cors) route = nullptr;
-  }
-  if (route == nullptr) route = routes_.Match(request.method, host, decision.path);
+  const Route* preceded = nullptr;  // the preflight's real request's route
+  if (preflight) preceded = routes_.Match(request.cors_request_method, host, decision.path);
+  const Route* route = preceded != nullptr && preceded->cors
+                           ? preceded
+                           : routes_.Match(request.method, host, decision.path);
   if (route == nullptr) {
     decision.status = 404;
     decision.reason = "no route";
@@ -603,14 +606,21 @@ Decision Gateway::Decide(const RequestFacts& request) const {
     decision.cors_preflight = true;
     // One Origin and one list of fields, or the browser and the policy
     // might read different ones.
-    std::optional<std::string> refused =
-        request.origin_count > 1 || request.cors_request_headers_count > 1
-            ? std::optional<std::string>("CORS preflight: a field came more than once")
-            : DecideCorsPreflight(*route->cors,
-                                  {.origin = request.origin,
-                                   .method = request.cors_request_method,
-                                   .headers = request.cors_request_headers},
-                                  decision.response_fields);
+    std::optional<std::string> refused;
+    if (route != preceded) {
+      refused = preceded == nullptr
+                    ? "CORS preflight: no route for the request it precedes"
+                    : "CORS preflight: the request it precedes goes to a route without a cors "
+                      "policy";
+    } else if (request.origin_count > 1 || request.cors_request_headers_count > 1) {
+      refused = "CORS preflight: a field came more than once";
+    } else {
+      refused = DecideCorsPreflight(*route->cors,
+                                    {.origin = request.origin,
+                                     .method = request.cors_request_method,
+                                     .headers = request.cors_request_headers},
+                                    decision.response_fields);
+    }
     decision.status = refused ? 403 : 204;
     decision.reason = refused ? std::move(*refused) : "CORS preflight allowed";
     return decision;

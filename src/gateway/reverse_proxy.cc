@@ -1279,17 +1279,18 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
       in_flight.reset();
     }
   }
-  // The route's CORS fields and rules, on its every answer (a refusal of
-  // Bulwark's too); a preflight's answer has its fields already.
+  // The route's rules and CORS fields, on its every answer (a refusal of
+  // Bulwark's too), the CORS fields last, so that a rule for Vary cannot
+  // take away its Origin; a preflight's answer has its fields already.
+  if (decision.route != nullptr && !decision.route->response_fields.empty()) {
+    ApplyResponseFieldRules(decision.route->response_fields, response);
+  }
   if (decision.route != nullptr && decision.route->cors && !decision.cors_preflight) {
     for (std::string_view name : kCorsResponseFields) {
       net::EraseFieldLines(response.passed_on_fields, name);
     }
     AppendCorsFields(*decision.route->cors, facts.origin, facts.origin_count,
                      response.passed_on_fields);
-  }
-  if (decision.route != nullptr && !decision.route->response_fields.empty()) {
-    ApplyResponseFieldRules(decision.route->response_fields, response);
   }
   record.Answered(response.status);
   co_return response;

@@ -82,6 +82,7 @@ gateway:
       upstream: svc
       authn: {mode: none}
       cors: {allow_origins: ["http://127.0.0.1:$page"]}
+      response_headers: {set: {Vary: Accept-Encoding}}
     - name: bare
       path_prefix: /bare
       upstream: svc
@@ -226,5 +227,9 @@ fields=$(curl -s -D - -o /dev/null -X OPTIONS -H "Origin: https://app.example.co
 expect_eq "a subdomain's preflight" "$(sed -n 's/^Access-Control-Allow-Origin: //p' <<<"$fields")" \
   "https://app.example.com"
 expect_eq "a preflight's status" "$(head -1 <<<"$fields" | cut -d' ' -f2)" "204"
+# A route's rule for Vary leaves the policy's Origin in it.
+fields=$(curl -s -D - -o /dev/null -H "Origin: http://127.0.0.1:$page" "$api/form/x" | tr -d '\r')
+expect_eq "Vary with a route's rule for it" "$(grep -i '^vary:' <<<"$fields" | tr '\n' '|')" \
+  "Vary: Accept-Encoding|Vary: Origin|"
 
 finish cors_browser

@@ -96,6 +96,27 @@ TEST(CorsTest, RefusesOriginsNoBrowserSendsAndPatternsTooWide) {
   EXPECT_FALSE(AddAllowedOrigin("https://app.example", star).ok());
 }
 
+// A pattern over a public suffix would let in every site under it, each
+// anyone's to register (the Public Suffix List's ICANN and private
+// sections); one over a domain under it is a domain's owner's.
+TEST(CorsTest, RefusesPatternsOverAPublicSuffix) {
+  for (const char* origin : {"https://*.co.uk", "https://*.github.io", "https://*.s3.amazonaws.com",
+                             "https://*.herokuapp.com", "http://*.com.au:8080"}) {
+    CorsPolicy policy;
+    const Status added = AddAllowedOrigin(origin, policy);
+    EXPECT_FALSE(added.ok()) << origin;
+    EXPECT_NE(added.message().find("public suffix"), std::string::npos) << added.message();
+  }
+  for (const char* origin :
+       {"https://*.example.co.uk", "https://*.acme.github.io", "https://*.corp.internal"}) {
+    CorsPolicy policy;
+    EXPECT_TRUE(AddAllowedOrigin(origin, policy).ok()) << origin;
+  }
+  // An exact origin on one is a site like any other.
+  CorsPolicy policy;
+  EXPECT_TRUE(AddAllowedOrigin("https://acme.github.io", policy).ok());
+}
+
 TEST(CorsTest, AnAllowedPreflightGetsThePolicysFields) {
   CorsPolicy policy = PolicyOf({"https://app.example"});
   policy.methods = {"GET", "PUT"};
@@ -235,6 +256,37 @@ TEST_F(CorsGatewayTest, APreflightIsDecidedByTheRoutesPolicyWithoutCredentials) 
   RequestFacts twice = FromPage("OPTIONS", "/api/orders", "https://app.example", "GET");
   twice.origin_count = 2;
   EXPECT_EQ(gw->Decide(twice).status, 403);
+}
+
+// A preflight is answered by the policy of the route its real request
+// goes to, never by another's: with an admin route of no policy listed
+// before a wider route with one, a page asking to POST to the admin route
+// is refused, though its OPTIONS matches the wider route.
+TEST_F(CorsGatewayTest, APreflightIsNeverAnsweredByAnotherRoutesPolicy) {
+  Route admin{.name = "admin", .path_prefix = "/api/admin", .methods = {"POST", "DELETE"}};
+  Route api{.name = "api", .path_prefix = "/api", .methods = {"GET", "OPTIONS", "PUT"}};
+  api.cors = PolicyOf({"https://app.example"});
+  api.cors->methods = {"GET", "POST", "PUT", "DELETE"};
+  auto gw = Make({admin, api});
+  ASSERT_NE(gw, nullptr);
+  const auto preflight = [&](std::string_view target, std::string_view method) {
+    return gw->Decide(FromPage("OPTIONS", target, "https://app.example", method));
+  };
+  Decision to_admin = preflight("/api/admin/users/7", "POST");
+  EXPECT_EQ(to_admin.status, 403);
+  EXPECT_TRUE(to_admin.cors_preflight);
+  EXPECT_EQ(to_admin.route_name(), "api");
+  EXPECT_NE(to_admin.reason.find("route without a cors policy"), std::string::npos)
+      << to_admin.reason;
+  EXPECT_EQ(HeaderOf(to_admin.response_fields, "Access-Control-Allow-Origin"), "");
+  // No route takes the real request (a DELETE outside the admin route):
+  // nothing to allow.
+  Decision nowhere = preflight("/api/orders", "DELETE");
+  EXPECT_EQ(nowhere.status, 403);
+  EXPECT_EQ(HeaderOf(nowhere.response_fields, "Access-Control-Allow-Methods"), "");
+  // The wider route's own requests are still allowed.
+  EXPECT_EQ(preflight("/api/orders", "PUT").status, 204);
+  EXPECT_EQ(preflight("/api/admin/users/7", "PUT").status, 204);
 }
 
 // The real request after the preflight is authenticated as always: CORS
