@@ -49,29 +49,29 @@ constexpr std::string_view kOnceFields[] = {
     "X-Real-IP",          "X-Original-Method", "X-Original-URI",  "X-Original-Host",
     "X-Forwarded-Method", "X-Forwarded-Uri",   "X-Forwarded-Host"};
 
-// The client address a trusted proxy reports: the last hop of
-// X-Forwarded-For (the one the proxy itself appended: the last of its field
-// lines, which together make one list), else the peer; from nginx, whose
-// recipe sets it, X-Real-IP first. Envoy never sets X-Real-IP, and Traefik
-// keeps the copy a load balancer it trusts passed on (AWS's passes the
-// client's as it came), so from them X-Real-IP is the client's own claim.
+// The client address a trusted proxy reports: from nginx X-Real-IP, which
+// its recipe sets (the subrequest passes on the client's own
+// X-Forwarded-For as it came); from Envoy and Traefik the last hop of
+// X-Forwarded-For, the one the proxy itself appended (the last of its field
+// lines, which together make one list). Envoy never sets X-Real-IP, and
+// Traefik keeps the copy a load balancer it trusts passed on (AWS's passes
+// the client's as it came), so from them X-Real-IP is the client's own
+// claim. Without its field the address is unknown ("", which address rules
+// refuse), never the peer's: behind a proxy the peer is the proxy, and an
+// address rule that lets in the proxy's network would let in everyone.
 std::string_view ClientIp(const net::HttpRequest& request, Flavor flavor) {
-  if (flavor == Flavor::kNginx) {
-    if (auto real = request.Header("X-Real-IP")) return *real;
-  }
+  if (flavor == Flavor::kNginx) return request.Header("X-Real-IP").value_or("");
   std::optional<std::string_view> xff;
   for (const auto& [name, value] : request.headers) {
     if (net::EqualsIgnoreCase(name, "X-Forwarded-For")) xff = value;
   }
-  if (xff) {
-    std::string_view last = *xff;
-    if (size_t comma = last.rfind(','); comma != std::string_view::npos) {
-      last.remove_prefix(comma + 1);
-    }
-    while (!last.empty() && last.front() == ' ') last.remove_prefix(1);
-    return last;
+  if (!xff) return {};
+  std::string_view last = *xff;
+  if (size_t comma = last.rfind(','); comma != std::string_view::npos) {
+    last.remove_prefix(comma + 1);
   }
-  return request.remote_address;
+  while (!last.empty() && last.front() == ' ') last.remove_prefix(1);
+  return last;
 }
 
 // The field of Envoy's ext_authz HTTP service: an OK answer names in it the

@@ -498,6 +498,47 @@ TEST_F(ForwardAuthTest, ClientAddressComesFromTheProxysHeaders) {
   EXPECT_EQ(envoy_claim.status, 403);
 }
 
+// A call without the field its proxy reports the client by leaves the
+// address unknown, and a route's address rules refuse it: the peer is the
+// proxy, never the client, and from nginx an X-Forwarded-For is the
+// client's own (the subrequest passes it on as it came). Without address
+// rules it is decided as always.
+TEST_F(ForwardAuthTest, AClientAddressNotReportedIsUnknownNotThePeers) {
+  gw_ = Make({{.name = "internal",
+               .path_prefix = "/internal",
+               .authn = {.mode = AuthnMode::kNone},
+               .authz = {.allow_cidrs = {*CidrRange::Parse("10.0.0.0/8")}}},
+              {.name = "open", .path_prefix = "/", .authn = {.mode = AuthnMode::kNone}}});
+  options_.trusted_proxies.push_back(*CidrRange::Parse("10.0.0.5/32"));
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  const auto nginx = [&](std::string_view uri, Fields extra) {
+    Fields headers = {{"X-Original-URI", std::string(uri)}, {"X-Original-Method", "GET"}};
+    headers.insert(headers.end(), extra.begin(), extra.end());
+    return Call({.method = "GET",
+                 .target = "/auth/nginx",
+                 .headers = std::move(headers),
+                 .remote_address = "10.0.0.5"});
+  };
+  EXPECT_EQ(nginx("/internal/x", {{"X-Real-IP", "10.1.2.3"}}).status, 200);
+  EXPECT_EQ(nginx("/internal/x", {{"X-Real-IP", "203.0.113.9"}}).status, 403);
+  EXPECT_EQ(nginx("/internal/x", {}).status, 403) << "the proxy's own address";
+  EXPECT_EQ(nginx("/internal/x", {{"X-Forwarded-For", "10.9.9.9"}}).status, 403)
+      << "the client's claim";
+  EXPECT_EQ(nginx("/open", {}).status, 200);
+  for (std::string_view endpoint : {"/auth/envoy/internal/x", "/auth/traefik"}) {
+    const auto call = [&](Fields extra) {
+      Fields headers = {{"X-Forwarded-Method", "GET"}, {"X-Forwarded-Uri", "/internal/x"}};
+      headers.insert(headers.end(), extra.begin(), extra.end());
+      return Call({.method = "GET",
+                   .target = std::string(endpoint),
+                   .headers = std::move(headers),
+                   .remote_address = "10.0.0.5"});
+    };
+    EXPECT_EQ(call({{"X-Forwarded-For", "10.1.2.3"}}).status, 200) << endpoint;
+    EXPECT_EQ(call({}).status, 403) << endpoint;
+  }
+}
+
 // A field that says what is decided may come once: with two, a client's
 // copy could be read before the proxy's. nginx gets 403 and the real 400.
 // nginx's subrequest is a GET whatever the request, so without
