@@ -123,6 +123,14 @@ Result<std::pair<ApiKey, std::string>> Parse(std::string_view text) {
     if (v == nullptr || !v->is_int64()) return std::nullopt;
     return v->as_int64();
   };
+  // A revocation or expiry in another form (a float, a date written by
+  // another tool) must not read as none: the key would stand again.
+  for (std::string_view field : {"expires_at", "revoked_at"}) {
+    const json::value* v = o.if_contains(field);
+    if (v != nullptr && !v->is_null() && !v->is_int64()) {
+      return Err(DataLossError("api key record: bad " + std::string(field)));
+    }
+  }
   const json::string* id = str("id");
   const json::string* hash = str("hash");
   const std::optional<int64_t> created = num("created_at");

@@ -149,6 +149,30 @@ TEST_P(ApiKeysTest, RevocationReachesTheIndex) {
   EXPECT_EQ(service_->Revoke("../../x").error().code(), StatusCode::kNotFound);
 }
 
+// A record whose revocation or expiry another writer stored in another
+// form (a float, a date) is unreadable, and its key refused: read as "none",
+// a revoked key would stand again.
+TEST_P(ApiKeysTest, ARevocationInAnotherFormRefusesTheKey) {
+  for (const char* field : {"revoked_at", "expires_at"}) {
+    for (const char* value : {"1717000000.0", "\"2024-05-29T00:00:00Z\"", "true"}) {
+      const std::string key = Create(Spec());
+      ASSERT_TRUE(Eventually([&] { return index_->Verify(key).has_value(); }));
+      const std::string store_key = std::string(kApiKeyStorePrefix) + key.substr(4, 16);
+      auto stored = store_->Get(store_key);
+      ASSERT_TRUE(stored.has_value() && stored->has_value()) << store_key;
+      std::string record = (*stored)->value;
+      ASSERT_EQ(record.back(), '}');
+      record.insert(record.size() - 1, std::string(",\"") + field + "\":" + value);
+      ASSERT_TRUE(store_->Put(store_key, record).has_value());
+      EXPECT_TRUE(Eventually([&] { return !index_->Verify(key).has_value(); }))
+          << field << " " << value;
+      // And so after a reload from the store.
+      Reopen();
+      EXPECT_FALSE(index_->Verify(key).has_value()) << field << " " << value;
+    }
+  }
+}
+
 TEST_P(ApiKeysTest, IndexThatFellBehindCompactionRefusesThenReloads) {
   const std::string kept = Create(Spec());
   const std::string doomed = Create(Spec());
