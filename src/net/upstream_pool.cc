@@ -713,16 +713,25 @@ asio::awaitable<Result<HttpResponse>> UpstreamPool::Exchange(Stream& stream,
       std::optional<std::string_view> switched;
       int accepts = 0;
       bool accepted = false;
+      bool connection_upgrade = false;
       for (const auto& [name, value] : fields) {
         if (EqualsIgnoreCase(name, "upgrade")) {
           switched = value;
         } else if (EqualsIgnoreCase(name, "sec-websocket-accept")) {
           ++accepts;
           accepted = value == upgrade->accept;
+        } else if (EqualsIgnoreCase(name, "connection")) {
+          connection_upgrade = connection_upgrade || ListHasToken(value, "upgrade");
         }
       }
       if (!switched || !EqualsIgnoreCase(*switched, upgrade->protocol)) {
         co_return Err(DataLossError("upstream switched to another protocol"));
+      }
+      // An upgrade is HTTP/1.1's, and names itself in Connection (RFC 9110
+      // section 7.8; RFC 6455 section 4.1 has a client fail a handshake
+      // without it).
+      if (parsed->version != 11 || !connection_upgrade) {
+        co_return Err(DataLossError("upstream's 101 is not an HTTP/1.1 upgrade"));
       }
       // A service that switched without answering the client's key did not
       // take part in the handshake (RFC 6455 section 4.1): no tunnel to it.

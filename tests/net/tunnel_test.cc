@@ -173,6 +173,34 @@ TEST_F(TunnelTest, ASwitchToAnotherProtocolIsRefused) {
   EXPECT_EQ(response->status, 502);
 }
 
+// A 101 is an HTTP/1.1 upgrade that names itself in Connection: one that
+// does not, or comes as HTTP/1.0, is no handshake (RFC 6455 section 4.1):
+// 502, no tunnel.
+TEST_F(TunnelTest, A101ThatIsNoHttp11UpgradeIsRefused) {
+  for (const char* head : {
+           "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+           "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: close\r\n\r\n",
+           "HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+       }) {
+    Serve(head);
+    StartProxy("websocket");
+    const auto response = testing::RoundTrip(server_->port(), "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(response.has_value()) << head;
+    EXPECT_EQ(response->status, 502) << head;
+    TearDown();
+    server_.reset();
+  }
+  // Connection's list may name others beside it, in any case.
+  Serve(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: keep-alive, "
+      "UPGRADE\r\n\r\n");
+  StartProxy("websocket");
+  testing::TestClient client(server_->port());
+  ASSERT_TRUE(client.Send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_TRUE(client.ReadUntilClose(5s).starts_with("HTTP/1.1 101 "))
+      << "an upgrade named among others";
+}
+
 // A service whose 101 does not answer the key it was sent took no part in
 // the handshake: no tunnel to it, 502. One that does is tunnelled to.
 TEST_F(TunnelTest, A101MustCarryTheAcceptAskedFor) {
