@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "core/core_dumps.h"
 
 namespace bulwark::cli {
 
@@ -28,6 +29,8 @@ bool ReadFileOrComplain(const std::string& path, std::string& out) {
 }  // namespace bulwark::cli
 
 int main(int argc, char** argv) {
+  // Before any secret is read: a crash of any command writes none to disk.
+  bulwark::KeepSecretsOutOfCoreDumps();
   using namespace bulwark::cli;
   CLI::App app{
       "Bulwark: authentication, authorization, encryption, rate limits and audit for a fleet of "
