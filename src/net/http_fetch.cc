@@ -235,8 +235,11 @@ asio::awaitable<Result<FetchedResponse>> Fetch(Target target, std::vector<tcp::e
   auto context = internal::BuildClientContext(options.ca_file, options.cert_file, options.key_file);
   if (!context) co_return Err(context.error());
   beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), **context);
-  internal::ExpectPeerName(stream.native_handle(),
-                           options.server_name.empty() ? target.host : options.server_name);
+  const std::string& peer_name = options.server_name.empty() ? target.host : options.server_name;
+  if (!internal::ExpectPeerName(stream.native_handle(), peer_name)) {
+    co_return Err(
+        UnavailableError("cannot check " + target.host + "'s certificate for '" + peer_name + "'"));
+  }
   auto [handshake_ec] = co_await stream.async_handshake(asio::ssl::stream_base::client, kAwait);
   if (handshake_ec == beast::error::timeout) co_return Err(DeadlineExceededError("TLS timed out"));
   if (handshake_ec) {

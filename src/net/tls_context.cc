@@ -687,19 +687,21 @@ void TlsContextSource::Watch() {
   }
 }
 
-void ExpectPeerName(SSL* ssl, const std::string& name) {
+bool ExpectPeerName(SSL* ssl, const std::string& name) {
+  if (name.empty()) return false;
   boost::system::error_code ec;
-  boost::asio::ip::make_address(name, ec);
+  const boost::asio::ip::address address = boost::asio::ip::make_address(name, ec);
   if (!ec) {
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
-  } else {
-    SSL_set_tlsext_host_name(ssl, name.c_str());
-    SSL_set1_host(ssl, name.c_str());
-    // The name must be among the certificate's DNS names: a certificate
-    // without any is not matched by its subject's CN (RFC 9525 section
-    // 6.3), so no SAN-less certificate of the same CA passes for the name.
-    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+    // As a certificate holds it: without a zone (which Asio took).
+    const std::string ip = address.is_v6() ? address.to_v6().to_string() : name;
+    const std::string unzoned = ip.substr(0, ip.find('%'));
+    return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), unzoned.c_str()) == 1;
   }
+  // The name must be among the certificate's DNS names: a certificate
+  // without any is not matched by its subject's CN (RFC 9525 section
+  // 6.3), so no SAN-less certificate of the same CA passes for the name.
+  SSL_set_hostflags(ssl, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+  return SSL_set_tlsext_host_name(ssl, name.c_str()) == 1 && SSL_set1_host(ssl, name.c_str()) == 1;
 }
 
 void DescribeTlsConnection(SSL* ssl, TlsConnectionInfo& info) {

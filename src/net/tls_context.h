@@ -78,8 +78,12 @@ class TlsContextSource {
 };
 
 // Client side: sends `name` as SNI (unless it is an IP address) and makes the
-// handshake fail unless the server's certificate holds it (DNS name or IP).
-void ExpectPeerName(SSL* ssl, const std::string& name);
+// handshake fail unless the server's certificate holds it (DNS name or IP;
+// an IPv6 address's zone, `%eth0`, is no part of it). False if OpenSSL
+// took no name to check (one it cannot parse): the caller must not connect,
+// or only the chain would be verified and any certificate of a trusted CA
+// would pass for the service.
+[[nodiscard]] bool ExpectPeerName(SSL* ssl, const std::string& name);
 
 // Fills `info` from an established connection.
 void DescribeTlsConnection(SSL* ssl, TlsConnectionInfo& info);

@@ -167,6 +167,7 @@ asio::awaitable<beast::error_code> WriteAllTo(Stream& stream, asio::const_buffer
 // knows their errors by that.
 constexpr std::string_view kConnectStep = "connect";
 constexpr std::string_view kHandshakeStep = "TLS handshake";
+constexpr std::string_view kNoPeerName = "no name to check the service's certificate against";
 // Sending a request, and awaiting its answer before a byte of it came
 // (IsLostBeforeAnswer), then reading the rest of an answer begun.
 constexpr std::string_view kWriteStep = "write";
@@ -381,7 +382,9 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
     Connection& c = *connection;
     c.tls_socket.emplace(c.stream.release_socket(), *c.tls_context,
                          internal::TlsSocket::Role::kClient);
-    internal::ExpectPeerName(c.tls_socket->native_handle(), peer_name);
+    if (!internal::ExpectPeerName(c.tls_socket->native_handle(), peer_name)) {
+      co_return Err(UnavailableError(std::string(kNoPeerName)));
+    }
     c.slot.stream = &c.tls_socket->next_layer();
     c.registration.emplace(*worker, c.slot, worker->upstream_streams);
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -394,7 +397,9 @@ asio::awaitable<Result<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool:
   }
   if (connection->tls_context) {
     connection->tls.emplace(std::move(connection->stream), *connection->tls_context);
-    internal::ExpectPeerName(connection->tls->native_handle(), peer_name);
+    if (!internal::ExpectPeerName(connection->tls->native_handle(), peer_name)) {
+      co_return Err(UnavailableError(std::string(kNoPeerName)));
+    }
     auto [hs_ec] =
         co_await connection->tls->async_handshake(asio::ssl::stream_base::client, kAwait);
     if (hs_ec) co_return Err(IoError(hs_ec, kHandshakeStep));

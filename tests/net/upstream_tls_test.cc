@@ -277,6 +277,33 @@ TEST_F(UpstreamTlsTest, RefusesAServiceWhoseCertificateDoesNotNameItAmongItsDnsN
   }
 }
 
+// A service named by an IPv6 address with a zone (a link-local one's
+// `%eth0`) is checked against the address as certificates hold it, without
+// the zone: a certificate of the same CA for another name is refused, not
+// let through with its chain alone because OpenSSL could not parse the
+// name. One that holds the address is served.
+TEST_F(UpstreamTlsTest, AnAddressWithAZoneIsCheckedWithoutIt) {
+  for (const bool holds : {false, true}) {
+    bulwark::testing::CertSpec spec{.common_name = "other", .dns = {"other.test"}, .server = true};
+    if (holds) spec.ips = {"::1"};
+    TlsService service(ca_.Issue(spec), "secret");
+    StartProxy(service.port(), "::1%lo");
+    testing::TestClient client(server_->port());
+    ASSERT_TRUE(client.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value()) << holds;
+    if (holds) {
+      EXPECT_EQ(response->status, 200) << response->body;
+      EXPECT_TRUE(response->body.ends_with("\nsecret")) << response->body;
+    } else {
+      EXPECT_EQ(response->status, 502) << response->body;
+      EXPECT_EQ(response->body.find("secret"), std::string::npos);
+    }
+    StopProxy();
+    server_.reset();
+  }
+}
+
 // Bulwark offers a service elliptic curves alone: a service that would agree
 // a key on a finite-field group only (each such handshake costs a hundred
 // X25519 ones) is refused; one that takes P-521 alone is served.
