@@ -312,7 +312,9 @@ std::optional<std::string_view> Gateway::RateLimitKey(const Route& route,
     case RouteRateLimit::Key::kRoute:
       return "route";
     case RouteRateLimit::Key::kApiKey:
-      if (p && !p->api_key_id().empty()) return make("key:", {p->api_key_id()});
+      // The key's, whether or not it made the principal (a JWT sent with
+      // it does): a caller does not leave its key's quota by adding a token.
+      if (!decision.api_key_id.empty()) return make("key:", {decision.api_key_id});
       break;
     case RouteRateLimit::Key::kHeader: {
       const std::string* found = nullptr;

@@ -259,6 +259,13 @@ Result<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::Create(
       return Err(
           InvalidArgumentError("jwt issuer 'api-key': the name is API keys' own; choose another"));
     }
+    // Limits by principal key a caller by `<name>/<subject>`: with a '/' in
+    // a name, two issuers' subjects could meet in one key and share a quota
+    // (`corp` with `partners/alice`, `corp/partners` with `alice`).
+    if (config.name.find('/') != std::string::npos) {
+      return Err(
+          InvalidArgumentError(fmt::format("jwt issuer '{}': a name holds no '/'", config.name)));
+    }
     // Routes and forward_token find an issuer by its name: one name, one issuer.
     if (std::any_of(issuers.begin(), issuers.end(),
                     [&](const auto& other) { return other->config.name == config.name; })) {

@@ -299,6 +299,41 @@ TEST_F(ApiKeyGatewayTest, RateLimitPerKey) {
   EXPECT_EQ(DecideKey(*gw, b).status, 200);  // same address, its own quota
 }
 
+// A key's quota is the key's when a JWT comes with it and makes the
+// principal: on a route that takes either or wants both, adding a token,
+// or calling from other addresses, buys no fresh quota.
+TEST_F(ApiKeyGatewayTest, RateLimitPerKeyHoldsWhenAJwtComesToo) {
+  for (const AuthnMode mode : {AuthnMode::kAnyOf, AuthnMode::kAllOf}) {
+    Route route = Reports({CredentialKind::kJwt, CredentialKind::kApiKey});
+    route.authn.mode = mode;
+    route.authz = {};
+    route.rate_limit =
+        RouteRateLimit{.key = RouteRateLimit::Key::kApiKey,
+                       .policy = {.algorithm = guard::RateLimitPolicy::Algorithm::kSlidingWindow,
+                                  .limit = 2,
+                                  .window = std::chrono::seconds(60)}};
+    auto gw = MakeWithKeys({route});
+    const std::string key = NewKey();
+    const std::string bearer = Bearer(Claims());
+    const auto decide = [&](std::string_view ip) {
+      return gw->Decide({.method = "GET",
+                         .host = "api.example",
+                         .target = "/reports/q3",
+                         .authorization = bearer,
+                         .authorization_count = 1,
+                         .api_key = key,
+                         .api_key_count = 1,
+                         .client_ip = ip});
+    };
+    const Decision first = decide("192.0.2.1");
+    ASSERT_EQ(first.status, 200) << first.reason;
+    EXPECT_EQ(first.principal->credential(), CredentialKind::kJwt);
+    EXPECT_EQ(decide("198.51.100.2").status, 200);
+    EXPECT_EQ(decide("203.0.113.3").status, 429) << "mode " << static_cast<int>(mode);
+    EXPECT_EQ(DecideKey(*gw, key).status, mode == AuthnMode::kAnyOf ? 429 : 401);
+  }
+}
+
 TEST_F(ApiKeyGatewayTest, RoutesNeedTheKeyStore) {
   EXPECT_FALSE(Gateway::Create(Options({Reports()}), clock_).has_value());
 }

@@ -115,6 +115,14 @@ TEST_F(GatewayTest, RefusesAnIssuerNamedAsApiKeys) {
   EXPECT_NE(gw.error().message().find("'api-key'"), std::string::npos) << gw.error().message();
 }
 
+// Limits by principal key a caller by `<issuer name>/<subject>`: a name
+// with a '/' could make two issuers' subjects one key, one quota.
+TEST_F(GatewayTest, RefusesAnIssuerNameWithASlash) {
+  GatewayOptions options = Options({Orders()});
+  options.issuers[1].name = "corp/partners";
+  EXPECT_THAT(RefusalOf(std::move(options)), ::testing::HasSubstr("a name holds no '/'"));
+}
+
 // A token finds its issuer by `iss`: a second issuer of the same `iss` (one
 // provider listed twice, say with another audience) would never be tried.
 TEST_F(GatewayTest, RefusesTwoIssuersOfOneIss) {
