@@ -283,13 +283,16 @@ TEST_F(ApiKeyGatewayTest, AnotherSchemeIsNoCredentialOfOurs) {
   EXPECT_EQ(DecideKey(*open, key, "Basic dXNlcjpwYXNz").status, 200);
 }
 
+RouteRateLimit TwoAMinutePerKey() {
+  return {.key = RouteRateLimit::Key::kApiKey,
+          .policy = {.algorithm = guard::RateLimitPolicy::Algorithm::kSlidingWindow,
+                     .limit = 2,
+                     .window = std::chrono::seconds(60)}};
+}
+
 TEST_F(ApiKeyGatewayTest, RateLimitPerKey) {
   Route route = Reports();
-  route.rate_limit =
-      RouteRateLimit{.key = RouteRateLimit::Key::kApiKey,
-                     .policy = {.algorithm = guard::RateLimitPolicy::Algorithm::kSlidingWindow,
-                                .limit = 2,
-                                .window = std::chrono::seconds(60)}};
+  route.rate_limit = TwoAMinutePerKey();
   auto gw = MakeWithKeys({route});
   const std::string a = NewKey();
   const std::string b = NewKey();
@@ -307,11 +310,7 @@ TEST_F(ApiKeyGatewayTest, RateLimitPerKeyHoldsWhenAJwtComesToo) {
     Route route = Reports({CredentialKind::kJwt, CredentialKind::kApiKey});
     route.authn.mode = mode;
     route.authz = {};
-    route.rate_limit =
-        RouteRateLimit{.key = RouteRateLimit::Key::kApiKey,
-                       .policy = {.algorithm = guard::RateLimitPolicy::Algorithm::kSlidingWindow,
-                                  .limit = 2,
-                                  .window = std::chrono::seconds(60)}};
+    route.rate_limit = TwoAMinutePerKey();
     auto gw = MakeWithKeys({route});
     const std::string key = NewKey();
     const std::string bearer = Bearer(Claims());
