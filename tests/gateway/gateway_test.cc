@@ -359,6 +359,19 @@ TEST_F(GatewayTest, PrincipalsThatNameSubjectsNeedOneIssuer) {
   EXPECT_THAT(RefusalOf(Options({spiffe_without_certificates})),
               ::testing::HasSubstr("only a client certificate carries"));
 
+  // A prefix within the trust domain spans others
+  // (spiffe://prod.example.evil/...): refused; one within the path is not.
+  for (const char* pattern : {"spiffe://prod.example*", "spiffe://prod*", "spiffe://*"}) {
+    Route wide = any_issuer;
+    wide.authn.credentials = {CredentialKind::kMtls};
+    wide.authz.principals = {pattern};
+    EXPECT_THAT(RefusalOf(Options({wide})), ::testing::HasSubstr("every trust domain")) << pattern;
+  }
+  Route segment = any_issuer;
+  segment.authn.credentials = {CredentialKind::kMtls};
+  segment.authz.principals = {"spiffe://prod.example/ns/shop/sa/web-*"};
+  EXPECT_EQ(RefusalOf(Options({segment})), "");
+
   // One issuer (named twice is still one); a token bound to a certificate
   // (all_of: the principal is the token's); SPIFFE IDs alone, whatever the
   // issuers.
