@@ -333,22 +333,26 @@ Result<Route> RouteFromNode(const ConfigNode& node) {
   if (route.path_prefix.empty() || route.path_prefix.front() != '/') {
     return Err(node["path_prefix"].Error("must start with '/'"));
   }
+  // A path as the normalizer leaves one: no query, dot-segment, empty
+  // segment, escape of an unreserved character or lower-case escape. A
+  // prefix in another form would never match a request's path, which is
+  // matched normalized, and its requests would fall through to a later,
+  // maybe looser, route; a rewrite in another form would give the service
+  // what the gateway would have refused or changed.
+  const auto normalized = [](const std::string& path) {
+    Result<net::NormalizedTarget> normal = net::NormalizeRequestTarget(path);
+    return path.starts_with('/') && normal && normal->path == path && normal->query.empty() &&
+           path.find('?') == std::string::npos;
+  };
+  if (!normalized(route.path_prefix)) {
+    return Err(node["path_prefix"].Error(
+        "must be a normalized path, as requests' paths are matched: no '.' or '..' segment, "
+        "no '//', no query, escapes in upper case and none of an unreserved character"));
+  }
   if (ConfigNode rewrite = node["prefix_rewrite"]; !rewrite.IsMissing()) {
     if (route.upstream.empty()) return Err(rewrite.Error("needs an upstream to forward to"));
     BULWARK_ASSIGN_OR_RETURN(std::string to, rewrite.String());
-    // A path as the normalizer leaves one, so the service gets nothing the
-    // gateway would have refused or changed: no query, dot-segment, empty
-    // segment or escape of an unreserved character.
-    const auto normalized = [](const std::string& path) {
-      Result<net::NormalizedTarget> normal = net::NormalizeRequestTarget(path);
-      return path.starts_with('/') && normal && normal->path == path && normal->query.empty() &&
-             path.find('?') == std::string::npos;
-    };
     if (!normalized(to)) return Err(rewrite.Error("must be a normalized path, such as /v1 or /"));
-    // The prefix is told to the service (X-Forwarded-Prefix) when stripped.
-    if (!normalized(route.path_prefix)) {
-      return Err(node["path_prefix"].Error("must be a normalized path to be rewritten"));
-    }
     if (to.ends_with('/')) to.pop_back();
     route.prefix_rewrite = std::move(to);
   }

@@ -574,6 +574,24 @@ TEST(ServerConfigTest, ParsesARoutePrefixRewrite) {
   EXPECT_NE(odd_prefix.error().message().find("path_prefix"), std::string::npos);
 }
 
+// A request's path is matched normalized, so a prefix in another form
+// would never match and its requests would fall through to a later, maybe
+// looser, route (a public `/`): refused, rewritten or not.
+TEST(ServerConfigTest, ARoutesPathPrefixIsNormalized) {
+  for (std::string_view bad : {"/a//b", "/a/../admin", "/./admin", "/%7Euser", "/caf%c3%a9/admin",
+                               "/admin?x=1", "/a%2Fb", "/admin//"}) {
+    ExpectRouteRefused(fmt::format("path_prefix: \"{}\"", bad), "path_prefix");
+  }
+  for (std::string_view good : {"/", "/admin", "/admin/", "/caf%C3%A9/admin", "/~user", "/v1.2"}) {
+    const std::string yaml = fmt::format(
+        "gateway:\n  upstreams: [{{name: u, address: \"h:1\"}}]\n"
+        "  routes: [{{name: r, upstream: u, path_prefix: \"{}\"}}]\n",
+        good);
+    auto parsed = Parse(yaml);
+    EXPECT_TRUE(parsed.has_value()) << good << ": " << parsed.error().message();
+  }
+}
+
 // A route's host is matched as a Host is read: case and one final dot do
 // not count. A port, which a Host's never counts either, or a name that is
 // not one, is refused rather than matching every host or none.
