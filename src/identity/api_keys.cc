@@ -403,12 +403,15 @@ Result<ApiKey> ApiKeyIndex::Verify(std::string_view presented) const {
 }
 
 bool ApiKeyIndex::Stands(std::string_view id) const {
-  if (broken_.load(std::memory_order_relaxed)) return true;
   const std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
   const auto it = snapshot->find(std::string(id));
-  if (it == snapshot->end()) return false;
-  const ApiKey& key = it->second.key;
-  return !key.revoked_at && !(key.expires_at && clock_.NowUnixSeconds() >= *key.expires_at);
+  // An expiry is known here, watch or no watch: a tunnel ends with it.
+  if (it != snapshot->end()) {
+    const std::optional<int64_t> expires_at = it->second.key.expires_at;
+    if (expires_at && clock_.NowUnixSeconds() >= *expires_at) return false;
+  }
+  if (broken_.load(std::memory_order_relaxed)) return true;
+  return it != snapshot->end() && !it->second.key.revoked_at;
 }
 
 }  // namespace bulwark::identity

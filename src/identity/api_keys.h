@@ -111,13 +111,18 @@ class ApiKeyIndex {
   Result<ApiKey> Verify(std::string_view presented) const;
 
   // Whether the key of id `id`, verified before, still stands: neither
-  // revoked, expired nor deleted. True while the index has lost its watch
-  // (it cannot tell; Verify refuses every key meanwhile), and it is asked
-  // again once the watch is back.
+  // revoked, expired nor deleted. While the index has lost its watch only
+  // an expiry it holds can tell (a revocation would go unseen; Verify
+  // refuses every key meanwhile): a key not expired stands, and is asked
+  // about again once the watch is back.
   bool Stands(std::string_view id) const;
 
   // How many keys the current snapshot holds.
   size_t size() const;
+
+  // Marks the watch lost, as its failure does, without the repair that
+  // follows one: for a test of what the index answers meanwhile.
+  void MarkWatchLostForTesting() { broken_.store(true); }
 
  private:
   struct Entry {

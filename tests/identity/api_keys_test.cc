@@ -233,6 +233,25 @@ TEST_P(ApiKeysTest, ExpiresAtItsTtl) {
   EXPECT_FALSE(index_->Stands(key.substr(4, 16)));
 }
 
+// While the index has lost its store watch, a tunnel opened on a key
+// stands (a revocation would go unseen, and cutting every tunnel for the
+// store's outage would be worse), but not past the key's expiry, which the
+// index holds.
+TEST_P(ApiKeysTest, AKeyExpiresWhileTheWatchIsLost) {
+  ApiKeySpec spec = Spec();
+  spec.ttl = std::chrono::seconds(3600);
+  const std::string expiring = Create(spec);
+  const std::string lasting = Create(Spec());
+  ASSERT_TRUE(Eventually(
+      [&] { return index_->Verify(expiring).has_value() && index_->Verify(lasting).has_value(); }));
+  index_->MarkWatchLostForTesting();
+  EXPECT_EQ(index_->Verify(lasting).error().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(index_->Stands(expiring.substr(4, 16)));
+  clock_.Advance(std::chrono::seconds(3600));
+  EXPECT_FALSE(index_->Stands(expiring.substr(4, 16)));
+  EXPECT_TRUE(index_->Stands(lasting.substr(4, 16)));
+}
+
 // Only durable backends have something to reopen.
 class DurableApiKeysTest : public ApiKeysTest {};
 
