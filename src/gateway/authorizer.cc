@@ -16,9 +16,8 @@ bool MatchesPattern(std::string_view value, std::string_view pattern) {
 
 // "spiffe://prod.example/ns/x" is in trust domain "prod.example".
 bool InTrustDomain(std::string_view spiffe_id, std::string_view domain) {
-  constexpr std::string_view kScheme = "spiffe://";
-  if (!spiffe_id.starts_with(kScheme)) return false;
-  std::string_view rest = spiffe_id.substr(kScheme.size());
+  if (!spiffe_id.starts_with(kSpiffeScheme)) return false;
+  std::string_view rest = spiffe_id.substr(kSpiffeScheme.size());
   return rest.starts_with(domain) && (rest.size() == domain.size() || rest[domain.size()] == '/');
 }
 

@@ -31,10 +31,9 @@ bool IsPublicSuffix(const std::string& domain) {
   static const std::unique_ptr<psl_ctx_t, void (*)(psl_ctx_t*)> latest(psl_latest(nullptr),
                                                                        psl_free);
   const psl_ctx_t* list = latest != nullptr ? latest.get() : psl_builtin();
-  // Without a list (a libpsl built without one, and no system file), only
-  // a top-level domain is known to be one.
-  if (list == nullptr) return domain.find('.') == std::string::npos;
-  return psl_is_public_suffix(list, domain.c_str()) != 0;
+  // Without a list (a libpsl built without one, and no system file), the
+  // check for a top-level domain, made before, is all there is.
+  return list != nullptr && psl_is_public_suffix(list, domain.c_str()) != 0;
 }
 
 bool IsLowerAlpha(char c) { return c >= 'a' && c <= 'z'; }

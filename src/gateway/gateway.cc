@@ -100,17 +100,17 @@ Status CheckSubjectSources(const Route& route, size_t issuer_count) {
   }
   const auto& principals = route.authz.principals;
   for (const std::string& pattern : principals) {
+    if (!IsSpiffePattern(pattern)) continue;
     // A prefix inside the trust domain would span others:
     // `spiffe://example.org*` takes `spiffe://example.org.evil/x` too.
-    if (IsSpiffePattern(pattern) && pattern.ends_with('*') &&
-        pattern.find('/', std::string_view("spiffe://").size()) == std::string::npos) {
+    if (pattern.ends_with('*') && pattern.find('/', kSpiffeScheme.size()) == std::string::npos) {
       return InvalidArgumentError(fmt::format(
           "route '{}': principal '{}' would take every trust domain that begins so: a "
           "prefix of SPIFFE IDs ends within their path (spiffe://example.org/*), or name the "
           "trust domain in spiffe_trust_domains",
           route.name, pattern));
     }
-    if (IsSpiffePattern(pattern) && certificates == 0) {
+    if (certificates == 0) {
       return InvalidArgumentError(fmt::format(
           "route '{}': principal '{}' is a SPIFFE ID, which only a client certificate carries, "
           "and the route takes none (authn credentials: mtls)",

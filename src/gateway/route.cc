@@ -43,7 +43,7 @@ bool RouteAuthn::TakesApiKeys() const {
                                                CredentialKind::kApiKey) != credentials.end();
 }
 
-bool IsSpiffePattern(std::string_view pattern) { return pattern.starts_with("spiffe://"); }
+bool IsSpiffePattern(std::string_view pattern) { return pattern.starts_with(kSpiffeScheme); }
 
 bool IsIdentityField(std::string_view name) {
   return net::HasPrefixIgnoringCase(name, kGatewayFieldPrefix);

@@ -154,6 +154,7 @@ std::string RoutedHostName(std::string_view host);
 std::string_view HostWithoutPort(std::string_view host);
 // Whether a `principals` pattern names SPIFFE IDs (starts `spiffe://`)
 // rather than subjects.
+inline constexpr std::string_view kSpiffeScheme = "spiffe://";
 bool IsSpiffePattern(std::string_view pattern);
 // The names of the gateway's own fields begin so, in any case: it sets
 // them, and drops any a client or a service sends.

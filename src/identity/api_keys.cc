@@ -118,22 +118,18 @@ Result<std::pair<ApiKey, std::string>> Parse(std::string_view text) {
     const json::value* v = o.if_contains(field);
     return v != nullptr && v->is_string() ? &v->as_string() : nullptr;
   };
-  auto num = [&o](std::string_view field) -> std::optional<int64_t> {
+  // A number, or none if absent (or null). One in another form (a float,
+  // a date another tool wrote) makes the record unreadable: read as none, a
+  // revocation or expiry would be lost and the key stand again.
+  auto num = [&o](std::string_view field) -> Result<std::optional<int64_t>> {
     const json::value* v = o.if_contains(field);
-    if (v == nullptr || !v->is_int64()) return std::nullopt;
-    return v->as_int64();
+    if (v == nullptr || v->is_null()) return std::optional<int64_t>();
+    if (!v->is_int64()) return Err(DataLossError("api key record: bad " + std::string(field)));
+    return std::optional<int64_t>(v->as_int64());
   };
-  // A revocation or expiry in another form (a float, a date written by
-  // another tool) must not read as none: the key would stand again.
-  for (std::string_view field : {"expires_at", "revoked_at"}) {
-    const json::value* v = o.if_contains(field);
-    if (v != nullptr && !v->is_null() && !v->is_int64()) {
-      return Err(DataLossError("api key record: bad " + std::string(field)));
-    }
-  }
   const json::string* id = str("id");
   const json::string* hash = str("hash");
-  const std::optional<int64_t> created = num("created_at");
+  BULWARK_ASSIGN_OR_RETURN(const std::optional<int64_t> created, num("created_at"));
   if (id == nullptr || hash == nullptr || !created || !hash->starts_with("sha256:")) {
     return Err(DataLossError("api key record lacks id, hash or created_at"));
   }
@@ -144,8 +140,8 @@ Result<std::pair<ApiKey, std::string>> Parse(std::string_view text) {
   BULWARK_ASSIGN_OR_RETURN(key.scopes, StringList(o, "scopes"));
   BULWARK_ASSIGN_OR_RETURN(key.roles, StringList(o, "roles"));
   key.created_at = *created;
-  key.expires_at = num("expires_at");
-  key.revoked_at = num("revoked_at");
+  BULWARK_ASSIGN_OR_RETURN(key.expires_at, num("expires_at"));
+  BULWARK_ASSIGN_OR_RETURN(key.revoked_at, num("revoked_at"));
   Result<std::string> raw = jose::Base64UrlDecode(std::string_view(*hash).substr(7));
   if (!raw || raw->size() != 32) return Err(DataLossError("api key record: bad hash"));
   return std::pair{std::move(key), std::move(*raw)};
@@ -396,22 +392,24 @@ Result<ApiKey> ApiKeyIndex::Verify(std::string_view presented) const {
   }
   const ApiKey& key = it->second.key;
   if (key.revoked_at) return Err(UnauthenticatedError("api key revoked"));
-  if (key.expires_at && clock_.NowUnixSeconds() >= *key.expires_at) {
+  if (Expired(key)) {
     return Err(UnauthenticatedError("api key expired"));
   }
   return key;
 }
 
+bool ApiKeyIndex::Expired(const ApiKey& key) const {
+  return key.expires_at && clock_.NowUnixSeconds() >= *key.expires_at;
+}
+
 bool ApiKeyIndex::Stands(std::string_view id) const {
   const std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
   const auto it = snapshot->find(std::string(id));
+  const ApiKey* key = it == snapshot->end() ? nullptr : &it->second.key;
   // An expiry is known here, watch or no watch: a tunnel ends with it.
-  if (it != snapshot->end()) {
-    const std::optional<int64_t> expires_at = it->second.key.expires_at;
-    if (expires_at && clock_.NowUnixSeconds() >= *expires_at) return false;
-  }
+  if (key != nullptr && Expired(*key)) return false;
   if (broken_.load(std::memory_order_relaxed)) return true;
-  return it != snapshot->end() && !it->second.key.revoked_at;
+  return key != nullptr && !key->revoked_at;
 }
 
 }  // namespace bulwark::identity

@@ -134,6 +134,8 @@ class ApiKeyIndex {
   ApiKeyIndex(store::Store& store, const Clock& clock) : store_(store), clock_(clock) {}
   // Reads every key into a new snapshot and watches from the revision read.
   Status Load();
+  // Whether `key` has expired by the clock.
+  bool Expired(const ApiKey& key) const;
   void Apply(std::span<const store::Event> events);
   void OnWatchError(const Status& status);
   void RepairLoop();

@@ -690,11 +690,10 @@ void TlsContextSource::Watch() {
 bool ExpectPeerName(SSL* ssl, const std::string& name) {
   if (name.empty()) return false;
   boost::system::error_code ec;
-  const boost::asio::ip::address address = boost::asio::ip::make_address(name, ec);
+  boost::asio::ip::make_address(name, ec);
   if (!ec) {
-    // As a certificate holds it: without a zone (which Asio took).
-    const std::string ip = address.is_v6() ? address.to_v6().to_string() : name;
-    const std::string unzoned = ip.substr(0, ip.find('%'));
+    // As a certificate holds it: without an IPv6 zone, which Asio takes.
+    const std::string unzoned = name.substr(0, name.find('%'));
     return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), unzoned.c_str()) == 1;
   }
   // The name must be among the certificate's DNS names: a certificate
