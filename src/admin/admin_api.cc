@@ -144,8 +144,13 @@ Result<std::string> HashAdminToken(std::string_view token) {
 
 bool AdminApi::TakesBodyAt(std::string_view path) { return path.starts_with(kAdminPrefix); }
 
+bool AdminApi::PeerAllowed(const net::HttpRequest& request) const {
+  return !options_.peer_allowed || options_.peer_allowed(request.remote_address);
+}
+
 bool AdminApi::TokenAccepted(const net::HttpRequest& request) const {
-  return identity::StaticTokenMatches(net::BearerTokenOf(request), options_.token_sha256);
+  return PeerAllowed(request) &&
+         identity::StaticTokenMatches(net::BearerTokenOf(request), options_.token_sha256);
 }
 
 std::optional<net::HttpResponse> AdminApi::Handle(const net::HttpRequest& request,
@@ -155,11 +160,15 @@ std::optional<net::HttpResponse> AdminApi::Handle(const net::HttpRequest& reques
   const auto start = std::chrono::steady_clock::now();
   std::string audit_reason;
   net::HttpResponse response;
-  bool authenticated = false;
-
   const std::string_view token = net::BearerTokenOf(request);
-  authenticated = identity::StaticTokenMatches(token, options_.token_sha256);
-  if (!authenticated) {
+  // The address first: from elsewhere, even the right token would not do.
+  const bool peer_allowed = PeerAllowed(request);
+  const bool authenticated =
+      peer_allowed && identity::StaticTokenMatches(token, options_.token_sha256);
+  if (!peer_allowed) {
+    response = net::JsonError(403, "the admin API is not open to this address");
+    audit_reason = "admin API not open to this address";
+  } else if (!authenticated) {
     response = net::BearerRefusal(request, "bulwark-admin", "admin token required");
     audit_reason = token.empty() ? "admin token missing" : "admin token invalid";
   } else {

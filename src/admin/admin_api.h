@@ -22,17 +22,20 @@
 // entities that do not fit) is 400 naming the document and place, and
 // changes nothing; a good one is a new snapshot before the answer returns.
 //
-// Every call needs `Authorization: Bearer <admin token>` (compared in
-// constant time); a POST needs `Content-Type: application/json`, which a
-// browser cannot send cross-site without a preflight. Answers are JSON with
-// `Cache-Control: no-store`; errors are {"error": "..."} without internals.
-// Each change is audited. Calls write to the store, so they wait for its
-// fsync on the io thread: fine for administration, not a data path.
+// Every call must come from an address the API is open to (`admin.allow`,
+// loopback by default; 403 otherwise, whatever it carries) and needs
+// `Authorization: Bearer <admin token>` (compared in constant time); a POST needs `Content-Type:
+// application/json`, which a browser cannot send cross-site without a preflight. Answers are JSON
+// with `Cache-Control: no-store`; errors are {"error": "..."} without internals. Each change is
+// audited. Calls write to the store, so they wait for its fsync on the io thread: fine for
+// administration, not a data path.
 #ifndef BULWARK_ADMIN_ADMIN_API_H_
 #define BULWARK_ADMIN_ADMIN_API_H_
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "audit/audit_queue.h"
 #include "core/clock.h"
@@ -45,6 +48,9 @@ namespace bulwark::admin {
 struct AdminOptions {
   // SHA-256 of the admin token (the token itself is not kept).
   std::string token_sha256;
+  // Whether a caller whose connection comes from `address` (the peer, not
+  // a field a client could write) may use the API at all; null: any.
+  std::function<bool(std::string_view address)> peer_allowed;
 };
 
 // The SHA-256 AdminOptions keeps of a token; kInvalidArgument if the token
@@ -77,6 +83,7 @@ class AdminApi {
                                           std::string_view path) const;
 
  private:
+  bool PeerAllowed(const net::HttpRequest& request) const;
   net::HttpResponse Dispatch(const net::HttpRequest& request, std::string_view path,
                              std::string& audit_reason) const;
   net::HttpResponse CreateApiKey(const net::HttpRequest& request, std::string& audit_reason) const;

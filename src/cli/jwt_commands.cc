@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "core/clock.h"
+#include "crypto/secret_bytes.h"
 #include "jose/json.h"
 #include "jose/jwt.h"
 
@@ -16,6 +17,7 @@ std::optional<jose::Jwks> LoadKeys(const std::string& path) {
   std::string text;
   if (!ReadFileOrComplain(path, text)) return std::nullopt;
   auto keys = jose::Jwks::ParseKeyOrSet(text);
+  crypto::WipeString(text);  // a private key's text
   if (!keys) {
     std::cerr << "error: " << path << ": " << keys.error().message() << "\n";
     return std::nullopt;

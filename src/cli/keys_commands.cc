@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include "cli/commands.h"
+#include "crypto/secret_bytes.h"
 #include "jose/jwk.h"
 
 namespace bulwark::cli {
@@ -59,7 +60,7 @@ void RegisterKeysCommands(CLI::App& app, int& exit_code) {
       return;
     }
     auto jwk = jose::Jwk::Parse(text);
-    std::fill(text.begin(), text.end(), '\0');
+    crypto::WipeString(text);
     if (!jwk) {
       std::cerr << "error: " << *path << ": " << jwk.error().message() << "\n";
       exit_code = kExitUsage;

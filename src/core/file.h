@@ -12,6 +12,12 @@ namespace bulwark {
 // opened.
 Result<std::string> ReadFileToString(const std::string& path);
 
+// The same, for a file that holds a secret (a private key): read straight
+// into the string returned, which is sized to the file first, so that no
+// buffer of a stream or a grown string is freed holding a copy. The caller
+// wipes the string when done (crypto::WipeString).
+Result<std::string> ReadSecretFile(const std::string& path);
+
 }  // namespace bulwark
 
 #endif  // BULWARK_CORE_FILE_H_

@@ -70,7 +70,7 @@ std::string_view ClientIp(const net::HttpRequest& request, Flavor flavor) {
   if (size_t comma = last.rfind(','); comma != std::string_view::npos) {
     last.remove_prefix(comma + 1);
   }
-  while (!last.empty() && last.front() == ' ') last.remove_prefix(1);
+  net::TrimOws(last);
   return last;
 }
 

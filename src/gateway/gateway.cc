@@ -668,15 +668,7 @@ Decision Gateway::Decide(const RequestFacts& request) const {
                      .tls = request.tls,
                      .tls_info = request.tls_info,
                      .now = clock_.NowUnixSeconds()};
-  AuthzDecision verdict = authorizer_.Authorize(authz);
-  if (verdict.allowed && route->authz.cedar) verdict = cedar_->Authorize(authz);
-  if (verdict.allowed && route->authz.relation) {
-    AuthzDecision related = relations_->Authorize(authz);
-    // Both decided: the audit record names both reasons.
-    if (related.allowed && route->authz.cedar)
-      related.reason = verdict.reason + "; " + related.reason;
-    verdict = std::move(related);
-  }
+  AuthzDecision verdict = Authorize(authz);
   if (!verdict.allowed) {
     decision.status = 403;
     decision.reason = verdict.reason;
@@ -701,9 +693,50 @@ Decision Gateway::Decide(const RequestFacts& request) const {
     if (!WithinLimit(*limiter, *limit_key, decision)) return decision;
   }
 
+  if (tunnel && (route->authz.cedar || route->authz.relation)) {
+    decision.held_authorization = std::make_shared<const HeldAuthorization>(
+        HeldAuthorization{.route = route,
+                          .principal = decision.principal,
+                          .action = std::string(request.method),
+                          .resource = decision.path,
+                          .host = std::string(host),
+                          .client_ip = authz.client_ip,
+                          .tls = request.tls,
+                          .tls_info = request.tls_info != nullptr
+                                          ? std::optional<net::TlsConnectionInfo>(*request.tls_info)
+                                          : std::nullopt});
+  }
   decision.status = 200;
   decision.reason = std::move(verdict.reason);  // "allowed", or the policies that permitted
   return decision;
+}
+
+AuthzDecision Gateway::Authorize(const AuthzRequest& request) const {
+  const Route& route = *request.route;
+  AuthzDecision verdict = authorizer_.Authorize(request);
+  if (verdict.allowed && route.authz.cedar) verdict = cedar_->Authorize(request);
+  if (verdict.allowed && route.authz.relation) {
+    AuthzDecision related = relations_->Authorize(request);
+    // Both decided: the audit record names both reasons.
+    if (related.allowed && route.authz.cedar) {
+      related.reason = verdict.reason + "; " + related.reason;
+    }
+    verdict = std::move(related);
+  }
+  return verdict;
+}
+
+bool Gateway::StillAuthorized(const HeldAuthorization& held) const {
+  return Authorize({.route = held.route,
+                    .principal = held.principal.get(),
+                    .action = held.action,
+                    .resource = held.resource,
+                    .host = held.host,
+                    .client_ip = held.client_ip,
+                    .tls = held.tls,
+                    .tls_info = held.tls_info.has_value() ? &*held.tls_info : nullptr,
+                    .now = clock_.NowUnixSeconds()})
+      .allowed;
 }
 
 bool DroppedRequestFields::Drops(std::string_view name, std::string_view value) const {

@@ -95,6 +95,20 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 // value, "" if none.
 std::string_view FillCredentialFacts(const HeaderList& headers, RequestFacts& facts);
 
+// What a tunnel's request was authorized on, held while the tunnel runs
+// (Gateway::StillAuthorized): a tunnel has no next request for a changed
+// policy or relation to refuse.
+struct HeldAuthorization {
+  const Route* route = nullptr;
+  std::shared_ptr<const Principal> principal;  // null: anonymous
+  std::string action;
+  std::string resource;
+  std::string host;
+  std::optional<IpAddress> client_ip;
+  bool tls = false;
+  std::optional<net::TlsConnectionInfo> tls_info;
+};
+
 struct Decision {
   int status = 403;              // 200 = allow; else the HTTP status to answer
   std::string reason;            // detail for audit and logs, never for the client
@@ -139,6 +153,10 @@ struct Decision {
   HeaderList identity_headers() const {
     return allowed() && principal ? IdentityHeaders(*principal) : HeaderList();
   }
+  // Allowed as a WebSocket handshake on a route decided by policies or
+  // relations, which may change while its tunnel runs: what it was
+  // authorized on. Null otherwise.
+  std::shared_ptr<const HeldAuthorization> held_authorization;
   // Refused for a JWT kid its issuer's set lacks while a refetch of that
   // set starts: a caller that can wait may decide again once
   // KeyFetches(jwks_refetch) exceeds jwks_refetch.after.
@@ -221,6 +239,10 @@ class Gateway {
   // Whether the API key of id `id`, which authenticated a request, still
   // stands (ApiKeyIndex::Stands); true without an index.
   bool ApiKeyStands(std::string_view id) const;
+  // Whether the authorizers would still allow what `held` was allowed, with
+  // the policies and relations as they are now and this gateway's clock.
+  // For a tunnel, which the io thread ends once they would not.
+  bool StillAuthorized(const HeldAuthorization& held) const;
   // Whether `principal`'s credential has not reached its end by this
   // gateway's clock (Principal::ends_at; true when it has none).
   bool PrincipalUnexpired(const Principal& principal) const {
@@ -259,6 +281,9 @@ class Gateway {
   // which copy counts).
   std::optional<std::string_view> RateLimitKey(const Route& route, const RequestFacts& request,
                                                const Decision& decision, std::string& key) const;
+  // The route's authorizers in turn (its rules, then Cedar, then relations);
+  // the first refusal, else the last allowance.
+  AuthzDecision Authorize(const AuthzRequest& request) const;
   // Fills decision.principal or returns the failing status in decision.
   bool Authenticate(const Route& route, const RequestFacts& request, Decision& decision) const;
   void Challenge(Decision& decision, int status, std::string_view error, std::string reason) const;

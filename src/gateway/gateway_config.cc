@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "gateway/cors.h"
+#include "gateway/health_checker.h"
+#include "net/http_fetch.h"
 #include "net/request_head.h"
 #include "net/request_path.h"
 #include "policy/cedar_parser.h"
@@ -571,6 +573,11 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
                         "circuit_breaker", "tls", "health_check", "retry", "dns_refresh_ms"}));
     UpstreamConfig upstream;
     BULWARK_ASSIGN_OR_RETURN(upstream.name, item["name"].String());
+    // Routes name their upstream: a second of one name would never be used.
+    if (std::any_of(config.upstreams.begin(), config.upstreams.end(),
+                    [&](const UpstreamConfig& u) { return u.name == upstream.name; })) {
+      return Err(item["name"].Error("another upstream has this name"));
+    }
     if (ConfigNode list = item["addresses"]; !list.IsMissing()) {
       if (!item["address"].IsMissing()) {
         return Err(list.Error("give address or addresses, not both"));
@@ -653,6 +660,16 @@ Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::s
       health.timeout = std::chrono::milliseconds(timeout);
       health.unhealthy_threshold = static_cast<int>(unhealthy);
       health.healthy_threshold = static_cast<int>(healthy);
+      // Each endpoint's check URL must be one the checker can fetch, or
+      // every check of it would fail and the endpoint go unhealthy for good.
+      for (const UpstreamAddress& address : upstream.addresses) {
+        const std::string url = HealthCheckUrl(upstream.options.tls.has_value(), address.host,
+                                               address.port, health.path);
+        if (Status fetchable = net::CheckFetchUrl(url, /*allow_plain_http=*/true);
+            !fetchable.ok()) {
+          return Err(check.Error("cannot check " + url + ": " + fetchable.message()));
+        }
+      }
       upstream.health_check = std::move(health);
     }
     if (ConfigNode retry = item["retry"]; !retry.IsMissing()) {

@@ -3,10 +3,18 @@
 #include <algorithm>
 #include <optional>
 
+#include <fmt/format.h>
+
 #include "core/log.h"
 #include "net/upstream_pool.h"
 
 namespace bulwark::gateway {
+
+std::string HealthCheckUrl(bool tls, std::string_view host, uint16_t port, std::string_view path) {
+  const bool v6 = host.find(':') != std::string_view::npos;
+  return fmt::format("{}://{}{}{}:{}{}", tls ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "",
+                     port, path);
+}
 
 HealthChecker::HealthChecker(std::vector<Target> targets, metrics::MetricsRegistry* registry)
     : gauges_(registry != nullptr ? &registry->AddGaugeFamily(

@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -36,6 +37,10 @@ struct HealthCheckOptions {
   int unhealthy_threshold = 2;
   int healthy_threshold = 1;
 };
+
+// The URL an endpoint at `host` (an IPv6 literal without brackets) and
+// `port` is checked at: its scheme, the authority, `path`.
+std::string HealthCheckUrl(bool tls, std::string_view host, uint16_t port, std::string_view path);
 
 class HealthChecker {
  public:

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "core/file.h"
+#include "crypto/secret_bytes.h"
 #include "jose/jwt.h"
 
 namespace bulwark::gateway {
@@ -72,9 +73,10 @@ Result<std::unique_ptr<IdentityTokenSigner>> IdentityTokenSigner::Create(
   if (options.ttl < std::chrono::seconds(10) || options.ttl > std::chrono::hours(1)) {
     return Err(InvalidArgumentError("identity token: ttl must be between 10 s and 1 h"));
   }
-  Result<std::string> text = ReadFileToString(options.key_file);
+  Result<std::string> text = ReadSecretFile(options.key_file);
   if (!text) return Err(NotFoundError("identity token: " + text.error().message()));
   auto key = jose::Jwk::Parse(*text);
+  crypto::WipeString(*text);  // the private key's text
   if (!key) {
     return Err(InvalidArgumentError("identity token: key file " + options.key_file + ": " +
                                     key.error().message()));

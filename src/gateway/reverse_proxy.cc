@@ -426,25 +426,32 @@ class InFlightTunnel final : public net::Tunnel {
   InFlight in_flight_;
 };
 
-// A tunnel runs while the credentials that opened it stand: once its API
-// key is revoked, expires or is deleted, or its JWT passes its exp (and the
-// issuer's leeway), the io thread ends it within a second
-// (Tunnel::EndedCredential), as a request on it would be refused then.
+// A tunnel runs while the credentials that opened it stand and its request
+// would still be allowed: once its API key is revoked, expires or is
+// deleted, its JWT passes its exp (and the issuer's leeway), or the
+// policies or relations its route is decided by would now refuse it, the io
+// thread ends it within a second (Tunnel::EndedCredential), as a request
+// on it would be refused then.
 class CredentialBoundTunnel final : public net::Tunnel {
  public:
-  // `key_id` "" and `token` null each bind nothing.
+  // `key_id` "", `token` null and `authorization` null each bind nothing.
   CredentialBoundTunnel(std::shared_ptr<net::Tunnel> tunnel, const Gateway& gateway,
-                        std::string key_id, std::shared_ptr<const Principal> token)
+                        std::string key_id, std::shared_ptr<const Principal> token,
+                        std::shared_ptr<const HeldAuthorization> authorization)
       : tunnel_(std::move(tunnel)),
         gateway_(gateway),
         key_id_(std::move(key_id)),
-        token_(std::move(token)) {}
+        token_(std::move(token)),
+        authorization_(std::move(authorization)) {}
   asio::awaitable<void> Run(net::TunnelEnd& client, std::string_view early) override {
     co_await tunnel_->Run(client, early);
   }
   std::string_view EndedCredential() const override {
     if (!key_id_.empty() && !gateway_.ApiKeyStands(key_id_)) return "API key";
     if (token_ != nullptr && !gateway_.PrincipalUnexpired(*token_)) return "token";
+    if (authorization_ != nullptr && !gateway_.StillAuthorized(*authorization_)) {
+      return "authorization";
+    }
     return tunnel_->EndedCredential();
   }
 
@@ -453,6 +460,7 @@ class CredentialBoundTunnel final : public net::Tunnel {
   const Gateway& gateway_;
   const std::string key_id_;
   const std::shared_ptr<const Principal> token_;
+  const std::shared_ptr<const HeldAuthorization> authorization_;
 };
 
 }  // namespace
@@ -509,17 +517,16 @@ std::string AddressLabel(const boost::asio::ip::tcp::endpoint& e) {
 }
 
 // The health check of the endpoint at `o` (an upstream's options, with the
-// endpoint's host and port) whose `authority` is Authority(o), named
-// `label`, at the addresses the proxy connects it to (`resolved`, so its
-// name is not looked up again).
+// endpoint's host and port), named `label`, at the addresses the proxy connects it to (`resolved`,
+// so its name is not looked up again).
 HealthChecker::Target HealthTarget(const std::string& upstream, const net::UpstreamOptions& o,
-                                   const std::string& authority, const std::string& label,
+                                   const std::string& label,
                                    const std::vector<boost::asio::ip::tcp::endpoint>& resolved,
                                    const HealthCheckOptions& check) {
   HealthChecker::Target target{
       .name = upstream,
       .endpoint = label,
-      .url = fmt::format("{}://{}{}", o.tls ? "https" : "http", authority, check.path),
+      .url = HealthCheckUrl(o.tls.has_value(), o.host, o.port, check.path),
       // A check passes on its status: a long health page (Spring's with
       // details, say) is not held against the endpoint (read and dropped).
       .fetch = {.timeout = check.timeout, .head_only = true, .allow_plain_http = true},
@@ -599,9 +606,9 @@ std::shared_ptr<ReverseProxy::Endpoint> ReverseProxy::MakeEndpoint(
   endpoint->tls_context = upstream.tls_context;
   endpoint->weight = address.weight;
   if (upstream.config.health_check) {
-    endpoint->health = health_->Add(
-        HealthTarget(upstream.name, endpoint->options, endpoint->authority, endpoint->label,
-                     endpoint->resolved, *upstream.config.health_check));
+    endpoint->health =
+        health_->Add(HealthTarget(upstream.name, endpoint->options, endpoint->label,
+                                  endpoint->resolved, *upstream.config.health_check));
   }
   return endpoint;
 }
@@ -1434,9 +1441,10 @@ void ReverseProxy::FinishForward(const Endpoint& endpoint, Result<net::HttpRespo
         !decision.route->websocket_outlives_token) {
       token = decision.principal;
     }
-    if (!decision.api_key_id.empty() || token) {
+    if (!decision.api_key_id.empty() || token || decision.held_authorization) {
       response->tunnel = std::make_shared<CredentialBoundTunnel>(
-          std::move(response->tunnel), gateway_, decision.api_key_id, std::move(token));
+          std::move(response->tunnel), gateway_, decision.api_key_id, std::move(token),
+          decision.held_authorization);
     }
   }
   out = std::move(*response);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <optional>
+#include <string>
 
 #include "net/request_head.h"
 #include "net/request_path.h"
@@ -29,7 +31,11 @@ std::string_view HostNameOf(std::string_view host) {
 }  // namespace
 
 std::string RoutedHostName(std::string_view host) {
-  std::string name(HostNameOf(host));
+  const std::string_view bare_host = HostNameOf(host);
+  if (bare_host.starts_with('[')) {
+    return net::CanonicalIpv6Literal(bare_host).value_or(std::string(bare_host));
+  }
+  std::string name(bare_host);
   for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return name;
 }
@@ -127,7 +133,12 @@ std::string ForwardedPath(const Route& route, std::string_view path) {
 
 const Route* RouteTable::Match(std::string_view method, std::string_view host,
                                std::string_view path) const {
-  const std::string_view bare_host = HostNameOf(host);
+  std::string_view bare_host = HostNameOf(host);
+  std::optional<std::string> ipv6_literal;
+  if (bare_host.starts_with('[')) {
+    ipv6_literal = net::CanonicalIpv6Literal(bare_host);
+    if (ipv6_literal.has_value()) bare_host = *ipv6_literal;
+  }
   for (const Route& route : routes_) {
     if (!route.host.empty() && !net::EqualsIgnoreCase(route.host, bare_host)) continue;
     if (!PathUnderPrefix(path, route.path_prefix, !route.case_sensitive)) continue;

@@ -147,7 +147,8 @@ bool IsGatewayOwnedRequestField(std::string_view name);
 // and policies see it: lower case, without the port, and without the dot
 // that ends a fully qualified name (`API.example.:8443` is api.example, as
 // DNS and nginx's server names have it; a service behind would take it for
-// that host too).
+// that host too); an IPv6 literal in its RFC 5952 form (`[0:0::1]` is
+// `[::1]`).
 std::string RoutedHostName(std::string_view host);
 // `host` without its `:port`, if it has one (an IPv6 literal keeps its
 // brackets).

@@ -5,9 +5,9 @@
 namespace bulwark::guard {
 
 namespace {
-constexpr int kClosed = static_cast<int>(CircuitBreaker::State::kClosed);
-constexpr int kOpen = static_cast<int>(CircuitBreaker::State::kOpen);
-constexpr int kHalfOpen = static_cast<int>(CircuitBreaker::State::kHalfOpen);
+constexpr uint32_t kClosed = static_cast<uint32_t>(CircuitBreaker::State::kClosed);
+constexpr uint32_t kOpen = static_cast<uint32_t>(CircuitBreaker::State::kOpen);
+constexpr uint32_t kHalfOpen = static_cast<uint32_t>(CircuitBreaker::State::kHalfOpen);
 }  // namespace
 
 CircuitBreaker::CircuitBreaker(CircuitBreakerOptions options, const Clock& clock,
@@ -26,9 +26,9 @@ void CircuitBreaker::Moved(bool opened) {
     // Set, then look again: a move on another thread between the load and
     // the Set would otherwise be overwritten with the older state. Any
     // later move sets the gauge itself after its own.
-    for (int state = state_.load(std::memory_order_acquire);;) {
-      metrics_.state->Set(state);
-      const int now = state_.load(std::memory_order_acquire);
+    for (State state = this->state();;) {
+      metrics_.state->Set(static_cast<int>(state));
+      const State now = this->state();
       if (now == state) break;
       state = now;
     }
@@ -42,70 +42,76 @@ int64_t CircuitBreaker::NowNanos() const {
 }
 
 CircuitBreaker::Admission CircuitBreaker::Admit() {
-  int state = state_.load(std::memory_order_acquire);
-  if (state == kClosed) return Admission::kAllowed;
-  if (state == kOpen) {
-    const int64_t open_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.open_duration).count();
-    if (NowNanos() - opened_at_ns_.load(std::memory_order_acquire) < open_ns) {
-      return Admission::kRefused;
-    }
-    // The pause is over: one thread moves to half-open; everyone then
-    // competes for the probe slots below.
-    if (state_.compare_exchange_strong(state, kHalfOpen, std::memory_order_acq_rel)) {
-      probes_in_flight_.store(0, std::memory_order_release);
-      Moved(/*opened=*/false);
-    } else if (state == kClosed) {
-      return Admission::kAllowed;
-    } else if (state == kOpen) {
-      return Admission::kRefused;
+  const uint32_t probes = static_cast<uint32_t>(options_.half_open_probes);
+  uint32_t word = word_.load(std::memory_order_acquire);
+  while (true) {
+    switch (word & kStateMask) {
+      case kClosed:
+        return Admission::kAllowed;
+      case kOpen: {
+        const int64_t open_ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(options_.open_duration).count();
+        if (NowNanos() - opened_at_ns_.load(std::memory_order_acquire) < open_ns) {
+          return Admission::kRefused;
+        }
+        // The pause is over: the thread that moves to half-open holds its
+        // first probe.
+        if (word_.compare_exchange_weak(word, kHalfOpen | kOneProbe, std::memory_order_acq_rel)) {
+          Moved(/*opened=*/false);
+          return Admission::kProbe;
+        }
+        break;
+      }
+      default:  // half-open
+        if (word / kOneProbe >= probes) return Admission::kRefused;
+        if (word_.compare_exchange_weak(word, word + kOneProbe, std::memory_order_acq_rel)) {
+          return Admission::kProbe;
+        }
+        break;
     }
   }
-  if (probes_in_flight_.fetch_add(1, std::memory_order_acq_rel) < options_.half_open_probes) {
-    return Admission::kProbe;
-  }
-  probes_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
-  return Admission::kRefused;
 }
 
 void CircuitBreaker::RecordSuccess() {
   consecutive_failures_.store(0, std::memory_order_release);
-  int expected = kHalfOpen;
-  if (state_.compare_exchange_strong(expected, kClosed, std::memory_order_acq_rel)) {
-    probes_in_flight_.store(0, std::memory_order_release);
-    Moved(/*opened=*/false);
+  uint32_t word = word_.load(std::memory_order_acquire);
+  while ((word & kStateMask) == kHalfOpen) {
+    if (word_.compare_exchange_weak(word, kClosed, std::memory_order_acq_rel)) {
+      Moved(/*opened=*/false);
+      return;
+    }
   }
 }
 
 void CircuitBreaker::RecordAbandoned(Admission admission) {
   if (admission != Admission::kProbe) return;
-  if (state_.load(std::memory_order_acquire) != kHalfOpen) return;
-  // Never below zero: a change of state since Allow reset the count.
-  int probes = probes_in_flight_.load(std::memory_order_acquire);
-  while (probes > 0 &&
-         !probes_in_flight_.compare_exchange_weak(probes, probes - 1, std::memory_order_acq_rel)) {
+  // Never below zero: a move of state since Admit has let its probes go.
+  // (A probe of an earlier half-open spell that is abandoned in a later one
+  // frees a slot of that one: it is rare and errs by one probe.)
+  uint32_t word = word_.load(std::memory_order_acquire);
+  while ((word & kStateMask) == kHalfOpen && word >= kOneProbe) {
+    if (word_.compare_exchange_weak(word, word - kOneProbe, std::memory_order_acq_rel)) return;
   }
 }
 
 void CircuitBreaker::RecordFailure() {
   // opened_at is written before the state turns open, so no thread can see
   // the open state with an old opening time.
-  if (state_.load(std::memory_order_acquire) == kHalfOpen) {
+  uint32_t word = word_.load(std::memory_order_acquire);
+  if ((word & kStateMask) == kHalfOpen) {
     opened_at_ns_.store(NowNanos(), std::memory_order_release);
-    int expected = kHalfOpen;
-    if (state_.compare_exchange_strong(expected, kOpen, std::memory_order_acq_rel)) {
-      probes_in_flight_.store(0, std::memory_order_release);
-      Moved(/*opened=*/true);
-      return;
+    while ((word & kStateMask) == kHalfOpen) {
+      if (word_.compare_exchange_weak(word, kOpen, std::memory_order_acq_rel)) {
+        Moved(/*opened=*/true);
+        return;
+      }
     }
   }
   const int failures = consecutive_failures_.fetch_add(1, std::memory_order_acq_rel) + 1;
-  if (failures < options_.failure_threshold || state_.load(std::memory_order_acquire) != kClosed) {
-    return;
-  }
+  if (failures < options_.failure_threshold || state() != State::kClosed) return;
   opened_at_ns_.store(NowNanos(), std::memory_order_release);
-  int expected = kClosed;
-  if (state_.compare_exchange_strong(expected, kOpen, std::memory_order_acq_rel)) {
+  uint32_t expected = kClosed;
+  if (word_.compare_exchange_strong(expected, kOpen, std::memory_order_acq_rel)) {
     consecutive_failures_.store(0, std::memory_order_release);
     Moved(/*opened=*/true);
   }

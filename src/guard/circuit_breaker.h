@@ -55,7 +55,9 @@ class CircuitBreaker {
   // any, is freed; nothing else changes.
   void RecordAbandoned(Admission admission);
 
-  State state() const { return static_cast<State>(state_.load(std::memory_order_acquire)); }
+  State state() const {
+    return static_cast<State>(word_.load(std::memory_order_acquire) & kStateMask);
+  }
 
   // Its gauge and counter are left to another breaker from now on (one
   // that replaced it under the same series); it goes on deciding.
@@ -68,13 +70,19 @@ class CircuitBreaker {
   // is counted.
   void Moved(bool opened);
 
+  // The state in the low bits of word_, and above them, while half-open,
+  // the probes in flight: one word, so that a move of state and the count
+  // of its probes change together, and no thread's probe is counted against
+  // a state it did not see.
+  static constexpr uint32_t kStateMask = 3;
+  static constexpr uint32_t kOneProbe = 4;
+
   const CircuitBreakerOptions options_;
   const Clock& clock_;
   const CircuitBreakerMetrics metrics_;
-  std::atomic<int> state_{static_cast<int>(State::kClosed)};
+  std::atomic<uint32_t> word_{static_cast<uint32_t>(State::kClosed)};
   std::atomic<int> consecutive_failures_{0};
   std::atomic<int64_t> opened_at_ns_{0};
-  std::atomic<int> probes_in_flight_{0};
   std::atomic<bool> reporting_{true};
 };
 

@@ -6,6 +6,7 @@
 
 #include "crypto/digest.h"
 #include "crypto/random.h"
+#include "crypto/secret_bytes.h"
 #include "jose/base64url.h"
 #include "jose/json.h"
 
@@ -27,10 +28,15 @@ Result<std::optional<std::string>> OptString(const json::object& o, std::string_
   return std::optional<std::string>(std::string(it->value().get_string()));
 }
 
+// Decoded from the object's own text, with no copy of it (a private
+// member's text is wiped there: WipeSecretMembers).
 Result<std::string> B64Member(const json::object& o, std::string_view name) {
-  BULWARK_ASSIGN_OR_RETURN(auto s, OptString(o, name));
-  if (!s) return Err(Invalid("jwk is missing '" + std::string(name) + "'"));
-  auto bytes = Base64UrlDecode(*s);
+  auto it = o.find(name);
+  if (it == o.end()) return Err(Invalid("jwk is missing '" + std::string(name) + "'"));
+  if (!it->value().is_string()) {
+    return Err(Invalid("jwk member '" + std::string(name) + "' must be a string"));
+  }
+  auto bytes = Base64UrlDecode(std::string_view(it->value().get_string()));
   if (!bytes) return Err(Invalid("jwk member '" + std::string(name) + "' is not base64url"));
   return std::move(*bytes);
 }
@@ -38,8 +44,38 @@ Result<std::string> B64Member(const json::object& o, std::string_view name) {
 Result<crypto::SecretBytes> SecretMember(const json::object& o, std::string_view name) {
   BULWARK_ASSIGN_OR_RETURN(std::string bytes, B64Member(o, name));
   crypto::SecretBytes out = crypto::SecretBytes::FromString(bytes);
-  std::fill(bytes.begin(), bytes.end(), '\0');
+  crypto::WipeString(bytes);
   return out;
+}
+
+// The members of a JWK that hold private key material (RFC 7518 section 6).
+constexpr std::string_view kSecretMembers[] = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"};
+
+// Overwrites the text of `key`'s private members, and of each key of a
+// set, before the parsed document is freed.
+void WipeSecretMembers(json::object& key) {
+  for (std::string_view name : kSecretMembers) {
+    if (json::value* member = key.if_contains(name)) {
+      if (json::string* text = member->if_string()) {
+        std::fill(text->data(), text->data() + text->size(), '\0');
+      } else if (json::array* items = member->if_array()) {  // RSA's `oth`
+        for (json::value& item : *items) {
+          if (json::object* prime = item.if_object()) {
+            for (auto& [field, value] : *prime) {
+              if (json::string* text = value.if_string()) {
+                std::fill(text->data(), text->data() + text->size(), '\0');
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  if (json::value* keys = key.if_contains("keys"); keys != nullptr && keys->is_array()) {
+    for (json::value& item : keys->get_array()) {
+      if (json::object* one = item.if_object()) WipeSecretMembers(*one);
+    }
+  }
 }
 
 std::optional<KeyType> CurveFromName(std::string_view crv) {
@@ -153,7 +189,9 @@ Status Jwk::Finish(std::optional<JwsAlgorithm> declared) {
 
 Result<Jwk> Jwk::Parse(std::string_view text) {
   BULWARK_ASSIGN_OR_RETURN(json::object obj, ParseJsonObject(text));
-  return FromJson(obj);
+  Result<Jwk> jwk = FromJson(obj);
+  WipeSecretMembers(obj);
+  return jwk;
 }
 
 Result<Jwk> Jwk::FromJson(const json::object& o) {
@@ -399,6 +437,12 @@ Result<Jwks> Jwks::Parse(std::string_view text) {
   JsonLimits limits;
   limits.max_bytes = 1 << 20;
   BULWARK_ASSIGN_OR_RETURN(json::object obj, ParseJsonObject(text, limits));
+  const Result<Jwks> set = FromParsedSet(obj);
+  WipeSecretMembers(obj);
+  return set;
+}
+
+Result<Jwks> Jwks::FromParsedSet(const json::object& obj) {
   auto it = obj.find("keys");
   if (it == obj.end() || !it->value().is_array()) {
     return Err(Invalid("jwks must be an object with a 'keys' array"));
@@ -423,11 +467,15 @@ Result<Jwks> Jwks::ParseKeyOrSet(std::string_view text) {
   JsonLimits limits;
   limits.max_bytes = 1 << 20;
   BULWARK_ASSIGN_OR_RETURN(json::object obj, ParseJsonObject(text, limits));
-  if (obj.contains("keys")) return Parse(text);
-  BULWARK_ASSIGN_OR_RETURN(Jwk jwk, Jwk::FromJson(obj));
-  std::vector<Jwk> keys;
-  keys.push_back(std::move(jwk));
-  return Jwks(std::move(keys));
+  Result<Jwks> set = [&]() -> Result<Jwks> {
+    if (obj.contains("keys")) return FromParsedSet(obj);
+    BULWARK_ASSIGN_OR_RETURN(Jwk jwk, Jwk::FromJson(obj));
+    std::vector<Jwk> keys;
+    keys.push_back(std::move(jwk));
+    return Jwks(std::move(keys));
+  }();
+  WipeSecretMembers(obj);
+  return set;
 }
 
 size_t Jwks::DropSecretKeys() {

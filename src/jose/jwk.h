@@ -120,6 +120,9 @@ class Jwks {
   std::string ToJson(bool include_private = false) const;
 
  private:
+  // The set a parsed {"keys": [...]} holds.
+  static Result<Jwks> FromParsedSet(const boost::json::object& set);
+
   std::vector<Jwk> keys_;
   size_t skipped_ = 0;
 };

@@ -85,9 +85,12 @@ Result<Target> ParseTarget(std::string_view url, bool allow_plain_http = false) 
       port = authority.substr(colon + 1);
       host = authority.substr(0, colon);
     }
-    // A DNS name or an IPv4 address, as written (no percent-encoding).
+    // A DNS name or an IPv4 address, as written (no percent-encoding); a
+    // name may hold `_`, as the names of Docker's networks and hosts files
+    // do.
     if (host.empty() || !std::ranges::all_of(host, [](char c) {
-          return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.';
+          return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' ||
+                 c == '_';
         })) {
       return Err(InvalidArgumentError("URL host is malformed"));
     }
@@ -251,8 +254,8 @@ asio::awaitable<Result<FetchedResponse>> Fetch(Target target, std::vector<tcp::e
 
 }  // namespace
 
-Status CheckFetchUrl(std::string_view url) {
-  Result<Target> target = ParseTarget(url);
+Status CheckFetchUrl(std::string_view url, bool allow_plain_http) {
+  Result<Target> target = ParseTarget(url, allow_plain_http);
   return target ? OkStatus() : target.error();
 }
 

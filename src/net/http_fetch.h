@@ -62,8 +62,9 @@ struct FetchedResponse {
 };
 
 // OK if FetchUrl would accept `url` (its errors of kInvalidArgument), so a
-// misconfigured URL is refused at start rather than at the first fetch.
-Status CheckFetchUrl(std::string_view url);
+// misconfigured URL is refused at start rather than at the first fetch;
+// `allow_plain_http` as FetchOptions::allow_plain_http.
+Status CheckFetchUrl(std::string_view url, bool allow_plain_http = false);
 
 // GETs `url` (or sends options.method). Errors: kInvalidArgument for a URL
 // that is not http(s), has user info or a fragment, or is plain http to a

@@ -100,6 +100,37 @@ struct LogIfThrew {
   }
 };
 
+// Whether bytes of a request are waiting on the connection, on its socket
+// or read ahead into OpenSSL: a request in flight, not idleness.
+bool HasBytesWaiting(internal::ConnectionSlot& slot) {
+  boost::system::error_code ec;
+  return slot.stream->available(ec) > 0 || (slot.tls != nullptr && SSL_has_pending(slot.tls) == 1);
+}
+
+// At the connection limit: closes the connection of this worker that is
+// nearest its deadline among those waiting for a request with nothing of
+// one arrived (between requests, or before the first), to make room for a
+// new one, as nginx reuses its idle keep-alive connections. Clients that
+// hold idle connections so cannot keep new ones out. False if none is idle.
+// (The closed one gives its unit back as its coroutine ends, so the count
+// may stand one over the limit until then.)
+bool ReclaimIdleConnection(Worker& worker) {
+  internal::ConnectionSlot* chosen = nullptr;
+  for (internal::ConnectionSlot* slot : worker.connections) {
+    // timed_out: cancelled already, by the sweep or by an earlier call.
+    if (slot->phase != ConnectionPhase::kIdle || slot->timed_out || HasBytesWaiting(*slot)) {
+      continue;
+    }
+    if (chosen == nullptr || slot->deadline < chosen->deadline) chosen = slot;
+  }
+  if (chosen == nullptr) return false;
+  chosen->timed_out = true;
+  boost::system::error_code ec;
+  chosen->stream->cancel(ec);
+  log::Debug("net.http.idle_connection_reclaimed", {});
+  return true;
+}
+
 asio::awaitable<void> AcceptLoop(Worker& worker) {
   internal::ServerShared& shared = worker.shared;
   asio::steady_timer backoff(worker.ioc);
@@ -108,24 +139,31 @@ asio::awaitable<void> AcceptLoop(Worker& worker) {
     auto [ec, socket] = co_await worker.acceptor.async_accept(peer, kAwaitInPlace);
     if (shared.stopping.load(std::memory_order_acquire)) co_return;
     if (ec == asio::error::connection_aborted) continue;
-    if (ec && IsTransientAcceptError(ec)) {
-      // Out of descriptors, every thread meets it 20 times a second.
-      static log::Throttle throttle(std::chrono::seconds(10));
-      if (const std::optional<int64_t> held = throttle.Pass()) {
-        log::Warn("net.http.accept_backoff", {{"error", ec.message()}, {"suppressed", *held}});
+    if (ec) {
+      // Out of descriptors, every thread meets it 20 times a second. Any
+      // other error (EPERM from a firewall or security module, a network
+      // error accept(2) passes on: ENETDOWN, EHOSTUNREACH...) concerns one
+      // connection, as accept(2) says. Either way the loop goes on after a
+      // pause: were it to end, this thread's socket would stay in the
+      // reuse-port group, and the kernel would go on handing it a share of
+      // the new connections that no one takes. (The acceptor stays open:
+      // only Stop closes it, after shutting down listen_fd.)
+      static log::Throttle shortage_throttle(std::chrono::seconds(10));
+      static log::Throttle other_throttle(std::chrono::seconds(10));
+      if (IsTransientAcceptError(ec)) {
+        if (const std::optional<int64_t> held = shortage_throttle.Pass()) {
+          log::Warn("net.http.accept_backoff", {{"error", ec.message()}, {"suppressed", *held}});
+        }
+      } else if (const std::optional<int64_t> held = other_throttle.Pass()) {
+        log::Error("net.http.accept_failed", {{"error", ec.message()}, {"suppressed", *held}});
       }
       backoff.expires_after(kAcceptBackoff);
       co_await backoff.async_wait(kAwaitInPlace);
       continue;
     }
-    if (ec) {
-      // The acceptor stays open: only Stop closes it, after shutting down listen_fd.
-      log::Error("net.http.accept_failed", {{"error", ec.message()}});
-      co_return;
-    }
     const bool over_limit = shared.connections.fetch_add(1) >= shared.options.max_connections;
     internal::ConnectionTicket ticket(shared);
-    if (over_limit) {
+    if (over_limit && !ReclaimIdleConnection(worker)) {
       log::Debug("net.http.connection_limit", {{"limit", shared.options.max_connections}});
       continue;  // the ticket gives the unit back; the socket closes
     }
@@ -205,13 +243,7 @@ void BeginDrain(Worker& worker) {
   worker.acceptor.close(ec);
   for (internal::ConnectionSlot* slot : worker.connections) {
     if (slot->phase == ConnectionPhase::kActive) continue;
-    // Bytes already waiting, on the socket or read ahead into OpenSSL, are
-    // a request in flight, not idleness.
-    if (slot->phase == ConnectionPhase::kIdle &&
-        (slot->stream->available(ec) > 0 ||
-         (slot->tls != nullptr && SSL_has_pending(slot->tls) == 1))) {
-      continue;
-    }
+    if (slot->phase == ConnectionPhase::kIdle && HasBytesWaiting(*slot)) continue;
     // A tunnel's relay that was busy writing meets the end on its next read
     // (the descriptor stays until the tunnel lets it go).
     if (slot->phase == ConnectionPhase::kTunnel) {

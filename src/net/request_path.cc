@@ -1,5 +1,7 @@
 #include "net/request_path.h"
 
+#include <arpa/inet.h>
+
 #include <array>
 #include <optional>
 #include <string>
@@ -90,6 +92,9 @@ Result<std::string> CanonicalizeEscapes(std::string_view path,
     if (value == '/' && !options.allow_encoded_slash) return Invalid("encoded slash");
     if (value == '\\' && !options.allow_encoded_backslash) return Invalid("encoded backslash");
     if (value == ';' && !options.allow_encoded_semicolon) return Invalid("encoded semicolon");
+    if ((value == '?' || value == '#') && !options.allow_encoded_query_delimiters) {
+      return Invalid("encoded query or fragment delimiter");
+    }
     if (value >= 0x80) has_non_ascii_escape = true;
     if (IsUnreserved(value)) {
       out.push_back(static_cast<char>(value));
@@ -238,6 +243,25 @@ size_t SchemePrefixLength(std::string_view target) {
 
 }  // namespace
 
+std::optional<std::string> CanonicalIpv6Literal(std::string_view bracketed) {
+  // The longest IPv6 text, with an IPv4 tail, is 45 characters.
+  if (bracketed.size() < 4 || bracketed.size() > 47 || bracketed.front() != '[' ||
+      bracketed.back() != ']') {
+    return std::nullopt;
+  }
+  std::array<char, INET6_ADDRSTRLEN + 2> text{};
+  bracketed.substr(1, bracketed.size() - 2).copy(text.data(), bracketed.size() - 2);
+  in6_addr address{};
+  if (inet_pton(AF_INET6, text.data(), &address) != 1) return std::nullopt;
+  text[0] = '[';
+  if (inet_ntop(AF_INET6, &address, text.data() + 1, INET6_ADDRSTRLEN) == nullptr) {
+    return std::nullopt;
+  }
+  std::string canonical(text.data());
+  canonical.push_back(']');
+  return canonical;
+}
+
 Status CheckAuthority(std::string_view authority) {
   if (authority.find('@') != std::string_view::npos) {
     return InvalidArgumentError("userinfo in authority");
@@ -261,10 +285,12 @@ Status CheckAuthority(std::string_view authority) {
   if (!ip_literal && (host.front() == '.' || host.find("..") != std::string_view::npos)) {
     return invalid();
   }
-  for (char c : host) {
-    const auto u = static_cast<unsigned char>(c);
-    if (ip_literal ? !(HexValue(u) >= 0 || c == ':' || c == '.') : !IsUnreserved(u))
-      return invalid();
+  if (ip_literal) {
+    if (!CanonicalIpv6Literal(authority.substr(0, host_end + 1)).has_value()) return invalid();
+  } else {
+    for (char c : host) {
+      if (!IsUnreserved(static_cast<unsigned char>(c))) return invalid();
+    }
   }
   if (rest.empty()) return OkStatus();
   if (rest[0] != ':' || rest.size() < 2 || rest.size() > 6) return invalid();

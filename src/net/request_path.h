@@ -83,6 +83,13 @@ struct PathNormalizationOptions {
   // Security's firewall refuses it too.
   bool allow_encoded_semicolon = false;
 
+  // Accept `%3F` and `%23` in the path and keep them encoded. Off by
+  // default: a proxy or framework behind that decodes the whole target
+  // before splitting it reads `?` as the start of the query and `#` as a
+  // fragment, so `/admin%3F` or `/admin%23x`, which no `/admin` route
+  // takes here, is its `/admin`.
+  bool allow_encoded_query_delimiters = false;
+
   // Merge runs of `/` into one. Turn off only for a service that gives
   // empty segments a meaning; most servers merge, so a route rule would not
   // see `//admin` as `/admin` while the service does.
@@ -133,10 +140,15 @@ struct NormalizedTarget {
   bool operator==(const NormalizedTarget&) const = default;
 };
 
+// `[address]`, an IPv6 literal of a Host field or authority, in the one
+// form RFC 5952 gives each address (lower case, zeros compressed), so that
+// `[0:0::1]` and `[::1]` are one host; nullopt unless it is one.
+std::optional<std::string> CanonicalIpv6Literal(std::string_view bracketed);
+
 // `host` or `host:port`, as an absolute-form target's authority or a Host
 // field must be (RFC 9112 section 3.2): host a reg-name of unreserved
 // characters without empty labels (one final dot aside) or an IPv6 literal,
-// port at most 65535. Stricter than RFC 3986
+// port at most 65535; an IPv6 literal must parse as an address. Stricter than RFC 3986
 // (no userinfo, escapes, sub-delims or IPvFuture), as no real host needs them
 // and each is a chance for two parsers to disagree. kInvalidArgument if not.
 Status CheckAuthority(std::string_view authority);

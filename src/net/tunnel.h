@@ -51,8 +51,9 @@ class Tunnel {
   // timeout; then closes both.
   virtual boost::asio::awaitable<void> Run(TunnelEnd& client, std::string_view early) = 0;
   // "" while the credentials the tunnel was opened on still stand (an API
-  // key neither revoked nor expired, a token not past its exp); else which
-  // one ended, as the log names it ("API key", "token"). The io thread asks
+  // key neither revoked nor expired, a token not past its exp) and its
+  // request would still be authorized; else which ended, as the log names
+  // it ("API key", "token", "authorization"). The io thread asks
   // about once a second while the tunnel runs, on its own thread, and ends
   // the tunnel's traffic once one has ended (a request on a credential that
   // ended would be refused; a tunnel has no next request to refuse).

@@ -234,8 +234,9 @@ std::optional<net::HttpResponse> AuthzenApi::Handle(const net::HttpRequest& requ
   const bool search = path.starts_with(kSearchPrefix) && relations_ != nullptr;
   if (path != kEvaluationPath && path != kEvaluationsPath && !search) return std::nullopt;
   net::HttpResponse response = [&] {
-    if (auto refused =
-            RefuseUnlessAuthorizedJsonPost(request, options_.token_sha256, "bulwark-authzen")) {
+    if (auto refused = RefuseUnlessAuthorizedJsonPost(
+            request, options_.token_sha256, "bulwark-authzen",
+            {.queue = audit_, .clock = &clock_, .route = "authzen", .path = path})) {
       return std::move(*refused);
     }
     if (search) return Search(request, path.substr(kSearchPrefix.size()));

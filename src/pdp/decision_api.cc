@@ -99,8 +99,9 @@ bool DecisionApi::TokenAccepted(const net::HttpRequest& request) const {
 std::optional<net::HttpResponse> DecisionApi::Handle(const net::HttpRequest& request,
                                                      std::string_view path) const {
   if (!TakesBodyAt(path)) return std::nullopt;
-  if (auto refused =
-          RefuseUnlessAuthorizedJsonPost(request, options_.token_sha256, "bulwark-pdp")) {
+  if (auto refused = RefuseUnlessAuthorizedJsonPost(
+          request, options_.token_sha256, "bulwark-pdp",
+          {.queue = audit_, .clock = &clock_, .route = "pdp", .path = path})) {
     return refused;
   }
   boost::system::error_code ec;

@@ -171,8 +171,9 @@ std::optional<net::HttpResponse> RelationsApi::Handle(const net::HttpRequest& re
     if (slash == std::string_view::npos || slash == 0 || slash > 64) return std::nullopt;
     op = rest.substr(slash + 1);
     if (op.starts_with("authorization-models")) {
-      if (auto refused =
-              RefuseUnlessAuthorized(request, options_.token_sha256, "bulwark-relations")) {
+      if (auto refused = RefuseUnlessAuthorized(
+              request, options_.token_sha256, "bulwark-relations",
+              {.queue = audit_, .clock = &clock_, .route = "relations", .path = path})) {
         return refused;
       }
       return AuthorizationModels(request,
@@ -186,7 +187,9 @@ std::optional<net::HttpResponse> RelationsApi::Handle(const net::HttpRequest& re
   } else {
     return std::nullopt;
   }
-  if (auto refused = RefuseUnlessAuthorized(request, options_.token_sha256, "bulwark-relations")) {
+  if (auto refused = RefuseUnlessAuthorized(
+          request, options_.token_sha256, "bulwark-relations",
+          {.queue = audit_, .clock = &clock_, .route = "relations", .path = path})) {
     return refused;
   }
   return Route(request, op, openfga);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/asio/awaitable.hpp>
+#include <thread>
 
 #include "core/file.h"
 #include "core/log.h"
@@ -183,6 +184,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   http_options.host = config.listener.host;
   http_options.port = config.listener.port;
   http_options.threads = config.listener.threads;
+  http_options.max_connections = config.listener.max_connections;
   http_options.max_connections_per_client = config.listener.max_connections_per_client;
   http_options.max_request_line = config.listener.max_request_line;
   http_options.max_header_bytes = config.listener.max_header_bytes;
@@ -249,6 +251,12 @@ uint16_t Server::port() const { return http_->port(); }
 void Server::Stop() {
   if (!http_) return;
   ready_ = false;
+  if (config_.listener.shutdown_delay.count() > 0) {
+    log::Info(
+        "server.not_ready",
+        {{"shutdown_delay_ms", static_cast<int64_t>(config_.listener.shutdown_delay.count())}});
+    std::this_thread::sleep_for(config_.listener.shutdown_delay);
+  }
   log::Info("server.draining",
             {{"drain_timeout_ms", static_cast<int64_t>(config_.listener.drain_timeout.count())}});
   http_->Stop(config_.listener.drain_timeout);

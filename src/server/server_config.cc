@@ -10,6 +10,11 @@ namespace bulwark::server {
 
 namespace {
 
+// 127.0.0.0/8 and ::1: what /metrics and the admin API answer by default.
+std::vector<gateway::CidrRange> LoopbackRanges() {
+  return {*gateway::CidrRange::Parse("127.0.0.0/8"), *gateway::CidrRange::Parse("::1/128")};
+}
+
 std::string FromBase(const std::string& base_dir, const std::string& file) {
   if (file.empty()) return file;
   const std::filesystem::path path(file);
@@ -105,14 +110,13 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
       {"server", "store", "log", "audit", "gateway", "admin", "policy", "relations", "authzen"}));
 
   ConfigNode server = root["server"];
-  BULWARK_RETURN_IF_ERROR(
-      server.CheckKeys({"listen", "threads", "drain_timeout_ms", "max_connections_per_client",
-                        "max_body_bytes", "max_held_body_bytes", "min_body_bytes_per_second",
-                        "max_request_line_bytes", "max_header_bytes", "max_header_fields",
-                        "io_uring", "busy_poll_us", "tls", "metrics_allow"}));
+  BULWARK_RETURN_IF_ERROR(server.CheckKeys(
+      {"listen", "threads", "drain_timeout_ms", "shutdown_delay_ms", "max_connections",
+       "max_connections_per_client", "max_body_bytes", "max_held_body_bytes",
+       "min_body_bytes_per_second", "max_request_line_bytes", "max_header_bytes",
+       "max_header_fields", "io_uring", "busy_poll_us", "tls", "metrics_allow"}));
   if (server["metrics_allow"].IsMissing()) {
-    cfg.listener.metrics_allow = {*gateway::CidrRange::Parse("127.0.0.0/8"),
-                                  *gateway::CidrRange::Parse("::1/128")};
+    cfg.listener.metrics_allow = LoopbackRanges();
   } else {
     BULWARK_ASSIGN_OR_RETURN(cfg.listener.metrics_allow,
                              gateway::CidrList(server["metrics_allow"]));
@@ -125,6 +129,9 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
   BULWARK_ASSIGN_OR_RETURN(int64_t per_client,
                            server["max_connections_per_client"].IntOr(256, 0, 1'000'000));
   cfg.listener.max_connections_per_client = static_cast<size_t>(per_client);
+  BULWARK_ASSIGN_OR_RETURN(int64_t connections,
+                           server["max_connections"].IntOr(10'000, 1, 1'000'000));
+  cfg.listener.max_connections = static_cast<size_t>(connections);
   BULWARK_ASSIGN_OR_RETURN(int64_t line,
                            server["max_request_line_bytes"].IntOr(8 << 10, 256, 64 << 10));
   cfg.listener.max_request_line = static_cast<size_t>(line);
@@ -153,6 +160,8 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
   cfg.listener.threads = static_cast<int>(threads);
   BULWARK_ASSIGN_OR_RETURN(int64_t drain, server["drain_timeout_ms"].IntOr(5000, 0, 600'000));
   cfg.listener.drain_timeout = std::chrono::milliseconds(drain);
+  BULWARK_ASSIGN_OR_RETURN(int64_t delay, server["shutdown_delay_ms"].IntOr(0, 0, 600'000));
+  cfg.listener.shutdown_delay = std::chrono::milliseconds(delay);
   BULWARK_ASSIGN_OR_RETURN(cfg.listener.io_uring, server["io_uring"].BoolOr(true));
   BULWARK_ASSIGN_OR_RETURN(int64_t busy_poll, server["busy_poll_us"].IntOr(0, 0, 1000));
   cfg.listener.busy_poll = std::chrono::microseconds(busy_poll);
@@ -175,12 +184,24 @@ Result<ServerConfig> ServerConfigFromNode(const ConfigNode& root, const std::str
     log::ParseLevel(level, &cfg.log_level);
   }
   if (ConfigNode admin = root["admin"]; !admin.IsMissing()) {
-    BULWARK_RETURN_IF_ERROR(admin.CheckKeys({"token"}));
+    BULWARK_RETURN_IF_ERROR(admin.CheckKeys({"token", "allow"}));
     BULWARK_ASSIGN_OR_RETURN(std::string token, admin["token"].String());
     Result<std::string> hash = admin::HashAdminToken(token);
     crypto::WipeString(token);
     if (!hash) return Err(admin["token"].Error(hash.error().message()));
-    cfg.admin = admin::AdminOptions{.token_sha256 = std::move(*hash)};
+    std::vector<gateway::CidrRange> allow;
+    if (admin["allow"].IsMissing()) {
+      allow = LoopbackRanges();
+    } else {
+      BULWARK_ASSIGN_OR_RETURN(allow, gateway::CidrList(admin["allow"]));
+      if (allow.empty()) return Err(admin["allow"].Error("names no address: leave out `admin:`"));
+    }
+    cfg.admin = admin::AdminOptions{
+        .token_sha256 = std::move(*hash),
+        .peer_allowed = [allow = std::move(allow)](std::string_view address) {
+          const std::optional<gateway::IpAddress> ip = gateway::IpAddress::Parse(address);
+          return ip.has_value() && gateway::AnyContains(allow, *ip);
+        }};
   }
   if (ConfigNode policy = root["policy"]; !policy.IsMissing()) {
     BULWARK_RETURN_IF_ERROR(

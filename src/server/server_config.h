@@ -36,9 +36,19 @@ struct ListenerConfig {
   uint16_t port = 8080;
   int threads = 0;  // 0 = hardware concurrency
   std::chrono::milliseconds drain_timeout{5000};
+  // `server.shutdown_delay_ms`: on SIGTERM/SIGINT, how long the server goes
+  // on serving, /readyz answering 503, before it stops taking connections
+  // and drains, so that a load balancer probing /readyz stops sending
+  // first (Envoy's drain time, a Kubernetes preStop sleep). 0: at once.
+  std::chrono::milliseconds shutdown_delay{0};
   // Open connections one client address may hold; 0 = no cap. Raise it when
   // a proxy in front of Bulwark (nginx auth_request) funnels many clients.
   size_t max_connections_per_client = 256;
+  // `server.max_connections`: open client connections in all; at the cap
+  // an idle one is closed to make room for a new one, else the new one is
+  // closed. Each proxied request also holds a connection to its service, so
+  // the process needs about twice this many file descriptors.
+  size_t max_connections = 10'000;
   // `server.max_request_line_bytes`, `max_header_bytes` and
   // `max_header_fields`: the largest request line (414 beyond it), header
   // section and number of fields (431). The header section may hold what

@@ -27,12 +27,13 @@ class AdminApiTest : public ::testing::Test {
 
   net::HttpResponse Call(std::string method, std::string target, std::string body = "",
                          std::string token = std::string(kToken),
-                         std::string content_type = "application/json") {
+                         std::string content_type = "application/json",
+                         std::string peer = "127.0.0.1") {
     net::HttpRequest request{.method = std::move(method), .target = std::move(target)};
     if (!token.empty()) request.headers.emplace_back("Authorization", "Bearer " + token);
     if (!content_type.empty()) request.headers.emplace_back("Content-Type", content_type);
     request.body = std::move(body);
-    request.remote_address = "127.0.0.1";
+    request.remote_address = std::move(peer);
     std::optional<net::HttpResponse> response = api_->Handle(request, Path(request));
     EXPECT_TRUE(response.has_value());
     return response.value_or(net::HttpResponse{.status = 0});
@@ -110,6 +111,33 @@ TEST_F(AdminApiTest, EveryCallNeedsTheAdminToken) {
   net::HttpResponse r = Call("POST", std::string(kKeys), R"({"name":"x","subject":"y"})", "wrong");
   EXPECT_EQ(r.status, 401);
   EXPECT_EQ(service_->List()->size(), 0u);
+}
+
+// From an address the API is not open to, even the admin token gets 403,
+// and nothing changes; the server reads no body of such a call.
+TEST_F(AdminApiTest, CallsFromAnAddressItIsNotOpenToAreRefused) {
+  api_ = std::make_unique<AdminApi>(
+      AdminOptions{.token_sha256 = *HashAdminToken(kToken),
+                   .peer_allowed = [](std::string_view peer) { return peer == "10.0.0.9"; }},
+      *service_, nullptr, clock_);
+  const std::string create = R"({"name":"x","subject":"y"})";
+  net::HttpResponse r =
+      Call("POST", std::string(kKeys), create, std::string(kToken), "application/json", "10.0.0.8");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(r.body.find("not open to this address"), std::string::npos) << r.body;
+  EXPECT_EQ(service_->List()->size(), 0u);
+  net::HttpRequest head{.method = "POST", .target = std::string(kKeys)};
+  head.headers.emplace_back("Authorization", "Bearer " + std::string(kToken));
+  head.remote_address = "10.0.0.8";
+  EXPECT_FALSE(api_->TokenAccepted(head));
+  head.remote_address = "10.0.0.9";
+  EXPECT_TRUE(api_->TokenAccepted(head));
+  EXPECT_EQ(
+      Call("POST", std::string(kKeys), create, std::string(kToken), "application/json", "10.0.0.9")
+          .status,
+      201);
+  EXPECT_EQ(Call("GET", std::string(kKeys), "", "wrong", "application/json", "10.0.0.9").status,
+            401);
 }
 
 TEST_F(AdminApiTest, RefusesBadRequestsClearly) {

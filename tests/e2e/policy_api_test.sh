@@ -57,6 +57,14 @@ expect_eq "batch" "$(ask "{\"requests\": [{$approve, \"context\": $office}, {$ap
 if grep -q '"results":\[{"decision":"allow".*{"decision":"deny"' "$work/body"; then ok; else bad "batch body: $(cat "$work/body")"; fi
 expect_eq "no token" "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "{$approve}" "$base/v1/authorize")" "401"
 expect_eq "wrong token" "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer nope' -H 'Content-Type: application/json' -d "{$approve}" "$base/v1/authorize")" "401"
+# Both refusals are audited, as at the admin API, without what was sent.
+for _ in $(seq 1 40); do
+  grep -q '"reason":"pdp token invalid"' "$work/audit.log" 2>/dev/null && break
+  sleep 0.05
+done
+expect_eq "refused calls audited" \
+  "$(grep -c '"route":"pdp".*"decision":"deny","status":401.*"reason":"pdp token \(missing\|invalid\)"' "$work/audit.log")" 2
+expect_eq "without the token sent" "$(grep -c '"Bearer nope\|nope"' "$work/audit.log")" 0
 expect_eq "a form post" "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $BULWARK_PDP_TOKEN" -d "{$approve}" "$base/v1/authorize")" "415"
 expect_eq "malformed" "$(ask '{"principal": 1}')" "400"
 if grep -q 'principal' "$work/body"; then ok; else bad "400 body: $(cat "$work/body")"; fi

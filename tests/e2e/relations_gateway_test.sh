@@ -3,7 +3,8 @@
 # /docs/{id} to a real service (nginx) only for callers with `viewer` (GET)
 # or `editor` (PUT) on document:{id}, as the relations say; a share written
 # through the relations API takes effect on the next request and a
-# revocation too. Driven by curl with JWTs from `bulwark jwt sign`.
+# revocation too, and ends a WebSocket tunnel opened under the share.
+# Driven by curl and a node WebSocket client with JWTs from `bulwark jwt sign`.
 # Usage: relations_gateway_test.sh BULWARK_BINARY
 set -uo pipefail
 
@@ -22,12 +23,16 @@ start_nginx <<NGINX || { bad "nginx did not start"; exit 1; }
   }
 NGINX
 ok
+wsport=$(free_port)
+node "$here/websocket_upstream.mjs" "$wsport" &
+pids+=($!)
 
 "$bulwark" keys generate --alg ES256 --kid idp-1 >idp.jwk
 "$bulwark" keys public --key idp.jwk >idp.pub.jwk
 export BULWARK_RELATIONS_TOKEN="e2e-relations-gateway-token-0123456789"
 # config MODEL RELATION: a server whose one route, /docs/, requires the
-# RELATION section's relation under MODEL.
+# RELATION section's relation under MODEL, and /live/, WebSockets to a
+# document's viewers.
 config() {
   cat <<YAML
 server: {listen: 127.0.0.1:0}
@@ -39,6 +44,7 @@ relations:
 gateway:
   upstreams:
     - {name: service, address: 127.0.0.1:$back}
+    - {name: live, address: 127.0.0.1:$wsport}
   issuers:
     - {name: idp, issuer: "https://idp.example", audiences: [docs-api], jwks_file: idp.pub.jwk}
   routes:
@@ -47,6 +53,12 @@ gateway:
       authn: {issuers: [idp]}
       authz: {relation: $2}
       upstream: service
+    - name: live
+      path_prefix: /live/
+      authn: {issuers: [idp]}
+      authz: {relation: {relations: {GET: viewer}, path: "/live/{id}", object: "document:{id}"}}
+      upstream: live
+      websocket: true
 YAML
 }
 config "$root/examples/relations/drive/model.fga" \
@@ -80,9 +92,26 @@ expect_eq "share with bob's team" \
                         {"user": "group:eng#member", "relation": "viewer", "object": "document:roadmap"}]}')" "200"
 expect_eq "bob reads it now" "$(code -H "Authorization: Bearer $bob" "$base/docs/roadmap")" "200"
 expect_eq "but does not edit" "$(code -X PUT -H "Authorization: Bearer $bob" "$base/docs/roadmap")" "403"
+# A WebSocket bob opens under the share runs while it stands.
+node "$here/websocket_client.mjs" "ws://127.0.0.1:$bulwark_port/live/roadmap" "$bob" idle 8 >live.out &
+live_pid=$!
+sleep 1.5
 expect_eq "revoke: bob leaves the team" \
   "$(write '{"deletes": [{"user": "user:bob", "relation": "member", "object": "group:eng"}]}')" "200"
 expect_eq "bob is refused at once" "$(code -H "Authorization: Bearer $bob" "$base/docs/roadmap")" "403"
+# His tunnel ends within a second or so, as a request on it would be
+# refused; it would otherwise run on (until the client's 8 s here).
+wait "$live_pid"
+if grep -q '"subject":"bob"' live.out && grep -q '"close":1006' live.out &&
+  awk -F'"seconds":' '{split($2, a, "}"); exit !(a[1] >= 1.5 && a[1] < 5)}' live.out; then
+  ok
+else
+  bad "bob's tunnel outlived the revoked share: $(cat live.out)"
+fi
+expect_eq "the cut is logged naming the authorization" \
+  "$(grep -c '"msg":"net.http.tunnel_credential_ended","credential":"authorization"' server.log)" 1
+expect_eq "and no tunnel opens again" \
+  "$(node "$here/websocket_client.mjs" "ws://127.0.0.1:$bulwark_port/live/roadmap" "$bob")" '{"status":403}'
 
 # The audit records say why.
 if grep -q '"route":"docs".*"decision":"allow".*relation granted:.*document:roadmap#parent@folder:plans' audit.jsonl; then ok; else

@@ -268,6 +268,34 @@ wait "$pid"
 pid=$main_pid
 port=$main_port
 
+# With a shutdown delay, SIGTERM first turns /readyz to 503 while the
+# server goes on serving, so a load balancer's probe sees it and stops
+# sending; only then does it stop taking connections and drain.
+cat >delay.yaml <<YAML
+server: {listen: 127.0.0.1:0, threads: 1, shutdown_delay_ms: 2000}
+store: {backend: memory}
+YAML
+main_pid=$pid
+main_port=$port
+if start_server delay.yaml delay.log; then ok; else bad "delay start"; cat delay.log; fi
+expect_eq "delay: ready before SIGTERM" "$(curl -s "http://127.0.0.1:$port/readyz")" "ready"
+signalled=$(date +%s.%N)
+kill -TERM "$pid"
+sleep 0.5
+expect_eq "delay: not ready after SIGTERM, still serving" \
+  "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz"):$(curl -s "http://127.0.0.1:$port/healthz")" \
+  "503:ok"
+wait "$pid"
+expect_eq "delay: exits 0" "$?" "0"
+if awk -v a="$signalled" -v b="$(date +%s.%N)" 'BEGIN { exit !(b - a >= 1.9) }'; then ok; else
+  bad "delay: stopped before its shutdown delay"
+fi
+expect_eq "delay: told in the log, then drained" \
+  "$(grep -o '"msg":"server.\(not_ready\|draining\)"' delay.log | tr '\n' ' ')" \
+  '"msg":"server.not_ready" "msg":"server.draining" '
+pid=$main_pid
+port=$main_port
+
 # SIGTERM: readiness drops, the process drains and exits 0.
 kill -TERM "$pid"
 wait "$pid"

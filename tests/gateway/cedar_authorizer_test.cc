@@ -8,6 +8,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <memory>
+
 #include "gateway_fixture.h"
 
 namespace bulwark::gateway::testing {
@@ -211,6 +214,68 @@ TEST_F(CedarRouteTest, TheCedarRequestCarriesTheGatewaysFacts) {
                                             *snapshot);
   ASSERT_TRUE(with_parameters.has_value()) << with_parameters.error().message();
   EXPECT_EQ(with_parameters->context.as_record().at("path").as_string(), "/docs/d1");
+}
+
+// Policies a test changes while the gateway runs, as the store's watch does.
+class SwappedSnapshot final : public cedar::SnapshotSource {
+ public:
+  explicit SwappedSnapshot(cedar::CedarSnapshot snapshot) { Swap(std::move(snapshot)); }
+  std::shared_ptr<const cedar::CedarSnapshot> Current() const override { return current_.load(); }
+  void Swap(cedar::CedarSnapshot snapshot) {
+    current_.store(std::make_shared<const cedar::CedarSnapshot>(std::move(snapshot)));
+  }
+
+ private:
+  std::atomic<std::shared_ptr<const cedar::CedarSnapshot>> current_;
+};
+
+// A WebSocket handshake on a route of policies holds what it was allowed
+// on: once the policies change so that its request would be refused, the
+// tunnel no longer stands (the io thread then ends it), as it would not
+// once the policies allow it again only by a new handshake. A plain
+// request, or a handshake on a route without policies, holds nothing.
+TEST_F(CedarRouteTest, ATunnelsAuthorizationIsHeldAndJudgedAgainstTheCurrentPolicies) {
+  Route docs = Docs();
+  docs.websocket = true;
+  auto source = std::make_shared<SwappedSnapshot>(
+      *cedar::LoadCedarSnapshot(kPolicies, kEntities, std::nullopt));
+  Route orders{.name = "orders", .path_prefix = "/orders", .websocket = true};
+  GatewayOptions options = Options({docs, orders});
+  options.cedar = source;
+  auto gw = Gateway::Create(std::move(options), clock_);
+  ASSERT_TRUE(gw.has_value()) << gw.error().ToString();
+  const std::string bearer = Bearer(Claims());
+  RequestFacts handshake{.method = "GET",
+                         .host = "api.example",
+                         .target = "/docs/d1",
+                         .authorization = bearer,
+                         .authorization_count = 1,
+                         .websocket_upgrade = true,
+                         .client_ip = "192.0.2.7"};
+  const Decision d = (*gw)->Decide(handshake);
+  ASSERT_EQ(d.status, 200) << d.reason;
+  ASSERT_NE(d.held_authorization, nullptr);
+  EXPECT_EQ(d.held_authorization->resource, "/docs/d1");
+  EXPECT_TRUE((*gw)->StillAuthorized(*d.held_authorization));
+
+  // The document changes hands: alice's tunnel to it no longer stands.
+  constexpr std::string_view kGivenAway = R"([
+    {"uid": {"type": "Document", "id": "d1"}, "attrs": {"owner": {"type": "User", "id": "bob"}}, "parents": []}
+  ])";
+  source->Swap(*cedar::LoadCedarSnapshot(kPolicies, kGivenAway, std::nullopt));
+  EXPECT_FALSE((*gw)->StillAuthorized(*d.held_authorization));
+  EXPECT_EQ((*gw)->Decide(handshake).status, 403);
+  source->Swap(*cedar::LoadCedarSnapshot(kPolicies, kEntities, std::nullopt));
+  EXPECT_TRUE((*gw)->StillAuthorized(*d.held_authorization));
+
+  RequestFacts plain = handshake;
+  plain.websocket_upgrade = false;
+  EXPECT_EQ((*gw)->Decide(plain).held_authorization, nullptr);
+  RequestFacts to_orders = handshake;
+  to_orders.target = "/orders";
+  const Decision o = (*gw)->Decide(to_orders);
+  EXPECT_EQ(o.status, 200) << o.reason;
+  EXPECT_EQ(o.held_authorization, nullptr);
 }
 
 std::optional<std::map<std::string, std::string, std::less<>>> MatchPathTemplate(

@@ -456,6 +456,24 @@ TEST_F(ForwardAuthTest, TraefikReadsForwardedHeaders) {
   EXPECT_EQ(missing.status, 400);
 }
 
+// Whitespace around a list's element is spaces or tabs (RFC 9110 section
+// 5.6.1): either way the last hop is the address, not an unknown one.
+TEST_F(ForwardAuthTest, TheLastHopIsTheAddressWhateverWhitespaceLeadsIt) {
+  gw_ = Make({{.name = "office",
+               .path_prefix = "/",
+               .authn = {.mode = AuthnMode::kNone},
+               .authz = {.allow_cidrs = {*CidrRange::Parse("203.0.113.0/24")}}}});
+  for (const char* xff : {"10.0.0.1,203.0.113.9", "10.0.0.1, 203.0.113.9", "10.0.0.1,\t203.0.113.9",
+                          "10.0.0.1 ,\t \t203.0.113.9"}) {
+    auto r = Call(
+        {.method = "GET",
+         .target = "/auth/traefik",
+         .headers = {
+             {"X-Forwarded-Method", "GET"}, {"X-Forwarded-Uri", "/"}, {"X-Forwarded-For", xff}}});
+    EXPECT_EQ(r.status, 200) << xff;
+  }
+}
+
 TEST_F(ForwardAuthTest, ClientAddressComesFromTheProxysHeaders) {
   gw_ = Make({{.name = "internal",
                .path_prefix = "/",

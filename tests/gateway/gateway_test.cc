@@ -437,6 +437,26 @@ TEST_F(GatewayTest, AHostsTrailingDotRoutesToThatHost) {
             200);
 }
 
+// An IPv6 address has many spellings (`[0:0::1]`, `[::0:1]`,
+// `[0000::0001]`); each is the route's host, not a host for the catch-all
+// route, and the policies see it in RFC 5952's form.
+TEST_F(GatewayTest, AnIpv6HostRoutesToItsAddressInAnySpelling) {
+  Route admin = Admin();
+  admin.host = RoutedHostName("[0:0:0:0:0:0:0:1]");
+  EXPECT_EQ(admin.host, "[::1]");
+  Route rest = Public();
+  rest.path_prefix = "/";
+  auto gw = Make({admin, rest});
+  for (const char* host : {"[::1]", "[0:0::1]", "[0000::0001]:8443", "[::0:0:1]"}) {
+    const Decision d = gw->Decide({.method = "GET", .host = host, .target = "/admin"});
+    EXPECT_EQ(d.status, 401) << host;
+    EXPECT_EQ(d.route_name(), admin.name) << host;
+    EXPECT_EQ(RoutedHostName(host), "[::1]") << host;
+  }
+  EXPECT_EQ(RoutedHostName("[FE80::A:0:0:1]:80"), "[fe80::a:0:0:1]");
+  EXPECT_EQ(gw->Decide({.method = "GET", .host = "[::2]", .target = "/admin"}).status, 200);
+}
+
 // DELETE of orders, which needs a token, and a public route for the rest.
 std::vector<Route> DeleteOfOrdersBesideAPublicRest() {
   Route orders = Orders();

@@ -120,6 +120,35 @@ TEST_F(CircuitBreakerTest, ConcurrentCallersGetExactlyTheProbeSlots) {
   EXPECT_EQ(breaker.state(), State::kHalfOpen);
 }
 
+// The callers that arrive together as the pause ends: the thread that
+// moves the breaker to half-open and those that see it half-open at once
+// share the probe slots, and never get more between them.
+TEST_F(CircuitBreakerTest, CallersAtTheEndOfThePauseGetNoMoreThanTheProbeSlots) {
+  constexpr int kThreads = 4;
+  for (int round = 0; round < 2000; ++round) {
+    CircuitBreaker breaker(
+        {.failure_threshold = 1, .open_duration = milliseconds(1), .half_open_probes = 1}, clock_);
+    ASSERT_TRUE(breaker.Allow());
+    breaker.RecordFailure();
+    clock_.Advance(milliseconds(1));
+    std::atomic<int> ready{0};
+    std::atomic<int> probes{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] {
+        ready++;
+        while (ready.load() < kThreads) {
+        }
+        for (int i = 0; i < 3; ++i) {
+          if (breaker.Admit() == CircuitBreaker::Admission::kProbe) probes++;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    ASSERT_EQ(probes.load(), 1) << "round " << round;
+  }
+}
+
 // The gauge and counter follow each move of state as it happens: closed,
 // open, half-open, open again, half-open, closed.
 TEST(CircuitBreakerMetricsTest, ShowEachChangeOfState) {

@@ -31,11 +31,14 @@ HttpResponse Answer(const HttpRequest& request) {
 }
 
 TEST(HttpFetchTest, ChecksUrls) {
-  for (const char* good : {"https://idp.example/jwks", "https://idp.example:8443/a?b=c",
-                           "http://127.0.0.1:9000/jwks", "http://localhost/x", "http://[::1]:80/",
-                           "https://192.0.2.10.sslip.io:8443/jwks", "https://idp.example?x=1"}) {
+  for (const char* good :
+       {"https://idp.example/jwks", "https://idp.example:8443/a?b=c", "http://127.0.0.1:9000/jwks",
+        "http://localhost/x", "http://[::1]:80/", "https://192.0.2.10.sslip.io:8443/jwks",
+        "https://idp.example?x=1", "https://orders_api:8443/healthz"}) {
     EXPECT_TRUE(CheckFetchUrl(good).ok()) << good;
   }
+  // Plain http beyond loopback only when the caller allows it (health checks).
+  EXPECT_TRUE(CheckFetchUrl("http://10.0.0.1:8080/healthz", /*allow_plain_http=*/true).ok());
   for (const char* bad :
        {"", "jwks.json", "ftp://idp.example/x", "http://idp.example/jwks", "http://10.0.0.1/jwks",
         "https://user@idp.example/", "https://idp.example/#f", "file:///etc/passwd",

@@ -372,7 +372,11 @@ TEST_P(HttpServerTest, NoContentResponseCarriesNeitherBodyNorLength) {
   EXPECT_EQ(next->status, 204);
 }
 
-TEST_P(HttpServerTest, ConnectionsOverTheLimitAreClosedAtOnce) {
+// At the limit a connection that waits for a request, with nothing of one
+// arrived, is closed to make room (as nginx reuses idle keep-alive
+// connections), so clients holding idle connections cannot keep new ones
+// out; while every connection is busy, a new one is closed at once.
+TEST_P(HttpServerTest, AtTheLimitAnIdleConnectionMakesRoomAndABusyOneDoesNot) {
   HttpServerOptions options = TestOptions();
   options.threads = 1;
   options.max_connections = 1;
@@ -381,10 +385,17 @@ TEST_P(HttpServerTest, ConnectionsOverTheLimitAreClosedAtOnce) {
   TestClient first(server->port());
   ASSERT_TRUE(first.Send(kGet));
   ASSERT_TRUE(first.ReadResponse().has_value());
-  TestClient second(server->port());
-  EXPECT_TRUE(second.WaitForClose(2s));
-  ASSERT_TRUE(first.Send(kGet));
-  EXPECT_TRUE(first.ReadResponse().has_value());
+  TestClient second(server->port());  // `first` idles between requests
+  ASSERT_TRUE(second.Send(kGet));
+  EXPECT_TRUE(second.ReadResponse().has_value()) << "a new client is served at the limit";
+  EXPECT_TRUE(first.WaitForClose(2s)) << "the idle connection made room";
+  // `second` has begun its next request: it is not idle, and no room is made.
+  ASSERT_TRUE(second.Send("GET / HTTP/1.1\r\n"));
+  std::this_thread::sleep_for(100ms);
+  TestClient third(server->port());
+  EXPECT_TRUE(third.WaitForClose(2s));
+  ASSERT_TRUE(second.Send("Host: example\r\n\r\n"));
+  EXPECT_TRUE(second.ReadResponse().has_value()) << "the busy connection is served on";
 }
 
 // Connections are counted per IPv4 address and per IPv6 /64, so a client

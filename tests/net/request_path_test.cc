@@ -130,7 +130,9 @@ TEST(RequestPathTest, KeepsTheTrailingSlash) {
 
 TEST(RequestPathTest, DecodesOnlyUnreservedCharacters) {
   EXPECT_EQ(PathOf("/%41%7a%30%2D%2E%5F%7E"), "/Az0-._~");
-  EXPECT_EQ(PathOf("/%3F%23%25%20%3A%40"), "/%3F%23%25%20%3A%40");
+  EXPECT_EQ(PathOf("/%25%20%3A%40"), "/%25%20%3A%40");
+  const PathNormalizationOptions delimiters{.allow_encoded_query_delimiters = true};
+  EXPECT_EQ(PathOf("/%3F%23%25%20%3A%40", delimiters), "/%3F%23%25%20%3A%40");
 }
 
 TEST(RequestPathTest, UppercasesTheHexOfKeptEscapes) {
@@ -183,6 +185,23 @@ TEST(RequestPathTest, KeepsAnEncodedSemicolonEncodedWhenAllowed) {
   EXPECT_EQ(PathOf("/a%3bb", allow), "/a%3Bb");
   EXPECT_EQ(PathOf("/public/..%3B/admin", allow), "/public/..%3B/admin");  // an ordinary segment
   EXPECT_FALSE(PathHasPrefixSegment(PathOf("/admin%3B/x", allow), "/admin"));
+}
+
+// A service or proxy behind that decodes the whole target before it splits
+// off the query takes `/admin%3F` for `/admin`, which the gateway would have
+// routed as another path.
+TEST(RequestPathTest, RejectsAnEncodedQueryOrFragmentDelimiterByDefault) {
+  ExpectRejected("/admin%3F", "encoded query or fragment delimiter");
+  ExpectRejected("/admin%3fx=1", "encoded query or fragment delimiter");
+  ExpectRejected("/admin%23/public", "encoded query or fragment delimiter");
+  ExpectRejected("/public/..%2e/admin%23", "encoded query or fragment delimiter");
+  EXPECT_EQ(PathOf("/search?q=%3F%23"), "/search");  // the query is not the path
+}
+
+TEST(RequestPathTest, KeepsEncodedQueryDelimitersEncodedWhenAllowed) {
+  const PathNormalizationOptions allow{.allow_encoded_query_delimiters = true};
+  EXPECT_EQ(PathOf("/files/a%3fb%23c", allow), "/files/a%3Fb%23c");
+  EXPECT_FALSE(PathHasPrefixSegment(PathOf("/admin%3F", allow), "/admin"));
 }
 
 TEST(RequestPathTest, RejectsARawBackslash) {
@@ -348,9 +367,23 @@ TEST(RequestPathTest, RejectsAbsoluteFormWithOtherSchemesOrBadAuthority) {
   ExpectRejected("http://user:pw@h/", "userinfo in authority");
   for (std::string_view target :
        {"http:///a", "http://h:/", "http://h:x/", "http://h:65536/", "http://h%41/",
-        "http://h:1:2/", "http://[::1/", "http://[]/", "http://[::1]x/", "http://h!/"}) {
+        "http://h:1:2/", "http://[::1/", "http://[]/", "http://[::1]x/", "http://h!/",
+        "http://[:::]/", "http://[1::2::3]/", "http://[12345::]/", "http://[::1.2.3]/"}) {
     ExpectRejected(target, "invalid authority");
   }
+}
+
+TEST(RequestPathTest, GivesAnIpv6LiteralItsOneForm) {
+  EXPECT_EQ(CanonicalIpv6Literal("[::1]"), "[::1]");
+  EXPECT_EQ(CanonicalIpv6Literal("[0:0:0:0:0:0:0:1]"), "[::1]");
+  EXPECT_EQ(CanonicalIpv6Literal("[2001:DB8:0:0:1:0:0:1]"), "[2001:db8::1:0:0:1]");
+  EXPECT_EQ(CanonicalIpv6Literal("[::ffff:192.0.2.1]"), "[::ffff:192.0.2.1]");
+  for (std::string_view bad : {"::1", "[::1", "[]", "[1::2::3]", "[::1%25eth0]", "[g::1]",
+                               "[0000:0000:0000:0000:0000:0000:0000:0000:0]"}) {
+    EXPECT_EQ(CanonicalIpv6Literal(bad), std::nullopt) << bad;
+  }
+  EXPECT_TRUE(CheckAuthority("[0:0::1]:8443").ok());
+  EXPECT_FALSE(CheckAuthority("[1::2::3]:8443").ok());
 }
 
 TEST(RequestPathTest, IsIdempotent) {

@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "audit/file_audit_sink.h"
 #include "identity/static_token.h"
@@ -226,6 +228,30 @@ TEST_F(DecisionApiTest, EveryDecisionIsAudited) {
   EXPECT_NE(log.find(R"("decision":"allow")"), std::string::npos) << log;
   EXPECT_NE(log.find("editors-edit"), std::string::npos) << log;
   EXPECT_EQ(log.find(kToken), std::string::npos);  // the token is never logged
+}
+
+// Calls refused for their token are decisions too: someone probing for the
+// token leaves a trail, as at the admin API, and what they sent is not in it.
+TEST_F(DecisionApiTest, CallsRefusedForTheTokenAreAudited) {
+  ASSERT_EQ(Call(std::string(kEdit), "/v1/authorize", "").status, 401);
+  ASSERT_EQ(Call(std::string(kEdit), "/v1/authorize/batch", "guessed-token-value").status, 401);
+  queue_->Stop();
+  std::ifstream in(audit_path_);
+  std::vector<json::object> records;
+  for (std::string line; std::getline(in, line);) {
+    records.push_back(json::parse(line).as_object());
+  }
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].at("reason"), "pdp token missing");
+  EXPECT_EQ(records[1].at("reason"), "pdp token invalid");
+  for (const json::object& record : records) {
+    EXPECT_EQ(record.at("decision"), "deny");
+    EXPECT_EQ(record.at("status"), 401);
+    EXPECT_EQ(record.at("route"), "pdp");
+    EXPECT_EQ(record.at("client_ip"), "10.1.2.3");
+  }
+  EXPECT_EQ(records[1].at("resource"), "/v1/authorize/batch");
+  EXPECT_EQ(json::serialize(records[1]).find("guessed-token-value"), std::string::npos);
 }
 
 }  // namespace

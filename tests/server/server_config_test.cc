@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "gateway/health_checker.h"
+
 namespace bulwark::server {
 namespace {
 
@@ -71,6 +73,35 @@ TEST(ServerConfigTest, AdminTokenMustBeStrongAndIsNotKept) {
   ASSERT_TRUE(cfg.has_value());
   EXPECT_EQ(cfg->admin->token_sha256.size(), 32u);  // a hash, not the token
   EXPECT_EQ(cfg->admin->token_sha256.find("an-admin"), std::string::npos);
+}
+
+// The admin API mints keys and changes policies: by default only a caller
+// on this machine reaches it, and `admin.allow` opens it to named networks.
+TEST(ServerConfigTest, TheAdminApiIsOpenToLoopbackUnlessAllowNamesOthers) {
+  auto cfg = Parse("admin: {token: an-admin-token-of-at-least-32-characters}\n");
+  ASSERT_TRUE(cfg.has_value());
+  ASSERT_TRUE(cfg->admin->peer_allowed);
+  for (std::string_view peer : {"127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1"}) {
+    EXPECT_TRUE(cfg->admin->peer_allowed(peer)) << peer;
+  }
+  for (std::string_view peer : {"10.0.0.5", "192.0.2.1", "::2", "", "not-an-address"}) {
+    EXPECT_FALSE(cfg->admin->peer_allowed(peer)) << peer;
+  }
+  cfg = Parse(
+      "admin: {token: an-admin-token-of-at-least-32-characters, allow: [10.20.0.0/16, "
+      "'2001:db8::/32']}\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().message();
+  EXPECT_TRUE(cfg->admin->peer_allowed("10.20.3.4"));
+  EXPECT_TRUE(cfg->admin->peer_allowed("2001:db8::7"));
+  EXPECT_FALSE(cfg->admin->peer_allowed("127.0.0.1"));  // named networks only
+  EXPECT_FALSE(cfg->admin->peer_allowed("10.21.0.1"));
+  for (std::string_view bad : {"allow: []", "allow: [10.0.0.1/8]", "allow: [nope]"}) {
+    cfg = Parse("admin: {token: an-admin-token-of-at-least-32-characters, " + std::string(bad) +
+                "}\n");
+    ASSERT_FALSE(cfg.has_value()) << bad;
+    EXPECT_NE(cfg.error().message().find("admin.allow"), std::string::npos)
+        << cfg.error().message();
+  }
 }
 
 TEST(ServerConfigTest, PolicySectionNamesFilesAndKeepsOnlyTheTokenHash) {
@@ -141,6 +172,22 @@ TEST(ServerConfigTest, BusyPollingIsOffUnlessAWindowUpToAMillisecondIsGiven) {
   EXPECT_FALSE(Parse("server:\n  busy_poll_us: 1001\n").has_value());
   EXPECT_FALSE(Parse("server:\n  busy_poll_us: -1\n").has_value());
   EXPECT_FALSE(Parse("server:\n  busy_poll_us: soon\n").has_value());
+}
+
+TEST(ServerConfigTest, ConnectionCapsAndTheShutdownDelayCanBeSet) {
+  auto cfg = Parse("{}");
+  ASSERT_TRUE(cfg.has_value());
+  EXPECT_EQ(cfg->listener.max_connections, 10'000u);
+  EXPECT_EQ(cfg->listener.shutdown_delay, std::chrono::milliseconds(0));
+  cfg = Parse("server: {max_connections: 50000, shutdown_delay_ms: 15000}\n");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
+  EXPECT_EQ(cfg->listener.max_connections, 50'000u);
+  EXPECT_EQ(cfg->listener.shutdown_delay, std::chrono::milliseconds(15'000));
+  for (const char* bad :
+       {"server: {max_connections: 0}\n", "server: {max_connections: 1000001}\n",
+        "server: {shutdown_delay_ms: -1}\n", "server: {shutdown_delay_ms: 600001}\n"}) {
+    EXPECT_FALSE(Parse(bad).has_value()) << bad;
+  }
 }
 
 TEST(ServerConfigTest, RequestBodiesAreLimitedToOneMebibyteUnlessRaised) {
@@ -753,6 +800,19 @@ TEST(ServerConfigTest, ParsesARoutesCorsPolicy) {
       << "a policy needs an upstream to answer for";
 }
 
+// A health check goes to each endpoint as the proxy does: over plain HTTP
+// to any host, and to a name with `_` (a Docker Compose service's).
+TEST(ServerConfigTest, HealthChecksTakeTheHostsTheProxyTakes) {
+  auto cfg = Parse(R"(gateway:
+  upstreams:
+    - {name: a, addresses: ["orders_api:8080", "10.0.0.7:80", "[2001:db8::7]:80"], health_check: {path: "/health?full=1"}}
+)");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
+  EXPECT_EQ(gateway::HealthCheckUrl(false, "orders_api", 8080, "/healthz"),
+            "http://orders_api:8080/healthz");
+  EXPECT_EQ(gateway::HealthCheckUrl(true, "2001:db8::7", 443, "/h"), "https://[2001:db8::7]:443/h");
+}
+
 TEST(ServerConfigTest, RefusesBadGatewayFields) {
   ExpectEachRefused({
       // both or neither key source
@@ -766,11 +826,18 @@ TEST(ServerConfigTest, RefusesBadGatewayFields) {
       "gateway:\n  upstreams: [{name: u, address: \"h:1\", tls: {cert_file: c}}]\n",
       "gateway:\n  upstreams: [{name: u, address: \"h:1\", health_check: {path: x}}]\n",
       "gateway:\n  upstreams: [{name: u, address: \"h:1\", health_check: {interval_ms: 1}}]\n",
+      // a check URL the checker could never fetch: every check would fail
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", health_check: {path: \"/a b\"}}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\", health_check: {path: "
+      "\"/caf\u00e9\"}}]\n",
+      "gateway:\n  upstreams: [{name: u, address: \"[fe80::1%eth0]:1\", health_check: {}}]\n",
       // an address and a list of them, an empty list, one not host:port
       "gateway:\n  upstreams: [{name: u, address: \"h:1\", addresses: [\"h:2\"]}]\n",
       "gateway:\n  upstreams: [{name: u, addresses: []}]\n",
       "gateway:\n  upstreams: [{name: u, addresses: [\"h:1\", h]}]\n",
       "gateway:\n  upstreams: [{name: u}]\n",
+      // two upstreams of one name (routes would only ever reach the first)
+      "gateway:\n  upstreams: [{name: u, address: \"h:1\"}, {name: u, address: \"h:2\"}]\n",
       "gateway:\n  upstreams: [{name: u, address: \"h:1\", balance: random}]\n",
       // a lookup more often than ten times a second, a negative one
       "gateway:\n  upstreams: [{name: u, address: \"h:1\", dns_refresh_ms: 99}]\n",
