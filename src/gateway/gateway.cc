@@ -244,6 +244,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, const C
                          std::stop_token stop) { g->SweepLimiters(std::move(stop), interval); });
   }
   gateway->request_id_mode_ = options.request_id;
+  gateway->trusted_proxies_ = std::move(options.trusted_proxies);
   return gateway;
 }
 
@@ -521,6 +522,32 @@ bool Gateway::Authenticate(const Route& route, const RequestFacts& request,
   }
   decision.principal = std::move(primary);
   return true;
+}
+
+bool Gateway::TrustsProxy(std::string_view peer) const {
+  if (trusted_proxies_.empty()) return false;
+  const std::optional<IpAddress> ip = IpAddress::Parse(peer);
+  return ip.has_value() && AnyContains(trusted_proxies_, *ip);
+}
+
+std::string_view Gateway::ClientAddress(std::string_view peer, const HeaderList& headers) const {
+  if (!TrustsProxy(peer)) return peer;
+  // The hops from the last field line's last back to the first's first.
+  for (auto line = headers.rbegin(); line != headers.rend(); ++line) {
+    if (!net::EqualsIgnoreCase(line->first, "X-Forwarded-For")) continue;
+    std::string_view list = line->second;
+    while (true) {
+      const size_t comma = list.rfind(',');
+      std::string_view hop = comma == std::string_view::npos ? list : list.substr(comma + 1);
+      net::TrimOws(hop);
+      const std::optional<IpAddress> ip = IpAddress::Parse(hop);
+      if (!ip.has_value()) return {};
+      if (!AnyContains(trusted_proxies_, *ip)) return hop;
+      if (comma == std::string_view::npos) break;
+      list = list.substr(0, comma);
+    }
+  }
+  return {};  // no field, or every hop a trusted proxy: none names the client
 }
 
 bool Gateway::ApiKeyStands(std::string_view id) const {

@@ -213,6 +213,9 @@ struct GatewayOptions {
   // such a route is refused at Create without them. Must outlive the gateway.
   const policy::RelationStore* relations = nullptr;
   RelationUserTypes relation_user_types;
+  // The proxies in front (load balancers) whose X-Forwarded-For the
+  // reverse proxy believes: see Gateway::ClientAddress. None by default.
+  std::vector<CidrRange> trusted_proxies;
   // Remote JWKS are first fetched by Gateway::FetchRemoteKeys, not by
   // Create: a server checks the rest of its configuration first, so a
   // mistake there is told without waiting for a provider.
@@ -248,6 +251,18 @@ class Gateway {
   bool PrincipalUnexpired(const Principal& principal) const {
     return principal.ends_at() == 0 || clock_.NowUnixSeconds() < principal.ends_at();
   }
+
+  // The client's address for a request that came from `peer` with
+  // `headers`: the peer's own, unless it is one of trusted_proxies; then
+  // the last X-Forwarded-For hop (of all its lines, one list) that is not a
+  // trusted proxy, walking back past those that are (nginx's real_ip
+  // recursive, Envoy's trusted CIDRs). From a trusted proxy without that
+  // field, or with a hop that is no address, "" (unknown, which address
+  // rules refuse): never the proxy's own, which an address rule for its
+  // network would let in. A view into `peer` or `headers`.
+  std::string_view ClientAddress(std::string_view peer, const HeaderList& headers) const;
+  // Whether `peer` is one of trusted_proxies.
+  bool TrustsProxy(std::string_view peer) const;
 
   // How many fetches of the keys `refetch` waits for have finished (see
   // JwtAuthenticator::KeyFetches).
@@ -301,6 +316,7 @@ class Gateway {
   std::vector<std::unique_ptr<guard::RateLimiter>> route_limiters_;
   std::unique_ptr<guard::RateLimiter> pre_auth_limiter_;
   RequestIdMode request_id_mode_ = RequestIdMode::kGenerate;
+  std::vector<CidrRange> trusted_proxies_;
   // Last: stopped and joined before the limiters it sweeps are destroyed.
   std::jthread sweeper_;
 };

@@ -528,9 +528,11 @@ Result<audit::FileAuditSinkOptions> AuditFromNode(const ConfigNode& audit,
 
 Result<GatewayConfig> GatewayConfigFromNode(const ConfigNode& node, const std::string& base_dir) {
   GatewayConfig config;
-  BULWARK_RETURN_IF_ERROR(node.CheckKeys(
-      {"realm", "forward_auth", "pre_auth_rate_limit", "upstreams", "issuers", "routes", "audit",
-       "identity_token", "cedar_principal_types", "relation_user_types", "request_id"}));
+  BULWARK_RETURN_IF_ERROR(
+      node.CheckKeys({"realm", "forward_auth", "pre_auth_rate_limit", "upstreams", "issuers",
+                      "routes", "audit", "identity_token", "cedar_principal_types",
+                      "relation_user_types", "request_id", "trusted_proxies"}));
+  BULWARK_ASSIGN_OR_RETURN(config.options.trusted_proxies, CidrList(node["trusted_proxies"]));
   if (ConfigNode types = node["relation_user_types"]; !types.IsMissing()) {
     BULWARK_RETURN_IF_ERROR(types.CheckKeys({"jwt", "api_key", "mtls"}));
     RelationUserTypes& t = config.options.relation_user_types;

@@ -4,6 +4,7 @@
 //     realm: bulwark
 //     request_id: generate                 # or preserve (a well-formed X-Request-Id), off
 //     pre_auth_rate_limit: {limit: 50, window_ms: 1000}   # per client address
+//     trusted_proxies: [10.0.0.0/24]        # load balancers in front (default: none)
 //     forward_auth:
 //       trusted_proxies: [127.0.0.1/32]      # default: loopback only
 //     audit: {file: audit.jsonl, fsync: none}  # or every_batch; relative to this file

@@ -516,12 +516,32 @@ std::string AddressLabel(const boost::asio::ip::tcp::endpoint& e) {
   return Authority(e.address().to_string(), e.port());
 }
 
+// X-Forwarded-For for the service: the peer's address, after the list the
+// peer passed on when it is a trusted proxy (a client's own list goes no
+// further).
+void AppendForwardedFor(const net::HttpRequest& request, bool from_trusted_proxy,
+                        std::string& fields) {
+  if (!from_trusted_proxy) {
+    net::AppendFieldLine(fields, "X-Forwarded-For", request.remote_address);
+    return;
+  }
+  std::string list;
+  for (const auto& [name, value] : request.headers) {
+    if (!net::EqualsIgnoreCase(name, "X-Forwarded-For") || value.empty()) continue;
+    list.append(value).append(", ");
+  }
+  list.append(request.remote_address);
+  net::AppendFieldLine(fields, "X-Forwarded-For", list);
+}
+
 // The health check of the endpoint at `o` (an upstream's options, with the
-// endpoint's host and port), named `label`, at the addresses the proxy connects it to (`resolved`,
-// so its name is not looked up again).
+// endpoint's host and port), named `label`, at the addresses the proxy
+// connects it to (`resolved`, so its name is not looked up again), over
+// the upstream's `tls_context` when it has TLS.
 HealthChecker::Target HealthTarget(const std::string& upstream, const net::UpstreamOptions& o,
                                    const std::string& label,
                                    const std::vector<boost::asio::ip::tcp::endpoint>& resolved,
+                                   std::shared_ptr<net::UpstreamTlsContext> tls_context,
                                    const HealthCheckOptions& check) {
   HealthChecker::Target target{
       .name = upstream,
@@ -535,9 +555,9 @@ HealthChecker::Target HealthTarget(const std::string& upstream, const net::Upstr
     target.fetch.connect_addresses.push_back(e.address().to_string());
   }
   if (o.tls) {
-    target.fetch.ca_file = o.tls->ca_file;
-    target.fetch.cert_file = o.tls->cert_file;
-    target.fetch.key_file = o.tls->key_file;
+    // The upstream's own context: a rotation of its files that does not
+    // load yet fails no check while the proxy's connections go on.
+    target.fetch.tls_context = std::move(tls_context);
     target.fetch.server_name = o.tls->server_name;
   }
   return target;
@@ -606,9 +626,9 @@ std::shared_ptr<ReverseProxy::Endpoint> ReverseProxy::MakeEndpoint(
   endpoint->tls_context = upstream.tls_context;
   endpoint->weight = address.weight;
   if (upstream.config.health_check) {
-    endpoint->health =
-        health_->Add(HealthTarget(upstream.name, endpoint->options, endpoint->label,
-                                  endpoint->resolved, *upstream.config.health_check));
+    endpoint->health = health_->Add(HealthTarget(upstream.name, endpoint->options, endpoint->label,
+                                                 endpoint->resolved, endpoint->tls_context,
+                                                 *upstream.config.health_check));
   }
   return endpoint;
 }
@@ -1096,7 +1116,7 @@ asio::awaitable<net::HttpResponse> ReverseProxy::Handle(net::HttpRequest& reques
   const bool tls = request.tls != nullptr;
   RequestFacts facts{.method = request.method,
                      .target = request.target,
-                     .client_ip = request.remote_address,
+                     .client_ip = gateway_.ClientAddress(request.remote_address, request.headers),
                      .tls = tls,
                      .tls_info = request.tls.get(),
                      .headers = &request.headers,
@@ -1340,7 +1360,7 @@ std::optional<net::HttpResponse> ReverseProxy::PrepareForward(
   } else {
     net::AppendFieldLine(fields, "Host", upstream->authority);
   }
-  net::AppendFieldLine(fields, "X-Forwarded-For", request.remote_address);
+  AppendForwardedFor(request, gateway_.TrustsProxy(request.remote_address), fields);
   net::AppendFieldLine(fields, "X-Forwarded-Proto", tls ? "https" : "http");
   if (!host.empty()) net::AppendFieldLine(fields, "X-Forwarded-Host", host);
   // A prefix stripped (rewritten to `/`) is told, as Traefik's StripPrefix

@@ -4,6 +4,7 @@
 #include "net/connect.h"
 #include "net/resolve.h"
 #include "net/tls_context.h"
+#include "net/upstream_tls_context.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -235,9 +236,16 @@ asio::awaitable<Result<FetchedResponse>> Fetch(Target target, std::vector<tcp::e
   if (connect_ec) co_return Err(UnavailableError("cannot connect: " + connect_ec.message()));
   if (!target.tls) co_return co_await Exchange(tcp_stream, target, options, deadline);
 
-  auto context = internal::BuildClientContext(options.ca_file, options.cert_file, options.key_file);
-  if (!context) co_return Err(context.error());
-  beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), **context);
+  // Held for the stream's life.
+  std::shared_ptr<asio::ssl::context> context;
+  if (options.tls_context != nullptr) {
+    context = options.tls_context->Current();
+  } else {
+    auto built = internal::BuildClientContext(options.ca_file, options.cert_file, options.key_file);
+    if (!built) co_return Err(built.error());
+    context = std::move(*built);
+  }
+  beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), *context);
   const std::string& peer_name = options.server_name.empty() ? target.host : options.server_name;
   if (!internal::ExpectPeerName(stream.native_handle(), peer_name)) {
     co_return Err(

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -20,6 +21,8 @@
 #include "core/status.h"
 
 namespace bulwark::net {
+
+class UpstreamTlsContext;
 
 struct FetchOptions {
   std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // the whole exchange
@@ -35,6 +38,12 @@ struct FetchOptions {
   std::string key_file;
   // The name the server's certificate must hold, when not the URL's host.
   std::string server_name;
+  // The TLS context to connect with, in place of one made from ca_file,
+  // cert_file and key_file for this fetch: an upstream's health check takes
+  // the upstream's own, which keeps its last good context while its files
+  // are rotated (a key not yet matching its certificate), as the proxy's
+  // connections do.
+  std::shared_ptr<UpstreamTlsContext> tls_context;
   // IP addresses to connect to (the first that answers) in place of looking
   // up the URL's host, whose name still goes as Host and is checked against
   // the certificate: an upstream endpoint's addresses, as last looked up.

@@ -85,6 +85,7 @@ wss_back=$(free_port)
 node "$here/websocket_upstream.mjs" "$wss_back" upstream.pem upstream.key &
 pids+=($!)
 
+cp gateway.pem checked.pem && cp gateway.key checked.key
 cat >bulwark.yaml <<YAML
 server:
   listen: 127.0.0.1:0
@@ -113,8 +114,13 @@ gateway:
     - name: wss
       address: 127.0.0.1:$wss_back
       tls: {ca_file: ca.pem, cert_file: gateway.pem, key_file: gateway.key, server_name: orders.internal}
+    - name: checked
+      address: 127.0.0.1:$secure_back
+      tls: {ca_file: ca.pem, cert_file: checked.pem, key_file: checked.key, server_name: orders.internal}
+      health_check: {path: /healthz, interval_ms: 100, timeout_ms: 1000, unhealthy_threshold: 2}
   routes:
     - {name: public, path_prefix: /public, authn: {mode: none}, upstream: service}
+    - {name: checked, path_prefix: /checked, authn: {mode: none}, upstream: checked}
     - name: internal
       path_prefix: /internal
       authn: {credentials: [mtls]}
@@ -168,6 +174,16 @@ fi
 expect_eq "mTLS to the upstream" "$(code "$base/secure/a"):$(cat body)" "200:uri=/secure/a peer=SUCCESS proto=TLSv1.3"
 expect_eq "untrusted upstream certificate -> 502" "$(code "$base/untrusted/a")" "502"
 expect_eq "upstream that requires a client certificate refuses one without" "$(code "$base/anonymous/a")" "400"
+# A rotation of the client certificate half done (the new key written, its
+# certificate not yet): the proxy keeps its last good context, and so do
+# the upstream's health checks, which would otherwise fail and take the
+# working upstream out (503).
+expect_eq "health-checked mTLS upstream" "$(code "$base/checked/a")" "200"
+cp upstream.key checked.key
+sleep 1.5
+expect_eq "a key not yet matching its certificate fails no health check" \
+  "$(code "$base/checked/b"):$(grep -c '"msg":"gateway.upstream_unhealthy"' bulwark.log)" "200:0"
+cp gateway.key checked.key
 # A WebSocket over TLS at both ends: the client's wss to the listener, and
 # the tunnel's TLS (with Bulwark's client certificate) to a wss service; a
 # 1 MiB message each way while reads and writes of both TLS connections

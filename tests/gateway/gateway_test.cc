@@ -457,6 +457,38 @@ TEST_F(GatewayTest, AnIpv6HostRoutesToItsAddressInAnySpelling) {
   EXPECT_EQ(gw->Decide({.method = "GET", .host = "[::2]", .target = "/admin"}).status, 200);
 }
 
+// Behind load balancers named in trusted_proxies the client is the last
+// X-Forwarded-For hop that is not one of them; what a client wrote before
+// counts for nothing, nor does the field from any other peer. Without the
+// field, or with a hop that is no address, the client is unknown, never
+// the balancer.
+TEST_F(GatewayTest, TheClientAddressBehindTrustedProxies) {
+  GatewayOptions options = Options({Public()});
+  options.trusted_proxies = {*CidrRange::Parse("10.0.0.0/24"), *CidrRange::Parse("fd00::/64")};
+  auto gw = std::move(*Gateway::Create(std::move(options), clock_));
+  const auto client = [&](std::string_view peer, HeaderList headers) {
+    return std::string(gw->ClientAddress(peer, headers));
+  };
+  EXPECT_EQ(client("10.0.0.5", {{"X-Forwarded-For", "198.51.100.7"}}), "198.51.100.7");
+  EXPECT_EQ(client("10.0.0.5", {{"X-Forwarded-For", "203.0.113.1, 198.51.100.7"}}), "198.51.100.7");
+  EXPECT_EQ(client("10.0.0.5", {{"x-forwarded-for", "198.51.100.7,\t10.0.0.9"}}), "198.51.100.7");
+  EXPECT_EQ(client("fd00::2", {{"X-Forwarded-For", "203.0.113.1"},
+                               {"X-Forwarded-For", "2001:db8::7, fd00::3"}}),
+            "2001:db8::7");
+  EXPECT_EQ(client("10.0.0.5", {{"X-Forwarded-For", "10.0.0.7"}, {"X-Forwarded-For", "10.0.0.8"}}),
+            "");
+  EXPECT_EQ(client("10.0.0.5", {}), "");
+  EXPECT_EQ(client("10.0.0.5", {{"X-Forwarded-For", "unknown"}}), "");
+  EXPECT_EQ(client("10.0.0.5", {{"X-Forwarded-For", "198.51.100.7:4711"}}), "");
+  EXPECT_EQ(client("192.0.2.9", {{"X-Forwarded-For", "198.51.100.7"}}), "192.0.2.9");
+  EXPECT_TRUE(gw->TrustsProxy("10.0.0.200"));
+  EXPECT_FALSE(gw->TrustsProxy("10.0.1.1"));
+
+  auto untrusting = Make({Public()});
+  EXPECT_EQ(untrusting->ClientAddress("10.0.0.5", {{"X-Forwarded-For", "198.51.100.7"}}),
+            "10.0.0.5");
+}
+
 // DELETE of orders, which needs a token, and a public route for the rest.
 std::vector<Route> DeleteOfOrdersBesideAPublicRest() {
   Route orders = Orders();
