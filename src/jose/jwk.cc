@@ -18,25 +18,29 @@ using crypto::KeyType;
 
 Status Invalid(std::string_view what) { return InvalidArgumentError(std::string(what)); }
 
-// A member that must be a string if present.
-Result<std::optional<std::string>> OptString(const json::object& o, std::string_view name) {
+// A member that must be a string if present, as a view of the object's
+// own text.
+Result<std::optional<std::string_view>> OptStringView(const json::object& o,
+                                                      std::string_view name) {
   auto it = o.find(name);
-  if (it == o.end()) return std::optional<std::string>();
+  if (it == o.end()) return std::optional<std::string_view>();
   if (!it->value().is_string()) {
     return Err(Invalid("jwk member '" + std::string(name) + "' must be a string"));
   }
-  return std::optional<std::string>(std::string(it->value().get_string()));
+  return std::optional<std::string_view>(it->value().get_string());
+}
+
+Result<std::optional<std::string>> OptString(const json::object& o, std::string_view name) {
+  BULWARK_ASSIGN_OR_RETURN(auto view, OptStringView(o, name));
+  return view ? std::optional<std::string>(*view) : std::nullopt;
 }
 
 // Decoded from the object's own text, with no copy of it (a private
 // member's text is wiped there: WipeSecretMembers).
 Result<std::string> B64Member(const json::object& o, std::string_view name) {
-  auto it = o.find(name);
-  if (it == o.end()) return Err(Invalid("jwk is missing '" + std::string(name) + "'"));
-  if (!it->value().is_string()) {
-    return Err(Invalid("jwk member '" + std::string(name) + "' must be a string"));
-  }
-  auto bytes = Base64UrlDecode(std::string_view(it->value().get_string()));
+  BULWARK_ASSIGN_OR_RETURN(auto text, OptStringView(o, name));
+  if (!text) return Err(Invalid("jwk is missing '" + std::string(name) + "'"));
+  auto bytes = Base64UrlDecode(*text);
   if (!bytes) return Err(Invalid("jwk member '" + std::string(name) + "' is not base64url"));
   return std::move(*bytes);
 }
@@ -51,25 +55,22 @@ Result<crypto::SecretBytes> SecretMember(const json::object& o, std::string_view
 // The members of a JWK that hold private key material (RFC 7518 section 6).
 constexpr std::string_view kSecretMembers[] = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"};
 
-// Overwrites the text of `key`'s private members, and of each key of a
-// set, before the parsed document is freed.
+// Overwrites every string `value` holds, at any depth.
+void WipeStrings(json::value& value) {
+  if (json::string* text = value.if_string()) {
+    std::fill(text->data(), text->data() + text->size(), '\0');
+  } else if (json::array* items = value.if_array()) {
+    for (json::value& item : *items) WipeStrings(item);
+  } else if (json::object* members = value.if_object()) {
+    for (auto& member : *members) WipeStrings(member.value());
+  }
+}
+
+// Overwrites the text of `key`'s private members (RSA's `oth` an array of
+// them), and of each key of a set, before the parsed document is freed.
 void WipeSecretMembers(json::object& key) {
   for (std::string_view name : kSecretMembers) {
-    if (json::value* member = key.if_contains(name)) {
-      if (json::string* text = member->if_string()) {
-        std::fill(text->data(), text->data() + text->size(), '\0');
-      } else if (json::array* items = member->if_array()) {  // RSA's `oth`
-        for (json::value& item : *items) {
-          if (json::object* prime = item.if_object()) {
-            for (auto& [field, value] : *prime) {
-              if (json::string* text = value.if_string()) {
-                std::fill(text->data(), text->data() + text->size(), '\0');
-              }
-            }
-          }
-        }
-      }
-    }
+    if (json::value* member = key.if_contains(name)) WipeStrings(*member);
   }
   if (json::value* keys = key.if_contains("keys"); keys != nullptr && keys->is_array()) {
     for (json::value& item : keys->get_array()) {
